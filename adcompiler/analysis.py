@@ -1,0 +1,172 @@
+"""Pass 4: analyses of the three-address form.
+
+- program order and loop nesting of every statement, and where each name is (re)bound or
+  mutated, to decide which values the backward pass must take from the tape;
+- activity: names that depend on the differentiated arguments (varied) and reach the output
+  (useful); only active names get adjoints;
+- scalar kinds: names known to hold Python floats or other shape-() values, so the generated
+  code skips unbroadcasting and uses ``math`` on the scalar path.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import gast
+
+FLOAT, SCALAR = "float", "scalar"
+
+
+def loads(node) -> list[str]:
+    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+
+
+def target_of(stmt):
+    """(rebound name or None, mutated name or None) of a simple statement."""
+    if isinstance(stmt, gast.Assign):
+        t = stmt.targets[0]
+        if isinstance(t, gast.Name):
+            return t.id, None
+        if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
+            return None, t.value.id
+    return None, None
+
+
+@dataclass
+class Layout:
+    """Program order: each statement's position and enclosing loops; every loop's extent."""
+
+    pos: dict = field(default_factory=dict)      # id(stmt) -> position
+    loops: dict = field(default_factory=dict)    # id(stmt) -> tuple of enclosing loop nodes
+    span: dict = field(default_factory=dict)     # id(loop) -> (first, last) positions
+    binds: dict = field(default_factory=dict)    # name -> positions where it is rebound
+    mutates: dict = field(default_factory=dict)  # name -> positions where it is mutated in place
+    simple: list = field(default_factory=list)   # every simple statement in order
+
+    @classmethod
+    def of(cls, body, params=()) -> "Layout":
+        lay = cls()
+        counter = [0]
+
+        def visit(stmts, loops):
+            for s in stmts:
+                p = counter[0]
+                counter[0] += 1
+                lay.pos[id(s)] = p
+                lay.loops[id(s)] = loops
+                if isinstance(s, (gast.For, gast.While)):
+                    if isinstance(s, gast.For):
+                        lay.binds.setdefault(s.target.id, []).append(p)
+                    visit(s.body, loops + (s,))
+                    lay.span[id(s)] = (p, counter[0] - 1)
+                elif isinstance(s, gast.If):
+                    visit(s.body, loops)
+                    visit(s.orelse, loops)
+                else:
+                    lay.simple.append(s)
+                    bound, mutated = target_of(s)
+                    if bound:
+                        lay.binds.setdefault(bound, []).append(p)
+                    if mutated:
+                        lay.mutates.setdefault(mutated, []).append(p)
+        visit(body, ())
+        return lay
+
+    def in_loop(self, stmt) -> bool:
+        return bool(self.loops[id(stmt)])
+
+    def changes_after(self, name: str, stmt, with_mutation: bool) -> bool:
+        """May ``name`` hold a different value when the backward pass reaches ``stmt`` than when
+        ``stmt`` ran forward? True if it is rebound (or mutated, when that matters) later on, or
+        anywhere in an enclosing loop -- except as the counter of an enclosing ``for``, which
+        the reversed loop sets again."""
+        positions = list(self.binds.get(name, ()))
+        if with_mutation:
+            positions += self.mutates.get(name, ())
+        loops = self.loops[id(stmt)]
+        if not loops:
+            here = self.pos[id(stmt)]
+            return any(p > here for p in positions)
+        counters = {self.pos[id(l)] for l in loops if isinstance(l, gast.For) and l.target.id == name}
+        first = self.span[id(loops[0])][0]
+        return any(p >= first and p not in counters for p in positions)
+
+
+def fixpoint(step):
+    """Repeat ``step()`` (which returns True on change) until nothing changes."""
+    while step():
+        pass
+
+
+def activity(layout: Layout, wrt, result: str | None, diff_reads) -> set[str]:
+    """Names that depend on ``wrt`` through differentiable operations and reach ``result``.
+
+    ``diff_reads(stmt)`` gives the names a statement's result depends on differentiably."""
+    varied = set(wrt)
+
+    def forward():
+        changed = False
+        for s in layout.simple:
+            bound, mutated = target_of(s)
+            target = bound or mutated
+            if target and target not in varied and any(r in varied for r in diff_reads(s)):
+                varied.add(target)
+                changed = True
+        return changed
+    fixpoint(forward)
+    useful = {result} if result else set()
+
+    def backward():
+        changed = False
+        for s in reversed(layout.simple):
+            bound, mutated = target_of(s)
+            target = bound or mutated
+            if target in useful:
+                for r in diff_reads(s):
+                    if r not in useful:
+                        useful.add(r)
+                        changed = True
+        return changed
+    fixpoint(backward)
+    return varied & useful
+
+
+def scalar_kinds(layout: Layout, params: dict, kind_of_value) -> dict:
+    """Names every definition of which gives a Python float (FLOAT) or another shape-() value
+    (SCALAR). ``params`` maps argument names to their kind; ``kind_of_value(stmt, kinds)`` gives the
+    kind of one statement's value."""
+    kinds = dict(params)
+    for s in layout.simple:
+        bound, mutated = target_of(s)
+        if bound and bound not in kinds:
+            kinds[bound] = FLOAT  # optimistic start, demoted below
+        if mutated:
+            kinds[mutated] = None
+    for name, positions in layout.binds.items():
+        kinds.setdefault(name, FLOAT)  # loop counters over range()
+    defs = {}
+    for s in layout.simple:
+        bound, _ = target_of(s)
+        if bound:
+            defs.setdefault(bound, []).append(s)
+
+    def step():
+        changed = False
+        for name, stmts in defs.items():
+            if name in params:
+                new = None if params[name] is None else _join([params[name]] + [kind_of_value(s, kinds) for s in stmts])
+            else:
+                new = _join([kind_of_value(s, kinds) for s in stmts])
+            if new != kinds.get(name):
+                kinds[name] = new
+                changed = True
+        return changed
+    fixpoint(step)
+    return kinds
+
+
+def _join(kinds):
+    if all(k == FLOAT for k in kinds):
+        return FLOAT
+    if all(k in (FLOAT, SCALAR) for k in kinds):
+        return SCALAR
+    return None

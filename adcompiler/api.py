@@ -1,0 +1,163 @@
+"""The public API: grad, value_and_grad, source, normalize (and the cache behind them)."""
+from __future__ import annotations
+
+import functools
+import weakref
+from typing import Any, Callable, Sequence, Union
+
+from . import compiler
+from .errors import AdError
+from .parse import unwrap
+
+Wrt = Union[int, str, Sequence[Union[int, str]]]
+
+# function -> {(wrt, mode, options, argument kinds): generated function}
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+STATS = {"generated": 0}
+
+
+def _cache_for(fn) -> dict:
+    try:
+        return _CACHE.setdefault(fn, {})
+    except TypeError:  # not weak-referenceable: cache on nothing
+        return {}
+
+
+def _params(fn) -> list[str]:
+    """Positional parameter names (``co_argcount`` includes positional-only ones)."""
+    code = unwrap(fn).__code__
+    return list(code.co_varnames[:code.co_argcount])
+
+
+def _positions(fn, wrt) -> tuple[tuple[int, ...], bool]:
+    """Positions of ``wrt`` among ``fn``'s parameters and whether a tuple was asked for."""
+    params = _params(fn)
+    many = isinstance(wrt, (tuple, list))
+    items = list(wrt) if many else [wrt]
+    name = getattr(fn, "__qualname__", repr(fn))
+    out = []
+    for w in items:
+        if isinstance(w, bool) or not isinstance(w, (int, str)):
+            raise AdError("wrt=%r must be an argument position, an argument name or a tuple of those" % (w,),
+                          function=name)
+        if isinstance(w, str):
+            if w not in params:
+                raise AdError("wrt=%r names no argument of %s(%s)" % (w, name, ", ".join(params)), function=name,
+                              hint="use one of: %s" % ", ".join(params))
+            out.append(params.index(w))
+        else:
+            if not -len(params) <= w < len(params):
+                raise AdError("wrt=%d is out of range: %s takes %d positional argument(s) (%s)"
+                              % (w, name, len(params), ", ".join(params)), function=name)
+            out.append(w % len(params))
+    return tuple(out), many
+
+
+def _check_differentiable(fn, args, positions):
+    params = _params(fn)
+    for i in positions:
+        if i >= len(args):
+            raise AdError("the gradient w.r.t. %r needs that argument to be passed" % params[i],
+                          function=fn.__qualname__)
+        k = compiler.kind_of(args[i])
+        value = args[i]
+        if k == "int" or value is None or isinstance(value, (str, bytes)) or \
+                (isinstance(k, tuple) and k[0] == "array" and k[2][1] not in "fc"):
+            raise AdError("cannot differentiate w.r.t. argument %r: it is %r (%s), which is not differentiable"
+                          % (params[i], value if not hasattr(value, "shape") else "an array of dtype %s" % value.dtype,
+                             type(value).__name__),
+                          function=fn.__qualname__, hint="pass a float (e.g. %r) or a float array" %
+                          (float(value) if isinstance(value, (int, bool)) else 0.0))
+
+
+class _Derived:
+    """A function derived from ``fn``: generates specialised code on first use per argument kinds."""
+
+    mode = "grad"
+
+    def __init__(self, fn, wrt: Wrt, optimize: bool = True):
+        self.fn = fn
+        self.wrt = wrt
+        self.optimize = optimize
+        self._positions = None
+        self._fns = _cache_for(unwrap(fn)).setdefault((self.mode, _freeze(wrt), optimize), {})
+        functools.update_wrapper(self, fn)
+        self.__name__ = "%s_of_%s" % (self.mode, getattr(fn, "__name__", "f"))
+
+    def _args(self, args, kwargs):
+        if not kwargs:
+            return args
+        import inspect
+        bound = inspect.signature(self.fn).bind(*args, **kwargs)
+        bound.apply_defaults()
+        return tuple(bound.args)
+
+    def __call__(self, *args, **kwargs):
+        if kwargs:
+            args = self._args(args, kwargs)
+        key = tuple(map(compiler.kind_of, args))
+        fn = self._fns.get(key)
+        if fn is None:
+            fn = self._build(key, args)
+        return fn(*args)
+
+    def _build(self, key, args):
+        if self._positions is None:
+            self._positions = _positions(self.fn, self.wrt)
+        positions, many = self._positions
+        _check_differentiable(self.fn, args, positions)
+        compiled = self._generate(positions, key)
+        STATS["generated"] += 1
+        self._fns[key] = compiled.fn
+        return compiled.fn
+
+    def _generate(self, positions, key):
+        return compiler.build_reverse(self.fn, positions, key, self.mode, self.optimize)
+
+    @property
+    def source(self) -> str:
+        """The generated source (valid for every argument type)."""
+        positions, _ = _positions(self.fn, self.wrt)
+        return compiler.build_reverse(self.fn, positions, None, self.mode, self.optimize).source
+
+
+class _Grad(_Derived):
+    mode = "grad"
+
+
+class _ValueAndGrad(_Derived):
+    mode = "value_and_grad"
+
+
+def _freeze(wrt):
+    return tuple(wrt) if isinstance(wrt, list) else wrt
+
+
+def grad(fn: Callable | None = None, wrt: Wrt = 0, optimize: bool = True) -> Callable:
+    """The gradient of scalar-valued ``fn`` w.r.t. argument(s) ``wrt`` (position, name, or a
+    tuple of those, which gives a tuple). Use as ``ad.grad(f)``, ``@ad.grad`` or
+    ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape."""
+    if fn is None:
+        return lambda f: _Grad(f, wrt, optimize)
+    return _Grad(fn, wrt, optimize)
+
+
+def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, optimize: bool = True) -> Callable:
+    """Like ``grad`` but returns ``(value, gradient)``; ``fn``'s computation runs once."""
+    if fn is None:
+        return lambda f: _ValueAndGrad(f, wrt, optimize)
+    return _ValueAndGrad(fn, wrt, optimize)
+
+
+def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = True) -> str:
+    """The generated source for ``fn`` as a string (mode "reverse", "forward" or "split")."""
+    fn = getattr(fn, "fn", fn) if isinstance(fn, _Derived) else fn
+    positions, _ = _positions(fn, wrt)
+    if mode == "reverse":
+        return compiler.build_reverse(fn, positions, None, "grad", optimize).source
+    raise AdError("unknown mode %r: use 'reverse', 'forward' or 'split'" % (mode,))
+
+
+def normalize(fn: Callable) -> str:
+    """The three-address (SSA-like) normal form of ``fn`` as source."""
+    return compiler.normalized_source(fn)

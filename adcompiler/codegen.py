@@ -1,0 +1,88 @@
+"""Pass 7: unparse generated trees with ``gast.unparse`` and compile them.
+
+Generated functions run with the user's module globals (so module constants and helper
+functions are looked up live, as in the original), the user's closure cells, and closure cells
+for the objects the compiler binds (numpy, runtime helpers, derived functions). Their source is
+registered with ``linecache`` so tracebacks and pdb show the generated lines.
+"""
+from __future__ import annotations
+
+import ast
+import itertools
+import linecache
+import re
+import types
+
+import gast
+
+from .context import COMMENT
+
+_COMMENT_LINE = re.compile(r"^(\s*)%s\((.*)\)$" % COMMENT)
+_serial = itertools.count(1)
+
+
+def drop_orphan_comments(stmts):
+    """Remove comments whose statements were optimised away."""
+    out = []
+    for i, s in enumerate(stmts):
+        for field in ("body", "orelse"):
+            if isinstance(getattr(s, field, None), list):
+                setattr(s, field, drop_orphan_comments(getattr(s, field)))
+        if _is_comment(s):
+            nxt = stmts[i + 1] if i + 1 < len(stmts) else None
+            if nxt is None or _is_comment(nxt):
+                continue
+        out.append(s)
+    return out
+
+
+def _is_comment(s) -> bool:
+    return isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+        and isinstance(s.value.func, gast.Name) and s.value.func.id == COMMENT
+
+
+def to_source(tree) -> str:
+    """Readable Python source: ``gast.unparse`` with comment markers turned into comments."""
+    for node in gast.walk(tree):
+        for attr in getattr(node, "_attributes", ()):
+            if getattr(node, attr, None) is None and attr in ("lineno", "col_offset"):
+                setattr(node, attr, 0)
+    text = gast.unparse(tree)
+    lines = []
+    for line in text.splitlines():
+        m = _COMMENT_LINE.match(line)
+        if m:
+            lines.append("%s# %s" % (m.group(1), ast.literal_eval(m.group(2))))
+        else:
+            lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def compile_functions(source: str, names: list[str], user_fn, bindings: dict, label: str) -> dict:
+    """Compile ``source`` (one or more top-level defs) into functions that see the user's
+    globals and closure cells plus ``bindings`` (name -> object) as closure variables."""
+    free = sorted(bindings)
+    user_cells = {}
+    if user_fn is not None and user_fn.__closure__:
+        user_cells = dict(zip(user_fn.__code__.co_freevars, user_fn.__closure__))
+    params = free + [n for n in sorted(user_cells) if n not in bindings]
+    factory = "def __adcompiler_factory__(%s):\n" % ", ".join(params)
+    body = "".join("    " + line + "\n" if line.strip() else "\n" for line in source.splitlines())
+    factory_src = factory + body + "    return (%s,)\n" % ", ".join(names)
+    filename = "<adcompiler:%s:%d>" % (label, next(_serial))
+    code = compile(factory_src, filename, "exec")
+    linecache.cache[filename] = (len(factory_src), None, factory_src.splitlines(True), filename)
+    factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
+    cells = {n: types.CellType(v) for n, v in bindings.items()}
+    cells.update({n: c for n, c in user_cells.items() if n not in bindings})
+    globals_ = user_fn.__globals__ if user_fn is not None else {"__builtins__": __builtins__}
+    siblings = {n: types.CellType() for n in names}
+    cells.update(siblings)
+    out = {}
+    for inner in factory_code.co_consts:
+        if isinstance(inner, types.CodeType) and inner.co_name in names:
+            closure = tuple(cells[n] for n in inner.co_freevars)
+            out[inner.co_name] = types.FunctionType(inner, globals_, inner.co_name, None, closure)
+    for n, fn in out.items():
+        siblings[n].cell_contents = fn  # generated functions may call each other
+    return out

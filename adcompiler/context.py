@@ -1,0 +1,50 @@
+"""What the passes of one compilation share: the user's names, fresh names and the objects the
+generated code binds (numpy, math, runtime helpers)."""
+from __future__ import annotations
+
+import builtins
+import math
+
+import gast
+import numpy
+
+from . import runtime
+from .naming import Bindings, Namer, names_in
+from .parse import Parsed
+from .resolve import MISSING, Resolver
+
+COMMENT = "__adcompiler_comment__"
+
+
+class Context:
+    """Shared state of one compilation."""
+
+    def __init__(self, parsed: Parsed):
+        self.parsed = parsed
+        self.loc = parsed.loc
+        self.resolver = Resolver(parsed)
+        used = names_in(parsed.tree)
+        self.namer = Namer(used | set(parsed.cells))
+        user = {}
+        for n in used:
+            obj = MISSING if n in self.resolver.locals else self.resolver.lookup(n)
+            user[n] = None if obj is MISSING else obj
+        self.bindings = Bindings(self.namer, user)
+        self.containers: set[str] = set()
+
+    def helper(self, name: str) -> str:
+        """The generated code's name for a helper used by rules: np, math or a runtime function."""
+        obj = {"np": numpy, "math": math}.get(name) or getattr(runtime, name)
+        return self.bindings.name_for(name, obj)
+
+    def builtin(self, name: str) -> str:
+        return self.bindings.name_for(name, getattr(builtins, name))
+
+    def bind(self, preferred: str, obj) -> str:
+        return self.bindings.name_for(preferred, obj)
+
+    def comment(self, text: str):
+        """A statement that unparses to the comment ``# text``."""
+        call = gast.Call(func=gast.Name(id=COMMENT, ctx=gast.Load(), annotation=None, type_comment=None),
+                         args=[gast.Constant(value=text, kind=None)], keywords=[])
+        return gast.Expr(value=call)

@@ -1,0 +1,65 @@
+"""The one exception type the compiler raises on purpose, with the user's location."""
+from __future__ import annotations
+
+import linecache
+
+
+class AdError(Exception):
+    """An error the compiler raises on purpose: unsupported code or misuse of the API.
+
+    The message names the function, the file and line (and column) of the construct, what is
+    unsupported and what to do instead; ``str(err)`` shows the source line with a caret.
+    """
+
+    def __init__(self, message: str, *, function: str | None = None, filename: str | None = None,
+                 lineno: int | None = None, col: int | None = None, hint: str | None = None):
+        self.message = message
+        self.function = function
+        self.filename = filename
+        self.lineno = lineno
+        self.col = col
+        self.hint = hint
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        head = self.message
+        if self.function:
+            head = "in %s: %s" % (self.function, head)
+        lines = [head]
+        if self.filename and self.lineno:
+            where = "%s, line %d" % (self.filename, self.lineno)
+            if self.col is not None:
+                where += ", column %d" % (self.col + 1)
+            lines.append("  at " + where)
+            text = linecache.getline(self.filename, self.lineno)
+            if text.strip():
+                stripped = text.rstrip("\n")
+                indent = len(stripped) - len(stripped.lstrip())
+                lines.append("    " + stripped.strip())
+                if self.col is not None and self.col >= indent:
+                    lines.append("    " + " " * (self.col - indent) + "^")
+        if self.hint:
+            lines.append("  fix: " + self.hint)
+        return "\n".join(lines)
+
+
+class Location:
+    """Where a construct sits in the user's file; used to build AdErrors from any pass."""
+
+    __slots__ = ("function", "filename", "line_offset", "col_offset")
+
+    def __init__(self, function: str, filename: str, line_offset: int, col_offset: int):
+        self.function = function
+        self.filename = filename
+        self.line_offset = line_offset
+        self.col_offset = col_offset
+
+    def error(self, message: str, node=None, hint: str | None = None) -> AdError:
+        lineno = col = None
+        if node is not None and getattr(node, "lineno", None):
+            lineno = node.lineno + self.line_offset
+            col = getattr(node, "col_offset", None)
+            if col is not None:
+                col += self.col_offset
+        return AdError(message, function=self.function, filename=self.filename,
+                       lineno=lineno, col=col, hint=hint)

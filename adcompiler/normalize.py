@@ -1,0 +1,620 @@
+"""Pass 3: normalise a parsed function to three-address code (the IR of every later pass).
+
+After this pass
+- every statement performs one operation on names and constants (``t1 = x + y``,
+  ``t2 = np.sin(t1)``, ``y[i] = t3``), calls keep their (resolved) callee expression;
+- control flow is structured: ``if``/``for``/``while`` only; ``break``, ``continue`` and early
+  ``return`` are lowered to flags, the only ``break`` left is ``if <flag>: break`` as the last
+  statement of a loop body, and the function ends with its single ``return <name>``;
+- ``for`` loops run over ``range(...)``; other iterables become index loops;
+- augmented assignment is spelled out (``x += y`` -> ``x = x + y``).
+"""
+from __future__ import annotations
+
+import gast
+
+from .errors import Location
+from .naming import Namer
+from .resolve import MISSING, Resolver
+
+ATOMS = (gast.Name, gast.Constant)
+
+
+def located(node, like):
+    """Give a generated node the user location of ``like`` (errors and comments point there)."""
+    if like is not None and getattr(like, "lineno", None):
+        for n in gast.walk(node):
+            if getattr(n, "lineno", None) is None and hasattr(n, "_attributes") and "lineno" in n._attributes:
+                gast.copy_location(n, like)
+    return node
+
+
+def name(id_, store=False):
+    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None, type_comment=None)
+
+
+def const(value):
+    return gast.Constant(value=value, kind=None)
+
+
+def assign(target, value, like=None):
+    if isinstance(target, str):
+        target = name(target, store=True)
+    return located(gast.Assign(targets=[target], value=value, type_comment=None), like)
+
+
+def if_(test, body, orelse=(), like=None):
+    return located(gast.If(test=test, body=list(body) or [gast.Pass()], orelse=list(orelse)), like)
+
+
+def not_(id_):
+    return gast.UnaryOp(op=gast.Not(), operand=name(id_))
+
+
+def is_atom(node) -> bool:
+    return isinstance(node, ATOMS)
+
+
+# ---------------------------------------------------------------------------------------------
+# Jump lowering: break / continue / early return become flags.
+
+class _Loop:
+    """Flags of one loop, named on first use so unused flags take no names."""
+
+    def __init__(self, namer: Namer):
+        self.namer = namer
+        self._brk = self._skip = None
+
+    @property
+    def brk(self) -> str:
+        if self._brk is None:
+            self._brk = self.namer.fresh("broke")
+        return self._brk
+
+    @property
+    def skip(self) -> str:
+        if self._skip is None:
+            self._skip = self.namer.fresh("skip")
+        return self._skip
+
+    used_brk = property(lambda self: self._brk is not None)
+    used_skip = property(lambda self: self._skip is not None)
+
+
+class JumpLowering:
+    """Rewrites a function body so its only jumps are a trailing ``if flag: break`` per loop and
+    one final ``return``."""
+
+    def __init__(self, namer: Namer):
+        self.namer = namer
+        self.loops: list[_Loop] = []
+        self.retval = None
+        self.returned = None
+        self.used_returned = False
+        self.all_flags: set[str] = set()
+
+    def run(self, fdef: gast.FunctionDef) -> list:
+        body = fdef.body
+        simple = not any(self._jumps(s) for s in body[:-1]) and not (
+            body and not isinstance(body[-1], gast.Return) and self._jumps(body[-1]))
+        if simple:
+            if not body or not isinstance(body[-1], gast.Return):
+                body = body + [located(gast.Return(value=None), body[-1] if body else fdef)]
+            return [self._stmt(s) for s in body[:-1]] + [body[-1]]
+        self.retval = self.namer.fresh("retval")
+        self.returned = self.namer.fresh("returned")
+        lowered = self._block(body)
+        pre = [assign(self.retval, const(None), fdef.body[0])]
+        if self.used_returned:
+            pre.append(assign(self.returned, const(False), fdef.body[0]))
+        return pre + lowered + [located(gast.Return(value=name(self.retval)), fdef.body[-1])]
+
+    def flags(self) -> set[str]:
+        """Names of every flag this lowering introduced."""
+        names = {self.returned} if self.returned else set()
+        return names | self.all_flags
+
+    def _jumps(self, node, depth=0) -> bool:
+        """Can control leave ``node`` by a jump that is not caught inside it?"""
+        if isinstance(node, gast.Return):
+            return True
+        if isinstance(node, (gast.Break, gast.Continue)):
+            return depth == 0
+        if isinstance(node, (gast.FunctionDef, gast.Lambda, gast.ClassDef)):
+            return False
+        inner = depth + 1 if isinstance(node, (gast.For, gast.While)) else depth
+        for field in ("body", "orelse", "handlers", "finalbody"):
+            for s in getattr(node, field, None) or []:
+                if self._jumps(s, inner if field == "body" else depth):
+                    return True
+        return False
+
+    def _block(self, stmts) -> list:
+        out = []
+        for k, s in enumerate(stmts):
+            rest = stmts[k + 1:]
+            if isinstance(s, (gast.Return, gast.Break, gast.Continue)):
+                out.extend(self._jump(s))
+                return out
+            if not self._jumps(s):
+                out.append(self._stmt(s))
+                continue
+            if isinstance(s, gast.If) and rest:
+                ends_body = _ends_with_jump(s.body)
+                ends_else = _ends_with_jump(s.orelse)
+                if ends_body and not any(self._jumps(x) for x in s.orelse):
+                    out.append(if_(s.test, self._block(s.body), self._block(s.orelse + rest), s))
+                    return out
+                if ends_else and not any(self._jumps(x) for x in s.body):
+                    out.append(if_(s.test, self._block(s.body + rest), self._block(s.orelse), s))
+                    return out
+            out.append(self._stmt(s))
+            if rest:
+                out.append(if_(not_(self._guard_flag()), self._block(rest), like=rest[0]))
+            return out
+        return out
+
+    def _guard_flag(self) -> str:
+        if self.loops:
+            return self.loops[-1].skip
+        self.used_returned = True
+        return self.returned
+
+    def _jump(self, s) -> list:
+        out = []
+        if isinstance(s, gast.Return):
+            value = s.value if s.value is not None else const(None)
+            out.append(assign(self.retval, value, s))
+            out.append(assign(self.returned, const(True), s))
+            for loop in self.loops:
+                out.append(assign(loop.brk, const(True), s))
+            if self.loops:
+                out.append(assign(self.loops[-1].skip, const(True), s))
+            return out
+        loop = self.loops[-1]
+        if isinstance(s, gast.Break):
+            out.append(assign(loop.brk, const(True), s))
+        out.append(assign(loop.skip, const(True), s))
+        return out
+
+    def _stmt(self, s):
+        if isinstance(s, gast.If):
+            return if_(s.test, self._block(s.body), self._block(s.orelse), s)
+        if isinstance(s, (gast.For, gast.While)):
+            if s.orelse:
+                s.orelse = self._block(s.orelse)
+            loop = _Loop(self.namer)
+            self.loops.append(loop)
+            body = self._block(s.body)
+            self.loops.pop()
+            self.all_flags |= {f for f in (loop._brk, loop._skip) if f}
+            if loop.used_skip:
+                body.insert(0, assign(loop.skip, const(False), s.body[0]))
+            if loop.used_brk:
+                body.append(if_(name(loop.brk), [located(gast.Break(), s)], like=s))
+            s.body = body
+            if loop.used_brk:
+                s.ad_break_flag = loop.brk
+                return [assign(loop.brk, const(False), s), s]
+            return s
+        if isinstance(s, (gast.With, gast.Try)):
+            s.body = self._block(s.body)
+        return s
+
+
+def _ends_with_jump(stmts) -> bool:
+    return bool(stmts) and isinstance(stmts[-1], (gast.Return, gast.Break, gast.Continue))
+
+
+def _flatten_lists(stmts):
+    out = []
+    for s in stmts:
+        if isinstance(s, list):
+            out.extend(_flatten_lists(s))
+        else:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(s, field, None), list):
+                    setattr(s, field, _flatten_lists(getattr(s, field)))
+            out.append(s)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Flattening to three-address code.
+
+class Normalizer:
+    """Flattens expressions of a jump-lowered body into one operation per statement."""
+
+    def __init__(self, resolver: Resolver, namer: Namer, loc: Location):
+        self.resolver = resolver
+        self.namer = namer
+        self.loc = loc
+        self.out: list = []
+        self.temps: set[str] = set()
+
+    # -- helpers ---------------------------------------------------------------------------
+    def temp(self) -> str:
+        t = self.namer.numbered("t")
+        self.temps.add(t)
+        return t
+
+    def emit(self, stmt, like):
+        self.out.append(located(stmt, like))
+
+    def unsupported(self, node, what, hint):
+        raise self.loc.error("%s is not supported" % what, node, hint)
+
+    def is_global(self, node) -> bool:
+        return self.resolver.resolve(node) is not MISSING
+
+    def block(self, stmts) -> list:
+        saved, self.out = self.out, []
+        for s in stmts:
+            self.stmt(s)
+        body, self.out = self.out, saved
+        return body
+
+    # -- statements ------------------------------------------------------------------------
+    def stmt(self, s):
+        kind = type(s).__name__
+        method = getattr(self, "stmt_" + kind, None)
+        if method is None:
+            self.unsupported(s, "the statement '%s'" % kind.lower(),
+                             "move it out of the differentiated function")
+        method(s)
+
+    def stmt_Pass(self, s):
+        pass
+
+    def stmt_Expr(self, s):
+        if isinstance(s.value, gast.Constant):
+            return  # docstring or bare constant
+        value = self.expr(s.value, s)
+        if not is_atom(value):
+            self.emit(gast.Expr(value=value), s)
+
+    def stmt_Assert(self, s):
+        test = self.atom(s.test, s)
+        self.emit(gast.Assert(test=test, msg=s.msg), s)
+
+    def stmt_Return(self, s):
+        value = s.value if s.value is not None else const(None)
+        if isinstance(value, gast.Name) and value.id in self.resolver.locals:
+            self.emit(gast.Return(value=value), s)
+            return
+        ret = self.namer.fresh("ret")
+        self.assign_to(ret, value, s)
+        self.emit(gast.Return(value=name(ret)), s)
+
+    def stmt_Assign(self, s):
+        targets = s.targets
+        if len(targets) == 1 and isinstance(targets[0], gast.Name):
+            self.assign_to(targets[0].id, s.value, s)
+            return
+        value = self.atom(s.value, s)
+        for target in targets:
+            self.store(target, value, s)
+
+    def stmt_AnnAssign(self, s):
+        if s.value is not None:
+            self.stmt_Assign(gast.copy_location(gast.Assign(targets=[s.target], value=s.value,
+                                                            type_comment=None), s))
+
+    def stmt_AugAssign(self, s):
+        target = s.target
+        if isinstance(target, gast.Name):
+            load = name(target.id)
+            self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
+            return
+        if isinstance(target, gast.Subscript):
+            base = self.local_name(target.value, s)
+            index = self.index(target.slice, s)
+            old = self.temp()
+            self.emit(assign(old, gast.Subscript(value=name(base), slice=index, ctx=gast.Load())), s)
+            new = self.atom(gast.BinOp(left=name(old), op=s.op, right=s.value), s)
+            self.emit(assign(gast.Subscript(value=name(base), slice=_copy(index), ctx=gast.Store()), new), s)
+            return
+        self.unsupported(target, "augmented assignment to %s" % type(target).__name__.lower(),
+                         "assign to a local name or an element of a local array")
+
+    def store(self, target, value, s):
+        """Store an atom into any assignment target (names, subscripts, tuples)."""
+        if isinstance(target, gast.Name):
+            self.emit(assign(target.id, value), s)
+        elif isinstance(target, gast.Subscript):
+            base = self.local_name(target.value, s)
+            index = self.index(target.slice, s)
+            self.emit(assign(gast.Subscript(value=name(base), slice=index, ctx=gast.Store()), value), s)
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in target.elts):
+                self.unsupported(target, "starred unpacking", "index the sequence explicitly")
+            for i, elt in enumerate(target.elts):
+                item = gast.Subscript(value=value, slice=const(i), ctx=gast.Load())
+                if isinstance(elt, gast.Name):
+                    self.emit(assign(elt.id, item), s)
+                else:
+                    self.store(elt, self.atom(item, s), s)
+        else:
+            self.unsupported(target, "assignment to %s" % type(target).__name__.lower(),
+                             "assign to a local name, tuple of names or an element of a local array")
+
+    def assign_to(self, target: str, value, s):
+        """``target = value`` with value flattened; a statement never reads its own target."""
+        if isinstance(value, (gast.Tuple, gast.List)) and any(
+                isinstance(n, gast.Name) and n.id == target for n in gast.walk(value)):
+            self.emit(assign(target, self.atom(value, s)), s)
+            return
+        if isinstance(value, gast.BoolOp) and not any(
+                isinstance(n, gast.Name) and n.id == target for n in gast.walk(value)):
+            self.boolop(value, s, target)
+            return
+        reads_target = any(isinstance(n, gast.Name) and n.id == target and isinstance(n.ctx, gast.Load)
+                           for n in gast.walk(value))
+        if reads_target and not is_atom(value):
+            flat = self.expr(value, s)
+            if not is_atom(flat):
+                t = self.temp()
+                self.emit(assign(t, flat), s)
+                flat = name(t)
+            self.emit(assign(target, flat), s)
+            return
+        self.emit(assign(target, self.expr(value, s)), s)
+
+    def stmt_If(self, s):
+        test = self.test(s.test, s)
+        self.emit(if_(test, self.block(s.body), self.block(s.orelse)), s)
+
+    def test(self, node, s):
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not) and isinstance(node.operand, gast.Name):
+            return node
+        return self.atom(node, s)
+
+    def stmt_While(self, s):
+        if s.orelse:
+            self.unsupported(s, "'while ... else'", "move the else block after the loop")
+        mark = len(self.out)
+        test = self.test(s.test, s)
+        needs_code = len(self.out) > mark
+        body = self.block(s.body)
+        if needs_code:
+            # The condition went into a temporary: recompute it at the end of each iteration
+            # (before the trailing 'if broke: break', which must stay last).
+            redo = self._reeval(s.test, test.id, s)
+            flag = getattr(s, "ad_break_flag", None)
+            body = body[:-1] + redo + body[-1:] if flag else body + redo
+        loop = gast.While(test=test, body=body or [gast.Pass()], orelse=[])
+        loop.ad_break_flag = getattr(s, "ad_break_flag", None)
+        self.emit(loop, s)
+
+    def _reeval(self, expr, flag, s):
+        saved, self.out = self.out, []
+        self.assign_to(flag, expr, s)
+        code, self.out = self.out, saved
+        return code
+
+    def stmt_Break(self, s):
+        self.emit(gast.Break(), s)
+
+    def stmt_For(self, s):
+        if s.orelse:
+            self.unsupported(s, "'for ... else'", "move the else block after the loop")
+        it = s.iter
+        callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
+        if callee is range and isinstance(s.target, gast.Name) and not it.keywords:
+            args = [self.atom(a, s) for a in it.args]
+            rng = gast.Call(func=it.func, args=args, keywords=[])
+            loop = gast.For(target=name(s.target.id, True), iter=rng, body=self.block(s.body),
+                            orelse=[], type_comment=None)
+        else:
+            index = self.namer.fresh("k")
+            length, items = self.iteration(it, s)
+            n = self.atom(length, s)
+            saved, self.out = self.out, []
+            self.bind_items(s.target, items(name(index)), s)
+            head = self.out
+            self.out = saved
+            rng = gast.Call(func=name(self.range_name()), args=[n], keywords=[])
+            loop = gast.For(target=name(index, True), iter=rng, body=head + self.block(s.body),
+                            orelse=[], type_comment=None)
+        loop.ad_break_flag = getattr(s, "ad_break_flag", None)
+        self.emit(loop, s)
+
+    def range_name(self) -> str:
+        if self.resolver.lookup("range") is range and "range" not in self.resolver.locals:
+            return "range"
+        raise self.loc.error("the name 'range' is shadowed, so loops over sequences cannot be rewritten")
+
+    def iteration(self, it, s):
+        """(length expression, k -> element expression) for iterating over ``it``."""
+        callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
+        if callee is enumerate and len(it.args) == 1 and not it.keywords:
+            length, items = self.iteration(it.args[0], s)
+            return length, lambda k: gast.Tuple(elts=[k, items(k)], ctx=gast.Load())
+        if callee is zip and it.args and not it.keywords:
+            parts = [self.iteration(a, s) for a in it.args]
+            lengths = [self.atom(p[0], s) for p in parts]
+            length = lengths[0] if len(lengths) == 1 else gast.Call(
+                func=name(self._builtin("min")), args=lengths, keywords=[])
+            return length, lambda k: gast.Tuple(elts=[p[1](k) for p in parts], ctx=gast.Load())
+        seq = self.atom(it, s)
+        if isinstance(seq, gast.Constant):
+            self.unsupported(it, "iterating over a constant", "iterate over a list, tuple or array")
+        length = gast.Call(func=name(self._builtin("len")), args=[seq], keywords=[])
+        return length, lambda k: gast.Subscript(value=_copy(seq), slice=k, ctx=gast.Load())
+
+    def _builtin(self, id_):
+        import builtins
+        if id_ in self.resolver.locals or self.resolver.lookup(id_) is not getattr(builtins, id_):
+            raise self.loc.error("the builtin '%s' is shadowed, so this loop cannot be rewritten" % id_)
+        return id_
+
+    def bind_items(self, target, value, s):
+        if isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, gast.Tuple) \
+                and len(target.elts) == len(value.elts):
+            for t, v in zip(target.elts, value.elts):
+                self.bind_items(t, v, s)
+        elif isinstance(target, gast.Name):
+            if isinstance(value, gast.Name):
+                self.emit(assign(target.id, _copy(value)), s)
+            else:
+                self.assign_to(target.id, value, s)
+        else:
+            self.store(target, self.atom(value, s), s)
+
+    # -- expressions -----------------------------------------------------------------------
+    def atom(self, node, s):
+        """Flatten ``node`` and return a Name or Constant holding its value."""
+        flat = self.expr(node, s)
+        if is_atom(flat):
+            return flat
+        t = self.temp()
+        self.emit(assign(t, flat), s)
+        return name(t)
+
+    def local_name(self, node, s) -> str:
+        value = self.atom(node, s)
+        if not isinstance(value, gast.Name) or value.id not in self.resolver.locals | self.temps:
+            self.unsupported(node, "assigning into a non-local object",
+                             "copy it into a local variable first")
+        return value.id
+
+    def expr(self, node, s):
+        """Flatten ``node`` to a single operation on atoms (or an atom)."""
+        if isinstance(node, gast.Constant):
+            return node
+        if isinstance(node, gast.Name):
+            return name(node.id)
+        if isinstance(node, gast.Attribute):
+            if self.is_global(node):
+                obj = self.resolver.resolve(node)
+                if isinstance(obj, (int, float, complex, bool, str)) or obj is None:
+                    return node  # module constant such as np.pi: an atom in all but form
+                return node
+            return gast.Attribute(value=self.atom(node.value, s), attr=node.attr, ctx=gast.Load())
+        if isinstance(node, gast.BinOp):
+            return gast.BinOp(left=self.atom(node.left, s), op=node.op, right=self.atom(node.right, s))
+        if isinstance(node, gast.UnaryOp):
+            if isinstance(node.op, gast.UAdd):
+                return self.expr(node.operand, s)
+            if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
+                    and isinstance(node.operand.value, (int, float)):
+                return const(-node.operand.value)
+            return gast.UnaryOp(op=node.op, operand=self.atom(node.operand, s))
+        if isinstance(node, gast.Compare):
+            if len(node.ops) == 1:
+                return gast.Compare(left=self.atom(node.left, s), ops=node.ops,
+                                    comparators=[self.atom(node.comparators[0], s)])
+            left, parts = node.left, []
+            for op, right in zip(node.ops, node.comparators):
+                parts.append(gast.Compare(left=left, ops=[op], comparators=[right]))
+                left = right
+            return self.expr(gast.BoolOp(op=gast.And(), values=parts), s)
+        if isinstance(node, gast.BoolOp):
+            return name(self.boolop(node, s))
+        if isinstance(node, gast.IfExp):
+            t = self.temp()
+            test = self.test(node.test, s)
+            body = self.block([assign(t, node.body, s)])
+            orelse = self.block([assign(t, node.orelse, s)])
+            self.emit(if_(test, body, orelse), s)
+            return name(t)
+        if isinstance(node, gast.Call):
+            return self.call(node, s)
+        if isinstance(node, gast.Subscript):
+            return gast.Subscript(value=self.atom(node.value, s), slice=self.index(node.slice, s),
+                                  ctx=gast.Load())
+        if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in node.elts):
+                self.unsupported(node, "starred elements in a display", "build the sequence explicitly")
+            return type(node)(elts=[self.atom(e, s) for e in node.elts], ctx=gast.Load())
+        if isinstance(node, gast.Dict):
+            if any(k is None for k in node.keys):
+                self.unsupported(node, "'**' in a dict display", "build the dict explicitly")
+            return gast.Dict(keys=[self.atom(k, s) for k in node.keys],
+                             values=[self.atom(v, s) for v in node.values])
+        if isinstance(node, gast.JoinedStr):
+            return node
+        what = {"Lambda": "a lambda", "ListComp": "a list comprehension",
+                "GeneratorExp": "a generator expression", "DictComp": "a dict comprehension",
+                "SetComp": "a set comprehension", "NamedExpr": "an assignment expression (:=)",
+                "Await": "await", "Yield": "yield", "YieldFrom": "yield from", "Set": "a set display",
+                "Starred": "a starred expression"}.get(type(node).__name__, type(node).__name__)
+        self.unsupported(node, what, "rewrite it with plain statements and loops")
+
+    def boolop(self, node, s, t=None) -> str:
+        """Short-circuit ``a and b`` / ``a or b`` into ifs on ``t`` (a new temporary by default)."""
+        t = t or self.temp()
+        self.emit(assign(t, self.expr(node.values[0], s)), s)
+        for value in node.values[1:]:
+            test = name(t) if isinstance(node.op, gast.And) else gast.UnaryOp(op=gast.Not(), operand=name(t))
+            body = self.block([assign(t, value, s)])
+            self.emit(if_(test, body), s)
+        return t
+
+    def call(self, node, s):
+        args = []
+        for a in node.args:
+            if isinstance(a, gast.Starred):
+                args.append(gast.Starred(value=self.atom(a.value, s), ctx=gast.Load()))
+            else:
+                args.append(self.atom(a, s))
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, s)) for k in node.keywords]
+        func = node.func
+        if self.is_global(func):
+            pass  # keep the callee as written: np.sin, helper, math.exp
+        elif isinstance(func, gast.Attribute):
+            func = gast.Attribute(value=self.atom(func.value, s), attr=func.attr, ctx=gast.Load())
+        elif isinstance(func, gast.Name):
+            pass  # a local callable (nested def, lambda variable, argument)
+        else:
+            func = self.atom(func, s)
+        return gast.Call(func=func, args=args, keywords=keywords)
+
+    def index(self, node, s):
+        """Flatten a subscript index: atoms, slices of atoms, tuples of those."""
+        if isinstance(node, gast.Slice):
+            return gast.Slice(*[None if p is None else self.atom(p, s) for p in (node.lower, node.upper, node.step)])
+        if isinstance(node, gast.Tuple):
+            return gast.Tuple(elts=[self.index(e, s) for e in node.elts], ctx=gast.Load())
+        return self.atom(node, s)
+
+
+def _copy(node):
+    import copy
+    return copy.deepcopy(node)
+
+
+def _drop_unread_flags(body, flags):
+    """Remove stores of constants into jump flags that nothing reads."""
+    read = {n.id for stmt in body for n in gast.walk(stmt)
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    dead = flags - read
+
+    def keep(stmts):
+        out = []
+        for st in stmts:
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
+                    and st.targets[0].id in dead:
+                continue
+            for field in ("body", "orelse"):
+                if isinstance(getattr(st, field, None), list):
+                    setattr(st, field, keep(getattr(st, field)) or ([gast.Pass()] if field == "body" else []))
+            out.append(st)
+        return out
+    return keep(body)
+
+
+def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location) -> tuple[gast.FunctionDef, set]:
+    """Return the three-address form of ``fdef`` and the set of temporaries it introduced."""
+    lowering = JumpLowering(namer)
+    lowered = _flatten_lists(lowering.run(fdef))
+    lowered = _drop_unread_flags(lowered, lowering.flags())
+    resolver.locals |= {n.id for stmt in lowered for n in gast.walk(stmt)
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    norm = Normalizer(resolver, namer, loc)
+    body = norm.block(lowered)
+    out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
+                           returns=None, type_comment=None, type_params=[])
+    gast.copy_location(out, fdef)
+    resolver.locals |= norm.temps
+    return out, norm.temps

@@ -1,0 +1,196 @@
+"""Pass 6: optimise generated code. Constant propagation (the seed ``dret = 1.0``), algebraic
+simplification of instantiated rules (``g * 1.0``, ``x ** 1``, ``-(-g)``, constant folding) and
+dead-code elimination by liveness over structured control flow (no adjoint nobody reads, no
+primal value nobody uses)."""
+from __future__ import annotations
+
+import operator
+
+import gast
+
+from .analysis import loads
+
+_FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+         gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
+_COMPARE = {gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.Eq: operator.eq, gast.NotEq: operator.ne}
+_NUMBER = (int, float)
+
+
+def optimize(fdef: gast.FunctionDef, is_pure_call) -> gast.FunctionDef:
+    """Optimise ``fdef`` in place. ``is_pure_call(call)`` says whether a call may be dropped when
+    its result is unused."""
+    propagate_constants(fdef)
+    fdef.body = [Simplify().visit(s) for s in fdef.body]
+    fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
+    return fdef
+
+
+def _assignments(fdef):
+    counts = {}
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
+            counts[node.id] = counts.get(node.id, 0) + 1
+    for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs:
+        counts[a.id] = counts.get(a.id, 0) + 1
+    return counts
+
+
+def propagate_constants(fdef):
+    """Replace names bound once, at the top level, to a number by that number."""
+    counts = _assignments(fdef)
+    constants = {}
+    for s in fdef.body:
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
+                and isinstance(s.value, gast.Constant) and type(s.value.value) in _NUMBER \
+                and counts.get(s.targets[0].id) == 1:
+            constants[s.targets[0].id] = s.value.value
+    if not constants:
+        return
+
+    class Replace(gast.NodeTransformer):
+        def visit_Name(self, node):
+            if isinstance(node.ctx, gast.Load) and node.id in constants:
+                return gast.Constant(value=constants[node.id], kind=None)
+            return node
+    fdef.body = [Replace().visit(s) for s in fdef.body]
+
+
+def _const(node, *values):
+    return isinstance(node, gast.Constant) and type(node.value) in _NUMBER and (not values or node.value in values)
+
+
+class Simplify(gast.NodeTransformer):
+    """Algebraic identities that hold for every shape and dtype the rules produce."""
+
+    def visit_BinOp(self, node):
+        self.generic_visit(node)
+        left, right, op = node.left, node.right, type(node.op)
+        if _const(left) and _const(right) and op in _FOLD:
+            try:
+                return gast.Constant(value=_FOLD[op](left.value, right.value), kind=None)
+            except (ZeroDivisionError, OverflowError):
+                return node
+        if op is gast.Mult:
+            if _const(right, 1) and not isinstance(right.value, bool):
+                return left
+            if _const(left, 1) and not isinstance(left.value, bool):
+                return right
+        if op is gast.Div and _const(right, 1):
+            return left
+        if op is gast.Pow and _const(right, 1):
+            return left
+        if op is gast.Sub and isinstance(right, gast.UnaryOp) and isinstance(right.op, gast.USub):
+            return gast.BinOp(left=left, op=gast.Add(), right=right.operand)
+        if op is gast.Add and isinstance(right, gast.UnaryOp) and isinstance(right.op, gast.USub):
+            return gast.BinOp(left=left, op=gast.Sub(), right=right.operand)
+        return node
+
+    def visit_UnaryOp(self, node):
+        self.generic_visit(node)
+        inner = node.operand
+        if isinstance(node.op, gast.USub):
+            if isinstance(inner, gast.UnaryOp) and isinstance(inner.op, gast.USub):
+                return inner.operand
+            if _const(inner):
+                return gast.Constant(value=-inner.value, kind=None)
+        if isinstance(node.op, gast.UAdd):
+            return inner
+        return node
+
+    def visit_Compare(self, node):
+        self.generic_visit(node)
+        if len(node.ops) == 1 and type(node.ops[0]) in _COMPARE and isinstance(node.left, gast.Constant) \
+                and isinstance(node.comparators[0], gast.Constant):
+            value = _COMPARE[type(node.ops[0])](node.left.value, node.comparators[0].value)
+            return gast.Constant(value=bool(value), kind=None)
+        return node
+
+    def visit_IfExp(self, node):
+        self.generic_visit(node)
+        if isinstance(node.test, gast.Constant):
+            return node.body if node.test.value else node.orelse
+        return node
+
+
+class DeadCode:
+    """Liveness-based removal of statements whose results nobody reads."""
+
+    def __init__(self, is_pure_call):
+        self.is_pure_call = is_pure_call
+
+    def pure(self, expr) -> bool:
+        for node in gast.walk(expr):
+            if isinstance(node, gast.Call) and not self.is_pure_call(node):
+                return False
+            if isinstance(node, (gast.Yield, gast.YieldFrom, gast.Await, gast.NamedExpr)):
+                return False
+        return True
+
+    def block(self, stmts, live_out: set):
+        """(kept statements, names live before them)."""
+        live = set(live_out)
+        kept = []
+        for s in reversed(stmts):
+            s, live = self.stmt(s, live)
+            if s is not None:
+                kept.append(s)
+        kept.reverse()
+        return kept, live
+
+    def stmt(self, s, live):
+        if isinstance(s, gast.Assign):
+            target = s.targets[0]
+            if isinstance(target, gast.Name):
+                if target.id not in live and self.pure(s.value):
+                    return None, live
+                return s, (live - {target.id}) | set(loads(s.value))
+            return s, live | set(loads(target)) | set(loads(s.value))
+        if isinstance(s, gast.Return):
+            return s, set(loads(s.value)) if s.value is not None else set()
+        if isinstance(s, gast.Expr):
+            if self.pure(s.value) and not _is_comment(s):
+                return None, live
+            return s, live | set(loads(s.value))
+        if isinstance(s, gast.If):
+            body, live_body = self.block(s.body, live)
+            orelse, live_else = self.block(s.orelse, live)
+            if not _effective(body) and not _effective(orelse) and self.pure(s.test):
+                return None, live
+            s.body = body or [gast.Pass()]
+            s.orelse = orelse
+            return s, live_body | live_else | set(loads(s.test))
+        if isinstance(s, gast.For):
+            target = {n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
+            out = set(live)
+            while True:
+                body, live_body = self.block(s.body, out)
+                new = out | (live_body - target)
+                if new == out:
+                    break
+                out = new
+            if not _effective(body) and self.pure(s.iter):
+                return None, live
+            s.body = body or [gast.Pass()]
+            return s, live | (live_body - target) | set(loads(s.iter))
+        if isinstance(s, gast.While):
+            out = set(live) | set(loads(s.test))
+            while True:
+                body, live_body = self.block(s.body, out)
+                new = out | live_body
+                if new == out:
+                    break
+                out = new
+            s.body = body or [gast.Pass()]
+            return s, out
+        if isinstance(s, gast.Pass):
+            return None, live
+        return s, live | set(loads(s))
+
+
+def _is_comment(s) -> bool:
+    from .context import COMMENT
+    return isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Name) and s.value.func.id == COMMENT
+
+
+def _effective(stmts) -> bool:
+    return any(not isinstance(s, gast.Pass) and not (isinstance(s, gast.Expr) and _is_comment(s)) for s in stmts)

@@ -1,0 +1,115 @@
+"""Pass 1: find a function's source and parse it into a ``gast`` FunctionDef."""
+from __future__ import annotations
+
+import builtins
+import inspect
+import textwrap
+import types
+from dataclasses import dataclass, field
+
+import gast
+
+from .errors import AdError, Location
+
+
+@dataclass
+class Parsed:
+    """A parsed user function and everything later passes need to know about where it lives."""
+
+    fn: types.FunctionType
+    tree: gast.FunctionDef
+    loc: Location
+    globals: dict
+    cells: dict = field(default_factory=dict)  # closure variable name -> cell
+
+    @property
+    def name(self) -> str:
+        return self.fn.__name__
+
+
+def unwrap(fn):
+    """The plain Python function behind methods, staticmethods and ``functools.wraps`` chains."""
+    while True:
+        if isinstance(fn, (staticmethod, classmethod)):
+            fn = fn.__func__
+        elif isinstance(fn, types.MethodType):
+            fn = fn.__func__
+        elif hasattr(fn, "__wrapped__") and not isinstance(fn, types.FunctionType):
+            fn = fn.__wrapped__
+        else:
+            return fn
+
+
+def parse_function(fn) -> Parsed:
+    """Read ``fn``'s source lazily (works for module functions, methods, nested defs, scripts,
+    notebooks) and return its gast tree; raise AdError when there is no source to read."""
+    fn = unwrap(fn)
+    name = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
+    if not isinstance(fn, types.FunctionType):
+        raise AdError("%r is not a Python function, so it has no source to differentiate" % (fn,),
+                      function=name, hint="register a rule for it with ad.defvjp / ad.defjvp")
+    code = fn.__code__
+    try:
+        lines, first = inspect.getsourcelines(fn)
+    except (OSError, TypeError) as exc:
+        raise AdError("no source code is available (%s)" % exc, function=name,
+                      filename=code.co_filename, lineno=code.co_firstlineno,
+                      hint="define the function in a file or notebook cell (not with exec or a "
+                           "plain REPL), or register a rule with ad.defvjp") from None
+    text = "".join(lines)
+    dedented = textwrap.dedent(text)
+    indent = _first_indent(text) - _first_indent(dedented)
+    loc = Location(name, code.co_filename, max(first, 1) - 1, indent)
+    if fn.__name__ == "<lambda>":
+        tree = _lambda_tree(dedented, code, loc)
+    else:
+        try:
+            module = gast.parse(dedented)
+        except SyntaxError as exc:
+            raise loc.error("could not parse the function's source (%s)" % exc.msg) from None
+        defs = [n for n in module.body if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef))]
+        if not defs:
+            raise loc.error("the source found for this function holds no 'def'")
+        tree = defs[0]
+        if isinstance(tree, gast.AsyncFunctionDef):
+            raise loc.error("async functions cannot be differentiated", tree)
+        tree.decorator_list = []
+    cells = {}
+    if fn.__closure__:
+        cells = dict(zip(code.co_freevars, fn.__closure__))
+    return Parsed(fn, tree, loc, fn.__globals__, cells)
+
+
+def _first_indent(text: str) -> int:
+    for line in text.splitlines():
+        if line.strip():
+            return len(line) - len(line.lstrip())
+    return 0
+
+
+def _lambda_tree(text: str, code, loc: Location) -> gast.FunctionDef:
+    """Turn the (single) lambda on the source line(s) into ``def <lambda>(...): return body``."""
+    try:
+        module = gast.parse(text)
+    except SyntaxError:
+        try:
+            module = gast.parse("(" + text.strip().rstrip(",;") + ")")
+        except SyntaxError:
+            raise loc.error("could not isolate the lambda's source",
+                            hint="write the function with 'def'") from None
+    lambdas = [n for n in gast.walk(module) if isinstance(n, gast.Lambda)]
+    params = code.co_varnames[:code.co_argcount]
+    lambdas = [n for n in lambdas if [a.id for a in n.args.args] == list(params)]
+    if len(lambdas) != 1:
+        raise loc.error("could not isolate the lambda's source (%d candidates on its line)" % len(lambdas),
+                        hint="write the function with 'def'")
+    lam = lambdas[0]
+    ret = gast.Return(value=lam.body)
+    gast.copy_location(ret, lam.body)
+    fdef = gast.FunctionDef(name="lambda_", args=lam.args, body=[ret], decorator_list=[],
+                            returns=None, type_comment=None, type_params=[])
+    gast.copy_location(fdef, lam)
+    return fdef
+
+
+BUILTINS = vars(builtins)

@@ -1,0 +1,649 @@
+"""Pass 5: reverse mode. Turns the three-address form into a forward pass (the primal code plus
+tape records) and a backward pass (adjoint statements in reverse order).
+
+Invariants of the generated backward pass
+- the adjoint of ``x`` is ``dx``; a zero adjoint is never materialised unless control flow needs
+  it, and then as the scalar ``0.0``;
+- a value the backward pass reads is read directly when it cannot have changed since the
+  statement that used it ran; otherwise the forward pass records it, in a fresh name outside loops
+  or on the tape (a list, ``tape.append`` / ``tape.pop``) inside loops;
+- in-place updates (``add_at``, ``take_adjoint``) only touch adjoint arrays the code owns.
+"""
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, field
+
+import gast
+
+from . import rules
+from .analysis import FLOAT, SCALAR, Layout, activity, loads, scalar_kinds, target_of
+from .normalize import assign, const, if_, located, name
+from .resolve import MISSING
+
+BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
+          gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod, gast.BitAnd: operator.and_,
+          gast.BitOr: operator.or_, gast.BitXor: operator.xor, gast.LShift: operator.lshift,
+          gast.RShift: operator.rshift}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_,
+            gast.Invert: operator.invert}
+
+
+@dataclass
+class Contrib:
+    """One adjoint contribution ``d<var> += expr`` of a statement."""
+
+    var: str
+    expr: object
+    value_reads: set = field(default_factory=set)
+    shape_reads: set = field(default_factory=set)
+
+
+@dataclass
+class Plan:
+    """How to differentiate one simple statement."""
+
+    kind: str                     # copy, rule, index, display, store, none, opaque
+    diff_reads: list = field(default_factory=list)
+    rule: object = None
+    bound: dict = field(default_factory=dict)
+    callee: str = ""
+
+
+def _call_text(node) -> str:
+    return gast.unparse(node).strip()
+
+
+class ReverseMode:
+    """Builds the forward and backward statement lists of one function."""
+
+    def __init__(self, fdef, wrt, arg_kinds, ctx):
+        self.ctx = ctx
+        self.loc = ctx.loc
+        self.fdef = fdef
+        self.wrt = list(wrt)
+        ret = fdef.body[-1]
+        self.body = fdef.body[:-1]
+        self.ret_node = ret
+        self.result = ret.value.id if isinstance(ret.value, gast.Name) else None
+        self.layout = Layout.of(self.body)
+        self.plans = {id(s): self.plan(s) for s in self.layout.simple}
+        self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
+        self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
+        self.adjoints: dict[str, str] = {}
+        self.tape = None
+        self.records: dict = {}      # id(stmt) -> {var: backward name}
+        self.entry: list = []        # statements run before the forward pass
+        self.live: set = set()       # adjoints bound to a (possibly non-zero) value
+        self.owned: set = set()      # adjoints that are arrays this code may update in place
+        self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
+
+    # ------------------------------------------------------------------------------------------
+    # Planning: what each statement's adjoint needs.
+
+    def plan(self, s) -> Plan:
+        if isinstance(s, gast.Expr) or isinstance(s, gast.Assert):
+            return Plan("none")
+        bound, mutated = target_of(s)
+        value = s.value
+        if mutated:
+            reads = [value.id] if isinstance(value, gast.Name) else []
+            return Plan("store", reads)
+        if isinstance(value, gast.Name):
+            return Plan("copy", [value.id])
+        if isinstance(value, gast.Constant):
+            return Plan("none")
+        if isinstance(value, gast.BinOp):
+            return self.rule_plan(s, BINOPS[type(value.op)], [value.left, value.right], [])
+        if isinstance(value, gast.UnaryOp):
+            return self.rule_plan(s, UNARYOPS[type(value.op)], [value.operand], [])
+        if isinstance(value, (gast.Compare, gast.JoinedStr)):
+            return Plan("none")
+        if isinstance(value, gast.Subscript):
+            base = value.value
+            return Plan("index", [base.id]) if isinstance(base, gast.Name) else Plan("none")
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return Plan("display", [e.id for e in value.elts if isinstance(e, gast.Name)])
+        if isinstance(value, gast.Dict):
+            return Plan("display", [v.id for v in value.values if isinstance(v, gast.Name)])
+        if isinstance(value, gast.Attribute):
+            obj = self.ctx.resolver.resolve(value)
+            if obj is not MISSING:
+                return Plan("none")  # module constant such as np.pi
+            rule = rules.lookup_method(value.attr)
+            if rule is not None:
+                return self.bind_rule(s, rule, [value.value], [], value.attr)
+            return Plan("opaque", [value.value.id] if isinstance(value.value, gast.Name) else [],
+                        callee="the attribute '.%s'" % value.attr)
+        if isinstance(value, gast.Call):
+            return self.call_plan(s, value)
+        return Plan("opaque", loads(value), callee=type(value).__name__)
+
+    def call_plan(self, s, call) -> Plan:
+        func = call.func
+        obj = self.ctx.resolver.resolve(func)
+        args = list(call.args)
+        if obj is MISSING:
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+                rule = rules.lookup_method(func.attr)
+                if rule is not None:
+                    return self.bind_rule(s, rule, [func.value] + args, call.keywords, func.attr)
+                return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
+            return Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
+        rule = rules.lookup(obj)
+        if rule is not None:
+            return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
+        return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+
+    def rule_plan(self, s, fn, args, keywords) -> Plan:
+        return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)
+
+    def bind_rule(self, s, rule, args, keywords, callee) -> Plan:
+        if rule.nondiff:
+            return Plan("none")
+        if any(isinstance(a, gast.Starred) for a in args):
+            return Plan("opaque", [n for a in args for n in loads(a)], callee=callee + " with *args")
+        bound = rule.signature.bind(args, keywords)
+        if bound is None:
+            raise self.loc.error("cannot match the arguments of %s to its rule's signature (%s)"
+                                 % (callee, ", ".join(rule.signature.params)), s,
+                                 hint="pass the arguments as documented by NumPy, without out=")
+        reads = [n for p in rule.vjps for n in loads(bound[p])]
+        return Plan("rule", reads, rule=rule, bound=bound, callee=callee)
+
+    def kind_of_value(self, s, kinds):
+        """FLOAT / SCALAR / None for the value a statement computes (see analysis.scalar_kinds)."""
+        value = s.value
+
+        def of(node):
+            if isinstance(node, gast.Constant):
+                return FLOAT if isinstance(node.value, (int, float, bool)) else None
+            if isinstance(node, gast.Name):
+                return kinds.get(node.id)
+            return None
+        if isinstance(value, (gast.Name, gast.Constant)):
+            return of(value)
+        if isinstance(value, gast.BinOp):
+            if isinstance(value.op, gast.MatMult):
+                return None
+            return _scalar_join(of(value.left), of(value.right))
+        if isinstance(value, gast.UnaryOp):
+            return of(value.operand)
+        if isinstance(value, gast.Compare):
+            return _scalar_join(of(value.left), of(value.comparators[0]))
+        if isinstance(value, gast.Call):
+            obj = self.ctx.resolver.resolve(value.func)
+            if obj is MISSING:
+                return None
+            mod = getattr(obj, "__module__", None)
+            if mod == "math" or obj in (len, int, float, round, abs, bool):
+                if obj is abs or obj is round:
+                    return of(value.args[0]) if value.args else None
+                return FLOAT
+            rule = rules.lookup(obj)
+            if rule is not None and rule.elementwise and value.args:
+                ks = [of(a) for a in value.args]
+                return SCALAR if all(k in (FLOAT, SCALAR) for k in ks) else None
+        return None
+
+    # ------------------------------------------------------------------------------------------
+    # Names.
+
+    def adj(self, var: str) -> str:
+        """The adjoint name of ``var``: ``dx`` for ``x`` (renamed on collision)."""
+        if var not in self.adjoints:
+            self.adjoints[var] = self.ctx.namer.fresh("d" + var)
+        return self.adjoints[var]
+
+    def helper(self, name_: str) -> str:
+        return self.ctx.helper(name_)
+
+    def tape_name(self) -> str:
+        if self.tape is None:
+            self.tape = self.ctx.namer.fresh("tape")
+        return self.tape
+
+    # ------------------------------------------------------------------------------------------
+    # Contributions of one statement.
+
+    def contributions(self, s, plan: Plan) -> list[Contrib]:
+        bound, mutated = target_of(s)
+        target = bound
+        g = self.adj(target) if target else None
+        if plan.kind == "copy":
+            src = s.value.id
+            return [Contrib(src, name(g))] if src in self.active else []
+        if plan.kind == "display":
+            out = []
+            items = s.value.values if isinstance(s.value, gast.Dict) else s.value.elts
+            keys = s.value.keys if isinstance(s.value, gast.Dict) else [const(i) for i in range(len(items))]
+            for key, item in zip(keys, items):
+                if isinstance(item, gast.Name) and item.id in self.active:
+                    expr = gast.Call(func=name(self.helper("element")), args=[name(g), key], keywords=[])
+                    out.append(Contrib(item.id, expr, set(loads(key))))
+            return out
+        if plan.kind == "rule":
+            return self.rule_contributions(s, plan, target, g)
+        return []
+
+    def rule_contributions(self, s, plan, target, g) -> list[Contrib]:
+        rule, bound = plan.rule, plan.bound
+        params = list(bound)
+        operands = [p for p in rule.vjps if isinstance(bound.get(p), gast.Name) and bound[p].id in self.active]
+        all_float = all(self.kind_of(bound[p]) == FLOAT for p in params if p in rule.vjps)
+        out = []
+        for p in operands:
+            template = rule.scalar_vjps.get(p) if all_float and p in rule.scalar_vjps else rule.vjps[p]
+            mapping = {q: bound[q] for q in params}
+            mapping["g"] = g
+            mapping["ans"] = target
+            for h in rules.HELPER_NAMES:
+                mapping.setdefault(h, self.helper(h))
+            value_params, shape_params = rules.template_reads(template, params + ["ans"])
+            expr = rules.instantiate(template, mapping)
+            value_reads = {n for q in value_params for n in loads(mapping[q] if q != "ans" else name(target))}
+            shape_reads = {n for q in shape_params for n in loads(mapping[q] if q != "ans" else name(target))}
+            if rule.elementwise and self.needs_unbroadcast(p, bound, rule):
+                expr = gast.Call(func=name(self.helper("unbroadcast")), args=[expr, name(bound[p].id)], keywords=[])
+                if bound[p].id not in value_reads:
+                    shape_reads.add(bound[p].id)
+            out.append(Contrib(bound[p].id, expr, value_reads, shape_reads))
+        return out
+
+    def kind_of(self, node):
+        if isinstance(node, gast.Constant):
+            return FLOAT if isinstance(node.value, (int, float, bool)) else None
+        if isinstance(node, gast.Name):
+            return self.kinds.get(node.id)
+        return None
+
+    def needs_unbroadcast(self, p, bound, rule) -> bool:
+        """Only when another operand may broadcast this one to a bigger shape."""
+        me = bound[p]
+        others = [bound[q] for q in rule.signature.params if q != p and q in bound]
+        others = [o for o in others if not (isinstance(o, gast.Constant) and o.value is None)]
+        for other in others:
+            if isinstance(other, gast.Name) and other.id == me.id:
+                continue
+            if self.kind_of(other) not in (FLOAT, SCALAR):
+                return True
+        return False
+
+    # ------------------------------------------------------------------------------------------
+    # Recording values for the backward pass.
+
+    def record_plan(self, s, reads: dict) -> dict:
+        """{name: how} for every value the backward pass of ``s`` reads that may change before it
+        runs; ``reads`` maps names to True (value read) or False (shape only)."""
+        plan = {}
+        for var, by_value in reads.items():
+            if var is None or var not in self.ctx.resolver.locals:
+                continue
+            if self.layout.changes_after(var, s, with_mutation=by_value):
+                plan[var] = by_value and var in self.layout.mutates
+        return plan
+
+    def emit_records(self, s, plan: dict, out: list) -> dict:
+        """Forward-pass code recording the values in ``plan``; returns their backward names."""
+        names = {}
+        in_loop = self.layout.in_loop(s)
+        for var, copy in plan.items():
+            value = name(var)
+            if copy:
+                value = gast.Call(func=name(self.helper("copy")), args=[value], keywords=[])
+            if in_loop:
+                push = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="append", ctx=gast.Load()),
+                                 args=[value], keywords=[])
+                out.append(located(gast.Expr(value=push), s))
+                names[var] = var
+            else:
+                saved = self.ctx.namer.fresh(var + "_saved") if copy else self.ctx.namer.fresh(var + "_")
+                out.append(located(assign(saved, value), s))
+                names[var] = saved
+        return names
+
+    def emit_pops(self, s, names: dict, out: list):
+        if not self.layout.in_loop(s):
+            return
+        for var in reversed(list(names)):
+            pop = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="pop", ctx=gast.Load()),
+                            args=[], keywords=[])
+            out.append(located(assign(var, pop), s))
+
+    # ------------------------------------------------------------------------------------------
+    # Forward pass.
+
+    def forward(self, stmts) -> list:
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.If):
+                self.forward_if(s, out)
+            elif isinstance(s, gast.For):
+                self.forward_for(s, out)
+            elif isinstance(s, gast.While):
+                self.forward_while(s, out)
+            else:
+                out.append(s)
+                self.records[id(s)] = self.emit_records(s, self.record_plan(s, self.reads_of(s)), out)
+        return out
+
+    def reads_of(self, s) -> dict:
+        """Names the backward pass of simple statement ``s`` reads: {name: reads its value}."""
+        bound, mutated = target_of(s)
+        target = bound or mutated
+        if target not in self.active:
+            return {}
+        plan = self.plans[id(s)]
+        reads = {}
+        if plan.kind == "index":
+            base = s.value.value.id
+            if base in self.active:
+                reads[base] = False
+                for n in loads(s.value.slice):
+                    reads[n] = True
+            return reads
+        if plan.kind == "store":
+            for n in loads(s.targets[0].slice):
+                reads[n] = True
+            reads[mutated] = False
+            if isinstance(s.value, gast.Name) and s.value.id in self.active:
+                reads[s.value.id] = False
+            return reads
+        for c in self.contributions(s, plan):
+            for n in c.shape_reads:
+                reads.setdefault(n, False)
+            for n in c.value_reads:
+                reads[n] = True
+        return reads
+
+    def control_record(self, s, var, out, always=False):
+        """Record control value ``var`` (a branch test, loop bound or trip count) read at ``s``;
+        ``always`` for trip counters, which the layout does not know. Returns the name the
+        backward pass reads it from (after popping it, inside loops)."""
+        if var is None or var not in self.ctx.resolver.locals:
+            return var
+        if not always and not self.layout.changes_after(var, s, with_mutation=False):
+            return var
+        if self.layout.in_loop(s):
+            push = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="append", ctx=gast.Load()),
+                             args=[name(var)], keywords=[])
+            out.append(located(gast.Expr(value=push), s))
+            s.ad_pushed = getattr(s, "ad_pushed", []) + [var]
+            return var
+        if always:
+            return var
+        saved = self.ctx.namer.fresh(var + "_")
+        out.append(located(assign(saved, name(var)), s))
+        return saved
+
+    def forward_if(self, s, out):
+        if _is_break(s):
+            out.append(s)
+            return
+        test = s.test
+        var = test.operand.id if isinstance(test, gast.UnaryOp) else (test.id if isinstance(test, gast.Name) else None)
+        if var and self._bound_inside(var, s):
+            # The branch rebinds its own test: keep the decision in a fresh name.
+            fresh = self.ctx.namer.fresh("cond")
+            out.append(located(assign(fresh, name(var)), s))
+            test = gast.UnaryOp(op=gast.Not(), operand=name(fresh)) if isinstance(test, gast.UnaryOp) else name(fresh)
+            var = fresh
+            self.ctx.resolver.locals.add(fresh)
+        new = located(if_(test, self.forward(s.body), self.forward(s.orelse)), s)
+        out.append(new)
+        s.ad_test = test
+        s.ad_test_var = self.control_record(s, var, out) if var else None
+
+    def _bound_inside(self, var, s) -> bool:
+        inner = {id(n) for n in gast.walk(s)} - {id(s)}
+        return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
+                   for n in gast.walk(s) if id(n) in inner)
+
+    def forward_for(self, s, out):
+        args = [a.id for a in s.iter.args if isinstance(a, gast.Name)]
+        counter = None
+        body = self.forward(s.body)
+        if getattr(s, "ad_break_flag", None):
+            counter = self.ctx.namer.fresh("n_iter")
+            self.ctx.resolver.locals.add(counter)
+            out.append(located(assign(counter, const(0)), s))
+            body.insert(0, located(assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=const(1))), s))
+        saved_args = {}
+        for a in args:
+            if self._bound_inside(a, s) and not self.layout.in_loop(s):
+                fresh = self.ctx.namer.fresh(a + "_")
+                out.append(located(assign(fresh, name(a)), s))
+                saved_args[a] = fresh
+        loop = located(gast.For(target=s.target, iter=s.iter, body=body, orelse=[], type_comment=None), s)
+        out.append(loop)
+        s.ad_range_args = [saved_args.get(a) or self.control_record(s, a, out) for a in args]
+        s.ad_counter = self.control_record(s, counter, out, always=True) if counter else None
+
+    def forward_while(self, s, out):
+        counter = self.ctx.namer.fresh("n_iter")
+        self.ctx.resolver.locals.add(counter)
+        out.append(located(assign(counter, const(0)), s))
+        body = self.forward(s.body)
+        body.insert(0, located(assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=const(1))), s))
+        out.append(located(gast.While(test=s.test, body=body, orelse=[]), s))
+        s.ad_counter = self.control_record(s, counter, out, always=True)
+
+    # ------------------------------------------------------------------------------------------
+    # Backward pass.
+
+    def accumulate(self, var: str, expr, out: list, like):
+        """``dvar = expr`` for the first contribution, ``dvar = dvar + expr`` after that."""
+        d = self.adj(var)
+        if var in self.live:
+            if var in self.ctx.containers:
+                value = gast.Call(func=name(self.helper("add")), args=[name(d), expr], keywords=[])
+            else:
+                value = gast.BinOp(left=name(d), op=gast.Add(), right=expr)
+            # An owned array stays owned: ``+`` makes a fresh array of its shape.
+        else:
+            value = expr
+            self.live.add(var)
+            self.owned.discard(var)
+        out.append(located(assign(d, value), like))
+
+    def ensure_owned(self, var: str, shape_name: str, out: list, like):
+        if var in self.owned:
+            return
+        self.wants_owned.add(var)
+        d = self.adj(var)
+        src = name(d) if var in self.live else const(0.0)
+        out.append(located(assign(d, gast.Call(func=name(self.helper("own")), args=[src, name(shape_name)],
+                                               keywords=[])), like))
+        self.live.add(var)
+        self.owned.add(var)
+
+    def backward(self, stmts) -> list:
+        out = []
+        for s in reversed(stmts):
+            if isinstance(s, gast.If):
+                self.backward_if(s, out)
+            elif isinstance(s, gast.For):
+                self.backward_loop(s, out)
+            elif isinstance(s, gast.While):
+                self.backward_loop(s, out)
+            else:
+                self.backward_simple(s, out)
+        return out
+
+    def comment(self, s, out):
+        line = getattr(s, "lineno", None)
+        text = gast.unparse(s).strip().splitlines()[0]
+        if line:
+            text += "  (line %d)" % (line + self.loc.line_offset)
+        out.append(self.ctx.comment(text))
+
+    def backward_simple(self, s, out):
+        bound, mutated = target_of(s)
+        target = bound or mutated
+        plan = self.plans[id(s)]
+        if target is None or target not in self.active:
+            return
+        names = self.records.get(id(s), {})
+        if target not in self.live:
+            self.emit_pops(s, names, out)  # keep the tape aligned even when no gradient flows
+            if bound:
+                self.live.discard(bound)
+            return
+        if plan.kind == "opaque":
+            raise self.loc.error("cannot differentiate %s: it has no derivative rule and no Python source"
+                                 % plan.callee, s,
+                                 hint="register a rule with ad.defvjp(fn, rule), or wrap the value in "
+                                      "ad.stop_gradient(...) if no gradient should flow through it")
+        block = []
+        self.emit_pops(s, names, block)
+        rename = {k: v for k, v in names.items() if k != v}
+        if plan.kind == "index":
+            self.backward_index(s, rename, block)
+        elif plan.kind == "store":
+            self.backward_store(s, rename, block)
+        else:
+            for c in self.contributions(s, plan):
+                expr = rules.instantiate(c.expr, rename) if rename else c.expr
+                self.accumulate(c.var, expr, block, s)
+        if bound:
+            self.live.discard(bound)
+            self.owned.discard(bound)
+        if block:
+            self.comment(s, out)
+            out.extend(block)
+
+    def backward_index(self, s, rename, out):
+        """``t = x[i]``: add ``dt`` into ``dx`` at ``i``."""
+        base = s.value.value.id
+        if base not in self.active:
+            return
+        index = rules.instantiate(s.value.slice, rename)
+        base_ref = rename.get(base, base)
+        g = name(self.adj(target_of(s)[0]))
+        if base in self.live:
+            self.ensure_owned(base, base_ref, out, s)
+            call = gast.Call(func=name(self.helper("add_at")), args=[name(self.adj(base)), index, g], keywords=[])
+            out.append(located(gast.Expr(value=call), s))
+        else:
+            call = gast.Call(func=name(self.helper("container_adjoint")), args=[name(base_ref), index, g], keywords=[])
+            out.append(located(assign(self.adj(base), call), s))
+            self.live.add(base)
+            self.owned.add(base)
+
+    def backward_store(self, s, rename, out):
+        """``y[i] = v``: ``dv`` is what ``dy`` held at ``i``, which the store overwrote (now 0)."""
+        target = s.targets[0]
+        base = target.value.id
+        index = rules.instantiate(target.slice, rename)
+        self.ensure_owned(base, rename.get(base, base), out, s)
+        take = gast.Call(func=name(self.helper("take_adjoint")), args=[name(self.adj(base)), index], keywords=[])
+        value = s.value
+        if isinstance(value, gast.Name) and value.id in self.active:
+            expr = gast.Call(func=name(self.helper("unbroadcast")),
+                             args=[take, name(rename.get(value.id, value.id))], keywords=[])
+            self.accumulate(value.id, expr, out, s)
+        else:
+            out.append(located(gast.Expr(value=take), s))
+
+    def pop_control(self, s, out):
+        """Pop the control values the forward pass pushed after compound statement ``s``."""
+        for var in reversed(getattr(s, "ad_pushed", [])):
+            pop = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="pop", ctx=gast.Load()),
+                            args=[], keywords=[])
+            out.append(located(assign(var, pop), s))
+
+    def materialize(self, vars_, out, like):
+        for v in sorted(vars_):
+            out.append(located(assign(self.adj(v), const(0.0)), like))
+            self.live.add(v)
+            self.owned.discard(v)
+
+    def backward_if(self, s, out):
+        test = s.ad_test
+        var = s.ad_test_var
+        block = []
+        if _is_break(s):
+            return
+        self.pop_control(s, block)
+        if var is not None:
+            test = gast.UnaryOp(op=gast.Not(), operand=name(var)) if isinstance(test, gast.UnaryOp) else name(var)
+        start_live, start_owned = set(self.live), set(self.owned)
+        body = self.backward(s.body)
+        body_live, body_owned = self.live, self.owned
+        self.live, self.owned = set(start_live), set(start_owned)
+        orelse = self.backward(s.orelse)
+        else_live, else_owned = self.live, self.owned
+        self.live = body_live | else_live
+        self.owned = body_owned & else_owned
+        if not body and not orelse:
+            out.extend(block)
+            return
+        self.materialize_into(self.live - body_live, body, s)
+        self.materialize_into(self.live - else_live, orelse, s)
+        if not body:
+            test = gast.UnaryOp(op=gast.Not(), operand=test) if not isinstance(test, gast.UnaryOp) else test.operand
+            body, orelse = orelse, []
+        block.append(located(if_(test, body, orelse), s))
+        out.extend(block)
+
+    def materialize_into(self, vars_, stmts, like):
+        for v in sorted(vars_):
+            stmts.append(located(assign(self.adj(v), const(0.0)), like))
+
+    def backward_loop(self, s, out):
+        """Reverse a loop. The adjoint state at the head of the reversed body must be the same on
+        entry and on the back edge, so iterate: adjoints live at the end of the body are live
+        (materialised as 0.0) at the head, and adjoints the body updates in place and still owns
+        at its end are owned before the loop (one copy, not one per iteration)."""
+        entry_live, entry_owned = set(self.live), set(self.owned)
+        outer_wants = self.wants_owned
+        head_live, head_owned = set(entry_live), set(entry_owned)
+        for _ in range(8):
+            self.live, self.owned = set(head_live), set(head_owned)
+            self.wants_owned = set()
+            body = self.backward(s.body)
+            end_live, end_owned = self.live, self.owned
+            new_owned = (head_owned | self.wants_owned) & end_owned
+            new_live = head_live | end_live | new_owned
+            if new_live == head_live and new_owned == head_owned:
+                break
+            head_live, head_owned = new_live, new_owned
+        self.wants_owned = outer_wants
+        block = []
+        self.live, self.owned = set(entry_live), set(entry_owned)
+        self.materialize(head_live - entry_live - head_owned, block, s)
+        for v in sorted(head_owned - entry_owned):
+            self.ensure_owned(v, v, block, s)
+        self.materialize_into(head_live - end_live, body, s)
+        self.live, self.owned = set(head_live), set(head_owned)
+        self.pop_control(s, block)
+        if not body:
+            out.extend(block)
+            return
+        if isinstance(s, gast.For):
+            recorded = iter(s.ad_range_args)
+            args = [name(next(recorded)) if isinstance(a, gast.Name) else a for a in s.iter.args]
+            rng = gast.Call(func=s.iter.func, args=args, keywords=[])
+            if s.ad_counter:
+                rng = gast.Subscript(value=rng, slice=gast.Slice(None, name(s.ad_counter), None), ctx=gast.Load())
+            it = gast.Call(func=name(self.ctx.builtin("reversed")), args=[rng], keywords=[])
+            loop = gast.For(target=s.target, iter=it, body=body, orelse=[], type_comment=None)
+        else:
+            it = gast.Call(func=name(self.ctx.builtin("range")), args=[name(s.ad_counter)], keywords=[])
+            loop = gast.For(target=name(self.ctx.namer.fresh("_"), True), iter=it, body=body, orelse=[],
+                            type_comment=None)
+        block.append(located(loop, s))
+        out.extend(block)
+
+
+def _is_break(s) -> bool:
+    return isinstance(s, gast.If) and len(s.body) == 1 and isinstance(s.body[0], gast.Break) and not s.orelse
+
+
+def _scalar_join(a, b):
+    if a == FLOAT and b == FLOAT:
+        return FLOAT
+    if a in (FLOAT, SCALAR) and b in (FLOAT, SCALAR):
+        return SCALAR
+    return None

@@ -1,0 +1,38 @@
+"""Where the compiler finds a derivative rule: user rules (defvjp/defjvp), then one table per
+namespace (numpy, math, builtins), and array methods by name."""
+from __future__ import annotations
+
+from .. import custom
+from . import builtin_rules, math_rules, methods, numpy_rules
+from .core import HELPER_NAMES, Rule, Signature, instantiate, template_reads
+
+TABLES = (numpy_rules.table, math_rules.table, builtin_rules.table)
+USER_RULES: dict = {}
+builtin_rules.table.nondiff(custom.stop_gradient)
+
+
+def lookup(fn) -> Rule | None:
+    """The rule for a callable, or None."""
+    try:
+        user = USER_RULES.get(fn)
+    except TypeError:
+        return None
+    if user is not None:
+        return user
+    for table in TABLES:
+        try:
+            rule = table.rules.get(fn)
+        except TypeError:
+            return None
+        if rule is not None:
+            return rule
+    return None
+
+
+def lookup_method(name: str) -> Rule | None:
+    """The rule for an array method or attribute such as ``sum`` or ``T``."""
+    return methods.table.rules.get(name)
+
+
+__all__ = ["HELPER_NAMES", "Rule", "Signature", "instantiate", "template_reads", "lookup", "lookup_method",
+           "USER_RULES", "TABLES"]

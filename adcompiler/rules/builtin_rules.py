@@ -1,0 +1,30 @@
+"""Derivative rules for Python operators and builtins. Operators are keyed by the functions of
+the ``operator`` module (``x + y`` is ``operator.add``)."""
+import builtins
+import operator
+
+from .core import Table
+
+table = Table("builtins")
+E, D, N = table.elementwise, table.define, table.nondiff
+
+E(operator.add, "x, y", "g", "g")
+E(operator.sub, "x, y", "g", "-g")
+E(operator.mul, "x, y", "g * y", "x * g")
+E(operator.truediv, "x, y", "g / y", "-g * ans / y")
+E(operator.pow, "x, y", "g * y * x ** (y - 1)", "g * ans * np.log(x)",
+  scalar=("g * y * x ** (y - 1)", "g * ans * math.log(x)"))
+E(operator.neg, "x", "-g")
+E(operator.pos, "x", "g")
+E(operator.mod, "x, y", "g", None)
+D(operator.matmul, "x, y", "dmatmul_left(g, x, y)", y="dmatmul_right(g, x, y)", jvp="t_x @ y + x @ t_y")
+E(builtins.abs, "x", "g * np.sign(x)", scalar=("g if x >= 0 else -g",))
+E(builtins.float, "x", "g")
+D(builtins.sum, "iterable, start=0", "[g] * len(iterable)", start="g", linear=True)
+
+N(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
+  operator.not_, operator.and_, operator.or_, operator.xor, operator.invert, operator.lshift,
+  operator.rshift, operator.is_, operator.is_not, operator.contains,
+  builtins.len, builtins.int, builtins.bool, builtins.round, builtins.range, builtins.isinstance,
+  builtins.print, builtins.str, builtins.type, builtins.id, builtins.hash, builtins.repr,
+  builtins.divmod)

@@ -1,0 +1,176 @@
+"""The rule table format. Each entry is one short expression per differentiable argument,
+written in plain Python over the argument names, ``g`` (the adjoint of the result) and ``ans``
+(the result). The compiler inlines the expression into generated code, so generated code reads
+like the rule.
+
+Kinds of entry
+- ``elementwise``: vjps are unbroadcast to their operand's shape automatically; the forward
+  (tangent) rule is derived: sum over arguments of the vjp with ``g`` replaced by the tangent.
+- ``linear``: the function is linear in its one differentiable argument, so the tangent rule is
+  the function applied to the tangent.
+- general entries give ``jvp`` explicitly (``t_<arg>`` is the tangent of ``<arg>``).
+- ``nondiff``: the result carries no gradient (floor, argmax, shape queries, comparisons).
+"""
+from __future__ import annotations
+
+import ast
+import copy
+from dataclasses import dataclass, field
+
+import gast
+
+# Names a template may use besides its parameters, g and ans: bound in generated code.
+HELPER_NAMES = {"np", "math", "unbroadcast", "unreduce", "reduced_size", "unreduce_extreme",
+                "dmatmul_left", "dmatmul_right", "ddot_left", "ddot_right", "element", "inside",
+                "transpose_back", "split_like", "unstack", "dsolve_a", "dnorm"}
+# Helpers that read only the shape/dtype of the argument at this position (not its values).
+SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "reduced_size": 0}
+
+
+@dataclass
+class Signature:
+    params: list
+    defaults: dict
+    varargs: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> "Signature":
+        fn = ast.parse("def _(%s): pass" % text).body[0]
+        args = fn.args
+        params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
+        positional = args.posonlyargs + args.args
+        defaults = {a.arg: ast.literal_eval(d) for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults)}
+        defaults.update({a.arg: ast.literal_eval(d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        return cls(params, defaults, args.vararg.arg if args.vararg else None)
+
+    def bind(self, args, keywords):
+        """Map parameter names to argument nodes (defaults as constants); None if it cannot bind."""
+        bound = {}
+        positional = [p for p in self.params]
+        if len(args) > len(positional) and not self.varargs:
+            return None
+        for p, a in zip(positional, args):
+            bound[p] = a
+        if self.varargs:
+            extra = args[len(positional):] if len(args) > len(positional) else []
+            bound[self.varargs] = gast.Tuple(elts=list(extra), ctx=gast.Load())
+        for k in keywords:
+            if k.arg is None or k.arg not in self.params or k.arg in bound:
+                return None
+            bound[k.arg] = k.value
+        for p in self.params:
+            if p not in bound:
+                if p not in self.defaults:
+                    return None
+                bound[p] = gast.Constant(value=self.defaults[p], kind=None)
+        return bound
+
+
+@dataclass
+class Rule:
+    """How to differentiate one callable."""
+
+    fn: object
+    name: str
+    signature: Signature
+    vjps: dict = field(default_factory=dict)      # param -> template (gast expr)
+    jvp: object = None                            # template or None
+    elementwise: bool = False
+    linear: bool = False
+    nondiff: bool = False
+    scalar_vjps: dict = field(default_factory=dict)  # cheaper templates when all args are floats
+
+    def diff_params(self):
+        return [p for p in self.signature.params + ([self.signature.varargs] if self.signature.varargs else [])
+                if p in self.vjps]
+
+
+def instantiate(template, mapping: dict):
+    """Copy ``template`` replacing names: ``mapping`` maps a name to a node or a new name."""
+    expr = copy.deepcopy(template)
+
+    class Sub(gast.NodeTransformer):
+        def visit_Name(self, node):
+            if node.id in mapping:
+                repl = mapping[node.id]
+                if isinstance(repl, str):
+                    return gast.Name(id=repl, ctx=gast.Load(), annotation=None, type_comment=None)
+                return copy.deepcopy(repl)
+            return node
+    return Sub().visit(expr)
+
+
+def template_reads(template, params) -> tuple[set, set]:
+    """(params whose values the template reads, params it reads only for shape/dtype)."""
+    value, shape = set(), set()
+    shape_nodes = set()
+    for node in gast.walk(template):
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in SHAPE_ONLY:
+            pos = SHAPE_ONLY[node.func.id]
+            if pos < len(node.args) and isinstance(node.args[pos], gast.Name):
+                shape_nodes.add(id(node.args[pos]))
+    for node in gast.walk(template):
+        if isinstance(node, gast.Name) and node.id in params:
+            (shape if id(node) in shape_nodes else value).add(node.id)
+    return value, shape - value
+
+
+class Table:
+    """One namespace's rules (numpy, math, builtins): ``elementwise``/``define``/``nondiff``."""
+
+    def __init__(self, namespace: str):
+        self.namespace = namespace
+        self.rules: dict = {}
+
+    def _add(self, rule: Rule):
+        self.rules[_key(rule.fn)] = rule
+        return rule
+
+    def elementwise(self, fn, params: str, *vjps, scalar=None, name=None):
+        """An elementwise function: one vjp template per parameter (None: not differentiable)."""
+        sig = Signature.parse(params)
+        rule = Rule(fn, name or _name(fn), sig, elementwise=True)
+        for p, t in zip(sig.params, vjps):
+            if t is not None:
+                rule.vjps[p] = _parse(t)
+        for p, t in zip(sig.params, scalar or ()):
+            if t is not None:
+                rule.scalar_vjps[p] = _parse(t)
+        return self._add(rule)
+
+    def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, **more_vjps):
+        """A general function. ``vjp`` is the template of the first parameter; templates of other
+        parameters are passed by parameter name."""
+        sig = Signature.parse(params)
+        rule = Rule(fn, name or _name(fn), sig, linear=linear)
+        first = sig.params[0] if sig.params else sig.varargs
+        if vjp is not None:
+            rule.vjps[first] = _parse(vjp)
+        for p, t in more_vjps.items():
+            rule.vjps[p] = _parse(t)
+        if jvp is not None:
+            rule.jvp = _parse(jvp)
+        return self._add(rule)
+
+    def nondiff(self, *fns):
+        """Functions whose results carry no gradient."""
+        for fn in fns:
+            self._add(Rule(fn, _name(fn), Signature([], {}, "args"), nondiff=True))
+
+
+def _parse(text: str):
+    tree = gast.parse(text, mode="eval").body
+    return tree
+
+
+def _name(fn) -> str:
+    mod = getattr(fn, "__module__", None) or ""
+    return "%s.%s" % (mod, getattr(fn, "__name__", repr(fn))) if mod else getattr(fn, "__name__", repr(fn))
+
+
+def _key(fn):
+    try:
+        hash(fn)
+        return fn
+    except TypeError:
+        return id(fn)

@@ -1,0 +1,43 @@
+"""Derivative rules for the ``math`` module (Python floats: no NumPy calls on the hot path)."""
+import math
+
+from .core import Table
+
+table = Table("math")
+E, N = table.elementwise, table.nondiff
+
+E(math.exp, "x", "g * ans")
+E(math.expm1, "x", "g * (ans + 1.0)")
+E(math.log, "x, base=None", "g / x if base is None else g / (x * math.log(base))", "-g * ans / (base * math.log(base))")
+E(math.log2, "x", "g / (x * math.log(2.0))")
+E(math.log10, "x", "g / (x * math.log(10.0))")
+E(math.log1p, "x", "g / (1.0 + x)")
+E(math.sqrt, "x", "g * 0.5 / ans")
+E(math.pow, "x, y", "g * y * x ** (y - 1)", "g * ans * math.log(x)")
+E(math.sin, "x", "g * math.cos(x)")
+E(math.cos, "x", "-g * math.sin(x)")
+E(math.tan, "x", "g / math.cos(x) ** 2")
+E(math.asin, "x", "g / math.sqrt(1.0 - x * x)")
+E(math.acos, "x", "-g / math.sqrt(1.0 - x * x)")
+E(math.atan, "x", "g / (1.0 + x * x)")
+E(math.atan2, "y, x", "g * x / (x * x + y * y)", "-g * y / (x * x + y * y)")
+E(math.sinh, "x", "g * math.cosh(x)")
+E(math.cosh, "x", "g * math.sinh(x)")
+E(math.tanh, "x", "g * (1.0 - ans * ans)")
+E(math.asinh, "x", "g / math.sqrt(x * x + 1.0)")
+E(math.acosh, "x", "g / math.sqrt(x * x - 1.0)")
+E(math.atanh, "x", "g / (1.0 - x * x)")
+E(math.fabs, "x", "g * math.copysign(1.0, x)")
+E(math.hypot, "x, y", "g * x / ans", "g * y / ans")
+E(math.erf, "x", "g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
+E(math.erfc, "x", "-g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
+E(math.degrees, "x", "g * (180.0 / math.pi)")
+E(math.radians, "x", "g * (math.pi / 180.0)")
+E(math.copysign, "x, y", "g * math.copysign(1.0, x) * math.copysign(1.0, y)", None)
+if hasattr(math, "cbrt"):
+    E(math.cbrt, "x", "g / (3.0 * ans * ans)")
+if hasattr(math, "exp2"):
+    E(math.exp2, "x", "g * ans * math.log(2.0)")
+
+N(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.isclose,
+  math.factorial, math.gcd, math.comb, math.perm)

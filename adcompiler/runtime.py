@@ -1,0 +1,316 @@
+"""Helpers called by generated code. They are on the hot path: each is small and checks the
+cheap common case first.
+
+A zero adjoint is represented by the Python float ``0.0`` (never a zero array), so every
+helper accepts a scalar ``g``; containers (tuple/list/dict arguments) have adjoints of the same
+structure.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+_ndarray = np.ndarray
+_float = float
+
+
+def unbroadcast(g, x):
+    """Sum ``g`` down to the shape of ``x`` (the adjoint of a broadcast operand)."""
+    if g.__class__ is _float:
+        return g
+    shape = np.shape(x)
+    gshape = np.shape(g)
+    if gshape == shape:
+        return g
+    if not shape:
+        return np.sum(g)
+    extra = len(gshape) - len(shape)
+    if extra:
+        g = np.sum(g, axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return g
+
+
+def unreduce(g, x, axis=None, keepdims=False):
+    """Broadcast the adjoint of a reduction of ``x`` over ``axis`` back to ``x``'s shape."""
+    shape = np.shape(x)
+    if g.__class__ is _float and not g:
+        return g
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.broadcast_to(g, shape)
+
+
+def reduced_size(x, axis=None):
+    """How many elements of ``x`` each result of a reduction over ``axis`` combines."""
+    shape = np.shape(x)
+    if axis is None:
+        return int(np.prod(shape))
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    return int(np.prod([shape[a] for a in axes]))
+
+
+def unreduce_extreme(g, ans, x, axis=None, keepdims=False):
+    """Adjoint of max/min: ``g`` shared equally by the elements that attain the extreme."""
+    if g.__class__ is _float and not g:
+        return g
+    if axis is not None and not keepdims:
+        ans = np.expand_dims(ans, axis)
+        g = np.expand_dims(g, axis)
+    hit = np.asarray(x) == ans
+    return g * hit / np.sum(hit, axis=axis, keepdims=True)
+
+
+def _as_matrices(g, a, b):
+    """View 1-D matmul operands as a row / column matrix, with ``g`` shaped to match."""
+    if np.ndim(a) == 1:
+        a = a[None, :]
+        g = np.expand_dims(g, -2)
+    if np.ndim(b) == 1:
+        b = b[:, None]
+        g = np.expand_dims(g, -1)
+    return g, a, b
+
+
+def dmatmul_left(g, a, b):
+    """Adjoint of ``a`` in ``a @ b`` for any ranks (1-D operands included)."""
+    if g.__class__ is _float and not g:
+        return g
+    if a.ndim == 2 and b.ndim == 2:
+        return g @ b.T
+    g2, a2, b2 = _as_matrices(g, a, b)
+    return np.reshape(unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2), np.shape(a))
+
+
+def dmatmul_right(g, a, b):
+    """Adjoint of ``b`` in ``a @ b`` for any ranks (1-D operands included)."""
+    if g.__class__ is _float and not g:
+        return g
+    if a.ndim == 2 and b.ndim == 2:
+        return a.T @ g
+    g2, a2, b2 = _as_matrices(g, a, b)
+    return np.reshape(unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2), np.shape(b))
+
+
+def ddot_left(g, a, b):
+    """Adjoint of ``a`` in ``np.dot(a, b)``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    if np.ndim(b) <= 2:
+        return dmatmul_left(g, a, b)
+    return np.tensordot(g, b, axes=(list(range(np.ndim(a) - 1, np.ndim(g))),
+                                    [i for i in range(np.ndim(b)) if i != np.ndim(b) - 2]))
+
+
+def ddot_right(g, a, b):
+    """Adjoint of ``b`` in ``np.dot(a, b)``."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    if np.ndim(b) <= 2:
+        return dmatmul_right(g, a, b)
+    a_axes = list(range(np.ndim(a) - 1))
+    out = np.tensordot(a, g, axes=(a_axes, a_axes))
+    return np.moveaxis(out, 0, -2)
+
+
+def inside(a, lo, hi):
+    """1.0 where ``lo <= a <= hi`` (None: no bound), else 0.0: the derivative of clip."""
+    mask = True
+    if lo is not None:
+        mask = np.greater_equal(a, lo)
+    if hi is not None:
+        mask = np.logical_and(mask, np.less_equal(a, hi))
+    return np.asarray(mask, dtype=float)
+
+
+def transpose_back(g, axes):
+    """Adjoint of ``np.transpose(x, axes)``: transpose by the inverse permutation."""
+    if g.__class__ is _float:
+        return g
+    if axes is None or axes == ():
+        return np.transpose(g)
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = axes[0]
+    return np.transpose(g, np.argsort(axes))
+
+
+def split_like(g, arrays, axis=0):
+    """Adjoint of ``np.concatenate(arrays, axis)``: one piece of ``g`` per input."""
+    if g.__class__ is _float:
+        return [g] * len(arrays)
+    if axis is None:
+        sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
+        return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(g, sizes), arrays)]
+    sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
+    return np.split(g, sizes, axis=axis)
+
+
+def unstack(g, arrays, axis=0):
+    """Adjoint of ``np.stack(arrays, axis)``."""
+    if g.__class__ is _float:
+        return [g] * len(arrays)
+    return [np.take(g, i, axis=axis) for i in range(len(arrays))]
+
+
+def dsolve_a(g, a, ans):
+    """Adjoint of ``a`` in ``ans = np.linalg.solve(a, b)``."""
+    gb = np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    if np.ndim(ans) == np.ndim(a) - 1:
+        return -gb[..., :, None] * ans[..., None, :]
+    return -gb @ np.swapaxes(ans, -1, -2)
+
+
+def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Adjoint of ``np.linalg.norm`` for the 2-norm / Frobenius norm, the 1-norm and the max-norm of
+    vectors."""
+    if g.__class__ is _float and not g:
+        return g
+    x = np.asarray(x)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+        ans = np.expand_dims(ans, axis)
+    vector = x.ndim == 1 or isinstance(axis, int) or (isinstance(axis, tuple) and len(axis) == 1)
+    if ord is None or ord == "fro" or (ord == 2 and vector):
+        return g * x / ans
+    if vector and ord == 1:
+        return g * np.sign(x)
+    if vector and ord == np.inf:
+        hit = np.abs(x) == ans
+        return g * np.sign(x) * hit / np.sum(hit, axis=axis, keepdims=True)
+    if vector and ord not in (0, -np.inf) and ord is not None:
+        return g * np.sign(x) * np.abs(x) ** (ord - 1) / ans ** (ord - 1)
+    raise ValueError("the gradient of np.linalg.norm with ord=%r is not supported" % (ord,))
+
+
+def copy(x):
+    """A private copy of an argument the function writes into (the caller's data stays intact)."""
+    if x.__class__ is _ndarray:
+        return x.copy()
+    if isinstance(x, list):
+        return list(x)
+    if isinstance(x, dict):
+        return dict(x)
+    return x
+
+
+def scalar_seed(value, function):
+    """The seed adjoint 1.0 of a scalar result; a clear error for a non-scalar one."""
+    if np.ndim(value) != 0 or not isinstance(value, (float, int, np.number)):
+        from .errors import AdError
+        raise AdError("grad needs a scalar output, but %s returned %s" % (function, _describe(value)),
+                      function=function, hint="use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)")
+    return 1.0
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return "an array of shape %s" % (value.shape,)
+    return "a value of type %s" % type(value).__name__
+
+
+def own(g, x):
+    """An adjoint array that generated code may update in place (a private copy, never a view)."""
+    if isinstance(x, (list, tuple)):
+        return [0.0] * len(x) if g.__class__ is _float else list(g)
+    if isinstance(x, dict):
+        return dict.fromkeys(x, 0.0) if g.__class__ is _float else dict(g)
+    out = np.zeros(np.shape(x), dtype=np.result_type(x, g) if np.ndim(x) else float)
+    if not (g.__class__ is _float and not g):
+        out += g
+    return out
+
+
+def add_at(dx, index, g):
+    """``dx[index] += g`` into an owned adjoint, correct for repeated fancy indices."""
+    if g.__class__ is _float and not g:
+        return dx
+    if dx.__class__ is _ndarray:
+        if index.__class__ is int or index.__class__ is slice:
+            dx[index] += g
+        else:
+            np.add.at(dx, index, g)
+    else:
+        dx[index] = add(dx[index], g)
+    return dx
+
+
+def take_adjoint(dx, index):
+    """Read the adjoint of ``x[index]`` out of an owned ``dx`` and zero it there (subscript
+    assignment overwrote those elements)."""
+    if dx.__class__ is _float:
+        return dx
+    if dx.__class__ is _ndarray:
+        g = dx[index]
+        g = g.copy() if g.__class__ is _ndarray else g
+        dx[index] = 0
+        return g
+    g = dx[index]
+    dx[index] = 0.0
+    return g
+
+
+def add(a, b):
+    """Sum of two adjoints of any structure (0.0 is the zero of every structure)."""
+    if a.__class__ is _float and not a:
+        return b
+    if b.__class__ is _float and not b:
+        return a
+    if isinstance(a, (list, tuple)):
+        return type(a)(add(p, q) for p, q in zip(a, b))
+    if isinstance(a, dict):
+        return {k: add(a[k], b.get(k, 0.0)) for k in a}
+    return a + b
+
+
+def container_adjoint(x, index, g):
+    """Adjoint of a container ``x`` receiving ``g`` at ``index`` and zero elsewhere."""
+    if isinstance(x, (list, tuple)):
+        out = [0.0] * len(x)
+    elif isinstance(x, dict):
+        out = dict.fromkeys(x, 0.0)
+    else:
+        out = np.zeros(np.shape(x), dtype=np.result_type(x, g) if np.ndim(x) else float)
+        if g.__class__ is _float and not g:
+            return out
+        if index.__class__ is int or index.__class__ is slice or isinstance(index, tuple):
+            out[index] += g
+        else:
+            np.add.at(out, index, g)
+        return out
+    out[index] = g
+    return out
+
+
+def element(g, i):
+    """Adjoint of element ``i`` of a display ``(a, b, ...)`` whose adjoint is ``g``."""
+    if g.__class__ is _float:
+        return g
+    return g[i]
+
+
+def cast_like(g, x):
+    """Give a final gradient the type of its argument: float for float, an owned array of the
+    argument's shape and dtype for an array, the same structure for containers."""
+    if x.__class__ is _ndarray:
+        if g.__class__ is _ndarray and g.dtype == x.dtype and g.shape == x.shape and g.flags.writeable \
+                and g.base is None:
+            return g
+        out = np.zeros(x.shape, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+        out[...] = g
+        return out
+    if isinstance(x, float):
+        return float(g)
+    if isinstance(x, (list, tuple)):
+        if g.__class__ is _float:
+            return type(x)(cast_like(0.0, e) for e in x)
+        return type(x)(cast_like(a, e) for a, e in zip(g, x))
+    if isinstance(x, dict):
+        if g.__class__ is _float:
+            return {k: cast_like(0.0, v) for k, v in x.items()}
+        return {k: cast_like(g.get(k, 0.0), v) for k, v in x.items()}
+    if isinstance(x, np.generic):
+        return x.dtype.type(g)
+    if hasattr(x, "__dict__") and not isinstance(g, (float, np.generic, np.ndarray)):
+        return g
+    return g
