@@ -86,9 +86,14 @@ class Layout:
         if not loops:
             here = self.pos[id(stmt)]
             return any(p > here for p in positions)
-        counters = {self.pos[id(l)] for l in loops if isinstance(l, gast.For) and l.target.id == name}
+        counting = [l for l in loops if isinstance(l, gast.For) and l.target.id == name]
+        if counting:
+            # The reversed loop sets its counter again each iteration: only a rebinding inside
+            # that loop's body can make the value differ.
+            start, end = self.span[id(counting[-1])]
+            return any(start < p <= end for p in positions)
         first = self.span[id(loops[0])][0]
-        return any(p >= first and p not in counters for p in positions)
+        return any(p >= first for p in positions)
 
 
 def fixpoint(step):

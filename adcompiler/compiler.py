@@ -12,7 +12,8 @@ from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
 from .normalize import assign, const, name, normalize_function
 from .optimize import optimize as run_optimizer
-from .parse import parse_function
+from .errors import AdError
+from .parse import parse_function, unwrap
 from .reverse import ReverseMode
 from . import rules, runtime
 
@@ -85,76 +86,209 @@ def _is_pure_call(ctx):
     return is_pure
 
 
+class _Reverse:
+    """The reverse-mode pieces of one function: entry code, forward pass, backward pass."""
+
+    def __init__(self, fn, wrt_positions, arg_kinds, split_names=None):
+        self.parsed, self.ctx, fdef = _stage(fn)
+        self.fn = fn
+        ctx = self.ctx
+        self.key = (tuple(wrt_positions), tuple(arg_kinds) if arg_kinds is not None else None)
+        self.split_names = split_names
+        ctx.subroutine = self.subroutine
+        self.params = params = param_names(fdef)
+        self.fdef = fdef
+        self.wrt = [params[i] for i in wrt_positions]
+        kinds = {p: None for p in params}
+        if arg_kinds is not None:
+            for p, k in zip(params, arg_kinds):
+                kinds[p] = _analysis_kind(k)
+                if isinstance(k, tuple) and k[0] == CONTAINER:
+                    ctx.containers.add(p)
+        self.kinds = kinds
+        self.rev = rev = ReverseMode(fdef, self.wrt, kinds, ctx)
+        self.entry, self.originals = [], {}
+        for p in params:
+            if p in rev.layout.mutates:  # the function writes into it: work on a private copy
+                self.entry.append(assign(p, gast.Call(func=name(ctx.helper("copy")), args=[name(p)], keywords=[])))
+        for p in self.wrt:
+            if p in rev.layout.binds:
+                self.originals[p] = ctx.namer.fresh(p + "_arg")
+                self.entry.append(assign(self.originals[p], name(p)))
+        self.forward = rev.forward(rev.body)
+        for stmt in self.forward:
+            for node in gast.walk(stmt):
+                if isinstance(node, gast.stmt) and not isinstance(node, (gast.If, gast.For, gast.While)):
+                    node.ad_primal = True
+        if rev.tape:
+            self.entry.append(assign(rev.tape, gast.List(elts=[], ctx=gast.Load())))
+
+    def subroutine(self, fn, active, kinds):
+        """Names of the forward/backward pair of user function ``fn`` called with active
+        parameters ``active``; generated (and cached) on first use."""
+        fn = unwrap(fn)
+        key = (tuple(active), tuple(kinds))
+        if self.split_names and fn is unwrap(self.fn) and key == self.key:
+            return self.split_names  # direct recursion: the pair being generated now
+        pair = _subroutine_pair(fn, key)
+        return (self.ctx.bind(fn.__name__ + "_forward", pair.forward),
+                self.ctx.bind(fn.__name__ + "_backward", pair.backward))
+
+    def backward(self, seeded: bool):
+        rev = self.rev
+        if seeded:
+            rev.live = {rev.result} if rev.result is not None and rev.result in rev.active else set()
+        return rev.backward(rev.body)
+
+    def gradients(self, cast=True):
+        rev, kinds = self.rev, self.kinds
+        pure_float = all(rev.kinds.get(v) == FLOAT for v in rev.active)
+        grads = []
+        for p in self.wrt:
+            d = rev.adj(p)
+            live = p in rev.live
+            if not cast:
+                grads.append(name(d) if live else const(0.0))
+            elif live and pure_float and kinds.get(p) == FLOAT:
+                grads.append(name(d))
+            elif kinds.get(p) == FLOAT and not live:
+                grads.append(const(0.0))
+            else:
+                value = name(d) if live else const(0.0)
+                grads.append(gast.Call(func=name(self.ctx.helper("cast_like")),
+                                       args=[value, name(self.originals.get(p, p))], keywords=[]))
+        return grads
+
+    def function(self, fname, args, body):
+        fdef = gast.FunctionDef(name=fname, args=args, body=body, decorator_list=[], returns=None,
+                                type_comment=None, type_params=[])
+        gast.copy_location(fdef, self.fdef)
+        return fdef
+
+    def finish(self, defs, optimize, live_out=None):
+        for d in defs:
+            if optimize:
+                run_optimizer(d, _is_pure_call(self.ctx))
+            d.body = drop_orphan_comments(d.body)
+        source = "\n".join(to_source(d) for d in defs)
+        names = [d.name for d in defs]
+        fns = compile_functions(source, names, self.parsed.fn, self.ctx.bindings.objects, names[0])
+        for fn in fns.values():
+            fn.__defaults__ = self.parsed.fn.__defaults__
+            fn.__kwdefaults__ = self.parsed.fn.__kwdefaults__
+        return fns, source
+
+
+def _label(fn) -> str:
+    return "lambda_" if fn.__name__ == "<lambda>" else fn.__name__
+
+
 def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True) -> Compiled:
     """Generate the gradient function of ``fn`` w.r.t. the positional parameters ``wrt_positions``.
 
     ``mode`` is "grad" (returns the gradients) or "value_and_grad" (returns value, gradients);
     ``arg_kinds`` (from ``kind_of``) lets the code skip work that the argument types make
     unnecessary; None gives code valid for every argument type."""
-    parsed, ctx, fdef = _stage(fn)
-    params = param_names(fdef)
-    wrt = [params[i] for i in wrt_positions]
-    kinds = {}
-    if arg_kinds is not None:
-        for p, k in zip(params, arg_kinds):
-            kinds[p] = _analysis_kind(k)
-            if isinstance(k, tuple) and k[0] == CONTAINER:
-                ctx.containers.add(p)
-    else:
-        kinds = {p: None for p in params}
-    rev = ReverseMode(fdef, wrt, kinds, ctx)
-    entry, originals = [], {}
-    for p in params:
-        if p in rev.layout.mutates:  # the function writes into it: work on a private copy
-            entry.append(assign(p, gast.Call(func=name(ctx.helper("copy")), args=[name(p)], keywords=[])))
-    for p in wrt:
-        if p in rev.layout.binds:
-            originals[p] = ctx.namer.fresh(p + "_arg")
-            entry.append(assign(originals[p], name(p)))
-    forward = rev.forward(rev.body)
-    if rev.tape:
-        entry.append(assign(rev.tape, gast.List(elts=[], ctx=gast.Load())))
+    r = _Reverse(fn, wrt_positions, arg_kinds)
+    rev, ctx = r.rev, r.ctx
     seed = []
     result = rev.result
     if result is not None and result in rev.active:
         if rev.kinds.get(result) in (FLOAT, SCALAR):
             value = const(1.0)
         else:
-            value = gast.Call(func=name(ctx.helper("scalar_seed")), args=[name(result), const(parsed.name)],
+            value = gast.Call(func=name(ctx.helper("scalar_seed")), args=[name(result), const(r.parsed.name)],
                               keywords=[])
         seed.append(assign(rev.adj(result), value))
-        rev.live = {result}
     elif result is not None:
         seed.append(gast.Expr(value=gast.Call(func=name(ctx.helper("scalar_seed")),
-                                              args=[name(result), const(parsed.name)], keywords=[])))
-    backward = rev.backward(rev.body)
-    pure_float = all(rev.kinds.get(v) == FLOAT for v in rev.active)
-    grads = []
-    for p in wrt:
-        d = rev.adj(p)
-        source_arg = name(originals.get(p, p))
-        if p in rev.live and pure_float and kinds.get(p) == FLOAT:
-            grads.append(name(d))
-        elif kinds.get(p) == FLOAT and p not in rev.live:
-            grads.append(const(0.0))
-        else:
-            value = name(d) if p in rev.live else const(0.0)
-            grads.append(gast.Call(func=name(ctx.helper("cast_like")), args=[value, source_arg], keywords=[]))
+                                              args=[name(result), const(r.parsed.name)], keywords=[])))
+    backward = r.backward(seeded=True)
+    grads = r.gradients()
     out = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
-    ret_value = rev.ret_node.value
     if mode == "value_and_grad":
-        out = gast.Tuple(elts=[ret_value, out], ctx=gast.Load())
-    body = entry + forward + seed + backward + [gast.Return(value=out)]
-    gname = ctx.namer.fresh("d" + ("lambda_" if fn.__name__ == "<lambda>" else fn.__name__))
-    gdef = gast.FunctionDef(name=gname, args=fdef.args, body=body, decorator_list=[], returns=None,
-                            type_comment=None, type_params=[])
-    gast.copy_location(gdef, fdef)
+        out = gast.Tuple(elts=[rev.ret_node.value, out], ctx=gast.Load())
+    gname = ctx.namer.fresh("d" + _label(fn))
+    gdef = r.function(gname, r.fdef.args, r.entry + r.forward + seed + backward + [gast.Return(value=out)])
+    fns, source = r.finish([gdef], optimize)
+    return Compiled(fns[gname], source, gname)
+
+
+@dataclass
+class Split:
+    """A forward function returning ``(value, saved)`` and a backward function
+    ``backward(saved, cotangent) -> tuple of adjoints`` (split motion)."""
+
+    forward: object
+    backward: object
+    source: str
+
+
+def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True) -> Split:
+    """Generate ``fn_forward`` / ``fn_backward``. The backward function returns one adjoint per
+    position in ``wrt_positions`` (0.0 for none; cast to the argument's type when ``reusable``,
+    the public vjp). A reusable backward can be called many times: it does not consume the tape."""
+    label = _label(fn)
+    parsed_names = _reserved_split_names(fn)
+    r = _Reverse(fn, wrt_positions, arg_kinds, split_names=parsed_names)
+    rev, ctx = r.rev, r.ctx
+    fwd_name, bwd_name = parsed_names
+    ctx.namer.reserve(parsed_names)
+    saved_name = ctx.namer.fresh("saved")
+    seed_var = rev.result if rev.result is not None else ctx.namer.fresh("ret")
+    seed_name = rev.adj(seed_var)
+    backward = r.backward(seeded=True)
+    grads = r.gradients(cast=reusable)
+    bwd_body = backward + [gast.Return(value=gast.Tuple(elts=grads, ctx=gast.Load()))]
+    bwd_args = gast.arguments(args=[name(saved_name, False), name(seed_name, False)], posonlyargs=[],
+                              vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
+    for a in bwd_args.args:
+        a.ctx = gast.Param()
+    bwd = r.function(bwd_name, bwd_args, bwd_body)
     if optimize:
-        run_optimizer(gdef, _is_pure_call(ctx))
-    gdef.body = drop_orphan_comments(gdef.body)
-    source = to_source(gdef)
-    compiled = compile_functions(source, [gname], parsed.fn, ctx.bindings.objects, gname)
-    gfn = compiled[gname]
-    gfn.__defaults__ = parsed.fn.__defaults__
-    gfn.__kwdefaults__ = parsed.fn.__kwdefaults__
-    return Compiled(gfn, source, gname)
+        run_optimizer(bwd, _is_pure_call(ctx))
+    defined = set(r.params) | {n.id for s in r.entry + r.forward for n in gast.walk(s)
+                               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    saved = sorted({n for n in loads_of(bwd.body) if n in defined} | set(r.originals.values()) & loads_of(bwd.body))
+    if rev.tape and rev.tape in saved and reusable:
+        bwd.body.insert(0, assign(rev.tape, gast.Call(func=gast.Attribute(value=name(rev.tape), attr="copy",
+                                                                          ctx=gast.Load()), args=[], keywords=[])))
+    if saved:
+        unpack = assign(gast.Tuple(elts=[name(v, True) for v in saved], ctx=gast.Store()), name(saved_name))
+        bwd.body.insert(0, unpack)
+    result_value = rev.ret_node.value
+    fwd_ret = gast.Tuple(elts=[result_value, gast.Tuple(elts=[name(v) for v in saved], ctx=gast.Load())],
+                         ctx=gast.Load())
+    fwd = r.function(fwd_name, r.fdef.args, r.entry + r.forward + [gast.Return(value=fwd_ret)])
+    fns, source = r.finish([fwd, bwd], optimize)
+    return Split(fns[fwd_name], fns[bwd_name], source)
+
+
+def loads_of(stmts) -> set:
+    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+
+
+def _reserved_split_names(fn):
+    label = _label(fn)
+    return (label + "_forward", label + "_backward")
+
+
+_SUBROUTINES: dict = {}
+_IN_PROGRESS: set = set()
+
+
+def _subroutine_pair(fn, key) -> Split:
+    cache = _SUBROUTINES.setdefault(fn, {})
+    pair = cache.get(key)
+    if pair is None:
+        if (fn, key) in _IN_PROGRESS:
+            raise AdError("mutual recursion through %s is not supported yet" % fn.__qualname__,
+                          function=fn.__qualname__, hint="merge the mutually recursive functions into one")
+        _IN_PROGRESS.add((fn, key))
+        try:
+            positions, kinds = key
+            pair = build_split(fn, positions, kinds, reusable=False)
+        finally:
+            _IN_PROGRESS.discard((fn, key))
+        cache[key] = pair
+    return pair

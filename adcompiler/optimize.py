@@ -20,7 +20,7 @@ def optimize(fdef: gast.FunctionDef, is_pure_call) -> gast.FunctionDef:
     """Optimise ``fdef`` in place. ``is_pure_call(call)`` says whether a call may be dropped when
     its result is unused."""
     propagate_constants(fdef)
-    fdef.body = [Simplify().visit(s) for s in fdef.body]
+    fdef.body = [s if getattr(s, "ad_primal", False) else Simplify().visit(s) for s in fdef.body]
     fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     return fdef
 
@@ -60,7 +60,13 @@ def _const(node, *values):
 
 
 class Simplify(gast.NodeTransformer):
-    """Algebraic identities that hold for every shape and dtype the rules produce."""
+    """Algebraic identities that hold for every shape and dtype the rules produce. Only applied
+    to generated adjoint code: the user's own statements keep their exact semantics."""
+
+    def generic_visit(self, node):
+        if getattr(node, "ad_primal", False):
+            return node
+        return super().generic_visit(node)
 
     def visit_BinOp(self, node):
         self.generic_visit(node)

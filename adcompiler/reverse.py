@@ -11,7 +11,9 @@ Invariants of the generated backward pass
 """
 from __future__ import annotations
 
+import inspect
 import operator
+import types
 from dataclasses import dataclass, field
 
 import gast
@@ -19,6 +21,7 @@ import gast
 from . import rules
 from .analysis import FLOAT, SCALAR, Layout, activity, loads, scalar_kinds, target_of
 from .normalize import assign, const, if_, located, name
+from .parse import unwrap
 from .resolve import MISSING
 
 BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -49,6 +52,8 @@ class Plan:
     rule: object = None
     bound: dict = field(default_factory=dict)
     callee: str = ""
+    fn: object = None                                  # user function called (kind "call")
+    positional: list = field(default_factory=list)     # its positional parameter names
 
 
 def _call_text(node) -> str:
@@ -83,8 +88,8 @@ class ReverseMode:
     # Planning: what each statement's adjoint needs.
 
     def plan(self, s) -> Plan:
-        if isinstance(s, gast.Expr) or isinstance(s, gast.Assert):
-            return Plan("none")
+        if not isinstance(s, gast.Assign):
+            return Plan("none")  # expression statements, assert, break, pass
         bound, mutated = target_of(s)
         value = s.value
         if mutated:
@@ -134,7 +139,31 @@ class ReverseMode:
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
+        target = unwrap(obj)
+        if isinstance(target, types.FunctionType):
+            return self.subroutine_plan(s, call, target)
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+
+    def subroutine_plan(self, s, call, fn) -> Plan:
+        """A call to a user function: it gets its own generated forward/backward pair."""
+        try:
+            sig = inspect.signature(fn)
+            bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords if k.arg})
+        except (TypeError, ValueError):
+            raise self.loc.error("the call does not match the signature of %s" % fn.__qualname__, s) from None
+        positional = [p.name for p in sig.parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        args = {p: bound.arguments[p] for p in positional if p in bound.arguments}
+        for p in sig.parameters.values():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) and p.name in bound.arguments:
+                value = bound.arguments[p.name]
+                nodes = value if isinstance(value, tuple) else list(value.values()) if isinstance(value, dict) else [value]
+                if any(isinstance(n, gast.Name) for n in nodes):
+                    args.setdefault("*" + p.name, None)
+        return Plan("call", [n.id for n in args.values() if isinstance(n, gast.Name)] +
+                    [n for k in call.keywords if k.arg is None for n in loads(k.value)],
+                    bound={p: n for p, n in args.items() if n is not None}, callee=fn.__qualname__,
+                    fn=fn, positional=positional)
 
     def rule_plan(self, s, fn, args, keywords) -> Plan:
         return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)
@@ -317,16 +346,53 @@ class ReverseMode:
     def forward(self, stmts) -> list:
         out = []
         for s in stmts:
-            if isinstance(s, gast.If):
+            if isinstance(s, (gast.For, gast.While)) and not self.has_active(s):
+                s.ad_inactive = True
+                out.append(s)
+            elif isinstance(s, gast.If):
                 self.forward_if(s, out)
             elif isinstance(s, gast.For):
                 self.forward_for(s, out)
             elif isinstance(s, gast.While):
                 self.forward_while(s, out)
+            elif self.plans[id(s)].kind == "call" and target_of(s)[0] in self.active:
+                self.forward_call(s, out)
             else:
                 out.append(s)
                 self.records[id(s)] = self.emit_records(s, self.record_plan(s, self.reads_of(s)), out)
         return out
+
+    def call_site(self, s):
+        """(forward name, backward name, active parameter positions) of a user-function call."""
+        plan = self.plans[id(s)]
+        active = [i for i, p in enumerate(plan.positional)
+                  if isinstance(plan.bound.get(p), gast.Name) and plan.bound[p].id in self.active]
+        if any(k.startswith("*") for k in plan.bound) and any(
+                n in self.active for n in plan.diff_reads if n not in {b.id for b in plan.bound.values()
+                                                                      if isinstance(b, gast.Name)}):
+            raise self.loc.error("differentiating through *args / **kwargs of %s is not supported" % plan.callee, s,
+                                 hint="pass the differentiable values as named positional parameters")
+        kinds = tuple(self.kind_of(plan.bound.get(p)) if p in plan.bound else None for p in plan.positional)
+        fwd, bwd = self.ctx.subroutine(plan.fn, tuple(active), kinds)
+        return fwd, bwd, active
+
+    def forward_call(self, s, out):
+        """``t = f(args)`` becomes ``t, f_saved = f_forward(args)``; the saved state is what
+        ``f_backward`` needs."""
+        fwd, _, _ = self.call_site(s)
+        saved = self.ctx.namer.fresh(self.plans[id(s)].fn.__name__ + "_saved")
+        self.ctx.resolver.locals.add(saved)
+        call = s.value
+        new = gast.Call(func=name(fwd), args=call.args, keywords=call.keywords)
+        target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)], ctx=gast.Store())
+        out.append(located(assign(target, new), s))
+        s.ad_saved = saved
+        self.records[id(s)] = {}
+        if self.layout.in_loop(s):
+            push = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="append", ctx=gast.Load()),
+                             args=[name(saved)], keywords=[])
+            out.append(located(gast.Expr(value=push), s))
+            self.records[id(s)] = {saved: saved}
 
     def reads_of(self, s) -> dict:
         """Names the backward pass of simple statement ``s`` reads: {name: reads its value}."""
@@ -377,8 +443,18 @@ class ReverseMode:
         out.append(located(assign(saved, name(var)), s))
         return saved
 
+    def has_active(self, s) -> bool:
+        """Does compound statement ``s`` contain a statement with an active target?"""
+        for n in gast.walk(s):
+            if isinstance(n, gast.Assign):
+                bound, mutated = target_of(n)
+                if (bound or mutated) in self.active:
+                    return True
+        return False
+
     def forward_if(self, s, out):
-        if _is_break(s):
+        if _is_break(s) or not self.has_active(s):
+            s.ad_inactive = True
             out.append(s)
             return
         test = s.test
@@ -498,7 +574,9 @@ class ReverseMode:
         block = []
         self.emit_pops(s, names, block)
         rename = {k: v for k, v in names.items() if k != v}
-        if plan.kind == "index":
+        if plan.kind == "call":
+            self.backward_call(s, block)
+        elif plan.kind == "index":
             self.backward_index(s, rename, block)
         elif plan.kind == "store":
             self.backward_store(s, rename, block)
@@ -513,12 +591,35 @@ class ReverseMode:
             self.comment(s, out)
             out.extend(block)
 
+    def backward_call(self, s, out):
+        _, bwd, active = self.call_site(s)
+        plan = self.plans[id(s)]
+        if not active:
+            return
+        targets, pending = [], []
+        seen = set()
+        for i in active:
+            var = plan.bound[plan.positional[i]].id
+            if var not in self.live and var not in seen:
+                targets.append(name(self.adj(var), True))
+                self.live.add(var)
+                self.owned.discard(var)
+            else:
+                part = self.ctx.namer.fresh(self.adj(var) + "_")
+                targets.append(name(part, True))
+                pending.append((var, part))
+            seen.add(var)
+        call = gast.Call(func=name(bwd), args=[name(s.ad_saved), name(self.adj(target_of(s)[0]))], keywords=[])
+        out.append(located(assign(gast.Tuple(elts=targets, ctx=gast.Store()), call), s))
+        for var, part in pending:
+            self.accumulate(var, name(part), out, s)
+
     def backward_index(self, s, rename, out):
         """``t = x[i]``: add ``dt`` into ``dx`` at ``i``."""
         base = s.value.value.id
         if base not in self.active:
             return
-        index = rules.instantiate(s.value.slice, rename)
+        index = self.index_value(rules.instantiate(s.value.slice, rename))
         base_ref = rename.get(base, base)
         g = name(self.adj(target_of(s)[0]))
         if base in self.live:
@@ -531,11 +632,22 @@ class ReverseMode:
             self.live.add(base)
             self.owned.add(base)
 
+    def index_value(self, index):
+        """An index expression as a value that can be passed to a helper (``slice(None, 2)``)."""
+        if isinstance(index, gast.Slice):
+            parts = [p if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
+            while len(parts) > 1 and isinstance(parts[-1], gast.Constant) and parts[-1].value is None:
+                parts.pop()
+            return gast.Call(func=name(self.ctx.builtin("slice")), args=parts, keywords=[])
+        if isinstance(index, gast.Tuple):
+            return gast.Tuple(elts=[self.index_value(e) for e in index.elts], ctx=gast.Load())
+        return index
+
     def backward_store(self, s, rename, out):
         """``y[i] = v``: ``dv`` is what ``dy`` held at ``i``, which the store overwrote (now 0)."""
         target = s.targets[0]
         base = target.value.id
-        index = rules.instantiate(target.slice, rename)
+        index = self.index_value(rules.instantiate(target.slice, rename))
         self.ensure_owned(base, rename.get(base, base), out, s)
         take = gast.Call(func=name(self.helper("take_adjoint")), args=[name(self.adj(base)), index], keywords=[])
         value = s.value
@@ -560,6 +672,8 @@ class ReverseMode:
             self.owned.discard(v)
 
     def backward_if(self, s, out):
+        if getattr(s, "ad_inactive", False):
+            return
         test = s.ad_test
         var = s.ad_test_var
         block = []
@@ -596,6 +710,8 @@ class ReverseMode:
         entry and on the back edge, so iterate: adjoints live at the end of the body are live
         (materialised as 0.0) at the head, and adjoints the body updates in place and still owns
         at its end are owned before the loop (one copy, not one per iteration)."""
+        if getattr(s, "ad_inactive", False):
+            return
         entry_live, entry_owned = set(self.live), set(self.owned)
         outer_wants = self.wants_owned
         head_live, head_owned = set(entry_live), set(entry_owned)
