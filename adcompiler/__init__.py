@@ -3,9 +3,10 @@
     import adcompiler as ad
     dfdx = ad.grad(f)          # generated, readable Python; ad.source(f) prints it
 """
-from .api import grad, normalize, source, value_and_grad
-from .custom import stop_gradient
+from .api import grad, jacobian, normalize, source, value_and_grad, vjp
+from .custom import checkpoint, defjvp, defvjp, insert_grad_of, stop_gradient
 from .errors import AdError
 
-__all__ = ["grad", "value_and_grad", "source", "normalize", "stop_gradient", "AdError"]
+__all__ = ["grad", "value_and_grad", "vjp", "jacobian", "source", "normalize", "stop_gradient",
+           "defvjp", "defjvp", "insert_grad_of", "checkpoint", "AdError"]
 __version__ = "0.1.0"

@@ -61,6 +61,8 @@ class Layout:
                 elif isinstance(s, gast.If):
                     visit(s.body, loops)
                     visit(s.orelse, loops)
+                elif isinstance(s, gast.With):
+                    pass  # a gradient hook: backward-only code
                 else:
                     lay.simple.append(s)
                     bound, mutated = target_of(s)

@@ -5,6 +5,8 @@ import functools
 import weakref
 from typing import Any, Callable, Sequence, Union
 
+import numpy as np
+
 from . import compiler
 from .errors import AdError
 from .parse import unwrap
@@ -161,3 +163,90 @@ def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = T
 def normalize(fn: Callable) -> str:
     """The three-address (SSA-like) normal form of ``fn`` as source."""
     return compiler.normalized_source(fn)
+
+
+def clear_cache() -> None:
+    """Forget all generated code (after registering a new rule)."""
+    for entry in list(_CACHE.values()):
+        for table in entry.values():
+            table.clear()
+    _SPLITS.clear()
+
+
+# function -> {(positions, kinds): Split}
+_SPLITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _differentiable_positions(args) -> tuple[int, ...]:
+    out = []
+    for i, a in enumerate(args):
+        k = compiler.kind_of(a)
+        if k in ("float", "scalar") or (isinstance(k, tuple) and (
+                (k[0] == "array" and k[2][1] in "fc") or k[0] == compiler.CONTAINER)):
+            out.append(i)
+    return tuple(out)
+
+
+def _split(fn, args):
+    kinds = tuple(map(compiler.kind_of, args))
+    positions = _differentiable_positions(args)
+    table = _SPLITS.setdefault(unwrap(fn), {})
+    pair = table.get((positions, kinds))
+    if pair is None:
+        pair = compiler.build_split(fn, positions, kinds, reusable=True)
+        STATS["generated"] += 1
+        table[(positions, kinds)] = pair
+    return pair, positions
+
+
+def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
+    """Run ``fn(*args)`` forward and return ``(out, pullback)``. ``pullback(cotangent)`` returns
+    one cotangent per positional argument (None for arguments that are not differentiable). The
+    forward and backward halves are two generated functions; the tape between them is explicit,
+    and the pullback may be called any number of times."""
+    pair, positions = _split(fn, args)
+    out, saved = pair.forward(*args)
+    name = getattr(fn, "__qualname__", "f")
+    out_shape = np.shape(out)
+
+    def pullback(cotangent):
+        if np.shape(cotangent) != out_shape:
+            raise AdError("the cotangent has shape %s but %s returned shape %s (cotangent: %r)"
+                          % (np.shape(cotangent), name, out_shape, cotangent), function=name,
+                          hint="pass a cotangent with the output's shape")
+        grads = pair.backward(saved, cotangent)
+        result = [None] * len(args)
+        for pos, g in zip(positions, grads):
+            result[pos] = g
+        return tuple(result)
+    pullback.source = pair.source
+    return out, pullback
+
+
+def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
+    """The Jacobian of ``fn`` w.r.t. ``wrt``, shape ``out.shape + arg.shape``. ``mode="reverse"``
+    builds it from one vjp per output element, ``mode="forward"`` from one jvp per input element."""
+    if mode not in ("reverse", "forward"):
+        raise AdError("unknown jacobian mode %r: use 'reverse' or 'forward'" % (mode,))
+
+    @functools.wraps(fn)
+    def jac(*args):
+        positions, many = _positions(fn, wrt)
+        _check_differentiable(fn, args, positions)
+        if mode == "reverse":
+            out, pullback = vjp(fn, *args)
+            out_shape = np.shape(out)
+            rows = {p: [] for p in positions}
+            for idx in np.ndindex(out_shape):
+                seed = np.zeros(out_shape)
+                seed[idx] = 1.0
+                grads = pullback(seed if out_shape else 1.0)
+                for p in positions:
+                    rows[p].append(np.asarray(grads[p], dtype=float))
+            result = [np.reshape(np.array(rows[p]), out_shape + np.shape(args[p])) for p in positions]
+        else:
+            from .forward_api import forward_jacobian
+            result = [forward_jacobian(fn, args, p) for p in positions]
+        result = [r if np.ndim(r) else float(r) for r in result]
+        return tuple(result) if many else result[0]
+    return jac

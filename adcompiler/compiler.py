@@ -292,3 +292,8 @@ def _subroutine_pair(fn, key) -> Split:
             _IN_PROGRESS.discard((fn, key))
         cache[key] = pair
     return pair
+
+
+def clear_cache() -> None:
+    """Forget generated subroutine pairs (after registering a new rule)."""
+    _SUBROUTINES.clear()

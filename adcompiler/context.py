@@ -40,6 +40,12 @@ class Context:
     def builtin(self, name: str) -> str:
         return self.bindings.name_for(name, getattr(builtins, name))
 
+    def throwaway(self) -> str:
+        """One name for values generated code ignores (``_`` unless the user has it)."""
+        if not hasattr(self, "_throwaway"):
+            self._throwaway = self.namer.fresh("_")
+        return self._throwaway
+
     def bind(self, preferred: str, obj) -> str:
         return self.bindings.name_for(preferred, obj)
 

@@ -1,9 +1,72 @@
-"""User control over differentiation: stop_gradient (and custom rules, hooks, checkpoints)."""
+"""User control over differentiation: stop_gradient, custom rules (defvjp/defjvp), gradient
+hooks (insert_grad_of) and checkpoints."""
 from __future__ import annotations
 
-from typing import Any
+import functools
+from typing import Any, Callable
+
+USER_VJPS: dict = {}
+USER_JVPS: dict = {}
 
 
 def stop_gradient(x: Any) -> Any:
     """Identity in value; no gradient flows through it (like ``detach``)."""
     return x
+
+
+def _invalidate():
+    from . import api, compiler
+    api.clear_cache()
+    compiler.clear_cache()
+
+
+def defvjp(fn: Callable, rule: Callable) -> None:
+    """Register a reverse rule for ``fn``: ``rule(g, ans, *args, **kwargs)`` returns one cotangent
+    per positional argument (None: not differentiable). Generated code calls the rule by name and
+    no longer traces into ``fn``."""
+    USER_VJPS[_key(fn)] = rule
+    _invalidate()
+
+
+def defjvp(fn: Callable, rule: Callable) -> None:
+    """Register a forward rule for ``fn``: ``rule(ans, args, tangents)`` returns the output tangent
+    (``tangents`` holds 0.0 for arguments without one)."""
+    USER_JVPS[_key(fn)] = rule
+    _invalidate()
+
+
+def _key(fn):
+    from .parse import unwrap
+    return unwrap(fn)
+
+
+class insert_grad_of:
+    """``with ad.insert_grad_of(x) as dx: ...`` runs its block in the backward pass, where ``dx``
+    is the adjoint of ``x`` accumulated from the code after the block; the block may reassign
+    ``dx``. Outside differentiated code the block runs as plain Python with ``dx = None``."""
+
+    def __init__(self, x: Any):
+        self.x = x
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _Checkpointed:
+    """A function whose calls store only their inputs; the backward pass recomputes the rest."""
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+        functools.update_wrapper(self, fn)
+
+    def __call__(self, *args, **kwargs):
+        return self.fn(*args, **kwargs)
+
+
+def checkpoint(fn: Callable) -> Callable:
+    """Mark ``fn`` so that calls to it inside differentiated code keep only their arguments on the
+    tape and recompute intermediates in the backward pass (memory for time)."""
+    return _Checkpointed(fn)

@@ -392,6 +392,20 @@ class Normalizer:
         code, self.out = self.out, saved
         return code
 
+    def stmt_With(self, s):
+        from .custom import insert_grad_of
+        item = s.items[0] if len(s.items) == 1 else None
+        call = item.context_expr if item is not None else None
+        if not (isinstance(call, gast.Call) and self.resolver.resolve(call.func) is insert_grad_of
+                and len(call.args) == 1 and isinstance(call.args[0], gast.Name)
+                and isinstance(item.optional_vars, gast.Name)):
+            self.unsupported(s, "this 'with' statement",
+                             "only 'with ad.insert_grad_of(x) as dx:' is understood; move other context "
+                             "managers out of the differentiated function")
+        hook = gast.With(items=[gast.withitem(context_expr=call, optional_vars=item.optional_vars)],
+                         body=self.block(s.body) or [gast.Pass()], type_comment=None)
+        self.emit(hook, s)
+
     def stmt_Break(self, s):
         self.emit(gast.Break(), s)
 

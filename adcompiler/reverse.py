@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from . import rules
+from . import custom, rules, runtime
 from .analysis import FLOAT, SCALAR, Layout, activity, loads, scalar_kinds, target_of
 from .normalize import assign, const, if_, located, name
 from .parse import unwrap
@@ -136,10 +136,17 @@ class ReverseMode:
                     return self.bind_rule(s, rule, [func.value] + args, call.keywords, func.attr)
                 return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
             return Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
+        target = unwrap(obj)
+        if custom.USER_VJPS.get(target) is not None:
+            names = [a.id for a in args if isinstance(a, gast.Name)]
+            return Plan("user", names, callee=_call_text(func), fn=target)
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
-        target = unwrap(obj)
+        if isinstance(obj, custom._Checkpointed):
+            plan = self.subroutine_plan(s, call, unwrap(obj.fn))
+            plan.kind = "checkpoint"
+            return plan
         if isinstance(target, types.FunctionType):
             return self.subroutine_plan(s, call, target)
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
@@ -349,6 +356,8 @@ class ReverseMode:
             if isinstance(s, (gast.For, gast.While)) and not self.has_active(s):
                 s.ad_inactive = True
                 out.append(s)
+            elif isinstance(s, gast.With):
+                continue  # gradient hooks run in the backward pass only
             elif isinstance(s, gast.If):
                 self.forward_if(s, out)
             elif isinstance(s, gast.For):
@@ -408,6 +417,11 @@ class ReverseMode:
                 reads[base] = False
                 for n in loads(s.value.slice):
                     reads[n] = True
+            return reads
+        if plan.kind in ("user", "checkpoint"):
+            reads = {n: True for n in loads(s.value) if not _is_func_part(n, s.value)}
+            if plan.kind == "user":
+                reads[target] = True
             return reads
         if plan.kind == "store":
             for n in loads(s.targets[0].slice):
@@ -543,13 +557,15 @@ class ReverseMode:
                 self.backward_loop(s, out)
             elif isinstance(s, gast.While):
                 self.backward_loop(s, out)
+            elif isinstance(s, gast.With):
+                self.backward_hook(s, out)
             else:
                 self.backward_simple(s, out)
         return out
 
     def comment(self, s, out):
         line = getattr(s, "lineno", None)
-        text = gast.unparse(s).strip().splitlines()[0]
+        text = gast.unparse(s).strip().splitlines()[0].rstrip(":")
         if line:
             text += "  (line %d)" % (line + self.loc.line_offset)
         out.append(self.ctx.comment(text))
@@ -576,6 +592,10 @@ class ReverseMode:
         rename = {k: v for k, v in names.items() if k != v}
         if plan.kind == "call":
             self.backward_call(s, block)
+        elif plan.kind == "checkpoint":
+            self.backward_checkpoint(s, rename, block)
+        elif plan.kind == "user":
+            self.backward_user(s, rename, block)
         elif plan.kind == "index":
             self.backward_index(s, rename, block)
         elif plan.kind == "store":
@@ -591,16 +611,50 @@ class ReverseMode:
             self.comment(s, out)
             out.extend(block)
 
-    def backward_call(self, s, out):
-        _, bwd, active = self.call_site(s)
-        plan = self.plans[id(s)]
+    def backward_hook(self, s, out):
+        """``with insert_grad_of(x) as g: body``: run body on the adjoint of ``x`` accumulated so far."""
+        x = s.items[0].context_expr.args[0].id
+        alias = s.items[0].optional_vars.id
+        if x not in self.active:
+            return
+        self.comment(s, out)
+        d = self.adj(x)
+        out.append(located(assign(alias, name(d) if x in self.live else const(0.0)), s))
+        out.extend(s.body)
+        out.append(located(assign(d, name(alias)), s))
+        self.live.add(x)
+        self.owned.discard(x)
+
+    def backward_checkpoint(self, s, rename, out):
+        """Recompute the checkpointed call from its recorded inputs, then run its backward."""
+        fwd, _, active = self.call_site(s)
         if not active:
             return
-        targets, pending = [], []
-        seen = set()
-        for i in active:
-            var = plan.bound[plan.positional[i]].id
-            if var not in self.live and var not in seen:
+        call = rules.instantiate(s.value, rename)
+        s.ad_saved = self.ctx.namer.fresh(self.plans[id(s)].fn.__name__ + "_saved")
+        target = gast.Tuple(elts=[name(self.ctx.throwaway(), True), name(s.ad_saved, True)], ctx=gast.Store())
+        out.append(located(assign(target, gast.Call(func=name(fwd), args=call.args, keywords=call.keywords)), s))
+        self.backward_call(s, out)
+
+    def backward_user(self, s, rename, out):
+        """Call the user's vjp rule: ``rule(g, ans, *args, **kwargs)``."""
+        plan = self.plans[id(s)]
+        call = rules.instantiate(s.value, rename)
+        target = target_of(s)[0]
+        rule = self.ctx.bind(plan.fn.__name__ + "_vjp", runtime.user_vjp(custom.USER_VJPS[plan.fn]))
+        args = [name(self.adj(target)), name(rename.get(target, target))] + list(call.args)
+        self.unpack_adjoints([a.id if isinstance(a, gast.Name) and a.id in self.active else None
+                              for a in s.value.args],
+                             gast.Call(func=name(rule), args=args, keywords=call.keywords), out, s)
+
+    def unpack_adjoints(self, variables, call, out, like):
+        """``dx, dy_ = call`` for a call returning one adjoint per entry of ``variables`` (None:
+        not wanted), accumulating into adjoints that already hold a value."""
+        targets, pending, seen = [], [], set()
+        for var in variables:
+            if var is None:
+                targets.append(name(self.ctx.throwaway(), True))
+            elif var not in self.live and var not in seen:
                 targets.append(name(self.adj(var), True))
                 self.live.add(var)
                 self.owned.discard(var)
@@ -609,10 +663,17 @@ class ReverseMode:
                 targets.append(name(part, True))
                 pending.append((var, part))
             seen.add(var)
-        call = gast.Call(func=name(bwd), args=[name(s.ad_saved), name(self.adj(target_of(s)[0]))], keywords=[])
-        out.append(located(assign(gast.Tuple(elts=targets, ctx=gast.Store()), call), s))
+        out.append(located(assign(gast.Tuple(elts=targets, ctx=gast.Store()), call), like))
         for var, part in pending:
-            self.accumulate(var, name(part), out, s)
+            self.accumulate(var, name(part), out, like)
+
+    def backward_call(self, s, out):
+        _, bwd, active = self.call_site(s)
+        plan = self.plans[id(s)]
+        if not active:
+            return
+        call = gast.Call(func=name(bwd), args=[name(s.ad_saved), name(self.adj(target_of(s)[0]))], keywords=[])
+        self.unpack_adjoints([plan.bound[plan.positional[i]].id for i in active], call, out, s)
 
     def backward_index(self, s, rename, out):
         """``t = x[i]``: add ``dt`` into ``dx`` at ``i``."""
@@ -747,10 +808,19 @@ class ReverseMode:
             loop = gast.For(target=s.target, iter=it, body=body, orelse=[], type_comment=None)
         else:
             it = gast.Call(func=name(self.ctx.builtin("range")), args=[name(s.ad_counter)], keywords=[])
-            loop = gast.For(target=name(self.ctx.namer.fresh("_"), True), iter=it, body=body, orelse=[],
+            loop = gast.For(target=name(self.ctx.throwaway(), True), iter=it, body=body, orelse=[],
                             type_comment=None)
         block.append(located(loop, s))
         out.extend(block)
+
+
+def _is_func_part(var, call) -> bool:
+    """Is ``var`` only the callee of ``call`` (``helper`` in ``helper(x)``)?"""
+    func = call.func
+    while isinstance(func, gast.Attribute):
+        func = func.value
+    return isinstance(func, gast.Name) and func.id == var and var not in {
+        n.id for a in call.args for n in gast.walk(a) if isinstance(n, gast.Name)}
 
 
 def _is_break(s) -> bool:
