@@ -20,8 +20,24 @@ def loads(node) -> list[str]:
     return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
 
 
+LIST_MUTATORS = ("append", "pop")
+
+
+def list_method(stmt):
+    """(list name, method, call) when ``stmt`` is ``lst.append(v)`` or ``x = lst.pop()``."""
+    call = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
+    if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+            and isinstance(call.func.value, gast.Name) and call.func.attr in LIST_MUTATORS:
+        if (call.func.attr == "append") == isinstance(stmt, gast.Expr):
+            return call.func.value.id, call.func.attr, call
+    return None
+
+
 def target_of(stmt):
     """(rebound name or None, mutated name or None) of a simple statement."""
+    if isinstance(stmt, gast.Expr):
+        method = list_method(stmt)
+        return (None, method[0]) if method else (None, None)
     if isinstance(stmt, gast.Assign):
         t = stmt.targets[0]
         if isinstance(t, gast.Name):

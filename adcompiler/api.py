@@ -27,6 +27,8 @@ def _cache_for(fn) -> dict:
 
 def _params(fn) -> list[str]:
     """Positional parameter names (``co_argcount`` includes positional-only ones)."""
+    while isinstance(fn, _Derived):
+        fn = fn.fn
     code = unwrap(fn).__code__
     return list(code.co_varnames[:code.co_argcount])
 
@@ -76,6 +78,7 @@ class _Derived:
     """A function derived from ``fn``: generates specialised code on first use per argument kinds."""
 
     mode = "grad"
+    __adcompiler_derived__ = True
 
     def __init__(self, fn, wrt: Wrt, optimize: bool = True):
         self.fn = fn
@@ -83,7 +86,7 @@ class _Derived:
         self.optimize = optimize
         self._positions = None
         self._fns = _cache_for(unwrap(fn)).setdefault((self.mode, _freeze(wrt), optimize), {})
-        functools.update_wrapper(self, fn)
+        functools.update_wrapper(self, fn, updated=())  # never copy fn.__dict__ (a derived fn's cache)
         self.__name__ = "%s_of_%s" % (self.mode, getattr(fn, "__name__", "f"))
 
     def _args(self, args, kwargs):
@@ -114,13 +117,50 @@ class _Derived:
         return compiled.fn
 
     def _generate(self, positions, key):
+        if isinstance(self.fn, _Derived):
+            return _ForwardOverReverse(self, positions)
         return compiler.build_reverse(self.fn, positions, key, self.mode, self.optimize)
+
+    def _function_for(self, args):
+        """The generated function used for these arguments (generating it if needed)."""
+        key = tuple(map(compiler.kind_of, args))
+        return self._fns.get(key) or self._build(key, args)
 
     @property
     def source(self) -> str:
         """The generated source (valid for every argument type)."""
         positions, _ = _positions(self.fn, self.wrt)
         return compiler.build_reverse(self.fn, positions, None, self.mode, self.optimize).source
+
+
+class _ForwardOverReverse:
+    """The gradient of a derived function (``grad(grad(f))``): forward mode over its generated
+    code, one tangent per element of the differentiated arguments."""
+
+    def __init__(self, derived: "_Derived", positions):
+        self.derived = derived
+        self.positions = positions
+        self.fn = self
+
+    def __call__(self, *args):
+        inner, (_, many) = self.derived.fn, _positions(self.derived.fn, self.derived.wrt)
+        value = None
+        grads = []
+        for p in self.positions:
+            jac = _forward_jacobian(inner, args, p)
+            if value is None:
+                value = inner(*args)
+                if np.ndim(value) != 0:
+                    raise AdError("grad needs a scalar output, but %s returned an array of shape %s"
+                                  % (getattr(inner, "__name__", "f"), np.shape(value)),
+                                  hint="use ad.jacobian or ad.hessian")
+            grads.append(jac if np.ndim(args[p]) else float(jac))
+        out = tuple(grads) if isinstance(self.derived.wrt, (tuple, list)) else grads[0]
+        return (value, out) if self.derived.mode == "value_and_grad" else out
+
+    @property
+    def source(self):
+        return source(self.derived.fn, mode="forward")
 
 
 class _Grad(_Derived):
@@ -157,6 +197,10 @@ def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = T
     positions, _ = _positions(fn, wrt)
     if mode == "reverse":
         return compiler.build_reverse(fn, positions, None, "grad", optimize).source
+    if mode == "forward":
+        return compiler.build_jvp(fn, positions, None, optimize).source
+    if mode == "split":
+        return compiler.build_split(fn, positions, None, reusable=True, optimize=optimize).source
     raise AdError("unknown mode %r: use 'reverse', 'forward' or 'split'" % (mode,))
 
 
@@ -171,6 +215,7 @@ def clear_cache() -> None:
         for table in entry.values():
             table.clear()
     _SPLITS.clear()
+    _JVPS.clear()
 
 
 # function -> {(positions, kinds): Split}
@@ -245,8 +290,81 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
                     rows[p].append(np.asarray(grads[p], dtype=float))
             result = [np.reshape(np.array(rows[p]), out_shape + np.shape(args[p])) for p in positions]
         else:
-            from .forward_api import forward_jacobian
-            result = [forward_jacobian(fn, args, p) for p in positions]
+            result = [_forward_jacobian(fn, args, p) for p in positions]
         result = [r if np.ndim(r) else float(r) for r in result]
         return tuple(result) if many else result[0]
     return jac
+
+
+# function -> {(positions, kinds): Compiled jvp}
+_JVPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _target(fn, args):
+    """The Python function to transform: a derived function (``grad(f)``) is differentiated through
+    the code generated for these arguments."""
+    if isinstance(fn, _Derived):
+        return fn._function_for(args)
+    return fn
+
+
+def _jvp_function(fn, args, positions):
+    target = _target(fn, args)
+    kinds = tuple(map(compiler.kind_of, args))
+    table = _JVPS.setdefault(unwrap(target), {})
+    compiled = table.get((positions, kinds))
+    if compiled is None:
+        compiled = compiler.build_jvp(target, positions, kinds)
+        STATS["generated"] += 1
+        table[(positions, kinds)] = compiled
+    return compiled.fn
+
+
+def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
+    """Forward mode: ``(fn(*primals), tangent of the output along tangents)``. The tangent code is
+    generated as its own function (``ad.source(fn, mode="forward")`` prints it)."""
+    primals, tangents = tuple(primals), tuple(tangents)
+    name = getattr(fn, "__qualname__", "f")
+    if len(primals) != len(tangents):
+        raise AdError("jvp needs one tangent per primal: got %d primals and %d tangents"
+                      % (len(primals), len(tangents)), function=name)
+    positions = _differentiable_positions(primals)
+    for p in positions:
+        if np.shape(tangents[p]) != np.shape(primals[p]):
+            raise AdError("the tangent of argument %d has shape %s, the argument has shape %s (tangent: %r)"
+                          % (p, np.shape(tangents[p]), np.shape(primals[p]), tangents[p]), function=name)
+    run = _jvp_function(fn, primals, positions)
+    return run(tuple(tangents[p] for p in positions), *primals)
+
+
+def _forward_jacobian(fn, args, pos):
+    """Jacobian columns from one jvp per element of argument ``pos``."""
+    positions = _differentiable_positions(args)
+    run = _jvp_function(fn, args, positions)
+    x = args[pos]
+    zeros = [np.zeros_like(args[p], dtype=float) if np.ndim(args[p]) else 0.0 for p in positions]
+    columns = []
+    out_shape = None
+    for idx in np.ndindex(np.shape(x)):
+        tangent = list(zeros)
+        k = positions.index(pos)
+        if np.ndim(x):
+            e = np.zeros_like(x, dtype=float)
+            e[idx] = 1.0
+            tangent[k] = e
+        else:
+            tangent[k] = 1.0
+        out, t = run(tuple(tangent), *args)
+        out_shape = np.shape(out)
+        columns.append(np.broadcast_to(np.asarray(t, dtype=float), out_shape))
+    if not columns:
+        out_shape = np.shape(_target(fn, args)(*args)) if out_shape is None else out_shape
+        return np.zeros(out_shape + np.shape(x))
+    jac = np.stack(columns, axis=-1)
+    return np.reshape(jac, out_shape + np.shape(x))
+
+
+def hessian(fn: Callable, wrt: Wrt = 0) -> Callable:
+    """Second derivatives of scalar ``fn``: forward mode over the generated gradient code
+    (forward-over-reverse), one Hessian-vector product per element of the argument."""
+    return jacobian(grad(fn, wrt=wrt), wrt=wrt, mode="forward")

@@ -228,7 +228,6 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     """Generate ``fn_forward`` / ``fn_backward``. The backward function returns one adjoint per
     position in ``wrt_positions`` (0.0 for none; cast to the argument's type when ``reusable``,
     the public vjp). A reusable backward can be called many times: it does not consume the tape."""
-    label = _label(fn)
     parsed_names = _reserved_split_names(fn)
     r = _Reverse(fn, wrt_positions, arg_kinds, split_names=parsed_names)
     rev, ctx = r.rev, r.ctx
@@ -295,5 +294,80 @@ def _subroutine_pair(fn, key) -> Split:
 
 
 def clear_cache() -> None:
-    """Forget generated subroutine pairs (after registering a new rule)."""
+    """Forget generated subroutine code (after registering a new rule)."""
     _SUBROUTINES.clear()
+    _SUBROUTINE_JVPS.clear()
+
+
+def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, self_names=None) -> Compiled:
+    """Generate ``f_jvp(tangents, *args) -> (value, tangent)``: forward mode w.r.t. the positional
+    parameters ``wrt_positions`` (``tangents`` holds one tangent per position)."""
+    from .forward import ForwardMode
+    parsed, ctx, fdef = _stage(fn)
+    params = param_names(fdef)
+    wrt = [params[i] for i in wrt_positions]
+    kinds = {p: None for p in params}
+    if arg_kinds is not None:
+        kinds.update({p: _analysis_kind(k) for p, k in zip(params, arg_kinds)})
+    jname = _label(fn) + "_jvp"
+    ctx.namer.reserve([jname])
+    key = (tuple(wrt_positions), tuple(arg_kinds) if arg_kinds is not None else None)
+
+    def subroutine_jvp(callee, active, callee_kinds):
+        callee = unwrap(callee)
+        if callee is unwrap(fn) and (tuple(active), tuple(callee_kinds)) == key:
+            return jname  # direct recursion
+        compiled = _subroutine_jvp(callee, (tuple(active), tuple(callee_kinds)))
+        return ctx.bind(callee.__name__ + "_jvp", compiled.fn)
+    ctx.subroutine_jvp = subroutine_jvp
+    fm = ForwardMode(fdef, wrt, kinds, ctx)
+    tangents = ctx.namer.fresh("tangents")
+    entry = [assign(gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()), name(tangents))]
+    for p in params:
+        if p in fm.layout.mutates:
+            entry.append(assign(p, gast.Call(func=name(ctx.helper("copy")), args=[name(p)], keywords=[])))
+    body = fm.transform(fm.body)
+    ret = fm.ret_node.value
+    result = fm.result
+    if result is not None and result in fm.live and result in fm.active:
+        tangent = name(fm.tan(result))
+    else:
+        tangent = gast.Call(func=name(ctx.helper("zero_like")), args=[ret], keywords=[])
+    out = gast.Return(value=gast.Tuple(elts=[ret, tangent], ctx=gast.Load()))
+    args = fdef.args
+    new_args = gast.arguments(args=[gast.Name(id=tangents, ctx=gast.Param(), annotation=None, type_comment=None)]
+                              + list(args.args), posonlyargs=list(args.posonlyargs), vararg=args.vararg,
+                              kwonlyargs=args.kwonlyargs, kw_defaults=args.kw_defaults, kwarg=args.kwarg,
+                              defaults=args.defaults)
+    if args.posonlyargs:
+        new_args.posonlyargs = [new_args.args.pop(0)] + list(args.posonlyargs)
+    jdef = gast.FunctionDef(name=jname, args=new_args, body=entry + body + [out], decorator_list=[],
+                            returns=None, type_comment=None, type_params=[])
+    gast.copy_location(jdef, fdef)
+    if optimize:
+        run_optimizer(jdef, _is_pure_call(ctx))
+    source = to_source(jdef)
+    fns = compile_functions(source, [jname], parsed.fn, ctx.bindings.objects, jname)
+    jfn = fns[jname]
+    jfn.__defaults__ = parsed.fn.__defaults__
+    jfn.__kwdefaults__ = parsed.fn.__kwdefaults__
+    return Compiled(jfn, source, jname)
+
+
+_SUBROUTINE_JVPS: dict = {}
+
+
+def _subroutine_jvp(fn, key) -> Compiled:
+    cache = _SUBROUTINE_JVPS.setdefault(fn, {})
+    compiled = cache.get(key)
+    if compiled is None:
+        if (fn, key, "jvp") in _IN_PROGRESS:
+            raise AdError("mutual recursion through %s is not supported yet" % fn.__qualname__,
+                          function=fn.__qualname__, hint="merge the mutually recursive functions into one")
+        _IN_PROGRESS.add((fn, key, "jvp"))
+        try:
+            compiled = build_jvp(fn, key[0], key[1])
+        finally:
+            _IN_PROGRESS.discard((fn, key, "jvp"))
+        cache[key] = compiled
+    return compiled

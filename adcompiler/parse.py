@@ -34,6 +34,8 @@ def unwrap(fn):
             fn = fn.__func__
         elif isinstance(fn, types.MethodType):
             fn = fn.__func__
+        elif getattr(fn, "__adcompiler_derived__", False):
+            return fn  # grad(f) is not f: its generated code is what gets differentiated
         elif hasattr(fn, "__wrapped__") and not isinstance(fn, types.FunctionType):
             fn = fn.__wrapped__
         else:

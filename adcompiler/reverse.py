@@ -11,27 +11,14 @@ Invariants of the generated backward pass
 """
 from __future__ import annotations
 
-import inspect
-import operator
-import types
 from dataclasses import dataclass, field
 
 import gast
 
 from . import custom, rules, runtime
-from .analysis import FLOAT, SCALAR, Layout, activity, loads, scalar_kinds, target_of
+from .analysis import FLOAT, SCALAR, loads, target_of
 from .normalize import assign, const, if_, located, name
-from .parse import unwrap
-from .resolve import MISSING
-
-BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
-          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
-          gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod, gast.BitAnd: operator.and_,
-          gast.BitOr: operator.or_, gast.BitXor: operator.xor, gast.LShift: operator.lshift,
-          gast.RShift: operator.rshift}
-UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_,
-            gast.Invert: operator.invert}
-
+from .planning import Plan, Planner
 
 @dataclass
 class Contrib:
@@ -43,39 +30,11 @@ class Contrib:
     shape_reads: set = field(default_factory=set)
 
 
-@dataclass
-class Plan:
-    """How to differentiate one simple statement."""
-
-    kind: str                     # copy, rule, index, display, store, none, opaque
-    diff_reads: list = field(default_factory=list)
-    rule: object = None
-    bound: dict = field(default_factory=dict)
-    callee: str = ""
-    fn: object = None                                  # user function called (kind "call")
-    positional: list = field(default_factory=list)     # its positional parameter names
-
-
-def _call_text(node) -> str:
-    return gast.unparse(node).strip()
-
-
-class ReverseMode:
+class ReverseMode(Planner):
     """Builds the forward and backward statement lists of one function."""
 
     def __init__(self, fdef, wrt, arg_kinds, ctx):
-        self.ctx = ctx
-        self.loc = ctx.loc
-        self.fdef = fdef
-        self.wrt = list(wrt)
-        ret = fdef.body[-1]
-        self.body = fdef.body[:-1]
-        self.ret_node = ret
-        self.result = ret.value.id if isinstance(ret.value, gast.Name) else None
-        self.layout = Layout.of(self.body)
-        self.plans = {id(s): self.plan(s) for s in self.layout.simple}
-        self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
-        self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
+        super().__init__(fdef, wrt, arg_kinds, ctx)
         self.adjoints: dict[str, str] = {}
         self.tape = None
         self.records: dict = {}      # id(stmt) -> {var: backward name}
@@ -83,145 +42,6 @@ class ReverseMode:
         self.live: set = set()       # adjoints bound to a (possibly non-zero) value
         self.owned: set = set()      # adjoints that are arrays this code may update in place
         self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
-
-    # ------------------------------------------------------------------------------------------
-    # Planning: what each statement's adjoint needs.
-
-    def plan(self, s) -> Plan:
-        if not isinstance(s, gast.Assign):
-            return Plan("none")  # expression statements, assert, break, pass
-        bound, mutated = target_of(s)
-        value = s.value
-        if mutated:
-            reads = [value.id] if isinstance(value, gast.Name) else []
-            return Plan("store", reads)
-        if isinstance(value, gast.Name):
-            return Plan("copy", [value.id])
-        if isinstance(value, gast.Constant):
-            return Plan("none")
-        if isinstance(value, gast.BinOp):
-            return self.rule_plan(s, BINOPS[type(value.op)], [value.left, value.right], [])
-        if isinstance(value, gast.UnaryOp):
-            return self.rule_plan(s, UNARYOPS[type(value.op)], [value.operand], [])
-        if isinstance(value, (gast.Compare, gast.JoinedStr)):
-            return Plan("none")
-        if isinstance(value, gast.Subscript):
-            base = value.value
-            return Plan("index", [base.id]) if isinstance(base, gast.Name) else Plan("none")
-        if isinstance(value, (gast.Tuple, gast.List)):
-            return Plan("display", [e.id for e in value.elts if isinstance(e, gast.Name)])
-        if isinstance(value, gast.Dict):
-            return Plan("display", [v.id for v in value.values if isinstance(v, gast.Name)])
-        if isinstance(value, gast.Attribute):
-            obj = self.ctx.resolver.resolve(value)
-            if obj is not MISSING:
-                return Plan("none")  # module constant such as np.pi
-            rule = rules.lookup_method(value.attr)
-            if rule is not None:
-                return self.bind_rule(s, rule, [value.value], [], value.attr)
-            return Plan("opaque", [value.value.id] if isinstance(value.value, gast.Name) else [],
-                        callee="the attribute '.%s'" % value.attr)
-        if isinstance(value, gast.Call):
-            return self.call_plan(s, value)
-        return Plan("opaque", loads(value), callee=type(value).__name__)
-
-    def call_plan(self, s, call) -> Plan:
-        func = call.func
-        obj = self.ctx.resolver.resolve(func)
-        args = list(call.args)
-        if obj is MISSING:
-            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
-                rule = rules.lookup_method(func.attr)
-                if rule is not None:
-                    return self.bind_rule(s, rule, [func.value] + args, call.keywords, func.attr)
-                return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
-            return Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
-        target = unwrap(obj)
-        if custom.USER_VJPS.get(target) is not None:
-            names = [a.id for a in args if isinstance(a, gast.Name)]
-            return Plan("user", names, callee=_call_text(func), fn=target)
-        rule = rules.lookup(obj)
-        if rule is not None:
-            return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
-        if isinstance(obj, custom._Checkpointed):
-            plan = self.subroutine_plan(s, call, unwrap(obj.fn))
-            plan.kind = "checkpoint"
-            return plan
-        if isinstance(target, types.FunctionType):
-            return self.subroutine_plan(s, call, target)
-        return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
-
-    def subroutine_plan(self, s, call, fn) -> Plan:
-        """A call to a user function: it gets its own generated forward/backward pair."""
-        try:
-            sig = inspect.signature(fn)
-            bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords if k.arg})
-        except (TypeError, ValueError):
-            raise self.loc.error("the call does not match the signature of %s" % fn.__qualname__, s) from None
-        positional = [p.name for p in sig.parameters.values()
-                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-        args = {p: bound.arguments[p] for p in positional if p in bound.arguments}
-        for p in sig.parameters.values():
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) and p.name in bound.arguments:
-                value = bound.arguments[p.name]
-                nodes = value if isinstance(value, tuple) else list(value.values()) if isinstance(value, dict) else [value]
-                if any(isinstance(n, gast.Name) for n in nodes):
-                    args.setdefault("*" + p.name, None)
-        return Plan("call", [n.id for n in args.values() if isinstance(n, gast.Name)] +
-                    [n for k in call.keywords if k.arg is None for n in loads(k.value)],
-                    bound={p: n for p, n in args.items() if n is not None}, callee=fn.__qualname__,
-                    fn=fn, positional=positional)
-
-    def rule_plan(self, s, fn, args, keywords) -> Plan:
-        return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)
-
-    def bind_rule(self, s, rule, args, keywords, callee) -> Plan:
-        if rule.nondiff:
-            return Plan("none")
-        if any(isinstance(a, gast.Starred) for a in args):
-            return Plan("opaque", [n for a in args for n in loads(a)], callee=callee + " with *args")
-        bound = rule.signature.bind(args, keywords)
-        if bound is None:
-            raise self.loc.error("cannot match the arguments of %s to its rule's signature (%s)"
-                                 % (callee, ", ".join(rule.signature.params)), s,
-                                 hint="pass the arguments as documented by NumPy, without out=")
-        reads = [n for p in rule.vjps for n in loads(bound[p])]
-        return Plan("rule", reads, rule=rule, bound=bound, callee=callee)
-
-    def kind_of_value(self, s, kinds):
-        """FLOAT / SCALAR / None for the value a statement computes (see analysis.scalar_kinds)."""
-        value = s.value
-
-        def of(node):
-            if isinstance(node, gast.Constant):
-                return FLOAT if isinstance(node.value, (int, float, bool)) else None
-            if isinstance(node, gast.Name):
-                return kinds.get(node.id)
-            return None
-        if isinstance(value, (gast.Name, gast.Constant)):
-            return of(value)
-        if isinstance(value, gast.BinOp):
-            if isinstance(value.op, gast.MatMult):
-                return None
-            return _scalar_join(of(value.left), of(value.right))
-        if isinstance(value, gast.UnaryOp):
-            return of(value.operand)
-        if isinstance(value, gast.Compare):
-            return _scalar_join(of(value.left), of(value.comparators[0]))
-        if isinstance(value, gast.Call):
-            obj = self.ctx.resolver.resolve(value.func)
-            if obj is MISSING:
-                return None
-            mod = getattr(obj, "__module__", None)
-            if mod == "math" or obj in (len, int, float, round, abs, bool):
-                if obj is abs or obj is round:
-                    return of(value.args[0]) if value.args else None
-                return FLOAT
-            rule = rules.lookup(obj)
-            if rule is not None and rule.elementwise and value.args:
-                ks = [of(a) for a in value.args]
-                return SCALAR if all(k in (FLOAT, SCALAR) for k in ks) else None
-        return None
 
     # ------------------------------------------------------------------------------------------
     # Names.
@@ -266,7 +86,11 @@ class ReverseMode:
     def rule_contributions(self, s, plan, target, g) -> list[Contrib]:
         rule, bound = plan.rule, plan.bound
         params = list(bound)
-        operands = [p for p in rule.vjps if isinstance(bound.get(p), gast.Name) and bound[p].id in self.active]
+        operands = [p for p in rule.diff if isinstance(bound.get(p), gast.Name) and bound[p].id in self.active]
+        missing = [p for p in operands if p not in rule.vjps]
+        if missing:
+            raise self.loc.error("there is no reverse-mode rule for %s w.r.t. its argument %r" % (plan.callee, missing[0]),
+                                 s, hint="register one with ad.defvjp(fn, rule), or use forward mode (ad.jvp)")
         all_float = all(self.kind_of(bound[p]) == FLOAT for p in params if p in rule.vjps)
         out = []
         for p in operands:
@@ -286,13 +110,6 @@ class ReverseMode:
                     shape_reads.add(bound[p].id)
             out.append(Contrib(bound[p].id, expr, value_reads, shape_reads))
         return out
-
-    def kind_of(self, node):
-        if isinstance(node, gast.Constant):
-            return FLOAT if isinstance(node.value, (int, float, bool)) else None
-        if isinstance(node, gast.Name):
-            return self.kinds.get(node.id)
-        return None
 
     def needs_unbroadcast(self, p, bound, rule) -> bool:
         """Only when another operand may broadcast this one to a bigger shape."""
@@ -418,6 +235,8 @@ class ReverseMode:
                 for n in loads(s.value.slice):
                     reads[n] = True
             return reads
+        if plan.kind == "append":
+            return {mutated: False}
         if plan.kind in ("user", "checkpoint"):
             reads = {n: True for n in loads(s.value) if not _is_func_part(n, s.value)}
             if plan.kind == "user":
@@ -582,6 +401,9 @@ class ReverseMode:
             if bound:
                 self.live.discard(bound)
             return
+        if plan.kind == "pop":
+            raise self.loc.error("reverse mode cannot differentiate through list.pop()", s,
+                                 hint="index the list instead, or use ad.jvp / ad.jacobian(mode='forward')")
         if plan.kind == "opaque":
             raise self.loc.error("cannot differentiate %s: it has no derivative rule and no Python source"
                                  % plan.callee, s,
@@ -590,7 +412,9 @@ class ReverseMode:
         block = []
         self.emit_pops(s, names, block)
         rename = {k: v for k, v in names.items() if k != v}
-        if plan.kind == "call":
+        if plan.kind == "append":
+            self.backward_append(s, block)
+        elif plan.kind == "call":
             self.backward_call(s, block)
         elif plan.kind == "checkpoint":
             self.backward_checkpoint(s, rename, block)
@@ -610,6 +434,18 @@ class ReverseMode:
         if block:
             self.comment(s, out)
             out.extend(block)
+
+    def backward_append(self, s, out):
+        """``lst.append(v)``: the last adjoint of ``dlst`` belongs to ``v``."""
+        lst = target_of(s)[1]
+        self.ensure_owned(lst, lst, out, s)
+        take = gast.Call(func=gast.Attribute(value=name(self.adj(lst)), attr="pop", ctx=gast.Load()),
+                         args=[], keywords=[])
+        value = s.value.args[0]
+        if isinstance(value, gast.Name) and value.id in self.active:
+            self.accumulate(value.id, take, out, s)
+        else:
+            out.append(located(gast.Expr(value=take), s))
 
     def backward_hook(self, s, out):
         """``with insert_grad_of(x) as g: body``: run body on the adjoint of ``x`` accumulated so far."""
@@ -825,11 +661,3 @@ def _is_func_part(var, call) -> bool:
 
 def _is_break(s) -> bool:
     return isinstance(s, gast.If) and len(s.body) == 1 and isinstance(s.body[0], gast.Break) and not s.orelse
-
-
-def _scalar_join(a, b):
-    if a == FLOAT and b == FLOAT:
-        return FLOAT
-    if a in (FLOAT, SCALAR) and b in (FLOAT, SCALAR):
-        return SCALAR
-    return None

@@ -283,10 +283,28 @@ def container_adjoint(x, index, g):
 
 
 def element(g, i):
-    """Adjoint of element ``i`` of a display ``(a, b, ...)`` whose adjoint is ``g``."""
+    """Element ``i`` of an adjoint or tangent ``g`` (which may be the scalar zero 0.0)."""
     if g.__class__ is _float:
         return g
     return g[i]
+
+
+def expand_like(t, ans):
+    """A tangent with the shape of its primal ``ans`` (a view, when broadcasting is needed)."""
+    if t.__class__ is _float or np.shape(t) == np.shape(ans):
+        return t
+    return np.broadcast_to(t, np.shape(ans))
+
+
+def zero_like(x):
+    """A zero tangent or adjoint with the structure of ``x``."""
+    if x.__class__ is _ndarray:
+        return np.zeros_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+    if isinstance(x, (list, tuple)):
+        return type(x)(zero_like(e) for e in x)
+    if isinstance(x, dict):
+        return {k: zero_like(v) for k, v in x.items()}
+    return 0.0
 
 
 def cast_like(g, x):

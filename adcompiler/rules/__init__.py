@@ -3,10 +3,10 @@ namespace (numpy, math, builtins), and array methods by name."""
 from __future__ import annotations
 
 from .. import custom
-from . import builtin_rules, math_rules, methods, numpy_rules
+from . import builtin_rules, math_rules, methods, numpy_rules, runtime_rules
 from .core import HELPER_NAMES, Rule, Signature, instantiate, template_reads
 
-TABLES = (numpy_rules.table, math_rules.table, builtin_rules.table)
+TABLES = (numpy_rules.table, math_rules.table, builtin_rules.table, runtime_rules.table)
 USER_RULES: dict = {}
 builtin_rules.table.nondiff(custom.stop_gradient)
 

@@ -22,7 +22,8 @@ import gast
 # Names a template may use besides its parameters, g and ans: bound in generated code.
 HELPER_NAMES = {"np", "math", "unbroadcast", "unreduce", "reduced_size", "unreduce_extreme",
                 "dmatmul_left", "dmatmul_right", "ddot_left", "ddot_right", "element", "inside",
-                "transpose_back", "split_like", "unstack", "dsolve_a", "dnorm"}
+                "transpose_back", "split_like", "unstack", "dsolve_a", "dnorm", "cast_like", "own",
+                "container_adjoint", "add", "copy", "expand_like", "zero_like"}
 # Helpers that read only the shape/dtype of the argument at this position (not its values).
 SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "reduced_size": 0}
 
@@ -80,9 +81,14 @@ class Rule:
     nondiff: bool = False
     scalar_vjps: dict = field(default_factory=dict)  # cheaper templates when all args are floats
 
-    def diff_params(self):
-        return [p for p in self.signature.params + ([self.signature.varargs] if self.signature.varargs else [])
-                if p in self.vjps]
+    @property
+    def diff(self) -> list:
+        """Differentiable parameters: those with a vjp template or a tangent in the jvp template."""
+        names = self.signature.params + ([self.signature.varargs] if self.signature.varargs else [])
+        in_jvp = set()
+        if self.jvp is not None:
+            in_jvp = {n.id[2:] for n in gast.walk(self.jvp) if isinstance(n, gast.Name) and n.id.startswith("t_")}
+        return [p for p in names if p in self.vjps or p in in_jvp]
 
 
 def instantiate(template, mapping: dict):

@@ -1,0 +1,335 @@
+"""Pass 5 (forward): forward mode. Each statement of the three-address form is followed by the
+statement computing its tangent (``dx`` is the tangent of ``x``); control flow is kept as is, so
+loops, branches, subroutines and subscript assignment work as in the primal.
+
+A zero tangent is the scalar ``0.0`` and is never materialised unless control flow needs it.
+Tangent rules come from the same tables as reverse mode: elementwise entries derive their
+tangent from their vjp templates, linear entries apply the function to the tangent, others give
+``jvp`` explicitly (``t_<arg>``: tangent of ``<arg>``).
+"""
+from __future__ import annotations
+
+import gast
+
+from . import custom, rules
+from .analysis import list_method, target_of
+from .normalize import assign, const, if_, located, name
+from .planning import Planner
+
+
+class ForwardMode(Planner):
+    """Builds the statements of the forward-mode (tangent) function of one normalised function."""
+
+    def __init__(self, fdef, wrt, arg_kinds, ctx):
+        super().__init__(fdef, wrt, arg_kinds, ctx)
+        self.tangents: dict[str, str] = {}
+        self.live: set = set(self.wrt)
+        self.owned: set = set()
+        self.wants_owned: set = set()
+        self.maybe_zero: set = set()   # tangents that may be the scalar 0.0 standing for an array
+
+    def tan(self, var: str) -> str:
+        if var not in self.tangents:
+            self.tangents[var] = self.ctx.namer.fresh("d" + var)
+        return self.tangents[var]
+
+    def helper(self, name_: str) -> str:
+        return self.ctx.helper(name_)
+
+    def tangent_of(self, node):
+        """The tangent expression of an operand, or None when it is zero."""
+        if isinstance(node, gast.Name) and node.id in self.live and node.id in self.active:
+            return name(self.tan(node.id))
+        return None
+
+    # ------------------------------------------------------------------------------------------
+
+    def transform(self, stmts) -> list:
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.If):
+                self.transform_if(s, out)
+            elif isinstance(s, (gast.For, gast.While)):
+                self.transform_loop(s, out)
+            elif isinstance(s, gast.With):
+                continue  # gradient hooks belong to the backward pass
+            else:
+                self.transform_simple(s, out)
+        return out
+
+    def set_tangent(self, var, expr, out, like, owned=False):
+        if expr is None:
+            if var in self.live:
+                self.live.discard(var)
+                self.owned.discard(var)
+            return
+        out.append(located(assign(self.tan(var), expr), like))
+        self.live.add(var)
+        self.maybe_zero.discard(var)
+        if owned:
+            self.owned.add(var)
+        else:
+            self.owned.discard(var)
+
+    def transform_simple(self, s, out):
+        bound, mutated = target_of(s)
+        plan = self.plans[id(s)]
+        target = bound or mutated
+        if plan.kind == "call" and bound in self.active:
+            self.transform_call(s, out)
+            return
+        if plan.kind == "checkpoint" and bound in self.active:
+            self.transform_call(s, out)
+            return
+        out.append(s)
+        if target is None or target not in self.active:
+            if bound:
+                self.set_tangent(bound, None, out, s)
+            return
+        kind = plan.kind
+        if kind == "copy":
+            self.set_tangent(bound, self.tangent_of(s.value), out, s)
+        elif kind == "rule":
+            self.set_tangent(bound, self.rule_tangent(s, plan), out, s)
+        elif kind == "index":
+            base = s.value.value
+            t = self.tangent_of(base)
+            if t is None:
+                expr = None
+            elif base.id in self.maybe_zero:
+                index = self.index_value(s.value.slice)
+                expr = gast.Call(func=name(self.helper("element")), args=[t, index], keywords=[])
+            else:
+                expr = gast.Subscript(value=t, slice=s.value.slice, ctx=gast.Load())
+            self.set_tangent(bound, expr, out, s)
+        elif kind == "display":
+            self.set_tangent(bound, self.display_tangent(s.value), out, s)
+        elif kind == "store":
+            self.transform_store(s, out)
+        elif kind == "append":
+            lst = mutated
+            if lst in self.live:
+                t = self.tangent_of(s.value.args[0]) or const(0.0)
+                call = gast.Call(func=gast.Attribute(value=name(self.tan(lst)), attr="append", ctx=gast.Load()),
+                                 args=[t], keywords=[])
+                out.append(located(gast.Expr(value=call), s))
+        elif kind == "pop":
+            lst = list_method(s)[0]
+            expr = None
+            if lst in self.live:
+                expr = gast.Call(func=gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load()),
+                                 args=[], keywords=[])
+            self.set_tangent(bound, expr, out, s)
+        elif kind == "user":
+            self.set_tangent(bound, self.user_tangent(s, plan), out, s)
+        elif kind == "opaque":
+            if any(n in self.live for n in plan.diff_reads):
+                raise self.loc.error("cannot differentiate %s: it has no derivative rule and no Python source"
+                                     % plan.callee, s,
+                                     hint="register a rule with ad.defjvp(fn, rule), or wrap the value in "
+                                          "ad.stop_gradient(...)")
+            self.set_tangent(bound, None, out, s)
+        else:
+            self.set_tangent(bound, None, out, s)
+
+    def rule_tangent(self, s, plan):
+        rule, bound = plan.rule, plan.bound
+        target = target_of(s)[0]
+        params = list(bound)
+        tangents = {p: self.tangent_of(bound[p]) for p in params}
+        if not any(tangents[p] is not None for p in rule.diff):
+            return None
+        mapping = {q: bound[q] for q in params}
+        mapping["ans"] = target
+        for h in rules.HELPER_NAMES:
+            mapping.setdefault(h, self.helper(h))
+        if rule.elementwise:
+            terms = []
+            for p in rule.vjps:
+                if tangents[p] is None:
+                    continue
+                mapping["g"] = tangents[p]
+                template = rule.vjps[p]
+                if p in rule.scalar_vjps and all(self.kind_of(bound[q]) == "float" for q in rule.vjps):
+                    template = rule.scalar_vjps[p]
+                terms.append(rules.instantiate(template, mapping))
+            expr = _sum(terms)
+            operands = [bound[q] for q in rule.signature.params if isinstance(bound.get(q), gast.Name)]
+            if len({o.id for o in operands}) > 1 and any(self.kind_of(o) not in ("float", "scalar") for o in operands):
+                # a term may have its operand's shape, smaller than the broadcast result
+                expr = gast.Call(func=name(self.helper("expand_like")), args=[expr, name(target)], keywords=[])
+            return expr
+        if rule.jvp is not None:
+            for p in params:
+                mapping["t_" + p] = tangents[p] if tangents[p] is not None else _ZERO
+            live = {t.id for t in tangents.values() if t is not None}
+            return _without_zero_terms(rules.instantiate(rule.jvp, mapping), live)
+        if rule.linear:
+            diff = [p for p in rule.diff if tangents[p] is not None]
+            if len(diff) == 1 and isinstance(bound[diff[0]], gast.Name):
+                return _substitute(s.value, bound[diff[0]].id, tangents[diff[0]])
+        raise self.loc.error("there is no forward-mode rule for %s" % plan.callee, s,
+                             hint="register one with ad.defjvp(fn, rule), or use reverse mode")
+
+    def display_tangent(self, value):
+        items = value.values if isinstance(value, gast.Dict) else value.elts
+        tangents = [self.tangent_of(e) for e in items]
+        if all(t is None for t in tangents):
+            return None
+        parts = [t if t is not None else gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[])
+                 for t, e in zip(tangents, items)]
+        if isinstance(value, gast.Dict):
+            return gast.Dict(keys=value.keys, values=parts)
+        return type(value)(elts=parts, ctx=gast.Load())
+
+    def transform_store(self, s, out):
+        target = s.targets[0]
+        base = target.value.id
+        t = self.tangent_of(s.value)
+        if t is None and base not in self.live:
+            return
+        self.ensure_owned(base, out, s)
+        store = gast.Subscript(value=name(self.tan(base)), slice=target.slice, ctx=gast.Store())
+        out.append(located(assign(store, t if t is not None else const(0.0)), s))
+
+    def ensure_owned(self, var, out, like):
+        if var in self.owned:
+            return
+        self.wants_owned.add(var)
+        src = name(self.tan(var)) if var in self.live else const(0.0)
+        out.append(located(assign(self.tan(var), gast.Call(func=name(self.helper("own")), args=[src, name(var)],
+                                                           keywords=[])), like))
+        self.live.add(var)
+        self.owned.add(var)
+        self.maybe_zero.discard(var)
+
+    def user_tangent(self, s, plan):
+        rule = custom.USER_JVPS.get(plan.fn)
+        call = s.value
+        tangents = [self.tangent_of(a) or const(0.0) for a in call.args]
+        if rule is None:
+            raise self.loc.error("%s has a reverse rule (defvjp) but no forward rule" % plan.callee, s,
+                                 hint="register one with ad.defjvp(fn, rule)")
+        fn = self.ctx.bind(plan.fn.__name__ + "_jvp", rule)
+        return gast.Call(func=name(fn), args=[name(target_of(s)[0]),
+                                              gast.Tuple(elts=list(call.args), ctx=gast.Load()),
+                                              gast.Tuple(elts=tangents, ctx=gast.Load())], keywords=[])
+
+    def transform_call(self, s, out):
+        """``t = f(args)`` becomes ``t, dt = f_jvp((da, db), args)``."""
+        plan = self.plans[id(s)]
+        active = [i for i, p in enumerate(plan.positional)
+                  if isinstance(plan.bound.get(p), gast.Name) and self.tangent_of(plan.bound[p]) is not None]
+        bound = target_of(s)[0]
+        if not active:
+            out.append(s)
+            self.set_tangent(bound, None, out, s)
+            return
+        kinds = tuple(self.kind_of(plan.bound.get(p)) if p in plan.bound else None for p in plan.positional)
+        jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), kinds)
+        tangents = gast.Tuple(elts=[self.tangent_of(plan.bound[plan.positional[i]]) for i in active],
+                              ctx=gast.Load())
+        call = gast.Call(func=name(jvp_name), args=[tangents] + list(s.value.args), keywords=s.value.keywords)
+        targets = gast.Tuple(elts=[name(bound, True), name(self.tan(bound), True)], ctx=gast.Store())
+        out.append(located(assign(targets, call), s))
+        self.live.add(bound)
+        self.owned.discard(bound)
+
+    # ------------------------------------------------------------------------------------------
+
+    def materialize(self, vars_, out, like):
+        for v in sorted(vars_):
+            out.append(located(assign(self.tan(v), const(0.0)), like))
+        self.maybe_zero |= set(vars_)
+
+    def index_value(self, index):
+        if isinstance(index, gast.Slice):
+            parts = [p if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
+            return gast.Call(func=name(self.ctx.builtin("slice")), args=parts, keywords=[])
+        if isinstance(index, gast.Tuple):
+            return gast.Tuple(elts=[self.index_value(e) for e in index.elts], ctx=gast.Load())
+        return index
+
+    def transform_if(self, s, out):
+        start_live, start_owned = set(self.live), set(self.owned)
+        body = self.transform(s.body)
+        body_live, body_owned = self.live, self.owned
+        self.live, self.owned = set(start_live), set(start_owned)
+        orelse = self.transform(s.orelse)
+        else_live, else_owned = self.live, self.owned
+        self.live = body_live | else_live
+        self.owned = body_owned & else_owned
+        self.materialize(self.live - body_live, body, s)
+        self.materialize(self.live - else_live, orelse, s)
+        out.append(located(if_(s.test, body, orelse), s))
+
+    def transform_loop(self, s, out):
+        """Tangents live at the end of the body are live (as 0.0) at its head; tangents the body
+        updates in place are owned before the loop."""
+        entry_live, entry_owned = set(self.live), set(self.owned)
+        outer_wants = self.wants_owned
+        head_live, head_owned = set(entry_live), set(entry_owned)
+        for _ in range(8):
+            self.live, self.owned = set(head_live), set(head_owned)
+            self.wants_owned = set()
+            body = self.transform(s.body)
+            end_live, end_owned = self.live, self.owned
+            new_owned = (head_owned | self.wants_owned) & end_owned
+            new_live = head_live | end_live | new_owned
+            if new_live == head_live and new_owned == head_owned:
+                break
+            head_live, head_owned = new_live, new_owned
+        self.wants_owned = outer_wants
+        self.live, self.owned = set(entry_live), set(entry_owned)
+        self.materialize(head_live - entry_live - head_owned, out, s)
+        for v in sorted(head_owned - entry_owned):
+            self.ensure_owned(v, out, s)
+        self.materialize(head_live - end_live, body, s)
+        self.live, self.owned = set(head_live), set(head_owned)
+        if isinstance(s, gast.For):
+            loop = gast.For(target=s.target, iter=s.iter, body=body, orelse=[], type_comment=None)
+        else:
+            loop = gast.While(test=s.test, body=body, orelse=[])
+        out.append(located(loop, s))
+
+
+def _sum(terms):
+    expr = terms[0]
+    for t in terms[1:]:
+        expr = gast.BinOp(left=expr, op=gast.Add(), right=t)
+    return expr
+
+
+_ZERO = gast.Name(id="__zero_tangent__", ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+def _without_zero_terms(expr, live: set):
+    """Drop the terms of sums (anywhere in a linear tangent rule) that hold a zero tangent and no
+    live one; remaining zero tangents become 0.0. None if the whole expression is zero."""
+    def names(node):
+        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+
+    def dead(node):
+        found = names(node)
+        return _ZERO.id in found and not found & live
+
+    class Prune(gast.NodeTransformer):
+        def visit_BinOp(self, node):
+            self.generic_visit(node)
+            if isinstance(node.op, (gast.Add, gast.Sub)):
+                if dead(node.right):
+                    return node.left
+                if dead(node.left):
+                    return node.right if isinstance(node.op, gast.Add) else gast.UnaryOp(op=gast.USub(), operand=node.right)
+            return node
+
+        def visit_Name(self, node):
+            return const(0.0) if node.id == _ZERO.id else node
+    if dead(expr):
+        return None
+    return Prune().visit(expr)
+
+
+def _substitute(expr, var: str, tangent):
+    """``expr`` with the operand ``var`` replaced by its tangent (a linear function applied to it)."""
+    return rules.instantiate(expr, {var: tangent})

@@ -1,0 +1,219 @@
+"""Pass 4b: planning. For every simple statement of the three-address form: which derivative
+rule applies and how its parameters bind to the statement's operands (or which user function it
+calls), plus the analyses both modes need (activity, scalar kinds). Shared by reverse and
+forward mode."""
+from __future__ import annotations
+
+import inspect
+import operator
+import types
+from dataclasses import dataclass, field
+
+import gast
+
+from . import custom, rules
+from .analysis import FLOAT, SCALAR, Layout, activity, list_method, loads, scalar_kinds, target_of
+from .parse import unwrap
+from .resolve import MISSING
+
+BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
+          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
+          gast.FloorDiv: operator.floordiv, gast.Mod: operator.mod, gast.BitAnd: operator.and_,
+          gast.BitOr: operator.or_, gast.BitXor: operator.xor, gast.LShift: operator.lshift,
+          gast.RShift: operator.rshift}
+UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator.not_,
+            gast.Invert: operator.invert}
+
+
+@dataclass
+class Plan:
+    """How to differentiate one simple statement."""
+
+    kind: str                     # copy, rule, index, display, store, none, opaque
+    diff_reads: list = field(default_factory=list)
+    rule: object = None
+    bound: dict = field(default_factory=dict)
+    callee: str = ""
+    fn: object = None                                  # user function called (kind "call")
+    positional: list = field(default_factory=list)     # its positional parameter names
+
+
+def _call_text(node) -> str:
+    return gast.unparse(node).strip()
+
+
+class Planner:
+    """Plans of one normalised function, and its activity and scalar kinds w.r.t. ``wrt``."""
+
+    def __init__(self, fdef, wrt, arg_kinds, ctx):
+        self.ctx = ctx
+        self.loc = ctx.loc
+        self.fdef = fdef
+        self.wrt = list(wrt)
+        ret = fdef.body[-1]
+        self.body = fdef.body[:-1]
+        self.ret_node = ret
+        self.result = ret.value.id if isinstance(ret.value, gast.Name) else None
+        self.layout = Layout.of(self.body)
+        self.plans = {id(s): self.plan(s) for s in self.layout.simple}
+        self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
+        self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
+
+    def plan(self, s) -> Plan:
+        method = list_method(s)
+        if method:
+            lst, kind, call = method
+            if kind == "append":
+                arg = call.args[0] if len(call.args) == 1 else None
+                return Plan("append", [arg.id] if isinstance(arg, gast.Name) else [])
+            return Plan("pop", [lst])
+        if not isinstance(s, gast.Assign):
+            return Plan("none")  # expression statements, assert, break, pass
+        bound, mutated = target_of(s)
+        value = s.value
+        if mutated:
+            reads = [value.id] if isinstance(value, gast.Name) else []
+            return Plan("store", reads)
+        if isinstance(value, gast.Name):
+            return Plan("copy", [value.id])
+        if isinstance(value, gast.Constant):
+            return Plan("none")
+        if isinstance(value, gast.BinOp):
+            return self.rule_plan(s, BINOPS[type(value.op)], [value.left, value.right], [])
+        if isinstance(value, gast.UnaryOp):
+            return self.rule_plan(s, UNARYOPS[type(value.op)], [value.operand], [])
+        if isinstance(value, (gast.Compare, gast.JoinedStr)):
+            return Plan("none")
+        if isinstance(value, gast.Subscript):
+            base = value.value
+            return Plan("index", [base.id]) if isinstance(base, gast.Name) else Plan("none")
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return Plan("display", [e.id for e in value.elts if isinstance(e, gast.Name)])
+        if isinstance(value, gast.Dict):
+            return Plan("display", [v.id for v in value.values if isinstance(v, gast.Name)])
+        if isinstance(value, gast.Attribute):
+            obj = self.ctx.resolver.resolve(value)
+            if obj is not MISSING:
+                return Plan("none")  # module constant such as np.pi
+            rule = rules.lookup_method(value.attr)
+            if rule is not None:
+                return self.bind_rule(s, rule, [value.value], [], value.attr)
+            return Plan("opaque", [value.value.id] if isinstance(value.value, gast.Name) else [],
+                        callee="the attribute '.%s'" % value.attr)
+        if isinstance(value, gast.Call):
+            return self.call_plan(s, value)
+        return Plan("opaque", loads(value), callee=type(value).__name__)
+
+    def call_plan(self, s, call) -> Plan:
+        func = call.func
+        obj = self.ctx.resolver.resolve(func)
+        args = list(call.args)
+        if obj is MISSING:
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+                rule = rules.lookup_method(func.attr)
+                if rule is not None:
+                    return self.bind_rule(s, rule, [func.value] + args, call.keywords, func.attr)
+                return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
+            return Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
+        target = unwrap(obj)
+        if custom.USER_VJPS.get(target) is not None:
+            names = [a.id for a in args if isinstance(a, gast.Name)]
+            return Plan("user", names, callee=_call_text(func), fn=target)
+        rule = rules.lookup(obj)
+        if rule is not None:
+            return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
+        if isinstance(obj, custom._Checkpointed):
+            plan = self.subroutine_plan(s, call, unwrap(obj.fn))
+            plan.kind = "checkpoint"
+            return plan
+        if isinstance(target, types.FunctionType):
+            return self.subroutine_plan(s, call, target)
+        return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+
+    def subroutine_plan(self, s, call, fn) -> Plan:
+        """A call to a user function: it gets its own generated forward/backward pair."""
+        try:
+            sig = inspect.signature(fn)
+            bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords if k.arg})
+        except (TypeError, ValueError):
+            raise self.loc.error("the call does not match the signature of %s" % fn.__qualname__, s) from None
+        positional = [p.name for p in sig.parameters.values()
+                      if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        args = {p: bound.arguments[p] for p in positional if p in bound.arguments}
+        for p in sig.parameters.values():
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) and p.name in bound.arguments:
+                value = bound.arguments[p.name]
+                nodes = value if isinstance(value, tuple) else list(value.values()) if isinstance(value, dict) else [value]
+                if any(isinstance(n, gast.Name) for n in nodes):
+                    args.setdefault("*" + p.name, None)
+        return Plan("call", [n.id for n in args.values() if isinstance(n, gast.Name)] +
+                    [n for k in call.keywords if k.arg is None for n in loads(k.value)],
+                    bound={p: n for p, n in args.items() if n is not None}, callee=fn.__qualname__,
+                    fn=fn, positional=positional)
+
+    def rule_plan(self, s, fn, args, keywords) -> Plan:
+        return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)
+
+    def bind_rule(self, s, rule, args, keywords, callee) -> Plan:
+        if rule.nondiff:
+            return Plan("none")
+        if any(isinstance(a, gast.Starred) for a in args):
+            return Plan("opaque", [n for a in args for n in loads(a)], callee=callee + " with *args")
+        bound = rule.signature.bind(args, keywords)
+        if bound is None:
+            raise self.loc.error("cannot match the arguments of %s to its rule's signature (%s)"
+                                 % (callee, ", ".join(rule.signature.params)), s,
+                                 hint="pass the arguments as documented by NumPy, without out=")
+        reads = [n for p in rule.diff for n in loads(bound[p])]
+        return Plan("rule", reads, rule=rule, bound=bound, callee=callee)
+
+    def kind_of_value(self, s, kinds):
+        """FLOAT / SCALAR / None for the value a statement computes (see analysis.scalar_kinds)."""
+        value = s.value
+
+        def of(node):
+            if isinstance(node, gast.Constant):
+                return FLOAT if isinstance(node.value, (int, float, bool)) else None
+            if isinstance(node, gast.Name):
+                return kinds.get(node.id)
+            return None
+        if isinstance(value, (gast.Name, gast.Constant)):
+            return of(value)
+        if isinstance(value, gast.BinOp):
+            if isinstance(value.op, gast.MatMult):
+                return None
+            return _scalar_join(of(value.left), of(value.right))
+        if isinstance(value, gast.UnaryOp):
+            return of(value.operand)
+        if isinstance(value, gast.Compare):
+            return _scalar_join(of(value.left), of(value.comparators[0]))
+        if isinstance(value, gast.Call):
+            obj = self.ctx.resolver.resolve(value.func)
+            if obj is MISSING:
+                return None
+            mod = getattr(obj, "__module__", None)
+            if mod == "math" or obj in (len, int, float, round, abs, bool):
+                if obj is abs or obj is round:
+                    return of(value.args[0]) if value.args else None
+                return FLOAT
+            rule = rules.lookup(obj)
+            if rule is not None and rule.elementwise and value.args:
+                ks = [of(a) for a in value.args]
+                return SCALAR if all(k in (FLOAT, SCALAR) for k in ks) else None
+        return None
+
+
+    def kind_of(self, node):
+        if isinstance(node, gast.Constant):
+            return FLOAT if isinstance(node.value, (int, float, bool)) else None
+        if isinstance(node, gast.Name):
+            return self.kinds.get(node.id)
+        return None
+
+
+def _scalar_join(a, b):
+    if a == FLOAT and b == FLOAT:
+        return FLOAT
+    if a in (FLOAT, SCALAR) and b in (FLOAT, SCALAR):
+        return SCALAR
+    return None

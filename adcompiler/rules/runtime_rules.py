@@ -1,0 +1,32 @@
+"""Rules for adcompiler's own runtime helpers, so generated gradient code can be differentiated
+again (forward-over-reverse: hessians, ``grad(grad(f))``). The helpers are linear in the adjoint
+they receive (``v`` below)."""
+from .. import runtime as rt
+from .core import Table
+
+table = Table("adcompiler.runtime")
+D, N = table.define, table.nondiff
+
+D(rt.unbroadcast, "v, x", "expand_like(g, v)", linear=True)
+D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True)
+D(rt.unreduce, "v, x, axis=None, keepdims=False",
+  "np.reshape(np.sum(g, axis=axis, keepdims=keepdims), np.shape(v))", jvp="unreduce(t_v, x, axis, keepdims)")
+D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
+  jvp="unreduce_extreme(t_v, top, x, axis, keepdims)")
+D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)")
+D(rt.own, "v, x", "unbroadcast(g, v)", jvp="own(t_v, x)")
+D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
+  jvp="container_adjoint(x, index, t_v)")
+D(rt.element, "v, i", jvp="element(t_v, i)")
+D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
+D(rt.copy, "x", "g", jvp="copy(t_x)")
+D(rt.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
+D(rt.split_like, "v, arrays, axis=0", jvp="split_like(t_v, arrays, axis)")
+D(rt.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)")
+D(rt.dmatmul_left, "v, a, b",
+  jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, t_a, b) + dmatmul_left(v, a, t_b)")
+D(rt.dmatmul_right, "v, a, b",
+  jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b) + dmatmul_right(v, a, t_b)")
+D(rt.ddot_left, "v, a, b", jvp="ddot_left(t_v, a, b) + ddot_left(v, t_a, b) + ddot_left(v, a, t_b)")
+D(rt.ddot_right, "v, a, b", jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b) + ddot_right(v, a, t_b)")
+N(rt.reduced_size, rt.scalar_seed, rt.inside, rt.zero_like)
