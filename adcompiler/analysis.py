@@ -188,6 +188,8 @@ def scalar_kinds(layout: Layout, params: dict, kind_of_value) -> dict:
 
 
 def _join(kinds):
+    if len(set(kinds)) == 1 and kinds[0] == "shape":
+        return "shape"
     if all(k == FLOAT for k in kinds):
         return FLOAT
     if all(k in (FLOAT, SCALAR) for k in kinds):

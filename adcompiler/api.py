@@ -13,6 +13,8 @@ from .parse import unwrap
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
+# every derived function made so far (their class-keyed fast paths are cleared with the cache)
+_LIVE: "weakref.WeakSet" = weakref.WeakSet()
 # function -> {(wrt, mode, options, argument kinds): generated function}
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 STATS = {"generated": 0}
@@ -85,8 +87,10 @@ class _Derived:
         self.wrt = wrt
         self.optimize = optimize
         self._positions = None
+        self._by_class: dict = {}
         self._fns = _cache_for(unwrap(fn)).setdefault((self.mode, _freeze(wrt), optimize), {})
         functools.update_wrapper(self, fn, updated=())  # never copy fn.__dict__ (a derived fn's cache)
+        _LIVE.add(self)
         self.__name__ = "%s_of_%s" % (self.mode, getattr(fn, "__name__", "f"))
 
     def _args(self, args, kwargs):
@@ -98,12 +102,25 @@ class _Derived:
         return tuple(bound.args)
 
     def __call__(self, *args, **kwargs):
+        if not kwargs:
+            # Fast path: argument classes alone decide the code unless an array is among them.
+            n = len(args)
+            fn = self._by_class.get(args[0].__class__ if n == 1 else (args[0].__class__, args[1].__class__)
+                                    if n == 2 else tuple(map(type, args)))
+            if fn is not None:
+                return fn(*args)
+        return self._dispatch(args, kwargs)
+
+    def _dispatch(self, args, kwargs):
         if kwargs:
             args = self._args(args, kwargs)
         key = tuple(map(compiler.kind_of, args))
         fn = self._fns.get(key)
         if fn is None:
             fn = self._build(key, args)
+        classes = tuple(map(type, args))
+        if np.ndarray not in classes:
+            self._by_class[classes[0] if len(classes) == 1 else classes] = fn
         return fn(*args)
 
     def _build(self, key, args):
@@ -214,6 +231,8 @@ def clear_cache() -> None:
     for entry in list(_CACHE.values()):
         for table in entry.values():
             table.clear()
+    for derived in list(_LIVE):
+        derived._by_class.clear()
     _SPLITS.clear()
     _JVPS.clear()
 

@@ -19,8 +19,12 @@ _NUMBER = (int, float)
 def optimize(fdef: gast.FunctionDef, is_pure_call) -> gast.FunctionDef:
     """Optimise ``fdef`` in place. ``is_pure_call(call)`` says whether a call may be dropped when
     its result is unused."""
-    propagate_constants(fdef)
-    fdef.body = [s if getattr(s, "ad_primal", False) else Simplify().visit(s) for s in fdef.body]
+    for _ in range(10):
+        before = gast.dump(fdef)
+        propagate_constants(fdef)
+        fdef.body = [s if getattr(s, "ad_primal", False) else Simplify().visit(s) for s in fdef.body]
+        if gast.dump(fdef) == before:
+            break
     fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     return fdef
 
@@ -36,21 +40,29 @@ def _assignments(fdef):
 
 
 def propagate_constants(fdef):
-    """Replace names bound once, at the top level, to a number by that number."""
+    """In generated code, replace names bound once at the top level to a number by the number,
+    and names bound once at the top level to another such name by that name (``dt5 = dt6``)."""
     counts = _assignments(fdef)
-    constants = {}
+    values = {}
     for s in fdef.body:
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) \
-                and isinstance(s.value, gast.Constant) and type(s.value.value) in _NUMBER \
-                and counts.get(s.targets[0].id) == 1:
-            constants[s.targets[0].id] = s.value.value
-    if not constants:
+        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)) \
+                or counts.get(s.targets[0].id) != 1 or getattr(s, "ad_primal", False):
+            continue
+        value = s.value
+        if isinstance(value, gast.Constant) and type(value.value) in _NUMBER:
+            values[s.targets[0].id] = value
+        elif isinstance(value, gast.Name) and counts.get(value.id) == 1:
+            values[s.targets[0].id] = values.get(value.id, value)
+    if not values:
         return
 
     class Replace(gast.NodeTransformer):
         def visit_Name(self, node):
-            if isinstance(node.ctx, gast.Load) and node.id in constants:
-                return gast.Constant(value=constants[node.id], kind=None)
+            if isinstance(node.ctx, gast.Load) and node.id in values:
+                repl = values[node.id]
+                if isinstance(repl, gast.Constant):
+                    return gast.Constant(value=repl.value, kind=None)
+                return gast.Name(id=repl.id, ctx=gast.Load(), annotation=None, type_comment=None)
             return node
     fdef.body = [Replace().visit(s) for s in fdef.body]
 
@@ -81,6 +93,15 @@ class Simplify(gast.NodeTransformer):
                 return left
             if _const(left, 1) and not isinstance(left.value, bool):
                 return right
+            # (c1 * x) * c2 -> (c1 * c2) * x, c1 * (c2 * x) -> (c1 * c2) * x: scalars commute
+            if _const(right) and isinstance(left, gast.BinOp) and isinstance(left.op, gast.Mult) and _const(left.left):
+                return self.visit_BinOp(gast.BinOp(left=gast.Constant(value=left.left.value * right.value, kind=None),
+                                                   op=gast.Mult(), right=left.right))
+            if _const(left) and isinstance(right, gast.BinOp) and isinstance(right.op, gast.Mult) and _const(right.left):
+                return self.visit_BinOp(gast.BinOp(left=gast.Constant(value=left.value * right.left.value, kind=None),
+                                                   op=gast.Mult(), right=right.right))
+            if _const(left, -1) and not isinstance(left.value, bool):
+                return gast.UnaryOp(op=gast.USub(), operand=right)
         if op is gast.Div and _const(right, 1):
             return left
         if op is gast.Pow and _const(right, 1):

@@ -187,10 +187,22 @@ class Planner:
             return of(value.operand)
         if isinstance(value, gast.Compare):
             return _scalar_join(of(value.left), of(value.comparators[0]))
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                and kinds.get(value.value.id) == SHAPE:
+            return FLOAT  # an entry of a shape tuple
+        if isinstance(value, gast.Attribute) and value.attr in ("shape",) and self.ctx.resolver.resolve(value) is MISSING:
+            return SHAPE
+        if isinstance(value, gast.Attribute) and value.attr in ("ndim", "size") and self.ctx.resolver.resolve(value) is MISSING:
+            return FLOAT
         if isinstance(value, gast.Call):
             obj = self.ctx.resolver.resolve(value.func)
             if obj is MISSING:
+                if isinstance(value.func, gast.Attribute) and value.func.attr in _WHOLE_REDUCTIONS \
+                        and not value.args and not value.keywords:
+                    return SCALAR  # x.sum(), x.mean(), ...
                 return None
+            if obj in _WHOLE_REDUCTION_FNS and len(value.args) == 1 and not value.keywords:
+                return SCALAR  # np.sum(x): a reduction over every axis
             mod = getattr(obj, "__module__", None)
             if mod == "math" or obj in (len, int, float, round, abs, bool):
                 if obj is abs or obj is round:
@@ -209,6 +221,11 @@ class Planner:
         if isinstance(node, gast.Name):
             return self.kinds.get(node.id)
         return None
+
+
+SHAPE = "shape"
+_WHOLE_REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std")
+_WHOLE_REDUCTION_FNS = {getattr(__import__("numpy"), n) for n in _WHOLE_REDUCTIONS + ("amax", "amin")}
 
 
 def _scalar_join(a, b):

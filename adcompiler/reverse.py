@@ -35,6 +35,8 @@ class ReverseMode(Planner):
 
     def __init__(self, fdef, wrt, arg_kinds, ctx):
         super().__init__(fdef, wrt, arg_kinds, ctx)
+        self.fdef_params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
+        self.definitions = {target_of(s)[0]: s for s in self.layout.simple if target_of(s)[0]}
         self.adjoints: dict[str, str] = {}
         self.tape = None
         self.records: dict = {}      # id(stmt) -> {var: backward name}
@@ -101,15 +103,60 @@ class ReverseMode(Planner):
             for h in rules.HELPER_NAMES:
                 mapping.setdefault(h, self.helper(h))
             value_params, shape_params = rules.template_reads(template, params + ["ans"])
+            for q in shape_params:  # read only for its shape: any value of that shape will do
+                node = mapping[q] if q != "ans" else name(target)
+                if isinstance(node, gast.Name):
+                    if q == "ans":
+                        mapping["ans"] = self.shape_source(target)
+                    else:
+                        mapping[q] = name(self.shape_source(node.id))
             expr = rules.instantiate(template, mapping)
             value_reads = {n for q in value_params for n in loads(mapping[q] if q != "ans" else name(target))}
-            shape_reads = {n for q in shape_params for n in loads(mapping[q] if q != "ans" else name(target))}
+            shape_reads = {n for q in shape_params for n in loads(mapping[q] if q != "ans" else name(mapping["ans"]))}
             if rule.elementwise and self.needs_unbroadcast(p, bound, rule):
-                expr = gast.Call(func=name(self.helper("unbroadcast")), args=[expr, name(bound[p].id)], keywords=[])
-                if bound[p].id not in value_reads:
-                    shape_reads.add(bound[p].id)
+                source = self.shape_source(bound[p].id)
+                expr = gast.Call(func=name(self.helper("unbroadcast")), args=[expr, name(source)], keywords=[])
+                if source not in value_reads:
+                    shape_reads.add(source)
             out.append(Contrib(bound[p].id, expr, value_reads, shape_reads))
         return out
+
+    def shape_source(self, var: str) -> str:
+        """A name whose value has the shape of ``var`` and is computed no later: follows copies and
+        elementwise operations whose other operands are scalars (``sin(x)`` has the shape of
+        ``x``), so values read only for their shape need not be kept."""
+        seen = set()
+        while var not in seen:
+            seen.add(var)
+            stmt = self.single_definition(var)
+            if stmt is None:
+                return var
+            plan = self.plans[id(stmt)]
+            if plan.kind == "copy":
+                nxt = stmt.value.id
+            elif plan.kind == "rule" and plan.rule.elementwise:
+                operands = [plan.bound[q] for q in plan.rule.signature.params if q in plan.bound]
+                names = {o.id for o in operands if isinstance(o, gast.Name) and self.kind_of(o) not in (FLOAT, SCALAR)}
+                if len(names) != 1 or any(isinstance(o, gast.Name) and o.id not in names and
+                                          self.kind_of(o) not in (FLOAT, SCALAR) for o in operands):
+                    return var
+                nxt = names.pop()
+            else:
+                return var
+            if self.single_definition(nxt) is None and not (nxt in self.fdef_params and nxt not in self.layout.binds):
+                return var
+            var = nxt
+        return var
+
+    def single_definition(self, var):
+        """The statement binding ``var`` if it is bound exactly once (outside any loop)."""
+        positions = self.layout.binds.get(var, ())
+        if len(positions) != 1 or var in self.fdef_params:
+            return None
+        stmt = self.definitions.get(var)
+        if stmt is None or self.layout.in_loop(stmt):
+            return None
+        return stmt
 
     def needs_unbroadcast(self, p, bound, rule) -> bool:
         """Only when another operand may broadcast this one to a bigger shape."""

@@ -17,10 +17,14 @@ def unbroadcast(g, x):
     """Sum ``g`` down to the shape of ``x`` (the adjoint of a broadcast operand)."""
     if g.__class__ is _float:
         return g
-    shape = np.shape(x)
-    gshape = np.shape(g)
-    if gshape == shape:
-        return g
+    if g.__class__ is _ndarray and x.__class__ is _ndarray:
+        if g.shape == x.shape:
+            return g
+        shape, gshape = x.shape, g.shape
+    else:
+        shape, gshape = np.shape(x), np.shape(g)
+        if gshape == shape:
+            return g
     if not shape:
         return np.sum(g)
     extra = len(gshape) - len(shape)
@@ -194,8 +198,13 @@ def copy(x):
     return x
 
 
+_SCALARS = (float, int, np.float64, np.float32, np.float16, np.longdouble)
+
+
 def scalar_seed(value, function):
     """The seed adjoint 1.0 of a scalar result; a clear error for a non-scalar one."""
+    if value.__class__ in _SCALARS:
+        return 1.0
     if np.ndim(value) != 0 or not isinstance(value, (float, int, np.number)):
         from .errors import AdError
         raise AdError("grad needs a scalar output, but %s returned %s" % (function, _describe(value)),
