@@ -136,7 +136,8 @@ class _Derived:
     def _generate(self, positions, key):
         if isinstance(self.fn, _Derived):
             return _ForwardOverReverse(self, positions)
-        return compiler.build_reverse(self.fn, positions, key, self.mode, self.optimize)
+        return compiler.build_reverse(self.fn, positions, key, self.mode, self.optimize,
+                                      as_tuple=isinstance(self.wrt, (tuple, list)))
 
     def _function_for(self, args):
         """The generated function used for these arguments (generating it if needed)."""
@@ -146,8 +147,8 @@ class _Derived:
     @property
     def source(self) -> str:
         """The generated source (valid for every argument type)."""
-        positions, _ = _positions(self.fn, self.wrt)
-        return compiler.build_reverse(self.fn, positions, None, self.mode, self.optimize).source
+        positions, many = _positions(self.fn, self.wrt)
+        return compiler.build_reverse(self.fn, positions, None, self.mode, self.optimize, as_tuple=many).source
 
 
 class _ForwardOverReverse:
@@ -160,7 +161,7 @@ class _ForwardOverReverse:
         self.fn = self
 
     def __call__(self, *args):
-        inner, (_, many) = self.derived.fn, _positions(self.derived.fn, self.derived.wrt)
+        inner = self.derived.fn
         value = None
         grads = []
         for p in self.positions:

@@ -59,7 +59,7 @@ def param_names(fdef) -> list[str]:
 def _stage(fn):
     parsed = parse_function(fn)
     ctx = Context(parsed)
-    fdef, _ = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc)
+    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc)
     return parsed, ctx, fdef
 
 
@@ -165,10 +165,16 @@ class _Reverse:
         gast.copy_location(fdef, self.fdef)
         return fdef
 
+    def keep(self) -> set:
+        """Names worth keeping in generated code: the user's variables and their adjoints."""
+        temps = self.ctx.temps
+        return {v for v in self.rev.adjoints if v not in temps} | \
+            {d for v, d in self.rev.adjoints.items() if v not in temps}
+
     def finish(self, defs, optimize, live_out=None):
         for d in defs:
             if optimize:
-                run_optimizer(d, _is_pure_call(self.ctx))
+                run_optimizer(d, _is_pure_call(self.ctx), self.keep())
             d.body = drop_orphan_comments(d.body)
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]
@@ -183,12 +189,13 @@ def _label(fn) -> str:
     return "lambda_" if fn.__name__ == "<lambda>" else fn.__name__
 
 
-def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True) -> Compiled:
+def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True, as_tuple=None) -> Compiled:
     """Generate the gradient function of ``fn`` w.r.t. the positional parameters ``wrt_positions``.
 
     ``mode`` is "grad" (returns the gradients) or "value_and_grad" (returns value, gradients);
     ``arg_kinds`` (from ``kind_of``) lets the code skip work that the argument types make
-    unnecessary; None gives code valid for every argument type."""
+    unnecessary; None gives code valid for every argument type. Gradients come as a tuple when
+    ``as_tuple`` (default: when there are several)."""
     r = _Reverse(fn, wrt_positions, arg_kinds)
     rev, ctx = r.rev, r.ctx
     seed = []
@@ -205,7 +212,8 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True)
                                               args=[name(result), const(r.parsed.name)], keywords=[])))
     backward = r.backward(seeded=True)
     grads = r.gradients()
-    out = grads[0] if len(grads) == 1 else gast.Tuple(elts=grads, ctx=gast.Load())
+    many = len(grads) != 1 if as_tuple is None else as_tuple
+    out = gast.Tuple(elts=grads, ctx=gast.Load()) if many else grads[0]
     if mode == "value_and_grad":
         out = gast.Tuple(elts=[rev.ret_node.value, out], ctx=gast.Load())
     gname = ctx.namer.fresh("d" + _label(fn))
@@ -245,7 +253,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
         a.ctx = gast.Param()
     bwd = r.function(bwd_name, bwd_args, bwd_body)
     if optimize:
-        run_optimizer(bwd, _is_pure_call(ctx))
+        run_optimizer(bwd, _is_pure_call(ctx), r.keep())
     defined = set(r.params) | {n.id for s in r.entry + r.forward for n in gast.walk(s)
                                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     saved = sorted({n for n in loads_of(bwd.body) if n in defined} | set(r.originals.values()) & loads_of(bwd.body))

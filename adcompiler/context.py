@@ -31,6 +31,7 @@ class Context:
             user[n] = None if obj is MISSING else obj
         self.bindings = Bindings(self.namer, user)
         self.containers: set[str] = set()
+        self.temps: set[str] = set()  # temporaries the normaliser introduced
 
     def helper(self, name: str) -> str:
         """The generated code's name for a helper used by rules: np, math or a runtime function."""

@@ -16,12 +16,13 @@ _COMPARE = {gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.Eq: operato
 _NUMBER = (int, float)
 
 
-def optimize(fdef: gast.FunctionDef, is_pure_call) -> gast.FunctionDef:
+def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.FunctionDef:
     """Optimise ``fdef`` in place. ``is_pure_call(call)`` says whether a call may be dropped when
-    its result is unused."""
+    its result is unused; names in ``keep`` (the user's variables and their adjoints) are never
+    replaced by a temporary."""
     for _ in range(10):
         before = gast.dump(fdef)
-        propagate_constants(fdef)
+        propagate_constants(fdef, keep)
         fdef.body = [s if getattr(s, "ad_primal", False) else Simplify().visit(s) for s in fdef.body]
         if gast.dump(fdef) == before:
             break
@@ -39,9 +40,10 @@ def _assignments(fdef):
     return counts
 
 
-def propagate_constants(fdef):
+def propagate_constants(fdef, keep=frozenset()):
     """In generated code, replace names bound once at the top level to a number by the number,
-    and names bound once at the top level to another such name by that name (``dt5 = dt6``)."""
+    and temporaries bound once at the top level to another such name by that name
+    (``dt5 = dt6``)."""
     counts = _assignments(fdef)
     values = {}
     for s in fdef.body:
@@ -51,7 +53,7 @@ def propagate_constants(fdef):
         value = s.value
         if isinstance(value, gast.Constant) and type(value.value) in _NUMBER:
             values[s.targets[0].id] = value
-        elif isinstance(value, gast.Name) and counts.get(value.id) == 1:
+        elif isinstance(value, gast.Name) and counts.get(value.id) == 1 and s.targets[0].id not in keep:
             values[s.targets[0].id] = values.get(value.id, value)
     if not values:
         return

@@ -1,0 +1,47 @@
+"""Canonical functions whose generated code is kept as golden files in tests/golden/."""
+import numpy as np
+
+
+def seed_xy(x, y):
+    return x * (x + y) ** 2
+
+
+def softmax_xent(x, label):
+    e_x = np.exp(x - np.max(x))
+    p = e_x / np.sum(e_x, axis=0)
+    return -np.log(p[label])
+
+
+def loop_power(x, n):
+    y = 1.0
+    for i in range(n):
+        y = y * x
+    return y
+
+
+def branchy(x):
+    if x > 0:
+        y = x * 3.0
+    elif x > -1:
+        y = x * x
+    else:
+        y = -x
+    return y
+
+
+def build_in_place(x):
+    y = np.zeros(3)
+    y[:2] = x
+    y[2] = x[0] * y[0]
+    return np.sum(y * y)
+
+
+CASES = {
+    "seed_xy.reverse": (seed_xy, dict(wrt=(0, 1))),
+    "seed_xy.forward": (seed_xy, dict(wrt=(0, 1), mode="forward")),
+    "seed_xy.split": (seed_xy, dict(wrt=(0, 1), mode="split")),
+    "softmax_xent.reverse": (softmax_xent, dict()),
+    "loop_power.reverse": (loop_power, dict()),
+    "branchy.reverse": (branchy, dict()),
+    "build_in_place.reverse": (build_in_place, dict()),
+}
