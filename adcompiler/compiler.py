@@ -52,8 +52,9 @@ class Compiled:
 
 
 def param_names(fdef) -> list[str]:
+    """Positional parameters, then ``*args`` if any: what wrt positions index."""
     a = fdef.args
-    return [p.id for p in a.posonlyargs + a.args]
+    return [p.id for p in a.posonlyargs + a.args] + ([a.vararg.id] if a.vararg is not None else [])
 
 
 def _stage(fn):
@@ -105,6 +106,9 @@ class _Reverse:
                 kinds[p] = _analysis_kind(k)
                 if isinstance(k, tuple) and k[0] == CONTAINER:
                     ctx.containers.add(p)
+        if fdef.args.vararg is not None:
+            ctx.containers.add(fdef.args.vararg.id)
+            kinds[fdef.args.vararg.id] = None
         self.kinds = kinds
         self.rev = rev = ReverseMode(fdef, self.wrt, kinds, ctx)
         self.entry, self.originals = [], {}
@@ -254,8 +258,10 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     bwd = r.function(bwd_name, bwd_args, bwd_body)
     if optimize:
         run_optimizer(bwd, _is_pure_call(ctx), r.keep())
-    defined = set(r.params) | {n.id for s in r.entry + r.forward for n in gast.walk(s)
-                               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    a = r.fdef.args
+    every_param = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None}
+    defined = every_param | {n.id for s in r.entry + r.forward for n in gast.walk(s)
+                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     saved = sorted({n for n in loads_of(bwd.body) if n in defined} | set(r.originals.values()) & loads_of(bwd.body))
     if rev.tape and rev.tape in saved and reusable:
         bwd.body.insert(0, assign(rev.tape, gast.Call(func=gast.Attribute(value=name(rev.tape), attr="copy",
@@ -263,10 +269,14 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     if saved:
         unpack = assign(gast.Tuple(elts=[name(v, True) for v in saved], ctx=gast.Store()), name(saved_name))
         bwd.body.insert(0, unpack)
+    always = every_param | {n.id for s in r.entry + r.forward if not isinstance(s, (gast.If, gast.For, gast.While))
+                            for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    # saved values a branch or loop may not have bound: None until then
+    maybe_unbound = [assign(v, const(None)) for v in saved if v not in always]
     result_value = rev.ret_node.value
     fwd_ret = gast.Tuple(elts=[result_value, gast.Tuple(elts=[name(v) for v in saved], ctx=gast.Load())],
                          ctx=gast.Load())
-    fwd = r.function(fwd_name, r.fdef.args, r.entry + r.forward + [gast.Return(value=fwd_ret)])
+    fwd = r.function(fwd_name, r.fdef.args, maybe_unbound + r.entry + r.forward + [gast.Return(value=fwd_ret)])
     fns, source = r.finish([fwd, bwd], optimize)
     return Split(fns[fwd_name], fns[bwd_name], source)
 

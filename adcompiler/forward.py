@@ -120,6 +120,11 @@ class ForwardMode(Planner):
                 expr = gast.Call(func=gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load()),
                                  args=[], keywords=[])
             self.set_tangent(bound, expr, out, s)
+        elif kind == "attr":
+            t = self.tangent_of(s.value.value)
+            expr = None if t is None else gast.Call(func=name(self.helper("attribute")),
+                                                    args=[t, const(s.value.attr)], keywords=[])
+            self.set_tangent(bound, expr, out, s)
         elif kind == "user":
             self.set_tangent(bound, self.user_tangent(s, plan), out, s)
         elif kind == "opaque":
@@ -218,8 +223,7 @@ class ForwardMode(Planner):
     def transform_call(self, s, out):
         """``t = f(args)`` becomes ``t, dt = f_jvp((da, db), args)``."""
         plan = self.plans[id(s)]
-        active = [i for i, p in enumerate(plan.positional)
-                  if isinstance(plan.bound.get(p), gast.Name) and self.tangent_of(plan.bound[p]) is not None]
+        active = [i for i, p in enumerate(plan.positional) if p in plan.bound and self.operand_tangent(plan.bound[p])]
         bound = target_of(s)[0]
         if not active:
             out.append(s)
@@ -227,13 +231,24 @@ class ForwardMode(Planner):
             return
         kinds = tuple(self.kind_of(plan.bound.get(p)) if p in plan.bound else None for p in plan.positional)
         jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), kinds)
-        tangents = gast.Tuple(elts=[self.tangent_of(plan.bound[plan.positional[i]]) for i in active],
+        tangents = gast.Tuple(elts=[self.operand_tangent(plan.bound[plan.positional[i]]) for i in active],
                               ctx=gast.Load())
         call = gast.Call(func=name(jvp_name), args=[tangents] + list(s.value.args), keywords=s.value.keywords)
         targets = gast.Tuple(elts=[name(bound, True), name(self.tan(bound), True)], ctx=gast.Store())
         out.append(located(assign(targets, call), s))
         self.live.add(bound)
         self.owned.discard(bound)
+
+    def operand_tangent(self, node):
+        """Tangent of a call operand; ``*args`` operands (a tuple) get a tuple of tangents."""
+        if isinstance(node, gast.Tuple):
+            parts = [self.tangent_of(e) for e in node.elts]
+            if all(p is None for p in parts):
+                return None
+            return gast.Tuple(elts=[p if p is not None else gast.Call(
+                func=name(self.helper("zero_like")), args=[e], keywords=[]) for p, e in zip(parts, node.elts)],
+                ctx=gast.Load())
+        return self.tangent_of(node)
 
     # ------------------------------------------------------------------------------------------
 

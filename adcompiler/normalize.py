@@ -231,6 +231,8 @@ class Normalizer:
         self.loc = loc
         self.out: list = []
         self.temps: set[str] = set()
+        self.local_fns: dict = {}      # nested defs and lambdas bound to a name: inlined at calls
+        self.inlining: list = []
 
     # -- helpers ---------------------------------------------------------------------------
     def temp(self) -> str:
@@ -286,8 +288,20 @@ class Normalizer:
         self.assign_to(ret, value, s)
         self.emit(gast.Return(value=name(ret)), s)
 
+    def stmt_FunctionDef(self, s):
+        if s.decorator_list:
+            self.unsupported(s, "a decorated nested function", "define it at module level")
+        self.local_fns[s.name] = s
+
     def stmt_Assign(self, s):
         targets = s.targets
+        if len(targets) == 1 and isinstance(targets[0], gast.Name) and isinstance(s.value, gast.Lambda):
+            lam = s.value
+            fdef = gast.FunctionDef(name=targets[0].id, args=lam.args, body=[gast.copy_location(
+                gast.Return(value=lam.body), lam.body)], decorator_list=[], returns=None, type_comment=None,
+                type_params=[])
+            self.local_fns[targets[0].id] = gast.copy_location(fdef, s)
+            return
         if len(targets) == 1 and isinstance(targets[0], gast.Name):
             self.assign_to(targets[0].id, s.value, s)
             return
@@ -548,12 +562,99 @@ class Normalizer:
                              values=[self.atom(v, s) for v in node.values])
         if isinstance(node, gast.JoinedStr):
             return node
+        if isinstance(node, (gast.ListComp, gast.GeneratorExp)):
+            return name(self.comprehension(node, s))
         what = {"Lambda": "a lambda", "ListComp": "a list comprehension",
                 "GeneratorExp": "a generator expression", "DictComp": "a dict comprehension",
                 "SetComp": "a set comprehension", "NamedExpr": "an assignment expression (:=)",
                 "Await": "await", "Yield": "yield", "YieldFrom": "yield from", "Set": "a set display",
                 "Starred": "a starred expression"}.get(type(node).__name__, type(node).__name__)
         self.unsupported(node, what, "rewrite it with plain statements and loops")
+
+    def inline(self, call, s):
+        """Inline a call to a nested def or lambda: its locals get fresh names, its free names
+        read the enclosing function's variables at call time (closure semantics)."""
+        fdef = self.local_fns[call.func.id]
+        if fdef.name in self.inlining:
+            raise self.loc.error("recursion through the nested function %r is not supported" % fdef.name, call,
+                                 hint="define the recursive function at module level")
+        args = fdef.args
+        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+            self.unsupported(call, "calling a nested function with *args, **kwargs or keyword-only "
+                                   "parameters", "define it at module level")
+        params = [a.id for a in args.args]
+        from .resolve import local_names
+        renames = {n: self.namer.fresh("%s_%s" % (fdef.name.strip("<>"), n)) for n in sorted(local_names(fdef))}
+        self.resolver.locals |= set(renames.values())
+        bound = {}
+        if len(call.args) > len(params):
+            raise self.loc.error("too many arguments for %s()" % fdef.name, call)
+        for p, a in zip(params, call.args):
+            bound[p] = a
+        for k in call.keywords:
+            if k.arg not in params or k.arg in bound:
+                raise self.loc.error("unexpected keyword argument %r for %s()" % (k.arg, fdef.name), call)
+            bound[k.arg] = k.value
+        defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
+        for p in params:
+            value = bound.get(p, defaults.get(p))
+            if value is None:
+                raise self.loc.error("missing argument %r for %s()" % (p, fdef.name), call)
+            self.assign_to(renames[p], value, s)
+
+        class Rename(gast.NodeTransformer):
+            def visit_Name(self, node):
+                if node.id in renames:
+                    node.id = renames[node.id]
+                return node
+        body = [Rename().visit(_copy(st)) for st in fdef.body]
+        inner = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[], returns=None,
+                                 type_comment=None, type_params=[])
+        gast.copy_location(inner, fdef)
+        lowering = JumpLowering(self.namer)
+        lowered = _drop_unread_flags(_flatten_lists(lowering.run(inner)), lowering.flags())
+        self.resolver.locals |= {n.id for st in lowered for n in gast.walk(st)
+                                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        result = lowered[-1].value
+        self.inlining.append(fdef.name)
+        try:
+            for st in lowered[:-1]:
+                self.stmt(st)
+            return self.atom(result if result is not None else const(None), s)
+        finally:
+            self.inlining.pop()
+
+    def comprehension(self, node, s) -> str:
+        """``[elt for x in xs if c]`` (or a generator expression) as a loop appending to a list;
+        the comprehension's variables get fresh names (they do not leak)."""
+        if any(g.is_async for g in node.generators):
+            self.unsupported(node, "an async comprehension", "use a loop")
+        targets = sorted({n.id for g in node.generators for n in gast.walk(g.target) if isinstance(n, gast.Name)})
+        renames = {t: self.namer.fresh(t + "_") for t in targets}
+        self.resolver.locals |= set(renames.values())
+
+        class Rename(gast.NodeTransformer):
+            def visit_Name(self, n):
+                if n.id in renames:
+                    n.id = renames[n.id]
+                return n
+        acc = self.namer.fresh("items")
+        self.resolver.locals.add(acc)
+        self.temps.add(acc)
+        self.emit(assign(acc, gast.List(elts=[], ctx=gast.Load())), s)
+        append = gast.Call(func=gast.Attribute(value=name(acc), attr="append", ctx=gast.Load()),
+                           args=[Rename().visit(_copy(node.elt))], keywords=[])
+        inner = [gast.copy_location(gast.Expr(value=append), s)]
+        for gen in reversed(node.generators):
+            for cond in reversed(gen.ifs):
+                inner = [if_(Rename().visit(_copy(cond)), inner, like=s)]
+            loop = gast.For(target=Rename().visit(_copy(gen.target)), iter=Rename().visit(_copy(gen.iter))
+                            if gen is not node.generators[0] else _copy(gen.iter), body=inner, orelse=[],
+                            type_comment=None)
+            inner = [gast.copy_location(loop, s)]
+        for st in inner:
+            self.stmt(st)
+        return acc
 
     def boolop(self, node, s, t=None) -> str:
         """Short-circuit ``a and b`` / ``a or b`` into ifs on ``t`` (a new temporary by default)."""
@@ -566,6 +667,8 @@ class Normalizer:
         return t
 
     def call(self, node, s):
+        if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
+            return self.inline(node, s)
         args = []
         for a in node.args:
             if isinstance(a, gast.Starred):

@@ -98,8 +98,9 @@ class Planner:
             rule = rules.lookup_method(value.attr)
             if rule is not None:
                 return self.bind_rule(s, rule, [value.value], [], value.attr)
-            return Plan("opaque", [value.value.id] if isinstance(value.value, gast.Name) else [],
-                        callee="the attribute '.%s'" % value.attr)
+            if isinstance(value.value, gast.Name):
+                return Plan("attr", [value.value.id], callee=value.attr)
+            return Plan("none")
         if isinstance(value, gast.Call):
             return self.call_plan(s, value)
         return Plan("opaque", loads(value), callee=type(value).__name__)
@@ -141,12 +142,16 @@ class Planner:
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         args = {p: bound.arguments[p] for p in positional if p in bound.arguments}
         for p in sig.parameters.values():
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD, p.KEYWORD_ONLY) and p.name in bound.arguments:
+            if p.kind == p.VAR_POSITIONAL:
+                positional.append(p.name)  # *args: one more differentiable "position", a tuple
+                if p.name in bound.arguments:
+                    args[p.name] = gast.Tuple(elts=list(bound.arguments[p.name]), ctx=gast.Load())
+            elif p.kind in (p.VAR_KEYWORD, p.KEYWORD_ONLY) and p.name in bound.arguments:
                 value = bound.arguments[p.name]
-                nodes = value if isinstance(value, tuple) else list(value.values()) if isinstance(value, dict) else [value]
+                nodes = list(value.values()) if isinstance(value, dict) else [value]
                 if any(isinstance(n, gast.Name) for n in nodes):
                     args.setdefault("*" + p.name, None)
-        return Plan("call", [n.id for n in args.values() if isinstance(n, gast.Name)] +
+        return Plan("call", [n for a in args.values() if a is not None for n in loads(a)] +
                     [n for k in call.keywords if k.arg is None for n in loads(k.value)],
                     bound={p: n for p, n in args.items() if n is not None}, callee=fn.__qualname__,
                     fn=fn, positional=positional)

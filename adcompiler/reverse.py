@@ -95,6 +95,18 @@ class ReverseMode(Planner):
                                  s, hint="register one with ad.defvjp(fn, rule), or use forward mode (ad.jvp)")
         all_float = all(self.kind_of(bound[p]) == FLOAT for p in params if p in rule.vjps)
         out = []
+        varargs = rule.signature.varargs
+        if varargs in rule.vjps and isinstance(bound.get(varargs), gast.Tuple):
+            # f(*args): one adjoint per element of the tuple the rule returns
+            mapping = dict({q: bound[q] for q in params}, g=g, ans=target)
+            for h in rules.HELPER_NAMES:
+                mapping.setdefault(h, self.helper(h))
+            parts = rules.instantiate(rule.vjps[varargs], mapping)
+            reads = {n for n in loads(bound[varargs])} | {target}
+            for i, elt in enumerate(bound[varargs].elts):
+                if isinstance(elt, gast.Name) and elt.id in self.active:
+                    expr = gast.Call(func=name(self.helper("element")), args=[parts, const(i)], keywords=[])
+                    out.append(Contrib(elt.id, expr, set(reads)))
         for p in operands:
             template = rule.scalar_vjps.get(p) if all_float and p in rule.scalar_vjps else rule.vjps[p]
             mapping = {q: bound[q] for q in params}
@@ -238,13 +250,14 @@ class ReverseMode(Planner):
     def call_site(self, s):
         """(forward name, backward name, active parameter positions) of a user-function call."""
         plan = self.plans[id(s)]
-        active = [i for i, p in enumerate(plan.positional)
-                  if isinstance(plan.bound.get(p), gast.Name) and plan.bound[p].id in self.active]
+        active = [i for i, p in enumerate(plan.positional) if p in plan.bound and any(
+            n in self.active for n in loads(plan.bound[p]))]
         if any(k.startswith("*") for k in plan.bound) and any(
-                n in self.active for n in plan.diff_reads if n not in {b.id for b in plan.bound.values()
-                                                                      if isinstance(b, gast.Name)}):
-            raise self.loc.error("differentiating through *args / **kwargs of %s is not supported" % plan.callee, s,
-                                 hint="pass the differentiable values as named positional parameters")
+                n in self.active for n in plan.diff_reads if n not in {n for b in plan.bound.values() if b is not None
+                                                                      for n in loads(b)}):
+            raise self.loc.error("differentiating through keyword-only or **kwargs arguments of %s is not "
+                                 "supported" % plan.callee, s,
+                                 hint="pass the differentiable values as positional parameters")
         kinds = tuple(self.kind_of(plan.bound.get(p)) if p in plan.bound else None for p in plan.positional)
         fwd, bwd = self.ctx.subroutine(plan.fn, tuple(active), kinds)
         return fwd, bwd, active
@@ -463,6 +476,8 @@ class ReverseMode(Planner):
             self.backward_append(s, block)
         elif plan.kind == "call":
             self.backward_call(s, block)
+        elif plan.kind == "attr":
+            self.backward_attr(s, block)
         elif plan.kind == "checkpoint":
             self.backward_checkpoint(s, rename, block)
         elif plan.kind == "user":
@@ -481,6 +496,19 @@ class ReverseMode(Planner):
         if block:
             self.comment(s, out)
             out.extend(block)
+
+    def backward_attr(self, s, out):
+        """``t = obj.w``: the adjoint of a simple object holds one adjoint per attribute read."""
+        obj = s.value.value.id
+        if obj not in self.active:
+            return
+        d = self.adj(obj)
+        call = gast.Call(func=name(self.helper("add_attribute")),
+                         args=[name(d) if obj in self.live else const(0.0), const(s.value.attr),
+                               name(self.adj(target_of(s)[0]))], keywords=[])
+        out.append(located(assign(d, call), s))
+        self.live.add(obj)
+        self.owned.discard(obj)
 
     def backward_append(self, s, out):
         """``lst.append(v)``: the last adjoint of ``dlst`` belongs to ``v``."""
@@ -530,13 +558,16 @@ class ReverseMode(Planner):
                               for a in s.value.args],
                              gast.Call(func=name(rule), args=args, keywords=call.keywords), out, s)
 
-    def unpack_adjoints(self, variables, call, out, like):
+    def unpack_adjoints(self, variables, call, out, like, fresh=()):
         """``dx, dy_ = call`` for a call returning one adjoint per entry of ``variables`` (None:
-        not wanted), accumulating into adjoints that already hold a value."""
+        not wanted; names in ``fresh``: plain temporaries), accumulating into adjoints that
+        already hold a value."""
         targets, pending, seen = [], [], set()
         for var in variables:
             if var is None:
                 targets.append(name(self.ctx.throwaway(), True))
+            elif var in fresh:
+                targets.append(name(var, True))
             elif var not in self.live and var not in seen:
                 targets.append(name(self.adj(var), True))
                 self.live.add(var)
@@ -556,7 +587,21 @@ class ReverseMode(Planner):
         if not active:
             return
         call = gast.Call(func=name(bwd), args=[name(s.ad_saved), name(self.adj(target_of(s)[0]))], keywords=[])
-        self.unpack_adjoints([plan.bound[plan.positional[i]].id for i in active], call, out, s)
+        variables, spread = [], []
+        for i in active:
+            node = plan.bound[plan.positional[i]]
+            if isinstance(node, gast.Tuple):  # *args: the adjoint is a tuple to spread
+                part = self.ctx.namer.fresh("d" + plan.positional[i] + "_")
+                variables.append(part)
+                spread.append((part, node))
+            else:
+                variables.append(node.id)
+        self.unpack_adjoints(variables, call, out, s, fresh=[p for p, _ in spread])
+        for part, node in spread:
+            for k, elt in enumerate(node.elts):
+                if isinstance(elt, gast.Name) and elt.id in self.active:
+                    self.accumulate(elt.id, gast.Call(func=name(self.helper("element")), args=[name(part), const(k)],
+                                                      keywords=[]), out, s)
 
     def backward_index(self, s, rename, out):
         """``t = x[i]``: add ``dt`` into ``dx`` at ``i``."""
@@ -580,8 +625,8 @@ class ReverseMode(Planner):
         """An index expression as a value that can be passed to a helper (``slice(None, 2)``)."""
         if isinstance(index, gast.Slice):
             parts = [p if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
-            while len(parts) > 1 and isinstance(parts[-1], gast.Constant) and parts[-1].value is None:
-                parts.pop()
+            if index.step is None:
+                parts.pop()  # slice(a, b); never slice(b) alone, which means stop=b
             return gast.Call(func=name(self.ctx.builtin("slice")), args=parts, keywords=[])
         if isinstance(index, gast.Tuple):
             return gast.Tuple(elts=[self.index_value(e) for e in index.elts], ctx=gast.Load())
@@ -627,11 +672,23 @@ class ReverseMode(Planner):
         if var is not None:
             test = gast.UnaryOp(op=gast.Not(), operand=name(var)) if isinstance(test, gast.UnaryOp) else name(var)
         start_live, start_owned = set(self.live), set(self.owned)
-        body = self.backward(s.body)
-        body_live, body_owned = self.live, self.owned
+        hoisted = set()
+        for _ in range(2):
+            # An adjoint one branch updates in place is owned before the if (so a loop around
+            # it can own it once), instead of being copied inside the branch.
+            self.live, self.owned = set(start_live) | hoisted, set(start_owned) | hoisted
+            body = self.backward(s.body)
+            body_live, body_owned = self.live, self.owned
+            self.live, self.owned = set(start_live) | hoisted, set(start_owned) | hoisted
+            orelse = self.backward(s.orelse)
+            else_live, else_owned = self.live, self.owned
+            mixed = ((body_owned | else_owned) - (body_owned & else_owned)) & start_live
+            if not mixed - hoisted:
+                break
+            hoisted |= mixed
         self.live, self.owned = set(start_live), set(start_owned)
-        orelse = self.backward(s.orelse)
-        else_live, else_owned = self.live, self.owned
+        for v in sorted(hoisted):
+            self.ensure_owned(v, v, block, s)
         self.live = body_live | else_live
         self.owned = body_owned & else_owned
         if not body and not orelse:

@@ -316,6 +316,33 @@ def zero_like(x):
     return 0.0
 
 
+def add_attribute(d, attr, g):
+    """Adjoint of a simple object after reading ``obj.attr``: a dict of per-attribute adjoints."""
+    out = {} if d.__class__ is _float else dict(d)
+    out[attr] = add(out.get(attr, 0.0), g)
+    return out
+
+
+def attribute(t, attr):
+    """Attribute ``attr`` of a tangent object (0.0: the zero tangent)."""
+    if t.__class__ is _float:
+        return t
+    if isinstance(t, dict):
+        return t.get(attr, 0.0)
+    return getattr(t, attr)
+
+
+def dselect(g, ans, args):
+    """Adjoints of builtin ``max``/``min`` over ``args`` (or over ``args[0]`` if it is the only
+    one): the selected element gets ``g``."""
+    items = args[0] if len(args) == 1 else args
+    hit = [i for i, v in enumerate(items) if v == ans]
+    parts = [0.0] * len(items)
+    for i in hit:
+        parts[i] = g / len(hit)
+    return (parts,) if len(args) == 1 else tuple(parts)
+
+
 def cast_like(g, x):
     """Give a final gradient the type of its argument: float for float, an owned array of the
     argument's shape and dtype for an array, the same structure for containers."""
@@ -329,18 +356,34 @@ def cast_like(g, x):
     if isinstance(x, float):
         return float(g)
     if isinstance(x, (list, tuple)):
+        if isinstance(g, dict) and hasattr(x, "_fields"):  # a namedtuple read by attribute
+            g = [g.get(f, 0.0) for f in x._fields]
         if g.__class__ is _float:
-            return type(x)(cast_like(0.0, e) for e in x)
-        return type(x)(cast_like(a, e) for a, e in zip(g, x))
+            parts = [cast_like(0.0, e) for e in x]
+        else:
+            parts = [cast_like(a, e) for a, e in zip(g, x)]
+        return type(x)(*parts) if hasattr(x, "_fields") else type(x)(parts)
     if isinstance(x, dict):
         if g.__class__ is _float:
             return {k: cast_like(0.0, v) for k, v in x.items()}
         return {k: cast_like(g.get(k, 0.0), v) for k, v in x.items()}
     if isinstance(x, np.generic):
         return x.dtype.type(g)
-    if hasattr(x, "__dict__") and not isinstance(g, (float, np.generic, np.ndarray)):
-        return g
+    if hasattr(x, "__dict__"):
+        return _object_like(g, x)
     return g
+
+
+def _object_like(g, x):
+    """A gradient with the structure of a simple object: a copy whose float and array
+    attributes hold their adjoints."""
+    import copy as copy_module
+    out = copy_module.copy(x)
+    parts = g if isinstance(g, dict) else {}
+    for attr, value in vars(x).items():
+        if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) and not isinstance(value, bool):
+            setattr(out, attr, cast_like(parts.get(attr, 0.0), value))
+    return out
 
 
 def user_vjp(rule):

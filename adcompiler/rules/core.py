@@ -23,7 +23,8 @@ import gast
 HELPER_NAMES = {"np", "math", "unbroadcast", "unreduce", "reduced_size", "unreduce_extreme",
                 "dmatmul_left", "dmatmul_right", "ddot_left", "ddot_right", "element", "inside",
                 "transpose_back", "split_like", "unstack", "dsolve_a", "dnorm", "cast_like", "own",
-                "container_adjoint", "add", "copy", "expand_like", "zero_like"}
+                "container_adjoint", "add", "copy", "expand_like", "zero_like", "dselect",
+                "add_attribute", "attribute"}
 # Helpers that read only the shape/dtype of the argument at this position (not its values).
 SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "reduced_size": 0}
 

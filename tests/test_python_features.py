@@ -1,0 +1,229 @@
+"""Subroutines, closures, nested defs, lambdas, comprehensions, containers, objects, builtins and
+subscript assignment, each against finite differences."""
+import collections
+
+import numpy as np
+import pytest
+
+import adcompiler as ad
+from conftest import assert_grad, fd_grad
+from userpkg import layers
+
+W_GLOBAL = np.array([[0.5, -0.2], [0.1, 0.3]])
+
+
+def helper(u, v):
+    return u * np.cos(v)
+
+
+def calls_helper(x):
+    return helper(x, x * 2.0) + helper(3.0, x)
+
+
+def with_defaults(x, k=2.0, *, shift=0.5):
+    return (x + shift) ** k
+
+
+def calls_with_keywords(x):
+    return with_defaults(x) + with_defaults(x, 3.0) + with_defaults(x, k=1.5, shift=0.1)
+
+
+def power(x, n):
+    if n == 0:
+        return 1.0
+    return x * power(x, n - 1)
+
+
+def uses_power(x):
+    return power(x, 4) + power(x * 2.0, 1)
+
+
+def pair(x):
+    return x * 2.0, np.sin(x)
+
+
+def unpacks_pair(x):
+    a, b = pair(x)
+    return a * b
+
+
+def other_module(x, w):
+    return np.sum(layers.dense(x, w) + layers.dense(x, w, b=0.3))
+
+
+def make_closure(w):
+    def f(x):
+        return np.sum(np.tanh(W_GLOBAL @ x) * w)
+    return f
+
+
+def nested_def(x, w):
+    def layer(h, scale=2.0):
+        z = h * w + scale
+        return np.tanh(z)
+    sq = lambda t: t * t
+    a = layer(x)
+    b = layer(a, 0.5)
+    return np.sum(sq(b) + x)
+
+
+def nested_early_return(x):
+    def clipped(v):
+        if v > 1.0:
+            return 1.0 + 0.1 * v
+        return v * v
+    return clipped(x) * clipped(x * 0.5)
+
+
+def comprehensions(xs):
+    return sum(x * x for x in xs) + np.sum([np.sin(v) for v in xs if v > 0])
+
+
+def stacked(x):
+    rows = [x[i] * i for i in range(len(x))]
+    return np.sum(np.stack(rows) ** 2)
+
+
+def nested_comprehension(x):
+    return sum(a * b for a in x for b in x if a > b)
+
+
+class Params:
+    def __init__(self, w, b):
+        self.w = w
+        self.b = b
+        self.name = "params"
+
+
+def attribute_reads(params, x):
+    return np.sum(np.tanh(params.w * x + params.b) ** 2) + params.b * params.b
+
+
+def dict_params(p, x):
+    return np.sum(p["w"] * x) + p["b"] ** 2
+
+
+def tuple_params(p, x):
+    w, b = p
+    return np.sum(w * x) + b ** 2
+
+
+def builtins_used(x, y):
+    n = len([x, y])
+    return max(x, y) * min(x * 2.0, y) + max([x, y, 0.5]) + abs(x - y) * float(n)
+
+
+def total(scale, *parts):
+    acc = 0.0
+    for p in parts:
+        acc = acc + np.sum(p * p) * scale
+    return acc
+
+
+def uses_varargs(x, y):
+    return total(2.0, x, y * 3.0, x) + total(x[0], y)
+
+
+def collect_states(x):
+    hs = []
+    h = x
+    for i in range(3):
+        h = np.tanh(h * 1.5 + 0.1)
+        hs.append(h)
+    return np.sum(np.stack(hs) ** 2)
+
+
+def subscript_forms(x):
+    y = np.zeros(6)
+    y[0] = x[0]
+    y[1:3] = x[1:3] * 2.0
+    y[::2] += x[3:6]
+    y[[4, 5]] = x[[0, 0]] * x[2]
+    y[-1] *= x[1]
+    return np.sum(y * y)
+
+
+def matrix_fill(x):
+    n = x.shape[0]
+    m = np.zeros((n, n))
+    for i in range(n):
+        m[i, :] = x * x[i]
+        m[:, i] += x[i]
+    m[m > 0.5] = 0.5
+    return np.sum(m * m)
+
+
+def fancy_repeated(x):
+    idx = np.array([0, 0, 2])
+    return np.sum(x[idx] ** 2)
+
+
+def boolean_mask(x):
+    return np.sum(x[x > 0] ** 3)
+
+
+def indexing_reads(x):
+    return np.sum(x[..., 0] * x[:, None, 1]) + x[-1, -1] * np.sum(x[1:, ::2])
+
+
+def test_subroutines():
+    assert_grad(calls_helper, [0.7])
+    assert_grad(calls_with_keywords, [0.8])
+    assert_grad(uses_power, [1.3])
+    assert ad.grad(power)(2.0, 5) == pytest.approx(5 * 2.0 ** 4)
+    assert_grad(unpacks_pair, [0.4])
+    rng = np.random.RandomState(0)
+    assert_grad(other_module, [rng.randn(3, 2), rng.randn(2, 4)], wrt=(0, 1))
+
+
+def test_closures_nested_defs_lambdas():
+    f = make_closure(np.array([1.0, -2.0]))
+    assert_grad(f, [np.array([0.3, 0.8])])
+    assert_grad(nested_def, [np.array([0.3, -0.2]), 0.7], wrt=(0, 1))
+    for x in (2.5, 0.5, 1.6):  # both branches, away from the jump at v == 1
+        assert_grad(nested_early_return, [x])
+    g = ad.grad(lambda x, y: x * np.sin(y) + y)
+    assert g(0.5, 2.0) == pytest.approx(np.sin(2.0))
+
+
+def test_comprehensions_and_lists():
+    assert_grad(comprehensions, [np.array([0.3, -0.2, 1.5])])
+    assert_grad(stacked, [np.array([0.3, -0.2, 1.5])])
+    assert_grad(nested_comprehension, [np.array([0.3, -0.2, 1.5])])
+    assert_grad(collect_states, [np.array([0.3, -0.2])])
+
+
+def test_structured_parameters():
+    x = np.array([1.0, 2.0])
+    p = Params(np.array([0.5, -0.3]), 0.2)
+    g = ad.grad(attribute_reads)(p, x)
+    assert isinstance(g, Params) and g.name == "params"
+    np.testing.assert_allclose(g.w, fd_grad(lambda w: attribute_reads(Params(w, 0.2), x), [p.w], 0), rtol=1e-6)
+    assert g.b == pytest.approx(fd_grad(lambda b: attribute_reads(Params(p.w, b), x), [0.2], 0), rel=1e-6)
+    NT = collections.namedtuple("NT", "w b")
+    g = ad.grad(attribute_reads)(NT(p.w, 0.2), x)
+    assert isinstance(g, NT)
+    gd = ad.grad(dict_params)({"w": np.array([1.0, 2.0]), "b": 3.0}, np.array([0.5, 0.25]))
+    assert set(gd) == {"w", "b"} and gd["b"] == 6.0
+    np.testing.assert_allclose(gd["w"], [0.5, 0.25])
+    gt = ad.grad(tuple_params)((np.array([1.0, 2.0]), 3.0), np.array([0.5, 0.25]))
+    assert isinstance(gt, tuple) and gt[1] == 6.0
+    gl = ad.grad(tuple_params)([np.array([1.0, 2.0]), 3.0], np.array([0.5, 0.25]))
+    assert isinstance(gl, list) and gl[1] == 6.0
+
+
+def test_builtins_and_varargs():
+    for x, y in ((0.3, 0.9), (1.3, 0.2)):
+        assert_grad(builtins_used, [x, y], wrt=(0, 1))
+    assert_grad(uses_varargs, [np.array([0.5, -1.0]), np.array([2.0, 0.1])], wrt=(0, 1))
+
+
+def test_subscript_assignment(rng):
+    x = rng.randn(6)
+    before = x.copy()
+    assert_grad(subscript_forms, [x])
+    np.testing.assert_array_equal(x, before)
+    assert_grad(matrix_fill, [rng.rand(4)])
+    assert_grad(fancy_repeated, [rng.randn(3)])
+    assert_grad(boolean_mask, [np.array([0.5, -1.0, 2.0, -0.1])])
+    assert_grad(indexing_reads, [rng.randn(3, 4)])
