@@ -34,7 +34,12 @@ def list_method(stmt):
 
 
 def target_of(stmt):
-    """(rebound name or None, mutated name or None) of a simple statement."""
+    """(rebound name or None, mutated name or None) of a simple statement. In-place helper calls
+    (``add_at(d, i, g)``, ``v = take_adjoint(d, i)``) are marked ``ad_mutates`` by planning."""
+    mutates = getattr(stmt, "ad_mutates", None)
+    if mutates is not None:
+        bound = stmt.targets[0].id if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
+        return bound, mutates
     if isinstance(stmt, gast.Expr):
         method = list_method(stmt)
         return (None, method[0]) if method else (None, None)

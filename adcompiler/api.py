@@ -128,13 +128,18 @@ class _Derived:
             self._positions = _positions(self.fn, self.wrt)
         positions, many = self._positions
         _check_differentiable(self.fn, args, positions)
-        compiled = self._generate(positions, key)
+        compiled = self._generate(positions, key, args)
         STATS["generated"] += 1
         self._fns[key] = compiled.fn
         return compiled.fn
 
-    def _generate(self, positions, key):
+    def _generate(self, positions, key, args):
         if isinstance(self.fn, _Derived):
+            many = isinstance(self.wrt, (tuple, list))
+            if len(positions) == 1 and key[positions[0]] == "float":
+                target = _target(self.fn, args)
+                jvp_fn = _jvp_function(self.fn, args, positions)
+                return compiler.build_outer_derivative(target, positions[0], jvp_fn, self.mode, many)
             return _ForwardOverReverse(self, positions)
         return compiler.build_reverse(self.fn, positions, key, self.mode, self.optimize,
                                       as_tuple=isinstance(self.wrt, (tuple, list)))

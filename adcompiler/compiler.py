@@ -389,3 +389,26 @@ def _subroutine_jvp(fn, key) -> Compiled:
             _IN_PROGRESS.discard((fn, key, "jvp"))
         cache[key] = compiled
     return compiled
+
+
+def build_outer_derivative(target, position: int, jvp_fn, mode: str, as_tuple: bool) -> Compiled:
+    """The derivative of a generated function ``target`` (such as ``df``) w.r.t. its scalar
+    parameter ``position``, as generated code calling its forward-mode function ``jvp_fn``
+    with the unit tangent: ``grad(grad(f))``. Being generated code, it can be differentiated
+    again."""
+    parsed = parse_function(target)
+    ctx = Context(parsed)
+    params = param_names(parsed.tree)
+    jname = ctx.bind(jvp_fn.__name__, jvp_fn)
+    seed = ctx.helper("scalar_seed")
+    value, tangent = ctx.namer.fresh("value"), ctx.namer.fresh("d" + params[position])
+    gname = ctx.namer.fresh("d" + _label(target))
+    out = "(%s,)" % tangent if as_tuple else tangent
+    if mode == "value_and_grad":
+        out = "%s, %s" % (value, out)
+    source = ("def %s(%s):\n    %s, %s = %s((1.0,), %s)\n    %s(%s, %r)\n    return %s\n"
+              % (gname, ", ".join(params), value, tangent, jname, ", ".join(params), seed, value,
+                 parsed.name, out))
+    fn = compile_functions(source, [gname], parsed.fn, ctx.bindings.objects, gname)[gname]
+    fn.__defaults__ = parsed.fn.__defaults__
+    return Compiled(fn, source, gname)

@@ -120,6 +120,8 @@ class ForwardMode(Planner):
                 expr = gast.Call(func=gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load()),
                                  args=[], keywords=[])
             self.set_tangent(bound, expr, out, s)
+        elif kind in ("add_at", "take_adjoint"):
+            self.transform_in_place(s, kind, out)
         elif kind == "attr":
             t = self.tangent_of(s.value.value)
             expr = None if t is None else gast.Call(func=name(self.helper("attribute")),
@@ -179,13 +181,38 @@ class ForwardMode(Planner):
     def display_tangent(self, value):
         items = value.values if isinstance(value, gast.Dict) else value.elts
         tangents = [self.tangent_of(e) for e in items]
-        if all(t is None for t in tangents):
-            return None
+        if items and all(t is None for t in tangents):
+            return None  # (an empty list that gets active values appended needs its tangent list)
         parts = [t if t is not None else gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[])
                  for t, e in zip(tangents, items)]
         if isinstance(value, gast.Dict):
             return gast.Dict(keys=value.keys, values=parts)
         return type(value)(elts=parts, ctx=gast.Load())
+
+    def transform_in_place(self, s, kind, out):
+        """``add_at(d, i, g)`` / ``v = take_adjoint(d, i)`` update ``d`` in place: do the same to
+        its tangent."""
+        call = s.value
+        base = call.args[0].id
+        bound = target_of(s)[0]
+        if kind == "add_at":
+            t = self.tangent_of(call.args[2])
+            if t is None and base not in self.live:
+                return
+            self.ensure_owned(base, out, s)
+            args = [name(self.tan(base)), call.args[1], t if t is not None else const(0.0)]
+            out.append(located(gast.Expr(value=gast.Call(func=call.func, args=args, keywords=[])), s))
+            return
+        if base not in self.live:
+            if bound:
+                self.set_tangent(bound, None, out, s)
+            return
+        self.ensure_owned(base, out, s)
+        take = gast.Call(func=call.func, args=[name(self.tan(base)), call.args[1]], keywords=[])
+        if bound:
+            self.set_tangent(bound, take, out, s)
+        else:
+            out.append(located(gast.Expr(value=take), s))
 
     def transform_store(self, s, out):
         target = s.targets[0]

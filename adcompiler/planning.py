@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from . import custom, rules
+from . import custom, rules, runtime
 from .analysis import FLOAT, SCALAR, Layout, activity, list_method, loads, scalar_kinds, target_of
 from .parse import unwrap
 from .resolve import MISSING
@@ -54,12 +54,30 @@ class Planner:
         self.body = fdef.body[:-1]
         self.ret_node = ret
         self.result = ret.value.id if isinstance(ret.value, gast.Name) else None
+        self.mark_in_place_helpers(self.body)
         self.layout = Layout.of(self.body)
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
         self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
 
+    def mark_in_place_helpers(self, stmts):
+        """Calls to the runtime's in-place helpers (in generated code being differentiated again)
+        mutate their first argument: say so, so every analysis sees it."""
+        for s in stmts:
+            for field_ in ("body", "orelse"):
+                self.mark_in_place_helpers(getattr(s, field_, None) or [])
+            call = s.value if isinstance(s, (gast.Expr, gast.Assign)) else None
+            if isinstance(call, gast.Call) and call.args and isinstance(call.args[0], gast.Name):
+                obj = self.ctx.resolver.resolve(call.func)
+                if obj is runtime.add_at or obj is runtime.take_adjoint:
+                    s.ad_mutates = call.args[0].id
+                    s.ad_helper = obj.__name__
+
     def plan(self, s) -> Plan:
+        helper = getattr(s, "ad_helper", None)
+        if helper is not None:
+            call = s.value
+            return Plan(helper, [n for a in call.args[::2] for n in loads(a)])
         method = list_method(s)
         if method:
             lst, kind, call = method
@@ -117,6 +135,9 @@ class Planner:
                 return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
             return Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
         target = unwrap(obj)
+        if getattr(target, "__module__", None) == runtime.__name__ and rules.lookup(obj) is None:
+            return Plan("opaque", loads(call), callee="adcompiler's runtime helper %r (generated code is "
+                        "differentiated again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
         if custom.USER_VJPS.get(target) is not None:
             names = [a.id for a in args if isinstance(a, gast.Name)]
             return Plan("user", names, callee=_call_text(func), fn=target)
