@@ -3,12 +3,9 @@ generated code binds (numpy, math, runtime helpers)."""
 from __future__ import annotations
 
 import builtins
-import math
 
 import gast
-import numpy
 
-from . import runtime
 from .naming import Bindings, Namer, names_in
 from .parse import Parsed
 from .resolve import MISSING, Resolver
@@ -34,9 +31,10 @@ class Context:
         self.temps: set[str] = set()  # temporaries the normaliser introduced
 
     def helper(self, name: str) -> str:
-        """The generated code's name for a helper used by rules: np, math or a runtime function."""
-        obj = {"np": numpy, "math": math}.get(name) or getattr(runtime, name)
-        return self.bindings.name_for(name, obj)
+        """The generated code's name for a helper used by rules: np, math, a runtime function or
+        a rule's adjoint helper."""
+        from .rules import helper_object
+        return self.bindings.name_for(name, helper_object(name))
 
     def builtin(self, name: str) -> str:
         return self.bindings.name_for(name, getattr(builtins, name))

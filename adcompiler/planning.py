@@ -42,6 +42,21 @@ def _call_text(node) -> str:
     return gast.unparse(node).strip()
 
 
+_LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools", "operator", "jax", "torch",
+                  "autograd", "pandas", "sklearn"}
+
+
+def is_library_function(fn) -> bool:
+    """A function of NumPy, another numerical library or the standard library: differentiated
+    only through a rule, never traced into. (The user's own packages are traced, installed or not.)"""
+    root = (getattr(fn, "__module__", None) or "").split(".")[0]
+    if root in _LIBRARY_ROOTS:
+        return True
+    import sysconfig
+    stdlib = sysconfig.get_paths()["stdlib"]
+    return fn.__code__.co_filename.startswith(stdlib + "/") and "-packages" not in fn.__code__.co_filename
+
+
 class Planner:
     """Plans of one normalised function, and its activity and scalar kinds w.r.t. ``wrt``."""
 
@@ -144,6 +159,9 @@ class Planner:
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
+        if isinstance(target, types.FunctionType) and is_library_function(target):
+            return Plan("opaque", loads(call), callee="'%s' (%s.%s)" % (_call_text(func), target.__module__,
+                                                                       target.__qualname__))
         if isinstance(obj, custom._Checkpointed):
             plan = self.subroutine_plan(s, call, unwrap(obj.fn))
             plan.kind = "checkpoint"

@@ -19,12 +19,34 @@ from dataclasses import dataclass, field
 
 import gast
 
-# Names a template may use besides its parameters, g and ans: bound in generated code.
-HELPER_NAMES = {"np", "math", "unbroadcast", "unreduce", "reduced_size", "unreduce_extreme",
-                "dmatmul_left", "dmatmul_right", "ddot_left", "ddot_right", "element", "inside",
-                "transpose_back", "split_like", "unstack", "dsolve_a", "dnorm", "cast_like", "own",
-                "container_adjoint", "add", "copy", "expand_like", "zero_like", "dselect",
-                "add_attribute", "attribute"}
+# Names a template may use besides its parameters, g and ans: numpy, math, and the public
+# functions of the runtime and of the rule adjoint helpers, all bound in generated code.
+def _public(module):
+    return {n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+            and getattr(v, "__module__", None) == module.__name__}
+
+
+def helper_object(name):
+    """The object a helper name in a template stands for."""
+    import math
+
+    import numpy
+
+    from .. import runtime
+    from . import adjoints
+    if name == "np":
+        return numpy
+    if name == "math":
+        return math
+    return getattr(runtime, name, None) or getattr(adjoints, name)
+
+
+def _helper_names():
+    from .. import runtime
+    from . import adjoints
+    return {"np", "math"} | _public(runtime) | _public(adjoints)
+
+
 # Helpers that read only the shape/dtype of the argument at this position (not its values).
 SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "reduced_size": 0}
 

@@ -39,5 +39,16 @@ if hasattr(math, "cbrt"):
 if hasattr(math, "exp2"):
     E(math.exp2, "x", "g * ans * math.log(2.0)")
 
+E(math.fmod, "x, y", "g", "-g * math.trunc(x / y)")
+E(math.remainder, "x, y", "g", "-g * round(x / y)")
+E(math.ldexp, "x, i", "g * 2.0 ** i", None)
+E(math.gamma, "x", "g * ans * digamma(x)")
+E(math.lgamma, "x", "g * digamma(x)")
+D = table.define
+D(math.fsum, "seq", "[g] * len(seq)", linear=True)
+D(math.prod, "iterable, start=1", "prod_back(g, iterable, start)")
+D(math.dist, "p, q", "dist_back(g, ans, p, q, 0)", q="dist_back(g, ans, p, q, 1)")
+D(math.modf, "x", "element(g, 0)")
+D(math.frexp, "x", "element(g, 0) * 2.0 ** -element(ans, 1)")
 N(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.isclose,
-  math.factorial, math.gcd, math.comb, math.perm)
+  math.factorial, math.gcd, math.comb, math.perm, math.isqrt, math.lcm, math.nextafter, math.ulp)

@@ -50,6 +50,21 @@ E(np.maximum, "x1, x2", "g * ((x1 > x2) + 0.5 * (x1 == x2))", "g * ((x2 > x1) + 
 E(np.minimum, "x1, x2", "g * ((x1 < x2) + 0.5 * (x1 == x2))", "g * ((x2 < x1) + 0.5 * (x1 == x2))")
 E(np.where, "condition, x, y", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)")
 E(np.clip, "a, a_min, a_max", "g * inside(a, a_min, a_max)")
+E(np.fmax, "x1, x2", "g * ((x1 > x2) + 0.5 * (x1 == x2))", "g * ((x2 > x1) + 0.5 * (x1 == x2))")
+E(np.fmin, "x1, x2", "g * ((x1 < x2) + 0.5 * (x1 == x2))", "g * ((x2 < x1) + 0.5 * (x1 == x2))")
+E(np.nan_to_num, "x", "g * nan_mask(x)")
+E(np.sinc, "x", "sinc_back(g, x)")
+E(np.deg2rad, "x", "g * (np.pi / 180.0)")
+E(np.rad2deg, "x", "g * (180.0 / np.pi)")
+E(np.degrees, "x", "g * (180.0 / np.pi)")
+E(np.radians, "x", "g * (np.pi / 180.0)")
+E(np.logaddexp2, "x1, x2", "g * np.exp2(x1 - ans)", "g * np.exp2(x2 - ans)")
+E(np.float_power, "x1, x2", "g * x2 * np.float_power(x1, x2 - 1)", "g * ans * np.log(x1)")
+E(np.copysign, "x1, x2", "g * np.sign(x1) * np.sign(ans)", None)
+E(np.mod, "x1, x2", "g", "mod_back(g, x1, x2)")
+E(np.fmod, "x1, x2", "g", "fmod_back(g, x1, x2)")
+E(np.conjugate, "x", "g")
+E(np.real, "val", "g")
 
 # -- reductions
 D(np.sum, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)", linear=True)
@@ -67,9 +82,34 @@ D(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   "unreduce(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_size(a, axis) - ddof)",
   jvp="np.sum((a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / ((reduced_size(a, axis) - ddof) * ans)")
 
+D(np.cumsum, "a, axis=None, dtype=None, out=None", "cumsum_back(g, a, axis)", linear=True)
+D(np.cumprod, "a, axis=None, dtype=None, out=None", "cumprod_back(g, ans, a, axis)",
+  jvp="cumsum_back_free(t_a, ans, a, axis)")
+D(np.ptp, "a, axis=None, out=None, keepdims=False",
+  "unreduce_extreme(g, np.max(a, axis=axis, keepdims=keepdims), a, axis, keepdims)"
+  " - unreduce_extreme(g, np.min(a, axis=axis, keepdims=keepdims), a, axis, keepdims)")
+D(np.average, "a, axis=None, weights=None", "average_back(g, a, axis, weights)")
+D(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
+  "unreduce(g, a, axis, keepdims) * ~np.isnan(a)")
+D(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False", "nanmean_back(g, a, axis, keepdims)")
+D(np.diff, "a, n=1, axis=-1", "diff_back(g, a, n, axis)", linear=True)
+D(np.trace, "a, offset=0, axis1=0, axis2=1", "trace_back(g, a, offset, axis1, axis2)", linear=True)
+D(np.diag, "v, k=0", "diag_back(g, v, k)", linear=True)
+D(np.diagonal, "a, offset=0, axis1=0, axis2=1", "diagonal_back(g, a, offset, axis1, axis2)", linear=True)
+D(np.triu, "m, k=0", "np.triu(g, k)", linear=True)
+D(np.tril, "m, k=0", "np.tril(g, k)", linear=True)
+
 # -- products
 D(np.dot, "a, b", "ddot_left(g, a, b)", b="ddot_right(g, a, b)", jvp="np.dot(t_a, b) + np.dot(a, t_b)")
 D(np.matmul, "x1, x2", "dmatmul_left(g, x1, x2)", x2="dmatmul_right(g, x1, x2)", jvp="t_x1 @ x2 + x1 @ t_x2")
+D(np.vdot, "a, b", "np.reshape(g * np.ravel(b), np.shape(a))", b="np.reshape(g * np.ravel(a), np.shape(b))",
+  jvp="np.vdot(t_a, b) + np.vdot(a, t_b)")
+D(np.inner, "a, b", "inner_back(g, a, b, 0)", b="inner_back(g, a, b, 1)", jvp="np.inner(t_a, b) + np.inner(a, t_b)")
+D(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)", b="tensordot_back(g, a, b, axes, 1)",
+  jvp="np.tensordot(t_a, b, axes) + np.tensordot(a, t_b, axes)")
+D(np.kron, "a, b", "kron_back(g, a, b, 0)", b="kron_back(g, a, b, 1)", jvp="np.kron(t_a, b) + np.kron(a, t_b)")
+D(np.cross, "a, b", "cross_back(g, a, b, 0)", b="cross_back(g, a, b, 1)", jvp="np.cross(t_a, b) + np.cross(a, t_b)")
+D(np.einsum, "subscripts, *operands", None, operands="einsum_back(g, subscripts, operands)")
 D(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
   b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))", jvp="np.outer(t_a, b) + np.outer(a, t_b)")
 
@@ -80,6 +120,30 @@ D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True)
 D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True)
 D(np.transpose, "a, axes=None", "transpose_back(g, axes)", linear=True)
 D(np.concatenate, "arrays, axis=0", "split_like(g, arrays, axis)", linear=True)
+D(np.swapaxes, "a, axis1, axis2", "swap_back(g, axis1, axis2)", linear=True)
+D(np.moveaxis, "a, source, destination", "moveaxis_back(g, source, destination)", linear=True)
+D(np.broadcast_to, "array, shape", "unbroadcast(g, array)", linear=True)
+D(np.atleast_1d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
+D(np.atleast_2d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
+D(np.atleast_3d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
+D(np.hstack, "tup", "hstack_back(g, tup)", linear=True)
+D(np.vstack, "tup", "vstack_back(g, tup)", linear=True)
+D(np.column_stack, "tup", "[np.reshape(p, np.shape(t)) for p, t in zip(split_like(g, [np.reshape(t, (len(t), -1)) if np.ndim(t) < 2 else t for t in tup], 1), tup)]", linear=True)
+D(np.split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
+D(np.array_split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
+D(np.tile, "A, reps", "tile_back(g, A, reps)", linear=True)
+D(np.repeat, "a, repeats, axis=None", "repeat_back(g, a, repeats, axis)", linear=True)
+D(np.flip, "m, axis=None", "np.flip(g, axis)", linear=True)
+D(np.fliplr, "m", "np.fliplr(g)", linear=True)
+D(np.flipud, "m", "np.flipud(g)", linear=True)
+D(np.roll, "a, shift, axis=None", "roll_back(g, shift, axis)", linear=True)
+D(np.pad, "array, pad_width, mode='constant'", "pad_back(g, array, pad_width, mode)", linear=True)
+D(np.take, "a, indices, axis=None", "take_back(g, a, indices, axis)", linear=True)
+D(np.take_along_axis, "arr, indices, axis", "take_along_axis_back(g, arr, indices, axis)", linear=True)
+D(np.sort, "a, axis=-1", "sort_back(g, a, axis)", jvp="np.take_along_axis(t_a, np.argsort(a, axis=axis), axis)")
+D(np.copy, "a", "g", linear=True)
+D(np.ascontiguousarray, "a, dtype=None", "g", linear=True)
+D(np.asanyarray, "a, dtype=None", "g", linear=True)
 D(np.stack, "arrays, axis=0", "unstack(g, arrays, axis)", linear=True)
 D(np.array, "object, dtype=None", "g", linear=True)
 D(np.asarray, "a, dtype=None", "g", linear=True)
@@ -91,6 +155,14 @@ D(np.linalg.inv, "a", "-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)"
 D(np.linalg.solve, "a, b", "dsolve_a(g, a, ans)", b="np.linalg.solve(np.swapaxes(a, -1, -2), g)",
   jvp="np.linalg.solve(a, t_b - t_a @ ans)")
 D(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", "dnorm(g, ans, x, ord, axis, keepdims)")
+D(np.linalg.slogdet, "a", "slogdet_back(g, a)")
+D(np.linalg.cholesky, "a", "cholesky_back(g, ans)")
+D(np.linalg.eigh, "a", "eigh_back(g, ans)")
+D(np.linalg.eigvalsh, "a", "eigvalsh_back(g, a)")
+D(np.linalg.svd, "a, full_matrices=True, compute_uv=True", "svd_back(g, a, full_matrices, compute_uv)")
+if hasattr(np.linalg, "svdvals"):
+    D(np.linalg.svdvals, "x", "svdvals_back(g, x)")
+D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)")
 
 # -- no gradient
 N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np.argmin, np.argsort,
@@ -98,4 +170,11 @@ N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np
   np.full, np.arange, np.linspace, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
   np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
   np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.floor_divide, np.mod, np.remainder,
-  np.nonzero, np.count_nonzero, np.all, np.any, np.searchsorted, np.unique)
+  np.nonzero, np.count_nonzero, np.all, np.any, np.searchsorted, np.unique,
+  np.argwhere, np.flatnonzero, np.full_like, np.isclose, np.allclose, np.array_equal, np.signbit,
+  np.isreal, np.iscomplex, np.isscalar, np.result_type, np.broadcast_shapes, np.indices,
+  np.tri, np.diag_indices, np.triu_indices, np.tril_indices, np.digitize, np.bincount, np.heaviside,
+  np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift, np.gcd, np.lcm,
+  np.imag, np.random.rand, np.random.randn, np.random.uniform, np.random.normal, np.random.randint,
+  np.random.choice, np.random.permutation, np.iscomplexobj, np.isrealobj, np.argpartition,
+  np.lexsort, np.ravel_multi_index, np.unravel_index, np.histogram, np.meshgrid)

@@ -1,0 +1,433 @@
+"""Adjoint helpers of individual NumPy rules (the ones too long for a one-line template). Each
+takes the result's adjoint ``g`` (possibly the scalar zero 0.0) and returns the adjoint of one
+argument, in that argument's shape."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..runtime import unbroadcast
+
+_float = float
+
+
+def _zero(g):
+    return g.__class__ is _float and not g
+
+
+def cumsum_back(g, a, axis=None):
+    """Adjoint of ``np.cumsum(a, axis)``: a reversed cumulative sum."""
+    if _zero(g):
+        return g
+    if axis is None:
+        return np.reshape(np.flip(np.cumsum(np.flip(np.ravel(g)))), np.shape(a))
+    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+
+
+def cumprod_back(g, ans, a, axis=None):
+    """Adjoint of ``np.cumprod(a, axis)`` (for nonzero ``a``)."""
+    if _zero(g):
+        return g
+    if axis is None:
+        return np.reshape(cumsum_back(np.ravel(g * ans), np.ravel(a), 0) / np.ravel(a), np.shape(a))
+    return cumsum_back(g * ans, a, axis) / a
+
+
+def diff_back(g, a, n=1, axis=-1):
+    """Adjoint of ``np.diff(a, n, axis)``."""
+    if _zero(g):
+        return g
+    for _ in range(n):
+        shape = list(np.shape(g))
+        shape[axis] = 1
+        pad = np.zeros(shape)
+        g = np.concatenate([pad, g], axis) - np.concatenate([g, pad], axis)
+    return g
+
+
+def trace_back(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of ``np.trace``: ``g`` on the (offset) diagonal."""
+    a = np.asarray(a)
+    eye = np.eye(a.shape[axis1], a.shape[axis2], k=offset)
+    eye = np.moveaxis(eye.reshape(eye.shape + (1,) * (a.ndim - 2)), (0, 1), (axis1, axis2))
+    return eye * np.expand_dims(np.asarray(g), (axis1, axis2)) if a.ndim > 2 else eye * g
+
+
+def diag_back(g, v, k=0):
+    """Adjoint of ``np.diag(v, k)`` (builds a matrix from a vector, or takes a diagonal)."""
+    if _zero(g):
+        return g
+    if np.ndim(v) == 1:
+        return np.diag(g, k)
+    out = np.zeros(np.shape(v))
+    rows, cols = np.shape(v)
+    i = np.arange(len(g))
+    out[i + max(-k, 0), i + max(k, 0)] = g
+    return out
+
+
+def diagonal_back(g, a, offset=0, axis1=0, axis2=1):
+    """Adjoint of ``np.diagonal``."""
+    if _zero(g):
+        return g
+    out = np.zeros(np.shape(a))
+    view = np.diagonal(out, offset, axis1, axis2)
+    view.setflags(write=True)
+    view[...] = g
+    return out
+
+
+def vstack_back(g, tup):
+    """Adjoint of ``np.vstack(tup)``."""
+    if _zero(g):
+        return [g] * len(tup)
+    sizes = np.cumsum([np.atleast_2d(t).shape[0] for t in tup])[:-1]
+    return [np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=0), tup)]
+
+
+def hstack_back(g, tup):
+    """Adjoint of ``np.hstack(tup)``."""
+    if _zero(g):
+        return [g] * len(tup)
+    axis = 0 if np.ndim(tup[0]) == 1 else 1
+    sizes = np.cumsum([np.shape(np.atleast_1d(t))[axis] for t in tup])[:-1]
+    return [np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=axis), tup)]
+
+
+def split_back(g, ary, indices_or_sections, axis=0):
+    """Adjoint of ``np.split`` / ``np.array_split``: the pieces' adjoints joined (zeros where a
+    piece got none)."""
+    if _zero(g):
+        return g
+    pieces = np.array_split(np.zeros(np.shape(ary)), indices_or_sections, axis=axis)
+    parts = [z if _zero(q) else np.broadcast_to(q, z.shape) for q, z in zip(g, pieces)]
+    return np.concatenate(parts, axis=axis)
+
+
+def tile_back(g, a, reps):
+    """Adjoint of ``np.tile(a, reps)``: sum the tiles."""
+    if _zero(g):
+        return g
+    shape = np.shape(a)
+    reps = (reps,) if np.isscalar(reps) else tuple(reps)
+    nd = max(len(shape), len(reps))
+    shape = (1,) * (nd - len(shape)) + tuple(shape)
+    reps = (1,) * (nd - len(reps)) + reps
+    split = []
+    for r, n in zip(reps, shape):
+        split += [r, n]
+    summed = np.sum(np.reshape(g, split), axis=tuple(range(0, 2 * nd, 2)))
+    return np.reshape(summed, np.shape(a))
+
+
+def repeat_back(g, a, repeats, axis=None):
+    """Adjoint of ``np.repeat(a, repeats, axis)``."""
+    if _zero(g):
+        return g
+    if axis is None:
+        flat = np.ravel(a)
+        idx = np.repeat(np.arange(flat.size), repeats)
+        out = np.zeros(flat.size)
+        np.add.at(out, idx, np.ravel(g))
+        return np.reshape(out, np.shape(a))
+    n = np.shape(a)[axis]
+    idx = np.repeat(np.arange(n), repeats)
+    out = np.zeros(np.shape(a))
+    np.add.at(np.moveaxis(out, axis, 0), idx, np.moveaxis(g, axis, 0))
+    return out
+
+
+def roll_back(g, shift, axis=None):
+    """Adjoint of ``np.roll(a, shift, axis)``."""
+    if _zero(g):
+        return g
+    back = -np.asarray(shift) if not np.isscalar(shift) else -shift
+    return np.roll(g, tuple(back) if np.ndim(back) else back, axis)
+
+
+def pad_back(g, array, pad_width, mode="constant"):
+    """Adjoint of constant-mode ``np.pad``: the centre of ``g``."""
+    if mode != "constant":
+        raise ValueError("the gradient of np.pad is supported for mode='constant' only, not %r" % (mode,))
+    if _zero(g):
+        return g
+    widths = np.broadcast_to(np.asarray(pad_width), (np.ndim(array), 2))
+    index = tuple(slice(int(lo), int(g.shape[i] - hi)) for i, (lo, hi) in enumerate(widths))
+    return g[index]
+
+
+def take_back(g, a, indices, axis=None):
+    """Adjoint of ``np.take(a, indices, axis)`` (repeated indices add up)."""
+    out = np.zeros(np.shape(a))
+    if _zero(g):
+        return out
+    if axis is None:
+        flat = out.reshape(-1)
+        np.add.at(flat, indices, g)
+        return flat.reshape(np.shape(a))
+    np.add.at(np.moveaxis(out, axis, 0), indices, np.moveaxis(np.asarray(g), axis, 0) if np.ndim(indices)
+              else np.asarray(g))
+    return out
+
+
+def take_along_axis_back(g, arr, indices, axis):
+    """Adjoint of ``np.take_along_axis``."""
+    out = np.zeros(np.shape(arr))
+    if _zero(g):
+        return out
+    arr_shape = np.shape(arr)
+    axis = axis % len(arr_shape)
+    grids = np.ogrid[tuple(slice(n) for n in np.shape(indices))]
+    index = tuple(indices if i == axis else (grids[i] if np.shape(indices)[i] == arr_shape[i] else grids[i] * 0)
+                  for i in range(len(arr_shape)))
+    np.add.at(out, index, np.broadcast_to(g, np.shape(indices)))
+    return out
+
+
+def sort_back(g, a, axis=-1):
+    """Adjoint of ``np.sort``: route ``g`` back through the sorting permutation."""
+    if _zero(g):
+        return g
+    order = np.argsort(a, axis=axis)
+    out = np.zeros(np.shape(a))
+    np.put_along_axis(out, order, g, axis=axis)
+    return out
+
+
+def einsum_back(g, subscripts, operands):
+    """Adjoints of every operand of ``np.einsum(subscripts, *operands)`` (explicit or implicit
+    output; no ellipsis)."""
+    if "..." in subscripts:
+        raise ValueError("the gradient of np.einsum with '...' is not supported")
+    spec = subscripts.replace(" ", "")
+    if "->" in spec:
+        inputs, output = spec.split("->")
+    else:
+        inputs = spec
+        letters = inputs.replace(",", "")
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    inputs = inputs.split(",")
+    grads = []
+    for i, sub in enumerate(inputs):
+        if _zero(g):
+            grads.append(g)
+            continue
+        others = [s for j, s in enumerate(inputs) if j != i]
+        ops = [o for j, o in enumerate(operands) if j != i]
+        # letters of this operand that appear nowhere else were summed away: broadcast them back
+        present = set(output).union(*others) if others else set(output)
+        kept = "".join(c for c in dict.fromkeys(sub) if c in present)
+        out = np.einsum(",".join([output] + others) + "->" + kept, g, *ops)
+        if kept != sub:
+            full = np.einsum(kept + "->" + kept, out)
+            target = "".join(dict.fromkeys(sub))
+            expand = np.reshape(full, [np.shape(operands[i])[sub.index(c)] if c in kept else 1 for c in target])
+            out = np.broadcast_to(np.moveaxis(expand, range(len(target)), range(len(target))),
+                                  [np.shape(operands[i])[sub.index(c)] for c in target])
+            if target != sub:  # repeated letters (a diagonal): scatter onto it
+                base = np.zeros(np.shape(operands[i]))
+                view = np.einsum(sub + "->" + target, base)
+                view.setflags(write=True)
+                view[...] = out
+                out = base
+        grads.append(np.asarray(out))
+    return tuple(grads)
+
+
+def tensordot_back(g, a, b, axes=2, which=0):
+    """Adjoint of ``np.tensordot(a, b, axes)`` w.r.t. ``a`` (which=0) or ``b`` (which=1)."""
+    nda, ndb = np.ndim(a), np.ndim(b)
+    if isinstance(axes, (int, np.integer)):
+        a_axes, b_axes = list(range(nda - axes, nda)), list(range(axes))
+    else:
+        a_axes, b_axes = [list(np.atleast_1d(x)) for x in axes]
+        a_axes = [x % nda for x in a_axes]
+        b_axes = [x % ndb for x in b_axes]
+    a_free = [i for i in range(nda) if i not in a_axes]
+    b_free = [i for i in range(ndb) if i not in b_axes]
+    g = np.asarray(g)
+    if which == 0:
+        out = np.tensordot(g, b, axes=(list(range(len(a_free), g.ndim)), b_free))
+        order = a_free + a_axes
+    else:
+        out = np.tensordot(a, g, axes=(a_free, list(range(len(a_free)))))
+        order = b_axes + b_free
+    return np.transpose(out, np.argsort(order))
+
+
+def kron_back(g, a, b, which=0):
+    """Adjoint of ``np.kron(a, b)`` for 1-D or 2-D operands."""
+    a, b = np.atleast_2d(a), np.atleast_2d(b)
+    g = np.reshape(g, (a.shape[0], b.shape[0], a.shape[1], b.shape[1])) if np.ndim(g) == 2 else \
+        np.reshape(g, (1, 1, a.shape[1], b.shape[1]))
+    if which == 0:
+        return np.einsum("ikjl,kl->ij", g, b)
+    return np.einsum("ikjl,ij->kl", g, a)
+
+
+def inner_back(g, a, b, which=0):
+    """Adjoint of ``np.inner(a, b)`` (contracts the last axes)."""
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * (b if which == 0 else a), a if which == 0 else b)
+    return tensordot_back(g, a, b, axes=([-1], [-1]), which=which)
+
+
+def slogdet_back(g, a):
+    """Adjoint of ``np.linalg.slogdet(a)`` w.r.t. ``a`` (only the log-determinant carries one)."""
+    glog = g[1] if isinstance(g, (tuple, list)) else 0.0
+    return np.asarray(glog)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
+
+
+def cholesky_back(g, ans):
+    """Adjoint of ``L = np.linalg.cholesky(A)`` (symmetric result, the usual Murray formula)."""
+    L = ans
+    phi = L.T @ g
+    phi = np.tril(phi) - 0.5 * np.diag(np.diag(phi))
+    inv = np.linalg.inv(L)
+    s = inv.T @ phi @ inv
+    return 0.5 * (s + s.T)
+
+
+def eigh_back(g, ans):
+    """Adjoint of ``w, v = np.linalg.eigh(a)`` (distinct eigenvalues for the eigenvector part)."""
+    w, v = ans
+    gw, gv = (g if isinstance(g, (tuple, list)) else (0.0, 0.0))
+    inner = np.diag(np.zeros(len(w)) + gw)
+    if not _zero(gv):
+        diff = w[None, :] - w[:, None]
+        np.fill_diagonal(diff, np.inf)
+        inner = inner + (v.T @ gv) / diff
+    out = v @ inner @ v.T
+    return 0.5 * (out + out.T)
+
+
+def eigvalsh_back(g, a):
+    """Adjoint of ``np.linalg.eigvalsh(a)``."""
+    _, v = np.linalg.eigh(a)
+    return v @ np.diag(g) @ v.T
+
+
+def svdvals_back(g, a):
+    """Adjoint of the singular values of ``a``: ``u diag(g) v^T``."""
+    u, _, vt = np.linalg.svd(a, full_matrices=False)
+    return u @ (np.asarray(g)[..., :, None] * vt)
+
+
+def svd_back(g, a, full_matrices=True, compute_uv=True):
+    """Adjoint of ``np.linalg.svd``: singular values only (the adjoints of u and vh must be zero)."""
+    if not compute_uv:
+        return svdvals_back(g, a)
+    gu, gs, gvt = g if isinstance(g, (tuple, list)) else (0.0, 0.0, 0.0)
+    if not (_zero(gu) and _zero(gvt)):
+        raise ValueError("the gradient of np.linalg.svd through u or vh is not supported; "
+                         "use the singular values (compute_uv=False)")
+    return svdvals_back(gs, a)
+
+
+def nan_mask(x):
+    """1.0 where ``x`` is finite."""
+    return np.isfinite(x).astype(float)
+
+
+def average_back(g, a, axis=None, weights=None):
+    """Adjoint of ``np.average(a, axis, weights)`` w.r.t. ``a``."""
+    if _zero(g):
+        return g
+    if axis is not None:
+        g = np.expand_dims(g, axis)
+    if weights is None:
+        size = np.size(a) if axis is None else np.shape(a)[axis]
+        return np.broadcast_to(g / size, np.shape(a))
+    w = np.asarray(weights)
+    if axis is not None and w.ndim == 1:
+        shape = [1] * np.ndim(a)
+        shape[axis] = -1
+        w = w.reshape(shape)
+    return g * w / np.sum(weights)
+
+
+def nanmean_back(g, a, axis=None, keepdims=False):
+    """Adjoint of ``np.nanmean``."""
+    mask = ~np.isnan(a)
+    if axis is not None and not keepdims:
+        g = np.expand_dims(g, axis)
+    return g * mask / np.sum(mask, axis=axis, keepdims=True)
+
+
+def cross_back(g, a, b, which=0):
+    """Adjoint of ``np.cross(a, b)`` for 3-vectors."""
+    return unbroadcast(np.cross(b, g) if which == 0 else np.cross(g, a), a if which == 0 else b)
+
+
+def sinc_back(g, x):
+    """Adjoint of ``np.sinc(x) = sin(pi x) / (pi x)``."""
+    x = np.asarray(x, dtype=float)
+    px = np.pi * np.where(x == 0, 1.0, x)
+    d = np.where(x == 0, 0.0, (np.cos(px) * px - np.sin(px)) / (px * np.where(x == 0, 1.0, x)))
+    return g * d
+
+
+def swap_back(g, axis1, axis2):
+    return np.swapaxes(g, axis1, axis2) if not _zero(g) else g
+
+
+def moveaxis_back(g, source, destination):
+    return np.moveaxis(g, destination, source) if not _zero(g) else g
+
+
+def mod_back(g, x1, x2):
+    """Adjoint of ``x1 % x2`` w.r.t. ``x2``."""
+    return -g * np.floor_divide(x1, x2)
+
+
+def fmod_back(g, x1, x2):
+    """Adjoint of ``np.fmod(x1, x2)`` w.r.t. ``x2``."""
+    return -g * np.trunc(np.true_divide(x1, x2))
+
+
+def cumsum_back_free(t, ans, a, axis=None):
+    """Tangent of ``np.cumprod(a, axis)`` along ``t`` (for nonzero ``a``)."""
+    if axis is None:
+        return ans * np.cumsum(np.ravel(t) / np.ravel(a))
+    return ans * np.cumsum(t / a, axis)
+
+
+def matrix_power_back(g, a, n):
+    """Adjoint of ``np.linalg.matrix_power(a, n)`` for n >= 0."""
+    if n < 0:
+        raise ValueError("the gradient of matrix_power is supported for n >= 0")
+    powers = [np.eye(np.shape(a)[0])]
+    for _ in range(n - 1):
+        powers.append(powers[-1] @ a)
+    out = np.zeros(np.shape(a))
+    for k in range(n):
+        out += powers[k].T @ g @ powers[n - 1 - k].T
+    return out
+
+
+def digamma(x):
+    """The digamma function (derivative of log Gamma) for real x > 0 and non-integer x <= 0."""
+    result = 0.0
+    if x <= 0:  # reflection
+        return digamma(1.0 - x) - np.pi / np.tan(np.pi * x)
+    while x < 6.0:
+        result -= 1.0 / x
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    return result + np.log(x) - 0.5 * inv - inv2 * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (
+        1.0 / 240 - inv2 / 132))))
+
+
+def dist_back(g, ans, p, q, which=0):
+    """Adjoint of ``math.dist(p, q)`` w.r.t. ``p`` (which=0) or ``q``."""
+    sign = 1.0 if which == 0 else -1.0
+    return [sign * g * (a - b) / ans if ans else 0.0 for a, b in zip(p, q)]
+
+
+def prod_back(g, iterable, start=1):
+    """Adjoint of ``math.prod(iterable)`` (for nonzero factors)."""
+    items = list(iterable)
+    total = start
+    for v in items:
+        total = total * v
+    return [g * total / v for v in items]
