@@ -143,7 +143,7 @@ class ForwardMode(Planner):
         rule, bound = plan.rule, plan.bound
         target = target_of(s)[0]
         params = list(bound)
-        tangents = {p: self.tangent_of(bound[p]) for p in params}
+        tangents = {p: self.operand_tangent(bound[p]) for p in params}
         if not any(tangents[p] is not None for p in rule.diff):
             return None
         mapping = {q: bound[q] for q in params}
@@ -169,7 +169,7 @@ class ForwardMode(Planner):
         if rule.jvp is not None:
             for p in params:
                 mapping["t_" + p] = tangents[p] if tangents[p] is not None else _ZERO
-            live = {t.id for t in tangents.values() if t is not None}
+            live = {n.id for t in tangents.values() if t is not None for n in gast.walk(t) if isinstance(n, gast.Name)}
             return _without_zero_terms(rules.instantiate(rule.jvp, mapping), live)
         if rule.linear:
             diff = [p for p in rule.diff if tangents[p] is not None]

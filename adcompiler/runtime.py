@@ -61,7 +61,8 @@ def unreduce_extreme(g, ans, x, axis=None, keepdims=False):
         return g
     if axis is not None and not keepdims:
         ans = np.expand_dims(ans, axis)
-        g = np.expand_dims(g, axis)
+        if np.ndim(g):
+            g = np.expand_dims(g, axis)
     hit = np.asarray(x) == ans
     return g * hit / np.sum(hit, axis=axis, keepdims=True)
 
@@ -83,6 +84,8 @@ def dmatmul_left(g, a, b):
         return g
     if a.ndim == 2 and b.ndim == 2:
         return g @ b.T
+    if a.ndim == 1 and b.ndim == 1:
+        return g * b
     g2, a2, b2 = _as_matrices(g, a, b)
     return np.reshape(unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2), np.shape(a))
 
@@ -93,29 +96,10 @@ def dmatmul_right(g, a, b):
         return g
     if a.ndim == 2 and b.ndim == 2:
         return a.T @ g
+    if a.ndim == 1 and b.ndim == 1:
+        return g * a
     g2, a2, b2 = _as_matrices(g, a, b)
     return np.reshape(unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2), np.shape(b))
-
-
-def ddot_left(g, a, b):
-    """Adjoint of ``a`` in ``np.dot(a, b)``."""
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return unbroadcast(g * b, a)
-    if np.ndim(b) <= 2:
-        return dmatmul_left(g, a, b)
-    return np.tensordot(g, b, axes=(list(range(np.ndim(a) - 1, np.ndim(g))),
-                                    [i for i in range(np.ndim(b)) if i != np.ndim(b) - 2]))
-
-
-def ddot_right(g, a, b):
-    """Adjoint of ``b`` in ``np.dot(a, b)``."""
-    if np.ndim(a) == 0 or np.ndim(b) == 0:
-        return unbroadcast(g * a, b)
-    if np.ndim(b) <= 2:
-        return dmatmul_right(g, a, b)
-    a_axes = list(range(np.ndim(a) - 1))
-    out = np.tensordot(a, g, axes=(a_axes, a_axes))
-    return np.moveaxis(out, 0, -2)
 
 
 def inside(a, lo, hi):
@@ -172,7 +156,8 @@ def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
         return g
     x = np.asarray(x)
     if axis is not None and not keepdims:
-        g = np.expand_dims(g, axis)
+        if np.ndim(g):
+            g = np.expand_dims(g, axis)
         ans = np.expand_dims(ans, axis)
     vector = x.ndim == 1 or isinstance(axis, int) or (isinstance(axis, tuple) and len(axis) == 1)
     if ord is None or ord == "fro" or (ord == 2 and vector):

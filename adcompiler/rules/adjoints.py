@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime import unbroadcast
+from ..runtime import dmatmul_left, dmatmul_right, unbroadcast
 
 _float = float
 
@@ -271,6 +271,38 @@ def inner_back(g, a, b, which=0):
     return tensordot_back(g, a, b, axes=([-1], [-1]), which=which)
 
 
+def ddot_left(g, a, b):
+    """Adjoint of ``a`` in ``np.dot(a, b)`` (any ranks)."""
+    if _zero(g):
+        return g
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return dmatmul_left(g, a, b)
+    return tensordot_back(g, a, b, ([np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]), 0)
+
+
+def ddot_right(g, a, b):
+    """Adjoint of ``b`` in ``np.dot(a, b)`` (any ranks)."""
+    if _zero(g):
+        return g
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return dmatmul_right(g, a, b)
+    return tensordot_back(g, a, b, ([np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]), 1)
+
+
+def _lower(grad):
+    """A gradient w.r.t. a matrix of which NumPy reads only the lower triangle (eigh, cholesky)."""
+    return np.tril(grad + np.swapaxes(grad, -1, -2), -1) + np.diag(np.diagonal(grad))
+
+
+def _sym_lower(t):
+    """The symmetric matrix NumPy's eigh/cholesky actually see for the input (tangent) ``t``."""
+    return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
+
+
 def slogdet_back(g, a):
     """Adjoint of ``np.linalg.slogdet(a)`` w.r.t. ``a`` (only the log-determinant carries one)."""
     glog = g[1] if isinstance(g, (tuple, list)) else 0.0
@@ -284,7 +316,7 @@ def cholesky_back(g, ans):
     phi = np.tril(phi) - 0.5 * np.diag(np.diag(phi))
     inv = np.linalg.inv(L)
     s = inv.T @ phi @ inv
-    return 0.5 * (s + s.T)
+    return _lower(0.5 * (s + s.T))
 
 
 def eigh_back(g, ans):
@@ -297,13 +329,88 @@ def eigh_back(g, ans):
         np.fill_diagonal(diff, np.inf)
         inner = inner + (v.T @ gv) / diff
     out = v @ inner @ v.T
-    return 0.5 * (out + out.T)
+    return _lower(0.5 * (out + out.T))
 
 
 def eigvalsh_back(g, a):
     """Adjoint of ``np.linalg.eigvalsh(a)``."""
     _, v = np.linalg.eigh(a)
-    return v @ np.diag(g) @ v.T
+    return _lower(v @ np.diag(g) @ v.T)
+
+
+def cholesky_jvp(ans, t):
+    """Tangent of ``L = np.linalg.cholesky(A)`` along ``t``."""
+    L = ans
+    inv = np.linalg.inv(L)
+    x = inv @ _sym_lower(t) @ inv.T
+    return L @ (np.tril(x) - 0.5 * np.diag(np.diag(x)))
+
+
+def eigh_jvp(ans, t):
+    """Tangents ``(dw, dv)`` of ``w, v = np.linalg.eigh(A)`` along ``t`` (distinct eigenvalues)."""
+    w, v = ans
+    m = v.T @ _sym_lower(t) @ v
+    diff = w[None, :] - w[:, None]
+    np.fill_diagonal(diff, np.inf)
+    return np.diag(m).copy(), v @ (m / diff)
+
+
+def eigvalsh_jvp(a, t):
+    _, v = np.linalg.eigh(a)
+    return np.diag(v.T @ _sym_lower(t) @ v).copy()
+
+
+def svdvals_jvp(a, t):
+    """Tangent of the singular values of ``a`` along ``t``."""
+    u, _, vt = np.linalg.svd(a, full_matrices=False)
+    return np.einsum("...ij,...ik,...kj->...j", u, t, np.swapaxes(vt, -1, -2))
+
+
+def svd_jvp(a, t, full_matrices=True, compute_uv=True):
+    if compute_uv:
+        raise ValueError("forward mode through np.linalg.svd with compute_uv=True is not supported; "
+                         "use compute_uv=False for the singular values")
+    return svdvals_jvp(a, t)
+
+
+def matrix_power_jvp(a, t, n):
+    """Tangent of ``np.linalg.matrix_power(a, n)`` for n >= 0."""
+    powers = [np.eye(np.shape(a)[0])]
+    for _ in range(n - 1):
+        powers.append(powers[-1] @ a)
+    return sum((powers[k] @ t @ powers[n - 1 - k] for k in range(n)), np.zeros(np.shape(a)))
+
+
+def einsum_jvp(subscripts, operands, tangents):
+    """Tangent of ``np.einsum(subscripts, *operands)``: one term per operand with a tangent."""
+    total = 0.0
+    for i, t in enumerate(tangents):
+        if not _zero(t):
+            ops = list(operands)
+            ops[i] = t
+            total = total + np.einsum(subscripts, *ops)
+    return total
+
+
+def select_jvp(ans, args, tangents):
+    """Tangent of builtin ``max``/``min``: the selected argument's tangent."""
+    from ..runtime import dselect
+    parts = dselect(1.0, ans, args)
+    weights = parts[0] if len(args) == 1 else parts
+    items = tangents[0] if len(args) == 1 else tangents
+    return sum(w * t for w, t in zip(weights, items) if w)
+
+
+def prod_jvp(ans, iterable, tangents):
+    """Tangent of ``math.prod`` (nonzero factors)."""
+    return ans * sum(t / v for t, v in zip(tangents, iterable))
+
+
+def dist_jvp(ans, p, q, tp, tq):
+    """Tangent of ``math.dist(p, q)``."""
+    tp = [0.0] * len(p) if _zero(tp) else tp
+    tq = [0.0] * len(q) if _zero(tq) else tq
+    return sum((a - b) * (s - r) for a, b, s, r in zip(p, q, tp, tq)) / ans
 
 
 def svdvals_back(g, a):

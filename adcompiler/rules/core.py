@@ -152,7 +152,10 @@ class Table:
         self.rules: dict = {}
 
     def _add(self, rule: Rule):
-        self.rules[_key(rule.fn)] = rule
+        key = _key(rule.fn)
+        if key in self.rules:  # aliases such as np.abs / np.absolute are one object: list it once
+            raise ValueError("%s has two entries in the %s rule table" % (rule.name, self.namespace))
+        self.rules[key] = rule
         return rule
 
     def elementwise(self, fn, params: str, *vjps, scalar=None, name=None):

@@ -46,9 +46,10 @@ E(math.gamma, "x", "g * ans * digamma(x)")
 E(math.lgamma, "x", "g * digamma(x)")
 D = table.define
 D(math.fsum, "seq", "[g] * len(seq)", linear=True)
-D(math.prod, "iterable, start=1", "prod_back(g, iterable, start)")
-D(math.dist, "p, q", "dist_back(g, ans, p, q, 0)", q="dist_back(g, ans, p, q, 1)")
-D(math.modf, "x", "element(g, 0)")
-D(math.frexp, "x", "element(g, 0) * 2.0 ** -element(ans, 1)")
+D(math.prod, "iterable, start=1", "prod_back(g, iterable, start)", jvp="prod_jvp(ans, iterable, t_iterable)")
+D(math.dist, "p, q", "dist_back(g, ans, p, q, 0)", q="dist_back(g, ans, p, q, 1)",
+  jvp="dist_jvp(ans, p, q, t_p, t_q)")
+D(math.modf, "x", "element(g, 0)", jvp="(t_x, 0.0)")
+D(math.frexp, "x", "element(g, 0) * 2.0 ** -element(ans, 1)", jvp="(t_x * 2.0 ** -ans[1], 0)")
 N(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.isclose,
   math.factorial, math.gcd, math.comb, math.perm, math.isqrt, math.lcm, math.nextafter, math.ulp)

@@ -11,7 +11,6 @@ E(np.add, "x1, x2", "g", "g")
 E(np.subtract, "x1, x2", "g", "-g")
 E(np.multiply, "x1, x2", "g * x2", "x1 * g")
 E(np.divide, "x1, x2", "g / x2", "-g * ans / x2")
-E(np.true_divide, "x1, x2", "g / x2", "-g * ans / x2")
 E(np.power, "x1, x2", "g * x2 * x1 ** (x2 - 1)", "g * ans * np.log(x1)")
 E(np.negative, "x", "-g")
 E(np.positive, "x", "g")
@@ -87,11 +86,16 @@ D(np.cumprod, "a, axis=None, dtype=None, out=None", "cumprod_back(g, ans, a, axi
   jvp="cumsum_back_free(t_a, ans, a, axis)")
 D(np.ptp, "a, axis=None, out=None, keepdims=False",
   "unreduce_extreme(g, np.max(a, axis=axis, keepdims=keepdims), a, axis, keepdims)"
-  " - unreduce_extreme(g, np.min(a, axis=axis, keepdims=keepdims), a, axis, keepdims)")
-D(np.average, "a, axis=None, weights=None", "average_back(g, a, axis, weights)")
+  " - unreduce_extreme(g, np.min(a, axis=axis, keepdims=keepdims), a, axis, keepdims)",
+  jvp="np.sum((unreduce_extreme(1.0, np.max(a, axis=axis, keepdims=keepdims), a, axis, keepdims)"
+      " - unreduce_extreme(1.0, np.min(a, axis=axis, keepdims=keepdims), a, axis, keepdims)) * t_a,"
+      " axis=axis, keepdims=keepdims)")
+D(np.average, "a, axis=None, weights=None", "average_back(g, a, axis, weights)", linear=True)
 D(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
-  "unreduce(g, a, axis, keepdims) * ~np.isnan(a)")
-D(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False", "nanmean_back(g, a, axis, keepdims)")
+  "unreduce(g, a, axis, keepdims) * ~np.isnan(a)",
+  jvp="np.sum(np.where(np.isnan(a), 0.0, t_a), axis=axis, keepdims=keepdims)")
+D(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False", "nanmean_back(g, a, axis, keepdims)",
+  jvp="np.nanmean(np.where(np.isnan(a), np.nan, t_a), axis=axis, keepdims=keepdims)")
 D(np.diff, "a, n=1, axis=-1", "diff_back(g, a, n, axis)", linear=True)
 D(np.trace, "a, offset=0, axis1=0, axis2=1", "trace_back(g, a, offset, axis1, axis2)", linear=True)
 D(np.diag, "v, k=0", "diag_back(g, v, k)", linear=True)
@@ -109,7 +113,8 @@ D(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)", b="tensordot
   jvp="np.tensordot(t_a, b, axes) + np.tensordot(a, t_b, axes)")
 D(np.kron, "a, b", "kron_back(g, a, b, 0)", b="kron_back(g, a, b, 1)", jvp="np.kron(t_a, b) + np.kron(a, t_b)")
 D(np.cross, "a, b", "cross_back(g, a, b, 0)", b="cross_back(g, a, b, 1)", jvp="np.cross(t_a, b) + np.cross(a, t_b)")
-D(np.einsum, "subscripts, *operands", None, operands="einsum_back(g, subscripts, operands)")
+D(np.einsum, "subscripts, *operands", None, operands="einsum_back(g, subscripts, operands)",
+  jvp="einsum_jvp(subscripts, operands, t_operands)")
 D(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
   b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))", jvp="np.outer(t_a, b) + np.outer(a, t_b)")
 
@@ -154,22 +159,24 @@ D(np.linalg.det, "a", "(g * ans)[..., None, None] * np.swapaxes(np.linalg.inv(a)
 D(np.linalg.inv, "a", "-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)", jvp="-ans @ t_a @ ans")
 D(np.linalg.solve, "a, b", "dsolve_a(g, a, ans)", b="np.linalg.solve(np.swapaxes(a, -1, -2), g)",
   jvp="np.linalg.solve(a, t_b - t_a @ ans)")
-D(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", "dnorm(g, ans, x, ord, axis, keepdims)")
-D(np.linalg.slogdet, "a", "slogdet_back(g, a)")
-D(np.linalg.cholesky, "a", "cholesky_back(g, ans)")
-D(np.linalg.eigh, "a", "eigh_back(g, ans)")
-D(np.linalg.eigvalsh, "a", "eigvalsh_back(g, a)")
-D(np.linalg.svd, "a, full_matrices=True, compute_uv=True", "svd_back(g, a, full_matrices, compute_uv)")
+D(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", "dnorm(g, ans, x, ord, axis, keepdims)",
+  jvp="np.sum(dnorm(1.0, ans, x, ord, axis, keepdims) * t_x, axis=axis, keepdims=keepdims)")
+D(np.linalg.slogdet, "a", "slogdet_back(g, a)", jvp="(0.0, np.trace(np.linalg.solve(a, t_a), axis1=-2, axis2=-1))")
+D(np.linalg.cholesky, "a", "cholesky_back(g, ans)", jvp="cholesky_jvp(ans, t_a)")
+D(np.linalg.eigh, "a", "eigh_back(g, ans)", jvp="eigh_jvp(ans, t_a)")
+D(np.linalg.eigvalsh, "a", "eigvalsh_back(g, a)", jvp="eigvalsh_jvp(a, t_a)")
+D(np.linalg.svd, "a, full_matrices=True, compute_uv=True", "svd_back(g, a, full_matrices, compute_uv)",
+  jvp="svd_jvp(a, t_a, full_matrices, compute_uv)")
 if hasattr(np.linalg, "svdvals"):
-    D(np.linalg.svdvals, "x", "svdvals_back(g, x)")
-D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)")
+    D(np.linalg.svdvals, "x", "svdvals_back(g, x)", jvp="svdvals_jvp(x, t_x)")
+D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)", jvp="matrix_power_jvp(a, t_a, n)")
 
 # -- no gradient
 N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np.argmin, np.argsort,
   np.shape, np.size, np.ndim, np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
   np.full, np.arange, np.linspace, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
   np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
-  np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.floor_divide, np.mod, np.remainder,
+  np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.floor_divide,
   np.nonzero, np.count_nonzero, np.all, np.any, np.searchsorted, np.unique,
   np.argwhere, np.flatnonzero, np.full_like, np.isclose, np.allclose, np.array_equal, np.signbit,
   np.isreal, np.iscomplex, np.isscalar, np.result_type, np.broadcast_shapes, np.indices,

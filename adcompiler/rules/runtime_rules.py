@@ -2,6 +2,7 @@
 again (forward-over-reverse: hessians, ``grad(grad(f))``). The helpers are linear in the adjoint
 they receive (``v`` below)."""
 from .. import runtime as rt
+from . import adjoints as adj
 from .core import Table
 
 table = Table("adcompiler.runtime")
@@ -27,6 +28,6 @@ D(rt.dmatmul_left, "v, a, b",
   jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, t_a, b) + dmatmul_left(v, a, t_b)")
 D(rt.dmatmul_right, "v, a, b",
   jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b) + dmatmul_right(v, a, t_b)")
-D(rt.ddot_left, "v, a, b", jvp="ddot_left(t_v, a, b) + ddot_left(v, t_a, b) + ddot_left(v, a, t_b)")
-D(rt.ddot_right, "v, a, b", jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b) + ddot_right(v, a, t_b)")
+D(adj.ddot_left, "v, a, b", jvp="ddot_left(t_v, a, b) + ddot_left(v, t_a, b) + ddot_left(v, a, t_b)")
+D(adj.ddot_right, "v, a, b", jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b) + ddot_right(v, a, t_b)")
 N(rt.reduced_size, rt.scalar_seed, rt.inside, rt.zero_like)
