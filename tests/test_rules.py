@@ -2,8 +2,6 @@
 differences (reverse mode), against directional finite differences (forward mode), and with
 float32 inputs (float32 gradients). Non-differentiable entries give zero gradients."""
 import importlib.util
-import math
-import operator
 
 import numpy as np
 import pytest
@@ -137,3 +135,16 @@ def test_non_differentiable_functions_give_zero_gradient(tmp_path, expr):
     spec.loader.exec_module(module)
     x = np.array([0.3, 1.7, -1.2])
     np.testing.assert_allclose(ad.grad(module.f)(x), fd_grad(module.f, [x], 0), atol=1e-6)
+
+
+def test_supported_docs_are_current():
+    import os
+    import sys
+    root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
+    sys.path.insert(0, os.path.join(root, "tools"))
+    try:
+        import gen_supported
+    finally:
+        sys.path.pop(0)
+    with open(os.path.join(root, "docs", "supported.md")) as fh:
+        assert fh.read() == gen_supported.render(), "docs/supported.md is stale: run python tools/gen_supported.py"

@@ -1,0 +1,61 @@
+"""Regenerate docs/supported.md from the rule tables:
+
+    python tools/gen_supported.py
+"""
+import os
+import sys
+
+import gast
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from adcompiler import rules  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "supported.md")
+
+
+def _name(rule, namespace):
+    if namespace == "methods":
+        return "x.%s" % rule.fn if rule.fn != "T" else "x.T"
+    fn = rule.fn
+    mod = getattr(fn, "__module__", "") or ""
+    name = getattr(fn, "__name__", str(fn))
+    if namespace == "numpy":
+        prefix = "np.linalg." if "linalg" in mod else ("np.random." if "random" in mod else "np.")
+        return prefix + name
+    if namespace == "builtins":
+        return ("operator.%s" % name) if mod in ("_operator", "operator") else name
+    return "%s.%s" % (namespace, name)
+
+
+def _mode(rule):
+    forward = "derived" if rule.elementwise else ("linear" if rule.linear else ("rule" if rule.jvp is not None else "-"))
+    return forward
+
+
+def render() -> str:
+    lines = ["# Supported functions", "",
+             "Generated from the rule tables by `python tools/gen_supported.py`; a test fails when this",
+             "file is stale. Reverse: the adjoint template(s). Forward: `derived` (elementwise, from the",
+             "reverse templates), `linear` (the function applied to the tangent), `rule` (its own tangent",
+             "rule) or `-` (no forward rule: forward mode raises an AdError).", ""]
+    tables = [("numpy", rules.numpy_rules.table), ("math", rules.math_rules.table),
+              ("builtins", rules.builtin_rules.table), ("methods", rules.methods.table)]
+    for namespace, table in tables:
+        diff = sorted((r for r in table.rules.values() if not r.nondiff), key=lambda r: _name(r, namespace))
+        nondiff = sorted(_name(r, namespace) for r in table.rules.values() if r.nondiff)
+        lines += ["## %s: %d differentiable, %d with zero gradient" % (namespace, len(diff), len(nondiff)), "",
+                  "| function | parameters | reverse (adjoint of each argument) | forward |", "|---|---|---|---|"]
+        for r in diff:
+            params = ", ".join(r.signature.params + (["*" + r.signature.varargs] if r.signature.varargs else []))
+            adjoints = "; ".join("%s: `%s`" % (p, gast.unparse(t).strip().replace("|", "\\|"))
+                                 for p, t in r.vjps.items())
+            lines.append("| `%s` | %s | %s | %s |" % (_name(r, namespace), params, adjoints or "-", _mode(r)))
+        lines += ["", "Zero gradient (explicitly non-differentiable): " + ", ".join("`%s`" % n for n in nondiff), ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    with open(OUT, "w") as fh:
+        fh.write(render())
+    print("wrote", os.path.normpath(OUT))
