@@ -14,6 +14,35 @@ from dataclasses import dataclass, field
 import gast
 
 FLOAT, SCALAR = "float", "scalar"
+BOTTOM = "bottom"  # no information yet (the fixpoint's start); unknown if it stays
+
+
+def array_kind(ndim):
+    """The kind of an ndarray of rank ``ndim`` (rank 0 is a shape-() SCALAR)."""
+    return SCALAR if ndim == 0 else ("array", ndim)
+
+
+def rank(kind):
+    """Rank of a kind: 0 for scalars, n for arrays, None when unknown."""
+    if kind in (FLOAT, SCALAR, BOTTOM):
+        return 0
+    if isinstance(kind, tuple) and kind[0] == "array":
+        return kind[1]
+    return None
+
+
+def broadcast_kind(*kinds):
+    """Kind of an elementwise result: Python floats stay floats, otherwise the largest rank."""
+    known = [k for k in kinds if k != BOTTOM]
+    if not known:
+        return BOTTOM
+    kinds = known
+    if all(k == FLOAT for k in kinds):
+        return FLOAT
+    ranks = [rank(k) for k in kinds]
+    if any(r is None for r in ranks):
+        return None
+    return array_kind(max(ranks))
 
 
 def loads(node) -> list[str]:
@@ -166,8 +195,8 @@ def scalar_kinds(layout: Layout, params: dict, kind_of_value) -> dict:
     for s in layout.simple:
         bound, mutated = target_of(s)
         if bound and bound not in kinds:
-            kinds[bound] = FLOAT  # optimistic start, demoted below
-        if mutated:
+            kinds[bound] = BOTTOM
+        if mutated and mutated not in params:
             kinds[mutated] = None
     for name, positions in layout.binds.items():
         kinds.setdefault(name, FLOAT)  # loop counters over range()
@@ -189,14 +218,16 @@ def scalar_kinds(layout: Layout, params: dict, kind_of_value) -> dict:
                 changed = True
         return changed
     fixpoint(step)
-    return kinds
+    return {k: (None if v == BOTTOM else v) for k, v in kinds.items()}
 
 
 def _join(kinds):
-    if len(set(kinds)) == 1 and kinds[0] == "shape":
-        return "shape"
-    if all(k == FLOAT for k in kinds):
-        return FLOAT
+    """Kind of a name bound by several statements: what they all agree on."""
+    kinds = [k for k in kinds if k != BOTTOM]
+    if not kinds:
+        return BOTTOM
+    if len(set(kinds)) == 1:
+        return kinds[0]
     if all(k in (FLOAT, SCALAR) for k in kinds):
         return SCALAR
     return None

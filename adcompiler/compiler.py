@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from .analysis import FLOAT, SCALAR
+from .analysis import FLOAT, SCALAR, array_kind
 from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
 from .normalize import assign, const, name, normalize_function
@@ -37,8 +37,11 @@ def kind_of(value):
 
 
 def _analysis_kind(k):
+    """The analyses' view of an argument kind: FLOAT, SCALAR, an array rank, or unknown."""
     if k == "int":
         return FLOAT
+    if isinstance(k, tuple) and k[0] == "array":
+        return array_kind(k[1])
     return k if k in (FLOAT, SCALAR) else None
 
 

@@ -23,6 +23,7 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.Fun
     for _ in range(10):
         before = gast.dump(fdef)
         propagate_constants(fdef, keep)
+        propagate_block_copies(fdef, keep)
         fdef.body = [s if getattr(s, "ad_primal", False) else Simplify().visit(s) for s in fdef.body]
         if gast.dump(fdef) == before:
             break
@@ -67,6 +68,63 @@ def propagate_constants(fdef, keep=frozenset()):
                 return gast.Name(id=repl.id, ctx=gast.Load(), annotation=None, type_comment=None)
             return node
     fdef.body = [Replace().visit(s) for s in fdef.body]
+
+
+def propagate_block_copies(fdef, keep):
+    """Inside any block (loop bodies too): ``a = b`` where ``a`` is a temporary bound only here and
+    read only later in the same block, and ``b`` keeps its value until then: read ``b`` instead
+    (``b = a`` on the way is a no-op and goes)."""
+    counts = _assignments(fdef)
+    loads_total = {}
+    for node in gast.walk(fdef):
+        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            loads_total[node.id] = loads_total.get(node.id, 0) + 1
+
+    def block(stmts):
+        k = 0
+        while k < len(stmts):
+            st = stmts[k]
+            for field in ("body", "orelse"):
+                if isinstance(getattr(st, field, None), list):
+                    block(getattr(st, field))
+            if _is_copy(st) and not getattr(st, "ad_primal", False):
+                a, b = st.targets[0].id, st.value.id
+                if a not in keep and counts.get(a) == 1 and a != b and _substitute_copy(stmts, k, a, b, loads_total):
+                    del stmts[k]
+                    continue
+            k += 1
+    block(fdef.body)
+
+
+def _is_copy(st):
+    return isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.Name)
+
+
+def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
+    """Replace the loads of ``a`` after ``stmts[k]`` (``a = b``) by ``b`` if ``b`` still holds the
+    same value at each of them; True if done."""
+    later = stmts[k + 1:]
+
+    def loads_a(st):
+        return sum(1 for n in gast.walk(st) if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load))
+    counts = [loads_a(st) for st in later]
+    uses = [i for i, c in enumerate(counts) if c]
+    if not uses or sum(counts) != loads_total.get(a, 0):
+        return False  # unused, or read in another block: leave it
+    for j, st in enumerate(later):
+        if _is_copy(st) and st.targets[0].id == b and st.value.id == a:
+            continue  # ``b = a`` leaves b as it was
+        if any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store) for n in gast.walk(st)):
+            # b changes here: every use must come earlier, or be the value of this plain assignment
+            if uses[-1] > j or (uses[-1] == j and not isinstance(st, gast.Assign)):
+                return False
+            break
+    for st in later[:uses[-1] + 1]:
+        for n in gast.walk(st):
+            if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load):
+                n.id = b
+    stmts[k + 1:] = [st for st in later if not (_is_copy(st) and st.targets[0].id == b and st.value.id == b)]
+    return True
 
 
 def _const(node, *values):

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 import gast
 
 from . import custom, rules, runtime
-from .analysis import FLOAT, SCALAR, Layout, activity, list_method, loads, scalar_kinds, target_of
+from .analysis import (BOTTOM, FLOAT, SCALAR, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
+                       scalar_kinds, target_of)
 from .parse import unwrap
 from .resolve import MISSING
 
@@ -212,7 +213,8 @@ class Planner:
         return Plan("rule", reads, rule=rule, bound=bound, callee=callee)
 
     def kind_of_value(self, s, kinds):
-        """FLOAT / SCALAR / None for the value a statement computes (see analysis.scalar_kinds)."""
+        """The kind (FLOAT, SCALAR, array rank or None) of the value a statement computes (see
+        analysis.scalar_kinds)."""
         value = s.value
 
         def of(node):
@@ -225,19 +227,25 @@ class Planner:
             return of(value)
         if isinstance(value, gast.BinOp):
             if isinstance(value.op, gast.MatMult):
-                return None
-            return _scalar_join(of(value.left), of(value.right))
+                return _matmul_kind(of(value.left), of(value.right))
+            return broadcast_kind(of(value.left), of(value.right))
         if isinstance(value, gast.UnaryOp):
             return of(value.operand)
         if isinstance(value, gast.Compare):
-            return _scalar_join(of(value.left), of(value.comparators[0]))
-        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
-                and kinds.get(value.value.id) == SHAPE:
-            return FLOAT  # an entry of a shape tuple
-        if isinstance(value, gast.Attribute) and value.attr in ("shape",) and self.ctx.resolver.resolve(value) is MISSING:
-            return SHAPE
-        if isinstance(value, gast.Attribute) and value.attr in ("ndim", "size") and self.ctx.resolver.resolve(value) is MISSING:
-            return FLOAT
+            return broadcast_kind(of(value.left), of(value.comparators[0]))
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+            base = kinds.get(value.value.id)
+            if base == SHAPE:
+                return FLOAT  # an entry of a shape tuple
+            return _index_kind(base, value.slice, of)
+        if isinstance(value, gast.Attribute) and self.ctx.resolver.resolve(value) is MISSING:
+            if value.attr == "shape":
+                return SHAPE
+            if value.attr in ("ndim", "size"):
+                return FLOAT
+            if value.attr == "T":
+                return of(value.value)
+            return None
         if isinstance(value, gast.Call):
             obj = self.ctx.resolver.resolve(value.func)
             if obj is MISSING:
@@ -252,12 +260,13 @@ class Planner:
                 if obj is abs or obj is round:
                     return of(value.args[0]) if value.args else None
                 return FLOAT
+            if obj in _MATMULS and len(value.args) == 2:
+                return _matmul_kind(of(value.args[0]), of(value.args[1]))
             rule = rules.lookup(obj)
-            if rule is not None and rule.elementwise and value.args:
-                ks = [of(a) for a in value.args]
-                return SCALAR if all(k in (FLOAT, SCALAR) for k in ks) else None
+            if rule is not None and rule.elementwise and value.args and not value.keywords:
+                kind = broadcast_kind(*[of(a) for a in value.args])
+                return SCALAR if kind == FLOAT else kind  # NumPy returns NumPy scalars
         return None
-
 
     def kind_of(self, node):
         if isinstance(node, gast.Constant):
@@ -272,9 +281,39 @@ _WHOLE_REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std")
 _WHOLE_REDUCTION_FNS = {getattr(__import__("numpy"), n) for n in _WHOLE_REDUCTIONS + ("amax", "amin")}
 
 
-def _scalar_join(a, b):
-    if a == FLOAT and b == FLOAT:
-        return FLOAT
-    if a in (FLOAT, SCALAR) and b in (FLOAT, SCALAR):
+_MATMULS = {__import__("numpy").matmul, __import__("numpy").dot}
+
+
+def _matmul_kind(a, b):
+    """Kind of ``a @ b`` from the operands' ranks (1-D operands drop a dimension)."""
+    if BOTTOM in (a, b):
+        return BOTTOM
+    ra, rb = rank(a), rank(b)
+    if ra is None or rb is None or ra == 0 or rb == 0:
+        return None
+    if ra == 1 and rb == 1:
         return SCALAR
-    return None
+    if ra == 1 or rb == 1:
+        return array_kind(max(ra, rb) - 1)
+    return array_kind(max(ra, rb))
+
+
+def _index_kind(base, index, of):
+    """Kind of ``x[index]`` for an array ``x``: integer indices drop a dimension, None adds one."""
+    if base == BOTTOM:
+        return BOTTOM
+    n = rank(base)
+    if n is None or base in (FLOAT,):
+        return None
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    for part in parts:
+        if isinstance(part, gast.Slice):
+            continue
+        if isinstance(part, gast.Constant) and part.value is None:
+            n += 1
+        elif (isinstance(part, gast.Constant) and isinstance(part.value, int) and not isinstance(part.value, bool)) \
+                or (isinstance(part, gast.Name) and of(part) == FLOAT):
+            n -= 1
+        else:
+            return None  # fancy, boolean or Ellipsis indexing
+    return array_kind(n) if n >= 0 else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import gast
 
 from . import custom, rules, runtime
-from .analysis import FLOAT, SCALAR, loads, target_of
+from .analysis import FLOAT, SCALAR, loads, rank, target_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
 
@@ -402,19 +402,24 @@ class ReverseMode(Planner):
     # Backward pass.
 
     def accumulate(self, var: str, expr, out: list, like):
-        """``dvar = expr`` for the first contribution, ``dvar = dvar + expr`` after that."""
+        """``dvar = expr`` for the first contribution, then ``dvar = dvar + expr``, or in place
+        (``dvar += expr``) into an array adjoint this code owns."""
         d = self.adj(var)
         if var in self.live:
             if var in self.ctx.containers:
-                value = gast.Call(func=name(self.helper("add")), args=[name(d), expr], keywords=[])
-            else:
-                value = gast.BinOp(left=name(d), op=gast.Add(), right=expr)
-            # An owned array stays owned: ``+`` makes a fresh array of its shape.
-        else:
-            value = expr
-            self.live.add(var)
-            self.owned.discard(var)
-        out.append(located(assign(d, value), like))
+                out.append(located(assign(d, gast.Call(func=name(self.helper("add")), args=[name(d), expr],
+                                                       keywords=[])), like))
+                return
+            if var in self.owned and rank(self.kinds.get(var)):
+                out.append(located(gast.AugAssign(target=name(d, True), op=gast.Add(), value=expr), like))
+                return
+            out.append(located(assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=expr)), like))
+            if rank(self.kinds.get(var)):
+                self.owned.add(var)  # ``+`` on arrays made a fresh array of the adjoint's shape
+            return
+        out.append(located(assign(d, expr), like))
+        self.live.add(var)
+        self.owned.discard(var)
 
     def ensure_owned(self, var: str, shape_name: str, out: list, like):
         if var in self.owned:
@@ -613,6 +618,12 @@ class ReverseMode(Planner):
         g = name(self.adj(target_of(s)[0]))
         if base in self.live:
             self.ensure_owned(base, base_ref, out, s)
+            if rank(self.kinds.get(base)) and self.basic_index(s.value.slice):
+                # an integer / slice index cannot repeat an element: add in place directly
+                target = gast.Subscript(value=name(self.adj(base)), slice=rules.instantiate(s.value.slice, rename),
+                                        ctx=gast.Store())
+                out.append(located(gast.AugAssign(target=target, op=gast.Add(), value=g), s))
+                return
             call = gast.Call(func=name(self.helper("add_at")), args=[name(self.adj(base)), index, g], keywords=[])
             out.append(located(gast.Expr(value=call), s))
         else:
@@ -620,6 +631,12 @@ class ReverseMode(Planner):
             out.append(located(assign(self.adj(base), call), s))
             self.live.add(base)
             self.owned.add(base)
+
+    def basic_index(self, index) -> bool:
+        """Integers and slices only (no fancy or boolean index, which may repeat elements)."""
+        parts = index.elts if isinstance(index, gast.Tuple) else [index]
+        return all(isinstance(p, gast.Slice) or (isinstance(p, gast.Constant) and type(p.value) is int)
+                   or (isinstance(p, gast.Name) and self.kinds.get(p.id) == FLOAT) for p in parts)
 
     def index_value(self, index):
         """An index expression as a value that can be passed to a helper (``slice(None, 2)``)."""
@@ -729,6 +746,15 @@ class ReverseMode(Planner):
         self.wants_owned = outer_wants
         block = []
         self.live, self.owned = set(entry_live), set(entry_owned)
+        # An array adjoint the loop accumulates into starts as an owned zero array, so the body can
+        # add in place (as hand-written code does) instead of allocating every iteration.
+        arrays = {v for v in head_live - entry_live if rank(self.kinds.get(v)) and v in end_owned}
+        if arrays - head_owned:
+            head_owned = head_owned | arrays
+            self.live, self.owned = set(head_live), set(head_owned)
+            body = self.backward(s.body)
+            end_live, end_owned = self.live, self.owned
+            self.live, self.owned = set(entry_live), set(entry_owned)
         self.materialize(head_live - entry_live - head_owned, block, s)
         for v in sorted(head_owned - entry_owned):
             self.ensure_owned(v, v, block, s)

@@ -82,8 +82,11 @@ def dmatmul_left(g, a, b):
     """Adjoint of ``a`` in ``a @ b`` for any ranks (1-D operands included)."""
     if g.__class__ is _float and not g:
         return g
-    if a.ndim == 2 and b.ndim == 2:
-        return g @ b.T
+    if a.ndim == 2:
+        if b.ndim == 2:
+            return g @ b.T
+        if b.ndim == 1:
+            return np.outer(g, b)
     if a.ndim == 1 and b.ndim == 1:
         return g * b
     g2, a2, b2 = _as_matrices(g, a, b)
@@ -94,8 +97,11 @@ def dmatmul_right(g, a, b):
     """Adjoint of ``b`` in ``a @ b`` for any ranks (1-D operands included)."""
     if g.__class__ is _float and not g:
         return g
-    if a.ndim == 2 and b.ndim == 2:
-        return a.T @ g
+    if a.ndim == 2:
+        if b.ndim == 2:
+            return a.T @ g
+        if b.ndim == 1:
+            return g @ a
     if a.ndim == 1 and b.ndim == 1:
         return g * a
     g2, a2, b2 = _as_matrices(g, a, b)

@@ -35,7 +35,9 @@ def _mode(rule):
 
 def render() -> str:
     lines = ["# Supported functions", "",
-             "Generated from the rule tables by `python tools/gen_supported.py`; a test fails when this",
+             "Generated from the rule tables by `python tools/gen_supported.py` (with Python %d.%d; a few"
+             % sys.version_info[:2],
+             "entries, such as `math.cbrt`, exist only on newer Pythons); a test fails when this",
              "file is stale. Reverse: the adjoint template(s). Forward: `derived` (elementwise, from the",
              "reverse templates), `linear` (the function applied to the tangent), `rule` (its own tangent",
              "rule) or `-` (no forward rule: forward mode raises an AdError).", ""]
