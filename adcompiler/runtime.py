@@ -175,6 +175,24 @@ def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
         return g * np.sign(x) * hit / np.sum(hit, axis=axis, keepdims=True)
     if vector and ord not in (0, -np.inf) and ord is not None:
         return g * np.sign(x) * np.abs(x) ** (ord - 1) / ans ** (ord - 1)
+    if not vector and axis is None and x.ndim == 2:
+        if ord == "nuc":
+            u, _, vt = np.linalg.svd(x, full_matrices=False)
+            return g * (u @ vt)
+        if ord in (2, -2):
+            u, s, vt = np.linalg.svd(x, full_matrices=False)
+            k = 0 if ord == 2 else len(s) - 1
+            return g * np.outer(u[:, k], vt[k])
+        if ord in (1, -1, np.inf, -np.inf):  # max / min absolute column (1) or row (inf) sum
+            along = 0 if ord in (1, -1) else 1
+            sums = np.sum(np.abs(x), axis=along)
+            pick = np.argmax(sums) if ord > 0 else np.argmin(sums)
+            out = np.zeros_like(x, dtype=float)
+            if along == 0:
+                out[:, pick] = np.sign(x[:, pick])
+            else:
+                out[pick, :] = np.sign(x[pick, :])
+            return g * out
     raise ValueError("the gradient of np.linalg.norm with ord=%r is not supported" % (ord,))
 
 

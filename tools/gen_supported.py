@@ -20,7 +20,7 @@ def _name(rule, namespace):
     fn = rule.fn
     mod = getattr(fn, "__module__", "") or ""
     name = getattr(fn, "__name__", str(fn))
-    if namespace == "numpy":
+    if namespace in ("numpy", "numpy.linalg"):
         prefix = "np.linalg." if "linalg" in mod else ("np.random." if "random" in mod else "np.")
         return prefix + name
     if namespace == "builtins":
@@ -41,7 +41,8 @@ def render() -> str:
              "file is stale. Reverse: the adjoint template(s). Forward: `derived` (elementwise, from the",
              "reverse templates), `linear` (the function applied to the tangent), `rule` (its own tangent",
              "rule) or `-` (no forward rule: forward mode raises an AdError).", ""]
-    tables = [("numpy", rules.numpy_rules.table), ("math", rules.math_rules.table),
+    tables = [("numpy", rules.numpy_rules.table), ("numpy.linalg", rules.linalg_rules.table),
+              ("math", rules.math_rules.table),
               ("builtins", rules.builtin_rules.table), ("methods", rules.methods.table)]
     for namespace, table in tables:
         diff = sorted((r for r in table.rules.values() if not r.nondiff), key=lambda r: _name(r, namespace))

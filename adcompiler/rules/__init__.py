@@ -3,12 +3,12 @@ namespace (numpy, math, builtins), and array methods by name."""
 from __future__ import annotations
 
 from .. import custom
-from . import builtin_rules, math_rules, methods, numpy_rules, runtime_rules
+from . import builtin_rules, linalg_rules, math_rules, methods, numpy_rules, runtime_rules
 from .core import Rule, Signature, _helper_names, helper_object, instantiate, template_reads
 
 HELPER_NAMES = frozenset(_helper_names())
 
-TABLES = (numpy_rules.table, math_rules.table, builtin_rules.table, runtime_rules.table)
+TABLES = (numpy_rules.table, linalg_rules.table, math_rules.table, builtin_rules.table, runtime_rules.table)
 USER_RULES: dict = {}
 builtin_rules.table.nondiff(custom.stop_gradient)
 

@@ -193,12 +193,30 @@ def sort_back(g, a, axis=-1):
     return out
 
 
+def _explicit_ellipsis(subscripts, operands):
+    """Spell ``...`` in einsum subscripts out as letters the subscripts do not use."""
+    spec = subscripts.replace(" ", "")
+    if "..." not in spec:
+        return spec
+    inputs, _, output = spec.partition("->")
+    inputs = inputs.split(",")
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec]
+    widest = max(np.ndim(o) - len(s.replace("...", "")) for s, o in zip(inputs, operands) if "..." in s)
+    letters = "".join(free[:widest])
+    spelled = [s.replace("...", letters[widest - (np.ndim(o) - len(s.replace("...", ""))):]) for s, o in
+               zip(inputs, operands)]
+    if "->" in spec:
+        out = output.replace("...", letters)
+    else:
+        joined = "".join(s.replace("...", "") for s in inputs)
+        out = letters + "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    return ",".join(spelled) + "->" + out
+
+
 def einsum_back(g, subscripts, operands):
     """Adjoints of every operand of ``np.einsum(subscripts, *operands)`` (explicit or implicit
-    output; no ellipsis)."""
-    if "..." in subscripts:
-        raise ValueError("the gradient of np.einsum with '...' is not supported")
-    spec = subscripts.replace(" ", "")
+    output, ``...`` included)."""
+    spec = _explicit_ellipsis(subscripts, operands)
     if "->" in spec:
         inputs, output = spec.split("->")
     else:

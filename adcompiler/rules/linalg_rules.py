@@ -1,0 +1,25 @@
+"""Derivative rules for ``numpy.linalg``. ``g``: adjoint of the result, ``ans``: the result.
+NumPy's eigh/eigvalsh/cholesky read only the lower triangle; their adjoints say so."""
+import numpy as np
+
+from .core import Table
+
+table = Table("numpy.linalg")
+D = table.define
+
+D(np.linalg.det, "a", "(g * ans)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)",
+  jvp="ans * np.trace(np.linalg.solve(a, t_a), axis1=-2, axis2=-1)")
+D(np.linalg.inv, "a", "-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)", jvp="-ans @ t_a @ ans")
+D(np.linalg.solve, "a, b", "dsolve_a(g, a, ans)", b="np.linalg.solve(np.swapaxes(a, -1, -2), g)",
+  jvp="np.linalg.solve(a, t_b - t_a @ ans)")
+D(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", "dnorm(g, ans, x, ord, axis, keepdims)",
+  jvp="np.sum(dnorm(1.0, ans, x, ord, axis, keepdims) * t_x, axis=axis, keepdims=keepdims)")
+D(np.linalg.slogdet, "a", "slogdet_back(g, a)", jvp="(0.0, np.trace(np.linalg.solve(a, t_a), axis1=-2, axis2=-1))")
+D(np.linalg.cholesky, "a", "cholesky_back(g, ans)", jvp="cholesky_jvp(ans, t_a)")
+D(np.linalg.eigh, "a", "eigh_back(g, ans)", jvp="eigh_jvp(ans, t_a)")
+D(np.linalg.eigvalsh, "a", "eigvalsh_back(g, a)", jvp="eigvalsh_jvp(a, t_a)")
+D(np.linalg.svd, "a, full_matrices=True, compute_uv=True", "svd_back(g, a, full_matrices, compute_uv)",
+  jvp="svd_jvp(a, t_a, full_matrices, compute_uv)")
+if hasattr(np.linalg, "svdvals"):
+    D(np.linalg.svdvals, "x", "svdvals_back(g, x)", jvp="svdvals_jvp(x, t_x)")
+D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)", jvp="matrix_power_jvp(a, t_a, n)")
