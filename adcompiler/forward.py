@@ -148,8 +148,10 @@ class ForwardMode(Planner):
             return None
         mapping = {q: bound[q] for q in params}
         mapping["ans"] = target
-        for h in rules.HELPER_NAMES:
-            mapping.setdefault(h, self.helper(h))
+        for template in list(rule.vjps.values()) + list(rule.scalar_vjps.values()) + [rule.jvp]:
+            if template is not None:
+                for h in rules.helpers_used(template):
+                    mapping.setdefault(h, self.helper(h))
         if rule.elementwise:
             terms = []
             for p in rule.vjps:

@@ -697,8 +697,8 @@ class Normalizer:
 
 
 def _copy(node):
-    import copy
-    return copy.deepcopy(node)
+    from .rules.core import copy_tree
+    return copy_tree(node)
 
 
 def _drop_unread_flags(body, flags):

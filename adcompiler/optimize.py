@@ -20,54 +20,66 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.Fun
     """Optimise ``fdef`` in place. ``is_pure_call(call)`` says whether a call may be dropped when
     its result is unused; names in ``keep`` (the user's variables and their adjoints) are never
     replaced by a temporary."""
-    for _ in range(10):
-        before = gast.dump(fdef)
-        propagate_constants(fdef, keep)
-        propagate_block_copies(fdef, keep)
-        fdef.body = [s if getattr(s, "ad_primal", False) else Simplify().visit(s) for s in fdef.body]
-        if gast.dump(fdef) == before:
+    for _ in range(6):
+        changed = propagate_constants(fdef, keep)
+        changed = propagate_block_copies(fdef, keep) or changed
+        if not changed:
             break
     fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     return fdef
 
 
-def _assignments(fdef):
-    counts = {}
+def _name_stats(fdef):
+    """(how often each name is bound -- parameters count once --, how often it is read)."""
+    stores, loads_ = {}, {}
     for node in gast.walk(fdef):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
-            counts[node.id] = counts.get(node.id, 0) + 1
+        if node.__class__ is gast.Name:
+            table = loads_ if node.ctx.__class__ is gast.Load else stores
+            table[node.id] = table.get(node.id, 0) + 1
     for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs:
-        counts[a.id] = counts.get(a.id, 0) + 1
-    return counts
+        stores[a.id] = stores.get(a.id, 0) + 1
+    return stores, loads_
 
 
-def propagate_constants(fdef, keep=frozenset()):
-    """In generated code, replace names bound once at the top level to a number by the number,
-    and temporaries bound once at the top level to another such name by that name
-    (``dt5 = dt6``)."""
+def _assignments(fdef):
+    return _name_stats(fdef)[0]
+
+
+def propagate_constants(fdef, keep=frozenset()) -> bool:
+    """One pass in program order over generated code: substitute what is known, simplify, and
+    learn names bound once at the top level to a number (replaced by the number) or to another
+    such name (a temporary copy: replaced by the original). True if anything changed."""
     counts = _assignments(fdef)
     values = {}
-    for s in fdef.body:
-        if not (isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name)) \
-                or counts.get(s.targets[0].id) != 1 or getattr(s, "ad_primal", False):
-            continue
-        value = s.value
-        if isinstance(value, gast.Constant) and type(value.value) in _NUMBER:
-            values[s.targets[0].id] = value
-        elif isinstance(value, gast.Name) and counts.get(value.id) == 1 and s.targets[0].id not in keep:
-            values[s.targets[0].id] = values.get(value.id, value)
-    if not values:
-        return
+    changed = False
 
     class Replace(gast.NodeTransformer):
         def visit_Name(self, node):
+            nonlocal changed
             if isinstance(node.ctx, gast.Load) and node.id in values:
+                changed = True
                 repl = values[node.id]
                 if isinstance(repl, gast.Constant):
                     return gast.Constant(value=repl.value, kind=None)
                 return gast.Name(id=repl.id, ctx=gast.Load(), annotation=None, type_comment=None)
             return node
-    fdef.body = [Replace().visit(s) for s in fdef.body]
+    replace, simplify = Replace(), Simplify()
+    body = []
+    for s in fdef.body:
+        if values:
+            s = replace.visit(s)
+        if not getattr(s, "ad_primal", False):
+            s = simplify.visit(s)
+        body.append(s)
+        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and not getattr(s, "ad_primal", False) \
+                and counts.get(s.targets[0].id) == 1:
+            value = s.value
+            if isinstance(value, gast.Constant) and type(value.value) in _NUMBER:
+                values[s.targets[0].id] = value
+            elif isinstance(value, gast.Name) and counts.get(value.id) == 1 and s.targets[0].id not in keep:
+                values[s.targets[0].id] = value
+    fdef.body = body
+    return changed or simplify.changed
 
 
 def propagate_block_copies(fdef, keep):
@@ -80,7 +92,10 @@ def propagate_block_copies(fdef, keep):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
             loads_total[node.id] = loads_total.get(node.id, 0) + 1
 
+    changed = False
+
     def block(stmts):
+        nonlocal changed
         k = 0
         while k < len(stmts):
             st = stmts[k]
@@ -89,11 +104,14 @@ def propagate_block_copies(fdef, keep):
                     block(getattr(st, field))
             if _is_copy(st) and not getattr(st, "ad_primal", False):
                 a, b = st.targets[0].id, st.value.id
-                if a not in keep and counts.get(a) == 1 and a != b and _substitute_copy(stmts, k, a, b, loads_total):
+                if a not in keep and counts.get(a) == 1 and a != b and loads_total.get(a) \
+                        and _substitute_copy(stmts, k, a, b, loads_total):
                     del stmts[k]
+                    changed = True
                     continue
             k += 1
     block(fdef.body)
+    return changed
 
 
 def _is_copy(st):
@@ -107,7 +125,10 @@ def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
 
     def loads_a(st):
         return sum(1 for n in gast.walk(st) if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load))
-    counts = [loads_a(st) for st in later]
+    counts, seen = [], 0
+    for st in later:  # stop walking once every load of a has been found
+        counts.append(loads_a(st) if seen < loads_total[a] else 0)
+        seen += counts[-1]
     uses = [i for i, c in enumerate(counts) if c]
     if not uses or sum(counts) != loads_total.get(a, 0):
         return False  # unused, or read in another block: leave it
@@ -134,6 +155,15 @@ def _const(node, *values):
 class Simplify(gast.NodeTransformer):
     """Algebraic identities that hold for every shape and dtype the rules produce. Only applied
     to generated adjoint code: the user's own statements keep their exact semantics."""
+
+    def __init__(self):
+        self.changed = False
+
+    def visit(self, node):
+        new = super().visit(node)
+        if new is not node:
+            self.changed = True
+        return new
 
     def generic_visit(self, node):
         if getattr(node, "ad_primal", False):

@@ -44,6 +44,7 @@ class ReverseMode(Planner):
         self.live: set = set()       # adjoints bound to a (possibly non-zero) value
         self.owned: set = set()      # adjoints that are arrays this code may update in place
         self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
+        self.contrib_cache: dict = {}
 
     # ------------------------------------------------------------------------------------------
     # Names.
@@ -66,6 +67,14 @@ class ReverseMode(Planner):
     # Contributions of one statement.
 
     def contributions(self, s, plan: Plan) -> list[Contrib]:
+        """The adjoint contributions of simple statement ``s`` (computed once: they depend only on
+        activity and kinds, not on the backward pass's state)."""
+        cached = self.contrib_cache.get(id(s))
+        if cached is None:
+            cached = self.contrib_cache[id(s)] = self._contributions(s, plan)
+        return cached
+
+    def _contributions(self, s, plan: Plan) -> list[Contrib]:
         bound, mutated = target_of(s)
         target = bound
         g = self.adj(target) if target else None
@@ -99,7 +108,7 @@ class ReverseMode(Planner):
         if varargs in rule.vjps and isinstance(bound.get(varargs), gast.Tuple):
             # f(*args): one adjoint per element of the tuple the rule returns
             mapping = dict({q: bound[q] for q in params}, g=g, ans=target)
-            for h in rules.HELPER_NAMES:
+            for h in rules.helpers_used(rule.vjps[varargs]):
                 mapping.setdefault(h, self.helper(h))
             parts = rules.instantiate(rule.vjps[varargs], mapping)
             reads = {n for n in loads(bound[varargs])} | {target}
@@ -112,7 +121,7 @@ class ReverseMode(Planner):
             mapping = {q: bound[q] for q in params}
             mapping["g"] = g
             mapping["ans"] = target
-            for h in rules.HELPER_NAMES:
+            for h in rules.helpers_used(template):
                 mapping.setdefault(h, self.helper(h))
             value_params, shape_params = rules.template_reads(template, params + ["ans"])
             for q in shape_params:  # read only for its shape: any value of that shape will do

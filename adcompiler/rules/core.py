@@ -14,7 +14,6 @@ Kinds of entry
 from __future__ import annotations
 
 import ast
-import copy
 from dataclasses import dataclass, field
 
 import gast
@@ -114,19 +113,40 @@ class Rule:
         return [p for p in names if p in self.vjps or p in in_jvp]
 
 
+def copy_tree(node, mapping=None):
+    """A fresh copy of an AST (much faster than copy.deepcopy); with ``mapping``, loads of the
+    names it holds are replaced by (copies of) a node or by another name."""
+    if isinstance(node, list):
+        return [copy_tree(n, mapping) for n in node]
+    if not isinstance(node, gast.AST):
+        return node
+    if mapping and isinstance(node, gast.Name) and node.id in mapping and isinstance(node.ctx, gast.Load):
+        repl = mapping[node.id]
+        if isinstance(repl, str):
+            return gast.Name(id=repl, ctx=gast.Load(), annotation=None, type_comment=None)
+        return copy_tree(repl)
+    new = node.__class__.__new__(node.__class__)
+    for name_ in node._fields:
+        setattr(new, name_, copy_tree(getattr(node, name_, None), mapping))
+    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
+        if hasattr(node, attr):
+            setattr(new, attr, getattr(node, attr))
+    return new
+
+
 def instantiate(template, mapping: dict):
     """Copy ``template`` replacing names: ``mapping`` maps a name to a node or a new name."""
-    expr = copy.deepcopy(template)
+    return copy_tree(template, mapping)
 
-    class Sub(gast.NodeTransformer):
-        def visit_Name(self, node):
-            if node.id in mapping:
-                repl = mapping[node.id]
-                if isinstance(repl, str):
-                    return gast.Name(id=repl, ctx=gast.Load(), annotation=None, type_comment=None)
-                return copy.deepcopy(repl)
-            return node
-    return Sub().visit(expr)
+
+def helpers_used(template) -> list:
+    """The helper names (np, unbroadcast, ...) a template refers to (computed once per template)."""
+    used = getattr(template, "ad_helpers", None)
+    if used is None:
+        from . import HELPER_NAMES
+        used = sorted({n.id for n in gast.walk(template) if isinstance(n, gast.Name) and n.id in HELPER_NAMES})
+        template.ad_helpers = used
+    return used
 
 
 def template_reads(template, params) -> tuple[set, set]:
