@@ -45,8 +45,28 @@ def broadcast_kind(*kinds):
     return array_kind(max(ranks))
 
 
+_AST = gast.AST
+
+
+def walk(node):
+    """Every node under ``node`` (like ``gast.walk``, without its per-node generators: this runs
+    on the hot path of code generation)."""
+    stack = [node]
+    out = []
+    while stack:
+        n = stack.pop()
+        out.append(n)
+        for name_ in n._fields:
+            v = getattr(n, name_, None)
+            if v.__class__ is list:
+                stack.extend(x for x in v if isinstance(x, _AST))
+            elif isinstance(v, _AST):
+                stack.append(v)
+    return out
+
+
 def loads(node) -> list[str]:
-    return [n.id for n in gast.walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)]
+    return [n.id for n in walk(node) if n.__class__ is gast.Name and n.ctx.__class__ is gast.Load]
 
 
 LIST_MUTATORS = ("append", "pop")

@@ -16,6 +16,7 @@ import types
 import gast
 
 from .context import COMMENT
+from .analysis import walk
 
 _COMMENT_LINE = re.compile(r"^(\s*)%s\((.*)\)$" % COMMENT)
 _serial = itertools.count(1)
@@ -43,7 +44,7 @@ def _is_comment(s) -> bool:
 
 def to_source(tree) -> str:
     """Readable Python source: ``gast.unparse`` with comment markers turned into comments."""
-    for node in gast.walk(tree):
+    for node in walk(tree):
         for attr in getattr(node, "_attributes", ()):
             if getattr(node, attr, None) is None and attr in ("lineno", "col_offset"):
                 setattr(node, attr, 0)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from .analysis import FLOAT, SCALAR, array_kind
+from .analysis import walk, FLOAT, SCALAR, array_kind
 from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
 from .normalize import assign, const, name, normalize_function
@@ -124,7 +124,7 @@ class _Reverse:
                 self.entry.append(assign(self.originals[p], name(p)))
         self.forward = rev.forward(rev.body)
         for stmt in self.forward:
-            for node in gast.walk(stmt):
+            for node in walk(stmt):
                 if isinstance(node, gast.stmt) and not isinstance(node, (gast.If, gast.For, gast.While)):
                     node.ad_primal = True
         if rev.tape:
@@ -263,7 +263,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
         run_optimizer(bwd, _is_pure_call(ctx), r.keep())
     a = r.fdef.args
     every_param = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None}
-    defined = every_param | {n.id for s in r.entry + r.forward for n in gast.walk(s)
+    defined = every_param | {n.id for s in r.entry + r.forward for n in walk(s)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     saved = sorted({n for n in loads_of(bwd.body) if n in defined} | set(r.originals.values()) & loads_of(bwd.body))
     if rev.tape and rev.tape in saved and reusable:
@@ -273,7 +273,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
         unpack = assign(gast.Tuple(elts=[name(v, True) for v in saved], ctx=gast.Store()), name(saved_name))
         bwd.body.insert(0, unpack)
     always = every_param | {n.id for s in r.entry + r.forward if not isinstance(s, (gast.If, gast.For, gast.While))
-                            for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+                            for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     # saved values a branch or loop may not have bound: None until then
     maybe_unbound = [assign(v, const(None)) for v in saved if v not in always]
     result_value = rev.ret_node.value
@@ -285,7 +285,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
 
 
 def loads_of(stmts) -> set:
-    return {n.id for s in stmts for n in gast.walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for s in stmts for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
 
 
 def _reserved_split_names(fn):

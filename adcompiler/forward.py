@@ -12,7 +12,7 @@ from __future__ import annotations
 import gast
 
 from . import custom, rules
-from .analysis import list_method, target_of
+from .analysis import walk, list_method, target_of
 from .normalize import assign, const, if_, located, name
 from .planning import Planner
 
@@ -171,7 +171,7 @@ class ForwardMode(Planner):
         if rule.jvp is not None:
             for p in params:
                 mapping["t_" + p] = tangents[p] if tangents[p] is not None else _ZERO
-            live = {n.id for t in tangents.values() if t is not None for n in gast.walk(t) if isinstance(n, gast.Name)}
+            live = {n.id for t in tangents.values() if t is not None for n in walk(t) if isinstance(n, gast.Name)}
             return _without_zero_terms(rules.instantiate(rule.jvp, mapping), live)
         if rule.linear:
             diff = [p for p in rule.diff if tangents[p] is not None]
@@ -351,7 +351,7 @@ def _without_zero_terms(expr, live: set):
     """Drop the terms of sums (anywhere in a linear tangent rule) that hold a zero tangent and no
     live one; remaining zero tangents become 0.0. None if the whole expression is zero."""
     def names(node):
-        return {n.id for n in gast.walk(node) if isinstance(n, gast.Name)}
+        return {n.id for n in walk(node) if isinstance(n, gast.Name)}
 
     def dead(node):
         found = names(node)

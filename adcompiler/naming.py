@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import gast
+from .analysis import walk
 
 
 def names_in(tree) -> set[str]:
     """Every identifier used anywhere in ``tree`` (so fresh names never collide with them)."""
     used = set()
-    for node in gast.walk(tree):
+    for node in walk(tree):
         if isinstance(node, gast.Name):
             used.add(node.id)
         elif isinstance(node, (gast.FunctionDef, gast.ClassDef)):

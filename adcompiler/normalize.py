@@ -16,6 +16,7 @@ import gast
 from .errors import Location
 from .naming import Namer
 from .resolve import MISSING, Resolver
+from .analysis import walk
 
 ATOMS = (gast.Name, gast.Constant)
 
@@ -23,7 +24,7 @@ ATOMS = (gast.Name, gast.Constant)
 def located(node, like):
     """Give a generated node the user location of ``like`` (errors and comments point there)."""
     if like is not None and getattr(like, "lineno", None):
-        for n in gast.walk(node):
+        for n in walk(node):
             if getattr(n, "lineno", None) is None and hasattr(n, "_attributes") and "lineno" in n._attributes:
                 gast.copy_location(n, like)
     return node
@@ -355,15 +356,15 @@ class Normalizer:
     def assign_to(self, target: str, value, s):
         """``target = value`` with value flattened; a statement never reads its own target."""
         if isinstance(value, (gast.Tuple, gast.List)) and any(
-                isinstance(n, gast.Name) and n.id == target for n in gast.walk(value)):
+                isinstance(n, gast.Name) and n.id == target for n in walk(value)):
             self.emit(assign(target, self.atom(value, s)), s)
             return
         if isinstance(value, gast.BoolOp) and not any(
-                isinstance(n, gast.Name) and n.id == target for n in gast.walk(value)):
+                isinstance(n, gast.Name) and n.id == target for n in walk(value)):
             self.boolop(value, s, target)
             return
         reads_target = any(isinstance(n, gast.Name) and n.id == target and isinstance(n.ctx, gast.Load)
-                           for n in gast.walk(value))
+                           for n in walk(value))
         if reads_target and not is_atom(value):
             flat = self.expr(value, s)
             if not is_atom(flat):
@@ -613,7 +614,7 @@ class Normalizer:
         gast.copy_location(inner, fdef)
         lowering = JumpLowering(self.namer)
         lowered = _drop_unread_flags(_flatten_lists(lowering.run(inner)), lowering.flags())
-        self.resolver.locals |= {n.id for st in lowered for n in gast.walk(st)
+        self.resolver.locals |= {n.id for st in lowered for n in walk(st)
                                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         result = lowered[-1].value
         self.inlining.append(fdef.name)
@@ -629,7 +630,7 @@ class Normalizer:
         the comprehension's variables get fresh names (they do not leak)."""
         if any(g.is_async for g in node.generators):
             self.unsupported(node, "an async comprehension", "use a loop")
-        targets = sorted({n.id for g in node.generators for n in gast.walk(g.target) if isinstance(n, gast.Name)})
+        targets = sorted({n.id for g in node.generators for n in walk(g.target) if isinstance(n, gast.Name)})
         renames = {t: self.namer.fresh(t + "_") for t in targets}
         self.resolver.locals |= set(renames.values())
 
@@ -703,7 +704,7 @@ def _copy(node):
 
 def _drop_unread_flags(body, flags):
     """Remove stores of constants into jump flags that nothing reads."""
-    read = {n.id for stmt in body for n in gast.walk(stmt)
+    read = {n.id for stmt in body for n in walk(stmt)
             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     dead = flags - read
 
@@ -726,7 +727,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     lowering = JumpLowering(namer)
     lowered = _flatten_lists(lowering.run(fdef))
     lowered = _drop_unread_flags(lowered, lowering.flags())
-    resolver.locals |= {n.id for stmt in lowered for n in gast.walk(stmt)
+    resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm = Normalizer(resolver, namer, loc)
     body = norm.block(lowered)

@@ -8,7 +8,7 @@ import operator
 
 import gast
 
-from .analysis import loads
+from .analysis import loads, walk
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
@@ -32,7 +32,7 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.Fun
 def _name_stats(fdef):
     """(how often each name is bound -- parameters count once --, how often it is read)."""
     stores, loads_ = {}, {}
-    for node in gast.walk(fdef):
+    for node in walk(fdef):
         if node.__class__ is gast.Name:
             table = loads_ if node.ctx.__class__ is gast.Load else stores
             table[node.id] = table.get(node.id, 0) + 1
@@ -124,7 +124,7 @@ def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
     later = stmts[k + 1:]
 
     def loads_a(st):
-        return sum(1 for n in gast.walk(st) if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load))
+        return sum(1 for n in walk(st) if n.__class__ is gast.Name and n.id == a and n.ctx.__class__ is gast.Load)
     counts, seen = [], 0
     for st in later:  # stop walking once every load of a has been found
         counts.append(loads_a(st) if seen < loads_total[a] else 0)
@@ -135,13 +135,13 @@ def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
     for j, st in enumerate(later):
         if _is_copy(st) and st.targets[0].id == b and st.value.id == a:
             continue  # ``b = a`` leaves b as it was
-        if any(isinstance(n, gast.Name) and n.id == b and isinstance(n.ctx, gast.Store) for n in gast.walk(st)):
+        if any(n.__class__ is gast.Name and n.id == b and n.ctx.__class__ is gast.Store for n in walk(st)):
             # b changes here: every use must come earlier, or be the value of this plain assignment
             if uses[-1] > j or (uses[-1] == j and not isinstance(st, gast.Assign)):
                 return False
             break
     for st in later[:uses[-1] + 1]:
-        for n in gast.walk(st):
+        for n in walk(st):
             if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load):
                 n.id = b
     stmts[k + 1:] = [st for st in later if not (_is_copy(st) and st.targets[0].id == b and st.value.id == b)]
@@ -236,7 +236,7 @@ class DeadCode:
         self.is_pure_call = is_pure_call
 
     def pure(self, expr) -> bool:
-        for node in gast.walk(expr):
+        for node in walk(expr):
             if isinstance(node, gast.Call) and not self.is_pure_call(node):
                 return False
             if isinstance(node, (gast.Yield, gast.YieldFrom, gast.Await, gast.NamedExpr)):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import gast
 
 from . import custom, rules, runtime
-from .analysis import FLOAT, SCALAR, loads, rank, target_of
+from .analysis import walk, FLOAT, SCALAR, loads, rank, target_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
 
@@ -347,7 +347,7 @@ class ReverseMode(Planner):
 
     def has_active(self, s) -> bool:
         """Does compound statement ``s`` contain a statement with an active target?"""
-        for n in gast.walk(s):
+        for n in walk(s):
             if isinstance(n, gast.Assign):
                 bound, mutated = target_of(n)
                 if (bound or mutated) in self.active:
@@ -374,9 +374,9 @@ class ReverseMode(Planner):
         s.ad_test_var = self.control_record(s, var, out) if var else None
 
     def _bound_inside(self, var, s) -> bool:
-        inner = {id(n) for n in gast.walk(s)} - {id(s)}
+        inner = {id(n) for n in walk(s)} - {id(s)}
         return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
-                   for n in gast.walk(s) if id(n) in inner)
+                   for n in walk(s) if id(n) in inner)
 
     def forward_for(self, s, out):
         args = [a.id for a in s.iter.args if isinstance(a, gast.Name)]
@@ -795,7 +795,7 @@ def _is_func_part(var, call) -> bool:
     while isinstance(func, gast.Attribute):
         func = func.value
     return isinstance(func, gast.Name) and func.id == var and var not in {
-        n.id for a in call.args for n in gast.walk(a) if isinstance(n, gast.Name)}
+        n.id for a in call.args for n in walk(a) if isinstance(n, gast.Name)}
 
 
 def _is_break(s) -> bool:
