@@ -29,8 +29,8 @@ def _cache_for(fn) -> dict:
 
 def _params(fn) -> list[str]:
     """Positional parameter names (``co_argcount`` includes positional-only ones)."""
-    while isinstance(fn, _Derived):
-        fn = fn.fn
+    while _as_derived(fn) is not None:
+        fn = _as_derived(fn).fn
     code = unwrap(fn).__code__
     return list(code.co_varnames[:code.co_argcount])
 
@@ -88,6 +88,7 @@ class _Derived:
         self.optimize = optimize
         self._positions = None
         self._by_class: dict = {}
+        self._by_array_kind: dict = {}
         self._fns = _cache_for(unwrap(fn)).setdefault((self.mode, _freeze(wrt), optimize), {})
         functools.update_wrapper(self, fn, updated=())  # never copy fn.__dict__ (a derived fn's cache)
         _LIVE.add(self)
@@ -109,11 +110,19 @@ class _Derived:
                                     if n == 2 else tuple(map(type, args)))
             if fn is not None:
                 return fn(*args)
+            # arrays: their rank and dtype decide too
+            fn = self._by_array_kind.get(_array_key(args))
+            if fn is not None:
+                return fn(*args)
         return self._dispatch(args, kwargs)
 
     def _dispatch(self, args, kwargs):
         if kwargs:
             args = self._args(args, kwargs)
+        else:
+            fn = self._by_array_kind.get(_array_key(args))
+            if fn is not None:
+                return fn(*args)
         key = tuple(map(compiler.kind_of, args))
         fn = self._fns.get(key)
         if fn is None:
@@ -121,6 +130,8 @@ class _Derived:
         classes = tuple(map(type, args))
         if np.ndarray not in classes:
             self._by_class[classes[0] if len(classes) == 1 else classes] = fn
+        else:
+            self._by_array_kind[_array_key(args)] = fn
         return fn(*args)
 
     def _build(self, key, args):
@@ -134,7 +145,7 @@ class _Derived:
         return compiled.fn
 
     def _generate(self, positions, key, args):
-        if isinstance(self.fn, _Derived):
+        if _as_derived(self.fn) is not None:
             many = isinstance(self.wrt, (tuple, list))
             if len(positions) == 1 and key[positions[0]] == "float":
                 target = _target(self.fn, args)
@@ -194,6 +205,72 @@ class _ValueAndGrad(_Derived):
     mode = "value_and_grad"
 
 
+class GradientFunction(functools.partial):
+    """What ``grad``/``value_and_grad`` return: called like ``f``; ``.source`` is the generated
+    code. Calls go straight to a small generated dispatcher (see ``_dispatcher``)."""
+
+    __adcompiler_derived__ = True
+
+    @property
+    def source(self) -> str:
+        return self.derived.source
+
+    def __repr__(self):
+        return "<%s of %s>" % (self.derived.mode, getattr(self.derived.fn, "__qualname__", self.derived.fn))
+
+
+def _public(derived: "_Derived") -> GradientFunction:
+    out = GradientFunction(_dispatcher(derived))
+    out.derived = derived
+    functools.update_wrapper(out, derived.fn, updated=())
+    out.__name__ = derived.__name__
+    return out
+
+
+def _dispatcher(derived: "_Derived"):
+    """A function with ``f``'s positional parameters that looks its argument classes up in the
+    derived function's cache (no ``*args`` packing): the cached-call fast path."""
+    fn = derived.fn
+    code = getattr(unwrap(fn), "__code__", None)
+    simple = code is not None and not (code.co_flags & 0x0C) and not code.co_kwonlyargcount \
+        and code.co_argcount > 0 and "generated" not in code.co_varnames[:code.co_argcount]
+    if not simple:  # *args, **kwargs or keyword-only parameters: the general path
+        return derived
+    params = list(code.co_varnames[:code.co_argcount])
+    safe = ["a%d" % i for i in range(len(params))]
+    key = "%s.__class__" % safe[0] if len(safe) == 1 else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
+    src = ("def make(get, slow):\n"
+           "    def dispatch(%s):\n"
+           "        generated = get(%s)\n"
+           "        if generated is not None:\n"
+           "            return generated(%s)\n"
+           "        return slow((%s,), None)\n"
+           "    return dispatch\n" % (", ".join(safe), key, ", ".join(safe), ", ".join(safe)))
+    ns = {}
+    exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
+    dispatch = ns["make"](derived._by_class.get, derived._dispatch)
+    defaults = unwrap(fn).__defaults__
+    dispatch.__defaults__ = defaults
+    # keyword calls use the user's parameter names: route them through the general path
+    dispatch.__code__ = dispatch.__code__.replace(co_varnames=tuple(params) + dispatch.__code__.co_varnames[len(params):])
+    return dispatch
+
+
+def _as_derived(fn):
+    """The derived-function state behind a gradient function (or None)."""
+    if isinstance(fn, GradientFunction):
+        return fn.derived
+    return fn if isinstance(fn, _Derived) else None
+
+
+_ndarray = np.ndarray
+
+
+def _array_key(args):
+    """What the generated code depends on, cheaply: classes, and rank and dtype of arrays."""
+    return tuple([(a.__class__, a.ndim, a.dtype) if a.__class__ is _ndarray else a.__class__ for a in args])
+
+
 def _freeze(wrt):
     return tuple(wrt) if isinstance(wrt, list) else wrt
 
@@ -203,20 +280,20 @@ def grad(fn: Callable | None = None, wrt: Wrt = 0, optimize: bool = True) -> Cal
     tuple of those, which gives a tuple). Use as ``ad.grad(f)``, ``@ad.grad`` or
     ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape."""
     if fn is None:
-        return lambda f: _Grad(f, wrt, optimize)
-    return _Grad(fn, wrt, optimize)
+        return lambda f: _public(_Grad(f, wrt, optimize))
+    return _public(_Grad(fn, wrt, optimize))
 
 
 def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     """Like ``grad`` but returns ``(value, gradient)``; ``fn``'s computation runs once."""
     if fn is None:
-        return lambda f: _ValueAndGrad(f, wrt, optimize)
-    return _ValueAndGrad(fn, wrt, optimize)
+        return lambda f: _public(_ValueAndGrad(f, wrt, optimize))
+    return _public(_ValueAndGrad(fn, wrt, optimize))
 
 
 def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = True) -> str:
     """The generated source for ``fn`` as a string (mode "reverse", "forward" or "split")."""
-    fn = getattr(fn, "fn", fn) if isinstance(fn, _Derived) else fn
+    fn = _as_derived(fn).fn if _as_derived(fn) is not None else fn
     positions, _ = _positions(fn, wrt)
     if mode == "reverse":
         return compiler.build_reverse(fn, positions, None, "grad", optimize).source
@@ -239,6 +316,7 @@ def clear_cache() -> None:
             table.clear()
     for derived in list(_LIVE):
         derived._by_class.clear()
+        derived._by_array_kind.clear()
     _SPLITS.clear()
     _JVPS.clear()
 
@@ -328,8 +406,8 @@ _JVPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 def _target(fn, args):
     """The Python function to transform: a derived function (``grad(f)``) is differentiated through
     the code generated for these arguments."""
-    if isinstance(fn, _Derived):
-        return fn._function_for(args)
+    if _as_derived(fn) is not None:
+        return _as_derived(fn)._function_for(args)
     return fn
 
 

@@ -145,7 +145,12 @@ class _Reverse:
         rev = self.rev
         if seeded:
             rev.live = {rev.result} if rev.result is not None and rev.result in rev.active else set()
-        return rev.backward(rev.body)
+        out = rev.backward(rev.body)
+        rev.materialize_uniform(set(self.wrt) - set(self.kinds_float()), out)  # gradients leave with their shapes
+        return out
+
+    def kinds_float(self):
+        return [p for p in self.wrt if self.kinds.get(p) == FLOAT]
 
     def gradients(self, cast=True):
         rev, kinds = self.rev, self.kinds

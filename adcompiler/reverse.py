@@ -14,11 +14,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
 from . import custom, rules, runtime
 from .analysis import walk, FLOAT, SCALAR, loads, rank, target_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
+
+_WHOLE_SUMS = (np.sum, np.mean, "sum", "mean")
 
 @dataclass
 class Contrib:
@@ -28,6 +31,9 @@ class Contrib:
     expr: object
     value_reads: set = field(default_factory=set)
     shape_reads: set = field(default_factory=set)
+    uniform: bool = False   # expr is a scalar standing for a uniform array of var's shape
+    raw: object = None      # expr before unbroadcast (for a uniform adjoint of the result)
+    full: bool = True       # with a scalar adjoint of the result, expr still has the result's shape
 
 
 class ReverseMode(Planner):
@@ -45,6 +51,7 @@ class ReverseMode(Planner):
         self.owned: set = set()      # adjoints that are arrays this code may update in place
         self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
         self.contrib_cache: dict = {}
+        self.uniform: set = set()      # adjoints held as a scalar standing for a uniform array
 
     # ------------------------------------------------------------------------------------------
     # Names.
@@ -80,7 +87,7 @@ class ReverseMode(Planner):
         g = self.adj(target) if target else None
         if plan.kind == "copy":
             src = s.value.id
-            return [Contrib(src, name(g))] if src in self.active else []
+            return [Contrib(src, name(g), full=False, raw=name(g))] if src in self.active else []
         if plan.kind == "display":
             out = []
             items = s.value.values if isinstance(s.value, gast.Dict) else s.value.elts
@@ -94,7 +101,29 @@ class ReverseMode(Planner):
             return self.rule_contributions(s, plan, target, g)
         return []
 
+    def uniform_reduction(self, plan, target, g):
+        """``np.sum(x)`` / ``np.mean(x)`` over every axis of an array with a scalar result: the
+        adjoint of ``x`` is uniform, kept as a scalar (no broadcast array)."""
+        rule, bound = plan.rule, plan.bound
+        if rule.fn not in _WHOLE_SUMS or not rule.linear:
+            return None
+        x = bound.get(rule.signature.params[0])
+        extra = [bound.get(k) for k in ("axis", "keepdims", "dtype") if k in bound]
+        if not (isinstance(x, gast.Name) and x.id in self.active and rank(self.kinds.get(x.id))
+                and all(isinstance(e, gast.Constant) and e.value in (None, False) for e in extra)
+                and self.kinds.get(target) in (FLOAT, SCALAR)):
+            return None
+        expr = name(g)
+        if rule.fn in ("mean", np.mean):
+            size = gast.Call(func=name(self.helper("reduced_size")), args=[name(self.shape_source(x.id))],
+                             keywords=[])
+            expr = gast.BinOp(left=expr, op=gast.Div(), right=size)
+        return Contrib(x.id, expr, set(), {self.shape_source(x.id)}, uniform=True)
+
     def rule_contributions(self, s, plan, target, g) -> list[Contrib]:
+        uniform = self.uniform_reduction(plan, target, g)
+        if uniform is not None:
+            return [uniform]
         rule, bound = plan.rule, plan.bound
         params = list(bound)
         operands = [p for p in rule.diff if isinstance(bound.get(p), gast.Name) and bound[p].id in self.active]
@@ -134,12 +163,15 @@ class ReverseMode(Planner):
             expr = rules.instantiate(template, mapping)
             value_reads = {n for q in value_params for n in loads(mapping[q] if q != "ans" else name(target))}
             shape_reads = {n for q in shape_params for n in loads(mapping[q] if q != "ans" else name(mapping["ans"]))}
+            raw = expr
+            # does the expression have the result's shape even when g is a scalar?
+            full = any(n == target or self.shape_source(n) == self.shape_source(target) for n in value_reads)
             if rule.elementwise and self.needs_unbroadcast(p, bound, rule):
                 source = self.shape_source(bound[p].id)
                 expr = gast.Call(func=name(self.helper("unbroadcast")), args=[expr, name(source)], keywords=[])
                 if source not in value_reads:
                     shape_reads.add(source)
-            out.append(Contrib(bound[p].id, expr, value_reads, shape_reads))
+            out.append(Contrib(bound[p].id, expr, value_reads, shape_reads, raw=raw, full=full))
         return out
 
     def shape_source(self, var: str) -> str:
@@ -410,11 +442,16 @@ class ReverseMode(Planner):
     # ------------------------------------------------------------------------------------------
     # Backward pass.
 
-    def accumulate(self, var: str, expr, out: list, like):
+    def accumulate(self, var: str, expr, out: list, like, uniform=False):
         """``dvar = expr`` for the first contribution, then ``dvar = dvar + expr``, or in place
-        (``dvar += expr``) into an array adjoint this code owns."""
+        (``dvar += expr``) into an array adjoint this code owns. ``uniform``: expr is a scalar
+        standing for a uniform array (broadcasting makes every sum right)."""
         d = self.adj(var)
         if var in self.live:
+            if var in self.uniform and not uniform:
+                self.uniform.discard(var)  # scalar + full array: a full array of var's shape
+                out.append(located(assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=expr)), like))
+                return
             if var in self.ctx.containers:
                 out.append(located(assign(d, gast.Call(func=name(self.helper("add")), args=[name(d), expr],
                                                        keywords=[])), like))
@@ -429,6 +466,18 @@ class ReverseMode(Planner):
         out.append(located(assign(d, expr), like))
         self.live.add(var)
         self.owned.discard(var)
+        if uniform:
+            self.uniform.add(var)
+        else:
+            self.uniform.discard(var)
+
+    def materialize_uniform(self, vars_, out, like=None):
+        """Turn scalar stand-ins for uniform adjoints into arrays of their variables' shapes."""
+        for v in sorted(set(vars_) & self.uniform):
+            call = gast.Call(func=name(self.helper("expand_like")), args=[name(self.adj(v)), name(self.shape_source(v))],
+                             keywords=[])
+            out.append(located(assign(self.adj(v), call), like))
+            self.uniform.discard(v)
 
     def ensure_owned(self, var: str, shape_name: str, out: list, like):
         if var in self.owned:
@@ -444,6 +493,8 @@ class ReverseMode(Planner):
     def backward(self, stmts) -> list:
         out = []
         for s in reversed(stmts):
+            if isinstance(s, (gast.If, gast.For, gast.While, gast.With)):
+                self.materialize_uniform(self.uniform, out, s)  # keep branch and loop states simple
             if isinstance(s, gast.If):
                 self.backward_if(s, out)
             elif isinstance(s, gast.For):
@@ -484,6 +535,8 @@ class ReverseMode(Planner):
                                  hint="register a rule with ad.defvjp(fn, rule), or wrap the value in "
                                       "ad.stop_gradient(...) if no gradient should flow through it")
         block = []
+        if bound in self.uniform and not self.keeps_uniform(s, plan):
+            self.materialize_uniform([bound], block, s)
         self.emit_pops(s, names, block)
         rename = {k: v for k, v in names.items() if k != v}
         if plan.kind == "append":
@@ -501,9 +554,16 @@ class ReverseMode(Planner):
         elif plan.kind == "store":
             self.backward_store(s, rename, block)
         else:
+            target_uniform = bound in self.uniform
             for c in self.contributions(s, plan):
-                expr = rules.instantiate(c.expr, rename) if rename else c.expr
-                self.accumulate(c.var, expr, block, s)
+                expr = c.expr
+                uniform = c.uniform
+                if target_uniform and not c.full:
+                    # the contribution is a scalar too: uniform over the operand if it has the
+                    # result's shape
+                    expr, uniform = c.raw if c.raw is not None else c.expr, True
+                expr = rules.instantiate(expr, rename) if rename else expr
+                self.accumulate(c.var, expr, block, s, uniform=uniform)
         if bound:
             self.live.discard(bound)
             self.owned.discard(bound)
@@ -616,6 +676,18 @@ class ReverseMode(Planner):
                 if isinstance(elt, gast.Name) and elt.id in self.active:
                     self.accumulate(elt.id, gast.Call(func=name(self.helper("element")), args=[name(part), const(k)],
                                                       keywords=[]), out, s)
+
+    def keeps_uniform(self, s, plan) -> bool:
+        """Can the adjoints of this statement's operands be computed from a scalar standing for
+        its result's uniform adjoint? Elementwise rules and copies can, when every operand that
+        would receive a scalar has the result's shape."""
+        target = target_of(s)[0]
+        if plan.kind == "copy":
+            return True
+        if plan.kind != "rule" or not plan.rule.elementwise:
+            return False
+        same = self.shape_source(target)
+        return all(c.full or self.shape_source(c.var) == same for c in self.contributions(s, plan))
 
     def backward_index(self, s, rename, out):
         """``t = x[i]``: add ``dt`` into ``dx`` at ``i``."""

@@ -26,7 +26,7 @@ def unbroadcast(g, x):
         if gshape == shape:
             return g
     if not shape:
-        return np.sum(g)
+        return g.sum() if g.__class__ is _ndarray else np.sum(g)
     extra = len(gshape) - len(shape)
     if extra:
         g = np.sum(g, axis=tuple(range(extra)))
@@ -48,11 +48,15 @@ def unreduce(g, x, axis=None, keepdims=False):
 
 def reduced_size(x, axis=None):
     """How many elements of ``x`` each result of a reduction over ``axis`` combines."""
-    shape = np.shape(x)
     if axis is None:
-        return int(np.prod(shape))
-    axes = axis if isinstance(axis, tuple) else (axis,)
-    return int(np.prod([shape[a] for a in axes]))
+        return x.size if x.__class__ is _ndarray else int(np.size(x))
+    shape = np.shape(x)
+    if axis.__class__ is int:
+        return shape[axis]
+    n = 1
+    for a in axis:
+        n *= shape[a]
+    return n
 
 
 def unreduce_extreme(g, ans, x, axis=None, keepdims=False):
@@ -233,10 +237,17 @@ def own(g, x):
         return [0.0] * len(x) if g.__class__ is _float else list(g)
     if isinstance(x, dict):
         return dict.fromkeys(x, 0.0) if g.__class__ is _float else dict(g)
-    out = np.zeros(np.shape(x), dtype=np.result_type(x, g) if np.ndim(x) else float)
+    out = np.zeros(np.shape(x), dtype=_adjoint_dtype(x))
     if not (g.__class__ is _float and not g):
         out += g
     return out
+
+
+def _adjoint_dtype(x):
+    """The dtype of an adjoint array for ``x``: its own if inexact, else float64."""
+    if x.__class__ is _ndarray and x.dtype.kind in "fc":
+        return x.dtype
+    return float
 
 
 def add_at(dx, index, g):
@@ -288,7 +299,7 @@ def container_adjoint(x, index, g):
     elif isinstance(x, dict):
         out = dict.fromkeys(x, 0.0)
     else:
-        out = np.zeros(np.shape(x), dtype=np.result_type(x, g) if np.ndim(x) else float)
+        out = np.zeros(np.shape(x), dtype=_adjoint_dtype(x))
         if g.__class__ is _float and not g:
             return out
         if index.__class__ is int or index.__class__ is slice or isinstance(index, tuple):
