@@ -20,9 +20,11 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.Fun
     """Optimise ``fdef`` in place. ``is_pure_call(call)`` says whether a call may be dropped when
     its result is unused; names in ``keep`` (the user's variables and their adjoints) are never
     replaced by a temporary."""
+    first = True
     for _ in range(6):
-        changed = propagate_constants(fdef, keep)
+        changed = propagate_constants(fdef, keep, simplify_all=first)
         changed = propagate_block_copies(fdef, keep) or changed
+        first = False
         if not changed:
             break
     fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
@@ -45,19 +47,21 @@ def _assignments(fdef):
     return _name_stats(fdef)[0]
 
 
-def propagate_constants(fdef, keep=frozenset()) -> bool:
+def propagate_constants(fdef, keep=frozenset(), simplify_all=True) -> bool:
     """One pass in program order over generated code: substitute what is known, simplify, and
     learn names bound once at the top level to a number (replaced by the number) or to another
-    such name (a temporary copy: replaced by the original). True if anything changed."""
+    such name (a temporary copy: replaced by the original). True if anything changed. After the
+    first pass only statements that changed (or that copy propagation touched) are simplified."""
     counts = _assignments(fdef)
     values = {}
     changed = False
+    touched = False
 
     class Replace(gast.NodeTransformer):
         def visit_Name(self, node):
-            nonlocal changed
+            nonlocal changed, touched
             if isinstance(node.ctx, gast.Load) and node.id in values:
-                changed = True
+                changed = touched = True
                 repl = values[node.id]
                 if isinstance(repl, gast.Constant):
                     return gast.Constant(value=repl.value, kind=None)
@@ -66,10 +70,12 @@ def propagate_constants(fdef, keep=frozenset()) -> bool:
     replace, simplify = Replace(), Simplify()
     body = []
     for s in fdef.body:
+        touched = getattr(s, "ad_touched", False)
         if values:
             s = replace.visit(s)
-        if not getattr(s, "ad_primal", False):
+        if not getattr(s, "ad_primal", False) and (simplify_all or touched):
             s = simplify.visit(s)
+        s.ad_touched = False
         body.append(s)
         if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and not getattr(s, "ad_primal", False) \
                 and counts.get(s.targets[0].id) == 1:
@@ -144,6 +150,7 @@ def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
         for n in walk(st):
             if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load):
                 n.id = b
+                st.ad_touched = True
     stmts[k + 1:] = [st for st in later if not (_is_copy(st) and st.targets[0].id == b and st.value.id == b)]
     return True
 
