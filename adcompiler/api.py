@@ -10,6 +10,7 @@ import numpy as np
 from . import compiler
 from .errors import AdError
 from .parse import unwrap
+from .runtime import CalleeRedefined
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -117,6 +118,13 @@ class _Derived:
         return self._dispatch(args, kwargs)
 
     def _dispatch(self, args, kwargs):
+        try:
+            return self._dispatch_once(args, kwargs)
+        except CalleeRedefined:
+            clear_cache()  # a function it calls was redefined: generate everything again
+            return self._dispatch_once(args, kwargs)
+
+    def _dispatch_once(self, args, kwargs):
         if kwargs:
             args = self._args(args, kwargs)
         else:
@@ -243,10 +251,13 @@ def _dispatcher(derived: "_Derived"):
            "    def dispatch(%s):\n"
            "        generated = get(%s)\n"
            "        if generated is not None:\n"
-           "            return generated(%s)\n"
+           "            try:\n"
+           "                return generated(%s)\n"
+           "            except redefined:\n"
+           "                pass\n"
            "        return slow((%s,), None)\n"
            "    return dispatch\n" % (", ".join(safe), key, ", ".join(safe), ", ".join(safe)))
-    ns = {}
+    ns = {"redefined": CalleeRedefined}
     exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
     dispatch = ns["make"](derived._by_class.get, derived._dispatch)
     defaults = unwrap(fn).__defaults__
@@ -310,7 +321,8 @@ def normalize(fn: Callable) -> str:
 
 
 def clear_cache() -> None:
-    """Forget all generated code (after registering a new rule)."""
+    """Forget all generated code (after registering a new rule, or when a callee was redefined)."""
+    compiler.clear_cache()
     for entry in list(_CACHE.values()):
         for table in entry.values():
             table.clear()
@@ -353,7 +365,12 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
     forward and backward halves are two generated functions; the tape between them is explicit,
     and the pullback may be called any number of times."""
     pair, positions = _split(fn, args)
-    out, saved = pair.forward(*args)
+    try:
+        out, saved = pair.forward(*args)
+    except CalleeRedefined:
+        clear_cache()
+        pair, positions = _split(fn, args)
+        out, saved = pair.forward(*args)
     name = getattr(fn, "__qualname__", "f")
     out_shape = np.shape(out)
 
@@ -437,7 +454,11 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
             raise AdError("the tangent of argument %d has shape %s, the argument has shape %s (tangent: %r)"
                           % (p, np.shape(tangents[p]), np.shape(primals[p]), tangents[p]), function=name)
     run = _jvp_function(fn, primals, positions)
-    return run(tuple(tangents[p] for p in positions), *primals)
+    try:
+        return run(tuple(tangents[p] for p in positions), *primals)
+    except CalleeRedefined:
+        clear_cache()
+        return _jvp_function(fn, primals, positions)(tuple(tangents[p] for p in positions), *primals)
 
 
 def _forward_jacobian(fn, args, pos):

@@ -75,8 +75,8 @@ def normalized_source(fn) -> str:
 
 
 def _is_pure_call(ctx):
-    pure_objects = {id(o) for o in ctx.bindings.objects.values()
-                    if o is not runtime.add_at and o is not runtime.take_adjoint}
+    effects = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed)
+    pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in effects)}
 
     def is_pure(call):
         func = call.func
@@ -123,6 +123,7 @@ class _Reverse:
                 self.originals[p] = ctx.namer.fresh(p + "_arg")
                 self.entry.append(assign(self.originals[p], name(p)))
         self.forward = rev.forward(rev.body)
+        self.entry = rev.callee_guards(ctx) + self.entry
         for stmt in self.forward:
             for node in walk(stmt):
                 if isinstance(node, gast.stmt) and not isinstance(node, (gast.If, gast.For, gast.While)):
@@ -348,7 +349,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, self_names=None)
     ctx.subroutine_jvp = subroutine_jvp
     fm = ForwardMode(fdef, wrt, kinds, ctx)
     tangents = ctx.namer.fresh("tangents")
-    entry = [assign(gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()), name(tangents))]
+    entry = fm.callee_guards(ctx) + [assign(gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()), name(tangents))]
     for p in params:
         if p in fm.layout.mutates:
             entry.append(assign(p, gast.Call(func=name(ctx.helper("copy")), args=[name(p)], keywords=[])))

@@ -15,9 +15,8 @@ def stop_gradient(x: Any) -> Any:
 
 
 def _invalidate():
-    from . import api, compiler
+    from . import api
     api.clear_cache()
-    compiler.clear_cache()
 
 
 def defvjp(fn: Callable, rule: Callable) -> None:

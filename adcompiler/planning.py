@@ -37,6 +37,7 @@ class Plan:
     callee: str = ""
     fn: object = None                                  # user function called (kind "call")
     positional: list = field(default_factory=list)     # its positional parameter names
+    guard: tuple = None    # (callee expression, the object it named): code is valid while it still does
 
 
 def _call_text(node) -> str:
@@ -156,7 +157,7 @@ class Planner:
                         "differentiated again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
         if custom.USER_VJPS.get(target) is not None:
             names = [a.id for a in args if isinstance(a, gast.Name)]
-            return Plan("user", names, callee=_call_text(func), fn=target)
+            return Plan("user", names, callee=_call_text(func), fn=target, guard=(func, obj))
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
@@ -166,9 +167,12 @@ class Planner:
         if isinstance(obj, custom._Checkpointed):
             plan = self.subroutine_plan(s, call, unwrap(obj.fn))
             plan.kind = "checkpoint"
+            plan.guard = (func, obj)
             return plan
         if isinstance(target, types.FunctionType):
-            return self.subroutine_plan(s, call, target)
+            plan = self.subroutine_plan(s, call, target)
+            plan.guard = (func, obj)
+            return plan
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
 
     def subroutine_plan(self, s, call, fn) -> Plan:
@@ -267,6 +271,30 @@ class Planner:
                 kind = broadcast_kind(*[of(a) for a in value.args])
                 return SCALAR if kind == FLOAT else kind  # NumPy returns NumPy scalars
         return None
+
+    def callee_guards(self, namer_ctx) -> list:
+        """Statements that check, on entry, that each user function this code was generated for
+        is still the one its name denotes (a re-run notebook cell rebinds it): otherwise the
+        generated code asks to be generated again."""
+        out, seen = [], set()
+        for plan in self.plans.values():
+            if plan.guard is None:
+                continue
+            func, obj = plan.guard
+            text = gast.unparse(func).strip()
+            if text in seen:
+                continue
+            seen.add(text)
+            label = text.replace(".", "_")
+            original = namer_ctx.bind(label + "_at_compile", obj)
+            changed = gast.Call(func=gast.Name(id=namer_ctx.helper("callee_redefined"), ctx=gast.Load(),
+                                               annotation=None, type_comment=None),
+                                args=[gast.Constant(value=text, kind=None)], keywords=[])
+            test = gast.Compare(left=func, ops=[gast.IsNot()],
+                                comparators=[gast.Name(id=original, ctx=gast.Load(), annotation=None,
+                                                       type_comment=None)])
+            out.append(gast.If(test=test, body=[gast.Expr(value=changed)], orelse=[]))
+        return out
 
     def kind_of(self, node):
         if isinstance(node, gast.Constant):

@@ -406,6 +406,15 @@ def _object_like(g, x):
     return out
 
 
+class CalleeRedefined(Exception):
+    """Raised by generated code whose callee was rebound since it was generated (caught by
+    adcompiler, which generates the code again)."""
+
+
+def callee_redefined(name):
+    raise CalleeRedefined(name)
+
+
 def user_vjp(rule):
     """Adapt a user's vjp rule: its None cotangents become 0.0 (the zero adjoint)."""
     def call_rule(g, ans, *args, **kwargs):

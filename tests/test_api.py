@@ -208,3 +208,26 @@ def test_cli_dump_check_and_errors(tmp_path):
                 ["check", "%s:f" % path, "--at", "x=1.0"]):
         r = run(*bad)
         assert r.returncode != 0 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, bad
+
+
+def test_redefined_callee_regenerates(tmp_path):
+    """A notebook re-runs the cell defining a helper: the caller's cached gradient must follow."""
+    src = tmp_path / "notebook_cells.py"
+    src.write_text("import numpy as np\n\ndef helper(x):\n    return x * x\n\n"
+                   "def f(x):\n    return helper(x) + 1.0\n")
+    ns = {}
+    exec(compile(src.read_text(), str(src), "exec"), ns)
+    df = ad.grad(ns["f"])
+    assert df(3.0) == 6.0
+    x = np.array([1.0, 2.0])
+    out, pullback = ad.vjp(ns["f"], x)
+    np.testing.assert_allclose(pullback(np.ones(2))[0], 2 * x)
+    src.write_text(src.read_text() + "\ndef helper(x):\n    return x * x * x\n")
+    import linecache
+    linecache.checkcache(str(src))
+    exec(compile(src.read_text(), str(src), "exec"), ns)  # the cell defining helper runs again
+    assert df(3.0) == 27.0, "the gradient follows the redefined helper"
+    out, pullback = ad.vjp(ns["f"], x)
+    np.testing.assert_allclose(pullback(np.ones(2))[0], 3 * x ** 2)
+    assert ad.jvp(ns["f"], (3.0,), (1.0,))[1] == 27.0
+    assert "helper_at_compile" in df.source
