@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import types
 import weakref
 from typing import Any, Callable, Sequence, Union
 
@@ -32,8 +33,10 @@ def _params(fn) -> list[str]:
     """Positional parameter names (``co_argcount`` includes positional-only ones)."""
     while _as_derived(fn) is not None:
         fn = _as_derived(fn).fn
-    code = unwrap(fn).__code__
-    return list(code.co_varnames[:code.co_argcount])
+    fn = unwrap(fn)
+    skip = 1 if isinstance(fn, types.MethodType) else 0  # a bound method's instance is not passed
+    code = getattr(fn, "__func__", fn).__code__
+    return list(code.co_varnames[skip:code.co_argcount])
 
 
 def _positions(fn, wrt) -> tuple[tuple[int, ...], bool]:
@@ -238,13 +241,13 @@ def _public(derived: "_Derived") -> GradientFunction:
 def _dispatcher(derived: "_Derived"):
     """A function with ``f``'s positional parameters that looks its argument classes up in the
     derived function's cache (no ``*args`` packing): the cached-call fast path."""
-    fn = derived.fn
-    code = getattr(unwrap(fn), "__code__", None)
+    fn = unwrap(derived.fn)
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    params = _params(fn) if code is not None else []
     simple = code is not None and not (code.co_flags & 0x0C) and not code.co_kwonlyargcount \
-        and code.co_argcount > 0 and "generated" not in code.co_varnames[:code.co_argcount]
+        and params and "generated" not in params
     if not simple:  # *args, **kwargs or keyword-only parameters: the general path
         return derived
-    params = list(code.co_varnames[:code.co_argcount])
     safe = ["a%d" % i for i in range(len(params))]
     key = "%s.__class__" % safe[0] if len(safe) == 1 else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
     src = ("def make(get, slow):\n"
@@ -260,7 +263,7 @@ def _dispatcher(derived: "_Derived"):
     ns = {"redefined": CalleeRedefined}
     exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
     dispatch = ns["make"](derived._by_class.get, derived._dispatch)
-    defaults = unwrap(fn).__defaults__
+    defaults = getattr(fn, "__defaults__", None)
     dispatch.__defaults__ = defaults
     # keyword calls use the user's parameter names: route them through the general path
     dispatch.__code__ = dispatch.__code__.replace(co_varnames=tuple(params) + dispatch.__code__.co_varnames[len(params):])

@@ -59,13 +59,13 @@ def to_source(tree) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compile_functions(source: str, names: list[str], user_fn, bindings: dict, label: str) -> dict:
+def compile_functions(source: str, names: list[str], parsed, bindings: dict, label: str) -> dict:
     """Compile ``source`` (one or more top-level defs) into functions that see the user's
-    globals and closure cells plus ``bindings`` (name -> object) as closure variables."""
+    globals and closure cells (``parsed``) plus ``bindings`` (name -> object) as closure
+    variables."""
     free = sorted(bindings)
-    user_cells = {}
-    if user_fn is not None and user_fn.__closure__:
-        user_cells = dict(zip(user_fn.__code__.co_freevars, user_fn.__closure__))
+    user_fn = parsed.fn
+    user_cells = dict(parsed.cells)
     params = free + [n for n in sorted(user_cells) if n not in bindings]
     factory = "def __adcompiler_factory__(%s):\n" % ", ".join(params)
     body = "".join("    " + line + "\n" if line.strip() else "\n" for line in source.splitlines())

@@ -136,7 +136,7 @@ class _Reverse:
         parameters ``active``; generated (and cached) on first use."""
         fn = unwrap(fn)
         key = (tuple(active), tuple(kinds))
-        if self.split_names and fn is unwrap(self.fn) and key == self.key:
+        if self.split_names and fn == unwrap(self.fn) and key == self.key:  # == : bound methods
             return self.split_names  # direct recursion: the pair being generated now
         pair = _subroutine_pair(fn, key)
         return (self.ctx.bind(fn.__name__ + "_forward", pair.forward),
@@ -191,7 +191,7 @@ class _Reverse:
             d.body = drop_orphan_comments(d.body)
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]
-        fns = compile_functions(source, names, self.parsed.fn, self.ctx.bindings.objects, names[0])
+        fns = compile_functions(source, names, self.parsed, self.ctx.bindings.objects, names[0])
         for fn in fns.values():
             fn.__defaults__ = self.parsed.fn.__defaults__
             fn.__kwdefaults__ = self.parsed.fn.__kwdefaults__
@@ -342,7 +342,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, self_names=None)
 
     def subroutine_jvp(callee, active, callee_kinds):
         callee = unwrap(callee)
-        if callee is unwrap(fn) and (tuple(active), tuple(callee_kinds)) == key:
+        if callee == unwrap(fn) and (tuple(active), tuple(callee_kinds)) == key:
             return jname  # direct recursion
         compiled = _subroutine_jvp(callee, (tuple(active), tuple(callee_kinds)))
         return ctx.bind(callee.__name__ + "_jvp", compiled.fn)
@@ -374,7 +374,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, self_names=None)
     if optimize:
         run_optimizer(jdef, _is_pure_call(ctx))
     source = to_source(jdef)
-    fns = compile_functions(source, [jname], parsed.fn, ctx.bindings.objects, jname)
+    fns = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname)
     jfn = fns[jname]
     jfn.__defaults__ = parsed.fn.__defaults__
     jfn.__kwdefaults__ = parsed.fn.__kwdefaults__
@@ -418,6 +418,6 @@ def build_outer_derivative(target, position: int, jvp_fn, mode: str, as_tuple: b
     source = ("def %s(%s):\n    %s, %s = %s((1.0,), %s)\n    %s(%s, %r)\n    return %s\n"
               % (gname, ", ".join(params), value, tangent, jname, ", ".join(params), seed, value,
                  parsed.name, out))
-    fn = compile_functions(source, [gname], parsed.fn, ctx.bindings.objects, gname)[gname]
+    fn = compile_functions(source, [gname], parsed, ctx.bindings.objects, gname)[gname]
     fn.__defaults__ = parsed.fn.__defaults__
     return Compiled(fn, source, gname)

@@ -28,12 +28,13 @@ class Parsed:
 
 
 def unwrap(fn):
-    """The plain Python function behind methods, staticmethods and ``functools.wraps`` chains."""
+    """The callable behind staticmethod/classmethod objects and ``functools.wraps`` chains (a
+    bound method stays bound: its instance is part of it)."""
     while True:
         if isinstance(fn, (staticmethod, classmethod)):
             fn = fn.__func__
         elif isinstance(fn, types.MethodType):
-            fn = fn.__func__
+            return fn
         elif getattr(fn, "__adcompiler_derived__", False):
             return fn  # grad(f) is not f: its generated code is what gets differentiated
         elif hasattr(fn, "__wrapped__") and not isinstance(fn, types.FunctionType):
@@ -46,6 +47,9 @@ def parse_function(fn) -> Parsed:
     """Read ``fn``'s source lazily (works for module functions, methods, nested defs, scripts,
     notebooks) and return its gast tree; raise AdError when there is no source to read."""
     fn = unwrap(fn)
+    bound = None
+    if isinstance(fn, types.MethodType):  # parsed as its function, the instance a closure variable
+        bound, fn = fn.__self__, fn.__func__
     name = getattr(fn, "__qualname__", getattr(fn, "__name__", repr(fn)))
     if not isinstance(fn, types.FunctionType):
         raise AdError("%r is not a Python function, so it has no source to differentiate" % (fn,),
@@ -79,6 +83,14 @@ def parse_function(fn) -> Parsed:
     cells = {}
     if fn.__closure__:
         cells = dict(zip(code.co_freevars, fn.__closure__))
+    if bound is not None:
+        args = tree.args
+        first = (args.posonlyargs or args.args)[0]
+        if args.posonlyargs:
+            args.posonlyargs = args.posonlyargs[1:]
+        else:
+            args.args = args.args[1:]
+        cells[first.id] = types.CellType(bound)
     return Parsed(fn, tree, loc, fn.__globals__, cells)
 
 

@@ -161,7 +161,8 @@ class Planner:
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
-        if isinstance(target, types.FunctionType) and is_library_function(target):
+        if isinstance(target, (types.FunctionType, types.MethodType)) and is_library_function(
+                getattr(target, "__func__", target)):
             return Plan("opaque", loads(call), callee="'%s' (%s.%s)" % (_call_text(func), target.__module__,
                                                                        target.__qualname__))
         if isinstance(obj, custom._Checkpointed):
@@ -169,7 +170,8 @@ class Planner:
             plan.kind = "checkpoint"
             plan.guard = (func, obj)
             return plan
-        if isinstance(target, types.FunctionType):
+        if isinstance(target, types.FunctionType) or (isinstance(target, types.MethodType)
+                                                      and isinstance(target.__func__, types.FunctionType)):
             plan = self.subroutine_plan(s, call, target)
             plan.guard = (func, obj)
             return plan

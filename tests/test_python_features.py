@@ -227,3 +227,29 @@ def test_subscript_assignment(rng):
     assert_grad(fancy_repeated, [rng.randn(3)])
     assert_grad(boolean_mask, [np.array([0.5, -1.0, 2.0, -0.1])])
     assert_grad(indexing_reads, [rng.randn(3, 4)])
+
+
+class Model:
+    def __init__(self, w):
+        self.w = w
+
+    def predict(self, x):
+        return np.tanh(self.w * x)
+
+    def loss(self, x, scale=1.0):
+        return np.sum(self.predict(x) ** 2) * scale
+
+    @staticmethod
+    def square(x):
+        return x * x
+
+
+def test_methods(rng):
+    m = Model(rng.randn(3))
+    x = rng.randn(3)
+    assert_grad(m.loss, [x])
+    np.testing.assert_allclose(ad.grad(m.loss)(x, scale=2.0), 2 * ad.grad(m.loss)(x))
+    assert ad.grad(Model.square)(3.0) == 6.0
+    dw = ad.grad(Model.loss, wrt=1)(m, x)  # the unbound function: self is an argument
+    np.testing.assert_allclose(dw, ad.grad(m.loss)(x))
+    assert "def dloss(x, scale" in ad.source(m.loss), "a bound method's gradient takes its visible arguments"

@@ -64,6 +64,8 @@ E(np.mod, "x1, x2", "g", "mod_back(g, x1, x2)")
 E(np.fmod, "x1, x2", "g", "fmod_back(g, x1, x2)")
 E(np.conjugate, "x", "g")
 E(np.real, "val", "g")
+for _scalar_type in (np.float64, np.float32, np.float16):
+    E(_scalar_type, "x", "g")
 
 # -- reductions
 D(np.sum, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)", linear=True)
