@@ -292,7 +292,9 @@ class Planner:
             changed = gast.Call(func=gast.Name(id=namer_ctx.helper("callee_redefined"), ctx=gast.Load(),
                                                annotation=None, type_comment=None),
                                 args=[gast.Constant(value=text, kind=None)], keywords=[])
-            test = gast.Compare(left=func, ops=[gast.IsNot()],
+            # a bound method is made anew at each access: compare instance and function (==)
+            op = gast.NotEq() if isinstance(obj, types.MethodType) else gast.IsNot()
+            test = gast.Compare(left=func, ops=[op],
                                 comparators=[gast.Name(id=original, ctx=gast.Load(), annotation=None,
                                                        type_comment=None)])
             out.append(gast.If(test=test, body=[gast.Expr(value=changed)], orelse=[]))
