@@ -465,6 +465,10 @@ class Normalizer:
             length = lengths[0] if len(lengths) == 1 else gast.Call(
                 func=name(self._builtin("min")), args=lengths, keywords=[])
             return length, lambda k: gast.Tuple(elts=[p[1](k) for p in parts], ctx=gast.Load())
+        if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and not it.args \
+                and it.func.attr in ("items", "values", "keys") and not self.is_global(it.func):
+            # a dict view: iterate over a list of it
+            it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
         seq = self.atom(it, s)
         if isinstance(seq, gast.Constant):
             self.unsupported(it, "iterating over a constant", "iterate over a list, tuple or array")

@@ -103,6 +103,15 @@ def dict_params(p, x):
     return np.sum(p["w"] * x) + p["b"] ** 2
 
 
+def dict_loop(params, x):
+    total = 0.0
+    for name, p in params.items():
+        total = total + np.sum(np.tanh(p * x))
+    for p in params.values():
+        total = total + np.sum(p ** 2)
+    return total
+
+
 def tuple_params(p, x):
     w, b = p
     return np.sum(w * x) + b ** 2
@@ -206,6 +215,11 @@ def test_structured_parameters():
     gd = ad.grad(dict_params)({"w": np.array([1.0, 2.0]), "b": 3.0}, np.array([0.5, 0.25]))
     assert set(gd) == {"w", "b"} and gd["b"] == 6.0
     np.testing.assert_allclose(gd["w"], [0.5, 0.25])
+    params = {"w": np.array([0.3, -1.0]), "v": np.array([0.7, 0.2])}
+    gd = ad.grad(dict_loop)(params, np.array([0.5, 2.0]))
+    for k in params:
+        bumped = lambda q: dict_loop(dict(params, **{k: q}), np.array([0.5, 2.0]))
+        np.testing.assert_allclose(gd[k], fd_grad(bumped, [params[k]], 0), rtol=1e-6)
     gt = ad.grad(tuple_params)((np.array([1.0, 2.0]), 3.0), np.array([0.5, 0.25]))
     assert isinstance(gt, tuple) and gt[1] == 6.0
     gl = ad.grad(tuple_params)([np.array([1.0, 2.0]), 3.0], np.array([0.5, 0.25]))

@@ -556,3 +556,24 @@ def prod_back(g, iterable, start=1):
     for v in items:
         total = total * v
     return [g * total / v for v in items]
+
+
+def list_back(g, iterable):
+    """Adjoint of ``list(iterable)`` / ``tuple(iterable)``: the same structure as ``iterable``."""
+    if _zero(g) or isinstance(iterable, (list, tuple)) or not isinstance(iterable, np.ndarray):
+        return g
+    return np.stack([np.broadcast_to(p, np.shape(iterable)[1:]) for p in g])
+
+
+def items_back(g, a):
+    """Adjoint of ``d.items()`` (seen through ``list``): each value's adjoint goes to its key."""
+    if _zero(g):
+        return g
+    return {k: (0.0 if _zero(p) else p[1]) for k, p in zip(a.keys(), g)}
+
+
+def values_back(g, a):
+    """Adjoint of ``d.values()`` (seen through ``list``)."""
+    if _zero(g):
+        return g
+    return dict(zip(a.keys(), g))

@@ -21,6 +21,8 @@ D(operator.matmul, "x, y", "dmatmul_left(g, x, y)", y="dmatmul_right(g, x, y)", 
 E(builtins.abs, "x", "g * np.sign(x)", scalar=("g if x >= 0 else -g",))
 E(builtins.float, "x", "g")
 D(builtins.sum, "iterable, start=0", "[g] * len(iterable)", start="g", linear=True)
+D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
+D(builtins.tuple, "iterable", "list_back(g, iterable)", linear=True)
 D(builtins.max, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_args)")
 D(builtins.min, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_args)")
 

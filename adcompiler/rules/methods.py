@@ -37,8 +37,10 @@ D("repeat", "a, repeats, axis=None", "repeat_back(g, a, repeats, axis)", linear=
 D("take", "a, indices, axis=None", "take_back(g, a, indices, axis)", linear=True)
 D("conj", "a", "g", linear=True)
 D("conjugate", "a", "g", linear=True)
+D("items", "a", "items_back(g, a)", linear=True)
+D("values", "a", "values_back(g, a)", linear=True)
 table.elementwise("clip", "a, min=None, max=None", "g * inside(a, min, max)")
 D("astype", "a, dtype", "g", linear=True)
 D("item", "a", "g", linear=True)
 table.nondiff("argmax", "argmin", "argsort", "nonzero", "all", "any", "tolist", "shape", "ndim", "size", "dtype",
-              "round", "searchsorted")
+              "round", "searchsorted", "keys")
