@@ -237,10 +237,12 @@ class Simplify(gast.NodeTransformer):
 
 
 class DeadCode:
-    """Liveness-based removal of statements whose results nobody reads."""
+    """Liveness-based removal of statements whose results nobody reads. Loops first iterate
+    liveness to a fixpoint without changing anything (``apply`` off), then prune once."""
 
     def __init__(self, is_pure_call):
         self.is_pure_call = is_pure_call
+        self.apply = True
 
     def pure(self, expr) -> bool:
         for node in walk(expr):
@@ -280,32 +282,28 @@ class DeadCode:
             orelse, live_else = self.block(s.orelse, live)
             if not _effective(body) and not _effective(orelse) and self.pure(s.test):
                 return None, live
-            s.body = body or [gast.Pass()]
-            s.orelse = orelse
+            if self.apply:
+                s.body = body or [gast.Pass()]
+                s.orelse = orelse
             return s, live_body | live_else | set(loads(s.test))
-        if isinstance(s, gast.For):
-            target = {n.id for n in gast.walk(s.target) if isinstance(n, gast.Name)}
-            out = set(live)
+        if isinstance(s, (gast.For, gast.While)):
+            target = {n.id for n in walk(s.target) if isinstance(n, gast.Name)} if isinstance(s, gast.For) else set()
+            head = set(loads(s.iter if isinstance(s, gast.For) else s.test))
+            out = set(live) | (head if isinstance(s, gast.While) else set())
+            apply, self.apply = self.apply, False  # liveness only, until it is stable
             while True:
-                body, live_body = self.block(s.body, out)
+                _, live_body = self.block(s.body, out)
                 new = out | (live_body - target)
                 if new == out:
                     break
                 out = new
-            if not _effective(body) and self.pure(s.iter):
+            self.apply = apply
+            body, live_body = self.block(s.body, out)
+            if isinstance(s, gast.For) and not _effective(body) and self.pure(s.iter):
                 return None, live
-            s.body = body or [gast.Pass()]
-            return s, live | (live_body - target) | set(loads(s.iter))
-        if isinstance(s, gast.While):
-            out = set(live) | set(loads(s.test))
-            while True:
-                body, live_body = self.block(s.body, out)
-                new = out | live_body
-                if new == out:
-                    break
-                out = new
-            s.body = body or [gast.Pass()]
-            return s, out
+            if self.apply:
+                s.body = body or [gast.Pass()]
+            return s, live | (live_body - target) | head
         if isinstance(s, gast.Pass):
             return None, live
         return s, live | set(loads(s))

@@ -351,11 +351,11 @@ class ReverseMode(Planner):
                 reads[s.value.id] = False
             return reads
         for c in self.contributions(s, plan):
-            for n in c.shape_reads:
+            for n in sorted(c.shape_reads):
                 reads.setdefault(n, False)
-            for n in c.value_reads:
+            for n in sorted(c.value_reads):
                 reads[n] = True
-        return reads
+        return dict(sorted(reads.items()))  # a deterministic tape order
 
     def control_record(self, s, var, out, always=False):
         """Record control value ``var`` (a branch test, loop bound or trip count) read at ``s``;
@@ -529,6 +529,10 @@ class ReverseMode(Planner):
         if plan.kind == "pop":
             raise self.loc.error("reverse mode cannot differentiate through list.pop()", s,
                                  hint="index the list instead, or use ad.jvp / ad.jacobian(mode='forward')")
+        if plan.kind in ("add_at", "take_adjoint"):
+            raise self.loc.error("reverse mode over generated gradient code (reverse-over-reverse) is not "
+                                 "supported", s, hint="use forward-over-reverse: ad.hessian, ad.jvp(ad.grad(f), ...) "
+                                 "or ad.grad(ad.grad(f)) for a scalar argument")
         if plan.kind == "opaque":
             raise self.loc.error("cannot differentiate %s: it has no derivative rule and no Python source"
                                  % plan.callee, s,

@@ -36,7 +36,20 @@ def build_in_place(x):
     return np.sum(y * y)
 
 
+def layers(x, w1, w2):
+    h = x
+    for k in range(2):
+        w = w1 if k == 0 else w2
+        z = h @ w
+        if k == 0:
+            h = np.maximum(z, 0.0) * z
+        else:
+            h = np.tanh(z) + z
+    return np.sum(h * h)
+
+
 CASES = {
+    "layers.reverse": (layers, dict(wrt=(0, 1, 2))),
     "seed_xy.reverse": (seed_xy, dict(wrt=(0, 1))),
     "seed_xy.forward": (seed_xy, dict(wrt=(0, 1), mode="forward")),
     "seed_xy.split": (seed_xy, dict(wrt=(0, 1), mode="split")),

@@ -1,0 +1,85 @@
+"""Realistic numerical programs (optimisation losses, simulations, small networks) used as an
+end-to-end regression suite."""
+import math
+import numpy as np
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+def logistic_loss(w, b, X, y):
+    p = sigmoid(X @ w + b)
+    eps = 1e-9
+    return -np.mean(y * np.log(p + eps) + (1 - y) * np.log(1 - p + eps))
+
+def kmeans_loss(centers, X):
+    d = np.sum((X[:, None, :] - centers[None, :, :]) ** 2, axis=-1)
+    assign = np.argmin(d, axis=1)
+    return np.sum((X - centers[assign]) ** 2)
+
+def heat(u0, alpha):
+    u = u0.copy()
+    for step in range(20):
+        lap = u[2:] - 2 * u[1:-1] + u[:-2]
+        u[1:-1] = u[1:-1] + alpha * lap
+    return np.sum(u ** 2)
+
+def pair_energy(x):
+    diff = x[:, None, :] - x[None, :, :]
+    r2 = np.sum(diff ** 2, axis=-1) + np.eye(x.shape[0])
+    inv = 1.0 / r2
+    e = 0.0
+    n = x.shape[0]
+    for i in range(n):
+        for j in range(i + 1, n):
+            e += inv[i, j] ** 3 - inv[i, j] ** 6
+    return e
+
+def gauss_nll(mu, L, x):
+    cov = L @ L.T + np.eye(L.shape[0])
+    sign, logdet = np.linalg.slogdet(cov)
+    r = x - mu
+    return 0.5 * (logdet + r @ np.linalg.solve(cov, r))
+
+def pendulum(theta0, omega0, g):
+    theta, omega = theta0, omega0
+    dt = 0.01
+    for _ in range(100):
+        omega = omega - g * math.sin(theta) * dt
+        theta = theta + omega * dt
+    return theta ** 2 + 0.1 * omega ** 2
+
+def converge(x):
+    y = np.zeros_like(x)
+    it = 0
+    while True:
+        y_new = 0.5 * (y + np.cos(x) - 0.1 * y ** 2)
+        it += 1
+        if np.max(np.abs(y_new - y)) < 1e-10 or it > 200:
+            y = y_new
+            break
+        y = y_new
+    return np.sum(y * x)
+
+def net(params, X, y):
+    h = X
+    for k in range(2):
+        W = params["W%d" % k]
+        b = params["b%d" % k]
+        h = np.maximum(h @ W + b, 0.0) if k == 0 else h @ W + b
+    return np.mean((h[:, 0] - y) ** 2)
+
+def softmax_rows(z):
+    z = z - np.max(z, axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+def attention(Q, K, V):
+    s = Q @ K.T / np.sqrt(Q.shape[1])
+    a = softmax_rows(s)
+    out = a @ V
+    return np.sum(out ** 2)
+
+def printing(x):
+    y = x * 2.0
+    print("y =", y, f"{y:.3f}" if np.ndim(y) == 0 else "")
+    return y * y
