@@ -83,3 +83,85 @@ def printing(x):
     y = x * 2.0
     print("y =", y, f"{y:.3f}" if np.ndim(y) == 0 else "")
     return y * y
+def step(h, w):
+    return np.tanh(h * w)
+
+def p1(x, w):
+    # subroutine in a loop with a branch choosing between two updates
+    h = x
+    for i in range(4):
+        if np.sum(h) > 0:
+            h = step(h, w) * 1.1
+        else:
+            h = h - 0.3 * step(h, w * 2.0)
+    return np.sum(h ** 2)
+
+def p2(a):
+    # in-place conditional updates, break out of nested loops via flag
+    out = np.zeros_like(a)
+    done = False
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            if a[i, j] > 1.5:
+                done = True
+                break
+            if a[i, j] > 0:
+                out[i, j] = a[i, j] ** 2
+            else:
+                out[i, j] += np.sin(a[i, j])
+        if done:
+            break
+    return np.sum(out * a)
+
+def p3(x):
+    # while loop with array state and early return
+    y = x
+    k = 0
+    while k < 10:
+        y = y * 0.9 + np.cos(y) * 0.1
+        if np.max(y) > 5.0:
+            return np.sum(y)
+        k += 1
+    return np.sum(y * y)
+
+def p4(xs, w):
+    # nested function capturing a loop variable and accumulating in a list
+    outs = []
+    for i in range(len(xs)):
+        def f(v):
+            return v * w + i
+        outs.append(f(xs[i]) ** 2)
+    return sum(outs)
+
+def p5(x):
+    # continue with accumulators in both branches and a running max
+    best = x[0]
+    total = 0.0
+    for i in range(1, len(x)):
+        if x[i] < 0:
+            total = total - x[i]
+            continue
+        if x[i] > best:
+            best = x[i]
+        total = total + x[i] * best
+    return total + best
+
+def p6(W, x):
+    # matrix iterations with a conditional rescale
+    v = x
+    for it in range(5):
+        v = W @ v
+        n = np.linalg.norm(v)
+        if n > 2.0:
+            v = v / n
+    return np.sum(v)
+
+def p7(x, y):
+    # tuple returns from a helper in a loop, unpacked
+    a, b = x, y
+    for i in range(3):
+        a, b = swap_mix(a, b)
+    return a * b
+
+def swap_mix(u, v):
+    return v + 0.5 * u, u * v

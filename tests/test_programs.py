@@ -20,12 +20,34 @@ CASES = [
     (progs.converge, [rng.rand(4)], (0,)),
     (progs.attention, [rng.randn(4, 3), rng.randn(5, 3), rng.randn(5, 2)], (0, 1, 2)),
     (progs.printing, [1.5], (0,)),
+    (progs.p1, [rng.randn(3), 0.7], (0, 1)),
+    (progs.p1, [-np.abs(rng.randn(3)), 0.7], (0, 1)),
+    (progs.p2, [rng.randn(3, 3)], (0,)),
+    (progs.p2, [np.array([[0.5, -0.3], [2.0, 0.4]])], (0,)),
+    (progs.p3, [rng.rand(3)], (0,)),
+    (progs.p3, [np.array([6.0, 5.5])], (0,)),
+    (progs.p4, [rng.randn(4), 0.8], (0, 1)),
+    (progs.p5, [np.array([0.3, -0.5, 0.9, 0.1, 1.2, -0.2])], (0,)),
+    (progs.p6, [rng.randn(3, 3), rng.randn(3)], (0, 1)),
+    (progs.p7, [0.4, 0.9], (0, 1)),
 ]
 
 
 @pytest.mark.parametrize("fn, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
 def test_program(fn, args, wrt):
     assert_grad(fn, args, wrt=wrt, rtol=1e-4)
+
+
+@pytest.mark.parametrize("fn, args, wrt", CASES, ids=[c[0].__name__ for c in CASES])
+def test_program_forward_mode(fn, args, wrt):
+    r = np.random.RandomState(7)
+    tangents = [(r.randn(*np.shape(a)) if np.ndim(a) else float(r.randn())) if i in wrt else
+                (np.zeros_like(a) if np.ndim(a) else 0.0) for i, a in enumerate(args)]
+    _, t = ad.jvp(fn, args, tangents)
+    eps = 1e-6
+    hi = fn(*[a + eps * d for a, d in zip(args, tangents)])
+    lo = fn(*[a - eps * d for a, d in zip(args, tangents)])
+    assert float(t) == pytest.approx((hi - lo) / (2 * eps), rel=1e-4, abs=1e-6)
 
 
 def test_network_with_branches_in_a_loop():
