@@ -310,20 +310,8 @@ class ForwardMode(Planner):
     def transform_loop(self, s, out):
         """Tangents live at the end of the body are live (as 0.0) at its head; tangents the body
         updates in place are owned before the loop."""
-        entry_live, entry_owned = set(self.live), set(self.owned)
-        outer_wants = self.wants_owned
-        head_live, head_owned = set(entry_live), set(entry_owned)
-        for _ in range(8):
-            self.live, self.owned = set(head_live), set(head_owned)
-            self.wants_owned = set()
-            body = self.transform(s.body)
-            end_live, end_owned = self.live, self.owned
-            new_owned = (head_owned | self.wants_owned) & end_owned
-            new_live = head_live | end_live | new_owned
-            if new_live == head_live and new_owned == head_owned:
-                break
-            head_live, head_owned = new_live, new_owned
-        self.wants_owned = outer_wants
+        body, (head_live, head_owned), (end_live, _), (entry_live, entry_owned) = \
+            self.loop_fixpoint(lambda: self.transform(s.body))
         self.live, self.owned = set(entry_live), set(entry_owned)
         self.materialize(head_live - entry_live - head_owned, out, s)
         for v in sorted(head_owned - entry_owned):

@@ -60,7 +60,31 @@ def is_library_function(fn) -> bool:
 
 
 class Planner:
-    """Plans of one normalised function, and its activity and scalar kinds w.r.t. ``wrt``."""
+    """Plans of one normalised function, and its activity and scalar kinds w.r.t. ``wrt``.
+
+    Also the state both transforms track while they emit code: ``live`` (derivative variables
+    bound to a possibly non-zero value) and ``owned`` (arrays the code may update in place)."""
+
+    def loop_fixpoint(self, generate):
+        """Generate a loop body until the state at its head is the same on entry and on the back
+        edge: derivatives live at the end are live (as 0.0) at the head; arrays the body updates
+        in place and still owns at its end are owned before the loop (one copy, not one per
+        iteration). Returns (body, head state, end state, entry state), each state (live, owned)."""
+        entry = (set(self.live), set(self.owned))
+        outer_wants = self.wants_owned
+        head_live, head_owned = set(entry[0]), set(entry[1])
+        for _ in range(8):
+            self.live, self.owned = set(head_live), set(head_owned)
+            self.wants_owned = set()
+            body = generate()
+            end_live, end_owned = self.live, self.owned
+            new_owned = (head_owned | self.wants_owned) & end_owned
+            new_live = head_live | end_live | new_owned
+            if new_live == head_live and new_owned == head_owned:
+                break
+            head_live, head_owned = new_live, new_owned
+        self.wants_owned = outer_wants
+        return body, (head_live, head_owned), (end_live, end_owned), entry
 
     def __init__(self, fdef, wrt, arg_kinds, ctx):
         self.ctx = ctx

@@ -809,26 +809,12 @@ class ReverseMode(Planner):
             stmts.append(located(assign(self.adj(v), const(0.0)), like))
 
     def backward_loop(self, s, out):
-        """Reverse a loop. The adjoint state at the head of the reversed body must be the same on
-        entry and on the back edge, so iterate: adjoints live at the end of the body are live
-        (materialised as 0.0) at the head, and adjoints the body updates in place and still owns
-        at its end are owned before the loop (one copy, not one per iteration)."""
+        """Reverse a loop (``for i in reversed(range(...))``, or ``for _ in range(trip count)``
+        for a while loop), with the adjoint state made consistent by ``loop_fixpoint``."""
         if getattr(s, "ad_inactive", False):
             return
-        entry_live, entry_owned = set(self.live), set(self.owned)
-        outer_wants = self.wants_owned
-        head_live, head_owned = set(entry_live), set(entry_owned)
-        for _ in range(8):
-            self.live, self.owned = set(head_live), set(head_owned)
-            self.wants_owned = set()
-            body = self.backward(s.body)
-            end_live, end_owned = self.live, self.owned
-            new_owned = (head_owned | self.wants_owned) & end_owned
-            new_live = head_live | end_live | new_owned
-            if new_live == head_live and new_owned == head_owned:
-                break
-            head_live, head_owned = new_live, new_owned
-        self.wants_owned = outer_wants
+        body, (head_live, head_owned), (end_live, end_owned), (entry_live, entry_owned) = \
+            self.loop_fixpoint(lambda: self.backward(s.body))
         block = []
         self.live, self.owned = set(entry_live), set(entry_owned)
         # An array adjoint the loop accumulates into starts as an owned zero array, so the body can
