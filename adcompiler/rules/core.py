@@ -14,7 +14,7 @@ Kinds of entry
 from __future__ import annotations
 
 import ast
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import gast
 
@@ -203,6 +203,11 @@ class Table:
         if jvp is not None:
             rule.jvp = _parse(jvp)
         return self._add(rule)
+
+    def alias(self, key, rule: Rule):
+        """Reuse another table's rule under ``key`` (an array method with the function's
+        signature, the receiver as first parameter: ``x.sum(axis)`` is ``np.sum(x, axis)``)."""
+        return self._add(replace(rule, fn=key, name="x." + key))
 
     def nondiff(self, *fns):
         """Functions whose results carry no gradient."""
