@@ -456,9 +456,19 @@ class Normalizer:
     def iteration(self, it, s):
         """(length expression, k -> element expression) for iterating over ``it``."""
         callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
-        if callee is enumerate and len(it.args) == 1 and not it.keywords:
+        if callee is enumerate and 1 <= len(it.args) <= 2 and all(k.arg == "start" for k in it.keywords):
             length, items = self.iteration(it.args[0], s)
-            return length, lambda k: gast.Tuple(elts=[k, items(k)], ctx=gast.Load())
+            start = it.args[1] if len(it.args) == 2 else (it.keywords[0].value if it.keywords else None)
+            if start is None:
+                return length, lambda k: gast.Tuple(elts=[k, items(k)], ctx=gast.Load())
+            first = self.atom(start, s)
+            return length, lambda k: gast.Tuple(elts=[gast.BinOp(left=k, op=gast.Add(), right=_copy(first)),
+                                                      items(k)], ctx=gast.Load())
+        if callee is reversed and len(it.args) == 1 and not it.keywords:
+            length, items = self.iteration(it.args[0], s)
+            n = self.atom(length, s)
+            last = self.atom(gast.BinOp(left=n, op=gast.Sub(), right=const(1)), s)
+            return n, lambda k: items(gast.BinOp(left=_copy(last), op=gast.Sub(), right=k))
         if callee is zip and it.args and not it.keywords:
             parts = [self.iteration(a, s) for a in it.args]
             lengths = [self.atom(p[0], s) for p in parts]

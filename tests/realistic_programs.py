@@ -165,3 +165,59 @@ def p7(x, y):
 
 def swap_mix(u, v):
     return v + 0.5 * u, u * v
+
+
+SCALE = np.array([1.0, 2.0, 0.5])
+
+def q1(x):
+    y = x[:, np.newaxis] * x[np.newaxis, :]
+    return np.sum(y[::-1, ::2] * 1.5) + np.sum(x[..., None] ** 2)
+
+def q2(x):
+    y = x.copy()
+    y[y < 0] = 0.0
+    y[x > 1.0] *= 2.0
+    return np.sum(y ** 2 + x * SCALE)
+
+def q3(x):
+    s = 0.0
+    for i, v in enumerate(x, start=1):
+        s = s + v * i
+    for v in reversed(list(x)):
+        s = s * 0.9 + v
+    return s
+
+def helper_kw(a, *, scale=2.0, shift=np.zeros(3)):
+    return a * scale + shift
+
+def q4(x):
+    return np.sum(helper_kw(x) ** 2) + np.sum(helper_kw(x, scale=0.5) * x)
+
+def tree(x, depth):
+    if depth == 0:
+        return np.tanh(x)
+    left = tree(x * 0.5, depth - 1)
+    right = tree(x + 0.1, depth - 1)
+    return left * right + x
+
+def q5(x):
+    return np.sum(tree(x, 3))
+
+def q6(x):
+    n = len(x)
+    out = 0.0
+    for i in range(n - 1, -1, -1):
+        j = (i * 2 + 1) % n
+        k = i // 2
+        out = out + x[j] * x[k] - math.cos(x[i])
+    return out
+
+def q7(x):
+    pieces = []
+    for i in range(3):
+        pieces.append(x[i:i + 2] * (i + 1))
+    z = np.concatenate(pieces)
+    return np.sum(z ** 2) + np.prod(z[:2])
+
+def q8(x, w=np.array([0.5, -0.5])):
+    return np.sum(np.outer(x, w) ** 2)

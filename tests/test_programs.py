@@ -30,6 +30,14 @@ CASES = [
     (progs.p5, [np.array([0.3, -0.5, 0.9, 0.1, 1.2, -0.2])], (0,)),
     (progs.p6, [rng.randn(3, 3), rng.randn(3)], (0, 1)),
     (progs.p7, [0.4, 0.9], (0, 1)),
+    (progs.q1, [rng.randn(4)], (0,)),
+    (progs.q2, [np.array([-0.5, 0.3, 1.7])], (0,)),
+    (progs.q3, [rng.randn(4)], (0,)),
+    (progs.q4, [rng.randn(3)], (0,)),
+    (progs.q5, [rng.randn(3)], (0,)),
+    (progs.q6, [rng.randn(5)], (0,)),
+    (progs.q7, [rng.randn(4)], (0,)),
+    (progs.q8, [rng.randn(3)], (0,)),
 ]
 
 
