@@ -421,6 +421,14 @@ class Normalizer:
                          body=self.block(s.body) or [gast.Pass()], type_comment=None)
         self.emit(hook, s)
 
+    def stmt_Raise(self, s):
+        self.emit(s, s)  # runs in the forward pass as written; it has no derivative
+
+    def stmt_Delete(self, s):
+        if not all(isinstance(t, gast.Name) for t in s.targets):
+            self.unsupported(s, "'del' of an element or attribute", "build a new array or dict instead")
+        # deleting a local name changes no value the gradient needs: nothing to do
+
     def stmt_Break(self, s):
         self.emit(gast.Break(), s)
 

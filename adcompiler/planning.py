@@ -203,6 +203,10 @@ class Planner:
 
     def subroutine_plan(self, s, call, fn) -> Plan:
         """A call to a user function: it gets its own generated forward/backward pair."""
+        if any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            raise self.loc.error("unpacking arguments into a call of %s (f(*args) / f(**kwargs)) is not "
+                                 "supported" % fn.__qualname__, s,
+                                 hint="pass the arguments one by one: f(a, b, c)")
         try:
             sig = inspect.signature(fn)
             bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords if k.arg})

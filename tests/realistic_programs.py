@@ -221,3 +221,19 @@ def q7(x):
 
 def q8(x, w=np.array([0.5, -0.5])):
     return np.sum(np.outer(x, w) ** 2)
+
+
+def r1(x, n=2):
+    if np.ndim(x) != 1:
+        raise ValueError("x must be a vector, got %d dims" % np.ndim(x))
+    tmp = x * 2.0
+    y = tmp ** n
+    del tmp
+    return float(np.sum(y)) + np.mean(x, 0) + x.mean(0)
+
+
+def r3(x):
+    d = np.zeros(0)
+    if x.shape[-1] > 2 and len(x.shape) == 1:
+        d = x[1:] - x[:-1]
+    return np.sum(d ** 2) + np.asarray(x, dtype=float)[0]

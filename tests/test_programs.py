@@ -38,6 +38,8 @@ CASES = [
     (progs.q6, [rng.randn(5)], (0,)),
     (progs.q7, [rng.randn(4)], (0,)),
     (progs.q8, [rng.randn(3)], (0,)),
+    (progs.r1, [rng.randn(3)], (0,)),
+    (progs.r3, [rng.randn(4)], (0,)),
 ]
 
 
@@ -67,3 +69,8 @@ def test_network_with_branches_in_a_loop():
     for k in params:
         np.testing.assert_allclose(g[k], fd_grad(lambda q: progs.net(dict(params, **{k: q}), X, Y),
                                                  [params[k]], 0), rtol=1e-5, atol=1e-7)
+
+
+def test_raise_in_differentiated_code_still_raises():
+    with pytest.raises(ValueError, match="must be a vector"):
+        ad.grad(progs.r1)(np.ones((2, 2)))
