@@ -334,6 +334,7 @@ def clear_cache() -> None:
         derived._by_array_kind.clear()
     _SPLITS.clear()
     _JVPS.clear()
+    _GRAD_BY_ARG.clear()
 
 
 # function -> {(positions, kinds): Split}
@@ -495,3 +496,32 @@ def hessian(fn: Callable, wrt: Wrt = 0) -> Callable:
     """Second derivatives of scalar ``fn``: forward mode over the generated gradient code
     (forward-over-reverse), one Hessian-vector product per element of the argument."""
     return jacobian(grad(fn, wrt=wrt), wrt=wrt, mode="forward")
+
+
+_GRAD_BY_ARG: dict = {}
+
+
+def gradient_vjp(fn, position: int, args: tuple, cotangent):
+    """The vjp w.r.t. argument ``position`` of a gradient function ``fn = grad(f, wrt)`` called as
+    ``fn(*args)``: the Hessian-vector product of ``grad(f, wrt=position)`` along ``cotangent``
+    placed at ``wrt`` (forward mode over generated gradient code). Used by generated code that
+    differentiates a function which calls a gradient."""
+    derived = _as_derived(fn)
+    wrt_positions, many = _positions(derived.fn, derived.wrt)
+    key = (derived, position)
+    inner = _GRAD_BY_ARG.get(key)
+    if inner is None:
+        inner = _GRAD_BY_ARG[key] = grad(derived.fn, wrt=position, optimize=derived.optimize)
+    tangents = [_zero_tangent(a) for a in args]
+    for p, c in zip(wrt_positions, cotangent if many else (cotangent,)):
+        tangents[p] = np.broadcast_to(c, np.shape(args[p])) if np.ndim(args[p]) else c
+    return jvp(inner, args, tangents)[1]
+
+
+def gradient_jvp(fn, args: tuple, tangents: tuple):
+    """Tangent of ``fn(*args)`` for a gradient function ``fn`` (a Hessian-vector product)."""
+    return jvp(fn, args, tuple(tangents))[1]
+
+
+def _zero_tangent(a):
+    return np.zeros_like(a, dtype=float) if isinstance(a, np.ndarray) else 0.0

@@ -122,6 +122,17 @@ class ForwardMode(Planner):
             self.set_tangent(bound, expr, out, s)
         elif kind in ("add_at", "take_adjoint"):
             self.transform_in_place(s, kind, out)
+        elif kind == "gradcall":
+            tangents = [self.tangent_of(a) or gast.Call(func=name(self.helper("zero_like")), args=[a], keywords=[])
+                        for a in s.value.args]
+            if all(self.tangent_of(a) is None for a in s.value.args):
+                self.set_tangent(bound, None, out, s)
+            else:
+                from . import api
+                helper = name(self.ctx.bind("gradient_jvp", api.gradient_jvp))
+                expr = gast.Call(func=helper, args=[s.value.func, gast.Tuple(elts=list(s.value.args), ctx=gast.Load()),
+                                                    gast.Tuple(elts=tangents, ctx=gast.Load())], keywords=[])
+                self.set_tangent(bound, expr, out, s)
         elif kind == "attr":
             t = self.tangent_of(s.value.value)
             expr = None if t is None else gast.Call(func=name(self.helper("attribute")),

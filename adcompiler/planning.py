@@ -97,6 +97,7 @@ class Planner:
         self.result = ret.value.id if isinstance(ret.value, gast.Name) else None
         self.mark_in_place_helpers(self.body)
         self.layout = Layout.of(self.body)
+        self.known: dict = {}  # locals bound once to a gradient function made in the body
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
         self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
@@ -167,7 +168,18 @@ class Planner:
     def call_plan(self, s, call) -> Plan:
         func = call.func
         obj = self.ctx.resolver.resolve(func)
+        if obj is MISSING and isinstance(func, gast.Name) and func.id in self.known:
+            obj = self.known[func.id]
         args = list(call.args)
+        made = self.gradient_factory(s, call, obj)
+        if made is not None:
+            return made
+        if getattr(obj, "__adcompiler_derived__", False) and getattr(getattr(obj, "derived", None), "mode", "") == "grad":
+            # calling a gradient: its vjps are Hessian-vector products (forward over reverse)
+            if call.keywords or any(isinstance(a, gast.Starred) for a in args):
+                raise self.loc.error("call %s with positional arguments only" % _call_text(func), s)
+            reads = [n for a in args for n in loads(a)]
+            return Plan("gradcall", reads, callee=_call_text(func), fn=obj)
         if obj is MISSING:
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
                 rule = rules.lookup_method(func.attr)
@@ -200,6 +212,25 @@ class Planner:
             plan.guard = (func, obj)
             return plan
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+
+    def gradient_factory(self, s, call, obj):
+        """``df = ad.grad(f, ...)`` inside the function, with f and the options known: make the
+        gradient function now, so later calls of ``df`` can be differentiated (its value is not
+        differentiable: no plan beyond that)."""
+        from . import api
+        if obj is not api.grad:
+            return None
+        target = target_of(s)[0]
+        values = []
+        for node in list(call.args) + [k.value for k in call.keywords]:
+            value = node.value if isinstance(node, gast.Constant) else self.ctx.resolver.resolve(node)
+            if value is MISSING:
+                return Plan("none")
+            values.append(value)
+        if target and len(self.layout.binds.get(target, ())) == 1:
+            n = len(call.args)
+            self.known[target] = api.grad(*values[:n], **{k.arg: v for k, v in zip(call.keywords, values[n:])})
+        return Plan("none")
 
     def subroutine_plan(self, s, call, fn) -> Plan:
         """A call to a user function: it gets its own generated forward/backward pair."""

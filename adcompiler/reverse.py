@@ -338,6 +338,11 @@ class ReverseMode(Planner):
             return reads
         if plan.kind == "append":
             return {mutated: False}
+        if plan.kind == "gradcall":
+            reads = {n: True for a in s.value.args for n in loads(a)}
+            if isinstance(s.value.func, gast.Name) and s.value.func.id in self.ctx.resolver.locals:
+                reads[s.value.func.id] = True
+            return reads
         if plan.kind in ("user", "checkpoint"):
             reads = {n: True for n in loads(s.value) if not _is_func_part(n, s.value)}
             if plan.kind == "user":
@@ -549,6 +554,8 @@ class ReverseMode(Planner):
             self.backward_call(s, block)
         elif plan.kind == "attr":
             self.backward_attr(s, block)
+        elif plan.kind == "gradcall":
+            self.backward_gradcall(s, rename, block)
         elif plan.kind == "checkpoint":
             self.backward_checkpoint(s, rename, block)
         elif plan.kind == "user":
@@ -587,6 +594,18 @@ class ReverseMode(Planner):
         out.append(located(assign(d, call), s))
         self.live.add(obj)
         self.owned.discard(obj)
+
+    def backward_gradcall(self, s, rename, out):
+        """``t = df(x, y)`` for a gradient function ``df``: the adjoint of each argument is a
+        Hessian-vector product, generated as forward mode over df's code."""
+        call = rules.instantiate(s.value, rename)
+        helper = name(self.ctx.bind("gradient_vjp", _api().gradient_vjp))
+        args = gast.Tuple(elts=list(call.args), ctx=gast.Load())
+        g = name(self.adj(target_of(s)[0]))
+        for j, arg in enumerate(s.value.args):
+            if isinstance(arg, gast.Name) and arg.id in self.active:
+                expr = gast.Call(func=helper, args=[call.func, const(j), args, g], keywords=[])
+                self.accumulate(arg.id, expr, out, s)
 
     def backward_append(self, s, out):
         """``lst.append(v)``: the last adjoint of ``dlst`` belongs to ``v``."""
@@ -849,6 +868,11 @@ class ReverseMode(Planner):
                             type_comment=None)
         block.append(located(loop, s))
         out.extend(block)
+
+
+def _api():
+    from . import api
+    return api
 
 
 def _is_func_part(var, call) -> bool:

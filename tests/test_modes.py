@@ -227,3 +227,37 @@ def test_checkpoint_recomputes_and_matches():
     src = ad.source(rnn_checkpointed)
     assert "cell_forward(" in src.split("reversed")[1], "the forward of the cell runs again in the backward pass"
     assert_grad(rnn_checkpointed, [w, xs])
+
+
+def energy(x, y):
+    return np.sum(np.sin(x * y)) + np.sum(x ** 2 * y)
+
+
+def looped(x):
+    s = 0.0
+    for i in range(len(x)):
+        s = s + np.tanh(x[i] * s + x[i])
+    return s
+
+
+d_looped = ad.grad(looped)
+
+
+def gradient_penalty(x):
+    return np.sum(d_looped(x) ** 2) + np.sum(x)
+
+
+def force_loss(x, y):
+    force = ad.grad(energy, wrt=0)
+    return np.sum(force(x, y) * y)
+
+
+def test_differentiating_through_gradient_calls():
+    """Reverse mode through a call of a gradient: its vjps are Hessian-vector products."""
+    x = np.array([0.3, 0.5, -0.2])
+    y = np.array([1.0, -0.5, 2.0])
+    assert_grad(gradient_penalty, [x])
+    assert_grad(force_loss, [x, y], wrt=(0, 1))
+    assert "gradient_vjp(" in ad.source(gradient_penalty)
+    _, t = ad.jvp(force_loss, (x, y), (np.ones(3), np.zeros(3)))
+    assert float(t) == pytest.approx(np.sum(fd_grad(force_loss, [x, y], 0)), rel=1e-6)
