@@ -71,8 +71,11 @@ def _check_differentiable(fn, args, positions):
                           function=fn.__qualname__)
         k = compiler.kind_of(args[i])
         value = args[i]
+        if isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic)) and np.iscomplexobj(value)):
+            raise AdError("argument %r is complex; adcompiler differentiates real-valued code only" % params[i],
+                          function=fn.__qualname__, hint="split it into real and imaginary parts")
         if k == "int" or value is None or isinstance(value, (str, bytes)) or \
-                (isinstance(k, tuple) and k[0] == "array" and k[2][1] not in "fc"):
+                (isinstance(k, tuple) and k[0] == "array" and k[2][1] not in "f"):
             raise AdError("cannot differentiate w.r.t. argument %r: it is %r (%s), which is not differentiable"
                           % (params[i], value if not hasattr(value, "shape") else "an array of dtype %s" % value.dtype,
                              type(value).__name__),

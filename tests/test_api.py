@@ -137,6 +137,8 @@ def test_misuse_errors_name_the_offending_value():
     assert "scalar" in msg and "vjp" in msg and "(3,)" in msg
     msg = _error(lambda: ad.grad(int_arg, wrt=1)(1.0, 3))
     assert "'n'" in msg and "3" in msg
+    msg = _error(lambda: ad.grad(returns_vector)(np.ones(3) * 1j))
+    assert "complex" in msg
     out, pullback = ad.vjp(returns_vector, np.ones(3))
     msg = _error(lambda: pullback(np.ones(4)))
     assert "(4,)" in msg and "(3,)" in msg
