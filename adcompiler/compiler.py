@@ -326,7 +326,7 @@ def clear_cache() -> None:
     _SUBROUTINE_JVPS.clear()
 
 
-def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, self_names=None) -> Compiled:
+def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True) -> Compiled:
     """Generate ``f_jvp(tangents, *args) -> (value, tangent)``: forward mode w.r.t. the positional
     parameters ``wrt_positions`` (``tangents`` holds one tangent per position)."""
     from .forward import ForwardMode

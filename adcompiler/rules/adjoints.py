@@ -59,7 +59,6 @@ def diag_back(g, v, k=0):
     if np.ndim(v) == 1:
         return np.diag(g, k)
     out = np.zeros(np.shape(v))
-    rows, cols = np.shape(v)
     i = np.arange(len(g))
     out[i + max(-k, 0), i + max(k, 0)] = g
     return out
@@ -384,7 +383,7 @@ def svdvals_jvp(a, t):
     return np.einsum("...ij,...ik,...kj->...j", u, t, np.swapaxes(vt, -1, -2))
 
 
-def svd_jvp(a, t, full_matrices=True, compute_uv=True):
+def svd_jvp(a, t, compute_uv=True):
     if compute_uv:
         raise ValueError("forward mode through np.linalg.svd with compute_uv=True is not supported; "
                          "use compute_uv=False for the singular values")
@@ -437,7 +436,7 @@ def svdvals_back(g, a):
     return u @ (np.asarray(g)[..., :, None] * vt)
 
 
-def svd_back(g, a, full_matrices=True, compute_uv=True):
+def svd_back(g, a, compute_uv=True):
     """Adjoint of ``np.linalg.svd``: singular values only (the adjoints of u and vh must be zero)."""
     if not compute_uv:
         return svdvals_back(g, a)
