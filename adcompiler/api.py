@@ -229,6 +229,25 @@ class GradientFunction(functools.partial):
     def source(self) -> str:
         return self.derived.source
 
+    def __get__(self, instance, owner=None):
+        """Used as a method decorator (``@ad.grad`` on ``def g(self, x)``): differentiate the method
+        bound to ``instance`` (one gradient function per instance)."""
+        if instance is None:
+            return self
+        bound = self.__dict__.setdefault("_bound", weakref.WeakKeyDictionary())
+        try:
+            made = bound.get(instance)
+        except TypeError:  # an instance that cannot be weakly referenced
+            made = None
+        if made is None:
+            derived = self.derived
+            made = _public(type(derived)(types.MethodType(derived.fn, instance), derived.wrt, derived.optimize))
+            try:
+                bound[instance] = made
+            except TypeError:
+                pass
+        return made
+
     def __repr__(self):
         return "<%s of %s>" % (self.derived.mode, getattr(self.derived.fn, "__qualname__", self.derived.fn))
 
@@ -379,13 +398,13 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
         pair, positions = _split(fn, args)
         out, saved = pair.forward(*args)
     name = getattr(fn, "__qualname__", "f")
-    out_shape = np.shape(out)
+    out_shape = _structure(out)
 
     def pullback(cotangent):
-        if np.shape(cotangent) != out_shape:
+        if _structure(cotangent) != out_shape:
             raise AdError("the cotangent has shape %s but %s returned shape %s (cotangent: %r)"
-                          % (np.shape(cotangent), name, out_shape, cotangent), function=name,
-                          hint="pass a cotangent with the output's shape")
+                          % (_structure(cotangent), name, out_shape, cotangent), function=name,
+                          hint="pass a cotangent with the output's shape (and structure)")
         grads = pair.backward(saved, cotangent)
         result = [None] * len(args)
         for pos, g in zip(positions, grads):
@@ -393,6 +412,15 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
         return tuple(result)
     pullback.source = pair.source
     return out, pullback
+
+
+def _structure(value):
+    """Shape of an array or scalar; nested for tuples, lists and dicts."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_structure(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _structure(v)) for k, v in sorted(value.items(), key=lambda kv: repr(kv[0])))
+    return np.shape(value)
 
 
 def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:

@@ -261,3 +261,26 @@ def test_differentiating_through_gradient_calls():
     assert "gradient_vjp(" in ad.source(gradient_penalty)
     _, t = ad.jvp(force_loss, (x, y), (np.ones(3), np.zeros(3)))
     assert float(t) == pytest.approx(np.sum(fd_grad(force_loss, [x, y], 0)), rel=1e-6)
+
+
+def tuple_outputs(x):
+    return x ** 2, np.sum(x)
+
+
+class Scaled:
+    def __init__(self, s):
+        self.s = s
+
+    @ad.grad
+    def dsquare(self, x):
+        return x * x * self.s
+
+
+def test_vjp_of_structured_outputs_and_method_decorator():
+    x = np.array([0.3, -0.7, 1.1])
+    out, pullback = ad.vjp(tuple_outputs, x)
+    np.testing.assert_allclose(pullback((np.ones(3), 2.0))[0], 2 * x + 2.0)
+    with pytest.raises(ad.AdError):
+        pullback((np.ones(3),))
+    assert Scaled(2.0).dsquare(3.0) == 12.0
+    assert Scaled(0.5).dsquare(3.0) == 3.0
