@@ -238,31 +238,36 @@ class ReverseMode(Planner):
         return plan
 
     def emit_records(self, s, plan: dict, out: list) -> dict:
-        """Forward-pass code recording the values in ``plan``; returns their backward names."""
+        """Forward-pass code recording the values in ``plan``; returns their backward names.
+        Inside loops the values go on the tape, several at once as one tuple."""
         names = {}
-        in_loop = self.layout.in_loop(s)
+        values = []
         for var, copy in plan.items():
             value = name(var)
             if copy:
                 value = gast.Call(func=name(self.helper("copy")), args=[value], keywords=[])
-            if in_loop:
-                push = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="append", ctx=gast.Load()),
-                                 args=[value], keywords=[])
-                out.append(located(gast.Expr(value=push), s))
+            if self.layout.in_loop(s):
+                values.append(value)
                 names[var] = var
             else:
                 saved = self.ctx.namer.fresh(var + "_saved") if copy else self.ctx.namer.fresh(var + "_")
                 out.append(located(assign(saved, value), s))
                 names[var] = saved
+        if values:
+            item = values[0] if len(values) == 1 else gast.Tuple(elts=values, ctx=gast.Load())
+            push = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="append", ctx=gast.Load()),
+                             args=[item], keywords=[])
+            out.append(located(gast.Expr(value=push), s))
         return names
 
     def emit_pops(self, s, names: dict, out: list):
-        if not self.layout.in_loop(s):
+        if not self.layout.in_loop(s) or not names:
             return
-        for var in reversed(list(names)):
-            pop = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="pop", ctx=gast.Load()),
-                            args=[], keywords=[])
-            out.append(located(assign(var, pop), s))
+        pop = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="pop", ctx=gast.Load()),
+                        args=[], keywords=[])
+        targets = [name(var, True) for var in names]
+        target = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
+        out.append(located(assign(target, pop), s))
 
     # ------------------------------------------------------------------------------------------
     # Forward pass.
