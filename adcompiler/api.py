@@ -272,19 +272,23 @@ def _dispatcher(derived: "_Derived"):
         return derived
     safe = ["a%d" % i for i in range(len(params))]
     key = "%s.__class__" % safe[0] if len(safe) == 1 else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
-    src = ("def make(get, slow):\n"
+    array_key = "(%s,)" % ", ".join("(%s.__class__, %s.ndim, %s.dtype) if %s.__class__ is ndarray else %s.__class__"
+                                    % ((a,) * 5) for a in safe)
+    src = ("def make(get, get_array, slow):\n"
            "    def dispatch(%s):\n"
            "        generated = get(%s)\n"
+           "        if generated is None:\n"
+           "            generated = get_array(%s)\n"
            "        if generated is not None:\n"
            "            try:\n"
            "                return generated(%s)\n"
            "            except redefined:\n"
            "                pass\n"
            "        return slow((%s,), None)\n"
-           "    return dispatch\n" % (", ".join(safe), key, ", ".join(safe), ", ".join(safe)))
-    ns = {"redefined": CalleeRedefined}
+           "    return dispatch\n" % (", ".join(safe), key, array_key, ", ".join(safe), ", ".join(safe)))
+    ns = {"redefined": CalleeRedefined, "ndarray": np.ndarray}
     exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
-    dispatch = ns["make"](derived._by_class.get, derived._dispatch)
+    dispatch = ns["make"](derived._by_class.get, derived._by_array_kind.get, derived._dispatch)
     defaults = getattr(fn, "__defaults__", None)
     dispatch.__defaults__ = defaults
     # keyword calls use the user's parameter names: route them through the general path

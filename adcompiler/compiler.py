@@ -227,6 +227,8 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     grads = r.gradients()
     many = len(grads) != 1 if as_tuple is None else as_tuple
     out = gast.Tuple(elts=grads, ctx=gast.Load()) if many else grads[0]
+    if len(grads) > 1 and any(r.kinds.get(p) != FLOAT for p in r.wrt):
+        out = gast.Call(func=name(ctx.helper("distinct")), args=[out], keywords=[])
     if mode == "value_and_grad":
         out = gast.Tuple(elts=[rev.ret_node.value, out], ctx=gast.Load())
     gname = ctx.namer.fresh("d" + _label(fn))

@@ -394,6 +394,20 @@ def cast_like(g, x):
     return g
 
 
+def distinct(grads):
+    """Gradients returned together as distinct objects (the same array may have reached two
+    arguments: ``sum(sin(x + y))`` gives both the same ``cos(x + y)``)."""
+    seen = set()
+    out = []
+    for g in grads:
+        if g.__class__ is _ndarray:
+            if id(g) in seen:
+                g = g.copy()
+            seen.add(id(g))
+        out.append(g)
+    return tuple(out)
+
+
 def _object_like(g, x):
     """A gradient with the structure of a simple object: a copy whose float and array
     attributes hold their adjoints."""

@@ -233,3 +233,14 @@ def test_redefined_callee_regenerates(tmp_path):
     np.testing.assert_allclose(pullback(np.ones(2))[0], 3 * x ** 2)
     assert ad.jvp(ns["f"], (3.0,), (1.0,))[1] == 27.0
     assert "helper_at_compile" in df.source
+
+
+def shared_adjoint(x, y):
+    return np.sum(np.sin(x + y))
+
+
+def test_gradients_returned_together_are_distinct_arrays():
+    dx, dy = ad.grad(shared_adjoint, wrt=(0, 1))(np.ones(3), np.ones(3))
+    assert dx is not dy
+    dx[0] = 100.0
+    assert dy[0] != 100.0
