@@ -261,7 +261,10 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     seed_name = rev.adj(seed_var)
     backward = r.backward(seeded=True)
     grads = r.gradients(cast=reusable)
-    bwd_body = backward + [gast.Return(value=gast.Tuple(elts=grads, ctx=gast.Load()))]
+    returned = gast.Tuple(elts=grads, ctx=gast.Load())
+    if reusable and len(grads) > 1:
+        returned = gast.Call(func=name(ctx.helper("distinct")), args=[returned], keywords=[])
+    bwd_body = backward + [gast.Return(value=returned)]
     bwd_args = gast.arguments(args=[name(saved_name, False), name(seed_name, False)], posonlyargs=[],
                               vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     for a in bwd_args.args:

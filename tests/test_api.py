@@ -244,3 +244,9 @@ def test_gradients_returned_together_are_distinct_arrays():
     assert dx is not dy
     dx[0] = 100.0
     assert dy[0] != 100.0
+
+
+def test_pullback_cotangents_are_distinct_arrays():
+    _, pullback = ad.vjp(shared_adjoint, np.ones(3), np.ones(3))
+    dx, dy = pullback(1.0)
+    assert dx is not dy
