@@ -131,12 +131,9 @@ class _Derived:
             return self._dispatch_once(args, kwargs)
 
     def _dispatch_once(self, args, kwargs):
+        """The slow path (the fast paths missed): find or generate the code for these kinds."""
         if kwargs:
             args = self._args(args, kwargs)
-        else:
-            fn = self._by_array_kind.get(_array_key(args))
-            if fn is not None:
-                return fn(*args)
         key = tuple(map(compiler.kind_of, args))
         fn = self._fns.get(key)
         if fn is None:
@@ -291,7 +288,7 @@ def _dispatcher(derived: "_Derived"):
     dispatch = ns["make"](derived._by_class.get, derived._by_array_kind.get, derived._dispatch)
     defaults = getattr(fn, "__defaults__", None)
     dispatch.__defaults__ = defaults
-    # keyword calls use the user's parameter names: route them through the general path
+    # give the parameters the user's names, so that keyword calls bind as they would on ``f``
     dispatch.__code__ = dispatch.__code__.replace(co_varnames=tuple(params) + dispatch.__code__.co_varnames[len(params):])
     return dispatch
 
