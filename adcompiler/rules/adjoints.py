@@ -411,7 +411,6 @@ def einsum_jvp(subscripts, operands, tangents):
 
 def select_jvp(ans, args, tangents):
     """Tangent of builtin ``max``/``min``: the selected argument's tangent."""
-    from ..runtime import dselect
     parts = dselect(1.0, ans, args)
     weights = parts[0] if len(args) == 1 else parts
     items = tangents[0] if len(args) == 1 else tangents
@@ -576,3 +575,102 @@ def values_back(g, a):
     if _zero(g):
         return g
     return dict(zip(a.keys(), g))
+
+
+def inside(a, lo, hi):
+    """1.0 where ``lo <= a <= hi`` (None: no bound), else 0.0: the derivative of clip."""
+    mask = True
+    if lo is not None:
+        mask = np.greater_equal(a, lo)
+    if hi is not None:
+        mask = np.logical_and(mask, np.less_equal(a, hi))
+    return np.asarray(mask, dtype=float)
+
+
+def transpose_back(g, axes):
+    """Adjoint of ``np.transpose(x, axes)``: transpose by the inverse permutation."""
+    if g.__class__ is _float:
+        return g
+    if axes is None or axes == ():
+        return np.transpose(g)
+    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+        axes = axes[0]
+    return np.transpose(g, np.argsort(axes))
+
+
+def split_like(g, arrays, axis=0):
+    """Adjoint of ``np.concatenate(arrays, axis)``: one piece of ``g`` per input."""
+    if g.__class__ is _float:
+        return [g] * len(arrays)
+    if axis is None:
+        sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
+        return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(g, sizes), arrays)]
+    sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
+    return np.split(g, sizes, axis=axis)
+
+
+def unstack(g, arrays, axis=0):
+    """Adjoint of ``np.stack(arrays, axis)``."""
+    if g.__class__ is _float:
+        return [g] * len(arrays)
+    return [np.take(g, i, axis=axis) for i in range(len(arrays))]
+
+
+def dsolve_a(g, a, ans):
+    """Adjoint of ``a`` in ``ans = np.linalg.solve(a, b)``."""
+    gb = np.linalg.solve(np.swapaxes(a, -1, -2), g)
+    if np.ndim(ans) == np.ndim(a) - 1:
+        return -gb[..., :, None] * ans[..., None, :]
+    return -gb @ np.swapaxes(ans, -1, -2)
+
+
+def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
+    """Adjoint of ``np.linalg.norm`` for the 2-norm / Frobenius norm, the 1-norm and the max-norm of
+    vectors."""
+    if g.__class__ is _float and not g:
+        return g
+    x = np.asarray(x)
+    if axis is not None and not keepdims:
+        if np.ndim(g):
+            g = np.expand_dims(g, axis)
+        ans = np.expand_dims(ans, axis)
+    vector = x.ndim == 1 or isinstance(axis, int) or (isinstance(axis, tuple) and len(axis) == 1)
+    if ord is None or ord == "fro" or (ord == 2 and vector):
+        return g * x / ans
+    if vector and ord == 1:
+        return g * np.sign(x)
+    if vector and ord == np.inf:
+        hit = np.abs(x) == ans
+        return g * np.sign(x) * hit / np.sum(hit, axis=axis, keepdims=True)
+    if vector and ord not in (0, -np.inf) and ord is not None:
+        return g * np.sign(x) * np.abs(x) ** (ord - 1) / ans ** (ord - 1)
+    if not vector and axis is None and x.ndim == 2:
+        if ord == "nuc":
+            u, _, vt = np.linalg.svd(x, full_matrices=False)
+            return g * (u @ vt)
+        if ord in (2, -2):
+            u, s, vt = np.linalg.svd(x, full_matrices=False)
+            k = 0 if ord == 2 else len(s) - 1
+            return g * np.outer(u[:, k], vt[k])
+        if ord in (1, -1, np.inf, -np.inf):  # max / min absolute column (1) or row (inf) sum
+            along = 0 if ord in (1, -1) else 1
+            sums = np.sum(np.abs(x), axis=along)
+            pick = np.argmax(sums) if ord > 0 else np.argmin(sums)
+            out = np.zeros_like(x, dtype=float)
+            if along == 0:
+                out[:, pick] = np.sign(x[:, pick])
+            else:
+                out[pick, :] = np.sign(x[pick, :])
+            return g * out
+    raise ValueError("the gradient of np.linalg.norm with ord=%r is not supported" % (ord,))
+
+
+def dselect(g, ans, args):
+    """Adjoints of builtin ``max``/``min`` over ``args`` (or over ``args[0]`` if it is the only
+    one): the selected element gets ``g``."""
+    items = args[0] if len(args) == 1 else args
+    hit = [i for i, v in enumerate(items) if v == ans]
+    parts = [0.0] * len(items)
+    for i in hit:
+        parts[i] = g / len(hit)
+    return (parts,) if len(args) == 1 else tuple(parts)

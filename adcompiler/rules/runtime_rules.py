@@ -21,13 +21,13 @@ D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
 D(rt.element, "v, i", jvp="element(t_v, i)")
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
-D(rt.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
-D(rt.split_like, "v, arrays, axis=0", jvp="split_like(t_v, arrays, axis)")
-D(rt.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)")
+D(adj.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
+D(adj.split_like, "v, arrays, axis=0", jvp="split_like(t_v, arrays, axis)")
+D(adj.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)")
 D(rt.dmatmul_left, "v, a, b",
   jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, t_a, b) + dmatmul_left(v, a, t_b)")
 D(rt.dmatmul_right, "v, a, b",
   jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b) + dmatmul_right(v, a, t_b)")
 D(adj.ddot_left, "v, a, b", jvp="ddot_left(t_v, a, b) + ddot_left(v, t_a, b) + ddot_left(v, a, t_b)")
 D(adj.ddot_right, "v, a, b", jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b) + ddot_right(v, a, t_b)")
-N(rt.reduced_size, rt.scalar_seed, rt.inside, rt.zero_like)
+N(rt.reduced_size, rt.scalar_seed, adj.inside, rt.zero_like)
