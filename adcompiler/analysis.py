@@ -132,7 +132,8 @@ class Layout:
                     visit(s.body, loops)
                     visit(s.orelse, loops)
                 elif isinstance(s, gast.With):
-                    pass  # a gradient hook: backward-only code
+                    if not getattr(s, "ad_hook", False):  # (a gradient hook is backward-only code)
+                        visit(s.body, loops)
                 else:
                     lay.simple.append(s)
                     bound, mutated = target_of(s)

@@ -52,6 +52,8 @@ class ForwardMode(Planner):
             elif isinstance(s, (gast.For, gast.While)):
                 self.transform_loop(s, out)
             elif isinstance(s, gast.With):
+                if not getattr(s, "ad_hook", False):  # a context manager: tangents inside it too
+                    out.append(located(gast.With(items=s.items, body=self.transform(s.body), type_comment=None), s))
                 continue  # gradient hooks belong to the backward pass
             else:
                 self.transform_simple(s, out)

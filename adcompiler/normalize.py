@@ -411,14 +411,20 @@ class Normalizer:
         from .custom import insert_grad_of
         item = s.items[0] if len(s.items) == 1 else None
         call = item.context_expr if item is not None else None
-        if not (isinstance(call, gast.Call) and self.resolver.resolve(call.func) is insert_grad_of
-                and len(call.args) == 1 and isinstance(call.args[0], gast.Name)
-                and isinstance(item.optional_vars, gast.Name)):
-            self.unsupported(s, "this 'with' statement",
-                             "only 'with ad.insert_grad_of(x) as dx:' is understood; move other context "
-                             "managers out of the differentiated function")
+        if not (isinstance(call, gast.Call) and self.resolver.resolve(call.func) is insert_grad_of):
+            # any other context manager (np.errstate, a timer): its block runs inside it in the
+            # forward pass; the block's backward statements run in place, outside it
+            for it in s.items:
+                if it.optional_vars is not None and not isinstance(it.optional_vars, gast.Name):
+                    self.unsupported(s, "unpacking in a 'with' target", "bind the context to one name")
+            block = gast.With(items=s.items, body=self.block(s.body) or [gast.Pass()], type_comment=None)
+            self.emit(block, s)
+            return
+        if not (len(call.args) == 1 and isinstance(call.args[0], gast.Name) and isinstance(item.optional_vars, gast.Name)):
+            self.unsupported(s, "this insert_grad_of block", "write 'with ad.insert_grad_of(x) as dx:' for a name x")
         hook = gast.With(items=[gast.withitem(context_expr=call, optional_vars=item.optional_vars)],
                          body=self.block(s.body) or [gast.Pass()], type_comment=None)
+        hook.ad_hook = True
         self.emit(hook, s)
 
     def stmt_Raise(self, s):

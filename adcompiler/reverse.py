@@ -279,6 +279,8 @@ class ReverseMode(Planner):
                 s.ad_inactive = True
                 out.append(s)
             elif isinstance(s, gast.With):
+                if not getattr(s, "ad_hook", False):  # a context manager: forward inside it
+                    out.append(located(gast.With(items=s.items, body=self.forward(s.body), type_comment=None), s))
                 continue  # gradient hooks run in the backward pass only
             elif isinstance(s, gast.If):
                 self.forward_if(s, out)
@@ -511,8 +513,10 @@ class ReverseMode(Planner):
                 self.backward_loop(s, out)
             elif isinstance(s, gast.While):
                 self.backward_loop(s, out)
-            elif isinstance(s, gast.With):
+            elif isinstance(s, gast.With) and getattr(s, "ad_hook", False):
                 self.backward_hook(s, out)
+            elif isinstance(s, gast.With):
+                out.extend(self.backward(s.body))
             else:
                 self.backward_simple(s, out)
         return out

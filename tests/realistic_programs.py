@@ -237,3 +237,10 @@ def r3(x):
     if x.shape[-1] > 2 and len(x.shape) == 1:
         d = x[1:] - x[:-1]
     return np.sum(d ** 2) + np.asarray(x, dtype=float)[0]
+
+
+def safe_log_ratio(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(y > 0, np.log(x / np.abs(y)), 0.0)
+        s = np.sum(r * x)
+    return s
