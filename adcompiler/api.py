@@ -369,7 +369,7 @@ def _differentiable_positions(args) -> tuple[int, ...]:
     for i, a in enumerate(args):
         k = compiler.kind_of(a)
         if k in ("float", "scalar") or (isinstance(k, tuple) and (
-                (k[0] == "array" and k[2][1] in "fc") or k[0] == compiler.CONTAINER)):
+                (k[0] == "array" and k[2][1] in "fc") or k[0] in (compiler.CONTAINER, "object"))):
             out.append(i)
     return tuple(out)
 

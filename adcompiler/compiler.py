@@ -33,7 +33,14 @@ def kind_of(value):
         return SCALAR
     if isinstance(value, (list, tuple, dict)):
         return (CONTAINER, cls.__name__)
-    return (cls.__module__, cls.__qualname__)
+    return ("object", cls)  # the class: methods called on the argument are resolved through it
+
+
+def _arg_classes(params, arg_kinds) -> dict:
+    """Parameter -> class, for arguments that are plain objects (their methods are resolved)."""
+    if arg_kinds is None:
+        return {}
+    return {p: k[1] for p, k in zip(params, arg_kinds) if isinstance(k, tuple) and k[0] == "object"}
 
 
 def _analysis_kind(k):
@@ -113,6 +120,7 @@ class _Reverse:
             ctx.containers.add(fdef.args.vararg.id)
             kinds[fdef.args.vararg.id] = None
         self.kinds = kinds
+        ctx.arg_classes = _arg_classes(params, arg_kinds)
         self.rev = rev = ReverseMode(fdef, self.wrt, kinds, ctx)
         self.entry, self.originals = [], {}
         for p in params:
@@ -352,6 +360,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True) -> Compiled:
         compiled = _subroutine_jvp(callee, (tuple(active), tuple(callee_kinds)))
         return ctx.bind(callee.__name__ + "_jvp", compiled.fn)
     ctx.subroutine_jvp = subroutine_jvp
+    ctx.arg_classes = _arg_classes(params, arg_kinds)
     fm = ForwardMode(fdef, wrt, kinds, ctx)
     tangents = ctx.namer.fresh("tangents")
     entry = fm.callee_guards(ctx) + [assign(gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()), name(tangents))]

@@ -29,6 +29,7 @@ class Context:
         self.bindings = Bindings(self.namer, user)
         self.containers: set[str] = set()
         self.temps: set[str] = set()  # temporaries the normaliser introduced
+        self.arg_classes: dict = {}   # parameter -> class of an object argument
 
     def helper(self, name: str) -> str:
         """The generated code's name for a helper used by rules: np, math, a runtime function or

@@ -275,7 +275,8 @@ class ForwardMode(Planner):
         jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), kinds)
         tangents = gast.Tuple(elts=[self.operand_tangent(plan.bound[plan.positional[i]]) for i in active],
                               ctx=gast.Load())
-        call = gast.Call(func=name(jvp_name), args=[tangents] + list(s.value.args), keywords=s.value.keywords)
+        args = plan.call_args or list(s.value.args)
+        call = gast.Call(func=name(jvp_name), args=[tangents] + list(args), keywords=s.value.keywords)
         targets = gast.Tuple(elts=[name(bound, True), name(self.tan(bound), True)], ctx=gast.Store())
         out.append(located(assign(targets, call), s))
         self.live.add(bound)
@@ -360,12 +361,13 @@ def _without_zero_terms(expr, live: set):
 
     class Prune(gast.NodeTransformer):
         def visit_BinOp(self, node):
-            self.generic_visit(node)
-            if isinstance(node.op, (gast.Add, gast.Sub)):
+            if isinstance(node.op, (gast.Add, gast.Sub)):  # decide on the terms as written
                 if dead(node.right):
-                    return node.left
+                    return self.visit(node.left)
                 if dead(node.left):
-                    return node.right if isinstance(node.op, gast.Add) else gast.UnaryOp(op=gast.USub(), operand=node.right)
+                    right = self.visit(node.right)
+                    return right if isinstance(node.op, gast.Add) else gast.UnaryOp(op=gast.USub(), operand=right)
+            self.generic_visit(node)
             return node
 
         def visit_Name(self, node):

@@ -38,6 +38,7 @@ class Plan:
     fn: object = None                                  # user function called (kind "call")
     positional: list = field(default_factory=list)     # its positional parameter names
     guard: tuple = None    # (callee expression, the object it named): code is valid while it still does
+    call_args: list = None  # the arguments the callee receives, when not the call's own (obj.method)
 
 
 def _call_text(node) -> str:
@@ -181,6 +182,14 @@ class Planner:
             reads = [n for a in args for n in loads(a)]
             return Plan("gradcall", reads, callee=_call_text(func), fn=obj)
         if obj is MISSING:
+            method = self.argument_method(func)
+            if method is not None:
+                # obj.method(x) on an object argument: the class's function, obj its first argument
+                receiver = [] if isinstance(method, staticmethod) else [func.value]
+                fn = method.__func__ if isinstance(method, staticmethod) else method
+                plan = self.subroutine_plan(s, gast.Call(func=func, args=receiver + args, keywords=call.keywords), fn)
+                plan.call_args = receiver + args
+                return plan
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
                 rule = rules.lookup_method(func.attr)
                 if rule is not None:
@@ -212,6 +221,21 @@ class Planner:
             plan.guard = (func, obj)
             return plan
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+
+    def argument_method(self, func):
+        """The plain function (or staticmethod) behind ``obj.name`` when ``obj`` is an object
+        argument of a known class that the body never rebinds; else None."""
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)):
+            return None
+        cls = self.ctx.arg_classes.get(func.value.id)
+        if cls is None or func.value.id in self.layout.binds:
+            return None
+        method = inspect.getattr_static(cls, func.attr, None)
+        if isinstance(method, types.FunctionType) and not is_library_function(method):
+            return method
+        if isinstance(method, staticmethod) and isinstance(method.__func__, types.FunctionType):
+            return method
+        return None
 
     def gradient_factory(self, s, call, obj):
         """``df = ad.grad(f, ...)`` inside the function, with f and the options known: make the

@@ -317,7 +317,8 @@ class ReverseMode(Planner):
         saved = self.ctx.namer.fresh(self.plans[id(s)].fn.__name__ + "_saved")
         self.ctx.resolver.locals.add(saved)
         call = s.value
-        new = gast.Call(func=name(fwd), args=call.args, keywords=call.keywords)
+        args = self.plans[id(s)].call_args or call.args
+        new = gast.Call(func=name(fwd), args=args, keywords=call.keywords)
         target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)], ctx=gast.Store())
         out.append(located(assign(target, new), s))
         s.ad_saved = saved
@@ -648,9 +649,10 @@ class ReverseMode(Planner):
         if not active:
             return
         call = rules.instantiate(s.value, rename)
+        args = [rules.instantiate(a, rename) for a in self.plans[id(s)].call_args or s.value.args]
         s.ad_saved = self.ctx.namer.fresh(self.plans[id(s)].fn.__name__ + "_saved")
         target = gast.Tuple(elts=[name(self.ctx.throwaway(), True), name(s.ad_saved, True)], ctx=gast.Store())
-        out.append(located(assign(target, gast.Call(func=name(fwd), args=call.args, keywords=call.keywords)), s))
+        out.append(located(assign(target, gast.Call(func=name(fwd), args=args, keywords=call.keywords)), s))
         self.backward_call(s, out)
 
     def backward_user(self, s, rename, out):

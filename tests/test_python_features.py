@@ -270,3 +270,42 @@ def test_methods(rng):
     dw = ad.grad(Model.predict_sum, wrt=1)(m, x)  # the unbound function: self is an argument
     np.testing.assert_allclose(dw, ad.grad(m.predict_sum)(x))
     assert "def dloss(x, scale" in ad.source(m.loss), "a bound method's gradient takes its visible arguments"
+
+
+class Net:
+    def __init__(self, w1, w2):
+        self.w1, self.w2 = w1, w2
+
+    def predict(self, x):
+        h = np.tanh(x @ self.w1)
+        return h @ self.w2
+
+    @staticmethod
+    def act(z):
+        return np.maximum(z, 0.0)
+
+
+def net_loss(model, x, y):
+    p = model.predict(x)
+    return np.mean((model.act(p) - y) ** 2) + np.mean(p ** 2)
+
+
+def test_methods_of_object_arguments(rng):
+    m = Net(rng.randn(3, 4) * 0.5, rng.randn(4) * 0.5)
+    x, y = rng.randn(5, 3), rng.randn(5)
+    g = ad.grad(net_loss)(m, x, y)
+    assert isinstance(g, Net)
+    for attr in ("w1", "w2"):
+        def f(w, attr=attr):
+            other = Net(m.w1, m.w2)
+            setattr(other, attr, w)
+            return net_loss(other, x, y)
+        np.testing.assert_allclose(getattr(g, attr), fd_grad(f, [getattr(m, attr)], 0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ad.grad(net_loss, wrt=1)(m, x, y), fd_grad(lambda v: net_loss(m, v, y), [x], 0),
+                               rtol=1e-6, atol=1e-9)
+    tm = Net(rng.randn(3, 4), rng.randn(4))
+    _, t = ad.jvp(net_loss, (m, x, y), (tm, np.zeros_like(x), np.zeros(5)))
+    eps = 1e-6
+    fd = (net_loss(Net(m.w1 + eps * tm.w1, m.w2 + eps * tm.w2), x, y)
+          - net_loss(Net(m.w1 - eps * tm.w1, m.w2 - eps * tm.w2), x, y)) / (2 * eps)
+    assert float(t) == pytest.approx(fd, rel=1e-6)
