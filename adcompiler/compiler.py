@@ -67,10 +67,13 @@ def param_names(fdef) -> list[str]:
     return [p.id for p in a.posonlyargs + a.args] + ([a.vararg.id] if a.vararg is not None else [])
 
 
-def _stage(fn):
+def _stage(fn, arg_kinds=None):
     parsed = parse_function(fn)
     ctx = Context(parsed)
-    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc)
+    dicts = set()
+    if arg_kinds is not None:  # dict arguments iterate over their keys
+        dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}
+    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts)
     return parsed, ctx, fdef
 
 
@@ -101,7 +104,7 @@ class _Reverse:
     """The reverse-mode pieces of one function: entry code, forward pass, backward pass."""
 
     def __init__(self, fn, wrt_positions, arg_kinds, split_names=None):
-        self.parsed, self.ctx, fdef = _stage(fn)
+        self.parsed, self.ctx, fdef = _stage(fn, arg_kinds)
         self.fn = fn
         ctx = self.ctx
         self.key = (tuple(wrt_positions), tuple(arg_kinds) if arg_kinds is not None else None)
@@ -343,7 +346,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True) -> Compiled:
     """Generate ``f_jvp(tangents, *args) -> (value, tangent)``: forward mode w.r.t. the positional
     parameters ``wrt_positions`` (``tangents`` holds one tangent per position)."""
     from .forward import ForwardMode
-    parsed, ctx, fdef = _stage(fn)
+    parsed, ctx, fdef = _stage(fn, arg_kinds)
     params = param_names(fdef)
     wrt = [params[i] for i in wrt_positions]
     kinds = {p: None for p in params}

@@ -233,6 +233,7 @@ class Normalizer:
         self.out: list = []
         self.temps: set[str] = set()
         self.local_fns: dict = {}      # nested defs and lambdas bound to a name: inlined at calls
+        self.dict_params: set = set()  # parameters known to be dicts
         self.inlining: list = []
 
     # -- helpers ---------------------------------------------------------------------------
@@ -489,8 +490,9 @@ class Normalizer:
             length = lengths[0] if len(lengths) == 1 else gast.Call(
                 func=name(self._builtin("min")), args=lengths, keywords=[])
             return length, lambda k: gast.Tuple(elts=[p[1](k) for p in parts], ctx=gast.Load())
-        if isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and not it.args \
-                and it.func.attr in ("items", "values", "keys") and not self.is_global(it.func):
+        if (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and not it.args
+                and it.func.attr in ("items", "values", "keys") and not self.is_global(it.func)) \
+                or (isinstance(it, gast.Name) and it.id in self.dict_params):
             # a dict view: iterate over a list of it
             it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
         seq = self.atom(it, s)
@@ -750,14 +752,18 @@ def _drop_unread_flags(body, flags):
     return keep(body)
 
 
-def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location) -> tuple[gast.FunctionDef, set]:
-    """Return the three-address form of ``fdef`` and the set of temporaries it introduced."""
+def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
+                       dict_params=frozenset()) -> tuple[gast.FunctionDef, set]:
+    """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
+    ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys)."""
     lowering = JumpLowering(namer)
     lowered = _flatten_lists(lowering.run(fdef))
     lowered = _drop_unread_flags(lowered, lowering.flags())
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm = Normalizer(resolver, namer, loc)
+    rebound = {n.id for st in lowered for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    norm.dict_params = set(dict_params) - rebound
     body = norm.block(lowered)
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
                            returns=None, type_comment=None, type_params=[])

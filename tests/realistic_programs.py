@@ -244,3 +244,10 @@ def safe_log_ratio(x, y):
         r = np.where(y > 0, np.log(x / np.abs(y)), 0.0)
         s = np.sum(r * x)
     return s
+
+
+def dict_keys_loop(params, x):
+    total = 0.0
+    for name in params:
+        total = total + np.sum(params[name] * x) ** 2
+    return total

@@ -309,3 +309,13 @@ def test_methods_of_object_arguments(rng):
     fd = (net_loss(Net(m.w1 + eps * tm.w1, m.w2 + eps * tm.w2), x, y)
           - net_loss(Net(m.w1 - eps * tm.w1, m.w2 - eps * tm.w2), x, y)) / (2 * eps)
     assert float(t) == pytest.approx(fd, rel=1e-6)
+
+
+def test_loop_over_dict_keys():
+    import realistic_programs as progs
+    params = {"a": np.array([0.5, -1.0]), "b": np.array([2.0, 0.3])}
+    x = np.array([0.7, 1.1])
+    g = ad.grad(progs.dict_keys_loop)(params, x)
+    for k in params:
+        np.testing.assert_allclose(g[k], fd_grad(lambda q: progs.dict_keys_loop(dict(params, **{k: q}), x),
+                                                 [params[k]], 0), rtol=1e-6)
