@@ -111,6 +111,7 @@ class Layout:
     binds: dict = field(default_factory=dict)    # name -> positions where it is rebound
     mutates: dict = field(default_factory=dict)  # name -> positions where it is mutated in place
     simple: list = field(default_factory=list)   # every simple statement in order
+    views: dict = field(default_factory=dict)    # name -> names of arrays it may be a view of
 
     @classmethod
     def of(cls, body, params=()) -> "Layout":
@@ -153,8 +154,9 @@ class Layout:
         anywhere in an enclosing loop -- except as the counter of an enclosing ``for``, which
         the reversed loop sets again."""
         positions = list(self.binds.get(name, ()))
-        if with_mutation:
-            positions += self.mutates.get(name, ())
+        if with_mutation:  # a view changes when the array it looks into is written
+            for base in {name} | self.views.get(name, set()):
+                positions += self.mutates.get(base, ())
         loops = self.loops[id(stmt)]
         if not loops:
             here = self.pos[id(stmt)]

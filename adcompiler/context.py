@@ -30,6 +30,8 @@ class Context:
         self.containers: set[str] = set()
         self.temps: set[str] = set()  # temporaries the normaliser introduced
         self.arg_classes: dict = {}   # parameter -> class of an object argument
+        # differentiating adcompiler's own generated code again (forward over reverse)
+        self.generated = parsed.fn.__code__.co_filename.startswith("<adcompiler")
 
     def helper(self, name: str) -> str:
         """The generated code's name for a helper used by rules: np, math, a runtime function or

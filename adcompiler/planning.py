@@ -99,9 +99,46 @@ class Planner:
         self.mark_in_place_helpers(self.body)
         self.layout = Layout.of(self.body)
         self.known: dict = {}  # locals bound once to a gradient function made in the body
+        self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
+        self.find_views()
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
         self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
-        self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
+
+    def find_views(self):
+        """Which names may be views of (or the same object as) other arrays: copies, subscripts,
+        ``.T`` and reshaping calls. A value read from a view changes when its base is written."""
+        views = {}
+        for s in self.layout.simple:
+            bound, _ = target_of(s)
+            if bound is None or not isinstance(s, gast.Assign):
+                continue
+            base = self.view_source(s.value)
+            if base is not None and base != bound and self.kinds.get(bound) not in (FLOAT, SCALAR):
+                views.setdefault(bound, set()).add(base)
+        changed = True
+        while changed:  # views of views
+            changed = False
+            for name_, bases in views.items():
+                more = set().union(*(views.get(b, set()) for b in bases)) - bases - {name_}
+                if more:
+                    bases |= more
+                    changed = True
+        self.layout.views = views
+
+    def view_source(self, value):
+        """The array ``value`` may be a view of, or None."""
+        if isinstance(value, gast.Name):
+            return value.id
+        if isinstance(value, (gast.Subscript, gast.Attribute)) and isinstance(value.value, gast.Name):
+            return value.value.id if self.ctx.resolver.resolve(value) is MISSING else None
+        if isinstance(value, gast.Call):
+            func = value.func
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.attr in _VIEW_METHODS \
+                    and self.ctx.resolver.resolve(func) is MISSING:
+                return func.value.id
+            if self.ctx.resolver.resolve(func) in _VIEW_FUNCTIONS and value.args and isinstance(value.args[0], gast.Name):
+                return value.args[0].id
+        return None
 
     def mark_in_place_helpers(self, stmts):
         """Calls to the runtime's in-place helpers (in generated code being differentiated again)
@@ -133,6 +170,12 @@ class Planner:
         bound, mutated = target_of(s)
         value = s.value
         if mutated:
+            bases = self.layout.views.get(mutated)
+            if bases and not self.ctx.generated:  # (generated code writes only into arrays it owns)
+                raise self.loc.error("writing into %r, which may be a view of (or the same array as) %s, "
+                                     "is not supported" % (mutated, ", ".join(repr(b) for b in sorted(bases))), s,
+                                     hint="make it a separate array first: %s = %s.copy()"
+                                     % (mutated, sorted(bases)[0]))
             reads = [value.id] if isinstance(value, gast.Name) else []
             return Plan("store", reads)
         if isinstance(value, gast.Name):
@@ -397,6 +440,10 @@ _WHOLE_REDUCTION_FNS = {getattr(__import__("numpy"), n) for n in _WHOLE_REDUCTIO
 
 
 _MATMULS = {__import__("numpy").matmul, __import__("numpy").dot}
+_VIEW_METHODS = ("reshape", "transpose", "ravel", "squeeze", "view", "swapaxes", "diagonal")
+_VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
+    "reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray", "asanyarray", "atleast_1d", "atleast_2d",
+    "atleast_3d", "broadcast_to", "moveaxis", "swapaxes", "diagonal")}
 
 
 def _matmul_kind(a, b):

@@ -234,7 +234,9 @@ class ReverseMode(Planner):
             if var is None or var not in self.ctx.resolver.locals:
                 continue
             if self.layout.changes_after(var, s, with_mutation=by_value):
-                plan[var] = by_value and var in self.layout.mutates
+                # a copy when the array (or one it views) is written in place later
+                bases = {var} | self.layout.views.get(var, set())
+                plan[var] = by_value and any(b in self.layout.mutates for b in bases)
         return plan
 
     def emit_records(self, s, plan: dict, out: list) -> dict:

@@ -238,9 +238,10 @@ def element(g, i):
 
 def expand_like(t, ans):
     """A tangent with the shape of its primal ``ans`` (a view, when broadcasting is needed)."""
-    if t.__class__ is _float or np.shape(t) == np.shape(ans):
+    shape = np.shape(ans)
+    if np.shape(t) == shape:
         return t
-    return np.broadcast_to(t, np.shape(ans))
+    return np.broadcast_to(t, shape)
 
 
 def zero_like(x):

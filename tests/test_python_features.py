@@ -319,3 +319,26 @@ def test_loop_over_dict_keys():
     for k in params:
         np.testing.assert_allclose(g[k], fd_grad(lambda q: progs.dict_keys_loop(dict(params, **{k: q}), x),
                                                  [params[k]], 0), rtol=1e-6)
+
+
+def writes_through_alias(x):
+    h = x
+    h[0] = 1.0
+    return np.sum(h * x)
+
+
+def reads_a_row_then_writes_it(a, m):
+    z = np.zeros((3, 4)) + a
+    z[1] = z[1] * m      # z[1] is a view: its old value must be kept for the backward pass
+    z[:, 0] += 1.0
+    return np.sum(z * z)
+
+
+def test_views_and_aliases(rng):
+    with pytest.raises(ad.AdError, match="view of"):
+        ad.grad(writes_through_alias)(np.ones(3))
+    x = np.ones(3)
+    with pytest.raises(ad.AdError):
+        ad.grad(writes_through_alias)(x)
+    np.testing.assert_array_equal(x, np.ones(3))  # and the caller's array is untouched
+    assert_grad(reads_a_row_then_writes_it, [rng.randn(3, 4), 0.7], wrt=(0, 1))
