@@ -80,3 +80,49 @@ def test_random_program(tmp_path, seed):
         eps = 1e-6
         fd = (f(*[a + eps * d for a, d in zip(args, tangents)]) - f(*[a - eps * d for a, d in zip(args, tangents)])) / (2 * eps)
         assert float(t) == pytest.approx(fd, rel=2e-4, abs=2e-5), src
+
+
+LOOP_STEPS = [
+    "h = np.tanh(h @ W + x[{i}])",
+    "h = h * 0.9 + np.sin(x[{i}]) * h[0]",
+    "acc = acc + np.sum(h * x[{i}])",
+    "acc = acc * 0.5 + np.max(h)",
+    "h = np.where(h > 0, h, 0.1 * h) + acc * 0.01",
+]
+
+
+def make_loop_program(seed):
+    """``def g(W, x, h0)``: an RNN-like loop over the rows of x (5, 3) with W (3, 3)."""
+    rng = np.random.RandomState(seed)
+    steps = [rng.choice(LOOP_STEPS) for _ in range(rng.randint(1, 4))]
+    inner = "\n".join("        " + st.format(i="t") for st in steps)
+    extra = ""
+    if rng.rand() < 0.4:
+        extra += "        if np.sum(h) > 3.0:\n            break\n"
+    if rng.rand() < 0.4:
+        extra += "        for j in range(t % 2 + 1):\n            acc = acc + np.sum(h[j:]) * 0.1\n"
+    return ("import numpy as np\n\ndef g(W, x, h0):\n    h = h0\n    acc = 0.0\n"
+            "    for t in range(x.shape[0]):\n" + inner + "\n" + extra +
+            "    return np.sum(h ** 2) + acc + np.sum(np.mean(W @ W.T, axis=0))\n")
+
+
+@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("ADCOMPILER_RANDOM_PROGRAMS", 60))))
+def test_random_loop_program(tmp_path, seed):
+    src = make_loop_program(seed)
+    path = tmp_path / ("random_loop_%d.py" % seed)
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("random_loop_%d" % seed, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    g = module.g
+    rng = np.random.RandomState(2000 + seed)
+    args = [rng.randn(3, 3) * 0.5, rng.randn(5, 3), rng.randn(3) * 0.5]
+    grads = ad.grad(g, wrt=(0, 1, 2))(*args)
+    for pos, gr in zip(range(3), grads):
+        np.testing.assert_allclose(gr, fd_grad(g, args, pos), rtol=2e-4, atol=2e-5,
+                                   err_msg="seed %d, argument %d\n%s" % (seed, pos, src))
+    tangents = [rng.randn(3, 3), rng.randn(5, 3), rng.randn(3)]
+    _, t = ad.jvp(g, args, tangents)
+    eps = 1e-6
+    fd = (g(*[a + eps * d for a, d in zip(args, tangents)]) - g(*[a - eps * d for a, d in zip(args, tangents)])) / (2 * eps)
+    assert float(t) == pytest.approx(fd, rel=2e-4, abs=2e-5), src
