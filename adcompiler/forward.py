@@ -324,8 +324,13 @@ class ForwardMode(Planner):
     def transform_loop(self, s, out):
         """Tangents live at the end of the body are live (as 0.0) at its head; tangents the body
         updates in place are owned before the loop."""
-        body, (head_live, head_owned), (end_live, _), (entry_live, entry_owned) = \
-            self.loop_fixpoint(lambda: self.transform(s.body))
+        entry = set(self.live)
+
+        def generate():
+            # tangents that enter the loop as the scalar 0.0 must be indexed through element()
+            self.maybe_zero |= self.live - entry
+            return self.transform(s.body)
+        body, (head_live, head_owned), (end_live, _), (entry_live, entry_owned) = self.loop_fixpoint(generate)
         self.live, self.owned = set(entry_live), set(entry_owned)
         self.materialize(head_live - entry_live - head_owned, out, s)
         for v in sorted(head_owned - entry_owned):

@@ -126,3 +126,49 @@ def test_random_loop_program(tmp_path, seed):
     eps = 1e-6
     fd = (g(*[a + eps * d for a, d in zip(args, tangents)]) - g(*[a - eps * d for a, d in zip(args, tangents)])) / (2 * eps)
     assert float(t) == pytest.approx(fd, rel=2e-4, abs=2e-5), src
+
+
+FILL_STEPS = [
+    "out[i] = x[i] * s + math.sin(s)",
+    "out[i] += x[i - 1] * x[i] if i > 0 else x[i]",
+    "s = s + math.tanh(x[i]) * 0.5",
+    "rows.append(x * (x[i] * s))",
+    "s = s * 0.8 + x[i] ** 2",
+]
+
+
+def make_fill_program(seed):
+    """``def k(x, s0)`` over a vector x (6,) and a float s0: arrays and lists filled in a loop."""
+    rng = np.random.RandomState(seed)
+    steps = [rng.choice(FILL_STEPS) for _ in range(rng.randint(2, 5))]
+    body = "\n".join("        " + st for st in steps)
+    guard = ""
+    if rng.rand() < 0.3:
+        guard += "        if x[i] < -1.5:\n            continue\n"
+    if rng.rand() < 0.3:
+        guard += "        if s > 4.0:\n            return s + np.sum(out)\n"
+    return ("import math\nimport numpy as np\n\ndef k(x, s0):\n    out = np.zeros(x.shape[0])\n"
+            "    rows = [x * 0.0]\n    s = s0\n    for i in range(x.shape[0]):\n" + guard + body + "\n"
+            "    return np.sum(out ** 2) + s + np.sum(np.stack(rows) ** 2)\n")
+
+
+@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("ADCOMPILER_RANDOM_PROGRAMS", 60))))
+def test_random_fill_program(tmp_path, seed):
+    src = make_fill_program(seed)
+    path = tmp_path / ("random_fill_%d.py" % seed)
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("random_fill_%d" % seed, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    k = module.k
+    rng = np.random.RandomState(3000 + seed)
+    args = [rng.randn(6), float(rng.randn())]
+    grads = ad.grad(k, wrt=(0, 1))(*args)
+    for pos, gr in zip(range(2), grads):
+        np.testing.assert_allclose(np.asarray(gr, dtype=float), fd_grad(k, args, pos), rtol=2e-4, atol=2e-5,
+                                   err_msg="seed %d, argument %d\n%s" % (seed, pos, src))
+    tangents = [rng.randn(6), float(rng.randn())]
+    _, t = ad.jvp(k, args, tangents)
+    eps = 1e-6
+    fd = (k(*[a + eps * d for a, d in zip(args, tangents)]) - k(*[a - eps * d for a, d in zip(args, tangents)])) / (2 * eps)
+    assert float(t) == pytest.approx(fd, rel=2e-4, abs=2e-5), src
