@@ -172,3 +172,49 @@ def test_random_fill_program(tmp_path, seed):
     eps = 1e-6
     fd = (k(*[a + eps * d for a, d in zip(args, tangents)]) - k(*[a - eps * d for a, d in zip(args, tangents)])) / (2 * eps)
     assert float(t) == pytest.approx(fd, rel=2e-4, abs=2e-5), src
+
+
+STRUCT_STEPS = [
+    "u, v = pair(u, p['w'])",
+    "u = u + sum(np.sin(u * q) for q in (0.5, 1.5))",
+    "u = scale(u) * p['b']",
+    "u = np.stack([u[j] * p['w'] for j in range(2)]).sum(axis=0)",
+    "u = block(u, p['w'])",
+    "v = v + np.sum(u) * p['b']",
+]
+
+
+def make_struct_program(seed):
+    """``def m(p, x)`` with p = {'w': (3,), 'b': float} and x (3,)."""
+    rng = np.random.RandomState(seed)
+    steps = [rng.choice(STRUCT_STEPS) for _ in range(rng.randint(2, 6))]
+    body = "\n".join("    " + st for st in steps)
+    return ("import numpy as np\nimport adcompiler as ad\n\n"
+            "def pair(a, w):\n    return a * w + 0.1, np.sum(np.tanh(a))\n\n"
+            "@ad.checkpoint\ndef block(a, w):\n    return np.tanh(a * w) + a\n\n"
+            "def m(p, x):\n    factor = p['b'] * 0.5\n"
+            "    def scale(t):\n        return t * factor + 0.2\n"
+            "    u = x\n    v = 0.0\n" + body + "\n    return np.sum(u ** 2) + v * v\n")
+
+
+@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("ADCOMPILER_RANDOM_PROGRAMS", 60))))
+def test_random_structured_program(tmp_path, seed):
+    src = make_struct_program(seed)
+    path = tmp_path / ("random_struct_%d.py" % seed)
+    path.write_text(src)
+    spec = importlib.util.spec_from_file_location("random_struct_%d" % seed, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    m = module.m
+    rng = np.random.RandomState(4000 + seed)
+    p = {"w": rng.randn(3) * 0.7, "b": float(rng.randn()) * 0.7}
+    x = rng.randn(3)
+    gp, gx = ad.grad(m, wrt=(0, 1))(p, x)
+    np.testing.assert_allclose(gx, fd_grad(m, [p, x], 1), rtol=2e-4, atol=2e-5, err_msg=src)
+    np.testing.assert_allclose(gp["w"], fd_grad(lambda w: m(dict(p, w=w), x), [p["w"]], 0), rtol=2e-4, atol=2e-5,
+                               err_msg=src)
+    assert gp["b"] == pytest.approx(fd_grad(lambda b: m(dict(p, b=b), x), [p["b"]], 0), rel=2e-4, abs=2e-5), src
+    t = rng.randn(3)
+    _, tan = ad.jvp(m, (p, x), ({"w": np.zeros(3), "b": 0.0}, t))
+    eps = 1e-6
+    assert float(tan) == pytest.approx((m(p, x + eps * t) - m(p, x - eps * t)) / (2 * eps), rel=2e-4, abs=2e-5), src
