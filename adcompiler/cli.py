@@ -129,9 +129,16 @@ def _finite_difference(fn, args, i, eps=1e-6):
     return out
 
 
+class _Parser(argparse.ArgumentParser):
+    """Bad command lines are one line on stderr (and --help still prints the usage)."""
+
+    def error(self, message):
+        self.exit(2, "%s: error: %s (see %s --help)\n" % (self.prog, message, self.prog))
+
+
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="adcompiler", description="Source-to-source automatic differentiation.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="adcompiler", description="Source-to-source automatic differentiation.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     dump = sub.add_parser("dump", help="print generated code")
     dump.add_argument("target", help="FILE.py:FUNC")
     dump.add_argument("--wrt", help="argument names or positions, comma separated (default: the first)")

@@ -207,7 +207,7 @@ def test_cli_dump_check_and_errors(tmp_path):
     r = run("check", "%s:f" % path, "--at", "x=3.0,y=-1.0", "--wrt", "x,y")
     assert r.returncode == 0 and "16" in r.stdout and "12" in r.stdout and "finite differences" in r.stdout
     for bad in (["dump", "%s:nope" % path], ["dump", "missing.py:f"], ["dump", "nocolon"],
-                ["check", "%s:f" % path, "--at", "x=1.0"]):
+                ["check", "%s:f" % path, "--at", "x=1.0"], [], ["dump"], ["dump", "%s:f" % path, "--mode", "bogus"]):
         r = run(*bad)
         assert r.returncode != 0 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1, bad
 
