@@ -2,6 +2,7 @@
 checked against central finite differences in reverse and forward mode. They exercise the
 optimiser, broadcasting, uniform adjoints and the tape in combinations nobody wrote by hand."""
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -57,30 +58,43 @@ def make_program(seed):
     return src
 
 
-@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("ADCOMPILER_RANDOM_PROGRAMS", 60))))
-def test_random_program(tmp_path, seed):
-    src = make_program(seed)
-    path = tmp_path / ("random_program_%d.py" % seed)
+COUNT = int(os.environ.get("ADCOMPILER_RANDOM_PROGRAMS", 60))
+
+
+def load(tmp_path, name, src):
+    """Import ``src`` from a file (so its functions have source) and return the module."""
+    path = tmp_path / (name + ".py")
     path.write_text(src)
-    spec = importlib.util.spec_from_file_location("random_program_%d" % seed, path)
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    f = module.f
+    return module
+
+
+def check_both_modes(fn, args, tangents, src):
+    """Reverse-mode gradients against central differences, the jvp along ``tangents`` against a
+    directional difference."""
+    grads = ad.grad(fn, wrt=tuple(range(len(args))))(*args)
+    for pos, g in enumerate(grads):
+        np.testing.assert_allclose(np.asarray(g, dtype=float), fd_grad(fn, args, pos), rtol=2e-4, atol=2e-5,
+                                   err_msg="argument %d\n%s" % (pos, src))
+    _, t = ad.jvp(fn, args, tangents)
+    eps = 1e-6
+    hi = fn(*[a + eps * d for a, d in zip(args, tangents)])
+    lo = fn(*[a - eps * d for a, d in zip(args, tangents)])
+    assert float(t) == pytest.approx((hi - lo) / (2 * eps), rel=2e-4, abs=2e-5), src
+
+
+@pytest.mark.parametrize("seed", range(COUNT))
+def test_random_program(tmp_path, seed):
+    src = make_program(seed)
+    f = load(tmp_path, "random_program_%d" % seed, src).f
     rng = np.random.RandomState(1000 + seed)
     args = [rng.randn(3, 4), rng.randn(4), float(rng.randn())]
     with np.errstate(all="ignore"):
         if not np.isfinite(f(*args)):
             pytest.skip("this random program overflows at these inputs")
-        grads = ad.grad(f, wrt=(0, 1, 2))(*args)
-        for pos, g in zip(range(3), grads):
-            np.testing.assert_allclose(np.asarray(g, dtype=float), fd_grad(f, args, pos), rtol=2e-4, atol=2e-5,
-                                       err_msg="seed %d, argument %d\n%s" % (seed, pos, src))
-        tangents = [rng.randn(3, 4), rng.randn(4), float(rng.randn())]
-        _, t = ad.jvp(f, args, tangents)
-        eps = 1e-6
-        fd = (f(*[a + eps * d for a, d in zip(args, tangents)]) - f(*[a - eps * d for a, d in zip(args, tangents)])) / (2 * eps)
-        assert float(t) == pytest.approx(fd, rel=2e-4, abs=2e-5), src
-
+        check_both_modes(f, args, [rng.randn(3, 4), rng.randn(4), float(rng.randn())], src)
 
 LOOP_STEPS = [
     "h = np.tanh(h @ W + x[{i}])",
@@ -106,27 +120,13 @@ def make_loop_program(seed):
             "    return np.sum(h ** 2) + acc + np.sum(np.mean(W @ W.T, axis=0))\n")
 
 
-@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("ADCOMPILER_RANDOM_PROGRAMS", 60))))
+@pytest.mark.parametrize("seed", range(COUNT))
 def test_random_loop_program(tmp_path, seed):
     src = make_loop_program(seed)
-    path = tmp_path / ("random_loop_%d.py" % seed)
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("random_loop_%d" % seed, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    g = module.g
+    g = load(tmp_path, "random_loop_%d" % seed, src).g
     rng = np.random.RandomState(2000 + seed)
     args = [rng.randn(3, 3) * 0.5, rng.randn(5, 3), rng.randn(3) * 0.5]
-    grads = ad.grad(g, wrt=(0, 1, 2))(*args)
-    for pos, gr in zip(range(3), grads):
-        np.testing.assert_allclose(gr, fd_grad(g, args, pos), rtol=2e-4, atol=2e-5,
-                                   err_msg="seed %d, argument %d\n%s" % (seed, pos, src))
-    tangents = [rng.randn(3, 3), rng.randn(5, 3), rng.randn(3)]
-    _, t = ad.jvp(g, args, tangents)
-    eps = 1e-6
-    fd = (g(*[a + eps * d for a, d in zip(args, tangents)]) - g(*[a - eps * d for a, d in zip(args, tangents)])) / (2 * eps)
-    assert float(t) == pytest.approx(fd, rel=2e-4, abs=2e-5), src
-
+    check_both_modes(g, args, [rng.randn(3, 3), rng.randn(5, 3), rng.randn(3)], src)
 
 FILL_STEPS = [
     "out[i] = x[i] * s + math.sin(s)",
@@ -152,27 +152,13 @@ def make_fill_program(seed):
             "    return np.sum(out ** 2) + s + np.sum(np.stack(rows) ** 2)\n")
 
 
-@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("ADCOMPILER_RANDOM_PROGRAMS", 60))))
+@pytest.mark.parametrize("seed", range(COUNT))
 def test_random_fill_program(tmp_path, seed):
     src = make_fill_program(seed)
-    path = tmp_path / ("random_fill_%d.py" % seed)
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("random_fill_%d" % seed, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    k = module.k
+    k = load(tmp_path, "random_fill_%d" % seed, src).k
     rng = np.random.RandomState(3000 + seed)
     args = [rng.randn(6), float(rng.randn())]
-    grads = ad.grad(k, wrt=(0, 1))(*args)
-    for pos, gr in zip(range(2), grads):
-        np.testing.assert_allclose(np.asarray(gr, dtype=float), fd_grad(k, args, pos), rtol=2e-4, atol=2e-5,
-                                   err_msg="seed %d, argument %d\n%s" % (seed, pos, src))
-    tangents = [rng.randn(6), float(rng.randn())]
-    _, t = ad.jvp(k, args, tangents)
-    eps = 1e-6
-    fd = (k(*[a + eps * d for a, d in zip(args, tangents)]) - k(*[a - eps * d for a, d in zip(args, tangents)])) / (2 * eps)
-    assert float(t) == pytest.approx(fd, rel=2e-4, abs=2e-5), src
-
+    check_both_modes(k, args, [rng.randn(6), float(rng.randn())], src)
 
 STRUCT_STEPS = [
     "u, v = pair(u, p['w'])",
@@ -197,15 +183,10 @@ def make_struct_program(seed):
             "    u = x\n    v = 0.0\n" + body + "\n    return np.sum(u ** 2) + v * v\n")
 
 
-@pytest.mark.parametrize("seed", range(int(__import__("os").environ.get("ADCOMPILER_RANDOM_PROGRAMS", 60))))
+@pytest.mark.parametrize("seed", range(COUNT))
 def test_random_structured_program(tmp_path, seed):
     src = make_struct_program(seed)
-    path = tmp_path / ("random_struct_%d.py" % seed)
-    path.write_text(src)
-    spec = importlib.util.spec_from_file_location("random_struct_%d" % seed, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    m = module.m
+    m = load(tmp_path, "random_struct_%d" % seed, src).m
     rng = np.random.RandomState(4000 + seed)
     p = {"w": rng.randn(3) * 0.7, "b": float(rng.randn()) * 0.7}
     x = rng.randn(3)
