@@ -96,6 +96,7 @@ def test_random_program(tmp_path, seed):
             pytest.skip("this random program overflows at these inputs")
         check_both_modes(f, args, [rng.randn(3, 4), rng.randn(4), float(rng.randn())], src)
 
+
 LOOP_STEPS = [
     "h = np.tanh(h @ W + x[{i}])",
     "h = h * 0.9 + np.sin(x[{i}]) * h[0]",
@@ -128,6 +129,7 @@ def test_random_loop_program(tmp_path, seed):
     args = [rng.randn(3, 3) * 0.5, rng.randn(5, 3), rng.randn(3) * 0.5]
     check_both_modes(g, args, [rng.randn(3, 3), rng.randn(5, 3), rng.randn(3)], src)
 
+
 FILL_STEPS = [
     "out[i] = x[i] * s + math.sin(s)",
     "out[i] += x[i - 1] * x[i] if i > 0 else x[i]",
@@ -159,6 +161,7 @@ def test_random_fill_program(tmp_path, seed):
     rng = np.random.RandomState(3000 + seed)
     args = [rng.randn(6), float(rng.randn())]
     check_both_modes(k, args, [rng.randn(6), float(rng.randn())], src)
+
 
 STRUCT_STEPS = [
     "u, v = pair(u, p['w'])",
