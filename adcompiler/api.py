@@ -486,9 +486,9 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
                       % (len(primals), len(tangents)), function=name)
     positions = _differentiable_positions(primals)
     for p in positions:
-        if np.shape(tangents[p]) != np.shape(primals[p]):
+        if _structure(tangents[p]) != _structure(primals[p]):
             raise AdError("the tangent of argument %d has shape %s, the argument has shape %s (tangent: %r)"
-                          % (p, np.shape(tangents[p]), np.shape(primals[p]), tangents[p]), function=name)
+                          % (p, _structure(tangents[p]), _structure(primals[p]), tangents[p]), function=name)
     run = _jvp_function(fn, primals, positions)
     try:
         return run(tuple(tangents[p] for p in positions), *primals)

@@ -144,10 +144,10 @@ class ForwardMode(Planner):
             self.set_tangent(bound, self.user_tangent(s, plan), out, s)
         elif kind == "opaque":
             if any(n in self.live for n in plan.diff_reads):
-                raise self.loc.error("cannot differentiate %s: it has no derivative rule and no Python source"
-                                     % plan.callee, s,
-                                     hint="register a rule with ad.defjvp(fn, rule), or wrap the value in "
-                                          "ad.stop_gradient(...)")
+                raise self.loc.error("cannot differentiate %s: %s"
+                                     % (plan.callee, plan.why), s,
+                                     hint=plan.hint or "register a rule with ad.defjvp(fn, rule), or wrap the "
+                                          "value in ad.stop_gradient(...)")
             self.set_tangent(bound, None, out, s)
         else:
             self.set_tangent(bound, None, out, s)
@@ -181,6 +181,11 @@ class ForwardMode(Planner):
                 # a term may have its operand's shape, smaller than the broadcast result
                 expr = gast.Call(func=name(self.helper("expand_like")), args=[expr, name(target)], keywords=[])
             return expr
+        for p in params:  # a tangent entering a loop as 0.0 stands for an array the rule may reshape
+            operand = bound[p]
+            if tangents[p] is not None and isinstance(operand, gast.Name) and operand.id in self.maybe_zero \
+                    and self.kind_of(operand) not in ("float", "scalar"):
+                tangents[p] = gast.Call(func=name(self.helper("dense")), args=[tangents[p], operand], keywords=[])
         if rule.jvp is not None:
             for p in params:
                 mapping["t_" + p] = tangents[p] if tangents[p] is not None else _ZERO

@@ -39,6 +39,9 @@ class Plan:
     positional: list = field(default_factory=list)     # its positional parameter names
     guard: tuple = None    # (callee expression, the object it named): code is valid while it still does
     call_args: list = None  # the arguments the callee receives, when not the call's own (obj.method)
+    ignored: dict = field(default_factory=dict)  # rule parameter without a derivative -> names it reads
+    why: str = "it has no derivative rule and no Python source"  # for an opaque call: why, and
+    hint: str = None                                                # what to do instead
 
 
 def _call_text(node) -> str:
@@ -58,6 +61,15 @@ def is_library_function(fn) -> bool:
     import sysconfig
     stdlib = sysconfig.get_paths()["stdlib"]
     return fn.__code__.co_filename.startswith(stdlib + "/") and "-packages" not in fn.__code__.co_filename
+
+
+def _is_user_class(obj) -> bool:
+    init = inspect.getattr_static(obj, "__init__", None) if isinstance(obj, type) else None
+    return isinstance(init, types.FunctionType) and not is_library_function(init)
+
+
+_OBJECT_HINT = ("create the object outside the differentiated function and pass it in as an argument: "
+                "its methods are then differentiated and its attributes get gradients")
 
 
 class Planner:
@@ -103,6 +115,25 @@ class Planner:
         self.find_views()
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
         self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
+        self.check_ignored_operands()
+
+    def check_ignored_operands(self):
+        """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
+        bounds of ``np.clip`` once had none) would silently get no gradient: an error instead."""
+        plans = [(s, p) for s in self.layout.simple for p in [self.plans[id(s)]] if p.ignored]
+        if not plans:
+            return
+        def all_reads(s):
+            plan = self.plans[id(s)]
+            return plan.diff_reads + [n for names in plan.ignored.values() for n in names]
+        reaching = activity(self.layout, self.wrt, self.result, all_reads)
+        for s, plan in plans:
+            for param, names in plan.ignored.items():
+                if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
+                    raise self.loc.error("%s has no derivative w.r.t. its argument %r, which depends on %s"
+                                         % (plan.callee, param, ", ".join(self.wrt)), s,
+                                         hint="wrap that argument in ad.stop_gradient(...) if no gradient should "
+                                              "flow through it, or register a rule with ad.defvjp")
 
     def find_views(self):
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
@@ -227,19 +258,30 @@ class Planner:
         if obj is MISSING:
             method = self.argument_method(func)
             if method is not None:
-                # obj.method(x) on an object argument: the class's function, obj its first argument
-                receiver = [] if isinstance(method, staticmethod) else [func.value]
+                # obj.method(x) (or obj(x): __call__) on an object argument: the class's function,
+                # obj its first argument
+                obj_node = func.value if isinstance(func, gast.Attribute) else func
+                receiver = [] if isinstance(method, staticmethod) else [obj_node]
                 fn = method.__func__ if isinstance(method, staticmethod) else method
                 plan = self.subroutine_plan(s, gast.Call(func=func, args=receiver + args, keywords=call.keywords), fn)
                 plan.call_args = receiver + args
                 return plan
+            receiver = func.value if isinstance(func, gast.Attribute) else func
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
                 rule = rules.lookup_method(func.attr)
                 if rule is not None:
                     return self.bind_rule(s, rule, [func.value] + args, call.keywords, func.attr)
-                return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
-            return Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
+                plan = Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
+            else:
+                plan = Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
+            if isinstance(receiver, gast.Name) and self.constructed_here(receiver.id):
+                plan.callee = ("%r" if receiver is func else plan.callee + " of %r") % receiver.id
+                plan.why, plan.hint = "it is an object created inside the function", _OBJECT_HINT
+            return plan
         target = unwrap(obj)
+        if _is_user_class(obj) and rules.lookup(obj) is None:
+            return Plan("opaque", loads(call), callee="%s(...)" % obj.__name__, hint=_OBJECT_HINT,
+                        why="objects created inside the differentiated function are not traced")
         if getattr(target, "__module__", None) == runtime.__name__ and rules.lookup(obj) is None:
             return Plan("opaque", loads(call), callee="adcompiler's runtime helper %r (generated code is "
                         "differentiated again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
@@ -265,15 +307,27 @@ class Planner:
             return plan
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
 
+    def constructed_here(self, var) -> bool:
+        """Whether ``var`` is bound in the body to a new instance of a user class."""
+        for s in self.layout.simple:
+            if target_of(s)[0] == var and isinstance(s.value, gast.Call):
+                if _is_user_class(self.ctx.resolver.resolve(s.value.func)):
+                    return True
+        return False
+
     def argument_method(self, func):
         """The plain function (or staticmethod) behind ``obj.name`` when ``obj`` is an object
         argument of a known class that the body never rebinds; else None."""
-        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)):
+        if isinstance(func, gast.Name):  # calling the object itself
+            obj, attr = func, "__call__"
+        elif isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+            obj, attr = func.value, func.attr
+        else:
             return None
-        cls = self.ctx.arg_classes.get(func.value.id)
-        if cls is None or func.value.id in self.layout.binds:
+        cls = self.ctx.arg_classes.get(obj.id)
+        if cls is None or obj.id in self.layout.binds:
             return None
-        method = inspect.getattr_static(cls, func.attr, None)
+        method = inspect.getattr_static(cls, attr, None)
         if isinstance(method, types.FunctionType) and not is_library_function(method):
             return method
         if isinstance(method, staticmethod) and isinstance(method.__func__, types.FunctionType):
@@ -342,7 +396,9 @@ class Planner:
                                  % (callee, ", ".join(rule.signature.params)), s,
                                  hint="pass the arguments as documented by NumPy, without out=")
         reads = [n for p in rule.diff for n in loads(bound[p])]
-        return Plan("rule", reads, rule=rule, bound=bound, callee=callee)
+        ignored = {p: loads(bound[p]) for p in rule.signature.params
+                   if p not in rule.diff and p not in rule.zero and loads(bound[p])}
+        return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored)
 
     def kind_of_value(self, s, kinds):
         """The kind (FLOAT, SCALAR, array rank or None) of the value a statement computes (see

@@ -551,10 +551,10 @@ class ReverseMode(Planner):
                                  "supported", s, hint="use forward-over-reverse: ad.hessian, ad.jvp(ad.grad(f), ...) "
                                  "or ad.grad(ad.grad(f)) for a scalar argument")
         if plan.kind == "opaque":
-            raise self.loc.error("cannot differentiate %s: it has no derivative rule and no Python source"
-                                 % plan.callee, s,
-                                 hint="register a rule with ad.defvjp(fn, rule), or wrap the value in "
-                                      "ad.stop_gradient(...) if no gradient should flow through it")
+            raise self.loc.error("cannot differentiate %s: %s"
+                                 % (plan.callee, plan.why), s,
+                                 hint=plan.hint or "register a rule with ad.defvjp(fn, rule), or wrap the value "
+                                      "in ad.stop_gradient(...) if no gradient should flow through it")
         block = []
         if bound in self.uniform and not self.keeps_uniform(s, plan):
             self.materialize_uniform([bound], block, s)

@@ -111,6 +111,32 @@ def test_jvp_through_loops_branches_subroutines():
     assert ad.jvp(lambda x, y: x * (x + y) ** 2, (3.0, -1.0), (1.0, 0.0)) == (12.0, 16.0)
 
 
+
+def matrix_power(a):
+    b = np.eye(a.shape[0])
+    for _ in range(3):
+        b = b @ a                # the tangent of b enters the loop as 0.0
+    return np.sum(np.reshape(b, (-1,)) ** 2)
+
+
+def tuple_parameters(params, x):
+    w, b = params
+    return np.sum(np.tanh(w @ x + b))
+
+
+def test_jvp_of_arrays_made_in_loops_and_of_structured_arguments():
+    rng = np.random.RandomState(3)
+    a, ta = rng.randn(3, 3), rng.randn(3, 3)
+    _, t = ad.jvp(matrix_power, (a,), (ta,))
+    assert t == pytest.approx(float(np.sum(fd_grad(matrix_power, [a], 0) * ta)), rel=1e-6)
+    params, x = (rng.randn(4, 3), rng.randn(4)), rng.randn(3)
+    tangent = (rng.randn(4, 3), rng.randn(4))
+    _, t = ad.jvp(tuple_parameters, (params, x), (tangent, np.zeros(3)))
+    g = ad.grad(tuple_parameters)(params, x)
+    assert t == pytest.approx(float(np.sum(g[0] * tangent[0]) + np.sum(g[1] * tangent[1])), rel=1e-9)
+    with pytest.raises(ad.AdError, match="tangent of argument 0 has shape"):
+        ad.jvp(tuple_parameters, (params, x), ((tangent[0],), np.zeros(3)))
+
 def test_hessians_and_higher_order():
     rng = np.random.RandomState(1)
     x = rng.randn(3)

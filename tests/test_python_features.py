@@ -311,6 +311,44 @@ def test_methods_of_object_arguments(rng):
     assert float(t) == pytest.approx(fd, rel=1e-6)
 
 
+
+class Layer:
+    """A callable module (as in PyTorch): ``layer(x)`` runs ``__call__``."""
+
+    def __init__(self, w, b):
+        self.w, self.b = w, b
+
+    def __call__(self, x):
+        return np.tanh(x @ self.w + self.b)
+
+
+def calls_a_module(layer, x):
+    return np.sum(layer(x) ** 2)
+
+
+def test_calling_an_object_argument(rng):
+    layer, x = Layer(rng.randn(3, 2), rng.randn(2)), rng.randn(4, 3)
+    g = ad.grad(calls_a_module)(layer, x)
+    assert isinstance(g, Layer)
+    np.testing.assert_allclose(g.w, fd_grad(lambda w: calls_a_module(Layer(w, layer.b), x), [layer.w], 0),
+                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g.b, fd_grad(lambda b: calls_a_module(Layer(layer.w, b), x), [layer.b], 0),
+                               rtol=1e-6, atol=1e-9)
+    assert_grad(calls_a_module, [layer, x], wrt=(1,))
+    _, t = ad.jvp(calls_a_module, (layer, x), (Layer(np.zeros((3, 2)), np.zeros(2)), np.ones((4, 3))))
+    assert float(t) == pytest.approx(float(np.sum(ad.grad(calls_a_module, wrt=1)(layer, x))), rel=1e-9)
+
+
+def builds_a_module(w, b, x):
+    layer = Layer(w, b)
+    return np.sum(layer(x))
+
+
+def test_object_created_inside_is_a_clear_error(rng):
+    with pytest.raises(ad.AdError, match="'layer': it is an object created inside the function") as info:
+        ad.grad(builds_a_module)(rng.randn(3, 2), rng.randn(2), rng.randn(4, 3))
+    assert "pass it in as an argument" in str(info.value)
+
 def test_loop_over_dict_keys():
     import realistic_programs as progs
     params = {"a": np.array([0.5, -1.0]), "b": np.array([2.0, 0.3])}

@@ -151,3 +151,26 @@ def test_supported_docs_are_current():
     if "with Python %d.%d;" % sys.version_info[:2] not in text:
         pytest.skip("docs/supported.md was generated with another Python (version-specific math entries)")
     assert text == gen_supported.render(), "docs/supported.md is stale: run python tools/gen_supported.py"
+
+
+def scaled_by(x, scale):
+    return x * scale
+
+
+def test_value_passed_to_a_parameter_without_a_derivative_is_an_error(tmp_path, monkeypatch):
+    """A rule parameter with no vjp never silently drops the gradient of the value passed to it."""
+    from adcompiler.rules.core import Table
+    table = Table("test")
+    table.define(scaled_by, "x, scale", "g * scale", linear=True)
+    monkeypatch.setattr(rules, "TABLES", rules.TABLES + (table,))
+    path = tmp_path / "ignored_operand.py"
+    path.write_text("from test_rules import scaled_by\n\ndef f(x, s):\n    return scaled_by(x, s * 2.0)\n")
+    spec = importlib.util.spec_from_file_location("ignored_operand", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert ad.grad(module.f)(1.5, 3.0) == 6.0   # only x depends on wrt: fine
+    with pytest.raises(ad.AdError, match=r"scaled_by has no derivative w.r.t. its argument 'scale'") as info:
+        ad.grad(module.f, wrt=1)(1.5, 3.0)
+    assert "ignored_operand.py, line 4" in str(info.value)
+    with pytest.raises(ad.AdError, match="no derivative w.r.t. its argument 'scale'"):
+        ad.jvp(module.f, (1.5, 3.0), (0.0, 1.0))

@@ -465,7 +465,73 @@ def average_back(g, a, axis=None, weights=None):
         shape = [1] * np.ndim(a)
         shape[axis] = -1
         w = w.reshape(shape)
-    return g * w / np.sum(weights)
+    return g * w / np.sum(w, axis=axis, keepdims=axis is not None)
+
+
+def average_weights_back(g, ans, a, axis=None, weights=None, forward=False):
+    """Adjoint of ``np.average(a, axis, weights)`` w.r.t. ``weights`` (``forward``: its tangent
+    term, ``g`` being the tangent of the weights)."""
+    if _zero(g) or weights is None:
+        return 0.0 if forward else g
+    w = np.asarray(weights)
+    if axis is None:
+        share = (np.asarray(a) - ans) / np.sum(w)
+        return np.sum(g * share) if forward else g * share
+    axis = axis % np.ndim(a)
+    along = w.ndim == 1 and np.ndim(a) > 1  # 1-D weights along ``axis``
+    if along:
+        shape = [1] * np.ndim(a)
+        shape[axis] = -1
+        w = w.reshape(shape)
+    share = (a - np.expand_dims(ans, axis)) / np.sum(w, axis=axis, keepdims=True)
+    if forward:
+        return np.sum((g.reshape(w.shape) if along else g) * share, axis=axis)
+    full = np.expand_dims(g, axis) * share
+    if along:
+        return np.sum(full, axis=tuple(i for i in range(np.ndim(a)) if i != axis))
+    return full
+
+
+def _linspace_weights(num, endpoint, end, ndim):
+    t = np.arange(num) / (num - 1 if endpoint else num) if num > 1 else np.zeros(num)
+    return (t if end else 1.0 - t).reshape((num,) + (1,) * ndim)
+
+
+def linspace_back(g, bound, num, endpoint, end):
+    """Adjoint of ``np.linspace(start, stop, num)`` w.r.t. start (``end`` 0) or stop (``end`` 1)."""
+    return np.sum(g * _linspace_weights(num, endpoint, end, np.ndim(bound)), axis=0)
+
+
+def linspace_jvp(t_start, t_stop, start, num, endpoint):
+    """Tangent of ``np.linspace(start, stop, num)``."""
+    t = 0.0
+    for tangent, end in ((t_start, 0), (t_stop, 1)):
+        if not _zero(tangent):
+            t = t + tangent * _linspace_weights(num, endpoint, end, np.ndim(tangent))
+    return t if not _zero(t) else np.zeros((num,) + np.shape(start))
+
+
+def polyval_coeff_back(g, p, x):
+    """Adjoint of ``np.polyval(p, x)`` w.r.t. the coefficients ``p``: the powers of ``x``."""
+    powers = np.asarray(x)[..., None] ** np.arange(len(p) - 1, -1, -1)
+    return np.sum(np.reshape(g * np.ones(np.shape(x)), np.shape(x) + (1,)) * powers,
+                  axis=tuple(range(np.ndim(x))))
+
+
+def meshgrid_back(g, xi, indexing):
+    """Adjoints of ``np.meshgrid(*xi, indexing)``: each output summed over every axis but its own."""
+    if _zero(g):
+        return [g] * len(xi)
+    axes = list(range(len(xi)))
+    if indexing == "xy" and len(xi) > 1:
+        axes[0], axes[1] = 1, 0
+    return [gi if _zero(gi) else np.reshape(np.sum(gi, axis=tuple(a for a in range(np.ndim(gi)) if a != ax)),
+                                             np.shape(x)) for gi, x, ax in zip(g, xi, axes)]
+
+
+def meshgrid_jvp(xi, t_xi, indexing):
+    """Tangent of ``np.meshgrid(*xi, indexing)``: the meshgrid of the tangents."""
+    return np.meshgrid(*[np.zeros(np.shape(x)) if _zero(t) else t for x, t in zip(xi, t_xi)], indexing=indexing)
 
 
 def nanmean_back(g, a, axis=None, keepdims=False):

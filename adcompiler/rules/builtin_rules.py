@@ -16,7 +16,7 @@ E(operator.pow, "x, y", "g * y * x ** (y - 1)", "g * ans * np.log(x)",
   scalar=("g * y * x ** (y - 1)", "g * ans * math.log(x)"))
 E(operator.neg, "x", "-g")
 E(operator.pos, "x", "g")
-E(operator.mod, "x, y", "g", None)
+E(operator.mod, "x, y", "g", "mod_back(g, x, y)")
 D(operator.matmul, "x, y", "dmatmul_left(g, x, y)", y="dmatmul_right(g, x, y)", jvp="t_x @ y + x @ t_y")
 E(builtins.abs, "x", "g * np.sign(x)", scalar=("g if x >= 0 else -g",))
 E(builtins.float, "x", "g")

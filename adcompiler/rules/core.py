@@ -55,6 +55,7 @@ class Signature:
     params: list
     defaults: dict
     varargs: str | None = None
+    keyword_only: tuple = ()
 
     @classmethod
     def parse(cls, text: str) -> "Signature":
@@ -64,12 +65,12 @@ class Signature:
         positional = args.posonlyargs + args.args
         defaults = {a.arg: ast.literal_eval(d) for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults)}
         defaults.update({a.arg: ast.literal_eval(d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
-        return cls(params, defaults, args.vararg.arg if args.vararg else None)
+        return cls(params, defaults, args.vararg.arg if args.vararg else None, tuple(a.arg for a in args.kwonlyargs))
 
     def bind(self, args, keywords):
         """Map parameter names to argument nodes (defaults as constants); None if it cannot bind."""
         bound = {}
-        positional = [p for p in self.params]
+        positional = [p for p in self.params if p not in self.keyword_only]
         if len(args) > len(positional) and not self.varargs:
             return None
         for p, a in zip(positional, args):
@@ -102,6 +103,7 @@ class Rule:
     linear: bool = False
     nondiff: bool = False
     scalar_vjps: dict = field(default_factory=dict)  # cheaper templates when all args are floats
+    zero: tuple = ()   # float parameters whose derivative is zero almost everywhere (copysign's sign)
 
     @property
     def diff(self) -> list:
@@ -178,10 +180,11 @@ class Table:
         self.rules[key] = rule
         return rule
 
-    def elementwise(self, fn, params: str, *vjps, scalar=None, name=None):
-        """An elementwise function: one vjp template per parameter (None: not differentiable)."""
+    def elementwise(self, fn, params: str, *vjps, scalar=None, name=None, zero=()):
+        """An elementwise function: one vjp template per parameter (None: not differentiable; an
+        active value passed to it is an error unless the parameter is listed in ``zero``)."""
         sig = Signature.parse(params)
-        rule = Rule(fn, name or _name(fn), sig, elementwise=True)
+        rule = Rule(fn, name or _name(fn), sig, elementwise=True, zero=tuple(zero))
         for p, t in zip(sig.params, vjps):
             if t is not None:
                 rule.vjps[p] = _parse(t)
@@ -190,11 +193,11 @@ class Table:
                 rule.scalar_vjps[p] = _parse(t)
         return self._add(rule)
 
-    def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, **more_vjps):
+    def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(), **more_vjps):
         """A general function. ``vjp`` is the template of the first parameter; templates of other
         parameters are passed by parameter name."""
         sig = Signature.parse(params)
-        rule = Rule(fn, name or _name(fn), sig, linear=linear)
+        rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero))
         first = sig.params[0] if sig.params else sig.varargs
         if vjp is not None:
             rule.vjps[first] = _parse(vjp)

@@ -33,7 +33,7 @@ E(math.erf, "x", "g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
 E(math.erfc, "x", "-g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
 E(math.degrees, "x", "g * (180.0 / math.pi)")
 E(math.radians, "x", "g * (math.pi / 180.0)")
-E(math.copysign, "x, y", "g * math.copysign(1.0, x) * math.copysign(1.0, y)", None)
+E(math.copysign, "x, y", "g * math.copysign(1.0, x) * math.copysign(1.0, y)", None, zero=("y",))
 if hasattr(math, "cbrt"):
     E(math.cbrt, "x", "g / (3.0 * ans * ans)")
 if hasattr(math, "exp2"):
@@ -46,7 +46,8 @@ E(math.gamma, "x", "g * ans * digamma(x)")
 E(math.lgamma, "x", "g * digamma(x)")
 D = table.define
 D(math.fsum, "seq", "[g] * len(seq)", linear=True)
-D(math.prod, "iterable, start=1", "prod_back(g, iterable, start)", jvp="prod_jvp(ans, iterable, t_iterable)")
+D(math.prod, "iterable, start=1", "prod_back(g, iterable, start)", start="g * ans / start",
+  jvp="prod_jvp(ans, iterable, t_iterable) + ans / start * t_start")
 D(math.dist, "p, q", "dist_back(g, ans, p, q, 0)", q="dist_back(g, ans, p, q, 1)",
   jvp="dist_jvp(ans, p, q, t_p, t_q)")
 D(math.modf, "x", "element(g, 0)", jvp="(t_x, 0.0)")

@@ -47,8 +47,8 @@ E(np.arctanh, "x", "g / (1.0 - x ** 2)")
 # -- selection (ties split the gradient evenly)
 E(np.maximum, "x1, x2", "g * ((x1 > x2) + 0.5 * (x1 == x2))", "g * ((x2 > x1) + 0.5 * (x1 == x2))")
 E(np.minimum, "x1, x2", "g * ((x1 < x2) + 0.5 * (x1 == x2))", "g * ((x2 < x1) + 0.5 * (x1 == x2))")
-E(np.where, "condition, x, y", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)")
-E(np.clip, "a, a_min, a_max", "g * inside(a, a_min, a_max)")
+E(np.where, "condition, x, y", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)", zero=("condition",))
+E(np.clip, "a, a_min, a_max", "g * inside(a, a_min, a_max)", "g * np.less(a, a_min)", "g * np.greater(a, a_max)")
 E(np.fmax, "x1, x2", "g * ((x1 > x2) + 0.5 * (x1 == x2))", "g * ((x2 > x1) + 0.5 * (x1 == x2))")
 E(np.fmin, "x1, x2", "g * ((x1 < x2) + 0.5 * (x1 == x2))", "g * ((x2 < x1) + 0.5 * (x1 == x2))")
 E(np.nan_to_num, "x", "g * nan_mask(x)")
@@ -59,7 +59,7 @@ E(np.degrees, "x", "g * (180.0 / np.pi)")
 E(np.radians, "x", "g * (np.pi / 180.0)")
 E(np.logaddexp2, "x1, x2", "g * np.exp2(x1 - ans)", "g * np.exp2(x2 - ans)")
 E(np.float_power, "x1, x2", "g * x2 * np.float_power(x1, x2 - 1)", "g * ans * np.log(x1)")
-E(np.copysign, "x1, x2", "g * np.sign(x1) * np.sign(ans)", None)
+E(np.copysign, "x1, x2", "g * np.sign(x1) * np.sign(ans)", None, zero=("x2",))
 E(np.mod, "x1, x2", "g", "mod_back(g, x1, x2)")
 E(np.fmod, "x1, x2", "g", "fmod_back(g, x1, x2)")
 E(np.conjugate, "x", "g")
@@ -92,7 +92,9 @@ D(np.ptp, "a, axis=None, out=None, keepdims=False",
   jvp="np.sum((unreduce_extreme(1.0, np.max(a, axis=axis, keepdims=keepdims), a, axis, keepdims)"
       " - unreduce_extreme(1.0, np.min(a, axis=axis, keepdims=keepdims), a, axis, keepdims)) * t_a,"
       " axis=axis, keepdims=keepdims)")
-D(np.average, "a, axis=None, weights=None", "average_back(g, a, axis, weights)", linear=True)
+D(np.average, "a, axis=None, weights=None", "average_back(g, a, axis, weights)",
+  weights="average_weights_back(g, ans, a, axis, weights)",
+  jvp="np.average(t_a, axis, weights) + average_weights_back(t_weights, ans, a, axis, weights, forward=True)")
 D(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
   "unreduce(g, a, axis, keepdims) * ~np.isnan(a)",
   jvp="np.sum(np.where(np.isnan(a), 0.0, t_a), axis=axis, keepdims=keepdims)")
@@ -153,19 +155,27 @@ D(np.ascontiguousarray, "a, dtype=None", "g", linear=True)
 D(np.asanyarray, "a, dtype=None", "g", linear=True)
 D(np.stack, "arrays, axis=0", "unstack(g, arrays, axis)", linear=True)
 D(np.array, "object, dtype=None", "g", linear=True)
+D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)", x="unbroadcast(g * np.polyval(np.polyder(p), x), x)",
+  jvp="np.polyval(t_p, x) + np.polyval(np.polyder(p), x) * t_x")
+D(np.full, "shape, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True)
+D(np.full_like, "a, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True, zero=("a",))
+D(np.linspace, "start, stop, num=50, endpoint=True", "linspace_back(g, start, num, endpoint, 0)",
+  stop="linspace_back(g, stop, num, endpoint, 1)", jvp="linspace_jvp(t_start, t_stop, start, num, endpoint)")
+D(np.meshgrid, "*xi, indexing='xy'", None, xi="meshgrid_back(g, xi, indexing)",
+  jvp="meshgrid_jvp(xi, t_xi, indexing)")
 D(np.asarray, "a, dtype=None", "g", linear=True)
 
 # -- no gradient
 N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np.argmin, np.argsort,
   np.shape, np.size, np.ndim, np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
-  np.full, np.arange, np.linspace, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
+  np.arange, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
   np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
   np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.floor_divide,
   np.nonzero, np.count_nonzero, np.all, np.any, np.searchsorted, np.unique,
-  np.argwhere, np.flatnonzero, np.full_like, np.isclose, np.allclose, np.array_equal, np.signbit,
+  np.argwhere, np.flatnonzero, np.isclose, np.allclose, np.array_equal, np.signbit,
   np.isreal, np.iscomplex, np.isscalar, np.result_type, np.broadcast_shapes, np.indices,
   np.tri, np.diag_indices, np.triu_indices, np.tril_indices, np.digitize, np.bincount, np.heaviside,
   np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift, np.gcd, np.lcm,
   np.imag, np.random.rand, np.random.randn, np.random.uniform, np.random.normal, np.random.randint,
   np.random.choice, np.random.permutation, np.iscomplexobj, np.isrealobj, np.argpartition,
-  np.lexsort, np.ravel_multi_index, np.unravel_index, np.histogram, np.meshgrid)
+  np.lexsort, np.ravel_multi_index, np.unravel_index, np.histogram)

@@ -7,23 +7,24 @@ from .core import Table
 
 table = Table("adcompiler.runtime")
 D, N = table.define, table.nondiff
+X = ("x",)  # read for its shape (or a mask) only
 
-D(rt.unbroadcast, "v, x", "expand_like(g, v)", linear=True)
-D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True)
+D(rt.unbroadcast, "v, x", "expand_like(g, v)", linear=True, zero=X)
+D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True, zero=X)
 D(rt.unreduce, "v, x, axis=None, keepdims=False",
-  "np.reshape(np.sum(g, axis=axis, keepdims=keepdims), np.shape(v))", jvp="unreduce(t_v, x, axis, keepdims)")
+  "np.reshape(np.sum(g, axis=axis, keepdims=keepdims), np.shape(v))", jvp="unreduce(t_v, x, axis, keepdims)", zero=X)
 D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
-  jvp="unreduce_extreme(t_v, top, x, axis, keepdims)")
-D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)")
-D(rt.own, "v, x", "unbroadcast(g, v)", jvp="own(t_v, x)")
+  jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"))
+D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X)
+D(rt.own, "v, x", "unbroadcast(g, v)", jvp="own(t_v, x)", zero=X)
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
-  jvp="container_adjoint(x, index, t_v)")
+  jvp="container_adjoint(x, index, t_v)", zero=X)
 D(rt.element, "v, i", jvp="element(t_v, i)")
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
 D(adj.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
-D(adj.split_like, "v, arrays, axis=0", jvp="split_like(t_v, arrays, axis)")
-D(adj.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)")
+D(adj.split_like, "v, arrays, axis=0", jvp="split_like(t_v, arrays, axis)", zero=("arrays",))
+D(adj.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)", zero=("arrays",))
 D(rt.dmatmul_left, "v, a, b",
   jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, t_a, b) + dmatmul_left(v, a, t_b)")
 D(rt.dmatmul_right, "v, a, b",
