@@ -316,24 +316,64 @@ def _reserved_split_names(fn):
 
 
 _SUBROUTINES: dict = {}
-_IN_PROGRESS: set = set()
+_IN_PROGRESS: dict = {}  # (function, key, mode) -> stand-ins while its code is generated
+
+
+class _Pending:
+    """Stands for a generated function still being generated (mutual recursion: f's code calls
+    g's, whose code calls f's); calls go to the function once it exists."""
+
+    def __init__(self, name):
+        self.__name__ = name
+        self.target = None
+        self.used = False
+
+    def __call__(self, *args):
+        return self.target(*args)
+
+
+def _generate_once(cache, fn, key, mode, build, functions, assemble):
+    """``cache[key]`` for ``fn``, made by ``build()``. Asked for while it is being built (mutual
+    recursion), it is ``assemble(*stand_ins)`` for its generated ``functions(made)``, which are
+    filled in when it is done."""
+    made = cache.get(key)
+    if made is not None:
+        return made
+    pending = _IN_PROGRESS.get((fn, key, mode))
+    if pending is not None:
+        for stand_in in pending:
+            stand_in.used = True
+        return assemble(*pending)
+    stand_ins = [_Pending("%s_%s" % (fn.__name__, part)) for part in ("forward", "backward")]
+    _IN_PROGRESS[(fn, key, mode)] = stand_ins
+    try:
+        made = build()
+    except BaseException:
+        clear_cache()  # code generated meanwhile may call the stand-ins, which stay empty
+        raise
+    finally:
+        del _IN_PROGRESS[(fn, key, mode)]
+    for stand_in, real in zip(stand_ins, functions(made)):
+        stand_in.target = real
+    cache[key] = made
+    if any(stand_in.used for stand_in in stand_ins):  # code that calls a stand-in now calls the real one
+        generated = [f for table in (_SUBROUTINES, _SUBROUTINE_JVPS) for by_key in table.values()
+                     for entry in by_key.values() for f in _functions_of(entry)]
+        for f in generated:
+            for cell in f.__closure__ or ():
+                if isinstance(cell.cell_contents, _Pending):
+                    cell.cell_contents = cell.cell_contents.target
+    return made
+
+
+def _functions_of(entry):
+    return (entry.forward, entry.backward) if isinstance(entry, Split) else (entry.fn,)
 
 
 def _subroutine_pair(fn, key) -> Split:
-    cache = _SUBROUTINES.setdefault(fn, {})
-    pair = cache.get(key)
-    if pair is None:
-        if (fn, key) in _IN_PROGRESS:
-            raise AdError("mutual recursion through %s is not supported yet" % fn.__qualname__,
-                          function=fn.__qualname__, hint="merge the mutually recursive functions into one")
-        _IN_PROGRESS.add((fn, key))
-        try:
-            positions, kinds = key
-            pair = build_split(fn, positions, kinds, reusable=False)
-        finally:
-            _IN_PROGRESS.discard((fn, key))
-        cache[key] = pair
-    return pair
+    return _generate_once(_SUBROUTINES.setdefault(fn, {}), fn, key, "vjp",
+                          lambda: build_split(fn, key[0], key[1], reusable=False), _functions_of,
+                          lambda forward, backward: Split(forward, backward, ""))
 
 
 def clear_cache() -> None:
@@ -402,19 +442,9 @@ _SUBROUTINE_JVPS: dict = {}
 
 
 def _subroutine_jvp(fn, key) -> Compiled:
-    cache = _SUBROUTINE_JVPS.setdefault(fn, {})
-    compiled = cache.get(key)
-    if compiled is None:
-        if (fn, key, "jvp") in _IN_PROGRESS:
-            raise AdError("mutual recursion through %s is not supported yet" % fn.__qualname__,
-                          function=fn.__qualname__, hint="merge the mutually recursive functions into one")
-        _IN_PROGRESS.add((fn, key, "jvp"))
-        try:
-            compiled = build_jvp(fn, key[0], key[1])
-        finally:
-            _IN_PROGRESS.discard((fn, key, "jvp"))
-        cache[key] = compiled
-    return compiled
+    return _generate_once(_SUBROUTINE_JVPS.setdefault(fn, {}), fn, key, "jvp",
+                          lambda: build_jvp(fn, key[0], key[1]), _functions_of,
+                          lambda forward, _: Compiled(forward, "", forward.__name__))
 
 
 def build_outer_derivative(target, position: int, jvp_fn, mode: str, as_tuple: bool) -> Compiled:

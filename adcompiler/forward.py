@@ -182,10 +182,8 @@ class ForwardMode(Planner):
                 expr = gast.Call(func=name(self.helper("expand_like")), args=[expr, name(target)], keywords=[])
             return expr
         for p in params:  # a tangent entering a loop as 0.0 stands for an array the rule may reshape
-            operand = bound[p]
-            if tangents[p] is not None and isinstance(operand, gast.Name) and operand.id in self.maybe_zero \
-                    and self.kind_of(operand) not in ("float", "scalar"):
-                tangents[p] = gast.Call(func=name(self.helper("dense")), args=[tangents[p], operand], keywords=[])
+            if tangents[p] is not None:
+                tangents[p] = self.dense(tangents[p], bound[p])
         if rule.jvp is not None:
             for p in params:
                 mapping["t_" + p] = tangents[p] if tangents[p] is not None else _ZERO
@@ -198,13 +196,20 @@ class ForwardMode(Planner):
         raise self.loc.error("there is no forward-mode rule for %s" % plan.callee, s,
                              hint="register one with ad.defjvp(fn, rule), or use reverse mode")
 
+    def dense(self, tangent, operand):
+        """``tangent`` of ``operand``, made an array if it may be the 0.0 standing for one."""
+        if isinstance(operand, gast.Name) and operand.id in self.maybe_zero and \
+                self.kind_of(operand) not in ("float", "scalar"):
+            return gast.Call(func=name(self.helper("dense")), args=[tangent, operand], keywords=[])
+        return tangent
+
     def display_tangent(self, value):
         items = value.values if isinstance(value, gast.Dict) else value.elts
         tangents = [self.tangent_of(e) for e in items]
         if items and all(t is None for t in tangents):
             return None  # (an empty list that gets active values appended needs its tangent list)
-        parts = [t if t is not None else gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[])
-                 for t, e in zip(tangents, items)]
+        parts = [gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[]) if t is None else
+                 self.dense(t, e) for t, e in zip(tangents, items)]
         if isinstance(value, gast.Dict):
             return gast.Dict(keys=value.keys, values=parts)
         return type(value)(elts=parts, ctx=gast.Load())

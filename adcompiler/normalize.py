@@ -593,7 +593,7 @@ class Normalizer:
                              values=[self.atom(v, s) for v in node.values])
         if isinstance(node, gast.JoinedStr):
             return node
-        if isinstance(node, (gast.ListComp, gast.GeneratorExp)):
+        if isinstance(node, (gast.ListComp, gast.GeneratorExp, gast.DictComp)):
             return name(self.comprehension(node, s))
         what = {"Lambda": "a lambda", "ListComp": "a list comprehension",
                 "GeneratorExp": "a generator expression", "DictComp": "a dict comprehension",
@@ -656,8 +656,9 @@ class Normalizer:
             self.inlining.pop()
 
     def comprehension(self, node, s) -> str:
-        """``[elt for x in xs if c]`` (or a generator expression) as a loop appending to a list;
-        the comprehension's variables get fresh names (they do not leak)."""
+        """``[elt for x in xs if c]`` (or a generator expression) as a loop appending to a list,
+        ``{k: v for ...}`` as a loop storing into a dict; the comprehension's variables get fresh
+        names (they do not leak)."""
         if any(g.is_async for g in node.generators):
             self.unsupported(node, "an async comprehension", "use a loop")
         targets = sorted({n.id for g in node.generators for n in walk(g.target) if isinstance(n, gast.Name)})
@@ -672,10 +673,16 @@ class Normalizer:
         acc = self.namer.fresh("items")
         self.resolver.locals.add(acc)
         self.temps.add(acc)
-        self.emit(assign(acc, gast.List(elts=[], ctx=gast.Load())), s)
-        append = gast.Call(func=gast.Attribute(value=name(acc), attr="append", ctx=gast.Load()),
-                           args=[Rename().visit(_copy(node.elt))], keywords=[])
-        inner = [gast.copy_location(gast.Expr(value=append), s)]
+        if isinstance(node, gast.DictComp):
+            self.emit(assign(acc, gast.Dict(keys=[], values=[])), s)
+            key = gast.Subscript(value=name(acc), slice=Rename().visit(_copy(node.key)), ctx=gast.Store())
+            inner = [gast.copy_location(gast.Assign(targets=[key], value=Rename().visit(_copy(node.value)),
+                                                    type_comment=None), s)]
+        else:
+            self.emit(assign(acc, gast.List(elts=[], ctx=gast.Load())), s)
+            append = gast.Call(func=gast.Attribute(value=name(acc), attr="append", ctx=gast.Load()),
+                               args=[Rename().visit(_copy(node.elt))], keywords=[])
+            inner = [gast.copy_location(gast.Expr(value=append), s)]
         for gen in reversed(node.generators):
             for cond in reversed(gen.ifs):
                 inner = [if_(Rename().visit(_copy(cond)), inner, like=s)]

@@ -88,6 +88,23 @@ def nested_comprehension(x):
     return sum(a * b for a in x for b in x if a > b)
 
 
+def dict_comprehension(x, scales):
+    parts = {name: x * s for name, s in scales.items() if s > 0}
+    return np.sum(parts["a"] * parts["b"] ** 2)
+
+
+def even_part(x, n):
+    return x if n == 0 else odd_part(np.sin(x) * 1.5, n - 1)
+
+
+def odd_part(x, n):
+    return x * 2.0 if n == 0 else even_part(x ** 2 + 0.1, n - 1)
+
+
+def mutually_recursive(x):
+    return np.sum(even_part(x, 5)) + np.sum(odd_part(x, 2))
+
+
 class Params:
     def __init__(self, w, b):
         self.w = w
@@ -200,6 +217,17 @@ def test_comprehensions_and_lists():
     assert_grad(stacked, [np.array([0.3, -0.2, 1.5])])
     assert_grad(nested_comprehension, [np.array([0.3, -0.2, 1.5])])
     assert_grad(collect_states, [np.array([0.3, -0.2])])
+    assert_grad(dict_comprehension, [np.array([0.3, -0.2, 1.5]), {"a": 2.0, "b": 0.5, "c": -1.0}], wrt=(0,))
+
+
+def test_mutual_recursion_in_every_mode():
+    x = np.array([0.3, -0.7])
+    assert_grad(mutually_recursive, [x])
+    _, t = ad.jvp(mutually_recursive, (x,), (np.array([1.0, -2.0]),))
+    assert t == pytest.approx(float(ad.grad(mutually_recursive)(x) @ np.array([1.0, -2.0])), rel=1e-12)
+    g = ad.grad(mutually_recursive)
+    hessian = np.array([fd_grad(lambda v: g(v)[i], [x], 0) for i in range(2)])
+    np.testing.assert_allclose(ad.hessian(mutually_recursive)(x), hessian, rtol=1e-5)
 
 
 def test_structured_parameters():
