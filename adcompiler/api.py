@@ -8,7 +8,7 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from . import compiler
+from . import compiler, runtime
 from .errors import AdError
 from .parse import unwrap
 from .runtime import CalleeRedefined
@@ -502,7 +502,7 @@ def _forward_jacobian(fn, args, pos):
     positions = _differentiable_positions(args)
     run = _jvp_function(fn, args, positions)
     x = args[pos]
-    zeros = [np.zeros_like(args[p], dtype=float) if np.ndim(args[p]) else 0.0 for p in positions]
+    zeros = [runtime.zero_like(args[p]) for p in positions]
     columns = []
     out_shape = None
     for idx in np.ndindex(np.shape(x)):
@@ -544,7 +544,7 @@ def gradient_vjp(fn, position: int, args: tuple, cotangent):
     inner = _GRAD_BY_ARG.get(key)
     if inner is None:
         inner = _GRAD_BY_ARG[key] = grad(derived.fn, wrt=position, optimize=derived.optimize)
-    tangents = [_zero_tangent(a) for a in args]
+    tangents = [runtime.zero_like(a) for a in args]
     for p, c in zip(wrt_positions, cotangent if many else (cotangent,)):
         tangents[p] = np.broadcast_to(c, np.shape(args[p])) if np.ndim(args[p]) else c
     return jvp(inner, args, tangents)[1]
@@ -554,6 +554,3 @@ def gradient_jvp(fn, args: tuple, tangents: tuple):
     """Tangent of ``fn(*args)`` for a gradient function ``fn`` (a Hessian-vector product)."""
     return jvp(fn, args, tuple(tangents))[1]
 
-
-def _zero_tangent(a):
-    return np.zeros_like(a, dtype=float) if isinstance(a, np.ndarray) else 0.0

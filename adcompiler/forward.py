@@ -161,7 +161,7 @@ class ForwardMode(Planner):
             return None
         mapping = {q: bound[q] for q in params}
         mapping["ans"] = target
-        for template in list(rule.vjps.values()) + list(rule.scalar_vjps.values()) + [rule.jvp]:
+        for template in [*rule.vjps.values(), *rule.scalar_vjps.values(), *rule.constant_vjps.values(), rule.jvp]:
             if template is not None:
                 for h in rules.helpers_used(template):
                     mapping.setdefault(h, self.helper(h))
@@ -171,9 +171,7 @@ class ForwardMode(Planner):
                 if tangents[p] is None:
                     continue
                 mapping["g"] = tangents[p]
-                template = rule.vjps[p]
-                if p in rule.scalar_vjps and all(self.kind_of(bound[q]) == "float" for q in rule.vjps):
-                    template = rule.scalar_vjps[p]
+                template = rule.vjp_template(p, bound, all(self.kind_of(bound[q]) == "float" for q in rule.vjps))
                 terms.append(rules.instantiate(template, mapping))
             expr = _sum(terms)
             operands = [bound[q] for q in rule.signature.params if isinstance(bound.get(q), gast.Name)]

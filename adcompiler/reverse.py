@@ -146,7 +146,7 @@ class ReverseMode(Planner):
                     expr = gast.Call(func=name(self.helper("element")), args=[parts, const(i)], keywords=[])
                     out.append(Contrib(elt.id, expr, set(reads)))
         for p in operands:
-            template = rule.scalar_vjps.get(p) if all_float and p in rule.scalar_vjps else rule.vjps[p]
+            template = rule.vjp_template(p, bound, all_float)
             mapping = {q: bound[q] for q in params}
             mapping["g"] = g
             mapping["ans"] = target

@@ -84,8 +84,8 @@ def _as_matrices(g, a, b):
 
 def dmatmul_left(g, a, b):
     """Adjoint of ``a`` in ``a @ b`` for any ranks (1-D operands included)."""
-    if g.__class__ is _float and not g:
-        return g
+    if (g.__class__ is _float and not g) or (b.__class__ is _float and not b):  # b: a zero tangent
+        return 0.0
     if a.ndim == 2:
         if b.ndim == 2:
             return g @ b.T
@@ -99,8 +99,8 @@ def dmatmul_left(g, a, b):
 
 def dmatmul_right(g, a, b):
     """Adjoint of ``b`` in ``a @ b`` for any ranks (1-D operands included)."""
-    if g.__class__ is _float and not g:
-        return g
+    if (g.__class__ is _float and not g) or (a.__class__ is _float and not a):  # a: a zero tangent
+        return 0.0
     if a.ndim == 2:
         if b.ndim == 2:
             return a.T @ g

@@ -129,6 +129,8 @@ CASES = [
     C(np.average, "np.average(x, axis=-2, weights=y)", dict(x=V(3, 4), y=V(3, 4, **P))),
     C(np.polyval, "np.polyval(x, y)", dict(x=V(4), y=V(3, 2))),
     C(np.polyval, "np.polyval(x, y)", dict(x=V(3), y=V())),
+    C(np.polyder, "np.polyder(x)", dict(x=V(4))),
+    C(np.polyder, "np.polyder(x, 2) * np.arange(1.0, 4.0)", dict(x=V(5))),
     C(np.full, "np.full((2, 3), x)", dict(x=V())),
     C(np.full, "np.full((2, 3), x)", dict(x=V(3))),
     C(np.full_like, "np.full_like(y, x)", dict(x=V(), y=V(4)), wrt="x"),

@@ -137,6 +137,68 @@ def test_jvp_of_arrays_made_in_loops_and_of_structured_arguments():
     with pytest.raises(ad.AdError, match="tangent of argument 0 has shape"):
         ad.jvp(tuple_parameters, (params, x), ((tangent[0],), np.zeros(3)))
 
+
+def least_squares(w, x):
+    return np.sum((x @ w) ** 2) + np.sum(np.dot(x, w) * np.sin(w[0]))
+
+
+def rnn_hidden(w, xs):
+    h = np.zeros(w.shape[0])
+    for x in xs:
+        h = np.tanh(w @ h + x)
+    return np.sum(h ** 2)
+
+
+def polynomial(x, c):
+    s = 0.0
+    for i in range(len(c)):
+        s = s + c[i] * x ** i     # x ** 0 at x = 0: the base's adjoint must be 0, not 0 * inf
+    return np.sum(s)
+
+
+def bilinear_einsum(x, a):
+    return np.einsum("i,ij,j->", x, a, np.tanh(x)) + np.sum(np.polyval(x, a))
+
+
+def dict_network(p, x):
+    h = np.tanh(p["w1"] @ x + p["b1"])
+    return float(p["w2"] @ h)
+
+
+def fd_hessian(f, args, pos, eps=1e-5):
+    g = ad.grad(f, wrt=pos)
+    x = args[pos]
+
+    def at(v):
+        return g(*[v if i == pos else a for i, a in enumerate(args)])
+    if np.ndim(x) == 0:
+        return (at(x + eps) - at(x - eps)) / (2 * eps)
+    out = np.zeros(x.shape + x.shape)
+    for idx in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[idx] = eps
+        out[(...,) + idx] = (at(x + e) - at(x - e)) / (2 * eps)
+    return out
+
+
+HESSIAN_CASES = [
+    (least_squares, lambda r: [r.randn(3), r.randn(4, 3)], (0, 1)),
+    (rnn_hidden, lambda r: [r.randn(3, 3) * 0.5, r.randn(4, 3)], (0, 1)),
+    (polynomial, lambda r: [np.array([0.0, -1.0, 0.5]), np.array([1.0, 2.0, 3.0, -1.0])], (0, 1)),
+    (polynomial, lambda r: [0.0, np.array([1.0, 2.0, 3.0])], (0,)),
+    (bilinear_einsum, lambda r: [r.randn(3), r.randn(3, 3)], (0, 1)),
+    (dict_network, lambda r: [{"w1": r.randn(4, 3), "b1": r.randn(4), "w2": r.randn(4)}, r.randn(3)], (1,)),
+]
+
+
+@pytest.mark.parametrize("fn, make, positions", HESSIAN_CASES, ids=[c[0].__name__ for c in HESSIAN_CASES])
+def test_hessians_match_finite_differences_of_the_gradient(fn, make, positions):
+    """Forward mode over generated gradient code: products (the adjoint of one operand reads the
+    other operand, not its own), loops with a tape, integer exponents popped from the tape."""
+    args = make(np.random.RandomState(5))
+    for pos in positions:
+        np.testing.assert_allclose(ad.hessian(fn, wrt=pos)(*args), fd_hessian(fn, args, pos), rtol=1e-5, atol=1e-6)
+
 def test_hessians_and_higher_order():
     rng = np.random.RandomState(1)
     x = rng.randn(3)

@@ -14,6 +14,54 @@ def _zero(g):
     return g.__class__ is _float and not g
 
 
+def dpow_base(g, x, y):
+    """Adjoint of ``x`` in ``x ** y`` for a variable exponent: zero where ``y`` is 0 (``x ** -1``
+    would be inf, or an error for floats, at x = 0: polynomials written ``c[i] * x ** i``)."""
+    if np.ndim(y) == 0:
+        return g * y * x ** (y - 1) if y != 0 else 0.0 * g
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(y == 0, 0.0, g * y * np.power(x, y - 1.0))
+
+
+def _where_nonzero(factor, value):
+    """``value`` where ``factor`` is non-zero, else 0 (``value`` may be nan or inf there)."""
+    if np.ndim(factor) == 0:
+        return value() if factor != 0 else 0.0 * factor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(factor == 0, 0.0, value())
+
+
+def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
+    """Tangent of ``dpow_base(v, x, y)`` (forward mode over gradient code)."""
+    out = dpow_base(t_v, x, y)
+    if not _zero(t_x):
+        out = out + _where_nonzero(y * (y - 1), lambda: v * t_x * y * (y - 1) * np.power(x, y - 2.0))
+    if not _zero(t_y):
+        out = out + _where_nonzero(t_y, lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+    return out
+
+
+def dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x):
+    """Tangent of ``dpow_exponent(v, ans, x)``."""
+    out = dpow_exponent(t_v, ans, x)
+    if not _zero(t_ans):
+        out = out + dpow_exponent(v * t_ans, 1.0, x)
+    if not _zero(t_x):
+        out = out + _where_nonzero(v, lambda: v * ans * t_x / x)
+    return out
+
+
+def dpow_exponent(g, ans, x):
+    """Adjoint of ``y`` in ``x ** y`` (``g * ans * log(x)``), zero where ``g`` is zero, so an
+    exponent with a zero tangent (a loop counter in forward-over-reverse) never meets log(x < 0)."""
+    if g.__class__ is _float and not g:
+        return g
+    if np.ndim(g) == 0 and np.ndim(x) == 0:
+        return g * ans * np.log(x) if g else 0.0 * g
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(g == 0, 0.0, g * ans * np.log(x))
+
+
 def cumsum_back(g, a, axis=None):
     """Adjoint of ``np.cumsum(a, axis)``: a reversed cumulative sum."""
     if _zero(g):
@@ -511,11 +559,41 @@ def linspace_jvp(t_start, t_stop, start, num, endpoint):
     return t if not _zero(t) else np.zeros((num,) + np.shape(start))
 
 
-def polyval_coeff_back(g, p, x):
-    """Adjoint of ``np.polyval(p, x)`` w.r.t. the coefficients ``p``: the powers of ``x``."""
-    powers = np.asarray(x)[..., None] ** np.arange(len(p) - 1, -1, -1)
-    return np.sum(np.reshape(g * np.ones(np.shape(x)), np.shape(x) + (1,)) * powers,
-                  axis=tuple(range(np.ndim(x))))
+def polyval_coeff_back(g, p, x, t_x=None):
+    """Adjoint of ``np.polyval(p, x)`` w.r.t. the coefficients ``p``: the powers of ``x`` (with
+    ``t_x``: the tangent of that adjoint along ``t_x``, from the powers' derivatives)."""
+    if _zero(g) or (t_x is not None and _zero(t_x)):
+        return 0.0
+    exponents = np.arange(len(p) - 1, -1, -1)
+    x = np.asarray(x)[..., None]
+    if t_x is None:
+        powers = x ** exponents
+    else:
+        powers = exponents * x ** np.maximum(exponents - 1, 0) * np.asarray(t_x)[..., None]
+    return np.sum(np.reshape(g * np.ones(np.shape(x)[:-1]), np.shape(x)) * powers, axis=tuple(range(np.ndim(x) - 1)))
+
+
+def polyder_back(g, p, m=1):
+    """Adjoint of ``np.polyder(p, m)``: each derivative scales coefficient k by its power."""
+    if _zero(g):
+        return g
+    for size in range(len(p) - m + 1, len(p) + 1):
+        g = np.append(np.asarray(g) * np.arange(size - 1, 0, -1), 0.0)
+    return g
+
+
+def einsum_back_jvp(v, subscripts, operands, t_v, t_operands):
+    """Tangent of ``einsum_back(v, subscripts, operands)``: linear in ``v`` and in each operand
+    other than the one whose adjoint it is."""
+    out = einsum_back(t_v, subscripts, operands)
+    tangents = [0.0] * len(operands) if _zero(t_operands) else t_operands
+    for j, t in enumerate(tangents):
+        if _zero(t):
+            continue
+        ops = list(operands)
+        ops[j] = t
+        out = [o if i == j else o + d for i, (o, d) in enumerate(zip(out, einsum_back(v, subscripts, ops)))]
+    return out
 
 
 def meshgrid_back(g, xi, indexing):

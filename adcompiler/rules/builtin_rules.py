@@ -12,8 +12,8 @@ E(operator.add, "x, y", "g", "g")
 E(operator.sub, "x, y", "g", "-g")
 E(operator.mul, "x, y", "g * y", "x * g")
 E(operator.truediv, "x, y", "g / y", "-g * ans / y")
-E(operator.pow, "x, y", "g * y * x ** (y - 1)", "g * ans * np.log(x)",
-  scalar=("g * y * x ** (y - 1)", "g * ans * math.log(x)"))
+E(operator.pow, "x, y", "dpow_base(g, x, y)", "dpow_exponent(g, ans, x)",
+  constant=("g * y * x ** (y - 1)", "g * ans * np.log(x)"))
 E(operator.neg, "x", "-g")
 E(operator.pos, "x", "g")
 E(operator.mod, "x, y", "g", "mod_back(g, x, y)")

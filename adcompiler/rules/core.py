@@ -104,6 +104,17 @@ class Rule:
     nondiff: bool = False
     scalar_vjps: dict = field(default_factory=dict)  # cheaper templates when all args are floats
     zero: tuple = ()   # float parameters whose derivative is zero almost everywhere (copysign's sign)
+    constant_vjps: dict = field(default_factory=dict)  # simpler templates when the other operands are constants
+
+    def vjp_template(self, param, bound, all_float):
+        """The vjp template of ``param`` for these bound operands: the constant form when every other
+        differentiable operand is a constant, the scalar form when all are Python floats."""
+        if param in self.constant_vjps and all(isinstance(bound.get(q), gast.Constant)
+                                               for q in self.vjps if q != param):
+            return self.constant_vjps[param]
+        if all_float and param in self.scalar_vjps:
+            return self.scalar_vjps[param]
+        return self.vjps[param]
 
     @property
     def diff(self) -> list:
@@ -180,7 +191,7 @@ class Table:
         self.rules[key] = rule
         return rule
 
-    def elementwise(self, fn, params: str, *vjps, scalar=None, name=None, zero=()):
+    def elementwise(self, fn, params: str, *vjps, scalar=None, constant=None, name=None, zero=()):
         """An elementwise function: one vjp template per parameter (None: not differentiable; an
         active value passed to it is an error unless the parameter is listed in ``zero``)."""
         sig = Signature.parse(params)
@@ -191,6 +202,9 @@ class Table:
         for p, t in zip(sig.params, scalar or ()):
             if t is not None:
                 rule.scalar_vjps[p] = _parse(t)
+        for p, t in zip(sig.params, constant or ()):
+            if t is not None:
+                rule.constant_vjps[p] = _parse(t)
         return self._add(rule)
 
     def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(), **more_vjps):

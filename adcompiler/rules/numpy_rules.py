@@ -11,7 +11,8 @@ E(np.add, "x1, x2", "g", "g")
 E(np.subtract, "x1, x2", "g", "-g")
 E(np.multiply, "x1, x2", "g * x2", "x1 * g")
 E(np.divide, "x1, x2", "g / x2", "-g * ans / x2")
-E(np.power, "x1, x2", "g * x2 * x1 ** (x2 - 1)", "g * ans * np.log(x1)")
+E(np.power, "x1, x2", "dpow_base(g, x1, x2)", "dpow_exponent(g, ans, x1)",
+  constant=("g * x2 * x1 ** (x2 - 1)", "g * ans * np.log(x1)"))
 E(np.negative, "x", "-g")
 E(np.positive, "x", "g")
 E(np.square, "x", "g * 2.0 * x")
@@ -157,6 +158,7 @@ D(np.stack, "arrays, axis=0", "unstack(g, arrays, axis)", linear=True)
 D(np.array, "object, dtype=None", "g", linear=True)
 D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)", x="unbroadcast(g * np.polyval(np.polyder(p), x), x)",
   jvp="np.polyval(t_p, x) + np.polyval(np.polyder(p), x) * t_x")
+D(np.polyder, "p, m=1", "polyder_back(g, p, m)", linear=True)
 D(np.full, "shape, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True)
 D(np.full_like, "a, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True, zero=("a",))
 D(np.linspace, "start, stop, num=50, endpoint=True", "linspace_back(g, start, num, endpoint, 0)",

@@ -18,17 +18,23 @@ D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X)
 D(rt.own, "v, x", "unbroadcast(g, v)", jvp="own(t_v, x)", zero=X)
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
-  jvp="container_adjoint(x, index, t_v)", zero=X)
-D(rt.element, "v, i", jvp="element(t_v, i)")
+  jvp="container_adjoint(x, index, t_v)", zero=("x", "index"))
+D(rt.element, "v, i", jvp="element(t_v, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
 D(adj.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
 D(adj.split_like, "v, arrays, axis=0", jvp="split_like(t_v, arrays, axis)", zero=("arrays",))
 D(adj.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)", zero=("arrays",))
-D(rt.dmatmul_left, "v, a, b",
-  jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, t_a, b) + dmatmul_left(v, a, t_b)")
-D(rt.dmatmul_right, "v, a, b",
-  jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b) + dmatmul_right(v, a, t_b)")
-D(adj.ddot_left, "v, a, b", jvp="ddot_left(t_v, a, b) + ddot_left(v, t_a, b) + ddot_left(v, a, t_b)")
-D(adj.ddot_right, "v, a, b", jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b) + ddot_right(v, a, t_b)")
+# the adjoint of one operand of a product is linear in the adjoint and in the other operand; it
+# reads its own operand for the shape only
+D(rt.dmatmul_left, "v, a, b", jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, a, t_b)", zero=("a",))
+D(rt.dmatmul_right, "v, a, b", jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b)", zero=("b",))
+D(adj.ddot_left, "v, a, b", jvp="ddot_left(t_v, a, b) + ddot_left(v, a, t_b)", zero=("a",))
+D(adj.ddot_right, "v, a, b", jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",))
+D(adj.einsum_back, "v, subscripts, operands", jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
+  zero=("subscripts",))
+D(adj.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
+  zero=("p",))
+D(adj.dpow_base, "v, x, y", jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
+D(adj.dpow_exponent, "v, ans, x", jvp="dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x)")
 N(rt.reduced_size, rt.scalar_seed, adj.inside, rt.zero_like)
