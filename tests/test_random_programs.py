@@ -73,8 +73,10 @@ def load(tmp_path, name, src):
 
 def check_both_modes(fn, args, tangents, src):
     """Reverse-mode gradients against central differences, the jvp along ``tangents`` against a
-    directional difference."""
-    grads = ad.grad(fn, wrt=tuple(range(len(args))))(*args)
+    directional difference, and the Hessian-vector product (forward mode over the generated
+    gradient) against a directional difference of the gradient."""
+    every = tuple(range(len(args)))
+    grads = ad.grad(fn, wrt=every)(*args)
     for pos, g in enumerate(grads):
         np.testing.assert_allclose(np.asarray(g, dtype=float), fd_grad(fn, args, pos), rtol=2e-4, atol=2e-5,
                                    err_msg="argument %d\n%s" % (pos, src))
@@ -83,6 +85,13 @@ def check_both_modes(fn, args, tangents, src):
     hi = fn(*[a + eps * d for a, d in zip(args, tangents)])
     lo = fn(*[a - eps * d for a, d in zip(args, tangents)])
     assert float(t) == pytest.approx((hi - lo) / (2 * eps), rel=2e-4, abs=2e-5), src
+    _, hvp = ad.jvp(ad.grad(fn, wrt=every), args, tangents)
+    eps = 1e-5
+    hi = ad.grad(fn, wrt=every)(*[a + eps * d for a, d in zip(args, tangents)])
+    lo = ad.grad(fn, wrt=every)(*[a - eps * d for a, d in zip(args, tangents)])
+    for pos in every:
+        np.testing.assert_allclose(np.asarray(hvp[pos], dtype=float), (np.asarray(hi[pos]) - lo[pos]) / (2 * eps),
+                                   rtol=1e-3, atol=1e-4, err_msg="Hessian-vector product, argument %d\n%s" % (pos, src))
 
 
 @pytest.mark.parametrize("seed", range(COUNT))

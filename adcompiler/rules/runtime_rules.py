@@ -22,6 +22,7 @@ D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
 D(rt.element, "v, i", jvp="element(t_v, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
+D(rt.distinct, "grads", "g", jvp="distinct(t_grads)")
 D(adj.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
 D(adj.split_like, "v, arrays, axis=0", jvp="split_like(t_v, arrays, axis)", zero=("arrays",))
 D(adj.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)", zero=("arrays",))
