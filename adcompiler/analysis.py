@@ -177,10 +177,9 @@ def fixpoint(step):
         pass
 
 
-def activity(layout: Layout, wrt, result: str | None, diff_reads) -> set[str]:
-    """Names that depend on ``wrt`` through differentiable operations and reach ``result``.
-
-    ``diff_reads(stmt)`` gives the names a statement's result depends on differentiably."""
+def varied_names(layout: Layout, wrt, diff_reads) -> set[str]:
+    """Names that depend on ``wrt`` through differentiable operations (``diff_reads(stmt)``: the
+    names a statement's result depends on differentiably)."""
     varied = set(wrt)
 
     def forward():
@@ -193,6 +192,12 @@ def activity(layout: Layout, wrt, result: str | None, diff_reads) -> set[str]:
                 changed = True
         return changed
     fixpoint(forward)
+    return varied
+
+
+def activity(layout: Layout, wrt, result: str | None, diff_reads) -> set[str]:
+    """Names that depend on ``wrt`` through differentiable operations and reach ``result``."""
+    varied = varied_names(layout, wrt, diff_reads)
     useful = {result} if result else set()
 
     def backward():

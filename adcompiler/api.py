@@ -498,23 +498,19 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
 
 
 def _forward_jacobian(fn, args, pos):
-    """Jacobian columns from one jvp per element of argument ``pos``."""
-    positions = _differentiable_positions(args)
-    run = _jvp_function(fn, args, positions)
+    """Jacobian columns from one jvp per element of argument ``pos`` (tangent code w.r.t. that
+    argument alone)."""
+    run = _jvp_function(fn, args, (pos,))
     x = args[pos]
-    zeros = [runtime.zero_like(args[p]) for p in positions]
     columns = []
     out_shape = None
     for idx in np.ndindex(np.shape(x)):
-        tangent = list(zeros)
-        k = positions.index(pos)
         if np.ndim(x):
-            e = np.zeros_like(x, dtype=float)
-            e[idx] = 1.0
-            tangent[k] = e
+            tangent = np.zeros_like(x, dtype=float)
+            tangent[idx] = 1.0
         else:
-            tangent[k] = 1.0
-        out, t = run(tuple(tangent), *args)
+            tangent = 1.0
+        out, t = run((tangent,), *args)
         out_shape = np.shape(out)
         columns.append(np.broadcast_to(np.asarray(t, dtype=float), out_shape))
     if not columns:

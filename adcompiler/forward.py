@@ -179,13 +179,13 @@ class ForwardMode(Planner):
                 # a term may have its operand's shape, smaller than the broadcast result
                 expr = gast.Call(func=name(self.helper("expand_like")), args=[expr, name(target)], keywords=[])
             return expr
+        live = {n.id for t in tangents.values() if t is not None for n in walk(t) if isinstance(n, gast.Name)}
         for p in params:  # a tangent entering a loop as 0.0 stands for an array the rule may reshape
             if tangents[p] is not None:
                 tangents[p] = self.dense(tangents[p], bound[p])
         if rule.jvp is not None:
             for p in params:
                 mapping["t_" + p] = tangents[p] if tangents[p] is not None else _ZERO
-            live = {n.id for t in tangents.values() if t is not None for n in walk(t) if isinstance(n, gast.Name)}
             return _without_zero_terms(rules.instantiate(rule.jvp, mapping), live)
         if rule.linear:
             diff = [p for p in rule.diff if tangents[p] is not None]

@@ -13,7 +13,7 @@ import gast
 
 from . import custom, rules, runtime
 from .analysis import (BOTTOM, FLOAT, SCALAR, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
-                       scalar_kinds, target_of)
+                       scalar_kinds, target_of, varied_names)
 from .parse import unwrap
 from .resolve import MISSING
 
@@ -117,17 +117,36 @@ class Planner:
         self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
         self.check_ignored_operands()
 
+    def effect_free(self, call) -> bool:
+        """Whether a call whose result is discarded cannot change a value the function goes on
+        to use: print and other functions with a non-differentiable rule."""
+        if self.ctx.generated:  # generated code calls only its own helpers for their effect
+            return True
+        obj = self.ctx.resolver.resolve(call.func)
+        rule = rules.lookup(obj) if obj is not MISSING else None
+        return rule is not None and rule.nondiff
+
     def check_ignored_operands(self):
         """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
-        bounds of ``np.clip`` once had none) would silently get no gradient: an error instead."""
+        bounds of ``np.clip`` once had none) would silently get no gradient, and so would one a
+        call changes in place (``y.sort()``, ``np.add.at(out, i, x)``): errors instead."""
         plans = [(s, p) for s in self.layout.simple for p in [self.plans[id(s)]] if p.ignored]
         if not plans:
             return
+        varied = varied_names(self.layout, self.wrt, lambda s: self.plans[id(s)].diff_reads)
+        for s, plan in plans:
+            if plan.kind == "effect" and any(n in varied for n in plan.ignored[""]):
+                raise self.loc.error("the call %s(...) discards its result, so it may change a value in place, "
+                                     "which is not differentiated" % plan.callee, s,
+                                     hint="use the function's result instead (y = np.sort(y), "
+                                          "out = out + ..., a function that returns the new value)")
         def all_reads(s):
             plan = self.plans[id(s)]
             return plan.diff_reads + [n for names in plan.ignored.values() for n in names]
         reaching = activity(self.layout, self.wrt, self.result, all_reads)
         for s, plan in plans:
+            if plan.kind == "effect":
+                continue
             for param, names in plan.ignored.items():
                 if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
                     raise self.loc.error("%s has no derivative w.r.t. its argument %r, which depends on %s"
@@ -196,6 +215,8 @@ class Planner:
                 arg = call.args[0] if len(call.args) == 1 else None
                 return Plan("append", [arg.id] if isinstance(arg, gast.Name) else [])
             return Plan("pop", [lst])
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) and not self.effect_free(s.value):
+            return Plan("effect", [], callee=_call_text(s.value.func), ignored={"": loads(s.value)})
         if not isinstance(s, gast.Assign):
             return Plan("none")  # expression statements, assert, break, pass
         bound, mutated = target_of(s)

@@ -1,5 +1,5 @@
 """Benchmark: generated gradients against hand-written NumPy gradients (and autograd / JAX /
-PyTorch when installed). Run from the repository root:
+PyTorch eager when installed). Run from the repository root:
 
     python benchmarks/run.py [--quick] [--json benchmarks/results.json]
 
@@ -81,6 +81,11 @@ def frameworks():
         jax.config.update("jax_enable_x64", True)
         found["jax"] = lambda w: jax.grad(rebind(w.fn, jnp), argnums=w.wrt if len(w.wrt) > 1 else w.wrt[0])
         found["jax+jit"] = lambda w: jax.jit(jax.grad(rebind(w.fn, jnp), argnums=w.wrt if len(w.wrt) > 1 else w.wrt[0]))
+    except ImportError:
+        pass
+    try:
+        from torch_numpy import np_on_torch, torch_grad
+        found["pytorch"] = lambda w: torch_grad(rebind(w.fn, np_on_torch), w.wrt)
     except ImportError:
         pass
     return found

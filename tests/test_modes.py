@@ -165,6 +165,12 @@ def dict_network(p, x):
     return float(p["w2"] @ h)
 
 
+def signal_fit(x, w, q, fp):
+    smooth = np.convolve(x, w, "same")
+    curve = np.interp(q, np.array([-1.0, 0.0, 1.5]), fp)
+    return np.sum(smooth ** 2) + np.sum(curve ** 3) + np.sum(np.append(x, w) ** 3)
+
+
 def fd_hessian(f, args, pos, eps=1e-5):
     g = ad.grad(f, wrt=pos)
     x = args[pos]
@@ -188,6 +194,7 @@ HESSIAN_CASES = [
     (polynomial, lambda r: [0.0, np.array([1.0, 2.0, 3.0])], (0,)),
     (bilinear_einsum, lambda r: [r.randn(3), r.randn(3, 3)], (0, 1)),
     (dict_network, lambda r: [{"w1": r.randn(4, 3), "b1": r.randn(4), "w2": r.randn(4)}, r.randn(3)], (1,)),
+    (signal_fit, lambda r: [r.randn(6), r.randn(3), r.rand(4) - 0.5, r.randn(3)], (0, 1, 2, 3)),
 ]
 
 

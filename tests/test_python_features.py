@@ -408,3 +408,37 @@ def test_views_and_aliases(rng):
         ad.grad(writes_through_alias)(x)
     np.testing.assert_array_equal(x, np.ones(3))  # and the caller's array is untouched
     assert_grad(reads_a_row_then_writes_it, [rng.randn(3, 4), 0.7], wrt=(0, 1))
+
+
+def sorts_in_place(x):
+    y = x * 2.0
+    y.sort()
+    return np.sum(y * np.arange(3.0))
+
+
+def adds_at(x):
+    out = np.zeros(3)
+    np.add.at(out, np.array([0, 0, 2]), x)
+    return np.sum(out ** 2)
+
+
+def copies_to(x):
+    y = np.zeros(3)
+    np.copyto(y, x)
+    return np.sum(y ** 2)
+
+
+def logs(x):
+    print("x is", x)
+    return np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("fn, call", [(sorts_in_place, "y.sort"), (adds_at, "np.add.at"), (copies_to, "np.copyto")])
+def test_calls_that_change_values_in_place_are_errors(fn, call):
+    """A call whose result is discarded may change an array in place; that change is not
+    differentiated, so the compiler refuses rather than give a silently wrong gradient."""
+    with pytest.raises(ad.AdError, match=r"the call %s\(\.\.\.\) discards its result" % call.replace(".", r"\.")):
+        ad.grad(fn)(np.array([3.0, 1.0, 2.0]))
+    with pytest.raises(ad.AdError, match="discards its result"):
+        ad.jvp(fn, (np.array([3.0, 1.0, 2.0]),), (np.ones(3),))
+    np.testing.assert_allclose(ad.grad(logs)(np.array([3.0, 1.0])), [6.0, 2.0])  # print is fine

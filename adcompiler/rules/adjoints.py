@@ -573,6 +573,102 @@ def polyval_coeff_back(g, p, x, t_x=None):
     return np.sum(np.reshape(g * np.ones(np.shape(x)[:-1]), np.shape(x)) * powers, axis=tuple(range(np.ndim(x) - 1)))
 
 
+def convolve_back(g, a, v, mode, which):
+    """Adjoint of ``np.convolve(a, v, mode)`` w.r.t. ``a`` (which=0) or ``v``: the full-mode
+    adjoint (a valid correlation with the other operand) of ``g`` placed in the full output."""
+    if _zero(g):
+        return g
+    n, m = len(a), len(v)
+    full = np.zeros(n + m - 1, dtype=np.result_type(g, a, v))
+    start = {"full": 0, "same": (min(n, m) - 1) // 2, "valid": min(n, m) - 1}[mode]  # g's place in full
+    full[start:start + len(g)] = g
+    return np.correlate(full, v if which == 0 else a, "valid")
+
+
+def interp_slope(x, xp, fp):
+    """d np.interp(x, xp, fp) / dx: the slope of the segment holding x (0 outside xp)."""
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    slope = (fp[i + 1] - fp[i]) / (xp[i + 1] - xp[i])
+    return np.where((x < xp[0]) | (x > xp[-1]), 0.0, slope)
+
+
+def interp_fp_back(g, x, xp, fp):
+    """Adjoint of ``fp`` in ``np.interp(x, xp, fp)``: each x splits its adjoint between the two
+    ends of its segment."""
+    if _zero(g):
+        return g
+    x, g = np.ravel(x), np.ravel(g * np.ones(np.shape(x)))
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    t = np.clip((x - xp[i]) / (xp[i + 1] - xp[i]), 0.0, 1.0)
+    out = np.zeros(np.shape(fp))
+    np.add.at(out, i, g * (1.0 - t))
+    np.add.at(out, i + 1, g * t)
+    return out
+
+
+def append_back(g, arr, values, axis, which):
+    """Adjoint of ``np.append(arr, values, axis)`` w.r.t. ``arr`` (which=0) or ``values``."""
+    if _zero(g):
+        return g
+    if axis is None:
+        part = g[:np.size(arr)] if which == 0 else g[np.size(arr):]
+    else:
+        k = np.shape(arr)[axis]
+        part = np.take(g, range(k) if which == 0 else range(k, np.shape(g)[axis]), axis=axis)
+    return np.reshape(part, np.shape(arr if which == 0 else values))
+
+
+def append_jvp(arr, values, t_arr, t_values, axis):
+    """Tangent of ``np.append(arr, values, axis)`` (a zero tangent stands for zeros of its shape)."""
+    return np.append(np.zeros(np.shape(arr)) if _zero(t_arr) else t_arr,
+                     np.zeros(np.shape(values)) if _zero(t_values) else t_values, axis)
+
+
+def trapezoid_back(g, y, x=None, dx=1.0, axis=-1):
+    """Adjoint of ``y`` in ``np.trapezoid(y, x, dx, axis)``: half the neighbouring widths."""
+    if _zero(g):
+        return g
+    y = np.asarray(y)
+    n = y.shape[axis]
+    widths = np.diff(x, axis=-1 if np.ndim(x) == 1 else axis) if x is not None else np.full(n - 1, dx)
+    last = np.moveaxis(widths, axis, -1) if np.ndim(widths) > 1 else widths
+    zero = np.zeros(np.shape(last)[:-1] + (1,))
+    weights = 0.5 * (np.concatenate([last, zero], axis=-1) + np.concatenate([zero, last], axis=-1))
+    if np.ndim(widths) == 1:
+        shape = [1] * y.ndim
+        shape[axis] = n
+        return np.expand_dims(g, axis) * np.reshape(weights, shape)
+    return np.expand_dims(g, axis) * np.moveaxis(weights, -1, axis)
+
+
+def _trapezoid_point_weights(y, axis):
+    """d area / d x_i for each sample point, with the sample axis last."""
+    y = np.moveaxis(np.asarray(y), axis, -1)
+    pairs = 0.5 * (y[..., 1:] + y[..., :-1])       # d area / d width of each interval
+    weights = np.zeros(y.shape)
+    weights[..., 1:] += pairs
+    weights[..., :-1] -= pairs
+    return weights
+
+
+def trapezoid_x_back(g, y, x, axis=-1):
+    """Adjoint of the sample points ``x`` in ``np.trapezoid(y, x, axis=axis)``."""
+    if _zero(g) or x is None:
+        return 0.0
+    dx = np.expand_dims(g, -1) * _trapezoid_point_weights(y, axis)
+    if np.ndim(x) == 1:
+        return np.sum(dx.reshape(-1, dx.shape[-1]), axis=0)
+    return unbroadcast(np.moveaxis(dx, -1, axis), x)
+
+
+def trapezoid_x_jvp(y, x, t_x, axis=-1):
+    """Tangent of ``np.trapezoid(y, x, axis=axis)`` along the sample points' tangent ``t_x``."""
+    if _zero(t_x) or x is None:
+        return 0.0
+    t = t_x if np.ndim(t_x) == 1 else np.moveaxis(t_x, axis, -1)
+    return np.sum(_trapezoid_point_weights(y, axis) * t, axis=-1)
+
+
 def polyder_back(g, p, m=1):
     """Adjoint of ``np.polyder(p, m)``: each derivative scales coefficient k by its power."""
     if _zero(g):

@@ -159,6 +159,22 @@ D(np.array, "object, dtype=None", "g", linear=True)
 D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)", x="unbroadcast(g * np.polyval(np.polyder(p), x), x)",
   jvp="np.polyval(t_p, x) + np.polyval(np.polyder(p), x) * t_x")
 D(np.polyder, "p, m=1", "polyder_back(g, p, m)", linear=True)
+D(np.convolve, "a, v, mode='full'", "convolve_back(g, a, v, mode, 0)", v="convolve_back(g, a, v, mode, 1)",
+  jvp="np.convolve(t_a, v, mode) + np.convolve(a, t_v, mode)")
+D(np.correlate, "a, v, mode='valid'", "convolve_back(g, a, v[::-1], mode, 0)",
+  v="convolve_back(g, a, v[::-1], mode, 1)[::-1]", jvp="np.correlate(t_a, v, mode) + np.correlate(a, t_v, mode)")
+D(np.interp, "x, xp, fp", "g * interp_slope(x, xp, fp)", fp="interp_fp_back(g, x, xp, fp)",
+  jvp="interp_slope(x, xp, fp) * t_x + np.interp(x, xp, t_fp)")
+D(np.append, "arr, values, axis=None", "append_back(g, arr, values, axis, 0)",
+  values="append_back(g, arr, values, axis, 1)", jvp="append_jvp(arr, values, t_arr, t_values, axis)")
+D(np.rot90, "m, k=1, axes=(0, 1)", "np.rot90(g, -k, axes)", linear=True)
+if hasattr(np, "trapezoid"):  # NumPy >= 2.0
+    D(np.trapezoid, "y, x=None, dx=1.0, axis=-1", "trapezoid_back(g, y, x, dx, axis)",
+      x="trapezoid_x_back(g, y, x, axis)", dx="unbroadcast(g * ans / dx, dx)",
+      jvp="np.trapezoid(t_y, x, dx, axis) + trapezoid_x_jvp(y, x, t_x, axis) + ans / dx * t_dx")
+if hasattr(np, "vecdot"):  # NumPy >= 2.0
+    D(np.vecdot, "x1, x2, axis=-1", "unbroadcast(np.expand_dims(g, axis) * x2, x1)",
+      x2="unbroadcast(np.expand_dims(g, axis) * x1, x2)", jvp="np.vecdot(t_x1, x2, axis=axis) + np.vecdot(x1, t_x2, axis=axis)")
 D(np.full, "shape, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True)
 D(np.full_like, "a, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True, zero=("a",))
 D(np.linspace, "start, stop, num=50, endpoint=True", "linspace_back(g, start, num, endpoint, 0)",

@@ -36,6 +36,7 @@ D(adj.einsum_back, "v, subscripts, operands", jvp="einsum_back_jvp(v, subscripts
   zero=("subscripts",))
 D(adj.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
   zero=("p",))
+D(adj.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero=("fp",))
 D(adj.dpow_base, "v, x, y", jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
 D(adj.dpow_exponent, "v, ans, x", jvp="dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x)")
 N(rt.reduced_size, rt.scalar_seed, adj.inside, rt.zero_like)
