@@ -478,13 +478,17 @@ def _jvp_function(fn, args, positions):
 
 def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     """Forward mode: ``(fn(*primals), tangent of the output along tangents)``. The tangent code is
-    generated as its own function (``ad.source(fn, mode="forward")`` prints it)."""
+    generated as its own function (``ad.source(fn, mode="forward")`` prints it). A tangent of None
+    (or 0.0) is the zero tangent of its argument, whatever the argument's structure."""
     primals, tangents = tuple(primals), tuple(tangents)
     name = getattr(fn, "__qualname__", "f")
     if len(primals) != len(tangents):
         raise AdError("jvp needs one tangent per primal: got %d primals and %d tangents"
                       % (len(primals), len(tangents)), function=name)
     positions = _differentiable_positions(primals)
+    # None or 0.0 stands for the zero tangent of an argument of any structure
+    tangents = tuple(runtime.cast_like(0.0, a) if i in positions and (t is None or (t.__class__ is float and not t))
+                     else t for i, (a, t) in enumerate(zip(primals, tangents)))
     for p in positions:
         if _structure(tangents[p]) != _structure(primals[p]):
             raise AdError("the tangent of argument %d has shape %s, the argument has shape %s (tangent: %r)"

@@ -279,7 +279,7 @@ class ForwardMode(Planner):
             out.append(s)
             self.set_tangent(bound, None, out, s)
             return
-        kinds = tuple(self.kind_of(plan.bound.get(p)) if p in plan.bound else None for p in plan.positional)
+        kinds = self.callee_kinds(plan)
         jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), kinds)
         tangents = gast.Tuple(elts=[self.operand_tangent(plan.bound[plan.positional[i]]) for i in active],
                               ctx=gast.Load())

@@ -1,6 +1,8 @@
 """Deterministic, collision-free names for temporaries, adjoints and runtime helpers."""
 from __future__ import annotations
 
+import re
+
 import gast
 from .analysis import walk
 
@@ -29,7 +31,9 @@ class Namer:
         self.taken.update(names)
 
     def fresh(self, base: str) -> str:
-        """``base`` itself if free, else ``base_1``, ``base_2``, ..."""
+        """``base`` itself if free, else ``base_1``, ``base_2``, ... (``<lambda>_forward`` becomes
+        ``lambda_forward``: only identifier characters)."""
+        base = _identifier(base)
         if base not in self.taken:
             self.taken.add(base)
             return base
@@ -69,3 +73,10 @@ class Bindings:
         self.objects[name] = obj
         self._by_id[id(obj)] = name
         return name
+
+
+def _identifier(text: str) -> str:
+    if text.isidentifier():
+        return text
+    cleaned = re.sub(r"\W+", "", text)
+    return cleaned if cleaned.isidentifier() else "v_" + cleaned

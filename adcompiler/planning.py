@@ -163,7 +163,8 @@ class Planner:
             if bound is None or not isinstance(s, gast.Assign):
                 continue
             base = self.view_source(s.value)
-            if base is not None and base != bound and self.kinds.get(bound) not in (FLOAT, SCALAR):
+            if base is not None and base != bound and self.kinds.get(bound) not in (FLOAT, SCALAR) \
+                    and not self.handed_over(base, s):
                 views.setdefault(bound, set()).add(base)
         changed = True
         while changed:  # views of views
@@ -174,6 +175,13 @@ class Planner:
                     bases |= more
                     changed = True
         self.layout.views = views
+
+    def handed_over(self, temp, copy) -> bool:
+        """Whether ``name = temp`` (statement ``copy``) hands over a normalisation temporary that
+        nothing else reads (``u = u.copy()`` becomes ``t1 = u.copy(); u = t1``): no alias remains."""
+        if temp not in self.ctx.temps or not isinstance(copy.value, gast.Name):
+            return False
+        return not any(temp in loads(s) for s in self.layout.simple if s is not copy)
 
     def view_source(self, value):
         """The array ``value`` may be a view of, or None."""
@@ -502,6 +510,16 @@ class Planner:
                                                        type_comment=None)])
             out.append(gast.If(test=test, body=[gast.Expr(value=changed)], orelse=[]))
         return out
+
+    def callee_kinds(self, plan) -> tuple:
+        """Kinds of a user function's positional arguments at a call: an object argument passes on
+        its class, so the callee resolves the methods it calls on it (``self.forward(x)``)."""
+        def kind(p):
+            node = plan.bound.get(p)
+            if isinstance(node, gast.Name) and node.id in self.ctx.arg_classes and node.id not in self.layout.binds:
+                return ("object", self.ctx.arg_classes[node.id])
+            return self.kind_of(node) if node is not None else None
+        return tuple(kind(p) for p in plan.positional)
 
     def kind_of(self, node):
         if isinstance(node, gast.Constant):

@@ -308,7 +308,7 @@ class ReverseMode(Planner):
             raise self.loc.error("differentiating through keyword-only or **kwargs arguments of %s is not "
                                  "supported" % plan.callee, s,
                                  hint="pass the differentiable values as positional parameters")
-        kinds = tuple(self.kind_of(plan.bound.get(p)) if p in plan.bound else None for p in plan.positional)
+        kinds = self.callee_kinds(plan)
         fwd, bwd = self.ctx.subroutine(plan.fn, tuple(active), kinds)
         return fwd, bwd, active
 
@@ -457,6 +457,14 @@ class ReverseMode(Planner):
     # ------------------------------------------------------------------------------------------
     # Backward pass.
 
+    def may_be_object(self, var) -> bool:
+        """Whether ``var`` may hold an object, whose adjoint is a dict of its attributes' adjoints:
+        an object argument, or an attribute read of unknown kind (``layer = self.inner``)."""
+        if var in self.ctx.arg_classes:
+            return True
+        return self.kinds.get(var) is None and any(
+            self.plans[id(s)].kind == "attr" for s in self.layout.simple if target_of(s)[0] == var)
+
     def accumulate(self, var: str, expr, out: list, like, uniform=False):
         """``dvar = expr`` for the first contribution, then ``dvar = dvar + expr``, or in place
         (``dvar += expr``) into an array adjoint this code owns. ``uniform``: expr is a scalar
@@ -467,7 +475,7 @@ class ReverseMode(Planner):
                 self.uniform.discard(var)  # scalar + full array: a full array of var's shape
                 out.append(located(assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=expr)), like))
                 return
-            if var in self.ctx.containers:
+            if var in self.ctx.containers or self.may_be_object(var):
                 out.append(located(assign(d, gast.Call(func=name(self.helper("add")), args=[name(d), expr],
                                                        keywords=[])), like))
                 return

@@ -7,6 +7,8 @@ structure.
 """
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 _ndarray = np.ndarray
@@ -205,8 +207,8 @@ def add(a, b):
         return a
     if isinstance(a, (list, tuple)):
         return type(a)(add(p, q) for p, q in zip(a, b))
-    if isinstance(a, dict):
-        return {k: add(a[k], b.get(k, 0.0)) for k in a}
+    if isinstance(a, dict):  # (an object's adjoint holds only the attributes read so far)
+        return {**b, **{k: add(v, b.get(k, 0.0)) for k, v in a.items()}}
     return a + b
 
 
@@ -331,9 +333,16 @@ def _object_like(g, x):
     out = copy_module.copy(x)
     parts = g if isinstance(g, dict) else {}
     for attr, value in vars(x).items():
-        if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) and not isinstance(value, bool):
+        if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) and not isinstance(value, bool) \
+                or _is_plain_object(value) and value is not x:
             setattr(out, attr, cast_like(parts.get(attr, 0.0), value))
     return out
+
+
+def _is_plain_object(value):
+    """An instance of a user class holding attributes (a layer inside a model)."""
+    return hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType, types.FunctionType,
+                                                                  types.MethodType))
 
 
 class CalleeRedefined(Exception):

@@ -442,3 +442,79 @@ def test_calls_that_change_values_in_place_are_errors(fn, call):
     with pytest.raises(ad.AdError, match="discards its result"):
         ad.jvp(fn, (np.array([3.0, 1.0, 2.0]),), (np.ones(3),))
     np.testing.assert_allclose(ad.grad(logs)(np.array([3.0, 1.0])), [6.0, 2.0])  # print is fine
+
+
+
+class Dense:
+    def __init__(self, w):
+        self.w = w
+
+
+class Stack:
+    """A model whose method calls its other methods and reads a nested layer's attributes."""
+
+    def __init__(self, w, b, head):
+        self.w, self.b, self.head = w, b, head
+
+    def act(self, z):
+        return np.tanh(z)
+
+    def features(self, x):
+        return self.act(x @ self.w + self.b)
+
+    def loss(self, x):
+        return np.sum(self.features(x) @ self.head.w)
+
+
+def stack_loss(model, x):
+    return model.loss(x)
+
+
+def test_methods_calling_methods_and_nested_objects(rng):
+    model = Stack(rng.randn(3, 4), rng.randn(4), Dense(rng.randn(4, 2)))
+    x = rng.randn(5, 3)
+    g = ad.grad(stack_loss)(model, x)
+    assert isinstance(g, Stack) and isinstance(g.head, Dense)
+    np.testing.assert_allclose(g.head.w, fd_grad(lambda w: stack_loss(Stack(model.w, model.b, Dense(w)), x),
+                                                 [model.head.w], 0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g.w, fd_grad(lambda w: stack_loss(Stack(w, model.b, model.head), x), [model.w], 0),
+                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g.b, fd_grad(lambda b: stack_loss(Stack(model.w, b, model.head), x), [model.b], 0),
+                               rtol=1e-6, atol=1e-9)
+    tangent = Stack(np.ones((3, 4)), np.ones(4), Dense(np.ones((4, 2))))
+    _, t = ad.jvp(stack_loss, (model, x), (tangent, None))   # None: the zero tangent of x
+    assert float(t) == pytest.approx(float(np.sum(g.w) + np.sum(g.b) + np.sum(g.head.w)), rel=1e-9)
+    _, t = ad.jvp(stack_loss, (model, x), (None, np.ones_like(x)))   # and of the model
+    assert float(t) == pytest.approx(float(np.sum(ad.grad(stack_loss, wrt=1)(model, x))), rel=1e-9)
+
+
+Pair = collections.namedtuple("Pair", ["w", "b"])
+cube = lambda v: v * v * v  # noqa: E731  (a module-level lambda called as a function)
+
+
+def namedtuple_and_lambda(p, x):
+    return np.sum(np.tanh(x @ p.w + p.b)) + np.sum(cube(x))
+
+
+def sum_with_start(x):
+    return sum((v ** 2 for v in x), 1.0)
+
+
+def copies_then_writes(u, k):
+    for _ in range(5):
+        u = u.copy()
+        u[1:-1] = u[1:-1] + k * (u[2:] - 2 * u[1:-1] + u[:-2])
+    return np.sum(u ** 2)
+
+
+def test_namedtuples_lambdas_sum_start_and_copies_in_loops(rng):
+    p, x = Pair(rng.randn(3, 2), rng.randn(2)), rng.randn(4, 3)
+    assert_grad(namedtuple_and_lambda, [p, x], wrt=(1,))
+    g = ad.grad(namedtuple_and_lambda)(p, x)
+    tangent = Pair(rng.randn(3, 2), rng.randn(2))
+    _, t = ad.jvp(namedtuple_and_lambda, (p, x), (tangent, None))
+    assert float(t) == pytest.approx(float(np.sum(g.w * tangent.w) + np.sum(g.b * tangent.b)), rel=1e-9)
+    v = rng.randn(3)
+    assert_grad(sum_with_start, [v])
+    assert ad.jvp(sum_with_start, (v,), (np.ones(3),))[1] == pytest.approx(float(np.sum(2 * v)))
+    assert_grad(copies_then_writes, [rng.randn(7), 0.2])

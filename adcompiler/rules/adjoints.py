@@ -796,6 +796,11 @@ def prod_back(g, iterable, start=1):
     return [g * total / v for v in items]
 
 
+def sum_jvp(t_iterable, t_start):
+    """Tangent of builtin ``sum(iterable, start)``."""
+    return t_start if _zero(t_iterable) else sum(t_iterable, t_start)
+
+
 def list_back(g, iterable):
     """Adjoint of ``list(iterable)`` / ``tuple(iterable)``: the same structure as ``iterable``."""
     if _zero(g) or isinstance(iterable, (list, tuple)) or not isinstance(iterable, np.ndarray):

@@ -219,6 +219,8 @@ class Table:
             rule.vjps[p] = _parse(t)
         if jvp is not None:
             rule.jvp = _parse(jvp)
+        elif linear and len(rule.vjps) > 1:  # f(t_a, b) is not the tangent when b varies too
+            raise ValueError("%s: a linear entry has one differentiable parameter; give jvp=" % rule.name)
         return self._add(rule)
 
     def alias(self, key, rule: Rule):
