@@ -182,8 +182,8 @@ class JumpLowering:
         if isinstance(s, gast.If):
             return if_(s.test, self._block(s.body), self._block(s.orelse), s)
         if isinstance(s, (gast.For, gast.While)):
-            if s.orelse:
-                s.orelse = self._block(s.orelse)
+            # ``else``: runs after the loop unless it was left by break (or return)
+            orelse, s.orelse = (self._block(s.orelse) if s.orelse else []), []
             loop = _Loop(self.namer)
             self.loops.append(loop)
             body = self._block(s.body)
@@ -196,8 +196,9 @@ class JumpLowering:
             s.body = body
             if loop.used_brk:
                 s.ad_break_flag = loop.brk
-                return [assign(loop.brk, const(False), s), s]
-            return s
+                return [assign(loop.brk, const(False), s), s] + (
+                    [if_(not_(loop.brk), orelse, like=orelse[0])] if orelse else [])
+            return [s] + orelse if orelse else s
         if isinstance(s, (gast.With, gast.Try)):
             s.body = self._block(s.body)
         return s
@@ -386,8 +387,6 @@ class Normalizer:
         return self.atom(node, s)
 
     def stmt_While(self, s):
-        if s.orelse:
-            self.unsupported(s, "'while ... else'", "move the else block after the loop")
         mark = len(self.out)
         test = self.test(s.test, s)
         needs_code = len(self.out) > mark
@@ -440,8 +439,6 @@ class Normalizer:
         self.emit(gast.Break(), s)
 
     def stmt_For(self, s):
-        if s.orelse:
-            self.unsupported(s, "'for ... else'", "move the else block after the loop")
         it = s.iter
         callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
         if callee is range and isinstance(s.target, gast.Name) and not it.keywords:

@@ -267,3 +267,51 @@ def test_loops_leave_arguments_untouched(rng):
     before = d.copy()
     ad.grad(fill_with_conditional_add)(d)
     np.testing.assert_array_equal(d, before)
+
+
+def for_else(x):
+    s = 0.0
+    for v in x:
+        if v > 2.0:
+            break
+        s = s + v ** 2
+    else:
+        s = s * 2.0
+    return s
+
+
+def while_else(x):
+    i = 0
+    s = 0.0
+    while i < len(x):
+        s = s + x[i] * s + x[i]
+        if s > 5.0:
+            break
+        i += 1
+    else:
+        return s * 3.0
+    return s
+
+
+def nested_for_else(m):
+    total = 0.0
+    for row in m:
+        for v in row:
+            if v < -1.0:
+                break
+            total = total + v ** 2
+        else:
+            total = total + np.sum(row)
+            continue
+        total = total * 0.5
+    return total
+
+
+@pytest.mark.parametrize("fn, x", [
+    (for_else, [0.5, 1.0, 3.0]), (for_else, [0.5, 1.0, 1.5]), (while_else, [0.5, 1.0, 1.5]),
+    (while_else, [2.5, 1.0, 1.5]), (nested_for_else, [[0.5, -1.5, 2.0], [0.3, 0.2, 0.1], [-2.0, 1.0, 1.0]])])
+def test_loop_else_runs_unless_the_loop_broke(fn, x):
+    x = np.array(x)
+    assert_grad(fn, [x])
+    _, t = ad.jvp(fn, (x,), (np.ones_like(x),))
+    assert t == pytest.approx(float(np.sum(ad.grad(fn)(x))), rel=1e-9)
