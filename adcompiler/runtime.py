@@ -315,6 +315,11 @@ def cast_like(g, x):
 def distinct(grads):
     """Gradients returned together as distinct objects (the same array may have reached two
     arguments: ``sum(sin(x + y))`` gives both the same ``cos(x + y)``)."""
+    if len(grads) == 2:  # the common case, without a set
+        first, second = grads
+        if first is not second or first.__class__ is not _ndarray:
+            return grads
+        return first, second.copy()
     seen = set()
     out = []
     for g in grads:
