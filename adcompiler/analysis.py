@@ -48,21 +48,55 @@ def broadcast_kind(*kinds):
 _AST = gast.AST
 
 
+_CHILD_FIELDS: dict = {}
+_NOT_CHILDREN = frozenset(("ctx", "id", "attr", "arg", "type_comment", "kind", "is_async", "conversion", "simple",
+                           "level", "module"))
+
+
+def _child_fields(cls):
+    fields = _CHILD_FIELDS.get(cls)
+    if fields is None:
+        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _NOT_CHILDREN)
+    return fields
+
+
 def walk(node):
-    """Every node under ``node`` (like ``gast.walk``, without its per-node generators: this runs
-    on the hot path of code generation)."""
+    """Every node under ``node`` except expression contexts (``Load``/``Store``), like
+    ``gast.walk`` without its per-node generators: this runs on the hot path of code generation."""
     stack = [node]
     out = []
     while stack:
         n = stack.pop()
         out.append(n)
-        for name_ in n._fields:
+        for name_ in _CHILD_FIELDS.get(n.__class__) or _child_fields(n.__class__):
             v = getattr(n, name_, None)
             if v.__class__ is list:
                 stack.extend(x for x in v if isinstance(x, _AST))
             elif isinstance(v, _AST):
                 stack.append(v)
     return out
+
+
+def name_counts(node) -> tuple[dict, dict]:
+    """(how often each name is bound, how often it is read) under ``node``: one pass that does
+    not descend into names (the optimiser asks after every round)."""
+    stores, loads_ = {}, {}
+    stack = [node]
+    name_cls, load_cls = gast.Name, gast.Load
+    while stack:
+        n = stack.pop()
+        cls = n.__class__
+        if cls is name_cls:
+            table = loads_ if n.ctx.__class__ is load_cls else stores
+            table[n.id] = table.get(n.id, 0) + 1
+            continue
+        for name_ in _CHILD_FIELDS.get(cls) or _child_fields(cls):
+            v = getattr(n, name_, None)
+            if v.__class__ is list:
+                stack.extend(x for x in v if isinstance(x, _AST))
+            elif isinstance(v, _AST):
+                stack.append(v)
+    return stores, loads_
 
 
 def loads(node) -> list[str]:

@@ -8,7 +8,7 @@ import operator
 
 import gast
 
-from .analysis import loads, walk
+from .analysis import loads, name_counts, walk
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
@@ -33,11 +33,7 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.Fun
 
 def _name_stats(fdef):
     """(how often each name is bound -- parameters count once --, how often it is read)."""
-    stores, loads_ = {}, {}
-    for node in walk(fdef):
-        if node.__class__ is gast.Name:
-            table = loads_ if node.ctx.__class__ is gast.Load else stores
-            table[node.id] = table.get(node.id, 0) + 1
+    stores, loads_ = name_counts(fdef)
     for a in fdef.args.args + fdef.args.posonlyargs + fdef.args.kwonlyargs:
         stores[a.id] = stores.get(a.id, 0) + 1
     return stores, loads_
@@ -92,12 +88,7 @@ def propagate_block_copies(fdef, keep):
     """Inside any block (loop bodies too): ``a = b`` where ``a`` is a temporary bound only here and
     read only later in the same block, and ``b`` keeps its value until then: read ``b`` instead
     (``b = a`` on the way is a no-op and goes)."""
-    counts = _assignments(fdef)
-    loads_total = {}
-    for node in gast.walk(fdef):
-        if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
-            loads_total[node.id] = loads_total.get(node.id, 0) + 1
-
+    counts, loads_total = _name_stats(fdef)
     changed = False
 
     def block(stmts):
