@@ -592,6 +592,9 @@ class Normalizer:
             return node
         if isinstance(node, (gast.ListComp, gast.GeneratorExp, gast.DictComp)):
             return name(self.comprehension(node, s))
+        if isinstance(node, gast.NamedExpr) and isinstance(node.target, gast.Name):  # (s := value)
+            self.assign_to(node.target.id, node.value, s)
+            return name(node.target.id)
         what = {"Lambda": "a lambda", "ListComp": "a list comprehension",
                 "GeneratorExp": "a generator expression", "DictComp": "a dict comprehension",
                 "SetComp": "a set comprehension", "NamedExpr": "an assignment expression (:=)",

@@ -340,6 +340,8 @@ CASES = [
     C(operator.pow, "x ** 3", dict(x=V(2, 2))),
     C(operator.neg, "-x", dict(x=v3)),
     C(operator.pos, "+x", dict(x=v3)),
+    C(pow, "pow(x, 3) + pow(x, y)", dict(x=V(**P), y=V())),
+    C(pow, "pow(x, y)", dict(x=V(3, **P), y=V(3))),
     C(operator.mod, "x % y", dict(x=V(lo=0.1, hi=0.9), y=V(lo=1.1, hi=1.9))),
     C(operator.mod, "x % y", dict(x=V(lo=2.1, hi=2.9), y=V(lo=0.6, hi=0.9))),
     C(operator.matmul, "x @ y", dict(x=V(2, 3), y=V(3, 2))),

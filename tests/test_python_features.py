@@ -518,3 +518,14 @@ def test_namedtuples_lambdas_sum_start_and_copies_in_loops(rng):
     assert_grad(sum_with_start, [v])
     assert ad.jvp(sum_with_start, (v,), (np.ones(3),))[1] == pytest.approx(float(np.sum(2 * v)))
     assert_grad(copies_then_writes, [rng.randn(7), 0.2])
+
+
+def assignment_expression(x):
+    if (total := np.sum(x ** 2)) > 1.0:
+        return total * 2.0
+    return total + (m := np.max(x)) * m
+
+
+def test_assignment_expressions(rng):
+    assert_grad(assignment_expression, [np.array([0.3, -1.2, 0.5])])
+    assert_grad(assignment_expression, [np.array([0.3, -0.2, 0.5])])

@@ -14,6 +14,8 @@ E(operator.mul, "x, y", "g * y", "x * g")
 E(operator.truediv, "x, y", "g / y", "-g * ans / y")
 E(operator.pow, "x, y", "dpow_base(g, x, y)", "dpow_exponent(g, ans, x)",
   constant=("g * y * x ** (y - 1)", "g * ans * np.log(x)"))
+E(builtins.pow, "base, exp", "dpow_base(g, base, exp)", "dpow_exponent(g, ans, base)",
+  constant=("g * exp * base ** (exp - 1)", "g * ans * np.log(base)"))
 E(operator.neg, "x", "-g")
 E(operator.pos, "x", "g")
 E(operator.mod, "x, y", "g", "mod_back(g, x, y)")
