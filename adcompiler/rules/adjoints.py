@@ -669,6 +669,33 @@ def trapezoid_x_jvp(y, x, t_x, axis=-1):
     return np.sum(_trapezoid_point_weights(y, axis) * t, axis=-1)
 
 
+def vander_slope(x, N=None, increasing=False):
+    """d np.vander(x, N, increasing) / dx, column by column: p * x ** (p - 1)."""
+    n = len(x) if N is None else N
+    powers = np.arange(n) if increasing else np.arange(n - 1, -1, -1)
+    return powers * np.asarray(x)[:, None] ** np.maximum(powers - 1, 0)
+
+
+def median_back(g, a, axis=None, keepdims=False):
+    """Adjoint of ``np.median``: to the middle element, or split between the two middle ones."""
+    if _zero(g):
+        return g
+    a = np.asarray(a)
+    moved = np.moveaxis(a, axis, -1) if axis is not None else a.reshape(-1)
+    n = moved.shape[-1]
+    order = np.argsort(moved, axis=-1)
+    weights = np.zeros(moved.shape)
+    middle = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+    for k in middle:
+        np.put_along_axis(weights, order[..., k:k + 1], 1.0 / len(middle), axis=-1)
+    if axis is None:
+        return np.reshape(weights, a.shape) * g
+    g = np.asarray(g)
+    if not keepdims:
+        g = np.expand_dims(g, axis)
+    return np.moveaxis(weights, -1, axis) * g
+
+
 def polyder_back(g, p, m=1):
     """Adjoint of ``np.polyder(p, m)``: each derivative scales coefficient k by its power."""
     if _zero(g):

@@ -168,6 +168,10 @@ D(np.interp, "x, xp, fp", "g * interp_slope(x, xp, fp)", fp="interp_fp_back(g, x
 D(np.append, "arr, values, axis=None", "append_back(g, arr, values, axis, 0)",
   values="append_back(g, arr, values, axis, 1)", jvp="append_jvp(arr, values, t_arr, t_values, axis)")
 D(np.rot90, "m, k=1, axes=(0, 1)", "np.rot90(g, -k, axes)", linear=True)
+D(np.vander, "x, N=None, increasing=False", "np.sum(g * vander_slope(x, N, increasing), axis=1)",
+  jvp="vander_slope(x, N, increasing) * t_x[:, None]")
+D(np.median, "a, axis=None, keepdims=False", "median_back(g, a, axis, keepdims)",
+  jvp="np.sum(median_back(1.0, a, axis, True) * t_a, axis=axis, keepdims=keepdims)")
 if hasattr(np, "trapezoid"):  # NumPy >= 2.0
     D(np.trapezoid, "y, x=None, dx=1.0, axis=-1", "trapezoid_back(g, y, x, dx, axis)",
       x="trapezoid_x_back(g, y, x, axis)", dx="unbroadcast(g * ans / dx, dx)",
