@@ -102,12 +102,11 @@ class _Derived:
         self.__name__ = "%s_of_%s" % (self.mode, getattr(fn, "__name__", "f"))
 
     def _args(self, args, kwargs):
-        if not kwargs:
-            return args
+        """(positional arguments, keyword-only arguments) of a call made with keywords."""
         import inspect
         bound = inspect.signature(self.fn).bind(*args, **kwargs)
         bound.apply_defaults()
-        return tuple(bound.args)
+        return tuple(bound.args), bound.kwargs
 
     def __call__(self, *args, **kwargs):
         if not kwargs:
@@ -132,8 +131,9 @@ class _Derived:
 
     def _dispatch_once(self, args, kwargs):
         """The slow path (the fast paths missed): find or generate the code for these kinds."""
+        keyword_only = {}
         if kwargs:
-            args = self._args(args, kwargs)
+            args, keyword_only = self._args(args, kwargs)
         key = tuple(map(compiler.kind_of, args))
         fn = self._fns.get(key)
         if fn is None:
@@ -143,7 +143,7 @@ class _Derived:
             self._by_class[classes[0] if len(classes) == 1 else classes] = fn
         else:
             self._by_array_kind[_array_key(args)] = fn
-        return fn(*args)
+        return fn(*args, **keyword_only)
 
     def _build(self, key, args):
         if self._positions is None:

@@ -149,6 +149,11 @@ class Planner:
                 continue
             for param, names in plan.ignored.items():
                 if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
+                    if plan.kind == "call":
+                        raise self.loc.error("%s is differentiated w.r.t. its positional parameters only, and "
+                                             "its keyword-only argument %r depends on %s"
+                                             % (plan.callee, param, ", ".join(self.wrt)), s,
+                                             hint="make %r a positional parameter of %s" % (param, plan.callee))
                     raise self.loc.error("%s has no derivative w.r.t. its argument %r, which depends on %s"
                                          % (plan.callee, param, ", ".join(self.wrt)), s,
                                          hint="wrap that argument in ad.stop_gradient(...) if no gradient should "
@@ -396,6 +401,7 @@ class Planner:
         positional = [p.name for p in sig.parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         args = {p: bound.arguments[p] for p in positional if p in bound.arguments}
+        keyword_only = {}  # no gradient flows through these: an error if a value depending on wrt does
         for p in sig.parameters.values():
             if p.kind == p.VAR_POSITIONAL:
                 positional.append(p.name)  # *args: one more differentiable "position", a tuple
@@ -403,13 +409,11 @@ class Planner:
                     args[p.name] = gast.Tuple(elts=list(bound.arguments[p.name]), ctx=gast.Load())
             elif p.kind in (p.VAR_KEYWORD, p.KEYWORD_ONLY) and p.name in bound.arguments:
                 value = bound.arguments[p.name]
-                nodes = list(value.values()) if isinstance(value, dict) else [value]
-                if any(isinstance(n, gast.Name) for n in nodes):
-                    args.setdefault("*" + p.name, None)
-        return Plan("call", [n for a in args.values() if a is not None for n in loads(a)] +
-                    [n for k in call.keywords if k.arg is None for n in loads(k.value)],
-                    bound={p: n for p, n in args.items() if n is not None}, callee=fn.__qualname__,
-                    fn=fn, positional=positional)
+                names = [n for v in (value.values() if isinstance(value, dict) else [value]) for n in loads(v)]
+                if names:
+                    keyword_only[p.name] = names
+        return Plan("call", [n for a in args.values() for n in loads(a)], bound=args, callee=fn.__qualname__,
+                    fn=fn, positional=positional, ignored=keyword_only)
 
     def rule_plan(self, s, fn, args, keywords) -> Plan:
         return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)

@@ -302,12 +302,6 @@ class ReverseMode(Planner):
         plan = self.plans[id(s)]
         active = [i for i, p in enumerate(plan.positional) if p in plan.bound and any(
             n in self.active for n in loads(plan.bound[p]))]
-        if any(k.startswith("*") for k in plan.bound) and any(
-                n in self.active for n in plan.diff_reads if n not in {n for b in plan.bound.values() if b is not None
-                                                                      for n in loads(b)}):
-            raise self.loc.error("differentiating through keyword-only or **kwargs arguments of %s is not "
-                                 "supported" % plan.callee, s,
-                                 hint="pass the differentiable values as positional parameters")
         kinds = self.callee_kinds(plan)
         fwd, bwd = self.ctx.subroutine(plan.fn, tuple(active), kinds)
         return fwd, bwd, active

@@ -529,3 +529,27 @@ def assignment_expression(x):
 def test_assignment_expressions(rng):
     assert_grad(assignment_expression, [np.array([0.3, -1.2, 0.5])])
     assert_grad(assignment_expression, [np.array([0.3, -0.2, 0.5])])
+
+
+def scaled_sum(x, *, s=2.0):
+    return np.sum(x) * s
+
+
+def keyword_only_helper(x, *, scale=1.0):
+    return np.sum(x * scale)
+
+
+def passes_a_differentiable_keyword_only_argument(x, s):
+    return keyword_only_helper(x, scale=s) ** 2
+
+
+def test_keyword_only_parameters():
+    x = np.ones(3)
+    np.testing.assert_allclose(ad.grad(scaled_sum)(x, s=3.0), [3.0, 3.0, 3.0])  # passed on, not the default
+    np.testing.assert_allclose(ad.grad(scaled_sum)(x), [2.0, 2.0, 2.0])
+    value, g = ad.value_and_grad(scaled_sum)(x, s=5.0)
+    assert value == 15.0 and np.allclose(g, 5.0)
+    np.testing.assert_allclose(ad.grad(passes_a_differentiable_keyword_only_argument)(x, 2.0), 2 * 6.0 * 2.0)
+    with pytest.raises(ad.AdError, match="keyword-only argument 'scale' depends on s") as info:
+        ad.grad(passes_a_differentiable_keyword_only_argument, wrt=1)(x, 2.0)   # never a silent 0.0
+    assert "make 'scale' a positional parameter" in str(info.value)
