@@ -27,6 +27,8 @@ class Context:
             obj = MISSING if n in self.resolver.locals else self.resolver.lookup(n)
             user[n] = None if obj is MISSING else obj
         self.bindings = Bindings(self.namer, user)
+        for n, obj in self.resolver.imported.items():  # imports in the body: bound by name
+            self.bindings.name_for(n, obj)
         self.containers: set[str] = set()
         self.temps: set[str] = set()  # temporaries the normaliser introduced
         self.arg_classes: dict = {}   # parameter -> class of an object argument

@@ -271,6 +271,13 @@ class Normalizer:
     def stmt_Pass(self, s):
         pass
 
+    def stmt_Import(self, s):
+        """Imports in the body were done at generation time (the resolver knows their objects)."""
+        if any((a.asname or a.name.split(".")[0]) not in self.resolver.imported for a in s.names):
+            self.unsupported(s, "this import", "move it out of the differentiated function")
+
+    stmt_ImportFrom = stmt_Import
+
     def stmt_Expr(self, s):
         if isinstance(s.value, gast.Constant):
             return  # docstring or bare constant

@@ -2,6 +2,8 @@
 object it denotes, looked up in the closure, the module globals and the builtins."""
 from __future__ import annotations
 
+import importlib
+
 import gast
 
 from .parse import BUILTINS, Parsed
@@ -40,15 +42,42 @@ def _walk_scope(body):
         todo.extend(gast.iter_child_nodes(node))
 
 
+def _imports(fdef) -> dict:
+    """The objects ``import m`` / ``from m import f`` statements in the body bind (absolute
+    imports of modules that import; anything else stays an unsupported statement)."""
+    found = {}
+    for node in _walk_scope(fdef.body):
+        try:
+            if isinstance(node, gast.Import):
+                for alias in node.names:
+                    module = importlib.import_module(alias.name)
+                    if alias.asname:
+                        found[alias.asname] = module
+                    else:
+                        found[alias.name.split(".")[0]] = importlib.import_module(alias.name.split(".")[0])
+            elif isinstance(node, gast.ImportFrom) and node.level == 0 and node.module:
+                module = importlib.import_module(node.module)
+                for alias in node.names:
+                    if alias.name != "*":
+                        found[alias.asname or alias.name] = getattr(module, alias.name)
+        except (ImportError, AttributeError):
+            continue
+    return found
+
+
 class Resolver:
     """Looks up the objects behind non-local names of one parsed function."""
 
     def __init__(self, parsed: Parsed):
         self.parsed = parsed
         self.locals = local_names(parsed.tree)
+        self.imported = _imports(parsed.tree)  # ``import``s in the body, done now: name -> object
+        self.locals -= set(self.imported)
 
     def lookup(self, name: str):
         """The object a free name denotes now, or _MISSING."""
+        if name in self.imported:
+            return self.imported[name]
         cell = self.parsed.cells.get(name)
         if cell is not None:
             try:

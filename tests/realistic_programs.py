@@ -251,3 +251,15 @@ def dict_keys_loop(params, x):
     for name in params:
         total = total + np.sum(params[name] * x) ** 2
     return total
+
+
+def logistic_expit(w, x, y):
+    from scipy.special import expit, xlogy
+    p = expit(x @ w)
+    return -np.mean(xlogy(y, p) + xlogy(1.0 - y, 1.0 - p))
+
+
+def scipy_cross_entropy(logits, labels):
+    import scipy.special as sp
+    logp = sp.log_softmax(logits, axis=1)
+    return -np.mean(logp[np.arange(len(labels)), labels]) + 0.01 * sp.logsumexp(logits)

@@ -7,6 +7,11 @@ import operator
 
 import numpy as np
 
+try:
+    import scipy.special as sp
+except ImportError:  # the scipy.special rules exist only with SciPy
+    sp = None
+
 
 class V:
     """A random argument: shape () gives a Python float."""
@@ -362,3 +367,23 @@ CASES = [
     C(max, "max([x, y])", dict(x=V(lo=-1.0, hi=0.0), y=V(lo=1.0, hi=2.0))),
     C(min, "min(x, y)", dict(x=V(lo=1.0, hi=2.0), y=V(lo=-1.0, hi=0.0))),
 ]
+
+if sp is not None:
+    CASES += [
+        C(sp.expit, "sp.expit(x)", dict(x=V(4))),
+        C(sp.logit, "sp.logit(x)", dict(x=V(3, lo=0.1, hi=0.9))),
+        C(sp.log_expit, "sp.log_expit(x)", dict(x=V(3))),
+        C(sp.erf, "sp.erf(x)", dict(x=V(3))),
+        C(sp.erfc, "sp.erfc(x)", dict(x=V())),
+        C(sp.gammaln, "sp.gammaln(x)", dict(x=V(3, **P))),
+        C(sp.xlogy, "sp.xlogy(x, y)", dict(x=V(3), y=V(3, **P))),
+        C(sp.xlog1py, "sp.xlog1py(x, y)", dict(x=V(3), y=V(3, **P))),
+        C(sp.entr, "sp.entr(x)", dict(x=V(3, **P))),
+        C(sp.logsumexp, "sp.logsumexp(x)", dict(x=V(4))),
+        C(sp.logsumexp, "sp.logsumexp(x, axis=1, keepdims=True) * x", dict(x=V(3, 4))),
+        C(sp.softmax, "sp.softmax(x) * np.arange(4.0)", dict(x=V(4))),
+        C(sp.softmax, "sp.softmax(x, axis=0) * x", dict(x=V(3, 2))),
+        C(sp.log_softmax, "sp.log_softmax(x, axis=-1) * np.arange(3.0)", dict(x=V(2, 3))),
+    ]
+    if hasattr(sp, "softplus"):
+        CASES.append(C(sp.softplus, "sp.softplus(x)", dict(x=V(3))))

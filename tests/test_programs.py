@@ -75,3 +75,16 @@ def test_network_with_branches_in_a_loop():
 def test_raise_in_differentiated_code_still_raises():
     with pytest.raises(ValueError, match="must be a vector"):
         ad.grad(progs.r1)(np.ones((2, 2)))
+
+
+def test_programs_using_scipy_special():
+    sp = pytest.importorskip("scipy.special")
+    import realistic_programs as progs
+    r = np.random.RandomState(3)
+    w, x, y = r.randn(3), r.randn(6, 3), (r.rand(6) > 0.5).astype(float)
+    assert_grad(progs.logistic_expit, [w, x, y], wrt=(0, 1), rtol=1e-5)
+    logits, labels = r.randn(4, 3), np.array([0, 2, 1, 1])
+    assert_grad(progs.scipy_cross_entropy, [logits, labels], wrt=(0,), rtol=1e-5)
+    _, t = ad.jvp(progs.scipy_cross_entropy, (logits, labels), (np.ones_like(logits), None))
+    assert t == pytest.approx(float(np.sum(ad.grad(progs.scipy_cross_entropy)(logits, labels))), abs=1e-12)
+    assert sp is not None

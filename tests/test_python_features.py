@@ -553,3 +553,16 @@ def test_keyword_only_parameters():
     with pytest.raises(ad.AdError, match="keyword-only argument 'scale' depends on s") as info:
         ad.grad(passes_a_differentiable_keyword_only_argument, wrt=1)(x, 2.0)   # never a silent 0.0
     assert "make 'scale' a positional parameter" in str(info.value)
+
+
+def imports_inside(x):
+    import math as m
+    from numpy import tanh
+    import numpy.linalg
+    return m.exp(0.5) * np.sum(tanh(x)) + numpy.linalg.norm(x)
+
+
+def test_imports_inside_the_function(rng):
+    assert_grad(imports_inside, [rng.randn(3)])
+    _, t = ad.jvp(imports_inside, (np.array([0.1, 0.2]),), (np.ones(2),))
+    assert t == pytest.approx(float(np.sum(ad.grad(imports_inside)(np.array([0.1, 0.2])))), rel=1e-12)

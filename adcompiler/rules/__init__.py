@@ -2,6 +2,9 @@
 namespace (numpy, math, builtins), and array methods by name."""
 from __future__ import annotations
 
+import importlib
+import sys
+
 from .. import custom
 from . import builtin_rules, linalg_rules, math_rules, methods, numpy_rules, runtime_rules
 from .core import Rule, Signature, _helper_names, helper_object, helpers_used, instantiate, template_reads
@@ -9,6 +12,7 @@ from .core import Rule, Signature, _helper_names, helper_object, helpers_used, i
 HELPER_NAMES = frozenset(_helper_names())
 
 TABLES = (numpy_rules.table, linalg_rules.table, math_rules.table, builtin_rules.table, runtime_rules.table)
+scipy_rules = None  # loaded once the user's code has imported scipy.special (not a dependency)
 USER_RULES: dict = {}
 builtin_rules.table.nondiff(custom.stop_gradient)
 
@@ -28,7 +32,19 @@ def lookup(fn) -> Rule | None:
             return None
         if rule is not None:
             return rule
+    if scipy_rules is None and "scipy.special" in sys.modules:
+        load_scipy_rules()
+        return scipy_rules.table.rules.get(fn)
     return None
+
+
+def load_scipy_rules():
+    """Add the scipy.special table (SciPy is imported only when the user's code did)."""
+    global scipy_rules, TABLES
+    if scipy_rules is None:
+        module = importlib.import_module(__name__ + ".scipy_rules")  # (the name is taken by the global)
+        scipy_rules = module
+        TABLES += (module.table,)
 
 
 def lookup_method(name: str) -> Rule | None:
@@ -36,5 +52,5 @@ def lookup_method(name: str) -> Rule | None:
     return methods.table.rules.get(name)
 
 
-__all__ = ["HELPER_NAMES", "helper_object", "helpers_used", "Rule", "Signature", "instantiate", "template_reads", "lookup", "lookup_method",
+__all__ = ["load_scipy_rules", "HELPER_NAMES", "helper_object", "helpers_used", "Rule", "Signature", "instantiate", "template_reads", "lookup", "lookup_method",
            "USER_RULES", "TABLES"]

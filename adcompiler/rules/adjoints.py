@@ -808,6 +808,13 @@ def digamma(x):
         1.0 / 240 - inv2 / 132))))
 
 
+def digamma_array(x):
+    """``digamma`` elementwise (scipy.special.gammaln's derivative on arrays)."""
+    if np.ndim(x) == 0:
+        return digamma(float(x))
+    return np.vectorize(digamma, otypes=[float])(x)
+
+
 def dist_back(g, ans, p, q, which=0):
     """Adjoint of ``math.dist(p, q)`` w.r.t. ``p`` (which=0) or ``q``."""
     sign = 1.0 if which == 0 else -1.0
