@@ -337,11 +337,23 @@ def _object_like(g, x):
     import copy as copy_module
     out = copy_module.copy(x)
     parts = g if isinstance(g, dict) else {}
+    computed = [a for a in parts if a not in vars(x) and hasattr(_class_attribute(x, a), "__get__")]
+    if computed:  # a property (or other computed attribute): its adjoint has no place to go
+        from .errors import AdError
+        raise AdError("the gradient flows through %s.%s, which is computed (a property?), not stored on the "
+                      "object" % (type(x).__name__, computed[0]),
+                      hint="read the stored attributes it is computed from in the differentiated code, or call "
+                           "a method that computes it")
     for attr, value in vars(x).items():
         if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) and not isinstance(value, bool) \
                 or _is_plain_object(value) and value is not x:
             setattr(out, attr, cast_like(parts.get(attr, 0.0), value))
     return out
+
+
+def _class_attribute(x, attr):
+    import inspect
+    return inspect.getattr_static(type(x), attr, None)
 
 
 def _is_plain_object(value):

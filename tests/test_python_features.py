@@ -566,3 +566,30 @@ def test_imports_inside_the_function(rng):
     assert_grad(imports_inside, [rng.randn(3)])
     _, t = ad.jvp(imports_inside, (np.array([0.1, 0.2]),), (np.ones(2),))
     assert t == pytest.approx(float(np.sum(ad.grad(imports_inside)(np.array([0.1, 0.2])))), rel=1e-12)
+
+
+class WithProperty:
+    scale = 2.0  # a class constant: read through self, it gets no gradient (nothing to store it in)
+
+    def __init__(self, w):
+        self.w = w
+
+    @property
+    def doubled(self):
+        return self.w * 2.0
+
+
+def reads_a_property(m, x):
+    return np.sum(m.doubled * x)
+
+
+def reads_a_class_constant(m, x):
+    return np.sum(m.w * m.scale * x)
+
+
+def test_property_gradients_are_not_silently_dropped():
+    m, x = WithProperty(np.ones(3)), np.arange(3.0)
+    with pytest.raises(ad.AdError, match=r"WithProperty.doubled, which is computed"):
+        ad.grad(reads_a_property)(m, x)
+    np.testing.assert_allclose(ad.grad(reads_a_property, wrt=1)(m, x), [2.0, 2.0, 2.0])
+    np.testing.assert_allclose(ad.grad(reads_a_class_constant)(m, x).w, [0.0, 2.0, 4.0])
