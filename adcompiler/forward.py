@@ -87,6 +87,12 @@ class ForwardMode(Planner):
         if target is None or target not in self.active:
             if bound:
                 self.set_tangent(bound, None, out, s)
+            if plan.kind == "pop" and list_method(s)[0] in self.live:
+                # an inactive value off a list whose tangents are kept (a tape): pop its tangent too,
+                # or the next pop would get this one
+                lst = list_method(s)[0]
+                out.append(located(gast.Expr(value=gast.Call(func=gast.Attribute(
+                    value=name(self.tan(lst)), attr="pop", ctx=gast.Load()), args=[], keywords=[])), s))
             return
         kind = plan.kind
         if kind == "copy":

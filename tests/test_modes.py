@@ -171,6 +171,23 @@ def signal_fit(x, w, q, fp):
     return np.sum(smooth ** 2) + np.sum(curve ** 3) + np.sum(np.append(x, w) ** 3)
 
 
+def sum_of_squares(*xs):
+    total = 0.0
+    for v in xs:
+        total = total + np.sum(v ** 2)   # pushes v and v ** 2; the backward pops v ** 2 for its shape only
+    return total
+
+
+def calls_varargs(x, y):
+    return sum_of_squares(x, y, x * y)
+
+
+def linear_adjoint_helpers(a):
+    w, _ = np.linalg.eigh(a + a.T)
+    return (np.sum(np.diag(a) ** 3) + np.sum(np.take(a, [0, 2, 2]) ** 2) + np.sum(np.cumsum(a, axis=1) ** 2)
+            + np.sum(np.sort(a, axis=0)[0] ** 3) + np.sum(w ** 2))
+
+
 def fd_hessian(f, args, pos, eps=1e-5):
     g = ad.grad(f, wrt=pos)
     x = args[pos]
@@ -195,6 +212,8 @@ HESSIAN_CASES = [
     (bilinear_einsum, lambda r: [r.randn(3), r.randn(3, 3)], (0, 1)),
     (dict_network, lambda r: [{"w1": r.randn(4, 3), "b1": r.randn(4), "w2": r.randn(4)}, r.randn(3)], (1,)),
     (signal_fit, lambda r: [r.randn(6), r.randn(3), r.rand(4) - 0.5, r.randn(3)], (0, 1, 2, 3)),
+    (calls_varargs, lambda r: [r.randn(2), r.randn(2)], (0, 1)),
+    (linear_adjoint_helpers, lambda r: [r.randn(3, 3)], (0,)),
 ]
 
 

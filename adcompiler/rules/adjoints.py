@@ -390,8 +390,7 @@ def eigh_back(g, ans):
     gw, gv = (g if isinstance(g, (tuple, list)) else (0.0, 0.0))
     inner = np.diag(np.zeros(len(w)) + gw)
     if not _zero(gv):
-        diff = w[None, :] - w[:, None]
-        np.fill_diagonal(diff, np.inf)
+        diff = w[None, :] - w[:, None] + np.diag(np.full(len(w), np.inf))  # no division on the diagonal
         inner = inner + (v.T @ gv) / diff
     out = v @ inner @ v.T
     return _lower(0.5 * (out + out.T))
@@ -415,8 +414,7 @@ def eigh_jvp(ans, t):
     """Tangents ``(dw, dv)`` of ``w, v = np.linalg.eigh(A)`` along ``t`` (distinct eigenvalues)."""
     w, v = ans
     m = v.T @ _sym_lower(t) @ v
-    diff = w[None, :] - w[:, None]
-    np.fill_diagonal(diff, np.inf)
+    diff = w[None, :] - w[:, None] + np.diag(np.full(len(w), np.inf))
     return np.diag(m).copy(), v @ (m / diff)
 
 

@@ -1,6 +1,8 @@
 """Rules for adcompiler's own runtime helpers, so generated gradient code can be differentiated
 again (forward-over-reverse: hessians, ``grad(grad(f))``). The helpers are linear in the adjoint
 they receive (``v`` below)."""
+import inspect
+
 from .. import runtime as rt
 from . import adjoints as adj
 from .core import Table
@@ -39,4 +41,14 @@ D(adj.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyva
 D(adj.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero=("fp",))
 D(adj.dpow_base, "v, x, y", jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
 D(adj.dpow_exponent, "v, ans, x", jvp="dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x)")
+# Adjoints linear in the adjoint they receive, whose other arguments give only shapes, indices
+# or piecewise-constant selections: the tangent is the same function of the adjoint's tangent.
+for _helper in (adj.cumsum_back, adj.diff_back, adj.trace_back, adj.diag_back, adj.diagonal_back, adj.swap_back,
+                adj.moveaxis_back, adj.hstack_back, adj.vstack_back, adj.split_back, adj.tile_back,
+                adj.repeat_back, adj.roll_back, adj.pad_back, adj.take_back, adj.take_along_axis_back,
+                adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.sort_back, adj.append_back,
+                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back):
+    _rest = list(inspect.signature(_helper).parameters)[1:]
+    _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
+    D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)), zero=tuple(_rest))
 N(rt.reduced_size, rt.scalar_seed, adj.inside, rt.zero_like)
