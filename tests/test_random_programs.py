@@ -179,6 +179,7 @@ STRUCT_STEPS = [
     "u = np.stack([u[j] * p['w'] for j in range(2)]).sum(axis=0)",
     "u = block(u, p['w'])",
     "v = v + np.sum(u) * p['b']",
+    "u = looped(u, p['w'])",
 ]
 
 
@@ -190,6 +191,8 @@ def make_struct_program(seed):
     return ("import numpy as np\nimport adcompiler as ad\n\n"
             "def pair(a, w):\n    return a * w + 0.1, np.sum(np.tanh(a))\n\n"
             "@ad.checkpoint\ndef block(a, w):\n    return np.tanh(a * w) + a\n\n"
+            "def looped(a, w):\n    for j in range(2):\n        a = np.tanh(a * w) + np.sum(a ** 2) * 0.1\n"
+            "    return a\n\n"
             "def m(p, x):\n    factor = p['b'] * 0.5\n"
             "    def scale(t):\n        return t * factor + 0.2\n"
             "    u = x\n    v = 0.0\n" + body + "\n    return np.sum(u ** 2) + v * v\n")
@@ -211,3 +214,8 @@ def test_random_structured_program(tmp_path, seed):
     _, tan = ad.jvp(m, (p, x), ({"w": np.zeros(3), "b": 0.0}, t))
     eps = 1e-6
     assert float(tan) == pytest.approx((m(p, x + eps * t) - m(p, x - eps * t)) / (2 * eps), rel=2e-4, abs=2e-5), src
+    grad_x = ad.grad(m, wrt=1)
+    _, hvp = ad.jvp(grad_x, (p, x), (None, t))   # forward over the generated gradient (tapes, subroutines)
+    eps = 1e-5
+    np.testing.assert_allclose(hvp, (grad_x(p, x + eps * t) - grad_x(p, x - eps * t)) / (2 * eps), rtol=1e-3,
+                               atol=1e-4, err_msg="Hessian-vector product\n" + src)
