@@ -664,11 +664,15 @@ class ReverseMode(Planner):
         plan = self.plans[id(s)]
         call = rules.instantiate(s.value, rename)
         target = target_of(s)[0]
-        rule = self.ctx.bind(plan.fn.__name__ + "_vjp", runtime.user_vjp(custom.USER_VJPS[plan.fn]))
+        # the user's rule itself, by name (forward mode can differentiate it again: hessians)
+        rule = self.ctx.bind(plan.fn.__name__ + "_vjp", custom.USER_VJPS[plan.fn])
         args = [name(self.adj(target)), name(rename.get(target, target))] + list(call.args)
-        self.unpack_adjoints([a.id if isinstance(a, gast.Name) and a.id in self.active else None
-                              for a in s.value.args],
-                             gast.Call(func=name(rule), args=args, keywords=call.keywords), out, s)
+        parts = self.ctx.namer.fresh(plan.fn.__name__ + "_cotangents")
+        out.append(located(assign(parts, gast.Call(func=name(rule), args=args, keywords=call.keywords)), s))
+        for i, a in enumerate(s.value.args):
+            if isinstance(a, gast.Name) and a.id in self.active:
+                self.accumulate(a.id, gast.Call(func=name(self.helper("cotangent")), args=[name(parts), const(i)],
+                                                keywords=[]), out, s)
 
     def unpack_adjoints(self, variables, call, out, like, fresh=()):
         """``dx, dy_ = call`` for a call returning one adjoint per entry of ``variables`` (None:

@@ -371,12 +371,8 @@ def callee_redefined(name):
     raise CalleeRedefined(name)
 
 
-def user_vjp(rule):
-    """Adapt a user's vjp rule: its None cotangents become 0.0 (the zero adjoint)."""
-    def call_rule(g, ans, *args, **kwargs):
-        parts = rule(g, ans, *args, **kwargs)
-        if not isinstance(parts, (tuple, list)):
-            parts = (parts,)
-        return tuple(0.0 if p is None else p for p in parts)
-    call_rule.__name__ = getattr(rule, "__name__", "rule")
-    return call_rule
+def cotangent(parts, i):
+    """Entry ``i`` of what a user's vjp rule returned (a bare value for a one-argument function;
+    None, not differentiable, is the zero adjoint)."""
+    part = parts[i] if isinstance(parts, (tuple, list)) else parts
+    return 0.0 if part is None else part

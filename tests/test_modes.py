@@ -272,6 +272,9 @@ def test_custom_rules_are_called_by_name():
         _, t = ad.jvp(uses_softplus, (x,), (np.ones(2),))
         assert t == pytest.approx(np.sum(fd_grad(uses_softplus, [x], 0)), rel=1e-6)
         assert "vjp" in calls and "jvp" in calls
+        # the rule is called by name, so forward mode differentiates it again: a Hessian
+        np.testing.assert_allclose(ad.hessian(uses_softplus)(x), fd_hessian(uses_softplus, [x], 0), rtol=1e-5,
+                                   atol=1e-7)
     finally:
         from adcompiler import custom
         custom.USER_VJPS.clear()

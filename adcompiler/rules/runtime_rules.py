@@ -22,6 +22,7 @@ D(rt.own, "v, x", "unbroadcast(g, v)", jvp="own(t_v, x)", zero=X)
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"))
 D(rt.element, "v, i", jvp="element(t_v, i)", zero=("i",))
+D(rt.cotangent, "parts, i", jvp="cotangent(t_parts, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)")
