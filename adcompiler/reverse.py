@@ -167,10 +167,15 @@ class ReverseMode(Planner):
             # does the expression have the result's shape even when g is a scalar?
             full = any(n == target or self.shape_source(n) == self.shape_source(target) for n in value_reads)
             if rule.elementwise and self.needs_unbroadcast(p, bound, rule):
-                source = self.shape_source(bound[p].id)
-                expr = gast.Call(func=name(self.helper("unbroadcast")), args=[expr, name(source)], keywords=[])
-                if source not in value_reads:
-                    shape_reads.add(source)
+                if self.kind_of(bound[p]) in (FLOAT, SCALAR) and isinstance(raw, gast.BinOp) \
+                        and isinstance(raw.op, gast.Mult) and isinstance(raw.left, gast.Name) \
+                        and isinstance(raw.right, gast.Name):  # a scalar times an array: one dot product
+                    expr = gast.Call(func=name(self.helper("sum_product")), args=[raw.left, raw.right], keywords=[])
+                else:
+                    source = self.shape_source(bound[p].id)
+                    expr = gast.Call(func=name(self.helper("unbroadcast")), args=[expr, name(source)], keywords=[])
+                    if source not in value_reads:
+                        shape_reads.add(source)
             out.append(Contrib(bound[p].id, expr, value_reads, shape_reads, raw=raw, full=full))
         return out
 

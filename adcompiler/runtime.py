@@ -38,6 +38,14 @@ def unbroadcast(g, x):
     return g
 
 
+def sum_product(a, b):
+    """``np.sum(a * b)``: the adjoint of a scalar multiplying an array, as one dot product when
+    the shapes agree (no temporary array)."""
+    if a.__class__ is _ndarray and b.__class__ is _ndarray and a.shape == b.shape:
+        return np.vdot(a, b)
+    return np.sum(a * b)
+
+
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint of a reduction of ``x`` over ``axis`` back to ``x``'s shape."""
     shape = np.shape(x)
