@@ -429,8 +429,8 @@ class Planner:
                                  % (callee, ", ".join(rule.signature.params)), s,
                                  hint="pass the arguments as documented by NumPy, without out=")
         reads = [n for p in rule.diff for n in loads(bound[p])]
-        ignored = {p: loads(bound[p]) for p in rule.signature.params
-                   if p not in rule.diff and p not in rule.zero and loads(bound[p])}
+        names = rule.signature.params + ([rule.signature.varargs] if rule.signature.varargs else [])
+        ignored = {p: loads(bound[p]) for p in names if p not in rule.diff and p not in rule.zero and loads(bound[p])}
         return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored)
 
     def kind_of_value(self, s, kinds):

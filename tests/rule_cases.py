@@ -146,6 +146,7 @@ CASES = [
     C(np.append, "np.append(x, y)", dict(x=V(2, 3), y=V(4))),
     C(np.append, "np.append(x, y, axis=0)", dict(x=V(2, 3), y=V(1, 3))),
     C(np.rot90, "np.rot90(x) * np.arange(6.0).reshape(3, 2)", dict(x=V(2, 3))),
+    C("tolist", "np.array(x.tolist()) * np.arange(3.0)", dict(x=V(3))),
     C(np.vander, "np.vander(x) * np.arange(9.0).reshape(3, 3)", dict(x=V(3))),
     C(np.vander, "np.vander(x, 4, increasing=True)", dict(x=V(3))),
     C(np.median, "np.median(x) * x", dict(x=V(5))),

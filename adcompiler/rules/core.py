@@ -233,6 +233,13 @@ class Table:
         for fn in fns:
             self._add(Rule(fn, _name(fn), Signature([], {}, "args"), nondiff=True))
 
+    def without_gradient(self, *fns):
+        """Functions whose results carry their inputs' values but that have no derivative rule
+        (``np.unique``, ``np.random.permutation``): an error when given a value that depends on
+        ``wrt`` (never a silent zero); fine on other values."""
+        for fn in fns:
+            self._add(Rule(fn, _name(fn), Signature([], {}, "args")))
+
 
 def _parse(text: str):
     tree = gast.parse(text, mode="eval").body

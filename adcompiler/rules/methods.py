@@ -24,5 +24,6 @@ D("values", "a", "values_back(g, a)", linear=True)
 table.elementwise("clip", "a, min=None, max=None", "g * inside(a, min, max)")
 D("astype", "a, dtype", "g", linear=True)
 D("item", "a", "g", linear=True)
-table.nondiff("argmax", "argmin", "argsort", "nonzero", "all", "any", "tolist", "shape", "ndim", "size", "dtype",
+D("tolist", "a", "np.reshape(np.asarray(g, dtype=float), np.shape(a))", linear=True)
+table.nondiff("argmax", "argmin", "argsort", "nonzero", "all", "any", "shape", "ndim", "size", "dtype",
               "round", "searchsorted", "keys")

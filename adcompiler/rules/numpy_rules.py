@@ -190,14 +190,15 @@ D(np.asarray, "a, dtype=None", "g", linear=True)
 # -- no gradient
 N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np.argmin, np.argsort,
   np.shape, np.size, np.ndim, np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
-  np.arange, np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
+  np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
   np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
   np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.floor_divide,
-  np.nonzero, np.count_nonzero, np.all, np.any, np.searchsorted, np.unique,
+  np.nonzero, np.count_nonzero, np.all, np.any, np.searchsorted,
   np.argwhere, np.flatnonzero, np.isclose, np.allclose, np.array_equal, np.signbit,
   np.isreal, np.iscomplex, np.isscalar, np.result_type, np.broadcast_shapes, np.indices,
-  np.tri, np.diag_indices, np.triu_indices, np.tril_indices, np.digitize, np.bincount, np.heaviside,
+  np.tri, np.diag_indices, np.triu_indices, np.tril_indices, np.digitize, np.heaviside,
   np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift, np.gcd, np.lcm,
-  np.imag, np.random.rand, np.random.randn, np.random.uniform, np.random.normal, np.random.randint,
-  np.random.choice, np.random.permutation, np.iscomplexobj, np.isrealobj, np.argpartition,
-  np.lexsort, np.ravel_multi_index, np.unravel_index, np.histogram)
+  np.imag, np.random.rand, np.random.randn, np.random.randint, np.iscomplexobj, np.isrealobj, np.argpartition,
+  np.lexsort, np.ravel_multi_index, np.unravel_index)
+table.without_gradient(np.arange, np.unique, np.bincount, np.histogram, np.random.normal, np.random.uniform,
+                       np.random.choice, np.random.permutation)
