@@ -8,7 +8,7 @@ import operator
 
 import gast
 
-from .analysis import loads, name_counts, walk
+from .analysis import loads, name_counts, substitute_loads, walk
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
@@ -51,24 +51,12 @@ def propagate_constants(fdef, keep=frozenset(), simplify_all=True) -> bool:
     counts = _assignments(fdef)
     values = {}
     changed = False
-    touched = False
-
-    class Replace(gast.NodeTransformer):
-        def visit_Name(self, node):
-            nonlocal changed, touched
-            if isinstance(node.ctx, gast.Load) and node.id in values:
-                changed = touched = True
-                repl = values[node.id]
-                if isinstance(repl, gast.Constant):
-                    return gast.Constant(value=repl.value, kind=None)
-                return gast.Name(id=repl.id, ctx=gast.Load(), annotation=None, type_comment=None)
-            return node
-    replace, simplify = Replace(), Simplify()
+    simplify = Simplify()
     body = []
     for s in fdef.body:
         touched = getattr(s, "ad_touched", False)
-        if values:
-            s = replace.visit(s)
+        if values and substitute_loads(s, values):
+            changed = touched = True
         if not getattr(s, "ad_primal", False) and (simplify_all or touched):
             s = simplify.visit(s)
         s.ad_touched = False
