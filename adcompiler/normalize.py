@@ -329,6 +329,7 @@ class Normalizer:
         if isinstance(target, gast.Name):
             load = name(target.id)
             self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
+            self.out[-1].ad_augmented = True  # in place for an array: see Planner.check_in_place_updates
             return
         if isinstance(target, gast.Subscript):
             base = self.local_name(target.value, s)

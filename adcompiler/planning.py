@@ -113,6 +113,7 @@ class Planner:
         self.known: dict = {}  # locals bound once to a gradient function made in the body
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
         self.find_views()
+        self.check_in_place_updates(arg_kinds)
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
         self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
         self.check_ignored_operands()
@@ -180,6 +181,31 @@ class Planner:
                     bases |= more
                     changed = True
         self.layout.views = views
+
+    def check_in_place_updates(self, arg_kinds):
+        """``h += v`` changes an array in place: the same array under another name (``h = x``, a
+        list element, a dict entry) changes too. The normal form rebinds ``h`` instead, so that is
+        an error, unless ``h`` is a Python or NumPy scalar. (With no argument kinds at all, as for
+        ``ad.source``, unknown kinds are let through: that code is for reading.)"""
+        if self.ctx.generated:  # generated code updates in place only arrays it owns
+            return
+        specialised = any(k is not None for k in arg_kinds.values())
+        bases = {b for targets in self.layout.views.values() for b in targets}
+        for s in self.layout.simple:
+            if not getattr(s, "ad_augmented", False):
+                continue
+            var = target_of(s)[0]
+            kind = self.kinds.get(var)
+            if kind in (FLOAT, SCALAR) or (kind is None and not specialised):
+                continue
+            others = sorted(self.layout.views.get(var, set()) | ({v for v, b in self.layout.views.items()
+                                                                   if var in b} if var in bases else set()))
+            if others:
+                raise self.loc.error("%s changes %r in place, and %s may be the same array (NumPy's += "
+                                     "writes into it), which is not supported" % (
+                                         "the augmented assignment", var, ", ".join(repr(o) for o in others)), s,
+                                     hint="write %s = %s + ... (a new array), or copy first: %s = %s.copy()"
+                                     % (var, var, var, others[0]))
 
     def handed_over(self, temp, copy) -> bool:
         """Whether ``name = temp`` (statement ``copy``) hands over a normalisation temporary that

@@ -593,3 +593,33 @@ def test_property_gradients_are_not_silently_dropped():
         ad.grad(reads_a_property)(m, x)
     np.testing.assert_allclose(ad.grad(reads_a_property, wrt=1)(m, x), [2.0, 2.0, 2.0])
     np.testing.assert_allclose(ad.grad(reads_a_class_constant)(m, x).w, [0.0, 2.0, 4.0])
+
+
+def adds_in_place_through_an_alias(x):
+    h = x
+    h += 1.0          # NumPy writes into x too
+    return np.sum(x * h)
+
+
+def adds_in_place_to_list_elements(x):
+    rows = [x, x * 2.0]
+    for r in rows:
+        r += 1.0      # writes into the list's arrays
+    return np.sum(rows[0])
+
+
+def adds_in_place_to_its_own_arrays(x, s):
+    h = x.copy()
+    h += 1.0
+    h *= x
+    total = 0.0
+    total += s        # a float: rebinding, as in Python
+    return np.sum(h) * total
+
+
+def test_in_place_updates_of_aliased_arrays_are_errors():
+    x = np.array([1.0, 2.0])
+    for fn, alias in ((adds_in_place_through_an_alias, "'x'"), (adds_in_place_to_list_elements, "'rows'")):
+        with pytest.raises(ad.AdError, match="changes '[hr]' in place, and %s may be the same array" % alias):
+            ad.grad(fn)(x.copy())
+    assert_grad(adds_in_place_to_its_own_arrays, [x, 1.5])
