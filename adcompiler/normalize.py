@@ -351,10 +351,20 @@ class Normalizer:
             index = self.index(target.slice, s)
             self.emit(assign(gast.Subscript(value=name(base), slice=index, ctx=gast.Store()), value), s)
         elif isinstance(target, (gast.Tuple, gast.List)):
-            if any(isinstance(e, gast.Starred) for e in target.elts):
-                self.unsupported(target, "starred unpacking", "index the sequence explicitly")
+            starred = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
+            if len(starred) > 1 or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
+                self.unsupported(target, "this starred unpacking", "index the sequence explicitly")
+            n = len(target.elts)
             for i, elt in enumerate(target.elts):
-                item = gast.Subscript(value=value, slice=const(i), ctx=gast.Load())
+                if starred and i == starred[0]:  # a, *rest, b = seq: rest = list(seq[1:-1])
+                    after = n - 1 - i
+                    part = gast.Subscript(value=value, slice=gast.Slice(
+                        lower=const(i), upper=const(-after) if after else None, step=None), ctx=gast.Load())
+                    self.assign_to(elt.value.id, gast.Call(func=name(self._builtin("list")), args=[part],
+                                                           keywords=[]), s)
+                    continue
+                index = i if not starred or i < starred[0] else i - n  # after the star: from the end
+                item = gast.Subscript(value=value, slice=const(index), ctx=gast.Load())
                 if isinstance(elt, gast.Name):
                     self.emit(assign(elt.id, item), s)
                 else:

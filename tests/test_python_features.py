@@ -623,3 +623,16 @@ def test_in_place_updates_of_aliased_arrays_are_errors():
         with pytest.raises(ad.AdError, match="changes '[hr]' in place, and %s may be the same array" % alias):
             ad.grad(fn)(x.copy())
     assert_grad(adds_in_place_to_its_own_arrays, [x, 1.5])
+
+
+def starred_unpacking(x):
+    first, *middle, last = x
+    head, *tail = middle
+    return first * last + sum(v ** 2 for v in tail) + head
+
+
+def test_starred_unpacking():
+    x = np.array([0.5, 1.0, 2.0, -1.0, 0.3])
+    assert_grad(starred_unpacking, [x])
+    _, t = ad.jvp(starred_unpacking, (x,), (np.ones(5),))
+    assert t == pytest.approx(float(np.sum(ad.grad(starred_unpacking)(x))), rel=1e-12)
