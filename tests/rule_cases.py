@@ -242,6 +242,10 @@ CASES = [
     C(np.asanyarray, "np.asanyarray(x)", dict(x=v3)),
     # linear algebra
     C(np.linalg.det, "np.linalg.det(x)", dict(x=V(3, kind="matrix"))),
+    C(np.linalg.pinv, "np.linalg.pinv(x)", dict(x=V(4, 2))),
+    C(np.linalg.pinv, "np.linalg.pinv(x) @ np.arange(2.0)", dict(x=V(2, 3))),
+    C(np.linalg.multi_dot, "np.linalg.multi_dot([x, y, z])", dict(x=V(2, 3), y=V(3, 3), z=V(3, 2))),
+    C(np.linalg.multi_dot, "np.linalg.multi_dot([x, y, z])", dict(x=V(3), y=V(3, 2), z=V(2))),
     C(np.linalg.inv, "np.linalg.inv(x)", dict(x=V(3, kind="matrix"))),
     C(np.linalg.solve, "np.linalg.solve(x, y)", dict(x=V(3, kind="matrix"), y=V(3))),
     C(np.linalg.solve, "np.linalg.solve(x, y)", dict(x=V(3, kind="matrix"), y=V(3, 2))),

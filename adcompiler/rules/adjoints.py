@@ -396,6 +396,60 @@ def eigh_back(g, ans):
     return _lower(0.5 * (out + out.T))
 
 
+def pinv_back(g, a, ans):
+    """Adjoint of ``P = np.linalg.pinv(A)`` (A of full rank, so P is differentiable there)."""
+    if _zero(g):
+        return g
+    p, gt = ans, np.swapaxes(g, -1, -2)
+    m, n = np.shape(a)[-2:]
+    return (-p.T @ g @ p.T + (np.eye(m) - a @ p) @ gt @ p @ p.T + p.T @ p @ gt @ (np.eye(n) - p @ a))
+
+
+def pinv_jvp(a, ans, t):
+    """Tangent of ``np.linalg.pinv(A)`` along ``t`` (A of full rank)."""
+    p, tt = ans, np.swapaxes(t, -1, -2)
+    m, n = np.shape(a)[-2:]
+    return -p @ t @ p + p @ p.T @ tt @ (np.eye(m) - a @ p) + (np.eye(n) - p @ a) @ tt @ p.T @ p
+
+
+def _as_chain(arrays):
+    """``multi_dot``'s operands as matrices (a first 1-D operand is a row, a last one a column)."""
+    mats = [np.asarray(x) for x in arrays]
+    mats[0] = mats[0].reshape(1, -1) if mats[0].ndim == 1 else mats[0]
+    mats[-1] = mats[-1].reshape(-1, 1) if mats[-1].ndim == 1 else mats[-1]
+    return mats
+
+
+def multi_dot_back(g, arrays):
+    """Adjoints of every operand of ``np.linalg.multi_dot(arrays)``."""
+    if _zero(g):
+        return [g] * len(arrays)
+    mats = _as_chain(arrays)
+    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
+    out = []
+    for i in range(len(mats)):
+        left = np.eye(mats[0].shape[0])
+        for m in mats[:i]:
+            left = left @ m
+        right = np.eye(mats[-1].shape[1])
+        for m in reversed(mats[i + 1:]):
+            right = m @ right
+        out.append(np.reshape(left.T @ g @ right.T, np.shape(arrays[i])))
+    return out
+
+
+def multi_dot_jvp(arrays, t_arrays):
+    """Tangent of ``np.linalg.multi_dot(arrays)``: one term per operand with a tangent."""
+    tangents = [0.0] * len(arrays) if _zero(t_arrays) else t_arrays
+    total = 0.0
+    for i, t in enumerate(tangents):
+        if not _zero(t):
+            ops = list(arrays)
+            ops[i] = t
+            total = total + np.linalg.multi_dot(ops)
+    return total
+
+
 def eigvalsh_back(g, a):
     """Adjoint of ``np.linalg.eigvalsh(a)``."""
     _, v = np.linalg.eigh(a)
