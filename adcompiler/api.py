@@ -502,10 +502,15 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
 
 
 def _forward_jacobian(fn, args, pos):
-    """Jacobian columns from one jvp per element of argument ``pos`` (tangent code w.r.t. that
-    argument alone)."""
-    run = _jvp_function(fn, args, (pos,))
+    """Jacobian columns: from one run of batched tangent code (a batch of one-hot tangents) when
+    the function allows it, else from one jvp per element of argument ``pos`` (tangent code w.r.t.
+    that argument alone)."""
     x = args[pos]
+    if np.ndim(x):
+        jac = _batched_jacobian(fn, args, pos)
+        if jac is not None:
+            return jac
+    run = _jvp_function(fn, args, (pos,))
     columns = []
     out_shape = None
     for idx in np.ndindex(np.shape(x)):
@@ -522,6 +527,41 @@ def _forward_jacobian(fn, args, pos):
         return np.zeros(out_shape + np.shape(x))
     jac = np.stack(columns, axis=-1)
     return np.reshape(jac, out_shape + np.shape(x))
+
+
+# function -> {(position, kinds): batched jvp function, or None when the function does not allow it}
+_BATCHED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _batched_jacobian(fn, args, pos):
+    """The Jacobian w.r.t. array argument ``pos`` from one run of batched tangent code, or None
+    when the function's tangent code cannot run on a batch."""
+    from .batched import Unbatchable
+    target = _target(fn, args)
+    kinds = tuple(map(compiler.kind_of, args))
+    table = _BATCHED.setdefault(unwrap(target), {})
+    if (pos, kinds) not in table:
+        try:
+            table[(pos, kinds)] = compiler.build_jvp(target, (pos,), kinds, batched=True).fn
+            STATS["generated"] += 1
+        except Unbatchable:
+            table[(pos, kinds)] = None
+    run = table[(pos, kinds)]
+    if run is None:
+        return None
+    x = np.asarray(args[pos])
+    n = x.size
+    try:
+        out, t = run((np.eye(n, dtype=float).reshape((n,) + x.shape),), *args)
+    except (ValueError, IndexError, TypeError):
+        return None  # the column loop runs the function one tangent at a time (and reports real errors)
+    out_shape = np.shape(out)
+    t = np.asarray(t, dtype=float)
+    if t.shape != (n,) + out_shape:
+        if t.ndim and np.any(t):
+            return None  # not a batch of tangents: let the column loop decide
+        t = np.zeros((n,) + out_shape)
+    return np.moveaxis(t.reshape((n,) + out_shape), 0, -1).reshape(out_shape + x.shape)
 
 
 def hessian(fn: Callable, wrt: Wrt = 0) -> Callable:

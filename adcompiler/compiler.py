@@ -382,9 +382,12 @@ def clear_cache() -> None:
     _SUBROUTINE_JVPS.clear()
 
 
-def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True) -> Compiled:
+def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False) -> Compiled:
     """Generate ``f_jvp(tangents, *args) -> (value, tangent)``: forward mode w.r.t. the positional
-    parameters ``wrt_positions`` (``tangents`` holds one tangent per position)."""
+    parameters ``wrt_positions`` (``tangents`` holds one tangent per position). ``batched``: every
+    tangent has a leading batch axis (raises batched.Unbatchable when the function does not allow
+    it)."""
+    from .batched import BatchedForwardMode
     from .forward import ForwardMode
     parsed, ctx, fdef = _stage(fn, arg_kinds)
     params = param_names(fdef)
@@ -404,7 +407,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True) -> Compiled:
         return ctx.bind(callee.__name__ + "_jvp", compiled.fn)
     ctx.subroutine_jvp = subroutine_jvp
     ctx.arg_classes = _arg_classes(params, arg_kinds)
-    fm = ForwardMode(fdef, wrt, kinds, ctx)
+    fm = (BatchedForwardMode if batched else ForwardMode)(fdef, wrt, kinds, ctx)
     tangents = ctx.namer.fresh("tangents")
     entry = fm.callee_guards(ctx) + [assign(gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()), name(tangents))]
     for p in params:

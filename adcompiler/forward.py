@@ -100,16 +100,7 @@ class ForwardMode(Planner):
         elif kind == "rule":
             self.set_tangent(bound, self.rule_tangent(s, plan), out, s)
         elif kind == "index":
-            base = s.value.value
-            t = self.tangent_of(base)
-            if t is None:
-                expr = None
-            elif base.id in self.maybe_zero:
-                index = self.index_value(s.value.slice)
-                expr = gast.Call(func=name(self.helper("element")), args=[t, index], keywords=[])
-            else:
-                expr = gast.Subscript(value=t, slice=s.value.slice, ctx=gast.Load())
-            self.set_tangent(bound, expr, out, s)
+            self.set_tangent(bound, self.index_tangent(s), out, s)
         elif kind == "display":
             self.set_tangent(bound, self.display_tangent(s.value), out, s)
         elif kind == "store":
@@ -157,6 +148,17 @@ class ForwardMode(Planner):
             self.set_tangent(bound, None, out, s)
         else:
             self.set_tangent(bound, None, out, s)
+
+    def index_tangent(self, s):
+        """Tangent of ``v = base[index]``."""
+        base = s.value.value
+        t = self.tangent_of(base)
+        if t is None:
+            return None
+        if base.id in self.maybe_zero:
+            index = self.index_value(s.value.slice)
+            return gast.Call(func=name(self.helper("element")), args=[t, index], keywords=[])
+        return gast.Subscript(value=t, slice=s.value.slice, ctx=gast.Load())
 
     def rule_tangent(self, s, plan):
         rule, bound = plan.rule, plan.bound

@@ -10,6 +10,7 @@ import types
 from dataclasses import dataclass, field
 
 import gast
+import numpy as np
 
 from . import custom, rules, runtime
 from .analysis import (BOTTOM, FLOAT, SCALAR, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
@@ -496,12 +497,24 @@ class Planner:
         if isinstance(value, gast.Call):
             obj = self.ctx.resolver.resolve(value.func)
             if obj is MISSING:
-                if isinstance(value.func, gast.Attribute) and value.func.attr in _WHOLE_REDUCTIONS \
-                        and not value.args and not value.keywords:
-                    return SCALAR  # x.sum(), x.mean(), ...
+                if isinstance(value.func, gast.Attribute) and value.func.attr in _WHOLE_REDUCTIONS:
+                    return _reduced_kind(of(value.func.value), value.args, value.keywords)  # x.sum(axis=0)
+                if isinstance(value.func, gast.Attribute) and value.func.attr in ("ravel", "flatten"):
+                    return array_kind(1) if of(value.func.value) not in (None, FLOAT) else None
+                if isinstance(value.func, gast.Attribute) and value.func.attr == "transpose":
+                    return of(value.func.value)
+                if isinstance(value.func, gast.Attribute) and value.func.attr == "reshape" and value.args:
+                    return _reshaped_kind(self.tuple_display(value.args[0]) if len(value.args) == 1 else
+                                          gast.Tuple(elts=list(value.args), ctx=gast.Load()))
                 return None
-            if obj in _WHOLE_REDUCTION_FNS and len(value.args) == 1 and not value.keywords:
-                return SCALAR  # np.sum(x): a reduction over every axis
+            if obj is np.ravel:
+                return array_kind(1)
+            if obj is np.transpose and value.args:
+                return of(value.args[0])
+            if obj is np.reshape and len(value.args) == 2:
+                return _reshaped_kind(self.tuple_display(value.args[1]))
+            if obj in _WHOLE_REDUCTION_FNS and value.args:
+                return _reduced_kind(of(value.args[0]), value.args[1:], value.keywords)  # np.sum(x, axis)
             mod = getattr(obj, "__module__", None)
             if mod == "math" or obj in (len, int, float, round, abs, bool):
                 if obj is abs or obj is round:
@@ -514,6 +527,14 @@ class Planner:
                 kind = broadcast_kind(*[of(a) for a in value.args])
                 return SCALAR if kind == FLOAT else kind  # NumPy returns NumPy scalars
         return None
+
+    def tuple_display(self, node):
+        """The tuple display a name is bound to once (``t4 = (3, 2)``: a shape), else the node."""
+        if isinstance(node, gast.Name) and len(self.layout.binds.get(node.id, ())) == 1:
+            for s in self.layout.simple:
+                if target_of(s)[0] == node.id and isinstance(s, gast.Assign) and isinstance(s.value, gast.Tuple):
+                    return s.value
+        return node
 
     def callee_guards(self, namer_ctx) -> list:
         """Statements that check, on entry, that each user function this code was generated for
@@ -557,6 +578,34 @@ class Planner:
         if isinstance(node, gast.Name):
             return self.kinds.get(node.id)
         return None
+
+
+def _reshaped_kind(shape):
+    """Kind of a reshape to a constant ``shape`` (an int or a tuple display of them)."""
+    if isinstance(shape, gast.Constant):
+        return array_kind(len(shape.value)) if isinstance(shape.value, tuple) else array_kind(1)
+    if isinstance(shape, gast.Tuple):
+        return array_kind(len(shape.elts))
+    return None
+
+
+def _reduced_kind(kind, args, keywords):
+    """Kind of a reduction (sum, mean, max, ...) of a value of ``kind`` over a constant ``axis``
+    (the first further positional argument or the keyword) with a constant ``keepdims``."""
+    given = dict(zip(("axis",), args))
+    given.update({k.arg: k.value for k in keywords if k.arg in ("axis", "keepdims")})
+    axis, keepdims = given.get("axis", gast.Constant(value=None, kind=None)), given.get("keepdims")
+    if not isinstance(axis, gast.Constant) or (keepdims is not None and not isinstance(keepdims, gast.Constant)):
+        return None
+    if axis.value is None and not (keepdims is not None and keepdims.value):
+        return SCALAR  # every axis
+    r = rank(kind)
+    if r is None or kind == FLOAT:
+        return None
+    if keepdims is not None and keepdims.value:
+        return kind
+    removed = len(axis.value) if isinstance(axis.value, tuple) else 1
+    return array_kind(r - removed) if r >= removed else None
 
 
 SHAPE = "shape"

@@ -265,6 +265,36 @@ def zero_like(x):
     return 0.0
 
 
+def lift(t, k):
+    """A batched tangent (batch axis first) with ``k`` more unit axes after the batch axis, so it
+    broadcasts against a result of higher rank."""
+    if t.__class__ is _float:
+        return t
+    return t.reshape(t.shape[:1] + (1,) * k + t.shape[1:])
+
+
+def expand_batch(t, ans):
+    """A batched tangent given the full shape ``(batch,) + ans.shape``."""
+    if t.__class__ is _float:
+        return t
+    shape = t.shape[:1] + np.shape(ans)
+    return t if t.shape == shape else np.broadcast_to(t, shape)
+
+
+def batch_reshape(t, shape):
+    """``np.reshape`` of every tangent of a batch."""
+    if t.__class__ is _float:
+        return t
+    return t.reshape(t.shape[:1] + (tuple(shape) if isinstance(shape, (tuple, list)) else (shape,)))
+
+
+def batch_index(t, index):
+    """``t[:, index]`` for a batched tangent, whatever the index (int, slice, tuple, mask)."""
+    if t.__class__ is _float:
+        return t
+    return t[(slice(None),) + (index if isinstance(index, tuple) else (index,))]
+
+
 def dense(t, x):
     """Tangent ``t`` as an array like ``x`` when it is the scalar 0.0 standing for one."""
     if t.__class__ is _float and x.__class__ is _ndarray:
