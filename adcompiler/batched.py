@@ -17,8 +17,8 @@ import operator
 import gast
 import numpy as np
 
-from . import rules
-from .analysis import BOTTOM, FLOAT, SCALAR, rank, target_of
+from . import rules, runtime
+from .analysis import BOTTOM, FLOAT, SCALAR, rank, target_of, walk
 from .forward import ForwardMode, _sum
 from .normalize import const, name
 
@@ -28,16 +28,58 @@ class Unbatchable(Exception):
 
 
 _REDUCTIONS = {np.sum: "sum", np.mean: "mean"}
+# runtime helpers linear in their first argument -> their batched counterpart (same arguments)
+_RUNTIME_LINEAR = {runtime.cast_like: "batch_cast", runtime.own: "batch_cast", runtime.unbroadcast: "batch_unbroadcast",
+                   runtime.expand_like: "expand_batch", runtime.unreduce: "batch_unreduce"}
 _PRODUCTS = (np.matmul, operator.matmul, np.dot)
+
+
+class _Kinds(dict):
+    """Kinds at one point: the reaching definitions' where known, else the name's overall kind."""
+
+    def __init__(self, flow, overall):
+        super().__init__()
+        self.flow, self.overall = flow, overall
+
+    def get(self, key, default=None):
+        if key in self.flow:
+            return self.flow[key]
+        return self.overall.get(key, default)
 
 
 class BatchedForwardMode(ForwardMode):
     """Tangent code in which every tangent has a leading batch axis."""
 
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.flow_kinds: dict = {}  # kinds of the definitions reaching this point (program order)
+
+    def current_kind(self, node):
+        if isinstance(node, gast.Name) and node.id in self.flow_kinds:
+            return self.flow_kinds[node.id]
+        return self.kind_of(node)
+
+    def forget_bound_in(self, s):
+        """Names a compound statement binds may hold any of their definitions after (and at the
+        head of) it: back to their flow-insensitive kinds."""
+        for n in walk(s):
+            if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
+                self.flow_kinds.pop(n.id, None)
+
+    def transform_if(self, s, out):
+        self.forget_bound_in(s)
+        super().transform_if(s, out)
+        self.forget_bound_in(s)
+
+    def transform_loop(self, s, out):
+        self.forget_bound_in(s)
+        super().transform_loop(s, out)
+        self.forget_bound_in(s)
+
     def rank_of(self, node) -> int:
         if isinstance(node, gast.Constant):
             return 0
-        kind = self.kind_of(node)
+        kind = self.current_kind(node)
         r = 0 if kind in (FLOAT, SCALAR) else (None if kind == BOTTOM else rank(kind))
         if r is None:
             raise Unbatchable("the rank of %s is not known" % gast.unparse(node).strip())
@@ -49,6 +91,9 @@ class BatchedForwardMode(ForwardMode):
         target = bound or mutated
         if target is not None and target in self.active and (mutated or plan.kind not in ("copy", "rule", "index")):
             raise Unbatchable("a %s statement" % plan.kind)
+        if bound is not None:  # the kind of this definition, from the kinds of its operands here
+            # (a three-address statement never reads its own target)
+            self.flow_kinds[bound] = self.kind_of_value(s, _Kinds(self.flow_kinds, self.kinds))
         super().transform_simple(s, out)
 
     def operand(self, node):
@@ -85,6 +130,12 @@ class BatchedForwardMode(ForwardMode):
             return self.reduction(rule, bound, tangents)
         if rule.fn in _PRODUCTS:
             return self.product(rule, bound, tangents)
+        if rule.fn in _RUNTIME_LINEAR:  # the runtime's helpers, in gradient code (batched Hessians)
+            return self.runtime_helper(rule, bound, tangents)
+        if rule.fn is runtime.sum_product:
+            terms = [gast.Call(func=name(self.helper("batch_sum_product")), args=[tangents[p], bound[q]], keywords=[])
+                     for p, q in (("a", "b"), ("b", "a")) if tangents.get(p) is not None]
+            return _sum(terms)
         if rule.fn in (np.transpose, "T", "transpose"):
             return self.transpose(rule, bound, tangents)
         if rule.fn in (np.reshape, np.ravel, "reshape", "ravel", "flatten"):
@@ -127,6 +178,37 @@ class BatchedForwardMode(ForwardMode):
                 mapping.setdefault(h, name(self.helper(h)))
             terms.append(rules.instantiate(template, dict(mapping, g=t)))
         return gast.Call(func=name(self.helper("expand_batch")), args=[_sum(terms), name(target)], keywords=[])
+
+    def runtime_helper(self, rule, bound, tangents):
+        """The batched tangent of a runtime helper linear in its first argument ``v``, with the
+        exact rank ``1 + rank(result)`` (a lower-rank ``v`` is lifted first)."""
+        params = rule.signature.params
+        first, like = params[0], bound[params[1]]
+        if any(tangents.get(q) is not None for q in rule.diff if q != first):
+            raise Unbatchable("a runtime helper with more than one tangent")
+        t = tangents.get(first)
+        if t is None:
+            return None
+        r_v, r_x = self.rank_of(bound[first]), self.rank_of(like)
+        fn = rule.fn
+        if fn is runtime.unbroadcast:
+            if r_v < r_x:
+                raise Unbatchable("unbroadcast of a lower-rank adjoint")
+        elif fn is runtime.unreduce:
+            axis, keepdims = bound.get("axis", const(None)), bound.get("keepdims", const(False))
+            if not isinstance(axis, gast.Constant) or not isinstance(keepdims, gast.Constant):
+                raise Unbatchable("unreduce over a computed axis")
+            removed = r_x if axis.value is None else (0 if keepdims.value else
+                                                      len(axis.value) if isinstance(axis.value, tuple) else 1)
+            if r_v != r_x - removed:
+                raise Unbatchable("unreduce of an adjoint of unexpected rank")
+        else:  # expand_like, cast_like, own: the result has the second argument's shape
+            if r_v > r_x:
+                raise Unbatchable("a helper given an adjoint of higher rank")
+            if r_v < r_x:
+                t = gast.Call(func=name(self.helper("lift")), args=[t, const(r_x - r_v)], keywords=[])
+        args = [t] + [bound[q] for q in params[1:]]
+        return gast.Call(func=name(self.helper(_RUNTIME_LINEAR[fn])), args=args, keywords=[])
 
     def reduction(self, rule, bound, tangents):
         first = rule.signature.params[0]

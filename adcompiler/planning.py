@@ -516,7 +516,16 @@ class Planner:
             if obj in _WHOLE_REDUCTION_FNS and value.args:
                 return _reduced_kind(of(value.args[0]), value.args[1:], value.keywords)  # np.sum(x, axis)
             mod = getattr(obj, "__module__", None)
-            if mod == "math" or obj in (len, int, float, round, abs, bool):
+            if obj is runtime.unbroadcast and len(value.args) == 2:  # gradient code's helpers
+                kv, kx = of(value.args[0]), of(value.args[1])
+                if rank(kv) is None or rank(kx) is None:
+                    return None
+                return kx if rank(kv) >= rank(kx) else kv  # a lower-rank adjoint comes back as it is
+            if obj in _SHAPED_LIKE and len(value.args) > _SHAPED_LIKE[obj]:
+                return of(value.args[_SHAPED_LIKE[obj]])
+            if obj is runtime.sum_product:
+                return SCALAR
+            if mod == "math" or obj in (len, int, float, round, abs, bool, runtime.reduced_size):
                 if obj is abs or obj is round:
                     return of(value.args[0]) if value.args else None
                 return FLOAT
@@ -578,6 +587,11 @@ class Planner:
         if isinstance(node, gast.Name):
             return self.kinds.get(node.id)
         return None
+
+
+# runtime helpers whose result has the shape of their argument at this position
+_SHAPED_LIKE = {runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
+                runtime.unreduce_extreme: 2}
 
 
 def _reshaped_kind(shape):

@@ -281,6 +281,47 @@ def expand_batch(t, ans):
     return t if t.shape == shape else np.broadcast_to(t, shape)
 
 
+def batch_cast(t, x):
+    """A batch of tangents of a value like ``x``: shape ``(batch,) + x.shape``, x's dtype."""
+    if t.__class__ is _float or x.__class__ is not _ndarray:
+        return t
+    out = np.empty(t.shape[:1] + x.shape, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+    out[...] = t.reshape(t.shape[:1] + (1,) * (x.ndim + 1 - t.ndim) + t.shape[1:])
+    return out
+
+
+def batch_unbroadcast(t, x):
+    """``unbroadcast`` of every tangent of a batch (the batch axis stays)."""
+    if t.__class__ is _float:
+        return t
+    shape = np.shape(x)
+    extra = t.ndim - 1 - len(shape)
+    if extra > 0:
+        t = t.sum(axis=tuple(range(1, 1 + extra)))
+    axes = tuple(i + 1 for i, n in enumerate(shape) if n == 1 and t.shape[i + 1] != 1)
+    return t.sum(axis=axes, keepdims=True) if axes else t
+
+
+def batch_unreduce(t, x, axis=None, keepdims=False):
+    """``unreduce`` of every tangent of a batch: spread over the reduced axes of ``x``."""
+    if t.__class__ is _float:
+        return t
+    shape = np.shape(x)
+    if axis is None:
+        t = t.reshape(t.shape[:1] + (1,) * len(shape))
+    elif not keepdims:
+        axes = (axis,) if isinstance(axis, int) else tuple(axis)
+        t = np.expand_dims(t, tuple(a % len(shape) + 1 for a in axes))
+    return np.broadcast_to(t, t.shape[:1] + shape)
+
+
+def batch_sum_product(t, other):
+    """``sum_product`` of every tangent of a batch with ``other``."""
+    if t.__class__ is _float:
+        return t
+    return np.sum(t * other, axis=tuple(range(1, max(t.ndim, np.ndim(other) + 1))))
+
+
 def batch_reshape(t, shape):
     """``np.reshape`` of every tangent of a batch."""
     if t.__class__ is _float:

@@ -478,3 +478,20 @@ def test_forward_jacobians_run_on_a_batch_of_tangents(fn, make, batched):
         np.testing.assert_allclose(forward, fd_jacobian(fn, args, pos), rtol=1e-5, atol=1e-7)
         used = api._BATCHED.get(fn, {}).get((pos, tuple(map(compiler.kind_of, args))))
         assert (used is not None) == batched
+
+
+def smooth_energy(x, w):
+    return np.sum(np.sin(x) * x ** 3 * w) + np.sum(x * w) ** 2 + np.mean(np.exp(-x))
+
+
+def test_hessians_run_on_a_batch_of_tangents_over_the_gradient_code():
+    """A Hessian is the forward Jacobian of the generated gradient; the gradient's runtime helpers
+    (cast_like, unbroadcast, unreduce, ...) have batched tangents, so it is one run too."""
+    from adcompiler import api
+    r = np.random.RandomState(9)
+    x, w = r.randn(5), r.randn(5)
+    before = sum(1 for t in api._BATCHED.values() for v in t.values() if v is not None)
+    for pos in (0, 1):
+        np.testing.assert_allclose(ad.hessian(smooth_energy, wrt=pos)(x, w), fd_hessian(smooth_energy, [x, w], pos),
+                                   rtol=1e-5, atol=1e-6)
+    assert sum(1 for t in api._BATCHED.values() for v in t.values() if v is not None) >= before + 2
