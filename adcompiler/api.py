@@ -435,6 +435,10 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
         positions, many = _positions(fn, wrt)
         _check_differentiable(fn, args, positions)
         if mode == "reverse":
+            batched = _batched_reverse_jacobian(fn, args, positions)
+            if batched is not None:
+                result = [r if np.ndim(r) else float(r) for r in batched]
+                return tuple(result) if many else result[0]
             out, pullback = vjp(fn, *args)
             out_shape = np.shape(out)
             rows = {p: [] for p in positions}
@@ -531,6 +535,48 @@ def _forward_jacobian(fn, args, pos):
 
 # function -> {(position, kinds): batched jvp function, or None when the function does not allow it}
 _BATCHED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def _batched_reverse_jacobian(fn, args, positions):
+    """Jacobians w.r.t. ``positions`` from one run of the backward pass on a batch of one-hot
+    cotangents (batched forward mode over the generated backward function, which is linear in
+    its cotangent), or None when it cannot run on a batch."""
+    from .batched import Unbatchable
+    pair, differentiable = _split(fn, args)
+    if any(not isinstance(args[p], np.ndarray) for p in positions):
+        return None
+    try:
+        out, saved = pair.forward(*args)
+    except CalleeRedefined:
+        return None  # the row loop regenerates the code
+    if not isinstance(out, np.ndarray) or out.dtype.kind != "f":
+        return None
+    kinds = ((compiler.TUPLE_OF, tuple(map(compiler.kind_of, saved))), compiler.kind_of(out))
+    table = _BATCHED.setdefault(unwrap(pair.backward), {})
+    if kinds not in table:
+        try:
+            table[kinds] = compiler.build_jvp(pair.backward, (1,), kinds, batched=True).fn
+            STATS["generated"] += 1
+        except Unbatchable:
+            table[kinds] = None
+    run = table[kinds]
+    if run is None:
+        return None
+    m = out.size
+    try:
+        _, tangents = run((np.eye(m, dtype=float).reshape((m,) + out.shape),), saved, np.zeros_like(out))
+    except (ValueError, IndexError, TypeError):
+        return None
+    result = []
+    for p in positions:
+        t = tangents[differentiable.index(p)] if isinstance(tangents, tuple) else None
+        shape = np.shape(args[p])
+        if np.shape(t) != (m,) + shape:
+            if t is None or (np.ndim(t) and np.any(t)):
+                return None
+            t = np.zeros((m,) + shape)
+        result.append(np.reshape(np.asarray(t, dtype=float), out.shape + shape))
+    return result
 
 
 def _batched_jacobian(fn, args, pos):

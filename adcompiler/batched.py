@@ -18,9 +18,11 @@ import gast
 import numpy as np
 
 from . import rules, runtime
+from .rules import adjoints
 from .analysis import BOTTOM, FLOAT, SCALAR, rank, target_of, walk
 from .forward import ForwardMode, _sum
-from .normalize import const, name
+from .planning import _index_kind
+from .normalize import assign, const, located, name
 
 
 class Unbatchable(Exception):
@@ -28,6 +30,7 @@ class Unbatchable(Exception):
 
 
 _REDUCTIONS = {np.sum: "sum", np.mean: "mean"}
+_LEFT, _RIGHT = (runtime.dmatmul_left, adjoints.ddot_left), (runtime.dmatmul_right, adjoints.ddot_right)
 # runtime helpers linear in their first argument -> their batched counterpart (same arguments)
 _RUNTIME_LINEAR = {runtime.cast_like: "batch_cast", runtime.own: "batch_cast", runtime.unbroadcast: "batch_unbroadcast",
                    runtime.expand_like: "expand_batch", runtime.unreduce: "batch_unreduce"}
@@ -89,12 +92,85 @@ class BatchedForwardMode(ForwardMode):
         plan = self.plans[id(s)]
         bound, mutated = target_of(s)
         target = bound or mutated
-        if target is not None and target in self.active and (mutated or plan.kind not in ("copy", "rule", "index")):
+        if target is not None and target in self.active and plan.kind not in (
+                "copy", "rule", "index", "display", "store", "add_at", "take_adjoint"):
             raise Unbatchable("a %s statement" % plan.kind)
         if bound is not None:  # the kind of this definition, from the kinds of its operands here
             # (a three-address statement never reads its own target)
             self.flow_kinds[bound] = self.kind_of_value(s, _Kinds(self.flow_kinds, self.kinds))
         super().transform_simple(s, out)
+
+    def transform_store(self, s, out):
+        """``base[index] = value``: the same store into every tangent of the batch (the tangent
+        of ``base`` made a batch of its own first: a fresh array of shape (batch,) + base.shape)."""
+        target = s.targets[0]
+        base, index = target.value.id, target.slice
+        t = self.operand(s.value)
+        if t is None and base not in self.live:
+            return
+        slot = _index_kind(self.current_kind(target.value), index, self.current_kind)
+        if rank(slot) is None or slot == BOTTOM:
+            raise Unbatchable("a store into a slot of unknown rank")
+        self.ensure_owned(base, out, s)
+        value = const(0.0)
+        if t is not None:
+            lift = rank(slot) - self.rank_of(s.value)
+            if lift < 0:
+                raise Unbatchable("a store of a value of higher rank than its slot")
+            value = gast.Call(func=name(self.helper("lift")), args=[t, const(lift)], keywords=[]) if lift else t
+        whole = gast.Slice(lower=None, upper=None, step=None)
+        parts = list(index.elts) if isinstance(index, gast.Tuple) else [index]
+        if not all(isinstance(p, (gast.Slice, gast.Constant, gast.Name)) for p in parts):
+            raise Unbatchable("a store with a computed index")
+        store = gast.Subscript(value=name(self.tan(base)), slice=gast.Tuple(elts=[whole] + parts, ctx=gast.Load()),
+                               ctx=gast.Store())
+        out.append(located(assign(store, value), s))
+
+    def ensure_owned(self, var, out, like):
+        """Make the tangent of ``var`` a fresh batch of shape (batch,) + var.shape this code may
+        write into."""
+        if var in self.owned:
+            return
+        source = self.operand(name(var)) if var in self.live else None
+        fresh = (gast.Call(func=name(self.helper("batch_cast")), args=[source, name(var)], keywords=[])
+                 if source is not None else
+                 gast.Call(func=name(self.helper("batch_zeros")), args=[name(self.batch_size()), name(var)],
+                           keywords=[]))
+        out.append(located(assign(self.tan(var), fresh), like))
+        self.live.add(var)
+        self.owned.add(var)
+
+    def transform_in_place(self, s, kind, out):
+        """``add_at(d, i, g)`` / ``v = take_adjoint(d, i)`` (gradient code): the same on every
+        tangent of the batch."""
+        call = s.value
+        base, bound = call.args[0].id, target_of(s)[0]
+        if self.rank_of(call.args[0]) == 0:
+            raise Unbatchable("an in-place update of a value that is not an array")
+        if kind == "add_at":
+            t = self.operand(call.args[2])
+            if t is None:
+                return
+            self.ensure_owned(base, out, s)
+            add = gast.Call(func=name(self.helper("batch_add_at")), args=[name(self.tan(base)), call.args[1], t],
+                            keywords=[])
+            out.append(located(gast.Expr(value=add), s))
+            return
+        if base not in self.live:
+            if bound:
+                self.set_tangent(bound, None, out, s)
+            return
+        self.ensure_owned(base, out, s)
+        take = gast.Call(func=name(self.helper("batch_take_adjoint")), args=[name(self.tan(base)), call.args[1]],
+                         keywords=[])
+        if bound:
+            self.set_tangent(bound, take, out, s)
+        else:
+            out.append(located(gast.Expr(value=take), s))
+
+    def batch_size(self) -> str:
+        """The name holding the batch size (bound on entry, see compiler.build_jvp)."""
+        return self.ctx.batch_size
 
     def operand(self, node):
         """The batched tangent of an operand (None when zero)."""
@@ -132,6 +208,16 @@ class BatchedForwardMode(ForwardMode):
             return self.product(rule, bound, tangents)
         if rule.fn in _RUNTIME_LINEAR:  # the runtime's helpers, in gradient code (batched Hessians)
             return self.runtime_helper(rule, bound, tangents)
+        if rule.fn in _LEFT or rule.fn in _RIGHT:
+            return self.matmul_adjoint(rule, bound, tangents)
+        if rule.fn is runtime.distinct:  # the gradients returned together: their tangents as they are
+            return tangents.get("grads")
+        if rule.fn is runtime.container_adjoint:
+            x, index = bound["x"], bound["index"]
+            if self.rank_of(x) == 0 or tangents.get("v") is None:
+                raise Unbatchable("the adjoint of an element of a container")
+            return gast.Call(func=name(self.helper("batch_container_adjoint")), args=[x, index, tangents["v"]],
+                             keywords=[])
         if rule.fn is runtime.sum_product:
             terms = [gast.Call(func=name(self.helper("batch_sum_product")), args=[tangents[p], bound[q]], keywords=[])
                      for p, q in (("a", "b"), ("b", "a")) if tangents.get(p) is not None]
@@ -209,6 +295,40 @@ class BatchedForwardMode(ForwardMode):
                 t = gast.Call(func=name(self.helper("lift")), args=[t, const(r_x - r_v)], keywords=[])
         args = [t] + [bound[q] for q in params[1:]]
         return gast.Call(func=name(self.helper(_RUNTIME_LINEAR[fn])), args=args, keywords=[])
+
+    def matmul_adjoint(self, rule, bound, tangents):
+        """Batched tangent of ``dmatmul_left/right(v, a, b)`` w.r.t. the adjoint ``v`` (the
+        backward pass of a product run on a batch of cotangents) for vectors and matrices."""
+        v, a, b = (bound[q] for q in rule.signature.params[:3])
+        if any(tangents.get(q) is not None for q in rule.diff if q != rule.signature.params[0]):
+            raise Unbatchable("a product adjoint with more than one tangent")
+        t = tangents.get(rule.signature.params[0])
+        if t is None:
+            return None
+        ra, rb = self.rank_of(a), self.rank_of(b)
+        if ra not in (1, 2) or rb not in (1, 2):
+            raise Unbatchable("a product of arrays of rank other than 1 or 2")
+
+        def T(node):
+            return gast.Attribute(value=node, attr="T", ctx=gast.Load())
+
+        def matmul(x, y):
+            return gast.BinOp(left=x, op=gast.MatMult(), right=y)
+
+        def column(node):  # node[..., None]
+            return gast.Subscript(value=node, slice=gast.Tuple(elts=[gast.Constant(value=Ellipsis, kind=None),
+                                                                     const(None)], ctx=gast.Load()), ctx=gast.Load())
+        lift1 = gast.Call(func=name(self.helper("lift")), args=[t, const(1)], keywords=[])
+        if rule.fn in _LEFT:                     # the adjoint of a in a @ b
+            if ra == 2:
+                return matmul(t, T(b)) if rb == 2 else gast.BinOp(left=column(t), op=gast.Mult(), right=b)
+            return gast.BinOp(left=lift1, op=gast.Mult(), right=b) if rb == 1 else matmul(t, T(b))
+        if ra == 2:                              # the adjoint of b
+            return matmul(T(a), t) if rb == 2 else matmul(t, a)
+        if rb == 1:
+            return gast.BinOp(left=lift1, op=gast.Mult(), right=a)
+        return gast.BinOp(left=column(a), op=gast.Mult(), right=gast.Call(
+            func=name(self.helper("lift")), args=[t, const(1)], keywords=[]))
 
     def reduction(self, rule, bound, tangents):
         first = rule.signature.params[0]

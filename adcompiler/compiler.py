@@ -18,6 +18,7 @@ from .reverse import ReverseMode
 from . import rules, runtime
 
 CONTAINER = "container"
+TUPLE_OF = "tuple_of"  # (TUPLE_OF, kinds of the entries): the saved state of a split backward function
 
 
 def kind_of(value):
@@ -49,6 +50,8 @@ def _analysis_kind(k):
         return FLOAT
     if isinstance(k, tuple) and k[0] == "array":
         return array_kind(k[1])
+    if isinstance(k, tuple) and k[0] == TUPLE_OF:  # a tuple whose entries' kinds are known
+        return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[1]))
     return k if k in (FLOAT, SCALAR) else None
 
 
@@ -85,7 +88,8 @@ def normalized_source(fn) -> str:
 
 
 def _is_pure_call(ctx):
-    effects = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed)
+    effects = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
+               runtime.batch_add_at, runtime.batch_take_adjoint)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in effects)}
 
     def is_pure(call):
@@ -407,9 +411,13 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False) -
         return ctx.bind(callee.__name__ + "_jvp", compiled.fn)
     ctx.subroutine_jvp = subroutine_jvp
     ctx.arg_classes = _arg_classes(params, arg_kinds)
+    ctx.batch_size = ctx.namer.fresh("batch") if batched else None
     fm = (BatchedForwardMode if batched else ForwardMode)(fdef, wrt, kinds, ctx)
     tangents = ctx.namer.fresh("tangents")
     entry = fm.callee_guards(ctx) + [assign(gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()), name(tangents))]
+    if batched:
+        entry.append(assign(ctx.batch_size, gast.Call(func=name(ctx.helper("batch_size")), args=[name(tangents)],
+                                                      keywords=[])))
     for p in params:
         if p in fm.layout.mutates:
             entry.append(assign(p, gast.Call(func=name(ctx.helper("copy")), args=[name(p)], keywords=[])))

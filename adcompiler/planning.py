@@ -13,6 +13,7 @@ import gast
 import numpy as np
 
 from . import custom, rules, runtime
+from .rules import adjoints
 from .analysis import (BOTTOM, FLOAT, SCALAR, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
                        scalar_kinds, target_of, varied_names)
 from .parse import unwrap
@@ -485,6 +486,9 @@ class Planner:
             base = kinds.get(value.value.id)
             if base == SHAPE:
                 return FLOAT  # an entry of a shape tuple
+            if isinstance(base, tuple) and base[0] == "tuple_of":  # an entry of a tuple of known kinds
+                i = value.slice.value if isinstance(value.slice, gast.Constant) else None
+                return base[1][i] if isinstance(i, int) and -len(base[1]) <= i < len(base[1]) else None
             return _index_kind(base, value.slice, of)
         if isinstance(value, gast.Attribute) and self.ctx.resolver.resolve(value) is MISSING:
             if value.attr == "shape":
@@ -591,7 +595,8 @@ class Planner:
 
 # runtime helpers whose result has the shape of their argument at this position
 _SHAPED_LIKE = {runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
-                runtime.unreduce_extreme: 2}
+                runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
+                adjoints.ddot_left: 1, adjoints.ddot_right: 2, runtime.container_adjoint: 0}
 
 
 def _reshaped_kind(shape):

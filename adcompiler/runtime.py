@@ -192,12 +192,33 @@ def add_at(dx, index, g):
     return dx
 
 
+def _basic_index(index):
+    """An index with no integer arrays or lists in it (no element can be picked twice)."""
+    cls = index.__class__
+    if cls is int or cls is slice or index is None or index is Ellipsis:
+        return True
+    return cls is tuple and all(p.__class__ in (int, slice) or p is None or p is Ellipsis for p in index)
+
+
+def _check_distinct_targets(dx, index):
+    """Subscript assignment through a fancy index that names one element twice keeps the last
+    value only; its adjoint is not supported (an error, never a silent wrong gradient)."""
+    positions = np.arange(dx.size).reshape(dx.shape)[index]
+    if np.ndim(positions) and np.unique(positions).size != np.size(positions):
+        from .errors import AdError
+        raise AdError("a subscript assignment through an index that repeats an element (%r): only the last "
+                      "value is kept, and the gradient of that is not supported" % (index,),
+                      hint="use distinct indices, or np.add.at-style accumulation written as y = y + ...")
+
+
 def take_adjoint(dx, index):
     """Read the adjoint of ``x[index]`` out of an owned ``dx`` and zero it there (subscript
     assignment overwrote those elements)."""
     if dx.__class__ is _float:
         return dx
     if dx.__class__ is _ndarray:
+        if not _basic_index(index):
+            _check_distinct_targets(dx, index)
         g = dx[index]
         g = g.copy() if g.__class__ is _ndarray else g
         dx[index] = 0
@@ -230,10 +251,10 @@ def container_adjoint(x, index, g):
         out = np.zeros(np.shape(x), dtype=_adjoint_dtype(x))
         if g.__class__ is _float and not g:
             return out
-        if index.__class__ is int or index.__class__ is slice or isinstance(index, tuple):
+        if _basic_index(index):
             out[index] += g
         else:
-            np.add.at(out, index, g)
+            np.add.at(out, index, g)  # repeated fancy indices each add their part
         return out
     out[index] = g
     return out
@@ -281,6 +302,19 @@ def expand_batch(t, ans):
     return t if t.shape == shape else np.broadcast_to(t, shape)
 
 
+def batch_size(tangents):
+    """The batch size of batched tangent code: the leading axis of its first array tangent."""
+    for t in tangents:
+        if t.__class__ is _ndarray:
+            return t.shape[0]
+    return 1
+
+
+def batch_zeros(n, x):
+    """A batch of ``n`` zero tangents of an array like ``x``."""
+    return np.zeros((n,) + np.shape(x), dtype=x.dtype if np.issubdtype(np.asarray(x).dtype, np.inexact) else float)
+
+
 def batch_cast(t, x):
     """A batch of tangents of a value like ``x``: shape ``(batch,) + x.shape``, x's dtype."""
     if t.__class__ is _float or x.__class__ is not _ndarray:
@@ -320,6 +354,42 @@ def batch_sum_product(t, other):
     if t.__class__ is _float:
         return t
     return np.sum(t * other, axis=tuple(range(1, max(t.ndim, np.ndim(other) + 1))))
+
+
+def _batch_slot(t, x, index):
+    """``(slice(None),) + index`` for a batch of tangents of ``x``, and ``t`` lifted to the rank
+    of the slot ``x[index]`` it goes into."""
+    where = (slice(None),) + (index if isinstance(index, tuple) else (index,))
+    slot = np.empty(np.shape(x), dtype=bool)[index] if np.ndim(x) else None
+    extra = np.ndim(slot) + 1 - t.ndim
+    return where, (t.reshape(t.shape[:1] + (1,) * extra + t.shape[1:]) if extra > 0 else t)
+
+
+def batch_container_adjoint(x, index, t):
+    """``container_adjoint`` for a batch of tangents of an array ``x``."""
+    if t.__class__ is _float:
+        return t
+    out = np.zeros(t.shape[:1] + np.shape(x), dtype=_adjoint_dtype(x))
+    where, t = _batch_slot(t, x, index)
+    np.add.at(out, where, t)
+    return out
+
+
+def batch_add_at(dt, index, t):
+    """``add_at`` into an owned batch of tangents."""
+    if t.__class__ is _float:
+        return dt
+    where, t = _batch_slot(t, dt[0], index)
+    np.add.at(dt, where, t)
+    return dt
+
+
+def batch_take_adjoint(dt, index):
+    """``take_adjoint`` from an owned batch of tangents."""
+    where = (slice(None),) + (index if isinstance(index, tuple) else (index,))
+    g = dt[where].copy()
+    dt[where] = 0
+    return g
 
 
 def batch_reshape(t, shape):
