@@ -391,6 +391,16 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
     one cotangent per positional argument (None for arguments that are not differentiable). The
     forward and backward halves are two generated functions; the tape between them is explicit,
     and the pullback may be called any number of times."""
+    name = getattr(fn, "__qualname__", "f")
+    if _as_derived(fn) is not None:  # the vjp of a gradient: Hessian-vector products (forward over reverse)
+        out = fn(*args)
+        out_shape = _structure(out)
+        positions = _differentiable_positions(args)
+
+        def hvp_pullback(cotangent):
+            _check_cotangent(cotangent, out_shape, name)
+            return tuple(gradient_vjp(fn, p, args, cotangent) if p in positions else None for p in range(len(args)))
+        return out, hvp_pullback
     pair, positions = _split(fn, args)
     try:
         out, saved = pair.forward(*args)
@@ -398,14 +408,10 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
         clear_cache()
         pair, positions = _split(fn, args)
         out, saved = pair.forward(*args)
-    name = getattr(fn, "__qualname__", "f")
     out_shape = _structure(out)
 
     def pullback(cotangent):
-        if _structure(cotangent) != out_shape:
-            raise AdError("the cotangent has shape %s but %s returned shape %s (cotangent: %r)"
-                          % (_structure(cotangent), name, out_shape, cotangent), function=name,
-                          hint="pass a cotangent with the output's shape (and structure)")
+        _check_cotangent(cotangent, out_shape, name)
         grads = pair.backward(saved, cotangent)
         result = [None] * len(args)
         for pos, g in zip(positions, grads):
@@ -413,6 +419,13 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
         return tuple(result)
     pullback.source = pair.source
     return out, pullback
+
+
+def _check_cotangent(cotangent, out_shape, name):
+    if _structure(cotangent) != out_shape:
+        raise AdError("the cotangent has shape %s but %s returned shape %s (cotangent: %r)"
+                      % (_structure(cotangent), name, out_shape, cotangent), function=name,
+                      hint="pass a cotangent with the output's shape (and structure)")
 
 
 def _structure(value):
@@ -426,7 +439,10 @@ def _structure(value):
 
 def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
     """The Jacobian of ``fn`` w.r.t. ``wrt``, shape ``out.shape + arg.shape``. ``mode="reverse"``
-    builds it from one vjp per output element, ``mode="forward"`` from one jvp per input element."""
+    builds it from vjps (one backward pass on a batch of one-hot cotangents when the code allows
+    it, else one per output element), ``mode="forward"`` from jvps (likewise batched, else one per
+    input element). The Jacobian of a gradient (``ad.jacobian(ad.grad(f))``, a Hessian) is always
+    forward mode over the generated gradient."""
     if mode not in ("reverse", "forward"):
         raise AdError("unknown jacobian mode %r: use 'reverse' or 'forward'" % (mode,))
 
@@ -434,7 +450,7 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
     def jac(*args):
         positions, many = _positions(fn, wrt)
         _check_differentiable(fn, args, positions)
-        if mode == "reverse":
+        if mode == "reverse" and _as_derived(fn) is None:  # (a gradient's Jacobian: forward over reverse)
             batched = _batched_reverse_jacobian(fn, args, positions)
             if batched is not None:
                 result = [r if np.ndim(r) else float(r) for r in batched]

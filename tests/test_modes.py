@@ -495,3 +495,23 @@ def test_hessians_run_on_a_batch_of_tangents_over_the_gradient_code():
         np.testing.assert_allclose(ad.hessian(smooth_energy, wrt=pos)(x, w), fd_hessian(smooth_energy, [x, w], pos),
                                    rtol=1e-5, atol=1e-6)
     assert sum(1 for t in api._BATCHED.values() for v in t.values() if v is not None) >= before + 2
+
+
+def weighted_energy(x, y):
+    return np.sum(np.sin(x) * x ** 2 * y)
+
+
+def test_jacobian_and_vjp_of_a_gradient():
+    """``ad.jacobian(ad.grad(f))`` (reverse mode, the default) and ``ad.vjp(ad.grad(f), ...)`` are
+    forward mode over the generated gradient: a Hessian and Hessian-vector products."""
+    x, y = np.array([0.3, -1.2, 0.7]), np.array([1.0, 2.0, 0.5])
+    h = ad.jacobian(ad.grad(weighted_energy))(x, y)
+    np.testing.assert_allclose(h, fd_hessian(weighted_energy, [x, y], 0), rtol=1e-5, atol=1e-7)
+    out, pullback = ad.vjp(ad.grad(weighted_energy), x, y)
+    np.testing.assert_allclose(out, ad.grad(weighted_energy)(x, y))
+    v = np.array([1.0, -2.0, 0.5])
+    gx, gy = pullback(v)
+    np.testing.assert_allclose(gx, h @ v, rtol=1e-10)
+    np.testing.assert_allclose(gy, fd_grad(lambda b: float(ad.grad(weighted_energy)(x, b) @ v), [y], 0), rtol=1e-6)
+    with pytest.raises(ad.AdError, match="cotangent has shape"):
+        pullback(np.ones(2))
