@@ -69,13 +69,14 @@ class BatchedForwardMode(ForwardMode):
             if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load):
                 self.flow_kinds.pop(n.id, None)
 
+    def enter_branch(self, s):
+        self.forget_bound_in(s)  # a branch or a loop body starts from any definition before it
+
     def transform_if(self, s, out):
-        self.forget_bound_in(s)
         super().transform_if(s, out)
         self.forget_bound_in(s)
 
     def transform_loop(self, s, out):
-        self.forget_bound_in(s)
         super().transform_loop(s, out)
         self.forget_bound_in(s)
 

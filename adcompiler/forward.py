@@ -324,11 +324,16 @@ class ForwardMode(Planner):
             return gast.Tuple(elts=[self.index_value(e) for e in index.elts], ctx=gast.Load())
         return index
 
+    def enter_branch(self, s):
+        """Called before each branch of an ``if``, and each pass over a loop body, is transformed."""
+
     def transform_if(self, s, out):
         start_live, start_owned = set(self.live), set(self.owned)
+        self.enter_branch(s)
         body = self.transform(s.body)
         body_live, body_owned = self.live, self.owned
         self.live, self.owned = set(start_live), set(start_owned)
+        self.enter_branch(s)
         orelse = self.transform(s.orelse)
         else_live, else_owned = self.live, self.owned
         self.live = body_live | else_live
@@ -345,6 +350,7 @@ class ForwardMode(Planner):
         def generate():
             # tangents that enter the loop as the scalar 0.0 must be indexed through element()
             self.maybe_zero |= self.live - entry
+            self.enter_branch(s)
             return self.transform(s.body)
         body, (head_live, head_owned), (end_live, _), (entry_live, entry_owned) = self.loop_fixpoint(generate)
         self.live, self.owned = set(entry_live), set(entry_owned)

@@ -445,6 +445,16 @@ def bat_loop(x):
     return h
 
 
+def bat_branches(x):
+    h = x[0] * 2.0               # a scalar here, an array in the first branch
+    if x[1] > 0:
+        h = x * 3.0
+        out = h * 2.0
+    else:
+        out = h * x              # still the scalar: its rank must not come from the other branch
+    return out
+
+
 def bat_unbatchable(x):
     out = np.zeros(3)
     out[1:] = x[:2] * 2.0      # a store: one jvp per column
@@ -460,6 +470,8 @@ BATCH_CASES = [
     (bat_loop, lambda r: [r.randn(3)], True),
     (bat_loop, lambda r: [-np.abs(r.randn(3))], True),
     (bat_shapes, lambda r: [r.randn(2, 3)], True),
+    (bat_branches, lambda r: [np.array([0.5, 1.0, -0.3])], False),   # h's rank differs by branch
+    (bat_branches, lambda r: [np.array([0.5, -1.0, -0.3])], False),
     (bat_unbatchable, lambda r: [r.randn(3)], False),
     (bat_fancy_indexing, lambda r: [r.randn(4)], False),
 ]
