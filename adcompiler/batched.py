@@ -1,14 +1,15 @@
-"""Pass 5 (forward, batched): forward mode over a batch of tangents at once, for
-``jacobian(mode="forward")``. Every tangent carries a leading batch axis (one one-hot direction
-per entry), so the columns of a Jacobian come from one run of the tangent code instead of one run
-each.
+"""Pass 5 (forward, batched): forward mode over a batch of tangents at once. Every tangent
+carries a leading batch axis (one one-hot direction per entry), so a Jacobian comes from one run
+of tangent code instead of one run per column: ``jacobian(mode="forward")`` over the user's code,
+``hessian`` over the generated gradient, and ``jacobian`` (reverse) over the generated backward
+function, which is linear in its cotangent.
 
 Only statements whose tangent stays right with that extra axis are accepted, on values whose
-ranks are known: elementwise rules (the tangent is lifted to the result's rank, so broadcasting
-never mixes the batch axis with a data axis), sums and means over constant axes (shifted past the
-batch axis), ``@``/``np.dot``/``np.matmul`` of vectors and matrices, indexing and copies. Any
-other statement that carries a tangent raises ``Unbatchable`` and the caller runs one jvp per
-column instead.
+ranks are known (following definitions in program order): elementwise rules (the tangent is
+lifted to the result's rank, so broadcasting never mixes the batch axis with a data axis), sums
+and means over constant axes, vector/matrix products and their adjoints, indexing, stores,
+reshapes, transposes and the runtime's adjoint helpers. Any other statement that carries a
+tangent raises ``Unbatchable`` and the caller runs one jvp per column instead.
 """
 from __future__ import annotations
 
@@ -106,7 +107,7 @@ class BatchedForwardMode(ForwardMode):
         of ``base`` made a batch of its own first: a fresh array of shape (batch,) + base.shape)."""
         target = s.targets[0]
         base, index = target.value.id, target.slice
-        t = self.operand(s.value)
+        t = self.tangent_of(s.value)
         if t is None and base not in self.live:
             return
         slot = _index_kind(self.current_kind(target.value), index, self.current_kind)
@@ -132,7 +133,7 @@ class BatchedForwardMode(ForwardMode):
         write into."""
         if var in self.owned:
             return
-        source = self.operand(name(var)) if var in self.live else None
+        source = self.tangent_of(name(var)) if var in self.live else None
         fresh = (gast.Call(func=name(self.helper("batch_cast")), args=[source, name(var)], keywords=[])
                  if source is not None else
                  gast.Call(func=name(self.helper("batch_zeros")), args=[name(self.batch_size()), name(var)],
@@ -144,45 +145,27 @@ class BatchedForwardMode(ForwardMode):
     def transform_in_place(self, s, kind, out):
         """``add_at(d, i, g)`` / ``v = take_adjoint(d, i)`` (gradient code): the same on every
         tangent of the batch."""
-        call = s.value
-        base, bound = call.args[0].id, target_of(s)[0]
-        if self.rank_of(call.args[0]) == 0:
+        if self.rank_of(s.value.args[0]) == 0:
             raise Unbatchable("an in-place update of a value that is not an array")
-        if kind == "add_at":
-            t = self.operand(call.args[2])
-            if t is None:
-                return
-            self.ensure_owned(base, out, s)
-            add = gast.Call(func=name(self.helper("batch_add_at")), args=[name(self.tan(base)), call.args[1], t],
-                            keywords=[])
-            out.append(located(gast.Expr(value=add), s))
-            return
-        if base not in self.live:
-            if bound:
-                self.set_tangent(bound, None, out, s)
-            return
-        self.ensure_owned(base, out, s)
-        take = gast.Call(func=name(self.helper("batch_take_adjoint")), args=[name(self.tan(base)), call.args[1]],
-                         keywords=[])
-        if bound:
-            self.set_tangent(bound, take, out, s)
-        else:
-            out.append(located(gast.Expr(value=take), s))
+        super().transform_in_place(s, kind, out)
+
+    def in_place_helper(self, kind, call):
+        return name(self.helper("batch_" + kind))
 
     def batch_size(self) -> str:
         """The name holding the batch size (bound on entry, see compiler.build_jvp)."""
         return self.ctx.batch_size
 
-    def operand(self, node):
+    def tangent_of(self, node):
         """The batched tangent of an operand (None when zero)."""
-        t = self.tangent_of(node)
+        t = super().tangent_of(node)
         if t is not None and node.id in self.maybe_zero:
             raise Unbatchable("a tangent that enters a loop as 0.0")
         return t
 
     def index_tangent(self, s):
         base, index = s.value.value, s.value.slice
-        t = self.operand(base)
+        t = self.tangent_of(base)
         if t is None:
             return None
         if self.rank_of(base) == 0:
@@ -198,7 +181,7 @@ class BatchedForwardMode(ForwardMode):
     def rule_tangent(self, s, plan):
         rule, bound = plan.rule, plan.bound
         target = target_of(s)[0]
-        tangents = {p: self.operand(bound[p]) if isinstance(bound[p], gast.Name) else None for p in bound}
+        tangents = {p: self.tangent_of(bound[p]) if isinstance(bound[p], gast.Name) else None for p in bound}
         if not any(tangents.get(p) is not None for p in rule.diff):
             return None
         if rule.elementwise:

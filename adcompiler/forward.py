@@ -232,18 +232,23 @@ class ForwardMode(Planner):
                 return
             self.ensure_owned(base, out, s)
             args = [name(self.tan(base)), call.args[1], t if t is not None else const(0.0)]
-            out.append(located(gast.Expr(value=gast.Call(func=call.func, args=args, keywords=[])), s))
+            out.append(located(gast.Expr(value=gast.Call(func=self.in_place_helper(kind, call), args=args,
+                                                         keywords=[])), s))
             return
         if base not in self.live:
             if bound:
                 self.set_tangent(bound, None, out, s)
             return
         self.ensure_owned(base, out, s)
-        take = gast.Call(func=call.func, args=[name(self.tan(base)), call.args[1]], keywords=[])
+        take = gast.Call(func=self.in_place_helper(kind, call), args=[name(self.tan(base)), call.args[1]], keywords=[])
         if bound:
             self.set_tangent(bound, take, out, s)
         else:
             out.append(located(gast.Expr(value=take), s))
+
+    def in_place_helper(self, kind, call):
+        """The function doing ``add_at`` / ``take_adjoint`` on the tangent: the same one."""
+        return call.func
 
     def transform_store(self, s, out):
         target = s.targets[0]

@@ -14,8 +14,17 @@ from rule_cases import CASES, sp
 WRAPPED = {}
 
 
+def _import_source(path, name, source):
+    """Write ``source`` to ``path`` (so its functions have source) and import it as ``name``."""
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _module(tmp_path_factory):
-    """Write one function per case to a module (so every function has source) and import it."""
+    """Write one function per case to a module and import it."""
     path = tmp_path_factory.mktemp("rulecases") / "rule_case_functions.py"
     lines = ["import math", "import numpy as np", "try:", "    import scipy.special as sp", "except ImportError:",
              "    pass", ""]
@@ -23,11 +32,7 @@ def _module(tmp_path_factory):
         params = ", ".join(case.args)
         lines += ["def case_%d(%s):" % (i, params), "    out = %s" % case.expr,
                   "    return np.sum(np.asarray(out) * np.asarray(out)) * 0.5", ""]
-    path.write_text("\n".join(lines))
-    spec = importlib.util.spec_from_file_location("rule_case_functions", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _import_source(path, "rule_case_functions", "\n".join(lines))
 
 
 @pytest.fixture(scope="module")
@@ -131,11 +136,8 @@ NONDIFF_USES = [
 
 @pytest.mark.parametrize("expr", NONDIFF_USES)
 def test_non_differentiable_functions_give_zero_gradient(tmp_path, expr):
-    path = tmp_path / "nondiff_case.py"
-    path.write_text("import math\nimport numpy as np\n\ndef f(x):\n    return np.sum(%s)\n" % expr)
-    spec = importlib.util.spec_from_file_location("nondiff_case_%d" % abs(hash(expr)), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _import_source(tmp_path / "nondiff_case.py", "nondiff_case_%d" % abs(hash(expr)),
+                            "import math\nimport numpy as np\n\ndef f(x):\n    return np.sum(%s)\n" % expr)
     x = np.array([0.3, 1.7, -1.2])
     np.testing.assert_allclose(ad.grad(module.f)(x), fd_grad(module.f, [x], 0), atol=1e-6)
 
@@ -166,11 +168,8 @@ def test_value_passed_to_a_parameter_without_a_derivative_is_an_error(tmp_path, 
     table = Table("test")
     table.define(scaled_by, "x, scale", "g * scale", linear=True)
     monkeypatch.setattr(rules, "TABLES", rules.TABLES + (table,))
-    path = tmp_path / "ignored_operand.py"
-    path.write_text("from test_rules import scaled_by\n\ndef f(x, s):\n    return scaled_by(x, s * 2.0)\n")
-    spec = importlib.util.spec_from_file_location("ignored_operand", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _import_source(tmp_path / "ignored_operand.py", "ignored_operand",
+                            "from test_rules import scaled_by\n\ndef f(x, s):\n    return scaled_by(x, s * 2.0)\n")
     assert ad.grad(module.f)(1.5, 3.0) == 6.0   # only x depends on wrt: fine
     with pytest.raises(ad.AdError, match=r"scaled_by has no derivative w.r.t. its argument 'scale'") as info:
         ad.grad(module.f, wrt=1)(1.5, 3.0)
@@ -181,10 +180,7 @@ def test_value_passed_to_a_parameter_without_a_derivative_is_an_error(tmp_path, 
 
 @pytest.mark.parametrize("expr", ["np.unique(x)", "np.random.permutation(x)", "np.arange(x[0], 3.0)"])
 def test_functions_without_a_gradient_refuse_values_that_depend_on_wrt(tmp_path, expr):
-    path = tmp_path / "without_gradient_case.py"
-    path.write_text("import numpy as np\n\ndef f(x):\n    return np.sum(%s ** 2)\n" % expr)
-    spec = importlib.util.spec_from_file_location("without_gradient_%d" % abs(hash(expr)), path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _import_source(tmp_path / "without_gradient_case.py", "without_gradient_%d" % abs(hash(expr)),
+                            "import numpy as np\n\ndef f(x):\n    return np.sum(%s ** 2)\n" % expr)
     with pytest.raises(ad.AdError, match="has no derivative"):
         ad.grad(module.f)(np.array([0.3, 1.7, -1.2]))
