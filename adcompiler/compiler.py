@@ -13,6 +13,7 @@ from .context import Context
 from .normalize import assign, const, name, normalize_function
 from .optimize import optimize as run_optimizer
 from .errors import AdError
+from .naming import label_of
 from .parse import parse_function, unwrap
 from .reverse import ReverseMode
 from . import rules, runtime
@@ -154,8 +155,8 @@ class _Reverse:
         if self.split_names and fn == unwrap(self.fn) and key == self.key:  # == : bound methods
             return self.split_names  # direct recursion: the pair being generated now
         pair = _subroutine_pair(fn, key)
-        return (self.ctx.bind(fn.__name__ + "_forward", pair.forward),
-                self.ctx.bind(fn.__name__ + "_backward", pair.backward))
+        return (self.ctx.bind(label_of(fn) + "_forward", pair.forward),
+                self.ctx.bind(label_of(fn) + "_backward", pair.backward))
 
     def backward(self, seeded: bool):
         rev = self.rev
@@ -213,10 +214,6 @@ class _Reverse:
         return fns, source
 
 
-def _label(fn) -> str:
-    return "lambda_" if fn.__name__ == "<lambda>" else fn.__name__
-
-
 def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True, as_tuple=None) -> Compiled:
     """Generate the gradient function of ``fn`` w.r.t. the positional parameters ``wrt_positions``.
 
@@ -246,7 +243,7 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
         out = gast.Call(func=name(ctx.helper("distinct")), args=[out], keywords=[])
     if mode == "value_and_grad":
         out = gast.Tuple(elts=[rev.ret_node.value, out], ctx=gast.Load())
-    gname = ctx.namer.fresh("d" + _label(fn))
+    gname = ctx.namer.fresh("d" + label_of(fn))
     gdef = r.function(gname, r.fdef.args, r.entry + r.forward + seed + backward + [gast.Return(value=out)])
     fns, source = r.finish([gdef], optimize)
     return Compiled(fns[gname], source, gname)
@@ -315,7 +312,7 @@ def loads_of(stmts) -> set:
 
 
 def _reserved_split_names(fn):
-    label = _label(fn)
+    label = label_of(fn)
     return (label + "_forward", label + "_backward")
 
 
@@ -399,7 +396,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False) -
     kinds = {p: None for p in params}
     if arg_kinds is not None:
         kinds.update({p: _analysis_kind(k) for p, k in zip(params, arg_kinds)})
-    jname = _label(fn) + "_jvp"
+    jname = label_of(fn) + "_jvp"
     ctx.namer.reserve([jname])
     key = (tuple(wrt_positions), tuple(arg_kinds) if arg_kinds is not None else None)
 
@@ -408,7 +405,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False) -
         if callee == unwrap(fn) and (tuple(active), tuple(callee_kinds)) == key:
             return jname  # direct recursion
         compiled = _subroutine_jvp(callee, (tuple(active), tuple(callee_kinds)))
-        return ctx.bind(callee.__name__ + "_jvp", compiled.fn)
+        return ctx.bind(label_of(callee) + "_jvp", compiled.fn)
     ctx.subroutine_jvp = subroutine_jvp
     ctx.arg_classes = _arg_classes(params, arg_kinds)
     ctx.batch_size = ctx.namer.fresh("batch") if batched else None
@@ -469,7 +466,7 @@ def build_outer_derivative(target, position: int, jvp_fn, mode: str, as_tuple: b
     jname = ctx.bind(jvp_fn.__name__, jvp_fn)
     seed = ctx.helper("scalar_seed")
     value, tangent = ctx.namer.fresh("value"), ctx.namer.fresh("d" + params[position])
-    gname = ctx.namer.fresh("d" + _label(target))
+    gname = ctx.namer.fresh("d" + label_of(target))
     out = "(%s,)" % tangent if as_tuple else tangent
     if mode == "value_and_grad":
         out = "%s, %s" % (value, out)

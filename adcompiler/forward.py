@@ -13,6 +13,7 @@ import gast
 
 from . import custom, rules
 from .analysis import walk, list_method, target_of
+from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Planner
 
@@ -278,7 +279,7 @@ class ForwardMode(Planner):
         if rule is None:
             raise self.loc.error("%s has a reverse rule (defvjp) but no forward rule" % plan.callee, s,
                                  hint="register one with ad.defjvp(fn, rule)")
-        fn = self.ctx.bind(plan.fn.__name__ + "_jvp", rule)
+        fn = self.ctx.bind(label_of(plan.fn) + "_jvp", rule)
         return gast.Call(func=name(fn), args=[name(target_of(s)[0]),
                                               gast.Tuple(elts=list(call.args), ctx=gast.Load()),
                                               gast.Tuple(elts=tangents, ctx=gast.Load())], keywords=[])

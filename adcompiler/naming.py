@@ -20,6 +20,18 @@ def names_in(tree) -> set[str]:
     return used
 
 
+def label_of(fn) -> str:
+    """The identifier that names ``fn``'s generated functions: ``lambda_`` for a lambda,
+    ``Layer_call`` for ``Layer.__call__`` (a dunder alone would be unreadable)."""
+    name = fn.__name__
+    if name == "<lambda>":
+        return "lambda_"
+    if name.startswith("__") and name.endswith("__"):
+        owner = getattr(fn, "__qualname__", name).split(".")[-2:-1]
+        return "_".join(owner + [name.strip("_")])
+    return name
+
+
 class Namer:
     """Hands out names that are unused so far; the same sequence of requests gives the same names."""
 

@@ -70,6 +70,13 @@ def _is_user_class(obj) -> bool:
     return isinstance(init, types.FunctionType) and not is_library_function(init)
 
 
+def _is_user_instance(obj) -> bool:
+    """An instance of a class whose ``__call__`` is a Python function with source."""
+    call = inspect.getattr_static(type(obj), "__call__", None)
+    return (not isinstance(obj, (type, types.FunctionType, types.MethodType))
+            and isinstance(call, types.FunctionType) and not is_library_function(call))
+
+
 _OBJECT_HINT = ("create the object outside the differentiated function and pass it in as an argument: "
                 "its methods are then differentiated and its attributes get gradients")
 
@@ -353,6 +360,8 @@ class Planner:
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
+        if _is_user_instance(target):
+            target = target.__call__  # a callable object from the module: its bound __call__
         if isinstance(target, (types.FunctionType, types.MethodType)) and is_library_function(
                 getattr(target, "__func__", target)):
             return Plan("opaque", loads(call), callee="'%s' (%s.%s)" % (_call_text(func), target.__module__,

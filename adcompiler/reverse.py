@@ -18,6 +18,7 @@ import numpy as np
 
 from . import custom, rules, runtime
 from .analysis import walk, FLOAT, SCALAR, loads, rank, target_of
+from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
 
@@ -315,7 +316,7 @@ class ReverseMode(Planner):
         """``t = f(args)`` becomes ``t, f_saved = f_forward(args)``; the saved state is what
         ``f_backward`` needs."""
         fwd, _, _ = self.call_site(s)
-        saved = self.ctx.namer.fresh(self.plans[id(s)].fn.__name__ + "_saved")
+        saved = self.ctx.namer.fresh(label_of(self.plans[id(s)].fn) + "_saved")
         self.ctx.resolver.locals.add(saved)
         call = s.value
         args = self.plans[id(s)].call_args or call.args
@@ -659,7 +660,7 @@ class ReverseMode(Planner):
             return
         call = rules.instantiate(s.value, rename)
         args = [rules.instantiate(a, rename) for a in self.plans[id(s)].call_args or s.value.args]
-        s.ad_saved = self.ctx.namer.fresh(self.plans[id(s)].fn.__name__ + "_saved")
+        s.ad_saved = self.ctx.namer.fresh(label_of(self.plans[id(s)].fn) + "_saved")
         target = gast.Tuple(elts=[name(self.ctx.throwaway(), True), name(s.ad_saved, True)], ctx=gast.Store())
         out.append(located(assign(target, gast.Call(func=name(fwd), args=args, keywords=call.keywords)), s))
         self.backward_call(s, out)
@@ -670,9 +671,9 @@ class ReverseMode(Planner):
         call = rules.instantiate(s.value, rename)
         target = target_of(s)[0]
         # the user's rule itself, by name (forward mode can differentiate it again: hessians)
-        rule = self.ctx.bind(plan.fn.__name__ + "_vjp", custom.USER_VJPS[plan.fn])
+        rule = self.ctx.bind(label_of(plan.fn) + "_vjp", custom.USER_VJPS[plan.fn])
         args = [name(self.adj(target)), name(rename.get(target, target))] + list(call.args)
-        parts = self.ctx.namer.fresh(plan.fn.__name__ + "_cotangents")
+        parts = self.ctx.namer.fresh(label_of(plan.fn) + "_cotangents")
         out.append(located(assign(parts, gast.Call(func=name(rule), args=args, keywords=call.keywords)), s))
         for i, a in enumerate(s.value.args):
             if isinstance(a, gast.Name) and a.id in self.active:

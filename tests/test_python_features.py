@@ -367,6 +367,26 @@ def test_calling_an_object_argument(rng):
     assert float(t) == pytest.approx(float(np.sum(ad.grad(calls_a_module, wrt=1)(layer, x))), rel=1e-9)
 
 
+ENCODER = Layer(np.array([[0.5, -1.0], [0.3, 0.8], [-0.2, 0.4]]), np.array([0.1, -0.3]))
+DECODER = Layer(np.array([[1.2, -0.4, 0.3], [0.2, 0.5, -0.7]]), np.array([0.0, 0.2, -0.1]))
+
+
+def calls_module_level_objects(x):
+    return np.sum(DECODER(ENCODER(x)) ** 2)
+
+
+def test_calling_module_level_callable_objects(rng):
+    x = rng.randn(4, 3)
+    assert_grad(calls_module_level_objects, [x])
+    source = ad.source(calls_module_level_objects)
+    assert "Layer_call_forward(" in source and "__call__" not in source
+    H = ad.hessian(calls_module_level_objects)(x[0])
+    g = ad.grad(calls_module_level_objects)
+    eps = 1e-6
+    fd = np.stack([(g(x[0] + eps * e) - g(x[0] - eps * e)) / (2 * eps) for e in np.eye(3)], axis=-1)
+    np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-8)
+
+
 def builds_a_module(w, b, x):
     layer = Layer(w, b)
     return np.sum(layer(x))
