@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import gast
 
 FLOAT, SCALAR = "float", "scalar"
+CONTAINER = "container"  # a list, tuple or dict (its adjoint has the same structure)
 BOTTOM = "bottom"  # no information yet (the fixpoint's start); unknown if it stays
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from .analysis import walk, FLOAT, SCALAR, array_kind
+from .analysis import walk, CONTAINER, FLOAT, SCALAR, array_kind
 from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
 from .normalize import assign, const, name, normalize_function
@@ -18,7 +18,6 @@ from .parse import parse_function, unwrap
 from .reverse import ReverseMode
 from . import rules, runtime
 
-CONTAINER = "container"
 TUPLE_OF = "tuple_of"  # (TUPLE_OF, kinds of the entries): the saved state of a split backward function
 
 
@@ -53,6 +52,8 @@ def _analysis_kind(k):
         return array_kind(k[1])
     if isinstance(k, tuple) and k[0] == TUPLE_OF:  # a tuple whose entries' kinds are known
         return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[1]))
+    if isinstance(k, tuple) and k[0] == CONTAINER:
+        return CONTAINER
     return k if k in (FLOAT, SCALAR) else None
 
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import custom, rules, runtime
 from .rules import adjoints
-from .analysis import (BOTTOM, FLOAT, SCALAR, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
+from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
                        scalar_kinds, target_of, varied_names)
 from .parse import unwrap
 from .resolve import MISSING
@@ -207,14 +207,23 @@ class Planner:
             kind = self.kinds.get(var)
             if kind in (FLOAT, SCALAR) or (kind is None and not specialised):
                 continue
-            others = sorted(self.layout.views.get(var, set()) | ({v for v, b in self.layout.views.items()
-                                                                   if var in b} if var in bases else set()))
+            views_of_var = {v for v, b in self.layout.views.items() if var in b and self.may_run_before(v, s)}
+            others = sorted(self.layout.views.get(var, set()) | (views_of_var if var in bases else set()))
             if others:
                 raise self.loc.error("%s changes %r in place, and %s may be the same array (NumPy's += "
                                      "writes into it), which is not supported" % (
                                          "the augmented assignment", var, ", ".join(repr(o) for o in others)), s,
                                      hint="write %s = %s + ... (a new array), or copy first: %s = %s.copy()"
                                      % (var, var, var, others[0]))
+
+    def may_run_before(self, var, stmt) -> bool:
+        """Whether a binding of ``var`` may run before ``stmt``: earlier in program order, or in a
+        loop around ``stmt`` (parameters are bound before everything)."""
+        lay = self.layout
+        at = lay.pos[id(stmt)]
+        return var not in lay.binds or any(p < at or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
+                                                         for loop in lay.loops[id(stmt)])
+                                           for p in lay.binds[var])
 
     def handed_over(self, temp, copy) -> bool:
         """Whether ``name = temp`` (statement ``copy``) hands over a normalisation temporary that
@@ -283,7 +292,11 @@ class Planner:
         if isinstance(value, gast.Constant):
             return Plan("none")
         if isinstance(value, gast.BinOp):
-            return self.rule_plan(s, BINOPS[type(value.op)], [value.left, value.right], [])
+            fn = BINOPS[type(value.op)]
+            sides = [self.kinds.get(getattr(v, "id", None)) == CONTAINER for v in (value.left, value.right)]
+            if any(sides) and fn in _SEQUENCE_OPS:
+                fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]  # lists/tuples: + concatenates, * repeats
+            return self.rule_plan(s, fn, [value.left, value.right], [])
         if isinstance(value, gast.UnaryOp):
             return self.rule_plan(s, UNARYOPS[type(value.op)], [value.operand], [])
         if isinstance(value, (gast.Compare, gast.JoinedStr)):
@@ -483,7 +496,11 @@ class Planner:
             return None
         if isinstance(value, (gast.Name, gast.Constant)):
             return of(value)
+        if isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
+            return CONTAINER
         if isinstance(value, gast.BinOp):
+            if CONTAINER in (of(value.left), of(value.right)) and isinstance(value.op, (gast.Add, gast.Mult)):
+                return CONTAINER
             if isinstance(value.op, gast.MatMult):
                 return _matmul_kind(of(value.left), of(value.right))
             return broadcast_kind(of(value.left), of(value.right))
@@ -495,6 +512,8 @@ class Planner:
             base = kinds.get(value.value.id)
             if base == SHAPE:
                 return FLOAT  # an entry of a shape tuple
+            if base == CONTAINER and isinstance(value.slice, gast.Slice):
+                return CONTAINER
             if isinstance(base, tuple) and base[0] == "tuple_of":  # an entry of a tuple of known kinds
                 i = value.slice.value if isinstance(value.slice, gast.Constant) else None
                 return base[1][i] if isinstance(i, int) and -len(base[1]) <= i < len(base[1]) else None
@@ -510,6 +529,9 @@ class Planner:
         if isinstance(value, gast.Call):
             obj = self.ctx.resolver.resolve(value.func)
             if obj is MISSING:
+                if (isinstance(value.func, gast.Attribute) and value.func.attr in _CONTAINER_METHODS
+                        and of(value.func.value) == CONTAINER):
+                    return CONTAINER
                 if isinstance(value.func, gast.Attribute) and value.func.attr in _WHOLE_REDUCTIONS:
                     return _reduced_kind(of(value.func.value), value.args, value.keywords)  # x.sum(axis=0)
                 if isinstance(value.func, gast.Attribute) and value.func.attr in ("ravel", "flatten"):
@@ -520,6 +542,8 @@ class Planner:
                     return _reshaped_kind(self.tuple_display(value.args[0]) if len(value.args) == 1 else
                                           gast.Tuple(elts=list(value.args), ctx=gast.Load()))
                 return None
+            if obj in _CONTAINER_BUILDERS:
+                return CONTAINER
             if obj is np.ravel:
                 return array_kind(1)
             if obj is np.transpose and value.args:
@@ -601,6 +625,12 @@ class Planner:
             return self.kinds.get(node.id)
         return None
 
+
+# calls whose result is a list, tuple or dict
+_CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split, np.array_split,
+                       np.hsplit, np.vsplit, np.dsplit, np.meshgrid, np.linalg.slogdet, np.linalg.eigh, np.linalg.qr)
+_CONTAINER_METHODS = ("items", "values", "keys", "copy")
+_SEQUENCE_OPS = {operator.add: (list.__add__, list.__add__), operator.mul: (list.__mul__, list.__rmul__)}
 
 # runtime helpers whose result has the shape of their argument at this position
 _SHAPED_LIKE = {runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,

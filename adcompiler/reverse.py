@@ -17,12 +17,14 @@ import gast
 import numpy as np
 
 from . import custom, rules, runtime
-from .analysis import walk, FLOAT, SCALAR, loads, rank, target_of
+from .analysis import walk, CONTAINER, FLOAT, SCALAR, loads, rank, target_of
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
 
 _WHOLE_SUMS = (np.sum, np.mean, "sum", "mean")
+# statements whose value may be a container when its kind is unknown (not arithmetic, not a rule)
+_OPAQUE_RESULTS = ("call", "index", "attr", "user", "checkpoint", "copy", "pop", "opaque", "gradcall")
 
 @dataclass
 class Contrib:
@@ -465,6 +467,29 @@ class ReverseMode(Planner):
         return self.kinds.get(var) is None and any(
             self.plans[id(s)].kind == "attr" for s in self.layout.simple if target_of(s)[0] == var)
 
+    def may_be_container(self, var) -> bool:
+        """Whether ``var`` may hold a list, tuple, dict or object, whose adjoints add up entry by
+        entry (``+`` would concatenate): known containers, and values of unknown kind that come
+        from calls, reads or attributes rather than from arithmetic."""
+        seen = set()
+
+        def may(var):
+            kind = self.kinds.get(var)
+            if kind == CONTAINER or var in self.ctx.containers or self.may_be_object(var):
+                return True
+            if kind is not None:
+                return isinstance(kind, tuple) and kind[0] != "array"
+            seen.add(var)
+            for s in self.layout.simple:
+                if target_of(s)[0] == var:
+                    plan = self.plans[id(s)]
+                    if plan.kind == "copy" and (plan.diff_reads[0] in seen or not may(plan.diff_reads[0])):
+                        continue  # (h = x: as x is)
+                    if plan.kind in _OPAQUE_RESULTS:
+                        return True
+            return False
+        return may(var)
+
     def accumulate(self, var: str, expr, out: list, like, uniform=False):
         """``dvar = expr`` for the first contribution, then ``dvar = dvar + expr``, or in place
         (``dvar += expr``) into an array adjoint this code owns. ``uniform``: expr is a scalar
@@ -475,7 +500,7 @@ class ReverseMode(Planner):
                 self.uniform.discard(var)  # scalar + full array: a full array of var's shape
                 out.append(located(assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=expr)), like))
                 return
-            if var in self.ctx.containers or self.may_be_object(var):
+            if self.may_be_container(var):
                 out.append(located(assign(d, gast.Call(func=name(self.helper("add")), args=[name(d), expr],
                                                        keywords=[])), like))
                 return

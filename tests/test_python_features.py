@@ -656,3 +656,66 @@ def test_starred_unpacking():
     assert_grad(starred_unpacking, [x])
     _, t = ad.jvp(starred_unpacking, (x,), (np.ones(5),))
     assert t == pytest.approx(float(np.sum(ad.grad(starred_unpacking)(x))), rel=1e-12)
+
+
+def copies_then_scales_in_place(x):
+    y = x.copy()
+    y[0] = 5.0
+    y *= 2.0
+    y[1:] += x[:-1]      # a view of y made after the in-place update: no alias
+    return np.sum(y ** 2)
+
+
+def test_view_made_after_an_in_place_update_is_no_alias():
+    assert_grad(copies_then_scales_in_place, [np.array([0.5, -1.0, 2.0, 0.3])])
+
+
+def mean_and_spread(v):
+    return v * 2.0, v ** 2
+
+
+def list_sum_and_max(x):
+    outs = []
+    for i in range(3):
+        outs.append(np.mean(x * i))
+    return sum(outs) + max(outs)
+
+
+def tuple_result_summed_and_indexed(x):
+    pair = mean_and_spread(x)
+    return pair[0] * pair[1] + sum(pair) + max(pair)
+
+
+def concatenates_and_repeats(x, y):
+    both = [x, y * x] + [np.sin(y)]
+    twice = (x * y,) * 2
+    thrice = 3 * [y]
+    return sum(both) * sum(twice) + sum(thrice) + max(both + [y])
+
+
+def dict_values_as_list(x):
+    d = {"a": x, "b": 2.0 * x}
+    lst = list(d.values())
+    return sum(lst) + max(lst) + d["a"] * lst[1]
+
+
+@pytest.mark.parametrize("fn, args", [
+    (list_sum_and_max, [np.array([0.5, 1.0, -0.2])]),
+    (tuple_result_summed_and_indexed, [1.3]),
+    (concatenates_and_repeats, [0.7, 1.9]),
+    (dict_values_as_list, [1.2]),
+])
+def test_adjoints_of_lists_and_tuples_add_entry_by_entry(fn, args):
+    """Two uses of one list (``sum(xs) + max(xs)``, ``xs + ys``) add their adjoints element by
+    element; ``+`` on lists concatenates and ``*`` repeats them."""
+    wrt = tuple(range(len(args)))
+    grads = assert_grad(fn, args, wrt=wrt)
+    tangents = [np.ones_like(a) if isinstance(a, np.ndarray) else 1.0 for a in args]
+    _, t = ad.jvp(fn, tuple(args), tuple(tangents))
+    assert t == pytest.approx(sum(float(np.sum(g)) for g in grads), rel=1e-10)
+    if not isinstance(args[0], np.ndarray):
+        H = ad.hessian(fn, wrt=0)(*args)
+        g = ad.grad(fn, wrt=0)
+        eps = 1e-6
+        fd = (g(args[0] + eps, *args[1:]) - g(args[0] - eps, *args[1:])) / (2 * eps)
+        assert H == pytest.approx(fd, rel=1e-5, abs=1e-7)

@@ -1005,3 +1005,9 @@ def dselect(g, ans, args):
     for i in hit:
         parts[i] = g / len(hit)
     return (parts,) if len(args) == 1 else tuple(parts)
+
+
+def sequence_repeat_back(g, x):
+    """Adjoint of a list or tuple repeated (``x * n``): the sum of the copies' adjoints."""
+    n = len(x)
+    return type(x)(sum(g[i::n]) for i in range(n)) if n else x
