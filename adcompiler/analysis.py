@@ -32,6 +32,11 @@ def rank(kind):
     return None
 
 
+def is_container(kind) -> bool:
+    """Whether a kind is a list, tuple or dict (known entry kinds or not)."""
+    return kind == CONTAINER or (isinstance(kind, tuple) and kind[0] == "tuple_of")
+
+
 def broadcast_kind(*kinds):
     """Kind of an elementwise result: Python floats stay floats, otherwise the largest rank."""
     known = [k for k in kinds if k != BOTTOM]

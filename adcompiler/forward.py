@@ -28,6 +28,8 @@ class ForwardMode(Planner):
         self.owned: set = set()
         self.wants_owned: set = set()
         self.maybe_zero: set = set()   # tangents that may be the scalar 0.0 standing for an array
+        # lists that get active values appended: they need a tangent list from the start
+        self.grown = {m[0] for m in map(list_method, self.layout.simple) if m and m[1] == "append"} & self.active
 
     def tan(self, var: str) -> str:
         if var not in self.tangents:
@@ -61,6 +63,8 @@ class ForwardMode(Planner):
         return out
 
     def set_tangent(self, var, expr, out, like, owned=False):
+        if expr is None and var in self.grown:
+            expr = gast.Call(func=name(self.helper("zero_like")), args=[name(var)], keywords=[])
         if expr is None:
             if var in self.live:
                 self.live.discard(var)
@@ -214,7 +218,7 @@ class ForwardMode(Planner):
         items = value.values if isinstance(value, gast.Dict) else value.elts
         tangents = [self.tangent_of(e) for e in items]
         if items and all(t is None for t in tangents):
-            return None  # (an empty list that gets active values appended needs its tangent list)
+            return None
         parts = [gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[]) if t is None else
                  self.dense(t, e) for t, e in zip(tangents, items)]
         if isinstance(value, gast.Dict):

@@ -14,7 +14,7 @@ import numpy as np
 
 from . import custom, rules, runtime
 from .rules import adjoints
-from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
+from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, is_container, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
                        scalar_kinds, target_of, varied_names)
 from .parse import unwrap
 from .resolve import MISSING
@@ -293,7 +293,7 @@ class Planner:
             return Plan("none")
         if isinstance(value, gast.BinOp):
             fn = BINOPS[type(value.op)]
-            sides = [self.kinds.get(getattr(v, "id", None)) == CONTAINER for v in (value.left, value.right)]
+            sides = [is_container(self.kinds.get(getattr(v, "id", None))) for v in (value.left, value.right)]
             if any(sides) and fn in _SEQUENCE_OPS:
                 fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]  # lists/tuples: + concatenates, * repeats
             return self.rule_plan(s, fn, [value.left, value.right], [])
@@ -480,7 +480,8 @@ class Planner:
                                  hint="pass the arguments as documented by NumPy, without out=")
         reads = [n for p in rule.diff for n in loads(bound[p])]
         names = rule.signature.params + ([rule.signature.varargs] if rule.signature.varargs else [])
-        ignored = {p: loads(bound[p]) for p in names if p not in rule.diff and p not in rule.zero and loads(bound[p])}
+        ignored = {p: loads(bound[p]) for p in names
+                   if p not in rule.diff and p not in rule.zero and p not in _INTEGER_PARAMS and loads(bound[p])}
         return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored)
 
     def kind_of_value(self, s, kinds):
@@ -496,10 +497,12 @@ class Planner:
             return None
         if isinstance(value, (gast.Name, gast.Constant)):
             return of(value)
-        if isinstance(value, (gast.Tuple, gast.List, gast.Dict)):
+        if isinstance(value, gast.Tuple):  # (immutable: its entries keep their kinds)
+            return ("tuple_of", tuple(of(e) for e in value.elts))
+        if isinstance(value, (gast.List, gast.Dict)):
             return CONTAINER
         if isinstance(value, gast.BinOp):
-            if CONTAINER in (of(value.left), of(value.right)) and isinstance(value.op, (gast.Add, gast.Mult)):
+            if (is_container(of(value.left)) or is_container(of(value.right))) and isinstance(value.op, (gast.Add, gast.Mult)):
                 return CONTAINER
             if isinstance(value.op, gast.MatMult):
                 return _matmul_kind(of(value.left), of(value.right))
@@ -512,7 +515,7 @@ class Planner:
             base = kinds.get(value.value.id)
             if base == SHAPE:
                 return FLOAT  # an entry of a shape tuple
-            if base == CONTAINER and isinstance(value.slice, gast.Slice):
+            if is_container(base) and isinstance(value.slice, gast.Slice):
                 return CONTAINER
             if isinstance(base, tuple) and base[0] == "tuple_of":  # an entry of a tuple of known kinds
                 i = value.slice.value if isinstance(value.slice, gast.Constant) else None
@@ -530,7 +533,7 @@ class Planner:
             obj = self.ctx.resolver.resolve(value.func)
             if obj is MISSING:
                 if (isinstance(value.func, gast.Attribute) and value.func.attr in _CONTAINER_METHODS
-                        and of(value.func.value) == CONTAINER):
+                        and is_container(of(value.func.value))):
                     return CONTAINER
                 if isinstance(value.func, gast.Attribute) and value.func.attr in _WHOLE_REDUCTIONS:
                     return _reduced_kind(of(value.func.value), value.args, value.keywords)  # x.sum(axis=0)
@@ -625,6 +628,11 @@ class Planner:
             return self.kinds.get(node.id)
         return None
 
+
+# parameters that take integers (or tuples of them, or flags) by NumPy's contract: piecewise
+# constant, so their zero derivative is exact whatever they are computed from
+_INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof", "dtype", "shape", "newshape",
+                             "repeats", "reps", "n", "k", "compute_uv", "full_matrices"))
 
 # calls whose result is a list, tuple or dict
 _CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split, np.array_split,

@@ -17,7 +17,7 @@ import gast
 import numpy as np
 
 from . import custom, rules, runtime
-from .analysis import walk, CONTAINER, FLOAT, SCALAR, loads, rank, target_of
+from .analysis import walk, FLOAT, SCALAR, is_container, loads, rank, target_of
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
@@ -475,10 +475,10 @@ class ReverseMode(Planner):
 
         def may(var):
             kind = self.kinds.get(var)
-            if kind == CONTAINER or var in self.ctx.containers or self.may_be_object(var):
+            if is_container(kind) or var in self.ctx.containers or self.may_be_object(var):
                 return True
             if kind is not None:
-                return isinstance(kind, tuple) and kind[0] != "array"
+                return False
             seen.add(var)
             for s in self.layout.simple:
                 if target_of(s)[0] == var:

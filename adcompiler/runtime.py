@@ -407,8 +407,9 @@ def batch_index(t, index):
 
 
 def dense(t, x):
-    """Tangent ``t`` as an array like ``x`` when it is the scalar 0.0 standing for one."""
-    if t.__class__ is _float and x.__class__ is _ndarray:
+    """Tangent ``t`` with the structure of ``x`` when it is the scalar 0.0 standing for an array,
+    list or tuple of zeros."""
+    if t.__class__ is _float and (x.__class__ is _ndarray or x.__class__ in (list, tuple)):
         return zero_like(x)
     return t
 

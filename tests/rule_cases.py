@@ -368,6 +368,7 @@ CASES = [
     C(tuple, "sum(tuple([x, y * x]))", dict(x=V(), y=V())),
     C("items", "sum(v * v for k, v in {'a': x, 'b': y}.items())", dict(x=V(), y=V())),
     C("values", "sum(v * 2.0 for v in {'a': x, 'b': y}.values())", dict(x=V(), y=V())),
+    C("get", "{'a': x, 'b': y}.get('a', y) * {'a': x}.get('b', y) + {'b': x}.get('b')", dict(x=V(), y=V())),
     C(list.__add__, "[x, y] + [x * y, y]", dict(x=V(), y=V())),
     C(list.__add__, "(x,) + (y * x, np.sin(x))", dict(x=V(3), y=V(3))),
     C(list.__mul__, "[x, y * x] * 3", dict(x=V(2), y=V(2))),

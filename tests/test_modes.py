@@ -204,7 +204,36 @@ def fd_hessian(f, args, pos, eps=1e-5):
     return out
 
 
+def smoothed_series(x, alpha, history):
+    s = x[0]
+    out = list(history) + [s]    # x[0] does not depend on alpha: the list's tangent starts as zeros
+    for v in x[1:]:
+        s = alpha * v + (1 - alpha) * s
+        out.append(s)
+    return np.var(np.array(out))
+
+
+def logsumexp_along(x, axis):
+    m = np.max(x, axis=axis, keepdims=True)
+    return np.sum(np.squeeze(m, axis) + np.log(np.sum(np.exp(x - m), axis=axis)))
+
+
+def logsumexp_both_axes(x):
+    return logsumexp_along(x, 1) + logsumexp_along(x, 0)   # the axis travels through the saved tuple
+
+
+def running_counts(x, w):
+    acc = {}
+    for i in range(4):
+        key = "odd" if i % 2 else "even"
+        acc[key] = acc.get(key, 0.0) + w * x[i] ** 2
+    return acc["even"] * acc["odd"]
+
+
 HESSIAN_CASES = [
+    (smoothed_series, lambda r: [r.randn(5), 0.3, [0.5]], (0, 1)),
+    (logsumexp_both_axes, lambda r: [r.randn(3, 4)], (0,)),
+    (running_counts, lambda r: [r.randn(4), 0.8], (0, 1)),
     (least_squares, lambda r: [r.randn(3), r.randn(4, 3)], (0, 1)),
     (rnn_hidden, lambda r: [r.randn(3, 3) * 0.5, r.randn(4, 3)], (0, 1)),
     (polynomial, lambda r: [np.array([0.0, -1.0, 0.5]), np.array([1.0, 2.0, 3.0, -1.0])], (0, 1)),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime import dmatmul_left, dmatmul_right, unbroadcast
+from ..runtime import container_adjoint, dense, dmatmul_left, dmatmul_right, element, unbroadcast
 
 _float = float
 
@@ -901,6 +901,16 @@ def items_back(g, a):
     return {k: (0.0 if _zero(p) else p[1]) for k, p in zip(a.keys(), g)}
 
 
+def get_back(g, a, key):
+    """Adjoint of ``d.get(key, default)`` w.r.t. the dict: ``g`` at ``key`` if it is there."""
+    return container_adjoint(a, key, g) if key in a else 0.0
+
+
+def get_jvp(a, key, t_a, t_default):
+    """Tangent of ``d.get(key, default)``."""
+    return element(t_a, key) if key in a else t_default
+
+
 def values_back(g, a):
     """Adjoint of ``d.values()`` (seen through ``list``)."""
     if _zero(g):
@@ -1005,6 +1015,11 @@ def dselect(g, ans, args):
     for i in hit:
         parts[i] = g / len(hit)
     return (parts,) if len(args) == 1 else tuple(parts)
+
+
+def concat_jvp(x, y, t_x, t_y):
+    """Tangent of ``x + y`` for lists or tuples (a zero tangent stands for a list of zeros)."""
+    return dense(t_x, x) + dense(t_y, y)
 
 
 def sequence_repeat_back(g, x):

@@ -26,7 +26,8 @@ D(builtins.sum, "iterable, start=0", "[g] * len(iterable)", start="g", jvp="sum_
 D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
 D(builtins.tuple, "iterable", "list_back(g, iterable)", linear=True)
 # lists and tuples: + concatenates, * repeats
-D(list.__add__, "x, y", "g[:len(x)]", y="g[len(x):]", jvp="t_x + t_y", name="sequence + sequence")
+D(list.__add__, "x, y", "g[:len(x)]", y="g[len(x):]", jvp="concat_jvp(x, y, t_x, t_y)",
+  name="sequence + sequence")
 D(list.__mul__, "x, n", "sequence_repeat_back(g, x)", linear=True, name="sequence * n")
 D(list.__rmul__, "n, x", x="sequence_repeat_back(g, x)", linear=True, name="n * sequence")
 D(builtins.max, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_args)")

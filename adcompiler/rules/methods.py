@@ -20,6 +20,8 @@ D("flatten", "a", "np.reshape(g, np.shape(a))", linear=True)
 D("transpose", "a, *axes", "transpose_back(g, axes)", linear=True)
 D("T", "a", "np.transpose(g)", linear=True)
 D("items", "a", "items_back(g, a)", linear=True)
+D("get", "a, key, default=None", "get_back(g, a, key)", default="0.0 if key in a else g",
+  jvp="get_jvp(a, key, t_a, t_default)", zero=("key",))
 D("values", "a", "values_back(g, a)", linear=True)
 table.elementwise("clip", "a, min=None, max=None", "g * inside(a, min, max)")
 D("astype", "a, dtype", "g", linear=True)

@@ -49,7 +49,8 @@ for _helper in (adj.cumsum_back, adj.diff_back, adj.trace_back, adj.diag_back, a
                 adj.moveaxis_back, adj.hstack_back, adj.vstack_back, adj.split_back, adj.tile_back,
                 adj.repeat_back, adj.roll_back, adj.pad_back, adj.take_back, adj.take_along_axis_back,
                 adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.sort_back, adj.append_back,
-                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back):
+                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back,
+                adj.get_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
     _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
     D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)), zero=tuple(_rest))
