@@ -278,6 +278,15 @@ class Normalizer:
 
     stmt_ImportFrom = stmt_Import
 
+    def stmt_Global(self, s):
+        """A declaration for names the function only reads changes nothing here."""
+        assigned = [n for n in s.names if n in self.resolver.locals]
+        if assigned:
+            self.unsupported(s, "assigning to the %s variable %r" % (type(s).__name__.lower(), assigned[0]),
+                             "return the new value instead, and assign it outside the differentiated function")
+
+    stmt_Nonlocal = stmt_Global
+
     def stmt_Expr(self, s):
         if isinstance(s.value, gast.Constant):
             return  # docstring or bare constant

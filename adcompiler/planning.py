@@ -479,8 +479,7 @@ class Planner:
                                  % (callee, ", ".join(rule.signature.params)), s,
                                  hint="pass the arguments as documented by NumPy, without out=")
         reads = [n for p in rule.diff for n in loads(bound[p])]
-        names = rule.signature.params + ([rule.signature.varargs] if rule.signature.varargs else [])
-        ignored = {p: loads(bound[p]) for p in names
+        ignored = {p: loads(bound[p]) for p in bound
                    if p not in rule.diff and p not in rule.zero and p not in _INTEGER_PARAMS and loads(bound[p])}
         return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored)
 

@@ -719,3 +719,28 @@ def test_adjoints_of_lists_and_tuples_add_entry_by_entry(fn, args):
         eps = 1e-6
         fd = (g(args[0] + eps, *args[1:]) - g(args[0] - eps, *args[1:])) / (2 * eps)
         assert H == pytest.approx(fd, rel=1e-5, abs=1e-7)
+
+
+SCALE = 3.0
+
+
+def declares_a_global_it_reads(x):
+    global SCALE
+    rng = np.random.RandomState(0)
+    noise = rng.normal(0.0, 0.1, size=x.shape) + np.random.normal(0.0, 1.0, size=x.shape) * 0.0
+    return np.sum((x * SCALE + noise) ** 2)
+
+
+def assigns_a_global(x):
+    global SCALE
+    SCALE = x * 2.0
+    return SCALE
+
+
+def test_global_declarations_and_random_noise_with_keywords():
+    x = np.array([0.5, -1.0])
+    g = ad.grad(declares_a_global_it_reads)(x)
+    noise = np.random.RandomState(0).normal(0.0, 0.1, size=2)
+    np.testing.assert_allclose(g, 2 * (3.0 * x + noise) * 3.0, rtol=1e-12)
+    with pytest.raises(ad.AdError, match="assigning to the global variable 'SCALE'"):
+        ad.grad(assigns_a_global)(1.0)

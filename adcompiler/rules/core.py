@@ -56,6 +56,7 @@ class Signature:
     defaults: dict
     varargs: str | None = None
     keyword_only: tuple = ()
+    accepts_keywords: bool = False  # (**kwargs: any keyword binds, as a parameter of its own)
 
     @classmethod
     def parse(cls, text: str) -> "Signature":
@@ -79,6 +80,9 @@ class Signature:
             extra = args[len(positional):] if len(args) > len(positional) else []
             bound[self.varargs] = gast.Tuple(elts=list(extra), ctx=gast.Load())
         for k in keywords:
+            if self.accepts_keywords and k.arg is not None and k.arg not in bound:
+                bound[k.arg] = k.value
+                continue
             if k.arg is None or k.arg not in self.params or k.arg in bound:
                 return None
             bound[k.arg] = k.value
@@ -238,7 +242,7 @@ class Table:
         (``np.unique``, ``np.random.permutation``): an error when given a value that depends on
         ``wrt`` (never a silent zero); fine on other values."""
         for fn in fns:
-            self._add(Rule(fn, _name(fn), Signature([], {}, "args")))
+            self._add(Rule(fn, _name(fn), Signature([], {}, "args", accepts_keywords=True)))
 
 
 def _parse(text: str):
