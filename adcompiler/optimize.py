@@ -5,6 +5,7 @@ primal value nobody uses)."""
 from __future__ import annotations
 
 import operator
+import re
 
 import gast
 
@@ -14,6 +15,7 @@ _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul
          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
 _COMPARE = {gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.Eq: operator.eq, gast.NotEq: operator.ne}
 _NUMBER = (int, float)
+_TEMPORARY = re.compile(r"t\d+(_\d+)?$")  # the normal form's temporaries (named adjoints stay)
 
 
 def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.FunctionDef:
@@ -28,7 +30,72 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.Fun
         if not changed:
             break
     fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
+    fuse_single_use(fdef, keep)
     return fdef
+
+
+def fuse_single_use(fdef, keep) -> None:
+    """A temporary ``t = expr`` whose only read is in the value (or ``if`` test) of the next statement
+    goes into that read: ``t2 = y * y; t1 = t2 - x`` becomes ``t1 = y * y - x``, as a user would
+    write it and with one store and load less. Only when moving ``expr`` cannot reorder calls."""
+    counts, loads_total = _name_stats(fdef)
+
+    def block(stmts):
+        for st in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(st, field, None), list):
+                    block(getattr(st, field))
+        k = len(stmts) - 2
+        while k >= 0:  # backwards, so chains fuse into one expression
+            st = stmts[k]
+            if (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id not in keep
+                    and _TEMPORARY.match(st.targets[0].id) and counts.get(st.targets[0].id) == 1 and loads_total.get(st.targets[0].id) == 1
+                    and _fuse_into(stmts[k + 1], st.targets[0].id, st.value)):
+                del stmts[k]
+            k -= 1
+    block(fdef.body)
+
+
+def _fuse_into(st, var, expr) -> bool:
+    """Put ``expr`` in place of the one read of ``var`` in the value part of ``st``; True if done."""
+    if isinstance(st, (gast.Assign, gast.AugAssign, gast.Return)) or (isinstance(st, gast.Expr) and not _is_comment(st)):
+        part = st.value
+    elif isinstance(st, gast.If):
+        part = st.test
+    else:
+        return False
+    if part is None:
+        return False
+    path = _path_to(part, var)
+    if path is None:
+        return False
+    has_call = any(isinstance(n, gast.Call) for n in walk(expr))
+    if has_call and any(isinstance(n, gast.Call) and n not in path for n in walk(part)):
+        return False  # another call could run first, or later, than it did
+    if any(isinstance(n, (gast.Lambda, gast.ListComp, gast.GeneratorExp, gast.DictComp, gast.SetComp)) for n in path):
+        return False
+    parent, leaf = (path[-2], path[-1]) if len(path) > 1 else (st, path[-1])
+    for field, value in gast.iter_fields(parent):
+        if value is leaf:
+            setattr(parent, field, expr)
+            return True
+        if isinstance(value, list) and any(v is leaf for v in value):
+            value[[i for i, v in enumerate(value) if v is leaf][0]] = expr
+            return True
+    return False
+
+
+def _path_to(node, var):
+    """Nodes from ``node`` down to the load of ``var`` in it, or None."""
+    if isinstance(node, gast.Name):
+        return [node] if node.id == var and isinstance(node.ctx, gast.Load) else None
+    for _, value in gast.iter_fields(node):
+        for child in (value if isinstance(value, list) else [value]):
+            if isinstance(child, gast.AST):
+                found = _path_to(child, var)
+                if found is not None:
+                    return [node] + found
+    return None
 
 
 def _name_stats(fdef):
