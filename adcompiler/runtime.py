@@ -435,9 +435,8 @@ def cast_like(g, x):
     """Give a final gradient the type of its argument: float for float, an owned array of the
     argument's shape and dtype for an array, the same structure for containers."""
     if x.__class__ is _ndarray:
-        if g.__class__ is _ndarray and g.dtype == x.dtype and g.shape == x.shape and g.flags.writeable \
-                and g.base is None:
-            return g
+        if g.__class__ is _ndarray and g.base is None and g.shape == x.shape and (g.dtype is x.dtype or g.dtype == x.dtype):
+            return g  # (an array that owns its memory: not a broadcast or read-only view)
         out = np.zeros(x.shape, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
         out[...] = g
         return out
