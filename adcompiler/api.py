@@ -328,16 +328,20 @@ def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, optimize: bool = Tr
     return _public(_ValueAndGrad(fn, wrt, optimize))
 
 
-def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = True) -> str:
-    """The generated source for ``fn`` as a string (mode "reverse", "forward" or "split")."""
+def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = True,
+           args: Sequence | None = None) -> str:
+    """The generated source for ``fn`` as a string (mode "reverse", "forward" or "split"): the code
+    valid for every argument type, or with ``args`` (example arguments) the code specialised for
+    their kinds, which is what a call with such arguments runs."""
     fn = _as_derived(fn).fn if _as_derived(fn) is not None else fn
     positions, _ = _positions(fn, wrt)
+    kinds = None if args is None else tuple(map(compiler.kind_of, args))
     if mode == "reverse":
-        return compiler.build_reverse(fn, positions, None, "grad", optimize).source
+        return compiler.build_reverse(fn, positions, kinds, "grad", optimize).source
     if mode == "forward":
-        return compiler.build_jvp(fn, positions, None, optimize).source
+        return compiler.build_jvp(fn, positions, kinds, optimize).source
     if mode == "split":
-        return compiler.build_split(fn, positions, None, reusable=True, optimize=optimize).source
+        return compiler.build_split(fn, positions, kinds, reusable=True, optimize=optimize).source
     raise AdError("unknown mode %r: use 'reverse', 'forward' or 'split'" % (mode,))
 
 

@@ -86,8 +86,19 @@ def cmd_dump(args):
     if args.stage == "normalized":
         print(api.normalize(fn), end="")
         return 0
-    print(api.source(fn, wrt=_wrt(args.wrt), mode=args.mode, optimize=not args.no_optimize), end="")
+    example = _call_args(fn, _parse_at(args.at)) if args.at else None
+    print(api.source(fn, wrt=_wrt(args.wrt), mode=args.mode, optimize=not args.no_optimize, args=example), end="")
     return 0
+
+
+def _call_args(fn, values) -> list:
+    """The positional arguments ``--at`` gives, in ``fn``'s order."""
+    import inspect
+    params = inspect.signature(fn).parameters
+    missing = [p for p in params if p not in values and params[p].default is inspect.Parameter.empty]
+    if missing:
+        raise CliError("--at needs a value for: %s" % ", ".join(missing))
+    return [values[p] for p in params if p in values]
 
 
 def cmd_check(args):
@@ -95,13 +106,8 @@ def cmd_check(args):
 
     from . import api
     fn = load_function(args.target)
-    values = _parse_at(args.at or "")
     params = list(inspect.signature(fn).parameters)
-    missing = [p for p in params if p not in values and
-               inspect.signature(fn).parameters[p].default is inspect.Parameter.empty]
-    if missing:
-        raise CliError("--at needs a value for: %s" % ", ".join(missing))
-    call_args = [values[p] for p in params if p in values]
+    call_args = _call_args(fn, _parse_at(args.at or ""))
     wrt = _wrt(args.wrt)
     many = isinstance(wrt, tuple)
     grads = api.grad(fn, wrt=wrt)(*call_args)
@@ -145,6 +151,8 @@ def main(argv=None) -> int:
     dump.add_argument("--mode", default="reverse", choices=["reverse", "forward", "split"])
     dump.add_argument("--stage", default="derivative", choices=["normalized", "derivative"])
     dump.add_argument("--no-optimize", action="store_true")
+    dump.add_argument("--at", help='example argument values, e.g. "x=3.0,y=-1.0": print the code specialised '
+                                   'for their kinds (Python float, array rank and dtype)')
     dump.set_defaults(run=cmd_dump)
     chk = sub.add_parser("check", help="print the gradient and a finite-difference check")
     chk.add_argument("target", help="FILE.py:FUNC")
