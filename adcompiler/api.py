@@ -630,10 +630,43 @@ def _batched_jacobian(fn, args, pos):
     return np.moveaxis(t.reshape((n,) + out_shape), 0, -1).reshape(out_shape + x.shape)
 
 
-def hessian(fn: Callable, wrt: Wrt = 0) -> Callable:
-    """Second derivatives of scalar ``fn``: forward mode over the generated gradient code
-    (forward-over-reverse), one Hessian-vector product per element of the argument."""
-    return jacobian(grad(fn, wrt=wrt), wrt=wrt, mode="forward")
+def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
+    """Second derivatives of scalar ``fn``, shape ``arg.shape + arg.shape`` (for a tuple ``wrt``, a
+    tuple of rows of blocks ``H[a][b]`` of shape ``arg_a.shape + arg_b.shape``).
+
+    ``mode="forward"`` runs forward mode over the generated gradient code (forward-over-reverse:
+    Hessian-vector products, on a batch of one-hot tangents where the code allows it).
+    ``mode="reverse"`` runs reverse mode over it (reverse-over-reverse: the generated gradient,
+    tape operations included, differentiated again in split motion; one backward pass per row)."""
+    if mode not in ("forward", "reverse"):
+        raise AdError("unknown hessian mode %r: use 'forward' or 'reverse'" % (mode,))
+
+    @functools.wraps(fn)
+    def hess(*args):
+        positions, many = _positions(fn, wrt)
+        _check_differentiable(fn, args, positions)
+        blocks = [_hessian_rows(fn, args, a, positions, mode) for a in positions]
+        blocks = [[b if np.ndim(b) else float(b) for b in row] for row in blocks]
+        return tuple(tuple(row) for row in blocks) if many else blocks[0][0]
+    return hess
+
+
+def _hessian_rows(fn, args, a, positions, mode):
+    """The blocks ``d(df/d arg_a) / d arg_b`` for every ``b`` in ``positions``."""
+    g = grad(fn, wrt=a)
+    if mode == "forward":
+        return [jacobian(g, wrt=b, mode="forward")(*args) for b in positions]
+    target = _target(g, args)
+    gradient, pullback = vjp(target, *args)
+    shape = np.shape(gradient)
+    rows = {b: [] for b in positions}
+    for idx in np.ndindex(shape):
+        seed = np.zeros(shape)
+        seed[idx] = 1.0
+        parts = pullback(seed if shape else 1.0)
+        for b in positions:
+            rows[b].append(np.asarray(parts[b], dtype=float))
+    return [np.reshape(np.array(rows[b]), shape + np.shape(args[b])) for b in positions]
 
 
 _GRAD_BY_ARG: dict = {}

@@ -17,7 +17,7 @@ import gast
 import numpy as np
 
 from . import custom, rules, runtime
-from .analysis import walk, FLOAT, SCALAR, is_container, loads, rank, target_of
+from .analysis import walk, FLOAT, SCALAR, is_container, list_method, loads, rank, target_of
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
@@ -350,6 +350,14 @@ class ReverseMode(Planner):
             return reads
         if plan.kind == "append":
             return {mutated: False}
+        if plan.kind == "pop":
+            return {list_method(s)[0]: False}
+        if plan.kind in ("add_at", "take_adjoint"):  # d[i] += v / v = d[i]: the index, and shapes
+            args = s.value.args
+            reads = {args[0].id: False}
+            reads.update({a.id: False for a in args[2:] if isinstance(a, gast.Name)})
+            reads.update({n: True for n in loads(args[1])})
+            return reads
         if plan.kind == "gradcall":
             reads = {n: True for a in s.value.args for n in loads(a)}
             if isinstance(s.value.func, gast.Name) and s.value.func.id in self.ctx.resolver.locals:
@@ -397,7 +405,7 @@ class ReverseMode(Planner):
     def has_active(self, s) -> bool:
         """Does compound statement ``s`` contain a statement with an active target?"""
         for n in walk(s):
-            if isinstance(n, gast.Assign):
+            if isinstance(n, (gast.Assign, gast.Expr)):  # (lst.append(v) and add_at(d, i, v) too)
                 bound, mutated = target_of(n)
                 if (bound or mutated) in self.active:
                     return True
@@ -571,18 +579,15 @@ class ReverseMode(Planner):
         if target is None or target not in self.active:
             return
         names = self.records.get(id(s), {})
+        if plan.kind in ("pop", "add_at", "take_adjoint"):  # (whether or not a gradient reached the target)
+            getattr(self, "backward_" + plan.kind)(s, out)
+            self.live.discard(bound)
+            return
         if target not in self.live:
             self.emit_pops(s, names, out)  # keep the tape aligned even when no gradient flows
             if bound:
                 self.live.discard(bound)
             return
-        if plan.kind == "pop":
-            raise self.loc.error("reverse mode cannot differentiate through list.pop()", s,
-                                 hint="index the list instead, or use ad.jvp / ad.jacobian(mode='forward')")
-        if plan.kind in ("add_at", "take_adjoint"):
-            raise self.loc.error("reverse mode over generated gradient code (reverse-over-reverse) is not "
-                                 "supported", s, hint="use forward-over-reverse: ad.hessian, ad.jvp(ad.grad(f), ...) "
-                                 "or ad.grad(ad.grad(f)) for a scalar argument")
         if plan.kind == "opaque":
             raise self.loc.error("cannot differentiate %s: %s"
                                  % (plan.callee, plan.why), s,
@@ -663,6 +668,45 @@ class ReverseMode(Planner):
             self.accumulate(value.id, take, out, s)
         else:
             out.append(located(gast.Expr(value=take), s))
+
+    def backward_pop(self, s, out):
+        """``v = lst.pop()``: ``dv`` goes back on the end of ``dlst`` (a zero when no gradient reached
+        ``v``, so that ``dlst`` stays aligned with ``lst``: the tape of generated gradient code,
+        differentiated again, is such a list)."""
+        lst, v = list_method(s)[0], target_of(s)[0]
+        if lst not in self.active:
+            return
+        self.comment(s, out)
+        self.ensure_owned(lst, lst, out, s)
+        put = gast.Call(func=gast.Attribute(value=name(self.adj(lst)), attr="append", ctx=gast.Load()),
+                        args=[name(self.adj(v)) if v in self.live else const(0.0)], keywords=[])
+        out.append(located(gast.Expr(value=put), s))
+
+    # Generated gradient code differentiated again (reverse over reverse) updates adjoints in place.
+    def backward_add_at(self, s, out):
+        """``add_at(d, i, v)`` is ``d[i] += v``: ``v`` gets the adjoint of ``d`` at ``i``."""
+        d, index, v = s.value.args
+        if d.id not in self.live or not (isinstance(v, gast.Name) and v.id in self.active):
+            return
+        self.comment(s, out)
+        read = gast.Call(func=name(self.helper("element")), args=[name(self.adj(d.id)), index], keywords=[])
+        self.accumulate(v.id, gast.Call(func=name(self.helper("unbroadcast")), args=[read, v], keywords=[]), out, s)
+
+    def backward_take_adjoint(self, s, out):
+        """``w = take_adjoint(d, i)`` is ``w = d[i]; d[i] = 0``: the adjoint of ``d`` at ``i`` is
+        replaced by that of ``w``."""
+        d, index = s.value.args
+        w = target_of(s)[0]
+        if d.id not in self.active or (d.id not in self.live and w not in self.live):
+            return
+        self.comment(s, out)
+        self.ensure_owned(d.id, d.id, out, s)
+        dd = name(self.adj(d.id))
+        out.append(located(gast.Expr(value=gast.Call(func=name(self.helper("take_adjoint")), args=[dd, index],
+                                                     keywords=[])), s))
+        if w in self.live:
+            out.append(located(gast.Expr(value=gast.Call(func=name(self.helper("add_at")),
+                                                         args=[dd, index, name(self.adj(w))], keywords=[])), s))
 
     def backward_hook(self, s, out):
         """``with insert_grad_of(x) as g: body``: run body on the adjoint of ``x`` accumulated so far."""

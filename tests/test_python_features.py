@@ -212,7 +212,20 @@ def test_closures_nested_defs_lambdas():
     assert g(0.5, 2.0) == pytest.approx(np.sin(2.0))
 
 
+def appends_in_a_branch(x):
+    kept = []
+    for k in range(len(x)):
+        v = x[k] * 2.0
+        if k % 2 == 0:
+            kept.append(v)     # the branch holds no assignment, only the append
+    return sum(kept) + np.sum(np.array(kept) ** 2)
+
+
 def test_comprehensions_and_lists():
+    x = np.array([0.3, -0.7, 1.1, 0.5])
+    assert_grad(appends_in_a_branch, [x])
+    assert ad.jvp(appends_in_a_branch, (x,), (np.ones(4),))[1] == pytest.approx(
+        float(np.sum(ad.grad(appends_in_a_branch)(x))), rel=1e-12)
     assert_grad(comprehensions, [np.array([0.3, -0.2, 1.5])])
     assert_grad(stacked, [np.array([0.3, -0.2, 1.5])])
     assert_grad(nested_comprehension, [np.array([0.3, -0.2, 1.5])])

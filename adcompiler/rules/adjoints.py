@@ -906,6 +906,17 @@ def get_back(g, a, key):
     return container_adjoint(a, key, g) if key in a else 0.0
 
 
+def element_back(g, v, i):
+    """Adjoint of ``element(v, i)`` w.r.t. ``v`` (an adjoint, or 0.0 standing for a zero one)."""
+    return 0.0 if v.__class__ is float else container_adjoint(v, i, g)
+
+
+def cotangent_back(g, parts, i):
+    """Adjoint of ``cotangent(parts, i)`` w.r.t. what a vjp rule returned (a bare value for a
+    one-argument function)."""
+    return container_adjoint(parts, i, g) if isinstance(parts, (tuple, list)) else g
+
+
 def get_jvp(a, key, t_a, t_default):
     """Tangent of ``d.get(key, default)``."""
     return element(t_a, key) if key in a else t_default

@@ -16,26 +16,33 @@ D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True, zero=X)
 D(rt.unreduce, "v, x, axis=None, keepdims=False",
   "np.reshape(np.sum(g, axis=axis, keepdims=keepdims), np.shape(v))", jvp="unreduce(t_v, x, axis, keepdims)", zero=X)
 D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
+  "np.reshape(np.sum(unreduce_extreme(1.0, top, x, axis, keepdims) * g, axis=axis, keepdims=keepdims), np.shape(v))",
   jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"))
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X)
 D(rt.own, "v, x", "unbroadcast(g, v)", jvp="own(t_v, x)", zero=X)
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"))
-D(rt.element, "v, i", jvp="element(t_v, i)", zero=("i",))
-D(rt.cotangent, "parts, i", jvp="cotangent(t_parts, i)", zero=("i",))
+D(rt.element, "v, i", "element_back(g, v, i)", jvp="element(t_v, i)", zero=("i",))
+D(rt.cotangent, "parts, i", "cotangent_back(g, parts, i)", jvp="cotangent(t_parts, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
-D(rt.sum_product, "a, b", jvp="sum_product(t_a, b) + sum_product(a, t_b)")
+D(rt.sum_product, "a, b", "unbroadcast(g * b, a)", b="unbroadcast(g * a, b)",
+  jvp="sum_product(t_a, b) + sum_product(a, t_b)")
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)")
 D(adj.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
 D(adj.split_like, "v, arrays, axis=0", jvp="split_like(t_v, arrays, axis)", zero=("arrays",))
 D(adj.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)", zero=("arrays",))
 # the adjoint of one operand of a product is linear in the adjoint and in the other operand; it
 # reads its own operand for the shape only
-D(rt.dmatmul_left, "v, a, b", jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, a, t_b)", zero=("a",))
-D(rt.dmatmul_right, "v, a, b", jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b)", zero=("b",))
-D(adj.ddot_left, "v, a, b", jvp="ddot_left(t_v, a, b) + ddot_left(v, a, t_b)", zero=("a",))
-D(adj.ddot_right, "v, a, b", jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",))
+# (<g, dmatmul_left(v, a, b)> = <v, g @ b>: the vjps are the product and the other adjoint)
+D(rt.dmatmul_left, "v, a, b", "unbroadcast(g @ b, v)", b="dmatmul_right(v, g, b)",
+  jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, a, t_b)", zero=("a",))
+D(rt.dmatmul_right, "v, a, b", "unbroadcast(a @ g, v)", a="dmatmul_left(v, a, g)",
+  jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b)", zero=("b",))
+D(adj.ddot_left, "v, a, b", "unbroadcast(np.dot(g, b), v)", b="ddot_right(v, g, b)",
+  jvp="ddot_left(t_v, a, b) + ddot_left(v, a, t_b)", zero=("a",))
+D(adj.ddot_right, "v, a, b", "unbroadcast(np.dot(a, g), v)", a="ddot_left(v, a, g)",
+  jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",))
 D(adj.einsum_back, "v, subscripts, operands", jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
   zero=("subscripts",))
 D(adj.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
