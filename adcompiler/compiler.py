@@ -263,7 +263,7 @@ class Split:
 def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True) -> Split:
     """Generate ``fn_forward`` / ``fn_backward``. The backward function returns one adjoint per
     position in ``wrt_positions`` (0.0 for none; cast to the argument's type when ``reusable``,
-    the public vjp). A reusable backward can be called many times: it does not consume the tape."""
+    the public vjp). The backward can be called many times: it does not consume the tape."""
     parsed_names = _reserved_split_names(fn)
     r = _Reverse(fn, wrt_positions, arg_kinds, split_names=parsed_names)
     rev, ctx = r.rev, r.ctx
@@ -290,7 +290,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     defined = every_param | {n.id for s in r.entry + r.forward for n in walk(s)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     saved = sorted({n for n in loads_of(bwd.body) if n in defined} | set(r.originals.values()) & loads_of(bwd.body))
-    if rev.tape and rev.tape in saved and reusable:
+    if rev.tape and rev.tape in saved:  # (a callee's too: the public pullback may run it again)
         bwd.body.insert(0, assign(rev.tape, gast.Call(func=gast.Attribute(value=name(rev.tape), attr="copy",
                                                                           ctx=gast.Load()), args=[], keywords=[])))
     if saved:

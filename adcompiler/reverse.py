@@ -487,6 +487,8 @@ class ReverseMode(Planner):
                 return True
             if kind is not None:
                 return False
+            if self.ctx.generated:  # gradient code differentiated again: its helpers build containers
+                return True
             seen.add(var)
             for s in self.layout.simple:
                 if target_of(s)[0] == var:
@@ -576,11 +578,19 @@ class ReverseMode(Planner):
         bound, mutated = target_of(s)
         target = bound or mutated
         plan = self.plans[id(s)]
+        if plan.kind == "pop" and list_method(s)[0] in self.active:
+            target = list_method(s)[0]  # (a pop changes the list, whatever becomes of the value)
         if target is None or target not in self.active:
             return
         names = self.records.get(id(s), {})
         if plan.kind in ("pop", "add_at", "take_adjoint"):  # (whether or not a gradient reached the target)
-            getattr(self, "backward_" + plan.kind)(s, out)
+            block = []
+            self.emit_pops(s, names, block)
+            recorded = len(block)
+            getattr(self, "backward_" + plan.kind)(s, {k: v for k, v in names.items() if k != v}, block)
+            if len(block) > recorded:
+                self.comment(s, out)
+            out.extend(block)
             self.live.discard(bound)
             return
         if target not in self.live:
@@ -669,38 +679,39 @@ class ReverseMode(Planner):
         else:
             out.append(located(gast.Expr(value=take), s))
 
-    def backward_pop(self, s, out):
+    def backward_pop(self, s, rename, out):
         """``v = lst.pop()``: ``dv`` goes back on the end of ``dlst`` (a zero when no gradient reached
         ``v``, so that ``dlst`` stays aligned with ``lst``: the tape of generated gradient code,
         differentiated again, is such a list)."""
         lst, v = list_method(s)[0], target_of(s)[0]
         if lst not in self.active:
             return
-        self.comment(s, out)
-        self.ensure_owned(lst, lst, out, s)
+        self.ensure_owned(lst, rename.get(lst, lst), out, s)
         put = gast.Call(func=gast.Attribute(value=name(self.adj(lst)), attr="append", ctx=gast.Load()),
                         args=[name(self.adj(v)) if v in self.live else const(0.0)], keywords=[])
         out.append(located(gast.Expr(value=put), s))
 
     # Generated gradient code differentiated again (reverse over reverse) updates adjoints in place.
-    def backward_add_at(self, s, out):
+    def backward_add_at(self, s, rename, out):
         """``add_at(d, i, v)`` is ``d[i] += v``: ``v`` gets the adjoint of ``d`` at ``i``."""
         d, index, v = s.value.args
         if d.id not in self.live or not (isinstance(v, gast.Name) and v.id in self.active):
             return
-        self.comment(s, out)
+        index = rules.instantiate(index, rename) if rename else index
         read = gast.Call(func=name(self.helper("element")), args=[name(self.adj(d.id)), index], keywords=[])
-        self.accumulate(v.id, gast.Call(func=name(self.helper("unbroadcast")), args=[read, v], keywords=[]), out, s)
+        shape = name(rename.get(v.id, v.id))
+        self.accumulate(v.id, gast.Call(func=name(self.helper("unbroadcast")), args=[read, shape], keywords=[]),
+                        out, s)
 
-    def backward_take_adjoint(self, s, out):
+    def backward_take_adjoint(self, s, rename, out):
         """``w = take_adjoint(d, i)`` is ``w = d[i]; d[i] = 0``: the adjoint of ``d`` at ``i`` is
         replaced by that of ``w``."""
         d, index = s.value.args
         w = target_of(s)[0]
         if d.id not in self.active or (d.id not in self.live and w not in self.live):
             return
-        self.comment(s, out)
-        self.ensure_owned(d.id, d.id, out, s)
+        index = rules.instantiate(index, rename) if rename else index
+        self.ensure_owned(d.id, rename.get(d.id, d.id), out, s)
         dd = name(self.adj(d.id))
         out.append(located(gast.Expr(value=gast.Call(func=name(self.helper("take_adjoint")), args=[dd, index],
                                                      keywords=[])), s))

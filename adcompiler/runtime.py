@@ -92,10 +92,56 @@ def _as_matrices(g, a, b):
     return g, a, b
 
 
+def matmul(a, b):
+    """``a @ b``, or 0.0 when either is the scalar 0.0 standing for a zero adjoint."""
+    if (a.__class__ is _float and not a) or (b.__class__ is _float and not b):
+        return 0.0
+    return a @ b
+
+
+def dot(a, b):
+    """``np.dot(a, b)``, or 0.0 when either is the scalar 0.0 standing for a zero adjoint."""
+    if (a.__class__ is _float and not a) or (b.__class__ is _float and not b):
+        return 0.0
+    return np.dot(a, b)
+
+
+def _matmul_shape(a, b):
+    sa, sb = np.shape(a), np.shape(b)
+    if len(sa) == 1 and len(sb) == 1:
+        return ()
+    if len(sa) == 1:
+        return sb[:-2] + sb[-1:]
+    if len(sb) == 1:
+        return sa[:-1]
+    return np.broadcast_shapes(sa[:-2], sb[:-2]) + (sa[-2], sb[-1])
+
+
+def _dot_shape(a, b):
+    sa, sb = np.shape(a), np.shape(b)
+    return sa[:-1] + (sb[:-2] + sb[-1:] if len(sb) > 1 else ())
+
+
+def product_adjoint(v, a, b, shape_of=_matmul_shape):
+    """The adjoint ``v`` of ``a @ b`` (or ``np.dot``: ``shape_of=_dot_shape``) as an array, when it
+    is a scalar standing for a uniform one (generated gradient code passes such scalars on)."""
+    if v.__class__ is _ndarray and v.ndim or (np.ndim(a) == 0 or np.ndim(b) == 0):
+        return v
+    shape = shape_of(a, b)
+    return np.broadcast_to(v, shape) if shape else v
+
+
+def dot_adjoint(v, a, b):
+    """``product_adjoint`` for ``np.dot(a, b)``."""
+    return product_adjoint(v, a, b, _dot_shape)
+
+
 def dmatmul_left(g, a, b):
     """Adjoint of ``a`` in ``a @ b`` for any ranks (1-D operands included)."""
     if (g.__class__ is _float and not g) or (b.__class__ is _float and not b):  # b: a zero tangent
         return 0.0
+    if g.__class__ is not _ndarray or not g.ndim:
+        g = product_adjoint(g, a, b)
     if a.ndim == 2:
         if b.ndim == 2:
             return g @ b.T
@@ -111,6 +157,8 @@ def dmatmul_right(g, a, b):
     """Adjoint of ``b`` in ``a @ b`` for any ranks (1-D operands included)."""
     if (g.__class__ is _float and not g) or (a.__class__ is _float and not a):  # a: a zero tangent
         return 0.0
+    if g.__class__ is not _ndarray or not g.ndim:
+        g = product_adjoint(g, a, b)
     if a.ndim == 2:
         if b.ndim == 2:
             return a.T @ g
@@ -120,12 +168,6 @@ def dmatmul_right(g, a, b):
         return g * a
     g2, a2, b2 = _as_matrices(g, a, b)
     return np.reshape(unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2), np.shape(b))
-
-
-
-
-
-
 
 
 def copy(x):
@@ -242,11 +284,12 @@ def add(a, b):
 
 
 def container_adjoint(x, index, g):
-    """Adjoint of a container ``x`` receiving ``g`` at ``index`` and zero elsewhere."""
+    """Adjoint of a container ``x`` receiving ``g`` at ``index`` and zero elsewhere (zeros shaped
+    like the other entries: a rule applied to one of them needs its shape)."""
     if isinstance(x, (list, tuple)):
-        out = [0.0] * len(x)
+        out = [zero_like(e) for e in x]
     elif isinstance(x, dict):
-        out = dict.fromkeys(x, 0.0)
+        out = {k: zero_like(v) for k, v in x.items()}
     else:
         out = np.zeros(np.shape(x), dtype=_adjoint_dtype(x))
         if g.__class__ is _float and not g:
@@ -256,7 +299,8 @@ def container_adjoint(x, index, g):
         else:
             np.add.at(out, index, g)  # repeated fancy indices each add their part
         return out
-    out[index] = g
+    if not (g.__class__ is _float and not g) or out[index].__class__ is _float:
+        out[index] = g
     return out
 
 

@@ -104,6 +104,18 @@ def test_vjp_weighted_and_repeatable():
     assert a[1] is None, "an int argument has no cotangent"
 
 
+def scaled_sum_of_squares(x):
+    return np.sin(x) * sum_of_squares(x, x * 2.0)   # the callee keeps a tape of its own
+
+
+def test_pullback_through_a_subroutine_with_a_tape_runs_again():
+    x = np.array([0.3, 0.5])
+    out, pullback = ad.vjp(scaled_sum_of_squares, x)
+    first, second = pullback(np.array([1.0, -2.0]))[0], pullback(np.array([1.0, -2.0]))[0]
+    np.testing.assert_array_equal(first, second)
+    np.testing.assert_allclose(first, np.array([1.0, -2.0]) @ ad.jacobian(scaled_sum_of_squares)(x), rtol=1e-12)
+
+
 def test_jvp_through_loops_branches_subroutines():
     for x in (0.3, 1.7):
         out, t = ad.jvp(scalar_loop, (x, 4), (1.0, 0))
@@ -253,6 +265,60 @@ def test_hessians_match_finite_differences_of_the_gradient(fn, make, positions):
     args = make(np.random.RandomState(5))
     for pos in positions:
         np.testing.assert_allclose(ad.hessian(fn, wrt=pos)(*args), fd_hessian(fn, args, pos), rtol=1e-5, atol=1e-6)
+
+def sums_of_squares_twice(x):
+    return np.sum(np.sin(x) * sum_of_squares(x, x * 2.0)) + sum_of_squares(np.tanh(x))
+
+
+def appends_then_picks(x):
+    best = x[0]
+    kept = []
+    for k in range(len(x)):
+        best = max(best, x[k] * 1.5)
+        if k % 2 == 0:
+            kept.append(best * x[k])
+    return sum(kept) + np.sum(np.array(kept) ** 2) * best
+
+
+# gradient code whose helpers have no reverse rule of their own (polyval, append, sort, ...)
+NO_REVERSE_OVER_REVERSE = ("bilinear_einsum", "signal_fit", "linear_adjoint_helpers")
+REVERSE_OVER_REVERSE_CASES = [c for c in HESSIAN_CASES if c[0].__name__ not in NO_REVERSE_OVER_REVERSE] + [
+    (sums_of_squares_twice, lambda r: [r.randn(3)], (0,)),
+    (appends_then_picks, lambda r: [r.randn(4)], (0,)),
+]
+
+
+@pytest.mark.parametrize("fn, make, positions", REVERSE_OVER_REVERSE_CASES,
+                         ids=[c[0].__name__ for c in REVERSE_OVER_REVERSE_CASES])
+def test_reverse_over_reverse_hessians(fn, make, positions):
+    """hessian(mode="reverse") runs reverse mode over the generated gradient code: its tape pops,
+    in-place adjoint updates and helper calls are differentiated in reverse."""
+    args = make(np.random.RandomState(5))
+    for pos in positions:
+        H = ad.hessian(fn, wrt=pos, mode="reverse")(*args)
+        np.testing.assert_allclose(H, ad.hessian(fn, wrt=pos)(*args), rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(H, fd_hessian(fn, args, pos), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("case", NO_REVERSE_OVER_REVERSE)
+def test_reverse_over_reverse_without_a_rule_is_an_error(case):
+    fn, make, positions = [c for c in HESSIAN_CASES if c[0].__name__ == case][0]
+    args = make(np.random.RandomState(5))
+    with pytest.raises(ad.AdError, match="no reverse-mode rule for"):
+        ad.hessian(fn, wrt=positions[0], mode="reverse")(*args)
+
+
+def test_hessian_blocks_for_several_arguments():
+    args = [np.array([0.3, -0.7, 1.1]), np.random.RandomState(0).randn(4, 3)]
+    for mode in ("forward", "reverse"):
+        H = ad.hessian(least_squares, wrt=(0, 1), mode=mode)(*args)
+        assert [[b.shape for b in row] for row in H] == [[(3, 3), (3, 4, 3)], [(4, 3, 3), (4, 3, 4, 3)]]
+        np.testing.assert_allclose(H[0][0], fd_hessian(least_squares, args, 0), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(H[1][1], fd_hessian(least_squares, args, 1), rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(H[0][1], np.moveaxis(H[1][0], -1, 0), rtol=1e-9)
+    with pytest.raises(ad.AdError, match="unknown hessian mode"):
+        ad.hessian(least_squares, mode="sideways")
+
 
 def test_hessians_and_higher_order():
     rng = np.random.RandomState(1)

@@ -41,6 +41,16 @@ def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
     return out
 
 
+def dpow_base_x_back(g, v, x, y):
+    """Adjoint of ``x`` in ``dpow_base(v, x, y)`` (reverse over gradient code)."""
+    return _where_nonzero(y * (y - 1), lambda: g * v * y * (y - 1) * np.power(x, y - 2.0))
+
+
+def dpow_exponent_x_back(g, v, out, x):
+    """Adjoint of ``x`` in ``dpow_exponent(v, out, x)`` (reverse over gradient code)."""
+    return _where_nonzero(v, lambda: g * v * out / x)
+
+
 def dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x):
     """Tangent of ``dpow_exponent(v, ans, x)``."""
     out = dpow_exponent(t_v, ans, x)
@@ -540,7 +550,7 @@ def svd_back(g, a, compute_uv=True):
     if not compute_uv:
         return svdvals_back(g, a)
     gu, gs, gvt = g if isinstance(g, (tuple, list)) else (0.0, 0.0, 0.0)
-    if not (_zero(gu) and _zero(gvt)):
+    if np.any(gu) or np.any(gvt):  # (zeros, as container_adjoint fills unused entries, are fine)
         raise ValueError("the gradient of np.linalg.svd through u or vh is not supported; "
                          "use the singular values (compute_uv=False)")
     return svdvals_back(gs, a)
@@ -904,6 +914,23 @@ def items_back(g, a):
 def get_back(g, a, key):
     """Adjoint of ``d.get(key, default)`` w.r.t. the dict: ``g`` at ``key`` if it is there."""
     return container_adjoint(a, key, g) if key in a else 0.0
+
+
+def own_back(g, v):
+    """Adjoint of ``own(v, x)`` w.r.t. ``v``: a list adjoint (``own`` made a list for a list ``x``)
+    goes back to the array ``v`` row by row."""
+    if isinstance(g, list) and v.__class__ is np.ndarray:
+        rows = np.shape(v)[1:]
+        return np.stack([np.broadcast_to(np.asarray(e, dtype=float), rows) for e in g]) if g else np.zeros(np.shape(v))
+    return unbroadcast(g, v)
+
+
+def unreduce_back(g, v, x, axis=None, keepdims=False):
+    """Adjoint of ``v`` in ``unreduce(v, x, axis, keepdims)``: ``g`` (which may be a scalar standing
+    for a uniform array shaped like ``x``) summed back over ``axis``."""
+    if g.__class__ is float:
+        g = np.broadcast_to(g, np.shape(x))
+    return np.reshape(np.sum(g, axis=axis, keepdims=keepdims), np.shape(v))
 
 
 def element_back(g, v, i):

@@ -190,6 +190,9 @@ class Table:
 
     def _add(self, rule: Rule):
         key = _key(rule.fn)
+        reserved = {"g", "ans"} & set(rule.signature.params + [rule.signature.varargs])
+        if reserved:  # templates read g and ans as the adjoint and the result
+            raise ValueError("%s: a parameter may not be called %s" % (rule.name, sorted(reserved)[0]))
         if key in self.rules:  # aliases such as np.abs / np.absolute are one object: list it once
             raise ValueError("%s has two entries in the %s rule table" % (rule.name, self.namespace))
         self.rules[key] = rule

@@ -13,13 +13,13 @@ X = ("x",)  # read for its shape (or a mask) only
 
 D(rt.unbroadcast, "v, x", "expand_like(g, v)", linear=True, zero=X)
 D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True, zero=X)
-D(rt.unreduce, "v, x, axis=None, keepdims=False",
-  "np.reshape(np.sum(g, axis=axis, keepdims=keepdims), np.shape(v))", jvp="unreduce(t_v, x, axis, keepdims)", zero=X)
+D(rt.unreduce, "v, x, axis=None, keepdims=False", "unreduce_back(g, v, x, axis, keepdims)",
+  jvp="unreduce(t_v, x, axis, keepdims)", zero=X)
 D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
   "np.reshape(np.sum(unreduce_extreme(1.0, top, x, axis, keepdims) * g, axis=axis, keepdims=keepdims), np.shape(v))",
   jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"))
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X)
-D(rt.own, "v, x", "unbroadcast(g, v)", jvp="own(t_v, x)", zero=X)
+D(rt.own, "v, x", "own_back(g, v)", jvp="own(t_v, x)", zero=X)
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"))
 D(rt.element, "v, i", "element_back(g, v, i)", jvp="element(t_v, i)", zero=("i",))
@@ -35,29 +35,36 @@ D(adj.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)", zero=("arr
 # the adjoint of one operand of a product is linear in the adjoint and in the other operand; it
 # reads its own operand for the shape only
 # (<g, dmatmul_left(v, a, b)> = <v, g @ b>: the vjps are the product and the other adjoint)
-D(rt.dmatmul_left, "v, a, b", "unbroadcast(g @ b, v)", b="dmatmul_right(v, g, b)",
+D(rt.dmatmul_left, "v, a, b", "unbroadcast(matmul(g, b), v)", b="dmatmul_right(product_adjoint(v, a, b), g, b)",
   jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, a, t_b)", zero=("a",))
-D(rt.dmatmul_right, "v, a, b", "unbroadcast(a @ g, v)", a="dmatmul_left(v, a, g)",
+D(rt.dmatmul_right, "v, a, b", "unbroadcast(matmul(a, g), v)", a="dmatmul_left(product_adjoint(v, a, b), a, g)",
   jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b)", zero=("b",))
-D(adj.ddot_left, "v, a, b", "unbroadcast(np.dot(g, b), v)", b="ddot_right(v, g, b)",
+D(adj.ddot_left, "v, a, b", "unbroadcast(dot(g, b), v)", b="ddot_right(dot_adjoint(v, a, b), g, b)",
   jvp="ddot_left(t_v, a, b) + ddot_left(v, a, t_b)", zero=("a",))
-D(adj.ddot_right, "v, a, b", "unbroadcast(np.dot(a, g), v)", a="ddot_left(v, a, g)",
+D(adj.ddot_right, "v, a, b", "unbroadcast(dot(a, g), v)", a="ddot_left(dot_adjoint(v, a, b), a, g)",
   jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",))
 D(adj.einsum_back, "v, subscripts, operands", jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
   zero=("subscripts",))
 D(adj.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
   zero=("p",))
 D(adj.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero=("fp",))
-D(adj.dpow_base, "v, x, y", jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
-D(adj.dpow_exponent, "v, ans, x", jvp="dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x)")
+D(adj.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)", zero=("a", "key"))
+D(adj.cumsum_back, "cot, a, axis=None", "np.cumsum(g, axis=axis)", jvp="cumsum_back(t_cot, a, axis)",
+  zero=("a", "axis"))
+D(adj.dselect, "cot, top, args", "select_jvp(top, args, g)", jvp="dselect(t_cot, top, args)", zero=("top", "args"))
+D(adj.dpow_base, "v, x, y", "unbroadcast(dpow_base(g, x, y), v)", x="unbroadcast(dpow_base_x_back(g, v, x, y), x)",
+  jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
+D(adj.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  # (out: x ** y)
+  out="unbroadcast(dpow_exponent(g * v, 1.0, x), out)", x="unbroadcast(dpow_exponent_x_back(g, v, out, x), x)",
+  jvp="dpow_exponent_jvp(v, out, x, t_v, t_out, t_x)")
 # Adjoints linear in the adjoint they receive, whose other arguments give only shapes, indices
 # or piecewise-constant selections: the tangent is the same function of the adjoint's tangent.
-for _helper in (adj.cumsum_back, adj.diff_back, adj.trace_back, adj.diag_back, adj.diagonal_back, adj.swap_back,
+# (Reverse mode over them, the transposed map, is written out only for some, above.)
+for _helper in (adj.diff_back, adj.trace_back, adj.diag_back, adj.diagonal_back, adj.swap_back,
                 adj.moveaxis_back, adj.hstack_back, adj.vstack_back, adj.split_back, adj.tile_back,
                 adj.repeat_back, adj.roll_back, adj.pad_back, adj.take_back, adj.take_along_axis_back,
                 adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.sort_back, adj.append_back,
-                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back,
-                adj.get_back):
+                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
     _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
     D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)), zero=tuple(_rest))
