@@ -113,6 +113,8 @@ class _Reverse:
         self.parsed, self.ctx, fdef = _stage(fn, arg_kinds)
         self.fn = fn
         ctx = self.ctx
+        if split_names:  # before any callee is named: a recursive call of another pair must not take them
+            ctx.namer.reserve(split_names)
         self.key = (tuple(wrt_positions), tuple(arg_kinds) if arg_kinds is not None else None)
         self.split_names = split_names
         ctx.subroutine = self.subroutine

@@ -55,6 +55,18 @@ class ReverseMode(Planner):
         self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
         self.contrib_cache: dict = {}
         self.uniform: set = set()      # adjoints held as a scalar standing for a uniform array
+        self.refuse_traced_helpers()
+
+    def refuse_traced_helpers(self):
+        """Gradient code differentiated in reverse (reverse over reverse) goes through its helpers'
+        reverse rules; a helper without one is an error here (forward mode may trace it instead)."""
+        from .rules import adjoints
+        for s in self.layout.simple:
+            plan = self.plans[id(s)]
+            if plan.kind in ("call", "checkpoint") and getattr(plan.fn, "__module__", None) == adjoints.__name__ \
+                    and target_of(s)[0] in self.active:
+                raise self.loc.error("there is no reverse-mode rule for adcompiler's helper %r" % plan.fn.__name__, s,
+                                     hint="differentiate gradient code in forward mode: ad.hessian(f) (mode='forward')")
 
     # ------------------------------------------------------------------------------------------
     # Names.

@@ -192,6 +192,25 @@ def indexing_reads(x):
     return np.sum(x[..., 0] * x[:, None, 1]) + x[-1, -1] * np.sum(x[1:, ::2])
 
 
+def compounds(x, y, n):
+    if n == 0:
+        return x * y
+    return compounds(x, x * y, n - 1)   # y depends on x in the recursive calls only
+
+
+def starts_compounding(x):
+    return compounds(x, 2.0, 3)
+
+
+def test_recursion_whose_calls_differ_in_activity():
+    assert_grad(starts_compounding, [1.3])
+    assert ad.grad(starts_compounding)(1.3) == pytest.approx(8 * 1.3 ** 3, rel=1e-12)
+    assert ad.hessian(starts_compounding)(1.3) == pytest.approx(24 * 1.3 ** 2, rel=1e-12)
+    assert ad.hessian(starts_compounding, mode="reverse")(1.3) == pytest.approx(24 * 1.3 ** 2, rel=1e-12)
+    out, pullback = ad.vjp(starts_compounding, 1.3)
+    assert pullback(1.0)[0] == pytest.approx(8 * 1.3 ** 3, rel=1e-12)
+
+
 def test_subroutines():
     assert_grad(calls_helper, [0.7])
     assert_grad(calls_with_keywords, [0.8])
