@@ -266,6 +266,13 @@ def test_hessians_match_finite_differences_of_the_gradient(fn, make, positions):
     for pos in positions:
         np.testing.assert_allclose(ad.hessian(fn, wrt=pos)(*args), fd_hessian(fn, args, pos), rtol=1e-5, atol=1e-6)
 
+def shaping_helpers(x):
+    a = np.outer(x, x)
+    return (np.trace(a) * np.sum(np.diff(x) ** 2) + np.sum(np.sort(x) * np.arange(3.0)) + np.sum(np.tile(x, 2) ** 3)
+            + np.sum(np.concatenate([x, x ** 2]) ** 2) + np.sum(np.stack([x, np.sin(x)]) ** 2)
+            + np.sum(np.roll(x, 1) * x) + np.sum(np.diag(a) * np.cumsum(x)) + np.sum(np.repeat(x, 2) * np.take(x, [0, 0, 1, 1, 2, 2])))
+
+
 def sums_of_squares_twice(x):
     return np.sum(np.sin(x) * sum_of_squares(x, x * 2.0)) + sum_of_squares(np.tanh(x))
 
@@ -285,6 +292,7 @@ NO_REVERSE_OVER_REVERSE = ("bilinear_einsum", "signal_fit", "linear_adjoint_help
 REVERSE_OVER_REVERSE_CASES = [c for c in HESSIAN_CASES if c[0].__name__ not in NO_REVERSE_OVER_REVERSE] + [
     (sums_of_squares_twice, lambda r: [r.randn(3)], (0,)),
     (appends_then_picks, lambda r: [r.randn(4)], (0,)),
+    (shaping_helpers, lambda r: [r.randn(3)], (0,)),
 ]
 
 

@@ -46,6 +46,11 @@ def dpow_base_x_back(g, v, x, y):
     return _where_nonzero(y * (y - 1), lambda: g * v * y * (y - 1) * np.power(x, y - 2.0))
 
 
+def dpow_base_y_back(g, v, x, y):
+    """Adjoint of ``y`` in ``dpow_base(v, x, y)`` (reverse over gradient code)."""
+    return _where_nonzero(g * v, lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+
+
 def dpow_exponent_x_back(g, v, out, x):
     """Adjoint of ``x`` in ``dpow_exponent(v, out, x)`` (reverse over gradient code)."""
     return _where_nonzero(v, lambda: g * v * out / x)
@@ -925,6 +930,11 @@ def own_back(g, v):
     return unbroadcast(g, v)
 
 
+def unless_zero(fn, g, *args, **kwargs):
+    """``fn(g, *args)``, or ``g`` itself when it is the scalar 0.0 standing for a zero adjoint."""
+    return g if _zero(g) else fn(g, *args, **kwargs)
+
+
 def unreduce_back(g, v, x, axis=None, keepdims=False):
     """Adjoint of ``v`` in ``unreduce(v, x, axis, keepdims)``: ``g`` (which may be a scalar standing
     for a uniform array shaped like ``x``) summed back over ``axis``."""
@@ -986,6 +996,20 @@ def split_like(g, arrays, axis=0):
         return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(g, sizes), arrays)]
     sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
     return np.split(g, sizes, axis=axis)
+
+
+def join_pieces(g, arrays, axis=0):
+    """Adjoint of ``split_like(v, arrays, axis)`` w.r.t. ``v``: the pieces joined again (a zero
+    piece, 0.0, as zeros of its array's shape)."""
+    pieces = [np.zeros(np.shape(a)) if _zero(p) else p for p, a in zip(g, arrays)]
+    if axis is None:
+        return np.concatenate([np.ravel(p) for p in pieces])
+    return np.concatenate(pieces, axis=axis)
+
+
+def stack_pieces(g, arrays, axis=0):
+    """Adjoint of ``unstack(v, arrays, axis)`` w.r.t. ``v``: the pieces stacked again."""
+    return np.stack([np.zeros(np.shape(a)) if _zero(p) else p for p, a in zip(g, arrays)], axis=axis)
 
 
 def unstack(g, arrays, axis=0):

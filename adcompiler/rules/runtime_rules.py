@@ -30,8 +30,10 @@ D(rt.sum_product, "a, b", "unbroadcast(g * b, a)", b="unbroadcast(g * a, b)",
   jvp="sum_product(t_a, b) + sum_product(a, t_b)")
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)")
 D(adj.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
-D(adj.split_like, "v, arrays, axis=0", jvp="split_like(t_v, arrays, axis)", zero=("arrays",))
-D(adj.unstack, "v, arrays, axis=0", jvp="unstack(t_v, arrays, axis)", zero=("arrays",))
+D(adj.split_like, "v, arrays, axis=0", "unless_zero(join_pieces, g, arrays, axis)", jvp="split_like(t_v, arrays, axis)",
+  zero=("arrays",))
+D(adj.unstack, "v, arrays, axis=0", "unless_zero(stack_pieces, g, arrays, axis)", jvp="unstack(t_v, arrays, axis)",
+  zero=("arrays",))
 # the adjoint of one operand of a product is linear in the adjoint and in the other operand; it
 # reads its own operand for the shape only
 # (<g, dmatmul_left(v, a, b)> = <v, g @ b>: the vjps are the product and the other adjoint)
@@ -51,19 +53,35 @@ D(adj.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero
 D(adj.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)", zero=("a", "key"))
 D(adj.cumsum_back, "cot, a, axis=None", "np.cumsum(g, axis=axis)", jvp="cumsum_back(t_cot, a, axis)",
   zero=("a", "axis"))
+# adjoints that are linear maps of the adjoint they receive: reverse mode over them applies the
+# transposed map, which is the primal operation they are the adjoint of
+for _helper, _params, _transpose in [
+        (adj.diff_back, "cot, a, n=1, axis=-1", "unless_zero(np.diff, g, n, axis)"),
+        (adj.trace_back, "cot, a, offset=0, axis1=0, axis2=1", "unless_zero(np.trace, g, offset, axis1, axis2)"),
+        (adj.diag_back, "cot, v, k=0", "unless_zero(np.diag, g, k)"),
+        (adj.diagonal_back, "cot, a, offset=0, axis1=0, axis2=1", "unless_zero(np.diagonal, g, offset, axis1, axis2)"),
+        (adj.swap_back, "cot, axis1, axis2", "swap_back(g, axis1, axis2)"),
+        (adj.moveaxis_back, "cot, source, destination", "moveaxis_back(g, destination, source)"),
+        (adj.tile_back, "cot, a, reps", "unless_zero(np.tile, g, reps)"),
+        (adj.repeat_back, "cot, a, repeats, axis=None", "unless_zero(np.repeat, g, repeats, axis)"),
+        (adj.roll_back, "cot, shift, axis=None", "unless_zero(np.roll, g, shift, axis)"),
+        (adj.sort_back, "cot, a, axis=-1", "unless_zero(np.take_along_axis, g, np.argsort(a, axis=axis), axis)"),
+        (adj.take_back, "cot, a, indices, axis=None", "unless_zero(np.take, g, indices, axis)"),
+        (adj.take_along_axis_back, "cot, arr, indices, axis", "unless_zero(np.take_along_axis, g, indices, axis)")]:
+    _rest = _params.split(", ", 1)[1]
+    _names = ", ".join(p.split("=")[0] for p in _rest.split(", "))
+    D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names), zero=tuple(_names.split(", ")))
 D(adj.dselect, "cot, top, args", "select_jvp(top, args, g)", jvp="dselect(t_cot, top, args)", zero=("top", "args"))
 D(adj.dpow_base, "v, x, y", "unbroadcast(dpow_base(g, x, y), v)", x="unbroadcast(dpow_base_x_back(g, v, x, y), x)",
-  jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
+  y="unbroadcast(dpow_base_y_back(g, v, x, y), y)", jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
 D(adj.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  # (out: x ** y)
   out="unbroadcast(dpow_exponent(g * v, 1.0, x), out)", x="unbroadcast(dpow_exponent_x_back(g, v, out, x), x)",
   jvp="dpow_exponent_jvp(v, out, x, t_v, t_out, t_x)")
 # Adjoints linear in the adjoint they receive, whose other arguments give only shapes, indices
 # or piecewise-constant selections: the tangent is the same function of the adjoint's tangent.
 # (Reverse mode over them, the transposed map, is written out only for some, above.)
-for _helper in (adj.diff_back, adj.trace_back, adj.diag_back, adj.diagonal_back, adj.swap_back,
-                adj.moveaxis_back, adj.hstack_back, adj.vstack_back, adj.split_back, adj.tile_back,
-                adj.repeat_back, adj.roll_back, adj.pad_back, adj.take_back, adj.take_along_axis_back,
-                adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.sort_back, adj.append_back,
+for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
+                adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.append_back,
                 adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
     _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
