@@ -373,6 +373,9 @@ CASES = [
     C(list.__add__, "(x,) + (y * x, np.sin(x))", dict(x=V(3), y=V(3))),
     C(list.__mul__, "[x, y * x] * 3", dict(x=V(2), y=V(2))),
     C(list.__rmul__, "2 * (x * y, x)", dict(x=V(), y=V())),
+    C(sum, "sum(x) * min(x) + max(x) ** 2", dict(x=V(4))),    # over the entries of an array
+    C(sorted, "np.array(sorted([x, y * 2.0, x * y])) * np.array([1.0, 2.0, 3.0])", dict(x=V(), y=V())),
+    C(sorted, "np.array(sorted(x, reverse=True)) * np.arange(4.0)", dict(x=V(4))),
     C(max, "max(x, y)", dict(x=V(lo=1.0, hi=2.0), y=V(lo=-1.0, hi=0.0))),
     C(max, "max([x, y])", dict(x=V(lo=-1.0, hi=0.0), y=V(lo=1.0, hi=2.0))),
     C(min, "min(x, y)", dict(x=V(lo=1.0, hi=2.0), y=V(lo=-1.0, hi=0.0))),

@@ -776,3 +776,19 @@ def test_global_declarations_and_random_noise_with_keywords():
     np.testing.assert_allclose(g, 2 * (3.0 * x + noise) * 3.0, rtol=1e-12)
     with pytest.raises(ad.AdError, match="assigning to the global variable 'SCALE'"):
         ad.grad(assigns_a_global)(1.0)
+
+
+def carries_state_in_a_dict(x, w):
+    state = {"h": np.zeros(3), "total": 0.0}
+    for _ in range(3):
+        state["h"] = np.tanh(w @ state["h"] + x)     # the first tangent of state["h"] is zero
+        state["total"] = state["total"] + np.sum(state["h"])
+    return state["total"]
+
+
+def test_state_dict_in_forward_mode(rng):
+    x, w = rng.randn(3), rng.randn(3, 3) * 0.5
+    g = assert_grad(carries_state_in_a_dict, [x, w], wrt=(0, 1))
+    tx, tw = rng.randn(3), rng.randn(3, 3)
+    _, t = ad.jvp(carries_state_in_a_dict, (x, w), (tx, tw))
+    assert t == pytest.approx(float(np.sum(g[0] * tx) + np.sum(g[1] * tw)), rel=1e-10)

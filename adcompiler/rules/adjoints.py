@@ -1076,7 +1076,35 @@ def dselect(g, ans, args):
     parts = [0.0] * len(items)
     for i in hit:
         parts[i] = g / len(hit)
+    if len(args) == 1 and isinstance(items, np.ndarray):  # max(x) over the entries of an array
+        return (np.reshape(np.array(parts, dtype=float), np.shape(items)),)
     return (parts,) if len(args) == 1 else tuple(parts)
+
+
+def sum_back(g, iterable):
+    """Adjoint of builtin ``sum(iterable)``: ``g`` for every entry (an array for an array)."""
+    if isinstance(iterable, np.ndarray):
+        return np.broadcast_to(g, np.shape(iterable))
+    return [g] * len(iterable)
+
+
+def _sorted_order(iterable, reverse):
+    return sorted(range(len(iterable)), key=lambda i: iterable[i], reverse=reverse)
+
+
+def sorted_back(g, iterable, reverse=False):
+    """Adjoint of ``sorted(iterable)``: each entry's adjoint goes back to where it came from."""
+    if _zero(g):
+        return g
+    out = [0.0] * len(iterable)
+    for position, i in enumerate(_sorted_order(iterable, reverse)):
+        out[i] = g[position]
+    return np.reshape(np.array(out, dtype=float), np.shape(iterable)) if isinstance(iterable, np.ndarray) else out
+
+
+def sorted_jvp(iterable, t, reverse=False):
+    """Tangent of ``sorted(iterable)``: the tangents in the sorted order."""
+    return t if _zero(t) else [t[i] for i in _sorted_order(iterable, reverse)]
 
 
 def concat_jvp(x, y, t_x, t_y):

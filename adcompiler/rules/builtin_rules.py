@@ -19,10 +19,10 @@ E(builtins.pow, "base, exp", "dpow_base(g, base, exp)", "dpow_exponent(g, ans, b
 E(operator.neg, "x", "-g")
 E(operator.pos, "x", "g")
 E(operator.mod, "x, y", "g", "mod_back(g, x, y)")
-D(operator.matmul, "x, y", "dmatmul_left(g, x, y)", y="dmatmul_right(g, x, y)", jvp="t_x @ y + x @ t_y")
+D(operator.matmul, "x, y", "dmatmul_left(g, x, y)", y="dmatmul_right(g, x, y)", jvp="matmul(t_x, y) + matmul(x, t_y)")
 E(builtins.abs, "x", "g * np.sign(x)", scalar=("g if x >= 0 else -g",))
 E(builtins.float, "x", "g")
-D(builtins.sum, "iterable, start=0", "[g] * len(iterable)", start="g", jvp="sum_jvp(t_iterable, t_start)")
+D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="g", jvp="sum_jvp(t_iterable, t_start)")
 D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
 D(builtins.tuple, "iterable", "list_back(g, iterable)", linear=True)
 # lists and tuples: + concatenates, * repeats
@@ -32,6 +32,7 @@ D(list.__mul__, "x, n", "sequence_repeat_back(g, x)", linear=True, name="sequenc
 D(list.__rmul__, "n, x", x="sequence_repeat_back(g, x)", linear=True, name="n * sequence")
 D(builtins.max, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_args)")
 D(builtins.min, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_args)")
+D(builtins.sorted, "iterable, reverse=False", "sorted_back(g, iterable, reverse)", jvp="sorted_jvp(iterable, t_iterable, reverse)")
 
 N(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
   operator.not_, operator.and_, operator.or_, operator.xor, operator.invert, operator.lshift,

@@ -109,8 +109,8 @@ D(np.triu, "m, k=0", "np.triu(g, k)", linear=True)
 D(np.tril, "m, k=0", "np.tril(g, k)", linear=True)
 
 # -- products
-D(np.dot, "a, b", "ddot_left(g, a, b)", b="ddot_right(g, a, b)", jvp="np.dot(t_a, b) + np.dot(a, t_b)")
-D(np.matmul, "x1, x2", "dmatmul_left(g, x1, x2)", x2="dmatmul_right(g, x1, x2)", jvp="t_x1 @ x2 + x1 @ t_x2")
+D(np.dot, "a, b", "ddot_left(g, a, b)", b="ddot_right(g, a, b)", jvp="dot(t_a, b) + dot(a, t_b)")
+D(np.matmul, "x1, x2", "dmatmul_left(g, x1, x2)", x2="dmatmul_right(g, x1, x2)", jvp="matmul(t_x1, x2) + matmul(x1, t_x2)")
 D(np.vdot, "a, b", "np.reshape(g * np.ravel(b), np.shape(a))", b="np.reshape(g * np.ravel(a), np.shape(b))",
   jvp="np.vdot(t_a, b) + np.vdot(a, t_b)")
 D(np.inner, "a, b", "inner_back(g, a, b, 0)", b="inner_back(g, a, b, 1)", jvp="np.inner(t_a, b) + np.inner(a, t_b)")
