@@ -266,6 +266,10 @@ def test_hessians_match_finite_differences_of_the_gradient(fn, make, positions):
     for pos in positions:
         np.testing.assert_allclose(ad.hessian(fn, wrt=pos)(*args), fd_hessian(fn, args, pos), rtol=1e-5, atol=1e-6)
 
+def python_builtins_over_entries(x):
+    return sum(x) * min(x) + max(x) ** 2 + sum(v * v for v in sorted(x)[:2]) + sum([x[0] * x[1], x[2]]) ** 2
+
+
 def shaping_helpers(x):
     a = np.outer(x, x)
     return (np.trace(a) * np.sum(np.diff(x) ** 2) + np.sum(np.sort(x) * np.arange(3.0)) + np.sum(np.tile(x, 2) ** 3)
@@ -293,6 +297,7 @@ REVERSE_OVER_REVERSE_CASES = [c for c in HESSIAN_CASES if c[0].__name__ not in N
     (sums_of_squares_twice, lambda r: [r.randn(3)], (0,)),
     (appends_then_picks, lambda r: [r.randn(4)], (0,)),
     (shaping_helpers, lambda r: [r.randn(3)], (0,)),
+    (python_builtins_over_entries, lambda r: [r.randn(4)], (0,)),
 ]
 
 

@@ -1088,6 +1088,11 @@ def sum_back(g, iterable):
     return [g] * len(iterable)
 
 
+def entries_sum(g):
+    """Adjoint of ``sum_back(v, iterable)`` w.r.t. ``v``: the entries' adjoints added up."""
+    return np.sum(g, axis=0) if isinstance(g, np.ndarray) else sum(g)
+
+
 def _sorted_order(iterable, reverse):
     return sorted(range(len(iterable)), key=lambda i: iterable[i], reverse=reverse)
 

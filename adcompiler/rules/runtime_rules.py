@@ -71,6 +71,9 @@ for _helper, _params, _transpose in [
     _rest = _params.split(", ", 1)[1]
     _names = ", ".join(p.split("=")[0] for p in _rest.split(", "))
     D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names), zero=tuple(_names.split(", ")))
+D(adj.sum_back, "cot, iterable", "unless_zero(entries_sum, g)", jvp="sum_back(t_cot, iterable)", zero=("iterable",))
+D(adj.sorted_back, "cot, iterable, reverse=False", "sorted_jvp(iterable, g, reverse)",
+  jvp="sorted_back(t_cot, iterable, reverse)", zero=("iterable", "reverse"))
 D(adj.dselect, "cot, top, args", "select_jvp(top, args, g)", jvp="dselect(t_cot, top, args)", zero=("top", "args"))
 D(adj.dpow_base, "v, x, y", "unbroadcast(dpow_base(g, x, y), v)", x="unbroadcast(dpow_base_x_back(g, v, x, y), x)",
   y="unbroadcast(dpow_base_y_back(g, v, x, y), y)", jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
@@ -82,8 +85,7 @@ D(adj.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  #
 # (Reverse mode over them, the transposed map, is written out only for some, above.)
 for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
                 adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.append_back,
-                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back,
-                adj.sum_back, adj.sorted_back):
+                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
     _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
     D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)), zero=tuple(_rest))
