@@ -509,8 +509,9 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     if len(primals) != len(tangents):
         raise AdError("jvp needs one tangent per primal: got %d primals and %d tangents"
                       % (len(primals), len(tangents)), function=name)
-    positions = _differentiable_positions(primals)
-    # None or 0.0 stands for the zero tangent of an argument of any structure
+    # an argument whose tangent is None is held fixed: the code is generated without its tangent
+    positions = tuple(p for p in _differentiable_positions(primals) if tangents[p] is not None)
+    # 0.0 stands for the zero tangent of an argument of any structure
     tangents = tuple(runtime.cast_like(0.0, a) if i in positions and (t is None or (t.__class__ is float and not t))
                      else t for i, (a, t) in enumerate(zip(primals, tangents)))
     for p in positions:

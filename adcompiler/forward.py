@@ -82,7 +82,7 @@ class ForwardMode(Planner):
         bound, mutated = target_of(s)
         plan = self.plans[id(s)]
         target = bound or mutated
-        if plan.kind == "call" and bound in self.active:
+        if plan.kind in ("call", "dynamic") and bound in self.active:
             self.transform_call(s, out)
             return
         if plan.kind == "checkpoint" and bound in self.active:
@@ -297,11 +297,14 @@ class ForwardMode(Planner):
             out.append(s)
             self.set_tangent(bound, None, out, s)
             return
-        kinds = self.callee_kinds(plan)
-        jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), kinds)
         tangents = gast.Tuple(elts=[self.operand_tangent(plan.bound[plan.positional[i]]) for i in active],
                               ctx=gast.Load())
         args = plan.call_args or list(s.value.args)
+        if plan.kind == "dynamic":  # call_jvp(f, active positions, tangents, *args)
+            jvp_name = self.helper("call_jvp")
+            args = [s.value.func, gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load())] + list(args)
+        else:
+            jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), self.callee_kinds(plan))
         call = gast.Call(func=name(jvp_name), args=[tangents] + list(args), keywords=s.value.keywords)
         targets = gast.Tuple(elts=[name(bound, True), name(self.tan(bound), True)], ctx=gast.Store())
         out.append(located(assign(targets, call), s))

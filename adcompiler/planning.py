@@ -159,6 +159,12 @@ class Planner:
                 continue
             for param, names in plan.ignored.items():
                 if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
+                    if plan.kind == "dynamic":
+                        raise self.loc.error("the callable %r is chosen at run time and depends on %s: gradients "
+                                             "into it (its parameters) are not supported"
+                                             % (plan.callee, ", ".join(self.wrt)), s,
+                                             hint="call it through a method of an object argument (model.forward(x)), "
+                                                  "or pass the parameters it uses as arguments")
                     if plan.kind == "call":
                         raise self.loc.error("%s is differentiated w.r.t. its positional parameters only, and "
                                              "its keyword-only argument %r depends on %s"
@@ -356,6 +362,9 @@ class Planner:
                 plan = Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
             else:
                 plan = Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
+                if not call.keywords and not any(isinstance(a, gast.Starred) for a in args) \
+                        and not (isinstance(func, gast.Name) and self.constructed_here(func.id)):
+                    return self.dynamic_plan(call)
             if isinstance(receiver, gast.Name) and self.constructed_here(receiver.id):
                 plan.callee = ("%r" if receiver is func else plan.callee + " of %r") % receiver.id
                 plan.why, plan.hint = "it is an object created inside the function", _OBJECT_HINT
@@ -390,6 +399,15 @@ class Planner:
             plan.guard = (func, obj)
             return plan
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+
+    def dynamic_plan(self, call) -> Plan:
+        """A callable known only at run time (``layer(x)`` for each layer of a list,
+        ``ACTIVATIONS[name](x)``): generated code differentiates it when it is called
+        (``call_forward`` / ``call_backward``), through its source or its rule. Gradients reach the
+        positional arguments, not the callable itself."""
+        params = ["arg%d" % i for i in range(len(call.args))]
+        return Plan("dynamic", [n for a in call.args for n in loads(a)], bound=dict(zip(params, call.args)),
+                    callee=_call_text(call.func), positional=params, ignored={"": loads(call.func)})
 
     def constructed_here(self, var) -> bool:
         """Whether ``var`` is bound in the body to a new instance of a user class."""

@@ -24,7 +24,7 @@ from .planning import Plan, Planner
 
 _WHOLE_SUMS = (np.sum, np.mean, "sum", "mean")
 # statements whose value may be a container when its kind is unknown (not arithmetic, not a rule)
-_OPAQUE_RESULTS = ("call", "index", "attr", "user", "checkpoint", "copy", "pop", "opaque", "gradcall")
+_OPAQUE_RESULTS = ("call", "dynamic", "index", "attr", "user", "checkpoint", "copy", "pop", "opaque", "gradcall")
 
 @dataclass
 class Contrib:
@@ -310,7 +310,7 @@ class ReverseMode(Planner):
                 self.forward_for(s, out)
             elif isinstance(s, gast.While):
                 self.forward_while(s, out)
-            elif self.plans[id(s)].kind == "call" and target_of(s)[0] in self.active:
+            elif self.plans[id(s)].kind in ("call", "dynamic") and target_of(s)[0] in self.active:
                 self.forward_call(s, out)
             else:
                 out.append(s)
@@ -322,6 +322,8 @@ class ReverseMode(Planner):
         plan = self.plans[id(s)]
         active = [i for i, p in enumerate(plan.positional) if p in plan.bound and any(
             n in self.active for n in loads(plan.bound[p]))]
+        if plan.kind == "dynamic":
+            return self.helper("call_forward"), self.helper("call_backward"), active
         kinds = self.callee_kinds(plan)
         fwd, bwd = self.ctx.subroutine(plan.fn, tuple(active), kinds)
         return fwd, bwd, active
@@ -329,11 +331,14 @@ class ReverseMode(Planner):
     def forward_call(self, s, out):
         """``t = f(args)`` becomes ``t, f_saved = f_forward(args)``; the saved state is what
         ``f_backward`` needs."""
-        fwd, _, _ = self.call_site(s)
-        saved = self.ctx.namer.fresh(label_of(self.plans[id(s)].fn) + "_saved")
+        fwd, _, active = self.call_site(s)
+        plan = self.plans[id(s)]
+        saved = self.ctx.namer.fresh((label_of(plan.fn) if plan.fn is not None else "call") + "_saved")
         self.ctx.resolver.locals.add(saved)
         call = s.value
-        args = self.plans[id(s)].call_args or call.args
+        args = plan.call_args or call.args
+        if plan.kind == "dynamic":  # call_forward(f, active positions, *args)
+            args = [call.func, gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load())] + list(args)
         new = gast.Call(func=name(fwd), args=args, keywords=call.keywords)
         target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)], ctx=gast.Store())
         out.append(located(assign(target, new), s))
@@ -622,7 +627,7 @@ class ReverseMode(Planner):
         rename = {k: v for k, v in names.items() if k != v}
         if plan.kind == "append":
             self.backward_append(s, block)
-        elif plan.kind == "call":
+        elif plan.kind in ("call", "dynamic"):
             self.backward_call(s, block)
         elif plan.kind == "attr":
             self.backward_attr(s, block)

@@ -569,3 +569,75 @@ def cotangent(parts, i):
     None, not differentiable, is the zero adjoint)."""
     part = parts[i] if isinstance(parts, (tuple, list)) else parts
     return 0.0 if part is None else part
+
+# -- callables known only at run time (``layer(x)`` over a list of layers) ----------------------
+_TRAMPOLINES: dict = {}
+
+
+def _trampoline(fn, n):
+    """A small function with source, ``call_<name>(arg0, ...)`` returning ``fn(arg0, ...)``, so
+    the compiler differentiates ``fn`` as it would a call written in the source: through its
+    Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``)."""
+    key = (id(fn), n)
+    made = _TRAMPOLINES.get(key)
+    if made is not None and made[0] is fn:
+        return made[1]
+    import linecache
+    label = getattr(fn, "__name__", type(fn).__name__)
+    label = label if label.isidentifier() else "fn"
+    params = ", ".join("arg%d" % i for i in range(n))
+    filename = "<call of %s #%d>" % (label, len(_TRAMPOLINES))
+    source = "def call_%s(%s):\n    return fn(%s)\n" % (label, params, params)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    namespace = {"fn": fn}
+    exec(compile(source, filename, "exec"), namespace)
+    made = _TRAMPOLINES[key] = (fn, namespace["call_" + label])
+    return made[1]
+
+
+def _callee_kinds(args):
+    from .compiler import kind_of
+    return tuple(kind_of(a) for a in args)
+
+
+def call_forward(fn, active, *args):
+    """Forward half of differentiating ``fn(*args)`` for a callable chosen at run time: the value
+    and what ``call_backward`` needs."""
+    from .compiler import _subroutine_pair
+    pair = _subroutine_pair(_trampoline(fn, len(args)), (active, _callee_kinds(args)))
+    out, saved = pair.forward(*args)
+    return out, (pair, saved)
+
+
+def call_backward(saved, g):
+    """The adjoints of the ``active`` arguments of a ``call_forward`` call."""
+    pair, inner = saved
+    return pair.backward(inner, g)
+
+
+def call_jvp(tangents, fn, active, *args):
+    """``(fn(*args), its tangent)`` for a callable chosen at run time (forward mode)."""
+    from .compiler import _subroutine_jvp
+    return _subroutine_jvp(_trampoline(fn, len(args)), (active, _callee_kinds(args))).fn(tangents, *args)
+
+
+def call_forward_jvp(fn, active, args, t_args):
+    """Tangent of ``call_forward(fn, active, *args)`` (forward mode over gradient code that calls a
+    callable chosen at run time): the tangent of the value and of the saved state."""
+    from .compiler import _subroutine_jvp, _subroutine_pair
+    kinds = _callee_kinds(args)
+    pair = _subroutine_pair(_trampoline(fn, len(args)), (active, kinds))
+    tangents = tuple(dense(t, a) if t.__class__ is _float else t for t, a in zip(t_args, args))
+    run = _subroutine_jvp(pair.forward, (tuple(range(len(args))), kinds)).fn
+    _, (t_out, t_saved) = run(tangents, *args)
+    return t_out, (0.0, t_saved)
+
+
+def call_backward_jvp(saved, g, t_saved, t_g):
+    """Tangent of ``call_backward(saved, g)``."""
+    from .compiler import TUPLE_OF, _subroutine_jvp, kind_of
+    pair, inner = saved
+    t_inner = zero_like(inner) if t_saved.__class__ is _float else t_saved[1]
+    t_g = dense(t_g, g) if t_g.__class__ is _float else t_g
+    kinds = ((TUPLE_OF, tuple(map(kind_of, inner))), kind_of(g))
+    return _subroutine_jvp(pair.backward, ((0, 1), kinds)).fn((t_inner, t_g), inner, g)[1]

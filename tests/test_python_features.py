@@ -792,3 +792,60 @@ def test_state_dict_in_forward_mode(rng):
     tx, tw = rng.randn(3), rng.randn(3, 3)
     _, t = ad.jvp(carries_state_in_a_dict, (x, w), (tx, tw))
     assert t == pytest.approx(float(np.sum(g[0] * tx) + np.sum(g[1] * tw)), rel=1e-10)
+
+
+class Sequential:
+    """Layers kept in a list and called in a loop, as in a PyTorch ``Sequential``."""
+
+    def __init__(self, layers):
+        self.layers = layers
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer(x)
+        return x
+
+
+def relu_like(z):
+    return np.maximum(z, 0.0) + 0.1 * z
+
+
+ACTIVATIONS = {"tanh": np.tanh, "relu_like": relu_like}
+STACK = Sequential([Layer(np.array([[0.5, -1.0], [0.3, 0.8], [-0.2, 0.4]]), np.array([0.1, -0.3])),
+               Layer(np.array([[1.2, -0.4], [0.2, 0.5]]), np.array([0.0, 0.2]))])
+
+
+def through_a_list_of_layers(x):
+    return np.sum(STACK.forward(x) ** 2)
+
+
+def through_layers_argument(stack, x):
+    return np.sum(stack.forward(x) ** 2)
+
+
+def activation_by_name(x, name):
+    h = ACTIVATIONS[name](x * 1.5)
+    return np.sum(h ** 2)
+
+
+def test_callables_chosen_at_run_time(rng):
+    """``layer(x)`` over a list of layers and ``ACTIVATIONS[name](x)`` are differentiated when
+    called: through the callable's source or its rule, in every mode."""
+    x = rng.randn(4, 3)
+    assert_grad(through_a_list_of_layers, [x])
+    assert "call_forward(layer" in ad.source(Sequential.forward, args=(STACK, x), wrt=1)
+    assert_grad(through_layers_argument, [STACK, x], wrt=(1,))
+    for name in ACTIVATIONS:
+        assert_grad(activation_by_name, [x[0], name])
+    t = rng.randn(4, 3)
+    _, tangent = ad.jvp(through_a_list_of_layers, (x,), (t,))
+    assert tangent == pytest.approx(float(np.sum(ad.grad(through_a_list_of_layers)(x) * t)), rel=1e-10)
+    g = ad.grad(through_a_list_of_layers)
+    H = ad.hessian(through_a_list_of_layers)(x[0])
+    eps = 1e-6
+    fd = np.stack([(g(x[0] + eps * e) - g(x[0] - eps * e)) / (2 * eps) for e in np.eye(3)], axis=-1)
+    np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-8)
+    out, pullback = ad.vjp(through_a_list_of_layers, x)
+    np.testing.assert_array_equal(pullback(1.0)[0], pullback(1.0)[0])
+    with pytest.raises(ad.AdError, match="'layer' is chosen at run time and depends on self"):
+        ad.grad(through_layers_argument)(STACK, x)
