@@ -109,7 +109,7 @@ D(np.triu, "m, k=0", "np.triu(g, k)", linear=True)
 D(np.tril, "m, k=0", "np.tril(g, k)", linear=True)
 
 # -- products
-D(np.dot, "a, b", "ddot_left(g, a, b)", b="ddot_right(g, a, b)", jvp="dot(t_a, b) + dot(a, t_b)")
+D(np.dot, "a, b", "ddot_left(g, a, b)", b="ddot_right(g, a, b)", jvp="np.dot(t_a, b) + np.dot(a, t_b)")
 D(np.matmul, "x1, x2", "dmatmul_left(g, x1, x2)", x2="dmatmul_right(g, x1, x2)", jvp="matmul(t_x1, x2) + matmul(x1, t_x2)")
 D(np.vdot, "a, b", "np.reshape(g * np.ravel(b), np.shape(a))", b="np.reshape(g * np.ravel(a), np.shape(b))",
   jvp="np.vdot(t_a, b) + np.vdot(a, t_b)")
