@@ -242,7 +242,12 @@ def running_counts(x, w):
     return acc["even"] * acc["odd"]
 
 
+def bilinear_dot_outer(x, y):
+    return x.T.dot(y).sum() + np.einsum('ij->', np.outer(x, y)) + np.sum(np.dot(x, y) * x ** 2)
+
+
 HESSIAN_CASES = [
+    (bilinear_dot_outer, lambda r: [r.randn(3), r.randn(3)], (0, 1)),
     (smoothed_series, lambda r: [r.randn(5), 0.3, [0.5]], (0, 1)),
     (logsumexp_both_axes, lambda r: [r.randn(3, 4)], (0,)),
     (running_counts, lambda r: [r.randn(4), 0.8], (0, 1)),
@@ -292,7 +297,7 @@ def appends_then_picks(x):
 
 
 # gradient code whose helpers have no reverse rule of their own (polyval, append, sort, ...)
-NO_REVERSE_OVER_REVERSE = ("bilinear_einsum", "signal_fit", "linear_adjoint_helpers")
+NO_REVERSE_OVER_REVERSE = ("bilinear_einsum", "signal_fit", "linear_adjoint_helpers", "bilinear_dot_outer")
 REVERSE_OVER_REVERSE_CASES = [c for c in HESSIAN_CASES if c[0].__name__ not in NO_REVERSE_OVER_REVERSE] + [
     (sums_of_squares_twice, lambda r: [r.randn(3)], (0,)),
     (appends_then_picks, lambda r: [r.randn(4)], (0,)),
