@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import functools
+import inspect
 import types
 import weakref
 from typing import Any, Callable, Sequence, Union
@@ -146,16 +147,20 @@ class _Derived:
         return fn(*args, **keyword_only)
 
     def _build(self, key, args):
-        if self._positions is None:
-            self._positions = _positions(self.fn, self.wrt)
-        positions, many = self._positions
-        _check_differentiable(self.fn, args, positions)
-        compiled = self._generate(positions, key, args)
+        target = self.fn if _as_derived(self.fn) is not None else _spread(self.fn, len(args))
+        if target is not self.fn:  # f(*xs): positions among the arguments of this call
+            positions, _ = _positions(target, self.wrt)
+        else:
+            if self._positions is None:
+                self._positions = _positions(self.fn, self.wrt)
+            positions, _ = self._positions
+        _check_differentiable(target, args, positions)
+        compiled = self._generate(target, positions, key, args)
         STATS["generated"] += 1
         self._fns[key] = compiled.fn
         return compiled.fn
 
-    def _generate(self, positions, key, args):
+    def _generate(self, target, positions, key, args):
         if _as_derived(self.fn) is not None:
             many = isinstance(self.wrt, (tuple, list))
             if len(positions) == 1 and key[positions[0]] == "float":
@@ -163,7 +168,7 @@ class _Derived:
                 jvp_fn = _jvp_function(self.fn, args, positions)
                 return compiler.build_outer_derivative(target, positions[0], jvp_fn, self.mode, many)
             return _ForwardOverReverse(self, positions)
-        return compiler.build_reverse(self.fn, positions, key, self.mode, self.optimize,
+        return compiler.build_reverse(target, positions, key, self.mode, self.optimize,
                                       as_tuple=isinstance(self.wrt, (tuple, list)))
 
     def _function_for(self, args):
@@ -334,6 +339,8 @@ def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = T
     valid for every argument type, or with ``args`` (example arguments) the code specialised for
     their kinds, which is what a call with such arguments runs."""
     fn = _as_derived(fn).fn if _as_derived(fn) is not None else fn
+    if args is not None:
+        fn = _spread(fn, len(args))
     positions, _ = _positions(fn, wrt)
     kinds = None if args is None else tuple(map(compiler.kind_of, args))
     if mode == "reverse":
@@ -379,6 +386,7 @@ def _differentiable_positions(args) -> tuple[int, ...]:
 
 
 def _split(fn, args):
+    fn = _spread(fn, len(args))
     kinds = tuple(map(compiler.kind_of, args))
     positions = _differentiable_positions(args)
     table = _SPLITS.setdefault(unwrap(fn), {})
@@ -482,10 +490,23 @@ _JVPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 def _target(fn, args):
     """The Python function to transform: a derived function (``grad(f)``) is differentiated through
-    the code generated for these arguments."""
+    the code generated for these arguments; a function taking ``*args`` through a caller with one
+    parameter per argument."""
     if _as_derived(fn) is not None:
         return _as_derived(fn)._function_for(args)
-    return fn
+    return _spread(fn, len(args))
+
+
+def _spread(fn, n):
+    """``fn`` itself, or for ``def f(a, *xs)`` called with ``n`` positional arguments a caller
+    ``call_f(a, xs0, xs1, ...)`` (its positions are the call's: ``wrt=2`` is ``xs[1]``)."""
+    inner = unwrap(fn)
+    code = getattr(getattr(inner, "__func__", inner), "__code__", None)
+    if code is None or not code.co_flags & inspect.CO_VARARGS:
+        return fn
+    named = _params(fn)
+    rest = code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
+    return runtime._trampoline(fn, n, named + ["%s%d" % (rest, i) for i in range(n - len(named))])
 
 
 def _jvp_function(fn, args, positions):

@@ -37,10 +37,38 @@ def unwrap(fn):
             return fn
         elif getattr(fn, "__adcompiler_derived__", False):
             return fn  # grad(f) is not f: its generated code is what gets differentiated
-        elif hasattr(fn, "__wrapped__") and not isinstance(fn, types.FunctionType):
+        elif hasattr(fn, "__wrapped__") and (not isinstance(fn, types.FunctionType) or _forwards(fn)):
             fn = fn.__wrapped__
         else:
             return fn
+
+
+def _forwards(wrapper) -> bool:
+    """Whether a ``functools.wraps`` wrapper returns what the wrapped function returns, unchanged
+    (``return fn(*args, **kwargs)``, or ``out = fn(*args, **kwargs); ...; return out`` around a
+    timer or a log line): then differentiating the wrapped function is differentiating it."""
+    try:
+        tree = gast.parse(textwrap.dedent(inspect.getsource(wrapper.__code__))).body[0]  # (not __wrapped__)
+    except (OSError, TypeError, SyntaxError, IndexError):
+        return False
+    if not isinstance(tree, gast.FunctionDef) or tree.args.vararg is None:
+        return False
+    inner = {name for name, value in zip(wrapper.__code__.co_freevars, wrapper.__closure__ or ())
+             if value.cell_contents is wrapper.__wrapped__}
+
+    def forwarding(node):
+        return (isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in inner
+                and len(node.args) == 1 and isinstance(node.args[0], gast.Starred)
+                and isinstance(node.args[0].value, gast.Name) and node.args[0].value.id == tree.args.vararg.id
+                and all(k.arg is None for k in node.keywords))
+    results = set()
+    for node in gast.walk(tree):
+        if isinstance(node, gast.Assign) and forwarding(node.value) and isinstance(node.targets[0], gast.Name):
+            results.add(node.targets[0].id)
+    stores = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+    returns = [n.value for n in gast.walk(tree) if isinstance(n, gast.Return)]
+    return bool(returns) and all(forwarding(r) or (isinstance(r, gast.Name) and r.id in results
+                                                    and stores.count(r.id) == 1) for r in returns)
 
 
 def parse_function(fn) -> Parsed:
@@ -56,7 +84,7 @@ def parse_function(fn) -> Parsed:
                       function=name, hint="register a rule for it with ad.defvjp / ad.defjvp")
     code = fn.__code__
     try:
-        lines, first = inspect.getsourcelines(fn)
+        lines, first = inspect.getsourcelines(code)  # (this function's own source, never its __wrapped__)
     except (OSError, TypeError) as exc:
         raise AdError("no source code is available (%s)" % exc, function=name,
                       filename=code.co_filename, lineno=code.co_firstlineno,

@@ -574,10 +574,11 @@ def cotangent(parts, i):
 _TRAMPOLINES: dict = {}
 
 
-def _trampoline(fn, n):
+def _trampoline(fn, n, names=None):
     """A small function with source, ``call_<name>(arg0, ...)`` returning ``fn(arg0, ...)``, so
     the compiler differentiates ``fn`` as it would a call written in the source: through its
-    Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``)."""
+    Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``).
+    ``names``: parameter names to use instead of ``arg0, ...``."""
     key = (id(fn), n)
     made = _TRAMPOLINES.get(key)
     if made is not None and made[0] is fn:
@@ -585,7 +586,7 @@ def _trampoline(fn, n):
     import linecache
     label = getattr(fn, "__name__", type(fn).__name__)
     label = label if label.isidentifier() else "fn"
-    params = ", ".join("arg%d" % i for i in range(n))
+    params = ", ".join(names or ["arg%d" % i for i in range(n)])
     filename = "<call of %s #%d>" % (label, len(_TRAMPOLINES))
     source = "def call_%s(%s):\n    return fn(%s)\n" % (label, params, params)
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
