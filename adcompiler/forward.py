@@ -300,9 +300,9 @@ class ForwardMode(Planner):
         tangents = gast.Tuple(elts=[self.operand_tangent(plan.bound[plan.positional[i]]) for i in active],
                               ctx=gast.Load())
         args = plan.call_args or list(s.value.args)
-        if plan.kind == "dynamic":  # call_jvp(f, active positions, tangents, *args)
+        if plan.kind == "dynamic":  # call_jvp(tangents, active positions, f, *args)
             jvp_name = self.helper("call_jvp")
-            args = [s.value.func, gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load())] + list(args)
+            args = [gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load()), s.value.func] + list(args)
         else:
             jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), self.callee_kinds(plan))
         call = gast.Call(func=name(jvp_name), args=[tangents] + list(args), keywords=s.value.keywords)

@@ -159,12 +159,6 @@ class Planner:
                 continue
             for param, names in plan.ignored.items():
                 if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
-                    if plan.kind == "dynamic":
-                        raise self.loc.error("the callable %r is chosen at run time and depends on %s: gradients "
-                                             "into it (its parameters) are not supported"
-                                             % (plan.callee, ", ".join(self.wrt)), s,
-                                             hint="call it through a method of an object argument (model.forward(x)), "
-                                                  "or pass the parameters it uses as arguments")
                     if plan.kind == "call":
                         raise self.loc.error("%s is differentiated w.r.t. its positional parameters only, and "
                                              "its keyword-only argument %r depends on %s"
@@ -404,10 +398,11 @@ class Planner:
         """A callable known only at run time (``layer(x)`` for each layer of a list,
         ``ACTIVATIONS[name](x)``): generated code differentiates it when it is called
         (``call_forward`` / ``call_backward``), through its source or its rule. Gradients reach the
-        positional arguments, not the callable itself."""
-        params = ["arg%d" % i for i in range(len(call.args))]
-        return Plan("dynamic", [n for a in call.args for n in loads(a)], bound=dict(zip(params, call.args)),
-                    callee=_call_text(call.func), positional=params, ignored={"": loads(call.func)})
+        positional arguments, and the callable's attributes when it is an object (a layer)."""
+        params = ["fn"] + ["arg%d" % i for i in range(len(call.args))]
+        operands = [call.func] + list(call.args)
+        return Plan("dynamic", [n for a in operands for n in loads(a)], bound=dict(zip(params, operands)),
+                    callee=_call_text(call.func), positional=params)
 
     def constructed_here(self, var) -> bool:
         """Whether ``var`` is bound in the body to a new instance of a user class."""

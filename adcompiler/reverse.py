@@ -337,8 +337,8 @@ class ReverseMode(Planner):
         self.ctx.resolver.locals.add(saved)
         call = s.value
         args = plan.call_args or call.args
-        if plan.kind == "dynamic":  # call_forward(f, active positions, *args)
-            args = [call.func, gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load())] + list(args)
+        if plan.kind == "dynamic":  # call_forward(active positions, f, *args)
+            args = [gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load()), call.func] + list(args)
         new = gast.Call(func=name(fwd), args=args, keywords=call.keywords)
         target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)], ctx=gast.Store())
         out.append(located(assign(target, new), s))

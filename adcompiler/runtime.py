@@ -574,7 +574,7 @@ def cotangent(parts, i):
 _TRAMPOLINES: dict = {}
 
 
-def _trampoline(fn, n, names=None):
+def _trampoline(fn, n, names=None, call_first=False):
     """A small function with source, ``call_<name>(arg0, ...)`` returning ``fn(arg0, ...)``, so
     the compiler differentiates ``fn`` as it would a call written in the source: through its
     Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``).
@@ -586,9 +586,11 @@ def _trampoline(fn, n, names=None):
     import linecache
     label = getattr(fn, "__name__", type(fn).__name__)
     label = label if label.isidentifier() else "fn"
-    params = ", ".join(names or ["arg%d" % i for i in range(n)])
+    names = names or ["arg%d" % i for i in range(n)]
+    params = ", ".join(names)
     filename = "<call of %s #%d>" % (label, len(_TRAMPOLINES))
-    source = "def call_%s(%s):\n    return fn(%s)\n" % (label, params, params)
+    callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
+    source = "def call_%s(%s):\n    return %s(%s)\n" % (label, params, callee, ", ".join(passed))
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     namespace = {"fn": fn}
     exec(compile(source, filename, "exec"), namespace)
@@ -601,36 +603,60 @@ def _callee_kinds(args):
     return tuple(kind_of(a) for a in args)
 
 
-def call_forward(fn, active, *args):
+def _object_trampoline(cls, n):
+    """``call_<Class>(fn, arg0, ...)`` returning ``fn(arg0, ...)``: an object of a user class is an
+    argument, so its ``__call__`` is differentiated with gradients into its attributes."""
+    return _trampoline(cls, n + 1, ["fn"] + ["arg%d" % i for i in range(n)], call_first=True)
+
+
+def _dispatch(active, fn, args):
+    """(function to differentiate, its arguments, active positions among them) for ``fn(*args)``
+    with ``active`` positions counted over ``(fn, *args)``."""
+    call = getattr(type(fn), "__call__", None)
+    if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType):
+        return _object_trampoline(type(fn), len(args)), (fn,) + args, active
+    if 0 in active:
+        from .errors import AdError
+        raise AdError("the callable %r is chosen at run time and depends on the differentiated arguments: only "
+                      "objects with a __call__ method get gradients that way" % (fn,),
+                      hint="pass the values it uses as arguments")
+    return _trampoline(fn, len(args)), args, tuple(i - 1 for i in active)
+
+
+def call_forward(active, fn, *args):
     """Forward half of differentiating ``fn(*args)`` for a callable chosen at run time: the value
-    and what ``call_backward`` needs."""
+    and what ``call_backward`` needs (``active``: positions over ``(fn, *args)``)."""
     from .compiler import _subroutine_pair
-    pair = _subroutine_pair(_trampoline(fn, len(args)), (active, _callee_kinds(args)))
-    out, saved = pair.forward(*args)
+    target, operands, positions = _dispatch(active, fn, args)
+    pair = _subroutine_pair(target, (positions, _callee_kinds(operands)))
+    out, saved = pair.forward(*operands)
     return out, (pair, saved)
 
 
 def call_backward(saved, g):
-    """The adjoints of the ``active`` arguments of a ``call_forward`` call."""
+    """The adjoints of the active operands of a ``call_forward`` call."""
     pair, inner = saved
     return pair.backward(inner, g)
 
 
-def call_jvp(tangents, fn, active, *args):
+def call_jvp(tangents, active, fn, *args):
     """``(fn(*args), its tangent)`` for a callable chosen at run time (forward mode)."""
     from .compiler import _subroutine_jvp
-    return _subroutine_jvp(_trampoline(fn, len(args)), (active, _callee_kinds(args))).fn(tangents, *args)
+    target, operands, positions = _dispatch(active, fn, args)
+    return _subroutine_jvp(target, (positions, _callee_kinds(operands))).fn(tangents, *operands)
 
 
-def call_forward_jvp(fn, active, args, t_args):
-    """Tangent of ``call_forward(fn, active, *args)`` (forward mode over gradient code that calls a
+def call_forward_jvp(active, fn, args, t_fn, t_args):
+    """Tangent of ``call_forward(active, fn, *args)`` (forward mode over gradient code that calls a
     callable chosen at run time): the tangent of the value and of the saved state."""
     from .compiler import _subroutine_jvp, _subroutine_pair
-    kinds = _callee_kinds(args)
-    pair = _subroutine_pair(_trampoline(fn, len(args)), (active, kinds))
-    tangents = tuple(dense(t, a) if t.__class__ is _float else t for t, a in zip(t_args, args))
-    run = _subroutine_jvp(pair.forward, (tuple(range(len(args))), kinds)).fn
-    _, (t_out, t_saved) = run(tangents, *args)
+    target, operands, positions = _dispatch(active, fn, args)
+    tangents = ((t_fn,) if len(operands) > len(args) else ()) + tuple(t_args)
+    kinds = _callee_kinds(operands)
+    pair = _subroutine_pair(target, (positions, kinds))
+    tangents = tuple(zero_like(a) if t.__class__ is _float and not t else t for t, a in zip(tangents, operands))
+    run = _subroutine_jvp(pair.forward, (tuple(range(len(operands))), kinds)).fn
+    _, (t_out, t_saved) = run(tangents, *operands)
     return t_out, (0.0, t_saved)
 
 

@@ -833,7 +833,7 @@ def test_callables_chosen_at_run_time(rng):
     called: through the callable's source or its rule, in every mode."""
     x = rng.randn(4, 3)
     assert_grad(through_a_list_of_layers, [x])
-    assert "call_forward(layer" in ad.source(Sequential.forward, args=(STACK, x), wrt=1)
+    assert "call_forward((1,), layer, x)" in ad.source(Sequential.forward, args=(STACK, x), wrt=1)
     assert_grad(through_layers_argument, [STACK, x], wrt=(1,))
     for name in ACTIVATIONS:
         assert_grad(activation_by_name, [x[0], name])
@@ -847,8 +847,17 @@ def test_callables_chosen_at_run_time(rng):
     np.testing.assert_allclose(H, fd, rtol=1e-5, atol=1e-8)
     out, pullback = ad.vjp(through_a_list_of_layers, x)
     np.testing.assert_array_equal(pullback(1.0)[0], pullback(1.0)[0])
-    with pytest.raises(ad.AdError, match="'layer' is chosen at run time and depends on self"):
-        ad.grad(through_layers_argument)(STACK, x)
+    g = ad.grad(through_layers_argument)(STACK, x)           # w.r.t. the model: into each layer
+    assert isinstance(g, Sequential) and all(isinstance(layer, Layer) for layer in g.layers)
+    for k, layer in enumerate(STACK.layers):
+        def with_w(w, k=k):
+            layers = list(STACK.layers)
+            layers[k] = Layer(w, layers[k].b)
+            return through_layers_argument(Sequential(layers), x)
+        np.testing.assert_allclose(g.layers[k].w, fd_grad(with_w, [layer.w], 0), rtol=1e-6, atol=1e-9)
+    tangent = Sequential([Layer(np.ones_like(layer.w), np.zeros_like(layer.b)) for layer in STACK.layers])
+    _, t = ad.jvp(through_layers_argument, (STACK, x), (tangent, None))
+    assert t == pytest.approx(sum(float(np.sum(layer.w)) for layer in g.layers), rel=1e-9)
 
 
 def timed(fn):

@@ -90,6 +90,6 @@ for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
     _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
     D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)), zero=tuple(_rest))
 # a callable chosen at run time: forward mode over its generated forward/backward pair
-D(rt.call_forward, "fn, active, *args", jvp="call_forward_jvp(fn, active, args, t_args)", zero=("fn", "active"))
+D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)", zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
 N(rt.reduced_size, rt.scalar_seed, adj.inside, rt.zero_like)
