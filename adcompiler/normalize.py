@@ -23,10 +23,12 @@ ATOMS = (gast.Name, gast.Constant)
 
 def located(node, like):
     """Give a generated node the user location of ``like`` (errors and comments point there)."""
-    if like is not None and getattr(like, "lineno", None):
-        for n in walk(node):
-            if getattr(n, "lineno", None) is None and hasattr(n, "_attributes") and "lineno" in n._attributes:
-                gast.copy_location(n, like)
+    lineno = getattr(like, "lineno", None) if like is not None else None
+    if lineno:
+        col, end, end_col = like.col_offset, getattr(like, "end_lineno", None), getattr(like, "end_col_offset", None)
+        for n in walk(node):  # (gast.copy_location, without its per-attribute lookups: a hot path)
+            if "lineno" in n._attributes and getattr(n, "lineno", None) is None:
+                n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = lineno, col, end, end_col
     return node
 
 
