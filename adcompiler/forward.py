@@ -312,7 +312,12 @@ class ForwardMode(Planner):
         self.owned.discard(bound)
 
     def operand_tangent(self, node):
-        """Tangent of a call operand; ``*args`` operands (a tuple) get a tuple of tangents."""
+        """Tangent of a call operand; ``*args`` operands (a tuple) get a tuple of tangents, and an
+        attribute (``self.inner``) the attribute of its object's tangent."""
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name):
+            t = self.tangent_of(node.value)
+            return None if t is None else gast.Call(func=name(self.helper("attribute")),
+                                                    args=[t, const(node.attr)], keywords=[])
         if isinstance(node, gast.Tuple):
             parts = [self.tangent_of(e) for e in node.elts]
             if all(p is None for p in parts):

@@ -354,6 +354,10 @@ class Planner:
                 if rule is not None:
                     return self.bind_rule(s, rule, [func.value] + args, call.keywords, func.attr)
                 plan = Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
+                if func.value.id in self.ctx.arg_classes and not call.keywords \
+                        and not any(isinstance(a, gast.Starred) for a in args) \
+                        and inspect.getattr_static(self.ctx.arg_classes[func.value.id], func.attr, None) is None:
+                    return self.dynamic_plan(call)  # an attribute holding a callable (self.inner(x))
             else:
                 plan = Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
                 if not call.keywords and not any(isinstance(a, gast.Starred) for a in args) \

@@ -806,16 +806,28 @@ class ReverseMode(Planner):
         if not active:
             return
         call = gast.Call(func=name(bwd), args=[name(s.ad_saved), name(self.adj(target_of(s)[0]))], keywords=[])
-        variables, spread = [], []
+        variables, spread, attributes = [], [], []
         for i in active:
             node = plan.bound[plan.positional[i]]
             if isinstance(node, gast.Tuple):  # *args: the adjoint is a tuple to spread
                 part = self.ctx.namer.fresh("d" + plan.positional[i] + "_")
                 variables.append(part)
                 spread.append((part, node))
+            elif isinstance(node, gast.Attribute):  # self.inner(x): the adjoint of an attribute
+                part = self.ctx.namer.fresh("d" + node.attr)
+                variables.append(part)
+                attributes.append((part, node))
             else:
                 variables.append(node.id)
-        self.unpack_adjoints(variables, call, out, s, fresh=[p for p, _ in spread])
+        self.unpack_adjoints(variables, call, out, s, fresh=[p for p, _ in spread + attributes])
+        for part, node in attributes:
+            obj = node.value.id
+            add = gast.Call(func=name(self.helper("add_attribute")),
+                            args=[name(self.adj(obj)) if obj in self.live else const(0.0), const(node.attr),
+                                  name(part)], keywords=[])
+            out.append(located(assign(self.adj(obj), add), s))
+            self.live.add(obj)
+            self.owned.discard(obj)
         for part, node in spread:
             for k, elt in enumerate(node.elts):
                 if isinstance(elt, gast.Name) and elt.id in self.active:

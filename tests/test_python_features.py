@@ -905,3 +905,42 @@ def test_decorated_functions_and_top_level_star_args(rng):
     np.testing.assert_allclose(pullback(1.0)[2], 3 * b ** 2, rtol=1e-12)
     _, t = ad.jvp(sum_of_cubes, (0.7, a, b), (1.0, np.ones(2), np.ones(3)))
     assert t == pytest.approx(1.4 + np.sum(3 * a ** 2) + np.sum(3 * b ** 2), rel=1e-12)
+
+
+class Block:
+    def __init__(self, w, act):
+        self.w, self.act = w, act
+
+    def __call__(self, x):
+        return ACTIVATIONS[self.act](x @ self.w)
+
+
+class Skip:
+    """A layer holding another one as an attribute, called as ``self.inner(x)``."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def __call__(self, x):
+        return x + 0.5 * self.inner(x)
+
+
+def through_nested_blocks(model, x):
+    return np.sum(model.forward(x) ** 2)
+
+
+def test_layers_holding_layers(rng):
+    model = Sequential([Block(rng.randn(3, 3) * 0.5, "tanh"), Skip(Block(rng.randn(3, 3) * 0.5, "relu_like")),
+                        Block(rng.randn(3, 2) * 0.5, "tanh")])
+    x = rng.randn(4, 3)
+    assert_grad(through_nested_blocks, [model, x], wrt=(1,))
+    g = ad.grad(through_nested_blocks)(model, x)
+    inner = model.layers[1].inner
+
+    def with_inner_w(w):
+        return through_nested_blocks(Sequential([model.layers[0], Skip(Block(w, "relu_like")), model.layers[2]]), x)
+    np.testing.assert_allclose(g.layers[1].inner.w, fd_grad(with_inner_w, [inner.w], 0), rtol=1e-6, atol=1e-9)
+    tangent = Sequential([Block(np.zeros((3, 3)), "tanh"), Skip(Block(np.ones((3, 3)), "relu_like")),
+                          Block(np.zeros((3, 2)), "tanh")])
+    _, t = ad.jvp(through_nested_blocks, (model, x), (tangent, None))
+    assert t == pytest.approx(float(np.sum(g.layers[1].inner.w)), rel=1e-9)
