@@ -568,6 +568,9 @@ class Normalizer:
         if isinstance(node, gast.Constant):
             return node
         if isinstance(node, gast.Name):
+            if node.id in self.local_fns:  # (calls of it are inlined; the function itself does not exist)
+                self.unsupported(s, "a nested function or lambda used as a value (%r)" % node.id,
+                                 "call it directly, or define it at module level to store or pass it around")
             return name(node.id)
         if isinstance(node, gast.Attribute):
             if self.is_global(node):

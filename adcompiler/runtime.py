@@ -615,12 +615,20 @@ def _dispatch(active, fn, args):
     call = getattr(type(fn), "__call__", None)
     if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType):
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active
-    if 0 in active:
+    if 0 in active and not _stateless(fn):
         from .errors import AdError
         raise AdError("the callable %r is chosen at run time and depends on the differentiated arguments: only "
                       "objects with a __call__ method get gradients that way" % (fn,),
                       hint="pass the values it uses as arguments")
-    return _trampoline(fn, len(args)), args, tuple(i - 1 for i in active)
+    return _trampoline(fn, len(args)), args, tuple(i - 1 for i in active if i)
+
+
+def _stateless(fn) -> bool:
+    """A callable that holds no values a gradient could reach: a module-level function without
+    a closure, a NumPy ufunc or a builtin (``self.act = np.tanh`` in a layer)."""
+    if isinstance(fn, types.FunctionType):
+        return not fn.__closure__
+    return isinstance(fn, (np.ufunc, types.BuiltinFunctionType))
 
 
 def call_forward(active, fn, *args):
@@ -630,19 +638,22 @@ def call_forward(active, fn, *args):
     target, operands, positions = _dispatch(active, fn, args)
     pair = _subroutine_pair(target, (positions, _callee_kinds(operands)))
     out, saved = pair.forward(*operands)
-    return out, (pair, saved)
+    return out, (pair, saved, len(positions) < len(active))
 
 
 def call_backward(saved, g):
-    """The adjoints of the active operands of a ``call_forward`` call."""
-    pair, inner = saved
-    return pair.backward(inner, g)
+    """The adjoints of the active operands of a ``call_forward`` call (a stateless callable's
+    is zero)."""
+    pair, inner, callee_is_constant = saved
+    grads = pair.backward(inner, g)
+    return (0.0,) + tuple(grads) if callee_is_constant else grads
 
 
 def call_jvp(tangents, active, fn, *args):
     """``(fn(*args), its tangent)`` for a callable chosen at run time (forward mode)."""
     from .compiler import _subroutine_jvp
     target, operands, positions = _dispatch(active, fn, args)
+    tangents = tangents[len(active) - len(positions):]  # (a stateless callable's tangent is dropped)
     return _subroutine_jvp(target, (positions, _callee_kinds(operands))).fn(tangents, *operands)
 
 
@@ -657,14 +668,15 @@ def call_forward_jvp(active, fn, args, t_fn, t_args):
     tangents = tuple(zero_like(a) if t.__class__ is _float and not t else t for t, a in zip(tangents, operands))
     run = _subroutine_jvp(pair.forward, (tuple(range(len(operands))), kinds)).fn
     _, (t_out, t_saved) = run(tangents, *operands)
-    return t_out, (0.0, t_saved)
+    return t_out, (0.0, t_saved, 0.0)
 
 
 def call_backward_jvp(saved, g, t_saved, t_g):
     """Tangent of ``call_backward(saved, g)``."""
     from .compiler import TUPLE_OF, _subroutine_jvp, kind_of
-    pair, inner = saved
+    pair, inner, callee_is_constant = saved
     t_inner = zero_like(inner) if t_saved.__class__ is _float else t_saved[1]
     t_g = dense(t_g, g) if t_g.__class__ is _float else t_g
     kinds = ((TUPLE_OF, tuple(map(kind_of, inner))), kind_of(g))
-    return _subroutine_jvp(pair.backward, ((0, 1), kinds)).fn((t_inner, t_g), inner, g)[1]
+    t_grads = _subroutine_jvp(pair.backward, ((0, 1), kinds)).fn((t_inner, t_g), inner, g)[1]
+    return (0.0,) + tuple(t_grads) if callee_is_constant else t_grads

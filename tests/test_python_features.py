@@ -944,3 +944,37 @@ def test_layers_holding_layers(rng):
                           Block(np.zeros((3, 2)), "tanh")])
     _, t = ad.jvp(through_nested_blocks, (model, x), (tangent, None))
     assert t == pytest.approx(float(np.sum(g.layers[1].inner.w)), rel=1e-9)
+
+
+class Activated:
+    def __init__(self, w, act):
+        self.w, self.act = w, act
+
+    def __call__(self, x):
+        return self.act(x @ self.w)     # a function held by the layer: it carries no gradient
+
+
+def test_layers_holding_their_activation_function(rng):
+    model = Sequential([Activated(rng.randn(3, 3) * 0.5, np.tanh), Activated(rng.randn(3, 2) * 0.5, relu_like)])
+    x = rng.randn(4, 3)
+    g = ad.grad(through_nested_blocks)(model, x)
+    for k in range(2):
+        def with_w(w, k=k):
+            layers = list(model.layers)
+            layers[k] = Activated(w, layers[k].act)
+            return through_nested_blocks(Sequential(layers), x)
+        np.testing.assert_allclose(g.layers[k].w, fd_grad(with_w, [model.layers[k].w], 0), rtol=1e-6, atol=1e-9)
+    tangent = Sequential([Activated(np.ones((3, 3)), np.tanh), Activated(np.zeros((3, 2)), relu_like)])
+    _, t = ad.jvp(through_nested_blocks, (model, x), (tangent, None))
+    assert t == pytest.approx(float(np.sum(g.layers[0].w)), rel=1e-9)
+
+
+def keeps_a_nested_function(x):
+    def scaled(z):
+        return z * x
+    return sum(f(2.0) for f in [scaled, np.sin])
+
+
+def test_nested_function_used_as_a_value_is_an_error():
+    with pytest.raises(ad.AdError, match="a nested function or lambda used as a value"):
+        ad.grad(keeps_a_nested_function)(1.5)
