@@ -978,3 +978,12 @@ def keeps_a_nested_function(x):
 def test_nested_function_used_as_a_value_is_an_error():
     with pytest.raises(ad.AdError, match="a nested function or lambda used as a value"):
         ad.grad(keeps_a_nested_function)(1.5)
+
+
+def picks_positive_entries(x):
+    idx = np.where(x > 0)[0]          # the one-argument form: indices, no gradient of its own
+    return np.sum(x[idx] ** 2) + np.sum(np.where(x > 0, x, 0.0))
+
+
+def test_where_with_one_argument(rng):
+    assert_grad(picks_positive_entries, [rng.randn(6)])
