@@ -108,6 +108,11 @@ CASES = [
     C(np.real, "np.real(x)", dict(x=v3)),
     # reductions, with axis / keepdims / negative axes
     C(np.sum, "np.sum(x)", dict(x=m23)),
+    C(np.add.reduce, "np.add.reduce(x)", dict(x=V(2, 3))),
+    C(np.add.reduce, "np.add.reduce(x, axis=1, keepdims=True)", dict(x=V(2, 3))),
+    C(np.multiply.reduce, "np.multiply.reduce(x)", dict(x=V(3, 2, lo=0.5, hi=2.0))),
+    C(np.maximum.reduce, "np.maximum.reduce(x, axis=1)", dict(x=V(3, 4))),
+    C(np.minimum.reduce, "np.minimum.reduce(x)", dict(x=V(3, 4))),
     C(np.sum, "np.sum(x, axis=-1, keepdims=True)", dict(x=V(2, 3, 4))),
     C(np.sum, "np.sum(x, axis=(0, 2))", dict(x=V(2, 3, 4))),
     C(np.mean, "np.mean(x, axis=0)", dict(x=m23)),

@@ -110,12 +110,14 @@ def _entry_names(case):
 
 def test_every_differentiable_entry_has_a_case():
     covered = {id(c.fn) if not isinstance(c.fn, str) else c.fn for c in CASES}
+    # (np.add.reduce is a new bound method at each access: equal, not identical)
+    bound = [c.fn for c in CASES if getattr(c.fn, "__self__", None) is not None and not isinstance(c.fn, str)]
     missing = []
     if sp is not None:
         rules.load_scipy_rules()
     for table in rules.TABLES[:4] + ((rules.scipy_rules.table,) if rules.scipy_rules else ()):
         for key, rule in table.rules.items():
-            if rule.diff and id(rule.fn) not in covered:
+            if rule.diff and id(rule.fn) not in covered and not any(rule.fn == b for b in bound):
                 missing.append(rule.name)
     for key, rule in rules.methods.table.rules.items():
         if rule.diff and key not in covered:

@@ -75,6 +75,14 @@ D(np.mean, "a, axis=None, dtype=None, out=None, keepdims=False",
   "unreduce(g, a, axis, keepdims) / reduced_size(a, axis)", linear=True)
 D(np.prod, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g * ans, a, axis, keepdims) / a",
   jvp="ans * np.sum(t_a / a, axis=axis, keepdims=keepdims)")
+# ufunc reductions (np.add.reduce, np.multiply.reduce, ...) reduce over axis 0 unless told otherwise
+D(np.add.reduce, "a, axis=0, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)", linear=True,
+  name="np.add.reduce")
+D(np.multiply.reduce, "a, axis=0, dtype=None, out=None, keepdims=False", "unreduce(g * ans, a, axis, keepdims) / a",
+  jvp="ans * np.sum(t_a / a, axis=axis, keepdims=keepdims)", name="np.multiply.reduce")
+for _f, _name in ((np.maximum.reduce, "np.maximum.reduce"), (np.minimum.reduce, "np.minimum.reduce")):
+    D(_f, "a, axis=0, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
+      jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)", name=_name)
 for _f in (np.max, np.amax, np.min, np.amin):
     D(_f, "a, axis=None, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
       jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)")
