@@ -1121,3 +1121,28 @@ def sequence_repeat_back(g, x):
     """Adjoint of a list or tuple repeated (``x * n``): the sum of the copies' adjoints."""
     n = len(x)
     return type(x)(sum(g[i::n]) for i in range(n)) if n else x
+
+
+def _running_extreme_index(a, top, axis):
+    """Where each entry of ``np.maximum.accumulate(a, axis)`` (or minimum) came from, as indices
+    along ``axis`` (the latest position holding the running extreme)."""
+    positions = np.arange(np.shape(a)[axis]).reshape((-1,) + (1,) * (np.ndim(a) - 1 - (axis % np.ndim(a))))
+    return np.maximum.accumulate(np.where(np.asarray(a) == top, positions, 0), axis=axis)
+
+
+def accumulate_extreme_back(g, a, top, axis=0):
+    """Adjoint of ``np.maximum.accumulate`` / ``np.minimum.accumulate``: each result's adjoint goes
+    to the entry that holds the running extreme there."""
+    if _zero(g):
+        return g
+    out = np.zeros(np.shape(a))
+    moved = np.moveaxis(out, axis, 0)
+    index = np.moveaxis(_running_extreme_index(a, top, axis), axis, 0)
+    rest = np.indices(index.shape)[1:]
+    np.add.at(moved, (index,) + tuple(rest), np.moveaxis(np.broadcast_to(g, np.shape(a)), axis, 0))
+    return out
+
+
+def accumulate_extreme_jvp(t, a, top, axis=0):
+    """Tangent of ``np.maximum.accumulate`` / ``np.minimum.accumulate`` (``top``: its result)."""
+    return np.take_along_axis(np.broadcast_to(t, np.shape(a)), _running_extreme_index(a, top, axis), axis=axis)

@@ -83,6 +83,9 @@ D(np.multiply.reduce, "a, axis=0, dtype=None, out=None, keepdims=False", "unredu
 for _f, _name in ((np.maximum.reduce, "np.maximum.reduce"), (np.minimum.reduce, "np.minimum.reduce")):
     D(_f, "a, axis=0, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
       jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)", name=_name)
+for _f, _name in ((np.maximum.accumulate, "np.maximum.accumulate"), (np.minimum.accumulate, "np.minimum.accumulate")):
+    D(_f, "a, axis=0, dtype=None, out=None", "accumulate_extreme_back(g, a, ans, axis)",
+      jvp="accumulate_extreme_jvp(t_a, a, ans, axis)", name=_name)
 for _f in (np.max, np.amax, np.min, np.amin):
     D(_f, "a, axis=None, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
       jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)")

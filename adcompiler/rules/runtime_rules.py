@@ -85,7 +85,8 @@ D(adj.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  #
 # (Reverse mode over them, the transposed map, is written out only for some, above.)
 for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
                 adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.append_back,
-                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back):
+                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back,
+                adj.accumulate_extreme_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
     _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
     D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)), zero=tuple(_rest))
