@@ -739,6 +739,9 @@ class Normalizer:
     def call(self, node, s):
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
+        rewritten = self.higher_order(node, s)
+        if rewritten is not None:
+            return rewritten
         args = []
         for a in node.args:
             if isinstance(a, gast.Starred):
@@ -756,6 +759,49 @@ class Normalizer:
         else:
             func = self.atom(func, s)
         return gast.Call(func=func, args=args, keywords=keywords)
+
+    def higher_order(self, node, s):
+        """``map(f, xs, ...)`` as ``[f(x, ...) for x, ... in zip(xs, ...)]`` and
+        ``functools.reduce(f, xs[, start])`` as a loop, so ``f`` (a lambda too) is called, and
+        differentiated, like any call; None for other calls."""
+        import functools
+        target = self.resolver.resolve(node.func) if self.is_global(node.func) else MISSING
+        if target not in (map, functools.reduce) or node.keywords or len(node.args) < 2 \
+                or any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        fn = node.args[0]
+        if isinstance(fn, gast.Lambda):
+            label = self.namer.fresh("lambda_")
+            self.local_fns[label] = gast.copy_location(gast.FunctionDef(
+                name=label, args=fn.args, body=[gast.copy_location(gast.Return(value=fn.body), fn.body)],
+                decorator_list=[], returns=None, type_comment=None, type_params=[]), s)
+            fn = name(label)
+        if target is map:
+            variables = [self.namer.fresh("item") for _ in node.args[1:]]
+            source = node.args[1] if len(variables) == 1 else gast.Call(
+                func=name(self._builtin("zip")), args=list(node.args[1:]), keywords=[])
+            target_node = (name(variables[0], True) if len(variables) == 1 else
+                           gast.Tuple(elts=[name(v, True) for v in variables], ctx=gast.Store()))
+            comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(v) for v in variables], keywords=[]),
+                                 generators=[gast.comprehension(target=target_node, iter=source, ifs=[], is_async=0)])
+            return name(self.comprehension(comp, s))
+        if len(node.args) > 3:
+            return None
+        acc, item, items = self.namer.fresh("acc"), self.namer.fresh("item"), self.namer.fresh("items")
+        self.resolver.locals |= {acc, item, items}
+        self.assign_to(items, gast.Call(func=name(self._builtin("list")), args=[node.args[1]], keywords=[]), s)
+        if len(node.args) == 3:
+            self.assign_to(acc, node.args[2], s)
+            rest = name(items)
+        else:
+            self.assign_to(acc, gast.Subscript(value=name(items), slice=const(0), ctx=gast.Load()), s)
+            rest = gast.Subscript(value=name(items), slice=gast.Slice(lower=const(1), upper=None, step=None),
+                                  ctx=gast.Load())
+        loop = gast.For(target=name(item, True), iter=rest, body=[gast.copy_location(gast.Assign(
+            targets=[name(acc, True)], value=gast.Call(func=fn, args=[name(acc), name(item)], keywords=[]),
+            type_comment=None), s)], orelse=[], type_comment=None)
+        self.stmt(gast.copy_location(loop, s))
+        return name(acc)
 
     def index(self, node, s):
         """Flatten a subscript index: atoms, slices of atoms, tuples of those."""

@@ -987,3 +987,19 @@ def picks_positive_entries(x):
 
 def test_where_with_one_argument(rng):
     assert_grad(picks_positive_entries, [rng.randn(6)])
+
+
+def maps_and_reduces(x, y):
+    import functools
+    squares = map(lambda v: v * v, x)
+    pairs = list(map(lambda a, b: a * b + np.sin(a), x, y))
+    product = functools.reduce(lambda a, b: a * b, x, 1.0)
+    running = functools.reduce(lambda a, b: a + b ** 2, y)
+    return sum(squares) + np.sum(np.array(pairs)) + product * running + sum(map(np.cos, x))
+
+
+def test_map_and_functools_reduce_with_lambdas(rng):
+    x, y = rng.randn(3), rng.randn(3)
+    g = assert_grad(maps_and_reduces, [x, y], wrt=(0, 1))
+    _, t = ad.jvp(maps_and_reduces, (x, y), (np.ones(3), np.ones(3)))
+    assert t == pytest.approx(float(np.sum(g[0]) + np.sum(g[1])), rel=1e-10)
