@@ -113,8 +113,8 @@ def substitute_loads(node, values: dict) -> bool:
     name_cls, load_cls = gast.Name, gast.Load
     while stack:
         n = stack.pop()
-        for field in _CHILD_FIELDS.get(n.__class__) or _child_fields(n.__class__):
-            v = getattr(n, field, None)
+        for child in _CHILD_FIELDS.get(n.__class__) or _child_fields(n.__class__):
+            v = getattr(n, child, None)
             if v.__class__ is list:
                 for i, x in enumerate(v):
                     if x.__class__ is name_cls:
@@ -125,7 +125,7 @@ def substitute_loads(node, values: dict) -> bool:
                         stack.append(x)
             elif v.__class__ is name_cls:
                 if v.ctx.__class__ is load_cls and v.id in values:
-                    setattr(n, field, _copy_atom(values[v.id]))
+                    setattr(n, child, _copy_atom(values[v.id]))
                     changed = True
             elif isinstance(v, _AST):
                 stack.append(v)

@@ -12,7 +12,6 @@ from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
 from .normalize import assign, const, name, normalize_function
 from .optimize import optimize as run_optimizer
-from .errors import AdError
 from .naming import label_of
 from .parse import parse_function, unwrap
 from .reverse import ReverseMode

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import custom, rules, runtime
+from . import custom, rules
 from .analysis import walk, FLOAT, SCALAR, is_container, list_method, loads, rank, target_of
 from .naming import label_of
 from .normalize import assign, const, if_, located, name

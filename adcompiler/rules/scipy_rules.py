@@ -1,5 +1,4 @@
 """Derivative rules for ``scipy.special`` (only when SciPy is installed: it is not a dependency)."""
-import numpy as np
 import scipy.special as sp
 
 from .core import Table
