@@ -579,7 +579,7 @@ def _trampoline(fn, n, names=None, call_first=False):
     the compiler differentiates ``fn`` as it would a call written in the source: through its
     Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``).
     ``names``: parameter names to use instead of ``arg0, ...``."""
-    key = (id(fn), n)
+    key = (id(fn), n, call_first)
     made = _TRAMPOLINES.get(key)
     if made is not None and made[0] is fn:
         return made[1]
