@@ -468,15 +468,7 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
                 result = [r if np.ndim(r) else float(r) for r in batched]
                 return tuple(result) if many else result[0]
             out, pullback = vjp(fn, *args)
-            out_shape = np.shape(out)
-            rows = {p: [] for p in positions}
-            for idx in np.ndindex(out_shape):
-                seed = np.zeros(out_shape)
-                seed[idx] = 1.0
-                grads = pullback(seed if out_shape else 1.0)
-                for p in positions:
-                    rows[p].append(np.asarray(grads[p], dtype=float))
-            result = [np.reshape(np.array(rows[p]), out_shape + np.shape(args[p])) for p in positions]
+            result = _rows_by_pullback(pullback, np.shape(out), args, positions)
         else:
             result = [_forward_jacobian(fn, args, p) for p in positions]
         result = [r if np.ndim(r) else float(r) for r in result]
@@ -678,17 +670,21 @@ def _hessian_rows(fn, args, a, positions, mode):
     g = grad(fn, wrt=a)
     if mode == "forward":
         return [jacobian(g, wrt=b, mode="forward")(*args) for b in positions]
-    target = _target(g, args)
-    gradient, pullback = vjp(target, *args)
-    shape = np.shape(gradient)
-    rows = {b: [] for b in positions}
-    for idx in np.ndindex(shape):
-        seed = np.zeros(shape)
+    gradient, pullback = vjp(_target(g, args), *args)
+    return _rows_by_pullback(pullback, np.shape(gradient), args, positions)
+
+
+def _rows_by_pullback(pullback, out_shape, args, positions):
+    """Jacobian blocks w.r.t. ``positions`` from one pullback call per output element (one-hot
+    cotangents), each of shape ``out_shape + arg.shape``."""
+    rows = {p: [] for p in positions}
+    for idx in np.ndindex(out_shape):
+        seed = np.zeros(out_shape)
         seed[idx] = 1.0
-        parts = pullback(seed if shape else 1.0)
-        for b in positions:
-            rows[b].append(np.asarray(parts[b], dtype=float))
-    return [np.reshape(np.array(rows[b]), shape + np.shape(args[b])) for b in positions]
+        parts = pullback(seed if out_shape else 1.0)
+        for p in positions:
+            rows[p].append(np.asarray(parts[p], dtype=float))
+    return [np.reshape(np.array(rows[p]), out_shape + np.shape(args[p])) for p in positions]
 
 
 _GRAD_BY_ARG: dict = {}
