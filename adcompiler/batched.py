@@ -182,6 +182,9 @@ class BatchedForwardMode(ForwardMode):
         rule, bound = plan.rule, plan.bound
         target = target_of(s)[0]
         tangents = {p: self.tangent_of(bound[p]) if isinstance(bound[p], gast.Name) else None for p in bound}
+        if any(not isinstance(bound[p], gast.Name) and any(isinstance(n, gast.Name) and self.tangent_of(n) is not None
+                                                           for n in walk(bound[p])) for p in rule.diff if p in bound):
+            raise Unbatchable("a tuple of operands with tangents (*args)")
         if not any(tangents.get(p) is not None for p in rule.diff):
             return None
         if rule.elementwise:

@@ -11,10 +11,11 @@ from .analysis import walk, CONTAINER, FLOAT, SCALAR, array_kind
 from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
 from .normalize import assign, const, name, normalize_function
-from .optimize import optimize as run_optimizer
+from .optimize import ShapeReads, optimize as run_optimizer
 from .naming import label_of
 from .parse import parse_function, unwrap
 from .reverse import ReverseMode
+from .rules.core import SHAPE_ONLY
 from . import rules, runtime
 
 TUPLE_OF = "tuple_of"  # (TUPLE_OF, kinds of the entries): the saved state of a split backward function
@@ -103,6 +104,29 @@ def _is_pure_call(ctx):
             return resolved not in (print,)
         return False
     return is_pure
+
+
+# runtime helpers that read some arguments for their shape only (by position)
+_SHAPE_ARGUMENTS = {id(getattr(runtime, n)): (at,) for n, at in SHAPE_ONLY.items()}
+_SHAPE_ARGUMENTS[id(runtime.shape_of)] = range(64)
+
+
+def _shape_reads(ctx, kinds) -> ShapeReads:
+    def positions():
+        return {n: _SHAPE_ARGUMENTS[id(o)] for n, o in ctx.bindings.objects.items() if id(o) in _SHAPE_ARGUMENTS}
+
+    def is_elementwise(call):
+        func = call.func
+        obj = ctx.bindings.objects.get(func.id) if isinstance(func, gast.Name) else ctx.resolver.resolve(func)
+        return isinstance(obj, np.ufunc) and obj.nout == 1 and len(call.args) == obj.nin
+
+    def rank(v):
+        kind = kinds.get(v)
+        if kind in (FLOAT, SCALAR):
+            return 0
+        return kind[1] if isinstance(kind, tuple) and kind[0] == "array" else None
+
+    return ShapeReads(positions, is_elementwise, rank, lambda: ctx.helper("shape_of"))
 
 
 class _Reverse:
@@ -205,7 +229,7 @@ class _Reverse:
     def finish(self, defs, optimize, live_out=None):
         for d in defs:
             if optimize:
-                run_optimizer(d, _is_pure_call(self.ctx), self.keep())
+                run_optimizer(d, _is_pure_call(self.ctx), self.keep(), _shape_reads(self.ctx, self.rev.kinds))
             d.body = drop_orphan_comments(d.body)
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import operator
 import re
+from dataclasses import dataclass
+from typing import Callable
 
 import gast
 
@@ -18,10 +20,11 @@ _NUMBER = (int, float)
 _TEMPORARY = re.compile(r"t\d+(_\d+)?$")  # the normal form's temporaries (named adjoints stay)
 
 
-def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.FunctionDef:
+def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), shapes=None) -> gast.FunctionDef:
     """Optimise ``fdef`` in place. ``is_pure_call(call)`` says whether a call may be dropped when
     its result is unused; names in ``keep`` (the user's variables and their adjoints) are never
-    replaced by a temporary."""
+    replaced by a temporary. With ``shapes`` (a ``ShapeReads``), elementwise results read only
+    for their shape are not computed."""
     first = True
     for _ in range(6):
         changed = propagate_constants(fdef, keep, simplify_all=first)
@@ -30,8 +33,86 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset()) -> gast.Fun
         if not changed:
             break
     fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
+    if shapes is not None and skip_shape_only(fdef, shapes):
+        fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     fuse_single_use(fdef, keep)
     return fdef
+
+
+@dataclass
+class ShapeReads:
+    """What ``skip_shape_only`` needs to know about the names in generated code."""
+
+    positions: Callable[[], dict]         # helper name -> positions of arguments read for their shape only
+    is_elementwise: Callable[[gast.Call], bool]  # a call of a NumPy ufunc
+    rank: Callable[[str], "int | None"]   # rank of a name holding a number or an ndarray, else None
+    stand_in: Callable[[], str]           # the name of ``runtime.shape_of``
+
+
+_ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod)
+
+
+def skip_shape_only(fdef, shapes: ShapeReads) -> bool:
+    """A value computed only for its shape (``np.sum(x * y)`` needs ``x * y`` for the shape of its
+    adjoint) is replaced by an operand of that shape: ``t1 = x * y`` becomes ``t1 = shape_of(x, y)``,
+    ``t2 = np.log(p)`` becomes ``t2 = p``. Repeated, as operands may then be read for their shape
+    only. Only elementwise expressions of numbers and arrays qualify. True if anything changed."""
+    changed = False
+    while True:
+        stores, loads_total = _name_stats(fdef)
+        shape_reads: dict = {}
+        positions = shapes.positions()
+        for node in walk(fdef):
+            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+                at = positions.get(node.func.id, ())
+                for i, arg in enumerate(node.args):
+                    if i in at and isinstance(arg, gast.Name):
+                        shape_reads[arg.id] = shape_reads.get(arg.id, 0) + 1
+        only = {v for v, n in shape_reads.items() if n == loads_total.get(v) and stores.get(v) == 1}
+        rewrote = False
+        for st in walk(fdef):
+            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id in only) \
+                    or isinstance(st.value, gast.Name):
+                continue
+            leaves = _elementwise_leaves(st.value, shapes)
+            if not leaves:
+                continue
+            arrays = [v for v in leaves if shapes.rank(v)] or leaves[:1]  # numbers do not change the shape
+            if len(arrays) == 1:
+                st.value = gast.Name(id=arrays[0], ctx=gast.Load(), annotation=None, type_comment=None)
+            else:
+                st.value = gast.Call(func=gast.Name(id=shapes.stand_in(), ctx=gast.Load(), annotation=None,
+                                                    type_comment=None),
+                                     args=[gast.Name(id=v, ctx=gast.Load(), annotation=None, type_comment=None)
+                                           for v in arrays], keywords=[])
+            rewrote = True
+        if not rewrote:
+            return changed
+        changed = True
+
+
+def _elementwise_leaves(expr, shapes):
+    """The names an elementwise expression of numbers and arrays combines (in order, once each),
+    or None when it is anything else."""
+    if isinstance(expr, gast.Name):
+        return [expr.id] if shapes.rank(expr.id) is not None else None
+    if isinstance(expr, gast.Constant):
+        return [] if isinstance(expr.value, _NUMBER) and not isinstance(expr.value, bool) else None
+    if isinstance(expr, gast.BinOp) and isinstance(expr.op, _ELEMENTWISE_OPS):
+        parts = [expr.left, expr.right]
+    elif isinstance(expr, gast.UnaryOp) and isinstance(expr.op, (gast.USub, gast.UAdd)):
+        parts = [expr.operand]
+    elif isinstance(expr, gast.Call) and not expr.keywords and shapes.is_elementwise(expr):
+        parts = expr.args
+    else:
+        return None
+    leaves = []
+    for part in parts:
+        found = _elementwise_leaves(part, shapes)
+        if found is None:
+            return None
+        leaves += [v for v in found if v not in leaves]
+    return leaves
 
 
 def fuse_single_use(fdef, keep) -> None:

@@ -188,11 +188,26 @@ class ReverseMode(Planner):
                     expr = gast.Call(func=name(self.helper("sum_product")), args=[raw.left, raw.right], keywords=[])
                 else:
                     source = self.shape_source(bound[p].id)
-                    expr = gast.Call(func=name(self.helper("unbroadcast")), args=[expr, name(source)], keywords=[])
+                    expr = self.unbroadcast(expr, bound[p].id, source)
                     if source not in value_reads:
                         shape_reads.add(source)
             out.append(Contrib(bound[p].id, expr, value_reads, shape_reads, raw=raw, full=full))
         return out
+
+    def unbroadcast(self, expr, operand: str, source: str):
+        """``unbroadcast(expr, source)``, with the factors that are constant along the summed axes
+        (a sign, a division by the operand itself) applied after the sum, to the smaller array:
+        ``-unbroadcast(g * ans, y) / y`` for the divisor of ``x / y``."""
+        if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
+            return gast.UnaryOp(op=gast.USub(), operand=self.unbroadcast(expr.operand, operand, source))
+        if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Div) and isinstance(expr.right, gast.Name) \
+                and expr.right.id == operand:
+            return gast.BinOp(left=self.unbroadcast(expr.left, operand, source), op=gast.Div(), right=expr.right)
+        if isinstance(expr, gast.BinOp) and isinstance(expr.op, gast.Mult) and isinstance(expr.left, gast.UnaryOp) \
+                and isinstance(expr.left.op, gast.USub):
+            product = gast.BinOp(left=expr.left.operand, op=gast.Mult(), right=expr.right)
+            return gast.UnaryOp(op=gast.USub(), operand=self.unbroadcast(product, operand, source))
+        return gast.Call(func=name(self.helper("unbroadcast")), args=[expr, name(source)], keywords=[])
 
     def shape_source(self, var: str) -> str:
         """A name whose value has the shape of ``var`` and is computed no later: follows copies and

@@ -47,7 +47,7 @@ def _helper_names():
 
 
 # Helpers that read only the shape/dtype of the argument at this position (not its values).
-SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "reduced_size": 0}
+SHAPE_ONLY = {"unbroadcast": 1, "unreduce": 1, "expand_like": 1, "reduced_size": 0}
 
 
 @dataclass
