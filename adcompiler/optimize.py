@@ -36,7 +36,31 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), shapes=None
     if shapes is not None and skip_shape_only(fdef, shapes):
         fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     fuse_single_use(fdef, keep)
+    fold_short_circuits(fdef.body)
+    fuse_single_use(fdef, keep)
     return fdef
+
+
+def fold_short_circuits(stmts) -> None:
+    """The normal form's lowering of ``a and b`` (``t = a`` then ``if t: t = b``) and of ``a or b``
+    (``if not t: t = b``) back into one expression, where ``b`` is a plain computation."""
+    for st in stmts:
+        for field in ("body", "orelse"):
+            if isinstance(getattr(st, field, None), list):
+                fold_short_circuits(getattr(st, field))
+    k = len(stmts) - 2
+    while k >= 0:
+        first, second = stmts[k], stmts[k + 1]
+        if isinstance(first, gast.Assign) and isinstance(first.targets[0], gast.Name) and isinstance(second, gast.If) \
+                and not second.orelse and len(second.body) == 1 and isinstance(second.body[0], gast.Assign):
+            var, test, inner = first.targets[0].id, second.test, second.body[0]
+            negated = isinstance(test, gast.UnaryOp) and isinstance(test.op, gast.Not)
+            tested = test.operand if negated else test
+            if isinstance(tested, gast.Name) and tested.id == var and isinstance(inner.targets[0], gast.Name) \
+                    and inner.targets[0].id == var and var not in loads(inner.value):
+                first.value = gast.BoolOp(op=gast.Or() if negated else gast.And(), values=[first.value, inner.value])
+                del stmts[k + 1]
+        k -= 1
 
 
 @dataclass
@@ -117,7 +141,7 @@ def _elementwise_leaves(expr, shapes):
 
 def fuse_single_use(fdef, keep) -> None:
     """A temporary ``t = expr`` whose only read is in the value (or ``if`` test) of the next statement
-    goes into that read: ``t2 = y * y; t1 = t2 - x`` becomes ``t1 = y * y - x``, as a user would
+    (comments aside) goes into that read: ``t2 = y * y; t1 = t2 - x`` becomes ``t1 = y * y - x``, as a user would
     write it and with one store and load less. Only when moving ``expr`` cannot reorder calls."""
     counts, loads_total = _name_stats(fdef)
 
@@ -129,9 +153,12 @@ def fuse_single_use(fdef, keep) -> None:
         k = len(stmts) - 2
         while k >= 0:  # backwards, so chains fuse into one expression
             st = stmts[k]
+            after = k + 1  # the next statement, past comments
+            while after < len(stmts) - 1 and isinstance(stmts[after], gast.Expr) and _is_comment(stmts[after]):
+                after += 1
             if (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id not in keep
                     and _TEMPORARY.match(st.targets[0].id) and counts.get(st.targets[0].id) == 1 and loads_total.get(st.targets[0].id) == 1
-                    and _fuse_into(stmts[k + 1], st.targets[0].id, st.value)):
+                    and _fuse_into(stmts[after], st.targets[0].id, st.value)):
                 del stmts[k]
             k -= 1
     block(fdef.body)
@@ -326,6 +353,10 @@ class Simplify(gast.NodeTransformer):
                                                    op=gast.Mult(), right=right.right))
             if _const(left, -1) and not isinstance(left.value, bool):
                 return gast.UnaryOp(op=gast.USub(), operand=right)
+        if op in (gast.Mult, gast.Div) and isinstance(left, gast.UnaryOp) and isinstance(left.op, gast.USub):
+            # (-a) * b -> -(a * b): exact, and a sum around it subtracts instead of negating
+            return gast.UnaryOp(op=gast.USub(), operand=self.visit_BinOp(gast.BinOp(left=left.operand, op=node.op,
+                                                                                     right=right)))
         if op is gast.Div and _const(right, 1):
             return left
         if op is gast.Pow and _const(right, 1):

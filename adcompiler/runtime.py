@@ -13,6 +13,8 @@ import numpy as np
 
 _ndarray = np.ndarray
 _float = float
+_SCALARS = (float, int, np.float64, np.float32, np.float16, np.longdouble)
+_SCALAR_CLASSES = frozenset(_SCALARS)
 
 # Below this many elements a broadcast is materialised: np.broadcast_to costs microseconds of
 # Python bookkeeping, more than copying a few thousand numbers.
@@ -55,6 +57,8 @@ def unbroadcast(g, x):
         if g.shape == x.shape:
             return g
         shape, gshape = x.shape, g.shape
+    elif x.__class__ in _SCALAR_CLASSES:
+        return g.sum() if g.__class__ is _ndarray else g
     else:
         shape, gshape = np.shape(x), np.shape(g)
         if gshape == shape:
@@ -251,7 +255,6 @@ def copy(x):
     return x
 
 
-_SCALARS = (float, int, np.float64, np.float32, np.float16, np.longdouble)
 
 
 def scalar_seed(value, function):
@@ -361,10 +364,10 @@ def container_adjoint(x, index, g):
     elif isinstance(x, dict):
         out = {k: zero_like(v) for k, v in x.items()}
     else:
-        out = np.zeros(np.shape(x), dtype=_adjoint_dtype(x))
+        out = np.zeros(x.shape if x.__class__ is _ndarray else np.shape(x), dtype=_adjoint_dtype(x))
         if g.__class__ is _float and not g:
             return out
-        if _basic_index(index):
+        if index.__class__ is int or _basic_index(index):
             out[index] += g
         else:
             np.add.at(out, index, g)  # repeated fancy indices each add their part

@@ -37,6 +37,18 @@ def best_time(fn, repeat=5, min_time=0.2):
     return min(timer.repeat(repeat=repeat, number=number)) / number
 
 
+def best_times(fns, repeat=5, min_time=0.2):
+    """``best_time`` of several functions measured in turns (one run of each per round), so a
+    change in the machine's load touches all of them alike."""
+    timers = [timeit.Timer(fn) for fn in fns]
+    numbers = [max(1, int(t.autorange()[0] * min_time / 0.2)) for t in timers]
+    best = [float("inf")] * len(fns)
+    for _ in range(repeat):
+        for i, (timer, number) in enumerate(zip(timers, numbers)):
+            best[i] = min(best[i], timer.timeit(number) / number)
+    return best
+
+
 def as_tuple(g, many):
     return tuple(g) if many else (g,)
 
@@ -107,15 +119,14 @@ def run(quick=False):
         if not row["hand_ok"]:
             row["note"] = "hand-written gradient fails its finite-difference check"
         repeat = 3 if quick else 7
+        row["forward_s"] = best_time(lambda: w.fn(*args), repeat)
         if w.loop is not None:
-            t_hand = best_time(lambda: w.loop(lambda *a: w.hand(*a)[0], *args), repeat=3, min_time=0.05)
-            row["forward_s"] = best_time(lambda: w.fn(*args), repeat)
-            row["hand_s"] = t_hand
-            row["adcompiler_s"] = best_time(lambda: w.loop(grad_fn, *args), repeat=3, min_time=0.05) if row["ok"] else None
+            timed = [lambda: w.loop(lambda *a: w.hand(*a)[0], *args), lambda: w.loop(grad_fn, *args)]
+            times = best_times(timed if row["ok"] else timed[:1], repeat=5, min_time=0.05)
         else:
-            row["forward_s"] = best_time(lambda: w.fn(*args), repeat)
-            row["hand_s"] = best_time(lambda: w.hand(*args), repeat)
-            row["adcompiler_s"] = best_time(lambda: grad_fn(*args), repeat) if row["ok"] else None
+            timed = [lambda: w.hand(*args), lambda: grad_fn(*args)]
+            times = best_times(timed if row["ok"] else timed[:1], repeat)
+        row["hand_s"], row["adcompiler_s"] = times[0], (times[1] if row["ok"] else None)
         row["ratio"] = row["adcompiler_s"] / row["hand_s"] if row["adcompiler_s"] else None
         row["grad_over_forward"] = row["adcompiler_s"] / row["forward_s"] if row["adcompiler_s"] and w.loop is None else None
         rows.append(row)
