@@ -11,7 +11,7 @@ from .analysis import walk, CONTAINER, FLOAT, SCALAR, array_kind
 from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
 from .normalize import assign, const, name, normalize_function
-from .optimize import ShapeReads, optimize as run_optimizer
+from .optimize import Facts, optimize as run_optimizer
 from .naming import label_of
 from .parse import parse_function, unwrap
 from .reverse import ReverseMode
@@ -111,7 +111,7 @@ _SHAPE_ARGUMENTS = {id(getattr(runtime, n)): (at,) for n, at in SHAPE_ONLY.items
 _SHAPE_ARGUMENTS[id(runtime.shape_of)] = range(64)
 
 
-def _shape_reads(ctx, kinds) -> ShapeReads:
+def _facts(ctx, kinds) -> Facts:
     def positions():
         return {n: _SHAPE_ARGUMENTS[id(o)] for n, o in ctx.bindings.objects.items() if id(o) in _SHAPE_ARGUMENTS}
 
@@ -126,7 +126,7 @@ def _shape_reads(ctx, kinds) -> ShapeReads:
             return 0
         return kind[1] if isinstance(kind, tuple) and kind[0] == "array" else None
 
-    return ShapeReads(positions, is_elementwise, rank, lambda: ctx.helper("shape_of"))
+    return Facts(positions, is_elementwise, rank, lambda: ctx.helper("shape_of"), ctx.builtin)
 
 
 class _Reverse:
@@ -229,7 +229,7 @@ class _Reverse:
     def finish(self, defs, optimize, live_out=None):
         for d in defs:
             if optimize:
-                run_optimizer(d, _is_pure_call(self.ctx), self.keep(), _shape_reads(self.ctx, self.rev.kinds))
+                run_optimizer(d, _is_pure_call(self.ctx), self.keep(), _facts(self.ctx, self.rev.kinds))
             d.body = drop_orphan_comments(d.body)
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]

@@ -20,11 +20,12 @@ _NUMBER = (int, float)
 _TEMPORARY = re.compile(r"t\d+(_\d+)?$")  # the normal form's temporaries (named adjoints stay)
 
 
-def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), shapes=None) -> gast.FunctionDef:
+def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), facts=None) -> gast.FunctionDef:
     """Optimise ``fdef`` in place. ``is_pure_call(call)`` says whether a call may be dropped when
     its result is unused; names in ``keep`` (the user's variables and their adjoints) are never
-    replaced by a temporary. With ``shapes`` (a ``ShapeReads``), elementwise results read only
-    for their shape are not computed."""
+    replaced by a temporary. With ``facts`` (``Facts`` on the names of gradient code), elementwise
+    results read only for their shape are not computed and tapes filled by one loop are read in
+    reverse instead of popped."""
     first = True
     for _ in range(6):
         changed = propagate_constants(fdef, keep, simplify_all=first)
@@ -33,12 +34,47 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), shapes=None
         if not changed:
             break
     fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
-    if shapes is not None and skip_shape_only(fdef, shapes):
+    if facts is not None and skip_shape_only(fdef, facts):
         fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
+    if facts is not None:
+        iterate_tapes_in_reverse(fdef, facts.builtin)
     fuse_single_use(fdef, keep)
     fold_short_circuits(fdef.body)
     fuse_single_use(fdef, keep)
+    inline_loop_tests(fdef)
     return fdef
+
+
+def inline_loop_tests(fdef) -> None:
+    """``t = test; while t: ...; t = test`` (how the normal form evaluates a loop test) becomes
+    ``while test: ...`` when nothing else reads ``t``."""
+    _, loads_total = _name_stats(fdef)
+
+    def block(stmts):
+        for st in stmts:
+            for field in ("body", "orelse"):
+                if isinstance(getattr(st, field, None), list):
+                    block(getattr(st, field))
+        for k, st in enumerate(stmts):
+            if not (isinstance(st, gast.While) and isinstance(st.test, gast.Name) and st.body and not st.orelse):
+                continue
+            var, last = st.test.id, st.body[-1]
+            if loads_total.get(var) != 1 or not (isinstance(last, gast.Assign) and isinstance(last.targets[0], gast.Name)
+                                                 and last.targets[0].id == var):
+                continue
+            j = k - 1  # the first evaluation, past stores of constants the test does not read
+            reads = set(loads(last.value))
+            while j >= 0 and isinstance(stmts[j], gast.Assign) and isinstance(stmts[j].value, gast.Constant) \
+                    and isinstance(stmts[j].targets[0], gast.Name) and stmts[j].targets[0].id not in reads | {var}:
+                j -= 1
+            first = stmts[j] if j >= 0 else None
+            if isinstance(first, gast.Assign) and isinstance(first.targets[0], gast.Name) and first.targets[0].id == var \
+                    and gast.dump(first.value) == gast.dump(last.value):
+                st.test = last.value
+                del st.body[-1]
+                del stmts[j]
+                return block(stmts)  # positions moved: look again
+    block(fdef.body)
 
 
 def fold_short_circuits(stmts) -> None:
@@ -64,19 +100,20 @@ def fold_short_circuits(stmts) -> None:
 
 
 @dataclass
-class ShapeReads:
-    """What ``skip_shape_only`` needs to know about the names in generated code."""
+class Facts:
+    """What the optimiser may know about the names in gradient code."""
 
     positions: Callable[[], dict]         # helper name -> positions of arguments read for their shape only
     is_elementwise: Callable[[gast.Call], bool]  # a call of a NumPy ufunc
     rank: Callable[[str], "int | None"]   # rank of a name holding a number or an ndarray, else None
     stand_in: Callable[[], str]           # the name of ``runtime.shape_of``
+    builtin: Callable[[str], str]         # the name of a builtin
 
 
 _ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod)
 
 
-def skip_shape_only(fdef, shapes: ShapeReads) -> bool:
+def skip_shape_only(fdef, shapes: Facts) -> bool:
     """A value computed only for its shape (``np.sum(x * y)`` needs ``x * y`` for the shape of its
     adjoint) is replaced by an operand of that shape: ``t1 = x * y`` becomes ``t1 = shape_of(x, y)``,
     ``t2 = np.log(p)`` becomes ``t2 = p``. Repeated, as operands may then be read for their shape
@@ -113,6 +150,57 @@ def skip_shape_only(fdef, shapes: ShapeReads) -> bool:
         if not rewrote:
             return changed
         changed = True
+
+
+def iterate_tapes_in_reverse(fdef, builtin) -> None:
+    """A tape that one top-level ``while`` loop fills, one entry per iteration, and one backward
+    loop pops: ``for _ in range(n_iter): ...; a, b = tape.pop()`` becomes ``for a, b in
+    reversed(tape):`` (as a hand-written backward pass reads its list), without the counter."""
+    stores, loads_ = _name_stats(fdef)
+    body = fdef.body
+    for loop in body:
+        if not (isinstance(loop, gast.For) and isinstance(loop.iter, gast.Call) and isinstance(loop.iter.func, gast.Name)
+                and loop.iter.func.id == builtin("range") and len(loop.iter.args) == 1
+                and isinstance(loop.iter.args[0], gast.Name) and isinstance(loop.target, gast.Name)):
+            continue
+        counter = loop.iter.args[0].id
+        fills = [w for w in body if isinstance(w, gast.While) and w.body and _increments(w.body[0], counter)]
+        pops = [k for k, st in enumerate(loop.body) if _tape_call(st, "pop")]
+        if len(fills) != 1 or len(pops) != 1 or stores.get(counter) != 2 or loads_.get(counter) != 2:
+            continue
+        pushes = [st for st in fills[0].body if _tape_call(st, "append")]
+        pop = loop.body[pops[0]]
+        tape = pop.value.func.value.id
+        if len(pushes) != 1 or pushes[0].value.func.value.id != tape or loads_.get(tape) != 2 or stores.get(tape) != 1:
+            continue
+        popped = {n.id for n in walk(pop.targets[0]) if isinstance(n, gast.Name)}
+        if any(isinstance(n, gast.Name) and n.id in popped for st in loop.body[:pops[0]] for n in walk(st)):
+            continue  # read or bound before the pop in the same iteration
+        loop.target = pop.targets[0]
+        loop.iter = gast.Call(func=gast.Name(id=builtin("reversed"), ctx=gast.Load(), annotation=None, type_comment=None),
+                              args=[gast.Name(id=tape, ctx=gast.Load(), annotation=None, type_comment=None)],
+                              keywords=[])
+        del loop.body[pops[0]]
+        loop.body = loop.body or [gast.Pass()]
+        del fills[0].body[0]
+        body[:] = [st for st in body if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
+                                             and st.targets[0].id == counter)]
+        return iterate_tapes_in_reverse(fdef, builtin)
+
+
+def _increments(st, var) -> bool:
+    """Is ``st`` ``var = var + 1``?"""
+    return isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id == var \
+        and isinstance(st.value, gast.BinOp) and isinstance(st.value.op, gast.Add) \
+        and isinstance(st.value.left, gast.Name) and st.value.left.id == var and _const(st.value.right, 1)
+
+
+def _tape_call(st, method) -> bool:
+    """Is ``st`` ``tape.append(x)`` (method "append") or ``x = tape.pop()`` (method "pop")?"""
+    call = st.value if isinstance(st, gast.Expr if method == "append" else gast.Assign) else None
+    return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == method \
+        and isinstance(call.func.value, gast.Name) and len(call.args) == (1 if method == "append" else 0) \
+        and not call.keywords
 
 
 def _elementwise_leaves(expr, shapes):
@@ -443,6 +531,10 @@ class DeadCode:
             if self.apply:
                 s.body = body or [gast.Pass()]
                 s.orelse = orelse
+                if not _effective(body) and orelse:  # if t: pass else: ... -> if not t: ...
+                    negated = isinstance(s.test, gast.UnaryOp) and isinstance(s.test.op, gast.Not)
+                    s.test = s.test.operand if negated else gast.UnaryOp(op=gast.Not(), operand=s.test)
+                    s.body, s.orelse = orelse, []
             return s, live_body | live_else | set(loads(s.test))
         if isinstance(s, (gast.For, gast.While)):
             target = {n.id for n in walk(s.target) if isinstance(n, gast.Name)} if isinstance(s, gast.For) else set()

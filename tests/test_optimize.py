@@ -106,3 +106,56 @@ def test_small_broadcasts_are_fresh_arrays_and_large_ones_views():
     big = runtime.unreduce(1.0, np.zeros((100, 100)))
     assert big.shape == (100, 100) and not big.flags.writeable
     assert runtime.expand_like(np.float32(2.0), np.zeros(3)).dtype == np.float32
+
+
+def newton_sqrt(x):
+    y = x
+    i = 0
+    while i < 20 and abs(y * y - x) > 1e-12 * x:
+        y = 0.5 * (y + x / y)
+        i += 1
+    return y
+
+
+def damped_until(x, limit):
+    y = x
+    steps = 0
+    while y > limit or steps < 2:
+        steps += 1
+        if steps % 3 == 0:
+            continue            # the tape entry below is skipped on some iterations
+        y = 0.7 * y + 0.1 * np.sin(y)
+    return y * x
+
+
+def two_loops(x):
+    y = x
+    while y < 10.0:
+        y = y * 1.5 + 0.1
+    z = y
+    while z > 1.0:
+        z = z * 0.5 + np.cos(z) * 0.1
+    return z * y
+
+
+def test_a_while_loop_reads_like_a_hand_written_one():
+    """The loop test is evaluated in the while statement, and the backward loop reads the tape in
+    reverse: no counter, no pops."""
+    src = ad.source(newton_sqrt, args=(7.0,))
+    assert "while i < 20 and abs(y * y - x) > 1e-12 * x:" in src, src
+    assert "in reversed(tape):" in src and "n_iter" not in src and ".pop()" not in src, src
+    for x in (0.3, 2.0, 7.0, 1e4):
+        assert ad.grad(newton_sqrt)(x) == pytest.approx(0.5 / np.sqrt(x), rel=1e-9)
+        for mode in ("forward", "reverse"):
+            assert ad.hessian(newton_sqrt, mode=mode)(x) == pytest.approx(-0.25 * x ** -1.5, rel=1e-6)
+
+
+@pytest.mark.parametrize("fn, args", [(damped_until, (5.0, 0.5)), (damped_until, (0.2, 0.5)), (two_loops, (0.7,)),
+                                      (two_loops, (30.0,))])
+def test_tapes_of_loops_that_skip_or_share(fn, args):
+    assert_grad(fn, args, wrt=0)
+    g = ad.grad(fn)
+    eps = 1e-5
+    hi, lo = (args[0] + eps,) + args[1:], (args[0] - eps,) + args[1:]
+    for mode in ("forward", "reverse"):
+        assert ad.hessian(fn, mode=mode)(*args) == pytest.approx((g(*hi) - g(*lo)) / (2 * eps), rel=1e-4, abs=1e-7)
