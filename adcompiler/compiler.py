@@ -78,7 +78,7 @@ def _stage(fn, arg_kinds=None):
     dicts = set()
     if arg_kinds is not None:  # dict arguments iterate over their keys
         dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}
-    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts)
+    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts, ctx.bind)
     return parsed, ctx, fdef
 
 

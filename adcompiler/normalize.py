@@ -230,6 +230,7 @@ class Normalizer:
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):
+        self.bind_object = None  # (set by normalize_function)
         self.resolver = resolver
         self.namer = namer
         self.loc = loc
@@ -766,16 +767,12 @@ class Normalizer:
         differentiated, like any call; None for other calls."""
         import functools
         target = self.resolver.resolve(node.func) if self.is_global(node.func) else MISSING
+        if target in (sorted, max, min) and any(k.arg == "key" for k in node.keywords):
+            return self.keyed(target, node, s)
         if target not in (map, functools.reduce) or node.keywords or len(node.args) < 2 \
                 or any(isinstance(a, gast.Starred) for a in node.args):
             return None
-        fn = node.args[0]
-        if isinstance(fn, gast.Lambda):
-            label = self.namer.fresh("lambda_")
-            self.local_fns[label] = gast.copy_location(gast.FunctionDef(
-                name=label, args=fn.args, body=[gast.copy_location(gast.Return(value=fn.body), fn.body)],
-                decorator_list=[], returns=None, type_comment=None, type_params=[]), s)
-            fn = name(label)
+        fn = self.callable_of(node.args[0], s)
         if target is map:
             variables = [self.namer.fresh("item") for _ in node.args[1:]]
             source = node.args[1] if len(variables) == 1 else gast.Call(
@@ -802,6 +799,56 @@ class Normalizer:
             type_comment=None), s)], orelse=[], type_comment=None)
         self.stmt(gast.copy_location(loop, s))
         return name(acc)
+
+    def helper(self, preferred, obj) -> str:
+        """The name of a runtime helper the normal form calls (bound for the generated code)."""
+        bound = self.bind_object(preferred, obj)
+        self.resolver.imported[bound] = obj
+        return bound
+
+    def callable_of(self, fn, s):
+        """A lambda becomes a local function (called, and differentiated, like a nested def)."""
+        if not isinstance(fn, gast.Lambda):
+            return fn
+        label = self.namer.fresh("lambda_")
+        self.local_fns[label] = gast.copy_location(gast.FunctionDef(
+            name=label, args=fn.args, body=[gast.copy_location(gast.Return(value=fn.body), fn.body)],
+            decorator_list=[], returns=None, type_comment=None, type_params=[]), s)
+        return name(label)
+
+    def keyed(self, target, node, s):
+        """``sorted(xs, key=f)``, ``max(xs, key=f)``, ``min(a, b, key=f)``: the keys are computed
+        by calling ``f`` on each item; the order they give picks items (no gradient flows
+        through a key); None for forms this does not cover."""
+        keywords = {k.arg: k.value for k in node.keywords}
+        allowed = {"key", "reverse"} if target is sorted else {"key"}
+        if set(keywords) - allowed or not node.args or any(isinstance(a, gast.Starred) for a in node.args) \
+                or (target is sorted and len(node.args) != 1) or self.bind_object is None:
+            return None
+        fn = self.callable_of(keywords["key"], s)
+        items, item, keys = self.namer.fresh("items"), self.namer.fresh("item"), self.namer.fresh("keys")
+        self.resolver.locals |= {items, item, keys}
+        if len(node.args) == 1:  # (a comprehension takes any iterable: zip, enumerate, a dict view)
+            source = gast.ListComp(elt=name(item), generators=[gast.comprehension(
+                target=name(item, True), iter=node.args[0], ifs=[], is_async=0)])
+            self.assign_to(items, name(self.comprehension(source, s)), s)
+        else:
+            self.assign_to(items, gast.List(elts=list(node.args), ctx=gast.Load()), s)
+        comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(item)], keywords=[]),
+                             generators=[gast.comprehension(target=name(item, True), iter=name(items), ifs=[],
+                                                            is_async=0)])
+        self.assign_to(keys, comp, s)
+        from . import runtime
+        if target is sorted:
+            order = gast.Call(func=name(self.helper("key_order", runtime.key_order)),
+                              args=[name(keys), keywords.get("reverse", const(False))], keywords=[])
+            picked = gast.ListComp(elt=gast.Subscript(value=name(items), slice=name(item), ctx=gast.Load()),
+                                   generators=[gast.comprehension(target=name(item, True), iter=order, ifs=[],
+                                                                  is_async=0)])
+            return name(self.comprehension(picked, s))
+        pick = gast.Call(func=name(self.helper("key_pick", runtime.key_pick)), args=[name(keys), const(target is max)],
+                         keywords=[])
+        return self.expr(gast.Subscript(value=name(items), slice=pick, ctx=gast.Load()), s)
 
     def index(self, node, s):
         """Flatten a subscript index: atoms, slices of atoms, tuples of those."""
@@ -838,15 +885,17 @@ def _drop_unread_flags(body, flags):
 
 
 def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
-                       dict_params=frozenset()) -> tuple[gast.FunctionDef, set]:
+                       dict_params=frozenset(), bind=None) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
-    ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys)."""
+    ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
+    ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls."""
     lowering = JumpLowering(namer)
     lowered = _flatten_lists(lowering.run(fdef))
     lowered = _drop_unread_flags(lowered, lowering.flags())
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm = Normalizer(resolver, namer, loc)
+    norm.bind_object = bind
     rebound = {n.id for st in lowered for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm.dict_params = set(dict_params) - rebound
     body = norm.block(lowered)

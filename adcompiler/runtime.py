@@ -112,6 +112,16 @@ def shape_of(*operands):
     return _Shaped(full)
 
 
+def key_order(keys, reverse=False):
+    """The positions of ``keys`` in sorted order (``sorted(xs, key=f)`` picks ``xs`` in this order)."""
+    return sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)
+
+
+def key_pick(keys, largest):
+    """The position of the first largest (or smallest) key (``max(xs, key=f)``)."""
+    return (max if largest else min)(range(len(keys)), key=keys.__getitem__)
+
+
 def sum_product(a, b):
     """``np.sum(a * b)``: the adjoint of a scalar multiplying an array, as one dot product when
     the shapes agree (no temporary array)."""

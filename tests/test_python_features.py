@@ -1007,3 +1007,32 @@ def test_map_and_functools_reduce_with_lambdas(rng):
     g = assert_grad(maps_and_reduces, [x, y], wrt=(0, 1))
     _, t = ad.jvp(maps_and_reduces, (x, y), (np.ones(3), np.ones(3)))
     assert t == pytest.approx(float(np.sum(g[0]) + np.sum(g[1])), rel=1e-10)
+
+
+def weighted_by_rank(x):
+    pairs = sorted(zip(x, range(len(x))), key=lambda p: p[1], reverse=True)
+    return sum(p[0] ** 2 * (i + 1) for i, p in enumerate(pairs))
+
+
+def largest_magnitude(xs):
+    best = max(xs, key=lambda v: abs(v))
+    return best * 2.0 + min(xs[0], xs[1] * 3.0, key=abs)
+
+
+def sorted_rows_by_norm(X):
+    rows = sorted(X, key=np.linalg.norm)
+    return sum(np.sum(r ** 2) * (k + 1) for k, r in enumerate(rows))
+
+
+def test_key_functions_pick_items(rng):
+    """``sorted``/``max``/``min`` with ``key=``: the keys choose the order (no gradient flows
+    through a key), the gradient goes to the items chosen."""
+    x = rng.randn(5)
+    assert_grad(weighted_by_rank, [x])
+    got = ad.grad(largest_magnitude)([0.3, -1.2, 0.8])
+    assert got == [1.0, 2.0, 0.0]   # max picks -1.2 (times 2); min(|0.3|, |-3.6|) picks xs[0]
+    X = rng.randn(4, 3)
+    assert_grad(sorted_rows_by_norm, [X])
+    _, t = ad.jvp(sorted_rows_by_norm, (X,), (np.ones_like(X),))
+    assert t == pytest.approx(float(np.sum(ad.grad(sorted_rows_by_norm)(X))), rel=1e-10)
+    np.testing.assert_allclose(ad.hessian(weighted_by_rank)(x), np.diag(2.0 * np.arange(5, 0, -1)), atol=1e-12)
