@@ -45,58 +45,65 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), facts=None)
     return fdef
 
 
+def _blocks(stmts):
+    """Every statement list in ``stmts`` (loop and branch bodies), inner ones first."""
+    for st in stmts:
+        for field in ("body", "orelse"):
+            if isinstance(getattr(st, field, None), list):
+                yield from _blocks(getattr(st, field))
+    yield stmts
+
+
 def inline_loop_tests(fdef) -> None:
     """``t = test; while t: ...; t = test`` (how the normal form evaluates a loop test) becomes
     ``while test: ...`` when nothing else reads ``t``."""
     _, loads_total = _name_stats(fdef)
+    for stmts in _blocks(fdef.body):
+        while _inline_loop_test(stmts, loads_total):
+            pass  # positions moved: look again
 
-    def block(stmts):
-        for st in stmts:
-            for field in ("body", "orelse"):
-                if isinstance(getattr(st, field, None), list):
-                    block(getattr(st, field))
-        for k, st in enumerate(stmts):
-            if not (isinstance(st, gast.While) and isinstance(st.test, gast.Name) and st.body and not st.orelse):
-                continue
-            var, last = st.test.id, st.body[-1]
-            if loads_total.get(var) != 1 or not (isinstance(last, gast.Assign) and isinstance(last.targets[0], gast.Name)
-                                                 and last.targets[0].id == var):
-                continue
-            j = k - 1  # the first evaluation, past stores of constants the test does not read
-            reads = set(loads(last.value))
-            while j >= 0 and isinstance(stmts[j], gast.Assign) and isinstance(stmts[j].value, gast.Constant) \
-                    and isinstance(stmts[j].targets[0], gast.Name) and stmts[j].targets[0].id not in reads | {var}:
-                j -= 1
-            first = stmts[j] if j >= 0 else None
-            if isinstance(first, gast.Assign) and isinstance(first.targets[0], gast.Name) and first.targets[0].id == var \
-                    and gast.dump(first.value) == gast.dump(last.value):
-                st.test = last.value
-                del st.body[-1]
-                del stmts[j]
-                return block(stmts)  # positions moved: look again
-    block(fdef.body)
+
+def _inline_loop_test(stmts, loads_total) -> bool:
+    """Inline the first loop test of ``stmts`` that qualifies; True if one did."""
+    for k, st in enumerate(stmts):
+        if not (isinstance(st, gast.While) and isinstance(st.test, gast.Name) and st.body and not st.orelse):
+            continue
+        var, last = st.test.id, st.body[-1]
+        if loads_total.get(var) != 1 or not (isinstance(last, gast.Assign) and isinstance(last.targets[0], gast.Name)
+                                             and last.targets[0].id == var):
+            continue
+        j = k - 1  # the first evaluation, past stores of constants the test does not read
+        reads = set(loads(last.value))
+        while j >= 0 and isinstance(stmts[j], gast.Assign) and isinstance(stmts[j].value, gast.Constant) \
+                and isinstance(stmts[j].targets[0], gast.Name) and stmts[j].targets[0].id not in reads | {var}:
+            j -= 1
+        first = stmts[j] if j >= 0 else None
+        if isinstance(first, gast.Assign) and isinstance(first.targets[0], gast.Name) and first.targets[0].id == var \
+                and gast.dump(first.value) == gast.dump(last.value):
+            st.test = last.value
+            del st.body[-1]
+            del stmts[j]
+            return True
+    return False
 
 
 def fold_short_circuits(stmts) -> None:
     """The normal form's lowering of ``a and b`` (``t = a`` then ``if t: t = b``) and of ``a or b``
     (``if not t: t = b``) back into one expression, where ``b`` is a plain computation."""
-    for st in stmts:
-        for field in ("body", "orelse"):
-            if isinstance(getattr(st, field, None), list):
-                fold_short_circuits(getattr(st, field))
-    k = len(stmts) - 2
-    while k >= 0:
-        first, second = stmts[k], stmts[k + 1]
-        if isinstance(first, gast.Assign) and isinstance(first.targets[0], gast.Name) and isinstance(second, gast.If) \
-                and not second.orelse and len(second.body) == 1 and isinstance(second.body[0], gast.Assign):
+    for block in _blocks(stmts):
+        for k in range(len(block) - 2, -1, -1):
+            first, second = block[k], block[k + 1]
+            if not (isinstance(first, gast.Assign) and isinstance(first.targets[0], gast.Name)
+                    and isinstance(second, gast.If) and not second.orelse and len(second.body) == 1
+                    and isinstance(second.body[0], gast.Assign)):
+                continue
             var, test, inner = first.targets[0].id, second.test, second.body[0]
             negated = isinstance(test, gast.UnaryOp) and isinstance(test.op, gast.Not)
             tested = test.operand if negated else test
             if isinstance(tested, gast.Name) and tested.id == var and isinstance(inner.targets[0], gast.Name) \
                     and inner.targets[0].id == var and var not in loads(inner.value):
                 first.value = gast.BoolOp(op=gast.Or() if negated else gast.And(), values=[first.value, inner.value])
-                del stmts[k + 1]
-        k -= 1
+                del block[k + 1]
 
 
 @dataclass
@@ -232,14 +239,8 @@ def fuse_single_use(fdef, keep) -> None:
     (comments aside) goes into that read: ``t2 = y * y; t1 = t2 - x`` becomes ``t1 = y * y - x``, as a user would
     write it and with one store and load less. Only when moving ``expr`` cannot reorder calls."""
     counts, loads_total = _name_stats(fdef)
-
-    def block(stmts):
-        for st in stmts:
-            for field in ("body", "orelse"):
-                if isinstance(getattr(st, field, None), list):
-                    block(getattr(st, field))
-        k = len(stmts) - 2
-        while k >= 0:  # backwards, so chains fuse into one expression
+    for stmts in _blocks(fdef.body):
+        for k in range(len(stmts) - 2, -1, -1):  # backwards, so chains fuse into one expression
             st = stmts[k]
             after = k + 1  # the next statement, past comments
             while after < len(stmts) - 1 and isinstance(stmts[after], gast.Expr) and _is_comment(stmts[after]):
@@ -248,8 +249,6 @@ def fuse_single_use(fdef, keep) -> None:
                     and _TEMPORARY.match(st.targets[0].id) and counts.get(st.targets[0].id) == 1 and loads_total.get(st.targets[0].id) == 1
                     and _fuse_into(stmts[after], st.targets[0].id, st.value)):
                 del stmts[k]
-            k -= 1
-    block(fdef.body)
 
 
 def _fuse_into(st, var, expr) -> bool:
