@@ -95,8 +95,7 @@ class _Derived:
         self.wrt = wrt
         self.optimize = optimize
         self._positions = None
-        self._by_class: dict = {}
-        self._by_array_kind: dict = {}
+        self._by_key: dict = {}  # _array_key(args) -> generated function (the fast path)
         self._fns = _cache_for(unwrap(fn)).setdefault((self.mode, _freeze(wrt), optimize), {})
         functools.update_wrapper(self, fn, updated=())  # never copy fn.__dict__ (a derived fn's cache)
         _LIVE.add(self)
@@ -111,14 +110,7 @@ class _Derived:
 
     def __call__(self, *args, **kwargs):
         if not kwargs:
-            # Fast path: argument classes alone decide the code unless an array is among them.
-            n = len(args)
-            fn = self._by_class.get(args[0].__class__ if n == 1 else (args[0].__class__, args[1].__class__)
-                                    if n == 2 else tuple(map(type, args)))
-            if fn is not None:
-                return fn(*args)
-            # arrays: their rank and dtype decide too
-            fn = self._by_array_kind.get(_array_key(args))
+            fn = self._by_key.get(_array_key(args))
             if fn is not None:
                 return fn(*args)
         return self._dispatch(args, kwargs)
@@ -135,15 +127,13 @@ class _Derived:
         keyword_only = {}
         if kwargs:
             args, keyword_only = self._args(args, kwargs)
-        key = tuple(map(compiler.kind_of, args))
+        key = compiler.kinds_of(args)
         fn = self._fns.get(key)
         if fn is None:
             fn = self._build(key, args)
-        classes = tuple(map(type, args))
-        if np.ndarray not in classes:
-            self._by_class[classes[0] if len(classes) == 1 else classes] = fn
-        else:
-            self._by_array_kind[_array_key(args)] = fn
+        if len(self._by_key) >= _MAX_SHAPE_KEYS:  # (many shapes seen: start again)
+            self._by_key.clear()
+        self._by_key[_array_key(args)] = fn
         return fn(*args, **keyword_only)
 
     def _build(self, key, args):
@@ -173,7 +163,7 @@ class _Derived:
 
     def _function_for(self, args):
         """The generated function used for these arguments (generating it if needed)."""
-        key = tuple(map(compiler.kind_of, args))
+        key = compiler.kinds_of(args)
         return self._fns.get(key) or self._build(key, args)
 
     @property
@@ -273,24 +263,21 @@ def _dispatcher(derived: "_Derived"):
     if not simple:  # *args, **kwargs or keyword-only parameters: the general path
         return derived
     safe = ["a%d" % i for i in range(len(params))]
-    key = "%s.__class__" % safe[0] if len(safe) == 1 else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
-    array_key = "(%s,)" % ", ".join("(%s.__class__, %s.ndim, %s.dtype) if %s.__class__ is ndarray else %s.__class__"
-                                    % ((a,) * 5) for a in safe)
-    src = ("def make(get, get_array, slow):\n"
+    key = "(%s,)" % ", ".join("%s.shape if %s.__class__ is ndarray else %s.__class__, "
+                              "%s.dtype if %s.__class__ is ndarray else None" % ((a,) * 5) for a in safe)  # _array_key
+    src = ("def make(get, slow):\n"
            "    def dispatch(%s):\n"
            "        generated = get(%s)\n"
-           "        if generated is None:\n"
-           "            generated = get_array(%s)\n"
            "        if generated is not None:\n"
            "            try:\n"
            "                return generated(%s)\n"
            "            except redefined:\n"
            "                pass\n"
            "        return slow((%s,), None)\n"
-           "    return dispatch\n" % (", ".join(safe), key, array_key, ", ".join(safe), ", ".join(safe)))
+           "    return dispatch\n" % (", ".join(safe), key, ", ".join(safe), ", ".join(safe)))
     ns = {"redefined": CalleeRedefined, "ndarray": np.ndarray}
     exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
-    dispatch = ns["make"](derived._by_class.get, derived._by_array_kind.get, derived._dispatch)
+    dispatch = ns["make"](derived._by_key.get, derived._dispatch)
     defaults = getattr(fn, "__defaults__", None)
     dispatch.__defaults__ = defaults
     # give the parameters the user's names, so that keyword calls bind as they would on ``f``
@@ -306,11 +293,16 @@ def _as_derived(fn):
 
 
 _ndarray = np.ndarray
+_MAX_SHAPE_KEYS = 512
 
 
 def _array_key(args):
-    """What the generated code depends on, cheaply: classes, and rank and dtype of arrays."""
-    return tuple([(a.__class__, a.ndim, a.dtype) if a.__class__ is _ndarray else a.__class__ for a in args])
+    """A cheap key that decides the generated code: classes, and the shapes and dtypes of arrays
+    (the code depends on their ranks and on which arrays have equal shapes)."""
+    key = []
+    for a in args:  # (flat: cheaper to hash and compare than a tuple per argument)
+        key += (a.shape, a.dtype) if a.__class__ is _ndarray else (a.__class__, None)
+    return tuple(key)
 
 
 def _freeze(wrt):
@@ -342,7 +334,7 @@ def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = T
     if args is not None:
         fn = _spread(fn, len(args))
     positions, _ = _positions(fn, wrt)
-    kinds = None if args is None else tuple(map(compiler.kind_of, args))
+    kinds = None if args is None else compiler.kinds_of(args)
     if mode == "reverse":
         return compiler.build_reverse(fn, positions, kinds, "grad", optimize).source
     if mode == "forward":
@@ -364,8 +356,7 @@ def clear_cache() -> None:
         for table in entry.values():
             table.clear()
     for derived in list(_LIVE):
-        derived._by_class.clear()
-        derived._by_array_kind.clear()
+        derived._by_key.clear()
     _SPLITS.clear()
     _JVPS.clear()
     _GRAD_BY_ARG.clear()

@@ -10,6 +10,7 @@ import numpy as np
 from .analysis import walk, CONTAINER, FLOAT, SCALAR, array_kind
 from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
+from .fusion import fuse_composites
 from .normalize import assign, const, name, normalize_function
 from .optimize import Facts, optimize as run_optimizer
 from .naming import label_of
@@ -35,6 +36,17 @@ def kind_of(value):
     if isinstance(value, (list, tuple, dict)):
         return (CONTAINER, cls.__name__)
     return ("object", cls)  # the class: methods called on the argument are resolved through it
+
+
+def kinds_of(args) -> tuple:
+    """The kinds of a call's arguments; an array's also says which arguments share its shape
+    (the position of the first argument of that shape), so code can resolve broadcasting."""
+    kinds = [kind_of(a) for a in args]
+    shapes = [a.shape if k.__class__ is tuple and k[0] == "array" and k[1] else None for a, k in zip(args, kinds)]
+    for i, shape in enumerate(shapes):
+        if shape is not None:
+            kinds[i] = kinds[i] + (shapes.index(shape),)
+    return tuple(kinds)
 
 
 def _arg_classes(params, arg_kinds) -> dict:
@@ -72,19 +84,21 @@ def param_names(fdef) -> list[str]:
     return [p.id for p in a.posonlyargs + a.args] + ([a.vararg.id] if a.vararg is not None else [])
 
 
-def _stage(fn, arg_kinds=None):
+def _stage(fn, arg_kinds=None, fuse=True):
     parsed = parse_function(fn)
     ctx = Context(parsed)
     dicts = set()
     if arg_kinds is not None:  # dict arguments iterate over their keys
         dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}
     fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts, ctx.bind)
+    if fuse:
+        fuse_composites(fdef, ctx)
     return parsed, ctx, fdef
 
 
 def normalized_source(fn) -> str:
     """The three-address form of ``fn`` as source."""
-    _, _, fdef = _stage(fn)
+    _, _, fdef = _stage(fn, fuse=False)
     fdef.name = fn.__name__ if fn.__name__ != "<lambda>" else "lambda_"
     return to_source(fdef)
 
@@ -111,14 +125,45 @@ _SHAPE_ARGUMENTS = {id(getattr(runtime, n)): (at,) for n, at in SHAPE_ONLY.items
 _SHAPE_ARGUMENTS[id(runtime.shape_of)] = range(64)
 
 
-def _facts(ctx, kinds) -> Facts:
+# NumPy reductions whose ndarray method takes the same arguments after the array (and skips the
+# function's dispatch: a microsecond on small arrays)
+_REDUCTION_METHODS = {id(getattr(np, f)): m for f, m in [
+    ("sum", "sum"), ("mean", "mean"), ("max", "max"), ("amax", "max"), ("min", "min"), ("amin", "min"),
+    ("prod", "prod"), ("var", "var"), ("std", "std")]}
+
+
+def _facts(ctx, kinds, arg_kinds) -> Facts:
+    def callee(call):
+        func = call.func
+        if isinstance(func, gast.Name):
+            return ctx.bindings.objects.get(func.id)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in ctx.bindings.objects:  # np.cos, with np bound by generated code
+            return getattr(ctx.bindings.objects[func.value.id], func.attr, None)
+        return ctx.resolver.resolve(func)
+
+    def arg_shape(param):
+        kind = arg_kinds.get(param)
+        if kind in ("float", "int"):
+            return ("py", None)
+        if isinstance(kind, tuple) and kind[0] == "array" and len(kind) == 4:
+            return ("arg", kind[3]), kind[2]
+        return None
+
     def positions():
         return {n: _SHAPE_ARGUMENTS[id(o)] for n, o in ctx.bindings.objects.items() if id(o) in _SHAPE_ARGUMENTS}
 
-    def is_elementwise(call):
-        func = call.func
-        obj = ctx.bindings.objects.get(func.id) if isinstance(func, gast.Name) else ctx.resolver.resolve(func)
-        return isinstance(obj, np.ufunc) and obj.nout == 1 and len(call.args) == obj.nin
+    def shape_operands(call):
+        obj = callee(call)
+        if isinstance(obj, np.ufunc) and obj.nout == 1 and len(call.args) == obj.nin and not call.keywords:
+            return call.args
+        if obj is runtime.log_softmax:
+            return call.args[:1]
+        return None
+
+    def reduction_method(call):
+        obj = callee(call)
+        return _REDUCTION_METHODS.get(id(obj))
 
     def rank(v):
         kind = kinds.get(v)
@@ -126,7 +171,7 @@ def _facts(ctx, kinds) -> Facts:
             return 0
         return kind[1] if isinstance(kind, tuple) and kind[0] == "array" else None
 
-    return Facts(positions, is_elementwise, rank, lambda: ctx.helper("shape_of"), ctx.builtin)
+    return Facts(positions, shape_operands, reduction_method, arg_shape, callee, rank, lambda: ctx.helper("shape_of"), ctx.builtin)
 
 
 class _Reverse:
@@ -154,6 +199,7 @@ class _Reverse:
             ctx.containers.add(fdef.args.vararg.id)
             kinds[fdef.args.vararg.id] = None
         self.kinds = kinds
+        self.arg_kinds = dict(zip(params, arg_kinds)) if arg_kinds is not None else {}
         ctx.arg_classes = _arg_classes(params, arg_kinds)
         self.rev = rev = ReverseMode(fdef, self.wrt, kinds, ctx)
         self.entry, self.originals = [], {}
@@ -229,7 +275,7 @@ class _Reverse:
     def finish(self, defs, optimize, live_out=None):
         for d in defs:
             if optimize:
-                run_optimizer(d, _is_pure_call(self.ctx), self.keep(), _facts(self.ctx, self.rev.kinds))
+                run_optimizer(d, _is_pure_call(self.ctx), self.keep(), _facts(self.ctx, self.rev.kinds, self.arg_kinds))
             d.body = drop_orphan_comments(d.body)
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]

@@ -12,6 +12,7 @@ from typing import Callable
 import gast
 
 from .analysis import loads, name_counts, substitute_loads, walk
+from .shapes import ResolveShapes
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
@@ -35,9 +36,14 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), facts=None)
             break
     fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     if facts is not None and skip_shape_only(fdef, facts):
+        propagate_block_copies(fdef, keep)  # (t3 = p: a value that stood in for its shape)
         fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     if facts is not None:
         iterate_tapes_in_reverse(fdef, facts.builtin)
+        call_reductions_as_methods(fdef, facts)
+        ResolveShapes(facts.arg_shape, facts.callee).run(fdef)
+        propagate_block_copies(fdef, keep)
+        fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     fuse_single_use(fdef, keep)
     fold_short_circuits(fdef.body)
     fuse_single_use(fdef, keep)
@@ -111,7 +117,11 @@ class Facts:
     """What the optimiser may know about the names in gradient code."""
 
     positions: Callable[[], dict]         # helper name -> positions of arguments read for their shape only
-    is_elementwise: Callable[[gast.Call], bool]  # a call of a NumPy ufunc
+    shape_operands: Callable[[gast.Call], "list | None"]  # the operands whose broadcast shape is the
+                                                          # call's (a ufunc's: all), else None
+    reduction_method: Callable[[gast.Call], "str | None"]  # np.sum(x, ...) -> "sum" (x.sum(...))
+    arg_shape: Callable[[str], "tuple | None"]  # parameter -> (shape class, dtype) (see shapes.py)
+    callee: Callable[[gast.Call], object]       # the object a call calls
     rank: Callable[[str], "int | None"]   # rank of a name holding a number or an ndarray, else None
     stand_in: Callable[[], str]           # the name of ``runtime.shape_of``
     builtin: Callable[[str], str]         # the name of a builtin
@@ -148,6 +158,7 @@ def skip_shape_only(fdef, shapes: Facts) -> bool:
             arrays = [v for v in leaves if shapes.rank(v)] or leaves[:1]  # numbers do not change the shape
             if len(arrays) == 1:
                 st.value = gast.Name(id=arrays[0], ctx=gast.Load(), annotation=None, type_comment=None)
+                st.ad_primal = False  # a stand-in now, which copy propagation may remove
             else:
                 st.value = gast.Call(func=gast.Name(id=shapes.stand_in(), ctx=gast.Load(), annotation=None,
                                                     type_comment=None),
@@ -157,6 +168,18 @@ def skip_shape_only(fdef, shapes: Facts) -> bool:
         if not rewrote:
             return changed
         changed = True
+
+
+def call_reductions_as_methods(fdef, facts: Facts) -> None:
+    """``np.sum(x, axis=1)`` becomes ``x.sum(axis=1)`` when ``x`` is known to be an ndarray: the
+    same computation without the function's dispatch."""
+    for node in walk(fdef):
+        if isinstance(node, gast.Call) and node.args and isinstance(node.args[0], gast.Name) \
+                and (facts.rank(node.args[0].id) or 0) >= 1:
+            method = facts.reduction_method(node)
+            if method is not None:
+                node.func = gast.Attribute(value=node.args[0], attr=method, ctx=gast.Load())
+                node.args = node.args[1:]
 
 
 def iterate_tapes_in_reverse(fdef, builtin) -> None:
@@ -221,8 +244,8 @@ def _elementwise_leaves(expr, shapes):
         parts = [expr.left, expr.right]
     elif isinstance(expr, gast.UnaryOp) and isinstance(expr.op, (gast.USub, gast.UAdd)):
         parts = [expr.operand]
-    elif isinstance(expr, gast.Call) and not expr.keywords and shapes.is_elementwise(expr):
-        parts = expr.args
+    elif isinstance(expr, gast.Call) and shapes.shape_operands(expr) is not None:
+        parts = shapes.shape_operands(expr)
     else:
         return None
     leaves = []

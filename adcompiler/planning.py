@@ -661,7 +661,8 @@ _SEQUENCE_OPS = {operator.add: (list.__add__, list.__add__), operator.mul: (list
 # runtime helpers whose result has the shape of their argument at this position
 _SHAPED_LIKE = {runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
                 runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
-                adjoints.ddot_left: 1, adjoints.ddot_right: 2, runtime.container_adjoint: 0}
+                adjoints.ddot_left: 1, adjoints.ddot_right: 2, runtime.container_adjoint: 0,
+                runtime.log_softmax: 0}
 
 
 def _reshaped_kind(shape):

@@ -112,6 +112,12 @@ def shape_of(*operands):
     return _Shaped(full)
 
 
+def log_softmax(p, z, axis=None):
+    """``np.log(p)``, where ``p`` is the softmax of ``z`` along ``axis`` (the normal form's
+    ``np.log(p)`` after fusion.py): differentiated w.r.t. ``z`` as a whole, not through ``p``."""
+    return np.log(p)
+
+
 def key_order(keys, reverse=False):
     """The positions of ``keys`` in sorted order (``sorted(xs, key=f)`` picks ``xs`` in this order)."""
     return sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)

@@ -29,6 +29,9 @@ D(rt.copy, "x", "g", jvp="copy(t_x)")
 D(rt.sum_product, "a, b", "unbroadcast(g * b, a)", b="unbroadcast(g * a, b)",
   jvp="sum_product(t_a, b) + sum_product(a, t_b)")
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)")
+# the log of a softmax: the Jacobian w.r.t. the logits is I - p 1^T along the axis (fusion.py)
+D(rt.log_softmax, "p, z, axis=None", z="g - p * g.sum(axis=axis, keepdims=True)",
+  jvp="t_z - np.sum(p * t_z, axis=axis, keepdims=True)", zero=("p", "axis"))
 D(adj.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
 D(adj.split_like, "v, arrays, axis=0", "unless_zero(join_pieces, g, arrays, axis)", jvp="split_like(t_v, arrays, axis)",
   zero=("arrays",))

@@ -1,0 +1,251 @@
+"""Pass 6b: shapes, dtypes and ownership known at generation time. Code specialised for its
+arguments knows which array arguments have equal shapes (part of the argument kinds), their
+dtypes, and follows them through elementwise operations and keepdims reductions. The runtime's
+shape helpers then resolve here instead of at every call:
+
+- ``unbroadcast(g, x)`` is ``g`` when ``g`` has the shape of ``x``;
+- ``shape_of(a, b)`` is ``a`` when ``a`` has the broadcast shape;
+- ``cast_like(g, x)`` is ``g`` when ``g`` is an array this code created, of ``x``'s shape and dtype;
+- ``distinct((a, b))`` is ``(a, b)`` when ``a`` and ``b`` were created by different operations;
+- ``y * expand_like(s, x)`` is ``y * s`` for a Python number ``s`` when ``y`` has ``x``'s shape.
+
+Only what is certain is used: a name bound in a loop or a branch is unknown after it, and any
+operation not listed gives an unknown value.
+"""
+from __future__ import annotations
+
+import itertools
+
+import gast
+import numpy as np
+
+from . import runtime
+from .analysis import walk
+
+_ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
+_PY = "py"  # the shape of a Python number
+_SHAPE_TUPLE = "shape tuple"  # (x.shape: its entries are ints)
+
+
+class Value:
+    """What is known of a value: ``shape`` (_PY, ("arg", k): the shape of the arguments of shape
+    class ``k``, ("reduced", shape, axis): that shape reduced with keepdims, or None), the dtype
+    string of an array, ``ident`` (an int for an array created by one operation of this code), and
+    for a Python number the node holding it; for an expand_like result, the expanded Value."""
+
+    __slots__ = ("shape", "dtype", "ident", "node", "expanded", "parts")
+
+    def __init__(self, shape=None, dtype=None, ident=None, node=None, expanded=None, parts=()):
+        self.shape, self.dtype, self.ident, self.node, self.expanded = shape, dtype, ident, node, expanded
+        self.parts = parts  # a tuple display's entries
+
+
+UNKNOWN = Value()
+
+
+def _join(a, b):
+    """The broadcast shape of two known shapes, or None."""
+    if a == _PY:
+        return b
+    if b == _PY or a == b:
+        return a
+    if isinstance(b, tuple) and b[0] == "reduced" and b[1] == a:
+        return a
+    if isinstance(a, tuple) and a[0] == "reduced" and a[1] == b:
+        return b
+    return None
+
+
+def _float_dtype(*dtypes):
+    """The dtype of an elementwise result: that of its arrays when they share one float dtype
+    (Python numbers do not change it)."""
+    known = [d for d in dtypes if d != _PY]
+    if not known or any(d != known[0] for d in known) or known[0] is None or known[0][1] != "f":
+        return None
+    return known[0]
+
+
+def _name(id_):
+    return gast.Name(id=id_, ctx=gast.Load(), annotation=None, type_comment=None)
+
+
+class ResolveShapes:
+    """The pass over one generated function; ``arg_shape(name)`` gives a parameter's (shape
+    class, dtype) or None, ``callee(call)`` the object a call calls."""
+
+    def __init__(self, arg_shape, callee):
+        self.arg_shape, self.callee = arg_shape, callee
+        self.fresh = itertools.count(1)
+
+    def run(self, fdef) -> None:
+        env = {}
+        for a in fdef.args.posonlyargs + fdef.args.args:
+            known = self.arg_shape(a.id)
+            if known is not None:
+                env[a.id] = Value(*known) if known[0] != _PY else Value(_PY, node=_name(a.id))
+        self.block(fdef.body, env)
+
+    def block(self, stmts, env):
+        for st in stmts:
+            if isinstance(st, (gast.For, gast.While, gast.If)):
+                stored = {n.id for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+                for v in stored:
+                    env.pop(v, None)
+                if isinstance(st, gast.If):
+                    st.test = self.expr(st.test, env)[0]
+                for field in ("body", "orelse"):
+                    inner = dict(env)
+                    self.block(getattr(st, field), inner)
+                for v in stored:
+                    env.pop(v, None)
+            elif isinstance(st, gast.Assign):
+                st.value, value = self.expr(st.value, env)
+                target = st.targets[0]
+                if isinstance(target, gast.Name):
+                    if value.shape == _PY and value.node is None:
+                        value = Value(_PY, node=_name(target.id))
+                    env[target.id] = value
+                else:  # (x[i] = v: x keeps its shape, dtype and identity)
+                    for n in walk(target):
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                            env.pop(n.id, None)
+            elif isinstance(st, gast.AugAssign):
+                st.value, value = self.expr(st.value, env)
+                if isinstance(st.target, gast.Name):
+                    old = env.get(st.target.id, UNKNOWN)
+                    if old.ident is None or _join(old.shape, value.shape) != old.shape:
+                        env.pop(st.target.id, None)  # (an array updated in place keeps the rest)
+            elif isinstance(st, (gast.Return, gast.Expr)) and st.value is not None:
+                st.value = self.expr(st.value, env)[0]
+            else:
+                for n in walk(st):
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
+                        env.pop(n.id, None)
+
+    # -- expressions: (possibly simplified node, Value) -----------------------------------------
+
+    def expr(self, node, env):
+        if isinstance(node, gast.Name):
+            return node, env.get(node.id, UNKNOWN)
+        if isinstance(node, gast.Constant):
+            number = isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+            return node, Value(_PY, node=node) if number else UNKNOWN
+        if isinstance(node, gast.BinOp):
+            node.left, left = self.expr(node.left, env)
+            node.right, right = self.expr(node.right, env)
+            if not isinstance(node.op, _ELEMENTWISE):
+                return node, UNKNOWN
+            node.left, left = self.unexpand(node.left, left, right, env)
+            node.right, right = self.unexpand(node.right, right, left, env)
+            return node, self.elementwise(left, right)
+        if isinstance(node, gast.UnaryOp):
+            node.operand, operand = self.expr(node.operand, env)
+            if isinstance(node.op, (gast.USub, gast.UAdd)):
+                return node, self.elementwise(operand)
+            return node, UNKNOWN
+        if isinstance(node, gast.Subscript):
+            node.value, base = self.expr(node.value, env)
+            node.slice = self.expr(node.slice, env)[0]
+            if base.shape == _SHAPE_TUPLE and isinstance(node.slice, gast.Constant):
+                return node, Value(_PY)  # an entry of a shape: an int
+            return node, UNKNOWN
+        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and node.value.id in env:
+            if node.attr in ("ndim", "size"):
+                return node, Value(_PY)
+            return node, Value(_SHAPE_TUPLE) if node.attr == "shape" else UNKNOWN
+        if isinstance(node, gast.Tuple):
+            pairs = [self.expr(e, env) for e in node.elts]
+            node.elts = [n for n, _ in pairs]
+            return node, Value(parts=[v for _, v in pairs])
+        if isinstance(node, gast.Call):
+            return self.call(node, env)
+        for field in ("value", "left", "operand"):  # other expressions: simplify inside only
+            if isinstance(getattr(node, field, None), gast.expr):
+                setattr(node, field, self.expr(getattr(node, field), env)[0])
+        return node, UNKNOWN
+
+    def elementwise(self, *operands):
+        shape = operands[0].shape
+        for o in operands[1:]:
+            shape = _join(shape, o.shape) if shape is not None and o.shape is not None else None
+        if shape is None:
+            return UNKNOWN
+        if shape == _PY:
+            return Value(_PY)
+        return Value(shape, _float_dtype(*(o.dtype if o.shape != _PY else _PY for o in operands)), next(self.fresh))
+
+    def unexpand(self, node, value, other, env):
+        """``y * e`` with ``e = expand_like(s, x)``, ``s`` a Python number and ``y`` of ``x``'s
+        shape and dtype: ``y * s`` (no full array of ``s``)."""
+        inner = value.expanded
+        if inner is None or other.shape != value.shape or other.dtype != value.dtype:
+            return node, value
+        holder = inner.node
+        if isinstance(holder, gast.Name) and env.get(holder.id) is not inner:
+            return node, value  # the name no longer holds the number
+        return (gast.Constant(value=holder.value, kind=None) if isinstance(holder, gast.Constant)
+                else _name(holder.id)), inner
+
+    def call(self, node, env):
+        pairs = [self.expr(a, env) for a in node.args]
+        node.args, args = [n for n, _ in pairs], [v for _, v in pairs]
+        for k in node.keywords:
+            k.value = self.expr(k.value, env)[0]
+        func = node.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in env:
+            if func.attr in ("sum", "mean", "max", "min", "prod"):  # a method of a known array
+                return node, self.reduction(env[func.value.id], node.keywords, node.args)
+            return node, UNKNOWN
+        obj = self.callee(node)
+        if obj is len:
+            return node, Value(_PY)
+        if isinstance(obj, np.ufunc) and obj.nout == 1 and len(args) == obj.nin and not node.keywords:
+            return node, self.elementwise(*args)
+        if obj is runtime.log_softmax and args:
+            return node, self.elementwise(args[0])  # np.log(p)
+        if obj is runtime.unbroadcast and len(args) == 2:
+            g, x = args
+            if g.shape is not None and (g.shape == x.shape or g.shape == _PY):
+                return node.args[0], g  # (a number comes back as it is)
+            return node, UNKNOWN  # (x's shape, or g's when g has the lower rank)
+        if obj is runtime.shape_of and args:
+            full = args[0].shape
+            for a in args[1:]:
+                full = _join(full, a.shape) if full is not None and a.shape is not None else None
+            for a, v in zip(node.args, args):
+                if full is not None and v.shape == full and isinstance(a, gast.Name):
+                    return a, v
+            return node, UNKNOWN
+        if obj is runtime.expand_like and len(args) == 2:
+            v, x = args
+            if v.shape == _PY and x.shape not in (None, _PY):
+                return node, Value(x.shape, "<f8", expanded=v)
+            return node, UNKNOWN
+        if obj is runtime.cast_like and len(args) == 2:
+            g, x = args
+            if x.shape == _PY:  # float(g)
+                g_node = node.args[0]
+                is_float = isinstance(g_node, gast.Constant) and isinstance(g_node.value, float)
+                return (g_node if is_float else node), Value(_PY)
+            if g.ident is not None and x.shape not in (None, _PY) and g.shape == x.shape and g.dtype == x.dtype \
+                    and g.dtype is not None:
+                return node.args[0], g  # an array this code made, already of the argument's shape and dtype
+            return node, UNKNOWN
+        if obj is runtime.distinct and len(node.args) == 1 and isinstance(node.args[0], gast.Tuple):
+            parts = args[0].parts
+            idents = [p.ident for p in parts if p.shape != _PY]
+            if all(i is not None for i in idents) and len(set(idents)) == len(idents):
+                return node.args[0], UNKNOWN
+            return node, UNKNOWN
+        return node, UNKNOWN
+
+    def reduction(self, of, keywords, args):
+        """``x.sum(axis=k, keepdims=True)``: the shape of ``x`` reduced along ``k``."""
+        options = {k.arg: k.value for k in keywords}
+        if args or set(options) != {"axis", "keepdims"} or of.shape in (None, _PY):
+            return UNKNOWN
+        axis, keepdims = options["axis"], options["keepdims"]
+        if not (isinstance(keepdims, gast.Constant) and keepdims.value is True and isinstance(axis, gast.Constant)
+                and isinstance(axis.value, int)):
+            return UNKNOWN
+        return Value(("reduced", of.shape, axis.value), of.dtype, next(self.fresh))

@@ -1,0 +1,171 @@
+"""Composites differentiated as a whole (adcompiler/fusion.py): the log of a softmax, written the
+ways people write it. Each is checked against finite differences, for the code it produces, and
+for the cases where the rewrite must not apply (or must not drop the shift's gradient)."""
+import numpy as np
+import pytest
+
+import adcompiler as ad
+from conftest import assert_grad, fd_grad
+
+
+def xent(logits, onehot):
+    m = np.max(logits, axis=1, keepdims=True)
+    e = np.exp(logits - m)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(onehot * np.log(p)) / logits.shape[0]
+
+
+def xent_methods(logits, onehot):
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    p = e / e.sum(axis=-1, keepdims=True)
+    return -np.mean(np.sum(onehot * np.log(p), axis=-1))
+
+
+def xent_unshifted(logits, onehot):
+    e = np.exp(logits)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(onehot * np.log(p))
+
+
+def log_softmax_1d(x, w):
+    e = np.exp(x - np.max(x))
+    p = e / np.sum(e)
+    return np.dot(w, np.log(p))
+
+
+def xent_shift_along_columns(logits, onehot):
+    m = np.max(logits, axis=0, keepdims=True)  # softmax along rows, shift along columns: matters
+    e = np.exp(logits - m)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(onehot * np.log(p))
+
+
+def xent_shift_of_other(logits, onehot, other):
+    m = np.max(other, axis=1, keepdims=True)  # a shift by another array's maximum
+    e = np.exp(logits - m)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(onehot * np.log(p)) + np.sum(m ** 2)
+
+
+def xent_and_more(logits, onehot):
+    m = np.max(logits, axis=1, keepdims=True)
+    e = np.exp(logits - m)
+    s = np.sum(e, axis=1, keepdims=True)
+    p = e / s
+    # p, e, s and m also used elsewhere: those uses keep their own derivatives
+    return -np.sum(onehot * np.log(p)) + np.sum(p ** 2) + np.sum(np.log(s) + m) + 0.1 * np.sum(e)
+
+
+def xent_rebound(logits, onehot):
+    m = np.max(logits, axis=1, keepdims=True)
+    e = np.exp(logits - m)
+    logits = logits * 2.0
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(onehot * np.log(p)) + np.sum(logits)
+
+
+def xent_in_loop(W, xs, ys):
+    total = 0.0
+    for i in range(len(xs)):
+        logits = xs[i] @ W
+        m = np.max(logits, axis=1, keepdims=True)
+        e = np.exp(logits - m)
+        p = e / np.sum(e, axis=1, keepdims=True)
+        total = total - np.sum(ys[i] * np.log(p))
+    return total
+
+
+def entropy(logits):
+    m = np.max(logits, axis=1, keepdims=True)
+    e = np.exp(logits - m)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(p * np.log(p))
+
+
+def not_a_softmax(x, y):
+    e = np.exp(x)
+    p = e / np.sum(y, axis=1, keepdims=True)  # divided by another array's sum
+    return np.sum(np.log(p))
+
+
+def sum_without_keepdims(x):
+    e = np.exp(x)
+    p = e / np.sum(e, axis=0)  # broadcasts along the last axis: not a softmax for 2-D x
+    return np.sum(np.log(p) * np.arange(x.shape[1]))
+
+
+def targets(rng, n, k):
+    return np.eye(k)[rng.randint(0, k, n)]
+
+
+@pytest.mark.parametrize("fn", [xent, xent_methods, xent_unshifted, xent_shift_along_columns, xent_and_more,
+                                xent_rebound, entropy])
+@pytest.mark.parametrize("shape", [(6, 5), (1, 3), (4, 1)])
+def test_log_softmax_gradients(rng, fn, shape):
+    logits = 3.0 * rng.randn(*shape)
+    args = (logits,) if fn is entropy else (logits, targets(rng, *shape))
+    assert_grad(fn, args)
+    if fn is not entropy:
+        assert_grad(fn, (logits, rng.rand(*shape)))  # soft targets: rows need not sum to one
+
+
+def test_log_softmax_is_fused_and_the_shift_gets_no_code(rng):
+    logits, onehot = rng.randn(6, 5), targets(rng, 6, 5)
+    for fn in (xent, xent_methods):
+        src = ad.source(fn, args=(logits, onehot))
+        assert "log_softmax" in src and "unreduce_extreme" not in src and "np.log" not in src.split("#")[0], src
+    src = ad.source(xent_shift_along_columns, args=(logits, onehot))
+    assert "unreduce_extreme" in src, src  # that shift is not constant along the softmax's axis
+
+
+def test_a_rebound_input_is_not_fused_past(rng):
+    logits, onehot = rng.randn(6, 5), targets(rng, 6, 5)
+    assert "log_softmax" not in ad.source(xent_rebound, args=(logits, onehot))
+
+
+def test_one_dimensional_log_softmax(rng):
+    for n in (1, 4, 7):
+        assert_grad(log_softmax_1d, (rng.randn(n), rng.randn(n)), wrt=(0, 1))
+    assert "log_softmax" in ad.source(log_softmax_1d, args=(rng.randn(4), rng.randn(4)))
+
+
+def test_shift_by_another_array_keeps_its_gradient(rng):
+    logits, onehot, other = rng.randn(6, 5), targets(rng, 6, 5), rng.randn(6, 5)
+    assert_grad(xent_shift_of_other, (logits, onehot, other), wrt=(0, 2))
+
+
+def test_patterns_that_are_not_softmax(rng):
+    x = rng.rand(4, 3) + 0.5
+    assert_grad(not_a_softmax, (x, rng.rand(4, 3) + 0.5), wrt=(0, 1))
+    assert "log_softmax" not in ad.source(not_a_softmax, args=(x, x))
+    sq = rng.randn(3, 3)
+    assert_grad(sum_without_keepdims, (sq,))
+    assert "log_softmax" not in ad.source(sum_without_keepdims, args=(sq,))
+
+
+def test_inside_a_loop(rng):
+    W = rng.randn(4, 3)
+    xs, ys = rng.randn(3, 5, 4), np.stack([targets(rng, 5, 3) for _ in range(3)])
+    assert_grad(xent_in_loop, (W, xs, ys))
+
+
+def test_value_float32_and_modes(rng):
+    logits, onehot = rng.randn(6, 5), targets(rng, 6, 5)
+    value, g = ad.value_and_grad(xent)(logits, onehot)
+    assert value == xent(logits, onehot)  # the same value, bit for bit
+    g32 = ad.grad(xent)(logits.astype(np.float32), onehot.astype(np.float32))
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g, rtol=1e-4, atol=1e-6)
+    # forward mode uses the composite's tangent rule
+    v = rng.randn(6, 5)
+    _, tangent = ad.jvp(xent, (logits, onehot), (v, np.zeros_like(onehot)))
+    assert tangent == pytest.approx(np.sum(g * v), rel=1e-9)
+    # second derivatives: forward over reverse, against finite differences of the gradient
+    H = ad.hessian(xent)(logits, onehot)
+    grad = ad.grad(xent)
+    for i, j in [(0, 0), (2, 3), (5, 4)]:
+        want = fd_grad(lambda x: grad(x, onehot)[i, j], (logits,), 0)
+        np.testing.assert_allclose(H[i, j], want, rtol=1e-5, atol=1e-7)
+    # the gradient of the gradient, in reverse mode too
+    gg = ad.grad(lambda x, y: np.sum(ad.grad(xent)(x, y) ** 2))(logits, onehot)
+    np.testing.assert_allclose(gg, fd_grad(lambda x: np.sum(grad(x, onehot) ** 2), (logits,), 0), rtol=1e-5, atol=1e-7)

@@ -1,0 +1,120 @@
+"""Shapes, dtypes and ownership resolved at generation time (adcompiler/shapes.py), and the
+argument kinds that make them known (which array arguments share a shape). Every case checks the
+gradients against finite differences, and that a call with other shapes gets other code."""
+import numpy as np
+import pytest
+
+import adcompiler as ad
+from conftest import assert_grad
+
+
+def sin_sum(w, b):
+    return np.sum(np.sin(w * 3 + b))
+
+
+def plain_sum(x, y):
+    return np.sum(x + y)
+
+
+def weighted(x, y):
+    return np.sum(x * y)
+
+
+def xent(logits, onehot):
+    m = np.max(logits, axis=1, keepdims=True)
+    e = np.exp(logits - m)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(onehot * np.log(p)) / logits.shape[0]
+
+
+def loop(x, y, n):
+    total = 0.0
+    for i in range(n):
+        x = np.tanh(x * y + 0.1 * i)
+        total = total + np.sum(x * x)
+    return total
+
+
+def body(src):
+    return src.split("\n", 1)[1]
+
+
+def test_equal_shapes_need_no_helpers(rng):
+    w, b = rng.randn(25), rng.randn(25)
+    src = ad.source(sin_sum, wrt=(0, 1), args=(w, b))
+    for helper in ("unbroadcast", "cast_like", "distinct"):
+        assert helper not in src, src
+    dw, db = assert_grad(sin_sum, (w, b), wrt=(0, 1))
+    assert dw is not db
+
+
+@pytest.mark.parametrize("shapes", [((25,), (1,)), ((1,), (25,)), ((4, 3), (4, 1)), ((4, 1), (1, 3)), ((3,), (4, 3))])
+def test_other_shapes_after_equal_ones_get_their_own_code(rng, shapes):
+    grad = ad.grad(sin_sum, wrt=(0, 1))
+    same = rng.randn(*shapes[0]), rng.randn(*shapes[0])
+    grad(*same)  # code for equal shapes first, then the same ranks with other shapes
+    args = rng.randn(*shapes[0]), rng.randn(*shapes[1])
+    got = grad(*args)
+    want = assert_grad(sin_sum, args, wrt=(0, 1))
+    for g, v, a in zip(got, want, args):
+        np.testing.assert_allclose(g, v)
+        assert g.shape == a.shape
+    assert "unbroadcast" in ad.source(sin_sum, wrt=(0, 1), args=args)
+
+
+def test_one_array_for_two_gradients_is_returned_twice_as_two(rng):
+    x, y = rng.randn(5), rng.randn(5)
+    dx, dy = ad.grad(plain_sum, wrt=(0, 1))(x, y)
+    assert dx is not dy and not np.shares_memory(dx, dy)
+    np.testing.assert_allclose(dx, np.ones(5))
+    dx[0] = 7.0
+    assert dy[0] == 1.0
+
+
+def test_a_gradient_is_never_the_callers_array(rng):
+    x, y = rng.randn(6), rng.randn(6)
+    dx = ad.grad(weighted)(x, y)
+    np.testing.assert_allclose(dx, y)
+    assert dx is not y and not np.shares_memory(dx, y)
+
+
+@pytest.mark.parametrize("dtypes", [(np.float32, np.float64), (np.float64, np.float32), (np.float32, np.float32)])
+def test_dtypes_follow_the_argument(rng, dtypes):
+    x, y = rng.randn(6).astype(dtypes[0]), rng.randn(6).astype(dtypes[1])
+    dx, dy = ad.grad(weighted, wrt=(0, 1))(x, y)
+    assert dx.dtype == x.dtype and dy.dtype == y.dtype
+    logits, onehot = rng.randn(5, 4).astype(dtypes[0]), np.eye(4)[rng.randint(0, 4, 5)].astype(dtypes[1])
+    g = ad.grad(xent)(logits, onehot)
+    assert g.dtype == logits.dtype
+    want = ad.grad(xent)(logits.astype(float), onehot.astype(float))
+    np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
+
+
+def test_softmax_reads_like_the_hand_written_gradient(rng):
+    logits, onehot = rng.randn(8, 5), np.eye(5)[rng.randint(0, 5, 8)]
+    src = ad.source(xent, args=(logits, onehot))
+    for helper in ("unbroadcast", "cast_like", "expand_like", "shape_of", "unreduce"):
+        assert helper not in src, src
+    assert_grad(xent, (logits, onehot))
+    assert_grad(xent, (logits, rng.rand(8, 5)))
+    assert_grad(xent, (logits, onehot[:1]))  # targets broadcast: other code, still right
+    assert "unbroadcast" in ad.source(xent, args=(logits, onehot[:1]))
+
+
+def test_loops_and_python_numbers(rng):
+    for shapes in [((4,), (4,)), ((4,), (1,)), ((3, 4), (4,))]:
+        x, y = rng.randn(*shapes[0]) * 0.5, rng.randn(*shapes[1]) * 0.5
+        assert_grad(loop, (x, y, 3), wrt=(0, 1))
+    assert_grad(loop, (rng.randn(4), 0.3, 2), wrt=(0, 1))
+
+
+def test_the_cache_holds_each_shape_once_and_forgets_when_full(rng, monkeypatch):
+    from adcompiler import api
+    monkeypatch.setattr(api, "_MAX_SHAPE_KEYS", 8)
+    grad = ad.grad(sin_sum, wrt=(0, 1))
+    before = api.STATS["generated"]
+    for n in range(1, 40):
+        w, b = rng.randn(n), rng.randn(n)
+        np.testing.assert_allclose(grad(w, b)[1], np.cos(3 * w + b))
+    assert api.STATS["generated"] - before <= 1  # one relation (equal shapes): one piece of code
+    assert len(api._as_derived(grad)._by_key) <= 8
