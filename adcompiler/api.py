@@ -95,7 +95,8 @@ class _Derived:
         self.wrt = wrt
         self.optimize = optimize
         self._positions = None
-        self._by_key: dict = {}  # _array_key(args) -> generated function (the fast path)
+        self._by_class: dict = {}  # argument classes -> generated function, for calls without arrays
+        self._by_key: dict = {}    # _array_key(args) -> generated function, for calls with arrays
         self._fns = _cache_for(unwrap(fn)).setdefault((self.mode, _freeze(wrt), optimize), {})
         functools.update_wrapper(self, fn, updated=())  # never copy fn.__dict__ (a derived fn's cache)
         _LIVE.add(self)
@@ -110,7 +111,8 @@ class _Derived:
 
     def __call__(self, *args, **kwargs):
         if not kwargs:
-            fn = self._by_key.get(_array_key(args))
+            fn = self._by_class.get(args[0].__class__ if len(args) == 1 else tuple(map(type, args))) \
+                or self._by_key.get(_array_key(args))
             if fn is not None:
                 return fn(*args)
         return self._dispatch(args, kwargs)
@@ -131,9 +133,13 @@ class _Derived:
         fn = self._fns.get(key)
         if fn is None:
             fn = self._build(key, args)
-        if len(self._by_key) >= _MAX_SHAPE_KEYS:  # (many shapes seen: start again)
-            self._by_key.clear()
-        self._by_key[_array_key(args)] = fn
+        classes = tuple(map(type, args))
+        if _ndarray not in classes:
+            self._by_class[classes[0] if len(classes) == 1 else classes] = fn
+        else:
+            if len(self._by_key) >= _MAX_SHAPE_KEYS:  # (many shapes seen: start again)
+                self._by_key.clear()
+            self._by_key[_array_key(args)] = fn
         return fn(*args, **keyword_only)
 
     def _build(self, key, args):
@@ -263,21 +269,24 @@ def _dispatcher(derived: "_Derived"):
     if not simple:  # *args, **kwargs or keyword-only parameters: the general path
         return derived
     safe = ["a%d" % i for i in range(len(params))]
-    key = "(%s,)" % ", ".join("%s.shape if %s.__class__ is ndarray else %s.__class__, "
-                              "%s.dtype if %s.__class__ is ndarray else None" % ((a,) * 5) for a in safe)  # _array_key
-    src = ("def make(get, slow):\n"
+    key = "%s.__class__" % safe[0] if len(safe) == 1 else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
+    array_key = "(%s,)" % ", ".join("%s.shape if %s.__class__ is ndarray else %s.__class__, "
+                                    "%s.dtype if %s.__class__ is ndarray else None" % ((a,) * 5) for a in safe)
+    src = ("def make(get, get_array, slow):\n"
            "    def dispatch(%s):\n"
            "        generated = get(%s)\n"
+           "        if generated is None:\n"
+           "            generated = get_array(%s)  # (as _array_key)\n"
            "        if generated is not None:\n"
            "            try:\n"
            "                return generated(%s)\n"
            "            except redefined:\n"
            "                pass\n"
            "        return slow((%s,), None)\n"
-           "    return dispatch\n" % (", ".join(safe), key, ", ".join(safe), ", ".join(safe)))
+           "    return dispatch\n" % (", ".join(safe), key, array_key, ", ".join(safe), ", ".join(safe)))
     ns = {"redefined": CalleeRedefined, "ndarray": np.ndarray}
     exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
-    dispatch = ns["make"](derived._by_key.get, derived._dispatch)
+    dispatch = ns["make"](derived._by_class.get, derived._by_key.get, derived._dispatch)
     defaults = getattr(fn, "__defaults__", None)
     dispatch.__defaults__ = defaults
     # give the parameters the user's names, so that keyword calls bind as they would on ``f``
@@ -356,6 +365,7 @@ def clear_cache() -> None:
         for table in entry.values():
             table.clear()
     for derived in list(_LIVE):
+        derived._by_class.clear()
         derived._by_key.clear()
     _SPLITS.clear()
     _JVPS.clear()
