@@ -272,18 +272,24 @@ def _dispatcher(derived: "_Derived"):
     key = "%s.__class__" % safe[0] if len(safe) == 1 else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
     array_key = "(%s,)" % ", ".join("%s.shape if %s.__class__ is ndarray else %s.__class__, "
                                     "%s.dtype if %s.__class__ is ndarray else None" % ((a,) * 5) for a in safe)
+    all_arrays = " and ".join("%s.__class__ is ndarray" % a for a in safe)
+    arrays_key = "(%s,)" % ", ".join("%s.shape, %s.dtype" % (a, a) for a in safe)
     src = ("def make(get, get_array, slow):\n"
            "    def dispatch(%s):\n"
-           "        generated = get(%s)\n"
-           "        if generated is None:\n"
-           "            generated = get_array(%s)  # (as _array_key)\n"
+           "        if %s:\n"
+           "            generated = get_array(%s)\n"
+           "        else:\n"
+           "            generated = get(%s)\n"
+           "            if generated is None:\n"
+           "                generated = get_array(%s)  # (keys as _array_key)\n"
            "        if generated is not None:\n"
            "            try:\n"
            "                return generated(%s)\n"
            "            except redefined:\n"
            "                pass\n"
            "        return slow((%s,), None)\n"
-           "    return dispatch\n" % (", ".join(safe), key, array_key, ", ".join(safe), ", ".join(safe)))
+           "    return dispatch\n" % (", ".join(safe), all_arrays, arrays_key, key, array_key, ", ".join(safe),
+                                     ", ".join(safe)))
     ns = {"redefined": CalleeRedefined, "ndarray": np.ndarray}
     exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
     dispatch = ns["make"](derived._by_class.get, derived._by_key.get, derived._dispatch)
