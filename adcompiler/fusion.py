@@ -80,12 +80,10 @@ class _Fuser:
             return None
         func, args = value.func, list(value.args)
         obj = self.ctx.resolver.resolve(func)
-        if obj is not MISSING and any(obj is getattr(np, n, None) for n in names):
-            pass
-        elif obj is MISSING and isinstance(func, gast.Attribute) and func.attr in names \
+        if obj is MISSING and isinstance(func, gast.Attribute) and func.attr in names \
                 and isinstance(func.value, gast.Name):
             args = [func.value] + args  # the method form: the receiver is the operand
-        else:
+        elif obj is MISSING or not any(obj is getattr(np, n, None) for n in names):
             return None
         options = {"axis": gast.Constant(value=None, kind=None), "keepdims": gast.Constant(value=False, kind=None)}
         if not args or len(args) > 2 or not isinstance(args[0], gast.Name):

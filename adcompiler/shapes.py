@@ -88,16 +88,13 @@ class ResolveShapes:
     def block(self, stmts, env):
         for st in stmts:
             if isinstance(st, (gast.For, gast.While, gast.If)):
-                stored = {n.id for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-                for v in stored:
-                    env.pop(v, None)
                 if isinstance(st, gast.If):
                     st.test = self.expr(st.test, env)[0]
-                for field in ("body", "orelse"):
-                    inner = dict(env)
-                    self.block(getattr(st, field), inner)
-                for v in stored:
+                # what the statement binds is unknown after it, and at a loop's head
+                for v in {n.id for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
                     env.pop(v, None)
+                for field in ("body", "orelse"):
+                    self.block(getattr(st, field), dict(env))
             elif isinstance(st, gast.Assign):
                 st.value, value = self.expr(st.value, env)
                 target = st.targets[0]
