@@ -41,7 +41,7 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), facts=None)
     if facts is not None:
         iterate_tapes_in_reverse(fdef, facts.builtin)
         call_reductions_as_methods(fdef, facts)
-        ResolveShapes(facts.arg_shape, facts.callee).run(fdef)
+        ResolveShapes(facts.arg_shape, facts.callee, facts.bind).run(fdef)
         propagate_block_copies(fdef, keep)
         fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     fuse_single_use(fdef, keep)
@@ -125,6 +125,7 @@ class Facts:
     rank: Callable[[str], "int | None"]   # rank of a name holding a number or an ndarray, else None
     stand_in: Callable[[], str]           # the name of ``runtime.shape_of``
     builtin: Callable[[str], str]         # the name of a builtin
+    bind: Callable[[str, object], str]    # (preferred name, object) -> the name generated code uses
 
 
 _ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.FloorDiv, gast.Mod)

@@ -119,6 +119,9 @@ def parse_function(fn) -> Parsed:
         else:
             args.args = args.args[1:]
         cells[first.id] = types.CellType(bound)
+    if code.co_filename.startswith("<adcompiler"):
+        from .shapes import constants_as_numbers
+        constants_as_numbers(tree, cells)
     return Parsed(fn, tree, loc, fn.__globals__, cells)
 
 

@@ -112,3 +112,65 @@ def test_the_cache_holds_each_shape_once_and_forgets_when_full(rng, monkeypatch)
         np.testing.assert_allclose(grad(w, b)[1], np.cos(3 * w + b))
     assert api.STATS["generated"] - before <= 1  # one relation (equal shapes): one piece of code
     assert len(api._as_derived(grad)._by_key) <= 8
+
+
+# -- numbers combined with float arrays become 0-d array constants ------------------------------
+
+def constants(x, y):
+    h = np.maximum(x * 2 - 1, 0) + 0.5 / (1 + y * y)
+    return np.sum(h * x / 3 - 0.25 * np.minimum(1.5, y)) + np.sum(np.hypot(x, 2.0))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("shape", [(7,), (3, 4)])
+def test_constants_as_arrays_give_the_same_bits(rng, dtype, shape):
+    x, y = rng.randn(*shape).astype(dtype), rng.randn(*shape).astype(dtype)
+    tag = "f64" if dtype == np.float64 else "f32"
+    src = ad.source(constants, wrt=(0, 1), args=(x, y))
+    assert "t2 = x * %s_2 - %s_1" % (tag, tag) in src and "np.hypot(x, %s_2)" % tag in src, src
+    for name in ("_0", "_0_5", "_3", "_0_25"):  # (the backward pass starts in the argument's precision)
+        assert tag + name in src, src
+    got = ad.grad(constants, wrt=(0, 1))(x, y)
+    plain = ad.grad(constants, wrt=(0, 1), optimize=False)(x, y)  # (numbers stay numbers)
+    assert "f64_" not in ad.source(constants, wrt=(0, 1), optimize=False, args=(x, y))
+    for g, p in zip(got, plain):
+        assert g.dtype == dtype and g.shape == shape
+        np.testing.assert_array_equal(g, p)
+    if dtype == np.float64:
+        assert_grad(constants, (x, y), wrt=(0, 1))
+
+
+def test_constants_only_beside_known_float_arrays(rng):
+    def f(x, n, k):
+        return np.sum(x * 2 ** 60) + n * 2.0 + np.sum(k * 3)
+    x, k = rng.randn(4), np.arange(4)
+    src = ad.source(f, wrt=0, args=(x, 1.5, k))
+    assert "2 ** 60" in src or str(2 ** 60) in src  # (too large to be exact: NumPy converts it at run time)
+    np.testing.assert_allclose(ad.grad(f)(x, 1.5, k), np.full(4, 2.0 ** 60))
+    assert ad.grad(f, wrt=1)(x, 1.5, k) == 2.0 and isinstance(ad.grad(f, wrt=1)(x, 1.5, k), float)
+
+
+def test_constant_names_never_collide_and_stay_constant(rng):
+    def f(x, f64_3):
+        return np.sum(x * 3 + f64_3 * x)
+    x = rng.randn(5)
+    np.testing.assert_allclose(ad.grad(f)(x, 2.0), np.full(5, 5.0))
+    src = ad.source(f, args=(x, 2.0))
+    assert "f64_3_1" in src or "f64_3 * x" in src
+    grad = ad.grad(f)
+    grad(x, 2.0)
+    from adcompiler.shapes import _CONSTANTS
+    for _, array in _CONSTANTS.values():
+        assert not array.flags.writeable
+
+
+def test_code_with_array_constants_is_differentiated_again(rng):
+    def f(x, y):
+        return np.sum(np.sin(x * 3) * y / 2 + x * x * 0.5)
+    x, y = rng.randn(4), rng.randn(4)
+    assert "f64_3" in ad.source(f, args=(x, y))
+    want = np.diag(-4.5 * np.sin(3 * x) * y + 1.0)
+    np.testing.assert_allclose(ad.hessian(f)(x, y), want, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ad.hessian(f, mode="reverse")(x, y), want, rtol=1e-10, atol=1e-12)
+    second = ad.grad(lambda x, y: np.sum(ad.grad(f)(x, y)))
+    np.testing.assert_allclose(second(x, y), np.diag(want), rtol=1e-10, atol=1e-12)
