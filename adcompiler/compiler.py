@@ -145,7 +145,7 @@ def _facts(ctx, kinds, arg_kinds) -> Facts:
     def arg_shape(param):
         kind = arg_kinds.get(param)
         if kind in ("float", "int"):
-            return ("py", None)
+            return ("py", kind)
         if isinstance(kind, tuple) and kind[0] == "array" and len(kind) == 4:
             return ("arg", kind[3]), kind[2]
         return None

@@ -12,6 +12,7 @@ from typing import Callable
 import gast
 
 from .analysis import loads, name_counts, substitute_loads, walk
+from .inplace import ReuseBuffers
 from .shapes import ResolveShapes
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -41,13 +42,16 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), facts=None)
     if facts is not None:
         iterate_tapes_in_reverse(fdef, facts.builtin)
         call_reductions_as_methods(fdef, facts)
-        ResolveShapes(facts.arg_shape, facts.callee, facts.bind).run(fdef)
+        resolved = ResolveShapes(facts.arg_shape, facts.callee, facts.bind)
+        resolved.run(fdef)
         propagate_block_copies(fdef, keep)
         fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     fuse_single_use(fdef, keep)
     fold_short_circuits(fdef.body)
     fuse_single_use(fdef, keep)
     inline_loop_tests(fdef)
+    if facts is not None:
+        ReuseBuffers(facts.arg_shape, facts.callee, facts.bind, resolved.constants).run(fdef)
     return fdef
 
 

@@ -401,14 +401,8 @@ def element(g, i):
 
 
 def expand_like(t, ans):
-    """A tangent with the shape of its primal ``ans`` (a Python number takes the precision of a
-    float32 ``ans``, as it would in NumPy arithmetic with it)."""
-    if ans.__class__ is _ndarray:
-        shape = ans.shape
-        if t.__class__ is _float and ans.dtype.kind == "f":
-            t = ans.dtype.type(t)
-    else:
-        shape = np.shape(ans)
+    """A tangent with the shape of its primal ``ans``."""
+    shape = ans.shape if ans.__class__ is _ndarray else np.shape(ans)
     if (t.shape if t.__class__ is _ndarray else np.shape(t)) == shape:
         return t
     return _broadcast(t, shape)

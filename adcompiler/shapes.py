@@ -39,7 +39,7 @@ _SHAPE_TUPLE = "shape tuple"  # (x.shape: its entries are ints)
 class Value:
     """What is known of a value: ``shape`` (_PY, ("arg", k): the shape of the arguments of shape
     class ``k``, ("reduced", shape, axis): that shape reduced with keepdims, or None), the dtype
-    string of an array, ``ident`` (an int for an array created by one operation of this code), and
+    string of an array ("float" or "int" for a Python number), ``ident`` (an int for an array created by one operation of this code), and
     for a Python number the node holding it; for an expand_like result, the expanded Value."""
 
     __slots__ = ("shape", "dtype", "ident", "node", "expanded", "parts")
@@ -74,8 +74,8 @@ def _float_dtype(*dtypes):
     return known[0]
 
 
-def _name(id_):
-    return gast.Name(id=id_, ctx=gast.Load(), annotation=None, type_comment=None)
+def _name(id_, ctx=None):
+    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
 
 
 def _array_constant(number, dtype: str):
@@ -117,20 +117,28 @@ class ResolveShapes:
     """The pass over one generated function; ``arg_shape(name)`` gives a parameter's (shape
     class, dtype) or None, ``callee(call)`` the object a call calls."""
 
-    def __init__(self, arg_shape, callee, bind):
+    def __init__(self, arg_shape, callee, bind, constants=None):
         self.arg_shape, self.callee, self.bind = arg_shape, callee, bind
+        self.constants = constants if constants is not None else {}  # name -> Value of a bound 0-d constant
         self.fresh = itertools.count(1)
+        self._values: dict = {}  # id of an expression node -> (node, its Value)
 
     def run(self, fdef) -> None:
         env = {}
         for a in fdef.args.posonlyargs + fdef.args.args:
             known = self.arg_shape(a.id)
             if known is not None:
-                env[a.id] = Value(*known) if known[0] != _PY else Value(_PY, node=_name(a.id))
+                env[a.id] = Value(*known) if known[0] != _PY else Value(_PY, known[1], node=_name(a.id))
         self.block(fdef.body, env)
 
+    def assigned(self, st):
+        """Statements to put in place of ``st`` (an assignment to a name just evaluated), or None."""
+        return None
+
     def block(self, stmts, env):
+        out = []
         for st in stmts:
+            out.append(st)
             if isinstance(st, (gast.For, gast.While, gast.If)):
                 if isinstance(st, gast.If):
                     st.test = self.expr(st.test, env)[0]
@@ -138,14 +146,19 @@ class ResolveShapes:
                 for v in {n.id for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
                     env.pop(v, None)
                 for field in ("body", "orelse"):
-                    self.block(getattr(st, field), dict(env))
+                    inner = dict(env)
+                    if field == "body" and isinstance(st, gast.For) and isinstance(st.target, gast.Name) \
+                            and isinstance(st.iter, gast.Call) and self.callee(st.iter) in (range, reversed):
+                        inner[st.target.id] = Value(_PY, "int")  # (an int of a range)
+                    self.block(getattr(st, field), inner)
             elif isinstance(st, gast.Assign):
                 st.value, value = self.expr(st.value, env)
                 target = st.targets[0]
                 if isinstance(target, gast.Name):
                     if value.shape == _PY and value.node is None:
-                        value = Value(_PY, node=_name(target.id))
+                        value = Value(_PY, value.dtype, node=_name(target.id))
                     env[target.id] = value
+                    out[-1:] = self.assigned(st) or out[-1:]
                 else:  # (x[i] = v: x keeps its shape, dtype and identity)
                     for n in walk(target):
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
@@ -162,15 +175,26 @@ class ResolveShapes:
                 for n in walk(st):
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         env.pop(n.id, None)
+        stmts[:] = out
 
     # -- expressions: (possibly simplified node, Value) -----------------------------------------
 
     def expr(self, node, env):
+        node, value = self.evaluate(node, env)
+        self._values[id(node)] = (node, value)
+        return node, value
+
+    def value_of(self, node) -> Value:
+        """The Value an expression node evaluated to (for passes built on this one)."""
+        known = self._values.get(id(node))
+        return known[1] if known is not None and known[0] is node else UNKNOWN
+
+    def evaluate(self, node, env):
         if isinstance(node, gast.Name):
-            return node, env.get(node.id, UNKNOWN)
+            return node, env.get(node.id) or self.constants.get(node.id, UNKNOWN)
         if isinstance(node, gast.Constant):
             number = isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
-            return node, Value(_PY, node=node) if number else UNKNOWN
+            return node, Value(_PY, type(node.value).__name__, node=node) if number else UNKNOWN
         if isinstance(node, gast.BinOp):
             node.left, left = self.expr(node.left, env)
             node.right, right = self.expr(node.right, env)
@@ -180,21 +204,21 @@ class ResolveShapes:
             node.right, right = self.unexpand(node.right, right, left, env)
             if isinstance(node.op, _WITH_ARRAY_CONSTANT):
                 node.left, node.right = self.as_array(node.left, right), self.as_array(node.right, left)
-            return node, self.elementwise(left, right)
+            return node, self.elementwise(left, right, op=node.op)
         if isinstance(node, gast.UnaryOp):
             node.operand, operand = self.expr(node.operand, env)
             if isinstance(node.op, (gast.USub, gast.UAdd)):
-                return node, self.elementwise(operand)
+                return node, self.elementwise(operand, op=node.op)
             return node, UNKNOWN
         if isinstance(node, gast.Subscript):
             node.value, base = self.expr(node.value, env)
             node.slice = self.expr(node.slice, env)[0]
             if base.shape == _SHAPE_TUPLE and isinstance(node.slice, gast.Constant):
-                return node, Value(_PY)  # an entry of a shape: an int
+                return node, Value(_PY, "int")  # an entry of a shape
             return node, UNKNOWN
         if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and node.value.id in env:
             if node.attr in ("ndim", "size"):
-                return node, Value(_PY)
+                return node, Value(_PY, "int")
             return node, Value(_SHAPE_TUPLE) if node.attr == "shape" else UNKNOWN
         if isinstance(node, gast.Tuple):
             pairs = [self.expr(e, env) for e in node.elts]
@@ -207,14 +231,18 @@ class ResolveShapes:
                 setattr(node, field, self.expr(getattr(node, field), env)[0])
         return node, UNKNOWN
 
-    def elementwise(self, *operands):
+    def elementwise(self, *operands, op=None):
+        """The Value of an elementwise operation ``op`` (a ufunc's when None: NumPy scalars from
+        Python numbers, not known here)."""
         shape = operands[0].shape
         for o in operands[1:]:
             shape = _join(shape, o.shape) if shape is not None and o.shape is not None else None
-        if shape is None:
+        if shape is None or (shape == _PY and op is None):
             return UNKNOWN
-        if shape == _PY:
-            return Value(_PY)
+        if shape == _PY:  # Python arithmetic: an int stays an int except in ``/`` (and ``**``: unknown)
+            types = {o.dtype for o in operands}
+            number = "float" if "float" in types or isinstance(op, gast.Div) else "int"
+            return Value(_PY, None if None in types or isinstance(op, gast.Pow) else number)
         return Value(shape, _float_dtype(*(o.dtype if o.shape != _PY else _PY for o in operands)), next(self.fresh))
 
     def as_array(self, node, other):
@@ -225,7 +253,11 @@ class ResolveShapes:
                 and isinstance(other.shape, tuple)):
             return node
         constant = _array_constant(node.value, other.dtype)
-        return node if constant is None else _name(self.bind(*constant))
+        if constant is None:
+            return node
+        bound = self.bind(*constant)
+        self.constants[bound] = Value(_PY, "float")
+        return _name(bound)
 
     def unexpand(self, node, value, other, env):
         """``y * e`` with ``e = expand_like(s, x)``, ``s`` a Python number and ``y`` of ``x``'s
@@ -251,7 +283,7 @@ class ResolveShapes:
             return node, UNKNOWN
         obj = self.callee(node)
         if obj is len:
-            return node, Value(_PY)
+            return node, Value(_PY, "int")
         if isinstance(obj, np.ufunc) and obj.nout == 1 and len(args) == obj.nin and not node.keywords:
             if obj.nin == 2 and obj not in (np.power, np.float_power):
                 node.args = [self.as_array(node.args[0], args[1]), self.as_array(node.args[1], args[0])]
@@ -274,14 +306,14 @@ class ResolveShapes:
         if obj is runtime.expand_like and len(args) == 2:
             v, x = args
             if v.shape == _PY and x.shape not in (None, _PY):
-                return node, Value(x.shape, x.dtype if x.dtype in _FLOATS else None, expanded=v)
+                return node, Value(x.shape, "<f8" if v.dtype == "float" else None, expanded=v)
             return node, UNKNOWN
         if obj is runtime.cast_like and len(args) == 2:
             g, x = args
             if x.shape == _PY:  # float(g)
                 g_node = node.args[0]
                 is_float = isinstance(g_node, gast.Constant) and isinstance(g_node.value, float)
-                return (g_node if is_float else node), Value(_PY)
+                return (g_node if is_float else node), Value(_PY, "float")
             if g.ident is not None and x.shape not in (None, _PY) and g.shape == x.shape and g.dtype == x.dtype \
                     and g.dtype is not None:
                 return node.args[0], g  # an array this code made, already of the argument's shape and dtype
