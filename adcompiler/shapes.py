@@ -131,8 +131,9 @@ class ResolveShapes:
                 env[a.id] = Value(*known) if known[0] != _PY else Value(_PY, known[1], node=_name(a.id))
         self.block(fdef.body, env)
 
-    def assigned(self, st):
-        """Statements to put in place of ``st`` (an assignment to a name just evaluated), or None."""
+    def assigned(self, st, block):
+        """Statements to put in place of ``st`` (an assignment to a name just evaluated, the last of
+        ``block``, its block so far), or None."""
         return None
 
     def block(self, stmts, env):
@@ -158,7 +159,7 @@ class ResolveShapes:
                     if value.shape == _PY and value.node is None:
                         value = Value(_PY, value.dtype, node=_name(target.id))
                     env[target.id] = value
-                    out[-1:] = self.assigned(st) or out[-1:]
+                    out[-1:] = self.assigned(st, out) or out[-1:]
                 else:  # (x[i] = v: x keeps its shape, dtype and identity)
                     for n in walk(target):
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):

@@ -83,3 +83,44 @@ def test_code_built_in_place_is_differentiated_again(rng, mode):
     np.testing.assert_allclose(ad.hessian(sin_sum, mode=mode)(x, b), want, rtol=1e-10, atol=1e-12)
     second = ad.grad(lambda x, b: np.sum(ad.grad(sin_sum)(x, b)))
     np.testing.assert_allclose(second(x, b), np.diag(want), rtol=1e-10, atol=1e-12)
+
+
+def dead_names(x, y):
+    e = np.sin(x) * y
+    p = e * 2.0 + 1.0  # (e is read by nothing after this: p is written into e's array)
+    return np.sum(p * y)
+
+
+def read_again(x, y):
+    q = np.tanh(y + x)
+    r = q * 2.0 + np.sum(q, axis=0, keepdims=True)  # (q read by the second step: not reused)
+    return np.sum(r * y)
+
+
+def e_kept(x):
+    e = np.sin(x)
+    p = e * 3.0
+    return p + e  # (e read after p: not reused)
+
+
+def across_a_loop(x, y):
+    e = np.exp(x * 0.5)
+    total = 0.0
+    for i in range(3):
+        p = e / (1.0 + i)  # (e made outside the loop: read again next time round)
+        total = total + np.sum(p * y)
+    return total
+
+
+def test_a_dead_name_lends_its_array(rng):
+    x, y = rng.randn(5), rng.randn(5)
+    src = ad.source(dead_names, wrt=(0, 1), args=(x, y))
+    assert "p = np.multiply(e, f64_2, out=e)\n    p += f64_1" in src, src
+    assert "out=q" not in ad.source(read_again, wrt=(0, 1), args=(x, y))
+    assert "out=e" not in ad.source(e_kept, args=(x,)) and "p = e / t2" in ad.source(across_a_loop, args=(x, y))
+    for fn in (dead_names, read_again, e_kept, across_a_loop):
+        args = (x, y) if fn is not e_kept else (x,)
+        wrt = (0, 1) if len(args) == 2 else 0
+        got = ad.grad(fn, wrt=wrt)(*args)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(ad.grad(fn, wrt=wrt, optimize=False)(*args)))
+        assert_grad(fn, args, wrt=wrt)
