@@ -100,7 +100,7 @@ def read_again(x, y):
 def e_kept(x):
     e = np.sin(x)
     p = e * 3.0
-    return p + e  # (e read after p: not reused)
+    return np.sum(p + e)  # (e read after p: not reused)
 
 
 def across_a_loop(x, y):
