@@ -118,6 +118,27 @@ def log_softmax(p, z, axis=None):
     return np.log(p)
 
 
+_ONES: dict = {}  # (length, dtype) -> a read-only column of ones
+_DOT_FLOATS = frozenset([np.dtype(np.float64), np.dtype(np.float32)])
+
+
+def sum_keepdims(g, axis):
+    """``g.sum(axis=axis, keepdims=True)``. Along the last axis of a float array with short rows it
+    is a product with a column of ones (BLAS), several times faster than NumPy's reduction there
+    (a softmax's 64 x 10 rows: 0.6 us instead of 1.9 us); the same sums, possibly in another order."""
+    if g.__class__ is _ndarray and g.ndim and (axis == -1 or axis == g.ndim - 1) and g.shape[-1] <= _SMALL \
+            and g.dtype in _DOT_FLOATS:
+        key = (g.shape[-1], g.dtype)
+        ones = _ONES.get(key)
+        if ones is None:
+            if len(_ONES) >= 64:
+                _ONES.clear()
+            ones = _ONES[key] = np.ones((g.shape[-1], 1), dtype=g.dtype)
+            ones.flags.writeable = False
+        return g.dot(ones)
+    return np.sum(g, axis=axis, keepdims=True)
+
+
 def key_order(keys, reverse=False):
     """The positions of ``keys`` in sorted order (``sorted(xs, key=f)`` picks ``xs`` in this order)."""
     return sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)

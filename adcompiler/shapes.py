@@ -289,6 +289,9 @@ class ResolveShapes:
             if obj.nin == 2 and obj not in (np.power, np.float_power):
                 node.args = [self.as_array(node.args[0], args[1]), self.as_array(node.args[1], args[0])]
             return node, self.elementwise(*args)
+        if obj is runtime.sum_keepdims and len(args) == 2 and isinstance(node.args[1], gast.Constant) \
+                and isinstance(node.args[1].value, int) and isinstance(args[0].shape, tuple):
+            return node, Value(("reduced", args[0].shape, node.args[1].value), args[0].dtype, next(self.fresh))
         if obj is runtime.log_softmax and args:
             return node, self.elementwise(args[0])  # np.log(p)
         if obj is runtime.unbroadcast and len(args) == 2:

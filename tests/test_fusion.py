@@ -169,3 +169,24 @@ def test_value_float32_and_modes(rng):
     # the gradient of the gradient, in reverse mode too
     gg = ad.grad(lambda x, y: np.sum(ad.grad(xent)(x, y) ** 2))(logits, onehot)
     np.testing.assert_allclose(gg, fd_grad(lambda x: np.sum(grad(x, onehot) ** 2), (logits,), 0), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("shape, axis", [((5,), -1), ((5,), 0), ((3, 4), 1), ((3, 4), -1), ((3, 4), 0),
+                                         ((2, 3, 4), 2), ((2, 3, 4), 1), ((2, 5000), 1)])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_sum_keepdims_is_numpys_sum(rng, shape, axis, dtype):
+    """The log-softmax rule's row sums: a product with ones along a short last axis."""
+    from adcompiler.runtime import sum_keepdims
+    a = rng.randn(*shape).astype(dtype)
+    got, want = sum_keepdims(a, axis), np.sum(a, axis=axis, keepdims=True)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-12 if dtype == np.float64 else 1e-5, atol=1e-5)
+    assert sum_keepdims(2.5, None) == 2.5 and sum_keepdims(np.arange(4), -1).tolist() == [6]
+
+
+def test_reverse_over_reverse_hessian(rng):
+    logits, onehot = rng.randn(3, 4), targets(rng, 3, 4)
+    grad = ad.grad(xent)
+    H = ad.hessian(xent, mode="reverse")(logits, onehot)
+    for i, j in [(0, 0), (1, 3), (2, 2)]:
+        np.testing.assert_allclose(H[i, j], fd_grad(lambda x: grad(x, onehot)[i, j], (logits,), 0), rtol=1e-5, atol=1e-7)

@@ -30,8 +30,9 @@ D(rt.sum_product, "a, b", "unbroadcast(g * b, a)", b="unbroadcast(g * a, b)",
   jvp="sum_product(t_a, b) + sum_product(a, t_b)")
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)")
 # the log of a softmax: the Jacobian w.r.t. the logits is I - p 1^T along the axis (fusion.py)
-D(rt.log_softmax, "p, z, axis=None", z="g - p * g.sum(axis=axis, keepdims=True)",
-  jvp="t_z - np.sum(p * t_z, axis=axis, keepdims=True)", zero=("p", "axis"))
+D(rt.log_softmax, "p, z, axis=None", z="g - p * sum_keepdims(g, axis)",
+  jvp="t_z - sum_keepdims(p * t_z, axis)", zero=("p", "axis"))
+D(rt.sum_keepdims, "v, axis", "unreduce(g, v, axis, True)", jvp="sum_keepdims(t_v, axis)", zero=("axis",))
 D(adj.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
 D(adj.split_like, "v, arrays, axis=0", "unless_zero(join_pieces, g, arrays, axis)", jvp="split_like(t_v, arrays, axis)",
   zero=("arrays",))
