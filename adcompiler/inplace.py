@@ -17,7 +17,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
-from .analysis import walk
+from .analysis import name_counts, walk
 from .shapes import _FLOATS, ResolveShapes, _name
 
 _UFUNC_OF = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply, gast.Div: np.true_divide,
@@ -33,11 +33,7 @@ class ReuseBuffers(ResolveShapes):
     (``p = np.divide(e, e.sum(axis=1, keepdims=True), out=e)``)."""
 
     def run(self, fdef) -> None:
-        self.loads, self.stores = {}, {}
-        for n in walk(fdef):
-            if isinstance(n, gast.Name):
-                counts = self.stores if isinstance(n.ctx, gast.Store) else self.loads
-                counts[n.id] = counts.get(n.id, 0) + 1
+        self.stores, self.loads = name_counts(fdef)
         self.made_in = {}  # name -> the block (list) where an assignment gave it a new array
         super().run(fdef)
 
