@@ -11,11 +11,13 @@ from .analysis import walk, CONTAINER, FLOAT, SCALAR, array_kind
 from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
 from .fusion import fuse_composites
+from .inplace import read_back
 from .normalize import assign, const, name, normalize_function
 from .optimize import Facts, optimize as run_optimizer
 from .naming import label_of
 from .parse import parse_function, unwrap
 from .reverse import ReverseMode
+from .shapes import constants_as_numbers
 from .rules.core import SHAPE_ONLY
 from . import rules, runtime
 
@@ -87,6 +89,9 @@ def param_names(fdef) -> list[str]:
 def _stage(fn, arg_kinds=None, fuse=True):
     parsed = parse_function(fn)
     ctx = Context(parsed)
+    if ctx.generated:  # generated code differentiated again: its constants and in-place steps read back
+        constants_as_numbers(parsed.tree, parsed.cells)
+        read_back(parsed.tree)
     dicts = set()
     if arg_kinds is not None:  # dict arguments iterate over their keys
         dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}

@@ -18,7 +18,8 @@ import gast
 import numpy as np
 
 from .analysis import name_counts, walk
-from .shapes import _FLOATS, ResolveShapes, _name
+from .normalize import name
+from .shapes import FLOAT_DTYPES, ResolveShapes
 
 _UFUNC_OF = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply, gast.Div: np.true_divide,
              gast.Pow: np.power}
@@ -57,7 +58,7 @@ class ReuseBuffers(ResolveShapes):
             if reads.count(node.id) != sum(isinstance(n, gast.Name) and n.id == node.id for n in walk(outer)):
                 return None  # (a later step would read it after the write)
             node = self.ufunc_call(outer, self.operands(outer), node.id)
-        first = gast.Assign(targets=[_name(target, gast.Store())], value=node, type_comment=None)
+        first = gast.Assign(targets=[name(target, store=True)], value=node, type_comment=None)
         out = [first] + [self.in_place(outer, k, target) for outer, k in reversed(steps)]
         for new in out:
             gast.copy_location(new, st)
@@ -88,26 +89,26 @@ class ReuseBuffers(ResolveShapes):
             if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Pow) and (k or isinstance(operand, gast.Name)):
                 continue  # (only ``y **= 2`` keeps NumPy's fast path for squares)
             if owned and value.ident is not None and isinstance(value.shape, tuple) and value.shape == result.shape \
-                    and value.dtype == result.dtype and value.dtype in _FLOATS:
+                    and value.dtype == result.dtype and value.dtype in FLOAT_DTYPES:
                 return k
         return None
 
     def ufunc_call(self, node, args, out):
         """``node`` as a call of its ufunc on ``args`` with ``out=out``."""
         if isinstance(node, gast.BinOp):
-            func = gast.Attribute(value=_name(self.bind("np", np)), attr=_UFUNC_OF[type(node.op)].__name__,
+            func = gast.Attribute(value=name(self.bind("np", np)), attr=_UFUNC_OF[type(node.op)].__name__,
                                   ctx=gast.Load())
         else:
             func = node.func
-        return gast.Call(func=func, args=list(args), keywords=[gast.keyword(arg="out", value=_name(out))])
+        return gast.Call(func=func, args=list(args), keywords=[gast.keyword(arg="out", value=name(out))])
 
     def in_place(self, node, k, target):
         """``node`` computed into ``target``, which holds its operand ``k``."""
         if isinstance(node, gast.BinOp) and (k == 0 or isinstance(node.op, _COMMUTATIVE)):
             other = node.right if k == 0 else node.left
-            return gast.AugAssign(target=_name(target, gast.Store()), op=node.op, value=other)
+            return gast.AugAssign(target=name(target, store=True), op=node.op, value=other)
         args = list(self.operands(node))  # (a - y: np.subtract(a, y, out=y))
-        args[k] = _name(target)
+        args[k] = name(target)
         return gast.Expr(value=self.ufunc_call(node, args, target))
 
 
@@ -130,4 +131,4 @@ def read_back(tree) -> None:
                 call.keywords = []
                 if isinstance(st, gast.Expr):
                     stmts[i] = gast.copy_location(
-                        gast.Assign(targets=[_name(buffer, gast.Store())], value=call, type_comment=None), st)
+                        gast.Assign(targets=[name(buffer, gast.Store())], value=call, type_comment=None), st)

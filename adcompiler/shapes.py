@@ -25,10 +25,11 @@ import numpy as np
 
 from . import runtime
 from .analysis import walk
+from .normalize import name
 
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 _WITH_ARRAY_CONSTANT = (gast.Add, gast.Sub, gast.Mult, gast.Div)  # (not ``**``: ``x ** 2`` has a fast path)
-_FLOATS = {np.dtype(t).str: np.dtype(t) for t in (np.float32, np.float64)}  # native byte order
+FLOAT_DTYPES = {np.dtype(t).str: np.dtype(t) for t in (np.float32, np.float64)}  # native byte order
 _LIMITS = {np.dtype(np.float32).str: (2 ** 24, 3e38), np.dtype(np.float64).str: (2 ** 53, float("inf"))}
 _CONSTANTS: dict = {}  # (dtype string, number, its sign) -> (name, read-only 0-d array)
 _NUMBERS: dict = {}  # id of such an array -> the number (the arrays live as long as the module)
@@ -69,13 +70,9 @@ def _float_dtype(*dtypes):
     """The dtype of an elementwise result: that of its arrays when they share one float dtype
     (Python numbers do not change it)."""
     known = [d for d in dtypes if d != _PY]
-    if not known or any(d != known[0] for d in known) or known[0] not in _FLOATS:
+    if not known or any(d != known[0] for d in known) or known[0] not in FLOAT_DTYPES:
         return None
     return known[0]
-
-
-def _name(id_, ctx=None):
-    return gast.Name(id=id_, ctx=ctx or gast.Load(), annotation=None, type_comment=None)
 
 
 def _array_constant(number, dtype: str):
@@ -89,7 +86,7 @@ def _array_constant(number, dtype: str):
     if key not in _CONSTANTS:
         text = repr(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
         text = text.replace("-", "neg").replace(".", "_").replace("+", "")
-        array = np.array(value, dtype=_FLOATS[dtype])
+        array = np.array(value, dtype=FLOAT_DTYPES[dtype])
         array.flags.writeable = False
         _CONSTANTS[key] = ("f%d_%s" % (8 * array.itemsize, text if len(text) <= 8 else "c"), array)
         _NUMBERS[id(array)] = value
@@ -128,7 +125,7 @@ class ResolveShapes:
         for a in fdef.args.posonlyargs + fdef.args.args:
             known = self.arg_shape(a.id)
             if known is not None:
-                env[a.id] = Value(*known) if known[0] != _PY else Value(_PY, known[1], node=_name(a.id))
+                env[a.id] = Value(*known) if known[0] != _PY else Value(_PY, known[1], node=name(a.id))
         self.block(fdef.body, env)
 
     def assigned(self, st, block):
@@ -157,7 +154,7 @@ class ResolveShapes:
                 target = st.targets[0]
                 if isinstance(target, gast.Name):
                     if value.shape == _PY and value.node is None:
-                        value = Value(_PY, value.dtype, node=_name(target.id))
+                        value = Value(_PY, value.dtype, node=name(target.id))
                     env[target.id] = value
                     out[-1:] = self.assigned(st, out) or out[-1:]
                 else:  # (x[i] = v: x keeps its shape, dtype and identity)
@@ -250,7 +247,7 @@ class ResolveShapes:
         """A number ``node`` combined with an array of value ``other``: a 0-d array constant of its
         float dtype (one object for all calls), else ``node``."""
         if not (isinstance(node, gast.Constant) and isinstance(node.value, (int, float))
-                and not isinstance(node.value, bool) and other.dtype in _FLOATS
+                and not isinstance(node.value, bool) and other.dtype in FLOAT_DTYPES
                 and isinstance(other.shape, tuple)):
             return node
         constant = _array_constant(node.value, other.dtype)
@@ -258,7 +255,7 @@ class ResolveShapes:
             return node
         bound = self.bind(*constant)
         self.constants[bound] = Value(_PY, "float")
-        return _name(bound)
+        return name(bound)
 
     def unexpand(self, node, value, other, env):
         """``y * e`` with ``e = expand_like(s, x)``, ``s`` a Python number and ``y`` of ``x``'s
@@ -270,7 +267,7 @@ class ResolveShapes:
         if isinstance(holder, gast.Name) and env.get(holder.id) is not inner:
             return node, value  # the name no longer holds the number
         return (gast.Constant(value=holder.value, kind=None) if isinstance(holder, gast.Constant)
-                else _name(holder.id)), inner
+                else name(holder.id)), inner
 
     def call(self, node, env):
         pairs = [self.expr(a, env) for a in node.args]
