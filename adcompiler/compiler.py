@@ -176,8 +176,8 @@ def _facts(ctx, kinds, arg_kinds) -> Facts:
             return 0
         return kind[1] if isinstance(kind, tuple) and kind[0] == "array" else None
 
-    return Facts(positions, shape_operands, reduction_method, arg_shape, callee, rank, lambda: ctx.helper("shape_of"),
-                 ctx.builtin, ctx.bind)
+    return Facts(positions, shape_operands, reduction_method, arg_shape, callee, rank, lambda v: kinds.get(v) == FLOAT,
+                 lambda: ctx.helper("shape_of"), ctx.builtin, ctx.bind)
 
 
 class _Reverse:

@@ -127,6 +127,7 @@ class Facts:
     arg_shape: Callable[[str], "tuple | None"]  # parameter -> (shape class, dtype) (see shapes.py)
     callee: Callable[[gast.Call], object]       # the object a call calls
     rank: Callable[[str], "int | None"]   # rank of a name holding a number or an ndarray, else None
+    python_number: Callable[[str], bool]  # whether a name holds a Python number
     stand_in: Callable[[], str]           # the name of ``runtime.shape_of``
     builtin: Callable[[str], str]         # the name of a builtin
     bind: Callable[[str, object], str]    # (preferred name, object) -> the name generated code uses
@@ -160,7 +161,8 @@ def skip_shape_only(fdef, shapes: Facts) -> bool:
             leaves = _elementwise_leaves(st.value, shapes)
             if not leaves:
                 continue
-            arrays = [v for v in leaves if shapes.rank(v)] or leaves[:1]  # numbers do not change the shape
+            # Python numbers change neither the shape nor the dtype (NumPy scalars can change the dtype)
+            arrays = [v for v in leaves if not shapes.python_number(v)] or leaves[:1]
             if len(arrays) == 1:
                 st.value = gast.Name(id=arrays[0], ctx=gast.Load(), annotation=None, type_comment=None)
                 st.ad_primal = False  # a stand-in now, which copy propagation may remove
@@ -259,6 +261,8 @@ def _elementwise_leaves(expr, shapes):
         if found is None:
             return None
         leaves += [v for v in found if v not in leaves]
+    if isinstance(expr, gast.Call) and all(shapes.python_number(v) for v in leaves):
+        return None  # (a NumPy function of Python numbers: a NumPy scalar, which can change the dtype)
     return leaves
 
 

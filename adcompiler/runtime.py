@@ -19,6 +19,7 @@ _SCALAR_CLASSES = frozenset(_SCALARS)
 # Below this many elements a broadcast is materialised: np.broadcast_to costs microseconds of
 # Python bookkeeping, more than copying a few thousand numbers.
 _SMALL = 4096
+_F32, _f32 = np.dtype(np.float32), np.float32
 
 
 def _broadcast(g, shape):
@@ -75,13 +76,13 @@ def unbroadcast(g, x):
 
 
 class _Shaped:
-    """Stands for an array of which gradient code reads only the shape (``np.shape`` and
+    """Stands for an array of which gradient code reads only the shape and dtype (``np.shape`` and
     ``np.size`` read these attributes)."""
 
-    __slots__ = ("shape",)
+    __slots__ = ("shape", "dtype")
 
-    def __init__(self, shape):
-        self.shape = shape
+    def __init__(self, shape, dtype):
+        self.shape, self.dtype = shape, dtype
 
     @property
     def ndim(self):
@@ -96,20 +97,17 @@ class _Shaped:
 
 
 def shape_of(*operands):
-    """Something with the shape of the operands' elementwise result: the first operand of that
-    shape, else a stand-in. Gradient code uses it where the result was needed for its shape only."""
-    first = operands[0]
-    shape = first.shape if first.__class__ is _ndarray else np.shape(first)
-    shapes = [shape]
-    for o in operands[1:]:
-        shapes.append(o.shape if o.__class__ is _ndarray else np.shape(o))
-    if all(s == shape for s in shapes):
-        return first
-    full = np.broadcast_shapes(*shapes)
+    """Something with the shape and dtype of the operands' elementwise result: the first operand
+    of that shape and dtype, else a stand-in. Gradient code uses it where the result was needed
+    for its shape only (and the dtype, which the adjoint seeded from it takes)."""
+    shapes = [o.shape if o.__class__ is _ndarray else np.shape(o) for o in operands]
+    dtypes = {o.dtype for o in operands if o.__class__ is not _float and o.__class__ is not int and hasattr(o, "dtype")}
+    dtype = dtypes.pop() if len(dtypes) == 1 else np.result_type(*operands) if dtypes else None
+    full = shapes[0] if all(s == shapes[0] for s in shapes) else np.broadcast_shapes(*shapes)
     for o, s in zip(operands, shapes):
-        if s == full:
+        if s == full and getattr(o, "dtype", None) == dtype:
             return o
-    return _Shaped(full)
+    return _Shaped(full, dtype if dtype is not None else np.result_type(*operands))
 
 
 def log_softmax(p, z, axis=None):
@@ -160,8 +158,11 @@ def sum_product(a, b):
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint of a reduction of ``x`` over ``axis`` back to ``x``'s shape."""
     shape = np.shape(x)
-    if g.__class__ is _float and not g:
-        return g
+    if g.__class__ is _float:
+        if not g:
+            return g
+        if getattr(x, "dtype", None) == _F32:  # (as in expand_like)
+            g = _f32(g)
     if axis is not None and not keepdims:
         g = _expand_dims(g, axis)
     return _broadcast(g, shape)
@@ -422,10 +423,13 @@ def element(g, i):
 
 
 def expand_like(t, ans):
-    """A tangent with the shape of its primal ``ans``."""
+    """A tangent with the shape of its primal ``ans`` (a Python number in ``ans``'s precision when
+    that is float32, as NumPy arithmetic of the two would give)."""
     shape = ans.shape if ans.__class__ is _ndarray else np.shape(ans)
     if (t.shape if t.__class__ is _ndarray else np.shape(t)) == shape:
         return t
+    if t.__class__ is _float and getattr(ans, "dtype", None) == _F32:
+        t = _f32(t)
     return _broadcast(t, shape)
 
 

@@ -300,14 +300,18 @@ class ResolveShapes:
             full = args[0].shape
             for a in args[1:]:
                 full = _join(full, a.shape) if full is not None and a.shape is not None else None
-            for a, v in zip(node.args, args):
-                if full is not None and v.shape == full and isinstance(a, gast.Name):
+            dtype = _float_dtype(*(v.dtype if v.shape != _PY else _PY for v in args))
+            for a, v in zip(node.args, args):  # (an operand of the result's shape and dtype)
+                if full is not None and v.shape == full and v.dtype == dtype and dtype is not None \
+                        and isinstance(a, gast.Name):
                     return a, v
             return node, UNKNOWN
         if obj is runtime.expand_like and len(args) == 2:
             v, x = args
             if v.shape == _PY and x.shape not in (None, _PY):
-                return node, Value(x.shape, "<f8" if v.dtype == "float" else None, expanded=v)
+                f32 = np.dtype(np.float32).str  # (expand_like keeps a float32 primal's precision)
+                dtype = None if v.dtype != "float" or x.dtype is None else f32 if x.dtype == f32 else "<f8"
+                return node, Value(x.shape, dtype, expanded=v)
             return node, UNKNOWN
         if obj is runtime.cast_like and len(args) == 2:
             g, x = args

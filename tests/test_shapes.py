@@ -128,9 +128,8 @@ def test_constants_as_arrays_give_the_same_bits(rng, dtype, shape):
     tag = "f64" if dtype == np.float64 else "f32"
     src = ad.source(constants, wrt=(0, 1), args=(x, y))
     assert "t2 = x * %s_2\n    t2 -= %s_1" % (tag, tag) in src and "np.hypot(x, %s_2)" % tag in src, src
-    for name in ("_0", "_0_5"):  # (beside arrays of the argument's dtype; the backward pass here runs in
-        assert tag + name in src, src  # float64 from the seed, and has its own float64 constants)
-    assert "f64_3" in src and "f64_0_25" in src
+    for name in ("_0", "_0_5", "_3", "_0_25"):  # (the backward pass runs in the argument's precision)
+        assert tag + name in src, src
     got = ad.grad(constants, wrt=(0, 1))(x, y)
     plain = ad.grad(constants, wrt=(0, 1), optimize=False)(x, y)  # (numbers stay numbers)
     assert "f64_" not in ad.source(constants, wrt=(0, 1), optimize=False, args=(x, y))
@@ -188,3 +187,34 @@ def test_numpy_scalars_are_not_python_numbers(rng):
         assert got.dtype == dtype
         np.testing.assert_allclose(got, assert_grad(numpy_scalar, (x,)), rtol=1e-6)
     assert "cast_like" in ad.source(numpy_scalar, args=(x.astype(np.float32),))
+
+
+SEEN_DTYPES = []
+
+
+def float32_mlp(W1, b1, W2, x, y):
+    h = np.tanh(x @ W1 + b1)
+    with ad.insert_grad_of(h) as dh:
+        SEEN_DTYPES.append(getattr(dh, "dtype", None))  # (None when called plainly)
+    logits = h @ W2
+    m = np.max(logits, axis=1, keepdims=True)
+    e = np.exp(logits - m)
+    p = e / np.sum(e, axis=1, keepdims=True)
+    return -np.sum(y * np.log(p)) / x.shape[0] + 0.1 * np.mean(W1 ** 2)
+
+
+def test_float32_arguments_get_a_float32_backward_pass(rng):
+    """A float32 program's adjoints are float32 (as NumPy arithmetic on its values would be), not
+    float64 arrays grown from the Python-number seed: float32 matmuls in the backward pass."""
+    args = [rng.randn(6, 5), rng.randn(5), rng.randn(5, 3), rng.randn(4, 6), np.eye(3)[[0, 2, 1, 1]]]
+    for dtype in (np.float32, np.float64):
+        del SEEN_DTYPES[:]
+        got = ad.grad(float32_mlp, wrt=(0, 1, 2))(*[a.astype(dtype) for a in args])
+        assert SEEN_DTYPES == [np.dtype(dtype)] and all(g.dtype == dtype for g in got)
+        want = assert_grad(float32_mlp, args, wrt=(0, 1, 2))
+        for g, w in zip(got, want):
+            np.testing.assert_allclose(g, w, rtol=1e-3 if dtype == np.float32 else 1e-7, atol=1e-4)
+    mixed = [args[0].astype(np.float32), args[1], args[2].astype(np.float32), args[3], args[4]]  # (float64 inside)
+    del SEEN_DTYPES[:]
+    got = ad.grad(float32_mlp, wrt=(0, 1, 2))(*mixed)
+    assert SEEN_DTYPES == [np.dtype(np.float64)] and [g.dtype for g in got] == [np.float32, np.float64, np.float32]
