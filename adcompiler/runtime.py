@@ -189,8 +189,9 @@ def unreduce_extreme(g, ans, x, axis=None, keepdims=False):
         ans = _expand_dims(ans, axis)
         if np.ndim(g):
             g = _expand_dims(g, axis)
-    hit = np.asarray(x) == ans
-    return g * hit / _sum(hit, axis, True)
+    share = (np.asarray(x) == ans).astype(_adjoint_dtype(x))  # (in x's precision: float32 stays float32)
+    share /= _sum(share, axis, True)
+    return g * share
 
 
 def _as_matrices(g, a, b):
