@@ -577,7 +577,7 @@ class Planner:
                 if rank(kv) is None or rank(kx) is None:
                     return None
                 return kx if rank(kv) >= rank(kx) else kv  # a lower-rank adjoint comes back as it is
-            if obj is runtime.shape_of and value.args:
+            if obj in (runtime.shape_of, runtime.above) and value.args:
                 return broadcast_kind(*[of(a) for a in value.args])
             if obj in _SHAPED_LIKE and len(value.args) > _SHAPED_LIKE[obj]:
                 return of(value.args[_SHAPED_LIKE[obj]])

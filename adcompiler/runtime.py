@@ -15,6 +15,7 @@ _ndarray = np.ndarray
 _float = float
 _SCALARS = (float, int, np.float64, np.float32, np.float16, np.longdouble)
 _SCALAR_CLASSES = frozenset(_SCALARS)
+_PYTHON_NUMBERS = frozenset([float, int, bool])
 
 # Below this many elements a broadcast is materialised: np.broadcast_to costs microseconds of
 # Python bookkeeping, more than copying a few thousand numbers.
@@ -114,6 +115,24 @@ def log_softmax(p, z, axis=None):
     """``np.log(p)``, where ``p`` is the softmax of ``z`` along ``axis`` (the normal form's
     ``np.log(p)`` after fusion.py): differentiated w.r.t. ``z`` as a whole, not through ``p``."""
     return np.log(p)
+
+
+def above(a, b):
+    """1 where ``a > b``, 1/2 where ``a == b``, else 0: the share of ``a`` in the derivative of
+    ``np.maximum(a, b)``, as floats in the precision of ``a`` and ``b`` (a bool mask times 0.5
+    would be float64, and turn a float32 backward pass into float64)."""
+    ca, cb = a.__class__, b.__class__
+    if ca is _ndarray and a.dtype.kind == "f" and (cb is _float or cb is int or (cb is _ndarray and b.dtype == a.dtype)):
+        dtype = a.dtype
+    elif cb is _ndarray and b.dtype.kind == "f" and (ca is _float or ca is int):
+        dtype = b.dtype
+    elif ca in _PYTHON_NUMBERS and cb in _PYTHON_NUMBERS:
+        return 1.0 if a > b else 0.5 if a == b else 0.0
+    else:
+        dtype = np.result_type(a, b, 1.0)
+    share = (a > b).astype(dtype)
+    share += (a == b) * dtype.type(0.5)
+    return share
 
 
 _ONES: dict = {}  # (length, dtype) -> a read-only column of ones

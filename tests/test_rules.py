@@ -186,3 +186,20 @@ def test_functions_without_a_gradient_refuse_values_that_depend_on_wrt(tmp_path,
                             "import numpy as np\n\ndef f(x):\n    return np.sum(%s ** 2)\n" % expr)
     with pytest.raises(ad.AdError, match="has no derivative"):
         ad.grad(module.f)(np.array([0.3, 1.7, -1.2]))
+
+
+def test_maximum_shares_ties_in_the_arguments_precision():
+    """np.maximum / np.minimum: the larger (smaller) operand takes the adjoint, ties share it
+    equally, and a float32 program's adjoint stays float32 (runtime.above)."""
+    from adcompiler.runtime import above
+    a = np.array([1.0, 2.0, 3.0, np.nan], dtype=np.float32)
+    share = above(a, 2.0)
+    assert share.dtype == np.float32 and share.tolist() == [0.0, 0.5, 1.0, 0.0]
+    assert above(np.arange(3), 1).dtype == np.float64 and above(2.0, 2.0) == 0.5 and above(1, 2) == 0.0
+    assert above(np.float32(3.0), 2.0) == 1.0
+    relu = lambda x: np.sum(np.maximum(x, 0.0) * x) + np.sum(np.minimum(x, 1.0))
+    for dtype in (np.float32, np.float64):
+        x = np.array([-1.0, 0.0, 0.5, 1.0, 2.0], dtype=dtype)
+        got = ad.grad(relu)(x)
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, [1.0, 1.0, 2.0, 2.5, 4.0])  # (x = 1: the minimum's tie gives 1/2)
