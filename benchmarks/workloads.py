@@ -16,6 +16,7 @@ class Workload:
     hand: object                    # (*args) -> tuple of gradients (one per wrt position)
     kind: str = "array"             # "array", "loop" or "scalar": which SPEC target applies
     loop: object = None             # optional: the whole training loop, (grad_fn, *args) -> result
+    tol: float = 1e-6               # agreement asked of the gradients (float32 workloads: looser)
     others: dict = field(default_factory=dict)
 
 
@@ -83,6 +84,18 @@ def mlp_hand(W1, b1, W2, b2, x, y):
     db2 = np.sum(dlogits, axis=0)
     dpre = (dlogits @ W2.T) * (1.0 - h * h)
     return (x.T @ dpre, np.sum(dpre, axis=0), dW2, db2)
+
+
+def relu_mlp(W1, W2, x, y):
+    h = np.maximum(x @ W1, 0.0)
+    return np.mean((h @ W2 - y) ** 2)
+
+
+def relu_mlp_hand(W1, W2, x, y):
+    z = x @ W1
+    h = np.maximum(z, 0.0)
+    d = (h @ W2 - y) * (2.0 / y.size)
+    return (x.T @ ((d @ W2.T) * (z > 0)), h.T @ d)
 
 
 def mlp_args(batch, n_in, n_hidden, n_out, seed=0):
@@ -198,6 +211,8 @@ def workloads():
     rnn_args = (rng.randn(H, H) * 0.2, rng.randn(H, H) * 0.2, rng.randn(T, H), np.zeros(H))
     lse_args = (rng.randn(100),)
     mlp4, mlp64 = mlp_args(4, 784, 256, 10), mlp_args(64, 784, 256, 10)
+    mlp64_f32 = tuple(a.astype(np.float32) for a in mlp64)
+    relu_f32 = (mlp64_f32[0], mlp64_f32[2], mlp64_f32[4], rng.randn(64, 10).astype(np.float32))
     return [
         Workload("poly (scalar)", poly, lambda: (2.0,), (0,), poly_hand, "scalar"),
         Workload("x*(x+y)**2 (scalar)", xy, lambda: (3.0, -1.0), (0, 1), xy_hand, "scalar"),
@@ -206,6 +221,8 @@ def workloads():
         Workload("softmax xent 64x10", softmax_xent, lambda: (logits, onehot), (0,), softmax_xent_hand),
         Workload("MLP batch 4 (tiny)", mlp_loss, lambda: mlp4, (0, 1, 2, 3), mlp_hand),
         Workload("MLP batch 64 784-256-10", mlp_loss, lambda: mlp64, (0, 1, 2, 3), mlp_hand),
+        Workload("MLP batch 64, float32", mlp_loss, lambda: mlp64_f32, (0, 1, 2, 3), mlp_hand, tol=1e-3),
+        Workload("ReLU MLP batch 64, float32", relu_mlp, lambda: relu_f32, (0, 1), relu_mlp_hand, tol=1e-3),
         Workload("RNN T=50 hidden 32", rnn, lambda: rnn_args, (0, 1), rnn_hand, "loop"),
         Workload("logsumexp loop n=100", logsumexp_loop, lambda: lse_args, (0,),
                  logsumexp_loop_hand, "loop"),
