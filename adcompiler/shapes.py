@@ -40,8 +40,9 @@ _SHAPE_TUPLE = "shape tuple"  # (x.shape: its entries are ints)
 class Value:
     """What is known of a value: ``shape`` (_PY, ("arg", k): the shape of the arguments of shape
     class ``k``, ("reduced", shape, axis): that shape reduced with keepdims, or None), the dtype
-    string of an array ("float" or "int" for a Python number), ``ident`` (an int for an array created by one operation of this code), and
-    for a Python number the node holding it; for an expand_like result, the expanded Value."""
+    string of an array ("float" or "int" for a Python number, None if unknown), ``ident`` (an int
+    for an array created by one operation of this code), and for a Python number the node holding
+    it; for an expand_like result, the expanded Value."""
 
     __slots__ = ("shape", "dtype", "ident", "node", "expanded", "parts")
 
@@ -128,6 +129,12 @@ class ResolveShapes:
                 env[a.id] = Value(*known) if known[0] != _PY else Value(_PY, known[1], node=name(a.id))
         self.block(fdef.body, env)
 
+    def is_range(self, node) -> bool:
+        """Whether ``node`` is ``range(...)`` or ``reversed(range(...))`` (its items are ints)."""
+        if isinstance(node, gast.Call) and self.callee(node) is reversed and len(node.args) == 1:
+            node = node.args[0]
+        return isinstance(node, gast.Call) and self.callee(node) is range
+
     def assigned(self, st, block):
         """Statements to put in place of ``st`` (an assignment to a name just evaluated, the last of
         ``block``, its block so far), or None."""
@@ -146,8 +153,8 @@ class ResolveShapes:
                 for field in ("body", "orelse"):
                     inner = dict(env)
                     if field == "body" and isinstance(st, gast.For) and isinstance(st.target, gast.Name) \
-                            and isinstance(st.iter, gast.Call) and self.callee(st.iter) in (range, reversed):
-                        inner[st.target.id] = Value(_PY, "int")  # (an int of a range)
+                            and self.is_range(st.iter):
+                        inner[st.target.id] = Value(_PY, "int")
                     self.block(getattr(st, field), inner)
             elif isinstance(st, gast.Assign):
                 st.value, value = self.expr(st.value, env)

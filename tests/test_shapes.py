@@ -218,3 +218,19 @@ def test_float32_arguments_get_a_float32_backward_pass(rng):
     del SEEN_DTYPES[:]
     got = ad.grad(float32_mlp, wrt=(0, 1, 2))(*mixed)
     assert SEEN_DTYPES == [np.dtype(np.float64)] and [g.dtype for g in got] == [np.float32, np.float64, np.float32]
+
+
+def over_reversed(x, ys, n):
+    total = 0.0
+    for y in reversed(ys):  # (arrays, not the ints of a range)
+        total = total + np.sum(x * y * 2.0)
+    for i in reversed(range(n)):
+        total = total + np.sum(x * i)
+    return total
+
+
+def test_only_range_items_are_ints(rng):
+    x, ys = rng.randn(4), [rng.randn(3, 4), rng.randn(3, 4)]
+    got = ad.grad(over_reversed)(x, ys, 3)
+    np.testing.assert_allclose(got, 2.0 * (ys[0] + ys[1]).sum(axis=0) + 3.0 * np.ones(4))
+    assert got.shape == (4,)
