@@ -30,7 +30,8 @@ from .normalize import name
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 _WITH_ARRAY_CONSTANT = (gast.Add, gast.Sub, gast.Mult, gast.Div)  # (not ``**``: ``x ** 2`` has a fast path)
 FLOAT_DTYPES = {np.dtype(t).str: np.dtype(t) for t in (np.float32, np.float64)}  # native byte order
-_LIMITS = {np.dtype(np.float32).str: (2 ** 24, 3e38), np.dtype(np.float64).str: (2 ** 53, float("inf"))}
+_F32, _F64 = np.dtype(np.float32).str, np.dtype(np.float64).str  # (native byte order)
+_LIMITS = {_F32: (2 ** 24, 3e38), _F64: (2 ** 53, float("inf"))}
 _CONSTANTS: dict = {}  # (dtype string, number, its sign) -> (name, read-only 0-d array)
 _NUMBERS: dict = {}  # id of such an array -> the number (the arrays live as long as the module)
 _PY = "py"  # the shape of a Python number
@@ -316,8 +317,8 @@ class ResolveShapes:
         if obj is runtime.expand_like and len(args) == 2:
             v, x = args
             if v.shape == _PY and x.shape not in (None, _PY):
-                f32 = np.dtype(np.float32).str  # (expand_like keeps a float32 primal's precision)
-                dtype = None if v.dtype != "float" or x.dtype is None else f32 if x.dtype == f32 else "<f8"
+                # (expand_like keeps a float32 primal's precision; a Python float is float64 otherwise)
+                dtype = None if v.dtype != "float" or x.dtype is None else _F32 if x.dtype == _F32 else _F64
                 return node, Value(x.shape, dtype, expanded=v)
             return node, UNKNOWN
         if obj is runtime.cast_like and len(args) == 2:
