@@ -185,6 +185,7 @@ class Layout:
     mutates: dict = field(default_factory=dict)  # name -> positions where it is mutated in place
     simple: list = field(default_factory=list)   # every simple statement in order
     views: dict = field(default_factory=dict)    # name -> names of arrays it may be a view of
+    aliases: dict = field(default_factory=dict)  # temporary -> the names it was handed over to (same array)
 
     @classmethod
     def of(cls, body, params=()) -> "Layout":
@@ -218,6 +219,11 @@ class Layout:
         visit(body, ())
         return lay
 
+    def same_memory(self, name: str) -> set:
+        """``name`` and the names whose in-place writes may change its value (arrays it views,
+        names it was handed over to)."""
+        return {name} | self.views.get(name, set()) | self.aliases.get(name, set())
+
     def in_loop(self, stmt) -> bool:
         return bool(self.loops[id(stmt)])
 
@@ -228,7 +234,7 @@ class Layout:
         the reversed loop sets again."""
         positions = list(self.binds.get(name, ()))
         if with_mutation:  # a view changes when the array it looks into is written
-            for base in {name} | self.views.get(name, set()):
+            for base in self.same_memory(name):
                 positions += self.mutates.get(base, ())
         loops = self.loops[id(stmt)]
         if not loops:
@@ -268,9 +274,11 @@ def varied_names(layout: Layout, wrt, diff_reads) -> set[str]:
     return varied
 
 
-def activity(layout: Layout, wrt, result: str | None, diff_reads) -> set[str]:
-    """Names that depend on ``wrt`` through differentiable operations and reach ``result``."""
-    varied = varied_names(layout, wrt, diff_reads)
+def activity(layout: Layout, wrt, result: str | None, diff_reads, varied=None) -> set[str]:
+    """Names that depend on ``wrt`` through differentiable operations and reach ``result``
+    (``varied``: the names that depend on ``wrt``, when already known)."""
+    if varied is None:
+        varied = varied_names(layout, wrt, diff_reads)
     useful = {result} if result else set()
 
     def backward():

@@ -42,8 +42,42 @@ def _is_comment(s) -> bool:
         and isinstance(s.value.func, gast.Name) and s.value.func.id == COMMENT
 
 
+def _spelled(value):
+    """An expression node that unparses to ``value`` wherever it stands, or None when the
+    constant's own repr does: ``gast.unparse`` writes ``Constant(-2.0)`` as ``-2.0``, so
+    ``(-2.0) ** 2`` would read back as ``-(2.0 ** 2)``, and ``inf``/``nan`` as undefined names."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
+        return None
+    if isinstance(value, float) and value != value:
+        return gast.BinOp(left=_spelled(float("inf")), op=gast.Mult(), right=gast.Constant(value=0, kind=None))
+    if isinstance(value, float) and value in (float("inf"), float("-inf")):
+        huge = gast.Constant(value=1e999, kind=None)  # (unparses as 1e309, which reads back as inf)
+        return huge if value > 0 else gast.UnaryOp(op=gast.USub(), operand=huge)
+    if repr(value).startswith("-"):
+        return gast.UnaryOp(op=gast.USub(), operand=_spelled(-value) or gast.Constant(value=-value, kind=None))
+    return None
+
+
+def _spell_constants(tree) -> None:
+    """Replace, in place, the constants whose repr is not valid source in every position."""
+    for node in walk(tree):
+        for field in node._fields:
+            child = getattr(node, field, None)
+            if child.__class__ is gast.Constant:
+                new = _spelled(child.value)
+                if new is not None:
+                    setattr(node, field, new)
+            elif child.__class__ is list:
+                for i, item in enumerate(child):
+                    if item.__class__ is gast.Constant:
+                        new = _spelled(item.value)
+                        if new is not None:
+                            child[i] = new
+
+
 def to_source(tree) -> str:
     """Readable Python source: ``gast.unparse`` with comment markers turned into comments."""
+    _spell_constants(tree)
     for node in walk(tree):
         for attr in getattr(node, "_attributes", ()):
             if getattr(node, attr, None) is None and attr in ("lineno", "col_offset"):

@@ -88,6 +88,8 @@ class ForwardMode(Planner):
         if plan.kind == "checkpoint" and bound in self.active:
             self.transform_call(s, out)
             return
+        s.ad_primal = True  # the user's statement keeps its exact semantics (x * 1.0 stays a copy)
+        out.extend(self.checks(s))
         out.append(s)
         if target is None or target not in self.active:
             if bound:

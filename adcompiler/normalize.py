@@ -238,6 +238,7 @@ class Normalizer:
         self.temps: set[str] = set()
         self.local_fns: dict = {}      # nested defs and lambdas bound to a name: inlined at calls
         self.dict_params: set = set()  # parameters known to be dicts
+        self.bound_twice: set = set()  # names bound by more than one statement (or parameters)
         self.inlining: list = []
 
     # -- helpers ---------------------------------------------------------------------------
@@ -387,6 +388,8 @@ class Normalizer:
 
     def assign_to(self, target: str, value, s):
         """``target = value`` with value flattened; a statement never reads its own target."""
+        if isinstance(value, gast.Name) and value.id == target:
+            return  # ``x = x`` changes nothing
         if isinstance(value, (gast.Tuple, gast.List)) and any(
                 isinstance(n, gast.Name) and n.id == target for n in walk(value)):
             self.emit(assign(target, self.atom(value, s)), s)
@@ -474,7 +477,14 @@ class Normalizer:
         if callee is range and isinstance(s.target, gast.Name) and not it.keywords:
             args = [self.atom(a, s) for a in it.args]
             rng = gast.Call(func=it.func, args=args, keywords=[])
-            loop = gast.For(target=name(s.target.id, True), iter=rng, body=self.block(s.body),
+            counter, head = s.target.id, []
+            if counter in self.bound_twice:
+                # the name holds other values too (``q = x; for q in range(3)``): the loop binds it
+                # by a statement of its own, so every pass sees that binding like any other
+                counter = self.namer.fresh(counter + "_")
+                self.resolver.locals.add(counter)
+                head = [located(assign(s.target.id, name(counter)), s)]
+            loop = gast.For(target=name(counter, True), iter=rng, body=head + self.block(s.body),
                             orelse=[], type_comment=None)
         else:
             index = self.namer.fresh("k")
@@ -583,8 +593,6 @@ class Normalizer:
         if isinstance(node, gast.BinOp):
             return gast.BinOp(left=self.atom(node.left, s), op=node.op, right=self.atom(node.right, s))
         if isinstance(node, gast.UnaryOp):
-            if isinstance(node.op, gast.UAdd):
-                return self.expr(node.operand, s)
             if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
                     and isinstance(node.operand.value, (int, float)):
                 return const(-node.operand.value)
@@ -884,6 +892,60 @@ def _drop_unread_flags(body, flags):
     return keep(body)
 
 
+def _namespace_of(value, resolver):
+    """The module ``value`` (the right side of ``xp = ...``) denotes whenever it runs: a module
+    reached by name (``np``, ``np.linalg``), or the result of a user function every return of which
+    is the same module (``def array_namespace(x): return np``); else None."""
+    import types
+    obj = resolver.resolve(value) if isinstance(value, (gast.Name, gast.Attribute)) else MISSING
+    if isinstance(obj, types.ModuleType):
+        return obj
+    if isinstance(value, gast.Call) and isinstance(value.func, (gast.Name, gast.Attribute)):
+        return _returned_module(resolver.resolve(value.func))
+    return None
+
+
+def _returned_module(fn):
+    """The module every ``return`` of user function ``fn`` gives, or None."""
+    import types
+    from .parse import parse_function
+    from .errors import AdError
+    if not isinstance(fn, types.FunctionType):
+        return None
+    try:
+        parsed = parse_function(fn)
+    except AdError:
+        return None
+    returns = [n.value for n in walk(parsed.tree) if isinstance(n, gast.Return)]
+    found = {id(m): m for m in (Resolver(parsed).resolve(r) if r is not None else None for r in returns)}
+    module = next(iter(found.values())) if len(found) == 1 else None
+    return module if isinstance(module, types.ModuleType) else None
+
+
+def _resolve_namespace_aliases(body, resolver, bind) -> None:
+    """``xp = np`` (or ``xp = array_namespace(x)`` returning a module) bound once: every read of
+    ``xp`` becomes a read of the module itself, so ``xp.sum(x)`` is ``np.sum(x)`` with its rule
+    (never the array method ``.sum`` of an object that is not an array)."""
+    stores = {}
+    for n in (n for st in body for n in walk(st)):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    aliases = {}
+    for st in (n for top in body for n in walk(top)):
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) \
+                and stores.get(st.targets[0].id) == 1:
+            module = _namespace_of(st.value, resolver)
+            if module is not None:
+                preferred = next((k for k, v in resolver.parsed.globals.items() if v is module),
+                                 module.__name__.split(".")[-1])  # (np, as the user calls it)
+                aliases[st.targets[0].id] = bind(preferred, module)
+    if not aliases:
+        return
+    for n in (n for st in body for n in walk(st)):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in aliases:
+            n.id = aliases[n.id]
+
+
 def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
                        dict_params=frozenset(), bind=None) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
@@ -896,8 +958,13 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
-    rebound = {n.id for st in lowered for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    norm.dict_params = set(dict_params) - rebound
+    if bind is not None:
+        _resolve_namespace_aliases(lowered, resolver, norm.helper)
+    stores = [n.id for st in lowered for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+    norm.dict_params = set(dict_params) - set(stores)
+    args = fdef.args
+    norm.bound_twice = {p.id for p in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+                        if p is not None} | {n for n in stores if stores.count(n) > 1}
     body = norm.block(lowered)
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
                            returns=None, type_comment=None, type_params=[])

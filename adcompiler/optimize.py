@@ -580,8 +580,8 @@ class DeadCode:
                 out = new
             self.apply = apply
             body, live_body = self.block(s.body, out)
-            if isinstance(s, gast.For) and not _effective(body) and self.pure(s.iter):
-                return None, live
+            if isinstance(s, gast.For) and not _effective(body) and self.pure(s.iter) and not target & live:
+                return None, live  # (a loop that binds a name read afterwards stays, even if empty)
             if self.apply:
                 s.body = body or [gast.Pass()]
             return s, live | (live_body - target) | head

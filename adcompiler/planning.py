@@ -44,6 +44,7 @@ class Plan:
     ignored: dict = field(default_factory=dict)  # rule parameter without a derivative -> names it reads
     why: str = "it has no derivative rule and no Python source"  # for an opaque call: why, and
     hint: str = None                                                # what to do instead
+    receiver: str = None   # a name of unknown kind an array-method rule was applied to (checked at run time)
 
 
 def _call_text(node) -> str:
@@ -124,7 +125,9 @@ class Planner:
         self.find_views()
         self.check_in_place_updates(arg_kinds)
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
-        self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
+        diff_reads = lambda s: self.plans[id(s)].diff_reads  # noqa: E731
+        self.varied = varied_names(self.layout, self.wrt, diff_reads)
+        self.active = activity(self.layout, self.wrt, self.result, diff_reads, self.varied)
         self.check_ignored_operands()
 
     def effect_free(self, call) -> bool:
@@ -143,7 +146,7 @@ class Planner:
         plans = [(s, p) for s in self.layout.simple for p in [self.plans[id(s)]] if p.ignored]
         if not plans:
             return
-        varied = varied_names(self.layout, self.wrt, lambda s: self.plans[id(s)].diff_reads)
+        varied = self.varied
         for s, plan in plans:
             if plan.kind == "effect" and any(n in varied for n in plan.ignored[""]):
                 raise self.loc.error("the call %s(...) discards its result, so it may change a value in place, "
@@ -178,8 +181,13 @@ class Planner:
             if bound is None or not isinstance(s, gast.Assign):
                 continue
             base = self.view_source(s.value)
-            if base is not None and base != bound and self.kinds.get(bound) not in (FLOAT, SCALAR) \
-                    and not self.handed_over(base, s):
+            if base is None or base == bound or self.kinds.get(bound) in (FLOAT, SCALAR):
+                continue
+            if self.handed_over(base, s):
+                # no alias the user can see, but the backward pass may read the temporary (the
+                # result of ``t1 = t / x``), which writes into ``t`` change
+                self.layout.aliases.setdefault(base, set()).add(bound)
+            else:
                 views.setdefault(bound, set()).add(base)
         changed = True
         while changed:  # views of views
@@ -313,8 +321,8 @@ class Planner:
             if obj is not MISSING:
                 return Plan("none")  # module constant such as np.pi
             rule = rules.lookup_method(value.attr)
-            if rule is not None:
-                return self.bind_rule(s, rule, [value.value], [], value.attr)
+            if rule is not None and not self.is_object_argument(value.value):
+                return self.method_plan(s, rule, value.value, [], [], value.attr)
             if isinstance(value.value, gast.Name):
                 return Plan("attr", [value.value.id], callee=value.attr)
             return Plan("none")
@@ -351,8 +359,8 @@ class Planner:
             receiver = func.value if isinstance(func, gast.Attribute) else func
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
                 rule = rules.lookup_method(func.attr)
-                if rule is not None:
-                    return self.bind_rule(s, rule, [func.value] + args, call.keywords, func.attr)
+                if rule is not None and not self.is_object_argument(func.value):
+                    return self.method_plan(s, rule, func.value, args, call.keywords, func.attr)
                 plan = Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
                 if func.value.id in self.ctx.arg_classes and not call.keywords \
                         and not any(isinstance(a, gast.Starred) for a in args) \
@@ -397,6 +405,36 @@ class Planner:
             plan.guard = (func, obj)
             return plan
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+
+    def is_object_argument(self, node) -> bool:
+        """Whether ``node`` names an object argument of a known class (never an array)."""
+        return isinstance(node, gast.Name) and node.id in self.ctx.arg_classes and node.id not in self.layout.binds
+
+    def method_plan(self, s, rule, receiver, args, keywords, attr) -> Plan:
+        """``x.sum(...)`` / ``x.T``: the array method's rule, ``x`` its first argument. When the kind
+        of ``x`` is not known here, generated code checks at run time that it is an array or a
+        number (a module or another object with a method of that name would get a wrong gradient)."""
+        plan = self.bind_rule(s, rule, [receiver] + list(args), keywords, attr)
+        if isinstance(receiver, gast.Name) and self.kinds.get(receiver.id) is None and not self.ctx.generated:
+            plan.receiver = receiver.id
+        return plan
+
+    def checks(self, s) -> list:
+        """Run-time checks generated code makes before statement ``s`` (see ``method_plan``)."""
+        plan = self.plans.get(id(s))
+        if plan is None or plan.receiver is None or not any(n in self.varied for n in loads(s.value)):
+            return []
+        error = self.loc.error("%s.%s is differentiated as the array method .%s, but %r is %%s here, not an "
+                               "array or a number" % (plan.receiver, plan.callee, plan.callee, plan.receiver), s,
+                               hint="call the function itself (np.%s(...)), or differentiate a function of "
+                                    "arrays" % plan.callee)
+        refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+        call = gast.Call(func=gast.Name(id=self.ctx.helper("check_receiver"), ctx=gast.Load(), annotation=None,
+                                        type_comment=None),
+                         args=[gast.Name(id=plan.receiver, ctx=gast.Load(), annotation=None, type_comment=None),
+                               gast.Name(id=refusal, ctx=gast.Load(), annotation=None, type_comment=None)],
+                         keywords=[])
+        return [gast.copy_location(gast.Expr(value=call), s)]
 
     def dynamic_plan(self, call) -> Plan:
         """A callable known only at run time (``layer(x)`` for each layer of a list,

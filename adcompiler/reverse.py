@@ -270,8 +270,7 @@ class ReverseMode(Planner):
                 continue
             if self.layout.changes_after(var, s, with_mutation=by_value):
                 # a copy when the array (or one it views) is written in place later
-                bases = {var} | self.layout.views.get(var, set())
-                plan[var] = by_value and any(b in self.layout.mutates for b in bases)
+                plan[var] = by_value and any(b in self.layout.mutates for b in self.layout.same_memory(var))
         return plan
 
     def emit_records(self, s, plan: dict, out: list) -> dict:
@@ -328,6 +327,7 @@ class ReverseMode(Planner):
             elif self.plans[id(s)].kind in ("call", "dynamic") and target_of(s)[0] in self.active:
                 self.forward_call(s, out)
             else:
+                out.extend(self.checks(s))
                 out.append(s)
                 self.records[id(s)] = self.emit_records(s, self.record_plan(s, self.reads_of(s)), out)
         return out
@@ -597,6 +597,13 @@ class ReverseMode(Planner):
                 out.extend(self.backward(s.body))
             else:
                 self.backward_simple(s, out)
+        return out
+
+    def backward_block(self, stmts) -> list:
+        """The backward pass of a branch or loop body, ending with no scalar stand-in for a
+        uniform adjoint (the states of two branches, or of a loop's head and end, must agree)."""
+        out = self.backward(stmts)
+        self.materialize_uniform(self.uniform, out)
         return out
 
     def comment(self, s, out):
@@ -947,10 +954,10 @@ class ReverseMode(Planner):
             # An adjoint one branch updates in place is owned before the if (so a loop around
             # it can own it once), instead of being copied inside the branch.
             self.live, self.owned = set(start_live) | hoisted, set(start_owned) | hoisted
-            body = self.backward(s.body)
+            body = self.backward_block(s.body)
             body_live, body_owned = self.live, self.owned
             self.live, self.owned = set(start_live) | hoisted, set(start_owned) | hoisted
-            orelse = self.backward(s.orelse)
+            orelse = self.backward_block(s.orelse)
             else_live, else_owned = self.live, self.owned
             mixed = ((body_owned | else_owned) - (body_owned & else_owned)) & start_live
             if not mixed - hoisted:
@@ -961,11 +968,11 @@ class ReverseMode(Planner):
             self.ensure_owned(v, v, block, s)
         self.live = body_live | else_live
         self.owned = body_owned & else_owned
+        self.materialize_into(self.live - body_live, body, s)  # (an adjoint a branch kills is 0.0 there)
+        self.materialize_into(self.live - else_live, orelse, s)
         if not body and not orelse:
             out.extend(block)
             return
-        self.materialize_into(self.live - body_live, body, s)
-        self.materialize_into(self.live - else_live, orelse, s)
         if not body:
             test = gast.UnaryOp(op=gast.Not(), operand=test) if not isinstance(test, gast.UnaryOp) else test.operand
             body, orelse = orelse, []
@@ -982,7 +989,7 @@ class ReverseMode(Planner):
         if getattr(s, "ad_inactive", False):
             return
         body, (head_live, head_owned), (end_live, end_owned), (entry_live, entry_owned) = \
-            self.loop_fixpoint(lambda: self.backward(s.body))
+            self.loop_fixpoint(lambda: self.backward_block(s.body))
         block = []
         self.live, self.owned = set(entry_live), set(entry_owned)
         # An array adjoint the loop accumulates into starts as an owned zero array, so the body can
@@ -991,7 +998,7 @@ class ReverseMode(Planner):
         if arrays - head_owned:
             head_owned = head_owned | arrays
             self.live, self.owned = set(head_live), set(head_owned)
-            body = self.backward(s.body)
+            body = self.backward_block(s.body)
             end_live, end_owned = self.live, self.owned
             self.live, self.owned = set(entry_live), set(entry_owned)
         self.materialize(head_live - entry_live - head_owned, block, s)

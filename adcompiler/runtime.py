@@ -315,6 +315,32 @@ def copy(x):
 
 
 
+class Refusal:
+    """An AdError prepared when code is generated (function, file, line, fix), raised by generated
+    code when a check it can only make at run time fails; ``%s`` in the message takes the detail."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error):
+        self.error = error
+
+    def __call__(self, detail):
+        from .errors import AdError
+        e = self.error
+        return AdError(e.message % detail, function=e.function, filename=e.filename, lineno=e.lineno, col=e.col,
+                       hint=e.hint)
+
+
+_RECEIVERS = (np.generic, float, int, complex, list, tuple, dict)
+
+
+def check_receiver(value, refusal):
+    """Raise ``refusal`` unless ``value`` is an array, a number or a container (what the array-method
+    rule applied to ``value.method(...)`` is right for)."""
+    if value.__class__ is not _ndarray and not isinstance(value, _RECEIVERS):
+        raise refusal("a %s" % type(value).__name__)
+
+
 def scalar_seed(value, function):
     """The seed adjoint 1.0 of a scalar result; a clear error for a non-scalar one."""
     if value.__class__ in _SCALARS:
