@@ -195,7 +195,7 @@ class _ForwardOverReverse:
         for p in self.positions:
             jac = _forward_jacobian(inner, args, p)
             if value is None:
-                value = inner(*args)
+                value = inner(*_private(args))
                 if np.ndim(value) != 0:
                     raise AdError("grad needs a scalar output, but %s returned an array of shape %s"
                                   % (getattr(inner, "__name__", "f"), np.shape(value)),
@@ -318,6 +318,23 @@ def _array_key(args):
     for a in args:  # (flat: cheaper to hash and compare than a tuple per argument)
         key += (a.shape, a.dtype) if a.__class__ is _ndarray else (a.__class__, None)
     return tuple(key)
+
+
+def _private(args) -> tuple:
+    """Copies of the arrays, lists and dicts among ``args`` (nested ones too), for the operators
+    that run the function several times (Jacobians, Hessians): a function that writes into its
+    arguments must see the same values at every run, and the caller's data stays as it was."""
+    return tuple(_private_copy(a) for a in args)
+
+
+def _private_copy(value):
+    if value.__class__ is _ndarray:
+        return value.copy()
+    if isinstance(value, (list, tuple)):
+        return type(value)(_private_copy(v) for v in value) if value.__class__ in (list, tuple) else value
+    if value.__class__ is dict:
+        return {k: _private_copy(v) for k, v in value.items()}
+    return value
 
 
 def _freeze(wrt):
@@ -474,7 +491,7 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
             if batched is not None:
                 result = [r if np.ndim(r) else float(r) for r in batched]
                 return tuple(result) if many else result[0]
-            out, pullback = vjp(fn, *args)
+            out, pullback = vjp(fn, *_private(args))
             result = _rows_by_pullback(pullback, np.shape(out), args, positions)
         else:
             result = [_forward_jacobian(fn, args, p) for p in positions]
@@ -564,11 +581,11 @@ def _forward_jacobian(fn, args, pos):
             tangent[idx] = 1.0
         else:
             tangent = 1.0
-        out, t = run((tangent,), *args)
+        out, t = run((tangent,), *_private(args))
         out_shape = np.shape(out)
         columns.append(np.broadcast_to(np.asarray(t, dtype=float), out_shape))
     if not columns:
-        out_shape = np.shape(_target(fn, args)(*args)) if out_shape is None else out_shape
+        out_shape = np.shape(_target(fn, args)(*_private(args))) if out_shape is None else out_shape
         return np.zeros(out_shape + np.shape(x))
     jac = np.stack(columns, axis=-1)
     return np.reshape(jac, out_shape + np.shape(x))
@@ -587,7 +604,7 @@ def _batched_reverse_jacobian(fn, args, positions):
     if any(not isinstance(args[p], np.ndarray) for p in positions):
         return None
     try:
-        out, saved = pair.forward(*args)
+        out, saved = pair.forward(*_private(args))
     except CalleeRedefined:
         return None  # the row loop regenerates the code
     if not isinstance(out, np.ndarray) or out.dtype.kind != "f":
@@ -639,7 +656,7 @@ def _batched_jacobian(fn, args, pos):
     x = np.asarray(args[pos])
     n = x.size
     try:
-        out, t = run((np.eye(n, dtype=float).reshape((n,) + x.shape),), *args)
+        out, t = run((np.eye(n, dtype=float).reshape((n,) + x.shape),), *_private(args))
     except (ValueError, IndexError, TypeError):
         return None  # the column loop runs the function one tangent at a time (and reports real errors)
     out_shape = np.shape(out)
@@ -677,7 +694,7 @@ def _hessian_rows(fn, args, a, positions, mode):
     g = grad(fn, wrt=a)
     if mode == "forward":
         return [jacobian(g, wrt=b, mode="forward")(*args) for b in positions]
-    gradient, pullback = vjp(_target(g, args), *args)
+    gradient, pullback = vjp(_target(g, args), *_private(args))
     return _rows_by_pullback(pullback, np.shape(gradient), args, positions)
 
 

@@ -92,10 +92,11 @@ def _stage(fn, arg_kinds=None, fuse=True):
     if ctx.generated:  # generated code differentiated again: its constants and in-place steps read back
         constants_as_numbers(parsed.tree, parsed.cells)
         read_back(parsed.tree)
-    dicts = set()
-    if arg_kinds is not None:  # dict arguments iterate over their keys
+    dicts, numbers = set(), set()
+    if arg_kinds is not None:  # dict arguments iterate over their keys; x += 1 rebinds a number
         dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}
-    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts, ctx.bind)
+        numbers = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k in (FLOAT, SCALAR, "int")}
+    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts, ctx.bind, numbers)
     if fuse:
         fuse_composites(fdef, ctx)
     return parsed, ctx, fdef
@@ -110,7 +111,7 @@ def normalized_source(fn) -> str:
 
 def _is_pure_call(ctx):
     effects = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
-               runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver)
+               runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver, runtime.in_place)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in effects)}
 
     def is_pure(call):
@@ -209,9 +210,6 @@ class _Reverse:
         ctx.arg_classes = _arg_classes(params, arg_kinds)
         self.rev = rev = ReverseMode(fdef, self.wrt, kinds, ctx)
         self.entry, self.originals = [], {}
-        for p in params:
-            if p in rev.layout.mutates:  # the function writes into it: work on a private copy
-                self.entry.append(assign(p, gast.Call(func=name(ctx.helper("copy")), args=[name(p)], keywords=[])))
         for p in self.wrt:
             if p in rev.layout.binds:
                 self.originals[p] = ctx.namer.fresh(p + "_arg")
@@ -493,9 +491,6 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False) -
     if batched:
         entry.append(assign(ctx.batch_size, gast.Call(func=name(ctx.helper("batch_size")), args=[name(tangents)],
                                                       keywords=[])))
-    for p in params:
-        if p in fm.layout.mutates:
-            entry.append(assign(p, gast.Call(func=name(ctx.helper("copy")), args=[name(p)], keywords=[])))
     body = fm.transform(fm.body)
     ret = fm.ret_node.value
     result = fm.result

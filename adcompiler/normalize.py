@@ -239,6 +239,7 @@ class Normalizer:
         self.local_fns: dict = {}      # nested defs and lambdas bound to a name: inlined at calls
         self.dict_params: set = set()  # parameters known to be dicts
         self.bound_twice: set = set()  # names bound by more than one statement (or parameters)
+        self.caller_objects: set = set()  # parameters that may hold an object of the caller's (not a number)
         self.inlining: list = []
 
     # -- helpers ---------------------------------------------------------------------------
@@ -342,7 +343,15 @@ class Normalizer:
         if isinstance(target, gast.Name):
             load = name(target.id)
             self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
-            self.out[-1].ad_augmented = True  # in place for an array: see Planner.check_in_place_updates
+            last = self.out[-1]
+            last.ad_augmented = True  # in place for an array: see Planner.check_in_place_updates
+            if target.id in self.caller_objects and self.bind_object is not None:
+                # the argument may be the caller's array (or list): Python writes the result into
+                # it, and so does generated code (``x = in_place(x, t1)``: the caller sees it)
+                from . import runtime
+                helper = self.helper("in_place", runtime.in_place)
+                last.value = gast.Call(func=name(helper), args=[name(target.id), last.value], keywords=[])
+                last.ad_mutates = target.id
             return
         if isinstance(target, gast.Subscript):
             base = self.local_name(target.value, s)
@@ -947,10 +956,11 @@ def _resolve_namespace_aliases(body, resolver, bind) -> None:
 
 
 def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
-                       dict_params=frozenset(), bind=None) -> tuple[gast.FunctionDef, set]:
+                       dict_params=frozenset(), bind=None, number_params=frozenset()) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
-    ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls."""
+    ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
+    ``number_params``: parameters known to hold numbers (``x += 1`` rebinds them)."""
     lowering = JumpLowering(namer)
     lowered = _flatten_lists(lowering.run(fdef))
     lowered = _drop_unread_flags(lowered, lowering.flags())
@@ -963,8 +973,9 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     stores = [n.id for st in lowered for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
     norm.dict_params = set(dict_params) - set(stores)
     args = fdef.args
-    norm.bound_twice = {p.id for p in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
-                        if p is not None} | {n for n in stores if stores.count(n) > 1}
+    params = {p.id for p in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if p is not None}
+    norm.bound_twice = params | {n for n in stores if stores.count(n) > 1}
+    norm.caller_objects = params - set(number_params)
     body = norm.block(lowered)
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
                            returns=None, type_comment=None, type_params=[])

@@ -267,6 +267,8 @@ class Planner:
                 if obj is runtime.add_at or obj is runtime.take_adjoint:
                     s.ad_mutates = call.args[0].id
                     s.ad_helper = obj.__name__
+                elif obj is runtime.in_place:  # (x = in_place(x, t): written like a store, planned as a rule)
+                    s.ad_mutates = call.args[0].id
 
     def plan(self, s) -> Plan:
         helper = getattr(s, "ad_helper", None)
@@ -286,7 +288,7 @@ class Planner:
             return Plan("none")  # expression statements, assert, break, pass
         bound, mutated = target_of(s)
         value = s.value
-        if mutated:
+        if mutated and bound is None:
             bases = self.layout.views.get(mutated)
             if bases and not self.ctx.generated:  # (generated code writes only into arrays it owns)
                 raise self.loc.error("writing into %r, which may be a view of (or the same array as) %s, "
@@ -697,7 +699,7 @@ _CONTAINER_METHODS = ("items", "values", "keys", "copy")
 _SEQUENCE_OPS = {operator.add: (list.__add__, list.__add__), operator.mul: (list.__mul__, list.__rmul__)}
 
 # runtime helpers whose result has the shape of their argument at this position
-_SHAPED_LIKE = {runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
+_SHAPED_LIKE = {runtime.in_place: 1, runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
                 runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
                 adjoints.ddot_left: 1, adjoints.ddot_right: 2, runtime.container_adjoint: 0,
                 runtime.log_softmax: 0}

@@ -302,6 +302,18 @@ def dmatmul_right(g, a, b):
     return np.reshape(unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2), np.shape(b))
 
 
+def in_place(x, value):
+    """``x op= v`` on an argument: Python writes the result into an array (or list) ``x``, which
+    the caller holds too; ``value`` is ``x op v``. Returns what ``x`` is afterwards."""
+    if x.__class__ is _ndarray:
+        x[...] = value
+        return x
+    if x.__class__ is list:
+        x[:] = value
+        return x
+    return value
+
+
 def copy(x):
     """A private copy of an argument the function writes into (the caller's data stays intact)."""
     if x.__class__ is _ndarray:

@@ -1,0 +1,353 @@
+"""Classes of silent wrong gradients and lost side effects found on programs nobody on the project
+wrote (issue "Trust"). Each test covers one class with several members, checked against central
+finite differences or exact values, and against what the plain call does to its arguments."""
+import copy
+
+import numpy as np
+import pytest
+
+import adcompiler as ad
+from conftest import fd_grad
+
+
+def same_after(fn, args, run):
+    """The arguments after ``run(fn)(*args)`` equal those after the plain call ``fn(*args)``."""
+    plain, mine = copy.deepcopy(args), copy.deepcopy(args)
+    want = fn(*plain)
+    got = run(fn)(*mine)
+    for a, b in zip(plain, mine):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(b, a)
+        elif isinstance(a, dict):
+            assert sorted(a) == sorted(b)
+            for k in a:
+                np.testing.assert_array_equal(b[k], a[k])
+        elif isinstance(a, list):
+            assert len(a) == len(b)
+            for u, v in zip(a, b):
+                np.testing.assert_array_equal(v, u)
+    return want, got
+
+
+# -- self-assignment and unary plus ----------------------------------------------------------
+
+def self_assign(x):
+    x = x
+    return np.sum(x ** 2)
+
+
+def unary_plus(x):
+    x = +x
+    return np.sum(x ** 2)
+
+
+def unary_plus_is_a_copy(x):
+    y = x * 1.0
+    z = +y
+    z[0] = 10.0  # (writes into the copy, not into y)
+    return np.sum(y * z)
+
+
+def self_assign_in_loop(x):
+    s = x * 0.5
+    for i in range(3):
+        s = s
+        s = s * x
+    return np.sum(s)
+
+
+def self_assign_float(c):
+    c = c
+    c = +c
+    return c * 2.0
+
+
+@pytest.mark.parametrize("fn", [self_assign, unary_plus, unary_plus_is_a_copy, self_assign_in_loop])
+def test_self_assignment_keeps_the_gradient(fn):
+    x = np.array([0.5, -1.2, 2.0])
+    np.testing.assert_allclose(ad.grad(fn)(x.copy()), fd_grad(fn, [x], 0), rtol=1e-6, atol=1e-8)
+    _, t = ad.jvp(fn, (x.copy(),), (np.ones(3),))
+    assert t == pytest.approx(np.sum(fd_grad(fn, [x], 0)), rel=1e-6)
+
+
+def test_self_assignment_of_a_float():
+    assert ad.grad(self_assign_float)(3.0) == 2.0
+
+
+# -- negative literals -----------------------------------------------------------------------
+
+def negative_base(c):
+    return c * (-2.0) ** 2
+
+
+def negative_int_base(c):
+    return (-3) ** 2 * c + c * (-0.5) ** 3
+
+
+def negative_attribute(c):
+    return c * (-2.0).real
+
+
+def test_negative_literals_keep_their_parentheses():
+    assert ad.value_and_grad(negative_base)(2.0) == (8.0, 4.0)
+    assert ad.grad(negative_int_base)(2.0) == pytest.approx(9.0 - 0.125)
+    assert ad.grad(negative_attribute)(1.0) == -2.0
+    assert "(-2.0) ** 2" in ad.source(negative_base)
+
+
+# -- a loop target that rebinds a name holding other values --------------------------------
+
+def loop_target_rebinds(x):
+    q = x * 2.0
+    for q in range(3):
+        pass
+    return np.sum(q) + np.sum(x)
+
+
+def loop_target_stores(x):
+    q = x
+    d = {}
+    for q in range(3):
+        d[q] = q
+    return d[2] * 1.0 + np.sum(x * x)
+
+
+def loop_target_in_body(x):
+    q = x
+    for q in range(3):
+        y = q * 1.0
+    return y + np.sum(x)
+
+
+def loop_that_may_not_run(x, n):
+    q = x * 3.0
+    for q in range(n):
+        q = q * 1.0
+    return np.sum(q)
+
+
+@pytest.mark.parametrize("fn", [loop_target_rebinds, loop_target_stores, loop_target_in_body])
+def test_loop_target_rebinds_a_name(fn):
+    x = np.array([1.0, 2.0, 3.0])
+    value, g = ad.value_and_grad(fn)(x.copy())
+    assert value == fn(x.copy())
+    np.testing.assert_allclose(g, fd_grad(fn, [x], 0), atol=1e-8)
+
+
+@pytest.mark.parametrize("n", [0, 2])
+def test_loop_target_when_the_loop_may_not_run(n):
+    x = np.array([1.0, 2.0])
+    np.testing.assert_allclose(ad.grad(loop_that_may_not_run)(x, n), np.full(2, 3.0 if n == 0 else 0.0))
+
+
+# -- branches that kill an adjoint ----------------------------------------------------------
+
+def constant_true_branch(x):
+    w = x
+    if True:
+        w = 1.0
+    return w * 2.0
+
+
+def constant_false_branch(x):
+    w = x
+    if 0:
+        pass
+    else:
+        w = 3.0
+    return w * x
+
+
+def data_branch_kills(x):
+    w = x * x
+    if x > 0.0:
+        w = 2.0
+    return w * 3.0
+
+
+@pytest.mark.parametrize("fn, x", [(constant_true_branch, 0.7), (constant_false_branch, 0.7),
+                                   (data_branch_kills, 0.7), (data_branch_kills, -0.7)])
+def test_a_branch_that_rebinds_to_a_constant_kills_the_gradient(fn, x):
+    assert ad.grad(fn)(x) == pytest.approx(fd_grad(fn, [x], 0), abs=1e-7)
+    assert ad.jvp(fn, (x,), (1.0,))[1] == pytest.approx(fd_grad(fn, [x], 0), abs=1e-7)
+
+
+# -- uniform adjoints (a scalar standing for an array) at branch and loop boundaries ---------
+
+def sum_in_branch_then_loop(a, x):
+    acc = a * 0.0
+    for row in x:
+        acc += row
+    if np.sum(a):
+        return acc.sum() + np.sum(x)
+    return np.tanh(acc)
+
+
+def mean_in_loop(a, x):
+    acc = a * 1.0
+    for i in range(2):
+        if i == 0:
+            s = np.mean(acc)
+        else:
+            s = np.sum(acc * x[i])
+        acc = acc + s
+    return np.sum(acc)
+
+
+def test_uniform_adjoints_end_with_their_branch_or_loop():
+    a, x = np.ones((4, 3)), np.array([0.2, 0.5, -0.3])
+    np.testing.assert_allclose(ad.grad(sum_in_branch_then_loop, wrt=1)(a, x.copy()), np.full(3, 13.0))
+    a = np.arange(6.0).reshape(2, 3) * 0.1
+    for wrt in (0, 1):
+        np.testing.assert_allclose(ad.grad(mean_in_loop, wrt=wrt)(a, x), fd_grad(mean_in_loop, [a, x], wrt),
+                                   rtol=1e-6, atol=1e-8)
+
+
+# -- a temporary handed over to a name that is then written in place ------------------------
+
+def divide_then_fill(x):
+    t = np.ones(3)
+    t /= x
+    t[...] = t * 0.5
+    return np.sum(t)
+
+
+def multiply_then_write(x):
+    t = x * 2.0
+    t *= x
+    t[0] = 0.0
+    return np.sum(t * x)
+
+
+@pytest.mark.parametrize("fn", [divide_then_fill, multiply_then_write])
+def test_values_read_by_the_backward_pass_survive_later_writes(fn):
+    x = np.array([0.8, -1.3, 0.5])
+    np.testing.assert_allclose(ad.grad(fn)(x.copy()), fd_grad(fn, [x], 0), rtol=1e-6)
+
+
+# -- forward mode keeps the user's statements exactly (copies stay copies) ------------------
+
+def copy_then_write(x, v):
+    y = x * 1.0
+    y[0] = v
+    return np.sum(x) + np.sum(y)
+
+
+def copy_by_division_then_write(x):
+    y = x / 1.0
+    y[0] = 3.0 * y[0]
+    z = y ** 1
+    z[1] = 0.0
+    return np.sum(y ** 2) + np.sum(z)
+
+
+def test_forward_mode_never_writes_into_the_callers_array():
+    x = np.array([1.0, 2.0, 3.0])
+    out, t = ad.jvp(copy_then_write, (x, 5.0), (np.ones(3), 0.0))
+    assert (out, t) == (6.0 + 10.0, 3.0 + 2.0)
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+    h = ad.hessian(copy_by_division_then_write)(x)
+    np.testing.assert_allclose(h, np.diag([18.0, 2.0, 2.0]))
+    np.testing.assert_array_equal(x, [1.0, 2.0, 3.0])
+
+
+# -- namespace aliases ------------------------------------------------------------------------
+
+def array_namespace(x):
+    return np
+
+
+def alias_sum(x):
+    xp = np
+    return xp.sum(x ** 2)
+
+
+def alias_linalg(x):
+    la = np.linalg
+    return la.norm(x) + np.sum(x)
+
+
+def namespace_function(x):
+    xp = array_namespace(x)
+    return xp.sum(100.0 * (x[1:] - x[:-1] ** 2.0) ** 2.0 + (1 - x[:-1]) ** 2.0, axis=0)
+
+
+class NotAnArray:
+    def sum(self, v):
+        return v[0] * 3.0
+
+
+def make_not_an_array():
+    return NotAnArray()
+
+
+def method_of_an_object_not_an_array(x):
+    xp = make_not_an_array()
+    return xp.sum(x ** 2)
+
+
+@pytest.mark.parametrize("fn", [alias_sum, alias_linalg, namespace_function])
+def test_namespace_aliases(fn):
+    x = np.array([1.3, 0.7, 0.8, 1.9])
+    np.testing.assert_allclose(ad.grad(fn)(x.copy()), fd_grad(fn, [x], 0), rtol=1e-6)
+    _, t = ad.jvp(fn, (x.copy(),), (np.ones(4),))
+    assert t == pytest.approx(np.sum(fd_grad(fn, [x], 0)), rel=1e-6)
+
+
+def test_an_array_method_rule_on_an_object_is_refused():
+    with pytest.raises(ad.AdError, match="array method .sum.*NotAnArray"):
+        ad.grad(method_of_an_object_not_an_array)(np.array([1.0, 2.0]))
+
+
+# -- side effects on arguments ----------------------------------------------------------------
+
+def writes_dict(x, state):
+    state["mean"] = np.mean(x)
+    return np.sum(x ** 2)
+
+
+def appends_to_list(x, log):
+    log.append(np.sum(x))
+    return np.sum(x ** 2)
+
+
+def augments_argument(x, y):
+    x *= y
+    x += 1.0
+    return np.sum(x ** 2)
+
+
+def extends_list(x, items):
+    items += [x * 2.0]
+    return sum(np.sum(v) for v in items)
+
+
+def writes_element(x, out):
+    out[0] = np.sum(x)
+    return np.sum(x * out[1])
+
+
+@pytest.mark.parametrize("run", [ad.grad, ad.value_and_grad, lambda f: ad.grad(f, wrt=0, optimize=False)])
+def test_writes_into_arguments_happen_as_in_the_plain_call(run):
+    x = np.array([1.0, 2.0])
+    same_after(writes_dict, [x, {}], run)
+    same_after(appends_to_list, [x, []], run)
+    same_after(augments_argument, [x, np.array([0.5, -1.5])], run)
+    same_after(extends_list, [x, [np.ones(2)]], run)
+    same_after(writes_element, [x, np.array([0.0, 3.0])], run)
+
+
+def test_gradient_of_a_function_that_augments_its_argument():
+    x, y = np.array([1.0, 2.0]), np.array([0.5, -1.5])
+    gx, gy = ad.grad(augments_argument, wrt=(0, 1))(x.copy(), y)
+    t = x * y + 1.0
+    np.testing.assert_allclose(gx, 2 * t * y)
+    np.testing.assert_allclose(gy, 2 * t * x)
+    for mode in ("forward", "reverse"):  # (several runs: each sees the caller's values)
+        h = ad.hessian(augments_argument, wrt=1, mode=mode)(x, y)
+        np.testing.assert_allclose(h, np.diag(2 * x ** 2))
+    np.testing.assert_array_equal(x, [1.0, 2.0])
+    jac = ad.jacobian(ad.grad(augments_argument, wrt=1), wrt=1)(x, y)
+    np.testing.assert_allclose(jac, np.diag(2 * x ** 2))
+    _, t = ad.jvp(augments_argument, (x.copy(), y), (np.zeros(2), np.ones(2)))
+    assert t == pytest.approx(np.sum(2 * (x * y + 1.0) * x))
