@@ -224,6 +224,11 @@ class Layout:
         names it was handed over to)."""
         return {name} | self.views.get(name, set()) | self.aliases.get(name, set())
 
+    def bound_in(self, name: str, loop) -> bool:
+        """Whether ``name`` is bound anywhere inside ``loop`` (its target included)."""
+        first, last = self.span[id(loop)]
+        return any(first <= p <= last for p in self.binds.get(name, ()))
+
     def in_loop(self, stmt) -> bool:
         return bool(self.loops[id(stmt)])
 

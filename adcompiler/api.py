@@ -727,8 +727,20 @@ def gradient_vjp(fn, position: int, args: tuple, cotangent):
         inner = _GRAD_BY_ARG[key] = grad(derived.fn, wrt=position, optimize=derived.optimize)
     tangents = [runtime.zero_like(a) for a in args]
     for p, c in zip(wrt_positions, cotangent if many else (cotangent,)):
-        tangents[p] = np.broadcast_to(c, np.shape(args[p])) if np.ndim(args[p]) else c
+        tangents[p] = _shaped_like(c, args[p])
     return jvp(inner, args, tangents)[1]
+
+
+def _shaped_like(value, like):
+    """A cotangent used as a tangent of ``like``: arrays broadcast to its shape, entry by entry
+    for lists, tuples and dicts (0.0 stands for a zero of any structure)."""
+    if isinstance(like, (list, tuple)):
+        parts = [0.0] * len(like) if value.__class__ is float else value
+        return type(like)(_shaped_like(v, e) for v, e in zip(parts, like)) if like.__class__ in (list, tuple) \
+            else like.__class__(*(_shaped_like(v, e) for v, e in zip(parts, like)))
+    if isinstance(like, dict):
+        return {k: _shaped_like(0.0 if value.__class__ is float else value[k], e) for k, e in like.items()}
+    return np.broadcast_to(value, np.shape(like)) if np.ndim(like) else value
 
 
 def gradient_jvp(fn, args: tuple, tangents: tuple):

@@ -126,6 +126,8 @@ class ForwardMode(Planner):
                 expr = gast.Call(func=gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load()),
                                  args=[], keywords=[])
             self.set_tangent(bound, expr, out, s)
+            if expr is not None:
+                self.maybe_zero.add(bound)  # (a tangent kept on a list may be the 0.0 standing for zeros)
         elif kind in ("add_at", "take_adjoint"):
             self.transform_in_place(s, kind, out)
         elif kind == "gradcall":
@@ -371,7 +373,11 @@ class ForwardMode(Planner):
             # tangents that enter the loop as the scalar 0.0 must be indexed through element()
             self.maybe_zero |= self.live - entry
             self.enter_branch(s)
-            return self.transform(s.body)
+            body = self.transform(s.body)
+            # a tangent owned before the loop is shaped like its primal there: only for a primal
+            # the loop does not rebind
+            self.wants_owned = {v for v in self.wants_owned if not self.layout.bound_in(v, s)}
+            return body
         body, (head_live, head_owned), (end_live, _), (entry_live, entry_owned) = self.loop_fixpoint(generate)
         self.live, self.owned = set(entry_live), set(entry_owned)
         self.materialize(head_live - entry_live - head_owned, out, s)

@@ -688,6 +688,10 @@ class Normalizer:
                 if node.id in renames:
                     node.id = renames[node.id]
                 return node
+
+            def visit_FunctionDef(self, node):  # (a def inside the inlined function is one of its locals)
+                node.name = renames.get(node.name, node.name)
+                return self.generic_visit(node)
         body = [Rename().visit(_copy(st)) for st in fdef.body]
         inner = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[], returns=None,
                                  type_comment=None, type_params=[])

@@ -92,6 +92,7 @@ def _inline_loop_test(stmts, loads_total) -> bool:
                 and gast.dump(first.value) == gast.dump(last.value):
             st.test = last.value
             del st.body[-1]
+            st.body = st.body or [gast.Pass()]
             del stmts[j]
             return True
     return False

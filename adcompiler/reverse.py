@@ -37,6 +37,7 @@ class Contrib:
     uniform: bool = False   # expr is a scalar standing for a uniform array of var's shape
     raw: object = None      # expr before unbroadcast (for a uniform adjoint of the result)
     full: bool = True       # with a scalar adjoint of the result, expr still has the result's shape
+    needs_array: bool = False  # expr is wrong for a scalar 0.0 standing for a zero adjoint of the result
 
 
 class ReverseMode(Planner):
@@ -55,6 +56,9 @@ class ReverseMode(Planner):
         self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
         self.contrib_cache: dict = {}
         self.uniform: set = set()      # adjoints held as a scalar standing for a uniform array
+        # adjoints that may hold the scalar 0.0 standing for a zero array (set where a branch or loop
+        # merges states): rules that are not elementwise skip their contributions then
+        self.maybe_zero: set = set()
         self.refuse_traced_helpers()
 
     def refuse_traced_helpers(self):
@@ -191,7 +195,8 @@ class ReverseMode(Planner):
                     expr = self.unbroadcast(expr, bound[p].id, source)
                     if source not in value_reads:
                         shape_reads.add(source)
-            out.append(Contrib(bound[p].id, expr, value_reads, shape_reads, raw=raw, full=full))
+            out.append(Contrib(bound[p].id, expr, value_reads, shape_reads, raw=raw, full=full,
+                               needs_array=rules.needs_array_adjoint(template)))
         return out
 
     def unbroadcast(self, expr, operand: str, source: str):
@@ -532,11 +537,16 @@ class ReverseMode(Planner):
             return False
         return may(var)
 
-    def accumulate(self, var: str, expr, out: list, like, uniform=False):
+    def accumulate(self, var: str, expr, out: list, like, uniform=False, zero=True):
         """``dvar = expr`` for the first contribution, then ``dvar = dvar + expr``, or in place
         (``dvar += expr``) into an array adjoint this code owns. ``uniform``: expr is a scalar
-        standing for a uniform array (broadcasting makes every sum right)."""
+        standing for a uniform array (broadcasting makes every sum right); ``zero``: expr may be
+        the scalar 0.0 standing for a zero array."""
         d = self.adj(var)
+        if not zero:
+            self.maybe_zero.discard(var)  # (0.0 + an array, or an array: an array)
+        elif var not in self.live:
+            self.maybe_zero.add(var)
         if var in self.live:
             if var in self.uniform and not uniform:
                 self.uniform.discard(var)  # scalar + full array: a full array of var's shape
@@ -579,6 +589,7 @@ class ReverseMode(Planner):
                                                keywords=[])), like))
         self.live.add(var)
         self.owned.add(var)
+        self.maybe_zero.discard(var)
 
     def backward(self, stmts) -> list:
         out = []
@@ -665,6 +676,8 @@ class ReverseMode(Planner):
             self.backward_store(s, rename, block)
         else:
             target_uniform = bound in self.uniform
+            maybe_zero = bound in self.maybe_zero and self.kinds.get(bound) not in (FLOAT, SCALAR)
+            entries = plan.kind == "display"  # (an entry of a container's adjoint may be 0.0)
             for c in self.contributions(s, plan):
                 expr = c.expr
                 uniform = c.uniform
@@ -673,7 +686,11 @@ class ReverseMode(Planner):
                     # result's shape
                     expr, uniform = c.raw if c.raw is not None else c.expr, True
                 expr = rules.instantiate(expr, rename) if rename else expr
-                self.accumulate(c.var, expr, block, s, uniform=uniform)
+                if maybe_zero and c.needs_array:
+                    # a zero adjoint contributes nothing (every vjp is linear in it)
+                    expr = gast.IfExp(test=gast.Call(func=name(self.helper("nonzero")), args=[name(self.adj(bound))],
+                                                     keywords=[]), body=expr, orelse=const(0.0))
+                self.accumulate(c.var, expr, block, s, uniform=uniform, zero=maybe_zero or entries)
         if bound:
             self.live.discard(bound)
             self.owned.discard(bound)
@@ -770,6 +787,7 @@ class ReverseMode(Planner):
         out.extend(s.body)
         out.append(located(assign(d, name(alias)), s))
         self.live.add(x)
+        self.maybe_zero.add(x)
         self.owned.discard(x)
 
     def backward_checkpoint(self, s, rename, out):
@@ -813,6 +831,7 @@ class ReverseMode(Planner):
                 targets.append(name(self.adj(var), True))
                 self.live.add(var)
                 self.owned.discard(var)
+                self.maybe_zero.add(var)  # (a callee returns 0.0 for an argument no gradient reached)
             else:
                 part = self.ctx.namer.fresh(self.adj(var) + "_")
                 targets.append(name(part, True))
@@ -932,6 +951,7 @@ class ReverseMode(Planner):
             out.append(located(assign(var, pop), s))
 
     def materialize(self, vars_, out, like):
+        self.maybe_zero |= set(vars_)
         for v in sorted(vars_):
             out.append(located(assign(self.adj(v), const(0.0)), like))
             self.live.add(v)
@@ -959,7 +979,8 @@ class ReverseMode(Planner):
             self.live, self.owned = set(start_live) | hoisted, set(start_owned) | hoisted
             orelse = self.backward_block(s.orelse)
             else_live, else_owned = self.live, self.owned
-            mixed = ((body_owned | else_owned) - (body_owned & else_owned)) & start_live
+            mixed = {v for v in ((body_owned | else_owned) - (body_owned & else_owned)) & start_live
+                     if not self._bound_inside(v, s)}  # (owned before the if: shaped like v's value there)
             if not mixed - hoisted:
                 break
             hoisted |= mixed
@@ -980,21 +1001,41 @@ class ReverseMode(Planner):
         out.extend(block)
 
     def materialize_into(self, vars_, stmts, like):
+        self.maybe_zero |= set(vars_)
         for v in sorted(vars_):
             stmts.append(located(assign(self.adj(v), const(0.0)), like))
+
+    def kept_after(self, var, loop) -> bool:
+        """Whether ``var`` keeps, from the end of ``loop`` until the function returns, the value the
+        loop left in it (so the backward pass reads that value where the loop's reversal starts)."""
+        lay = self.layout
+        first, last = lay.span[id(loop)]
+        outer = lay.loops[id(loop)]
+        lo, hi = lay.span[id(outer[0])] if outer else (first, last)
+        return not any(p > last or (lo <= p < first) for p in lay.binds.get(var, ()))
 
     def backward_loop(self, s, out):
         """Reverse a loop (``for i in reversed(range(...))``, or ``for _ in range(trip count)``
         for a while loop), with the adjoint state made consistent by ``loop_fixpoint``."""
         if getattr(s, "ad_inactive", False):
             return
+        entry = set(self.live)
+
+        def reversed_body():
+            self.maybe_zero |= self.live - entry  # (adjoints entering the loop as 0.0)
+            stmts = self.backward_block(s.body)
+            # an adjoint owned before the loop is shaped like its variable's value now: only
+            # when that is the value the loop left (nothing rebinds it afterwards)
+            self.wants_owned = {v for v in self.wants_owned if self.kept_after(v, s)}
+            return stmts
         body, (head_live, head_owned), (end_live, end_owned), (entry_live, entry_owned) = \
-            self.loop_fixpoint(lambda: self.backward_block(s.body))
+            self.loop_fixpoint(reversed_body)
         block = []
         self.live, self.owned = set(entry_live), set(entry_owned)
         # An array adjoint the loop accumulates into starts as an owned zero array, so the body can
         # add in place (as hand-written code does) instead of allocating every iteration.
-        arrays = {v for v in head_live - entry_live if rank(self.kinds.get(v)) and v in end_owned}
+        arrays = {v for v in head_live - entry_live if rank(self.kinds.get(v)) and v in end_owned
+                  and self.kept_after(v, s)}
         if arrays - head_owned:
             head_owned = head_owned | arrays
             self.live, self.owned = set(head_live), set(head_owned)

@@ -68,6 +68,11 @@ def unbroadcast(g, x):
     if not shape:
         return g.sum() if g.__class__ is _ndarray else np.sum(g)
     extra = len(gshape) - len(shape)
+    if extra < 0 or any(n != m and n != 1 for m, n in zip(gshape[extra:], shape)):
+        # g is not of the broadcast shape: a zero adjoint (0.0) times an operand of another shape
+        g = _broadcast(g, np.broadcast_shapes(gshape, shape))
+        gshape = g.shape
+        extra = len(gshape) - len(shape)
     if extra:
         g = _sum(g, tuple(range(extra)))
     axes = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
@@ -300,6 +305,11 @@ def dmatmul_right(g, a, b):
         return g * a
     g2, a2, b2 = _as_matrices(g, a, b)
     return np.reshape(unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2), np.shape(b))
+
+
+def nonzero(g):
+    """Whether an adjoint is not the scalar 0.0 standing for a zero array."""
+    return g.__class__ is not _float or g != 0.0
 
 
 def in_place(x, value):

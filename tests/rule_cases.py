@@ -293,6 +293,7 @@ CASES = [
     C("transpose", "x.transpose()", dict(x=m23)),
     C("transpose", "x.transpose(1, 0)", dict(x=m23)),
     C("T", "x.T", dict(x=m23)),
+    C("flat", "x.flat[1:5] * x.flat[2]", dict(x=m23)),
     C("copy", "x.copy()", dict(x=v3)),
     C("astype", "x.astype(np.float64)", dict(x=v3)),
     C("item", "x.item()", dict(x=V(1))),

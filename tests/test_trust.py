@@ -351,3 +351,162 @@ def test_gradient_of_a_function_that_augments_its_argument():
     np.testing.assert_allclose(jac, np.diag(2 * x ** 2))
     _, t = ad.jvp(augments_argument, (x.copy(), y), (np.zeros(2), np.ones(2)))
     assert t == pytest.approx(np.sum(2 * (x * y + 1.0) * x))
+
+
+# -- programs that crashed inside adcompiler or its generated code ---------------------------
+
+def nested_defs(x):
+    def inner(z):
+        def deeper(q):
+            def deepest(r):
+                return r * 2.0
+            return deepest(q) + q
+        return deeper(z) * z
+    return np.sum(inner(x))
+
+
+def while_with_and(x):
+    a = 0.0
+    while a > 1.0 and x > 0:
+        pass
+    while a < 2.0 and (x > 0 or x < 0):
+        a = a + 1.0
+    return x * 2.0 + a
+
+
+def flat_reads(z):
+    return z.flat[0] + np.sum(z.flat[1:] ** 2) + z.ravel()[1]
+
+
+def flat_loop(z):
+    s = 0.0
+    for v in z.flat:
+        s = s + v * v
+    return s
+
+
+def list_rebound_to_sum(x):
+    v = [r for r in x if r > 0.0]
+    v = sum(q * q for q in v)
+    return v
+
+
+def rebound_after_loop(y):
+    for i, row in enumerate(y):
+        acc = row
+    if acc > 1.0:
+        pass
+    else:
+        y = np.mean(acc * y)
+    return np.sum(y)
+
+
+def zero_adjoint_into_reshape(x):
+    t = x.copy()
+    u = np.expand_dims(t, 0)
+    w = t
+    if 1.0:
+        pass
+    else:
+        w = u
+    return np.sum(w) + np.sum(np.flip(np.reshape(t, (-1,)), 0) * 2.0)
+
+
+def zero_adjoint_broadcasts(x, z):
+    w = x * z
+    if np.sum(z) > 100.0:
+        pass
+    else:
+        w = z
+    return np.sum(w)
+
+
+def max_of_comprehension(x):
+    v = x * 1.0
+    return max([np.sum(r * x) for r in v])
+
+
+def sum_of_broadcasting_list(xs):
+    v = sum([e for j, e in enumerate(xs)])
+    return np.sum(v ** 2)
+
+
+def concatenate_an_array(x):
+    return (np.sum(np.concatenate(x) ** 2) + np.sum(np.stack(x, axis=1) * 2.0) + np.sum(np.hstack(x) ** 3)
+            + np.sum(np.vstack(x)) + np.sum(np.column_stack(x) ** 2))
+
+
+def var_in_loop(x):
+    acc = np.zeros_like(x)
+    for row in x:
+        acc = np.var(acc, axis=0)
+        acc = acc + x
+    return np.sum(acc)
+
+
+@pytest.mark.parametrize("fn, arg", [
+    (nested_defs, np.array([0.8, -1.3])),
+    (while_with_and, 1.5),
+    (flat_reads, np.array([[0.3, 0.9], [1.5, -2.0]])),
+    (flat_loop, np.array([[0.3, 0.9], [1.5, -2.0]])),
+    (list_rebound_to_sum, np.array([0.8, -1.3, 0.5])),
+    (rebound_after_loop, np.array([[0.3], [-0.2], [0.5], [0.1]])),
+    (rebound_after_loop, np.array([[0.3], [-0.2], [0.5], [1.5]])),
+    (zero_adjoint_into_reshape, np.array([[0.5, 2.0], [1.0, 3.0]])),
+    (max_of_comprehension, np.array([[0.3], [-0.2], [0.5], [0.1]])),
+    (concatenate_an_array, np.random.RandomState(0).randn(3, 2)),
+    (var_in_loop, np.array([0.2, 0.5, -0.3])),
+])
+def test_programs_that_crashed(fn, arg):
+    want = fd_grad(fn, [arg], 0)
+    np.testing.assert_allclose(ad.grad(fn)(copy.deepcopy(arg)), want, rtol=1e-6, atol=1e-7)
+    _, t = ad.jvp(fn, (copy.deepcopy(arg),), (np.ones_like(arg) if np.ndim(arg) else 1.0,))
+    assert t == pytest.approx(np.sum(want), rel=1e-5, abs=1e-6)
+    h = ad.hessian(fn)(copy.deepcopy(arg))
+    g = ad.grad(fn)
+    eps = 1e-5
+    x = np.asarray(arg, dtype=float)
+    for idx in list(np.ndindex(x.shape))[:3]:
+        hi, lo = x.copy(), x.copy()
+        hi[idx] += eps
+        lo[idx] -= eps
+        column = (np.asarray(g(hi if x.shape else float(hi))) - np.asarray(g(lo if x.shape else float(lo)))) / (2 * eps)
+        np.testing.assert_allclose(np.asarray(h)[(Ellipsis,) + idx] if x.shape else h, column, rtol=1e-4, atol=1e-5)
+
+
+def test_zero_adjoints_of_another_shape():
+    x, z = np.ones((4, 1)), np.array([0.5, 1.0, 2.0])
+    gx, gz = ad.grad(zero_adjoint_broadcasts, wrt=(0, 1))(x, z)
+    np.testing.assert_array_equal(gx, np.zeros((4, 1)))
+    np.testing.assert_array_equal(gz, np.ones(3))
+
+
+def test_sum_of_a_list_of_broadcasting_arrays():
+    xs = [np.full((4, 1), 0.5), np.full((1, 3), 2.0)]
+    g = ad.grad(sum_of_broadcasting_list)(xs)
+    v = xs[0] + xs[1]
+    np.testing.assert_allclose(g[0], np.sum(2 * v, axis=1, keepdims=True))
+    np.testing.assert_allclose(g[1], np.sum(2 * v, axis=0, keepdims=True))
+
+
+def sines_and_cubes(xs):
+    return np.sum(np.sin(xs[0])) + np.sum(xs[1] ** 3)
+
+
+def gradient_sum(xs):
+    g = ad.grad(sines_and_cubes)(xs)
+    return np.sum(g[0]) + np.sum(g[1])
+
+
+@pytest.mark.parametrize("container", [list, tuple])
+def test_second_derivatives_wrt_a_container(container):
+    xs = container([np.array([0.3, -0.5]), np.array([1.0, 2.0, -1.5])])
+    got = ad.grad(gradient_sum)(xs)
+    assert type(got) is container
+    np.testing.assert_allclose(got[0], -np.sin(xs[0]))
+    np.testing.assert_allclose(got[1], 6 * xs[1])
+    ts = container([np.array([1.0, 0.5]), np.array([0.2, -1.0, 2.0])])
+    _, pullback = ad.vjp(ad.grad(sines_and_cubes), xs)
+    back = pullback(ts)[0]
+    np.testing.assert_allclose(back[0], -np.sin(xs[0]) * ts[0])
+    np.testing.assert_allclose(back[1], 6 * xs[1] * ts[1])

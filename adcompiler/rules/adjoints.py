@@ -141,18 +141,18 @@ def diagonal_back(g, a, offset=0, axis1=0, axis2=1):
 def vstack_back(g, tup):
     """Adjoint of ``np.vstack(tup)``."""
     if _zero(g):
-        return [g] * len(tup)
+        return _pieces_like(g, tup)
     sizes = np.cumsum([np.atleast_2d(t).shape[0] for t in tup])[:-1]
-    return [np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=0), tup)]
+    return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=0), tup)], tup)
 
 
 def hstack_back(g, tup):
     """Adjoint of ``np.hstack(tup)``."""
     if _zero(g):
-        return [g] * len(tup)
+        return _pieces_like(g, tup)
     axis = 0 if np.ndim(tup[0]) == 1 else 1
     sizes = np.cumsum([np.shape(np.atleast_1d(t))[axis] for t in tup])[:-1]
-    return [np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=axis), tup)]
+    return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=axis), tup)], tup)
 
 
 def split_back(g, ary, indices_or_sections, axis=0):
@@ -990,12 +990,32 @@ def transpose_back(g, axes):
 def split_like(g, arrays, axis=0):
     """Adjoint of ``np.concatenate(arrays, axis)``: one piece of ``g`` per input."""
     if g.__class__ is _float:
-        return [g] * len(arrays)
+        return _pieces_like(g, arrays)
     if axis is None:
         sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
-        return [np.reshape(p, np.shape(a)) for p, a in zip(np.split(g, sizes), arrays)]
+        return _pieces_like([np.reshape(p, np.shape(a)) for p, a in zip(np.split(g, sizes), arrays)], arrays)
     sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
-    return np.split(g, sizes, axis=axis)
+    return _pieces_like(np.split(g, sizes, axis=axis), arrays)
+
+
+def column_stack_back(g, tup):
+    """Adjoint of ``np.column_stack(tup)``: 1-D entries were columns."""
+    if _zero(g):
+        return _pieces_like(g, tup)
+    columns = [np.reshape(t, (len(t), -1)) if np.ndim(t) < 2 else t for t in tup]
+    return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(split_like(g, columns, 1), tup)], tup)
+
+
+def _pieces_like(pieces, arrays):
+    """The adjoint of a sequence argument from one adjoint per entry: a list, or an array when the
+    sequence was an array (``np.concatenate(x)`` of an array ``x`` joins its rows); a zero
+    ``pieces`` (0.0) stands for every entry's."""
+    if pieces.__class__ is _float:
+        return pieces if isinstance(arrays, np.ndarray) else [pieces] * len(arrays)
+    if isinstance(arrays, np.ndarray):
+        return np.stack([np.broadcast_to(p, np.shape(a)) for p, a in zip(pieces, arrays)]) if len(pieces) else \
+            np.zeros(np.shape(arrays))
+    return pieces
 
 
 def join_pieces(g, arrays, axis=0):
@@ -1015,8 +1035,8 @@ def stack_pieces(g, arrays, axis=0):
 def unstack(g, arrays, axis=0):
     """Adjoint of ``np.stack(arrays, axis)``."""
     if g.__class__ is _float:
-        return [g] * len(arrays)
-    return [np.take(g, i, axis=axis) for i in range(len(arrays))]
+        return _pieces_like(g, arrays)
+    return _pieces_like([np.take(g, i, axis=axis) for i in range(len(arrays))], arrays)
 
 
 def dsolve_a(g, a, ans):
@@ -1082,10 +1102,12 @@ def dselect(g, ans, args):
 
 
 def sum_back(g, iterable):
-    """Adjoint of builtin ``sum(iterable)``: ``g`` for every entry (an array for an array)."""
+    """Adjoint of builtin ``sum(iterable)``: ``g`` for every entry, summed back to the entry's
+    shape where the entries broadcast (an array for an array)."""
     if isinstance(iterable, np.ndarray):
-        return np.broadcast_to(g, np.shape(iterable))
-    return [g] * len(iterable)
+        return np.broadcast_to(g, np.shape(iterable)) if np.ndim(g) < np.ndim(iterable) else \
+            np.stack([unbroadcast(g, e) for e in iterable]) if len(iterable) else np.zeros(np.shape(iterable))
+    return [unbroadcast(g, e) for e in iterable]
 
 
 def entries_sum(g):

@@ -22,7 +22,7 @@ E(operator.mod, "x, y", "g", "mod_back(g, x, y)")
 D(operator.matmul, "x, y", "dmatmul_left(g, x, y)", y="dmatmul_right(g, x, y)", jvp="matmul(t_x, y) + matmul(x, t_y)")
 E(builtins.abs, "x", "g * np.sign(x)", scalar=("g if x >= 0 else -g",))
 E(builtins.float, "x", "g")
-D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="g", jvp="sum_jvp(t_iterable, t_start)")
+D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="unbroadcast(g, start)", jvp="sum_jvp(t_iterable, t_start)")
 D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
 D(builtins.tuple, "iterable", "list_back(g, iterable)", linear=True)
 # lists and tuples: + concatenates, * repeats

@@ -166,6 +166,34 @@ def helpers_used(template) -> list:
     return used
 
 
+def needs_array_adjoint(template) -> bool:
+    """Whether a template may fail, or give a wrongly shaped value, when ``g`` is the scalar 0.0
+    standing for a zero array: ``g`` reaches a NumPy or ``math`` call or a subscript without going
+    through one of adcompiler's helpers (which all accept 0.0 for a zero). Computed once."""
+    cached = getattr(template, "ad_needs_array", None)
+    if cached is not None:
+        return cached
+    from . import HELPER_NAMES
+
+    def reaches(node) -> bool:  # does an unprotected g flow into node's value?
+        if isinstance(node, gast.Name):
+            return node.id == "g"
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in HELPER_NAMES:
+            return False  # (a helper accepts 0.0 and returns 0.0 or an array of the right shape)
+        return any(reaches(c) for c in gast.iter_child_nodes(node))
+
+    def unsafe(node) -> bool:
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in HELPER_NAMES:
+            return any(unsafe(a) for a in node.args + [k.value for k in node.keywords])
+        if isinstance(node, gast.Call) or isinstance(node, gast.Subscript):
+            parts = list(node.args) + [k.value for k in node.keywords] if isinstance(node, gast.Call) else [node.value]
+            if any(reaches(p) for p in parts):
+                return True
+        return any(unsafe(c) for c in gast.iter_child_nodes(node))
+    template.ad_needs_array = unsafe(template)
+    return template.ad_needs_array
+
+
 def template_reads(template, params) -> tuple[set, set]:
     """(params whose values the template reads, params it reads only for shape/dtype)."""
     value, shape = set(), set()

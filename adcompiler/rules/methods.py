@@ -19,6 +19,7 @@ D("reshape", "a, *shape", "np.reshape(g, np.shape(a))", linear=True)
 D("flatten", "a", "np.reshape(g, np.shape(a))", linear=True)
 D("transpose", "a, *axes", "transpose_back(g, axes)", linear=True)
 D("T", "a", "np.transpose(g)", linear=True)
+D("flat", "a", "np.reshape(g, np.shape(a))", linear=True)  # (x.flat[i] reads as np.ravel(x)[i])
 D("items", "a", "items_back(g, a)", linear=True)
 D("get", "a, key, default=None", "get_back(g, a, key)", default="0.0 if key in a else g",
   jvp="get_jvp(a, key, t_a, t_default)", zero=("key",))

@@ -88,7 +88,7 @@ D(adj.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  #
 # Adjoints linear in the adjoint they receive, whose other arguments give only shapes, indices
 # or piecewise-constant selections: the tangent is the same function of the adjoint's tangent.
 # (Reverse mode over them, the transposed map, is written out only for some, above.)
-for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
+for _helper in (adj.hstack_back, adj.vstack_back, adj.column_stack_back, adj.split_back, adj.pad_back,
                 adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.append_back,
                 adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back,
                 adj.accumulate_extreme_back):
@@ -98,4 +98,5 @@ for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
 # a callable chosen at run time: forward mode over its generated forward/backward pair
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)", zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
-N(rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed, adj.inside, rt.zero_like)
+N(rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed, adj.inside, rt.zero_like,
+  rt.nonzero, rt.check_receiver)
