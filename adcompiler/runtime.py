@@ -664,9 +664,14 @@ def cast_like(g, x):
         if g.__class__ is _ndarray and g.base is None and g.shape == x.shape and (g.dtype is x.dtype or g.dtype == x.dtype):
             return g  # (an array that owns its memory: not a broadcast or read-only view)
         out = np.zeros(x.shape, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+        shape = np.shape(g)
+        if shape != x.shape and np.size(g) != 1 and (np.size(g) != x.size or shape[len(shape) - x.ndim:] != x.shape):
+            _inconsistent(g, x)  # (never broadcast a gradient across the argument's shape)
         out[...] = g
         return out
     if isinstance(x, float):
+        if np.size(g) != 1:
+            _inconsistent(g, x)
         return float(g)
     if isinstance(x, (list, tuple)):
         if isinstance(g, dict) and hasattr(x, "_fields"):  # a namedtuple read by attribute
@@ -685,6 +690,12 @@ def cast_like(g, x):
     if hasattr(x, "__dict__"):
         return _object_like(g, x)
     return g
+
+
+def _inconsistent(g, x):
+    from .errors import AdError
+    raise AdError("internal error: a gradient of shape %s was computed for an argument of shape %s; please report "
+                  "this program" % (np.shape(g), np.shape(x)), hint="adcompiler refuses rather than return it")
 
 
 def distinct(grads):
