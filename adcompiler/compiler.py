@@ -40,6 +40,11 @@ def kind_of(value):
     return ("object", cls)  # the class: methods called on the argument are resolved through it
 
 
+def is_array_kind(kind) -> bool:
+    """Whether an argument kind (``kind_of``) is an ndarray's."""
+    return isinstance(kind, tuple) and kind[0] == "array"
+
+
 def kinds_of(args) -> tuple:
     """The kinds of a call's arguments; an array's also says which arguments share its shape
     (the position of the first argument of that shape), so code can resolve broadcasting."""
@@ -111,7 +116,8 @@ def normalized_source(fn) -> str:
 
 def _is_pure_call(ctx):
     effects = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
-               runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver, runtime.in_place)
+               runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver, runtime.in_place,
+               runtime.element_in_place)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in effects)}
 
     def is_pure(call):
@@ -211,7 +217,12 @@ class _Reverse:
         self.rev = rev = ReverseMode(fdef, self.wrt, kinds, ctx)
         self.entry, self.originals = [], {}
         for p in self.wrt:
-            if p in rev.layout.binds:
+            if p in rev.layout.mutates and self.kinds.get(p) != FLOAT and not is_array_kind(self.arg_kinds.get(p)):
+                # a list or dict the function adds entries to: its gradient has the entries it came with
+                self.originals[p] = ctx.namer.fresh(p + "_arg")
+                self.entry.append(assign(self.originals[p], gast.Call(func=name(ctx.helper("copy")), args=[name(p)],
+                                                                      keywords=[])))
+            elif p in rev.layout.binds:
                 self.originals[p] = ctx.namer.fresh(p + "_arg")
                 self.entry.append(assign(self.originals[p], name(p)))
         self.forward = rev.forward(rev.body)

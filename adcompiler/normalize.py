@@ -240,6 +240,7 @@ class Normalizer:
         self.dict_params: set = set()  # parameters known to be dicts
         self.bound_twice: set = set()  # names bound by more than one statement (or parameters)
         self.caller_objects: set = set()  # parameters that may hold an object of the caller's (not a number)
+        self.loop_stores: set = set()  # names the body of the loop being rewritten binds
         self.inlining: list = []
 
     # -- helpers ---------------------------------------------------------------------------
@@ -359,6 +360,16 @@ class Normalizer:
             old = self.temp()
             self.emit(assign(old, gast.Subscript(value=name(base), slice=index, ctx=gast.Load())), s)
             new = self.atom(gast.BinOp(left=name(old), op=s.op, right=s.value), s)
+            if self.bind_object is not None:
+                # d[k] += v on a list or dict: Python changes the array d[k] itself (everything
+                # holding it sees the change); on an array it is x[k] = x[k] + v
+                from . import runtime
+                written = self.temp()
+                call = gast.Call(func=name(self.helper("element_in_place", runtime.element_in_place)),
+                                 args=[name(base), name(old), new], keywords=[])
+                self.emit(assign(written, call), s)
+                self.out[-1].ad_mutates, self.out[-1].ad_element_of = old, base
+                new = name(written)
             self.emit(assign(gast.Subscript(value=name(base), slice=_copy(index), ctx=gast.Store()), new), s)
             return
         self.unsupported(target, "augmented assignment to %s" % type(target).__name__.lower(),
@@ -497,6 +508,8 @@ class Normalizer:
                             orelse=[], type_comment=None)
         else:
             index = self.namer.fresh("k")
+            self.loop_stores = {n.id for st in s.body for n in walk(st)
+                                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
             length, items = self.iteration(it, s)
             n = self.atom(length, s)
             saved, self.out = self.out, []
@@ -544,6 +557,12 @@ class Normalizer:
         seq = self.atom(it, s)
         if isinstance(seq, gast.Constant):
             self.unsupported(it, "iterating over a constant", "iterate over a list, tuple or array")
+        if seq.id in self.loop_stores:
+            # ``for row in total: total = ...``: Python iterates over the sequence it had first
+            first = self.namer.fresh(seq.id + "_items")
+            self.resolver.locals.add(first)
+            self.emit(assign(first, seq), s)
+            seq = name(first)
         length = gast.Call(func=name(self._builtin("len")), args=[seq], keywords=[])
         return length, lambda k: gast.Subscript(value=_copy(seq), slice=k, ctx=gast.Load())
 

@@ -124,6 +124,7 @@ class Planner:
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
         self.find_views()
         self.check_in_place_updates(arg_kinds)
+        self.check_element_updates()
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
         diff_reads = lambda s: self.plans[id(s)].diff_reads  # noqa: E731
         self.varied = varied_names(self.layout, self.wrt, diff_reads)
@@ -224,6 +225,57 @@ class Planner:
                                      hint="write %s = %s + ... (a new array), or copy first: %s = %s.copy()"
                                      % (var, var, var, others[0]))
 
+    def check_element_updates(self):
+        """``d[k] += v`` on a list or dict changes the array ``d[k]`` in place (runtime's
+        ``element_in_place``): an error when that array may be reachable under another name too
+        (a value stored into ``d`` that is a view, an argument, or read elsewhere; another view of
+        ``d``), whose later reads would not see the change in the derivative."""
+        if self.ctx.generated:
+            return
+        for s in self.layout.simple:
+            container = getattr(s, "ad_element_of", None)
+            if container is None or rank(self.kinds.get(container)):
+                continue  # (an array's element is written by the store that follows)
+            element = target_of(s)[1]
+            shared = sorted(self.shared_entries(container) | {
+                v for v, bases in self.layout.views.items()  # (the normal form's temporaries are read at once)
+                if container in bases and v != element and v not in self.ctx.temps and self.may_run_before(v, s)})
+            if shared:
+                # (a temporary of the normal form is named by the arrays it may view)
+                named = sorted({b for v in shared for b in ([v] if v not in self.ctx.temps else
+                                                              self.layout.views.get(v, ())) if b not in self.ctx.temps})
+                raise self.loc.error("the augmented assignment changes the array in %r in place, and that array may "
+                                     "also be %s, which is not supported" % (container, ", ".join(
+                                         repr(v) for v in named) or "reached otherwise"), s,
+                                     hint="write %s[...] = %s[...] + ... (a new array), or store a copy in %r"
+                                     % (container, container, container))
+
+    def shared_entries(self, container) -> set:
+        """Names whose arrays were put into ``container`` and may be reached otherwise too."""
+        params = {a.id for a in self.fdef.args.posonlyargs + self.fdef.args.args + self.fdef.args.kwonlyargs}
+        stored = []
+        for s in self.layout.simple:
+            bound, mutated = target_of(s)
+            if getattr(s, "ad_element_of", None) is not None or not isinstance(s, (gast.Assign, gast.Expr)):
+                continue
+            value = s.value
+            if bound == container and isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
+                stored += [e.id for e in (value.values if isinstance(value, gast.Dict) else value.elts)
+                           if isinstance(e, gast.Name)]
+            elif mutated == container and isinstance(s, gast.Assign) and isinstance(value, gast.Name):
+                stored.append(value.id)
+            elif mutated == container and isinstance(s, gast.Expr) and list_method(s) and value.args \
+                    and isinstance(value.args[0], gast.Name):
+                stored.append(value.args[0].id)
+        written = {target_of(s)[0] for s in self.layout.simple if getattr(s, "ad_element_of", None) is not None}
+        reads = {}
+        for s in self.layout.simple:
+            for n in set(loads(s)):
+                reads[n] = reads.get(n, 0) + 1
+        viewed = {b for bases in self.layout.views.values() for b in bases}
+        return {v for v in stored if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
+            v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
+
     def may_run_before(self, var, stmt) -> bool:
         """Whether a binding of ``var`` may run before ``stmt``: earlier in program order, or in a
         loop around ``stmt`` (parameters are bound before everything)."""
@@ -269,6 +321,8 @@ class Planner:
                     s.ad_helper = obj.__name__
                 elif obj is runtime.in_place:  # (x = in_place(x, t): written like a store, planned as a rule)
                     s.ad_mutates = call.args[0].id
+                elif obj is runtime.element_in_place:
+                    s.ad_mutates, s.ad_element_of = call.args[1].id, call.args[0].id
 
     def plan(self, s) -> Plan:
         helper = getattr(s, "ad_helper", None)
@@ -603,6 +657,13 @@ class Planner:
                 return None
             if obj in _CONTAINER_BUILDERS:
                 return CONTAINER
+            if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
+                shape = self.tuple_display(value.args[0])
+                if isinstance(shape, gast.Constant) and isinstance(shape.value, int) and not isinstance(shape.value, bool):
+                    return array_kind(1)
+                return _reshaped_kind(shape)
+            if obj in _CREATORS_LIKE and value.args and rank(of(value.args[0])) and of(value.args[0]) != FLOAT:
+                return of(value.args[0])  # np.zeros_like(x)
             if obj is np.ravel:
                 return array_kind(1)
             if obj is np.transpose and value.args:
@@ -696,10 +757,12 @@ _INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof
 _CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split, np.array_split,
                        np.hsplit, np.vsplit, np.dsplit, np.meshgrid, np.linalg.slogdet, np.linalg.eigh, np.linalg.qr)
 _CONTAINER_METHODS = ("items", "values", "keys", "copy")
+_CREATORS = (np.zeros, np.ones, np.empty, np.full)
+_CREATORS_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
 _SEQUENCE_OPS = {operator.add: (list.__add__, list.__add__), operator.mul: (list.__mul__, list.__rmul__)}
 
 # runtime helpers whose result has the shape of their argument at this position
-_SHAPED_LIKE = {runtime.in_place: 1, runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
+_SHAPED_LIKE = {runtime.in_place: 1, runtime.element_in_place: 2, runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
                 runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
                 adjoints.ddot_left: 1, adjoints.ddot_right: 2, runtime.container_adjoint: 0,
                 runtime.log_softmax: 0}

@@ -543,10 +543,11 @@ class ReverseMode(Planner):
         standing for a uniform array (broadcasting makes every sum right); ``zero``: expr may be
         the scalar 0.0 standing for a zero array."""
         d = self.adj(var)
-        if not zero:
-            self.maybe_zero.discard(var)  # (0.0 + an array, or an array: an array)
-        elif var not in self.live:
+        still_zero = zero and (var in self.maybe_zero or var not in self.live)  # (0.0 + 0.0 is 0.0)
+        if still_zero:
             self.maybe_zero.add(var)
+        else:
+            self.maybe_zero.discard(var)  # (0.0 + an array, or an array: an array)
         if var in self.live:
             if var in self.uniform and not uniform:
                 self.uniform.discard(var)  # scalar + full array: a full array of var's shape
@@ -560,7 +561,7 @@ class ReverseMode(Planner):
                 out.append(located(gast.AugAssign(target=name(d, True), op=gast.Add(), value=expr), like))
                 return
             out.append(located(assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=expr)), like))
-            if rank(self.kinds.get(var)):
+            if rank(self.kinds.get(var)) and not still_zero:
                 self.owned.add(var)  # ``+`` on arrays made a fresh array of the adjoint's shape
             return
         out.append(located(assign(d, expr), like))

@@ -324,6 +324,15 @@ def in_place(x, value):
     return value
 
 
+def element_in_place(container, x, value):
+    """``container[k] op= v``: an array (or list) element of a list or dict is changed in place
+    (``x`` is ``container[k]``, ``value`` is ``x op v``); an array container's element is
+    written by the store that follows."""
+    if container.__class__ is _ndarray:
+        return value
+    return in_place(x, value)
+
+
 def copy(x):
     """A private copy of an argument the function writes into (the caller's data stays intact)."""
     if x.__class__ is _ndarray:
