@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from . import compiler, runtime
+from .callables import as_function
 from .errors import AdError
 from .parse import unwrap
 from .runtime import CalleeRedefined
@@ -91,7 +92,8 @@ class _Derived:
     __adcompiler_derived__ = True
 
     def __init__(self, fn, wrt: Wrt, optimize: bool = True):
-        self.fn = fn
+        self.fn = fn = as_function(fn, self.mode)
+        self.binding = type(fn) if isinstance(fn, (staticmethod, classmethod)) else None
         self.wrt = wrt
         self.optimize = optimize
         self._positions = None
@@ -230,8 +232,11 @@ class GradientFunction(functools.partial):
     def __get__(self, instance, owner=None):
         """Used as a method decorator (``@ad.grad`` on ``def g(self, x)``): differentiate the method
         bound to ``instance`` (one gradient function per instance)."""
-        if instance is None:
+        binding = self.derived.binding
+        if binding is staticmethod or (instance is None and binding is not classmethod):
             return self
+        if binding is classmethod:
+            instance = owner if instance is None else type(instance)
         bound = self.__dict__.setdefault("_bound", weakref.WeakKeyDictionary())
         try:
             made = bound.get(instance)
@@ -239,7 +244,8 @@ class GradientFunction(functools.partial):
             made = None
         if made is None:
             derived = self.derived
-            made = _public(type(derived)(types.MethodType(derived.fn, instance), derived.wrt, derived.optimize))
+            func = derived.fn.__func__ if binding is classmethod else derived.fn
+            made = _public(type(derived)(types.MethodType(func, instance), derived.wrt, derived.optimize))
             try:
                 bound[instance] = made
             except TypeError:
@@ -324,18 +330,31 @@ def _freeze(wrt):
     return tuple(wrt) if isinstance(wrt, list) else wrt
 
 
-def grad(fn: Callable | None = None, wrt: Wrt = 0, optimize: bool = True) -> Callable:
+class _Decorator:
+    """The default of ``fn``: ``ad.grad(wrt=...)`` without a function returns a decorator (an explicit
+    None is an error, like any other value that is not a function)."""
+
+    def __repr__(self):
+        return "<decorator>"
+
+
+_DECORATOR: Any = _Decorator()
+
+
+def grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     """The gradient of scalar-valued ``fn`` w.r.t. argument(s) ``wrt`` (position, name, or a
     tuple of those, which gives a tuple). Use as ``ad.grad(f)``, ``@ad.grad`` or
-    ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape."""
-    if fn is None:
+    ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape. ``fn`` may also be a
+    NumPy ufunc or C function with a derivative rule, a ``functools.partial`` or an object with a
+    ``__call__`` method."""
+    if fn is _DECORATOR:
         return lambda f: _public(_Grad(f, wrt, optimize))
     return _public(_Grad(fn, wrt, optimize))
 
 
-def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, optimize: bool = True) -> Callable:
+def value_and_grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     """Like ``grad`` but returns ``(value, gradient)``; ``fn``'s computation runs once."""
-    if fn is None:
+    if fn is _DECORATOR:
         return lambda f: _public(_ValueAndGrad(f, wrt, optimize))
     return _public(_ValueAndGrad(fn, wrt, optimize))
 
@@ -345,7 +364,7 @@ def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = T
     """The generated source for ``fn`` as a string (mode "reverse", "forward" or "split"): the code
     valid for every argument type, or with ``args`` (example arguments) the code specialised for
     their kinds, which is what a call with such arguments runs."""
-    fn = _as_derived(fn).fn if _as_derived(fn) is not None else fn
+    fn = _as_derived(fn).fn if _as_derived(fn) is not None else as_function(fn, "source")
     if args is not None:
         fn = _spread(fn, len(args))
     positions, _ = _positions(fn, wrt)
@@ -361,7 +380,7 @@ def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = T
 
 def normalize(fn: Callable) -> str:
     """The three-address (SSA-like) normal form of ``fn`` as source."""
-    return compiler.normalized_source(fn)
+    return compiler.normalized_source(as_function(fn, "normalize"))
 
 
 def clear_cache() -> None:
@@ -410,6 +429,7 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
     one cotangent per positional argument (None for arguments that are not differentiable). The
     forward and backward halves are two generated functions; the tape between them is explicit,
     and the pullback may be called any number of times."""
+    fn = as_function(fn, "vjp")
     name = getattr(fn, "__qualname__", "f")
     if _as_derived(fn) is not None:  # the vjp of a gradient: Hessian-vector products (forward over reverse)
         out = fn(*args)
@@ -464,6 +484,7 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
     forward mode over the generated gradient."""
     if mode not in ("reverse", "forward"):
         raise AdError("unknown jacobian mode %r: use 'reverse' or 'forward'" % (mode,))
+    fn = as_function(fn, "jacobian")
 
     @functools.wraps(fn)
     def jac(*args):
@@ -524,6 +545,7 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     """Forward mode: ``(fn(*primals), tangent of the output along tangents)``. The tangent code is
     generated as its own function (``ad.source(fn, mode="forward")`` prints it). A tangent of None
     (or 0.0) is the zero tangent of its argument, whatever the argument's structure."""
+    fn = as_function(fn, "jvp")
     primals, tangents = tuple(primals), tuple(tangents)
     name = getattr(fn, "__qualname__", "f")
     if len(primals) != len(tangents):
@@ -661,6 +683,7 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
     tape operations included, differentiated again in split motion; one backward pass per row)."""
     if mode not in ("forward", "reverse"):
         raise AdError("unknown hessian mode %r: use 'forward' or 'reverse'" % (mode,))
+    fn = as_function(fn, "hessian")
 
     @functools.wraps(fn)
     def hess(*args):

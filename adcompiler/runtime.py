@@ -717,7 +717,7 @@ def _trampoline(fn, n, names=None, call_first=False):
     made = _TRAMPOLINES.get(key)
     if made is not None and made[0] is fn:
         return made[1]
-    import linecache
+    from .codegen import define
     label = getattr(fn, "__name__", type(fn).__name__)
     label = label if label.isidentifier() else "fn"
     names = names or ["arg%d" % i for i in range(n)]
@@ -725,10 +725,7 @@ def _trampoline(fn, n, names=None, call_first=False):
     filename = "<call of %s #%d>" % (label, len(_TRAMPOLINES))
     callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
     source = "def call_%s(%s):\n    return %s(%s)\n" % (label, params, callee, ", ".join(passed))
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"fn": fn}
-    exec(compile(source, filename, "exec"), namespace)
-    made = _TRAMPOLINES[key] = (fn, namespace["call_" + label])
+    made = _TRAMPOLINES[key] = (fn, define(source, "call_" + label, {"fn": fn}, filename))
     return made[1]
 
 
