@@ -198,10 +198,8 @@ class _ForwardOverReverse:
             jac = _forward_jacobian(inner, args, p)
             if value is None:
                 value = inner(*args)
-                if np.ndim(value) != 0:
-                    raise AdError("grad needs a scalar output, but %s returned an array of shape %s"
-                                  % (getattr(inner, "__name__", "f"), np.shape(value)),
-                                  hint="use ad.jacobian or ad.hessian")
+                runtime.scalar_seed(value, getattr(inner, "__name__", "f"))
+            jac = np.reshape(jac, np.shape(args[p]))  # (an output of size 1 adds its axes)
             grads.append(jac if np.ndim(args[p]) else float(jac))
         out = tuple(grads) if isinstance(self.derived.wrt, (tuple, list)) else grads[0]
         return (value, out) if self.derived.mode == "value_and_grad" else out

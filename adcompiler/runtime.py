@@ -315,21 +315,33 @@ def copy(x):
 
 
 
+_FLOAT_SCALARS = frozenset([float, np.float64, np.float32, np.float16, np.longdouble])
+
+
 def scalar_seed(value, function):
-    """The seed adjoint 1.0 of a scalar result; a clear error for a non-scalar one."""
-    if value.__class__ in _SCALARS:
+    """The seed adjoint of the result of ``grad``: 1.0 for a real float scalar, ones for a float
+    array of size 1 (a sum with ``keepdims=True``, a 0-d array); an AdError for anything else
+    (an array of several values, a bool, an int, a complex number, None)."""
+    if value.__class__ in _FLOAT_SCALARS:
         return 1.0
-    if np.ndim(value) != 0 or not isinstance(value, (float, int, np.number)):
-        from .errors import AdError
-        raise AdError("grad needs a scalar output, but %s returned %s" % (function, _describe(value)),
-                      function=function, hint="use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)")
-    return 1.0
+    if value.__class__ is _ndarray and value.size == 1 and value.dtype.kind == "f":
+        return np.ones(value.shape, value.dtype)
+    from .errors import AdError
+    if np.ndim(value) and np.size(value) != 1:
+        hint = "use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)"
+    elif np.iscomplexobj(value):
+        hint = "differentiate a real quantity: np.real(z), np.abs(z) ** 2, ... (complex outputs are not supported yet)"
+    else:
+        hint = "return the float quantity to differentiate (a bool, int or None output has no gradient)"
+    raise AdError("grad needs a real float scalar output (a float, a NumPy float or a float array of size 1), "
+                  "but %s returned %s" % (function, _describe(value)), function=function, hint=hint)
 
 
 def _describe(value):
     if isinstance(value, np.ndarray):
-        return "an array of shape %s" % (value.shape,)
-    return "a value of type %s" % type(value).__name__
+        return "an array of shape %s and dtype %s" % (value.shape, value.dtype)
+    text = repr(value)
+    return "%s (%s)" % (text if len(text) <= 40 else text[:37] + "...", type(value).__name__)
 
 
 def own(g, x):

@@ -1,0 +1,215 @@
+"""Trust at the API: what ad.grad and the other transforms accept as the function, which arguments
+and outputs they accept, and the refusals (an ad.AdError naming the object and what to do) for
+everything else. Right values are checked against exact formulas or central finite differences."""
+import functools
+import math
+
+import numpy as np
+import pytest
+
+import adcompiler as ad
+
+from conftest import fd_grad
+
+
+def refusal(thunk, *words):
+    """The AdError ``thunk()`` raises; its message names every one of ``words``."""
+    with pytest.raises(ad.AdError) as info:
+        thunk()
+    message = str(info.value)
+    for w in words:
+        assert w in message, (w, message)
+    return message
+
+
+# ---- 1. the function: callables without source, partials, callable objects, methods ----------
+
+def test_numpy_ufunc_and_math_function_through_their_rules():
+    assert ad.grad(np.sin)(1.0) == pytest.approx(math.cos(1.0), rel=1e-15)
+    assert ad.grad(math.exp)(1.0) == pytest.approx(math.e, rel=1e-15)
+    assert ad.grad(math.log)(2.0) == pytest.approx(0.5, rel=1e-15)
+    assert ad.grad(np.hypot, wrt=(0, 1))(3.0, 4.0) == pytest.approx((0.6, 0.8), rel=1e-15)
+    x = np.array([0.3, -1.2, 2.0])
+    np.testing.assert_allclose(ad.grad(np.sum)(x), np.ones(3))
+    np.testing.assert_allclose(ad.grad(np.linalg.norm)(x), x / np.linalg.norm(x), rtol=1e-14)
+    np.testing.assert_allclose(ad.jacobian(np.tanh)(x), np.diag(1 - np.tanh(x) ** 2), rtol=1e-14)
+    out, t = ad.jvp(np.sin, (x,), (np.ones(3),))
+    np.testing.assert_allclose(out, np.sin(x))
+    np.testing.assert_allclose(t, np.cos(x), rtol=1e-14)
+    out, pullback = ad.vjp(np.exp, x)
+    np.testing.assert_allclose(pullback(np.array([1.0, 2.0, 3.0]))[0], np.exp(x) * [1.0, 2.0, 3.0], rtol=1e-14)
+    assert ad.hessian(math.exp)(1.0) == pytest.approx(math.e, rel=1e-12)
+    assert ad.hessian(np.sin)(0.5) == pytest.approx(-math.sin(0.5), rel=1e-12)
+    assert ad.grad(ad.grad(np.cos))(0.5) == pytest.approx(-math.cos(0.5), rel=1e-12)
+    assert ad.grad(np.floor)(1.5) == 0.0  # non-differentiable by the table: zero, explicitly
+
+
+def test_the_generated_wrapper_is_readable_source():
+    text = ad.source(np.sin)
+    assert "np.sin(x)" in text and "np.cos(x)" in text
+    assert "math.exp(x)" in ad.source(math.exp)
+    text = ad.source(functools.partial(two, y=2.0))
+    assert "def dpartial_two(x, *, y=default_y, z=default_z):" in text and "two_backward(" in text
+
+
+def two(x, y, z=1.0):
+    return x * y ** 2 * z
+
+
+def test_partial_binds_its_arguments():
+    assert ad.grad(functools.partial(two, y=2.0))(3.0) == 4.0 * 1.0
+    p = functools.partial(two, 3.0)  # remaining: (y, z=1.0)
+    assert ad.grad(p)(2.0) == 12.0
+    assert ad.grad(p, wrt=(0, 1))(2.0, 5.0) == (60.0, 12.0)
+    assert ad.grad(p, wrt="z")(2.0, 5.0) == 12.0
+    kw = functools.partial(two, y=2.0)  # remaining: (x, *, y=2.0, z=1.0): keywords still apply
+    assert ad.grad(kw)(3.0, y=3.0) == 9.0
+    assert ad.grad(kw)(3.0, z=2.0) == 8.0
+    assert ad.value_and_grad(functools.partial(two, z=2.0), wrt="y")(1.0, 3.0) == (18.0, 12.0)
+    refusal(lambda: ad.grad(kw, wrt="y")(3.0), "wrt='y'", "x")  # y is keyword-only in the partial
+
+
+def test_nested_partials_and_partials_of_rules():
+    inner = functools.partial(two, 3.0)
+    inner.note = "kept as a partial of a partial"  # (not flattened by functools)
+    outer = functools.partial(inner, 2.0)
+    assert ad.grad(outer)(5.0) == 12.0
+    x = np.array([3.0, 4.0])
+    np.testing.assert_allclose(ad.grad(functools.partial(np.linalg.norm, ord=2))(x), x / 5.0)
+    np.testing.assert_allclose(ad.jacobian(functools.partial(np.sum, axis=0))(np.ones((2, 3))),
+                               np.stack([np.eye(3), np.eye(3)], axis=1))
+
+
+class Quadratic:
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, x):
+        return self.w * x ** 2
+
+    def scaled(self, x):
+        return self.w * np.sum(x ** 3)
+
+    @property
+    def w2(self):
+        return self.w ** 2
+
+
+class Decorated:
+    k = 3.0
+
+    @ad.grad
+    @staticmethod
+    def cube(x):
+        return x ** 3
+
+    @ad.grad
+    @classmethod
+    def square(cls, x):
+        return cls.k * x ** 2
+
+
+def test_callable_objects_methods_staticmethods_and_classmethods():
+    assert ad.grad(Quadratic(3.0))(2.0) == 12.0
+    x = np.array([1.0, -2.0])
+    np.testing.assert_allclose(ad.grad(Quadratic(2.0).scaled)(x), 6.0 * x ** 2)
+    assert Decorated.cube(2.0) == 12.0 and Decorated().cube(2.0) == 12.0
+    assert Decorated.square(2.0) == 12.0 and Decorated().square(2.0) == 12.0
+    assert ad.grad(Decorated.__dict__["cube"].derived.fn)(2.0) == 12.0
+
+
+@pytest.mark.parametrize("fn, words", [
+    (Quadratic.w2, ["ad.grad(Quadratic.w2)", "property", "Quadratic.w2.fget"]),
+    (42, ["ad.grad(42)", "not a function"]),
+    ("f", ["ad.grad('f')", "str", "not a function"]),
+    (None, ["ad.grad(None)", "not a function"]),
+    (Quadratic, ["Quadratic is a class"]),
+    (np.vectorize(np.sin), ["vectorize object", "no derivative rule and no Python source", "ad.defvjp"]),
+    (np.frexp, ["numpy.frexp", "no derivative rule", "ad.defvjp"]),
+])
+def test_what_is_not_a_differentiable_function_is_refused(fn, words):
+    refusal(lambda: ad.grad(fn)(1.0), *words)
+
+
+def test_every_transform_refuses_the_same_way():
+    for name in ("grad", "value_and_grad", "jacobian", "hessian"):
+        refusal(lambda: getattr(ad, name)(Quadratic.w2), "ad.%s(Quadratic.w2)" % name, "property")
+    refusal(lambda: ad.vjp(42, 1.0), "ad.vjp(42)")
+    refusal(lambda: ad.jvp("f", (1.0,), (1.0,)), "ad.jvp('f')")
+    refusal(lambda: ad.source(np.frexp), "ad.source(numpy.frexp)")
+
+
+def test_decorator_form_still_works_without_a_function():
+    @ad.grad(wrt="y")
+    def h(x, y):
+        return x * y * y
+    assert h(2.0, 3.0) == 12.0
+
+
+# ---- 4. outputs: a real float scalar, or an array of size 1 -----------------------------------
+
+def keepdims_sum(x):
+    return np.sum(x ** 2, keepdims=True)
+
+
+def full_contraction(x):
+    return np.tensordot(x, x, 2)
+
+
+def last_entry(x):
+    return x[-1:] * np.sum(x)
+
+
+def test_outputs_of_size_one_are_scalars():
+    x = np.array([[1.0, 2.0, -0.5], [0.3, -1.0, 2.0]])
+    np.testing.assert_allclose(ad.grad(keepdims_sum)(x), 2 * x)
+    np.testing.assert_allclose(ad.grad(full_contraction)(x), 2 * x)
+    value, g = ad.value_and_grad(keepdims_sum)(x)
+    assert value.shape == (1, 1) and value[0, 0] == pytest.approx(np.sum(x ** 2))
+    v = np.array([0.5, 2.0, -1.0])
+    np.testing.assert_allclose(ad.grad(last_entry)(v), fd_grad(last_entry, [v], 0), rtol=1e-7)
+    np.testing.assert_allclose(ad.hessian(keepdims_sum)(v), 2 * np.eye(3))
+    single = np.array([3.0])
+    np.testing.assert_allclose(ad.grad(ad.grad(last_entry))(single), [2.0])
+
+
+def returns_allclose(x):
+    return np.allclose(x, 1.0)
+
+
+def returns_comparison(x):
+    return np.sum(x) > 0
+
+
+def returns_int(x):
+    return 3
+
+
+def returns_none(x):
+    x * 2.0
+
+
+def returns_string(x):
+    return "loss"
+
+
+def returns_complex(x):
+    return x * 1j
+
+
+def returns_vector(x):
+    return x ** 2
+
+
+@pytest.mark.parametrize("fn, arg, shown", [
+    (returns_allclose, np.array([0.5, 1.0]), "False (bool)"),
+    (returns_comparison, np.array([0.5, 1.0]), "np.True_ (bool)"),
+    (returns_int, 1.0, "3 (int)"),
+    (returns_none, 1.0, "None (NoneType)"),
+    (returns_string, 1.0, "'loss' (str)"),
+    (returns_complex, 1.0, "1j (complex)"),
+    (returns_vector, np.array([1.0, 2.0]), "an array of shape (2,)"),
+])
+def test_outputs_that_are_not_real_float_scalars_are_refused(fn, arg, shown):
+    refusal(lambda: ad.grad(fn)(arg), "real float scalar output", fn.__name__, shown)
+    refusal(lambda: ad.value_and_grad(fn)(arg), "real float scalar output", shown)
