@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from . import compiler, runtime
+from . import arguments, compiler, runtime
 from .callables import as_function
 from .errors import AdError
 from .parse import unwrap
@@ -66,17 +66,19 @@ def _positions(fn, wrt) -> tuple[tuple[int, ...], bool]:
 
 
 def _check_differentiable(fn, args, positions):
+    """An AdError for an argument the generated code cannot be trusted with (``arguments.check``)
+    or one in ``positions`` that cannot be differentiated (an int, a bool, an int array, None...)."""
     params = _params(fn)
     for i in positions:
         if i >= len(args):
             raise AdError("the gradient w.r.t. %r needs that argument to be passed" % params[i],
                           function=fn.__qualname__)
+    arguments.check(fn.__qualname__, params, args, positions)
+    for i in positions:
         k = compiler.kind_of(args[i])
         value = args[i]
-        if isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic)) and np.iscomplexobj(value)):
-            raise AdError("argument %r is complex; adcompiler differentiates real-valued code only" % params[i],
-                          function=fn.__qualname__, hint="split it into real and imaginary parts")
         if k == "int" or value is None or isinstance(value, (str, bytes)) or \
+                (isinstance(value, np.generic) and not isinstance(value, np.floating)) or \
                 (isinstance(k, tuple) and k[0] == "array" and k[2][1] not in "f"):
             raise AdError("cannot differentiate w.r.t. argument %r: it is %r (%s), which is not differentiable"
                           % (params[i], value if not hasattr(value, "shape") else "an array of dtype %s" % value.dtype,
@@ -135,23 +137,40 @@ class _Derived:
         fn = self._fns.get(key)
         if fn is None:
             fn = self._build(key, args)
+        fast = self._guarded(fn, args)
         classes = tuple(map(type, args))
         if _ndarray not in classes:
-            self._by_class[classes[0] if len(classes) == 1 else classes] = fn
+            self._by_class[classes[0] if len(classes) == 1 else classes] = fast
         else:
             if len(self._by_key) >= _MAX_SHAPE_KEYS:  # (many shapes seen: start again)
                 self._by_key.clear()
-            self._by_key[_array_key(args)] = fn
-        return fn(*args, **keyword_only)
+            self._by_key[_array_key(args)] = fast
+        return fast(*args, **keyword_only)
 
-    def _build(self, key, args):
+    def _target(self, args):
+        """(function to generate code for, positions of wrt among its parameters) for a call."""
         target = self.fn if _as_derived(self.fn) is not None else _spread(self.fn, len(args))
         if target is not self.fn:  # f(*xs): positions among the arguments of this call
-            positions, _ = _positions(target, self.wrt)
-        else:
-            if self._positions is None:
-                self._positions = _positions(self.fn, self.wrt)
-            positions, _ = self._positions
+            return target, _positions(target, self.wrt)[0]
+        if self._positions is None:
+            self._positions = _positions(self.fn, self.wrt)
+        return target, self._positions[0]
+
+    def _guarded(self, fn, args):
+        """``fn``, or when arguments hold values (containers, objects: their classes, the cache key,
+        do not say what they hold) a function that checks what they hold, then calls ``fn``."""
+        if not any(map(arguments.has_parts, args)):
+            return fn
+        target, positions = self._target(args)
+        name, params = target.__qualname__, _params(target)
+
+        def guarded(*args, **keyword_only):
+            arguments.check(name, params, args, positions, parts_only=True)
+            return fn(*args, **keyword_only)
+        return guarded
+
+    def _build(self, key, args):
+        target, positions = self._target(args)
         _check_differentiable(target, args, positions)
         compiled = self._generate(target, positions, key, args)
         STATS["generated"] += 1
@@ -400,11 +419,14 @@ _SPLITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _differentiable_positions(args) -> tuple[int, ...]:
+    """Positions of the arguments vjp and jvp differentiate: floats, float arrays, containers and
+    plain objects (complex ones and unknown types are refused by ``arguments.check``)."""
     out = []
     for i, a in enumerate(args):
         k = compiler.kind_of(a)
-        if k in ("float", "scalar") or (isinstance(k, tuple) and (
-                (k[0] == "array" and k[2][1] in "fc") or k[0] in (compiler.CONTAINER, "object"))):
+        if k == "float" or (k == "scalar" and isinstance(a, (np.floating, np.complexfloating))) or \
+                (isinstance(k, tuple) and ((k[0] == "array" and k[2][1] in "fc") or k[0] == compiler.CONTAINER
+                                           or (k[0] == "object" and arguments.plain_object(a)))):
             out.append(i)
     return tuple(out)
 
@@ -413,6 +435,7 @@ def _split(fn, args):
     fn = _spread(fn, len(args))
     kinds = tuple(map(compiler.kind_of, args))
     positions = _differentiable_positions(args)
+    arguments.check(getattr(fn, "__qualname__", "f"), _params(fn), args, positions)
     table = _SPLITS.setdefault(unwrap(fn), {})
     pair = table.get((positions, kinds))
     if pair is None:
@@ -459,6 +482,7 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
 
 
 def _check_cotangent(cotangent, out_shape, name):
+    arguments.check(name, ["the cotangent"], (cotangent,), ())
     if _structure(cotangent) != out_shape:
         raise AdError("the cotangent has shape %s but %s returned shape %s (cotangent: %r)"
                       % (_structure(cotangent), name, out_shape, cotangent), function=name,
@@ -551,6 +575,9 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
                       % (len(primals), len(tangents)), function=name)
     # an argument whose tangent is None is held fixed: the code is generated without its tangent
     positions = tuple(p for p in _differentiable_positions(primals) if tangents[p] is not None)
+    params = _params(fn)
+    arguments.check(name, params, primals, positions)
+    arguments.check(name, ["the tangent of %s" % p for p in params] + ["a tangent"] * len(tangents), tangents, ())
     # 0.0 stands for the zero tangent of an argument of any structure
     tangents = tuple(runtime.cast_like(0.0, a) if i in positions and (t is None or (t.__class__ is float and not t))
                      else t for i, (a, t) in enumerate(zip(primals, tangents)))

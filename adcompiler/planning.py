@@ -50,15 +50,15 @@ def _call_text(node) -> str:
     return gast.unparse(node).strip()
 
 
-_LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools", "operator", "jax", "torch",
-                  "autograd", "pandas", "sklearn"}
+LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools", "operator", "jax", "jaxlib", "torch",
+                 "autograd", "pandas", "sklearn", "dask", "cupy", "xarray", "tensorflow", "polars"}
 
 
 def is_library_function(fn) -> bool:
     """A function of NumPy, another numerical library or the standard library: differentiated
     only through a rule, never traced into. (The user's own packages are traced, installed or not.)"""
     root = (getattr(fn, "__module__", None) or "").split(".")[0]
-    if root in _LIBRARY_ROOTS:
+    if root in LIBRARY_ROOTS:
         return True
     import sysconfig
     stdlib = sysconfig.get_paths()["stdlib"]

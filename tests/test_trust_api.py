@@ -11,6 +11,8 @@ import adcompiler as ad
 
 from conftest import fd_grad
 
+pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+
 
 def refusal(thunk, *words):
     """The AdError ``thunk()`` raises; its message names every one of ``words``."""
@@ -213,3 +215,143 @@ def returns_vector(x):
 def test_outputs_that_are_not_real_float_scalars_are_refused(fn, arg, shown):
     refusal(lambda: ad.grad(fn)(arg), "real float scalar output", fn.__name__, shown)
     refusal(lambda: ad.value_and_grad(fn)(arg), "real float scalar output", shown)
+
+
+# ---- 2. arguments of a type the generated code does not know -------------------------------
+
+def sum_of_squares(x):
+    return np.sum(x ** 2)
+
+
+def weighted(w, X, y):
+    return np.sum((X @ w - y) ** 2)
+
+
+def sum_of_list(xs, scale=1.0):
+    return scale * sum(np.sum(x ** 2) for x in xs)
+
+
+class Marked(np.ndarray):
+    pass
+
+
+class ArrayLike:
+    """Another library's array, as NumPy sees it."""
+
+    def __init__(self, data):
+        self.data = np.asarray(data, dtype=float)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data
+
+
+class Dispatching(ArrayLike):
+    def __array_function__(self, func, types, args, kwargs):
+        return NotImplemented
+
+
+class Params:
+    def __init__(self, w, b):
+        self.w = w
+        self.b = b
+
+
+def params_loss(p, x):
+    return np.sum((p.w * x + p.b) ** 2)
+
+
+@pytest.mark.parametrize("value, words", [
+    (np.array([1.0, 2.0]).view(Marked), ["x is a", "Marked", "subclass of np.ndarray", "np.asarray(x)"]),
+    (np.matrix([[1.0, 2.0]]), ["x is a np.matrix", "matrix product", "np.asarray(x)"]),
+    (np.ma.array([1.0, 2.0], mask=[0, 1]), ["x is a masked array", "mask", "np.ma.filled(x, 0.0)"]),
+    (np.ma.array([1.0, 2.0]), ["masked array"]),
+    (ArrayLike([1.0, 2.0]), ["x is a", "ArrayLike", "__array__", "np.asarray(x)"]),
+    (Dispatching([1.0, 2.0]), ["Dispatching", "__array_function__"]),
+])
+def test_unknown_array_types_are_refused_in_every_mode(value, words):
+    refusal(lambda: ad.grad(sum_of_squares)(value), "sum_of_squares", *words)
+    refusal(lambda: ad.value_and_grad(sum_of_squares)(value), *words)
+    refusal(lambda: ad.vjp(sum_of_squares, value), *words)
+    refusal(lambda: ad.jvp(sum_of_squares, (value,), (np.ones(2),)), *words)
+    refusal(lambda: ad.jacobian(sum_of_squares)(value), *words)
+    refusal(lambda: ad.hessian(sum_of_squares)(value), *words)
+
+
+def test_unknown_types_are_refused_where_not_differentiated_and_inside_containers():
+    w, X, y = np.array([0.5, -1.0]), np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 0.0])
+    refusal(lambda: ad.grad(weighted)(w, np.asmatrix(X), y), "X is a np.matrix")
+    refusal(lambda: ad.grad(weighted)(w, X, np.ma.array(y, mask=[1, 0])), "y is a masked array")
+    refusal(lambda: ad.grad(weighted)(w, X.view(Marked), y), "X is a", "Marked")
+    xs = [np.array([1.0, 2.0]), np.array([3.0])]
+    np.testing.assert_allclose(ad.grad(sum_of_list)(xs)[1], [6.0])  # (code for lists, then:)
+    refusal(lambda: ad.grad(sum_of_list)([xs[0], np.ma.array([3.0])]), "xs[1] is a masked array")
+    refusal(lambda: ad.grad(sum_of_list)((xs[0], {"a": np.asmatrix(X)})), "xs[1]['a'] is a np.matrix")
+    refusal(lambda: ad.grad(sum_of_list, wrt=1)(xs + [ArrayLike([1.0])], 2.0), "xs[2] is a", "ArrayLike")
+    p, x = Params(np.array([1.0, 2.0]), 0.5), np.array([1.0, -1.0])
+    g = ad.grad(params_loss)(p, x)
+    np.testing.assert_allclose(g.w, 2 * (p.w * x + p.b) * x)
+    refusal(lambda: ad.grad(params_loss)(Params(np.ma.array([1.0, 2.0]), 0.5), x), "p.w is a masked array")
+    refusal(lambda: ad.grad(params_loss, wrt=1)(Params(p.w, np.asmatrix(x)), x), "p.b is a np.matrix")
+
+
+def test_objects_of_library_classes_and_number_subclasses_are_not_differentiated():
+    import decimal
+
+    class Real(float):
+        pass
+    refusal(lambda: ad.grad(sum_of_squares)(decimal.Decimal("1.5")), "decimal.Decimal", "cannot differentiate w.r.t. x")
+    refusal(lambda: ad.grad(sum_of_squares)(Real(1.5)), "Real", "cannot differentiate w.r.t. x")
+    refusal(lambda: ad.grad(sum_of_squares)(np.int64(3)), "not differentiable")
+    # not differentiated: they pass through as they are
+    assert ad.grad(lambda x, rng: x * 2.0, wrt=0)(1.5, np.random.RandomState(0)) == 2.0
+
+
+def dict_loss(p):
+    return np.sum(p["w"] ** 2) + p["b"] ** 2
+
+
+def test_plain_arguments_still_work():
+    from types import SimpleNamespace
+    x = np.array([1.0, -2.0])
+    np.testing.assert_allclose(ad.grad(sum_of_squares)(x), 2 * x)
+    assert ad.grad(sum_of_squares)(np.float64(1.5)) == 3.0
+    assert ad.grad(sum_of_squares)(np.float32(1.5)) == np.float32(3.0)
+    g = ad.grad(params_loss)(SimpleNamespace(w=1.0, b=0.5), x)
+    assert g.w == pytest.approx(2 * np.sum((x + 0.5) * x))
+    g = ad.grad(dict_loss)({"w": x, "b": 3.0, "name": "layer", "steps": 2})
+    np.testing.assert_allclose(g["w"], 2 * x)
+    assert g["b"] == 6.0
+
+
+def test_dask_arrays_are_refused_until_supported():
+    da = pytest.importorskip("dask.array")
+    w, X, y = np.array([0.5, -1.0]), np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([1.0, 0.0])
+    message = refusal(lambda: ad.grad(weighted)(w, da.from_array(X), y), "X is a dask.array", "X.compute()")
+    assert "__array" in message
+    refusal(lambda: ad.grad(weighted)(da.from_array(w), X, y), "w is a dask.array")
+
+
+# ---- 3. complex values: refused in every mode until complex support lands -------------------
+
+def modulus(z):
+    return np.abs(z)
+
+
+@pytest.mark.parametrize("z", [np.array([3.0 + 4.0j]), 1.0 + 2.0j, np.complex128(1.0 + 1.0j)])
+def test_complex_arguments_are_refused_in_every_mode(z):
+    refusal(lambda: ad.grad(modulus)(z), "z is complex")
+    refusal(lambda: ad.value_and_grad(modulus)(z), "z is complex")
+    refusal(lambda: ad.vjp(modulus, z), "z is complex")
+    refusal(lambda: ad.jvp(modulus, (z,), (z,)), "z is complex")
+    refusal(lambda: ad.jacobian(modulus)(z), "z is complex")
+    refusal(lambda: ad.jacobian(modulus, mode="forward")(z), "z is complex")
+    refusal(lambda: ad.hessian(modulus)(z), "z is complex")
+
+
+def test_complex_values_not_differentiated_cotangents_and_tangents_are_refused():
+    x = np.array([1.0, 2.0])
+    refusal(lambda: ad.grad(weighted)(x, np.eye(2), np.array([1.0j, 0.0])), "y is complex", "complex128 array")
+    refusal(lambda: ad.grad(sum_of_list)([x, 1j]), "xs[1] is complex")
+    out, pullback = ad.vjp(np.sin, x)
+    refusal(lambda: pullback(np.array([1.0 + 1.0j, 0.0])), "the cotangent is complex")
+    refusal(lambda: ad.jvp(np.sin, (x,), (np.array([1.0j, 0.0]),)), "the tangent of x is complex")
