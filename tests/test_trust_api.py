@@ -262,7 +262,7 @@ def params_loss(p, x):
 
 @pytest.mark.parametrize("value, words", [
     (np.array([1.0, 2.0]).view(Marked), ["x is a", "Marked", "subclass of np.ndarray", "np.asarray(x)"]),
-    (np.matrix([[1.0, 2.0]]), ["x is a np.matrix", "matrix product", "np.asarray(x)"]),
+    (np.asarray([[1.0, 2.0]]).view(np.matrix), ["x is a np.matrix", "matrix product", "np.asarray(x)"]),
     (np.ma.array([1.0, 2.0], mask=[0, 1]), ["x is a masked array", "mask", "np.ma.filled(x, 0.0)"]),
     (np.ma.array([1.0, 2.0]), ["masked array"]),
     (ArrayLike([1.0, 2.0]), ["x is a", "ArrayLike", "__array__", "np.asarray(x)"]),
@@ -355,3 +355,62 @@ def test_complex_values_not_differentiated_cotangents_and_tangents_are_refused()
     out, pullback = ad.vjp(np.sin, x)
     refusal(lambda: pullback(np.array([1.0 + 1.0j, 0.0])), "the cotangent is complex")
     refusal(lambda: ad.jvp(np.sin, (x,), (np.array([1.0j, 0.0]),)), "the tangent of x is complex")
+
+
+# ---- 6. code that reads the function's local variables implicitly --------------------------
+
+def by_eval(x):
+    return eval("x * 2.0")
+
+
+def by_locals(x):
+    values = locals()
+    return values["x"] * 2.0
+
+
+def by_vars(x):
+    return vars()["x"] * 3.0
+
+
+def by_exec(x):
+    out = []
+    exec("out.append(x * 2.0)")
+    return out[0]
+
+
+def by_compile(x):
+    return eval(compile("x * 2.0", "<expr>", "eval"))
+
+
+def by_frame(x):
+    import sys
+    return sys._getframe().f_locals["x"] * 2.0
+
+
+LOG = []
+
+
+def logs_locals(x):
+    LOG.append(sorted(locals()))  # (not differentiated: its result does not reach the output)
+    return x * 2.0
+
+
+def vars_of_object(x, obj):
+    return x * len(vars(obj))
+
+
+@pytest.mark.parametrize("fn, construct", [
+    (by_eval, "eval(...)"), (by_locals, "locals(...)"), (by_vars, "vars(...)"), (by_exec, "exec(...)"),
+    (by_compile, "eval(...)"), (by_frame, "sys._getframe(...)"),
+])
+def test_eval_exec_locals_and_vars_are_refused(fn, construct):
+    message = refusal(lambda: ad.grad(fn)(1.5), "in %s" % fn.__name__, construct, "line", "eval('x * 2.0')")
+    assert "reads the function's local variables" in message or "may change a value in place" in message
+    refusal(lambda: ad.jvp(fn, (1.5,), (1.0,)), "in %s" % fn.__name__)
+    refusal(lambda: ad.vjp(fn, 1.5), "in %s" % fn.__name__)
+
+
+def test_reading_locals_where_no_gradient_flows_is_allowed():
+    LOG.clear()
+    assert ad.grad(logs_locals)(1.5) == 2.0 and LOG
+    assert ad.grad(vars_of_object)(1.5, Params(1.0, 2.0)) == 2.0
