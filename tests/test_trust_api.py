@@ -414,3 +414,148 @@ def test_reading_locals_where_no_gradient_flows_is_allowed():
     LOG.clear()
     assert ad.grad(logs_locals)(1.5) == 2.0 and LOG
     assert ad.grad(vars_of_object)(1.5, Params(1.0, 2.0)) == 2.0
+
+
+# ---- 5. a source file edited after import -----------------------------------------------------
+
+MODULE = '''\
+from __future__ import annotations
+
+import numpy as np
+
+SCALE = 2.0
+
+
+def decorate(fn):
+    return fn
+
+
+def make_closure(a):
+    b = a * 2.0
+
+    def inner(x):
+        """A docstring
+        on two lines."""
+        def deeper(y: float) -> float:
+            return y * a + b
+        return deeper(x) ** 2
+    return inner
+
+
+class Base:
+    def __init__(self, w):
+        self.__w = w
+
+    def loss(self, x):
+        return self.__w * x ** 2
+
+    def weight(self):
+        return 1.0
+
+
+class Child(Base):
+    """A method using super()."""
+
+    def loss(self, x):
+        """Twice the base loss.
+
+        (An indented docstring.)
+        """
+        k = super().weight()
+        return 2.0 * k * x ** 2 + f"{x:.2f}".count("0") * 0.0
+
+
+@decorate
+def with_defaults(x, scale=SCALE, *, power=3):
+    total = 0.0
+    for k in range(power):
+        total = total + scale * x ** k
+    return total
+
+
+def outer(c):
+    class Local:
+        def method(self, x):
+            return c * x ** 2
+    return Local()
+
+
+SQUARE, CUBE = (lambda x: x ** 2), (lambda y: y ** 3)
+
+
+def f(x):
+    return x ** 2
+'''
+
+
+def load_module(tmp_path, name, text):
+    import importlib.util
+    import sys
+    path = tmp_path / (name + ".py")
+    path.write_text(text)
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module, path
+
+
+def edit(path, old, new):
+    import os
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    stat = os.stat(path)
+    os.utime(path, (stat.st_atime + 5, stat.st_mtime + 5))  # (the same second: linecache must notice)
+
+
+def test_unedited_sources_are_never_refused(tmp_path):
+    m, _ = load_module(tmp_path, "unedited_module", MODULE)
+    inner = m.make_closure(1.5)  # inner(x) = (1.5 x + 3) ** 2
+    assert ad.grad(inner)(1.0) == pytest.approx(2 * 4.5 * 1.5)
+    assert "__w" in ad.normalize(m.Base(3.0).loss)  # (a name mangled in its class)
+    assert "super()" in ad.normalize(m.Child(3.0).loss)  # (a __class__ cell)
+    assert ad.grad(m.with_defaults)(2.0) == pytest.approx(2.0 * (1 + 2 * 2.0))
+    assert ad.grad(m.outer(5.0).method)(1.0) == 10.0
+    assert ad.grad(m.SQUARE)(3.0) == 6.0 and ad.grad(m.CUBE)(2.0) == 12.0
+    assert ad.hessian(m.f)(1.0) == 2.0 and ad.grad(ad.grad(m.f))(1.0) == 2.0
+
+
+def test_functions_defined_in_notebook_cells_are_not_refused():
+    import linecache
+    cell = "def cell_fn(x):\n    return x ** 3\n\nTWICE = lambda x: 2 * x ** 2\n"
+    filename = "<ipython-input-7-0123456789ab>"
+    linecache.cache[filename] = (len(cell), None, cell.splitlines(True), filename)
+    namespace = {}
+    exec(compile(cell, filename, "exec"), namespace)
+    assert ad.grad(namespace["cell_fn"])(2.0) == 12.0
+    assert ad.grad(namespace["TWICE"])(2.0) == 8.0
+
+
+@pytest.mark.parametrize("target, old, new", [
+    (lambda m: m.f, "return x ** 2\n", "return x ** 3\n"),
+    (lambda m: m.make_closure(1.5), "return deeper(x) ** 2", "return deeper(x) ** 3"),
+    (lambda m: m.make_closure(1.5), "return y * a + b", "return y * a - b"),
+    (lambda m: m.Child(3.0).loss, "return 2.0 * k", "return 3.0 * k"),
+    (lambda m: m.Base(3.0).loss, "self.__w * x ** 2", "self.__w * x ** 3"),
+    (lambda m: m.with_defaults, "scale * x ** k", "scale * x ** (k + 1)"),
+    (lambda m: m.outer(5.0).method, "return c * x ** 2", "return c * x ** 4"),
+    (lambda m: m.SQUARE, "(lambda x: x ** 2)", "(lambda x: x ** 4)"),
+    (lambda m: m.CUBE, "(lambda y: y ** 3)", "(lambda y: y ** 4)"),
+    (lambda m: m.f, "\n\nclass Base:", "\n\ndef other(x):\n    return x\n\n\nclass Base:"),  # (lines moved)
+])
+def test_a_source_edited_after_import_is_refused(tmp_path, target, old, new):
+    m, path = load_module(tmp_path, "edited_module_%d" % abs(hash(old + new)), MODULE)
+    fn = target(m)
+    edit(path, old, new)
+    refusal(lambda: ad.normalize(fn), "changed after it was imported", str(path), "importlib.reload")
+    refusal(lambda: ad.grad(fn)(1.0), "changed after it was imported")
+
+
+def test_edits_that_do_not_change_the_code_are_not_refused(tmp_path):
+    m, path = load_module(tmp_path, "commented_module", MODULE)
+    edit(path, "def f(x):\n    return x ** 2\n", "def f(x):\n    # squared\n    return  x**2   # (spacing)\n")
+    assert ad.grad(m.f)(3.0) == 6.0
+    edit(path, "b = a * 2.0\n", "b = a * 2.0  # (a comment)\n")
+    edit(path, "    return y * a + b", "    return (y * a\n                    + b)")  # (the last line of a function)
+    assert ad.grad(m.make_closure(1.5))(1.0) == pytest.approx(2 * 4.5 * 1.5)
