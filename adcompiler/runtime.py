@@ -755,8 +755,10 @@ def _object_trampoline(cls, n):
 def _dispatch(active, fn, args):
     """(function to differentiate, its arguments, active positions among them) for ``fn(*args)``
     with ``active`` positions counted over ``(fn, *args)``."""
+    from .planning import is_library_function
     call = getattr(type(fn), "__call__", None)
-    if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType):
+    if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType) \
+            and not is_library_function(call):  # (a library's callable object, np.vectorize(f): through a rule)
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active
     if 0 in active and not _stateless(fn):
         from .errors import AdError

@@ -133,6 +133,19 @@ def test_what_is_not_a_differentiable_function_is_refused(fn, words):
     refusal(lambda: ad.grad(fn)(1.0), *words)
 
 
+def square(t):
+    return t ** 2
+
+
+def calls_vectorized(x):
+    g = np.vectorize(square)
+    return np.sum(g(x))
+
+
+def test_a_library_callable_object_inside_the_function_is_refused_not_traced():
+    refusal(lambda: ad.grad(calls_vectorized)(np.array([0.5, -1.0])), "numpy.vectorize object", "no derivative rule")
+
+
 def test_every_transform_refuses_the_same_way():
     for name in ("grad", "value_and_grad", "jacobian", "hessian"):
         refusal(lambda: getattr(ad, name)(Quadratic.w2), "ad.%s(Quadratic.w2)" % name, "property")
