@@ -57,6 +57,9 @@ def as_function(fn, api: str):
                        "function that computes the same value")
 
 
+_NAMED = (type, types.FunctionType, types.MethodType, types.BuiltinFunctionType, np.ufunc, type(np.sum))
+
+
 def describe(fn) -> str:
     """A callable's name as a user would write it: ``numpy.sin``, ``math.exp``, ``Model.w2``."""
     if isinstance(fn, property):
@@ -67,9 +70,6 @@ def describe(fn) -> str:
     module = getattr(fn, "__module__", None) or ("numpy" if isinstance(fn, np.ufunc) else None)
     return "%s.%s" % (module, name) if module and module not in ("builtins", "__main__") \
         and not isinstance(fn, (types.FunctionType, type)) else name
-
-
-_NAMED = (type, types.FunctionType, types.MethodType, types.BuiltinFunctionType, np.ufunc, type(np.sum))
 
 
 def _short(value) -> str:
@@ -104,8 +104,8 @@ def _rule_function(fn):
     made = _BY_ID.get(id(fn))
     if made is not None and made[0] is fn:
         return made[1]
-    params = _required_positional(fn)
-    wrapper = _wrapper(_label(fn), fn, "(%s)" % ", ".join(params), [], params, {})
+    params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in _required_positional(fn)]
+    wrapper = _wrapper(_label(fn), fn, params, [], {})
     _BY_ID[id(fn)] = (fn, wrapper)
     return wrapper
 
@@ -145,14 +145,12 @@ def _partial_function(p: functools.partial, api: str):
               if python or q.default is q.empty or q.name in p.keywords]
     if not python:
         as_function(func, api)  # (an AdError when the partial's function cannot be differentiated)
-    defaults = {q.name: q.default for q in params if q.default is not q.empty}
-    exposed = sig.replace(parameters=[q.replace(default=_Name("default_" + q.name) if q.name in defaults
-                                                else q.empty, annotation=q.empty) for q in params],
-                          return_annotation=sig.empty)
     bound = ["bound%d" % i for i in range(len(p.args))]
     namespace = dict(zip(bound, p.args))
-    namespace.update(("default_" + k, v) for k, v in defaults.items())
-    wrapper = _wrapper("partial_" + _label(p.func), func, str(exposed), bound, params, namespace)
+    namespace.update(("default_" + q.name, q.default) for q in params if q.default is not q.empty)
+    params = [q.replace(default=_Name("default_" + q.name) if q.default is not q.empty else q.empty,
+                        annotation=q.empty) for q in params]
+    wrapper = _wrapper("partial_" + _label(p.func), func, params, bound, namespace)
     try:
         _PARTIALS[p] = wrapper
     except TypeError:
@@ -188,20 +186,21 @@ def _spelling(fn, taken: set) -> tuple[str, dict]:
     return callee, {callee: fn}
 
 
-def _wrapper(name: str, callee, signature: str, bound: list[str], params, namespace: dict):
-    """Define ``def name<signature>: return callee(*bound, <params passed on by kind>)``."""
-    taken = set(namespace) | {q if isinstance(q, str) else q.name for q in params} | {name}
+def _wrapper(name: str, callee, params: list, bound: list[str], namespace: dict):
+    """Define ``def name(<params>): return callee(*bound, <params passed on by kind>)`` in
+    ``namespace`` (which holds the bound values and the defaults the parameters name)."""
+    taken = set(namespace) | {q.name for q in params} | {name}
     callee_name, binding = _spelling(callee, taken)
     passed = list(bound)
     for q in params:
-        if isinstance(q, str) or q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD):
-            passed.append(q if isinstance(q, str) else q.name)
+        if q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD):
+            passed.append(q.name)
         elif q.kind == q.VAR_POSITIONAL:
             passed.append("*" + q.name)
         elif q.kind == q.KEYWORD_ONLY:
             passed.append("%s=%s" % (q.name, q.name))
         else:
             passed.append("**" + q.name)
-    source = "def %s%s:\n    return %s(%s)\n" % (name, signature, callee_name, ", ".join(passed))
+    source = "def %s%s:\n    return %s(%s)\n" % (name, inspect.Signature(params), callee_name, ", ".join(passed))
     namespace = dict(namespace, **binding)
     return define(source, name, namespace, "<wrapper of %s #%d>" % (describe(callee), next(_serial)))
