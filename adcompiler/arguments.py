@@ -120,7 +120,7 @@ def _root(cls) -> str:
 
 
 def _type_name(value) -> str:
-    """``complex128 array``, ``complex``, ``MaskedArray``, ``dask.array.core.Array``."""
+    """``complex128 array``, ``complex``, ``MyArray`` (a class of the user's), ``dask.array.core.Array``."""
     if isinstance(value, (np.ndarray, np.generic)) and value.__class__.__module__ == "numpy":
         return "%s %s" % (value.dtype, "array" if isinstance(value, np.ndarray) else "scalar")
     cls = value.__class__
