@@ -9,7 +9,8 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from . import compiler, runtime
+from . import arguments, compiler, runtime
+from .callables import as_function
 from .errors import AdError
 from .parse import unwrap
 from .runtime import CalleeRedefined
@@ -65,17 +66,19 @@ def _positions(fn, wrt) -> tuple[tuple[int, ...], bool]:
 
 
 def _check_differentiable(fn, args, positions):
+    """An AdError for an argument the generated code cannot be trusted with (``arguments.check``)
+    or one in ``positions`` that cannot be differentiated (an int, a bool, an int array, None...)."""
     params = _params(fn)
     for i in positions:
         if i >= len(args):
             raise AdError("the gradient w.r.t. %r needs that argument to be passed" % params[i],
                           function=fn.__qualname__)
+    arguments.check(fn.__qualname__, params, args, positions)
+    for i in positions:
         k = compiler.kind_of(args[i])
         value = args[i]
-        if isinstance(value, complex) or (isinstance(value, (np.ndarray, np.generic)) and np.iscomplexobj(value)):
-            raise AdError("argument %r is complex; adcompiler differentiates real-valued code only" % params[i],
-                          function=fn.__qualname__, hint="split it into real and imaginary parts")
         if k == "int" or value is None or isinstance(value, (str, bytes)) or \
+                (isinstance(value, np.generic) and not isinstance(value, np.floating)) or \
                 (isinstance(k, tuple) and k[0] == "array" and k[2][1] not in "f"):
             raise AdError("cannot differentiate w.r.t. argument %r: it is %r (%s), which is not differentiable"
                           % (params[i], value if not hasattr(value, "shape") else "an array of dtype %s" % value.dtype,
@@ -91,7 +94,8 @@ class _Derived:
     __adcompiler_derived__ = True
 
     def __init__(self, fn, wrt: Wrt, optimize: bool = True):
-        self.fn = fn
+        self.fn = fn = as_function(fn, self.mode)
+        self.binding = type(fn) if isinstance(fn, (staticmethod, classmethod)) else None
         self.wrt = wrt
         self.optimize = optimize
         self._positions = None
@@ -133,23 +137,40 @@ class _Derived:
         fn = self._fns.get(key)
         if fn is None:
             fn = self._build(key, args)
+        fast = self._guarded(fn, args)
         classes = tuple(map(type, args))
         if _ndarray not in classes:
-            self._by_class[classes[0] if len(classes) == 1 else classes] = fn
+            self._by_class[classes[0] if len(classes) == 1 else classes] = fast
         else:
             if len(self._by_key) >= _MAX_SHAPE_KEYS:  # (many shapes seen: start again)
                 self._by_key.clear()
-            self._by_key[_array_key(args)] = fn
-        return fn(*args, **keyword_only)
+            self._by_key[_array_key(args)] = fast
+        return fast(*args, **keyword_only)
 
-    def _build(self, key, args):
+    def _target(self, args):
+        """(function to generate code for, positions of wrt among its parameters) for a call."""
         target = self.fn if _as_derived(self.fn) is not None else _spread(self.fn, len(args))
         if target is not self.fn:  # f(*xs): positions among the arguments of this call
-            positions, _ = _positions(target, self.wrt)
-        else:
-            if self._positions is None:
-                self._positions = _positions(self.fn, self.wrt)
-            positions, _ = self._positions
+            return target, _positions(target, self.wrt)[0]
+        if self._positions is None:
+            self._positions = _positions(self.fn, self.wrt)
+        return target, self._positions[0]
+
+    def _guarded(self, fn, args):
+        """``fn``, or when arguments hold values (containers, objects: their classes, the cache key,
+        do not say what they hold) a function that checks what they hold, then calls ``fn``."""
+        if not any(map(arguments.has_parts, args)):
+            return fn
+        target, positions = self._target(args)
+        name, params = target.__qualname__, _params(target)
+
+        def guarded(*args, **keyword_only):
+            arguments.check(name, params, args, positions, parts_only=True)
+            return fn(*args, **keyword_only)
+        return guarded
+
+    def _build(self, key, args):
+        target, positions = self._target(args)
         _check_differentiable(target, args, positions)
         compiled = self._generate(target, positions, key, args)
         STATS["generated"] += 1
@@ -196,10 +217,8 @@ class _ForwardOverReverse:
             jac = _forward_jacobian(inner, args, p)
             if value is None:
                 value = inner(*_private(args))
-                if np.ndim(value) != 0:
-                    raise AdError("grad needs a scalar output, but %s returned an array of shape %s"
-                                  % (getattr(inner, "__name__", "f"), np.shape(value)),
-                                  hint="use ad.jacobian or ad.hessian")
+                runtime.scalar_seed(value, getattr(inner, "__name__", "f"))
+            jac = np.reshape(jac, np.shape(args[p]))  # (an output of size 1 adds its axes)
             grads.append(jac if np.ndim(args[p]) else float(jac))
         out = tuple(grads) if isinstance(self.derived.wrt, (tuple, list)) else grads[0]
         return (value, out) if self.derived.mode == "value_and_grad" else out
@@ -230,8 +249,11 @@ class GradientFunction(functools.partial):
     def __get__(self, instance, owner=None):
         """Used as a method decorator (``@ad.grad`` on ``def g(self, x)``): differentiate the method
         bound to ``instance`` (one gradient function per instance)."""
-        if instance is None:
+        binding = self.derived.binding
+        if binding is staticmethod or (instance is None and binding is not classmethod):
             return self
+        if binding is classmethod:
+            instance = owner if instance is None else type(instance)
         bound = self.__dict__.setdefault("_bound", weakref.WeakKeyDictionary())
         try:
             made = bound.get(instance)
@@ -239,7 +261,8 @@ class GradientFunction(functools.partial):
             made = None
         if made is None:
             derived = self.derived
-            made = _public(type(derived)(types.MethodType(derived.fn, instance), derived.wrt, derived.optimize))
+            func = derived.fn.__func__ if binding is classmethod else derived.fn
+            made = _public(type(derived)(types.MethodType(func, instance), derived.wrt, derived.optimize))
             try:
                 bound[instance] = made
             except TypeError:
@@ -341,18 +364,31 @@ def _freeze(wrt):
     return tuple(wrt) if isinstance(wrt, list) else wrt
 
 
-def grad(fn: Callable | None = None, wrt: Wrt = 0, optimize: bool = True) -> Callable:
+class _Decorator:
+    """The default of ``fn``: ``ad.grad(wrt=...)`` without a function returns a decorator (an explicit
+    None is an error, like any other value that is not a function)."""
+
+    def __repr__(self):
+        return "<decorator>"
+
+
+_DECORATOR: Any = _Decorator()
+
+
+def grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     """The gradient of scalar-valued ``fn`` w.r.t. argument(s) ``wrt`` (position, name, or a
     tuple of those, which gives a tuple). Use as ``ad.grad(f)``, ``@ad.grad`` or
-    ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape."""
-    if fn is None:
+    ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape. ``fn`` may also be a
+    NumPy ufunc or C function with a derivative rule, a ``functools.partial`` or an object with a
+    ``__call__`` method."""
+    if fn is _DECORATOR:
         return lambda f: _public(_Grad(f, wrt, optimize))
     return _public(_Grad(fn, wrt, optimize))
 
 
-def value_and_grad(fn: Callable | None = None, wrt: Wrt = 0, optimize: bool = True) -> Callable:
+def value_and_grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True) -> Callable:
     """Like ``grad`` but returns ``(value, gradient)``; ``fn``'s computation runs once."""
-    if fn is None:
+    if fn is _DECORATOR:
         return lambda f: _public(_ValueAndGrad(f, wrt, optimize))
     return _public(_ValueAndGrad(fn, wrt, optimize))
 
@@ -362,7 +398,7 @@ def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = T
     """The generated source for ``fn`` as a string (mode "reverse", "forward" or "split"): the code
     valid for every argument type, or with ``args`` (example arguments) the code specialised for
     their kinds, which is what a call with such arguments runs."""
-    fn = _as_derived(fn).fn if _as_derived(fn) is not None else fn
+    fn = _as_derived(fn).fn if _as_derived(fn) is not None else as_function(fn, "source")
     if args is not None:
         fn = _spread(fn, len(args))
     positions, _ = _positions(fn, wrt)
@@ -378,7 +414,7 @@ def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = T
 
 def normalize(fn: Callable) -> str:
     """The three-address (SSA-like) normal form of ``fn`` as source."""
-    return compiler.normalized_source(fn)
+    return compiler.normalized_source(as_function(fn, "normalize"))
 
 
 def clear_cache() -> None:
@@ -400,11 +436,14 @@ _SPLITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def _differentiable_positions(args) -> tuple[int, ...]:
+    """Positions of the arguments vjp and jvp differentiate: floats, float arrays, containers and
+    plain objects (complex ones and unknown types are refused by ``arguments.check``)."""
     out = []
     for i, a in enumerate(args):
         k = compiler.kind_of(a)
-        if k in ("float", "scalar") or (isinstance(k, tuple) and (
-                (k[0] == "array" and k[2][1] in "fc") or k[0] in (compiler.CONTAINER, "object"))):
+        if k == "float" or (k == "scalar" and isinstance(a, (np.floating, np.complexfloating))) or \
+                (isinstance(k, tuple) and ((k[0] == "array" and k[2][1] in "fc") or k[0] == compiler.CONTAINER
+                                           or (k[0] == "object" and arguments.plain_object(a)))):
             out.append(i)
     return tuple(out)
 
@@ -413,6 +452,7 @@ def _split(fn, args):
     fn = _spread(fn, len(args))
     kinds = tuple(map(compiler.kind_of, args))
     positions = _differentiable_positions(args)
+    arguments.check(getattr(fn, "__qualname__", "f"), _params(fn), args, positions)
     table = _SPLITS.setdefault(unwrap(fn), {})
     pair = table.get((positions, kinds))
     if pair is None:
@@ -427,6 +467,7 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
     one cotangent per positional argument (None for arguments that are not differentiable). The
     forward and backward halves are two generated functions; the tape between them is explicit,
     and the pullback may be called any number of times."""
+    fn = as_function(fn, "vjp")
     name = getattr(fn, "__qualname__", "f")
     if _as_derived(fn) is not None:  # the vjp of a gradient: Hessian-vector products (forward over reverse)
         out = fn(*args)
@@ -458,6 +499,7 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
 
 
 def _check_cotangent(cotangent, out_shape, name):
+    arguments.check(name, ["the cotangent"], (cotangent,), ())
     if _structure(cotangent) != out_shape:
         raise AdError("the cotangent has shape %s but %s returned shape %s (cotangent: %r)"
                       % (_structure(cotangent), name, out_shape, cotangent), function=name,
@@ -481,6 +523,7 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
     forward mode over the generated gradient."""
     if mode not in ("reverse", "forward"):
         raise AdError("unknown jacobian mode %r: use 'reverse' or 'forward'" % (mode,))
+    fn = as_function(fn, "jacobian")
 
     @functools.wraps(fn)
     def jac(*args):
@@ -541,6 +584,7 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     """Forward mode: ``(fn(*primals), tangent of the output along tangents)``. The tangent code is
     generated as its own function (``ad.source(fn, mode="forward")`` prints it). A tangent of None
     (or 0.0) is the zero tangent of its argument, whatever the argument's structure."""
+    fn = as_function(fn, "jvp")
     primals, tangents = tuple(primals), tuple(tangents)
     name = getattr(fn, "__qualname__", "f")
     if len(primals) != len(tangents):
@@ -548,6 +592,9 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
                       % (len(primals), len(tangents)), function=name)
     # an argument whose tangent is None is held fixed: the code is generated without its tangent
     positions = tuple(p for p in _differentiable_positions(primals) if tangents[p] is not None)
+    params = _params(fn)
+    arguments.check(name, params, primals, positions)
+    arguments.check(name, ["the tangent of %s" % p for p in params] + ["a tangent"] * len(tangents), tangents, ())
     # 0.0 stands for the zero tangent of an argument of any structure
     tangents = tuple(runtime.cast_like(0.0, a) if i in positions and (t is None or (t.__class__ is float and not t))
                      else t for i, (a, t) in enumerate(zip(primals, tangents)))
@@ -678,6 +725,7 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
     tape operations included, differentiated again in split motion; one backward pass per row)."""
     if mode not in ("forward", "reverse"):
         raise AdError("unknown hessian mode %r: use 'forward' or 'reverse'" % (mode,))
+    fn = as_function(fn, "hessian")
 
     @functools.wraps(fn)
     def hess(*args):

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 import gast
 
+from . import stale
 from .errors import AdError, Location
 
 
@@ -95,7 +96,7 @@ def parse_function(fn) -> Parsed:
     indent = _first_indent(text) - _first_indent(dedented)
     loc = Location(name, code.co_filename, max(first, 1) - 1, indent)
     if fn.__name__ == "<lambda>":
-        tree = _lambda_tree(dedented, code, loc)
+        tree, text = _lambda_tree(text, dedented, code, loc)
     else:
         try:
             module = gast.parse(dedented)
@@ -108,6 +109,8 @@ def parse_function(fn) -> Parsed:
         if isinstance(tree, gast.AsyncFunctionDef):
             raise loc.error("async functions cannot be differentiated", tree)
         tree.decorator_list = []
+    if not code.co_filename.startswith("<adcompiler"):  # (generated code is never edited)
+        stale.check(fn, text)
     cells = {}
     if fn.__closure__:
         cells = dict(zip(code.co_freevars, fn.__closure__))
@@ -129,13 +132,15 @@ def _first_indent(text: str) -> int:
     return 0
 
 
-def _lambda_tree(text: str, code, loc: Location) -> gast.FunctionDef:
-    """Turn the (single) lambda on the source line(s) into ``def <lambda>(...): return body``."""
+def _lambda_tree(text: str, dedented: str, code, loc: Location) -> tuple[gast.FunctionDef, str]:
+    """Turn the (single) lambda on the source line(s) into ``def <lambda>(...): return body``;
+    also the text that parsed (``text``, else the line as an expression)."""
     try:
-        module = gast.parse(text)
+        module = gast.parse(dedented)
     except SyntaxError:
         try:
-            module = gast.parse("(" + text.strip().rstrip(",;") + ")")
+            text = "(" + text.strip().rstrip(",;") + ")"
+            module = gast.parse(text)
         except SyntaxError:
             raise loc.error("could not isolate the lambda's source",
                             hint="write the function with 'def'") from None
@@ -151,7 +156,7 @@ def _lambda_tree(text: str, code, loc: Location) -> gast.FunctionDef:
     fdef = gast.FunctionDef(name="lambda_", args=lam.args, body=[ret], decorator_list=[],
                             returns=None, type_comment=None, type_params=[])
     gast.copy_location(fdef, lam)
-    return fdef
+    return fdef, text
 
 
 BUILTINS = vars(builtins)

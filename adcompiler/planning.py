@@ -14,6 +14,7 @@ import numpy as np
 
 from . import custom, rules, runtime
 from .rules import adjoints
+from .rules.builtin_rules import READS_LOCALS
 from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, is_container, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
                        scalar_kinds, target_of, varied_names)
 from .parse import unwrap
@@ -51,15 +52,15 @@ def _call_text(node) -> str:
     return gast.unparse(node).strip()
 
 
-_LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools", "operator", "jax", "torch",
-                  "autograd", "pandas", "sklearn"}
+LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools", "operator", "jax", "jaxlib", "torch",
+                 "autograd", "pandas", "sklearn", "dask", "cupy", "xarray", "tensorflow", "polars"}
 
 
 def is_library_function(fn) -> bool:
     """A function of NumPy, another numerical library or the standard library: differentiated
     only through a rule, never traced into. (The user's own packages are traced, installed or not.)"""
     root = (getattr(fn, "__module__", None) or "").split(".")[0]
-    if root in _LIBRARY_ROOTS:
+    if root in LIBRARY_ROOTS:
         return True
     import sysconfig
     stdlib = sysconfig.get_paths()["stdlib"]
@@ -78,6 +79,8 @@ def _is_user_instance(obj) -> bool:
             and isinstance(call, types.FunctionType) and not is_library_function(call))
 
 
+_LOCALS_HINT = ("write the computation as code (x * 2.0, not eval('x * 2.0'); a dict of the values, not locals()), "
+                "or wrap the result in ad.stop_gradient(...) if no gradient should flow through it")
 _OBJECT_HINT = ("create the object outside the differentiated function and pass it in as an argument: "
                 "its methods are then differentiated and its attributes get gradients")
 
@@ -152,8 +155,8 @@ class Planner:
             if plan.kind == "effect" and any(n in varied for n in plan.ignored[""]):
                 raise self.loc.error("the call %s(...) discards its result, so it may change a value in place, "
                                      "which is not differentiated" % plan.callee, s,
-                                     hint="use the function's result instead (y = np.sort(y), "
-                                          "out = out + ..., a function that returns the new value)")
+                                     hint=plan.hint or "use the function's result instead (y = np.sort(y), "
+                                                       "out = out + ..., a function that returns the new value)")
         def all_reads(s):
             plan = self.plans[id(s)]
             return plan.diff_reads + [n for names in plan.ignored.values() for n in names]
@@ -337,7 +340,9 @@ class Planner:
                 return Plan("append", [arg.id] if isinstance(arg, gast.Name) else [])
             return Plan("pop", [lst])
         if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) and not self.effect_free(s.value):
-            return Plan("effect", [], callee=_call_text(s.value.func), ignored={"": loads(s.value)})
+            frame = self.frame_reads(s.value)
+            return Plan("effect", [], callee=_call_text(s.value.func), ignored={"": frame or loads(s.value)},
+                        hint=_LOCALS_HINT if frame else None)
         if not isinstance(s, gast.Assign):
             return Plan("none")  # expression statements, assert, break, pass
         bound, mutated = target_of(s)
@@ -432,6 +437,10 @@ class Planner:
                 plan.why, plan.hint = "it is an object created inside the function", _OBJECT_HINT
             return plan
         target = unwrap(obj)
+        frame = self.frame_reads(call)
+        if frame:
+            return Plan("opaque", frame, callee="%s(...)" % _call_text(func), hint=_LOCALS_HINT,
+                        why="it reads the function's local variables through code the compiler does not see")
         if _is_user_class(obj) and rules.lookup(obj) is None:
             return Plan("opaque", loads(call), callee="%s(...)" % obj.__name__, hint=_OBJECT_HINT,
                         why="objects created inside the differentiated function are not traced")
@@ -491,6 +500,17 @@ class Planner:
                                gast.Name(id=refusal, ctx=gast.Load(), annotation=None, type_comment=None)],
                          keywords=[])
         return [gast.copy_location(gast.Expr(value=call), s)]
+
+    def frame_reads(self, call) -> list:
+        """For a call of eval, exec, locals, vars() or another function that reads the calling
+        function's local variables (``builtin_rules.READS_LOCALS``): every variable of the function,
+        which is what its value may depend on. Else an empty list."""
+        obj = self.ctx.resolver.resolve(call.func)
+        if not any(obj is f for f in READS_LOCALS) or (obj is vars and call.args):
+            return []
+        a = self.fdef.args
+        params = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None]
+        return params + sorted(set(self.layout.binds) - set(params))
 
     def dynamic_plan(self, call) -> Plan:
         """A callable known only at run time (``layer(x)`` for each layer of a list,

@@ -372,21 +372,33 @@ def check_receiver(value, refusal):
         raise refusal("a %s" % type(value).__name__)
 
 
+_FLOAT_SCALARS = frozenset([float, np.float64, np.float32, np.float16, np.longdouble])
+
+
 def scalar_seed(value, function):
-    """The seed adjoint 1.0 of a scalar result; a clear error for a non-scalar one."""
-    if value.__class__ in _SCALARS:
+    """The seed adjoint of the result of ``grad``: 1.0 for a real float scalar, ones for a float
+    array of size 1 (a sum with ``keepdims=True``, a 0-d array); an AdError for anything else
+    (an array of several values, a bool, an int, a complex number, None)."""
+    if value.__class__ in _FLOAT_SCALARS:
         return 1.0
-    if np.ndim(value) != 0 or not isinstance(value, (float, int, np.number)):
-        from .errors import AdError
-        raise AdError("grad needs a scalar output, but %s returned %s" % (function, _describe(value)),
-                      function=function, hint="use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)")
-    return 1.0
+    if value.__class__ is _ndarray and value.size == 1 and value.dtype.kind == "f":
+        return np.ones(value.shape, value.dtype)
+    from .errors import AdError
+    if np.ndim(value) and np.size(value) != 1:
+        hint = "use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)"
+    elif np.iscomplexobj(value):
+        hint = "differentiate a real quantity: np.real(z), np.abs(z) ** 2, ... (complex outputs are not supported yet)"
+    else:
+        hint = "return the float quantity to differentiate (a bool, int or None output has no gradient)"
+    raise AdError("grad needs a real float scalar output (a float, a NumPy float or a float array of size 1), "
+                  "but %s returned %s" % (function, _describe(value)), function=function, hint=hint)
 
 
 def _describe(value):
     if isinstance(value, np.ndarray):
-        return "an array of shape %s" % (value.shape,)
-    return "a value of type %s" % type(value).__name__
+        return "an array of shape %s and dtype %s" % (value.shape, value.dtype)
+    text = repr(value)
+    return "%s (%s)" % (text if len(text) <= 40 else text[:37] + "...", type(value).__name__)
 
 
 def own(g, x):
@@ -785,7 +797,7 @@ def _trampoline(fn, n, names=None, call_first=False):
     made = _TRAMPOLINES.get(key)
     if made is not None and made[0] is fn:
         return made[1]
-    import linecache
+    from .codegen import define
     label = getattr(fn, "__name__", type(fn).__name__)
     label = label if label.isidentifier() else "fn"
     names = names or ["arg%d" % i for i in range(n)]
@@ -793,10 +805,7 @@ def _trampoline(fn, n, names=None, call_first=False):
     filename = "<call of %s #%d>" % (label, len(_TRAMPOLINES))
     callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
     source = "def call_%s(%s):\n    return %s(%s)\n" % (label, params, callee, ", ".join(passed))
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"fn": fn}
-    exec(compile(source, filename, "exec"), namespace)
-    made = _TRAMPOLINES[key] = (fn, namespace["call_" + label])
+    made = _TRAMPOLINES[key] = (fn, define(source, "call_" + label, {"fn": fn}, filename))
     return made[1]
 
 
@@ -814,8 +823,10 @@ def _object_trampoline(cls, n):
 def _dispatch(active, fn, args):
     """(function to differentiate, its arguments, active positions among them) for ``fn(*args)``
     with ``active`` positions counted over ``(fn, *args)``."""
+    from .planning import is_library_function
     call = getattr(type(fn), "__call__", None)
-    if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType):
+    if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType) \
+            and not is_library_function(call):  # (a library's callable object, np.vectorize(f): through a rule)
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active
     if 0 in active and not _stateless(fn):
         from .errors import AdError

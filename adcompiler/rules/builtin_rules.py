@@ -1,7 +1,9 @@
 """Derivative rules for Python operators and builtins. Operators are keyed by the functions of
 the ``operator`` module (``x + y`` is ``operator.add``)."""
 import builtins
+import inspect
 import operator
+import sys
 
 from .core import Table
 
@@ -40,3 +42,9 @@ N(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operato
   builtins.len, builtins.int, builtins.bool, builtins.round, builtins.range, builtins.isinstance,
   builtins.print, builtins.str, builtins.type, builtins.id, builtins.hash, builtins.repr,
   builtins.divmod)
+
+# Functions that read the local variables of the function calling them (``vars`` only without an
+# argument), or compile code that will: what they compute depends on every local variable, through
+# code the compiler does not see.
+READS_LOCALS = (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.compile, sys._getframe,
+                inspect.currentframe)

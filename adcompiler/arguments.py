@@ -1,0 +1,127 @@
+"""Which argument values generated code can be trusted with. Generated code is NumPy code
+specialised on argument kinds (``compiler.kind_of``); a value whose operators or functions may
+not be NumPy's (an ndarray subclass such as ``np.matrix`` or a masked array, another library's
+array) or that is complex (not supported yet) is refused with an ``AdError`` naming its type,
+never given a gradient that silently ignores what it is. An argument differentiated w.r.t. must
+moreover be a real float, a float array, a list, tuple or dict of them, or a plain object (of the
+user's own class) holding them."""
+from __future__ import annotations
+
+import sys
+import types
+
+import numpy as np
+
+from .errors import AdError
+from .planning import LIBRARY_ROOTS
+
+_PROTOCOLS = ("__array_function__", "__array_ufunc__", "__array_namespace__", "__array__")
+_LEAVES = frozenset([float, int, bool, str, bytes, type(None)])
+
+
+def check(function: str, params, args, differentiated, parts_only: bool = False) -> None:
+    """Raise an ``AdError`` for the first argument (or part of a container or object argument)
+    generated code cannot be trusted with. ``differentiated``: positions differentiated w.r.t.;
+    ``parts_only``: check only the arguments for which ``has_parts`` (the others were checked when
+    the code for their classes was generated)."""
+    for i, value in enumerate(args):
+        if parts_only and not has_parts(value):
+            continue
+        problem = _problem(value, i in differentiated, set(), top=True)
+        if problem is not None:
+            what, hint = problem(params[i] if i < len(params) else "argument %d" % i)
+            raise AdError(what, function=function, hint=hint)
+
+
+def has_parts(value) -> bool:
+    """Whether ``value``'s class does not decide whether it can be trusted: a container or an
+    object, whose contents may change from call to call."""
+    cls = value.__class__
+    return cls not in _LEAVES and cls is not np.ndarray and not isinstance(value, np.generic)
+
+
+def _problem(value, differentiated: bool, seen: set, top: bool = False):
+    """None, or for what is wrong with ``value`` a function of the path where it was found
+    (``xs[1]``, ``model.w``) giving (what is wrong, what to do)."""
+    cls = value.__class__
+    if cls in _LEAVES or (cls is np.ndarray and value.dtype.kind != "c"):
+        return None
+    if cls is complex or (isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "c"):
+        return lambda path: (
+            "%s is complex (%s): complex arguments are not supported yet (the derivative rules are those of real "
+            "functions)" % (path, _type_name(value)),
+            "pass the real and imaginary parts as two real arguments (z = re + 1j * im inside the function)")
+    if isinstance(value, np.generic):
+        return None
+    if isinstance(value, np.ndarray):
+        return lambda path: _subclass(value, path)
+    if isinstance(value, (list, tuple, dict)):
+        return _inside(value.items() if isinstance(value, dict) else enumerate(value), "%s[%r]", value,
+                       differentiated, seen)
+    protocol = next((p for p in _PROTOCOLS if hasattr(cls, p)), None)
+    if protocol is not None:
+        return lambda path: (
+            "%s is a %s, an array type other than np.ndarray (it defines %s): adcompiler generates NumPy code and "
+            "does not support it yet" % (path, _type_name(value), protocol),
+            "convert it with np.asarray(%s)%s" % (path, " (for a Dask array: %s.compute())" % path
+                                                  if _root(cls) == "dask" else ""))
+    if plain_object(value):
+        return _inside(vars(value).items(), "%s.%s", value, differentiated, seen)
+    if differentiated and top:  # (the argument itself: a part of an object may be anything else)
+        return lambda path: (
+            "cannot differentiate w.r.t. %s: it is a %s, not a float, a float array, a list, tuple or dict of them, "
+            "or an object of your own class holding them" % (path, _type_name(value)),
+            "pass the values to differentiate as floats or float arrays")
+    return None
+
+
+def _inside(items, spelling, value, differentiated, seen):
+    """The first problem among the entries of a container or the attributes of an object."""
+    if id(value) in seen:
+        return None
+    seen.add(id(value))
+    for key, item in items:
+        cls = item.__class__
+        if cls in _LEAVES or (cls is np.ndarray and item.dtype.kind != "c"):  # (the common case, inline)
+            continue
+        problem = _problem(item, differentiated, seen)
+        if problem is not None:
+            return lambda path: problem(spelling % (path, key))
+    return None
+
+
+def _subclass(value, path):
+    if isinstance(value, np.matrix):
+        return ("%s is a np.matrix: its * is a matrix product and its results stay 2-D, which the derivative rules "
+                "(written for np.ndarray) do not follow" % path,
+                "pass np.asarray(%s) and write matrix products with @" % path)
+    if isinstance(value, np.ma.MaskedArray):
+        return ("%s is a masked array (np.ma.MaskedArray): the derivative rules do not know its mask" % path,
+                "pass np.ma.filled(%s, 0.0) or %s.compressed(), or the mask as an argument of its own "
+                "(np.where(mask, 0.0, x))" % (path, path))
+    return ("%s is a %s, a subclass of np.ndarray: adcompiler does not know what it changes in NumPy's behaviour"
+            % (path, _type_name(value)), "pass np.asarray(%s)" % path)
+
+
+def plain_object(value) -> bool:
+    """An instance of the user's own class (or a SimpleNamespace): the compiler gives gradients
+    w.r.t. its attributes. Subclasses of numbers, and classes of libraries and of the standard
+    library, are not plain."""
+    cls = value.__class__
+    if cls is types.SimpleNamespace:
+        return True
+    return (hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType, types.FunctionType,
+                                                                   types.MethodType, float, int, complex))
+            and _root(cls) not in LIBRARY_ROOTS and _root(cls) not in sys.stdlib_module_names)
+
+
+def _root(cls) -> str:
+    return (getattr(cls, "__module__", None) or "").split(".")[0]
+
+
+def _type_name(value) -> str:
+    """``complex128 array``, ``complex``, ``MyArray`` (a class of the user's), ``dask.array.core.Array``."""
+    if isinstance(value, (np.ndarray, np.generic)) and value.__class__.__module__ == "numpy":
+        return "%s %s" % (value.dtype, "array" if isinstance(value, np.ndarray) else "scalar")
+    cls = value.__class__
+    return cls.__qualname__ if _root(cls) in ("builtins", "__main__", "") else "%s.%s" % (cls.__module__, cls.__qualname__)
