@@ -114,6 +114,7 @@ def parse_function(fn) -> Parsed:
     cells = {}
     if fn.__closure__:
         cells = dict(zip(code.co_freevars, fn.__closure__))
+    _as_in_class(tree, fn)
     if bound is not None:
         args = tree.args
         first = (args.posonlyargs or args.args)[0]
@@ -123,6 +124,24 @@ def parse_function(fn) -> Parsed:
             args.args = args.args[1:]
         cells[first.id] = types.CellType(bound)
     return Parsed(fn, tree, loc, fn.__globals__, cells)
+
+
+def _as_in_class(tree, fn) -> None:
+    """What Python does to a method's code because it is written in a class body, done to its
+    tree (generated code is not in one): ``self.__w`` reads ``self._Model__w`` (name mangling),
+    and ``super()`` is ``super(__class__, self)``."""
+    parts = fn.__qualname__.split(".")[:-1]
+    owner = parts[-1] if parts and parts[-1] != "<locals>" else None
+    prefix = "_" + owner.lstrip("_") if owner and owner.strip("_") else None
+    first = (tree.args.posonlyargs or tree.args.args or [None])[0]
+    has_class = "__class__" in fn.__code__.co_freevars
+    for node in gast.walk(tree):
+        if prefix and isinstance(node, gast.Attribute) and node.attr.startswith("__") and not node.attr.endswith("__"):
+            node.attr = prefix + node.attr
+        elif has_class and first is not None and isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
+                and node.func.id == "super" and not node.args and not node.keywords:
+            node.args = [gast.Name(id="__class__", ctx=gast.Load(), annotation=None, type_comment=None),
+                         gast.Name(id=first.id, ctx=gast.Load(), annotation=None, type_comment=None)]
 
 
 def _first_indent(text: str) -> int:
