@@ -103,7 +103,8 @@ class ForwardMode(Planner):
         if kind == "copy":
             self.set_tangent(bound, self.tangent_of(s.value), out, s)
         elif kind == "rule":
-            self.set_tangent(bound, self.rule_tangent(s, plan), out, s)
+            tangent = self.rule_tangent(s, plan)
+            self.set_tangent(bound, None if tangent is None else self.gated(s, plan, tangent), out, s)
         elif kind == "index":
             self.set_tangent(bound, self.index_tangent(s), out, s)
         elif kind == "display":
@@ -172,7 +173,8 @@ class ForwardMode(Planner):
         tangents = {p: self.operand_tangent(bound[p]) for p in params}
         if not any(tangents[p] is not None for p in rule.diff):
             return None
-        mapping = {q: bound[q] for q in params}
+        mapping = self.mapping_of(s, plan, [*rule.vjps.values(), *rule.scalar_vjps.values(),
+                                            *rule.constant_vjps.values(), rule.jvp])
         mapping["ans"] = target
         for template in [*rule.vjps.values(), *rule.scalar_vjps.values(), *rule.constant_vjps.values(), rule.jvp]:
             if template is not None:

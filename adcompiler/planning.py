@@ -42,6 +42,7 @@ class Plan:
     guard: tuple = None    # (callee expression, the object it named): code is valid while it still does
     call_args: list = None  # the arguments the callee receives, when not the call's own (obj.method)
     ignored: dict = field(default_factory=dict)  # rule parameter without a derivative -> names it reads
+    gate: object = None  # a dtype known only at run time: the derivative is decided there (dtype_gate)
     why: str = "it has no derivative rule and no Python source"  # for an opaque call: why, and
     hint: str = None                                                # what to do instead
 
@@ -119,6 +120,9 @@ class Planner:
         self.result = ret.value.id if isinstance(ret.value, gast.Name) else None
         self.mark_in_place_helpers(self.body)
         self.layout = Layout.of(self.body)
+        self.params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
+        self.bound_once = {target_of(s)[0]: s for s in self.layout.simple if isinstance(s, gast.Assign)
+                           and target_of(s)[0] and len(self.layout.binds[target_of(s)[0]]) == 1}
         self.known: dict = {}  # locals bound once to a gradient function made in the body
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
         self.find_views()
@@ -486,19 +490,113 @@ class Planner:
         return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)
 
     def bind_rule(self, s, rule, args, keywords, callee) -> Plan:
+        """The plan of a call to a function with a rule. Arguments the rule does not handle
+        (a keyword it does not know, a parameter its templates ignore given another value than
+        its default, a complex dtype) make the call refused when a value depending on ``wrt``
+        reaches it, never silently ignored; a cast to an int or bool dtype has no derivative."""
         if rule.nondiff:
             return Plan("none")
+        operands = [n for a in list(args) + [k.value for k in keywords] for n in loads(a)]
+        if rule.refusal is not None:
+            return Plan("opaque", operands, callee=callee, why=rule.refusal[0], hint=rule.refusal[1])
         if any(isinstance(a, gast.Starred) for a in args):
             return Plan("opaque", [n for a in args for n in loads(a)], callee=callee + " with *args")
-        bound = rule.signature.bind(args, keywords)
+        sig = rule.signature
+        for k in keywords:
+            if k.arg is None or (k.arg not in sig.params and not sig.accepts_keywords):
+                return self.unhandled_plan(callee, operands, k.arg, k.value)
+        bound = sig.bind(args, keywords)
         if bound is None:
             raise self.loc.error("cannot match the arguments of %s to its rule's signature (%s)"
-                                 % (callee, ", ".join(rule.signature.params)), s,
-                                 hint="pass the arguments as documented by NumPy, without out=")
+                                 % (callee, ", ".join(sig.params)), s,
+                                 hint="pass the arguments as documented by NumPy")
+        for p in rule.unhandled:
+            if not _same(self.static_value(bound[p]), sig.defaults.get(p, MISSING)):
+                return self.unhandled_plan(callee, operands, p, bound[p])
+        for p, accepted in rule.only.items():
+            value = self.static_value(bound[p])
+            if not any(_same(value, a) for a in accepted):
+                return self.unhandled_plan(callee, operands, p, bound[p], accepted)
+        gate = None
+        if rule.casts:
+            dtype = self.static_value(bound["dtype"])
+            if dtype is MISSING:
+                gate = bound["dtype"]  # known at run time only: decided there
+            elif dtype is not None:
+                kind = _dtype_kind(dtype)
+                if kind in ("i", "u", "b"):
+                    return Plan("none")  # a cast to integers or booleans is piecewise constant
+                if kind != "f":
+                    return Plan("opaque", operands, callee=callee, why=(
+                        "the cast to %s: %s" % (_dtype_text(dtype, bound["dtype"]), _COMPLEX_WHY if kind == "c"
+                                               else "only float, int and bool dtypes are differentiated")),
+                        hint="compute in a float dtype" + (" (the real and imaginary parts as two float arrays)"
+                                                          if kind == "c" else ""))
         reads = [n for p in rule.diff for n in loads(bound[p])]
         ignored = {p: loads(bound[p]) for p in bound
                    if p not in rule.diff and p not in rule.zero and p not in _INTEGER_PARAMS and loads(bound[p])}
-        return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored)
+        return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored, gate=gate)
+
+    def unhandled_plan(self, callee, operands, param, node, accepted=None) -> Plan:
+        """A call refused (when a value depending on ``wrt`` reaches it) because its derivative
+        rule would ignore the argument ``param`` (None: ``**kwargs``)."""
+        if param is None:
+            what = "**%s" % _call_text(node)
+        else:
+            value = self.static_value(node)
+            if isinstance(node, gast.Name) and node.id in self.ctx.temps:
+                text = "..." if value is MISSING else repr(value)  # (a normal-form temporary: not the user's)
+            else:
+                text = _call_text(node) if value is MISSING or isinstance(node, gast.Constant) \
+                    else "%s (%r)" % (_call_text(node), value)
+            what = "%s=%s" % (param, text)
+        hint = ("pass %s only with one of the values %s" % (param, ", ".join(map(repr, accepted))) if accepted
+                else "leave it out, or compute the same value another way (out=: assign the result; other "
+                     "arguments: see docs/supported.md for what the rule handles)")
+        return Plan("opaque", operands, callee=callee, hint=hint,
+                    why="the argument %s is not handled by its derivative rule" % what)
+
+    def mapping_of(self, s, plan, templates) -> dict:
+        """What the names of a rule's ``templates`` stand for at statement ``s``: its parameters'
+        operands, and ``site`` if a template reads it."""
+        mapping = dict(plan.bound)
+        if any(t is not None and "site" in rules.template_names(t) for t in templates):
+            mapping["site"] = self.site(s, plan)
+        return mapping
+
+    def site(self, s, plan):
+        """A name bound in generated code to where the call of statement ``s`` is (callee,
+        function, file, line, column), for errors a helper raises at run time."""
+        sites = self.__dict__.setdefault("sites", {})
+        if id(s) not in sites:
+            lineno = (getattr(s, "lineno", 0) or 0) + self.loc.line_offset
+            col = getattr(s, "col_offset", None)
+            where = (plan.callee, self.loc.function, self.loc.filename, lineno,
+                     None if col is None else col + self.loc.col_offset)
+            sites[id(s)] = self.ctx.bind("%s_line_%d" % (plan.callee.replace(".", "_"), lineno), where)
+        return gast.Name(id=sites[id(s)], ctx=gast.Load(), annotation=None, type_comment=None)
+
+    def gated(self, s, plan, value):
+        """``value`` (an adjoint or a tangent) through ``dtype_gate`` when the call casts to a dtype
+        known only at run time."""
+        if plan.gate is None:
+            return value
+        return gast.Call(func=gast.Name(id=self.ctx.helper("dtype_gate"), ctx=gast.Load(), annotation=None,
+                                        type_comment=None), args=[value, plan.gate, self.site(s, plan)], keywords=[])
+
+    def static_value(self, node):
+        """The value of an operand known when generating code: a constant, a module-level object
+        (``np.float32``, a global), or a local assigned only once, from one of those (the normal
+        form's ``t1 = np.int64``); else MISSING."""
+        for _ in range(8):  # (a chain of copies)
+            if isinstance(node, gast.Constant):
+                return node.value
+            obj = self.ctx.resolver.resolve(node)
+            if obj is not MISSING or not isinstance(node, gast.Name) or node.id in self.params \
+                    or node.id not in self.bound_once:
+                return obj
+            node = self.bound_once[node.id].value
+        return MISSING
 
     def kind_of_value(self, s, kinds):
         """The kind (FLOAT, SCALAR, array rank or None) of the value a statement computes (see
@@ -649,8 +747,36 @@ class Planner:
 
 # parameters that take integers (or tuples of them, or flags) by NumPy's contract: piecewise
 # constant, so their zero derivative is exact whatever they are computed from
-_INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof", "dtype", "shape", "newshape",
+_INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof", "shape", "newshape",
                              "repeats", "reps", "n", "k", "compute_uv", "full_matrices"))
+_COMPLEX_WHY = "complex numbers inside differentiated code are not supported yet"
+
+
+def _same(value, default) -> bool:
+    """Whether an argument known when generating code is the parameter's default (MISSING: not
+    known, never the default)."""
+    if value is MISSING or isinstance(value, np.ndarray):
+        return False
+    try:
+        return value is default or (type(value) is type(default) and bool(value == default))
+    except (TypeError, ValueError):
+        return False
+
+
+def _dtype_kind(dtype) -> str:
+    """NumPy's kind letter of a dtype argument ('f' float, 'i'/'u' int, 'b' bool, 'c' complex);
+    '' for a value that is not a dtype."""
+    try:
+        return np.dtype(dtype).kind
+    except (TypeError, ValueError):
+        return ""
+
+
+def _dtype_text(dtype, node) -> str:
+    try:
+        return "dtype %s" % np.dtype(dtype).name
+    except (TypeError, ValueError):
+        return "dtype=%s" % _call_text(node)
 
 # calls whose result is a list, tuple or dict
 _CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split, np.array_split,

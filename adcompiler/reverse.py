@@ -149,21 +149,24 @@ class ReverseMode(Planner):
         all_float = all(self.kind_of(bound[p]) == FLOAT for p in params if p in rule.vjps)
         out = []
         varargs = rule.signature.varargs
+        # a dtype known only at run time decides there whether the adjoint passes (dtype_gate)
+        seed = self.gated(s, plan, name(g))
+        gate_reads = set(loads(plan.gate)) if plan.gate is not None else set()
         if varargs in rule.vjps and isinstance(bound.get(varargs), gast.Tuple):
             # f(*args): one adjoint per element of the tuple the rule returns
-            mapping = dict({q: bound[q] for q in params}, g=g, ans=target)
+            mapping = dict(self.mapping_of(s, plan, [rule.vjps[varargs]]), g=seed, ans=target)
             for h in rules.helpers_used(rule.vjps[varargs]):
                 mapping.setdefault(h, self.helper(h))
             parts = rules.instantiate(rule.vjps[varargs], mapping)
-            reads = {n for n in loads(bound[varargs])} | {target}
+            reads = {n for n in loads(bound[varargs])} | {target} | gate_reads
             for i, elt in enumerate(bound[varargs].elts):
                 if isinstance(elt, gast.Name) and elt.id in self.active:
                     expr = gast.Call(func=name(self.helper("element")), args=[parts, const(i)], keywords=[])
                     out.append(Contrib(elt.id, expr, set(reads)))
         for p in operands:
             template = rule.vjp_template(p, bound, all_float)
-            mapping = {q: bound[q] for q in params}
-            mapping["g"] = g
+            mapping = self.mapping_of(s, plan, [template])
+            mapping["g"] = seed
             mapping["ans"] = target
             for h in rules.helpers_used(template):
                 mapping.setdefault(h, self.helper(h))
@@ -176,7 +179,7 @@ class ReverseMode(Planner):
                     else:
                         mapping[q] = name(self.shape_source(node.id))
             expr = rules.instantiate(template, mapping)
-            value_reads = {n for q in value_params for n in loads(mapping[q] if q != "ans" else name(target))}
+            value_reads = {n for q in value_params for n in loads(mapping[q] if q != "ans" else name(target))} | gate_reads
             shape_reads = {n for q in shape_params for n in loads(mapping[q] if q != "ans" else name(mapping["ans"]))}
             raw = expr
             # does the expression have the result's shape even when g is a scalar?

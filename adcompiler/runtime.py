@@ -609,6 +609,24 @@ def attribute(t, attr):
 
 
 
+def dtype_gate(v, dtype, site):
+    """The derivative ``v`` (an adjoint or a tangent) of a call whose result dtype is known only at
+    run time: ``v`` for a float dtype (None: the operand's own), zero for an int or bool one (the
+    cast is piecewise constant); any other dtype (complex) is an AdError at the call ``site``."""
+    if dtype is None:
+        return v
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        return v
+    if kind in "iub":
+        return np.zeros_like(v) if v.__class__ is _ndarray else 0.0
+    from .errors import error_at
+    raise error_at(site, "the cast to dtype %s: %s" % (np.dtype(dtype).name, "complex numbers inside differentiated "
+                                                       "code are not supported yet" if kind == "c" else
+                                                       "only float, int and bool dtypes are differentiated"),
+                   hint="compute in a float dtype")
+
+
 def cast_like(g, x):
     """Give a final gradient the type of its argument: float for float, an owned array of the
     argument's shape and dtype for an array, the same structure for containers."""

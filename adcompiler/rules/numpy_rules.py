@@ -11,15 +11,18 @@ E(np.add, "x1, x2", "g", "g")
 E(np.subtract, "x1, x2", "g", "-g")
 E(np.multiply, "x1, x2", "g * x2", "x1 * g")
 E(np.divide, "x1, x2", "g / x2", "-g * ans / x2")
+# (JAX's conventions where a template would meet 0 * inf: d/dx x ** 0 is 0, and d/dy 0 ** y is 0;
+# the constant forms' tests fold away when the code is optimised)
 E(np.power, "x1, x2", "dpow_base(g, x1, x2)", "dpow_exponent(g, ans, x1)",
-  constant=("g * x2 * x1 ** (x2 - 1)", "g * ans * np.log(x1)"))
+  constant=("g * x2 * x1 ** (x2 - 1) if x2 != 0 else 0.0 * g", "g * ans * np.log(x1) if x1 != 0 else g * ans * 0.0"))
 E(np.negative, "x", "-g")
 E(np.positive, "x", "g")
 E(np.square, "x", "g * 2.0 * x")
 E(np.reciprocal, "x", "-g * ans ** 2")
 E(np.sqrt, "x", "g * 0.5 / ans")
 E(np.cbrt, "x", "g / (3.0 * ans ** 2)")
-E(np.absolute, "x", "g * np.sign(x)")
+# not holomorphic: the rules are for real values, a complex one is an error (real_adjoint)
+E(np.absolute, "x", "real_adjoint(g, x, site) * np.sign(x)")
 E(np.fabs, "x", "g * np.sign(x)")
 # -- exponentials and logarithms
 E(np.exp, "x", "g * ans")
@@ -60,12 +63,14 @@ E(np.rad2deg, "x", "g * (180.0 / np.pi)")
 E(np.degrees, "x", "g * (180.0 / np.pi)")
 E(np.radians, "x", "g * (np.pi / 180.0)")
 E(np.logaddexp2, "x1, x2", "g * np.exp2(x1 - ans)", "g * np.exp2(x2 - ans)")
-E(np.float_power, "x1, x2", "g * x2 * np.float_power(x1, x2 - 1)", "g * ans * np.log(x1)")
+E(np.float_power, "x1, x2", "dpow_base(g, x1, x2)", "dpow_exponent(g, ans, x1)")
 E(np.copysign, "x1, x2", "g * np.sign(x1) * np.sign(ans)", None, zero=("x2",))
 E(np.mod, "x1, x2", "g", "mod_back(g, x1, x2)")
 E(np.fmod, "x1, x2", "g", "fmod_back(g, x1, x2)")
-E(np.conjugate, "x", "g")
-E(np.real, "val", "g")
+E(np.conjugate, "x", "real_adjoint(g, x, site)")
+E(np.real, "val", "real_adjoint(g, val, site)")
+E(np.imag, "val", "real_adjoint(g, val, site) * 0.0")
+E(np.angle, "z, deg=False", "real_adjoint(g, z, site) * 0.0", harmless=("deg",))  # (0 or pi: zero derivative)
 for _scalar_type in (np.float64, np.float32, np.float16):
     E(_scalar_type, "x", "g")
 
@@ -136,15 +141,18 @@ D(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
   b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))", jvp="np.outer(t_a, b) + np.outer(a, t_b)")
 
 # -- shapes
-D(np.reshape, "a, shape=None, order='C'", "np.reshape(g, np.shape(a))", linear=True)
-D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a))", linear=True)
-D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True)
-D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True)
+# (the adjoint reshapes back to the operand's shape, whatever the new shape or axis was; in the
+# same index order: 'A' and 'K' depend on memory layout and are refused)
+D(np.reshape, "a, shape=None, order='C', copy=None", "np.reshape(g, np.shape(a), order)", linear=True,
+  harmless=("shape", "copy"), only=dict(order=("C", "F")))
+D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True, only=dict(order=("C", "F")))
+D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
+D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.transpose, "a, axes=None", "transpose_back(g, axes)", linear=True)
 D(np.concatenate, "arrays, axis=0", "split_like(g, arrays, axis)", linear=True)
 D(np.swapaxes, "a, axis1, axis2", "swap_back(g, axis1, axis2)", linear=True)
 D(np.moveaxis, "a, source, destination", "moveaxis_back(g, source, destination)", linear=True)
-D(np.broadcast_to, "array, shape", "unbroadcast(g, array)", linear=True)
+D(np.broadcast_to, "array, shape, subok=False", "unbroadcast(g, array)", linear=True, harmless=("shape", "subok"))
 D(np.atleast_1d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
 D(np.atleast_2d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
 D(np.atleast_3d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
@@ -165,9 +173,10 @@ D(np.take_along_axis, "arr, indices, axis", "take_along_axis_back(g, arr, indice
 D(np.sort, "a, axis=-1", "sort_back(g, a, axis)", jvp="np.take_along_axis(t_a, np.argsort(a, axis=axis), axis)")
 D(np.copy, "a", "g", linear=True)
 D(np.ascontiguousarray, "a, dtype=None", "g", linear=True)
-D(np.asanyarray, "a, dtype=None", "g", linear=True)
+D(np.asanyarray, "a, dtype=None, order=None, copy=None", "g", linear=True, harmless=("order", "copy"))
 D(np.stack, "arrays, axis=0", "unstack(g, arrays, axis)", linear=True)
-D(np.array, "object, dtype=None", "g", linear=True)
+D(np.array, "object, dtype=None, copy=True, order='K', subok=False, ndmin=0", "g", linear=True,
+  harmless=("copy", "order", "subok"))
 D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)", x="unbroadcast(g * np.polyval(np.polyder(p), x), x)",
   jvp="np.polyval(t_p, x) + np.polyval(np.polyder(p), x) * t_x")
 D(np.polyder, "p, m=1", "polyder_back(g, p, m)", linear=True)
@@ -187,17 +196,23 @@ D(np.median, "a, axis=None, keepdims=False", "median_back(g, a, axis, keepdims)"
 if hasattr(np, "trapezoid"):  # NumPy >= 2.0
     D(np.trapezoid, "y, x=None, dx=1.0, axis=-1", "trapezoid_back(g, y, x, dx, axis)",
       x="trapezoid_x_back(g, y, x, axis)", dx="unbroadcast(g * ans / dx, dx)",
-      jvp="np.trapezoid(t_y, x, dx, axis) + trapezoid_x_jvp(y, x, t_x, axis) + ans / dx * t_dx")
+      jvp="np.trapezoid(t_y, x, dx, axis) + trapezoid_x_jvp(y, x, t_x, axis) + ans / dx * t_dx",
+      harmless=("axis",))  # (dx's adjoint, ans / dx, holds along any axis)
 if hasattr(np, "vecdot"):  # NumPy >= 2.0
     D(np.vecdot, "x1, x2, axis=-1", "unbroadcast(np.expand_dims(g, axis) * x2, x1)",
       x2="unbroadcast(np.expand_dims(g, axis) * x1, x2)", jvp="np.vecdot(t_x1, x2, axis=axis) + np.vecdot(x1, t_x2, axis=axis)")
-D(np.full, "shape, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True)
-D(np.full_like, "a, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True, zero=("a",))
+D(np.full, "shape, fill_value, dtype=None, order='C'", None, fill_value="unbroadcast(g, fill_value)", linear=True,
+  harmless=("shape", "order"))
+# (without dtype=, the result has a's dtype: an int array makes the fill value's gradient zero)
+D(np.full_like, "a, fill_value, dtype=None, order='K', subok=True, shape=None", None,
+  fill_value="unbroadcast(dtype_gate(g, result_dtype(a, dtype), site), fill_value)",
+  jvp="dtype_gate(np.full_like(a, t_fill_value, dtype, order, subok, shape), result_dtype(a, dtype), site)",
+  zero=("a",), harmless=("order", "subok", "shape"))
 D(np.linspace, "start, stop, num=50, endpoint=True", "linspace_back(g, start, num, endpoint, 0)",
   stop="linspace_back(g, stop, num, endpoint, 1)", jvp="linspace_jvp(t_start, t_stop, start, num, endpoint)")
 D(np.meshgrid, "*xi, indexing='xy'", None, xi="meshgrid_back(g, xi, indexing)",
   jvp="meshgrid_jvp(xi, t_xi, indexing)")
-D(np.asarray, "a, dtype=None", "g", linear=True)
+D(np.asarray, "a, dtype=None, order=None, copy=None", "g", linear=True, harmless=("order", "copy"))
 
 # -- no gradient
 N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np.argmin, np.argsort,
@@ -210,7 +225,16 @@ N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np
   np.isreal, np.iscomplex, np.isscalar, np.result_type, np.broadcast_shapes, np.indices,
   np.tri, np.diag_indices, np.triu_indices, np.tril_indices, np.digitize, np.heaviside,
   np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift, np.gcd, np.lcm,
-  np.imag, np.random.rand, np.random.randn, np.random.randint, np.iscomplexobj, np.isrealobj, np.argpartition,
+  np.random.rand, np.random.randn, np.random.randint, np.iscomplexobj, np.isrealobj, np.argpartition,
   np.lexsort, np.ravel_multi_index, np.unravel_index)
+# scalar types: integers and booleans are piecewise constant; complex values are refused
+N(*{np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.intc, np.int_, np.uint,
+    np.longlong, np.ulonglong, np.intp, np.uintp, np.bool_})
+table.refuse(np.complex64, np.complex128, np.clongdouble, why="complex numbers inside differentiated code are not "
+             "supported yet", hint="differentiate the real and imaginary parts as two float arrays")
+table.refuse(np.apply_along_axis, np.apply_over_axes, np.piecewise, np.frompyfunc, np.fromfunction,
+             why="it calls a Python function of its own, and adcompiler does not trace into NumPy",
+             hint="write the loop or the branches in the function itself (np.stack([f(row) for row in x]), "
+                  "np.where(condition, f(x), g(x)))")
 table.without_gradient(np.arange, np.unique, np.bincount, np.histogram, np.random.normal, np.random.uniform,
                        np.random.choice, np.random.permutation)

@@ -19,6 +19,8 @@ D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
   "np.reshape(np.sum(unreduce_extreme(1.0, top, x, axis, keepdims) * g, axis=axis, keepdims=keepdims), np.shape(v))",
   jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"))
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X)
+D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
+D(adj.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
 D(rt.own, "v, x", "own_back(g, v)", jvp="own(t_v, x)", zero=X)
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"))
@@ -97,4 +99,4 @@ for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
 # a callable chosen at run time: forward mode over its generated forward/backward pair
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)", zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
-N(rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed, adj.inside, rt.zero_like)
+N(adj.result_dtype, rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed, adj.inside, rt.zero_like)
