@@ -15,7 +15,8 @@ import numpy as np
 from . import custom, rules, runtime
 from .rules import adjoints
 from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, is_container, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
-                       scalar_kinds, target_of, varied_names)
+                       scalar_kinds, target_of, varied_names, walk)
+from .errors import AdError
 from .parse import unwrap
 from .resolve import MISSING
 
@@ -130,6 +131,7 @@ class Planner:
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
         self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[id(s)].diff_reads)
         self.check_ignored_operands()
+        self.check_complex_values()
 
     def effect_free(self, call) -> bool:
         """Whether a call whose result is discarded cannot change a value the function goes on
@@ -163,6 +165,8 @@ class Planner:
                 continue
             for param, names in plan.ignored.items():
                 if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
+                    if plan.kind == "index":
+                        raise self.index_error(s, [n for n in names if n in reaching])
                     if plan.kind == "call":
                         raise self.loc.error("%s is differentiated w.r.t. its positional parameters only, and "
                                              "its keyword-only argument %r depends on %s"
@@ -172,6 +176,86 @@ class Planner:
                                          % (plan.callee, param, ", ".join(self.wrt)), s,
                                          hint="wrap that argument in ad.stop_gradient(...) if no gradient should "
                                               "flow through it, or register a rule with ad.defvjp")
+
+    def check_complex_values(self):
+        """Complex numbers inside differentiated code are not supported yet: a statement that
+        combines a complex number (``1j``, a module-level complex constant or array, or a value
+        computed from one) with a value that depends on ``wrt`` is an error, never a silently
+        wrong gradient. (``complex(...)`` and casts to complex dtypes are refused by their rules;
+        the rules of abs, real, imag, conj and angle check their operand at run time.)"""
+        if self.ctx.generated:
+            return
+        complex_names = set()
+
+        def complex_atom(node):
+            if isinstance(node, gast.Constant):
+                return isinstance(node.value, complex)
+            if not isinstance(node, gast.Name) or not isinstance(node.ctx, gast.Load):
+                return False
+            if node.id in complex_names:
+                return True
+            value = self.ctx.resolver.resolve(node)
+            return isinstance(value, (complex, np.complexfloating)) or (
+                isinstance(value, np.ndarray) and value.dtype.kind == "c")
+
+        def reads_complex(s):
+            return isinstance(s, gast.Assign) and any(complex_atom(n) for n in walk(s.value))
+
+        grew = True
+        while grew:  # values computed from complex numbers are complex, unless made real (np.abs, .real)
+            grew = False
+            for s in self.layout.simple:
+                bound = target_of(s)[0]
+                if bound and bound not in complex_names and reads_complex(s) and not self.makes_real(s):
+                    complex_names.add(bound)
+                    grew = True
+        for s in self.layout.simple:
+            if target_of(s)[0] in self.active and reads_complex(s):
+                raise self.loc.error("a complex number is combined with a value that depends on %s: %s"
+                                     % (", ".join(self.wrt), _COMPLEX_WHY), s,
+                                     hint="differentiate the real and imaginary parts as two float arrays")
+
+    def makes_real(self, s) -> bool:
+        """Whether statement ``s`` computes a real value from any operand: a comparison, abs, the
+        real or imaginary part, an angle, or a function without a derivative."""
+        value = s.value
+        if isinstance(value, gast.Compare):
+            return True
+        if isinstance(value, gast.Attribute):
+            return value.attr in ("real", "imag")
+        if isinstance(value, gast.Call):
+            obj = self.ctx.resolver.resolve(value.func)
+            if obj in (np.abs, abs, np.real, np.imag, np.angle):
+                return True
+            rule = rules.lookup(obj) if obj is not MISSING else None
+            return rule is not None and rule.nondiff
+        return False
+
+    def computes_items(self, base) -> bool:
+        """Whether ``base[...]`` is known to compute its value from the index: ``base`` is a
+        module-level object, or an object argument, that is not an array, list, tuple or dict."""
+        if self.ctx.generated:
+            return False
+        cls = self.ctx.arg_classes.get(base.id) if base.id not in self.layout.binds else None
+        if cls is None:
+            obj = self.static_value(base)
+            if obj is MISSING:
+                return False
+            cls = type(obj)
+        return not issubclass(cls, (np.ndarray, list, tuple, dict, str, bytes))
+
+    def index_error(self, s, names):
+        """The error for ``t = base[index]`` where ``base`` computes its value from an index that
+        depends on ``wrt`` (see computes_items)."""
+        base = s.value.value.id
+        obj = self.static_value(s.value.value)
+        label = _call_text(self.bound_once[base].value) if base in self.ctx.temps else base
+        kind = type(obj).__name__ if obj is not MISSING else self.ctx.arg_classes[base].__name__
+        return self.loc.error("%s (a %s) is not an array, list, tuple or dict: its [...] computes a value from an "
+                              "index that depends on %s, which would get no gradient"
+                              % (label, kind, ", ".join(self.wrt)), s,
+                              hint="compute the value with functions that have derivative rules (np.concatenate, "
+                                   "np.column_stack, np.where, ...) or methods of your own")
 
     def find_views(self):
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
@@ -307,7 +391,13 @@ class Planner:
             return Plan("none")
         if isinstance(value, gast.Subscript):
             base = value.value
-            return Plan("index", [base.id]) if isinstance(base, gast.Name) else Plan("none")
+            if not isinstance(base, gast.Name):
+                return Plan("none")
+            # gradients reach the base only: an object that computes its items from the index
+            # (np.s_, np.ogrid, a class with __getitem__) is an error when the index depends on wrt
+            # (check_ignored_operands); for arrays, lists, tuples and dicts the index only selects
+            index = loads(value.slice)
+            return Plan("index", [base.id], ignored={"index": index} if index and self.computes_items(base) else {})
         if isinstance(value, (gast.Tuple, gast.List)):
             return Plan("display", [e.id for e in value.elts if isinstance(e, gast.Name)])
         if isinstance(value, gast.Dict):
@@ -317,8 +407,9 @@ class Planner:
             if obj is not MISSING:
                 return Plan("none")  # module constant such as np.pi
             rule = rules.lookup_method(value.attr)
-            if rule is not None:
-                return self.bind_rule(s, rule, [value.value], [], value.attr)
+            of_object = isinstance(value.value, gast.Name) and value.value.id in self.ctx.arg_classes
+            if rule is not None and not of_object:  # (x.T, x.real of an array; an object's attribute is its own)
+                return self.bind_rule(s, rule, [value.value], [], _call_text(value))
             if isinstance(value.value, gast.Name):
                 return Plan("attr", [value.value.id], callee=value.attr)
             return Plan("none")
@@ -356,7 +447,7 @@ class Planner:
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
                 rule = rules.lookup_method(func.attr)
                 if rule is not None:
-                    return self.bind_rule(s, rule, [func.value] + args, call.keywords, func.attr)
+                    return self.bind_rule(s, rule, [func.value] + args, call.keywords, _call_text(func))
                 plan = Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
                 if func.value.id in self.ctx.arg_classes and not call.keywords \
                         and not any(isinstance(a, gast.Starred) for a in args) \
@@ -384,6 +475,14 @@ class Planner:
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
+        if isinstance(obj, np.vectorize):  # its Python function, called on each element (runtime.vectorized)
+            try:
+                target = runtime.vectorized(obj, len(args))
+            except AdError as e:
+                raise self.loc.error(e.message, s, hint=e.hint) from None
+            plan = self.subroutine_plan(s, call, target)
+            plan.guard = (func, obj)
+            return plan
         if _is_user_instance(target):
             target = target.__call__  # a callable object from the module: its bound __call__
         if isinstance(target, (types.FunctionType, types.MethodType)) and is_library_function(
@@ -747,7 +846,8 @@ class Planner:
 
 # parameters that take integers (or tuples of them, or flags) by NumPy's contract: piecewise
 # constant, so their zero derivative is exact whatever they are computed from
-_INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof", "shape", "newshape",
+# (dtype too: its effect on the derivative is handled by bind_rule; a dtype carries no gradient)
+_INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof", "dtype", "shape", "newshape",
                              "repeats", "reps", "n", "k", "compute_uv", "full_matrices"))
 _COMPLEX_WHY = "complex numbers inside differentiated code are not supported yet"
 

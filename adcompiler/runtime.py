@@ -609,6 +609,17 @@ def attribute(t, attr):
 
 
 
+def r_items(items):
+    """``np.r_[a, b, ...]`` for a list of array and number items (its normal form: a function with
+    a rule, as the items are data, not an index)."""
+    return np.r_[tuple(items)]
+
+
+def c_items(items):
+    """``np.c_[a, b, ...]`` for a list of array and number items (its normal form)."""
+    return np.c_[tuple(items)]
+
+
 def dtype_gate(v, dtype, site):
     """The derivative ``v`` (an adjoint or a tangent) of a call whose result dtype is known only at
     run time: ``v`` for a float dtype (None: the operand's own), zero for an int or bool one (the
@@ -731,23 +742,65 @@ def _trampoline(fn, n, names=None, call_first=False):
     the compiler differentiates ``fn`` as it would a call written in the source: through its
     Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``).
     ``names``: parameter names to use instead of ``arg0, ...``."""
-    key = (id(fn), n, call_first)
-    made = _TRAMPOLINES.get(key)
+    made = _TRAMPOLINES.get((id(fn), n, call_first))
     if made is not None and made[0] is fn:
         return made[1]
-    import linecache
     label = getattr(fn, "__name__", type(fn).__name__)
     label = label if label.isidentifier() else "fn"
     names = names or ["arg%d" % i for i in range(n)]
-    params = ", ".join(names)
-    filename = "<call of %s #%d>" % (label, len(_TRAMPOLINES))
     callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
-    source = "def call_%s(%s):\n    return %s(%s)\n" % (label, params, callee, ", ".join(passed))
+    source = "def call_%s(%s):\n    return %s(%s)\n" % (label, ", ".join(names), callee, ", ".join(passed))
+    return _compiled(fn, (id(fn), n, call_first), "call of %s" % label, "call_" + label, source, {"fn": fn})
+
+
+def _compiled(fn, key, title, function, source, namespace):
+    """``function`` defined by ``source`` in ``namespace`` and registered with linecache (so it has
+    source to differentiate), kept for ``key`` while it stands for ``fn``."""
+    import linecache
+    filename = "<%s #%d>" % (title, len(_TRAMPOLINES))
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    namespace = {"fn": fn}
     exec(compile(source, filename, "exec"), namespace)
-    made = _TRAMPOLINES[key] = (fn, namespace["call_" + label])
-    return made[1]
+    _TRAMPOLINES[key] = (fn, namespace[function])
+    return namespace[function]
+
+
+def vectorized(vec, n):
+    """For an ``np.vectorize`` object, a function with source computing ``vec(arg0, ...)`` by
+    calling its Python function on each element of the broadcast arguments, so it is
+    differentiated like a loop; the result's dtype is the first output's (or ``otypes``), as
+    NumPy's. Options it does not reproduce (``excluded``, ``signature``, several outputs) are
+    an AdError."""
+    made = _TRAMPOLINES.get((id(vec), n, "vectorized"))
+    if made is not None and made[0] is vec:
+        return made[1]
+    from .errors import AdError
+    label = getattr(vec.pyfunc, "__name__", "fn")
+    label = label if label.isidentifier() else "fn"
+    otypes = vec.otypes or ""
+    if vec.excluded or vec.signature is not None or len(otypes) > 1 or n == 0:
+        raise AdError("np.vectorize(%s) with %s is not differentiated" % (
+            label, "excluded=" if vec.excluded else "signature=" if vec.signature is not None else
+            "several otypes" if len(otypes) > 1 else "no arguments"),
+            hint="write the loop over the elements in the function itself")
+    args = ["arg%d" % i for i in range(n)]
+    items = ["a%d" % i for i in range(n)]
+    flat = ["np.ravel(np.broadcast_to(%s, shape))" % a for a in args]
+    loop = ("%s in %s" % (items[0], flat[0]) if n == 1 else
+            "%s in zip(%s)" % (", ".join(items), ", ".join(flat)))
+    dtype = "otype" if otypes else "np.asarray(items[0]).dtype"
+    source = ("def vectorized_%s(%s):\n"
+              "    shape = np.broadcast_shapes(%s)\n"
+              "    items = [fn(%s) for %s]\n"
+              "    out = np.array(items, dtype=%s)\n"
+              "    if np.ndim(out) != 1:\n"
+              "        raise several_outputs\n"
+              "    return np.reshape(out, shape)\n") % (
+        label, ", ".join(args), ", ".join("np.shape(%s)" % a for a in args), ", ".join(items), loop, dtype)
+    several = AdError("np.vectorize(%s): the function returns several values, which is not differentiated" % label,
+                      hint="vectorize one function per output")
+    namespace = {"np": np, "fn": vec.pyfunc, "otype": otypes[0] if otypes else None, "several_outputs": several}
+    return _compiled(vec, (id(vec), n, "vectorized"), "np.vectorize(%s)" % label, "vectorized_" + label, source,
+                     namespace)
 
 
 def _callee_kinds(args):
@@ -765,7 +818,20 @@ def _dispatch(active, fn, args):
     """(function to differentiate, its arguments, active positions among them) for ``fn(*args)``
     with ``active`` positions counted over ``(fn, *args)``."""
     call = getattr(type(fn), "__call__", None)
+    if isinstance(fn, np.vectorize):
+        return vectorized(fn, len(args)), args, tuple(i - 1 for i in active if i)
+    if isinstance(fn, np.ufunc):
+        from . import rules
+        if rules.lookup(fn) is None:
+            from .errors import AdError
+            raise AdError("the ufunc %r has no derivative rule (np.frompyfunc makes ufuncs of Python functions, "
+                          "which are not differentiated)" % fn, hint="use np.vectorize(f), or call f in a loop")
     if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType):
+        from .planning import is_library_function
+        if is_library_function(call):  # (NumPy's own Python code is not traced)
+            from .errors import AdError
+            raise AdError("the callable %r is a %s object without a derivative rule" % (fn, type(fn).__name__),
+                          hint="call a function with a derivative rule or with Python source")
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active
     if 0 in active and not _stateless(fn):
         from .errors import AdError

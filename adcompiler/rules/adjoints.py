@@ -202,6 +202,25 @@ def hstack_back(g, tup):
     return [np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=axis), tup)]
 
 
+def r_items_back(g, items):
+    """Adjoints of the items of ``np.r_[items]``: pieces along the first axis (a number or a 0-d
+    array took one row)."""
+    return _concatenated_back(g, items, 0, [np.shape(i)[0] if np.ndim(i) else 1 for i in items])
+
+
+def c_items_back(g, items):
+    """Adjoints of the items of ``np.c_[items]``: pieces along the last axis (a number or a vector
+    took one column)."""
+    return _concatenated_back(g, items, -1, [np.shape(i)[-1] if np.ndim(i) >= 2 else 1 for i in items])
+
+
+def _concatenated_back(g, items, axis, sizes):
+    if _zero(g):
+        return [g] * len(items)
+    bounds = np.cumsum(sizes)[:-1]
+    return [np.reshape(p, np.shape(i)) for p, i in zip(np.split(g, bounds, axis=axis), items)]
+
+
 def split_back(g, ary, indices_or_sections, axis=0):
     """Adjoint of ``np.split`` / ``np.array_split``: the pieces' adjoints joined (zeros where a
     piece got none)."""

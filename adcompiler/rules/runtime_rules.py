@@ -20,6 +20,9 @@ D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
   jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"))
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X)
 D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
+# np.r_[...] and np.c_[...] in the normal form (normalize.Normalizer.concatenation)
+D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
+D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
 D(adj.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
 D(rt.own, "v, x", "own_back(g, v)", jvp="own(t_v, x)", zero=X)
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
@@ -89,7 +92,7 @@ D(adj.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  #
 # Adjoints linear in the adjoint they receive, whose other arguments give only shapes, indices
 # or piecewise-constant selections: the tangent is the same function of the adjoint's tangent.
 # (Reverse mode over them, the transposed map, is written out only for some, above.)
-for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
+for _helper in (adj.hstack_back, adj.vstack_back, adj.r_items_back, adj.c_items_back, adj.split_back, adj.pad_back,
                 adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.append_back,
                 adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back,
                 adj.accumulate_extreme_back):
