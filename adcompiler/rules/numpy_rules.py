@@ -119,7 +119,8 @@ D(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
 D(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False", "nanmean_back(g, a, axis, keepdims)",
   jvp="np.nanmean(np.where(np.isnan(a), np.nan, t_a), axis=axis, keepdims=keepdims)")
 D(np.diff, "a, n=1, axis=-1", "diff_back(g, a, n, axis)", linear=True)
-D(np.trace, "a, offset=0, axis1=0, axis2=1", "trace_back(g, a, offset, axis1, axis2)", linear=True)
+D(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None, out=None", "trace_back(g, a, offset, axis1, axis2)",
+  linear=True)
 D(np.diag, "v, k=0", "diag_back(g, v, k)", linear=True)
 D(np.diagonal, "a, offset=0, axis1=0, axis2=1", "diagonal_back(g, a, offset, axis1, axis2)", linear=True)
 D(np.triu, "m, k=0", "np.triu(g, k)", linear=True)
@@ -135,7 +136,7 @@ D(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)", b="tensordot
   jvp="np.tensordot(t_a, b, axes) + np.tensordot(a, t_b, axes)")
 D(np.kron, "a, b", "kron_back(g, a, b, 0)", b="kron_back(g, a, b, 1)", jvp="np.kron(t_a, b) + np.kron(a, t_b)")
 D(np.cross, "a, b", "cross_back(g, a, b, 0)", b="cross_back(g, a, b, 1)", jvp="np.cross(t_a, b) + np.cross(a, t_b)")
-D(np.einsum, "subscripts, *operands", None, operands="einsum_back(g, subscripts, operands)",
+D(np.einsum, "subscripts, *operands, optimize=False, dtype=None", None, harmless=("optimize",), operands="einsum_back(g, subscripts, operands)",
   jvp="einsum_jvp(subscripts, operands, t_operands)")
 D(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
   b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))", jvp="np.outer(t_a, b) + np.outer(a, t_b)")
@@ -149,15 +150,17 @@ D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True, on
 D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.transpose, "a, axes=None", "transpose_back(g, axes)", linear=True)
-D(np.concatenate, "arrays, axis=0", "split_like(g, arrays, axis)", linear=True)
+# (casting= only decides whether a dtype change is allowed: the values are the same)
+D(np.concatenate, "arrays, axis=0, out=None, dtype=None, casting='same_kind'", "split_like(g, arrays, axis)",
+  linear=True, harmless=("casting",))
 D(np.swapaxes, "a, axis1, axis2", "swap_back(g, axis1, axis2)", linear=True)
 D(np.moveaxis, "a, source, destination", "moveaxis_back(g, source, destination)", linear=True)
 D(np.broadcast_to, "array, shape, subok=False", "unbroadcast(g, array)", linear=True, harmless=("shape", "subok"))
 D(np.atleast_1d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
 D(np.atleast_2d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
 D(np.atleast_3d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
-D(np.hstack, "tup", "hstack_back(g, tup)", linear=True)
-D(np.vstack, "tup", "vstack_back(g, tup)", linear=True)
+D(np.hstack, "tup, dtype=None, casting='same_kind'", "hstack_back(g, tup)", linear=True, harmless=("casting",))
+D(np.vstack, "tup, dtype=None, casting='same_kind'", "vstack_back(g, tup)", linear=True, harmless=("casting",))
 D(np.column_stack, "tup", "[np.reshape(p, np.shape(t)) for p, t in zip(split_like(g, [np.reshape(t, (len(t), -1)) if np.ndim(t) < 2 else t for t in tup], 1), tup)]", linear=True)
 D(np.split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
 D(np.array_split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
@@ -171,10 +174,11 @@ D(np.pad, "array, pad_width, mode='constant'", "pad_back(g, array, pad_width, mo
 D(np.take, "a, indices, axis=None", "take_back(g, a, indices, axis)", linear=True)
 D(np.take_along_axis, "arr, indices, axis", "take_along_axis_back(g, arr, indices, axis)", linear=True)
 D(np.sort, "a, axis=-1", "sort_back(g, a, axis)", jvp="np.take_along_axis(t_a, np.argsort(a, axis=axis), axis)")
-D(np.copy, "a", "g", linear=True)
+D(np.copy, "a, order='K', subok=False", "g", linear=True, harmless=("order", "subok"))  # (a memory layout)
 D(np.ascontiguousarray, "a, dtype=None", "g", linear=True)
 D(np.asanyarray, "a, dtype=None, order=None, copy=None", "g", linear=True, harmless=("order", "copy"))
-D(np.stack, "arrays, axis=0", "unstack(g, arrays, axis)", linear=True)
+D(np.stack, "arrays, axis=0, out=None, dtype=None, casting='same_kind'", "unstack(g, arrays, axis)", linear=True,
+  harmless=("casting",))
 D(np.array, "object, dtype=None, copy=True, order='K', subok=False, ndmin=0", "g", linear=True,
   harmless=("copy", "order", "subok"))
 D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)", x="unbroadcast(g * np.polyval(np.polyder(p), x), x)",
@@ -208,11 +212,13 @@ D(np.full_like, "a, fill_value, dtype=None, order='K', subok=True, shape=None", 
   fill_value="unbroadcast(dtype_gate(g, result_dtype(a, dtype), site), fill_value)",
   jvp="dtype_gate(np.full_like(a, t_fill_value, dtype, order, subok, shape), result_dtype(a, dtype), site)",
   zero=("a",), harmless=("order", "subok", "shape"))
-D(np.linspace, "start, stop, num=50, endpoint=True", "linspace_back(g, start, num, endpoint, 0)",
+D(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None", "linspace_back(g, start, num, endpoint, 0)",
   stop="linspace_back(g, stop, num, endpoint, 1)", jvp="linspace_jvp(t_start, t_stop, start, num, endpoint)")
 D(np.meshgrid, "*xi, indexing='xy'", None, xi="meshgrid_back(g, xi, indexing)",
   jvp="meshgrid_jvp(xi, t_xi, indexing)")
 D(np.asarray, "a, dtype=None, order=None, copy=None", "g", linear=True, harmless=("order", "copy"))
+if hasattr(np, "astype"):  # NumPy >= 2.1
+    D(np.astype, "x, dtype, copy=True, device=None", "g", linear=True, harmless=("copy",))
 
 # -- no gradient
 N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np.argmin, np.argsort,
