@@ -274,8 +274,9 @@ def test_a_dtype_known_at_run_time_is_decided_there(m, dtype, passes):
     np.testing.assert_allclose(ad.grad(m.cast_to)(x, dtype), want, rtol=1e-6)
     t = np.array([0.3, -1.0, 2.0])
     np.testing.assert_allclose(ad.jvp(m.cast_to, (x, dtype), (t, None))[1], np.dot(want, t), rtol=1e-6)
-    np.testing.assert_allclose(ad.hessian(m.cast_to)(x, dtype), np.diag(2 * cast + (4 * x if passes else 0.0)),
-                               rtol=1e-6)
+    hessian = np.diag(2 * cast + (4 * x if passes else 0.0))
+    np.testing.assert_allclose(ad.hessian(m.cast_to)(x, dtype), hessian, rtol=1e-6)
+    np.testing.assert_allclose(ad.hessian(m.cast_to, mode="reverse")(x, dtype), hessian, rtol=1e-6)
 
 
 @pytest.mark.parametrize("like", [np.arange(3), np.ones(3, bool), np.ones(3, np.float32), np.ones(3)])
@@ -411,7 +412,9 @@ def one_row(x):
 @pytest.mark.parametrize("name, args", [("rows", [X3]), ("rows_2d", [M23]), ("columns", [X3]), ("one_row", [X3]),
                                         ("columns_2d", [X3, M23.T])])
 def test_r_and_c(m, name, args):
-    check_all_modes(getattr(m, name), [a.copy() for a in args])
+    fn = getattr(m, name)
+    check_all_modes(fn, [a.copy() for a in args])
+    np.testing.assert_allclose(ad.hessian(fn, mode="reverse")(*args), ad.hessian(fn)(*args), rtol=1e-12, atol=1e-12)
 
 
 def test_r_and_c_values_and_dtypes_are_numpys(m):
@@ -567,7 +570,10 @@ def test_non_holomorphic_rules_refuse_complex_values_at_run_time(m, name):
 
 @pytest.mark.parametrize("name", NON_HOLOMORPHIC)
 def test_non_holomorphic_rules_on_real_values(m, name):
-    check_all_modes(getattr(m, name), [X3.copy(), np.array([1.5, -0.5, 3.0])])
+    args = [X3.copy(), np.array([1.5, -0.5, 3.0])]
+    check_all_modes(getattr(m, name), args)
+    np.testing.assert_allclose(ad.hessian(getattr(m, name), mode="reverse")(*args), ad.hessian(getattr(m, name))(*args),
+                               atol=1e-12)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -214,6 +214,13 @@ def c_items_back(g, items):
     return _concatenated_back(g, items, -1, [np.shape(i)[-1] if np.ndim(i) >= 2 else 1 for i in items])
 
 
+def dense_items(g, items):
+    """The adjoints ``g`` of ``items`` as arrays of their shapes (0.0, a zero adjoint, as zeros)."""
+    if _zero(g):
+        return [np.zeros(np.shape(i)) for i in items]
+    return [np.zeros(np.shape(i)) if _zero(p) else p for p, i in zip(g, items)]
+
+
 def _concatenated_back(g, items, axis, sizes):
     if _zero(g):
         return [g] * len(items)

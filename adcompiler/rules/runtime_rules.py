@@ -76,10 +76,13 @@ for _helper, _params, _transpose in [
         (adj.roll_back, "cot, shift, axis=None", "unless_zero(np.roll, g, shift, axis)"),
         (adj.sort_back, "cot, a, axis=-1", "unless_zero(np.take_along_axis, g, np.argsort(a, axis=axis), axis)"),
         (adj.take_back, "cot, a, indices, axis=None", "unless_zero(np.take, g, indices, axis)"),
-        (adj.take_along_axis_back, "cot, arr, indices, axis", "unless_zero(np.take_along_axis, g, indices, axis)")]:
+        (adj.take_along_axis_back, "cot, arr, indices, axis", "unless_zero(np.take_along_axis, g, indices, axis)"),
+        (adj.r_items_back, "cot, items", "r_items(dense_items(g, items))"),
+        (adj.c_items_back, "cot, items", "c_items(dense_items(g, items))")]:
     _rest = _params.split(", ", 1)[1]
     _names = ", ".join(p.split("=")[0] for p in _rest.split(", "))
     D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names), zero=tuple(_names.split(", ")))
+D(adj.dense_items, "cot, items", "g", linear=True, zero=("items",))
 D(adj.sum_back, "cot, iterable", "unless_zero(entries_sum, g)", jvp="sum_back(t_cot, iterable)", zero=("iterable",))
 D(adj.sorted_back, "cot, iterable, reverse=False", "sorted_jvp(iterable, g, reverse)",
   jvp="sorted_back(t_cot, iterable, reverse)", zero=("iterable", "reverse"))
@@ -92,7 +95,7 @@ D(adj.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  #
 # Adjoints linear in the adjoint they receive, whose other arguments give only shapes, indices
 # or piecewise-constant selections: the tangent is the same function of the adjoint's tangent.
 # (Reverse mode over them, the transposed map, is written out only for some, above.)
-for _helper in (adj.hstack_back, adj.vstack_back, adj.r_items_back, adj.c_items_back, adj.split_back, adj.pad_back,
+for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
                 adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.append_back,
                 adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back,
                 adj.accumulate_extreme_back):
