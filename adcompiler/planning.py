@@ -409,7 +409,7 @@ class Planner:
             rule = rules.lookup_method(value.attr)
             of_object = isinstance(value.value, gast.Name) and value.value.id in self.ctx.arg_classes
             if rule is not None and not of_object:  # (x.T, x.real of an array; an object's attribute is its own)
-                return self.bind_rule(s, rule, [value.value], [], _call_text(value))
+                return self.bind_rule(s, rule, [value.value], [], self.method_text(value))
             if isinstance(value.value, gast.Name):
                 return Plan("attr", [value.value.id], callee=value.attr)
             return Plan("none")
@@ -447,7 +447,7 @@ class Planner:
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
                 rule = rules.lookup_method(func.attr)
                 if rule is not None:
-                    return self.bind_rule(s, rule, [func.value] + args, call.keywords, _call_text(func))
+                    return self.bind_rule(s, rule, [func.value] + args, call.keywords, self.method_text(func))
                 plan = Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
                 if func.value.id in self.ctx.arg_classes and not call.keywords \
                         and not any(isinstance(a, gast.Starred) for a in args) \
@@ -500,6 +500,14 @@ class Planner:
             plan.guard = (func, obj)
             return plan
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+
+    def method_text(self, attribute) -> str:
+        """How messages name a method or attribute: ``x.astype``, or ``.real`` of a value the
+        normal form computed (a temporary, not a name of the user's)."""
+        receiver = attribute.value
+        if isinstance(receiver, gast.Name) and receiver.id in self.ctx.temps:
+            return "." + attribute.attr
+        return _call_text(attribute)
 
     def dynamic_plan(self, call) -> Plan:
         """A callable known only at run time (``layer(x)`` for each layer of a list,
