@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import linecache
 
+COMPLEX_UNSUPPORTED = "complex numbers inside differentiated code are not supported yet"
+COMPLEX_HINT = "differentiate the real and imaginary parts as two real values"
+
 
 class AdError(Exception):
     """An error the compiler raises on purpose: unsupported code or misuse of the API.

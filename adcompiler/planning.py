@@ -16,7 +16,7 @@ from . import custom, rules, runtime
 from .rules import adjoints
 from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, is_container, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
                        scalar_kinds, target_of, varied_names, walk)
-from .errors import AdError
+from .errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError
 from .parse import unwrap
 from .resolve import MISSING
 
@@ -212,8 +212,8 @@ class Planner:
         for s in self.layout.simple:
             if target_of(s)[0] in self.active and reads_complex(s):
                 raise self.loc.error("a complex number is combined with a value that depends on %s: %s"
-                                     % (", ".join(self.wrt), _COMPLEX_WHY), s,
-                                     hint="differentiate the real and imaginary parts as two float arrays")
+                                     % (", ".join(self.wrt), COMPLEX_UNSUPPORTED), s,
+                                     hint=COMPLEX_HINT)
 
     def makes_real(self, s) -> bool:
         """Whether statement ``s`` computes a real value from any operand: a comparison, abs, the
@@ -635,10 +635,9 @@ class Planner:
                     return Plan("none")  # a cast to integers or booleans is piecewise constant
                 if kind != "f":
                     return Plan("opaque", operands, callee=callee, why=(
-                        "the cast to %s: %s" % (_dtype_text(dtype, bound["dtype"]), _COMPLEX_WHY if kind == "c"
+                        "the cast to %s: %s" % (_dtype_text(dtype, bound["dtype"]), COMPLEX_UNSUPPORTED if kind == "c"
                                                else "only float, int and bool dtypes are differentiated")),
-                        hint="compute in a float dtype" + (" (the real and imaginary parts as two float arrays)"
-                                                          if kind == "c" else ""))
+                        hint=COMPLEX_HINT if kind == "c" else "compute in a float dtype")
         reads = [n for p in rule.diff for n in loads(bound[p])]
         ignored = {p: loads(bound[p]) for p in bound
                    if p not in rule.diff and p not in rule.zero and p not in _INTEGER_PARAMS and loads(bound[p])}
@@ -857,7 +856,6 @@ class Planner:
 # (dtype too: its effect on the derivative is handled by bind_rule; a dtype carries no gradient)
 _INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof", "dtype", "shape", "newshape",
                              "repeats", "reps", "n", "k", "compute_uv", "full_matrices"))
-_COMPLEX_WHY = "complex numbers inside differentiated code are not supported yet"
 
 
 def _same(value, default) -> bool:

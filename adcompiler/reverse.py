@@ -44,7 +44,6 @@ class ReverseMode(Planner):
 
     def __init__(self, fdef, wrt, arg_kinds, ctx):
         super().__init__(fdef, wrt, arg_kinds, ctx)
-        self.fdef_params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
         self.definitions = {target_of(s)[0]: s for s in self.layout.simple if target_of(s)[0]}
         self.adjoints: dict[str, str] = {}
         self.tape = None
@@ -234,7 +233,7 @@ class ReverseMode(Planner):
                 nxt = names.pop()
             else:
                 return var
-            if self.single_definition(nxt) is None and not (nxt in self.fdef_params and nxt not in self.layout.binds):
+            if self.single_definition(nxt) is None and not (nxt in self.params and nxt not in self.layout.binds):
                 return var
             var = nxt
         return var
@@ -242,7 +241,7 @@ class ReverseMode(Planner):
     def single_definition(self, var):
         """The statement binding ``var`` if it is bound exactly once (outside any loop)."""
         positions = self.layout.binds.get(var, ())
-        if len(positions) != 1 or var in self.fdef_params:
+        if len(positions) != 1 or var in self.params:
             return None
         stmt = self.definitions.get(var)
         if stmt is None or self.layout.in_loop(stmt):

@@ -631,9 +631,8 @@ def dtype_gate(v, dtype, site):
         return v
     if kind in "iub":
         return np.zeros_like(v) if v.__class__ is _ndarray else 0.0
-    from .errors import error_at
-    raise error_at(site, "the cast to dtype %s: %s" % (np.dtype(dtype).name, "complex numbers inside differentiated "
-                                                       "code are not supported yet" if kind == "c" else
+    from .errors import COMPLEX_UNSUPPORTED, error_at
+    raise error_at(site, "the cast to dtype %s: %s" % (np.dtype(dtype).name, COMPLEX_UNSUPPORTED if kind == "c" else
                                                        "only float, int and bool dtypes are differentiated"),
                    hint="compute in a float dtype")
 

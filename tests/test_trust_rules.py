@@ -3,12 +3,10 @@ the construct and what to do instead. Arguments a rule would ignore, dtype chang
 zero, np.r_/np.c_ and other subscripts that compute from their index, complex values inside
 differentiated code, and np.vectorize with NumPy's other higher-order functions."""
 import importlib.util
-import math
 import textwrap
 
 import numpy as np
 import pytest
-import scipy.special  # noqa: F401  (the scipy.special rules load once the user's code imports it)
 
 import adcompiler as ad
 from adcompiler import rules

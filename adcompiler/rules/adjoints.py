@@ -87,7 +87,9 @@ def dpow_exponent(g, ans, x):
 
 def result_dtype(a, dtype):
     """The dtype of ``np.full_like(a, ..., dtype)``: ``dtype``, or ``a``'s when it is None."""
-    return dtype if dtype is not None else getattr(a, "dtype", None) or np.asarray(a).dtype
+    if dtype is not None:
+        return dtype
+    return a.dtype if isinstance(a, np.ndarray) else np.asarray(a).dtype
 
 
 def real_adjoint(g, x, site):
@@ -95,10 +97,9 @@ def real_adjoint(g, x, site):
     not holomorphic). A complex ``x`` is an AdError at the call ``site`` (complex values inside
     differentiated code are not supported yet), never a silently wrong derivative."""
     if (x.dtype.kind == "c") if x.__class__ is np.ndarray else isinstance(x, (complex, np.complexfloating)):
-        from ..errors import error_at
-        raise error_at(site, "its derivative is written for real values, and this one is complex: complex "
-                             "numbers inside differentiated code are not supported yet",
-                       hint="differentiate the real and imaginary parts as two float arrays")
+        from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, error_at
+        raise error_at(site, "its derivative is written for real values, and this one is complex: "
+                       + COMPLEX_UNSUPPORTED, hint=COMPLEX_HINT)
     return g
 
 

@@ -3,6 +3,7 @@ the ``operator`` module (``x + y`` is ``operator.add``)."""
 import builtins
 import operator
 
+from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from .core import Table
 
 table = Table("builtins")
@@ -37,8 +38,8 @@ D(builtins.max, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_a
 D(builtins.min, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_args)")
 D(builtins.sorted, "iterable, reverse=False", "sorted_back(g, iterable, reverse)", jvp="sorted_jvp(iterable, t_iterable, reverse)")
 
-table.refuse(builtins.complex, why="complex numbers inside differentiated code are not supported yet",
-             hint="differentiate the real and imaginary parts as two floats")
+table.refuse(builtins.complex, why=COMPLEX_UNSUPPORTED,
+             hint=COMPLEX_HINT)
 N(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
   operator.not_, operator.and_, operator.or_, operator.xor, operator.invert, operator.lshift,
   operator.rshift, operator.is_, operator.is_not, operator.contains,

@@ -1,6 +1,7 @@
 """Derivative rules for NumPy. ``g``: adjoint of the result, ``ans``: the result."""
 import numpy as np
 
+from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from .core import Table
 
 table = Table("numpy")
@@ -234,10 +235,10 @@ N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np
   np.random.rand, np.random.randn, np.random.randint, np.iscomplexobj, np.isrealobj, np.argpartition,
   np.lexsort, np.ravel_multi_index, np.unravel_index)
 # scalar types: integers and booleans are piecewise constant; complex values are refused
-N(*{np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.intc, np.int_, np.uint,
-    np.longlong, np.ulonglong, np.intp, np.uintp, np.bool_})
-table.refuse(np.complex64, np.complex128, np.clongdouble, why="complex numbers inside differentiated code are not "
-             "supported yet", hint="differentiate the real and imaginary parts as two float arrays")
+N(*dict.fromkeys([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.intc, np.int_,
+                  np.uint, np.longlong, np.ulonglong, np.intp, np.uintp, np.bool_]))  # (some are aliases)
+table.refuse(np.complex64, np.complex128, np.clongdouble, why=COMPLEX_UNSUPPORTED,
+             hint=COMPLEX_HINT)
 table.refuse(np.apply_along_axis, np.apply_over_axes, np.piecewise, np.frompyfunc, np.fromfunction,
              why="it calls a Python function of its own, and adcompiler does not trace into NumPy",
              hint="write the loop or the branches in the function itself (np.stack([f(row) for row in x]), "
