@@ -110,7 +110,7 @@ def normalized_source(fn) -> str:
 
 def _is_pure_call(ctx):
     effects = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
-               runtime.batch_add_at, runtime.batch_take_adjoint)
+               runtime.batch_add_at, runtime.batch_take_adjoint, runtime.subscript_check)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in effects)}
 
     def is_pure(call):

@@ -89,6 +89,9 @@ class ForwardMode(Planner):
             self.transform_call(s, out)
             return
         out.append(s)
+        check = self.subscript_check(s)
+        if check is not None:
+            out.append(check)
         if target is None or target not in self.active:
             if bound:
                 self.set_tangent(bound, None, out, s)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import operator
+import re
 import types
 from dataclasses import dataclass, field
 
@@ -145,8 +146,10 @@ class Planner:
     def check_ignored_operands(self):
         """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
         bounds of ``np.clip`` once had none) would silently get no gradient, and so would one a
-        call changes in place (``y.sort()``, ``np.add.at(out, i, x)``): errors instead."""
+        call changes in place (``y.sort()``, ``np.add.at(out, i, x)``), or an index that depends on
+        it given to an object that computes its items from it (``np.s_[x]``): errors instead."""
         plans = [(s, p) for s in self.layout.simple for p in [self.plans[id(s)]] if p.ignored]
+        self.index_checks = set()  # subscripts whose base is checked at run time (subscript_check)
         if not plans:
             return
         varied = varied_names(self.layout, self.wrt, lambda s: self.plans[id(s)].diff_reads)
@@ -166,7 +169,10 @@ class Planner:
             for param, names in plan.ignored.items():
                 if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
                     if plan.kind == "index":
-                        raise self.index_error(s, [n for n in names if n in reaching])
+                        if self.items_from_index(s.value.value):
+                            raise self.index_error(s)
+                        self.index_checks.add(id(s))
+                        continue
                     if plan.kind == "call":
                         raise self.loc.error("%s is differentiated w.r.t. its positional parameters only, and "
                                              "its keyword-only argument %r depends on %s"
@@ -231,26 +237,51 @@ class Planner:
             return rule is not None and rule.nondiff
         return False
 
-    def computes_items(self, base) -> bool:
-        """Whether ``base[...]`` is known to compute its value from the index: ``base`` is a
-        module-level object, or an object argument, that is not an array, list, tuple or dict."""
+    def items_from_index(self, base):
+        """Whether ``base[...]`` computes its value from the index: True for a module-level
+        object, an object argument or an object made here (``Table()``) that is not an array,
+        list, tuple, dict or range; False for those and for values known to be arrays or
+        containers; None when only the run time knows (``subscript_check`` decides there)."""
         if self.ctx.generated:
             return False
+        kind = self.kinds.get(base.id)
+        if is_container(kind) or kind == SHAPE or (kind != BOTTOM and rank(kind) is not None):
+            return False
         cls = self.ctx.arg_classes.get(base.id) if base.id not in self.layout.binds else None
+        if cls is None and base.id in self.bound_once and isinstance(self.bound_once[base.id].value, gast.Call):
+            made = self.ctx.resolver.resolve(self.bound_once[base.id].value.func)
+            cls = made if isinstance(made, type) else None
         if cls is None:
             obj = self.static_value(base)
             if obj is MISSING:
-                return False
+                return None
             cls = type(obj)
-        return not issubclass(cls, (np.ndarray, list, tuple, dict, str, bytes))
+        return not issubclass(cls, (np.ndarray, list, tuple, dict, range, str, bytes))
 
-    def index_error(self, s, names):
+    def subscript_check(self, s):
+        """For ``t = base[index]`` with an index that depends on ``wrt`` and a base only the run
+        time knows, a statement checking there that ``base`` is an array, list, tuple or dict (an
+        object computing its items from the index would give a silent zero); else None."""
+        if id(s) not in self.index_checks:
+            return None
+        check = gast.Call(func=gast.Name(id=self.ctx.helper("subscript_check"), ctx=gast.Load(), annotation=None,
+                                         type_comment=None), args=[s.value.value, self.site(s, self.plans[id(s)])],
+                          keywords=[])
+        return gast.copy_location(gast.Expr(value=check), s)
+
+    def index_error(self, s):
         """The error for ``t = base[index]`` where ``base`` computes its value from an index that
-        depends on ``wrt`` (see computes_items)."""
+        depends on ``wrt`` (see items_from_index)."""
         base = s.value.value.id
         obj = self.static_value(s.value.value)
-        label = _call_text(self.bound_once[base].value) if base in self.ctx.temps else base
-        kind = type(obj).__name__ if obj is not MISSING else self.ctx.arg_classes[base].__name__
+        made = self.bound_once[base].value if base in self.bound_once else None
+        label = _call_text(made) if base in self.ctx.temps else base
+        if obj is not MISSING:
+            kind = type(obj).__name__
+        elif base in self.ctx.arg_classes:
+            kind = self.ctx.arg_classes[base].__name__
+        else:
+            kind = self.ctx.resolver.resolve(made.func).__name__
         return self.loc.error("%s (a %s) is not an array, list, tuple or dict: its [...] computes a value from an "
                               "index that depends on %s, which would get no gradient"
                               % (label, kind, ", ".join(self.wrt)), s,
@@ -395,9 +426,11 @@ class Planner:
                 return Plan("none")
             # gradients reach the base only: an object that computes its items from the index
             # (np.s_, np.ogrid, a class with __getitem__) is an error when the index depends on wrt
-            # (check_ignored_operands); for arrays, lists, tuples and dicts the index only selects
+            # (check_ignored_operands), checked at run time when the base's type is known only
+            # then; for arrays, lists, tuples and dicts the index only selects
             index = loads(value.slice)
-            return Plan("index", [base.id], ignored={"index": index} if index and self.computes_items(base) else {})
+            return Plan("index", [base.id], callee=base.id + "[...]",
+                        ignored={"index": index} if index and self.items_from_index(base) is not False else {})
         if isinstance(value, (gast.Tuple, gast.List)):
             return Plan("display", [e.id for e in value.elts if isinstance(e, gast.Name)])
         if isinstance(value, gast.Dict):
@@ -679,7 +712,8 @@ class Planner:
             col = getattr(s, "col_offset", None)
             where = (plan.callee, self.loc.function, self.loc.filename, lineno,
                      None if col is None else col + self.loc.col_offset)
-            sites[id(s)] = self.ctx.bind("%s_line_%d" % (plan.callee.replace(".", "_"), lineno), where)
+            label = re.sub(r"\W+", "_", plan.callee).strip("_")
+            sites[id(s)] = self.ctx.bind("%s_line_%d" % (label, lineno), where)
         return gast.Name(id=sites[id(s)], ctx=gast.Load(), annotation=None, type_comment=None)
 
     def gated(self, s, plan, value):

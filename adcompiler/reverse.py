@@ -331,6 +331,9 @@ class ReverseMode(Planner):
                 self.forward_call(s, out)
             else:
                 out.append(s)
+                check = self.subscript_check(s)
+                if check is not None:
+                    out.append(check)
                 self.records[id(s)] = self.emit_records(s, self.record_plan(s, self.reads_of(s)), out)
         return out
 

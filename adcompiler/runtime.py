@@ -620,6 +620,18 @@ def c_items(items):
     return np.c_[tuple(items)]
 
 
+def subscript_check(base, site):
+    """Raise an AdError at ``site`` unless ``base`` is an array, list, tuple, dict or range: the
+    index of ``base[index]`` there depends on the differentiated arguments, and an object that
+    computes its items from the index would give no gradient to it."""
+    if not isinstance(base, (_ndarray, list, tuple, dict, range, str, bytes)):
+        from .errors import error_at
+        raise error_at(site, "a %s is not an array, list, tuple or dict: its [...] computes a value from an index "
+                             "that depends on the differentiated arguments, which would get no gradient"
+                       % type(base).__name__,
+                       hint="compute the value with functions that have derivative rules, or methods of your own")
+
+
 def dtype_gate(v, dtype, site):
     """The derivative ``v`` (an adjoint or a tangent) of a call whose result dtype is known only at
     run time: ``v`` for a float dtype (None: the operand's own), zero for an int or bool one (the

@@ -452,6 +452,20 @@ define('''
 def item_of_argument(x, table):
     return table[x]
 ''')
+define('''
+def make_table():
+    return Table()
+
+
+def item_known_at_run_time(x, maker):
+    table = maker()
+    return table[x] + x
+''')
+define('''
+def item_of_an_object_made_here(x):
+    table = Table()
+    return table[x] + x
+''')
 
 
 @pytest.mark.parametrize("name, what", [("rows_with_a_slice", "np.r_ (a RClass)"),
@@ -467,6 +481,11 @@ def test_a_subscript_computing_from_a_differentiated_index_is_refused(m, name, w
 def test_subscripts_of_other_objects(m):
     assert ad.grad(m.slice_object)(2.0) == pytest.approx(6.0)  # (np.s_[1:4] does not depend on x)
     refused(lambda: ad.grad(m.item_of_argument)(3.0, m.TABLE), "table (a Table)")
+    refused(lambda: ad.grad(m.item_of_an_object_made_here)(3.0), "table (a Table)")
+    # a base whose type only the run time knows is checked there (runtime.subscript_check)
+    refused(lambda: ad.grad(m.item_known_at_run_time)(3.0, m.make_table), "table[...]: a Table is not an array")
+    refused(lambda: ad.jvp(m.item_known_at_run_time, (3.0, m.make_table), (1.0, None)), "a Table is not an array")
+    assert ad.grad(m.item_known_at_run_time)(0.5, lambda: {0.5: 2.0}) == 1.0  # (a dict's key selects)
     assert ad.grad(m.item_of_argument, wrt=0)(0.5, {0.5: 2.5}) == 0.0  # a dict's key selects: zero
 
 

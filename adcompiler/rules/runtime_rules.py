@@ -105,4 +105,4 @@ for _helper in (adj.hstack_back, adj.vstack_back, adj.split_back, adj.pad_back,
 # a callable chosen at run time: forward mode over its generated forward/backward pair
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)", zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
-N(adj.result_dtype, rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed, adj.inside, rt.zero_like)
+N(adj.result_dtype, rt.subscript_check, rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed, adj.inside, rt.zero_like)
