@@ -168,9 +168,7 @@ class Planner:
                 continue
             for param, names in plan.ignored.items():
                 if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
-                    if plan.kind == "index":
-                        if self.items_from_index(s.value.value):
-                            raise self.index_error(s)
+                    if plan.kind == "index":  # (decided at run time, on the index's values)
                         self.index_checks.add(id(s))
                         continue
                     if plan.kind == "call":
@@ -238,10 +236,10 @@ class Planner:
         return False
 
     def items_from_index(self, base):
-        """Whether ``base[...]`` computes its value from the index: True for a module-level
-        object, an object argument or an object made here (``Table()``) that is not an array,
-        list, tuple, dict or range; False for those and for values known to be arrays or
-        containers; None when only the run time knows (``subscript_check`` decides there)."""
+        """Whether ``base[...]`` may compute its value from the index: not for values known to be
+        arrays or containers, nor for a module-level object, an object argument or an object made
+        here (``Table()``) of those types; yes for other objects (np.s_, np.ogrid, np.r_ with a
+        slice, a class with ``__getitem__``), or None when only the run time knows."""
         if self.ctx.generated:
             return False
         kind = self.kinds.get(base.id)
@@ -256,37 +254,21 @@ class Planner:
             if obj is MISSING:
                 return None
             cls = type(obj)
-        return not issubclass(cls, (np.ndarray, list, tuple, dict, range, str, bytes))
+        return not issubclass(cls, _SELECTING)
 
     def subscript_check(self, s):
-        """For ``t = base[index]`` with an index that depends on ``wrt`` and a base only the run
-        time knows, a statement checking there that ``base`` is an array, list, tuple or dict (an
-        object computing its items from the index would give a silent zero); else None."""
+        """For ``t = base[index]`` with an index that depends on ``wrt`` and a base that may compute
+        its items from it, a statement raising an AdError there if the index carries float values
+        and ``base`` is not an array, list, tuple or dict (``runtime.subscript_check``; an int or
+        string index is not differentiable, so it is fine); else None."""
         if id(s) not in self.index_checks:
             return None
+        index = gast.Tuple(elts=[gast.Name(id=n, ctx=gast.Load(), annotation=None, type_comment=None)
+                                 for n in loads(s.value.slice)], ctx=gast.Load())
         check = gast.Call(func=gast.Name(id=self.ctx.helper("subscript_check"), ctx=gast.Load(), annotation=None,
-                                         type_comment=None), args=[s.value.value, self.site(s, self.plans[id(s)])],
+                                         type_comment=None), args=[s.value.value, index, self.site(s, self.plans[id(s)])],
                           keywords=[])
         return gast.copy_location(gast.Expr(value=check), s)
-
-    def index_error(self, s):
-        """The error for ``t = base[index]`` where ``base`` computes its value from an index that
-        depends on ``wrt`` (see items_from_index)."""
-        base = s.value.value.id
-        obj = self.static_value(s.value.value)
-        made = self.bound_once[base].value if base in self.bound_once else None
-        label = _call_text(made) if base in self.ctx.temps else base
-        if obj is not MISSING:
-            kind = type(obj).__name__
-        elif base in self.ctx.arg_classes:
-            kind = self.ctx.arg_classes[base].__name__
-        else:
-            kind = self.ctx.resolver.resolve(made.func).__name__
-        return self.loc.error("%s (a %s) is not an array, list, tuple or dict: its [...] computes a value from an "
-                              "index that depends on %s, which would get no gradient"
-                              % (label, kind, ", ".join(self.wrt)), s,
-                              hint="compute the value with functions that have derivative rules (np.concatenate, "
-                                   "np.column_stack, np.where, ...) or methods of your own")
 
     def find_views(self):
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
@@ -424,12 +406,13 @@ class Planner:
             base = value.value
             if not isinstance(base, gast.Name):
                 return Plan("none")
-            # gradients reach the base only: an object that computes its items from the index
-            # (np.s_, np.ogrid, a class with __getitem__) is an error when the index depends on wrt
-            # (check_ignored_operands), checked at run time when the base's type is known only
-            # then; for arrays, lists, tuples and dicts the index only selects
+            # gradients reach the base only: for arrays, lists, tuples and dicts the index only
+            # selects; an object that may compute its items from an index depending on wrt (np.s_,
+            # np.ogrid, a class with __getitem__) is checked at run time (subscript_check)
             index = loads(value.slice)
-            return Plan("index", [base.id], callee=base.id + "[...]",
+            made = self.bound_once.get(base.id) if base.id in self.ctx.temps else None
+            label = _call_text(made.value) if made is not None else base.id
+            return Plan("index", [base.id], callee=label + "[...]",
                         ignored={"index": index} if index and self.items_from_index(base) is not False else {})
         if isinstance(value, (gast.Tuple, gast.List)):
             return Plan("display", [e.id for e in value.elts if isinstance(e, gast.Name)])
@@ -960,6 +943,7 @@ def _reduced_kind(kind, args, keywords):
 
 
 SHAPE = "shape"
+_SELECTING = (np.ndarray, list, tuple, dict, range, str, bytes)  # their [index] selects, computes nothing
 _WHOLE_REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std")
 _WHOLE_REDUCTION_FNS = {getattr(__import__("numpy"), n) for n in _WHOLE_REDUCTIONS + ("amax", "amin")}
 

@@ -620,16 +620,31 @@ def c_items(items):
     return np.c_[tuple(items)]
 
 
-def subscript_check(base, site):
-    """Raise an AdError at ``site`` unless ``base`` is an array, list, tuple, dict or range: the
-    index of ``base[index]`` there depends on the differentiated arguments, and an object that
-    computes its items from the index would give no gradient to it."""
-    if not isinstance(base, (_ndarray, list, tuple, dict, range, str, bytes)):
-        from .errors import error_at
-        raise error_at(site, "a %s is not an array, list, tuple or dict: its [...] computes a value from an index "
-                             "that depends on the differentiated arguments, which would get no gradient"
-                       % type(base).__name__,
-                       hint="compute the value with functions that have derivative rules, or methods of your own")
+def subscript_check(base, index, site):
+    """Raise an AdError at ``site`` if ``base`` is not an array, list, tuple or dict and the
+    values of ``index`` (a tuple of them), which depend on the differentiated arguments, are
+    floats: ``base`` computes its items from them, and they would get no gradient."""
+    if isinstance(base, (_ndarray, list, tuple, dict, range, str, bytes)) or not any(map(_inexact, index)):
+        return
+    from .errors import error_at
+    raise error_at(site, "a %s is not an array, list, tuple or dict: its [...] computes a value from an index "
+                         "that depends on the differentiated arguments, which would get no gradient"
+                   % type(base).__name__,
+                   hint="compute the value with functions that have derivative rules (np.concatenate, "
+                        "np.column_stack, np.where, ...) or methods of your own")
+
+
+def _inexact(value) -> bool:
+    """Whether an index holds float or complex values (a slice's bounds, a tuple's entries)."""
+    if isinstance(value, (float, complex, np.inexact)):
+        return True
+    if isinstance(value, _ndarray):
+        return value.dtype.kind in "fc"
+    if isinstance(value, slice):
+        return any(map(_inexact, (value.start, value.stop, value.step)))
+    if isinstance(value, (tuple, list)):
+        return any(map(_inexact, value))
+    return False
 
 
 def dtype_gate(v, dtype, site):
