@@ -18,6 +18,7 @@ from .rules import adjoints
 from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, is_container, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
                        scalar_kinds, target_of, varied_names, walk)
 from .errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError
+from .normalize import name
 from .parse import unwrap
 from .resolve import MISSING
 
@@ -126,6 +127,7 @@ class Planner:
         self.bound_once = {target_of(s)[0]: s for s in self.layout.simple if isinstance(s, gast.Assign)
                            and target_of(s)[0] and len(self.layout.binds[target_of(s)[0]]) == 1}
         self.known: dict = {}  # locals bound once to a gradient function made in the body
+        self.sites: dict = {}  # id(statement) -> the name bound to its call site (see site)
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
         self.find_views()
         self.check_in_place_updates(arg_kinds)
@@ -254,7 +256,7 @@ class Planner:
             if obj is MISSING:
                 return None
             cls = type(obj)
-        return not issubclass(cls, _SELECTING)
+        return not issubclass(cls, runtime.SELECTING)
 
     def subscript_check(self, s):
         """For ``t = base[index]`` with an index that depends on ``wrt`` and a base that may compute
@@ -263,11 +265,9 @@ class Planner:
         string index is not differentiable, so it is fine); else None."""
         if id(s) not in self.index_checks:
             return None
-        index = gast.Tuple(elts=[gast.Name(id=n, ctx=gast.Load(), annotation=None, type_comment=None)
-                                 for n in loads(s.value.slice)], ctx=gast.Load())
-        check = gast.Call(func=gast.Name(id=self.ctx.helper("subscript_check"), ctx=gast.Load(), annotation=None,
-                                         type_comment=None), args=[s.value.value, index, self.site(s, self.plans[id(s)])],
-                          keywords=[])
+        index = gast.Tuple(elts=[name(n) for n in loads(s.value.slice)], ctx=gast.Load())
+        check = gast.Call(func=name(self.ctx.helper("subscript_check")),
+                          args=[s.value.value, index, self.site(s, self.plans[id(s)])], keywords=[])
         return gast.copy_location(gast.Expr(value=check), s)
 
     def find_views(self):
@@ -689,7 +689,7 @@ class Planner:
     def site(self, s, plan):
         """A name bound in generated code to where the call of statement ``s`` is (callee,
         function, file, line, column), for errors a helper raises at run time."""
-        sites = self.__dict__.setdefault("sites", {})
+        sites = self.sites
         if id(s) not in sites:
             lineno = (getattr(s, "lineno", 0) or 0) + self.loc.line_offset
             col = getattr(s, "col_offset", None)
@@ -697,15 +697,15 @@ class Planner:
                      None if col is None else col + self.loc.col_offset)
             label = re.sub(r"\W+", "_", plan.callee).strip("_")
             sites[id(s)] = self.ctx.bind("%s_line_%d" % (label, lineno), where)
-        return gast.Name(id=sites[id(s)], ctx=gast.Load(), annotation=None, type_comment=None)
+        return name(sites[id(s)])
 
     def gated(self, s, plan, value):
         """``value`` (an adjoint or a tangent) through ``dtype_gate`` when the call casts to a dtype
         known only at run time."""
         if plan.gate is None:
             return value
-        return gast.Call(func=gast.Name(id=self.ctx.helper("dtype_gate"), ctx=gast.Load(), annotation=None,
-                                        type_comment=None), args=[value, plan.gate, self.site(s, plan)], keywords=[])
+        return gast.Call(func=name(self.ctx.helper("dtype_gate")), args=[value, plan.gate, self.site(s, plan)],
+                         keywords=[])
 
     def static_value(self, node):
         """The value of an operand known when generating code: a constant, a module-level object
@@ -896,6 +896,7 @@ def _dtype_kind(dtype) -> str:
 
 
 def _dtype_text(dtype, node) -> str:
+    """A dtype argument as messages show it."""
     try:
         return "dtype %s" % np.dtype(dtype).name
     except (TypeError, ValueError):
@@ -943,7 +944,6 @@ def _reduced_kind(kind, args, keywords):
 
 
 SHAPE = "shape"
-_SELECTING = (np.ndarray, list, tuple, dict, range, str, bytes)  # their [index] selects, computes nothing
 _WHOLE_REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std")
 _WHOLE_REDUCTION_FNS = {getattr(__import__("numpy"), n) for n in _WHOLE_REDUCTIONS + ("amax", "amin")}
 

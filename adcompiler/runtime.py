@@ -620,11 +620,14 @@ def c_items(items):
     return np.c_[tuple(items)]
 
 
+SELECTING = (_ndarray, list, tuple, dict, range, str, bytes)  # their [index] selects, computes nothing
+
+
 def subscript_check(base, index, site):
     """Raise an AdError at ``site`` if ``base`` is not an array, list, tuple or dict and the
     values of ``index`` (a tuple of them), which depend on the differentiated arguments, are
     floats: ``base`` computes its items from them, and they would get no gradient."""
-    if isinstance(base, (_ndarray, list, tuple, dict, range, str, bytes)) or not any(map(_inexact, index)):
+    if isinstance(base, SELECTING) or not any(map(_inexact, index)):
         return
     from .errors import error_at
     raise error_at(site, "a %s is not an array, list, tuple or dict: its [...] computes a value from an index "
