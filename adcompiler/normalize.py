@@ -857,7 +857,7 @@ class Normalizer:
         """``np.r_[a, b, ...]`` as ``r_items([a, b, ...])`` and ``np.c_[...]`` as ``c_items([...])``: the
         same values from runtime helpers with rules, so the items get gradients (their "index" is
         data); None for other subscripts, and for ``r_``/``c_`` with a slice or a string directive
-        (refused if a value depending on wrt reaches them: see Planner.index_error)."""
+        (refused if a float index depending on wrt reaches them: runtime.subscript_check)."""
         import numpy as np
 
         from . import runtime
