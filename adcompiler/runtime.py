@@ -771,15 +771,21 @@ def _trampoline(fn, n, names=None, call_first=False):
     the compiler differentiates ``fn`` as it would a call written in the source: through its
     Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``).
     ``names``: parameter names to use instead of ``arg0, ...``."""
-    made = _TRAMPOLINES.get((id(fn), n, call_first))
-    if made is not None and made[0] is fn:
-        return made[1]
+    made = _cached(fn, (id(fn), n, call_first))
+    if made is not None:
+        return made
     label = getattr(fn, "__name__", type(fn).__name__)
     label = label if label.isidentifier() else "fn"
     names = names or ["arg%d" % i for i in range(n)]
     callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
     source = "def call_%s(%s):\n    return %s(%s)\n" % (label, ", ".join(names), callee, ", ".join(passed))
     return _compiled(fn, (id(fn), n, call_first), "call of %s" % label, "call_" + label, source, {"fn": fn})
+
+
+def _cached(fn, key):
+    """The function made for ``fn`` under ``key`` (see _compiled), or None."""
+    made = _TRAMPOLINES.get(key)
+    return made[1] if made is not None and made[0] is fn else None
 
 
 def _compiled(fn, key, title, function, source, namespace):
@@ -799,9 +805,9 @@ def vectorized(vec, n):
     differentiated like a loop; the result's dtype is the first output's (or ``otypes``), as
     NumPy's. Options it does not reproduce (``excluded``, ``signature``, several outputs) are
     an AdError."""
-    made = _TRAMPOLINES.get((id(vec), n, "vectorized"))
-    if made is not None and made[0] is vec:
-        return made[1]
+    made = _cached(vec, (id(vec), n, "vectorized"))
+    if made is not None:
+        return made
     from .errors import AdError
     label = getattr(vec.pyfunc, "__name__", "fn")
     label = label if label.isidentifier() else "fn"
@@ -839,7 +845,16 @@ def _callee_kinds(args):
 
 def _object_trampoline(cls, n):
     """``call_<Class>(fn, arg0, ...)`` returning ``fn(arg0, ...)``: an object of a user class is an
-    argument, so its ``__call__`` is differentiated with gradients into its attributes."""
+    argument, so its ``__call__`` is differentiated with gradients into its attributes. (A class
+    of NumPy's or another library's is an AdError: their Python code is not traced.)"""
+    made = _cached(cls, (id(cls), n + 1, True))
+    if made is not None:
+        return made
+    from .planning import is_library_function
+    if is_library_function(cls.__call__):
+        from .errors import AdError
+        raise AdError("a %s object is called here, which has no derivative rule" % cls.__name__,
+                      hint="call a function with a derivative rule or with Python source")
     return _trampoline(cls, n + 1, ["fn"] + ["arg%d" % i for i in range(n)], call_first=True)
 
 
@@ -849,18 +864,13 @@ def _dispatch(active, fn, args):
     call = getattr(type(fn), "__call__", None)
     if isinstance(fn, np.vectorize):
         return vectorized(fn, len(args)), args, tuple(i - 1 for i in active if i)
-    if isinstance(fn, np.ufunc):
+    if fn.__class__ is np.ufunc and _cached(fn, (id(fn), len(args), False)) is None:
         from . import rules
         if rules.lookup(fn) is None:
             from .errors import AdError
             raise AdError("the ufunc %r has no derivative rule (np.frompyfunc makes ufuncs of Python functions, "
                           "which are not differentiated)" % fn, hint="use np.vectorize(f), or call f in a loop")
     if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType):
-        from .planning import is_library_function
-        if is_library_function(call):  # (NumPy's own Python code is not traced)
-            from .errors import AdError
-            raise AdError("the callable %r is a %s object without a derivative rule" % (fn, type(fn).__name__),
-                          hint="call a function with a derivative rule or with Python source")
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active
     if 0 in active and not _stateless(fn):
         from .errors import AdError
