@@ -188,7 +188,7 @@ class BatchedForwardMode(ForwardMode):
         if not any(tangents.get(p) is not None for p in rule.diff):
             return None
         if rule.elementwise:
-            return self.elementwise(s, rule, bound, tangents, target)
+            return self.elementwise(s, rule, self.mapping_of(s, plan, rule.vjps.values()), tangents, target)
         if rule.fn in _REDUCTIONS or rule.name in ("x.sum", "x.mean"):
             return self.reduction(rule, bound, tangents)
         if rule.fn in _PRODUCTS:
@@ -216,7 +216,8 @@ class BatchedForwardMode(ForwardMode):
             shape = bound.get("shape") if rule.fn in (np.reshape, "reshape") else const((-1,))
             if isinstance(shape, gast.Tuple) and rule.fn == "reshape":  # x.reshape(a, b)
                 shape = gast.Tuple(elts=list(shape.elts), ctx=gast.Load()) if len(shape.elts) > 1 else shape.elts[0]
-            if tangents.get(first) is None or shape is None or bound.get("order", const("C")).value != "C":
+            order = bound.get("order", const("C"))
+            if tangents.get(first) is None or shape is None or not (isinstance(order, gast.Constant) and order.value == "C"):
                 raise Unbatchable("a reshape")
             return gast.Call(func=name(self.helper("batch_reshape")), args=[tangents[first], shape], keywords=[])
         raise Unbatchable("the tangent rule of %s" % plan.callee)
@@ -234,8 +235,9 @@ class BatchedForwardMode(ForwardMode):
         return gast.Call(func=fn, args=[tangents[first], const((0,) + order)], keywords=[])
 
     def elementwise(self, s, rule, bound, tangents, target):
+        """``bound``: the mapping of the templates' names (Planner.mapping_of)."""
         r_ans = self.rank_of(name(target))
-        mapping = {q: bound[q] for q in bound}
+        mapping = dict(bound)
         mapping["ans"] = name(target)
         terms = []
         for p, template in rule.vjps.items():

@@ -90,12 +90,9 @@ def _library(fn) -> bool:
 def _through_rule(fn) -> bool:
     """Differentiated through its rule: a callable with a rule that has no Python source, or is a
     library's function (never traced into), or a function with a user rule (``ad.defvjp``)."""
-    from .custom import USER_JVPS, USER_VJPS
-    try:
-        user = unwrap(fn) in USER_VJPS or unwrap(fn) in USER_JVPS
-    except TypeError:  # (unhashable)
-        user = False
-    return user or (rules.lookup(fn) is not None and (not _is_python(fn) or _library(fn)))
+    from .custom import user_rules
+    return any(r is not None for r in user_rules(fn)) or (
+        rules.lookup(fn) is not None and (not _is_python(fn) or _library(fn)))
 
 
 def _label(fn) -> str:

@@ -117,7 +117,7 @@ def normalized_source(fn) -> str:
 def _is_pure_call(ctx):
     effects = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
                runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver, runtime.in_place,
-               runtime.element_in_place)
+               runtime.element_in_place, runtime.subscript_check)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in effects)}
 
     def is_pure(call):
@@ -313,7 +313,7 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     seed = []
     result = rev.result
     if result is not None and result in rev.active:
-        if rev.kinds.get(result) in (FLOAT, SCALAR):
+        if rev.kinds.get(result) in (FLOAT, SCALAR) and not _may_turn_complex(rev):
             value = const(1.0)
         else:
             value = gast.Call(func=name(ctx.helper("scalar_seed")), args=[name(result), const(r.parsed.name)],
@@ -334,6 +334,17 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     gdef = r.function(gname, r.fdef.args, r.entry + r.forward + seed + backward + [gast.Return(value=out)])
     fns, source = r.finish([gdef], optimize)
     return Compiled(fns[gname], source, gname)
+
+
+def _may_turn_complex(rev) -> bool:
+    """Whether a Python float may become complex: ``x ** 0.5`` of a negative float is complex
+    in Python (a NumPy float gives nan), so the output's type is checked (``scalar_seed``)."""
+    for s in rev.layout.simple:
+        value = getattr(s, "value", None)
+        if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Pow) and rev.kind_of(value.left) == FLOAT \
+                and not (isinstance(value.right, gast.Constant) and type(value.right.value) is int):
+            return True
+    return False
 
 
 @dataclass

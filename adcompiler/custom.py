@@ -34,6 +34,15 @@ def defjvp(fn: Callable, rule: Callable) -> None:
     _invalidate()
 
 
+def user_rules(fn) -> tuple:
+    """(reverse rule, forward rule) registered for ``fn`` (None for one not registered)."""
+    try:
+        key = _key(fn)
+        return USER_VJPS.get(key), USER_JVPS.get(key)
+    except TypeError:  # (an unhashable callable: np.poly1d)
+        return None, None
+
+
 def _key(fn):
     from .parse import unwrap
     return unwrap(fn)

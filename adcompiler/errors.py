@@ -3,6 +3,9 @@ from __future__ import annotations
 
 import linecache
 
+COMPLEX_UNSUPPORTED = "complex numbers inside differentiated code are not supported yet"
+COMPLEX_HINT = "differentiate the real and imaginary parts as two real values"
+
 
 class AdError(Exception):
     """An error the compiler raises on purpose: unsupported code or misuse of the API.
@@ -63,3 +66,11 @@ class Location:
                 col += self.col_offset
         return AdError(message, function=self.function, filename=self.filename,
                        lineno=lineno, col=col, hint=hint)
+
+
+def error_at(site, message: str, hint: str | None = None) -> AdError:
+    """An AdError raised at run time by a rule's helper, located at the call it differentiates:
+    ``site`` is (callee, function, file, line, column), as bound in generated code."""
+    callee, function, filename, lineno, col = site
+    return AdError("%s: %s" % (callee, message), function=function, filename=filename, lineno=lineno, col=col,
+                   hint=hint)

@@ -91,6 +91,9 @@ class ForwardMode(Planner):
         s.ad_primal = True  # the user's statement keeps its exact semantics (x * 1.0 stays a copy)
         out.extend(self.checks(s))
         out.append(s)
+        check = self.subscript_check(s)
+        if check is not None:
+            out.append(check)
         if target is None or target not in self.active:
             if bound:
                 self.set_tangent(bound, None, out, s)
@@ -105,7 +108,8 @@ class ForwardMode(Planner):
         if kind == "copy":
             self.set_tangent(bound, self.tangent_of(s.value), out, s)
         elif kind == "rule":
-            self.set_tangent(bound, self.rule_tangent(s, plan), out, s)
+            tangent = self.rule_tangent(s, plan)
+            self.set_tangent(bound, None if tangent is None else self.gated(s, plan, tangent), out, s)
         elif kind == "index":
             self.set_tangent(bound, self.index_tangent(s), out, s)
         elif kind == "display":
@@ -176,7 +180,8 @@ class ForwardMode(Planner):
         tangents = {p: self.operand_tangent(bound[p]) for p in params}
         if not any(tangents[p] is not None for p in rule.diff):
             return None
-        mapping = {q: bound[q] for q in params}
+        mapping = self.mapping_of(s, plan, [*rule.vjps.values(), *rule.scalar_vjps.values(),
+                                            *rule.constant_vjps.values(), rule.jvp])
         mapping["ans"] = target
         for template in [*rule.vjps.values(), *rule.scalar_vjps.values(), *rule.constant_vjps.values(), rule.jvp]:
             if template is not None:
@@ -281,7 +286,7 @@ class ForwardMode(Planner):
         self.maybe_zero.discard(var)
 
     def user_tangent(self, s, plan):
-        rule = custom.USER_JVPS.get(plan.fn)
+        rule = custom.user_rules(plan.fn)[1]
         call = s.value
         tangents = [self.tangent_of(a) or const(0.0) for a in call.args]
         if rule is None:

@@ -72,7 +72,7 @@ class _Fuser:
 
     def is_call_to(self, value, fns):
         return isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords \
-            and isinstance(value.args[0], gast.Name) and self.ctx.resolver.resolve(value.func) in fns
+            and isinstance(value.args[0], gast.Name) and any(self.ctx.resolver.resolve(value.func) is f for f in fns)
 
     def reduction(self, value, names):
         """(operand, axis, keepdims) of ``np.<name>(x, axis, keepdims=...)`` or ``x.<name>(...)``."""

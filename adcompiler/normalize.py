@@ -646,6 +646,9 @@ class Normalizer:
         if isinstance(node, gast.Call):
             return self.call(node, s)
         if isinstance(node, gast.Subscript):
+            joined = self.concatenation(node)
+            if joined is not None:
+                return self.expr(joined, s)
             return gast.Subscript(value=self.atom(node.value, s), slice=self.index(node.slice, s),
                                   ctx=gast.Load())
         if isinstance(node, (gast.Tuple, gast.List)):
@@ -889,6 +892,27 @@ class Normalizer:
         pick = gast.Call(func=name(self.helper("key_pick", runtime.key_pick)), args=[name(keys), const(target is max)],
                          keywords=[])
         return self.expr(gast.Subscript(value=name(items), slice=pick, ctx=gast.Load()), s)
+
+    def concatenation(self, node):
+        """``np.r_[a, b, ...]`` as ``r_items([a, b, ...])`` and ``np.c_[...]`` as ``c_items([...])``: the
+        same values from runtime helpers with rules, so the items get gradients (their "index" is
+        data); None for other subscripts, and for ``r_``/``c_`` with a slice or a string directive
+        (refused if a float index depending on wrt reaches them: runtime.subscript_check)."""
+        import numpy as np
+
+        from . import runtime
+        if self.bind_object is None or not self.is_global(node.value):
+            return None
+        obj = self.resolver.resolve(node.value)
+        helper = "r_items" if obj is np.r_ else "c_items" if obj is np.c_ else None
+        if helper is None:
+            return None
+        items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
+        if any(isinstance(i, (gast.Slice, gast.Starred)) or (isinstance(i, gast.Constant) and isinstance(i.value, str))
+               for i in items):
+            return None
+        return gast.Call(func=name(self.helper(helper, getattr(runtime, helper))),
+                         args=[gast.List(elts=list(items), ctx=gast.Load())], keywords=[])
 
     def index(self, node, s):
         """Flatten a subscript index: atoms, slices of atoms, tuples of those."""

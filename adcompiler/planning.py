@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import inspect
 import operator
+import re
 import types
 from dataclasses import dataclass, field
 
@@ -16,7 +17,9 @@ from . import custom, rules, runtime
 from .rules import adjoints
 from .rules.builtin_rules import READS_LOCALS
 from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, is_container, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
-                       scalar_kinds, target_of, varied_names)
+                       scalar_kinds, target_of, varied_names, walk)
+from .errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError
+from .normalize import name
 from .parse import unwrap
 from .resolve import MISSING
 
@@ -43,6 +46,7 @@ class Plan:
     guard: tuple = None    # (callee expression, the object it named): code is valid while it still does
     call_args: list = None  # the arguments the callee receives, when not the call's own (obj.method)
     ignored: dict = field(default_factory=dict)  # rule parameter without a derivative -> names it reads
+    gate: object = None  # a dtype known only at run time: the derivative is decided there (dtype_gate)
     why: str = "it has no derivative rule and no Python source"  # for an opaque call: why, and
     hint: str = None                                                # what to do instead
     receiver: str = None   # a name of unknown kind an array-method rule was applied to (checked at run time)
@@ -123,7 +127,11 @@ class Planner:
         self.result = ret.value.id if isinstance(ret.value, gast.Name) else None
         self.mark_in_place_helpers(self.body)
         self.layout = Layout.of(self.body)
+        self.params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
+        self.bound_once = {target_of(s)[0]: s for s in self.layout.simple if isinstance(s, gast.Assign)
+                           and target_of(s)[0] and len(self.layout.binds[target_of(s)[0]]) == 1}
         self.known: dict = {}  # locals bound once to a gradient function made in the body
+        self.sites: dict = {}  # id(statement) -> the name bound to its call site (see site)
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
         self.find_views()
         self.check_in_place_updates(arg_kinds)
@@ -133,6 +141,7 @@ class Planner:
         self.varied = varied_names(self.layout, self.wrt, diff_reads)
         self.active = activity(self.layout, self.wrt, self.result, diff_reads, self.varied)
         self.check_ignored_operands()
+        self.check_complex_values()
 
     def effect_free(self, call) -> bool:
         """Whether a call whose result is discarded cannot change a value the function goes on
@@ -146,8 +155,10 @@ class Planner:
     def check_ignored_operands(self):
         """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
         bounds of ``np.clip`` once had none) would silently get no gradient, and so would one a
-        call changes in place (``y.sort()``, ``np.add.at(out, i, x)``): errors instead."""
+        call changes in place (``y.sort()``, ``np.add.at(out, i, x)``), or an index that depends on
+        it given to an object that computes its items from it (``np.s_[x]``): errors instead."""
         plans = [(s, p) for s in self.layout.simple for p in [self.plans[id(s)]] if p.ignored]
+        self.index_checks = set()  # subscripts whose base is checked at run time (subscript_check)
         if not plans:
             return
         varied = self.varied
@@ -166,6 +177,9 @@ class Planner:
                 continue
             for param, names in plan.ignored.items():
                 if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
+                    if plan.kind == "index":  # (decided at run time, on the index's values)
+                        self.index_checks.add(id(s))
+                        continue
                     if plan.kind == "call":
                         raise self.loc.error("%s is differentiated w.r.t. its positional parameters only, and "
                                              "its keyword-only argument %r depends on %s"
@@ -175,6 +189,93 @@ class Planner:
                                          % (plan.callee, param, ", ".join(self.wrt)), s,
                                          hint="wrap that argument in ad.stop_gradient(...) if no gradient should "
                                               "flow through it, or register a rule with ad.defvjp")
+
+    def check_complex_values(self):
+        """Complex numbers inside differentiated code are not supported yet: a statement that
+        combines a complex number (``1j``, a module-level complex constant or array, or a value
+        computed from one) with a value that depends on ``wrt`` is an error, never a silently
+        wrong gradient. (``complex(...)`` and casts to complex dtypes are refused by their rules;
+        the rules of abs, real, imag, conj and angle check their operand at run time.)"""
+        if self.ctx.generated:
+            return
+        complex_names = set()
+
+        def complex_atom(node):
+            if isinstance(node, gast.Constant):
+                return isinstance(node.value, complex)
+            if not isinstance(node, gast.Name) or not isinstance(node.ctx, gast.Load):
+                return False
+            if node.id in complex_names:
+                return True
+            value = self.ctx.resolver.resolve(node)
+            return isinstance(value, (complex, np.complexfloating)) or (
+                isinstance(value, np.ndarray) and value.dtype.kind == "c")
+
+        def reads_complex(s):
+            return isinstance(s, gast.Assign) and any(complex_atom(n) for n in walk(s.value))
+
+        grew = True
+        while grew:  # values computed from complex numbers are complex, unless made real (np.abs, .real)
+            grew = False
+            for s in self.layout.simple:
+                bound = target_of(s)[0]
+                if bound and bound not in complex_names and reads_complex(s) and not self.makes_real(s):
+                    complex_names.add(bound)
+                    grew = True
+        for s in self.layout.simple:
+            if target_of(s)[0] in self.active and reads_complex(s):
+                raise self.loc.error("a complex number is combined with a value that depends on %s: %s"
+                                     % (", ".join(self.wrt), COMPLEX_UNSUPPORTED), s,
+                                     hint=COMPLEX_HINT)
+
+    def makes_real(self, s) -> bool:
+        """Whether statement ``s`` computes a real value from any operand: a comparison, abs, the
+        real or imaginary part, an angle, or a function without a derivative."""
+        value = s.value
+        if isinstance(value, gast.Compare):
+            return True
+        if isinstance(value, gast.Attribute):
+            return value.attr in ("real", "imag")
+        if isinstance(value, gast.Call):
+            obj = self.ctx.resolver.resolve(value.func)
+            if any(obj is f for f in (np.abs, abs, np.real, np.imag, np.angle)):
+                return True
+            rule = rules.lookup(obj) if obj is not MISSING else None
+            return rule is not None and rule.nondiff
+        return False
+
+    def items_from_index(self, base):
+        """Whether ``base[...]`` may compute its value from the index: not for values known to be
+        arrays or containers, nor for a module-level object, an object argument or an object made
+        here (``Table()``) of those types; yes for other objects (np.s_, np.ogrid, np.r_ with a
+        slice, a class with ``__getitem__``), or None when only the run time knows."""
+        if self.ctx.generated:
+            return False
+        kind = self.kinds.get(base.id)
+        if is_container(kind) or kind == SHAPE or (kind != BOTTOM and rank(kind) is not None):
+            return False
+        cls = self.ctx.arg_classes.get(base.id) if base.id not in self.layout.binds else None
+        if cls is None and base.id in self.bound_once and isinstance(self.bound_once[base.id].value, gast.Call):
+            made = self.ctx.resolver.resolve(self.bound_once[base.id].value.func)
+            cls = made if isinstance(made, type) else None
+        if cls is None:
+            obj = self.static_value(base)
+            if obj is MISSING:
+                return None
+            cls = type(obj)
+        return not issubclass(cls, runtime.SELECTING)
+
+    def subscript_check(self, s):
+        """For ``t = base[index]`` with an index that depends on ``wrt`` and a base that may compute
+        its items from it, a statement raising an AdError there if the index carries float values
+        and ``base`` is not an array, list, tuple or dict (``runtime.subscript_check``; an int or
+        string index is not differentiable, so it is fine); else None."""
+        if id(s) not in self.index_checks:
+            return None
+        index = gast.Tuple(elts=[name(n) for n in loads(s.value.slice)], ctx=gast.Load())
+        check = gast.Call(func=name(self.ctx.helper("subscript_check")),
+                          args=[s.value.value, index, self.site(s, self.plans[id(s)])], keywords=[])
+        return gast.copy_location(gast.Expr(value=check), s)
 
     def find_views(self):
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
@@ -306,7 +407,8 @@ class Planner:
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.attr in _VIEW_METHODS \
                     and self.ctx.resolver.resolve(func) is MISSING:
                 return func.value.id
-            if self.ctx.resolver.resolve(func) in _VIEW_FUNCTIONS and value.args and isinstance(value.args[0], gast.Name):
+            if _hashable(self.ctx.resolver.resolve(func)) and self.ctx.resolver.resolve(func) in _VIEW_FUNCTIONS \
+                    and value.args and isinstance(value.args[0], gast.Name):
                 return value.args[0].id
         return None
 
@@ -372,7 +474,16 @@ class Planner:
             return Plan("none")
         if isinstance(value, gast.Subscript):
             base = value.value
-            return Plan("index", [base.id]) if isinstance(base, gast.Name) else Plan("none")
+            if not isinstance(base, gast.Name):
+                return Plan("none")
+            # gradients reach the base only: for arrays, lists, tuples and dicts the index only
+            # selects; an object that may compute its items from an index depending on wrt (np.s_,
+            # np.ogrid, a class with __getitem__) is checked at run time (subscript_check)
+            index = loads(value.slice)
+            made = self.bound_once.get(base.id) if base.id in self.ctx.temps else None
+            label = _call_text(made.value) if made is not None else base.id
+            return Plan("index", [base.id], callee=label + "[...]",
+                        ignored={"index": index} if index and self.items_from_index(base) is not False else {})
         if isinstance(value, (gast.Tuple, gast.List)):
             return Plan("display", [e.id for e in value.elts if isinstance(e, gast.Name)])
         if isinstance(value, gast.Dict):
@@ -383,7 +494,7 @@ class Planner:
                 return Plan("none")  # module constant such as np.pi
             rule = rules.lookup_method(value.attr)
             if rule is not None and not self.is_object_argument(value.value):
-                return self.method_plan(s, rule, value.value, [], [], value.attr)
+                return self.method_plan(s, rule, value.value, [], [], value)  # (an object's attribute is its own)
             if isinstance(value.value, gast.Name):
                 return Plan("attr", [value.value.id], callee=value.attr)
             return Plan("none")
@@ -421,7 +532,7 @@ class Planner:
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
                 rule = rules.lookup_method(func.attr)
                 if rule is not None and not self.is_object_argument(func.value):
-                    return self.method_plan(s, rule, func.value, args, call.keywords, func.attr)
+                    return self.method_plan(s, rule, func.value, args, call.keywords, func)
                 plan = Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
                 if func.value.id in self.ctx.arg_classes and not call.keywords \
                         and not any(isinstance(a, gast.Starred) for a in args) \
@@ -447,12 +558,20 @@ class Planner:
         if getattr(target, "__module__", None) == runtime.__name__ and rules.lookup(obj) is None:
             return Plan("opaque", loads(call), callee="adcompiler's runtime helper %r (generated code is "
                         "differentiated again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
-        if custom.USER_VJPS.get(target) is not None:
+        if custom.user_rules(target)[0] is not None:
             names = [a.id for a in args if isinstance(a, gast.Name)]
             return Plan("user", names, callee=_call_text(func), fn=target, guard=(func, obj))
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
+        if isinstance(obj, np.vectorize):  # its Python function, called on each element (runtime.vectorized)
+            try:
+                target = runtime.vectorized(obj, len(args))
+            except AdError as e:
+                raise self.loc.error(e.message, s, hint=e.hint) from None
+            plan = self.subroutine_plan(s, call, target)
+            plan.guard = (func, obj)
+            return plan
         if _is_user_instance(target):
             target = target.__call__  # a callable object from the module: its bound __call__
         if isinstance(target, (types.FunctionType, types.MethodType)) and is_library_function(
@@ -475,11 +594,12 @@ class Planner:
         """Whether ``node`` names an object argument of a known class (never an array)."""
         return isinstance(node, gast.Name) and node.id in self.ctx.arg_classes and node.id not in self.layout.binds
 
-    def method_plan(self, s, rule, receiver, args, keywords, attr) -> Plan:
-        """``x.sum(...)`` / ``x.T``: the array method's rule, ``x`` its first argument. When the kind
-        of ``x`` is not known here, generated code checks at run time that it is an array or a
-        number (a module or another object with a method of that name would get a wrong gradient)."""
-        plan = self.bind_rule(s, rule, [receiver] + list(args), keywords, attr)
+    def method_plan(self, s, rule, receiver, args, keywords, attribute) -> Plan:
+        """``x.sum(...)`` / ``x.T`` (``attribute``): the array method's rule, ``x`` its first argument.
+        When the kind of ``x`` is not known here, generated code checks at run time that it is an
+        array or a number (a module or another object with a method of that name would get a wrong
+        gradient)."""
+        plan = self.bind_rule(s, rule, [receiver] + list(args), keywords, self.method_text(attribute))
         if isinstance(receiver, gast.Name) and self.kinds.get(receiver.id) is None and not self.ctx.generated:
             plan.receiver = receiver.id
         return plan
@@ -489,10 +609,11 @@ class Planner:
         plan = self.plans.get(id(s))
         if plan is None or plan.receiver is None or not any(n in self.varied for n in loads(s.value)):
             return []
+        method = plan.callee.rsplit(".", 1)[-1]
         error = self.loc.error("%s.%s is differentiated as the array method .%s, but %r is %%s here, not an "
-                               "array or a number" % (plan.receiver, plan.callee, plan.callee, plan.receiver), s,
+                               "array or a number" % (plan.receiver, method, method, plan.receiver), s,
                                hint="call the function itself (np.%s(...)), or differentiate a function of "
-                                    "arrays" % plan.callee)
+                                    "arrays" % method)
         refusal = self.ctx.bind("refusal", runtime.Refusal(error))
         call = gast.Call(func=gast.Name(id=self.ctx.helper("check_receiver"), ctx=gast.Load(), annotation=None,
                                         type_comment=None),
@@ -511,6 +632,14 @@ class Planner:
         a = self.fdef.args
         params = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None]
         return params + sorted(set(self.layout.binds) - set(params))
+
+    def method_text(self, attribute) -> str:
+        """How messages name a method or attribute: ``x.astype``, or ``.real`` of a value the
+        normal form computed (a temporary, not a name of the user's)."""
+        receiver = attribute.value
+        if isinstance(receiver, gast.Name) and receiver.id in self.ctx.temps:
+            return "." + attribute.attr
+        return _call_text(attribute)
 
     def dynamic_plan(self, call) -> Plan:
         """A callable known only at run time (``layer(x)`` for each layer of a list,
@@ -600,19 +729,113 @@ class Planner:
         return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)
 
     def bind_rule(self, s, rule, args, keywords, callee) -> Plan:
+        """The plan of a call to a function with a rule. Arguments the rule does not handle
+        (a keyword it does not know, a parameter its templates ignore given another value than
+        its default, a complex dtype) make the call refused when a value depending on ``wrt``
+        reaches it, never silently ignored; a cast to an int or bool dtype has no derivative."""
         if rule.nondiff:
             return Plan("none")
+        operands = [n for a in list(args) + [k.value for k in keywords] for n in loads(a)]
+        if rule.refusal is not None:
+            return Plan("opaque", operands, callee=callee, why=rule.refusal[0], hint=rule.refusal[1])
         if any(isinstance(a, gast.Starred) for a in args):
             return Plan("opaque", [n for a in args for n in loads(a)], callee=callee + " with *args")
-        bound = rule.signature.bind(args, keywords)
+        sig = rule.signature
+        for k in keywords:
+            if k.arg is None or (k.arg not in sig.params and not sig.accepts_keywords):
+                return self.unhandled_plan(callee, operands, k.arg, k.value)
+        bound = sig.bind(args, keywords)
         if bound is None:
             raise self.loc.error("cannot match the arguments of %s to its rule's signature (%s)"
-                                 % (callee, ", ".join(rule.signature.params)), s,
-                                 hint="pass the arguments as documented by NumPy, without out=")
+                                 % (callee, ", ".join(sig.params)), s,
+                                 hint="pass the arguments as documented by NumPy")
+        for p in rule.unhandled:
+            if not _same(self.static_value(bound[p]), sig.defaults.get(p, MISSING)):
+                return self.unhandled_plan(callee, operands, p, bound[p])
+        for p, accepted in rule.only.items():
+            value = self.static_value(bound[p])
+            if not any(_same(value, a) for a in accepted):
+                return self.unhandled_plan(callee, operands, p, bound[p], accepted)
+        gate = None
+        if rule.casts:
+            dtype = self.static_value(bound["dtype"])
+            if dtype is MISSING:
+                gate = bound["dtype"]  # known at run time only: decided there
+            elif dtype is not None:
+                kind = _dtype_kind(dtype)
+                if kind in ("i", "u", "b"):
+                    return Plan("none")  # a cast to integers or booleans is piecewise constant
+                if kind != "f":
+                    return Plan("opaque", operands, callee=callee, why=(
+                        "the cast to %s: %s" % (_dtype_text(dtype, bound["dtype"]), COMPLEX_UNSUPPORTED if kind == "c"
+                                               else "only float, int and bool dtypes are differentiated")),
+                        hint=COMPLEX_HINT if kind == "c" else "compute in a float dtype")
         reads = [n for p in rule.diff for n in loads(bound[p])]
         ignored = {p: loads(bound[p]) for p in bound
                    if p not in rule.diff and p not in rule.zero and p not in _INTEGER_PARAMS and loads(bound[p])}
-        return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored)
+        return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored, gate=gate)
+
+    def unhandled_plan(self, callee, operands, param, node, accepted=None) -> Plan:
+        """A call refused (when a value depending on ``wrt`` reaches it) because its derivative
+        rule would ignore the argument ``param`` (None: ``**kwargs``)."""
+        if param is None:
+            what = "**%s" % _call_text(node)
+        else:
+            value = self.static_value(node)
+            if isinstance(node, gast.Name) and node.id in self.ctx.temps:
+                text = "..." if value is MISSING else repr(value)  # (a normal-form temporary: not the user's)
+            else:
+                text = _call_text(node) if value is MISSING or isinstance(node, gast.Constant) \
+                    else "%s (%r)" % (_call_text(node), value)
+            what = "%s=%s" % (param, text)
+        hint = ("pass %s only with one of the values %s" % (param, ", ".join(map(repr, accepted))) if accepted
+                else "leave it out, or compute the same value another way (out=: assign the result; other "
+                     "arguments: see docs/supported.md for what the rule handles)")
+        return Plan("opaque", operands, callee=callee, hint=hint,
+                    why="the argument %s is not handled by its derivative rule" % what)
+
+    def mapping_of(self, s, plan, templates) -> dict:
+        """What the names of a rule's ``templates`` stand for at statement ``s``: its parameters'
+        operands, and ``site`` if a template reads it."""
+        mapping = dict(plan.bound)
+        if any(t is not None and "site" in rules.template_names(t) for t in templates):
+            mapping["site"] = self.site(s, plan)
+        return mapping
+
+    def site(self, s, plan):
+        """A name bound in generated code to where the call of statement ``s`` is (callee,
+        function, file, line, column), for errors a helper raises at run time."""
+        sites = self.sites
+        if id(s) not in sites:
+            lineno = (getattr(s, "lineno", 0) or 0) + self.loc.line_offset
+            col = getattr(s, "col_offset", None)
+            where = (plan.callee, self.loc.function, self.loc.filename, lineno,
+                     None if col is None else col + self.loc.col_offset)
+            label = re.sub(r"\W+", "_", plan.callee).strip("_")
+            sites[id(s)] = self.ctx.bind("%s_line_%d" % (label, lineno), where)
+        return name(sites[id(s)])
+
+    def gated(self, s, plan, value):
+        """``value`` (an adjoint or a tangent) through ``dtype_gate`` when the call casts to a dtype
+        known only at run time."""
+        if plan.gate is None:
+            return value
+        return gast.Call(func=name(self.ctx.helper("dtype_gate")), args=[value, plan.gate, self.site(s, plan)],
+                         keywords=[])
+
+    def static_value(self, node):
+        """The value of an operand known when generating code: a constant, a module-level object
+        (``np.float32``, a global), or a local assigned only once, from one of those (the normal
+        form's ``t1 = np.int64``); else MISSING."""
+        for _ in range(8):  # (a chain of copies)
+            if isinstance(node, gast.Constant):
+                return node.value
+            obj = self.ctx.resolver.resolve(node)
+            if obj is not MISSING or not isinstance(node, gast.Name) or node.id in self.params \
+                    or node.id not in self.bound_once:
+                return obj
+            node = self.bound_once[node.id].value
+        return MISSING
 
     def kind_of_value(self, s, kinds):
         """The kind (FLOAT, SCALAR, array rank or None) of the value a statement computes (see
@@ -675,6 +898,8 @@ class Planner:
                     return _reshaped_kind(self.tuple_display(value.args[0]) if len(value.args) == 1 else
                                           gast.Tuple(elts=list(value.args), ctx=gast.Load()))
                 return None
+            if not _hashable(obj):
+                return None  # (np.poly1d and other callables the tables below cannot hold)
             if obj in _CONTAINER_BUILDERS:
                 return CONTAINER
             if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
@@ -770,8 +995,37 @@ class Planner:
 
 # parameters that take integers (or tuples of them, or flags) by NumPy's contract: piecewise
 # constant, so their zero derivative is exact whatever they are computed from
+# (dtype too: its effect on the derivative is handled by bind_rule; a dtype carries no gradient)
 _INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof", "dtype", "shape", "newshape",
                              "repeats", "reps", "n", "k", "compute_uv", "full_matrices"))
+
+
+def _same(value, default) -> bool:
+    """Whether an argument known when generating code is the parameter's default (MISSING: not
+    known, never the default)."""
+    if value is MISSING or isinstance(value, np.ndarray):
+        return False
+    try:
+        return value is default or (type(value) is type(default) and bool(value == default))
+    except (TypeError, ValueError):
+        return False
+
+
+def _dtype_kind(dtype) -> str:
+    """NumPy's kind letter of a dtype argument ('f' float, 'i'/'u' int, 'b' bool, 'c' complex);
+    '' for a value that is not a dtype."""
+    try:
+        return np.dtype(dtype).kind
+    except (TypeError, ValueError):
+        return ""
+
+
+def _dtype_text(dtype, node) -> str:
+    """A dtype argument as messages show it."""
+    try:
+        return "dtype %s" % np.dtype(dtype).name
+    except (TypeError, ValueError):
+        return "dtype=%s" % _call_text(node)
 
 # calls whose result is a list, tuple or dict
 _CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split, np.array_split,
@@ -786,6 +1040,14 @@ _SHAPED_LIKE = {runtime.in_place: 1, runtime.element_in_place: 2, runtime.cast_l
                 runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
                 adjoints.ddot_left: 1, adjoints.ddot_right: 2, runtime.container_adjoint: 0,
                 runtime.log_softmax: 0}
+
+
+def _hashable(obj) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
 
 
 def _reshaped_kind(shape):

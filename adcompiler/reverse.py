@@ -45,7 +45,6 @@ class ReverseMode(Planner):
 
     def __init__(self, fdef, wrt, arg_kinds, ctx):
         super().__init__(fdef, wrt, arg_kinds, ctx)
-        self.fdef_params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
         self.definitions = {target_of(s)[0]: s for s in self.layout.simple if target_of(s)[0]}
         self.adjoints: dict[str, str] = {}
         self.tape = None
@@ -153,21 +152,24 @@ class ReverseMode(Planner):
         all_float = all(self.kind_of(bound[p]) == FLOAT for p in params if p in rule.vjps)
         out = []
         varargs = rule.signature.varargs
+        # a dtype known only at run time decides there whether the adjoint passes (dtype_gate)
+        seed = self.gated(s, plan, name(g))
+        gate_reads = set(loads(plan.gate)) if plan.gate is not None else set()
         if varargs in rule.vjps and isinstance(bound.get(varargs), gast.Tuple):
             # f(*args): one adjoint per element of the tuple the rule returns
-            mapping = dict({q: bound[q] for q in params}, g=g, ans=target)
+            mapping = dict(self.mapping_of(s, plan, [rule.vjps[varargs]]), g=seed, ans=target)
             for h in rules.helpers_used(rule.vjps[varargs]):
                 mapping.setdefault(h, self.helper(h))
             parts = rules.instantiate(rule.vjps[varargs], mapping)
-            reads = {n for n in loads(bound[varargs])} | {target}
+            reads = {n for n in loads(bound[varargs])} | {target} | gate_reads
             for i, elt in enumerate(bound[varargs].elts):
                 if isinstance(elt, gast.Name) and elt.id in self.active:
                     expr = gast.Call(func=name(self.helper("element")), args=[parts, const(i)], keywords=[])
                     out.append(Contrib(elt.id, expr, set(reads)))
         for p in operands:
             template = rule.vjp_template(p, bound, all_float)
-            mapping = {q: bound[q] for q in params}
-            mapping["g"] = g
+            mapping = self.mapping_of(s, plan, [template])
+            mapping["g"] = seed
             mapping["ans"] = target
             for h in rules.helpers_used(template):
                 mapping.setdefault(h, self.helper(h))
@@ -180,7 +182,7 @@ class ReverseMode(Planner):
                     else:
                         mapping[q] = name(self.shape_source(node.id))
             expr = rules.instantiate(template, mapping)
-            value_reads = {n for q in value_params for n in loads(mapping[q] if q != "ans" else name(target))}
+            value_reads = {n for q in value_params for n in loads(mapping[q] if q != "ans" else name(target))} | gate_reads
             shape_reads = {n for q in shape_params for n in loads(mapping[q] if q != "ans" else name(mapping["ans"]))}
             raw = expr
             # does the expression have the result's shape even when g is a scalar?
@@ -236,7 +238,7 @@ class ReverseMode(Planner):
                 nxt = names.pop()
             else:
                 return var
-            if self.single_definition(nxt) is None and not (nxt in self.fdef_params and nxt not in self.layout.binds):
+            if self.single_definition(nxt) is None and not (nxt in self.params and nxt not in self.layout.binds):
                 return var
             var = nxt
         return var
@@ -244,7 +246,7 @@ class ReverseMode(Planner):
     def single_definition(self, var):
         """The statement binding ``var`` if it is bound exactly once (outside any loop)."""
         positions = self.layout.binds.get(var, ())
-        if len(positions) != 1 or var in self.fdef_params:
+        if len(positions) != 1 or var in self.params:
             return None
         stmt = self.definitions.get(var)
         if stmt is None or self.layout.in_loop(stmt):
@@ -334,6 +336,9 @@ class ReverseMode(Planner):
             else:
                 out.extend(self.checks(s))
                 out.append(s)
+                check = self.subscript_check(s)
+                if check is not None:
+                    out.append(check)
                 self.records[id(s)] = self.emit_records(s, self.record_plan(s, self.reads_of(s)), out)
         return out
 

@@ -678,6 +678,64 @@ def attribute(t, attr):
 
 
 
+def r_items(items):
+    """``np.r_[a, b, ...]`` for a list of array and number items (its normal form: a function with
+    a rule, as the items are data, not an index)."""
+    return np.r_[tuple(items)]
+
+
+def c_items(items):
+    """``np.c_[a, b, ...]`` for a list of array and number items (its normal form)."""
+    return np.c_[tuple(items)]
+
+
+SELECTING = (_ndarray, list, tuple, dict, range, str, bytes)  # their [index] selects, computes nothing
+
+
+def subscript_check(base, index, site):
+    """Raise an AdError at ``site`` if ``base`` is not an array, list, tuple or dict and the
+    values of ``index`` (a tuple of them), which depend on the differentiated arguments, are
+    floats: ``base`` computes its items from them, and they would get no gradient."""
+    if isinstance(base, SELECTING) or not any(map(_inexact, index)):
+        return
+    from .errors import error_at
+    raise error_at(site, "a %s is not an array, list, tuple or dict: its [...] computes a value from an index "
+                         "that depends on the differentiated arguments, which would get no gradient"
+                   % type(base).__name__,
+                   hint="compute the value with functions that have derivative rules (np.concatenate, "
+                        "np.column_stack, np.where, ...) or methods of your own")
+
+
+def _inexact(value) -> bool:
+    """Whether an index holds float or complex values (a slice's bounds, a tuple's entries)."""
+    if isinstance(value, (float, complex, np.inexact)):
+        return True
+    if isinstance(value, _ndarray):
+        return value.dtype.kind in "fc"
+    if isinstance(value, slice):
+        return any(map(_inexact, (value.start, value.stop, value.step)))
+    if isinstance(value, (tuple, list)):
+        return any(map(_inexact, value))
+    return False
+
+
+def dtype_gate(v, dtype, site):
+    """The derivative ``v`` (an adjoint or a tangent) of a call whose result dtype is known only at
+    run time: ``v`` for a float dtype (None: the operand's own), zero for an int or bool one (the
+    cast is piecewise constant); any other dtype (complex) is an AdError at the call ``site``."""
+    if dtype is None:
+        return v
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        return v
+    if kind in "iub":
+        return np.zeros_like(v) if v.__class__ is _ndarray else 0.0
+    from .errors import COMPLEX_UNSUPPORTED, error_at
+    raise error_at(site, "the cast to dtype %s: %s" % (np.dtype(dtype).name, COMPLEX_UNSUPPORTED if kind == "c" else
+                                                       "only float, int and bool dtypes are differentiated"),
+                   hint="compute in a float dtype")
+
+
 def cast_like(g, x):
     """Give a final gradient the type of its argument: float for float, an owned array of the
     argument's shape and dtype for an array, the same structure for containers."""
@@ -793,20 +851,69 @@ def _trampoline(fn, n, names=None, call_first=False):
     the compiler differentiates ``fn`` as it would a call written in the source: through its
     Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``).
     ``names``: parameter names to use instead of ``arg0, ...``."""
-    key = (id(fn), n, call_first)
-    made = _TRAMPOLINES.get(key)
-    if made is not None and made[0] is fn:
-        return made[1]
-    from .codegen import define
+    made = _cached(fn, (id(fn), n, call_first))
+    if made is not None:
+        return made
     label = getattr(fn, "__name__", type(fn).__name__)
     label = label if label.isidentifier() else "fn"
     names = names or ["arg%d" % i for i in range(n)]
-    params = ", ".join(names)
-    filename = "<call of %s #%d>" % (label, len(_TRAMPOLINES))
     callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
-    source = "def call_%s(%s):\n    return %s(%s)\n" % (label, params, callee, ", ".join(passed))
-    made = _TRAMPOLINES[key] = (fn, define(source, "call_" + label, {"fn": fn}, filename))
-    return made[1]
+    source = "def call_%s(%s):\n    return %s(%s)\n" % (label, ", ".join(names), callee, ", ".join(passed))
+    return _compiled(fn, (id(fn), n, call_first), "call of %s" % label, "call_" + label, source, {"fn": fn})
+
+
+def _cached(fn, key):
+    """The function made for ``fn`` under ``key`` (see _compiled), or None."""
+    made = _TRAMPOLINES.get(key)
+    return made[1] if made is not None and made[0] is fn else None
+
+
+def _compiled(fn, key, title, function, source, namespace):
+    """``function`` defined by ``source`` in ``namespace`` and registered with linecache (so it has
+    source to differentiate), kept for ``key`` while it stands for ``fn``."""
+    from .codegen import define
+    made = define(source, function, namespace, "<%s #%d>" % (title, len(_TRAMPOLINES)))
+    _TRAMPOLINES[key] = (fn, made)
+    return made
+
+
+def vectorized(vec, n):
+    """For an ``np.vectorize`` object, a function with source computing ``vec(arg0, ...)`` by
+    calling its Python function on each element of the broadcast arguments, so it is
+    differentiated like a loop; the result's dtype is the first output's (or ``otypes``), as
+    NumPy's. Options it does not reproduce (``excluded``, ``signature``, several outputs) are
+    an AdError."""
+    made = _cached(vec, (id(vec), n, "vectorized"))
+    if made is not None:
+        return made
+    from .errors import AdError
+    label = getattr(vec.pyfunc, "__name__", "fn")
+    label = label if label.isidentifier() else "fn"
+    otypes = vec.otypes or ""
+    if vec.excluded or vec.signature is not None or len(otypes) > 1 or n == 0:
+        raise AdError("np.vectorize(%s) with %s is not differentiated" % (
+            label, "excluded=" if vec.excluded else "signature=" if vec.signature is not None else
+            "several otypes" if len(otypes) > 1 else "no arguments"),
+            hint="write the loop over the elements in the function itself")
+    args = ["arg%d" % i for i in range(n)]
+    items = ["a%d" % i for i in range(n)]
+    flat = ["np.ravel(np.broadcast_to(%s, shape))" % a for a in args]
+    loop = ("%s in %s" % (items[0], flat[0]) if n == 1 else
+            "%s in zip(%s)" % (", ".join(items), ", ".join(flat)))
+    dtype = "otype" if otypes else "np.asarray(items[0]).dtype"
+    source = ("def vectorized_%s(%s):\n"
+              "    shape = np.broadcast_shapes(%s)\n"
+              "    items = [fn(%s) for %s]\n"
+              "    out = np.array(items, dtype=%s)\n"
+              "    if np.ndim(out) != 1:\n"
+              "        raise several_outputs\n"
+              "    return np.reshape(out, shape)\n") % (
+        label, ", ".join(args), ", ".join("np.shape(%s)" % a for a in args), ", ".join(items), loop, dtype)
+    several = AdError("np.vectorize(%s): the function returns several values, which is not differentiated" % label,
+                      hint="vectorize one function per output")
+    namespace = {"np": np, "fn": vec.pyfunc, "otype": otypes[0] if otypes else None, "several_outputs": several}
+    return _compiled(vec, (id(vec), n, "vectorized"), "np.vectorize(%s)" % label, "vectorized_" + label, source,
+                     namespace)
 
 
 def _callee_kinds(args):
@@ -816,7 +923,16 @@ def _callee_kinds(args):
 
 def _object_trampoline(cls, n):
     """``call_<Class>(fn, arg0, ...)`` returning ``fn(arg0, ...)``: an object of a user class is an
-    argument, so its ``__call__`` is differentiated with gradients into its attributes."""
+    argument, so its ``__call__`` is differentiated with gradients into its attributes. (A class
+    of NumPy's or another library's is an AdError: their Python code is not traced.)"""
+    made = _cached(cls, (id(cls), n + 1, True))
+    if made is not None:
+        return made
+    from .planning import is_library_function
+    if is_library_function(cls.__call__):
+        from .errors import AdError
+        raise AdError("a %s object is called here, which has no derivative rule" % cls.__name__,
+                      hint="call a function with a derivative rule or with Python source")
     return _trampoline(cls, n + 1, ["fn"] + ["arg%d" % i for i in range(n)], call_first=True)
 
 
@@ -825,8 +941,16 @@ def _dispatch(active, fn, args):
     with ``active`` positions counted over ``(fn, *args)``."""
     from .planning import is_library_function
     call = getattr(type(fn), "__call__", None)
+    if isinstance(fn, np.vectorize):
+        return vectorized(fn, len(args)), args, tuple(i - 1 for i in active if i)
+    if fn.__class__ is np.ufunc and _cached(fn, (id(fn), len(args), False)) is None:
+        from . import rules
+        if rules.lookup(fn) is None:
+            from .errors import AdError
+            raise AdError("the ufunc %r has no derivative rule (np.frompyfunc makes ufuncs of Python functions, "
+                          "which are not differentiated)" % fn, hint="use np.vectorize(f), or call f in a loop")
     if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType) \
-            and not is_library_function(call):  # (a library's callable object, np.vectorize(f): through a rule)
+            and not is_library_function(call):  # (a library's callable object: through a rule)
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active
     if 0 in active and not _stateless(fn):
         from .errors import AdError

@@ -137,13 +137,13 @@ def square(t):
     return t ** 2
 
 
-def calls_vectorized(x):
-    g = np.vectorize(square)
+def calls_poly1d(x):
+    g = np.poly1d([1.0, 2.0, 3.0])
     return np.sum(g(x))
 
 
 def test_a_library_callable_object_inside_the_function_is_refused_not_traced():
-    refusal(lambda: ad.grad(calls_vectorized)(np.array([0.5, -1.0])), "numpy.vectorize object", "no derivative rule")
+    refusal(lambda: ad.grad(calls_poly1d)(np.array([0.5, -1.0])), "poly1d", "no derivative rule")
 
 
 def test_every_transform_refuses_the_same_way():
@@ -209,7 +209,7 @@ def returns_string(x):
 
 
 def returns_complex(x):
-    return x * 1j
+    return (x - 2.0) ** 0.5  # (a negative Python float to a fractional power is complex)
 
 
 def returns_vector(x):
@@ -222,7 +222,7 @@ def returns_vector(x):
     (returns_int, 1.0, "3 (int)"),
     (returns_none, 1.0, "None (NoneType)"),
     (returns_string, 1.0, "'loss' (str)"),
-    (returns_complex, 1.0, "1j (complex)"),
+    (returns_complex, 1.0, "(complex)"),
     (returns_vector, np.array([1.0, 2.0]), "an array of shape (2,)"),
 ])
 def test_outputs_that_are_not_real_float_scalars_are_refused(fn, arg, shown):

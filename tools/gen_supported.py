@@ -28,6 +28,18 @@ def _name(rule, namespace):
     return "%s.%s" % (namespace, name)
 
 
+def _params(rule):
+    """The parameters, with those accepted only at some values marked."""
+    out = []
+    for p in rule.signature.params:
+        if p in rule.unhandled:
+            p = "%s=%r only" % (p, rule.signature.defaults[p])
+        elif p in rule.only:
+            p = "%s=%s only" % (p, "/".join(map(repr, rule.only[p])))
+        out.append(p)
+    return ", ".join(out + (["*" + rule.signature.varargs] if rule.signature.varargs else []))
+
+
 def _mode(rule):
     forward = "derived" if rule.elementwise else ("linear" if rule.linear else ("rule" if rule.jvp is not None else "-"))
     return forward
@@ -40,21 +52,28 @@ def render() -> str:
              "entries, such as `math.cbrt`, exist only on newer Pythons); a test fails when this",
              "file is stale. Reverse: the adjoint template(s). Forward: `derived` (elementwise, from the",
              "reverse templates), `linear` (the function applied to the tangent), `rule` (its own tangent",
-             "rule) or `-` (no forward rule: forward mode raises an AdError).", ""]
+             "rule) or `-` (no forward rule: forward mode raises an AdError). Parameters marked `only` are",
+             "accepted with the values shown and no others (an AdError names the argument); a `dtype`",
+             "parameter keeps the rule for a float dtype, gives a zero gradient for an int or bool one and",
+             "refuses a complex one (decided at run time when the dtype is known only then).", ""]
     tables = [("numpy", rules.numpy_rules.table), ("numpy.linalg", rules.linalg_rules.table),
               ("math", rules.math_rules.table),
               ("builtins", rules.builtin_rules.table), ("methods", rules.methods.table)]
     for namespace, table in tables:
-        diff = sorted((r for r in table.rules.values() if not r.nondiff), key=lambda r: _name(r, namespace))
+        diff = sorted((r for r in table.rules.values() if not r.nondiff and not r.refusal),
+                      key=lambda r: _name(r, namespace))
         nondiff = sorted(_name(r, namespace) for r in table.rules.values() if r.nondiff)
+        refused = sorted(_name(r, namespace) for r in table.rules.values() if r.refusal)
         lines += ["## %s: %d differentiable, %d with zero gradient" % (namespace, len(diff), len(nondiff)), "",
                   "| function | parameters | reverse (adjoint of each argument) | forward |", "|---|---|---|---|"]
         for r in diff:
-            params = ", ".join(r.signature.params + (["*" + r.signature.varargs] if r.signature.varargs else []))
             adjoints = "; ".join("%s: `%s`" % (p, gast.unparse(t).strip().replace("|", "\\|"))
                                  for p, t in r.vjps.items())
-            lines.append("| `%s` | %s | %s | %s |" % (_name(r, namespace), params, adjoints or "-", _mode(r)))
+            lines.append("| `%s` | %s | %s | %s |" % (_name(r, namespace), _params(r), adjoints or "-", _mode(r)))
         lines += ["", "Zero gradient (explicitly non-differentiable): " + ", ".join("`%s`" % n for n in nondiff), ""]
+        if refused:
+            lines += ["Refused (an AdError when a value depending on `wrt` reaches them): "
+                      + ", ".join("`%s`" % n for n in refused), ""]
     return "\n".join(lines)
 
 

@@ -7,7 +7,7 @@ import sys
 
 from .. import custom
 from . import builtin_rules, linalg_rules, math_rules, methods, numpy_rules, runtime_rules
-from .core import (Rule, Signature, _helper_names, helper_object, helpers_used, instantiate, needs_array_adjoint,
+from .core import (Rule, Signature, _helper_names, helper_object, helpers_used, instantiate, needs_array_adjoint, template_names,
                    template_reads)
 
 HELPER_NAMES = frozenset(_helper_names())
@@ -53,5 +53,5 @@ def lookup_method(name: str) -> Rule | None:
     return methods.table.rules.get(name)
 
 
-__all__ = ["needs_array_adjoint", "load_scipy_rules", "HELPER_NAMES", "helper_object", "helpers_used", "Rule", "Signature", "instantiate", "template_reads", "lookup", "lookup_method",
+__all__ = ["needs_array_adjoint", "load_scipy_rules", "HELPER_NAMES", "helper_object", "helpers_used", "Rule", "Signature", "instantiate", "template_names", "template_reads", "lookup", "lookup_method",
            "USER_RULES", "TABLES"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..runtime import container_adjoint, dense, dmatmul_left, dmatmul_right, element, unbroadcast
+from ..runtime import container_adjoint, dense, dmatmul_left, dmatmul_right, element, unbroadcast, unreduce
 
 _float = float
 
@@ -16,11 +16,17 @@ def _zero(g):
 
 def dpow_base(g, x, y):
     """Adjoint of ``x`` in ``x ** y`` for a variable exponent: zero where ``y`` is 0 (``x ** -1``
-    would be inf, or an error for floats, at x = 0: polynomials written ``c[i] * x ** i``)."""
-    if np.ndim(y) == 0:
-        return g * y * x ** (y - 1) if y != 0 else 0.0 * g
+    would be inf, or an error for floats, at x = 0: polynomials written ``c[i] * x ** i``) and where
+    ``g`` is 0 (not 0 * inf at x = 0 for y < 1: a zero tangent contributes nothing)."""
+    if np.ndim(y) == 0 and np.ndim(g) == 0:
+        if y == 0 or not g:
+            return 0.0 * g
+        if np.ndim(x) == 0 and x == 0 and y < 1:  # (inf: Python floats would raise ZeroDivisionError)
+            with np.errstate(divide="ignore"):
+                return g * y * np.power(np.float64(x), y - 1.0)
+        return g * y * x ** (y - 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(y == 0, 0.0, g * y * np.power(x, y - 1.0))
+        return np.where((y == 0) | (g == 0), 0.0, g * y * np.power(x, y - 1.0))
 
 
 def _where_nonzero(factor, value):
@@ -67,14 +73,56 @@ def dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x):
 
 
 def dpow_exponent(g, ans, x):
-    """Adjoint of ``y`` in ``x ** y`` (``g * ans * log(x)``), zero where ``g`` is zero, so an
-    exponent with a zero tangent (a loop counter in forward-over-reverse) never meets log(x < 0)."""
+    """Adjoint of ``y`` in ``x ** y``, ``g * ans * log(x)``, with JAX's convention at a zero base:
+    0 there (``x ** y`` is 0 or 1 near it for y >= 0; NaN where the result is infinite); and zero
+    where ``g`` is zero, so an exponent with a zero tangent (a loop counter in forward-over-reverse)
+    never meets log(x < 0)."""
     if g.__class__ is _float and not g:
         return g
     if np.ndim(g) == 0 and np.ndim(x) == 0:
-        return g * ans * np.log(x) if g else 0.0 * g
+        return g * ans * (np.log(x) if x != 0 else 0.0) if g else 0.0 * g
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(g == 0, 0.0, g * ans * np.log(x))
+        return np.where(g == 0, 0.0, g * ans * np.log(np.where(x == 0, 1.0, x)))
+
+
+def result_dtype(a, dtype):
+    """The dtype of ``np.full_like(a, ..., dtype)``: ``dtype``, or ``a``'s when it is None."""
+    if dtype is not None:
+        return dtype
+    return a.dtype if isinstance(a, np.ndarray) else np.asarray(a).dtype
+
+
+def real_adjoint(g, x, site):
+    """``g``, for a function whose rule is written for real ``x`` (abs, real, imag, conj, angle:
+    not holomorphic). A complex ``x`` is an AdError at the call ``site`` (complex values inside
+    differentiated code are not supported yet), never a silently wrong derivative."""
+    if (x.dtype.kind == "c") if x.__class__ is np.ndarray else isinstance(x, (complex, np.complexfloating)):
+        from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, error_at
+        raise error_at(site, "its derivative is written for real values, and this one is complex: "
+                       + COMPLEX_UNSUPPORTED, hint=COMPLEX_HINT)
+    return g
+
+
+def logsumexp_back(g, a, b, ans, axis=None, keepdims=False, wrt=0):
+    """Adjoint of ``a`` (``wrt`` 0) or of the weights ``b`` (1) in
+    ``scipy.special.logsumexp(a, axis, b, keepdims)``: ``g * b * exp(a - ans)`` and
+    ``g * exp(a - ans)``, over the shape ``a`` and ``b`` broadcast to (``b`` None: weights 1)."""
+    if _zero(g):
+        return g
+    full = a if b is None else np.broadcast_to(a, np.broadcast_shapes(np.shape(a), np.shape(b)))
+    share = unreduce(g, full, axis, keepdims) * np.exp(full - unreduce(ans, full, axis, keepdims))
+    if wrt == 1:
+        return unbroadcast(share, b)
+    return unbroadcast(share if b is None else share * b, a)
+
+
+def logsumexp_jvp(a, b, ans, t_a, t_b, axis=None, keepdims=False):
+    """Tangent of ``scipy.special.logsumexp(a, axis, b, keepdims)``: the sum along ``axis`` of
+    ``exp(a - ans) * (b * t_a + t_b)``."""
+    full = a if b is None else np.broadcast_to(a, np.broadcast_shapes(np.shape(a), np.shape(b)))
+    weighted = t_a if b is None else b * t_a
+    return np.sum(np.exp(full - unreduce(ans, full, axis, keepdims)) * (weighted + t_b), axis=axis,
+                  keepdims=keepdims)
 
 
 def cumsum_back(g, a, axis=None):
@@ -153,6 +201,32 @@ def hstack_back(g, tup):
     axis = 0 if np.ndim(tup[0]) == 1 else 1
     sizes = np.cumsum([np.shape(np.atleast_1d(t))[axis] for t in tup])[:-1]
     return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=axis), tup)], tup)
+
+
+def r_items_back(g, items):
+    """Adjoints of the items of ``np.r_[items]``: pieces along the first axis (a number or a 0-d
+    array took one row)."""
+    return _concatenated_back(g, items, 0, [np.shape(i)[0] if np.ndim(i) else 1 for i in items])
+
+
+def c_items_back(g, items):
+    """Adjoints of the items of ``np.c_[items]``: pieces along the last axis (a number or a vector
+    took one column)."""
+    return _concatenated_back(g, items, -1, [np.shape(i)[-1] if np.ndim(i) >= 2 else 1 for i in items])
+
+
+def dense_items(g, items):
+    """The adjoints ``g`` of ``items`` as arrays of their shapes (0.0, a zero adjoint, as zeros)."""
+    if _zero(g):
+        return [np.zeros(np.shape(i)) for i in items]
+    return [np.zeros(np.shape(i)) if _zero(p) else p for p, i in zip(g, items)]
+
+
+def _concatenated_back(g, items, axis, sizes):
+    if _zero(g):
+        return [g] * len(items)
+    bounds = np.cumsum(sizes)[:-1]
+    return [np.reshape(p, np.shape(i)) for p, i in zip(np.split(g, bounds, axis=axis), items)]
 
 
 def split_back(g, ary, indices_or_sections, axis=0):

@@ -10,11 +10,25 @@ Kinds of entry
   the function applied to the tangent.
 - general entries give ``jvp`` explicitly (``t_<arg>`` is the tangent of ``<arg>``).
 - ``nondiff``: the result carries no gradient (floor, argmax, shape queries, comparisons).
+- ``refuse``: a function adcompiler will not differentiate (complex constructors, NumPy's
+  higher-order functions): an AdError, with the reason and what to do instead, when a value
+  depending on ``wrt`` reaches it.
+
+Unknown arguments are refused, never assumed. A parameter no template reads in some mode (and
+that is not differentiable) is accepted only at its default, unless the entry says why any value
+is fine (``harmless=``) or which constant values its templates handle (``only=``); any other
+value is an AdError naming it (``np.reshape: the argument order='F' is not handled ...``). A
+parameter called ``dtype`` is the result's dtype and is handled for every entry alike: a float
+dtype keeps the rule, an int or bool dtype gives a zero gradient (the cast is piecewise
+constant), a complex one is refused, and one known only at run time is decided there
+(``dtype_gate``). Templates may read ``site``: the call's description (callee, function, file,
+line, column), for errors raised at run time.
 """
 from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import gast
 
@@ -94,6 +108,14 @@ class Signature:
         return bound
 
 
+def template_names(template) -> set:
+    """Every name a template reads."""
+    found = getattr(template, "ad_names", None)
+    if found is None:
+        found = template.ad_names = frozenset(n.id for n in gast.walk(template) if isinstance(n, gast.Name))
+    return found
+
+
 @dataclass
 class Rule:
     """How to differentiate one callable."""
@@ -109,6 +131,9 @@ class Rule:
     scalar_vjps: dict = field(default_factory=dict)  # cheaper templates when all args are floats
     zero: tuple = ()   # float parameters whose derivative is zero almost everywhere (copysign's sign)
     constant_vjps: dict = field(default_factory=dict)  # simpler templates when the other operands are constants
+    harmless: tuple = ()  # parameters no template needs to read, whatever their value (reshape's shape)
+    only: dict = field(default_factory=dict)  # parameter -> the constant values its templates handle
+    refusal: tuple = None  # (why, what to do instead) for a function that is not differentiated
 
     def vjp_template(self, param, bound, all_float):
         """The vjp template of ``param`` for these bound operands: the constant form when every other
@@ -128,6 +153,26 @@ class Rule:
         if self.jvp is not None:
             in_jvp = {n.id[2:] for n in gast.walk(self.jvp) if isinstance(n, gast.Name) and n.id.startswith("t_")}
         return [p for p in names if p in self.vjps or p in in_jvp]
+
+    @property
+    def casts(self) -> bool:
+        """Whether the entry has a ``dtype`` parameter (the result's dtype: see the module's doc)."""
+        return "dtype" in self.signature.params
+
+    def read_in_every_mode(self, param) -> bool:
+        """Whether the derivative of every mode reads ``param``: every reverse template (the
+        scalar and constant variants too) and the tangent rule (a ``linear`` entry's tangent is
+        the call itself, an elementwise entry's is derived from its reverse templates)."""
+        reverse = [*self.vjps.values(), *self.scalar_vjps.values(), *self.constant_vjps.values()]
+        if not all(param in template_names(t) for t in reverse):
+            return False
+        return self.jvp is None or param in template_names(self.jvp)
+
+    @cached_property
+    def unhandled(self) -> tuple:
+        """Parameters whose value the derivative would ignore: accepted only at their default."""
+        special = set(self.diff) | set(self.zero) | set(self.harmless) | set(self.only) | {"dtype"}
+        return tuple(p for p in self.signature.params if p not in special and not self.read_in_every_mode(p))
 
 
 def copy_tree(node, mapping=None):
@@ -218,19 +263,29 @@ class Table:
 
     def _add(self, rule: Rule):
         key = _key(rule.fn)
-        reserved = {"g", "ans"} & set(rule.signature.params + [rule.signature.varargs])
-        if reserved:  # templates read g and ans as the adjoint and the result
+        reserved = {"g", "ans", "site"} & set(rule.signature.params + [rule.signature.varargs])
+        if reserved:  # templates read g, ans and site as the adjoint, the result and the call site
             raise ValueError("%s: a parameter may not be called %s" % (rule.name, sorted(reserved)[0]))
         if key in self.rules:  # aliases such as np.abs / np.absolute are one object: list it once
             raise ValueError("%s has two entries in the %s rule table" % (rule.name, self.namespace))
+        for p in (*rule.harmless, *rule.only):
+            if p not in rule.signature.params:
+                raise ValueError("%s: %r is not one of its parameters" % (rule.name, p))
+            if p in rule.harmless and rule.read_in_every_mode(p):
+                raise ValueError("%s: every template reads %r, so it need not be declared harmless" % (rule.name, p))
+            if p in rule.only and p in rule.signature.defaults and rule.signature.defaults[p] not in rule.only[p]:
+                raise ValueError("%s: the default of %r must be one of the values it accepts" % (rule.name, p))
         self.rules[key] = rule
         return rule
 
-    def elementwise(self, fn, params: str, *vjps, scalar=None, constant=None, name=None, zero=()):
+    def elementwise(self, fn, params: str, *vjps, scalar=None, constant=None, name=None, zero=(), harmless=(),
+                    only=None):
         """An elementwise function: one vjp template per parameter (None: not differentiable; an
-        active value passed to it is an error unless the parameter is listed in ``zero``)."""
+        active value passed to it is an error unless the parameter is listed in ``zero``).
+        ``harmless``/``only``: see the module's doc."""
         sig = Signature.parse(params)
-        rule = Rule(fn, name or _name(fn), sig, elementwise=True, zero=tuple(zero))
+        rule = Rule(fn, name or _name(fn), sig, elementwise=True, zero=tuple(zero), harmless=tuple(harmless),
+                    only=dict(only or {}))
         for p, t in zip(sig.params, vjps):
             if t is not None:
                 rule.vjps[p] = _parse(t)
@@ -242,11 +297,13 @@ class Table:
                 rule.constant_vjps[p] = _parse(t)
         return self._add(rule)
 
-    def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(), **more_vjps):
+    def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(), harmless=(), only=None,
+               **more_vjps):
         """A general function. ``vjp`` is the template of the first parameter; templates of other
-        parameters are passed by parameter name."""
+        parameters are passed by parameter name. ``harmless``/``only``: see the module's doc."""
         sig = Signature.parse(params)
-        rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero))
+        rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero), harmless=tuple(harmless),
+                    only=dict(only or {}))
         first = sig.params[0] if sig.params else sig.varargs
         if vjp is not None:
             rule.vjps[first] = _parse(vjp)
@@ -267,6 +324,12 @@ class Table:
         """Functions whose results carry no gradient."""
         for fn in fns:
             self._add(Rule(fn, _name(fn), Signature([], {}, "args"), nondiff=True))
+
+    def refuse(self, *fns, why, hint):
+        """Functions adcompiler does not differentiate: a value that depends on ``wrt`` reaching
+        one is an AdError saying ``why`` and what to do instead (``hint``); fine on other values."""
+        for fn in fns:
+            self._add(Rule(fn, _name(fn), Signature([], {}, "args", accepts_keywords=True), refusal=(why, hint)))
 
     def without_gradient(self, *fns):
         """Functions whose results carry their inputs' values but that have no derivative rule

@@ -19,7 +19,7 @@ D(np.linalg.cholesky, "a", "cholesky_back(g, ans)", jvp="cholesky_jvp(ans, t_a)"
 D(np.linalg.eigh, "a", "eigh_back(g, ans)", jvp="eigh_jvp(ans, t_a)")
 D(np.linalg.eigvalsh, "a", "eigvalsh_back(g, a)", jvp="eigvalsh_jvp(a, t_a)")
 D(np.linalg.svd, "a, full_matrices=True, compute_uv=True", "svd_back(g, a, compute_uv)",
-  jvp="svd_jvp(a, t_a, compute_uv)")
+  jvp="svd_jvp(a, t_a, compute_uv)", harmless=("full_matrices",))  # (singular values only: u and vh are refused)
 if hasattr(np.linalg, "svdvals"):
     D(np.linalg.svdvals, "x", "svdvals_back(g, x)", jvp="svdvals_jvp(x, t_x)")
 D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)", jvp="matrix_power_jvp(a, t_a, n)")

@@ -14,7 +14,7 @@ E(math.log10, "x", "g / (x * math.log(10.0))")
 E(math.log1p, "x", "g / (1.0 + x)")
 E(math.sqrt, "x", "g * 0.5 / ans")
 E(math.pow, "x, y", "dpow_base(g, x, y)", "dpow_exponent(g, ans, x)",
-  constant=("g * y * x ** (y - 1)", "g * ans * math.log(x)"))
+  constant=("g * y * x ** (y - 1) if y != 0 else 0.0 * g", "g * ans * math.log(x) if x != 0 else g * ans * 0.0"))
 E(math.sin, "x", "g * math.cos(x)")
 E(math.cos, "x", "-g * math.sin(x)")
 E(math.tan, "x", "g / math.cos(x) ** 2")

@@ -15,17 +15,22 @@ for _name, _fn in [("sum", np.sum), ("mean", np.mean), ("prod", np.prod), ("max"
                    ("swapaxes", np.swapaxes), ("repeat", np.repeat), ("take", np.take), ("ravel", np.ravel),
                    ("squeeze", np.squeeze), ("copy", np.copy), ("conj", np.conjugate), ("conjugate", np.conjugate)]:
     table.alias(_name, numpy_table.rules[_fn])
-D("reshape", "a, *shape", "np.reshape(g, np.shape(a))", linear=True)
+D("reshape", "a, *shape, order='C', copy=None", "np.reshape(g, np.shape(a), order)", linear=True, harmless=("copy",),
+  only=dict(order=("C", "F")))
 D("flatten", "a", "np.reshape(g, np.shape(a))", linear=True)
 D("transpose", "a, *axes", "transpose_back(g, axes)", linear=True)
 D("T", "a", "np.transpose(g)", linear=True)
 D("flat", "a", "np.reshape(g, np.shape(a))", linear=True)  # (x.flat[i] reads as np.ravel(x)[i])
+D("real", "a", "real_adjoint(g, a, site)", jvp="real_adjoint(t_a, a, site)")  # (for real arrays, as np.real)
+D("imag", "a", "real_adjoint(g, a, site) * 0.0", jvp="real_adjoint(t_a, a, site) * 0.0")
 D("items", "a", "items_back(g, a)", linear=True)
 D("get", "a, key, default=None", "get_back(g, a, key)", default="0.0 if key in a else g",
   jvp="get_jvp(a, key, t_a, t_default)", zero=("key",))
 D("values", "a", "values_back(g, a)", linear=True)
 table.elementwise("clip", "a, min=None, max=None", "g * inside(a, min, max)")
-D("astype", "a, dtype", "g", linear=True)
+# (the dtype decides: see rules/core.py; the other arguments change the memory layout, or raise)
+D("astype", "a, dtype, order='K', casting='unsafe', subok=True, copy=True", "g", linear=True,
+  harmless=("order", "casting", "subok", "copy"))
 D("item", "a", "g", linear=True)
 D("tolist", "a", "np.reshape(np.asarray(g, dtype=float), np.shape(a))", linear=True)
 table.nondiff("argmax", "argmin", "argsort", "nonzero", "all", "any", "shape", "ndim", "size", "dtype",

@@ -1,6 +1,7 @@
 """Derivative rules for NumPy. ``g``: adjoint of the result, ``ans``: the result."""
 import numpy as np
 
+from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from .core import Table
 
 table = Table("numpy")
@@ -11,15 +12,18 @@ E(np.add, "x1, x2", "g", "g")
 E(np.subtract, "x1, x2", "g", "-g")
 E(np.multiply, "x1, x2", "g * x2", "x1 * g")
 E(np.divide, "x1, x2", "g / x2", "-g * ans / x2")
+# (JAX's conventions where a template would meet 0 * inf: d/dx x ** 0 is 0, and d/dy 0 ** y is 0;
+# the constant forms' tests fold away when the code is optimised)
 E(np.power, "x1, x2", "dpow_base(g, x1, x2)", "dpow_exponent(g, ans, x1)",
-  constant=("g * x2 * x1 ** (x2 - 1)", "g * ans * np.log(x1)"))
+  constant=("g * x2 * x1 ** (x2 - 1) if x2 != 0 else 0.0 * g", "g * ans * np.log(x1) if x1 != 0 else g * ans * 0.0"))
 E(np.negative, "x", "-g")
 E(np.positive, "x", "g")
 E(np.square, "x", "g * 2.0 * x")
 E(np.reciprocal, "x", "-g * ans ** 2")
 E(np.sqrt, "x", "g * 0.5 / ans")
 E(np.cbrt, "x", "g / (3.0 * ans ** 2)")
-E(np.absolute, "x", "g * np.sign(x)")
+# not holomorphic: the rules are for real values, a complex one is an error (real_adjoint)
+E(np.absolute, "x", "real_adjoint(g, x, site) * np.sign(x)")
 E(np.fabs, "x", "g * np.sign(x)")
 # -- exponentials and logarithms
 E(np.exp, "x", "g * ans")
@@ -60,12 +64,14 @@ E(np.rad2deg, "x", "g * (180.0 / np.pi)")
 E(np.degrees, "x", "g * (180.0 / np.pi)")
 E(np.radians, "x", "g * (np.pi / 180.0)")
 E(np.logaddexp2, "x1, x2", "g * np.exp2(x1 - ans)", "g * np.exp2(x2 - ans)")
-E(np.float_power, "x1, x2", "g * x2 * np.float_power(x1, x2 - 1)", "g * ans * np.log(x1)")
+E(np.float_power, "x1, x2", "dpow_base(g, x1, x2)", "dpow_exponent(g, ans, x1)")
 E(np.copysign, "x1, x2", "g * np.sign(x1) * np.sign(ans)", None, zero=("x2",))
 E(np.mod, "x1, x2", "g", "mod_back(g, x1, x2)")
 E(np.fmod, "x1, x2", "g", "fmod_back(g, x1, x2)")
-E(np.conjugate, "x", "g")
-E(np.real, "val", "g")
+E(np.conjugate, "x", "real_adjoint(g, x, site)")
+E(np.real, "val", "real_adjoint(g, val, site)")
+E(np.imag, "val", "real_adjoint(g, val, site) * 0.0")
+E(np.angle, "z, deg=False", "real_adjoint(g, z, site) * 0.0", harmless=("deg",))  # (0 or pi: zero derivative)
 for _scalar_type in (np.float64, np.float32, np.float16):
     E(_scalar_type, "x", "g")
 
@@ -114,7 +120,8 @@ D(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
 D(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False", "nanmean_back(g, a, axis, keepdims)",
   jvp="np.nanmean(np.where(np.isnan(a), np.nan, t_a), axis=axis, keepdims=keepdims)")
 D(np.diff, "a, n=1, axis=-1", "diff_back(g, a, n, axis)", linear=True)
-D(np.trace, "a, offset=0, axis1=0, axis2=1", "trace_back(g, a, offset, axis1, axis2)", linear=True)
+D(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None, out=None", "trace_back(g, a, offset, axis1, axis2)",
+  linear=True)
 D(np.diag, "v, k=0", "diag_back(g, v, k)", linear=True)
 D(np.diagonal, "a, offset=0, axis1=0, axis2=1", "diagonal_back(g, a, offset, axis1, axis2)", linear=True)
 D(np.triu, "m, k=0", "np.triu(g, k)", linear=True)
@@ -130,26 +137,31 @@ D(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)", b="tensordot
   jvp="np.tensordot(t_a, b, axes) + np.tensordot(a, t_b, axes)")
 D(np.kron, "a, b", "kron_back(g, a, b, 0)", b="kron_back(g, a, b, 1)", jvp="np.kron(t_a, b) + np.kron(a, t_b)")
 D(np.cross, "a, b", "cross_back(g, a, b, 0)", b="cross_back(g, a, b, 1)", jvp="np.cross(t_a, b) + np.cross(a, t_b)")
-D(np.einsum, "subscripts, *operands", None, operands="einsum_back(g, subscripts, operands)",
+D(np.einsum, "subscripts, *operands, optimize=False, dtype=None", None, harmless=("optimize",), operands="einsum_back(g, subscripts, operands)",
   jvp="einsum_jvp(subscripts, operands, t_operands)")
 D(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
   b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))", jvp="np.outer(t_a, b) + np.outer(a, t_b)")
 
 # -- shapes
-D(np.reshape, "a, shape=None, order='C'", "np.reshape(g, np.shape(a))", linear=True)
-D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a))", linear=True)
-D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True)
-D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True)
+# (the adjoint reshapes back to the operand's shape, whatever the new shape or axis was; in the
+# same index order: 'A' and 'K' depend on memory layout and are refused)
+D(np.reshape, "a, shape=None, order='C', copy=None", "np.reshape(g, np.shape(a), order)", linear=True,
+  harmless=("shape", "copy"), only=dict(order=("C", "F")))
+D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True, only=dict(order=("C", "F")))
+D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
+D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.transpose, "a, axes=None", "transpose_back(g, axes)", linear=True)
-D(np.concatenate, "arrays, axis=0", "split_like(g, arrays, axis)", linear=True)
+# (casting= only decides whether a dtype change is allowed: the values are the same)
+D(np.concatenate, "arrays, axis=0, out=None, dtype=None, casting='same_kind'", "split_like(g, arrays, axis)",
+  linear=True, harmless=("casting",))
 D(np.swapaxes, "a, axis1, axis2", "swap_back(g, axis1, axis2)", linear=True)
 D(np.moveaxis, "a, source, destination", "moveaxis_back(g, source, destination)", linear=True)
-D(np.broadcast_to, "array, shape", "unbroadcast(g, array)", linear=True)
+D(np.broadcast_to, "array, shape, subok=False", "unbroadcast(g, array)", linear=True, harmless=("shape", "subok"))
 D(np.atleast_1d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
 D(np.atleast_2d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
 D(np.atleast_3d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
-D(np.hstack, "tup", "hstack_back(g, tup)", linear=True)
-D(np.vstack, "tup", "vstack_back(g, tup)", linear=True)
+D(np.hstack, "tup, dtype=None, casting='same_kind'", "hstack_back(g, tup)", linear=True, harmless=("casting",))
+D(np.vstack, "tup, dtype=None, casting='same_kind'", "vstack_back(g, tup)", linear=True, harmless=("casting",))
 D(np.column_stack, "tup", "column_stack_back(g, tup)", linear=True)
 D(np.split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
 D(np.array_split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
@@ -163,11 +175,13 @@ D(np.pad, "array, pad_width, mode='constant'", "pad_back(g, array, pad_width, mo
 D(np.take, "a, indices, axis=None", "take_back(g, a, indices, axis)", linear=True)
 D(np.take_along_axis, "arr, indices, axis", "take_along_axis_back(g, arr, indices, axis)", linear=True)
 D(np.sort, "a, axis=-1", "sort_back(g, a, axis)", jvp="np.take_along_axis(t_a, np.argsort(a, axis=axis), axis)")
-D(np.copy, "a", "g", linear=True)
+D(np.copy, "a, order='K', subok=False", "g", linear=True, harmless=("order", "subok"))  # (a memory layout)
 D(np.ascontiguousarray, "a, dtype=None", "g", linear=True)
-D(np.asanyarray, "a, dtype=None", "g", linear=True)
-D(np.stack, "arrays, axis=0", "unstack(g, arrays, axis)", linear=True)
-D(np.array, "object, dtype=None", "g", linear=True)
+D(np.asanyarray, "a, dtype=None, order=None, copy=None", "g", linear=True, harmless=("order", "copy"))
+D(np.stack, "arrays, axis=0, out=None, dtype=None, casting='same_kind'", "unstack(g, arrays, axis)", linear=True,
+  harmless=("casting",))
+D(np.array, "object, dtype=None, copy=True, order='K', subok=False, ndmin=0", "g", linear=True,
+  harmless=("copy", "order", "subok"))
 D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)", x="unbroadcast(g * np.polyval(np.polyder(p), x), x)",
   jvp="np.polyval(t_p, x) + np.polyval(np.polyder(p), x) * t_x")
 D(np.polyder, "p, m=1", "polyder_back(g, p, m)", linear=True)
@@ -187,17 +201,25 @@ D(np.median, "a, axis=None, keepdims=False", "median_back(g, a, axis, keepdims)"
 if hasattr(np, "trapezoid"):  # NumPy >= 2.0
     D(np.trapezoid, "y, x=None, dx=1.0, axis=-1", "trapezoid_back(g, y, x, dx, axis)",
       x="trapezoid_x_back(g, y, x, axis)", dx="unbroadcast(g * ans / dx, dx)",
-      jvp="np.trapezoid(t_y, x, dx, axis) + trapezoid_x_jvp(y, x, t_x, axis) + ans / dx * t_dx")
+      jvp="np.trapezoid(t_y, x, dx, axis) + trapezoid_x_jvp(y, x, t_x, axis) + ans / dx * t_dx",
+      harmless=("axis",))  # (dx's adjoint, ans / dx, holds along any axis)
 if hasattr(np, "vecdot"):  # NumPy >= 2.0
     D(np.vecdot, "x1, x2, axis=-1", "unbroadcast(np.expand_dims(g, axis) * x2, x1)",
       x2="unbroadcast(np.expand_dims(g, axis) * x1, x2)", jvp="np.vecdot(t_x1, x2, axis=axis) + np.vecdot(x1, t_x2, axis=axis)")
-D(np.full, "shape, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True)
-D(np.full_like, "a, fill_value, dtype=None", None, fill_value="unbroadcast(g, fill_value)", linear=True, zero=("a",))
-D(np.linspace, "start, stop, num=50, endpoint=True", "linspace_back(g, start, num, endpoint, 0)",
+D(np.full, "shape, fill_value, dtype=None, order='C'", None, fill_value="unbroadcast(g, fill_value)", linear=True,
+  harmless=("shape", "order"))
+# (without dtype=, the result has a's dtype: an int array makes the fill value's gradient zero)
+D(np.full_like, "a, fill_value, dtype=None, order='K', subok=True, shape=None", None,
+  fill_value="unbroadcast(dtype_gate(g, result_dtype(a, dtype), site), fill_value)",
+  jvp="dtype_gate(np.full_like(a, t_fill_value, dtype, order, subok, shape), result_dtype(a, dtype), site)",
+  zero=("a",), harmless=("order", "subok", "shape"))
+D(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None", "linspace_back(g, start, num, endpoint, 0)",
   stop="linspace_back(g, stop, num, endpoint, 1)", jvp="linspace_jvp(t_start, t_stop, start, num, endpoint)")
 D(np.meshgrid, "*xi, indexing='xy'", None, xi="meshgrid_back(g, xi, indexing)",
   jvp="meshgrid_jvp(xi, t_xi, indexing)")
-D(np.asarray, "a, dtype=None", "g", linear=True)
+D(np.asarray, "a, dtype=None, order=None, copy=None", "g", linear=True, harmless=("order", "copy"))
+if hasattr(np, "astype"):  # NumPy >= 2.1
+    D(np.astype, "x, dtype, copy=True, device=None", "g", linear=True, harmless=("copy",))
 
 # -- no gradient
 N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np.argmin, np.argsort,
@@ -210,7 +232,16 @@ N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np
   np.isreal, np.iscomplex, np.isscalar, np.result_type, np.broadcast_shapes, np.indices,
   np.tri, np.diag_indices, np.triu_indices, np.tril_indices, np.digitize, np.heaviside,
   np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift, np.gcd, np.lcm,
-  np.imag, np.random.rand, np.random.randn, np.random.randint, np.iscomplexobj, np.isrealobj, np.argpartition,
+  np.random.rand, np.random.randn, np.random.randint, np.iscomplexobj, np.isrealobj, np.argpartition,
   np.lexsort, np.ravel_multi_index, np.unravel_index)
+# scalar types: integers and booleans are piecewise constant; complex values are refused
+N(*dict.fromkeys([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.intc, np.int_,
+                  np.uint, np.longlong, np.ulonglong, np.intp, np.uintp, np.bool_]))  # (some are aliases)
+table.refuse(np.complex64, np.complex128, np.clongdouble, why=COMPLEX_UNSUPPORTED,
+             hint=COMPLEX_HINT)
+table.refuse(np.apply_along_axis, np.apply_over_axes, np.piecewise, np.frompyfunc, np.fromfunction,
+             why="it calls a Python function of its own, and adcompiler does not trace into NumPy",
+             hint="write the loop or the branches in the function itself (np.stack([f(row) for row in x]), "
+                  "np.where(condition, f(x), g(x)))")
 table.without_gradient(np.arange, np.unique, np.bincount, np.histogram, np.random.normal, np.random.uniform,
                        np.random.choice, np.random.permutation)

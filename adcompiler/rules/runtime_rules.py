@@ -19,6 +19,11 @@ D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
   "np.reshape(np.sum(unreduce_extreme(1.0, top, x, axis, keepdims) * g, axis=axis, keepdims=keepdims), np.shape(v))",
   jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"))
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X)
+D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
+# np.r_[...] and np.c_[...] in the normal form (normalize.Normalizer.concatenation)
+D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
+D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
+D(adj.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
 D(rt.own, "v, x", "own_back(g, v)", jvp="own(t_v, x)", zero=X)
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"))
@@ -73,10 +78,13 @@ for _helper, _params, _transpose in [
         (adj.roll_back, "cot, shift, axis=None", "unless_zero(np.roll, g, shift, axis)"),
         (adj.sort_back, "cot, a, axis=-1", "unless_zero(np.take_along_axis, g, np.argsort(a, axis=axis), axis)"),
         (adj.take_back, "cot, a, indices, axis=None", "unless_zero(np.take, g, indices, axis)"),
-        (adj.take_along_axis_back, "cot, arr, indices, axis", "unless_zero(np.take_along_axis, g, indices, axis)")]:
+        (adj.take_along_axis_back, "cot, arr, indices, axis", "unless_zero(np.take_along_axis, g, indices, axis)"),
+        (adj.r_items_back, "cot, items", "r_items(dense_items(g, items))"),
+        (adj.c_items_back, "cot, items", "c_items(dense_items(g, items))")]:
     _rest = _params.split(", ", 1)[1]
     _names = ", ".join(p.split("=")[0] for p in _rest.split(", "))
     D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names), zero=tuple(_names.split(", ")))
+D(adj.dense_items, "cot, items", "g", linear=True, zero=("items",))
 D(adj.sum_back, "cot, iterable", "unless_zero(entries_sum, g)", jvp="sum_back(t_cot, iterable)", zero=("iterable",))
 D(adj.sorted_back, "cot, iterable, reverse=False", "sorted_jvp(iterable, g, reverse)",
   jvp="sorted_back(t_cot, iterable, reverse)", zero=("iterable", "reverse"))
@@ -99,5 +107,5 @@ for _helper in (adj.hstack_back, adj.vstack_back, adj.column_stack_back, adj.spl
 # a callable chosen at run time: forward mode over its generated forward/backward pair
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)", zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
-N(rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed, adj.inside, rt.zero_like,
-  rt.nonzero, rt.check_receiver)
+N(adj.result_dtype, rt.subscript_check, rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick,
+  rt.scalar_seed, adj.inside, rt.zero_like, rt.nonzero, rt.check_receiver)
