@@ -186,6 +186,7 @@ class Layout:
     simple: list = field(default_factory=list)   # every simple statement in order
     views: dict = field(default_factory=dict)    # name -> names of arrays it may be a view of
     aliases: dict = field(default_factory=dict)  # temporary -> the names it was handed over to (same array)
+    _viewers: tuple = None                       # (views, base -> names that view it), built on first use
 
     @classmethod
     def of(cls, body, params=()) -> "Layout":
@@ -221,8 +222,14 @@ class Layout:
 
     def same_memory(self, name: str) -> set:
         """``name`` and the names whose in-place writes may change its value (arrays it views,
-        names it was handed over to)."""
-        return {name} | self.views.get(name, set()) | self.aliases.get(name, set())
+        views of it, names it was handed over to)."""
+        if self._viewers is None or self._viewers[0] is not self.views:
+            viewers = {}
+            for v, bases in self.views.items():
+                for b in bases:
+                    viewers.setdefault(b, set()).add(v)
+            self._viewers = (self.views, viewers)
+        return {name} | self.views.get(name, set()) | self.aliases.get(name, set()) | self._viewers[1].get(name, set())
 
     def bound_in(self, name: str, loop) -> bool:
         """Whether ``name`` is bound anywhere inside ``loop`` (its target included)."""
