@@ -167,7 +167,8 @@ def _facts(ctx, kinds, arg_kinds) -> Facts:
 
     def shape_operands(call):
         obj = callee(call)
-        if isinstance(obj, np.ufunc) and obj.nout == 1 and len(call.args) == obj.nin and not call.keywords:
+        if isinstance(obj, np.ufunc) and obj.signature is None and obj.nout == 1 and len(call.args) == obj.nin \
+                and not call.keywords:  # (elementwise: not np.matmul)
             return call.args
         if obj is runtime.log_softmax:
             return call.args[:1]
@@ -329,7 +330,12 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     if len(grads) > 1 and any(r.kinds.get(p) != FLOAT for p in r.wrt):
         out = gast.Call(func=name(ctx.helper("distinct")), args=[out], keywords=[])
     if mode == "value_and_grad":
-        out = gast.Tuple(elts=[rev.ret_node.value, out], ctx=gast.Load())
+        value = rev.ret_node.value
+        if isinstance(value, gast.Name):  # (the backward pass may restore earlier values of that name)
+            kept = ctx.namer.fresh(value.id + "_value")
+            seed.insert(0, assign(kept, name(value.id)))
+            value = name(kept)
+        out = gast.Tuple(elts=[value, out], ctx=gast.Load())
     gname = ctx.namer.fresh("d" + label_of(fn))
     gdef = r.function(gname, r.fdef.args, r.entry + r.forward + seed + backward + [gast.Return(value=out)])
     fns, source = r.finish([gdef], optimize)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import gast
 
 from . import custom, rules
-from .analysis import walk, list_method, target_of
+from .analysis import is_container, walk, list_method, target_of
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Planner
@@ -72,7 +72,11 @@ class ForwardMode(Planner):
             return
         out.append(located(assign(self.tan(var), expr), like))
         self.live.add(var)
-        self.maybe_zero.discard(var)
+        zeros = {self.tangents[v] for v in self.maybe_zero if v in self.tangents}
+        if not owned and any(n.id in zeros for n in walk(expr) if isinstance(n, gast.Name)):
+            self.maybe_zero.add(var)  # (a copy or linear map of a tangent that may be 0.0 may be 0.0)
+        else:
+            self.maybe_zero.discard(var)
         if owned:
             self.owned.add(var)
         else:
@@ -217,9 +221,10 @@ class ForwardMode(Planner):
                              hint="register one with ad.defjvp(fn, rule), or use reverse mode")
 
     def dense(self, tangent, operand):
-        """``tangent`` of ``operand``, made an array if it may be the 0.0 standing for one."""
-        if isinstance(operand, gast.Name) and operand.id in self.maybe_zero and \
-                self.kind_of(operand) not in ("float", "scalar"):
+        """``tangent`` of ``operand``, made an array if it may be the 0.0 standing for one (entry
+        by entry for a list or tuple, whose entries' tangents may be 0.0)."""
+        if isinstance(operand, gast.Name) and self.kind_of(operand) not in ("float", "scalar") and (
+                operand.id in self.maybe_zero or is_container(self.kind_of(operand))):
             return gast.Call(func=name(self.helper("dense")), args=[tangent, operand], keywords=[])
         return tangent
 

@@ -70,7 +70,7 @@ class ReuseBuffers(ResolveShapes):
             return [node.left, node.right]
         if isinstance(node, gast.Call) and not node.keywords:
             obj = self.callee(node)
-            if isinstance(obj, np.ufunc) and obj.nout == 1 and obj.nin == len(node.args):
+            if isinstance(obj, np.ufunc) and obj.signature is None and obj.nout == 1 and obj.nin == len(node.args):
                 return node.args
         return None
 

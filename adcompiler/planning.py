@@ -334,12 +334,14 @@ class Planner:
         ``element_in_place``): an error when that array may be reachable under another name too
         (a value stored into ``d`` that is a view, an argument, or read elsewhere; another view of
         ``d``), whose later reads would not see the change in the derivative."""
-        if self.ctx.generated:
-            return
         for s in self.layout.simple:
             container = getattr(s, "ad_element_of", None)
             if container is None or rank(self.kinds.get(container)):
                 continue  # (an array's element is written by the store that follows)
+            for held in self.entries(container):  # (their arrays may be the one written: record them first)
+                self.layout.mutates.setdefault(held, []).append(self.layout.pos[id(s)])
+            if self.ctx.generated:
+                continue
             element = target_of(s)[1]
             shared = sorted(self.shared_entries(container) | {
                 v for v, bases in self.layout.views.items()  # (the normal form's temporaries are read at once)
@@ -357,6 +359,18 @@ class Planner:
     def shared_entries(self, container) -> set:
         """Names whose arrays were put into ``container`` and may be reached otherwise too."""
         params = {a.id for a in self.fdef.args.posonlyargs + self.fdef.args.args + self.fdef.args.kwonlyargs}
+        stored = self.entries(container)
+        written = {target_of(s)[0] for s in self.layout.simple if getattr(s, "ad_element_of", None) is not None}
+        reads = {}
+        for s in self.layout.simple:
+            for n in set(loads(s)):
+                reads[n] = reads.get(n, 0) + 1
+        viewed = {b for bases in self.layout.views.values() for b in bases}
+        return {v for v in stored if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
+            v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
+
+    def entries(self, container) -> list:
+        """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``)."""
         stored = []
         for s in self.layout.simple:
             bound, mutated = target_of(s)
@@ -371,14 +385,7 @@ class Planner:
             elif mutated == container and isinstance(s, gast.Expr) and list_method(s) and value.args \
                     and isinstance(value.args[0], gast.Name):
                 stored.append(value.args[0].id)
-        written = {target_of(s)[0] for s in self.layout.simple if getattr(s, "ad_element_of", None) is not None}
-        reads = {}
-        for s in self.layout.simple:
-            for n in set(loads(s)):
-                reads[n] = reads.get(n, 0) + 1
-        viewed = {b for bases in self.layout.views.values() for b in bases}
-        return {v for v in stored if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
-            v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
+        return stored
 
     def may_run_before(self, var, stmt) -> bool:
         """Whether a binding of ``var`` may run before ``stmt``: earlier in program order, or in a

@@ -290,7 +290,8 @@ class ResolveShapes:
         obj = self.callee(node)
         if obj is len:
             return node, Value(_PY, "int")
-        if isinstance(obj, np.ufunc) and obj.nout == 1 and len(args) == obj.nin and not node.keywords:
+        if isinstance(obj, np.ufunc) and obj.signature is None and obj.nout == 1 and len(args) == obj.nin \
+                and not node.keywords:  # (elementwise: not a gufunc such as np.matmul)
             if obj.nin == 2 and obj not in (np.power, np.float_power):
                 node.args = [self.as_array(node.args[0], args[1]), self.as_array(node.args[1], args[0])]
             return node, self.elementwise(*args)

@@ -280,10 +280,17 @@ def roll_back(g, shift, axis=None):
     return np.roll(g, tuple(back) if np.ndim(back) else back, axis)
 
 
+def _unsupported(message, hint):
+    """The AdError a helper raises for a case its rule does not cover (seen only at run time)."""
+    from ..errors import AdError
+    return AdError(message, hint=hint)
+
+
 def pad_back(g, array, pad_width, mode="constant"):
     """Adjoint of constant-mode ``np.pad``: the centre of ``g``."""
     if mode != "constant":
-        raise ValueError("the gradient of np.pad is supported for mode='constant' only, not %r" % (mode,))
+        raise _unsupported("the gradient of np.pad is supported for mode='constant' only, not %r" % (mode,),
+                           "pad with mode='constant', or build the padding with np.concatenate")
     if _zero(g):
         return g
     widths = np.broadcast_to(np.asarray(pad_width), (np.ndim(array), 2))
@@ -574,8 +581,8 @@ def svdvals_jvp(a, t):
 
 def svd_jvp(a, t, compute_uv=True):
     if compute_uv:
-        raise ValueError("forward mode through np.linalg.svd with compute_uv=True is not supported; "
-                         "use compute_uv=False for the singular values")
+        raise _unsupported("forward mode through np.linalg.svd with compute_uv=True is not supported",
+                           "use compute_uv=False for the singular values")
     return svdvals_jvp(a, t)
 
 
@@ -630,8 +637,8 @@ def svd_back(g, a, compute_uv=True):
         return svdvals_back(g, a)
     gu, gs, gvt = g if isinstance(g, (tuple, list)) else (0.0, 0.0, 0.0)
     if np.any(gu) or np.any(gvt):  # (zeros, as container_adjoint fills unused entries, are fine)
-        raise ValueError("the gradient of np.linalg.svd through u or vh is not supported; "
-                         "use the singular values (compute_uv=False)")
+        raise _unsupported("the gradient of np.linalg.svd through u or vh is not supported",
+                           "use the singular values (compute_uv=False)")
     return svdvals_back(gs, a)
 
 
@@ -925,7 +932,8 @@ def cumsum_back_free(t, ans, a, axis=None):
 def matrix_power_back(g, a, n):
     """Adjoint of ``np.linalg.matrix_power(a, n)`` for n >= 0."""
     if n < 0:
-        raise ValueError("the gradient of matrix_power is supported for n >= 0")
+        raise _unsupported("the gradient of matrix_power is supported for n >= 0",
+                           "use np.linalg.inv and a non-negative power")
     powers = [np.eye(np.shape(a)[0])]
     for _ in range(n - 1):
         powers.append(powers[-1] @ a)
@@ -1133,7 +1141,7 @@ def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
         ans = np.expand_dims(ans, axis)
     vector = x.ndim == 1 or isinstance(axis, int) or (isinstance(axis, tuple) and len(axis) == 1)
     if ord is None or ord == "fro" or (ord == 2 and vector):
-        return g * x / ans
+        return g * x / np.where(ans == 0, 1.0, ans)  # (at 0: the subgradient 0, not 0 / 0)
     if vector and ord == 1:
         return g * np.sign(x)
     if vector and ord == np.inf:
@@ -1159,7 +1167,9 @@ def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
             else:
                 out[pick, :] = np.sign(x[pick, :])
             return g * out
-    raise ValueError("the gradient of np.linalg.norm with ord=%r is not supported" % (ord,))
+    from ..errors import AdError
+    raise AdError("the gradient of np.linalg.norm with ord=%r is not supported" % (ord,),
+                  hint="use ord=None (2-norm / Frobenius), 1, inf, 'nuc' or 2 of a matrix")
 
 
 def dselect(g, ans, args):
