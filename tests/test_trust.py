@@ -510,3 +510,114 @@ def test_second_derivatives_wrt_a_container(container):
     back = pullback(ts)[0]
     np.testing.assert_allclose(back[0], -np.sin(xs[0]) * ts[0])
     np.testing.assert_allclose(back[1], 6 * xs[1] * ts[1])
+
+
+# -- classes found by the differential tester (tests/differential.py), minimal programs ------
+
+def iterate_what_the_body_rebinds(y):
+    total = y
+    for row in total:
+        total = total + row
+    for i, row in enumerate(total):
+        total = total * 0.5 + row
+    return np.sum(total)
+
+
+def running_max(alpha, W):
+    top = -np.inf
+    for row in W:
+        top = max(top, np.sum(row))
+    return top
+
+
+def vector_dot_then_exp(b, w):
+    y2 = np.matmul(w, w)
+    return np.exp(y2) + np.sum(b)
+
+
+def append_a_constant_then_concatenate(W):
+    terms = [np.mean(W, axis=-2)]
+    terms.append(np.array([4.0]))
+    acc = np.concatenate(terms)
+    vals = [np.sum(acc) * W]
+    vals.append(np.full(W.shape, 2.0))
+    return np.sum(vals) + np.max(vals)
+
+
+def index_a_conditional_value(b, theta):
+    y2 = b if b[0] > 1.0 else theta
+    return y2[None, :].sum() + np.where(y2 > 0, y2, 0.0).sum()
+
+
+def element_of_a_dict_in_place(x, data):
+    score = np.sum(data)
+    stats = {"w": (x ** 2) ** score}
+    stats["w"] += 1.0
+    return np.mean(stats["w"])
+
+
+def norm_of_a_masked_copy(y):
+    buf = y.copy()
+    buf[buf < 2.0] = 0.0
+    return np.linalg.norm(buf)
+
+
+def fancy_store_of_a_sum(v):
+    running = np.exp(v.copy())
+    running[[3]] = np.sum(running)
+    return v.dot(running)
+
+
+def adds_an_entry(p, y):
+    p["extra"] = y * 2.0
+    return np.sum(p["w"] * y)
+
+
+def checks(fn, args, wrt=0):
+    """Gradient, value, jvp and Hessian of ``fn`` w.r.t. ``args[wrt]`` against the plain call and
+    finite differences (the differential tester's checks, on one program)."""
+    want = fd_grad(fn, args, wrt)
+    value, g = ad.value_and_grad(fn, wrt=wrt)(*copy.deepcopy(args))
+    assert value == pytest.approx(fn(*copy.deepcopy(args)), rel=1e-12)
+    np.testing.assert_allclose(g, want, rtol=1e-5, atol=1e-6)
+    tangents = [np.ones_like(a) if i == wrt else None for i, a in enumerate(args)]
+    _, t = ad.jvp(fn, copy.deepcopy(args), tangents)
+    assert t == pytest.approx(np.sum(want), rel=1e-5, abs=1e-6)
+
+
+@pytest.mark.parametrize("fn, args", [
+    (iterate_what_the_body_rebinds, [np.array([0.5, 1.0, -0.3])]),
+    (running_max, [np.random.RandomState(0).randn(3, 4)]),
+    (append_a_constant_then_concatenate, [np.random.RandomState(1).randn(3, 4)]),
+    (index_a_conditional_value, [np.array([0.5, 2.0, -1.0]), np.array([1.0, -2.0, 3.0])]),
+    (index_a_conditional_value, [np.array([1.5, 2.0, -1.0]), np.array([1.0, -2.0, 3.0])]),
+    (element_of_a_dict_in_place, [np.array([[0.8], [1.1], [0.6]]), np.random.RandomState(2).randn(3, 4) * 0.1]),
+    (norm_of_a_masked_copy, [np.array([0.5, 1.0, -0.3])]),
+    (norm_of_a_masked_copy, [np.array([2.5, 1.0, -0.3])]),
+])
+def test_found_by_the_differential_tester(fn, args):
+    if fn is running_max:
+        args = [0.5] + args
+        checks(fn, args, wrt=1)
+    else:
+        checks(fn, args)
+
+
+def test_a_vector_product_is_a_number_not_an_array():
+    b, w = np.ones((3, 1), np.float32), np.array([0.1, 0.2, 0.3], np.float32)
+    g = ad.grad(vector_dot_then_exp, wrt=1)(b, w)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, 2 * w * np.exp(w @ w), rtol=1e-6)
+
+
+def test_reverse_over_reverse_reads_the_written_array():
+    v = np.array([0.1, 0.2, -0.3, 0.4])
+    np.testing.assert_allclose(ad.hessian(fancy_store_of_a_sum, mode="reverse")(v),
+                               ad.hessian(fancy_store_of_a_sum)(v), rtol=1e-10)
+
+
+def test_a_dict_argument_the_function_adds_to_keeps_its_structure_in_the_gradient():
+    p, y = {"w": np.array([1.0, 2.0])}, np.array([0.5, -1.0])
+    g = ad.grad(adds_an_entry)(p, y)
+    assert sorted(g) == ["w"] and sorted(p) == ["extra", "w"]
+    np.testing.assert_allclose(g["w"], y)
