@@ -231,6 +231,17 @@ class Layout:
             self._viewers = (self.views, viewers)
         return {name} | self.views.get(name, set()) | self.aliases.get(name, set()) | self._viewers[1].get(name, set())
 
+    def written_after(self, name: str, stmt) -> bool:
+        """Whether the array ``name`` holds when ``stmt`` runs may be written in place later (by
+        a write into it or into a name sharing its memory): after ``stmt``, or anywhere in a loop
+        around it."""
+        positions = [p for n in self.same_memory(name) for p in self.mutates.get(n, ())]
+        loops = self.loops[id(stmt)]
+        if not loops:
+            return any(p > self.pos[id(stmt)] for p in positions)
+        first = self.span[id(loops[0])][0]
+        return any(p >= first for p in positions)
+
     def bound_in(self, name: str, loop) -> bool:
         """Whether ``name`` is bound anywhere inside ``loop`` (its target included)."""
         first, last = self.span[id(loop)]

@@ -2,6 +2,7 @@
 unparse -> compile. Each step is its own module; this one only wires them together."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import gast
@@ -251,6 +252,12 @@ class _Reverse:
         if seeded:
             rev.live = {rev.result} if rev.result is not None and rev.result in rev.active else set()
         out = rev.backward(rev.body)
+        math_names = {n for n, o in self.ctx.bindings.objects.items() if o is math}
+        # (a NumPy function or a helper given Python floats may give a NumPy scalar: a float
+        # gradient is then made a float; math functions give floats)
+        rev.numpy_scalars = any(isinstance(n, gast.Call) and not (
+            isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name) and n.func.value.id in math_names)
+            for st in out for n in walk(st) if not _is_comment_call(n))
         rev.materialize_uniform(set(self.wrt) - set(self.kinds_float()), out)  # gradients leave with their shapes
         return out
 
@@ -266,7 +273,7 @@ class _Reverse:
             live = p in rev.live
             if not cast:
                 grads.append(name(d) if live else const(0.0))
-            elif live and pure_float and kinds.get(p) == FLOAT:
+            elif live and pure_float and kinds.get(p) == FLOAT and not self.rev.numpy_scalars:
                 grads.append(name(d))
             elif kinds.get(p) == FLOAT and not live:
                 grads.append(const(0.0))
@@ -342,13 +349,19 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     return Compiled(fns[gname], source, gname)
 
 
+def _is_comment_call(node) -> bool:
+    from .context import COMMENT
+    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == COMMENT
+
+
 def _may_turn_complex(rev) -> bool:
     """Whether a Python float may become complex: ``x ** 0.5`` of a negative float is complex
     in Python (a NumPy float gives nan), so the output's type is checked (``scalar_seed``)."""
     for s in rev.layout.simple:
         value = getattr(s, "value", None)
         if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Pow) and rev.kind_of(value.left) == FLOAT \
-                and not (isinstance(value.right, gast.Constant) and type(value.right.value) is int):
+                and not (isinstance(value.right, gast.Constant) and type(value.right.value) is int) \
+                and not (isinstance(value.left, gast.Constant) and value.left.value >= 0):
             return True
     return False
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import custom, rules, runtime
+from . import custom, effects, rules, runtime
 from .rules import adjoints
 from .rules.builtin_rules import READS_LOCALS
 from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, is_container, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
@@ -69,6 +69,13 @@ def is_library_function(fn) -> bool:
     import sysconfig
     stdlib = sysconfig.get_paths()["stdlib"]
     return fn.__code__.co_filename.startswith(stdlib + "/") and "-packages" not in fn.__code__.co_filename
+
+
+def _user_function(fn) -> bool:
+    """A Python function (or method) of the user's: not a library's, not adcompiler's own."""
+    inner = getattr(fn, "__func__", fn)
+    return isinstance(inner, types.FunctionType) and not is_library_function(inner) \
+        and (getattr(inner, "__module__", None) or "").split(".")[0] != "adcompiler"
 
 
 def _is_user_class(obj) -> bool:
@@ -139,9 +146,60 @@ class Planner:
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
         diff_reads = lambda s: self.plans[id(s)].diff_reads  # noqa: E731
         self.varied = varied_names(self.layout, self.wrt, diff_reads)
+        self.check_written_arguments()
         self.active = activity(self.layout, self.wrt, self.result, diff_reads, self.varied)
         self.check_ignored_operands()
         self.check_complex_values()
+
+    def check_written_arguments(self):
+        """A called function of the user's that writes into an argument (``u[u < 0] = 0``,
+        ``u -= u.mean()``, see ``effects``): an error when the argument depends on ``wrt`` (the
+        derivative would not follow the write); otherwise the write is a mutation of that name
+        here, so values the backward pass reads are recorded before it. A call whose result is
+        discarded and which writes into nothing that depends on ``wrt`` runs as it is."""
+        if self.ctx.generated:
+            return
+        for s in self.layout.simple:
+            plan = self.plans[id(s)]
+            fn, bound = self.called_function(s, plan)
+            if fn is None:
+                continue
+            numbers = {p for p, node in bound.items() if self.kind_of(node) in (FLOAT, SCALAR)}
+            written = {p: bound[p] for p in effects.written_parameters(fn, numbers) if p in bound}
+            for p, node in sorted(written.items()):
+                names = loads(node)
+                varied = [n for n in names if n in self.varied]
+                if varied:
+                    raise self.loc.error("%s writes into its argument %r (here %s), which depends on %s: the "
+                                         "derivative does not follow writes made inside a called function"
+                                         % (fn.__qualname__, p, _call_text(node), ", ".join(self.wrt)), s,
+                                         hint="return the new value from %s and assign it (x = f(x)) instead of "
+                                              "changing the argument in place" % fn.__name__)
+                for n in names:
+                    self.layout.mutates.setdefault(n, []).append(self.layout.pos[id(s)])
+            if plan.kind == "effect":
+                self.plans[id(s)] = Plan("none")  # (it runs as written: nothing it changes is differentiated)
+
+    def called_function(self, s, plan):
+        """(user function, its parameter -> argument node) for a statement calling one, else (None, None)."""
+        if plan.kind in ("call", "checkpoint") and plan.fn is not None:
+            return getattr(plan.fn, "__func__", plan.fn), dict(plan.bound)
+        if plan.kind != "effect":
+            return None, None
+        call = s.value
+        fn = self.ctx.resolver.resolve(call.func)
+        if fn is MISSING or not _user_function(unwrap(fn)) or \
+                any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+            return None, None
+        fn = unwrap(fn)
+        receiver = [fn.__self__] if isinstance(fn, types.MethodType) else []
+        try:
+            bound = inspect.signature(getattr(fn, "__func__", fn)).bind(
+                *(receiver + list(call.args)), **{k.arg: k.value for k in call.keywords})
+        except (TypeError, ValueError):
+            return None, None
+        nodes = {p: v for p, v in bound.arguments.items() if isinstance(v, gast.AST)}
+        return getattr(fn, "__func__", fn), nodes
 
     def effect_free(self, call) -> bool:
         """Whether a call whose result is discarded cannot change a value the function goes on
@@ -285,6 +343,10 @@ class Planner:
             bound, _ = target_of(s)
             if bound is None or not isinstance(s, gast.Assign):
                 continue
+            if isinstance(s.value, gast.Call) and self.kinds.get(bound) not in (FLOAT, SCALAR):
+                for base in self.returned_arguments(s.value):  # (def f(u): return u.T)
+                    if base != bound:
+                        views.setdefault(bound, set()).add(base)
             base = self.view_source(s.value)
             if base is None or base == bound or self.kinds.get(bound) in (FLOAT, SCALAR):
                 continue
@@ -303,6 +365,26 @@ class Planner:
                     bases |= more
                     changed = True
         self.layout.views = views
+
+    def returned_arguments(self, call) -> set:
+        """Names passed to a call of a user function that may return them (or views of them)."""
+        if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \
+                or any(k.arg is None for k in call.keywords):
+            return set()
+        fn = self.ctx.resolver.resolve(call.func)
+        fn = unwrap(fn) if fn is not MISSING else None
+        if not _user_function(fn):
+            return set()
+        returned = effects.returned_parameters(fn)
+        if not returned:
+            return set()
+        receiver = [fn.__self__] if isinstance(fn, types.MethodType) else []
+        try:
+            bound = inspect.signature(getattr(fn, "__func__", fn)).bind(
+                *(receiver + list(call.args)), **{k.arg: k.value for k in call.keywords})
+        except (TypeError, ValueError):
+            return set()
+        return {n for p, v in bound.arguments.items() if p in returned and isinstance(v, gast.AST) for n in loads(v)}
 
     def check_in_place_updates(self, arg_kinds):
         """``h += v`` changes an array in place: the same array under another name (``h = x``, a
@@ -328,6 +410,31 @@ class Planner:
                                          "the augmented assignment", var, ", ".join(repr(o) for o in others)), s,
                                      hint="write %s = %s + ... (a new array), or copy first: %s = %s.copy()"
                                      % (var, var, var, others[0]))
+
+    def check_views_of_written(self, var, s):
+        """A write into ``var`` changes the views of it too (``t = A[0:2]; A[0] = v`` changes ``t``),
+        which the derivative does not follow: an error when such a view may be read after it."""
+        viewers = sorted(v for v, bases in self.layout.views.items()  # (temporaries are read at once)
+                         if var in bases and v != var and v not in self.ctx.temps and self.may_run_before(v, s)
+                         and self.read_after(v, s))
+        if viewers:
+            raise self.loc.error("writing into %r changes %s, which may be a view of it and is read afterwards, "
+                                 "which is not supported" % (var, ", ".join(repr(v) for v in viewers)), s,
+                                 hint="make %s a separate array: %s = ....copy()" % (viewers[0], viewers[0]))
+
+    def read_after(self, var, stmt) -> bool:
+        """Whether ``var`` may be read after ``stmt`` runs: later in program order, or anywhere in a
+        loop around ``stmt``."""
+        lay = self.layout
+        at = lay.pos[id(stmt)]
+        loops = lay.loops[id(stmt)]
+        lo = lay.span[id(loops[0])][0] if loops else at
+        hi = lay.span[id(loops[0])][1] if loops else None
+        for other in lay.simple:
+            p = lay.pos[id(other)]
+            if (p > at or (hi is not None and lo <= p <= hi)) and var in loads(other):
+                return True
+        return var == self.result
 
     def check_element_updates(self):
         """``d[k] += v`` on a list or dict changes the array ``d[k]`` in place (runtime's
@@ -463,6 +570,8 @@ class Planner:
                                      "is not supported" % (mutated, ", ".join(repr(b) for b in sorted(bases))), s,
                                      hint="make it a separate array first: %s = %s.copy()"
                                      % (mutated, sorted(bases)[0]))
+            if not self.ctx.generated:
+                self.check_views_of_written(mutated, s)
             reads = [value.id] if isinstance(value, gast.Name) else []
             return Plan("store", reads)
         if isinstance(value, gast.Name):

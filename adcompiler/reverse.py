@@ -367,6 +367,10 @@ class ReverseMode(Planner):
         new = gast.Call(func=name(fwd), args=args, keywords=call.keywords)
         target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)], ctx=gast.Store())
         out.append(located(assign(target, new), s))
+        if any(self.layout.written_after(n, s) for a in args for n in loads(a)):
+            # the callee kept references to arrays this function writes into later: keep their values
+            out.append(located(assign(saved, gast.Call(func=name(self.helper("snapshot")), args=[name(saved)],
+                                                       keywords=[])), s))
         s.ad_saved = saved
         self.records[id(s)] = {}
         if self.layout.in_loop(s):

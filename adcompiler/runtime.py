@@ -333,6 +333,16 @@ def element_in_place(container, x, value):
     return in_place(x, value)
 
 
+def snapshot(saved):
+    """A callee's saved state with its arrays copied (nested in tuples and lists): the caller goes
+    on to write into arrays it passed to the callee, whose backward pass needs them as they were."""
+    if saved.__class__ is _ndarray:
+        return saved.copy()
+    if saved.__class__ in (tuple, list):
+        return saved.__class__(snapshot(v) for v in saved)
+    return saved
+
+
 def copy(x):
     """A private copy of an argument the function writes into (the caller's data stays intact)."""
     if x.__class__ is _ndarray:

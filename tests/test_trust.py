@@ -2,6 +2,7 @@
 wrote (issue "Trust"). Each test covers one class with several members, checked against central
 finite differences or exact values, and against what the plain call does to its arguments."""
 import copy
+import math
 
 import numpy as np
 import pytest
@@ -621,3 +622,110 @@ def test_a_dict_argument_the_function_adds_to_keeps_its_structure_in_the_gradien
     g = ad.grad(adds_an_entry)(p, y)
     assert sorted(g) == ["w"] and sorted(p) == ["extra", "w"]
     np.testing.assert_allclose(g["w"], y)
+
+
+# -- writes the derivative cannot see: into arguments of called functions, into bases of views -
+
+def clip_in_place(u):
+    u[u < 0] = 0.0
+
+
+def center(u):
+    u -= u.mean()
+    return u
+
+
+def writes_through_a_helper(x, y):
+    root = y
+    clip_in_place(y)
+    return np.max(root) + np.sum(x)
+
+
+def helper_writes_a_constant_buffer(x, y):
+    buf = y * 1.0
+    t = x * buf
+    clip_in_place(buf)
+    return np.sum(t * buf)
+
+
+def centers_its_argument(a):
+    return np.sum(center(a) ** 2)
+
+
+def square(u, v):
+    return u * v
+
+
+def overwrites_what_a_helper_saved(a):
+    total = square(a, a)
+    a[:] = total
+    return total.sum()
+
+
+def identity(u):
+    return u
+
+
+def first_two(u):
+    return u[:2]
+
+
+def writes_into_what_a_helper_returned(x):
+    a = x * 1.0
+    t = identity(a)
+    a[0] = 5.0 * x[1]
+    return np.sum(t * x)
+
+
+def reads_a_returned_view_before_writing(x):
+    a = x * 2.0
+    t = first_two(a)
+    y = t * x[:2]
+    a[1] = 0.0
+    return np.sum(y)
+
+
+def writes_into_a_viewed_array(x):
+    a = x * 1.0
+    t = a[0:2]
+    a[0] = 5.0 * x[1]
+    return np.sum(t * x[:2])
+
+
+def test_a_helper_writing_into_a_differentiated_argument_is_refused():
+    x, y = np.array([0.5, -2.0, 3.0]), np.array([-1.0, 2.0, 0.5])
+    with pytest.raises(ad.AdError, match="clip_in_place writes into its argument 'u'"):
+        ad.grad(writes_through_a_helper, wrt=1)(x, y.copy())
+    with pytest.raises(ad.AdError, match="center writes into its argument 'u'"):
+        ad.grad(centers_its_argument)(x.copy())
+    np.testing.assert_allclose(ad.grad(writes_through_a_helper)(x, y.copy()), np.ones(3))  # (y not differentiated)
+
+
+def test_writes_into_a_constant_buffer_or_into_saved_arguments():
+    x, y = np.array([0.5, -2.0, 3.0]), np.array([-1.0, 2.0, 0.5])
+    np.testing.assert_allclose(ad.grad(helper_writes_a_constant_buffer)(x, y.copy()),
+                               fd_grad(helper_writes_a_constant_buffer, [x, y], 0), atol=1e-8)
+    a = np.random.RandomState(0).randn(3, 4)
+    np.testing.assert_allclose(ad.grad(overwrites_what_a_helper_saved)(a.copy()), 2 * a)
+    np.testing.assert_allclose(ad.hessian(overwrites_what_a_helper_saved, mode="reverse")(a.copy()),
+                               ad.hessian(overwrites_what_a_helper_saved)(a.copy()))
+
+
+def test_writes_into_an_array_whose_view_is_read_later():
+    x = np.array([0.5, 2.0, 3.0])
+    for fn in (writes_into_a_viewed_array, writes_into_what_a_helper_returned):
+        with pytest.raises(ad.AdError, match="changes 't', which may be a view of it"):
+            ad.grad(fn)(x)
+    np.testing.assert_allclose(ad.grad(reads_a_returned_view_before_writing)(x),
+                               fd_grad(reads_a_returned_view_before_writing, [x], 0))
+
+
+def exponent_of_a_float(s):
+    base = lambda xx: (s ** 2 + 1.0) ** xx  # noqa: E731
+    return base(math.exp(s) - s) + 2 ** s
+
+
+def test_a_float_argument_gets_a_float_gradient():
+    g = ad.grad(exponent_of_a_float)(0.3)
+    assert type(g) is float
+    assert g == pytest.approx(fd_grad(exponent_of_a_float, [0.3], 0), rel=1e-6)

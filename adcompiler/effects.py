@@ -1,0 +1,160 @@
+"""What a called user function does to the objects it is given, read from its source: which of its
+parameters it may write into (``u[i] = 0``, ``u -= u.mean()``, ``u.append(v)``, ``np.copyto(u, v)``,
+``out=u``, or through another function it passes them to), and which it may return as they are
+(``return u``, ``return u.T``). Conservative: a name bound to a view of a parameter counts as the
+parameter. A caller's planning uses this to refuse, or to record values before, writes it cannot
+see in its own code."""
+from __future__ import annotations
+
+import types
+
+import gast
+import numpy as np
+
+from .errors import AdError
+
+# methods that change the object they are called on (lists, dicts, sets, arrays)
+_WRITING_METHODS = frozenset((
+    "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update", "setdefault", "popitem",
+    "add", "discard", "fill", "resize", "itemset", "put", "partition", "setfield", "byteswap", "__setitem__",
+    "__iadd__", "__isub__", "__imul__", "__itruediv__"))
+# array methods and attributes whose result shares the object's memory
+_VIEW_METHODS = frozenset(("reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "diagonal", "T", "real",
+                           "imag", "flat"))
+# NumPy functions that write into their first argument
+_WRITING_FUNCTIONS = (np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.random.shuffle,
+                      np.put_along_axis)
+_VIEW_FUNCTIONS = (np.reshape, np.ravel, np.transpose, np.squeeze, np.asarray, np.asanyarray, np.atleast_1d,
+                   np.atleast_2d, np.atleast_3d, np.expand_dims, np.swapaxes, np.moveaxis, np.broadcast_to)
+
+_CACHE: dict = {}  # code object -> (written, written only by ``x op= v``, returned)
+
+
+def written_parameters(fn, numbers=frozenset()) -> frozenset:
+    """Names of ``fn``'s parameters whose objects a call of ``fn`` may change; ``numbers``:
+    parameters known to receive numbers (``x += 1`` rebinds those, changing no object)."""
+    written, augmented, _ = _effects(fn)
+    return written | (augmented - set(numbers))
+
+
+def returned_parameters(fn) -> frozenset:
+    """Names of ``fn``'s parameters whose objects (or views of them) ``fn`` may return."""
+    return _effects(fn)[2]
+
+
+def _effects(fn, active=()):
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    nothing = (frozenset(), frozenset(), frozenset())
+    if code is None:
+        return nothing
+    cached = _CACHE.get(code)
+    if cached is not None:
+        return cached
+    if code in active:  # (recursion: what is found so far)
+        return nothing
+    from .parse import parse_function
+    from .resolve import Resolver
+    try:
+        parsed = parse_function(fn)
+    except AdError:
+        return nothing
+    tree = parsed.tree
+    args = tree.args
+    params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+              if a is not None]
+    resolver = Resolver(parsed)
+    holders = _holders(tree, params, resolver)
+    written, augmented, returned = set(), set(), set()
+
+    def roots(node):  # the parameters a node's object may be (through names bound to views)
+        while isinstance(node, (gast.Subscript, gast.Attribute, gast.Starred)):
+            node = node.value
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr in _VIEW_METHODS:
+            return roots(node.func.value)
+        if isinstance(node, gast.Call) and node.args and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS):
+            return roots(node.args[0])
+        return holders.get(node.id, set()) if isinstance(node, gast.Name) else set()
+
+    for node in gast.walk(tree):
+        if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Delete)):
+            targets = node.targets if isinstance(node, (gast.Assign, gast.Delete)) else [node.target]
+            for t in targets:
+                for part in (t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t]):
+                    if isinstance(part, (gast.Subscript, gast.Attribute)):
+                        written |= roots(part)
+                    elif isinstance(node, gast.AugAssign):
+                        augmented |= roots(part)  # (x op= v writes into an array or list x, rebinds a number)
+        elif isinstance(node, gast.Call):
+            func = node.func
+            if isinstance(func, gast.Attribute) and func.attr in _WRITING_METHODS:
+                written |= roots(func.value)
+            callee = resolver.resolve(func)
+            if node.args and (_is_one_of(callee, _WRITING_FUNCTIONS) or
+                              (isinstance(func, gast.Attribute) and func.attr == "at"
+                               and isinstance(resolver.resolve(func.value), np.ufunc))):
+                written |= roots(node.args[0])
+            for k in node.keywords:
+                if k.arg == "out":
+                    written |= roots(k.value)
+            if isinstance(callee, types.FunctionType) and getattr(callee, "__code__", None) is not None:
+                inner_written, inner_augmented, _ = _effects(callee, tuple(active) + (code,))
+                inner = inner_written | inner_augmented
+                if inner:
+                    names = _callee_params(callee)
+                    for a, p in zip(node.args, names):
+                        if p in inner:
+                            written |= roots(a)
+                    for k in node.keywords:
+                        if k.arg in inner:
+                            written |= roots(k.value)
+        elif isinstance(node, gast.Return) and node.value is not None:
+            for part in (node.value.elts if isinstance(node.value, (gast.Tuple, gast.List)) else [node.value]):
+                returned |= roots(part)
+    result = (frozenset(written), frozenset(augmented - written), frozenset(returned))
+    _CACHE[code] = result
+    return result
+
+
+def _holders(tree, params, resolver) -> dict:
+    """Name -> the parameters whose object (or a view of it) the name may hold: each parameter
+    itself, and names bound to a parameter, an element or slice of it, or a view of it."""
+    holders = {p: {p} for p in params}
+    changed = True
+    while changed:
+        changed = False
+        for node in gast.walk(tree):
+            if isinstance(node, gast.Assign):
+                source = set()
+                value = node.value
+                while isinstance(value, (gast.Subscript, gast.Attribute)):
+                    value = value.value
+                if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                        and value.func.attr in _VIEW_METHODS:
+                    value = value.func.value
+                elif isinstance(value, gast.Call) and value.args and _is_one_of(resolver.resolve(value.func),
+                                                                                 _VIEW_FUNCTIONS):
+                    value = value.args[0]
+                if isinstance(value, gast.Name):
+                    source = holders.get(value.id, set())
+                for t in node.targets:
+                    for n in (t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t]):
+                        if isinstance(n, gast.Name) and not source <= holders.get(n.id, set()):
+                            holders[n.id] = holders.get(n.id, set()) | source
+                            changed = True
+            elif isinstance(node, gast.For) and isinstance(node.target, gast.Name) \
+                    and isinstance(node.iter, gast.Name) and node.iter.id in holders:
+                source = holders[node.iter.id]  # (the rows of an array are views of it)
+                if not source <= holders.get(node.target.id, set()):
+                    holders[node.target.id] = holders.get(node.target.id, set()) | source
+                    changed = True
+    return holders
+
+
+def _callee_params(fn) -> list:
+    code = fn.__code__
+    return list(code.co_varnames[:code.co_argcount])
+
+
+def _is_one_of(obj, objects) -> bool:
+    return any(obj is o for o in objects)
