@@ -352,8 +352,11 @@ class Planner:
                 continue
             if self.handed_over(base, s):
                 # no alias the user can see, but the backward pass may read the temporary (the
-                # result of ``t1 = t / x``), which writes into ``t`` change
+                # result of ``t1 = t / x``), which writes into ``t`` change; a temporary that was
+                # itself a view hands that over (``u = w if c else v``: u may be w)
                 self.layout.aliases.setdefault(base, set()).add(bound)
+                if views.get(base):
+                    views.setdefault(bound, set()).update(views[base])
             else:
                 views.setdefault(bound, set()).add(base)
         changed = True

@@ -58,6 +58,7 @@ class ReverseMode(Planner):
         # adjoints that may hold the scalar 0.0 standing for a zero array (set where a branch or loop
         # merges states): rules that are not elementwise skip their contributions then
         self.maybe_zero: set = set()
+        self.resized = {m[0] for m in map(list_method, self.layout.simple) if m}  # lists appended to / popped
         self.refuse_traced_helpers()
 
     def refuse_traced_helpers(self):
@@ -275,9 +276,11 @@ class ReverseMode(Planner):
         for var, by_value in reads.items():
             if var is None or var not in self.ctx.resolver.locals:
                 continue
-            if self.layout.changes_after(var, s, with_mutation=by_value):
-                # a copy when the array (or one it views) is written in place later
-                plan[var] = by_value and any(b in self.layout.mutates for b in self.layout.same_memory(var))
+            # the shape of a list is its length, which appends and pops change
+            structure = by_value or (var in self.resized and not rank(self.kinds.get(var)))
+            if self.layout.changes_after(var, s, with_mutation=structure):
+                # a copy when the array (or one it views, or the list) is written in place later
+                plan[var] = structure and any(b in self.layout.mutates for b in self.layout.same_memory(var))
         return plan
 
     def emit_records(self, s, plan: dict, out: list) -> dict:

@@ -515,9 +515,13 @@ def container_adjoint(x, index, g):
 
 
 def element(g, i):
-    """Element ``i`` of an adjoint or tangent ``g`` (which may be the scalar zero 0.0)."""
+    """Element ``i`` of an adjoint or tangent ``g`` (which may be the scalar zero 0.0); never a view
+    into an array ``g``, which generated code may go on to update in place."""
     if g.__class__ is _float:
         return g
+    if g.__class__ is _ndarray:
+        part = g[i]
+        return part.copy() if part.__class__ is _ndarray else part
     return g[i]
 
 

@@ -729,3 +729,53 @@ def test_a_float_argument_gets_a_float_gradient():
     g = ad.grad(exponent_of_a_float)(0.3)
     assert type(g) is float
     assert g == pytest.approx(fd_grad(exponent_of_a_float, [0.3], 0), rel=1e-6)
+
+
+def hypot_at_zero(a):
+    a = a - a
+    return np.sum(np.hypot(np.sum(a), a))
+
+
+def inverse_unused(w):
+    m = w.T @ w
+    inv = np.linalg.inv(m)
+    flag = is_positive(inv)
+    return np.sum(w) - float(flag)
+
+
+def is_positive(u, scale=1.0):
+    return scale > 0
+
+
+def aliased_by_a_conditional(w, c):
+    u = w if c > 1.0 else w
+    u += u
+    return np.sum(u)
+
+
+def index_from_the_end_then_append(t):
+    layers = [t ** 3, t]
+    o = layers[0] * layers[-1]
+    for k in range(2):
+        layers.append(np.tanh(t))
+    return o
+
+
+def read_a_row_then_write_it(data, a):
+    y = np.array(data)
+    y[:3] = a ** 2
+    y[1] = y[1] + 2.0
+    return np.sum(y * y)
+
+
+def test_more_classes_found_by_the_differential_tester():
+    a = np.random.RandomState(3).randn(3, 4)
+    np.testing.assert_array_equal(ad.grad(hypot_at_zero)(a), np.zeros((3, 4)))  # (the subgradient 0)
+    w = np.random.RandomState(4).randn(3, 4)
+    np.testing.assert_allclose(ad.grad(inverse_unused)(w), np.ones((3, 4)))
+    with pytest.raises(ad.AdError, match="may be the same array"):
+        ad.grad(aliased_by_a_conditional)(np.ones(3), 2.0)
+    assert ad.grad(index_from_the_end_then_append)(0.3) == pytest.approx(4 * 0.3 ** 3)
+    d, a = np.random.RandomState(0).randn(3, 4), np.random.RandomState(1).randn(1, 4)
+    np.testing.assert_allclose(ad.hessian(read_a_row_then_write_it, wrt=1, mode="reverse")(d, a),
+                               ad.hessian(read_a_row_then_write_it, wrt=1)(d, a), rtol=1e-10)

@@ -280,6 +280,14 @@ def roll_back(g, shift, axis=None):
     return np.roll(g, tuple(back) if np.ndim(back) else back, axis)
 
 
+def nonzero_or_one(a):
+    """``a`` with its zeros replaced by 1: the divisor of a derivative such as hypot's ``x / ans``,
+    which is then 0 where ``ans`` (and ``x``) is 0, the subgradient there, not 0 / 0."""
+    if a.__class__ is np.ndarray:
+        return np.where(a == 0, 1.0, a).astype(a.dtype, copy=False)
+    return a if a else a.__class__(1.0)
+
+
 def _unsupported(message, hint):
     """The AdError a helper raises for a case its rule does not cover (seen only at run time)."""
     from ..errors import AdError

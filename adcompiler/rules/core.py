@@ -230,8 +230,14 @@ def needs_array_adjoint(template) -> bool:
     def unsafe(node) -> bool:
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in HELPER_NAMES:
             return any(unsafe(a) for a in node.args + [k.value for k in node.keywords])
-        if isinstance(node, gast.Call) or isinstance(node, gast.Subscript):
-            parts = list(node.args) + [k.value for k in node.keywords] if isinstance(node, gast.Call) else [node.value]
+        if isinstance(node, (gast.Call, gast.Subscript, gast.Attribute)) or (
+                isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult)):
+            if isinstance(node, gast.Call):
+                parts = list(node.args) + [k.value for k in node.keywords]
+            elif isinstance(node, gast.BinOp):
+                parts = [node.left, node.right]  # (g @ x needs an array)
+            else:
+                parts = [node.value]  # (g[i], g.T)
             if any(reaches(p) for p in parts):
                 return True
         return any(unsafe(c) for c in gast.iter_child_nodes(node))

@@ -32,6 +32,7 @@ D(rt.cotangent, "parts, i", "cotangent_back(g, parts, i)", jvp="cotangent(t_part
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
 D(rt.snapshot, "saved", "g", jvp="snapshot(t_saved)")
+table.elementwise(adj.nonzero_or_one, "a", "g * (a != 0)")
 D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",))  # (x's old value is overwritten)
 D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value", zero=("container", "x"))
 D(rt.sum_product, "a, b", "unbroadcast(g * b, a)", b="unbroadcast(g * a, b)",
