@@ -691,6 +691,9 @@ class ReverseMode(Planner):
             target_uniform = bound in self.uniform
             maybe_zero = bound in self.maybe_zero and self.kinds.get(bound) not in (FLOAT, SCALAR)
             entries = plan.kind == "display"  # (an entry of a container's adjoint may be 0.0)
+            # g * f(x) of a function of one array has x's shape even for a zero g: no guard
+            unary = plan.kind == "rule" and plan.rule.elementwise and len(
+                {n.id for n in plan.bound.values() if isinstance(n, gast.Name)}) <= 1
             for c in self.contributions(s, plan):
                 expr = c.expr
                 uniform = c.uniform
@@ -699,8 +702,9 @@ class ReverseMode(Planner):
                     # result's shape
                     expr, uniform = c.raw if c.raw is not None else c.expr, True
                 expr = rules.instantiate(expr, rename) if rename else expr
-                if maybe_zero and c.needs_array:
-                    # a zero adjoint contributes nothing (every vjp is linear in it)
+                if maybe_zero and (c.needs_array or not (unary or _passes_zero(expr, self.adj(bound)))):
+                    # a zero adjoint contributes nothing (every vjp is linear in it); 0.0 * y would
+                    # be a NumPy zero of y's shape, not the zero standing for the operand's adjoint
                     expr = gast.IfExp(test=gast.Call(func=name(self.helper("nonzero")), args=[name(self.adj(bound))],
                                                      keywords=[]), body=expr, orelse=const(0.0))
                 self.accumulate(c.var, expr, block, s, uniform=uniform, zero=maybe_zero or entries)
@@ -952,7 +956,8 @@ class ReverseMode(Planner):
         if isinstance(value, gast.Name) and value.id in self.active:
             expr = gast.Call(func=name(self.helper("unbroadcast")),
                              args=[take, name(rename.get(value.id, value.id))], keywords=[])
-            self.accumulate(value.id, expr, out, s)
+            # (read out of an owned array: an array or a NumPy number, never the 0.0 stand-in)
+            self.accumulate(value.id, expr, out, s, zero=not rank(self.kinds.get(base)))
         else:
             out.append(located(gast.Expr(value=take), s))
 
@@ -1078,6 +1083,17 @@ class ReverseMode(Planner):
                             type_comment=None)
         block.append(located(loop, s))
         out.extend(block)
+
+
+def _passes_zero(expr, g) -> bool:
+    """Whether ``expr`` is ``g`` or ``-g`` (0.0 for a zero ``g``), or a helper call (helpers
+    return 0.0 for it)."""
+    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
+        expr = expr.operand
+    if isinstance(expr, gast.Name):
+        return expr.id == g
+    return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.func.id in rules.HELPER_NAMES \
+        and expr.func.id not in ("np", "math")
 
 
 def _api():

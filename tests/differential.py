@@ -30,9 +30,18 @@ Usage::
     python tests/differential.py --seeds 0:2000 --jobs 2 --out /work/fuzz_out   # a campaign
     python tests/differential.py --show 17            # print seed 17's program and its result
     python tests/differential.py --reduce 17          # minimal program with the same failure
-    python tests/differential.py --reduce-all --out /work/fuzz_out   # reduce each failure group
+    python tests/differential.py --reduce-all --out /work/fuzz_out   # reduce one seed per group
+    python tests/differential.py --reduce-all --per-group 0 --out /work/fuzz_out   # ... every failure
 
-Everything is seeded: a seed always gives the same program, arguments and checks.
+A campaign writes ``results.jsonl`` (every program), ``failures/<class>_<seed>.txt`` (program and
+failure text of every wrong/crash program) and ``summary.md`` (counts per class, failure groups
+by signature with the constructs their programs share, refusal messages). Workers are fresh
+processes with a capped address space; a worker that dies or stalls costs one seed, recorded as
+a crash. ``--reduce-all`` writes ``reduced/<seed>.py`` and ``reduced.md`` (minimal programs
+grouped by signature and construct fingerprint).
+
+Everything is seeded: a seed always gives the same program, arguments and checks (for a given
+version of this file). ``tests/test_differential.py`` runs a small budget under pytest.
 """
 from __future__ import annotations
 
@@ -43,7 +52,6 @@ import dataclasses
 import importlib.util
 import itertools
 import json
-import math
 import os
 import random
 import re
@@ -72,6 +80,7 @@ ARG_NAMES = {
     "tuple": ["pair", "wb"],
     "int": ["n", "steps"],
     "bool": ["flag", "training"],
+    "labels": ["labels", "idx", "targets"],
 }
 FUNCTION_NAMES = ["f", "f", "loss", "objective", "model", "energy", "fn"]
 
@@ -101,17 +110,25 @@ class ArgSpec:
     @property
     def differentiable(self) -> bool:
         """Whether gradients are taken w.r.t. this parameter."""
-        return self.kind not in ("int", "bool")
+        return self.kind not in ("int", "bool", "labels")
 
     def make(self, rng: np.random.Generator, dims: dict | None = None):
         """A value for this parameter. ``dims`` maps axis sizes to other sizes (shape variants)."""
         if self.kind == "float":
-            return float(rng.uniform(-1.5, 1.5))
+            value = float(rng.uniform(-1.5, 1.5))
+            if self.dtype == "np.float64":
+                return np.float64(value)
+            if self.dtype == "0-d":
+                return np.array(value)
+            return value
         if self.kind == "array":
             shape = tuple((dims or {}).get(d, d) for d in self.shape)
             return rng.standard_normal(shape).astype(self.dtype)
         if self.kind in ("int", "bool"):
             return self.constant
+        if self.kind == "labels":
+            n = (dims or {}).get(self.shape[0], self.shape[0])
+            return rng.integers(0, self.constant, size=n)
         values = [spec.make(rng, dims) for _, spec in self.items]
         if self.kind == "list":
             return values
@@ -123,10 +140,14 @@ class ArgSpec:
         """Short text of the parameter's kind, e.g. ``array(3, 4) float32``."""
         if self.kind == "array":
             return "array%s %s" % (self.shape, self.dtype)
+        if self.kind == "float" and self.dtype != "float64":
+            return "float (%s)" % self.dtype
         if self.kind in ("list", "tuple", "dict"):
             return "%s[%s]" % (self.kind, ", ".join("%s: %s" % (k, s.describe()) for k, s in self.items))
         if self.kind in ("int", "bool"):
             return "%s = %r" % (self.kind, self.constant)
+        if self.kind == "labels":
+            return "int array%s in [0, %d)" % (self.shape, self.constant)
         return self.kind
 
 
@@ -138,28 +159,31 @@ def choose_signature(r: random.Random) -> list[ArgSpec]:
     taken: set = set()
 
     def name_for(role):
+        """A parameter name for ``role`` not used yet."""
         options = [n for n in ARG_NAMES[role] if n not in taken]
         name = r.choice(options) if options else "%s%d" % (ARG_NAMES[role][0], len(taken))
         taken.add(name)
         return name
 
     def array_spec(name, role, dtype):
+        """An array parameter of a shape drawn for ``role``."""
         shape = weighted(r, MATRIX_SHAPES if role == "matrix" else VECTOR_SHAPES)
         return ArgSpec(name, "array", shape, dtype)
 
     for k in range(count):
         role = weighted(r, {"matrix": 30, "vector": 24, "float": 22, "list": 8, "dict": 7, "tuple": 4,
-                            "int": 3, "bool": 2})
-        if k == 0 and role in ("int", "bool"):
+                            "int": 3, "bool": 2, "labels": 2})
+        if k == 0 and role in ("int", "bool", "labels"):
             role = "matrix"
         name = name_for(role)
         dtype = "float32" if float32 or r.random() < 0.03 else "float64"
         if role in ("matrix", "vector"):
             specs.append(array_spec(name, role, dtype))
         elif role == "float":
-            specs.append(ArgSpec(name, "float"))
+            flavour = weighted(r, {"float64": 92, "np.float64": 5, "0-d": 3})
+            specs.append(ArgSpec(name, "float", dtype=flavour))
         elif role == "list":
-            style = weighted(r, {"broadcast": 4, "same": 4, "mixed": 2})
+            style = weighted(r, {"broadcast": 4, "same": 4, "mixed": 2, "floats": 1.5})
             size = r.choice([2, 3])
             if style == "same":
                 shape = r.choice([(4,), (3, 4), (3,)])
@@ -168,6 +192,8 @@ def choose_signature(r: random.Random) -> list[ArgSpec]:
                 shapes = [(3, 4)] + [r.choice([(4,), (1, 4), (3, 1), (3, 4)]) for _ in range(size - 1)]
                 r.shuffle(shapes)
                 items = [(i, ArgSpec("%s[%d]" % (name, i), "array", s, dtype)) for i, s in enumerate(shapes)]
+            elif style == "floats":
+                items = [(i, ArgSpec("%s[%d]" % (name, i), "float")) for i in range(size)]
             else:
                 items = [(0, ArgSpec(name + "[0]", "array", r.choice([(4,), (3, 4)]), dtype)),
                          (1, ArgSpec(name + "[1]", "float"))]
@@ -175,6 +201,11 @@ def choose_signature(r: random.Random) -> list[ArgSpec]:
         elif role == "dict":
             keys = r.sample(["w", "b", "W", "scale", "bias"], r.choice([2, 2, 3]))
             items = []
+            if r.random() < 0.2:  # a parameter tree: a list of arrays inside the dict
+                layers = [(i, ArgSpec("%s['layers'][%d]" % (name, i), "array", shp, dtype))
+                          for i, shp in enumerate(r.choice([[(3, 4), (4,)], [(4,), (4,)], [(3, 4), (3, 4), (3, 1)]]))]
+                items.append(("layers", ArgSpec(name + "['layers']", "list", items=layers)))
+                keys = keys[:1]
             for key in keys:
                 if key == "W":
                     items.append((key, ArgSpec("%s[%r]" % (name, key), "array", (3, 4), dtype)))
@@ -190,6 +221,8 @@ def choose_signature(r: random.Random) -> list[ArgSpec]:
             specs.append(ArgSpec(name, "tuple", items=[(0, first), (1, second)]))
         elif role == "int":
             specs.append(ArgSpec(name, "int", constant=r.choice([2, 3])))
+        elif role == "labels":
+            specs.append(ArgSpec(name, "labels", (3,), "int64", constant=4))
         else:
             specs.append(ArgSpec(name, "bool", constant=r.choice([True, False])))
     return specs
@@ -206,6 +239,36 @@ def make_args_for(specs: list[ArgSpec], rng: np.random.Generator, dims: dict | N
 
 class Reject(Exception):
     """A candidate expression or statement that does not run, or not as required."""
+
+
+class ProbeTimeout(Exception):
+    """A candidate program ran far longer than generated programs do (a runaway loop)."""
+
+
+class probe_time_limit:
+    """Context manager: raise ProbeTimeout in the code it wraps after ``seconds`` (only when no
+    other real-time timer is running, such as the checker's own time limit)."""
+
+    def __init__(self, seconds: float = 2.0):
+        self.seconds = seconds
+        self.armed = False
+
+    def __enter__(self):
+        if hasattr(signal, "setitimer") and signal.getitimer(signal.ITIMER_REAL)[0] == 0:
+            self.old = signal.signal(signal.SIGALRM, self._fire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+            self.armed = True
+        return self
+
+    @staticmethod
+    def _fire(signum, frame):
+        raise ProbeTimeout()
+
+    def __exit__(self, *exc):
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.old)
+        return False
 
 
 RESERVED = {"np", "math", "sum", "max", "min", "abs", "len", "range", "float", "int", "list", "dict", "tuple",
@@ -232,13 +295,18 @@ UNARY = [
     ("(({a}) ** 2 + 1.0) ** 0.5", 1, False), ("1.0 / (({a}) ** 2 + 1.0)", 2, False), ("np.negative({a})", 1, False),
     ("math.sin({a})", 2, True), ("math.exp({a})", 1, True), ("math.sqrt(({a}) ** 2 + 1.0)", 1, True),
     ("math.tanh({a})", 1, True), ("float({a})", 2, True), ("math.log(({a}) ** 2 + 1.0)", 1, True),
+    ("({a}) * (({a}) > 0)", 2, False), ("max({a}, 0.0)", 1, True), ("min({a}, 1.0)", 1, True),
+    ("abs({a} - 1.0)", 1, True), ("np.sign({a}) * ({a})", 1, False), ("np.expm1({a})", 1, False),
+    ("np.log2(({a}) ** 2 + 1.0)", 1, False), ("np.float64({a})", 1, True), ("({a}) * math.pi", 1, False),
+    ("np.floor({a}) + ({a})", 1, False), ("({a}) / 3", 1, False), ("2 ** ({a})", 1, False),
 ]
 BINARY = [
     ("{a} + {b}", 10), ("{a} - {b}", 6), ("{a} * {b}", 10), ("{a} / (({b}) ** 2 + 1.0)", 3), ("{a} / 2.0 + {b}", 1),
     ("np.maximum({a}, {b})", 3), ("np.minimum({a}, {b})", 2), ("np.where({a} > {b}, {a}, {b})", 2),
     ("np.where({a} > 0, {b}, 2.0 * ({b}))", 2), ("np.hypot({a}, {b})", 1), ("np.add({a}, {b})", 1),
     ("np.multiply({a}, {b})", 1), ("0.5 * ({a}) + 0.5 * ({b})", 1), ("np.arctan2({a}, ({b}) ** 2 + 1.0)", 1),
-    ("{a} * np.tanh({b})", 2), ("({a} - {b}) ** 2", 3),
+    ("{a} * np.tanh({b})", 2), ("({a} - {b}) ** 2", 3), ("(({a}) ** 2 + 1.0) ** ({b})", 2),
+    ("np.power(({a}) ** 2 + 0.5, {b})", 1), ("np.exp2({a}) * {b}", 1),
 ]
 REDUCTIONS = [("sum", 8), ("mean", 5), ("max", 3), ("min", 2), ("prod", 1), ("var", 1), ("std", 1)]
 NUMERIC_LIMIT = 1e3
@@ -335,6 +403,7 @@ class ProgramBuilder:
         self.depth_limit = 2
         self.prefer_shape = None
         self.loop_vars: list[str] = []
+        self.claimed: set = set()   # names given out while the current statement is generated
         env = self.probe("pass")
         if env is None:
             raise Reject("the empty function does not run")
@@ -344,6 +413,7 @@ class ProgramBuilder:
 
     @property
     def arg_names(self) -> list[str]:
+        """The function's parameter names, in order."""
         return [s.name for s in self.specs]
 
     def render(self, body: list[str], module_blocks: list[str] | None = None) -> str:
@@ -371,7 +441,7 @@ class ProgramBuilder:
         envs = []
         for args in self.samples:
             try:
-                with warnings.catch_warnings():
+                with probe_time_limit(), warnings.catch_warnings():
                     warnings.simplefilter("error")
                     with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
                         out = fn(*copy.deepcopy(args))
@@ -397,17 +467,24 @@ class ProgramBuilder:
     # ---- names -----------------------------------------------------------------------------
 
     def taken(self) -> set:
-        return set(self.scope) | set(self.module_ns) | RESERVED | set(self.arg_names) | {d[0] for d in self.defaults}
+        """Names a new local must not use: everything in scope, in the module, in the source so
+        far (names of nested functions and their parameters too) and Python's own."""
+        source_names = names_in("\n".join(self.body + self.module_blocks))
+        return (set(self.scope) | set(self.module_ns) | RESERVED | set(self.arg_names) | source_names |
+                {d[0] for d in self.defaults} | self.claimed)
 
     def fresh(self, pool=None, extra_taken=()) -> str:
         """An unused local name, from ``pool`` when one is free."""
         taken = self.taken() | set(extra_taken)
         options = [n for n in (pool or LOCAL_NAMES) if n not in taken]
         if options and self.r.random() < 0.85:
-            return self.r.choice(options)
+            name = self.r.choice(options)
+            self.claimed.add(name)
+            return name
         for k in itertools.count(1):
             name = "v%d" % k
             if name not in taken:
+                self.claimed.add(name)
                 return name
 
     def numeric_names(self, shape=None) -> list[str]:
@@ -428,6 +505,7 @@ class ProgramBuilder:
         return [n for n, v in sorted(self.scope.items()) if not n.startswith("__") and test(v)]
 
     def callables(self) -> list[str]:
+        """Names of the functions in scope a call can go to: nested defs, lambdas, module helpers."""
         names = [n for n, v in sorted(self.scope.items()) if callable(v) and not isinstance(v, type)
                  and not n.startswith("__") and getattr(v, "__module__", None) is None]
         names += [n for n, v in sorted(self.module_ns.items()) if callable(v) and not n.startswith("__")
@@ -451,7 +529,7 @@ class ProgramBuilder:
         ns = dict(self.module_ns)
         ns.update(self.scope)
         try:
-            with warnings.catch_warnings():
+            with probe_time_limit(), warnings.catch_warnings():
                 warnings.simplefilter("error")
                 with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
                     exec(stmt, ns)
@@ -471,6 +549,7 @@ class ProgramBuilder:
     # ---- expressions -----------------------------------------------------------------------
 
     def literal(self) -> str:
+        """A float literal as users write them (negative ones parenthesised)."""
         return weighted(self.r, LITERALS)
 
     def leaf(self) -> str:
@@ -545,7 +624,7 @@ class ProgramBuilder:
         if depth >= self.depth_limit or self.r.random() < 0.22 + 0.22 * depth:
             return self.leaf()
         options = {"unary": 26, "binary": 30, "reduce": 11, "index": 11, "matmul": 4, "ifexp": 2, "shape": 3,
-                   "mask": 2}
+                   "mask": 2, "build": 2.5}
         if self.callables():
             options["call"] = 6
         if self.names_of(lambda v: isinstance(v, (list, tuple, dict)) and v):
@@ -556,16 +635,19 @@ class ProgramBuilder:
         return getattr(self, "node_" + choice)(depth)
 
     def operand(self, depth: int) -> tuple[str, object]:
+        """An operand one level deeper and its value."""
         code = self.node(depth + 1)
         return code, self.eval(code)
 
     def node_unary(self, depth):
+        """An elementwise function of one operand (math.* forms only for scalars)."""
         code, value = self.operand(depth)
         scalar = np.ndim(value) == 0
         table = [(t, w) for t, w, needs_scalar in UNARY if scalar or not needs_scalar]
         return weighted(self.r, table).format(a=code)
 
     def node_binary(self, depth):
+        """An arithmetic or elementwise combination of two operands that broadcast together."""
         a, va = self.operand(depth)
         for _ in range(4):
             b, vb = self.operand(depth)
@@ -579,9 +661,20 @@ class ProgramBuilder:
             b = self.literal()
         if self.r.random() < 0.5:
             a, b = b, a
-        return weighted(self.r, BINARY).format(a="(%s)" % a, b="(%s)" % b)
+        template = weighted(self.r, BINARY)
+        if a == b and "-" in template:  # x - x is an exact zero: norms and roots of it have no derivative
+            b = self.literal()
+        return template.format(a="(%s)" % a, b="(%s)" % b)
 
     def node_reduce(self, depth):
+        """A reduction (sum, mean, max, min, prod, var, std, norm, cumsum) with axis/keepdims."""
+        code = self._node_reduce(depth)
+        if ("std(" in code or "norm(" in code) and np.min(np.abs(self.eval(code))) < 1e-2:
+            raise Reject("standard deviation or norm near zero (no derivative)")
+        return code
+
+    def _node_reduce(self, depth):
+        """The reduction of ``node_reduce`` before its validity check."""
         a, va = self.operand(depth)
         nd = np.ndim(va)
         fn = weighted(self.r, REDUCTIONS)
@@ -592,13 +685,21 @@ class ProgramBuilder:
         axis = None
         if self.r.random() < 0.55:
             axis = self.r.randrange(-nd, nd)
+            if fn == "std" and np.shape(va)[axis] < 2:
+                fn = "var"
         keep = axis is not None and self.r.random() < 0.35
         args = ""
-        if axis is not None:
+        if axis is None and nd >= 2 and self.r.random() < 0.15 and fn != "std":
+            args += "axis=(0, 1)"
+        elif axis is not None:
             args += "axis=%d" % axis
             if keep:
                 args += ", keepdims=True"
         form = self.r.random()
+        if axis is not None and not keep and self.r.random() < 0.2:  # the axis given by position
+            if self.r.random() < 0.5:
+                return "np.%s(%s, %d)" % (fn, a, axis)
+            return "(%s).%s(%d)" % (a, fn, axis)
         if form < 0.6:
             return "np.%s(%s%s)" % (fn, a, ", " + args if args else "")
         if form < 0.9:
@@ -607,6 +708,8 @@ class ProgramBuilder:
             return "%s(%s)" % (fn, a)  # builtin over the entries of a vector
         if axis is None:
             return "np.linalg.norm(%s)" % a
+        if self.r.random() < 0.5:
+            return "np.linalg.norm(%s, axis=%d)" % (a, axis)
         return "np.cumsum(%s, axis=%d)" % (a, axis)
 
     def index_options(self, shape: tuple, write: bool = False) -> list[str]:
@@ -644,9 +747,20 @@ class ProgramBuilder:
         return "(%s)" % code, value
 
     def node_index(self, depth):
+        """An indexing read: ints, slices, ``...``, ``None``, fancy, ``.flat``, ``.ravel()``, reshapes."""
         a, va = self.array_operand(depth)
         shape = np.shape(va)
         r = self.r.random()
+        ints = [n for n in self.loop_vars if type(self.scope.get(n)) is int]
+        if ints and self.r.random() < 0.3:
+            i = self.r.choice(ints)
+            return a + self.r.choice(["[%s]", "[%s:%s + 2]", "[-%s - 1]", "[%s, ...]"]).replace("%s", i)
+        if self.r.random() < 0.06:
+            if len(shape) == 1:
+                return "%s[np.argmax(%s)]" % (a, a)
+            return "%s[np.argmin(%s[:, 0])]" % (a, a)
+        if len(shape) >= 2 and self.r.random() < 0.06:
+            return "%s[%d][%d]" % (a, self.r.randrange(shape[0]), self.r.randrange(shape[1]))
         if r < 0.75:
             return a + self.r.choice(self.index_options(shape))
         if r < 0.82:
@@ -656,15 +770,32 @@ class ProgramBuilder:
         if len(shape) >= 2 and r < 0.94:
             return self.r.choice(["%s.T", "np.transpose(%s)", "%s.reshape(%d, %d)" % ("%s", shape[1], shape[0])]) % a
         return self.r.choice(["%s.reshape(-1)", "%s.ravel()", "np.expand_dims(%s, 0)", "%s.flatten()",
-                              "np.squeeze(%s)" if 1 in shape else "%s.reshape(-1)"]) % a
+                              "np.squeeze(%s)" if 1 in shape else "%s.reshape(-1)", "np.roll(%s, 1)", "np.flip(%s)",
+                              "np.tile(%s, 2)", "np.repeat(%s, 2)", "np.sort(%s)", "np.diff(%s)",
+                              "np.diag(%s)" if len(shape) <= 2 else "np.sort(%s)", "%s[1:] - %s[:-1]",
+                              "np.cumprod(%s)" if np.size(va) <= 6 else "np.cumsum(%s)"]).replace("%s", a)
+
+    def node_build(self, depth):
+        """An array built from scalars: ``np.array([a, b])`` and friends."""
+        parts = [self.expr(depth + 1, scalar=True) for _ in range(self.r.choice([2, 3]))]
+        form = self.r.random()
+        if form < 0.6:
+            return "np.array([%s])" % ", ".join(parts)
+        if form < 0.8:
+            return "np.stack([%s])" % ", ".join(parts)
+        if len(parts) == 2:
+            return "np.array([[%s, %s], [%s, %s]])" % (parts[0], parts[1], parts[1], parts[0])
+        return "np.asarray([%s])" % ", ".join(parts)
 
     def node_mask(self, depth):
+        """A reduction of a boolean-mask selection (its size depends on the data)."""
         a, va = self.array_operand(depth)
         cond = self.r.choice(["%s > 0", "%s < 0.5", "np.abs(%s) > 0.3"]) % a
         fn = self.r.choice(["np.sum(%s)", "(%s).sum()", "np.sum((%s) ** 2)"])
         return fn % ("%s[%s]" % (a, cond))
 
     def node_matmul(self, depth):
+        """A matrix product of operands with matching inner dimensions (``@``, dot, matmul, outer)."""
         arrays = [(n, self.eval(n)) for n in self.numeric_names() if np.ndim(self.eval(n)) in (1, 2)]
         pairs = []
         for (n1, v1), (n2, v2) in itertools.product(arrays, arrays):
@@ -686,11 +817,13 @@ class ProgramBuilder:
         return form.format(a=a, b=b)
 
     def node_ifexp(self, depth):
+        """A conditional expression whose branches have the same shape."""
         a, va = self.operand(depth)
         b = self.expr(depth + 1, shape=np.shape(va), mode="exact")
         return "(%s if %s else %s)" % (a, self.condition(), b)
 
     def node_shape(self, depth):
+        """``np.stack`` or ``np.concatenate`` of two arrays."""
         a, va = self.array_operand(depth)
         shape = np.shape(va)
         same = [n for n in self.numeric_names(shape)]
@@ -703,6 +836,7 @@ class ProgramBuilder:
                               "np.concatenate([%s, %s], axis=-1)"]) % (a, b)
 
     def node_call(self, depth):
+        """A call of a helper, nested def or lambda in scope, with positional and keyword arguments."""
         name = self.r.choice(self.callables())
         fn = self.scope.get(name, self.module_ns.get(name))
         try:
@@ -742,6 +876,7 @@ class ProgramBuilder:
         return code
 
     def node_container(self, depth):
+        """An entry of a list, tuple or dict in scope (indexing, ``.get``, ``sum``)."""
         names = self.names_of(lambda v: isinstance(v, (list, tuple, dict)) and v)
         name = self.r.choice(names)
         value = self.scope[name]
@@ -783,6 +918,7 @@ class ProgramBuilder:
         return self.r.choice(options)
 
     def node_comp(self, depth):
+        """A generator expression or list comprehension over rows, a list or dict values, fed to sum/max/min/np.stack."""
         src, element = self.iterable()
         var = self.fresh(["r", "row", "item", "v", "e", "a_i", "p"])
         saved_scope = self.scope
@@ -829,7 +965,10 @@ class ProgramBuilder:
         a = r.choice(active)
         scalar = np.ndim(self.eval(a)) == 0
         form = r.choice(["np.sum({a}) > 0.0", "np.mean({a}) < 0.5", "np.max({a}) > 1.0", "{a}.sum() > 0",
-                         "np.sum({a} ** 2) < 3.0"] + (["{a} > 0.0", "{a} < 0.5", "abs({a}) > 0.2"] if scalar else []))
+                         "np.sum({a} ** 2) < 3.0", "np.any({a} > 1.0)", "({a} > -1.0).all()",
+                         "isinstance({a}, np.ndarray)"] +
+                        (["{a} > 0.0", "{a} < 0.5", "abs({a}) > 0.2", "-1.0 < {a} < 1.0", "isinstance({a}, float)"]
+                         if scalar else ["{a}.ndim == 2", "{a}.shape[0] > 2", "len({a}) == 3"]))
         cond = form.format(a=a)
         if r.random() < 0.2:
             other = self.condition(r.random() < 0.5)
@@ -859,6 +998,7 @@ class ProgramBuilder:
             return False
 
     def sandbox(self):
+        """A context manager that restores the scope and bookkeeping on exit."""
         return ProgramBuilder._Sandbox(self)
 
     def local_floats(self, ndim_min=0, allow_args=False, scalars=True) -> list[str]:
@@ -875,6 +1015,7 @@ class ProgramBuilder:
         return out
 
     def pick_active(self, names: list[str]) -> str:
+        """One of ``names``, mostly one that depends on the arguments."""
         active = [n for n in names if n in self.active]
         return self.r.choice(active if active and self.r.random() < 0.8 else names)
 
@@ -887,6 +1028,7 @@ class ProgramBuilder:
         lines.append(stmt)
 
     def stmt_assign(self):
+        """``name = expression`` (a new name, or rebinding a local; sometimes ``a = b = ...``)."""
         marks, lines = [], []
         locals_ = self.local_floats()
         if locals_ and self.r.random() < 0.15:
@@ -895,7 +1037,17 @@ class ProgramBuilder:
         else:
             target = self.fresh()
             feature = "assign"
-        self.assign(target, self.expr(0), lines, marks)
+        rhs = self.expr(0)
+        if re.fullmatch(r"[A-Za-z_]\w*", rhs) and self.r.random() < 0.7:
+            rhs = self.expr(0)  # a bare name makes an alias; users mostly compute something
+        if self.r.random() < 0.05:
+            other = self.fresh(extra_taken=[target])
+            stmt = "%s = %s = %s" % (target, other, rhs)
+            self.simulate(stmt)
+            self.mark(target, rhs)
+            self.mark(other, rhs)
+            return [stmt], [(target, rhs), (other, rhs)], "assign:chained"
+        self.assign(target, rhs, lines, marks)
         return lines, marks, feature
 
     def write_stmt(self, name: str, lines: list[str], marks: list, index_var: str | None = None) -> None:
@@ -920,6 +1072,19 @@ class ProgramBuilder:
             return
         elif choice < 0.2:
             target = "%s.flat[%d]" % (name, r.randrange(np.size(value)))
+        elif choice < 0.23:
+            sources = [n for n in self.numeric_names(shape) if n != name]
+            stmt = "%s[:] = %s" % (name, r.choice(sources) if sources else self.expr(1, shape=shape, mode="fits"))
+            self.simulate(stmt)
+            self.mark(name, stmt)
+            lines.append(stmt)
+            return
+        elif choice < 0.29 and shape[0] >= 2:
+            stmt = r.choice(["{t}[1:] = {t}[:-1] * {c}", "{t}[:-1] += {t}[1:]", "{t}[[0, 1]] = {t}[[1, 0]]",
+                             "{t}[0] = {t}[-1] * {c}", "{t}[::-1] = {t} * {c}"]).format(t=name, c=self.literal())
+            self.simulate(stmt)
+            lines.append(stmt)
+            return
         else:
             target = name + r.choice(self.index_options(shape, write=True))
         tshape = np.shape(self.eval(target))
@@ -935,6 +1100,7 @@ class ProgramBuilder:
         lines.append(stmt)
 
     def stmt_copy_write(self):
+        """A copy (or view, or alias) of an array followed by subscript writes into it."""
         r = self.r
         sources = [n for n in self.numeric_names() if np.ndim(self.scope.get(n, 0)) >= 1 and n in self.scope]
         if not sources:
@@ -951,7 +1117,7 @@ class ProgramBuilder:
         index_var = None
         for _ in range(r.choice([1, 1, 2, 3])):
             self.write_stmt(name, lines, marks, index_var)
-        if r.random() < 0.3:
+        if r.random() < 0.15:
             op = r.choice(["+=", "*=", "-="])
             rhs = self.expr(1, shape=np.shape(self.scope[name]), mode="fits")
             stmt = "%s %s %s" % (name, op, rhs)
@@ -963,6 +1129,7 @@ class ProgramBuilder:
         return lines, marks, "copy_write:" + kind
 
     def stmt_write(self):
+        """Subscript writes into an existing local array (sometimes an argument)."""
         arrays = self.local_floats(ndim_min=1, allow_args=self.r.random() < 0.15)
         if not arrays:
             raise Reject("no arrays to write into")
@@ -973,6 +1140,7 @@ class ProgramBuilder:
         return lines, marks, "write" + (":arg" if name in self.arg_names else "")
 
     def stmt_augassign(self):
+        """An augmented assignment on a local (sometimes an argument): ``+=``, ``*=``, ``/=``, ..."""
         r = self.r
         names = self.local_floats(allow_args=r.random() < 0.15)
         if not names:
@@ -995,6 +1163,7 @@ class ProgramBuilder:
         return lines, marks, "augassign:" + ("arg" if name in self.arg_names else "array" if shape else "scalar")
 
     def stmt_self_assign(self):
+        """``x = x``, ``x = +x``, ``a, b = b, a``."""
         names = [n for n in self.numeric_names() if n in self.scope]
         if not names:
             raise Reject("no names")
@@ -1007,6 +1176,7 @@ class ProgramBuilder:
         return form.format(a=a).split("\n"), [], "self_assign"
 
     def stmt_rebind_kind(self):
+        """A name rebound to a value of another kind: array -> float -> list."""
         r = self.r
         names = [n for n in self.local_floats(ndim_min=1, allow_args=r.random() < 0.4)]
         if not names:
@@ -1023,6 +1193,7 @@ class ProgramBuilder:
         return lines, marks, "rebind_kind"
 
     def stmt_prologue(self):
+        """The conversions users start functions with: ``x = np.asarray(x)``, ``s = float(s)``."""
         r = self.r
         arrays = [s.name for s in self.specs if s.kind == "array"]
         floats = [s.name for s in self.specs if s.kind == "float"]
@@ -1064,8 +1235,10 @@ class ProgramBuilder:
                 if spec.kind == "int" and spec.name in self.scope:
                     firsts["range(%s)" % spec.name] = 0
             header = r.choice(sorted(firsts))
-            if r.random() < 0.1:
+            if r.random() < 0.1 and kind != "reuse":
                 var = "_"
+            if kind == "reuse" and r.random() < 0.25:  # never runs: the name keeps its array
+                return "for %s in range(0):" % var, {var: self.scope[var]}, "for:empty-reuse"
             return "for %s in %s:" % (var, header), {var: firsts[header]}, "for:" + kind
         if kind == "literal":
             a = self.expr(1)
@@ -1075,9 +1248,15 @@ class ProgramBuilder:
         src, element = self.iterable()
         if kind == "rows" or kind == "list":
             v = self.fresh(["row", "item", "r", "layer", "term"])
+            if not src.endswith(".values()") and r.random() < 0.15:
+                last = self.eval(src)[-1]
+                return "for %s in reversed(%s):" % (v, src), {v: last}, "for:reversed-seq"
             return "for %s in %s:" % (v, src), {v: element}, "for:iter"
         if kind == "enumerate":
             v = self.fresh(["row", "item", "r", "term"], extra_taken=[var])
+            if r.random() < 0.2:
+                return "for %s, %s in enumerate(%s, start=1):" % (var, v, src), {var: 1, v: element}, \
+                    "for:enumerate-start"
             return "for %s, %s in enumerate(%s):" % (var, v, src), {var: 0, v: element}, "for:enumerate"
         if kind == "zip":
             src2, element2 = self.iterable()
@@ -1092,6 +1271,8 @@ class ProgramBuilder:
         form = r.random()
         if form < 0.4:
             k = self.fresh(["key", "name"])
+            if r.random() < 0.3:
+                return "for %s in sorted(%s):" % (k, d), {k: sorted(self.scope[d])[0]}, "for:dict-sorted-keys"
             return "for %s in %s:" % (k, d), {k: key}, "for:dict-keys"
         k = self.fresh(["key", "name"])
         v = self.fresh(["val", "param"], extra_taken=[k])
@@ -1113,21 +1294,29 @@ class ProgramBuilder:
         self.assign(name, init, lines, marks)
         return name
 
-    def loop_body(self, targets: list[str], count: int, nesting: int, in_while: bool = False) -> list[str]:
+    def loop_body(self, targets: list[str], count: int, nesting: int, in_while: bool = False,
+                  iterated: set = frozenset()) -> list[str]:
         """Statements of a loop body that keep the kinds of ``targets`` (names live across
-        iterations); simulated once with the first iteration's values."""
+        iterations); simulated once with the first iteration's values. Lists named in
+        ``iterated`` (what the loop runs over) are never appended to."""
         r = self.r
         lines, marks = [], []
         self.depth_limit = 2
         loop_ints = [v for v in self.loop_vars if isinstance(self.scope.get(v), int)]
         for _ in range(count):
-            options = {"update": 7, "augassign": 2, "temp": 2.5, "break": 1.2, "cond": 1.5, "return": 0.6}
+            options = {"update": 7, "augassign": 2, "temp": 2.5, "break": 1.2, "cond": 1.5, "return": 0.6,
+                       "pair": 1.0 if len(targets) >= 2 else 0.0}
+            views = [v for v in self.loop_vars if isinstance(self.scope.get(v), np.ndarray)
+                     and self.scope[v].base is not None]
+            if views:
+                options["row-in-place"] = 2.5
             if not in_while:
                 options["continue"] = 0.8
             writable = [t for t in targets if np.ndim(self.scope.get(t, 0)) >= 1]
             if writable and loop_ints:
                 options["write"] = 3
-            lists = [n for n in self.names_of(lambda v: isinstance(v, list)) if n not in self.arg_names]
+            lists = [n for n in self.names_of(lambda v: isinstance(v, list)) if n not in self.arg_names
+                     and n not in iterated]
             if lists:
                 options["append"] = 3
             if nesting < 2:
@@ -1154,6 +1343,25 @@ class ProgramBuilder:
                             continue
                     self.simulate(stmt)
                     self.mark(t, stmt)
+                    lines.append(stmt)
+                elif kind == "pair":
+                    a, b = r.sample([t for t in targets if is_float_value(self.scope.get(t))], 2)
+                    if np.shape(self.scope[a]) != np.shape(self.scope[b]):
+                        continue
+                    stmt = r.choice(["{a}, {b} = {b}, {a} + 0.5 * {b}", "{a}, {b} = {b} * 0.9, {a}",
+                                     "{a}, {b} = {a} + {b}, {a} - {b}"]).format(a=a, b=b)
+                    self.simulate(stmt)
+                    self.mark(a, stmt)
+                    self.mark(b, stmt)
+                    lines.append(stmt)
+                elif kind == "row-in-place":
+                    v = r.choice(views)
+                    stmt = r.choice(["{v} *= {c}", "{v} /= np.sum(np.abs({v})) + 1.0", "{v} += {e}", "{v}[0] = {e0}",
+                                     "{v}[...] = np.tanh({v})", "{v} -= {v}.mean()"]).format(
+                        v=v, c=self.literal(), e=self.expr(1, shape=np.shape(self.scope[v]), mode="fits"),
+                        e0=self.expr(1, shape=np.shape(self.scope[v][0]), mode="fits"))
+                    self.simulate(stmt)
+                    self.mark(v, stmt)
                     lines.append(stmt)
                 elif kind == "temp":
                     name = self.fresh(["tmp", "cur", "step_val", "d", "delta"])
@@ -1190,7 +1398,7 @@ class ProgramBuilder:
                     n = r.choice([2, 3])
                     self.scope[inner_var] = 0
                     self.loop_vars.append(inner_var)
-                    inner = self.loop_body(targets, 1, nesting + 1)
+                    inner = self.loop_body(targets, 1, nesting + 1, iterated=iterated)
                     if inner:
                         lines.append("for %s in range(%d):\n%s" % (inner_var, n, indent("\n".join(inner))))
             except Reject:
@@ -1198,14 +1406,13 @@ class ProgramBuilder:
         return lines
 
     def stmt_for(self):
+        """A ``for`` loop (range, rows, lists, enumerate, zip, dict items) with accumulators."""
         r = self.r
         lines, marks = [], []
         targets = []
         pre_kind = r.random()
         if pre_kind < 0.2:
-            arrays = [n for n in self.numeric_names() if np.ndim(self.eval(n)) >= 1]
-            if arrays:
-                a = self.pick_active(arrays)
+            if any(np.ndim(self.eval(n)) >= 1 for n in self.numeric_names()):
                 name = self.fresh(["parts", "rows", "terms", "outs", "hs"])
                 self.assign(name, "[]", lines, marks)
         elif pre_kind < 0.35:
@@ -1227,7 +1434,7 @@ class ProgramBuilder:
             self.loop_vars.append(var)
             if names_in(header) & self.active:
                 self.active.add(var)
-        body = self.loop_body(targets, r.choice([1, 2, 2, 3]), nesting=1)
+        body = self.loop_body(targets, r.choice([1, 2, 2, 3]), nesting=1, iterated=names_in(header))
         if not body:
             raise Reject("empty loop body")
         text = header + "\n" + indent("\n".join(body))
@@ -1245,6 +1452,7 @@ class ProgramBuilder:
         return lines, marks, feature
 
     def stmt_while(self):
+        """A ``while`` loop with a counter: plain, with ``and``/``or`` data conditions, never run, or ``while True`` with ``break``."""
         r = self.r
         lines, marks = [], []
         counter = self.fresh(["k", "it", "n_iter", "count", "step"])
@@ -1262,7 +1470,7 @@ class ProgramBuilder:
                   "true-break": "while True:"}[style]
         self.scope[counter] = 0
         self.loop_vars.append(counter)
-        body = self.loop_body(targets, r.choice([1, 2, 2]), nesting=1, in_while=True)
+        body = self.loop_body(targets, r.choice([1, 2, 2]), nesting=1, in_while=True, iterated=set(targets))
         first = r.random() < 0.4
         inc = "%s += 1" % counter if r.random() < 0.8 else "%s = %s + 1" % (counter, counter)
         if style == "true-break":
@@ -1277,6 +1485,7 @@ class ProgramBuilder:
         return lines, marks, "while:" + style
 
     def stmt_if(self):
+        """``if``/``elif``/``else`` on data or constants; the arms assign names of the same kinds."""
         r = self.r
         lines, marks = [], []
         data = r.random() < 0.65
@@ -1299,6 +1508,7 @@ class ProgramBuilder:
         new_shape = None
 
         def arm():
+            """The statements of one branch."""
             nonlocal new_shape
             out = []
             for t in chosen:
@@ -1374,6 +1584,80 @@ class ProgramBuilder:
         return lines
 
     def stmt_helper(self):
+        """A module-level helper function and a call of it."""
+        r = self.r
+        special = r.random()
+        if special < 0.12:
+            return self.helper_varargs()
+        if special < 0.22:
+            return self.helper_recursive()
+        if special < 0.3:
+            return self.helper_in_place()
+        if special < 0.38:
+            return self.helper_object()
+        return self.helper_plain()
+
+    def helper_object(self):
+        """A module-level object with weights and a method (a layer users call as ``LAYER(x)``)."""
+        r = self.r
+        arrays = [n for n in self.numeric_names() if n in self.scope and np.ndim(self.scope[n]) >= 1
+                  and np.shape(self.scope[n])[-1] == 4]
+        if not arrays or "Affine" in self.module_ns:
+            raise Reject("no (..., 4) arrays")
+        block = ("class Affine:\n    \"\"\"y = tanh(x * w + b).\"\"\"\n\n"
+                 "    def __init__(self, w, b):\n        self.w = w\n        self.b = b\n\n"
+                 "    def __call__(self, x):\n        return np.tanh(x * self.w + self.b)\n\n"
+                 "    def scaled(self, x, k=2.0):\n        return self(x) * k\n\n\n"
+                 "LAYER = Affine(np.array([0.5, -1.0, 1.5, 0.25]), 0.1)")
+        arg = self.pick_active(arrays)
+        call = r.choice(["LAYER(%s)", "LAYER.scaled(%s)", "LAYER.scaled(%s, k=0.5)", "LAYER(LAYER(%s))"]) % arg
+        target = self.fresh()
+        return ["%s = %s" % (target, call)], [(target, call)], "helper:object", block
+
+    def helper_varargs(self):
+        """A helper taking ``*terms``."""
+        r = self.r
+        hname = self.fresh(["total_of", "combine", "add_all"])
+        body = r.choice(["return sum(np.sum(t ** 2) for t in terms)", "out = 0.0\nfor t in terms:\n    out = out + np.sum(t)\nreturn out",
+                         "return terms[0] * 2.0 + np.sum(terms[-1])"])
+        block = "def %s(*terms):\n%s" % (hname, indent(body))
+        args = [self.expr(0) for _ in range(r.choice([1, 2, 3]))]
+        target = self.fresh()
+        call = "%s(%s)" % (hname, ", ".join(args))
+        return ["%s = %s" % (target, call)], [(target, call)], "helper:varargs", block
+
+    def helper_in_place(self):
+        """A helper that changes its array argument in place and returns it (the caller's array
+        changes too)."""
+        r = self.r
+        arrays = [n for n in self.numeric_names() if n in self.scope and np.ndim(self.scope[n]) >= 1]
+        if not arrays:
+            raise Reject("no arrays")
+        hname = self.fresh(["center_", "scale_", "clip_", "update_"])
+        body = r.choice(["u -= u.mean()\nreturn u", "u *= 0.5\nreturn u", "u[0] = 0.0\nreturn u * 2.0",
+                         "np.clip(u, -1.0, 1.0, out=u)\nreturn u", "u[u < 0] = 0.0\nreturn np.sum(u)"])
+        block = "def %s(u):\n%s" % (hname, indent(body))
+        arg = self.pick_active(arrays)
+        if r.random() < 0.6:
+            arg = "%s.copy()" % arg if r.random() < 0.5 else "%s * 1.0" % arg
+        target = self.fresh()
+        call = "%s(%s)" % (hname, arg)
+        return ["%s = %s" % (target, call)], [(target, call)], "helper:in-place", block
+
+    def helper_recursive(self):
+        """A recursive helper counting down an int."""
+        r = self.r
+        hname = self.fresh(["repeat_", "power_", "nest"])
+        body = r.choice(["if n == 0:\n    return u\nreturn {h}(np.tanh(u) * 1.5, n - 1)",
+                         "return u if n <= 0 else u * {h}(u, n - 1)",
+                         "if n == 0:\n    return 1.0\nreturn 0.5 * u + {h}(u, n - 1) * 0.5"]).format(h=hname)
+        block = "def %s(u, n):\n%s" % (hname, indent(body))
+        target = self.fresh()
+        call = "%s(%s, %d)" % (hname, self.expr(1), r.choice([1, 2, 3]))
+        return ["%s = %s" % (target, call)], [(target, call)], "helper:recursive", block
+
+    def helper_plain(self):
+        """A helper with keyword defaults, called with positional and keyword arguments."""
         r = self.r
         hname = self.fresh(["affine", "act", "smooth", "layer", "penalty", "sq", "norm_sq", "soft", "blend",
                             "transform", "score_fn", "stats"])
@@ -1409,8 +1693,10 @@ class ProgramBuilder:
             if choice < 0.4:
                 continue
             value = r.choice(["2.0", "0.5", "1.5"]) if name != "power" else "2"
-            if choice < 0.7 and len(call) == len([p for p in params if p in ("u", "v")]):
-                call.append("%s=%s" % (name, value))
+            positional = len(call) == len([p for p in params if p in ("u", "v")]) + \
+                [d[0] for d in defaults].index(name) and "=" not in "".join(c.split("(")[0] for c in call)
+            if choice < 0.7 and positional:
+                call.append(value)  # a default given by position
             else:
                 call.append("%s=%s" % (name, value))
         if r.random() < 0.15:
@@ -1424,8 +1710,24 @@ class ProgramBuilder:
         return ["%s = %s" % (target, text)], [(target, text)], "helper", module_block
 
     def stmt_nested_def(self):
+        """A nested def (possibly with a def inside it) or a lambda reading enclosing names, and calls of it."""
         r = self.r
         lines, marks = [], []
+        special = r.random()
+        if special < 0.1:
+            parts = self.fresh(["parts", "collected"])
+            push = self.fresh(["push", "record"])
+            a, b = self.expr(1), self.expr(1)
+            text = ("{p} = []\n\ndef {f}(v):\n    {p}.append(v * 2.0)\n{f}({a})\n{f}({b})\n{t} = sum({p})"
+                    .format(p=parts, f=push, a=a, b=b, t=self.fresh(extra_taken=[parts, push])))
+            return text.split("\n"), [(parts, a + b)], "nested_def:closure-append"
+        if special < 0.18:
+            fs = self.fresh(["fns", "funcs"])
+            a = self.expr(0)
+            target = self.fresh(extra_taken=[fs])
+            text = ("{fs} = [lambda u, k=k: u * k for k in (1.0, 2.0, 0.5)]\n{t} = sum(fn({a}) for fn in {fs})"
+                    .format(fs=fs, a=a, t=target))
+            return text.split("\n"), [(target, a)], "lambda:list-default-capture"
         name = self.fresh(["inner", "g", "phi", "apply", "local_fn", "unit", "fwd"])
         arg = self.expr(0)
         outer_names = [n for n in self.numeric_names() if n in self.scope]
@@ -1436,7 +1738,6 @@ class ProgramBuilder:
             params["k"] = 2.0
         if r.random() < 0.3:
             with self.sandbox():
-                body = ["return " + self.expr(0)] if False else None
                 for p, v in params.items():
                     self.scope[p] = v
                     self.active.add(p)
@@ -1483,9 +1784,11 @@ class ProgramBuilder:
         return lines, marks, feature
 
     def stmt_containers(self):
+        """Lists, dicts and tuples of arrays built, copied, unpacked and consumed inside the function."""
         r = self.r
         lines, marks = [], []
-        kind = weighted(r, {"list": 4, "dict": 3, "tuple": 2, "append": 2, "unpack-arg": 1})
+        kind = weighted(r, {"list": 4, "dict": 3, "tuple": 2, "append": 2, "unpack-arg": 1, "copy-seq": 1.5,
+                            "copy-dict": 1.5, "tolist": 0.6})
         if kind == "list":
             name = self.fresh(["parts", "items", "terms", "layers_", "vals"])
             first = self.expr(0)
@@ -1494,7 +1797,10 @@ class ProgramBuilder:
             rest = [self.expr(1, shape=shape, mode="exact" if same else "fits") for _ in range(r.choice([1, 2]))]
             self.assign(name, "[%s]" % ", ".join([first] + rest), lines, marks)
             consume = r.choice(["sum({n})", "np.stack({n})" if same else "sum({n})", "{n}[0] * {n}[-1]",
-                                "np.concatenate({n})" if same and shape else "sum({n})", "max({n}, key=np.sum)" if False else "{n}[1]"])
+                                "np.array({n})" if same else "sum({n})", "np.asarray({n}).sum(axis=0)" if same else
+                                "sum({n}) / len({n})",
+                                "sum({n}, np.zeros(%r))" % (shape,) if same else "sum({n}, 0.0)",
+                                "np.concatenate({n})" if same and shape else "sum({n})", "{n}[1]"])
             if r.random() < 0.3:
                 self.simulate("%s.append(%s)" % (name, rest[0]))
                 lines.append("%s.append(%s)" % (name, rest[0]))
@@ -1538,6 +1844,48 @@ class ProgramBuilder:
             lines.append(stmt)
             self.assign(self.fresh(), r.choice(["sum({n})", "{n}[-1] * 2.0", "np.sum({n}[-1])"]).format(n=name),
                         lines, marks)
+        elif kind == "copy-seq":
+            seqs = self.names_of(lambda v: isinstance(v, list) and v and is_float_value(v[0]))
+            if not seqs:
+                raise Reject("no list")
+            src = r.choice(seqs)
+            name = self.fresh(["ys", "copied", "items2"])
+            self.assign(name, r.choice(["list({s})", "{s}[:]", "{s}.copy()", "[v for v in {s}]"]).format(s=src),
+                        lines, marks)
+            e = self.expr(1, shape=np.shape(self.scope[name][0]), mode="fits")
+            stmt = r.choice(["{n}[0] = {n}[0] * {e}", "{n}.append({e})", "{n}[-1] = {e}"]).format(n=name, e=e)
+            self.simulate(stmt)
+            self.mark(name, e)
+            lines.append(stmt)
+            self.assign(self.fresh(), r.choice(["sum({n})", "np.array({n}[0]) + {n}[-1]"]).format(n=name), lines, marks)
+        elif kind == "copy-dict":
+            dicts = self.names_of(lambda v: isinstance(v, dict) and v and all(is_float_value(e) for e in v.values()))
+            if not dicts:
+                raise Reject("no dict")
+            src = r.choice(dicts)
+            key = r.choice(list(self.scope[src]))
+            name = self.fresh(["new_params", "upd", "p2"])
+            e = self.expr(1, shape=np.shape(self.scope[src][key]), mode="fits")
+            self.assign(name, r.choice(["{{**{s}, {k!r}: {s}[{k!r}] * {e}}}", "dict({s})", "{s}.copy()",
+                                        "{{k: v * {e} for k, v in {s}.items()}}" if np.ndim(e) == 0 else "dict({s})"])
+                        .format(s=src, k=key, e=e), lines, marks)
+            if r.random() < 0.6:
+                stmt = "%s[%r] = %s[%r] - 0.1 * %s" % (name, key, name, key, e)
+                self.simulate(stmt)
+                self.mark(name, stmt)
+                lines.append(stmt)
+            self.assign(self.fresh(), r.choice(["sum(np.sum(v) for v in {n}.values())", "{n}[{k!r}] * 2.0"]).format(
+                n=name, k=key), lines, marks)
+        elif kind == "tolist":
+            arrays = [n for n in self.numeric_names() if n in self.scope and np.ndim(self.scope[n]) == 1]
+            if not arrays:
+                raise Reject("no vector")
+            a = self.pick_active(arrays)
+            name = self.fresh(["vals", "as_list"])
+            self.assign(name, r.choice(["{a}.tolist()", "list({a})", "[float(v) for v in {a}]"]).format(a=a),
+                        lines, marks)
+            self.assign(self.fresh(), r.choice(["sum({n})", "max({n})", "{n}[0] * {n}[-1]", "np.array({n}) * 2.0"])
+                        .format(n=name), lines, marks)
         else:
             seqs = [s.name for s in self.specs if s.kind in ("tuple", "list") and s.name in self.scope
                     and isinstance(self.scope[s.name], (list, tuple))]
@@ -1559,6 +1907,7 @@ class ProgramBuilder:
         return lines, marks, "containers:" + kind
 
     def stmt_unpack(self):
+        """``n, m = x.shape`` or ``a, b = x[0], x[-1]``."""
         r = self.r
         arrays = [n for n in self.numeric_names() if np.ndim(self.scope.get(n, 0)) == 2 and n in self.scope]
         if not arrays:
@@ -1585,6 +1934,7 @@ class ProgramBuilder:
         return lines, marks, "unpack"
 
     def stmt_module_const(self):
+        """A module-level constant (float, array, tuple, list) used in the function."""
         r = self.r
         name = r.choice(["SCALE", "WEIGHTS", "OFFSET", "COEFFS", "EPS", "BIAS"])
         if name in self.module_ns:
@@ -1607,21 +1957,129 @@ class ProgramBuilder:
                 self.module_ns = saved
         return ["%s = %s" % (target, rhs)], [(target, rhs)], "module_const", block
 
+    def stmt_assert(self):
+        """An ``assert`` on a shape, a length or finiteness."""
+        r = self.r
+        names = [n for n in self.numeric_names() if n in self.scope]
+        if not names:
+            raise Reject("no names")
+        a = r.choice(names)
+        value = self.scope[a]
+        options = ["assert np.all(np.isfinite(%s))" % a, "assert %s is not None" % a]
+        if np.ndim(value):
+            options += ["assert %s.shape == %r" % (a, np.shape(value)), "assert %s.ndim == %d" % (a, np.ndim(value)),
+                        "assert len(%s) == %d, 'bad length'" % (a, len(value))]
+        else:
+            options += ["assert %s > -1000.0" % a, "assert not math.isnan(%s)" % a]
+        return [r.choice(options)], [], "assert"
+
+    def stmt_with(self):
+        """Statements inside ``with np.errstate(...)`` or ``with warnings.catch_warnings()``."""
+        marks = []
+        inner = []
+        for _ in range(self.r.choice([1, 2])):
+            self.assign(self.fresh(), self.expr(0), inner, marks)
+        header = self.r.choice(['with np.errstate(all="ignore"):', 'with np.errstate(divide="ignore", invalid="ignore"):',
+                                "with warnings.catch_warnings():"])
+        block = header + "\n" + indent("\n".join(inner))
+        if "warnings" in header:
+            block = "import warnings\n" + block
+        return block.split("\n"), marks, "with"
+
+    def stmt_arg_entry_write(self):
+        """Rebinding an entry of a list/dict argument: the caller's container changes (users do
+        this by accident and on purpose)."""
+        r = self.r
+        containers = [s.name for s in self.specs if s.kind in ("list", "dict") and isinstance(self.scope.get(s.name),
+                                                                                           (list, dict))]
+        if not containers:
+            raise Reject("no container argument")
+        name = r.choice(containers)
+        value = self.scope[name]
+        keys = list(value) if isinstance(value, dict) else list(range(len(value)))
+        key = r.choice(keys)
+        item = "%s[%r]" % (name, key)
+        lines, marks = [], []
+        if not is_float_value(value[key]):
+            raise Reject("not a float entry")
+        form = r.choice(["{i} = {i} * {e}", "{i} = np.tanh({i}) + {e}", "{n}.append({e})" if isinstance(value, list)
+                         else "{n}['extra'] = {e}", "{i} = {e}"])
+        e = self.expr(1, shape=np.shape(value[key]), mode="fits")
+        stmt = form.format(i=item, e=e, n=name)
+        self.simulate(stmt)
+        self.mark(name, e)
+        lines.append(stmt)
+        self.assign(self.fresh(), self.r.choice(["{i} * 2.0", "np.sum({i})", "sum(np.sum(q) for q in {v})"]).format(
+            i=item, v=name if isinstance(value, list) else name + ".values()"), lines, marks)
+        return lines, marks, "arg_entry_write"
+
+    def stmt_walrus(self):
+        """An ``if`` whose condition binds a name with ``:=``."""
+        lines, marks = [], []
+        names = [n for n in self.numeric_names() if n in self.scope and np.ndim(self.scope[n])]
+        if not names:
+            raise Reject("no arrays")
+        a = self.pick_active(names)
+        m = self.fresh(["m", "peak", "top"])
+        target = self.fresh(extra_taken=[m])
+        text = "if (%s := np.max(%s)) > 0.0:\n    %s = %s * %s\nelse:\n    %s = %s * 0.5" % (
+            m, a, target, a, m, target, a)
+        lines.append(text)
+        marks += [(m, a), (target, a)]
+        return lines, marks, "walrus"
+
+    def stmt_isinstance(self):
+        """A branch on ``isinstance`` (code written for both floats and arrays)."""
+        names = [n for n in self.numeric_names() if n in self.scope]
+        if not names:
+            raise Reject("no names")
+        a = self.pick_active(names)
+        target = self.fresh()
+        text = ("if isinstance({a}, np.ndarray):\n    {t} = np.sum({a} ** 2)\nelse:\n    {t} = {a} ** 2"
+                if self.r.random() < 0.5 else
+                "if isinstance({a}, float):\n    {t} = {a} * 2.0\nelse:\n    {t} = np.asarray({a}) * 2.0")
+        return [text.format(a=a, t=target)], [(target, a)], "isinstance"
+
+    def stmt_log(self):
+        """A module-level log or counter the function writes to (training-loop style)."""
+        r = self.r
+        names = [n for n in self.numeric_names() if n in self.scope and n in self.active]
+        if not names:
+            raise Reject("nothing to log")
+        a = r.choice(names)
+        style = r.choice(["list", "dict", "list"])
+        if style == "list":
+            if "HISTORY" in self.module_ns:
+                raise Reject("one log per program")
+            block = "HISTORY = []"
+            stmt = r.choice(["HISTORY.append(float(np.sum({a})))", "HISTORY.append(np.max({a}))",
+                             "HISTORY.append(({n!r}, float(np.mean({a}))))"]).format(a=a, n=a)
+        else:
+            if "CALLS" in self.module_ns:
+                raise Reject("one counter per program")
+            block = "CALLS = {}"
+            stmt = r.choice(["CALLS['n'] = CALLS.get('n', 0) + 1", "CALLS[{n!r}] = float(np.sum({a}))"]).format(a=a, n=a)
+        return [stmt], [], "log:" + style, block
+
     def stmt_early_return(self):
+        """``if <data condition>: return <scalar>`` in the middle of the function."""
         cond = self.condition(data=True)
         return ["if %s:\n    return %s" % (cond, self.scalar_of(self.expr(0)))], [], "early_return"
 
     def stmt_idiom(self):
+        """A realistic multi-line idiom: softmax, logsumexp, standardisation, MSE, a layer, Horner, Newton, running max, cumulative sums, pairwise distances, an RNN loop, penalties, linear algebra, einsum, cross-entropy with integer labels, seeded noise and dropout, ..."""
         r = self.r
-        lines, marks = [], []
+        marks = []
         arrays = [n for n in self.numeric_names() if n in self.scope and np.ndim(self.scope[n]) >= 1]
         if not arrays:
             raise Reject("no arrays")
         a = self.pick_active(arrays)
         v = self.scope[a]
+        labels = [s.name for s in self.specs if s.kind == "labels" and s.name in self.scope]
         name = weighted(r, {"softmax": 2, "logsumexp": 2, "standardize": 1.5, "mse": 2, "layer": 2, "horner": 1.5,
                             "newton": 1, "running_max": 1, "cumsum": 1.2, "pairwise": 0.8, "rnn": 1.5, "l2": 1,
-                            "normalize": 1, "gram": 1, "mask": 1.2, "huber": 1, "clip_norm": 1, "descent": 1})
+                            "normalize": 1, "gram": 1, "mask": 1.2, "huber": 1, "clip_norm": 1, "descent": 1,
+                            "linalg": 1.2, "einsum": 1, "smoothness": 1.2, "noise": 1, "dropout": 1, "xent": 4 if labels else 0.3, "onehot": 2 if labels else 0})
         f = self.fresh
         if name == "softmax":
             z, p = f(["z", "logits_"]), f(["probs", "p_"], extra_taken=["z"])
@@ -1663,8 +2121,14 @@ class ProgramBuilder:
             fill = dict(a=a, t=t, y=y)
         elif name == "running_max":
             best, row = f(["best", "top"]), f(["row", "item"])
-            text = ["{best} = -np.inf", "for {row} in {a}:", "    {best} = max({best}, float(np.sum({row})))"]
-            fill = dict(a=a, best=best, row=row)
+            text = r.choice([
+                ["{best} = -np.inf", "for {row} in {a}:", "    {best} = max({best}, float(np.sum({row})))"],
+                ["{best} = float('inf')", "for {row} in {a}:", "    {best} = min({best}, np.sum({row} ** 2))"],
+                ["{best} = -math.inf", "for {row} in {a}:", "    if np.sum({row}) > {best}:",
+                 "        {best} = np.sum({row})"],
+                ["{best} = None", "for {row} in {a}:", "    {v} = np.sum(np.tanh({row}))",
+                 "    if {best} is None or {v} > {best}:", "        {best} = {v}"]])
+            fill = dict(a=a, best=best, row=row, v=f(["val", "cand"]))
         elif name == "cumsum":
             if v.ndim != 1:
                 raise Reject("not a vector")
@@ -1717,11 +2181,65 @@ class ProgramBuilder:
             g, nrm = f(["g", "grad_"]), f(["nrm", "norm_"])
             text = ["{g} = {a} * 1.0", "{nrm} = np.sqrt(np.sum({g} ** 2))", "if {nrm} > 1.0:", "    {g} = {g} / {nrm}"]
             fill = dict(a=a, g=g, nrm=nrm)
+        elif name == "linalg":
+            if v.ndim != 2:
+                raise Reject("not a matrix")
+            m_, out = f(["M", "K"]), f(["sol", "inv_", "logdet"])
+            n = v.shape[1]
+            rhs = self.expr(1, shape=(n,), mode="fits")
+            text = ["{m} = {a}.T @ {a} + 3.0 * np.eye({n})", r.choice([
+                "{out} = np.linalg.solve({m}, np.ones({n}) * {rhs})", "{out} = np.linalg.inv({m}) @ (np.ones({n}) * {rhs})",
+                "{out} = np.log(np.linalg.det({m}))", "{out} = np.linalg.norm({m})"])]
+            fill = dict(a=a, m=m_, out=out, n=n, rhs=rhs)
+        elif name == "noise":
+            rng_name, noisy = f(["rng", "gen"]), f(["noisy", "perturbed"])
+            text = ["{rng} = np.random.default_rng(0)", "{noisy} = {a} + 0.1 * {rng}.standard_normal({a}.shape)"]
+            fill = dict(a=a, rng=rng_name, noisy=noisy)
+        elif name == "dropout":
+            keep, out = f(["keep", "mask_"]), f(["dropped", "out"])
+            text = ["{keep} = np.random.default_rng(1).random({a}.shape) > 0.3", "{out} = np.where({keep}, {a} / 0.7, 0.0)"]
+            fill = dict(a=a, keep=keep, out=out)
+        elif name == "smoothness":
+            if v.shape[0] < 2:
+                raise Reject("too short")
+            pen, i = f(["pen", "rough"]), f(["i", "j"])
+            text = r.choice([["{pen} = np.sum(({a}[1:] - {a}[:-1]) ** 2)"], ["{pen} = np.sum(np.diff({a}, axis=0) ** 2)"],
+                             ["{pen} = 0.0", "for {i} in range(len({a}) - 1):",
+                              "    {pen} = {pen} + np.sum(({a}[{i} + 1] - {a}[{i}]) ** 2)"]])
+            fill = dict(a=a, pen=pen, i=i)
+        elif name == "einsum":
+            e = f(["e_", "contr"])
+            if v.ndim == 2:
+                ws = [n for n in self.numeric_names() if np.shape(self.eval(n)) == (v.shape[1],)]
+                form = r.choice(["{e} = np.einsum('ij,ij->', {a}, {a})", "{e} = np.einsum('ij->j', {a})"] +
+                                (["{e} = np.einsum('ij,j->i', {a}, %s)" % r.choice(ws)] if ws else []))
+            else:
+                form = r.choice(["{e} = np.einsum('i,i->', {a}, {a})", "{e} = np.einsum('i,j->ij', {a}, {a})"])
+            text = [form]
+            fill = dict(a=a, e=e)
+        elif name in ("xent", "onehot"):
+            lab = r.choice(labels) if labels else None
+            if v.ndim != 2 or v.shape[0] != 3 or v.shape[1] < 4:
+                raise Reject("needs (3, 4) logits")
+            z, lp, nll = f(["z", "shifted"]), f(["logp", "log_probs"]), f(["nll", "xent"])
+            pick = "np.array([0, 3, 1])" if lab is None else lab
+            if name == "xent":
+                text = ["{z} = {a} - np.max({a}, axis=1, keepdims=True)",
+                        "{lp} = {z} - np.log(np.sum(np.exp({z}), axis=1, keepdims=True))",
+                        r.choice(["{nll} = -np.mean({lp}[np.arange({a}.shape[0]), {lab}])",
+                                  "{nll} = -np.sum({lp}[np.arange(len({lab})), {lab}]) / len({lab})"])]
+            else:
+                text = ["{z} = np.zeros_like({a})", "{z}[np.arange(3), {lab}] = 1.0",
+                        "{nll} = -np.sum({z} * np.log(1.0 / (1.0 + np.exp(-{a}))))"]
+            fill = dict(a=a, z=z, lp=lp, nll=nll, lab=pick)
         else:  # descent
             cur = f(["cur", "guess"])
             text = ["{cur} = {a} * 0.5", "for _ in range(3):", "    {cur} = {cur} - 0.1 * ({cur} - {a}) * 2.0"]
             fill = dict(a=a, cur=cur)
         block = "\n".join(text).format(**fill)
+        if name in ("standardize", "normalize", "clip_norm") and (
+                np.min(np.std(v, axis=0)) < 1e-2 or np.linalg.norm(v) < 1e-2):
+            raise Reject("standard deviation or norm near zero (no derivative)")
         for stmt_name in fill.values():
             if isinstance(stmt_name, str) and re.fullmatch(r"[A-Za-z_]\w*", stmt_name) and stmt_name != a:
                 marks.append((stmt_name, a))
@@ -1729,11 +2247,13 @@ class ProgramBuilder:
 
     # ---- assembling ------------------------------------------------------------------------
 
-    STATEMENTS = {"assign": 20, "copy_write": 8, "write": 5, "augassign": 6, "for": 12, "while": 5, "if": 9,
+    STATEMENTS = {"assign": 20, "copy_write": 7, "write": 5, "augassign": 4, "for": 12, "while": 5, "if": 9,
                   "helper": 6, "nested_def": 6, "containers": 6, "rebind_kind": 2, "self_assign": 2,
-                  "early_return": 2, "unpack": 2, "module_const": 2, "idiom": 9}
+                  "early_return": 2, "unpack": 2, "module_const": 2, "idiom": 10, "assert": 1.5, "with": 1.5,
+                  "arg_entry_write": 1.5, "walrus": 1, "isinstance": 1, "log": 1.5}
 
     def statement_count(self, extra: str = "") -> int:
+        """Statements in the body so far (plus ``extra``)."""
         return count_statements("\n".join(self.body + [extra]))
 
     def add_statement(self) -> bool:
@@ -1743,10 +2263,13 @@ class ProgramBuilder:
             if not self.body:
                 table["prologue"] = 3
             kind = weighted(self.r, table)
+            self.claimed = set()
             with self.sandbox():
                 try:
                     out = getattr(self, "stmt_" + kind)()
                 except Reject:
+                    continue
+                except Exception:  # a generator corner case: drop the candidate, never the program
                     continue
             lines, marks, feature = out[:3]
             module_block = out[3] if len(out) > 3 else None
@@ -1786,12 +2309,17 @@ class ProgramBuilder:
                 unread.remove(name)
         terms = []
         for name in chosen:
+            value = self.scope[name]
+            if np.ndim(value) and np.min(np.abs(value)) == 0 and np.max(np.abs(value)) < 1e-2:
+                continue  # an all-zero value: its norm has no derivative
             if np.ndim(self.scope[name]) == 0:
                 terms.append(r.choice(["{n}", "{n}", "{n} ** 2", "float({n})"]).format(n=name))
             else:
                 terms.append(r.choice(["np.sum({n})", "np.mean({n} ** 2)", "{n}.sum()", "np.sum(np.tanh({n}))",
                                        "float(np.sum({n}))", "np.linalg.norm({n})", "np.max({n})",
                                        "np.sum({n} * {n})"]).format(n=name))
+        if not terms:
+            raise Reject("nothing to return")
         out = terms[0]
         for t in terms[1:]:
             out += r.choice([" + ", " + ", " - ", " + 0.5 * "]) + t
@@ -1803,7 +2331,7 @@ class ProgramBuilder:
             try:
                 ret = self.return_expression()
             except Reject:
-                return None
+                continue
             if self.r.random() < 0.25:
                 name = self.fresh(["loss", "result", "value", "objective_"])
                 tail = "%s = %s\nreturn %s" % (name, ret, name)
@@ -1812,8 +2340,24 @@ class ProgramBuilder:
             src = self.render(self.body + [tail])
             if runs_to_scalar(src, self.fname, self.samples):
                 self.body.append(tail)
-                return canonical_source(src)
+                src = canonical_source(src)
+                if self.r.random() < 0.07:
+                    src = self.from_numpy_import(src)
+                return src
         return None
+
+    def from_numpy_import(self, src: str) -> str:
+        """``from numpy import exp, sin`` and bare ``exp(...)`` calls (the script style), when the
+        program still runs that way."""
+        used = sorted(set(re.findall(r"\bnp\.(exp|sin|cos|tanh|sqrt|log|maximum|where|sum)\(", src)))
+        if not used or set(used) & names_in("\n".join(self.body)) - {"np"} & set(self.scope):
+            return src
+        new = re.sub(r"\bnp\.(%s)\(" % "|".join(used), r"\1(", src)
+        new = new.replace("import numpy as np\n", "import numpy as np\nfrom numpy import %s\n" % ", ".join(used), 1)
+        if runs_to_scalar(new, self.fname, self.samples):
+            self.features.append("from-numpy-import")
+            return new
+        return src
 
     def build(self) -> str | None:
         """Generate the whole program; None when this attempt failed."""
@@ -1833,7 +2377,7 @@ def runs_to_scalar(src: str, fname: str, samples: list) -> bool:
     try:
         exec(compile(src, "<final>", "exec"), ns)
         for args in samples:
-            with warnings.catch_warnings():
+            with probe_time_limit(), warnings.catch_warnings():
                 warnings.simplefilter("error")
                 with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
                     out = ns[fname](*copy.deepcopy(args))
@@ -1900,3 +2444,1534 @@ def make_program(seed: int):
     (``make_args(rng, dims={3: 5})`` with every axis of size 3 made 5)."""
     program = generate(seed)
     return program.source, program.name, program.make_args
+
+
+# ---------------------------------------------------------------------------------------------
+# Checking
+# ---------------------------------------------------------------------------------------------
+
+CHECK_NAMES = {"a": "grad vs finite differences", "b": "value_and_grad value", "c": "arguments after the call",
+               "d": "gradient type/shape/dtype", "e": "jvp", "f": "hessian", "g": "gradient at other inputs",
+               "h": "vjp"}
+ALL_CHECKS = "abcdefgh"
+TIME_LIMIT = 20
+FD_STEP = 1e-6
+FD_STEP_WIDE = 1e-4
+SHAPE_VARIANTS = [{3: 5}, {3: 1}, {4: 2}, {4: 6}, {3: 2, 4: 5}]
+
+
+class Timeout(BaseException):
+    """The program's checks ran longer than the time limit (a BaseException: never swallowed by
+    ``except Exception`` in the code under test)."""
+
+
+class CheckFailed(Exception):
+    """Raised inside a check to record a failure."""
+
+    def __init__(self, failure: "Failure"):
+        super().__init__(failure.message)
+        self.failure = failure
+
+
+@dataclasses.dataclass
+class Failure:
+    """One failed (or refused) check."""
+    check: str          # a..h
+    status: str         # wrong, crash, refused
+    kind: str           # short name of what went wrong (part of the signature)
+    message: str        # one line
+    detail: str = ""    # expected vs got, or the traceback
+    where: str = ""     # file:line of the innermost frame (crashes)
+    origin: str = ""    # innermost adcompiler module:function (crashes)
+
+    def signature(self) -> str:
+        """Failures with the same signature are (probably) the same bug."""
+        if self.status == "crash":
+            return "crash:%s:%s:%s@%s" % (self.check, self.kind, normalize_message(self.message), self.origin)
+        if self.status == "refused":
+            return "refused:%s:%s" % (self.check, normalize_message(self.message))
+        return "wrong:%s:%s" % (self.check, self.kind)
+
+
+@dataclasses.dataclass
+class Result:
+    """Outcome of checking one program."""
+    seed: int
+    status: str
+    failures: list
+    source: str = ""
+    function: str = ""
+    wrt: str = ""
+    args: str = ""
+    seconds: float = 0.0
+    skip_reason: str = ""
+    features: list = dataclasses.field(default_factory=list)
+    notes: list = dataclasses.field(default_factory=list)
+
+    @property
+    def primary(self) -> Failure | None:
+        """The failure that decides the status (first of the most severe kind)."""
+        for status in ("crash", "wrong", "refused"):
+            for failure in self.failures:
+                if failure.status == status:
+                    return failure
+        return None
+
+    @property
+    def signature(self) -> str:
+        """The result's signature: that of its primary failure, or its status."""
+        if self.status in ("skipped", "broken"):
+            return self.status
+        p = self.primary
+        return p.signature() if p else "ok"
+
+    def report(self) -> str:
+        """Human-readable text: the program, how it was called, every failure."""
+        out = ["seed %d: %s  (%s)" % (self.seed, self.status.upper(), self.signature),
+               "reproduce: python tests/differential.py --show %d" % self.seed,
+               "arguments: %s" % self.args, "ad.grad(%s, wrt=%s)" % (self.function, self.wrt), "", self.source]
+        if self.skip_reason:
+            out.append("skipped: " + self.skip_reason)
+        shown = {}
+        for failure in self.failures:
+            key = (failure.status, failure.kind, failure.message)
+            if key in shown:
+                out.append("--- check %s (%s): same as check %s" % (failure.check, CHECK_NAMES[failure.check],
+                                                                  shown[key]))
+                continue
+            shown[key] = failure.check
+            out.append("--- check %s (%s): %s [%s] %s" % (failure.check, CHECK_NAMES[failure.check],
+                                                         failure.status, failure.kind, failure.message))
+            if failure.where:
+                out.append("    at %s (%s)" % (failure.where, failure.origin))
+            if failure.detail:
+                out.append(indent(failure.detail.rstrip(), 1))
+        if self.notes:
+            out.append("notes: " + "; ".join(self.notes))
+        return "\n".join(out)
+
+    def to_json(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["signature"] = self.signature
+        if self.status not in ("wrong", "crash"):
+            data["source"] = ""
+        return data
+
+
+TYPE_WORDS = {"float", "int", "list", "tuple", "dict", "NoneType", "numpy.ndarray", "ndarray", "str", "bool",
+              "function", "numpy.float64", "numpy.float32", "float64", "float32", "object", "builtin_function_or_method",
+              "generator", "module", "type", "complex", "numpy.bool_", "range", "zip", "enumerate", "method"}
+
+
+def normalize_message(message: str) -> str:
+    """A message with the parts that vary between programs stripped: quoted identifiers (type
+    names are kept), numbers, shapes, generated-code labels, addresses."""
+    lines = [l for l in str(message).strip().splitlines() if l.strip()]
+    text = lines[0] if lines else ""
+    text = re.sub(r"<adcompiler:[^>]*>", "<generated>", text)
+    text = re.sub(r"0x[0-9a-fA-F]+", "ADDR", text)
+
+    def quoted(m):
+        word = m.group(0)[1:-1]
+        return m.group(0) if word in TYPE_WORDS else "'_'"
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", quoted, text)
+    text = re.sub(r"\((\s*-?\d+\s*,?)+\s*\)", "(shape)", text)
+    text = re.sub(r"\[(\s*-?\d+\s*,?)+\s*\]", "[ints]", text)
+    text = re.sub(r"-?\b\d+(\.\d+)?([eE][-+]?\d+)?\b", "N", text)
+    text = re.sub(r"\b(in|of) [A-Za-z_]\w*:", r"\1 FN:", text)
+    text = re.sub(r"\bline N\b.*", "", text)
+    return text.strip()[:160]
+
+
+def describe_value(v) -> str:
+    """Short text of a value's type and shape."""
+    if isinstance(v, np.ndarray):
+        return "ndarray%s %s" % (v.shape, v.dtype)
+    if isinstance(v, (list, tuple)):
+        return "%s[%s]" % (type(v).__name__, ", ".join(describe_value(e) for e in v))
+    if isinstance(v, dict):
+        return "dict{%s}" % ", ".join("%r: %s" % (k, describe_value(e)) for k, e in v.items())
+    return type(v).__name__
+
+
+def leaves(value, path=()):
+    """(path, leaf) for every float/array leaf of an argument (containers nest)."""
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from leaves(item, path + (i,))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from leaves(item, path + (key,))
+    else:
+        yield path, value
+
+
+def get_at(value, path):
+    for step in path:
+        value = value[step]
+    return value
+
+
+def replace_at(value, path, new):
+    """A copy of ``value`` with the leaf at ``path`` replaced (containers rebuilt, leaves shared)."""
+    if not path:
+        return new
+    head, rest = path[0], path[1:]
+    if isinstance(value, dict):
+        out = dict(value)
+        out[head] = replace_at(value[head], rest, new)
+        return out
+    items = list(value)
+    items[head] = replace_at(value[head], rest, new)
+    return tuple(items) if isinstance(value, tuple) else items
+
+
+def path_text(name: str, path, idx=()) -> str:
+    text = name + "".join("[%r]" % p for p in path)
+    if idx:
+        text += "[%s]" % ", ".join(map(str, idx))
+    return text
+
+
+def to_float64(value):
+    """``value`` with float32 arrays converted to float64 (finite differences run in float64)."""
+    if isinstance(value, np.ndarray) and value.dtype == np.float32:
+        return value.astype(np.float64)
+    if isinstance(value, list):
+        return [to_float64(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(to_float64(v) for v in value)
+    if isinstance(value, dict):
+        return {k: to_float64(v) for k, v in value.items()}
+    return value
+
+
+def random_like(value, rng: np.random.Generator):
+    """A random tangent with the structure, shapes and dtypes of ``value``."""
+    if isinstance(value, np.ndarray):
+        return rng.standard_normal(value.shape).astype(value.dtype)
+    if isinstance(value, list):
+        return [random_like(v, rng) for v in value]
+    if isinstance(value, tuple):
+        return tuple(random_like(v, rng) for v in value)
+    if isinstance(value, dict):
+        return {k: random_like(v, rng) for k, v in value.items()}
+    if isinstance(value, np.floating):
+        return type(value)(rng.standard_normal())
+    return float(rng.standard_normal())
+
+
+def negated(value):
+    """``-value`` through containers (other inputs that take other branches)."""
+    if isinstance(value, np.ndarray):
+        return -value
+    if isinstance(value, bool) or isinstance(value, int):
+        return value
+    if isinstance(value, (float, np.floating)):
+        return -value
+    if isinstance(value, list):
+        return [negated(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(negated(v) for v in value)
+    if isinstance(value, dict):
+        return {k: negated(v) for k, v in value.items()}
+    return value
+
+
+def structure_problems(arg, grad, where: str) -> list[tuple[str, str]]:
+    """(kind, text) for every way ``grad`` does not have ``arg``'s type, structure, shape, dtype."""
+    problems = []
+    if isinstance(arg, bool) or isinstance(arg, int):
+        return problems
+    if type(arg) is float:
+        if type(grad) is not float:
+            problems.append(("type", "%s: float argument, gradient is %s" % (where, describe_value(grad))))
+        return problems
+    if isinstance(arg, np.floating):  # a NumPy scalar: a float of either kind will do
+        if not isinstance(grad, (float, np.floating)) or np.ndim(grad):
+            problems.append(("type", "%s: %s argument, gradient is %s" % (where, type(arg).__name__,
+                                                                          describe_value(grad))))
+        return problems
+    if isinstance(arg, np.ndarray):
+        if type(grad) is not np.ndarray:
+            problems.append(("type", "%s: ndarray%s argument, gradient is %s" % (where, arg.shape,
+                                                                                describe_value(grad))))
+        elif grad.shape != arg.shape:
+            problems.append(("shape", "%s: argument shape %s, gradient shape %s" % (where, arg.shape, grad.shape)))
+        elif grad.dtype != arg.dtype:
+            problems.append(("dtype", "%s: argument dtype %s, gradient dtype %s" % (where, arg.dtype, grad.dtype)))
+        return problems
+    if isinstance(arg, (list, tuple)):
+        if type(grad) is not type(arg) or len(grad) != len(arg):
+            problems.append(("structure", "%s: argument %s, gradient %s" % (where, describe_value(arg),
+                                                                             describe_value(grad))))
+            return problems
+        for i, (a, g) in enumerate(zip(arg, grad)):
+            problems += structure_problems(a, g, "%s[%d]" % (where, i))
+        return problems
+    if isinstance(arg, dict):
+        if type(grad) is not dict or set(grad) != set(arg):
+            problems.append(("structure", "%s: argument %s, gradient %s" % (where, describe_value(arg),
+                                                                             describe_value(grad))))
+            return problems
+        for key in arg:
+            problems += structure_problems(arg[key], grad[key], "%s[%r]" % (where, key))
+    return problems
+
+
+def same_values(a, b) -> bool:
+    """Exact deep equality of arguments (types, shapes, dtypes and values; NaN equals NaN)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, np.ndarray):
+        return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b, equal_nan=True))
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(same_values(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return set(a) == set(b) and all(same_values(a[k], b[k]) for k in a)
+    if isinstance(a, float):
+        return a == b or (a != a and b != b)
+    return a == b
+
+
+def same_effect(a, b) -> bool:
+    """Side effects on module state agree: same entries, numbers equal to 1e-9 relative."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return set(a) == set(b) and all(same_effect(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(same_effect(x, y) for x, y in zip(a, b))
+    if isinstance(a, (float, int, np.number)) and isinstance(b, (float, int, np.number)):
+        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+    return type(a) is type(b) and a == b
+
+
+def first_difference(a, b, where: str) -> str:
+    """Where two argument values first differ (for messages)."""
+    if type(a) is not type(b):
+        return "%s: %s vs %s" % (where, describe_value(a), describe_value(b))
+    if isinstance(a, np.ndarray):
+        if a.shape != b.shape or a.dtype != b.dtype:
+            return "%s: %s vs %s" % (where, describe_value(a), describe_value(b))
+        bad = np.argwhere(~((a == b) | (np.isnan(a) & np.isnan(b))))
+        if len(bad):
+            idx = tuple(bad[0])
+            return "%s[%s]: %r vs %r" % (where, ", ".join(map(str, idx)), a[idx], b[idx])
+        return ""
+    if isinstance(a, (list, tuple)):
+        if len(a) != len(b):
+            return "%s: length %d vs %d" % (where, len(a), len(b))
+        for i, (x, y) in enumerate(zip(a, b)):
+            d = first_difference(x, y, "%s[%d]" % (where, i))
+            if d:
+                return d
+        return ""
+    if isinstance(a, dict):
+        for k in a:
+            d = first_difference(a[k], b.get(k), "%s[%r]" % (where, k))
+            if d:
+                return d
+        return ""
+    return "" if same_values(a, b) else "%s: %r vs %r" % (where, a, b)
+
+
+def exception_location(exc: BaseException) -> tuple[str, str]:
+    """(file:line of the innermost frame, innermost adcompiler module:function or 'generated')."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = "%s:%d" % (os.path.basename(frames[-1].filename), frames[-1].lineno) if frames else "?"
+    origin = ""
+    for frame in reversed(frames):
+        if frame.filename.startswith("<adcompiler"):
+            origin = origin or "generated:" + frame.name
+        elif os.sep + "adcompiler" + os.sep in frame.filename:
+            origin = (origin + " " if origin else "") + "%s:%s" % (os.path.basename(frame.filename), frame.name)
+            break
+    return where, origin or "user-code"
+
+
+class ProgramChecker:
+    """Runs the checks on one program; every adcompiler call goes through ``call``, which turns
+    ``AdError`` into a refusal and any other exception into a crash."""
+
+    def __init__(self, program: GeneratedProgram, source: str, only: str | None = None, ci: bool = False):
+        import adcompiler
+        self.ad = adcompiler
+        self.program = program
+        self.source = source
+        self.only = only or ALL_CHECKS
+        self.ci = ci
+        self.seed = program.seed
+        self.failures: list[Failure] = []
+        self.notes: list[str] = []
+        self.rng = random.Random(program.seed * 31 + 17)       # choices of the checks
+        self.f = None
+
+    # ---- calling ---------------------------------------------------------------------------
+
+    def call(self, check: str, fn, *args, **kwargs):
+        """Call an adcompiler entry point (or what it returned); classify its exceptions."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with np.errstate(all="ignore"):
+                    return fn(*args, **kwargs)
+        except Timeout:
+            raise
+        except self.ad.AdError as exc:
+            raise CheckFailed(Failure(check, "refused", "AdError", str(exc).strip().splitlines()[0]
+                                      if str(exc).strip() else "AdError", str(exc)))
+        except Exception as exc:  # anything else from adcompiler is a crash
+            where, origin = exception_location(exc)
+            message = "%s: %s" % (type(exc).__name__, str(exc).strip().splitlines()[0] if str(exc).strip() else "")
+            tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)[-6:])
+            raise CheckFailed(Failure(check, "crash", type(exc).__name__, message, tb, where, origin))
+
+    def plain(self, args):
+        """``f(*args)`` in plain Python on a copy: (value, arguments after the call), or None."""
+        copies = copy.deepcopy(args)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with np.errstate(all="ignore"):
+                    value = self.f(*copies)
+        except Timeout:
+            raise
+        except Exception:
+            return None
+        if not isinstance(value, (float, np.floating, int, np.integer)) and not (
+                isinstance(value, np.ndarray) and value.ndim == 0):
+            return None
+        if not np.isfinite(value) or isinstance(value, bool):
+            return None
+        return value, copies
+
+    def value_at(self, args) -> float:
+        """``f`` at ``args`` as a float (NaN when it raises): for finite differences."""
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                with np.errstate(all="ignore"):
+                    return float(self.f(*copy.deepcopy(args)))
+        except Timeout:
+            raise
+        except Exception:
+            return float("nan")
+
+    def module_state(self) -> dict:
+        """Copies of the module-level lists and dicts (logs, counters) the program may write."""
+        globs = self.f.__globals__
+        return {k: copy.deepcopy(v) for k, v in globs.items() if k.isupper() and isinstance(v, (list, dict))}
+
+    def reset_module_state(self, state: dict) -> None:
+        """Put the module-level lists and dicts back to ``state`` (in place: the function holds
+        the same objects)."""
+        globs = self.f.__globals__
+        for k, value in state.items():
+            target = globs.get(k)
+            if isinstance(target, list):
+                target[:] = copy.deepcopy(value)
+            elif isinstance(target, dict):
+                target.clear()
+                target.update(copy.deepcopy(value))
+
+    def fail(self, check, kind, message, detail=""):
+        raise CheckFailed(Failure(check, "wrong", kind, message, detail))
+
+    def run(self, check: str, fn, *args) -> bool:
+        """Run one check function; record its failure. True when it passed."""
+        if check not in self.only:
+            return False
+        try:
+            fn(*args)
+            return True
+        except CheckFailed as exc:
+            self.failures.append(exc.failure)
+            return False
+
+    # ---- finite differences ----------------------------------------------------------------
+
+    def finite_differences(self, args, positions):
+        """{(position, path, index): (estimate, smooth)} for every float entry of the arguments at
+        ``positions``, plus f(args). Entries where two step sizes or the one-sided differences
+        disagree are marked not smooth (kinks of abs/max/where, branch switches)."""
+        args = to_float64(args)
+        f0 = self.value_at(args)
+        out = {}
+        for p in positions:
+            for path, leaf in leaves(args[p]):
+                if isinstance(leaf, np.ndarray):
+                    if leaf.dtype.kind != "f":
+                        continue
+                    indices = list(np.ndindex(leaf.shape))
+                elif isinstance(leaf, (float, np.floating)):
+                    indices = [()]
+                else:
+                    continue
+                for idx in indices:
+                    def at(delta):
+                        if isinstance(leaf, np.ndarray):
+                            new = leaf.copy()
+                            new[idx] += delta
+                        else:
+                            new = type(leaf)(leaf + delta)
+                        moved = list(args)
+                        moved[p] = replace_at(args[p], path, new)
+                        return self.value_at(moved)
+                    h, H = FD_STEP, FD_STEP_WIDE
+                    fp, fm, Fp, Fm = at(h), at(-h), at(H), at(-H)
+                    central = (fp - fm) / (2 * h)
+                    wide = (Fp - Fm) / (2 * H)
+                    forward, backward = (fp - f0) / h, (f0 - fm) / h
+                    noise = 1e-9 * (1 + abs(f0)) / h
+                    scale = max(abs(central), abs(wide), 1.0)
+                    smooth = (np.isfinite([central, wide, forward, backward]).all()
+                              and abs(central - wide) <= 1e-5 * scale + 10 * noise
+                              and abs(forward - backward) <= 1e-3 * scale + 10 * noise)
+                    out[(p, path, idx)] = (central, bool(smooth))
+        return out, f0
+
+    def compare_to_fd(self, check: str, grads: dict, fd: dict, f0: float, float32: bool, label: str):
+        """Compare AD gradients ``{position: gradient}`` with finite differences; raise on mismatch."""
+        scale = max([abs(v) for v, ok in fd.values() if ok] + [1.0])
+        rtol = 5e-3 if float32 else 1e-4
+        atol = (5e-4 if float32 else 1e-5) * scale + 1e-8 * (1 + abs(f0)) / FD_STEP
+        bad = []
+        compared = skipped = 0
+        for (p, path, idx), (want, smooth) in fd.items():
+            if p not in grads:
+                continue
+            if not smooth:
+                skipped += 1
+                continue
+            try:
+                leaf = get_at(grads[p], path)
+                got = float(np.asarray(leaf, dtype=float)[idx]) if idx else float(np.asarray(leaf, dtype=float))
+            except Exception:
+                continue  # structure problems are check d's
+            compared += 1
+            if not (abs(got - want) <= rtol * abs(want) + atol):
+                bad.append((p, path, idx, want, got))
+        if skipped:
+            self.notes.append("%s: %d entries not smooth at the point (not compared)" % (label, skipped))
+        if bad:
+            names = [s.name for s in self.program.specs]
+            lines = ["%s: finite differences %.8g, adcompiler %.8g" % (path_text(names[p], path, idx), want, got)
+                     for p, path, idx, want, got in bad[:8]]
+            if len(bad) > 8:
+                lines.append("... %d of %d compared entries differ" % (len(bad), compared))
+            p = bad[0][0]
+            # a NaN/inf where finite differences are finite (often sqrt, std or norm at exactly 0)
+            # is its own kind: it is not a silently plausible number
+            kind = "nan" if all(not np.isfinite(got) for *_, got in bad) else "grad"
+            self.fail(check, kind, "%s: %d of %d entries differ from finite differences (%s)" % (
+                label, len(bad), compared, self.program.specs[p].describe()), "\n".join(lines))
+        return compared
+
+    # ---- the checks ------------------------------------------------------------------------
+
+    def choose_wrt(self):
+        """The differentiated positions and the ``wrt`` spelling (int, name, or tuple)."""
+        specs = self.program.specs
+        candidates = [i for i, s in enumerate(specs) if s.differentiable]
+        r = self.rng
+        if len(candidates) > 1 and r.random() < 0.35:
+            positions = sorted(r.sample(candidates, r.randint(1, len(candidates) - 1)))
+        else:
+            positions = candidates
+        if len(positions) == 1 and r.random() < 0.85:
+            p = positions[0]
+            return positions, (specs[p].name if r.random() < 0.3 else p), False
+        spelled = tuple(specs[p].name if r.random() < 0.2 else p for p in positions)
+        return positions, spelled, True
+
+    def gradients(self, check, gfun, args, positions, many):
+        """Call a gradient function (the last arguments by keyword in some programs, as users
+        do); {position: gradient}."""
+        k = self.keyword_tail
+        names = [s.name for s in self.program.specs]
+        if k and all(n.isidentifier() for n in names[len(args) - k:]):
+            got = self.call(check, gfun, *args[:len(args) - k], **dict(zip(names[len(args) - k:], args[len(args) - k:])))
+        else:
+            got = self.call(check, gfun, *args)
+        if many:
+            if not isinstance(got, tuple) or len(got) != len(positions):
+                self.fail("d", "structure", "grad with a tuple wrt returned %s, expected a tuple of %d"
+                          % (describe_value(got), len(positions)))
+            return dict(zip(positions, got))
+        return {positions[0]: got}
+
+    def check_structure(self, check, args, grads):
+        for p, g in grads.items():
+            problems = structure_problems(args[p], g, self.program.specs[p].name)
+            if problems:
+                kind = problems[0][0]
+                self.fail(check, kind, problems[0][1], "\n".join(t for _, t in problems))
+
+    def check_program(self, args) -> None:
+        """All selected checks for the program at ``args`` (plain call already known to work)."""
+        ad = self.ad
+        specs = self.program.specs
+        positions, wrt, many = self.choose_wrt()
+        self.positions, self.wrt, self.many = positions, wrt, many
+        self.keyword_tail = self.rng.randint(1, len(args)) if self.rng.random() < 0.2 else 0
+        float32 = any(isinstance(leaf, np.ndarray) and leaf.dtype == np.float32
+                      for a in args for _, leaf in leaves(a))
+        tangent_rng = np.random.default_rng([self.seed, 4])
+        tangents = [random_like(a, tangent_rng) if i in positions else None for i, a in enumerate(args)]
+        initial = self.module_state()
+        plain_value, plain_after = self.plain(args)
+        plain_effect = self.module_state()
+        state = {"grads": None, "fd": None, "exact": False}
+
+        def grad_checks():
+            gfun = self.call("a", ad.grad, self.f, wrt=wrt)
+            state["gfun"] = gfun
+            copies = copy.deepcopy(args)
+            self.reset_module_state(initial)
+            grads = self.gradients("a", gfun, copies, positions, many)
+            state["grads"] = grads
+            effect = self.module_state()
+            if "c" in self.only and not same_effect(effect, plain_effect):
+                self.failures.append(Failure("c", "wrong", "module-state", "the module state written by "
+                                             "ad.grad(f)(*args) differs from what f(*args) writes",
+                                             "plain call: %r\nad.grad: %r" % (plain_effect, effect)))
+            if not same_values(copies, plain_after):
+                self.failures.append(Failure("c", "wrong", "mutation", "the arguments after ad.grad(f)(*args) differ "
+                                             "from those after f(*args)", "first difference (plain vs ad.grad): " +
+                                             first_difference(plain_after, copies, "args")))
+            structure_ok = self.run("d", self.check_structure, "d", args, grads)
+            fd, f0 = self.finite_differences(args, positions)
+            state["fd"] = fd
+            state["smooth"] = all(ok for _, ok in fd.values())
+            self.compare_to_fd("a", grads, fd, f0, float32, "gradient")
+            state["exact"] = structure_ok or "d" not in self.only
+
+        self.run("a", grad_checks)
+        if "a" not in self.only and set("cdg") & set(self.only):
+            # the reducer may run a later check alone: it needs the gradient function
+            try:
+                state["gfun"] = self.call("a", ad.grad, self.f, wrt=wrt)
+                copies = copy.deepcopy(args)
+                grads = self.gradients("a", state["gfun"], copies, positions, many)
+                state["grads"] = grads
+                if "c" in self.only and not same_values(copies, plain_after):
+                    self.failures.append(Failure("c", "wrong", "mutation", "the arguments after ad.grad(f)(*args) "
+                                                 "differ from those after f(*args)", "first difference: " +
+                                                 first_difference(plain_after, copies, "args")))
+                if "d" in self.only:
+                    self.run("d", self.check_structure, "d", args, grads)
+            except CheckFailed as exc:
+                self.failures.append(exc.failure)
+
+        def value_and_grad_check():
+            value, grad = self.call("b", ad.value_and_grad(self.f, wrt=wrt), *copy.deepcopy(args))
+            self.compare_value("b", value, plain_value, "value_and_grad")
+            grads = dict(zip(positions, grad)) if many else {positions[0]: grad}
+            if state["grads"] is not None:
+                for p in positions:
+                    for path, _ in leaves(args[p]):
+                        try:
+                            leaf = get_at(state["grads"][p], path)
+                        except Exception:
+                            continue  # (check d)
+                        try:
+                            other = get_at(grads[p], path)
+                        except Exception:
+                            self.fail("b", "structure", "value_and_grad's gradient has another structure than grad's")
+                        if not np.allclose(np.asarray(other, dtype=float), np.asarray(leaf, dtype=float),
+                                           rtol=1e-7, atol=1e-10, equal_nan=True):
+                            self.fail("b", "grad", "value_and_grad's gradient differs from grad's at %s"
+                                      % path_text(specs[p].name, path),
+                                      "grad: %r\nvalue_and_grad: %r" % (leaf, other))
+
+        self.run("b", value_and_grad_check)
+
+        def reference_dot(direction_args):
+            """<gradient, tangent> when the gradient was verified, else a directional difference."""
+            if state["exact"] and state.get("smooth"):
+                total = 0.0
+                for p in positions:
+                    for path, _ in leaves(args[p]):
+                        leaf = get_at(state["grads"][p], path)
+                        total += float(np.sum(np.asarray(leaf, dtype=float) *
+                                              np.asarray(get_at(direction_args[p], path), dtype=float)))
+                return total, "<grad, tangent>"
+            base = to_float64(args)
+            vals = []
+            for h in (FD_STEP, FD_STEP_WIDE):
+                plus = [axpy(a, t, h) if t is not None else a for a, t in zip(base, direction_args)]
+                minus = [axpy(a, t, -h) if t is not None else a for a, t in zip(base, direction_args)]
+                vals.append((self.value_at(plus) - self.value_at(minus)) / (2 * h))
+            if not np.isfinite(vals).all() or abs(vals[0] - vals[1]) > 1e-5 * max(1.0, abs(vals[0])) + 1e-3:
+                return None, "directional difference (not smooth)"
+            return vals[0], "directional difference"
+
+        def jvp_check():
+            out, tangent_out = self.call("e", ad.jvp, self.f, copy.deepcopy(args), copy.deepcopy(tangents))
+            self.compare_value("e", out, plain_value, "jvp's primal output")
+            want, how = reference_dot(tangents)
+            if want is None:
+                self.notes.append("jvp not compared: " + how)
+                return
+            self.compare_scalar("e", "jvp", tangent_out, want, how, float32)
+
+        self.run("e", jvp_check)
+
+        def vjp_check():
+            out, pullback = self.call("h", ad.vjp, self.f, *copy.deepcopy(args))
+            self.compare_value("h", out, plain_value, "vjp's output")
+            cotangents = self.call("h", pullback, 1.0)
+            if not isinstance(cotangents, tuple) or len(cotangents) != len(args):
+                self.fail("h", "structure", "the pullback returned %s, expected a tuple of %d"
+                          % (describe_value(cotangents), len(args)))
+            for p in positions:
+                problems = structure_problems(args[p], cotangents[p], specs[p].name)
+                if problems:
+                    self.fail("h", problems[0][0], "pullback: " + problems[0][1])
+            if state["exact"]:
+                for p in positions:
+                    for path, _ in leaves(args[p]):
+                        leaf = get_at(state["grads"][p], path)
+                        other = np.asarray(get_at(cotangents[p], path), dtype=float)
+                        ref = np.asarray(leaf, dtype=float)
+                        tol = 1e-3 if float32 else 1e-7
+                        if not np.allclose(other, ref, rtol=tol, atol=tol * (1 + np.max(np.abs(ref), initial=0))):
+                            self.fail("h", "vjp", "pullback(1.0) differs from the (verified) gradient at %s"
+                                      % path_text(specs[p].name, path), "grad: %r\npullback: %r" % (ref, other))
+            else:
+                fd = state["fd"]
+                if fd is None:
+                    fd, f0 = self.finite_differences(args, positions)
+                else:
+                    f0 = plain_value
+                self.compare_to_fd("h", {p: cotangents[p] for p in positions}, fd, float(f0), float32, "vjp")
+
+        self.run("h", vjp_check)
+
+        if "f" in self.only and (self.rng.random() < 0.25 or self.only == "f"):
+            self.run("f", self.hessian_check, args, positions, float32, state)
+        if "g" in self.only and state.get("gfun") is not None:
+            self.run("g", self.other_inputs_check, args, positions, many, float32, state["gfun"])
+
+    def compare_value(self, check, got, want, what):
+        """The primal value computed by adcompiler equals the plain call's (1e-12 relative)."""
+        if np.shape(got) != np.shape(want):
+            self.fail(check, "value", "%s has shape %s, the plain call returned shape %s"
+                      % (what, np.shape(got), np.shape(want)))
+        tol = 1e-12 if np.asarray(want).dtype != np.float32 else 1e-6
+        g, w = float(got), float(want)
+        if not (abs(g - w) <= tol * max(1.0, abs(w)) or (g != g and w != w)):
+            self.fail(check, "value", "%s %r differs from the plain call's value %r" % (what, g, w))
+
+    def compare_scalar(self, check, kind, got, want, how, float32):
+        try:
+            g = float(np.asarray(got, dtype=float))
+        except Exception:
+            self.fail(check, "structure", "%s returned %s, expected a scalar" % (kind, describe_value(got)))
+        tol = 2e-3 if float32 else 1e-5
+        if not abs(g - want) <= tol * max(1.0, abs(want)):
+            self.fail(check, kind, "%s %.10g differs from %s %.10g" % (kind, g, how, want))
+
+    def hessian_check(self, args, positions, float32, state):
+        """``ad.hessian(f, wrt=p)`` against second differences of f (small float64 arguments)."""
+        if float32:
+            return
+        small = [p for p in positions if isinstance(args[p], float) or
+                 isinstance(args[p], np.ndarray) and args[p].size <= 12]
+        if not small:
+            return
+        p = self.rng.choice(small)
+        x = args[p]
+        how = self.rng.random()
+        if isinstance(x, float) and how < 0.4:
+            label = "grad(grad(f))"
+            H = self.call("f", self.ad.grad(self.ad.grad(self.f, wrt=p), wrt=p), *copy.deepcopy(args))
+        elif how < 0.7:
+            label = "hessian"
+            H = self.call("f", self.ad.hessian(self.f, wrt=p), *copy.deepcopy(args))
+        else:
+            label = "hessian(mode='reverse')"
+            H = self.call("f", self.ad.hessian(self.f, wrt=p, mode="reverse"), *copy.deepcopy(args))
+        self.notes.append("second derivatives by " + label)
+        shape = np.shape(x)
+        if isinstance(x, float):
+            if np.ndim(H) != 0:
+                self.fail("f", "shape", "%s w.r.t. a float has shape %s" % (label, np.shape(H)))
+        elif shape == ():  # a 0-d array argument: any 0-d value will do
+            if np.ndim(H) != 0:
+                self.fail("f", "shape", "%s w.r.t. a 0-d array has shape %s" % (label, np.shape(H)))
+        elif not isinstance(H, np.ndarray) or H.shape != shape + shape:
+            self.fail("f", "shape", "hessian w.r.t. an argument of shape %s is %s, expected shape %s"
+                      % (shape, describe_value(H), shape + shape))
+        n = int(np.prod(shape)) if shape else 1
+        H = np.asarray(H, dtype=float).reshape(n, n)
+        flat = np.asarray(x, dtype=float).reshape(-1)
+        f0 = self.value_at(args)
+
+        def f_at(vec):
+            moved = list(args)
+            if shape:
+                moved[p] = vec.reshape(shape)
+            elif isinstance(x, np.ndarray):
+                moved[p] = np.array(vec[0])
+            else:
+                moved[p] = type(x)(vec[0])
+            return self.value_at(moved)
+
+        bad = []
+        for i in range(n):
+            for j in range(i, n):
+                estimates = []
+                for h in (1e-4, 2e-4):
+                    ei, ej = np.zeros(n), np.zeros(n)
+                    ei[i] = h
+                    ej[j] = h
+                    estimates.append((f_at(flat + ei + ej) - f_at(flat + ei - ej) - f_at(flat - ei + ej)
+                                      + f_at(flat - ei - ej)) / (4 * h * h))
+                e1, e2 = estimates
+                noise = 1e-15 * (1 + abs(f0)) / 1e-8
+                if not np.isfinite(estimates).all() or abs(e1 - e2) > 1e-3 * max(1.0, abs(e1)) + 20 * noise:
+                    continue  # not smooth there
+                for a, b in ((i, j), (j, i)):
+                    if not abs(H[a, b] - e1) <= 1e-3 * abs(e1) + 1e-4 * max(1.0, np.max(np.abs(H))) + 20 * noise:
+                        bad.append((a, b, e1, H[a, b]))
+        if bad:
+            name = self.program.specs[p].name
+            lines = ["H[%d, %d] (flat indices of %s): second differences %.8g, adcompiler %.8g" % (a, b, name, w, g)
+                     for a, b, w, g in bad[:8]]
+            self.fail("f", "hessian", "%s w.r.t. %s: %d entries differ from second differences"
+                      % (label, name, len(bad)), "\n".join(lines))
+
+    def other_inputs_check(self, args, positions, many, float32, gfun):
+        """The same gradient function at other values (fresh draw, negated arguments: other
+        branches) and at other shapes when the program runs on them."""
+        rng = np.random.default_rng([self.seed, 5])
+        candidates = [("other values", self.program.make_args(rng)), ("negated arguments", negated(args))]
+        variants = list(SHAPE_VARIANTS)
+        self.rng.shuffle(variants)
+        if "std(" in self.source:  # the standard deviation over one entry has no derivative (sqrt at 0)
+            variants = [v for v in variants if 1 not in v.values()]
+        shape_tries = 0
+        for dims in variants:
+            if shape_tries >= (1 if self.ci else 2):
+                break
+            other = self.program.make_args(np.random.default_rng([self.seed, 6]), dims)
+            if all(np.shape(l1) == np.shape(l2) for a, b in zip(args, other)
+                   for (_, l1), (_, l2) in zip(leaves(a), leaves(b))):
+                continue
+            if self.plain(other) is None:
+                continue
+            shape_tries += 1
+            candidates.append(("shapes %s" % describe_value(other), other))
+        for label, other in candidates:
+            plain = self.plain(other)
+            if plain is None:
+                continue
+            copies = copy.deepcopy(other)
+            grads = self.gradients("g", gfun, copies, positions, many)
+            if not same_values(copies, plain[1]):
+                self.fail("g", "mutation", "%s: the arguments after the gradient call differ from those after "
+                          "f(*args)" % label, first_difference(plain[1], copies, "args"))
+            for p, g in grads.items():
+                problems = structure_problems(other[p], g, self.program.specs[p].name)
+                if problems:
+                    self.fail("g", problems[0][0], "%s: %s" % (label, problems[0][1]))
+            fd, f0 = self.finite_differences(other, positions)
+            self.compare_to_fd("g", grads, fd, f0, float32, label)
+
+
+def axpy(a, t, h):
+    """``a + h * t`` through containers."""
+    if isinstance(a, np.ndarray):
+        return a + h * np.asarray(t, dtype=a.dtype)
+    if isinstance(a, (float, np.floating)):
+        return type(a)(a + h * float(t))
+    if isinstance(a, list):
+        return [axpy(x, y, h) for x, y in zip(a, t)]
+    if isinstance(a, tuple):
+        return tuple(axpy(x, y, h) for x, y in zip(a, t))
+    if isinstance(a, dict):
+        return {k: axpy(a[k], t[k], h) for k in a}
+    return a
+
+
+_LOADED = itertools.count()
+_TMPDIR: list = []
+
+
+def load_function(source: str, name: str, seed: int):
+    """Write ``source`` to a fresh file (adcompiler reads source from files), import it, and
+    return the function; each call gets its own file and module name (linecache never serves
+    an older text)."""
+    if not _TMPDIR:
+        _TMPDIR.append(tempfile.mkdtemp(prefix="adcompiler_differential_"))
+    module_name = "dprog_%d_%d_%d" % (seed, os.getpid(), next(_LOADED))
+    path = os.path.join(_TMPDIR[0], module_name + ".py")
+    with open(path, "w") as fh:
+        fh.write(source)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    spec.loader.exec_module(module)
+    return getattr(module, name), path, module_name
+
+
+def _on_alarm(signum, frame):
+    raise Timeout()
+
+
+def check_source(source: str, function: str, specs: list[ArgSpec], seed: int = 0, only: str | None = None,
+                 time_limit: int = TIME_LIMIT) -> Result:
+    """Run the checks on a hand-written program: ``function`` in ``source`` called with arguments
+    drawn from ``specs`` (e.g. ``[ArgSpec("x", "array", (3, 4)), ArgSpec("s", "float")]``);
+    ``seed`` seeds the arguments and the checks' choices."""
+    program = GeneratedProgram(seed, source, function, list(specs), ["hand-written"])
+    return check_program(seed, source, only, time_limit, program=program)
+
+
+def check_program(seed: int, source: str | None = None, only: str | None = None, time_limit: int = TIME_LIMIT,
+                  ci: bool = False, program: GeneratedProgram | None = None) -> Result:
+    """Generate (or take ``source`` for) the program of ``seed`` and run the checks on it.
+    ``only`` restricts the checks (letters, e.g. "a"); the reducer uses it. ``program`` replaces
+    the generated program (``check_source``)."""
+    start = time.time()
+    try:
+        import adcompiler  # noqa: F401  (a half-edited compiler is not a finding about this program)
+    except Exception as exc:
+        return Result(seed, "broken", [], skip_reason="adcompiler does not import: %s: %s"
+                      % (type(exc).__name__, str(exc).splitlines()[0] if str(exc) else ""))
+    program = program or generate(seed)
+    source = program.source if source is None else source
+    result = Result(seed, "ok", [], source=source, function=program.name, features=list(program.features),
+                    args=", ".join("%s: %s" % (s.name, s.describe()) for s in program.specs))
+    args = program.make_args(np.random.default_rng([seed, 3]))
+    old = signal.signal(signal.SIGALRM, _on_alarm) if hasattr(signal, "SIGALRM") else None
+    if old is not None:
+        signal.alarm(time_limit)
+    checker = None
+    module_name = path = None
+    try:
+        try:
+            f, path, module_name = load_function(source, program.name, seed)
+        except Exception as exc:
+            result.status, result.skip_reason = "skipped", "the program does not import: %r" % exc
+            return result
+        checker = ProgramChecker(program, source, only, ci)
+        checker.f = f
+        if checker.plain(args) is None:
+            result.status = "skipped"
+            result.skip_reason = "the plain call raises or returns a non-finite or non-scalar value"
+            return result
+        checker.check_program(args)
+    except Timeout:
+        if checker is not None:
+            checker.failures.append(Failure("a", "crash", "timeout", "timeout: the checks ran over %d s" % time_limit,
+                                            where="", origin="timeout"))
+    finally:
+        if old is not None:
+            signal.alarm(0)
+            signal.signal(signal.SIGALRM, old)
+        if module_name:
+            sys.modules.pop(module_name, None)
+        if path and os.path.exists(path):
+            os.unlink(path)
+        result.seconds = round(time.time() - start, 3)
+    if checker is not None:
+        result.failures = checker.failures
+        result.notes = checker.notes
+        result.wrt = repr(getattr(checker, "wrt", ""))
+        if getattr(checker, "keyword_tail", 0):
+            result.notes.append("the gradient function was called with its last %d argument(s) by keyword"
+                                % checker.keyword_tail)
+        statuses = {f.status for f in checker.failures}
+        result.status = ("crash" if "crash" in statuses else "wrong" if "wrong" in statuses else
+                         "refused" if "refused" in statuses else "ok")
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# Reduction
+# ---------------------------------------------------------------------------------------------
+
+def _node_at(tree, path):
+    node = tree
+    for field, index in path:
+        node = getattr(node, field)
+        if index is not None:
+            node = node[index]
+    return node
+
+
+def _statement_sites(tree):
+    """Paths (to the list and index) of every statement, outer statements first."""
+    sites = []
+
+    def visit(node, path):
+        for field in ("body", "orelse", "finalbody"):
+            items = getattr(node, field, None)
+            if isinstance(items, list):
+                for i, child in enumerate(items):
+                    if isinstance(child, ast.stmt):
+                        sites.append(path + ((field, i),))
+                for i, child in enumerate(items):
+                    if isinstance(child, ast.stmt):
+                        visit(child, path + ((field, i),))
+    visit(tree, ())
+    return sites
+
+
+def _expression_sites(tree):
+    """Paths of every expression node (outermost first) and the field holding it."""
+    sites = []
+
+    def visit(node, path):
+        for field, value in ast.iter_fields(node):
+            if isinstance(value, list):
+                for i, child in enumerate(value):
+                    if isinstance(child, ast.AST):
+                        if isinstance(child, ast.expr):
+                            sites.append(path + ((field, i),))
+                        visit(child, path + ((field, i),))
+            elif isinstance(value, ast.AST):
+                if isinstance(value, ast.expr):
+                    sites.append(path + ((field, None),))
+                visit(value, path + ((field, None),))
+    visit(tree, ())
+    return sites
+
+
+def _replace(tree, path, new):
+    parent = _node_at(tree, path[:-1])
+    field, index = path[-1]
+    if index is None:
+        setattr(parent, field, new)
+    else:
+        getattr(parent, field)[index] = new
+
+
+def _simpler_expressions(node):
+    """Smaller expressions that could stand for ``node``: its operands, the object of a method
+    call, a call without one keyword, and so on."""
+    out = []
+    if isinstance(node, ast.BinOp):
+        out += [node.left, node.right]
+    elif isinstance(node, ast.UnaryOp):
+        out.append(node.operand)
+    elif isinstance(node, ast.BoolOp):
+        out += node.values
+    elif isinstance(node, ast.IfExp):
+        out += [node.body, node.orelse]
+    elif isinstance(node, ast.Call):
+        out += [a for a in node.args if not isinstance(a, ast.Starred)]
+        root = node.func
+        while isinstance(root, (ast.Attribute, ast.Call)):
+            root = root.value if isinstance(root, ast.Attribute) else root.func
+        if isinstance(node.func, ast.Attribute) and not (isinstance(root, ast.Name) and root.id in ("np", "math")):
+            out.append(node.func.value)
+        for i in range(len(node.keywords)):
+            smaller = copy.deepcopy(node)
+            del smaller.keywords[i]
+            out.append(smaller)
+        if len(node.args) > 1:
+            for i in range(1, len(node.args)):
+                smaller = copy.deepcopy(node)
+                del smaller.args[i]
+                out.append(smaller)
+    elif isinstance(node, ast.Subscript):
+        out.append(node.value)
+    elif isinstance(node, ast.Attribute) and not isinstance(node.ctx, ast.Store):
+        root = node.value
+        while isinstance(root, (ast.Attribute, ast.Call)):
+            root = root.value if isinstance(root, ast.Attribute) else root.func
+        if not (isinstance(root, ast.Name) and root.id in ("np", "math")):  # keep np.random.default_rng(1)...
+            out.append(node.value)
+    elif isinstance(node, (ast.List, ast.Tuple)) and not isinstance(node.ctx, ast.Store) and len(node.elts) > 1:
+        for i in range(len(node.elts)):
+            smaller = copy.deepcopy(node)
+            del smaller.elts[i]
+            out.append(smaller)
+    elif isinstance(node, ast.Constant) and isinstance(node.value, float) and node.value not in (0.0, 1.0, 2.0):
+        out.append(ast.Constant(2.0))
+    return out
+
+
+def self_differences(tree) -> int:
+    """Number of ``e - e`` subtractions (exact zeros) in a tree."""
+    return sum(isinstance(n, ast.BinOp) and isinstance(n.op, ast.Sub) and ast.dump(n.left) == ast.dump(n.right)
+               for n in ast.walk(tree))
+
+
+def reduction_candidates(source: str, function: str):
+    """Sources one step simpler than ``source``: a statement deleted, a compound statement
+    replaced by one of its bodies, an expression replaced by a part of it."""
+    tree = ast.parse(source)
+    for path in _statement_sites(tree):
+        node = _node_at(tree, path)
+        if isinstance(node, ast.FunctionDef) and node.name == function and len(path) == 1:
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(node, ast.Pass):
+            continue
+        # delete
+        new = copy.deepcopy(tree)
+        parent = _node_at(new, path[:-1])
+        field, index = path[-1]
+        items = getattr(parent, field)
+        del items[index]
+        if not items and field == "body":
+            items.append(ast.Pass())
+        yield new
+        # unwrap
+        for body_field in ("body", "orelse"):
+            body = getattr(node, body_field, None)
+            if isinstance(node, (ast.If, ast.For, ast.While, ast.With)) and body:
+                new = copy.deepcopy(tree)
+                parent = _node_at(new, path[:-1])
+                items = getattr(parent, field)
+                items[index:index + 1] = copy.deepcopy(body)
+                yield new
+        if isinstance(node, (ast.If, ast.For, ast.While)) and node.orelse:
+            new = copy.deepcopy(tree)
+            _node_at(new, path).orelse = []
+            yield new
+    for path in _expression_sites(tree):
+        node = _node_at(tree, path)
+        if isinstance(getattr(node, "ctx", None), (ast.Store, ast.Del)):
+            continue
+        for simpler in _simpler_expressions(node):
+            new = copy.deepcopy(tree)
+            _replace(new, path, copy.deepcopy(simpler))
+            yield new
+
+
+def reduce_failure(seed: int, target: Result | None = None, budget: float = 240.0, log=None,
+                   refusals: bool = False) -> tuple[str, Result]:
+    """Delete statements and simplify expressions of seed's program while the failure keeps its
+    signature (checked with only the failing check). Returns (minimal source, its result).
+    With ``refusals``, a refused program is reduced too (to see what is refused)."""
+    program = generate(seed)
+    target = target or check_program(seed)
+    if target.status not in ("wrong", "crash") + (("refused",) if refusals else ()):
+        return program.source, target
+    signature = target.signature
+    only = target.primary.check
+    current, current_result = target.source, target
+    deadline = time.time() + budget
+    seen = {current}
+    trials = 0
+    changed = True
+    while changed and time.time() < deadline:
+        changed = False
+        zeros = self_differences(ast.parse(current))
+        for tree in reduction_candidates(current, program.name):
+            if time.time() > deadline:
+                break
+            if self_differences(tree) > zeros:
+                continue  # an exact zero made by the reduction would change what fails
+            try:
+                candidate = canonical_source(ast.unparse(ast.fix_missing_locations(tree)))
+            except Exception:
+                continue
+            if candidate in seen or len(candidate) >= len(current) + 20:
+                continue
+            seen.add(candidate)
+            trials += 1
+            result = check_program(seed, source=candidate, only=only, time_limit=TIME_LIMIT)
+            if result.signature == signature:
+                current, current_result = candidate, result
+                changed = True
+                if log:
+                    log("  step %d: %d characters" % (trials, len(current)))
+                break
+    current_result.notes.append("reduced in %d trials" % trials)
+    return current, current_result
+
+
+# ---------------------------------------------------------------------------------------------
+# Campaigns
+# ---------------------------------------------------------------------------------------------
+
+def parse_range(text: str) -> list[int]:
+    """``"0:2000"`` -> 0..1999; ``"5"`` -> [5]; ``"1,4,9"`` -> [1, 4, 9]."""
+    if ":" in text:
+        a, b = text.split(":")
+        return list(range(int(a), int(b)))
+    return [int(t) for t in text.split(",") if t]
+
+
+WORKER_MEMORY = 4 << 30
+
+
+def run_worker(seeds: list[int], results_path: str, ci: bool = False) -> None:
+    """Check ``seeds`` one by one, appending one JSON line per result (flushed at once). The
+    process's address space is capped (the machine is shared): a blow-up is a MemoryError."""
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+    except (ImportError, ValueError, OSError):
+        pass
+    with open(results_path, "a") as out:
+        for seed in seeds:
+            try:
+                result = check_program(seed, ci=ci)
+            except Exception as exc:  # a failure of the tester itself: record, go on
+                result = Result(seed, "crash", [Failure("a", "crash", "tester", "tester error: %r" % exc,
+                                                        traceback.format_exc(), origin="tester")])
+            out.write(json.dumps(result.to_json(), default=str) + "\n")
+            out.flush()
+
+
+def run_campaign(seeds: list[int], jobs: int, out_dir: str, chunk: int = 25, stall: float = 180.0,
+                 rerun_broken: bool = True) -> list[dict]:
+    """Check ``seeds`` in ``jobs`` worker processes (a fresh process per chunk of seeds). A worker
+    that dies or stalls costs one seed (recorded as a crash); the rest of its chunk is re-run."""
+    os.makedirs(out_dir, exist_ok=True)
+    work_dir = tempfile.mkdtemp(prefix="differential_work_", dir=out_dir)
+    pending = [seeds[i:i + chunk] for i in range(0, len(seeds), chunk)]
+    running = []
+    results: dict[int, dict] = {}
+    counter = itertools.count()
+    started = time.time()
+    last_report = 0.0
+    while pending or running:
+        while pending and len(running) < jobs:
+            part = pending.pop(0)
+            path = os.path.join(work_dir, "chunk_%d.jsonl" % next(counter))
+            with open(path + ".stderr", "w") as err:
+                proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker",
+                                         ",".join(map(str, part)), "--results", path],
+                                        stdout=subprocess.DEVNULL, stderr=err)
+            running.append([proc, part, path, time.time(), 0])
+        time.sleep(0.2)
+        for entry in list(running):
+            proc, part, path, since, size = entry
+            current = os.path.getsize(path) if os.path.exists(path) else 0
+            if current != size:
+                entry[3], entry[4] = time.time(), current
+            finished = proc.poll() is not None
+            if not finished and time.time() - entry[3] > stall:
+                proc.kill()
+                proc.wait()
+                finished = True
+            if not finished:
+                continue
+            running.remove(entry)
+            done = read_results(path)
+            for r in done:
+                results[r["seed"]] = r
+            missing = [s for s in part if s not in {r["seed"] for r in done}]
+            if missing:
+                with open(path + ".stderr", errors="replace") as fh:
+                    err = fh.read()[-2000:]
+                dead = missing[0]
+                results[dead] = Result(dead, "crash", [Failure("a", "crash", "worker-died",
+                                                               "the worker process died or stalled (rc %s)"
+                                                               % proc.returncode, err, origin="process")],
+                                       source="(see python tests/differential.py --show %d)" % dead).to_json()
+                if missing[1:]:
+                    pending.insert(0, missing[1:])
+        if time.time() - last_report > 30:
+            last_report = time.time()
+            counts = count_statuses(results.values())
+            print("[%5.0f s] %d/%d  %s" % (time.time() - started, len(results), len(seeds),
+                                         " ".join("%s=%d" % kv for kv in sorted(counts.items()))), flush=True)
+    broken = [s for s in seeds if results.get(s, {}).get("status") == "broken"]
+    if broken and rerun_broken:
+        print("%d programs ran while adcompiler did not import; running them again" % len(broken), flush=True)
+        time.sleep(30)
+        for r in run_campaign(broken, jobs, os.path.join(out_dir, "rerun"), chunk, stall, rerun_broken=False):
+            results[r["seed"]] = r
+    ordered = [results[s] for s in seeds if s in results]
+    with open(os.path.join(out_dir, "results.jsonl"), "w") as fh:
+        for r in ordered:
+            fh.write(json.dumps(r, default=str) + "\n")
+    write_failure_files(ordered, out_dir)
+    write_summary(ordered, out_dir, "python tests/differential.py --seeds %d:%d" % (seeds[0], seeds[-1] + 1)
+                  if seeds == list(range(seeds[0], seeds[-1] + 1)) else "(seed list)")
+    return ordered
+
+
+def read_results(path: str) -> list[dict]:
+    out = []
+    if os.path.exists(path):
+        with open(path) as fh:
+            for line in fh:
+                try:
+                    out.append(json.loads(line))
+                except json.JSONDecodeError:
+                    pass
+    return out
+
+
+def count_statuses(results) -> dict:
+    counts: dict = {}
+    for r in results:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return counts
+
+
+def result_from_json(data: dict) -> Result:
+    failures = [Failure(**f) for f in data.get("failures", [])]
+    fields = {f.name for f in dataclasses.fields(Result)}
+    return Result(**{k: v for k, v in data.items() if k in fields and k != "failures"}, failures=failures)
+
+
+def write_failure_files(results: list[dict], out_dir: str) -> None:
+    """One text file per wrong/crash program: its source, arguments and failures."""
+    folder = os.path.join(out_dir, "failures")
+    os.makedirs(folder, exist_ok=True)
+    for data in results:
+        if data["status"] in ("wrong", "crash"):
+            with open(os.path.join(folder, "%s_%d.txt" % (data["status"], data["seed"])), "w") as fh:
+                fh.write(result_from_json(data).report() + "\n")
+
+
+def group_failures(results: list[dict]) -> dict:
+    """signature -> list of results, for wrong and crash programs."""
+    groups: dict = {}
+    for data in results:
+        if data["status"] in ("wrong", "crash"):
+            groups.setdefault(data["signature"], []).append(data)
+    return dict(sorted(groups.items(), key=lambda kv: -len(kv[1])))
+
+
+def enriched_features(group: list[dict], results: list[dict], top: int = 4) -> list[str]:
+    """Program features over-represented in ``group`` compared with all checked programs: hints
+    at the construct behind a failure group."""
+    def freq(rs):
+        counts: dict = {}
+        for r in rs:
+            for feat in set(r.get("features", [])):
+                counts[feat] = counts.get(feat, 0) + 1
+        return counts
+    everywhere = freq([r for r in results if r["status"] != "skipped"])
+    here = freq(group)
+    total = max(1, len([r for r in results if r["status"] != "skipped"]))
+    scored = []
+    for feat, n in here.items():
+        if n >= max(2, len(group) // 4):
+            lift = (n / len(group)) / (everywhere.get(feat, n) / total)
+            scored.append((lift, n, feat))
+    scored.sort(reverse=True)
+    return ["%s (%d/%d, x%.1f)" % (feat, n, len(group), lift) for lift, n, feat in scored[:top]]
+
+
+def write_summary(results: list[dict], out_dir: str, command: str) -> str:
+    """``summary.md``: counts per class, failure groups by signature with example seeds and the
+    constructs they share, refusal messages."""
+    counts = count_statuses(results)
+    lines = ["# Differential campaign", "", "command: `%s`" % command, "",
+             "| class | programs |", "|---|---|"]
+    for status in ("ok", "refused", "wrong", "crash", "skipped") + (("broken",) if counts.get("broken") else ()):
+        lines.append("| %s | %d |" % (status, counts.get(status, 0)))
+    lines.append("| total | %d |" % len(results))
+    lines += ["", "## Failure groups (wrong and crash), by signature", ""]
+    for signature, group in group_failures(results).items():
+        seeds = [g["seed"] for g in group]
+        lines.append("### %d x `%s`" % (len(group), signature))
+        lines.append("seeds: %s%s" % (", ".join(map(str, seeds[:12])), " ..." if len(seeds) > 12 else ""))
+        first = group[0]
+        primary = result_from_json(first).primary
+        if primary:
+            lines.append("first: check %s, %s" % (primary.check, primary.message[:300]))
+        lines.append("shared constructs: " + ", ".join(enriched_features(group, results)))
+        lines.append("")
+    refusals: dict = {}
+    for data in results:
+        if data["status"] == "refused":
+            refusals.setdefault(data["signature"], []).append(data["seed"])
+    lines += ["## Refusals (AdError), by message", ""]
+    for signature, seeds in sorted(refusals.items(), key=lambda kv: -len(kv[1])):
+        lines.append("- %d x `%s` (seeds %s)" % (len(seeds), signature[:200], ", ".join(map(str, seeds[:6]))))
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out_dir, "summary.md"), "w") as fh:
+        fh.write(text)
+    return text
+
+
+def constructs(source: str, function: str) -> list[str]:
+    """A fingerprint of a (reduced) program: the statement kinds, subscript forms and calls it
+    uses; reduced failures with the same fingerprint are usually the same bug."""
+    tree = ast.parse(source)
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.AugAssign):
+            target = "subscript" if isinstance(node.target, ast.Subscript) else "name"
+            found.add("%s %s=" % (target, type(node.op).__name__))
+        elif isinstance(node, ast.Assign):
+            if any(isinstance(t, ast.Subscript) for t in node.targets):
+                found.add("subscript write")
+            if any(isinstance(t, (ast.Tuple, ast.List)) for t in node.targets):
+                found.add("tuple assignment")
+            if len(node.targets) > 1:
+                found.add("chained assignment")
+        elif isinstance(node, (ast.For, ast.While, ast.If, ast.Lambda, ast.ListComp, ast.GeneratorExp, ast.DictComp,
+                               ast.IfExp, ast.Return, ast.Break, ast.Continue, ast.NamedExpr, ast.With, ast.Starred)):
+            found.add(type(node).__name__)
+        elif isinstance(node, ast.FunctionDef) and node.name != function:
+            found.add("def")
+        elif isinstance(node, ast.Call):
+            func = node.func
+            if isinstance(func, ast.Attribute):
+                base = func.value.id if isinstance(func.value, ast.Name) and func.value.id in ("np", "math") else ""
+                found.add("%s.%s()" % (base or "<obj>", func.attr))
+            elif isinstance(func, ast.Name):
+                found.add("%s()" % func.id)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
+            sl = node.slice
+            kind = ("fancy" if isinstance(sl, ast.List) else "mask" if isinstance(sl, ast.Compare) else
+                    "tuple" if isinstance(sl, ast.Tuple) else "slice" if isinstance(sl, ast.Slice) else "index")
+            found.add("read[%s]" % kind)
+        elif isinstance(node, ast.Attribute) and node.attr in ("T", "flat"):
+            found.add("." + node.attr)
+    return sorted(found)
+
+
+def failing_seeds(out_dir: str, per_group: int) -> list[tuple[int, str]]:
+    """(seed, signature) of the failures of a campaign: ``per_group`` per signature, 0 for all."""
+    results = read_results(os.path.join(out_dir, "results.jsonl"))
+    chosen = []
+    for signature, group in group_failures(results).items():
+        for data in group[:per_group or None]:
+            chosen.append((data["seed"], signature))
+    return chosen
+
+
+def reduce_groups(out_dir: str, per_group: int = 1, budget: float = 240.0, jobs: int = 2) -> None:
+    """Reduce failures of the campaign in ``out_dir`` (``per_group`` seeds per signature, 0 for
+    all) in ``jobs`` worker processes; writes ``reduced/<seed>.py`` and ``<seed>.txt`` (the
+    report), then ``reduced.md`` listing the minimal programs grouped by fingerprint."""
+    folder = os.path.join(out_dir, "reduced")
+    os.makedirs(folder, exist_ok=True)
+    todo = [(seed, sig) for seed, sig in failing_seeds(out_dir, per_group)
+            if not os.path.exists(os.path.join(folder, "%d.txt" % seed))]
+    running = []
+    while todo or running:
+        while todo and len(running) < jobs:
+            seed, _ = todo.pop(0)
+            log = open(os.path.join(folder, "%d.log" % seed), "w")
+            proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--reduce-one", str(seed),
+                                     "--budget", str(budget), "--out", folder], stdout=log, stderr=subprocess.STDOUT)
+            running.append((proc, seed, log, time.time()))
+        time.sleep(0.5)
+        for entry in list(running):
+            proc, seed, log, since = entry
+            if proc.poll() is None and time.time() - since > budget * 3 + 120:
+                proc.kill()
+            if proc.poll() is not None:
+                log.close()
+                running.remove(entry)
+                print("reduced seed %d (rc %s)" % (seed, proc.returncode), flush=True)
+    write_reduced_index(out_dir)
+
+
+def reduce_one(seed: int, folder: str, budget: float) -> None:
+    """Worker of ``reduce_groups``: reduce one seed, write its program and report."""
+    try:
+        import resource
+        resource.setrlimit(resource.RLIMIT_AS, (WORKER_MEMORY, WORKER_MEMORY))
+    except (ImportError, ValueError, OSError):
+        pass
+    result = check_program(seed)
+    if result.status not in ("wrong", "crash"):
+        text = "seed %d is now %s (%s)\n" % (seed, result.status, result.signature)
+        source = ""
+    else:
+        source, reduced = reduce_failure(seed, result, budget)
+        text = reduced.report() + "\n"
+        with open(os.path.join(folder, "%d.py" % seed), "w") as fh:
+            fh.write(source)
+    with open(os.path.join(folder, "%d.txt" % seed), "w") as fh:
+        fh.write(text)
+
+
+def write_reduced_index(out_dir: str) -> str:
+    """``reduced.md``: every reduced failure, grouped by (signature, fingerprint)."""
+    folder = os.path.join(out_dir, "reduced")
+    groups: dict = {}
+    for name in sorted(os.listdir(folder)):
+        if not name.endswith(".txt"):
+            continue
+        seed = int(name[:-4])
+        py = os.path.join(folder, "%d.py" % seed)
+        if not os.path.exists(py):
+            continue
+        source = open(py).read()
+        report = open(os.path.join(folder, name)).read()
+        signature = report.split("(", 1)[1].split(")\n", 1)[0] if "(" in report else "?"
+        fingerprint = ", ".join(constructs(source, generate(seed).name))
+        groups.setdefault((signature, fingerprint), []).append((seed, source, report))
+    lines = ["# Reduced failures of %s" % out_dir, ""]
+    for (signature, fingerprint), items in sorted(groups.items(), key=lambda kv: -len(kv[1])):
+        seed, source, report = min(items, key=lambda item: len(item[1]))
+        lines += ["## %d x `%s`" % (len(items), signature), "constructs: %s" % fingerprint,
+                  "seeds: %s" % ", ".join(str(i[0]) for i in sorted(items)), "", "```python", source.rstrip(), "```",
+                  "", "```", report.split("\n\n", 1)[-1].split("import numpy as np", 1)[-1].split(
+                      "\n---", 1)[-1][:2500].rstrip(), "```", ""]
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(out_dir, "reduced.md"), "w") as fh:
+        fh.write(text)
+    return text
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", help="seed range A:B (or a list a,b,c) for a campaign")
+    parser.add_argument("--jobs", type=int, default=2, help="worker processes")
+    parser.add_argument("--out", default="/work/fuzz_out", help="output folder of a campaign")
+    parser.add_argument("--show", help="print the program(s) of these seeds and their results")
+    parser.add_argument("--reduce", help="reduce the failing program of these seeds")
+    parser.add_argument("--reduce-all", action="store_true", help="reduce one seed per failure group of --out")
+    parser.add_argument("--per-group", type=int, default=1, help="seeds reduced per group (--reduce-all; 0: all)")
+    parser.add_argument("--reduce-one", help=argparse.SUPPRESS)
+    parser.add_argument("--budget", type=float, default=240.0, help="seconds per reduction")
+    parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--results", help=argparse.SUPPRESS)
+    parser.add_argument("--ci", action="store_true", help=argparse.SUPPRESS)
+    opts = parser.parse_args(argv)
+    if opts.worker:
+        run_worker(parse_range(opts.worker), opts.results, opts.ci)
+        return 0
+    if opts.show:
+        for seed in parse_range(opts.show):
+            print(check_program(seed).report())
+            print()
+        return 0
+    if opts.reduce:
+        for seed in parse_range(opts.reduce):
+            result = check_program(seed)
+            if result.status not in ("wrong", "crash", "refused"):
+                print("seed %d is %s: nothing to reduce" % (seed, result.status))
+                continue
+            print("reducing seed %d: %s" % (seed, result.signature), flush=True)
+            source, reduced = reduce_failure(seed, result, opts.budget, log=lambda m: print(m, flush=True),
+                                             refusals=True)
+            print(reduced.report())
+            os.makedirs(opts.out, exist_ok=True)
+            with open(os.path.join(opts.out, "reduced_%d.py" % seed), "w") as fh:
+                fh.write(source)
+        return 0
+    if opts.reduce_one:
+        reduce_one(int(opts.reduce_one), opts.out, opts.budget)
+        return 0
+    if opts.reduce_all:
+        reduce_groups(opts.out, opts.per_group, opts.budget, opts.jobs)
+        return 0
+    if opts.seeds:
+        seeds = parse_range(opts.seeds)
+        start = time.time()
+        results = run_campaign(seeds, opts.jobs, opts.out)
+        counts = count_statuses(results)
+        print("checked %d programs in %.0f s" % (len(results), time.time() - start))
+        for status in ("ok", "refused", "wrong", "crash", "skipped", "broken"):
+            if status != "broken" or counts.get(status):
+                print("  %-8s %d" % (status, counts.get(status, 0)))
+        print("failure groups: %d (see %s)" % (len(group_failures(results)), os.path.join(opts.out, "summary.md")))
+        return 0
+    parser.print_help()
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError, error_at
 from ..runtime import container_adjoint, dense, dmatmul_left, dmatmul_right, element, unbroadcast, unreduce
 
 _float = float
@@ -97,7 +98,6 @@ def real_adjoint(g, x, site):
     not holomorphic). A complex ``x`` is an AdError at the call ``site`` (complex values inside
     differentiated code are not supported yet), never a silently wrong derivative."""
     if (x.dtype.kind == "c") if x.__class__ is np.ndarray else isinstance(x, (complex, np.complexfloating)):
-        from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, error_at
         raise error_at(site, "its derivative is written for real values, and this one is complex: "
                        + COMPLEX_UNSUPPORTED, hint=COMPLEX_HINT)
     return g
@@ -280,6 +280,22 @@ def roll_back(g, shift, axis=None):
     return np.roll(g, tuple(back) if np.ndim(back) else back, axis)
 
 
+def others_product(a, axis=None):
+    """For each entry of ``a``, the product of the other entries it is reduced with along
+    ``axis`` (all of them for None): the derivative of ``np.prod``, also where entries are 0
+    (``ans / a`` is 0 / 0 there), from products of the entries before and after each one."""
+    a = np.asarray(a)
+    axes = tuple(range(a.ndim)) if axis is None else ((axis,) if np.ndim(axis) == 0 else tuple(axis))
+    axes = tuple(ax % a.ndim for ax in axes) if a.ndim else ()
+    rest = [ax for ax in range(a.ndim) if ax not in axes]
+    moved = np.transpose(a, rest + list(axes))
+    flat = moved.reshape(moved.shape[:len(rest)] + (-1,))
+    ones = np.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+    before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+    after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
+    return np.transpose((before * after).reshape(moved.shape), np.argsort(rest + list(axes)))
+
+
 def nonzero_or_one(a):
     """``a`` with its zeros replaced by 1: the divisor of a derivative such as hypot's ``x / ans``,
     which is then 0 where ``ans`` (and ``x``) is 0, the subgradient there, not 0 / 0."""
@@ -290,7 +306,6 @@ def nonzero_or_one(a):
 
 def _unsupported(message, hint):
     """The AdError a helper raises for a case its rule does not cover (seen only at run time)."""
-    from ..errors import AdError
     return AdError(message, hint=hint)
 
 
@@ -1175,7 +1190,6 @@ def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
             else:
                 out[pick, :] = np.sign(x[pick, :])
             return g * out
-    from ..errors import AdError
     raise AdError("the gradient of np.linalg.norm with ord=%r is not supported" % (ord,),
                   hint="use ord=None (2-norm / Frobenius), 1, inf, 'nuc' or 2 of a matrix")
 

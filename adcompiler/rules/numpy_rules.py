@@ -79,13 +79,14 @@ for _scalar_type in (np.float64, np.float32, np.float16):
 D(np.sum, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)", linear=True)
 D(np.mean, "a, axis=None, dtype=None, out=None, keepdims=False",
   "unreduce(g, a, axis, keepdims) / reduced_size(a, axis)", linear=True)
-D(np.prod, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g * ans, a, axis, keepdims) / a",
-  jvp="ans * np.sum(t_a / a, axis=axis, keepdims=keepdims)")
+D(np.prod, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims) * others_product(a, axis)",
+  jvp="np.sum(others_product(a, axis) * t_a, axis=axis, keepdims=keepdims)")
 # ufunc reductions (np.add.reduce, np.multiply.reduce, ...) reduce over axis 0 unless told otherwise
 D(np.add.reduce, "a, axis=0, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)", linear=True,
   name="np.add.reduce")
-D(np.multiply.reduce, "a, axis=0, dtype=None, out=None, keepdims=False", "unreduce(g * ans, a, axis, keepdims) / a",
-  jvp="ans * np.sum(t_a / a, axis=axis, keepdims=keepdims)", name="np.multiply.reduce")
+D(np.multiply.reduce, "a, axis=0, dtype=None, out=None, keepdims=False",
+  "unreduce(g, a, axis, keepdims) * others_product(a, axis)",
+  jvp="np.sum(others_product(a, axis) * t_a, axis=axis, keepdims=keepdims)", name="np.multiply.reduce")
 for _f, _name in ((np.maximum.reduce, "np.maximum.reduce"), (np.minimum.reduce, "np.minimum.reduce")):
     D(_f, "a, axis=0, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
       jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)", name=_name)
@@ -98,9 +99,9 @@ for _f in (np.max, np.amax, np.min, np.amin):
 D(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   "unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_size(a, axis) - ddof)",
   jvp="np.sum(2.0 * (a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)")
-D(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
-  "unreduce(g / ans, a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_size(a, axis) - ddof)",
-  jvp="np.sum((a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / ((reduced_size(a, axis) - ddof) * ans)")
+D(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",  # (at std 0: the subgradient 0)
+  "unreduce(g / nonzero_or_one(ans), a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_size(a, axis) - ddof)",
+  jvp="np.sum((a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / ((reduced_size(a, axis) - ddof) * nonzero_or_one(ans))")
 
 D(np.cumsum, "a, axis=None, dtype=None, out=None", "cumsum_back(g, a, axis)", linear=True)
 D(np.cumprod, "a, axis=None, dtype=None, out=None", "cumprod_back(g, ans, a, axis)",
