@@ -1030,7 +1030,10 @@ class ReverseMode(Planner):
         first, last = lay.span[id(loop)]
         outer = lay.loops[id(loop)]
         lo, hi = lay.span[id(outer[0])] if outer else (first, last)
-        return not any(p > last or (lo <= p < first) for p in lay.binds.get(var, ()))
+        changes = list(lay.binds.get(var, ()))
+        if var in self.resized:  # (a list appended to or popped later is not as long as it was here)
+            changes += lay.mutates.get(var, ())
+        return not any(p > last or (lo <= p < first) for p in changes)
 
     def backward_loop(self, s, out):
         """Reverse a loop (``for i in reversed(range(...))``, or ``for _ in range(trip count)``

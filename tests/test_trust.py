@@ -779,3 +779,42 @@ def test_more_classes_found_by_the_differential_tester():
     d, a = np.random.RandomState(0).randn(3, 4), np.random.RandomState(1).randn(1, 4)
     np.testing.assert_allclose(ad.hessian(read_a_row_then_write_it, wrt=1, mode="reverse")(d, a),
                                ad.hessian(read_a_row_then_write_it, wrt=1)(d, a), rtol=1e-10)
+
+
+def std_of_one_value(alpha):
+    return np.std(alpha) + np.std(np.max(np.array([alpha, alpha])))
+
+
+def product_with_zeros(w):
+    return np.prod(np.diag(w)) + np.sum(np.prod(np.outer(w, w) - w[0] * w[1], axis=0))
+
+
+def appended_after_it_was_summed(v):
+    parts = []
+
+    def record(u):
+        parts.append(u)
+    record(v)
+    reg = sum(np.sum(p) for p in parts)
+    parts.append(v)
+    return reg
+
+
+def scaled_concatenation(v, lam):
+    top = np.max(v)
+    act = top * np.concatenate([v])
+    if np.any(v > 1.0):
+        return np.dot(v, v)
+    return np.linalg.norm(act)
+
+
+def test_still_more_classes_found_by_the_differential_tester():
+    assert ad.grad(std_of_one_value)(0.7) == 0.0
+    w = np.array([0.5, 0.0, 2.0, -1.0])
+    np.testing.assert_allclose(ad.grad(product_with_zeros)(w), fd_grad(product_with_zeros, [w], 0), atol=1e-7)
+    _, t = ad.jvp(product_with_zeros, (w,), (np.ones(4),))
+    assert np.isfinite(t) and t == pytest.approx(np.sum(fd_grad(product_with_zeros, [w], 0)), abs=1e-6)
+    np.testing.assert_allclose(ad.grad(appended_after_it_was_summed)(np.array([1.0, 2.0])), np.ones(2))
+    for v in (np.array([0.5, 2.0, 0.1]), np.array([0.5, 0.2, 0.1])):
+        np.testing.assert_allclose(ad.grad(scaled_concatenation)(v, 0.3), fd_grad(scaled_concatenation, [v, 0.3], 0),
+                                   rtol=1e-6)
