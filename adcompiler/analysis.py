@@ -146,11 +146,13 @@ LIST_MUTATORS = ("append", "pop")
 
 
 def list_method(stmt):
-    """(list name, method, call) when ``stmt`` is ``lst.append(v)`` or ``x = lst.pop()``."""
+    """(list name, method, call) when ``stmt`` is ``lst.append(v)``, ``x = lst.pop()`` or
+    ``lst.pop()`` (its value discarded)."""
     call = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
     if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
             and isinstance(call.func.value, gast.Name) and call.func.attr in LIST_MUTATORS:
-        if (call.func.attr == "append") == isinstance(stmt, gast.Expr):
+        if call.func.attr == "pop" and not call.args and not call.keywords \
+                or (call.func.attr == "append" and isinstance(stmt, gast.Expr)):
             return call.func.value.id, call.func.attr, call
     return None
 

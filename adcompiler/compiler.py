@@ -20,7 +20,7 @@ from .parse import parse_function, unwrap
 from .reverse import ReverseMode
 from .shapes import constants_as_numbers
 from .rules.core import SHAPE_ONLY
-from . import rules, runtime
+from . import effects, rules, runtime
 
 TUPLE_OF = "tuple_of"  # (TUPLE_OF, kinds of the entries): the saved state of a split backward function
 
@@ -116,19 +116,21 @@ def normalized_source(fn) -> str:
 
 
 def _is_pure_call(ctx):
-    effects = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
+    impure = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
                runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver, runtime.in_place,
                runtime.element_in_place, runtime.subscript_check)
-    pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in effects)}
+    pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in impure)}
 
     def is_pure(call):
+        if any(k.arg == "out" for k in call.keywords):
+            return False  # (writes its result into an array)
         func = call.func
         obj = ctx.bindings.objects.get(func.id) if isinstance(func, gast.Name) else None
         if obj is not None:
             return id(obj) in pure_objects
         resolved = ctx.resolver.resolve(func)
         if resolved is not None and not isinstance(resolved, type(rules)) and rules.lookup(resolved) is not None:
-            return resolved not in (print,)
+            return resolved is not print and not effects.writes_first_argument(resolved)
         return False
     return is_pure
 

@@ -37,6 +37,12 @@ def written_parameters(fn, numbers=frozenset()) -> frozenset:
     return written | (augmented - set(numbers))
 
 
+def writes_first_argument(fn) -> bool:
+    """Whether a library function writes into its first argument (``np.copyto``, ``np.add.at``)."""
+    return _is_one_of(fn, _WRITING_FUNCTIONS) or (getattr(fn, "__name__", None) == "at" and
+                                                   isinstance(getattr(fn, "__self__", None), np.ufunc))
+
+
 def returned_parameters(fn) -> frozenset:
     """Names of ``fn``'s parameters whose objects (or views of them) ``fn`` may return."""
     return _effects(fn)[2]

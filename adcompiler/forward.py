@@ -133,9 +133,13 @@ class ForwardMode(Planner):
             if lst in self.live:
                 expr = gast.Call(func=gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load()),
                                  args=[], keywords=[])
-            self.set_tangent(bound, expr, out, s)
-            if expr is not None:
-                self.maybe_zero.add(bound)  # (a tangent kept on a list may be the 0.0 standing for zeros)
+            if bound is None:  # (lst.pop(), its value discarded)
+                if expr is not None:
+                    out.append(located(gast.Expr(value=expr), s))
+            else:
+                self.set_tangent(bound, expr, out, s)
+                if expr is not None:
+                    self.maybe_zero.add(bound)  # (a tangent kept on a list may be the 0.0 standing for zeros)
         elif kind in ("add_at", "take_adjoint"):
             self.transform_in_place(s, kind, out)
         elif kind == "gradcall":

@@ -78,6 +78,19 @@ def _user_function(fn) -> bool:
         and (getattr(inner, "__module__", None) or "").split(".")[0] != "adcompiler"
 
 
+def _user_callable(obj):
+    """The user's Python function (or bound method) a call of ``obj`` runs: ``obj`` itself, or the
+    ``__call__`` of an object of a user class; None for anything else."""
+    if obj is MISSING:
+        return None
+    obj = unwrap(obj)
+    if _user_function(obj):
+        return obj
+    if _is_user_instance(obj):
+        return types.MethodType(inspect.getattr_static(type(obj), "__call__"), obj)
+    return None
+
+
 def _is_user_class(obj) -> bool:
     init = inspect.getattr_static(obj, "__init__", None) if isinstance(obj, type) else None
     return isinstance(init, types.FunctionType) and not is_library_function(init)
@@ -187,11 +200,9 @@ class Planner:
         if plan.kind != "effect":
             return None, None
         call = s.value
-        fn = self.ctx.resolver.resolve(call.func)
-        if fn is MISSING or not _user_function(unwrap(fn)) or \
-                any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        fn = _user_callable(self.ctx.resolver.resolve(call.func))
+        if fn is None or any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
             return None, None
-        fn = unwrap(fn)
         receiver = [fn.__self__] if isinstance(fn, types.MethodType) else []
         try:
             bound = inspect.signature(getattr(fn, "__func__", fn)).bind(
@@ -374,9 +385,8 @@ class Planner:
         if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \
                 or any(k.arg is None for k in call.keywords):
             return set()
-        fn = self.ctx.resolver.resolve(call.func)
-        fn = unwrap(fn) if fn is not MISSING else None
-        if not _user_function(fn):
+        fn = _user_callable(self.ctx.resolver.resolve(call.func))
+        if fn is None:
             return set()
         returned = effects.returned_parameters(fn)
         if not returned:
@@ -406,13 +416,27 @@ class Planner:
             if kind in (FLOAT, SCALAR) or (kind is None and not specialised):
                 continue
             views_of_var = {v for v, b in self.layout.views.items() if var in b and self.may_run_before(v, s)}
-            others = sorted(self.layout.views.get(var, set()) | (views_of_var if var in bases else set()))
+            others = sorted(self.layout.views.get(var, set()) | (views_of_var if var in bases else set())
+                            | self.holders_seeing(var, s))
             if others:
                 raise self.loc.error("%s changes %r in place, and %s may be the same array (NumPy's += "
                                      "writes into it), which is not supported" % (
                                          "the augmented assignment", var, ", ".join(repr(o) for o in others)), s,
                                      hint="write %s = %s + ... (a new array), or copy first: %s = %s.copy()"
                                      % (var, var, var, others[0]))
+
+    def holders_seeing(self, var, s) -> set:
+        """Lists and dicts ``var``'s array was put into (``hist.append(h)``, ``[h]``) that are read
+        after ``s``, or whose entries were read before it (``for item in [h]``): they hold the
+        array an in-place operation at ``s`` changes."""
+        found = set()
+        for container in {t for st in self.layout.simple for t in target_of(st) if t}:
+            if container == var or var not in self.entries(container):
+                continue
+            entries = {v for v, bases in self.layout.views.items() if container in bases and self.may_run_before(v, s)}
+            if entries or self.read_after(container, s):
+                found |= {container} | entries
+        return {n for n in found if n not in self.ctx.temps} or found
 
     def check_views_of_written(self, var, s):
         """A write into ``var`` changes the views of it too (``t = A[0:2]; A[0] = v`` changes ``t``),

@@ -277,7 +277,7 @@ class ReverseMode(Planner):
             if var is None or var not in self.ctx.resolver.locals:
                 continue
             # the shape of a list is its length, which appends and pops change
-            structure = by_value or (var in self.resized and not rank(self.kinds.get(var)))
+            structure = by_value or (not rank(self.kinds.get(var)) and bool(self.resized & self.layout.same_memory(var)))
             if self.layout.changes_after(var, s, with_mutation=structure):
                 # a copy when the array (or one it views, or the list) is written in place later
                 plan[var] = structure and any(b in self.layout.mutates for b in self.layout.same_memory(var))
@@ -370,8 +370,10 @@ class ReverseMode(Planner):
         new = gast.Call(func=name(fwd), args=args, keywords=call.keywords)
         target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)], ctx=gast.Store())
         out.append(located(assign(target, new), s))
-        if any(self.layout.written_after(n, s) for a in args for n in loads(a)):
-            # the callee kept references to arrays this function writes into later: keep their values
+        if any(self.layout.written_after(n, s) for a in args for n in loads(a)) or \
+                self.layout.written_after(target_of(s)[0], s):
+            # the callee kept references to arrays this function writes into later (its arguments,
+            # or its result): keep their values
             out.append(located(assign(saved, gast.Call(func=name(self.helper("snapshot")), args=[name(saved)],
                                                        keywords=[])), s))
         s.ad_saved = saved

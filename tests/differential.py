@@ -47,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import atexit
 import copy
 import dataclasses
 import importlib.util
@@ -55,6 +56,7 @@ import json
 import os
 import random
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -2893,9 +2895,18 @@ class ProgramChecker:
         """{(position, path, index): (estimate, smooth)} for every float entry of the arguments at
         ``positions``, plus f(args). Entries where two step sizes or the one-sided differences
         disagree are marked not smooth (kinks of abs/max/where, branch switches)."""
+        original = args
         args = to_float64(args)
         f0 = self.value_at(args)
         out = {}
+        if any(isinstance(leaf, np.ndarray) and leaf.dtype == np.float32 for a in original for _, leaf in leaves(a)):
+            in_own_dtype = self.value_at(original)
+            if not abs(in_own_dtype - f0) <= 1e-3 * (1 + abs(f0)):
+                # the program does something else in float64 (a branch on the dtype, isinstance of a
+                # NumPy scalar): its float64 differences say nothing about its float32 gradient
+                self.notes.append("finite differences skipped: the program computes %r in float32 and %r in "
+                                  "float64" % (in_own_dtype, f0))
+                return {}, f0
         for p in positions:
             for path, leaf in leaves(args[p]):
                 if isinstance(leaf, np.ndarray):
@@ -3304,6 +3315,7 @@ def load_function(source: str, name: str, seed: int):
     an older text)."""
     if not _TMPDIR:
         _TMPDIR.append(tempfile.mkdtemp(prefix="adcompiler_differential_"))
+        atexit.register(shutil.rmtree, _TMPDIR[0], True)
     module_name = "dprog_%d_%d_%d" % (seed, os.getpid(), next(_LOADED))
     path = os.path.join(_TMPDIR[0], module_name + ".py")
     with open(path, "w") as fh:
