@@ -340,6 +340,8 @@ def scalar_kinds(layout: Layout, params: dict, kind_of_value) -> dict:
         if bound:
             defs.setdefault(bound, []).append(s)
 
+    changes = {}
+
     def step():
         changed = False
         for name, stmts in defs.items():
@@ -347,8 +349,10 @@ def scalar_kinds(layout: Layout, params: dict, kind_of_value) -> dict:
                 new = None if params[name] is None else _join([params[name]] + [kind_of_value(s, kinds) for s in stmts])
             else:
                 new = _join([kind_of_value(s, kinds) for s in stmts])
-            if new != kinds.get(name):
-                kinds[name] = new
+            if new != kinds.get(name) and changes.get(name, 0) <= 4:
+                changes[name] = changes.get(name, 0) + 1
+                # (kinds that keep changing, as in ``a, b = b, a``, become unknown: the fixpoint ends)
+                kinds[name] = new if changes[name] <= 4 else None
                 changed = True
         return changed
     fixpoint(step)

@@ -25,7 +25,8 @@ _VIEW_METHODS = frozenset(("reshape", "ravel", "transpose", "view", "squeeze", "
 _WRITING_FUNCTIONS = (np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.random.shuffle,
                       np.put_along_axis)
 _VIEW_FUNCTIONS = (np.reshape, np.ravel, np.transpose, np.squeeze, np.asarray, np.asanyarray, np.atleast_1d,
-                   np.atleast_2d, np.atleast_3d, np.expand_dims, np.swapaxes, np.moveaxis, np.broadcast_to)
+                   np.atleast_2d, np.atleast_3d, np.expand_dims, np.swapaxes, np.moveaxis, np.broadcast_to,
+                   np.diagonal, np.diag, np.real, np.imag)
 
 _CACHE: dict = {}  # code object -> (written, written only by ``x op= v``, returned)
 

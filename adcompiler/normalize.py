@@ -378,7 +378,8 @@ class Normalizer:
     def store(self, target, value, s):
         """Store an atom into any assignment target (names, subscripts, tuples)."""
         if isinstance(target, gast.Name):
-            self.emit(assign(target.id, value), s)
+            if not (isinstance(value, gast.Name) and value.id == target.id):  # (m = c = m: m = m is nothing)
+                self.emit(assign(target.id, value), s)
         elif isinstance(target, gast.Subscript):
             base = self.local_name(target.value, s)
             index = self.index(target.slice, s)

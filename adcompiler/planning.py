@@ -359,7 +359,9 @@ class Planner:
                     if base != bound:
                         views.setdefault(bound, set()).add(base)
             base = self.view_source(s.value)
-            if base is None or base == bound or self.kinds.get(bound) in (FLOAT, SCALAR):
+            # (a shape-() value is a number, or a 0-d array when it is an argument's)
+            if base is None or base == bound or self.kinds.get(bound) == FLOAT or (
+                    self.kinds.get(bound) == SCALAR and base not in self.params):
                 continue
             if self.handed_over(base, s):
                 # no alias the user can see, but the backward pass may read the temporary (the
@@ -413,7 +415,9 @@ class Planner:
                 continue
             var = target_of(s)[0]
             kind = self.kinds.get(var)
-            if kind in (FLOAT, SCALAR) or (kind is None and not specialised):
+            # (a shape-() value may be a 0-d array, changed in place: when it may be an argument's)
+            if kind == FLOAT or (kind == SCALAR and not (self.layout.views.get(var, set()) & self.params)) \
+                    or (kind is None and not specialised):
                 continue
             views_of_var = {v for v, b in self.layout.views.items() if var in b and self.may_run_before(v, s)}
             others = sorted(self.layout.views.get(var, set()) | (views_of_var if var in bases else set())
@@ -1230,7 +1234,7 @@ _MATMULS = {__import__("numpy").matmul, __import__("numpy").dot}
 _VIEW_METHODS = ("reshape", "transpose", "ravel", "squeeze", "view", "swapaxes", "diagonal")
 _VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
     "reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray", "asanyarray", "atleast_1d", "atleast_2d",
-    "atleast_3d", "broadcast_to", "moveaxis", "swapaxes", "diagonal")}
+    "atleast_3d", "broadcast_to", "moveaxis", "swapaxes", "diagonal", "diag", "real", "imag")}
 
 
 def _matmul_kind(a, b):
