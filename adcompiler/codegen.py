@@ -75,9 +75,20 @@ def _spell_constants(tree) -> None:
                             child[i] = new
 
 
+def _no_empty_blocks(tree) -> None:
+    """A block holding only comments (a loop whose statements were all optimised away) gets
+    ``pass``: comments are not statements once unparsed."""
+    for node in walk(tree):
+        for field in ("body", "orelse", "finalbody"):
+            block = getattr(node, field, None)
+            if isinstance(block, list) and all(_is_comment(s) for s in block) and (block or field == "body"):
+                block.append(gast.Pass())
+
+
 def to_source(tree) -> str:
     """Readable Python source: ``gast.unparse`` with comment markers turned into comments."""
     _spell_constants(tree)
+    _no_empty_blocks(tree)
     for node in walk(tree):
         for attr in getattr(node, "_attributes", ()):
             if getattr(node, attr, None) is None and attr in ("lineno", "col_offset"):

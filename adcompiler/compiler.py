@@ -415,8 +415,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     if saved:
         unpack = assign(gast.Tuple(elts=[name(v, True) for v in saved], ctx=gast.Store()), name(saved_name))
         bwd.body.insert(0, unpack)
-    always = every_param | {n.id for s in r.entry + r.forward if not isinstance(s, (gast.If, gast.For, gast.While))
-                            for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    always = every_param | _bound_unconditionally(r.entry + r.forward)
     # saved values a branch or loop may not have bound: None until then
     maybe_unbound = [assign(v, const(None)) for v in saved if v not in always]
     result_value = rev.ret_node.value
@@ -425,6 +424,17 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     fwd = r.function(fwd_name, r.fdef.args, maybe_unbound + r.entry + r.forward + [gast.Return(value=fwd_ret)])
     fns, source = r.finish([fwd, bwd], optimize)
     return Split(fns[fwd_name], fns[bwd_name], source)
+
+
+def _bound_unconditionally(stmts) -> set:
+    """Names every run of ``stmts`` binds: not inside a branch or loop (a ``with`` body runs)."""
+    out = set()
+    for s in stmts:
+        if isinstance(s, gast.With):
+            out |= _bound_unconditionally(s.body)
+        elif not isinstance(s, (gast.If, gast.For, gast.While, gast.Try)):
+            out |= {n.id for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    return out
 
 
 def loads_of(stmts) -> set:

@@ -1037,6 +1037,8 @@ class Planner:
                     return CONTAINER
                 if isinstance(value.func, gast.Attribute) and value.func.attr in _WHOLE_REDUCTIONS:
                     return _reduced_kind(of(value.func.value), value.args, value.keywords)  # x.sum(axis=0)
+                if isinstance(value.func, gast.Attribute) and value.func.attr == "tolist":
+                    return CONTAINER  # (nested lists; a number for a 0-d array, which adds like one)
                 if isinstance(value.func, gast.Attribute) and value.func.attr in ("ravel", "flatten"):
                     return array_kind(1) if of(value.func.value) not in (None, FLOAT) else None
                 if isinstance(value.func, gast.Attribute) and value.func.attr == "transpose":

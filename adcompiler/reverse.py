@@ -691,7 +691,8 @@ class ReverseMode(Planner):
             self.backward_store(s, rename, block)
         else:
             target_uniform = bound in self.uniform
-            maybe_zero = bound in self.maybe_zero and self.kinds.get(bound) not in (FLOAT, SCALAR)
+            source_zero = bound in self.maybe_zero  # (0.0 for a number, or standing for a zero array)
+            maybe_zero = source_zero and self.kinds.get(bound) not in (FLOAT, SCALAR)
             entries = plan.kind == "display"  # (an entry of a container's adjoint may be 0.0)
             # g * f(x) of a function of one array has x's shape even for a zero g: no guard
             unary = plan.kind == "rule" and plan.rule.elementwise and len(
@@ -709,7 +710,7 @@ class ReverseMode(Planner):
                     # be a NumPy zero of y's shape, not the zero standing for the operand's adjoint
                     expr = gast.IfExp(test=gast.Call(func=name(self.helper("nonzero")), args=[name(self.adj(bound))],
                                                      keywords=[]), body=expr, orelse=const(0.0))
-                self.accumulate(c.var, expr, block, s, uniform=uniform, zero=maybe_zero or entries)
+                self.accumulate(c.var, expr, block, s, uniform=uniform, zero=source_zero or entries)
         if bound:
             self.live.discard(bound)
             self.owned.discard(bound)
