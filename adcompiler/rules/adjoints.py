@@ -135,12 +135,45 @@ def cumsum_back(g, a, axis=None):
 
 
 def cumprod_back(g, ans, a, axis=None):
-    """Adjoint of ``np.cumprod(a, axis)`` (for nonzero ``a``)."""
+    """Adjoint of ``np.cumprod(a, axis)``: for each entry, the products of the entries before it
+    times the adjoints of the products it is in, divided by nothing (right where entries are 0)."""
     if _zero(g):
         return g
+    if np.all(a):  # (the short form)
+        if axis is None:
+            return np.reshape(cumsum_back(np.ravel(g * ans), np.ravel(a), 0) / np.ravel(a), np.shape(a))
+        return cumsum_back(g * ans, a, axis) / a
+    moved, back = _first_axis(np.asarray(a, dtype=float), axis)
+    gm = np.broadcast_to(g, moved.shape) if axis is None else _first_axis(np.broadcast_to(g, np.shape(a)), axis)[0]
+    before = _exclusive_cumprod(moved)
+    later = np.empty_like(moved)  # later[j] = g[j] + a[j+1] * later[j+1]
+    later[-1] = gm[-1]
+    for j in range(len(moved) - 2, -1, -1):
+        later[j] = gm[j] + moved[j + 1] * later[j + 1]
+    return back(before * later)
+
+
+def _first_axis(x, axis):
+    """(``x`` with ``axis`` first, or raveled for None; the function putting a result back)."""
     if axis is None:
-        return np.reshape(cumsum_back(np.ravel(g * ans), np.ravel(a), 0) / np.ravel(a), np.shape(a))
-    return cumsum_back(g * ans, a, axis) / a
+        return np.ravel(x), lambda y: np.reshape(y, np.shape(x))
+    return np.moveaxis(x, axis, 0), lambda y: np.moveaxis(y, 0, axis)
+
+
+def _exclusive_cumprod(x):
+    """Products of the entries before each one along the first axis (1 for the first)."""
+    return np.cumprod(np.concatenate([np.ones_like(x[:1]), x[:-1]]), axis=0)
+
+
+def _dual_cumprod(x, t):
+    """Cumulative products along the first axis of ``x + e t`` (e * e = 0): values and tangents,
+    computed without dividing by entries (which may be 0)."""
+    p, dp = np.empty_like(x), np.empty_like(x)
+    p[0], dp[0] = x[0], t[0]
+    for j in range(1, len(x)):
+        p[j] = p[j - 1] * x[j]
+        dp[j] = dp[j - 1] * x[j] + p[j - 1] * t[j]
+    return p, dp
 
 
 def diff_back(g, a, n=1, axis=-1):
@@ -294,6 +327,30 @@ def others_product(a, axis=None):
     before = np.cumprod(np.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
     after = np.cumprod(np.concatenate([ones, flat[..., :0:-1]], axis=-1), axis=-1)[..., ::-1]
     return np.transpose((before * after).reshape(moved.shape), np.argsort(rest + list(axes)))
+
+
+def others_product_jvp(a, t, axis=None):
+    """Tangent of ``others_product(a, axis)`` along ``t`` (and, the Jacobian being symmetric, its
+    adjoint for the adjoint ``t``): from the tangents of the products before and after each entry."""
+    if _zero(t):
+        return t
+    a = np.asarray(a, dtype=float)
+    t = np.broadcast_to(t, a.shape)
+    axes = tuple(range(a.ndim)) if axis is None else ((axis,) if np.ndim(axis) == 0 else tuple(axis))
+    axes = tuple(ax % a.ndim for ax in axes) if a.ndim else ()
+    rest = [ax for ax in range(a.ndim) if ax not in axes]
+    order = rest + list(axes)
+
+    def flat(x):
+        moved = np.transpose(x, order)
+        return np.moveaxis(moved.reshape(moved.shape[:len(rest)] + (-1,)), -1, 0), moved.shape
+    fa, shape = flat(a)
+    ft, _ = flat(t)
+    ones, zeros = np.ones_like(fa[:1]), np.zeros_like(fa[:1])
+    before, dbefore = _dual_cumprod(np.concatenate([ones, fa[:-1]]), np.concatenate([zeros, ft[:-1]]))
+    after, dafter = _dual_cumprod(np.concatenate([ones, fa[:0:-1]]), np.concatenate([zeros, ft[:0:-1]]))
+    out = dbefore * after[::-1] + before * dafter[::-1]
+    return np.transpose(np.moveaxis(out, 0, -1).reshape(shape), np.argsort(order))
 
 
 def nonzero_or_one(a):
@@ -946,10 +1003,17 @@ def fmod_back(g, x1, x2):
 
 
 def cumsum_back_free(t, ans, a, axis=None):
-    """Tangent of ``np.cumprod(a, axis)`` along ``t`` (for nonzero ``a``)."""
+    """Tangent of ``np.cumprod(a, axis)`` along ``t`` (right where entries of ``a`` are 0)."""
+    if _zero(t):
+        return t
+    if np.all(a):  # (the short form)
+        if axis is None:
+            return ans * np.cumsum(np.ravel(t) / np.ravel(a))
+        return ans * np.cumsum(t / a, axis)
+    moved, back = _first_axis(np.asarray(a, dtype=float), axis)
     if axis is None:
-        return ans * np.cumsum(np.ravel(t) / np.ravel(a))
-    return ans * np.cumsum(t / a, axis)
+        return _dual_cumprod(moved, np.ravel(np.broadcast_to(t, np.shape(a))))[1]
+    return back(_dual_cumprod(moved, _first_axis(np.broadcast_to(t, np.shape(a)), axis)[0])[1])
 
 
 def matrix_power_back(g, a, n):
@@ -1126,7 +1190,7 @@ def _pieces_like(pieces, arrays):
 def join_pieces(g, arrays, axis=0):
     """Adjoint of ``split_like(v, arrays, axis)`` w.r.t. ``v``: the pieces joined again (a zero
     piece, 0.0, as zeros of its array's shape)."""
-    pieces = [np.zeros(np.shape(a)) if _zero(p) else p for p, a in zip(g, arrays)]
+    pieces = [_piece(p, a) for p, a in zip(g, arrays)]
     if axis is None:
         return np.concatenate([np.ravel(p) for p in pieces])
     return np.concatenate(pieces, axis=axis)
@@ -1134,7 +1198,14 @@ def join_pieces(g, arrays, axis=0):
 
 def stack_pieces(g, arrays, axis=0):
     """Adjoint of ``unstack(v, arrays, axis)`` w.r.t. ``v``: the pieces stacked again."""
-    return np.stack([np.zeros(np.shape(a)) if _zero(p) else p for p, a in zip(g, arrays)], axis=axis)
+    return np.stack([_piece(p, a) for p, a in zip(g, arrays)], axis=axis)
+
+
+def _piece(p, a):
+    """An entry's adjoint as an array of the entry's shape (a number stands for a uniform one)."""
+    if _zero(p):
+        return np.zeros(np.shape(a))
+    return p if np.shape(p) == np.shape(a) else np.broadcast_to(p, np.shape(a))
 
 
 def unstack(g, arrays, axis=0):
