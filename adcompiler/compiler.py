@@ -102,7 +102,8 @@ def _stage(fn, arg_kinds=None, fuse=True):
     if arg_kinds is not None:  # dict arguments iterate over their keys; x += 1 rebinds a number
         dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}
         numbers = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k in (FLOAT, SCALAR, "int")}
-    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts, ctx.bind, numbers)
+    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts, ctx.bind, numbers,
+                                         ctx.generated)
     if fuse:
         fuse_composites(fdef, ctx)
     return parsed, ctx, fdef

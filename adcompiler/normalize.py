@@ -241,6 +241,7 @@ class Normalizer:
         self.bound_twice: set = set()  # names bound by more than one statement (or parameters)
         self.caller_objects: set = set()  # parameters that may hold an object of the caller's (not a number)
         self.loop_stores: set = set()  # names the body of the loop being rewritten binds
+        self.generated = False  # normalising adcompiler's own generated code (differentiated again)
         self.inlining: list = []
 
     # -- helpers ---------------------------------------------------------------------------
@@ -346,13 +347,20 @@ class Normalizer:
             self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
             last = self.out[-1]
             last.ad_augmented = True  # in place for an array: see Planner.check_in_place_updates
-            if target.id in self.caller_objects and self.bind_object is not None:
+            if self.bind_object is None or self.generated:  # (generated code: owned adjoints of one dtype)
+                return
+            from . import runtime
+            if target.id in self.caller_objects:
                 # the argument may be the caller's array (or list): Python writes the result into
                 # it, and so does generated code (``x = in_place(x, t1)``: the caller sees it)
-                from . import runtime
                 helper = self.helper("in_place", runtime.in_place)
                 last.value = gast.Call(func=name(helper), args=[name(target.id), last.value], keywords=[])
                 last.ad_mutates = target.id
+            else:
+                # an array keeps its dtype (a float32 x += float64 stays float32); a number is
+                # rebound (planning drops the helper where the kind says a number)
+                helper = self.helper("keep_dtype", runtime.keep_dtype)
+                last.value = gast.Call(func=name(helper), args=[name(target.id), last.value], keywords=[])
             return
         if isinstance(target, gast.Subscript):
             base = self.local_name(target.value, s)
@@ -1004,7 +1012,8 @@ def _resolve_namespace_aliases(body, resolver, bind) -> None:
 
 
 def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
-                       dict_params=frozenset(), bind=None, number_params=frozenset()) -> tuple[gast.FunctionDef, set]:
+                       dict_params=frozenset(), bind=None, number_params=frozenset(),
+                       generated=False) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
     ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
@@ -1016,6 +1025,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
+    norm.generated = generated
     if bind is not None:
         _resolve_namespace_aliases(lowered, resolver, norm.helper)
     stores = [n.id for st in lowered for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]

@@ -153,6 +153,7 @@ class Planner:
         self.known: dict = {}  # locals bound once to a gradient function made in the body
         self.sites: dict = {}  # id(statement) -> the name bound to its call site (see site)
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
+        self.drop_dtype_keeping()
         self.find_views()
         self.check_in_place_updates(arg_kinds)
         self.check_element_updates()
@@ -211,6 +212,15 @@ class Planner:
             return None, None
         nodes = {p: v for p, v in bound.arguments.items() if isinstance(v, gast.AST)}
         return getattr(fn, "__func__", fn), nodes
+
+    def drop_dtype_keeping(self):
+        """``x = keep_dtype(x, t)`` (normalize's ``x op= v``) is ``x = t`` for a name that holds a number."""
+        for s in self.layout.simple:
+            value = getattr(s, "value", None)
+            if isinstance(value, gast.Call) and len(value.args) == 2 and isinstance(value.args[0], gast.Name) \
+                    and self.kinds.get(value.args[0].id) == FLOAT \
+                    and self.ctx.resolver.resolve(value.func) is runtime.keep_dtype:
+                s.value = value.args[1]
 
     def effect_free(self, call) -> bool:
         """Whether a call whose result is discarded cannot change a value the function goes on
@@ -537,14 +547,24 @@ class Planner:
     def handed_over(self, temp, copy) -> bool:
         """Whether ``name = temp`` (statement ``copy``) hands over a normalisation temporary that
         nothing else reads (``u = u.copy()`` becomes ``t1 = u.copy(); u = t1``): no alias remains."""
-        if temp not in self.ctx.temps or not isinstance(copy.value, gast.Name):
+        if temp not in self.ctx.temps or not (isinstance(copy.value, gast.Name) or self.augmented_value(copy.value)):
             return False
         return not any(temp in loads(s) for s in self.layout.simple if s is not copy)
+
+    def augmented_value(self, value):
+        """The ``x op v`` of ``x = keep_dtype(x, t)`` / ``x = in_place(x, t)`` (normalize's
+        ``x op= v``: the result is ``t``'s array), else None."""
+        if isinstance(value, gast.Call) and len(value.args) == 2 and isinstance(value.args[1], gast.Name) \
+                and any(self.ctx.resolver.resolve(value.func) is f for f in (runtime.keep_dtype, runtime.in_place)):
+            return value.args[1].id
+        return None
 
     def view_source(self, value):
         """The array ``value`` may be a view of, or None."""
         if isinstance(value, gast.Name):
             return value.id
+        if self.augmented_value(value):
+            return self.augmented_value(value)
         if isinstance(value, (gast.Subscript, gast.Attribute)) and isinstance(value.value, gast.Name):
             return value.value.id if self.ctx.resolver.resolve(value) is MISSING else None
         if isinstance(value, gast.Call):
@@ -1185,7 +1205,7 @@ _CREATORS_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
 _SEQUENCE_OPS = {operator.add: (list.__add__, list.__add__), operator.mul: (list.__mul__, list.__rmul__)}
 
 # runtime helpers whose result has the shape of their argument at this position
-_SHAPED_LIKE = {runtime.in_place: 1, runtime.element_in_place: 2, runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
+_SHAPED_LIKE = {runtime.in_place: 1, runtime.keep_dtype: 1, runtime.element_in_place: 2, runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
                 runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
                 adjoints.ddot_left: 1, adjoints.ddot_right: 2, runtime.container_adjoint: 0,
                 runtime.log_softmax: 0}

@@ -312,6 +312,15 @@ def nonzero(g):
     return g.__class__ is not _float or g != 0.0
 
 
+def keep_dtype(x, value):
+    """The value of ``x op= v`` (``value`` is ``x op v``) for a name that holds an array: of ``x``'s
+    dtype, as NumPy's in-place operation leaves it."""
+    if value.__class__ is _ndarray and x.__class__ is _ndarray and value.dtype is not x.dtype \
+            and value.dtype != x.dtype:
+        return value.astype(x.dtype)
+    return value
+
+
 def in_place(x, value):
     """``x op= v`` on an argument: Python writes the result into an array (or list) ``x``, which
     the caller holds too; ``value`` is ``x op v``. Returns what ``x`` is afterwards."""

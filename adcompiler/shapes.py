@@ -322,6 +322,11 @@ class ResolveShapes:
                 dtype = None if v.dtype != "float" or x.dtype is None else _F32 if x.dtype == _F32 else _F64
                 return node, Value(x.shape, dtype, expanded=v)
             return node, UNKNOWN
+        if obj is runtime.keep_dtype and len(args) == 2:
+            x, v = args
+            if x.shape == _PY or (x.dtype is not None and x.dtype == v.dtype):
+                return node.args[1], v  # (a number is rebound; an array of the same dtype needs no cast)
+            return node, UNKNOWN
         if obj is runtime.cast_like and len(args) == 2:
             g, x = args
             if x.shape == _PY:  # float(g)

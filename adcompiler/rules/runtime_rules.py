@@ -36,6 +36,7 @@ table.elementwise(adj.nonzero_or_one, "a", "g * (a != 0)")
 D(adj.others_product, "a, axis=None", "others_product_jvp(a, g, axis)", jvp="others_product_jvp(a, t_a, axis)",
   zero=("axis",))  # (its Jacobian is symmetric: the adjoint is the tangent map)
 D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",))  # (x's old value is overwritten)
+D(rt.keep_dtype, "x, value", None, value="g", jvp="keep_dtype(x, t_value)", zero=("x",))
 D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value", zero=("container", "x"))
 D(rt.sum_product, "a, b", "unbroadcast(g * b, a)", b="unbroadcast(g * a, b)",
   jvp="sum_product(t_a, b) + sum_product(a, t_b)")
