@@ -86,6 +86,8 @@ class ForwardMode(Planner):
         bound, mutated = target_of(s)
         plan = self.plans[id(s)]
         target = bound or mutated
+        if plan.kind in ("add_at", "take_adjoint") and mutated in self.active:
+            target = mutated  # (it changes the array it reads from, whatever becomes of the value)
         if plan.kind in ("call", "dynamic") and bound in self.active:
             self.transform_call(s, out)
             return

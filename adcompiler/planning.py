@@ -455,9 +455,9 @@ class Planner:
     def check_views_of_written(self, var, s):
         """A write into ``var`` changes the views of it too (``t = A[0:2]; A[0] = v`` changes ``t``),
         which the derivative does not follow: an error when such a view may be read after it."""
-        viewers = sorted(v for v, bases in self.layout.views.items()  # (temporaries are read at once)
-                         if var in bases and v != var and v not in self.ctx.temps and self.may_run_before(v, s)
-                         and self.read_after(v, s))
+        viewers = sorted({v for v, bases in self.layout.views.items()  # (temporaries are read at once)
+                          if var in bases and v != var and v not in self.ctx.temps and self.may_run_before(v, s)
+                          and self.read_after(v, s)} | self.holders_seeing(var, s))
         if viewers:
             raise self.loc.error("writing into %r changes %s, which may be a view of it and is read afterwards, "
                                  "which is not supported" % (var, ", ".join(repr(v) for v in viewers)), s,

@@ -575,7 +575,7 @@ class ReverseMode(Planner):
                 out.append(located(gast.AugAssign(target=name(d, True), op=gast.Add(), value=expr), like))
                 return
             out.append(located(assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=expr)), like))
-            if rank(self.kinds.get(var)) and not still_zero:
+            if rank(self.kinds.get(var)) and not still_zero and var not in self.uniform:
                 self.owned.add(var)  # ``+`` on arrays made a fresh array of the adjoint's shape
             return
         out.append(located(assign(d, expr), like))
@@ -595,6 +595,7 @@ class ReverseMode(Planner):
             self.uniform.discard(v)
 
     def ensure_owned(self, var: str, shape_name: str, out: list, like):
+        self.materialize_uniform([var], out, like)  # (a scalar standing for a uniform array first)
         if var in self.owned:
             return
         self.wants_owned.add(var)
@@ -645,6 +646,8 @@ class ReverseMode(Planner):
         plan = self.plans[id(s)]
         if plan.kind == "pop" and list_method(s)[0] in self.active:
             target = list_method(s)[0]  # (a pop changes the list, whatever becomes of the value)
+        if plan.kind in ("add_at", "take_adjoint") and mutated in self.active:
+            target = mutated  # (it changes the array it reads from, whatever becomes of the value)
         if target is None or target not in self.active:
             return
         names = self.records.get(id(s), {})

@@ -818,3 +818,62 @@ def test_still_more_classes_found_by_the_differential_tester():
     for v in (np.array([0.5, 2.0, 0.1]), np.array([0.5, 0.2, 0.1])):
         np.testing.assert_allclose(ad.grad(scaled_concatenation)(v, 0.3), fd_grad(scaled_concatenation, [v, 0.3], 0),
                                    rtol=1e-6)
+
+
+def chained_self_assignment(v):
+    m = np.max(v)
+    m = c = m
+    return c
+
+
+def swap_in_a_tuple(t, a):
+    if t < 3.0:
+        acc = a
+    else:
+        acc = a ** 2 + 1.0
+    p = a
+    acc, p = (p, acc)
+    return np.sum(acc * p)
+
+
+def accumulates_in_float32(a, x):
+    total = np.ones_like(a)
+    total += x
+    total *= np.where(2.0 > 0, np.float64(0.1), 2.0)
+    return float(np.sum(total))
+
+
+def indexes_what_is_written_later(x, w):
+    out = w[:, [3]]
+    h = w + w
+    return h.sum() - np.sum(out)
+
+
+def holds_then_writes(w):
+    act = np.hypot(w, w)
+    state = {"bias": act}
+    act[:] = w
+    return np.sum(state["bias"])
+
+
+def branch_in_errstate(alpha, a):
+    v = alpha
+    with np.errstate():
+        base = a if np.any(a > 1.0) else (v ** 2) ** a
+    return np.sum(base)
+
+
+def test_classes_found_in_the_later_campaigns():
+    v = np.array([0.5, 2.0, -1.0])
+    np.testing.assert_allclose(ad.grad(chained_self_assignment)(v), [0.0, 1.0, 0.0])
+    a = np.random.RandomState(0).randn(3, 4)
+    np.testing.assert_allclose(ad.grad(swap_in_a_tuple, wrt=1)(1.0, a), fd_grad(swap_in_a_tuple, [1.0, a], 1), rtol=1e-6)
+    a32, x = np.ones(3, np.float32), np.array([0.1, 0.2, 0.3])
+    assert ad.value_and_grad(accumulates_in_float32, wrt=1)(a32, x)[0] == accumulates_in_float32(a32, x)
+    w = np.ones((3, 4))
+    np.testing.assert_allclose(ad.grad(indexes_what_is_written_later, wrt=1)(w, w),
+                               np.where(np.arange(4) == 3, 1.0, 2.0) * np.ones((3, 4)))
+    with pytest.raises(ad.AdError, match="writing into 'act' changes 'state'"):
+        ad.grad(holds_then_writes)(np.ones(3))
+    out, pullback = ad.vjp(branch_in_errstate, 0.5, np.random.RandomState(1).randn(3, 4))
+    assert pullback(1.0)[0] == pytest.approx(fd_grad(branch_in_errstate, [0.5, np.random.RandomState(1).randn(3, 4)], 0))

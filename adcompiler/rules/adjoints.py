@@ -1096,6 +1096,8 @@ def own_back(g, v):
     if isinstance(g, list) and v.__class__ is np.ndarray:
         rows = np.shape(v)[1:]
         return np.stack([np.broadcast_to(np.asarray(e, dtype=float), rows) for e in g]) if g else np.zeros(np.shape(v))
+    if isinstance(g, (list, tuple, dict)):
+        return g  # (a container's entries are copied as they are)
     return unbroadcast(g, v)
 
 
