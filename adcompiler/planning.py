@@ -444,8 +444,8 @@ class Planner:
         after ``s``, or whose entries were read before it (``for item in [h]``): they hold the
         array an in-place operation at ``s`` changes."""
         found = set()
-        for container in {t for st in self.layout.simple for t in target_of(st) if t}:
-            if container == var or var not in self.entries(container):
+        for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
+            if container == var or var not in self.entries(container, before=s):
                 continue
             entries = {v for v, bases in self.layout.views.items() if container in bases and self.may_run_before(v, s)}
             if entries or self.read_after(container, s):
@@ -517,10 +517,13 @@ class Planner:
         return {v for v in stored if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
             v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
 
-    def entries(self, container) -> list:
-        """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``)."""
+    def entries(self, container, before=None) -> list:
+        """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``);
+        with ``before`` a statement, only by statements that may run before it."""
         stored = []
         for s in self.layout.simple:
+            if before is not None and not self.runs_before(s, before):
+                continue
             bound, mutated = target_of(s)
             if getattr(s, "ad_element_of", None) is not None or not isinstance(s, (gast.Assign, gast.Expr)):
                 continue
@@ -534,6 +537,13 @@ class Planner:
                     and isinstance(value.args[0], gast.Name):
                 stored.append(value.args[0].id)
         return stored
+
+    def runs_before(self, first, stmt) -> bool:
+        """Whether statement ``first`` may run before ``stmt``: earlier, or in a loop around both."""
+        lay = self.layout
+        p = lay.pos[id(first)]
+        return p < lay.pos[id(stmt)] or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
+                                             for loop in lay.loops[id(stmt)])
 
     def may_run_before(self, var, stmt) -> bool:
         """Whether a binding of ``var`` may run before ``stmt``: earlier in program order, or in a
