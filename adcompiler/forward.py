@@ -96,6 +96,11 @@ class ForwardMode(Planner):
             return
         s.ad_primal = True  # the user's statement keeps its exact semantics (x * 1.0 stays a copy)
         out.extend(self.checks(s))
+        if plan.kind == "append" and mutated not in self.live and mutated in self.active \
+                and self.tangent_of(s.value.args[0]) is not None:
+            # a list with no tangent yet (an argument): zeros for the entries it has so far
+            self.set_tangent(mutated, gast.Call(func=name(self.helper("zero_like")), args=[name(mutated)],
+                                                keywords=[]), out, s, owned=True)
         out.append(s)
         check = self.subscript_check(s)
         if check is not None:

@@ -680,7 +680,7 @@ def dense(t, x):
     """Tangent ``t`` with the structure of ``x`` when it is the scalar 0.0 standing for an array,
     list or tuple of zeros (and so for each entry of a list or tuple)."""
     if t.__class__ is _float and (x.__class__ is _ndarray or x.__class__ in (list, tuple)):
-        return zero_like(x)
+        return zero_like(x) if not t else _broadcast(t, np.shape(x)) if x.__class__ is _ndarray else t
     if x.__class__ in (list, tuple) and t.__class__ in (list, tuple):
         return x.__class__(dense(e, v) for e, v in zip(t, x))
     return t

@@ -190,6 +190,8 @@ def diff_back(g, a, n=1, axis=-1):
 
 def trace_back(g, a, offset=0, axis1=0, axis2=1):
     """Adjoint of ``np.trace``: ``g`` on the (offset) diagonal."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     a = np.asarray(a)
     eye = np.eye(a.shape[axis1], a.shape[axis2], k=offset)
     eye = np.moveaxis(eye.reshape(eye.shape + (1,) * (a.ndim - 2)), (0, 1), (axis1, axis2))
@@ -239,12 +241,16 @@ def hstack_back(g, tup):
 def r_items_back(g, items):
     """Adjoints of the items of ``np.r_[items]``: pieces along the first axis (a number or a 0-d
     array took one row)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     return _concatenated_back(g, items, 0, [np.shape(i)[0] if np.ndim(i) else 1 for i in items])
 
 
 def c_items_back(g, items):
     """Adjoints of the items of ``np.c_[items]``: pieces along the last axis (a number or a vector
     took one column)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     return _concatenated_back(g, items, -1, [np.shape(i)[-1] if np.ndim(i) >= 2 else 1 for i in items])
 
 
@@ -476,6 +482,8 @@ def einsum_back(g, subscripts, operands):
 
 def tensordot_back(g, a, b, axes=2, which=0):
     """Adjoint of ``np.tensordot(a, b, axes)`` w.r.t. ``a`` (which=0) or ``b`` (which=1)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     nda, ndb = np.ndim(a), np.ndim(b)
     if isinstance(axes, (int, np.integer)):
         a_axes, b_axes = list(range(nda - axes, nda)), list(range(axes))
@@ -497,6 +505,8 @@ def tensordot_back(g, a, b, axes=2, which=0):
 
 def kron_back(g, a, b, which=0):
     """Adjoint of ``np.kron(a, b)`` for 1-D or 2-D operands."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     a, b = np.atleast_2d(a), np.atleast_2d(b)
     g = np.reshape(g, (a.shape[0], b.shape[0], a.shape[1], b.shape[1])) if np.ndim(g) == 2 else \
         np.reshape(g, (1, 1, a.shape[1], b.shape[1]))
@@ -507,6 +517,8 @@ def kron_back(g, a, b, which=0):
 
 def inner_back(g, a, b, which=0):
     """Adjoint of ``np.inner(a, b)`` (contracts the last axes)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     if np.ndim(a) == 0 or np.ndim(b) == 0:
         return unbroadcast(g * (b if which == 0 else a), a if which == 0 else b)
     return tensordot_back(g, a, b, axes=([-1], [-1]), which=which)
@@ -546,12 +558,16 @@ def _sym_lower(t):
 
 def slogdet_back(g, a):
     """Adjoint of ``np.linalg.slogdet(a)`` w.r.t. ``a`` (only the log-determinant carries one)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     glog = g[1] if isinstance(g, (tuple, list)) else 0.0
     return np.asarray(glog)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)
 
 
 def cholesky_back(g, ans):
     """Adjoint of ``L = np.linalg.cholesky(A)`` (symmetric result, the usual Murray formula)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     L = ans
     phi = L.T @ g
     phi = np.tril(phi) - 0.5 * np.diag(np.diag(phi))
@@ -583,6 +599,8 @@ def pinv_back(g, a, ans):
 
 def pinv_jvp(a, ans, t):
     """Tangent of ``np.linalg.pinv(A)`` along ``t`` (A of full rank)."""
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
     p, tt = ans, np.swapaxes(t, -1, -2)
     m, n = np.shape(a)[-2:]
     return -p @ t @ p + p @ p.T @ tt @ (np.eye(m) - a @ p) + (np.eye(n) - p @ a) @ tt @ p.T @ p
@@ -628,12 +646,16 @@ def multi_dot_jvp(arrays, t_arrays):
 
 def eigvalsh_back(g, a):
     """Adjoint of ``np.linalg.eigvalsh(a)``."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     _, v = np.linalg.eigh(a)
     return _lower(v @ np.diag(g) @ v.T)
 
 
 def cholesky_jvp(ans, t):
     """Tangent of ``L = np.linalg.cholesky(A)`` along ``t``."""
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
     L = ans
     inv = np.linalg.inv(L)
     x = inv @ _sym_lower(t) @ inv.T
@@ -642,6 +664,8 @@ def cholesky_jvp(ans, t):
 
 def eigh_jvp(ans, t):
     """Tangents ``(dw, dv)`` of ``w, v = np.linalg.eigh(A)`` along ``t`` (distinct eigenvalues)."""
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
     w, v = ans
     m = v.T @ _sym_lower(t) @ v
     diff = w[None, :] - w[:, None] + np.diag(np.full(len(w), np.inf))
@@ -649,17 +673,23 @@ def eigh_jvp(ans, t):
 
 
 def eigvalsh_jvp(a, t):
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
     _, v = np.linalg.eigh(a)
     return np.diag(v.T @ _sym_lower(t) @ v).copy()
 
 
 def svdvals_jvp(a, t):
     """Tangent of the singular values of ``a`` along ``t``."""
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
     u, _, vt = np.linalg.svd(a, full_matrices=False)
     return np.einsum("...ij,...ik,...kj->...j", u, t, np.swapaxes(vt, -1, -2))
 
 
 def svd_jvp(a, t, compute_uv=True):
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
     if compute_uv:
         raise _unsupported("forward mode through np.linalg.svd with compute_uv=True is not supported",
                            "use compute_uv=False for the singular values")
@@ -668,6 +698,8 @@ def svd_jvp(a, t, compute_uv=True):
 
 def matrix_power_jvp(a, t, n):
     """Tangent of ``np.linalg.matrix_power(a, n)`` for n >= 0."""
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
     powers = [np.eye(np.shape(a)[0])]
     for _ in range(n - 1):
         powers.append(powers[-1] @ a)
@@ -687,15 +719,30 @@ def einsum_jvp(subscripts, operands, tangents):
 
 def select_jvp(ans, args, tangents):
     """Tangent of builtin ``max``/``min``: the selected argument's tangent."""
+    if _zero(tangents):
+        return tangents
     parts = dselect(1.0, ans, args)
     weights = parts[0] if len(args) == 1 else parts
     items = tangents[0] if len(args) == 1 else tangents
     return sum(w * t for w, t in zip(weights, items) if w)
 
 
-def prod_jvp(ans, iterable, tangents):
-    """Tangent of ``math.prod`` (nonzero factors)."""
-    return ans * sum(t / v for t, v in zip(tangents, iterable))
+def prod_jvp(start, iterable, tangents):
+    """Tangent of ``math.prod(iterable, start=start)`` along the factors' tangents."""
+    if _zero(tangents):
+        return tangents
+    return sum(t * o for t, o in zip(tangents, _others_products(start, list(iterable))) if not _zero(t))
+
+
+def _others_products(start, factors):
+    """``start`` times the product of the factors other than each one (from the products before
+    and after it: right where factors are 0)."""
+    before, after = [start], [1.0]
+    for v in factors[:-1]:
+        before.append(before[-1] * v)
+    for v in factors[:0:-1]:
+        after.append(after[-1] * v)
+    return [b * a for b, a in zip(before, reversed(after))]
 
 
 def dist_jvp(ans, p, q, tp, tq):
@@ -707,12 +754,16 @@ def dist_jvp(ans, p, q, tp, tq):
 
 def svdvals_back(g, a):
     """Adjoint of the singular values of ``a``: ``u diag(g) v^T``."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     u, _, vt = np.linalg.svd(a, full_matrices=False)
     return u @ (np.asarray(g)[..., :, None] * vt)
 
 
 def svd_back(g, a, compute_uv=True):
     """Adjoint of ``np.linalg.svd``: singular values only (the adjoints of u and vh must be zero)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     if not compute_uv:
         return svdvals_back(g, a)
     gu, gs, gvt = g if isinstance(g, (tuple, list)) else (0.0, 0.0, 0.0)
@@ -775,6 +826,8 @@ def _linspace_weights(num, endpoint, end, ndim):
 
 def linspace_back(g, bound, num, endpoint, end):
     """Adjoint of ``np.linspace(start, stop, num)`` w.r.t. start (``end`` 0) or stop (``end`` 1)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     return np.sum(g * _linspace_weights(num, endpoint, end, np.ndim(bound)), axis=0)
 
 
@@ -965,6 +1018,8 @@ def meshgrid_jvp(xi, t_xi, indexing):
 
 def nanmean_back(g, a, axis=None, keepdims=False):
     """Adjoint of ``np.nanmean``."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     mask = ~np.isnan(a)
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
@@ -973,6 +1028,8 @@ def nanmean_back(g, a, axis=None, keepdims=False):
 
 def cross_back(g, a, b, which=0):
     """Adjoint of ``np.cross(a, b)`` for 3-vectors."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     return unbroadcast(np.cross(b, g) if which == 0 else np.cross(g, a), a if which == 0 else b)
 
 
@@ -1018,6 +1075,8 @@ def cumsum_back_free(t, ans, a, axis=None):
 
 def matrix_power_back(g, a, n):
     """Adjoint of ``np.linalg.matrix_power(a, n)`` for n >= 0."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     if n < 0:
         raise _unsupported("the gradient of matrix_power is supported for n >= 0",
                            "use np.linalg.inv and a non-negative power")
@@ -1053,17 +1112,17 @@ def digamma_array(x):
 
 def dist_back(g, ans, p, q, which=0):
     """Adjoint of ``math.dist(p, q)`` w.r.t. ``p`` (which=0) or ``q``."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     sign = 1.0 if which == 0 else -1.0
     return [sign * g * (a - b) / ans if ans else 0.0 for a, b in zip(p, q)]
 
 
 def prod_back(g, iterable, start=1):
-    """Adjoint of ``math.prod(iterable)`` (for nonzero factors)."""
-    items = list(iterable)
-    total = start
-    for v in items:
-        total = total * v
-    return [g * total / v for v in items]
+    """Adjoint of ``math.prod(iterable, start=start)``: ``g`` times the product of the others."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    return [g * o for o in _others_products(start, list(iterable))]
 
 
 def sum_jvp(t_iterable, t_start):
@@ -1109,6 +1168,8 @@ def unless_zero(fn, g, *args, **kwargs):
 def unreduce_back(g, v, x, axis=None, keepdims=False):
     """Adjoint of ``v`` in ``unreduce(v, x, axis, keepdims)``: ``g`` (which may be a scalar standing
     for a uniform array shaped like ``x``) summed back over ``axis``."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     if g.__class__ is float:
         g = np.broadcast_to(g, np.shape(x))
     return np.reshape(np.sum(g, axis=axis, keepdims=keepdims), np.shape(v))
@@ -1116,12 +1177,16 @@ def unreduce_back(g, v, x, axis=None, keepdims=False):
 
 def element_back(g, v, i):
     """Adjoint of ``element(v, i)`` w.r.t. ``v`` (an adjoint, or 0.0 standing for a zero one)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     return 0.0 if v.__class__ is float else container_adjoint(v, i, g)
 
 
 def cotangent_back(g, parts, i):
     """Adjoint of ``cotangent(parts, i)`` w.r.t. what a vjp rule returned (a bare value for a
     one-argument function)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     return container_adjoint(parts, i, g) if isinstance(parts, (tuple, list)) else g
 
 
@@ -1219,6 +1284,8 @@ def unstack(g, arrays, axis=0):
 
 def dsolve_a(g, a, ans):
     """Adjoint of ``a`` in ``ans = np.linalg.solve(a, b)``."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     gb = np.linalg.solve(np.swapaxes(a, -1, -2), g)
     if np.ndim(ans) == np.ndim(a) - 1:
         return -gb[..., :, None] * ans[..., None, :]
@@ -1270,6 +1337,8 @@ def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
 def dselect(g, ans, args):
     """Adjoints of builtin ``max``/``min`` over ``args`` (or over ``args[0]`` if it is the only
     one): the selected element gets ``g``."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     items = args[0] if len(args) == 1 else args
     hit = [i for i, v in enumerate(items) if v == ans]
     parts = [0.0] * len(items)
@@ -1291,6 +1360,8 @@ def sum_back(g, iterable):
 
 def entries_sum(g):
     """Adjoint of ``sum_back(v, iterable)`` w.r.t. ``v``: the entries' adjoints added up."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     return np.sum(g, axis=0) if isinstance(g, np.ndarray) else sum(g)
 
 
@@ -1320,6 +1391,8 @@ def concat_jvp(x, y, t_x, t_y):
 
 def sequence_repeat_back(g, x):
     """Adjoint of a list or tuple repeated (``x * n``): the sum of the copies' adjoints."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
     n = len(x)
     return type(x)(sum(g[i::n]) for i in range(n)) if n else x
 
@@ -1346,4 +1419,6 @@ def accumulate_extreme_back(g, a, top, axis=0):
 
 def accumulate_extreme_jvp(t, a, top, axis=0):
     """Tangent of ``np.maximum.accumulate`` / ``np.minimum.accumulate`` (``top``: its result)."""
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
     return np.take_along_axis(np.broadcast_to(t, np.shape(a)), _running_extreme_index(a, top, axis), axis=axis)

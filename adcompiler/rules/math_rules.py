@@ -47,8 +47,8 @@ E(math.gamma, "x", "g * ans * digamma(x)")
 E(math.lgamma, "x", "g * digamma(x)")
 D = table.define
 D(math.fsum, "seq", "[g] * len(seq)", linear=True)
-D(math.prod, "iterable, start=1", "prod_back(g, iterable, start)", start="g * ans / start",
-  jvp="prod_jvp(ans, iterable, t_iterable) + ans / start * t_start")
+D(math.prod, "iterable, start=1", "prod_back(g, iterable, start)", start="g * math.prod(iterable)",
+  jvp="prod_jvp(start, iterable, t_iterable) + math.prod(iterable) * t_start")
 D(math.dist, "p, q", "dist_back(g, ans, p, q, 0)", q="dist_back(g, ans, p, q, 1)",
   jvp="dist_jvp(ans, p, q, t_p, t_q)")
 D(math.modf, "x", "element(g, 0)", jvp="(t_x, 0.0)")
