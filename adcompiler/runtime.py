@@ -209,6 +209,8 @@ def unreduce_extreme(g, ans, x, axis=None, keepdims=False):
     """Adjoint of max/min: ``g`` shared equally by the elements that attain the extreme."""
     if g.__class__ is _float and not g:
         return g
+    if not np.ndim(x):  # (a number's max is itself, whatever the axis)
+        return g * np.ones_like(np.asarray(x), dtype=_adjoint_dtype(x)).reshape(np.shape(g) if np.ndim(g) else ())
     if axis is not None and not keepdims:
         ans = _expand_dims(ans, axis)
         if np.ndim(g):
@@ -233,6 +235,13 @@ def matmul(a, b):
     """``a @ b``, or 0.0 when either is the scalar 0.0 standing for a zero adjoint."""
     if (a.__class__ is _float and not a) or (b.__class__ is _float and not b):
         return 0.0
+    if (np.ndim(a) == 0 and not a) or (np.ndim(b) == 0 and not b):
+        return 0.0  # (a NumPy zero standing for a zero adjoint: @ takes no number)
+    if not np.ndim(a) or not np.ndim(b):
+        from .errors import AdError
+        raise AdError("reverse mode over gradient code met a number standing for the zero adjoint of an array, "
+                      "whose shape it does not know", hint="use forward over reverse: ad.hessian(f) (the default "
+                      "mode), or ad.jvp of the gradient")
     return a @ b
 
 
@@ -776,7 +785,7 @@ def cast_like(g, x):
     if isinstance(x, float):
         if np.size(g) != 1:
             _inconsistent(g, x)
-        return float(g)
+        return float(g if np.ndim(g) == 0 else np.reshape(g, ()))
     if isinstance(x, (list, tuple)):
         if isinstance(g, dict) and hasattr(x, "_fields"):  # a namedtuple read by attribute
             g = [g.get(f, 0.0) for f in x._fields]
