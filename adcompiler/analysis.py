@@ -96,6 +96,8 @@ def name_counts(node) -> tuple[dict, dict]:
             table = loads_ if n.ctx.__class__ is load_cls else stores
             table[n.id] = table.get(n.id, 0) + 1
             continue
+        if cls is gast.AugAssign and n.target.__class__ is name_cls:  # (x += v reads x too)
+            loads_[n.target.id] = loads_.get(n.target.id, 0) + 1
         for name_ in _CHILD_FIELDS.get(cls) or _child_fields(cls):
             v = getattr(n, name_, None)
             if v.__class__ is list:
@@ -139,7 +141,9 @@ def _copy_atom(atom):
 
 
 def loads(node) -> list[str]:
-    return [n.id for n in walk(node) if n.__class__ is gast.Name and n.ctx.__class__ is gast.Load]
+    """Names ``node`` reads (the target of ``x += v`` too)."""
+    out = [n.id for n in walk(node) if n.__class__ is gast.Name and n.ctx.__class__ is gast.Load]
+    return out + [node.target.id] if node.__class__ is gast.AugAssign and node.target.__class__ is gast.Name else out
 
 
 LIST_MUTATORS = ("append", "pop")

@@ -549,6 +549,8 @@ class DeadCode:
                     return None, live
                 return s, (live - {target.id}) | set(loads(s.value))
             return s, live | set(loads(target)) | set(loads(s.value))
+        if isinstance(s, gast.AugAssign):  # (reads its target too)
+            return s, live | {n.id for n in walk(s.target) if isinstance(n, gast.Name)} | set(loads(s.value))
         if isinstance(s, gast.Return):
             return s, set(loads(s.value)) if s.value is not None else set()
         if isinstance(s, gast.Expr):

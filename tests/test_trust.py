@@ -877,3 +877,51 @@ def test_classes_found_in_the_later_campaigns():
         ad.grad(holds_then_writes)(np.ones(3))
     out, pullback = ad.vjp(branch_in_errstate, 0.5, np.random.RandomState(1).randn(3, 4))
     assert pullback(1.0)[0] == pytest.approx(fd_grad(branch_in_errstate, [0.5, np.random.RandomState(1).randn(3, 4)], 0))
+
+
+def appends_to_an_argument(s, terms):
+    terms.append(s)
+    return sum(np.sum(q) for q in terms)
+
+
+def wraps_a_zero_d_value(s, alpha):
+    diff = np.array([s])
+    return np.mean(diff ** 2)
+
+
+def solve_unused(w, weights):
+    m = w.T @ w
+    x = np.linalg.solve(m, np.ones(4))
+    weights["extra"] = x @ x
+    return np.max(weights["b"])
+
+
+def max_of_a_number(theta, s):
+    score = 1.0
+    score *= s
+    return score.max(-1)
+
+
+def accumulates_after_a_branchy_loop(w):
+    result = np.zeros((3, 4))
+    running = np.ones_like(w)
+    for k in range(len(w)):
+        if (w > -1.0).all():
+            running = w / (result ** 2 + 1.0)
+        else:
+            running = w
+    for t in range(2):
+        result *= running
+    return running.sum()
+
+
+def test_zero_and_number_adjoints_found_by_the_tester():
+    terms = [np.ones((2, 2))]
+    assert ad.jvp(appends_to_an_argument, (0.5, terms), (1.0, None))[1] == 1.0
+    s = np.array(0.7)
+    assert ad.hessian(wraps_a_zero_d_value)(s, 0.3) == pytest.approx(2.0)
+    w = np.random.RandomState(0).randn(3, 4)
+    np.testing.assert_array_equal(ad.grad(solve_unused)(w, {"b": np.ones(3)}), np.zeros((3, 4)))
+    assert ad.grad(max_of_a_number, wrt=1)(np.ones((3, 1)), np.float64(0.4)) == 1.0
+    np.testing.assert_allclose(ad.grad(accumulates_after_a_branchy_loop)(w),
+                               fd_grad(accumulates_after_a_branchy_loop, [w], 0), atol=1e-7)
