@@ -364,9 +364,9 @@ class Planner:
             bound, _ = target_of(s)
             if bound is None or not isinstance(s, gast.Assign):
                 continue
-            if isinstance(s.value, gast.Call) and self.kinds.get(bound) not in (FLOAT, SCALAR):
-                for base in self.returned_arguments(s.value):  # (def f(u): return u.T)
-                    if base != bound:
+            if isinstance(s.value, gast.Call) and self.kinds.get(bound) != FLOAT:
+                for base in self.returned_arguments(s.value):  # (def f(u): return u.T; min(a, b))
+                    if base != bound and (self.kinds.get(bound) != SCALAR or base in self.params):
                         views.setdefault(bound, set()).add(base)
             base = self.view_source(s.value)
             # (a shape-() value is a number, or a 0-d array when it is an argument's)
@@ -397,6 +397,8 @@ class Planner:
         if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \
                 or any(k.arg is None for k in call.keywords):
             return set()
+        if any(self.ctx.resolver.resolve(call.func) is f for f in (min, max)) and len(call.args) > 1:
+            return {n for a in call.args for n in loads(a)}  # (one of them, itself)
         fn = _user_callable(self.ctx.resolver.resolve(call.func))
         if fn is None:
             return set()
