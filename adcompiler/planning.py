@@ -1301,6 +1301,8 @@ def _index_kind(base, index, of):
         elif (isinstance(part, gast.Constant) and isinstance(part.value, int) and not isinstance(part.value, bool)) \
                 or (isinstance(part, gast.Name) and of(part) == FLOAT):
             n -= 1
+        elif isinstance(part, gast.Name) and of(part) == BOTTOM:
+            return BOTTOM  # (the index's kind is not known yet)
         else:
             return None  # fancy, boolean or Ellipsis indexing
     return array_kind(n) if n >= 0 else None
