@@ -155,6 +155,9 @@ def _normalized(code):
             arg = index.get(arg, min((k for o, k in index.items() if o >= arg), default=len(kept)))
         elif isinstance(arg, types.CodeType):
             arg = _normalized(arg)
+        elif op == "LOAD_CONST" and n + 1 < len(kept) and kept[n + 1].opname == "MAKE_FUNCTION" and n \
+                and isinstance(kept[n - 1].argval, types.CodeType):
+            arg = None  # (Python 3.10: the qualified name, which names the scopes around)
         elif op == "MAKE_FUNCTION" or (op == "BUILD_TUPLE" and n + 1 < len(kept)
                                        and isinstance(kept[n + 1].argval, types.CodeType)):
             arg = None  # (whether it makes a closure: the tuple of cells it captures)
