@@ -255,12 +255,14 @@ class _Reverse:
         if seeded:
             rev.live = {rev.result} if rev.result is not None and rev.result in rev.active else set()
         out = rev.backward(rev.body)
-        math_names = {n for n, o in self.ctx.bindings.objects.items() if o is math}
         # (a NumPy function or a helper given Python floats may give a NumPy scalar: a float
-        # gradient is then made a float; math functions give floats)
-        rev.numpy_scalars = any(isinstance(n, gast.Call) and not (
-            isinstance(n.func, gast.Attribute) and isinstance(n.func.value, gast.Name) and n.func.value.id in math_names)
-            for st in out for n in walk(st) if not _is_comment_call(n))
+        # gradient is then made a float; math functions, the tape and unbroadcast keep floats)
+        keeping = {n for n, o in self.ctx.bindings.objects.items() if o is math or o is runtime.unbroadcast}
+        keeping.add("range")  # (the loops reversed: counts)
+        if rev.tape is not None:
+            keeping.add(rev.tape)
+        rev.numpy_scalars = any(isinstance(n, gast.Call) and not _keeps_floats(n.func, keeping)
+                                for st in out for n in walk(st) if not _is_comment_call(n))
         rev.materialize_uniform(set(self.wrt) - set(self.kinds_float()), out)  # gradients leave with their shapes
         return out
 
@@ -350,6 +352,14 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     gdef = r.function(gname, r.fdef.args, r.entry + r.forward + seed + backward + [gast.Return(value=out)])
     fns, source = r.finish([gdef], optimize)
     return Compiled(fns[gname], source, gname)
+
+
+def _keeps_floats(func, keeping: set) -> bool:
+    """A call of ``func`` gives Python floats for Python floats (a function of ``math``, a method
+    of the tape, unbroadcast, range): named in ``keeping``."""
+    if isinstance(func, gast.Attribute):
+        func = func.value
+    return isinstance(func, gast.Name) and func.id in keeping
 
 
 def _is_comment_call(node) -> bool:

@@ -101,10 +101,13 @@ def parse_function(fn) -> Parsed:
         try:
             module = gast.parse(dedented)
         except SyntaxError as exc:
-            raise loc.error("could not parse the function's source (%s)" % exc.msg) from None
+            raise loc.error("could not parse the function's source (%s); was its file edited after it was "
+                            "imported?" % exc.msg, hint=stale.REIMPORT) from None
         defs = [n for n in module.body if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef))]
         if not defs:
-            raise loc.error("the source found for this function holds no 'def'")
+            raise AdError("the source found for this function holds no 'def': its file changed after it was "
+                          "imported (the lines moved)", function=name, filename=code.co_filename,
+                          lineno=code.co_firstlineno, hint=stale.REIMPORT)
         tree = defs[0]
         if isinstance(tree, gast.AsyncFunctionDef):
             raise loc.error("async functions cannot be differentiated", tree)

@@ -783,6 +783,8 @@ def cast_like(g, x):
         out[...] = g
         return out
     if isinstance(x, float):
+        if g.__class__ is _float:
+            return g
         if np.size(g) != 1:
             _inconsistent(g, x)
         return float(g if np.ndim(g) == 0 else np.reshape(g, ()))

@@ -23,6 +23,7 @@ for _feature in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
 _FUTURE_FLAGS &= ~0x10  # (nested_scopes: the same bit as CO_NESTED, and always on)
 
+REIMPORT = "re-import the module (importlib.reload(module)) or re-run the cell that defines it, then call ad.grad again"
 _CHECKED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # code object -> source it matched
 
 
@@ -45,8 +46,7 @@ def check(fn: types.FunctionType, text: str) -> None:
     raise AdError("the source of %s in %s changed after it was imported: the code in the file is not the code "
                   "that runs, and its derivative would be another function's" % (fn.__qualname__, code.co_filename),
                   function=fn.__qualname__, filename=code.co_filename, lineno=code.co_firstlineno,
-                  hint="re-import the module (importlib.reload(module)) or re-run the cell that defines it, "
-                       "then call ad.grad again")
+                  hint=REIMPORT)
 
 
 def _in_scopes(fn, text: str) -> tuple[str | None, int]:
