@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from .analysis import walk, CONTAINER, FLOAT, SCALAR, array_kind
+from .analysis import walk, CONTAINER, FLOAT, SCALAR, array_kind, is_container
 from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import Context
 from .fusion import fuse_composites
@@ -300,10 +300,17 @@ class _Reverse:
         return {v for v in self.rev.adjoints if v not in temps} | \
             {d for v, d in self.rev.adjoints.items() if v not in temps}
 
+    def floats(self) -> set:
+        """Names that hold floats or float arrays: adjoints, and the values they are adjoints of
+        (what depends on ``wrt`` is a float: a comparison, ``int(x)`` or ``x.astype(int)`` does not
+        carry a derivative)."""
+        return set(self.rev.adjoints.values()) | {v for v in self.rev.active if not is_container(self.rev.kinds.get(v))}
+
     def finish(self, defs, optimize, live_out=None):
         for d in defs:
             if optimize:
-                run_optimizer(d, _is_pure_call(self.ctx), self.keep(), _facts(self.ctx, self.rev.kinds, self.arg_kinds))
+                run_optimizer(d, _is_pure_call(self.ctx), self.keep(), _facts(self.ctx, self.rev.kinds, self.arg_kinds),
+                              self.floats())
             d.body = drop_orphan_comments(d.body)
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]
@@ -414,7 +421,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
         a.ctx = gast.Param()
     bwd = r.function(bwd_name, bwd_args, bwd_body)
     if optimize:
-        run_optimizer(bwd, _is_pure_call(ctx), r.keep())
+        run_optimizer(bwd, _is_pure_call(ctx), r.keep(), floats=r.floats())
     a = r.fdef.args
     every_param = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None}
     defined = every_param | {n.id for s in r.entry + r.forward for n in walk(s)
@@ -575,7 +582,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False) -
                             returns=None, type_comment=None, type_params=[])
     gast.copy_location(jdef, fdef)
     if optimize:
-        run_optimizer(jdef, _is_pure_call(ctx))
+        run_optimizer(jdef, _is_pure_call(ctx), floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
     source = to_source(jdef)
     fns = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname)
     jfn = fns[jname]

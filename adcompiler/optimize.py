@@ -22,15 +22,17 @@ _NUMBER = (int, float)
 _TEMPORARY = re.compile(r"t\d+(_\d+)?$")  # the normal form's temporaries (named adjoints stay)
 
 
-def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), facts=None) -> gast.FunctionDef:
+def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), facts=None,
+             floats=frozenset()) -> gast.FunctionDef:
     """Optimise ``fdef`` in place. ``is_pure_call(call)`` says whether a call may be dropped when
     its result is unused; names in ``keep`` (the user's variables and their adjoints) are never
-    replaced by a temporary. With ``facts`` (``Facts`` on the names of gradient code), elementwise
-    results read only for their shape are not computed and tapes filled by one loop are read in
-    reverse instead of popped."""
+    replaced by a temporary; names in ``floats`` hold floats or float arrays (``1.0 * x`` is ``x``
+    only for those: for a bool or int ``x`` it changes the dtype). With ``facts`` (``Facts`` on the
+    names of gradient code), elementwise results read only for their shape are not computed and
+    tapes filled by one loop are read in reverse instead of popped."""
     first = True
     for _ in range(6):
-        changed = propagate_constants(fdef, keep, simplify_all=first)
+        changed = propagate_constants(fdef, keep, simplify_all=first, floats=floats)
         changed = propagate_block_copies(fdef, keep) or changed
         first = False
         if not changed:
@@ -338,7 +340,7 @@ def _assignments(fdef):
     return _name_stats(fdef)[0]
 
 
-def propagate_constants(fdef, keep=frozenset(), simplify_all=True) -> bool:
+def propagate_constants(fdef, keep=frozenset(), simplify_all=True, floats=frozenset()) -> bool:
     """One pass in program order over generated code: substitute what is known, simplify, and
     learn names bound once at the top level to a number (replaced by the number) or to another
     such name (a temporary copy: replaced by the original). True if anything changed. After the
@@ -346,7 +348,7 @@ def propagate_constants(fdef, keep=frozenset(), simplify_all=True) -> bool:
     counts = _assignments(fdef)
     values = {}
     changed = False
-    simplify = Simplify()
+    simplify = Simplify(floats)
     body = []
     for s in fdef.body:
         touched = getattr(s, "ad_touched", False)
@@ -435,10 +437,25 @@ def _const(node, *values):
 
 class Simplify(gast.NodeTransformer):
     """Algebraic identities that hold for every shape and dtype the rules produce. Only applied
-    to generated adjoint code: the user's own statements keep their exact semantics."""
+    to generated adjoint code: the user's own statements keep their exact semantics. A product
+    with 1 (a quotient by 1, a power 1) is its other operand only when that is a float: ``1.0 * m``
+    of a bool ``m`` is a float, and ``m + m`` of NumPy bools is ``m`` (a logical or)."""
 
-    def __init__(self):
+    def __init__(self, floats=frozenset()):
         self.changed = False
+        self.floats = floats  # names holding floats or float arrays
+
+    def floating(self, node) -> bool:
+        """Whether ``node`` surely computes a float or a float array."""
+        if isinstance(node, gast.Name):
+            return node.id in self.floats
+        if isinstance(node, gast.Constant):
+            return type(node.value) is float
+        if isinstance(node, gast.UnaryOp):
+            return isinstance(node.op, (gast.USub, gast.UAdd)) and self.floating(node.operand)
+        if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div)):
+            return isinstance(node.op, gast.Div) or self.floating(node.left) or self.floating(node.right)
+        return False
 
     def visit(self, node):
         new = super().visit(node)
@@ -460,9 +477,9 @@ class Simplify(gast.NodeTransformer):
             except (ZeroDivisionError, OverflowError):
                 return node
         if op is gast.Mult:
-            if _const(right, 1) and not isinstance(right.value, bool):
+            if _const(right, 1) and not isinstance(right.value, bool) and self.floating(left):
                 return left
-            if _const(left, 1) and not isinstance(left.value, bool):
+            if _const(left, 1) and not isinstance(left.value, bool) and self.floating(right):
                 return right
             # (c1 * x) * c2 -> (c1 * c2) * x, c1 * (c2 * x) -> (c1 * c2) * x: scalars commute
             if _const(right) and isinstance(left, gast.BinOp) and isinstance(left.op, gast.Mult) and _const(left.left):
@@ -471,15 +488,13 @@ class Simplify(gast.NodeTransformer):
             if _const(left) and isinstance(right, gast.BinOp) and isinstance(right.op, gast.Mult) and _const(right.left):
                 return self.visit_BinOp(gast.BinOp(left=gast.Constant(value=left.value * right.left.value, kind=None),
                                                    op=gast.Mult(), right=right.right))
-            if _const(left, -1) and not isinstance(left.value, bool):
+            if _const(left, -1) and not isinstance(left.value, bool) and self.floating(right):
                 return gast.UnaryOp(op=gast.USub(), operand=right)
         if op in (gast.Mult, gast.Div) and isinstance(left, gast.UnaryOp) and isinstance(left.op, gast.USub):
             # (-a) * b -> -(a * b): exact, and a sum around it subtracts instead of negating
             return gast.UnaryOp(op=gast.USub(), operand=self.visit_BinOp(gast.BinOp(left=left.operand, op=node.op,
                                                                                      right=right)))
-        if op is gast.Div and _const(right, 1):
-            return left
-        if op is gast.Pow and _const(right, 1):
+        if op in (gast.Div, gast.Pow) and _const(right, 1) and self.floating(left):
             return left
         if op is gast.Sub and isinstance(right, gast.UnaryOp) and isinstance(right.op, gast.USub):
             return gast.BinOp(left=left, op=gast.Add(), right=right.operand)

@@ -55,6 +55,10 @@ class Value:
 UNKNOWN = Value()
 
 
+def _is_one(node) -> bool:
+    return isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value == 1
+
+
 def _join(a, b):
     """The broadcast shape of two known shapes, or None."""
     if a == _PY:
@@ -121,6 +125,7 @@ class ResolveShapes:
         self.constants = constants if constants is not None else {}  # name -> Value of a bound 0-d constant
         self.fresh = itertools.count(1)
         self._values: dict = {}  # id of an expression node -> (node, its Value)
+        self.primal = False  # whether the statement evaluated is the user's
 
     def run(self, fdef) -> None:
         env = {}
@@ -145,6 +150,7 @@ class ResolveShapes:
         out = []
         for st in stmts:
             out.append(st)
+            self.primal = getattr(st, "ad_primal", False)  # (the user's own statements keep their semantics)
             if isinstance(st, (gast.For, gast.While, gast.If)):
                 if isinstance(st, gast.If):
                     st.test = self.expr(st.test, env)[0]
@@ -208,6 +214,11 @@ class ResolveShapes:
                 return node, UNKNOWN
             node.left, left = self.unexpand(node.left, left, right, env)
             node.right, right = self.unexpand(node.right, right, left, env)
+            for one, (other, value) in ((node.left, (node.right, right)), (node.right, (node.left, left))):
+                if isinstance(node.op, gast.Mult) and _is_one(one) and not self.primal and value.shape == _PY \
+                        and value.dtype == "float":
+                    return other, value  # (1.0 * y: y, for a float y: the optimiser could not tell. An
+                    # array stays a product: a new array, never an argument handed back as a gradient)
             if isinstance(node.op, _WITH_ARRAY_CONSTANT):
                 node.left, node.right = self.as_array(node.left, right), self.as_array(node.right, left)
             return node, self.elementwise(left, right, op=node.op)
@@ -245,10 +256,12 @@ class ResolveShapes:
             shape = _join(shape, o.shape) if shape is not None and o.shape is not None else None
         if shape is None or (shape == _PY and op is None):
             return UNKNOWN
-        if shape == _PY:  # Python arithmetic: an int stays an int except in ``/`` (and ``**``: unknown)
-            types = {o.dtype for o in operands}
+        if shape == _PY:  # Python arithmetic: an int stays an int except in ``/`` (``**``: a float's is a
+            types = {o.dtype for o in operands}  # float -- or complex, refused where it may be --, else unknown)
+            if isinstance(op, gast.Pow):
+                return Value(_PY, "float" if operands[0].dtype == "float" and None not in types else None)
             number = "float" if "float" in types or isinstance(op, gast.Div) else "int"
-            return Value(_PY, None if None in types or isinstance(op, gast.Pow) else number)
+            return Value(_PY, None if None in types else number)
         return Value(shape, _float_dtype(*(o.dtype if o.shape != _PY else _PY for o in operands)), next(self.fresh))
 
     def as_array(self, node, other):

@@ -925,3 +925,49 @@ def test_zero_and_number_adjoints_found_by_the_tester():
     assert ad.grad(max_of_a_number, wrt=1)(np.ones((3, 1)), np.float64(0.4)) == 1.0
     np.testing.assert_allclose(ad.grad(accumulates_after_a_branchy_loop)(w),
                                fd_grad(accumulates_after_a_branchy_loop, [w], 0), atol=1e-7)
+
+
+# -- a product with 1 in gradient code keeps the dtype of a bool or int operand ---------------
+
+def masked_twice_numpy_scalar(x):
+    t = np.sin(x)  # (a NumPy float: t > 0 is a NumPy bool, and np.True_ + np.True_ is True)
+    return t * (t > 0) + t * (t > 0)
+
+
+def masked_python_bool(x):
+    return (x + x) * (x + x > 0)
+
+
+def masked_with_int(x):
+    k = int(x > 0) + 1
+    return x * k + x * k
+
+
+def masked_array_sum(x):
+    m = x > 0
+    return np.sum(x * m) + np.sum(np.sin(x) * m)
+
+
+K3 = np.arange(3)
+
+
+def int_array_weights(x):
+    y = x * K3
+    return np.sum(y) + np.sum(x * K3) + np.sum(y[1:])
+
+
+@pytest.mark.parametrize("fn, x", [(masked_twice_numpy_scalar, 0.5), (masked_twice_numpy_scalar, -0.5),
+                                   (masked_python_bool, 0.7), (masked_python_bool, -0.7), (masked_with_int, 0.3),
+                                   (masked_array_sum, np.array([0.5, -1.0, 2.0])),
+                                   (int_array_weights, np.array([0.5, -1.0, 2.0]))])
+def test_a_product_with_one_keeps_the_dtype_of_its_operand(fn, x):
+    """``1.0 * m`` is not ``m`` for a bool or int ``m``: gradients are floats of the right value
+    in reverse and forward mode and at second order."""
+    g = ad.grad(fn)(x)
+    np.testing.assert_allclose(g, fd_grad(fn, [x], 0), rtol=1e-6, atol=1e-8)
+    assert type(g) is float if isinstance(x, float) else g.dtype == np.float64
+    tangent = np.ones_like(x) if np.ndim(x) else 1.0
+    np.testing.assert_allclose(ad.jvp(fn, (x,), (tangent,))[1], np.sum(g), rtol=1e-6)
+    h = ad.hessian(fn)(x)
+    want = fd_grad(lambda v: ad.grad(fn)(v), [x], 0)
+    np.testing.assert_allclose(np.diag(h) if np.ndim(h) == 2 else h, want, rtol=1e-5, atol=1e-6)
