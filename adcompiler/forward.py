@@ -123,6 +123,10 @@ class ForwardMode(Planner):
             self.set_tangent(bound, None if tangent is None else self.gated(s, plan, tangent), out, s)
         elif kind == "index":
             self.set_tangent(bound, self.index_tangent(s), out, s)
+            base_kind = self.kind_of(s.value.value)
+            if bound in self.live and self.kind_of(name(bound)) not in ("float", "scalar") and not (
+                    isinstance(base_kind, tuple) and base_kind[0] == "array"):
+                self.maybe_zero.add(bound)  # (an entry of a list's or dict's tangent may be the 0.0 of an array)
         elif kind == "display":
             self.set_tangent(bound, self.display_tangent(s.value), out, s)
         elif kind == "store":
@@ -322,7 +326,7 @@ class ForwardMode(Planner):
             out.append(s)
             self.set_tangent(bound, None, out, s)
             return
-        tangents = gast.Tuple(elts=[self.operand_tangent(plan.bound[plan.positional[i]]) for i in active],
+        tangents = gast.Tuple(elts=[self.callee_tangent(plan.bound[plan.positional[i]]) for i in active],
                               ctx=gast.Load())
         args = plan.call_args or list(s.value.args)
         if plan.kind == "dynamic":  # call_jvp(tangents, active positions, f, *args)
@@ -335,6 +339,16 @@ class ForwardMode(Planner):
         out.append(located(assign(targets, call), s))
         self.live.add(bound)
         self.owned.discard(bound)
+
+    def callee_tangent(self, node):
+        """Tangent of an operand handed to a function's generated tangent code, which reads it
+        with the operand's structure (``du[k]``): never the 0.0 standing for an array's zeros."""
+        t = self.operand_tangent(node)
+        if t is None or isinstance(node, gast.Tuple):
+            return t
+        if isinstance(node, gast.Attribute):  # (an attribute's tangent may be the 0.0 of its object's)
+            return gast.Call(func=name(self.helper("dense")), args=[t, node], keywords=[])
+        return self.dense(t, node)
 
     def operand_tangent(self, node):
         """Tangent of a call operand; ``*args`` operands (a tuple) get a tuple of tangents, and an

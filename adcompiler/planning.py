@@ -438,8 +438,8 @@ class Planner:
                 raise self.loc.error("%s changes %r in place, and %s may be the same array (NumPy's += "
                                      "writes into it), which is not supported" % (
                                          "the augmented assignment", var, ", ".join(repr(o) for o in others)), s,
-                                     hint="write %s = %s + ... (a new array), or copy first: %s = %s.copy()"
-                                     % (var, var, var, others[0]))
+                                     hint="write %s = %s + ... (a new array), or copy it first: %s = %s.copy() "
+                                          "(%s then no longer changes with it)" % (var, var, var, var, others[0]))
 
     def holders_seeing(self, var, s) -> set:
         """Lists and dicts ``var``'s array was put into (``hist.append(h)``, ``[h]``) that are read
@@ -1265,7 +1265,8 @@ _WHOLE_REDUCTION_FNS = {getattr(__import__("numpy"), n) for n in _WHOLE_REDUCTIO
 
 
 _MATMULS = {__import__("numpy").matmul, __import__("numpy").dot}
-_VIEW_METHODS = ("reshape", "transpose", "ravel", "squeeze", "view", "swapaxes", "diagonal")
+_VIEW_METHODS = ("reshape", "transpose", "ravel", "squeeze", "view", "swapaxes", "diagonal",
+                 "get", "setdefault")  # (a dict's entry is the object it holds)
 _VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
     "reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray", "asanyarray", "atleast_1d", "atleast_2d",
     "atleast_3d", "broadcast_to", "moveaxis", "swapaxes", "diagonal", "diag", "real", "imag")}

@@ -481,6 +481,11 @@ class ReverseMode(Planner):
         s.ad_test = test
         s.ad_test_var = self.control_record(s, var, out) if var else None
 
+    def never_rebound(self, var) -> bool:
+        """Whether ``var`` is bound once in the function (a parameter never rebound): the backward
+        pass may then read its value anywhere."""
+        return len(self.layout.binds.get(var, ())) + (var in self.params) == 1
+
     def _bound_inside(self, var, s) -> bool:
         inner = {id(n) for n in walk(s)} - {id(s)}
         return any(isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
@@ -586,6 +591,13 @@ class ReverseMode(Planner):
         else:
             self.uniform.discard(var)
 
+    def kill(self, var):
+        """``var`` is bound here: before it (in the backward pass, after) its adjoint is another
+        value's, which starts from nothing (no scalar standing for a uniform array of it)."""
+        self.live.discard(var)
+        self.owned.discard(var)
+        self.uniform.discard(var)
+
     def materialize_uniform(self, vars_, out, like=None):
         """Turn scalar stand-ins for uniform adjoints into arrays of their variables' shapes."""
         for v in sorted(set(vars_) & self.uniform):
@@ -659,12 +671,12 @@ class ReverseMode(Planner):
             if len(block) > recorded:
                 self.comment(s, out)
             out.extend(block)
-            self.live.discard(bound)
+            self.kill(bound)
             return
         if target not in self.live:
             self.emit_pops(s, names, out)  # keep the tape aligned even when no gradient flows
             if bound:
-                self.live.discard(bound)
+                self.kill(bound)
             return
         if plan.kind == "opaque":
             raise self.loc.error("cannot differentiate %s: %s"
@@ -715,8 +727,7 @@ class ReverseMode(Planner):
                                                      keywords=[]), body=expr, orelse=const(0.0))
                 self.accumulate(c.var, expr, block, s, uniform=uniform, zero=source_zero or entries)
         if bound:
-            self.live.discard(bound)
-            self.owned.discard(bound)
+            self.kill(bound)
         if block:
             self.comment(s, out)
             out.extend(block)
@@ -933,6 +944,7 @@ class ReverseMode(Planner):
             out.append(located(assign(self.adj(base), call), s))
             self.live.add(base)
             self.owned.add(base)
+            self.maybe_zero.discard(base)
 
     def basic_index(self, index) -> bool:
         """Integers and slices only (no fancy or boolean index, which may repeat elements)."""
@@ -1004,7 +1016,8 @@ class ReverseMode(Planner):
             orelse = self.backward_block(s.orelse)
             else_live, else_owned = self.live, self.owned
             mixed = {v for v in ((body_owned | else_owned) - (body_owned & else_owned)) & start_live
-                     if not self._bound_inside(v, s)}  # (owned before the if: shaped like v's value there)
+                     if self.never_rebound(v)}  # (owned before the if: shaped like v's value there, which the
+            # name holds in the backward pass only when nothing rebinds it)
             if not mixed - hoisted:
                 break
             hoisted |= mixed
@@ -1062,7 +1075,7 @@ class ReverseMode(Planner):
         # An array adjoint the loop accumulates into starts as an owned zero array, so the body can
         # add in place (as hand-written code does) instead of allocating every iteration.
         arrays = {v for v in head_live - entry_live if rank(self.kinds.get(v)) and v in end_owned
-                  and self.kept_after(v, s)}
+                  and self.kept_after(v, s) and self.never_rebound(v)}
         if arrays - head_owned:
             head_owned = head_owned | arrays
             self.live, self.owned = set(head_live), set(head_owned)

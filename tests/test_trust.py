@@ -971,3 +971,96 @@ def test_a_product_with_one_keeps_the_dtype_of_its_operand(fn, x):
     h = ad.hessian(fn)(x)
     want = fd_grad(lambda v: ad.grad(fn)(v), [x], 0)
     np.testing.assert_allclose(np.diag(h) if np.ndim(h) == 2 else h, want, rtol=1e-5, atol=1e-6)
+
+
+# -- tangents handed to a callee or read from a container's tangent may be 0.0 -----------------
+
+def max_of_sums(u):
+    return max(np.sum(p) for p in u)
+
+
+def zero_tangent_into_a_callee(theta):
+    v1 = theta * 2.0
+    y2 = max_of_sums(v1[1:] if np.sum(theta) > 1.0 else np.full((3,), 0.1))
+    return y2 ** 2 + np.sum(theta)
+
+
+def zero_tangent_of_a_dict_entry(lam, params):
+    params['extra'] = np.sum(lam)
+    acc = params['w']
+    return np.sum(np.sin(acc[::2])) * lam
+
+
+@pytest.mark.parametrize("theta", [np.array([0.1, 0.2, 0.3, 0.2]), np.array([1.0, 2.0, 3.0, 4.0])])
+def test_a_zero_tangent_keeps_its_array_structure(theta):
+    """Forward mode: the 0.0 standing for an array's zero tangent is made an array before a
+    callee indexes it, and an entry of a dict's tangent may be that 0.0."""
+    want = fd_grad(zero_tangent_into_a_callee, [theta], 0)
+    t = np.random.RandomState(1).randn(4)
+    assert ad.jvp(zero_tangent_into_a_callee, (theta,), (t,))[1] == pytest.approx(want @ t)
+    gradient = ad.grad(zero_tangent_into_a_callee)
+    hessian = np.stack([fd_grad(lambda v, k=k: gradient(v)[k], [theta], 0) for k in range(4)])
+    np.testing.assert_allclose(ad.hessian(zero_tangent_into_a_callee)(theta), hessian, rtol=1e-5, atol=1e-6)
+    params = {"w": np.array([0.3, 1.0, -0.5])}
+    value, tangent = ad.jvp(zero_tangent_of_a_dict_entry, (0.5, params), (1.0, None))
+    assert tangent == pytest.approx(np.sum(np.sin(params["w"][::2])))
+    assert params["extra"] == 0.5  # (the write into the dict argument happened)
+
+
+# -- an adjoint made an array before a branch or loop takes the shape its name had there -------
+
+def rebinds_after_a_branch(W, lam):
+    if (W > -1.0).all():
+        k1 = W[0:2]
+    else:
+        k1 = np.full((2, 4), 0.1)
+    h = k1 * 2.0 * lam
+    k1, W = (W, k1)
+    return np.sum(np.tanh(h)) + np.max(k1)
+
+
+def rebinds_after_a_loop(W, lam):
+    acc = 0.0
+    for i in range(2):
+        acc = acc + np.sum(W[i] ** 2 * lam)
+        if acc > 100.0:
+            acc = acc + W[0, 0]
+    W = W[:, 0:2] * 3.0
+    return acc + np.sum(W)
+
+
+def rebinds_in_a_loop(W, lam):
+    acc = 0.0
+    V = W
+    for i in range(3):
+        if i % 2 == 0:
+            acc = acc + np.sum(V[i] ** 2 * lam)
+        V = V[:, 1:] * 1.5
+    return acc + np.sum(V)
+
+
+@pytest.mark.parametrize("fn", [rebinds_after_a_branch, rebinds_after_a_loop, rebinds_in_a_loop])
+def test_adjoints_owned_early_take_the_shape_of_the_value_then(fn):
+    W = np.random.RandomState(0).rand(3, 4)
+    gW, glam = ad.grad(fn, wrt=(0, 1))(W.copy(), 0.5)
+    np.testing.assert_allclose(gW, fd_grad(fn, [W, 0.5], 0), rtol=1e-6, atol=1e-7)
+    assert glam == pytest.approx(fd_grad(fn, [W, 0.5], 1), rel=1e-6, abs=1e-7)
+    t = np.random.RandomState(2).randn(3, 4)
+    assert ad.jvp(fn, (W, 0.5), (t, 0.0))[1] == pytest.approx(np.sum(gW * t), rel=1e-6)
+
+
+# -- a dict's entry read with .get is the array the dict holds ---------------------------------
+
+def cubes_an_entry_in_place(weights):
+    q = weights.get('W', 0.0)
+    q *= q * q
+    return np.sum(q)
+
+
+def test_an_entry_read_with_get_is_the_dicts_array():
+    """``q *= ...`` writes into the dict's array: refused like ``weights['W']`` (never a gradient
+    whose forward computation leaves the argument unchanged)."""
+    w = {"W": np.array([1.0, 2.0])}
+    with pytest.raises(ad.AdError, match="may be the same array"):
+        ad.grad(cubes_an_entry_in_place)(w)
+    np.testing.assert_array_equal(w["W"], [1.0, 2.0])
