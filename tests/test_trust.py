@@ -1064,3 +1064,21 @@ def test_an_entry_read_with_get_is_the_dicts_array():
     with pytest.raises(ad.AdError, match="may be the same array"):
         ad.grad(cubes_an_entry_in_place)(w)
     np.testing.assert_array_equal(w["W"], [1.0, 2.0])
+
+
+# -- the product of no entries ------------------------------------------------------------------
+
+def prod_of_a_slice(y):
+    return np.prod(y[:-1]) * np.sum(y) + np.sum(np.prod(y.reshape(-1, 1)[:, :0] + y[0], axis=1))
+
+
+@pytest.mark.parametrize("y", [np.array([2.0]), np.array([2.0, 3.0, 0.5])])
+def test_prod_of_an_empty_slice(y):
+    """np.prod of an empty array is 1 and has no entries to differentiate (reverse, forward and
+    second order, at sizes where the slice is empty and where it is not)."""
+    g = ad.grad(prod_of_a_slice)(y)
+    np.testing.assert_allclose(g, fd_grad(prod_of_a_slice, [y], 0), rtol=1e-6)
+    assert ad.jvp(prod_of_a_slice, (y,), (np.ones_like(y),))[1] == pytest.approx(np.sum(g))
+    gradient = ad.grad(prod_of_a_slice)
+    want = np.stack([fd_grad(lambda v, k=k: gradient(v)[k], [y], 0) for k in range(y.size)])
+    np.testing.assert_allclose(ad.hessian(prod_of_a_slice)(y), want, rtol=1e-5, atol=1e-6)

@@ -324,6 +324,8 @@ def others_product(a, axis=None):
     ``axis`` (all of them for None): the derivative of ``np.prod``, also where entries are 0
     (``ans / a`` is 0 / 0 there), from products of the entries before and after each one."""
     a = np.asarray(a)
+    if a.size == 0:
+        return np.ones_like(a)  # (no entries: nothing to differentiate)
     axes = tuple(range(a.ndim)) if axis is None else ((axis,) if np.ndim(axis) == 0 else tuple(axis))
     axes = tuple(ax % a.ndim for ax in axes) if a.ndim else ()
     rest = [ax for ax in range(a.ndim) if ax not in axes]
@@ -342,6 +344,8 @@ def others_product_jvp(a, t, axis=None):
         return t
     a = np.asarray(a, dtype=float)
     t = np.broadcast_to(t, a.shape)
+    if a.size == 0:
+        return np.zeros_like(a)
     axes = tuple(range(a.ndim)) if axis is None else ((axis,) if np.ndim(axis) == 0 else tuple(axis))
     axes = tuple(ax % a.ndim for ax in axes) if a.ndim else ()
     rest = [ax for ax in range(a.ndim) if ax not in axes]
