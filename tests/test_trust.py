@@ -1082,3 +1082,54 @@ def test_prod_of_an_empty_slice(y):
     gradient = ad.grad(prod_of_a_slice)
     want = np.stack([fd_grad(lambda v, k=k: gradient(v)[k], [y], 0) for k in range(y.size)])
     np.testing.assert_allclose(ad.hessian(prod_of_a_slice)(y), want, rtol=1e-5, atol=1e-6)
+
+
+# -- x op= v on a 0-d array leaves a 0-d array ---------------------------------------------------
+
+def scales_a_zero_d_array_into_a_dict(weights, t):
+    v1 = np.where(2.0 > t, 2.0, t)  # (a 0-d array)
+    shifted = v1 + 1.0
+    v1 *= shifted
+    weights['extra'] = v1
+    return weights['w'] * 2.0 * t + float(v1)
+
+
+@pytest.mark.parametrize("t", [1.0, 3.0])
+def test_in_place_arithmetic_on_a_zero_d_array_keeps_its_type(t):
+    want, got = same_after(scales_a_zero_d_array_into_a_dict, [{"w": 0.5}, t],
+                           lambda f: ad.grad(f, wrt=1))
+    plain, mine = {"w": 0.5}, {"w": 0.5}
+    scales_a_zero_d_array_into_a_dict(plain, t)
+    g = ad.grad(scales_a_zero_d_array_into_a_dict, wrt=1)(mine, t)
+    assert type(mine["extra"]) is type(plain["extra"]) is np.ndarray and mine["extra"] == plain["extra"]
+    assert g == pytest.approx(fd_grad(scales_a_zero_d_array_into_a_dict, [{"w": 0.5}, t], 1), rel=1e-6)
+
+
+# -- reverse over reverse through a sum over an axis whose cotangent stands for a uniform array --
+
+def sum_then_pass_through(u, v, shift=0.0):
+    return u
+
+
+def reduces_rows_through_a_lambda(W):
+    phi = lambda xx: np.sum(xx ** 2, axis=(1,))  # noqa: E731
+    v1 = phi(W)
+    acc = sum_then_pass_through(sum((item for item in W)), v1)
+    return np.max(acc ** 3) + np.sum(v1 * acc[:3])
+
+
+def reduces_rows_unused(W):
+    phi = lambda xx: np.sum(xx, axis=(1,))  # noqa: E731
+    v1 = phi(W)
+    acc = sum_then_pass_through(sum((item for item in W)), v1)
+    return np.max(acc)
+
+
+@pytest.mark.parametrize("fn", [reduces_rows_through_a_lambda, reduces_rows_unused])
+def test_reverse_over_reverse_of_an_axis_sum(fn):
+    W = np.random.RandomState(0).rand(3, 4)
+    gradient = ad.grad(fn)
+    want = np.stack([fd_grad(lambda v, k=k: gradient(v).ravel()[k], [W], 0) for k in range(W.size)])
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(ad.hessian(fn, mode=mode)(W).reshape(12, 12), want.reshape(12, 12),
+                                   rtol=1e-5, atol=1e-5)

@@ -1174,8 +1174,10 @@ def unreduce_back(g, v, x, axis=None, keepdims=False):
     for a uniform array shaped like ``x``) summed back over ``axis``."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
-    if g.__class__ is float:
+    if np.shape(g) != np.shape(x):  # (a float or NumPy scalar standing for it)
         g = np.broadcast_to(g, np.shape(x))
+    if not np.ndim(v):  # (a number, maybe standing for a uniform array: it reached every entry)
+        return np.sum(g)
     return np.reshape(np.sum(g, axis=axis, keepdims=keepdims), np.shape(v))
 
 
