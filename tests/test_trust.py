@@ -1133,3 +1133,60 @@ def test_reverse_over_reverse_of_an_axis_sum(fn):
     for mode in ("reverse", "forward"):
         np.testing.assert_allclose(ad.hessian(fn, mode=mode)(W).reshape(12, 12), want.reshape(12, 12),
                                    rtol=1e-5, atol=1e-5)
+
+
+# -- minimal programs of the 20,000-program campaign (seeds 25000-45000), each a class above ----
+
+def masked_sum_then_rebound_to_a_list(x, alpha):  # seed 38393: uniform adjoint of a rebound name
+    if alpha < 2.0:
+        m = np.sum(x[x < 2.0])
+    x = x.sum()
+    x = [x]
+    v1 = x[0]
+    return v1 - m + alpha
+
+
+def masked_sum_in_a_loop_then_rebound(lam):  # seed 26066
+    filled = np.zeros((3,)) + lam
+    for step in range(filled.shape[0]):
+        if lam > 0.0:
+            s_acc = np.sum(filled[filled > 0] ** 2)
+    filled = lam
+    return s_acc
+
+
+def appends_then_divides_a_slice(layers):  # seed 40922: a list entry's tangent may be 0.0
+    part = layers[2]
+    layers.append(np.full((3, 4), 2.0))
+    v2 = layers[-1] * 2.0
+    v2[:, ] /= part
+    return v2.sum()
+
+
+def max_of_positives(u, v):
+    return np.max(v[v > 0])
+
+
+def loop_that_never_runs_into_a_callee(w):  # seed 41343: a tangent 0.0 handed to a callee
+    k = 0
+    state = np.ones_like(w)
+    while k > 2:
+        state[k] *= w
+        state = state * state
+    return max_of_positives(2.0, state) + np.sum(w ** 2)
+
+
+def test_minimal_programs_of_the_last_campaign():
+    x = np.array([[0.5, 3.0], [1.5, -1.0]])
+    gx, ga = ad.grad(masked_sum_then_rebound_to_a_list, wrt=(0, 1))(x, 0.5)
+    np.testing.assert_allclose(gx, fd_grad(masked_sum_then_rebound_to_a_list, [x, 0.5], 0), atol=1e-7)
+    _, pullback = ad.vjp(masked_sum_then_rebound_to_a_list, x, 0.5)
+    np.testing.assert_allclose(pullback(1.0)[0], gx)
+    assert ad.grad(masked_sum_in_a_loop_then_rebound)(0.7) == pytest.approx(6 * 0.7)
+    layers = [np.ones((3, 4)), np.ones((3, 4)), np.full((3, 4), 4.0)]
+    value, tangent = ad.jvp(appends_then_divides_a_slice, (layers,), ([np.zeros((3, 4))] * 2 + [np.ones((3, 4))],))
+    assert value == pytest.approx(12 * 2.0 * 2.0 / 4.0) and tangent == pytest.approx(-12 * 4.0 / 16.0)
+    w = np.array([0.5, -1.0, 2.0])
+    t = np.array([1.0, 2.0, -1.0])
+    assert ad.jvp(loop_that_never_runs_into_a_callee, (w,), (t,))[1] == pytest.approx(2 * w @ t)
+    np.testing.assert_allclose(ad.grad(loop_that_never_runs_into_a_callee)(w), 2 * w)
