@@ -9,6 +9,9 @@ through adcompiler, and compares. A program is classified as
 * ``wrong``    a check failed: a gradient, value, side effect, type, tangent or Hessian differs;
 * ``crash``    an adcompiler call raised anything that is not ``ad.AdError`` (also inside the
                generated code), or did not finish in time;
+* ``nonfinite`` a gradient is inf or NaN where finite differences are finite, and the plain
+               computation itself overflows or divides by zero on the way (inf * 0 in IEEE
+               arithmetic: every AD tool gives it; listed, not counted as wrong);
 * ``skipped``  the plain program raised or returned a non-finite value at the chosen inputs.
 
 Checks (each one letter, used in failure signatures):
@@ -2490,8 +2493,8 @@ class Failure:
         """Failures with the same signature are (probably) the same bug."""
         if self.status == "crash":
             return "crash:%s:%s:%s@%s" % (self.check, self.kind, normalize_message(self.message), self.origin)
-        if self.status == "refused":
-            return "refused:%s:%s" % (self.check, normalize_message(self.message))
+        if self.status in ("refused", "nonfinite"):
+            return "%s:%s:%s" % (self.status, self.check, normalize_message(self.message))
         return "wrong:%s:%s" % (self.check, self.kind)
 
 
@@ -2513,7 +2516,7 @@ class Result:
     @property
     def primary(self) -> Failure | None:
         """The failure that decides the status (first of the most severe kind)."""
-        for status in ("crash", "wrong", "refused"):
+        for status in ("crash", "wrong", "refused", "nonfinite"):
             for failure in self.failures:
                 if failure.status == status:
                     return failure
@@ -2940,8 +2943,22 @@ class ProgramChecker:
                     out[(p, path, idx)] = (central, bool(smooth))
         return out, f0
 
-    def compare_to_fd(self, check: str, grads: dict, fd: dict, f0: float, float32: bool, label: str):
-        """Compare AD gradients ``{position: gradient}`` with finite differences; raise on mismatch."""
+    def overflows(self, args) -> bool:
+        """Whether the plain call at ``args`` overflows, divides by zero or makes a NaN on the way
+        (an intermediate inf: its derivative is inf * 0 in IEEE arithmetic, for every AD tool)."""
+        try:
+            with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+                self.f(*copy.deepcopy(args))
+        except (FloatingPointError, OverflowError, ZeroDivisionError):
+            return True
+        except Exception:
+            return False
+        return False
+
+    def compare_to_fd(self, check: str, grads: dict, fd: dict, f0: float, float32: bool, label: str, args=None):
+        """Compare AD gradients ``{position: gradient}`` with finite differences; raise on mismatch.
+        A gradient that is not finite where the plain computation itself goes through inf or NaN
+        (``expm1`` of a large number, ``0.0 ** -2``) is recorded as ``nonfinite``, not as wrong."""
         scale = max([abs(v) for v, ok in fd.values() if ok] + [1.0])
         rtol = 5e-3 if float32 else 1e-4
         atol = (5e-4 if float32 else 1e-5) * scale + 1e-8 * (1 + abs(f0)) / FD_STEP
@@ -2973,8 +2990,12 @@ class ProgramChecker:
             # a NaN/inf where finite differences are finite (often sqrt, std or norm at exactly 0)
             # is its own kind: it is not a silently plausible number
             kind = "nan" if all(not np.isfinite(got) for *_, got in bad) else "grad"
-            self.fail(check, kind, "%s: %d of %d entries differ from finite differences (%s)" % (
-                label, len(bad), compared, self.program.specs[p].describe()), "\n".join(lines))
+            message = "%s: %d of %d entries differ from finite differences (%s)" % (
+                label, len(bad), compared, self.program.specs[p].describe())
+            if kind == "nan" and args is not None and self.overflows(args):
+                raise CheckFailed(Failure(check, "nonfinite", "overflow", message + "; the plain computation "
+                                          "overflows or divides by zero on the way", "\n".join(lines)))
+            self.fail(check, kind, message, "\n".join(lines))
         return compared
 
     # ---- the checks ------------------------------------------------------------------------
@@ -3053,7 +3074,7 @@ class ProgramChecker:
             fd, f0 = self.finite_differences(args, positions)
             state["fd"] = fd
             state["smooth"] = all(ok for _, ok in fd.values())
-            self.compare_to_fd("a", grads, fd, f0, float32, "gradient")
+            self.compare_to_fd("a", grads, fd, f0, float32, "gradient", args)
             state["exact"] = structure_ok or "d" not in self.only
 
         self.run("a", grad_checks)
@@ -3154,7 +3175,8 @@ class ProgramChecker:
                     fd, f0 = self.finite_differences(args, positions)
                 else:
                     f0 = plain_value
-                self.compare_to_fd("h", {p: cotangents[p] for p in positions}, fd, float(f0), float32, "vjp")
+                self.compare_to_fd("h", {p: cotangents[p] for p in positions}, fd, float(f0), float32, "vjp",
+                                   args)
 
         self.run("h", vjp_check)
 
@@ -3287,7 +3309,7 @@ class ProgramChecker:
                 if problems:
                     self.fail("g", problems[0][0], "%s: %s" % (label, problems[0][1]))
             fd, f0 = self.finite_differences(other, positions)
-            self.compare_to_fd("g", grads, fd, f0, float32, label)
+            self.compare_to_fd("g", grads, fd, f0, float32, label, other)
 
 
 def axpy(a, t, h):
@@ -3396,7 +3418,7 @@ def check_program(seed: int, source: str | None = None, only: str | None = None,
                                 % checker.keyword_tail)
         statuses = {f.status for f in checker.failures}
         result.status = ("crash" if "crash" in statuses else "wrong" if "wrong" in statuses else
-                         "refused" if "refused" in statuses else "ok")
+                         "refused" if "refused" in statuses else "nonfinite" if "nonfinite" in statuses else "ok")
     return result
 
 
@@ -3774,7 +3796,7 @@ def write_summary(results: list[dict], out_dir: str, command: str) -> str:
     counts = count_statuses(results)
     lines = ["# Differential campaign", "", "command: `%s`" % command, "",
              "| class | programs |", "|---|---|"]
-    for status in ("ok", "refused", "wrong", "crash", "skipped") + (("broken",) if counts.get("broken") else ()):
+    for status in ("ok", "refused", "nonfinite", "wrong", "crash", "skipped") + (("broken",) if counts.get("broken") else ()):
         lines.append("| %s | %d |" % (status, counts.get(status, 0)))
     lines.append("| total | %d |" % len(results))
     lines += ["", "## Failure groups (wrong and crash), by signature", ""]
@@ -3976,7 +3998,7 @@ def main(argv=None) -> int:
         results = run_campaign(seeds, opts.jobs, opts.out)
         counts = count_statuses(results)
         print("checked %d programs in %.0f s" % (len(results), time.time() - start))
-        for status in ("ok", "refused", "wrong", "crash", "skipped", "broken"):
+        for status in ("ok", "refused", "nonfinite", "wrong", "crash", "skipped", "broken"):
             if status != "broken" or counts.get(status):
                 print("  %-8s %d" % (status, counts.get(status, 0)))
         print("failure groups: %d (see %s)" % (len(group_failures(results)), os.path.join(opts.out, "summary.md")))

@@ -166,6 +166,11 @@ def test_table_declarations_are_checked():
         table.define(np.ravel, "a, order='C'", "np.ravel(g, order)", linear=True, only=dict(order=("F",)))
     with pytest.raises(ValueError, match="may not be called site"):
         table.define(np.ravel, "a, site", "g", linear=True)
+    with pytest.raises(ValueError, match="numpy.sin: its derivative template reads 'unbroadcas'"):
+        table.define(np.sin, "x", "unbroadcas(g * np.cos(x), x)")  # (a misspelled helper)
+    with pytest.raises(ValueError, match="reads 'y'"):
+        table.elementwise(np.cos, "x", "-g * np.sin(y)")
+    table.define(np.tan, "x", "g / np.cos(x) ** 2", jvp="t_x / np.cos(x) ** 2")  # (t_x: x's tangent)
 
 
 UNHANDLED = {

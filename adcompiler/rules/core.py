@@ -27,6 +27,7 @@ line, column), for errors raised at run time.
 from __future__ import annotations
 
 import ast
+import builtins
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -260,6 +261,24 @@ def template_reads(template, params) -> tuple[set, set]:
     return value, shape - value
 
 
+KNOWN_HELPERS: frozenset = frozenset()  # set by the package once the helper modules are loaded
+
+
+def check_template_names(rule: Rule, helpers: frozenset) -> None:
+    """Every name a template of ``rule`` reads is a parameter (``t_x``: its tangent), ``g``,
+    ``ans``, ``site``, a builtin or a helper generated code binds: a misspelled helper fails here,
+    when the table is loaded, not as a NameError in generated code."""
+    sig = rule.signature
+    params = set(sig.params) | ({sig.varargs} if sig.varargs else set())
+    allowed = params | {"t_" + p for p in params} | {"g", "ans", "site"} | helpers
+    templates = [*rule.vjps.values(), *rule.scalar_vjps.values(), *rule.constant_vjps.values()]
+    for template in templates + ([rule.jvp] if rule.jvp is not None else []):
+        unknown = sorted(n for n in template_names(template) if n not in allowed and not hasattr(builtins, n))
+        if unknown:
+            raise ValueError("%s: its derivative template reads %r, which is neither one of its parameters "
+                             "nor a helper of generated code" % (rule.name, unknown[0]))
+
+
 class Table:
     """One namespace's rules (numpy, math, builtins): ``elementwise``/``define``/``nondiff``."""
 
@@ -274,6 +293,8 @@ class Table:
             raise ValueError("%s: a parameter may not be called %s" % (rule.name, sorted(reserved)[0]))
         if key in self.rules:  # aliases such as np.abs / np.absolute are one object: list it once
             raise ValueError("%s has two entries in the %s rule table" % (rule.name, self.namespace))
+        if KNOWN_HELPERS:
+            check_template_names(rule, KNOWN_HELPERS)
         for p in (*rule.harmless, *rule.only):
             if p not in rule.signature.params:
                 raise ValueError("%s: %r is not one of its parameters" % (rule.name, p))
