@@ -10,6 +10,7 @@ from typing import Any, Callable, Sequence, Union
 import numpy as np
 
 from . import arguments, compiler, runtime
+from .batched import Unbatchable
 from .callables import as_function
 from .errors import AdError
 from .parse import unwrap
@@ -646,7 +647,6 @@ def _batched_reverse_jacobian(fn, args, positions):
     """Jacobians w.r.t. ``positions`` from one run of the backward pass on a batch of one-hot
     cotangents (batched forward mode over the generated backward function, which is linear in
     its cotangent), or None when it cannot run on a batch."""
-    from .batched import Unbatchable
     pair, differentiable = _split(fn, args)
     if any(not isinstance(args[p], np.ndarray) for p in positions):
         return None
@@ -687,7 +687,6 @@ def _batched_reverse_jacobian(fn, args, positions):
 def _batched_jacobian(fn, args, pos):
     """The Jacobian w.r.t. array argument ``pos`` from one run of batched tangent code, or None
     when the function's tangent code cannot run on a batch."""
-    from .batched import Unbatchable
     target = _target(fn, args)
     kinds = tuple(map(compiler.kind_of, args))
     table = _BATCHED.setdefault(unwrap(target), {})

@@ -17,8 +17,10 @@ import numpy as np
 
 from . import rules
 from .codegen import define
+from .custom import user_rules
 from .errors import AdError
 from .parse import unwrap
+from .planning import is_library_function
 
 _BY_ID: dict = {}  # id(callable with a rule) -> (callable, its wrapper): module-level objects, kept
 _PARTIALS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # partial -> its wrapper
@@ -83,14 +85,12 @@ def _is_python(fn) -> bool:
 
 
 def _library(fn) -> bool:
-    from .planning import is_library_function
     return is_library_function(getattr(fn, "__func__", fn))
 
 
 def _through_rule(fn) -> bool:
     """Differentiated through its rule: a callable with a rule that has no Python source, or is a
     library's function (never traced into), or a function with a user rule (``ad.defvjp``)."""
-    from .custom import user_rules
     return any(r is not None for r in user_rules(fn)) or (
         rules.lookup(fn) is not None and (not _is_python(fn) or _library(fn)))
 

@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 
+from . import api
 from .errors import AdError
 
 
@@ -81,7 +82,6 @@ def _split_top(text):
 
 
 def cmd_dump(args):
-    from . import api
     fn = load_function(args.target)
     if args.stage == "normalized":
         print(api.normalize(fn), end="")
@@ -104,7 +104,6 @@ def _call_args(fn, values) -> list:
 def cmd_check(args):
     import inspect
 
-    from . import api
     fn = load_function(args.target)
     params = list(inspect.signature(fn).parameters)
     call_args = _call_args(fn, _parse_at(args.at or ""))

@@ -10,7 +10,9 @@ import numpy as np
 
 from .analysis import walk, CONTAINER, FLOAT, SCALAR, array_kind, is_container
 from .codegen import compile_functions, drop_orphan_comments, to_source
-from .context import Context
+from .batched import BatchedForwardMode
+from .context import COMMENT, Context
+from .forward import ForwardMode
 from .fusion import fuse_composites
 from .inplace import read_back
 from .normalize import assign, const, name, normalize_function
@@ -370,7 +372,6 @@ def _keeps_floats(func, keeping: set) -> bool:
 
 
 def _is_comment_call(node) -> bool:
-    from .context import COMMENT
     return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == COMMENT
 
 
@@ -536,8 +537,6 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False) -
     parameters ``wrt_positions`` (``tangents`` holds one tangent per position). ``batched``: every
     tangent has a leading batch axis (raises batched.Unbatchable when the function does not allow
     it)."""
-    from .batched import BatchedForwardMode
-    from .forward import ForwardMode
     parsed, ctx, fdef = _stage(fn, arg_kinds)
     params = param_names(fdef)
     wrt = [params[i] for i in wrt_positions]

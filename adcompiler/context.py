@@ -9,6 +9,7 @@ import gast
 from .naming import Bindings, Namer, names_in
 from .parse import Parsed
 from .resolve import MISSING, Resolver
+from .rules import helper_object
 
 COMMENT = "__adcompiler_comment__"
 
@@ -38,7 +39,6 @@ class Context:
     def helper(self, name: str) -> str:
         """The generated code's name for a helper used by rules: np, math, a runtime function or
         a rule's adjoint helper."""
-        from .rules import helper_object
         return self.bindings.name_for(name, helper_object(name))
 
     def builtin(self, name: str) -> str:

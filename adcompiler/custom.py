@@ -5,6 +5,8 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from .parse import unwrap
+
 USER_VJPS: dict = {}
 USER_JVPS: dict = {}
 
@@ -44,7 +46,6 @@ def user_rules(fn) -> tuple:
 
 
 def _key(fn):
-    from .parse import unwrap
     return unwrap(fn)
 
 

@@ -12,6 +12,8 @@ import gast
 import numpy as np
 
 from .errors import AdError
+from .parse import parse_function
+from .resolve import Resolver
 
 # methods that change the object they are called on (lists, dicts, sets, arrays)
 _WRITING_METHODS = frozenset((
@@ -60,8 +62,6 @@ def _effects(fn, active=()):
         return cached
     if code in active:  # (recursion: what is found so far)
         return nothing
-    from .parse import parse_function
-    from .resolve import Resolver
     try:
         parsed = parse_function(fn)
     except AdError:

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 import gast
 
-from .errors import Location
-from .naming import Namer
-from .resolve import MISSING, Resolver
+from . import runtime
 from .analysis import walk
+from .custom import insert_grad_of
+from .errors import AdError, Location
+from .naming import Namer
+from .parse import parse_function
+from .resolve import MISSING, Resolver, local_names
+from .rules.core import copy_tree
 
 ATOMS = (gast.Name, gast.Constant)
 
@@ -349,7 +353,6 @@ class Normalizer:
             last.ad_augmented = True  # in place for an array: see Planner.check_in_place_updates
             if self.bind_object is None or self.generated:  # (generated code: owned adjoints of one dtype)
                 return
-            from . import runtime
             if target.id in self.caller_objects:
                 # the argument may be the caller's array (or list): Python writes the result into
                 # it, and so does generated code (``x = in_place(x, t1)``: the caller sees it)
@@ -371,7 +374,6 @@ class Normalizer:
             if self.bind_object is not None:
                 # d[k] += v on a list or dict: Python changes the array d[k] itself (everything
                 # holding it sees the change); on an array it is x[k] = x[k] + v
-                from . import runtime
                 written = self.temp()
                 call = gast.Call(func=name(self.helper("element_in_place", runtime.element_in_place)),
                                  args=[name(base), name(old), new], keywords=[])
@@ -470,7 +472,6 @@ class Normalizer:
         return code
 
     def stmt_With(self, s):
-        from .custom import insert_grad_of
         item = s.items[0] if len(s.items) == 1 else None
         call = item.context_expr if item is not None else None
         if not (isinstance(call, gast.Call) and self.resolver.resolve(call.func) is insert_grad_of):
@@ -695,7 +696,6 @@ class Normalizer:
             self.unsupported(call, "calling a nested function with *args, **kwargs or keyword-only "
                                    "parameters", "define it at module level")
         params = [a.id for a in args.args]
-        from .resolve import local_names
         renames = {n: self.namer.fresh("%s_%s" % (fdef.name.strip("<>"), n)) for n in sorted(local_names(fdef))}
         self.resolver.locals |= set(renames.values())
         bound = {}
@@ -890,7 +890,6 @@ class Normalizer:
                              generators=[gast.comprehension(target=name(item, True), iter=name(items), ifs=[],
                                                             is_async=0)])
         self.assign_to(keys, comp, s)
-        from . import runtime
         if target is sorted:
             order = gast.Call(func=name(self.helper("key_order", runtime.key_order)),
                               args=[name(keys), keywords.get("reverse", const(False))], keywords=[])
@@ -909,7 +908,6 @@ class Normalizer:
         (refused if a float index depending on wrt reaches them: runtime.subscript_check)."""
         import numpy as np
 
-        from . import runtime
         if self.bind_object is None or not self.is_global(node.value):
             return None
         obj = self.resolver.resolve(node.value)
@@ -933,7 +931,6 @@ class Normalizer:
 
 
 def _copy(node):
-    from .rules.core import copy_tree
     return copy_tree(node)
 
 
@@ -973,8 +970,6 @@ def _namespace_of(value, resolver):
 def _returned_module(fn):
     """The module every ``return`` of user function ``fn`` gives, or None."""
     import types
-    from .parse import parse_function
-    from .errors import AdError
     if not isinstance(fn, types.FunctionType):
         return None
     try:

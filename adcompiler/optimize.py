@@ -12,6 +12,7 @@ from typing import Callable
 import gast
 
 from .analysis import loads, name_counts, substitute_loads, walk
+from .context import COMMENT
 from .inplace import ReuseBuffers
 from .shapes import ResolveShapes
 
@@ -609,7 +610,6 @@ class DeadCode:
 
 
 def _is_comment(s) -> bool:
-    from .context import COMMENT
     return isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Name) and s.value.func.id == COMMENT
 
 

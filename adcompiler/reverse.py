@@ -21,6 +21,7 @@ from .analysis import walk, FLOAT, SCALAR, is_container, list_method, loads, ran
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
+from .rules import adjoints
 
 _WHOLE_SUMS = (np.sum, np.mean, "sum", "mean")
 # statements whose value may be a container when its kind is unknown (not arithmetic, not a rule)
@@ -64,7 +65,6 @@ class ReverseMode(Planner):
     def refuse_traced_helpers(self):
         """Gradient code differentiated in reverse (reverse over reverse) goes through its helpers'
         reverse rules; a helper without one is an error here (forward mode may trace it instead)."""
-        from .rules import adjoints
         for s in self.layout.simple:
             plan = self.plans[id(s)]
             if plan.kind in ("call", "checkpoint") and getattr(plan.fn, "__module__", None) == adjoints.__name__ \

@@ -11,6 +11,8 @@ import types
 
 import numpy as np
 
+from .errors import COMPLEX_UNSUPPORTED, AdError, error_at
+
 _ndarray = np.ndarray
 _float = float
 _SCALARS = (float, int, np.float64, np.float32, np.float16, np.longdouble)
@@ -238,7 +240,6 @@ def matmul(a, b):
     if (np.ndim(a) == 0 and not a) or (np.ndim(b) == 0 and not b):
         return 0.0  # (a NumPy zero standing for a zero adjoint: @ takes no number)
     if not np.ndim(a) or not np.ndim(b):
-        from .errors import AdError
         raise AdError("reverse mode over gradient code met a number standing for the zero adjoint of an array, "
                       "whose shape it does not know", hint="use forward over reverse: ad.hessian(f) (the default "
                       "mode), or ad.jvp of the gradient")
@@ -270,8 +271,9 @@ def _dot_shape(a, b):
 
 def product_adjoint(v, a, b, shape_of=_matmul_shape):
     """The adjoint ``v`` of ``a @ b`` (or ``np.dot``: ``shape_of=_dot_shape``) as an array, when it
-    is a scalar standing for a uniform one (generated gradient code passes such scalars on)."""
-    if v.__class__ is _ndarray and v.ndim or (np.ndim(a) == 0 or np.ndim(b) == 0):
+    is a scalar standing for a uniform one (generated gradient code passes such scalars on); the
+    0.0 of a zero adjoint stays 0.0, which every helper takes for zero."""
+    if v.__class__ is _ndarray and v.ndim or (np.ndim(a) == 0 or np.ndim(b) == 0) or (v.__class__ is _float and not v):
         return v
     shape = shape_of(a, b)
     return _broadcast(v, shape) if shape else v
@@ -386,7 +388,6 @@ class Refusal:
         self.error = error
 
     def __call__(self, detail):
-        from .errors import AdError
         e = self.error
         return AdError(e.message % detail, function=e.function, filename=e.filename, lineno=e.lineno, col=e.col,
                        hint=e.hint)
@@ -413,7 +414,6 @@ def scalar_seed(value, function):
         return 1.0
     if value.__class__ is _ndarray and value.size == 1 and value.dtype.kind == "f":
         return np.ones(value.shape, value.dtype)
-    from .errors import AdError
     if np.ndim(value) and np.size(value) != 1:
         hint = "use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)"
     elif np.iscomplexobj(value):
@@ -477,7 +477,6 @@ def _check_distinct_targets(dx, index):
     value only; its adjoint is not supported (an error, never a silent wrong gradient)."""
     positions = np.arange(dx.size).reshape(dx.shape)[index]
     if np.ndim(positions) and np.unique(positions).size != np.size(positions):
-        from .errors import AdError
         raise AdError("a subscript assignment through an index that repeats an element (%r): only the last "
                       "value is kept, and the gradient of that is not supported" % (index,),
                       hint="use distinct indices, or np.add.at-style accumulation written as y = y + ...")
@@ -734,7 +733,6 @@ def subscript_check(base, index, site):
     floats: ``base`` computes its items from them, and they would get no gradient."""
     if isinstance(base, SELECTING) or not any(map(_inexact, index)):
         return
-    from .errors import error_at
     raise error_at(site, "a %s is not an array, list, tuple or dict: its [...] computes a value from an index "
                          "that depends on the differentiated arguments, which would get no gradient"
                    % type(base).__name__,
@@ -766,7 +764,6 @@ def dtype_gate(v, dtype, site):
         return v
     if kind in "iub":
         return np.zeros_like(v) if v.__class__ is _ndarray else 0.0
-    from .errors import COMPLEX_UNSUPPORTED, error_at
     raise error_at(site, "the cast to dtype %s: %s" % (np.dtype(dtype).name, COMPLEX_UNSUPPORTED if kind == "c" else
                                                        "only float, int and bool dtypes are differentiated"),
                    hint="compute in a float dtype")
@@ -810,7 +807,6 @@ def cast_like(g, x):
 
 
 def _inconsistent(g, x):
-    from .errors import AdError
     raise AdError("internal error: a gradient of shape %s was computed for an argument of shape %s; please report "
                   "this program" % (np.shape(g), np.shape(x)), hint="adcompiler refuses rather than return it")
 
@@ -842,7 +838,6 @@ def _object_like(g, x):
     parts = g if isinstance(g, dict) else {}
     computed = [a for a in parts if a not in vars(x) and hasattr(_class_attribute(x, a), "__get__")]
     if computed:  # a property (or other computed attribute): its adjoint has no place to go
-        from .errors import AdError
         raise AdError("the gradient flows through %s.%s, which is computed (a property?), not stored on the "
                       "object" % (type(x).__name__, computed[0]),
                       hint="read the stored attributes it is computed from in the differentiated code, or call "
@@ -924,7 +919,6 @@ def vectorized(vec, n):
     made = _cached(vec, (id(vec), n, "vectorized"))
     if made is not None:
         return made
-    from .errors import AdError
     label = getattr(vec.pyfunc, "__name__", "fn")
     label = label if label.isidentifier() else "fn"
     otypes = vec.otypes or ""
@@ -968,7 +962,6 @@ def _object_trampoline(cls, n):
         return made
     from .planning import is_library_function
     if is_library_function(cls.__call__):
-        from .errors import AdError
         raise AdError("a %s object is called here, which has no derivative rule" % cls.__name__,
                       hint="call a function with a derivative rule or with Python source")
     return _trampoline(cls, n + 1, ["fn"] + ["arg%d" % i for i in range(n)], call_first=True)
@@ -984,14 +977,12 @@ def _dispatch(active, fn, args):
     if fn.__class__ is np.ufunc and _cached(fn, (id(fn), len(args), False)) is None:
         from . import rules
         if rules.lookup(fn) is None:
-            from .errors import AdError
             raise AdError("the ufunc %r has no derivative rule (np.frompyfunc makes ufuncs of Python functions, "
                           "which are not differentiated)" % fn, hint="use np.vectorize(f), or call f in a loop")
     if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType) \
             and not is_library_function(call):  # (a library's callable object: through a rule)
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active
     if 0 in active and not _stateless(fn):
-        from .errors import AdError
         raise AdError("the callable %r is chosen at run time and depends on the differentiated arguments: only "
                       "objects with a __call__ method get gradients that way" % (fn,),
                       hint="pass the values it uses as arguments")

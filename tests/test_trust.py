@@ -1190,3 +1190,50 @@ def test_minimal_programs_of_the_last_campaign():
     t = np.array([1.0, 2.0, -1.0])
     assert ad.jvp(loop_that_never_runs_into_a_callee, (w,), (t,))[1] == pytest.approx(2 * w @ t)
     np.testing.assert_allclose(ad.grad(loop_that_never_runs_into_a_callee)(w), 2 * w)
+
+
+# -- reverse over reverse through a product whose first-order adjoint is a zero stand-in --------
+
+def dot_rows_in_a_loop(W, x):  # seed 47410
+    resid = W - W
+    v1 = np.mean(resid ** 2)
+
+    def phi(u):
+        def core(w_):
+            return np.hypot((w_ ** 2 + 1.0) ** w_, resid)
+        return core(u) + np.exp2(u) * np.minimum(v1, v1)
+    out = phi(2.0 + resid + v1)
+    for row in out:
+        resid = x + 0.0 * resid
+        v3 = np.dot(resid, row)
+    v1 *= max((np.sum(v2) for v2 in v3))
+    return v1 ** 2 + np.sum(W * x) ** 2
+
+
+def test_reverse_over_reverse_of_a_product_with_a_zero_adjoint():
+    W, x = np.random.RandomState(0).rand(3, 4), np.random.RandomState(1).rand(3, 4)
+    gradient = ad.grad(dot_rows_in_a_loop)
+    want = np.stack([fd_grad(lambda v, xx, k=k: gradient(v, xx).ravel()[k], [W, x], 0).ravel() for k in range(12)])
+    for mode in ("reverse", "forward"):
+        np.testing.assert_allclose(ad.hessian(dot_rows_in_a_loop, mode=mode)(W, x).reshape(12, 12), want,
+                                   rtol=1e-4, atol=1e-5)
+
+
+def min_of_a_loop_result(scale, y):  # seed 52006: min over an array whose tangent may be 0.0
+    k = 0
+    s_acc = np.ones_like(y)
+    while k < 2:
+        k = k + 1
+        if np.sum(y ** 2) < 3.0:
+            s_acc = s_acc
+        else:
+            s_acc = y
+    return min(s_acc) * scale + np.sum(y)
+
+
+@pytest.mark.parametrize("y", [np.array([0.1, 0.2, 0.3]), np.array([1.0, 2.0, 0.5])])
+def test_builtin_min_of_an_array_with_a_zero_tangent(y):
+    t = np.array([1.0, -2.0, 0.5])
+    g = ad.grad(min_of_a_loop_result, wrt=(0, 1))(1.5, y)
+    assert ad.jvp(min_of_a_loop_result, (1.5, y), (0.0, t))[1] == pytest.approx(g[1] @ t)
+    np.testing.assert_allclose(g[1], fd_grad(min_of_a_loop_result, [1.5, y], 1), rtol=1e-6)

@@ -6,17 +6,11 @@ import importlib
 import sys
 
 from .. import custom
-from . import builtin_rules, core, linalg_rules, math_rules, methods, numpy_rules, runtime_rules
-from .core import (Rule, Signature, _helper_names, helper_object, helpers_used, instantiate, needs_array_adjoint, template_names,
+from . import builtin_rules, linalg_rules, math_rules, methods, numpy_rules, runtime_rules
+from .core import (HELPER_NAMES, Rule, Signature, helper_object, helpers_used, instantiate, needs_array_adjoint, template_names,
                    template_reads)
 
-HELPER_NAMES = frozenset(_helper_names())
-
 TABLES = (numpy_rules.table, linalg_rules.table, math_rules.table, builtin_rules.table, runtime_rules.table)
-core.KNOWN_HELPERS = HELPER_NAMES  # (rules defined from now on are checked as they are added)
-for _table in TABLES + (methods.table,):
-    for _rule in _table.rules.values():
-        core.check_template_names(_rule, HELPER_NAMES)
 scipy_rules = None  # loaded once the user's code has imported scipy.special (not a dependency)
 USER_RULES: dict = {}
 builtin_rules.table.nondiff(custom.stop_gradient)

@@ -728,6 +728,8 @@ def select_jvp(ans, args, tangents):
     parts = dselect(1.0, ans, args)
     weights = parts[0] if len(args) == 1 else parts
     items = tangents[0] if len(args) == 1 else tangents
+    if _zero(items):  # (the one iterable's tangent is the 0.0 of its zeros)
+        return items
     return sum(w * t for w, t in zip(weights, items) if w)
 
 

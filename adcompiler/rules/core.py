@@ -28,10 +28,15 @@ from __future__ import annotations
 
 import ast
 import builtins
+import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import gast
+import numpy
+
+from .. import runtime
+from . import adjoints
 
 # Names a template may use besides its parameters, g and ans: numpy, math, and the public
 # functions of the runtime and of the rule adjoint helpers, all bound in generated code.
@@ -40,25 +45,16 @@ def _public(module):
             and getattr(v, "__module__", None) == module.__name__}
 
 
+HELPER_NAMES = frozenset({"np", "math"} | _public(runtime) | _public(adjoints))
+
+
 def helper_object(name):
     """The object a helper name in a template stands for."""
-    import math
-
-    import numpy
-
-    from .. import runtime
-    from . import adjoints
     if name == "np":
         return numpy
     if name == "math":
         return math
     return getattr(runtime, name, None) or getattr(adjoints, name)
-
-
-def _helper_names():
-    from .. import runtime
-    from . import adjoints
-    return {"np", "math"} | _public(runtime) | _public(adjoints)
 
 
 # Helpers that read only the shape/dtype of the argument at this position (not its values).
@@ -206,7 +202,6 @@ def helpers_used(template) -> list:
     """The helper names (np, unbroadcast, ...) a template refers to (computed once per template)."""
     used = getattr(template, "ad_helpers", None)
     if used is None:
-        from . import HELPER_NAMES
         used = sorted({n.id for n in gast.walk(template) if isinstance(n, gast.Name) and n.id in HELPER_NAMES})
         template.ad_helpers = used
     return used
@@ -219,7 +214,6 @@ def needs_array_adjoint(template) -> bool:
     cached = getattr(template, "ad_needs_array", None)
     if cached is not None:
         return cached
-    from . import HELPER_NAMES
 
     def reaches(node) -> bool:  # does an unprotected g flow into node's value?
         if isinstance(node, gast.Name):
@@ -230,7 +224,11 @@ def needs_array_adjoint(template) -> bool:
 
     def unsafe(node) -> bool:
         if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in HELPER_NAMES:
-            return any(unsafe(a) for a in node.args + [k.value for k in node.keywords])
+            # (a helper takes the 0.0 in its first argument, the adjoint it maps; elsewhere it is
+            # a value whose shape the helper reads)
+            later = node.args[1:] + [k.value for k in node.keywords]
+            return any(unsafe(a) for a in node.args + [k.value for k in node.keywords]) or (
+                node.func.id not in ("np", "math") and any(reaches(a) for a in later))
         if isinstance(node, (gast.Call, gast.Subscript, gast.Attribute)) or (
                 isinstance(node, gast.BinOp) and isinstance(node.op, gast.MatMult)):
             if isinstance(node, gast.Call):
@@ -261,16 +259,13 @@ def template_reads(template, params) -> tuple[set, set]:
     return value, shape - value
 
 
-KNOWN_HELPERS: frozenset = frozenset()  # set by the package once the helper modules are loaded
-
-
-def check_template_names(rule: Rule, helpers: frozenset) -> None:
+def check_template_names(rule: Rule) -> None:
     """Every name a template of ``rule`` reads is a parameter (``t_x``: its tangent), ``g``,
     ``ans``, ``site``, a builtin or a helper generated code binds: a misspelled helper fails here,
     when the table is loaded, not as a NameError in generated code."""
     sig = rule.signature
     params = set(sig.params) | ({sig.varargs} if sig.varargs else set())
-    allowed = params | {"t_" + p for p in params} | {"g", "ans", "site"} | helpers
+    allowed = params | {"t_" + p for p in params} | {"g", "ans", "site"} | HELPER_NAMES
     templates = [*rule.vjps.values(), *rule.scalar_vjps.values(), *rule.constant_vjps.values()]
     for template in templates + ([rule.jvp] if rule.jvp is not None else []):
         unknown = sorted(n for n in template_names(template) if n not in allowed and not hasattr(builtins, n))
@@ -293,8 +288,7 @@ class Table:
             raise ValueError("%s: a parameter may not be called %s" % (rule.name, sorted(reserved)[0]))
         if key in self.rules:  # aliases such as np.abs / np.absolute are one object: list it once
             raise ValueError("%s has two entries in the %s rule table" % (rule.name, self.namespace))
-        if KNOWN_HELPERS:
-            check_template_names(rule, KNOWN_HELPERS)
+        check_template_names(rule)
         for p in (*rule.harmless, *rule.only):
             if p not in rule.signature.params:
                 raise ValueError("%s: %r is not one of its parameters" % (rule.name, p))
