@@ -368,10 +368,18 @@ class Planner:
                 for base in self.returned_arguments(s.value):  # (def f(u): return u.T; min(a, b))
                     if base != bound and (self.kinds.get(bound) != SCALAR or base in self.params):
                         views.setdefault(bound, set()).add(base)
+            if isinstance(s.value, gast.Tuple) and not self.ctx.generated:  # (x, y = a[0], a[1]: the
+                # tuple holds the views, and its entries are them)
+                held = {e.id for e in s.value.elts if isinstance(e, gast.Name) and e.id != bound
+                        and self.kinds.get(e.id) != FLOAT}
+                held |= set().union(*(views.get(e, set()) for e in held)) if held else set()
+                if held:
+                    views.setdefault(bound, set()).update(held)
+                continue
             base = self.view_source(s.value)
-            # (a shape-() value is a number, or a 0-d array when it is an argument's)
+            # (a shape-() value is a number, or a 0-d array when it is an argument's or one's view)
             if base is None or base == bound or self.kinds.get(bound) == FLOAT or (
-                    self.kinds.get(bound) == SCALAR and base not in self.params):
+                    self.kinds.get(bound) == SCALAR and base not in self.params and not views.get(base)):
                 continue
             if self.handed_over(base, s):
                 # no alias the user can see, but the backward pass may read the temporary (the

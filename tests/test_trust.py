@@ -1237,3 +1237,31 @@ def test_builtin_min_of_an_array_with_a_zero_tangent(y):
     g = ad.grad(min_of_a_loop_result, wrt=(0, 1))(1.5, y)
     assert ad.jvp(min_of_a_loop_result, (1.5, y), (0.0, t))[1] == pytest.approx(g[1] @ t)
     np.testing.assert_allclose(g[1], fd_grad(min_of_a_loop_result, [1.5, y], 1), rtol=1e-6)
+
+
+# -- views reached through a conditional expression or a tuple -----------------------------------
+
+def divides_a_0d_argument_through_a_conditional(w, t, c):  # seed 52539
+    res = scaled = t if c > 0 else 0.5 + t
+    out = res * w
+    scaled /= t ** 2 + 1.0
+    return np.cos(t) + out
+
+
+def writes_under_a_row_unpacked_from_a_tuple(W, alpha):  # seed 52733
+    first_row, second_row = (W[0], W[-1])
+    W[[0, 2]] += alpha
+    return np.sum(second_row ** 2) + np.sum(first_row)
+
+
+def test_views_through_a_conditional_or_a_tuple_are_views():
+    """``scaled`` may be the 0-d argument ``t`` and ``second_row`` is a view of ``W``: writes
+    through them change the other name, so they are refused, never differentiated as copies."""
+    t = np.array(-0.5)
+    with pytest.raises(ad.AdError, match="may be the same array"):
+        ad.grad(divides_a_0d_argument_through_a_conditional, wrt=(0, 1))(1.0, t, 1.0)
+    assert t == -0.5
+    W = np.ones((3, 4))
+    with pytest.raises(ad.AdError, match="which may be a view of it"):
+        ad.grad(writes_under_a_row_unpacked_from_a_tuple, wrt=(0, 1))(W, 0.5)
+    np.testing.assert_array_equal(W, np.ones((3, 4)))
