@@ -9,7 +9,7 @@ from typing import Any, Callable, Sequence, Union
 
 import numpy as np
 
-from . import arguments, compiler, runtime
+from . import arguments, compiler, hooks, runtime
 from .batched import Unbatchable
 from .callables import as_function
 from .errors import AdError
@@ -76,7 +76,7 @@ def _check_differentiable(fn, args, positions):
                           function=fn.__qualname__)
     arguments.check(fn.__qualname__, params, args, positions)
     for i in positions:
-        k = compiler.kind_of(args[i])
+        k = arguments.kind_of(args[i])
         value = args[i]
         if k == "int" or value is None or isinstance(value, (str, bytes)) or \
                 (isinstance(value, np.generic) and not isinstance(value, np.floating)) or \
@@ -134,7 +134,7 @@ class _Derived:
         keyword_only = {}
         if kwargs:
             args, keyword_only = self._args(args, kwargs)
-        key = compiler.kinds_of(args)
+        key = arguments.kinds_of(args)
         fn = self._fns.get(key)
         if fn is None:
             fn = self._build(key, args)
@@ -191,7 +191,7 @@ class _Derived:
 
     def _function_for(self, args):
         """The generated function used for these arguments (generating it if needed)."""
-        key = compiler.kinds_of(args)
+        key = arguments.kinds_of(args)
         return self._fns.get(key) or self._build(key, args)
 
     @property
@@ -403,7 +403,7 @@ def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = T
     if args is not None:
         fn = _spread(fn, len(args))
     positions, _ = _positions(fn, wrt)
-    kinds = None if args is None else compiler.kinds_of(args)
+    kinds = None if args is None else arguments.kinds_of(args)
     if mode == "reverse":
         return compiler.build_reverse(fn, positions, kinds, "grad", optimize).source
     if mode == "forward":
@@ -441,7 +441,7 @@ def _differentiable_positions(args) -> tuple[int, ...]:
     plain objects (complex ones and unknown types are refused by ``arguments.check``)."""
     out = []
     for i, a in enumerate(args):
-        k = compiler.kind_of(a)
+        k = arguments.kind_of(a)
         if k == "float" or (k == "scalar" and isinstance(a, (np.floating, np.complexfloating))) or \
                 (isinstance(k, tuple) and ((k[0] == "array" and k[2][1] in "fc") or k[0] == compiler.CONTAINER
                                            or (k[0] == "object" and arguments.plain_object(a)))):
@@ -451,7 +451,7 @@ def _differentiable_positions(args) -> tuple[int, ...]:
 
 def _split(fn, args):
     fn = _spread(fn, len(args))
-    kinds = tuple(map(compiler.kind_of, args))
+    kinds = tuple(map(arguments.kind_of, args))
     positions = _differentiable_positions(args)
     arguments.check(getattr(fn, "__qualname__", "f"), _params(fn), args, positions)
     table = _SPLITS.setdefault(unwrap(fn), {})
@@ -571,7 +571,7 @@ def _spread(fn, n):
 
 def _jvp_function(fn, args, positions):
     target = _target(fn, args)
-    kinds = tuple(map(compiler.kind_of, args))
+    kinds = tuple(map(arguments.kind_of, args))
     table = _JVPS.setdefault(unwrap(target), {})
     compiled = table.get((positions, kinds))
     if compiled is None:
@@ -656,7 +656,7 @@ def _batched_reverse_jacobian(fn, args, positions):
         return None  # the row loop regenerates the code
     if not isinstance(out, np.ndarray) or out.dtype.kind != "f":
         return None
-    kinds = ((compiler.TUPLE_OF, tuple(map(compiler.kind_of, saved))), compiler.kind_of(out))
+    kinds = ((arguments.TUPLE_OF, tuple(map(arguments.kind_of, saved))), arguments.kind_of(out))
     table = _BATCHED.setdefault(unwrap(pair.backward), {})
     if kinds not in table:
         try:
@@ -688,7 +688,7 @@ def _batched_jacobian(fn, args, pos):
     """The Jacobian w.r.t. array argument ``pos`` from one run of batched tangent code, or None
     when the function's tangent code cannot run on a batch."""
     target = _target(fn, args)
-    kinds = tuple(map(compiler.kind_of, args))
+    kinds = tuple(map(arguments.kind_of, args))
     table = _BATCHED.setdefault(unwrap(target), {})
     if (pos, kinds) not in table:
         try:
@@ -794,3 +794,5 @@ def gradient_jvp(fn, args: tuple, tangents: tuple):
     """Tangent of ``fn(*args)`` for a gradient function ``fn`` (a Hessian-vector product)."""
     return jvp(fn, args, tuple(tangents))[1]
 
+
+hooks.install(grad=grad, gradient_vjp=gradient_vjp, gradient_jvp=gradient_jvp, clear_cache=clear_cache)

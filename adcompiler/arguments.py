@@ -1,5 +1,5 @@
 """Which argument values generated code can be trusted with. Generated code is NumPy code
-specialised on argument kinds (``compiler.kind_of``); a value whose operators or functions may
+specialised on argument kinds (``kind_of``); a value whose operators or functions may
 not be NumPy's (an ndarray subclass such as ``np.matrix`` or a masked array, another library's
 array) or that is complex (not supported yet) is refused with an ``AdError`` naming its type,
 never given a gradient that silently ignores what it is. An argument differentiated w.r.t. must
@@ -12,8 +12,44 @@ import types
 
 import numpy as np
 
+from .analysis import CONTAINER, FLOAT, SCALAR
 from .errors import AdError
-from .planning import LIBRARY_ROOTS
+from .parse import LIBRARY_ROOTS
+
+TUPLE_OF = "tuple_of"  # (TUPLE_OF, kinds of the entries): the saved state of a split backward function
+
+
+def kind_of(value):
+    """What generated code is specialised on: Python scalar, array rank and dtype, container."""
+    cls = value.__class__
+    if cls is float:
+        return FLOAT
+    if cls is int or cls is bool:
+        return "int"
+    if cls is np.ndarray:
+        return ("array", value.ndim, value.dtype.str)
+    if isinstance(value, np.generic):
+        return SCALAR
+    if isinstance(value, (list, tuple, dict)):
+        return (CONTAINER, cls.__name__)
+    return ("object", cls)  # the class: methods called on the argument are resolved through it
+
+
+def is_array_kind(kind) -> bool:
+    """Whether an argument kind (``kind_of``) is an ndarray's."""
+    return isinstance(kind, tuple) and kind[0] == "array"
+
+
+def kinds_of(args) -> tuple:
+    """The kinds of a call's arguments; an array's also says which arguments share its shape
+    (the position of the first argument of that shape), so code can resolve broadcasting."""
+    kinds = [kind_of(a) for a in args]
+    shapes = [a.shape if k.__class__ is tuple and k[0] == "array" and k[1] else None for a, k in zip(args, kinds)]
+    for i, shape in enumerate(shapes):
+        if shape is not None:
+            kinds[i] = kinds[i] + (shapes.index(shape),)
+    return tuple(kinds)
+
 
 _PROTOCOLS = ("__array_function__", "__array_ufunc__", "__array_namespace__", "__array__")
 _LEAVES = frozenset([float, int, bool, str, bytes, type(None)])

@@ -16,11 +16,9 @@ import weakref
 import numpy as np
 
 from . import rules
-from .codegen import define
 from .custom import user_rules
 from .errors import AdError
-from .parse import unwrap
-from .planning import is_library_function
+from .parse import define, is_library_function, unwrap
 
 _BY_ID: dict = {}  # id(callable with a rule) -> (callable, its wrapper): module-level objects, kept
 _PARTIALS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # partial -> its wrapper

@@ -104,14 +104,6 @@ def to_source(tree) -> str:
     return "\n".join(lines) + "\n"
 
 
-def define(source: str, name: str, namespace: dict, filename: str) -> types.FunctionType:
-    """The function ``name`` defined by ``source`` in ``namespace`` (its globals); the source is
-    registered with ``linecache`` under ``filename``, so the compiler can read it back."""
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-    exec(compile(source, filename, "exec"), namespace)
-    return namespace[name]
-
-
 def compile_functions(source: str, names: list[str], parsed, bindings: dict, label: str) -> dict:
     """Compile ``source`` (one or more top-level defs) into functions that see the user's
     globals and closure cells (``parsed``) plus ``bindings`` (name -> object) as closure

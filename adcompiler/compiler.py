@@ -17,47 +17,13 @@ from .fusion import fuse_composites
 from .inplace import read_back
 from .normalize import assign, const, name, normalize_function
 from .optimize import Facts, optimize as run_optimizer
+from .arguments import TUPLE_OF, is_array_kind, kind_of, kinds_of
 from .naming import label_of
 from .parse import parse_function, unwrap
 from .reverse import ReverseMode
 from .shapes import constants_as_numbers
 from .rules.core import SHAPE_ONLY
-from . import effects, rules, runtime
-
-TUPLE_OF = "tuple_of"  # (TUPLE_OF, kinds of the entries): the saved state of a split backward function
-
-
-def kind_of(value):
-    """What generated code is specialised on: Python scalar, array rank and dtype, container."""
-    cls = value.__class__
-    if cls is float:
-        return FLOAT
-    if cls is int or cls is bool:
-        return "int"
-    if cls is np.ndarray:
-        return ("array", value.ndim, value.dtype.str)
-    if isinstance(value, np.generic):
-        return SCALAR
-    if isinstance(value, (list, tuple, dict)):
-        return (CONTAINER, cls.__name__)
-    return ("object", cls)  # the class: methods called on the argument are resolved through it
-
-
-def is_array_kind(kind) -> bool:
-    """Whether an argument kind (``kind_of``) is an ndarray's."""
-    return isinstance(kind, tuple) and kind[0] == "array"
-
-
-def kinds_of(args) -> tuple:
-    """The kinds of a call's arguments; an array's also says which arguments share its shape
-    (the position of the first argument of that shape), so code can resolve broadcasting."""
-    kinds = [kind_of(a) for a in args]
-    shapes = [a.shape if k.__class__ is tuple and k[0] == "array" and k[1] else None for a, k in zip(args, kinds)]
-    for i, shape in enumerate(shapes):
-        if shape is not None:
-            kinds[i] = kinds[i] + (shapes.index(shape),)
-    return tuple(kinds)
-
+from . import effects, hooks, rules, runtime
 
 def _arg_classes(params, arg_kinds) -> dict:
     """Parameter -> class, for arguments that are plain objects (their methods are resolved)."""
@@ -620,3 +586,6 @@ def build_outer_derivative(target, position: int, jvp_fn, mode: str, as_tuple: b
     fn = compile_functions(source, [gname], parsed, ctx.bindings.objects, gname)[gname]
     fn.__defaults__ = parsed.fn.__defaults__
     return Compiled(fn, source, gname)
+
+
+hooks.install(subroutine_pair=_subroutine_pair, subroutine_jvp=_subroutine_jvp)

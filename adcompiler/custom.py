@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
+from . import hooks
 from .parse import unwrap
 
 USER_VJPS: dict = {}
@@ -17,8 +18,8 @@ def stop_gradient(x: Any) -> Any:
 
 
 def _invalidate():
-    from . import api
-    api.clear_cache()
+    if hooks.clear_cache is not None:
+        hooks.clear_cache()
 
 
 def defvjp(fn: Callable, rule: Callable) -> None:

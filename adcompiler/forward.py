@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gast
 
-from . import custom, rules
+from . import custom, hooks, rules
 from .analysis import is_container, walk, list_method, target_of
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
@@ -159,8 +159,7 @@ class ForwardMode(Planner):
             if all(self.tangent_of(a) is None for a in s.value.args):
                 self.set_tangent(bound, None, out, s)
             else:
-                from . import api
-                helper = name(self.ctx.bind("gradient_jvp", api.gradient_jvp))
+                helper = name(self.ctx.bind("gradient_jvp", hooks.gradient_jvp))
                 expr = gast.Call(func=helper, args=[s.value.func, gast.Tuple(elts=list(s.value.args), ctx=gast.Load()),
                                                     gast.Tuple(elts=tangents, ctx=gast.Load())], keywords=[])
                 self.set_tangent(bound, expr, out, s)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import builtins
 import inspect
+import linecache
+import sysconfig
 import textwrap
 import types
 from dataclasses import dataclass, field
@@ -182,3 +184,25 @@ def _lambda_tree(text: str, dedented: str, code, loc: Location) -> tuple[gast.Fu
 
 
 BUILTINS = vars(builtins)
+
+
+LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools", "operator", "jax", "jaxlib", "torch",
+                 "autograd", "pandas", "sklearn", "dask", "cupy", "xarray", "tensorflow", "polars"}
+
+
+def is_library_function(fn) -> bool:
+    """A function of NumPy, another numerical library or the standard library: differentiated
+    only through a rule, never traced into. (The user's own packages are traced, installed or not.)"""
+    root = (getattr(fn, "__module__", None) or "").split(".")[0]
+    if root in LIBRARY_ROOTS:
+        return True
+    stdlib = sysconfig.get_paths()["stdlib"]
+    return fn.__code__.co_filename.startswith(stdlib + "/") and "-packages" not in fn.__code__.co_filename
+
+
+def define(source: str, name: str, namespace: dict, filename: str) -> types.FunctionType:
+    """The function ``name`` defined by ``source`` in ``namespace`` (its globals); the source is
+    registered with ``linecache`` under ``filename``, so the compiler can read it back."""
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    exec(compile(source, filename, "exec"), namespace)
+    return namespace[name]

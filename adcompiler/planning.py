@@ -13,14 +13,14 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import custom, effects, rules, runtime
+from . import custom, effects, hooks, rules, runtime
 from .rules import adjoints
 from .rules.builtin_rules import READS_LOCALS
 from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, is_container, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
                        scalar_kinds, target_of, varied_names, walk)
 from .errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError
 from .normalize import name
-from .parse import unwrap
+from .parse import is_library_function, unwrap
 from .resolve import MISSING
 
 BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -54,21 +54,6 @@ class Plan:
 
 def _call_text(node) -> str:
     return gast.unparse(node).strip()
-
-
-LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools", "operator", "jax", "jaxlib", "torch",
-                 "autograd", "pandas", "sklearn", "dask", "cupy", "xarray", "tensorflow", "polars"}
-
-
-def is_library_function(fn) -> bool:
-    """A function of NumPy, another numerical library or the standard library: differentiated
-    only through a rule, never traced into. (The user's own packages are traced, installed or not.)"""
-    root = (getattr(fn, "__module__", None) or "").split(".")[0]
-    if root in LIBRARY_ROOTS:
-        return True
-    import sysconfig
-    stdlib = sysconfig.get_paths()["stdlib"]
-    return fn.__code__.co_filename.startswith(stdlib + "/") and "-packages" not in fn.__code__.co_filename
 
 
 def _user_function(fn) -> bool:
@@ -869,8 +854,7 @@ class Planner:
         """``df = ad.grad(f, ...)`` inside the function, with f and the options known: make the
         gradient function now, so later calls of ``df`` can be differentiated (its value is not
         differentiable: no plan beyond that)."""
-        from . import api
-        if obj is not api.grad:
+        if obj is not hooks.grad:
             return None
         target = target_of(s)[0]
         values = []
@@ -881,7 +865,7 @@ class Planner:
             values.append(value)
         if target and len(self.layout.binds.get(target, ())) == 1:
             n = len(call.args)
-            self.known[target] = api.grad(*values[:n], **{k.arg: v for k, v in zip(call.keywords, values[n:])})
+            self.known[target] = hooks.grad(*values[:n], **{k.arg: v for k, v in zip(call.keywords, values[n:])})
         return Plan("none")
 
     def subroutine_plan(self, s, call, fn) -> Plan:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import custom, rules
+from . import custom, hooks, rules
 from .analysis import walk, FLOAT, SCALAR, is_container, list_method, loads, rank, target_of
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
@@ -749,7 +749,7 @@ class ReverseMode(Planner):
         """``t = df(x, y)`` for a gradient function ``df``: the adjoint of each argument is a
         Hessian-vector product, generated as forward mode over df's code."""
         call = rules.instantiate(s.value, rename)
-        helper = name(self.ctx.bind("gradient_vjp", _api().gradient_vjp))
+        helper = name(self.ctx.bind("gradient_vjp", hooks.gradient_vjp))
         args = gast.Tuple(elts=list(call.args), ctx=gast.Load())
         g = name(self.adj(target_of(s)[0]))
         for j, arg in enumerate(s.value.args):
@@ -1116,11 +1116,6 @@ def _passes_zero(expr, g) -> bool:
         return expr.id == g
     return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.func.id in rules.HELPER_NAMES \
         and expr.func.id not in ("np", "math")
-
-
-def _api():
-    from . import api
-    return api
 
 
 def _is_func_part(var, call) -> bool:

@@ -11,7 +11,10 @@ import types
 
 import numpy as np
 
+from . import hooks
+from .arguments import TUPLE_OF, kind_of
 from .errors import COMPLEX_UNSUPPORTED, AdError, error_at
+from .parse import define, is_library_function
 
 _ndarray = np.ndarray
 _float = float
@@ -904,7 +907,6 @@ def _cached(fn, key):
 def _compiled(fn, key, title, function, source, namespace):
     """``function`` defined by ``source`` in ``namespace`` and registered with linecache (so it has
     source to differentiate), kept for ``key`` while it stands for ``fn``."""
-    from .codegen import define
     made = define(source, function, namespace, "<%s #%d>" % (title, len(_TRAMPOLINES)))
     _TRAMPOLINES[key] = (fn, made)
     return made
@@ -949,7 +951,6 @@ def vectorized(vec, n):
 
 
 def _callee_kinds(args):
-    from .compiler import kind_of
     return tuple(kind_of(a) for a in args)
 
 
@@ -960,7 +961,6 @@ def _object_trampoline(cls, n):
     made = _cached(cls, (id(cls), n + 1, True))
     if made is not None:
         return made
-    from .planning import is_library_function
     if is_library_function(cls.__call__):
         raise AdError("a %s object is called here, which has no derivative rule" % cls.__name__,
                       hint="call a function with a derivative rule or with Python source")
@@ -970,13 +970,11 @@ def _object_trampoline(cls, n):
 def _dispatch(active, fn, args):
     """(function to differentiate, its arguments, active positions among them) for ``fn(*args)``
     with ``active`` positions counted over ``(fn, *args)``."""
-    from .planning import is_library_function
     call = getattr(type(fn), "__call__", None)
     if isinstance(fn, np.vectorize):
         return vectorized(fn, len(args)), args, tuple(i - 1 for i in active if i)
     if fn.__class__ is np.ufunc and _cached(fn, (id(fn), len(args), False)) is None:
-        from . import rules
-        if rules.lookup(fn) is None:
+        if hooks.lookup_rule(fn) is None:
             raise AdError("the ufunc %r has no derivative rule (np.frompyfunc makes ufuncs of Python functions, "
                           "which are not differentiated)" % fn, hint="use np.vectorize(f), or call f in a loop")
     if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType) \
@@ -1000,9 +998,8 @@ def _stateless(fn) -> bool:
 def call_forward(active, fn, *args):
     """Forward half of differentiating ``fn(*args)`` for a callable chosen at run time: the value
     and what ``call_backward`` needs (``active``: positions over ``(fn, *args)``)."""
-    from .compiler import _subroutine_pair
     target, operands, positions = _dispatch(active, fn, args)
-    pair = _subroutine_pair(target, (positions, _callee_kinds(operands)))
+    pair = hooks.subroutine_pair(target, (positions, _callee_kinds(operands)))
     out, saved = pair.forward(*operands)
     return out, (pair, saved, len(positions) < len(active))
 
@@ -1017,32 +1014,29 @@ def call_backward(saved, g):
 
 def call_jvp(tangents, active, fn, *args):
     """``(fn(*args), its tangent)`` for a callable chosen at run time (forward mode)."""
-    from .compiler import _subroutine_jvp
     target, operands, positions = _dispatch(active, fn, args)
     tangents = tangents[len(active) - len(positions):]  # (a stateless callable's tangent is dropped)
-    return _subroutine_jvp(target, (positions, _callee_kinds(operands))).fn(tangents, *operands)
+    return hooks.subroutine_jvp(target, (positions, _callee_kinds(operands))).fn(tangents, *operands)
 
 
 def call_forward_jvp(active, fn, args, t_fn, t_args):
     """Tangent of ``call_forward(active, fn, *args)`` (forward mode over gradient code that calls a
     callable chosen at run time): the tangent of the value and of the saved state."""
-    from .compiler import _subroutine_jvp, _subroutine_pair
     target, operands, positions = _dispatch(active, fn, args)
     tangents = ((t_fn,) if len(operands) > len(args) else ()) + tuple(t_args)
     kinds = _callee_kinds(operands)
-    pair = _subroutine_pair(target, (positions, kinds))
+    pair = hooks.subroutine_pair(target, (positions, kinds))
     tangents = tuple(zero_like(a) if t.__class__ is _float and not t else t for t, a in zip(tangents, operands))
-    run = _subroutine_jvp(pair.forward, (tuple(range(len(operands))), kinds)).fn
+    run = hooks.subroutine_jvp(pair.forward, (tuple(range(len(operands))), kinds)).fn
     _, (t_out, t_saved) = run(tangents, *operands)
     return t_out, (0.0, t_saved, 0.0)
 
 
 def call_backward_jvp(saved, g, t_saved, t_g):
     """Tangent of ``call_backward(saved, g)``."""
-    from .compiler import TUPLE_OF, _subroutine_jvp, kind_of
     pair, inner, callee_is_constant = saved
     t_inner = zero_like(inner) if t_saved.__class__ is _float else t_saved[1]
     t_g = dense(t_g, g) if t_g.__class__ is _float else t_g
     kinds = ((TUPLE_OF, tuple(map(kind_of, inner))), kind_of(g))
-    t_grads = _subroutine_jvp(pair.backward, ((0, 1), kinds)).fn((t_inner, t_g), inner, g)[1]
+    t_grads = hooks.subroutine_jvp(pair.backward, ((0, 1), kinds)).fn((t_inner, t_g), inner, g)[1]
     return (0.0,) + tuple(t_grads) if callee_is_constant else t_grads

@@ -177,12 +177,12 @@ def compile_times():
             ad.api.clear_cache()
             g = ad.grad(w.fn, wrt=wrt).derived
             t0 = time.perf_counter()
-            g._build(tuple(map(ad.compiler.kind_of, args)), args)
+            g._build(tuple(map(ad.arguments.kind_of, args)), args)
             best = min(best, time.perf_counter() - t0)
         out[w.name] = best * 1e3
     g = ad.grad(benchmark_thirty.tiny)
     g(1.5)
-    direct = g.derived._fns[(ad.compiler.kind_of(1.5),)]
+    direct = g.derived._fns[(ad.arguments.kind_of(1.5),)]
     t_cached = best_time(lambda: g(1.5), 7)
     t_direct = best_time(lambda: direct(1.5), 7)
     return out, (t_cached - t_direct) * 1e6, t_direct * 1e6

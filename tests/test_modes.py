@@ -595,13 +595,13 @@ def test_forward_jacobians_run_on_a_batch_of_tangents(fn, make, batched):
     """jacobian(mode="forward") runs the tangent code once on all one-hot tangents when the
     function allows it (one jvp per column otherwise); both agree with reverse mode and with
     finite differences."""
-    from adcompiler import api, compiler
+    from adcompiler import api, arguments
     args = make(np.random.RandomState(8))
     for pos, a in enumerate(args):
         forward = ad.jacobian(fn, wrt=pos, mode="forward")(*args)
         np.testing.assert_allclose(forward, ad.jacobian(fn, wrt=pos)(*args), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(forward, fd_jacobian(fn, args, pos), rtol=1e-5, atol=1e-7)
-        used = api._BATCHED.get(fn, {}).get((pos, tuple(map(compiler.kind_of, args))))
+        used = api._BATCHED.get(fn, {}).get((pos, tuple(map(arguments.kind_of, args))))
         assert (used is not None) == batched
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-from .. import custom
+from .. import custom, hooks
 from . import builtin_rules, linalg_rules, math_rules, methods, numpy_rules, runtime_rules
 from .core import (HELPER_NAMES, Rule, Signature, helper_object, helpers_used, instantiate, needs_array_adjoint, template_names,
                    template_reads)
@@ -53,3 +53,6 @@ def lookup_method(name: str) -> Rule | None:
 
 __all__ = ["needs_array_adjoint", "load_scipy_rules", "HELPER_NAMES", "helper_object", "helpers_used", "Rule", "Signature", "instantiate", "template_names", "template_reads", "lookup", "lookup_method",
            "USER_RULES", "TABLES"]
+
+
+hooks.install(lookup_rule=lookup)

@@ -1,0 +1,32 @@
+"""The narrow interface through which the layers below reach the compiler and the public API at
+run time. Generated code compiles a callee chosen at run time (``runtime.call_forward``), planning
+recognises ``ad.grad`` inside a differentiated function, a new user rule invalidates cached code:
+each goes through a name here, which the upper module sets when it is imported (``compiler``
+and ``api`` call ``install``). Nothing imports an upper module back, so the import graph has
+no cycle."""
+from __future__ import annotations
+
+from typing import Callable
+
+# set by ``compiler``
+subroutine_pair: Callable = None   # (fn, (active positions, argument kinds)) -> forward/backward pair
+subroutine_jvp: Callable = None    # (fn, (active positions, argument kinds)) -> compiled tangent code (.fn)
+# set by ``rules``
+lookup_rule: Callable = None       # callable -> its derivative Rule, or None
+# set by ``api``
+grad: Callable = None              # ad.grad, recognised when differentiated code makes a gradient
+gradient_vjp: Callable = None      # vjp of a gradient function called inside differentiated code
+gradient_jvp: Callable = None      # jvp of such a call
+clear_cache: Callable = None       # forget all generated code (a new user rule changes it)
+
+
+def install(**functions: Callable) -> None:
+    """Set the hooks named by the keywords (each must be one of the names above)."""
+    for name_, fn in functions.items():
+        if name_ not in _NAMES:
+            raise AttributeError("adcompiler.hooks has no hook %r" % name_)
+        globals()[name_] = fn
+
+
+_NAMES = frozenset(("subroutine_pair", "subroutine_jvp", "lookup_rule", "grad", "gradient_vjp", "gradient_jvp",
+                    "clear_cache"))
