@@ -52,6 +52,17 @@ class Plan:
     receiver: str = None   # a name of unknown kind an array-method rule was applied to (checked at run time)
 
 
+def _element_read(value, kinds) -> bool:
+    """``x[i]`` or ``x[i, j]`` with Python numbers as indices only (no slice, ``...`` or ``None``):
+    of a shape-() result, a NumPy scalar, never a view."""
+    if not isinstance(value, gast.Subscript):
+        return False
+    parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
+    return all((isinstance(p, gast.Name) and kinds.get(p.id) == FLOAT)
+               or (isinstance(p, gast.Constant) and type(p.value) is int)
+               or (isinstance(p, gast.UnaryOp) and isinstance(p.operand, gast.Constant)) for p in parts)
+
+
 def _call_text(node) -> str:
     return gast.unparse(node).strip()
 
@@ -362,9 +373,10 @@ class Planner:
                     views.setdefault(bound, set()).update(held)
                 continue
             base = self.view_source(s.value)
-            # (a shape-() value is a number, or a 0-d array when it is an argument's or one's view)
+            # (a shape-() NumPy value may be a 0-d array, which x += v changes in place: np.where
+            # and np.array make them; an element read, x[i, j], is a NumPy scalar, a copy)
             if base is None or base == bound or self.kinds.get(bound) == FLOAT or (
-                    self.kinds.get(bound) == SCALAR and base not in self.params and not views.get(base)):
+                    self.kinds.get(bound) == SCALAR and _element_read(s.value, self.kinds)):
                 continue
             if self.handed_over(base, s):
                 # no alias the user can see, but the backward pass may read the temporary (the
@@ -420,9 +432,8 @@ class Planner:
                 continue
             var = target_of(s)[0]
             kind = self.kinds.get(var)
-            # (a shape-() value may be a 0-d array, changed in place: when it may be an argument's)
-            if kind == FLOAT or (kind == SCALAR and not (self.layout.views.get(var, set()) & self.params)) \
-                    or (kind is None and not specialised):
+            # (a shape-() NumPy value may be a 0-d array, changed in place)
+            if kind == FLOAT or (kind is None and not specialised):
                 continue
             views_of_var = {v for v, b in self.layout.views.items() if var in b and self.may_run_before(v, s)}
             others = sorted(self.layout.views.get(var, set()) | (views_of_var if var in bases else set())
@@ -439,8 +450,9 @@ class Planner:
         after ``s``, or whose entries were read before it (``for item in [h]``): they hold the
         array an in-place operation at ``s`` changes."""
         found = set()
+        seen_as = {var} | {v for v, bases in self.layout.views.items() if var in bases}  # (or a view of it: {'b': x[None]})
         for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
-            if container == var or var not in self.entries(container, before=s):
+            if container == var or not seen_as.intersection(self.entries(container, before=s)):
                 continue
             entries = {v for v, bases in self.layout.views.items() if container in bases and self.may_run_before(v, s)}
             if entries or self.read_after(container, s):
@@ -1261,7 +1273,9 @@ _VIEW_METHODS = ("reshape", "transpose", "ravel", "squeeze", "view", "swapaxes",
                  "get", "setdefault")  # (a dict's entry is the object it holds)
 _VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
     "reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray", "asanyarray", "atleast_1d", "atleast_2d",
-    "atleast_3d", "broadcast_to", "moveaxis", "swapaxes", "diagonal", "diag", "real", "imag")}
+    "atleast_3d", "broadcast_to", "moveaxis", "rollaxis", "swapaxes", "diagonal", "diag", "real", "imag", "flip",
+    "fliplr", "flipud", "rot90", "split", "array_split", "hsplit", "vsplit", "dsplit", "matrix_transpose",
+    "permute_dims", "unstack") if hasattr(__import__("numpy"), n)}
 
 
 def _matmul_kind(a, b):

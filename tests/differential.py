@@ -3144,6 +3144,11 @@ class ProgramChecker:
             if want is None:
                 self.notes.append("jvp not compared: " + how)
                 return
+            if not np.all(np.isfinite(np.asarray(tangent_out, dtype=float))) and np.isfinite(want) \
+                    and self.overflows(args):
+                raise CheckFailed(Failure("e", "nonfinite", "overflow", "jvp %r where %s is %r; the plain "
+                                          "computation overflows or divides by zero on the way"
+                                          % (tangent_out, how, want)))
             self.compare_scalar("e", "jvp", tangent_out, want, how, float32)
 
         self.run("e", jvp_check)

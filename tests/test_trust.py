@@ -1265,3 +1265,47 @@ def test_views_through_a_conditional_or_a_tuple_are_views():
     with pytest.raises(ad.AdError, match="which may be a view of it"):
         ad.grad(writes_under_a_row_unpacked_from_a_tuple, wrt=(0, 1))(W, 0.5)
     np.testing.assert_array_equal(W, np.ones((3, 4)))
+
+
+# -- more views: np.flip, a 0-d array made by np.where, a dict holding a view --------------------
+
+def adds_a_flipped_view(lam, theta):  # seed 60239
+    tmp = theta + 1.5
+    v1 = np.flip(tmp)
+    tmp += v1
+    return np.sum(v1 * lam) + np.sum(tmp)
+
+
+def aliases_a_0d_array(s):  # seed 60327
+    acc = np.where(s > 0, s, 0.1 * s)  # (a 0-d array: acc += 0.5 changes it in place)
+    v1 = acc
+    acc += 0.5
+    return np.sin(v1) + acc
+
+
+def dict_holds_a_view_written_later(y, scale):  # seed 62286
+    v1 = np.tanh(y[:, 0] * 2.0)
+    d = {'bias': y, 'b': v1[None]}
+    act = d['b'] * d['bias']
+    v1[1] = scale ** 2
+    return np.sum(np.tanh(act)) - float(np.sum(v1))
+
+
+def element_reads_are_copies(x):
+    y = x * 2.0
+    first = y[0]
+    y[0] += 1.0  # (first is a NumPy scalar: unchanged)
+    return first * np.sum(y)
+
+
+def test_more_views_are_views():
+    theta = np.array([0.5, -1.0, 2.0])
+    with pytest.raises(ad.AdError, match="may be the same array"):
+        ad.grad(adds_a_flipped_view, wrt=(0, 1))(0.7, theta)
+    with pytest.raises(ad.AdError, match="may be the same array"):
+        ad.grad(aliases_a_0d_array)(0.7)
+    with pytest.raises(ad.AdError, match="which may be a view of it"):
+        ad.grad(dict_holds_a_view_written_later, wrt=(0, 1))(np.ones((3, 1)) * 0.3, 0.5)
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(ad.grad(element_reads_are_copies)(x), fd_grad(element_reads_are_copies, [x], 0),
+                               rtol=1e-6)
