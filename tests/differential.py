@@ -11,7 +11,8 @@ through adcompiler, and compares. A program is classified as
                generated code), or did not finish in time;
 * ``nonfinite`` a gradient is inf or NaN where finite differences are finite, and the plain
                computation itself overflows or divides by zero on the way (inf * 0 in IEEE
-               arithmetic: every AD tool gives it; listed, not counted as wrong);
+               arithmetic: every AD tool gives it), or a float32 gradient is beyond float32's
+               range; listed, not counted as wrong;
 * ``skipped``  the plain program raised or returned a non-finite value at the chosen inputs.
 
 Checks (each one letter, used in failure signatures):
@@ -2992,7 +2993,8 @@ class ProgramChecker:
             kind = "nan" if all(not np.isfinite(got) for *_, got in bad) else "grad"
             message = "%s: %d of %d entries differ from finite differences (%s)" % (
                 label, len(bad), compared, self.program.specs[p].describe())
-            if kind == "nan" and args is not None and self.overflows(args):
+            beyond_float32 = float32 and all(abs(want) > np.finfo(np.float32).max for *_, want, _ in bad)
+            if kind == "nan" and args is not None and (beyond_float32 or self.overflows(args)):
                 raise CheckFailed(Failure(check, "nonfinite", "overflow", message + "; the plain computation "
                                           "overflows or divides by zero on the way", "\n".join(lines)))
             self.fail(check, kind, message, "\n".join(lines))

@@ -1309,3 +1309,26 @@ def test_more_views_are_views():
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(ad.grad(element_reads_are_copies)(x), fd_grad(element_reads_are_copies, [x], 0),
                                rtol=1e-6)
+
+
+def swaps_then_accumulates(p, t, A):  # seed 64203: a zero first-order adjoint, summed back
+    t, A = (A, t)
+    parts = []
+    s_acc = 0.0
+    for j in range(2, -1, -1):
+        s_acc = s_acc + A - 1.0 * 0.5
+        d = 0.5 * A + 0.5 * s_acc + t
+    joined = sum(parts)
+    for idx in [sum((np.sum(e) for e in d)), s_acc * s_acc]:
+        if True:
+            break
+        s_acc = math.exp(idx) + 0.0 * s_acc
+    return s_acc + joined
+
+
+def test_reverse_over_reverse_of_unbroadcast_with_a_zero_adjoint():
+    p, t, A = {"scale": 0.5}, 0.7, np.random.RandomState(0).rand(3, 4)
+    for mode in ("reverse", "forward"):
+        assert ad.hessian(swaps_then_accumulates, wrt=1, mode=mode)(p, t, A) == pytest.approx(0.0)
+        np.testing.assert_allclose(ad.hessian(swaps_then_accumulates, wrt=2, mode=mode)(p, t, A), 0.0)
+    assert ad.grad(swaps_then_accumulates, wrt=1)(p, t, A) == pytest.approx(3.0)

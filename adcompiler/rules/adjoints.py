@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError, error_at
-from ..runtime import container_adjoint, dense, dmatmul_left, dmatmul_right, element, unbroadcast, unreduce
+from ..runtime import container_adjoint, dense, dmatmul_left, dmatmul_right, element, expand_like, unbroadcast, unreduce
 
 _float = float
 
@@ -1169,6 +1169,14 @@ def own_back(g, v):
 def unless_zero(fn, g, *args, **kwargs):
     """``fn(g, *args)``, or ``g`` itself when it is the scalar 0.0 standing for a zero adjoint."""
     return g if _zero(g) else fn(g, *args, **kwargs)
+
+
+def unbroadcast_back(g, v):
+    """Adjoint of ``v`` in ``unbroadcast(v, x)``: ``g`` broadcast back to ``v``'s shape, or summed
+    when ``v`` is a number standing for an array (gradient code's 0.0 for a zero adjoint)."""
+    if _zero(g):
+        return g
+    return expand_like(g, v) if np.ndim(v) >= np.ndim(g) else unbroadcast(g, v)
 
 
 def unreduce_back(g, v, x, axis=None, keepdims=False):

@@ -11,7 +11,7 @@ table = Table("adcompiler.runtime")
 D, N = table.define, table.nondiff
 X = ("x",)  # read for its shape (or a mask) only
 
-D(rt.unbroadcast, "v, x", "expand_like(g, v)", linear=True, zero=X)
+D(rt.unbroadcast, "v, x", "unbroadcast_back(g, v)", linear=True, zero=X)
 D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True, zero=X)
 D(rt.unreduce, "v, x, axis=None, keepdims=False", "unreduce_back(g, v, x, axis, keepdims)",
   jvp="unreduce(t_v, x, axis, keepdims)", zero=X)
