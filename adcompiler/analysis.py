@@ -269,7 +269,7 @@ class Layout:
         if not loops:
             here = self.pos[id(stmt)]
             return any(p > here for p in positions)
-        counting = [l for l in loops if isinstance(l, gast.For) and l.target.id == name]
+        counting = [loop for loop in loops if isinstance(loop, gast.For) and loop.target.id == name]
         if counting:
             # The reversed loop sets its counter again each iteration: only a rebinding inside
             # that loop's body can make the value differ.

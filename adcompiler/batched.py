@@ -19,11 +19,11 @@ import gast
 import numpy as np
 
 from . import rules, runtime
-from .rules import adjoints
 from .analysis import BOTTOM, FLOAT, SCALAR, rank, target_of, walk
 from .forward import ForwardMode, _sum
-from .planning import _index_kind
 from .normalize import assign, const, located, name
+from .planning import _index_kind
+from .rules import adjoints
 
 
 class Unbatchable(Exception):

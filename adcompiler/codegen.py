@@ -15,8 +15,8 @@ import types
 
 import gast
 
-from .context import COMMENT
 from .analysis import walk
+from .context import COMMENT
 
 _COMMENT_LINE = re.compile(r"^(\s*)%s\((.*)\)$" % COMMENT)
 _serial = itertools.count(1)

@@ -8,22 +8,24 @@ from dataclasses import dataclass
 import gast
 import numpy as np
 
-from .analysis import walk, CONTAINER, FLOAT, SCALAR, array_kind, is_container
-from .codegen import compile_functions, drop_orphan_comments, to_source
+from . import effects, hooks, rules, runtime
+from .analysis import CONTAINER, FLOAT, SCALAR, array_kind, is_container, walk
+from .arguments import TUPLE_OF, is_array_kind
 from .batched import BatchedForwardMode
+from .codegen import compile_functions, drop_orphan_comments, to_source
 from .context import COMMENT, Context
 from .forward import ForwardMode
 from .fusion import fuse_composites
 from .inplace import read_back
-from .normalize import assign, const, name, normalize_function
-from .optimize import Facts, optimize as run_optimizer
-from .arguments import TUPLE_OF, is_array_kind, kind_of, kinds_of
 from .naming import label_of
+from .normalize import assign, const, name, normalize_function
+from .optimize import Facts
+from .optimize import optimize as run_optimizer
 from .parse import parse_function, unwrap
 from .reverse import ReverseMode
-from .shapes import constants_as_numbers
 from .rules.core import SHAPE_ONLY
-from . import effects, hooks, rules, runtime
+from .shapes import constants_as_numbers
+
 
 def _arg_classes(params, arg_kinds) -> dict:
     """Parameter -> class, for arguments that are plain objects (their methods are resolved)."""

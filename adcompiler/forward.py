@@ -12,7 +12,7 @@ from __future__ import annotations
 import gast
 
 from . import custom, hooks, rules
-from .analysis import is_container, walk, list_method, target_of
+from .analysis import is_container, list_method, target_of, walk
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Planner
@@ -384,16 +384,17 @@ class ForwardMode(Planner):
         """Called before each branch of an ``if``, and each pass over a loop body, is transformed."""
 
     def transform_if(self, s, out):
-        start_live, start_owned = set(self.live), set(self.owned)
+        start_live, start_owned, start_zero = set(self.live), set(self.owned), set(self.maybe_zero)
         self.enter_branch(s)
         body = self.transform(s.body)
-        body_live, body_owned = self.live, self.owned
-        self.live, self.owned = set(start_live), set(start_owned)
+        body_live, body_owned, body_zero = self.live, self.owned, self.maybe_zero
+        self.live, self.owned, self.maybe_zero = set(start_live), set(start_owned), set(start_zero)
         self.enter_branch(s)
         orelse = self.transform(s.orelse)
         else_live, else_owned = self.live, self.owned
         self.live = body_live | else_live
         self.owned = body_owned & else_owned
+        self.maybe_zero = body_zero | self.maybe_zero  # (0.0 after the if when after either branch)
         self.materialize(self.live - body_live, body, s)
         self.materialize(self.live - else_live, orelse, s)
         out.append(located(if_(s.test, body, orelse), s))

@@ -14,14 +14,30 @@ import gast
 import numpy as np
 
 from . import custom, effects, hooks, rules, runtime
-from .rules import adjoints
-from .rules.builtin_rules import READS_LOCALS
-from .analysis import (BOTTOM, CONTAINER, FLOAT, SCALAR, is_container, Layout, activity, array_kind, broadcast_kind, list_method, loads, rank,
-                       scalar_kinds, target_of, varied_names, walk)
+from .analysis import (
+    BOTTOM,
+    CONTAINER,
+    FLOAT,
+    SCALAR,
+    Layout,
+    activity,
+    array_kind,
+    broadcast_kind,
+    is_container,
+    list_method,
+    loads,
+    rank,
+    scalar_kinds,
+    target_of,
+    varied_names,
+    walk,
+)
 from .errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError
 from .normalize import name
 from .parse import is_library_function, unwrap
 from .resolve import MISSING
+from .rules import adjoints
+from .rules.builtin_rules import READS_LOCALS
 
 BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
           gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,

@@ -17,7 +17,7 @@ import gast
 import numpy as np
 
 from . import custom, hooks, rules
-from .analysis import walk, FLOAT, SCALAR, is_container, list_method, loads, rank, target_of
+from .analysis import FLOAT, SCALAR, is_container, list_method, loads, rank, target_of, walk
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
@@ -1004,15 +1004,17 @@ class ReverseMode(Planner):
         self.pop_control(s, block)
         if var is not None:
             test = gast.UnaryOp(op=gast.Not(), operand=name(var)) if isinstance(test, gast.UnaryOp) else name(var)
-        start_live, start_owned = set(self.live), set(self.owned)
+        start_live, start_owned, start_zero = set(self.live), set(self.owned), set(self.maybe_zero)
         hoisted = set()
         for _ in range(2):
             # An adjoint one branch updates in place is owned before the if (so a loop around
             # it can own it once), instead of being copied inside the branch.
             self.live, self.owned = set(start_live) | hoisted, set(start_owned) | hoisted
+            self.maybe_zero = start_zero - hoisted
             body = self.backward_block(s.body)
-            body_live, body_owned = self.live, self.owned
+            body_live, body_owned, body_zero = self.live, self.owned, self.maybe_zero
             self.live, self.owned = set(start_live) | hoisted, set(start_owned) | hoisted
+            self.maybe_zero = start_zero - hoisted
             orelse = self.backward_block(s.orelse)
             else_live, else_owned = self.live, self.owned
             mixed = {v for v in ((body_owned | else_owned) - (body_owned & else_owned)) & start_live
@@ -1026,6 +1028,7 @@ class ReverseMode(Planner):
             self.ensure_owned(v, v, block, s)
         self.live = body_live | else_live
         self.owned = body_owned & else_owned
+        self.maybe_zero = body_zero | self.maybe_zero  # (0.0 after the if when after either branch)
         self.materialize_into(self.live - body_live, body, s)  # (an adjoint a branch kills is 0.0 there)
         self.materialize_into(self.live - else_live, orelse, s)
         if not body and not orelse:

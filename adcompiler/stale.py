@@ -8,8 +8,8 @@ match, the comparison is repeated instruction by instruction with the difference
 normalised away (a global, local or closure variable is a variable; a name mangled in a class
 is its name)."""
 from __future__ import annotations
-
 import __future__
+
 import dis
 import re
 import textwrap

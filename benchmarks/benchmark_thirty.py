@@ -1,7 +1,6 @@
 """A 30-line function (for the code-generation time target) and a tiny one (for the cached-call
 overhead)."""
 import numpy as np
-
 from workloads import Workload
 
 

@@ -23,8 +23,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import adcompiler as ad  # noqa: E402
 from workloads import workloads  # noqa: E402
+
+import adcompiler as ad  # noqa: E402
 
 TARGETS = {"array": 1.10, "loop": 1.30, "scalar": 2.0}
 

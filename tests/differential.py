@@ -2093,9 +2093,9 @@ class ProgramBuilder:
                     "{p} = np.exp({z}) / np.sum(np.exp({z}), axis=-1, keepdims=True)"]
             fill = dict(a=a, z=z, p=p)
         elif name == "logsumexp":
-            m, l = f(["m", "mx"]), f(["lse", "logz"])
-            text = ["{m} = np.max({a})", "{l} = {m} + np.log(np.sum(np.exp({a} - {m})))"]
-            fill = dict(a=a, m=m, l=l)
+            m, lse = f(["m", "mx"]), f(["lse", "logz"])
+            text = ["{m} = np.max({a})", "{lse} = {m} + np.log(np.sum(np.exp({a} - {m})))"]
+            fill = dict(a=a, m=m, lse=lse)
         elif name == "standardize":
             if v.shape[0] < 2:
                 raise Reject("too short")
@@ -2572,7 +2572,7 @@ TYPE_WORDS = {"float", "int", "list", "tuple", "dict", "NoneType", "numpy.ndarra
 def normalize_message(message: str) -> str:
     """A message with the parts that vary between programs stripped: quoted identifiers (type
     names are kept), numbers, shapes, generated-code labels, addresses."""
-    lines = [l for l in str(message).strip().splitlines() if l.strip()]
+    lines = [line for line in str(message).strip().splitlines() if line.strip()]
     text = lines[0] if lines else ""
     text = re.sub(r"<adcompiler:[^>]*>", "<generated>", text)
     text = re.sub(r"0x[0-9a-fA-F]+", "ADDR", text)

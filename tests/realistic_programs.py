@@ -1,7 +1,9 @@
 """Realistic numerical programs (optimisation losses, simulations, small networks) used as an
 end-to-end regression suite."""
 import math
+
 import numpy as np
+
 
 def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))

@@ -5,11 +5,11 @@ import sys
 import textwrap
 import traceback
 
+import golden_functions
 import numpy as np
 import pytest
 
 import adcompiler as ad
-import golden_functions
 
 GOLDEN = os.path.join(os.path.dirname(__file__), "golden")
 

@@ -2,9 +2,9 @@
 inputs that take every branch and run zero, one and many iterations."""
 import numpy as np
 import pytest
+from conftest import assert_grad
 
 import adcompiler as ad
-from conftest import assert_grad
 
 
 def power_loop(x, n):

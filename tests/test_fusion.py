@@ -3,9 +3,9 @@ ways people write it. Each is checked against finite differences, for the code i
 for the cases where the rewrite must not apply (or must not drop the shift's gradient)."""
 import numpy as np
 import pytest
+from conftest import assert_grad, fd_grad
 
 import adcompiler as ad
-from conftest import assert_grad, fd_grad
 
 
 def xent(logits, onehot):

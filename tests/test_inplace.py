@@ -4,9 +4,9 @@ are known to allow it. Every case checks the bits against unoptimised code, fini
 that arguments are never written, and that such code is differentiated again correctly."""
 import numpy as np
 import pytest
+from conftest import assert_grad
 
 import adcompiler as ad
-from conftest import assert_grad
 
 
 def sin_sum(w, b):

@@ -2,9 +2,9 @@
 compared with finite differences and with each other."""
 import numpy as np
 import pytest
+from conftest import assert_grad, fd_grad
 
 import adcompiler as ad
-from conftest import assert_grad, fd_grad
 
 
 def vector_fn(x, w):

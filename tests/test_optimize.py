@@ -2,10 +2,10 @@
 produces and for the gradients (against finite differences), broadcasting included."""
 import numpy as np
 import pytest
+from conftest import assert_grad, fd_grad
 
 import adcompiler as ad
 from adcompiler import runtime
-from conftest import assert_grad, fd_grad
 
 
 def weighted_sum(x, y):

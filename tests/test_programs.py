@@ -1,10 +1,10 @@
 """End to end: realistic programs, every gradient against central finite differences."""
 import numpy as np
 import pytest
-
-import adcompiler as ad
 import realistic_programs as progs
 from conftest import assert_grad, fd_grad
+
+import adcompiler as ad
 
 rng = np.random.RandomState(0)
 X = rng.randn(8, 3)

@@ -4,10 +4,10 @@ import collections
 
 import numpy as np
 import pytest
-
-import adcompiler as ad
 from conftest import assert_grad, fd_grad
 from userpkg import layers
+
+import adcompiler as ad
 
 W_GLOBAL = np.array([[0.5, -0.2], [0.1, 0.3]])
 
@@ -609,8 +609,9 @@ def test_keyword_only_parameters():
 
 def imports_inside(x):
     import math as m
-    from numpy import tanh
+
     import numpy.linalg
+    from numpy import tanh
     return m.exp(0.5) * np.sum(tanh(x)) + numpy.linalg.norm(x)
 
 

@@ -6,9 +6,9 @@ import os
 
 import numpy as np
 import pytest
+from conftest import fd_grad
 
 import adcompiler as ad
-from conftest import fd_grad
 
 UNARY = ["np.sin({})", "np.tanh({})", "np.exp(0.3 * {})", "({}) ** 2", "np.cos({}) * 0.5", "-({})",
          "np.sqrt(({}) ** 2 + 1.0)", "np.maximum({}, 0.1)"]

@@ -5,11 +5,11 @@ import importlib.util
 
 import numpy as np
 import pytest
+from conftest import fd_grad
+from rule_cases import CASES, sp
 
 import adcompiler as ad
 from adcompiler import rules
-from conftest import fd_grad
-from rule_cases import CASES, sp
 
 WRAPPED = {}
 

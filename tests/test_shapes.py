@@ -3,10 +3,10 @@ argument kinds that make them known (which array arguments share a shape). Every
 gradients against finite differences, and that a call with other shapes gets other code."""
 import numpy as np
 import pytest
-
-import adcompiler as ad
 from conftest import assert_grad
 from test_fusion import xent
+
+import adcompiler as ad
 
 
 def sin_sum(w, b):

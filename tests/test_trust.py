@@ -6,9 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import fd_grad
 
 import adcompiler as ad
-from conftest import fd_grad
 
 
 def same_after(fn, args, run):
@@ -1332,3 +1332,19 @@ def test_reverse_over_reverse_of_unbroadcast_with_a_zero_adjoint():
         assert ad.hessian(swaps_then_accumulates, wrt=1, mode=mode)(p, t, A) == pytest.approx(0.0)
         np.testing.assert_allclose(ad.hessian(swaps_then_accumulates, wrt=2, mode=mode)(p, t, A), 0.0)
     assert ad.grad(swaps_then_accumulates, wrt=1)(p, t, A) == pytest.approx(3.0)
+
+
+# -- a tangent that is 0.0 after one branch stays "maybe 0.0" after the if --------------------
+
+def slices_a_branch_result(x, c):  # seed 73910
+    h = np.where(x > 0, 1.5, 3.0) if c > 0 else np.multiply(np.sum(x, axis=0), x)
+    t = (h if c > -10 else x)[0:1]
+    return np.sum(t ** 2) + np.sum(x)
+
+
+@pytest.mark.parametrize("c", [1.0, -1.0])
+def test_a_tangent_zero_after_one_branch(c):
+    x, t = np.array([[0.5, -1.0, 2.0, 0.3]]), np.array([[1.0, 2.0, -1.0, 0.5]])
+    g = ad.grad(slices_a_branch_result)(x, c)
+    np.testing.assert_allclose(g, fd_grad(slices_a_branch_result, [x, c], 0), rtol=1e-6)
+    assert ad.jvp(slices_a_branch_result, (x, c), (t, 0.0))[1] == pytest.approx(np.sum(g * t))

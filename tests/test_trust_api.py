@@ -6,10 +6,9 @@ import math
 
 import numpy as np
 import pytest
+from conftest import fd_grad
 
 import adcompiler as ad
-
-from conftest import fd_grad
 
 pytestmark = pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
 

@@ -7,11 +7,11 @@ import textwrap
 
 import numpy as np
 import pytest
+from conftest import fd_grad
 
 import adcompiler as ad
 from adcompiler import rules
 from adcompiler.rules.core import Table
-from conftest import fd_grad
 
 SOURCE = '''
 import math

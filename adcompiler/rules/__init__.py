@@ -7,8 +7,17 @@ import sys
 
 from .. import custom, hooks
 from . import builtin_rules, linalg_rules, math_rules, methods, numpy_rules, runtime_rules
-from .core import (HELPER_NAMES, Rule, Signature, helper_object, helpers_used, instantiate, needs_array_adjoint, template_names,
-                   template_reads)
+from .core import (
+    HELPER_NAMES,
+    Rule,
+    Signature,
+    helper_object,
+    helpers_used,
+    instantiate,
+    needs_array_adjoint,
+    template_names,
+    template_reads,
+)
 
 TABLES = (numpy_rules.table, linalg_rules.table, math_rules.table, builtin_rules.table, runtime_rules.table)
 scipy_rules = None  # loaded once the user's code has imported scipy.special (not a dependency)

@@ -6,7 +6,16 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError, error_at
-from ..runtime import container_adjoint, dense, dmatmul_left, dmatmul_right, element, expand_like, unbroadcast, unreduce
+from ..runtime import (
+    container_adjoint,
+    dense,
+    dmatmul_left,
+    dmatmul_right,
+    element,
+    expand_like,
+    unbroadcast,
+    unreduce,
+)
 
 _float = float
 

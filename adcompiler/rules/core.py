@@ -38,6 +38,7 @@ import numpy
 from .. import runtime
 from . import adjoints
 
+
 # Names a template may use besides its parameters, g and ans: numpy, math, and the public
 # functions of the runtime and of the rule adjoint helpers, all bound in generated code.
 def _public(module):
