@@ -707,11 +707,7 @@ class ReverseMode(Planner):
         else:
             target_uniform = bound in self.uniform
             source_zero = bound in self.maybe_zero  # (0.0 for a number, or standing for a zero array)
-            maybe_zero = source_zero and self.kinds.get(bound) not in (FLOAT, SCALAR)
             entries = plan.kind == "display"  # (an entry of a container's adjoint may be 0.0)
-            # g * f(x) of a function of one array has x's shape even for a zero g: no guard
-            unary = plan.kind == "rule" and plan.rule.elementwise and len(
-                {n.id for n in plan.bound.values() if isinstance(n, gast.Name)}) <= 1
             for c in self.contributions(s, plan):
                 expr = c.expr
                 uniform = c.uniform
@@ -720,9 +716,10 @@ class ReverseMode(Planner):
                     # result's shape
                     expr, uniform = c.raw if c.raw is not None else c.expr, True
                 expr = rules.instantiate(expr, rename) if rename else expr
-                if maybe_zero and (c.needs_array or not (unary or _passes_zero(expr, self.adj(bound)))):
+                if source_zero and (c.needs_array or not _passes_zero(expr, self.adj(bound))):
                     # a zero adjoint contributes nothing (every vjp is linear in it); 0.0 * y would
-                    # be a NumPy zero of y's shape, not the zero standing for the operand's adjoint
+                    # be a NumPy zero of y's shape, not the zero standing for the operand's adjoint,
+                    # and 0.0 * inf is NaN (sqrt at 0 on a path not taken)
                     expr = gast.IfExp(test=gast.Call(func=name(self.helper("nonzero")), args=[name(self.adj(bound))],
                                                      keywords=[]), body=expr, orelse=const(0.0))
                 self.accumulate(c.var, expr, block, s, uniform=uniform, zero=source_zero or entries)

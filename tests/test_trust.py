@@ -1348,3 +1348,31 @@ def test_a_tangent_zero_after_one_branch(c):
     g = ad.grad(slices_a_branch_result)(x, c)
     np.testing.assert_allclose(g, fd_grad(slices_a_branch_result, [x, c], 0), rtol=1e-6)
     assert ad.jvp(slices_a_branch_result, (x, c), (t, 0.0))[1] == pytest.approx(np.sum(g * t))
+
+
+# -- a path not taken contributes nothing, even through an infinite local derivative -----------
+
+def clips_by_norm(theta):  # seed 76911: sqrt(0) on the path of a branch not taken
+    logits = theta - np.max(theta, axis=-1, keepdims=True)
+    g = logits * 1.0
+    norm_ = np.sqrt(np.sum(g ** 2))
+    if norm_ > 1.0:
+        g = g / norm_
+    return np.sum(logits) * 2.0 - np.sum(g)
+
+
+def scalar_clip(x):
+    r = math.sqrt(x * x - 1.0) if x > 1.0 else 0.0
+    s = math.sqrt(max(x - 2.0, 0.0))
+    if s > 0.5:
+        r = r + s
+    return r + x
+
+
+@pytest.mark.parametrize("theta", [np.array([0.7]), np.array([0.5, -1.0, 2.0])])
+def test_a_path_not_taken_contributes_nothing(theta):
+    g = ad.grad(clips_by_norm)(theta)
+    assert np.all(np.isfinite(g))
+    np.testing.assert_allclose(g, fd_grad(clips_by_norm, [theta], 0), atol=1e-6)
+    for x in (0.5, 2.0, 3.0):
+        assert ad.grad(scalar_clip)(x) == pytest.approx(fd_grad(scalar_clip, [x], 0), rel=1e-6)
