@@ -1376,3 +1376,20 @@ def test_a_path_not_taken_contributes_nothing(theta):
     np.testing.assert_allclose(g, fd_grad(clips_by_norm, [theta], 0), atol=1e-6)
     for x in (0.5, 2.0, 3.0):
         assert ad.grad(scalar_clip)(x) == pytest.approx(fd_grad(scalar_clip, [x], 0), rel=1e-6)
+
+
+# -- the tangent of a NumPy scalar indexed with None -------------------------------------------
+
+def indexes_a_numpy_scalar(theta, lam):  # seed 105188
+    def apply(v):
+        return v[None] - 2.0
+    r = apply(np.maximum(lam, 0.0))
+    return np.sum(r ** 2) + np.sum(theta * lam)
+
+
+@pytest.mark.parametrize("lam", [0.5, -0.5])
+def test_the_tangent_of_an_indexed_numpy_scalar(lam):
+    theta = np.array([0.5, -1.0, 2.0])
+    g = ad.grad(indexes_a_numpy_scalar, wrt=(0, 1))(theta, lam)
+    assert g[1] == pytest.approx(fd_grad(indexes_a_numpy_scalar, [theta, lam], 1), rel=1e-6)
+    assert ad.jvp(indexes_a_numpy_scalar, (theta, lam), (np.ones(3), 1.0))[1] == pytest.approx(np.sum(g[0]) + g[1])
