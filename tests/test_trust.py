@@ -1393,3 +1393,25 @@ def test_the_tangent_of_an_indexed_numpy_scalar(lam):
     g = ad.grad(indexes_a_numpy_scalar, wrt=(0, 1))(theta, lam)
     assert g[1] == pytest.approx(fd_grad(indexes_a_numpy_scalar, [theta, lam], 1), rel=1e-6)
     assert ad.jvp(indexes_a_numpy_scalar, (theta, lam), (np.ones(3), 1.0))[1] == pytest.approx(np.sum(g[0]) + g[1])
+
+
+# -- reverse over reverse through the adjoint of np.diag handed a uniform stand-in -------------
+
+def diag_of_a_gram_matrix(X):  # seed 134001
+    v1 = X.T @ X
+    v2 = np.sum(np.diag(v1))
+    for idx in range(len(v1)):
+        if (v2 > -1.0).all():
+            v2 = np.sum([np.sum(item) for item in X])
+        else:
+            v2 = np.tanh(v2)
+    return np.sum(v1) + v2 + np.sum(np.diag(v1) ** 2)
+
+
+def test_reverse_over_reverse_through_diag():
+    X = np.random.RandomState(0).rand(3, 3)
+    for mode in ("reverse", "forward"):
+        h = ad.hessian(diag_of_a_gram_matrix, mode=mode)(X).reshape(9, 9)
+        gradient = ad.grad(diag_of_a_gram_matrix)
+        want = np.stack([fd_grad(lambda v, k=k: gradient(v).ravel()[k], [X], 0).ravel() for k in range(9)])
+        np.testing.assert_allclose(h, want, rtol=1e-4, atol=1e-4)

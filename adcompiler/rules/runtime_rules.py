@@ -88,6 +88,13 @@ for _helper, _params, _transpose in [
         (adj.c_items_back, "cot, items", "c_items(dense_items(g, items))")]:
     _rest = _params.split(", ", 1)[1]
     _names = ", ".join(p.split("=")[0] for p in _rest.split(", "))
+    # (g has the shape of the helper's result: the primal operand's, or ans; gradient code
+    # differentiated again may hand a number standing for a uniform array of it, which np.diag
+    # and the others cannot take)
+    _like = _names.split(", ")[0] if _names.split(", ")[0] in ("a", "v", "arr") else "ans"
+    if not _transpose.startswith(("r_items", "c_items")):
+        _transpose = _transpose.replace("(g, ", "(expand_like(g, %s), " % _like, 1).replace(
+            ", g, ", ", expand_like(g, %s), " % _like, 1)
     D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names), zero=tuple(_names.split(", ")))
 D(adj.dense_items, "cot, items", "g", linear=True, zero=("items",))
 D(adj.sum_back, "cot, iterable", "unless_zero(entries_sum, g)", jvp="sum_back(t_cot, iterable)", zero=("iterable",))
