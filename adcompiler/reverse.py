@@ -1061,9 +1061,13 @@ class ReverseMode(Planner):
             return
         entry = set(self.live)
 
+        zero_at_head = set()  # adjoints the body kills: 0.0 when the next iteration starts
+
         def reversed_body():
-            self.maybe_zero |= self.live - entry  # (adjoints entering the loop as 0.0)
+            self.maybe_zero |= (self.live - entry) | zero_at_head  # (adjoints entering the loop as 0.0)
+            start = set(self.live)
             stmts = self.backward_block(s.body)
+            zero_at_head.update(start - self.live)
             # an adjoint owned before the loop is shaped like its variable's value now: only
             # when that is the value the loop left (nothing rebinds it afterwards)
             self.wants_owned = {v for v in self.wants_owned if self.kept_after(v, s)}
@@ -1076,9 +1080,10 @@ class ReverseMode(Planner):
         # add in place (as hand-written code does) instead of allocating every iteration.
         arrays = {v for v in head_live - entry_live if rank(self.kinds.get(v)) and v in end_owned
                   and self.kept_after(v, s) and self.never_rebound(v)}
-        if arrays - head_owned:
+        if arrays - head_owned or zero_at_head - self.maybe_zero:
             head_owned = head_owned | arrays
             self.live, self.owned = set(head_live), set(head_owned)
+            self.maybe_zero |= zero_at_head
             body = self.backward_block(s.body)
             end_live, end_owned = self.live, self.owned
             self.live, self.owned = set(entry_live), set(entry_owned)

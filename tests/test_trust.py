@@ -1415,3 +1415,18 @@ def test_reverse_over_reverse_through_diag():
         gradient = ad.grad(diag_of_a_gram_matrix)
         want = np.stack([fd_grad(lambda v, k=k: gradient(v).ravel()[k], [X], 0).ravel() for k in range(9)])
         np.testing.assert_allclose(h, want, rtol=1e-4, atol=1e-4)
+
+
+def reshapes_in_a_loop(v):  # seed 136907: an adjoint the loop body kills is 0.0 at its next start
+    state = v
+    for r in reversed(v):
+        state = v.reshape(-1)
+    hidden = np.log1p(state ** 2)
+    return np.max(hidden) - state.sum()
+
+
+def test_an_adjoint_killed_in_a_loop_body_is_zero_at_its_next_iteration():
+    v = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(ad.grad(reshapes_in_a_loop)(v), [-1.0, -1.0, -0.2])
+    np.testing.assert_allclose(ad.grad(reshapes_in_a_loop)(v.astype(np.float32)), [-1.0, -1.0, -0.2], rtol=1e-6)
+    assert ad.jvp(reshapes_in_a_loop, (v,), (np.ones(3),))[1] == pytest.approx(-2.2)
