@@ -1430,3 +1430,38 @@ def test_an_adjoint_killed_in_a_loop_body_is_zero_at_its_next_iteration():
     np.testing.assert_allclose(ad.grad(reshapes_in_a_loop)(v), [-1.0, -1.0, -0.2])
     np.testing.assert_allclose(ad.grad(reshapes_in_a_loop)(v.astype(np.float32)), [-1.0, -1.0, -0.2], rtol=1e-6)
     assert ad.jvp(reshapes_in_a_loop, (v,), (np.ones(3),))[1] == pytest.approx(-2.2)
+
+
+# -- forward over reverse through a callee's backward pass handed a zero adjoint --------------
+
+def act_of_rows(u, power=2):
+    hid = u[:, None, :][::-1]
+    return (hid * np.tanh(min((np.sum(e) for e in u)))) ** power
+
+
+def score_unused_at_second_order(A, v, X, layers):  # seed 136792
+    score = act_of_rows((A + X) * v, power=2)
+    h = 0.5 if v.sum() > 0 else np.var(score)
+    for item in [X @ v, X.dot(v)]:
+        score += score
+        score -= sum(layers)
+    v1 = layers[:]
+    v1.append(h)
+    return float(sum(v1)) - h ** 2 + np.sum(A * A)
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_hessian_through_a_callee_backward_with_a_zero_adjoint(sign):
+    rng = np.random.RandomState(0)
+    A, v, X = rng.rand(3, 4), sign * rng.rand(1, 4), rng.rand(3, 1)
+    layers = [0.5, -0.25]
+    h = ad.hessian(score_unused_at_second_order, wrt=1)(A, v, X, layers).reshape(4, 4)
+    gradient = ad.grad(score_unused_at_second_order, wrt=1)
+    want = np.stack([fd_grad(lambda *a, k=k: gradient(*a).ravel()[k], [A, v, X, layers], 1).ravel()
+                     for k in range(4)])
+    np.testing.assert_allclose(h, want, atol=1e-5)
+    gradient_a = ad.grad(score_unused_at_second_order)
+    want_a = np.stack([fd_grad(lambda *a, k=k: gradient_a(*a).ravel()[k], [A, v, X, layers], 0).ravel()
+                       for k in range(12)])
+    np.testing.assert_allclose(ad.hessian(score_unused_at_second_order)(A, v, X, layers).reshape(12, 12),
+                               want_a, rtol=1e-4, atol=1e-5)
