@@ -1465,3 +1465,24 @@ def test_hessian_through_a_callee_backward_with_a_zero_adjoint(sign):
                        for k in range(12)])
     np.testing.assert_allclose(ad.hessian(score_unused_at_second_order)(A, v, X, layers).reshape(12, 12),
                                want_a, rtol=1e-4, atol=1e-5)
+
+
+def cumsum_through_a_closure(x, A, W, gamma=2.0):  # seed 145119
+    def phi(z_):
+        hid = z_
+        return hid if np.sum(x) > 0.0 else x
+    hidden = phi(np.cumsum(W, axis=-2))
+    base = hidden / W
+    return np.sum(base)
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (2, 1, 4)])
+def test_reverse_over_reverse_through_cumsum(shape):
+    rng = np.random.RandomState(0)
+    x, A, W = -rng.rand(4), rng.rand(3, 4), rng.rand(*shape) + 0.5  # (phi returns x: 1-D)
+    gradient = ad.grad(cumsum_through_a_closure, wrt=2)
+    n = W.size
+    want = np.stack([fd_grad(lambda *a, k=k: gradient(*a).ravel()[k], [x, A, W], 2).ravel() for k in range(n)])
+    for mode in ("reverse", "forward"):
+        h = ad.hessian(cumsum_through_a_closure, wrt=2, mode=mode)(x, A, W).reshape(n, n)
+        np.testing.assert_allclose(h, want, rtol=1e-4, atol=1e-4)

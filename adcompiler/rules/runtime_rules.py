@@ -67,7 +67,7 @@ D(adj.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyva
   zero=("p",))
 D(adj.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero=("fp",))
 D(adj.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)", zero=("a", "key"))
-D(adj.cumsum_back, "cot, a, axis=None", "np.cumsum(g, axis=axis)", jvp="cumsum_back(t_cot, a, axis)",
+D(adj.cumsum_back, "cot, a, axis=None", "np.cumsum(expand_like(g, a), axis=axis)", jvp="cumsum_back(t_cot, a, axis)",
   zero=("a", "axis"))
 # adjoints that are linear maps of the adjoint they receive: reverse mode over them applies the
 # transposed map, which is the primal operation they are the adjoint of
