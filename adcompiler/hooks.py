@@ -23,10 +23,6 @@ clear_cache: Callable = None       # forget all generated code (a new user rule 
 def install(**functions: Callable) -> None:
     """Set the hooks named by the keywords (each must be one of the names above)."""
     for name_, fn in functions.items():
-        if name_ not in _NAMES:
+        if name_ not in __annotations__:  # (the hooks are the annotated names above)
             raise AttributeError("adcompiler.hooks has no hook %r" % name_)
         globals()[name_] = fn
-
-
-_NAMES = frozenset(("subroutine_pair", "subroutine_jvp", "lookup_rule", "grad", "gradient_vjp", "gradient_jvp",
-                    "clear_cache"))
