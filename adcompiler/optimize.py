@@ -19,6 +19,7 @@ from .shapes import ResolveShapes
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
 _COMPARE = {gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.Eq: operator.eq, gast.NotEq: operator.ne}
+_ORDER = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge}  # (numbers only)
 _NUMBER = (int, float)
 _TEMPORARY = re.compile(r"t\d+(_\d+)?$")  # the normal form's temporaries (named adjoints stay)
 
@@ -517,10 +518,12 @@ class Simplify(gast.NodeTransformer):
 
     def visit_Compare(self, node):
         self.generic_visit(node)
-        if len(node.ops) == 1 and type(node.ops[0]) in _COMPARE and isinstance(node.left, gast.Constant) \
-                and isinstance(node.comparators[0], gast.Constant):
-            value = _COMPARE[type(node.ops[0])](node.left.value, node.comparators[0].value)
-            return gast.Constant(value=bool(value), kind=None)
+        if len(node.ops) == 1 and isinstance(node.left, gast.Constant) and isinstance(node.comparators[0], gast.Constant):
+            left, op, right = node.left.value, type(node.ops[0]), node.comparators[0].value
+            if op in _COMPARE:
+                return gast.Constant(value=bool(_COMPARE[op](left, right)), kind=None)
+            if op in _ORDER and isinstance(left, _NUMBER) and isinstance(right, _NUMBER):
+                return gast.Constant(value=_ORDER[op](left, right), kind=None)
         return node
 
     def visit_IfExp(self, node):

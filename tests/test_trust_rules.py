@@ -385,15 +385,64 @@ def test_power_of_a_zero_base_wrt_the_exponent(m):
 
 
 def test_power_of_a_zero_base_wrt_the_base():
-    """d/dx x ** y at x = 0, as JAX and autograd: y * 0 ** (y - 1): 1 for y = 1, 0 for y = 2,
-    inf for y = 0.5, and 0 for y = 0 (not 0 * inf)."""
+    """d/dx x ** y at x = 0, as JAX and autograd where it is finite: y * 0 ** (y - 1): 1 for y = 1,
+    0 for y = 2, 0 for y = 0 (not 0 * inf); infinite for y = 0.5, taken as 0 (nonzero_or_inf)."""
     x = np.zeros(4)
     y = np.array([1.0, 2.0, 0.5, 0.0])
     f = lambda x, y: np.sum(x ** y)  # noqa: E731
-    with np.errstate(divide="ignore"):
-        np.testing.assert_array_equal(ad.grad(f)(x, y), [1.0, 0.0, np.inf, 0.0])
-    for exponent, want in ((1.0, 1.0), (2.0, 0.0), (0.0, 0.0)):
+    np.testing.assert_array_equal(ad.grad(f)(x, y), [1.0, 0.0, 0.0, 0.0])
+    for exponent, want in ((1.0, 1.0), (2.0, 0.0), (0.0, 0.0), (0.5, 0.0), (1.0 / 3.0, 0.0)):
         assert ad.grad(lambda x: np.sum(x ** exponent))(np.zeros(2)).tolist() == [want, want]
+        assert ad.grad(lambda x: x ** exponent)(0.0) == want
+
+
+define("""
+def sqrt_of_relu(x):
+    return np.sum(np.sqrt(np.maximum(x, 0.0)) + np.cbrt(np.maximum(x, 0.0)) + np.maximum(x, 0.0) ** 0.5)
+""")
+define("""
+def angle_of_clipped_cosine(x):
+    c = np.clip(x, -1.0, 1.0)
+    return np.sum(np.arccos(c) + 2.0 * np.arcsin(c) + np.arccosh(np.maximum(x + 2.0, 1.0)))
+""")
+define("""
+def norm_of_masked(x):
+    g = x * np.array([0.0, 0.0, 0.0])
+    return np.sqrt(np.sum(g ** 2)) + np.sum(np.arctan2(g, g)) + np.linalg.norm(g, 3) + np.sum(x)
+""")
+define("""
+def float_kinks(x):
+    r = max(x, 0.0)
+    c = min(max(x, -1.0), 1.0)
+    return math.sqrt(r) + r ** 0.5 + math.acos(c) + math.asin(c) + math.atan2(0.0 * x, 0.0 * x) + (x - x) ** (x * x)
+""")
+define("""
+def power_of_underflow(x):
+    p = np.exp(-1000.0 * x)
+    return np.sum(p ** p + (np.max(x) - x) ** 0.5)
+""")
+
+
+@pytest.mark.parametrize("name, points", [
+    ("sqrt_of_relu", [np.array([-0.5, 0.3, 2.0]), np.array([[-1.0], [0.7]])]),
+    ("angle_of_clipped_cosine", [np.array([-1.5, 0.3, 2.0, -2.5]), np.array([[1.2, -0.4]])]),
+    ("norm_of_masked", [np.array([-0.5, 0.3, 2.0])]),
+    ("power_of_underflow", [np.array([0.3, 2.0]), np.array([4.0])]),
+])
+def test_infinite_derivative_at_a_finite_value_is_zero(m, name, points):
+    """sqrt, cbrt and x ** 0.5 at 0, arcsin and arccos at 1, arccosh at 1, arctan2 at (0, 0), a
+    p-norm at 0, 0 ** 0.5 and 0 ** 0 with a variable exponent: the derivative there is infinite or
+    0 / 0, taken as 0, so a locally constant input (a ReLU, a clip, a mask, an underflow) gives
+    the gradient finite differences see in every mode and order, not NaN (inf * 0)."""
+    for x in points:
+        with np.errstate(divide="raise", invalid="raise"):
+            check_all_modes(getattr(m, name), [x])
+
+
+@pytest.mark.parametrize("x", [-0.4, 1.4, 0.3])
+def test_infinite_derivative_of_floats_is_zero(m, x):
+    """The same on Python floats, where 1 / 0 is a ZeroDivisionError, not inf."""
+    check_all_modes(m.float_kinks, [x])
 
 
 # ---------------------------------------------------------------------------------------------

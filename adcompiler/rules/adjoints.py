@@ -18,6 +18,7 @@ from ..runtime import (
 )
 
 _float = float
+_INF = float("inf")
 
 
 def _zero(g):
@@ -26,17 +27,22 @@ def _zero(g):
 
 def dpow_base(g, x, y):
     """Adjoint of ``x`` in ``x ** y`` for a variable exponent: zero where ``y`` is 0 (``x ** -1``
-    would be inf, or an error for floats, at x = 0: polynomials written ``c[i] * x ** i``) and where
-    ``g`` is 0 (not 0 * inf at x = 0 for y < 1: a zero tangent contributes nothing)."""
+    would be inf, or an error for floats, at x = 0: polynomials written ``c[i] * x ** i``), where
+    ``g`` is 0 (a zero tangent contributes nothing) and at x = 0 for y < 1, where the derivative
+    is infinite and taken as 0 (see ``nonzero_or_inf``)."""
     if np.ndim(y) == 0 and np.ndim(g) == 0:
         if y == 0 or not g:
             return 0.0 * g
-        if np.ndim(x) == 0 and x == 0 and y < 1:  # (inf: Python floats would raise ZeroDivisionError)
-            with np.errstate(divide="ignore"):
-                return g * y * np.power(np.float64(x), y - 1.0)
-        return g * y * x ** (y - 1)
+        if np.ndim(x) == 0:
+            return g * y * x ** (y - 1) if x != 0 or y >= 1 else 0.0 * g * x
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((y == 0) | (g == 0), 0.0, g * y * np.power(x, y - 1.0))
+        return np.where((y == 0) | (g == 0), 0.0, g * y * _power_or_zero(x, y - 1.0))
+
+
+def _power_or_zero(x, p):
+    """``x ** p``, and 0 where x is 0 and p < 0: a derivative of a power that is infinite there."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((x == 0) & (p < 0), 0.0, np.power(x, p))
 
 
 def _where_nonzero(factor, value):
@@ -51,25 +57,25 @@ def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
     """Tangent of ``dpow_base(v, x, y)`` (forward mode over gradient code)."""
     out = dpow_base(t_v, x, y)
     if not _zero(t_x):
-        out = out + _where_nonzero(y * (y - 1), lambda: v * t_x * y * (y - 1) * np.power(x, y - 2.0))
+        out = out + _where_nonzero(y * (y - 1), lambda: v * t_x * y * (y - 1) * _power_or_zero(x, y - 2.0))
     if not _zero(t_y):
-        out = out + _where_nonzero(t_y, lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+        out = out + _where_nonzero(t_y * x, lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
     return out
 
 
 def dpow_base_x_back(g, v, x, y):
     """Adjoint of ``x`` in ``dpow_base(v, x, y)`` (reverse over gradient code)."""
-    return _where_nonzero(y * (y - 1), lambda: g * v * y * (y - 1) * np.power(x, y - 2.0))
+    return _where_nonzero(y * (y - 1), lambda: g * v * y * (y - 1) * _power_or_zero(x, y - 2.0))
 
 
 def dpow_base_y_back(g, v, x, y):
     """Adjoint of ``y`` in ``dpow_base(v, x, y)`` (reverse over gradient code)."""
-    return _where_nonzero(g * v, lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+    return _where_nonzero(g * v * x, lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
 
 
 def dpow_exponent_x_back(g, v, out, x):
     """Adjoint of ``x`` in ``dpow_exponent(v, out, x)`` (reverse over gradient code)."""
-    return _where_nonzero(v, lambda: g * v * out / x)
+    return _where_nonzero(v, lambda: g * v * out / nonzero_or_inf(x))
 
 
 def dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x):
@@ -78,7 +84,7 @@ def dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x):
     if not _zero(t_ans):
         out = out + dpow_exponent(v * t_ans, 1.0, x)
     if not _zero(t_x):
-        out = out + _where_nonzero(v, lambda: v * ans * t_x / x)
+        out = out + _where_nonzero(v, lambda: v * ans * t_x / nonzero_or_inf(x))
     return out
 
 
@@ -378,6 +384,19 @@ def nonzero_or_one(a):
     if a.__class__ is np.ndarray:
         return np.where(a == 0, 1.0, a).astype(a.dtype, copy=False)
     return a if a else a.__class__(1.0)
+
+
+def nonzero_or_inf(a):
+    """``a`` with its zeros replaced by inf: the divisor of a derivative that is infinite where the
+    function's value is finite (sqrt and cbrt at 0, ``x ** 0.5`` at 0, arcsin at 1), which is then
+    taken as 0 there, the subgradient, as for hypot and norm at 0. A locally constant input then
+    gives gradient 0 (``np.sqrt(np.maximum(x, 0))`` for x < 0, ``np.arccos(np.clip(c, -1, 1))`` for
+    c > 1), not the NaN of inf * 0. Without zeros, ``a`` itself: no copy on the hot path."""
+    if a.__class__ is np.ndarray:
+        if (np.count_nonzero(a) == a.size) if a.size < 4096 else a.all():  # (the faster test at each size)
+            return a
+        return np.where(a == 0, np.inf, a).astype(a.dtype, copy=False)
+    return a if a else _INF
 
 
 def _unsupported(message, hint):
@@ -764,7 +783,7 @@ def dist_jvp(ans, p, q, tp, tq):
     """Tangent of ``math.dist(p, q)``."""
     tp = [0.0] * len(p) if _zero(tp) else tp
     tq = [0.0] * len(q) if _zero(tq) else tq
-    return sum((a - b) * (s - r) for a, b, s, r in zip(p, q, tp, tq)) / ans
+    return sum((a - b) * (s - r) for a, b, s, r in zip(p, q, tp, tq)) / nonzero_or_inf(ans)
 
 
 def svdvals_back(g, a):
@@ -1336,7 +1355,7 @@ def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
         hit = np.abs(x) == ans
         return g * np.sign(x) * hit / np.sum(hit, axis=axis, keepdims=True)
     if vector and ord not in (0, -np.inf) and ord is not None:
-        return g * np.sign(x) * np.abs(x) ** (ord - 1) / ans ** (ord - 1)
+        return g * np.sign(x) * np.abs(x) ** (ord - 1) / nonzero_or_inf(ans ** (ord - 1))
     if not vector and axis is None and x.ndim == 2:
         if ord == "nuc":
             u, _, vt = np.linalg.svd(x, full_matrices=False)

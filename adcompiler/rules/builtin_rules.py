@@ -17,9 +17,9 @@ E(operator.mul, "x, y", "g * y", "x * g")
 E(operator.truediv, "x, y", "g / y", "-g * ans / y")
 # (JAX's conventions at a zero base and a zero exponent: see np.power)
 E(operator.pow, "x, y", "dpow_base(g, x, y)", "dpow_exponent(g, ans, x)",
-  constant=("g * y * x ** (y - 1) if y != 0 else 0.0 * g", "g * ans * np.log(x) if x != 0 else g * ans * 0.0"))
+  constant=("g * y * x ** (y - 1) if y >= 1 else 0.0 * g if y == 0 else g * y / nonzero_or_inf(x ** (1 - y))", "g * ans * np.log(x) if x != 0 else g * ans * 0.0"))
 E(builtins.pow, "base, exp", "dpow_base(g, base, exp)", "dpow_exponent(g, ans, base)",
-  constant=("g * exp * base ** (exp - 1) if exp != 0 else 0.0 * g",
+  constant=("g * exp * base ** (exp - 1) if exp >= 1 else 0.0 * g if exp == 0 else g * exp / nonzero_or_inf(base ** (1 - exp))",
             "g * ans * np.log(base) if base != 0 else g * ans * 0.0"))
 E(operator.neg, "x", "-g")
 E(operator.pos, "x", "g")

@@ -33,6 +33,7 @@ D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
 D(rt.snapshot, "saved", "g", jvp="snapshot(t_saved)")
 table.elementwise(adj.nonzero_or_one, "a", "g * (a != 0)")
+table.elementwise(adj.nonzero_or_inf, "a", "g * (a != 0)")
 D(adj.others_product, "a, axis=None", "others_product_jvp(a, g, axis)", jvp="others_product_jvp(a, t_a, axis)",
   zero=("axis",))  # (its Jacobian is symmetric: the adjoint is the tangent map)
 D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",))  # (x's old value is overwritten)
