@@ -81,6 +81,10 @@ class ForwardMode(Planner):
             self.owned.add(var)
         else:
             self.owned.discard(var)
+            # (the expression may be one of the tangents it reads, unchanged: expand_like(dx, y) of
+            # y = c + x; an in-place write into that tangent must then copy it first)
+            read = {n.id for n in walk(expr) if isinstance(n, gast.Name)}
+            self.owned -= {v for v in self.owned if self.tangents.get(v) in read}
 
     def transform_simple(self, s, out):
         bound, mutated = target_of(s)
@@ -331,12 +335,15 @@ class ForwardMode(Planner):
         tangents = gast.Tuple(elts=[self.callee_tangent(plan.bound[plan.positional[i]]) for i in active],
                               ctx=gast.Load())
         args = plan.call_args or list(s.value.args)
+        keywords = s.value.keywords
         if plan.kind == "dynamic":  # call_jvp(tangents, active positions, f, *args)
             jvp_name = self.helper("call_jvp")
-            args = [gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load()), s.value.func] + list(args)
+            args = [gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load()), self.dynamic_callee(plan, s.value)] \
+                + list(args)
+            keywords = []
         else:
             jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), self.callee_kinds(plan))
-        call = gast.Call(func=name(jvp_name), args=[tangents] + list(args), keywords=s.value.keywords)
+        call = gast.Call(func=name(jvp_name), args=[tangents] + list(args), keywords=keywords)
         targets = gast.Tuple(elts=[name(bound, True), name(self.tan(bound), True)], ctx=gast.Store())
         out.append(located(assign(targets, call), s))
         self.live.add(bound)

@@ -4,6 +4,7 @@ calls), plus the analyses both modes need (activity, scalar kinds). Shared by re
 forward mode."""
 from __future__ import annotations
 
+import functools
 import inspect
 import operator
 import re
@@ -13,7 +14,7 @@ from dataclasses import dataclass, field
 import gast
 import numpy as np
 
-from . import custom, effects, hooks, rules, runtime
+from . import callables, custom, effects, hooks, rules, runtime
 from .analysis import (
     BOTTOM,
     CONTAINER,
@@ -66,17 +67,27 @@ class Plan:
     why: str = "it has no derivative rule and no Python source"  # for an opaque call: why, and
     hint: str = None                                                # what to do instead
     receiver: str = None   # a name of unknown kind an array-method rule was applied to (checked at run time)
+    layout: tuple = None   # how a dynamic call passes its arguments: see runtime.Unpacked
 
 
-def _element_read(value, kinds) -> bool:
-    """``x[i]`` or ``x[i, j]`` with Python numbers as indices only (no slice, ``...`` or ``None``):
-    of a shape-() result, a NumPy scalar, never a view."""
+def _element_read(value, kinds, result_kind) -> bool:
+    """``x[i]`` or ``x[i, j]`` with numbers as indices only (no slice, ``...`` or ``None``), giving
+    a shape-() result or indexing every axis of an array of known rank: a NumPy scalar (a copy,
+    for a boolean scalar used as an index), never a view."""
     if not isinstance(value, gast.Subscript):
         return False
     parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
-    return all((isinstance(p, gast.Name) and kinds.get(p.id) == FLOAT)
+    if not all((isinstance(p, gast.Name) and kinds.get(p.id) in (FLOAT, SCALAR))
                or (isinstance(p, gast.Constant) and type(p.value) is int)
-               or (isinstance(p, gast.UnaryOp) and isinstance(p.operand, gast.Constant)) for p in parts)
+               or (isinstance(p, gast.UnaryOp) and isinstance(p.operand, gast.Constant)) for p in parts):
+        return False
+    base = kinds.get(value.value.id) if isinstance(value.value, gast.Name) else None
+    return result_kind == SCALAR or (isinstance(base, tuple) and base[0] == "array" and base[1] == len(parts))
+
+
+def _unpacks(call) -> bool:
+    """Whether arguments are unpacked into ``call`` (``f(*args)``, ``f(**opts)``)."""
+    return any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
 
 
 def _call_text(node) -> str:
@@ -392,7 +403,7 @@ class Planner:
             # (a shape-() NumPy value may be a 0-d array, which x += v changes in place: np.where
             # and np.array make them; an element read, x[i, j], is a NumPy scalar, a copy)
             if base is None or base == bound or self.kinds.get(bound) == FLOAT or (
-                    self.kinds.get(bound) == SCALAR and _element_read(s.value, self.kinds)):
+                    _element_read(s.value, self.kinds, self.kinds.get(bound))):
                 continue
             if self.handed_over(base, s):
                 # no alias the user can see, but the backward pass may read the temporary (the
@@ -452,14 +463,25 @@ class Planner:
             if kind == FLOAT or (kind is None and not specialised):
                 continue
             views_of_var = {v for v, b in self.layout.views.items() if var in b and self.may_run_before(v, s)}
-            others = sorted(self.layout.views.get(var, set()) | (views_of_var if var in bases else set())
-                            | self.holders_seeing(var, s))
+            others = sorted(o for o in self.layout.views.get(var, set()) | (views_of_var if var in bases else set())
+                            | self.holders_seeing(var, s) if self.seen_after(o, s))
             if others:
                 raise self.loc.error("%s changes %r in place, and %s may be the same array (NumPy's += "
                                      "writes into it), which is not supported" % (
                                          "the augmented assignment", var, ", ".join(repr(o) for o in others)), s,
                                      hint="write %s = %s + ... (a new array), or copy it first: %s = %s.copy() "
                                           "(%s then no longer changes with it)" % (var, var, var, var, others[0]))
+
+    def seen_after(self, alias, s) -> bool:
+        """Whether a change made at ``s`` to an array ``alias`` may share could be observed through
+        ``alias``: it is read later (or returned), it is the caller's (an argument, a module-level
+        value), or a nested function may read it. (The normal form rebinds instead of writing in
+        place: an alias nobody reads afterwards, such as the temporary of ``d[i, y] -= 1`` or the
+        tuple a call returned and the function unpacked, does not matter.)"""
+        if alias in self.params or alias not in self.layout.binds or self.read_after(alias, s):
+            return True
+        return any(isinstance(n, (gast.Lambda, gast.FunctionDef)) and alias in loads(n)
+                   for n in walk(self.fdef) if n is not self.fdef)
 
     def holders_seeing(self, var, s) -> set:
         """Lists and dicts ``var``'s array was put into (``hist.append(h)``, ``[h]``) that are read
@@ -719,7 +741,7 @@ class Planner:
             return Plan("gradcall", reads, callee=_call_text(func), fn=obj)
         if obj is MISSING:
             method = self.argument_method(func)
-            if method is not None:
+            if method is not None and not _unpacks(call):
                 # obj.method(x) (or obj(x): __call__) on an object argument: the class's function,
                 # obj its first argument
                 obj_node = func.value if isinstance(func, gast.Attribute) else func
@@ -728,25 +750,21 @@ class Planner:
                 plan = self.subroutine_plan(s, gast.Call(func=func, args=receiver + args, keywords=call.keywords), fn)
                 plan.call_args = receiver + args
                 return plan
-            receiver = func.value if isinstance(func, gast.Attribute) else func
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
                 rule = rules.lookup_method(func.attr)
                 if rule is not None and not self.is_object_argument(func.value):
                     return self.method_plan(s, rule, func.value, args, call.keywords, func)
-                plan = Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
-                if func.value.id in self.ctx.arg_classes and not call.keywords \
-                        and not any(isinstance(a, gast.Starred) for a in args) \
-                        and inspect.getattr_static(self.ctx.arg_classes[func.value.id], func.attr, None) is None:
-                    return self.dynamic_plan(call)  # an attribute holding a callable (self.inner(x))
-            else:
-                plan = Plan("opaque", loads(call), callee="the local callable '%s'" % _call_text(func))
-                if not call.keywords and not any(isinstance(a, gast.Starred) for a in args) \
-                        and not (isinstance(func, gast.Name) and self.constructed_here(func.id)):
-                    return self.dynamic_plan(call)
-            if isinstance(receiver, gast.Name) and self.constructed_here(receiver.id):
-                plan.callee = ("%r" if receiver is func else plan.callee + " of %r") % receiver.id
-                plan.why, plan.hint = "it is an object created inside the function", _OBJECT_HINT
-            return plan
+                if hasattr(np.ndarray, func.attr) and not self.is_object_argument(func.value):
+                    return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
+            # a callable known when the call runs: a local function, an object made here, a method
+            # of an object held in an attribute (self.cost.fn(a, y)), a partial
+            return self.dynamic_plan(call)
+        named = obj  # (what the call's name must still be for the code to be valid)
+        if isinstance(obj, functools.partial):  # its function with the partial's arguments bound
+            try:
+                obj = callables.as_function(obj, "grad")
+            except AdError as e:
+                raise self.loc.error(e.message, s, hint=e.hint) from None
         target = unwrap(obj)
         frame = self.frame_reads(call)
         if frame:
@@ -760,7 +778,7 @@ class Planner:
                         "differentiated again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
         if custom.user_rules(target)[0] is not None:
             names = [a.id for a in args if isinstance(a, gast.Name)]
-            return Plan("user", names, callee=_call_text(func), fn=target, guard=(func, obj))
+            return Plan("user", names, callee=_call_text(func), fn=target, guard=(func, named))
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
@@ -770,7 +788,7 @@ class Planner:
             except AdError as e:
                 raise self.loc.error(e.message, s, hint=e.hint) from None
             plan = self.subroutine_plan(s, call, target)
-            plan.guard = (func, obj)
+            plan.guard = (func, named)
             return plan
         if _is_user_instance(target):
             target = target.__call__  # a callable object from the module: its bound __call__
@@ -781,12 +799,12 @@ class Planner:
         if isinstance(obj, custom._Checkpointed):
             plan = self.subroutine_plan(s, call, unwrap(obj.fn))
             plan.kind = "checkpoint"
-            plan.guard = (func, obj)
+            plan.guard = (func, named)
             return plan
         if isinstance(target, types.FunctionType) or (isinstance(target, types.MethodType)
                                                       and isinstance(target.__func__, types.FunctionType)):
             plan = self.subroutine_plan(s, call, target)
-            plan.guard = (func, obj)
+            plan.guard = (func, named)
             return plan
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
 
@@ -843,13 +861,32 @@ class Planner:
 
     def dynamic_plan(self, call) -> Plan:
         """A callable known only at run time (``layer(x)`` for each layer of a list,
-        ``ACTIVATIONS[name](x)``): generated code differentiates it when it is called
-        (``call_forward`` / ``call_backward``), through its source or its rule. Gradients reach the
-        positional arguments, and the callable's attributes when it is an object (a layer)."""
-        params = ["fn"] + ["arg%d" % i for i in range(len(call.args))]
-        operands = [call.func] + list(call.args)
-        return Plan("dynamic", [n for a in operands for n in loads(a)], bound=dict(zip(params, operands)),
+        ``ACTIVATIONS[name](x)``), or a call with arguments unpacked into it (``f(*args)``,
+        ``f(**opts)``): generated code differentiates it when it is called (``call_forward`` /
+        ``call_backward``), through its source or its rule. Gradients reach the arguments, and the
+        callable's attributes when it is an object (a layer)."""
+        parts, layout = [call.func], []
+        for a in call.args:
+            parts.append(a.value if isinstance(a, gast.Starred) else a)
+            layout.append("*" if isinstance(a, gast.Starred) else "")
+        for k in call.keywords:
+            parts.append(k.value)
+            layout.append("**" if k.arg is None else "=" + k.arg)
+        params = ["fn"] + ["arg%d" % i for i in range(len(parts) - 1)]
+        plan = Plan("dynamic", [n for a in parts for n in loads(a)], bound=dict(zip(params, parts)),
                     callee=_call_text(call.func), positional=params)
+        if any(layout):
+            plan.call_args, plan.layout = parts[1:], tuple(layout)
+        return plan
+
+    def dynamic_callee(self, plan, call):
+        """The callable generated code hands to ``call_forward`` / ``call_jvp``: the call's own, or
+        ``unpacked(f, layout)`` when arguments are unpacked into it or passed by keyword."""
+        if plan.layout is None:
+            return call.func
+        layout = gast.Tuple(elts=[gast.Constant(value=how, kind=None) for how in plan.layout], ctx=gast.Load())
+        return gast.Call(func=gast.Name(id=self.ctx.helper("unpacked"), ctx=gast.Load(), annotation=None,
+                                        type_comment=None), args=[call.func, layout], keywords=[])
 
     def constructed_here(self, var) -> bool:
         """Whether ``var`` is bound in the body to a new instance of a user class."""
@@ -898,12 +935,10 @@ class Planner:
 
     def subroutine_plan(self, s, call, fn) -> Plan:
         """A call to a user function: it gets its own generated forward/backward pair."""
-        if any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
-            raise self.loc.error("unpacking arguments into a call of %s (f(*args) / f(**kwargs)) is not "
-                                 "supported" % fn.__qualname__, s,
-                                 hint="pass the arguments one by one: f(a, b, c)")
+        if _unpacks(call):
+            return self.dynamic_plan(call)  # (the number of arguments is known when it runs)
         try:
-            sig = inspect.signature(fn)
+            sig = inspect.signature(fn, follow_wrapped=False)  # (the code differentiated is fn's own)
             bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords if k.arg})
         except (TypeError, ValueError):
             raise self.loc.error("the call does not match the signature of %s" % fn.__qualname__, s) from None
@@ -1095,6 +1130,9 @@ class Planner:
                     return array_kind(1) if of(value.func.value) not in (None, FLOAT) else None
                 if isinstance(value.func, gast.Attribute) and value.func.attr == "transpose":
                     return of(value.func.value)
+                if isinstance(value.func, gast.Attribute) and value.func.attr == "dot" and len(value.args) == 1 \
+                        and all((rank(of(v)) or 3) <= 2 for v in (value.func.value, value.args[0])):
+                    return _matmul_kind(of(value.func.value), of(value.args[0]))  # (a.dot(b), at most 2-D: a @ b)
                 if isinstance(value.func, gast.Attribute) and value.func.attr == "reshape" and value.args:
                     return _reshaped_kind(self.tuple_display(value.args[0]) if len(value.args) == 1 else
                                           gast.Tuple(elts=list(value.args), ctx=gast.Load()))

@@ -365,9 +365,11 @@ class ReverseMode(Planner):
         self.ctx.resolver.locals.add(saved)
         call = s.value
         args = plan.call_args or call.args
+        keywords = call.keywords
         if plan.kind == "dynamic":  # call_forward(active positions, f, *args)
-            args = [gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load()), call.func] + list(args)
-        new = gast.Call(func=name(fwd), args=args, keywords=call.keywords)
+            args = [gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load()), self.dynamic_callee(plan, call)] + list(args)
+            keywords = []
+        new = gast.Call(func=name(fwd), args=args, keywords=keywords)
         target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)], ctx=gast.Store())
         out.append(located(assign(target, new), s))
         if any(self.layout.written_after(n, s) for a in args for n in loads(a)) or \

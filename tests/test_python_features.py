@@ -425,7 +425,7 @@ def builds_a_module(w, b, x):
 
 
 def test_object_created_inside_is_a_clear_error(rng):
-    with pytest.raises(ad.AdError, match="'layer': it is an object created inside the function") as info:
+    with pytest.raises(ad.AdError, match=r"Layer\(\.\.\.\): objects created inside the differentiated function") as info:
         ad.grad(builds_a_module)(rng.randn(3, 2), rng.randn(2), rng.randn(4, 3))
     assert "pass it in as an argument" in str(info.value)
 
@@ -901,8 +901,7 @@ def sum_of_cubes(first, *rest):
 def test_decorated_functions_and_top_level_star_args(rng):
     x = rng.randn(3)
     np.testing.assert_allclose(ad.grad(decorated_loss)(x, 2.0), 4.0 * np.sin(x) * np.cos(x), rtol=1e-12)
-    with pytest.raises(ad.AdError, match="unpacking arguments into a call"):
-        ad.grad(doubled_loss)(x)
+    np.testing.assert_allclose(ad.grad(doubled_loss)(x), 4.0 * x, rtol=1e-12)  # (fn(*args) in the wrapper)
     a, b = rng.randn(2), rng.randn(3)
     g = ad.grad(sum_of_cubes, wrt=(0, 1, 2))(0.7, a, b)
     assert g[0] == pytest.approx(1.4) and np.allclose(g[1], 3 * a ** 2) and np.allclose(g[2], 3 * b ** 2)

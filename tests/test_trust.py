@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import fd_grad
+from conftest import check_all_modes, fd_grad
 
 import adcompiler as ad
 
@@ -1486,3 +1486,19 @@ def test_reverse_over_reverse_through_cumsum(shape):
     for mode in ("reverse", "forward"):
         h = ad.hessian(cumsum_through_a_closure, wrt=2, mode=mode)(x, A, W).reshape(n, n)
         np.testing.assert_allclose(h, want, rtol=1e-4, atol=1e-4)
+
+
+def tangent_shared_then_written(data):  # seed 155110
+    buf = data.copy()
+    buf[:, 1] *= buf[:, 3]
+    shifted = 2.0 + buf  # (its tangent is buf's, unchanged)
+    buf[[2]] = 2.0
+    buf[0, :] += shifted[1]
+    return np.sum(shifted) + np.sum(buf ** 2)
+
+
+def test_a_tangent_shared_with_a_later_write_is_copied_first():
+    """The tangent of ``2.0 + buf`` is buf's tangent array itself; the write ``buf[[2]] = 2.0``
+    that follows must not change it (forward mode gave a wrong jvp)."""
+    data = np.random.RandomState(3).randn(3, 4)
+    check_all_modes(tangent_shared_then_written, [data])

@@ -7,7 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import fd_grad
+from conftest import check_all_modes
 
 import adcompiler as ad
 from adcompiler import rules
@@ -72,38 +72,6 @@ def define(src):
     name = src.split("def ", 1)[1].split("(", 1)[0]
     FUNCTIONS[name] = src
     return name
-
-
-def check_all_modes(fn, args, wrt=0, second_order=True, rtol=1e-5, atol=1e-6):
-    """Reverse and forward mode against central finite differences in float64, float32 in
-    float32 out (to float32 precision), and the Hessian against finite differences of the
-    gradient."""
-    positions = wrt if isinstance(wrt, tuple) else (wrt,)
-    grads = ad.grad(fn, wrt=positions)(*args)
-    for pos, g in zip(positions, grads):
-        np.testing.assert_allclose(np.asarray(g, dtype=float), fd_grad(fn, args, pos), rtol=rtol, atol=atol)
-    rng = np.random.RandomState(3)
-    tangents = [rng.randn(*np.shape(a)) if np.ndim(a) else float(rng.randn()) for a in args]
-    tangents = [t if i in positions else (np.zeros_like(a) if np.ndim(a) else 0.0)
-                for i, (t, a) in enumerate(zip(tangents, args))]
-    _, t = ad.jvp(fn, args, tangents)
-    eps = 1e-6
-    hi = fn(*[a + eps * t_ if i in positions else a for i, (a, t_) in enumerate(zip(args, tangents))])
-    lo = fn(*[a - eps * t_ if i in positions else a for i, (a, t_) in enumerate(zip(args, tangents))])
-    assert float(t) == pytest.approx(float((hi - lo) / (2 * eps)), rel=rtol, abs=atol)
-    if any(np.ndim(args[p]) for p in positions):
-        args32 = [np.asarray(a, np.float32) if i in positions and np.ndim(a) else a for i, a in enumerate(args)]
-        for pos, g32, g in zip(positions, ad.grad(fn, wrt=positions)(*args32), grads):
-            if np.ndim(args[pos]):
-                assert g32.dtype == np.float32
-                np.testing.assert_allclose(g32, g, rtol=2e-3, atol=2e-4)
-    if second_order:
-        pos = positions[0]
-        hessian = ad.hessian(fn, wrt=pos)(*args)
-        gradient = lambda *a: ad.grad(fn, wrt=pos)(*a)  # noqa: E731
-        want = np.stack([np.ravel(fd_grad(lambda *a, k=k: np.ravel(gradient(*a))[k], args, pos))
-                         for k in range(max(1, np.size(args[pos])))])
-        np.testing.assert_allclose(np.reshape(hessian, want.shape), want, rtol=1e-4, atol=1e-5)
 
 
 def refused(call, *words):

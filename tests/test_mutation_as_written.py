@@ -1,0 +1,118 @@
+"""In-place arithmetic as people write it: an alias that nobody reads after the update does not
+stop differentiation (the temporary of ``d[i, y] -= 1``, the tuple a call returned and the function
+unpacked, an element read, a copy), while an alias that is read later, returned, the caller's, or
+seen by a nested function still makes the update an error, never a wrong value."""
+import numpy as np
+import pytest
+from conftest import check_all_modes
+
+import adcompiler as ad
+
+
+def softmax_loss_and_grad(x, y):
+    """A fused loss-and-gradient function of course code: only the loss is differentiated."""
+    shifted = x - np.max(x, axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
+    probs = np.exp(log_probs)
+    n = x.shape[0]
+    loss = -np.sum(log_probs[np.arange(n), y]) / n
+    dx = probs.copy()
+    dx[np.arange(n), y] -= 1
+    dx /= n
+    return loss, dx
+
+
+def softmax_loss(x, y):
+    loss, dx = softmax_loss_and_grad(x, y)
+    return loss
+
+
+def data_loss(w, x):
+    t = np.tanh(x * w)
+    return np.sum(t ** 2), 2.0 * t * (1.0 - t ** 2) * x
+
+
+def regularised(w, x):
+    loss, g = data_loss(w, x)
+    loss += 0.5 * np.sum(w ** 2)
+    return loss
+
+
+def naive_softmax(W, X, y, reg):
+    loss = 0.0
+    num_train = X.shape[0]
+    for i in range(num_train):
+        scores = X[i].dot(W)
+        scores -= np.max(scores)
+        correct = scores[y[i]]
+        loss += -correct + np.log(np.sum(np.exp(scores)))
+    loss /= num_train
+    loss += reg * np.sum(W * W)
+    return loss
+
+
+X43 = np.random.RandomState(0).randn(4, 3)
+Y4 = np.array([0, 2, 1, 2])
+
+
+def test_fused_loss_and_gradient_of_course_code():
+    """The function's own hand-written gradient agrees with the generated one."""
+    own = softmax_loss_and_grad(X43, Y4)[1]
+    np.testing.assert_allclose(ad.grad(softmax_loss)(X43.copy(), Y4), own, rtol=1e-12, atol=1e-14)
+    check_all_modes(softmax_loss, [X43, Y4])
+
+
+def test_augmented_scalar_after_unpacking():
+    check_all_modes(regularised, [np.array([0.3, -0.7]), np.array([1.5, 0.4])])
+
+
+def test_element_read_then_in_place_in_a_loop():
+    r = np.random.RandomState(1)
+    W, X, y = r.randn(3, 4), r.randn(5, 3), np.array([0, 3, 1, 2, 1])
+    s = X @ W
+    p = np.exp(s - s.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(5), y] -= 1.0
+    np.testing.assert_allclose(ad.grad(naive_softmax)(W.copy(), X, y, 0.1), X.T @ p / 5 + 0.2 * W, rtol=1e-10)
+    check_all_modes(naive_softmax, [W, X, y, 0.1])
+
+
+def alias_read_later(x):
+    a = x * 2.0
+    b = a
+    a += 1.0
+    return np.sum(b * x)
+
+
+def alias_returned(x):
+    a = np.sin(x)
+    b = a[1:]
+    a *= 2.0
+    return b
+
+
+def view_of_argument(x):
+    y = x[1:]
+    y += 1.0
+    return np.sum(y * x[1:])
+
+
+def alias_in_closure(x):
+    a = x * 2.0
+    b = a
+    total = lambda: np.sum(b)  # noqa: E731
+    a += 1.0
+    return total() * np.sum(x)
+
+
+@pytest.mark.parametrize("fn", [alias_read_later, view_of_argument, alias_in_closure])
+def test_an_alias_that_is_still_seen_is_refused(fn):
+    x = np.array([0.5, -1.2, 2.0])
+    with pytest.raises(ad.AdError) as info:
+        ad.grad(fn)(x.copy())
+    assert "in place" in str(info.value) and "line" in str(info.value), str(info.value)
+
+
+def test_an_alias_returned_is_refused():
+    with pytest.raises(ad.AdError, match="in place"):
+        ad.vjp(alias_returned, np.array([0.5, -1.2, 2.0]))
