@@ -175,8 +175,8 @@ def target_of(stmt):
         t = stmt.targets[0]
         if isinstance(t, gast.Name):
             return t.id, None
-        if isinstance(t, gast.Subscript) and isinstance(t.value, gast.Name):
-            return None, t.value.id
+        if isinstance(t, (gast.Subscript, gast.Attribute)) and isinstance(t.value, gast.Name):
+            return None, t.value.id  # (obj.attr = v changes the object obj)
     return None, None
 
 

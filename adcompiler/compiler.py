@@ -89,7 +89,8 @@ def normalized_source(fn) -> str:
 def _is_pure_call(ctx):
     impure = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
                runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver, runtime.in_place,
-               runtime.element_in_place, runtime.subscript_check)
+               runtime.element_in_place, runtime.subscript_check, runtime.unfollowed, runtime.check_followed,
+               runtime.fresh_computation)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in impure)}
 
     def is_pure(call):
@@ -165,7 +166,7 @@ def _facts(ctx, kinds, arg_kinds) -> Facts:
 class _Reverse:
     """The reverse-mode pieces of one function: entry code, forward pass, backward pass."""
 
-    def __init__(self, fn, wrt_positions, arg_kinds, split_names=None):
+    def __init__(self, fn, wrt_positions, arg_kinds, split_names=None, top_level=True):
         self.parsed, self.ctx, fdef = _stage(fn, arg_kinds)
         self.fn = fn
         ctx = self.ctx
@@ -200,8 +201,8 @@ class _Reverse:
             elif p in rev.layout.binds:
                 self.originals[p] = ctx.namer.fresh(p + "_arg")
                 self.entry.append(assign(self.originals[p], name(p)))
-        self.forward = rev.forward(rev.body)
-        self.entry = rev.callee_guards(ctx) + self.entry
+        self.forward = rev.forward(rev.body) + rev.registrations(rev.ret_node)
+        self.entry = rev.callee_guards(ctx) + (rev.fresh_start() if top_level else []) + self.entry
         for stmt in self.forward:
             for node in walk(stmt):
                 if isinstance(node, gast.stmt) and not isinstance(node, (gast.If, gast.For, gast.While)):
@@ -370,7 +371,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     position in ``wrt_positions`` (0.0 for none; cast to the argument's type when ``reusable``,
     the public vjp). The backward can be called many times: it does not consume the tape."""
     parsed_names = _reserved_split_names(fn)
-    r = _Reverse(fn, wrt_positions, arg_kinds, split_names=parsed_names)
+    r = _Reverse(fn, wrt_positions, arg_kinds, split_names=parsed_names, top_level=reusable)
     rev, ctx = r.rev, r.ctx
     fwd_name, bwd_name = parsed_names
     ctx.namer.reserve(parsed_names)
@@ -500,7 +501,7 @@ def clear_cache() -> None:
     _SUBROUTINE_JVPS.clear()
 
 
-def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False) -> Compiled:
+def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False, top_level=True) -> Compiled:
     """Generate ``f_jvp(tangents, *args) -> (value, tangent)``: forward mode w.r.t. the positional
     parameters ``wrt_positions`` (``tangents`` holds one tangent per position). ``batched``: every
     tangent has a leading batch axis (raises batched.Unbatchable when the function does not allow
@@ -526,11 +527,11 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False) -
     ctx.batch_size = ctx.namer.fresh("batch") if batched else None
     fm = (BatchedForwardMode if batched else ForwardMode)(fdef, wrt, kinds, ctx)
     tangents = ctx.namer.fresh("tangents")
-    entry = fm.callee_guards(ctx) + [assign(gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()), name(tangents))]
+    entry = fm.callee_guards(ctx) + (fm.fresh_start() if top_level else []) + [assign(gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()), name(tangents))]
     if batched:
         entry.append(assign(ctx.batch_size, gast.Call(func=name(ctx.helper("batch_size")), args=[name(tangents)],
                                                       keywords=[])))
-    body = fm.transform(fm.body)
+    body = fm.transform(fm.body) + fm.registrations(fm.ret_node)
     ret = fm.ret_node.value
     result = fm.result
     if result is not None and result in fm.live and result in fm.active:
@@ -563,7 +564,7 @@ _SUBROUTINE_JVPS: dict = {}
 
 def _subroutine_jvp(fn, key) -> Compiled:
     return _generate_once(_SUBROUTINE_JVPS.setdefault(fn, {}), fn, key, "jvp",
-                          lambda: build_jvp(fn, key[0], key[1]), _functions_of,
+                          lambda: build_jvp(fn, key[0], key[1], top_level=False), _functions_of,
                           lambda forward, _: Compiled(forward, "", forward.__name__))
 
 

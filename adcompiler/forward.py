@@ -135,6 +135,13 @@ class ForwardMode(Planner):
             self.set_tangent(bound, self.display_tangent(s.value), out, s)
         elif kind == "store":
             self.transform_store(s, out)
+        elif kind == "setattr":
+            t = self.tangent_of(s.value)
+            if t is not None or mutated in self.live:
+                base = name(self.tan(mutated)) if mutated in self.live else const(0.0)
+                expr = gast.Call(func=name(self.helper("with_attribute")),
+                                 args=[base, const(s.targets[0].attr), t or const(0.0)], keywords=[])
+                self.set_tangent(mutated, expr, out, s)
         elif kind == "append":
             lst = mutated
             if lst in self.live:

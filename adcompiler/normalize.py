@@ -11,6 +11,8 @@ After this pass
 """
 from __future__ import annotations
 
+import types
+
 import gast
 
 from . import runtime
@@ -382,6 +384,17 @@ class Normalizer:
                 new = name(written)
             self.emit(assign(gast.Subscript(value=name(base), slice=_copy(index), ctx=gast.Store()), new), s)
             return
+        if isinstance(target, gast.Attribute):
+            # obj.n += v: the attribute's value updated as a name's would be (an array in place,
+            # ``in_place``: anything holding it sees the change), then stored back
+            obj = self.attribute_owner(target.value, s)
+            old = self.temp()
+            self.emit(assign(old, gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Load())), s)
+            self.caller_objects.add(old)
+            self.stmt_AugAssign(gast.copy_location(gast.AugAssign(target=name(old, True), op=s.op, value=s.value), s))
+            self.out[-1].ad_attribute_update = True
+            self.store(gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store()), name(old), s)
+            return
         self.unsupported(target, "augmented assignment to %s" % type(target).__name__.lower(),
                          "assign to a local name or an element of a local array")
 
@@ -394,6 +407,10 @@ class Normalizer:
             base = self.local_name(target.value, s)
             index = self.index(target.slice, s)
             self.emit(assign(gast.Subscript(value=name(base), slice=index, ctx=gast.Store()), value), s)
+        elif isinstance(target, gast.Attribute):
+            obj = self.attribute_owner(target.value, s)
+            self.emit(gast.Assign(targets=[gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store())],
+                                  value=value, type_comment=None), s)
         elif isinstance(target, (gast.Tuple, gast.List)):
             starred = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
             if len(starred) > 1 or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
@@ -604,6 +621,20 @@ class Normalizer:
         t = self.temp()
         self.emit(assign(t, flat), s)
         return name(t)
+
+    def attribute_owner(self, node, s) -> str:
+        """The name of the object ``obj.attr = v`` stores into: a local one, or an object of a user's
+        class the function reaches by name (a method's ``self``, a module-level model); never a
+        module or a class."""
+        value = self.atom(node, s)
+        if isinstance(value, gast.Name) and value.id not in self.resolver.locals | self.temps:
+            obj = self.resolver.resolve(value)
+            if obj is MISSING or isinstance(obj, (type, types.ModuleType, types.FunctionType)) \
+                    or not hasattr(obj, "__dict__"):
+                self.unsupported(node, "assigning an attribute of %r (%s)" % (value.id, type(obj).__name__),
+                                 "keep the value in a local variable or an object of your own class")
+            return value.id
+        return self.local_name(node, s)
 
     def local_name(self, node, s) -> str:
         value = self.atom(node, s)

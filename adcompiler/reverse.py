@@ -403,6 +403,8 @@ class ReverseMode(Planner):
             return reads
         if plan.kind == "append":
             return {mutated: False}
+        if plan.kind == "setattr":
+            return {}
         if plan.kind == "pop":
             return {list_method(s)[0]: False}
         if plan.kind in ("add_at", "take_adjoint"):  # d[i] += v / v = d[i]: the index, and shapes
@@ -696,6 +698,8 @@ class ReverseMode(Planner):
             self.backward_call(s, block)
         elif plan.kind == "attr":
             self.backward_attr(s, block)
+        elif plan.kind == "setattr":
+            self.backward_setattr(s, block)
         elif plan.kind == "gradcall":
             self.backward_gradcall(s, rename, block)
         elif plan.kind == "checkpoint":
@@ -743,6 +747,17 @@ class ReverseMode(Planner):
         out.append(located(assign(d, call), s))
         self.live.add(obj)
         self.owned.discard(obj)
+
+    def backward_setattr(self, s, out):
+        """``obj.attr = v``: ``dv`` is the adjoint ``obj``'s had for ``attr``, which the store
+        overwrote (``obj``'s adjoint no longer has it)."""
+        obj, attr = s.targets[0].value.id, const(s.targets[0].attr)
+        d = name(self.adj(obj))
+        if isinstance(s.value, gast.Name) and s.value.id in self.active:
+            self.accumulate(s.value.id, gast.Call(func=name(self.helper("attribute")), args=[d, attr], keywords=[]),
+                            out, s)
+        out.append(located(assign(self.adj(obj), gast.Call(func=name(self.helper("without_attribute")),
+                                                            args=[d, attr], keywords=[])), s))
 
     def backward_gradcall(self, s, rename, out):
         """``t = df(x, y)`` for a gradient function ``df``: the adjoint of each argument is a

@@ -719,6 +719,56 @@ def attribute(t, attr):
 
 
 
+def without_attribute(d, attr):
+    """An object's adjoint or tangent without its entry for ``attr``: the value ``obj.attr = v``
+    overwrote (its adjoint went to ``v``)."""
+    if d.__class__ is _float:
+        return d
+    out = _attribute_entries(d)
+    out.pop(attr, None)
+    return out
+
+
+def with_attribute(t, attr, v):
+    """An object's tangent after ``obj.attr = v``, ``v`` holding the value's tangent."""
+    out = {} if t.__class__ is _float else _attribute_entries(t)
+    out[attr] = v
+    return out
+
+
+def _attribute_entries(t):
+    """A copy of an object's adjoint or tangent as a dict of per-attribute entries (the API gives
+    one as an object of the argument's class)."""
+    return dict(t) if isinstance(t, dict) else dict(vars(t))
+
+
+# (id(obj), attribute) -> (obj, value): what differentiated code left in an object's attribute when
+# its function returned, a value that depends on the arguments being differentiated: its caller
+# does not receive that value's derivative, so differentiated code may not read it (check_followed)
+_UNFOLLOWED: dict = {}
+
+
+def unfollowed(obj, attr):
+    """Record, as a function returns, the value it stored in ``obj.attr`` (see ``check_followed``)."""
+    if hasattr(obj, attr):
+        _UNFOLLOWED[id(obj), attr] = (obj, getattr(obj, attr))
+
+
+def fresh_computation():
+    """Forget what earlier computations stored (called as a gradient computation starts)."""
+    if _UNFOLLOWED:
+        _UNFOLLOWED.clear()
+
+
+def check_followed(obj, attr, refusal):
+    """Raise ``refusal`` when differentiated code reads ``obj.attr`` that a called function set to a
+    value depending on the differentiated arguments (the derivative would not follow it)."""
+    if _UNFOLLOWED:
+        entry = _UNFOLLOWED.get((id(obj), attr))
+        if entry is not None and entry[0] is obj and getattr(obj, attr, None) is entry[1]:
+            raise refusal(())
+
+
 def r_items(items):
     """``np.r_[a, b, ...]`` for a list of array and number items (its normal form: a function with
     a rule, as the items are data, not an index)."""

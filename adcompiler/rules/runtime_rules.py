@@ -31,6 +31,11 @@ D(rt.element, "v, i", "element_back(g, v, i)", jvp="element(t_v, i)", zero=("i",
 D(rt.cotangent, "parts, i", "cotangent_back(g, parts, i)", jvp="cotangent(t_parts, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
+D(rt.attribute, "t, attr", "add_attribute(0.0, attr, g)", jvp="attribute(t_t, attr)", zero=("attr",))
+D(rt.add_attribute, "d, attr, v", "g", v="attribute(g, attr)", jvp="add_attribute(t_d, attr, t_v)", zero=("attr",))
+D(rt.without_attribute, "d, attr", "without_attribute(g, attr)", linear=True, zero=("attr",))
+D(rt.with_attribute, "t, attr, v", "without_attribute(g, attr)", v="attribute(g, attr)",
+  jvp="with_attribute(t_t, attr, t_v)", zero=("attr",))
 D(rt.snapshot, "saved", "g", jvp="snapshot(t_saved)")
 table.elementwise(adj.nonzero_or_one, "a", "g * (a != 0)")
 table.elementwise(adj.nonzero_or_inf, "a", "g * (a != 0)")
@@ -120,5 +125,5 @@ for _helper in (adj.hstack_back, adj.vstack_back, adj.column_stack_back, adj.spl
 # a callable chosen at run time: forward mode over its generated forward/backward pair
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)", zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
-N(adj.result_dtype, rt.subscript_check, rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick,
+N(adj.result_dtype, rt.subscript_check, rt.unfollowed, rt.check_followed, rt.fresh_computation, rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick,
   rt.scalar_seed, adj.inside, rt.zero_like, rt.nonzero, rt.check_receiver)
