@@ -14,6 +14,7 @@ from __future__ import annotations
 import types
 
 import gast
+import numpy as np
 
 from . import runtime
 from .analysis import walk
@@ -368,7 +369,7 @@ class Normalizer:
                 last.value = gast.Call(func=name(helper), args=[name(target.id), last.value], keywords=[])
             return
         if isinstance(target, gast.Subscript):
-            base = self.local_name(target.value, s)
+            base = self.store_base(target.value, s)
             index = self.index(target.slice, s)
             old = self.temp()
             self.emit(assign(old, gast.Subscript(value=name(base), slice=index, ctx=gast.Load())), s)
@@ -404,7 +405,7 @@ class Normalizer:
             if not (isinstance(value, gast.Name) and value.id == target.id):  # (m = c = m: m = m is nothing)
                 self.emit(assign(target.id, value), s)
         elif isinstance(target, gast.Subscript):
-            base = self.local_name(target.value, s)
+            base = self.store_base(target.value, s)
             index = self.index(target.slice, s)
             self.emit(assign(gast.Subscript(value=name(base), slice=index, ctx=gast.Store()), value), s)
         elif isinstance(target, gast.Attribute):
@@ -636,6 +637,15 @@ class Normalizer:
             return value.id
         return self.local_name(node, s)
 
+    def store_base(self, node, s) -> str:
+        """The name of the container or array ``x[k] = v`` writes into: a local one, or a module-level
+        list, dict or array (a call counter, a cache; planning refuses a value that depends on wrt)."""
+        value = self.atom(node, s)
+        if isinstance(value, gast.Name) and value.id not in self.resolver.locals | self.temps \
+                and isinstance(self.resolver.resolve(value), (list, dict, np.ndarray)):
+            return value.id
+        return self.local_name(node, s)
+
     def local_name(self, node, s) -> str:
         value = self.atom(node, s)
         if not isinstance(value, gast.Name) or value.id not in self.resolver.locals | self.temps:
@@ -708,12 +718,55 @@ class Normalizer:
         if isinstance(node, gast.NamedExpr) and isinstance(node.target, gast.Name):  # (s := value)
             self.assign_to(node.target.id, node.value, s)
             return name(node.target.id)
+        if isinstance(node, gast.Lambda):
+            return self.lambda_value(node, s)
         what = {"Lambda": "a lambda", "ListComp": "a list comprehension",
                 "GeneratorExp": "a generator expression", "DictComp": "a dict comprehension",
                 "SetComp": "a set comprehension", "NamedExpr": "an assignment expression (:=)",
                 "Await": "await", "Yield": "yield", "YieldFrom": "yield from", "Set": "a set display",
                 "Starred": "a starred expression"}.get(type(node).__name__, type(node).__name__)
         self.unsupported(node, what, "rewrite it with plain statements and loops")
+
+    def lambda_value(self, node, s):
+        """A lambda used as a value (``[lambda u, k=k: u * k for k in ks]``): the function object
+        made from the user's own lambda code, with its default values, so calling it later is
+        differentiated through its source (``runtime.make_function``). One reading the function's
+        variables would see the normal form's, not the user's: an error."""
+        a = node.args
+        params = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None}
+        free = sorted({n.id for n in walk(node.body) if isinstance(n, gast.Name) and n.id not in params
+                       and n.id in self.resolver.locals | self.temps})
+        code = self.lambda_code(node)
+        if free or a.kwonlyargs or code is None:
+            self.unsupported(node, "a lambda that reads the function's variables (%s), used as a value" % ", ".join(free)
+                             if free else "this lambda", "give it the values as default arguments "
+                             "(lambda u, k=k: u * k), or define the function with def")
+        defaults = gast.Tuple(elts=[self.atom(d, s) for d in a.defaults], ctx=gast.Load())
+        made = (code, getattr(self.resolver.parsed.fn, "__globals__", {}))
+        return gast.Call(func=name(self.helper("make_function", runtime.make_function)),
+                         args=[name(self.bind_object("lambda_code", made)), defaults], keywords=[])
+
+    def lambda_code(self, node):
+        """The code object of the user's lambda ``node``: the lambdas of its line in source order
+        are those code objects in the order the compiler made them (None when that is unclear)."""
+        fn = self.resolver.parsed.fn
+        fn = getattr(fn, "__func__", fn)
+        line = node.lineno + self.loc.line_offset
+        found, todo = [], [getattr(fn, "__code__", None)]
+        while todo:
+            code = todo.pop(0)
+            for c in getattr(code, "co_consts", ()):
+                if isinstance(c, types.CodeType):
+                    todo.append(c)
+                    if c.co_name == "<lambda>" and c.co_firstlineno == line:
+                        found.append(c)
+        columns = sorted(n.col_offset for n in walk(self.resolver.parsed.tree)
+                         if isinstance(n, gast.Lambda) and n.lineno == node.lineno)
+        if len(found) != len(columns) or len(set(columns)) != len(columns) or node.col_offset not in columns \
+                or any(isinstance(n, gast.Lambda) for n in walk(node.body)):
+            return None
+        code = found[columns.index(node.col_offset)]
+        return None if code.co_freevars else code
 
     def inline(self, call, s):
         """Inline a call to a nested def or lambda: its locals get fresh names, its free names

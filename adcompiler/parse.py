@@ -159,10 +159,12 @@ def _first_indent(text: str) -> int:
 def _lambda_tree(text: str, dedented: str, code, loc: Location) -> tuple[gast.FunctionDef, str]:
     """Turn the (single) lambda on the source line(s) into ``def <lambda>(...): return body``;
     also the text that parsed (``text``, else the line as an expression)."""
+    shift = loc.col_offset  # (columns in the parsed text -> in the file)
     try:
         module = gast.parse(dedented)
     except SyntaxError:
         try:
+            shift = len(text) - len(text.lstrip()) - 1
             text = "(" + text.strip().rstrip(",;") + ")"
             module = gast.parse(text)
         except SyntaxError:
@@ -171,6 +173,14 @@ def _lambda_tree(text: str, dedented: str, code, loc: Location) -> tuple[gast.Fu
     lambdas = [n for n in gast.walk(module) if isinstance(n, gast.Lambda)]
     params = code.co_varnames[:code.co_argcount]
     lambdas = [n for n in lambdas if [a.id for a in n.args.args] == list(params)]
+    if len(lambdas) > 1 and hasattr(code, "co_positions"):  # (Python 3.11+: the body's columns say which)
+        first = code.co_firstlineno - loc.line_offset
+        columns = [c for line, _, c, end in code.co_positions() if c is not None and end is not None and end > c
+                   and line == code.co_firstlineno]
+        if columns:
+            col = min(columns) - shift
+            lambdas = [n for n in lambdas if n.body.lineno == first
+                       and n.body.col_offset <= col < (n.body.end_col_offset or 0)]
     if len(lambdas) != 1:
         raise loc.error("could not isolate the lambda's source (%d candidates on its line)" % len(lambdas),
                         hint="write the function with 'def'")

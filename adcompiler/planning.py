@@ -291,6 +291,10 @@ class Planner:
                 raise self.loc.error("the augmented assignment changes an attribute's value in place with a value "
                                      "that depends on %s, which is not supported" % ", ".join(self.wrt), s,
                                      hint="assign a new value: obj.x = obj.x + v")
+            if plan.callee == "module" and any(n in self.varied for n in loads(s.value)):
+                raise self.loc.error("storing a value that depends on %s into the module-level %r: the derivative "
+                                     "does not follow it" % (", ".join(self.wrt), target_of(s)[1]), s,
+                                     hint="keep the value in a local variable, or return it")
             if plan.kind != "setattr" or not any(n in self.varied for n in plan.diff_reads):
                 continue
             obj, attr = s.targets[0].value.id, s.targets[0].attr
@@ -789,6 +793,8 @@ class Planner:
         value = s.value
         if mutated and bound is None and isinstance(s.targets[0], gast.Attribute):
             return Plan("setattr", [value.id] if isinstance(value, gast.Name) else [])
+        if mutated and bound is None and self.is_module_object(mutated):
+            return Plan("none", callee="module")  # CALLS[k] = n: runs as written (see check_attribute_stores)
         if mutated and bound is None:
             bases = self.layout.views.get(mutated)
             if bases and not self.ctx.generated:  # (generated code writes only into arrays it owns)
@@ -884,6 +890,10 @@ class Planner:
             # a callable known when the call runs: a local function, an object made here, a method
             # of an object held in an attribute (self.cost.fn(a, y)), a partial
             return self.dynamic_plan(call)
+        if obj is runtime.make_function:  # a lambda used as a value: its defaults are read when it is called
+            return Plan("opaque", loads(call.args[1]), callee="a lambda used as a value",
+                        why="its default values depend on %s" % ", ".join(self.wrt),
+                        hint="pass those values as arguments when calling it")
         named = obj  # (what the call's name must still be for the code to be valid)
         if isinstance(obj, functools.partial):  # its function with the partial's arguments bound
             try:
@@ -932,6 +942,11 @@ class Planner:
             plan.guard = (func, named)
             return plan
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+
+    def is_module_object(self, var) -> bool:
+        """Whether ``var`` names a module-level object (not a local, not an argument)."""
+        return var not in self.layout.binds and var not in self.params and var not in self.ctx.temps \
+            and self.ctx.resolver.resolve(name(var)) is not MISSING
 
     def is_object_argument(self, node) -> bool:
         """Whether ``node`` names an object argument of a known class (never an array)."""

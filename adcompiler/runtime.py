@@ -754,6 +754,12 @@ def unfollowed(obj, attr):
         _UNFOLLOWED[id(obj), attr] = (obj, getattr(obj, attr))
 
 
+def make_function(made, defaults):
+    """The function a user's lambda makes: ``made`` is its code object and the globals of its
+    module, ``defaults`` its default values (see ``Normalizer.lambda_value``)."""
+    return types.FunctionType(made[0], made[1], "<lambda>", defaults or None)
+
+
 def fresh_computation():
     """Forget what earlier computations stored (called as a gradient computation starts)."""
     if _UNFOLLOWED:
