@@ -57,9 +57,11 @@ class Compiled:
 
 
 def param_names(fdef) -> list[str]:
-    """Positional parameters, then ``*args`` if any: what wrt positions index."""
+    """Positional parameters, then ``*args`` if any, then keyword-only ones and ``**kwargs``: what
+    wrt positions index (a called function's keyword arguments are differentiated too)."""
     a = fdef.args
-    return [p.id for p in a.posonlyargs + a.args] + ([a.vararg.id] if a.vararg is not None else [])
+    return [p.id for p in a.posonlyargs + a.args] + ([a.vararg.id] if a.vararg is not None else []) \
+        + [p.id for p in a.kwonlyargs] + ([a.kwarg.id] if a.kwarg is not None else [])
 
 
 def _stage(fn, arg_kinds=None, fuse=True):

@@ -360,7 +360,7 @@ class ForwardMode(Planner):
         """Tangent of an operand handed to a function's generated tangent code, which reads it
         with the operand's structure (``du[k]``): never the 0.0 standing for an array's zeros."""
         t = self.operand_tangent(node)
-        if t is None or isinstance(node, gast.Tuple):
+        if t is None or isinstance(node, (gast.Tuple, gast.Dict)):
             return t
         if isinstance(node, gast.Attribute):  # (an attribute's tangent may be the 0.0 of its object's)
             return gast.Call(func=name(self.helper("dense")), args=[t, node], keywords=[])
@@ -373,13 +373,16 @@ class ForwardMode(Planner):
             t = self.tangent_of(node.value)
             return None if t is None else gast.Call(func=name(self.helper("attribute")),
                                                     args=[t, const(node.attr)], keywords=[])
-        if isinstance(node, gast.Tuple):
-            parts = [self.tangent_of(e) for e in node.elts]
+        if isinstance(node, (gast.Tuple, gast.Dict)):  # (*args, **kwargs)
+            elts = node.elts if isinstance(node, gast.Tuple) else node.values
+            parts = [self.tangent_of(e) for e in elts]
             if all(p is None for p in parts):
                 return None
-            return gast.Tuple(elts=[p if p is not None else gast.Call(
-                func=name(self.helper("zero_like")), args=[e], keywords=[]) for p, e in zip(parts, node.elts)],
-                ctx=gast.Load())
+            parts = [p if p is not None else gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[])
+                     for p, e in zip(parts, elts)]
+            if isinstance(node, gast.Dict):
+                return gast.Dict(keys=list(node.keys), values=parts)
+            return gast.Tuple(elts=parts, ctx=gast.Load())
         return self.tangent_of(node)
 
     # ------------------------------------------------------------------------------------------

@@ -304,9 +304,33 @@ class Normalizer:
     def stmt_Expr(self, s):
         if isinstance(s.value, gast.Constant):
             return  # docstring or bare constant
+        if self.scatter(s):
+            return
         value = self.expr(s.value, s)
         if not is_atom(value):
             self.emit(gast.Expr(value=value), s)
+
+    def scatter(self, s) -> bool:
+        """``np.add.at(a, i, v)`` / ``np.subtract.at(a, i, v)`` on a local array: ``a`` changed in
+        place (``runtime.scatter_add``), differentiated; False for any other statement."""
+        call = s.value
+        if self.bind_object is None or not isinstance(call, gast.Call) or len(call.args) != 3 or call.keywords:
+            return False
+        fn = self.resolver.resolve(call.func)
+        if not any(fn == op.at for op in (np.add, np.subtract)) or not isinstance(call.args[0], gast.Name) \
+                or call.args[0].id not in self.resolver.locals:
+            return False
+        target = call.args[0].id
+        index = self.atom(call.args[1], s)
+        value = call.args[2] if fn == np.add.at else gast.UnaryOp(op=gast.USub(), operand=call.args[2])
+        helper = self.helper("scatter_add", runtime.scatter_add)
+        changed = self.temp()  # (the same array, changed: a statement never reads its own target)
+        self.emit(assign(changed, gast.Call(func=name(helper), args=[name(target), index, self.atom(value, s)],
+                                            keywords=[])), s)
+        self.out[-1].ad_mutates = target
+        self.emit(assign(target, name(changed)), s)
+        self.out[-1].ad_augmented = True  # (an array sharing its memory changes too: see check_in_place_updates)
+        return True
 
     def stmt_Assert(self, s):
         test = self.atom(s.test, s)
@@ -879,6 +903,10 @@ class Normalizer:
         rewritten = self.higher_order(node, s)
         if rewritten is not None:
             return rewritten
+        if not node.args and node.keywords and all(k.arg for k in node.keywords) \
+                and self.resolver.resolve(node.func) is dict:  # dict(a=x, b=y) is {'a': x, 'b': y}
+            return gast.Dict(keys=[const(k.arg) for k in node.keywords],
+                             values=[self.atom(k.value, s) for k in node.keywords])
         args = []
         for a in node.args:
             if isinstance(a, gast.Starred):

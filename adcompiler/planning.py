@@ -404,11 +404,6 @@ class Planner:
                     if plan.kind == "index":  # (decided at run time, on the index's values)
                         self.index_checks.add(id(s))
                         continue
-                    if plan.kind == "call":
-                        raise self.loc.error("%s is differentiated w.r.t. its positional parameters only, and "
-                                             "its keyword-only argument %r depends on %s"
-                                             % (plan.callee, param, ", ".join(self.wrt)), s,
-                                             hint="make %r a positional parameter of %s" % (param, plan.callee))
                     raise self.loc.error("%s has no derivative w.r.t. its argument %r, which depends on %s"
                                          % (plan.callee, param, ", ".join(self.wrt)), s,
                                          hint="wrap that argument in ad.stop_gradient(...) if no gradient should "
@@ -586,7 +581,9 @@ class Planner:
                 continue
             views_of_var = {v for v, b in self.layout.views.items() if var in b and self.may_run_before(v, s)}
             others = sorted(o for o in self.layout.views.get(var, set()) | (views_of_var if var in bases else set())
-                            | self.holders_seeing(var, s) if self.seen_after(o, s))
+                            | self.holders_seeing(var, s)
+                            if is_container(self.kinds.get(o))  # (what a list holds is not tracked)
+                            or any(self.seen_after(n, s) for n in self.layout.same_memory(o) - {var}))
             if others:
                 raise self.loc.error("%s changes %r in place, and %s may be the same array (NumPy's += "
                                      "writes into it), which is not supported" % (
@@ -885,7 +882,8 @@ class Planner:
                 rule = rules.lookup_method(func.attr)
                 if rule is not None and not self.is_object_argument(func.value):
                     return self.method_plan(s, rule, func.value, args, call.keywords, func)
-                if hasattr(np.ndarray, func.attr) and not self.is_object_argument(func.value):
+                if any(hasattr(t, func.attr) for t in (np.ndarray, list, dict, tuple, set, str)) \
+                        and not self.is_object_argument(func.value):  # (a method of an array or a container)
                     return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
             # a callable known when the call runs: a local function, an object made here, a method
             # of an object held in an attribute (self.cost.fn(a, y)), a partial
@@ -1105,19 +1103,23 @@ class Planner:
         positional = [p.name for p in sig.parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         args = {p: bound.arguments[p] for p in positional if p in bound.arguments}
-        keyword_only = {}  # no gradient flows through these: an error if a value depending on wrt does
         for p in sig.parameters.values():
             if p.kind == p.VAR_POSITIONAL:
                 positional.append(p.name)  # *args: one more differentiable "position", a tuple
                 if p.name in bound.arguments:
                     args[p.name] = gast.Tuple(elts=list(bound.arguments[p.name]), ctx=gast.Load())
-            elif p.kind in (p.VAR_KEYWORD, p.KEYWORD_ONLY) and p.name in bound.arguments:
-                value = bound.arguments[p.name]
-                names = [n for v in (value.values() if isinstance(value, dict) else [value]) for n in loads(v)]
-                if names:
-                    keyword_only[p.name] = names
+            elif p.kind == p.KEYWORD_ONLY:
+                positional.append(p.name)  # (a "position" after the positional ones: compiler.param_names)
+                if p.name in bound.arguments:
+                    args[p.name] = bound.arguments[p.name]
+            elif p.kind == p.VAR_KEYWORD:
+                positional.append(p.name)  # **kwargs: a dict of the keywords it collects
+                if bound.arguments.get(p.name):
+                    value = bound.arguments[p.name]
+                    args[p.name] = gast.Dict(keys=[gast.Constant(value=k, kind=None) for k in value],
+                                             values=list(value.values()))
         return Plan("call", [n for a in args.values() for n in loads(a)], bound=args, callee=fn.__qualname__,
-                    fn=fn, positional=positional, ignored=keyword_only)
+                    fn=fn, positional=positional)
 
     def rule_plan(self, s, fn, args, keywords) -> Plan:
         return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)

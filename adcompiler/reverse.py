@@ -898,7 +898,7 @@ class ReverseMode(Planner):
         variables, spread, attributes = [], [], []
         for i in active:
             node = plan.bound[plan.positional[i]]
-            if isinstance(node, gast.Tuple):  # *args: the adjoint is a tuple to spread
+            if isinstance(node, (gast.Tuple, gast.Dict)):  # *args, **kwargs: an adjoint to spread
                 part = self.ctx.namer.fresh("d" + plan.positional[i] + "_")
                 variables.append(part)
                 spread.append((part, node))
@@ -918,7 +918,9 @@ class ReverseMode(Planner):
             self.live.add(obj)
             self.owned.discard(obj)
         for part, node in spread:
-            for k, elt in enumerate(node.elts):
+            entries = enumerate(node.elts) if isinstance(node, gast.Tuple) else \
+                ((k.value, v) for k, v in zip(node.keys, node.values))
+            for k, elt in entries:
                 if isinstance(elt, gast.Name) and elt.id in self.active:
                     self.accumulate(elt.id, gast.Call(func=name(self.helper("element")), args=[name(part), const(k)],
                                                       keywords=[]), out, s)

@@ -349,6 +349,22 @@ def in_place(x, value):
     return value
 
 
+def scatter_add(a, index, value):
+    """``np.add.at(a, index, value)`` written in the user's code: ``a`` changed in place (repeated
+    indices add up), and returned."""
+    np.add.at(a, index, value)
+    return a
+
+
+def scattered(t, a, index, t_value):
+    """The tangent of ``scatter_add(a, index, value)``: a new array (``t``, ``a``'s tangent, is left
+    as it is)."""
+    out = zero_like(a) if t.__class__ is _float else t.copy()
+    if not (t_value.__class__ is _float and not t_value):
+        np.add.at(out, index, t_value)
+    return out
+
+
 def element_in_place(container, x, value):
     """``container[k] op= v``: an array (or list) element of a list or dict is changed in place
     (``x`` is ``container[k]``, ``value`` is ``x op v``); an array container's element is
@@ -1055,7 +1071,9 @@ def _stateless(fn) -> bool:
     a closure, a NumPy ufunc or a builtin (``self.act = np.tanh`` in a layer)."""
     if isinstance(fn, types.FunctionType):
         return not fn.__closure__
-    return isinstance(fn, (np.ufunc, types.BuiltinFunctionType))
+    if isinstance(fn, types.BuiltinFunctionType):  # (a bound method of a list or array holds it)
+        return fn.__self__ is None or isinstance(fn.__self__, types.ModuleType)
+    return isinstance(fn, np.ufunc)
 
 
 def _check_stateless(active, fn):

@@ -135,6 +135,23 @@ def lambda_with_a_differentiated_default(x, w):
     return np.sum(fns[0](x))
 
 
+def scaled_square(x, *, scale, power=2):
+    return np.sum(scale * x ** power)
+
+
+def collects_keywords(x, **opts):
+    return np.sum(opts["scale"] * np.sin(x) * opts.get("shift", 1.0))
+
+
+def keyword_arguments(x, s):
+    return scaled_square(x, scale=s) + collects_keywords(x, scale=s * s, shift=s)
+
+
+def dict_call(x, s):
+    d = dict(a=x, b=np.sin(x) * s)
+    return np.sum(d["a"] * d["b"])
+
+
 def lambda_reading_a_variable(x):
     s = np.sum(x)
     fns = [lambda u: u * s]
@@ -222,3 +239,9 @@ def test_lambdas_whose_values_would_be_lost_are_refused(m, name, args, words):
         ad.grad(getattr(m, name), wrt=len(args) - 1)(*args)
     for w in words:
         assert w in str(info.value), str(info.value)
+
+
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_keyword_only_and_double_star_parameters_carry_gradients(m, wrt):
+    check_all_modes(m.keyword_arguments, [X3, 1.3], wrt=wrt)
+    check_all_modes(m.dict_call, [X3, 1.3], wrt=wrt)

@@ -116,3 +116,40 @@ def test_an_alias_that_is_still_seen_is_refused(fn):
 def test_an_alias_returned_is_refused():
     with pytest.raises(ad.AdError, match="in place"):
         ad.vjp(alias_returned, np.array([0.5, -1.2, 2.0]))
+
+
+def scatter(x, w):
+    out = np.zeros(4)
+    idx = np.array([0, 2, 2, 3])
+    before = out * 1.0
+    np.add.at(out, idx, x * w)
+    np.subtract.at(out, [1, 1], w)
+    return np.sum(out ** 2) + np.sum(before * x)
+
+
+def embedding_backward_style(W, ids):
+    E = np.zeros((5, 3))
+    np.add.at(E, ids, W)
+    return np.sum(np.tanh(E))
+
+
+def scatter_into_argument(acc, x):
+    np.add.at(acc, [0, 0, 1], x)
+    return np.sum(acc ** 2)
+
+
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_scatter_add_with_repeated_indices(wrt):
+    check_all_modes(scatter, [np.array([0.3, -0.8, 1.1, 0.5]), 0.7], wrt=wrt)
+    W, ids = np.random.RandomState(0).randn(4, 3), np.array([1, 1, 4, 0])
+    check_all_modes(embedding_backward_style, [W, ids])
+
+
+def test_scatter_add_into_an_argument_changes_it_as_the_plain_call():
+    acc, x = np.array([1.0, 2.0]), np.array([0.5, -1.0, 3.0])
+    plain_acc = acc.copy()
+    want = scatter_into_argument(plain_acc, x)
+    got_acc = acc.copy()
+    value, grad = ad.value_and_grad(scatter_into_argument, wrt=1)(got_acc, x)
+    assert value == want and np.array_equal(got_acc, plain_acc)
+    np.testing.assert_allclose(grad, [2 * plain_acc[0], 2 * plain_acc[0], 2 * plain_acc[1]], rtol=1e-12)

@@ -42,6 +42,8 @@ table.elementwise(adj.nonzero_or_inf, "a", "g * (a != 0)")
 D(adj.others_product, "a, axis=None", "others_product_jvp(a, g, axis)", jvp="others_product_jvp(a, t_a, axis)",
   zero=("axis",))  # (its Jacobian is symmetric: the adjoint is the tangent map)
 D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",))  # (x's old value is overwritten)
+D(rt.scatter_add, "a, index, value", "g", value="unbroadcast(element(g, index), value)",
+  jvp="scattered(t_a, a, index, t_value)", zero=("index",))
 D(rt.keep_dtype, "x, value", None, value="g", jvp="keep_dtype(x, t_value)", zero=("x",))
 D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value", zero=("container", "x"))
 D(rt.sum_product, "a, b", "unbroadcast(g * b, a)", b="unbroadcast(g * a, b)",
