@@ -1502,3 +1502,26 @@ def test_a_tangent_shared_with_a_later_write_is_copied_first():
     that follows must not change it (forward mode gave a wrong jvp)."""
     data = np.random.RandomState(3).randn(3, 4)
     check_all_modes(tangent_shared_then_written, [data])
+
+
+def chained_assignment_then_in_place(x):  # seeds 177602, 177103
+    mid = q = np.cos(x)
+    q += 0.5
+    return np.sum(mid)
+
+
+def loop_over_a_list_holding_a_view(v):  # seed 177468
+    for idx in [np.maximum(v, 0.0), v[1:]]:
+        out = np.sum(idx)
+    idx += 1.0
+    return out + np.sum(idx)
+
+
+@pytest.mark.parametrize("fn", [chained_assignment_then_in_place, loop_over_a_list_holding_a_view])
+def test_in_place_update_of_an_array_another_name_still_sees_is_refused(fn):
+    """``mid = q = ...; q += 0.5`` changes ``mid`` too (a temporary of the normal form sits between
+    them); ``idx`` from a list holding ``v[1:]`` is a view of the argument: never a wrong value
+    or a changed argument left unseen."""
+    v = np.array([0.3, -0.8, 1.1])
+    with pytest.raises(ad.AdError, match="in place"):
+        ad.grad(fn)(v.copy())
