@@ -372,7 +372,8 @@ class ReverseMode(Planner):
         new = gast.Call(func=name(fwd), args=args, keywords=keywords)
         target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)], ctx=gast.Store())
         out.append(located(assign(target, new), s))
-        if any(self.layout.written_after(n, s) for a in args for n in loads(a)) or \
+        passed = list(args) + [k.value for k in call.keywords]  # (f(u=base): base passed by keyword)
+        if any(self.layout.written_after(n, s) for a in passed for n in loads(a)) or \
                 self.layout.written_after(target_of(s)[0], s):
             # the callee kept references to arrays this function writes into later (its arguments,
             # or its result): keep their values

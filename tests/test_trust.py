@@ -1525,3 +1525,40 @@ def test_in_place_update_of_an_array_another_name_still_sees_is_refused(fn):
     v = np.array([0.3, -0.8, 1.1])
     with pytest.raises(ad.AdError, match="in place"):
         ad.grad(fn)(v.copy())
+
+
+def _power_helper(u, v, power=2):
+    return (u * 2.0 ** v) ** power
+
+
+def keyword_call_then_ellipsis_update(v, A):  # seed 201968
+    base = _power_helper(A, np.tanh(v), power=2)
+    base[...] += _power_helper(u=base, v=v)  # (base passed by keyword, written afterwards)
+    return np.sum(np.tanh(base))
+
+
+@pytest.mark.parametrize("wrt", [0, 1])
+def test_an_argument_passed_by_keyword_and_written_afterwards_is_kept(wrt):
+    """A callee's saved state holds ``base``, passed as ``u=base``; ``base[...] += ...`` then writes
+    into it: its value is kept for the callee's backward pass, as for a positional argument."""
+    r = np.random.RandomState(0)
+    check_all_modes(keyword_call_then_ellipsis_update, [r.randn(4) * 0.3, r.randn(3, 4) * 0.3], wrt=wrt)
+
+
+def keepdims_sum_in_a_branch(scale, x):  # seed 201694
+    v1 = x / np.sum(x, keepdims=True)
+    if -1.0 < scale < 1.0:
+        v1 = x
+    return np.sum(v1 * v1)
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0])
+def test_reverse_over_reverse_through_a_keepdims_sum(scale):
+    """The adjoint of ``unbroadcast(v, x)`` w.r.t. ``v`` of shape (1, 1), smaller than ``x``:
+    summed, not broadcast (reverse over reverse crashed)."""
+    x = np.random.RandomState(1).rand(3, 4) + 0.5
+    gradient = ad.grad(keepdims_sum_in_a_branch, wrt=1)
+    want = np.stack([fd_grad(lambda *a, k=k: gradient(*a).ravel()[k], [scale, x], 1).ravel() for k in range(12)])
+    for mode in ("reverse", "forward"):
+        h = ad.hessian(keepdims_sum_in_a_branch, wrt=1, mode=mode)(scale, x).reshape(12, 12)
+        np.testing.assert_allclose(h, want, rtol=1e-4, atol=1e-5)
