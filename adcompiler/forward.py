@@ -12,7 +12,7 @@ from __future__ import annotations
 import gast
 
 from . import custom, hooks, rules
-from .analysis import SCALAR, is_container, list_method, target_of, walk
+from .analysis import FLOAT, SCALAR, is_container, list_method, target_of, walk
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Planner
@@ -200,7 +200,10 @@ class ForwardMode(Planner):
         if base.id in self.maybe_zero:
             index = self.index_value(s.value.slice)
             return gast.Call(func=name(self.helper("element")), args=[t, index], keywords=[])
-        if self.kind_of(base) == SCALAR:  # (a NumPy scalar's x[None]: its tangent may be a Python float)
+        parts = s.value.slice.elts if isinstance(s.value.slice, gast.Tuple) else [s.value.slice]
+        new_axis = any(isinstance(p, gast.Constant) and (p.value is None or p.value is Ellipsis) for p in parts)
+        if self.kind_of(base) == SCALAR or (new_axis and self.kind_of(base) in (FLOAT, None)):
+            # (a NumPy scalar's x[None]: its tangent may be a Python float)
             t = gast.Call(func=gast.Attribute(value=name(self.helper("np")), attr="asarray", ctx=gast.Load()),
                           args=[t], keywords=[])
         return gast.Subscript(value=t, slice=s.value.slice, ctx=gast.Load())

@@ -567,6 +567,8 @@ class ReverseMode(Planner):
         standing for a uniform array (broadcasting makes every sum right); ``zero``: expr may be
         the scalar 0.0 standing for a zero array."""
         d = self.adj(var)
+        if uniform and var in self.live and var in self.maybe_zero:
+            self.uniform.add(var)  # (0.0 standing for zeros + a scalar standing for a uniform array: a scalar)
         still_zero = zero and (var in self.maybe_zero or var not in self.live)  # (0.0 + 0.0 is 0.0)
         if still_zero:
             self.maybe_zero.add(var)

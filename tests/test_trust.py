@@ -1562,3 +1562,47 @@ def test_reverse_over_reverse_through_a_keepdims_sum(scale):
     for mode in ("reverse", "forward"):
         h = ad.hessian(keepdims_sum_in_a_branch, wrt=1, mode=mode)(scale, x).reshape(12, 12)
         np.testing.assert_allclose(h, want, rtol=1e-4, atol=1e-5)
+
+
+def _with_new_axis(u, scale=1.0):
+    return u[None] * scale
+
+
+def _total_of(*terms):
+    return sum(np.sum(t ** 2) for t in terms)
+
+
+def number_of_unknown_kind_indexed_with_none(theta, s):  # seed 205849
+    r = float(np.max(theta))
+    mid = r if s > 1.0 else np.arctan2(s, s ** 2 + 1.0)  # (a float or a NumPy number)
+    return _total_of(s, _with_new_axis(mid, 0.5)) + 0.5 * mid ** 2
+
+
+@pytest.mark.parametrize("s", [0.4, -0.3])
+def test_tangent_of_a_number_indexed_with_none_in_a_callee(s):
+    """``u[None]`` in a callee for a ``u`` that is a NumPy number here and a float there: its tangent
+    may be a Python float, made an array before it is indexed (forward mode crashed)."""
+    theta = np.array([0.3, -0.2, 0.9], dtype=np.float32)
+    check_all_modes(number_of_unknown_kind_indexed_with_none, [theta.astype(float), s], wrt=1)
+    value, tangent = ad.jvp(number_of_unknown_kind_indexed_with_none, (theta, s), (np.ones(3, np.float32), None))
+    assert value == pytest.approx(number_of_unknown_kind_indexed_with_none(theta, s)) and tangent == 0.0
+
+
+def reshaped_sum_or_array(W, enabled):  # seed 206813
+    n_rows, n_cols = W.shape
+    feat = W.reshape(n_cols, n_rows)
+    total = np.sum(feat)
+    if not enabled:
+        return feat
+    return total
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_a_uniform_adjoint_added_to_a_branch_zero_is_expanded_before_a_reshape(enabled):
+    """After a branch, ``feat``'s adjoint is 0.0 or an array; the whole-array sum adds a scalar
+    standing for a uniform array: the sum is such a scalar too, expanded before the reshape's
+    adjoint (the pullback crashed)."""
+    W = np.arange(12.0).reshape(4, 3)
+    out, pullback = ad.vjp(reshaped_sum_or_array, W, enabled)
+    cotangent = 1.0 if enabled else np.ones((3, 4))
+    np.testing.assert_array_equal(pullback(cotangent)[0], np.ones((4, 3)))
