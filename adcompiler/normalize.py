@@ -249,6 +249,7 @@ class Normalizer:
         self.caller_objects: set = set()  # parameters that may hold an object of the caller's (not a number)
         self.loop_stores: set = set()  # names the body of the loop being rewritten binds
         self.generated = False  # normalising adcompiler's own generated code (differentiated again)
+        self.growing: set = set()  # names of lists the function may add entries to
         self.inlining: list = []
 
     # -- helpers ---------------------------------------------------------------------------
@@ -724,8 +725,15 @@ class Normalizer:
             joined = self.concatenation(node)
             if joined is not None:
                 return self.expr(joined, s)
-            return gast.Subscript(value=self.atom(node.value, s), slice=self.index(node.slice, s),
-                                  ctx=gast.Load())
+            base, index = self.atom(node.value, s), self.index(node.slice, s)
+            if isinstance(base, gast.Name) and base.id in self.growing and isinstance(index, gast.Constant) \
+                    and type(index.value) is int and index.value < 0:
+                # xs[-1] of a list the function adds entries to: the entry it names now (the list's
+                # adjoint has the entries added later too)
+                size = self.temp()
+                self.emit(assign(size, gast.Call(func=name(self._builtin("len")), args=[base], keywords=[])), s)
+                index = self.atom(gast.BinOp(left=name(size), op=gast.Add(), right=index), s)
+            return gast.Subscript(value=base, slice=index, ctx=gast.Load())
         if isinstance(node, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in node.elts):
                 self.unsupported(node, "starred elements in a display", "build the sequence explicitly")
@@ -1131,6 +1139,11 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm = Normalizer(resolver, namer, loc)
+    norm.growing = {n.func.value.id for st in lowered for n in walk(st) if isinstance(n, gast.Call)
+                    and isinstance(n.func, gast.Attribute) and n.func.attr in ("append", "extend", "insert")
+                    and isinstance(n.func.value, gast.Name)} | \
+        {n.target.id for st in lowered for n in walk(st) if isinstance(n, gast.AugAssign)
+         and isinstance(n.target, gast.Name) and isinstance(n.op, gast.Add)}  # (lists that may grow)
     norm.bind_object = bind
     norm.generated = generated
     if bind is not None:

@@ -811,7 +811,12 @@ class Planner:
             fn = BINOPS[type(value.op)]
             sides = [is_container(self.kinds.get(getattr(v, "id", None))) for v in (value.left, value.right)]
             if any(sides) and fn in _SEQUENCE_OPS:
-                fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]  # lists/tuples: + concatenates, * repeats
+                other = self.kind_of(value.right if sides[0] else value.left)
+                if all(sides) if fn is operator.add else other == FLOAT:
+                    fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]  # lists/tuples: + concatenates, * repeats
+                else:  # (a list and an array: NumPy converts the list, elementwise)
+                    return Plan("opaque", loads(value), callee="arithmetic between a list or tuple and an array",
+                                why="the list's gradient would be an array", hint="convert it first: np.asarray(xs)")
             return self.rule_plan(s, fn, [value.left, value.right], [])
         if isinstance(value, gast.UnaryOp):
             return self.rule_plan(s, UNARYOPS[type(value.op)], [value.operand], [])

@@ -1606,3 +1606,32 @@ def test_a_uniform_adjoint_added_to_a_branch_zero_is_expanded_before_a_reshape(e
     out, pullback = ad.vjp(reshaped_sum_or_array, W, enabled)
     cotangent = 1.0 if enabled else np.ones((3, 4))
     np.testing.assert_array_equal(pullback(cotangent)[0], np.ones((4, 3)))
+
+
+def list_times_array(xs):  # seed 215023, reduced
+    return np.sum(xs * xs[1])
+
+
+def negative_index_then_list_grows(xs):  # seed 215023
+    tmp = xs[0] * xs[-1]
+    xs += [tmp[...]]
+    return np.sum(np.tanh(tmp[None]))
+
+
+def test_arithmetic_between_a_list_and_an_array_is_refused():
+    """``xs * a`` with ``xs`` a list of arrays is NumPy's elementwise product, not a repetition of
+    the list (the gradient was that of a repetition)."""
+    xs = [np.ones(3), np.arange(3.0), np.full(3, 2.0)]
+    with pytest.raises(ad.AdError, match="between a list or tuple and an array"):
+        ad.grad(list_times_array)(xs)
+
+
+def test_a_negative_index_into_a_list_that_grows_later():
+    """``xs[-1]`` read before ``xs += [...]`` names the third entry; the list's adjoint has four
+    (the entry read got no gradient)."""
+    xs = [np.array([0.3, -0.2, 0.9]), np.arange(3.0), np.array([0.5, 1.5, -1.0])]
+    grads = ad.grad(negative_index_then_list_grows)([x.copy() for x in xs])
+    for k in range(3):
+        want = fd_grad(lambda a: negative_index_then_list_grows([v.copy() if i != k else a.copy()
+                                                                 for i, v in enumerate(xs)]), [xs[k]], 0)
+        np.testing.assert_allclose(grads[k], want, rtol=1e-6, atol=1e-8)
