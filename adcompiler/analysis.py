@@ -235,7 +235,13 @@ class Layout:
                 for b in bases:
                     viewers.setdefault(b, set()).add(v)
             self._viewers = (self.views, viewers)
-        return {name} | self.views.get(name, set()) | self.aliases.get(name, set()) | self._viewers[1].get(name, set())
+        handed, todo = set(), [name]
+        while todo:  # (t4 handed over to t1, t1 to feat: the same array under all three names)
+            for n in self.aliases.get(todo.pop(), ()):
+                if n not in handed:
+                    handed.add(n)
+                    todo.append(n)
+        return {name} | self.views.get(name, set()) | handed | self._viewers[1].get(name, set())
 
     def written_after(self, name: str, stmt) -> bool:
         """Whether the array ``name`` holds when ``stmt`` runs may be written in place later (by

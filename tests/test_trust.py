@@ -1635,3 +1635,18 @@ def test_a_negative_index_into_a_list_that_grows_later():
         want = fd_grad(lambda a: negative_index_then_list_grows([v.copy() if i != k else a.copy()
                                                                  for i, v in enumerate(xs)]), [xs[k]], 0)
         np.testing.assert_allclose(grads[k], want, rtol=1e-6, atol=1e-8)
+
+
+def min_through_nested_conditionals_then_written(w):  # seed 216869
+    feat = (w.min(keepdims=True) if np.sum(w) > 0.0 else (1,)) if w.sum() > 0 else (1,)
+    scaled = np.tanh(feat)
+    feat[0] *= 2.0
+    return np.max([scaled])
+
+
+def test_a_value_handed_over_twice_then_written_is_recorded_first():
+    """``t4 = w.min(...)`` reaches ``feat`` through two conditional expressions (two temporaries
+    handed over); ``feat[0] *= 2`` writes into it: the min's backward pass needs its value from
+    before (it was NaN: no entry of ``w`` equalled the doubled min)."""
+    w = np.array([[0.3], [0.5], [0.8]])
+    check_all_modes(min_through_nested_conditionals_then_written, [w], second_order=False)
