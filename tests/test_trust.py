@@ -1650,3 +1650,21 @@ def test_a_value_handed_over_twice_then_written_is_recorded_first():
     before (it was NaN: no entry of ``w`` equalled the doubled min)."""
     w = np.array([[0.3], [0.5], [0.8]])
     check_all_modes(min_through_nested_conditionals_then_written, [w], second_order=False)
+
+
+def cumsum_of_a_number(x):  # seed 222325
+    return np.sum(np.cumsum(x.flat[0], axis=0) * 3.0) + np.sum(np.cumsum(x[1]))
+
+
+def einsum_broadcasting_a_size_one_axis(w):  # seed 223654
+    vals = [w[None], np.full((3,), 2.0)]
+    return np.mean(np.einsum('ij,j->i', sum(vals), w))
+
+
+@pytest.mark.parametrize("fn, x", [(cumsum_of_a_number, np.array([0.5, 1.0])),
+                                   (einsum_broadcasting_a_size_one_axis, np.array([0.5])),
+                                   (einsum_broadcasting_a_size_one_axis, np.array([0.5, 1.0, -0.3]))])
+def test_adjoints_come_back_in_the_operand_shape(fn, x):
+    """``np.cumsum`` of a number along axis 0 has shape (1,); ``np.einsum`` broadcasts an operand's
+    axis of size 1: both adjoints are brought back to the operand's shape (they crashed)."""
+    check_all_modes(fn, [x])

@@ -146,7 +146,8 @@ def cumsum_back(g, a, axis=None):
         return g
     if axis is None:
         return np.reshape(np.flip(np.cumsum(np.flip(np.ravel(g)))), np.shape(a))
-    return np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+    out = np.flip(np.cumsum(np.flip(g, axis), axis), axis)
+    return out if np.ndim(a) else np.reshape(out, ())  # (np.cumsum(a number, axis=0) has shape (1,))
 
 
 def cumprod_back(g, ans, a, axis=None):
@@ -508,6 +509,8 @@ def einsum_back(g, subscripts, operands):
                 view.setflags(write=True)
                 view[...] = out
                 out = base
+        if np.shape(out) != np.shape(operands[i]):  # (an axis of size 1 einsum broadcast: summed back)
+            out = unbroadcast(np.asarray(out), operands[i])
         grads.append(np.asarray(out))
     return tuple(grads)
 
