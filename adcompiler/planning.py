@@ -740,7 +740,13 @@ class Planner:
         if self.augmented_value(value):
             return self.augmented_value(value)
         if isinstance(value, (gast.Subscript, gast.Attribute)) and isinstance(value.value, gast.Name):
-            return value.value.id if self.ctx.resolver.resolve(value) is MISSING else None
+            if self.ctx.resolver.resolve(value) is MISSING:
+                return value.value.id
+            owner = self.ctx.resolver.resolve(value.value)  # (self.buf of a method's self, W[0] of a module's W)
+            if isinstance(owner, (type, types.ModuleType, types.FunctionType)) \
+                    or isinstance(self.ctx.resolver.resolve(value), (int, float, complex, str, type(None))):
+                return None  # (a number is never a view: self.calls += 1)
+            return value.value.id
         if isinstance(value, gast.Call):
             func = value.func
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.attr in _VIEW_METHODS \

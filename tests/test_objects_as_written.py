@@ -65,6 +65,20 @@ class Net:
         return np.sum(x ** 2)
 
 
+class Buffer:
+    def __init__(self):
+        self.buf = np.zeros(3)
+
+    def write_into_attribute_array(self, x):
+        self.buf[0] = np.sum(x)
+        return np.sum(self.buf * 2.0)
+
+    def new_array_then_write(self, x):
+        self.buf = np.zeros(3)
+        self.buf[0] = np.sum(x)
+        return np.sum(self.buf * 2.0)
+
+
 def store_then_read(layer, x):
     layer.h = x * 2.0
     return np.sum(layer.h ** 2)
@@ -164,3 +178,11 @@ def test_a_callee_storing_into_an_argument_read_afterwards_is_refused(m):
         ad.grad(m.callee_stores_then_read, wrt=1)(m.Layer(np.ones(3)), X3.copy())
     with pytest.raises(ad.AdError, match="in place"):
         ad.grad(m.in_place_attribute, wrt=1)(m.Layer(np.ones(3)), X3.copy())
+
+
+@pytest.mark.parametrize("name", ["write_into_attribute_array", "new_array_then_write"])
+def test_a_write_into_an_array_held_by_self_is_refused(m, name):
+    """``self.buf[0] = v`` in a method writes into the array the object holds: a located AdError
+    (the gradient was silently 0: reads of ``self.buf`` were constants)."""
+    with pytest.raises(ad.AdError, match="may be a view of .*'self'"):
+        ad.grad(getattr(m.Buffer(), name))(X3.copy())
