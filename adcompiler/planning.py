@@ -675,8 +675,12 @@ class Planner:
         written = {target_of(s)[0] for s in self.layout.simple if getattr(s, "ad_element_of", None) is not None}
         reads = {}
         for s in self.layout.simple:
-            for n in set(loads(s)):
-                reads[n] = reads.get(n, 0) + 1
+            value = getattr(s, "value", None)
+            items = value.values if isinstance(value, gast.Dict) else getattr(value, "elts", []) \
+                if isinstance(value, (gast.List, gast.Tuple, gast.Set)) else []
+            held = [e.id for e in items if isinstance(e, gast.Name)]
+            for n in set(loads(s)):  # (a display holding the array twice, {'b': v, 'h': v}: two holders)
+                reads[n] = reads.get(n, 0) + max(1, held.count(n))
         viewed = {b for bases in self.layout.views.values() for b in bases}
         return {v for v in stored if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
             v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}

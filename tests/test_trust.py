@@ -1668,3 +1668,15 @@ def test_adjoints_come_back_in_the_operand_shape(fn, x):
     """``np.cumsum`` of a number along axis 0 has shape (1,); ``np.einsum`` broadcasts an operand's
     axis of size 1: both adjoints are brought back to the operand's shape (they crashed)."""
     check_all_modes(fn, [x])
+
+
+def one_array_under_two_keys(A):  # seed 234764
+    v1 = A / 2.0
+    named = {'b': v1, 'h': v1}
+    named['h'] *= 2.0  # (changes the array under 'b' too)
+    return np.sum(sum(named.values()))
+
+
+def test_an_array_held_twice_by_a_display_then_updated_is_refused():
+    with pytest.raises(ad.AdError, match="that array may also be 'v1'"):
+        ad.grad(one_array_under_two_keys)(np.ones((2, 2)))
