@@ -291,6 +291,8 @@ def dmatmul_left(g, a, b):
     """Adjoint of ``a`` in ``a @ b`` for any ranks (1-D operands included)."""
     if (g.__class__ is _float and not g) or (b.__class__ is _float and not b):  # b: a zero tangent
         return 0.0
+    if a.__class__ is not _ndarray or b.__class__ is not _ndarray:  # (np.dot of lists)
+        a, b = np.asarray(a), np.asarray(b)
     if g.__class__ is not _ndarray or not g.ndim:
         g = product_adjoint(g, a, b)
     if a.ndim == 2:
@@ -308,6 +310,8 @@ def dmatmul_right(g, a, b):
     """Adjoint of ``b`` in ``a @ b`` for any ranks (1-D operands included)."""
     if (g.__class__ is _float and not g) or (a.__class__ is _float and not a):  # a: a zero tangent
         return 0.0
+    if a.__class__ is not _ndarray or b.__class__ is not _ndarray:  # (np.dot of lists)
+        a, b = np.asarray(a), np.asarray(b)
     if g.__class__ is not _ndarray or not g.ndim:
         g = product_adjoint(g, a, b)
     if a.ndim == 2:

@@ -1680,3 +1680,13 @@ def one_array_under_two_keys(A):  # seed 234764
 def test_an_array_held_twice_by_a_display_then_updated_is_refused():
     with pytest.raises(ad.AdError, match="that array may also be 'v1'"):
         ad.grad(one_array_under_two_keys)(np.ones((2, 2)))
+
+
+def dot_of_lists(y):  # seed 243397
+    t1 = [np.sum(y), np.sum(y ** 2)]
+    return np.dot(t1, t1)
+
+
+def test_dot_of_lists():
+    """``np.dot`` of two lists: NumPy converts them; so does the product's adjoint (it crashed)."""
+    check_all_modes(dot_of_lists, [np.array([0.3, -0.8, 1.1])])
