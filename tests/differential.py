@@ -3278,6 +3278,10 @@ class ProgramChecker:
             name = self.program.specs[p].name
             lines = ["H[%d, %d] (flat indices of %s): second differences %.8g, adcompiler %.8g" % (a, b, name, w, g)
                      for a, b, w, g in bad[:8]]
+            if all(not np.isfinite(g) for *_, g in bad) and self.overflows(args):
+                raise CheckFailed(Failure("f", "nonfinite", "overflow", "%s w.r.t. %s: %d entries are not finite; the "
+                                          "plain computation overflows or divides by zero on the way"
+                                          % (label, name, len(bad)), "\n".join(lines)))
             self.fail("f", "hessian", "%s w.r.t. %s: %d entries differ from second differences"
                       % (label, name, len(bad)), "\n".join(lines))
 
