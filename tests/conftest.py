@@ -1,3 +1,6 @@
+import importlib.util
+import textwrap
+
 import numpy as np
 import pytest
 
@@ -71,3 +74,14 @@ def check_all_modes(fn, args, wrt=0, second_order=True, rtol=1e-5, atol=1e-6):
         want = np.stack([np.ravel(fd_grad(lambda *a, k=k: np.ravel(gradient(*a))[k], args, pos))
                          for k in range(max(1, np.size(args[pos])))])
         np.testing.assert_allclose(np.reshape(hessian, want.shape), want, rtol=1e-4, atol=1e-5)
+
+
+def module_from_source(directory, name, source):
+    """Import ``source`` as module ``name`` from a file in ``directory`` (adcompiler reads the
+    source of what it differentiates, so test functions live in a real file)."""
+    path = directory / (name + ".py")
+    path.write_text(textwrap.dedent(source))
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -1,12 +1,9 @@
 """Calls as people write them: arguments unpacked into a call (``f(*params)``, ``f(**opts)``),
 ``functools.partial`` made inside the function, objects constructed inside it, methods of objects
 held in attributes. Each in every mode against finite differences (``check_all_modes``)."""
-import importlib.util
-import textwrap
-
 import numpy as np
 import pytest
-from conftest import check_all_modes
+from conftest import check_all_modes, module_from_source
 
 import adcompiler as ad
 
@@ -161,12 +158,7 @@ def lambda_reading_a_variable(x):
 
 @pytest.fixture(scope="module")
 def m(tmp_path_factory):
-    path = tmp_path_factory.mktemp("calls") / "calls_as_written.py"
-    path.write_text(textwrap.dedent(SOURCE))
-    spec = importlib.util.spec_from_file_location("calls_as_written", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_source(tmp_path_factory.mktemp("calls"), "calls_as_written", SOURCE)
 
 
 T_U = np.array([35.7, 55.9, 58.2, 81.9])

@@ -2,12 +2,9 @@
 state, a counter, lazy initialisation), layers whose ``forward`` caches its input, module-level
 objects. The forward computation inside a gradient has the plain call's side effects; a derivative
 is exact where the compiler follows the stored value, and an AdError where it cannot."""
-import importlib.util
-import textwrap
-
 import numpy as np
 import pytest
-from conftest import check_all_modes, fd_grad
+from conftest import check_all_modes, fd_grad, module_from_source
 
 import adcompiler as ad
 
@@ -116,12 +113,7 @@ def counted(x):
 
 @pytest.fixture(scope="module")
 def m(tmp_path_factory):
-    path = tmp_path_factory.mktemp("objects") / "objects_as_written.py"
-    path.write_text(textwrap.dedent(SOURCE))
-    spec = importlib.util.spec_from_file_location("objects_as_written", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return module_from_source(tmp_path_factory.mktemp("objects"), "objects_as_written", SOURCE)
 
 
 X3 = np.array([0.3, -0.8, 1.1])
