@@ -1690,3 +1690,23 @@ def dot_of_lists(y):  # seed 243397
 def test_dot_of_lists():
     """``np.dot`` of two lists: NumPy converts them; so does the product's adjoint (it crashed)."""
     check_all_modes(dot_of_lists, [np.array([0.3, -0.8, 1.1])])
+
+
+def first_of_two(u, v):
+    return u, 1.0
+
+
+def stacked_list_whose_adjoint_is_zero(b):  # seed 255024
+    rows = [b]
+    rows.append(b * 2.0)
+    q = np.asarray(rows).sum()  # (its adjoint is the 0.0 standing for a zero array)
+    s, _ = first_of_two(b, q)
+    return np.sum(s ** 3)
+
+
+def test_a_zero_adjoint_of_a_stacked_list_has_the_array_shape_in_second_order():
+    """The adjoint of ``np.asarray(rows)`` is 0.0 (q is not used); reverse over reverse took its
+    list adjoint back as a list of numbers, not an array shaped like the stack (it crashed)."""
+    check_all_modes(stacked_list_whose_adjoint_is_zero, [np.array([0.5, -1.0, 2.0, 0.3])])
+    H = ad.hessian(stacked_list_whose_adjoint_is_zero, mode="reverse")(np.array([0.5, -1.0, 2.0]))
+    np.testing.assert_allclose(H, np.diag([3.0, -6.0, 12.0]))

@@ -1186,12 +1186,15 @@ def get_back(g, a, key):
     return container_adjoint(a, key, g) if key in a else 0.0
 
 
-def own_back(g, v):
+def own_back(g, v, x):
     """Adjoint of ``own(v, x)`` w.r.t. ``v``: a list adjoint (``own`` made a list for a list ``x``)
-    goes back to the array ``v`` row by row."""
-    if isinstance(g, list) and v.__class__ is np.ndarray:
-        rows = np.shape(v)[1:]
-        return np.stack([np.broadcast_to(np.asarray(e, dtype=float), rows) for e in g]) if g else np.zeros(np.shape(v))
+    goes back to the array ``v`` row by row (``v`` may be the 0.0 standing for a zero array shaped
+    like ``np.asarray(x)``: the adjoint then has that shape)."""
+    if isinstance(g, list) and (v.__class__ is np.ndarray or _zero(v)):
+        if not g:
+            return np.zeros(np.shape(v)) if v.__class__ is np.ndarray else 0.0
+        rows = np.shape(v)[1:] if v.__class__ is np.ndarray else np.shape(x[0])
+        return np.stack([np.broadcast_to(np.asarray(e, dtype=float), rows) for e in g])
     if isinstance(g, (list, tuple, dict)):
         return g  # (a container's entries are copied as they are)
     return unbroadcast(g, v)

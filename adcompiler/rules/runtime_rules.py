@@ -24,7 +24,7 @@ D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
 D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
 D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
 D(adj.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
-D(rt.own, "v, x", "own_back(g, v)", jvp="own(t_v, x)", zero=X)
+D(rt.own, "v, x", "own_back(g, v, x)", jvp="own(t_v, x)", zero=X)
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"))
 D(rt.element, "v, i", "element_back(g, v, i)", jvp="element(t_v, i)", zero=("i",))
