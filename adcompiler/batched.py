@@ -13,29 +13,19 @@ tangent raises ``Unbatchable`` and the caller runs one jvp per column instead.
 """
 from __future__ import annotations
 
-import operator
-
 import gast
-import numpy as np
 
 from . import rules, runtime
 from .analysis import BOTTOM, FLOAT, SCALAR, rank, target_of, walk
 from .forward import ForwardMode, _sum
 from .normalize import assign, const, located, name
 from .planning import _index_kind
-from .rules import adjoints
 
 
 class Unbatchable(Exception):
     """This function's tangent code cannot run on a batch of tangents."""
 
 
-_REDUCTIONS = {np.sum: "sum", np.mean: "mean"}
-_LEFT, _RIGHT = (runtime.dmatmul_left, adjoints.ddot_left), (runtime.dmatmul_right, adjoints.ddot_right)
-# runtime helpers linear in their first argument -> their batched counterpart (same arguments)
-_RUNTIME_LINEAR = {runtime.cast_like: "batch_cast", runtime.own: "batch_cast", runtime.unbroadcast: "batch_unbroadcast",
-                   runtime.expand_like: "expand_batch", runtime.unreduce: "batch_unreduce"}
-_PRODUCTS = (np.matmul, operator.matmul, np.dot)
 
 
 class _Kinds(dict):
@@ -189,37 +179,38 @@ class BatchedForwardMode(ForwardMode):
             return None
         if rule.elementwise:
             return self.elementwise(s, rule, self.mapping_of(s, plan, rule.vjps.values()), tangents, target)
-        if rule.fn in _REDUCTIONS or rule.name in ("x.sum", "x.mean"):
+        how = rule.batching  # (the rule entry says which of the cases below its tangent is)
+        if how == "reduction":
             return self.reduction(rule, bound, tangents)
-        if rule.fn in _PRODUCTS:
+        if how == "matmul":
             return self.product(rule, bound, tangents)
-        if rule.fn in _RUNTIME_LINEAR:  # the runtime's helpers, in gradient code (batched Hessians)
-            return self.runtime_helper(rule, bound, tangents)
-        if rule.fn in _LEFT or rule.fn in _RIGHT:
+        if how in ("matmul_left", "matmul_right"):
             return self.matmul_adjoint(rule, bound, tangents)
-        if rule.fn is runtime.distinct:  # the gradients returned together: their tangents as they are
+        if how == "unchanged":  # the gradients returned together: their tangents as they are
             return tangents.get("grads")
-        if rule.fn is runtime.container_adjoint:
+        if how == "container_adjoint":
             x, index = bound["x"], bound["index"]
             if self.rank_of(x) == 0 or tangents.get("v") is None:
                 raise Unbatchable("the adjoint of an element of a container")
             return gast.Call(func=name(self.helper("batch_container_adjoint")), args=[x, index, tangents["v"]],
                              keywords=[])
-        if rule.fn is runtime.sum_product:
+        if how == "sum_product":
             terms = [gast.Call(func=name(self.helper("batch_sum_product")), args=[tangents[p], bound[q]], keywords=[])
                      for p, q in (("a", "b"), ("b", "a")) if tangents.get(p) is not None]
             return _sum(terms)
-        if rule.fn in (np.transpose, "T", "transpose"):
+        if how == "transpose":
             return self.transpose(rule, bound, tangents)
-        if rule.fn in (np.reshape, np.ravel, "reshape", "ravel", "flatten"):
+        if how == "reshape":
             first = rule.signature.params[0]
-            shape = bound.get("shape") if rule.fn in (np.reshape, "reshape") else const((-1,))
-            if isinstance(shape, gast.Tuple) and rule.fn == "reshape":  # x.reshape(a, b)
+            shape = bound.get("shape") if "shape" in bound else const((-1,))  # (ravel, flatten)
+            if isinstance(shape, gast.Tuple) and rule.signature.varargs == "shape":  # x.reshape(a, b)
                 shape = gast.Tuple(elts=list(shape.elts), ctx=gast.Load()) if len(shape.elts) > 1 else shape.elts[0]
             order = bound.get("order", const("C"))
             if tangents.get(first) is None or shape is None or not (isinstance(order, gast.Constant) and order.value == "C"):
                 raise Unbatchable("a reshape")
             return gast.Call(func=name(self.helper("batch_reshape")), args=[tangents[first], shape], keywords=[])
+        if how is not None:  # a runtime helper's counterpart for a batch (in batched Hessians)
+            return self.runtime_helper(rule, bound, tangents)
         raise Unbatchable("the tangent rule of %s" % plan.callee)
 
     def transpose(self, rule, bound, tangents):
@@ -265,11 +256,10 @@ class BatchedForwardMode(ForwardMode):
         if t is None:
             return None
         r_v, r_x = self.rank_of(bound[first]), self.rank_of(like)
-        fn = rule.fn
-        if fn is runtime.unbroadcast:
+        if rule.fn is runtime.unbroadcast:
             if r_v < r_x:
                 raise Unbatchable("unbroadcast of a lower-rank adjoint")
-        elif fn is runtime.unreduce:
+        elif rule.fn is runtime.unreduce:
             axis, keepdims = bound.get("axis", const(None)), bound.get("keepdims", const(False))
             if not isinstance(axis, gast.Constant) or not isinstance(keepdims, gast.Constant):
                 raise Unbatchable("unreduce over a computed axis")
@@ -283,7 +273,7 @@ class BatchedForwardMode(ForwardMode):
             if r_v < r_x:
                 t = gast.Call(func=name(self.helper("lift")), args=[t, const(r_x - r_v)], keywords=[])
         args = [t] + [bound[q] for q in params[1:]]
-        return gast.Call(func=name(self.helper(_RUNTIME_LINEAR[fn])), args=args, keywords=[])
+        return gast.Call(func=name(self.helper(rule.batching)), args=args, keywords=[])
 
     def matmul_adjoint(self, rule, bound, tangents):
         """Batched tangent of ``dmatmul_left/right(v, a, b)`` w.r.t. the adjoint ``v`` (the
@@ -308,7 +298,7 @@ class BatchedForwardMode(ForwardMode):
             return gast.Subscript(value=node, slice=gast.Tuple(elts=[gast.Constant(value=Ellipsis, kind=None),
                                                                      const(None)], ctx=gast.Load()), ctx=gast.Load())
         lift1 = gast.Call(func=name(self.helper("lift")), args=[t, const(1)], keywords=[])
-        if rule.fn in _LEFT:                     # the adjoint of a in a @ b
+        if rule.batching == "matmul_left":       # the adjoint of a in a @ b
             if ra == 2:
                 return matmul(t, T(b)) if rb == 2 else gast.BinOp(left=column(t), op=gast.Mult(), right=b)
             return gast.BinOp(left=lift1, op=gast.Mult(), right=b) if rb == 1 else matmul(t, T(b))
@@ -335,7 +325,7 @@ class BatchedForwardMode(ForwardMode):
             shifted = axes + 1 if axes >= 0 else axes
         else:
             shifted = tuple(a + 1 if a >= 0 else a for a in axes)
-        fn = gast.Attribute(value=name(self.helper("np")), attr=_REDUCTIONS.get(rule.fn) or rule.name[2:],
+        fn = gast.Attribute(value=name(self.helper("np")), attr=rule.reduction,
                             ctx=gast.Load())
         return gast.Call(func=fn, args=[t], keywords=[gast.keyword(arg="axis", value=const(shifted)),
                                                       gast.keyword(arg="keepdims", value=keepdims)])

@@ -115,12 +115,6 @@ _SHAPE_ARGUMENTS = {id(getattr(runtime, n)): (at,) for n, at in SHAPE_ONLY.items
 _SHAPE_ARGUMENTS[id(runtime.shape_of)] = range(64)
 
 
-# NumPy reductions whose ndarray method takes the same arguments after the array (and skips the
-# function's dispatch: a microsecond on small arrays)
-_REDUCTION_METHODS = {id(getattr(np, f)): m for f, m in [
-    ("sum", "sum"), ("mean", "mean"), ("max", "max"), ("amax", "max"), ("min", "min"), ("amin", "min"),
-    ("prod", "prod"), ("var", "var"), ("std", "std")]}
-
 
 def _facts(ctx, kinds, arg_kinds) -> Facts:
     def callee(call):
@@ -152,9 +146,9 @@ def _facts(ctx, kinds, arg_kinds) -> Facts:
             return call.args[:1]
         return None
 
-    def reduction_method(call):
-        obj = callee(call)
-        return _REDUCTION_METHODS.get(id(obj))
+    def reduction_method(call):  # (the ndarray method skips the function's dispatch: a microsecond)
+        rule = rules.lookup(callee(call))
+        return rule.reduction if rule is not None else None
 
     def rank(v):
         kind = kinds.get(v)

@@ -19,13 +19,13 @@ from __future__ import annotations
 import gast
 import numpy as np
 
-from . import runtime
+from . import rules, runtime
 from .analysis import walk
 from .resolve import MISSING
 
 _EXP, _LOG = (np.exp,), (np.log,)
-_SUMS = ("sum",)
-_SHIFTS = ("max", "amax", "min", "amin", "mean")  # constant along the axes they reduce
+_SUMS = ("sum",)  # (reductions by their ndarray method: ``Rule.reduction``)
+_SHIFTS = ("max", "min", "mean")  # constant along the axes they reduce
 
 
 def fuse_composites(fdef: gast.FunctionDef, ctx) -> None:
@@ -75,7 +75,8 @@ class _Fuser:
             and isinstance(value.args[0], gast.Name) and any(self.ctx.resolver.resolve(value.func) is f for f in fns)
 
     def reduction(self, value, names):
-        """(operand, axis, keepdims) of ``np.<name>(x, axis, keepdims=...)`` or ``x.<name>(...)``."""
+        """(operand, axis, keepdims) of a reduction whose ndarray method is one of ``names``:
+        ``np.sum(x, axis, keepdims=...)`` or ``x.sum(...)`` for "sum"."""
         if not isinstance(value, gast.Call):
             return None
         func, args = value.func, list(value.args)
@@ -83,7 +84,7 @@ class _Fuser:
         if obj is MISSING and isinstance(func, gast.Attribute) and func.attr in names \
                 and isinstance(func.value, gast.Name):
             args = [func.value] + args  # the method form: the receiver is the operand
-        elif obj is MISSING or not any(obj is getattr(np, n, None) for n in names):
+        elif obj is MISSING or getattr(rules.lookup(obj), "reduction", None) not in names:
             return None
         options = {"axis": gast.Constant(value=None, kind=None), "keepdims": gast.Constant(value=False, kind=None)}
         if not args or len(args) > 2 or not isinstance(args[0], gast.Name):

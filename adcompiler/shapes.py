@@ -23,7 +23,7 @@ import math
 import gast
 import numpy as np
 
-from . import runtime
+from . import rules, runtime
 from .analysis import walk
 from .normalize import name
 
@@ -297,7 +297,7 @@ class ResolveShapes:
             k.value = self.expr(k.value, env)[0]
         func = node.func
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in env:
-            if func.attr in ("sum", "mean", "max", "min", "prod"):  # a method of a known array
+            if getattr(rules.lookup_method(func.attr), "reduction", None):  # a method of a known array
                 return node, self.reduction(env[func.value.id], node.keywords, node.args)
             return node, UNKNOWN
         obj = self.callee(node)

@@ -132,6 +132,11 @@ class Rule:
     harmless: tuple = ()  # parameters no template needs to read, whatever their value (reshape's shape)
     only: dict = field(default_factory=dict)  # parameter -> the constant values its templates handle
     refusal: tuple = None  # (why, what to do instead) for a function that is not differentiated
+    # the ndarray method the function is, with the same arguments after the array (np.sum: "sum"),
+    # for a reduction over ``axis``: its spelling in generated code, fusion's patterns, and a
+    # uniform adjoint for a whole sum or mean
+    reduction: str | None = None
+    batching: str | None = None  # how its tangent runs on a batch of tangents (batched.py's rule)
 
     def vjp_template(self, param, bound, all_float):
         """The vjp template of ``param`` for these bound operands: the constant form when every other
@@ -320,12 +325,13 @@ class Table:
         return self._add(rule)
 
     def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(), harmless=(), only=None,
-               **more_vjps):
+               reduction=None, batching=None, **more_vjps):
         """A general function. ``vjp`` is the template of the first parameter; templates of other
-        parameters are passed by parameter name. ``harmless``/``only``: see the module's doc."""
+        parameters are passed by parameter name. ``harmless``/``only``: see the module's doc;
+        ``reduction``/``batching``: see ``Rule``."""
         sig = Signature.parse(params)
         rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero), harmless=tuple(harmless),
-                    only=dict(only or {}))
+                    only=dict(only or {}), reduction=reduction, batching=batching)
         first = sig.params[0] if sig.params else sig.varargs
         if vjp is not None:
             rule.vjps[first] = _parse(vjp)
@@ -336,6 +342,24 @@ class Table:
         elif linear and len(rule.vjps) > 1:  # f(t_a, b) is not the tangent when b varies too
             raise ValueError("%s: a linear entry has one differentiable parameter; give jvp=" % rule.name)
         return self._add(rule)
+
+    def reduction(self, fn, params: str, vjp, jvp=None, method=None, name=None):
+        """A reduction over ``axis`` (first parameter the array): linear when no ``jvp`` is given
+        (its tangent is the reduction of the tangent, also on a batch of tangents). ``method``:
+        the ndarray method with the same arguments (``"sum"`` for ``np.sum``), if any."""
+        linear = jvp is None
+        return self.define(fn, params, vjp, jvp=jvp, linear=linear, name=name, reduction=method,
+                           batching="reduction" if linear and method else None)
+
+    def product(self, fn, params: str, left, right, call, batching=None):
+        """A bilinear product of its first two parameters: ``left``/``right`` are their vjp
+        templates; the tangent is derived, ``call(t_a, b) + call(a, t_b)`` (``call``: how the
+        templates spell the product)."""
+        sig = Signature.parse(params)
+        a, b = sig.params[:2]
+        rest = "".join(", " + p for p in sig.params[2:])
+        jvp = "{0}(t_{1}, {2}{3}) + {0}({1}, t_{2}{3})".format(call, a, b, rest)
+        return self.define(fn, params, left, jvp=jvp, batching=batching, **{b: right})
 
     def alias(self, key, rule: Rule):
         """Reuse another table's rule under ``key`` (an array method with the function's

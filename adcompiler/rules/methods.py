@@ -16,10 +16,10 @@ for _name, _fn in [("sum", np.sum), ("mean", np.mean), ("prod", np.prod), ("max"
                    ("squeeze", np.squeeze), ("copy", np.copy), ("conj", np.conjugate), ("conjugate", np.conjugate)]:
     table.alias(_name, numpy_table.rules[_fn])
 D("reshape", "a, *shape, order='C', copy=None", "np.reshape(g, np.shape(a), order)", linear=True, harmless=("copy",),
-  only=dict(order=("C", "F")))
-D("flatten", "a", "np.reshape(g, np.shape(a))", linear=True)
-D("transpose", "a, *axes", "transpose_back(g, axes)", linear=True)
-D("T", "a", "np.transpose(g)", linear=True)
+  only=dict(order=("C", "F")), batching="reshape")
+D("flatten", "a", "np.reshape(g, np.shape(a))", linear=True, batching="reshape")
+D("transpose", "a, *axes", "transpose_back(g, axes)", linear=True, batching="transpose")
+D("T", "a", "np.transpose(g)", linear=True, batching="transpose")
 D("flat", "a", "np.reshape(g, np.shape(a))", linear=True)  # (x.flat[i] reads as np.ravel(x)[i])
 D("real", "a", "real_adjoint(g, a, site)", jvp="real_adjoint(t_a, a, site)")  # (for real arrays, as np.real)
 D("imag", "a", "real_adjoint(g, a, site) * 0.0", jvp="real_adjoint(t_a, a, site) * 0.0")

@@ -5,7 +5,7 @@ from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from .core import Table
 
 table = Table("numpy")
-E, D, N = table.elementwise, table.define, table.nondiff
+E, D, N, R, P = table.elementwise, table.define, table.nondiff, table.reduction, table.product
 
 # -- arithmetic ufuncs
 E(np.add, "x1, x2", "g", "g")
@@ -76,32 +76,34 @@ for _scalar_type in (np.float64, np.float32, np.float16):
     E(_scalar_type, "x", "g")
 
 # -- reductions
-D(np.sum, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)", linear=True)
-D(np.mean, "a, axis=None, dtype=None, out=None, keepdims=False",
-  "unreduce(g, a, axis, keepdims) / reduced_size(a, axis)", linear=True)
-D(np.prod, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims) * others_product(a, axis)",
-  jvp="np.sum(others_product(a, axis) * t_a, axis=axis, keepdims=keepdims)")
+R(np.sum, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)", method="sum")
+R(np.mean, "a, axis=None, dtype=None, out=None, keepdims=False",
+  "unreduce(g, a, axis, keepdims) / reduced_size(a, axis)", method="mean")
+R(np.prod, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims) * others_product(a, axis)",
+  jvp="np.sum(others_product(a, axis) * t_a, axis=axis, keepdims=keepdims)", method="prod")
 # ufunc reductions (np.add.reduce, np.multiply.reduce, ...) reduce over axis 0 unless told otherwise
-D(np.add.reduce, "a, axis=0, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)", linear=True,
+R(np.add.reduce, "a, axis=0, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)",
   name="np.add.reduce")
-D(np.multiply.reduce, "a, axis=0, dtype=None, out=None, keepdims=False",
+R(np.multiply.reduce, "a, axis=0, dtype=None, out=None, keepdims=False",
   "unreduce(g, a, axis, keepdims) * others_product(a, axis)",
   jvp="np.sum(others_product(a, axis) * t_a, axis=axis, keepdims=keepdims)", name="np.multiply.reduce")
 for _f, _name in ((np.maximum.reduce, "np.maximum.reduce"), (np.minimum.reduce, "np.minimum.reduce")):
-    D(_f, "a, axis=0, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
+    R(_f, "a, axis=0, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
       jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)", name=_name)
 for _f, _name in ((np.maximum.accumulate, "np.maximum.accumulate"), (np.minimum.accumulate, "np.minimum.accumulate")):
     D(_f, "a, axis=0, dtype=None, out=None", "accumulate_extreme_back(g, a, ans, axis)",
       jvp="accumulate_extreme_jvp(t_a, a, ans, axis)", name=_name)
-for _f in (np.max, np.amax, np.min, np.amin):
-    D(_f, "a, axis=None, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
-      jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)")
-D(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
+for _f, _method in ((np.max, "max"), (np.amax, "max"), (np.min, "min"), (np.amin, "min")):
+    R(_f, "a, axis=None, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
+      jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)", method=_method)
+R(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   "unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_size(a, axis) - ddof)",
-  jvp="np.sum(2.0 * (a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)")
-D(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",  # (at std 0: the subgradient 0)
+  jvp="np.sum(2.0 * (a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)",
+  method="var")
+R(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",  # (at std 0: the subgradient 0)
   "unreduce(g / nonzero_or_one(ans), a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_size(a, axis) - ddof)",
-  jvp="np.sum((a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / ((reduced_size(a, axis) - ddof) * nonzero_or_one(ans))")
+  jvp="np.sum((a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / ((reduced_size(a, axis) - ddof) * nonzero_or_one(ans))",
+  method="std")
 
 D(np.cumsum, "a, axis=None, dtype=None, out=None", "cumsum_back(g, a, axis)", linear=True)
 D(np.cumprod, "a, axis=None, dtype=None, out=None", "cumprod_back(g, ans, a, axis)",
@@ -129,29 +131,29 @@ D(np.triu, "m, k=0", "np.triu(g, k)", linear=True)
 D(np.tril, "m, k=0", "np.tril(g, k)", linear=True)
 
 # -- products
-D(np.dot, "a, b", "ddot_left(g, a, b)", b="ddot_right(g, a, b)", jvp="np.dot(t_a, b) + np.dot(a, t_b)")
-D(np.matmul, "x1, x2", "dmatmul_left(g, x1, x2)", x2="dmatmul_right(g, x1, x2)", jvp="matmul(t_x1, x2) + matmul(x1, t_x2)")
-D(np.vdot, "a, b", "np.reshape(g * np.ravel(b), np.shape(a))", b="np.reshape(g * np.ravel(a), np.shape(b))",
-  jvp="np.vdot(t_a, b) + np.vdot(a, t_b)")
-D(np.inner, "a, b", "inner_back(g, a, b, 0)", b="inner_back(g, a, b, 1)", jvp="np.inner(t_a, b) + np.inner(a, t_b)")
-D(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)", b="tensordot_back(g, a, b, axes, 1)",
-  jvp="np.tensordot(t_a, b, axes) + np.tensordot(a, t_b, axes)")
-D(np.kron, "a, b", "kron_back(g, a, b, 0)", b="kron_back(g, a, b, 1)", jvp="np.kron(t_a, b) + np.kron(a, t_b)")
-D(np.cross, "a, b", "cross_back(g, a, b, 0)", b="cross_back(g, a, b, 1)", jvp="np.cross(t_a, b) + np.cross(a, t_b)")
+# (np.dot and np.matmul agree on operands of rank 1 and 2: one batching rule, batched.py's)
+P(np.dot, "a, b", "ddot_left(g, a, b)", "ddot_right(g, a, b)", "np.dot", batching="matmul")
+P(np.matmul, "x1, x2", "dmatmul_left(g, x1, x2)", "dmatmul_right(g, x1, x2)", "matmul", batching="matmul")
+P(np.vdot, "a, b", "np.reshape(g * np.ravel(b), np.shape(a))", "np.reshape(g * np.ravel(a), np.shape(b))", "np.vdot")
+P(np.inner, "a, b", "inner_back(g, a, b, 0)", "inner_back(g, a, b, 1)", "np.inner")
+P(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)", "tensordot_back(g, a, b, axes, 1)", "np.tensordot")
+P(np.kron, "a, b", "kron_back(g, a, b, 0)", "kron_back(g, a, b, 1)", "np.kron")
+P(np.cross, "a, b", "cross_back(g, a, b, 0)", "cross_back(g, a, b, 1)", "np.cross")
 D(np.einsum, "subscripts, *operands, optimize=False, dtype=None", None, harmless=("optimize",), operands="einsum_back(g, subscripts, operands)",
   jvp="einsum_jvp(subscripts, operands, t_operands)")
-D(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
-  b="np.reshape(np.dot(np.ravel(a), g), np.shape(b))", jvp="np.outer(t_a, b) + np.outer(a, t_b)")
+P(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))", "np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
+  "np.outer")
 
 # -- shapes
 # (the adjoint reshapes back to the operand's shape, whatever the new shape or axis was; in the
 # same index order: 'A' and 'K' depend on memory layout and are refused)
 D(np.reshape, "a, shape=None, order='C', copy=None", "np.reshape(g, np.shape(a), order)", linear=True,
-  harmless=("shape", "copy"), only=dict(order=("C", "F")))
-D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True, only=dict(order=("C", "F")))
+  harmless=("shape", "copy"), only=dict(order=("C", "F")), batching="reshape")
+D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True, only=dict(order=("C", "F")),
+  batching="reshape")
 D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
-D(np.transpose, "a, axes=None", "transpose_back(g, axes)", linear=True)
+D(np.transpose, "a, axes=None", "transpose_back(g, axes)", linear=True, batching="transpose")
 # (casting= only decides whether a dtype change is allowed: the values are the same)
 D(np.concatenate, "arrays, axis=0, out=None, dtype=None, casting='same_kind'", "split_like(g, arrays, axis)",
   linear=True, harmless=("casting",))
