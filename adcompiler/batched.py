@@ -23,7 +23,7 @@ from .analysis import BOTTOM, FLOAT, SCALAR, rank, target_of, walk
 from .forward import ForwardMode, _sum
 from .normalize import assign, const, located, name
 from .planning import _index_kind
-from .rules import adjoints
+from .rules.helpers.products import ddot_left, ddot_right
 
 
 class Unbatchable(Exception):
@@ -31,7 +31,7 @@ class Unbatchable(Exception):
 
 
 _REDUCTIONS = {np.sum: "sum", np.mean: "mean"}
-_LEFT, _RIGHT = (runtime.dmatmul_left, adjoints.ddot_left), (runtime.dmatmul_right, adjoints.ddot_right)
+_LEFT, _RIGHT = (runtime.dmatmul_left, ddot_left), (runtime.dmatmul_right, ddot_right)
 # runtime helpers linear in their first argument -> their batched counterpart (same arguments)
 _RUNTIME_LINEAR = {runtime.cast_like: "batch_cast", runtime.own: "batch_cast", runtime.unbroadcast: "batch_unbroadcast",
                    runtime.expand_like: "expand_batch", runtime.unreduce: "batch_unreduce"}
