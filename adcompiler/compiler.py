@@ -23,8 +23,8 @@ from .optimize import Facts
 from .optimize import optimize as run_optimizer
 from .parse import parse_function, unwrap
 from .reverse import ReverseMode
-from .rules import adjoints
 from .rules.core import SHAPE_ONLY
+from .rules.helpers.elementwise import nonzero_or_inf
 from .shapes import constants_as_numbers
 
 
@@ -226,7 +226,7 @@ class _Reverse:
         # (a NumPy function or a helper given Python floats may give a NumPy scalar: a float
         # gradient is then made a float; math functions, the tape and unbroadcast keep floats)
         keeping = {n for n, o in self.ctx.bindings.objects.items()
-                   if o is math or o is runtime.unbroadcast or o is adjoints.nonzero_or_inf}
+                   if o is math or o is runtime.unbroadcast or o is nonzero_or_inf}
         keeping.add("range")  # (the loops reversed: counts)
         if rev.tape is not None:
             keeping.add(rev.tape)

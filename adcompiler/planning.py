@@ -37,9 +37,9 @@ from .errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError
 from .normalize import name
 from .parse import is_library_function, unwrap
 from .resolve import MISSING
-from .rules import adjoints
 from .rules.builtin_rules import READS_LOCALS
 from .rules.core import copy_tree
+from .rules.helpers.products import ddot_left, ddot_right
 
 BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
           gast.Div: operator.truediv, gast.Pow: operator.pow, gast.MatMult: operator.matmul,
@@ -1454,7 +1454,7 @@ _SEQUENCE_OPS = {operator.add: (list.__add__, list.__add__), operator.mul: (list
 # runtime helpers whose result has the shape of their argument at this position
 _SHAPED_LIKE = {runtime.in_place: 1, runtime.keep_dtype: 1, runtime.element_in_place: 2, runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
                 runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
-                adjoints.ddot_left: 1, adjoints.ddot_right: 2, runtime.container_adjoint: 0,
+                ddot_left: 1, ddot_right: 2, runtime.container_adjoint: 0,
                 runtime.log_softmax: 0}
 
 

@@ -20,10 +20,12 @@ from .analysis import FLOAT, SCALAR, is_container, list_method, loads, rank, tar
 from .naming import label_of
 from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
-from .rules import adjoints
+from .rules.helpers import TOPICS
 
 # statements whose value may be a container when its kind is unknown (not arithmetic, not a rule)
 _OPAQUE_RESULTS = ("call", "dynamic", "index", "attr", "user", "checkpoint", "copy", "pop", "opaque", "gradcall")
+# the modules of the rules' helpers (not the runtime's): see refuse_traced_helpers
+_TOPIC_MODULES = frozenset(m.__name__ for m in TOPICS)
 
 @dataclass
 class Contrib:
@@ -65,7 +67,7 @@ class ReverseMode(Planner):
         reverse rules; a helper without one is an error here (forward mode may trace it instead)."""
         for s in self.layout.simple:
             plan = self.plans[id(s)]
-            if plan.kind in ("call", "checkpoint") and getattr(plan.fn, "__module__", None) == adjoints.__name__ \
+            if plan.kind in ("call", "checkpoint") and getattr(plan.fn, "__module__", None) in _TOPIC_MODULES \
                     and target_of(s)[0] in self.active:
                 raise self.loc.error("there is no reverse-mode rule for adcompiler's helper %r" % plan.fn.__name__, s,
                                      hint="differentiate gradient code in forward mode: ad.hessian(f) (mode='forward')")

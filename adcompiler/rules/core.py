@@ -35,18 +35,11 @@ from functools import cached_property
 import gast
 import numpy
 
-from .. import runtime
-from . import adjoints
+from .helpers import HELPERS
 
-
-# Names a template may use besides its parameters, g and ans: numpy, math, and the public
-# functions of the runtime and of the rule adjoint helpers, all bound in generated code.
-def _public(module):
-    return {n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
-            and getattr(v, "__module__", None) == module.__name__}
-
-
-HELPER_NAMES = frozenset({"np", "math"} | _public(runtime) | _public(adjoints))
+# Names a template may use besides its parameters, g and ans: numpy, math, and the helpers
+# (the public functions of the runtime and of the helper modules), all bound in generated code.
+HELPER_NAMES = frozenset({"np", "math"} | set(HELPERS))
 
 
 def helper_object(name):
@@ -55,7 +48,7 @@ def helper_object(name):
         return numpy
     if name == "math":
         return math
-    return getattr(runtime, name, None) or getattr(adjoints, name)
+    return HELPERS[name]
 
 
 # Helpers that read only the shape/dtype of the argument at this position (not its values).

@@ -4,8 +4,8 @@ they receive (``v`` below)."""
 import inspect
 
 from .. import runtime as rt
-from . import adjoints as adj
 from .core import Table
+from .helpers import containers, elementwise, joins, polynomials, products, reductions, shapes
 
 table = Table("adcompiler.runtime")
 D, N = table.define, table.nondiff
@@ -25,7 +25,7 @@ D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
 # np.r_[...] and np.c_[...] in the normal form (normalize.Normalizer.concatenation)
 D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
 D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
-D(adj.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
+D(elementwise.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
 D(rt.own, "v, x", "own_back(g, v, x)", jvp="own(t_v, x)", zero=X, batching="batch_cast")
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)", batching="container_adjoint",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"))
@@ -39,9 +39,9 @@ D(rt.without_attribute, "d, attr", "without_attribute(g, attr)", linear=True, ze
 D(rt.with_attribute, "t, attr, v", "without_attribute(g, attr)", v="attribute(g, attr)",
   jvp="with_attribute(t_t, attr, t_v)", zero=("attr",))
 D(rt.snapshot, "saved", "g", jvp="snapshot(t_saved)")
-table.elementwise(adj.nonzero_or_one, "a", "g * (a != 0)")
-table.elementwise(adj.nonzero_or_inf, "a", "g * (a != 0)")
-D(adj.others_product, "a, axis=None", "others_product_jvp(a, g, axis)", jvp="others_product_jvp(a, t_a, axis)",
+table.elementwise(elementwise.nonzero_or_one, "a", "g * (a != 0)")
+table.elementwise(elementwise.nonzero_or_inf, "a", "g * (a != 0)")
+D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)", jvp="others_product_jvp(a, t_a, axis)",
   zero=("axis",))  # (its Jacobian is symmetric: the adjoint is the tangent map)
 D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",))  # (x's old value is overwritten)
 D(rt.scatter_add, "a, index, value", "g", value="unbroadcast(element(g, index), value)",
@@ -55,10 +55,10 @@ D(rt.distinct, "grads", "g", jvp="distinct(t_grads)", batching="unchanged")
 D(rt.log_softmax, "p, z, axis=None", z="g - p * sum_keepdims(g, axis)",
   jvp="t_z - sum_keepdims(p * t_z, axis)", zero=("p", "axis"))
 D(rt.sum_keepdims, "v, axis", "unreduce(g, v, axis, True)", jvp="sum_keepdims(t_v, axis)", zero=("axis",))
-D(adj.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
-D(adj.split_like, "v, arrays, axis=0", "unless_zero(join_pieces, g, arrays, axis)", jvp="split_like(t_v, arrays, axis)",
+D(shapes.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
+D(joins.split_like, "v, arrays, axis=0", "unless_zero(join_pieces, g, arrays, axis)", jvp="split_like(t_v, arrays, axis)",
   zero=("arrays",))
-D(adj.unstack, "v, arrays, axis=0", "unless_zero(stack_pieces, g, arrays, axis)", jvp="unstack(t_v, arrays, axis)",
+D(joins.unstack, "v, arrays, axis=0", "unless_zero(stack_pieces, g, arrays, axis)", jvp="unstack(t_v, arrays, axis)",
   zero=("arrays",))
 # the adjoint of one operand of a product is linear in the adjoint and in the other operand; it
 # reads its own operand for the shape only
@@ -67,35 +67,35 @@ D(rt.dmatmul_left, "v, a, b", "unbroadcast(matmul(g, b), v)", b="dmatmul_right(p
   jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, a, t_b)", zero=("a",), batching="matmul_left")
 D(rt.dmatmul_right, "v, a, b", "unbroadcast(matmul(a, g), v)", a="dmatmul_left(product_adjoint(v, a, b), a, g)",
   jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b)", zero=("b",), batching="matmul_right")
-D(adj.ddot_left, "v, a, b", "unbroadcast(dot(g, b), v)", b="ddot_right(dot_adjoint(v, a, b), g, b)",
+D(products.ddot_left, "v, a, b", "unbroadcast(dot(g, b), v)", b="ddot_right(dot_adjoint(v, a, b), g, b)",
   jvp="ddot_left(t_v, a, b) + ddot_left(v, a, t_b)", zero=("a",), batching="matmul_left")
-D(adj.ddot_right, "v, a, b", "unbroadcast(dot(a, g), v)", a="ddot_left(dot_adjoint(v, a, b), a, g)",
+D(products.ddot_right, "v, a, b", "unbroadcast(dot(a, g), v)", a="ddot_left(dot_adjoint(v, a, b), a, g)",
   jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",), batching="matmul_right")
-D(adj.einsum_back, "v, subscripts, operands", jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
+D(products.einsum_back, "v, subscripts, operands", jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
   zero=("subscripts",))
-D(adj.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
+D(polynomials.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
   zero=("p",))
-D(adj.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero=("fp",))
-D(adj.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)", zero=("a", "key"))
-D(adj.cumsum_back, "cot, a, axis=None", "np.cumsum(expand_like(g, a), axis=axis)", jvp="cumsum_back(t_cot, a, axis)",
+D(polynomials.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero=("fp",))
+D(containers.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)", zero=("a", "key"))
+D(reductions.cumsum_back, "cot, a, axis=None", "np.cumsum(expand_like(g, a), axis=axis)", jvp="cumsum_back(t_cot, a, axis)",
   zero=("a", "axis"))
 # adjoints that are linear maps of the adjoint they receive: reverse mode over them applies the
 # transposed map, which is the primal operation they are the adjoint of
 for _helper, _params, _transpose in [
-        (adj.diff_back, "cot, a, n=1, axis=-1", "unless_zero(np.diff, g, n, axis)"),
-        (adj.trace_back, "cot, a, offset=0, axis1=0, axis2=1", "unless_zero(np.trace, g, offset, axis1, axis2)"),
-        (adj.diag_back, "cot, v, k=0", "unless_zero(np.diag, g, k)"),
-        (adj.diagonal_back, "cot, a, offset=0, axis1=0, axis2=1", "unless_zero(np.diagonal, g, offset, axis1, axis2)"),
-        (adj.swap_back, "cot, axis1, axis2", "swap_back(g, axis1, axis2)"),
-        (adj.moveaxis_back, "cot, source, destination", "moveaxis_back(g, destination, source)"),
-        (adj.tile_back, "cot, a, reps", "unless_zero(np.tile, g, reps)"),
-        (adj.repeat_back, "cot, a, repeats, axis=None", "unless_zero(np.repeat, g, repeats, axis)"),
-        (adj.roll_back, "cot, shift, axis=None", "unless_zero(np.roll, g, shift, axis)"),
-        (adj.sort_back, "cot, a, axis=-1", "unless_zero(np.take_along_axis, g, np.argsort(a, axis=axis), axis)"),
-        (adj.take_back, "cot, a, indices, axis=None", "unless_zero(np.take, g, indices, axis)"),
-        (adj.take_along_axis_back, "cot, arr, indices, axis", "unless_zero(np.take_along_axis, g, indices, axis)"),
-        (adj.r_items_back, "cot, items", "r_items(dense_items(g, items))"),
-        (adj.c_items_back, "cot, items", "c_items(dense_items(g, items))")]:
+        (reductions.diff_back, "cot, a, n=1, axis=-1", "unless_zero(np.diff, g, n, axis)"),
+        (shapes.trace_back, "cot, a, offset=0, axis1=0, axis2=1", "unless_zero(np.trace, g, offset, axis1, axis2)"),
+        (shapes.diag_back, "cot, v, k=0", "unless_zero(np.diag, g, k)"),
+        (shapes.diagonal_back, "cot, a, offset=0, axis1=0, axis2=1", "unless_zero(np.diagonal, g, offset, axis1, axis2)"),
+        (shapes.swap_back, "cot, axis1, axis2", "swap_back(g, axis1, axis2)"),
+        (shapes.moveaxis_back, "cot, source, destination", "moveaxis_back(g, destination, source)"),
+        (shapes.tile_back, "cot, a, reps", "unless_zero(np.tile, g, reps)"),
+        (shapes.repeat_back, "cot, a, repeats, axis=None", "unless_zero(np.repeat, g, repeats, axis)"),
+        (shapes.roll_back, "cot, shift, axis=None", "unless_zero(np.roll, g, shift, axis)"),
+        (shapes.sort_back, "cot, a, axis=-1", "unless_zero(np.take_along_axis, g, np.argsort(a, axis=axis), axis)"),
+        (shapes.take_back, "cot, a, indices, axis=None", "unless_zero(np.take, g, indices, axis)"),
+        (shapes.take_along_axis_back, "cot, arr, indices, axis", "unless_zero(np.take_along_axis, g, indices, axis)"),
+        (joins.r_items_back, "cot, items", "r_items(dense_items(g, items))"),
+        (joins.c_items_back, "cot, items", "c_items(dense_items(g, items))")]:
     _rest = _params.split(", ", 1)[1]
     _names = ", ".join(p.split("=")[0] for p in _rest.split(", "))
     # (g has the shape of the helper's result: the primal operand's, or ans; gradient code
@@ -106,28 +106,30 @@ for _helper, _params, _transpose in [
         _transpose = _transpose.replace("(g, ", "(expand_like(g, %s), " % _like, 1).replace(
             ", g, ", ", expand_like(g, %s), " % _like, 1)
     D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names), zero=tuple(_names.split(", ")))
-D(adj.dense_items, "cot, items", "g", linear=True, zero=("items",))
-D(adj.sum_back, "cot, iterable", "unless_zero(entries_sum, g)", jvp="sum_back(t_cot, iterable)", zero=("iterable",))
-D(adj.sorted_back, "cot, iterable, reverse=False", "sorted_jvp(iterable, g, reverse)",
+D(joins.dense_items, "cot, items", "g", linear=True, zero=("items",))
+D(containers.sum_back, "cot, iterable", "unless_zero(entries_sum, g)", jvp="sum_back(t_cot, iterable)", zero=("iterable",))
+D(containers.sorted_back, "cot, iterable, reverse=False", "sorted_jvp(iterable, g, reverse)",
   jvp="sorted_back(t_cot, iterable, reverse)", zero=("iterable", "reverse"))
-D(adj.dselect, "cot, top, args", "select_jvp(top, args, g)", jvp="dselect(t_cot, top, args)", zero=("top", "args"))
-D(adj.dpow_base, "v, x, y", "unbroadcast(dpow_base(g, x, y), v)", x="unbroadcast(dpow_base_x_back(g, v, x, y), x)",
+D(containers.dselect, "cot, top, args", "select_jvp(top, args, g)", jvp="dselect(t_cot, top, args)", zero=("top", "args"))
+D(elementwise.dpow_base, "v, x, y", "unbroadcast(dpow_base(g, x, y), v)", x="unbroadcast(dpow_base_x_back(g, v, x, y), x)",
   y="unbroadcast(dpow_base_y_back(g, v, x, y), y)", jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
-D(adj.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  # (out: x ** y)
+D(elementwise.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  # (out: x ** y)
   out="unbroadcast(dpow_exponent(g * v, 1.0, x), out)", x="unbroadcast(dpow_exponent_x_back(g, v, out, x), x)",
   jvp="dpow_exponent_jvp(v, out, x, t_v, t_out, t_x)")
 # Adjoints linear in the adjoint they receive, whose other arguments give only shapes, indices
 # or piecewise-constant selections: the tangent is the same function of the adjoint's tangent.
 # (Reverse mode over them, the transposed map, is written out only for some, above.)
-for _helper in (adj.hstack_back, adj.vstack_back, adj.column_stack_back, adj.split_back, adj.pad_back,
-                adj.list_back, adj.items_back, adj.values_back, adj.nanmean_back, adj.append_back,
-                adj.polyder_back, adj.median_back, adj.linspace_back, adj.meshgrid_back, adj.sequence_repeat_back,
-                adj.accumulate_extreme_back):
+for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, joins.split_back,
+                shapes.pad_back, containers.list_back, containers.items_back, containers.values_back,
+                reductions.nanmean_back, joins.append_back, polynomials.polyder_back,
+                reductions.median_back, polynomials.linspace_back, shapes.meshgrid_back,
+                containers.sequence_repeat_back, reductions.accumulate_extreme_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
     _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
     D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)), zero=tuple(_rest))
 # a callable chosen at run time: forward mode over its generated forward/backward pair
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)", zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
-N(adj.result_dtype, rt.subscript_check, rt.unfollowed, rt.check_followed, rt.fresh_computation, rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick,
-  rt.scalar_seed, adj.inside, rt.zero_like, rt.nonzero, rt.check_receiver)
+N(elementwise.result_dtype, rt.subscript_check, rt.unfollowed, rt.check_followed, rt.fresh_computation,
+  rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed, elementwise.inside,
+  rt.zero_like, rt.nonzero, rt.check_receiver)

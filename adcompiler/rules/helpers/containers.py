@@ -1,0 +1,162 @@
+"""Adjoints and tangents of Python's builtins and math functions over lists, tuples and dicts:
+max / min (``dselect``), sum, sorted, ``math.prod``, ``math.dist``, ``list(...)``, a dict's
+items, values and get, and lists joined (``+``) or repeated (``*``). A container's adjoint has
+the container's structure."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...runtime import container_adjoint, dense, element, unbroadcast
+from ._base import _zero
+from .elementwise import nonzero_or_inf
+
+
+def select_jvp(ans, args, tangents):
+    """Tangent of builtin ``max``/``min``: the selected argument's tangent."""
+    if _zero(tangents):
+        return tangents
+    parts = dselect(1.0, ans, args)
+    weights = parts[0] if len(args) == 1 else parts
+    items = tangents[0] if len(args) == 1 else tangents
+    if _zero(items):  # (the one iterable's tangent is the 0.0 of its zeros)
+        return items
+    return sum(w * t for w, t in zip(weights, items) if w)
+
+
+def prod_jvp(start, iterable, tangents):
+    """Tangent of ``math.prod(iterable, start=start)`` along the factors' tangents."""
+    if _zero(tangents):
+        return tangents
+    return sum(t * o for t, o in zip(tangents, _others_products(start, list(iterable))) if not _zero(t))
+
+
+def _others_products(start, factors):
+    """``start`` times the product of the factors other than each one (from the products before
+    and after it: right where factors are 0)."""
+    before, after = [start], [1.0]
+    for v in factors[:-1]:
+        before.append(before[-1] * v)
+    for v in factors[:0:-1]:
+        after.append(after[-1] * v)
+    return [b * a for b, a in zip(before, reversed(after))]
+
+
+def dist_jvp(ans, p, q, tp, tq):
+    """Tangent of ``math.dist(p, q)``."""
+    tp = [0.0] * len(p) if _zero(tp) else tp
+    tq = [0.0] * len(q) if _zero(tq) else tq
+    return sum((a - b) * (s - r) for a, b, s, r in zip(p, q, tp, tq)) / nonzero_or_inf(ans)
+
+
+def dist_back(g, ans, p, q, which=0):
+    """Adjoint of ``math.dist(p, q)`` w.r.t. ``p`` (which=0) or ``q``."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    sign = 1.0 if which == 0 else -1.0
+    return [sign * g * (a - b) / ans if ans else 0.0 for a, b in zip(p, q)]
+
+
+def prod_back(g, iterable, start=1):
+    """Adjoint of ``math.prod(iterable, start=start)``: ``g`` times the product of the others."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    return [g * o for o in _others_products(start, list(iterable))]
+
+
+def sum_jvp(t_iterable, t_start):
+    """Tangent of builtin ``sum(iterable, start)``."""
+    return t_start if _zero(t_iterable) else sum(t_iterable, t_start)
+
+
+def list_back(g, iterable):
+    """Adjoint of ``list(iterable)`` / ``tuple(iterable)``: the same structure as ``iterable``."""
+    if _zero(g) or isinstance(iterable, (list, tuple)) or not isinstance(iterable, np.ndarray):
+        return g
+    return np.stack([np.broadcast_to(p, np.shape(iterable)[1:]) for p in g])
+
+
+def items_back(g, a):
+    """Adjoint of ``d.items()`` (seen through ``list``): each value's adjoint goes to its key."""
+    if _zero(g):
+        return g
+    return {k: (0.0 if _zero(p) else p[1]) for k, p in zip(a.keys(), g)}
+
+
+def get_back(g, a, key):
+    """Adjoint of ``d.get(key, default)`` w.r.t. the dict: ``g`` at ``key`` if it is there."""
+    return container_adjoint(a, key, g) if key in a else 0.0
+
+
+def get_jvp(a, key, t_a, t_default):
+    """Tangent of ``d.get(key, default)``."""
+    return element(t_a, key) if key in a else t_default
+
+
+def values_back(g, a):
+    """Adjoint of ``d.values()`` (seen through ``list``)."""
+    if _zero(g):
+        return g
+    return dict(zip(a.keys(), g))
+
+
+def dselect(g, ans, args):
+    """Adjoints of builtin ``max``/``min`` over ``args`` (or over ``args[0]`` if it is the only
+    one): the selected element gets ``g``."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    items = args[0] if len(args) == 1 else args
+    hit = [i for i, v in enumerate(items) if v == ans]
+    parts = [0.0] * len(items)
+    for i in hit:
+        parts[i] = g / len(hit)
+    if len(args) == 1 and isinstance(items, np.ndarray):  # max(x) over the entries of an array
+        return (np.reshape(np.array(parts, dtype=float), np.shape(items)),)
+    return (parts,) if len(args) == 1 else tuple(parts)
+
+
+def sum_back(g, iterable):
+    """Adjoint of builtin ``sum(iterable)``: ``g`` for every entry, summed back to the entry's
+    shape where the entries broadcast (an array for an array)."""
+    if isinstance(iterable, np.ndarray):
+        return np.broadcast_to(g, np.shape(iterable)) if np.ndim(g) < np.ndim(iterable) else \
+            np.stack([unbroadcast(g, e) for e in iterable]) if len(iterable) else np.zeros(np.shape(iterable))
+    return [unbroadcast(g, e) for e in iterable]
+
+
+def entries_sum(g):
+    """Adjoint of ``sum_back(v, iterable)`` w.r.t. ``v``: the entries' adjoints added up."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    return np.sum(g, axis=0) if isinstance(g, np.ndarray) else sum(g)
+
+
+def _sorted_order(iterable, reverse):
+    return sorted(range(len(iterable)), key=lambda i: iterable[i], reverse=reverse)
+
+
+def sorted_back(g, iterable, reverse=False):
+    """Adjoint of ``sorted(iterable)``: each entry's adjoint goes back to where it came from."""
+    if _zero(g):
+        return g
+    out = [0.0] * len(iterable)
+    for position, i in enumerate(_sorted_order(iterable, reverse)):
+        out[i] = g[position]
+    return np.reshape(np.array(out, dtype=float), np.shape(iterable)) if isinstance(iterable, np.ndarray) else out
+
+
+def sorted_jvp(iterable, t, reverse=False):
+    """Tangent of ``sorted(iterable)``: the tangents in the sorted order."""
+    return t if _zero(t) else [t[i] for i in _sorted_order(iterable, reverse)]
+
+
+def concat_jvp(x, y, t_x, t_y):
+    """Tangent of ``x + y`` for lists or tuples (a zero tangent stands for a list of zeros)."""
+    return dense(t_x, x) + dense(t_y, y)
+
+
+def sequence_repeat_back(g, x):
+    """Adjoint of a list or tuple repeated (``x * n``): the sum of the copies' adjoints."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    n = len(x)
+    return type(x)(sum(g[i::n]) for i in range(n)) if n else x

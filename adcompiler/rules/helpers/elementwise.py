@@ -1,0 +1,182 @@
+"""Helpers of elementwise functions whose derivative is too long for a one-line template:
+``x ** y`` with a variable exponent (with the tangents and adjoints of those helpers, for
+gradient code differentiated again), the divisors that make an infinite derivative at a point
+its subgradient 0 (``nonzero_or_inf``), the masks of clip and of the nan-skipping reductions,
+mod and fmod, sinc, digamma, and the checks a rule makes of its operand (real values only, the
+result's dtype)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, error_at
+from ._base import _float, _zero
+
+_INF = float("inf")
+
+
+def dpow_base(g, x, y):
+    """Adjoint of ``x`` in ``x ** y`` for a variable exponent: zero where ``y`` is 0 (``x ** -1``
+    would be inf, or an error for floats, at x = 0: polynomials written ``c[i] * x ** i``), where
+    ``g`` is 0 (a zero tangent contributes nothing) and at x = 0 for y < 1, where the derivative
+    is infinite and taken as 0 (see ``nonzero_or_inf``)."""
+    if np.ndim(y) == 0 and np.ndim(g) == 0:
+        if y == 0 or not g:
+            return 0.0 * g
+        if np.ndim(x) == 0:
+            return g * y * x ** (y - 1) if x != 0 or y >= 1 else 0.0 * g * x
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((y == 0) | (g == 0), 0.0, g * y * _power_or_zero(x, y - 1.0))
+
+
+def _power_or_zero(x, p):
+    """``x ** p``, and 0 where x is 0 and p < 0: a derivative of a power that is infinite there."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where((x == 0) & (p < 0), 0.0, np.power(x, p))
+
+
+def _where_nonzero(factor, value):
+    """``value`` where ``factor`` is non-zero, else 0 (``value`` may be nan or inf there)."""
+    if np.ndim(factor) == 0:
+        return value() if factor != 0 else 0.0 * factor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(factor == 0, 0.0, value())
+
+
+def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
+    """Tangent of ``dpow_base(v, x, y)`` (forward mode over gradient code)."""
+    out = dpow_base(t_v, x, y)
+    if not _zero(t_x):
+        out = out + _where_nonzero(y * (y - 1), lambda: v * t_x * y * (y - 1) * _power_or_zero(x, y - 2.0))
+    if not _zero(t_y):
+        out = out + _where_nonzero(t_y * x, lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+    return out
+
+
+def dpow_base_x_back(g, v, x, y):
+    """Adjoint of ``x`` in ``dpow_base(v, x, y)`` (reverse over gradient code)."""
+    return _where_nonzero(y * (y - 1), lambda: g * v * y * (y - 1) * _power_or_zero(x, y - 2.0))
+
+
+def dpow_base_y_back(g, v, x, y):
+    """Adjoint of ``y`` in ``dpow_base(v, x, y)`` (reverse over gradient code)."""
+    return _where_nonzero(g * v * x, lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+
+
+def dpow_exponent_x_back(g, v, out, x):
+    """Adjoint of ``x`` in ``dpow_exponent(v, out, x)`` (reverse over gradient code)."""
+    return _where_nonzero(v, lambda: g * v * out / nonzero_or_inf(x))
+
+
+def dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x):
+    """Tangent of ``dpow_exponent(v, ans, x)``."""
+    out = dpow_exponent(t_v, ans, x)
+    if not _zero(t_ans):
+        out = out + dpow_exponent(v * t_ans, 1.0, x)
+    if not _zero(t_x):
+        out = out + _where_nonzero(v, lambda: v * ans * t_x / nonzero_or_inf(x))
+    return out
+
+
+def dpow_exponent(g, ans, x):
+    """Adjoint of ``y`` in ``x ** y``, ``g * ans * log(x)``, with JAX's convention at a zero base:
+    0 there (``x ** y`` is 0 or 1 near it for y >= 0; NaN where the result is infinite); and zero
+    where ``g`` is zero, so an exponent with a zero tangent (a loop counter in forward-over-reverse)
+    never meets log(x < 0)."""
+    if g.__class__ is _float and not g:
+        return g
+    if np.ndim(g) == 0 and np.ndim(x) == 0:
+        return g * ans * (np.log(x) if x != 0 else 0.0) if g else 0.0 * g
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(g == 0, 0.0, g * ans * np.log(np.where(x == 0, 1.0, x)))
+
+
+def result_dtype(a, dtype):
+    """The dtype of ``np.full_like(a, ..., dtype)``: ``dtype``, or ``a``'s when it is None."""
+    if dtype is not None:
+        return dtype
+    return a.dtype if isinstance(a, np.ndarray) else np.asarray(a).dtype
+
+
+def real_adjoint(g, x, site):
+    """``g``, for a function whose rule is written for real ``x`` (abs, real, imag, conj, angle:
+    not holomorphic). A complex ``x`` is an AdError at the call ``site`` (complex values inside
+    differentiated code are not supported yet), never a silently wrong derivative."""
+    if (x.dtype.kind == "c") if x.__class__ is np.ndarray else isinstance(x, (complex, np.complexfloating)):
+        raise error_at(site, "its derivative is written for real values, and this one is complex: "
+                       + COMPLEX_UNSUPPORTED, hint=COMPLEX_HINT)
+    return g
+
+
+def nonzero_or_one(a):
+    """``a`` with its zeros replaced by 1: the divisor of a derivative such as hypot's ``x / ans``,
+    which is then 0 where ``ans`` (and ``x``) is 0, the subgradient there, not 0 / 0."""
+    if a.__class__ is np.ndarray:
+        return np.where(a == 0, 1.0, a).astype(a.dtype, copy=False)
+    return a if a else a.__class__(1.0)
+
+
+def nonzero_or_inf(a):
+    """``a`` with its zeros replaced by inf: the divisor of a derivative that is infinite where the
+    function's value is finite (sqrt and cbrt at 0, ``x ** 0.5`` at 0, arcsin at 1), which is then
+    taken as 0 there, the subgradient, as for hypot and norm at 0. A locally constant input then
+    gives gradient 0 (``np.sqrt(np.maximum(x, 0))`` for x < 0, ``np.arccos(np.clip(c, -1, 1))`` for
+    c > 1), not the NaN of inf * 0. Without zeros, ``a`` itself: no copy on the hot path."""
+    if a.__class__ is np.ndarray:
+        if (np.count_nonzero(a) == a.size) if a.size < 4096 else a.all():  # (the faster test at each size)
+            return a
+        return np.where(a == 0, np.inf, a).astype(a.dtype, copy=False)
+    return a if a else _INF
+
+
+def nan_mask(x):
+    """1.0 where ``x`` is finite."""
+    return np.isfinite(x).astype(float)
+
+
+def sinc_back(g, x):
+    """Adjoint of ``np.sinc(x) = sin(pi x) / (pi x)``."""
+    x = np.asarray(x, dtype=float)
+    px = np.pi * np.where(x == 0, 1.0, x)
+    d = np.where(x == 0, 0.0, (np.cos(px) * px - np.sin(px)) / (px * np.where(x == 0, 1.0, x)))
+    return g * d
+
+
+def mod_back(g, x1, x2):
+    """Adjoint of ``x1 % x2`` w.r.t. ``x2``."""
+    return -g * np.floor_divide(x1, x2)
+
+
+def fmod_back(g, x1, x2):
+    """Adjoint of ``np.fmod(x1, x2)`` w.r.t. ``x2``."""
+    return -g * np.trunc(np.true_divide(x1, x2))
+
+
+def digamma(x):
+    """The digamma function (derivative of log Gamma) for real x > 0 and non-integer x <= 0."""
+    result = 0.0
+    if x <= 0:  # reflection
+        return digamma(1.0 - x) - np.pi / np.tan(np.pi * x)
+    while x < 6.0:
+        result -= 1.0 / x
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    return result + np.log(x) - 0.5 * inv - inv2 * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (
+        1.0 / 240 - inv2 / 132))))
+
+
+def digamma_array(x):
+    """``digamma`` elementwise (scipy.special.gammaln's derivative on arrays)."""
+    if np.ndim(x) == 0:
+        return digamma(float(x))
+    return np.vectorize(digamma, otypes=[float])(x)
+
+
+def inside(a, lo, hi):
+    """1.0 where ``lo <= a <= hi`` (None: no bound), else 0.0: the derivative of clip."""
+    mask = True
+    if lo is not None:
+        mask = np.greater_equal(a, lo)
+    if hi is not None:
+        mask = np.logical_and(mask, np.less_equal(a, hi))
+    return np.asarray(mask, dtype=float)

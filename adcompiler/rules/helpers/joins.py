@@ -1,0 +1,143 @@
+"""Adjoints of functions that join arrays or split one: concatenate (``split_like``), stack
+(``unstack``), vstack, hstack, column_stack, append, split, and ``np.r_`` / ``np.c_``; with the
+adjoints of those adjoints (``join_pieces``, ``stack_pieces``, ``dense_items``). The adjoint of a
+sequence argument is one adjoint per entry, a list, or an array when the sequence was one."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import _float, _zero
+
+
+def vstack_back(g, tup):
+    """Adjoint of ``np.vstack(tup)``."""
+    if _zero(g):
+        return _pieces_like(g, tup)
+    sizes = np.cumsum([np.atleast_2d(t).shape[0] for t in tup])[:-1]
+    return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=0), tup)], tup)
+
+
+def hstack_back(g, tup):
+    """Adjoint of ``np.hstack(tup)``."""
+    if _zero(g):
+        return _pieces_like(g, tup)
+    axis = 0 if np.ndim(tup[0]) == 1 else 1
+    sizes = np.cumsum([np.shape(np.atleast_1d(t))[axis] for t in tup])[:-1]
+    return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=axis), tup)], tup)
+
+
+def r_items_back(g, items):
+    """Adjoints of the items of ``np.r_[items]``: pieces along the first axis (a number or a 0-d
+    array took one row)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    return _concatenated_back(g, items, 0, [np.shape(i)[0] if np.ndim(i) else 1 for i in items])
+
+
+def c_items_back(g, items):
+    """Adjoints of the items of ``np.c_[items]``: pieces along the last axis (a number or a vector
+    took one column)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    return _concatenated_back(g, items, -1, [np.shape(i)[-1] if np.ndim(i) >= 2 else 1 for i in items])
+
+
+def dense_items(g, items):
+    """The adjoints ``g`` of ``items`` as arrays of their shapes (0.0, a zero adjoint, as zeros)."""
+    if _zero(g):
+        return [np.zeros(np.shape(i)) for i in items]
+    return [np.zeros(np.shape(i)) if _zero(p) else p for p, i in zip(g, items)]
+
+
+def _concatenated_back(g, items, axis, sizes):
+    if _zero(g):
+        return [g] * len(items)
+    bounds = np.cumsum(sizes)[:-1]
+    return [np.reshape(p, np.shape(i)) for p, i in zip(np.split(g, bounds, axis=axis), items)]
+
+
+def split_back(g, ary, indices_or_sections, axis=0):
+    """Adjoint of ``np.split`` / ``np.array_split``: the pieces' adjoints joined (zeros where a
+    piece got none)."""
+    if _zero(g):
+        return g
+    pieces = np.array_split(np.zeros(np.shape(ary)), indices_or_sections, axis=axis)
+    parts = [z if _zero(q) else np.broadcast_to(q, z.shape) for q, z in zip(g, pieces)]
+    return np.concatenate(parts, axis=axis)
+
+
+def append_back(g, arr, values, axis, which):
+    """Adjoint of ``np.append(arr, values, axis)`` w.r.t. ``arr`` (which=0) or ``values``."""
+    if _zero(g):
+        return g
+    if axis is None:
+        part = g[:np.size(arr)] if which == 0 else g[np.size(arr):]
+    else:
+        k = np.shape(arr)[axis]
+        part = np.take(g, range(k) if which == 0 else range(k, np.shape(g)[axis]), axis=axis)
+    return np.reshape(part, np.shape(arr if which == 0 else values))
+
+
+def append_jvp(arr, values, t_arr, t_values, axis):
+    """Tangent of ``np.append(arr, values, axis)`` (a zero tangent stands for zeros of its shape)."""
+    return np.append(np.zeros(np.shape(arr)) if _zero(t_arr) else t_arr,
+                     np.zeros(np.shape(values)) if _zero(t_values) else t_values, axis)
+
+
+def split_like(g, arrays, axis=0):
+    """Adjoint of ``np.concatenate(arrays, axis)``: one piece of ``g`` per input."""
+    if g.__class__ is _float:
+        return _pieces_like(g, arrays)
+    if axis is None:
+        sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
+        return _pieces_like([np.reshape(p, np.shape(a)) for p, a in zip(np.split(g, sizes), arrays)], arrays)
+    sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
+    return _pieces_like(np.split(g, sizes, axis=axis), arrays)
+
+
+def column_stack_back(g, tup):
+    """Adjoint of ``np.column_stack(tup)``: 1-D entries were columns."""
+    if _zero(g):
+        return _pieces_like(g, tup)
+    columns = [np.reshape(t, (len(t), -1)) if np.ndim(t) < 2 else t for t in tup]
+    return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(split_like(g, columns, 1), tup)], tup)
+
+
+def _pieces_like(pieces, arrays):
+    """The adjoint of a sequence argument from one adjoint per entry: a list, or an array when the
+    sequence was an array (``np.concatenate(x)`` of an array ``x`` joins its rows); a zero
+    ``pieces`` (0.0) stands for every entry's."""
+    if pieces.__class__ is _float:
+        return pieces if isinstance(arrays, np.ndarray) else [pieces] * len(arrays)
+    if isinstance(arrays, np.ndarray):
+        return np.stack([np.broadcast_to(p, np.shape(a)) for p, a in zip(pieces, arrays)]) if len(pieces) else \
+            np.zeros(np.shape(arrays))
+    return pieces
+
+
+def join_pieces(g, arrays, axis=0):
+    """Adjoint of ``split_like(v, arrays, axis)`` w.r.t. ``v``: the pieces joined again (a zero
+    piece, 0.0, as zeros of its array's shape)."""
+    pieces = [_piece(p, a) for p, a in zip(g, arrays)]
+    if axis is None:
+        return np.concatenate([np.ravel(p) for p in pieces])
+    return np.concatenate(pieces, axis=axis)
+
+
+def stack_pieces(g, arrays, axis=0):
+    """Adjoint of ``unstack(v, arrays, axis)`` w.r.t. ``v``: the pieces stacked again."""
+    return np.stack([_piece(p, a) for p, a in zip(g, arrays)], axis=axis)
+
+
+def _piece(p, a):
+    """An entry's adjoint as an array of the entry's shape (a number stands for a uniform one)."""
+    if _zero(p):
+        return np.zeros(np.shape(a))
+    return p if np.shape(p) == np.shape(a) else np.broadcast_to(p, np.shape(a))
+
+
+def unstack(g, arrays, axis=0):
+    """Adjoint of ``np.stack(arrays, axis)``."""
+    if g.__class__ is _float:
+        return _pieces_like(g, arrays)
+    return _pieces_like([np.take(g, i, axis=axis) for i in range(len(arrays))], arrays)

@@ -1,0 +1,137 @@
+"""Adjoints and tangents of polynomials and of functions sampled on a grid: polyval, polyder,
+vander, convolve, interp, trapezoid and linspace."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...runtime import unbroadcast
+from ._base import _zero
+
+
+def _linspace_weights(num, endpoint, end, ndim):
+    t = np.arange(num) / (num - 1 if endpoint else num) if num > 1 else np.zeros(num)
+    return (t if end else 1.0 - t).reshape((num,) + (1,) * ndim)
+
+
+def linspace_back(g, bound, num, endpoint, end):
+    """Adjoint of ``np.linspace(start, stop, num)`` w.r.t. start (``end`` 0) or stop (``end`` 1)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    return np.sum(g * _linspace_weights(num, endpoint, end, np.ndim(bound)), axis=0)
+
+
+def linspace_jvp(t_start, t_stop, start, num, endpoint):
+    """Tangent of ``np.linspace(start, stop, num)``."""
+    t = 0.0
+    for tangent, end in ((t_start, 0), (t_stop, 1)):
+        if not _zero(tangent):
+            t = t + tangent * _linspace_weights(num, endpoint, end, np.ndim(tangent))
+    return t if not _zero(t) else np.zeros((num,) + np.shape(start))
+
+
+def polyval_coeff_back(g, p, x, t_x=None):
+    """Adjoint of ``np.polyval(p, x)`` w.r.t. the coefficients ``p``: the powers of ``x`` (with
+    ``t_x``: the tangent of that adjoint along ``t_x``, from the powers' derivatives)."""
+    if _zero(g) or (t_x is not None and _zero(t_x)):
+        return 0.0
+    exponents = np.arange(len(p) - 1, -1, -1)
+    x = np.asarray(x)[..., None]
+    if t_x is None:
+        powers = x ** exponents
+    else:
+        powers = exponents * x ** np.maximum(exponents - 1, 0) * np.asarray(t_x)[..., None]
+    return np.sum(np.reshape(g * np.ones(np.shape(x)[:-1]), np.shape(x)) * powers, axis=tuple(range(np.ndim(x) - 1)))
+
+
+def convolve_back(g, a, v, mode, which):
+    """Adjoint of ``np.convolve(a, v, mode)`` w.r.t. ``a`` (which=0) or ``v``: the full-mode
+    adjoint (a valid correlation with the other operand) of ``g`` placed in the full output."""
+    if _zero(g):
+        return g
+    n, m = len(a), len(v)
+    full = np.zeros(n + m - 1, dtype=np.result_type(g, a, v))
+    start = {"full": 0, "same": (min(n, m) - 1) // 2, "valid": min(n, m) - 1}[mode]  # g's place in full
+    full[start:start + len(g)] = g
+    return np.correlate(full, v if which == 0 else a, "valid")
+
+
+def interp_slope(x, xp, fp):
+    """d np.interp(x, xp, fp) / dx: the slope of the segment holding x (0 outside xp)."""
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    slope = (fp[i + 1] - fp[i]) / (xp[i + 1] - xp[i])
+    return np.where((x < xp[0]) | (x > xp[-1]), 0.0, slope)
+
+
+def interp_fp_back(g, x, xp, fp):
+    """Adjoint of ``fp`` in ``np.interp(x, xp, fp)``: each x splits its adjoint between the two
+    ends of its segment."""
+    if _zero(g):
+        return g
+    x, g = np.ravel(x), np.ravel(g * np.ones(np.shape(x)))
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    t = np.clip((x - xp[i]) / (xp[i + 1] - xp[i]), 0.0, 1.0)
+    out = np.zeros(np.shape(fp))
+    np.add.at(out, i, g * (1.0 - t))
+    np.add.at(out, i + 1, g * t)
+    return out
+
+
+def trapezoid_back(g, y, x=None, dx=1.0, axis=-1):
+    """Adjoint of ``y`` in ``np.trapezoid(y, x, dx, axis)``: half the neighbouring widths."""
+    if _zero(g):
+        return g
+    y = np.asarray(y)
+    n = y.shape[axis]
+    widths = np.diff(x, axis=-1 if np.ndim(x) == 1 else axis) if x is not None else np.full(n - 1, dx)
+    last = np.moveaxis(widths, axis, -1) if np.ndim(widths) > 1 else widths
+    zero = np.zeros(np.shape(last)[:-1] + (1,))
+    weights = 0.5 * (np.concatenate([last, zero], axis=-1) + np.concatenate([zero, last], axis=-1))
+    if np.ndim(widths) == 1:
+        shape = [1] * y.ndim
+        shape[axis] = n
+        return np.expand_dims(g, axis) * np.reshape(weights, shape)
+    return np.expand_dims(g, axis) * np.moveaxis(weights, -1, axis)
+
+
+def _trapezoid_point_weights(y, axis):
+    """d area / d x_i for each sample point, with the sample axis last."""
+    y = np.moveaxis(np.asarray(y), axis, -1)
+    pairs = 0.5 * (y[..., 1:] + y[..., :-1])       # d area / d width of each interval
+    weights = np.zeros(y.shape)
+    weights[..., 1:] += pairs
+    weights[..., :-1] -= pairs
+    return weights
+
+
+def trapezoid_x_back(g, y, x, axis=-1):
+    """Adjoint of the sample points ``x`` in ``np.trapezoid(y, x, axis=axis)``."""
+    if _zero(g) or x is None:
+        return 0.0
+    dx = np.expand_dims(g, -1) * _trapezoid_point_weights(y, axis)
+    if np.ndim(x) == 1:
+        return np.sum(dx.reshape(-1, dx.shape[-1]), axis=0)
+    return unbroadcast(np.moveaxis(dx, -1, axis), x)
+
+
+def trapezoid_x_jvp(y, x, t_x, axis=-1):
+    """Tangent of ``np.trapezoid(y, x, axis=axis)`` along the sample points' tangent ``t_x``."""
+    if _zero(t_x) or x is None:
+        return 0.0
+    t = t_x if np.ndim(t_x) == 1 else np.moveaxis(t_x, axis, -1)
+    return np.sum(_trapezoid_point_weights(y, axis) * t, axis=-1)
+
+
+def vander_slope(x, N=None, increasing=False):
+    """d np.vander(x, N, increasing) / dx, column by column: p * x ** (p - 1)."""
+    n = len(x) if N is None else N
+    powers = np.arange(n) if increasing else np.arange(n - 1, -1, -1)
+    return powers * np.asarray(x)[:, None] ** np.maximum(powers - 1, 0)
+
+
+def polyder_back(g, p, m=1):
+    """Adjoint of ``np.polyder(p, m)``: each derivative scales coefficient k by its power."""
+    if _zero(g):
+        return g
+    for size in range(len(p) - m + 1, len(p) + 1):
+        g = np.append(np.asarray(g) * np.arange(size - 1, 0, -1), 0.0)
+    return g

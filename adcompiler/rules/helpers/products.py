@@ -1,0 +1,206 @@
+"""Adjoints and tangents of products that contract axes: np.dot of any ranks (``ddot_left``,
+``ddot_right``; matmul's are runtime's ``dmatmul_left`` / ``dmatmul_right``), einsum (explicit
+or implicit output, ``...`` included), tensordot, inner, kron, cross and
+``np.linalg.multi_dot``."""
+from __future__ import annotations
+
+import numpy as np
+
+from ...runtime import dmatmul_left, dmatmul_right, unbroadcast
+from ._base import _zero
+
+
+def _explicit_ellipsis(subscripts, operands):
+    """Spell ``...`` in einsum subscripts out as letters the subscripts do not use."""
+    spec = subscripts.replace(" ", "")
+    if "..." not in spec:
+        return spec
+    inputs, _, output = spec.partition("->")
+    inputs = inputs.split(",")
+    free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec]
+    widest = max(np.ndim(o) - len(s.replace("...", "")) for s, o in zip(inputs, operands) if "..." in s)
+    letters = "".join(free[:widest])
+    spelled = [s.replace("...", letters[widest - (np.ndim(o) - len(s.replace("...", ""))):]) for s, o in
+               zip(inputs, operands)]
+    if "->" in spec:
+        out = output.replace("...", letters)
+    else:
+        joined = "".join(s.replace("...", "") for s in inputs)
+        out = letters + "".join(sorted(c for c in set(joined) if joined.count(c) == 1))
+    return ",".join(spelled) + "->" + out
+
+
+def einsum_back(g, subscripts, operands):
+    """Adjoints of every operand of ``np.einsum(subscripts, *operands)`` (explicit or implicit
+    output, ``...`` included)."""
+    spec = _explicit_ellipsis(subscripts, operands)
+    if "->" in spec:
+        inputs, output = spec.split("->")
+    else:
+        inputs = spec
+        letters = inputs.replace(",", "")
+        output = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
+    inputs = inputs.split(",")
+    grads = []
+    for i, sub in enumerate(inputs):
+        if _zero(g):
+            grads.append(g)
+            continue
+        others = [s for j, s in enumerate(inputs) if j != i]
+        ops = [o for j, o in enumerate(operands) if j != i]
+        # letters of this operand that appear nowhere else were summed away: broadcast them back
+        present = set(output).union(*others) if others else set(output)
+        kept = "".join(c for c in dict.fromkeys(sub) if c in present)
+        out = np.einsum(",".join([output] + others) + "->" + kept, g, *ops)
+        if kept != sub:
+            full = np.einsum(kept + "->" + kept, out)
+            target = "".join(dict.fromkeys(sub))
+            expand = np.reshape(full, [np.shape(operands[i])[sub.index(c)] if c in kept else 1 for c in target])
+            out = np.broadcast_to(np.moveaxis(expand, range(len(target)), range(len(target))),
+                                  [np.shape(operands[i])[sub.index(c)] for c in target])
+            if target != sub:  # repeated letters (a diagonal): scatter onto it
+                base = np.zeros(np.shape(operands[i]))
+                view = np.einsum(sub + "->" + target, base)
+                view.setflags(write=True)
+                view[...] = out
+                out = base
+        if np.shape(out) != np.shape(operands[i]):  # (an axis of size 1 einsum broadcast: summed back)
+            out = unbroadcast(np.asarray(out), operands[i])
+        grads.append(np.asarray(out))
+    return tuple(grads)
+
+
+def tensordot_back(g, a, b, axes=2, which=0):
+    """Adjoint of ``np.tensordot(a, b, axes)`` w.r.t. ``a`` (which=0) or ``b`` (which=1)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    nda, ndb = np.ndim(a), np.ndim(b)
+    if isinstance(axes, (int, np.integer)):
+        a_axes, b_axes = list(range(nda - axes, nda)), list(range(axes))
+    else:
+        a_axes, b_axes = [list(np.atleast_1d(x)) for x in axes]
+        a_axes = [x % nda for x in a_axes]
+        b_axes = [x % ndb for x in b_axes]
+    a_free = [i for i in range(nda) if i not in a_axes]
+    b_free = [i for i in range(ndb) if i not in b_axes]
+    g = np.asarray(g)
+    if which == 0:
+        out = np.tensordot(g, b, axes=(list(range(len(a_free), g.ndim)), b_free))
+        order = a_free + a_axes
+    else:
+        out = np.tensordot(a, g, axes=(a_free, list(range(len(a_free)))))
+        order = b_axes + b_free
+    return np.transpose(out, np.argsort(order))
+
+
+def kron_back(g, a, b, which=0):
+    """Adjoint of ``np.kron(a, b)`` for 1-D or 2-D operands."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    a, b = np.atleast_2d(a), np.atleast_2d(b)
+    g = np.reshape(g, (a.shape[0], b.shape[0], a.shape[1], b.shape[1])) if np.ndim(g) == 2 else \
+        np.reshape(g, (1, 1, a.shape[1], b.shape[1]))
+    if which == 0:
+        return np.einsum("ikjl,kl->ij", g, b)
+    return np.einsum("ikjl,ij->kl", g, a)
+
+
+def inner_back(g, a, b, which=0):
+    """Adjoint of ``np.inner(a, b)`` (contracts the last axes)."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * (b if which == 0 else a), a if which == 0 else b)
+    return tensordot_back(g, a, b, axes=([-1], [-1]), which=which)
+
+
+def ddot_left(g, a, b):
+    """Adjoint of ``a`` in ``np.dot(a, b)`` (any ranks)."""
+    if _zero(g):
+        return g
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * b, a)
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return dmatmul_left(g, a, b)
+    return tensordot_back(g, a, b, ([np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]), 0)
+
+
+def ddot_right(g, a, b):
+    """Adjoint of ``b`` in ``np.dot(a, b)`` (any ranks)."""
+    if _zero(g):
+        return g
+    if np.ndim(a) == 0 or np.ndim(b) == 0:
+        return unbroadcast(g * a, b)
+    if np.ndim(a) <= 2 and np.ndim(b) <= 2:
+        return dmatmul_right(g, a, b)
+    return tensordot_back(g, a, b, ([np.ndim(a) - 1], [max(np.ndim(b) - 2, 0)]), 1)
+
+
+def _as_chain(arrays):
+    """``multi_dot``'s operands as matrices (a first 1-D operand is a row, a last one a column)."""
+    mats = [np.asarray(x) for x in arrays]
+    mats[0] = mats[0].reshape(1, -1) if mats[0].ndim == 1 else mats[0]
+    mats[-1] = mats[-1].reshape(-1, 1) if mats[-1].ndim == 1 else mats[-1]
+    return mats
+
+
+def multi_dot_back(g, arrays):
+    """Adjoints of every operand of ``np.linalg.multi_dot(arrays)``."""
+    if _zero(g):
+        return [g] * len(arrays)
+    mats = _as_chain(arrays)
+    g = np.reshape(g, (mats[0].shape[0], mats[-1].shape[1]))
+    out = []
+    for i in range(len(mats)):
+        left = np.eye(mats[0].shape[0])
+        for m in mats[:i]:
+            left = left @ m
+        right = np.eye(mats[-1].shape[1])
+        for m in reversed(mats[i + 1:]):
+            right = m @ right
+        out.append(np.reshape(left.T @ g @ right.T, np.shape(arrays[i])))
+    return out
+
+
+def multi_dot_jvp(arrays, t_arrays):
+    """Tangent of ``np.linalg.multi_dot(arrays)``: one term per operand with a tangent."""
+    tangents = [0.0] * len(arrays) if _zero(t_arrays) else t_arrays
+    total = 0.0
+    for i, t in enumerate(tangents):
+        if not _zero(t):
+            ops = list(arrays)
+            ops[i] = t
+            total = total + np.linalg.multi_dot(ops)
+    return total
+
+
+def einsum_jvp(subscripts, operands, tangents):
+    """Tangent of ``np.einsum(subscripts, *operands)``: one term per operand with a tangent."""
+    total = 0.0
+    for i, t in enumerate(tangents):
+        if not _zero(t):
+            ops = list(operands)
+            ops[i] = t
+            total = total + np.einsum(subscripts, *ops)
+    return total
+
+
+def einsum_back_jvp(v, subscripts, operands, t_v, t_operands):
+    """Tangent of ``einsum_back(v, subscripts, operands)``: linear in ``v`` and in each operand
+    other than the one whose adjoint it is."""
+    out = einsum_back(t_v, subscripts, operands)
+    tangents = [0.0] * len(operands) if _zero(t_operands) else t_operands
+    for j, t in enumerate(tangents):
+        if _zero(t):
+            continue
+        ops = list(operands)
+        ops[j] = t
+        out = [o if i == j else o + d for i, (o, d) in enumerate(zip(out, einsum_back(v, subscripts, ops)))]
+    return out
+
+
+def cross_back(g, a, b, which=0):
+    """Adjoint of ``np.cross(a, b)`` for 3-vectors."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    return unbroadcast(np.cross(b, g) if which == 0 else np.cross(g, a), a if which == 0 else b)
