@@ -347,10 +347,10 @@ class Table:
     def product(self, fn, params: str, left, right, call, batching=None):
         """A bilinear product of its first two parameters: ``left``/``right`` are their vjp
         templates; the tangent is derived, ``call(t_a, b) + call(a, t_b)`` (``call``: how the
-        templates spell the product)."""
+        templates spell the product; other parameters are passed by keyword)."""
         sig = Signature.parse(params)
         a, b = sig.params[:2]
-        rest = "".join(", " + p for p in sig.params[2:])
+        rest = "".join(", %s=%s" % (p, p) for p in sig.params[2:])
         jvp = "{0}(t_{1}, {2}{3}) + {0}({1}, t_{2}{3})".format(call, a, b, rest)
         return self.define(fn, params, left, jvp=jvp, batching=batching, **{b: right})
 

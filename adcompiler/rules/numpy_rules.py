@@ -66,6 +66,7 @@ E(np.radians, "x", "g * (np.pi / 180.0)")
 E(np.logaddexp2, "x1, x2", "g * np.exp2(x1 - ans)", "g * np.exp2(x2 - ans)")
 E(np.float_power, "x1, x2", "dpow_base(g, x1, x2)", "dpow_exponent(g, ans, x1)")
 E(np.copysign, "x1, x2", "g * np.sign(x1) * np.sign(ans)", None, zero=("x2",))
+E(np.ldexp, "x1, x2", "g * np.ldexp(1.0, x2)", None, zero=("x2",))  # (x1 * 2 ** x2 for an int x2)
 E(np.mod, "x1, x2", "g", "mod_back(g, x1, x2)")
 E(np.fmod, "x1, x2", "g", "fmod_back(g, x1, x2)")
 E(np.conjugate, "x", "real_adjoint(g, x, site)")
@@ -93,7 +94,9 @@ for _f, _name in ((np.maximum.reduce, "np.maximum.reduce"), (np.minimum.reduce, 
 for _f, _name in ((np.maximum.accumulate, "np.maximum.accumulate"), (np.minimum.accumulate, "np.minimum.accumulate")):
     D(_f, "a, axis=0, dtype=None, out=None", "accumulate_extreme_back(g, a, ans, axis)",
       jvp="accumulate_extreme_jvp(t_a, a, ans, axis)", name=_name)
-for _f, _method in ((np.max, "max"), (np.amax, "max"), (np.min, "min"), (np.amin, "min")):
+# (np.nanmax ignores NaNs: a NaN never equals the extreme, so it gets no gradient)
+for _f, _method in ((np.max, "max"), (np.amax, "max"), (np.min, "min"), (np.amin, "min"), (np.nanmax, None),
+                    (np.nanmin, None)):
     R(_f, "a, axis=None, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
       jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)", method=_method)
 R(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
@@ -207,8 +210,13 @@ if hasattr(np, "trapezoid"):  # NumPy >= 2.0
       jvp="np.trapezoid(t_y, x, dx, axis) + trapezoid_x_jvp(y, x, t_x, axis) + ans / dx * t_dx",
       harmless=("axis",))  # (dx's adjoint, ans / dx, holds along any axis)
 if hasattr(np, "vecdot"):  # NumPy >= 2.0
-    D(np.vecdot, "x1, x2, axis=-1", "unbroadcast(np.expand_dims(g, axis) * x2, x1)",
-      x2="unbroadcast(np.expand_dims(g, axis) * x1, x2)", jvp="np.vecdot(t_x1, x2, axis=axis) + np.vecdot(x1, t_x2, axis=axis)")
+    P(np.vecdot, "x1, x2, axis=-1", "unbroadcast(np.expand_dims(g, axis) * x2, x1)",
+      "unbroadcast(np.expand_dims(g, axis) * x1, x2)", "np.vecdot")
+if hasattr(np, "matvec"):  # NumPy >= 2.2: matrix @ vector and vector @ matrix over the last axes
+    P(np.matvec, "x1, x2", "unbroadcast(g[..., :, None] * x2[..., None, :], x1)", "unbroadcast(np.vecmat(g, x1), x2)",
+      "np.matvec")
+    P(np.vecmat, "x1, x2", "unbroadcast(np.matvec(x2, g), x1)", "unbroadcast(x1[..., :, None] * g[..., None, :], x2)",
+      "np.vecmat")
 D(np.full, "shape, fill_value, dtype=None, order='C'", None, fill_value="unbroadcast(g, fill_value)", linear=True,
   harmless=("shape", "order"))
 # (without dtype=, the result has a's dtype: an int array makes the fill value's gradient zero)

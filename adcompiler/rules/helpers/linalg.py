@@ -165,7 +165,7 @@ def matrix_power_back(g, a, n):
         powers.append(powers[-1] @ a)
     out = np.zeros(np.shape(a))
     for k in range(n):
-        out += powers[k].T @ g @ powers[n - 1 - k].T
+        out = out + powers[k].T @ g @ powers[n - 1 - k].T  # (not +=: differentiated again)
     return out
 
 

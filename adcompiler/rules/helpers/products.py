@@ -138,10 +138,10 @@ def ddot_right(g, a, b):
 
 def _as_chain(arrays):
     """``multi_dot``'s operands as matrices (a first 1-D operand is a row, a last one a column)."""
-    mats = [np.asarray(x) for x in arrays]
-    mats[0] = mats[0].reshape(1, -1) if mats[0].ndim == 1 else mats[0]
-    mats[-1] = mats[-1].reshape(-1, 1) if mats[-1].ndim == 1 else mats[-1]
-    return mats
+    last = len(arrays) - 1
+    return [np.reshape(x, (1, -1)) if i == 0 and np.ndim(x) == 1 else
+            np.reshape(x, (-1, 1)) if i == last and np.ndim(x) == 1 else np.asarray(x)
+            for i, x in enumerate(arrays)]
 
 
 def multi_dot_back(g, arrays):

@@ -50,21 +50,25 @@ def cumprod_back(g, ans, a, axis=None):
         if axis is None:
             return np.reshape(cumsum_back(np.ravel(g * ans), np.ravel(a), 0) / np.ravel(a), np.shape(a))
         return cumsum_back(g * ans, a, axis) / a
-    moved, back = _first_axis(np.asarray(a, dtype=float), axis)
-    gm = np.broadcast_to(g, moved.shape) if axis is None else _first_axis(np.broadcast_to(g, np.shape(a)), axis)[0]
+    moved = _first_axis(np.asarray(a, dtype=float), axis)
+    gm = np.broadcast_to(g, moved.shape) if axis is None else _first_axis(np.broadcast_to(g, np.shape(a)), axis)
     before = _exclusive_cumprod(moved)
     later = np.empty_like(moved)  # later[j] = g[j] + a[j+1] * later[j+1]
     later[-1] = gm[-1]
     for j in range(len(moved) - 2, -1, -1):
         later[j] = gm[j] + moved[j + 1] * later[j + 1]
-    return back(before * later)
+    return _axis_back(before * later, a, axis)
 
 
 def _first_axis(x, axis):
-    """(``x`` with ``axis`` first, or raveled for None; the function putting a result back)."""
-    if axis is None:
-        return np.ravel(x), lambda y: np.reshape(y, np.shape(x))
-    return np.moveaxis(x, axis, 0), lambda y: np.moveaxis(y, 0, axis)
+    """``x`` with ``axis`` first, or raveled for None."""
+    return np.ravel(x) if axis is None else np.moveaxis(x, axis, 0)
+
+
+def _axis_back(y, x, axis):
+    """``y``, laid out as ``_first_axis(x, axis)``, put back in ``x``'s layout. (Not a closure
+    returned by ``_first_axis``: these helpers are differentiated from their source again.)"""
+    return np.reshape(y, np.shape(x)) if axis is None else np.moveaxis(y, 0, axis)
 
 
 def _exclusive_cumprod(x):
@@ -218,10 +222,10 @@ def cumsum_back_free(t, ans, a, axis=None):
         if axis is None:
             return ans * np.cumsum(np.ravel(t) / np.ravel(a))
         return ans * np.cumsum(t / a, axis)
-    moved, back = _first_axis(np.asarray(a, dtype=float), axis)
+    moved = _first_axis(np.asarray(a, dtype=float), axis)
     if axis is None:
         return _dual_cumprod(moved, np.ravel(np.broadcast_to(t, np.shape(a))))[1]
-    return back(_dual_cumprod(moved, _first_axis(np.broadcast_to(t, np.shape(a)), axis)[0])[1])
+    return _axis_back(_dual_cumprod(moved, _first_axis(np.broadcast_to(t, np.shape(a)), axis))[1], a, axis)
 
 
 def _running_extreme_index(a, top, axis):
