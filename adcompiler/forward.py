@@ -254,8 +254,9 @@ class ForwardMode(Planner):
     def dense(self, tangent, operand):
         """``tangent`` of ``operand``, made an array if it may be the 0.0 standing for one (entry
         by entry for a list or tuple, whose entries' tangents may be 0.0)."""
-        if isinstance(operand, gast.Name) and self.kind_of(operand) not in ("float", "scalar") and (
-                operand.id in self.maybe_zero or is_container(self.kind_of(operand))):
+        kind = self.kind_of(operand)
+        if isinstance(operand, gast.Name) and kind not in ("float", "scalar") and (
+                operand.id in self.maybe_zero or kind is None or is_container(kind)):  # (None: it may be a list)
             return gast.Call(func=name(self.helper("dense")), args=[tangent, operand], keywords=[])
         return tangent
 

@@ -1710,3 +1710,27 @@ def test_a_zero_adjoint_of_a_stacked_list_has_the_array_shape_in_second_order():
     check_all_modes(stacked_list_whose_adjoint_is_zero, [np.array([0.5, -1.0, 2.0, 0.3])])
     H = ad.hessian(stacked_list_whose_adjoint_is_zero, mode="reverse")(np.array([0.5, -1.0, 2.0]))
     np.testing.assert_allclose(H, np.diag([3.0, -6.0, 12.0]))
+
+
+def shifted(u, shift=0.0):
+    return shift + u
+
+
+def stacked_rows_then_a_write(x, X):  # seed 266513
+    buf = X.copy()
+    res = buf ** 2
+    buf[1:] = x[2][0]  # (x reaches the code of the gradient w.r.t. X, not its value)
+    return np.sum(shifted(np.stack([row for row in res])) * buf[:1])
+
+
+def test_the_zero_tangents_of_a_list_of_unknown_kind_are_made_arrays_before_a_rule():
+    """Forward over reverse, w.r.t. x, of the gradient w.r.t. X: the entries' tangents of the
+    list stacked are the 0.0 standing for arrays, and the list's kind is unknown in gradient code
+    (it is rebound from the tape): np.stack stacked the numbers (it crashed)."""
+    rng = np.random.RandomState(0)
+    x, X = rng.randn(3, 3), rng.randn(2, 3, 4)
+    H = ad.hessian(stacked_rows_then_a_write, wrt=(0, 1))(x, X)
+    gradient = ad.grad(stacked_rows_then_a_write, wrt=1)
+    for blocks, pos in ((H[1][0], 0), (H[1][1], 1)):
+        want = np.stack([fd_grad(lambda *a, k=k: np.ravel(gradient(*a))[k], [x, X], pos) for k in range(X.size)])
+        np.testing.assert_allclose(np.reshape(blocks, want.shape), want, rtol=1e-4, atol=1e-5)
