@@ -77,6 +77,7 @@ class CallPlanning:
     reads: ``layout``, ``kinds``, ``ctx``, ``bound_once``, ``stored``, ``known``, ``aliasing``)."""
 
     def plan(self, s) -> Plan:
+        """How simple statement ``s`` is differentiated."""
         helper = getattr(s, "ad_helper", None)
         if helper is not None:
             call = s.value
@@ -96,76 +97,95 @@ class CallPlanning:
             return Plan("none")  # expression statements, assert, break, pass
         bound, mutated = target_of(s)
         value = s.value
-        if mutated and bound is None and isinstance(s.targets[0], gast.Attribute):
-            return Plan("setattr", [value.id] if isinstance(value, gast.Name) else [])
-        if mutated and bound is None and self.is_module_object(mutated):
-            return Plan("none", callee="module")  # CALLS[k] = n: runs as written (see check_attribute_stores)
         if mutated and bound is None:
-            bases = self.layout.views.get(mutated)
-            if bases and not self.ctx.generated:  # (generated code writes only into arrays it owns)
-                raise self.loc.error("writing into %r, which may be a view of (or the same array as) %s, "
-                                     "is not supported" % (mutated, ", ".join(repr(b) for b in sorted(bases))), s,
-                                     hint="make it a separate array first: %s = %s.copy()"
-                                     % (mutated, sorted(bases)[0]))
-            if not self.ctx.generated:
-                self.aliasing.check_views_of_written(mutated, s)
-            reads = [value.id] if isinstance(value, gast.Name) else []
-            return Plan("store", reads)
+            return self.store_plan(s, mutated)
         if isinstance(value, gast.Name):
             return Plan("copy", [value.id])
         if isinstance(value, gast.Constant):
             return Plan("none")
         if isinstance(value, gast.BinOp):
-            fn = BINOPS[type(value.op)]
-            sides = [is_container(self.kinds.get(getattr(v, "id", None))) for v in (value.left, value.right)]
-            if any(sides) and fn in _SEQUENCE_OPS:
-                other = self.kind_of(value.right if sides[0] else value.left)
-                if all(sides) if fn is operator.add else other == FLOAT:
-                    fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]  # lists/tuples: + concatenates, * repeats
-                else:  # (a list and an array: NumPy converts the list, elementwise)
-                    return Plan("opaque", loads(value), callee="arithmetic between a list or tuple and an array",
-                                why="the list's gradient would be an array", hint="convert it first: np.asarray(xs)")
-            return self.rule_plan(s, fn, [value.left, value.right], [])
+            return self.binop_plan(s, value)
         if isinstance(value, gast.UnaryOp):
             return self.rule_plan(s, UNARYOPS[type(value.op)], [value.operand], [])
         if isinstance(value, (gast.Compare, gast.JoinedStr)):
             return Plan("none")
         if isinstance(value, gast.Subscript):
-            base = value.value
-            if not isinstance(base, gast.Name):
-                return Plan("none")
-            # gradients reach the base only: for arrays, lists, tuples and dicts the index only
-            # selects; an object that may compute its items from an index depending on wrt (np.s_,
-            # np.ogrid, a class with __getitem__) is checked at run time (subscript_check)
-            index = loads(value.slice)
-            made = self.bound_once.get(base.id) if base.id in self.ctx.temps else None
-            label = _call_text(made.value) if made is not None else base.id
-            return Plan("index", [base.id], callee=label + "[...]",
-                        ignored={"index": index} if index and self.items_from_index(base) is not False else {})
+            return self.index_plan(value)
         if isinstance(value, (gast.Tuple, gast.List)):
             return Plan("display", [e.id for e in value.elts if isinstance(e, gast.Name)])
         if isinstance(value, gast.Dict):
             return Plan("display", [v.id for v in value.values if isinstance(v, gast.Name)])
         if isinstance(value, gast.Attribute):
-            obj = self.ctx.resolver.resolve(value)
-            if obj is not MISSING and isinstance(value.value, gast.Name) and (value.value.id, value.attr) in self.stored:
-                return Plan("attr", [value.value.id], callee=value.attr)  # (self.h after self.h = v in a method)
-            if obj is not MISSING:
-                owner = self.ctx.resolver.resolve(value.value)
-                watch = hasattr(owner, "__dict__") and not isinstance(
-                    owner, (type, types.ModuleType, types.FunctionType, types.MethodType))
-                return Plan("none", watch=watch)  # module constant such as np.pi, or a user object's attribute
-            rule = rules.lookup_method(value.attr)
-            if rule is not None and not self.is_object_argument(value.value):
-                return self.method_plan(s, rule, value.value, [], [], value)  # (an object's attribute is its own)
-            if isinstance(value.value, gast.Name):
-                return Plan("attr", [value.value.id], callee=value.attr)
-            return Plan("none")
+            return self.attribute_plan(s, value)
         if isinstance(value, gast.Call):
             return self.call_plan(s, value)
         return Plan("opaque", loads(value), callee=type(value).__name__)
 
+    def store_plan(self, s, mutated) -> Plan:
+        """``x[i] = v`` or ``obj.attr = v``: a store into ``mutated``, the name written into."""
+        value = s.value
+        if isinstance(s.targets[0], gast.Attribute):
+            return Plan("setattr", [value.id] if isinstance(value, gast.Name) else [])
+        if self.is_module_object(mutated):
+            return Plan("none", callee="module")  # CALLS[k] = n: runs as written (see check_attribute_stores)
+        bases = self.layout.views.get(mutated)
+        if bases and not self.ctx.generated:  # (generated code writes only into arrays it owns)
+            raise self.loc.error("writing into %r, which may be a view of (or the same array as) %s, "
+                                 "is not supported" % (mutated, ", ".join(repr(b) for b in sorted(bases))), s,
+                                 hint="make it a separate array first: %s = %s.copy()"
+                                 % (mutated, sorted(bases)[0]))
+        if not self.ctx.generated:
+            self.aliasing.check_views_of_written(mutated, s)
+        reads = [value.id] if isinstance(value, gast.Name) else []
+        return Plan("store", reads)
+
+    def binop_plan(self, s, value) -> Plan:
+        """``a op b``: the operator's rule, or a list's concatenation or repetition."""
+        fn = BINOPS[type(value.op)]
+        sides = [is_container(self.kinds.get(getattr(v, "id", None))) for v in (value.left, value.right)]
+        if any(sides) and fn in _SEQUENCE_OPS:
+            other = self.kind_of(value.right if sides[0] else value.left)
+            if all(sides) if fn is operator.add else other == FLOAT:
+                fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]  # lists/tuples: + concatenates, * repeats
+            else:  # (a list and an array: NumPy converts the list, elementwise)
+                return Plan("opaque", loads(value), callee="arithmetic between a list or tuple and an array",
+                            why="the list's gradient would be an array", hint="convert it first: np.asarray(xs)")
+        return self.rule_plan(s, fn, [value.left, value.right], [])
+
+    def index_plan(self, value) -> Plan:
+        """``base[index]``."""
+        base = value.value
+        if not isinstance(base, gast.Name):
+            return Plan("none")
+        # gradients reach the base only: for arrays, lists, tuples and dicts the index only
+        # selects; an object that may compute its items from an index depending on wrt (np.s_,
+        # np.ogrid, a class with __getitem__) is checked at run time (subscript_check)
+        index = loads(value.slice)
+        made = self.bound_once.get(base.id) if base.id in self.ctx.temps else None
+        label = _call_text(made.value) if made is not None else base.id
+        return Plan("index", [base.id], callee=label + "[...]",
+                    ignored={"index": index} if index and self.items_from_index(base) is not False else {})
+
+    def attribute_plan(self, s, value) -> Plan:
+        """``x.attr``: an attribute the function stored, a module's or an object's attribute, or an
+        array's (``x.T``: its rule)."""
+        obj = self.ctx.resolver.resolve(value)
+        if obj is not MISSING and isinstance(value.value, gast.Name) and (value.value.id, value.attr) in self.stored:
+            return Plan("attr", [value.value.id], callee=value.attr)  # (self.h after self.h = v in a method)
+        if obj is not MISSING:
+            owner = self.ctx.resolver.resolve(value.value)
+            watch = hasattr(owner, "__dict__") and not isinstance(
+                owner, (type, types.ModuleType, types.FunctionType, types.MethodType))
+            return Plan("none", watch=watch)  # module constant such as np.pi, or a user object's attribute
+        rule = rules.lookup_method(value.attr)
+        if rule is not None and not self.is_object_argument(value.value):
+            return self.method_plan(s, rule, value.value, [], [], value)  # (an object's attribute is its own)
+        if isinstance(value.value, gast.Name):
+            return Plan("attr", [value.value.id], callee=value.attr)
+        return Plan("none")
+
     def call_plan(self, s, call) -> Plan:
+        """How ``call`` (the value of statement ``s``) is differentiated."""
         func = call.func
         obj = self.ctx.resolver.resolve(func)
         if obj is MISSING and isinstance(func, gast.Name) and func.id in self.known:
@@ -181,26 +201,7 @@ class CallPlanning:
             reads = [n for a in args for n in loads(a)]
             return Plan("gradcall", reads, callee=_call_text(func), fn=obj)
         if obj is MISSING:
-            method = self.argument_method(func)
-            if method is not None and not _unpacks(call):
-                # obj.method(x) (or obj(x): __call__) on an object argument: the class's function,
-                # obj its first argument
-                obj_node = func.value if isinstance(func, gast.Attribute) else func
-                receiver = [] if isinstance(method, staticmethod) else [obj_node]
-                fn = method.__func__ if isinstance(method, staticmethod) else method
-                plan = self.subroutine_plan(s, gast.Call(func=func, args=receiver + args, keywords=call.keywords), fn)
-                plan.call_args = receiver + args
-                return plan
-            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
-                rule = rules.lookup_method(func.attr)
-                if rule is not None and not self.is_object_argument(func.value):
-                    return self.method_plan(s, rule, func.value, args, call.keywords, func)
-                if any(hasattr(t, func.attr) for t in (np.ndarray, list, dict, tuple, set, str)) \
-                        and not self.is_object_argument(func.value):  # (a method of an array or a container)
-                    return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
-            # a callable known when the call runs: a local function, an object made here, a method
-            # of an object held in an attribute (self.cost.fn(a, y)), a partial
-            return dynamic_plan(call)
+            return self.unresolved_call_plan(s, call)
         if obj is runtime.make_function:  # a lambda used as a value: its defaults are read when it is called
             return Plan("opaque", loads(call.args[1]), callee="a lambda used as a value",
                         why="its default values depend on %s" % ", ".join(self.wrt),
@@ -211,6 +212,37 @@ class CallPlanning:
                 obj = callables.as_function(obj, "grad")
             except AdError as e:
                 raise self.loc.error(e.message, s, hint=e.hint) from None
+        return self.function_call_plan(s, call, obj, named)
+
+    def unresolved_call_plan(self, s, call) -> Plan:
+        """A call of a callable not known when generating code: a method of an object argument,
+        an array's method, or a callable known only when the call runs."""
+        func, args = call.func, list(call.args)
+        method = self.argument_method(func)
+        if method is not None and not _unpacks(call):
+            # obj.method(x) (or obj(x): __call__) on an object argument: the class's function,
+            # obj its first argument
+            obj_node = func.value if isinstance(func, gast.Attribute) else func
+            receiver = [] if isinstance(method, staticmethod) else [obj_node]
+            fn = method.__func__ if isinstance(method, staticmethod) else method
+            plan = self.subroutine_plan(s, gast.Call(func=func, args=receiver + args, keywords=call.keywords), fn)
+            plan.call_args = receiver + args
+            return plan
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+            rule = rules.lookup_method(func.attr)
+            if rule is not None and not self.is_object_argument(func.value):
+                return self.method_plan(s, rule, func.value, args, call.keywords, func)
+            if any(hasattr(t, func.attr) for t in (np.ndarray, list, dict, tuple, set, str)) \
+                    and not self.is_object_argument(func.value):  # (a method of an array or a container)
+                return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
+        # a callable known when the call runs: a local function, an object made here, a method
+        # of an object held in an attribute (self.cost.fn(a, y)), a partial
+        return dynamic_plan(call)
+
+    def function_call_plan(self, s, call, obj, named) -> Plan:
+        """A call of ``obj``, known when generating code (``named``: what the call's name must
+        still denote when the code runs): a rule, a user function, a checkpoint, or opaque."""
+        func, args = call.func, list(call.args)
         target = unwrap(obj)
         frame = self.frame_reads(call)
         if frame:
