@@ -8,7 +8,7 @@ import gast
 
 from ..analysis import Layout, activity, scalar_kinds, target_of
 from . import kinds as kinds_
-from .activity import ActivityChecks
+from .activity import check_complex_values, check_ignored_operands
 from .aliasing import Aliasing, mark_in_place_helpers
 from .binding import RuleBinding
 from .calls import CallPlanning
@@ -16,7 +16,7 @@ from .objects import ObjectStores
 from .runtime_checks import RuntimeChecks
 
 
-class Planner(CallPlanning, RuleBinding, ObjectStores, ActivityChecks, RuntimeChecks):
+class Planner(CallPlanning, RuleBinding, ObjectStores, RuntimeChecks):
     """Plans of one normalised function, and its activity and scalar kinds w.r.t. ``wrt``.
 
     Also the state both transforms track while they emit code: ``live`` (derivative variables
@@ -73,8 +73,9 @@ class Planner(CallPlanning, RuleBinding, ObjectStores, ActivityChecks, RuntimeCh
         self.check_written_arguments()
         self.unfollowed = self.check_attribute_stores()
         self.active = activity(self.layout, self.wrt, self.result, diff_reads, self.varied)
-        self.check_ignored_operands()
-        self.check_complex_values()
+        self.index_checks = check_ignored_operands(self.layout, self.plans, self.wrt, self.result, self.varied,
+                                                   self.loc)
+        check_complex_values(self.layout, self.active, self.wrt, ctx)
 
     def kind_of_value(self, s, kinds):
         """The kind of the value statement ``s`` computes (``kinds.kind_of_value``)."""
