@@ -26,10 +26,11 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc) -> set:
         return index_checks
     for s, plan in plans:
         if plan.kind == "effect" and any(n in varied for n in plan.ignored[""]):
-            raise loc.error("the call %s(...) discards its result, so it may change a value in place, "
-                            "which is not differentiated" % plan.callee, s,
+            raise loc.error("the call %s(...) discards its result, so it may change a value in "
+                            "place, which is not differentiated" % plan.callee, s,
                             hint=plan.hint or "use the function's result instead (y = np.sort(y), "
-                                              "out = out + ..., a function that returns the new value)")
+                                              "out = out + ..., a function that returns the new "
+                                              "value)")
     def all_reads(s):
         plan = plan_of[id(s)]
         return plan.diff_reads + [n for names in plan.ignored.values() for n in names]
@@ -38,14 +39,15 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc) -> set:
         if plan.kind == "effect":
             continue
         for param, names in plan.ignored.items():
-            if any(n in reaching for n in names) and (target_of(s)[0] or target_of(s)[1]) in reaching:
+            if any(n in reaching for n in names) \
+                    and (target_of(s)[0] or target_of(s)[1]) in reaching:
                 if plan.kind == "index":  # (decided at run time, on the index's values)
                     index_checks.add(id(s))
                     continue
                 raise loc.error("%s has no derivative w.r.t. its argument %r, which depends on %s"
                                 % (plan.callee, param, ", ".join(wrt)), s,
-                                hint="wrap that argument in ad.stop_gradient(...) if no gradient should "
-                                     "flow through it, or register a rule with ad.defvjp")
+                                hint="wrap that argument in ad.stop_gradient(...) if no gradient "
+                                     "should flow through it, or register a rule with ad.defvjp")
     return index_checks
 
 
@@ -74,11 +76,13 @@ def check_complex_values(layout, active, wrt, ctx):
         return isinstance(s, gast.Assign) and any(complex_atom(n) for n in walk(s.value))
 
     grew = True
-    while grew:  # values computed from complex numbers are complex, unless made real (np.abs, .real)
+    # values computed from complex numbers are complex, unless made real (np.abs, .real)
+    while grew:
         grew = False
         for s in layout.simple:
             bound = target_of(s)[0]
-            if bound and bound not in complex_names and reads_complex(s) and not makes_real(s, ctx.resolver):
+            if bound and bound not in complex_names and reads_complex(s) \
+                    and not makes_real(s, ctx.resolver):
                 complex_names.add(bound)
                 grew = True
     for s in layout.simple:

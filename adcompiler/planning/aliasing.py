@@ -26,19 +26,22 @@ def _element_read(value, kinds, result_kind) -> bool:
     parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
     if not all((isinstance(p, gast.Name) and kinds.get(p.id) in (FLOAT, SCALAR))
                or (isinstance(p, gast.Constant) and type(p.value) is int)
-               or (isinstance(p, gast.UnaryOp) and isinstance(p.operand, gast.Constant)) for p in parts):
+               or (isinstance(p, gast.UnaryOp) and isinstance(p.operand, gast.Constant))
+               for p in parts):
         return False
     base = kinds.get(value.value.id) if isinstance(value.value, gast.Name) else None
-    return result_kind == SCALAR or (isinstance(base, tuple) and base[0] == "array" and base[1] == len(parts))
+    return result_kind == SCALAR or (isinstance(base, tuple) and base[0] == "array"
+                                     and base[1] == len(parts))
 
 
 _VIEW_METHODS = ("reshape", "transpose", "ravel", "squeeze", "view", "swapaxes", "diagonal",
                  "get", "setdefault")  # (a dict's entry is the object it holds)
 _VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
-    "reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray", "asanyarray", "atleast_1d", "atleast_2d",
-    "atleast_3d", "broadcast_to", "moveaxis", "rollaxis", "swapaxes", "diagonal", "diag", "real", "imag", "flip",
-    "fliplr", "flipud", "rot90", "split", "array_split", "hsplit", "vsplit", "dsplit", "matrix_transpose",
-    "permute_dims", "unstack") if hasattr(__import__("numpy"), n)}
+    "reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray", "asanyarray",
+    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "moveaxis", "rollaxis", "swapaxes",
+    "diagonal", "diag", "real", "imag", "flip", "fliplr", "flipud", "rot90", "split",
+    "array_split", "hsplit", "vsplit", "dsplit", "matrix_transpose", "permute_dims", "unstack")
+    if hasattr(__import__("numpy"), n)}
 
 
 def mark_in_place_helpers(stmts, resolver):
@@ -53,7 +56,8 @@ def mark_in_place_helpers(stmts, resolver):
             if obj is runtime.add_at or obj is runtime.take_adjoint:
                 s.ad_mutates = call.args[0].id
                 s.ad_helper = obj.__name__
-            elif obj is runtime.in_place:  # (x = in_place(x, t): written like a store, planned as a rule)
+            # (x = in_place(x, t): written like a store, planned as a rule)
+            elif obj is runtime.in_place:
                 s.ad_mutates = call.args[0].id
             elif obj is runtime.element_in_place:
                 s.ad_mutates, s.ad_element_of = call.args[1].id, call.args[0].id
@@ -64,8 +68,8 @@ class Aliasing:
     ``kinds``; ``params`` its parameters, ``result`` the name it returns)."""
 
     def __init__(self, fdef, layout, kinds, params, result, ctx):
-        self.fdef, self.layout, self.kinds, self.params, self.result = fdef, layout, kinds, params, result
-        self.ctx = ctx
+        self.fdef, self.layout, self.kinds = fdef, layout, kinds
+        self.params, self.result, self.ctx = params, result, ctx
         self.loc = ctx.loc
 
     def find_views(self):
@@ -80,8 +84,8 @@ class Aliasing:
                 for base in self.returned_arguments(s.value):  # (def f(u): return u.T; min(a, b))
                     if base != bound and (self.kinds.get(bound) != SCALAR or base in self.params):
                         views.setdefault(bound, set()).add(base)
-            if isinstance(s.value, gast.Tuple) and not self.ctx.generated:  # (x, y = a[0], a[1]: the
-                # tuple holds the views, and its entries are them)
+            # (x, y = a[0], a[1]: the tuple holds the views, and its entries are them)
+            if isinstance(s.value, gast.Tuple) and not self.ctx.generated:
                 held = {e.id for e in s.value.elts if isinstance(e, gast.Name) and e.id != bound
                         and self.kinds.get(e.id) != FLOAT}
                 held |= set().union(*(views.get(e, set()) for e in held)) if held else set()
@@ -118,7 +122,8 @@ class Aliasing:
         if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \
                 or any(k.arg is None for k in call.keywords):
             return set()
-        if any(self.ctx.resolver.resolve(call.func) is f for f in (min, max)) and len(call.args) > 1:
+        if any(self.ctx.resolver.resolve(call.func) is f for f in (min, max)) \
+                and len(call.args) > 1:
             return {n for a in call.args for n in loads(a)}  # (one of them, itself)
         fn = _user_callable(self.ctx.resolver.resolve(call.func))
         if fn is None:
@@ -132,7 +137,8 @@ class Aliasing:
                 *(receiver + list(call.args)), **{k.arg: k.value for k in call.keywords})
         except (TypeError, ValueError):
             return set()
-        return {n for p, v in bound.arguments.items() if p in returned and isinstance(v, gast.AST) for n in loads(v)}
+        return {n for p, v in bound.arguments.items() if p in returned and isinstance(v, gast.AST)
+                for n in loads(v)}
 
     def check_in_place_updates(self, arg_kinds):
         """``h += v`` changes an array in place: the same array under another name (``h = x``, a
@@ -151,17 +157,21 @@ class Aliasing:
             # (a shape-() NumPy value may be a 0-d array, changed in place)
             if kind == FLOAT or (kind is None and not specialised):
                 continue
-            views_of_var = {v for v, b in self.layout.views.items() if var in b and self.may_run_before(v, s)}
-            others = sorted(o for o in self.layout.views.get(var, set()) | (views_of_var if var in bases else set())
+            views_of_var = {v for v, b in self.layout.views.items()
+                            if var in b and self.may_run_before(v, s)}
+            others = sorted(o for o in self.layout.views.get(var, set())
+                            | (views_of_var if var in bases else set())
                             | self.holders_seeing(var, s)
                             if is_container(self.kinds.get(o))  # (what a list holds is not tracked)
-                            or any(self.seen_after(n, s) for n in self.layout.same_memory(o) - {var}))
+                            or any(self.seen_after(n, s)
+                                   for n in self.layout.same_memory(o) - {var}))
             if others:
-                raise self.loc.error("%s changes %r in place, and %s may be the same array (NumPy's += "
-                                     "writes into it), which is not supported" % (
-                                         "the augmented assignment", var, ", ".join(repr(o) for o in others)), s,
-                                     hint="write %s = %s + ... (a new array), or copy it first: %s = %s.copy() "
-                                          "(%s then no longer changes with it)" % (var, var, var, var, others[0]))
+                raise self.loc.error(
+                    "%s changes %r in place, and %s may be the same array (NumPy's += writes into "
+                    "it), which is not supported" % ("the augmented assignment", var,
+                                                     ", ".join(repr(o) for o in others)), s,
+                    hint="write %s = %s + ... (a new array), or copy it first: %s = %s.copy() (%s "
+                         "then no longer changes with it)" % (var, var, var, var, others[0]))
 
     def seen_after(self, alias, s) -> bool:
         """Whether a change made at ``s`` to an array ``alias`` may share could be observed through
@@ -179,25 +189,32 @@ class Aliasing:
         after ``s``, or whose entries were read before it (``for item in [h]``): they hold the
         array an in-place operation at ``s`` changes."""
         found = set()
-        seen_as = {var} | {v for v, bases in self.layout.views.items() if var in bases}  # (or a view of it: {'b': x[None]})
+        # (or a view of it: {'b': x[None]})
+        seen_as = {var} | {v for v, bases in self.layout.views.items() if var in bases}
         for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
             if container == var or not seen_as.intersection(self.entries(container, before=s)):
                 continue
-            entries = {v for v, bases in self.layout.views.items() if container in bases and self.may_run_before(v, s)}
+            entries = {v for v, bases in self.layout.views.items()
+                       if container in bases and self.may_run_before(v, s)}
             if entries or self.read_after(container, s):
                 found |= {container} | entries
         return {n for n in found if n not in self.ctx.temps} or found
 
     def check_views_of_written(self, var, s):
-        """A write into ``var`` changes the views of it too (``t = A[0:2]; A[0] = v`` changes ``t``),
-        which the derivative does not follow: an error when such a view may be read after it."""
-        viewers = sorted({v for v, bases in self.layout.views.items()  # (temporaries are read at once)
-                          if var in bases and v != var and v not in self.ctx.temps and self.may_run_before(v, s)
-                          and self.read_after(v, s)} | self.holders_seeing(var, s))
+        """A write into ``var`` changes the views of it too (``t = A[0:2]; A[0] = v`` changes
+        ``t``), which the derivative does not follow: an error when such a view may be read after
+        it."""
+        # (temporaries are read at once)
+        viewers = sorted({v for v, bases in self.layout.views.items()
+                          if var in bases and v != var and v not in self.ctx.temps
+                          and self.may_run_before(v, s) and self.read_after(v, s)}
+                         | self.holders_seeing(var, s))
         if viewers:
-            raise self.loc.error("writing into %r changes %s, which may be a view of it and is read afterwards, "
-                                 "which is not supported" % (var, ", ".join(repr(v) for v in viewers)), s,
-                                 hint="make %s a separate array: %s = ....copy()" % (viewers[0], viewers[0]))
+            raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
+                                 "read afterwards, which is not supported"
+                                 % (var, ", ".join(repr(v) for v in viewers)), s,
+                                 hint="make %s a separate array: %s = ....copy()"
+                                 % (viewers[0], viewers[0]))
 
     def read_after(self, var, stmt) -> bool:
         """Whether ``var`` may be read after ``stmt`` runs: later in program order, or anywhere in a
@@ -222,40 +239,49 @@ class Aliasing:
             container = getattr(s, "ad_element_of", None)
             if container is None or rank(self.kinds.get(container)):
                 continue  # (an array's element is written by the store that follows)
-            for held in self.entries(container):  # (their arrays may be the one written: record them first)
+            # (their arrays may be the one written: record them first)
+            for held in self.entries(container):
                 self.layout.mutates.setdefault(held, []).append(self.layout.pos[id(s)])
             if self.ctx.generated:
                 continue
             element = target_of(s)[1]
             shared = sorted(self.shared_entries(container) | {
-                v for v, bases in self.layout.views.items()  # (the normal form's temporaries are read at once)
-                if container in bases and v != element and v not in self.ctx.temps and self.may_run_before(v, s)})
+                # (the normal form's temporaries are read at once)
+                v for v, bases in self.layout.views.items()
+                if container in bases and v != element and v not in self.ctx.temps
+                and self.may_run_before(v, s)})
             if shared:
                 # (a temporary of the normal form is named by the arrays it may view)
-                named = sorted({b for v in shared for b in ([v] if v not in self.ctx.temps else
-                                                              self.layout.views.get(v, ())) if b not in self.ctx.temps})
-                raise self.loc.error("the augmented assignment changes the array in %r in place, and that array may "
-                                     "also be %s, which is not supported" % (container, ", ".join(
-                                         repr(v) for v in named) or "reached otherwise"), s,
-                                     hint="write %s[...] = %s[...] + ... (a new array), or store a copy in %r"
-                                     % (container, container, container))
+                named = sorted({b for v in shared
+                                for b in ([v] if v not in self.ctx.temps
+                                          else self.layout.views.get(v, ()))
+                                if b not in self.ctx.temps})
+                raise self.loc.error(
+                    "the augmented assignment changes the array in %r in place, and that array "
+                    "may also be %s, which is not supported" % (container, ", ".join(
+                        repr(v) for v in named) or "reached otherwise"), s,
+                    hint="write %s[...] = %s[...] + ... (a new array), or store a copy in %r"
+                    % (container, container, container))
 
     def shared_entries(self, container) -> set:
         """Names whose arrays were put into ``container`` and may be reached otherwise too."""
-        params = {a.id for a in self.fdef.args.posonlyargs + self.fdef.args.args + self.fdef.args.kwonlyargs}
+        params = self.params
         stored = self.entries(container)
-        written = {target_of(s)[0] for s in self.layout.simple if getattr(s, "ad_element_of", None) is not None}
+        written = {target_of(s)[0] for s in self.layout.simple
+                   if getattr(s, "ad_element_of", None) is not None}
         reads = {}
         for s in self.layout.simple:
             value = getattr(s, "value", None)
             items = value.values if isinstance(value, gast.Dict) else getattr(value, "elts", []) \
                 if isinstance(value, (gast.List, gast.Tuple, gast.Set)) else []
             held = [e.id for e in items if isinstance(e, gast.Name)]
-            for n in set(loads(s)):  # (a display holding the array twice, {'b': v, 'h': v}: two holders)
+            # (a display holding the array twice, {'b': v, 'h': v}: two holders)
+            for n in set(loads(s)):
                 reads[n] = reads.get(n, 0) + max(1, held.count(n))
         viewed = {b for bases in self.layout.views.values() for b in bases}
-        return {v for v in stored if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
-            v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
+        return {v for v in stored
+                if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
+                    v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
 
     def entries(self, container, before=None) -> list:
         """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``);
@@ -265,21 +291,25 @@ class Aliasing:
             if before is not None and not self.runs_before(s, before):
                 continue
             bound, mutated = target_of(s)
-            if getattr(s, "ad_element_of", None) is not None or not isinstance(s, (gast.Assign, gast.Expr)):
+            if getattr(s, "ad_element_of", None) is not None \
+                    or not isinstance(s, (gast.Assign, gast.Expr)):
                 continue
             value = s.value
             if bound == container and isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
-                stored += [e.id for e in (value.values if isinstance(value, gast.Dict) else value.elts)
+                stored += [e.id for e in (value.values if isinstance(value, gast.Dict)
+                                          else value.elts)
                            if isinstance(e, gast.Name)]
-            elif mutated == container and isinstance(s, gast.Assign) and isinstance(value, gast.Name):
+            elif mutated == container and isinstance(s, gast.Assign) \
+                    and isinstance(value, gast.Name):
                 stored.append(value.id)
-            elif mutated == container and isinstance(s, gast.Expr) and list_method(s) and value.args \
-                    and isinstance(value.args[0], gast.Name):
+            elif mutated == container and isinstance(s, gast.Expr) and list_method(s) \
+                    and value.args and isinstance(value.args[0], gast.Name):
                 stored.append(value.args[0].id)
         return stored
 
     def runs_before(self, first, stmt) -> bool:
-        """Whether statement ``first`` may run before ``stmt``: earlier, or in a loop around both."""
+        """Whether statement ``first`` may run before ``stmt``: earlier, or in a loop around
+        both."""
         lay = self.layout
         p = lay.pos[id(first)]
         return p < lay.pos[id(stmt)] or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
@@ -290,22 +320,27 @@ class Aliasing:
         loop around ``stmt`` (parameters are bound before everything)."""
         lay = self.layout
         at = lay.pos[id(stmt)]
-        return var not in lay.binds or any(p < at or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
-                                                         for loop in lay.loops[id(stmt)])
-                                           for p in lay.binds[var])
+        return var not in lay.binds or any(
+            p < at or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
+                          for loop in lay.loops[id(stmt)])
+            for p in lay.binds[var])
 
     def handed_over(self, temp, copy) -> bool:
         """Whether ``name = temp`` (statement ``copy``) hands over a normalisation temporary that
-        nothing else reads (``u = u.copy()`` becomes ``t1 = u.copy(); u = t1``): no alias remains."""
-        if temp not in self.ctx.temps or not (isinstance(copy.value, gast.Name) or self.augmented_value(copy.value)):
+        nothing else reads (``u = u.copy()`` becomes ``t1 = u.copy(); u = t1``): no alias
+        remains."""
+        if temp not in self.ctx.temps \
+                or not (isinstance(copy.value, gast.Name) or self.augmented_value(copy.value)):
             return False
         return not any(temp in loads(s) for s in self.layout.simple if s is not copy)
 
     def augmented_value(self, value):
         """The ``x op v`` of ``x = keep_dtype(x, t)`` / ``x = in_place(x, t)`` (normalize's
         ``x op= v``: the result is ``t``'s array), else None."""
-        if isinstance(value, gast.Call) and len(value.args) == 2 and isinstance(value.args[1], gast.Name) \
-                and any(self.ctx.resolver.resolve(value.func) is f for f in (runtime.keep_dtype, runtime.in_place)):
+        if isinstance(value, gast.Call) and len(value.args) == 2 \
+                and isinstance(value.args[1], gast.Name) \
+                and any(self.ctx.resolver.resolve(value.func) is f
+                        for f in (runtime.keep_dtype, runtime.in_place)):
             return value.args[1].id
         return None
 
@@ -315,20 +350,24 @@ class Aliasing:
             return value.id
         if self.augmented_value(value):
             return self.augmented_value(value)
-        if isinstance(value, (gast.Subscript, gast.Attribute)) and isinstance(value.value, gast.Name):
+        if isinstance(value, (gast.Subscript, gast.Attribute)) \
+                and isinstance(value.value, gast.Name):
             if self.ctx.resolver.resolve(value) is MISSING:
                 return value.value.id
-            owner = self.ctx.resolver.resolve(value.value)  # (self.buf of a method's self, W[0] of a module's W)
+            # (self.buf of a method's self, W[0] of a module's W)
+            owner = self.ctx.resolver.resolve(value.value)
             if isinstance(owner, (type, types.ModuleType, types.FunctionType)) \
-                    or isinstance(self.ctx.resolver.resolve(value), (int, float, complex, str, type(None))):
+                    or isinstance(self.ctx.resolver.resolve(value),
+                                  (int, float, complex, str, type(None))):
                 return None  # (a number is never a view: self.calls += 1)
             return value.value.id
         if isinstance(value, gast.Call):
             func = value.func
-            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.attr in _VIEW_METHODS \
-                    and self.ctx.resolver.resolve(func) is MISSING:
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                    and func.attr in _VIEW_METHODS and self.ctx.resolver.resolve(func) is MISSING:
                 return func.value.id
-            if _hashable(self.ctx.resolver.resolve(func)) and self.ctx.resolver.resolve(func) in _VIEW_FUNCTIONS \
+            if _hashable(self.ctx.resolver.resolve(func)) \
+                    and self.ctx.resolver.resolve(func) in _VIEW_FUNCTIONS \
                     and value.args and isinstance(value.args[0], gast.Name):
                 return value.args[0].id
         return None

@@ -15,8 +15,9 @@ from .plan import Plan, _call_text
 # parameters that take integers (or tuples of them, or flags) by NumPy's contract: piecewise
 # constant, so their zero derivative is exact whatever they are computed from
 # (dtype too: its effect on the derivative is handled by bind_rule; a dtype carries no gradient)
-_INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof", "dtype", "shape", "newshape",
-                             "repeats", "reps", "n", "k", "compute_uv", "full_matrices"))
+_INTEGER_PARAMS = frozenset(("axis", "axes", "axis1", "axis2", "keepdims", "ddof", "dtype", "shape",
+                             "newshape", "repeats", "reps", "n", "k", "compute_uv",
+                             "full_matrices"))
 
 
 def _same(value, default) -> bool:
@@ -63,9 +64,11 @@ class RuleBinding:
             return Plan("none")
         operands = [n for a in list(args) + [k.value for k in keywords] for n in loads(a)]
         if rule.refusal is not None:
-            return Plan("opaque", operands, callee=callee, why=rule.refusal[0], hint=rule.refusal[1])
+            return Plan("opaque", operands, callee=callee, why=rule.refusal[0],
+                        hint=rule.refusal[1])
         if any(isinstance(a, gast.Starred) for a in args):
-            return Plan("opaque", [n for a in args for n in loads(a)], callee=callee + " with *args")
+            return Plan("opaque", [n for a in args for n in loads(a)],
+                        callee=callee + " with *args")
         sig = rule.signature
         for k in keywords:
             if k.arg is None or (k.arg not in sig.params and not sig.accepts_keywords):
@@ -93,13 +96,16 @@ class RuleBinding:
                     return Plan("none")  # a cast to integers or booleans is piecewise constant
                 if kind != "f":
                     return Plan("opaque", operands, callee=callee, why=(
-                        "the cast to %s: %s" % (_dtype_text(dtype, bound["dtype"]), COMPLEX_UNSUPPORTED if kind == "c"
-                                               else "only float, int and bool dtypes are differentiated")),
+                        "the cast to %s: %s" % (
+                            _dtype_text(dtype, bound["dtype"]), COMPLEX_UNSUPPORTED if kind == "c"
+                            else "only float, int and bool dtypes are differentiated")),
                         hint=COMPLEX_HINT if kind == "c" else "compute in a float dtype")
         reads = [n for p in rule.diff for n in loads(bound[p])]
         ignored = {p: loads(bound[p]) for p in bound
-                   if p not in rule.diff and p not in rule.zero and p not in _INTEGER_PARAMS and loads(bound[p])}
-        return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored, gate=gate)
+                   if p not in rule.diff and p not in rule.zero and p not in _INTEGER_PARAMS
+                   and loads(bound[p])}
+        return Plan("rule", reads, rule=rule, bound=bound, callee=callee, ignored=ignored,
+                    gate=gate)
 
     def unhandled_plan(self, callee, operands, param, node, accepted=None) -> Plan:
         """A call refused (when a value depending on ``wrt`` reaches it) because its derivative
@@ -109,24 +115,28 @@ class RuleBinding:
         else:
             value = self.static_value(node)
             if isinstance(node, gast.Name) and node.id in self.ctx.temps:
-                text = "..." if value is MISSING else repr(value)  # (a normal-form temporary: not the user's)
+                # (a normal-form temporary: not the user's)
+                text = "..." if value is MISSING else repr(value)
             else:
                 text = _call_text(node) if value is MISSING or isinstance(node, gast.Constant) \
                     else "%s (%r)" % (_call_text(node), value)
             what = "%s=%s" % (param, text)
-        hint = ("pass %s only with one of the values %s" % (param, ", ".join(map(repr, accepted))) if accepted
-                else "leave it out, or compute the same value another way (out=: assign the result; other "
-                     "arguments: see docs/supported.md for what the rule handles)")
+        hint = ("pass %s only with one of the values %s" % (param, ", ".join(map(repr, accepted)))
+                if accepted
+                else "leave it out, or compute the same value another way (out=: assign the "
+                     "result; other arguments: see docs/supported.md for what the rule handles)")
         return Plan("opaque", operands, callee=callee, hint=hint,
                     why="the argument %s is not handled by its derivative rule" % what)
 
     def method_plan(self, s, rule, receiver, args, keywords, attribute) -> Plan:
-        """``x.sum(...)`` / ``x.T`` (``attribute``): the array method's rule, ``x`` its first argument.
-        When the kind of ``x`` is not known here, generated code checks at run time that it is an
-        array or a number (a module or another object with a method of that name would get a wrong
-        gradient)."""
-        plan = self.bind_rule(s, rule, [receiver] + list(args), keywords, self.method_text(attribute))
-        if isinstance(receiver, gast.Name) and self.kinds.get(receiver.id) is None and not self.ctx.generated:
+        """``x.sum(...)`` / ``x.T`` (``attribute``): the array method's rule, ``x`` its first
+        argument. When the kind of ``x`` is not known here, generated code checks at run time that
+        it is an array or a number (a module or another object with a method of that name would get
+        a wrong gradient)."""
+        plan = self.bind_rule(s, rule, [receiver] + list(args), keywords,
+                              self.method_text(attribute))
+        if isinstance(receiver, gast.Name) and self.kinds.get(receiver.id) is None \
+                and not self.ctx.generated:
             plan.receiver = receiver.id
         return plan
 

@@ -31,7 +31,8 @@ UNARYOPS = {gast.USub: operator.neg, gast.UAdd: operator.pos, gast.Not: operator
             gast.Invert: operator.invert}
 
 
-_SEQUENCE_OPS = {operator.add: (list.__add__, list.__add__), operator.mul: (list.__mul__, list.__rmul__)}
+_SEQUENCE_OPS = {operator.add: (list.__add__, list.__add__),
+                 operator.mul: (list.__mul__, list.__rmul__)}
 
 
 def _user_function(fn) -> bool:
@@ -66,10 +67,11 @@ def _is_user_instance(obj) -> bool:
             and isinstance(call, types.FunctionType) and not is_library_function(call))
 
 
-_LOCALS_HINT = ("write the computation as code (x * 2.0, not eval('x * 2.0'); a dict of the values, not locals()), "
-                "or wrap the result in ad.stop_gradient(...) if no gradient should flow through it")
-_OBJECT_HINT = ("create the object outside the differentiated function and pass it in as an argument: "
-                "its methods are then differentiated and its attributes get gradients")
+_LOCALS_HINT = ("write the computation as code (x * 2.0, not eval('x * 2.0'); a dict of the "
+                "values, not locals()), or wrap the result in ad.stop_gradient(...) if no gradient "
+                "should flow through it")
+_OBJECT_HINT = ("create the object outside the differentiated function and pass it in as an "
+                "argument: its methods are then differentiated and its attributes get gradients")
 
 
 class CallPlanning:
@@ -89,10 +91,11 @@ class CallPlanning:
                 arg = call.args[0] if len(call.args) == 1 else None
                 return Plan("append", [arg.id] if isinstance(arg, gast.Name) else [])
             return Plan("pop", [lst])
-        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) and not self.effect_free(s.value):
+        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
+                and not self.effect_free(s.value):
             frame = self.frame_reads(s.value)
-            return Plan("effect", [], callee=_call_text(s.value.func), ignored={"": frame or loads(s.value)},
-                        hint=_LOCALS_HINT if frame else None)
+            return Plan("effect", [], callee=_call_text(s.value.func),
+                        ignored={"": frame or loads(s.value)}, hint=_LOCALS_HINT if frame else None)
         if not isinstance(s, gast.Assign):
             return Plan("none")  # expression statements, assert, break, pass
         bound, mutated = target_of(s)
@@ -127,11 +130,13 @@ class CallPlanning:
         if isinstance(s.targets[0], gast.Attribute):
             return Plan("setattr", [value.id] if isinstance(value, gast.Name) else [])
         if self.is_module_object(mutated):
-            return Plan("none", callee="module")  # CALLS[k] = n: runs as written (see check_attribute_stores)
+            # CALLS[k] = n: runs as written (see check_attribute_stores)
+            return Plan("none", callee="module")
         bases = self.layout.views.get(mutated)
         if bases and not self.ctx.generated:  # (generated code writes only into arrays it owns)
-            raise self.loc.error("writing into %r, which may be a view of (or the same array as) %s, "
-                                 "is not supported" % (mutated, ", ".join(repr(b) for b in sorted(bases))), s,
+            raise self.loc.error("writing into %r, which may be a view of (or the same array as) "
+                                 "%s, is not supported" % (mutated, ", ".join(repr(b) for b in
+                                                                              sorted(bases))), s,
                                  hint="make it a separate array first: %s = %s.copy()"
                                  % (mutated, sorted(bases)[0]))
         if not self.ctx.generated:
@@ -142,14 +147,18 @@ class CallPlanning:
     def binop_plan(self, s, value) -> Plan:
         """``a op b``: the operator's rule, or a list's concatenation or repetition."""
         fn = BINOPS[type(value.op)]
-        sides = [is_container(self.kinds.get(getattr(v, "id", None))) for v in (value.left, value.right)]
+        sides = [is_container(self.kinds.get(getattr(v, "id", None)))
+                 for v in (value.left, value.right)]
         if any(sides) and fn in _SEQUENCE_OPS:
             other = self.kind_of(value.right if sides[0] else value.left)
             if all(sides) if fn is operator.add else other == FLOAT:
-                fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]  # lists/tuples: + concatenates, * repeats
+                # lists/tuples: + concatenates, * repeats
+                fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]
             else:  # (a list and an array: NumPy converts the list, elementwise)
-                return Plan("opaque", loads(value), callee="arithmetic between a list or tuple and an array",
-                            why="the list's gradient would be an array", hint="convert it first: np.asarray(xs)")
+                return Plan("opaque", loads(value),
+                            callee="arithmetic between a list or tuple and an array",
+                            why="the list's gradient would be an array",
+                            hint="convert it first: np.asarray(xs)")
         return self.rule_plan(s, fn, [value.left, value.right], [])
 
     def index_plan(self, value) -> Plan:
@@ -164,22 +173,27 @@ class CallPlanning:
         made = self.bound_once.get(base.id) if base.id in self.ctx.temps else None
         label = _call_text(made.value) if made is not None else base.id
         return Plan("index", [base.id], callee=label + "[...]",
-                    ignored={"index": index} if index and self.items_from_index(base) is not False else {})
+                    ignored={"index": index} if index and self.items_from_index(base) is not False
+                    else {})
 
     def attribute_plan(self, s, value) -> Plan:
         """``x.attr``: an attribute the function stored, a module's or an object's attribute, or an
         array's (``x.T``: its rule)."""
         obj = self.ctx.resolver.resolve(value)
-        if obj is not MISSING and isinstance(value.value, gast.Name) and (value.value.id, value.attr) in self.stored:
-            return Plan("attr", [value.value.id], callee=value.attr)  # (self.h after self.h = v in a method)
+        if obj is not MISSING and isinstance(value.value, gast.Name) \
+                and (value.value.id, value.attr) in self.stored:
+            # (self.h after self.h = v in a method)
+            return Plan("attr", [value.value.id], callee=value.attr)
         if obj is not MISSING:
             owner = self.ctx.resolver.resolve(value.value)
             watch = hasattr(owner, "__dict__") and not isinstance(
                 owner, (type, types.ModuleType, types.FunctionType, types.MethodType))
-            return Plan("none", watch=watch)  # module constant such as np.pi, or a user object's attribute
+            # module constant such as np.pi, or a user object's attribute
+            return Plan("none", watch=watch)
         rule = rules.lookup_method(value.attr)
         if rule is not None and not self.is_object_argument(value.value):
-            return self.method_plan(s, rule, value.value, [], [], value)  # (an object's attribute is its own)
+            # (an object's attribute is its own)
+            return self.method_plan(s, rule, value.value, [], [], value)
         if isinstance(value.value, gast.Name):
             return Plan("attr", [value.value.id], callee=value.attr)
         return Plan("none")
@@ -194,7 +208,8 @@ class CallPlanning:
         made = self.gradient_factory(s, call, obj)
         if made is not None:
             return made
-        if getattr(obj, "__adcompiler_derived__", False) and getattr(getattr(obj, "derived", None), "mode", "") == "grad":
+        if getattr(obj, "__adcompiler_derived__", False) \
+                and getattr(getattr(obj, "derived", None), "mode", "") == "grad":
             # calling a gradient: its vjps are Hessian-vector products (forward over reverse)
             if call.keywords or any(isinstance(a, gast.Starred) for a in args):
                 raise self.loc.error("call %s with positional arguments only" % _call_text(func), s)
@@ -202,7 +217,8 @@ class CallPlanning:
             return Plan("gradcall", reads, callee=_call_text(func), fn=obj)
         if obj is MISSING:
             return self.unresolved_call_plan(s, call)
-        if obj is runtime.make_function:  # a lambda used as a value: its defaults are read when it is called
+        # a lambda used as a value: its defaults are read when it is called
+        if obj is runtime.make_function:
             return Plan("opaque", loads(call.args[1]), callee="a lambda used as a value",
                         why="its default values depend on %s" % ", ".join(self.wrt),
                         hint="pass those values as arguments when calling it")
@@ -225,7 +241,8 @@ class CallPlanning:
             obj_node = func.value if isinstance(func, gast.Attribute) else func
             receiver = [] if isinstance(method, staticmethod) else [obj_node]
             fn = method.__func__ if isinstance(method, staticmethod) else method
-            plan = self.subroutine_plan(s, gast.Call(func=func, args=receiver + args, keywords=call.keywords), fn)
+            plan = self.subroutine_plan(
+                s, gast.Call(func=func, args=receiver + args, keywords=call.keywords), fn)
             plan.call_args = receiver + args
             return plan
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
@@ -233,7 +250,8 @@ class CallPlanning:
             if rule is not None and not self.is_object_argument(func.value):
                 return self.method_plan(s, rule, func.value, args, call.keywords, func)
             if any(hasattr(t, func.attr) for t in (np.ndarray, list, dict, tuple, set, str)) \
-                    and not self.is_object_argument(func.value):  # (a method of an array or a container)
+                    and not self.is_object_argument(func.value):
+                # (a method of an array or a container)
                 return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
         # a callable known when the call runs: a local function, an object made here, a method
         # of an object held in an attribute (self.cost.fn(a, y)), a partial
@@ -247,20 +265,23 @@ class CallPlanning:
         frame = self.frame_reads(call)
         if frame:
             return Plan("opaque", frame, callee="%s(...)" % _call_text(func), hint=_LOCALS_HINT,
-                        why="it reads the function's local variables through code the compiler does not see")
+                        why="it reads the function's local variables through code the compiler "
+                            "does not see")
         if _is_user_class(obj) and rules.lookup(obj) is None:
             return Plan("opaque", loads(call), callee="%s(...)" % obj.__name__, hint=_OBJECT_HINT,
                         why="objects created inside the differentiated function are not traced")
         if getattr(target, "__module__", None) == runtime.__name__ and rules.lookup(obj) is None:
-            return Plan("opaque", loads(call), callee="adcompiler's runtime helper %r (generated code is "
-                        "differentiated again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
+            return Plan("opaque", loads(call),
+                        callee="adcompiler's runtime helper %r (generated code is differentiated "
+                               "again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
         if custom.user_rules(target)[0] is not None:
             names = [a.id for a in args if isinstance(a, gast.Name)]
             return Plan("user", names, callee=_call_text(func), fn=target, guard=(func, named))
         rule = rules.lookup(obj)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
-        if isinstance(obj, np.vectorize):  # its Python function, called on each element (runtime.vectorized)
+        # its Python function, called on each element (runtime.vectorized)
+        if isinstance(obj, np.vectorize):
             try:
                 target = runtime.vectorized(obj, len(args))
             except AdError as e:
@@ -272,15 +293,17 @@ class CallPlanning:
             target = target.__call__  # a callable object from the module: its bound __call__
         if isinstance(target, (types.FunctionType, types.MethodType)) and is_library_function(
                 getattr(target, "__func__", target)):
-            return Plan("opaque", loads(call), callee="'%s' (%s.%s)" % (_call_text(func), target.__module__,
-                                                                       target.__qualname__))
+            return Plan("opaque", loads(call),
+                        callee="'%s' (%s.%s)" % (_call_text(func), target.__module__,
+                                                 target.__qualname__))
         if isinstance(obj, custom._Checkpointed):
             plan = self.subroutine_plan(s, call, unwrap(obj.fn))
             plan.kind = "checkpoint"
             plan.guard = (func, named)
             return plan
-        if isinstance(target, types.FunctionType) or (isinstance(target, types.MethodType)
-                                                      and isinstance(target.__func__, types.FunctionType)):
+        if isinstance(target, types.FunctionType) or (
+                isinstance(target, types.MethodType)
+                and isinstance(target.__func__, types.FunctionType)):
             plan = self.subroutine_plan(s, call, target)
             plan.guard = (func, named)
             return plan
@@ -288,12 +311,13 @@ class CallPlanning:
 
     def is_module_object(self, var) -> bool:
         """Whether ``var`` names a module-level object (not a local, not an argument)."""
-        return var not in self.layout.binds and var not in self.params and var not in self.ctx.temps \
-            and self.ctx.resolver.resolve(name(var)) is not MISSING
+        return var not in self.layout.binds and var not in self.params \
+            and var not in self.ctx.temps and self.ctx.resolver.resolve(name(var)) is not MISSING
 
     def is_object_argument(self, node) -> bool:
         """Whether ``node`` names an object argument of a known class (never an array)."""
-        return isinstance(node, gast.Name) and node.id in self.ctx.arg_classes and node.id not in self.layout.binds
+        return isinstance(node, gast.Name) and node.id in self.ctx.arg_classes \
+            and node.id not in self.layout.binds
 
     def frame_reads(self, call) -> list:
         """For a call of eval, exec, locals, vars() or another function that reads the calling
@@ -303,7 +327,8 @@ class CallPlanning:
         if not any(obj is f for f in READS_LOCALS) or (obj is vars and call.args):
             return []
         a = self.fdef.args
-        params = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None]
+        params = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
+                  if p is not None]
         return params + sorted(set(self.layout.binds) - set(params))
 
     def argument_method(self, func):
@@ -334,13 +359,15 @@ class CallPlanning:
         target = target_of(s)[0]
         values = []
         for node in list(call.args) + [k.value for k in call.keywords]:
-            value = node.value if isinstance(node, gast.Constant) else self.ctx.resolver.resolve(node)
+            value = node.value if isinstance(node, gast.Constant) \
+                else self.ctx.resolver.resolve(node)
             if value is MISSING:
                 return Plan("none")
             values.append(value)
         if target and len(self.layout.binds.get(target, ())) == 1:
             n = len(call.args)
-            self.known[target] = hooks.grad(*values[:n], **{k.arg: v for k, v in zip(call.keywords, values[n:])})
+            self.known[target] = hooks.grad(*values[:n], **{k.arg: v for k, v in
+                                                           zip(call.keywords, values[n:])})
         return Plan("none")
 
     def subroutine_plan(self, s, call, fn) -> Plan:
@@ -348,10 +375,12 @@ class CallPlanning:
         if _unpacks(call):
             return dynamic_plan(call)  # (the number of arguments is known when it runs)
         try:
-            sig = inspect.signature(fn, follow_wrapped=False)  # (the code differentiated is fn's own)
+            # (the code differentiated is fn's own)
+            sig = inspect.signature(fn, follow_wrapped=False)
             bound = sig.bind(*call.args, **{k.arg: k.value for k in call.keywords if k.arg})
         except (TypeError, ValueError):
-            raise self.loc.error("the call does not match the signature of %s" % fn.__qualname__, s) from None
+            raise self.loc.error("the call does not match the signature of %s" % fn.__qualname__,
+                                 s) from None
         positional = [p.name for p in sig.parameters.values()
                       if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
         args = {p: bound.arguments[p] for p in positional if p in bound.arguments}
@@ -361,17 +390,19 @@ class CallPlanning:
                 if p.name in bound.arguments:
                     args[p.name] = gast.Tuple(elts=list(bound.arguments[p.name]), ctx=gast.Load())
             elif p.kind == p.KEYWORD_ONLY:
-                positional.append(p.name)  # (a "position" after the positional ones: compiler.param_names)
+                # (a "position" after the positional ones: compiler.param_names)
+                positional.append(p.name)
                 if p.name in bound.arguments:
                     args[p.name] = bound.arguments[p.name]
             elif p.kind == p.VAR_KEYWORD:
                 positional.append(p.name)  # **kwargs: a dict of the keywords it collects
                 if bound.arguments.get(p.name):
                     value = bound.arguments[p.name]
-                    args[p.name] = gast.Dict(keys=[gast.Constant(value=k, kind=None) for k in value],
-                                             values=list(value.values()))
-        return Plan("call", [n for a in args.values() for n in loads(a)], bound=args, callee=fn.__qualname__,
-                    fn=fn, positional=positional)
+                    args[p.name] = gast.Dict(
+                        keys=[gast.Constant(value=k, kind=None) for k in value],
+                        values=list(value.values()))
+        return Plan("call", [n for a in args.values() for n in loads(a)], bound=args,
+                    callee=fn.__qualname__, fn=fn, positional=positional)
 
     def effect_free(self, call) -> bool:
         """Whether a call whose result is discarded cannot change a value the function goes on
@@ -393,7 +424,8 @@ class CallPlanning:
         if is_container(kind) or kind == SHAPE or (kind != BOTTOM and rank(kind) is not None):
             return False
         cls = self.ctx.arg_classes.get(base.id) if base.id not in self.layout.binds else None
-        if cls is None and base.id in self.bound_once and isinstance(self.bound_once[base.id].value, gast.Call):
+        if cls is None and base.id in self.bound_once \
+                and isinstance(self.bound_once[base.id].value, gast.Call):
             made = self.ctx.resolver.resolve(self.bound_once[base.id].value.func)
             cls = made if isinstance(made, type) else None
         if cls is None:

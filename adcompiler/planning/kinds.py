@@ -46,7 +46,8 @@ def kind_of_value(s, kinds, resolver, layout):
     if isinstance(value, (gast.List, gast.Dict)):
         return CONTAINER
     if isinstance(value, gast.BinOp):
-        if (is_container(of(value.left)) or is_container(of(value.right))) and isinstance(value.op, (gast.Add, gast.Mult)):
+        if (is_container(of(value.left)) or is_container(of(value.right))) \
+                and isinstance(value.op, (gast.Add, gast.Mult)):
             return CONTAINER
         if isinstance(value.op, gast.MatMult):
             return _matmul_kind(of(value.left), of(value.right))
@@ -104,9 +105,11 @@ def _method_call_kind(value, of, layout):
         return array_kind(1) if of(value.func.value) not in (None, FLOAT) else None
     if isinstance(value.func, gast.Attribute) and value.func.attr == "transpose":
         return of(value.func.value)
-    if isinstance(value.func, gast.Attribute) and value.func.attr == "dot" and len(value.args) == 1 \
+    if isinstance(value.func, gast.Attribute) and value.func.attr == "dot" \
+            and len(value.args) == 1 \
             and all((rank(of(v)) or 3) <= 2 for v in (value.func.value, value.args[0])):
-        return _matmul_kind(of(value.func.value), of(value.args[0]))  # (a.dot(b), at most 2-D: a @ b)
+        # (a.dot(b), at most 2-D: a @ b)
+        return _matmul_kind(of(value.func.value), of(value.args[0]))
     if isinstance(value.func, gast.Attribute) and value.func.attr == "reshape" and value.args:
         return _reshaped_kind(tuple_display(value.args[0], layout) if len(value.args) == 1 else
                               gast.Tuple(elts=list(value.args), ctx=gast.Load()))
@@ -123,10 +126,12 @@ def _function_call_kind(obj, value, of, layout):
         return CONTAINER
     if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
         shape = tuple_display(value.args[0], layout)
-        if isinstance(shape, gast.Constant) and isinstance(shape.value, int) and not isinstance(shape.value, bool):
+        if isinstance(shape, gast.Constant) and isinstance(shape.value, int) \
+                and not isinstance(shape.value, bool):
             return array_kind(1)
         return _reshaped_kind(shape)
-    if obj in _CREATORS_LIKE and value.args and rank(of(value.args[0])) and of(value.args[0]) != FLOAT:
+    if obj in _CREATORS_LIKE and value.args and rank(of(value.args[0])) \
+            and of(value.args[0]) != FLOAT:
         return of(value.args[0])  # np.zeros_like(x)
     if obj is np.ravel:
         return array_kind(1)
@@ -165,7 +170,8 @@ def tuple_display(node, layout):
     """The tuple display a name is bound to once (``t4 = (3, 2)``: a shape), else the node."""
     if isinstance(node, gast.Name) and len(layout.binds.get(node.id, ())) == 1:
         for s in layout.simple:
-            if target_of(s)[0] == node.id and isinstance(s, gast.Assign) and isinstance(s.value, gast.Tuple):
+            if target_of(s)[0] == node.id and isinstance(s, gast.Assign) \
+                    and isinstance(s.value, gast.Tuple):
                 return s.value
     return node
 
@@ -182,24 +188,27 @@ def callee_kinds(plan, kinds, arg_classes, layout) -> tuple:
 
 
 def drop_dtype_keeping(layout, kinds, resolver):
-    """``x = keep_dtype(x, t)`` (normalize's ``x op= v``) is ``x = t`` for a name that holds a number."""
+    """``x = keep_dtype(x, t)`` (normalize's ``x op= v``) is ``x = t`` for a name that holds a
+    number."""
     for s in layout.simple:
         value = getattr(s, "value", None)
-        if isinstance(value, gast.Call) and len(value.args) == 2 and isinstance(value.args[0], gast.Name) \
-                and kinds.get(value.args[0].id) == FLOAT \
+        if isinstance(value, gast.Call) and len(value.args) == 2 \
+                and isinstance(value.args[0], gast.Name) and kinds.get(value.args[0].id) == FLOAT \
                 and resolver.resolve(value.func) is runtime.keep_dtype:
             s.value = value.args[1]
 
 
 # calls whose result is a list, tuple or dict
-_CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split, np.array_split,
-                       np.hsplit, np.vsplit, np.dsplit, np.meshgrid, np.linalg.slogdet, np.linalg.eigh, np.linalg.qr)
+_CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split,
+                       np.array_split, np.hsplit, np.vsplit, np.dsplit, np.meshgrid,
+                       np.linalg.slogdet, np.linalg.eigh, np.linalg.qr)
 _CONTAINER_METHODS = ("items", "values", "keys", "copy")
 _CREATORS = (np.zeros, np.ones, np.empty, np.full)
 _CREATORS_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
 
 # runtime helpers whose result has the shape of their argument at this position
-_SHAPED_LIKE = {runtime.in_place: 1, runtime.keep_dtype: 1, runtime.element_in_place: 2, runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
+_SHAPED_LIKE = {runtime.in_place: 1, runtime.keep_dtype: 1, runtime.element_in_place: 2,
+                runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
                 runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
                 adjoints.ddot_left: 1, adjoints.ddot_right: 2, runtime.container_adjoint: 0,
                 runtime.log_softmax: 0}
@@ -228,7 +237,8 @@ def _reduced_kind(kind, args, keywords):
     given = dict(zip(("axis",), args))
     given.update({k.arg: k.value for k in keywords if k.arg in ("axis", "keepdims")})
     axis, keepdims = given.get("axis", gast.Constant(value=None, kind=None)), given.get("keepdims")
-    if not isinstance(axis, gast.Constant) or (keepdims is not None and not isinstance(keepdims, gast.Constant)):
+    if not isinstance(axis, gast.Constant) \
+            or (keepdims is not None and not isinstance(keepdims, gast.Constant)):
         return None
     if axis.value is None and not (keepdims is not None and keepdims.value):
         return SCALAR  # every axis
@@ -276,7 +286,8 @@ def _index_kind(base, index, of):
             continue
         if isinstance(part, gast.Constant) and part.value is None:
             n += 1
-        elif (isinstance(part, gast.Constant) and isinstance(part.value, int) and not isinstance(part.value, bool)) \
+        elif (isinstance(part, gast.Constant) and isinstance(part.value, int)
+              and not isinstance(part.value, bool)) \
                 or (isinstance(part, gast.Name) and of(part) == FLOAT):
             n -= 1
         elif isinstance(part, gast.Name) and of(part) == BOTTOM:

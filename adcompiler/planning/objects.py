@@ -18,8 +18,8 @@ from ..rules.core import copy_tree
 from .calls import _user_callable
 from .plan import Plan, _call_text
 
-_ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "imag", "mT", "flat", "itemsize",
-                               "nbytes", "strides"))
+_ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "imag", "mT", "flat",
+                               "itemsize", "nbytes", "strides"))
 
 
 def _handles(s) -> set:
@@ -58,44 +58,51 @@ class ObjectStores:
             numbers = {p for p, node in bound.items() if self.kind_of(node) in (FLOAT, SCALAR)}
             written = {p: bound[p] for p in effects.written_parameters(fn, numbers) if p in bound}
             varied_call = any(n in self.varied for node in bound.values() for n in loads(node))
-            if plan.kind == "effect" and varied_call and effects.written_parameters(fn, numbers) - set(bound):
-                # (it changes an object the call does not name, the method's own: its result discarded,
-                # the call runs as written, so nothing could follow what it stores there)
-                raise self.loc.error("%s is called for its effect with values that depend on %s, and it changes "
-                                     "the object it is a method of: the derivative does not follow what it stores"
-                                     % (fn.__qualname__, ", ".join(self.wrt)), s,
-                                     hint="use the value it returns (h = obj.%s(...)) instead of reading it back from "
-                                          "the object" % fn.__name__)
-            hint = ("return the new value from %s and assign it (x = f(x)) instead of changing the argument in "
-                    "place" % fn.__name__)
+            if plan.kind == "effect" and varied_call \
+                    and effects.written_parameters(fn, numbers) - set(bound):
+                # (it changes an object the call does not name, the method's own: its result
+                # discarded, the call runs as written, so nothing could follow what it stores there)
+                raise self.loc.error(
+                    "%s is called for its effect with values that depend on %s, and it changes the "
+                    "object it is a method of: the derivative does not follow what it stores"
+                    % (fn.__qualname__, ", ".join(self.wrt)), s,
+                    hint="use the value it returns (h = obj.%s(...)) instead of reading it back "
+                         "from the object" % fn.__name__)
+            hint = ("return the new value from %s and assign it (x = f(x)) instead of changing the "
+                    "argument in place" % fn.__name__)
             for p, node in sorted(written.items()):
                 names = loads(node)
                 varied = [n for n in names if n in self.varied]
                 if varied:
-                    raise self.loc.error("%s writes into its argument %r (here %s), which depends on %s: the "
-                                         "derivative does not follow writes made inside a called function"
-                                         % (fn.__qualname__, p, _call_text(node), ", ".join(self.wrt)), s, hint=hint)
+                    raise self.loc.error(
+                        "%s writes into its argument %r (here %s), which depends on %s: the "
+                        "derivative does not follow writes made inside a called function"
+                        % (fn.__qualname__, p, _call_text(node), ", ".join(self.wrt)), s, hint=hint)
                 seen = [n for n in names if self.aliasing.read_after(n, s)]
                 if varied_call and seen:
                     # (what it writes may be computed from the arguments that depend on wrt)
-                    raise self.loc.error("%s writes into its argument %r (here %s) values that may depend on %s, "
-                                         "and %r is read afterwards: the derivative does not follow writes made "
-                                         "inside a called function" % (fn.__qualname__, p, _call_text(node),
-                                                                       ", ".join(self.wrt), seen[0]), s, hint=hint)
+                    raise self.loc.error(
+                        "%s writes into its argument %r (here %s) values that may depend on %s, "
+                        "and %r is read afterwards: the derivative does not follow writes made "
+                        "inside a called function" % (fn.__qualname__, p, _call_text(node),
+                                                      ", ".join(self.wrt), seen[0]), s, hint=hint)
                 for n in names:
                     self.layout.mutates.setdefault(n, []).append(self.layout.pos[id(s)])
             if plan.kind == "effect":
-                self.plans[id(s)] = Plan("none")  # (it runs as written: nothing it changes is differentiated)
+                # (it runs as written: nothing it changes is differentiated)
+                self.plans[id(s)] = Plan("none")
 
     def called_function(self, s, plan):
-        """(user function, its parameter -> argument node) for a statement calling one, else (None, None)."""
+        """(user function, its parameter -> argument node) for a statement calling one, else
+        (None, None)."""
         if plan.kind in ("call", "checkpoint") and plan.fn is not None:
             return getattr(plan.fn, "__func__", plan.fn), dict(plan.bound)
         if plan.kind != "effect":
             return None, None
         call = s.value
         fn = _user_callable(self.ctx.resolver.resolve(call.func))
-        if fn is None or any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        if fn is None or any(isinstance(a, gast.Starred) for a in call.args) \
+                or any(k.arg is None for k in call.keywords):
             return None, None
         receiver = [fn.__self__] if isinstance(fn, types.MethodType) else []
         try:
@@ -118,8 +125,10 @@ class ObjectStores:
         while True:
             varied = varied_names(self.layout, self.wrt, diff_reads)
             stored = {(s.targets[0].value.id, s.targets[0].attr) for s in self.layout.simple
-                      if self.plans[id(s)].kind == "setattr" and any(n in varied for n in self.plans[id(s)].diff_reads)}
-            more = [s for s in reads if not self.plans[id(s)].diff_reads and (s.value.value.id, s.value.attr) in stored]
+                      if self.plans[id(s)].kind == "setattr"
+                      and any(n in varied for n in self.plans[id(s)].diff_reads)}
+            more = [s for s in reads if not self.plans[id(s)].diff_reads
+                    and (s.value.value.id, s.value.attr) in stored]
             if not more:
                 return varied
             for s in more:
@@ -136,20 +145,24 @@ class ObjectStores:
             plan = self.plans[id(s)]
             if plan.kind == "none" and getattr(s, "ad_attribute_update", False) and any(
                     n in self.varied for n in loads(s.value)):
-                raise self.loc.error("the augmented assignment changes an attribute's value in place with a value "
-                                     "that depends on %s, which is not supported" % ", ".join(self.wrt), s,
-                                     hint="assign a new value: obj.x = obj.x + v")
+                raise self.loc.error(
+                    "the augmented assignment changes an attribute's value in place with a value "
+                    "that depends on %s, which is not supported" % ", ".join(self.wrt), s,
+                    hint="assign a new value: obj.x = obj.x + v")
             if plan.callee == "module" and any(n in self.varied for n in loads(s.value)):
-                raise self.loc.error("storing a value that depends on %s into the module-level %r: the derivative "
-                                     "does not follow it" % (", ".join(self.wrt), target_of(s)[1]), s,
-                                     hint="keep the value in a local variable, or return it")
+                raise self.loc.error(
+                    "storing a value that depends on %s into the module-level %r: the derivative "
+                    "does not follow it" % (", ".join(self.wrt), target_of(s)[1]), s,
+                    hint="keep the value in a local variable, or return it")
             if plan.kind != "setattr" or not any(n in self.varied for n in plan.diff_reads):
                 continue
             obj, attr = s.targets[0].value.id, s.targets[0].attr
-            readers = sorted({n.value.id for n in walk(self.fdef) if isinstance(n, gast.Attribute) and n.attr == attr
+            readers = sorted({n.value.id for n in walk(self.fdef)
+                              if isinstance(n, gast.Attribute) and n.attr == attr
                               and isinstance(n.ctx, gast.Load) and isinstance(n.value, gast.Name)})
             why = None
-            if obj not in self.layout.binds and obj not in self.params:  # (self of a method, a module's object)
+            # (self of a method, a module's object)
+            if obj not in self.layout.binds and obj not in self.params:
                 if [r for r in readers if r != obj]:
                     why = "%r.%s is read here too, which may be the same object" % (
                         [r for r in readers if r != obj][0], attr)
@@ -158,13 +171,14 @@ class ObjectStores:
             elif any(obj in _handles(other) for other in self.layout.simple):
                 why = "the object is also reached under another name here"
             elif [r for r in readers if r != obj]:
-                why = "%r.%s is read here too, which may be the same object" % ([r for r in readers if r != obj][0],
-                                                                               attr)
+                why = "%r.%s is read here too, which may be the same object" % (
+                    [r for r in readers if r != obj][0], attr)
             if why:
-                raise self.loc.error("storing a value that depends on %s in %s.%s: %s, so the derivative could "
-                                     "not follow it" % (", ".join(self.wrt), obj, attr, why), s,
-                                     hint="store values in an argument of the function (self.%s = v) and read them "
-                                          "through it, or return the value instead" % attr)
+                raise self.loc.error(
+                    "storing a value that depends on %s in %s.%s: %s, so the derivative could not "
+                    "follow it" % (", ".join(self.wrt), obj, attr, why), s,
+                    hint="store values in an argument of the function (self.%s = v) and read them "
+                         "through it, or return the value instead" % attr)
             stored.append((obj, attr))
         return sorted(set(stored))
 
@@ -182,8 +196,8 @@ class ObjectStores:
         depending on ``wrt`` (see ``check_attribute_stores``)."""
         out = []
         for obj, attr in self.unfollowed:
-            call = gast.Call(func=name(self.ctx.helper("unfollowed")), args=[name(obj), gast.Constant(value=attr, kind=None)],
-                             keywords=[])
+            call = gast.Call(func=name(self.ctx.helper("unfollowed")),
+                             args=[name(obj), gast.Constant(value=attr, kind=None)], keywords=[])
             out.append(gast.copy_location(gast.Expr(value=call), like))
         return out
 
@@ -191,15 +205,19 @@ class ObjectStores:
         """``t = obj.attr`` whose value reaches the result: generated code refuses it when a called
         function set ``obj.attr`` to a value depending on ``wrt`` (``runtime.check_followed``)."""
         owner = s.value.value
-        if self.ctx.generated or not self.wrt or (isinstance(owner, gast.Name) and self.kinds.get(owner.id) is not None) \
+        if self.ctx.generated or not self.wrt \
+                or (isinstance(owner, gast.Name) and self.kinds.get(owner.id) is not None) \
                 or s.value.attr in _ARRAY_ATTRIBUTES:
             return []
-        error = self.loc.error("reading %s, which a called function set to a value that depends on %s: the "
-                               "derivative does not follow values a called function leaves in an object"
-                               % (self.method_text(s.value), ", ".join(self.wrt)), s,
-                               hint="return the value from the function that computes it and pass it on")
+        error = self.loc.error("reading %s, which a called function set to a value that depends "
+                               "on %s: the derivative does not follow values a called function "
+                               "leaves in an object" % (self.method_text(s.value),
+                                                        ", ".join(self.wrt)), s,
+                               hint="return the value from the function that computes it and "
+                                    "pass it on")
         refusal = self.ctx.bind("refusal", runtime.Refusal(error))
         call = gast.Call(func=name(self.ctx.helper("check_followed")),
-                         args=[copy_tree(owner), gast.Constant(value=s.value.attr, kind=None), name(refusal)],
+                         args=[copy_tree(owner), gast.Constant(value=s.value.attr, kind=None),
+                               name(refusal)],
                          keywords=[])
         return [gast.copy_location(gast.Expr(value=call), s)]

@@ -22,20 +22,27 @@ class Plan:
     callee: str = ""
     fn: object = None                                  # user function called (kind "call")
     positional: list = field(default_factory=list)     # its positional parameter names
-    guard: tuple = None    # (callee expression, the object it named): code is valid while it still does
-    call_args: list = None  # the arguments the callee receives, when not the call's own (obj.method)
-    ignored: dict = field(default_factory=dict)  # rule parameter without a derivative -> names it reads
-    gate: object = None  # a dtype known only at run time: the derivative is decided there (dtype_gate)
+    # (callee expression, the object it named): code is valid while it still does
+    guard: tuple = None
+    # the arguments the callee receives, when not the call's own (obj.method)
+    call_args: list = None
+    # rule parameter without a derivative -> names it reads
+    ignored: dict = field(default_factory=dict)
+    # a dtype known only at run time: the derivative is decided there (dtype_gate)
+    gate: object = None
     why: str = "it has no derivative rule and no Python source"  # for an opaque call: why, and
     hint: str = None                                                # what to do instead
-    receiver: str = None   # a name of unknown kind an array-method rule was applied to (checked at run time)
+    # a name of unknown kind an array-method rule was applied to (checked at run time)
+    receiver: str = None
     layout: tuple = None   # how a dynamic call passes its arguments: see runtime.Unpacked
-    watch: bool = False    # the attribute of an object the function reaches by name: see followed_check
+    # the attribute of an object the function reaches by name: see followed_check
+    watch: bool = False
 
 
 def _unpacks(call) -> bool:
     """Whether arguments are unpacked into ``call`` (``f(*args)``, ``f(**opts)``)."""
-    return any(isinstance(a, gast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords)
+    return any(isinstance(a, gast.Starred) for a in call.args) \
+        or any(k.arg is None for k in call.keywords)
 
 
 def _call_text(node) -> str:

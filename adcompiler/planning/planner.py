@@ -55,8 +55,9 @@ class Planner(CallPlanning, RuleBinding, ObjectStores, RuntimeChecks):
         mark_in_place_helpers(self.body, ctx.resolver)
         self.layout = Layout.of(self.body)
         self.params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
-        self.bound_once = {target_of(s)[0]: s for s in self.layout.simple if isinstance(s, gast.Assign)
-                           and target_of(s)[0] and len(self.layout.binds[target_of(s)[0]]) == 1}
+        self.bound_once = {target_of(s)[0]: s for s in self.layout.simple
+                           if isinstance(s, gast.Assign) and target_of(s)[0]
+                           and len(self.layout.binds[target_of(s)[0]]) == 1}
         self.known: dict = {}  # locals bound once to a gradient function made in the body
         self.sites: dict = {}  # id(statement) -> the name bound to its call site (see site)
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
@@ -65,7 +66,8 @@ class Planner(CallPlanning, RuleBinding, ObjectStores, RuntimeChecks):
         self.aliasing.find_views()
         self.aliasing.check_in_place_updates(arg_kinds)
         self.aliasing.check_element_updates()
-        self.stored = {(s.targets[0].value.id, s.targets[0].attr) for s in self.layout.simple  # obj.attr = v
+        self.stored = {(s.targets[0].value.id, s.targets[0].attr)  # obj.attr = v
+                       for s in self.layout.simple
                        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Attribute)}
         self.plans = {id(s): self.plan(s) for s in self.layout.simple}
         diff_reads = lambda s: self.plans[id(s)].diff_reads  # noqa: E731
@@ -73,8 +75,8 @@ class Planner(CallPlanning, RuleBinding, ObjectStores, RuntimeChecks):
         self.check_written_arguments()
         self.unfollowed = self.check_attribute_stores()
         self.active = activity(self.layout, self.wrt, self.result, diff_reads, self.varied)
-        self.index_checks = check_ignored_operands(self.layout, self.plans, self.wrt, self.result, self.varied,
-                                                   self.loc)
+        self.index_checks = check_ignored_operands(self.layout, self.plans, self.wrt, self.result,
+                                                   self.varied, self.loc)
         check_complex_values(self.layout, self.active, self.wrt, ctx)
 
     def kind_of_value(self, s, kinds):

@@ -24,18 +24,22 @@ class RuntimeChecks:
         plan = self.plans.get(id(s))
         if plan is not None and (plan.kind == "attr" or plan.watch):
             return self.followed_check(s)
-        if plan is None or plan.receiver is None or not any(n in self.varied for n in loads(s.value)):
+        if plan is None or plan.receiver is None \
+                or not any(n in self.varied for n in loads(s.value)):
             return []
         method = plan.callee.rsplit(".", 1)[-1]
-        error = self.loc.error("%s.%s is differentiated as the array method .%s, but %r is %%s here, not an "
-                               "array or a number" % (plan.receiver, method, method, plan.receiver), s,
-                               hint="call the function itself (np.%s(...)), or differentiate a function of "
-                                    "arrays" % method)
+        error = self.loc.error("%s.%s is differentiated as the array method .%s, but %r is %%s "
+                               "here, not an array or a number" % (plan.receiver, method, method,
+                                                                   plan.receiver), s,
+                               hint="call the function itself (np.%s(...)), or differentiate a "
+                                    "function of arrays" % method)
         refusal = self.ctx.bind("refusal", runtime.Refusal(error))
-        call = gast.Call(func=gast.Name(id=self.ctx.helper("check_receiver"), ctx=gast.Load(), annotation=None,
-                                        type_comment=None),
-                         args=[gast.Name(id=plan.receiver, ctx=gast.Load(), annotation=None, type_comment=None),
-                               gast.Name(id=refusal, ctx=gast.Load(), annotation=None, type_comment=None)],
+        call = gast.Call(func=gast.Name(id=self.ctx.helper("check_receiver"), ctx=gast.Load(),
+                                        annotation=None, type_comment=None),
+                         args=[gast.Name(id=plan.receiver, ctx=gast.Load(), annotation=None,
+                                         type_comment=None),
+                               gast.Name(id=refusal, ctx=gast.Load(), annotation=None,
+                                         type_comment=None)],
                          keywords=[])
         return [gast.copy_location(gast.Expr(value=call), s)]
 
@@ -77,17 +81,19 @@ class RuntimeChecks:
         known only at run time."""
         if plan.gate is None:
             return value
-        return gast.Call(func=name(self.ctx.helper("dtype_gate")), args=[value, plan.gate, self.site(s, plan)],
-                         keywords=[])
+        return gast.Call(func=name(self.ctx.helper("dtype_gate")),
+                         args=[value, plan.gate, self.site(s, plan)], keywords=[])
 
     def dynamic_callee(self, plan, call):
         """The callable generated code hands to ``call_forward`` / ``call_jvp``: the call's own, or
         ``unpacked(f, layout)`` when arguments are unpacked into it or passed by keyword."""
         if plan.layout is None:
             return call.func
-        layout = gast.Tuple(elts=[gast.Constant(value=how, kind=None) for how in plan.layout], ctx=gast.Load())
-        return gast.Call(func=gast.Name(id=self.ctx.helper("unpacked"), ctx=gast.Load(), annotation=None,
-                                        type_comment=None), args=[call.func, layout], keywords=[])
+        layout = gast.Tuple(elts=[gast.Constant(value=how, kind=None) for how in plan.layout],
+                            ctx=gast.Load())
+        return gast.Call(func=gast.Name(id=self.ctx.helper("unpacked"), ctx=gast.Load(),
+                                        annotation=None, type_comment=None),
+                         args=[call.func, layout], keywords=[])
 
     def callee_guards(self, namer_ctx) -> list:
         """Statements that check, on entry, that each user function this code was generated for
@@ -104,13 +110,13 @@ class RuntimeChecks:
             seen.add(text)
             label = text.replace(".", "_")
             original = namer_ctx.bind(label + "_at_compile", obj)
-            changed = gast.Call(func=gast.Name(id=namer_ctx.helper("callee_redefined"), ctx=gast.Load(),
-                                               annotation=None, type_comment=None),
+            changed = gast.Call(func=gast.Name(id=namer_ctx.helper("callee_redefined"),
+                                               ctx=gast.Load(), annotation=None, type_comment=None),
                                 args=[gast.Constant(value=text, kind=None)], keywords=[])
             # a bound method is made anew at each access: compare instance and function (==)
             op = gast.NotEq() if isinstance(obj, types.MethodType) else gast.IsNot()
             test = gast.Compare(left=func, ops=[op],
-                                comparators=[gast.Name(id=original, ctx=gast.Load(), annotation=None,
-                                                       type_comment=None)])
+                                comparators=[gast.Name(id=original, ctx=gast.Load(),
+                                                       annotation=None, type_comment=None)])
             out.append(gast.If(test=test, body=[gast.Expr(value=changed)], orelse=[]))
         return out
