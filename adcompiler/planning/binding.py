@@ -10,7 +10,7 @@ from .. import rules
 from ..analysis import loads
 from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from ..resolve import MISSING
-from .plan import Plan, _call_text
+from .plan import Plan, _call_text, method_text
 
 # parameters that take integers (or tuples of them, or flags) by NumPy's contract: piecewise
 # constant, so their zero derivative is exact whatever they are computed from
@@ -49,8 +49,8 @@ def _dtype_text(dtype, node) -> str:
 
 
 class RuleBinding:
-    """The planner's plans of calls to functions with a derivative rule (a mixin of ``Planner``,
-    whose state it reads: ``kinds``, ``ctx``, ``params``, ``bound_once``)."""
+    """Plans of calls to functions with a derivative rule: the base of ``calls.StatementPlanner``,
+    whose data it reads (``kinds``, ``ctx``, ``loc``, ``params``, ``bound_once``)."""
 
     def rule_plan(self, s, fn, args, keywords) -> Plan:
         return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)
@@ -134,19 +134,11 @@ class RuleBinding:
         it is an array or a number (a module or another object with a method of that name would get
         a wrong gradient)."""
         plan = self.bind_rule(s, rule, [receiver] + list(args), keywords,
-                              self.method_text(attribute))
+                              method_text(attribute, self.ctx.temps))
         if isinstance(receiver, gast.Name) and self.kinds.get(receiver.id) is None \
                 and not self.ctx.generated:
             plan.receiver = receiver.id
         return plan
-
-    def method_text(self, attribute) -> str:
-        """How messages name a method or attribute: ``x.astype``, or ``.real`` of a value the
-        normal form computed (a temporary, not a name of the user's)."""
-        receiver = attribute.value
-        if isinstance(receiver, gast.Name) and receiver.id in self.ctx.temps:
-            return "." + attribute.attr
-        return _call_text(attribute)
 
     def static_value(self, node):
         """The value of an operand known when generating code: a constant, a module-level object

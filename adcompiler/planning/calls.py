@@ -1,7 +1,7 @@
-"""Planning statements: ``plan`` picks how each simple statement is differentiated (a copy,
-an index, a store, a rule, a call of a user function, a callable known only at run time, or
-opaque), and ``call_plan`` does so for calls; what counts as the user's own function or class.
-Binding a call's arguments to a derivative rule is in ``binding``."""
+"""Planning statements: ``StatementPlanner.plan`` picks how each simple statement is
+differentiated (a copy, an index, a store, a rule, a call of a user function, a callable known
+only at run time, or opaque), and ``call_plan`` does so for calls; what counts as the user's own
+function or class. Binding a call's arguments to a derivative rule is in ``binding``."""
 from __future__ import annotations
 
 import functools
@@ -19,7 +19,8 @@ from ..normalize import name
 from ..parse import is_library_function, unwrap
 from ..resolve import MISSING
 from ..rules.builtin_rules import READS_LOCALS
-from .kinds import SHAPE
+from .binding import RuleBinding
+from .kinds import SHAPE, kind_of
 from .plan import Plan, _call_text, _unpacks, dynamic_plan
 
 BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
@@ -74,9 +75,21 @@ _OBJECT_HINT = ("create the object outside the differentiated function and pass 
                 "argument: its methods are then differentiated and its attributes get gradients")
 
 
-class CallPlanning:
-    """The planner's plans of statements and calls (a mixin of ``Planner``, whose state it
-    reads: ``layout``, ``kinds``, ``ctx``, ``bound_once``, ``stored``, ``known``, ``aliasing``)."""
+class StatementPlanner(RuleBinding):
+    """The plans of the simple statements of one normalised function (``plan``), made from the
+    data they need: the function, its layout and kinds, its parameters, ``wrt``, and its
+    ``Aliasing`` (a write into a view is refused as it is planned)."""
+
+    def __init__(self, fdef, layout, kinds, params, wrt, aliasing, ctx):
+        self.fdef, self.layout, self.kinds, self.params, self.wrt = fdef, layout, kinds, params, wrt
+        self.aliasing, self.ctx, self.loc = aliasing, ctx, ctx.loc
+        self.bound_once = {target_of(s)[0]: s for s in self.layout.simple
+                           if isinstance(s, gast.Assign) and target_of(s)[0]
+                           and len(self.layout.binds[target_of(s)[0]]) == 1}
+        self.known: dict = {}  # locals bound once to a gradient function made in the body
+        self.stored = {(s.targets[0].value.id, s.targets[0].attr)  # obj.attr = v
+                       for s in self.layout.simple
+                       if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Attribute)}
 
     def plan(self, s) -> Plan:
         """How simple statement ``s`` is differentiated."""
@@ -150,7 +163,7 @@ class CallPlanning:
         sides = [is_container(self.kinds.get(getattr(v, "id", None)))
                  for v in (value.left, value.right)]
         if any(sides) and fn in _SEQUENCE_OPS:
-            other = self.kind_of(value.right if sides[0] else value.left)
+            other = kind_of(value.right if sides[0] else value.left, self.kinds)
             if all(sides) if fn is operator.add else other == FLOAT:
                 # lists/tuples: + concatenates, * repeats
                 fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]

@@ -16,7 +16,7 @@ from ..analysis import FLOAT, SCALAR, list_method, loads, target_of, varied_name
 from ..normalize import name
 from ..rules.core import copy_tree
 from .calls import _user_callable
-from .plan import Plan, _call_text
+from .plan import Plan, _call_text, method_text
 
 _ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "imag", "mT", "flat",
                                "itemsize", "nbytes", "strides"))
@@ -211,7 +211,7 @@ class ObjectStores:
             return []
         error = self.loc.error("reading %s, which a called function set to a value that depends "
                                "on %s: the derivative does not follow values a called function "
-                               "leaves in an object" % (self.method_text(s.value),
+                               "leaves in an object" % (method_text(s.value, self.ctx.temps),
                                                         ", ".join(self.wrt)), s,
                                hint="return the value from the function that computes it and "
                                     "pass it on")

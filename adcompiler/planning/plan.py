@@ -1,7 +1,8 @@
 """The plan of one simple statement (``Plan``: which derivative rule applies and how its
 parameters bind to the statement's operands, or which user function it calls), how messages name
-a call, and the one plan made from the call's text alone: ``dynamic_plan``, for a callable known
-only at run time. The planner's other modules make plans; the transforms read them."""
+a call or a method, and the one plan made from the call's text alone: ``dynamic_plan``, for a
+callable known only at run time. The planner's other modules make plans; the transforms read
+them."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -47,6 +48,15 @@ def _unpacks(call) -> bool:
 
 def _call_text(node) -> str:
     return gast.unparse(node).strip()
+
+
+def method_text(attribute, temps) -> str:
+    """How messages name a method or attribute: ``x.astype``, or ``.real`` of a value the
+    normal form computed (a temporary, one of ``temps``, not a name of the user's)."""
+    receiver = attribute.value
+    if isinstance(receiver, gast.Name) and receiver.id in temps:
+        return "." + attribute.attr
+    return _call_text(attribute)
 
 
 def dynamic_plan(call) -> Plan:

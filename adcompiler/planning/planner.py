@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import gast
 
-from ..analysis import Layout, activity, scalar_kinds, target_of
+from ..analysis import Layout, activity, scalar_kinds
 from . import kinds as kinds_
 from .activity import check_complex_values, check_ignored_operands
 from .aliasing import Aliasing, mark_in_place_helpers
-from .binding import RuleBinding
-from .calls import CallPlanning
+from .calls import StatementPlanner
 from .objects import ObjectStores
 from .runtime_checks import RuntimeChecks
 
 
-class Planner(CallPlanning, RuleBinding, ObjectStores, RuntimeChecks):
+class Planner(ObjectStores, RuntimeChecks):
     """Plans of one normalised function, and its activity and scalar kinds w.r.t. ``wrt``.
 
     Also the state both transforms track while they emit code: ``live`` (derivative variables
@@ -55,10 +54,6 @@ class Planner(CallPlanning, RuleBinding, ObjectStores, RuntimeChecks):
         mark_in_place_helpers(self.body, ctx.resolver)
         self.layout = Layout.of(self.body)
         self.params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
-        self.bound_once = {target_of(s)[0]: s for s in self.layout.simple
-                           if isinstance(s, gast.Assign) and target_of(s)[0]
-                           and len(self.layout.binds[target_of(s)[0]]) == 1}
-        self.known: dict = {}  # locals bound once to a gradient function made in the body
         self.sites: dict = {}  # id(statement) -> the name bound to its call site (see site)
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
         kinds_.drop_dtype_keeping(self.layout, self.kinds, ctx.resolver)
@@ -66,10 +61,9 @@ class Planner(CallPlanning, RuleBinding, ObjectStores, RuntimeChecks):
         self.aliasing.find_views()
         self.aliasing.check_in_place_updates(arg_kinds)
         self.aliasing.check_element_updates()
-        self.stored = {(s.targets[0].value.id, s.targets[0].attr)  # obj.attr = v
-                       for s in self.layout.simple
-                       if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Attribute)}
-        self.plans = {id(s): self.plan(s) for s in self.layout.simple}
+        statements = StatementPlanner(fdef, self.layout, self.kinds, self.params, self.wrt,
+                                      self.aliasing, ctx)
+        self.plans = {id(s): statements.plan(s) for s in self.layout.simple}
         diff_reads = lambda s: self.plans[id(s)].diff_reads  # noqa: E731
         self.varied = self.varied_with_attributes(diff_reads)
         self.check_written_arguments()
