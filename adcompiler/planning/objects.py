@@ -1,9 +1,8 @@
 """Objects and their attributes: values a called function writes into its arguments
 (``check_written_arguments``), attributes read and stored here (``obj.attr = v``: followed only
-for an argument named one way, see ``check_attribute_stores``), activity attribute by attribute
-(``varied_with_attributes``), and the statements generated code runs so a caller's attribute set
-to a value depending on ``wrt`` is never silently read (``fresh_start``, ``registrations``,
-``followed_check``)."""
+for an argument named one way, see ``check_attribute_stores``), and activity attribute by
+attribute (``varied_with_attributes``). The statements generated code runs so a caller's
+attribute set to a value depending on ``wrt`` is never silently read are in ``runtime_checks``."""
 from __future__ import annotations
 
 import inspect
@@ -11,15 +10,11 @@ import types
 
 import gast
 
-from .. import effects, runtime
+from .. import effects
 from ..analysis import FLOAT, SCALAR, list_method, loads, target_of, varied_names, walk
-from ..normalize import name
-from ..rules.core import copy_tree
 from .calls import _user_callable
-from .plan import Plan, _call_text, method_text
-
-_ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "imag", "mT", "flat",
-                               "itemsize", "nbytes", "strides"))
+from .kinds import kind_of
+from .plan import Plan, _call_text
 
 
 def _handles(s) -> set:
@@ -38,9 +33,40 @@ def _handles(s) -> set:
     return set()
 
 
+def varied_with_attributes(layout, plans, wrt, diff_reads) -> set:
+    """``varied_names``, attribute by attribute for objects that depend on ``wrt`` only through
+    what the function stores in them (a method's ``self``, an argument not in ``wrt``): reading
+    ``self.calls`` is varied only once some ``self.calls = v`` stores a varied ``v``. ``plans``
+    maps id(statement) to its plan: the reads of attributes not varied yet are taken out of
+    their plans' ``diff_reads``."""
+    outside = set(wrt)
+    reads = [s for s in layout.simple if plans[id(s)].kind == "attr"
+             and s.value.value.id not in outside and s.value.value.id not in layout.binds]
+    for s in reads:
+        plans[id(s)].diff_reads = []
+    while True:
+        varied = varied_names(layout, wrt, diff_reads)
+        stored = {(s.targets[0].value.id, s.targets[0].attr) for s in layout.simple
+                  if plans[id(s)].kind == "setattr"
+                  and any(n in varied for n in plans[id(s)].diff_reads)}
+        more = [s for s in reads if not plans[id(s)].diff_reads
+                and (s.value.value.id, s.value.attr) in stored]
+        if not more:
+            return varied
+        for s in more:
+            plans[id(s)].diff_reads = [s.value.value.id]
+
+
 class ObjectStores:
-    """The planner's checks of objects and attributes (a mixin of ``Planner``, whose state it
-    reads: ``layout``, ``plans``, ``varied``, ``ctx``, ``wrt``)."""
+    """The checks of one normalised function's writes into objects: arguments a called function
+    writes into, attributes stored. Made from the data they need: the function, its layout,
+    kinds and parameters, ``wrt`` and the names depending on it (``varied``), its plans (which
+    ``check_written_arguments`` updates) and its ``Aliasing``."""
+
+    def __init__(self, fdef, layout, kinds, params, wrt, varied, plans, aliasing, ctx):
+        self.fdef, self.layout, self.kinds, self.params = fdef, layout, kinds, params
+        self.wrt, self.varied, self.plans, self.aliasing = wrt, varied, plans, aliasing
+        self.ctx, self.loc = ctx, ctx.loc
 
     def check_written_arguments(self):
         """A called function of the user's that writes into an argument (``u[u < 0] = 0``,
@@ -55,7 +81,8 @@ class ObjectStores:
             fn, bound = self.called_function(s, plan)
             if fn is None:
                 continue
-            numbers = {p for p, node in bound.items() if self.kind_of(node) in (FLOAT, SCALAR)}
+            numbers = {p for p, node in bound.items()
+                       if kind_of(node, self.kinds) in (FLOAT, SCALAR)}
             written = {p: bound[p] for p in effects.written_parameters(fn, numbers) if p in bound}
             varied_call = any(n in self.varied for node in bound.values() for n in loads(node))
             if plan.kind == "effect" and varied_call \
@@ -113,27 +140,6 @@ class ObjectStores:
         nodes = {p: v for p, v in bound.arguments.items() if isinstance(v, gast.AST)}
         return getattr(fn, "__func__", fn), nodes
 
-    def varied_with_attributes(self, diff_reads) -> set:
-        """``varied_names``, attribute by attribute for objects that depend on ``wrt`` only through
-        what the function stores in them (a method's ``self``, an argument not in ``wrt``): reading
-        ``self.calls`` is varied only once some ``self.calls = v`` stores a varied ``v``."""
-        outside = set(self.wrt)
-        reads = [s for s in self.layout.simple if self.plans[id(s)].kind == "attr"
-                 and s.value.value.id not in outside and s.value.value.id not in self.layout.binds]
-        for s in reads:
-            self.plans[id(s)].diff_reads = []
-        while True:
-            varied = varied_names(self.layout, self.wrt, diff_reads)
-            stored = {(s.targets[0].value.id, s.targets[0].attr) for s in self.layout.simple
-                      if self.plans[id(s)].kind == "setattr"
-                      and any(n in varied for n in self.plans[id(s)].diff_reads)}
-            more = [s for s in reads if not self.plans[id(s)].diff_reads
-                    and (s.value.value.id, s.value.attr) in stored]
-            if not more:
-                return varied
-            for s in more:
-                self.plans[id(s)].diff_reads = [s.value.value.id]
-
     def check_attribute_stores(self) -> list:
         """``obj.attr = v`` with ``v`` depending on ``wrt``: differentiated (the backward pass takes
         the adjoint of ``obj.attr`` for ``v``) when ``obj`` is an argument the function only ever
@@ -181,43 +187,3 @@ class ObjectStores:
                          "through it, or return the value instead" % attr)
             stored.append((obj, attr))
         return sorted(set(stored))
-
-    def fresh_start(self) -> list:
-        """The statement a gradient computation (not a called function's) starts with, when the
-        function reads or stores attributes or calls functions that may (see ``unfollowed``)."""
-        kinds = ("call", "dynamic", "attr", "setattr", "checkpoint", "effect")
-        if self.ctx.generated or not any(p.kind in kinds or p.watch for p in self.plans.values()):
-            return []
-        call = gast.Call(func=name(self.ctx.helper("fresh_computation")), args=[], keywords=[])
-        return [gast.copy_location(gast.Expr(value=call), self.ret_node)]
-
-    def registrations(self, like) -> list:
-        """Statements generated code runs as the function returns: the attributes it set to values
-        depending on ``wrt`` (see ``check_attribute_stores``)."""
-        out = []
-        for obj, attr in self.unfollowed:
-            call = gast.Call(func=name(self.ctx.helper("unfollowed")),
-                             args=[name(obj), gast.Constant(value=attr, kind=None)], keywords=[])
-            out.append(gast.copy_location(gast.Expr(value=call), like))
-        return out
-
-    def followed_check(self, s) -> list:
-        """``t = obj.attr`` whose value reaches the result: generated code refuses it when a called
-        function set ``obj.attr`` to a value depending on ``wrt`` (``runtime.check_followed``)."""
-        owner = s.value.value
-        if self.ctx.generated or not self.wrt \
-                or (isinstance(owner, gast.Name) and self.kinds.get(owner.id) is not None) \
-                or s.value.attr in _ARRAY_ATTRIBUTES:
-            return []
-        error = self.loc.error("reading %s, which a called function set to a value that depends "
-                               "on %s: the derivative does not follow values a called function "
-                               "leaves in an object" % (method_text(s.value, self.ctx.temps),
-                                                        ", ".join(self.wrt)), s,
-                               hint="return the value from the function that computes it and "
-                                    "pass it on")
-        refusal = self.ctx.bind("refusal", runtime.Refusal(error))
-        call = gast.Call(func=name(self.ctx.helper("check_followed")),
-                         args=[copy_tree(owner), gast.Constant(value=s.value.attr, kind=None),
-                               name(refusal)],
-                         keywords=[])
-        return [gast.copy_location(gast.Expr(value=call), s)]

@@ -11,11 +11,11 @@ from . import kinds as kinds_
 from .activity import check_complex_values, check_ignored_operands
 from .aliasing import Aliasing, mark_in_place_helpers
 from .calls import StatementPlanner
-from .objects import ObjectStores
+from .objects import ObjectStores, varied_with_attributes
 from .runtime_checks import RuntimeChecks
 
 
-class Planner(ObjectStores, RuntimeChecks):
+class Planner(RuntimeChecks):
     """Plans of one normalised function, and its activity and scalar kinds w.r.t. ``wrt``.
 
     Also the state both transforms track while they emit code: ``live`` (derivative variables
@@ -65,9 +65,11 @@ class Planner(ObjectStores, RuntimeChecks):
                                       self.aliasing, ctx)
         self.plans = {id(s): statements.plan(s) for s in self.layout.simple}
         diff_reads = lambda s: self.plans[id(s)].diff_reads  # noqa: E731
-        self.varied = self.varied_with_attributes(diff_reads)
-        self.check_written_arguments()
-        self.unfollowed = self.check_attribute_stores()
+        self.varied = varied_with_attributes(self.layout, self.plans, self.wrt, diff_reads)
+        objects = ObjectStores(fdef, self.layout, self.kinds, self.params, self.wrt, self.varied,
+                               self.plans, self.aliasing, ctx)
+        objects.check_written_arguments()
+        self.unfollowed = objects.check_attribute_stores()
         self.active = activity(self.layout, self.wrt, self.result, diff_reads, self.varied)
         self.index_checks = check_ignored_operands(self.layout, self.plans, self.wrt, self.result,
                                                    self.varied, self.loc)

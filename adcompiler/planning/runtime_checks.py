@@ -1,7 +1,9 @@
 """What generated code gets from the plans besides derivatives: checks it runs before a
 statement (an array method's receiver, an index given to an object, a followed attribute), where
 a call is for errors raised at run time (``site``), dtype gates, the callable of a dynamic call,
-and the guards that a called user function is still the one the code was generated for."""
+the guards that a called user function is still the one the code was generated for, and the
+statements that keep a value a called function leaves in an object from being read silently
+(``fresh_start``, ``registrations``, ``followed_check``)."""
 from __future__ import annotations
 
 import re
@@ -12,11 +14,17 @@ import gast
 from .. import rules, runtime
 from ..analysis import loads
 from ..normalize import name
+from ..rules.core import copy_tree
+from .plan import method_text
+
+_ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "imag", "mT", "flat",
+                               "itemsize", "nbytes", "strides"))
 
 
 class RuntimeChecks:
     """The planner's statements and expressions for generated code (a mixin of ``Planner``,
-    whose state it reads: ``plans``, ``sites``, ``varied``, ``index_checks``, ``ctx``, ``loc``)."""
+    whose state it reads: ``plans``, ``sites``, ``varied``, ``index_checks``, ``unfollowed``,
+    ``kinds``, ``wrt``, ``ret_node``, ``ctx``, ``loc``)."""
 
     def checks(self, s) -> list:
         """Run-time checks generated code makes before statement ``s`` (see ``method_plan``, and
@@ -120,3 +128,43 @@ class RuntimeChecks:
                                                        annotation=None, type_comment=None)])
             out.append(gast.If(test=test, body=[gast.Expr(value=changed)], orelse=[]))
         return out
+
+    def fresh_start(self) -> list:
+        """The statement a gradient computation (not a called function's) starts with, when the
+        function reads or stores attributes or calls functions that may (see ``unfollowed``)."""
+        kinds = ("call", "dynamic", "attr", "setattr", "checkpoint", "effect")
+        if self.ctx.generated or not any(p.kind in kinds or p.watch for p in self.plans.values()):
+            return []
+        call = gast.Call(func=name(self.ctx.helper("fresh_computation")), args=[], keywords=[])
+        return [gast.copy_location(gast.Expr(value=call), self.ret_node)]
+
+    def registrations(self, like) -> list:
+        """Statements generated code runs as the function returns: the attributes it set to values
+        depending on ``wrt`` (see ``check_attribute_stores``)."""
+        out = []
+        for obj, attr in self.unfollowed:
+            call = gast.Call(func=name(self.ctx.helper("unfollowed")),
+                             args=[name(obj), gast.Constant(value=attr, kind=None)], keywords=[])
+            out.append(gast.copy_location(gast.Expr(value=call), like))
+        return out
+
+    def followed_check(self, s) -> list:
+        """``t = obj.attr`` whose value reaches the result: generated code refuses it when a called
+        function set ``obj.attr`` to a value depending on ``wrt`` (``runtime.check_followed``)."""
+        owner = s.value.value
+        if self.ctx.generated or not self.wrt \
+                or (isinstance(owner, gast.Name) and self.kinds.get(owner.id) is not None) \
+                or s.value.attr in _ARRAY_ATTRIBUTES:
+            return []
+        error = self.loc.error("reading %s, which a called function set to a value that depends "
+                               "on %s: the derivative does not follow values a called function "
+                               "leaves in an object" % (method_text(s.value, self.ctx.temps),
+                                                        ", ".join(self.wrt)), s,
+                               hint="return the value from the function that computes it and "
+                                    "pass it on")
+        refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+        call = gast.Call(func=name(self.ctx.helper("check_followed")),
+                         args=[copy_tree(owner), gast.Constant(value=s.value.attr, kind=None),
+                               name(refusal)],
+                         keywords=[])
+        return [gast.copy_location(gast.Expr(value=call), s)]
