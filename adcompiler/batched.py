@@ -19,7 +19,7 @@ from . import rules, runtime
 from .analysis import BOTTOM, FLOAT, SCALAR, rank, target_of, walk
 from .forward import ForwardMode, _sum
 from .normalize import assign, const, located, name
-from .planning import _index_kind
+from .planning.kinds import _index_kind
 
 
 class Unbatchable(Exception):

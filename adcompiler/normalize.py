@@ -378,7 +378,7 @@ class Normalizer:
             load = name(target.id)
             self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
             last = self.out[-1]
-            last.ad_augmented = True  # in place for an array: see Planner.check_in_place_updates
+            last.ad_augmented = True  # in place for an array: see Aliasing.check_in_place_updates
             if self.bind_object is None or self.generated:  # (generated code: owned adjoints of one dtype)
                 return
             if target.id in self.caller_objects:

@@ -88,16 +88,35 @@ def test_the_cycle_finder_finds_cycles():
     assert cycles({"a": {"b"}, "b": set()}) == []
 
 
+def reach(graph, start) -> set:
+    """The modules ``start`` imports, directly or not."""
+    seen, todo = set(), [start]
+    while todo:
+        for w in graph[todo.pop()] - seen:
+            seen.add(w)
+            todo.append(w)
+    return seen
+
+
+def _planning(module) -> bool:
+    return module == "adcompiler.planning" or module.startswith("adcompiler.planning.")
+
+
 def test_runtime_and_rules_sit_below_the_compiler():
     """Generated code's helpers import neither the compiler nor the API, directly or not."""
     graph = import_graph()
-
-    def reach(start):
-        seen, todo = set(), [start]
-        while todo:
-            for w in graph[todo.pop()] - seen:
-                seen.add(w)
-                todo.append(w)
-        return seen
     for low in ("adcompiler.runtime", "adcompiler.rules", "adcompiler.hooks", "adcompiler.parse"):
-        assert not reach(low) & {"adcompiler.compiler", "adcompiler.api", "adcompiler.planning"}, low
+        above = {m for m in reach(graph, low) if m in ("adcompiler.compiler", "adcompiler.api") or _planning(m)}
+        assert not above, low
+
+
+def test_planning_sits_below_the_transforms():
+    """The planning package's modules import neither the transforms that build on it nor the
+    compiler and the API."""
+    graph = import_graph()
+    modules = [m for m in graph if _planning(m)]
+    assert len(modules) > 1  # (the package and its modules)
+    for module in modules:
+        above = reach(graph, module) & {"adcompiler.reverse", "adcompiler.forward", "adcompiler.batched",
+                                        "adcompiler.compiler", "adcompiler.api"}
+        assert not above, module

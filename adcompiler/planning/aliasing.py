@@ -1,0 +1,374 @@
+"""Aliasing: which names may be views of (or the same object as) other arrays
+(``layout.views``), where a value may still be read (``read_after``, ``seen_after``), what lists
+and dicts hold, and the refusals of in-place writes the derivative could not follow (``h += v``
+on an array seen under another name, a write into a view or into a list's array). ``Aliasing``
+takes the data it needs from the planner: the function, its layout, kinds and parameters."""
+from __future__ import annotations
+
+import inspect
+import types
+
+import gast
+
+from .. import effects, runtime
+from ..analysis import FLOAT, SCALAR, is_container, list_method, loads, rank, target_of, walk
+from ..resolve import MISSING
+from .calls import _user_callable
+from .kinds import _hashable
+
+
+def _element_read(value, kinds, result_kind) -> bool:
+    """``x[i]`` or ``x[i, j]`` with numbers as indices only (no slice, ``...`` or ``None``), giving
+    a shape-() result or indexing every axis of an array of known rank: a NumPy scalar (a copy,
+    for a boolean scalar used as an index), never a view."""
+    if not isinstance(value, gast.Subscript):
+        return False
+    parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
+    if not all((isinstance(p, gast.Name) and kinds.get(p.id) in (FLOAT, SCALAR))
+               or (isinstance(p, gast.Constant) and type(p.value) is int)
+               or (isinstance(p, gast.UnaryOp) and isinstance(p.operand, gast.Constant))
+               for p in parts):
+        return False
+    base = kinds.get(value.value.id) if isinstance(value.value, gast.Name) else None
+    return result_kind == SCALAR or (isinstance(base, tuple) and base[0] == "array"
+                                     and base[1] == len(parts))
+
+
+_VIEW_METHODS = ("reshape", "transpose", "ravel", "squeeze", "view", "swapaxes", "diagonal",
+                 "get", "setdefault")  # (a dict's entry is the object it holds)
+_VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
+    "reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray", "asanyarray",
+    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "moveaxis", "rollaxis", "swapaxes",
+    "diagonal", "diag", "real", "imag", "flip", "fliplr", "flipud", "rot90", "split",
+    "array_split", "hsplit", "vsplit", "dsplit", "matrix_transpose", "permute_dims", "unstack")
+    if hasattr(__import__("numpy"), n)}
+
+
+def mark_in_place_helpers(stmts, resolver):
+    """Calls to the runtime's in-place helpers (in generated code being differentiated again)
+    mutate their first argument: say so, so every analysis sees it."""
+    for s in stmts:
+        for field_ in ("body", "orelse"):
+            mark_in_place_helpers(getattr(s, field_, None) or [], resolver)
+        call = s.value if isinstance(s, (gast.Expr, gast.Assign)) else None
+        if isinstance(call, gast.Call) and call.args and isinstance(call.args[0], gast.Name):
+            obj = resolver.resolve(call.func)
+            if obj is runtime.add_at or obj is runtime.take_adjoint:
+                s.ad_mutates = call.args[0].id
+                s.ad_helper = obj.__name__
+            # (x = in_place(x, t): written like a store, planned as a rule)
+            elif obj is runtime.in_place:
+                s.ad_mutates = call.args[0].id
+            elif obj is runtime.element_in_place:
+                s.ad_mutates, s.ad_element_of = call.args[1].id, call.args[0].id
+
+
+class Aliasing:
+    """Views and in-place writes of one normalised function (``fdef``, its ``layout`` and
+    ``kinds``; ``params`` its parameters, ``result`` the name it returns)."""
+
+    def __init__(self, fdef, layout, kinds, params, result, ctx):
+        self.fdef, self.layout, self.kinds = fdef, layout, kinds
+        self.params, self.result, self.ctx = params, result, ctx
+        self.loc = ctx.loc
+
+    def find_views(self):
+        """Which names may be views of (or the same object as) other arrays: copies, subscripts,
+        ``.T`` and reshaping calls. A value read from a view changes when its base is written."""
+        views = {}
+        for s in self.layout.simple:
+            bound, _ = target_of(s)
+            if bound is None or not isinstance(s, gast.Assign):
+                continue
+            if isinstance(s.value, gast.Call) and self.kinds.get(bound) != FLOAT:
+                for base in self.returned_arguments(s.value):  # (def f(u): return u.T; min(a, b))
+                    if base != bound and (self.kinds.get(bound) != SCALAR or base in self.params):
+                        views.setdefault(bound, set()).add(base)
+            # (x, y = a[0], a[1]: the tuple holds the views, and its entries are them)
+            if isinstance(s.value, gast.Tuple) and not self.ctx.generated:
+                held = {e.id for e in s.value.elts if isinstance(e, gast.Name) and e.id != bound
+                        and self.kinds.get(e.id) != FLOAT}
+                held |= set().union(*(views.get(e, set()) for e in held)) if held else set()
+                if held:
+                    views.setdefault(bound, set()).update(held)
+                continue
+            base = self.view_source(s.value)
+            # (a shape-() NumPy value may be a 0-d array, which x += v changes in place: np.where
+            # and np.array make them; an element read, x[i, j], is a NumPy scalar, a copy)
+            if base is None or base == bound or self.kinds.get(bound) == FLOAT or (
+                    _element_read(s.value, self.kinds, self.kinds.get(bound))):
+                continue
+            if self.handed_over(base, s):
+                # no alias the user can see, but the backward pass may read the temporary (the
+                # result of ``t1 = t / x``), which writes into ``t`` change; a temporary that was
+                # itself a view hands that over (``u = w if c else v``: u may be w)
+                self.layout.aliases.setdefault(base, set()).add(bound)
+                if views.get(base):
+                    views.setdefault(bound, set()).update(views[base])
+            else:
+                views.setdefault(bound, set()).add(base)
+        changed = True
+        while changed:  # views of views
+            changed = False
+            for name_, bases in views.items():
+                more = set().union(*(views.get(b, set()) for b in bases)) - bases - {name_}
+                if more:
+                    bases |= more
+                    changed = True
+        self.layout.views = views
+
+    def returned_arguments(self, call) -> set:
+        """Names passed to a call of a user function that may return them (or views of them)."""
+        if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \
+                or any(k.arg is None for k in call.keywords):
+            return set()
+        if any(self.ctx.resolver.resolve(call.func) is f for f in (min, max)) \
+                and len(call.args) > 1:
+            return {n for a in call.args for n in loads(a)}  # (one of them, itself)
+        fn = _user_callable(self.ctx.resolver.resolve(call.func))
+        if fn is None:
+            return set()
+        returned = effects.returned_parameters(fn)
+        if not returned:
+            return set()
+        receiver = [fn.__self__] if isinstance(fn, types.MethodType) else []
+        try:
+            bound = inspect.signature(getattr(fn, "__func__", fn)).bind(
+                *(receiver + list(call.args)), **{k.arg: k.value for k in call.keywords})
+        except (TypeError, ValueError):
+            return set()
+        return {n for p, v in bound.arguments.items() if p in returned and isinstance(v, gast.AST)
+                for n in loads(v)}
+
+    def check_in_place_updates(self, arg_kinds):
+        """``h += v`` changes an array in place: the same array under another name (``h = x``, a
+        list element, a dict entry) changes too. The normal form rebinds ``h`` instead, so that is
+        an error, unless ``h`` is a Python or NumPy scalar. (With no argument kinds at all, as for
+        ``ad.source``, unknown kinds are let through: that code is for reading.)"""
+        if self.ctx.generated:  # generated code updates in place only arrays it owns
+            return
+        specialised = any(k is not None for k in arg_kinds.values())
+        bases = {b for targets in self.layout.views.values() for b in targets}
+        for s in self.layout.simple:
+            if not getattr(s, "ad_augmented", False):
+                continue
+            var = target_of(s)[0]
+            kind = self.kinds.get(var)
+            # (a shape-() NumPy value may be a 0-d array, changed in place)
+            if kind == FLOAT or (kind is None and not specialised):
+                continue
+            views_of_var = {v for v, b in self.layout.views.items()
+                            if var in b and self.may_run_before(v, s)}
+            others = sorted(o for o in self.layout.views.get(var, set())
+                            | (views_of_var if var in bases else set())
+                            | self.holders_seeing(var, s)
+                            if is_container(self.kinds.get(o))  # (what a list holds is not tracked)
+                            or any(self.seen_after(n, s)
+                                   for n in self.layout.same_memory(o) - {var}))
+            if others:
+                raise self.loc.error(
+                    "%s changes %r in place, and %s may be the same array (NumPy's += writes into "
+                    "it), which is not supported" % ("the augmented assignment", var,
+                                                     ", ".join(repr(o) for o in others)), s,
+                    hint="write %s = %s + ... (a new array), or copy it first: %s = %s.copy() (%s "
+                         "then no longer changes with it)" % (var, var, var, var, others[0]))
+
+    def seen_after(self, alias, s) -> bool:
+        """Whether a change made at ``s`` to an array ``alias`` may share could be observed through
+        ``alias``: it is read later (or returned), it is the caller's (an argument, a module-level
+        value), or a nested function may read it. (The normal form rebinds instead of writing in
+        place: an alias nobody reads afterwards, such as the temporary of ``d[i, y] -= 1`` or the
+        tuple a call returned and the function unpacked, does not matter.)"""
+        if alias in self.params or alias not in self.layout.binds or self.read_after(alias, s):
+            return True
+        return any(isinstance(n, (gast.Lambda, gast.FunctionDef)) and alias in loads(n)
+                   for n in walk(self.fdef) if n is not self.fdef)
+
+    def holders_seeing(self, var, s) -> set:
+        """Lists and dicts ``var``'s array was put into (``hist.append(h)``, ``[h]``) that are read
+        after ``s``, or whose entries were read before it (``for item in [h]``): they hold the
+        array an in-place operation at ``s`` changes."""
+        found = set()
+        # (or a view of it: {'b': x[None]})
+        seen_as = {var} | {v for v, bases in self.layout.views.items() if var in bases}
+        for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
+            if container == var or not seen_as.intersection(self.entries(container, before=s)):
+                continue
+            entries = {v for v, bases in self.layout.views.items()
+                       if container in bases and self.may_run_before(v, s)}
+            if entries or self.read_after(container, s):
+                found |= {container} | entries
+        return {n for n in found if n not in self.ctx.temps} or found
+
+    def check_views_of_written(self, var, s):
+        """A write into ``var`` changes the views of it too (``t = A[0:2]; A[0] = v`` changes
+        ``t``), which the derivative does not follow: an error when such a view may be read after
+        it."""
+        # (temporaries are read at once)
+        viewers = sorted({v for v, bases in self.layout.views.items()
+                          if var in bases and v != var and v not in self.ctx.temps
+                          and self.may_run_before(v, s) and self.read_after(v, s)}
+                         | self.holders_seeing(var, s))
+        if viewers:
+            raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
+                                 "read afterwards, which is not supported"
+                                 % (var, ", ".join(repr(v) for v in viewers)), s,
+                                 hint="make %s a separate array: %s = ....copy()"
+                                 % (viewers[0], viewers[0]))
+
+    def read_after(self, var, stmt) -> bool:
+        """Whether ``var`` may be read after ``stmt`` runs: later in program order, or anywhere in a
+        loop around ``stmt``."""
+        lay = self.layout
+        at = lay.pos[id(stmt)]
+        loops = lay.loops[id(stmt)]
+        lo = lay.span[id(loops[0])][0] if loops else at
+        hi = lay.span[id(loops[0])][1] if loops else None
+        for other in lay.simple:
+            p = lay.pos[id(other)]
+            if (p > at or (hi is not None and lo <= p <= hi)) and var in loads(other):
+                return True
+        return var == self.result
+
+    def check_element_updates(self):
+        """``d[k] += v`` on a list or dict changes the array ``d[k]`` in place (runtime's
+        ``element_in_place``): an error when that array may be reachable under another name too
+        (a value stored into ``d`` that is a view, an argument, or read elsewhere; another view of
+        ``d``), whose later reads would not see the change in the derivative."""
+        for s in self.layout.simple:
+            container = getattr(s, "ad_element_of", None)
+            if container is None or rank(self.kinds.get(container)):
+                continue  # (an array's element is written by the store that follows)
+            # (their arrays may be the one written: record them first)
+            for held in self.entries(container):
+                self.layout.mutates.setdefault(held, []).append(self.layout.pos[id(s)])
+            if self.ctx.generated:
+                continue
+            element = target_of(s)[1]
+            shared = sorted(self.shared_entries(container) | {
+                # (the normal form's temporaries are read at once)
+                v for v, bases in self.layout.views.items()
+                if container in bases and v != element and v not in self.ctx.temps
+                and self.may_run_before(v, s)})
+            if shared:
+                # (a temporary of the normal form is named by the arrays it may view)
+                named = sorted({b for v in shared
+                                for b in ([v] if v not in self.ctx.temps
+                                          else self.layout.views.get(v, ()))
+                                if b not in self.ctx.temps})
+                raise self.loc.error(
+                    "the augmented assignment changes the array in %r in place, and that array "
+                    "may also be %s, which is not supported" % (container, ", ".join(
+                        repr(v) for v in named) or "reached otherwise"), s,
+                    hint="write %s[...] = %s[...] + ... (a new array), or store a copy in %r"
+                    % (container, container, container))
+
+    def shared_entries(self, container) -> set:
+        """Names whose arrays were put into ``container`` and may be reached otherwise too."""
+        params = self.params
+        stored = self.entries(container)
+        written = {target_of(s)[0] for s in self.layout.simple
+                   if getattr(s, "ad_element_of", None) is not None}
+        reads = {}
+        for s in self.layout.simple:
+            value = getattr(s, "value", None)
+            items = value.values if isinstance(value, gast.Dict) else getattr(value, "elts", []) \
+                if isinstance(value, (gast.List, gast.Tuple, gast.Set)) else []
+            held = [e.id for e in items if isinstance(e, gast.Name)]
+            # (a display holding the array twice, {'b': v, 'h': v}: two holders)
+            for n in set(loads(s)):
+                reads[n] = reads.get(n, 0) + max(1, held.count(n))
+        viewed = {b for bases in self.layout.views.values() for b in bases}
+        return {v for v in stored
+                if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
+                    v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
+
+    def entries(self, container, before=None) -> list:
+        """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``);
+        with ``before`` a statement, only by statements that may run before it."""
+        stored = []
+        for s in self.layout.simple:
+            if before is not None and not self.runs_before(s, before):
+                continue
+            bound, mutated = target_of(s)
+            if getattr(s, "ad_element_of", None) is not None \
+                    or not isinstance(s, (gast.Assign, gast.Expr)):
+                continue
+            value = s.value
+            if bound == container and isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
+                stored += [e.id for e in (value.values if isinstance(value, gast.Dict)
+                                          else value.elts)
+                           if isinstance(e, gast.Name)]
+            elif mutated == container and isinstance(s, gast.Assign) \
+                    and isinstance(value, gast.Name):
+                stored.append(value.id)
+            elif mutated == container and isinstance(s, gast.Expr) and list_method(s) \
+                    and value.args and isinstance(value.args[0], gast.Name):
+                stored.append(value.args[0].id)
+        return stored
+
+    def runs_before(self, first, stmt) -> bool:
+        """Whether statement ``first`` may run before ``stmt``: earlier, or in a loop around
+        both."""
+        lay = self.layout
+        p = lay.pos[id(first)]
+        return p < lay.pos[id(stmt)] or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
+                                             for loop in lay.loops[id(stmt)])
+
+    def may_run_before(self, var, stmt) -> bool:
+        """Whether a binding of ``var`` may run before ``stmt``: earlier in program order, or in a
+        loop around ``stmt`` (parameters are bound before everything)."""
+        lay = self.layout
+        at = lay.pos[id(stmt)]
+        return var not in lay.binds or any(
+            p < at or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
+                          for loop in lay.loops[id(stmt)])
+            for p in lay.binds[var])
+
+    def handed_over(self, temp, copy) -> bool:
+        """Whether ``name = temp`` (statement ``copy``) hands over a normalisation temporary that
+        nothing else reads (``u = u.copy()`` becomes ``t1 = u.copy(); u = t1``): no alias
+        remains."""
+        if temp not in self.ctx.temps \
+                or not (isinstance(copy.value, gast.Name) or self.augmented_value(copy.value)):
+            return False
+        return not any(temp in loads(s) for s in self.layout.simple if s is not copy)
+
+    def augmented_value(self, value):
+        """The ``x op v`` of ``x = keep_dtype(x, t)`` / ``x = in_place(x, t)`` (normalize's
+        ``x op= v``: the result is ``t``'s array), else None."""
+        if isinstance(value, gast.Call) and len(value.args) == 2 \
+                and isinstance(value.args[1], gast.Name) \
+                and any(self.ctx.resolver.resolve(value.func) is f
+                        for f in (runtime.keep_dtype, runtime.in_place)):
+            return value.args[1].id
+        return None
+
+    def view_source(self, value):
+        """The array ``value`` may be a view of, or None."""
+        if isinstance(value, gast.Name):
+            return value.id
+        if self.augmented_value(value):
+            return self.augmented_value(value)
+        if isinstance(value, (gast.Subscript, gast.Attribute)) \
+                and isinstance(value.value, gast.Name):
+            if self.ctx.resolver.resolve(value) is MISSING:
+                return value.value.id
+            # (self.buf of a method's self, W[0] of a module's W)
+            owner = self.ctx.resolver.resolve(value.value)
+            if isinstance(owner, (type, types.ModuleType, types.FunctionType)) \
+                    or isinstance(self.ctx.resolver.resolve(value),
+                                  (int, float, complex, str, type(None))):
+                return None  # (a number is never a view: self.calls += 1)
+            return value.value.id
+        if isinstance(value, gast.Call):
+            func = value.func
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                    and func.attr in _VIEW_METHODS and self.ctx.resolver.resolve(func) is MISSING:
+                return func.value.id
+            if _hashable(self.ctx.resolver.resolve(func)) \
+                    and self.ctx.resolver.resolve(func) in _VIEW_FUNCTIONS \
+                    and value.args and isinstance(value.args[0], gast.Name):
+                return value.args[0].id
+        return None
+

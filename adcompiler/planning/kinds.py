@@ -1,0 +1,297 @@
+"""Kind inference: which values are floats, NumPy scalars, arrays of a known rank, shapes,
+lists, tuples or dicts (the ``kind`` of ``analysis.scalar_kinds``), from the value each statement
+computes, with the tables of NumPy functions whose result kind is known."""
+from __future__ import annotations
+
+import gast
+import numpy as np
+
+from .. import rules, runtime
+from ..analysis import (
+    BOTTOM,
+    CONTAINER,
+    FLOAT,
+    SCALAR,
+    array_kind,
+    broadcast_kind,
+    is_container,
+    rank,
+    target_of,
+)
+from ..resolve import MISSING
+from ..rules.helpers.products import ddot_left, ddot_right
+
+
+def kind_of(node, kinds):
+    """The kind of an operand: a number constant is FLOAT, a name has its kind in ``kinds``."""
+    if isinstance(node, gast.Constant):
+        return FLOAT if isinstance(node.value, (int, float, bool)) else None
+    if isinstance(node, gast.Name):
+        return kinds.get(node.id)
+    return None
+
+
+def kind_of_value(s, kinds, resolver, layout):
+    """The kind (FLOAT, SCALAR, array rank or None) of the value a statement computes (see
+    analysis.scalar_kinds). ``resolver`` resolves module-level names; ``layout`` is the
+    function's (for a tuple display bound once, a shape)."""
+    value = s.value
+
+    def of(node):
+        return kind_of(node, kinds)
+    if isinstance(value, (gast.Name, gast.Constant)):
+        return of(value)
+    if isinstance(value, gast.Tuple):  # (immutable: its entries keep their kinds)
+        return ("tuple_of", tuple(of(e) for e in value.elts))
+    if isinstance(value, (gast.List, gast.Dict)):
+        return CONTAINER
+    if isinstance(value, gast.BinOp):
+        if (is_container(of(value.left)) or is_container(of(value.right))) \
+                and isinstance(value.op, (gast.Add, gast.Mult)):
+            return CONTAINER
+        if isinstance(value.op, gast.MatMult):
+            return _matmul_kind(of(value.left), of(value.right))
+        return broadcast_kind(of(value.left), of(value.right))
+    if isinstance(value, gast.UnaryOp):
+        return of(value.operand)
+    if isinstance(value, gast.Compare):
+        return broadcast_kind(of(value.left), of(value.comparators[0]))
+    if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
+        return _subscript_kind(value, kinds.get(value.value.id), of)
+    if isinstance(value, gast.Attribute) and resolver.resolve(value) is MISSING:
+        return _attribute_kind(value, of)
+    if isinstance(value, gast.Call):
+        obj = resolver.resolve(value.func)
+        if obj is MISSING:
+            return _method_call_kind(value, of, layout)
+        return _function_call_kind(obj, value, of, layout)
+    return None
+
+
+def _subscript_kind(value, base, of):
+    """Kind of ``x[index]`` (``value``) for ``x`` of kind ``base``."""
+    if base == SHAPE:
+        return FLOAT  # an entry of a shape tuple
+    if is_container(base) and isinstance(value.slice, gast.Slice):
+        return CONTAINER
+    if isinstance(base, tuple) and base[0] == "tuple_of":  # an entry of a tuple of known kinds
+        i = value.slice.value if isinstance(value.slice, gast.Constant) else None
+        return base[1][i] if isinstance(i, int) and -len(base[1]) <= i < len(base[1]) else None
+    return _index_kind(base, value.slice, of)
+
+
+def _attribute_kind(value, of):
+    """Kind of ``x.attr`` (``value``) on a local value ``x``: its shape, ndim, size or ``.T``."""
+    if value.attr == "shape":
+        return SHAPE
+    if value.attr in ("ndim", "size"):
+        return FLOAT
+    if value.attr == "T":
+        return of(value.value)
+    return None
+
+
+def _method_call_kind(value, of, layout):
+    """Kind of a call (``value``) of a callable not known when generating code: an array's or a
+    container's method (``x.sum(axis=0)``, ``d.items()``)."""
+    if (isinstance(value.func, gast.Attribute) and value.func.attr in _CONTAINER_METHODS
+            and is_container(of(value.func.value))):
+        return CONTAINER
+    if isinstance(value.func, gast.Attribute) and value.func.attr in _WHOLE_REDUCTIONS:
+        return _reduced_kind(of(value.func.value), value.args, value.keywords)  # x.sum(axis=0)
+    if isinstance(value.func, gast.Attribute) and value.func.attr == "tolist":
+        return CONTAINER  # (nested lists; a number for a 0-d array, which adds like one)
+    if isinstance(value.func, gast.Attribute) and value.func.attr in ("ravel", "flatten"):
+        return array_kind(1) if of(value.func.value) not in (None, FLOAT) else None
+    if isinstance(value.func, gast.Attribute) and value.func.attr == "transpose":
+        return of(value.func.value)
+    if isinstance(value.func, gast.Attribute) and value.func.attr == "dot" \
+            and len(value.args) == 1 \
+            and all((rank(of(v)) or 3) <= 2 for v in (value.func.value, value.args[0])):
+        # (a.dot(b), at most 2-D: a @ b)
+        return _matmul_kind(of(value.func.value), of(value.args[0]))
+    if isinstance(value.func, gast.Attribute) and value.func.attr == "reshape" and value.args:
+        return _reshaped_kind(tuple_display(value.args[0], layout) if len(value.args) == 1 else
+                              gast.Tuple(elts=list(value.args), ctx=gast.Load()))
+    return None
+
+
+def _function_call_kind(obj, value, of, layout):
+    """Kind of a call (``value``) of ``obj``, a function known when generating code: NumPy's
+    creators, reshapes, reductions and products, elementwise functions with a rule, the
+    runtime's helpers."""
+    if not _hashable(obj):
+        return None  # (np.poly1d and other callables the tables below cannot hold)
+    if obj in _CONTAINER_BUILDERS:
+        return CONTAINER
+    if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
+        shape = tuple_display(value.args[0], layout)
+        if isinstance(shape, gast.Constant) and isinstance(shape.value, int) \
+                and not isinstance(shape.value, bool):
+            return array_kind(1)
+        return _reshaped_kind(shape)
+    if obj in _CREATORS_LIKE and value.args and rank(of(value.args[0])) \
+            and of(value.args[0]) != FLOAT:
+        return of(value.args[0])  # np.zeros_like(x)
+    if obj is np.ravel:
+        return array_kind(1)
+    if obj is np.transpose and value.args:
+        return of(value.args[0])
+    if obj is np.reshape and len(value.args) == 2:
+        return _reshaped_kind(tuple_display(value.args[1], layout))
+    if obj in _WHOLE_REDUCTION_FNS and value.args:
+        return _reduced_kind(of(value.args[0]), value.args[1:], value.keywords)  # np.sum(x, axis)
+    mod = getattr(obj, "__module__", None)
+    if obj is runtime.unbroadcast and len(value.args) == 2:  # gradient code's helpers
+        kv, kx = of(value.args[0]), of(value.args[1])
+        if rank(kv) is None or rank(kx) is None:
+            return None
+        return kx if rank(kv) >= rank(kx) else kv  # a lower-rank adjoint comes back as it is
+    if obj in (runtime.shape_of, runtime.above) and value.args:
+        return broadcast_kind(*[of(a) for a in value.args])
+    if obj in _SHAPED_LIKE and len(value.args) > _SHAPED_LIKE[obj]:
+        return of(value.args[_SHAPED_LIKE[obj]])
+    if obj is runtime.sum_product:
+        return SCALAR
+    if mod == "math" or obj in (len, int, float, round, abs, bool, runtime.reduced_size):
+        if obj is abs or obj is round:
+            return of(value.args[0]) if value.args else None
+        return FLOAT
+    if obj in _MATMULS and len(value.args) == 2:
+        return _matmul_kind(of(value.args[0]), of(value.args[1]))
+    rule = rules.lookup(obj)
+    if rule is not None and rule.elementwise and value.args and not value.keywords:
+        kind = broadcast_kind(*[of(a) for a in value.args])
+        return SCALAR if kind == FLOAT else kind  # NumPy returns NumPy scalars
+    return None
+
+
+def tuple_display(node, layout):
+    """The tuple display a name is bound to once (``t4 = (3, 2)``: a shape), else the node."""
+    if isinstance(node, gast.Name) and len(layout.binds.get(node.id, ())) == 1:
+        for s in layout.simple:
+            if target_of(s)[0] == node.id and isinstance(s, gast.Assign) \
+                    and isinstance(s.value, gast.Tuple):
+                return s.value
+    return node
+
+
+def callee_kinds(plan, kinds, arg_classes, layout) -> tuple:
+    """Kinds of a user function's positional arguments at a call: an object argument passes on
+    its class, so the callee resolves the methods it calls on it (``self.forward(x)``)."""
+    def kind(p):
+        node = plan.bound.get(p)
+        if isinstance(node, gast.Name) and node.id in arg_classes and node.id not in layout.binds:
+            return ("object", arg_classes[node.id])
+        return kind_of(node, kinds) if node is not None else None
+    return tuple(kind(p) for p in plan.positional)
+
+
+def drop_dtype_keeping(layout, kinds, resolver):
+    """``x = keep_dtype(x, t)`` (normalize's ``x op= v``) is ``x = t`` for a name that holds a
+    number."""
+    for s in layout.simple:
+        value = getattr(s, "value", None)
+        if isinstance(value, gast.Call) and len(value.args) == 2 \
+                and isinstance(value.args[0], gast.Name) and kinds.get(value.args[0].id) == FLOAT \
+                and resolver.resolve(value.func) is runtime.keep_dtype:
+            s.value = value.args[1]
+
+
+# calls whose result is a list, tuple or dict
+_CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split,
+                       np.array_split, np.hsplit, np.vsplit, np.dsplit, np.meshgrid,
+                       np.linalg.slogdet, np.linalg.eigh, np.linalg.qr)
+_CONTAINER_METHODS = ("items", "values", "keys", "copy")
+_CREATORS = (np.zeros, np.ones, np.empty, np.full)
+_CREATORS_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
+
+# runtime helpers whose result has the shape of their argument at this position
+_SHAPED_LIKE = {runtime.in_place: 1, runtime.keep_dtype: 1, runtime.element_in_place: 2,
+                runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
+                runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
+                ddot_left: 1, ddot_right: 2, runtime.container_adjoint: 0,
+                runtime.log_softmax: 0}
+
+
+def _hashable(obj) -> bool:
+    try:
+        hash(obj)
+    except TypeError:
+        return False
+    return True
+
+
+def _reshaped_kind(shape):
+    """Kind of a reshape to a constant ``shape`` (an int or a tuple display of them)."""
+    if isinstance(shape, gast.Constant):
+        return array_kind(len(shape.value)) if isinstance(shape.value, tuple) else array_kind(1)
+    if isinstance(shape, gast.Tuple):
+        return array_kind(len(shape.elts))
+    return None
+
+
+def _reduced_kind(kind, args, keywords):
+    """Kind of a reduction (sum, mean, max, ...) of a value of ``kind`` over a constant ``axis``
+    (the first further positional argument or the keyword) with a constant ``keepdims``."""
+    given = dict(zip(("axis",), args))
+    given.update({k.arg: k.value for k in keywords if k.arg in ("axis", "keepdims")})
+    axis, keepdims = given.get("axis", gast.Constant(value=None, kind=None)), given.get("keepdims")
+    if not isinstance(axis, gast.Constant) \
+            or (keepdims is not None and not isinstance(keepdims, gast.Constant)):
+        return None
+    if axis.value is None and not (keepdims is not None and keepdims.value):
+        return SCALAR  # every axis
+    r = rank(kind)
+    if r is None or kind == FLOAT:
+        return None
+    if keepdims is not None and keepdims.value:
+        return kind
+    removed = len(axis.value) if isinstance(axis.value, tuple) else 1
+    return array_kind(r - removed) if r >= removed else None
+
+
+SHAPE = "shape"
+_WHOLE_REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std")
+_WHOLE_REDUCTION_FNS = {getattr(__import__("numpy"), n) for n in _WHOLE_REDUCTIONS + ("amax", "amin")}
+
+
+_MATMULS = {__import__("numpy").matmul, __import__("numpy").dot}
+
+
+def _matmul_kind(a, b):
+    """Kind of ``a @ b`` from the operands' ranks (1-D operands drop a dimension)."""
+    if BOTTOM in (a, b):
+        return BOTTOM
+    ra, rb = rank(a), rank(b)
+    if ra is None or rb is None or ra == 0 or rb == 0:
+        return None
+    if ra == 1 and rb == 1:
+        return SCALAR
+    if ra == 1 or rb == 1:
+        return array_kind(max(ra, rb) - 1)
+    return array_kind(max(ra, rb))
+
+
+def _index_kind(base, index, of):
+    """Kind of ``x[index]`` for an array ``x``: integer indices drop a dimension, None adds one."""
+    if base == BOTTOM:
+        return BOTTOM
+    n = rank(base)
+    if n is None or base in (FLOAT,):
+        return None
+    parts = index.elts if isinstance(index, gast.Tuple) else [index]
+    for part in parts:
+        if isinstance(part, gast.Slice):
+            continue
+        if isinstance(part, gast.Constant) and part.value is None:
+            n += 1
+        elif (isinstance(part, gast.Constant) and isinstance(part.value, int)
+              and not isinstance(part.value, bool)) \
+                or (isinstance(part, gast.Name) and of(part) == FLOAT):
+            n -= 1
+        elif isinstance(part, gast.Name) and of(part) == BOTTOM:
+            return BOTTOM  # (the index's kind is not known yet)
+        else:
+            return None  # fancy, boolean or Ellipsis indexing
+    return array_kind(n) if n >= 0 else None

@@ -1,0 +1,189 @@
+"""Objects and their attributes: values a called function writes into its arguments
+(``check_written_arguments``), attributes read and stored here (``obj.attr = v``: followed only
+for an argument named one way, see ``check_attribute_stores``), and activity attribute by
+attribute (``varied_with_attributes``). The statements generated code runs so a caller's
+attribute set to a value depending on ``wrt`` is never silently read are in ``runtime_checks``."""
+from __future__ import annotations
+
+import inspect
+import types
+
+import gast
+
+from .. import effects
+from ..analysis import FLOAT, SCALAR, list_method, loads, target_of, varied_names, walk
+from .calls import _user_callable
+from .kinds import kind_of
+from .plan import Plan, _call_text
+
+
+def _handles(s) -> set:
+    """Names statement ``s`` hands on as values (copied, put in a container or a list, returned
+    as an entry): ``a = obj``, ``[obj]``, ``lst.append(obj)``."""
+    value = getattr(s, "value", None)
+    if isinstance(value, gast.Name):
+        return {value.id}
+    if isinstance(value, (gast.Tuple, gast.List, gast.Set)):
+        return {e.id for e in value.elts if isinstance(e, gast.Name)}
+    if isinstance(value, gast.Dict):
+        return {v.id for v in value.values if isinstance(v, gast.Name)}
+    method = list_method(s)
+    if method and method[1] == "append":
+        return {a.id for a in method[2].args if isinstance(a, gast.Name)}
+    return set()
+
+
+def varied_with_attributes(layout, plans, wrt, diff_reads) -> set:
+    """``varied_names``, attribute by attribute for objects that depend on ``wrt`` only through
+    what the function stores in them (a method's ``self``, an argument not in ``wrt``): reading
+    ``self.calls`` is varied only once some ``self.calls = v`` stores a varied ``v``. ``plans``
+    maps id(statement) to its plan: the reads of attributes not varied yet are taken out of
+    their plans' ``diff_reads``."""
+    outside = set(wrt)
+    reads = [s for s in layout.simple if plans[id(s)].kind == "attr"
+             and s.value.value.id not in outside and s.value.value.id not in layout.binds]
+    for s in reads:
+        plans[id(s)].diff_reads = []
+    while True:
+        varied = varied_names(layout, wrt, diff_reads)
+        stored = {(s.targets[0].value.id, s.targets[0].attr) for s in layout.simple
+                  if plans[id(s)].kind == "setattr"
+                  and any(n in varied for n in plans[id(s)].diff_reads)}
+        more = [s for s in reads if not plans[id(s)].diff_reads
+                and (s.value.value.id, s.value.attr) in stored]
+        if not more:
+            return varied
+        for s in more:
+            plans[id(s)].diff_reads = [s.value.value.id]
+
+
+class ObjectStores:
+    """The checks of one normalised function's writes into objects: arguments a called function
+    writes into, attributes stored. Made from the data they need: the function, its layout,
+    kinds and parameters, ``wrt`` and the names depending on it (``varied``), its plans (which
+    ``check_written_arguments`` updates) and its ``Aliasing``."""
+
+    def __init__(self, fdef, layout, kinds, params, wrt, varied, plans, aliasing, ctx):
+        self.fdef, self.layout, self.kinds, self.params = fdef, layout, kinds, params
+        self.wrt, self.varied, self.plans, self.aliasing = wrt, varied, plans, aliasing
+        self.ctx, self.loc = ctx, ctx.loc
+
+    def check_written_arguments(self):
+        """A called function of the user's that writes into an argument (``u[u < 0] = 0``,
+        ``u -= u.mean()``, see ``effects``): an error when the argument depends on ``wrt`` (the
+        derivative would not follow the write); otherwise the write is a mutation of that name
+        here, so values the backward pass reads are recorded before it. A call whose result is
+        discarded and which writes into nothing that depends on ``wrt`` runs as it is."""
+        if self.ctx.generated:
+            return
+        for s in self.layout.simple:
+            plan = self.plans[id(s)]
+            fn, bound = self.called_function(s, plan)
+            if fn is None:
+                continue
+            numbers = {p for p, node in bound.items()
+                       if kind_of(node, self.kinds) in (FLOAT, SCALAR)}
+            written = {p: bound[p] for p in effects.written_parameters(fn, numbers) if p in bound}
+            varied_call = any(n in self.varied for node in bound.values() for n in loads(node))
+            if plan.kind == "effect" and varied_call \
+                    and effects.written_parameters(fn, numbers) - set(bound):
+                # (it changes an object the call does not name, the method's own: its result
+                # discarded, the call runs as written, so nothing could follow what it stores there)
+                raise self.loc.error(
+                    "%s is called for its effect with values that depend on %s, and it changes the "
+                    "object it is a method of: the derivative does not follow what it stores"
+                    % (fn.__qualname__, ", ".join(self.wrt)), s,
+                    hint="use the value it returns (h = obj.%s(...)) instead of reading it back "
+                         "from the object" % fn.__name__)
+            hint = ("return the new value from %s and assign it (x = f(x)) instead of changing the "
+                    "argument in place" % fn.__name__)
+            for p, node in sorted(written.items()):
+                names = loads(node)
+                varied = [n for n in names if n in self.varied]
+                if varied:
+                    raise self.loc.error(
+                        "%s writes into its argument %r (here %s), which depends on %s: the "
+                        "derivative does not follow writes made inside a called function"
+                        % (fn.__qualname__, p, _call_text(node), ", ".join(self.wrt)), s, hint=hint)
+                seen = [n for n in names if self.aliasing.read_after(n, s)]
+                if varied_call and seen:
+                    # (what it writes may be computed from the arguments that depend on wrt)
+                    raise self.loc.error(
+                        "%s writes into its argument %r (here %s) values that may depend on %s, "
+                        "and %r is read afterwards: the derivative does not follow writes made "
+                        "inside a called function" % (fn.__qualname__, p, _call_text(node),
+                                                      ", ".join(self.wrt), seen[0]), s, hint=hint)
+                for n in names:
+                    self.layout.mutates.setdefault(n, []).append(self.layout.pos[id(s)])
+            if plan.kind == "effect":
+                # (it runs as written: nothing it changes is differentiated)
+                self.plans[id(s)] = Plan("none")
+
+    def called_function(self, s, plan):
+        """(user function, its parameter -> argument node) for a statement calling one, else
+        (None, None)."""
+        if plan.kind in ("call", "checkpoint") and plan.fn is not None:
+            return getattr(plan.fn, "__func__", plan.fn), dict(plan.bound)
+        if plan.kind != "effect":
+            return None, None
+        call = s.value
+        fn = _user_callable(self.ctx.resolver.resolve(call.func))
+        if fn is None or any(isinstance(a, gast.Starred) for a in call.args) \
+                or any(k.arg is None for k in call.keywords):
+            return None, None
+        receiver = [fn.__self__] if isinstance(fn, types.MethodType) else []
+        try:
+            bound = inspect.signature(getattr(fn, "__func__", fn)).bind(
+                *(receiver + list(call.args)), **{k.arg: k.value for k in call.keywords})
+        except (TypeError, ValueError):
+            return None, None
+        nodes = {p: v for p, v in bound.arguments.items() if isinstance(v, gast.AST)}
+        return getattr(fn, "__func__", fn), nodes
+
+    def check_attribute_stores(self) -> list:
+        """``obj.attr = v`` with ``v`` depending on ``wrt``: differentiated (the backward pass takes
+        the adjoint of ``obj.attr`` for ``v``) when ``obj`` is an argument the function only ever
+        names ``obj``, and no other object's ``.attr`` is read here (it could be the same object).
+        Returns the (object, attribute) pairs such stores leave set when the function returns, whose
+        derivative its caller does not receive (``runtime.unfollowed``)."""
+        stored = []
+        for s in self.layout.simple:
+            plan = self.plans[id(s)]
+            if plan.kind == "none" and getattr(s, "ad_attribute_update", False) and any(
+                    n in self.varied for n in loads(s.value)):
+                raise self.loc.error(
+                    "the augmented assignment changes an attribute's value in place with a value "
+                    "that depends on %s, which is not supported" % ", ".join(self.wrt), s,
+                    hint="assign a new value: obj.x = obj.x + v")
+            if plan.callee == "module" and any(n in self.varied for n in loads(s.value)):
+                raise self.loc.error(
+                    "storing a value that depends on %s into the module-level %r: the derivative "
+                    "does not follow it" % (", ".join(self.wrt), target_of(s)[1]), s,
+                    hint="keep the value in a local variable, or return it")
+            if plan.kind != "setattr" or not any(n in self.varied for n in plan.diff_reads):
+                continue
+            obj, attr = s.targets[0].value.id, s.targets[0].attr
+            readers = sorted({n.value.id for n in walk(self.fdef)
+                              if isinstance(n, gast.Attribute) and n.attr == attr
+                              and isinstance(n.ctx, gast.Load) and isinstance(n.value, gast.Name)})
+            why = None
+            # (self of a method, a module's object)
+            if obj not in self.layout.binds and obj not in self.params:
+                if [r for r in readers if r != obj]:
+                    why = "%r.%s is read here too, which may be the same object" % (
+                        [r for r in readers if r != obj][0], attr)
+            elif obj not in self.params or obj in self.layout.binds:
+                why = "%r is not an argument of the function (or is rebound in it)" % obj
+            elif any(obj in _handles(other) for other in self.layout.simple):
+                why = "the object is also reached under another name here"
+            elif [r for r in readers if r != obj]:
+                why = "%r.%s is read here too, which may be the same object" % (
+                    [r for r in readers if r != obj][0], attr)
+            if why:
+                raise self.loc.error(
+                    "storing a value that depends on %s in %s.%s: %s, so the derivative could not "
+                    "follow it" % (", ".join(self.wrt), obj, attr, why), s,
+                    hint="store values in an argument of the function (self.%s = v) and read them "
+                         "through it, or return the value instead" % attr)
+            stored.append((obj, attr))
+        return sorted(set(stored))

@@ -1,0 +1,88 @@
+"""The ``Planner``: the plans of one normalised function and the analyses both modes need,
+computed when it is made, in this order: kinds, views and in-place checks, plans, activity and
+the refusals that follow from it. The base of ``ReverseMode`` and ``ForwardMode``, which also
+keep here the state they track while they emit code (``live``, ``owned``)."""
+from __future__ import annotations
+
+import gast
+
+from ..analysis import Layout, activity, scalar_kinds
+from . import kinds as kinds_
+from .activity import check_complex_values, check_ignored_operands
+from .aliasing import Aliasing, mark_in_place_helpers
+from .calls import StatementPlanner
+from .objects import ObjectStores, varied_with_attributes
+from .runtime_checks import RuntimeChecks
+
+
+class Planner(RuntimeChecks):
+    """Plans of one normalised function, and its activity and scalar kinds w.r.t. ``wrt``.
+
+    Also the state both transforms track while they emit code: ``live`` (derivative variables
+    bound to a possibly non-zero value) and ``owned`` (arrays the code may update in place)."""
+
+    def loop_fixpoint(self, generate):
+        """Generate a loop body until the state at its head is the same on entry and on the back
+        edge: derivatives live at the end are live (as 0.0) at the head; arrays the body updates
+        in place and still owns at its end are owned before the loop (one copy, not one per
+        iteration). Returns (body, head state, end state, entry state), each state (live, owned)."""
+        entry = (set(self.live), set(self.owned))
+        outer_wants = self.wants_owned
+        head_live, head_owned = set(entry[0]), set(entry[1])
+        for _ in range(8):
+            self.live, self.owned = set(head_live), set(head_owned)
+            self.wants_owned = set()
+            body = generate()
+            end_live, end_owned = self.live, self.owned
+            new_owned = (head_owned | self.wants_owned) & end_owned
+            new_live = head_live | end_live | new_owned
+            if new_live == head_live and new_owned == head_owned:
+                break
+            head_live, head_owned = new_live, new_owned
+        self.wants_owned = outer_wants
+        return body, (head_live, head_owned), (end_live, end_owned), entry
+
+    def __init__(self, fdef, wrt, arg_kinds, ctx):
+        self.ctx = ctx
+        self.loc = ctx.loc
+        self.fdef = fdef
+        self.wrt = list(wrt)
+        ret = fdef.body[-1]
+        self.body = fdef.body[:-1]
+        self.ret_node = ret
+        self.result = ret.value.id if isinstance(ret.value, gast.Name) else None
+        mark_in_place_helpers(self.body, ctx.resolver)
+        self.layout = Layout.of(self.body)
+        self.params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
+        self.sites: dict = {}  # id(statement) -> the name bound to its call site (see site)
+        self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
+        kinds_.drop_dtype_keeping(self.layout, self.kinds, ctx.resolver)
+        self.aliasing = Aliasing(fdef, self.layout, self.kinds, self.params, self.result, ctx)
+        self.aliasing.find_views()
+        self.aliasing.check_in_place_updates(arg_kinds)
+        self.aliasing.check_element_updates()
+        statements = StatementPlanner(fdef, self.layout, self.kinds, self.params, self.wrt,
+                                      self.aliasing, ctx)
+        self.plans = {id(s): statements.plan(s) for s in self.layout.simple}
+        diff_reads = lambda s: self.plans[id(s)].diff_reads  # noqa: E731
+        self.varied = varied_with_attributes(self.layout, self.plans, self.wrt, diff_reads)
+        objects = ObjectStores(fdef, self.layout, self.kinds, self.params, self.wrt, self.varied,
+                               self.plans, self.aliasing, ctx)
+        objects.check_written_arguments()
+        self.unfollowed = objects.check_attribute_stores()
+        self.active = activity(self.layout, self.wrt, self.result, diff_reads, self.varied)
+        self.index_checks = check_ignored_operands(self.layout, self.plans, self.wrt, self.result,
+                                                   self.varied, self.loc)
+        check_complex_values(self.layout, self.active, self.wrt, ctx)
+
+    def kind_of_value(self, s, kinds):
+        """The kind of the value statement ``s`` computes (``kinds.kind_of_value``)."""
+        return kinds_.kind_of_value(s, kinds, self.ctx.resolver, self.layout)
+
+    def callee_kinds(self, plan) -> tuple:
+        """Kinds of a user function's positional arguments at a call (``kinds.callee_kinds``)."""
+        return kinds_.callee_kinds(plan, self.kinds, self.ctx.arg_classes, self.layout)
+
+    def kind_of(self, node):
+        """The kind of an operand (``kinds.kind_of``)."""
+        return kinds_.kind_of(node, self.kinds)

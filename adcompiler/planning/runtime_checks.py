@@ -1,0 +1,170 @@
+"""What generated code gets from the plans besides derivatives: checks it runs before a
+statement (an array method's receiver, an index given to an object, a followed attribute), where
+a call is for errors raised at run time (``site``), dtype gates, the callable of a dynamic call,
+the guards that a called user function is still the one the code was generated for, and the
+statements that keep a value a called function leaves in an object from being read silently
+(``fresh_start``, ``registrations``, ``followed_check``)."""
+from __future__ import annotations
+
+import re
+import types
+
+import gast
+
+from .. import rules, runtime
+from ..analysis import loads
+from ..normalize import name
+from ..rules.core import copy_tree
+from .plan import method_text
+
+_ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "imag", "mT", "flat",
+                               "itemsize", "nbytes", "strides"))
+
+
+class RuntimeChecks:
+    """The planner's statements and expressions for generated code (a mixin of ``Planner``,
+    whose state it reads: ``plans``, ``sites``, ``varied``, ``index_checks``, ``unfollowed``,
+    ``kinds``, ``wrt``, ``ret_node``, ``ctx``, ``loc``)."""
+
+    def checks(self, s) -> list:
+        """Run-time checks generated code makes before statement ``s`` (see ``method_plan``, and
+        ``followed_check``)."""
+        plan = self.plans.get(id(s))
+        if plan is not None and (plan.kind == "attr" or plan.watch):
+            return self.followed_check(s)
+        if plan is None or plan.receiver is None \
+                or not any(n in self.varied for n in loads(s.value)):
+            return []
+        method = plan.callee.rsplit(".", 1)[-1]
+        error = self.loc.error("%s.%s is differentiated as the array method .%s, but %r is %%s "
+                               "here, not an array or a number" % (plan.receiver, method, method,
+                                                                   plan.receiver), s,
+                               hint="call the function itself (np.%s(...)), or differentiate a "
+                                    "function of arrays" % method)
+        refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+        call = gast.Call(func=gast.Name(id=self.ctx.helper("check_receiver"), ctx=gast.Load(),
+                                        annotation=None, type_comment=None),
+                         args=[gast.Name(id=plan.receiver, ctx=gast.Load(), annotation=None,
+                                         type_comment=None),
+                               gast.Name(id=refusal, ctx=gast.Load(), annotation=None,
+                                         type_comment=None)],
+                         keywords=[])
+        return [gast.copy_location(gast.Expr(value=call), s)]
+
+    def subscript_check(self, s):
+        """For ``t = base[index]`` with an index that depends on ``wrt`` and a base that may compute
+        its items from it, a statement raising an AdError there if the index carries float values
+        and ``base`` is not an array, list, tuple or dict (``runtime.subscript_check``; an int or
+        string index is not differentiable, so it is fine); else None."""
+        if id(s) not in self.index_checks:
+            return None
+        index = gast.Tuple(elts=[name(n) for n in loads(s.value.slice)], ctx=gast.Load())
+        check = gast.Call(func=name(self.ctx.helper("subscript_check")),
+                          args=[s.value.value, index, self.site(s, self.plans[id(s)])], keywords=[])
+        return gast.copy_location(gast.Expr(value=check), s)
+
+    def mapping_of(self, s, plan, templates) -> dict:
+        """What the names of a rule's ``templates`` stand for at statement ``s``: its parameters'
+        operands, and ``site`` if a template reads it."""
+        mapping = dict(plan.bound)
+        if any(t is not None and "site" in rules.template_names(t) for t in templates):
+            mapping["site"] = self.site(s, plan)
+        return mapping
+
+    def site(self, s, plan):
+        """A name bound in generated code to where the call of statement ``s`` is (callee,
+        function, file, line, column), for errors a helper raises at run time."""
+        sites = self.sites
+        if id(s) not in sites:
+            lineno = (getattr(s, "lineno", 0) or 0) + self.loc.line_offset
+            col = getattr(s, "col_offset", None)
+            where = (plan.callee, self.loc.function, self.loc.filename, lineno,
+                     None if col is None else col + self.loc.col_offset)
+            label = re.sub(r"\W+", "_", plan.callee).strip("_")
+            sites[id(s)] = self.ctx.bind("%s_line_%d" % (label, lineno), where)
+        return name(sites[id(s)])
+
+    def gated(self, s, plan, value):
+        """``value`` (an adjoint or a tangent) through ``dtype_gate`` when the call casts to a dtype
+        known only at run time."""
+        if plan.gate is None:
+            return value
+        return gast.Call(func=name(self.ctx.helper("dtype_gate")),
+                         args=[value, plan.gate, self.site(s, plan)], keywords=[])
+
+    def dynamic_callee(self, plan, call):
+        """The callable generated code hands to ``call_forward`` / ``call_jvp``: the call's own, or
+        ``unpacked(f, layout)`` when arguments are unpacked into it or passed by keyword."""
+        if plan.layout is None:
+            return call.func
+        layout = gast.Tuple(elts=[gast.Constant(value=how, kind=None) for how in plan.layout],
+                            ctx=gast.Load())
+        return gast.Call(func=gast.Name(id=self.ctx.helper("unpacked"), ctx=gast.Load(),
+                                        annotation=None, type_comment=None),
+                         args=[call.func, layout], keywords=[])
+
+    def callee_guards(self, namer_ctx) -> list:
+        """Statements that check, on entry, that each user function this code was generated for
+        is still the one its name denotes (a re-run notebook cell rebinds it): otherwise the
+        generated code asks to be generated again."""
+        out, seen = [], set()
+        for plan in self.plans.values():
+            if plan.guard is None:
+                continue
+            func, obj = plan.guard
+            text = gast.unparse(func).strip()
+            if text in seen:
+                continue
+            seen.add(text)
+            label = text.replace(".", "_")
+            original = namer_ctx.bind(label + "_at_compile", obj)
+            changed = gast.Call(func=gast.Name(id=namer_ctx.helper("callee_redefined"),
+                                               ctx=gast.Load(), annotation=None, type_comment=None),
+                                args=[gast.Constant(value=text, kind=None)], keywords=[])
+            # a bound method is made anew at each access: compare instance and function (==)
+            op = gast.NotEq() if isinstance(obj, types.MethodType) else gast.IsNot()
+            test = gast.Compare(left=func, ops=[op],
+                                comparators=[gast.Name(id=original, ctx=gast.Load(),
+                                                       annotation=None, type_comment=None)])
+            out.append(gast.If(test=test, body=[gast.Expr(value=changed)], orelse=[]))
+        return out
+
+    def fresh_start(self) -> list:
+        """The statement a gradient computation (not a called function's) starts with, when the
+        function reads or stores attributes or calls functions that may (see ``unfollowed``)."""
+        kinds = ("call", "dynamic", "attr", "setattr", "checkpoint", "effect")
+        if self.ctx.generated or not any(p.kind in kinds or p.watch for p in self.plans.values()):
+            return []
+        call = gast.Call(func=name(self.ctx.helper("fresh_computation")), args=[], keywords=[])
+        return [gast.copy_location(gast.Expr(value=call), self.ret_node)]
+
+    def registrations(self, like) -> list:
+        """Statements generated code runs as the function returns: the attributes it set to values
+        depending on ``wrt`` (see ``check_attribute_stores``)."""
+        out = []
+        for obj, attr in self.unfollowed:
+            call = gast.Call(func=name(self.ctx.helper("unfollowed")),
+                             args=[name(obj), gast.Constant(value=attr, kind=None)], keywords=[])
+            out.append(gast.copy_location(gast.Expr(value=call), like))
+        return out
+
+    def followed_check(self, s) -> list:
+        """``t = obj.attr`` whose value reaches the result: generated code refuses it when a called
+        function set ``obj.attr`` to a value depending on ``wrt`` (``runtime.check_followed``)."""
+        owner = s.value.value
+        if self.ctx.generated or not self.wrt \
+                or (isinstance(owner, gast.Name) and self.kinds.get(owner.id) is not None) \
+                or s.value.attr in _ARRAY_ATTRIBUTES:
+            return []
+        error = self.loc.error("reading %s, which a called function set to a value that depends "
+                               "on %s: the derivative does not follow values a called function "
+                               "leaves in an object" % (method_text(s.value, self.ctx.temps),
+                                                        ", ".join(self.wrt)), s,
+                               hint="return the value from the function that computes it and "
+                                    "pass it on")
+        refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+        call = gast.Call(func=name(self.ctx.helper("check_followed")),
+                         args=[copy_tree(owner), gast.Constant(value=s.value.attr, kind=None),
+                               name(refusal)],
+                         keywords=[])
+        return [gast.copy_location(gast.Expr(value=call), s)]
