@@ -17,53 +17,12 @@ import gast
 import numpy as np
 
 from . import runtime
-from .analysis import walk
 from .custom import insert_grad_of
 from .errors import AdError, Location
+from .ir import assign, const, copy_tree, if_, is_atom, located, name, not_, walk
 from .naming import Namer
 from .parse import parse_function
 from .resolve import MISSING, Resolver, local_names
-from .rules.core import copy_tree
-
-ATOMS = (gast.Name, gast.Constant)
-
-
-def located(node, like):
-    """Give a generated node the user location of ``like`` (errors and comments point there)."""
-    lineno = getattr(like, "lineno", None) if like is not None else None
-    if lineno:
-        col, end, end_col = like.col_offset, getattr(like, "end_lineno", None), getattr(like, "end_col_offset", None)
-        for n in walk(node):  # (gast.copy_location, without its per-attribute lookups: a hot path)
-            if "lineno" in n._attributes and getattr(n, "lineno", None) is None:
-                n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = lineno, col, end, end_col
-    return node
-
-
-def name(id_, store=False):
-    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None, type_comment=None)
-
-
-def const(value):
-    return gast.Constant(value=value, kind=None)
-
-
-def assign(target, value, like=None):
-    if isinstance(target, str):
-        target = name(target, store=True)
-    return located(gast.Assign(targets=[target], value=value, type_comment=None), like)
-
-
-def if_(test, body, orelse=(), like=None):
-    return located(gast.If(test=test, body=list(body) or [gast.Pass()], orelse=list(orelse)), like)
-
-
-def not_(id_):
-    return gast.UnaryOp(op=gast.Not(), operand=name(id_))
-
-
-def is_atom(node) -> bool:
-    return isinstance(node, ATOMS)
-
 
 # ---------------------------------------------------------------------------------------------
 # Jump lowering: break / continue / early return become flags.

@@ -25,20 +25,15 @@ from .analysis import (
     array_kind,
     broadcast_kind,
     is_container,
-    list_method,
-    loads,
     rank,
     scalar_kinds,
-    target_of,
     varied_names,
-    walk,
 )
 from .errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, AdError
-from .normalize import name
+from .ir import copy_tree, list_method, loads, name, target_of, walk
 from .parse import is_library_function, unwrap
 from .resolve import MISSING
 from .rules.builtin_rules import READS_LOCALS
-from .rules.core import copy_tree
 from .rules.helpers.products import ddot_left, ddot_right
 
 BINOPS = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,

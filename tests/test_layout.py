@@ -101,3 +101,9 @@ def test_runtime_and_rules_sit_below_the_compiler():
         return seen
     for low in ("adcompiler.runtime", "adcompiler.rules", "adcompiler.hooks", "adcompiler.parse"):
         assert not reach(low) & {"adcompiler.compiler", "adcompiler.api", "adcompiler.planning"}, low
+
+
+def test_the_ir_sits_at_the_bottom():
+    """``adcompiler.ir``, the vocabulary every pass shares, imports no other module of the
+    package but ``errors``."""
+    assert import_graph()["adcompiler.ir"] <= {"adcompiler.errors"}
