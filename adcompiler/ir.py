@@ -20,7 +20,8 @@ def located(node, like):
     """Give a generated node the user location of ``like`` (errors and comments point there)."""
     lineno = getattr(like, "lineno", None) if like is not None else None
     if lineno:
-        col, end, end_col = like.col_offset, getattr(like, "end_lineno", None), getattr(like, "end_col_offset", None)
+        col = like.col_offset
+        end, end_col = getattr(like, "end_lineno", None), getattr(like, "end_col_offset", None)
         for n in walk(node):  # (gast.copy_location, without its per-attribute lookups: a hot path)
             if "lineno" in n._attributes and getattr(n, "lineno", None) is None:
                 n.lineno, n.col_offset, n.end_lineno, n.end_col_offset = lineno, col, end, end_col
@@ -28,7 +29,8 @@ def located(node, like):
 
 
 def name(id_, store=False):
-    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None, type_comment=None)
+    return gast.Name(id=id_, ctx=gast.Store() if store else gast.Load(), annotation=None,
+                     type_comment=None)
 
 
 def const(value):
@@ -57,8 +59,8 @@ _AST = gast.AST
 
 
 _CHILD_FIELDS: dict = {}
-_NOT_CHILDREN = frozenset(("ctx", "id", "attr", "arg", "type_comment", "kind", "is_async", "conversion", "simple",
-                           "level", "module"))
+_NOT_CHILDREN = frozenset(("ctx", "id", "attr", "arg", "type_comment", "kind", "is_async",
+                           "conversion", "simple", "level", "module"))
 
 
 def _child_fields(cls):
@@ -145,7 +147,8 @@ def _copy_atom(atom):
 def loads(node) -> list[str]:
     """Names ``node`` reads (the target of ``x += v`` too)."""
     out = [n.id for n in walk(node) if n.__class__ is gast.Name and n.ctx.__class__ is gast.Load]
-    return out + [node.target.id] if node.__class__ is gast.AugAssign and node.target.__class__ is gast.Name else out
+    augmented = node.__class__ is gast.AugAssign and node.target.__class__ is gast.Name
+    return out + [node.target.id] if augmented else out
 
 
 LIST_MUTATORS = ("append", "pop")
@@ -168,7 +171,8 @@ def target_of(stmt):
     (``add_at(d, i, g)``, ``v = take_adjoint(d, i)``) are marked ``ad_mutates`` by planning."""
     mutates = getattr(stmt, "ad_mutates", None)
     if mutates is not None:
-        bound = stmt.targets[0].id if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
+        named = isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name)
+        bound = stmt.targets[0].id if named else None
         return bound, mutates
     if isinstance(stmt, gast.Expr):
         method = list_method(stmt)
@@ -190,7 +194,8 @@ def copy_tree(node, mapping=None):
         return [copy_tree(n, mapping) for n in node]
     if not isinstance(node, gast.AST):
         return node
-    if mapping and isinstance(node, gast.Name) and node.id in mapping and isinstance(node.ctx, gast.Load):
+    if mapping and isinstance(node, gast.Name) and node.id in mapping \
+            and isinstance(node.ctx, gast.Load):
         repl = mapping[node.id]
         if isinstance(repl, str):
             return gast.Name(id=repl, ctx=gast.Load(), annotation=None, type_comment=None)

@@ -38,24 +38,29 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm = Normalizer(resolver, namer, loc)
     norm.growing = {n.func.value.id for st in lowered for n in walk(st) if isinstance(n, gast.Call)
-                    and isinstance(n.func, gast.Attribute) and n.func.attr in ("append", "extend", "insert")
+                    and isinstance(n.func, gast.Attribute)
+                    and n.func.attr in ("append", "extend", "insert")
                     and isinstance(n.func.value, gast.Name)} | \
         {n.target.id for st in lowered for n in walk(st) if isinstance(n, gast.AugAssign)
-         and isinstance(n.target, gast.Name) and isinstance(n.op, gast.Add)}  # (lists that may grow)
+         and isinstance(n.target, gast.Name)
+         and isinstance(n.op, gast.Add)}  # (lists that may grow)
     norm.bind_object = bind
     norm.generated = generated
     if bind is not None:
         resolve_namespace_aliases(lowered, resolver, norm.helper)
-    stores = [n.id for st in lowered for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+    stores = [n.id for st in lowered for n in walk(st)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
     norm.dict_params = set(dict_params) - set(stores)
     # (a name only ever bound as the counter of loops over range is no other value's)
     counters = {id(loop.target) for st in lowered for loop in walk(st) if isinstance(loop, gast.For)
                 and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
                 and resolver.resolve(loop.iter.func) is range}
     other_stores = [n.id for st in lowered for n in walk(st)
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and id(n) not in counters]
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
+                    and id(n) not in counters]
     args = fdef.args
-    params = {p.id for p in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg] if p is not None}
+    params = {p.id for p in args.posonlyargs + args.args + args.kwonlyargs
+              + [args.vararg, args.kwarg] if p is not None}
     norm.bound_twice = params | {n for n in stores if stores.count(n) > 1 and n in other_stores}
     norm.caller_objects = params - set(number_params)
     body = norm.block(lowered)

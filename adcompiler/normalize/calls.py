@@ -50,14 +50,16 @@ class Calls:
         read the enclosing function's variables at call time (closure semantics)."""
         fdef = self.local_fns[call.func.id]
         if fdef.name in self.inlining:
-            raise self.loc.error("recursion through the nested function %r is not supported" % fdef.name, call,
+            raise self.loc.error("recursion through the nested function %r is not supported"
+                                 % fdef.name, call,
                                  hint="define the recursive function at module level")
         args = fdef.args
         if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
             self.unsupported(call, "calling a nested function with *args, **kwargs or keyword-only "
                                    "parameters", "define it at module level")
         params = [a.id for a in args.args]
-        renames = {n: self.namer.fresh("%s_%s" % (fdef.name.strip("<>"), n)) for n in sorted(local_names(fdef))}
+        renames = {n: self.namer.fresh("%s_%s" % (fdef.name.strip("<>"), n))
+                   for n in sorted(local_names(fdef))}
         self.resolver.locals |= set(renames.values())
         bound = {}
         if len(call.args) > len(params):
@@ -66,7 +68,8 @@ class Calls:
             bound[p] = a
         for k in call.keywords:
             if k.arg not in params or k.arg in bound:
-                raise self.loc.error("unexpected keyword argument %r for %s()" % (k.arg, fdef.name), call)
+                raise self.loc.error("unexpected keyword argument %r for %s()" % (k.arg, fdef.name),
+                                     call)
             bound[k.arg] = k.value
         defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
         for p in params:
@@ -75,8 +78,8 @@ class Calls:
                 raise self.loc.error("missing argument %r for %s()" % (p, fdef.name), call)
             self.assign_to(renames[p], value, s)
         body = [Renamer(renames).visit(copy_tree(st)) for st in fdef.body]
-        inner = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[], returns=None,
-                                 type_comment=None, type_params=[])
+        inner = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
+                                 returns=None, type_comment=None, type_params=[])
         gast.copy_location(inner, fdef)
         lowered = lower_jumps(inner, self.namer)
         self.resolver.locals |= {n.id for st in lowered for n in walk(st)
@@ -108,23 +111,29 @@ class Calls:
                 func=name(self._builtin("zip")), args=list(node.args[1:]), keywords=[])
             target_node = (name(variables[0], True) if len(variables) == 1 else
                            gast.Tuple(elts=[name(v, True) for v in variables], ctx=gast.Store()))
-            comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(v) for v in variables], keywords=[]),
-                                 generators=[gast.comprehension(target=target_node, iter=source, ifs=[], is_async=0)])
+            comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(v) for v in variables],
+                                               keywords=[]),
+                                 generators=[gast.comprehension(target=target_node, iter=source,
+                                                                ifs=[], is_async=0)])
             return name(self.comprehension(comp, s))
         if len(node.args) > 3:
             return None
-        acc, item, items = self.namer.fresh("acc"), self.namer.fresh("item"), self.namer.fresh("items")
+        acc, item, items = (self.namer.fresh(n) for n in ("acc", "item", "items"))
         self.resolver.locals |= {acc, item, items}
-        self.assign_to(items, gast.Call(func=name(self._builtin("list")), args=[node.args[1]], keywords=[]), s)
+        self.assign_to(items, gast.Call(func=name(self._builtin("list")), args=[node.args[1]],
+                                        keywords=[]), s)
         if len(node.args) == 3:
             self.assign_to(acc, node.args[2], s)
             rest = name(items)
         else:
-            self.assign_to(acc, gast.Subscript(value=name(items), slice=const(0), ctx=gast.Load()), s)
-            rest = gast.Subscript(value=name(items), slice=gast.Slice(lower=const(1), upper=None, step=None),
+            self.assign_to(acc, gast.Subscript(value=name(items), slice=const(0),
+                                               ctx=gast.Load()), s)
+            rest = gast.Subscript(value=name(items),
+                                  slice=gast.Slice(lower=const(1), upper=None, step=None),
                                   ctx=gast.Load())
         loop = gast.For(target=name(item, True), iter=rest, body=[gast.copy_location(gast.Assign(
-            targets=[name(acc, True)], value=gast.Call(func=fn, args=[name(acc), name(item)], keywords=[]),
+            targets=[name(acc, True)],
+            value=gast.Call(func=fn, args=[name(acc), name(item)], keywords=[]),
             type_comment=None), s)], orelse=[], type_comment=None)
         self.stmt(gast.copy_location(loop, s))
         return name(acc)
@@ -135,7 +144,8 @@ class Calls:
             return fn
         label = self.namer.fresh("lambda_")
         self.local_fns[label] = gast.copy_location(gast.FunctionDef(
-            name=label, args=fn.args, body=[gast.copy_location(gast.Return(value=fn.body), fn.body)],
+            name=label, args=fn.args,
+            body=[gast.copy_location(gast.Return(value=fn.body), fn.body)],
             decorator_list=[], returns=None, type_comment=None, type_params=[]), s)
         return name(label)
 
@@ -145,11 +155,12 @@ class Calls:
         through a key); None for forms this does not cover."""
         keywords = {k.arg: k.value for k in node.keywords}
         allowed = {"key", "reverse"} if target is sorted else {"key"}
-        if set(keywords) - allowed or not node.args or any(isinstance(a, gast.Starred) for a in node.args) \
+        if set(keywords) - allowed or not node.args \
+                or any(isinstance(a, gast.Starred) for a in node.args) \
                 or (target is sorted and len(node.args) != 1) or self.bind_object is None:
             return None
         fn = self.callable_of(keywords["key"], s)
-        items, item, keys = self.namer.fresh("items"), self.namer.fresh("item"), self.namer.fresh("keys")
+        items, item, keys = (self.namer.fresh(n) for n in ("items", "item", "keys"))
         self.resolver.locals |= {items, item, keys}
         if len(node.args) == 1:  # (a comprehension takes any iterable: zip, enumerate, a dict view)
             source = gast.ListComp(elt=name(item), generators=[gast.comprehension(
@@ -158,16 +169,17 @@ class Calls:
         else:
             self.assign_to(items, gast.List(elts=list(node.args), ctx=gast.Load()), s)
         comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(item)], keywords=[]),
-                             generators=[gast.comprehension(target=name(item, True), iter=name(items), ifs=[],
-                                                            is_async=0)])
+                             generators=[gast.comprehension(target=name(item, True),
+                                                            iter=name(items), ifs=[], is_async=0)])
         self.assign_to(keys, comp, s)
         if target is sorted:
             order = gast.Call(func=name(self.helper("key_order", runtime.key_order)),
                               args=[name(keys), keywords.get("reverse", const(False))], keywords=[])
-            picked = gast.ListComp(elt=gast.Subscript(value=name(items), slice=name(item), ctx=gast.Load()),
-                                   generators=[gast.comprehension(target=name(item, True), iter=order, ifs=[],
-                                                                  is_async=0)])
+            picked = gast.ListComp(elt=gast.Subscript(value=name(items), slice=name(item),
+                                                      ctx=gast.Load()),
+                                   generators=[gast.comprehension(target=name(item, True),
+                                                                  iter=order, ifs=[], is_async=0)])
             return name(self.comprehension(picked, s))
-        pick = gast.Call(func=name(self.helper("key_pick", runtime.key_pick)), args=[name(keys), const(target is max)],
-                         keywords=[])
+        pick = gast.Call(func=name(self.helper("key_pick", runtime.key_pick)),
+                         args=[name(keys), const(target is max)], keywords=[])
         return self.expr(gast.Subscript(value=name(items), slice=pick, ctx=gast.Load()), s)

@@ -16,8 +16,8 @@ from ..ir import assign, const, copy_tree, if_, is_atom, name, walk
 UNSUPPORTED = {"Lambda": "a lambda", "ListComp": "a list comprehension",
                "GeneratorExp": "a generator expression", "DictComp": "a dict comprehension",
                "SetComp": "a set comprehension", "NamedExpr": "an assignment expression (:=)",
-               "Await": "await", "Yield": "yield", "YieldFrom": "yield from", "Set": "a set display",
-               "Starred": "a starred expression"}
+               "Await": "await", "Yield": "yield", "YieldFrom": "yield from",
+               "Set": "a set display", "Starred": "a starred expression"}
 
 
 class Renamer(gast.NodeTransformer):
@@ -53,9 +53,11 @@ class Expressions:
         if isinstance(node, gast.Constant):
             return node
         if isinstance(node, gast.Name):
-            if node.id in self.local_fns:  # (calls of it are inlined; the function itself does not exist)
+            # (calls of it are inlined; the function itself does not exist)
+            if node.id in self.local_fns:
                 self.unsupported(s, "a nested function or lambda used as a value (%r)" % node.id,
-                                 "call it directly, or define it at module level to store or pass it around")
+                                 "call it directly, or define it at module level to store or pass "
+                                 "it around")
             return name(node.id)
         if isinstance(node, gast.Attribute):
             if self.is_global(node):
@@ -65,7 +67,8 @@ class Expressions:
                 return node
             return gast.Attribute(value=self.atom(node.value, s), attr=node.attr, ctx=gast.Load())
         if isinstance(node, gast.BinOp):
-            return gast.BinOp(left=self.atom(node.left, s), op=node.op, right=self.atom(node.right, s))
+            return gast.BinOp(left=self.atom(node.left, s), op=node.op,
+                              right=self.atom(node.right, s))
         if isinstance(node, gast.UnaryOp):
             if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
                     and isinstance(node.operand.value, (int, float)):
@@ -88,7 +91,8 @@ class Expressions:
             return self.subscript(node, s)
         if isinstance(node, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in node.elts):
-                self.unsupported(node, "starred elements in a display", "build the sequence explicitly")
+                self.unsupported(node, "starred elements in a display",
+                                 "build the sequence explicitly")
             return type(node)(elts=[self.atom(e, s) for e in node.elts], ctx=gast.Load())
         if isinstance(node, gast.Dict):
             if any(k is None for k in node.keys):
@@ -124,12 +128,14 @@ class Expressions:
         if joined is not None:
             return self.expr(joined, s)
         base, index = self.atom(node.value, s), self.index(node.slice, s)
-        if isinstance(base, gast.Name) and base.id in self.growing and isinstance(index, gast.Constant) \
-                and type(index.value) is int and index.value < 0:
+        if isinstance(base, gast.Name) and base.id in self.growing \
+                and isinstance(index, gast.Constant) and type(index.value) is int \
+                and index.value < 0:
             # xs[-1] of a list the function adds entries to: the entry it names now (the list's
             # adjoint has the entries added later too)
             size = self.temp()
-            self.emit(assign(size, gast.Call(func=name(self._builtin("len")), args=[base], keywords=[])), s)
+            self.emit(assign(size, gast.Call(func=name(self._builtin("len")), args=[base],
+                                             keywords=[])), s)
             index = self.atom(gast.BinOp(left=name(size), op=gast.Add(), right=index), s)
         return gast.Subscript(value=base, slice=index, ctx=gast.Load())
 
@@ -139,13 +145,15 @@ class Expressions:
         differentiated through its source (``runtime.make_function``). One reading the function's
         variables would see the normal form's, not the user's: an error."""
         a = node.args
-        params = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None}
-        free = sorted({n.id for n in walk(node.body) if isinstance(n, gast.Name) and n.id not in params
-                       and n.id in self.resolver.locals | self.temps})
+        params = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
+                  if p is not None}
+        free = sorted({n.id for n in walk(node.body) if isinstance(n, gast.Name)
+                       and n.id not in params and n.id in self.resolver.locals | self.temps})
         code = self.lambda_code(node)
         if free or a.kwonlyargs or code is None:
-            self.unsupported(node, "a lambda that reads the function's variables (%s), used as a value" % ", ".join(free)
-                             if free else "this lambda", "give it the values as default arguments "
+            self.unsupported(node, "a lambda that reads the function's variables (%s), used as a "
+                             "value" % ", ".join(free) if free else "this lambda",
+                             "give it the values as default arguments "
                              "(lambda u, k=k: u * k), or define the function with def")
         defaults = gast.Tuple(elts=[self.atom(d, s) for d in a.defaults], ctx=gast.Load())
         made = (code, getattr(self.resolver.parsed.fn, "__globals__", {}))
@@ -168,7 +176,8 @@ class Expressions:
                         found.append(c)
         columns = sorted(n.col_offset for n in walk(self.resolver.parsed.tree)
                          if isinstance(n, gast.Lambda) and n.lineno == node.lineno)
-        if len(found) != len(columns) or len(set(columns)) != len(columns) or node.col_offset not in columns \
+        if len(found) != len(columns) or len(set(columns)) != len(columns) \
+                or node.col_offset not in columns \
                 or any(isinstance(n, gast.Lambda) for n in walk(node.body)):
             return None
         code = found[columns.index(node.col_offset)]
@@ -180,28 +189,32 @@ class Expressions:
         names (they do not leak)."""
         if any(g.is_async for g in node.generators):
             self.unsupported(node, "an async comprehension", "use a loop")
-        targets = sorted({n.id for g in node.generators for n in walk(g.target) if isinstance(n, gast.Name)})
+        targets = sorted({n.id for g in node.generators for n in walk(g.target)
+                          if isinstance(n, gast.Name)})
         renames = {t: self.namer.fresh(t + "_") for t in targets}
         self.resolver.locals |= set(renames.values())
+        rename = Renamer(renames).visit
         acc = self.namer.fresh("items")
         self.resolver.locals.add(acc)
         self.temps.add(acc)
         if isinstance(node, gast.DictComp):
             self.emit(assign(acc, gast.Dict(keys=[], values=[])), s)
-            key = gast.Subscript(value=name(acc), slice=Renamer(renames).visit(copy_tree(node.key)), ctx=gast.Store())
-            inner = [gast.copy_location(gast.Assign(targets=[key], value=Renamer(renames).visit(copy_tree(node.value)),
+            key = gast.Subscript(value=name(acc), slice=rename(copy_tree(node.key)),
+                                 ctx=gast.Store())
+            inner = [gast.copy_location(gast.Assign(targets=[key],
+                                                    value=rename(copy_tree(node.value)),
                                                     type_comment=None), s)]
         else:
             self.emit(assign(acc, gast.List(elts=[], ctx=gast.Load())), s)
             append = gast.Call(func=gast.Attribute(value=name(acc), attr="append", ctx=gast.Load()),
-                               args=[Renamer(renames).visit(copy_tree(node.elt))], keywords=[])
+                               args=[rename(copy_tree(node.elt))], keywords=[])
             inner = [gast.copy_location(gast.Expr(value=append), s)]
         for gen in reversed(node.generators):
             for cond in reversed(gen.ifs):
-                inner = [if_(Renamer(renames).visit(copy_tree(cond)), inner, like=s)]
-            loop = gast.For(target=Renamer(renames).visit(copy_tree(gen.target)), iter=Renamer(renames).visit(copy_tree(gen.iter))
-                            if gen is not node.generators[0] else copy_tree(gen.iter), body=inner, orelse=[],
-                            type_comment=None)
+                inner = [if_(rename(copy_tree(cond)), inner, like=s)]
+            loop = gast.For(target=rename(copy_tree(gen.target)), iter=rename(copy_tree(gen.iter))
+                            if gen is not node.generators[0] else copy_tree(gen.iter), body=inner,
+                            orelse=[], type_comment=None)
             inner = [gast.copy_location(loop, s)]
         for st in inner:
             self.stmt(st)
@@ -212,16 +225,18 @@ class Expressions:
         t = t or self.temp()
         self.emit(assign(t, self.expr(node.values[0], s)), s)
         for value in node.values[1:]:
-            test = name(t) if isinstance(node.op, gast.And) else gast.UnaryOp(op=gast.Not(), operand=name(t))
+            test = name(t) if isinstance(node.op, gast.And) else gast.UnaryOp(op=gast.Not(),
+                                                                              operand=name(t))
             body = self.block([assign(t, value, s)])
             self.emit(if_(test, body), s)
         return t
 
     def concatenation(self, node):
-        """``np.r_[a, b, ...]`` as ``r_items([a, b, ...])`` and ``np.c_[...]`` as ``c_items([...])``: the
-        same values from runtime helpers with rules, so the items get gradients (their "index" is
-        data); None for other subscripts, and for ``r_``/``c_`` with a slice or a string directive
-        (refused if a float index depending on wrt reaches them: runtime.subscript_check)."""
+        """``np.r_[a, b, ...]`` as ``r_items([a, b, ...])`` and ``np.c_[...]`` as
+        ``c_items([...])``: the same values from runtime helpers with rules, so the items get
+        gradients (their "index" is data); None for other subscripts, and for ``r_``/``c_`` with a
+        slice or a string directive (refused if a float index depending on wrt reaches them:
+        runtime.subscript_check)."""
         import numpy as np
 
         if self.bind_object is None or not self.is_global(node.value):
@@ -231,8 +246,8 @@ class Expressions:
         if helper is None:
             return None
         items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-        if any(isinstance(i, (gast.Slice, gast.Starred)) or (isinstance(i, gast.Constant) and isinstance(i.value, str))
-               for i in items):
+        if any(isinstance(i, (gast.Slice, gast.Starred))
+               or (isinstance(i, gast.Constant) and isinstance(i.value, str)) for i in items):
             return None
         return gast.Call(func=name(self.helper(helper, getattr(runtime, helper))),
                          args=[gast.List(elts=list(items), ctx=gast.Load())], keywords=[])
@@ -240,7 +255,8 @@ class Expressions:
     def index(self, node, s):
         """Flatten a subscript index: atoms, slices of atoms, tuples of those."""
         if isinstance(node, gast.Slice):
-            return gast.Slice(*[None if p is None else self.atom(p, s) for p in (node.lower, node.upper, node.step)])
+            return gast.Slice(*[None if p is None else self.atom(p, s)
+                                for p in (node.lower, node.upper, node.step)])
         if isinstance(node, gast.Tuple):
             return gast.Tuple(elts=[self.index(e, s) for e in node.elts], ctx=gast.Load())
         return self.atom(node, s)

@@ -188,7 +188,8 @@ def _drop_unread_flags(body, flags):
                 continue
             for field in ("body", "orelse"):
                 if isinstance(getattr(st, field, None), list):
-                    setattr(st, field, keep(getattr(st, field)) or ([gast.Pass()] if field == "body" else []))
+                    setattr(st, field, keep(getattr(st, field))
+                            or ([gast.Pass()] if field == "body" else []))
             out.append(st)
         return out
     return keep(body)

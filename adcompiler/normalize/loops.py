@@ -48,19 +48,23 @@ class Loops:
     def range_name(self) -> str:
         if self.resolver.lookup("range") is range and "range" not in self.resolver.locals:
             return "range"
-        raise self.loc.error("the name 'range' is shadowed, so loops over sequences cannot be rewritten")
+        raise self.loc.error(
+            "the name 'range' is shadowed, so loops over sequences cannot be rewritten")
 
     def iteration(self, it, s):
         """(length expression, k -> element expression) for iterating over ``it``."""
         callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
-        if callee is enumerate and 1 <= len(it.args) <= 2 and all(k.arg == "start" for k in it.keywords):
+        if callee is enumerate and 1 <= len(it.args) <= 2 \
+                and all(k.arg == "start" for k in it.keywords):
             length, items = self.iteration(it.args[0], s)
-            start = it.args[1] if len(it.args) == 2 else (it.keywords[0].value if it.keywords else None)
+            start = it.args[1] if len(it.args) == 2 else (
+                it.keywords[0].value if it.keywords else None)
             if start is None:
                 return length, lambda k: gast.Tuple(elts=[k, items(k)], ctx=gast.Load())
             first = self.atom(start, s)
-            return length, lambda k: gast.Tuple(elts=[gast.BinOp(left=k, op=gast.Add(), right=copy_tree(first)),
-                                                      items(k)], ctx=gast.Load())
+            return length, lambda k: gast.Tuple(
+                elts=[gast.BinOp(left=k, op=gast.Add(), right=copy_tree(first)), items(k)],
+                ctx=gast.Load())
         if callee is reversed and len(it.args) == 1 and not it.keywords:
             length, items = self.iteration(it.args[0], s)
             n = self.atom(length, s)

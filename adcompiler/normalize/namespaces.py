@@ -35,7 +35,8 @@ def _returned_module(fn):
     except AdError:
         return None
     returns = [n.value for n in walk(parsed.tree) if isinstance(n, gast.Return)]
-    found = {id(m): m for m in (Resolver(parsed).resolve(r) if r is not None else None for r in returns)}
+    found = {id(m): m for m in (Resolver(parsed).resolve(r) if r is not None else None
+                                for r in returns)}
     module = next(iter(found.values())) if len(found) == 1 else None
     return module if isinstance(module, types.ModuleType) else None
 
@@ -50,8 +51,8 @@ def resolve_namespace_aliases(body, resolver, bind) -> None:
             stores[n.id] = stores.get(n.id, 0) + 1
     aliases = {}
     for st in (n for top in body for n in walk(top)):
-        if isinstance(st, gast.Assign) and len(st.targets) == 1 and isinstance(st.targets[0], gast.Name) \
-                and stores.get(st.targets[0].id) == 1:
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], gast.Name) and stores.get(st.targets[0].id) == 1:
             module = _namespace_of(st.value, resolver)
             if module is not None:
                 preferred = next((k for k, v in resolver.parsed.globals.items() if v is module),

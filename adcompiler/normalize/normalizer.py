@@ -33,7 +33,8 @@ class Normalizer(Statements, Loops, Expressions, Calls):
         self.local_fns: dict = {}      # nested defs and lambdas bound to a name: inlined at calls
         self.dict_params: set = set()  # parameters known to be dicts
         self.bound_twice: set = set()  # names bound by more than one statement (or parameters)
-        self.caller_objects: set = set()  # parameters that may hold an object of the caller's (not a number)
+        # parameters that may hold an object of the caller's (not a number)
+        self.caller_objects: set = set()
         self.loop_stores: set = set()  # names the body of the loop being rewritten binds
         self.generated = False  # normalising adcompiler's own generated code (differentiated again)
         self.growing: set = set()  # names of lists the function may add entries to
@@ -78,5 +79,6 @@ class Normalizer(Statements, Loops, Expressions, Calls):
     def _builtin(self, id_):
         import builtins
         if id_ in self.resolver.locals or self.resolver.lookup(id_) is not getattr(builtins, id_):
-            raise self.loc.error("the builtin '%s' is shadowed, so this loop cannot be rewritten" % id_)
+            raise self.loc.error(
+                "the builtin '%s' is shadowed, so this loop cannot be rewritten" % id_)
         return id_

@@ -32,8 +32,10 @@ class Statements:
         """A declaration for names the function only reads changes nothing here."""
         assigned = [n for n in s.names if n in self.resolver.locals]
         if assigned:
-            self.unsupported(s, "assigning to the %s variable %r" % (type(s).__name__.lower(), assigned[0]),
-                             "return the new value instead, and assign it outside the differentiated function")
+            kind = type(s).__name__.lower()
+            self.unsupported(s, "assigning to the %s variable %r" % (kind, assigned[0]),
+                             "return the new value instead, and assign it outside the "
+                             "differentiated function")
 
     stmt_Nonlocal = stmt_Global
 
@@ -50,22 +52,27 @@ class Statements:
         """``np.add.at(a, i, v)`` / ``np.subtract.at(a, i, v)`` on a local array: ``a`` changed in
         place (``runtime.scatter_add``), differentiated; False for any other statement."""
         call = s.value
-        if self.bind_object is None or not isinstance(call, gast.Call) or len(call.args) != 3 or call.keywords:
+        if self.bind_object is None or not isinstance(call, gast.Call) or len(call.args) != 3 \
+                or call.keywords:
             return False
         fn = self.resolver.resolve(call.func)
-        if not any(fn == op.at for op in (np.add, np.subtract)) or not isinstance(call.args[0], gast.Name) \
+        if not any(fn == op.at for op in (np.add, np.subtract)) \
+                or not isinstance(call.args[0], gast.Name) \
                 or call.args[0].id not in self.resolver.locals:
             return False
         target = call.args[0].id
         index = self.atom(call.args[1], s)
-        value = call.args[2] if fn == np.add.at else gast.UnaryOp(op=gast.USub(), operand=call.args[2])
+        value = call.args[2] if fn == np.add.at else gast.UnaryOp(op=gast.USub(),
+                                                                   operand=call.args[2])
         helper = self.helper("scatter_add", runtime.scatter_add)
         changed = self.temp()  # (the same array, changed: a statement never reads its own target)
-        self.emit(assign(changed, gast.Call(func=name(helper), args=[name(target), index, self.atom(value, s)],
+        self.emit(assign(changed, gast.Call(func=name(helper),
+                                            args=[name(target), index, self.atom(value, s)],
                                             keywords=[])), s)
         self.out[-1].ad_mutates = target
         self.emit(assign(target, name(changed)), s)
-        self.out[-1].ad_augmented = True  # (an array sharing its memory changes too: see check_in_place_updates)
+        # (an array sharing its memory changes too: see check_in_place_updates)
+        self.out[-1].ad_augmented = True
         return True
 
     def stmt_Assert(self, s):
@@ -88,11 +95,12 @@ class Statements:
 
     def stmt_Assign(self, s):
         targets = s.targets
-        if len(targets) == 1 and isinstance(targets[0], gast.Name) and isinstance(s.value, gast.Lambda):
+        if len(targets) == 1 and isinstance(targets[0], gast.Name) \
+                and isinstance(s.value, gast.Lambda):
             lam = s.value
             fdef = gast.FunctionDef(name=targets[0].id, args=lam.args, body=[gast.copy_location(
-                gast.Return(value=lam.body), lam.body)], decorator_list=[], returns=None, type_comment=None,
-                type_params=[])
+                gast.Return(value=lam.body), lam.body)], decorator_list=[], returns=None,
+                type_comment=None, type_params=[])
             self.local_fns[targets[0].id] = gast.copy_location(fdef, s)
             return
         if len(targets) == 1 and isinstance(targets[0], gast.Name):
@@ -114,47 +122,52 @@ class Statements:
             self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
             last = self.out[-1]
             last.ad_augmented = True  # in place for an array: see Planner.check_in_place_updates
-            if self.bind_object is None or self.generated:  # (generated code: owned adjoints of one dtype)
-                return
+            if self.bind_object is None or self.generated:
+                return  # (generated code: owned adjoints of one dtype)
             if target.id in self.caller_objects:
                 # the argument may be the caller's array (or list): Python writes the result into
                 # it, and so does generated code (``x = in_place(x, t1)``: the caller sees it)
                 helper = self.helper("in_place", runtime.in_place)
-                last.value = gast.Call(func=name(helper), args=[name(target.id), last.value], keywords=[])
                 last.ad_mutates = target.id
             else:
                 # an array keeps its dtype (a float32 x += float64 stays float32); a number is
                 # rebound (planning drops the helper where the kind says a number)
                 helper = self.helper("keep_dtype", runtime.keep_dtype)
-                last.value = gast.Call(func=name(helper), args=[name(target.id), last.value], keywords=[])
+            last.value = gast.Call(func=name(helper), args=[name(target.id), last.value],
+                                   keywords=[])
             return
         if isinstance(target, gast.Subscript):
             base = self.store_base(target.value, s)
             index = self.index(target.slice, s)
             old = self.temp()
-            self.emit(assign(old, gast.Subscript(value=name(base), slice=index, ctx=gast.Load())), s)
+            self.emit(assign(old, gast.Subscript(value=name(base), slice=index,
+                                                 ctx=gast.Load())), s)
             new = self.atom(gast.BinOp(left=name(old), op=s.op, right=s.value), s)
             if self.bind_object is not None:
                 # d[k] += v on a list or dict: Python changes the array d[k] itself (everything
                 # holding it sees the change); on an array it is x[k] = x[k] + v
                 written = self.temp()
-                call = gast.Call(func=name(self.helper("element_in_place", runtime.element_in_place)),
-                                 args=[name(base), name(old), new], keywords=[])
+                helper = self.helper("element_in_place", runtime.element_in_place)
+                call = gast.Call(func=name(helper), args=[name(base), name(old), new], keywords=[])
                 self.emit(assign(written, call), s)
                 self.out[-1].ad_mutates, self.out[-1].ad_element_of = old, base
                 new = name(written)
-            self.emit(assign(gast.Subscript(value=name(base), slice=copy_tree(index), ctx=gast.Store()), new), s)
+            element = gast.Subscript(value=name(base), slice=copy_tree(index), ctx=gast.Store())
+            self.emit(assign(element, new), s)
             return
         if isinstance(target, gast.Attribute):
             # obj.n += v: the attribute's value updated as a name's would be (an array in place,
             # ``in_place``: anything holding it sees the change), then stored back
             obj = self.attribute_owner(target.value, s)
             old = self.temp()
-            self.emit(assign(old, gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Load())), s)
+            self.emit(assign(old, gast.Attribute(value=name(obj), attr=target.attr,
+                                                 ctx=gast.Load())), s)
             self.caller_objects.add(old)
-            self.stmt_AugAssign(gast.copy_location(gast.AugAssign(target=name(old, True), op=s.op, value=s.value), s))
+            self.stmt_AugAssign(gast.copy_location(gast.AugAssign(target=name(old, True), op=s.op,
+                                                                  value=s.value), s))
             self.out[-1].ad_attribute_update = True
-            self.store(gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store()), name(old), s)
+            self.store(gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store()),
+                       name(old), s)
             return
         self.unsupported(target, "augmented assignment to %s" % type(target).__name__.lower(),
                          "assign to a local name or an element of a local array")
@@ -162,30 +175,35 @@ class Statements:
     def store(self, target, value, s):
         """Store an atom into any assignment target (names, subscripts, tuples)."""
         if isinstance(target, gast.Name):
-            if not (isinstance(value, gast.Name) and value.id == target.id):  # (m = c = m: m = m is nothing)
+            # (m = c = m: m = m is nothing)
+            if not (isinstance(value, gast.Name) and value.id == target.id):
                 self.emit(assign(target.id, value), s)
         elif isinstance(target, gast.Subscript):
             base = self.store_base(target.value, s)
             index = self.index(target.slice, s)
-            self.emit(assign(gast.Subscript(value=name(base), slice=index, ctx=gast.Store()), value), s)
+            element = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
+            self.emit(assign(element, value), s)
         elif isinstance(target, gast.Attribute):
             obj = self.attribute_owner(target.value, s)
-            self.emit(gast.Assign(targets=[gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store())],
-                                  value=value, type_comment=None), s)
+            attribute = gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store())
+            self.emit(gast.Assign(targets=[attribute], value=value, type_comment=None), s)
         elif isinstance(target, (gast.Tuple, gast.List)):
             starred = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
-            if len(starred) > 1 or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
+            if len(starred) > 1 \
+                    or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
                 self.unsupported(target, "this starred unpacking", "index the sequence explicitly")
             n = len(target.elts)
             for i, elt in enumerate(target.elts):
                 if starred and i == starred[0]:  # a, *rest, b = seq: rest = list(seq[1:-1])
                     after = n - 1 - i
                     part = gast.Subscript(value=value, slice=gast.Slice(
-                        lower=const(i), upper=const(-after) if after else None, step=None), ctx=gast.Load())
-                    self.assign_to(elt.value.id, gast.Call(func=name(self._builtin("list")), args=[part],
-                                                           keywords=[]), s)
+                        lower=const(i), upper=const(-after) if after else None, step=None),
+                        ctx=gast.Load())
+                    self.assign_to(elt.value.id, gast.Call(func=name(self._builtin("list")),
+                                                           args=[part], keywords=[]), s)
                     continue
-                index = i if not starred or i < starred[0] else i - n  # after the star: from the end
+                # after the star: from the end
+                index = i if not starred or i < starred[0] else i - n
                 item = gast.Subscript(value=value, slice=const(index), ctx=gast.Load())
                 if isinstance(elt, gast.Name):
                     self.emit(assign(elt.id, item), s)
@@ -193,7 +211,8 @@ class Statements:
                     self.store(elt, self.atom(item, s), s)
         else:
             self.unsupported(target, "assignment to %s" % type(target).__name__.lower(),
-                             "assign to a local name, tuple of names or an element of a local array")
+                             "assign to a local name, tuple of names or an element of a local "
+                             "array")
 
     def assign_to(self, target: str, value, s):
         """``target = value`` with value flattened; a statement never reads its own target."""
@@ -207,8 +226,8 @@ class Statements:
                 isinstance(n, gast.Name) and n.id == target for n in walk(value)):
             self.boolop(value, s, target)
             return
-        reads_target = any(isinstance(n, gast.Name) and n.id == target and isinstance(n.ctx, gast.Load)
-                           for n in walk(value))
+        reads_target = any(isinstance(n, gast.Name) and n.id == target
+                           and isinstance(n.ctx, gast.Load) for n in walk(value))
         if reads_target and not is_atom(value):
             flat = self.expr(value, s)
             if not is_atom(flat):
@@ -224,7 +243,8 @@ class Statements:
         self.emit(if_(test, self.block(s.body), self.block(s.orelse)), s)
 
     def test(self, node, s):
-        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not) and isinstance(node.operand, gast.Name):
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not) \
+                and isinstance(node.operand, gast.Name):
             return node
         return self.atom(node, s)
 
@@ -257,12 +277,16 @@ class Statements:
             # forward pass; the block's backward statements run in place, outside it
             for it in s.items:
                 if it.optional_vars is not None and not isinstance(it.optional_vars, gast.Name):
-                    self.unsupported(s, "unpacking in a 'with' target", "bind the context to one name")
-            block = gast.With(items=s.items, body=self.block(s.body) or [gast.Pass()], type_comment=None)
+                    self.unsupported(s, "unpacking in a 'with' target",
+                                     "bind the context to one name")
+            block = gast.With(items=s.items, body=self.block(s.body) or [gast.Pass()],
+                              type_comment=None)
             self.emit(block, s)
             return
-        if not (len(call.args) == 1 and isinstance(call.args[0], gast.Name) and isinstance(item.optional_vars, gast.Name)):
-            self.unsupported(s, "this insert_grad_of block", "write 'with ad.insert_grad_of(x) as dx:' for a name x")
+        if not (len(call.args) == 1 and isinstance(call.args[0], gast.Name)
+                and isinstance(item.optional_vars, gast.Name)):
+            self.unsupported(s, "this insert_grad_of block",
+                             "write 'with ad.insert_grad_of(x) as dx:' for a name x")
         hook = gast.With(items=[gast.withitem(context_expr=call, optional_vars=item.optional_vars)],
                          body=self.block(s.body) or [gast.Pass()], type_comment=None)
         hook.ad_hook = True
@@ -273,29 +297,32 @@ class Statements:
 
     def stmt_Delete(self, s):
         if not all(isinstance(t, gast.Name) for t in s.targets):
-            self.unsupported(s, "'del' of an element or attribute", "build a new array or dict instead")
+            self.unsupported(s, "'del' of an element or attribute",
+                             "build a new array or dict instead")
         # deleting a local name changes no value the gradient needs: nothing to do
 
     def stmt_Break(self, s):
         self.emit(gast.Break(), s)
 
     def attribute_owner(self, node, s) -> str:
-        """The name of the object ``obj.attr = v`` stores into: a local one, or an object of a user's
-        class the function reaches by name (a method's ``self``, a module-level model); never a
-        module or a class."""
+        """The name of the object ``obj.attr = v`` stores into: a local one, or an object of a
+        user's class the function reaches by name (a method's ``self``, a module-level model);
+        never a module or a class."""
         value = self.atom(node, s)
         if isinstance(value, gast.Name) and value.id not in self.resolver.locals | self.temps:
             obj = self.resolver.resolve(value)
             if obj is MISSING or isinstance(obj, (type, types.ModuleType, types.FunctionType)) \
                     or not hasattr(obj, "__dict__"):
-                self.unsupported(node, "assigning an attribute of %r (%s)" % (value.id, type(obj).__name__),
-                                 "keep the value in a local variable or an object of your own class")
+                what = "assigning an attribute of %r (%s)" % (value.id, type(obj).__name__)
+                self.unsupported(node, what, "keep the value in a local variable or an object of "
+                                             "your own class")
             return value.id
         return self.local_name(node, s)
 
     def store_base(self, node, s) -> str:
-        """The name of the container or array ``x[k] = v`` writes into: a local one, or a module-level
-        list, dict or array (a call counter, a cache; planning refuses a value that depends on wrt)."""
+        """The name of the container or array ``x[k] = v`` writes into: a local one, or a
+        module-level list, dict or array (a call counter, a cache; planning refuses a value that
+        depends on wrt)."""
         value = self.atom(node, s)
         if isinstance(value, gast.Name) and value.id not in self.resolver.locals | self.temps \
                 and isinstance(self.resolver.resolve(value), (list, dict, np.ndarray)):
