@@ -89,16 +89,8 @@ class Expressions:
             return self.call(node, s)
         if isinstance(node, gast.Subscript):
             return self.subscript(node, s)
-        if isinstance(node, (gast.Tuple, gast.List)):
-            if any(isinstance(e, gast.Starred) for e in node.elts):
-                self.unsupported(node, "starred elements in a display",
-                                 "build the sequence explicitly")
-            return type(node)(elts=[self.atom(e, s) for e in node.elts], ctx=gast.Load())
-        if isinstance(node, gast.Dict):
-            if any(k is None for k in node.keys):
-                self.unsupported(node, "'**' in a dict display", "build the dict explicitly")
-            return gast.Dict(keys=[self.atom(k, s) for k in node.keys],
-                             values=[self.atom(v, s) for v in node.values])
+        if isinstance(node, (gast.Tuple, gast.List, gast.Dict)):
+            return self.display(node, s)
         if isinstance(node, gast.JoinedStr):
             return node
         if isinstance(node, (gast.ListComp, gast.GeneratorExp, gast.DictComp)):
@@ -110,6 +102,18 @@ class Expressions:
             return self.lambda_value(node, s)
         what = UNSUPPORTED.get(type(node).__name__, type(node).__name__)
         self.unsupported(node, what, "rewrite it with plain statements and loops")
+
+    def display(self, node, s):
+        """A tuple, list or dict display of atoms."""
+        if isinstance(node, (gast.Tuple, gast.List)):
+            if any(isinstance(e, gast.Starred) for e in node.elts):
+                self.unsupported(node, "starred elements in a display",
+                                 "build the sequence explicitly")
+            return type(node)(elts=[self.atom(e, s) for e in node.elts], ctx=gast.Load())
+        if any(k is None for k in node.keys):
+            self.unsupported(node, "'**' in a dict display", "build the dict explicitly")
+        return gast.Dict(keys=[self.atom(k, s) for k in node.keys],
+                         values=[self.atom(v, s) for v in node.values])
 
     def compare(self, node, s):
         """A comparison of atoms; a chain ``a < b < c`` as ``a < b and b < c``."""
