@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 
 import gast
 
+from .ir import target_of
+
 FLOAT, SCALAR = "float", "scalar"
 CONTAINER = "container"  # a list, tuple or dict (its adjoint has the same structure)
 BOTTOM = "bottom"  # no information yet (the fixpoint's start); unknown if it stays
@@ -49,135 +51,6 @@ def broadcast_kind(*kinds):
     if any(r is None for r in ranks):
         return None
     return array_kind(max(ranks))
-
-
-_AST = gast.AST
-
-
-_CHILD_FIELDS: dict = {}
-_NOT_CHILDREN = frozenset(("ctx", "id", "attr", "arg", "type_comment", "kind", "is_async", "conversion", "simple",
-                           "level", "module"))
-
-
-def _child_fields(cls):
-    fields = _CHILD_FIELDS.get(cls)
-    if fields is None:
-        fields = _CHILD_FIELDS[cls] = tuple(f for f in cls._fields if f not in _NOT_CHILDREN)
-    return fields
-
-
-def walk(node):
-    """Every node under ``node`` except expression contexts (``Load``/``Store``), like
-    ``gast.walk`` without its per-node generators: this runs on the hot path of code generation."""
-    stack = [node]
-    out = []
-    while stack:
-        n = stack.pop()
-        out.append(n)
-        for name_ in _CHILD_FIELDS.get(n.__class__) or _child_fields(n.__class__):
-            v = getattr(n, name_, None)
-            if v.__class__ is list:
-                stack.extend(x for x in v if isinstance(x, _AST))
-            elif isinstance(v, _AST):
-                stack.append(v)
-    return out
-
-
-def name_counts(node) -> tuple[dict, dict]:
-    """(how often each name is bound, how often it is read) under ``node``: one pass that does
-    not descend into names (the optimiser asks after every round)."""
-    stores, loads_ = {}, {}
-    stack = [node]
-    name_cls, load_cls = gast.Name, gast.Load
-    while stack:
-        n = stack.pop()
-        cls = n.__class__
-        if cls is name_cls:
-            table = loads_ if n.ctx.__class__ is load_cls else stores
-            table[n.id] = table.get(n.id, 0) + 1
-            continue
-        if cls is gast.AugAssign and n.target.__class__ is name_cls:  # (x += v reads x too)
-            loads_[n.target.id] = loads_.get(n.target.id, 0) + 1
-        for name_ in _CHILD_FIELDS.get(cls) or _child_fields(cls):
-            v = getattr(n, name_, None)
-            if v.__class__ is list:
-                stack.extend(x for x in v if isinstance(x, _AST))
-            elif isinstance(v, _AST):
-                stack.append(v)
-    return stores, loads_
-
-
-def substitute_loads(node, values: dict) -> bool:
-    """Replace, in place, every load of a name in ``values`` under ``node`` by (a copy of) its
-    Name or Constant value; True if anything changed. (A NodeTransformer is far slower here.)"""
-    changed = False
-    stack = [node]
-    name_cls, load_cls = gast.Name, gast.Load
-    while stack:
-        n = stack.pop()
-        for child in _CHILD_FIELDS.get(n.__class__) or _child_fields(n.__class__):
-            v = getattr(n, child, None)
-            if v.__class__ is list:
-                for i, x in enumerate(v):
-                    if x.__class__ is name_cls:
-                        if x.ctx.__class__ is load_cls and x.id in values:
-                            v[i] = _copy_atom(values[x.id])
-                            changed = True
-                    elif isinstance(x, _AST):
-                        stack.append(x)
-            elif v.__class__ is name_cls:
-                if v.ctx.__class__ is load_cls and v.id in values:
-                    setattr(n, child, _copy_atom(values[v.id]))
-                    changed = True
-            elif isinstance(v, _AST):
-                stack.append(v)
-    return changed
-
-
-def _copy_atom(atom):
-    if atom.__class__ is gast.Constant:
-        return gast.Constant(value=atom.value, kind=None)
-    return gast.Name(id=atom.id, ctx=gast.Load(), annotation=None, type_comment=None)
-
-
-def loads(node) -> list[str]:
-    """Names ``node`` reads (the target of ``x += v`` too)."""
-    out = [n.id for n in walk(node) if n.__class__ is gast.Name and n.ctx.__class__ is gast.Load]
-    return out + [node.target.id] if node.__class__ is gast.AugAssign and node.target.__class__ is gast.Name else out
-
-
-LIST_MUTATORS = ("append", "pop")
-
-
-def list_method(stmt):
-    """(list name, method, call) when ``stmt`` is ``lst.append(v)``, ``x = lst.pop()`` or
-    ``lst.pop()`` (its value discarded)."""
-    call = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
-    if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
-            and isinstance(call.func.value, gast.Name) and call.func.attr in LIST_MUTATORS:
-        if call.func.attr == "pop" and not call.args and not call.keywords \
-                or (call.func.attr == "append" and isinstance(stmt, gast.Expr)):
-            return call.func.value.id, call.func.attr, call
-    return None
-
-
-def target_of(stmt):
-    """(rebound name or None, mutated name or None) of a simple statement. In-place helper calls
-    (``add_at(d, i, g)``, ``v = take_adjoint(d, i)``) are marked ``ad_mutates`` by planning."""
-    mutates = getattr(stmt, "ad_mutates", None)
-    if mutates is not None:
-        bound = stmt.targets[0].id if isinstance(stmt, gast.Assign) and isinstance(stmt.targets[0], gast.Name) else None
-        return bound, mutates
-    if isinstance(stmt, gast.Expr):
-        method = list_method(stmt)
-        return (None, method[0]) if method else (None, None)
-    if isinstance(stmt, gast.Assign):
-        t = stmt.targets[0]
-        if isinstance(t, gast.Name):
-            return t.id, None
-        if isinstance(t, (gast.Subscript, gast.Attribute)) and isinstance(t.value, gast.Name):
-            return None, t.value.id  # (obj.attr = v changes the object obj)
-    return None, None
 
 
 @dataclass

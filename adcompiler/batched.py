@@ -16,9 +16,9 @@ from __future__ import annotations
 import gast
 
 from . import rules, runtime
-from .analysis import BOTTOM, FLOAT, SCALAR, rank, target_of, walk
+from .analysis import BOTTOM, FLOAT, SCALAR, rank
 from .forward import ForwardMode, _sum
-from .normalize import assign, const, located, name
+from .ir import assign, const, instantiate, located, name, target_of, walk
 from .planning.kinds import _index_kind
 
 
@@ -242,7 +242,7 @@ class BatchedForwardMode(ForwardMode):
                 t = gast.Call(func=name(self.helper("lift")), args=[t, const(lift)], keywords=[])
             for h in rules.helpers_used(template):
                 mapping.setdefault(h, name(self.helper(h)))
-            terms.append(rules.instantiate(template, dict(mapping, g=t)))
+            terms.append(instantiate(template, dict(mapping, g=t)))
         return gast.Call(func=name(self.helper("expand_batch")), args=[_sum(terms), name(target)], keywords=[])
 
     def runtime_helper(self, rule, bound, tangents):

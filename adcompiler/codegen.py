@@ -15,8 +15,7 @@ import types
 
 import gast
 
-from .analysis import walk
-from .context import COMMENT
+from .ir import COMMENT, walk
 
 _COMMENT_LINE = re.compile(r"^(\s*)%s\((.*)\)$" % COMMENT)
 _serial = itertools.count(1)

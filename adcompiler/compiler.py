@@ -9,16 +9,17 @@ import gast
 import numpy as np
 
 from . import effects, hooks, rules, runtime
-from .analysis import CONTAINER, FLOAT, SCALAR, array_kind, is_container, walk
+from .analysis import CONTAINER, FLOAT, SCALAR, array_kind, is_container
 from .arguments import TUPLE_OF, is_array_kind
 from .batched import BatchedForwardMode
 from .codegen import compile_functions, drop_orphan_comments, to_source
-from .context import COMMENT, Context
+from .context import Context
 from .forward import ForwardMode
 from .fusion import fuse_composites
 from .inplace import read_back
+from .ir import COMMENT, assign, const, name, walk
 from .naming import label_of
-from .normalize import assign, const, name, normalize_function
+from .normalize import normalize_function
 from .optimize import Facts
 from .optimize import optimize as run_optimizer
 from .parse import parse_function, unwrap

@@ -6,12 +6,11 @@ import builtins
 
 import gast
 
+from .ir import COMMENT
 from .naming import Bindings, Namer, names_in
 from .parse import Parsed
 from .resolve import MISSING, Resolver
 from .rules import helper_object
-
-COMMENT = "__adcompiler_comment__"
 
 
 class Context:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import gast
 
 from . import custom, hooks, rules
-from .analysis import FLOAT, SCALAR, is_container, list_method, target_of, walk
+from .analysis import FLOAT, SCALAR, is_container
+from .ir import assign, const, if_, instantiate, list_method, located, name, target_of, walk
 from .naming import label_of
-from .normalize import assign, const, if_, located, name
 from .planning import Planner
 
 
@@ -229,7 +229,7 @@ class ForwardMode(Planner):
                     continue
                 mapping["g"] = tangents[p]
                 template = rule.vjp_template(p, bound, all(self.kind_of(bound[q]) == "float" for q in rule.vjps))
-                terms.append(rules.instantiate(template, mapping))
+                terms.append(instantiate(template, mapping))
             expr = _sum(terms)
             operands = [bound[q] for q in rule.signature.params if isinstance(bound.get(q), gast.Name)]
             if len({o.id for o in operands}) > 1 and any(self.kind_of(o) not in ("float", "scalar") for o in operands):
@@ -243,7 +243,7 @@ class ForwardMode(Planner):
         if rule.jvp is not None:
             for p in params:
                 mapping["t_" + p] = tangents[p] if tangents[p] is not None else _ZERO
-            return _without_zero_terms(rules.instantiate(rule.jvp, mapping), live)
+            return _without_zero_terms(instantiate(rule.jvp, mapping), live)
         if rule.linear:
             diff = [p for p in rule.diff if tangents[p] is not None]
             if len(diff) == 1 and isinstance(bound[diff[0]], gast.Name):
@@ -491,4 +491,4 @@ def _without_zero_terms(expr, live: set):
 
 def _substitute(expr, var: str, tangent):
     """``expr`` with the operand ``var`` replaced by its tangent (a linear function applied to it)."""
-    return rules.instantiate(expr, {var: tangent})
+    return instantiate(expr, {var: tangent})

@@ -20,7 +20,7 @@ import gast
 import numpy as np
 
 from . import rules, runtime
-from .analysis import walk
+from .ir import walk
 from .resolve import MISSING
 
 _EXP, _LOG = (np.exp,), (np.log,)

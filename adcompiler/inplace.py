@@ -17,8 +17,7 @@ from __future__ import annotations
 import gast
 import numpy as np
 
-from .analysis import name_counts, walk
-from .normalize import name
+from .ir import name, name_counts, walk
 from .shapes import FLOAT_DTYPES, ResolveShapes
 
 _UFUNC_OF = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply, gast.Div: np.true_divide,

@@ -5,7 +5,7 @@ import re
 
 import gast
 
-from .analysis import walk
+from .ir import walk
 
 
 def names_in(tree) -> set[str]:

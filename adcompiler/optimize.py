@@ -11,9 +11,8 @@ from typing import Callable
 
 import gast
 
-from .analysis import loads, name_counts, substitute_loads, walk
-from .context import COMMENT
 from .inplace import ReuseBuffers
+from .ir import COMMENT, loads, name_counts, substitute_loads, walk
 from .shapes import ResolveShapes
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,

@@ -16,9 +16,20 @@ from dataclasses import dataclass, field
 import gast
 
 from . import custom, hooks, rules
-from .analysis import FLOAT, SCALAR, is_container, list_method, loads, rank, target_of, walk
+from .analysis import FLOAT, SCALAR, is_container, rank
+from .ir import (
+    assign,
+    const,
+    if_,
+    instantiate,
+    list_method,
+    loads,
+    located,
+    name,
+    target_of,
+    walk,
+)
 from .naming import label_of
-from .normalize import assign, const, if_, located, name
 from .planning import Plan, Planner
 from .rules.helpers import TOPICS
 
@@ -161,7 +172,7 @@ class ReverseMode(Planner):
             mapping = dict(self.mapping_of(s, plan, [rule.vjps[varargs]]), g=seed, ans=target)
             for h in rules.helpers_used(rule.vjps[varargs]):
                 mapping.setdefault(h, self.helper(h))
-            parts = rules.instantiate(rule.vjps[varargs], mapping)
+            parts = instantiate(rule.vjps[varargs], mapping)
             reads = {n for n in loads(bound[varargs])} | {target} | gate_reads
             for i, elt in enumerate(bound[varargs].elts):
                 if isinstance(elt, gast.Name) and elt.id in self.active:
@@ -182,7 +193,7 @@ class ReverseMode(Planner):
                         mapping["ans"] = self.shape_source(target)
                     else:
                         mapping[q] = name(self.shape_source(node.id))
-            expr = rules.instantiate(template, mapping)
+            expr = instantiate(template, mapping)
             value_reads = {n for q in value_params for n in loads(mapping[q] if q != "ans" else name(target))} | gate_reads
             shape_reads = {n for q in shape_params for n in loads(mapping[q] if q != "ans" else name(mapping["ans"]))}
             raw = expr
@@ -724,7 +735,7 @@ class ReverseMode(Planner):
                     # the contribution is a scalar too: uniform over the operand if it has the
                     # result's shape
                     expr, uniform = c.raw if c.raw is not None else c.expr, True
-                expr = rules.instantiate(expr, rename) if rename else expr
+                expr = instantiate(expr, rename) if rename else expr
                 if source_zero and (c.needs_array or not _passes_zero(expr, self.adj(bound))):
                     # a zero adjoint contributes nothing (every vjp is linear in it); 0.0 * y would
                     # be a NumPy zero of y's shape, not the zero standing for the operand's adjoint,
@@ -765,7 +776,7 @@ class ReverseMode(Planner):
     def backward_gradcall(self, s, rename, out):
         """``t = df(x, y)`` for a gradient function ``df``: the adjoint of each argument is a
         Hessian-vector product, generated as forward mode over df's code."""
-        call = rules.instantiate(s.value, rename)
+        call = instantiate(s.value, rename)
         helper = name(self.ctx.bind("gradient_vjp", hooks.gradient_vjp))
         args = gast.Tuple(elts=list(call.args), ctx=gast.Load())
         g = name(self.adj(target_of(s)[0]))
@@ -804,7 +815,7 @@ class ReverseMode(Planner):
         d, index, v = s.value.args
         if d.id not in self.live or not (isinstance(v, gast.Name) and v.id in self.active):
             return
-        index = rules.instantiate(index, rename) if rename else index
+        index = instantiate(index, rename) if rename else index
         read = gast.Call(func=name(self.helper("element")), args=[name(self.adj(d.id)), index], keywords=[])
         shape = name(rename.get(v.id, v.id))
         self.accumulate(v.id, gast.Call(func=name(self.helper("unbroadcast")), args=[read, shape], keywords=[]),
@@ -817,7 +828,7 @@ class ReverseMode(Planner):
         w = target_of(s)[0]
         if d.id not in self.active or (d.id not in self.live and w not in self.live):
             return
-        index = rules.instantiate(index, rename) if rename else index
+        index = instantiate(index, rename) if rename else index
         self.ensure_owned(d.id, rename.get(d.id, d.id), out, s)
         dd = name(self.adj(d.id))
         out.append(located(gast.Expr(value=gast.Call(func=name(self.helper("take_adjoint")), args=[dd, index],
@@ -846,8 +857,8 @@ class ReverseMode(Planner):
         fwd, _, active = self.call_site(s)
         if not active:
             return
-        call = rules.instantiate(s.value, rename)
-        args = [rules.instantiate(a, rename) for a in self.plans[id(s)].call_args or s.value.args]
+        call = instantiate(s.value, rename)
+        args = [instantiate(a, rename) for a in self.plans[id(s)].call_args or s.value.args]
         s.ad_saved = self.ctx.namer.fresh(label_of(self.plans[id(s)].fn) + "_saved")
         target = gast.Tuple(elts=[name(self.ctx.throwaway(), True), name(s.ad_saved, True)], ctx=gast.Store())
         out.append(located(assign(target, gast.Call(func=name(fwd), args=args, keywords=call.keywords)), s))
@@ -856,7 +867,7 @@ class ReverseMode(Planner):
     def backward_user(self, s, rename, out):
         """Call the user's vjp rule: ``rule(g, ans, *args, **kwargs)``."""
         plan = self.plans[id(s)]
-        call = rules.instantiate(s.value, rename)
+        call = instantiate(s.value, rename)
         target = target_of(s)[0]
         # the user's rule itself, by name (forward mode can differentiate it again: hessians)
         rule = self.ctx.bind(label_of(plan.fn) + "_vjp", custom.USER_VJPS[plan.fn])
@@ -945,14 +956,14 @@ class ReverseMode(Planner):
         base = s.value.value.id
         if base not in self.active:
             return
-        index = self.index_value(rules.instantiate(s.value.slice, rename))
+        index = self.index_value(instantiate(s.value.slice, rename))
         base_ref = rename.get(base, base)
         g = name(self.adj(target_of(s)[0]))
         if base in self.live:
             self.ensure_owned(base, base_ref, out, s)
             if rank(self.kinds.get(base)) and self.basic_index(s.value.slice):
                 # an integer / slice index cannot repeat an element: add in place directly
-                target = gast.Subscript(value=name(self.adj(base)), slice=rules.instantiate(s.value.slice, rename),
+                target = gast.Subscript(value=name(self.adj(base)), slice=instantiate(s.value.slice, rename),
                                         ctx=gast.Store())
                 out.append(located(gast.AugAssign(target=target, op=gast.Add(), value=g), s))
                 return
@@ -986,7 +997,7 @@ class ReverseMode(Planner):
         """``y[i] = v``: ``dv`` is what ``dy`` held at ``i``, which the store overwrote (now 0)."""
         target = s.targets[0]
         base = target.value.id
-        index = self.index_value(rules.instantiate(target.slice, rename))
+        index = self.index_value(instantiate(target.slice, rename))
         self.ensure_owned(base, rename.get(base, base), out, s)
         take = gast.Call(func=name(self.helper("take_adjoint")), args=[name(self.adj(base)), index], keywords=[])
         value = s.value

@@ -24,8 +24,7 @@ import gast
 import numpy as np
 
 from . import rules, runtime
-from .analysis import walk
-from .normalize import name
+from .ir import name, walk
 
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 _WITH_ARRAY_CONSTANT = (gast.Add, gast.Sub, gast.Mult, gast.Div)  # (not ``**``: ``x ** 2`` has a fast path)

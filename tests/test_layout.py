@@ -120,3 +120,9 @@ def test_planning_sits_below_the_transforms():
         above = reach(graph, module) & {"adcompiler.reverse", "adcompiler.forward", "adcompiler.batched",
                                         "adcompiler.compiler", "adcompiler.api"}
         assert not above, module
+
+
+def test_the_ir_sits_at_the_bottom():
+    """``adcompiler.ir``, the vocabulary every pass shares, imports no other module of the
+    package but ``errors``."""
+    assert import_graph()["adcompiler.ir"] <= {"adcompiler.errors"}

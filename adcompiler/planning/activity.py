@@ -8,8 +8,9 @@ import gast
 import numpy as np
 
 from .. import rules
-from ..analysis import activity, target_of, walk
+from ..analysis import activity
 from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
+from ..ir import target_of, walk
 from ..resolve import MISSING
 
 

@@ -11,7 +11,8 @@ import types
 import gast
 
 from .. import effects, runtime
-from ..analysis import FLOAT, SCALAR, is_container, list_method, loads, rank, target_of, walk
+from ..analysis import FLOAT, SCALAR, is_container, rank
+from ..ir import list_method, loads, target_of, walk
 from ..resolve import MISSING
 from .calls import _user_callable
 from .kinds import _hashable

@@ -7,8 +7,8 @@ import gast
 import numpy as np
 
 from .. import rules
-from ..analysis import loads
 from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
+from ..ir import loads
 from ..resolve import MISSING
 from .plan import Plan, _call_text, method_text
 

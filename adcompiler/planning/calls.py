@@ -13,9 +13,9 @@ import gast
 import numpy as np
 
 from .. import callables, custom, hooks, rules, runtime
-from ..analysis import BOTTOM, FLOAT, is_container, list_method, loads, rank, target_of
+from ..analysis import BOTTOM, FLOAT, is_container, rank
 from ..errors import AdError
-from ..normalize import name
+from ..ir import list_method, loads, name, target_of
 from ..parse import is_library_function, unwrap
 from ..resolve import MISSING
 from ..rules.builtin_rules import READS_LOCALS

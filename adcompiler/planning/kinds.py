@@ -16,8 +16,8 @@ from ..analysis import (
     broadcast_kind,
     is_container,
     rank,
-    target_of,
 )
+from ..ir import target_of
 from ..resolve import MISSING
 from ..rules.helpers.products import ddot_left, ddot_right
 

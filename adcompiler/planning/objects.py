@@ -11,7 +11,8 @@ import types
 import gast
 
 from .. import effects
-from ..analysis import FLOAT, SCALAR, list_method, loads, target_of, varied_names, walk
+from ..analysis import FLOAT, SCALAR, varied_names
+from ..ir import list_method, loads, target_of, walk
 from .calls import _user_callable
 from .kinds import kind_of
 from .plan import Plan, _call_text

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from ..analysis import loads
+from ..ir import loads
 
 
 @dataclass

@@ -12,9 +12,7 @@ import types
 import gast
 
 from .. import rules, runtime
-from ..analysis import loads
-from ..normalize import name
-from ..rules.core import copy_tree
+from ..ir import copy_tree, loads, name
 from .plan import method_text
 
 _ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "imag", "mT", "flat",

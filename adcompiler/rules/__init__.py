@@ -13,7 +13,6 @@ from .core import (
     Signature,
     helper_object,
     helpers_used,
-    instantiate,
     needs_array_adjoint,
     template_names,
     template_reads,
@@ -60,7 +59,7 @@ def lookup_method(name: str) -> Rule | None:
     return methods.table.rules.get(name)
 
 
-__all__ = ["needs_array_adjoint", "load_scipy_rules", "HELPER_NAMES", "helper_object", "helpers_used", "Rule", "Signature", "instantiate", "template_names", "template_reads", "lookup", "lookup_method",
+__all__ = ["needs_array_adjoint", "load_scipy_rules", "HELPER_NAMES", "helper_object", "helpers_used", "Rule", "Signature", "template_names", "template_reads", "lookup", "lookup_method",
            "USER_RULES", "TABLES"]
 
 

@@ -171,32 +171,6 @@ class Rule:
         return tuple(p for p in self.signature.params if p not in special and not self.read_in_every_mode(p))
 
 
-def copy_tree(node, mapping=None):
-    """A fresh copy of an AST (much faster than copy.deepcopy); with ``mapping``, loads of the
-    names it holds are replaced by (copies of) a node or by another name."""
-    if isinstance(node, list):
-        return [copy_tree(n, mapping) for n in node]
-    if not isinstance(node, gast.AST):
-        return node
-    if mapping and isinstance(node, gast.Name) and node.id in mapping and isinstance(node.ctx, gast.Load):
-        repl = mapping[node.id]
-        if isinstance(repl, str):
-            return gast.Name(id=repl, ctx=gast.Load(), annotation=None, type_comment=None)
-        return copy_tree(repl)
-    new = node.__class__.__new__(node.__class__)
-    for name_ in node._fields:
-        setattr(new, name_, copy_tree(getattr(node, name_, None), mapping))
-    for attr in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-        if hasattr(node, attr):
-            setattr(new, attr, getattr(node, attr))
-    return new
-
-
-def instantiate(template, mapping: dict):
-    """Copy ``template`` replacing names: ``mapping`` maps a name to a node or a new name."""
-    return copy_tree(template, mapping)
-
-
 def helpers_used(template) -> list:
     """The helper names (np, unbroadcast, ...) a template refers to (computed once per template)."""
     used = getattr(template, "ad_helpers", None)

@@ -22,7 +22,7 @@ D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
   jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"))
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X, batching="batch_cast")
 D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
-# np.r_[...] and np.c_[...] in the normal form (normalize.Normalizer.concatenation)
+# np.r_[...] and np.c_[...] in the normal form (normalize/expressions.py, Expressions.concatenation)
 D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
 D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
 D(elementwise.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)

@@ -1,0 +1,71 @@
+"""Pass 3: normalise a parsed function to three-address code (the IR of every later pass).
+
+After this pass
+- every statement performs one operation on names and constants (``t1 = x + y``,
+  ``t2 = np.sin(t1)``, ``y[i] = t3``), calls keep their (resolved) callee expression;
+- control flow is structured: ``if``/``for``/``while`` only; ``break``, ``continue`` and early
+  ``return`` are lowered to flags, the only ``break`` left is ``if <flag>: break`` as the last
+  statement of a loop body, and the function ends with its single ``return <name>``;
+- ``for`` loops run over ``range(...)``; other iterables become index loops;
+- augmented assignment is spelled out (``x += y`` -> ``x = x + y``).
+
+The pass's steps, one module each: ``jumps`` (jump lowering), ``namespaces`` (``xp = np``
+aliases), then the ``Normalizer`` (``normalizer``, with its ``statements``, ``loops``,
+``expressions`` and ``calls``); ``normalize_function`` is the pass's interface.
+"""
+from __future__ import annotations
+
+import gast
+
+from ..errors import Location
+from ..ir import walk
+from ..naming import Namer
+from ..resolve import Resolver
+from .jumps import lower_jumps
+from .namespaces import resolve_namespace_aliases
+from .normalizer import Normalizer
+
+
+def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
+                       dict_params=frozenset(), bind=None, number_params=frozenset(),
+                       generated=False) -> tuple[gast.FunctionDef, set]:
+    """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
+    ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
+    ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
+    ``number_params``: parameters known to hold numbers (``x += 1`` rebinds them)."""
+    lowered = lower_jumps(fdef, namer)
+    resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    norm = Normalizer(resolver, namer, loc)
+    norm.growing = {n.func.value.id for st in lowered for n in walk(st) if isinstance(n, gast.Call)
+                    and isinstance(n.func, gast.Attribute)
+                    and n.func.attr in ("append", "extend", "insert")
+                    and isinstance(n.func.value, gast.Name)} | \
+        {n.target.id for st in lowered for n in walk(st) if isinstance(n, gast.AugAssign)
+         and isinstance(n.target, gast.Name)
+         and isinstance(n.op, gast.Add)}  # (lists that may grow)
+    norm.bind_object = bind
+    norm.generated = generated
+    if bind is not None:
+        resolve_namespace_aliases(lowered, resolver, norm.helper)
+    stores = [n.id for st in lowered for n in walk(st)
+              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+    norm.dict_params = set(dict_params) - set(stores)
+    # (a name only ever bound as the counter of loops over range is no other value's)
+    counters = {id(loop.target) for st in lowered for loop in walk(st) if isinstance(loop, gast.For)
+                and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
+                and resolver.resolve(loop.iter.func) is range}
+    other_stores = [n.id for st in lowered for n in walk(st)
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
+                    and id(n) not in counters]
+    args = fdef.args
+    params = {p.id for p in args.posonlyargs + args.args + args.kwonlyargs
+              + [args.vararg, args.kwarg] if p is not None}
+    norm.bound_twice = params | {n for n in stores if stores.count(n) > 1 and n in other_stores}
+    norm.caller_objects = params - set(number_params)
+    body = norm.block(lowered)
+    out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
+                           returns=None, type_comment=None, type_params=[])
+    gast.copy_location(out, fdef)
+    resolver.locals |= norm.temps
+    return out, norm.temps

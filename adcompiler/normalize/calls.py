@@ -1,0 +1,185 @@
+"""The ``Normalizer``'s calls: arguments flattened to atoms, the callee kept as written when it
+is global; a nested def or lambda inlined (its locals renamed, its jumps lowered); ``map`` as a
+comprehension and ``functools.reduce`` as a loop, so the function they call is differentiated like
+any call; ``sorted``/``max``/``min`` with ``key=`` as the keys computed, then items picked.
+"""
+from __future__ import annotations
+
+import gast
+
+from .. import runtime
+from ..ir import const, copy_tree, name, walk
+from ..resolve import MISSING, local_names
+from .expressions import Renamer
+from .jumps import lower_jumps
+
+
+class Calls:
+    """Call methods of the ``Normalizer`` (a mixin)."""
+
+    def call(self, node, s):
+        if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
+            return self.inline(node, s)
+        rewritten = self.higher_order(node, s)
+        if rewritten is not None:
+            return rewritten
+        if not node.args and node.keywords and all(k.arg for k in node.keywords) \
+                and self.resolver.resolve(node.func) is dict:  # dict(a=x, b=y) is {'a': x, 'b': y}
+            return gast.Dict(keys=[const(k.arg) for k in node.keywords],
+                             values=[self.atom(k.value, s) for k in node.keywords])
+        args = []
+        for a in node.args:
+            if isinstance(a, gast.Starred):
+                args.append(gast.Starred(value=self.atom(a.value, s), ctx=gast.Load()))
+            else:
+                args.append(self.atom(a, s))
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, s)) for k in node.keywords]
+        func = node.func
+        if self.is_global(func):
+            pass  # keep the callee as written: np.sin, helper, math.exp
+        elif isinstance(func, gast.Attribute):
+            func = gast.Attribute(value=self.atom(func.value, s), attr=func.attr, ctx=gast.Load())
+        elif isinstance(func, gast.Name):
+            pass  # a local callable (nested def, lambda variable, argument)
+        else:
+            func = self.atom(func, s)
+        return gast.Call(func=func, args=args, keywords=keywords)
+
+    def inline(self, call, s):
+        """Inline a call to a nested def or lambda: its locals get fresh names, its free names
+        read the enclosing function's variables at call time (closure semantics)."""
+        fdef = self.local_fns[call.func.id]
+        if fdef.name in self.inlining:
+            raise self.loc.error("recursion through the nested function %r is not supported"
+                                 % fdef.name, call,
+                                 hint="define the recursive function at module level")
+        args = fdef.args
+        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
+            self.unsupported(call, "calling a nested function with *args, **kwargs or keyword-only "
+                                   "parameters", "define it at module level")
+        params = [a.id for a in args.args]
+        renames = {n: self.namer.fresh("%s_%s" % (fdef.name.strip("<>"), n))
+                   for n in sorted(local_names(fdef))}
+        self.resolver.locals |= set(renames.values())
+        bound = {}
+        if len(call.args) > len(params):
+            raise self.loc.error("too many arguments for %s()" % fdef.name, call)
+        for p, a in zip(params, call.args):
+            bound[p] = a
+        for k in call.keywords:
+            if k.arg not in params or k.arg in bound:
+                raise self.loc.error("unexpected keyword argument %r for %s()" % (k.arg, fdef.name),
+                                     call)
+            bound[k.arg] = k.value
+        defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
+        for p in params:
+            value = bound.get(p, defaults.get(p))
+            if value is None:
+                raise self.loc.error("missing argument %r for %s()" % (p, fdef.name), call)
+            self.assign_to(renames[p], value, s)
+        body = [Renamer(renames).visit(copy_tree(st)) for st in fdef.body]
+        inner = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
+                                 returns=None, type_comment=None, type_params=[])
+        gast.copy_location(inner, fdef)
+        lowered = lower_jumps(inner, self.namer)
+        self.resolver.locals |= {n.id for st in lowered for n in walk(st)
+                                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        result = lowered[-1].value
+        self.inlining.append(fdef.name)
+        try:
+            for st in lowered[:-1]:
+                self.stmt(st)
+            return self.atom(result if result is not None else const(None), s)
+        finally:
+            self.inlining.pop()
+
+    def higher_order(self, node, s):
+        """``map(f, xs, ...)`` as ``[f(x, ...) for x, ... in zip(xs, ...)]`` and
+        ``functools.reduce(f, xs[, start])`` as a loop, so ``f`` (a lambda too) is called, and
+        differentiated, like any call; None for other calls."""
+        import functools
+        target = self.resolver.resolve(node.func) if self.is_global(node.func) else MISSING
+        if target in (sorted, max, min) and any(k.arg == "key" for k in node.keywords):
+            return self.keyed(target, node, s)
+        if target not in (map, functools.reduce) or node.keywords or len(node.args) < 2 \
+                or any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        fn = self.callable_of(node.args[0], s)
+        if target is map:
+            variables = [self.namer.fresh("item") for _ in node.args[1:]]
+            source = node.args[1] if len(variables) == 1 else gast.Call(
+                func=name(self._builtin("zip")), args=list(node.args[1:]), keywords=[])
+            target_node = (name(variables[0], True) if len(variables) == 1 else
+                           gast.Tuple(elts=[name(v, True) for v in variables], ctx=gast.Store()))
+            comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(v) for v in variables],
+                                               keywords=[]),
+                                 generators=[gast.comprehension(target=target_node, iter=source,
+                                                                ifs=[], is_async=0)])
+            return name(self.comprehension(comp, s))
+        if len(node.args) > 3:
+            return None
+        acc, item, items = (self.namer.fresh(n) for n in ("acc", "item", "items"))
+        self.resolver.locals |= {acc, item, items}
+        self.assign_to(items, gast.Call(func=name(self._builtin("list")), args=[node.args[1]],
+                                        keywords=[]), s)
+        if len(node.args) == 3:
+            self.assign_to(acc, node.args[2], s)
+            rest = name(items)
+        else:
+            self.assign_to(acc, gast.Subscript(value=name(items), slice=const(0),
+                                               ctx=gast.Load()), s)
+            rest = gast.Subscript(value=name(items),
+                                  slice=gast.Slice(lower=const(1), upper=None, step=None),
+                                  ctx=gast.Load())
+        loop = gast.For(target=name(item, True), iter=rest, body=[gast.copy_location(gast.Assign(
+            targets=[name(acc, True)],
+            value=gast.Call(func=fn, args=[name(acc), name(item)], keywords=[]),
+            type_comment=None), s)], orelse=[], type_comment=None)
+        self.stmt(gast.copy_location(loop, s))
+        return name(acc)
+
+    def callable_of(self, fn, s):
+        """A lambda becomes a local function (called, and differentiated, like a nested def)."""
+        if not isinstance(fn, gast.Lambda):
+            return fn
+        label = self.namer.fresh("lambda_")
+        self.local_fns[label] = gast.copy_location(gast.FunctionDef(
+            name=label, args=fn.args,
+            body=[gast.copy_location(gast.Return(value=fn.body), fn.body)],
+            decorator_list=[], returns=None, type_comment=None, type_params=[]), s)
+        return name(label)
+
+    def keyed(self, target, node, s):
+        """``sorted(xs, key=f)``, ``max(xs, key=f)``, ``min(a, b, key=f)``: the keys are computed
+        by calling ``f`` on each item; the order they give picks items (no gradient flows
+        through a key); None for forms this does not cover."""
+        keywords = {k.arg: k.value for k in node.keywords}
+        allowed = {"key", "reverse"} if target is sorted else {"key"}
+        if set(keywords) - allowed or not node.args \
+                or any(isinstance(a, gast.Starred) for a in node.args) \
+                or (target is sorted and len(node.args) != 1) or self.bind_object is None:
+            return None
+        fn = self.callable_of(keywords["key"], s)
+        items, item, keys = (self.namer.fresh(n) for n in ("items", "item", "keys"))
+        self.resolver.locals |= {items, item, keys}
+        if len(node.args) == 1:  # (a comprehension takes any iterable: zip, enumerate, a dict view)
+            source = gast.ListComp(elt=name(item), generators=[gast.comprehension(
+                target=name(item, True), iter=node.args[0], ifs=[], is_async=0)])
+            self.assign_to(items, name(self.comprehension(source, s)), s)
+        else:
+            self.assign_to(items, gast.List(elts=list(node.args), ctx=gast.Load()), s)
+        comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(item)], keywords=[]),
+                             generators=[gast.comprehension(target=name(item, True),
+                                                            iter=name(items), ifs=[], is_async=0)])
+        self.assign_to(keys, comp, s)
+        if target is sorted:
+            order = gast.Call(func=name(self.helper("key_order", runtime.key_order)),
+                              args=[name(keys), keywords.get("reverse", const(False))], keywords=[])
+            picked = gast.ListComp(elt=gast.Subscript(value=name(items), slice=name(item),
+                                                      ctx=gast.Load()),
+                                   generators=[gast.comprehension(target=name(item, True),
+                                                                  iter=order, ifs=[], is_async=0)])
+            return name(self.comprehension(picked, s))
+        pick = gast.Call(func=name(self.helper("key_pick", runtime.key_pick)),
+                         args=[name(keys), const(target is max)], keywords=[])
+        return self.expr(gast.Subscript(value=name(items), slice=pick, ctx=gast.Load()), s)

@@ -1,0 +1,107 @@
+"""The ``Normalizer``'s ``for`` loops: a loop over ``range`` keeps its counter (a fresh one when
+the name holds other values too); a loop over any other iterable (a sequence, ``enumerate``,
+``zip``, ``reversed``, a dict view) becomes a loop over ``range(len(...))`` whose body starts by
+binding the loop's target to the item.
+"""
+from __future__ import annotations
+
+import gast
+
+from ..ir import assign, const, copy_tree, located, name, walk
+from ..resolve import MISSING
+
+
+class Loops:
+    """``for`` methods of the ``Normalizer`` (a mixin)."""
+
+    def stmt_For(self, s):
+        it = s.iter
+        callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
+        if callee is range and isinstance(s.target, gast.Name) and not it.keywords:
+            args = [self.atom(a, s) for a in it.args]
+            rng = gast.Call(func=it.func, args=args, keywords=[])
+            counter, head = s.target.id, []
+            if counter in self.bound_twice:
+                # the name holds other values too (``q = x; for q in range(3)``): the loop binds it
+                # by a statement of its own, so every pass sees that binding like any other
+                counter = self.namer.fresh(counter + "_")
+                self.resolver.locals.add(counter)
+                head = [located(assign(s.target.id, name(counter)), s)]
+            loop = gast.For(target=name(counter, True), iter=rng, body=head + self.block(s.body),
+                            orelse=[], type_comment=None)
+        else:
+            index = self.namer.fresh("k")
+            self.loop_stores = {n.id for st in s.body for n in walk(st)
+                                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            length, items = self.iteration(it, s)
+            n = self.atom(length, s)
+            saved, self.out = self.out, []
+            self.bind_items(s.target, items(name(index)), s)
+            head = self.out
+            self.out = saved
+            rng = gast.Call(func=name(self.range_name()), args=[n], keywords=[])
+            loop = gast.For(target=name(index, True), iter=rng, body=head + self.block(s.body),
+                            orelse=[], type_comment=None)
+        loop.ad_break_flag = getattr(s, "ad_break_flag", None)
+        self.emit(loop, s)
+
+    def range_name(self) -> str:
+        if self.resolver.lookup("range") is range and "range" not in self.resolver.locals:
+            return "range"
+        raise self.loc.error(
+            "the name 'range' is shadowed, so loops over sequences cannot be rewritten")
+
+    def iteration(self, it, s):
+        """(length expression, k -> element expression) for iterating over ``it``."""
+        callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
+        if callee is enumerate and 1 <= len(it.args) <= 2 \
+                and all(k.arg == "start" for k in it.keywords):
+            length, items = self.iteration(it.args[0], s)
+            start = it.args[1] if len(it.args) == 2 else (
+                it.keywords[0].value if it.keywords else None)
+            if start is None:
+                return length, lambda k: gast.Tuple(elts=[k, items(k)], ctx=gast.Load())
+            first = self.atom(start, s)
+            return length, lambda k: gast.Tuple(
+                elts=[gast.BinOp(left=k, op=gast.Add(), right=copy_tree(first)), items(k)],
+                ctx=gast.Load())
+        if callee is reversed and len(it.args) == 1 and not it.keywords:
+            length, items = self.iteration(it.args[0], s)
+            n = self.atom(length, s)
+            last = self.atom(gast.BinOp(left=n, op=gast.Sub(), right=const(1)), s)
+            return n, lambda k: items(gast.BinOp(left=copy_tree(last), op=gast.Sub(), right=k))
+        if callee is zip and it.args and not it.keywords:
+            parts = [self.iteration(a, s) for a in it.args]
+            lengths = [self.atom(p[0], s) for p in parts]
+            length = lengths[0] if len(lengths) == 1 else gast.Call(
+                func=name(self._builtin("min")), args=lengths, keywords=[])
+            return length, lambda k: gast.Tuple(elts=[p[1](k) for p in parts], ctx=gast.Load())
+        if (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and not it.args
+                and it.func.attr in ("items", "values", "keys") and not self.is_global(it.func)) \
+                or (isinstance(it, gast.Name) and it.id in self.dict_params):
+            # a dict view: iterate over a list of it
+            it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
+        seq = self.atom(it, s)
+        if isinstance(seq, gast.Constant):
+            self.unsupported(it, "iterating over a constant", "iterate over a list, tuple or array")
+        if seq.id in self.loop_stores:
+            # ``for row in total: total = ...``: Python iterates over the sequence it had first
+            first = self.namer.fresh(seq.id + "_items")
+            self.resolver.locals.add(first)
+            self.emit(assign(first, seq), s)
+            seq = name(first)
+        length = gast.Call(func=name(self._builtin("len")), args=[seq], keywords=[])
+        return length, lambda k: gast.Subscript(value=copy_tree(seq), slice=k, ctx=gast.Load())
+
+    def bind_items(self, target, value, s):
+        if isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, gast.Tuple) \
+                and len(target.elts) == len(value.elts):
+            for t, v in zip(target.elts, value.elts):
+                self.bind_items(t, v, s)
+        elif isinstance(target, gast.Name):
+            if isinstance(value, gast.Name):
+                self.emit(assign(target.id, copy_tree(value)), s)
+            else:
+                self.assign_to(target.id, value, s)
+        else:
+            self.store(target, self.atom(value, s), s)

@@ -1,0 +1,84 @@
+"""The ``Normalizer``: flattens the statements of a jump-lowered body, one operation per statement.
+Its state (the statements emitted so far, temporaries, nested functions, what the pass knows of
+the names) and small helpers live here; its methods come from one mixin per job: ``Statements``
+(assignments and other simple statements), ``Loops`` (``for`` over any iterable as a loop over
+``range``), ``Expressions`` (expressions to atoms) and ``Calls`` (calls, inlining, ``map``,
+``functools.reduce``, keyed ``sorted``/``max``/``min``). They are mixins rather than functions
+because they call each other recursively through the one object (an expression holds a call whose
+argument is a comprehension holding an expression ...), which functions in separate modules could
+only do through an import cycle.
+"""
+from __future__ import annotations
+
+from ..errors import Location
+from ..ir import located
+from ..naming import Namer
+from ..resolve import MISSING, Resolver
+from .calls import Calls
+from .expressions import Expressions
+from .loops import Loops
+from .statements import Statements
+
+
+class Normalizer(Statements, Loops, Expressions, Calls):
+    """Flattens expressions of a jump-lowered body into one operation per statement."""
+
+    def __init__(self, resolver: Resolver, namer: Namer, loc: Location):
+        self.bind_object = None  # (set by normalize_function)
+        self.resolver = resolver
+        self.namer = namer
+        self.loc = loc
+        self.out: list = []
+        self.temps: set[str] = set()
+        self.local_fns: dict = {}      # nested defs and lambdas bound to a name: inlined at calls
+        self.dict_params: set = set()  # parameters known to be dicts
+        self.bound_twice: set = set()  # names bound by more than one statement (or parameters)
+        # parameters that may hold an object of the caller's (not a number)
+        self.caller_objects: set = set()
+        self.loop_stores: set = set()  # names the body of the loop being rewritten binds
+        self.generated = False  # normalising adcompiler's own generated code (differentiated again)
+        self.growing: set = set()  # names of lists the function may add entries to
+        self.inlining: list = []
+
+    # -- helpers ---------------------------------------------------------------------------
+    def temp(self) -> str:
+        t = self.namer.numbered("t")
+        self.temps.add(t)
+        return t
+
+    def emit(self, stmt, like):
+        self.out.append(located(stmt, like))
+
+    def unsupported(self, node, what, hint):
+        raise self.loc.error("%s is not supported" % what, node, hint)
+
+    def is_global(self, node) -> bool:
+        return self.resolver.resolve(node) is not MISSING
+
+    def block(self, stmts) -> list:
+        saved, self.out = self.out, []
+        for s in stmts:
+            self.stmt(s)
+        body, self.out = self.out, saved
+        return body
+
+    def stmt(self, s):
+        kind = type(s).__name__
+        method = getattr(self, "stmt_" + kind, None)
+        if method is None:
+            self.unsupported(s, "the statement '%s'" % kind.lower(),
+                             "move it out of the differentiated function")
+        method(s)
+
+    def helper(self, preferred, obj) -> str:
+        """The name of a runtime helper the normal form calls (bound for the generated code)."""
+        bound = self.bind_object(preferred, obj)
+        self.resolver.imported[bound] = obj
+        return bound
+
+    def _builtin(self, id_):
+        import builtins
+        if id_ in self.resolver.locals or self.resolver.lookup(id_) is not getattr(builtins, id_):
+            raise self.loc.error(
+                "the builtin '%s' is shadowed, so this loop cannot be rewritten" % id_)
+        return id_

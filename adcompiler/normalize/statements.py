@@ -1,0 +1,337 @@
+"""The ``Normalizer``'s statements: one method ``stmt_<Kind>`` per kind of simple statement
+(assignments, augmented assignments spelled out, ``if``, ``while``, ``with``, ``return``, ...), and
+the stores into names, elements, attributes and tuples they end in.
+"""
+from __future__ import annotations
+
+import types
+
+import gast
+import numpy as np
+
+from .. import runtime
+from ..custom import insert_grad_of
+from ..ir import assign, const, copy_tree, if_, is_atom, name, walk
+from ..resolve import MISSING
+
+
+class Statements:
+    """Statement methods of the ``Normalizer`` (a mixin)."""
+
+    def stmt_Pass(self, s):
+        pass
+
+    def stmt_Import(self, s):
+        """Imports in the body were done at generation time (the resolver knows their objects)."""
+        if any((a.asname or a.name.split(".")[0]) not in self.resolver.imported for a in s.names):
+            self.unsupported(s, "this import", "move it out of the differentiated function")
+
+    stmt_ImportFrom = stmt_Import
+
+    def stmt_Global(self, s):
+        """A declaration for names the function only reads changes nothing here."""
+        assigned = [n for n in s.names if n in self.resolver.locals]
+        if assigned:
+            kind = type(s).__name__.lower()
+            self.unsupported(s, "assigning to the %s variable %r" % (kind, assigned[0]),
+                             "return the new value instead, and assign it outside the "
+                             "differentiated function")
+
+    stmt_Nonlocal = stmt_Global
+
+    def stmt_Expr(self, s):
+        if isinstance(s.value, gast.Constant):
+            return  # docstring or bare constant
+        if self.scatter(s):
+            return
+        value = self.expr(s.value, s)
+        if not is_atom(value):
+            self.emit(gast.Expr(value=value), s)
+
+    def scatter(self, s) -> bool:
+        """``np.add.at(a, i, v)`` / ``np.subtract.at(a, i, v)`` on a local array: ``a`` changed in
+        place (``runtime.scatter_add``), differentiated; False for any other statement."""
+        call = s.value
+        if self.bind_object is None or not isinstance(call, gast.Call) or len(call.args) != 3 \
+                or call.keywords:
+            return False
+        fn = self.resolver.resolve(call.func)
+        if not any(fn == op.at for op in (np.add, np.subtract)) \
+                or not isinstance(call.args[0], gast.Name) \
+                or call.args[0].id not in self.resolver.locals:
+            return False
+        target = call.args[0].id
+        index = self.atom(call.args[1], s)
+        value = call.args[2] if fn == np.add.at else gast.UnaryOp(op=gast.USub(),
+                                                                   operand=call.args[2])
+        helper = self.helper("scatter_add", runtime.scatter_add)
+        changed = self.temp()  # (the same array, changed: a statement never reads its own target)
+        self.emit(assign(changed, gast.Call(func=name(helper),
+                                            args=[name(target), index, self.atom(value, s)],
+                                            keywords=[])), s)
+        self.out[-1].ad_mutates = target
+        self.emit(assign(target, name(changed)), s)
+        # (an array sharing its memory changes too: see check_in_place_updates)
+        self.out[-1].ad_augmented = True
+        return True
+
+    def stmt_Assert(self, s):
+        test = self.atom(s.test, s)
+        self.emit(gast.Assert(test=test, msg=s.msg), s)
+
+    def stmt_Return(self, s):
+        value = s.value if s.value is not None else const(None)
+        if isinstance(value, gast.Name) and value.id in self.resolver.locals:
+            self.emit(gast.Return(value=value), s)
+            return
+        ret = self.namer.fresh("ret")
+        self.assign_to(ret, value, s)
+        self.emit(gast.Return(value=name(ret)), s)
+
+    def stmt_FunctionDef(self, s):
+        if s.decorator_list:
+            self.unsupported(s, "a decorated nested function", "define it at module level")
+        self.local_fns[s.name] = s
+
+    def stmt_Assign(self, s):
+        targets = s.targets
+        if len(targets) == 1 and isinstance(targets[0], gast.Name) \
+                and isinstance(s.value, gast.Lambda):
+            lam = s.value
+            fdef = gast.FunctionDef(name=targets[0].id, args=lam.args, body=[gast.copy_location(
+                gast.Return(value=lam.body), lam.body)], decorator_list=[], returns=None,
+                type_comment=None, type_params=[])
+            self.local_fns[targets[0].id] = gast.copy_location(fdef, s)
+            return
+        if len(targets) == 1 and isinstance(targets[0], gast.Name):
+            self.assign_to(targets[0].id, s.value, s)
+            return
+        value = self.atom(s.value, s)
+        for target in targets:
+            self.store(target, value, s)
+
+    def stmt_AnnAssign(self, s):
+        if s.value is not None:
+            self.stmt_Assign(gast.copy_location(gast.Assign(targets=[s.target], value=s.value,
+                                                            type_comment=None), s))
+
+    def stmt_AugAssign(self, s):
+        target = s.target
+        if isinstance(target, gast.Name):
+            load = name(target.id)
+            self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
+            last = self.out[-1]
+            last.ad_augmented = True  # in place for an array: see Aliasing.check_in_place_updates
+            if self.bind_object is None or self.generated:
+                return  # (generated code: owned adjoints of one dtype)
+            if target.id in self.caller_objects:
+                # the argument may be the caller's array (or list): Python writes the result into
+                # it, and so does generated code (``x = in_place(x, t1)``: the caller sees it)
+                helper = self.helper("in_place", runtime.in_place)
+                last.ad_mutates = target.id
+            else:
+                # an array keeps its dtype (a float32 x += float64 stays float32); a number is
+                # rebound (planning drops the helper where the kind says a number)
+                helper = self.helper("keep_dtype", runtime.keep_dtype)
+            last.value = gast.Call(func=name(helper), args=[name(target.id), last.value],
+                                   keywords=[])
+            return
+        if isinstance(target, gast.Subscript):
+            base = self.store_base(target.value, s)
+            index = self.index(target.slice, s)
+            old = self.temp()
+            self.emit(assign(old, gast.Subscript(value=name(base), slice=index,
+                                                 ctx=gast.Load())), s)
+            new = self.atom(gast.BinOp(left=name(old), op=s.op, right=s.value), s)
+            if self.bind_object is not None:
+                # d[k] += v on a list or dict: Python changes the array d[k] itself (everything
+                # holding it sees the change); on an array it is x[k] = x[k] + v
+                written = self.temp()
+                helper = self.helper("element_in_place", runtime.element_in_place)
+                call = gast.Call(func=name(helper), args=[name(base), name(old), new], keywords=[])
+                self.emit(assign(written, call), s)
+                self.out[-1].ad_mutates, self.out[-1].ad_element_of = old, base
+                new = name(written)
+            element = gast.Subscript(value=name(base), slice=copy_tree(index), ctx=gast.Store())
+            self.emit(assign(element, new), s)
+            return
+        if isinstance(target, gast.Attribute):
+            # obj.n += v: the attribute's value updated as a name's would be (an array in place,
+            # ``in_place``: anything holding it sees the change), then stored back
+            obj = self.attribute_owner(target.value, s)
+            old = self.temp()
+            self.emit(assign(old, gast.Attribute(value=name(obj), attr=target.attr,
+                                                 ctx=gast.Load())), s)
+            self.caller_objects.add(old)
+            self.stmt_AugAssign(gast.copy_location(gast.AugAssign(target=name(old, True), op=s.op,
+                                                                  value=s.value), s))
+            self.out[-1].ad_attribute_update = True
+            self.store(gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store()),
+                       name(old), s)
+            return
+        self.unsupported(target, "augmented assignment to %s" % type(target).__name__.lower(),
+                         "assign to a local name or an element of a local array")
+
+    def store(self, target, value, s):
+        """Store an atom into any assignment target (names, subscripts, tuples)."""
+        if isinstance(target, gast.Name):
+            # (m = c = m: m = m is nothing)
+            if not (isinstance(value, gast.Name) and value.id == target.id):
+                self.emit(assign(target.id, value), s)
+        elif isinstance(target, gast.Subscript):
+            base = self.store_base(target.value, s)
+            index = self.index(target.slice, s)
+            element = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
+            self.emit(assign(element, value), s)
+        elif isinstance(target, gast.Attribute):
+            obj = self.attribute_owner(target.value, s)
+            attribute = gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store())
+            self.emit(gast.Assign(targets=[attribute], value=value, type_comment=None), s)
+        elif isinstance(target, (gast.Tuple, gast.List)):
+            starred = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
+            if len(starred) > 1 \
+                    or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
+                self.unsupported(target, "this starred unpacking", "index the sequence explicitly")
+            n = len(target.elts)
+            for i, elt in enumerate(target.elts):
+                if starred and i == starred[0]:  # a, *rest, b = seq: rest = list(seq[1:-1])
+                    after = n - 1 - i
+                    part = gast.Subscript(value=value, slice=gast.Slice(
+                        lower=const(i), upper=const(-after) if after else None, step=None),
+                        ctx=gast.Load())
+                    self.assign_to(elt.value.id, gast.Call(func=name(self._builtin("list")),
+                                                           args=[part], keywords=[]), s)
+                    continue
+                # after the star: from the end
+                index = i if not starred or i < starred[0] else i - n
+                item = gast.Subscript(value=value, slice=const(index), ctx=gast.Load())
+                if isinstance(elt, gast.Name):
+                    self.emit(assign(elt.id, item), s)
+                else:
+                    self.store(elt, self.atom(item, s), s)
+        else:
+            self.unsupported(target, "assignment to %s" % type(target).__name__.lower(),
+                             "assign to a local name, tuple of names or an element of a local "
+                             "array")
+
+    def assign_to(self, target: str, value, s):
+        """``target = value`` with value flattened; a statement never reads its own target."""
+        if isinstance(value, gast.Name) and value.id == target:
+            return  # ``x = x`` changes nothing
+        if isinstance(value, (gast.Tuple, gast.List)) and any(
+                isinstance(n, gast.Name) and n.id == target for n in walk(value)):
+            self.emit(assign(target, self.atom(value, s)), s)
+            return
+        if isinstance(value, gast.BoolOp) and not any(
+                isinstance(n, gast.Name) and n.id == target for n in walk(value)):
+            self.boolop(value, s, target)
+            return
+        reads_target = any(isinstance(n, gast.Name) and n.id == target
+                           and isinstance(n.ctx, gast.Load) for n in walk(value))
+        if reads_target and not is_atom(value):
+            flat = self.expr(value, s)
+            if not is_atom(flat):
+                t = self.temp()
+                self.emit(assign(t, flat), s)
+                flat = name(t)
+            self.emit(assign(target, flat), s)
+            return
+        self.emit(assign(target, self.expr(value, s)), s)
+
+    def stmt_If(self, s):
+        test = self.test(s.test, s)
+        self.emit(if_(test, self.block(s.body), self.block(s.orelse)), s)
+
+    def test(self, node, s):
+        if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not) \
+                and isinstance(node.operand, gast.Name):
+            return node
+        return self.atom(node, s)
+
+    def stmt_While(self, s):
+        mark = len(self.out)
+        test = self.test(s.test, s)
+        needs_code = len(self.out) > mark
+        body = self.block(s.body)
+        if needs_code:
+            # The condition went into a temporary: recompute it at the end of each iteration
+            # (before the trailing 'if broke: break', which must stay last).
+            redo = self._reeval(s.test, test.id, s)
+            flag = getattr(s, "ad_break_flag", None)
+            body = body[:-1] + redo + body[-1:] if flag else body + redo
+        loop = gast.While(test=test, body=body or [gast.Pass()], orelse=[])
+        loop.ad_break_flag = getattr(s, "ad_break_flag", None)
+        self.emit(loop, s)
+
+    def _reeval(self, expr, flag, s):
+        saved, self.out = self.out, []
+        self.assign_to(flag, expr, s)
+        code, self.out = self.out, saved
+        return code
+
+    def stmt_With(self, s):
+        item = s.items[0] if len(s.items) == 1 else None
+        call = item.context_expr if item is not None else None
+        if not (isinstance(call, gast.Call) and self.resolver.resolve(call.func) is insert_grad_of):
+            # any other context manager (np.errstate, a timer): its block runs inside it in the
+            # forward pass; the block's backward statements run in place, outside it
+            for it in s.items:
+                if it.optional_vars is not None and not isinstance(it.optional_vars, gast.Name):
+                    self.unsupported(s, "unpacking in a 'with' target",
+                                     "bind the context to one name")
+            block = gast.With(items=s.items, body=self.block(s.body) or [gast.Pass()],
+                              type_comment=None)
+            self.emit(block, s)
+            return
+        if not (len(call.args) == 1 and isinstance(call.args[0], gast.Name)
+                and isinstance(item.optional_vars, gast.Name)):
+            self.unsupported(s, "this insert_grad_of block",
+                             "write 'with ad.insert_grad_of(x) as dx:' for a name x")
+        hook = gast.With(items=[gast.withitem(context_expr=call, optional_vars=item.optional_vars)],
+                         body=self.block(s.body) or [gast.Pass()], type_comment=None)
+        hook.ad_hook = True
+        self.emit(hook, s)
+
+    def stmt_Raise(self, s):
+        self.emit(s, s)  # runs in the forward pass as written; it has no derivative
+
+    def stmt_Delete(self, s):
+        if not all(isinstance(t, gast.Name) for t in s.targets):
+            self.unsupported(s, "'del' of an element or attribute",
+                             "build a new array or dict instead")
+        # deleting a local name changes no value the gradient needs: nothing to do
+
+    def stmt_Break(self, s):
+        self.emit(gast.Break(), s)
+
+    def attribute_owner(self, node, s) -> str:
+        """The name of the object ``obj.attr = v`` stores into: a local one, or an object of a
+        user's class the function reaches by name (a method's ``self``, a module-level model);
+        never a module or a class."""
+        value = self.atom(node, s)
+        if isinstance(value, gast.Name) and value.id not in self.resolver.locals | self.temps:
+            obj = self.resolver.resolve(value)
+            if obj is MISSING or isinstance(obj, (type, types.ModuleType, types.FunctionType)) \
+                    or not hasattr(obj, "__dict__"):
+                what = "assigning an attribute of %r (%s)" % (value.id, type(obj).__name__)
+                self.unsupported(node, what, "keep the value in a local variable or an object of "
+                                             "your own class")
+            return value.id
+        return self.local_name(node, s)
+
+    def store_base(self, node, s) -> str:
+        """The name of the container or array ``x[k] = v`` writes into: a local one, or a
+        module-level list, dict or array (a call counter, a cache; planning refuses a value that
+        depends on wrt)."""
+        value = self.atom(node, s)
+        if isinstance(value, gast.Name) and value.id not in self.resolver.locals | self.temps \
+                and isinstance(self.resolver.resolve(value), (list, dict, np.ndarray)):
+            return value.id
+        return self.local_name(node, s)
+
+    def local_name(self, node, s) -> str:
+        value = self.atom(node, s)
+        if not isinstance(value, gast.Name) or value.id not in self.resolver.locals | self.temps:
+            self.unsupported(node, "assigning into a non-local object",
+                             "copy it into a local variable first")
+        return value.id
