@@ -498,9 +498,13 @@ class ReverseMode(Planner):
         s.ad_test_var = self.control_record(s, var, out) if var else None
 
     def never_rebound(self, var) -> bool:
-        """Whether ``var`` is bound once in the function (a parameter never rebound): the backward
-        pass may then read its value anywhere."""
-        return len(self.layout.binds.get(var, ())) + (var in self.params) == 1
+        """Whether ``var`` is bound once in the function (a parameter never rebound), outside any
+        loop: the backward pass may then read its value anywhere. (A loop's target, or a name
+        bound once in a loop body, holds another iteration's value until the backward pass
+        restores it: seed 273735.)"""
+        binds = self.layout.binds.get(var, ())
+        return len(binds) + (var in self.params) == 1 and not any(
+            first <= p <= last for p in binds for first, last in self.layout.span.values())
 
     def _bound_inside(self, var, s) -> bool:
         inner = {id(n) for n in walk(s)} - {id(s)}

@@ -1734,3 +1734,23 @@ def test_the_zero_tangents_of_a_list_of_unknown_kind_are_made_arrays_before_a_ru
     for blocks, pos in ((H[1][0], 0), (H[1][1], 1)):
         want = np.stack([fd_grad(lambda *a, k=k: np.ravel(gradient(*a))[k], [x, X], pos) for k in range(X.size)])
         np.testing.assert_allclose(np.reshape(blocks, want.shape), want, rtol=1e-4, atol=1e-5)
+
+
+def masked_rows_of_each_layer(pair):  # seed 273735
+    for layer in pair:
+        for m in range(2):
+            if m == 0:
+                h = layer[layer < 2.0]
+        h = h * (h > 0)
+    return np.sum(h ** 2)
+
+
+def test_a_loop_target_is_not_read_before_the_backward_pass_restores_it():
+    """``layer`` is bound once, as the loop's target: the adjoint made owned before the inner
+    ``if`` was shaped like another iteration's layer (it crashed)."""
+    pair = (np.linspace(-1.0, 2.5, 12).reshape(3, 4), np.array([0.5, -0.2, 1.5, 3.0]))
+    g = ad.grad(masked_rows_of_each_layer)(pair)
+    np.testing.assert_array_equal(g[0], np.zeros((3, 4)))
+    np.testing.assert_allclose(g[1], 2 * pair[1] * (pair[1] < 2.0) * (pair[1] > 0))
+    _, pullback = ad.vjp(masked_rows_of_each_layer, pair)
+    np.testing.assert_allclose(pullback(1.0)[0][1], g[1])
