@@ -4,7 +4,7 @@ are known to allow it. Every case checks the bits against unoptimised code, fini
 that arguments are never written, and that such code is differentiated again correctly."""
 import numpy as np
 import pytest
-from conftest import assert_grad
+from conftest import assert_grad, check_all_modes
 
 import adcompiler as ad
 
@@ -124,3 +124,53 @@ def test_a_dead_name_lends_its_array(rng):
         got = ad.grad(fn, wrt=wrt)(*args)
         np.testing.assert_array_equal(np.asarray(got), np.asarray(ad.grad(fn, wrt=wrt, optimize=False)(*args)))
         assert_grad(fn, args, wrt=wrt)
+
+
+def rows_scaled_in_a_buffer(X):
+    result = np.zeros((2, 3))
+    y = X * result[0]           # (a view of the buffer, read before it is written)
+    for item in result:         # (each row a view: item += 2.0 writes into result)
+        item += 2.0
+    B = result[:1]
+    B *= 3.0                    # (a view of a view)
+    z = X * result[1] + X * result[0]
+    return np.sum(y + z) + np.sum(result)
+
+
+def test_in_place_writes_through_views_of_values_without_derivative_run_as_written():
+    """The buffer and the values written into it do not depend on X: its rows and slices are
+    written in place as Python does (they were refused), and the backward pass reads what
+    ``y`` saw before the writes."""
+    X = np.array([0.5, -1.0, 2.0])
+    value, g = ad.value_and_grad(rows_scaled_in_a_buffer)(X)
+    assert value == pytest.approx(rows_scaled_in_a_buffer(X))
+    np.testing.assert_allclose(g, np.full(3, 0.0 + 2.0 + 6.0))
+    check_all_modes(rows_scaled_in_a_buffer, [X])
+
+
+def view_of_an_argument_written(X, A):
+    B = A[:2]
+    B *= 3.0
+    A.T[0] = 1.0
+    return np.sum(X * A)
+
+
+def test_writes_through_views_of_an_argument_not_differentiated_reach_the_caller():
+    X, A = np.ones(3), np.arange(9.0).reshape(3, 3)
+    plain = A.copy()
+    view_of_an_argument_written(X, plain)
+    inside = A.copy()
+    g = ad.grad(view_of_an_argument_written)(X, inside)
+    np.testing.assert_array_equal(inside, plain)   # (the same side effect on the caller's array)
+    np.testing.assert_allclose(g, plain.sum(axis=0))
+
+
+def view_of_the_differentiated_argument_written(X):
+    v = X[:2]
+    v *= 3.0
+    return np.sum(X ** 2)
+
+
+def test_a_write_through_a_view_of_a_differentiated_array_is_still_refused():
+    with pytest.raises(ad.AdError, match="changes 'v' in place"):
+        ad.grad(view_of_the_differentiated_argument_written)(np.ones(3))

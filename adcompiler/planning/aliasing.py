@@ -72,6 +72,8 @@ class Aliasing:
         self.fdef, self.layout, self.kinds = fdef, layout, kinds
         self.params, self.result, self.ctx = params, result, ctx
         self.loc = ctx.loc
+        self._stores = None
+        self.reached = None  # (``reached_by(wrt)``, set once the views are known)
 
     def find_views(self):
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
@@ -166,13 +168,71 @@ class Aliasing:
                             if is_container(self.kinds.get(o))  # (what a list holds is not tracked)
                             or any(self.seen_after(n, s)
                                    for n in self.layout.same_memory(o) - {var}))
-            if others:
+            if others and var not in self.reached and not set(others) & self.reached:
+                self.write_in_place(s, var)  # (no derivative involved: the write, as Python does it)
+            elif others:
                 raise self.loc.error(
                     "%s changes %r in place, and %s may be the same array (NumPy's += writes into "
                     "it), which is not supported" % ("the augmented assignment", var,
                                                      ", ".join(repr(o) for o in others)), s,
                     hint="write %s = %s + ... (a new array), or copy it first: %s = %s.copy() (%s "
                          "then no longer changes with it)" % (var, var, var, var, others[0]))
+
+    def write_in_place(self, s, var):
+        """Make ``var = keep_dtype(var, t)`` (normalize's ``var op= v``) the in-place write Python
+        does, ``var = in_place(var, t)``, so the arrays sharing ``var``'s memory see it."""
+        s.value.func = gast.Name(id=self.ctx.helper("in_place"), ctx=gast.Load(), annotation=None,
+                                 type_comment=None)
+        s.ad_mutates = var
+        self.layout.mutates.setdefault(var, []).append(self.layout.pos[id(s)])
+
+    def record_shared_writes(self):
+        """A write into an array no derivative follows (outside ``reached``: allowed through
+        views) changes every array that may share its memory, siblings included (``t = r[0]``
+        then ``for item in r: item += 2`` changes ``t``): recorded as a write into each, so the
+        backward pass keeps what it reads of them as it was."""
+        for var, positions in list(self.layout.mutates.items()):
+            if var not in self.reached:
+                for other in self.sharing_memory(var) - {var}:
+                    self.layout.mutates.setdefault(other, []).extend(positions)
+
+    def sharing_memory(self, var) -> set:
+        """``var`` and every name connected to it by views, in either direction."""
+        found, todo = {var}, [var]
+        while todo:
+            for n in self.layout.same_memory(todo.pop()) - found:
+                found.add(n)
+                todo.append(n)
+        return found
+
+    def reached_by(self, wrt) -> set:
+        """Names whose values may depend on ``wrt`` in any way, known before planning: a statement
+        reading one makes what it binds or writes into one, and every name passed to a call in
+        it or whose method it calls (which the call may write into); an array shares this with the arrays it may share
+        memory with, a list or dict with what was put into it. A superset of the varied names:
+        an in-place write among names outside it needs no derivative."""
+        stored = {}
+        for _, container, names in self.stores():
+            stored.setdefault(container, set()).update(names)
+        reached = set(wrt)
+        while True:
+            grown = set(reached)
+            for s in self.layout.simple:
+                if grown.isdisjoint(loads(s)):
+                    continue
+                grown.update(t for t in target_of(s) if t)
+                calls = [n for n in walk(s) if isinstance(n, gast.Call)]
+                grown.update(a.id for n in calls for a in n.args + [k.value for k in n.keywords]
+                             if isinstance(a, gast.Name))
+                grown.update(n.func.value.id for n in calls  # (buf.fill(v) writes buf; not np)
+                             if isinstance(getattr(n.func, "value", None), gast.Name)
+                             and (n.func.value.id in self.layout.binds
+                                  or n.func.value.id in self.params))
+            for n in list(grown):
+                grown |= self.layout.same_memory(n) | stored.get(n, set())
+            if grown == reached:
+                return reached
+            reached = grown
 
     def seen_after(self, alias, s) -> bool:
         """Whether a change made at ``s`` to an array ``alias`` may share could be observed through
@@ -206,6 +266,8 @@ class Aliasing:
         ``t``), which the derivative does not follow: an error when such a view may be read after
         it."""
         # (temporaries are read at once)
+        if var not in self.reached:  # (no derivative to follow)
+            return
         viewers = sorted({v for v, bases in self.layout.views.items()
                           if var in bases and v != var and v not in self.ctx.temps
                           and self.may_run_before(v, s) and self.read_after(v, s)}
@@ -243,7 +305,7 @@ class Aliasing:
             # (their arrays may be the one written: record them first)
             for held in self.entries(container):
                 self.layout.mutates.setdefault(held, []).append(self.layout.pos[id(s)])
-            if self.ctx.generated:
+            if self.ctx.generated or container not in self.reached:
                 continue
             element = target_of(s)[1]
             shared = sorted(self.shared_entries(container) | {
@@ -287,26 +349,29 @@ class Aliasing:
     def entries(self, container, before=None) -> list:
         """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``);
         with ``before`` a statement, only by statements that may run before it."""
-        stored = []
-        for s in self.layout.simple:
-            if before is not None and not self.runs_before(s, before):
-                continue
-            bound, mutated = target_of(s)
-            if getattr(s, "ad_element_of", None) is not None \
-                    or not isinstance(s, (gast.Assign, gast.Expr)):
-                continue
-            value = s.value
-            if bound == container and isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
-                stored += [e.id for e in (value.values if isinstance(value, gast.Dict)
-                                          else value.elts)
-                           if isinstance(e, gast.Name)]
-            elif mutated == container and isinstance(s, gast.Assign) \
-                    and isinstance(value, gast.Name):
-                stored.append(value.id)
-            elif mutated == container and isinstance(s, gast.Expr) and list_method(s) \
-                    and value.args and isinstance(value.args[0], gast.Name):
-                stored.append(value.args[0].id)
-        return stored
+        return [n for s, into, names in self.stores() if into == container
+                and (before is None or self.runs_before(s, before)) for n in names]
+
+    def stores(self) -> list:
+        """(statement, container, names it stores into the container) for every statement that
+        puts names into a list or dict (computed once)."""
+        if self._stores is None:
+            self._stores = []
+            for s in self.layout.simple:
+                bound, mutated = target_of(s)
+                if getattr(s, "ad_element_of", None) is not None \
+                        or not isinstance(s, (gast.Assign, gast.Expr)):
+                    continue
+                value = s.value
+                if bound and isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
+                    items = value.values if isinstance(value, gast.Dict) else value.elts
+                    self._stores.append((s, bound, [e.id for e in items if isinstance(e, gast.Name)]))
+                elif mutated and isinstance(s, gast.Assign) and isinstance(value, gast.Name):
+                    self._stores.append((s, mutated, [value.id]))
+                elif mutated and isinstance(s, gast.Expr) and list_method(s) \
+                        and value.args and isinstance(value.args[0], gast.Name):
+                    self._stores.append((s, mutated, [value.args[0].id]))
+        return self._stores
 
     def runs_before(self, first, stmt) -> bool:
         """Whether statement ``first`` may run before ``stmt``: earlier, or in a loop around

@@ -146,7 +146,9 @@ class StatementPlanner(RuleBinding):
             # CALLS[k] = n: runs as written (see check_attribute_stores)
             return Plan("none", callee="module")
         bases = self.layout.views.get(mutated)
-        if bases and not self.ctx.generated:  # (generated code writes only into arrays it owns)
+        # (generated code writes only into arrays it owns; no derivative follows a write of
+        # values that do not depend on wrt into arrays that do not)
+        if bases and not self.ctx.generated and mutated in self.aliasing.reached:
             raise self.loc.error("writing into %r, which may be a view of (or the same array as) "
                                  "%s, is not supported" % (mutated, ", ".join(repr(b) for b in
                                                                               sorted(bases))), s,

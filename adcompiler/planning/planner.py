@@ -59,8 +59,10 @@ class Planner(RuntimeChecks):
         kinds_.drop_dtype_keeping(self.layout, self.kinds, ctx.resolver)
         self.aliasing = Aliasing(fdef, self.layout, self.kinds, self.params, self.result, ctx)
         self.aliasing.find_views()
+        self.aliasing.reached = self.aliasing.reached_by(self.wrt)
         self.aliasing.check_in_place_updates(arg_kinds)
         self.aliasing.check_element_updates()
+        self.aliasing.record_shared_writes()
         statements = StatementPlanner(fdef, self.layout, self.kinds, self.params, self.wrt,
                                       self.aliasing, ctx)
         self.plans = {id(s): statements.plan(s) for s in self.layout.simple}
