@@ -182,7 +182,7 @@ class BatchedForwardMode(ForwardMode):
         how = rule.batching  # (the rule entry says which of the cases below its tangent is)
         if how == "reduction":
             return self.reduction(rule, bound, tangents)
-        if how == "matmul":
+        if rule.product == "matmul":
             return self.product(rule, bound, tangents)
         if how in ("matmul_left", "matmul_right"):
             return self.matmul_adjoint(rule, bound, tangents)

@@ -19,7 +19,6 @@ from ..analysis import (
 )
 from ..ir import target_of
 from ..resolve import MISSING
-from ..rules.helpers.products import ddot_left, ddot_right
 
 
 def kind_of(node, kinds):
@@ -97,7 +96,8 @@ def _method_call_kind(value, of, layout):
     if (isinstance(value.func, gast.Attribute) and value.func.attr in _CONTAINER_METHODS
             and is_container(of(value.func.value))):
         return CONTAINER
-    if isinstance(value.func, gast.Attribute) and value.func.attr in _WHOLE_REDUCTIONS:
+    if isinstance(value.func, gast.Attribute) \
+            and getattr(rules.lookup_method(value.func.attr), "reduction", None):
         return _reduced_kind(of(value.func.value), value.args, value.keywords)  # x.sum(axis=0)
     if isinstance(value.func, gast.Attribute) and value.func.attr == "tolist":
         return CONTAINER  # (nested lists; a number for a 0-d array, which adds like one)
@@ -139,7 +139,8 @@ def _function_call_kind(obj, value, of, layout):
         return of(value.args[0])
     if obj is np.reshape and len(value.args) == 2:
         return _reshaped_kind(tuple_display(value.args[1], layout))
-    if obj in _WHOLE_REDUCTION_FNS and value.args:
+    rule = rules.lookup(obj)
+    if rule is not None and rule.reduction and value.args:
         return _reduced_kind(of(value.args[0]), value.args[1:], value.keywords)  # np.sum(x, axis)
     mod = getattr(obj, "__module__", None)
     if obj is runtime.unbroadcast and len(value.args) == 2:  # gradient code's helpers
@@ -149,17 +150,17 @@ def _function_call_kind(obj, value, of, layout):
         return kx if rank(kv) >= rank(kx) else kv  # a lower-rank adjoint comes back as it is
     if obj in (runtime.shape_of, runtime.above) and value.args:
         return broadcast_kind(*[of(a) for a in value.args])
-    if obj in _SHAPED_LIKE and len(value.args) > _SHAPED_LIKE[obj]:
-        return of(value.args[_SHAPED_LIKE[obj]])
+    if rule is not None and rule.like is not None \
+            and len(value.args) > rule.signature.params.index(rule.like):  # (the runtime's helpers)
+        return of(value.args[rule.signature.params.index(rule.like)])
     if obj is runtime.sum_product:
         return SCALAR
     if mod == "math" or obj in (len, int, float, round, abs, bool, runtime.reduced_size):
         if obj is abs or obj is round:
             return of(value.args[0]) if value.args else None
         return FLOAT
-    if obj in _MATMULS and len(value.args) == 2:
+    if rule is not None and rule.product == "matmul" and len(value.args) == 2:
         return _matmul_kind(of(value.args[0]), of(value.args[1]))
-    rule = rules.lookup(obj)
     if rule is not None and rule.elementwise and value.args and not value.keywords:
         kind = broadcast_kind(*[of(a) for a in value.args])
         return SCALAR if kind == FLOAT else kind  # NumPy returns NumPy scalars
@@ -206,14 +207,6 @@ _CONTAINER_METHODS = ("items", "values", "keys", "copy")
 _CREATORS = (np.zeros, np.ones, np.empty, np.full)
 _CREATORS_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
 
-# runtime helpers whose result has the shape of their argument at this position
-_SHAPED_LIKE = {runtime.in_place: 1, runtime.keep_dtype: 1, runtime.element_in_place: 2,
-                runtime.cast_like: 1, runtime.own: 1, runtime.unreduce: 1, runtime.expand_like: 1,
-                runtime.unreduce_extreme: 2, runtime.dmatmul_left: 1, runtime.dmatmul_right: 2,
-                ddot_left: 1, ddot_right: 2, runtime.container_adjoint: 0,
-                runtime.log_softmax: 0}
-
-
 def _hashable(obj) -> bool:
     try:
         hash(obj)
@@ -252,11 +245,6 @@ def _reduced_kind(kind, args, keywords):
 
 
 SHAPE = "shape"
-_WHOLE_REDUCTIONS = ("sum", "mean", "max", "min", "prod", "var", "std")
-_WHOLE_REDUCTION_FNS = {getattr(__import__("numpy"), n) for n in _WHOLE_REDUCTIONS + ("amax", "amin")}
-
-
-_MATMULS = {__import__("numpy").matmul, __import__("numpy").dot}
 
 
 def _matmul_kind(a, b):

@@ -24,7 +24,7 @@ E(builtins.pow, "base, exp", "dpow_base(g, base, exp)", "dpow_exponent(g, ans, b
 E(operator.neg, "x", "-g")
 E(operator.pos, "x", "g")
 E(operator.mod, "x, y", "g", "mod_back(g, x, y)")
-table.product(operator.matmul, "x, y", "dmatmul_left(g, x, y)", "dmatmul_right(g, x, y)", "matmul", batching="matmul")
+table.product(operator.matmul, "x, y", "dmatmul_left(g, x, y)", "dmatmul_right(g, x, y)", "matmul", matmul=True)
 E(builtins.abs, "x", "real_adjoint(g, x, site) * np.sign(x)", scalar=("g if x >= 0 else -g",))
 E(builtins.float, "x", "g")
 D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="unbroadcast(g, start)", jvp="sum_jvp(t_iterable, t_start)")

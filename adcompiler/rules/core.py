@@ -129,6 +129,8 @@ class Rule:
     # for a reduction over ``axis``: its spelling in generated code, fusion's patterns, and a
     # uniform adjoint for a whole sum or mean
     reduction: str | None = None
+    product: str | None = None  # "matmul" (np.dot, np.matmul, @: their rank rules) or "bilinear"
+    like: str | None = None  # the parameter whose kind (rank, shape) the result has
     batching: str | None = None  # how its tangent runs on a batch of tangents (batched.py's rule)
 
     def vjp_template(self, param, bound, all_float):
@@ -292,13 +294,14 @@ class Table:
         return self._add(rule)
 
     def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(), harmless=(), only=None,
-               reduction=None, batching=None, **more_vjps):
+               reduction=None, batching=None, like=None, product=None, **more_vjps):
         """A general function. ``vjp`` is the template of the first parameter; templates of other
         parameters are passed by parameter name. ``harmless``/``only``: see the module's doc;
-        ``reduction``/``batching``: see ``Rule``."""
+        ``reduction``/``batching``/``like``/``product``: see ``Rule``."""
         sig = Signature.parse(params)
         rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero), harmless=tuple(harmless),
-                    only=dict(only or {}), reduction=reduction, batching=batching)
+                    only=dict(only or {}), reduction=reduction, batching=batching, like=like,
+                    product=product)
         first = sig.params[0] if sig.params else sig.varargs
         if vjp is not None:
             rule.vjps[first] = _parse(vjp)
@@ -318,15 +321,18 @@ class Table:
         return self.define(fn, params, vjp, jvp=jvp, linear=linear, name=name, reduction=method,
                            batching="reduction" if linear and method else None)
 
-    def product(self, fn, params: str, left, right, call, batching=None):
+    def product(self, fn, params: str, left, right, call, matmul=False, batching=None):
         """A bilinear product of its first two parameters: ``left``/``right`` are their vjp
         templates; the tangent is derived, ``call(t_a, b) + call(a, t_b)`` (``call``: how the
-        templates spell the product; other parameters are passed by keyword)."""
+        templates spell the product; other parameters are passed by keyword). ``matmul``: it
+        follows np.matmul's rules on operands of rank 1 and 2 (its result's rank; batched
+        tangents)."""
         sig = Signature.parse(params)
         a, b = sig.params[:2]
         rest = "".join(", %s=%s" % (p, p) for p in sig.params[2:])
         jvp = "{0}(t_{1}, {2}{3}) + {0}({1}, t_{2}{3})".format(call, a, b, rest)
-        return self.define(fn, params, left, jvp=jvp, batching=batching, **{b: right})
+        return self.define(fn, params, left, jvp=jvp, product="matmul" if matmul else "bilinear",
+                           batching=batching, **{b: right})
 
     def alias(self, key, rule: Rule):
         """Reuse another table's rule under ``key`` (an array method with the function's

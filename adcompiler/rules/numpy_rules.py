@@ -135,8 +135,8 @@ D(np.tril, "m, k=0", "np.tril(g, k)", linear=True)
 
 # -- products
 # (np.dot and np.matmul agree on operands of rank 1 and 2: one batching rule, batched.py's)
-P(np.dot, "a, b", "ddot_left(g, a, b)", "ddot_right(g, a, b)", "np.dot", batching="matmul")
-P(np.matmul, "x1, x2", "dmatmul_left(g, x1, x2)", "dmatmul_right(g, x1, x2)", "matmul", batching="matmul")
+P(np.dot, "a, b", "ddot_left(g, a, b)", "ddot_right(g, a, b)", "np.dot", matmul=True)
+P(np.matmul, "x1, x2", "dmatmul_left(g, x1, x2)", "dmatmul_right(g, x1, x2)", "matmul", matmul=True)
 P(np.vdot, "a, b", "np.reshape(g * np.ravel(b), np.shape(a))", "np.reshape(g * np.ravel(a), np.shape(b))", "np.vdot")
 P(np.inner, "a, b", "inner_back(g, a, b, 0)", "inner_back(g, a, b, 1)", "np.inner")
 P(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)", "tensordot_back(g, a, b, axes, 1)", "np.tensordot")

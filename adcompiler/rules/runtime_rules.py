@@ -14,21 +14,21 @@ X = ("x",)  # read for its shape (or a mask) only
 # (batching="batch_...": the helper is linear in its first argument, and that is its counterpart
 # for a batch of them, with the same arguments)
 D(rt.unbroadcast, "v, x", "unbroadcast_back(g, v)", linear=True, zero=X, batching="batch_unbroadcast")
-D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True, zero=X, batching="expand_batch")
+D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True, zero=X, batching="expand_batch", like="x")
 D(rt.unreduce, "v, x, axis=None, keepdims=False", "unreduce_back(g, v, x, axis, keepdims)",
-  jvp="unreduce(t_v, x, axis, keepdims)", zero=X, batching="batch_unreduce")
+  jvp="unreduce(t_v, x, axis, keepdims)", zero=X, batching="batch_unreduce", like="x")
 D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
   "np.reshape(np.sum(unreduce_extreme(1.0, top, x, axis, keepdims) * g, axis=axis, keepdims=keepdims), np.shape(v))",
-  jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"))
-D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X, batching="batch_cast")
+  jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"), like="x")
+D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X, batching="batch_cast", like="x")
 D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
 # np.r_[...] and np.c_[...] in the normal form (normalize/expressions.py, Expressions.concatenation)
 D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
 D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
 D(elementwise.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
-D(rt.own, "v, x", "own_back(g, v, x)", jvp="own(t_v, x)", zero=X, batching="batch_cast")
+D(rt.own, "v, x", "own_back(g, v, x)", jvp="own(t_v, x)", zero=X, batching="batch_cast", like="x")
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)", batching="container_adjoint",
-  jvp="container_adjoint(x, index, t_v)", zero=("x", "index"))
+  jvp="container_adjoint(x, index, t_v)", zero=("x", "index"), like="x")
 D(rt.element, "v, i", "element_back(g, v, i)", jvp="element(t_v, i)", zero=("i",))
 D(rt.cotangent, "parts, i", "cotangent_back(g, parts, i)", jvp="cotangent(t_parts, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
@@ -43,17 +43,17 @@ table.elementwise(elementwise.nonzero_or_one, "a", "g * (a != 0)")
 table.elementwise(elementwise.nonzero_or_inf, "a", "g * (a != 0)")
 D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)", jvp="others_product_jvp(a, t_a, axis)",
   zero=("axis",))  # (its Jacobian is symmetric: the adjoint is the tangent map)
-D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",))  # (x's old value is overwritten)
+D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",), like="value")  # (x's old value is overwritten)
 D(rt.scatter_add, "a, index, value", "g", value="unbroadcast(element(g, index), value)",
   jvp="scattered(t_a, a, index, t_value)", zero=("index",))
-D(rt.keep_dtype, "x, value", None, value="g", jvp="keep_dtype(x, t_value)", zero=("x",))
-D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value", zero=("container", "x"))
+D(rt.keep_dtype, "x, value", None, value="g", jvp="keep_dtype(x, t_value)", zero=("x",), like="value")
+D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value", zero=("container", "x"), like="value")
 table.product(rt.sum_product, "a, b", "unbroadcast(g * b, a)", "unbroadcast(g * a, b)", "sum_product",
               batching="sum_product")
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)", batching="unchanged")
 # the log of a softmax: the Jacobian w.r.t. the logits is I - p 1^T along the axis (fusion.py)
 D(rt.log_softmax, "p, z, axis=None", z="g - p * sum_keepdims(g, axis)",
-  jvp="t_z - sum_keepdims(p * t_z, axis)", zero=("p", "axis"))
+  jvp="t_z - sum_keepdims(p * t_z, axis)", zero=("p", "axis"), like="p")
 D(rt.sum_keepdims, "v, axis", "unreduce(g, v, axis, True)", jvp="sum_keepdims(t_v, axis)", zero=("axis",))
 D(shapes.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
 D(joins.split_like, "v, arrays, axis=0", "unless_zero(join_pieces, g, arrays, axis)", jvp="split_like(t_v, arrays, axis)",
@@ -64,13 +64,13 @@ D(joins.unstack, "v, arrays, axis=0", "unless_zero(stack_pieces, g, arrays, axis
 # reads its own operand for the shape only
 # (<g, dmatmul_left(v, a, b)> = <v, g @ b>: the vjps are the product and the other adjoint)
 D(rt.dmatmul_left, "v, a, b", "unbroadcast(matmul(g, b), v)", b="dmatmul_right(product_adjoint(v, a, b), g, b)",
-  jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, a, t_b)", zero=("a",), batching="matmul_left")
+  jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, a, t_b)", zero=("a",), batching="matmul_left", like="a")
 D(rt.dmatmul_right, "v, a, b", "unbroadcast(matmul(a, g), v)", a="dmatmul_left(product_adjoint(v, a, b), a, g)",
-  jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b)", zero=("b",), batching="matmul_right")
+  jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b)", zero=("b",), batching="matmul_right", like="b")
 D(products.ddot_left, "v, a, b", "unbroadcast(dot(g, b), v)", b="ddot_right(dot_adjoint(v, a, b), g, b)",
-  jvp="ddot_left(t_v, a, b) + ddot_left(v, a, t_b)", zero=("a",), batching="matmul_left")
+  jvp="ddot_left(t_v, a, b) + ddot_left(v, a, t_b)", zero=("a",), batching="matmul_left", like="a")
 D(products.ddot_right, "v, a, b", "unbroadcast(dot(a, g), v)", a="ddot_left(dot_adjoint(v, a, b), a, g)",
-  jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",), batching="matmul_right")
+  jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",), batching="matmul_right", like="b")
 D(products.einsum_back, "v, subscripts, operands", jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
   zero=("subscripts",))
 D(polynomials.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
