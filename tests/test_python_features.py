@@ -4,7 +4,7 @@ import collections
 
 import numpy as np
 import pytest
-from conftest import assert_grad, fd_grad
+from conftest import assert_grad, check_all_modes, fd_grad
 from userpkg import layers
 
 import adcompiler as ad
@@ -1041,3 +1041,32 @@ def test_key_functions_pick_items(rng):
     _, t = ad.jvp(sorted_rows_by_norm, (X,), (np.ones_like(X),))
     assert t == pytest.approx(float(np.sum(ad.grad(sorted_rows_by_norm)(X))), rel=1e-10)
     np.testing.assert_allclose(ad.hessian(weighted_by_rank)(x), np.diag(2.0 * np.arange(5, 0, -1)), atol=1e-12)
+
+
+def merged_settings(x, defaults):
+    settings = {**defaults, 'w': x * 2.0, 'b': np.sin(x)}  # ('b' replaces the default's b)
+    layer = {'a': x ** 2, **settings}
+    return np.sum(layer['w'] * layer['a'] + layer['b'] * layer['c'])
+
+
+def dict_of_a_dict_and_pairs(x, defaults):
+    merged = dict(defaults, w=x * 3.0)
+    pairs = dict([('u', x), ('v', np.cos(x)), ('u', x ** 3)])  # (the last 'u' is kept)
+    return np.sum(merged['w'] * merged['c'] + pairs['u'] * pairs['v'])
+
+
+@pytest.mark.parametrize("fn", [merged_settings, dict_of_a_dict_and_pairs])
+def test_dicts_merged_with_double_star_and_dict_calls(fn):
+    """``{**a, 'k': v}`` and ``dict(a, k=v)`` / ``dict(pairs)``: a key's gradient goes to the
+    value kept; a replaced value gets none (they were refused)."""
+    x = np.array([0.3, -1.2, 0.7])
+    defaults = {'b': 5.0, 'c': x * 0.0 + 2.0}
+    check_all_modes(fn, [x, defaults], wrt=0)
+
+
+def test_the_gradient_of_a_dict_merged_with_double_star_has_its_structure():
+    def merged(d, extra):
+        both = {**d, **extra}
+        return both['p'] * 2.0 + both['q'] ** 2
+    g = ad.grad(merged, wrt=(0, 1))({'p': 1.0, 'q': 3.0}, {'q': 4.0})
+    assert g == ({'p': 2.0, 'q': 0.0}, {'q': 8.0})

@@ -23,10 +23,14 @@ class Calls:
         rewritten = self.higher_order(node, s)
         if rewritten is not None:
             return rewritten
-        if not node.args and node.keywords and all(k.arg for k in node.keywords) \
+        if len(node.args) <= 1 and all(k.arg for k in node.keywords) \
+                and not any(isinstance(a, gast.Starred) for a in node.args) \
                 and self.resolver.resolve(node.func) is dict:  # dict(a=x, b=y) is {'a': x, 'b': y}
-            return gast.Dict(keys=[const(k.arg) for k in node.keywords],
-                             values=[self.atom(k.value, s) for k in node.keywords])
+            display = gast.Dict(keys=[const(k.arg) for k in node.keywords],
+                                values=[k.value for k in node.keywords])
+            if node.args:  # dict(d, b=y): d's items, then b's
+                display = gast.Dict(keys=[None] + display.keys, values=node.args + display.values)
+            return self.expr(display, s)
         args = []
         for a in node.args:
             if isinstance(a, gast.Starred):

@@ -11,6 +11,7 @@ import gast
 
 from .. import runtime
 from ..ir import assign, const, copy_tree, if_, is_atom, name, walk
+from ..rules.helpers import containers
 
 # what an expression the normal form has no place for is called in the error
 UNSUPPORTED = {"Lambda": "a lambda", "ListComp": "a list comprehension",
@@ -111,9 +112,24 @@ class Expressions:
                                  "build the sequence explicitly")
             return type(node)(elts=[self.atom(e, s) for e in node.elts], ctx=gast.Load())
         if any(k is None for k in node.keys):
-            self.unsupported(node, "'**' in a dict display", "build the dict explicitly")
+            return self.merged(node, s)
         return gast.Dict(keys=[self.atom(k, s) for k in node.keys],
                          values=[self.atom(v, s) for v in node.values])
+
+    def merged(self, node, s):
+        """``{**a, 'k': v, **b}`` as ``merged_dict(a, {'k': v}, b)`` (a helper with a rule)."""
+        parts = []
+        for k, v in zip(node.keys, node.values):
+            if k is None:
+                parts.append(self.atom(v, s))
+            elif parts and isinstance(parts[-1], gast.Dict):
+                parts[-1].keys.append(self.atom(k, s))
+                parts[-1].values.append(self.atom(v, s))
+            else:
+                parts.append(gast.Dict(keys=[self.atom(k, s)], values=[self.atom(v, s)]))
+        parts = [self.atom(p, s) if isinstance(p, gast.Dict) else p for p in parts]
+        helper = self.helper("merged_dict", containers.merged_dict)
+        return gast.Call(func=name(helper), args=parts, keywords=[])
 
     def compare(self, node, s):
         """A comparison of atoms; a chain ``a < b < c`` as ``a < b and b < c``."""

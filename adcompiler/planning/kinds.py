@@ -19,6 +19,7 @@ from ..analysis import (
 )
 from ..ir import target_of
 from ..resolve import MISSING
+from ..rules.helpers.containers import merged_dict
 
 
 def kind_of(node, kinds):
@@ -202,7 +203,7 @@ def drop_dtype_keeping(layout, kinds, resolver):
 # calls whose result is a list, tuple or dict
 _CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split,
                        np.array_split, np.hsplit, np.vsplit, np.dsplit, np.meshgrid,
-                       np.linalg.slogdet, np.linalg.eigh, np.linalg.qr)
+                       np.linalg.slogdet, np.linalg.eigh, np.linalg.qr, merged_dict)
 _CONTAINER_METHODS = ("items", "values", "keys", "copy")
 _CREATORS = (np.zeros, np.ones, np.empty, np.full)
 _CREATORS_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)

@@ -51,6 +51,7 @@ D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value", ze
 table.product(rt.sum_product, "a, b", "unbroadcast(g * b, a)", "unbroadcast(g * a, b)", "sum_product",
               batching="sum_product")
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)", batching="unchanged")
+D(containers.merged_dict, "*parts", parts="merged_dict_back(g, parts)", jvp="merged_dict_jvp(parts, t_parts)")
 # the log of a softmax: the Jacobian w.r.t. the logits is I - p 1^T along the axis (fusion.py)
 D(rt.log_softmax, "p, z, axis=None", z="g - p * sum_keepdims(g, axis)",
   jvp="t_z - sum_keepdims(p * t_z, axis)", zero=("p", "axis"), like="p")
@@ -123,7 +124,8 @@ for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, j
                 shapes.pad_back, containers.list_back, containers.items_back, containers.values_back,
                 reductions.nanmean_back, joins.append_back, polynomials.polyder_back,
                 reductions.median_back, polynomials.linspace_back, shapes.meshgrid_back,
-                containers.sequence_repeat_back, reductions.accumulate_extreme_back):
+                containers.sequence_repeat_back, reductions.accumulate_extreme_back,
+                containers.merged_dict_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
     _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
     D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)), zero=tuple(_rest))

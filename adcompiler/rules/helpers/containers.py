@@ -160,3 +160,47 @@ def sequence_repeat_back(g, x):
         return g
     n = len(x)
     return type(x)(sum(g[i::n]) for i in range(n)) if n else x
+
+
+def merged_dict(*parts):
+    """``{**a, 'k': v, **b}`` and ``dict(a, k=v)`` in the normal form: the dicts (or iterables of
+    key-value pairs) merged in order, a later value of a key replacing an earlier one."""
+    out = {}
+    for part in parts:
+        out.update(part)
+    return out
+
+
+def _keys_kept(parts) -> dict:
+    """For each key of ``merged_dict(*parts)``: (part, position in it) of the value kept."""
+    kept = {}
+    for i, part in enumerate(parts):
+        for j, key in enumerate(part.keys() if isinstance(part, dict) else (p[0] for p in part)):
+            kept[key] = (i, j)
+    return kept
+
+
+def merged_dict_back(g, parts):
+    """Adjoints of ``merged_dict(*parts)``: a key's adjoint goes to the value the merged dict kept
+    (a replaced value's is 0.0); a part given as pairs gets pairs (0.0 for the key)."""
+    if _zero(g):
+        return [0.0] * len(parts)
+    kept, out = _keys_kept(parts), []
+    for i, part in enumerate(parts):
+        if isinstance(part, dict):
+            out.append({k: g[k] if kept[k] == (i, j) else 0.0 for j, k in enumerate(part)})
+        else:
+            out.append([type(p)((0.0, g[p[0]] if kept[p[0]] == (i, j) else 0.0))
+                        for j, p in enumerate(part)])
+    return out
+
+
+def merged_dict_jvp(parts, tangents):
+    """Tangent of ``merged_dict(*parts)`` along the parts' tangents (0.0: a zero part)."""
+    out = {}
+    for part, t in zip(parts, tangents):
+        pairs = part.items() if isinstance(part, dict) else part
+        for j, p in enumerate(pairs):
+            key = p[0]
+            out[key] = 0.0 if _zero(t) else t[key] if isinstance(part, dict) else element(t[j], 1)
+    return out
