@@ -38,7 +38,7 @@ def test_a_helper_name_defined_in_two_modules_is_an_error_naming_both():
 
 
 def test_the_registry_holds_the_runtime_and_every_topic_module():
-    for module in (runtime, *TOPICS):
+    for module in (*runtime.MODULES, *TOPICS):
         for name, value in vars(module).items():
             if callable(value) and not name.startswith("_") and value.__module__ == module.__name__:
                 assert HELPERS[name] is value and helper_object(name) is value
