@@ -38,5 +38,5 @@ def _adjoint_dtype(x):
 
 def _is_plain_object(value):
     """An instance of a user class holding attributes (a layer inside a model)."""
-    return hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType, types.FunctionType,
-                                                                  types.MethodType))
+    return hasattr(value, "__dict__") and not isinstance(
+        value, (type, types.ModuleType, types.FunctionType, types.MethodType))

@@ -43,7 +43,8 @@ def _basic_index(index):
     cls = index.__class__
     if cls is int or cls is slice or index is None or index is Ellipsis:
         return True
-    return cls is tuple and all(p.__class__ in (int, slice) or p is None or p is Ellipsis for p in index)
+    return cls is tuple and all(p.__class__ in (int, slice) or p is None or p is Ellipsis
+                                for p in index)
 
 
 def _check_distinct_targets(dx, index):
@@ -51,9 +52,11 @@ def _check_distinct_targets(dx, index):
     value only; its adjoint is not supported (an error, never a silent wrong gradient)."""
     positions = np.arange(dx.size).reshape(dx.shape)[index]
     if np.ndim(positions) and np.unique(positions).size != np.size(positions):
-        raise AdError("a subscript assignment through an index that repeats an element (%r): only the last "
-                      "value is kept, and the gradient of that is not supported" % (index,),
-                      hint="use distinct indices, or np.add.at-style accumulation written as y = y + ...")
+        raise AdError("a subscript assignment through an index that repeats an element (%r): "
+                      "only the last value is kept, and the gradient of that is not supported"
+                      % (index,),
+                      hint="use distinct indices, or np.add.at-style accumulation written as "
+                           "y = y + ...")
 
 
 def take_adjoint(dx, index):
@@ -147,7 +150,8 @@ def dense(t, x):
     """Tangent ``t`` with the structure of ``x`` when it is the scalar 0.0 standing for an array,
     list or tuple of zeros (and so for each entry of a list or tuple)."""
     if t.__class__ is _float and (x.__class__ is _ndarray or x.__class__ in (list, tuple)):
-        return zero_like(x) if not t else _broadcast(t, np.shape(x)) if x.__class__ is _ndarray else t
+        return (zero_like(x) if not t else
+                _broadcast(t, np.shape(x)) if x.__class__ is _ndarray else t)
     if x.__class__ in (list, tuple) and t.__class__ in (list, tuple):
         return x.__class__(dense(e, v) for e, v in zip(t, x))
     return t
@@ -157,11 +161,13 @@ def cast_like(g, x):
     """Give a final gradient the type of its argument: float for float, an owned array of the
     argument's shape and dtype for an array, the same structure for containers."""
     if x.__class__ is _ndarray:
-        if g.__class__ is _ndarray and g.base is None and g.shape == x.shape and (g.dtype is x.dtype or g.dtype == x.dtype):
+        if g.__class__ is _ndarray and g.base is None and g.shape == x.shape \
+                and (g.dtype is x.dtype or g.dtype == x.dtype):
             return g  # (an array that owns its memory: not a broadcast or read-only view)
         out = np.zeros(x.shape, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
         shape = np.shape(g)
-        if shape != x.shape and np.size(g) != 1 and (np.size(g) != x.size or shape[len(shape) - x.ndim:] != x.shape):
+        if shape != x.shape and np.size(g) != 1 \
+                and (np.size(g) != x.size or shape[len(shape) - x.ndim:] != x.shape):
             _inconsistent(g, x)  # (never broadcast a gradient across the argument's shape)
         out[...] = g
         return out
@@ -191,8 +197,9 @@ def cast_like(g, x):
 
 
 def _inconsistent(g, x):
-    raise AdError("internal error: a gradient of shape %s was computed for an argument of shape %s; please report "
-                  "this program" % (np.shape(g), np.shape(x)), hint="adcompiler refuses rather than return it")
+    raise AdError("internal error: a gradient of shape %s was computed for an argument of shape "
+                  "%s; please report this program" % (np.shape(g), np.shape(x)),
+                  hint="adcompiler refuses rather than return it")
 
 
 def distinct(grads):
@@ -222,13 +229,13 @@ def _object_like(g, x):
     parts = g if isinstance(g, dict) else {}
     computed = [a for a in parts if a not in vars(x) and hasattr(_class_attribute(x, a), "__get__")]
     if computed:  # a property (or other computed attribute): its adjoint has no place to go
-        raise AdError("the gradient flows through %s.%s, which is computed (a property?), not stored on the "
-                      "object" % (type(x).__name__, computed[0]),
-                      hint="read the stored attributes it is computed from in the differentiated code, or call "
-                           "a method that computes it")
+        raise AdError("the gradient flows through %s.%s, which is computed (a property?), not "
+                      "stored on the object" % (type(x).__name__, computed[0]),
+                      hint="read the stored attributes it is computed from in the differentiated "
+                           "code, or call a method that computes it")
     for attr, value in vars(x).items():
-        if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) and not isinstance(value, bool) \
-                or _is_plain_object(value) and value is not x:
+        if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) \
+                and not isinstance(value, bool) or _is_plain_object(value) and value is not x:
             setattr(out, attr, cast_like(parts.get(attr, 0.0), value))
     return out
 

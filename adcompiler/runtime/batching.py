@@ -35,14 +35,16 @@ def batch_size(tangents):
 
 def batch_zeros(n, x):
     """A batch of ``n`` zero tangents of an array like ``x``."""
-    return np.zeros((n,) + np.shape(x), dtype=x.dtype if np.issubdtype(np.asarray(x).dtype, np.inexact) else float)
+    return np.zeros((n,) + np.shape(x),
+                    dtype=x.dtype if np.issubdtype(np.asarray(x).dtype, np.inexact) else float)
 
 
 def batch_cast(t, x):
     """A batch of tangents of a value like ``x``: shape ``(batch,) + x.shape``, x's dtype."""
     if t.__class__ is _float or x.__class__ is not _ndarray:
         return t
-    out = np.empty(t.shape[:1] + x.shape, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+    out = np.empty(t.shape[:1] + x.shape,
+                   dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
     out[...] = t.reshape(t.shape[:1] + (1,) * (x.ndim + 1 - t.ndim) + t.shape[1:])
     return out
 

@@ -35,7 +35,8 @@ def _trampoline(fn, n, names=None, call_first=False, keywords=()):
     callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
     extra = ["kw%d" % i for i in range(len(keywords))]
     passed = list(passed) + ["%s=%s" % (k, v) for k, v in zip(keywords, extra)]
-    source = "def call_%s(%s):\n    return %s(%s)\n" % (label, ", ".join(list(names) + extra), callee, ", ".join(passed))
+    source = "def call_%s(%s):\n    return %s(%s)\n" % (
+        label, ", ".join(list(names) + extra), callee, ", ".join(passed))
     return _compiled(fn, key, "call of %s" % label, "call_" + label, source, {"fn": fn})
 
 
@@ -83,12 +84,14 @@ def vectorized(vec, n):
               "    if np.ndim(out) != 1:\n"
               "        raise several_outputs\n"
               "    return np.reshape(out, shape)\n") % (
-        label, ", ".join(args), ", ".join("np.shape(%s)" % a for a in args), ", ".join(items), loop, dtype)
-    several = AdError("np.vectorize(%s): the function returns several values, which is not differentiated" % label,
-                      hint="vectorize one function per output")
-    namespace = {"np": np, "fn": vec.pyfunc, "otype": otypes[0] if otypes else None, "several_outputs": several}
-    return _compiled(vec, (id(vec), n, "vectorized"), "np.vectorize(%s)" % label, "vectorized_" + label, source,
-                     namespace)
+        label, ", ".join(args), ", ".join("np.shape(%s)" % a for a in args), ", ".join(items), loop,
+        dtype)
+    several = AdError("np.vectorize(%s): the function returns several values, which is not "
+                      "differentiated" % label, hint="vectorize one function per output")
+    namespace = {"np": np, "fn": vec.pyfunc, "otype": otypes[0] if otypes else None,
+                 "several_outputs": several}
+    return _compiled(vec, (id(vec), n, "vectorized"), "np.vectorize(%s)" % label,
+                     "vectorized_" + label, source, namespace)
 
 
 def _callee_kinds(args):
@@ -119,9 +122,11 @@ def _dispatch(active, fn, args):
         return vectorized(fn, len(args)), args, tuple(i - 1 for i in active if i), None
     if fn.__class__ is np.ufunc and _cached(fn, (id(fn), len(args), False)) is None:
         if hooks.lookup_rule(fn) is None:
-            raise AdError("the ufunc %r has no derivative rule (np.frompyfunc makes ufuncs of Python functions, "
-                          "which are not differentiated)" % fn, hint="use np.vectorize(f), or call f in a loop")
-    if not isinstance(fn, (types.FunctionType, types.MethodType, type)) and isinstance(call, types.FunctionType) \
+            raise AdError("the ufunc %r has no derivative rule (np.frompyfunc makes ufuncs of "
+                          "Python functions, which are not differentiated)" % fn,
+                          hint="use np.vectorize(f), or call f in a loop")
+    if not isinstance(fn, (types.FunctionType, types.MethodType, type)) \
+            and isinstance(call, types.FunctionType) \
             and not is_library_function(call):  # (a library's callable object: through a rule)
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active, None
     _check_stateless(active, fn)
@@ -140,8 +145,9 @@ def _stateless(fn) -> bool:
 
 def _check_stateless(active, fn):
     if 0 in active and not _stateless(fn):
-        raise AdError("the callable %r is chosen at run time and depends on the differentiated arguments: only "
-                      "objects with a __call__ method get gradients that way" % (fn,),
+        raise AdError("the callable %r is chosen at run time and depends on the differentiated "
+                      "arguments: only objects with a __call__ method get gradients that way"
+                      % (fn,),
                       hint="pass the values it uses as arguments")
 
 
@@ -173,10 +179,12 @@ def _dispatch_unpacked(active, call, parts):
     _check_stateless(active, call.fn)
     for i, (how, part) in enumerate(zip(call.layout, parts), 1):
         if how == "*" and i in active and not isinstance(part, (list, tuple, _ndarray)):
-            raise AdError("a %s unpacked into a call carries values being differentiated" % type(part).__name__,
+            raise AdError("a %s unpacked into a call carries values being differentiated"
+                          % type(part).__name__,
                           hint="unpack a list, tuple or array, or pass the arguments one by one")
     flat, keywords, owners = _flatten(call, parts)
-    positions = tuple(p for p, (i, _) in enumerate(owners) if i in active and _may_carry_gradient(flat[p]))
+    positions = tuple(p for p, (i, _) in enumerate(owners)
+                      if i in active and _may_carry_gradient(flat[p]))
 
     def repack(grads):
         """Adjoints of the active parts from those of the callee's active parameters."""
@@ -190,7 +198,8 @@ def _dispatch_unpacked(active, call, parts):
                 continue
             got, part, how = by_part.get(i, []), parts[i - 1], call.layout[i - 1]
             if how in ("*", "**"):
-                whole = container_adjoint(part, 0, 0.0) if part.__class__ is _ndarray else zero_like(part)
+                whole = (container_adjoint(part, 0, 0.0) if part.__class__ is _ndarray
+                         else zero_like(part))
                 whole = list(whole) if part.__class__ is tuple else whole
                 for key, g in got:
                     if not (g.__class__ is _float and not g):
@@ -200,7 +209,8 @@ def _dispatch_unpacked(active, call, parts):
                 out.append(got[0][1] if got else 0.0)
         return tuple(out)
 
-    return _trampoline(call.fn, len(flat) - len(keywords), keywords=tuple(keywords)), tuple(flat), positions, repack
+    return (_trampoline(call.fn, len(flat) - len(keywords), keywords=tuple(keywords)), tuple(flat),
+            positions, repack)
 
 
 def _flatten(call, parts):
@@ -224,7 +234,8 @@ def _flatten(call, parts):
 def _flat_tangents(fn, active, tangents, args, positions):
     """The tangents of the callee's active parameters from those of the ``active`` operands."""
     if fn.__class__ is not Unpacked:
-        return tangents[len(active) - len(positions):]  # (a stateless callable's tangent is dropped)
+        # (a stateless callable's tangent is dropped)
+        return tangents[len(active) - len(positions):]
     of_part = dict(zip(active, tangents))
     owners = _flatten(fn, args)[2]
     out = []
@@ -264,7 +275,8 @@ def call_jvp(tangents, active, fn, *args):
     """``(fn(*args), its tangent)`` for a callable chosen at run time (forward mode)."""
     target, operands, positions, _ = _dispatch(active, fn, args)
     tangents = _flat_tangents(fn, active, tangents, args, positions)
-    return hooks.subroutine_jvp(target, (positions, _callee_kinds(operands))).fn(tangents, *operands)
+    return hooks.subroutine_jvp(target, (positions, _callee_kinds(operands))).fn(
+        tangents, *operands)
 
 
 def call_forward_jvp(active, fn, args, t_fn, t_args):
@@ -272,12 +284,14 @@ def call_forward_jvp(active, fn, args, t_fn, t_args):
     callable chosen at run time): the tangent of the value and of the saved state."""
     target, operands, positions, _ = _dispatch(active, fn, args)
     if fn.__class__ is Unpacked:
-        tangents = _flat_tangents(fn, range(1, len(args) + 1), tuple(t_args), args, range(len(operands)))
+        tangents = _flat_tangents(fn, range(1, len(args) + 1), tuple(t_args), args,
+                                  range(len(operands)))
     else:
         tangents = ((t_fn,) if len(operands) > len(args) else ()) + tuple(t_args)
     kinds = _callee_kinds(operands)
     pair = hooks.subroutine_pair(target, (positions, kinds))
-    tangents = tuple(zero_like(a) if t.__class__ is _float and not t else t for t, a in zip(tangents, operands))
+    tangents = tuple(zero_like(a) if t.__class__ is _float and not t else t
+                     for t, a in zip(tangents, operands))
     run = hooks.subroutine_jvp(pair.forward, (tuple(range(len(operands))), kinds)).fn
     _, (t_out, t_saved) = run(tangents, *operands)
     return t_out, (0.0, t_saved, 0.0)

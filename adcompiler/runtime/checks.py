@@ -22,16 +22,16 @@ class Refusal:
 
     def __call__(self, detail):
         e = self.error
-        return AdError(e.message % detail, function=e.function, filename=e.filename, lineno=e.lineno, col=e.col,
-                       hint=e.hint)
+        return AdError(e.message % detail, function=e.function, filename=e.filename,
+                       lineno=e.lineno, col=e.col, hint=e.hint)
 
 
 _RECEIVERS = (np.generic, float, int, complex, list, tuple, dict)
 
 
 def check_receiver(value, refusal):
-    """Raise ``refusal`` unless ``value`` is an array, a number or a container (what the array-method
-    rule applied to ``value.method(...)`` is right for)."""
+    """Raise ``refusal`` unless ``value`` is an array, a number or a container (what the
+    array-method rule applied to ``value.method(...)`` is right for)."""
     if value.__class__ is not _ndarray and not isinstance(value, _RECEIVERS):
         raise refusal("a %s" % type(value).__name__)
 
@@ -50,11 +50,14 @@ def scalar_seed(value, function):
     if np.ndim(value) and np.size(value) != 1:
         hint = "use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)"
     elif np.iscomplexobj(value):
-        hint = "differentiate a real quantity: np.real(z), np.abs(z) ** 2, ... (complex outputs are not supported yet)"
+        hint = ("differentiate a real quantity: np.real(z), np.abs(z) ** 2, ... (complex outputs "
+                "are not supported yet)")
     else:
-        hint = "return the float quantity to differentiate (a bool, int or None output has no gradient)"
-    raise AdError("grad needs a real float scalar output (a float, a NumPy float or a float array of size 1), "
-                  "but %s returned %s" % (function, _describe(value)), function=function, hint=hint)
+        hint = ("return the float quantity to differentiate (a bool, int or None output has no "
+                "gradient)")
+    raise AdError("grad needs a real float scalar output (a float, a NumPy float or a float array "
+                  "of size 1), but %s returned %s" % (function, _describe(value)),
+                  function=function, hint=hint)
 
 
 def _describe(value):
@@ -64,7 +67,8 @@ def _describe(value):
     return "%s (%s)" % (text if len(text) <= 40 else text[:37] + "...", type(value).__name__)
 
 
-SELECTING = (_ndarray, list, tuple, dict, range, str, bytes)  # their [index] selects, computes nothing
+# their [index] selects, computes nothing
+SELECTING = (_ndarray, list, tuple, dict, range, str, bytes)
 
 
 def subscript_check(base, index, site):
@@ -73,11 +77,11 @@ def subscript_check(base, index, site):
     floats: ``base`` computes its items from them, and they would get no gradient."""
     if isinstance(base, SELECTING) or not any(map(_inexact, index)):
         return
-    raise error_at(site, "a %s is not an array, list, tuple or dict: its [...] computes a value from an index "
-                         "that depends on the differentiated arguments, which would get no gradient"
-                   % type(base).__name__,
-                   hint="compute the value with functions that have derivative rules (np.concatenate, "
-                        "np.column_stack, np.where, ...) or methods of your own")
+    raise error_at(site, "a %s is not an array, list, tuple or dict: its [...] computes a value "
+                         "from an index that depends on the differentiated arguments, which would "
+                         "get no gradient" % type(base).__name__,
+                   hint="compute the value with functions that have derivative rules "
+                        "(np.concatenate, np.column_stack, np.where, ...) or methods of your own")
 
 
 def _inexact(value) -> bool:
@@ -104,8 +108,9 @@ def dtype_gate(v, dtype, site):
         return v
     if kind in "iub":
         return np.zeros_like(v) if v.__class__ is _ndarray else 0.0
-    raise error_at(site, "the cast to dtype %s: %s" % (np.dtype(dtype).name, COMPLEX_UNSUPPORTED if kind == "c" else
-                                                       "only float, int and bool dtypes are differentiated"),
+    raise error_at(site, "the cast to dtype %s: %s" % (
+                       np.dtype(dtype).name, COMPLEX_UNSUPPORTED if kind == "c" else
+                       "only float, int and bool dtypes are differentiated"),
                    hint="compute in a float dtype")
 
 

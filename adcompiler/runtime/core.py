@@ -16,7 +16,8 @@ _PYTHON_NUMBERS = frozenset([float, int, bool])
 
 
 def _sum(g, axis, keepdims=False):
-    """``np.sum`` without its dispatch cost for arrays (the method is twice as fast on small ones)."""
+    """``np.sum`` without its dispatch cost for arrays (the method is twice as fast on small
+    ones)."""
     if g.__class__ is _ndarray:
         return g.sum(axis=axis, keepdims=keepdims)
     return np.sum(g, axis=axis, keepdims=keepdims)
@@ -87,7 +88,8 @@ def shape_of(*operands):
     of that shape and dtype, else a stand-in. Gradient code uses it where the result was needed
     for its shape only (and the dtype, which the adjoint seeded from it takes)."""
     shapes = [o.shape if o.__class__ is _ndarray else np.shape(o) for o in operands]
-    dtypes = {o.dtype for o in operands if o.__class__ is not _float and o.__class__ is not int and hasattr(o, "dtype")}
+    dtypes = {o.dtype for o in operands
+              if o.__class__ is not _float and o.__class__ is not int and hasattr(o, "dtype")}
     dtype = dtypes.pop() if len(dtypes) == 1 else np.result_type(*operands) if dtypes else None
     full = shapes[0] if all(s == shapes[0] for s in shapes) else np.broadcast_shapes(*shapes)
     for o, s in zip(operands, shapes):
@@ -107,7 +109,8 @@ def above(a, b):
     ``np.maximum(a, b)``, as floats in the precision of ``a`` and ``b`` (a bool mask times 0.5
     would be float64, and turn a float32 backward pass into float64)."""
     ca, cb = a.__class__, b.__class__
-    if ca is _ndarray and a.dtype.kind == "f" and (cb is _float or cb is int or (cb is _ndarray and b.dtype == a.dtype)):
+    if ca is _ndarray and a.dtype.kind == "f" \
+            and (cb is _float or cb is int or (cb is _ndarray and b.dtype == a.dtype)):
         dtype = a.dtype
     elif cb is _ndarray and b.dtype.kind == "f" and (ca is _float or ca is int):
         dtype = b.dtype
@@ -127,9 +130,10 @@ _DOT_FLOATS = frozenset([np.dtype(np.float64), np.dtype(np.float32)])
 def sum_keepdims(g, axis):
     """``g.sum(axis=axis, keepdims=True)``. Along the last axis of a float array with short rows it
     is a product with a column of ones (BLAS), several times faster than NumPy's reduction there
-    (a softmax's 64 x 10 rows: 0.6 us instead of 1.9 us); the same sums, possibly in another order."""
-    if g.__class__ is _ndarray and g.ndim and (axis == -1 or axis == g.ndim - 1) and g.shape[-1] <= _SMALL \
-            and g.dtype in _DOT_FLOATS:
+    (a softmax's 64 x 10 rows: 0.6 us instead of 1.9 us); the same sums, possibly in another
+    order."""
+    if g.__class__ is _ndarray and g.ndim and (axis == -1 or axis == g.ndim - 1) \
+            and g.shape[-1] <= _SMALL and g.dtype in _DOT_FLOATS:
         key = (g.shape[-1], g.dtype)
         ones = _ONES.get(key)
         if ones is None:
@@ -142,7 +146,8 @@ def sum_keepdims(g, axis):
 
 
 def key_order(keys, reverse=False):
-    """The positions of ``keys`` in sorted order (``sorted(xs, key=f)`` picks ``xs`` in this order)."""
+    """The positions of ``keys`` in sorted order (``sorted(xs, key=f)`` picks ``xs`` in this
+    order)."""
     return sorted(range(len(keys)), key=keys.__getitem__, reverse=reverse)
 
 
@@ -190,12 +195,14 @@ def unreduce_extreme(g, ans, x, axis=None, keepdims=False):
     if g.__class__ is _float and not g:
         return g
     if not np.ndim(x):  # (a number's max is itself, whatever the axis)
-        return g * np.ones_like(np.asarray(x), dtype=_adjoint_dtype(x)).reshape(np.shape(g) if np.ndim(g) else ())
+        return g * np.ones_like(np.asarray(x), dtype=_adjoint_dtype(x)).reshape(
+            np.shape(g) if np.ndim(g) else ())
     if axis is not None and not keepdims:
         ans = _expand_dims(ans, axis)
         if np.ndim(g):
             g = _expand_dims(g, axis)
-    share = (np.asarray(x) == ans).astype(_adjoint_dtype(x))  # (in x's precision: float32 stays float32)
+    # (in x's precision: float32 stays float32)
+    share = (np.asarray(x) == ans).astype(_adjoint_dtype(x))
     share /= _sum(share, axis, True)
     return g * share
 
@@ -218,9 +225,10 @@ def matmul(a, b):
     if (np.ndim(a) == 0 and not a) or (np.ndim(b) == 0 and not b):
         return 0.0  # (a NumPy zero standing for a zero adjoint: @ takes no number)
     if not np.ndim(a) or not np.ndim(b):
-        raise AdError("reverse mode over gradient code met a number standing for the zero adjoint of an array, "
-                      "whose shape it does not know", hint="use forward over reverse: ad.hessian(f) (the default "
-                      "mode), or ad.jvp of the gradient")
+        raise AdError("reverse mode over gradient code met a number standing for the zero adjoint "
+                      "of an array, whose shape it does not know",
+                      hint="use forward over reverse: ad.hessian(f) (the default mode), or ad.jvp "
+                           "of the gradient")
     return a @ b
 
 
@@ -251,7 +259,8 @@ def product_adjoint(v, a, b, shape_of=_matmul_shape):
     """The adjoint ``v`` of ``a @ b`` (or ``np.dot``: ``shape_of=_dot_shape``) as an array, when it
     is a scalar standing for a uniform one (generated gradient code passes such scalars on); the
     0.0 of a zero adjoint stays 0.0, which every helper takes for zero."""
-    if v.__class__ is _ndarray and v.ndim or (np.ndim(a) == 0 or np.ndim(b) == 0) or (v.__class__ is _float and not v):
+    if v.__class__ is _ndarray and v.ndim or (np.ndim(a) == 0 or np.ndim(b) == 0) \
+            or (v.__class__ is _float and not v):
         return v
     shape = shape_of(a, b)
     return _broadcast(v, shape) if shape else v

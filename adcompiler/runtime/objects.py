@@ -57,7 +57,8 @@ _UNFOLLOWED: dict = {}
 
 
 def unfollowed(obj, attr):
-    """Record, as a function returns, the value it stored in ``obj.attr`` (see ``check_followed``)."""
+    """Record, as a function returns, the value it stored in ``obj.attr`` (see
+    ``check_followed``)."""
     if hasattr(obj, attr):
         _UNFOLLOWED[id(obj), attr] = (obj, getattr(obj, attr))
 

@@ -12,8 +12,9 @@ from .adjoints import zero_like
 
 
 def keep_dtype(x, value):
-    """The value of ``x op= v`` (``value`` is ``x op v``) for a name that holds an array: of ``x``'s
-    dtype, as NumPy's in-place operation leaves it (a 0-d array stays one: ``x * v`` is a scalar)."""
+    """The value of ``x op= v`` (``value`` is ``x op v``) for a name that holds an array: of
+    ``x``'s dtype, as NumPy's in-place operation leaves it (a 0-d array stays one: ``x * v`` is a
+    scalar)."""
     if x.__class__ is _ndarray:
         if value.__class__ is not _ndarray:
             return np.array(value, dtype=x.dtype)
