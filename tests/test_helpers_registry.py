@@ -50,3 +50,19 @@ def test_every_helper_module_is_under_300_lines():
     for path in package.glob("*.py"):
         lines = len(path.read_text().splitlines())
         assert lines < 300, (path.name, lines)
+
+
+def test_the_runtime_package_lists_its_modules_and_exports_their_helpers():
+    """``adcompiler.runtime`` names every module of the package in ``MODULES`` (the registry reads
+    them) and exports every public function they define; each module stays small."""
+    package = pathlib.Path(runtime.__file__).parent
+    files = {path.stem for path in package.glob("*.py")} - {"__init__"}
+    assert {m.__name__.rpartition(".")[2] for m in runtime.MODULES} == files
+    for module in runtime.MODULES:
+        for name, value in vars(module).items():
+            if callable(value) and not name.startswith("_") and value.__module__ == module.__name__:
+                assert name in runtime.__all__ and getattr(runtime, name) is value
+    assert all(hasattr(runtime, name) for name in runtime.__all__)
+    for path in package.glob("*.py"):
+        lines = len(path.read_text().splitlines())
+        assert lines < 400, (path.name, lines)
