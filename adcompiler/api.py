@@ -15,6 +15,7 @@ from .callables import as_function
 from .errors import AdError
 from .parse import unwrap
 from .runtime import CalleeRedefined
+from .runtime.calls import _trampoline
 
 Wrt = Union[int, str, Sequence[Union[int, str]]]
 
@@ -566,7 +567,7 @@ def _spread(fn, n):
         return fn
     named = _params(fn)
     rest = code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
-    return runtime._trampoline(fn, n, named + ["%s%d" % (rest, i) for i in range(n - len(named))])
+    return _trampoline(fn, n, named + ["%s%d" % (rest, i) for i in range(n - len(named))])
 
 
 def _jvp_function(fn, args, positions):

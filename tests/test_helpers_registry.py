@@ -38,7 +38,7 @@ def test_a_helper_name_defined_in_two_modules_is_an_error_naming_both():
 
 
 def test_the_registry_holds_the_runtime_and_every_topic_module():
-    for module in (runtime, *TOPICS):
+    for module in (*runtime.MODULES, *TOPICS):
         for name, value in vars(module).items():
             if callable(value) and not name.startswith("_") and value.__module__ == module.__name__:
                 assert HELPERS[name] is value and helper_object(name) is value
@@ -50,3 +50,19 @@ def test_every_helper_module_is_under_300_lines():
     for path in package.glob("*.py"):
         lines = len(path.read_text().splitlines())
         assert lines < 300, (path.name, lines)
+
+
+def test_the_runtime_package_lists_its_modules_and_exports_their_helpers():
+    """``adcompiler.runtime`` names every module of the package in ``MODULES`` (the registry reads
+    them) and exports every public function they define; each module stays small."""
+    package = pathlib.Path(runtime.__file__).parent
+    files = {path.stem for path in package.glob("*.py")} - {"__init__"}
+    assert {m.__name__.rpartition(".")[2] for m in runtime.MODULES} == files
+    for module in runtime.MODULES:
+        for name, value in vars(module).items():
+            if callable(value) and not name.startswith("_") and value.__module__ == module.__name__:
+                assert name in runtime.__all__ and getattr(runtime, name) is value
+    assert all(hasattr(runtime, name) for name in runtime.__all__)
+    for path in package.glob("*.py"):
+        lines = len(path.read_text().splitlines())
+        assert lines < 400, (path.name, lines)

@@ -285,7 +285,8 @@ class StatementPlanner(RuleBinding):
         if _is_user_class(obj) and rules.lookup(obj) is None:
             return Plan("opaque", loads(call), callee="%s(...)" % obj.__name__, hint=_OBJECT_HINT,
                         why="objects created inside the differentiated function are not traced")
-        if getattr(target, "__module__", None) == runtime.__name__ and rules.lookup(obj) is None:
+        if (getattr(target, "__module__", None) or "").startswith(runtime.__name__ + ".") \
+                and rules.lookup(obj) is None:
             return Plan("opaque", loads(call),
                         callee="adcompiler's runtime helper %r (generated code is differentiated "
                                "again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)

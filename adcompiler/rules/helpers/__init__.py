@@ -1,9 +1,9 @@
 """The helpers generated code calls, by name: one registry, ``HELPERS``, of the public functions
-of the runtime (the hot path of generated code, calls and objects) and of the topic modules
-here, which hold the adjoints of rules too long for a one-line template. Each such adjoint takes
-the result's adjoint ``g`` (possibly the scalar zero 0.0) and returns the adjoint of one
-argument, in that argument's shape. A name defined in two of these modules is an error at
-import: a template's name stands for one function."""
+of the runtime's modules (``runtime.MODULES``: the hot path of generated code, batching, checks,
+calls and objects) and of the topic modules here, which hold the adjoints of rules too long for
+a one-line template. Each such adjoint takes the result's adjoint ``g`` (possibly the scalar
+zero 0.0) and returns the adjoint of one argument, in that argument's shape. A name defined in
+two of these modules is an error at import: a template's name stands for one function."""
 from __future__ import annotations
 
 from ... import runtime
@@ -42,4 +42,4 @@ def registry(modules) -> dict:
     return helpers
 
 
-HELPERS: dict[str, object] = registry((runtime, *TOPICS))
+HELPERS: dict[str, object] = registry((*runtime.MODULES, *TOPICS))

@@ -1,0 +1,134 @@
+"""Helpers called by generated code, by name, through this namespace (``runtime.unbroadcast``,
+``from adcompiler.runtime import above``); one module per job:
+
+- ``core``: the hot path: broadcasting, reductions, products, and the functions of the normal form;
+- ``adjoints``: adjoints and tangents as values of a structure (owned arrays, sums, elements,
+  the final gradient given its argument's type);
+- ``writes``: the writes the user's code makes into the caller's data, and the copies that keep
+  what a backward pass reads;
+- ``batching``: the counterparts of the hot-path helpers for a batch of tangents;
+- ``checks``: the checks generated code makes at run time, and what it raises;
+- ``objects``: objects' attributes, values the derivative does not follow, lambdas;
+- ``calls``: callables known only at run time (compiled through ``hooks`` as they are called);
+- ``_base``: private names the others share.
+
+A zero adjoint is represented by the Python float ``0.0`` (never a zero array), so every
+helper accepts a scalar ``g``; containers (tuple/list/dict arguments) have adjoints of the same
+structure.
+"""
+from __future__ import annotations
+
+from . import _base, adjoints, batching, calls, checks, core, objects, writes
+from .adjoints import (
+    add,
+    add_at,
+    cast_like,
+    container_adjoint,
+    cotangent,
+    dense,
+    distinct,
+    element,
+    expand_like,
+    own,
+    take_adjoint,
+    zero_like,
+)
+from .batching import (
+    batch_add_at,
+    batch_cast,
+    batch_container_adjoint,
+    batch_index,
+    batch_reshape,
+    batch_size,
+    batch_sum_product,
+    batch_take_adjoint,
+    batch_unbroadcast,
+    batch_unreduce,
+    batch_zeros,
+    expand_batch,
+    lift,
+)
+from .calls import (
+    Unpacked,
+    call_backward,
+    call_backward_jvp,
+    call_forward,
+    call_forward_jvp,
+    call_jvp,
+    unpacked,
+    vectorized,
+)
+from .checks import (
+    SELECTING,
+    CalleeRedefined,
+    Refusal,
+    callee_redefined,
+    check_receiver,
+    dtype_gate,
+    scalar_seed,
+    subscript_check,
+)
+from .core import (
+    above,
+    c_items,
+    dmatmul_left,
+    dmatmul_right,
+    dot,
+    dot_adjoint,
+    key_order,
+    key_pick,
+    log_softmax,
+    matmul,
+    nonzero,
+    product_adjoint,
+    r_items,
+    reduced_size,
+    shape_of,
+    sum_keepdims,
+    sum_product,
+    unbroadcast,
+    unreduce,
+    unreduce_extreme,
+)
+from .objects import (
+    add_attribute,
+    attribute,
+    check_followed,
+    fresh_computation,
+    make_function,
+    unfollowed,
+    with_attribute,
+    without_attribute,
+)
+from .writes import copy, element_in_place, in_place, keep_dtype, scatter_add, scattered, snapshot
+
+# the runtime's modules, in which the helper registry (adcompiler.rules.helpers) finds the
+# public functions generated code calls
+MODULES = (core, adjoints, writes, batching, checks, objects, calls, _base)
+
+__all__ = [
+    # core
+    "unbroadcast", "shape_of", "log_softmax", "above", "sum_keepdims", "key_order", "key_pick",
+    "sum_product", "unreduce", "reduced_size", "unreduce_extreme", "matmul", "dot",
+    "product_adjoint", "dot_adjoint", "dmatmul_left", "dmatmul_right", "nonzero", "r_items",
+    "c_items",
+    # adjoints
+    "own", "add_at", "take_adjoint", "add", "container_adjoint", "element", "expand_like",
+    "zero_like", "dense", "cast_like", "distinct", "cotangent",
+    # writes
+    "keep_dtype", "in_place", "scatter_add", "scattered", "element_in_place", "snapshot", "copy",
+    # batching
+    "lift", "expand_batch", "batch_size", "batch_zeros", "batch_cast", "batch_unbroadcast",
+    "batch_unreduce", "batch_sum_product", "batch_container_adjoint", "batch_add_at",
+    "batch_take_adjoint", "batch_reshape", "batch_index",
+    # checks
+    "Refusal", "check_receiver", "scalar_seed", "SELECTING", "subscript_check", "dtype_gate",
+    "CalleeRedefined", "callee_redefined",
+    # objects
+    "add_attribute", "attribute", "without_attribute", "with_attribute", "unfollowed",
+    "make_function", "fresh_computation", "check_followed",
+    # calls
+    "vectorized", "Unpacked", "unpacked", "call_forward", "call_backward", "call_jvp",
+    "call_forward_jvp", "call_backward_jvp",
+    "MODULES",
+]

@@ -1,0 +1,42 @@
+"""Private names shared by the runtime's modules: the classes tested on the hot path (bound once,
+so a test is one identity check), the size below which a broadcast is materialised, and the
+few small helpers more than one module calls (broadcasting, the dtype of an adjoint, whether a
+value is a user's object). Nothing here is called by generated code."""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+_ndarray = np.ndarray
+_float = float
+
+# Below this many elements a broadcast is materialised: np.broadcast_to costs microseconds of
+# Python bookkeeping, more than copying a few thousand numbers.
+_SMALL = 4096
+_F32, _f32 = np.dtype(np.float32), np.float32
+
+
+def _broadcast(g, shape):
+    """``np.broadcast_to(g, shape)``, as a fresh array when it is small."""
+    size = 1
+    for n in shape:
+        size *= n
+    if size > _SMALL:
+        return np.broadcast_to(g, shape)
+    out = np.empty(shape, dtype=g.dtype if g.__class__ is _ndarray else np.result_type(g))
+    out[...] = g
+    return out
+
+
+def _adjoint_dtype(x):
+    """The dtype of an adjoint array for ``x``: its own if inexact, else float64."""
+    if x.__class__ is _ndarray and x.dtype.kind in "fc":
+        return x.dtype
+    return float
+
+
+def _is_plain_object(value):
+    """An instance of a user class holding attributes (a layer inside a model)."""
+    return hasattr(value, "__dict__") and not isinstance(
+        value, (type, types.ModuleType, types.FunctionType, types.MethodType))

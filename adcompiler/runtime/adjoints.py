@@ -1,0 +1,252 @@
+"""Adjoints and tangents as values of a structure: owned arrays generated code updates in place
+(``own``, ``add_at``, ``take_adjoint``), sums and elements of adjoints of any structure (``add``,
+``element``, ``container_adjoint``, ``zero_like``, ``dense``), and the final gradient given the
+type of its argument (``cast_like``, objects included, ``distinct``). These are on the hot path
+too: a zero adjoint is the Python float ``0.0`` (never a zero array), which every helper takes;
+containers (tuple/list/dict arguments) have adjoints of the same structure."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import AdError
+from ._base import _F32, _adjoint_dtype, _broadcast, _f32, _float, _is_plain_object, _ndarray
+
+
+def own(g, x):
+    """An adjoint array that generated code may update in place (a private copy, never a view)."""
+    if isinstance(x, (list, tuple)):
+        return [0.0] * len(x) if g.__class__ is _float else list(g)
+    if isinstance(x, dict):
+        return dict.fromkeys(x, 0.0) if g.__class__ is _float else dict(g)
+    out = np.zeros(np.shape(x), dtype=_adjoint_dtype(x))
+    if not (g.__class__ is _float and not g):
+        out += g
+    return out
+
+
+def add_at(dx, index, g):
+    """``dx[index] += g`` into an owned adjoint, correct for repeated fancy indices."""
+    if g.__class__ is _float and not g:
+        return dx
+    if dx.__class__ is _ndarray:
+        if index.__class__ is int or index.__class__ is slice:
+            dx[index] += g
+        else:
+            np.add.at(dx, index, g)
+    else:
+        dx[index] = add(dx[index], g)
+    return dx
+
+
+def _basic_index(index):
+    """An index with no integer arrays or lists in it (no element can be picked twice)."""
+    cls = index.__class__
+    if cls is int or cls is slice or index is None or index is Ellipsis:
+        return True
+    return cls is tuple and all(p.__class__ in (int, slice) or p is None or p is Ellipsis
+                                for p in index)
+
+
+def _check_distinct_targets(dx, index):
+    """Subscript assignment through a fancy index that names one element twice keeps the last
+    value only; its adjoint is not supported (an error, never a silent wrong gradient)."""
+    positions = np.arange(dx.size).reshape(dx.shape)[index]
+    if np.ndim(positions) and np.unique(positions).size != np.size(positions):
+        raise AdError("a subscript assignment through an index that repeats an element (%r): "
+                      "only the last value is kept, and the gradient of that is not supported"
+                      % (index,),
+                      hint="use distinct indices, or np.add.at-style accumulation written as "
+                           "y = y + ...")
+
+
+def take_adjoint(dx, index):
+    """Read the adjoint of ``x[index]`` out of an owned ``dx`` and zero it there (subscript
+    assignment overwrote those elements)."""
+    if dx.__class__ is _float:
+        return dx
+    if dx.__class__ is _ndarray:
+        if not _basic_index(index):
+            _check_distinct_targets(dx, index)
+        g = dx[index]
+        g = g.copy() if g.__class__ is _ndarray else g
+        dx[index] = 0
+        return g
+    g = dx[index]
+    dx[index] = 0.0
+    return g
+
+
+def add(a, b):
+    """Sum of two adjoints of any structure (0.0 is the zero of every structure)."""
+    if a.__class__ is _float and not a:
+        return b
+    if b.__class__ is _float and not b:
+        return a
+    if isinstance(a, (list, tuple)):
+        return type(a)(add(p, q) for p, q in zip(a, b))
+    if isinstance(a, dict):  # (an object's adjoint holds only the attributes read so far)
+        return {**b, **{k: add(v, b.get(k, 0.0)) for k, v in a.items()}}
+    return a + b
+
+
+def container_adjoint(x, index, g):
+    """Adjoint of a container ``x`` receiving ``g`` at ``index`` and zero elsewhere (zeros shaped
+    like the other entries: a rule applied to one of them needs its shape)."""
+    if isinstance(x, (list, tuple)):
+        out = [zero_like(e) for e in x]
+    elif isinstance(x, dict):
+        out = {k: zero_like(v) for k, v in x.items()}
+    else:
+        out = np.zeros(x.shape if x.__class__ is _ndarray else np.shape(x), dtype=_adjoint_dtype(x))
+        if g.__class__ is _float and not g:
+            return out
+        if index.__class__ is int or _basic_index(index):
+            out[index] += g
+        else:
+            np.add.at(out, index, g)  # repeated fancy indices each add their part
+        return out
+    if not (g.__class__ is _float and not g) or out[index].__class__ is _float:
+        out[index] = g
+    return out
+
+
+def element(g, i):
+    """Element ``i`` of an adjoint or tangent ``g`` (which may be the scalar zero 0.0); never a view
+    into an array ``g``, which generated code may go on to update in place."""
+    if g.__class__ is _float:
+        return g
+    if g.__class__ is _ndarray:
+        part = g[i]
+        return part.copy() if part.__class__ is _ndarray else part
+    return g[i]
+
+
+def expand_like(t, ans):
+    """A tangent with the shape of its primal ``ans`` (a Python number in ``ans``'s precision when
+    that is float32, as NumPy arithmetic of the two would give)."""
+    shape = ans.shape if ans.__class__ is _ndarray else np.shape(ans)
+    if (t.shape if t.__class__ is _ndarray else np.shape(t)) == shape:
+        return t
+    if t.__class__ is _float and getattr(ans, "dtype", None) == _F32:
+        t = _f32(t)
+    if t.__class__ is _ndarray and t.ndim and ans.__class__ is not _ndarray and not shape:
+        return t  # (ans is a number computed from gradient code's 0.0 standing for a zero array:
+        # the tangent has the array's shape)
+    return _broadcast(t, shape)
+
+
+def zero_like(x):
+    """A zero tangent or adjoint with the structure of ``x``."""
+    if x.__class__ is _ndarray:
+        return np.zeros_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+    if isinstance(x, (list, tuple)):
+        return type(x)(zero_like(e) for e in x)
+    if isinstance(x, dict):
+        return {k: zero_like(v) for k, v in x.items()}
+    return 0.0
+
+
+def dense(t, x):
+    """Tangent ``t`` with the structure of ``x`` when it is the scalar 0.0 standing for an array,
+    list or tuple of zeros (and so for each entry of a list or tuple)."""
+    if t.__class__ is _float and (x.__class__ is _ndarray or x.__class__ in (list, tuple)):
+        return (zero_like(x) if not t else
+                _broadcast(t, np.shape(x)) if x.__class__ is _ndarray else t)
+    if x.__class__ in (list, tuple) and t.__class__ in (list, tuple):
+        return x.__class__(dense(e, v) for e, v in zip(t, x))
+    return t
+
+
+def cast_like(g, x):
+    """Give a final gradient the type of its argument: float for float, an owned array of the
+    argument's shape and dtype for an array, the same structure for containers."""
+    if x.__class__ is _ndarray:
+        if g.__class__ is _ndarray and g.base is None and g.shape == x.shape \
+                and (g.dtype is x.dtype or g.dtype == x.dtype):
+            return g  # (an array that owns its memory: not a broadcast or read-only view)
+        out = np.zeros(x.shape, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+        shape = np.shape(g)
+        if shape != x.shape and np.size(g) != 1 \
+                and (np.size(g) != x.size or shape[len(shape) - x.ndim:] != x.shape):
+            _inconsistent(g, x)  # (never broadcast a gradient across the argument's shape)
+        out[...] = g
+        return out
+    if isinstance(x, float):
+        if g.__class__ is _float:
+            return g
+        if np.size(g) != 1:
+            _inconsistent(g, x)
+        return float(g if np.ndim(g) == 0 else np.reshape(g, ()))
+    if isinstance(x, (list, tuple)):
+        if isinstance(g, dict) and hasattr(x, "_fields"):  # a namedtuple read by attribute
+            g = [g.get(f, 0.0) for f in x._fields]
+        if g.__class__ is _float:
+            parts = [cast_like(0.0, e) for e in x]
+        else:
+            parts = [cast_like(a, e) for a, e in zip(g, x)]
+        return type(x)(*parts) if hasattr(x, "_fields") else type(x)(parts)
+    if isinstance(x, dict):
+        if g.__class__ is _float:
+            return {k: cast_like(0.0, v) for k, v in x.items()}
+        return {k: cast_like(g.get(k, 0.0), v) for k, v in x.items()}
+    if isinstance(x, np.generic):
+        return x.dtype.type(g)
+    if hasattr(x, "__dict__"):
+        return _object_like(g, x)
+    return g
+
+
+def _inconsistent(g, x):
+    raise AdError("internal error: a gradient of shape %s was computed for an argument of shape "
+                  "%s; please report this program" % (np.shape(g), np.shape(x)),
+                  hint="adcompiler refuses rather than return it")
+
+
+def distinct(grads):
+    """Gradients returned together as distinct objects (the same array may have reached two
+    arguments: ``sum(sin(x + y))`` gives both the same ``cos(x + y)``)."""
+    if len(grads) == 2:  # the common case, without a set
+        first, second = grads
+        if first is not second or first.__class__ is not _ndarray:
+            return grads
+        return first, second.copy()
+    seen = set()
+    out = []
+    for g in grads:
+        if g.__class__ is _ndarray:
+            if id(g) in seen:
+                g = g.copy()
+            seen.add(id(g))
+        out.append(g)
+    return tuple(out)
+
+
+def _object_like(g, x):
+    """A gradient with the structure of a simple object: a copy whose float and array
+    attributes hold their adjoints."""
+    import copy as copy_module
+    out = copy_module.copy(x)
+    parts = g if isinstance(g, dict) else {}
+    computed = [a for a in parts if a not in vars(x) and hasattr(_class_attribute(x, a), "__get__")]
+    if computed:  # a property (or other computed attribute): its adjoint has no place to go
+        raise AdError("the gradient flows through %s.%s, which is computed (a property?), not "
+                      "stored on the object" % (type(x).__name__, computed[0]),
+                      hint="read the stored attributes it is computed from in the differentiated "
+                           "code, or call a method that computes it")
+    for attr, value in vars(x).items():
+        if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) \
+                and not isinstance(value, bool) or _is_plain_object(value) and value is not x:
+            setattr(out, attr, cast_like(parts.get(attr, 0.0), value))
+    return out
+
+
+def _class_attribute(x, attr):
+    import inspect
+    return inspect.getattr_static(type(x), attr, None)
+
+
+def cotangent(parts, i):
+    """Entry ``i`` of what a user's vjp rule returned (a bare value for a one-argument function;
+    None, not differentiable, is the zero adjoint)."""
+    part = parts[i] if isinstance(parts, (tuple, list)) else parts
+    return 0.0 if part is None else part

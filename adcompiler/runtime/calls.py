@@ -1,0 +1,307 @@
+"""Callables known only at run time (``layer(x)`` over a list of layers, ``f(*args)``,
+``np.vectorize`` objects): small functions with source made for them (trampolines), the dispatch
+that picks what to differentiate, and ``call_forward`` / ``call_backward`` / ``call_jvp``...,
+which compile the callee through ``hooks`` when the call runs. It is the one module of the
+runtime that reaches the compiler, so it is kept apart from the hot path."""
+from __future__ import annotations
+
+import types
+
+import numpy as np
+
+from .. import hooks
+from ..arguments import TUPLE_OF, kind_of
+from ..errors import AdError
+from ..parse import define, is_library_function
+from ._base import _float, _is_plain_object, _ndarray
+from .adjoints import container_adjoint, dense, zero_like
+
+_TRAMPOLINES: dict = {}
+
+
+def _trampoline(fn, n, names=None, call_first=False, keywords=()):
+    """A small function with source, ``call_<name>(arg0, ...)`` returning ``fn(arg0, ...)``, so
+    the compiler differentiates ``fn`` as it would a call written in the source: through its
+    Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``).
+    ``names``: parameter names to use instead of ``arg0, ...``; ``keywords``: names of keyword
+    arguments passed after the ``n`` positional ones (parameters ``kw0, ...``)."""
+    key = (id(fn), n, call_first) + tuple(keywords)
+    made = _cached(fn, key)
+    if made is not None:
+        return made
+    label = getattr(fn, "__name__", type(fn).__name__)
+    label = label if label.isidentifier() else "fn"
+    names = names or ["arg%d" % i for i in range(n)]
+    callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
+    extra = ["kw%d" % i for i in range(len(keywords))]
+    passed = list(passed) + ["%s=%s" % (k, v) for k, v in zip(keywords, extra)]
+    source = "def call_%s(%s):\n    return %s(%s)\n" % (
+        label, ", ".join(list(names) + extra), callee, ", ".join(passed))
+    return _compiled(fn, key, "call of %s" % label, "call_" + label, source, {"fn": fn})
+
+
+def _cached(fn, key):
+    """The function made for ``fn`` under ``key`` (see _compiled), or None."""
+    made = _TRAMPOLINES.get(key)
+    return made[1] if made is not None and made[0] is fn else None
+
+
+def _compiled(fn, key, title, function, source, namespace):
+    """``function`` defined by ``source`` in ``namespace`` and registered with linecache (so it has
+    source to differentiate), kept for ``key`` while it stands for ``fn``."""
+    made = define(source, function, namespace, "<%s #%d>" % (title, len(_TRAMPOLINES)))
+    _TRAMPOLINES[key] = (fn, made)
+    return made
+
+
+def vectorized(vec, n):
+    """For an ``np.vectorize`` object, a function with source computing ``vec(arg0, ...)`` by
+    calling its Python function on each element of the broadcast arguments, so it is
+    differentiated like a loop; the result's dtype is the first output's (or ``otypes``), as
+    NumPy's. Options it does not reproduce (``excluded``, ``signature``, several outputs) are
+    an AdError."""
+    made = _cached(vec, (id(vec), n, "vectorized"))
+    if made is not None:
+        return made
+    label = getattr(vec.pyfunc, "__name__", "fn")
+    label = label if label.isidentifier() else "fn"
+    otypes = vec.otypes or ""
+    if vec.excluded or vec.signature is not None or len(otypes) > 1 or n == 0:
+        raise AdError("np.vectorize(%s) with %s is not differentiated" % (
+            label, "excluded=" if vec.excluded else "signature=" if vec.signature is not None else
+            "several otypes" if len(otypes) > 1 else "no arguments"),
+            hint="write the loop over the elements in the function itself")
+    args = ["arg%d" % i for i in range(n)]
+    items = ["a%d" % i for i in range(n)]
+    flat = ["np.ravel(np.broadcast_to(%s, shape))" % a for a in args]
+    loop = ("%s in %s" % (items[0], flat[0]) if n == 1 else
+            "%s in zip(%s)" % (", ".join(items), ", ".join(flat)))
+    dtype = "otype" if otypes else "np.asarray(items[0]).dtype"
+    source = ("def vectorized_%s(%s):\n"
+              "    shape = np.broadcast_shapes(%s)\n"
+              "    items = [fn(%s) for %s]\n"
+              "    out = np.array(items, dtype=%s)\n"
+              "    if np.ndim(out) != 1:\n"
+              "        raise several_outputs\n"
+              "    return np.reshape(out, shape)\n") % (
+        label, ", ".join(args), ", ".join("np.shape(%s)" % a for a in args), ", ".join(items), loop,
+        dtype)
+    several = AdError("np.vectorize(%s): the function returns several values, which is not "
+                      "differentiated" % label, hint="vectorize one function per output")
+    namespace = {"np": np, "fn": vec.pyfunc, "otype": otypes[0] if otypes else None,
+                 "several_outputs": several}
+    return _compiled(vec, (id(vec), n, "vectorized"), "np.vectorize(%s)" % label,
+                     "vectorized_" + label, source, namespace)
+
+
+def _callee_kinds(args):
+    return tuple(kind_of(a) for a in args)
+
+
+def _object_trampoline(cls, n):
+    """``call_<Class>(fn, arg0, ...)`` returning ``fn(arg0, ...)``: an object of a user class is an
+    argument, so its ``__call__`` is differentiated with gradients into its attributes. (A class
+    of NumPy's or another library's is an AdError: their Python code is not traced.)"""
+    made = _cached(cls, (id(cls), n + 1, True))
+    if made is not None:
+        return made
+    if is_library_function(cls.__call__):
+        raise AdError("a %s object is called here, which has no derivative rule" % cls.__name__,
+                      hint="call a function with a derivative rule or with Python source")
+    return _trampoline(cls, n + 1, ["fn"] + ["arg%d" % i for i in range(n)], call_first=True)
+
+
+def _dispatch(active, fn, args):
+    """(function to differentiate, its arguments, active positions among them, the map of its
+    adjoints back to ``args``' or None) for ``fn(*args)`` with ``active`` positions counted over
+    ``(fn, *args)``."""
+    call = getattr(type(fn), "__call__", None)
+    if fn.__class__ is Unpacked:
+        return _dispatch_unpacked(active, fn, args)
+    if isinstance(fn, np.vectorize):
+        return vectorized(fn, len(args)), args, tuple(i - 1 for i in active if i), None
+    if fn.__class__ is np.ufunc and _cached(fn, (id(fn), len(args), False)) is None:
+        if hooks.lookup_rule(fn) is None:
+            raise AdError("the ufunc %r has no derivative rule (np.frompyfunc makes ufuncs of "
+                          "Python functions, which are not differentiated)" % fn,
+                          hint="use np.vectorize(f), or call f in a loop")
+    if not isinstance(fn, (types.FunctionType, types.MethodType, type)) \
+            and isinstance(call, types.FunctionType) \
+            and not is_library_function(call):  # (a library's callable object: through a rule)
+        return _object_trampoline(type(fn), len(args)), (fn,) + args, active, None
+    _check_stateless(active, fn)
+    return _trampoline(fn, len(args)), args, tuple(i - 1 for i in active if i), None
+
+
+def _stateless(fn) -> bool:
+    """A callable that holds no values a gradient could reach: a module-level function without
+    a closure, a NumPy ufunc or a builtin (``self.act = np.tanh`` in a layer)."""
+    if isinstance(fn, types.FunctionType):
+        return not fn.__closure__
+    if isinstance(fn, types.BuiltinFunctionType):  # (a bound method of a list or array holds it)
+        return fn.__self__ is None or isinstance(fn.__self__, types.ModuleType)
+    return isinstance(fn, np.ufunc)
+
+
+def _check_stateless(active, fn):
+    if 0 in active and not _stateless(fn):
+        raise AdError("the callable %r is chosen at run time and depends on the differentiated "
+                      "arguments: only objects with a __call__ method get gradients that way"
+                      % (fn,),
+                      hint="pass the values it uses as arguments")
+
+
+class Unpacked:
+    """``fn`` called with arguments unpacked into it: ``f(a, *rest, key=v, **opts)`` is
+    ``Unpacked(f, ("", "*", "=key", "**"))`` called with ``(a, rest, v, opts)``."""
+    __slots__ = ("fn", "layout")
+
+    def __init__(self, fn, layout):
+        self.fn, self.layout = fn, layout
+
+
+def unpacked(fn, layout):
+    """The callee of a call with ``*args`` or keywords in generated code (see ``Unpacked``)."""
+    return Unpacked(fn, layout)
+
+
+def _may_carry_gradient(value) -> bool:
+    cls = value.__class__
+    if cls is _float or cls is _ndarray:
+        return cls is _float or value.dtype.kind in "fc"
+    return isinstance(value, (np.inexact, list, tuple, dict)) or _is_plain_object(value)
+
+
+def _dispatch_unpacked(active, call, parts):
+    """``_dispatch`` of ``call.fn(...)`` with ``parts`` unpacked as ``call.layout`` says: the
+    callee gets one parameter per positional value and keyword; adjoints of the values of an
+    unpacked sequence or mapping are put back together with its structure."""
+    _check_stateless(active, call.fn)
+    for i, (how, part) in enumerate(zip(call.layout, parts), 1):
+        if how == "*" and i in active and not isinstance(part, (list, tuple, _ndarray)):
+            raise AdError("a %s unpacked into a call carries values being differentiated"
+                          % type(part).__name__,
+                          hint="unpack a list, tuple or array, or pass the arguments one by one")
+    flat, keywords, owners = _flatten(call, parts)
+    positions = tuple(p for p, (i, _) in enumerate(owners)
+                      if i in active and _may_carry_gradient(flat[p]))
+
+    def repack(grads):
+        """Adjoints of the active parts from those of the callee's active parameters."""
+        by_part = {}
+        for p, g in zip(positions, grads):
+            by_part.setdefault(owners[p][0], []).append((owners[p][1], g))
+        out = []
+        for i in active:
+            if i == 0:
+                out.append(0.0)
+                continue
+            got, part, how = by_part.get(i, []), parts[i - 1], call.layout[i - 1]
+            if how in ("*", "**"):
+                whole = (container_adjoint(part, 0, 0.0) if part.__class__ is _ndarray
+                         else zero_like(part))
+                whole = list(whole) if part.__class__ is tuple else whole
+                for key, g in got:
+                    if not (g.__class__ is _float and not g):
+                        whole[key] = g
+                out.append(tuple(whole) if part.__class__ is tuple else whole)
+            else:
+                out.append(got[0][1] if got else 0.0)
+        return tuple(out)
+
+    return (_trampoline(call.fn, len(flat) - len(keywords), keywords=tuple(keywords)), tuple(flat),
+            positions, repack)
+
+
+def _flatten(call, parts):
+    """(the callee's arguments, positional first, then keyword values; the keywords; the (part
+    position, key inside it) each argument comes from) of an ``Unpacked`` call."""
+    positional, named = [], []
+    for i, (how, part) in enumerate(zip(call.layout, parts), 1):
+        if how == "*":
+            positional.extend(((i, k), v) for k, v in enumerate(part))
+        elif how == "**":
+            named.extend(((i, k), v, k) for k, v in part.items())
+        elif how:
+            named.append(((i, None), part, how[1:]))
+        else:
+            positional.append(((i, None), part))
+    flat = [v for _, v in positional] + [v for _, v, _ in named]
+    owners = [o for o, _ in positional] + [o for o, _, _ in named]
+    return flat, [k for _, _, k in named], owners
+
+
+def _flat_tangents(fn, active, tangents, args, positions):
+    """The tangents of the callee's active parameters from those of the ``active`` operands."""
+    if fn.__class__ is not Unpacked:
+        # (a stateless callable's tangent is dropped)
+        return tangents[len(active) - len(positions):]
+    of_part = dict(zip(active, tangents))
+    owners = _flatten(fn, args)[2]
+    out = []
+    for p in positions:
+        i, key = owners[p]
+        t = of_part.get(i, 0.0)
+        out.append(t if key is None or t.__class__ is _float else t[key])
+    return tuple(out)
+
+
+def call_forward(active, fn, *args):
+    """Forward half of differentiating ``fn(*args)`` for a callable chosen at run time: the value
+    and what ``call_backward`` needs (``active``: positions over ``(fn, *args)``)."""
+    target, operands, positions, repack = _dispatch(active, fn, args)
+    pair = hooks.subroutine_pair(target, (positions, _callee_kinds(operands)))
+    out, saved = pair.forward(*operands)
+    return out, (pair, saved, repack or len(positions) < len(active))
+
+
+def call_backward(saved, g):
+    """The adjoints of the active operands of a ``call_forward`` call (a stateless callable's
+    is zero)."""
+    pair, inner, repack = saved
+    grads = pair.backward(inner, g)
+    return _repacked(repack, grads)
+
+
+def _repacked(repack, grads):
+    """Adjoints per active operand: ``repack`` is the map of an unpacked call, or True when the
+    (stateless) callable itself is an active operand, whose adjoint is zero."""
+    if repack is True:
+        return (0.0,) + tuple(grads)
+    return repack(grads) if repack else grads
+
+
+def call_jvp(tangents, active, fn, *args):
+    """``(fn(*args), its tangent)`` for a callable chosen at run time (forward mode)."""
+    target, operands, positions, _ = _dispatch(active, fn, args)
+    tangents = _flat_tangents(fn, active, tangents, args, positions)
+    return hooks.subroutine_jvp(target, (positions, _callee_kinds(operands))).fn(
+        tangents, *operands)
+
+
+def call_forward_jvp(active, fn, args, t_fn, t_args):
+    """Tangent of ``call_forward(active, fn, *args)`` (forward mode over gradient code that calls a
+    callable chosen at run time): the tangent of the value and of the saved state."""
+    target, operands, positions, _ = _dispatch(active, fn, args)
+    if fn.__class__ is Unpacked:
+        tangents = _flat_tangents(fn, range(1, len(args) + 1), tuple(t_args), args,
+                                  range(len(operands)))
+    else:
+        tangents = ((t_fn,) if len(operands) > len(args) else ()) + tuple(t_args)
+    kinds = _callee_kinds(operands)
+    pair = hooks.subroutine_pair(target, (positions, kinds))
+    tangents = tuple(zero_like(a) if t.__class__ is _float and not t else t
+                     for t, a in zip(tangents, operands))
+    run = hooks.subroutine_jvp(pair.forward, (tuple(range(len(operands))), kinds)).fn
+    _, (t_out, t_saved) = run(tangents, *operands)
+    return t_out, (0.0, t_saved, 0.0)
+
+
+def call_backward_jvp(saved, g, t_saved, t_g):
+    """Tangent of ``call_backward(saved, g)``."""
+    pair, inner, repack = saved
+    t_inner = zero_like(inner) if t_saved.__class__ is _float else t_saved[1]
+    t_g = dense(t_g, g) if t_g.__class__ is _float else t_g
+    kinds = ((TUPLE_OF, tuple(map(kind_of, inner))), kind_of(g))
+    t_grads = hooks.subroutine_jvp(pair.backward, ((0, 1), kinds)).fn((t_inner, t_g), inner, g)[1]
+    return _repacked(repack, t_grads)

@@ -1,0 +1,123 @@
+"""Checks generated code makes at run time, and what it raises when one fails: an ``AdError``
+prepared when the code was generated (``Refusal``), the receiver of an array method, the seed of
+``grad`` (``scalar_seed``), float indices into non-containers, run-time dtypes, and a callee
+rebound since the code was generated (``CalleeRedefined``). They are apart from the hot path:
+they compute no derivative, and raise with a message for the user."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import COMPLEX_UNSUPPORTED, AdError, error_at
+from ._base import _ndarray
+
+
+class Refusal:
+    """An AdError prepared when code is generated (function, file, line, fix), raised by generated
+    code when a check it can only make at run time fails; ``%s`` in the message takes the detail."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error):
+        self.error = error
+
+    def __call__(self, detail):
+        e = self.error
+        return AdError(e.message % detail, function=e.function, filename=e.filename,
+                       lineno=e.lineno, col=e.col, hint=e.hint)
+
+
+_RECEIVERS = (np.generic, float, int, complex, list, tuple, dict)
+
+
+def check_receiver(value, refusal):
+    """Raise ``refusal`` unless ``value`` is an array, a number or a container (what the
+    array-method rule applied to ``value.method(...)`` is right for)."""
+    if value.__class__ is not _ndarray and not isinstance(value, _RECEIVERS):
+        raise refusal("a %s" % type(value).__name__)
+
+
+_FLOAT_SCALARS = frozenset([float, np.float64, np.float32, np.float16, np.longdouble])
+
+
+def scalar_seed(value, function):
+    """The seed adjoint of the result of ``grad``: 1.0 for a real float scalar, ones for a float
+    array of size 1 (a sum with ``keepdims=True``, a 0-d array); an AdError for anything else
+    (an array of several values, a bool, an int, a complex number, None)."""
+    if value.__class__ in _FLOAT_SCALARS:
+        return 1.0
+    if value.__class__ is _ndarray and value.size == 1 and value.dtype.kind == "f":
+        return np.ones(value.shape, value.dtype)
+    if np.ndim(value) and np.size(value) != 1:
+        hint = "use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)"
+    elif np.iscomplexobj(value):
+        hint = ("differentiate a real quantity: np.real(z), np.abs(z) ** 2, ... (complex outputs "
+                "are not supported yet)")
+    else:
+        hint = ("return the float quantity to differentiate (a bool, int or None output has no "
+                "gradient)")
+    raise AdError("grad needs a real float scalar output (a float, a NumPy float or a float array "
+                  "of size 1), but %s returned %s" % (function, _describe(value)),
+                  function=function, hint=hint)
+
+
+def _describe(value):
+    if isinstance(value, np.ndarray):
+        return "an array of shape %s and dtype %s" % (value.shape, value.dtype)
+    text = repr(value)
+    return "%s (%s)" % (text if len(text) <= 40 else text[:37] + "...", type(value).__name__)
+
+
+# their [index] selects, computes nothing
+SELECTING = (_ndarray, list, tuple, dict, range, str, bytes)
+
+
+def subscript_check(base, index, site):
+    """Raise an AdError at ``site`` if ``base`` is not an array, list, tuple or dict and the
+    values of ``index`` (a tuple of them), which depend on the differentiated arguments, are
+    floats: ``base`` computes its items from them, and they would get no gradient."""
+    if isinstance(base, SELECTING) or not any(map(_inexact, index)):
+        return
+    raise error_at(site, "a %s is not an array, list, tuple or dict: its [...] computes a value "
+                         "from an index that depends on the differentiated arguments, which would "
+                         "get no gradient" % type(base).__name__,
+                   hint="compute the value with functions that have derivative rules "
+                        "(np.concatenate, np.column_stack, np.where, ...) or methods of your own")
+
+
+def _inexact(value) -> bool:
+    """Whether an index holds float or complex values (a slice's bounds, a tuple's entries)."""
+    if isinstance(value, (float, complex, np.inexact)):
+        return True
+    if isinstance(value, _ndarray):
+        return value.dtype.kind in "fc"
+    if isinstance(value, slice):
+        return any(map(_inexact, (value.start, value.stop, value.step)))
+    if isinstance(value, (tuple, list)):
+        return any(map(_inexact, value))
+    return False
+
+
+def dtype_gate(v, dtype, site):
+    """The derivative ``v`` (an adjoint or a tangent) of a call whose result dtype is known only at
+    run time: ``v`` for a float dtype (None: the operand's own), zero for an int or bool one (the
+    cast is piecewise constant); any other dtype (complex) is an AdError at the call ``site``."""
+    if dtype is None:
+        return v
+    kind = np.dtype(dtype).kind
+    if kind == "f":
+        return v
+    if kind in "iub":
+        return np.zeros_like(v) if v.__class__ is _ndarray else 0.0
+    raise error_at(site, "the cast to dtype %s: %s" % (
+                       np.dtype(dtype).name, COMPLEX_UNSUPPORTED if kind == "c" else
+                       "only float, int and bool dtypes are differentiated"),
+                   hint="compute in a float dtype")
+
+
+class CalleeRedefined(Exception):
+    """Raised by generated code whose callee was rebound since it was generated (caught by
+    adcompiler, which generates the code again)."""
+
+
+def callee_redefined(name):
+    raise CalleeRedefined(name)

@@ -1,0 +1,84 @@
+"""Objects and their attributes in differentiated code: an object's adjoint or tangent is a dict
+of per-attribute entries (``add_attribute``, ``attribute``, ``with_attribute``...), values left
+in attributes that the derivative does not follow (the ``_UNFOLLOWED`` registry, refused by
+``check_followed``), and the functions a user's lambda makes (``make_function``). The registry
+is state kept across calls, so it lives here, with the only functions that touch it."""
+from __future__ import annotations
+
+import types
+
+from ._base import _float
+from .adjoints import add
+
+
+def add_attribute(d, attr, g):
+    """Adjoint of a simple object after reading ``obj.attr``: a dict of per-attribute adjoints."""
+    out = {} if d.__class__ is _float else dict(d)
+    out[attr] = add(out.get(attr, 0.0), g)
+    return out
+
+
+def attribute(t, attr):
+    """Attribute ``attr`` of a tangent object (0.0: the zero tangent)."""
+    if t.__class__ is _float:
+        return t
+    if isinstance(t, dict):
+        return t.get(attr, 0.0)
+    return getattr(t, attr)
+
+
+def without_attribute(d, attr):
+    """An object's adjoint or tangent without its entry for ``attr``: the value ``obj.attr = v``
+    overwrote (its adjoint went to ``v``)."""
+    if d.__class__ is _float:
+        return d
+    out = _attribute_entries(d)
+    out.pop(attr, None)
+    return out
+
+
+def with_attribute(t, attr, v):
+    """An object's tangent after ``obj.attr = v``, ``v`` holding the value's tangent."""
+    out = {} if t.__class__ is _float else _attribute_entries(t)
+    out[attr] = v
+    return out
+
+
+def _attribute_entries(t):
+    """A copy of an object's adjoint or tangent as a dict of per-attribute entries (the API gives
+    one as an object of the argument's class)."""
+    return dict(t) if isinstance(t, dict) else dict(vars(t))
+
+
+# (id(obj), attribute) -> (obj, value): what differentiated code left in an object's attribute when
+# its function returned, a value that depends on the arguments being differentiated: its caller
+# does not receive that value's derivative, so differentiated code may not read it (check_followed)
+_UNFOLLOWED: dict = {}
+
+
+def unfollowed(obj, attr):
+    """Record, as a function returns, the value it stored in ``obj.attr`` (see
+    ``check_followed``)."""
+    if hasattr(obj, attr):
+        _UNFOLLOWED[id(obj), attr] = (obj, getattr(obj, attr))
+
+
+def make_function(made, defaults):
+    """The function a user's lambda makes: ``made`` is its code object and the globals of its
+    module, ``defaults`` its default values (see ``Normalizer.lambda_value``)."""
+    return types.FunctionType(made[0], made[1], "<lambda>", defaults or None)
+
+
+def fresh_computation():
+    """Forget what earlier computations stored (called as a gradient computation starts)."""
+    if _UNFOLLOWED:
+        _UNFOLLOWED.clear()
+
+
+def check_followed(obj, attr, refusal):
+    """Raise ``refusal`` when differentiated code reads ``obj.attr`` that a called function set to a
+    value depending on the differentiated arguments (the derivative would not follow it)."""
+    if _UNFOLLOWED:
+        entry = _UNFOLLOWED.get((id(obj), attr))
+        if entry is not None and entry[0] is obj and getattr(obj, attr, None) is entry[1]:
+            raise refusal(())

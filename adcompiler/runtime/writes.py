@@ -1,0 +1,81 @@
+"""Writes into the caller's data that the user's code makes (``x += v`` on an argument,
+``np.add.at``, ``container[k] op= v``) as generated code performs them, and the copies that
+keep the values a backward pass needs intact across such writes (``snapshot``, ``copy``). They
+are apart from the adjoint helpers because they act on primal values, which they change in
+place."""
+from __future__ import annotations
+
+import numpy as np
+
+from ._base import _float, _ndarray
+from .adjoints import zero_like
+
+
+def keep_dtype(x, value):
+    """The value of ``x op= v`` (``value`` is ``x op v``) for a name that holds an array: of
+    ``x``'s dtype, as NumPy's in-place operation leaves it (a 0-d array stays one: ``x * v`` is a
+    scalar)."""
+    if x.__class__ is _ndarray:
+        if value.__class__ is not _ndarray:
+            return np.array(value, dtype=x.dtype)
+        if value.dtype is not x.dtype and value.dtype != x.dtype:
+            return value.astype(x.dtype)
+    return value
+
+
+def in_place(x, value):
+    """``x op= v`` on an argument: Python writes the result into an array (or list) ``x``, which
+    the caller holds too; ``value`` is ``x op v``. Returns what ``x`` is afterwards."""
+    if x.__class__ is _ndarray:
+        x[...] = value
+        return x
+    if x.__class__ is list:
+        x[:] = value
+        return x
+    return value
+
+
+def scatter_add(a, index, value):
+    """``np.add.at(a, index, value)`` written in the user's code: ``a`` changed in place (repeated
+    indices add up), and returned."""
+    np.add.at(a, index, value)
+    return a
+
+
+def scattered(t, a, index, t_value):
+    """The tangent of ``scatter_add(a, index, value)``: a new array (``t``, ``a``'s tangent, is left
+    as it is)."""
+    out = zero_like(a) if t.__class__ is _float else t.copy()
+    if not (t_value.__class__ is _float and not t_value):
+        np.add.at(out, index, t_value)
+    return out
+
+
+def element_in_place(container, x, value):
+    """``container[k] op= v``: an array (or list) element of a list or dict is changed in place
+    (``x`` is ``container[k]``, ``value`` is ``x op v``); an array container's element is
+    written by the store that follows."""
+    if container.__class__ is _ndarray:
+        return value
+    return in_place(x, value)
+
+
+def snapshot(saved):
+    """A callee's saved state with its arrays copied (nested in tuples and lists): the caller goes
+    on to write into arrays it passed to the callee, whose backward pass needs them as they were."""
+    if saved.__class__ is _ndarray:
+        return saved.copy()
+    if saved.__class__ in (tuple, list):
+        return saved.__class__(snapshot(v) for v in saved)
+    return saved
+
+
+def copy(x):
+    """A private copy of an argument the function writes into (the caller's data stays intact)."""
+    if x.__class__ is _ndarray:
+        return x.copy()
+    if isinstance(x, list):
+        return list(x)
+    if isinstance(x, dict):
+        return dict(x)
+    return x
