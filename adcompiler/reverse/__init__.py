@@ -3,10 +3,10 @@ tape records) and a backward pass (adjoint statements in reverse order). ``Rever
 ``mode``) gathers the modules that do each job: ``contributions`` (what each statement adds to
 which adjoint: the rules instantiated), ``forward_sweep`` (the primal code with its records),
 ``taping`` (which values the backward pass reads that the forward pass must record, and the tape
-pushes and pops), ``backward`` (the backward sweep over blocks, branches and loops), ``backward_calls``
-and ``backward_stores`` (the backward statements of calls, and of reads and writes of elements
-and attributes), ``adjoint_state`` (which adjoints are live, owned, uniform or maybe zero, and
-the accumulation that keeps track of it).
+pushes and pops), ``backward`` (the backward sweep over blocks, branches and loops),
+``backward_calls`` and ``backward_stores`` (the backward statements of calls, and of reads and
+writes of elements and attributes), ``adjoint_state`` (which adjoints are live, owned, uniform or
+maybe zero, and the accumulation that keeps track of it).
 
 Invariants of the generated backward pass
 - the adjoint of ``x`` is ``dx``; a zero adjoint is never materialised unless control flow needs

@@ -12,7 +12,8 @@ from ..analysis import is_container, rank
 from ..ir import assign, const, located, name, target_of
 
 # statements whose value may be a container when its kind is unknown (not arithmetic, not a rule)
-_OPAQUE_RESULTS = ("call", "dynamic", "index", "attr", "user", "checkpoint", "copy", "pop", "opaque", "gradcall")
+_OPAQUE_RESULTS = ("call", "dynamic", "index", "attr", "user", "checkpoint", "copy", "pop",
+                   "opaque", "gradcall")
 
 
 class AdjointState:
@@ -40,13 +41,14 @@ class AdjointState:
                 return True
             if kind is not None:
                 return False
-            if self.ctx.generated:  # gradient code differentiated again: its helpers build containers
-                return True
+            if self.ctx.generated:
+                return True  # gradient code differentiated again: its helpers build containers
             seen.add(var)
             for s in self.layout.simple:
                 if target_of(s)[0] == var:
                     plan = self.plans[id(s)]
-                    if plan.kind == "copy" and (plan.diff_reads[0] in seen or not may(plan.diff_reads[0])):
+                    if plan.kind == "copy" and (plan.diff_reads[0] in seen
+                                                or not may(plan.diff_reads[0])):
                         continue  # (h = x: as x is)
                     if plan.kind in _OPAQUE_RESULTS:
                         return True
@@ -60,7 +62,8 @@ class AdjointState:
         the scalar 0.0 standing for a zero array."""
         d = self.adj(var)
         if uniform and var in self.live and var in self.maybe_zero:
-            self.uniform.add(var)  # (0.0 standing for zeros + a scalar standing for a uniform array: a scalar)
+            # (0.0 standing for zeros + a scalar standing for a uniform array: a scalar)
+            self.uniform.add(var)
         still_zero = zero and (var in self.maybe_zero or var not in self.live)  # (0.0 + 0.0 is 0.0)
         if still_zero:
             self.maybe_zero.add(var)
@@ -69,16 +72,17 @@ class AdjointState:
         if var in self.live:
             if var in self.uniform and not uniform:
                 self.uniform.discard(var)  # scalar + full array: a full array of var's shape
-                out.append(located(assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=expr)), like))
+                out.append(located(assign(d, _plus(d, expr)), like))
                 return
             if self.may_be_container(var):
-                out.append(located(assign(d, gast.Call(func=name(self.helper("add")), args=[name(d), expr],
-                                                       keywords=[])), like))
+                add = gast.Call(func=name(self.helper("add")), args=[name(d), expr], keywords=[])
+                out.append(located(assign(d, add), like))
                 return
             if var in self.owned and rank(self.kinds.get(var)):
-                out.append(located(gast.AugAssign(target=name(d, True), op=gast.Add(), value=expr), like))
+                out.append(located(gast.AugAssign(target=name(d, True), op=gast.Add(), value=expr),
+                                   like))
                 return
-            out.append(located(assign(d, gast.BinOp(left=name(d), op=gast.Add(), right=expr)), like))
+            out.append(located(assign(d, _plus(d, expr)), like))
             if rank(self.kinds.get(var)) and not still_zero and var not in self.uniform:
                 self.owned.add(var)  # ``+`` on arrays made a fresh array of the adjoint's shape
             return
@@ -100,8 +104,8 @@ class AdjointState:
     def materialize_uniform(self, vars_, out, like=None):
         """Turn scalar stand-ins for uniform adjoints into arrays of their variables' shapes."""
         for v in sorted(set(vars_) & self.uniform):
-            call = gast.Call(func=name(self.helper("expand_like")), args=[name(self.adj(v)), name(self.shape_source(v))],
-                             keywords=[])
+            call = gast.Call(func=name(self.helper("expand_like")),
+                             args=[name(self.adj(v)), name(self.shape_source(v))], keywords=[])
             out.append(located(assign(self.adj(v), call), like))
             self.uniform.discard(v)
 
@@ -112,20 +116,21 @@ class AdjointState:
         self.wants_owned.add(var)
         d = self.adj(var)
         src = name(d) if var in self.live else const(0.0)
-        out.append(located(assign(d, gast.Call(func=name(self.helper("own")), args=[src, name(shape_name)],
-                                               keywords=[])), like))
+        own = gast.Call(func=name(self.helper("own")), args=[src, name(shape_name)], keywords=[])
+        out.append(located(assign(d, own), like))
         self.live.add(var)
         self.owned.add(var)
         self.maybe_zero.discard(var)
 
     def materialize(self, vars_, out, like):
-        self.maybe_zero |= set(vars_)
-        for v in sorted(vars_):
-            out.append(located(assign(self.adj(v), const(0.0)), like))
-            self.live.add(v)
-            self.owned.discard(v)
+        """``dv = 0.0`` for each of ``vars_``, whose adjoints are live from here."""
+        self.materialize_into(vars_, out, like)
+        self.live |= set(vars_)
+        self.owned -= set(vars_)
 
     def materialize_into(self, vars_, stmts, like):
+        """``dv = 0.0`` for each of ``vars_``, at the end of ``stmts`` (a branch or loop body
+        that must end in the state of another)."""
         self.maybe_zero |= set(vars_)
         for v in sorted(vars_):
             stmts.append(located(assign(self.adj(v), const(0.0)), like))
@@ -144,7 +149,8 @@ class AdjointState:
                 targets.append(name(self.adj(var), True))
                 self.live.add(var)
                 self.owned.discard(var)
-                self.maybe_zero.add(var)  # (a callee returns 0.0 for an argument no gradient reached)
+                # (a callee returns 0.0 for an argument no gradient reached)
+                self.maybe_zero.add(var)
             else:
                 part = self.ctx.namer.fresh(self.adj(var) + "_")
                 targets.append(name(part, True))
@@ -171,6 +177,12 @@ class AdjointState:
         outer = lay.loops[id(loop)]
         lo, hi = lay.span[id(outer[0])] if outer else (first, last)
         changes = list(lay.binds.get(var, ()))
-        if var in self.resized:  # (a list appended to or popped later is not as long as it was here)
+        if var in self.resized:
+            # (a list appended to or popped later is not as long as it was here)
             changes += lay.mutates.get(var, ())
         return not any(p > last or (lo <= p < first) for p in changes)
+
+
+def _plus(d: str, expr):
+    """``d + expr``."""
+    return gast.BinOp(left=name(d), op=gast.Add(), right=expr)

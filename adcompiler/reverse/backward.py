@@ -9,7 +9,7 @@ import gast
 from .. import rules
 from ..analysis import rank
 from ..ir import assign, const, if_, instantiate, list_method, located, name, target_of
-from .forward_sweep import is_break
+from .forward_sweep import branch_test, is_break
 
 
 class BackwardSweep:
@@ -61,15 +61,8 @@ class BackwardSweep:
         if target is None or target not in self.active:
             return
         names = self.records.get(id(s), {})
-        if plan.kind in ("pop", "add_at", "take_adjoint"):  # (whether or not a gradient reached the target)
-            block = []
-            self.emit_pops(s, names, block)
-            recorded = len(block)
-            getattr(self, "backward_" + plan.kind)(s, {k: v for k, v in names.items() if k != v}, block)
-            if len(block) > recorded:
-                self.comment(s, out)
-            out.extend(block)
-            self.kill(bound)
+        if plan.kind in ("pop", "add_at", "take_adjoint"):
+            self.backward_changing(s, plan, names, out)
             return
         if target not in self.live:
             self.emit_pops(s, names, out)  # keep the tape aligned even when no gradient flows
@@ -79,13 +72,36 @@ class BackwardSweep:
         if plan.kind == "opaque":
             raise self.loc.error("cannot differentiate %s: %s"
                                  % (plan.callee, plan.why), s,
-                                 hint=plan.hint or "register a rule with ad.defvjp(fn, rule), or wrap the value "
-                                      "in ad.stop_gradient(...) if no gradient should flow through it")
+                                 hint=plan.hint or "register a rule with ad.defvjp(fn, rule), or "
+                                      "wrap the value in ad.stop_gradient(...) if no gradient "
+                                      "should flow through it")
         block = []
         if bound in self.uniform and not self.keeps_uniform(s, plan):
             self.materialize_uniform([bound], block, s)
         self.emit_pops(s, names, block)
-        rename = {k: v for k, v in names.items() if k != v}
+        self.backward_kind(s, plan, {k: v for k, v in names.items() if k != v}, block)
+        if bound:
+            self.kill(bound)
+        if block:
+            self.comment(s, out)
+            out.extend(block)
+
+    def backward_changing(self, s, plan, names, out):
+        """A statement that changes the list or array it reads (``v = lst.pop()``, ``add_at``,
+        ``take_adjoint``): its backward statements run whether or not a gradient reached its
+        target."""
+        block = []
+        self.emit_pops(s, names, block)
+        recorded = len(block)
+        getattr(self, "backward_" + plan.kind)(s, {k: v for k, v in names.items() if k != v}, block)
+        if len(block) > recorded:
+            self.comment(s, out)
+        out.extend(block)
+        self.kill(target_of(s)[0])
+
+    def backward_kind(self, s, plan, rename, block):
+        """The backward statements of simple statement ``s`` by the kind of its plan, reading the
+        recorded values by their names in ``rename``."""
         if plan.kind == "append":
             self.backward_append(s, block)
         elif plan.kind in ("call", "dynamic"):
@@ -105,29 +121,31 @@ class BackwardSweep:
         elif plan.kind == "store":
             self.backward_store(s, rename, block)
         else:
-            target_uniform = bound in self.uniform
-            source_zero = bound in self.maybe_zero  # (0.0 for a number, or standing for a zero array)
-            entries = plan.kind == "display"  # (an entry of a container's adjoint may be 0.0)
-            for c in self.contributions(s, plan):
-                expr = c.expr
-                uniform = c.uniform
-                if target_uniform and not c.full:
-                    # the contribution is a scalar too: uniform over the operand if it has the
-                    # result's shape
-                    expr, uniform = c.raw if c.raw is not None else c.expr, True
-                expr = instantiate(expr, rename) if rename else expr
-                if source_zero and (c.needs_array or not _passes_zero(expr, self.adj(bound))):
-                    # a zero adjoint contributes nothing (every vjp is linear in it); 0.0 * y would
-                    # be a NumPy zero of y's shape, not the zero standing for the operand's adjoint,
-                    # and 0.0 * inf is NaN (sqrt at 0 on a path not taken)
-                    expr = gast.IfExp(test=gast.Call(func=name(self.helper("nonzero")), args=[name(self.adj(bound))],
-                                                     keywords=[]), body=expr, orelse=const(0.0))
-                self.accumulate(c.var, expr, block, s, uniform=uniform, zero=source_zero or entries)
-        if bound:
-            self.kill(bound)
-        if block:
-            self.comment(s, out)
-            out.extend(block)
+            self.backward_contributions(s, plan, rename, block)
+
+    def backward_contributions(self, s, plan, rename, block):
+        """Add the statement's contributions (see ``contributions``) into the adjoints of its
+        operands."""
+        bound = target_of(s)[0]
+        target_uniform = bound in self.uniform
+        source_zero = bound in self.maybe_zero  # (0.0 for a number, or standing for a zero array)
+        entries = plan.kind == "display"  # (an entry of a container's adjoint may be 0.0)
+        for c in self.contributions(s, plan):
+            expr = c.expr
+            uniform = c.uniform
+            if target_uniform and not c.full:
+                # the contribution is a scalar too: uniform over the operand if it has the
+                # result's shape
+                expr, uniform = c.raw if c.raw is not None else c.expr, True
+            expr = instantiate(expr, rename) if rename else expr
+            if source_zero and (c.needs_array or not _passes_zero(expr, self.adj(bound))):
+                # a zero adjoint contributes nothing (every vjp is linear in it); 0.0 * y would
+                # be a NumPy zero of y's shape, not the zero standing for the operand's adjoint,
+                # and 0.0 * inf is NaN (sqrt at 0 on a path not taken)
+                nonzero = gast.Call(func=name(self.helper("nonzero")),
+                                    args=[name(self.adj(bound))], keywords=[])
+                expr = gast.IfExp(test=nonzero, body=expr, orelse=const(0.0))
+            self.accumulate(c.var, expr, block, s, uniform=uniform, zero=source_zero or entries)
 
     def backward_if(self, s, out):
         if getattr(s, "ad_inactive", False):
@@ -139,7 +157,7 @@ class BackwardSweep:
             return
         self.pop_control(s, block)
         if var is not None:
-            test = gast.UnaryOp(op=gast.Not(), operand=name(var)) if isinstance(test, gast.UnaryOp) else name(var)
+            test = branch_test(var, test)
         start_live, start_owned, start_zero = set(self.live), set(self.owned), set(self.maybe_zero)
         hoisted = set()
         for _ in range(2):
@@ -154,8 +172,8 @@ class BackwardSweep:
             orelse = self.backward_block(s.orelse)
             else_live, else_owned = self.live, self.owned
             mixed = {v for v in ((body_owned | else_owned) - (body_owned & else_owned)) & start_live
-                     if self.never_rebound(v)}  # (owned before the if: shaped like v's value there, which the
-            # name holds in the backward pass only when nothing rebinds it)
+                     if self.never_rebound(v)}  # (owned before the if: shaped like v's value
+            # there, which the name holds in the backward pass only when nothing rebinds it)
             if not mixed - hoisted:
                 break
             hoisted |= mixed
@@ -165,13 +183,15 @@ class BackwardSweep:
         self.live = body_live | else_live
         self.owned = body_owned & else_owned
         self.maybe_zero = body_zero | self.maybe_zero  # (0.0 after the if when after either branch)
-        self.materialize_into(self.live - body_live, body, s)  # (an adjoint a branch kills is 0.0 there)
+        # (an adjoint a branch kills is 0.0 there)
+        self.materialize_into(self.live - body_live, body, s)
         self.materialize_into(self.live - else_live, orelse, s)
         if not body and not orelse:
             out.extend(block)
             return
         if not body:
-            test = gast.UnaryOp(op=gast.Not(), operand=test) if not isinstance(test, gast.UnaryOp) else test.operand
+            test = gast.UnaryOp(op=gast.Not(), operand=test) \
+                if not isinstance(test, gast.UnaryOp) else test.operand
             body, orelse = orelse, []
         block.append(located(if_(test, body, orelse), s))
         out.extend(block)
@@ -186,7 +206,8 @@ class BackwardSweep:
         zero_at_head = set()  # adjoints the body kills: 0.0 when the next iteration starts
 
         def reversed_body():
-            self.maybe_zero |= (self.live - entry) | zero_at_head  # (adjoints entering the loop as 0.0)
+            # (adjoints entering the loop as 0.0)
+            self.maybe_zero |= (self.live - entry) | zero_at_head
             start = set(self.live)
             stmts = self.backward_block(s.body)
             zero_at_head.update(start - self.live)
@@ -218,23 +239,30 @@ class BackwardSweep:
         if not body:
             out.extend(block)
             return
+        block.append(located(self.reversed_loop(s, body), s))
+        out.extend(block)
+
+    def reversed_loop(self, s, body):
+        """The loop running ``body`` once per iteration of loop ``s``, in reverse: ``for i in
+        reversed(range(...))`` over the recorded bounds (up to the recorded trip count when ``s``
+        breaks), ``for _ in range(trip count)`` for a while loop."""
         if isinstance(s, gast.For):
             recorded = iter(s.ad_range_args)
             args = [name(next(recorded)) if isinstance(a, gast.Name) else a for a in s.iter.args]
             rng = gast.Call(func=s.iter.func, args=args, keywords=[])
             if s.ad_counter:
-                rng = gast.Subscript(value=rng, slice=gast.Slice(None, name(s.ad_counter), None), ctx=gast.Load())
+                rng = gast.Subscript(value=rng, slice=gast.Slice(None, name(s.ad_counter), None),
+                                     ctx=gast.Load())
             it = gast.Call(func=name(self.ctx.builtin("reversed")), args=[rng], keywords=[])
-            loop = gast.For(target=s.target, iter=it, body=body, orelse=[], type_comment=None)
-        else:
-            it = gast.Call(func=name(self.ctx.builtin("range")), args=[name(s.ad_counter)], keywords=[])
-            loop = gast.For(target=name(self.ctx.throwaway(), True), iter=it, body=body, orelse=[],
-                            type_comment=None)
-        block.append(located(loop, s))
-        out.extend(block)
+            return gast.For(target=s.target, iter=it, body=body, orelse=[], type_comment=None)
+        it = gast.Call(func=name(self.ctx.builtin("range")), args=[name(s.ad_counter)],
+                       keywords=[])
+        return gast.For(target=name(self.ctx.throwaway(), True), iter=it, body=body, orelse=[],
+                        type_comment=None)
 
     def backward_hook(self, s, out):
-        """``with insert_grad_of(x) as g: body``: run body on the adjoint of ``x`` accumulated so far."""
+        """``with insert_grad_of(x) as g: body``: run body on the adjoint of ``x`` accumulated so
+        far."""
         x = s.items[0].context_expr.args[0].id
         alias = s.items[0].optional_vars.id
         if x not in self.active:
@@ -256,5 +284,5 @@ def _passes_zero(expr, g) -> bool:
         expr = expr.operand
     if isinstance(expr, gast.Name):
         return expr.id == g
-    return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) and expr.func.id in rules.HELPER_NAMES \
-        and expr.func.id not in ("np", "math")
+    return isinstance(expr, gast.Call) and isinstance(expr.func, gast.Name) \
+        and expr.func.id in rules.HELPER_NAMES and expr.func.id not in ("np", "math")

@@ -16,11 +16,15 @@ class BackwardCalls:
     ``active``, ``live``, ``ctx``; it accumulates through ``adjoint_state``)."""
 
     def backward_call(self, s, out):
+        """``t = f(args)`` for a user function: ``f_backward(f_saved, dt)`` returns the adjoints
+        of the active arguments, added to theirs (entry by entry for ``*args`` and ``**kwargs``,
+        into the adjoint of its object for an attribute ``self.inner``)."""
         _, bwd, active = self.call_site(s)
         plan = self.plans[id(s)]
         if not active:
             return
-        call = gast.Call(func=name(bwd), args=[name(s.ad_saved), name(self.adj(target_of(s)[0]))], keywords=[])
+        call = gast.Call(func=name(bwd), args=[name(s.ad_saved), name(self.adj(target_of(s)[0]))],
+                         keywords=[])
         variables, spread, attributes = [], [], []
         for i in active:
             node = plan.bound[plan.positional[i]]
@@ -38,8 +42,8 @@ class BackwardCalls:
         for part, node in attributes:
             obj = node.value.id
             add = gast.Call(func=name(self.helper("add_attribute")),
-                            args=[name(self.adj(obj)) if obj in self.live else const(0.0), const(node.attr),
-                                  name(part)], keywords=[])
+                            args=[name(self.adj(obj)) if obj in self.live else const(0.0),
+                                  const(node.attr), name(part)], keywords=[])
             out.append(located(assign(self.adj(obj), add), s))
             self.live.add(obj)
             self.owned.discard(obj)
@@ -48,8 +52,9 @@ class BackwardCalls:
                 ((k.value, v) for k, v in zip(node.keys, node.values))
             for k, elt in entries:
                 if isinstance(elt, gast.Name) and elt.id in self.active:
-                    self.accumulate(elt.id, gast.Call(func=name(self.helper("element")), args=[name(part), const(k)],
-                                                      keywords=[]), out, s)
+                    expr = gast.Call(func=name(self.helper("element")),
+                                     args=[name(part), const(k)], keywords=[])
+                    self.accumulate(elt.id, expr, out, s)
 
     def backward_checkpoint(self, s, rename, out):
         """Recompute the checkpointed call from its recorded inputs, then run its backward."""
@@ -59,8 +64,10 @@ class BackwardCalls:
         call = instantiate(s.value, rename)
         args = [instantiate(a, rename) for a in self.plans[id(s)].call_args or s.value.args]
         s.ad_saved = self.ctx.namer.fresh(label_of(self.plans[id(s)].fn) + "_saved")
-        target = gast.Tuple(elts=[name(self.ctx.throwaway(), True), name(s.ad_saved, True)], ctx=gast.Store())
-        out.append(located(assign(target, gast.Call(func=name(fwd), args=args, keywords=call.keywords)), s))
+        target = gast.Tuple(elts=[name(self.ctx.throwaway(), True), name(s.ad_saved, True)],
+                            ctx=gast.Store())
+        recompute = gast.Call(func=name(fwd), args=args, keywords=call.keywords)
+        out.append(located(assign(target, recompute), s))
         self.backward_call(s, out)
 
     def backward_user(self, s, rename, out):
@@ -72,11 +79,13 @@ class BackwardCalls:
         rule = self.ctx.bind(label_of(plan.fn) + "_vjp", custom.USER_VJPS[plan.fn])
         args = [name(self.adj(target)), name(rename.get(target, target))] + list(call.args)
         parts = self.ctx.namer.fresh(label_of(plan.fn) + "_cotangents")
-        out.append(located(assign(parts, gast.Call(func=name(rule), args=args, keywords=call.keywords)), s))
+        cotangents = gast.Call(func=name(rule), args=args, keywords=call.keywords)
+        out.append(located(assign(parts, cotangents), s))
         for i, a in enumerate(s.value.args):
             if isinstance(a, gast.Name) and a.id in self.active:
-                self.accumulate(a.id, gast.Call(func=name(self.helper("cotangent")), args=[name(parts), const(i)],
-                                                keywords=[]), out, s)
+                expr = gast.Call(func=name(self.helper("cotangent")), args=[name(parts), const(i)],
+                                 keywords=[])
+                self.accumulate(a.id, expr, out, s)
 
     def backward_gradcall(self, s, rename, out):
         """``t = df(x, y)`` for a gradient function ``df``: the adjoint of each argument is a

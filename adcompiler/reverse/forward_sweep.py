@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gast
 
-from ..ir import assign, const, if_, loads, located, name, target_of, walk
+from ..ir import assign, const, if_, loads, located, name, not_, target_of, walk
 from ..naming import label_of
 
 
@@ -22,7 +22,8 @@ class ForwardSweep:
                 out.append(s)
             elif isinstance(s, gast.With):
                 if not getattr(s, "ad_hook", False):  # a context manager: forward inside it
-                    out.append(located(gast.With(items=s.items, body=self.forward(s.body), type_comment=None), s))
+                    out.append(located(gast.With(items=s.items, body=self.forward(s.body),
+                                                 type_comment=None), s))
                 continue  # gradient hooks run in the backward pass only
             elif isinstance(s, gast.If):
                 self.forward_if(s, out)
@@ -38,7 +39,8 @@ class ForwardSweep:
                 check = self.subscript_check(s)
                 if check is not None:
                     out.append(check)
-                self.records[id(s)] = self.emit_records(s, self.record_plan(s, self.reads_of(s)), out)
+                record = self.record_plan(s, self.reads_of(s))
+                self.records[id(s)] = self.emit_records(s, record, out)
         return out
 
     def has_active(self, s) -> bool:
@@ -66,30 +68,33 @@ class ForwardSweep:
         ``f_backward`` needs."""
         fwd, _, active = self.call_site(s)
         plan = self.plans[id(s)]
-        saved = self.ctx.namer.fresh((label_of(plan.fn) if plan.fn is not None else "call") + "_saved")
+        label = label_of(plan.fn) if plan.fn is not None else "call"
+        saved = self.ctx.namer.fresh(label + "_saved")
         self.ctx.resolver.locals.add(saved)
         call = s.value
         args = plan.call_args or call.args
         keywords = call.keywords
         if plan.kind == "dynamic":  # call_forward(active positions, f, *args)
-            args = [gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load()), self.dynamic_callee(plan, call)] + list(args)
+            positions = gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load())
+            args = [positions, self.dynamic_callee(plan, call)] + list(args)
             keywords = []
         new = gast.Call(func=name(fwd), args=args, keywords=keywords)
-        target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)], ctx=gast.Store())
+        target = gast.Tuple(elts=[name(target_of(s)[0], True), name(saved, True)],
+                            ctx=gast.Store())
         out.append(located(assign(target, new), s))
-        passed = list(args) + [k.value for k in call.keywords]  # (f(u=base): base passed by keyword)
+        # (f(u=base): base passed by keyword)
+        passed = list(args) + [k.value for k in call.keywords]
         if any(self.layout.written_after(n, s) for a in passed for n in loads(a)) or \
                 self.layout.written_after(target_of(s)[0], s):
             # the callee kept references to arrays this function writes into later (its arguments,
             # or its result): keep their values
-            out.append(located(assign(saved, gast.Call(func=name(self.helper("snapshot")), args=[name(saved)],
-                                                       keywords=[])), s))
+            snapshot = gast.Call(func=name(self.helper("snapshot")), args=[name(saved)],
+                                 keywords=[])
+            out.append(located(assign(saved, snapshot), s))
         s.ad_saved = saved
         self.records[id(s)] = {}
         if self.layout.in_loop(s):
-            push = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="append", ctx=gast.Load()),
-                             args=[name(saved)], keywords=[])
-            out.append(located(gast.Expr(value=push), s))
+            out.append(self.tape_push(name(saved), s))
             self.records[id(s)] = {saved: saved}
 
     def forward_if(self, s, out):
@@ -98,12 +103,13 @@ class ForwardSweep:
             out.append(s)
             return
         test = s.test
-        var = test.operand.id if isinstance(test, gast.UnaryOp) else (test.id if isinstance(test, gast.Name) else None)
+        var = test.operand.id if isinstance(test, gast.UnaryOp) else \
+            (test.id if isinstance(test, gast.Name) else None)
         if var and self._bound_inside(var, s):
             # The branch rebinds its own test: keep the decision in a fresh name.
             fresh = self.ctx.namer.fresh("cond")
             out.append(located(assign(fresh, name(var)), s))
-            test = gast.UnaryOp(op=gast.Not(), operand=name(fresh)) if isinstance(test, gast.UnaryOp) else name(fresh)
+            test = branch_test(fresh, test)
             var = fresh
             self.ctx.resolver.locals.add(fresh)
         new = located(if_(test, self.forward(s.body), self.forward(s.orelse)), s)
@@ -121,32 +127,49 @@ class ForwardSweep:
         counter = None
         body = self.forward(s.body)
         if getattr(s, "ad_break_flag", None):
-            counter = self.ctx.namer.fresh("n_iter")
-            self.ctx.resolver.locals.add(counter)
-            out.append(located(assign(counter, const(0)), s))
-            body.insert(0, located(assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=const(1))), s))
+            counter = self.trip_counter(s, out)
+            _count(counter, body, s)
         saved_args = {}
         for a in args:
             if self._bound_inside(a, s) and not self.layout.in_loop(s):
                 fresh = self.ctx.namer.fresh(a + "_")
                 out.append(located(assign(fresh, name(a)), s))
                 saved_args[a] = fresh
-        loop = located(gast.For(target=s.target, iter=s.iter, body=body, orelse=[], type_comment=None), s)
+        loop = located(gast.For(target=s.target, iter=s.iter, body=body, orelse=[],
+                                type_comment=None), s)
         out.append(loop)
         s.ad_range_args = [saved_args.get(a) or self.control_record(s, a, out) for a in args]
         s.ad_counter = self.control_record(s, counter, out, always=True) if counter else None
 
     def forward_while(self, s, out):
+        counter = self.trip_counter(s, out)
+        body = self.forward(s.body)
+        _count(counter, body, s)
+        out.append(located(gast.While(test=s.test, body=body, orelse=[]), s))
+        s.ad_counter = self.control_record(s, counter, out, always=True)
+
+    def trip_counter(self, s, out) -> str:
+        """A fresh counter of the iterations of loop ``s``, set to 0 before it."""
         counter = self.ctx.namer.fresh("n_iter")
         self.ctx.resolver.locals.add(counter)
         out.append(located(assign(counter, const(0)), s))
-        body = self.forward(s.body)
-        body.insert(0, located(assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=const(1))), s))
-        out.append(located(gast.While(test=s.test, body=body, orelse=[]), s))
-        s.ad_counter = self.control_record(s, counter, out, always=True)
+        return counter
+
+
+def _count(counter, body, like):
+    """``counter += 1`` (as ``counter = counter + 1``) first in the loop body ``body``."""
+    step = gast.BinOp(left=name(counter), op=gast.Add(), right=const(1))
+    body.insert(0, located(assign(counter, step), like))
+
+
+def branch_test(var, test):
+    """``var``, or ``not var`` when branch test ``test`` is a negation: the test ``test`` reads
+    from ``var``, which holds the value it negates."""
+    return not_(var) if isinstance(test, gast.UnaryOp) else name(var)
 
 
 def is_break(s) -> bool:
     """An ``if test: break`` with no ``else``: the forward pass keeps it as it is, and the
     backward pass has nothing to reverse for it."""
-    return isinstance(s, gast.If) and len(s.body) == 1 and isinstance(s.body[0], gast.Break) and not s.orelse
+    return isinstance(s, gast.If) and len(s.body) == 1 and isinstance(s.body[0], gast.Break) \
+        and not s.orelse

@@ -30,16 +30,16 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
         self.adjoints: dict[str, str] = {}
         self.tape = None
         self.records: dict = {}      # id(stmt) -> {var: backward name}
-        self.entry: list = []        # statements run before the forward pass
         self.live: set = set()       # adjoints bound to a (possibly non-zero) value
         self.owned: set = set()      # adjoints that are arrays this code may update in place
         self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
         self.contrib_cache: dict = {}
         self.uniform: set = set()      # adjoints held as a scalar standing for a uniform array
-        # adjoints that may hold the scalar 0.0 standing for a zero array (set where a branch or loop
-        # merges states): rules that are not elementwise skip their contributions then
+        # adjoints that may hold the scalar 0.0 standing for a zero array (set where a branch or
+        # loop merges states): rules that are not elementwise skip their contributions then
         self.maybe_zero: set = set()
-        self.resized = {m[0] for m in map(list_method, self.layout.simple) if m}  # lists appended to / popped
+        # lists appended to / popped
+        self.resized = {m[0] for m in map(list_method, self.layout.simple) if m}
         self.refuse_traced_helpers()
 
     def refuse_traced_helpers(self):
@@ -47,10 +47,13 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
         reverse rules; a helper without one is an error here (forward mode may trace it instead)."""
         for s in self.layout.simple:
             plan = self.plans[id(s)]
-            if plan.kind in ("call", "checkpoint") and getattr(plan.fn, "__module__", None) in _TOPIC_MODULES \
+            if plan.kind in ("call", "checkpoint") \
+                    and getattr(plan.fn, "__module__", None) in _TOPIC_MODULES \
                     and target_of(s)[0] in self.active:
-                raise self.loc.error("there is no reverse-mode rule for adcompiler's helper %r" % plan.fn.__name__, s,
-                                     hint="differentiate gradient code in forward mode: ad.hessian(f) (mode='forward')")
+                raise self.loc.error("there is no reverse-mode rule for adcompiler's helper %r"
+                                     % plan.fn.__name__, s,
+                                     hint="differentiate gradient code in forward mode: "
+                                          "ad.hessian(f) (mode='forward')")
 
     def adj(self, var: str) -> str:
         """The adjoint name of ``var``: ``dx`` for ``x`` (renamed on collision)."""
@@ -60,8 +63,3 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
 
     def helper(self, name_: str) -> str:
         return self.ctx.helper(name_)
-
-    def tape_name(self) -> str:
-        if self.tape is None:
-            self.tape = self.ctx.namer.fresh("tape")
-        return self.tape

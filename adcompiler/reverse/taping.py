@@ -15,6 +15,22 @@ class Taping:
     """Records and tape pushes and pops (a mixin of ``ReverseMode``, whose state it reads:
     ``plans``, ``active``, ``kinds``, ``layout``, ``resized``, ``ctx``, and the tape's name)."""
 
+    def tape_name(self) -> str:
+        if self.tape is None:
+            self.tape = self.ctx.namer.fresh("tape")
+        return self.tape
+
+    def tape_push(self, value, like):
+        """``tape.append(value)``, a statement located at ``like``."""
+        push = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="append",
+                                             ctx=gast.Load()), args=[value], keywords=[])
+        return located(gast.Expr(value=push), like)
+
+    def tape_pop(self):
+        """``tape.pop()``."""
+        return gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="pop",
+                                             ctx=gast.Load()), args=[], keywords=[])
+
     def record_plan(self, s, reads: dict) -> dict:
         """{name: how} for every value the backward pass of ``s`` reads that may change before it
         runs; ``reads`` maps names to True (value read) or False (shape only)."""
@@ -23,10 +39,12 @@ class Taping:
             if var is None or var not in self.ctx.resolver.locals:
                 continue
             # the shape of a list is its length, which appends and pops change
-            structure = by_value or (not rank(self.kinds.get(var)) and bool(self.resized & self.layout.same_memory(var)))
+            structure = by_value or (not rank(self.kinds.get(var))
+                                     and bool(self.resized & self.layout.same_memory(var)))
             if self.layout.changes_after(var, s, with_mutation=structure):
                 # a copy when the array (or one it views, or the list) is written in place later
-                plan[var] = structure and any(b in self.layout.mutates for b in self.layout.same_memory(var))
+                plan[var] = structure and any(b in self.layout.mutates
+                                              for b in self.layout.same_memory(var))
         return plan
 
     def emit_records(self, s, plan: dict, out: list) -> dict:
@@ -42,21 +60,19 @@ class Taping:
                 values.append(value)
                 names[var] = var
             else:
-                saved = self.ctx.namer.fresh(var + "_saved") if copy else self.ctx.namer.fresh(var + "_")
+                saved = self.ctx.namer.fresh(var + "_saved") if copy else \
+                    self.ctx.namer.fresh(var + "_")
                 out.append(located(assign(saved, value), s))
                 names[var] = saved
         if values:
             item = values[0] if len(values) == 1 else gast.Tuple(elts=values, ctx=gast.Load())
-            push = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="append", ctx=gast.Load()),
-                             args=[item], keywords=[])
-            out.append(located(gast.Expr(value=push), s))
+            out.append(self.tape_push(item, s))
         return names
 
     def emit_pops(self, s, names: dict, out: list):
         if not self.layout.in_loop(s) or not names:
             return
-        pop = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="pop", ctx=gast.Load()),
-                        args=[], keywords=[])
+        pop = self.tape_pop()
         targets = [name(var, True) for var in names]
         target = targets[0] if len(targets) == 1 else gast.Tuple(elts=targets, ctx=gast.Store())
         out.append(located(assign(target, pop), s))
@@ -64,9 +80,7 @@ class Taping:
     def pop_control(self, s, out):
         """Pop the control values the forward pass pushed after compound statement ``s``."""
         for var in reversed(getattr(s, "ad_pushed", [])):
-            pop = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="pop", ctx=gast.Load()),
-                            args=[], keywords=[])
-            out.append(located(assign(var, pop), s))
+            out.append(located(assign(var, self.tape_pop()), s))
 
     def control_record(self, s, var, out, always=False):
         """Record control value ``var`` (a branch test, loop bound or trip count) read at ``s``;
@@ -77,9 +91,7 @@ class Taping:
         if not always and not self.layout.changes_after(var, s, with_mutation=False):
             return var
         if self.layout.in_loop(s):
-            push = gast.Call(func=gast.Attribute(value=name(self.tape_name()), attr="append", ctx=gast.Load()),
-                             args=[name(var)], keywords=[])
-            out.append(located(gast.Expr(value=push), s))
+            out.append(self.tape_push(name(var), s))
             s.ad_pushed = getattr(s, "ad_pushed", []) + [var]
             return var
         if always:
