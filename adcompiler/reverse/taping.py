@@ -13,9 +13,12 @@ from ..ir import assign, list_method, loads, located, name, target_of, walk
 
 class Taping:
     """Records and tape pushes and pops (a mixin of ``ReverseMode``, whose state it reads:
-    ``plans``, ``active``, ``kinds``, ``layout``, ``resized``, ``ctx``, and the tape's name)."""
+    ``plans``, ``active``, ``kinds``, ``layout``, ``resized``, ``ctx``; and ``tape``, the tape's
+    name, which it sets)."""
 
     def tape_name(self) -> str:
+        """The tape's name, made on first use (generated code has a tape only when something is
+        pushed on it)."""
         if self.tape is None:
             self.tape = self.ctx.namer.fresh("tape")
         return self.tape
