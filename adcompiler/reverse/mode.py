@@ -1,0 +1,65 @@
+"""``ReverseMode``: the reverse-mode transform of one function, made of the mixins of this package
+(one job each: ``contributions``, ``forward_sweep``, ``taping``, ``backward``, ``backward_calls``,
+``backward_stores``, ``adjoint_state``) over the ``Planner``. Here: the state they share (set up
+in ``__init__``), the names of adjoints and of the tape, and the refusal of helpers with no
+reverse rule."""
+from __future__ import annotations
+
+from ..ir import list_method, target_of
+from ..planning import Planner
+from ..rules.helpers import TOPICS
+from .adjoint_state import AdjointState
+from .backward import BackwardSweep
+from .backward_calls import BackwardCalls
+from .backward_stores import BackwardStores
+from .contributions import Contributions
+from .forward_sweep import ForwardSweep
+from .taping import Taping
+
+# the modules of the rules' helpers (not the runtime's): see refuse_traced_helpers
+_TOPIC_MODULES = frozenset(m.__name__ for m in TOPICS)
+
+
+class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCalls,
+                  BackwardStores, AdjointState, Planner):
+    """Builds the forward and backward statement lists of one function."""
+
+    def __init__(self, fdef, wrt, arg_kinds, ctx):
+        super().__init__(fdef, wrt, arg_kinds, ctx)
+        self.definitions = {target_of(s)[0]: s for s in self.layout.simple if target_of(s)[0]}
+        self.adjoints: dict[str, str] = {}
+        self.tape = None
+        self.records: dict = {}      # id(stmt) -> {var: backward name}
+        self.live: set = set()       # adjoints bound to a (possibly non-zero) value
+        self.owned: set = set()      # adjoints that are arrays this code may update in place
+        self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
+        self.contrib_cache: dict = {}
+        self.uniform: set = set()      # adjoints held as a scalar standing for a uniform array
+        # adjoints that may hold the scalar 0.0 standing for a zero array (set where a branch or
+        # loop merges states): rules that are not elementwise skip their contributions then
+        self.maybe_zero: set = set()
+        # lists appended to / popped
+        self.resized = {m[0] for m in map(list_method, self.layout.simple) if m}
+        self.refuse_traced_helpers()
+
+    def refuse_traced_helpers(self):
+        """Gradient code differentiated in reverse (reverse over reverse) goes through its helpers'
+        reverse rules; a helper without one is an error here (forward mode may trace it instead)."""
+        for s in self.layout.simple:
+            plan = self.plans[id(s)]
+            if plan.kind in ("call", "checkpoint") \
+                    and getattr(plan.fn, "__module__", None) in _TOPIC_MODULES \
+                    and target_of(s)[0] in self.active:
+                raise self.loc.error("there is no reverse-mode rule for adcompiler's helper %r"
+                                     % plan.fn.__name__, s,
+                                     hint="differentiate gradient code in forward mode: "
+                                          "ad.hessian(f) (mode='forward')")
+
+    def adj(self, var: str) -> str:
+        """The adjoint name of ``var``: ``dx`` for ``x`` (renamed on collision)."""
+        if var not in self.adjoints:
+            self.adjoints[var] = self.ctx.namer.fresh("d" + var)
+        return self.adjoints[var]
+
+    def helper(self, name_: str) -> str:
+        return self.ctx.helper(name_)
