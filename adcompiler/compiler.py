@@ -105,6 +105,8 @@ def _is_pure_call(ctx):
         if obj is not None:
             return id(obj) in pure_objects
         resolved = ctx.resolver.resolve(func)
+        if any(resolved is e for e in impure):  # (generated code differentiated again calls them)
+            return False
         if resolved is not None and not isinstance(resolved, type(rules)) and rules.lookup(resolved) is not None:
             return resolved is not print and not effects.writes_first_argument(resolved)
         return False

@@ -1754,3 +1754,23 @@ def test_a_loop_target_is_not_read_before_the_backward_pass_restores_it():
     np.testing.assert_allclose(g[1], 2 * pair[1] * (pair[1] < 2.0) * (pair[1] > 0))
     _, pullback = ad.vjp(masked_rows_of_each_layer, pair)
     np.testing.assert_allclose(pullback(1.0)[0][1], g[1])
+
+
+def centred_rows_then_read(w, theta):  # seed 281720
+    k1 = theta
+    for row in reversed(w):
+        row -= row.mean()           # (writes into w: not differentiated, read below)
+        k1 = k1 - 0.1 * w
+    return np.sum(k1 ** 3)
+
+
+def test_an_in_place_write_survives_in_gradient_code_differentiated_again():
+    """The write into ``w`` through its rows is ``in_place`` in the gradient code; differentiated
+    again, that code dropped it as dead (``row`` is not read after): the Hessian was the one of
+    another function."""
+    w, theta = np.array([[-1.0, 0.5], [-1.8, 2.0], [0.3, 0.2]]), np.array([[0.6], [0.1], [0.4]])
+    H = ad.hessian(centred_rows_then_read, wrt=1)(w.copy(), theta)
+    gradient = ad.grad(centred_rows_then_read, wrt=1)
+    want = np.stack([fd_grad(lambda th, k=k: np.ravel(gradient(w.copy(), th))[k], [theta], 0).ravel()
+                     for k in range(theta.size)])
+    np.testing.assert_allclose(np.reshape(H, want.shape), want, rtol=1e-5, atol=1e-6)
