@@ -54,6 +54,10 @@ E(np.maximum, "x1, x2", "g * above(x1, x2)", "g * above(x2, x1)")  # (ties share
 E(np.minimum, "x1, x2", "g * above(x2, x1)", "g * above(x1, x2)")
 E(np.where, "condition, x=None, y=None", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)",
   zero=("condition",))  # (np.where(condition) alone gives indices: nothing to differentiate)
+# (the conditions choose, as np.where's: no gradient through them)
+D(np.select, "condlist, choicelist, default=0", None, choicelist="select_choices_back(g, condlist, choicelist)",
+  default="select_default_back(g, condlist, default)", jvp="select_choices_jvp(condlist, t_choicelist, t_default)",
+  zero=("condlist",))
 E(np.clip, "a, a_min, a_max", "g * inside(a, a_min, a_max)", "g * np.less(a, a_min)", "g * np.greater(a, a_max)")
 E(np.fmax, "x1, x2", "g * above(x1, x2)", "g * above(x2, x1)")
 E(np.fmin, "x1, x2", "g * above(x2, x1)", "g * above(x1, x2)")
@@ -125,10 +129,25 @@ D(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
   jvp="np.sum(np.where(np.isnan(a), 0.0, t_a), axis=axis, keepdims=keepdims)")
 D(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False", "nanmean_back(g, a, axis, keepdims)",
   jvp="np.nanmean(np.where(np.isnan(a), np.nan, t_a), axis=axis, keepdims=keepdims)")
+# (the variance of the entries that are not NaN; a NaN entry gets no gradient)
+R(np.nanvar, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
+  "np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims) * 2.0 * (a - np.nanmean(a, axis=axis, keepdims=True))"
+  " / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof))",
+  jvp="np.sum(np.where(np.isnan(a), 0.0, 2.0 * (a - np.nanmean(a, axis=axis, keepdims=True)) * t_a), axis=axis,"
+      " keepdims=keepdims) / (np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof)")
+R(np.nanstd, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
+  "np.where(np.isnan(a), 0.0, unreduce(g / nonzero_or_one(ans), a, axis, keepdims)"
+  " * (a - np.nanmean(a, axis=axis, keepdims=True)) / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof))",
+  jvp="np.sum(np.where(np.isnan(a), 0.0, (a - np.nanmean(a, axis=axis, keepdims=True)) * t_a), axis=axis,"
+      " keepdims=keepdims) / ((np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof) * nonzero_or_one(ans))")
+D(np.nancumsum, "a, axis=None, dtype=None, out=None", "np.where(np.isnan(a), 0.0, cumsum_back(g, a, axis))",
+  jvp="np.cumsum(np.where(np.isnan(a), 0.0, t_a), axis=axis)")
 D(np.diff, "a, n=1, axis=-1", "diff_back(g, a, n, axis)", linear=True)
 D(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None, out=None", "trace_back(g, a, offset, axis1, axis2)",
   linear=True)
 D(np.diag, "v, k=0", "diag_back(g, v, k)", linear=True)
+D(np.diagflat, "v, k=0", "np.reshape(np.diagonal(g, k), np.shape(v))", linear=True)
+D(np.ediff1d, "ary", "np.reshape(diff_back(g, np.ravel(ary), 1, -1), np.shape(ary))", linear=True)
 D(np.diagonal, "a, offset=0, axis1=0, axis2=1", "diagonal_back(g, a, offset, axis1, axis2)", linear=True)
 D(np.triu, "m, k=0", "np.triu(g, k)", linear=True)
 D(np.tril, "m, k=0", "np.tril(g, k)", linear=True)
@@ -157,6 +176,8 @@ D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True, on
 D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.transpose, "a, axes=None", "transpose_back(g, axes)", linear=True, batching="transpose")
+D(np.fft.fftshift, "x, axes=None", "np.fft.ifftshift(g, axes)", linear=True)
+D(np.fft.ifftshift, "x, axes=None", "np.fft.fftshift(g, axes)", linear=True)
 # (casting= only decides whether a dtype change is allowed: the values are the same)
 D(np.concatenate, "arrays, axis=0, out=None, dtype=None, casting='same_kind'", "split_like(g, arrays, axis)",
   linear=True, harmless=("casting",))
@@ -171,6 +192,10 @@ D(np.vstack, "tup, dtype=None, casting='same_kind'", "vstack_back(g, tup)", line
 D(np.column_stack, "tup", "column_stack_back(g, tup)", linear=True)
 D(np.split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
 D(np.array_split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
+D(np.hsplit, "ary, indices_or_sections", "split_back(g, ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0)",
+  linear=True)
+D(np.vsplit, "ary, indices_or_sections", "split_back(g, ary, indices_or_sections, 0)", linear=True)
+D(np.dsplit, "ary, indices_or_sections", "split_back(g, ary, indices_or_sections, 2)", linear=True)
 D(np.tile, "A, reps", "tile_back(g, A, reps)", linear=True)
 D(np.repeat, "a, repeats, axis=None", "repeat_back(g, a, repeats, axis)", linear=True)
 D(np.flip, "m, axis=None", "np.flip(g, axis)", linear=True)

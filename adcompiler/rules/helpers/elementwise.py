@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, error_at
+from ...runtime import unbroadcast
 from ._base import _float, _zero
 
 _INF = float("inf")
@@ -180,3 +181,29 @@ def inside(a, lo, hi):
     if hi is not None:
         mask = np.logical_and(mask, np.less_equal(a, hi))
     return np.asarray(mask, dtype=float)
+
+
+def select_choices_back(g, condlist, choicelist):
+    """Adjoints of ``np.select(condlist, choicelist, default)``'s choices: each gets ``g`` where
+    its condition is the first one that holds."""
+    if _zero(g):
+        return [g] * len(choicelist)
+    taken, out = np.zeros(np.shape(g), dtype=bool), []
+    for cond, choice in zip(condlist, choicelist):
+        out.append(unbroadcast(np.where(cond & ~taken, g, 0.0), choice))
+        taken = taken | cond
+    return out
+
+
+def select_default_back(g, condlist, default):
+    """Adjoint of ``np.select``'s ``default``: ``g`` where no condition holds."""
+    if _zero(g):
+        return g
+    return unbroadcast(np.where(np.any([np.broadcast_to(c, np.shape(g)) for c in condlist], axis=0),
+                                0.0, g), default)
+
+
+def select_choices_jvp(condlist, t_choicelist, t_default):
+    """Tangent of ``np.select`` along its choices' and default's tangents (0.0: zero)."""
+    t_choices = [0.0] * len(condlist) if _zero(t_choicelist) else t_choicelist
+    return np.select(condlist, [np.asarray(t, dtype=float) for t in t_choices], t_default)
