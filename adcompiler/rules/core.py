@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import importlib
 import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -37,9 +38,10 @@ import numpy
 
 from .helpers import HELPERS
 
-# Names a template may use besides its parameters, g and ans: numpy, math, and the helpers
+# Names a template may use besides its parameters, g and ans: numpy, math, scipy.special (``sp``,
+# in scipy.special's rules only: SciPy is imported once the user's code has), and the helpers
 # (the public functions of the runtime and of the helper modules), all bound in generated code.
-HELPER_NAMES = frozenset({"np", "math"} | set(HELPERS))
+HELPER_NAMES = frozenset({"np", "math", "sp"} | set(HELPERS))
 
 
 def helper_object(name):
@@ -48,6 +50,8 @@ def helper_object(name):
         return numpy
     if name == "math":
         return math
+    if name == "sp":
+        return importlib.import_module("scipy.special")
     return HELPERS[name]
 
 

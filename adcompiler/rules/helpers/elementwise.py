@@ -207,3 +207,4 @@ def select_choices_jvp(condlist, t_choicelist, t_default):
     """Tangent of ``np.select`` along its choices' and default's tangents (0.0: zero)."""
     t_choices = [0.0] * len(condlist) if _zero(t_choicelist) else t_choicelist
     return np.select(condlist, [np.asarray(t, dtype=float) for t in t_choices], t_default)
+
