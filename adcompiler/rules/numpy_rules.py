@@ -140,6 +140,12 @@ R(np.nanstd, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   " * (a - np.nanmean(a, axis=axis, keepdims=True)) / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof))",
   jvp="np.sum(np.where(np.isnan(a), 0.0, (a - np.nanmean(a, axis=axis, keepdims=True)) * t_a), axis=axis,"
       " keepdims=keepdims) / ((np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof) * nonzero_or_one(ans))")
+R(np.nanprod, "a, axis=None, dtype=None, out=None, keepdims=False",
+  "np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims) * others_product(np.where(np.isnan(a), 1.0, a), axis))",
+  jvp="np.sum(np.where(np.isnan(a), 0.0, others_product(np.where(np.isnan(a), 1.0, a), axis) * t_a), axis=axis,"
+      " keepdims=keepdims)")
+D(np.cov, "m, y=None, rowvar=True, bias=False, ddof=None", "cov_back(g, m, rowvar, bias, ddof)",
+  jvp="cov_jvp(m, t_m, rowvar, bias, ddof)", only=dict(y=(None,)))
 D(np.nancumsum, "a, axis=None, dtype=None, out=None", "np.where(np.isnan(a), 0.0, cumsum_back(g, a, axis))",
   jvp="np.cumsum(np.where(np.isnan(a), 0.0, t_a), axis=axis)")
 D(np.diff, "a, n=1, axis=-1", "diff_back(g, a, n, axis)", linear=True)

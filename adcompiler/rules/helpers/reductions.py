@@ -253,3 +253,33 @@ def accumulate_extreme_jvp(t, a, top, axis=0):
     if _zero(t):  # (a zero tangent maps to zero)
         return t
     return np.take_along_axis(np.broadcast_to(t, np.shape(a)), _running_extreme_index(a, top, axis), axis=axis)
+
+
+def _cov_rows(m, rowvar, bias, ddof):
+    """(the variables as centred rows of observations, the divisor) of ``np.cov(m, ...)``."""
+    x = np.atleast_2d(np.asarray(m, dtype=float))
+    if not rowvar and np.ndim(m) > 1:
+        x = x.T
+    if ddof is None:
+        ddof = 0 if bias else 1
+    return x - np.mean(x, axis=1, keepdims=True), x.shape[1] - ddof
+
+
+def cov_back(g, m, rowvar=True, bias=False, ddof=None):
+    """Adjoint of ``np.cov(m, rowvar=, bias=, ddof=)``: ``(g + g.T) @ xc / divisor`` (the rows of
+    ``xc`` sum to 0, so centring needs no adjoint of its own)."""
+    if _zero(g):
+        return g
+    xc, divisor = _cov_rows(m, rowvar, bias, ddof)
+    g = np.reshape(g, (xc.shape[0], xc.shape[0]))
+    back = (g + g.T) @ xc / divisor
+    return np.reshape(back if rowvar or np.ndim(m) < 2 else back.T, np.shape(m))
+
+
+def cov_jvp(m, t, rowvar=True, bias=False, ddof=None):
+    """Tangent of ``np.cov(m, ...)`` along ``t``."""
+    if _zero(t):
+        return t
+    xc, divisor = _cov_rows(m, rowvar, bias, ddof)
+    tc = _cov_rows(np.broadcast_to(t, np.shape(m)), rowvar, bias, ddof)[0]
+    return np.squeeze((tc @ xc.T + xc @ tc.T) / divisor)  # (as np.cov squeezes its result)
