@@ -17,7 +17,7 @@ import gast
 
 from . import rules, runtime
 from .analysis import BOTTOM, FLOAT, SCALAR, rank
-from .forward import ForwardMode, _sum
+from .forward import ForwardMode, sum_terms
 from .ir import assign, const, instantiate, located, name, target_of, walk
 from .planning.kinds import _index_kind
 
@@ -197,7 +197,7 @@ class BatchedForwardMode(ForwardMode):
         if how == "sum_product":
             terms = [gast.Call(func=name(self.helper("batch_sum_product")), args=[tangents[p], bound[q]], keywords=[])
                      for p, q in (("a", "b"), ("b", "a")) if tangents.get(p) is not None]
-            return _sum(terms)
+            return sum_terms(terms)
         if how == "transpose":
             return self.transpose(rule, bound, tangents)
         if how == "reshape":
@@ -243,7 +243,7 @@ class BatchedForwardMode(ForwardMode):
             for h in rules.helpers_used(template):
                 mapping.setdefault(h, name(self.helper(h)))
             terms.append(instantiate(template, dict(mapping, g=t)))
-        return gast.Call(func=name(self.helper("expand_batch")), args=[_sum(terms), name(target)], keywords=[])
+        return gast.Call(func=name(self.helper("expand_batch")), args=[sum_terms(terms), name(target)], keywords=[])
 
     def runtime_helper(self, rule, bound, tangents):
         """The batched tangent of a runtime helper linear in its first argument ``v``, with the
@@ -346,4 +346,4 @@ class BatchedForwardMode(ForwardMode):
             else:                            # a @ v for each v: v @ a.T
                 other = a if ra == 1 else gast.Attribute(value=a, attr="T", ctx=gast.Load())
                 terms.append(gast.BinOp(left=t, op=gast.MatMult(), right=other))
-        return _sum(terms)
+        return sum_terms(terms)
