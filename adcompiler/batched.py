@@ -83,12 +83,15 @@ class ProductBatching:
             return gast.BinOp(left=x, op=gast.MatMult(), right=y)
 
         def column(node):  # node[..., None]
-            return gast.Subscript(value=node, slice=gast.Tuple(elts=[gast.Constant(value=Ellipsis, kind=None),
-                                                                     const(None)], ctx=gast.Load()), ctx=gast.Load())
+            index = gast.Tuple(elts=[gast.Constant(value=Ellipsis, kind=None), const(None)],
+                               ctx=gast.Load())
+            return gast.Subscript(value=node, slice=index, ctx=gast.Load())
         lift1 = gast.Call(func=name(self.helper("lift")), args=[t, const(1)], keywords=[])
         if rule.batching == "matmul_left":       # the adjoint of a in a @ b
             if ra == 2:
-                return matmul(t, T(b)) if rb == 2 else gast.BinOp(left=column(t), op=gast.Mult(), right=b)
+                if rb == 2:
+                    return matmul(t, T(b))
+                return gast.BinOp(left=column(t), op=gast.Mult(), right=b)
             return gast.BinOp(left=lift1, op=gast.Mult(), right=b) if rb == 1 else matmul(t, T(b))
         if ra == 2:                              # the adjoint of b
             return matmul(T(a), t) if rb == 2 else matmul(t, a)

@@ -16,25 +16,27 @@ class Calls:
     def transform_call(self, s, out):
         """``t = f(args)`` becomes ``t, dt = f_jvp((da, db), args)``."""
         plan = self.plans[id(s)]
-        active = [i for i, p in enumerate(plan.positional) if p in plan.bound and self.operand_tangent(plan.bound[p])]
+        active = [i for i, p in enumerate(plan.positional)
+                  if p in plan.bound and self.operand_tangent(plan.bound[p])]
         bound = target_of(s)[0]
         if not active:
             out.append(s)
             self.set_tangent(bound, None, out, s)
             return
-        tangents = gast.Tuple(elts=[self.callee_tangent(plan.bound[plan.positional[i]]) for i in active],
-                              ctx=gast.Load())
+        tangents = gast.Tuple(elts=[self.callee_tangent(plan.bound[plan.positional[i]])
+                                    for i in active], ctx=gast.Load())
         args = plan.call_args or list(s.value.args)
         keywords = s.value.keywords
         if plan.kind == "dynamic":  # call_jvp(tangents, active positions, f, *args)
             jvp_name = self.helper("call_jvp")
-            args = [gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load()), self.dynamic_callee(plan, s.value)] \
-                + list(args)
+            args = [gast.Tuple(elts=[const(i) for i in active], ctx=gast.Load()),
+                    self.dynamic_callee(plan, s.value)] + list(args)
             keywords = []
         else:
             jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), self.callee_kinds(plan))
         call = gast.Call(func=name(jvp_name), args=[tangents] + list(args), keywords=keywords)
-        targets = gast.Tuple(elts=[name(bound, True), name(self.tan(bound), True)], ctx=gast.Store())
+        targets = gast.Tuple(elts=[name(bound, True), name(self.tan(bound), True)],
+                             ctx=gast.Store())
         out.append(located(assign(targets, call), s))
         self.live.add(bound)
         self.owned.discard(bound)
@@ -45,7 +47,8 @@ class Calls:
         t = self.operand_tangent(node)
         if t is None or isinstance(node, (gast.Tuple, gast.Dict)):
             return t
-        if isinstance(node, gast.Attribute):  # (an attribute's tangent may be the 0.0 of its object's)
+        # (an attribute's tangent may be the 0.0 of its object's)
+        if isinstance(node, gast.Attribute):
             return gast.Call(func=name(self.helper("dense")), args=[t, node], keywords=[])
         return self.dense(t, node)
 
@@ -61,7 +64,8 @@ class Calls:
             parts = [self.tangent_of(e) for e in elts]
             if all(p is None for p in parts):
                 return None
-            parts = [p if p is not None else gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[])
+            parts = [p if p is not None else
+                     gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[])
                      for p, e in zip(parts, elts)]
             if isinstance(node, gast.Dict):
                 return gast.Dict(keys=list(node.keys), values=parts)

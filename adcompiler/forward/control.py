@@ -22,14 +22,16 @@ class ControlFlow:
                 self.transform_loop(s, out)
             elif isinstance(s, gast.With):
                 if not getattr(s, "ad_hook", False):  # a context manager: tangents inside it too
-                    out.append(located(gast.With(items=s.items, body=self.transform(s.body), type_comment=None), s))
+                    out.append(located(gast.With(items=s.items, body=self.transform(s.body),
+                                                 type_comment=None), s))
                 continue  # gradient hooks belong to the backward pass
             else:
                 self.transform_simple(s, out)
         return out
 
     def enter_branch(self, s):
-        """Called before each branch of an ``if``, and each pass over a loop body, is transformed."""
+        """Called before each branch of an ``if``, and each pass over a loop body, is
+        transformed."""
 
     def transform_if(self, s, out):
         start_live, start_owned, start_zero = set(self.live), set(self.owned), set(self.maybe_zero)
@@ -61,7 +63,8 @@ class ControlFlow:
             # the loop does not rebind
             self.wants_owned = {v for v in self.wants_owned if not self.layout.bound_in(v, s)}
             return body
-        body, (head_live, head_owned), (end_live, _), (entry_live, entry_owned) = self.loop_fixpoint(generate)
+        body, (head_live, head_owned), (end_live, _), (entry_live, entry_owned) = \
+            self.loop_fixpoint(generate)
         self.live, self.owned = set(entry_live), set(entry_owned)
         self.materialize(head_live - entry_live - head_owned, out, s)
         for v in sorted(head_owned - entry_owned):

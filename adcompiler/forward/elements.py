@@ -24,16 +24,18 @@ class Elements:
             index = self.index_value(s.value.slice)
             return gast.Call(func=name(self.helper("element")), args=[t, index], keywords=[])
         parts = s.value.slice.elts if isinstance(s.value.slice, gast.Tuple) else [s.value.slice]
-        new_axis = any(isinstance(p, gast.Constant) and (p.value is None or p.value is Ellipsis) for p in parts)
+        new_axis = any(isinstance(p, gast.Constant) and (p.value is None or p.value is Ellipsis)
+                       for p in parts)
         if self.kind_of(base) == SCALAR or (new_axis and self.kind_of(base) in (FLOAT, None)):
             # (a NumPy scalar's x[None]: its tangent may be a Python float)
-            t = gast.Call(func=gast.Attribute(value=name(self.helper("np")), attr="asarray", ctx=gast.Load()),
-                          args=[t], keywords=[])
+            t = gast.Call(func=gast.Attribute(value=name(self.helper("np")), attr="asarray",
+                                              ctx=gast.Load()), args=[t], keywords=[])
         return gast.Subscript(value=t, slice=s.value.slice, ctx=gast.Load())
 
     def index_value(self, index):
         if isinstance(index, gast.Slice):
-            parts = [p if p is not None else const(None) for p in (index.lower, index.upper, index.step)]
+            parts = [p if p is not None else const(None)
+                     for p in (index.lower, index.upper, index.step)]
             return gast.Call(func=name(self.ctx.builtin("slice")), args=parts, keywords=[])
         if isinstance(index, gast.Tuple):
             return gast.Tuple(elts=[self.index_value(e) for e in index.elts], ctx=gast.Load())
@@ -44,8 +46,8 @@ class Elements:
         tangents = [self.tangent_of(e) for e in items]
         if items and all(t is None for t in tangents):
             return None
-        parts = [gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[]) if t is None else
-                 self.dense(t, e) for t, e in zip(tangents, items)]
+        parts = [gast.Call(func=name(self.helper("zero_like")), args=[e], keywords=[])
+                 if t is None else self.dense(t, e) for t, e in zip(tangents, items)]
         if isinstance(value, gast.Dict):
             return gast.Dict(keys=value.keys, values=parts)
         return type(value)(elts=parts, ctx=gast.Load())
@@ -62,15 +64,16 @@ class Elements:
                 return
             self.ensure_owned(base, out, s)
             args = [name(self.tan(base)), call.args[1], t if t is not None else const(0.0)]
-            out.append(located(gast.Expr(value=gast.Call(func=self.in_place_helper(kind, call), args=args,
-                                                         keywords=[])), s))
+            update = gast.Call(func=self.in_place_helper(kind, call), args=args, keywords=[])
+            out.append(located(gast.Expr(value=update), s))
             return
         if base not in self.live:
             if bound:
                 self.set_tangent(bound, None, out, s)
             return
         self.ensure_owned(base, out, s)
-        take = gast.Call(func=self.in_place_helper(kind, call), args=[name(self.tan(base)), call.args[1]], keywords=[])
+        take = gast.Call(func=self.in_place_helper(kind, call),
+                         args=[name(self.tan(base)), call.args[1]], keywords=[])
         if bound:
             self.set_tangent(bound, take, out, s)
         else:

@@ -22,10 +22,11 @@ class RuleTangents:
         tangents = {p: self.operand_tangent(bound[p]) for p in params}
         if not any(tangents[p] is not None for p in rule.diff):
             return None
-        mapping = self.mapping_of(s, plan, [*rule.vjps.values(), *rule.scalar_vjps.values(),
-                                            *rule.constant_vjps.values(), rule.jvp])
+        templates = [*rule.vjps.values(), *rule.scalar_vjps.values(), *rule.constant_vjps.values(),
+                     rule.jvp]
+        mapping = self.mapping_of(s, plan, templates)
         mapping["ans"] = target
-        for template in [*rule.vjps.values(), *rule.scalar_vjps.values(), *rule.constant_vjps.values(), rule.jvp]:
+        for template in templates:
             if template is not None:
                 for h in rules.helpers_used(template):
                     mapping.setdefault(h, self.helper(h))
@@ -35,16 +36,22 @@ class RuleTangents:
                 if tangents[p] is None:
                     continue
                 mapping["g"] = tangents[p]
-                template = rule.vjp_template(p, bound, all(self.kind_of(bound[q]) == "float" for q in rule.vjps))
+                floats = all(self.kind_of(bound[q]) == "float" for q in rule.vjps)
+                template = rule.vjp_template(p, bound, floats)
                 terms.append(instantiate(template, mapping))
             expr = sum_terms(terms)
-            operands = [bound[q] for q in rule.signature.params if isinstance(bound.get(q), gast.Name)]
-            if len({o.id for o in operands}) > 1 and any(self.kind_of(o) not in ("float", "scalar") for o in operands):
+            operands = [bound[q] for q in rule.signature.params
+                        if isinstance(bound.get(q), gast.Name)]
+            if len({o.id for o in operands}) > 1 \
+                    and any(self.kind_of(o) not in ("float", "scalar") for o in operands):
                 # a term may have its operand's shape, smaller than the broadcast result
-                expr = gast.Call(func=name(self.helper("expand_like")), args=[expr, name(target)], keywords=[])
+                expr = gast.Call(func=name(self.helper("expand_like")), args=[expr, name(target)],
+                                 keywords=[])
             return expr
-        live = {n.id for t in tangents.values() if t is not None for n in walk(t) if isinstance(n, gast.Name)}
-        for p in params:  # a tangent entering a loop as 0.0 stands for an array the rule may reshape
+        live = {n.id for t in tangents.values() if t is not None
+                for n in walk(t) if isinstance(n, gast.Name)}
+        # a tangent entering a loop as 0.0 stands for an array the rule may reshape
+        for p in params:
             if tangents[p] is not None:
                 tangents[p] = self.dense(tangents[p], bound[p])
         if rule.jvp is not None:
@@ -63,12 +70,12 @@ class RuleTangents:
         call = s.value
         tangents = [self.tangent_of(a) or const(0.0) for a in call.args]
         if rule is None:
-            raise self.loc.error("%s has a reverse rule (defvjp) but no forward rule" % plan.callee, s,
-                                 hint="register one with ad.defjvp(fn, rule)")
+            raise self.loc.error("%s has a reverse rule (defvjp) but no forward rule"
+                                 % plan.callee, s, hint="register one with ad.defjvp(fn, rule)")
         fn = self.ctx.bind(label_of(plan.fn) + "_jvp", rule)
-        return gast.Call(func=name(fn), args=[name(target_of(s)[0]),
-                                              gast.Tuple(elts=list(call.args), ctx=gast.Load()),
-                                              gast.Tuple(elts=tangents, ctx=gast.Load())], keywords=[])
+        args = [name(target_of(s)[0]), gast.Tuple(elts=list(call.args), ctx=gast.Load()),
+                gast.Tuple(elts=tangents, ctx=gast.Load())]
+        return gast.Call(func=name(fn), args=args, keywords=[])
 
 
 def sum_terms(terms):
@@ -100,7 +107,9 @@ def _without_zero_terms(expr, live: set):
                     return self.visit(node.left)
                 if dead(node.left):
                     right = self.visit(node.right)
-                    return right if isinstance(node.op, gast.Add) else gast.UnaryOp(op=gast.USub(), operand=right)
+                    if isinstance(node.op, gast.Add):
+                        return right
+                    return gast.UnaryOp(op=gast.USub(), operand=right)
             self.generic_visit(node)
             return node
 
@@ -112,5 +121,6 @@ def _without_zero_terms(expr, live: set):
 
 
 def _substitute(expr, var: str, tangent):
-    """``expr`` with the operand ``var`` replaced by its tangent (a linear function applied to it)."""
+    """``expr`` with the operand ``var`` replaced by its tangent (a linear function applied to
+    it)."""
     return instantiate(expr, {var: tangent})

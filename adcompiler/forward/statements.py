@@ -49,8 +49,9 @@ class Statements:
         if plan.kind == "append" and mutated not in self.live and mutated in self.active \
                 and self.tangent_of(s.value.args[0]) is not None:
             # a list with no tangent yet (an argument): zeros for the entries it has so far
-            self.set_tangent(mutated, gast.Call(func=name(self.helper("zero_like")), args=[name(mutated)],
-                                                keywords=[]), out, s, owned=True)
+            zeros = gast.Call(func=name(self.helper("zero_like")), args=[name(mutated)],
+                              keywords=[])
+            self.set_tangent(mutated, zeros, out, s, owned=True)
         out.append(s)
         check = self.subscript_check(s)
         if check is not None:
@@ -76,7 +77,9 @@ class Statements:
 
     def rule_statement(self, s, plan, out):
         tangent = self.rule_tangent(s, plan)
-        self.set_tangent(target_of(s)[0], None if tangent is None else self.gated(s, plan, tangent), out, s)
+        if tangent is not None:
+            tangent = self.gated(s, plan, tangent)
+        self.set_tangent(target_of(s)[0], tangent, out, s)
 
     def index_statement(self, s, plan, out):
         bound = target_of(s)[0]
@@ -84,7 +87,8 @@ class Statements:
         base_kind = self.kind_of(s.value.value)
         if bound in self.live and self.kind_of(name(bound)) not in ("float", "scalar") and not (
                 isinstance(base_kind, tuple) and base_kind[0] == "array"):
-            self.maybe_zero.add(bound)  # (an entry of a list's or dict's tangent may be the 0.0 of an array)
+            # (an entry of a list's or dict's tangent may be the 0.0 of an array)
+            self.maybe_zero.add(bound)
 
     def display_statement(self, s, plan, out):
         self.set_tangent(target_of(s)[0], self.display_tangent(s.value), out, s)
@@ -108,8 +112,8 @@ class Statements:
         lst = target_of(s)[1]
         if lst in self.live:
             t = self.tangent_of(s.value.args[0]) or const(0.0)
-            call = gast.Call(func=gast.Attribute(value=name(self.tan(lst)), attr="append", ctx=gast.Load()),
-                             args=[t], keywords=[])
+            append = gast.Attribute(value=name(self.tan(lst)), attr="append", ctx=gast.Load())
+            call = gast.Call(func=append, args=[t], keywords=[])
             out.append(located(gast.Expr(value=call), s))
 
     def pop_statement(self, s, plan, out):
@@ -117,26 +121,29 @@ class Statements:
         lst = list_method(s)[0]
         expr = None
         if lst in self.live:
-            expr = gast.Call(func=gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load()),
-                             args=[], keywords=[])
+            pop = gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load())
+            expr = gast.Call(func=pop, args=[], keywords=[])
         if bound is None:  # (lst.pop(), its value discarded)
             if expr is not None:
                 out.append(located(gast.Expr(value=expr), s))
         else:
             self.set_tangent(bound, expr, out, s)
             if expr is not None:
-                self.maybe_zero.add(bound)  # (a tangent kept on a list may be the 0.0 standing for zeros)
+                # (a tangent kept on a list may be the 0.0 standing for zeros)
+                self.maybe_zero.add(bound)
 
     def gradcall_statement(self, s, plan, out):
         bound = target_of(s)[0]
-        tangents = [self.tangent_of(a) or gast.Call(func=name(self.helper("zero_like")), args=[a], keywords=[])
+        tangents = [self.tangent_of(a)
+                    or gast.Call(func=name(self.helper("zero_like")), args=[a], keywords=[])
                     for a in s.value.args]
         if all(self.tangent_of(a) is None for a in s.value.args):
             self.set_tangent(bound, None, out, s)
         else:
             helper = name(self.ctx.bind("gradient_jvp", hooks.gradient_jvp))
-            expr = gast.Call(func=helper, args=[s.value.func, gast.Tuple(elts=list(s.value.args), ctx=gast.Load()),
-                                                gast.Tuple(elts=tangents, ctx=gast.Load())], keywords=[])
+            args = [s.value.func, gast.Tuple(elts=list(s.value.args), ctx=gast.Load()),
+                    gast.Tuple(elts=tangents, ctx=gast.Load())]
+            expr = gast.Call(func=helper, args=args, keywords=[])
             self.set_tangent(bound, expr, out, s)
 
     def attr_statement(self, s, plan, out):
@@ -152,6 +159,6 @@ class Statements:
         if any(n in self.live for n in plan.diff_reads):
             raise self.loc.error("cannot differentiate %s: %s"
                                  % (plan.callee, plan.why), s,
-                                 hint=plan.hint or "register a rule with ad.defjvp(fn, rule), or wrap the "
-                                      "value in ad.stop_gradient(...)")
+                                 hint=plan.hint or "register a rule with ad.defjvp(fn, rule), or "
+                                                   "wrap the value in ad.stop_gradient(...)")
         self.set_tangent(target_of(s)[0], None, out, s)

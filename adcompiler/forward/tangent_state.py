@@ -33,7 +33,8 @@ class TangentState:
         self.live.add(var)
         zeros = {self.tangents[v] for v in self.maybe_zero if v in self.tangents}
         if not owned and any(n.id in zeros for n in walk(expr) if isinstance(n, gast.Name)):
-            self.maybe_zero.add(var)  # (a copy or linear map of a tangent that may be 0.0 may be 0.0)
+            # (a copy or linear map of a tangent that may be 0.0 may be 0.0)
+            self.maybe_zero.add(var)
         else:
             self.maybe_zero.discard(var)
         if owned:
@@ -49,8 +50,9 @@ class TangentState:
         """``tangent`` of ``operand``, made an array if it may be the 0.0 standing for one (entry
         by entry for a list or tuple, whose entries' tangents may be 0.0)."""
         kind = self.kind_of(operand)
+        # (a kind None: the operand may be a list)
         if isinstance(operand, gast.Name) and kind not in ("float", "scalar") and (
-                operand.id in self.maybe_zero or kind is None or is_container(kind)):  # (None: it may be a list)
+                operand.id in self.maybe_zero or kind is None or is_container(kind)):
             return gast.Call(func=name(self.helper("dense")), args=[tangent, operand], keywords=[])
         return tangent
 
@@ -59,8 +61,8 @@ class TangentState:
             return
         self.wants_owned.add(var)
         src = name(self.tan(var)) if var in self.live else const(0.0)
-        out.append(located(assign(self.tan(var), gast.Call(func=name(self.helper("own")), args=[src, name(var)],
-                                                           keywords=[])), like))
+        own = gast.Call(func=name(self.helper("own")), args=[src, name(var)], keywords=[])
+        out.append(located(assign(self.tan(var), own), like))
         self.live.add(var)
         self.owned.add(var)
         self.maybe_zero.discard(var)
