@@ -17,7 +17,7 @@ import gast
 
 from . import rules, runtime
 from .analysis import BOTTOM, FLOAT, SCALAR, rank
-from .forward import ForwardMode, _sum
+from .forward import ForwardMode, sum_terms
 from .ir import assign, const, instantiate, located, name, target_of, walk
 from .planning.kinds import _index_kind
 
@@ -41,7 +41,67 @@ class _Kinds(dict):
         return self.overall.get(key, default)
 
 
-class BatchedForwardMode(ForwardMode):
+class ProductBatching:
+    """Batched tangents of products and of their adjoints, for vectors and matrices (a mixin of
+    ``BatchedForwardMode``, whose ``rank_of`` and ``helper`` it uses)."""
+
+    def product(self, rule, bound, tangents):
+        left, right = rule.signature.params[:2]
+        a, b = bound[left], bound[right]
+        ra, rb = self.rank_of(a), self.rank_of(b)
+        if ra not in (1, 2) or rb not in (1, 2):
+            raise Unbatchable("a product of arrays of rank other than 1 or 2")
+        terms = []
+        if tangents.get(left) is not None:   # (B, ..., k) @ b
+            terms.append(gast.BinOp(left=tangents[left], op=gast.MatMult(), right=b))
+        if tangents.get(right) is not None:
+            t = tangents[right]
+            if rb == 2:                      # a @ (B, k, m)
+                terms.append(gast.BinOp(left=a, op=gast.MatMult(), right=t))
+            else:                            # a @ v for each v: v @ a.T
+                other = a if ra == 1 else gast.Attribute(value=a, attr="T", ctx=gast.Load())
+                terms.append(gast.BinOp(left=t, op=gast.MatMult(), right=other))
+        return sum_terms(terms)
+
+    def matmul_adjoint(self, rule, bound, tangents):
+        """Batched tangent of ``dmatmul_left/right(v, a, b)`` w.r.t. the adjoint ``v`` (the
+        backward pass of a product run on a batch of cotangents) for vectors and matrices."""
+        v, a, b = (bound[q] for q in rule.signature.params[:3])
+        if any(tangents.get(q) is not None for q in rule.diff if q != rule.signature.params[0]):
+            raise Unbatchable("a product adjoint with more than one tangent")
+        t = tangents.get(rule.signature.params[0])
+        if t is None:
+            return None
+        ra, rb = self.rank_of(a), self.rank_of(b)
+        if ra not in (1, 2) or rb not in (1, 2):
+            raise Unbatchable("a product of arrays of rank other than 1 or 2")
+
+        def T(node):
+            return gast.Attribute(value=node, attr="T", ctx=gast.Load())
+
+        def matmul(x, y):
+            return gast.BinOp(left=x, op=gast.MatMult(), right=y)
+
+        def column(node):  # node[..., None]
+            index = gast.Tuple(elts=[gast.Constant(value=Ellipsis, kind=None), const(None)],
+                               ctx=gast.Load())
+            return gast.Subscript(value=node, slice=index, ctx=gast.Load())
+        lift1 = gast.Call(func=name(self.helper("lift")), args=[t, const(1)], keywords=[])
+        if rule.batching == "matmul_left":       # the adjoint of a in a @ b
+            if ra == 2:
+                if rb == 2:
+                    return matmul(t, T(b))
+                return gast.BinOp(left=column(t), op=gast.Mult(), right=b)
+            return gast.BinOp(left=lift1, op=gast.Mult(), right=b) if rb == 1 else matmul(t, T(b))
+        if ra == 2:                              # the adjoint of b
+            return matmul(T(a), t) if rb == 2 else matmul(t, a)
+        if rb == 1:
+            return gast.BinOp(left=lift1, op=gast.Mult(), right=a)
+        return gast.BinOp(left=column(a), op=gast.Mult(), right=gast.Call(
+            func=name(self.helper("lift")), args=[t, const(1)], keywords=[]))
+
+
+class BatchedForwardMode(ProductBatching, ForwardMode):
     """Tangent code in which every tangent has a leading batch axis."""
 
     def __init__(self, *args):
@@ -197,7 +257,7 @@ class BatchedForwardMode(ForwardMode):
         if how == "sum_product":
             terms = [gast.Call(func=name(self.helper("batch_sum_product")), args=[tangents[p], bound[q]], keywords=[])
                      for p, q in (("a", "b"), ("b", "a")) if tangents.get(p) is not None]
-            return _sum(terms)
+            return sum_terms(terms)
         if how == "transpose":
             return self.transpose(rule, bound, tangents)
         if how == "reshape":
@@ -243,7 +303,7 @@ class BatchedForwardMode(ForwardMode):
             for h in rules.helpers_used(template):
                 mapping.setdefault(h, name(self.helper(h)))
             terms.append(instantiate(template, dict(mapping, g=t)))
-        return gast.Call(func=name(self.helper("expand_batch")), args=[_sum(terms), name(target)], keywords=[])
+        return gast.Call(func=name(self.helper("expand_batch")), args=[sum_terms(terms), name(target)], keywords=[])
 
     def runtime_helper(self, rule, bound, tangents):
         """The batched tangent of a runtime helper linear in its first argument ``v``, with the
@@ -275,40 +335,6 @@ class BatchedForwardMode(ForwardMode):
         args = [t] + [bound[q] for q in params[1:]]
         return gast.Call(func=name(self.helper(rule.batching)), args=args, keywords=[])
 
-    def matmul_adjoint(self, rule, bound, tangents):
-        """Batched tangent of ``dmatmul_left/right(v, a, b)`` w.r.t. the adjoint ``v`` (the
-        backward pass of a product run on a batch of cotangents) for vectors and matrices."""
-        v, a, b = (bound[q] for q in rule.signature.params[:3])
-        if any(tangents.get(q) is not None for q in rule.diff if q != rule.signature.params[0]):
-            raise Unbatchable("a product adjoint with more than one tangent")
-        t = tangents.get(rule.signature.params[0])
-        if t is None:
-            return None
-        ra, rb = self.rank_of(a), self.rank_of(b)
-        if ra not in (1, 2) or rb not in (1, 2):
-            raise Unbatchable("a product of arrays of rank other than 1 or 2")
-
-        def T(node):
-            return gast.Attribute(value=node, attr="T", ctx=gast.Load())
-
-        def matmul(x, y):
-            return gast.BinOp(left=x, op=gast.MatMult(), right=y)
-
-        def column(node):  # node[..., None]
-            return gast.Subscript(value=node, slice=gast.Tuple(elts=[gast.Constant(value=Ellipsis, kind=None),
-                                                                     const(None)], ctx=gast.Load()), ctx=gast.Load())
-        lift1 = gast.Call(func=name(self.helper("lift")), args=[t, const(1)], keywords=[])
-        if rule.batching == "matmul_left":       # the adjoint of a in a @ b
-            if ra == 2:
-                return matmul(t, T(b)) if rb == 2 else gast.BinOp(left=column(t), op=gast.Mult(), right=b)
-            return gast.BinOp(left=lift1, op=gast.Mult(), right=b) if rb == 1 else matmul(t, T(b))
-        if ra == 2:                              # the adjoint of b
-            return matmul(T(a), t) if rb == 2 else matmul(t, a)
-        if rb == 1:
-            return gast.BinOp(left=lift1, op=gast.Mult(), right=a)
-        return gast.BinOp(left=column(a), op=gast.Mult(), right=gast.Call(
-            func=name(self.helper("lift")), args=[t, const(1)], keywords=[]))
-
     def reduction(self, rule, bound, tangents):
         first = rule.signature.params[0]
         t = tangents.get(first)
@@ -329,21 +355,3 @@ class BatchedForwardMode(ForwardMode):
                             ctx=gast.Load())
         return gast.Call(func=fn, args=[t], keywords=[gast.keyword(arg="axis", value=const(shifted)),
                                                       gast.keyword(arg="keepdims", value=keepdims)])
-
-    def product(self, rule, bound, tangents):
-        left, right = rule.signature.params[:2]
-        a, b = bound[left], bound[right]
-        ra, rb = self.rank_of(a), self.rank_of(b)
-        if ra not in (1, 2) or rb not in (1, 2):
-            raise Unbatchable("a product of arrays of rank other than 1 or 2")
-        terms = []
-        if tangents.get(left) is not None:   # (B, ..., k) @ b
-            terms.append(gast.BinOp(left=tangents[left], op=gast.MatMult(), right=b))
-        if tangents.get(right) is not None:
-            t = tangents[right]
-            if rb == 2:                      # a @ (B, k, m)
-                terms.append(gast.BinOp(left=a, op=gast.MatMult(), right=t))
-            else:                            # a @ v for each v: v @ a.T
-                other = a if ra == 1 else gast.Attribute(value=a, attr="T", ctx=gast.Load())
-                terms.append(gast.BinOp(left=t, op=gast.MatMult(), right=other))
-        return _sum(terms)

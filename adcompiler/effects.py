@@ -52,6 +52,8 @@ def returned_parameters(fn) -> frozenset:
 
 
 def _effects(fn, active=()):
+    """``(written, written only by x op= v, returned)`` for ``fn``, cached by code object;
+    ``active``: the code objects being read further up (a recursive call finds nothing more)."""
     fn = getattr(fn, "__func__", fn)
     code = getattr(fn, "__code__", None)
     nothing = (frozenset(), frozenset(), frozenset())
@@ -66,6 +68,13 @@ def _effects(fn, active=()):
         parsed = parse_function(fn)
     except AdError:
         return nothing
+    result = _read_effects(parsed, tuple(active) + (code,))
+    _CACHE[code] = result
+    return result
+
+
+def _read_effects(parsed, active) -> tuple:
+    """The effects of a parsed function, read from its assignments, calls and returns."""
     tree = parsed.tree
     args = tree.args
     params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
@@ -93,34 +102,41 @@ def _effects(fn, active=()):
                     elif isinstance(node, gast.AugAssign):
                         augmented |= roots(part)  # (x op= v writes into an array or list x, rebinds a number)
         elif isinstance(node, gast.Call):
-            func = node.func
-            if isinstance(func, gast.Attribute) and func.attr in _WRITING_METHODS:
-                written |= roots(func.value)
-            callee = resolver.resolve(func)
-            if node.args and (_is_one_of(callee, _WRITING_FUNCTIONS) or
-                              (isinstance(func, gast.Attribute) and func.attr == "at"
-                               and isinstance(resolver.resolve(func.value), np.ufunc))):
-                written |= roots(node.args[0])
-            for k in node.keywords:
-                if k.arg == "out":
-                    written |= roots(k.value)
-            if isinstance(callee, types.FunctionType) and getattr(callee, "__code__", None) is not None:
-                inner_written, inner_augmented, _ = _effects(callee, tuple(active) + (code,))
-                inner = inner_written | inner_augmented
-                if inner:
-                    names = _callee_params(callee)
-                    for a, p in zip(node.args, names):
-                        if p in inner:
-                            written |= roots(a)
-                    for k in node.keywords:
-                        if k.arg in inner:
-                            written |= roots(k.value)
+            written |= _call_writes(node, roots, resolver, active)
         elif isinstance(node, gast.Return) and node.value is not None:
             for part in (node.value.elts if isinstance(node.value, (gast.Tuple, gast.List)) else [node.value]):
                 returned |= roots(part)
-    result = (frozenset(written), frozenset(augmented - written), frozenset(returned))
-    _CACHE[code] = result
-    return result
+    return frozenset(written), frozenset(augmented - written), frozenset(returned)
+
+
+def _call_writes(node, roots, resolver, active) -> set:
+    """The parameters a call may write into: the object of a writing method, the first argument
+    of a writing NumPy function or ``ufunc.at``, ``out=``, and the arguments a user function
+    called writes into (``roots``: the parameters an operand's object may be)."""
+    written = set()
+    func = node.func
+    if isinstance(func, gast.Attribute) and func.attr in _WRITING_METHODS:
+        written |= roots(func.value)
+    callee = resolver.resolve(func)
+    if node.args and (_is_one_of(callee, _WRITING_FUNCTIONS) or
+                      (isinstance(func, gast.Attribute) and func.attr == "at"
+                       and isinstance(resolver.resolve(func.value), np.ufunc))):
+        written |= roots(node.args[0])
+    for k in node.keywords:
+        if k.arg == "out":
+            written |= roots(k.value)
+    if isinstance(callee, types.FunctionType) and getattr(callee, "__code__", None) is not None:
+        inner_written, inner_augmented, _ = _effects(callee, active)
+        inner = inner_written | inner_augmented
+        if inner:
+            names = _callee_params(callee)
+            for a, p in zip(node.args, names):
+                if p in inner:
+                    written |= roots(a)
+            for k in node.keywords:
+                if k.arg in inner:
+                    written |= roots(k.value)
+    return written
 
 
 def _holders(tree, params, resolver) -> dict:

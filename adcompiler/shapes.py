@@ -307,6 +307,12 @@ class ResolveShapes:
             if obj.nin == 2 and obj not in (np.power, np.float_power):
                 node.args = [self.as_array(node.args[0], args[1]), self.as_array(node.args[1], args[0])]
             return node, self.elementwise(*args)
+        return self.runtime_call(obj, node, args)
+
+    def runtime_call(self, obj, node, args):
+        """``(node, value)`` of a call of ``obj`` on operands of values ``args``: for the runtime's
+        helpers, the value of the result, and the operand in place of the call when the call
+        would return it unchanged; any other callee's result is ``UNKNOWN``."""
         if obj is runtime.sum_keepdims and len(args) == 2 and isinstance(node.args[1], gast.Constant) \
                 and isinstance(node.args[1].value, int) and isinstance(args[0].shape, tuple):
             return node, Value(("reduced", args[0].shape, node.args[1].value), args[0].dtype, next(self.fresh))

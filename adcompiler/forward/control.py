@@ -1,0 +1,78 @@
+"""Blocks, branches and loops in forward mode: the ``ControlFlow`` mixin of ``ForwardMode``
+transforms a block statement by statement (``transform``), keeps the control flow as written,
+and merges the tangents' state where branches join (``transform_if``) and at a loop's head
+(``transform_loop``, to a fixed point), materialising the zeros a path leaves unbound."""
+from __future__ import annotations
+
+import gast
+
+from ..ir import if_, located
+
+
+class ControlFlow:
+    """Blocks, ``if`` and loops (a mixin of ``ForwardMode``; ``transform_simple`` and the tangent
+    state come from its other mixins)."""
+
+    def transform(self, stmts) -> list:
+        out = []
+        for s in stmts:
+            if isinstance(s, gast.If):
+                self.transform_if(s, out)
+            elif isinstance(s, (gast.For, gast.While)):
+                self.transform_loop(s, out)
+            elif isinstance(s, gast.With):
+                if not getattr(s, "ad_hook", False):  # a context manager: tangents inside it too
+                    out.append(located(gast.With(items=s.items, body=self.transform(s.body),
+                                                 type_comment=None), s))
+                continue  # gradient hooks belong to the backward pass
+            else:
+                self.transform_simple(s, out)
+        return out
+
+    def enter_branch(self, s):
+        """Called before each branch of an ``if``, and each pass over a loop body, is
+        transformed."""
+
+    def transform_if(self, s, out):
+        start_live, start_owned, start_zero = set(self.live), set(self.owned), set(self.maybe_zero)
+        self.enter_branch(s)
+        body = self.transform(s.body)
+        body_live, body_owned, body_zero = self.live, self.owned, self.maybe_zero
+        self.live, self.owned, self.maybe_zero = set(start_live), set(start_owned), set(start_zero)
+        self.enter_branch(s)
+        orelse = self.transform(s.orelse)
+        else_live, else_owned = self.live, self.owned
+        self.live = body_live | else_live
+        self.owned = body_owned & else_owned
+        self.maybe_zero = body_zero | self.maybe_zero  # (0.0 after the if when after either branch)
+        self.materialize(self.live - body_live, body, s)
+        self.materialize(self.live - else_live, orelse, s)
+        out.append(located(if_(s.test, body, orelse), s))
+
+    def transform_loop(self, s, out):
+        """Tangents live at the end of the body are live (as 0.0) at its head; tangents the body
+        updates in place are owned before the loop."""
+        entry = set(self.live)
+
+        def generate():
+            # tangents that enter the loop as the scalar 0.0 must be indexed through element()
+            self.maybe_zero |= self.live - entry
+            self.enter_branch(s)
+            body = self.transform(s.body)
+            # a tangent owned before the loop is shaped like its primal there: only for a primal
+            # the loop does not rebind
+            self.wants_owned = {v for v in self.wants_owned if not self.layout.bound_in(v, s)}
+            return body
+        body, (head_live, head_owned), (end_live, _), (entry_live, entry_owned) = \
+            self.loop_fixpoint(generate)
+        self.live, self.owned = set(entry_live), set(entry_owned)
+        self.materialize(head_live - entry_live - head_owned, out, s)
+        for v in sorted(head_owned - entry_owned):
+            self.ensure_owned(v, out, s)
+        self.materialize(head_live - end_live, body, s)
+        self.live, self.owned = set(head_live), set(head_owned)
+        if isinstance(s, gast.For):
+            loop = gast.For(target=s.target, iter=s.iter, body=body, orelse=[], type_comment=None)
+        else:
+            loop = gast.While(test=s.test, body=body, orelse=[])
+        out.append(located(loop, s))

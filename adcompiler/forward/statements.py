@@ -1,0 +1,164 @@
+"""The tangent of each simple statement: the ``Statements`` mixin of ``ForwardMode`` keeps the
+user's statement (with its runtime checks), then dispatches on the kind of its plan to the step
+that adds its tangent (``transform_simple``): copies, rules, element reads, displays, stores,
+attributes, list appends and pops, in-place updates, gradient calls, user rules, and the
+refusal of opaque calls whose operands carry tangents."""
+from __future__ import annotations
+
+import gast
+
+from .. import hooks
+from ..ir import const, list_method, located, name, target_of
+
+# the step giving the tangent of a statement of each plan kind whose target is active (others:
+# ``no_tangent``)
+_STEPS = {
+    "copy": "copy_statement", "rule": "rule_statement", "index": "index_statement",
+    "display": "display_statement", "store": "store_statement", "setattr": "setattr_statement",
+    "append": "append_statement", "pop": "pop_statement", "add_at": "in_place_statement",
+    "take_adjoint": "in_place_statement", "gradcall": "gradcall_statement",
+    "attr": "attr_statement", "user": "user_statement", "opaque": "opaque_statement",
+}
+
+
+class Statements:
+    """Simple statements (a mixin of ``ForwardMode``, whose ``plans``, ``active`` and tangent
+    state it reads; the tangents of rules, elements and calls come from its other mixins)."""
+
+    def transform_simple(self, s, out):
+        bound, mutated = target_of(s)
+        plan = self.plans[id(s)]
+        target = bound or mutated
+        if plan.kind in ("add_at", "take_adjoint") and mutated in self.active:
+            target = mutated  # (it changes the array it reads from, whatever becomes of the value)
+        if plan.kind in ("call", "dynamic", "checkpoint") and bound in self.active:
+            self.transform_call(s, out)
+            return
+        self.emit_primal(s, plan, out)
+        if target is None or target not in self.active:
+            self.inactive_statement(s, plan, out)
+            return
+        getattr(self, _STEPS.get(plan.kind, "no_tangent"))(s, plan, out)
+
+    def emit_primal(self, s, plan, out):
+        """The user's statement, with the checks before and after it (and, before a list with no
+        tangent yet gets an entry with one, zeros for the entries it has so far)."""
+        mutated = target_of(s)[1]
+        s.ad_primal = True  # the user's statement keeps its exact semantics (x * 1.0 stays a copy)
+        out.extend(self.checks(s))
+        if plan.kind == "append" and mutated not in self.live and mutated in self.active \
+                and self.tangent_of(s.value.args[0]) is not None:
+            # a list with no tangent yet (an argument): zeros for the entries it has so far
+            zeros = gast.Call(func=name(self.helper("zero_like")), args=[name(mutated)],
+                              keywords=[])
+            self.set_tangent(mutated, zeros, out, s, owned=True)
+        out.append(s)
+        check = self.subscript_check(s)
+        if check is not None:
+            out.append(check)
+
+    def inactive_statement(self, s, plan, out):
+        """A statement whose target carries no tangent: the target's tangent is zero."""
+        bound = target_of(s)[0]
+        if bound:
+            self.set_tangent(bound, None, out, s)
+        if plan.kind == "pop" and list_method(s)[0] in self.live:
+            # an inactive value off a list whose tangents are kept (a tape): pop its tangent too,
+            # or the next pop would get this one
+            lst = list_method(s)[0]
+            out.append(located(gast.Expr(value=gast.Call(func=gast.Attribute(
+                value=name(self.tan(lst)), attr="pop", ctx=gast.Load()), args=[], keywords=[])), s))
+
+    def no_tangent(self, s, plan, out):
+        self.set_tangent(target_of(s)[0], None, out, s)
+
+    def copy_statement(self, s, plan, out):
+        self.set_tangent(target_of(s)[0], self.tangent_of(s.value), out, s)
+
+    def rule_statement(self, s, plan, out):
+        tangent = self.rule_tangent(s, plan)
+        if tangent is not None:
+            tangent = self.gated(s, plan, tangent)
+        self.set_tangent(target_of(s)[0], tangent, out, s)
+
+    def index_statement(self, s, plan, out):
+        bound = target_of(s)[0]
+        self.set_tangent(bound, self.index_tangent(s), out, s)
+        base_kind = self.kind_of(s.value.value)
+        if bound in self.live and self.kind_of(name(bound)) not in ("float", "scalar") and not (
+                isinstance(base_kind, tuple) and base_kind[0] == "array"):
+            # (an entry of a list's or dict's tangent may be the 0.0 of an array)
+            self.maybe_zero.add(bound)
+
+    def display_statement(self, s, plan, out):
+        self.set_tangent(target_of(s)[0], self.display_tangent(s.value), out, s)
+
+    def store_statement(self, s, plan, out):
+        self.transform_store(s, out)
+
+    def in_place_statement(self, s, plan, out):
+        self.transform_in_place(s, plan.kind, out)
+
+    def setattr_statement(self, s, plan, out):
+        mutated = target_of(s)[1]
+        t = self.tangent_of(s.value)
+        if t is not None or mutated in self.live:
+            base = name(self.tan(mutated)) if mutated in self.live else const(0.0)
+            expr = gast.Call(func=name(self.helper("with_attribute")),
+                             args=[base, const(s.targets[0].attr), t or const(0.0)], keywords=[])
+            self.set_tangent(mutated, expr, out, s)
+
+    def append_statement(self, s, plan, out):
+        lst = target_of(s)[1]
+        if lst in self.live:
+            t = self.tangent_of(s.value.args[0]) or const(0.0)
+            append = gast.Attribute(value=name(self.tan(lst)), attr="append", ctx=gast.Load())
+            call = gast.Call(func=append, args=[t], keywords=[])
+            out.append(located(gast.Expr(value=call), s))
+
+    def pop_statement(self, s, plan, out):
+        bound = target_of(s)[0]
+        lst = list_method(s)[0]
+        expr = None
+        if lst in self.live:
+            pop = gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load())
+            expr = gast.Call(func=pop, args=[], keywords=[])
+        if bound is None:  # (lst.pop(), its value discarded)
+            if expr is not None:
+                out.append(located(gast.Expr(value=expr), s))
+        else:
+            self.set_tangent(bound, expr, out, s)
+            if expr is not None:
+                # (a tangent kept on a list may be the 0.0 standing for zeros)
+                self.maybe_zero.add(bound)
+
+    def gradcall_statement(self, s, plan, out):
+        bound = target_of(s)[0]
+        tangents = [self.tangent_of(a)
+                    or gast.Call(func=name(self.helper("zero_like")), args=[a], keywords=[])
+                    for a in s.value.args]
+        if all(self.tangent_of(a) is None for a in s.value.args):
+            self.set_tangent(bound, None, out, s)
+        else:
+            helper = name(self.ctx.bind("gradient_jvp", hooks.gradient_jvp))
+            args = [s.value.func, gast.Tuple(elts=list(s.value.args), ctx=gast.Load()),
+                    gast.Tuple(elts=tangents, ctx=gast.Load())]
+            expr = gast.Call(func=helper, args=args, keywords=[])
+            self.set_tangent(bound, expr, out, s)
+
+    def attr_statement(self, s, plan, out):
+        t = self.tangent_of(s.value.value)
+        expr = None if t is None else gast.Call(func=name(self.helper("attribute")),
+                                                args=[t, const(s.value.attr)], keywords=[])
+        self.set_tangent(target_of(s)[0], expr, out, s)
+
+    def user_statement(self, s, plan, out):
+        self.set_tangent(target_of(s)[0], self.user_tangent(s, plan), out, s)
+
+    def opaque_statement(self, s, plan, out):
+        if any(n in self.live for n in plan.diff_reads):
+            raise self.loc.error("cannot differentiate %s: %s"
+                                 % (plan.callee, plan.why), s,
+                                 hint=plan.hint or "register a rule with ad.defjvp(fn, rule), or "
+                                                   "wrap the value in ad.stop_gradient(...)")
+        self.set_tangent(target_of(s)[0], None, out, s)
