@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import weakref
 
-from .. import compiler
+from .. import subroutines
 
 # every derived function made so far (their class-keyed fast paths are cleared with the cache)
 _LIVE: "weakref.WeakSet" = weakref.WeakSet()
@@ -36,7 +36,7 @@ def _cache_for(fn) -> dict:
 
 def clear_cache() -> None:
     """Forget all generated code (after registering a new rule, or when a callee was redefined)."""
-    compiler.clear_cache()
+    subroutines.clear_cache()
     for entry in list(_CACHE.values()):
         for table in entry.values():
             table.clear()
