@@ -50,7 +50,8 @@ def _generate_once(cache, fn, key, mode, build, functions, assemble):
     for stand_in, real in zip(stand_ins, functions(made)):
         stand_in.target = real
     cache[key] = made
-    if any(stand_in.used for stand_in in stand_ins):  # code that calls a stand-in now calls the real one
+    # code that calls a stand-in now calls the real one
+    if any(stand_in.used for stand_in in stand_ins):
         generated = [f for table in (_SUBROUTINES, _SUBROUTINE_JVPS) for by_key in table.values()
                      for entry in by_key.values() for f in _functions_of(entry)]
         for f in generated:

@@ -14,4 +14,5 @@ from .tangents import jvp
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "source", "normalize",
            "clear_cache", "STATS"]
 
-hooks.install(grad=grad, gradient_vjp=gradient_vjp, gradient_jvp=gradient_jvp, clear_cache=clear_cache)
+hooks.install(grad=grad, gradient_vjp=gradient_vjp, gradient_jvp=gradient_jvp,
+              clear_cache=clear_cache)

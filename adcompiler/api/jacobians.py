@@ -36,7 +36,8 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
     def jac(*args):
         positions, many = _positions(fn, wrt)
         _check_differentiable(fn, args, positions)
-        if mode == "reverse" and _as_derived(fn) is None:  # (a gradient's Jacobian: forward over reverse)
+        # (a gradient's Jacobian: forward over reverse)
+        if mode == "reverse" and _as_derived(fn) is None:
             batched = _batched_reverse_jacobian(fn, args, positions)
             if batched is not None:
                 result = [r if np.ndim(r) else float(r) for r in batched]
@@ -76,7 +77,8 @@ def _batched_reverse_jacobian(fn, args, positions):
         return None
     m = out.size
     try:
-        _, tangents = run((np.eye(m, dtype=float).reshape((m,) + out.shape),), saved, np.zeros_like(out))
+        _, tangents = run((np.eye(m, dtype=float).reshape((m,) + out.shape),), saved,
+                          np.zeros_like(out))
     except (ValueError, IndexError, TypeError):
         return None
     result = []

@@ -37,14 +37,16 @@ def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
     and the pullback may be called any number of times."""
     fn = as_function(fn, "vjp")
     name = getattr(fn, "__qualname__", "f")
-    if _as_derived(fn) is not None:  # the vjp of a gradient: Hessian-vector products (forward over reverse)
+    # the vjp of a gradient: Hessian-vector products (forward over reverse)
+    if _as_derived(fn) is not None:
         out = fn(*args)
         out_shape = _structure(out)
         positions = _differentiable_positions(args)
 
         def hvp_pullback(cotangent):
             _check_cotangent(cotangent, out_shape, name)
-            return tuple(gradient_vjp(fn, p, args, cotangent) if p in positions else None for p in range(len(args)))
+            return tuple(gradient_vjp(fn, p, args, cotangent) if p in positions else None
+                         for p in range(len(args)))
         return out, hvp_pullback
     pair, positions = _split(fn, args)
     try:
