@@ -81,7 +81,8 @@ def _check_differentiable(fn, args, positions):
 
 
 class _Derived:
-    """A function derived from ``fn``: generates specialised code on first use per argument kinds."""
+    """A function derived from ``fn``: generates specialised code on first use per argument kinds
+    (the code itself comes from the subclass's ``_generate``: ``gradients._Gradient``)."""
 
     mode = "grad"
     __adcompiler_derived__ = True
