@@ -43,12 +43,12 @@ def _positions(fn, wrt) -> tuple[tuple[int, ...], bool]:
     out = []
     for w in items:
         if isinstance(w, bool) or not isinstance(w, (int, str)):
-            raise AdError("wrt=%r must be an argument position, an argument name or a tuple of those" % (w,),
-                          function=name)
+            raise AdError("wrt=%r must be an argument position, an argument name or a tuple of those"
+                          % (w,), function=name)
         if isinstance(w, str):
             if w not in params:
-                raise AdError("wrt=%r names no argument of %s(%s)" % (w, name, ", ".join(params)), function=name,
-                              hint="use one of: %s" % ", ".join(params))
+                raise AdError("wrt=%r names no argument of %s(%s)" % (w, name, ", ".join(params)),
+                              function=name, hint="use one of: %s" % ", ".join(params))
             out.append(params.index(w))
         else:
             if not -len(params) <= w < len(params):
@@ -74,8 +74,8 @@ def _check_differentiable(fn, args, positions):
                 (isinstance(value, np.generic) and not isinstance(value, np.floating)) or \
                 (isinstance(k, tuple) and k[0] == "array" and k[2][1] not in "f"):
             raise AdError("cannot differentiate w.r.t. argument %r: it is %r (%s), which is not differentiable"
-                          % (params[i], value if not hasattr(value, "shape") else "an array of dtype %s" % value.dtype,
-                             type(value).__name__),
+                          % (params[i], value if not hasattr(value, "shape")
+                             else "an array of dtype %s" % value.dtype, type(value).__name__),
                           function=fn.__qualname__, hint="pass a float (e.g. %r) or a float array" %
                           (float(value) if isinstance(value, (int, bool)) else 0.0))
 
@@ -109,7 +109,8 @@ class _Derived:
 
     def __call__(self, *args, **kwargs):
         if not kwargs:
-            fn = self._by_class.get(args[0].__class__ if len(args) == 1 else tuple(map(type, args))) \
+            fn = self._by_class.get(args[0].__class__ if len(args) == 1
+                                    else tuple(map(type, args))) \
                 or self._by_key.get(_array_key(args))
             if fn is not None:
                 return fn(*args)
@@ -180,7 +181,8 @@ class _Derived:
     def source(self) -> str:
         """The generated source (valid for every argument type)."""
         positions, many = _positions(self.fn, self.wrt)
-        return compiler.build_reverse(self.fn, positions, None, self.mode, self.optimize, as_tuple=many).source
+        return compiler.build_reverse(self.fn, positions, None, self.mode, self.optimize,
+                                      as_tuple=many).source
 
 
 class GradientFunction(functools.partial):
@@ -209,7 +211,8 @@ class GradientFunction(functools.partial):
         if made is None:
             derived = self.derived
             func = derived.fn.__func__ if binding is classmethod else derived.fn
-            made = _public(type(derived)(types.MethodType(func, instance), derived.wrt, derived.optimize))
+            made = _public(type(derived)(types.MethodType(func, instance), derived.wrt,
+                                         derived.optimize))
             try:
                 bound[instance] = made
             except TypeError:
@@ -217,7 +220,8 @@ class GradientFunction(functools.partial):
         return made
 
     def __repr__(self):
-        return "<%s of %s>" % (self.derived.mode, getattr(self.derived.fn, "__qualname__", self.derived.fn))
+        return "<%s of %s>" % (self.derived.mode,
+                               getattr(self.derived.fn, "__qualname__", self.derived.fn))
 
 
 def _public(derived: "_Derived") -> GradientFunction:
@@ -239,7 +243,8 @@ def _dispatcher(derived: "_Derived"):
     if not simple:  # *args, **kwargs or keyword-only parameters: the general path
         return derived
     safe = ["a%d" % i for i in range(len(params))]
-    key = "%s.__class__" % safe[0] if len(safe) == 1 else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
+    key = "%s.__class__" % safe[0] if len(safe) == 1 \
+        else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
     array_key = "(%s,)" % ", ".join("%s.shape if %s.__class__ is ndarray else %s.__class__, "
                                     "%s.dtype if %s.__class__ is ndarray else None" % ((a,) * 5) for a in safe)
     all_arrays = " and ".join("%s.__class__ is ndarray" % a for a in safe)
@@ -258,15 +263,16 @@ def _dispatcher(derived: "_Derived"):
            "            except redefined:\n"
            "                pass\n"
            "        return slow((%s,), None)\n"
-           "    return dispatch\n" % (", ".join(safe), all_arrays, arrays_key, key, array_key, ", ".join(safe),
-                                     ", ".join(safe)))
+           "    return dispatch\n" % (", ".join(safe), all_arrays, arrays_key, key, array_key,
+                                     ", ".join(safe), ", ".join(safe)))
     ns = {"redefined": CalleeRedefined, "ndarray": np.ndarray}
     exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
     dispatch = ns["make"](derived._by_class.get, derived._by_key.get, derived._dispatch)
     defaults = getattr(fn, "__defaults__", None)
     dispatch.__defaults__ = defaults
     # give the parameters the user's names, so that keyword calls bind as they would on ``f``
-    dispatch.__code__ = dispatch.__code__.replace(co_varnames=tuple(params) + dispatch.__code__.co_varnames[len(params):])
+    dispatch.__code__ = dispatch.__code__.replace(
+        co_varnames=tuple(params) + dispatch.__code__.co_varnames[len(params):])
     return dispatch
 
 
@@ -301,7 +307,8 @@ def _private_copy(value):
     if value.__class__ is _ndarray:
         return value.copy()
     if isinstance(value, (list, tuple)):
-        return type(value)(_private_copy(v) for v in value) if value.__class__ in (list, tuple) else value
+        return type(value)(_private_copy(v) for v in value) if value.__class__ in (list, tuple) \
+            else value
     if value.__class__ is dict:
         return {k: _private_copy(v) for k, v in value.items()}
     return value

@@ -27,7 +27,8 @@ class _Gradient(_Derived):
             if len(positions) == 1 and key[positions[0]] == "float":
                 target = _target(self.fn, args)
                 jvp_fn = _jvp_function(self.fn, args, positions)
-                return compiler.build_outer_derivative(target, positions[0], jvp_fn, self.mode, many)
+                return compiler.build_outer_derivative(target, positions[0], jvp_fn, self.mode,
+                                                       many)
             return _ForwardOverReverse(self, positions)
         return compiler.build_reverse(target, positions, key, self.mode, self.optimize,
                                       as_tuple=isinstance(self.wrt, (tuple, list)))
@@ -147,7 +148,8 @@ def _shaped_like(value, like):
         return type(like)(_shaped_like(v, e) for v, e in zip(parts, like)) if like.__class__ in (list, tuple) \
             else like.__class__(*(_shaped_like(v, e) for v, e in zip(parts, like)))
     if isinstance(like, dict):
-        return {k: _shaped_like(0.0 if value.__class__ is float else value[k], e) for k, e in like.items()}
+        return {k: _shaped_like(0.0 if value.__class__ is float else value[k], e)
+                for k, e in like.items()}
     return np.broadcast_to(value, np.shape(like)) if np.ndim(like) else value
 
 

@@ -37,7 +37,8 @@ def _structure(value):
     if isinstance(value, (tuple, list)):
         return tuple(_structure(v) for v in value)
     if isinstance(value, dict):
-        return tuple((k, _structure(v)) for k, v in sorted(value.items(), key=lambda kv: repr(kv[0])))
+        return tuple((k, _structure(v))
+                     for k, v in sorted(value.items(), key=lambda kv: repr(kv[0])))
     return np.shape(value)
 
 
@@ -67,20 +68,23 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     positions = tuple(p for p in _differentiable_positions(primals) if tangents[p] is not None)
     params = _params(fn)
     arguments.check(name, params, primals, positions)
-    arguments.check(name, ["the tangent of %s" % p for p in params] + ["a tangent"] * len(tangents), tangents, ())
+    arguments.check(name, ["the tangent of %s" % p for p in params] + ["a tangent"] * len(tangents),
+                    tangents, ())
     # 0.0 stands for the zero tangent of an argument of any structure
     tangents = tuple(runtime.cast_like(0.0, a) if i in positions and (t is None or (t.__class__ is float and not t))
                      else t for i, (a, t) in enumerate(zip(primals, tangents)))
     for p in positions:
         if _structure(tangents[p]) != _structure(primals[p]):
             raise AdError("the tangent of argument %d has shape %s, the argument has shape %s (tangent: %r)"
-                          % (p, _structure(tangents[p]), _structure(primals[p]), tangents[p]), function=name)
+                          % (p, _structure(tangents[p]), _structure(primals[p]), tangents[p]),
+                          function=name)
     run = _jvp_function(fn, primals, positions)
     try:
         return run(tuple(tangents[p] for p in positions), *primals)
     except CalleeRedefined:
         clear_cache()
-        return _jvp_function(fn, primals, positions)(tuple(tangents[p] for p in positions), *primals)
+        return _jvp_function(fn, primals, positions)(tuple(tangents[p] for p in positions),
+                                                     *primals)
 
 
 def _forward_jacobian(fn, args, pos):
@@ -131,7 +135,8 @@ def _batched_jacobian(fn, args, pos):
     try:
         out, t = run((np.eye(n, dtype=float).reshape((n,) + x.shape),), *_private(args))
     except (ValueError, IndexError, TypeError):
-        return None  # the column loop runs the function one tangent at a time (and reports real errors)
+        # the column loop runs the function one tangent at a time (and reports real errors)
+        return None
     out_shape = np.shape(out)
     t = np.asarray(t, dtype=float)
     if t.shape != (n,) + out_shape:
