@@ -1,14 +1,15 @@
 """The pipeline: parse -> resolve -> normalise -> analyse -> reverse/forward -> optimise ->
-unparse -> compile. Each step is its own module; this one only wires them together."""
+unparse -> compile. Each step is its own module; this one only wires them together (what the
+optimiser is told comes from ``optimizer_inputs``; callees compiled at run time are
+``subroutines``, reached through ``hooks``)."""
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
 import gast
-import numpy as np
 
-from . import effects, hooks, rules, runtime
+from . import hooks, runtime
 from .analysis import CONTAINER, FLOAT, SCALAR, array_kind, is_container
 from .arguments import TUPLE_OF, is_array_kind
 from .batched import BatchedForwardMode
@@ -20,11 +21,10 @@ from .inplace import read_back
 from .ir import COMMENT, assign, const, name, walk
 from .naming import label_of
 from .normalize import normalize_function
-from .optimize import Facts
 from .optimize import optimize as run_optimizer
+from .optimizer_inputs import facts_of, is_pure_call
 from .parse import parse_function, unwrap
 from .reverse import ReverseMode
-from .rules.core import SHAPE_ONLY
 from .rules.helpers.elementwise import nonzero_or_inf
 from .shapes import constants_as_numbers
 
@@ -90,79 +90,6 @@ def normalized_source(fn) -> str:
     return to_source(fdef)
 
 
-def _is_pure_call(ctx):
-    impure = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
-               runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver, runtime.in_place,
-               runtime.element_in_place, runtime.subscript_check, runtime.unfollowed, runtime.check_followed,
-               runtime.fresh_computation)
-    pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in impure)}
-
-    def is_pure(call):
-        if any(k.arg == "out" for k in call.keywords):
-            return False  # (writes its result into an array)
-        func = call.func
-        obj = ctx.bindings.objects.get(func.id) if isinstance(func, gast.Name) else None
-        if obj is not None:
-            return id(obj) in pure_objects
-        resolved = ctx.resolver.resolve(func)
-        if any(resolved is e for e in impure):  # (generated code differentiated again calls them)
-            return False
-        if resolved is not None and not isinstance(resolved, type(rules)) and rules.lookup(resolved) is not None:
-            return resolved is not print and not effects.writes_first_argument(resolved)
-        return False
-    return is_pure
-
-
-# runtime helpers that read some arguments for their shape only (by position)
-_SHAPE_ARGUMENTS = {id(getattr(runtime, n)): (at,) for n, at in SHAPE_ONLY.items()}
-_SHAPE_ARGUMENTS[id(runtime.shape_of)] = range(64)
-
-
-
-def _facts(ctx, kinds, arg_kinds) -> Facts:
-    def callee(call):
-        func = call.func
-        if isinstance(func, gast.Name):
-            return ctx.bindings.objects.get(func.id)
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
-                and func.value.id in ctx.bindings.objects:  # np.cos, with np bound by generated code
-            return getattr(ctx.bindings.objects[func.value.id], func.attr, None)
-        return ctx.resolver.resolve(func)
-
-    def arg_shape(param):
-        kind = arg_kinds.get(param)
-        if kind in ("float", "int"):
-            return ("py", kind)
-        if isinstance(kind, tuple) and kind[0] == "array" and len(kind) == 4:
-            return ("arg", kind[3]), kind[2]
-        return None
-
-    def positions():
-        return {n: _SHAPE_ARGUMENTS[id(o)] for n, o in ctx.bindings.objects.items() if id(o) in _SHAPE_ARGUMENTS}
-
-    def shape_operands(call):
-        obj = callee(call)
-        if isinstance(obj, np.ufunc) and obj.signature is None and obj.nout == 1 and len(call.args) == obj.nin \
-                and not call.keywords:  # (elementwise: not np.matmul)
-            return call.args
-        if obj is runtime.log_softmax:
-            return call.args[:1]
-        return None
-
-    def reduction_method(call):  # (the ndarray method skips the function's dispatch: a microsecond)
-        rule = rules.lookup(callee(call))
-        return rule.reduction if rule is not None else None
-
-    def rank(v):
-        kind = kinds.get(v)
-        if kind in (FLOAT, SCALAR):
-            return 0
-        return kind[1] if isinstance(kind, tuple) and kind[0] == "array" else None
-
-    return Facts(positions, shape_operands, reduction_method, arg_shape, callee, rank, lambda v: kinds.get(v) == FLOAT,
-                 lambda: ctx.helper("shape_of"), ctx.builtin, ctx.bind)
-
-
 class _Reverse:
     """The reverse-mode pieces of one function: entry code, forward pass, backward pass."""
 
@@ -217,7 +144,7 @@ class _Reverse:
         key = (tuple(active), tuple(kinds))
         if self.split_names and fn == unwrap(self.fn) and key == self.key:  # == : bound methods
             return self.split_names  # direct recursion: the pair being generated now
-        pair = _subroutine_pair(fn, key)
+        pair = hooks.subroutine_pair(fn, key)
         return (self.ctx.bind(label_of(fn) + "_forward", pair.forward),
                 self.ctx.bind(label_of(fn) + "_backward", pair.backward))
 
@@ -281,7 +208,7 @@ class _Reverse:
     def finish(self, defs, optimize, live_out=None):
         for d in defs:
             if optimize:
-                run_optimizer(d, _is_pure_call(self.ctx), self.keep(), _facts(self.ctx, self.rev.kinds, self.arg_kinds),
+                run_optimizer(d, is_pure_call(self.ctx), self.keep(), facts_of(self.ctx, self.rev.kinds, self.arg_kinds),
                               self.floats())
             d.body = drop_orphan_comments(d.body)
         source = "\n".join(to_source(d) for d in defs)
@@ -392,7 +319,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
         a.ctx = gast.Param()
     bwd = r.function(bwd_name, bwd_args, bwd_body)
     if optimize:
-        run_optimizer(bwd, _is_pure_call(ctx), r.keep(), floats=r.floats())
+        run_optimizer(bwd, is_pure_call(ctx), r.keep(), floats=r.floats())
     a = r.fdef.args
     every_param = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None}
     defined = every_param | {n.id for s in r.entry + r.forward for n in walk(s)
@@ -435,72 +362,6 @@ def _reserved_split_names(fn):
     return (label + "_forward", label + "_backward")
 
 
-_SUBROUTINES: dict = {}
-_IN_PROGRESS: dict = {}  # (function, key, mode) -> stand-ins while its code is generated
-
-
-class _Pending:
-    """Stands for a generated function still being generated (mutual recursion: f's code calls
-    g's, whose code calls f's); calls go to the function once it exists."""
-
-    def __init__(self, name):
-        self.__name__ = name
-        self.target = None
-        self.used = False
-
-    def __call__(self, *args):
-        return self.target(*args)
-
-
-def _generate_once(cache, fn, key, mode, build, functions, assemble):
-    """``cache[key]`` for ``fn``, made by ``build()``. Asked for while it is being built (mutual
-    recursion), it is ``assemble(*stand_ins)`` for its generated ``functions(made)``, which are
-    filled in when it is done."""
-    made = cache.get(key)
-    if made is not None:
-        return made
-    pending = _IN_PROGRESS.get((fn, key, mode))
-    if pending is not None:
-        for stand_in in pending:
-            stand_in.used = True
-        return assemble(*pending)
-    stand_ins = [_Pending("%s_%s" % (fn.__name__, part)) for part in ("forward", "backward")]
-    _IN_PROGRESS[(fn, key, mode)] = stand_ins
-    try:
-        made = build()
-    except BaseException:
-        clear_cache()  # code generated meanwhile may call the stand-ins, which stay empty
-        raise
-    finally:
-        del _IN_PROGRESS[(fn, key, mode)]
-    for stand_in, real in zip(stand_ins, functions(made)):
-        stand_in.target = real
-    cache[key] = made
-    if any(stand_in.used for stand_in in stand_ins):  # code that calls a stand-in now calls the real one
-        generated = [f for table in (_SUBROUTINES, _SUBROUTINE_JVPS) for by_key in table.values()
-                     for entry in by_key.values() for f in _functions_of(entry)]
-        for f in generated:
-            for cell in f.__closure__ or ():
-                if isinstance(cell.cell_contents, _Pending):
-                    cell.cell_contents = cell.cell_contents.target
-    return made
-
-
-def _functions_of(entry):
-    return (entry.forward, entry.backward) if isinstance(entry, Split) else (entry.fn,)
-
-
-def _subroutine_pair(fn, key) -> Split:
-    return _generate_once(_SUBROUTINES.setdefault(fn, {}), fn, key, "vjp",
-                          lambda: build_split(fn, key[0], key[1], reusable=False), _functions_of,
-                          lambda forward, backward: Split(forward, backward, ""))
-
-
-def clear_cache() -> None:
-    """Forget generated subroutine code (after registering a new rule)."""
-    _SUBROUTINES.clear()
-    _SUBROUTINE_JVPS.clear()
-
 
 def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False, top_level=True) -> Compiled:
     """Generate ``f_jvp(tangents, *args) -> (value, tangent)``: forward mode w.r.t. the positional
@@ -521,7 +382,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False, t
         callee = unwrap(callee)
         if callee == unwrap(fn) and (tuple(active), tuple(callee_kinds)) == key:
             return jname  # direct recursion
-        compiled = _subroutine_jvp(callee, (tuple(active), tuple(callee_kinds)))
+        compiled = hooks.subroutine_jvp(callee, (tuple(active), tuple(callee_kinds)))
         return ctx.bind(label_of(callee) + "_jvp", compiled.fn)
     ctx.subroutine_jvp = subroutine_jvp
     ctx.arg_classes = _arg_classes(params, arg_kinds)
@@ -551,22 +412,13 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False, t
                             returns=None, type_comment=None, type_params=[])
     gast.copy_location(jdef, fdef)
     if optimize:
-        run_optimizer(jdef, _is_pure_call(ctx), floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
+        run_optimizer(jdef, is_pure_call(ctx), floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
     source = to_source(jdef)
     fns = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname)
     jfn = fns[jname]
     jfn.__defaults__ = parsed.fn.__defaults__
     jfn.__kwdefaults__ = parsed.fn.__kwdefaults__
     return Compiled(jfn, source, jname)
-
-
-_SUBROUTINE_JVPS: dict = {}
-
-
-def _subroutine_jvp(fn, key) -> Compiled:
-    return _generate_once(_SUBROUTINE_JVPS.setdefault(fn, {}), fn, key, "jvp",
-                          lambda: build_jvp(fn, key[0], key[1], top_level=False), _functions_of,
-                          lambda forward, _: Compiled(forward, "", forward.__name__))
 
 
 def build_outer_derivative(target, position: int, jvp_fn, mode: str, as_tuple: bool) -> Compiled:
@@ -592,4 +444,3 @@ def build_outer_derivative(target, position: int, jvp_fn, mode: str, as_tuple: b
     return Compiled(fn, source, gname)
 
 
-hooks.install(subroutine_pair=_subroutine_pair, subroutine_jvp=_subroutine_jvp)

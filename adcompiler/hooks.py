@@ -1,14 +1,14 @@
 """The narrow interface through which the layers below reach the compiler and the public API at
 run time. Generated code compiles a callee chosen at run time (``runtime.call_forward``), planning
 recognises ``ad.grad`` inside a differentiated function, a new user rule invalidates cached code:
-each goes through a name here, which the upper module sets when it is imported (``compiler``
+each goes through a name here, which the upper module sets when it is imported (``subroutines``
 and ``api`` call ``install``). Nothing imports an upper module back, so the import graph has
 no cycle."""
 from __future__ import annotations
 
 from typing import Callable
 
-# set by ``compiler``
+# set by ``subroutines``
 subroutine_pair: Callable = None   # (fn, (active positions, argument kinds)) -> forward/backward pair
 subroutine_jvp: Callable = None    # (fn, (active positions, argument kinds)) -> compiled tangent code (.fn)
 # set by ``rules``

@@ -28,13 +28,15 @@ def best(fn, number):
 
 
 def unbatched(name, fn):
-    """Call ``fn`` with the batched path of api switched off (``name``: its function)."""
-    saved = getattr(api, name)
-    setattr(api, name, lambda *args: None)
+    """Call ``fn`` with the batched path of the API switched off (``name``: its function, in
+    ``adcompiler.api.tangents`` or ``adcompiler.api.jacobians``)."""
+    module = api.tangents if hasattr(api.tangents, name) else api.jacobians
+    saved = getattr(module, name)
+    setattr(module, name, lambda *args: None)
     try:
         return fn()
     finally:
-        setattr(api, name, saved)
+        setattr(module, name, saved)
 
 
 def main(n=100):

@@ -601,7 +601,7 @@ def test_forward_jacobians_run_on_a_batch_of_tangents(fn, make, batched):
         forward = ad.jacobian(fn, wrt=pos, mode="forward")(*args)
         np.testing.assert_allclose(forward, ad.jacobian(fn, wrt=pos)(*args), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(forward, fd_jacobian(fn, args, pos), rtol=1e-5, atol=1e-7)
-        used = api._BATCHED.get(fn, {}).get((pos, tuple(map(arguments.kind_of, args))))
+        used = api.caches._BATCHED.get(fn, {}).get((pos, tuple(map(arguments.kind_of, args))))
         assert (used is not None) == batched
 
 
@@ -615,11 +615,11 @@ def test_hessians_run_on_a_batch_of_tangents_over_the_gradient_code():
     from adcompiler import api
     r = np.random.RandomState(9)
     x, w = r.randn(5), r.randn(5)
-    before = sum(1 for t in api._BATCHED.values() for v in t.values() if v is not None)
+    before = sum(1 for t in api.caches._BATCHED.values() for v in t.values() if v is not None)
     for pos in (0, 1):
         np.testing.assert_allclose(ad.hessian(smooth_energy, wrt=pos)(x, w), fd_hessian(smooth_energy, [x, w], pos),
                                    rtol=1e-5, atol=1e-6)
-    assert sum(1 for t in api._BATCHED.values() for v in t.values() if v is not None) >= before + 2
+    assert sum(1 for t in api.caches._BATCHED.values() for v in t.values() if v is not None) >= before + 2
 
 
 def weighted_energy(x, y):

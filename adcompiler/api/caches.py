@@ -1,0 +1,48 @@
+"""Every cache of generated functions the API keeps, and the clearing of them. Derived functions
+(``grad(f)``) keep their code by function, wrt and argument kinds, with per-instance fast paths
+keyed by argument classes and shapes; vjp, jvp, batched Jacobians and the vjps of gradients keep
+theirs by function. ``clear_cache`` empties them all (and the compiler's subroutine caches),
+after a new rule is registered or when a callee was redefined; ``STATS`` counts generations."""
+from __future__ import annotations
+
+import weakref
+
+from .. import subroutines
+
+# every derived function made so far (their class-keyed fast paths are cleared with the cache)
+_LIVE: "weakref.WeakSet" = weakref.WeakSet()
+# function -> {(wrt, mode, options, argument kinds): generated function}
+_CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+STATS = {"generated": 0}
+
+# function -> {(positions, kinds): Split}
+_SPLITS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+# function -> {(positions, kinds): Compiled jvp}
+_JVPS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+# function -> {(position, kinds): batched jvp function, or None when the function does not allow it}
+_BATCHED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+_GRAD_BY_ARG: dict = {}
+
+
+def _cache_for(fn) -> dict:
+    try:
+        return _CACHE.setdefault(fn, {})
+    except TypeError:  # not weak-referenceable: cache on nothing
+        return {}
+
+
+def clear_cache() -> None:
+    """Forget all generated code (after registering a new rule, or when a callee was redefined)."""
+    subroutines.clear_cache()
+    for entry in list(_CACHE.values()):
+        for table in entry.values():
+            table.clear()
+    for derived in list(_LIVE):
+        derived._by_class.clear()
+        derived._by_key.clear()
+    _SPLITS.clear()
+    _JVPS.clear()
+    _GRAD_BY_ARG.clear()

@@ -1,0 +1,158 @@
+"""``grad`` and ``value_and_grad`` (the derived functions that generate reverse-mode code, or
+for the gradient of a gradient forward mode over its generated code), ``source`` and
+``normalize`` (the generated code and the normal form as text), and the vjp and jvp of a
+gradient function called inside differentiated code (Hessian-vector products), which the
+layers below reach through ``hooks``."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import arguments, compiler, runtime
+from ..callables import as_function
+from ..errors import AdError
+from .caches import _GRAD_BY_ARG
+from .derived import Wrt, _as_derived, _Derived, _positions, _private, _public, _spread, _target
+from .tangents import _forward_jacobian, _jvp_function, jvp
+
+
+class _Gradient(_Derived):
+    """A derived function whose code is a gradient: reverse mode over ``fn``, or for a derived
+    ``fn`` (``grad(grad(f))``) forward mode over its generated code."""
+
+    def _generate(self, target, positions, key, args):
+        if _as_derived(self.fn) is not None:
+            many = isinstance(self.wrt, (tuple, list))
+            if len(positions) == 1 and key[positions[0]] == "float":
+                target = _target(self.fn, args)
+                jvp_fn = _jvp_function(self.fn, args, positions)
+                return compiler.build_outer_derivative(target, positions[0], jvp_fn, self.mode,
+                                                       many)
+            return _ForwardOverReverse(self, positions)
+        return compiler.build_reverse(target, positions, key, self.mode, self.optimize,
+                                      as_tuple=isinstance(self.wrt, (tuple, list)))
+
+
+class _ForwardOverReverse:
+    """The gradient of a derived function (``grad(grad(f))``): forward mode over its generated
+    code, one tangent per element of the differentiated arguments."""
+
+    def __init__(self, derived: "_Derived", positions):
+        self.derived = derived
+        self.positions = positions
+        self.fn = self
+
+    def __call__(self, *args):
+        inner = self.derived.fn
+        value = None
+        grads = []
+        for p in self.positions:
+            jac = _forward_jacobian(inner, args, p)
+            if value is None:
+                value = inner(*_private(args))
+                runtime.scalar_seed(value, getattr(inner, "__name__", "f"))
+            jac = np.reshape(jac, np.shape(args[p]))  # (an output of size 1 adds its axes)
+            grads.append(jac if np.ndim(args[p]) else float(jac))
+        out = tuple(grads) if isinstance(self.derived.wrt, (tuple, list)) else grads[0]
+        return (value, out) if self.derived.mode == "value_and_grad" else out
+
+    @property
+    def source(self):
+        return source(self.derived.fn, mode="forward")
+
+
+class _Grad(_Gradient):
+    mode = "grad"
+
+
+class _ValueAndGrad(_Gradient):
+    mode = "value_and_grad"
+
+
+class _Decorator:
+    """The default of ``fn``: ``ad.grad(wrt=...)`` without a function returns a decorator (an explicit
+    None is an error, like any other value that is not a function)."""
+
+    def __repr__(self):
+        return "<decorator>"
+
+
+_DECORATOR: Any = _Decorator()
+
+
+def grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True) -> Callable:
+    """The gradient of scalar-valued ``fn`` w.r.t. argument(s) ``wrt`` (position, name, or a
+    tuple of those, which gives a tuple). Use as ``ad.grad(f)``, ``@ad.grad`` or
+    ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape. ``fn`` may also be a
+    NumPy ufunc or C function with a derivative rule, a ``functools.partial`` or an object with a
+    ``__call__`` method."""
+    if fn is _DECORATOR:
+        return lambda f: _public(_Grad(f, wrt, optimize))
+    return _public(_Grad(fn, wrt, optimize))
+
+
+def value_and_grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True) -> Callable:
+    """Like ``grad`` but returns ``(value, gradient)``; ``fn``'s computation runs once."""
+    if fn is _DECORATOR:
+        return lambda f: _public(_ValueAndGrad(f, wrt, optimize))
+    return _public(_ValueAndGrad(fn, wrt, optimize))
+
+
+def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = True,
+           args: Sequence | None = None) -> str:
+    """The generated source for ``fn`` as a string (mode "reverse", "forward" or "split"): the code
+    valid for every argument type, or with ``args`` (example arguments) the code specialised for
+    their kinds, which is what a call with such arguments runs."""
+    fn = _as_derived(fn).fn if _as_derived(fn) is not None else as_function(fn, "source")
+    if args is not None:
+        fn = _spread(fn, len(args))
+    positions, _ = _positions(fn, wrt)
+    kinds = None if args is None else arguments.kinds_of(args)
+    if mode == "reverse":
+        return compiler.build_reverse(fn, positions, kinds, "grad", optimize).source
+    if mode == "forward":
+        return compiler.build_jvp(fn, positions, kinds, optimize).source
+    if mode == "split":
+        return compiler.build_split(fn, positions, kinds, reusable=True, optimize=optimize).source
+    raise AdError("unknown mode %r: use 'reverse', 'forward' or 'split'" % (mode,))
+
+
+def normalize(fn: Callable) -> str:
+    """The three-address (SSA-like) normal form of ``fn`` as source."""
+    return compiler.normalized_source(as_function(fn, "normalize"))
+
+
+def gradient_vjp(fn, position: int, args: tuple, cotangent):
+    """The vjp w.r.t. argument ``position`` of a gradient function ``fn = grad(f, wrt)`` called as
+    ``fn(*args)``: the Hessian-vector product of ``grad(f, wrt=position)`` along ``cotangent``
+    placed at ``wrt`` (forward mode over generated gradient code). Used by generated code that
+    differentiates a function which calls a gradient."""
+    derived = _as_derived(fn)
+    wrt_positions, many = _positions(derived.fn, derived.wrt)
+    key = (derived, position)
+    inner = _GRAD_BY_ARG.get(key)
+    if inner is None:
+        inner = _GRAD_BY_ARG[key] = grad(derived.fn, wrt=position, optimize=derived.optimize)
+    tangents = [runtime.zero_like(a) for a in args]
+    for p, c in zip(wrt_positions, cotangent if many else (cotangent,)):
+        tangents[p] = _shaped_like(c, args[p])
+    return jvp(inner, args, tangents)[1]
+
+
+def _shaped_like(value, like):
+    """A cotangent used as a tangent of ``like``: arrays broadcast to its shape, entry by entry
+    for lists, tuples and dicts (0.0 stands for a zero of any structure)."""
+    if isinstance(like, (list, tuple)):
+        parts = [0.0] * len(like) if value.__class__ is float else value
+        return type(like)(_shaped_like(v, e) for v, e in zip(parts, like)) if like.__class__ in (list, tuple) \
+            else like.__class__(*(_shaped_like(v, e) for v, e in zip(parts, like)))
+    if isinstance(like, dict):
+        return {k: _shaped_like(0.0 if value.__class__ is float else value[k], e)
+                for k, e in like.items()}
+    return np.broadcast_to(value, np.shape(like)) if np.ndim(like) else value
+
+
+def gradient_jvp(fn, args: tuple, tangents: tuple):
+    """Tangent of ``fn(*args)`` for a gradient function ``fn`` (a Hessian-vector product)."""
+    return jvp(fn, args, tuple(tangents))[1]

@@ -1,0 +1,137 @@
+"""``jacobian`` and ``hessian``: whole derivative matrices built from the generated vjp and jvp
+code, on a batch of one-hot cotangents or tangents where the code allows it (batched forward
+mode, over the backward function for reverse mode), else one pullback per output element or
+one jvp per input element."""
+from __future__ import annotations
+
+import functools
+from typing import Callable
+
+import numpy as np
+
+from .. import arguments, compiler
+from ..batched import Unbatchable
+from ..callables import as_function
+from ..errors import AdError
+from ..parse import unwrap
+from ..runtime import CalleeRedefined
+from .caches import _BATCHED, STATS
+from .derived import Wrt, _as_derived, _check_differentiable, _positions, _private, _target
+from .gradients import grad
+from .pullbacks import _split, vjp
+from .tangents import _forward_jacobian
+
+
+def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
+    """The Jacobian of ``fn`` w.r.t. ``wrt``, shape ``out.shape + arg.shape``. ``mode="reverse"``
+    builds it from vjps (one backward pass on a batch of one-hot cotangents when the code allows
+    it, else one per output element), ``mode="forward"`` from jvps (likewise batched, else one per
+    input element). The Jacobian of a gradient (``ad.jacobian(ad.grad(f))``, a Hessian) is always
+    forward mode over the generated gradient."""
+    if mode not in ("reverse", "forward"):
+        raise AdError("unknown jacobian mode %r: use 'reverse' or 'forward'" % (mode,))
+    fn = as_function(fn, "jacobian")
+
+    @functools.wraps(fn)
+    def jac(*args):
+        positions, many = _positions(fn, wrt)
+        _check_differentiable(fn, args, positions)
+        # (a gradient's Jacobian: forward over reverse)
+        if mode == "reverse" and _as_derived(fn) is None:
+            batched = _batched_reverse_jacobian(fn, args, positions)
+            if batched is not None:
+                result = [r if np.ndim(r) else float(r) for r in batched]
+                return tuple(result) if many else result[0]
+            out, pullback = vjp(fn, *_private(args))
+            result = _rows_by_pullback(pullback, np.shape(out), args, positions)
+        else:
+            result = [_forward_jacobian(fn, args, p) for p in positions]
+        result = [r if np.ndim(r) else float(r) for r in result]
+        return tuple(result) if many else result[0]
+    return jac
+
+
+def _batched_reverse_jacobian(fn, args, positions):
+    """Jacobians w.r.t. ``positions`` from one run of the backward pass on a batch of one-hot
+    cotangents (batched forward mode over the generated backward function, which is linear in
+    its cotangent), or None when it cannot run on a batch."""
+    pair, differentiable = _split(fn, args)
+    if any(not isinstance(args[p], np.ndarray) for p in positions):
+        return None
+    try:
+        out, saved = pair.forward(*_private(args))
+    except CalleeRedefined:
+        return None  # the row loop regenerates the code
+    if not isinstance(out, np.ndarray) or out.dtype.kind != "f":
+        return None
+    kinds = ((arguments.TUPLE_OF, tuple(map(arguments.kind_of, saved))), arguments.kind_of(out))
+    table = _BATCHED.setdefault(unwrap(pair.backward), {})
+    if kinds not in table:
+        try:
+            table[kinds] = compiler.build_jvp(pair.backward, (1,), kinds, batched=True).fn
+            STATS["generated"] += 1
+        except Unbatchable:
+            table[kinds] = None
+    run = table[kinds]
+    if run is None:
+        return None
+    m = out.size
+    try:
+        _, tangents = run((np.eye(m, dtype=float).reshape((m,) + out.shape),), saved,
+                          np.zeros_like(out))
+    except (ValueError, IndexError, TypeError):
+        return None
+    result = []
+    for p in positions:
+        t = tangents[differentiable.index(p)] if isinstance(tangents, tuple) else None
+        shape = np.shape(args[p])
+        if np.shape(t) != (m,) + shape:
+            if t is None or (np.ndim(t) and np.any(t)):
+                return None
+            t = np.zeros((m,) + shape)
+        result.append(np.reshape(np.asarray(t, dtype=float), out.shape + shape))
+    return result
+
+
+def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
+    """Second derivatives of scalar ``fn``, shape ``arg.shape + arg.shape`` (for a tuple ``wrt``, a
+    tuple of rows of blocks ``H[a][b]`` of shape ``arg_a.shape + arg_b.shape``).
+
+    ``mode="forward"`` runs forward mode over the generated gradient code (forward-over-reverse:
+    Hessian-vector products, on a batch of one-hot tangents where the code allows it).
+    ``mode="reverse"`` runs reverse mode over it (reverse-over-reverse: the generated gradient,
+    tape operations included, differentiated again in split motion; one backward pass per row)."""
+    if mode not in ("forward", "reverse"):
+        raise AdError("unknown hessian mode %r: use 'forward' or 'reverse'" % (mode,))
+    fn = as_function(fn, "hessian")
+
+    @functools.wraps(fn)
+    def hess(*args):
+        positions, many = _positions(fn, wrt)
+        _check_differentiable(fn, args, positions)
+        blocks = [_hessian_rows(fn, args, a, positions, mode) for a in positions]
+        blocks = [[b if np.ndim(b) else float(b) for b in row] for row in blocks]
+        return tuple(tuple(row) for row in blocks) if many else blocks[0][0]
+    return hess
+
+
+def _hessian_rows(fn, args, a, positions, mode):
+    """The blocks ``d(df/d arg_a) / d arg_b`` for every ``b`` in ``positions``."""
+    g = grad(fn, wrt=a)
+    if mode == "forward":
+        return [jacobian(g, wrt=b, mode="forward")(*args) for b in positions]
+    gradient, pullback = vjp(_target(g, args), *_private(args))
+    return _rows_by_pullback(pullback, np.shape(gradient), args, positions)
+
+
+def _rows_by_pullback(pullback, out_shape, args, positions):
+    """Jacobian blocks w.r.t. ``positions`` from one pullback call per output element (one-hot
+    cotangents), each of shape ``out_shape + arg.shape``."""
+    rows = {p: [] for p in positions}
+    for idx in np.ndindex(out_shape):
+        seed = np.zeros(out_shape)
+        seed[idx] = 1.0
+        parts = pullback(seed if out_shape else 1.0)
+        for p in positions:
+            rows[p].append(np.asarray(parts[p], dtype=float))
+    return [np.reshape(np.array(rows[p]), out_shape + np.shape(args[p])) for p in positions]

@@ -1,0 +1,76 @@
+"""Reverse mode at the API: ``vjp``, a forward function returning its saved values and a
+backward function run by the pullback (the split pair, generated per function, positions and
+argument kinds, and cached); the vjp of a gradient is Hessian-vector products."""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .. import arguments, compiler
+from ..callables import as_function
+from ..errors import AdError
+from ..parse import unwrap
+from ..runtime import CalleeRedefined
+from .caches import _SPLITS, STATS, clear_cache
+from .derived import _as_derived, _params, _spread
+from .gradients import gradient_vjp
+from .tangents import _differentiable_positions, _structure
+
+
+def _split(fn, args):
+    fn = _spread(fn, len(args))
+    kinds = tuple(map(arguments.kind_of, args))
+    positions = _differentiable_positions(args)
+    arguments.check(getattr(fn, "__qualname__", "f"), _params(fn), args, positions)
+    table = _SPLITS.setdefault(unwrap(fn), {})
+    pair = table.get((positions, kinds))
+    if pair is None:
+        pair = compiler.build_split(fn, positions, kinds, reusable=True)
+        STATS["generated"] += 1
+        table[(positions, kinds)] = pair
+    return pair, positions
+
+
+def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
+    """Run ``fn(*args)`` forward and return ``(out, pullback)``. ``pullback(cotangent)`` returns
+    one cotangent per positional argument (None for arguments that are not differentiable). The
+    forward and backward halves are two generated functions; the tape between them is explicit,
+    and the pullback may be called any number of times."""
+    fn = as_function(fn, "vjp")
+    name = getattr(fn, "__qualname__", "f")
+    # the vjp of a gradient: Hessian-vector products (forward over reverse)
+    if _as_derived(fn) is not None:
+        out = fn(*args)
+        out_shape = _structure(out)
+        positions = _differentiable_positions(args)
+
+        def hvp_pullback(cotangent):
+            _check_cotangent(cotangent, out_shape, name)
+            return tuple(gradient_vjp(fn, p, args, cotangent) if p in positions else None
+                         for p in range(len(args)))
+        return out, hvp_pullback
+    pair, positions = _split(fn, args)
+    try:
+        out, saved = pair.forward(*args)
+    except CalleeRedefined:
+        clear_cache()
+        pair, positions = _split(fn, args)
+        out, saved = pair.forward(*args)
+    out_shape = _structure(out)
+
+    def pullback(cotangent):
+        _check_cotangent(cotangent, out_shape, name)
+        grads = pair.backward(saved, cotangent)
+        result = [None] * len(args)
+        for pos, g in zip(positions, grads):
+            result[pos] = g
+        return tuple(result)
+    pullback.source = pair.source
+    return out, pullback
+
+
+def _check_cotangent(cotangent, out_shape, name):
+    arguments.check(name, ["the cotangent"], (cotangent,), ())
+    if _structure(cotangent) != out_shape:
+        raise AdError("the cotangent has shape %s but %s returned shape %s (cotangent: %r)"
+                      % (_structure(cotangent), name, out_shape, cotangent), function=name,
+                      hint="pass a cotangent with the output's shape (and structure)")

@@ -1,0 +1,146 @@
+"""Forward mode at the API: ``jvp`` (tangent code generated per function, positions and
+argument kinds, and cached) and the Jacobian columns built from it, from one run of batched
+tangent code on one-hot tangents where the function allows it, else one jvp per element.
+``_differentiable_positions`` and ``_structure`` say which arguments vjp and jvp differentiate
+and what shape a value (or a nest of them) has."""
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import arguments, compiler, runtime
+from ..batched import Unbatchable
+from ..callables import as_function
+from ..errors import AdError
+from ..parse import unwrap
+from ..runtime import CalleeRedefined
+from .caches import _BATCHED, _JVPS, STATS, clear_cache
+from .derived import _params, _private, _target
+
+
+def _differentiable_positions(args) -> tuple[int, ...]:
+    """Positions of the arguments vjp and jvp differentiate: floats, float arrays, containers and
+    plain objects (complex ones and unknown types are refused by ``arguments.check``)."""
+    out = []
+    for i, a in enumerate(args):
+        k = arguments.kind_of(a)
+        if k == "float" or (k == "scalar" and isinstance(a, (np.floating, np.complexfloating))) or \
+                (isinstance(k, tuple) and ((k[0] == "array" and k[2][1] in "fc") or k[0] == compiler.CONTAINER
+                                           or (k[0] == "object" and arguments.plain_object(a)))):
+            out.append(i)
+    return tuple(out)
+
+
+def _structure(value):
+    """Shape of an array or scalar; nested for tuples, lists and dicts."""
+    if isinstance(value, (tuple, list)):
+        return tuple(_structure(v) for v in value)
+    if isinstance(value, dict):
+        return tuple((k, _structure(v))
+                     for k, v in sorted(value.items(), key=lambda kv: repr(kv[0])))
+    return np.shape(value)
+
+
+def _jvp_function(fn, args, positions):
+    target = _target(fn, args)
+    kinds = tuple(map(arguments.kind_of, args))
+    table = _JVPS.setdefault(unwrap(target), {})
+    compiled = table.get((positions, kinds))
+    if compiled is None:
+        compiled = compiler.build_jvp(target, positions, kinds)
+        STATS["generated"] += 1
+        table[(positions, kinds)] = compiled
+    return compiled.fn
+
+
+def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
+    """Forward mode: ``(fn(*primals), tangent of the output along tangents)``. The tangent code is
+    generated as its own function (``ad.source(fn, mode="forward")`` prints it). A tangent of None
+    (or 0.0) is the zero tangent of its argument, whatever the argument's structure."""
+    fn = as_function(fn, "jvp")
+    primals, tangents = tuple(primals), tuple(tangents)
+    name = getattr(fn, "__qualname__", "f")
+    if len(primals) != len(tangents):
+        raise AdError("jvp needs one tangent per primal: got %d primals and %d tangents"
+                      % (len(primals), len(tangents)), function=name)
+    # an argument whose tangent is None is held fixed: the code is generated without its tangent
+    positions = tuple(p for p in _differentiable_positions(primals) if tangents[p] is not None)
+    params = _params(fn)
+    arguments.check(name, params, primals, positions)
+    arguments.check(name, ["the tangent of %s" % p for p in params] + ["a tangent"] * len(tangents),
+                    tangents, ())
+    # 0.0 stands for the zero tangent of an argument of any structure
+    tangents = tuple(runtime.cast_like(0.0, a) if i in positions and (t is None or (t.__class__ is float and not t))
+                     else t for i, (a, t) in enumerate(zip(primals, tangents)))
+    for p in positions:
+        if _structure(tangents[p]) != _structure(primals[p]):
+            raise AdError("the tangent of argument %d has shape %s, the argument has shape %s (tangent: %r)"
+                          % (p, _structure(tangents[p]), _structure(primals[p]), tangents[p]),
+                          function=name)
+    run = _jvp_function(fn, primals, positions)
+    try:
+        return run(tuple(tangents[p] for p in positions), *primals)
+    except CalleeRedefined:
+        clear_cache()
+        return _jvp_function(fn, primals, positions)(tuple(tangents[p] for p in positions),
+                                                     *primals)
+
+
+def _forward_jacobian(fn, args, pos):
+    """Jacobian columns: from one run of batched tangent code (a batch of one-hot tangents) when
+    the function allows it, else from one jvp per element of argument ``pos`` (tangent code w.r.t.
+    that argument alone)."""
+    x = args[pos]
+    if np.ndim(x):
+        jac = _batched_jacobian(fn, args, pos)
+        if jac is not None:
+            return jac
+    run = _jvp_function(fn, args, (pos,))
+    columns = []
+    out_shape = None
+    for idx in np.ndindex(np.shape(x)):
+        if np.ndim(x):
+            tangent = np.zeros_like(x, dtype=float)
+            tangent[idx] = 1.0
+        else:
+            tangent = 1.0
+        out, t = run((tangent,), *_private(args))
+        out_shape = np.shape(out)
+        columns.append(np.broadcast_to(np.asarray(t, dtype=float), out_shape))
+    if not columns:
+        out_shape = np.shape(_target(fn, args)(*_private(args))) if out_shape is None else out_shape
+        return np.zeros(out_shape + np.shape(x))
+    jac = np.stack(columns, axis=-1)
+    return np.reshape(jac, out_shape + np.shape(x))
+
+
+def _batched_jacobian(fn, args, pos):
+    """The Jacobian w.r.t. array argument ``pos`` from one run of batched tangent code, or None
+    when the function's tangent code cannot run on a batch."""
+    target = _target(fn, args)
+    kinds = tuple(map(arguments.kind_of, args))
+    table = _BATCHED.setdefault(unwrap(target), {})
+    if (pos, kinds) not in table:
+        try:
+            table[(pos, kinds)] = compiler.build_jvp(target, (pos,), kinds, batched=True).fn
+            STATS["generated"] += 1
+        except Unbatchable:
+            table[(pos, kinds)] = None
+    run = table[(pos, kinds)]
+    if run is None:
+        return None
+    x = np.asarray(args[pos])
+    n = x.size
+    try:
+        out, t = run((np.eye(n, dtype=float).reshape((n,) + x.shape),), *_private(args))
+    except (ValueError, IndexError, TypeError):
+        # the column loop runs the function one tangent at a time (and reports real errors)
+        return None
+    out_shape = np.shape(out)
+    t = np.asarray(t, dtype=float)
+    if t.shape != (n,) + out_shape:
+        if t.ndim and np.any(t):
+            return None  # not a batch of tangents: let the column loop decide
+        t = np.zeros((n,) + out_shape)
+    return np.moveaxis(t.reshape((n,) + out_shape), 0, -1).reshape(out_shape + x.shape)
