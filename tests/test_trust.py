@@ -1774,3 +1774,34 @@ def test_an_in_place_write_survives_in_gradient_code_differentiated_again():
     want = np.stack([fd_grad(lambda th, k=k: np.ravel(gradient(w.copy(), th))[k], [theta], 0).ravel()
                      for k in range(theta.size)])
     np.testing.assert_allclose(np.reshape(H, want.shape), want, rtol=1e-5, atol=1e-6)
+
+
+def smallest_of_the_rows(b):  # seed 304469
+    return min(row for row in b).sum() * 2.0
+
+
+def test_max_or_min_of_a_single_array_item():
+    """``min`` over one item returns it without comparing (the item may be an array of several
+    entries); its adjoint compared the item with the result entry by entry (it crashed)."""
+    b = np.array([[0.5, -1.0, 2.0]])
+    np.testing.assert_allclose(ad.grad(smallest_of_the_rows)(b), np.full((1, 3), 2.0))
+    check_all_modes(smallest_of_the_rows, [b])
+
+
+def constant_of_a_callee(u, shift=0.0):
+    return (np.sum(shift) ** 2 + 1.0) ** -1.5 + shift
+
+
+def sum_plus_a_callee_constant_in_its_argument(alpha, b):  # seed 305629
+    err = b - alpha
+    v2 = constant_of_a_callee(np.mean(err ** 2))  # (its adjoint w.r.t. the mean is 0.0)
+    return err.sum() + 0.5 * v2 ** 2
+
+
+def test_a_uniform_adjoint_plus_a_contribution_that_is_zero_at_run_time():
+    """``err.sum()`` makes err's adjoint a number standing for a uniform array; the callee's
+    contribution was the 0.0 standing for zeros at run time, so the sum stayed a number, then
+    summed over alpha's broadcast as one entry: -1 instead of -4 (a silent wrong gradient)."""
+    b = np.ones((1, 4))
+    assert ad.grad(sum_plus_a_callee_constant_in_its_argument)(0.3, b) == pytest.approx(-4.0)
+    check_all_modes(sum_plus_a_callee_constant_in_its_argument, [0.3, b])

@@ -70,7 +70,11 @@ class AdjointState:
         else:
             self.maybe_zero.discard(var)  # (0.0 + an array, or an array: an array)
         if var in self.live:
-            if var in self.uniform and not uniform:
+            if var in self.uniform and not uniform and zero:
+                # (the contribution may be the 0.0 standing for zeros, and scalar + 0.0 a scalar
+                # no longer known to stand for an array: seed 305629)
+                self.materialize_uniform([var], out, like)
+            elif var in self.uniform and not uniform:
                 self.uniform.discard(var)  # scalar + full array: a full array of var's shape
                 out.append(located(assign(d, _plus(d, expr)), like))
                 return

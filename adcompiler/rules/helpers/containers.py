@@ -105,7 +105,9 @@ def dselect(g, ans, args):
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
     items = args[0] if len(args) == 1 else args
-    hit = [i for i, v in enumerate(items) if v == ans]
+    # (np.all: an array of several entries is an item when there is one item, which Python's
+    # max returns without comparing)
+    hit = [i for i, v in enumerate(items) if np.all(v == ans)]
     parts = [0.0] * len(items)
     for i in hit:
         parts[i] = g / len(hit)
