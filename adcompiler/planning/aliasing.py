@@ -208,26 +208,30 @@ class Aliasing:
     def reached_by(self, wrt) -> set:
         """Names whose values may depend on ``wrt`` in any way, known before planning: a statement
         reading one makes what it binds or writes into one, and every name passed to a call in
-        it or whose method it calls (which the call may write into); an array shares this with the arrays it may share
-        memory with, a list or dict with what was put into it. A superset of the varied names:
-        an in-place write among names outside it needs no derivative."""
+        it or whose method it calls (which the call may write into); an array shares this with
+        the arrays it may share memory with, a list or dict with what was put into it. A
+        superset of the varied names: an in-place write among names outside it needs no
+        derivative."""
         stored = {}
         for _, container, names in self.stores():
             stored.setdefault(container, set()).update(names)
+        flows = []  # (names a statement reads, names it may bind or write into)
+        for s in self.layout.simple:
+            calls = [n for n in walk(s) if isinstance(n, gast.Call)]
+            written = {t for t in target_of(s) if t}
+            written.update(a.id for n in calls for a in n.args + [k.value for k in n.keywords]
+                           if isinstance(a, gast.Name))
+            written.update(n.func.value.id for n in calls  # (buf.fill(v) writes buf; not np)
+                           if isinstance(getattr(n.func, "value", None), gast.Name)
+                           and (n.func.value.id in self.layout.binds
+                                or n.func.value.id in self.params))
+            flows.append((set(loads(s)), written))
         reached = set(wrt)
         while True:
             grown = set(reached)
-            for s in self.layout.simple:
-                if grown.isdisjoint(loads(s)):
-                    continue
-                grown.update(t for t in target_of(s) if t)
-                calls = [n for n in walk(s) if isinstance(n, gast.Call)]
-                grown.update(a.id for n in calls for a in n.args + [k.value for k in n.keywords]
-                             if isinstance(a, gast.Name))
-                grown.update(n.func.value.id for n in calls  # (buf.fill(v) writes buf; not np)
-                             if isinstance(getattr(n.func, "value", None), gast.Name)
-                             and (n.func.value.id in self.layout.binds
-                                  or n.func.value.id in self.params))
+            for reads, written in flows:
+                if not grown.isdisjoint(reads):
+                    grown |= written
             for n in list(grown):
                 grown |= self.layout.same_memory(n) | stored.get(n, set())
             if grown == reached:
