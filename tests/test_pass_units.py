@@ -1,0 +1,50 @@
+"""Unit tests of planning and of the reverse transform on one small function: the plan of each
+statement (the rule it is, what its derivative reads), which values are active, and the adjoint
+block the reverse pass writes for one statement (before the optimisation passes)."""
+import inspect
+
+import gast
+import numpy as np
+
+from adcompiler import arguments, compiler
+
+
+def scaled_sines(x, c):
+    y = np.sin(x) * c
+    z = c * 2.0
+    return np.sum(y) + z
+
+
+def _reverse_of(fn, args, wrt):
+    return compiler._Reverse(fn, wrt, tuple(map(arguments.kind_of, args)))
+
+
+def test_each_statement_is_planned_as_its_rule_with_the_values_its_derivative_reads():
+    rev = _reverse_of(scaled_sines, (np.ones(3), 2.0), (0,)).rev
+    plans = {gast.unparse(s).strip(): rev.plans[id(s)] for s in rev.layout.simple}
+    assert {text: (p.kind, p.rule.name, p.diff_reads) for text, p in plans.items()} == {
+        "t1 = np.sin(x)": ("rule", "numpy.sin", ["x"]),
+        "y = t1 * c": ("rule", "_operator.mul", ["t1", "c"]),
+        "z = c * 2.0": ("rule", "_operator.mul", ["c"]),
+        "t2 = np.sum(y)": ("rule", "numpy.sum", ["y"]),
+        "ret = t2 + z": ("rule", "_operator.add", ["t2", "z"]),
+    }
+    assert plans["t2 = np.sum(y)"].rule.reduction == "sum"  # (the entry's facts reach the plan)
+
+
+def test_only_values_depending_on_wrt_and_reaching_the_result_are_active():
+    rev = _reverse_of(scaled_sines, (np.ones(3), 2.0), (0,)).rev
+    assert sorted(rev.active) == ["ret", "t1", "t2", "x", "y"]  # (not z, not c)
+    rev = _reverse_of(scaled_sines, (np.ones(3), 2.0), (1,)).rev
+    assert sorted(rev.active) == ["c", "ret", "t2", "y", "z"]  # (not t1: sin(x) is constant)
+
+
+def test_the_adjoint_block_of_one_statement_instantiates_its_rule():
+    kinds = tuple(map(arguments.kind_of, (np.ones(3), 2.0)))
+    source = compiler.build_reverse(scaled_sines, (0,), kinds, optimize=False).source
+    lines = [line.strip() for line in source.splitlines()]
+    line = inspect.getsourcelines(scaled_sines)[1] + 1  # (the line of y = np.sin(x) * c)
+    at = lines.index("# t1 = np.sin(x)  (line %d)" % line)
+    assert lines[at + 1] == "dx = dt1 * np.cos(x)"
+    at = lines.index("# y = t1 * c  (line %d)" % line)
+    assert lines[at + 1] == "dt1 = dy * c"  # (c is not differentiated: no dc)
