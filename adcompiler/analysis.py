@@ -64,8 +64,10 @@ class Layout:
     mutates: dict = field(default_factory=dict)  # name -> positions where it is mutated in place
     simple: list = field(default_factory=list)   # every simple statement in order
     views: dict = field(default_factory=dict)    # name -> names of arrays it may be a view of
-    aliases: dict = field(default_factory=dict)  # temporary -> the names it was handed over to (same array)
-    _viewers: tuple = None                       # (views, base -> names that view it), built on first use
+    # temporary -> the names it was handed over to (same array)
+    aliases: dict = field(default_factory=dict)
+    # (views, base -> names that view it), built on first use
+    _viewers: tuple = None
 
     @classmethod
     def of(cls, body, params=()) -> "Layout":
@@ -229,12 +231,17 @@ def scalar_kinds(layout: Layout, params: dict, kind_of_value) -> dict:
         changed = False
         for name, stmts in defs.items():
             if name in params:
-                new = None if params[name] is None else _join([params[name]] + [kind_of_value(s, kinds) for s in stmts])
+                new = (
+                    None
+                    if params[name] is None
+                    else _join([params[name]] + [kind_of_value(s, kinds) for s in stmts])
+                )
             else:
                 new = _join([kind_of_value(s, kinds) for s in stmts])
             if new != kinds.get(name) and changes.get(name, 0) <= 4:
                 changes[name] = changes.get(name, 0) + 1
-                # (kinds that keep changing, as in ``a, b = b, a``, become unknown: the fixpoint ends)
+                # (kinds that keep changing, as in ``a, b =
+                # b, a``, become unknown: the fixpoint ends)
                 kinds[name] = new if changes[name] <= 4 else None
                 changed = True
         return changed

@@ -16,7 +16,8 @@ from .analysis import CONTAINER, FLOAT, SCALAR
 from .errors import AdError
 from .parse import LIBRARY_ROOTS
 
-TUPLE_OF = "tuple_of"  # (TUPLE_OF, kinds of the entries): the saved state of a split backward function
+# (TUPLE_OF, kinds of the entries): the saved state of a split backward function
+TUPLE_OF = "tuple_of"
 
 
 def kind_of(value):
@@ -44,7 +45,8 @@ def kinds_of(args) -> tuple:
     """The kinds of a call's arguments; an array's also says which arguments share its shape
     (the position of the first argument of that shape), so code can resolve broadcasting."""
     kinds = [kind_of(a) for a in args]
-    shapes = [a.shape if k.__class__ is tuple and k[0] == "array" and k[1] else None for a, k in zip(args, kinds)]
+    shapes = [a.shape if k.__class__ is tuple and k[0] == "array" and k[1] else None
+              for a, k in zip(args, kinds)]
     for i, shape in enumerate(shapes):
         if shape is not None:
             kinds[i] = kinds[i] + (shapes.index(shape),)
@@ -84,28 +86,31 @@ def _problem(value, differentiated: bool, seen: set, top: bool = False):
         return None
     if cls is complex or (isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "c"):
         return lambda path: (
-            "%s is complex (%s): complex arguments are not supported yet (the derivative rules are those of real "
-            "functions)" % (path, _type_name(value)),
-            "pass the real and imaginary parts as two real arguments (z = re + 1j * im inside the function)")
+            "%s is complex (%s): complex arguments are not supported yet (the derivative rules are "
+            "those of real functions)" % (path, _type_name(value)),
+            "pass the real and imaginary parts as two real arguments (z = re + 1j * im inside the "
+            "function)")
     if isinstance(value, np.generic):
         return None
     if isinstance(value, np.ndarray):
         return lambda path: _subclass(value, path)
     if isinstance(value, (list, tuple, dict)):
-        return _inside(value.items() if isinstance(value, dict) else enumerate(value), "%s[%r]", value,
+        return _inside(value.items() if isinstance(value, dict) else enumerate(value), "%s[%r]",
+                       value,
                        differentiated, seen)
     protocol = next((p for p in _PROTOCOLS if hasattr(cls, p)), None)
     if protocol is not None:
         return lambda path: (
-            "%s is a %s, an array type other than np.ndarray (it defines %s): adcompiler generates NumPy code and "
-            "does not support it yet" % (path, _type_name(value), protocol),
+            "%s is a %s, an array type other than np.ndarray (it defines %s): adcompiler generates "
+            "NumPy code and does not support it yet" % (path, _type_name(value), protocol),
             "convert it with np.asarray(%s)%s" % (path, " (for a Dask array: %s.compute())" % path
                                                   if _root(cls) == "dask" else ""))
     if plain_object(value):
         return _inside(vars(value).items(), "%s.%s", value, differentiated, seen)
     if differentiated and top:  # (the argument itself: a part of an object may be anything else)
         return lambda path: (
-            "cannot differentiate w.r.t. %s: it is a %s, not a float, a float array, a list, tuple or dict of them, "
+            "cannot differentiate w.r.t. %s: it is a %s, not a float, a float array, a list, "
+            "tuple or dict of them, "
             "or an object of your own class holding them" % (path, _type_name(value)),
             "pass the values to differentiate as floats or float arrays")
     return None
@@ -118,7 +123,8 @@ def _inside(items, spelling, value, differentiated, seen):
     seen.add(id(value))
     for key, item in items:
         cls = item.__class__
-        if cls in _LEAVES or (cls is np.ndarray and item.dtype.kind != "c"):  # (the common case, inline)
+        # (the common case, inline)
+        if cls in _LEAVES or (cls is np.ndarray and item.dtype.kind != "c"):
             continue
         problem = _problem(item, differentiated, seen)
         if problem is not None:
@@ -128,14 +134,16 @@ def _inside(items, spelling, value, differentiated, seen):
 
 def _subclass(value, path):
     if isinstance(value, np.matrix):
-        return ("%s is a np.matrix: its * is a matrix product and its results stay 2-D, which the derivative rules "
-                "(written for np.ndarray) do not follow" % path,
+        return ("%s is a np.matrix: its * is a matrix product and its results stay 2-D, which the "
+                "derivative rules (written for np.ndarray) do not follow" % path,
                 "pass np.asarray(%s) and write matrix products with @" % path)
     if isinstance(value, np.ma.MaskedArray):
-        return ("%s is a masked array (np.ma.MaskedArray): the derivative rules do not know its mask" % path,
-                "pass np.ma.filled(%s, 0.0) or %s.compressed(), or the mask as an argument of its own "
-                "(np.where(mask, 0.0, x))" % (path, path))
-    return ("%s is a %s, a subclass of np.ndarray: adcompiler does not know what it changes in NumPy's behaviour"
+        return ("%s is a masked array (np.ma.MaskedArray): the derivative rules do not know its "
+                "mask" % path,
+                "pass np.ma.filled(%s, 0.0) or %s.compressed(), or the mask as an argument of its "
+                "own (np.where(mask, 0.0, x))" % (path, path))
+    return ("%s is a %s, a subclass of np.ndarray: adcompiler does not know what it changes in "
+            "NumPy's behaviour"
             % (path, _type_name(value)), "pass np.asarray(%s)" % path)
 
 
@@ -146,8 +154,10 @@ def plain_object(value) -> bool:
     cls = value.__class__
     if cls is types.SimpleNamespace:
         return True
-    return (hasattr(value, "__dict__") and not isinstance(value, (type, types.ModuleType, types.FunctionType,
-                                                                   types.MethodType, float, int, complex))
+    return (hasattr(value, "__dict__")
+            and not isinstance(value, (type, types.ModuleType, types.FunctionType,
+                                        types.MethodType, float, int,
+                                       complex))
             and _root(cls) not in LIBRARY_ROOTS and _root(cls) not in sys.stdlib_module_names)
 
 
@@ -156,8 +166,13 @@ def _root(cls) -> str:
 
 
 def _type_name(value) -> str:
-    """``complex128 array``, ``complex``, ``MyArray`` (a class of the user's), ``dask.array.core.Array``."""
+    """``complex128 array``, ``complex``, ``MyArray`` (a class of the user's),
+    ``dask.array.core.Array``."""
     if isinstance(value, (np.ndarray, np.generic)) and value.__class__.__module__ == "numpy":
         return "%s %s" % (value.dtype, "array" if isinstance(value, np.ndarray) else "scalar")
     cls = value.__class__
-    return cls.__qualname__ if _root(cls) in ("builtins", "__main__", "") else "%s.%s" % (cls.__module__, cls.__qualname__)
+    return (
+        cls.__qualname__
+        if _root(cls) in ("builtins", "__main__", "")
+        else "%s.%s" % (cls.__module__, cls.__qualname__)
+    )

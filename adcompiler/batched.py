@@ -169,12 +169,17 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
             lift = rank(slot) - self.rank_of(s.value)
             if lift < 0:
                 raise Unbatchable("a store of a value of higher rank than its slot")
-            value = gast.Call(func=name(self.helper("lift")), args=[t, const(lift)], keywords=[]) if lift else t
+            value = (
+                gast.Call(func=name(self.helper("lift")), args=[t, const(lift)], keywords=[])
+                if lift
+                else t
+            )
         whole = gast.Slice(lower=None, upper=None, step=None)
         parts = list(index.elts) if isinstance(index, gast.Tuple) else [index]
         if not all(isinstance(p, (gast.Slice, gast.Constant, gast.Name)) for p in parts):
             raise Unbatchable("a store with a computed index")
-        store = gast.Subscript(value=name(self.tan(base)), slice=gast.Tuple(elts=[whole] + parts, ctx=gast.Load()),
+        store = gast.Subscript(value=name(self.tan(base)),
+                               slice=gast.Tuple(elts=[whole] + parts, ctx=gast.Load()),
                                ctx=gast.Store())
         out.append(located(assign(store, value), s))
 
@@ -184,9 +189,11 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
         if var in self.owned:
             return
         source = self.tangent_of(name(var)) if var in self.live else None
-        fresh = (gast.Call(func=name(self.helper("batch_cast")), args=[source, name(var)], keywords=[])
+        fresh = (gast.Call(func=name(self.helper("batch_cast")), args=[source, name(var)],
+                           keywords=[])
                  if source is not None else
-                 gast.Call(func=name(self.helper("batch_zeros")), args=[name(self.batch_size()), name(var)],
+                 gast.Call(func=name(self.helper("batch_zeros")),
+                           args=[name(self.batch_size()), name(var)],
                            keywords=[]))
         out.append(located(assign(self.tan(var), fresh), like))
         self.live.add(var)
@@ -222,23 +229,30 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
             raise Unbatchable("indexing a value that is not an array")
         whole = gast.Slice(lower=None, upper=None, step=None)
         if isinstance(index, gast.Tuple):
-            return gast.Subscript(value=t, slice=gast.Tuple(elts=[whole] + list(index.elts), ctx=gast.Load()),
+            return gast.Subscript(value=t,
+                                  slice=gast.Tuple(elts=[whole] + list(index.elts),
+                                                   ctx=gast.Load()),
                                   ctx=gast.Load())
         if isinstance(index, (gast.Slice, gast.Constant)):
-            return gast.Subscript(value=t, slice=gast.Tuple(elts=[whole, index], ctx=gast.Load()), ctx=gast.Load())
+            return gast.Subscript(value=t, slice=gast.Tuple(elts=[whole, index], ctx=gast.Load()),
+                                  ctx=gast.Load())
         return gast.Call(func=name(self.helper("batch_index")), args=[t, index], keywords=[])
 
     def rule_tangent(self, s, plan):
         rule, bound = plan.rule, plan.bound
         target = target_of(s)[0]
-        tangents = {p: self.tangent_of(bound[p]) if isinstance(bound[p], gast.Name) else None for p in bound}
-        if any(not isinstance(bound[p], gast.Name) and any(isinstance(n, gast.Name) and self.tangent_of(n) is not None
-                                                           for n in walk(bound[p])) for p in rule.diff if p in bound):
+        tangents = {p: self.tangent_of(bound[p]) if isinstance(bound[p], gast.Name) else None
+                    for p in bound}
+        if any(not isinstance(bound[p], gast.Name)
+               and any(isinstance(n, gast.Name) and self.tangent_of(n) is not None
+                       for n in walk(bound[p]))
+               for p in rule.diff if p in bound):
             raise Unbatchable("a tuple of operands with tangents (*args)")
         if not any(tangents.get(p) is not None for p in rule.diff):
             return None
         if rule.elementwise:
-            return self.elementwise(s, rule, self.mapping_of(s, plan, rule.vjps.values()), tangents, target)
+            return self.elementwise(s, rule, self.mapping_of(s, plan, rule.vjps.values()), tangents,
+                                    target)
         how = rule.batching  # (the rule entry says which of the cases below its tangent is)
         if how == "reduction":
             return self.reduction(rule, bound, tangents)
@@ -252,10 +266,12 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
             x, index = bound["x"], bound["index"]
             if self.rank_of(x) == 0 or tangents.get("v") is None:
                 raise Unbatchable("the adjoint of an element of a container")
-            return gast.Call(func=name(self.helper("batch_container_adjoint")), args=[x, index, tangents["v"]],
+            return gast.Call(func=name(self.helper("batch_container_adjoint")),
+                             args=[x, index, tangents["v"]],
                              keywords=[])
         if how == "sum_product":
-            terms = [gast.Call(func=name(self.helper("batch_sum_product")), args=[tangents[p], bound[q]], keywords=[])
+            terms = [gast.Call(func=name(self.helper("batch_sum_product")),
+                               args=[tangents[p], bound[q]], keywords=[])
                      for p, q in (("a", "b"), ("b", "a")) if tangents.get(p) is not None]
             return sum_terms(terms)
         if how == "transpose":
@@ -263,12 +279,22 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
         if how == "reshape":
             first = rule.signature.params[0]
             shape = bound.get("shape") if "shape" in bound else const((-1,))  # (ravel, flatten)
-            if isinstance(shape, gast.Tuple) and rule.signature.varargs == "shape":  # x.reshape(a, b)
-                shape = gast.Tuple(elts=list(shape.elts), ctx=gast.Load()) if len(shape.elts) > 1 else shape.elts[0]
+            # x.reshape(a, b)
+            if isinstance(shape, gast.Tuple) and rule.signature.varargs == "shape":
+                shape = (
+                    gast.Tuple(elts=list(shape.elts), ctx=gast.Load())
+                    if len(shape.elts) > 1
+                    else shape.elts[0]
+                )
             order = bound.get("order", const("C"))
-            if tangents.get(first) is None or shape is None or not (isinstance(order, gast.Constant) and order.value == "C"):
+            if (
+                tangents.get(first) is None
+                or shape is None
+                or not (isinstance(order, gast.Constant) and order.value == "C")
+            ):
                 raise Unbatchable("a reshape")
-            return gast.Call(func=name(self.helper("batch_reshape")), args=[tangents[first], shape], keywords=[])
+            return gast.Call(func=name(self.helper("batch_reshape")), args=[tangents[first], shape],
+                             keywords=[])
         if how is not None:  # a runtime helper's counterpart for a batch (in batched Hessians)
             return self.runtime_helper(rule, bound, tangents)
         raise Unbatchable("the tangent rule of %s" % plan.callee)
@@ -281,7 +307,9 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
         if tangents.get(first) is None or not isinstance(axes, gast.Constant):
             raise Unbatchable("a transpose with computed axes")
         r = self.rank_of(bound[first])
-        order = tuple(range(r, 0, -1)) if axes.value is None else tuple(a % r + 1 for a in axes.value)
+        order = (
+            tuple(range(r, 0, -1)) if axes.value is None else tuple(a % r + 1 for a in axes.value)
+        )
         fn = gast.Attribute(value=name(self.helper("np")), attr="transpose", ctx=gast.Load())
         return gast.Call(func=fn, args=[tangents[first], const((0,) + order)], keywords=[])
 
@@ -303,7 +331,8 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
             for h in rules.helpers_used(template):
                 mapping.setdefault(h, name(self.helper(h)))
             terms.append(instantiate(template, dict(mapping, g=t)))
-        return gast.Call(func=name(self.helper("expand_batch")), args=[sum_terms(terms), name(target)], keywords=[])
+        return gast.Call(func=name(self.helper("expand_batch")),
+                         args=[sum_terms(terms), name(target)], keywords=[])
 
     def runtime_helper(self, rule, bound, tangents):
         """The batched tangent of a runtime helper linear in its first argument ``v``, with the
@@ -324,14 +353,16 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
             if not isinstance(axis, gast.Constant) or not isinstance(keepdims, gast.Constant):
                 raise Unbatchable("unreduce over a computed axis")
             removed = r_x if axis.value is None else (0 if keepdims.value else
-                                                      len(axis.value) if isinstance(axis.value, tuple) else 1)
+                                                      len(axis.value)
+                                                      if isinstance(axis.value, tuple) else 1)
             if r_v != r_x - removed:
                 raise Unbatchable("unreduce of an adjoint of unexpected rank")
         else:  # expand_like, cast_like, own: the result has the second argument's shape
             if r_v > r_x:
                 raise Unbatchable("a helper given an adjoint of higher rank")
             if r_v < r_x:
-                t = gast.Call(func=name(self.helper("lift")), args=[t, const(r_x - r_v)], keywords=[])
+                t = gast.Call(func=name(self.helper("lift")), args=[t, const(r_x - r_v)],
+                              keywords=[])
         args = [t] + [bound[q] for q in params[1:]]
         return gast.Call(func=name(self.helper(rule.batching)), args=args, keywords=[])
 
@@ -339,9 +370,16 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
         first = rule.signature.params[0]
         t = tangents.get(first)
         axis, keepdims = bound.get("axis", const(None)), bound.get("keepdims", const(False))
-        if t is None or not isinstance(axis, gast.Constant) or not isinstance(keepdims, gast.Constant) \
-                or any(bound.get(q) is not None and not (isinstance(bound[q], gast.Constant) and bound[q].value is None)
-                       for q in ("dtype", "out")):
+        if (
+            t is None
+            or not isinstance(axis, gast.Constant)
+            or not isinstance(keepdims, gast.Constant)
+            or any(
+                bound.get(q) is not None
+                and not (isinstance(bound[q], gast.Constant) and bound[q].value is None)
+                for q in ("dtype", "out")
+            )
+        ):
             raise Unbatchable("a reduction over a computed axis")
         r = self.rank_of(bound[first])
         axes = axis.value
@@ -353,5 +391,6 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
             shifted = tuple(a + 1 if a >= 0 else a for a in axes)
         fn = gast.Attribute(value=name(self.helper("np")), attr=rule.reduction,
                             ctx=gast.Load())
-        return gast.Call(func=fn, args=[t], keywords=[gast.keyword(arg="axis", value=const(shifted)),
-                                                      gast.keyword(arg="keepdims", value=keepdims)])
+        return gast.Call(func=fn, args=[t],
+                         keywords=[gast.keyword(arg="axis", value=const(shifted)),
+                                   gast.keyword(arg="keepdims", value=keepdims)])

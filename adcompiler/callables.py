@@ -34,7 +34,8 @@ def as_function(fn, api: str):
     if isinstance(fn, property):
         name = describe(fn)
         raise AdError("ad.%s(%s): a property is not a function" % (api, name),
-                      hint="differentiate a function that reads the property (lambda obj: obj.%s), or %s.fget"
+                      hint="differentiate a function that reads the property (lambda obj: "
+                           "obj.%s), or %s.fget"
                            % (name.rsplit(".", 1)[-1], name))
     if isinstance(fn, functools.partial):
         return _partial_function(fn, api)
@@ -44,20 +45,28 @@ def as_function(fn, api: str):
     if _is_python(inner):
         return fn
     if isinstance(inner, type):
-        raise AdError("ad.%s(%s): %s is a class, not a function (and has no derivative rule)" % (api, describe(fn), describe(fn)),
-                      hint="differentiate a function that creates and uses the object")
+        raise AdError(
+            "ad.%s(%s): %s is a class, not a function (and has no derivative rule)"
+            % (api, describe(fn), describe(fn)),
+            hint="differentiate a function that creates and uses the object",
+        )
     call = inspect.getattr_static(type(fn), "__call__", None)
     if isinstance(call, types.FunctionType) and not _library(call):
         return types.MethodType(call, fn)  # a callable object: its __call__, bound to it
     if not callable(fn):
-        raise AdError("ad.%s(%r): %s (%s) is not a function" % (api, fn, _short(fn), type(fn).__name__),
+        raise AdError("ad.%s(%r): %s (%s) is not a function" % (api, fn, _short(fn),
+                                                                type(fn).__name__),
                       hint="pass the function to differentiate: ad.%s(f)" % api)
-    raise AdError("ad.%s(%s): %s has no derivative rule and no Python source" % (api, describe(fn), describe(fn)),
-                  hint="register a rule with ad.defvjp(fn, rule) (and ad.defjvp), or differentiate a Python "
-                       "function that computes the same value")
+    raise AdError(
+        "ad.%s(%s): %s has no derivative rule and no Python source"
+        % (api, describe(fn), describe(fn)),
+        hint="register a rule with ad.defvjp(fn, rule) (and ad.defjvp), or differentiate "
+             "a Python function that computes the same value",
+    )
 
 
-_NAMED = (type, types.FunctionType, types.MethodType, types.BuiltinFunctionType, np.ufunc, type(np.sum))
+_NAMED = (type, types.FunctionType, types.MethodType, types.BuiltinFunctionType, np.ufunc,
+          type(np.sum))
 
 
 def describe(fn) -> str:
@@ -104,7 +113,8 @@ def _rule_function(fn):
     made = _BY_ID.get(id(fn))
     if made is not None and made[0] is fn:
         return made[1]
-    params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD) for p in _required_positional(fn)]
+    params = [inspect.Parameter(p, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+              for p in _required_positional(fn)]
     wrapper = _wrapper(_label(fn), fn, params, [], {})
     _BY_ID[id(fn)] = (fn, wrapper)
     return wrapper
@@ -139,7 +149,10 @@ def _partial_function(p: functools.partial, api: str):
     try:
         sig = inspect.signature(p)
     except (TypeError, ValueError) as exc:
-        raise AdError("ad.%s(%r): the partial's arguments do not match %s (%s)" % (api, p, describe(p.func), exc)) from None
+        raise AdError(
+            "ad.%s(%r): the partial's arguments do not match %s (%s)"
+            % (api, p, describe(p.func), exc)
+        ) from None
     python = _is_python(unwrap(func)) and not _through_rule(func)
     params = [q for q in sig.parameters.values()
               if python or q.default is q.empty or q.name in p.keywords]
@@ -178,10 +191,15 @@ def _spelling(fn, taken: set) -> tuple[str, dict]:
     if isinstance(fn, np.ufunc):
         module = module or "numpy"
     top = (module or "").split(".")[0]
-    if not _is_python(fn) and getattr(sys.modules.get(module), name, None) is fn and name.isidentifier():
+    if (
+        not _is_python(fn)
+        and getattr(sys.modules.get(module), name, None) is fn
+        and name.isidentifier()
+    ):
         alias = _ALIASES.get(top, top)
         if alias not in taken:
-            return "%s.%s" % (".".join([alias] + module.split(".")[1:]), name), {alias: sys.modules[top]}
+            return ("%s.%s" % (".".join([alias] + module.split(".")[1:]), name),
+                    {alias: sys.modules[top]})
     callee = next(n for n in (_label(fn), "fn", "fn_", "callee") if n not in taken)
     return callee, {callee: fn}
 
@@ -201,6 +219,8 @@ def _wrapper(name: str, callee, params: list, bound: list[str], namespace: dict)
             passed.append("%s=%s" % (q.name, q.name))
         else:
             passed.append("**" + q.name)
-    source = "def %s%s:\n    return %s(%s)\n" % (name, inspect.Signature(params), callee_name, ", ".join(passed))
+    source = "def %s%s:\n    return %s(%s)\n" % (name, inspect.Signature(params), callee_name,
+                                                 ", ".join(passed))
     namespace = dict(namespace, **binding)
-    return define(source, name, namespace, "<wrapper of %s #%d>" % (describe(callee), next(_serial)))
+    return define(source, name, namespace,
+                  "<wrapper of %s #%d>" % (describe(callee), next(_serial)))

@@ -46,7 +46,8 @@ def load_function(spec: str):
 def _wrt(text):
     if text is None:
         return 0
-    items = [int(w) if w.strip().lstrip("-").isdigit() else w.strip() for w in text.split(",") if w.strip()]
+    items = [int(w) if w.strip().lstrip("-").isdigit() else w.strip() for w in text.split(",")
+             if w.strip()]
     return items[0] if len(items) == 1 else tuple(items)
 
 
@@ -57,10 +58,13 @@ def _parse_at(text: str) -> dict:
             raise CliError("--at expects name=value pairs, got %r" % part)
         key, value = part.split("=", 1)
         try:
-            parsed = eval(value, {"np": np, "numpy": np, "__builtins__": {}})  # numbers and lists only
+            # numbers and lists only
+            parsed = eval(value, {"np": np, "numpy": np, "__builtins__": {}})
         except Exception as exc:
             raise CliError("cannot read the value of %s: %s" % (key.strip(), exc)) from None
-        values[key.strip()] = np.asarray(parsed, dtype=float) if isinstance(parsed, (list, tuple)) else parsed
+        values[key.strip()] = (
+            np.asarray(parsed, dtype=float) if isinstance(parsed, (list, tuple)) else parsed
+        )
     return values
 
 
@@ -87,7 +91,8 @@ def cmd_dump(args):
         print(api.normalize(fn), end="")
         return 0
     example = _call_args(fn, _parse_at(args.at)) if args.at else None
-    print(api.source(fn, wrt=_wrt(args.wrt), mode=args.mode, optimize=not args.no_optimize, args=example), end="")
+    print(api.source(fn, wrt=_wrt(args.wrt), mode=args.mode, optimize=not args.no_optimize,
+                     args=example), end="")
     return 0
 
 
@@ -95,7 +100,8 @@ def _call_args(fn, values) -> list:
     """The positional arguments ``--at`` gives, in ``fn``'s order."""
     import inspect
     params = inspect.signature(fn).parameters
-    missing = [p for p in params if p not in values and params[p].default is inspect.Parameter.empty]
+    missing = [p for p in params if p not in values
+               and params[p].default is inspect.Parameter.empty]
     if missing:
         raise CliError("--at needs a value for: %s" % ", ".join(missing))
     return [values[p] for p in params if p in values]
@@ -115,7 +121,10 @@ def cmd_check(args):
         fd = _finite_difference(fn, call_args, pos)
         err = float(np.max(np.abs(np.asarray(g, dtype=float) - fd))) if np.size(fd) else 0.0
         print("d/d%s = %s" % (params[pos], np.array2string(np.asarray(g), precision=8)))
-        print("  finite differences: %s  (max abs difference %.2e)" % (np.array2string(fd, precision=8), err))
+        print(
+            "  finite differences: %s  (max abs difference %.2e)"
+            % (np.array2string(fd, precision=8), err)
+        )
     return 0
 
 
@@ -146,17 +155,20 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     dump = sub.add_parser("dump", help="print generated code")
     dump.add_argument("target", help="FILE.py:FUNC")
-    dump.add_argument("--wrt", help="argument names or positions, comma separated (default: the first)")
+    dump.add_argument("--wrt",
+                      help="argument names or positions, comma separated (default: the first)")
     dump.add_argument("--mode", default="reverse", choices=["reverse", "forward", "split"])
     dump.add_argument("--stage", default="derivative", choices=["normalized", "derivative"])
     dump.add_argument("--no-optimize", action="store_true")
-    dump.add_argument("--at", help='example argument values, e.g. "x=3.0,y=-1.0": print the code specialised '
-                                   'for their kinds (Python float, array rank and dtype)')
+    dump.add_argument("--at",
+                      help='example argument values, e.g. "x=3.0,y=-1.0": print the code '
+                           'specialised for their kinds (Python float, array rank and dtype)')
     dump.set_defaults(run=cmd_dump)
     chk = sub.add_parser("check", help="print the gradient and a finite-difference check")
     chk.add_argument("target", help="FILE.py:FUNC")
     chk.add_argument("--at", required=True, help='argument values, e.g. "x=3.0,y=-1.0"')
-    chk.add_argument("--wrt", help="argument names or positions, comma separated (default: the first)")
+    chk.add_argument("--wrt",
+                     help="argument names or positions, comma separated (default: the first)")
     chk.set_defaults(run=cmd_check)
     args = parser.parse_args(argv)
     try:

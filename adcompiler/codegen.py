@@ -48,12 +48,14 @@ def _spelled(value):
     if isinstance(value, bool) or not isinstance(value, (int, float, complex)):
         return None
     if isinstance(value, float) and value != value:
-        return gast.BinOp(left=_spelled(float("inf")), op=gast.Mult(), right=gast.Constant(value=0, kind=None))
+        return gast.BinOp(left=_spelled(float("inf")), op=gast.Mult(),
+                          right=gast.Constant(value=0, kind=None))
     if isinstance(value, float) and value in (float("inf"), float("-inf")):
         huge = gast.Constant(value=1e999, kind=None)  # (unparses as 1e309, which reads back as inf)
         return huge if value > 0 else gast.UnaryOp(op=gast.USub(), operand=huge)
     if repr(value).startswith("-"):
-        return gast.UnaryOp(op=gast.USub(), operand=_spelled(-value) or gast.Constant(value=-value, kind=None))
+        return gast.UnaryOp(op=gast.USub(), operand=_spelled(-value)
+                            or gast.Constant(value=-value, kind=None))
     return None
 
 
@@ -80,7 +82,11 @@ def _no_empty_blocks(tree) -> None:
     for node in walk(tree):
         for field in ("body", "orelse", "finalbody"):
             block = getattr(node, field, None)
-            if isinstance(block, list) and all(_is_comment(s) for s in block) and (block or field == "body"):
+            if (
+                isinstance(block, list)
+                and all(_is_comment(s) for s in block)
+                and (block or field == "body")
+            ):
                 block.append(gast.Pass())
 
 

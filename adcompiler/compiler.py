@@ -62,21 +62,28 @@ def param_names(fdef) -> list[str]:
     """Positional parameters, then ``*args`` if any, then keyword-only ones and ``**kwargs``: what
     wrt positions index (a called function's keyword arguments are differentiated too)."""
     a = fdef.args
-    return [p.id for p in a.posonlyargs + a.args] + ([a.vararg.id] if a.vararg is not None else []) \
-        + [p.id for p in a.kwonlyargs] + ([a.kwarg.id] if a.kwarg is not None else [])
+    return (
+        [p.id for p in a.posonlyargs + a.args]
+        + ([a.vararg.id] if a.vararg is not None else [])
+        + [p.id for p in a.kwonlyargs]
+        + ([a.kwarg.id] if a.kwarg is not None else [])
+    )
 
 
 def _stage(fn, arg_kinds=None, fuse=True):
     parsed = parse_function(fn)
     ctx = Context(parsed)
-    if ctx.generated:  # generated code differentiated again: its constants and in-place steps read back
+    # generated code differentiated again: its constants and in-place steps read back
+    if ctx.generated:
         constants_as_numbers(parsed.tree, parsed.cells)
         read_back(parsed.tree)
     dicts, numbers = set(), set()
     if arg_kinds is not None:  # dict arguments iterate over their keys; x += 1 rebinds a number
         dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}
-        numbers = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k in (FLOAT, SCALAR, "int")}
-    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts, ctx.bind, numbers,
+        numbers = {p for p, k in zip(param_names(parsed.tree), arg_kinds)
+                   if k in (FLOAT, SCALAR, "int")}
+    fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts,
+                                         ctx.bind, numbers,
                                          ctx.generated)
     if fuse:
         fuse_composites(fdef, ctx)
@@ -97,7 +104,8 @@ class _Reverse:
         self.parsed, self.ctx, fdef = _stage(fn, arg_kinds)
         self.fn = fn
         ctx = self.ctx
-        if split_names:  # before any callee is named: a recursive call of another pair must not take them
+        # before any callee is named: a recursive call of another pair must not take them
+        if split_names:
             ctx.namer.reserve(split_names)
         self.key = (tuple(wrt_positions), tuple(arg_kinds) if arg_kinds is not None else None)
         self.split_names = split_names
@@ -120,11 +128,17 @@ class _Reverse:
         self.rev = rev = ReverseMode(fdef, self.wrt, kinds, ctx)
         self.entry, self.originals = [], {}
         for p in self.wrt:
-            if p in rev.layout.mutates and self.kinds.get(p) != FLOAT and not is_array_kind(self.arg_kinds.get(p)):
-                # a list or dict the function adds entries to: its gradient has the entries it came with
+            if (
+                p in rev.layout.mutates
+                and self.kinds.get(p) != FLOAT
+                and not is_array_kind(self.arg_kinds.get(p))
+            ):
+                # a list or dict the function adds entries to:
+                # its gradient has the entries it came with
                 self.originals[p] = ctx.namer.fresh(p + "_arg")
-                self.entry.append(assign(self.originals[p], gast.Call(func=name(ctx.helper("copy")), args=[name(p)],
-                                                                      keywords=[])))
+                self.entry.append(assign(self.originals[p],
+                                         gast.Call(func=name(ctx.helper("copy")), args=[name(p)],
+                                                   keywords=[])))
             elif p in rev.layout.binds:
                 self.originals[p] = ctx.namer.fresh(p + "_arg")
                 self.entry.append(assign(self.originals[p], name(p)))
@@ -132,7 +146,9 @@ class _Reverse:
         self.entry = rev.callee_guards(ctx) + (rev.fresh_start() if top_level else []) + self.entry
         for stmt in self.forward:
             for node in walk(stmt):
-                if isinstance(node, gast.stmt) and not isinstance(node, (gast.If, gast.For, gast.While)):
+                if isinstance(node, gast.stmt) and not isinstance(
+                    node, (gast.If, gast.For, gast.While)
+                ):
                     node.ad_primal = True
         if rev.tape:
             self.entry.append(assign(rev.tape, gast.List(elts=[], ctx=gast.Load())))
@@ -151,7 +167,9 @@ class _Reverse:
     def backward(self, seeded: bool):
         rev = self.rev
         if seeded:
-            rev.live = {rev.result} if rev.result is not None and rev.result in rev.active else set()
+            rev.live = (
+                {rev.result} if rev.result is not None and rev.result in rev.active else set()
+            )
         out = rev.backward(rev.body)
         # (a NumPy function or a helper given Python floats may give a NumPy scalar: a float
         # gradient is then made a float; math functions, the tape and unbroadcast keep floats)
@@ -162,7 +180,8 @@ class _Reverse:
             keeping.add(rev.tape)
         rev.numpy_scalars = any(isinstance(n, gast.Call) and not _keeps_floats(n.func, keeping)
                                 for st in out for n in walk(st) if not _is_comment_call(n))
-        rev.materialize_uniform(set(self.wrt) - set(self.kinds_float()), out)  # gradients leave with their shapes
+        # gradients leave with their shapes
+        rev.materialize_uniform(set(self.wrt) - set(self.kinds_float()), out)
         return out
 
     def kinds_float(self):
@@ -203,12 +222,14 @@ class _Reverse:
         """Names that hold floats or float arrays: adjoints, and the values they are adjoints of
         (what depends on ``wrt`` is a float: a comparison, ``int(x)`` or ``x.astype(int)`` does not
         carry a derivative)."""
-        return set(self.rev.adjoints.values()) | {v for v in self.rev.active if not is_container(self.rev.kinds.get(v))}
+        return set(self.rev.adjoints.values()) | {v for v in self.rev.active
+                                                  if not is_container(self.rev.kinds.get(v))}
 
     def finish(self, defs, optimize, live_out=None):
         for d in defs:
             if optimize:
-                run_optimizer(d, is_pure_call(self.ctx), self.keep(), facts_of(self.ctx, self.rev.kinds, self.arg_kinds),
+                run_optimizer(d, is_pure_call(self.ctx), self.keep(),
+                              facts_of(self.ctx, self.rev.kinds, self.arg_kinds),
                               self.floats())
             d.body = drop_orphan_comments(d.body)
         source = "\n".join(to_source(d) for d in defs)
@@ -220,7 +241,8 @@ class _Reverse:
         return fns, source
 
 
-def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True, as_tuple=None) -> Compiled:
+def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
+                  as_tuple=None) -> Compiled:
     """Generate the gradient function of ``fn`` w.r.t. the positional parameters ``wrt_positions``.
 
     ``mode`` is "grad" (returns the gradients) or "value_and_grad" (returns value, gradients);
@@ -235,12 +257,14 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
         if rev.kinds.get(result) in (FLOAT, SCALAR) and not _may_turn_complex(rev):
             value = const(1.0)
         else:
-            value = gast.Call(func=name(ctx.helper("scalar_seed")), args=[name(result), const(r.parsed.name)],
+            value = gast.Call(func=name(ctx.helper("scalar_seed")),
+                              args=[name(result), const(r.parsed.name)],
                               keywords=[])
         seed.append(assign(rev.adj(result), value))
     elif result is not None:
         seed.append(gast.Expr(value=gast.Call(func=name(ctx.helper("scalar_seed")),
-                                              args=[name(result), const(r.parsed.name)], keywords=[])))
+                                              args=[name(result), const(r.parsed.name)],
+                                              keywords=[])))
     backward = r.backward(seeded=True)
     grads = r.gradients()
     many = len(grads) != 1 if as_tuple is None else as_tuple
@@ -249,13 +273,15 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
         out = gast.Call(func=name(ctx.helper("distinct")), args=[out], keywords=[])
     if mode == "value_and_grad":
         value = rev.ret_node.value
-        if isinstance(value, gast.Name):  # (the backward pass may restore earlier values of that name)
+        # (the backward pass may restore earlier values of that name)
+        if isinstance(value, gast.Name):
             kept = ctx.namer.fresh(value.id + "_value")
             seed.insert(0, assign(kept, name(value.id)))
             value = name(kept)
         out = gast.Tuple(elts=[value, out], ctx=gast.Load())
     gname = ctx.namer.fresh("d" + label_of(fn))
-    gdef = r.function(gname, r.fdef.args, r.entry + r.forward + seed + backward + [gast.Return(value=out)])
+    gdef = r.function(gname, r.fdef.args,
+                      r.entry + r.forward + seed + backward + [gast.Return(value=out)])
     fns, source = r.finish([gdef], optimize)
     return Compiled(fns[gname], source, gname)
 
@@ -269,7 +295,9 @@ def _keeps_floats(func, keeping: set) -> bool:
 
 
 def _is_comment_call(node) -> bool:
-    return isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == COMMENT
+    return (
+        isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id == COMMENT
+    )
 
 
 def _may_turn_complex(rev) -> bool:
@@ -277,9 +305,13 @@ def _may_turn_complex(rev) -> bool:
     in Python (a NumPy float gives nan), so the output's type is checked (``scalar_seed``)."""
     for s in rev.layout.simple:
         value = getattr(s, "value", None)
-        if isinstance(value, gast.BinOp) and isinstance(value.op, gast.Pow) and rev.kind_of(value.left) == FLOAT \
-                and not (isinstance(value.right, gast.Constant) and type(value.right.value) is int) \
-                and not (isinstance(value.left, gast.Constant) and value.left.value >= 0):
+        if (
+            isinstance(value, gast.BinOp)
+            and isinstance(value.op, gast.Pow)
+            and rev.kind_of(value.left) == FLOAT
+            and not (isinstance(value.right, gast.Constant) and type(value.right.value) is int)
+            and not (isinstance(value.left, gast.Constant) and value.left.value >= 0)
+        ):
             return True
     return False
 
@@ -313,7 +345,8 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     if reusable and len(grads) > 1:
         returned = gast.Call(func=name(ctx.helper("distinct")), args=[returned], keywords=[])
     bwd_body = backward + [gast.Return(value=returned)]
-    bwd_args = gast.arguments(args=[name(saved_name, False), name(seed_name, False)], posonlyargs=[],
+    bwd_args = gast.arguments(args=[name(saved_name, False), name(seed_name, False)],
+                              posonlyargs=[],
                               vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=[])
     for a in bwd_args.args:
         a.ctx = gast.Param()
@@ -321,23 +354,31 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     if optimize:
         run_optimizer(bwd, is_pure_call(ctx), r.keep(), floats=r.floats())
     a = r.fdef.args
-    every_param = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg] if p is not None}
+    every_param = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
+                   if p is not None}
     defined = every_param | {n.id for s in r.entry + r.forward for n in walk(s)
                              if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    saved = sorted({n for n in loads_of(bwd.body) if n in defined} | set(r.originals.values()) & loads_of(bwd.body))
+    saved = sorted({n for n in loads_of(bwd.body)
+                    if n in defined} | set(r.originals.values()) & loads_of(bwd.body))
     if rev.tape and rev.tape in saved:  # (a callee's too: the public pullback may run it again)
-        bwd.body.insert(0, assign(rev.tape, gast.Call(func=gast.Attribute(value=name(rev.tape), attr="copy",
-                                                                          ctx=gast.Load()), args=[], keywords=[])))
+        bwd.body.insert(0,
+                        assign(rev.tape,
+                               gast.Call(func=gast.Attribute(value=name(rev.tape), attr="copy",
+                                                             ctx=gast.Load()), args=[],
+                                         keywords=[])))
     if saved:
-        unpack = assign(gast.Tuple(elts=[name(v, True) for v in saved], ctx=gast.Store()), name(saved_name))
+        unpack = assign(gast.Tuple(elts=[name(v, True) for v in saved], ctx=gast.Store()),
+                        name(saved_name))
         bwd.body.insert(0, unpack)
     always = every_param | _bound_unconditionally(r.entry + r.forward)
     # saved values a branch or loop may not have bound: None until then
     maybe_unbound = [assign(v, const(None)) for v in saved if v not in always]
     result_value = rev.ret_node.value
-    fwd_ret = gast.Tuple(elts=[result_value, gast.Tuple(elts=[name(v) for v in saved], ctx=gast.Load())],
+    fwd_ret = gast.Tuple(elts=[result_value,
+                               gast.Tuple(elts=[name(v) for v in saved], ctx=gast.Load())],
                          ctx=gast.Load())
-    fwd = r.function(fwd_name, r.fdef.args, maybe_unbound + r.entry + r.forward + [gast.Return(value=fwd_ret)])
+    fwd = r.function(fwd_name, r.fdef.args,
+                     maybe_unbound + r.entry + r.forward + [gast.Return(value=fwd_ret)])
     fns, source = r.finish([fwd, bwd], optimize)
     return Split(fns[fwd_name], fns[bwd_name], source)
 
@@ -349,12 +390,14 @@ def _bound_unconditionally(stmts) -> set:
         if isinstance(s, gast.With):
             out |= _bound_unconditionally(s.body)
         elif not isinstance(s, (gast.If, gast.For, gast.While, gast.Try)):
-            out |= {n.id for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+            out |= {n.id for n in walk(s) if isinstance(n, gast.Name)
+                    and isinstance(n.ctx, gast.Store)}
     return out
 
 
 def loads_of(stmts) -> set:
-    return {n.id for s in stmts for n in walk(s) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
+    return {n.id for s in stmts for n in walk(s) if isinstance(n, gast.Name)
+            and isinstance(n.ctx, gast.Load)}
 
 
 def _reserved_split_names(fn):
@@ -363,7 +406,8 @@ def _reserved_split_names(fn):
 
 
 
-def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False, top_level=True) -> Compiled:
+def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
+              top_level=True) -> Compiled:
     """Generate ``f_jvp(tangents, *args) -> (value, tangent)``: forward mode w.r.t. the positional
     parameters ``wrt_positions`` (``tangents`` holds one tangent per position). ``batched``: every
     tangent has a leading batch axis (raises batched.Unbatchable when the function does not allow
@@ -389,10 +433,20 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False, t
     ctx.batch_size = ctx.namer.fresh("batch") if batched else None
     fm = (BatchedForwardMode if batched else ForwardMode)(fdef, wrt, kinds, ctx)
     tangents = ctx.namer.fresh("tangents")
-    entry = fm.callee_guards(ctx) + (fm.fresh_start() if top_level else []) + [assign(gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()), name(tangents))]
+    entry = (
+        fm.callee_guards(ctx)
+        + (fm.fresh_start() if top_level else [])
+        + [
+            assign(
+                gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()),
+                name(tangents),
+            )
+        ]
+    )
     if batched:
-        entry.append(assign(ctx.batch_size, gast.Call(func=name(ctx.helper("batch_size")), args=[name(tangents)],
-                                                      keywords=[])))
+        entry.append(assign(ctx.batch_size,
+                            gast.Call(func=name(ctx.helper("batch_size")), args=[name(tangents)],
+                                      keywords=[])))
     body = fm.transform(fm.body) + fm.registrations(fm.ret_node)
     ret = fm.ret_node.value
     result = fm.result
@@ -402,9 +456,12 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False, t
         tangent = gast.Call(func=name(ctx.helper("zero_like")), args=[ret], keywords=[])
     out = gast.Return(value=gast.Tuple(elts=[ret, tangent], ctx=gast.Load()))
     args = fdef.args
-    new_args = gast.arguments(args=[gast.Name(id=tangents, ctx=gast.Param(), annotation=None, type_comment=None)]
-                              + list(args.args), posonlyargs=list(args.posonlyargs), vararg=args.vararg,
-                              kwonlyargs=args.kwonlyargs, kw_defaults=args.kw_defaults, kwarg=args.kwarg,
+    new_args = gast.arguments(args=[gast.Name(id=tangents, ctx=gast.Param(), annotation=None,
+                                              type_comment=None)]
+                              + list(args.args), posonlyargs=list(args.posonlyargs),
+                              vararg=args.vararg,
+                              kwonlyargs=args.kwonlyargs, kw_defaults=args.kw_defaults,
+                              kwarg=args.kwarg,
                               defaults=args.defaults)
     if args.posonlyargs:
         new_args.posonlyargs = [new_args.args.pop(0)] + list(args.posonlyargs)
@@ -412,7 +469,8 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False, t
                             returns=None, type_comment=None, type_params=[])
     gast.copy_location(jdef, fdef)
     if optimize:
-        run_optimizer(jdef, is_pure_call(ctx), floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
+        run_optimizer(jdef, is_pure_call(ctx),
+                      floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
     source = to_source(jdef)
     fns = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname)
     jfn = fns[jname]

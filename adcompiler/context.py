@@ -54,6 +54,7 @@ class Context:
 
     def comment(self, text: str):
         """A statement that unparses to the comment ``# text``."""
-        call = gast.Call(func=gast.Name(id=COMMENT, ctx=gast.Load(), annotation=None, type_comment=None),
+        call = gast.Call(func=gast.Name(id=COMMENT, ctx=gast.Load(), annotation=None,
+                                        type_comment=None),
                          args=[gast.Constant(value=text, kind=None)], keywords=[])
         return gast.Expr(value=call)

@@ -17,17 +17,22 @@ from .resolve import Resolver
 
 # methods that change the object they are called on (lists, dicts, sets, arrays)
 _WRITING_METHODS = frozenset((
-    "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update", "setdefault", "popitem",
-    "add", "discard", "fill", "resize", "itemset", "put", "partition", "setfield", "byteswap", "__setitem__",
+    "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update",
+                              "setdefault", "popitem",
+    "add", "discard", "fill", "resize", "itemset", "put", "partition", "setfield", "byteswap",
+                              "__setitem__",
     "__iadd__", "__isub__", "__imul__", "__itruediv__"))
 # array methods and attributes whose result shares the object's memory
-_VIEW_METHODS = frozenset(("reshape", "ravel", "transpose", "view", "squeeze", "swapaxes", "diagonal", "T", "real",
+_VIEW_METHODS = frozenset(("reshape", "ravel", "transpose", "view", "squeeze", "swapaxes",
+                           "diagonal", "T", "real",
                            "imag", "flat"))
 # NumPy functions that write into their first argument
 _WRITING_FUNCTIONS = (np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.random.shuffle,
                       np.put_along_axis)
-_VIEW_FUNCTIONS = (np.reshape, np.ravel, np.transpose, np.squeeze, np.asarray, np.asanyarray, np.atleast_1d,
-                   np.atleast_2d, np.atleast_3d, np.expand_dims, np.swapaxes, np.moveaxis, np.broadcast_to,
+_VIEW_FUNCTIONS = (np.reshape, np.ravel, np.transpose, np.squeeze, np.asarray, np.asanyarray,
+                   np.atleast_1d,
+                   np.atleast_2d, np.atleast_3d, np.expand_dims, np.swapaxes, np.moveaxis,
+                   np.broadcast_to,
                    np.diagonal, np.diag, np.real, np.imag)
 
 _CACHE: dict = {}  # code object -> (written, written only by ``x op= v``, returned)
@@ -43,7 +48,8 @@ def written_parameters(fn, numbers=frozenset()) -> frozenset:
 def writes_first_argument(fn) -> bool:
     """Whether a library function writes into its first argument (``np.copyto``, ``np.add.at``)."""
     return _is_one_of(fn, _WRITING_FUNCTIONS) or (getattr(fn, "__name__", None) == "at" and
-                                                   isinstance(getattr(fn, "__self__", None), np.ufunc))
+                                                   isinstance(getattr(fn, "__self__", None),
+                                                              np.ufunc))
 
 
 def returned_parameters(fn) -> frozenset:
@@ -77,7 +83,8 @@ def _read_effects(parsed, active) -> tuple:
     """The effects of a parsed function, read from its assignments, calls and returns."""
     tree = parsed.tree
     args = tree.args
-    params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
+    params = [a.id
+              for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
               if a is not None]
     resolver = Resolver(parsed)
     holders = _holders(tree, params, resolver)
@@ -86,25 +93,37 @@ def _read_effects(parsed, active) -> tuple:
     def roots(node):  # the parameters a node's object may be (through names bound to views)
         while isinstance(node, (gast.Subscript, gast.Attribute, gast.Starred)):
             node = node.value
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) and node.func.attr in _VIEW_METHODS:
+        if (
+            isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Attribute)
+            and node.func.attr in _VIEW_METHODS
+        ):
             return roots(node.func.value)
-        if isinstance(node, gast.Call) and node.args and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS):
+        if (
+            isinstance(node, gast.Call)
+            and node.args
+            and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS)
+        ):
             return roots(node.args[0])
         return holders.get(node.id, set()) if isinstance(node, gast.Name) else set()
 
     for node in gast.walk(tree):
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Delete)):
-            targets = node.targets if isinstance(node, (gast.Assign, gast.Delete)) else [node.target]
+            targets = (
+                node.targets if isinstance(node, (gast.Assign, gast.Delete)) else [node.target]
+            )
             for t in targets:
                 for part in (t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t]):
                     if isinstance(part, (gast.Subscript, gast.Attribute)):
                         written |= roots(part)
                     elif isinstance(node, gast.AugAssign):
-                        augmented |= roots(part)  # (x op= v writes into an array or list x, rebinds a number)
+                        # (x op= v writes into an array or list x, rebinds a number)
+                        augmented |= roots(part)
         elif isinstance(node, gast.Call):
             written |= _call_writes(node, roots, resolver, active)
         elif isinstance(node, gast.Return) and node.value is not None:
-            for part in (node.value.elts if isinstance(node.value, (gast.Tuple, gast.List)) else [node.value]):
+            for part in (node.value.elts if isinstance(node.value, (gast.Tuple, gast.List))
+                         else [node.value]):
                 returned |= roots(part)
     return frozenset(written), frozenset(augmented - written), frozenset(returned)
 
@@ -155,8 +174,11 @@ def _holders(tree, params, resolver) -> dict:
                 if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
                         and value.func.attr in _VIEW_METHODS:
                     value = value.func.value
-                elif isinstance(value, gast.Call) and value.args and _is_one_of(resolver.resolve(value.func),
-                                                                                 _VIEW_FUNCTIONS):
+                elif (
+                    isinstance(value, gast.Call)
+                    and value.args
+                    and _is_one_of(resolver.resolve(value.func), _VIEW_FUNCTIONS)
+                ):
                     value = value.args[0]
                 if isinstance(value, gast.Name):
                     source = holders.get(value.id, set())

@@ -72,5 +72,6 @@ def error_at(site, message: str, hint: str | None = None) -> AdError:
     """An AdError raised at run time by a rule's helper, located at the call it differentiates:
     ``site`` is (callee, function, file, line, column), as bound in generated code."""
     callee, function, filename, lineno, col = site
-    return AdError("%s: %s" % (callee, message), function=function, filename=filename, lineno=lineno, col=col,
+    return AdError("%s: %s" % (callee, message), function=function, filename=filename,
+                   lineno=lineno, col=col,
                    hint=hint)

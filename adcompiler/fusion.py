@@ -34,8 +34,13 @@ def fuse_composites(fdef: gast.FunctionDef, ctx) -> None:
     for node in walk(fdef):
         if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store):
             stores[node.id] = stores.get(node.id, 0) + 1
-        elif isinstance(node, gast.Subscript) and isinstance(node.ctx, gast.Store) and isinstance(node.value, gast.Name):
-            stores[node.value.id] = stores.get(node.value.id, 0) + 2  # written in place: not a fixed value
+        elif (
+            isinstance(node, gast.Subscript)
+            and isinstance(node.ctx, gast.Store)
+            and isinstance(node.value, gast.Name)
+        ):
+            # written in place: not a fixed value
+            stores[node.value.id] = stores.get(node.value.id, 0) + 2
     _Fuser(ctx, stores).blocks(fdef.body)
 
 
@@ -56,8 +61,12 @@ class _Fuser:
     def block(self, body):
         defs = {}  # name bound once in the whole function -> its position in this block
         for i, s in enumerate(body):
-            if isinstance(s, gast.Assign) and len(s.targets) == 1 and isinstance(s.targets[0], gast.Name) \
-                    and self.stores.get(s.targets[0].id) == 1:
+            if (
+                isinstance(s, gast.Assign)
+                and len(s.targets) == 1
+                and isinstance(s.targets[0], gast.Name)
+                and self.stores.get(s.targets[0].id) == 1
+            ):
                 defs[s.targets[0].id] = i
                 self.log_softmax(body, i, defs)
 
@@ -71,8 +80,13 @@ class _Fuser:
         return body[at].value, at
 
     def is_call_to(self, value, fns):
-        return isinstance(value, gast.Call) and len(value.args) == 1 and not value.keywords \
-            and isinstance(value.args[0], gast.Name) and any(self.ctx.resolver.resolve(value.func) is f for f in fns)
+        return (
+            isinstance(value, gast.Call)
+            and len(value.args) == 1
+            and not value.keywords
+            and isinstance(value.args[0], gast.Name)
+            and any(self.ctx.resolver.resolve(value.func) is f for f in fns)
+        )
 
     def reduction(self, value, names):
         """(operand, axis, keepdims) of a reduction whose ndarray method is one of ``names``:
@@ -86,7 +100,8 @@ class _Fuser:
             args = [func.value] + args  # the method form: the receiver is the operand
         elif obj is MISSING or getattr(rules.lookup(obj), "reduction", None) not in names:
             return None
-        options = {"axis": gast.Constant(value=None, kind=None), "keepdims": gast.Constant(value=False, kind=None)}
+        options = {"axis": gast.Constant(value=None, kind=None),
+                   "keepdims": gast.Constant(value=False, kind=None)}
         if not args or len(args) > 2 or not isinstance(args[0], gast.Name):
             return None
         if len(args) == 2:
@@ -127,15 +142,22 @@ class _Fuser:
         if any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == wrt
                for st in body[first:i] for n in walk(st)):
             return  # rebound in between: its adjoint at this point is another value's
-        s.value = gast.Call(func=gast.Name(id=self.helper_name(), ctx=gast.Load(), annotation=None, type_comment=None),
-                            args=[p, gast.Name(id=wrt, ctx=gast.Load(), annotation=None, type_comment=None)],
-                            keywords=[gast.keyword(arg="axis", value=gast.Constant(value=axis, kind=None))])
+        s.value = gast.Call(func=gast.Name(id=self.helper_name(), ctx=gast.Load(), annotation=None,
+                                           type_comment=None),
+                            args=[p,
+                                  gast.Name(id=wrt, ctx=gast.Load(), annotation=None,
+                                            type_comment=None)],
+                            keywords=[gast.keyword(arg="axis",
+                                                value=gast.Constant(value=axis, kind=None))])
 
     def unshifted(self, body, defs, z, axis, before):
         """``(a, position of m)`` when ``z = a - m`` with ``m`` a reduction of ``a`` constant along
         ``axis`` (the softmax of ``z`` is that of ``a``); else ``(z, before)``."""
-        diff, at_z = self.defined(body, defs, gast.Name(id=z, ctx=gast.Load(), annotation=None, type_comment=None), before)
-        if not (isinstance(diff, gast.BinOp) and isinstance(diff.op, gast.Sub) and isinstance(diff.left, gast.Name)):
+        diff, at_z = self.defined(body, defs,
+                                  gast.Name(id=z, ctx=gast.Load(), annotation=None,
+                                            type_comment=None), before)
+        if not (isinstance(diff, gast.BinOp) and isinstance(diff.op, gast.Sub)
+                and isinstance(diff.left, gast.Name)):
             return z, before
         a = diff.left.id
         shift, at_m = self.defined(body, defs, diff.right, at_z)
@@ -162,7 +184,11 @@ _UNKNOWN = object()
 def _constant(node):
     if isinstance(node, gast.Constant):
         return node.value
-    if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant):
+    if (
+        isinstance(node, gast.UnaryOp)
+        and isinstance(node.op, gast.USub)
+        and isinstance(node.operand, gast.Constant)
+    ):
         return -node.operand.value
     if isinstance(node, gast.Tuple):
         parts = [_constant(e) for e in node.elts]

@@ -9,8 +9,10 @@ from __future__ import annotations
 from typing import Callable
 
 # set by ``subroutines``
-subroutine_pair: Callable = None   # (fn, (active positions, argument kinds)) -> forward/backward pair
-subroutine_jvp: Callable = None    # (fn, (active positions, argument kinds)) -> compiled tangent code (.fn)
+# (fn, (active positions, argument kinds)) -> forward/backward pair
+subroutine_pair: Callable = None
+# (fn, (active positions, argument kinds)) -> compiled tangent code (.fn)
+subroutine_jvp: Callable = None
 # set by ``rules``
 lookup_rule: Callable = None       # callable -> its derivative Rule, or None
 # set by ``api``

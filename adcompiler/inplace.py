@@ -20,7 +20,8 @@ import numpy as np
 from .ir import name, name_counts, walk
 from .shapes import FLOAT_DTYPES, ResolveShapes
 
-_UFUNC_OF = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply, gast.Div: np.true_divide,
+_UFUNC_OF = {gast.Add: np.add, gast.Sub: np.subtract, gast.Mult: np.multiply,
+             gast.Div: np.true_divide,
              gast.Pow: np.power}
 _COMMUTATIVE = (gast.Add, gast.Mult)
 
@@ -40,7 +41,10 @@ class ReuseBuffers(ResolveShapes):
     def assigned(self, st, block):
         target = st.targets[0].id
         reads = [n.id for n in walk(st.value) if isinstance(n, gast.Name)]
-        if isinstance(st.value, (gast.BinOp, gast.Call)) and self.value_of(st.value).ident is not None:
+        if (
+            isinstance(st.value, (gast.BinOp, gast.Call))
+            and self.value_of(st.value).ident is not None
+        ):
             self.made_in[target] = block
         if target in reads:
             return None  # (the buffer would change under a read of the old value)
@@ -54,7 +58,8 @@ class ReuseBuffers(ResolveShapes):
             return None
         if isinstance(node, gast.Name):  # (the first step writes into that name's array)
             outer, k = steps.pop()
-            if reads.count(node.id) != sum(isinstance(n, gast.Name) and n.id == node.id for n in walk(outer)):
+            if reads.count(node.id) != sum(isinstance(n, gast.Name) and n.id == node.id
+                                           for n in walk(outer)):
                 return None  # (a later step would read it after the write)
             node = self.ufunc_call(outer, self.operands(outer), node.id)
         first = gast.Assign(targets=[name(target, store=True)], value=node, type_comment=None)
@@ -69,7 +74,12 @@ class ReuseBuffers(ResolveShapes):
             return [node.left, node.right]
         if isinstance(node, gast.Call) and not node.keywords:
             obj = self.callee(node)
-            if isinstance(obj, np.ufunc) and obj.signature is None and obj.nout == 1 and obj.nin == len(node.args):
+            if (
+                isinstance(obj, np.ufunc)
+                and obj.signature is None
+                and obj.nout == 1
+                and obj.nin == len(node.args)
+            ):
                 return node.args
         return None
 
@@ -85,21 +95,33 @@ class ReuseBuffers(ResolveShapes):
             value = self.value_of(operand)
             owned = isinstance(operand, (gast.BinOp, gast.UnaryOp, gast.Call)) or \
                 (isinstance(operand, gast.Name) and operand.id in self.dead)
-            if isinstance(node, gast.BinOp) and isinstance(node.op, gast.Pow) and (k or isinstance(operand, gast.Name)):
+            if (
+                isinstance(node, gast.BinOp)
+                and isinstance(node.op, gast.Pow)
+                and (k or isinstance(operand, gast.Name))
+            ):
                 continue  # (only ``y **= 2`` keeps NumPy's fast path for squares)
-            if owned and value.ident is not None and isinstance(value.shape, tuple) and value.shape == result.shape \
-                    and value.dtype == result.dtype and value.dtype in FLOAT_DTYPES:
+            if (
+                owned
+                and value.ident is not None
+                and isinstance(value.shape, tuple)
+                and value.shape == result.shape
+                and value.dtype == result.dtype
+                and value.dtype in FLOAT_DTYPES
+            ):
                 return k
         return None
 
     def ufunc_call(self, node, args, out):
         """``node`` as a call of its ufunc on ``args`` with ``out=out``."""
         if isinstance(node, gast.BinOp):
-            func = gast.Attribute(value=name(self.bind("np", np)), attr=_UFUNC_OF[type(node.op)].__name__,
+            func = gast.Attribute(value=name(self.bind("np", np)),
+                                  attr=_UFUNC_OF[type(node.op)].__name__,
                                   ctx=gast.Load())
         else:
             func = node.func
-        return gast.Call(func=func, args=list(args), keywords=[gast.keyword(arg="out", value=name(out))])
+        return gast.Call(func=func, args=list(args),
+                         keywords=[gast.keyword(arg="out", value=name(out))])
 
     def in_place(self, node, k, target):
         """``node`` computed into ``target``, which holds its operand ``k``."""
@@ -123,11 +145,13 @@ def read_back(tree) -> None:
                 continue
             for i, st in enumerate(stmts):
                 call = st.value if isinstance(st, (gast.Expr, gast.Assign)) else None
-                if not (isinstance(call, gast.Call) and len(call.keywords) == 1 and call.keywords[0].arg == "out"
+                if not (isinstance(call, gast.Call) and len(call.keywords) == 1
+                        and call.keywords[0].arg == "out"
                         and isinstance(call.keywords[0].value, gast.Name)):
                     continue
                 buffer = call.keywords[0].value.id
                 call.keywords = []
                 if isinstance(st, gast.Expr):
                     stmts[i] = gast.copy_location(
-                        gast.Assign(targets=[name(buffer, gast.Store())], value=call, type_comment=None), st)
+                        gast.Assign(targets=[name(buffer, gast.Store())], value=call,
+                                    type_comment=None), st)

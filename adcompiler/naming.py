@@ -34,7 +34,8 @@ def label_of(fn) -> str:
 
 
 class Namer:
-    """Hands out names that are unused so far; the same sequence of requests gives the same names."""
+    """Hands out names that are unused so far; the same sequence of requests gives the same
+    names."""
 
     def __init__(self, taken=()):
         self.taken = set(taken)
@@ -66,7 +67,8 @@ class Namer:
 
 class Bindings:
     """Objects the generated code refers to by name (numpy, runtime helpers, adjoint functions of
-    callees). A preferred name is kept when the user's function does not use it for something else."""
+    callees). A preferred name is kept when the user's function does not use it for something
+    else."""
 
     def __init__(self, namer: Namer, user_names: dict):
         self.namer = namer

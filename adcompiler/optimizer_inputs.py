@@ -14,8 +14,10 @@ from .rules.core import SHAPE_ONLY
 
 def is_pure_call(ctx):
     impure = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
-               runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver, runtime.in_place,
-               runtime.element_in_place, runtime.subscript_check, runtime.unfollowed, runtime.check_followed,
+               runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver,
+              runtime.in_place,
+               runtime.element_in_place, runtime.subscript_check, runtime.unfollowed,
+              runtime.check_followed,
                runtime.fresh_computation)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in impure)}
 
@@ -29,7 +31,11 @@ def is_pure_call(ctx):
         resolved = ctx.resolver.resolve(func)
         if any(resolved is e for e in impure):  # (generated code differentiated again calls them)
             return False
-        if resolved is not None and not isinstance(resolved, type(rules)) and rules.lookup(resolved) is not None:
+        if (
+            resolved is not None
+            and not isinstance(resolved, type(rules))
+            and rules.lookup(resolved) is not None
+        ):
             return resolved is not print and not effects.writes_first_argument(resolved)
         return False
     return is_pure
@@ -45,8 +51,9 @@ def facts_of(ctx, kinds, arg_kinds) -> Facts:
         func = call.func
         if isinstance(func, gast.Name):
             return ctx.bindings.objects.get(func.id)
+        # np.cos, with np bound by generated code
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
-                and func.value.id in ctx.bindings.objects:  # np.cos, with np bound by generated code
+                and func.value.id in ctx.bindings.objects:
             return getattr(ctx.bindings.objects[func.value.id], func.attr, None)
         return ctx.resolver.resolve(func)
 
@@ -59,12 +66,18 @@ def facts_of(ctx, kinds, arg_kinds) -> Facts:
         return None
 
     def positions():
-        return {n: _SHAPE_ARGUMENTS[id(o)] for n, o in ctx.bindings.objects.items() if id(o) in _SHAPE_ARGUMENTS}
+        return {n: _SHAPE_ARGUMENTS[id(o)] for n, o in ctx.bindings.objects.items()
+                if id(o) in _SHAPE_ARGUMENTS}
 
     def shape_operands(call):
         obj = callee(call)
-        if isinstance(obj, np.ufunc) and obj.signature is None and obj.nout == 1 and len(call.args) == obj.nin \
-                and not call.keywords:  # (elementwise: not np.matmul)
+        if (
+            isinstance(obj, np.ufunc)
+            and obj.signature is None
+            and obj.nout == 1
+            and len(call.args) == obj.nin
+            and not call.keywords
+        ):  # (elementwise: not np.matmul)
             return call.args
         if obj is runtime.log_softmax:
             return call.args[:1]
@@ -80,5 +93,6 @@ def facts_of(ctx, kinds, arg_kinds) -> Facts:
             return 0
         return kind[1] if isinstance(kind, tuple) and kind[0] == "array" else None
 
-    return Facts(positions, shape_operands, reduction_method, arg_shape, callee, rank, lambda v: kinds.get(v) == FLOAT,
+    return Facts(positions, shape_operands, reduction_method, arg_shape, callee, rank,
+                 lambda v: kinds.get(v) == FLOAT,
                  lambda: ctx.helper("shape_of"), ctx.builtin, ctx.bind)

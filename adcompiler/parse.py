@@ -40,7 +40,9 @@ def unwrap(fn):
             return fn
         elif getattr(fn, "__adcompiler_derived__", False):
             return fn  # grad(f) is not f: its generated code is what gets differentiated
-        elif hasattr(fn, "__wrapped__") and (not isinstance(fn, types.FunctionType) or _forwards(fn)):
+        elif hasattr(fn, "__wrapped__") and (
+            not isinstance(fn, types.FunctionType) or _forwards(fn)
+        ):
             fn = fn.__wrapped__
         else:
             return fn
@@ -51,7 +53,8 @@ def _forwards(wrapper) -> bool:
     (``return fn(*args, **kwargs)``, or ``out = fn(*args, **kwargs); ...; return out`` around a
     timer or a log line): then differentiating the wrapped function is differentiating it."""
     try:
-        tree = gast.parse(textwrap.dedent(inspect.getsource(wrapper.__code__))).body[0]  # (not __wrapped__)
+        # (not __wrapped__)
+        tree = gast.parse(textwrap.dedent(inspect.getsource(wrapper.__code__))).body[0]
     except (OSError, TypeError, SyntaxError, IndexError):
         return False
     if not isinstance(tree, gast.FunctionDef) or tree.args.vararg is None:
@@ -60,15 +63,22 @@ def _forwards(wrapper) -> bool:
              if value.cell_contents is wrapper.__wrapped__}
 
     def forwarding(node):
-        return (isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in inner
+        return (isinstance(node, gast.Call) and isinstance(node.func, gast.Name)
+                and node.func.id in inner
                 and len(node.args) == 1 and isinstance(node.args[0], gast.Starred)
-                and isinstance(node.args[0].value, gast.Name) and node.args[0].value.id == tree.args.vararg.id
+                and isinstance(node.args[0].value, gast.Name)
+                and node.args[0].value.id == tree.args.vararg.id
                 and all(k.arg is None for k in node.keywords))
     results = set()
     for node in gast.walk(tree):
-        if isinstance(node, gast.Assign) and forwarding(node.value) and isinstance(node.targets[0], gast.Name):
+        if (
+            isinstance(node, gast.Assign)
+            and forwarding(node.value)
+            and isinstance(node.targets[0], gast.Name)
+        ):
             results.add(node.targets[0].id)
-    stores = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
+    stores = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
+              and isinstance(n.ctx, gast.Store)]
     returns = [n.value for n in gast.walk(tree) if isinstance(n, gast.Return)]
     return bool(returns) and all(forwarding(r) or (isinstance(r, gast.Name) and r.id in results
                                                     and stores.count(r.id) == 1) for r in returns)
@@ -87,7 +97,8 @@ def parse_function(fn) -> Parsed:
                       function=name, hint="register a rule for it with ad.defvjp / ad.defjvp")
     code = fn.__code__
     try:
-        lines, first = inspect.getsourcelines(code)  # (this function's own source, never its __wrapped__)
+        # (this function's own source, never its __wrapped__)
+        lines, first = inspect.getsourcelines(code)
     except (OSError, TypeError) as exc:
         raise AdError("no source code is available (%s)" % exc, function=name,
                       filename=code.co_filename, lineno=code.co_firstlineno,
@@ -103,11 +114,12 @@ def parse_function(fn) -> Parsed:
         try:
             module = gast.parse(dedented)
         except SyntaxError as exc:
-            raise loc.error("could not parse the function's source (%s); was its file edited after it was "
-                            "imported?" % exc.msg, hint=stale.REIMPORT) from None
+            raise loc.error("could not parse the function's source (%s); was its file edited after "
+                            "it was imported?" % exc.msg, hint=stale.REIMPORT) from None
         defs = [n for n in module.body if isinstance(n, (gast.FunctionDef, gast.AsyncFunctionDef))]
         if not defs:
-            raise AdError("the source found for this function holds no 'def': its file changed after it was "
+            raise AdError("the source found for this function holds no 'def': its file changed "
+                          "after it was "
                           "imported (the lines moved)", function=name, filename=code.co_filename,
                           lineno=code.co_firstlineno, hint=stale.REIMPORT)
         tree = defs[0]
@@ -141,12 +153,26 @@ def _as_in_class(tree, fn) -> None:
     first = (tree.args.posonlyargs or tree.args.args or [None])[0]
     has_class = "__class__" in fn.__code__.co_freevars
     for node in gast.walk(tree):
-        if prefix and isinstance(node, gast.Attribute) and node.attr.startswith("__") and not node.attr.endswith("__"):
+        if (
+            prefix
+            and isinstance(node, gast.Attribute)
+            and node.attr.startswith("__")
+            and not node.attr.endswith("__")
+        ):
             node.attr = prefix + node.attr
-        elif has_class and first is not None and isinstance(node, gast.Call) and isinstance(node.func, gast.Name) \
-                and node.func.id == "super" and not node.args and not node.keywords:
-            node.args = [gast.Name(id="__class__", ctx=gast.Load(), annotation=None, type_comment=None),
-                         gast.Name(id=first.id, ctx=gast.Load(), annotation=None, type_comment=None)]
+        elif (
+            has_class
+            and first is not None
+            and isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Name)
+            and node.func.id == "super"
+            and not node.args
+            and not node.keywords
+        ):
+            node.args = [gast.Name(id="__class__", ctx=gast.Load(), annotation=None,
+                                   type_comment=None),
+                         gast.Name(id=first.id, ctx=gast.Load(), annotation=None,
+                                   type_comment=None)]
 
 
 def _first_indent(text: str) -> int:
@@ -173,17 +199,21 @@ def _lambda_tree(text: str, dedented: str, code, loc: Location) -> tuple[gast.Fu
     lambdas = [n for n in gast.walk(module) if isinstance(n, gast.Lambda)]
     params = code.co_varnames[:code.co_argcount]
     lambdas = [n for n in lambdas if [a.id for a in n.args.args] == list(params)]
-    if len(lambdas) > 1 and hasattr(code, "co_positions"):  # (Python 3.11+: the body's columns say which)
+    # (Python 3.11+: the body's columns say which)
+    if len(lambdas) > 1 and hasattr(code, "co_positions"):
         first = code.co_firstlineno - loc.line_offset
-        columns = [c for line, _, c, end in code.co_positions() if c is not None and end is not None and end > c
+        columns = [c for line, _, c, end in code.co_positions() if c is not None
+                   and end is not None and end > c
                    and line == code.co_firstlineno]
         if columns:
             col = min(columns) - shift
             lambdas = [n for n in lambdas if n.body.lineno == first
                        and n.body.col_offset <= col < (n.body.end_col_offset or 0)]
     if len(lambdas) != 1:
-        raise loc.error("could not isolate the lambda's source (%d candidates on its line)" % len(lambdas),
-                        hint="write the function with 'def'")
+        raise loc.error(
+            "could not isolate the lambda's source (%d candidates on its line)" % len(lambdas),
+            hint="write the function with 'def'",
+        )
     lam = lambdas[0]
     ret = gast.Return(value=lam.body)
     gast.copy_location(ret, lam.body)
@@ -196,18 +226,22 @@ def _lambda_tree(text: str, dedented: str, code, loc: Location) -> tuple[gast.Fu
 BUILTINS = vars(builtins)
 
 
-LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools", "operator", "jax", "jaxlib", "torch",
+LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools", "operator", "jax",
+                 "jaxlib", "torch",
                  "autograd", "pandas", "sklearn", "dask", "cupy", "xarray", "tensorflow", "polars"}
 
 
 def is_library_function(fn) -> bool:
-    """A function of NumPy, another numerical library or the standard library: differentiated
-    only through a rule, never traced into. (The user's own packages are traced, installed or not.)"""
+    """A function of NumPy, another numerical library or the standard library: differentiated only
+    through a rule, never traced into. (The user's own packages are traced, installed or not.)"""
     root = (getattr(fn, "__module__", None) or "").split(".")[0]
     if root in LIBRARY_ROOTS:
         return True
     stdlib = sysconfig.get_paths()["stdlib"]
-    return fn.__code__.co_filename.startswith(stdlib + "/") and "-packages" not in fn.__code__.co_filename
+    return (
+        fn.__code__.co_filename.startswith(stdlib + "/")
+        and "-packages" not in fn.__code__.co_filename
+    )
 
 
 def define(source: str, name: str, namespace: dict, filename: str) -> types.FunctionType:

@@ -54,7 +54,9 @@ def _imports(fdef) -> dict:
                     if alias.asname:
                         found[alias.asname] = module
                     else:
-                        found[alias.name.split(".")[0]] = importlib.import_module(alias.name.split(".")[0])
+                        found[alias.name.split(".")[0]] = importlib.import_module(
+                            alias.name.split(".")[0]
+                        )
             elif isinstance(node, gast.ImportFrom) and node.level == 0 and node.module:
                 module = importlib.import_module(node.module)
                 for alias in node.names:

@@ -27,7 +27,8 @@ from . import rules, runtime
 from .ir import name, walk
 
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
-_WITH_ARRAY_CONSTANT = (gast.Add, gast.Sub, gast.Mult, gast.Div)  # (not ``**``: ``x ** 2`` has a fast path)
+# (not ``**``: ``x ** 2`` has a fast path)
+_WITH_ARRAY_CONSTANT = (gast.Add, gast.Sub, gast.Mult, gast.Div)
 FLOAT_DTYPES = {np.dtype(t).str: np.dtype(t) for t in (np.float32, np.float64)}  # native byte order
 _F32, _F64 = np.dtype(np.float32).str, np.dtype(np.float64).str  # (native byte order)
 _LIMITS = {_F32: (2 ** 24, 3e38), _F64: (2 ** 53, float("inf"))}
@@ -47,7 +48,8 @@ class Value:
     __slots__ = ("shape", "dtype", "ident", "node", "expanded", "parts")
 
     def __init__(self, shape=None, dtype=None, ident=None, node=None, expanded=None, parts=()):
-        self.shape, self.dtype, self.ident, self.node, self.expanded = shape, dtype, ident, node, expanded
+        self.shape, self.dtype, self.ident, self.node, self.expanded = (shape, dtype, ident, node,
+                                                                        expanded)
         self.parts = parts  # a tuple display's entries
 
 
@@ -87,7 +89,8 @@ def _array_constant(number, dtype: str):
     if isinstance(number, int) and abs(number) > exact_ints or not abs(number) <= largest:
         return None
     value = float(number)
-    key = (dtype, value, math.copysign(1.0, value))  # (3 and 3.0 are one constant, 0.0 and -0.0 two)
+    # (3 and 3.0 are one constant, 0.0 and -0.0 two)
+    key = (dtype, value, math.copysign(1.0, value))
     if key not in _CONSTANTS:
         text = repr(int(value)) if value.is_integer() and abs(value) < 1e16 else repr(value)
         text = text.replace("-", "neg").replace(".", "_").replace("+", "")
@@ -107,11 +110,16 @@ def constants_as_numbers(tree, cells: dict) -> None:
         return
     for node in walk(tree):
         for field, value in gast.iter_fields(node):
-            if isinstance(value, gast.Name) and value.id in numbers and isinstance(value.ctx, gast.Load):
+            if (
+                isinstance(value, gast.Name)
+                and value.id in numbers
+                and isinstance(value.ctx, gast.Load)
+            ):
                 setattr(node, field, gast.Constant(value=numbers[value.id], kind=None))
             elif isinstance(value, list):
                 value[:] = [gast.Constant(value=numbers[v.id], kind=None)
-                            if isinstance(v, gast.Name) and v.id in numbers and isinstance(v.ctx, gast.Load) else v
+                            if isinstance(v, gast.Name) and v.id in numbers
+                            and isinstance(v.ctx, gast.Load) else v
                             for v in value]
 
 
@@ -121,7 +129,8 @@ class ResolveShapes:
 
     def __init__(self, arg_shape, callee, bind, constants=None):
         self.arg_shape, self.callee, self.bind = arg_shape, callee, bind
-        self.constants = constants if constants is not None else {}  # name -> Value of a bound 0-d constant
+        # name -> Value of a bound 0-d constant
+        self.constants = constants if constants is not None else {}
         self.fresh = itertools.count(1)
         self._values: dict = {}  # id of an expression node -> (node, its Value)
         self.primal = False  # whether the statement evaluated is the user's
@@ -131,7 +140,9 @@ class ResolveShapes:
         for a in fdef.args.posonlyargs + fdef.args.args:
             known = self.arg_shape(a.id)
             if known is not None:
-                env[a.id] = Value(*known) if known[0] != _PY else Value(_PY, known[1], node=name(a.id))
+                env[a.id] = (
+                    Value(*known) if known[0] != _PY else Value(_PY, known[1], node=name(a.id))
+                )
         self.block(fdef.body, env)
 
     def is_range(self, node) -> bool:
@@ -149,17 +160,23 @@ class ResolveShapes:
         out = []
         for st in stmts:
             out.append(st)
-            self.primal = getattr(st, "ad_primal", False)  # (the user's own statements keep their semantics)
+            # (the user's own statements keep their semantics)
+            self.primal = getattr(st, "ad_primal", False)
             if isinstance(st, (gast.For, gast.While, gast.If)):
                 if isinstance(st, gast.If):
                     st.test = self.expr(st.test, env)[0]
                 # what the statement binds is unknown after it, and at a loop's head
-                for v in {n.id for n in walk(st) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}:
+                for v in {n.id for n in walk(st) if isinstance(n, gast.Name)
+                          and isinstance(n.ctx, gast.Store)}:
                     env.pop(v, None)
                 for field in ("body", "orelse"):
                     inner = dict(env)
-                    if field == "body" and isinstance(st, gast.For) and isinstance(st.target, gast.Name) \
-                            and self.is_range(st.iter):
+                    if (
+                        field == "body"
+                        and isinstance(st, gast.For)
+                        and isinstance(st.target, gast.Name)
+                        and self.is_range(st.iter)
+                    ):
                         inner[st.target.id] = Value(_PY, "int")
                     self.block(getattr(st, field), inner)
             elif isinstance(st, gast.Assign):
@@ -213,13 +230,21 @@ class ResolveShapes:
                 return node, UNKNOWN
             node.left, left = self.unexpand(node.left, left, right, env)
             node.right, right = self.unexpand(node.right, right, left, env)
-            for one, (other, value) in ((node.left, (node.right, right)), (node.right, (node.left, left))):
-                if isinstance(node.op, gast.Mult) and _is_one(one) and not self.primal and value.shape == _PY \
-                        and value.dtype == "float":
-                    return other, value  # (1.0 * y: y, for a float y: the optimiser could not tell. An
-                    # array stays a product: a new array, never an argument handed back as a gradient)
+            for one, (other, value) in ((node.left, (node.right, right)),
+                                        (node.right, (node.left, left))):
+                if (
+                    isinstance(node.op, gast.Mult)
+                    and _is_one(one)
+                    and not self.primal
+                    and value.shape == _PY
+                    and value.dtype == "float"
+                ):
+                    # (1.0 * y: y, for a float y: the optimiser could not tell. An array stays a
+                    # product: a new array, never an argument handed back as a gradient)
+                    return other, value
             if isinstance(node.op, _WITH_ARRAY_CONSTANT):
-                node.left, node.right = self.as_array(node.left, right), self.as_array(node.right, left)
+                node.left, node.right = (self.as_array(node.left, right),
+                                         self.as_array(node.right, left))
             return node, self.elementwise(left, right, op=node.op)
         if isinstance(node, gast.UnaryOp):
             node.operand, operand = self.expr(node.operand, env)
@@ -232,7 +257,11 @@ class ResolveShapes:
             if base.shape == _SHAPE_TUPLE and isinstance(node.slice, gast.Constant):
                 return node, Value(_PY, "int")  # an entry of a shape
             return node, UNKNOWN
-        if isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name) and node.value.id in env:
+        if (
+            isinstance(node, gast.Attribute)
+            and isinstance(node.value, gast.Name)
+            and node.value.id in env
+        ):
             if node.attr in ("ndim", "size"):
                 return node, Value(_PY, "int")
             return node, Value(_SHAPE_TUPLE) if node.attr == "shape" else UNKNOWN
@@ -255,13 +284,17 @@ class ResolveShapes:
             shape = _join(shape, o.shape) if shape is not None and o.shape is not None else None
         if shape is None or (shape == _PY and op is None):
             return UNKNOWN
-        if shape == _PY:  # Python arithmetic: an int stays an int except in ``/`` (``**``: a float's is a
-            types = {o.dtype for o in operands}  # float -- or complex, refused where it may be --, else unknown)
+        # Python arithmetic: an int stays an int except in ``/`` (``**``: a float's is a
+        if shape == _PY:
+            # float -- or complex, refused where it may be --, else unknown)
+            types = {o.dtype for o in operands}
             if isinstance(op, gast.Pow):
-                return Value(_PY, "float" if operands[0].dtype == "float" and None not in types else None)
+                return Value(_PY, "float" if operands[0].dtype == "float" and None not in types
+                             else None)
             number = "float" if "float" in types or isinstance(op, gast.Div) else "int"
             return Value(_PY, None if None in types else number)
-        return Value(shape, _float_dtype(*(o.dtype if o.shape != _PY else _PY for o in operands)), next(self.fresh))
+        return Value(shape, _float_dtype(*(o.dtype if o.shape != _PY else _PY for o in operands)),
+                     next(self.fresh))
 
     def as_array(self, node, other):
         """A number ``node`` combined with an array of value ``other``: a 0-d array constant of its
@@ -295,17 +328,28 @@ class ResolveShapes:
         for k in node.keywords:
             k.value = self.expr(k.value, env)[0]
         func = node.func
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) and func.value.id in env:
-            if getattr(rules.lookup_method(func.attr), "reduction", None):  # a method of a known array
+        if (
+            isinstance(func, gast.Attribute)
+            and isinstance(func.value, gast.Name)
+            and func.value.id in env
+        ):
+            # a method of a known array
+            if getattr(rules.lookup_method(func.attr), "reduction", None):
                 return node, self.reduction(env[func.value.id], node.keywords, node.args)
             return node, UNKNOWN
         obj = self.callee(node)
         if obj is len:
             return node, Value(_PY, "int")
-        if isinstance(obj, np.ufunc) and obj.signature is None and obj.nout == 1 and len(args) == obj.nin \
-                and not node.keywords:  # (elementwise: not a gufunc such as np.matmul)
+        if (
+            isinstance(obj, np.ufunc)
+            and obj.signature is None
+            and obj.nout == 1
+            and len(args) == obj.nin
+            and not node.keywords
+        ):  # (elementwise: not a gufunc such as np.matmul)
             if obj.nin == 2 and obj not in (np.power, np.float_power):
-                node.args = [self.as_array(node.args[0], args[1]), self.as_array(node.args[1], args[0])]
+                node.args = [self.as_array(node.args[0], args[1]),
+                             self.as_array(node.args[1], args[0])]
             return node, self.elementwise(*args)
         return self.runtime_call(obj, node, args)
 
@@ -313,9 +357,15 @@ class ResolveShapes:
         """``(node, value)`` of a call of ``obj`` on operands of values ``args``: for the runtime's
         helpers, the value of the result, and the operand in place of the call when the call
         would return it unchanged; any other callee's result is ``UNKNOWN``."""
-        if obj is runtime.sum_keepdims and len(args) == 2 and isinstance(node.args[1], gast.Constant) \
-                and isinstance(node.args[1].value, int) and isinstance(args[0].shape, tuple):
-            return node, Value(("reduced", args[0].shape, node.args[1].value), args[0].dtype, next(self.fresh))
+        if (
+            obj is runtime.sum_keepdims
+            and len(args) == 2
+            and isinstance(node.args[1], gast.Constant)
+            and isinstance(node.args[1].value, int)
+            and isinstance(args[0].shape, tuple)
+        ):
+            return node, Value(("reduced", args[0].shape, node.args[1].value), args[0].dtype,
+                               next(self.fresh))
         if obj is runtime.log_softmax and args:
             return node, self.elementwise(args[0])  # np.log(p)
         if obj is runtime.unbroadcast and len(args) == 2:
@@ -336,14 +386,22 @@ class ResolveShapes:
         if obj is runtime.expand_like and len(args) == 2:
             v, x = args
             if v.shape == _PY and x.shape not in (None, _PY):
-                # (expand_like keeps a float32 primal's precision; a Python float is float64 otherwise)
-                dtype = None if v.dtype != "float" or x.dtype is None else _F32 if x.dtype == _F32 else _F64
+                # (expand_like keeps a float32 primal's
+                # precision; a Python float is float64 otherwise)
+                dtype = (
+                    None
+                    if v.dtype != "float" or x.dtype is None
+                    else _F32
+                    if x.dtype == _F32
+                    else _F64
+                )
                 return node, Value(x.shape, dtype, expanded=v)
             return node, UNKNOWN
         if obj is runtime.keep_dtype and len(args) == 2:
             x, v = args
             if x.shape == _PY or (x.dtype is not None and x.dtype == v.dtype):
-                return node.args[1], v  # (a number is rebound; an array of the same dtype needs no cast)
+                # (a number is rebound; an array of the same dtype needs no cast)
+                return node.args[1], v
             return node, UNKNOWN
         if obj is runtime.cast_like and len(args) == 2:
             g, x = args
@@ -351,9 +409,15 @@ class ResolveShapes:
                 g_node = node.args[0]
                 is_float = isinstance(g_node, gast.Constant) and isinstance(g_node.value, float)
                 return (g_node if is_float else node), Value(_PY, "float")
-            if g.ident is not None and x.shape not in (None, _PY) and g.shape == x.shape and g.dtype == x.dtype \
-                    and g.dtype is not None:
-                return node.args[0], g  # an array this code made, already of the argument's shape and dtype
+            if (
+                g.ident is not None
+                and x.shape not in (None, _PY)
+                and g.shape == x.shape
+                and g.dtype == x.dtype
+                and g.dtype is not None
+            ):
+                # an array this code made, already of the argument's shape and dtype
+                return node.args[0], g
             return node, UNKNOWN
         if obj is runtime.distinct and len(node.args) == 1 and isinstance(node.args[0], gast.Tuple):
             parts = args[0].parts
@@ -369,7 +433,8 @@ class ResolveShapes:
         if args or set(options) != {"axis", "keepdims"} or of.shape in (None, _PY):
             return UNKNOWN
         axis, keepdims = options["axis"], options["keepdims"]
-        if not (isinstance(keepdims, gast.Constant) and keepdims.value is True and isinstance(axis, gast.Constant)
+        if not (isinstance(keepdims, gast.Constant) and keepdims.value is True
+                and isinstance(axis, gast.Constant)
                 and isinstance(axis.value, int)):
             return UNKNOWN
         return Value(("reduced", of.shape, axis.value), of.dtype, next(self.fresh))

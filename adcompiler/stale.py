@@ -23,8 +23,10 @@ for _feature in __future__.all_feature_names:
     _FUTURE_FLAGS |= getattr(__future__, _feature).compiler_flag
 _FUTURE_FLAGS &= ~0x10  # (nested_scopes: the same bit as CO_NESTED, and always on)
 
-REIMPORT = "re-import the module (importlib.reload(module)) or re-run the cell that defines it, then call ad.grad again"
-_CHECKED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # code object -> source it matched
+REIMPORT = ("re-import the module (importlib.reload(module)) or re-run the cell that defines it, "
+            "then call ad.grad again")
+# code object -> source it matched
+_CHECKED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 def check(fn: types.FunctionType, text: str) -> None:
@@ -34,19 +36,30 @@ def check(fn: types.FunctionType, text: str) -> None:
     if _CHECKED.get(code) == text:
         return
     scoped, depth = _in_scopes(fn, text)
-    compiled = [(tree, at) for tree, at in ((_compile(scoped, code), depth), (_compile(textwrap.dedent(text), code), 1))
+    compiled = [(tree, at)
+                for tree, at in ((_compile(scoped, code), depth),
+                                 (_compile(textwrap.dedent(text), code), 1))
                 if tree is not None]
     if not compiled:
         return  # (cannot be compiled out of its context: nothing to compare with)
     at = None if code.co_name == "<lambda>" else True  # (a def: the one the text starts with)
-    found = [list(_candidates(tree, code.co_name, depth if at else None)) for tree, depth in compiled]
-    if any(_same(c, code) for c in found[0]) or any(_normalized(c) == _normalized(code) for cs in found for c in cs):
+    found = [list(_candidates(tree, code.co_name, depth if at else None))
+             for tree, depth in compiled]
+    if any(_same(c, code) for c in found[0]) or any(
+        _normalized(c) == _normalized(code) for cs in found for c in cs
+    ):
         _CHECKED[code] = text
         return
-    raise AdError("the source of %s in %s changed after it was imported: the code in the file is not the code "
-                  "that runs, and its derivative would be another function's" % (fn.__qualname__, code.co_filename),
-                  function=fn.__qualname__, filename=code.co_filename, lineno=code.co_firstlineno,
-                  hint=REIMPORT)
+    raise AdError(
+        "the source of %s in %s changed after it was imported: the code in the file is "
+        "not the code "
+        "that runs, and its derivative would be another function's"
+        % (fn.__qualname__, code.co_filename),
+        function=fn.__qualname__,
+        filename=code.co_filename,
+        lineno=code.co_firstlineno,
+        hint=REIMPORT,
+    )
 
 
 def _in_scopes(fn, text: str) -> tuple[str | None, int]:
@@ -75,10 +88,12 @@ def _in_scopes(fn, text: str) -> tuple[str | None, int]:
         return None, 0
     innermost = max(i for i, (kind, _) in enumerate(scopes) if kind == "def") if free else None
     lines = []
-    for i, (kind, name) in enumerate(scopes):  # (each header indented by one more character of the text's indentation)
+    # (each header indented by one more character of the text's indentation)
+    for i, (kind, name) in enumerate(scopes):
         lines.append("%s%s %s%s:" % (indent[:i], kind, name, "()" if kind == "def" else ""))
         if i == innermost:
-            lines.append("%s%s = None" % (indent if i + 1 == len(scopes) else indent[:i + 1], " = ".join(free)))
+            lines.append("%s%s = None" % (indent if i + 1 == len(scopes) else indent[:i + 1],
+                                          " = ".join(free)))
     return imports + "\n".join(lines) + "\n" + text, len(scopes) + 1
 
 
@@ -98,7 +113,8 @@ def _compile(source: str | None, code):
     if source is None:
         return None
     try:
-        return compile(source, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS, dont_inherit=True)
+        return compile(source, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
+                       dont_inherit=True)
     except (SyntaxError, ValueError):
         return None
 
@@ -127,14 +143,22 @@ def _same_constant(x, y) -> bool:
     if isinstance(x, types.CodeType):
         return isinstance(y, types.CodeType) and _same(x, y)
     if isinstance(x, tuple):
-        return type(y) is tuple and len(x) == len(y) and all(_same_constant(a, b) for a, b in zip(x, y))
+        return (
+            type(y) is tuple
+            and len(x) == len(y)
+            and all(_same_constant(a, b) for a, b in zip(x, y))
+        )
     return type(x) is type(y) and (x == y if isinstance(x, frozenset) else repr(x) == repr(y))
 
 
 # instructions a scope adds or changes: dropped, or one family per kind of variable access
-_SCOPE_ONLY = {"NOP", "RESUME", "CACHE", "EXTENDED_ARG", "COPY_FREE_VARS", "MAKE_CELL", "PUSH_NULL", "LOAD_CLOSURE"}
-_SAME_AS = {"LOAD_METHOD": "LOAD_ATTR", "CALL_METHOD": "CALL_FUNCTION"}  # (a method call on a module or not)
-_FAMILY = re.compile(r"^(LOAD|STORE|DELETE)_(FAST|GLOBAL|DEREF|NAME|CLASSDEREF|FAST_CHECK|FAST_AND_CLEAR)$")
+_SCOPE_ONLY = {"NOP", "RESUME", "CACHE", "EXTENDED_ARG", "COPY_FREE_VARS", "MAKE_CELL", "PUSH_NULL",
+               "LOAD_CLOSURE"}
+# (a method call on a module or not)
+_SAME_AS = {"LOAD_METHOD": "LOAD_ATTR", "CALL_METHOD": "CALL_FUNCTION"}
+_FAMILY = re.compile(
+    r"^(LOAD|STORE|DELETE)_(FAST|GLOBAL|DEREF|NAME|CLASSDEREF|FAST_CHECK|FAST_AND_CLEAR)$"
+)
 _MANGLED = re.compile(r"^_[A-Za-z0-9_]*?[A-Za-z0-9]__(?=\w)")
 _JUMPS = set(dis.hasjrel) | set(dis.hasjabs)
 
@@ -155,8 +179,13 @@ def _normalized(code):
             arg = index.get(arg, min((k for o, k in index.items() if o >= arg), default=len(kept)))
         elif isinstance(arg, types.CodeType):
             arg = _normalized(arg)
-        elif op == "LOAD_CONST" and n + 1 < len(kept) and kept[n + 1].opname == "MAKE_FUNCTION" and n \
-                and isinstance(kept[n - 1].argval, types.CodeType):
+        elif (
+            op == "LOAD_CONST"
+            and n + 1 < len(kept)
+            and kept[n + 1].opname == "MAKE_FUNCTION"
+            and n
+            and isinstance(kept[n - 1].argval, types.CodeType)
+        ):
             arg = None  # (Python 3.10: the qualified name, which names the scopes around)
         elif op == "MAKE_FUNCTION" or (op == "BUILD_TUPLE" and n + 1 < len(kept)
                                        and isinstance(kept[n + 1].argval, types.CodeType)):

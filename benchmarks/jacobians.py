@@ -43,14 +43,18 @@ def main(n=100):
     rng = np.random.RandomState(0)
     x, w = rng.randn(n), rng.randn(n)
     rows = []
-    for label, make, name, f in [("jacobian, forward", lambda: ad.jacobian(elementwise, mode="forward"),
+    for label, make, name, f in [("jacobian, forward",
+                                  lambda: ad.jacobian(elementwise, mode="forward"),
                                   "_batched_jacobian", elementwise),
-                                 ("jacobian, reverse", lambda: ad.jacobian(elementwise), "_batched_reverse_jacobian",
+                                 ("jacobian, reverse", lambda: ad.jacobian(elementwise),
+                                  "_batched_reverse_jacobian",
                                   elementwise),
-                                 ("hessian", lambda: ad.hessian(energy), "_batched_jacobian", energy)]:
+                                 ("hessian", lambda: ad.hessian(energy), "_batched_jacobian",
+                                  energy)]:
         jac = make()
         assert np.allclose(jac(x, w), unbatched(name, lambda: jac(x, w)), rtol=1e-10, atol=1e-12)
-        rows.append((label, best(lambda: jac(x, w), 20), unbatched(name, lambda: best(lambda: jac(x, w), 3))))
+        rows.append((label, best(lambda: jac(x, w), 20),
+                     unbatched(name, lambda: best(lambda: jac(x, w), 3))))
     print("| %d inputs | batched | one jvp per column / backward per row | speed-up |" % n)
     print("|---|---|---|---|")
     for label, fast, slow in rows:

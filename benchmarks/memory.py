@@ -52,7 +52,8 @@ def measure(fn, args):
 def main():
     rng = np.random.RandomState(0)
     batch, hidden, steps = 256, 128, 100
-    args = (rng.randn(hidden, hidden) * 0.05, rng.randn(hidden, hidden) * 0.05, rng.randn(steps, batch, hidden))
+    args = (rng.randn(hidden, hidden) * 0.05, rng.randn(hidden, hidden) * 0.05,
+            rng.randn(steps, batch, hidden))
     plain = measure(rnn_plain, args)
     ckpt = measure(rnn_checkpointed, args)
     for a, b in zip(plain[2], ckpt[2]):

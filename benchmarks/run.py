@@ -55,7 +55,8 @@ def as_tuple(g, many):
 
 
 def close(a, b, tol=1e-6):
-    return all(np.allclose(np.asarray(x, dtype=float), np.asarray(y, dtype=float), rtol=tol, atol=tol * 1e-2)
+    return all(np.allclose(np.asarray(x, dtype=float), np.asarray(y, dtype=float), rtol=tol,
+                           atol=tol * 1e-2)
                for x, y in zip(a, b))
 
 
@@ -76,7 +77,8 @@ def directional_check(w, grads, eps=1e-6):
 
 
 def rebind(fn, module):
-    """``fn`` with its global ``np`` replaced (run the same source on autograd.numpy / jax.numpy)."""
+    """``fn`` with its global ``np`` replaced (run the same source on autograd.numpy /
+    jax.numpy)."""
     glb = dict(fn.__globals__)
     glb["np"] = module
     return types.FunctionType(fn.__code__, glb, fn.__name__, fn.__defaults__, fn.__closure__)
@@ -87,15 +89,18 @@ def frameworks():
     try:
         import autograd
         import autograd.numpy as anp
-        found["autograd"] = lambda w: autograd.grad(rebind(w.fn, anp), list(w.wrt) if len(w.wrt) > 1 else w.wrt[0])
+        found["autograd"] = lambda w: autograd.grad(rebind(w.fn, anp), list(w.wrt)
+                                                    if len(w.wrt) > 1 else w.wrt[0])
     except ImportError:
         pass
     try:
         import jax
         import jax.numpy as jnp
         jax.config.update("jax_enable_x64", True)
-        found["jax"] = lambda w: jax.grad(rebind(w.fn, jnp), argnums=w.wrt if len(w.wrt) > 1 else w.wrt[0])
-        found["jax+jit"] = lambda w: jax.jit(jax.grad(rebind(w.fn, jnp), argnums=w.wrt if len(w.wrt) > 1 else w.wrt[0]))
+        found["jax"] = lambda w: jax.grad(rebind(w.fn, jnp), argnums=w.wrt if len(w.wrt) > 1
+                                          else w.wrt[0])
+        found["jax+jit"] = lambda w: jax.jit(jax.grad(rebind(w.fn, jnp), argnums=w.wrt
+                                                      if len(w.wrt) > 1 else w.wrt[0]))
     except ImportError:
         pass
     try:
@@ -125,14 +130,19 @@ def run(quick=False):
         repeat = 3 if quick else 7
         row["forward_s"] = best_time(lambda: w.fn(*args), repeat)
         if w.loop is not None:
-            timed = [lambda: w.loop(lambda *a: w.hand(*a)[0], *args), lambda: w.loop(grad_fn, *args)]
+            timed = [lambda: w.loop(lambda *a: w.hand(*a)[0], *args),
+                     lambda: w.loop(grad_fn, *args)]
             times = best_times(timed if row["ok"] else timed[:1], repeat=5, min_time=0.05)
         else:
             timed = [lambda: w.hand(*args), lambda: grad_fn(*args)]
             times = best_times(timed if row["ok"] else timed[:1], repeat)
         row["hand_s"], row["adcompiler_s"] = times[0], (times[1] if row["ok"] else None)
         row["ratio"] = row["adcompiler_s"] / row["hand_s"] if row["adcompiler_s"] else None
-        row["grad_over_forward"] = row["adcompiler_s"] / row["forward_s"] if row["adcompiler_s"] and w.loop is None else None
+        row["grad_over_forward"] = (
+            row["adcompiler_s"] / row["forward_s"]
+            if row["adcompiler_s"] and w.loop is None
+            else None
+        )
         rows.append(row)
     # Frameworks are imported only now: JAX's thread pool would otherwise compete for the cores
     # while adcompiler and the hand-written gradients are timed.
@@ -150,7 +160,8 @@ def run(quick=False):
                     row[label] = "wrong"
                     continue
                 if w.loop is not None:
-                    row[label] = best_time(lambda: w.loop(lambda *a: g(*a), *args), repeat=3, min_time=0.05)
+                    row[label] = best_time(lambda: w.loop(lambda *a: g(*a), *args), repeat=3,
+                                           min_time=0.05)
                 else:
                     row[label] = best_time(lambda: _block(g(*args)), repeat)
             except Exception as exc:  # a framework that cannot run this program
@@ -208,17 +219,20 @@ def main(argv=None):
     args = parser.parse_args(argv)
     gen, overhead, direct = compile_times()  # before any framework is imported
     rows, others = run(args.quick)
-    head = ["workload", "forward", "hand grad", "adcompiler", "ratio", "target", "grad/fwd"] + others
+    head = ["workload", "forward", "hand grad", "adcompiler", "ratio", "target",
+            "grad/fwd"] + others
     print("| " + " | ".join(head) + " |")
     print("|" + "---|" * len(head))
     for r in rows:
         ratio = "WRONG" if not r["ok"] else "%.2f" % r["ratio"]
         gf = "%.1f" % r["grad_over_forward"] if r.get("grad_over_forward") else "-"
-        cells = [r["name"], fmt_time(r["forward_s"]), fmt_time(r["hand_s"]), fmt_time(r["adcompiler_s"]),
+        cells = [r["name"], fmt_time(r["forward_s"]), fmt_time(r["hand_s"]),
+                 fmt_time(r["adcompiler_s"]),
                  ratio, "<= %.2f" % TARGETS[r["kind"]], gf]
         for o in others:
             v = r.get(o)
-            cells.append(fmt_time(v) + (" (%.2fx)" % (v / r["hand_s"]) if isinstance(v, float) else ""))
+            cells.append(fmt_time(v) + (" (%.2fx)" % (v / r["hand_s"]) if isinstance(v, float)
+                                        else ""))
         print("| " + " | ".join(cells) + " |")
     print()
     print("| generation time (cache cleared) | ms |")
@@ -226,13 +240,15 @@ def main(argv=None):
     for k, v in gen.items():
         print("| %s | %.1f |" % (k, v))
     print()
-    print("cached call overhead over the generated function: %.3f us (generated function alone: %.3f us)"
+    print("cached call overhead over the generated function: %.3f us (generated function alone: "
+          "%.3f us)"
           % (overhead, direct))
     if args.json:
         with open(args.json, "w") as fh:
             json.dump({"date": time.strftime("%Y-%m-%d"), "machine": platform.platform(),
                        "python": platform.python_version(), "numpy": np.__version__, "rows": rows,
-                       "generation_ms": gen, "cached_call_overhead_us": overhead}, fh, indent=1, default=str)
+                       "generation_ms": gen, "cached_call_overhead_us": overhead}, fh, indent=1,
+                      default=str)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,8 @@ def torch_grad(fn, wrt):
 
     def grad(*args):
         tensors = [torch.from_numpy(a) if isinstance(a, np.ndarray) else
-                   torch.tensor(a, dtype=torch.float64) if isinstance(a, float) else a for a in args]
+                   torch.tensor(a, dtype=torch.float64) if isinstance(a, float) else a
+                   for a in args]
         leaves = [tensors[p].detach().requires_grad_() for p in wrt]
         for p, leaf in zip(wrt, leaves):
             tensors[p] = leaf

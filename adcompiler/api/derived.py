@@ -43,7 +43,8 @@ def _positions(fn, wrt) -> tuple[tuple[int, ...], bool]:
     out = []
     for w in items:
         if isinstance(w, bool) or not isinstance(w, (int, str)):
-            raise AdError("wrt=%r must be an argument position, an argument name or a tuple of those"
+            raise AdError("wrt=%r must be an argument position, an argument name or a tuple of "
+                          "those"
                           % (w,), function=name)
         if isinstance(w, str):
             if w not in params:
@@ -59,8 +60,8 @@ def _positions(fn, wrt) -> tuple[tuple[int, ...], bool]:
 
 
 def _check_differentiable(fn, args, positions):
-    """An AdError for an argument the generated code cannot be trusted with (``arguments.check``)
-    or one in ``positions`` that cannot be differentiated (an int, a bool, an int array, None...)."""
+    """An AdError for an argument the generated code cannot be trusted with (``arguments.check``) or
+    one in ``positions`` that cannot be differentiated (an int, a bool, an int array, None...)."""
     params = _params(fn)
     for i in positions:
         if i >= len(args):
@@ -73,7 +74,8 @@ def _check_differentiable(fn, args, positions):
         if k == "int" or value is None or isinstance(value, (str, bytes)) or \
                 (isinstance(value, np.generic) and not isinstance(value, np.floating)) or \
                 (isinstance(k, tuple) and k[0] == "array" and k[2][1] not in "f"):
-            raise AdError("cannot differentiate w.r.t. argument %r: it is %r (%s), which is not differentiable"
+            raise AdError("cannot differentiate w.r.t. argument %r: it is %r (%s), which is not "
+                          "differentiable"
                           % (params[i], value if not hasattr(value, "shape")
                              else "an array of dtype %s" % value.dtype, type(value).__name__),
                           function=fn.__qualname__, hint="pass a float (e.g. %r) or a float array" %
@@ -93,10 +95,12 @@ class _Derived:
         self.wrt = wrt
         self.optimize = optimize
         self._positions = None
-        self._by_class: dict = {}  # argument classes -> generated function, for calls without arrays
+        # argument classes -> generated function, for calls without arrays
+        self._by_class: dict = {}
         self._by_key: dict = {}    # _array_key(args) -> generated function, for calls with arrays
         self._fns = _cache_for(unwrap(fn)).setdefault((self.mode, _freeze(wrt), optimize), {})
-        functools.update_wrapper(self, fn, updated=())  # never copy fn.__dict__ (a derived fn's cache)
+        # never copy fn.__dict__ (a derived fn's cache)
+        functools.update_wrapper(self, fn, updated=())
         _LIVE.add(self)
         self.__name__ = "%s_of_%s" % (self.mode, getattr(fn, "__name__", "f"))
 
@@ -246,7 +250,8 @@ def _dispatcher(derived: "_Derived"):
     key = "%s.__class__" % safe[0] if len(safe) == 1 \
         else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
     array_key = "(%s,)" % ", ".join("%s.shape if %s.__class__ is ndarray else %s.__class__, "
-                                    "%s.dtype if %s.__class__ is ndarray else None" % ((a,) * 5) for a in safe)
+                                    "%s.dtype if %s.__class__ is ndarray else None" % ((a,) * 5)
+                                    for a in safe)
     all_arrays = " and ".join("%s.__class__ is ndarray" % a for a in safe)
     arrays_key = "(%s,)" % ", ".join("%s.shape, %s.dtype" % (a, a) for a in safe)
     src = ("def make(get, get_array, slow):\n"

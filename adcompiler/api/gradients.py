@@ -71,8 +71,8 @@ class _ValueAndGrad(_Gradient):
 
 
 class _Decorator:
-    """The default of ``fn``: ``ad.grad(wrt=...)`` without a function returns a decorator (an explicit
-    None is an error, like any other value that is not a function)."""
+    """The default of ``fn``: ``ad.grad(wrt=...)`` without a function returns a decorator (an
+    explicit None is an error, like any other value that is not a function)."""
 
     def __repr__(self):
         return "<decorator>"
@@ -145,8 +145,11 @@ def _shaped_like(value, like):
     for lists, tuples and dicts (0.0 stands for a zero of any structure)."""
     if isinstance(like, (list, tuple)):
         parts = [0.0] * len(like) if value.__class__ is float else value
-        return type(like)(_shaped_like(v, e) for v, e in zip(parts, like)) if like.__class__ in (list, tuple) \
+        return (
+            type(like)(_shaped_like(v, e) for v, e in zip(parts, like))
+            if like.__class__ in (list, tuple)
             else like.__class__(*(_shaped_like(v, e) for v, e in zip(parts, like)))
+        )
     if isinstance(like, dict):
         return {k: _shaped_like(0.0 if value.__class__ is float else value[k], e)
                 for k, e in like.items()}

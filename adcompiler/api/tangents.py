@@ -25,9 +25,18 @@ def _differentiable_positions(args) -> tuple[int, ...]:
     out = []
     for i, a in enumerate(args):
         k = arguments.kind_of(a)
-        if k == "float" or (k == "scalar" and isinstance(a, (np.floating, np.complexfloating))) or \
-                (isinstance(k, tuple) and ((k[0] == "array" and k[2][1] in "fc") or k[0] == compiler.CONTAINER
-                                           or (k[0] == "object" and arguments.plain_object(a)))):
+        if (
+            k == "float"
+            or (k == "scalar" and isinstance(a, (np.floating, np.complexfloating)))
+            or (
+                isinstance(k, tuple)
+                and (
+                    (k[0] == "array" and k[2][1] in "fc")
+                    or k[0] == compiler.CONTAINER
+                    or (k[0] == "object" and arguments.plain_object(a))
+                )
+            )
+        ):
             out.append(i)
     return tuple(out)
 
@@ -71,11 +80,13 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     arguments.check(name, ["the tangent of %s" % p for p in params] + ["a tangent"] * len(tangents),
                     tangents, ())
     # 0.0 stands for the zero tangent of an argument of any structure
-    tangents = tuple(runtime.cast_like(0.0, a) if i in positions and (t is None or (t.__class__ is float and not t))
+    tangents = tuple(runtime.cast_like(0.0, a) if i in positions
+                     and (t is None or (t.__class__ is float and not t))
                      else t for i, (a, t) in enumerate(zip(primals, tangents)))
     for p in positions:
         if _structure(tangents[p]) != _structure(primals[p]):
-            raise AdError("the tangent of argument %d has shape %s, the argument has shape %s (tangent: %r)"
+            raise AdError("the tangent of argument %d has shape %s, the argument has shape %s "
+                          "(tangent: %r)"
                           % (p, _structure(tangents[p]), _structure(primals[p]), tangents[p]),
                           function=name)
     run = _jvp_function(fn, primals, positions)

@@ -43,7 +43,8 @@ class DeadCode:
                 return s, (live - {target.id}) | set(loads(s.value))
             return s, live | set(loads(target)) | set(loads(s.value))
         if isinstance(s, gast.AugAssign):  # (reads its target too)
-            return s, live | {n.id for n in walk(s.target) if isinstance(n, gast.Name)} | set(loads(s.value))
+            return s, live | {n.id for n in walk(s.target)
+                              if isinstance(n, gast.Name)} | set(loads(s.value))
         if isinstance(s, gast.Return):
             return s, set(loads(s.value)) if s.value is not None else set()
         if isinstance(s, gast.Expr):
@@ -60,11 +61,17 @@ class DeadCode:
                 s.orelse = orelse
                 if not _effective(body) and orelse:  # if t: pass else: ... -> if not t: ...
                     negated = isinstance(s.test, gast.UnaryOp) and isinstance(s.test.op, gast.Not)
-                    s.test = s.test.operand if negated else gast.UnaryOp(op=gast.Not(), operand=s.test)
+                    s.test = (
+                        s.test.operand if negated else gast.UnaryOp(op=gast.Not(), operand=s.test)
+                    )
                     s.body, s.orelse = orelse, []
             return s, live_body | live_else | set(loads(s.test))
         if isinstance(s, (gast.For, gast.While)):
-            target = {n.id for n in walk(s.target) if isinstance(n, gast.Name)} if isinstance(s, gast.For) else set()
+            target = (
+                {n.id for n in walk(s.target) if isinstance(n, gast.Name)}
+                if isinstance(s, gast.For)
+                else set()
+            )
             head = set(loads(s.iter if isinstance(s, gast.For) else s.test))
             out = set(live) | (head if isinstance(s, gast.While) else set())
             apply, self.apply = self.apply, False  # liveness only, until it is stable
@@ -76,7 +83,12 @@ class DeadCode:
                 out = new
             self.apply = apply
             body, live_body = self.block(s.body, out)
-            if isinstance(s, gast.For) and not _effective(body) and self.pure(s.iter) and not target & live:
+            if (
+                isinstance(s, gast.For)
+                and not _effective(body)
+                and self.pure(s.iter)
+                and not target & live
+            ):
                 return None, live  # (a loop that binds a name read afterwards stays, even if empty)
             if self.apply:
                 s.body = body or [gast.Pass()]
@@ -87,8 +99,13 @@ class DeadCode:
 
 
 def _is_comment(s) -> bool:
-    return isinstance(s.value, gast.Call) and isinstance(s.value.func, gast.Name) and s.value.func.id == COMMENT
+    return (
+        isinstance(s.value, gast.Call)
+        and isinstance(s.value.func, gast.Name)
+        and s.value.func.id == COMMENT
+    )
 
 
 def _effective(stmts) -> bool:
-    return any(not isinstance(s, gast.Pass) and not (isinstance(s, gast.Expr) and _is_comment(s)) for s in stmts)
+    return any(not isinstance(s, gast.Pass) and not (isinstance(s, gast.Expr) and _is_comment(s))
+               for s in stmts)

@@ -13,9 +13,10 @@ import gast
 class Facts:
     """What the optimiser may know about the names in gradient code."""
 
-    positions: Callable[[], dict]         # helper name -> positions of arguments read for their shape only
-    shape_operands: Callable[[gast.Call], "list | None"]  # the operands whose broadcast shape is the
-                                                          # call's (a ufunc's: all), else None
+    # helper name -> positions of arguments read for their shape only
+    positions: Callable[[], dict]
+    # the operands whose broadcast shape is the call's (a ufunc's: all), else None
+    shape_operands: Callable[[gast.Call], "list | None"]
     reduction_method: Callable[[gast.Call], "str | None"]  # np.sum(x, ...) -> "sum" (x.sum(...))
     arg_shape: Callable[[str], "tuple | None"]  # parameter -> (shape class, dtype) (see shapes.py)
     callee: Callable[[gast.Call], object]       # the object a call calls

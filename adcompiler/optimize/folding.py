@@ -35,20 +35,33 @@ def inline_loop_tests(fdef) -> None:
 def _inline_loop_test(stmts, loads_total) -> bool:
     """Inline the first loop test of ``stmts`` that qualifies; True if one did."""
     for k, st in enumerate(stmts):
-        if not (isinstance(st, gast.While) and isinstance(st.test, gast.Name) and st.body and not st.orelse):
+        if not (isinstance(st, gast.While) and isinstance(st.test, gast.Name) and st.body
+                and not st.orelse):
             continue
         var, last = st.test.id, st.body[-1]
-        if loads_total.get(var) != 1 or not (isinstance(last, gast.Assign) and isinstance(last.targets[0], gast.Name)
-                                             and last.targets[0].id == var):
+        if loads_total.get(var) != 1 or not (
+            isinstance(last, gast.Assign)
+            and isinstance(last.targets[0], gast.Name)
+            and last.targets[0].id == var
+        ):
             continue
         j = k - 1  # the first evaluation, past stores of constants the test does not read
         reads = set(loads(last.value))
-        while j >= 0 and isinstance(stmts[j], gast.Assign) and isinstance(stmts[j].value, gast.Constant) \
-                and isinstance(stmts[j].targets[0], gast.Name) and stmts[j].targets[0].id not in reads | {var}:
+        while (
+            j >= 0
+            and isinstance(stmts[j], gast.Assign)
+            and isinstance(stmts[j].value, gast.Constant)
+            and isinstance(stmts[j].targets[0], gast.Name)
+            and stmts[j].targets[0].id not in reads | {var}
+        ):
             j -= 1
         first = stmts[j] if j >= 0 else None
-        if isinstance(first, gast.Assign) and isinstance(first.targets[0], gast.Name) and first.targets[0].id == var \
-                and gast.dump(first.value) == gast.dump(last.value):
+        if (
+            isinstance(first, gast.Assign)
+            and isinstance(first.targets[0], gast.Name)
+            and first.targets[0].id == var
+            and gast.dump(first.value) == gast.dump(last.value)
+        ):
             st.test = last.value
             del st.body[-1]
             st.body = st.body or [gast.Pass()]
@@ -70,32 +83,48 @@ def fold_short_circuits(stmts) -> None:
             var, test, inner = first.targets[0].id, second.test, second.body[0]
             negated = isinstance(test, gast.UnaryOp) and isinstance(test.op, gast.Not)
             tested = test.operand if negated else test
-            if isinstance(tested, gast.Name) and tested.id == var and isinstance(inner.targets[0], gast.Name) \
-                    and inner.targets[0].id == var and var not in loads(inner.value):
-                first.value = gast.BoolOp(op=gast.Or() if negated else gast.And(), values=[first.value, inner.value])
+            if (
+                isinstance(tested, gast.Name)
+                and tested.id == var
+                and isinstance(inner.targets[0], gast.Name)
+                and inner.targets[0].id == var
+                and var not in loads(inner.value)
+            ):
+                first.value = gast.BoolOp(op=gast.Or() if negated else gast.And(),
+                                          values=[first.value, inner.value])
                 del block[k + 1]
 
 
 def fuse_single_use(fdef, keep) -> None:
-    """A temporary ``t = expr`` whose only read is in the value (or ``if`` test) of the next statement
-    (comments aside) goes into that read: ``t2 = y * y; t1 = t2 - x`` becomes ``t1 = y * y - x``, as a user would
-    write it and with one store and load less. Only when moving ``expr`` cannot reorder calls."""
+    """A temporary ``t = expr`` whose only read is in the value (or ``if`` test) of the next
+    statement (comments aside) goes into that read: ``t2 = y * y; t1 = t2 - x`` becomes
+    ``t1 = y * y - x``, as a user would write it and with one store and load less. Only when moving
+    ``expr`` cannot reorder calls."""
     counts, loads_total = _name_stats(fdef)
     for stmts in _blocks(fdef.body):
         for k in range(len(stmts) - 2, -1, -1):  # backwards, so chains fuse into one expression
             st = stmts[k]
             after = k + 1  # the next statement, past comments
-            while after < len(stmts) - 1 and isinstance(stmts[after], gast.Expr) and _is_comment(stmts[after]):
+            while (
+                after < len(stmts) - 1
+                and isinstance(stmts[after], gast.Expr)
+                and _is_comment(stmts[after])
+            ):
                 after += 1
-            if (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id not in keep
-                    and _TEMPORARY.match(st.targets[0].id) and counts.get(st.targets[0].id) == 1 and loads_total.get(st.targets[0].id) == 1
+            if (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
+                and st.targets[0].id not in keep
+                    and _TEMPORARY.match(st.targets[0].id) and counts.get(st.targets[0].id) == 1
+                and loads_total.get(st.targets[0].id) == 1
                     and _fuse_into(stmts[after], st.targets[0].id, st.value)):
                 del stmts[k]
 
 
 def _fuse_into(st, var, expr) -> bool:
-    """Put ``expr`` in place of the one read of ``var`` in the value part of ``st``; True if done."""
-    if isinstance(st, (gast.Assign, gast.AugAssign, gast.Return)) or (isinstance(st, gast.Expr) and not _is_comment(st)):
+    """Put ``expr`` in place of the one read of ``var`` in the value part of ``st``; True if
+    done."""
+    if isinstance(st, (gast.Assign, gast.AugAssign, gast.Return)) or (
+        isinstance(st, gast.Expr) and not _is_comment(st)
+    ):
         part = st.value
     elif isinstance(st, gast.If):
         part = st.test
@@ -109,7 +138,9 @@ def _fuse_into(st, var, expr) -> bool:
     has_call = any(isinstance(n, gast.Call) for n in walk(expr))
     if has_call and any(isinstance(n, gast.Call) and n not in path for n in walk(part)):
         return False  # another call could run first, or later, than it did
-    if any(isinstance(n, (gast.Lambda, gast.ListComp, gast.GeneratorExp, gast.DictComp, gast.SetComp)) for n in path):
+    if any(isinstance(n,
+                      (gast.Lambda, gast.ListComp, gast.GeneratorExp, gast.DictComp, gast.SetComp))
+           for n in path):
         return False
     parent, leaf = (path[-2], path[-1]) if len(path) > 1 else (st, path[-1])
     for field, value in gast.iter_fields(parent):

@@ -14,9 +14,10 @@ _ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.Floo
 
 def skip_shape_only(fdef, shapes: Facts) -> bool:
     """A value computed only for its shape (``np.sum(x * y)`` needs ``x * y`` for the shape of its
-    adjoint) is replaced by an operand of that shape: ``t1 = x * y`` becomes ``t1 = shape_of(x, y)``,
-    ``t2 = np.log(p)`` becomes ``t2 = p``. Repeated, as operands may then be read for their shape
-    only. Only elementwise expressions of numbers and arrays qualify. True if anything changed."""
+    adjoint) is replaced by an operand of that shape: ``t1 = x * y`` becomes
+    ``t1 = shape_of(x, y)``, ``t2 = np.log(p)`` becomes ``t2 = p``. Repeated, as operands may then
+    be read for their shape only. Only elementwise expressions of numbers and arrays qualify. True
+    if anything changed."""
     changed = False
     while True:
         stores, loads_total = _name_stats(fdef)
@@ -31,21 +32,28 @@ def skip_shape_only(fdef, shapes: Facts) -> bool:
         only = {v for v, n in shape_reads.items() if n == loads_total.get(v) and stores.get(v) == 1}
         rewrote = False
         for st in walk(fdef):
-            if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id in only) \
-                    or isinstance(st.value, gast.Name):
+            if not (
+                isinstance(st, gast.Assign)
+                and isinstance(st.targets[0], gast.Name)
+                and st.targets[0].id in only
+            ) or isinstance(st.value, gast.Name):
                 continue
             leaves = _elementwise_leaves(st.value, shapes)
             if not leaves:
                 continue
-            # Python numbers change neither the shape nor the dtype (NumPy scalars can change the dtype)
+            # Python numbers change neither the shape nor
+            # the dtype (NumPy scalars can change the dtype)
             arrays = [v for v in leaves if not shapes.python_number(v)] or leaves[:1]
             if len(arrays) == 1:
-                st.value = gast.Name(id=arrays[0], ctx=gast.Load(), annotation=None, type_comment=None)
+                st.value = gast.Name(id=arrays[0], ctx=gast.Load(), annotation=None,
+                                     type_comment=None)
                 st.ad_primal = False  # a stand-in now, which copy propagation may remove
             else:
-                st.value = gast.Call(func=gast.Name(id=shapes.stand_in(), ctx=gast.Load(), annotation=None,
+                st.value = gast.Call(func=gast.Name(id=shapes.stand_in(), ctx=gast.Load(),
+                                                    annotation=None,
                                                     type_comment=None),
-                                     args=[gast.Name(id=v, ctx=gast.Load(), annotation=None, type_comment=None)
+                                     args=[gast.Name(id=v, ctx=gast.Load(), annotation=None,
+                                                     type_comment=None)
                                            for v in arrays], keywords=[])
             rewrote = True
         if not rewrote:
@@ -72,48 +80,77 @@ def iterate_tapes_in_reverse(fdef, builtin) -> None:
     stores, loads_ = _name_stats(fdef)
     body = fdef.body
     for loop in body:
-        if not (isinstance(loop, gast.For) and isinstance(loop.iter, gast.Call) and isinstance(loop.iter.func, gast.Name)
+        if not (isinstance(loop, gast.For) and isinstance(loop.iter, gast.Call)
+                and isinstance(loop.iter.func, gast.Name)
                 and loop.iter.func.id == builtin("range") and len(loop.iter.args) == 1
-                and isinstance(loop.iter.args[0], gast.Name) and isinstance(loop.target, gast.Name)):
+                and isinstance(loop.iter.args[0], gast.Name)
+                and isinstance(loop.target, gast.Name)):
             continue
         counter = loop.iter.args[0].id
-        fills = [w for w in body if isinstance(w, gast.While) and w.body and _increments(w.body[0], counter)]
+        fills = [w for w in body if isinstance(w, gast.While) and w.body
+                 and _increments(w.body[0], counter)]
         pops = [k for k, st in enumerate(loop.body) if _tape_call(st, "pop")]
-        if len(fills) != 1 or len(pops) != 1 or stores.get(counter) != 2 or loads_.get(counter) != 2:
+        if (
+            len(fills) != 1
+            or len(pops) != 1
+            or stores.get(counter) != 2
+            or loads_.get(counter) != 2
+        ):
             continue
         pushes = [st for st in fills[0].body if _tape_call(st, "append")]
         pop = loop.body[pops[0]]
         tape = pop.value.func.value.id
-        if len(pushes) != 1 or pushes[0].value.func.value.id != tape or loads_.get(tape) != 2 or stores.get(tape) != 1:
+        if (
+            len(pushes) != 1
+            or pushes[0].value.func.value.id != tape
+            or loads_.get(tape) != 2
+            or stores.get(tape) != 1
+        ):
             continue
         popped = {n.id for n in walk(pop.targets[0]) if isinstance(n, gast.Name)}
-        if any(isinstance(n, gast.Name) and n.id in popped for st in loop.body[:pops[0]] for n in walk(st)):
+        if any(isinstance(n, gast.Name) and n.id in popped for st in loop.body[:pops[0]]
+               for n in walk(st)):
             continue  # read or bound before the pop in the same iteration
         loop.target = pop.targets[0]
-        loop.iter = gast.Call(func=gast.Name(id=builtin("reversed"), ctx=gast.Load(), annotation=None, type_comment=None),
-                              args=[gast.Name(id=tape, ctx=gast.Load(), annotation=None, type_comment=None)],
+        loop.iter = gast.Call(func=gast.Name(id=builtin("reversed"), ctx=gast.Load(),
+                                             annotation=None, type_comment=None),
+                              args=[gast.Name(id=tape, ctx=gast.Load(), annotation=None,
+                                              type_comment=None)],
                               keywords=[])
         del loop.body[pops[0]]
         loop.body = loop.body or [gast.Pass()]
         del fills[0].body[0]
-        body[:] = [st for st in body if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
-                                             and st.targets[0].id == counter)]
+        body[:] = [st for st in body
+                   if not (isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name)
+                           and st.targets[0].id == counter)]
         return iterate_tapes_in_reverse(fdef, builtin)
 
 
 def _increments(st, var) -> bool:
     """Is ``st`` ``var = var + 1``?"""
-    return isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and st.targets[0].id == var \
-        and isinstance(st.value, gast.BinOp) and isinstance(st.value.op, gast.Add) \
-        and isinstance(st.value.left, gast.Name) and st.value.left.id == var and _const(st.value.right, 1)
+    return (
+        isinstance(st, gast.Assign)
+        and isinstance(st.targets[0], gast.Name)
+        and st.targets[0].id == var
+        and isinstance(st.value, gast.BinOp)
+        and isinstance(st.value.op, gast.Add)
+        and isinstance(st.value.left, gast.Name)
+        and st.value.left.id == var
+        and _const(st.value.right, 1)
+    )
 
 
 def _tape_call(st, method) -> bool:
     """Is ``st`` ``tape.append(x)`` (method "append") or ``x = tape.pop()`` (method "pop")?"""
     call = st.value if isinstance(st, gast.Expr if method == "append" else gast.Assign) else None
-    return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) and call.func.attr == method \
-        and isinstance(call.func.value, gast.Name) and len(call.args) == (1 if method == "append" else 0) \
+    return (
+        isinstance(call, gast.Call)
+        and isinstance(call.func, gast.Attribute)
+        and call.func.attr == method
+        and isinstance(call.func.value, gast.Name)
+        and len(call.args) == (1 if method == "append" else 0)
         and not call.keywords
+    )
 
 
 def _elementwise_leaves(expr, shapes):
@@ -138,5 +175,6 @@ def _elementwise_leaves(expr, shapes):
             return None
         leaves += [v for v in found if v not in leaves]
     if isinstance(expr, gast.Call) and all(shapes.python_number(v) for v in leaves):
-        return None  # (a NumPy function of Python numbers: a NumPy scalar, which can change the dtype)
+        # (a NumPy function of Python numbers: a NumPy scalar, which can change the dtype)
+        return None
     return leaves

@@ -11,8 +11,10 @@ from ..ir import name_counts, substitute_loads, walk
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
-_COMPARE = {gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.Eq: operator.eq, gast.NotEq: operator.ne}
-_ORDER = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge}  # (numbers only)
+_COMPARE = {gast.Is: operator.is_, gast.IsNot: operator.is_not, gast.Eq: operator.eq,
+            gast.NotEq: operator.ne}
+# (numbers only)
+_ORDER = {gast.Lt: operator.lt, gast.LtE: operator.le, gast.Gt: operator.gt, gast.GtE: operator.ge}
 _NUMBER = (int, float)
 
 
@@ -46,12 +48,20 @@ def propagate_constants(fdef, keep=frozenset(), simplify_all=True, floats=frozen
             s = simplify.visit(s)
         s.ad_touched = False
         body.append(s)
-        if isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Name) and not getattr(s, "ad_primal", False) \
-                and counts.get(s.targets[0].id) == 1:
+        if (
+            isinstance(s, gast.Assign)
+            and isinstance(s.targets[0], gast.Name)
+            and not getattr(s, "ad_primal", False)
+            and counts.get(s.targets[0].id) == 1
+        ):
             value = s.value
             if isinstance(value, gast.Constant) and type(value.value) in _NUMBER:
                 values[s.targets[0].id] = value
-            elif isinstance(value, gast.Name) and counts.get(value.id) == 1 and s.targets[0].id not in keep:
+            elif (
+                isinstance(value, gast.Name)
+                and counts.get(value.id) == 1
+                and s.targets[0].id not in keep
+            ):
                 values[s.targets[0].id] = value
     fdef.body = body
     return changed or simplify.changed
@@ -85,7 +95,11 @@ def propagate_block_copies(fdef, keep):
 
 
 def _is_copy(st):
-    return isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) and isinstance(st.value, gast.Name)
+    return (
+        isinstance(st, gast.Assign)
+        and isinstance(st.targets[0], gast.Name)
+        and isinstance(st.value, gast.Name)
+    )
 
 
 def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
@@ -94,7 +108,8 @@ def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
     later = stmts[k + 1:]
 
     def loads_a(st):
-        return sum(1 for n in walk(st) if n.__class__ is gast.Name and n.id == a and n.ctx.__class__ is gast.Load)
+        return sum(1 for n in walk(st) if n.__class__ is gast.Name and n.id == a
+                   and n.ctx.__class__ is gast.Load)
     counts, seen = [], 0
     for st in later:  # stop walking once every load of a has been found
         counts.append(loads_a(st) if seen < loads_total[a] else 0)
@@ -105,7 +120,8 @@ def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
     for j, st in enumerate(later):
         if _is_copy(st) and st.targets[0].id == b and st.value.id == a:
             continue  # ``b = a`` leaves b as it was
-        if any(n.__class__ is gast.Name and n.id == b and n.ctx.__class__ is gast.Store for n in walk(st)):
+        if any(n.__class__ is gast.Name and n.id == b and n.ctx.__class__ is gast.Store
+               for n in walk(st)):
             # b changes here: every use must come earlier, or be the value of this plain assignment
             if uses[-1] > j or (uses[-1] == j and not isinstance(st, gast.Assign)):
                 return False
@@ -115,12 +131,17 @@ def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
             if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load):
                 n.id = b
                 st.ad_touched = True
-    stmts[k + 1:] = [st for st in later if not (_is_copy(st) and st.targets[0].id == b and st.value.id == b)]
+    stmts[k + 1:] = [st for st in later
+                     if not (_is_copy(st) and st.targets[0].id == b and st.value.id == b)]
     return True
 
 
 def _const(node, *values):
-    return isinstance(node, gast.Constant) and type(node.value) in _NUMBER and (not values or node.value in values)
+    return (
+        isinstance(node, gast.Constant)
+        and type(node.value) in _NUMBER
+        and (not values or node.value in values)
+    )
 
 
 class Simplify(gast.NodeTransformer):
@@ -141,8 +162,14 @@ class Simplify(gast.NodeTransformer):
             return type(node.value) is float
         if isinstance(node, gast.UnaryOp):
             return isinstance(node.op, (gast.USub, gast.UAdd)) and self.floating(node.operand)
-        if isinstance(node, gast.BinOp) and isinstance(node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div)):
-            return isinstance(node.op, gast.Div) or self.floating(node.left) or self.floating(node.right)
+        if isinstance(node, gast.BinOp) and isinstance(
+            node.op, (gast.Add, gast.Sub, gast.Mult, gast.Div)
+        ):
+            return (
+                isinstance(node.op, gast.Div)
+                or self.floating(node.left)
+                or self.floating(node.right)
+            )
         return False
 
     def visit(self, node):
@@ -170,18 +197,43 @@ class Simplify(gast.NodeTransformer):
             if _const(left, 1) and not isinstance(left.value, bool) and self.floating(right):
                 return right
             # (c1 * x) * c2 -> (c1 * c2) * x, c1 * (c2 * x) -> (c1 * c2) * x: scalars commute
-            if _const(right) and isinstance(left, gast.BinOp) and isinstance(left.op, gast.Mult) and _const(left.left):
-                return self.visit_BinOp(gast.BinOp(left=gast.Constant(value=left.left.value * right.value, kind=None),
-                                                   op=gast.Mult(), right=left.right))
-            if _const(left) and isinstance(right, gast.BinOp) and isinstance(right.op, gast.Mult) and _const(right.left):
-                return self.visit_BinOp(gast.BinOp(left=gast.Constant(value=left.value * right.left.value, kind=None),
-                                                   op=gast.Mult(), right=right.right))
+            if (
+                _const(right)
+                and isinstance(left, gast.BinOp)
+                and isinstance(left.op, gast.Mult)
+                and _const(left.left)
+            ):
+                return self.visit_BinOp(
+                    gast.BinOp(
+                        left=gast.Constant(value=left.left.value * right.value, kind=None),
+                        op=gast.Mult(),
+                        right=left.right,
+                    )
+                )
+            if (
+                _const(left)
+                and isinstance(right, gast.BinOp)
+                and isinstance(right.op, gast.Mult)
+                and _const(right.left)
+            ):
+                return self.visit_BinOp(
+                    gast.BinOp(
+                        left=gast.Constant(value=left.value * right.left.value, kind=None),
+                        op=gast.Mult(),
+                        right=right.right,
+                    )
+                )
             if _const(left, -1) and not isinstance(left.value, bool) and self.floating(right):
                 return gast.UnaryOp(op=gast.USub(), operand=right)
-        if op in (gast.Mult, gast.Div) and isinstance(left, gast.UnaryOp) and isinstance(left.op, gast.USub):
+        if (
+            op in (gast.Mult, gast.Div)
+            and isinstance(left, gast.UnaryOp)
+            and isinstance(left.op, gast.USub)
+        ):
             # (-a) * b -> -(a * b): exact, and a sum around it subtracts instead of negating
-            return gast.UnaryOp(op=gast.USub(), operand=self.visit_BinOp(gast.BinOp(left=left.operand, op=node.op,
-                                                                                     right=right)))
+            return gast.UnaryOp(op=gast.USub(),
+                                operand=self.visit_BinOp(gast.BinOp(left=left.operand, op=node.op,
+                                                                     right=right)))
         if op in (gast.Div, gast.Pow) and _const(right, 1) and self.floating(left):
             return left
         if op is gast.Sub and isinstance(right, gast.UnaryOp) and isinstance(right.op, gast.USub):
@@ -204,7 +256,11 @@ class Simplify(gast.NodeTransformer):
 
     def visit_Compare(self, node):
         self.generic_visit(node)
-        if len(node.ops) == 1 and isinstance(node.left, gast.Constant) and isinstance(node.comparators[0], gast.Constant):
+        if (
+            len(node.ops) == 1
+            and isinstance(node.left, gast.Constant)
+            and isinstance(node.comparators[0], gast.Constant)
+        ):
             left, op, right = node.left.value, type(node.ops[0]), node.comparators[0].value
             if op in _COMPARE:
                 return gast.Constant(value=bool(_COMPARE[op](left, right)), kind=None)

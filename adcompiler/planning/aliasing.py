@@ -169,7 +169,8 @@ class Aliasing:
                             or any(self.seen_after(n, s)
                                    for n in self.layout.same_memory(o) - {var}))
             if others and var not in self.reached and not set(others) & self.reached:
-                self.write_in_place(s, var)  # (no derivative involved: the write, as Python does it)
+                # (no derivative involved: the write, as Python does it)
+                self.write_in_place(s, var)
             elif others:
                 raise self.loc.error(
                     "%s changes %r in place, and %s may be the same array (NumPy's += writes into "
@@ -369,7 +370,8 @@ class Aliasing:
                 value = s.value
                 if bound and isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
                     items = value.values if isinstance(value, gast.Dict) else value.elts
-                    self._stores.append((s, bound, [e.id for e in items if isinstance(e, gast.Name)]))
+                    self._stores.append((s, bound,
+                                         [e.id for e in items if isinstance(e, gast.Name)]))
                 elif mutated and isinstance(s, gast.Assign) and isinstance(value, gast.Name):
                     self._stores.append((s, mutated, [value.id]))
                 elif mutated and isinstance(s, gast.Expr) and list_method(s) \

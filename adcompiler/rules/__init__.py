@@ -18,7 +18,8 @@ from .core import (
     template_reads,
 )
 
-TABLES = (numpy_rules.table, linalg_rules.table, math_rules.table, builtin_rules.table, runtime_rules.table)
+TABLES = (numpy_rules.table, linalg_rules.table, math_rules.table, builtin_rules.table,
+          runtime_rules.table)
 scipy_rules = None  # loaded once the user's code has imported scipy.special (not a dependency)
 USER_RULES: dict = {}
 builtin_rules.table.nondiff(custom.stop_gradient)
@@ -49,7 +50,8 @@ def load_scipy_rules():
     """Add the scipy.special table (SciPy is imported only when the user's code did)."""
     global scipy_rules, TABLES
     if scipy_rules is None:
-        module = importlib.import_module(__name__ + ".scipy_rules")  # (the name is taken by the global)
+        # (the name is taken by the global)
+        module = importlib.import_module(__name__ + ".scipy_rules")
         scipy_rules = module
         TABLES += (module.table,)
 
@@ -59,7 +61,9 @@ def lookup_method(name: str) -> Rule | None:
     return methods.table.rules.get(name)
 
 
-__all__ = ["needs_array_adjoint", "load_scipy_rules", "HELPER_NAMES", "helper_object", "helpers_used", "Rule", "Signature", "template_names", "template_reads", "lookup", "lookup_method",
+__all__ = ["needs_array_adjoint", "load_scipy_rules", "HELPER_NAMES", "helper_object",
+           "helpers_used", "Rule", "Signature", "template_names", "template_reads", "lookup",
+           "lookup_method",
            "USER_RULES", "TABLES"]
 
 

@@ -16,29 +16,44 @@ E(operator.sub, "x, y", "g", "-g")
 E(operator.mul, "x, y", "g * y", "x * g")
 E(operator.truediv, "x, y", "g / y", "-g * ans / y")
 # (JAX's conventions at a zero base and a zero exponent: see np.power)
-E(operator.pow, "x, y", "dpow_base(g, x, y)", "dpow_exponent(g, ans, x)",
-  constant=("g * y * x ** (y - 1) if y >= 1 else 0.0 * g if y == 0 else g * y / nonzero_or_inf(x ** (1 - y))", "g * ans * np.log(x) if x != 0 else g * ans * 0.0"))
+E(
+    operator.pow,
+    "x, y",
+    "dpow_base(g, x, y)",
+    "dpow_exponent(g, ans, x)",
+    constant=(
+        "g * y * x ** (y - 1) if y >= 1 else 0.0 * g if y == 0 else g * y / nonzero_or_inf(x ** "
+        "(1 - y))",
+        "g * ans * np.log(x) if x != 0 else g * ans * 0.0",
+    ),
+)
 E(builtins.pow, "base, exp", "dpow_base(g, base, exp)", "dpow_exponent(g, ans, base)",
-  constant=("g * exp * base ** (exp - 1) if exp >= 1 else 0.0 * g if exp == 0 else g * exp / nonzero_or_inf(base ** (1 - exp))",
+  constant=("g * exp * base ** (exp - 1) if exp >= 1 else 0.0 * g if exp == 0 else g * exp / "
+            "nonzero_or_inf(base ** (1 - exp))",
             "g * ans * np.log(base) if base != 0 else g * ans * 0.0"))
 E(operator.neg, "x", "-g")
 E(operator.pos, "x", "g")
 E(operator.mod, "x, y", "g", "mod_back(g, x, y)")
-table.product(operator.matmul, "x, y", "dmatmul_left(g, x, y)", "dmatmul_right(g, x, y)", "matmul", matmul=True)
+table.product(operator.matmul, "x, y", "dmatmul_left(g, x, y)", "dmatmul_right(g, x, y)", "matmul",
+              matmul=True)
 E(builtins.abs, "x", "real_adjoint(g, x, site) * np.sign(x)", scalar=("g if x >= 0 else -g",))
 E(builtins.float, "x", "g")
-D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="unbroadcast(g, start)", jvp="sum_jvp(t_iterable, t_start)")
+D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="unbroadcast(g, start)",
+  jvp="sum_jvp(t_iterable, t_start)")
 D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
 D(builtins.tuple, "iterable", "list_back(g, iterable)", linear=True)
 # lists and tuples: + concatenates, * repeats
 D(list.__add__, "x, y", "g[:len(x)]", y="g[len(x):]", jvp="concat_jvp(x, y, t_x, t_y)",
   name="sequence + sequence")
 # (the adjoint's length gives the number of repeats)
-D(list.__mul__, "x, n", "sequence_repeat_back(g, x)", linear=True, name="sequence * n", harmless=("n",))
-D(list.__rmul__, "n, x", x="sequence_repeat_back(g, x)", linear=True, name="n * sequence", harmless=("n",))
+D(list.__mul__, "x, n", "sequence_repeat_back(g, x)", linear=True, name="sequence * n",
+  harmless=("n",))
+D(list.__rmul__, "n, x", x="sequence_repeat_back(g, x)", linear=True, name="n * sequence",
+  harmless=("n",))
 D(builtins.max, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_args)")
 D(builtins.min, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_args)")
-D(builtins.sorted, "iterable, reverse=False", "sorted_back(g, iterable, reverse)", jvp="sorted_jvp(iterable, t_iterable, reverse)")
+D(builtins.sorted, "iterable, reverse=False", "sorted_back(g, iterable, reverse)",
+  jvp="sorted_jvp(iterable, t_iterable, reverse)")
 
 table.refuse(builtins.complex, why=COMPLEX_UNSUPPORTED,
              hint=COMPLEX_HINT)
@@ -52,5 +67,6 @@ N(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operato
 # Functions that read the local variables of the function calling them (``vars`` only without an
 # argument), or compile code that will: what they compute depends on every local variable, through
 # code the compiler does not see.
-READS_LOCALS = (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.compile, sys._getframe,
+READS_LOCALS = (builtins.eval, builtins.exec, builtins.locals, builtins.vars, builtins.compile,
+                sys._getframe,
                 inspect.currentframe)

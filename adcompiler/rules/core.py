@@ -73,9 +73,13 @@ class Signature:
         args = fn.args
         params = [a.arg for a in args.posonlyargs + args.args + args.kwonlyargs]
         positional = args.posonlyargs + args.args
-        defaults = {a.arg: ast.literal_eval(d) for a, d in zip(positional[len(positional) - len(args.defaults):], args.defaults)}
-        defaults.update({a.arg: ast.literal_eval(d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
-        return cls(params, defaults, args.vararg.arg if args.vararg else None, tuple(a.arg for a in args.kwonlyargs))
+        defaults = {a.arg: ast.literal_eval(d)
+                    for a, d in zip(positional[len(positional) - len(args.defaults):],
+                                    args.defaults)}
+        defaults.update({a.arg: ast.literal_eval(d)
+                         for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None})
+        return cls(params, defaults, args.vararg.arg if args.vararg else None,
+                   tuple(a.arg for a in args.kwonlyargs))
 
     def bind(self, args, keywords):
         """Map parameter names to argument nodes (defaults as constants); None if it cannot bind."""
@@ -107,7 +111,8 @@ def template_names(template) -> set:
     """Every name a template reads."""
     found = getattr(template, "ad_names", None)
     if found is None:
-        found = template.ad_names = frozenset(n.id for n in gast.walk(template) if isinstance(n, gast.Name))
+        found = template.ad_names = frozenset(n.id for n in gast.walk(template)
+                                              if isinstance(n, gast.Name))
     return found
 
 
@@ -124,10 +129,14 @@ class Rule:
     linear: bool = False
     nondiff: bool = False
     scalar_vjps: dict = field(default_factory=dict)  # cheaper templates when all args are floats
-    zero: tuple = ()   # float parameters whose derivative is zero almost everywhere (copysign's sign)
-    constant_vjps: dict = field(default_factory=dict)  # simpler templates when the other operands are constants
-    harmless: tuple = ()  # parameters no template needs to read, whatever their value (reshape's shape)
-    only: dict = field(default_factory=dict)  # parameter -> the constant values its templates handle
+    # float parameters whose derivative is zero almost everywhere (copysign's sign)
+    zero: tuple = ()
+    # simpler templates when the other operands are constants
+    constant_vjps: dict = field(default_factory=dict)
+    # parameters no template needs to read, whatever their value (reshape's shape)
+    harmless: tuple = ()
+    # parameter -> the constant values its templates handle
+    only: dict = field(default_factory=dict)
     refusal: tuple = None  # (why, what to do instead) for a function that is not differentiated
     # the ndarray method the function is, with the same arguments after the array (np.sum: "sum"),
     # for a reduction over ``axis``: its spelling in generated code, fusion's patterns, and a
@@ -138,8 +147,8 @@ class Rule:
     batching: str | None = None  # how its tangent runs on a batch of tangents (batched.py's rule)
 
     def vjp_template(self, param, bound, all_float):
-        """The vjp template of ``param`` for these bound operands: the constant form when every other
-        differentiable operand is a constant, the scalar form when all are Python floats."""
+        """The vjp template of ``param`` for these bound operands: the constant form when every
+        other differentiable operand is a constant, the scalar form when all are Python floats."""
         if param in self.constant_vjps and all(isinstance(bound.get(q), gast.Constant)
                                                for q in self.vjps if q != param):
             return self.constant_vjps[param]
@@ -153,12 +162,14 @@ class Rule:
         names = self.signature.params + ([self.signature.varargs] if self.signature.varargs else [])
         in_jvp = set()
         if self.jvp is not None:
-            in_jvp = {n.id[2:] for n in gast.walk(self.jvp) if isinstance(n, gast.Name) and n.id.startswith("t_")}
+            in_jvp = {n.id[2:] for n in gast.walk(self.jvp) if isinstance(n, gast.Name)
+                      and n.id.startswith("t_")}
         return [p for p in names if p in self.vjps or p in in_jvp]
 
     @property
     def casts(self) -> bool:
-        """Whether the entry has a ``dtype`` parameter (the result's dtype: see the module's doc)."""
+        """Whether the entry has a ``dtype`` parameter (the result's dtype: see the module's
+        doc)."""
         return "dtype" in self.signature.params
 
     def read_in_every_mode(self, param) -> bool:
@@ -174,14 +185,16 @@ class Rule:
     def unhandled(self) -> tuple:
         """Parameters whose value the derivative would ignore: accepted only at their default."""
         special = set(self.diff) | set(self.zero) | set(self.harmless) | set(self.only) | {"dtype"}
-        return tuple(p for p in self.signature.params if p not in special and not self.read_in_every_mode(p))
+        return tuple(p for p in self.signature.params if p not in special
+                     and not self.read_in_every_mode(p))
 
 
 def helpers_used(template) -> list:
     """The helper names (np, unbroadcast, ...) a template refers to (computed once per template)."""
     used = getattr(template, "ad_helpers", None)
     if used is None:
-        used = sorted({n.id for n in gast.walk(template) if isinstance(n, gast.Name) and n.id in HELPER_NAMES})
+        used = sorted({n.id for n in gast.walk(template) if isinstance(n, gast.Name)
+                       and n.id in HELPER_NAMES})
         template.ad_helpers = used
     return used
 
@@ -197,12 +210,20 @@ def needs_array_adjoint(template) -> bool:
     def reaches(node) -> bool:  # does an unprotected g flow into node's value?
         if isinstance(node, gast.Name):
             return node.id == "g"
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in HELPER_NAMES:
+        if (
+            isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Name)
+            and node.func.id in HELPER_NAMES
+        ):
             return False  # (a helper accepts 0.0 and returns 0.0 or an array of the right shape)
         return any(reaches(c) for c in gast.iter_child_nodes(node))
 
     def unsafe(node) -> bool:
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in HELPER_NAMES:
+        if (
+            isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Name)
+            and node.func.id in HELPER_NAMES
+        ):
             # (a helper takes the 0.0 in its first argument, the adjoint it maps; elsewhere it is
             # a value whose shape the helper reads)
             later = node.args[1:] + [k.value for k in node.keywords]
@@ -228,7 +249,11 @@ def template_reads(template, params) -> tuple[set, set]:
     value, shape = set(), set()
     shape_nodes = set()
     for node in gast.walk(template):
-        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name) and node.func.id in SHAPE_ONLY:
+        if (
+            isinstance(node, gast.Call)
+            and isinstance(node.func, gast.Name)
+            and node.func.id in SHAPE_ONLY
+        ):
             pos = SHAPE_ONLY[node.func.id]
             if pos < len(node.args) and isinstance(node.args[pos], gast.Name):
                 shape_nodes.add(id(node.args[pos]))
@@ -247,10 +272,11 @@ def check_template_names(rule: Rule) -> None:
     allowed = params | {"t_" + p for p in params} | {"g", "ans", "site"} | HELPER_NAMES
     templates = [*rule.vjps.values(), *rule.scalar_vjps.values(), *rule.constant_vjps.values()]
     for template in templates + ([rule.jvp] if rule.jvp is not None else []):
-        unknown = sorted(n for n in template_names(template) if n not in allowed and not hasattr(builtins, n))
+        unknown = sorted(n for n in template_names(template) if n not in allowed
+                         and not hasattr(builtins, n))
         if unknown:
-            raise ValueError("%s: its derivative template reads %r, which is neither one of its parameters "
-                             "nor a helper of generated code" % (rule.name, unknown[0]))
+            raise ValueError("%s: its derivative template reads %r, which is neither one of its "
+                             "parameters nor a helper of generated code" % (rule.name, unknown[0]))
 
 
 class Table:
@@ -264,27 +290,42 @@ class Table:
         key = _key(rule.fn)
         reserved = {"g", "ans", "site"} & set(rule.signature.params + [rule.signature.varargs])
         if reserved:  # templates read g, ans and site as the adjoint, the result and the call site
-            raise ValueError("%s: a parameter may not be called %s" % (rule.name, sorted(reserved)[0]))
+            raise ValueError(
+                "%s: a parameter may not be called %s" % (rule.name, sorted(reserved)[0])
+            )
         if key in self.rules:  # aliases such as np.abs / np.absolute are one object: list it once
-            raise ValueError("%s has two entries in the %s rule table" % (rule.name, self.namespace))
+            raise ValueError(
+                "%s has two entries in the %s rule table" % (rule.name, self.namespace)
+            )
         check_template_names(rule)
         for p in (*rule.harmless, *rule.only):
             if p not in rule.signature.params:
                 raise ValueError("%s: %r is not one of its parameters" % (rule.name, p))
             if p in rule.harmless and rule.read_in_every_mode(p):
-                raise ValueError("%s: every template reads %r, so it need not be declared harmless" % (rule.name, p))
-            if p in rule.only and p in rule.signature.defaults and rule.signature.defaults[p] not in rule.only[p]:
-                raise ValueError("%s: the default of %r must be one of the values it accepts" % (rule.name, p))
+                raise ValueError(
+                    "%s: every template reads %r, so it need not be declared harmless"
+                    % (rule.name, p)
+                )
+            if (
+                p in rule.only
+                and p in rule.signature.defaults
+                and rule.signature.defaults[p] not in rule.only[p]
+            ):
+                raise ValueError(
+                    "%s: the default of %r must be one of the values it accepts" % (rule.name, p)
+                )
         self.rules[key] = rule
         return rule
 
-    def elementwise(self, fn, params: str, *vjps, scalar=None, constant=None, name=None, zero=(), harmless=(),
+    def elementwise(self, fn, params: str, *vjps, scalar=None, constant=None, name=None, zero=(),
+                    harmless=(),
                     only=None):
         """An elementwise function: one vjp template per parameter (None: not differentiable; an
         active value passed to it is an error unless the parameter is listed in ``zero``).
         ``harmless``/``only``: see the module's doc."""
         sig = Signature.parse(params)
-        rule = Rule(fn, name or _name(fn), sig, elementwise=True, zero=tuple(zero), harmless=tuple(harmless),
+        rule = Rule(fn, name or _name(fn), sig, elementwise=True, zero=tuple(zero),
+                    harmless=tuple(harmless),
                     only=dict(only or {}))
         for p, t in zip(sig.params, vjps):
             if t is not None:
@@ -297,13 +338,15 @@ class Table:
                 rule.constant_vjps[p] = _parse(t)
         return self._add(rule)
 
-    def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(), harmless=(), only=None,
+    def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(),
+               harmless=(), only=None,
                reduction=None, batching=None, like=None, product=None, **more_vjps):
         """A general function. ``vjp`` is the template of the first parameter; templates of other
         parameters are passed by parameter name. ``harmless``/``only``: see the module's doc;
         ``reduction``/``batching``/``like``/``product``: see ``Rule``."""
         sig = Signature.parse(params)
-        rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero), harmless=tuple(harmless),
+        rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero),
+                    harmless=tuple(harmless),
                     only=dict(only or {}), reduction=reduction, batching=batching, like=like,
                     product=product)
         first = sig.params[0] if sig.params else sig.varargs
@@ -314,7 +357,9 @@ class Table:
         if jvp is not None:
             rule.jvp = _parse(jvp)
         elif linear and len(rule.vjps) > 1:  # f(t_a, b) is not the tangent when b varies too
-            raise ValueError("%s: a linear entry has one differentiable parameter; give jvp=" % rule.name)
+            raise ValueError(
+                "%s: a linear entry has one differentiable parameter; give jvp=" % rule.name
+            )
         return self._add(rule)
 
     def reduction(self, fn, params: str, vjp, jvp=None, method=None, name=None):
@@ -352,7 +397,8 @@ class Table:
         """Functions adcompiler does not differentiate: a value that depends on ``wrt`` reaching
         one is an AdError saying ``why`` and what to do instead (``hint``); fine on other values."""
         for fn in fns:
-            self._add(Rule(fn, _name(fn), Signature([], {}, "args", accepts_keywords=True), refusal=(why, hint)))
+            self._add(Rule(fn, _name(fn), Signature([], {}, "args", accepts_keywords=True),
+                           refusal=(why, hint)))
 
     def without_gradient(self, *fns):
         """Functions whose results carry their inputs' values but that have no derivative rule
@@ -369,7 +415,11 @@ def _parse(text: str):
 
 def _name(fn) -> str:
     mod = getattr(fn, "__module__", None) or ""
-    return "%s.%s" % (mod, getattr(fn, "__name__", repr(fn))) if mod else getattr(fn, "__name__", repr(fn))
+    return (
+        "%s.%s" % (mod, getattr(fn, "__name__", repr(fn)))
+        if mod
+        else getattr(fn, "__name__", repr(fn))
+    )
 
 
 def _key(fn):

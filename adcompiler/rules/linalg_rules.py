@@ -9,17 +9,20 @@ D = table.define
 
 D(np.linalg.det, "a", "(g * ans)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)",
   jvp="ans * np.trace(np.linalg.solve(a, t_a), axis1=-2, axis2=-1)")
-D(np.linalg.inv, "a", "-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)", jvp="-ans @ t_a @ ans")
+D(np.linalg.inv, "a", "-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",
+  jvp="-ans @ t_a @ ans")
 D(np.linalg.solve, "a, b", "dsolve_a(g, a, ans)", b="np.linalg.solve(np.swapaxes(a, -1, -2), g)",
   jvp="np.linalg.solve(a, t_b - t_a @ ans)")
 D(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", "dnorm(g, ans, x, ord, axis, keepdims)",
   jvp="np.sum(dnorm(1.0, ans, x, ord, axis, keepdims) * t_x, axis=axis, keepdims=keepdims)")
-D(np.linalg.slogdet, "a", "slogdet_back(g, a)", jvp="(0.0, np.trace(np.linalg.solve(a, t_a), axis1=-2, axis2=-1))")
+D(np.linalg.slogdet, "a", "slogdet_back(g, a)",
+  jvp="(0.0, np.trace(np.linalg.solve(a, t_a), axis1=-2, axis2=-1))")
 D(np.linalg.cholesky, "a", "cholesky_back(g, ans)", jvp="cholesky_jvp(ans, t_a)")
 D(np.linalg.eigh, "a", "eigh_back(g, ans)", jvp="eigh_jvp(ans, t_a)")
 D(np.linalg.eigvalsh, "a", "eigvalsh_back(g, a)", jvp="eigvalsh_jvp(a, t_a)")
+# (singular values only: u and vh are refused)
 D(np.linalg.svd, "a, full_matrices=True, compute_uv=True", "svd_back(g, a, compute_uv)",
-  jvp="svd_jvp(a, t_a, compute_uv)", harmless=("full_matrices",))  # (singular values only: u and vh are refused)
+  jvp="svd_jvp(a, t_a, compute_uv)", harmless=("full_matrices",))
 if hasattr(np.linalg, "svdvals"):
     D(np.linalg.svdvals, "x", "svdvals_back(g, x)", jvp="svdvals_jvp(x, t_x)")
 D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)", jvp="matrix_power_jvp(a, t_a, n)")

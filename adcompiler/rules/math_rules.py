@@ -8,20 +8,31 @@ E, N = table.elementwise, table.nondiff
 
 E(math.exp, "x", "g * ans")
 E(math.expm1, "x", "g * (ans + 1.0)")
-E(math.log, "x, base=None", "g / x if base is None else g / (x * math.log(base))", "-g * ans / (base * math.log(base))")
+E(math.log, "x, base=None", "g / x if base is None else g / (x * math.log(base))",
+  "-g * ans / (base * math.log(base))")
 E(math.log2, "x", "g / (x * math.log(2.0))")
 E(math.log10, "x", "g / (x * math.log(10.0))")
 E(math.log1p, "x", "g / (1.0 + x)")
 E(math.sqrt, "x", "g * 0.5 / ans if ans else 0.0 * g")  # (at 0: 0, see nonzero_or_inf)
-E(math.pow, "x, y", "dpow_base(g, x, y)", "dpow_exponent(g, ans, x)",
-  constant=("g * y * x ** (y - 1) if y >= 1 else 0.0 * g if y == 0 else g * y / nonzero_or_inf(x ** (1 - y))", "g * ans * math.log(x) if x != 0 else g * ans * 0.0"))
+E(
+    math.pow,
+    "x, y",
+    "dpow_base(g, x, y)",
+    "dpow_exponent(g, ans, x)",
+    constant=(
+        "g * y * x ** (y - 1) if y >= 1 else 0.0 * g if y == 0 else g * y / nonzero_or_inf(x ** "
+        "(1 - y))",
+        "g * ans * math.log(x) if x != 0 else g * ans * 0.0",
+    ),
+)
 E(math.sin, "x", "g * math.cos(x)")
 E(math.cos, "x", "-g * math.sin(x)")
 E(math.tan, "x", "g / math.cos(x) ** 2")
 E(math.asin, "x", "g / math.sqrt(1.0 - x * x) if x * x != 1.0 else 0.0 * g")
 E(math.acos, "x", "-g / math.sqrt(1.0 - x * x) if x * x != 1.0 else 0.0 * g")
 E(math.atan, "x", "g / (1.0 + x * x)")
-E(math.atan2, "y, x", "g * x / nonzero_or_one(x * x + y * y)", "-g * y / nonzero_or_one(x * x + y * y)")
+E(math.atan2, "y, x", "g * x / nonzero_or_one(x * x + y * y)",
+  "-g * y / nonzero_or_one(x * x + y * y)")
 E(math.sinh, "x", "g * math.cosh(x)")
 E(math.cosh, "x", "g * math.sinh(x)")
 E(math.tanh, "x", "g * (1.0 - ans * ans)")

@@ -14,8 +14,17 @@ E(np.multiply, "x1, x2", "g * x2", "x1 * g")
 E(np.divide, "x1, x2", "g / x2", "-g * ans / x2")
 # (JAX's conventions where a template would meet 0 * inf: d/dx x ** 0 is 0, and d/dy 0 ** y is 0;
 # the constant forms' tests fold away when the code is optimised)
-E(np.power, "x1, x2", "dpow_base(g, x1, x2)", "dpow_exponent(g, ans, x1)",
-  constant=("g * x2 * x1 ** (x2 - 1) if x2 >= 1 else 0.0 * g if x2 == 0 else g * x2 / nonzero_or_inf(x1 ** (1 - x2))", "g * ans * np.log(x1) if x1 != 0 else g * ans * 0.0"))
+E(
+    np.power,
+    "x1, x2",
+    "dpow_base(g, x1, x2)",
+    "dpow_exponent(g, ans, x1)",
+    constant=(
+        "g * x2 * x1 ** (x2 - 1) if x2 >= 1 else 0.0 * g if x2 == 0 else g * x2 / "
+        "nonzero_or_inf(x1 ** (1 - x2))",
+        "g * ans * np.log(x1) if x1 != 0 else g * ans * 0.0",
+    ),
+)
 E(np.negative, "x", "-g")
 E(np.positive, "x", "g")
 E(np.square, "x", "g * 2.0 * x")
@@ -41,8 +50,10 @@ E(np.tan, "x", "g / np.cos(x) ** 2")
 E(np.arcsin, "x", "g / nonzero_or_inf(np.sqrt(1.0 - x ** 2))")
 E(np.arccos, "x", "-g / nonzero_or_inf(np.sqrt(1.0 - x ** 2))")
 E(np.arctan, "x", "g / (1.0 + x ** 2)")
-E(np.arctan2, "x1, x2", "g * x2 / nonzero_or_one(x1 ** 2 + x2 ** 2)", "-g * x1 / nonzero_or_one(x1 ** 2 + x2 ** 2)")
-E(np.hypot, "x1, x2", "g * x1 / nonzero_or_one(ans)", "g * x2 / nonzero_or_one(ans)")  # (at 0: subgradient 0)
+E(np.arctan2, "x1, x2", "g * x2 / nonzero_or_one(x1 ** 2 + x2 ** 2)",
+  "-g * x1 / nonzero_or_one(x1 ** 2 + x2 ** 2)")
+# (at 0: subgradient 0)
+E(np.hypot, "x1, x2", "g * x1 / nonzero_or_one(ans)", "g * x2 / nonzero_or_one(ans)")
 E(np.sinh, "x", "g * np.cosh(x)")
 E(np.cosh, "x", "g * np.sinh(x)")
 E(np.tanh, "x", "g * (1.0 - ans ** 2)")
@@ -52,13 +63,17 @@ E(np.arctanh, "x", "g / (1.0 - x ** 2)")
 # -- selection (ties split the gradient evenly)
 E(np.maximum, "x1, x2", "g * above(x1, x2)", "g * above(x2, x1)")  # (ties share equally)
 E(np.minimum, "x1, x2", "g * above(x2, x1)", "g * above(x1, x2)")
-E(np.where, "condition, x=None, y=None", None, "np.where(condition, g, 0.0)", "np.where(condition, 0.0, g)",
+E(np.where, "condition, x=None, y=None", None, "np.where(condition, g, 0.0)",
+  "np.where(condition, 0.0, g)",
   zero=("condition",))  # (np.where(condition) alone gives indices: nothing to differentiate)
 # (the conditions choose, as np.where's: no gradient through them)
-D(np.select, "condlist, choicelist, default=0", None, choicelist="select_choices_back(g, condlist, choicelist)",
-  default="select_default_back(g, condlist, default)", jvp="select_choices_jvp(condlist, t_choicelist, t_default)",
+D(np.select, "condlist, choicelist, default=0", None,
+  choicelist="select_choices_back(g, condlist, choicelist)",
+  default="select_default_back(g, condlist, default)",
+  jvp="select_choices_jvp(condlist, t_choicelist, t_default)",
   zero=("condlist",))
-E(np.clip, "a, a_min, a_max", "g * inside(a, a_min, a_max)", "g * np.less(a, a_min)", "g * np.greater(a, a_max)")
+E(np.clip, "a, a_min, a_max", "g * inside(a, a_min, a_max)", "g * np.less(a, a_min)",
+  "g * np.greater(a, a_max)")
 E(np.fmax, "x1, x2", "g * above(x1, x2)", "g * above(x2, x1)")
 E(np.fmin, "x1, x2", "g * above(x2, x1)", "g * above(x1, x2)")
 E(np.nan_to_num, "x", "g * nan_mask(x)")
@@ -76,40 +91,55 @@ E(np.fmod, "x1, x2", "g", "fmod_back(g, x1, x2)")
 E(np.conjugate, "x", "real_adjoint(g, x, site)")
 E(np.real, "val", "real_adjoint(g, val, site)")
 E(np.imag, "val", "real_adjoint(g, val, site) * 0.0")
-E(np.angle, "z, deg=False", "real_adjoint(g, z, site) * 0.0", harmless=("deg",))  # (0 or pi: zero derivative)
+# (0 or pi: zero derivative)
+E(np.angle, "z, deg=False", "real_adjoint(g, z, site) * 0.0", harmless=("deg",))
 for _scalar_type in (np.float64, np.float32, np.float16):
     E(_scalar_type, "x", "g")
 
 # -- reductions
-R(np.sum, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)", method="sum")
+R(np.sum, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)",
+  method="sum")
 R(np.mean, "a, axis=None, dtype=None, out=None, keepdims=False",
   "unreduce(g, a, axis, keepdims) / reduced_size(a, axis)", method="mean")
-R(np.prod, "a, axis=None, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims) * others_product(a, axis)",
+R(np.prod, "a, axis=None, dtype=None, out=None, keepdims=False",
+  "unreduce(g, a, axis, keepdims) * others_product(a, axis)",
   jvp="np.sum(others_product(a, axis) * t_a, axis=axis, keepdims=keepdims)", method="prod")
 # ufunc reductions (np.add.reduce, np.multiply.reduce, ...) reduce over axis 0 unless told otherwise
-R(np.add.reduce, "a, axis=0, dtype=None, out=None, keepdims=False", "unreduce(g, a, axis, keepdims)",
+R(np.add.reduce, "a, axis=0, dtype=None, out=None, keepdims=False",
+  "unreduce(g, a, axis, keepdims)",
   name="np.add.reduce")
 R(np.multiply.reduce, "a, axis=0, dtype=None, out=None, keepdims=False",
   "unreduce(g, a, axis, keepdims) * others_product(a, axis)",
-  jvp="np.sum(others_product(a, axis) * t_a, axis=axis, keepdims=keepdims)", name="np.multiply.reduce")
-for _f, _name in ((np.maximum.reduce, "np.maximum.reduce"), (np.minimum.reduce, "np.minimum.reduce")):
+  jvp="np.sum(others_product(a, axis) * t_a, axis=axis, keepdims=keepdims)",
+  name="np.multiply.reduce")
+for _f, _name in ((np.maximum.reduce, "np.maximum.reduce"),
+                  (np.minimum.reduce, "np.minimum.reduce")):
     R(_f, "a, axis=0, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
-      jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)", name=_name)
-for _f, _name in ((np.maximum.accumulate, "np.maximum.accumulate"), (np.minimum.accumulate, "np.minimum.accumulate")):
+      jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, "
+          "keepdims=keepdims)", name=_name)
+for _f, _name in ((np.maximum.accumulate, "np.maximum.accumulate"),
+                  (np.minimum.accumulate, "np.minimum.accumulate")):
     D(_f, "a, axis=0, dtype=None, out=None", "accumulate_extreme_back(g, a, ans, axis)",
       jvp="accumulate_extreme_jvp(t_a, a, ans, axis)", name=_name)
 # (np.nanmax ignores NaNs: a NaN never equals the extreme, so it gets no gradient)
-for _f, _method in ((np.max, "max"), (np.amax, "max"), (np.min, "min"), (np.amin, "min"), (np.nanmax, None),
+for _f, _method in ((np.max, "max"), (np.amax, "max"), (np.min, "min"), (np.amin, "min"),
+                    (np.nanmax, None),
                     (np.nanmin, None)):
     R(_f, "a, axis=None, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
-      jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, keepdims=keepdims)", method=_method)
+      jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, "
+          "keepdims=keepdims)", method=_method)
 R(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
-  "unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_size(a, axis) - ddof)",
-  jvp="np.sum(2.0 * (a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / (reduced_size(a, axis) - ddof)",
+  "unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / "
+  "(reduced_size(a, axis) - ddof)",
+  jvp="np.sum(2.0 * (a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, "
+      "keepdims=keepdims) / (reduced_size(a, axis) - ddof)",
   method="var")
-R(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",  # (at std 0: the subgradient 0)
-  "unreduce(g / nonzero_or_one(ans), a, axis, keepdims) * (a - np.mean(a, axis=axis, keepdims=True)) / (reduced_size(a, axis) - ddof)",
-  jvp="np.sum((a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / ((reduced_size(a, axis) - ddof) * nonzero_or_one(ans))",
+# (at std 0: the subgradient 0)
+R(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
+  "unreduce(g / nonzero_or_one(ans), a, axis, keepdims) * (a - np.mean(a, axis=axis, "
+  "keepdims=True)) / (reduced_size(a, axis) - ddof)",
+  jvp="np.sum((a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / "
+      "((reduced_size(a, axis) - ddof) * nonzero_or_one(ans))",
   method="std")
 
 D(np.cumsum, "a, axis=None, dtype=None, out=None", "cumsum_back(g, a, axis)", linear=True)
@@ -123,38 +153,48 @@ D(np.ptp, "a, axis=None, out=None, keepdims=False",
       " axis=axis, keepdims=keepdims)")
 D(np.average, "a, axis=None, weights=None", "average_back(g, a, axis, weights)",
   weights="average_weights_back(g, ans, a, axis, weights)",
-  jvp="np.average(t_a, axis, weights) + average_weights_back(t_weights, ans, a, axis, weights, forward=True)")
+  jvp="np.average(t_a, axis, weights) + average_weights_back(t_weights, ans, a, axis, weights, "
+      "forward=True)")
 D(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
   "unreduce(g, a, axis, keepdims) * ~np.isnan(a)",
   jvp="np.sum(np.where(np.isnan(a), 0.0, t_a), axis=axis, keepdims=keepdims)")
-D(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False", "nanmean_back(g, a, axis, keepdims)",
+D(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False",
+  "nanmean_back(g, a, axis, keepdims)",
   jvp="np.nanmean(np.where(np.isnan(a), np.nan, t_a), axis=axis, keepdims=keepdims)")
 # (the variance of the entries that are not NaN; a NaN entry gets no gradient)
 R(np.nanvar, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
-  "np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims) * 2.0 * (a - np.nanmean(a, axis=axis, keepdims=True))"
-  " / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof))",
-  jvp="np.sum(np.where(np.isnan(a), 0.0, 2.0 * (a - np.nanmean(a, axis=axis, keepdims=True)) * t_a), axis=axis,"
+  "np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims) * 2.0 * (a - np.nanmean(a, axis=axis, "
+  "keepdims=True)) / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof))",
+  jvp="np.sum(np.where(np.isnan(a), 0.0, 2.0 * (a - np.nanmean(a, axis=axis, keepdims=True)) * "
+      "t_a), axis=axis,"
       " keepdims=keepdims) / (np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof)")
 R(np.nanstd, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   "np.where(np.isnan(a), 0.0, unreduce(g / nonzero_or_one(ans), a, axis, keepdims)"
-  " * (a - np.nanmean(a, axis=axis, keepdims=True)) / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof))",
-  jvp="np.sum(np.where(np.isnan(a), 0.0, (a - np.nanmean(a, axis=axis, keepdims=True)) * t_a), axis=axis,"
-      " keepdims=keepdims) / ((np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof) * nonzero_or_one(ans))")
+  " * (a - np.nanmean(a, axis=axis, keepdims=True)) / (np.sum(~np.isnan(a), axis=axis, "
+  "keepdims=True) - ddof))",
+  jvp="np.sum(np.where(np.isnan(a), 0.0, (a - np.nanmean(a, axis=axis, keepdims=True)) * t_a), "
+      "axis=axis,"
+      " keepdims=keepdims) / ((np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof) * "
+      "nonzero_or_one(ans))")
 R(np.nanprod, "a, axis=None, dtype=None, out=None, keepdims=False",
-  "np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims) * others_product(np.where(np.isnan(a), 1.0, a), axis))",
-  jvp="np.sum(np.where(np.isnan(a), 0.0, others_product(np.where(np.isnan(a), 1.0, a), axis) * t_a), axis=axis,"
-      " keepdims=keepdims)")
+  "np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims) * "
+  "others_product(np.where(np.isnan(a), 1.0, a), axis))",
+  jvp="np.sum(np.where(np.isnan(a), 0.0, others_product(np.where(np.isnan(a), 1.0, a), axis) * "
+      "t_a), axis=axis, keepdims=keepdims)")
 D(np.cov, "m, y=None, rowvar=True, bias=False, ddof=None", "cov_back(g, m, rowvar, bias, ddof)",
   jvp="cov_jvp(m, t_m, rowvar, bias, ddof)", only=dict(y=(None,)))
-D(np.nancumsum, "a, axis=None, dtype=None, out=None", "np.where(np.isnan(a), 0.0, cumsum_back(g, a, axis))",
+D(np.nancumsum, "a, axis=None, dtype=None, out=None",
+  "np.where(np.isnan(a), 0.0, cumsum_back(g, a, axis))",
   jvp="np.cumsum(np.where(np.isnan(a), 0.0, t_a), axis=axis)")
 D(np.diff, "a, n=1, axis=-1", "diff_back(g, a, n, axis)", linear=True)
-D(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None, out=None", "trace_back(g, a, offset, axis1, axis2)",
+D(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None, out=None",
+  "trace_back(g, a, offset, axis1, axis2)",
   linear=True)
 D(np.diag, "v, k=0", "diag_back(g, v, k)", linear=True)
 D(np.diagflat, "v, k=0", "np.reshape(np.diagonal(g, k), np.shape(v))", linear=True)
 D(np.ediff1d, "ary", "np.reshape(diff_back(g, np.ravel(ary), 1, -1), np.shape(ary))", linear=True)
-D(np.diagonal, "a, offset=0, axis1=0, axis2=1", "diagonal_back(g, a, offset, axis1, axis2)", linear=True)
+D(np.diagonal, "a, offset=0, axis1=0, axis2=1", "diagonal_back(g, a, offset, axis1, axis2)",
+  linear=True)
 D(np.triu, "m, k=0", "np.triu(g, k)", linear=True)
 D(np.tril, "m, k=0", "np.tril(g, k)", linear=True)
 
@@ -162,22 +202,28 @@ D(np.tril, "m, k=0", "np.tril(g, k)", linear=True)
 # (np.dot and np.matmul agree on operands of rank 1 and 2: one batching rule, batched.py's)
 P(np.dot, "a, b", "ddot_left(g, a, b)", "ddot_right(g, a, b)", "np.dot", matmul=True)
 P(np.matmul, "x1, x2", "dmatmul_left(g, x1, x2)", "dmatmul_right(g, x1, x2)", "matmul", matmul=True)
-P(np.vdot, "a, b", "np.reshape(g * np.ravel(b), np.shape(a))", "np.reshape(g * np.ravel(a), np.shape(b))", "np.vdot")
+P(np.vdot, "a, b", "np.reshape(g * np.ravel(b), np.shape(a))",
+  "np.reshape(g * np.ravel(a), np.shape(b))", "np.vdot")
 P(np.inner, "a, b", "inner_back(g, a, b, 0)", "inner_back(g, a, b, 1)", "np.inner")
-P(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)", "tensordot_back(g, a, b, axes, 1)", "np.tensordot")
+P(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)",
+  "tensordot_back(g, a, b, axes, 1)", "np.tensordot")
 P(np.kron, "a, b", "kron_back(g, a, b, 0)", "kron_back(g, a, b, 1)", "np.kron")
 P(np.cross, "a, b", "cross_back(g, a, b, 0)", "cross_back(g, a, b, 1)", "np.cross")
-D(np.einsum, "subscripts, *operands, optimize=False, dtype=None", None, harmless=("optimize",), operands="einsum_back(g, subscripts, operands)",
+D(np.einsum, "subscripts, *operands, optimize=False, dtype=None", None, harmless=("optimize",),
+  operands="einsum_back(g, subscripts, operands)",
   jvp="einsum_jvp(subscripts, operands, t_operands)")
-P(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))", "np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
+P(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
+  "np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
   "np.outer")
 
 # -- shapes
 # (the adjoint reshapes back to the operand's shape, whatever the new shape or axis was; in the
 # same index order: 'A' and 'K' depend on memory layout and are refused)
-D(np.reshape, "a, shape=None, order='C', copy=None", "np.reshape(g, np.shape(a), order)", linear=True,
+D(np.reshape, "a, shape=None, order='C', copy=None", "np.reshape(g, np.shape(a), order)",
+  linear=True,
   harmless=("shape", "copy"), only=dict(order=("C", "F")), batching="reshape")
-D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True, only=dict(order=("C", "F")),
+D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True,
+  only=dict(order=("C", "F")),
   batching="reshape")
 D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
@@ -185,20 +231,27 @@ D(np.transpose, "a, axes=None", "transpose_back(g, axes)", linear=True, batching
 D(np.fft.fftshift, "x, axes=None", "np.fft.ifftshift(g, axes)", linear=True)
 D(np.fft.ifftshift, "x, axes=None", "np.fft.fftshift(g, axes)", linear=True)
 # (casting= only decides whether a dtype change is allowed: the values are the same)
-D(np.concatenate, "arrays, axis=0, out=None, dtype=None, casting='same_kind'", "split_like(g, arrays, axis)",
+D(np.concatenate, "arrays, axis=0, out=None, dtype=None, casting='same_kind'",
+  "split_like(g, arrays, axis)",
   linear=True, harmless=("casting",))
 D(np.swapaxes, "a, axis1, axis2", "swap_back(g, axis1, axis2)", linear=True)
 D(np.moveaxis, "a, source, destination", "moveaxis_back(g, source, destination)", linear=True)
-D(np.broadcast_to, "array, shape, subok=False", "unbroadcast(g, array)", linear=True, harmless=("shape", "subok"))
+D(np.broadcast_to, "array, shape, subok=False", "unbroadcast(g, array)", linear=True,
+  harmless=("shape", "subok"))
 D(np.atleast_1d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
 D(np.atleast_2d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
 D(np.atleast_3d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
-D(np.hstack, "tup, dtype=None, casting='same_kind'", "hstack_back(g, tup)", linear=True, harmless=("casting",))
-D(np.vstack, "tup, dtype=None, casting='same_kind'", "vstack_back(g, tup)", linear=True, harmless=("casting",))
+D(np.hstack, "tup, dtype=None, casting='same_kind'", "hstack_back(g, tup)", linear=True,
+  harmless=("casting",))
+D(np.vstack, "tup, dtype=None, casting='same_kind'", "vstack_back(g, tup)", linear=True,
+  harmless=("casting",))
 D(np.column_stack, "tup", "column_stack_back(g, tup)", linear=True)
-D(np.split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
-D(np.array_split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)", linear=True)
-D(np.hsplit, "ary, indices_or_sections", "split_back(g, ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0)",
+D(np.split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)",
+  linear=True)
+D(np.array_split, "ary, indices_or_sections, axis=0",
+  "split_back(g, ary, indices_or_sections, axis)", linear=True)
+D(np.hsplit, "ary, indices_or_sections",
+  "split_back(g, ary, indices_or_sections, 1 if np.ndim(ary) > 1 else 0)",
   linear=True)
 D(np.vsplit, "ary, indices_or_sections", "split_back(g, ary, indices_or_sections, 0)", linear=True)
 D(np.dsplit, "ary, indices_or_sections", "split_back(g, ary, indices_or_sections, 2)", linear=True)
@@ -210,26 +263,35 @@ D(np.flipud, "m", "np.flipud(g)", linear=True)
 D(np.roll, "a, shift, axis=None", "roll_back(g, shift, axis)", linear=True)
 D(np.pad, "array, pad_width, mode='constant'", "pad_back(g, array, pad_width, mode)", linear=True)
 D(np.take, "a, indices, axis=None", "take_back(g, a, indices, axis)", linear=True)
-D(np.take_along_axis, "arr, indices, axis", "take_along_axis_back(g, arr, indices, axis)", linear=True)
-D(np.sort, "a, axis=-1", "sort_back(g, a, axis)", jvp="np.take_along_axis(t_a, np.argsort(a, axis=axis), axis)")
-D(np.copy, "a, order='K', subok=False", "g", linear=True, harmless=("order", "subok"))  # (a memory layout)
+D(np.take_along_axis, "arr, indices, axis", "take_along_axis_back(g, arr, indices, axis)",
+  linear=True)
+D(np.sort, "a, axis=-1", "sort_back(g, a, axis)",
+  jvp="np.take_along_axis(t_a, np.argsort(a, axis=axis), axis)")
+# (a memory layout)
+D(np.copy, "a, order='K', subok=False", "g", linear=True, harmless=("order", "subok"))
 D(np.ascontiguousarray, "a, dtype=None", "g", linear=True)
-D(np.asanyarray, "a, dtype=None, order=None, copy=None", "g", linear=True, harmless=("order", "copy"))
-D(np.stack, "arrays, axis=0, out=None, dtype=None, casting='same_kind'", "unstack(g, arrays, axis)", linear=True,
+D(np.asanyarray, "a, dtype=None, order=None, copy=None", "g", linear=True,
+  harmless=("order", "copy"))
+D(np.stack, "arrays, axis=0, out=None, dtype=None, casting='same_kind'", "unstack(g, arrays, axis)",
+  linear=True,
   harmless=("casting",))
 D(np.array, "object, dtype=None, copy=True, order='K', subok=False, ndmin=0", "g", linear=True,
   harmless=("copy", "order", "subok"))
-D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)", x="unbroadcast(g * np.polyval(np.polyder(p), x), x)",
+D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)",
+  x="unbroadcast(g * np.polyval(np.polyder(p), x), x)",
   jvp="np.polyval(t_p, x) + np.polyval(np.polyder(p), x) * t_x")
 D(np.polyder, "p, m=1", "polyder_back(g, p, m)", linear=True)
-D(np.convolve, "a, v, mode='full'", "convolve_back(g, a, v, mode, 0)", v="convolve_back(g, a, v, mode, 1)",
+D(np.convolve, "a, v, mode='full'", "convolve_back(g, a, v, mode, 0)",
+  v="convolve_back(g, a, v, mode, 1)",
   jvp="np.convolve(t_a, v, mode) + np.convolve(a, t_v, mode)")
 D(np.correlate, "a, v, mode='valid'", "convolve_back(g, a, v[::-1], mode, 0)",
-  v="convolve_back(g, a, v[::-1], mode, 1)[::-1]", jvp="np.correlate(t_a, v, mode) + np.correlate(a, t_v, mode)")
+  v="convolve_back(g, a, v[::-1], mode, 1)[::-1]",
+  jvp="np.correlate(t_a, v, mode) + np.correlate(a, t_v, mode)")
 D(np.interp, "x, xp, fp", "g * interp_slope(x, xp, fp)", fp="interp_fp_back(g, x, xp, fp)",
   jvp="interp_slope(x, xp, fp) * t_x + np.interp(x, xp, t_fp)")
 D(np.append, "arr, values, axis=None", "append_back(g, arr, values, axis, 0)",
-  values="append_back(g, arr, values, axis, 1)", jvp="append_jvp(arr, values, t_arr, t_values, axis)")
+  values="append_back(g, arr, values, axis, 1)",
+  jvp="append_jvp(arr, values, t_arr, t_values, axis)")
 D(np.rot90, "m, k=1, axes=(0, 1)", "np.rot90(g, -k, axes)", linear=True)
 D(np.vander, "x, N=None, increasing=False", "np.sum(g * vander_slope(x, N, increasing), axis=1)",
   jvp="vander_slope(x, N, increasing) * t_x[:, None]")
@@ -244,19 +306,25 @@ if hasattr(np, "vecdot"):  # NumPy >= 2.0
     P(np.vecdot, "x1, x2, axis=-1", "unbroadcast(np.expand_dims(g, axis) * x2, x1)",
       "unbroadcast(np.expand_dims(g, axis) * x1, x2)", "np.vecdot")
 if hasattr(np, "matvec"):  # NumPy >= 2.2: matrix @ vector and vector @ matrix over the last axes
-    P(np.matvec, "x1, x2", "unbroadcast(g[..., :, None] * x2[..., None, :], x1)", "unbroadcast(np.vecmat(g, x1), x2)",
+    P(np.matvec, "x1, x2", "unbroadcast(g[..., :, None] * x2[..., None, :], x1)",
+      "unbroadcast(np.vecmat(g, x1), x2)",
       "np.matvec")
-    P(np.vecmat, "x1, x2", "unbroadcast(np.matvec(x2, g), x1)", "unbroadcast(x1[..., :, None] * g[..., None, :], x2)",
+    P(np.vecmat, "x1, x2", "unbroadcast(np.matvec(x2, g), x1)",
+      "unbroadcast(x1[..., :, None] * g[..., None, :], x2)",
       "np.vecmat")
-D(np.full, "shape, fill_value, dtype=None, order='C'", None, fill_value="unbroadcast(g, fill_value)", linear=True,
+D(np.full, "shape, fill_value, dtype=None, order='C'", None,
+  fill_value="unbroadcast(g, fill_value)", linear=True,
   harmless=("shape", "order"))
 # (without dtype=, the result has a's dtype: an int array makes the fill value's gradient zero)
 D(np.full_like, "a, fill_value, dtype=None, order='K', subok=True, shape=None", None,
   fill_value="unbroadcast(dtype_gate(g, result_dtype(a, dtype), site), fill_value)",
-  jvp="dtype_gate(np.full_like(a, t_fill_value, dtype, order, subok, shape), result_dtype(a, dtype), site)",
+  jvp="dtype_gate(np.full_like(a, t_fill_value, dtype, order, subok, shape), result_dtype(a, "
+      "dtype), site)",
   zero=("a",), harmless=("order", "subok", "shape"))
-D(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None", "linspace_back(g, start, num, endpoint, 0)",
-  stop="linspace_back(g, stop, num, endpoint, 1)", jvp="linspace_jvp(t_start, t_stop, start, num, endpoint)")
+D(np.linspace, "start, stop, num=50, endpoint=True, retstep=False, dtype=None",
+  "linspace_back(g, start, num, endpoint, 0)",
+  stop="linspace_back(g, stop, num, endpoint, 1)",
+  jvp="linspace_jvp(t_start, t_stop, start, num, endpoint)")
 D(np.meshgrid, "*xi, indexing='xy'", None, xi="meshgrid_back(g, xi, indexing)",
   jvp="meshgrid_jvp(xi, t_xi, indexing)")
 D(np.asarray, "a, dtype=None, order=None, copy=None", "g", linear=True, harmless=("order", "copy"))
@@ -265,7 +333,8 @@ if hasattr(np, "astype"):  # NumPy >= 2.1
 
 # -- no gradient
 N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np.argmin, np.argsort,
-  np.shape, np.size, np.ndim, np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like, np.empty_like,
+  np.shape, np.size, np.ndim, np.zeros, np.ones, np.empty, np.zeros_like, np.ones_like,
+  np.empty_like,
   np.eye, np.identity, np.isnan, np.isinf, np.isfinite,
   np.greater, np.greater_equal, np.less, np.less_equal, np.equal, np.not_equal,
   np.logical_and, np.logical_or, np.logical_not, np.logical_xor, np.floor_divide,
@@ -273,17 +342,22 @@ N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np
   np.argwhere, np.flatnonzero, np.isclose, np.allclose, np.array_equal, np.signbit,
   np.isreal, np.iscomplex, np.isscalar, np.result_type, np.broadcast_shapes, np.indices,
   np.tri, np.diag_indices, np.triu_indices, np.tril_indices, np.digitize, np.heaviside,
-  np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift, np.gcd, np.lcm,
-  np.random.rand, np.random.randn, np.random.randint, np.iscomplexobj, np.isrealobj, np.argpartition,
+  np.bitwise_and, np.bitwise_or, np.bitwise_xor, np.invert, np.left_shift, np.right_shift, np.gcd,
+  np.lcm,
+  np.random.rand, np.random.randn, np.random.randint, np.iscomplexobj, np.isrealobj,
+  np.argpartition,
   np.lexsort, np.ravel_multi_index, np.unravel_index)
 # scalar types: integers and booleans are piecewise constant; complex values are refused
-N(*dict.fromkeys([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64, np.intc, np.int_,
-                  np.uint, np.longlong, np.ulonglong, np.intp, np.uintp, np.bool_]))  # (some are aliases)
+# (some are aliases)
+N(*dict.fromkeys([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
+                  np.intc, np.int_,
+                  np.uint, np.longlong, np.ulonglong, np.intp, np.uintp, np.bool_]))
 table.refuse(np.complex64, np.complex128, np.clongdouble, why=COMPLEX_UNSUPPORTED,
              hint=COMPLEX_HINT)
 table.refuse(np.apply_along_axis, np.apply_over_axes, np.piecewise, np.frompyfunc, np.fromfunction,
              why="it calls a Python function of its own, and adcompiler does not trace into NumPy",
-             hint="write the loop or the branches in the function itself (np.stack([f(row) for row in x]), "
-                  "np.where(condition, f(x), g(x)))")
-table.without_gradient(np.arange, np.unique, np.bincount, np.histogram, np.random.normal, np.random.uniform,
+             hint="write the loop or the branches in the function itself (np.stack([f(row) for row "
+                  "in x]), np.where(condition, f(x), g(x)))")
+table.without_gradient(np.arange, np.unique, np.bincount, np.histogram, np.random.normal,
+                       np.random.uniform,
                        np.random.choice, np.random.permutation)

@@ -13,12 +13,15 @@ X = ("x",)  # read for its shape (or a mask) only
 
 # (batching="batch_...": the helper is linear in its first argument, and that is its counterpart
 # for a batch of them, with the same arguments)
-D(rt.unbroadcast, "v, x", "unbroadcast_back(g, v)", linear=True, zero=X, batching="batch_unbroadcast")
-D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True, zero=X, batching="expand_batch", like="x")
+D(rt.unbroadcast, "v, x", "unbroadcast_back(g, v)", linear=True, zero=X,
+  batching="batch_unbroadcast")
+D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True, zero=X, batching="expand_batch",
+  like="x")
 D(rt.unreduce, "v, x, axis=None, keepdims=False", "unreduce_back(g, v, x, axis, keepdims)",
   jvp="unreduce(t_v, x, axis, keepdims)", zero=X, batching="batch_unreduce", like="x")
 D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
-  "np.reshape(np.sum(unreduce_extreme(1.0, top, x, axis, keepdims) * g, axis=axis, keepdims=keepdims), np.shape(v))",
+  "np.reshape(np.sum(unreduce_extreme(1.0, top, x, axis, keepdims) * g, axis=axis, "
+  "keepdims=keepdims), np.shape(v))",
   jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"), like="x")
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X, batching="batch_cast", like="x")
 D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
@@ -27,74 +30,102 @@ D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
 D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
 D(elementwise.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
 D(rt.own, "v, x", "own_back(g, v, x)", jvp="own(t_v, x)", zero=X, batching="batch_cast", like="x")
-D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)", batching="container_adjoint",
+D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
+  batching="container_adjoint",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"), like="x")
 D(rt.element, "v, i", "element_back(g, v, i)", jvp="element(t_v, i)", zero=("i",))
 D(rt.cotangent, "parts, i", "cotangent_back(g, parts, i)", jvp="cotangent(t_parts, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
-D(rt.attribute, "t, attr", "add_attribute(0.0, attr, g)", jvp="attribute(t_t, attr)", zero=("attr",))
-D(rt.add_attribute, "d, attr, v", "g", v="attribute(g, attr)", jvp="add_attribute(t_d, attr, t_v)", zero=("attr",))
+D(rt.attribute, "t, attr", "add_attribute(0.0, attr, g)", jvp="attribute(t_t, attr)",
+  zero=("attr",))
+D(rt.add_attribute, "d, attr, v", "g", v="attribute(g, attr)", jvp="add_attribute(t_d, attr, t_v)",
+  zero=("attr",))
 D(rt.without_attribute, "d, attr", "without_attribute(g, attr)", linear=True, zero=("attr",))
 D(rt.with_attribute, "t, attr, v", "without_attribute(g, attr)", v="attribute(g, attr)",
   jvp="with_attribute(t_t, attr, t_v)", zero=("attr",))
 D(rt.snapshot, "saved", "g", jvp="snapshot(t_saved)")
 table.elementwise(elementwise.nonzero_or_one, "a", "g * (a != 0)")
 table.elementwise(elementwise.nonzero_or_inf, "a", "g * (a != 0)")
-D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)", jvp="others_product_jvp(a, t_a, axis)",
+D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)",
+  jvp="others_product_jvp(a, t_a, axis)",
   zero=("axis",))  # (its Jacobian is symmetric: the adjoint is the tangent map)
-D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",), like="value")  # (x's old value is overwritten)
+# (x's old value is overwritten)
+D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",), like="value")
 D(rt.scatter_add, "a, index, value", "g", value="unbroadcast(element(g, index), value)",
   jvp="scattered(t_a, a, index, t_value)", zero=("index",))
-D(rt.keep_dtype, "x, value", None, value="g", jvp="keep_dtype(x, t_value)", zero=("x",), like="value")
-D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value", zero=("container", "x"), like="value")
-table.product(rt.sum_product, "a, b", "unbroadcast(g * b, a)", "unbroadcast(g * a, b)", "sum_product",
+D(rt.keep_dtype, "x, value", None, value="g", jvp="keep_dtype(x, t_value)", zero=("x",),
+  like="value")
+D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value",
+  zero=("container", "x"), like="value")
+table.product(rt.sum_product, "a, b", "unbroadcast(g * b, a)", "unbroadcast(g * a, b)",
+              "sum_product",
               batching="sum_product")
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)", batching="unchanged")
-D(containers.merged_dict, "*parts", parts="merged_dict_back(g, parts)", jvp="merged_dict_jvp(parts, t_parts)")
+D(containers.merged_dict, "*parts", parts="merged_dict_back(g, parts)",
+  jvp="merged_dict_jvp(parts, t_parts)")
 # the log of a softmax: the Jacobian w.r.t. the logits is I - p 1^T along the axis (fusion.py)
 D(rt.log_softmax, "p, z, axis=None", z="g - p * sum_keepdims(g, axis)",
   jvp="t_z - sum_keepdims(p * t_z, axis)", zero=("p", "axis"), like="p")
-D(rt.sum_keepdims, "v, axis", "unreduce(g, v, axis, True)", jvp="sum_keepdims(t_v, axis)", zero=("axis",))
+D(rt.sum_keepdims, "v, axis", "unreduce(g, v, axis, True)", jvp="sum_keepdims(t_v, axis)",
+  zero=("axis",))
 D(shapes.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
-D(joins.split_like, "v, arrays, axis=0", "unless_zero(join_pieces, g, arrays, axis)", jvp="split_like(t_v, arrays, axis)",
+D(joins.split_like, "v, arrays, axis=0", "unless_zero(join_pieces, g, arrays, axis)",
+  jvp="split_like(t_v, arrays, axis)",
   zero=("arrays",))
-D(joins.unstack, "v, arrays, axis=0", "unless_zero(stack_pieces, g, arrays, axis)", jvp="unstack(t_v, arrays, axis)",
+D(joins.unstack, "v, arrays, axis=0", "unless_zero(stack_pieces, g, arrays, axis)",
+  jvp="unstack(t_v, arrays, axis)",
   zero=("arrays",))
 # the adjoint of one operand of a product is linear in the adjoint and in the other operand; it
 # reads its own operand for the shape only
 # (<g, dmatmul_left(v, a, b)> = <v, g @ b>: the vjps are the product and the other adjoint)
-D(rt.dmatmul_left, "v, a, b", "unbroadcast(matmul(g, b), v)", b="dmatmul_right(product_adjoint(v, a, b), g, b)",
-  jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, a, t_b)", zero=("a",), batching="matmul_left", like="a")
-D(rt.dmatmul_right, "v, a, b", "unbroadcast(matmul(a, g), v)", a="dmatmul_left(product_adjoint(v, a, b), a, g)",
-  jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b)", zero=("b",), batching="matmul_right", like="b")
-D(products.ddot_left, "v, a, b", "unbroadcast(dot(g, b), v)", b="ddot_right(dot_adjoint(v, a, b), g, b)",
+D(rt.dmatmul_left, "v, a, b", "unbroadcast(matmul(g, b), v)",
+  b="dmatmul_right(product_adjoint(v, a, b), g, b)",
+  jvp="dmatmul_left(t_v, a, b) + dmatmul_left(v, a, t_b)", zero=("a",), batching="matmul_left",
+  like="a")
+D(rt.dmatmul_right, "v, a, b", "unbroadcast(matmul(a, g), v)",
+  a="dmatmul_left(product_adjoint(v, a, b), a, g)",
+  jvp="dmatmul_right(t_v, a, b) + dmatmul_right(v, t_a, b)", zero=("b",), batching="matmul_right",
+  like="b")
+D(products.ddot_left, "v, a, b", "unbroadcast(dot(g, b), v)",
+  b="ddot_right(dot_adjoint(v, a, b), g, b)",
   jvp="ddot_left(t_v, a, b) + ddot_left(v, a, t_b)", zero=("a",), batching="matmul_left", like="a")
-D(products.ddot_right, "v, a, b", "unbroadcast(dot(a, g), v)", a="ddot_left(dot_adjoint(v, a, b), a, g)",
-  jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",), batching="matmul_right", like="b")
-D(products.einsum_back, "v, subscripts, operands", jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
+D(products.ddot_right, "v, a, b", "unbroadcast(dot(a, g), v)",
+  a="ddot_left(dot_adjoint(v, a, b), a, g)",
+  jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",), batching="matmul_right",
+  like="b")
+D(products.einsum_back, "v, subscripts, operands",
+  jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
   zero=("subscripts",))
-D(polynomials.polyval_coeff_back, "v, p, x", jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
+D(polynomials.polyval_coeff_back, "v, p, x",
+  jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
   zero=("p",))
 D(polynomials.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero=("fp",))
-D(containers.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)", zero=("a", "key"))
-D(reductions.cumsum_back, "cot, a, axis=None", "np.cumsum(expand_like(g, a), axis=axis)", jvp="cumsum_back(t_cot, a, axis)",
+D(containers.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)",
+  zero=("a", "key"))
+D(reductions.cumsum_back, "cot, a, axis=None", "np.cumsum(expand_like(g, a), axis=axis)",
+  jvp="cumsum_back(t_cot, a, axis)",
   zero=("a", "axis"))
 # adjoints that are linear maps of the adjoint they receive: reverse mode over them applies the
 # transposed map, which is the primal operation they are the adjoint of
 for _helper, _params, _transpose in [
         (reductions.diff_back, "cot, a, n=1, axis=-1", "unless_zero(np.diff, g, n, axis)"),
-        (shapes.trace_back, "cot, a, offset=0, axis1=0, axis2=1", "unless_zero(np.trace, g, offset, axis1, axis2)"),
+        (shapes.trace_back, "cot, a, offset=0, axis1=0, axis2=1",
+         "unless_zero(np.trace, g, offset, axis1, axis2)"),
         (shapes.diag_back, "cot, v, k=0", "unless_zero(np.diag, g, k)"),
-        (shapes.diagonal_back, "cot, a, offset=0, axis1=0, axis2=1", "unless_zero(np.diagonal, g, offset, axis1, axis2)"),
+        (shapes.diagonal_back, "cot, a, offset=0, axis1=0, axis2=1",
+         "unless_zero(np.diagonal, g, offset, axis1, axis2)"),
         (shapes.swap_back, "cot, axis1, axis2", "swap_back(g, axis1, axis2)"),
         (shapes.moveaxis_back, "cot, source, destination", "moveaxis_back(g, destination, source)"),
         (shapes.tile_back, "cot, a, reps", "unless_zero(np.tile, g, reps)"),
-        (shapes.repeat_back, "cot, a, repeats, axis=None", "unless_zero(np.repeat, g, repeats, axis)"),
+        (shapes.repeat_back, "cot, a, repeats, axis=None",
+         "unless_zero(np.repeat, g, repeats, axis)"),
         (shapes.roll_back, "cot, shift, axis=None", "unless_zero(np.roll, g, shift, axis)"),
-        (shapes.sort_back, "cot, a, axis=-1", "unless_zero(np.take_along_axis, g, np.argsort(a, axis=axis), axis)"),
+        (shapes.sort_back, "cot, a, axis=-1",
+         "unless_zero(np.take_along_axis, g, np.argsort(a, axis=axis), axis)"),
         (shapes.take_back, "cot, a, indices, axis=None", "unless_zero(np.take, g, indices, axis)"),
-        (shapes.take_along_axis_back, "cot, arr, indices, axis", "unless_zero(np.take_along_axis, g, indices, axis)"),
+        (shapes.take_along_axis_back, "cot, arr, indices, axis",
+         "unless_zero(np.take_along_axis, g, indices, axis)"),
         (joins.r_items_back, "cot, items", "r_items(dense_items(g, items))"),
         (joins.c_items_back, "cot, items", "c_items(dense_items(g, items))")]:
     _rest = _params.split(", ", 1)[1]
@@ -106,32 +137,45 @@ for _helper, _params, _transpose in [
     if not _transpose.startswith(("r_items", "c_items")):
         _transpose = _transpose.replace("(g, ", "(expand_like(g, %s), " % _like, 1).replace(
             ", g, ", ", expand_like(g, %s), " % _like, 1)
-    D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names), zero=tuple(_names.split(", ")))
+    D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names),
+      zero=tuple(_names.split(", ")))
 D(joins.dense_items, "cot, items", "g", linear=True, zero=("items",))
-D(containers.sum_back, "cot, iterable", "unless_zero(entries_sum, g)", jvp="sum_back(t_cot, iterable)", zero=("iterable",))
+D(containers.sum_back, "cot, iterable", "unless_zero(entries_sum, g)",
+  jvp="sum_back(t_cot, iterable)", zero=("iterable",))
 D(containers.sorted_back, "cot, iterable, reverse=False", "sorted_jvp(iterable, g, reverse)",
   jvp="sorted_back(t_cot, iterable, reverse)", zero=("iterable", "reverse"))
-D(containers.dselect, "cot, top, args", "select_jvp(top, args, g)", jvp="dselect(t_cot, top, args)", zero=("top", "args"))
-D(elementwise.dpow_base, "v, x, y", "unbroadcast(dpow_base(g, x, y), v)", x="unbroadcast(dpow_base_x_back(g, v, x, y), x)",
+D(containers.dselect, "cot, top, args", "select_jvp(top, args, g)", jvp="dselect(t_cot, top, args)",
+  zero=("top", "args"))
+D(elementwise.dpow_base, "v, x, y", "unbroadcast(dpow_base(g, x, y), v)",
+  x="unbroadcast(dpow_base_x_back(g, v, x, y), x)",
   y="unbroadcast(dpow_base_y_back(g, v, x, y), y)", jvp="dpow_base_jvp(v, x, y, t_v, t_x, t_y)")
-D(elementwise.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",  # (out: x ** y)
-  out="unbroadcast(dpow_exponent(g * v, 1.0, x), out)", x="unbroadcast(dpow_exponent_x_back(g, v, out, x), x)",
+# (out: x ** y)
+D(elementwise.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x), v)",
+  out="unbroadcast(dpow_exponent(g * v, 1.0, x), out)",
+  x="unbroadcast(dpow_exponent_x_back(g, v, out, x), x)",
   jvp="dpow_exponent_jvp(v, out, x, t_v, t_out, t_x)")
 # Adjoints linear in the adjoint they receive, whose other arguments give only shapes, indices
 # or piecewise-constant selections: the tangent is the same function of the adjoint's tangent.
 # (Reverse mode over them, the transposed map, is written out only for some, above.)
 for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, joins.split_back,
-                shapes.pad_back, containers.list_back, containers.items_back, containers.values_back,
+                shapes.pad_back, containers.list_back, containers.items_back,
+                containers.values_back,
                 reductions.nanmean_back, joins.append_back, polynomials.polyder_back,
                 reductions.median_back, polynomials.linspace_back, shapes.meshgrid_back,
                 containers.sequence_repeat_back, reductions.accumulate_extreme_back,
                 containers.merged_dict_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
-    _params = ", ".join(["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]])
-    D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)), zero=tuple(_rest))
+    _params = ", ".join(
+        ["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]]
+    )
+    D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)),
+      zero=tuple(_rest))
 # a callable chosen at run time: forward mode over its generated forward/backward pair
-D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)", zero=("active",))
+D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)",
+  zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
-N(elementwise.result_dtype, rt.subscript_check, rt.unfollowed, rt.check_followed, rt.fresh_computation,
-  rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed, elementwise.inside,
+N(elementwise.result_dtype, rt.subscript_check, rt.unfollowed, rt.check_followed,
+  rt.fresh_computation,
+  rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed,
+  elementwise.inside,
   rt.zero_like, rt.nonzero, rt.check_receiver)

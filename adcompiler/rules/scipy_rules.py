@@ -61,8 +61,10 @@ if hasattr(sp, "softplus"):  # SciPy >= 1.15
 # code can be differentiated again in reverse mode; the test folds away when b is not given)
 D(sp.logsumexp, "a, axis=None, b=None, keepdims=False, return_sign=False",
   "unreduce(g, a, axis, keepdims) * np.exp(a - unreduce(ans, a, axis, keepdims)) if b is None "
-  "else logsumexp_back(g, a, b, ans, axis, keepdims, 0)", b="logsumexp_back(g, a, b, ans, axis, keepdims, 1)",
-  jvp="np.sum(np.exp(a - unreduce(ans, a, axis, keepdims)) * t_a, axis=axis, keepdims=keepdims) if b is None "
+  "else logsumexp_back(g, a, b, ans, axis, keepdims, 0)",
+  b="logsumexp_back(g, a, b, ans, axis, keepdims, 1)",
+  jvp="np.sum(np.exp(a - unreduce(ans, a, axis, keepdims)) * t_a, axis=axis, keepdims=keepdims) "
+      "if b is None "
       "else logsumexp_jvp(a, b, ans, t_a, t_b, axis, keepdims)", only=dict(return_sign=(False,)))
 D(sp.softmax, "x, axis=None", "ans * (g - np.sum(g * ans, axis=axis, keepdims=True))",
   jvp="ans * (t_x - np.sum(t_x * ans, axis=axis, keepdims=True))")

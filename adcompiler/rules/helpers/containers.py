@@ -27,7 +27,8 @@ def prod_jvp(start, iterable, tangents):
     """Tangent of ``math.prod(iterable, start=start)`` along the factors' tangents."""
     if _zero(tangents):
         return tangents
-    return sum(t * o for t, o in zip(tangents, _others_products(start, list(iterable))) if not _zero(t))
+    return sum(t * o for t, o in zip(tangents, _others_products(start, list(iterable)))
+               if not _zero(t))
 
 
 def _others_products(start, factors):
@@ -120,8 +121,13 @@ def sum_back(g, iterable):
     """Adjoint of builtin ``sum(iterable)``: ``g`` for every entry, summed back to the entry's
     shape where the entries broadcast (an array for an array)."""
     if isinstance(iterable, np.ndarray):
-        return np.broadcast_to(g, np.shape(iterable)) if np.ndim(g) < np.ndim(iterable) else \
-            np.stack([unbroadcast(g, e) for e in iterable]) if len(iterable) else np.zeros(np.shape(iterable))
+        return (
+            np.broadcast_to(g, np.shape(iterable))
+            if np.ndim(g) < np.ndim(iterable)
+            else np.stack([unbroadcast(g, e) for e in iterable])
+            if len(iterable)
+            else np.zeros(np.shape(iterable))
+        )
     return [unbroadcast(g, e) for e in iterable]
 
 
@@ -143,7 +149,11 @@ def sorted_back(g, iterable, reverse=False):
     out = [0.0] * len(iterable)
     for position, i in enumerate(_sorted_order(iterable, reverse)):
         out[i] = g[position]
-    return np.reshape(np.array(out, dtype=float), np.shape(iterable)) if isinstance(iterable, np.ndarray) else out
+    return (
+        np.reshape(np.array(out, dtype=float), np.shape(iterable))
+        if isinstance(iterable, np.ndarray)
+        else out
+    )
 
 
 def sorted_jvp(iterable, t, reverse=False):

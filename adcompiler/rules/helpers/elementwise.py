@@ -47,9 +47,11 @@ def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
     """Tangent of ``dpow_base(v, x, y)`` (forward mode over gradient code)."""
     out = dpow_base(t_v, x, y)
     if not _zero(t_x):
-        out = out + _where_nonzero(y * (y - 1), lambda: v * t_x * y * (y - 1) * _power_or_zero(x, y - 2.0))
+        out = out + _where_nonzero(y * (y - 1),
+                                   lambda: v * t_x * y * (y - 1) * _power_or_zero(x, y - 2.0))
     if not _zero(t_y):
-        out = out + _where_nonzero(t_y * x, lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+        out = out + _where_nonzero(t_y * x,
+                                   lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
     return out
 
 
@@ -102,7 +104,11 @@ def real_adjoint(g, x, site):
     """``g``, for a function whose rule is written for real ``x`` (abs, real, imag, conj, angle:
     not holomorphic). A complex ``x`` is an AdError at the call ``site`` (complex values inside
     differentiated code are not supported yet), never a silently wrong derivative."""
-    if (x.dtype.kind == "c") if x.__class__ is np.ndarray else isinstance(x, (complex, np.complexfloating)):
+    if (
+        (x.dtype.kind == "c")
+        if x.__class__ is np.ndarray
+        else isinstance(x, (complex, np.complexfloating))
+    ):
         raise error_at(site, "its derivative is written for real values, and this one is complex: "
                        + COMPLEX_UNSUPPORTED, hint=COMPLEX_HINT)
     return g
@@ -123,7 +129,8 @@ def nonzero_or_inf(a):
     gives gradient 0 (``np.sqrt(np.maximum(x, 0))`` for x < 0, ``np.arccos(np.clip(c, -1, 1))`` for
     c > 1), not the NaN of inf * 0. Without zeros, ``a`` itself: no copy on the hot path."""
     if a.__class__ is np.ndarray:
-        if (np.count_nonzero(a) == a.size) if a.size < 4096 else a.all():  # (the faster test at each size)
+        # (the faster test at each size)
+        if (np.count_nonzero(a) == a.size) if a.size < 4096 else a.all():
             return a
         return np.where(a == 0, np.inf, a).astype(a.dtype, copy=False)
     return a if a else _INF
@@ -162,8 +169,13 @@ def digamma(x):
         x += 1.0
     inv = 1.0 / x
     inv2 = inv * inv
-    return result + np.log(x) - 0.5 * inv - inv2 * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (
-        1.0 / 240 - inv2 / 132))))
+    return (
+        result
+        + np.log(x)
+        - 0.5 * inv
+        - inv2
+        * (1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 / 132))))
+    )
 
 
 def digamma_array(x):

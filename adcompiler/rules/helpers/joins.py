@@ -14,7 +14,8 @@ def vstack_back(g, tup):
     if _zero(g):
         return _pieces_like(g, tup)
     sizes = np.cumsum([np.atleast_2d(t).shape[0] for t in tup])[:-1]
-    return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=0), tup)], tup)
+    return _pieces_like([np.reshape(p, np.shape(t))
+                         for p, t in zip(np.split(g, sizes, axis=0), tup)], tup)
 
 
 def hstack_back(g, tup):
@@ -23,7 +24,8 @@ def hstack_back(g, tup):
         return _pieces_like(g, tup)
     axis = 0 if np.ndim(tup[0]) == 1 else 1
     sizes = np.cumsum([np.shape(np.atleast_1d(t))[axis] for t in tup])[:-1]
-    return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(np.split(g, sizes, axis=axis), tup)], tup)
+    return _pieces_like([np.reshape(p, np.shape(t))
+                         for p, t in zip(np.split(g, sizes, axis=axis), tup)], tup)
 
 
 def r_items_back(g, items):
@@ -39,7 +41,8 @@ def c_items_back(g, items):
     took one column)."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
-    return _concatenated_back(g, items, -1, [np.shape(i)[-1] if np.ndim(i) >= 2 else 1 for i in items])
+    return _concatenated_back(g, items, -1,
+                              [np.shape(i)[-1] if np.ndim(i) >= 2 else 1 for i in items])
 
 
 def dense_items(g, items):
@@ -79,7 +82,8 @@ def append_back(g, arr, values, axis, which):
 
 
 def append_jvp(arr, values, t_arr, t_values, axis):
-    """Tangent of ``np.append(arr, values, axis)`` (a zero tangent stands for zeros of its shape)."""
+    """Tangent of ``np.append(arr, values, axis)`` (a zero tangent stands for zeros of its
+    shape)."""
     return np.append(np.zeros(np.shape(arr)) if _zero(t_arr) else t_arr,
                      np.zeros(np.shape(values)) if _zero(t_values) else t_values, axis)
 
@@ -90,7 +94,8 @@ def split_like(g, arrays, axis=0):
         return _pieces_like(g, arrays)
     if axis is None:
         sizes = np.cumsum([np.size(a) for a in arrays])[:-1]
-        return _pieces_like([np.reshape(p, np.shape(a)) for p, a in zip(np.split(g, sizes), arrays)], arrays)
+        return _pieces_like([np.reshape(p, np.shape(a))
+                             for p, a in zip(np.split(g, sizes), arrays)], arrays)
     sizes = np.cumsum([np.shape(a)[axis] for a in arrays])[:-1]
     return _pieces_like(np.split(g, sizes, axis=axis), arrays)
 
@@ -100,7 +105,8 @@ def column_stack_back(g, tup):
     if _zero(g):
         return _pieces_like(g, tup)
     columns = [np.reshape(t, (len(t), -1)) if np.ndim(t) < 2 else t for t in tup]
-    return _pieces_like([np.reshape(p, np.shape(t)) for p, t in zip(split_like(g, columns, 1), tup)], tup)
+    return _pieces_like([np.reshape(p, np.shape(t))
+                         for p, t in zip(split_like(g, columns, 1), tup)], tup)
 
 
 def _pieces_like(pieces, arrays):
@@ -110,8 +116,11 @@ def _pieces_like(pieces, arrays):
     if pieces.__class__ is _float:
         return pieces if isinstance(arrays, np.ndarray) else [pieces] * len(arrays)
     if isinstance(arrays, np.ndarray):
-        return np.stack([np.broadcast_to(p, np.shape(a)) for p, a in zip(pieces, arrays)]) if len(pieces) else \
-            np.zeros(np.shape(arrays))
+        return (
+            np.stack([np.broadcast_to(p, np.shape(a)) for p, a in zip(pieces, arrays)])
+            if len(pieces)
+            else np.zeros(np.shape(arrays))
+        )
     return pieces
 
 

@@ -46,7 +46,8 @@ def eigh_back(g, ans):
     gw, gv = (g if isinstance(g, (tuple, list)) else (0.0, 0.0))
     inner = np.diag(np.zeros(len(w)) + gw)
     if not _zero(gv):
-        diff = w[None, :] - w[:, None] + np.diag(np.full(len(w), np.inf))  # no division on the diagonal
+        # no division on the diagonal
+        diff = w[None, :] - w[:, None] + np.diag(np.full(len(w), np.inf))
         inner = inner + (v.T @ gv) / diff
     out = v @ inner @ v.T
     return _lower(0.5 * (out + out.T))
@@ -58,7 +59,7 @@ def pinv_back(g, a, ans):
         return g
     p, gt = ans, np.swapaxes(g, -1, -2)
     m, n = np.shape(a)[-2:]
-    return (-p.T @ g @ p.T + (np.eye(m) - a @ p) @ gt @ p @ p.T + p.T @ p @ gt @ (np.eye(n) - p @ a))
+    return -p.T @ g @ p.T + (np.eye(m) - a @ p) @ gt @ p @ p.T + p.T @ p @ gt @ (np.eye(n) - p @ a)
 
 
 def pinv_jvp(a, ans, t):
@@ -117,7 +118,8 @@ def svd_jvp(a, t, compute_uv=True):
     if _zero(t):  # (a zero tangent maps to zero)
         return t
     if compute_uv:
-        raise _unsupported("forward mode through np.linalg.svd with compute_uv=True is not supported",
+        raise _unsupported("forward mode through np.linalg.svd with compute_uv=True is not "
+                           "supported",
                            "use compute_uv=False for the singular values")
     return svdvals_jvp(a, t)
 
@@ -141,7 +143,8 @@ def svdvals_back(g, a):
 
 
 def svd_back(g, a, compute_uv=True):
-    """Adjoint of ``np.linalg.svd``: singular values only (the adjoints of u and vh must be zero)."""
+    """Adjoint of ``np.linalg.svd``: singular values only (the adjoints of u and vh must be
+    zero)."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
     if not compute_uv:

@@ -40,7 +40,8 @@ def polyval_coeff_back(g, p, x, t_x=None):
         powers = x ** exponents
     else:
         powers = exponents * x ** np.maximum(exponents - 1, 0) * np.asarray(t_x)[..., None]
-    return np.sum(np.reshape(g * np.ones(np.shape(x)[:-1]), np.shape(x)) * powers, axis=tuple(range(np.ndim(x) - 1)))
+    return np.sum(np.reshape(g * np.ones(np.shape(x)[:-1]), np.shape(x)) * powers,
+                  axis=tuple(range(np.ndim(x) - 1)))
 
 
 def convolve_back(g, a, v, mode, which):
@@ -50,7 +51,8 @@ def convolve_back(g, a, v, mode, which):
         return g
     n, m = len(a), len(v)
     full = np.zeros(n + m - 1, dtype=np.result_type(g, a, v))
-    start = {"full": 0, "same": (min(n, m) - 1) // 2, "valid": min(n, m) - 1}[mode]  # g's place in full
+    # g's place in full
+    start = {"full": 0, "same": (min(n, m) - 1) // 2, "valid": min(n, m) - 1}[mode]
     full[start:start + len(g)] = g
     return np.correlate(full, v if which == 0 else a, "valid")
 
@@ -82,7 +84,9 @@ def trapezoid_back(g, y, x=None, dx=1.0, axis=-1):
         return g
     y = np.asarray(y)
     n = y.shape[axis]
-    widths = np.diff(x, axis=-1 if np.ndim(x) == 1 else axis) if x is not None else np.full(n - 1, dx)
+    widths = (
+        np.diff(x, axis=-1 if np.ndim(x) == 1 else axis) if x is not None else np.full(n - 1, dx)
+    )
     last = np.moveaxis(widths, axis, -1) if np.ndim(widths) > 1 else widths
     zero = np.zeros(np.shape(last)[:-1] + (1,))
     weights = 0.5 * (np.concatenate([last, zero], axis=-1) + np.concatenate([zero, last], axis=-1))

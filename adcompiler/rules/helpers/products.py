@@ -18,9 +18,11 @@ def _explicit_ellipsis(subscripts, operands):
     inputs, _, output = spec.partition("->")
     inputs = inputs.split(",")
     free = [c for c in "ABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in spec]
-    widest = max(np.ndim(o) - len(s.replace("...", "")) for s, o in zip(inputs, operands) if "..." in s)
+    widest = max(np.ndim(o) - len(s.replace("...", "")) for s, o in zip(inputs, operands)
+                 if "..." in s)
     letters = "".join(free[:widest])
-    spelled = [s.replace("...", letters[widest - (np.ndim(o) - len(s.replace("...", ""))):]) for s, o in
+    spelled = [s.replace("...", letters[widest - (np.ndim(o) - len(s.replace("...", ""))):])
+               for s, o in
                zip(inputs, operands)]
     if "->" in spec:
         out = output.replace("...", letters)
@@ -55,7 +57,9 @@ def einsum_back(g, subscripts, operands):
         if kept != sub:
             full = np.einsum(kept + "->" + kept, out)
             target = "".join(dict.fromkeys(sub))
-            expand = np.reshape(full, [np.shape(operands[i])[sub.index(c)] if c in kept else 1 for c in target])
+            expand = np.reshape(full,
+                                [np.shape(operands[i])[sub.index(c)] if c in kept else 1
+                                 for c in target])
             out = np.broadcast_to(np.moveaxis(expand, range(len(target)), range(len(target))),
                                   [np.shape(operands[i])[sub.index(c)] for c in target])
             if target != sub:  # repeated letters (a diagonal): scatter onto it
@@ -64,7 +68,8 @@ def einsum_back(g, subscripts, operands):
                 view.setflags(write=True)
                 view[...] = out
                 out = base
-        if np.shape(out) != np.shape(operands[i]):  # (an axis of size 1 einsum broadcast: summed back)
+        # (an axis of size 1 einsum broadcast: summed back)
+        if np.shape(out) != np.shape(operands[i]):
             out = unbroadcast(np.asarray(out), operands[i])
         grads.append(np.asarray(out))
     return tuple(grads)
@@ -195,7 +200,8 @@ def einsum_back_jvp(v, subscripts, operands, t_v, t_operands):
             continue
         ops = list(operands)
         ops[j] = t
-        out = [o if i == j else o + d for i, (o, d) in enumerate(zip(out, einsum_back(v, subscripts, ops)))]
+        out = [o if i == j else o + d
+               for i, (o, d) in enumerate(zip(out, einsum_back(v, subscripts, ops)))]
     return out
 
 

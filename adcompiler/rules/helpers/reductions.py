@@ -38,7 +38,8 @@ def cumsum_back(g, a, axis=None):
     if axis is None:
         return np.reshape(np.flip(np.cumsum(np.flip(np.ravel(g)))), np.shape(a))
     out = np.flip(np.cumsum(np.flip(g, axis), axis), axis)
-    return out if np.ndim(a) else np.reshape(out, ())  # (np.cumsum(a number, axis=0) has shape (1,))
+    # (np.cumsum(a number, axis=0) has shape (1,))
+    return out if np.ndim(a) else np.reshape(out, ())
 
 
 def cumprod_back(g, ans, a, axis=None):
@@ -48,10 +49,12 @@ def cumprod_back(g, ans, a, axis=None):
         return g
     if np.all(a):  # (the short form)
         if axis is None:
-            return np.reshape(cumsum_back(np.ravel(g * ans), np.ravel(a), 0) / np.ravel(a), np.shape(a))
+            return np.reshape(cumsum_back(np.ravel(g * ans), np.ravel(a), 0) / np.ravel(a),
+                              np.shape(a))
         return cumsum_back(g * ans, a, axis) / a
     moved = _first_axis(np.asarray(a, dtype=float), axis)
-    gm = np.broadcast_to(g, moved.shape) if axis is None else _first_axis(np.broadcast_to(g, np.shape(a)), axis)
+    gm = (np.broadcast_to(g, moved.shape) if axis is None
+          else _first_axis(np.broadcast_to(g, np.shape(a)), axis))
     before = _exclusive_cumprod(moved)
     later = np.empty_like(moved)  # later[j] = g[j] + a[j+1] * later[j+1]
     later[-1] = gm[-1]
@@ -106,7 +109,8 @@ def others_product(a, axis=None):
     a = np.asarray(a)
     if a.size == 0:
         return np.ones_like(a)  # (no entries: nothing to differentiate)
-    axes = tuple(range(a.ndim)) if axis is None else ((axis,) if np.ndim(axis) == 0 else tuple(axis))
+    axes = (tuple(range(a.ndim)) if axis is None
+            else ((axis,) if np.ndim(axis) == 0 else tuple(axis)))
     axes = tuple(ax % a.ndim for ax in axes) if a.ndim else ()
     rest = [ax for ax in range(a.ndim) if ax not in axes]
     moved = np.transpose(a, rest + list(axes))
@@ -119,14 +123,16 @@ def others_product(a, axis=None):
 
 def others_product_jvp(a, t, axis=None):
     """Tangent of ``others_product(a, axis)`` along ``t`` (and, the Jacobian being symmetric, its
-    adjoint for the adjoint ``t``): from the tangents of the products before and after each entry."""
+    adjoint for the adjoint ``t``): from the tangents of the products before and after each
+    entry."""
     if _zero(t):
         return t
     a = np.asarray(a, dtype=float)
     t = np.broadcast_to(t, a.shape)
     if a.size == 0:
         return np.zeros_like(a)
-    axes = tuple(range(a.ndim)) if axis is None else ((axis,) if np.ndim(axis) == 0 else tuple(axis))
+    axes = (tuple(range(a.ndim)) if axis is None
+            else ((axis,) if np.ndim(axis) == 0 else tuple(axis)))
     axes = tuple(ax % a.ndim for ax in axes) if a.ndim else ()
     rest = [ax for ax in range(a.ndim) if ax not in axes]
     order = rest + list(axes)
@@ -137,8 +143,10 @@ def others_product_jvp(a, t, axis=None):
     fa, shape = flat(a)
     ft, _ = flat(t)
     ones, zeros = np.ones_like(fa[:1]), np.zeros_like(fa[:1])
-    before, dbefore = _dual_cumprod(np.concatenate([ones, fa[:-1]]), np.concatenate([zeros, ft[:-1]]))
-    after, dafter = _dual_cumprod(np.concatenate([ones, fa[:0:-1]]), np.concatenate([zeros, ft[:0:-1]]))
+    before, dbefore = _dual_cumprod(np.concatenate([ones, fa[:-1]]),
+                                    np.concatenate([zeros, ft[:-1]]))
+    after, dafter = _dual_cumprod(np.concatenate([ones, fa[:0:-1]]),
+                                  np.concatenate([zeros, ft[:0:-1]]))
     out = dbefore * after[::-1] + before * dafter[::-1]
     return np.transpose(np.moveaxis(out, 0, -1).reshape(shape), np.argsort(order))
 
@@ -225,13 +233,15 @@ def cumsum_back_free(t, ans, a, axis=None):
     moved = _first_axis(np.asarray(a, dtype=float), axis)
     if axis is None:
         return _dual_cumprod(moved, np.ravel(np.broadcast_to(t, np.shape(a))))[1]
-    return _axis_back(_dual_cumprod(moved, _first_axis(np.broadcast_to(t, np.shape(a)), axis))[1], a, axis)
+    return _axis_back(_dual_cumprod(moved, _first_axis(np.broadcast_to(t, np.shape(a)), axis))[1],
+                      a, axis)
 
 
 def _running_extreme_index(a, top, axis):
     """Where each entry of ``np.maximum.accumulate(a, axis)`` (or minimum) came from, as indices
     along ``axis`` (the latest position holding the running extreme)."""
-    positions = np.arange(np.shape(a)[axis]).reshape((-1,) + (1,) * (np.ndim(a) - 1 - (axis % np.ndim(a))))
+    positions = np.arange(np.shape(a)[axis]).reshape((-1,) + (1,) * (np.ndim(a) - 1
+                                                                     - (axis % np.ndim(a))))
     return np.maximum.accumulate(np.where(np.asarray(a) == top, positions, 0), axis=axis)
 
 
@@ -252,7 +262,8 @@ def accumulate_extreme_jvp(t, a, top, axis=0):
     """Tangent of ``np.maximum.accumulate`` / ``np.minimum.accumulate`` (``top``: its result)."""
     if _zero(t):  # (a zero tangent maps to zero)
         return t
-    return np.take_along_axis(np.broadcast_to(t, np.shape(a)), _running_extreme_index(a, top, axis), axis=axis)
+    return np.take_along_axis(np.broadcast_to(t, np.shape(a)), _running_extreme_index(a, top, axis),
+                              axis=axis)
 
 
 def _cov_rows(m, rowvar, bias, ddof):

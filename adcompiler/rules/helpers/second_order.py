@@ -33,7 +33,8 @@ def unless_zero(fn, g, *args, **kwargs):
 def unbroadcast_back(g, v):
     """Adjoint of ``v`` in ``unbroadcast(v, x)``: ``g`` broadcast back to ``v``'s shape, or summed
     when ``v`` is smaller than ``x`` (a number standing for an array, gradient code's 0.0 for a zero
-    adjoint, or a ``keepdims`` result such as shape (1, 1), which unbroadcast spreads over ``x``)."""
+    adjoint, or a ``keepdims`` result such as shape (1, 1), which unbroadcast spreads over
+    ``x``)."""
     if _zero(g):
         return g
     if np.ndim(v) >= np.ndim(g) and np.size(v) >= np.size(g):

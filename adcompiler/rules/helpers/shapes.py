@@ -85,8 +85,10 @@ def roll_back(g, shift, axis=None):
 def pad_back(g, array, pad_width, mode="constant"):
     """Adjoint of constant-mode ``np.pad``: the centre of ``g``."""
     if mode != "constant":
-        raise _unsupported("the gradient of np.pad is supported for mode='constant' only, not %r" % (mode,),
-                           "pad with mode='constant', or build the padding with np.concatenate")
+        raise _unsupported(
+            "the gradient of np.pad is supported for mode='constant' only, not %r" % (mode,),
+            "pad with mode='constant', or build the padding with np.concatenate",
+        )
     if _zero(g):
         return g
     widths = np.broadcast_to(np.asarray(pad_width), (np.ndim(array), 2))
@@ -103,7 +105,8 @@ def take_back(g, a, indices, axis=None):
         flat = out.reshape(-1)
         np.add.at(flat, indices, g)
         return flat.reshape(np.shape(a))
-    np.add.at(np.moveaxis(out, axis, 0), indices, np.moveaxis(np.asarray(g), axis, 0) if np.ndim(indices)
+    np.add.at(np.moveaxis(out, axis, 0), indices, np.moveaxis(np.asarray(g), axis, 0)
+              if np.ndim(indices)
               else np.asarray(g))
     return out
 
@@ -116,7 +119,8 @@ def take_along_axis_back(g, arr, indices, axis):
     arr_shape = np.shape(arr)
     axis = axis % len(arr_shape)
     grids = np.ogrid[tuple(slice(n) for n in np.shape(indices))]
-    index = tuple(indices if i == axis else (grids[i] if np.shape(indices)[i] == arr_shape[i] else grids[i] * 0)
+    index = tuple(indices if i == axis
+                  else (grids[i] if np.shape(indices)[i] == arr_shape[i] else grids[i] * 0)
                   for i in range(len(arr_shape)))
     np.add.at(out, index, np.broadcast_to(g, np.shape(indices)))
     return out
@@ -133,19 +137,22 @@ def sort_back(g, a, axis=-1):
 
 
 def meshgrid_back(g, xi, indexing):
-    """Adjoints of ``np.meshgrid(*xi, indexing)``: each output summed over every axis but its own."""
+    """Adjoints of ``np.meshgrid(*xi, indexing)``: each output summed over every axis but its
+    own."""
     if _zero(g):
         return [g] * len(xi)
     axes = list(range(len(xi)))
     if indexing == "xy" and len(xi) > 1:
         axes[0], axes[1] = 1, 0
-    return [gi if _zero(gi) else np.reshape(np.sum(gi, axis=tuple(a for a in range(np.ndim(gi)) if a != ax)),
-                                             np.shape(x)) for gi, x, ax in zip(g, xi, axes)]
+    return [gi if _zero(gi)
+            else np.reshape(np.sum(gi, axis=tuple(a for a in range(np.ndim(gi)) if a != ax)),
+                             np.shape(x)) for gi, x, ax in zip(g, xi, axes)]
 
 
 def meshgrid_jvp(xi, t_xi, indexing):
     """Tangent of ``np.meshgrid(*xi, indexing)``: the meshgrid of the tangents."""
-    return np.meshgrid(*[np.zeros(np.shape(x)) if _zero(t) else t for x, t in zip(xi, t_xi)], indexing=indexing)
+    return np.meshgrid(*[np.zeros(np.shape(x)) if _zero(t) else t for x, t in zip(xi, t_xi)],
+                       indexing=indexing)
 
 
 def swap_back(g, axis1, axis2):
