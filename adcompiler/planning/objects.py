@@ -13,7 +13,7 @@ import gast
 from .. import effects
 from ..analysis import FLOAT, SCALAR, varied_names
 from ..ir import list_method, loads, target_of, walk
-from .calls import _user_callable
+from .call_plans import _user_callable
 from .kinds import kind_of
 from .plan import Plan, _call_text
 

@@ -1,0 +1,154 @@
+"""What one normalised function's arrays share, in program order: which statements may run before
+which, where a name may still be read, what lists and dicts hold, and which names may depend
+on ``wrt`` at all (``reached_by``), with the writes among the others recorded on every array
+sharing their memory. The base of ``Aliasing``, which adds the views and the refusals."""
+from __future__ import annotations
+
+import gast
+
+from ..analysis import FLOAT, SCALAR
+from ..ir import list_method, loads, target_of, walk
+
+
+class SharedMemory:
+    """Program-order and memory facts of one normalised function (``fdef``, its ``layout`` and
+    ``kinds``; ``params`` its parameters, ``result`` the name it returns)."""
+
+    def __init__(self, fdef, layout, kinds, params, result, ctx):
+        self.fdef, self.layout, self.kinds = fdef, layout, kinds
+        self.params, self.result, self.ctx = params, result, ctx
+        self.loc = ctx.loc
+        self._stores = None
+        self.reached = None  # (``reached_by(wrt)``, set once the views are known)
+
+    def record_shared_writes(self):
+        """A write into an array no derivative follows (outside ``reached``: allowed through
+        views) changes every array that may share its memory, siblings included (``t = r[0]``
+        then ``for item in r: item += 2`` changes ``t``): recorded as a write into each, so the
+        backward pass keeps what it reads of them as it was."""
+        for var, positions in list(self.layout.mutates.items()):
+            if var not in self.reached:
+                for other in self.sharing_memory(var) - {var}:
+                    self.layout.mutates.setdefault(other, []).extend(positions)
+
+    def sharing_memory(self, var) -> set:
+        """``var`` and every name connected to it by views, in either direction."""
+        found, todo = {var}, [var]
+        while todo:
+            for n in self.layout.same_memory(todo.pop()) - found:
+                found.add(n)
+                todo.append(n)
+        return found
+
+    def reached_by(self, wrt) -> set:
+        """Names whose values may depend on ``wrt`` in any way, known before planning: a statement
+        reading one makes what it binds or writes into one, and every name passed to a call in
+        it or whose method it calls (which the call may write into); an array shares this with
+        the arrays it may share memory with, a list or dict with what was put into it. A
+        superset of the varied names: an in-place write among names outside it needs no
+        derivative."""
+        stored = {}
+        for _, container, names in self.stores():
+            stored.setdefault(container, set()).update(names)
+        flows = []  # (names a statement reads, names it may bind or write into)
+        for s in self.layout.simple:
+            calls = [n for n in walk(s) if isinstance(n, gast.Call)]
+            written = {t for t in target_of(s) if t}
+            written.update(a.id for n in calls for a in n.args + [k.value for k in n.keywords]
+                           if isinstance(a, gast.Name))
+            written.update(n.func.value.id for n in calls  # (buf.fill(v) writes buf; not np)
+                           if isinstance(getattr(n.func, "value", None), gast.Name)
+                           and (n.func.value.id in self.layout.binds
+                                or n.func.value.id in self.params))
+            flows.append((set(loads(s)), written))
+        reached = set(wrt)
+        while True:
+            grown = set(reached)
+            for reads, written in flows:
+                if not grown.isdisjoint(reads):
+                    grown |= written
+            for n in list(grown):
+                grown |= self.layout.same_memory(n) | stored.get(n, set())
+            if grown == reached:
+                return reached
+            reached = grown
+
+    def read_after(self, var, stmt) -> bool:
+        """Whether ``var`` may be read after ``stmt`` runs: later in program order, or anywhere in a
+        loop around ``stmt``."""
+        lay = self.layout
+        at = lay.pos[id(stmt)]
+        loops = lay.loops[id(stmt)]
+        lo = lay.span[id(loops[0])][0] if loops else at
+        hi = lay.span[id(loops[0])][1] if loops else None
+        for other in lay.simple:
+            p = lay.pos[id(other)]
+            if (p > at or (hi is not None and lo <= p <= hi)) and var in loads(other):
+                return True
+        return var == self.result
+
+    def shared_entries(self, container) -> set:
+        """Names whose arrays were put into ``container`` and may be reached otherwise too."""
+        params = self.params
+        stored = self.entries(container)
+        written = {target_of(s)[0] for s in self.layout.simple
+                   if getattr(s, "ad_element_of", None) is not None}
+        reads = {}
+        for s in self.layout.simple:
+            value = getattr(s, "value", None)
+            items = value.values if isinstance(value, gast.Dict) else getattr(value, "elts", []) \
+                if isinstance(value, (gast.List, gast.Tuple, gast.Set)) else []
+            held = [e.id for e in items if isinstance(e, gast.Name)]
+            # (a display holding the array twice, {'b': v, 'h': v}: two holders)
+            for n in set(loads(s)):
+                reads[n] = reads.get(n, 0) + max(1, held.count(n))
+        viewed = {b for bases in self.layout.views.values() for b in bases}
+        return {v for v in stored
+                if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
+                    v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
+
+    def entries(self, container, before=None) -> list:
+        """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``);
+        with ``before`` a statement, only by statements that may run before it."""
+        return [n for s, into, names in self.stores() if into == container
+                and (before is None or self.runs_before(s, before)) for n in names]
+
+    def stores(self) -> list:
+        """(statement, container, names it stores into the container) for every statement that
+        puts names into a list or dict (computed once)."""
+        if self._stores is None:
+            self._stores = []
+            for s in self.layout.simple:
+                bound, mutated = target_of(s)
+                if getattr(s, "ad_element_of", None) is not None \
+                        or not isinstance(s, (gast.Assign, gast.Expr)):
+                    continue
+                value = s.value
+                if bound and isinstance(value, (gast.List, gast.Tuple, gast.Dict)):
+                    items = value.values if isinstance(value, gast.Dict) else value.elts
+                    self._stores.append((s, bound,
+                                         [e.id for e in items if isinstance(e, gast.Name)]))
+                elif mutated and isinstance(s, gast.Assign) and isinstance(value, gast.Name):
+                    self._stores.append((s, mutated, [value.id]))
+                elif mutated and isinstance(s, gast.Expr) and list_method(s) \
+                        and value.args and isinstance(value.args[0], gast.Name):
+                    self._stores.append((s, mutated, [value.args[0].id]))
+        return self._stores
+
+    def runs_before(self, first, stmt) -> bool:
+        """Whether statement ``first`` may run before ``stmt``: earlier, or in a loop around
+        both."""
+        lay = self.layout
+        p = lay.pos[id(first)]
+        return p < lay.pos[id(stmt)] or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
+                                             for loop in lay.loops[id(stmt)])
+
+    def may_run_before(self, var, stmt) -> bool:
+        """Whether a binding of ``var`` may run before ``stmt``: earlier in program order, or in a
+        loop around ``stmt`` (parameters are bound before everything)."""
+        lay = self.layout
+        at = lay.pos[id(stmt)]
+        return var not in lay.binds or any(
+            p < at or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
+                          for loop in lay.loops[id(stmt)])
+            for p in lay.binds[var])
