@@ -1805,3 +1805,20 @@ def test_a_uniform_adjoint_plus_a_contribution_that_is_zero_at_run_time():
     b = np.ones((1, 4))
     assert ad.grad(sum_plus_a_callee_constant_in_its_argument)(0.3, b) == pytest.approx(-4.0)
     check_all_modes(sum_plus_a_callee_constant_in_its_argument, [0.3, b])
+
+
+def squares_of_a_listed_argument_then_written(w):  # seed 330768
+    for item in [w]:            # (item is w's array)
+        z = item ** 2
+    w -= z                      # (the caller's array: item changes too)
+    return w.sum()
+
+
+def test_the_backward_pass_keeps_an_alias_from_before_a_write_into_an_argument():
+    """``w -= z`` writes into the argument's array, which the list's entry ``item`` is: the adjoint
+    of ``item ** 2`` read item after the write (a silent wrong gradient)."""
+    fn, w, t = squares_of_a_listed_argument_then_written, np.array([0.5, -1.0, 2.0]), np.ones(3)
+    np.testing.assert_allclose(ad.grad(fn)(w.copy()), 1 - 2 * w)  # (fn writes into its argument)
+    np.testing.assert_allclose(ad.vjp(fn, w.copy())[1](1.0)[0], 1 - 2 * w)
+    assert ad.jvp(fn, [w.copy()], [t])[1] == pytest.approx(np.sum(1 - 2 * w))
+    np.testing.assert_allclose(ad.hessian(fn)(w.copy()), -2 * np.eye(3))

@@ -18,9 +18,10 @@ from .calls import Calls
 from .expressions import Expressions
 from .loops import Loops
 from .statements import Statements
+from .stores import Stores
 
 
-class Normalizer(Statements, Loops, Expressions, Calls):
+class Normalizer(Statements, Stores, Loops, Expressions, Calls):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):

@@ -1,18 +1,15 @@
 """The ``Normalizer``'s statements: one method ``stmt_<Kind>`` per kind of simple statement
-(assignments, augmented assignments spelled out, ``if``, ``while``, ``with``, ``return``, ...), and
-the stores into names, elements, attributes and tuples they end in.
+(assignments, ``if``, ``while``, ``with``, ``return``, ...); the stores they end in, and augmented
+assignments, are ``stores``'.
 """
 from __future__ import annotations
-
-import types
 
 import gast
 import numpy as np
 
 from .. import runtime
 from ..custom import insert_grad_of
-from ..ir import assign, const, copy_tree, if_, is_atom, name, walk
-from ..resolve import MISSING
+from ..ir import assign, const, if_, is_atom, name
 
 
 class Statements:
@@ -115,129 +112,6 @@ class Statements:
             self.stmt_Assign(gast.copy_location(gast.Assign(targets=[s.target], value=s.value,
                                                             type_comment=None), s))
 
-    def stmt_AugAssign(self, s):
-        target = s.target
-        if isinstance(target, gast.Name):
-            load = name(target.id)
-            self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
-            last = self.out[-1]
-            last.ad_augmented = True  # in place for an array: see Aliasing.check_in_place_updates
-            if self.bind_object is None or self.generated:
-                return  # (generated code: owned adjoints of one dtype)
-            if target.id in self.caller_objects:
-                # the argument may be the caller's array (or list): Python writes the result into
-                # it, and so does generated code (``x = in_place(x, t1)``: the caller sees it)
-                helper = self.helper("in_place", runtime.in_place)
-                last.ad_mutates = target.id
-            else:
-                # an array keeps its dtype (a float32 x += float64 stays float32); a number is
-                # rebound (planning drops the helper where the kind says a number)
-                helper = self.helper("keep_dtype", runtime.keep_dtype)
-            last.value = gast.Call(func=name(helper), args=[name(target.id), last.value],
-                                   keywords=[])
-            return
-        if isinstance(target, gast.Subscript):
-            base = self.store_base(target.value, s)
-            index = self.index(target.slice, s)
-            old = self.temp()
-            self.emit(assign(old, gast.Subscript(value=name(base), slice=index,
-                                                 ctx=gast.Load())), s)
-            new = self.atom(gast.BinOp(left=name(old), op=s.op, right=s.value), s)
-            if self.bind_object is not None:
-                # d[k] += v on a list or dict: Python changes the array d[k] itself (everything
-                # holding it sees the change); on an array it is x[k] = x[k] + v
-                written = self.temp()
-                helper = self.helper("element_in_place", runtime.element_in_place)
-                call = gast.Call(func=name(helper), args=[name(base), name(old), new], keywords=[])
-                self.emit(assign(written, call), s)
-                self.out[-1].ad_mutates, self.out[-1].ad_element_of = old, base
-                new = name(written)
-            element = gast.Subscript(value=name(base), slice=copy_tree(index), ctx=gast.Store())
-            self.emit(assign(element, new), s)
-            return
-        if isinstance(target, gast.Attribute):
-            # obj.n += v: the attribute's value updated as a name's would be (an array in place,
-            # ``in_place``: anything holding it sees the change), then stored back
-            obj = self.attribute_owner(target.value, s)
-            old = self.temp()
-            self.emit(assign(old, gast.Attribute(value=name(obj), attr=target.attr,
-                                                 ctx=gast.Load())), s)
-            self.caller_objects.add(old)
-            self.stmt_AugAssign(gast.copy_location(gast.AugAssign(target=name(old, True), op=s.op,
-                                                                  value=s.value), s))
-            self.out[-1].ad_attribute_update = True
-            self.store(gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store()),
-                       name(old), s)
-            return
-        self.unsupported(target, "augmented assignment to %s" % type(target).__name__.lower(),
-                         "assign to a local name or an element of a local array")
-
-    def store(self, target, value, s):
-        """Store an atom into any assignment target (names, subscripts, tuples)."""
-        if isinstance(target, gast.Name):
-            # (m = c = m: m = m is nothing)
-            if not (isinstance(value, gast.Name) and value.id == target.id):
-                self.emit(assign(target.id, value), s)
-        elif isinstance(target, gast.Subscript):
-            base = self.store_base(target.value, s)
-            index = self.index(target.slice, s)
-            element = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
-            self.emit(assign(element, value), s)
-        elif isinstance(target, gast.Attribute):
-            obj = self.attribute_owner(target.value, s)
-            attribute = gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store())
-            self.emit(gast.Assign(targets=[attribute], value=value, type_comment=None), s)
-        elif isinstance(target, (gast.Tuple, gast.List)):
-            starred = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
-            if len(starred) > 1 \
-                    or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
-                self.unsupported(target, "this starred unpacking", "index the sequence explicitly")
-            n = len(target.elts)
-            for i, elt in enumerate(target.elts):
-                if starred and i == starred[0]:  # a, *rest, b = seq: rest = list(seq[1:-1])
-                    after = n - 1 - i
-                    part = gast.Subscript(value=value, slice=gast.Slice(
-                        lower=const(i), upper=const(-after) if after else None, step=None),
-                        ctx=gast.Load())
-                    self.assign_to(elt.value.id, gast.Call(func=name(self._builtin("list")),
-                                                           args=[part], keywords=[]), s)
-                    continue
-                # after the star: from the end
-                index = i if not starred or i < starred[0] else i - n
-                item = gast.Subscript(value=value, slice=const(index), ctx=gast.Load())
-                if isinstance(elt, gast.Name):
-                    self.emit(assign(elt.id, item), s)
-                else:
-                    self.store(elt, self.atom(item, s), s)
-        else:
-            self.unsupported(target, "assignment to %s" % type(target).__name__.lower(),
-                             "assign to a local name, tuple of names or an element of a local "
-                             "array")
-
-    def assign_to(self, target: str, value, s):
-        """``target = value`` with value flattened; a statement never reads its own target."""
-        if isinstance(value, gast.Name) and value.id == target:
-            return  # ``x = x`` changes nothing
-        if isinstance(value, (gast.Tuple, gast.List)) and any(
-                isinstance(n, gast.Name) and n.id == target for n in walk(value)):
-            self.emit(assign(target, self.atom(value, s)), s)
-            return
-        if isinstance(value, gast.BoolOp) and not any(
-                isinstance(n, gast.Name) and n.id == target for n in walk(value)):
-            self.boolop(value, s, target)
-            return
-        reads_target = any(isinstance(n, gast.Name) and n.id == target
-                           and isinstance(n.ctx, gast.Load) for n in walk(value))
-        if reads_target and not is_atom(value):
-            flat = self.expr(value, s)
-            if not is_atom(flat):
-                t = self.temp()
-                self.emit(assign(t, flat), s)
-                flat = name(t)
-            self.emit(assign(target, flat), s)
-            return
-        self.emit(assign(target, self.expr(value, s)), s)
-
     def stmt_If(self, s):
         test = self.test(s.test, s)
         self.emit(if_(test, self.block(s.body), self.block(s.orelse)), s)
@@ -303,35 +177,3 @@ class Statements:
 
     def stmt_Break(self, s):
         self.emit(gast.Break(), s)
-
-    def attribute_owner(self, node, s) -> str:
-        """The name of the object ``obj.attr = v`` stores into: a local one, or an object of a
-        user's class the function reaches by name (a method's ``self``, a module-level model);
-        never a module or a class."""
-        value = self.atom(node, s)
-        if isinstance(value, gast.Name) and value.id not in self.resolver.locals | self.temps:
-            obj = self.resolver.resolve(value)
-            if obj is MISSING or isinstance(obj, (type, types.ModuleType, types.FunctionType)) \
-                    or not hasattr(obj, "__dict__"):
-                what = "assigning an attribute of %r (%s)" % (value.id, type(obj).__name__)
-                self.unsupported(node, what, "keep the value in a local variable or an object of "
-                                             "your own class")
-            return value.id
-        return self.local_name(node, s)
-
-    def store_base(self, node, s) -> str:
-        """The name of the container or array ``x[k] = v`` writes into: a local one, or a
-        module-level list, dict or array (a call counter, a cache; planning refuses a value that
-        depends on wrt)."""
-        value = self.atom(node, s)
-        if isinstance(value, gast.Name) and value.id not in self.resolver.locals | self.temps \
-                and isinstance(self.resolver.resolve(value), (list, dict, np.ndarray)):
-            return value.id
-        return self.local_name(node, s)
-
-    def local_name(self, node, s) -> str:
-        value = self.atom(node, s)
-        if not isinstance(value, gast.Name) or value.id not in self.resolver.locals | self.temps:
-            self.unsupported(node, "assigning into a non-local object",
-                             "copy it into a local variable first")
-        return value.id

@@ -156,9 +156,9 @@ class Aliasing(SharedMemory):
                 continue
             views_of_var = {v for v, b in self.layout.views.items()
                             if var in b and self.may_run_before(v, s)}
-            others = sorted(o for o in self.layout.views.get(var, set())
-                            | (views_of_var if var in bases else set())
-                            | self.holders_seeing(var, s)
+            aliases = (self.layout.views.get(var, set())
+                       | (views_of_var if var in bases else set()) | self.holders_seeing(var, s))
+            others = sorted(o for o in aliases
                             if is_container(self.kinds.get(o))  # (what a list holds is not tracked)
                             or any(self.seen_after(n, s)
                                    for n in self.layout.same_memory(o) - {var}))
@@ -172,6 +172,18 @@ class Aliasing(SharedMemory):
                                                      ", ".join(repr(o) for o in others)), s,
                     hint="write %s = %s + ... (a new array), or copy it first: %s = %s.copy() (%s "
                          "then no longer changes with it)" % (var, var, var, var, others[0]))
+            # a write into the array itself (an argument's, in place as the caller sees it) changes
+            # what its aliases hold: the backward pass keeps what it reads of them from before
+            # (``for item in [w]: z = item ** 2`` then ``w -= z``: seed 330768)
+            self.record_write(s, var, aliases)
+
+    def record_write(self, s, var, aliases):
+        """Record ``s``, a write into ``var``'s array, on every name that may share it."""
+        if getattr(s, "ad_mutates", None) != var:
+            return  # (the normal form rebinds var: no other name sees the change)
+        at = self.layout.pos[id(s)]
+        for n in set().union(self.sharing_memory(var), *map(self.sharing_memory, aliases)) - {var}:
+            self.layout.mutates.setdefault(n, []).append(at)
 
     def write_in_place(self, s, var):
         """Make ``var = keep_dtype(var, t)`` (normalize's ``var op= v``) the in-place write Python
