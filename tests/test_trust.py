@@ -1822,3 +1822,20 @@ def test_the_backward_pass_keeps_an_alias_from_before_a_write_into_an_argument()
     np.testing.assert_allclose(ad.vjp(fn, w.copy())[1](1.0)[0], 1 - 2 * w)
     assert ad.jvp(fn, [w.copy()], [t])[1] == pytest.approx(np.sum(1 - 2 * w))
     np.testing.assert_allclose(ad.hessian(fn)(w.copy()), -2 * np.eye(3))
+
+
+def ignores_its_argument(u, eps=2.0):
+    return eps
+
+
+def outer_product_then_ignored(w):  # seed 333125
+    return ignores_its_argument(w[:, None] * w) + np.sum(w ** 3)
+
+
+def test_reverse_over_reverse_through_a_zero_adjoint_times_an_operand_of_another_shape():
+    """The adjoint of ``w[:, None] * w`` is 0.0 (the callee ignores it): ``w[:, None] * 0.0`` has
+    shape (4, 1), which unbroadcast spreads over (4, 4) before summing to w's shape; the adjoint of
+    that in reverse over reverse was broadcast straight into (4, 1) (it crashed)."""
+    w = np.array([0.5, -1.0, 2.0, 0.3])
+    np.testing.assert_allclose(ad.hessian(outer_product_then_ignored, mode="reverse")(w), np.diag(6 * w))
+    check_all_modes(outer_product_then_ignored, [w])

@@ -38,7 +38,12 @@ def unbroadcast_back(g, v):
     if _zero(g):
         return g
     if np.ndim(v) >= np.ndim(g) and np.size(v) >= np.size(g):
-        return expand_like(g, v)
+        full = np.broadcast_shapes(np.shape(v), np.shape(g))
+        if full == np.shape(v):
+            return expand_like(g, v)
+        # (v of another shape than the broadcast, (4, 1) for x of shape (4,): a zero adjoint
+        # times an operand, which unbroadcast spread to (4, 4) before summing: seed 333125)
+        return unbroadcast(np.broadcast_to(g, full), v)
     return unbroadcast(g, v)
 
 
