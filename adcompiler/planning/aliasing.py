@@ -12,7 +12,7 @@ import gast
 
 from .. import effects, runtime
 from ..analysis import FLOAT, SCALAR, is_container, rank
-from ..ir import loads, target_of, walk
+from ..ir import loads, name, target_of, walk
 from ..resolve import MISSING
 from .call_plans import _user_callable
 from .kinds import _hashable
@@ -188,8 +188,7 @@ class Aliasing(SharedMemory):
     def write_in_place(self, s, var):
         """Make ``var = keep_dtype(var, t)`` (normalize's ``var op= v``) the in-place write Python
         does, ``var = in_place(var, t)``, so the arrays sharing ``var``'s memory see it."""
-        s.value.func = gast.Name(id=self.ctx.helper("in_place"), ctx=gast.Load(), annotation=None,
-                                 type_comment=None)
+        s.value.func = name(self.ctx.helper("in_place"))
         s.ad_mutates = var
         self.layout.mutates.setdefault(var, []).append(self.layout.pos[id(s)])
 
