@@ -1839,3 +1839,38 @@ def test_reverse_over_reverse_through_a_zero_adjoint_times_an_operand_of_another
     w = np.array([0.5, -1.0, 2.0, 0.3])
     np.testing.assert_allclose(ad.hessian(outer_product_then_ignored, mode="reverse")(w), np.diag(6 * w))
     check_all_modes(outer_product_then_ignored, [w])
+
+
+def mean_of_a_name_rebound_after(w):  # seed 345720
+    c = np.sinh(w)
+    v = c.mean()
+    c = w[:-1]                   # (dead, but c names a shorter array from here)
+    return v
+
+
+def matmul_averaged_then_rebound(w):
+    c = w @ np.ones((4, 4))
+    s = c.mean()
+    c = w[:1]
+    return s + c[0]
+
+
+def summed_in_a_loop_then_rebound(w):
+    t = 0.0
+    for _ in range(3):
+        c = np.cumsum(w)
+        t = t + c.sum()
+        c = w[1:] * 2.0
+        t = t + c.mean()
+    return t
+
+
+@pytest.mark.parametrize("fn", [mean_of_a_name_rebound_after, matmul_averaged_then_rebound,
+                                summed_in_a_loop_then_rebound])
+def test_a_uniform_adjoint_takes_its_shape_from_the_value_it_stands_for(fn):
+    """``c.mean()`` makes c's adjoint a number standing for a uniform array; the array was made
+    at c's binding from ``c``'s shape, read after c was bound to a shorter array (a crash, or a
+    wrong shape where it broadcasts)."""
+    w = np.array([0.3, -0.2, 0.5, 1.1])
+    np.testing.assert_allclose(ad.grad(fn)(w), fd_grad(fn, (w,), 0), rtol=1e-6, atol=1e-8)
+    check_all_modes(fn, [w])

@@ -55,15 +55,16 @@ class AdjointState:
             return False
         return may(var)
 
-    def accumulate(self, var: str, expr, out: list, like, uniform=False, zero=True):
+    def accumulate(self, var: str, expr, out: list, like, uniform=None, zero=True):
         """``dvar = expr`` for the first contribution, then ``dvar = dvar + expr``, or in place
         (``dvar += expr``) into an array adjoint this code owns. ``uniform``: expr is a scalar
-        standing for a uniform array (broadcasting makes every sum right); ``zero``: expr may be
-        the scalar 0.0 standing for a zero array."""
+        standing for a uniform array (broadcasting makes every sum right) of the shape of the
+        value this name holds in the backward pass; ``zero``: expr may be the scalar 0.0
+        standing for a zero array."""
         d = self.adj(var)
         if uniform and var in self.live and var in self.maybe_zero:
             # (0.0 standing for zeros + a scalar standing for a uniform array: a scalar)
-            self.uniform.add(var)
+            self.uniform[var] = uniform
         still_zero = zero and (var in self.maybe_zero or var not in self.live)  # (0.0 + 0.0 is 0.0)
         if still_zero:
             self.maybe_zero.add(var)
@@ -75,7 +76,7 @@ class AdjointState:
                 # no longer known to stand for an array: seed 305629)
                 self.materialize_uniform([var], out, like)
             elif var in self.uniform and not uniform:
-                self.uniform.discard(var)  # scalar + full array: a full array of var's shape
+                del self.uniform[var]  # scalar + full array: a full array of var's shape
                 out.append(located(assign(d, _plus(d, expr)), like))
                 return
             if self.may_be_container(var):
@@ -94,24 +95,25 @@ class AdjointState:
         self.live.add(var)
         self.owned.discard(var)
         if uniform:
-            self.uniform.add(var)
+            self.uniform[var] = uniform
         else:
-            self.uniform.discard(var)
+            self.uniform.pop(var, None)
 
     def kill(self, var):
         """``var`` is bound here: before it (in the backward pass, after) its adjoint is another
         value's, which starts from nothing (no scalar standing for a uniform array of it)."""
         self.live.discard(var)
         self.owned.discard(var)
-        self.uniform.discard(var)
+        self.uniform.pop(var, None)
 
     def materialize_uniform(self, vars_, out, like=None):
-        """Turn scalar stand-ins for uniform adjoints into arrays of their variables' shapes."""
-        for v in sorted(set(vars_) & self.uniform):
+        """Turn scalar stand-ins for uniform adjoints into arrays of their variables' shapes (read
+        from the names noted when they became uniform: the variable itself may be bound to
+        another value by then, seed 345720)."""
+        for v in sorted(set(vars_) & set(self.uniform)):
             call = gast.Call(func=name(self.helper("expand_like")),
-                             args=[name(self.adj(v)), name(self.shape_source(v))], keywords=[])
+                             args=[name(self.adj(v)), name(self.uniform.pop(v))], keywords=[])
             out.append(located(assign(self.adj(v), call), like))
-            self.uniform.discard(v)
 
     def ensure_owned(self, var: str, shape_name: str, out: list, like):
         self.materialize_uniform([var], out, like)  # (a scalar standing for a uniform array first)

@@ -132,11 +132,14 @@ class BackwardSweep:
         entries = plan.kind == "display"  # (an entry of a container's adjoint may be 0.0)
         for c in self.contributions(s, plan):
             expr = c.expr
-            uniform = c.uniform
+            uniform = None
+            if c.uniform:
+                shape = self.shape_source(c.var)
+                uniform = rename.get(shape, shape)
             if target_uniform and not c.full:
                 # the contribution is a scalar too: uniform over the operand if it has the
                 # result's shape
-                expr, uniform = c.raw if c.raw is not None else c.expr, True
+                expr, uniform = c.raw if c.raw is not None else c.expr, self.uniform[bound]
             expr = instantiate(expr, rename) if rename else expr
             if source_zero and (c.needs_array or not _passes_zero(expr, self.adj(bound))):
                 # a zero adjoint contributes nothing (every vjp is linear in it); 0.0 * y would

@@ -34,7 +34,9 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
         self.owned: set = set()      # adjoints that are arrays this code may update in place
         self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
         self.contrib_cache: dict = {}
-        self.uniform: set = set()      # adjoints held as a scalar standing for a uniform array
+        # adjoints held as a scalar standing for a uniform array -> a name holding, in the
+        # backward pass, a value of the array's shape
+        self.uniform: dict[str, str] = {}
         # adjoints that may hold the scalar 0.0 standing for a zero array (set where a branch or
         # loop merges states): rules that are not elementwise skip their contributions then
         self.maybe_zero: set = set()
