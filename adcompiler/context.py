@@ -40,6 +40,13 @@ class Context:
         a rule's adjoint helper."""
         return self.bindings.name_for(name, helper_object(name))
 
+    def planned_helper(self, name: str) -> str:
+        """``helper``, for a call the planner adds to the function it analyses: resolvable there,
+        so the call is planned by the helper's rule."""
+        bound = self.helper(name)
+        self.resolver.imported[bound] = helper_object(name)
+        return bound
+
     def builtin(self, name: str) -> str:
         return self.bindings.name_for(name, getattr(builtins, name))
 

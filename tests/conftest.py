@@ -1,3 +1,4 @@
+import copy
 import importlib.util
 import textwrap
 
@@ -44,33 +45,50 @@ def rng():
     return np.random.RandomState(0)
 
 
+def _copies(args):
+    return [copy.deepcopy(a) for a in args]
+
+
+def check_like_plain(fn, args, wrt=0, second_order=True):
+    """For ``fn`` that may write into its arguments: the value of ``value_and_grad`` and the
+    arguments after the call are the plain call's, and every mode matches finite differences."""
+    plain_args, inside = _copies(args), _copies(args)
+    want = fn(*plain_args)
+    value, _ = ad.value_and_grad(fn, wrt=wrt)(*inside)
+    assert value == pytest.approx(want, rel=1e-12, abs=1e-12)
+    for a, b in zip(plain_args, inside):
+        np.testing.assert_equal(b, a)   # (the same side effects on the caller's data)
+    check_all_modes(fn, args, wrt, second_order)
+
+
 def check_all_modes(fn, args, wrt=0, second_order=True, rtol=1e-5, atol=1e-6):
     """Reverse and forward mode against central finite differences in float64, float32 in
     float32 out (to float32 precision), and the Hessian against finite differences of the
-    gradient."""
+    gradient. Every call gets copies of the array arguments (``fn`` may write into them)."""
     positions = wrt if isinstance(wrt, tuple) else (wrt,)
-    grads = ad.grad(fn, wrt=positions)(*args)
+    plain = lambda *a: fn(*_copies(a))  # noqa: E731
+    grads = ad.grad(fn, wrt=positions)(*_copies(args))
     for pos, g in zip(positions, grads):
-        np.testing.assert_allclose(np.asarray(g, dtype=float), fd_grad(fn, args, pos), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(np.asarray(g, dtype=float), fd_grad(plain, args, pos), rtol=rtol, atol=atol)
     rng = np.random.RandomState(3)
     tangents = [rng.randn(*np.shape(a)) if np.ndim(a) else float(rng.randn()) for a in args]
     tangents = [t if i in positions else (np.zeros_like(a) if np.ndim(a) else 0.0)
                 for i, (t, a) in enumerate(zip(tangents, args))]
-    _, t = ad.jvp(fn, args, tangents)
+    _, t = ad.jvp(fn, _copies(args), tangents)
     eps = 1e-6
-    hi = fn(*[a + eps * t_ if i in positions else a for i, (a, t_) in enumerate(zip(args, tangents))])
-    lo = fn(*[a - eps * t_ if i in positions else a for i, (a, t_) in enumerate(zip(args, tangents))])
+    hi = fn(*[a + eps * t_ if i in positions else a for i, (a, t_) in enumerate(zip(_copies(args), tangents))])
+    lo = fn(*[a - eps * t_ if i in positions else a for i, (a, t_) in enumerate(zip(_copies(args), tangents))])
     assert float(t) == pytest.approx(float((hi - lo) / (2 * eps)), rel=rtol, abs=atol)
     if any(np.ndim(args[p]) for p in positions):
         args32 = [np.asarray(a, np.float32) if i in positions and np.ndim(a) else a for i, a in enumerate(args)]
-        for pos, g32, g in zip(positions, ad.grad(fn, wrt=positions)(*args32), grads):
+        for pos, g32, g in zip(positions, ad.grad(fn, wrt=positions)(*_copies(args32)), grads):
             if np.ndim(args[pos]):
                 assert g32.dtype == np.float32
                 np.testing.assert_allclose(g32, g, rtol=2e-3, atol=2e-4)
     if second_order:
         pos = positions[0]
-        hessian = ad.hessian(fn, wrt=pos)(*args)
-        gradient = lambda *a: ad.grad(fn, wrt=pos)(*a)  # noqa: E731
+        hessian = ad.hessian(fn, wrt=pos)(*_copies(args))
+        gradient = lambda *a: ad.grad(fn, wrt=pos)(*_copies(a))  # noqa: E731
         want = np.stack([np.ravel(fd_grad(lambda *a, k=k: np.ravel(gradient(*a))[k], args, pos))
                          for k in range(max(1, np.size(args[pos])))])
         np.testing.assert_allclose(np.reshape(hessian, want.shape), want, rtol=1e-4, atol=1e-5)

@@ -4,7 +4,7 @@ import collections
 
 import numpy as np
 import pytest
-from conftest import assert_grad, check_all_modes, fd_grad
+from conftest import assert_grad, check_all_modes, check_like_plain, fd_grad
 from userpkg import layers
 
 import adcompiler as ad
@@ -453,12 +453,8 @@ def reads_a_row_then_writes_it(a, m):
 
 
 def test_views_and_aliases(rng):
-    with pytest.raises(ad.AdError, match="view of"):
-        ad.grad(writes_through_alias)(np.ones(3))
-    x = np.ones(3)
-    with pytest.raises(ad.AdError):
-        ad.grad(writes_through_alias)(x)
-    np.testing.assert_array_equal(x, np.ones(3))  # and the caller's array is untouched
+    # (h is x: the write changes the caller's array, and the derivative follows it)
+    check_like_plain(writes_through_alias, [np.array([0.5, 2.0, -1.0])])
     assert_grad(reads_a_row_then_writes_it, [rng.randn(3, 4), 0.7], wrt=(0, 1))
 
 
@@ -675,11 +671,12 @@ def adds_in_place_to_its_own_arrays(x, s):
     return np.sum(h) * total
 
 
-def test_in_place_updates_of_aliased_arrays_are_errors():
+def test_in_place_updates_of_aliased_arrays():
+    """``h += 1`` writes into x (h is x): followed; an array a list holds: refused."""
     x = np.array([1.0, 2.0])
-    for fn, alias in ((adds_in_place_through_an_alias, "'x'"), (adds_in_place_to_list_elements, "'rows'")):
-        with pytest.raises(ad.AdError, match="changes '[hr]' in place, and %s may be the same array" % alias):
-            ad.grad(fn)(x.copy())
+    check_like_plain(adds_in_place_through_an_alias, [x])
+    with pytest.raises(ad.AdError, match="changes 'r' in place, and 'rows' may be the same array"):
+        ad.grad(adds_in_place_to_list_elements)(x.copy())
     assert_grad(adds_in_place_to_its_own_arrays, [x, 1.5])
 
 

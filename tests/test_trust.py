@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import check_all_modes, fd_grad
+from conftest import check_all_modes, check_like_plain, fd_grad
 
 import adcompiler as ad
 
@@ -712,10 +712,10 @@ def test_writes_into_a_constant_buffer_or_into_saved_arguments():
 
 
 def test_writes_into_an_array_whose_view_is_read_later():
+    """The view ``t`` read after the write sees the written elements, and so does the derivative."""
     x = np.array([0.5, 2.0, 3.0])
     for fn in (writes_into_a_viewed_array, writes_into_what_a_helper_returned):
-        with pytest.raises(ad.AdError, match="changes 't', which may be a view of it"):
-            ad.grad(fn)(x)
+        check_like_plain(fn, [x])
     np.testing.assert_allclose(ad.grad(reads_a_returned_view_before_writing)(x),
                                fd_grad(reads_a_returned_view_before_writing, [x], 0))
 
@@ -773,8 +773,7 @@ def test_more_classes_found_by_the_differential_tester():
     np.testing.assert_array_equal(ad.grad(hypot_at_zero)(a), np.zeros((3, 4)))  # (the subgradient 0)
     w = np.random.RandomState(4).randn(3, 4)
     np.testing.assert_allclose(ad.grad(inverse_unused)(w), np.ones((3, 4)))
-    with pytest.raises(ad.AdError, match="may be the same array"):
-        ad.grad(aliased_by_a_conditional)(np.ones(3), 2.0)
+    check_like_plain(aliased_by_a_conditional, [np.array([1.0, 0.5, -2.0]), 2.0])
     assert ad.grad(index_from_the_end_then_append)(0.3) == pytest.approx(4 * 0.3 ** 3)
     d, a = np.random.RandomState(0).randn(3, 4), np.random.RandomState(1).randn(1, 4)
     np.testing.assert_allclose(ad.hessian(read_a_row_then_write_it, wrt=1, mode="reverse")(d, a),
@@ -1058,12 +1057,11 @@ def cubes_an_entry_in_place(weights):
 
 
 def test_an_entry_read_with_get_is_the_dicts_array():
-    """``q *= ...`` writes into the dict's array: refused like ``weights['W']`` (never a gradient
-    whose forward computation leaves the argument unchanged)."""
+    """``q *= ...`` writes into the dict's array, as the plain call does (never a gradient whose
+    forward computation leaves the argument unchanged)."""
     w = {"W": np.array([1.0, 2.0])}
-    with pytest.raises(ad.AdError, match="may be the same array"):
-        ad.grad(cubes_an_entry_in_place)(w)
-    np.testing.assert_array_equal(w["W"], [1.0, 2.0])
+    np.testing.assert_allclose(ad.grad(cubes_an_entry_in_place)(w)["W"], [3.0, 12.0])
+    np.testing.assert_array_equal(w["W"], [1.0, 8.0])
 
 
 # -- the product of no entries ------------------------------------------------------------------
@@ -1256,15 +1254,15 @@ def writes_under_a_row_unpacked_from_a_tuple(W, alpha):  # seed 52733
 
 def test_views_through_a_conditional_or_a_tuple_are_views():
     """``scaled`` may be the 0-d argument ``t`` and ``second_row`` is a view of ``W``: writes
-    through them change the other name, so they are refused, never differentiated as copies."""
+    through them change the other name, and the derivative follows (never copies)."""
     t = np.array(-0.5)
-    with pytest.raises(ad.AdError, match="may be the same array"):
-        ad.grad(divides_a_0d_argument_through_a_conditional, wrt=(0, 1))(1.0, t, 1.0)
-    assert t == -0.5
-    W = np.ones((3, 4))
-    with pytest.raises(ad.AdError, match="which may be a view of it"):
-        ad.grad(writes_under_a_row_unpacked_from_a_tuple, wrt=(0, 1))(W, 0.5)
-    np.testing.assert_array_equal(W, np.ones((3, 4)))
+    dw, dt = ad.grad(divides_a_0d_argument_through_a_conditional, wrt=(0, 1))(1.0, t, 1.0)
+    assert t == -0.5 / 1.25   # (t itself was divided, as in the plain call)
+    # cos(t / (t**2 + 1)) + t * w, with the product taken before the division
+    assert dw == pytest.approx(-0.5)
+    assert dt == pytest.approx(-np.sin(-0.4) * (1 - 0.25) / 1.25 ** 2 + 1.0)
+    check_like_plain(writes_under_a_row_unpacked_from_a_tuple, [np.random.RandomState(0).randn(3, 4), 0.5],
+                     wrt=(0, 1))
 
 
 # -- more views: np.flip, a 0-d array made by np.where, a dict holding a view --------------------
@@ -1300,10 +1298,8 @@ def element_reads_are_copies(x):
 
 def test_more_views_are_views():
     theta = np.array([0.5, -1.0, 2.0])
-    with pytest.raises(ad.AdError, match="may be the same array"):
-        ad.grad(adds_a_flipped_view, wrt=(0, 1))(0.7, theta)
-    with pytest.raises(ad.AdError, match="may be the same array"):
-        ad.grad(aliases_a_0d_array)(0.7)
+    check_like_plain(adds_a_flipped_view, [0.7, theta], wrt=(0, 1))
+    check_like_plain(aliases_a_0d_array, [0.7])
     with pytest.raises(ad.AdError, match="which may be a view of it"):
         ad.grad(dict_holds_a_view_written_later, wrt=(0, 1))(np.ones((3, 1)) * 0.3, 0.5)
     x = np.array([0.5, -1.0, 2.0])
@@ -1518,13 +1514,11 @@ def loop_over_a_list_holding_a_view(v):  # seed 177468
 
 
 @pytest.mark.parametrize("fn", [chained_assignment_then_in_place, loop_over_a_list_holding_a_view])
-def test_in_place_update_of_an_array_another_name_still_sees_is_refused(fn):
+def test_in_place_update_of_an_array_another_name_still_sees(fn):
     """``mid = q = ...; q += 0.5`` changes ``mid`` too (a temporary of the normal form sits between
     them); ``idx`` from a list holding ``v[1:]`` is a view of the argument: never a wrong value
     or a changed argument left unseen."""
-    v = np.array([0.3, -0.8, 1.1])
-    with pytest.raises(ad.AdError, match="in place"):
-        ad.grad(fn)(v.copy())
+    check_like_plain(fn, [np.array([0.3, -0.8, 1.1])])
 
 
 def _power_helper(u, v, power=2):
@@ -1874,3 +1868,20 @@ def test_a_uniform_adjoint_takes_its_shape_from_the_value_it_stands_for(fn):
     w = np.array([0.3, -0.2, 0.5, 1.1])
     np.testing.assert_allclose(ad.grad(fn)(w), fd_grad(fn, (w,), 0), rtol=1e-6, atol=1e-8)
     check_all_modes(fn, [w])
+
+
+def constant_of_a_row_minimum(u, v):
+    return 2.0
+
+
+def ignores_the_row_minimum(A):  # seed 363081
+    return constant_of_a_row_minimum(A > 1.0, A.min(1)) + np.sum(A.min(1) ** 2)
+
+
+def test_reverse_over_reverse_of_a_minimum_whose_adjoint_is_a_number():
+    """The adjoint of ``A.min(1)`` passed to a callee that ignores it is the 0.0 standing for zeros;
+    reverse over reverse reshaped the row sums to its shape () (a crash)."""
+    A = np.random.RandomState(0).randn(4, 3)
+    hessian = ad.hessian(ignores_the_row_minimum, mode="reverse")(A)
+    np.testing.assert_allclose(hessian, ad.hessian(ignores_the_row_minimum)(A), atol=1e-12)
+    check_all_modes(ignores_the_row_minimum, [A])

@@ -17,6 +17,7 @@ from ..resolve import MISSING
 from .call_plans import _user_callable
 from .kinds import _hashable
 from .memory import SharedMemory
+from .syncs import Syncs
 
 
 def _element_read(value, kinds, result_kind) -> bool:
@@ -43,7 +44,7 @@ _VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
     "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "moveaxis", "rollaxis", "swapaxes",
     "diagonal", "diag", "real", "imag", "flip", "fliplr", "flipud", "rot90", "split",
     "array_split", "hsplit", "vsplit", "dsplit", "matrix_transpose", "permute_dims", "unstack")
-    if hasattr(__import__("numpy"), n)}
+    if hasattr(__import__("numpy"), n)} | {runtime.synced}  # (the array itself)
 
 
 def mark_in_place_helpers(stmts, resolver):
@@ -68,6 +69,10 @@ def mark_in_place_helpers(stmts, resolver):
 class Aliasing(SharedMemory):
     """Views and in-place writes of one normalised function (``fdef``, its ``layout`` and
     ``kinds``; ``params`` its parameters, ``result`` the name it returns)."""
+
+    def __init__(self, *args):
+        super().__init__(*args)
+        self.syncs = Syncs(self)
 
     def find_views(self):
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
@@ -165,6 +170,8 @@ class Aliasing(SharedMemory):
             if others and var not in self.reached and not set(others) & self.reached:
                 # (no derivative involved: the write, as Python does it)
                 self.write_in_place(s, var)
+            elif others and self.syncs.add(s, var, self.sharing_memory(var) | aliases):
+                self.write_in_place(s, var)  # (as Python does it; the names sharing it follow)
             elif others:
                 raise self.loc.error(
                     "%s changes %r in place, and %s may be the same array (NumPy's += writes into "
@@ -188,7 +195,7 @@ class Aliasing(SharedMemory):
     def write_in_place(self, s, var):
         """Make ``var = keep_dtype(var, t)`` (normalize's ``var op= v``) the in-place write Python
         does, ``var = in_place(var, t)``, so the arrays sharing ``var``'s memory see it."""
-        s.value.func = name(self.ctx.helper("in_place"))
+        s.value.func = name(self.ctx.planned_helper("in_place"))
         s.ad_mutates = var
         self.layout.mutates.setdefault(var, []).append(self.layout.pos[id(s)])
 
@@ -200,7 +207,11 @@ class Aliasing(SharedMemory):
         tuple a call returned and the function unpacked, does not matter.)"""
         if alias in self.params or alias not in self.layout.binds or self.read_after(alias, s):
             return True
-        return any(isinstance(n, (gast.Lambda, gast.FunctionDef)) and alias in loads(n)
+        return self.in_closure(alias)
+
+    def in_closure(self, var) -> bool:
+        """Whether a nested function or lambda may read ``var``."""
+        return any(isinstance(n, (gast.Lambda, gast.FunctionDef)) and var in loads(n)
                    for n in walk(self.fdef) if n is not self.fdef)
 
     def holders_seeing(self, var, s) -> set:
@@ -230,12 +241,25 @@ class Aliasing(SharedMemory):
                           if var in bases and v != var and v not in self.ctx.temps
                           and self.may_run_before(v, s) and self.read_after(v, s)}
                          | self.holders_seeing(var, s))
-        if viewers:
+        if viewers and not self.syncs.add(s, var, self.sharing_memory(var) | set(viewers)):
             raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
                                  "read afterwards, which is not supported"
                                  % (var, ", ".join(repr(v) for v in viewers)), s,
                                  hint="make %s a separate array: %s = ....copy()"
                                  % (viewers[0], viewers[0]))
+
+    def sync_stores(self):
+        """Plan the syncs after ``x[i] = v`` into an array that may share other names' memory (a
+        view of them, or viewed by them); where that cannot be done ``store_plan`` refuses."""
+        for s in self.layout.simple:
+            _, var = target_of(s)
+            if var is None or var not in self.reached or not isinstance(s, gast.Assign) \
+                    or not isinstance(s.targets[0], gast.Subscript) \
+                    or is_container(self.kinds.get(var)) or var in self.ctx.containers:
+                continue
+            sharing = self.sharing_memory(var) - {var}
+            if self.layout.views.get(var) or any(self.read_after(n, s) for n in sharing):
+                self.syncs.add(s, var, sharing)
 
     def check_element_updates(self):
         """``d[k] += v`` on a list or dict changes the array ``d[k]`` in place (runtime's

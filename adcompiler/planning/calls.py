@@ -102,7 +102,8 @@ class StatementPlanner(CallPlans):
         bases = self.layout.views.get(mutated)
         # (generated code writes only into arrays it owns; no derivative follows a write of
         # values that do not depend on wrt into arrays that do not)
-        if bases and not self.ctx.generated and mutated in self.aliasing.reached:
+        if bases and not self.ctx.generated and mutated in self.aliasing.reached \
+                and not getattr(s, "ad_synced", False):
             raise self.loc.error("writing into %r, which may be a view of (or the same array as) "
                                  "%s, is not supported" % (mutated, ", ".join(repr(b) for b in
                                                                               sorted(bases))), s,

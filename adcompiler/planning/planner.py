@@ -52,17 +52,12 @@ class Planner(RuntimeChecks):
         self.ret_node = ret
         self.result = ret.value.id if isinstance(ret.value, gast.Name) else None
         mark_in_place_helpers(self.body, ctx.resolver)
-        self.layout = Layout.of(self.body)
         self.params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
         self.sites: dict = {}  # id(statement) -> the name bound to its call site (see site)
-        self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
-        kinds_.drop_dtype_keeping(self.layout, self.kinds, ctx.resolver)
-        self.aliasing = Aliasing(fdef, self.layout, self.kinds, self.params, self.result, ctx)
-        self.aliasing.find_views()
-        self.aliasing.reached = self.aliasing.reached_by(self.wrt)
-        self.aliasing.check_in_place_updates(arg_kinds)
-        self.aliasing.check_element_updates()
-        self.aliasing.record_shared_writes()
+        if self.analyse_memory(arg_kinds):
+            # writes into shared arrays were followed by syncs: the function has new statements
+            self.body = fdef.body[:-1]
+            self.analyse_memory(arg_kinds)
         statements = StatementPlanner(fdef, self.layout, self.kinds, self.params, self.wrt,
                                       self.aliasing, ctx)
         self.plans = {id(s): statements.plan(s) for s in self.layout.simple}
@@ -76,6 +71,24 @@ class Planner(RuntimeChecks):
         self.index_checks = check_ignored_operands(self.layout, self.plans, self.wrt, self.result,
                                                    self.varied, self.loc)
         check_complex_values(self.layout, self.active, self.wrt, ctx)
+
+    def analyse_memory(self, arg_kinds) -> bool:
+        """Layout, kinds, views and the checks of in-place writes; True if syncs were inserted
+        after writes into shared arrays (see ``syncs``), after which this must run again."""
+        self.layout = Layout.of(self.body)
+        self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
+        kinds_.drop_dtype_keeping(self.layout, self.kinds, self.ctx.resolver)
+        self.aliasing = Aliasing(self.fdef, self.layout, self.kinds, self.params, self.result,
+                                 self.ctx)
+        self.aliasing.find_views()
+        self.aliasing.reached = self.aliasing.reached_by(self.wrt)
+        self.aliasing.sync_stores()
+        self.aliasing.check_in_place_updates(arg_kinds)
+        if self.aliasing.syncs.insert():
+            return True
+        self.aliasing.check_element_updates()
+        self.aliasing.record_shared_writes()
+        return False
 
     def kind_of_value(self, s, kinds):
         """The kind of the value statement ``s`` computes (``kinds.kind_of_value``)."""

@@ -20,8 +20,9 @@ D(rt.expand_like, "v, x", "unbroadcast(g, v)", linear=True, zero=X, batching="ex
 D(rt.unreduce, "v, x, axis=None, keepdims=False", "unreduce_back(g, v, x, axis, keepdims)",
   jvp="unreduce(t_v, x, axis, keepdims)", zero=X, batching="batch_unreduce", like="x")
 D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
-  "np.reshape(np.sum(unreduce_extreme(1.0, top, x, axis, keepdims) * g, axis=axis, "
-  "keepdims=keepdims), np.shape(v))",
+  # (v may be a number standing for a uniform adjoint: summed back, as a broadcast operand)
+  "unbroadcast(np.sum(unreduce_extreme(1.0, top, x, axis, keepdims) * g, axis=axis, "
+  "keepdims=keepdims), v)",
   jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"), like="x")
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X, batching="batch_cast", like="x")
 D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
@@ -54,6 +55,12 @@ D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)",
 D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",), like="value")
 D(rt.scatter_add, "a, index, value", "g", value="unbroadcast(element(g, index), value)",
   jvp="scattered(t_a, a, index, t_value)", zero=("index",))
+# y after a write into x, through a name that may share y's memory (Aliasing.plan_syncs)
+D(rt.synced, "y, x, where", "overlap_keep(g, where)", x="overlap_take(g, where)",
+  jvp="add(overlap_keep(t_y, where), overlap_give(t_x, where))", zero=("where",), like="y")
+D(shapes.overlap_keep, "v, where", "overlap_keep(g, where)", linear=True, zero=("where",))
+D(shapes.overlap_take, "v, where", "overlap_give(g, where)", linear=True, zero=("where",))
+D(shapes.overlap_give, "v, where", "overlap_take(g, where)", linear=True, zero=("where",))
 D(rt.keep_dtype, "x, value", None, value="g", jvp="keep_dtype(x, t_value)", zero=("x",),
   like="value")
 D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value",
@@ -174,7 +181,7 @@ for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, j
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)",
   zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
-N(elementwise.result_dtype, rt.subscript_check, rt.unfollowed, rt.check_followed,
+N(elementwise.result_dtype, rt.overlap, rt.subscript_check, rt.unfollowed, rt.check_followed,
   rt.fresh_computation,
   rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed,
   elementwise.inside,

@@ -100,7 +100,18 @@ from .objects import (
     with_attribute,
     without_attribute,
 )
-from .writes import copy, element_in_place, in_place, keep_dtype, scatter_add, scattered, snapshot
+from .writes import (
+    Overlap,
+    copy,
+    element_in_place,
+    in_place,
+    keep_dtype,
+    overlap,
+    scatter_add,
+    scattered,
+    snapshot,
+    synced,
+)
 
 # the runtime's modules, in which the helper registry (adcompiler.rules.helpers) finds the
 # public functions generated code calls
@@ -117,6 +128,7 @@ __all__ = [
     "zero_like", "dense", "cast_like", "distinct", "cotangent",
     # writes
     "keep_dtype", "in_place", "scatter_add", "scattered", "element_in_place", "snapshot", "copy",
+    "Overlap", "overlap", "synced",
     # batching
     "lift", "expand_batch", "batch_size", "batch_zeros", "batch_cast", "batch_unbroadcast",
     "batch_unreduce", "batch_sum_product", "batch_container_adjoint", "batch_add_at",

@@ -79,3 +79,61 @@ def copy(x):
     if isinstance(x, dict):
         return dict(x)
     return x
+
+
+class Overlap:
+    """Where two arrays share memory: ``inner`` (flat positions of ``y``) hold the elements at
+    ``outer`` (flat positions of ``x``). ``y_shape`` and ``x_shape`` are the arrays' shapes."""
+
+    __slots__ = ("y_shape", "x_shape", "inner", "outer")
+
+    def __init__(self, y_shape, x_shape, inner, outer):
+        self.y_shape, self.x_shape, self.inner, self.outer = y_shape, x_shape, inner, outer
+
+
+_UNSHARED = (int, float, complex, bool, str, type(None), tuple, np.generic)  # (own no array)
+
+
+def _addresses(a):
+    """The memory address of each element of array ``a``, in C order (flat)."""
+    out = np.full(a.shape, a.__array_interface__["data"][0], dtype=np.intp)
+    for axis, (n, stride) in enumerate(zip(a.shape, a.strides)):
+        shape = [1] * a.ndim
+        shape[axis] = n
+        out += (np.arange(n, dtype=np.intp) * stride).reshape(shape)
+    return out.reshape(-1)
+
+
+def overlap(y, x, refusal):
+    """The ``Overlap`` of ``y`` with ``x``, an array just written into (in place, through a name
+    that may be a view of ``y``, or ``y`` of it), or None when they share no element. Raises
+    ``refusal`` where the derivative could not follow the write: elements overlapping only
+    partly (views of another dtype) or an element ``x`` holds twice."""
+    if y.__class__ is not _ndarray or x.__class__ is not _ndarray:
+        if isinstance(y, _UNSHARED) or isinstance(x, _UNSHARED):
+            return None
+        raise refusal("a %s" % type(x if x.__class__ is not _ndarray else y).__name__)
+    if not np.may_share_memory(y, x):
+        return None
+    if y is x:
+        everything = np.arange(y.size)
+        return Overlap(y.shape, x.shape, everything, everything)
+    at_y, at_x = _addresses(y), _addresses(x)
+    if y.dtype != x.dtype or (at_y[:1] - at_x[:1]) % x.itemsize:
+        raise refusal("arrays of other dtypes or offsets sharing its memory")
+    order = np.argsort(at_x, kind="stable")
+    sorted_x = at_x[order]
+    if sorted_x.size > 1 and (sorted_x[1:] == sorted_x[:-1]).any():
+        raise refusal("an array holding one element more than once (a broadcast view)")
+    where = np.minimum(np.searchsorted(sorted_x, at_y), sorted_x.size - 1)
+    hit = sorted_x[where] == at_y
+    if not hit.any():
+        return None
+    return Overlap(y.shape, x.shape, np.flatnonzero(hit), order[where[hit]])
+
+
+def synced(y, x, where):
+    """``y`` after a write into ``x`` (``where`` is their ``overlap``): the same array, whose
+    elements shared with ``x`` now hold the values written. A no-op in value (the memory is
+    shared); the derivative takes those elements from ``x``."""
+    return y

@@ -1,6 +1,8 @@
 """Adjoints of functions that move or select entries without arithmetic on them: transpose,
 swapaxes, moveaxis, tile, repeat, roll, pad, take, take_along_axis, sort, the diagonal
-(trace, diag, diagonal) and meshgrid. Joining and splitting arrays is in ``joins``."""
+(trace, diag, diagonal), meshgrid, and the elements two arrays share after a write into one
+(``overlap_keep``, ``overlap_take``, ``overlap_give``). Joining and splitting arrays is in
+``joins``."""
 from __future__ import annotations
 
 import numpy as np
@@ -172,3 +174,37 @@ def transpose_back(g, axes):
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = axes[0]
     return np.transpose(g, np.argsort(axes))
+
+
+# ``y = synced(y, x, where)`` after a write into x: y's elements at where.inner are x's at
+# where.outer, the others y's own. The three maps are linear; take and give transpose each other.
+def overlap_keep(g, where):
+    """``g`` (of y's shape, or a number standing for it) with the elements x supplies zeroed."""
+    if where is None or _zero(g):
+        return g
+    out = np.array(np.broadcast_to(g, where.y_shape))
+    out.reshape(-1)[where.inner] = 0
+    return out
+
+
+def overlap_take(g, where):
+    """The part of ``g`` (of y's shape) that belongs to x's elements, in x's shape."""
+    if where is None or _zero(g):
+        return 0.0
+    return _moved(g, where.y_shape, where.inner, where.x_shape, where.outer)
+
+
+def overlap_give(g, where):
+    """``g`` (of x's shape) placed at the elements of y that x supplies, in y's shape."""
+    if where is None or _zero(g):
+        return 0.0
+    return _moved(g, where.x_shape, where.outer, where.y_shape, where.inner)
+
+
+def _moved(g, shape, at, new_shape, new_at):
+    """A zero array of ``new_shape`` plus ``g``'s flat entries ``at`` (g of ``shape``, or a
+    number standing for it) at the flat positions ``new_at``."""
+    g = np.broadcast_to(g, shape)
+    out = np.zeros(new_shape, dtype=g.dtype if g.dtype.kind in "fc" else np.float64)
+    np.add.at(out.reshape(-1), new_at, g.reshape(-1)[at])
+    return out

@@ -1,0 +1,135 @@
+"""Writes into an array that other names may share (``buf = A[:]; buf[::2] = v``, ``r = b;
+r += v``): the write runs in place, as Python runs it, and each other name that may share the
+array and is read afterwards is bound again right after it,
+
+    A_shared = overlap(A, buf, refusal)   # which of A's elements are buf's (found at run time)
+    t5 = synced(A, buf, A_shared)         # the same array; its shared elements come from buf
+    A = t5
+
+so the derivative follows the elements the write changed. ``Syncs`` collects these while the
+aliasing checks run (``add``), then inserts them into the function's body (``insert``); the
+planner then analyses the function again, with the writes marked ``ad_synced``.
+"""
+from __future__ import annotations
+
+import gast
+
+from .. import runtime
+from ..analysis import is_container
+from ..ir import assign, located, name, target_of
+
+
+class Syncs:
+    """The syncs one function needs, found by ``Aliasing`` (``fdef``, ``kinds``, ``ctx``)."""
+
+    def __init__(self, aliasing):
+        self.aliasing = aliasing
+        self.pending: list = []  # (write statement, name written into, names to bind again)
+
+    def add(self, s, var, sharing) -> bool:
+        """Plan the syncs of ``sharing`` (names that may share ``var``'s array) after ``s``, a write
+        into ``var``; False if one cannot be made (a list or dict holding the array, a name that
+        may not be bound yet, gradient code), and the caller refuses the write."""
+        al = self.aliasing
+        if al.ctx.generated:
+            return False
+        if getattr(s, "ad_synced", False):
+            return True  # (planned in the first analysis: the syncs follow it)
+        if any(h not in al.layout.views for h in al.holders_seeing(var, s)):
+            # (what a list or dict holds is not followed: t = d['b'] may be a view; the entries
+            # of a tuple display are)
+            return False
+        needed = sorted(n for n in set(sharing) - {var} if al.may_run_before(n, s)
+                        and (al.read_after(n, s) or al.in_closure(n)))
+        if any(_flat_iterator(al, n) for n in needed + [var]):
+            return False  # (x.flat[i] = v: the iterator is no array whose elements can be matched)
+        bound = definitely_bound(al.fdef.body, s) | al.params
+        if is_container(al.kinds.get(var)) or any(
+                is_container(al.kinds.get(n)) or n in al.ctx.arg_classes or n not in bound
+                for n in needed):
+            return False  # (an object's attribute or a container's entry is not followed)
+        self.pending.append((s, var, needed))
+        return True
+
+    def insert(self) -> bool:
+        """Insert the planned syncs after their writes; True if there were any."""
+        al = self.aliasing
+        for s, var, needed in self.pending:
+            s.ad_synced = True
+            error = al.loc.error("writing into %r changes an array other names share (%s), "
+                                 "whose elements the derivative could not match: %%s"
+                                 % (var, ", ".join(repr(n) for n in needed) or "none read later"),
+                                 s, hint="make %r a separate array before writing into it: "
+                                         "%s = %s.copy()" % (var, var, var))
+            refusal = al.ctx.bind("refusal", runtime.Refusal(error))
+            stmts = []
+            for other in needed:
+                where = _local(al.ctx, al.ctx.namer.fresh(other + "_shared"))
+                synced = _local(al.ctx, al.ctx.namer.numbered("t"))  # (y = f(y) is t = f(y); y = t)
+                stmts += [located(assign(where, _call(al.ctx, "overlap", other, var, refusal)), s),
+                          located(assign(synced, _call(al.ctx, "synced", other, var, where)), s),
+                          located(assign(other, name(synced)), s)]
+            _insert_after(al.fdef.body, s, stmts)
+        inserted = bool(self.pending)
+        self.pending = []
+        return inserted
+
+
+def _flat_iterator(aliasing, var) -> bool:
+    """Is ``var`` bound to ``x.flat`` somewhere?"""
+    return any(isinstance(s, gast.Assign) and target_of(s)[0] == var
+               and isinstance(s.value, gast.Attribute) and s.value.attr == "flat"
+               for s in aliasing.layout.simple)
+
+
+def _local(ctx, var: str) -> str:
+    """``var``, a temporary the planner adds to the function."""
+    ctx.temps.add(var)
+    ctx.resolver.locals.add(var)
+    return var
+
+
+def _call(ctx, helper, *args):
+    return gast.Call(func=name(ctx.planned_helper(helper)), args=[name(a) for a in args],
+                     keywords=[])
+
+
+def _insert_after(stmts, s, new) -> bool:
+    for i, st in enumerate(stmts):
+        if st is s:
+            stmts[i + 1:i + 1] = new
+            return True
+        for field_ in ("body", "orelse"):
+            if _insert_after(getattr(st, field_, None) or [], s, new):
+                return True
+    return False
+
+
+def definitely_bound(body, target) -> set:
+    """Names bound on every path to ``target`` (a statement in ``body``), parameters aside: by
+    simple statements before it in its own block or in the blocks around it, and the targets of
+    the loops around it."""
+
+    def visit(stmts, bound):
+        bound = set(bound)
+        for st in stmts:
+            if st is target:
+                return bound
+            if isinstance(st, gast.If):
+                for branch in (st.body, st.orelse):
+                    found = visit(branch, bound)
+                    if found is not None:
+                        return found
+            elif isinstance(st, (gast.For, gast.While, gast.With)):
+                inner = bound | ({st.target.id} if isinstance(st, gast.For)
+                                 and isinstance(st.target, gast.Name) else set())
+                found = visit(st.body, inner)
+                if found is not None:
+                    return found
+            else:
+                bound_here = target_of(st)[0]
+                if bound_here:
+                    bound.add(bound_here)
+        return None
+
+    return visit(body, set()) or set()

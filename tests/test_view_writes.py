@@ -1,0 +1,153 @@
+"""Writes into arrays that other names share (a view of an argument, an alias, a view of a
+view), as Python runs them: the caller's arrays change as in the plain call, and the derivative
+follows the written elements into every name that shares them (``planning/syncs.py``). Each
+program is checked in every mode against finite differences, with its side effects compared to
+the plain call's; what cannot be followed is refused with an AdError."""
+import numpy as np
+import pytest
+from conftest import check_like_plain
+
+import adcompiler as ad
+
+
+def alias_augassign(b):
+    running = b
+    running += 2.0 * b
+    return np.sum(running ** 2) + np.sum(b)
+
+def slice_view_store(A):
+    t = A ** 2 + 1.0
+    buf = A[:]
+    buf[::2] = np.sin(t[1::2])
+    return np.sum(np.tanh(buf)) + np.sum(A * t)
+
+def row_view_augassign(A):
+    r = A[1]
+    r *= 3.0
+    return np.sum(A ** 2)
+
+def base_written_view_read(A):
+    t = A[0:2]
+    A[0] = A[1] * 2.0
+    return np.sum(t * t) + np.sum(A)
+
+def siblings(x):
+    a = x[0:3]
+    b = x[2:5]
+    a[2] = 10.0 * a[0]
+    return np.sum(b ** 2) + np.sum(a)
+
+def reshape_view(x, w):
+    M = x.reshape(2, 3)
+    M[0] += M[1] ** 2
+    return np.sum(x * w)
+
+def transpose_view(X):
+    T = X.T
+    T[0] = 0.5 * T[1]
+    return np.sum(X ** 3)
+
+def loop_prefix(x):
+    buf = x[:]
+    for i in range(1, x.shape[0]):
+        buf[i] += buf[i - 1] * 0.5
+    return np.sum(buf ** 2) + np.sum(x)
+
+def branch_alias(a, b):
+    y = a if np.sum(a) > np.sum(b) else b
+    y += 1.5 * a
+    return np.sum(a ** 2) + np.sum(b ** 3)
+
+def asarray_view(w, s):
+    y = np.asarray(w)
+    y[[0, 2]] *= s
+    return np.sum(y * w)
+
+def local_view(x):
+    z = np.exp(x)
+    v = z[1:]
+    v *= x[:-1]
+    return np.sum(z ** 2)
+
+def param_not_read_after(A):
+    t = A ** 2 + 1.0
+    buf = A[:]
+    buf[::2] = t[::2] * 3.0
+    return np.sum(np.tanh(buf)) + np.sum(t)
+
+
+def float32_view_written(x):
+    y = x.reshape(2, 2)
+    y[1] *= y[0]
+    return np.sum(x ** 2)
+
+
+CASES = [
+    (alias_augassign, lambda r: [r.normal(size=4)]),
+    (slice_view_store, lambda r: [r.normal(size=(4, 3))]),
+    (row_view_augassign, lambda r: [r.normal(size=(3, 2))]),
+    (base_written_view_read, lambda r: [r.normal(size=4)]),
+    (siblings, lambda r: [r.normal(size=6)]),
+    (reshape_view, lambda r: [r.normal(size=6), r.normal(size=6)]),
+    (transpose_view, lambda r: [r.normal(size=(3, 2))]),
+    (loop_prefix, lambda r: [r.normal(size=5)]),
+    (branch_alias, lambda r: [r.normal(size=3), r.normal(size=3)]),
+    (asarray_view, lambda r: [r.normal(size=4), 1.7]),
+    (local_view, lambda r: [r.normal(size=4)]),
+    (param_not_read_after, lambda r: [r.normal(size=(4, 2))]),
+    (float32_view_written, lambda r: [r.normal(size=4)]),
+]
+
+
+@pytest.mark.parametrize("fn, make", CASES, ids=[c[0].__name__ for c in CASES])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_write_into_a_shared_array_is_followed(fn, make, seed):
+    args = make(np.random.default_rng(seed))
+    check_like_plain(fn, args, wrt=tuple(range(len(args))))
+
+
+def test_the_generated_code_binds_the_sharing_name_again():
+    source = ad.source(base_written_view_read, args=(np.ones(4),))
+    assert "t_shared = overlap(t, A, refusal)" in source
+    assert "t = synced(t, A, t_shared)" in source
+
+
+def view_maybe_unbound(x, flag):
+    if flag:
+        t = x[0:2]
+    x[0] = 2.0 * x[1]
+    if flag:
+        return np.sum(t * x)
+    return np.sum(x)
+
+
+def view_in_a_list(x):
+    rows = [x[0:2]]
+    x[0] = 2.0 * x[1]
+    return np.sum(rows[0] ** 2)
+
+
+@pytest.mark.parametrize("fn, args, what", [
+    (view_maybe_unbound, (np.array([0.5, 1.0, 2.0]), True), "changes 't'"),
+    (view_in_a_list, (np.array([0.5, 1.0, 2.0]),), "changes 'rows'"),
+])
+def test_a_write_that_cannot_be_followed_is_refused(fn, args, what):
+    with pytest.raises(ad.AdError, match=what):
+        ad.grad(fn)(*args)
+
+
+def test_overlap_finds_the_shared_elements():
+    """``overlap(y, x)``: y's flat positions holding x's elements, and which of x's they are."""
+    refusal = ad.runtime.Refusal(ad.AdError("sharing: %s"))
+    A = np.arange(12.0).reshape(3, 4)
+    assert ad.runtime.overlap(A[::2], A[1::2], refusal) is None      # (interleaved rows)
+    assert ad.runtime.overlap(A, 3.0, refusal) is None
+    where = ad.runtime.overlap(A, A.T[1:3, 1:], refusal)
+    np.testing.assert_array_equal(A.reshape(-1)[where.inner], A.T[1:3, 1:].reshape(-1)[where.outer])
+    assert sorted(where.inner) == [5, 6, 9, 10]
+    same = ad.runtime.overlap(A, A, refusal)
+    np.testing.assert_array_equal(same.inner, np.arange(12))
+    with pytest.raises(ad.AdError, match="other dtypes"):
+        ad.runtime.overlap(A.view(np.float32), A, refusal)
+    with pytest.raises(ad.AdError, match="a list"):
+        ad.runtime.overlap([A], A, refusal)
