@@ -1885,3 +1885,17 @@ def test_reverse_over_reverse_of_a_minimum_whose_adjoint_is_a_number():
     hessian = ad.hessian(ignores_the_row_minimum, mode="reverse")(A)
     np.testing.assert_allclose(hessian, ad.hessian(ignores_the_row_minimum)(A), atol=1e-12)
     check_all_modes(ignores_the_row_minimum, [A])
+
+
+def scalar_minus_array_times_scalar(x, lam):  # seed 374812
+    return ((lam - x) * lam).sum()
+
+
+def test_second_order_through_a_number_times_an_array_summed():
+    """The gradient code's ``sum_product(t1, 1.0)`` (a number standing for a uniform adjoint times
+    t1, summed): its adjoint w.r.t. t1 was the number ``g``, then summed over lam's broadcast as
+    one entry: a Hessian of 13 for 24 (a silent wrong value)."""
+    x = np.random.RandomState(0).randn(3, 4)
+    assert ad.hessian(scalar_minus_array_times_scalar, wrt=1, mode="reverse")(x, 0.5) == pytest.approx(24.0)
+    assert ad.grad(ad.grad(scalar_minus_array_times_scalar, wrt=1), wrt=1)(x, 0.5) == pytest.approx(24.0)
+    check_all_modes(scalar_minus_array_times_scalar, [x, 0.5], wrt=(1, 0))

@@ -82,6 +82,69 @@ def float32_view_written(x):
     return np.sum(x ** 2)
 
 
+def rows_normalized(A):
+    for i in range(A.shape[0]):
+        row = A[i]
+        row /= np.sum(row ** 2) + 1.0
+    return np.sum(A ** 3)
+
+def nested_views(A):
+    B = A[1:]
+    C = B[:, 0]
+    C *= 2.0
+    return np.sum(A ** 2) + np.sum(B)
+
+def enumerate_rows(A, w):
+    for i, row in enumerate(A):
+        row -= w * row.mean()
+    return np.sum(A ** 2)
+
+def diagonal_write(M):
+    d = np.einsum('ii->i', M)
+    M[0, 1] = d[0] * 3.0
+    return np.sum(M ** 2)
+
+def swap_halves(x):
+    a = x[:2]
+    b = x[2:]
+    a[:] = b * 2.0
+    return np.sum(x ** 2) + np.sum(a * b)
+
+def ravel_write(M):
+    f = M.ravel()
+    f[::2] = np.tanh(f[1::2])
+    return np.sum(M * M)
+
+def while_loop_alias(x):
+    y = x
+    k = 0
+    while k < 3:
+        y *= 1.5
+        k += 1
+    return np.sum(x * y)
+
+def helper_writes(v):
+    def scale(u):
+        u *= 2.0
+        return u
+    w = v[1:]
+    scale(w)
+    return np.sum(v ** 2)
+
+def ellipsis_write(x):
+    y = x[...]
+    y[...] = np.sin(x)
+    return np.sum(x)
+
+
+def rows_doubled_then_argument_rebound(x):  # seed 374812
+    for row in x:
+        row *= 2.0
+    res = x
+    x = 1.0     # (x is the argument's array until here: a binding later on)
+    return res.sum() * x
+
+
 CASES = [
     (alias_augassign, lambda r: [r.normal(size=4)]),
     (slice_view_store, lambda r: [r.normal(size=(4, 3))]),
@@ -96,6 +159,16 @@ CASES = [
     (local_view, lambda r: [r.normal(size=4)]),
     (param_not_read_after, lambda r: [r.normal(size=(4, 2))]),
     (float32_view_written, lambda r: [r.normal(size=4)]),
+    (rows_normalized, lambda r: [r.normal(size=(3, 2))]),
+    (nested_views, lambda r: [r.normal(size=(3, 2))]),
+    (enumerate_rows, lambda r: [r.normal(size=(3, 2)), 0.3]),
+    (diagonal_write, lambda r: [r.normal(size=(3, 3))]),
+    (swap_halves, lambda r: [r.normal(size=4)]),
+    (ravel_write, lambda r: [r.normal(size=(2, 3))]),
+    (while_loop_alias, lambda r: [r.normal(size=3)]),
+    (helper_writes, lambda r: [r.normal(size=3)]),
+    (ellipsis_write, lambda r: [r.normal(size=3)]),
+    (rows_doubled_then_argument_rebound, lambda r: [r.normal(size=(3, 4))]),
 ]
 
 
@@ -149,5 +222,28 @@ def test_overlap_finds_the_shared_elements():
     np.testing.assert_array_equal(same.inner, np.arange(12))
     with pytest.raises(ad.AdError, match="other dtypes"):
         ad.runtime.overlap(A.view(np.float32), A, refusal)
+    with pytest.raises(ad.AdError, match="more than once"):
+        ad.runtime.overlap(A, np.broadcast_to(A[0], (2, 4)), refusal)
+
+
+def _shared_by_address(y, x):
+    """(position in y, position in x) of every element they share, by their addresses."""
+    def addresses(a):
+        return [a.__array_interface__["data"][0] + sum(i * s for i, s in zip(idx, a.strides))
+                for idx in np.ndindex(a.shape)]
+    in_y = {at: k for k, at in enumerate(addresses(y))}
+    return sorted((in_y[at], k) for k, at in enumerate(addresses(x)) if at in in_y)
+
+
+def test_overlap_of_any_two_views_is_the_elements_they_share():
+    A = np.arange(60.0).reshape(3, 4, 5)
+    views = [A, A[1:], A[:, ::2], A.T, A[..., 1], A[::-1], A.reshape(12, 5)[3:7], A[1:, 1:, ::3].T,
+             A.ravel()[::7], A[2, 3:, 4:]]
+    refusal = ad.runtime.Refusal(ad.AdError("sharing: %s"))
+    for y in views:
+        for x in views:
+            where = ad.runtime.overlap(y, x, refusal)
+            found = [] if where is None else sorted(zip(where.inner.tolist(), where.outer.tolist()))
+            assert found == _shared_by_address(y, x), (y.shape, y.strides, x.shape, x.strides)
     with pytest.raises(ad.AdError, match="a list"):
         ad.runtime.overlap([A], A, refusal)

@@ -148,7 +148,7 @@ class SharedMemory:
         loop around ``stmt`` (parameters are bound before everything)."""
         lay = self.layout
         at = lay.pos[id(stmt)]
-        return var not in lay.binds or any(
+        return var in self.params or var not in lay.binds or any(
             p < at or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
                           for loop in lay.loops[id(stmt)])
             for p in lay.binds[var])

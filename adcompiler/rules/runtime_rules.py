@@ -65,7 +65,7 @@ D(rt.keep_dtype, "x, value", None, value="g", jvp="keep_dtype(x, t_value)", zero
   like="value")
 D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value",
   zero=("container", "x"), like="value")
-table.product(rt.sum_product, "a, b", "unbroadcast(g * b, a)", "unbroadcast(g * a, b)",
+table.product(rt.sum_product, "a, b", "sum_product_back(g, a, b)", "sum_product_back(g, b, a)",
               "sum_product",
               batching="sum_product")
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)", batching="unchanged")
@@ -101,6 +101,9 @@ D(products.ddot_right, "v, a, b", "unbroadcast(dot(a, g), v)",
   a="ddot_left(dot_adjoint(v, a, b), a, g)",
   jvp="ddot_right(t_v, a, b) + ddot_right(v, t_a, b)", zero=("b",), batching="matmul_right",
   like="b")
+# (linear in v and in b; a is read for its shape)
+D(products.sum_product_back, "v, a, b", "sum_product(g, b)", b="sum_product_back(v, b, g)",
+  jvp="sum_product_back(t_v, a, b) + sum_product_back(v, a, t_b)", zero=("a",))
 D(products.einsum_back, "v, subscripts, operands",
   jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
   zero=("subscripts",))

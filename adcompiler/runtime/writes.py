@@ -113,18 +113,26 @@ def overlap(y, x, refusal):
         if isinstance(y, _UNSHARED) or isinstance(x, _UNSHARED):
             return None
         raise refusal("a %s" % type(x if x.__class__ is not _ndarray else y).__name__)
-    if not np.may_share_memory(y, x):
+    if not y.size or not x.size or not np.may_share_memory(y, x):
         return None
     if y is x:
         everything = np.arange(y.size)
         return Overlap(y.shape, x.shape, everything, everything)
-    at_y, at_x = _addresses(y), _addresses(x)
-    if y.dtype != x.dtype or (at_y[:1] - at_x[:1]) % x.itemsize:
-        raise refusal("arrays of other dtypes or offsets sharing its memory")
+    if y.dtype != x.dtype:
+        raise refusal("arrays of other dtypes sharing its memory")
+    if any(n > 1 and not stride for n, stride in zip(x.shape, x.strides)):
+        raise refusal("an array holding one element more than once (a broadcast view)")
+    at_x = _addresses(x) - y.__array_interface__["data"][0]
+    if (at_x[:1] % x.itemsize).any():
+        raise refusal("arrays of other offsets sharing its memory")
+    if y.flags.c_contiguous:  # (an element's flat position in y is its offset: no search)
+        at_x //= x.itemsize
+        inside = (at_x >= 0) & (at_x < y.size)
+        outer = np.flatnonzero(inside)
+        return Overlap(y.shape, x.shape, at_x[outer], outer) if outer.size else None
+    at_y = _addresses(y) - y.__array_interface__["data"][0]
     order = np.argsort(at_x, kind="stable")
     sorted_x = at_x[order]
-    if sorted_x.size > 1 and (sorted_x[1:] == sorted_x[:-1]).any():
-        raise refusal("an array holding one element more than once (a broadcast view)")
     where = np.minimum(np.searchsorted(sorted_x, at_y), sorted_x.size - 1)
     hit = sorted_x[where] == at_y
     if not hit.any():

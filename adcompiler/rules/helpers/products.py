@@ -1,13 +1,27 @@
 """Adjoints and tangents of products that contract axes: np.dot of any ranks (``ddot_left``,
 ``ddot_right``; matmul's are runtime's ``dmatmul_left`` / ``dmatmul_right``), einsum (explicit
-or implicit output, ``...`` included), tensordot, inner, kron, cross and
-``np.linalg.multi_dot``."""
+or implicit output, ``...`` included), tensordot, inner, kron, cross,
+``np.linalg.multi_dot``, and the runtime's ``sum_product`` (``sum_product_back``)."""
 from __future__ import annotations
 
 import numpy as np
 
 from ...runtime import dmatmul_left, dmatmul_right, unbroadcast
 from ._base import _zero
+
+
+def sum_product_back(g, a, b):
+    """Adjoint of ``sum_product(a, b)`` (``np.sum(a * b)``) w.r.t. ``a``: ``g * b`` over the
+    product's shape (a number ``b`` too: seed 374812), summed back to ``a``'s."""
+    if _zero(g):
+        return g
+    v = g * b
+    shape = np.broadcast_shapes(np.shape(a), np.shape(b))
+    if np.shape(v) != shape:
+        v = np.broadcast_to(v, shape)
+        if shape == np.shape(a):
+            return v.copy()
+    return unbroadcast(v, a)
 
 
 def _explicit_ellipsis(subscripts, operands):
