@@ -1899,3 +1899,19 @@ def test_second_order_through_a_number_times_an_array_summed():
     assert ad.hessian(scalar_minus_array_times_scalar, wrt=1, mode="reverse")(x, 0.5) == pytest.approx(24.0)
     assert ad.grad(ad.grad(scalar_minus_array_times_scalar, wrt=1), wrt=1)(x, 0.5) == pytest.approx(24.0)
     check_all_modes(scalar_minus_array_times_scalar, [x, 0.5], wrt=(1, 0))
+
+
+def sums_the_values_then_stores_into_the_dict(p):  # seed 381123
+    values = p.values()
+    total = np.sum(sum(values))
+    p['W'] = total          # (values, a live view of p, now holds the number)
+    return p['W'] * 2.0
+
+
+def test_a_dict_view_read_by_the_backward_pass_is_kept_as_it_was():
+    """``p.values()`` is a live view of the dict: the store into ``p`` changed it before the
+    backward pass read it, which then took W's entry for a number (a gradient of 12 for 1)."""
+    p = {"W": np.arange(12.0).reshape(3, 4), "scale": 0.5}
+    g = ad.grad(sums_the_values_then_stores_into_the_dict)(copy.deepcopy(p))
+    np.testing.assert_allclose(g["W"], np.full((3, 4), 2.0))
+    assert g["scale"] == pytest.approx(24.0)

@@ -37,8 +37,9 @@ def _element_read(value, kinds, result_kind) -> bool:
                                      and base[1] == len(parts))
 
 
+# (a dict's entry is the object it holds; d.values() a live view of the dict)
 _VIEW_METHODS = ("reshape", "transpose", "ravel", "squeeze", "view", "swapaxes", "diagonal",
-                 "get", "setdefault")  # (a dict's entry is the object it holds)
+                 "get", "setdefault", "values", "items", "keys")
 _VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
     "reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray", "asanyarray",
     "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "moveaxis", "rollaxis", "swapaxes",

@@ -34,7 +34,13 @@ class Syncs:
         if al.ctx.generated:
             return False
         if getattr(s, "ad_synced", False):
-            return True  # (planned in the first analysis: the syncs follow it)
+            # (planned in the first analysis: the syncs follow it) the write changes every array
+            # sharing var's memory, siblings included: the backward pass keeps what it reads of
+            # them from before it (``base = tmp = x.copy(); np.max(base); tmp[m] *= 2``)
+            at = al.layout.pos[id(s)]
+            for other in al.sharing_memory(var) - {var}:
+                al.layout.mutates.setdefault(other, []).append(at)
+            return True
         if any(h not in al.layout.views for h in al.holders_seeing(var, s)):
             # (what a list or dict holds is not followed: t = d['b'] may be a view; the entries
             # of a tuple display are)

@@ -78,19 +78,29 @@ def copy(x):
         return list(x)
     if isinstance(x, dict):
         return dict(x)
+    if isinstance(x, _DICT_VIEWS):
+        return list(x)  # (d.values() as it is now: writes into d change the view)
     return x
+
+
+_DICT_VIEWS = (type({}.values()), type({}.items()), type({}.keys()))
 
 
 class Overlap:
     """Where two arrays share memory: ``inner`` (flat positions of ``y``) hold the elements at
-    ``outer`` (flat positions of ``x``). ``y_shape`` and ``x_shape`` are the arrays' shapes."""
+    ``outer`` (flat positions of ``x``), both empty when they share none. ``y_shape`` and
+    ``x_shape`` are the arrays' shapes, ``x_dtype`` the dtype of an adjoint of ``x``."""
 
-    __slots__ = ("y_shape", "x_shape", "inner", "outer")
+    __slots__ = ("y_shape", "x_shape", "x_dtype", "inner", "outer")
 
-    def __init__(self, y_shape, x_shape, inner, outer):
-        self.y_shape, self.x_shape, self.inner, self.outer = y_shape, x_shape, inner, outer
+    def __init__(self, y, x, inner=None, outer=None):
+        self.y_shape, self.x_shape = np.shape(y), np.shape(x)
+        self.x_dtype = x.dtype if x.__class__ is _ndarray and x.dtype.kind in "fc" else np.float64
+        self.inner = _NOWHERE if inner is None else inner
+        self.outer = _NOWHERE if outer is None else outer
 
 
+_NOWHERE = np.zeros(0, dtype=np.intp)
 _UNSHARED = (int, float, complex, bool, str, type(None), tuple, np.generic)  # (own no array)
 
 
@@ -106,18 +116,18 @@ def _addresses(a):
 
 def overlap(y, x, refusal):
     """The ``Overlap`` of ``y`` with ``x``, an array just written into (in place, through a name
-    that may be a view of ``y``, or ``y`` of it), or None when they share no element. Raises
-    ``refusal`` where the derivative could not follow the write: elements overlapping only
-    partly (views of another dtype) or an element ``x`` holds twice."""
+    that may be a view of ``y``, or ``y`` of it). Raises ``refusal`` where the derivative could
+    not follow the write: elements overlapping only partly (views of another dtype) or an
+    element ``x`` holds twice."""
     if y.__class__ is not _ndarray or x.__class__ is not _ndarray:
         if isinstance(y, _UNSHARED) or isinstance(x, _UNSHARED):
-            return None
+            return Overlap(y, x)
         raise refusal("a %s" % type(x if x.__class__ is not _ndarray else y).__name__)
     if not y.size or not x.size or not np.may_share_memory(y, x):
-        return None
+        return Overlap(y, x)
     if y is x:
         everything = np.arange(y.size)
-        return Overlap(y.shape, x.shape, everything, everything)
+        return Overlap(y, x, everything, everything)
     if y.dtype != x.dtype:
         raise refusal("arrays of other dtypes sharing its memory")
     if any(n > 1 and not stride for n, stride in zip(x.shape, x.strides)):
@@ -127,17 +137,14 @@ def overlap(y, x, refusal):
         raise refusal("arrays of other offsets sharing its memory")
     if y.flags.c_contiguous:  # (an element's flat position in y is its offset: no search)
         at_x //= x.itemsize
-        inside = (at_x >= 0) & (at_x < y.size)
-        outer = np.flatnonzero(inside)
-        return Overlap(y.shape, x.shape, at_x[outer], outer) if outer.size else None
+        outer = np.flatnonzero((at_x >= 0) & (at_x < y.size))
+        return Overlap(y, x, at_x[outer], outer)
     at_y = _addresses(y) - y.__array_interface__["data"][0]
     order = np.argsort(at_x, kind="stable")
     sorted_x = at_x[order]
     where = np.minimum(np.searchsorted(sorted_x, at_y), sorted_x.size - 1)
-    hit = sorted_x[where] == at_y
-    if not hit.any():
-        return None
-    return Overlap(y.shape, x.shape, np.flatnonzero(hit), order[where[hit]])
+    hit = np.flatnonzero(sorted_x[where] == at_y)
+    return Overlap(y, x, hit, order[where[hit]])
 
 
 def synced(y, x, where):

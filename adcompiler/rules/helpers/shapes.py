@@ -178,9 +178,10 @@ def transpose_back(g, axes):
 
 # ``y = synced(y, x, where)`` after a write into x: y's elements at where.inner are x's at
 # where.outer, the others y's own. The three maps are linear; take and give transpose each other.
+# (Like every adjoint helper, they give the 0.0 standing for zeros only for a 0.0 ``g``.)
 def overlap_keep(g, where):
     """``g`` (of y's shape, or a number standing for it) with the elements x supplies zeroed."""
-    if where is None or _zero(g):
+    if _zero(g) or not where.inner.size:
         return g
     out = np.array(np.broadcast_to(g, where.y_shape))
     out.reshape(-1)[where.inner] = 0
@@ -189,22 +190,23 @@ def overlap_keep(g, where):
 
 def overlap_take(g, where):
     """The part of ``g`` (of y's shape) that belongs to x's elements, in x's shape."""
-    if where is None or _zero(g):
-        return 0.0
-    return _moved(g, where.y_shape, where.inner, where.x_shape, where.outer)
+    if _zero(g):
+        return g
+    return _moved(g, where.y_shape, where.inner, where.x_shape, where.outer, where.x_dtype)
 
 
 def overlap_give(g, where):
     """``g`` (of x's shape) placed at the elements of y that x supplies, in y's shape."""
-    if where is None or _zero(g):
-        return 0.0
-    return _moved(g, where.x_shape, where.outer, where.y_shape, where.inner)
+    if _zero(g):
+        return g
+    return _moved(g, where.x_shape, where.outer, where.y_shape, where.inner, np.float64)
 
 
-def _moved(g, shape, at, new_shape, new_at):
+def _moved(g, shape, at, new_shape, new_at, dtype):
     """A zero array of ``new_shape`` plus ``g``'s flat entries ``at`` (g of ``shape``, or a
-    number standing for it) at the flat positions ``new_at``."""
+    number standing for it) at the flat positions ``new_at``; of ``g``'s dtype, else ``dtype``."""
     g = np.broadcast_to(g, shape)
-    out = np.zeros(new_shape, dtype=g.dtype if g.dtype.kind in "fc" else np.float64)
-    np.add.at(out.reshape(-1), new_at, g.reshape(-1)[at])
+    out = np.zeros(new_shape, dtype=g.dtype if g.dtype.kind in "fc" else dtype)
+    if at.size:
+        np.add.at(out.reshape(-1), new_at, g.reshape(-1)[at])
     return out
