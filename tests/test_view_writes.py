@@ -161,6 +161,17 @@ def unrelated_at_run_time(y):  # seed 380679
     return np.sum(diff) * total
 
 
+def maybe_a_number_written_in_a_loop(s):  # seed 383815
+    z = s
+    if s < 0.5:
+        r = z                       # (never taken here: z is a number)
+    else:
+        r = np.full((4,), 2.0)
+    for step in range(1, 3):
+        r[step] /= 2.0 + s          # (r's tangent enters the loop as the 0.0 of a constant)
+    return float(z) - float(np.sum(r))
+
+
 CASES = [
     (alias_augassign, lambda r: [r.normal(size=4)]),
     (slice_view_store, lambda r: [r.normal(size=(4, 3))]),
@@ -187,6 +198,7 @@ CASES = [
     (rows_doubled_then_argument_rebound, lambda r: [r.normal(size=(3, 4))]),
     (sibling_read_before_the_write, lambda r: [2.0 * r.normal(size=(4, 3))]),
     (unrelated_at_run_time, lambda r: [r.normal(size=4)]),
+    (maybe_a_number_written_in_a_loop, lambda r: [0.7 + abs(r.normal())]),
 ]
 
 

@@ -53,10 +53,13 @@ class ControlFlow:
         """Tangents live at the end of the body are live (as 0.0) at its head; tangents the body
         updates in place are owned before the loop."""
         entry = set(self.live)
+        entry_zero = set(self.maybe_zero)
 
         def generate():
             # tangents that enter the loop as the scalar 0.0 must be indexed through element()
-            self.maybe_zero |= self.live - entry
+            # (each pass from the entry's state: a body that makes one dense does so only after
+            # its first iteration's reads)
+            self.maybe_zero = entry_zero | (self.live - entry)
             self.enter_branch(s)
             body = self.transform(s.body)
             # a tangent owned before the loop is shaped like its primal there: only for a primal
