@@ -277,3 +277,25 @@ def test_overlap_of_any_two_views_is_the_elements_they_share():
             assert found == _shared_by_address(y, x), (y.shape, y.strides, x.shape, x.strides)
     with pytest.raises(ad.AdError, match="a list"):
         ad.runtime.overlap([A], A, refusal)
+
+
+def swaps_then_writes_through_an_alias(b):  # seed 384034
+    hidden = b * b
+    b, hidden = (hidden, b)
+    acc = hidden                 # (the argument's array)
+    for k in range(4):
+        row = b[k]
+        acc -= hidden            # (zeroes the argument on the first pass)
+        acc = np.tanh(row)
+    return acc
+
+
+def test_reverse_over_reverse_through_a_synced_write_is_refused():
+    """Forward over reverse gives the Hessian; reverse over reverse gave a wrong one: refused."""
+    b = np.array([0.5, -0.3, 0.8, 1.1])
+    x = b[-1]
+    want = 2 * (1 - np.tanh(x ** 2) ** 2) - 8 * x ** 2 * np.tanh(x ** 2) * (1 - np.tanh(x ** 2) ** 2)
+    assert ad.hessian(swaps_then_writes_through_an_alias)(b.copy())[3, 3] == pytest.approx(want)
+    with pytest.raises(ad.AdError, match="mode='forward'"):
+        ad.hessian(swaps_then_writes_through_an_alias, mode="reverse")(b.copy())
+    check_like_plain(swaps_then_writes_through_an_alias, [b])

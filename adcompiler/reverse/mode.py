@@ -5,6 +5,7 @@ in ``__init__``), the names of adjoints and of the tape, and the refusal of help
 reverse rule."""
 from __future__ import annotations
 
+from .. import runtime
 from ..ir import list_method, target_of
 from ..planning import Planner
 from ..rules.helpers import TOPICS
@@ -49,6 +50,14 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
         reverse rules; a helper without one is an error here (forward mode may trace it instead)."""
         for s in self.layout.simple:
             plan = self.plans[id(s)]
+            if self.ctx.generated and plan.kind == "rule" and plan.rule.fn is runtime.synced \
+                    and target_of(s)[0] in self.active:
+                # (its first-order code is right; differentiated again it gave wrong Hessians:
+                # seed 384034)
+                raise self.loc.error("reverse mode over gradient code that writes into an array "
+                                     "other names share is not supported", s,
+                                     hint="differentiate gradient code in forward mode: "
+                                          "ad.hessian(f) (mode='forward')")
             if plan.kind in ("call", "checkpoint") \
                     and getattr(plan.fn, "__module__", None) in _TOPIC_MODULES \
                     and target_of(s)[0] in self.active:
