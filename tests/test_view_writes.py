@@ -172,6 +172,14 @@ def maybe_a_number_written_in_a_loop(s):  # seed 383815
     return float(z) - float(np.sum(r))
 
 
+def scaled_then_halved_through_the_transpose(t, x):  # seed 387702
+    z = x
+    act = x.T
+    z *= t                      # (act's tangent, a transposed view, is F-ordered)
+    act[1:, ] /= 2.0
+    return x.sum() + np.sum(act[0] ** 2)
+
+
 CASES = [
     (alias_augassign, lambda r: [r.normal(size=4)]),
     (slice_view_store, lambda r: [r.normal(size=(4, 3))]),
@@ -199,6 +207,7 @@ CASES = [
     (sibling_read_before_the_write, lambda r: [2.0 * r.normal(size=(4, 3))]),
     (unrelated_at_run_time, lambda r: [r.normal(size=4)]),
     (maybe_a_number_written_in_a_loop, lambda r: [0.7 + abs(r.normal())]),
+    (scaled_then_halved_through_the_transpose, lambda r: [0.7, r.normal(size=(3, 4))]),
 ]
 
 

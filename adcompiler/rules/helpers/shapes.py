@@ -183,7 +183,7 @@ def overlap_keep(g, where):
     """``g`` (of y's shape, or a number standing for it) with the elements x supplies zeroed."""
     if _zero(g) or not where.inner.size:
         return g
-    out = np.array(np.broadcast_to(g, where.y_shape))
+    out = np.array(np.broadcast_to(g, where.y_shape), order="C")  # (reshape(-1) is then a view)
     out.reshape(-1)[where.inner] = 0
     return out
 
