@@ -239,9 +239,18 @@ def view_in_a_list(x):
     return np.sum(rows[0] ** 2)
 
 
+def list_holds_the_base_of_a_written_row(x):  # seed 400736
+    terms = []
+    for row in x:
+        terms.append(x)          # (the list holds x, whose rows are written next)
+        row[...] = np.tanh(row)
+    return np.linalg.norm(terms)
+
+
 @pytest.mark.parametrize("fn, args, what", [
     (view_maybe_unbound, (np.array([0.5, 1.0, 2.0]), True), "changes 't'"),
     (view_in_a_list, (np.array([0.5, 1.0, 2.0]),), "changes 'rows'"),
+    (list_holds_the_base_of_a_written_row, (np.array([[0.5, 1.0], [2.0, -1.0]]),), "view of"),
 ])
 def test_a_write_that_cannot_be_followed_is_refused(fn, args, what):
     with pytest.raises(ad.AdError, match=what):

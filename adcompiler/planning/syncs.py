@@ -41,7 +41,8 @@ class Syncs:
             for other in al.sharing_memory(var) - {var}:
                 al.layout.mutates.setdefault(other, []).append(at)
             return True
-        if any(h not in al.layout.views for h in al.holders_seeing(var, s)):
+        holders = set().union(*(al.holders_seeing(n, s) for n in al.sharing_memory(var)))
+        if any(h not in al.layout.views for h in holders):
             # (what a list or dict holds is not followed: t = d['b'] may be a view; the entries
             # of a tuple display are)
             return False
