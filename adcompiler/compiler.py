@@ -235,9 +235,12 @@ class _Reverse:
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]
         fns = compile_functions(source, names, self.parsed, self.ctx.bindings.objects, names[0])
+        shared = any(getattr(s, "ad_synced", False) for s in self.rev.layout.simple)
         for fn in fns.values():
             fn.__defaults__ = self.parsed.fn.__defaults__
             fn.__kwdefaults__ = self.parsed.fn.__kwdefaults__
+            # (reverse mode over this code would not follow those writes: see ReverseMode)
+            fn.__adcompiler_shared_writes__ = shared
         return fns, source
 
 

@@ -33,12 +33,13 @@ class Syncs:
         al = self.aliasing
         if al.ctx.generated:
             return False
+        sharing = set(sharing) | self.sharing(var)
         if getattr(s, "ad_synced", False):
             # (planned in the first analysis: the syncs follow it) the write changes every array
             # sharing var's memory, siblings included: the backward pass keeps what it reads of
             # them from before it (``base = tmp = x.copy(); np.max(base); tmp[m] *= 2``)
             at = al.layout.pos[id(s)]
-            for other in al.sharing_memory(var) - {var}:
+            for other in sharing - {var}:
                 al.layout.mutates.setdefault(other, []).append(at)
             return True
         holders = set().union(*(al.holders_seeing(n, s) for n in al.sharing_memory(var)))
@@ -46,8 +47,10 @@ class Syncs:
             # (what a list or dict holds is not followed: t = d['b'] may be a view; the entries
             # of a tuple display are)
             return False
-        needed = sorted(n for n in set(sharing) - {var} if al.may_run_before(n, s)
-                        and (al.read_after(n, s) or al.in_closure(n)))
+        sharers = {n for n in sharing - {var} if al.may_run_before(n, s)}
+        if not sharers:
+            return True  # (only views taken after the write: they see it, as anything would)
+        needed = sorted(n for n in sharers if al.read_after(n, s) or al.in_closure(n))
         if any(_flat_iterator(al, n) for n in needed + [var]):
             return False  # (x.flat[i] = v: the iterator is no array whose elements can be matched)
         bound = definitely_bound(al.fdef.body, s) | al.params
@@ -57,6 +60,16 @@ class Syncs:
             return False  # (an object's attribute or a container's entry is not followed)
         self.pending.append((s, var, needed))
         return True
+
+    def sharing(self, var) -> set:
+        """The names that may share ``var``'s memory, the arrays of the lists and dicts among them
+        included (``for idx in [W]``: idx may be W)."""
+        al = self.aliasing
+        found = al.sharing_memory(var)
+        for container in [n for n in found if is_container(al.kinds.get(n))]:
+            for entry in al.entries(container):
+                found |= al.sharing_memory(entry)
+        return found
 
     def insert(self) -> bool:
         """Insert the planned syncs after their writes; True if there were any."""

@@ -5,6 +5,8 @@ in ``__init__``), the names of adjoints and of the tape, and the refusal of help
 reverse rule."""
 from __future__ import annotations
 
+import gast
+
 from .. import runtime
 from ..ir import list_method, target_of
 from ..planning import Planner
@@ -48,12 +50,16 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
     def refuse_traced_helpers(self):
         """Gradient code differentiated in reverse (reverse over reverse) goes through its helpers'
         reverse rules; a helper without one is an error here (forward mode may trace it instead)."""
+        shared = getattr(self.ctx.parsed.fn, "__adcompiler_shared_writes__", False)
         for s in self.layout.simple:
             plan = self.plans[id(s)]
-            if self.ctx.generated and plan.kind == "rule" and plan.rule.fn is runtime.synced \
-                    and target_of(s)[0] in self.active:
-                # (its first-order code is right; differentiated again it gave wrong Hessians:
-                # seed 384034)
+            rule = plan.rule.fn if plan.kind == "rule" else None
+            write = isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript)
+            if self.ctx.generated and (shared and (write or rule is runtime.in_place)
+                                       or rule is runtime.synced):
+                # (the first-order code follows writes into arrays other names share; its
+                # analysis of gradient code does not, and gave wrong Hessians: seeds 384034,
+                # 401872)
                 raise self.loc.error("reverse mode over gradient code that writes into an array "
                                      "other names share is not supported", s,
                                      hint="differentiate gradient code in forward mode: "
