@@ -48,6 +48,12 @@ def layers(x, w1, w2):
     return np.sum(h * h)
 
 
+def write_through_a_view(A):
+    t = A[0:2]
+    A[0] = A[1] * 2.0        # (changes t too: t is bound again after the write)
+    return np.sum(t * t) + np.sum(A)
+
+
 CASES = {
     "layers.reverse": (layers, dict(wrt=(0, 1, 2))),
     "seed_xy.reverse": (seed_xy, dict(wrt=(0, 1))),
@@ -57,4 +63,6 @@ CASES = {
     "loop_power.reverse": (loop_power, dict()),
     "branchy.reverse": (branchy, dict()),
     "build_in_place.reverse": (build_in_place, dict()),
+    "write_through_a_view.reverse": (write_through_a_view, dict()),
+    "write_through_a_view.forward": (write_through_a_view, dict(mode="forward")),
 }
