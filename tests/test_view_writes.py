@@ -180,6 +180,44 @@ def scaled_then_halved_through_the_transpose(t, x):  # seed 387702
     return x.sum() + np.sum(act[0] ** 2)
 
 
+def reshape_self(x):
+    x = x.reshape(-1)
+    x[0] = x[1] * x[2]
+    return np.sum(x ** 2)
+
+def mask_column(W, v):
+    W[:, 0] = 0.0
+    return np.sum(np.tanh(W @ v))
+
+def tuple_halves(x):
+    a, b = x[:2], x[2:]
+    a += b
+    return np.sum(x ** 2) + np.sum(a * b)
+
+def center_rows(X):
+    for row in X:
+        row -= row.mean()
+    return np.sum(X ** 3)
+
+def cumulative_in_place(x):
+    y = x.copy()
+    z = y[1:]
+    z += y[:-1]
+    return np.sum(y * x)
+
+def diag_view(M):
+    d = np.diagonal(M)
+    s = np.sum(d ** 2)
+    M[0, 0] += 1.0
+    return s + np.sum(M * M)
+
+def swap_rows(A):
+    tmp = A[0].copy()
+    A[0] = A[1]
+    A[1] = tmp
+    return np.sum(A * np.arange(A.size).reshape(A.shape))
+
+
 CASES = [
     (alias_augassign, lambda r: [r.normal(size=4)]),
     (slice_view_store, lambda r: [r.normal(size=(4, 3))]),
@@ -208,6 +246,13 @@ CASES = [
     (unrelated_at_run_time, lambda r: [r.normal(size=4)]),
     (maybe_a_number_written_in_a_loop, lambda r: [0.7 + abs(r.normal())]),
     (scaled_then_halved_through_the_transpose, lambda r: [0.7, r.normal(size=(3, 4))]),
+    (reshape_self, lambda r: [r.normal(size=(2, 3))]),
+    (mask_column, lambda r: [r.normal(size=(3, 2)), r.normal(size=2)]),
+    (tuple_halves, lambda r: [r.normal(size=4)]),
+    (center_rows, lambda r: [r.normal(size=(3, 4))]),
+    (cumulative_in_place, lambda r: [r.normal(size=5)]),
+    (diag_view, lambda r: [r.normal(size=(3, 3))]),
+    (swap_rows, lambda r: [r.normal(size=(3, 2))]),
 ]
 
 
