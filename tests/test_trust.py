@@ -1915,3 +1915,17 @@ def test_a_dict_view_read_by_the_backward_pass_is_kept_as_it_was():
     g = ad.grad(sums_the_values_then_stores_into_the_dict)(copy.deepcopy(p))
     np.testing.assert_allclose(g["W"], np.full((3, 4), 2.0))
     assert g["scale"] == pytest.approx(24.0)
+
+
+def calls_a_scipy_function_with_source(x):
+    from scipy.optimize import rosen
+    return rosen(x)
+
+
+def test_a_library_function_with_source_but_no_rule_says_so():
+    """``scipy.optimize.rosen`` is Python: the refusal says it is a library's function without a
+    rule (it said "no Python source")."""
+    pytest.importorskip("scipy")
+    with pytest.raises(ad.AdError, match="library's function with no derivative rule") as info:
+        ad.grad(calls_a_scipy_function_with_source)(np.array([0.5, -1.0, 2.0]))
+    assert "no Python source" not in str(info.value)

@@ -162,7 +162,10 @@ class CallPlans(RuleBinding):
                 getattr(target, "__func__", target)):
             return Plan("opaque", loads(call),
                         callee="'%s' (%s.%s)" % (_call_text(func), target.__module__,
-                                                 target.__qualname__))
+                                                 target.__qualname__),
+                        why="it is a library's function with no derivative rule (adcompiler "
+                            "does not differentiate through the source of NumPy, SciPy and "
+                            "other numerical libraries)")
         if isinstance(obj, custom._Checkpointed):
             plan = self.subroutine_plan(s, call, unwrap(obj.fn))
             plan.kind = "checkpoint"
