@@ -49,6 +49,14 @@ def _analysis_kind(k):
     return k if k in (FLOAT, SCALAR) else None
 
 
+def _function_def(fname: str, args, body: list, like):
+    """``def fname(args): body``, at the source location of the user's function ``like``."""
+    fdef = gast.FunctionDef(name=fname, args=args, body=body, decorator_list=[], returns=None,
+                            type_comment=None, type_params=[])
+    gast.copy_location(fdef, like)
+    return fdef
+
+
 @dataclass
 class Compiled:
     """A generated function and its source."""
@@ -207,10 +215,7 @@ class _Reverse:
         return grads
 
     def function(self, fname, args, body):
-        fdef = gast.FunctionDef(name=fname, args=args, body=body, decorator_list=[], returns=None,
-                                type_comment=None, type_params=[])
-        gast.copy_location(fdef, self.fdef)
-        return fdef
+        return _function_def(fname, args, body, self.fdef)
 
     def keep(self) -> set:
         """Names worth keeping in generated code: the user's variables and their adjoints."""
@@ -418,12 +423,41 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     parsed, ctx, fdef = _stage(fn, arg_kinds)
     params = param_names(fdef)
     wrt = [params[i] for i in wrt_positions]
-    kinds = {p: None for p in params}
-    if arg_kinds is not None:
-        kinds.update({p: _analysis_kind(k) for p, k in zip(params, arg_kinds)})
     jname = label_of(fn) + "_jvp"
     ctx.namer.reserve([jname])
     key = (tuple(wrt_positions), tuple(arg_kinds) if arg_kinds is not None else None)
+    ctx.subroutine_jvp = _jvp_subroutines(fn, key, jname, ctx)
+    ctx.arg_classes = _arg_classes(params, arg_kinds)
+    ctx.batch_size = ctx.namer.fresh("batch") if batched else None
+    kinds = _param_kinds(params, arg_kinds)
+    fm = (BatchedForwardMode if batched else ForwardMode)(fdef, wrt, kinds, ctx)
+    tangents = ctx.namer.fresh("tangents")
+    entry = _jvp_entry(fm, ctx, wrt, tangents, top_level)
+    body = fm.transform(fm.body) + fm.registrations(fm.ret_node)
+    out = _jvp_return(fm, ctx)
+    jdef = _function_def(jname, _tangents_first(fdef.args, tangents), entry + body + [out], fdef)
+    if optimize:
+        run_optimizer(jdef, is_pure_call(ctx),
+                      floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
+    source = to_source(jdef)
+    jfn = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname)[jname]
+    jfn.__defaults__ = parsed.fn.__defaults__
+    jfn.__kwdefaults__ = parsed.fn.__kwdefaults__
+    return Compiled(jfn, source, jname)
+
+
+def _param_kinds(params, arg_kinds) -> dict:
+    """Parameter -> the analyses' kind of its argument (None where unknown)."""
+    kinds = {p: None for p in params}
+    if arg_kinds is not None:
+        kinds.update({p: _analysis_kind(k) for p, k in zip(params, arg_kinds)})
+    return kinds
+
+
+def _jvp_subroutines(fn, key, jname: str, ctx):
+    """``ctx.subroutine_jvp`` for ``fn``'s jvp function ``jname``: the name of the jvp function
+    of a user function called with given active parameters and kinds; ``jname`` when that is
+    ``fn`` with the same ones (``key``), else generated (and cached) on first use."""
 
     def subroutine_jvp(callee, active, callee_kinds):
         callee = unwrap(callee)
@@ -431,11 +465,13 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
             return jname  # direct recursion
         compiled = hooks.subroutine_jvp(callee, (tuple(active), tuple(callee_kinds)))
         return ctx.bind(label_of(callee) + "_jvp", compiled.fn)
-    ctx.subroutine_jvp = subroutine_jvp
-    ctx.arg_classes = _arg_classes(params, arg_kinds)
-    ctx.batch_size = ctx.namer.fresh("batch") if batched else None
-    fm = (BatchedForwardMode if batched else ForwardMode)(fdef, wrt, kinds, ctx)
-    tangents = ctx.namer.fresh("tangents")
+
+    return subroutine_jvp
+
+
+def _jvp_entry(fm, ctx, wrt, tangents: str, top_level: bool) -> list:
+    """The jvp function's first statements: the callee guards, a fresh start at the top level,
+    ``tangents`` unpacked into the tangents of ``wrt``, and a batched function's batch size."""
     entry = (
         fm.callee_guards(ctx)
         + (fm.fresh_start() if top_level else [])
@@ -446,19 +482,28 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
             )
         ]
     )
-    if batched:
+    if ctx.batch_size is not None:
         entry.append(assign(ctx.batch_size,
                             gast.Call(func=name(ctx.helper("batch_size")), args=[name(tangents)],
                                       keywords=[])))
-    body = fm.transform(fm.body) + fm.registrations(fm.ret_node)
+    return entry
+
+
+def _jvp_return(fm, ctx):
+    """``return (value, tangent)``, the tangent a zero like the value when none reaches the
+    result."""
     ret = fm.ret_node.value
     result = fm.result
     if result is not None and result in fm.live and result in fm.active:
         tangent = name(fm.tan(result))
     else:
         tangent = gast.Call(func=name(ctx.helper("zero_like")), args=[ret], keywords=[])
-    out = gast.Return(value=gast.Tuple(elts=[ret, tangent], ctx=gast.Load()))
-    args = fdef.args
+    return gast.Return(value=gast.Tuple(elts=[ret, tangent], ctx=gast.Load()))
+
+
+def _tangents_first(args, tangents: str):
+    """The parameters ``args`` with ``tangents`` before them all (the first positional-only one
+    when there are such)."""
     new_args = gast.arguments(args=[gast.Name(id=tangents, ctx=gast.Param(), annotation=None,
                                               type_comment=None)]
                               + list(args.args), posonlyargs=list(args.posonlyargs),
@@ -468,18 +513,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
                               defaults=args.defaults)
     if args.posonlyargs:
         new_args.posonlyargs = [new_args.args.pop(0)] + list(args.posonlyargs)
-    jdef = gast.FunctionDef(name=jname, args=new_args, body=entry + body + [out], decorator_list=[],
-                            returns=None, type_comment=None, type_params=[])
-    gast.copy_location(jdef, fdef)
-    if optimize:
-        run_optimizer(jdef, is_pure_call(ctx),
-                      floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
-    source = to_source(jdef)
-    fns = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname)
-    jfn = fns[jname]
-    jfn.__defaults__ = parsed.fn.__defaults__
-    jfn.__kwdefaults__ = parsed.fn.__kwdefaults__
-    return Compiled(jfn, source, jname)
+    return new_args
 
 
 def build_outer_derivative(target, position: int, jvp_fn, mode: str, as_tuple: bool) -> Compiled:

@@ -73,6 +73,14 @@ def _join(a, b):
     return None
 
 
+def _broadcast_shape(values):
+    """The broadcast shape of the shapes of ``values``, or None when one is unknown."""
+    shape = values[0].shape
+    for v in values[1:]:
+        shape = _join(shape, v.shape) if shape is not None and v.shape is not None else None
+    return shape
+
+
 def _float_dtype(*dtypes):
     """The dtype of an elementwise result: that of its arrays when they share one float dtype
     (Python numbers do not change it)."""
@@ -279,9 +287,7 @@ class ResolveShapes:
     def elementwise(self, *operands, op=None):
         """The Value of an elementwise operation ``op`` (a ufunc's when None: NumPy scalars from
         Python numbers, not known here)."""
-        shape = operands[0].shape
-        for o in operands[1:]:
-            shape = _join(shape, o.shape) if shape is not None and o.shape is not None else None
+        shape = _broadcast_shape(operands)
         if shape is None or (shape == _PY and op is None):
             return UNKNOWN
         # Python arithmetic: an int stays an int except in ``/`` (``**``: a float's is a
@@ -357,75 +363,33 @@ class ResolveShapes:
         """``(node, value)`` of a call of ``obj`` on operands of values ``args``: for the runtime's
         helpers, the value of the result, and the operand in place of the call when the call
         would return it unchanged; any other callee's result is ``UNKNOWN``."""
-        if (
-            obj is runtime.sum_keepdims
-            and len(args) == 2
-            and isinstance(node.args[1], gast.Constant)
-            and isinstance(node.args[1].value, int)
-            and isinstance(args[0].shape, tuple)
-        ):
-            return node, Value(("reduced", args[0].shape, node.args[1].value), args[0].dtype,
-                               next(self.fresh))
+        if obj is runtime.sum_keepdims and len(args) == 2:
+            return node, self.summed_keepdims(args[0], node.args[1])
         if obj is runtime.log_softmax and args:
             return node, self.elementwise(args[0])  # np.log(p)
         if obj is runtime.unbroadcast and len(args) == 2:
-            g, x = args
-            if g.shape is not None and (g.shape == x.shape or g.shape == _PY):
-                return node.args[0], g  # (a number comes back as it is)
-            return node, UNKNOWN  # (x's shape, or g's when g has the lower rank)
+            return _resolved_unbroadcast(node, *args)
         if obj is runtime.shape_of and args:
-            full = args[0].shape
-            for a in args[1:]:
-                full = _join(full, a.shape) if full is not None and a.shape is not None else None
-            dtype = _float_dtype(*(v.dtype if v.shape != _PY else _PY for v in args))
-            for a, v in zip(node.args, args):  # (an operand of the result's shape and dtype)
-                if full is not None and v.shape == full and v.dtype == dtype and dtype is not None \
-                        and isinstance(a, gast.Name):
-                    return a, v
-            return node, UNKNOWN
+            return _resolved_shape_of(node, args)
         if obj is runtime.expand_like and len(args) == 2:
-            v, x = args
-            if v.shape == _PY and x.shape not in (None, _PY):
-                # (expand_like keeps a float32 primal's
-                # precision; a Python float is float64 otherwise)
-                dtype = (
-                    None
-                    if v.dtype != "float" or x.dtype is None
-                    else _F32
-                    if x.dtype == _F32
-                    else _F64
-                )
-                return node, Value(x.shape, dtype, expanded=v)
-            return node, UNKNOWN
+            return _resolved_expand_like(node, *args)
         if obj is runtime.keep_dtype and len(args) == 2:
-            x, v = args
-            if x.shape == _PY or (x.dtype is not None and x.dtype == v.dtype):
-                # (a number is rebound; an array of the same dtype needs no cast)
-                return node.args[1], v
-            return node, UNKNOWN
+            return _resolved_keep_dtype(node, *args)
         if obj is runtime.cast_like and len(args) == 2:
-            g, x = args
-            if x.shape == _PY:  # float(g)
-                g_node = node.args[0]
-                is_float = isinstance(g_node, gast.Constant) and isinstance(g_node.value, float)
-                return (g_node if is_float else node), Value(_PY, "float")
-            if (
-                g.ident is not None
-                and x.shape not in (None, _PY)
-                and g.shape == x.shape
-                and g.dtype == x.dtype
-                and g.dtype is not None
-            ):
-                # an array this code made, already of the argument's shape and dtype
-                return node.args[0], g
-            return node, UNKNOWN
+            return _resolved_cast_like(node, *args)
         if obj is runtime.distinct and len(node.args) == 1 and isinstance(node.args[0], gast.Tuple):
-            parts = args[0].parts
-            idents = [p.ident for p in parts if p.shape != _PY]
-            if all(i is not None for i in idents) and len(set(idents)) == len(idents):
-                return node.args[0], UNKNOWN
-            return node, UNKNOWN
+            return _resolved_distinct(node, args[0].parts)
         return node, UNKNOWN
+
+    def summed_keepdims(self, of, axis):
+        """``sum_keepdims(x, k)`` for a literal ``k``: the shape of ``x`` reduced along ``k``."""
+        if not (
+            isinstance(axis, gast.Constant)
+            and isinstance(axis.value, int)
+            and isinstance(of.shape, tuple)
+        ):
+            return UNKNOWN
+        return Value(("reduced", of.shape, axis.value), of.dtype, next(self.fresh))
 
     def reduction(self, of, keywords, args):
         """``x.sum(axis=k, keepdims=True)``: the shape of ``x`` reduced along ``k``."""
@@ -438,3 +402,74 @@ class ResolveShapes:
                 and isinstance(axis.value, int)):
             return UNKNOWN
         return Value(("reduced", of.shape, axis.value), of.dtype, next(self.fresh))
+
+
+def _resolved_unbroadcast(node, g, x):
+    """``unbroadcast(g, x)``: ``g`` when it needs no summing to ``x``'s shape."""
+    if g.shape is not None and (g.shape == x.shape or g.shape == _PY):
+        return node.args[0], g  # (a number comes back as it is)
+    return node, UNKNOWN  # (x's shape, or g's when g has the lower rank)
+
+
+def _resolved_shape_of(node, args):
+    """``shape_of(a, b, ...)``: an operand named in the call that has the result's shape and
+    dtype."""
+    full = _broadcast_shape(args)
+    dtype = _float_dtype(*(v.dtype if v.shape != _PY else _PY for v in args))
+    for a, v in zip(node.args, args):
+        if full is not None and v.shape == full and v.dtype == dtype and dtype is not None \
+                and isinstance(a, gast.Name):
+            return a, v
+    return node, UNKNOWN
+
+
+def _resolved_expand_like(node, v, x):
+    """``expand_like(v, x)`` of a Python number ``v``: an array of ``x``'s shape that remembers
+    ``v`` (for ``ResolveShapes.unexpand``)."""
+    if v.shape == _PY and x.shape not in (None, _PY):
+        # (expand_like keeps a float32 primal's precision; a Python float is float64 otherwise)
+        dtype = (
+            None
+            if v.dtype != "float" or x.dtype is None
+            else _F32
+            if x.dtype == _F32
+            else _F64
+        )
+        return node, Value(x.shape, dtype, expanded=v)
+    return node, UNKNOWN
+
+
+def _resolved_keep_dtype(node, x, v):
+    """``keep_dtype(x, v)``: ``v`` when no cast to ``x``'s dtype is needed."""
+    if x.shape == _PY or (x.dtype is not None and x.dtype == v.dtype):
+        # (a number is rebound; an array of the same dtype needs no cast)
+        return node.args[1], v
+    return node, UNKNOWN
+
+
+def _resolved_cast_like(node, g, x):
+    """``cast_like(g, x)``: a float for a number ``x``; ``g`` when it already is a new array of
+    ``x``'s shape and dtype."""
+    if x.shape == _PY:  # float(g)
+        g_node = node.args[0]
+        is_float = isinstance(g_node, gast.Constant) and isinstance(g_node.value, float)
+        return (g_node if is_float else node), Value(_PY, "float")
+    if (
+        g.ident is not None
+        and x.shape not in (None, _PY)
+        and g.shape == x.shape
+        and g.dtype == x.dtype
+        and g.dtype is not None
+    ):
+        # an array this code made, already of the argument's shape and dtype
+        return node.args[0], g
+    return node, UNKNOWN
+
+
+def _resolved_distinct(node, parts):
+    """``distinct((a, b, ...))``: the tuple itself when its arrays come from different
+    operations of this code (no array can stand in it twice)."""
+    idents = [p.ident for p in parts if p.shape != _PY]
+    if all(i is not None for i in idents) and len(set(idents)) == len(idents):
+        return node.args[0], UNKNOWN
+    return node, UNKNOWN

@@ -35,16 +35,11 @@ class DeadCode:
         return kept, live
 
     def stmt(self, s, live):
+        """(``s``, or None when it can go; names live before it, given ``live`` after it)."""
         if isinstance(s, gast.Assign):
-            target = s.targets[0]
-            if isinstance(target, gast.Name):
-                if target.id not in live and self.pure(s.value):
-                    return None, live
-                return s, (live - {target.id}) | set(loads(s.value))
-            return s, live | set(loads(target)) | set(loads(s.value))
+            return self.assignment(s, live)
         if isinstance(s, gast.AugAssign):  # (reads its target too)
-            return s, live | {n.id for n in walk(s.target)
-                              if isinstance(n, gast.Name)} | set(loads(s.value))
+            return s, live | _names_in(s.target) | set(loads(s.value))
         if isinstance(s, gast.Return):
             return s, set(loads(s.value)) if s.value is not None else set()
         if isinstance(s, gast.Expr):
@@ -52,50 +47,67 @@ class DeadCode:
                 return None, live
             return s, live | set(loads(s.value))
         if isinstance(s, gast.If):
-            body, live_body = self.block(s.body, live)
-            orelse, live_else = self.block(s.orelse, live)
-            if not _effective(body) and not _effective(orelse) and self.pure(s.test):
-                return None, live
-            if self.apply:
-                s.body = body or [gast.Pass()]
-                s.orelse = orelse
-                if not _effective(body) and orelse:  # if t: pass else: ... -> if not t: ...
-                    negated = isinstance(s.test, gast.UnaryOp) and isinstance(s.test.op, gast.Not)
-                    s.test = (
-                        s.test.operand if negated else gast.UnaryOp(op=gast.Not(), operand=s.test)
-                    )
-                    s.body, s.orelse = orelse, []
-            return s, live_body | live_else | set(loads(s.test))
+            return self.branch(s, live)
         if isinstance(s, (gast.For, gast.While)):
-            target = (
-                {n.id for n in walk(s.target) if isinstance(n, gast.Name)}
-                if isinstance(s, gast.For)
-                else set()
-            )
-            head = set(loads(s.iter if isinstance(s, gast.For) else s.test))
-            out = set(live) | (head if isinstance(s, gast.While) else set())
-            apply, self.apply = self.apply, False  # liveness only, until it is stable
-            while True:
-                _, live_body = self.block(s.body, out)
-                new = out | (live_body - target)
-                if new == out:
-                    break
-                out = new
-            self.apply = apply
-            body, live_body = self.block(s.body, out)
-            if (
-                isinstance(s, gast.For)
-                and not _effective(body)
-                and self.pure(s.iter)
-                and not target & live
-            ):
-                return None, live  # (a loop that binds a name read afterwards stays, even if empty)
-            if self.apply:
-                s.body = body or [gast.Pass()]
-            return s, live | (live_body - target) | head
+            return self.loop(s, live)
         if isinstance(s, gast.Pass):
             return None, live
         return s, live | set(loads(s))
+
+    def assignment(self, s, live):
+        """``x = v``: gone when nobody reads ``x`` and ``v`` has no effect."""
+        target = s.targets[0]
+        if isinstance(target, gast.Name):
+            if target.id not in live and self.pure(s.value):
+                return None, live
+            return s, (live - {target.id}) | set(loads(s.value))
+        return s, live | set(loads(target)) | set(loads(s.value))
+
+    def branch(self, s, live):
+        """An ``if``, both arms pruned: gone when neither does anything and its test has no
+        effect."""
+        body, live_body = self.block(s.body, live)
+        orelse, live_else = self.block(s.orelse, live)
+        if not _effective(body) and not _effective(orelse) and self.pure(s.test):
+            return None, live
+        if self.apply:
+            s.body = body or [gast.Pass()]
+            s.orelse = orelse
+            if not _effective(body) and orelse:  # if t: pass else: ... -> if not t: ...
+                negated = isinstance(s.test, gast.UnaryOp) and isinstance(s.test.op, gast.Not)
+                s.test = (
+                    s.test.operand if negated else gast.UnaryOp(op=gast.Not(), operand=s.test)
+                )
+                s.body, s.orelse = orelse, []
+        return s, live_body | live_else | set(loads(s.test))
+
+    def loop(self, s, live):
+        """A ``for`` or ``while``, its body pruned. A ``for`` goes when its body does nothing, its
+        iterable has no effect and nothing after it reads its target."""
+        is_for = isinstance(s, gast.For)
+        target = _names_in(s.target) if is_for else set()
+        head = set(loads(s.iter if is_for else s.test))
+        # (a while loop reads its test after the last pass too)
+        out = self.live_across(s.body, set(live) | (set() if is_for else head), target)
+        body, live_body = self.block(s.body, out)
+        if is_for and not _effective(body) and self.pure(s.iter) and not target & live:
+            return None, live  # (a loop that binds a name read afterwards stays, even if empty)
+        if self.apply:
+            s.body = body or [gast.Pass()]
+        return s, live | (live_body - target) | head
+
+    def live_across(self, body, out: set, target: set) -> set:
+        """Names live at the end of each pass of a loop ``body`` binding ``target`` each pass,
+        ``out`` being live after the loop: a fixpoint, found without pruning anything."""
+        apply, self.apply = self.apply, False  # liveness only, until it is stable
+        while True:
+            _, live_body = self.block(body, out)
+            new = out | (live_body - target)
+            if new == out:
+                break
+            out = new
+        self.apply = apply
+        return out
 
 
 def _is_comment(s) -> bool:
@@ -109,3 +121,8 @@ def _is_comment(s) -> bool:
 def _effective(stmts) -> bool:
     return any(not isinstance(s, gast.Pass) and not (isinstance(s, gast.Expr) and _is_comment(s))
                for s in stmts)
+
+
+def _names_in(target) -> set:
+    """The names a target (``x``, ``x[i]``, ``a, b``) mentions."""
+    return {n.id for n in walk(target) if isinstance(n, gast.Name)}
