@@ -1300,8 +1300,8 @@ def test_more_views_are_views():
     theta = np.array([0.5, -1.0, 2.0])
     check_like_plain(adds_a_flipped_view, [0.7, theta], wrt=(0, 1))
     check_like_plain(aliases_a_0d_array, [0.7])
-    with pytest.raises(ad.AdError, match="which may be a view of it"):
-        ad.grad(dict_holds_a_view_written_later, wrt=(0, 1))(np.ones((3, 1)) * 0.3, 0.5)
+    # (the dict's view, read before the write, is kept as it was for the backward pass)
+    check_like_plain(dict_holds_a_view_written_later, [np.array([[0.3], [0.5], [-0.2]]), 0.5], wrt=(0, 1))
     x = np.array([0.5, -1.0, 2.0])
     np.testing.assert_allclose(ad.grad(element_reads_are_copies)(x), fd_grad(element_reads_are_copies, [x], 0),
                                rtol=1e-6)

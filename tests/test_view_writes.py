@@ -218,6 +218,15 @@ def swap_rows(A):
     return np.sum(A * np.arange(A.size).reshape(A.shape))
 
 
+def a_list_holding_the_argument_read_in_the_loop(X):  # seed 444385
+    v1 = X
+    h = v1
+    for step in [v1, X]:
+        h += 2.0                 # (changes X, which the list gives out again next time)
+        v1 = v1 + step * step
+    return np.sum(v1)
+
+
 CASES = [
     (alias_augassign, lambda r: [r.normal(size=4)]),
     (slice_view_store, lambda r: [r.normal(size=(4, 3))]),
@@ -296,6 +305,7 @@ def list_holds_the_base_of_a_written_row(x):  # seed 400736
     (view_maybe_unbound, (np.array([0.5, 1.0, 2.0]), True), "changes 't'"),
     (view_in_a_list, (np.array([0.5, 1.0, 2.0]),), "changes 'rows'"),
     (list_holds_the_base_of_a_written_row, (np.array([[0.5, 1.0], [2.0, -1.0]]),), "view of"),
+    (a_list_holding_the_argument_read_in_the_loop, (np.array([0.5, -1.0]),), "in place"),
 ])
 def test_a_write_that_cannot_be_followed_is_refused(fn, args, what):
     with pytest.raises(ad.AdError, match=what):

@@ -258,8 +258,8 @@ class Aliasing(SharedMemory):
                     or not isinstance(s.targets[0], gast.Subscript) \
                     or is_container(self.kinds.get(var)) or var in self.ctx.containers:
                 continue
-            sharing = self.sharing_memory(var) - {var}
-            if self.layout.views.get(var) or any(self.read_after(n, s) for n in sharing):
+            sharing = self.syncs.sharing(var) - {var}
+            if sharing:
                 self.syncs.add(s, var, sharing)
 
     def check_element_updates(self):

@@ -54,10 +54,10 @@ class Planner(RuntimeChecks):
         mark_in_place_helpers(self.body, ctx.resolver)
         self.params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
         self.sites: dict = {}  # id(statement) -> the name bound to its call site (see site)
-        if self.analyse_memory(arg_kinds):
+        while self.analyse_memory(arg_kinds):
             # writes into shared arrays were followed by syncs: the function has new statements
+            # (whose reads may make more writes need syncs: until none is added)
             self.body = fdef.body[:-1]
-            self.analyse_memory(arg_kinds)
         statements = StatementPlanner(fdef, self.layout, self.kinds, self.params, self.wrt,
                                       self.aliasing, ctx)
         self.plans = {id(s): statements.plan(s) for s in self.layout.simple}
@@ -86,6 +86,7 @@ class Planner(RuntimeChecks):
         self.aliasing.check_in_place_updates(arg_kinds)
         if self.aliasing.syncs.insert():
             return True
+        self.aliasing.syncs.closed = True
         self.aliasing.check_element_updates()
         self.aliasing.record_shared_writes()
         return False

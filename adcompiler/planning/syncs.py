@@ -25,11 +25,12 @@ class Syncs:
     def __init__(self, aliasing):
         self.aliasing = aliasing
         self.pending: list = []  # (write statement, name written into, names to bind again)
+        self.closed = False  # (set once the function is final: a write found later is refused)
 
     def add(self, s, var, sharing) -> bool:
         """Plan the syncs of ``sharing`` (names that may share ``var``'s array) after ``s``, a write
-        into ``var``; False if one cannot be made (a list or dict holding the array, a name that
-        may not be bound yet, gradient code), and the caller refuses the write."""
+        into ``var``; False if one cannot be made (a list or dict holding the array read afterwards,
+        a name that may not be bound yet, gradient code), and the caller refuses the write."""
         al = self.aliasing
         if al.ctx.generated:
             return False
@@ -42,15 +43,20 @@ class Syncs:
             for other in sharing - {var}:
                 al.layout.mutates.setdefault(other, []).append(at)
             return True
-        holders = set().union(*(al.holders_seeing(n, s) for n in al.sharing_memory(var)))
-        if any(h not in al.layout.views for h in holders):
-            # (what a list or dict holds is not followed: t = d['b'] may be a view; the entries
-            # of a tuple display are)
+        if any(is_container(al.kinds.get(n)) and (al.read_after(n, s) or al.in_closure(n))
+               for n in sharing):
+            # (a list, tuple or dict holding the array, read afterwards: what is read from it
+            # then is the written array, which the derivative would take from its old entry)
             return False
         sharers = {n for n in sharing - {var} if al.may_run_before(n, s)}
         if not sharers:
             return True  # (only views taken after the write: they see it, as anything would)
         needed = sorted(n for n in sharers if al.read_after(n, s) or al.in_closure(n))
+        if not needed and sharers <= al.layout.same_memory(var):
+            # (views of var or arrays it views, none read afterwards: the backward pass keeps
+            # what it reads of them from before the write, as for any write into var)
+            s.ad_synced = bool(al.layout.views.get(var))
+            return True
         if any(_flat_iterator(al, n) for n in needed + [var]):
             return False  # (x.flat[i] = v: the iterator is no array whose elements can be matched)
         bound = definitely_bound(al.fdef.body, s) | al.params
@@ -58,17 +64,27 @@ class Syncs:
                 is_container(al.kinds.get(n)) or n in al.ctx.arg_classes or n not in bound
                 for n in needed):
             return False  # (an object's attribute or a container's entry is not followed)
+        if self.closed:
+            return False
         self.pending.append((s, var, needed))
         return True
 
     def sharing(self, var) -> set:
-        """The names that may share ``var``'s memory, the arrays of the lists and dicts among them
-        included (``for idx in [W]``: idx may be W)."""
+        """The names that may share ``var``'s memory: through views, and through the lists, tuples
+        and dicts that hold one of them (their entries, and what is read from them: ``for idx in
+        [W]``, idx may be W)."""
         al = self.aliasing
         found = al.sharing_memory(var)
-        for container in [n for n in found if is_container(al.kinds.get(n))]:
-            for entry in al.entries(container):
-                found |= al.sharing_memory(entry)
+        stores = [(into, set(names)) for _, into, names in al.stores()
+                  if is_container(al.kinds.get(into)) or into in al.ctx.containers]
+        grown = True
+        while grown:
+            grown = False
+            for into, names in stores:
+                if into in found or names & found:
+                    more = set().union(al.sharing_memory(into), *map(al.sharing_memory, names))
+                    grown |= not more <= found
+                    found |= more
         return found
 
     def insert(self) -> bool:
