@@ -34,7 +34,7 @@ def test_differential_program(seed):
 # in tests/test_trust*.py; the whole program stays checked here
 FOUND = [155110, 177103, 177468, 177602, 201694, 201968, 205849, 206813, 215023, 216869, 222325, 223654,
          234764, 243397, 255024, 266513, 273735, 281720, 304469, 305629, 330768,
-         333125, 345720, 363081, 374812, 381123]
+         333125, 345720, 363081, 374812, 381123, 450250]
 
 
 @pytest.mark.parametrize("seed", FOUND)

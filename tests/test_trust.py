@@ -1929,3 +1929,27 @@ def test_a_library_function_with_source_but_no_rule_says_so():
     with pytest.raises(ad.AdError, match="library's function with no derivative rule") as info:
         ad.grad(calls_a_scipy_function_with_source)(np.array([0.5, -1.0, 2.0]))
     assert "no Python source" not in str(info.value)
+
+
+def zeroes_the_negatives(u):
+    u[u < 0] = 0.0
+
+
+def product_read_through_a_list_then_argument_changed(A, alpha):  # seed 450250
+    out = np.zeros_like(A)
+    out[1, ] += alpha
+    layers = [A, out]
+    total = layers[0] * layers[1]     # (the backward pass reads out through the list)
+    zeroes_the_negatives(out)         # (changes out in place: alpha < 0 is zeroed)
+    return total.sum()
+
+
+def test_a_callee_write_reaches_what_a_list_gave_out_before():
+    """The callee's write into ``out`` is recorded on ``out`` only; ``layers[1]``, read before it,
+    is the same array, which the backward pass then read changed (a gradient of 0 for alpha)."""
+    A = np.ones((3, 2))
+    want = np.zeros((3, 2))
+    want[1] = -0.5
+    fn = product_read_through_a_list_then_argument_changed
+    np.testing.assert_allclose(ad.grad(fn)(A, -0.5), want)
+    np.testing.assert_allclose(ad.grad(fn)(A, 0.5), fd_grad(fn, [A, 0.5], 0), atol=1e-8)

@@ -190,7 +190,8 @@ class Aliasing(SharedMemory):
         if getattr(s, "ad_mutates", None) != var:
             return  # (the normal form rebinds var: no other name sees the change)
         at = self.layout.pos[id(s)]
-        for n in set().union(self.sharing_memory(var), *map(self.sharing_memory, aliases)) - {var}:
+        for n in set().union(self.reachable_memory(var), *map(self.reachable_memory, aliases)) \
+                - {var}:
             self.layout.mutates.setdefault(n, []).append(at)
 
     def write_in_place(self, s, var):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gast
 
-from ..analysis import FLOAT, SCALAR
+from ..analysis import FLOAT, SCALAR, is_container
 from ..ir import list_method, loads, target_of, walk
 
 
@@ -28,8 +28,25 @@ class SharedMemory:
         backward pass keeps what it reads of them as it was."""
         for var, positions in list(self.layout.mutates.items()):
             if var not in self.reached:
-                for other in self.sharing_memory(var) - {var}:
+                for other in self.reachable_memory(var) - {var}:
                     self.layout.mutates.setdefault(other, []).extend(positions)
+
+    def reachable_memory(self, var) -> set:
+        """The names that may share ``var``'s memory: through views, and through the lists, tuples
+        and dicts that hold one of them (their entries, and what is read from them: ``for idx in
+        [W]``, idx may be W)."""
+        found = self.sharing_memory(var)
+        stores = [(into, set(names)) for _, into, names in self.stores()
+                  if is_container(self.kinds.get(into)) or into in self.ctx.containers]
+        grown = True
+        while grown:
+            grown = False
+            for into, names in stores:
+                if into in found or names & found:
+                    more = set().union(self.sharing_memory(into), *map(self.sharing_memory, names))
+                    grown |= not more <= found
+                    found |= more
+        return found
 
     def sharing_memory(self, var) -> set:
         """``var`` and every name connected to it by views, in either direction."""

@@ -114,7 +114,8 @@ class ObjectStores:
                         "and %r is read afterwards: the derivative does not follow writes made "
                         "inside a called function" % (fn.__qualname__, p, _call_text(node),
                                                       ", ".join(self.wrt), seen[0]), s, hint=hint)
-                for n in names:
+                # (on every name that may hold the array: t = lst[1] read before the call too)
+                for n in set().union(*map(self.aliasing.reachable_memory, names)):
                     self.layout.mutates.setdefault(n, []).append(self.layout.pos[id(s)])
             if plan.kind == "effect":
                 # (it runs as written: nothing it changes is differentiated)

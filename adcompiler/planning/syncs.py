@@ -70,22 +70,8 @@ class Syncs:
         return True
 
     def sharing(self, var) -> set:
-        """The names that may share ``var``'s memory: through views, and through the lists, tuples
-        and dicts that hold one of them (their entries, and what is read from them: ``for idx in
-        [W]``, idx may be W)."""
-        al = self.aliasing
-        found = al.sharing_memory(var)
-        stores = [(into, set(names)) for _, into, names in al.stores()
-                  if is_container(al.kinds.get(into)) or into in al.ctx.containers]
-        grown = True
-        while grown:
-            grown = False
-            for into, names in stores:
-                if into in found or names & found:
-                    more = set().union(al.sharing_memory(into), *map(al.sharing_memory, names))
-                    grown |= not more <= found
-                    found |= more
-        return found
+        """The names that may share ``var``'s memory (``SharedMemory.reachable_memory``)."""
+        return self.aliasing.reachable_memory(var)
 
     def insert(self) -> bool:
         """Insert the planned syncs after their writes; True if there were any."""
