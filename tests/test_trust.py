@@ -1953,3 +1953,20 @@ def test_a_callee_write_reaches_what_a_list_gave_out_before():
     fn = product_read_through_a_list_then_argument_changed
     np.testing.assert_allclose(ad.grad(fn)(A, -0.5), want)
     np.testing.assert_allclose(ad.grad(fn)(A, 0.5), fd_grad(fn, [A, 0.5], 0), atol=1e-8)
+
+
+def constant_sine(u, shift=0.0):
+    return np.sin(shift)
+
+
+def transposes_a_numpy_scalar(b):  # seed 464322
+    tmp = constant_sine(b)            # (a NumPy float64 that does not depend on b)
+    tmp = tmp.T
+    return tmp + np.sum(b ** 2)
+
+
+def test_the_tangent_of_a_numpy_scalar_is_one_too():
+    """Forward mode: the 0.0 tangent of a NumPy scalar was a Python float, which has no ``.T``."""
+    b = np.array([0.5, -1.0])
+    assert ad.jvp(transposes_a_numpy_scalar, (b,), (np.ones(2),))[1] == pytest.approx(2 * np.sum(b))
+    check_all_modes(transposes_a_numpy_scalar, [b])

@@ -154,6 +154,9 @@ def dense(t, x):
                 _broadcast(t, np.shape(x)) if x.__class__ is _ndarray else t)
     if x.__class__ in (list, tuple) and t.__class__ in (list, tuple):
         return x.__class__(dense(e, v) for e, v in zip(t, x))
+    if t.__class__ is _float and isinstance(x, np.generic):
+        # (a NumPy scalar's tangent is one too: x.T, x.shape, x.astype(...) read it)
+        return x.dtype.type(t) if x.dtype.kind in "fc" else np.float64(t)
     return t
 
 
