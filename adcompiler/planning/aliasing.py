@@ -259,7 +259,7 @@ class Aliasing(SharedMemory):
                     or not isinstance(s.targets[0], gast.Subscript) \
                     or is_container(self.kinds.get(var)) or var in self.ctx.containers:
                 continue
-            sharing = self.syncs.sharing(var) - {var}
+            sharing = self.reachable_memory(var) - {var}
             if sharing:
                 self.syncs.add(s, var, sharing)
 

@@ -34,7 +34,7 @@ class Syncs:
         al = self.aliasing
         if al.ctx.generated:
             return False
-        sharing = set(sharing) | self.sharing(var)
+        sharing = set(sharing) | al.reachable_memory(var)
         if getattr(s, "ad_synced", False):
             # (planned in the first analysis: the syncs follow it) the write changes every array
             # sharing var's memory, siblings included: the backward pass keeps what it reads of
@@ -68,10 +68,6 @@ class Syncs:
             return False
         self.pending.append((s, var, needed))
         return True
-
-    def sharing(self, var) -> set:
-        """The names that may share ``var``'s memory (``SharedMemory.reachable_memory``)."""
-        return self.aliasing.reachable_memory(var)
 
     def insert(self) -> bool:
         """Insert the planned syncs after their writes; True if there were any."""
