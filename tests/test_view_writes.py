@@ -227,6 +227,15 @@ def a_list_holding_the_argument_read_in_the_loop(X):  # seed 444385
     return np.sum(v1)
 
 
+def quotient_handed_over_then_written(x):  # seed 481235
+    g = x
+    norm = g ** 2
+    g = g / norm              # (the quotient, read by its own adjoint, is the array y writes into)
+    y = g
+    y[y > 0] += 1.0
+    return np.max(y)
+
+
 CASES = [
     (alias_augassign, lambda r: [r.normal(size=4)]),
     (slice_view_store, lambda r: [r.normal(size=(4, 3))]),
@@ -262,6 +271,7 @@ CASES = [
     (cumulative_in_place, lambda r: [r.normal(size=5)]),
     (diag_view, lambda r: [r.normal(size=(3, 3))]),
     (swap_rows, lambda r: [r.normal(size=(3, 2))]),
+    (quotient_handed_over_then_written, lambda r: [np.array([[0.5, -1.2], [2.0, 0.3]])]),
 ]
 
 

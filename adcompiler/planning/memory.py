@@ -32,12 +32,14 @@ class SharedMemory:
                     self.layout.mutates.setdefault(other, []).extend(positions)
 
     def reachable_memory(self, var) -> set:
-        """The names that may share ``var``'s memory: through views, and through the lists, tuples
-        and dicts that hold one of them (their entries, and what is read from them: ``for idx in
-        [W]``, idx may be W)."""
+        """The names that may share ``var``'s memory: through views, temporaries handed over, and
+        the lists, tuples and dicts that hold one of them (their entries, and what is read from
+        them: ``for idx in [W]``, idx may be W)."""
         found = self.sharing_memory(var)
         stores = [(into, set(names)) for _, into, names in self.stores()
                   if is_container(self.kinds.get(into)) or into in self.ctx.containers]
+        # (a temporary handed over to a name is that name's array: ``t1 = g / n; g = t1``)
+        stores += [(temp, set(names)) for temp, names in self.layout.aliases.items()]
         grown = True
         while grown:
             grown = False
