@@ -311,11 +311,20 @@ def list_holds_the_base_of_a_written_row(x):  # seed 400736
     return np.linalg.norm(terms)
 
 
+def last_value_of_a_dict_written_then_read_through_it(p):  # seed 483202
+    for layer in p.values():
+        pass
+    layer -= layer               # (p['W'] itself: the dict, read next, gives the written array)
+    return np.sum(p['W'])
+
+
 @pytest.mark.parametrize("fn, args, what", [
     (view_maybe_unbound, (np.array([0.5, 1.0, 2.0]), True), "changes 't'"),
     (view_in_a_list, (np.array([0.5, 1.0, 2.0]),), "changes 'rows'"),
     (list_holds_the_base_of_a_written_row, (np.array([[0.5, 1.0], [2.0, -1.0]]),), "view of"),
     (a_list_holding_the_argument_read_in_the_loop, (np.array([0.5, -1.0]),), "in place"),
+    (last_value_of_a_dict_written_then_read_through_it, ({"w": np.ones(3), "W": np.ones((3, 4))},),
+     "in place"),
 ])
 def test_a_write_that_cannot_be_followed_is_refused(fn, args, what):
     with pytest.raises(ad.AdError, match=what):

@@ -46,6 +46,7 @@ _VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
     "diagonal", "diag", "real", "imag", "flip", "fliplr", "flipud", "rot90", "split",
     "array_split", "hsplit", "vsplit", "dsplit", "matrix_transpose", "permute_dims", "unstack")
     if hasattr(__import__("numpy"), n)} | {runtime.synced}  # (the array itself)
+_VIEW_FUNCTIONS |= {list, tuple}  # (the same entries: list(d.values()), list(x)'s rows are views)
 
 
 def mark_in_place_helpers(stmts, resolver):

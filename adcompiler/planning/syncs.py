@@ -43,8 +43,8 @@ class Syncs:
             for other in sharing - {var}:
                 al.layout.mutates.setdefault(other, []).append(at)
             return True
-        if any(is_container(al.kinds.get(n)) and (al.read_after(n, s) or al.in_closure(n))
-               for n in sharing):
+        if any((is_container(al.kinds.get(n)) or n in al.ctx.containers)
+               and (al.read_after(n, s) or al.in_closure(n)) for n in sharing):
             # (a list, tuple or dict holding the array, read afterwards: what is read from it
             # then is the written array, which the derivative would take from its old entry)
             return False
