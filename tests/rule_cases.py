@@ -9,8 +9,9 @@ import numpy as np
 
 try:
     import scipy.special as sp
-except ImportError:  # the scipy.special rules exist only with SciPy
-    sp = None
+    import scipy.stats as st
+except ImportError:  # the scipy.special and scipy.stats rules exist only with SciPy
+    sp = st = None
 
 
 class V:
@@ -464,6 +465,10 @@ if sp is not None:
         C(sp.kl_div, "sp.kl_div(x, y)", dict(x=V(3, **P), y=V(2, 3, **P))),
         C(sp.gamma, "sp.gamma(x)", dict(x=V(3, **P))),
         C(sp.loggamma, "sp.loggamma(x)", dict(x=V(3, **P))),
+        C(sp.rgamma, "sp.rgamma(x)", dict(x=V(3, **P))),
+        C(sp.multigammaln, "sp.multigammaln(x, 3)", dict(x=V(2, 3, lo=2.0, hi=4.0))),
+        C(sp.multigammaln, "sp.multigammaln(x, 1)", dict(x=V(lo=2.0, hi=4.0))),
+        C(sp.betainc, "sp.betainc(2.5, np.array([1.5, 3.0, 4.0]), x)", dict(x=V(3, lo=0.1, hi=0.9))),
         C(sp.psi, "sp.psi(x)", dict(x=V(3, **P))),
         C(sp.polygamma, "sp.polygamma(1, x)", dict(x=V(3, **P))),
         C(sp.polygamma, "sp.polygamma(np.array([0, 2]), x)", dict(x=V(2, **P))),
@@ -505,3 +510,55 @@ if sp is not None:
     ]
     if hasattr(sp, "softplus"):
         CASES.append(C(sp.softplus, "sp.softplus(x)", dict(x=V(3))))
+    # scipy.stats: every method of every family, w.r.t. x and the location, scale and shape
+    # parameters (broadcast against each other), each inside its support
+    _DENSITY = ("logpdf", "pdf", "cdf", "logcdf", "sf", "logsf")
+    _FAMILIES = [  # (family, its shape arguments, x's interval)
+        ("norm", "", dict(lo=-2.0, hi=2.0)),
+        ("t", "z", dict(lo=-2.0, hi=2.0)),
+        ("gamma", "z", dict(lo=1.2, hi=3.0)),
+        ("beta", "z, z * 0.5 + 0.7", dict(lo=0.15, hi=0.7)),
+        ("chi2", "z + 1.0", dict(lo=1.2, hi=3.0)),
+        ("expon", "", dict(lo=1.2, hi=3.0)),
+        ("laplace", "", dict(lo=-2.0, hi=2.0)),
+        ("cauchy", "", dict(lo=-2.0, hi=2.0)),
+        ("logistic", "", dict(lo=-2.0, hi=2.0)),
+    ]
+    for _family, _shapes, _support in _FAMILIES:
+        for _method in _DENSITY:
+            _fn = getattr(getattr(st, _family), _method)
+            # (a distribution function has no derivative in its shape parameters: constant there)
+            _density = _method in ("logpdf", "pdf")
+            _lead = (_shapes if _density else _shapes.replace("z", "2.5")) + (", " if _shapes else "")
+            # (x inside the support; loc and scale small enough to keep it there)
+            _args = dict(x=V(2, 3, **_support), y=V(3, lo=-0.1, hi=0.1))
+            if _shapes and _density:
+                _args["z"] = V(2, 1, lo=1.5, hi=3.0)
+            CASES.append(C(_fn, "st.%s.%s(x, %sy, 0.9 + 0.1 * y)" % (_family, _method, _lead), _args))
+    CASES += [
+        C(st.norm.logpdf, "st.norm.logpdf(x, loc=y, scale=z)", dict(x=V(3), y=V(), z=V(**P))),
+        C(st.t.logpdf, "st.t.logpdf(x, df=z)", dict(x=V(4), z=V(**P))),
+        C(st.norm.ppf, "st.norm.ppf(x, y, z)", dict(x=V(2, 3, lo=0.1, hi=0.9), y=V(3), z=V(2, 1, **P))),
+        C(st.norm.isf, "st.norm.isf(x, scale=z)", dict(x=V(3, lo=0.1, hi=0.9), z=V(**P))),
+    ]
+    for _method in ("logpdf", "pdf"):
+        CASES += [  # (a symmetric positive definite covariance made of z; one point and a stack)
+            C(getattr(st.multivariate_normal, _method),
+              "st.multivariate_normal.%s(x, y, z @ z.T + np.eye(3))" % _method,
+              dict(x=V(3), y=V(3), z=V(3, 3, lo=-0.5, hi=0.5))),
+            C(getattr(st.multivariate_normal, _method),
+              "st.multivariate_normal.%s(x, y, cov=z @ z.T + np.eye(3))" % _method,
+              dict(x=V(4, 3), y=V(3), z=V(3, 3, lo=-0.5, hi=0.5))),
+            C(getattr(st.dirichlet, _method), "st.dirichlet.%s(x / np.sum(x), y)" % _method,
+              dict(x=V(3, **P), y=V(3, lo=1.2, hi=3.0))),
+        ]
+    _K3 = "np.array([0.0, 2.0, 5.0])"
+    for _method in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"):
+        CASES += [
+            C(getattr(st.poisson, _method), "st.poisson.%s(%s, x)" % (_method, _K3), dict(x=V(3, **P))),
+            C(getattr(st.binom, _method), "st.binom.%s(%s, 7, x)" % (_method, _K3), dict(x=V(3, lo=0.2, hi=0.8))),
+            C(getattr(st.nbinom, _method), "st.nbinom.%s(%s, z, x)" % (_method, _K3),
+              dict(x=V(3, lo=0.2, hi=0.8), z=V(lo=1.5, hi=3.0)))
+            if _method in ("logpmf", "pmf") else
+            C(getattr(st.nbinom, _method), "st.nbinom.%s(%s, 2.5, x)" % (_method, _K3), dict(x=V(3, lo=0.2, hi=0.8))),
+        ]

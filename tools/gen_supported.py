@@ -25,6 +25,8 @@ def _name(rule, namespace):
         return prefix + name
     if namespace == "builtins":
         return ("operator.%s" % name) if mod in ("_operator", "operator") else name
+    if namespace == "scipy.stats":
+        return rule.name  # (a distribution's method: scipy.stats.norm.logpdf)
     return "%s.%s" % (namespace, name)
 
 
@@ -55,10 +57,15 @@ def render() -> str:
              "rule) or `-` (no forward rule: forward mode raises an AdError). Parameters marked `only` are",
              "accepted with the values shown and no others (an AdError names the argument); a `dtype`",
              "parameter keeps the rule for a float dtype, gives a zero gradient for an int or bool one and",
-             "refuses a complex one (decided at run time when the dtype is known only then).", ""]
+             "refuses a complex one (decided at run time when the dtype is known only then).",
+             "The `scipy.special` and `scipy.stats` sections apply when SciPy is installed (it is optional).",
+             ""]
     tables = [("numpy", rules.numpy_rules.table), ("numpy.linalg", rules.linalg_rules.table),
               ("math", rules.math_rules.table),
               ("builtins", rules.builtin_rules.table), ("methods", rules.methods.table)]
+    import scipy.stats  # noqa: F401  (the optional tables load once SciPy is imported)
+    rules.load_scipy_rules()
+    tables += [("scipy.special", rules.scipy_rules.table), ("scipy.stats", rules.stats_rules.table)]
     for namespace, table in tables:
         diff = sorted((r for r in table.rules.values() if not r.nondiff and not r.refusal),
                       key=lambda r: _name(r, namespace))

@@ -56,6 +56,8 @@ def _is_user_instance(obj) -> bool:
 _LOCALS_HINT = ("write the computation as code (x * 2.0, not eval('x * 2.0'); a dict of the "
                 "values, not locals()), or wrap the result in ad.stop_gradient(...) if no gradient "
                 "should flow through it")
+_FROZEN_HINT = ("a frozen distribution is not differentiated: call the method with the parameters, "
+                "%s.logpdf(x, loc, scale) rather than %s(loc, scale).logpdf(x)")
 _OBJECT_HINT = ("create the object outside the differentiated function and pass it in as an "
                 "argument: its methods are then differentiated and its attributes get gradients")
 
@@ -177,7 +179,9 @@ class CallPlans(RuleBinding):
             plan = self.subroutine_plan(s, call, target)
             plan.guard = (func, named)
             return plan
-        return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj))
+        frozen = type(obj).__module__.startswith("scipy.stats.") and hasattr(obj, "logpdf")
+        return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj),
+                    hint=_FROZEN_HINT % ((_call_text(func),) * 2) if frozen else None)
 
     def is_module_object(self, var) -> bool:
         """Whether ``var`` names a module-level object (not a local, not an argument)."""

@@ -21,6 +21,7 @@ from .core import (
 TABLES = (numpy_rules.table, linalg_rules.table, math_rules.table, builtin_rules.table,
           runtime_rules.table)
 scipy_rules = None  # loaded once the user's code has imported scipy.special (not a dependency)
+stats_rules = None  # likewise, once it has imported scipy.stats
 USER_RULES: dict = {}
 builtin_rules.table.nondiff(custom.stop_gradient)
 
@@ -40,20 +41,23 @@ def lookup(fn) -> Rule | None:
             return None
         if rule is not None:
             return rule
-    if scipy_rules is None and "scipy.special" in sys.modules:
+    if (scipy_rules is None and "scipy.special" in sys.modules) or (
+            stats_rules is None and "scipy.stats" in sys.modules):
         load_scipy_rules()
-        return scipy_rules.table.rules.get(fn)
+        return lookup(fn)
     return None
 
 
 def load_scipy_rules():
-    """Add the scipy.special table (SciPy is imported only when the user's code did)."""
-    global scipy_rules, TABLES
+    """Add the scipy.special table, and the scipy.stats one when scipy.stats is imported (SciPy
+    is imported only when the user's code did; scipy.stats takes a while to import)."""
+    global scipy_rules, stats_rules, TABLES
     if scipy_rules is None:
-        # (the name is taken by the global)
-        module = importlib.import_module(__name__ + ".scipy_rules")
-        scipy_rules = module
-        TABLES += (module.table,)
+        scipy_rules = importlib.import_module(__name__ + ".scipy_rules")
+        TABLES += (scipy_rules.table,)
+    if stats_rules is None and "scipy.stats" in sys.modules:
+        stats_rules = importlib.import_module(__name__ + ".stats_rules")
+        TABLES += (stats_rules.table,)
 
 
 def lookup_method(name: str) -> Rule | None:

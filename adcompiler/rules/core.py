@@ -29,29 +29,25 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
-import math
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import gast
-import numpy
 
 from .helpers import HELPERS
 
-# Names a template may use besides its parameters, g and ans: numpy, math, scipy.special (``sp``,
-# in scipy.special's rules only: SciPy is imported once the user's code has), and the helpers
-# (the public functions of the runtime and of the helper modules), all bound in generated code.
-HELPER_NAMES = frozenset({"np", "math", "sp"} | set(HELPERS))
+# Names a template may use besides its parameters, g and ans: numpy, math, scipy.special (``sp``)
+# and scipy.stats (``st``) (in SciPy's rules only: they are loaded once the user's code has
+# imported SciPy), and the helpers (the public functions of the runtime and of the helper
+# modules), all bound in generated code.
+_MODULES = {"np": "numpy", "math": "math", "sp": "scipy.special", "st": "scipy.stats"}
+HELPER_NAMES = frozenset(set(_MODULES) | set(HELPERS))
 
 
 def helper_object(name):
     """The object a helper name in a template stands for."""
-    if name == "np":
-        return numpy
-    if name == "math":
-        return math
-    if name == "sp":
-        return importlib.import_module("scipy.special")
+    if name in _MODULES:
+        return importlib.import_module(_MODULES[name])
     return HELPERS[name]
 
 

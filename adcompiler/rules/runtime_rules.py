@@ -5,7 +5,16 @@ import inspect
 
 from .. import runtime as rt
 from .core import Table
-from .helpers import containers, elementwise, joins, polynomials, products, reductions, shapes
+from .helpers import (
+    containers,
+    distributions,
+    elementwise,
+    joins,
+    polynomials,
+    products,
+    reductions,
+    shapes,
+)
 
 table = Table("adcompiler.runtime")
 D, N = table.define, table.nondiff
@@ -30,6 +39,10 @@ D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
 D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
 D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
 D(elementwise.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
+D(distributions.mvn_checked, "v, x, mean, cov, where", "mvn_checked(g, x, mean, cov, where)",
+  linear=True, zero=("x", "mean", "cov"))
+D(distributions.dirichlet_checked, "v, x, alpha, where", "dirichlet_checked(g, x, alpha, where)",
+  linear=True, zero=("x", "alpha"))
 D(rt.own, "v, x", "own_back(g, v, x)", jvp="own(t_v, x)", zero=X, batching="batch_cast", like="x")
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   batching="container_adjoint",

@@ -9,6 +9,7 @@ from __future__ import annotations
 from ... import runtime
 from . import (
     containers,
+    distributions,
     elementwise,
     joins,
     linalg,
@@ -20,7 +21,7 @@ from . import (
 )
 
 TOPICS = (elementwise, reductions, products, linalg, shapes, joins, polynomials, containers,
-          second_order)
+          second_order, distributions)
 
 
 def public_callables(module) -> dict:
