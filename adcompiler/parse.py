@@ -231,6 +231,19 @@ LIBRARY_ROOTS = {"numpy", "scipy", "math", "builtins", "functools", "itertools",
                  "autograd", "pandas", "sklearn", "dask", "cupy", "xarray", "tensorflow", "polars"}
 
 
+# libraries whose Python functions are differentiated through their source, like the user's (their
+# C functions, and every other library's functions, only through a rule)
+TRACED_LIBRARIES = frozenset({"scipy"})
+
+
+def traced_library_function(fn) -> bool:
+    """A Python function of a library in ``TRACED_LIBRARIES`` (``scipy.optimize.rosen``); not a
+    method of a library's object (``scipy.stats.norm.rvs``), whose state the compiler does not
+    know."""
+    return isinstance(fn, types.FunctionType) \
+        and (getattr(fn, "__module__", None) or "").split(".")[0] in TRACED_LIBRARIES
+
+
 def is_library_function(fn) -> bool:
     """A function of NumPy, another numerical library or the standard library: differentiated only
     through a rule, never traced into. (The user's own packages are traced, installed or not.)"""

@@ -1,7 +1,8 @@
 """scipy.stats in the programs people write: likelihoods of normal, Student-t, Poisson, probit and
 Gaussian-mixture models, each differentiated in every mode against finite differences and
-computing the plain call's value; and what is refused (frozen distributions, sampling, layouts
-the rules are not written for, a shape parameter without a derivative), with the fix."""
+computing the plain call's value; frozen distributions; and what is refused (a frozen
+distribution used otherwise than through its methods, sampling, layouts the rules are not
+written for, a shape parameter without a derivative), with the fix."""
 import numpy as np
 import pytest
 from conftest import check_all_modes, check_like_plain
@@ -83,8 +84,26 @@ def test_beta_posterior_in_its_shape_parameters():
     check_all_modes(beta_posterior, [np.array([2.0, 3.0]), np.array([0.2, 0.5, 0.7])])
 
 
-def frozen(mu, y):
-    return np.sum(norm(mu, 1.0).logpdf(y))
+def frozen(mu, log_sigma, y):
+    """A frozen distribution: its methods are the distribution's, with the frozen arguments."""
+    d = norm(mu, np.exp(log_sigma))
+    return np.sum(d.logpdf(y)) + d.cdf(0.3)
+
+
+def frozen_in_one_expression(mean, y):
+    return np.sum(mvn(mean, np.eye(2) * 0.5).logpdf(y))
+
+
+def frozen_and_printed(mu, y):
+    d = norm(mu, 1.0)
+    print(d)
+    return np.sum(d.logpdf(y))
+
+
+def test_frozen_distributions():
+    y = np.array([0.3, -1.0, 2.0])
+    check_like_plain(frozen, [0.4, 0.2, y], wrt=(0, 1))
+    check_all_modes(frozen_in_one_expression, [np.array([0.1, 0.2]), RNG.randn(3, 2)])
 
 
 def sampled(mu):
@@ -100,7 +119,7 @@ def t_cdf_in_df(df, y):
 
 
 @pytest.mark.parametrize("fn, args, says", [
-    (frozen, (0.3, np.ones(3)), "norm.logpdf(x, loc, scale) rather than norm(loc, scale)"),
+    (frozen_and_printed, (0.3, np.ones(3)), "norm.logpdf(x, loc, scale) rather than norm(loc, scale)"),
     (sampled, (0.3,), "library's function with no derivative rule"),
     (scalar_covariance, (np.ones(3),), "cov of shape (d, d)"),
     (t_cdf_in_df, (3.0, np.ones(3)), "df"),

@@ -33,7 +33,8 @@ class Calls:
                     self.dynamic_callee(plan, s.value)] + list(args)
             keywords = []
         else:
-            jvp_name = self.ctx.subroutine_jvp(plan.fn, tuple(active), self.callee_kinds(plan))
+            jvp_name = self.callee_code(s, plan, lambda: self.ctx.subroutine_jvp(
+                plan.fn, tuple(active), self.callee_kinds(plan)))
         call = gast.Call(func=name(jvp_name), args=[tangents] + list(args), keywords=keywords)
         targets = gast.Tuple(elts=[name(bound, True), name(self.tan(bound), True)],
                              ctx=gast.Store())

@@ -157,8 +157,6 @@ class Statements:
 
     def opaque_statement(self, s, plan, out):
         if any(n in self.live for n in plan.diff_reads):
-            raise self.loc.error("cannot differentiate %s: %s"
-                                 % (plan.callee, plan.why), s,
-                                 hint=plan.hint or "register a rule with ad.defjvp(fn, rule), or "
-                                                   "wrap the value in ad.stop_gradient(...)")
+            out.append(self.refusal(s, plan, "register a rule with ad.defjvp(fn, rule), or wrap "
+                                             "the value in ad.stop_gradient(...)"))
         self.set_tangent(target_of(s)[0], None, out, s)

@@ -21,6 +21,7 @@ from ..errors import Location
 from ..ir import walk
 from ..naming import Namer
 from ..resolve import Resolver
+from .frozen import thaw_frozen_distributions
 from .jumps import lower_jumps
 from .namespaces import resolve_namespace_aliases
 from .normalizer import Normalizer
@@ -48,6 +49,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     norm.generated = generated
     if bind is not None:
         resolve_namespace_aliases(lowered, resolver, norm.helper)
+        thaw_frozen_distributions(lowered, resolver, namer.fresh)
     stores = [n.id for st in lowered for n in walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
     norm.dict_params = set(dict_params) - set(stores)

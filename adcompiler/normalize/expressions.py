@@ -94,7 +94,7 @@ class Expressions:
             return self.display(node, s)
         if isinstance(node, gast.JoinedStr):
             return node
-        if isinstance(node, (gast.ListComp, gast.GeneratorExp, gast.DictComp)):
+        if isinstance(node, (gast.ListComp, gast.GeneratorExp, gast.DictComp, gast.SetComp)):
             return name(self.comprehension(node, s))
         if isinstance(node, gast.NamedExpr) and isinstance(node.target, gast.Name):  # (s := value)
             self.assign_to(node.target.id, node.value, s)
@@ -205,8 +205,8 @@ class Expressions:
 
     def comprehension(self, node, s) -> str:
         """``[elt for x in xs if c]`` (or a generator expression) as a loop appending to a list,
-        ``{k: v for ...}`` as a loop storing into a dict; the comprehension's variables get fresh
-        names (they do not leak)."""
+        ``{k: v for ...}`` as a loop storing into a dict, ``{elt for ...}`` as ``set`` of such a
+        list; the comprehension's variables get fresh names (they do not leak)."""
         if any(g.is_async for g in node.generators):
             self.unsupported(node, "an async comprehension", "use a loop")
         targets = sorted({n.id for g in node.generators for n in walk(g.target)
@@ -238,6 +238,11 @@ class Expressions:
             inner = [gast.copy_location(loop, s)]
         for st in inner:
             self.stmt(st)
+        if isinstance(node, gast.SetComp):
+            items = acc
+            acc = self.temp()
+            self.emit(assign(acc, gast.Call(func=name(self.helper("set", set)), args=[name(items)],
+                                            keywords=[])), s)
         return acc
 
     def boolop(self, node, s, t=None) -> str:

@@ -14,7 +14,7 @@ import numpy as np
 from .. import callables, custom, hooks, rules, runtime
 from ..errors import AdError
 from ..ir import loads, name, target_of
-from ..parse import is_library_function, unwrap
+from ..parse import is_library_function, traced_library_function, unwrap
 from ..resolve import MISSING
 from ..rules.builtin_rules import READS_LOCALS
 from .binding import RuleBinding
@@ -138,11 +138,17 @@ class CallPlans(RuleBinding):
         if _is_user_class(obj) and rules.lookup(obj) is None:
             return Plan("opaque", loads(call), callee="%s(...)" % obj.__name__, hint=_OBJECT_HINT,
                         why="objects created inside the differentiated function are not traced")
-        if (getattr(target, "__module__", None) or "").startswith(runtime.__name__ + ".") \
-                and rules.lookup(obj) is None:
+        module = getattr(target, "__module__", None) or ""
+        if module.startswith(runtime.__name__ + ".") and rules.lookup(obj) is None:
             return Plan("opaque", loads(call),
                         callee="adcompiler's runtime helper %r (generated code is differentiated "
                                "again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
+        if module.startswith(runtime.__name__.rsplit(".", 1)[0] + ".api") \
+                and rules.lookup(obj) is None and custom.user_rules(target)[0] is None:
+            return Plan("opaque", loads(call), callee="adcompiler's %r" % target.__name__,
+                        why="derivatives of this order through nested jacobian/hessian calls are "
+                            "not supported",
+                        hint="use grad(grad(grad(f))) for scalar functions, or one level less")
         if custom.user_rules(target)[0] is not None:
             names = [a.id for a in args if isinstance(a, gast.Name)]
             return Plan("user", names, callee=_call_text(func), fn=target, guard=(func, named))
@@ -161,7 +167,7 @@ class CallPlans(RuleBinding):
         if _is_user_instance(target):
             target = target.__call__  # a callable object from the module: its bound __call__
         if isinstance(target, (types.FunctionType, types.MethodType)) and is_library_function(
-                getattr(target, "__func__", target)):
+                getattr(target, "__func__", target)) and not traced_library_function(target):
             return Plan("opaque", loads(call),
                         callee="'%s' (%s.%s)" % (_call_text(func), target.__module__,
                                                  target.__qualname__),

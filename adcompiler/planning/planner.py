@@ -7,6 +7,8 @@ from __future__ import annotations
 import gast
 
 from ..analysis import Layout, activity, scalar_kinds
+from ..errors import AdError
+from ..parse import traced_library_function
 from . import kinds as kinds_
 from .activity import check_complex_values, check_ignored_operands
 from .aliasing import Aliasing, mark_in_place_helpers
@@ -71,6 +73,30 @@ class Planner(RuntimeChecks):
         self.index_checks = check_ignored_operands(self.layout, self.plans, self.wrt, self.result,
                                                    self.varied, self.loc)
         check_complex_values(self.layout, self.active, self.wrt, ctx)
+
+    def callee_code(self, s, plan, make):
+        """``make()``: the generated code of the function called at ``s``. When that is a
+        library's function differentiated through its source (``traced_library_function``), an
+        AdError from inside it is one located at ``s`` that names the function and, from the
+        innermost library code, what stopped it."""
+        try:
+            return make()
+        except AdError as e:
+            fn = plan.fn
+            if not traced_library_function(fn):
+                raise
+            reason = getattr(e, "library_reason", None) or "%s (in %s, %s, line %s)" % (
+                e.message, e.function, e.filename, e.lineno)
+            call = getattr(s, "value", None)
+            callee = gast.unparse(call.func).strip() if isinstance(call, gast.Call) \
+                else plan.callee
+            error = self.loc.error(
+                "cannot differentiate %s (%s.%s) through its source: %s"
+                % (callee, fn.__module__, fn.__qualname__, reason), s,
+                hint="register a rule for it with ad.defvjp(fn, rule) (and ad.defjvp), or compute "
+                     "the value with NumPy code in your function")
+            error.library_reason = reason
+            raise error from None
 
     def analyse_memory(self, arg_kinds) -> bool:
         """Layout, kinds, views and the checks of in-place writes; True if syncs were inserted

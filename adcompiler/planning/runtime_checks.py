@@ -49,6 +49,18 @@ class RuntimeChecks:
                          keywords=[])
         return [gast.copy_location(gast.Expr(value=call), s)]
 
+    def refusal(self, s, plan, hint):
+        """The refusal of the opaque call of ``s`` reached with a value that depends on ``wrt``:
+        an AdError now when ``s`` runs on every call (a statement of the function's body, not
+        of a branch or a loop), else the statement raising it when generated code reaches it."""
+        error = self.loc.error("cannot differentiate %s: %s" % (plan.callee, plan.why), s,
+                               hint=plan.hint or hint)
+        if any(s is top for top in self.body):
+            raise error
+        refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+        call = gast.Call(func=name(self.ctx.helper("refused")), args=[name(refusal)], keywords=[])
+        return gast.copy_location(gast.Expr(value=call), s)
+
     def subscript_check(self, s):
         """For ``t = base[index]`` with an index that depends on ``wrt`` and a base that may compute
         its items from it, a statement raising an AdError there if the index carries float values

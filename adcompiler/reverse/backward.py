@@ -70,11 +70,12 @@ class BackwardSweep:
                 self.kill(bound)
             return
         if plan.kind == "opaque":
-            raise self.loc.error("cannot differentiate %s: %s"
-                                 % (plan.callee, plan.why), s,
-                                 hint=plan.hint or "register a rule with ad.defvjp(fn, rule), or "
-                                      "wrap the value in ad.stop_gradient(...) if no gradient "
-                                      "should flow through it")
+            out.append(self.refusal(s, plan, "register a rule with ad.defvjp(fn, rule), or wrap "
+                                             "the value in ad.stop_gradient(...) if no gradient "
+                                             "should flow through it"))
+            if bound:
+                self.kill(bound)
+            return
         block = []
         if bound in self.uniform and not self.keeps_uniform(s, plan):
             self.materialize_uniform([bound], block, s)

@@ -60,7 +60,8 @@ class ForwardSweep:
         if plan.kind == "dynamic":
             return self.helper("call_forward"), self.helper("call_backward"), active
         kinds = self.callee_kinds(plan)
-        fwd, bwd = self.ctx.subroutine(plan.fn, tuple(active), kinds)
+        fwd, bwd = self.callee_code(s, plan,
+                                    lambda: self.ctx.subroutine(plan.fn, tuple(active), kinds))
         return fwd, bwd, active
 
     def forward_call(self, s, out):

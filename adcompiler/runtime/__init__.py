@@ -65,6 +65,7 @@ from .checks import (
     callee_redefined,
     check_receiver,
     dtype_gate,
+    refused,
     scalar_seed,
     subscript_check,
 )
@@ -134,8 +135,8 @@ __all__ = [
     "batch_unreduce", "batch_sum_product", "batch_container_adjoint", "batch_add_at",
     "batch_take_adjoint", "batch_reshape", "batch_index",
     # checks
-    "Refusal", "check_receiver", "scalar_seed", "SELECTING", "subscript_check", "dtype_gate",
-    "CalleeRedefined", "callee_redefined",
+    "Refusal", "refused", "check_receiver", "scalar_seed", "SELECTING", "subscript_check",
+    "dtype_gate", "CalleeRedefined", "callee_redefined",
     # objects
     "add_attribute", "attribute", "without_attribute", "with_attribute", "unfollowed",
     "make_function", "fresh_computation", "check_followed",

@@ -20,10 +20,17 @@ class Refusal:
     def __init__(self, error):
         self.error = error
 
-    def __call__(self, detail):
+    def __call__(self, detail=None):
         e = self.error
-        return AdError(e.message % detail, function=e.function, filename=e.filename,
-                       lineno=e.lineno, col=e.col, hint=e.hint)
+        return AdError(e.message if detail is None else e.message % detail,
+                       function=e.function, filename=e.filename, lineno=e.lineno, col=e.col,
+                       hint=e.hint)
+
+
+def refused(refusal):
+    """Raise ``refusal``'s AdError: a call that cannot be differentiated, reached in a branch or
+    a loop (it is refused when it runs: a branch that is not taken never refuses)."""
+    raise refusal()
 
 
 _RECEIVERS = (np.generic, float, int, complex, list, tuple, dict)
