@@ -8,10 +8,11 @@ import operator
 import numpy as np
 
 try:
+    import scipy.linalg as sla
     import scipy.special as sp
     import scipy.stats as st
-except ImportError:  # the scipy.special and scipy.stats rules exist only with SciPy
-    sp = st = None
+except ImportError:  # SciPy's rules exist only with SciPy
+    sp = st = sla = None
 
 
 class V:
@@ -462,6 +463,8 @@ if sp is not None:
         C(sp.xlog1py, "sp.xlog1py(x, y)", dict(x=V(3), y=V(3, **P))),
         C(sp.entr, "sp.entr(x)", dict(x=V(3, **P))),
         C(sp.rel_entr, "sp.rel_entr(x, y)", dict(x=V(3, **P), y=V(3, **P))),
+        C(sp.huber, "sp.huber(y, x)", dict(x=V(2, 3, lo=-3.0, hi=3.0), y=V(3, lo=0.5, hi=1.5))),
+        C(sp.pseudo_huber, "sp.pseudo_huber(y, x)", dict(x=V(2, 3), y=V(3, lo=0.5, hi=1.5))),
         C(sp.kl_div, "sp.kl_div(x, y)", dict(x=V(3, **P), y=V(2, 3, **P))),
         C(sp.gamma, "sp.gamma(x)", dict(x=V(3, **P))),
         C(sp.loggamma, "sp.loggamma(x)", dict(x=V(3, **P))),
@@ -553,6 +556,21 @@ if sp is not None:
               dict(x=V(3, **P), y=V(3, lo=1.2, hi=3.0))),
         ]
     _K3 = "np.array([0.0, 2.0, 5.0])"
+    _SPD = "x @ x.T + 3.0 * np.eye(3)"
+    CASES += [  # scipy.linalg (x: a well-conditioned matrix; a symmetric one made of it)
+        C(sla.det, "sla.det(x)", dict(x=V(3, kind="matrix"))),
+        C(sla.inv, "sla.inv(x, check_finite=False)", dict(x=V(3, kind="matrix"))),
+        C(sla.solve, "sla.solve(x, y)", dict(x=V(3, kind="matrix"), y=V(3, 2))),
+        C(sla.solve, "sla.solve(x, y, assume_a='gen')", dict(x=V(3, kind="matrix"), y=V(3))),
+        C(sla.norm, "sla.norm(x, axis=1)", dict(x=V(2, 3))),
+        C(sla.cholesky, "sla.cholesky(%s)" % _SPD, dict(x=V(3, 3))),
+        C(sla.cholesky, "sla.cholesky(%s, lower=True)" % _SPD, dict(x=V(3, 3))),
+        C(sla.solve_triangular, "sla.solve_triangular(x, y)", dict(x=V(3, kind="matrix"), y=V(3, 2))),
+        C(sla.solve_triangular, "sla.solve_triangular(x, y, trans=1, lower=True)",
+          dict(x=V(3, kind="matrix"), y=V(3))),
+        C(sla.solve_triangular, "sla.solve_triangular(x, y, lower=True, unit_diagonal=True)",
+          dict(x=V(3, kind="matrix"), y=V(3, 2))),
+    ]
     for _method in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"):
         CASES += [
             C(getattr(st.poisson, _method), "st.poisson.%s(%s, x)" % (_method, _K3), dict(x=V(3, **P))),

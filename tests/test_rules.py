@@ -27,7 +27,7 @@ def _module(tmp_path_factory):
     """Write one function per case to a module and import it."""
     path = tmp_path_factory.mktemp("rulecases") / "rule_case_functions.py"
     lines = ["import math", "import numpy as np", "try:", "    import scipy.special as sp",
-             "    import scipy.stats as st", "except ImportError:",
+             "    import scipy.stats as st", "    import scipy.linalg as sla", "except ImportError:",
              "    pass", ""]
     for i, case in enumerate(CASES):
         params = ", ".join(case.args)
@@ -159,7 +159,8 @@ def test_every_differentiable_entry_has_a_case():
     missing = []
     if sp is not None:
         rules.load_scipy_rules()
-    optional = tuple(m.table for m in (rules.scipy_rules, rules.stats_rules) if m is not None)
+    optional = tuple(getattr(rules, name).table for _, name in rules.OPTIONAL
+                     if getattr(rules, name) is not None)
     for table in rules.TABLES[:4] + optional:
         for key, rule in table.rules.items():
             if rule.diff and id(rule.fn) not in covered and not any(rule.fn == b for b in bound):

@@ -27,6 +27,8 @@ def _name(rule, namespace):
         return ("operator.%s" % name) if mod in ("_operator", "operator") else name
     if namespace == "scipy.stats":
         return rule.name  # (a distribution's method: scipy.stats.norm.logpdf)
+    if namespace == "scipy.linalg":
+        return "scipy.linalg." + name
     return "%s.%s" % (namespace, name)
 
 
@@ -58,14 +60,16 @@ def render() -> str:
              "accepted with the values shown and no others (an AdError names the argument); a `dtype`",
              "parameter keeps the rule for a float dtype, gives a zero gradient for an int or bool one and",
              "refuses a complex one (decided at run time when the dtype is known only then).",
-             "The `scipy.special` and `scipy.stats` sections apply when SciPy is installed (it is optional).",
+             "The `scipy.special`, `scipy.stats` and `scipy.linalg` sections apply when SciPy is installed",
+             "(it is optional).",
              ""]
     tables = [("numpy", rules.numpy_rules.table), ("numpy.linalg", rules.linalg_rules.table),
               ("math", rules.math_rules.table),
               ("builtins", rules.builtin_rules.table), ("methods", rules.methods.table)]
-    import scipy.stats  # noqa: F401  (the optional tables load once SciPy is imported)
+    import scipy.linalg  # noqa: F401  (the optional tables load once SciPy is imported)
+    import scipy.stats  # noqa: F401
     rules.load_scipy_rules()
-    tables += [("scipy.special", rules.scipy_rules.table), ("scipy.stats", rules.stats_rules.table)]
+    tables += [(module, getattr(rules, name).table) for module, name in rules.OPTIONAL]
     for namespace, table in tables:
         diff = sorted((r for r in table.rules.values() if not r.nondiff and not r.refusal),
                       key=lambda r: _name(r, namespace))

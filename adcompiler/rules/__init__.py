@@ -20,8 +20,11 @@ from .core import (
 
 TABLES = (numpy_rules.table, linalg_rules.table, math_rules.table, builtin_rules.table,
           runtime_rules.table)
-scipy_rules = None  # loaded once the user's code has imported scipy.special (not a dependency)
-stats_rules = None  # likewise, once it has imported scipy.stats
+# SciPy's tables (SciPy is not a dependency), each loaded once the user's code has imported its
+# module: (module, table module in this package)
+OPTIONAL = (("scipy.special", "scipy_rules"), ("scipy.stats", "stats_rules"),
+            ("scipy.linalg", "scipy_linalg_rules"))
+scipy_rules = stats_rules = scipy_linalg_rules = None
 USER_RULES: dict = {}
 builtin_rules.table.nondiff(custom.stop_gradient)
 
@@ -41,23 +44,21 @@ def lookup(fn) -> Rule | None:
             return None
         if rule is not None:
             return rule
-    if (scipy_rules is None and "scipy.special" in sys.modules) or (
-            stats_rules is None and "scipy.stats" in sys.modules):
+    if any(globals()[table] is None and module in sys.modules for module, table in OPTIONAL):
         load_scipy_rules()
         return lookup(fn)
     return None
 
 
 def load_scipy_rules():
-    """Add the scipy.special table, and the scipy.stats one when scipy.stats is imported (SciPy
-    is imported only when the user's code did; scipy.stats takes a while to import)."""
-    global scipy_rules, stats_rules, TABLES
-    if scipy_rules is None:
-        scipy_rules = importlib.import_module(__name__ + ".scipy_rules")
-        TABLES += (scipy_rules.table,)
-    if stats_rules is None and "scipy.stats" in sys.modules:
-        stats_rules = importlib.import_module(__name__ + ".stats_rules")
-        TABLES += (stats_rules.table,)
+    """Add the table of each SciPy module the user's code has imported (scipy.special always:
+    tests load it explicitly)."""
+    global TABLES
+    for module, name in OPTIONAL:
+        if globals()[name] is None and (module in sys.modules or name == "scipy_rules"):
+            loaded = importlib.import_module("%s.%s" % (__name__, name))
+            globals()[name] = loaded
+            TABLES += (loaded.table,)
 
 
 def lookup_method(name: str) -> Rule | None:

@@ -36,11 +36,12 @@ import gast
 
 from .helpers import HELPERS
 
-# Names a template may use besides its parameters, g and ans: numpy, math, scipy.special (``sp``)
-# and scipy.stats (``st``) (in SciPy's rules only: they are loaded once the user's code has
-# imported SciPy), and the helpers (the public functions of the runtime and of the helper
-# modules), all bound in generated code.
-_MODULES = {"np": "numpy", "math": "math", "sp": "scipy.special", "st": "scipy.stats"}
+# Names a template may use besides its parameters, g and ans: numpy, math, scipy.special (``sp``),
+# scipy.stats (``st``) and scipy.linalg (``sla``) (in SciPy's rules only: they are loaded once the
+# user's code has imported SciPy), and the helpers (the public functions of the runtime and of the
+# helper modules), all bound in generated code.
+_MODULES = {"np": "numpy", "math": "math", "sp": "scipy.special", "st": "scipy.stats",
+            "sla": "scipy.linalg"}
 HELPER_NAMES = frozenset(set(_MODULES) | set(HELPERS))
 
 
@@ -383,6 +384,16 @@ class Table:
         """Reuse another table's rule under ``key`` (an array method with the function's
         signature, the receiver as first parameter: ``x.sum(axis)`` is ``np.sum(x, axis)``)."""
         return self._add(replace(rule, fn=key, name="x." + key))
+
+    def like(self, fn, rule: Rule, params: str, harmless=(), only=None, name=None):
+        """``fn`` computes what ``rule``'s function does, with the parameters ``params``: the
+        rule's (its templates read them by name) and more, each harmless or accepted at the
+        values ``only`` lists (``scipy.linalg.inv(a, overwrite_a=False, check_finite=True)`` is
+        ``np.linalg.inv(a)``)."""
+        return self._add(replace(rule, fn=fn, name=name or _name(fn),
+                                 signature=Signature.parse(params),
+                                 harmless=tuple(rule.harmless) + tuple(harmless),
+                                 only={**rule.only, **(only or {})}))
 
     def nondiff(self, *fns):
         """Functions whose results carry no gradient."""

@@ -15,6 +15,12 @@ E(sp.gammaln, "x", "g * digamma_array(x)")
 E(sp.xlogy, "x, y", "g * np.log(y) * (x != 0)", "g * x / y")
 E(sp.xlog1py, "x, y", "g * np.log1p(y) * (x != 0)", "g * x / (1.0 + y)")
 E(sp.entr, "x", "-g * (np.log(x) + 1.0)")
+E(sp.huber, "delta, r", "g * np.where(np.abs(r) <= delta, 0.0, np.abs(r) - delta)",
+  "g * np.clip(r, -delta, delta)")
+E(sp.pseudo_huber, "delta, r",
+  "g * (2.0 * delta * (np.sqrt(1.0 + (r / delta) ** 2) - 1.0)"
+  " - r ** 2 / (delta * np.sqrt(1.0 + (r / delta) ** 2)))",
+  "g * r / np.sqrt(1.0 + (r / delta) ** 2)")
 E(sp.rel_entr, "x, y", "g * (np.log(x / y) + 1.0)", "-g * x / y")
 E(sp.kl_div, "x, y", "g * np.log(x / y)", "g * (1.0 - x / y)")
 # -- gamma and its relatives (real arguments; an integer order n gets no gradient)

@@ -1,0 +1,54 @@
+"""Derivative rules for ``scipy.linalg`` (only when the user's code has imported it: SciPy is
+not a dependency). Where SciPy computes what ``numpy.linalg`` does, the entry is NumPy's with
+SciPy's extra parameters: ``check_finite`` changes no value; ``overwrite_a``/``overwrite_b``
+let SciPy destroy an input the adjoint reads, so only False is accepted.
+
+scipy.linalg.cholesky reads the triangle it is asked for (``lower``), upper by default:
+its adjoint is NumPy's (lower) one on the transposes. solve_triangular reads one triangle of
+``a`` (without its diagonal when ``unit_diagonal``): its adjoint w.r.t. ``a`` lies there."""
+import numpy as np
+import scipy.linalg as sla
+
+from . import linalg_rules
+from .core import Table
+
+table = Table("scipy.linalg")
+D = table.define
+_NP = linalg_rules.table.rules
+_KEEP = dict(overwrite_a=(False,))
+
+table.like(sla.det, _NP[np.linalg.det], "a, overwrite_a=False, check_finite=True",
+           harmless=("check_finite",), only=_KEEP)
+table.like(sla.inv, _NP[np.linalg.inv], "a, overwrite_a=False, check_finite=True",
+           harmless=("check_finite",), only=_KEEP)
+table.like(sla.solve, _NP[np.linalg.solve],
+           "a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, "
+           "assume_a=None, transposed=False",
+           harmless=("check_finite", "lower"),
+           only=dict(overwrite_a=(False,), overwrite_b=(False,), transposed=(False,),
+                     assume_a=(None, "gen", "general")))
+table.like(sla.norm, _NP[np.linalg.norm],
+           "x, ord=None, axis=None, keepdims=False, check_finite=True", harmless=("check_finite",))
+
+_T = "np.swapaxes(%s, -1, -2)"
+D(sla.cholesky, "a, lower=False, overwrite_a=False, check_finite=True",
+  "cholesky_back(g, ans) if lower else %s" % (_T % ("cholesky_back(%s, %s)" % (_T % "g",
+                                                                               _T % "ans"))),
+  jvp="cholesky_jvp(ans, t_a) if lower else %s"
+      % (_T % ("cholesky_jvp(%s, %s)" % (_T % "ans", _T % "t_a"))),
+  harmless=("check_finite",), only=_KEEP)
+
+# x = a^-1 b (trans=0) or a^-T b (trans=1), a triangular: the adjoint of b is the solve with the
+# other transpose; a's, -(adjoint of b) x^T (its transpose for trans=1), on the triangle read
+_READ = "(np.tril(%s, -unit_diagonal) if lower else np.triu(%s, unit_diagonal))"
+_GB = "sla.solve_triangular(a, g, trans=1 - trans, lower=lower, unit_diagonal=unit_diagonal)"
+_OUTER = "np.atleast_2d(%s.T).T @ np.atleast_2d(%s.T)"  # (u v^T, for vectors and matrices)
+_A_BACK = "-(%s if trans == 0 else %s)" % (_OUTER % (_GB, "ans"), _OUTER % ("ans", _GB))
+_TA = "(%s if trans == 0 else np.swapaxes(%s, -1, -2))" % (_READ % ("t_a", "t_a"),
+                                                             _READ % ("t_a", "t_a"))
+D(sla.solve_triangular,
+  "a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True",
+  _READ % (_A_BACK, _A_BACK), b=_GB,
+  jvp="sla.solve_triangular(a, t_b - %s @ ans, trans=trans, lower=lower, "
+      "unit_diagonal=unit_diagonal)" % _TA,
+  harmless=("check_finite",), only=dict(trans=(0, 1), overwrite_b=(False,)))
