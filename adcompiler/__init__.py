@@ -3,11 +3,25 @@
     import adcompiler as ad
     dfdx = ad.grad(f)          # generated, readable Python; ad.source(f) prints it
 """
-from .api import grad, hessian, jacobian, jvp, normalize, source, value_and_grad, vjp
+from .api import (
+    check_grads,
+    elementwise_grad,
+    grad,
+    hessian,
+    hvp,
+    jacobian,
+    jvp,
+    linearize,
+    normalize,
+    source,
+    value_and_grad,
+    vjp,
+    vmap,
+)
 from .custom import checkpoint, defjvp, defvjp, insert_grad_of, stop_gradient
 from .errors import AdError
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "source", "normalize",
-           "stop_gradient",
+           "hvp", "linearize", "elementwise_grad", "vmap", "check_grads", "stop_gradient",
            "defvjp", "defjvp", "insert_grad_of", "checkpoint", "AdError"]
 __version__ = "0.1.0"

@@ -5,6 +5,7 @@ one jvp per input element."""
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Callable
 
 import numpy as np
@@ -13,10 +14,18 @@ from .. import arguments, compiler
 from ..batched import Unbatchable
 from ..callables import as_function
 from ..errors import AdError
-from ..parse import unwrap
+from ..parse import define, unwrap
 from ..runtime import CalleeRedefined
 from .caches import _BATCHED, STATS
-from .derived import Wrt, _as_derived, _check_differentiable, _positions, _private, _target
+from .derived import (
+    Wrt,
+    _as_derived,
+    _check_differentiable,
+    _params,
+    _positions,
+    _private,
+    _target,
+)
 from .gradients import grad
 from .pullbacks import _split, vjp
 from .tangents import _forward_jacobian
@@ -34,6 +43,8 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
 
     @functools.wraps(fn)
     def jac(*args):
+        if hasattr(fn, "__adcompiler_jacobian__"):  # jacobian(jacobian(f)): see _as_source
+            return jacobian(_as_source(fn.__adcompiler_jacobian__, args), wrt, mode)(*args)
         positions, many = _positions(fn, wrt)
         _check_differentiable(fn, args, positions)
         # (a gradient's Jacobian: forward over reverse)
@@ -48,7 +59,42 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
             result = [_forward_jacobian(fn, args, p) for p in positions]
         result = [r if np.ndim(r) else float(r) for r in result]
         return tuple(result) if many else result[0]
+    jac.__adcompiler_jacobian__ = (fn, wrt)
     return jac
+
+
+_SOURCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # inner fn -> {key: fn}
+
+
+def _as_source(inner, args):
+    """For ``jacobian(jacobian(f))``: the inner Jacobian at arguments like ``args`` as a Python
+    function the compiler differentiates, one generated gradient per output element of ``f``
+    (``row_i = grad(lambda *a: ravel(f(*a))[i])``) stacked and reshaped; cached per ``f``, ``wrt``
+    and shapes."""
+    fn, wrt = inner
+    params = _params(fn)
+    (pos,), many = _positions(fn, wrt)
+    if many or len(args) != len(params):
+        raise AdError("the Jacobian of a Jacobian needs the inner one w.r.t. one argument, with "
+                      "every argument passed by position", function=fn.__qualname__)
+    out = fn(*_private(args))
+    shape = np.shape(out) + np.shape(args[pos])
+    key = (pos, shape, tuple(np.shape(a) for a in args))
+    made = _SOURCES.setdefault(unwrap(fn), {})
+    if key not in made:
+        names = ", ".join(params)
+        rows = {}
+        for i in range(max(1, np.size(out))):
+            component = define("def component_%d(%s):\n    return np.ravel(fn(%s))[%d]\n"
+                               % (i, names, names, i), "component_%d" % i, {"np": np, "fn": fn},
+                               "<jacobian of %s: output %d>" % (fn.__qualname__, i))
+            rows["row%d" % i] = grad(component, wrt=pos)
+        stacked = ", ".join("%s(%s)" % (r, names) for r in rows)
+        made[key] = define("def jacobian_of_%s(%s):\n    return np.reshape(np.stack([%s]), "
+                           "shape)\n" % (fn.__name__, names, stacked),
+                           "jacobian_of_%s" % fn.__name__, {"np": np, "shape": shape, **rows},
+                           "<jacobian of %s>" % fn.__qualname__)
+    return made[key]
 
 
 def _batched_reverse_jacobian(fn, args, positions):
@@ -112,6 +158,8 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
         blocks = [_hessian_rows(fn, args, a, positions, mode) for a in positions]
         blocks = [[b if np.ndim(b) else float(b) for b in row] for row in blocks]
         return tuple(tuple(row) for row in blocks) if many else blocks[0][0]
+    if not isinstance(wrt, (tuple, list)):
+        hess.__adcompiler_jacobian__ = (grad(fn, wrt=wrt), wrt)  # (the Jacobian of the gradient)
     return hess
 
 

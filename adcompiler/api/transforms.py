@@ -1,0 +1,213 @@
+"""The rest of the API a JAX or autograd user reaches for, built on ``grad``, ``vjp`` and ``jvp``:
+the public ``grad``/``value_and_grad`` (with ``has_aux``), ``hvp``, ``linearize``,
+``elementwise_grad``, ``vmap`` and ``check_grads``."""
+from __future__ import annotations
+
+import functools
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .. import runtime
+from ..callables import as_function
+from ..errors import AdError
+from ..parse import define
+from . import gradients
+from .derived import Wrt, _check_differentiable, _positions
+from .gradients import _DECORATOR
+from .pullbacks import vjp
+from .tangents import jvp
+
+
+def grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True,
+         has_aux: bool = False) -> Callable:
+    """The gradient of scalar-valued ``fn`` w.r.t. argument(s) ``wrt`` (position, name, or a
+    tuple of those, which gives a tuple). Use as ``ad.grad(f)``, ``@ad.grad`` or
+    ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape. ``fn`` may also be a
+    NumPy ufunc or C function with a derivative rule, a ``functools.partial`` or an object with a
+    ``__call__`` method. ``has_aux=True``: ``fn`` returns ``(value, aux)``; the result is
+    ``(gradient of value, aux)``."""
+    if fn is _DECORATOR:
+        return lambda f: grad(f, wrt, optimize, has_aux)
+    return with_aux(fn, wrt, "grad") if has_aux else gradients.grad(fn, wrt, optimize)
+
+
+def value_and_grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True,
+                   has_aux: bool = False) -> Callable:
+    """Like ``grad`` but returns ``(value, gradient)``; ``fn``'s computation runs once. With
+    ``has_aux=True``: ``((value, aux), gradient)``."""
+    if fn is _DECORATOR:
+        return lambda f: value_and_grad(f, wrt, optimize, has_aux)
+    return with_aux(fn, wrt, "value_and_grad") if has_aux \
+        else gradients.value_and_grad(fn, wrt, optimize)
+
+
+def _zero_cotangent(value):
+    """The zero cotangent of an output of any structure (0.0 for a number, zeros for an array)."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(_zero_cotangent(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _zero_cotangent(v) for k, v in value.items()}
+    return np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+
+
+def with_aux(fn: Callable, wrt: Wrt, mode: str) -> Callable:
+    """``grad(fn, has_aux=True)`` (``mode`` "grad": returns ``(gradient, aux)``) and
+    ``value_and_grad(fn, has_aux=True)`` (``((value, aux), gradient)``): ``fn`` returns
+    ``(value, aux)``, runs once, and only ``value`` is differentiated."""
+    fn = as_function(fn, mode)
+    name = getattr(fn, "__qualname__", "f")
+
+    @functools.wraps(fn)
+    def derivative(*args, **keywords):
+        positions, many = _positions(fn, wrt)
+        _check_differentiable(fn, args, positions)
+        target = functools.partial(fn, **keywords) if keywords else fn
+        out, pullback = vjp(target, *args)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            raise AdError("has_aux=True: %s must return a pair (value, aux), but it returned %s"
+                          % (name, type(out).__name__), function=name,
+                          hint="return (loss, aux), or drop has_aux")
+        value, aux = out
+        seed = runtime.scalar_seed(value, name)
+        grads = pullback(type(out)((seed, _zero_cotangent(aux))))
+        chosen = tuple(grads[p] for p in positions)
+        gradient = chosen if many else chosen[0]
+        return ((value, aux), gradient) if mode == "value_and_grad" else (gradient, aux)
+    return derivative
+
+
+def hvp(fn: Callable, wrt: int = 0) -> Callable:
+    """``hvp(f)(x, v)``: the Hessian of scalar ``f`` w.r.t. ``x`` times ``v``, without forming the
+    Hessian (forward mode over the generated gradient). With more arguments,
+    ``hvp(f, wrt=i)(*args, v)``: ``v`` comes last, the other arguments are held fixed."""
+    gradient = gradients.grad(fn, wrt=wrt)
+
+    @functools.wraps(as_function(fn, "hvp"))
+    def product(*args_and_vector):
+        if len(args_and_vector) < 2:
+            raise AdError("hvp(f)(*args, v) needs the arguments of f and the vector v",
+                          function=getattr(fn, "__qualname__", "f"))
+        args, v = args_and_vector[:-1], args_and_vector[-1]
+        tangents = [None] * len(args)
+        tangents[wrt] = v
+        return jvp(gradient, args, tangents)[1]
+    return product
+
+
+def linearize(fn: Callable, *primals) -> tuple[Any, Callable]:
+    """``(fn(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the tangent of the output along
+    ``tangents`` at ``primals`` (JAX's ``linearize``; each call runs the generated tangent code,
+    which recomputes the forward values)."""
+    out = fn(*primals)
+
+    def f_jvp(*tangents):
+        if len(tangents) != len(primals):
+            raise AdError("the linearized function takes one tangent per primal (%d), got %d"
+                          % (len(primals), len(tangents)), function=getattr(fn, "__qualname__",
+                                                                              "f"))
+        return jvp(fn, primals, tangents)[1]
+    return out, f_jvp
+
+
+def elementwise_grad(fn: Callable, wrt: int = 0) -> Callable:
+    """autograd's ``elementwise_grad``: the gradient of ``sum(fn(...))`` w.r.t. argument ``wrt``,
+    which for a function applied elementwise is each output's derivative by its input."""
+    fn = as_function(fn, "elementwise_grad")
+
+    @functools.wraps(fn)
+    def derivative(*args):
+        out, pullback = vjp(fn, *args)
+        return pullback(np.ones_like(out, dtype=float) if np.ndim(out) else 1.0)[wrt]
+    return derivative
+
+
+def _axes_per_argument(in_axes, n: int, name: str) -> list:
+    if isinstance(in_axes, (int, type(None))) and not isinstance(in_axes, bool):
+        return [in_axes] * n
+    if isinstance(in_axes, (tuple, list)) and len(in_axes) == n and all(
+            a is None or (isinstance(a, int) and not isinstance(a, bool)) for a in in_axes):
+        return list(in_axes)
+    raise AdError("vmap: in_axes=%r must be an int, None, or a tuple with one int or None per "
+                  "argument (%d here)" % (in_axes, n), function=name,
+                  hint="nested in_axes (for the entries of a list or dict argument) are not "
+                       "supported: map over whole arguments")
+
+
+def vmap(fn: Callable, in_axes: int | Sequence | None = 0, out_axes: int | Sequence = 0
+         ) -> Callable:
+    """JAX's ``vmap``: ``fn`` applied to each slice of its arguments along ``in_axes`` (an int or
+    None for every argument, or one per argument; None: not mapped), the results stacked along
+    ``out_axes`` (one per output for a tuple output). The slices are run one by one (a Python
+    loop), so ``vmap(grad(f))`` gives per-example gradients with ``f``'s generated code."""
+    name = getattr(fn, "__qualname__", "f")
+
+    @functools.wraps(fn)
+    def mapped(*args):
+        axes = _axes_per_argument(in_axes, len(args), name)
+        sizes = {np.shape(a)[ax] for a, ax in zip(args, axes) if ax is not None}
+        if not sizes:
+            raise AdError("vmap: no argument is mapped (in_axes=%r)" % (in_axes,), function=name)
+        if len(sizes) > 1:
+            raise AdError("vmap: the mapped axes have different sizes %s" % sorted(sizes),
+                          function=name, hint="map arguments of one batch size")
+        outs = [fn(*[a if ax is None else np.take(a, i, axis=ax) for a, ax in zip(args, axes)])
+                for i in range(sizes.pop())]
+        if isinstance(outs[0], tuple):
+            places = out_axes if isinstance(out_axes, (tuple, list)) else [out_axes] * len(outs[0])
+            return tuple(np.stack([o[k] for o in outs], axis=places[k])
+                         for k in range(len(outs[0])))
+        return np.stack(outs, axis=out_axes)
+    return mapped
+
+
+def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd"),
+                eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0) -> None:
+    """Check ``fn``'s derivatives at ``args`` against central finite differences in random
+    directions (float64 arguments): ``"fwd"`` the jvp, ``"rev"`` the vjp (as ``<u, J v>``); with
+    ``order`` 2 or more, the same checks of the first derivative (``grad`` of ``<u, fn>``), and so
+    on. Raises AssertionError naming the mode and order that disagree; usable in your tests."""
+    args = tuple(args)
+    name = getattr(fn, "__qualname__", "f")
+    rng = np.random.RandomState(seed)
+    positions = [i for i, a in enumerate(args)
+                 if isinstance(a, float) or (isinstance(a, np.ndarray) and a.dtype.kind == "f")]
+    if not positions:
+        raise AdError("check_grads: no float argument of %s to check" % name, function=name)
+
+    def direction(a):
+        return rng.randn(*np.shape(a)) if np.ndim(a) else float(rng.randn())
+
+    def moved(step, v):
+        return tuple(a + step * v[i] if i in positions else a for i, a in enumerate(args))
+
+    v = {i: direction(args[i]) for i in positions}
+    out = fn(*args)
+    numeric = (np.asarray(fn(*moved(eps, v))) - np.asarray(fn(*moved(-eps, v)))) / (2 * eps)
+    if "fwd" in modes:
+        tangent = jvp(fn, args, [v.get(i) for i in range(len(args))])[1]
+        _agree(tangent, numeric, "forward mode (jvp)", name, order, rtol, atol)
+    u = direction(out)
+    if "rev" in modes:
+        cotangents = vjp(fn, *args)[1](u)
+        both_ways = sum(np.sum(cotangents[i] * v[i]) for i in positions)
+        _agree(both_ways, np.sum(np.asarray(u) * numeric), "reverse mode (vjp)", name, order,
+               rtol, atol)
+    if order > 1:
+        # the first derivative as a function of the arguments: <u, fn(args)>'s gradient, raveled
+        params = ", ".join("a%d" % i for i in range(len(args)))
+        scalar = define("def scalarized(%s):\n    return np.sum(u * fn(%s))\n" % (params, params),
+                        "scalarized", {"np": np, "u": u, "fn": fn},
+                        "<adcompiler check_grads of %s, order %d>" % (name, order))
+        first = gradients.grad(scalar, wrt=tuple(positions))
+        flat = define("def first_derivative(%s):\n    return np.concatenate([np.ravel(g) for g in "
+                      "gradient(%s)])\n" % (params, params), "first_derivative",
+                      {"np": np, "gradient": first},
+                      "<adcompiler check_grads of %s, order %d: gradient>" % (name, order))
+        check_grads(flat, args, order - 1, modes, eps, rtol, atol, seed + 1)
+
+
+def _agree(got, want, what, name, order, rtol, atol):
+    if not np.allclose(got, want, rtol=rtol, atol=atol):
+        raise AssertionError("check_grads(%s): %s at order %d disagrees with finite differences:"
+                             " %r vs %r" % (name, what, order, got, want))

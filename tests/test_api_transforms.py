@@ -1,0 +1,139 @@
+"""has_aux, hvp, linearize, elementwise_grad, vmap and check_grads: each against what it is
+defined to be (the plain call, grad, hessian, jvp, finite differences)."""
+import numpy as np
+import pytest
+from conftest import fd_grad
+
+import adcompiler as ad
+
+X = np.array([0.3, -0.7, 1.2])
+V = np.array([1.0, 0.5, -2.0])
+CALLS = []
+
+
+def loss_with_metrics(w, x):
+    CALLS.append(1)
+    pred = np.tanh(x @ w)
+    loss = np.mean(pred ** 2)
+    return loss, {"pred": pred, "n": len(x), "name": "mse"}
+
+
+def loss_only(w, x):
+    return np.mean(np.tanh(x @ w) ** 2)
+
+
+def sine_cubed(x):
+    return np.sum(np.sin(x) * x ** 3)
+
+
+def scaled(x, y):
+    return np.sum(np.tanh(x) * y) * y
+
+
+def test_has_aux_differentiates_the_value_and_passes_aux_through():
+    w, x = np.array([0.3, -0.2]), np.arange(8.0).reshape(4, 2) / 8
+    CALLS.clear()
+    g, aux = ad.grad(loss_with_metrics, has_aux=True)(w, x)
+    assert len(CALLS) == 1  # (the function runs once)
+    np.testing.assert_allclose(g, ad.grad(loss_only)(w, x))
+    np.testing.assert_allclose(aux["pred"], np.tanh(x @ w))
+    assert aux["n"] == 4 and aux["name"] == "mse"
+    CALLS.clear()
+    (value, aux), (gw, gx) = ad.value_and_grad(loss_with_metrics, wrt=("w", "x"), has_aux=True)(w, x)
+    assert len(CALLS) == 1 and value == pytest.approx(loss_only(w, x))
+    np.testing.assert_allclose(gx, fd_grad(loss_only, [w, x], 1), atol=1e-8)
+    np.testing.assert_allclose(gw, fd_grad(loss_only, [w, x], 0), atol=1e-8)
+
+
+def test_has_aux_as_a_decorator_and_its_misuse():
+    @ad.grad(has_aux=True, wrt="y")
+    def tagged(x, y):
+        return np.sum(x * y), "tag"
+    g, tag = tagged(np.ones(2), np.array([3.0, 4.0]))
+    np.testing.assert_allclose(g, np.ones(2))
+    assert tag == "tag"
+    with pytest.raises(ad.AdError, match="must return a pair"):
+        ad.grad(sine_cubed, has_aux=True)(X)
+
+
+def test_hvp_is_the_hessian_times_the_vector():
+    np.testing.assert_allclose(ad.hvp(sine_cubed)(X, V), ad.hessian(sine_cubed)(X) @ V)
+    y = 0.7  # (other arguments held fixed; the vector comes last)
+    want = ad.hessian(scaled)(X, y) @ V
+    np.testing.assert_allclose(ad.hvp(scaled)(X, y, V), want)
+
+
+def test_linearize():
+    out, tangent_of = ad.linearize(sine_cubed, X)
+    assert out == pytest.approx(sine_cubed(X))
+    assert tangent_of(V) == pytest.approx(ad.grad(sine_cubed)(X) @ V)
+    assert tangent_of(2 * V) == pytest.approx(2 * tangent_of(V))
+
+
+def test_elementwise_grad():
+    np.testing.assert_allclose(ad.elementwise_grad(np.tanh)(X), 1 - np.tanh(X) ** 2)
+    np.testing.assert_allclose(ad.elementwise_grad(lambda x: x ** 3)(X), 3 * X ** 2)
+
+
+def pair_of(a, b):
+    return a * b, np.sum(a)
+
+
+def test_vmap_maps_arguments_and_stacks_results():
+    xs = np.stack([X, V, X * 2])
+    per_example = ad.vmap(ad.grad(sine_cubed))(xs)
+    np.testing.assert_allclose(per_example, np.stack([ad.grad(sine_cubed)(x) for x in xs]))
+    b = np.array([2.0, 3.0])
+    np.testing.assert_allclose(ad.vmap(lambda a, c: a * c, in_axes=(0, None))(np.ones((3, 2)), b),
+                               np.tile(b, (3, 1)))
+    cols = ad.vmap(np.sum, in_axes=1)(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(cols, [3.0, 5.0, 7.0])
+    prods, sums = ad.vmap(pair_of, in_axes=(1, 1), out_axes=(1, 0))(np.ones((2, 3)), np.ones((2, 3)))
+    assert prods.shape == (2, 3) and sums.shape == (3,)
+
+
+def test_vmap_misuse_is_an_aderror():
+    with pytest.raises(ad.AdError, match="different sizes"):
+        ad.vmap(pair_of)(np.ones(3), np.ones(4))
+    with pytest.raises(ad.AdError, match="in_axes"):
+        ad.vmap(pair_of, in_axes=[{"a": 0}, 0])(np.ones(3), np.ones(3))
+    with pytest.raises(ad.AdError, match="no argument is mapped"):
+        ad.vmap(pair_of, in_axes=None)(np.ones(3), np.ones(3))
+
+
+def test_check_grads_passes_right_derivatives_and_catches_a_wrong_rule():
+    ad.check_grads(sine_cubed, (X,), order=2)
+    ad.check_grads(scaled, (X, 0.7), order=2)
+
+    def half_rule(x):
+        return np.sum(x ** 2)
+    ad.defvjp(half_rule, lambda g, ans, x: (g * x,))  # (the derivative is 2x)
+    with pytest.raises(AssertionError, match="reverse mode"):
+        ad.check_grads(half_rule, (X,), order=1, modes=("rev",))
+
+
+def vector_field(x, c):
+    return np.tanh(x) * x[0] * c + x ** 3
+
+
+def test_jacobian_of_a_jacobian():
+    x, c = np.array([0.3, -0.2, 0.5]), 1.5
+    for inner_mode in ("reverse", "forward"):
+        for outer_mode in ("reverse", "forward"):
+            second = ad.jacobian(ad.jacobian(vector_field, mode=inner_mode), mode=outer_mode)(x, c)
+            inner = ad.jacobian(vector_field)
+            want = np.stack([fd_grad(lambda x_, c_, i=i, j=j: inner(x_, c_)[i, j], [x, c], 0)
+                             for i in range(3) for j in range(3)]).reshape(3, 3, 3)
+            np.testing.assert_allclose(second, want, atol=1e-6)
+    # (its Jacobian w.r.t. another argument)
+    dc = ad.jacobian(ad.jacobian(vector_field), wrt=1)(x, c)
+    np.testing.assert_allclose(dc, ad.jacobian(lambda x_: np.tanh(x_) * x_[0])(x), atol=1e-12)
+
+
+def test_third_derivatives_through_nested_jacobians_say_what_works():
+    with pytest.raises(ad.AdError, match="nested jacobian/hessian"):
+        ad.jacobian(ad.hessian(sine_cubed))(X)
+    third = ad.grad(ad.grad(ad.grad(lambda t: np.sin(t) * t ** 3)))(0.7)
+    t = 0.7
+    assert third == pytest.approx(-np.cos(t) * t ** 3 - 9 * np.sin(t) * t ** 2 + 18 * np.cos(t) * t
+                                  + 6 * np.sin(t))
