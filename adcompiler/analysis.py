@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .ir import target_of
+from .ir import list_method, target_of
 
 FLOAT, SCALAR = "float", "scalar"
 CONTAINER = "container"  # a list, tuple or dict (its adjoint has the same structure)
@@ -98,6 +98,9 @@ class Layout:
                         lay.binds.setdefault(bound, []).append(p)
                     if mutated:
                         lay.mutates.setdefault(mutated, []).append(p)
+                    method = list_method(s)
+                    if method and isinstance(s, gast.Assign):  # (v = lst.pop() changes lst)
+                        lay.mutates.setdefault(method[0], []).append(p)
         visit(body, ())
         return lay
 

@@ -156,11 +156,12 @@ LIST_MUTATORS = ("append", "pop")
 
 def list_method(stmt):
     """(list name, method, call) when ``stmt`` is ``lst.append(v)``, ``x = lst.pop()`` or
-    ``lst.pop()`` (its value discarded)."""
+    ``x = lst.pop(i)`` (or a pop with its value discarded)."""
     call = stmt.value if isinstance(stmt, (gast.Expr, gast.Assign)) else None
     if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
             and isinstance(call.func.value, gast.Name) and call.func.attr in LIST_MUTATORS:
-        if call.func.attr == "pop" and not call.args and not call.keywords \
+        if call.func.attr == "pop" and len(call.args) <= 1 and not call.keywords \
+                and all(isinstance(a, (gast.Name, gast.Constant)) for a in call.args) \
                 or (call.func.attr == "append" and isinstance(stmt, gast.Expr)):
             return call.func.value.id, call.func.attr, call
     return None

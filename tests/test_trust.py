@@ -2082,3 +2082,66 @@ def test_what_stops_a_scipy_function_is_named_at_the_users_call():
     assert "cannot differentiate scipy.optimize.rosen (scipy.optimize._optimize.rosen) through " \
            "its source" in message
     assert "test_trust.py" in message.splitlines()[1]
+
+
+def adjoint_zero_by_cancellation(v):
+    """Seed 509973: the adjoint of the number ``m`` is 1 - 1 = 0.0, which the matmul helpers take
+    for the zero of any shape and return as 0.0; the element updates of v's adjoint that follow
+    must not assume an array."""
+    z = sum((p for p in v))
+    m = res = np.matmul(v, v) + z
+    return res - float(m)
+
+
+def std_of_a_constant_slice(v):
+    """Seed 509586: every entry of ``act`` is the same number, so std(act) is 0 up to rounding;
+    its derivative is the subgradient 0, not rounding error over a rounding-sized std."""
+    act = np.minimum(v, np.sum(v * np.max(v)))
+    return np.std(act) ** 2 + np.std(act) + 0.5 * np.max(v) ** 2
+
+
+def test_an_adjoint_that_cancels_to_zero_before_element_updates():
+    v = np.array([0.3, -0.5, 1.2, 0.7])
+    np.testing.assert_array_equal(ad.grad(adjoint_zero_by_cancellation)(v), np.zeros(4))
+    check_all_modes(adjoint_zero_by_cancellation, [v])
+
+
+def test_std_of_a_slice_constant_up_to_rounding():
+    for v in (np.array([-1.07914601, -0.39677827, -0.75583279, 1.02194177, -0.32932176,
+                        -0.22535887]),
+              np.array([-1.2704849984857336, 0.9693967081580112, -1.17312340511416,
+                        1.9436211856492926, -0.41361898075974735, -0.7474548114407578])):
+        want = np.where(v == v.max(), v.max(), 0.0)
+        np.testing.assert_allclose(ad.grad(std_of_a_constant_slice)(v), want, atol=1e-12)
+        np.testing.assert_allclose(fd_grad(std_of_a_constant_slice, [v], 0), want, atol=1e-6)
+        _, t = ad.jvp(std_of_a_constant_slice, (v,), (np.ones(6),))
+        assert t == pytest.approx(v.max())
+
+
+# list.pop(i): the popped value's adjoint goes back at its index (negative ones too)
+def pops_by_index(x):
+    items = [x, x * 2.0, x ** 2, np.sin(x)]
+    mid = items.pop(1)
+    last = items.pop(-1)
+    first = items.pop(0)
+    return np.sum(mid * first) + np.sum(items[0] * last)
+
+
+def pops_in_a_loop(x, n):
+    queue = [x * k for k in range(1, 5)]
+    total = 0.0
+    for i in range(n):
+        total = total + np.sum(queue.pop(i % len(queue)) ** 2)
+    return total + np.sum(queue[0])
+
+
+def test_pop_with_an_index():
+    x = np.array([0.5, -1.0, 2.0])
+    check_all_modes(pops_by_index, [x])
+    check_all_modes(pops_in_a_loop, [x, 3], second_order=False)
+    # (a list argument the function pops from: its gradient has the entries it came with; a pop
+    # without an index once gave the gradient of the shortened list, [3.0, 0.0])
+    items = [1.0, 2.0, 3.0]
+    np.testing.assert_allclose(ad.grad(lambda a: a.pop(1) * a[0])(items), [2.0, 1.0, 0.0])
+    assert items == [1.0, 3.0]  # (the plain call's side effect)
+    np.testing.assert_allclose(ad.grad(lambda a: a.pop() * a[0])([1.0, 2.0, 3.0]), [3.0, 0.0, 1.0])

@@ -65,9 +65,10 @@ class Statements:
         if plan.kind == "pop" and list_method(s)[0] in self.live:
             # an inactive value off a list whose tangents are kept (a tape): pop its tangent too,
             # or the next pop would get this one
-            lst = list_method(s)[0]
+            lst, _, call = list_method(s)
             out.append(located(gast.Expr(value=gast.Call(func=gast.Attribute(
-                value=name(self.tan(lst)), attr="pop", ctx=gast.Load()), args=[], keywords=[])), s))
+                value=name(self.tan(lst)), attr="pop", ctx=gast.Load()), args=list(call.args),
+                keywords=[])), s))
 
     def no_tangent(self, s, plan, out):
         self.set_tangent(target_of(s)[0], None, out, s)
@@ -118,11 +119,11 @@ class Statements:
 
     def pop_statement(self, s, plan, out):
         bound = target_of(s)[0]
-        lst = list_method(s)[0]
+        lst, _, call = list_method(s)
         expr = None
         if lst in self.live:
             pop = gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load())
-            expr = gast.Call(func=pop, args=[], keywords=[])
+            expr = gast.Call(func=pop, args=list(call.args), keywords=[])
         if bound is None:  # (lst.pop(), its value discarded)
             if expr is not None:
                 out.append(located(gast.Expr(value=expr), s))

@@ -150,7 +150,7 @@ class SharedMemory:
                 elif mutated and isinstance(s, gast.Assign) and isinstance(value, gast.Name):
                     self._stores.append((s, mutated, [value.id]))
                 elif mutated and isinstance(s, gast.Expr) and list_method(s) \
-                        and value.args and isinstance(value.args[0], gast.Name):
+                        and list_method(s)[1] == "append" and isinstance(value.args[0], gast.Name):
                     self._stores.append((s, mutated, [value.args[0].id]))
         return self._stores
 

@@ -55,12 +55,14 @@ class AdjointState:
             return False
         return may(var)
 
-    def accumulate(self, var: str, expr, out: list, like, uniform=None, zero=True):
+    def accumulate(self, var: str, expr, out: list, like, uniform=None, zero=True,
+                   fresh=True):
         """``dvar = expr`` for the first contribution, then ``dvar = dvar + expr``, or in place
         (``dvar += expr``) into an array adjoint this code owns. ``uniform``: expr is a scalar
         standing for a uniform array (broadcasting makes every sum right) of the shape of the
         value this name holds in the backward pass; ``zero``: expr may be the scalar 0.0
-        standing for a zero array."""
+        standing for a zero array; ``fresh``: a sum with expr is an array (not when expr may be
+        a helper's 0.0 for an adjoint that is 0.0 by cancellation)."""
         d = self.adj(var)
         if uniform and var in self.live and var in self.maybe_zero:
             # (0.0 standing for zeros + a scalar standing for a uniform array: a scalar)
@@ -88,7 +90,8 @@ class AdjointState:
                                    like))
                 return
             out.append(located(assign(d, _plus(d, expr)), like))
-            if rank(self.kinds.get(var)) and not still_zero and var not in self.uniform:
+            if rank(self.kinds.get(var)) and not still_zero and var not in self.uniform \
+                    and fresh:
                 self.owned.add(var)  # ``+`` on arrays made a fresh array of the adjoint's shape
             return
         out.append(located(assign(d, expr), like))

@@ -149,7 +149,11 @@ class BackwardSweep:
                 nonzero = gast.Call(func=name(self.helper("nonzero")),
                                     args=[name(self.adj(bound))], keywords=[])
                 expr = gast.IfExp(test=nonzero, body=expr, orelse=const(0.0))
-            self.accumulate(c.var, expr, block, s, uniform=uniform, zero=source_zero or entries)
+            # (the adjoint of a number may be the Python float 0.0 by cancellation, which the
+            # helpers take for the zero of any structure: their results may then be 0.0 too,
+            # not arrays, seed 509973)
+            self.accumulate(c.var, expr, block, s, uniform=uniform, zero=source_zero or entries,
+                            fresh=bool(rank(self.kinds.get(bound))))
 
     def backward_if(self, s, out):
         if getattr(s, "ad_inactive", False):

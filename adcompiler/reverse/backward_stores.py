@@ -56,13 +56,21 @@ class BackwardStores:
         """``v = lst.pop()``: ``dv`` goes back on the end of ``dlst`` (a zero when no gradient
         reached ``v``, so that ``dlst`` stays aligned with ``lst``: the tape of generated gradient
         code, differentiated again, is such a list)."""
-        lst, v = list_method(s)[0], target_of(s)[0]
+        lst, _, call = list_method(s)
+        v = target_of(s)[0]
         if lst not in self.active:
             return
         self.ensure_owned(lst, rename.get(lst, lst), out, s)
-        put = gast.Call(func=gast.Attribute(value=name(self.adj(lst)), attr="append",
-                                            ctx=gast.Load()),
-                        args=[name(self.adj(v)) if v in self.live else const(0.0)], keywords=[])
+        back = name(self.adj(v)) if v in self.live else const(0.0)
+        if call.args:  # v = lst.pop(i): back where it was, in a new list
+            index = instantiate(call.args[0], rename) if rename else call.args[0]
+            put = gast.Call(func=name(self.helper("put_back")),
+                            args=[name(self.adj(lst)), index, back], keywords=[])
+            out.append(located(assign(self.adj(lst), put), s))
+            return
+        else:
+            put = gast.Call(func=gast.Attribute(value=name(self.adj(lst)), attr="append",
+                                                ctx=gast.Load()), args=[back], keywords=[])
         out.append(located(gast.Expr(value=put), s))
 
     # Generated gradient code differentiated again (reverse over reverse) updates adjoints in place.

@@ -122,8 +122,9 @@ class Taping:
             return {mutated: False}
         if plan.kind == "setattr":
             return {}
-        if plan.kind == "pop":
-            return {list_method(s)[0]: False}
+        if plan.kind == "pop":  # (and the index of lst.pop(i), where the adjoint goes back)
+            return {list_method(s)[0]: False, **{n: True for n in loads(s.value)
+                                                if n != list_method(s)[0]}}
         if plan.kind in ("add_at", "take_adjoint"):  # d[i] += v / v = d[i]: the index, and shapes
             args = s.value.args
             reads = {args[0].id: False}

@@ -134,11 +134,11 @@ R(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   jvp="np.sum(2.0 * (a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, "
       "keepdims=keepdims) / (reduced_size(a, axis) - ddof)",
   method="var")
-# (at std 0: the subgradient 0)
+# (at std 0, or a slice constant up to rounding: the subgradient 0)
 R(np.std, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
-  "unreduce(g / nonzero_or_one(ans), a, axis, keepdims) * (a - np.mean(a, axis=axis, "
-  "keepdims=True)) / (reduced_size(a, axis) - ddof)",
-  jvp="np.sum((a - np.mean(a, axis=axis, keepdims=True)) * t_a, axis=axis, keepdims=keepdims) / "
+  "unreduce(g / nonzero_or_one(ans), a, axis, keepdims) * deviations(a, axis) / "
+  "(reduced_size(a, axis) - ddof)",
+  jvp="np.sum(deviations(a, axis) * t_a, axis=axis, keepdims=keepdims) / "
       "((reduced_size(a, axis) - ddof) * nonzero_or_one(ans))",
   method="std")
 

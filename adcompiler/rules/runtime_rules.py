@@ -14,6 +14,7 @@ from .helpers import (
     products,
     reductions,
     shapes,
+    statistics,
 )
 
 table = Table("adcompiler.runtime")
@@ -48,6 +49,9 @@ D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   batching="container_adjoint",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"), like="x")
 D(rt.element, "v, i", "element_back(g, v, i)", jvp="element(t_v, i)", zero=("i",))
+D(rt.put_back, "lst, index, v", "left_out(g, index)", v="element(g, index)",
+  jvp="put_back(t_lst, index, t_v)", zero=("index",))
+D(rt.left_out, "lst, index", "put_back(g, index, 0.0)", linear=True, zero=("index",))
 D(rt.cotangent, "parts, i", "cotangent_back(g, parts, i)", jvp="cotangent(t_parts, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
@@ -61,6 +65,8 @@ D(rt.with_attribute, "t, attr, v", "without_attribute(g, attr)", v="attribute(g,
 D(rt.snapshot, "saved", "g", jvp="snapshot(t_saved)")
 table.elementwise(elementwise.nonzero_or_one, "a", "g * (a != 0)")
 table.elementwise(elementwise.nonzero_or_inf, "a", "g * (a != 0)")
+# (the centering a - mean(a) is its own adjoint)
+D(statistics.deviations, "a, axis=None", "deviations(g, axis)", linear=True)
 D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)",
   jvp="others_product_jvp(a, t_a, axis)",
   zero=("axis",))  # (its Jacobian is symmetric: the adjoint is the tangent map)

@@ -29,7 +29,9 @@ from .adjoints import (
     distinct,
     element,
     expand_like,
+    left_out,
     own,
+    put_back,
     take_adjoint,
     zero_like,
 )
@@ -125,7 +127,8 @@ __all__ = [
     "product_adjoint", "dot_adjoint", "dmatmul_left", "dmatmul_right", "nonzero", "r_items",
     "c_items",
     # adjoints
-    "own", "add_at", "take_adjoint", "add", "container_adjoint", "element", "expand_like",
+    "own", "add_at", "put_back", "left_out", "take_adjoint", "add", "container_adjoint", "element",
+    "expand_like",
     "zero_like", "dense", "cast_like", "distinct", "cotangent",
     # writes
     "keep_dtype", "in_place", "scatter_add", "scattered", "element_in_place", "snapshot", "copy",

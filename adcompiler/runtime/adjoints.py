@@ -24,6 +24,23 @@ def own(g, x):
     return out
 
 
+def put_back(dlst, index, g):
+    """A new list: the list adjoint ``dlst`` (the length of the list after ``v = lst.pop(index)``)
+    with ``v``'s adjoint ``g`` back at its place; ``g`` is then at ``index`` of the result,
+    counted from either end as ``index`` counts."""
+    if dlst.__class__ is _float:
+        return dlst
+    at = index if index >= 0 else len(dlst) + 1 + index
+    return dlst[:at] + [g] + dlst[at:]
+
+
+def left_out(dlst, index):
+    """A new list: ``dlst`` without its entry at ``index`` (``put_back``'s adjoint)."""
+    if dlst.__class__ is _float:
+        return dlst
+    return dlst[:index] + dlst[index + 1:] if index != -1 else dlst[:-1]
+
+
 def add_at(dx, index, g):
     """``dx[index] += g`` into an owned adjoint, correct for repeated fancy indices."""
     if g.__class__ is _float and not g:

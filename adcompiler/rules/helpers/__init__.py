@@ -18,10 +18,11 @@ from . import (
     reductions,
     second_order,
     shapes,
+    statistics,
 )
 
-TOPICS = (elementwise, reductions, products, linalg, shapes, joins, polynomials, containers,
-          second_order, distributions)
+TOPICS = (elementwise, reductions, statistics, products, linalg, shapes, joins, polynomials,
+          containers, second_order, distributions)
 
 
 def public_callables(module) -> dict:

@@ -1,34 +1,11 @@
-"""Adjoints and tangents of reductions and of cumulative operations along an axis: logsumexp,
-prod's product of the other entries (right where entries are 0), average, median, nanmean,
-cumsum, cumprod, diff and the running maximum / minimum (``np.maximum.accumulate``)."""
+"""Adjoints and tangents of reductions and of cumulative operations along an axis: prod's
+product of the other entries (right where entries are 0), average, median, nanmean, cumsum,
+cumprod, diff and the running maximum / minimum (``np.maximum.accumulate``)."""
 from __future__ import annotations
 
 import numpy as np
 
-from ...runtime import unbroadcast, unreduce
 from ._base import _zero
-
-
-def logsumexp_back(g, a, b, ans, axis=None, keepdims=False, wrt=0):
-    """Adjoint of ``a`` (``wrt`` 0) or of the weights ``b`` (1) in
-    ``scipy.special.logsumexp(a, axis, b, keepdims)``: ``g * b * exp(a - ans)`` and
-    ``g * exp(a - ans)``, over the shape ``a`` and ``b`` broadcast to (``b`` None: weights 1)."""
-    if _zero(g):
-        return g
-    full = a if b is None else np.broadcast_to(a, np.broadcast_shapes(np.shape(a), np.shape(b)))
-    share = unreduce(g, full, axis, keepdims) * np.exp(full - unreduce(ans, full, axis, keepdims))
-    if wrt == 1:
-        return unbroadcast(share, b)
-    return unbroadcast(share if b is None else share * b, a)
-
-
-def logsumexp_jvp(a, b, ans, t_a, t_b, axis=None, keepdims=False):
-    """Tangent of ``scipy.special.logsumexp(a, axis, b, keepdims)``: the sum along ``axis`` of
-    ``exp(a - ans) * (b * t_a + t_b)``."""
-    full = a if b is None else np.broadcast_to(a, np.broadcast_shapes(np.shape(a), np.shape(b)))
-    weighted = t_a if b is None else b * t_a
-    return np.sum(np.exp(full - unreduce(ans, full, axis, keepdims)) * (weighted + t_b), axis=axis,
-                  keepdims=keepdims)
 
 
 def cumsum_back(g, a, axis=None):
@@ -264,33 +241,3 @@ def accumulate_extreme_jvp(t, a, top, axis=0):
         return t
     return np.take_along_axis(np.broadcast_to(t, np.shape(a)), _running_extreme_index(a, top, axis),
                               axis=axis)
-
-
-def _cov_rows(m, rowvar, bias, ddof):
-    """(the variables as centred rows of observations, the divisor) of ``np.cov(m, ...)``."""
-    x = np.atleast_2d(np.asarray(m, dtype=float))
-    if not rowvar and np.ndim(m) > 1:
-        x = x.T
-    if ddof is None:
-        ddof = 0 if bias else 1
-    return x - np.mean(x, axis=1, keepdims=True), x.shape[1] - ddof
-
-
-def cov_back(g, m, rowvar=True, bias=False, ddof=None):
-    """Adjoint of ``np.cov(m, rowvar=, bias=, ddof=)``: ``(g + g.T) @ xc / divisor`` (the rows of
-    ``xc`` sum to 0, so centring needs no adjoint of its own)."""
-    if _zero(g):
-        return g
-    xc, divisor = _cov_rows(m, rowvar, bias, ddof)
-    g = np.reshape(g, (xc.shape[0], xc.shape[0]))
-    back = (g + g.T) @ xc / divisor
-    return np.reshape(back if rowvar or np.ndim(m) < 2 else back.T, np.shape(m))
-
-
-def cov_jvp(m, t, rowvar=True, bias=False, ddof=None):
-    """Tangent of ``np.cov(m, ...)`` along ``t``."""
-    if _zero(t):
-        return t
-    xc, divisor = _cov_rows(m, rowvar, bias, ddof)
-    tc = _cov_rows(np.broadcast_to(t, np.shape(m)), rowvar, bias, ddof)[0]
-    return np.squeeze((tc @ xc.T + xc @ tc.T) / divisor)  # (as np.cov squeezes its result)
