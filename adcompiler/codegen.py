@@ -15,7 +15,7 @@ import types
 
 import gast
 
-from .ir import COMMENT, walk
+from .ir import COMMENT, copy_tree, walk
 
 _COMMENT_LINE = re.compile(r"^(\s*)%s\((.*)\)$" % COMMENT)
 _serial = itertools.count(1)
@@ -88,6 +88,35 @@ def _no_empty_blocks(tree) -> None:
                 and (block or field == "body")
             ):
                 block.append(gast.Pass())
+
+
+def wrap_try_regions(stmts, inside=None) -> list:
+    """Generated statements that come from the body of a ``try`` (marked ``ad_try`` with its
+    handlers by the normal form), wrapped in that ``try`` again: from the first to the last of a
+    run of them in one block, with what generated code put between them (its tape, tangents),
+    unless a block around them is (``inside``). The handlers raise, so where the boundaries fall
+    changes nothing for the code after them."""
+    def region(st):
+        handlers = getattr(st, "ad_try", None)
+        return None if handlers is inside else handlers
+
+    out, k = [], 0
+    for st in stmts:
+        for field in ("body", "orelse"):
+            if getattr(st, field, None):
+                setattr(st, field, wrap_try_regions(getattr(st, field), region(st) or inside))
+    while k < len(stmts):
+        handlers = region(stmts[k])
+        if handlers is None:
+            out.append(stmts[k])
+            k += 1
+            continue
+        last = max(j for j in range(k, len(stmts)) if region(stmts[j]) is handlers)
+        wrapped = gast.Try(body=stmts[k:last + 1], handlers=copy_tree(handlers), orelse=[],
+                           finalbody=[])
+        out.append(gast.copy_location(wrapped, stmts[k]))
+        k = last + 1
+    return out
 
 
 def to_source(tree) -> str:

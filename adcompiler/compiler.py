@@ -13,7 +13,7 @@ from . import hooks, runtime
 from .analysis import CONTAINER, FLOAT, SCALAR, array_kind, is_container
 from .arguments import TUPLE_OF, is_array_kind
 from .batched import BatchedForwardMode
-from .codegen import compile_functions, drop_orphan_comments, to_source
+from .codegen import compile_functions, drop_orphan_comments, to_source, wrap_try_regions
 from .context import Context
 from .forward import ForwardMode
 from .fusion import fuse_composites
@@ -102,6 +102,7 @@ def normalized_source(fn) -> str:
     """The three-address form of ``fn`` as source."""
     _, _, fdef = _stage(fn, fuse=False)
     fdef.name = fn.__name__ if fn.__name__ != "<lambda>" else "lambda_"
+    fdef.body = wrap_try_regions(fdef.body)
     return to_source(fdef)
 
 
@@ -236,7 +237,7 @@ class _Reverse:
                 run_optimizer(d, is_pure_call(self.ctx), self.keep(),
                               facts_of(self.ctx, self.rev.kinds, self.arg_kinds),
                               self.floats())
-            d.body = drop_orphan_comments(d.body)
+            d.body = wrap_try_regions(drop_orphan_comments(d.body))
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]
         fns = compile_functions(source, names, self.parsed, self.ctx.bindings.objects, names[0])
@@ -364,20 +365,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     a = r.fdef.args
     every_param = {p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
                    if p is not None}
-    defined = every_param | {n.id for s in r.entry + r.forward for n in walk(s)
-                             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    saved = sorted({n for n in loads_of(bwd.body)
-                    if n in defined} | set(r.originals.values()) & loads_of(bwd.body))
-    if rev.tape and rev.tape in saved:  # (a callee's too: the public pullback may run it again)
-        bwd.body.insert(0,
-                        assign(rev.tape,
-                               gast.Call(func=gast.Attribute(value=name(rev.tape), attr="copy",
-                                                             ctx=gast.Load()), args=[],
-                                         keywords=[])))
-    if saved:
-        unpack = assign(gast.Tuple(elts=[name(v, True) for v in saved], ctx=gast.Store()),
-                        name(saved_name))
-        bwd.body.insert(0, unpack)
+    saved = _unpack_saved(r, bwd, every_param, saved_name)
     always = every_param | _bound_unconditionally(r.entry + r.forward)
     # saved values a branch or loop may not have bound: None until then
     maybe_unbound = [assign(v, const(None)) for v in saved if v not in always]
@@ -389,6 +377,25 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
                      maybe_unbound + r.entry + r.forward + [gast.Return(value=fwd_ret)])
     fns, source = r.finish([fwd, bwd], optimize)
     return Split(fns[fwd_name], fns[bwd_name], source)
+
+
+def _unpack_saved(r, bwd, params, saved_name) -> list:
+    """The values the backward function ``bwd`` reads from the forward one (sorted), unpacked
+    from ``saved_name`` at its start (the tape copied first: the public pullback may run again)."""
+    defined = params | {n.id for s in r.entry + r.forward for n in walk(s)
+                        if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+    reads = loads_of(bwd.body)
+    saved = sorted({n for n in reads if n in defined} | set(r.originals.values()) & reads)
+    tape = r.rev.tape
+    if tape and tape in saved:  # (a callee's too)
+        copy = gast.Call(func=gast.Attribute(value=name(tape), attr="copy", ctx=gast.Load()),
+                         args=[], keywords=[])
+        bwd.body.insert(0, assign(tape, copy))
+    if saved:
+        unpack = assign(gast.Tuple(elts=[name(v, True) for v in saved], ctx=gast.Store()),
+                        name(saved_name))
+        bwd.body.insert(0, unpack)
+    return saved
 
 
 def _bound_unconditionally(stmts) -> set:
@@ -439,6 +446,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     if optimize:
         run_optimizer(jdef, is_pure_call(ctx),
                       floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
+    jdef.body = wrap_try_regions(jdef.body)
     source = to_source(jdef)
     jfn = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname)[jname]
     jfn.__defaults__ = parsed.fn.__defaults__

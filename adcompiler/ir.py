@@ -154,6 +154,23 @@ def loads(node) -> list[str]:
 LIST_MUTATORS = ("append", "pop")
 
 
+def rebuilt(node, like):
+    """``node``, a branch or loop a transform rebuilt from ``like``, at ``like``'s location and in
+    the ``try`` region it is in (``ad_try``: see ``codegen.wrap_try_regions``)."""
+    located(node, like)
+    if getattr(like, "ad_try", None) is not None:
+        node.ad_try = like.ad_try
+    return node
+
+
+def walk_statements(stmt):
+    """``stmt`` and every statement nested in its blocks."""
+    yield stmt
+    for field in ("body", "orelse"):
+        for inner in getattr(stmt, field, None) or []:
+            yield from walk_statements(inner)
+
+
 def list_method(stmt):
     """(list name, method, call) when ``stmt`` is ``lst.append(v)``, ``x = lst.pop()`` or
     ``x = lst.pop(i)`` (or a pop with its value discarded)."""

@@ -232,28 +232,7 @@ class ResolveShapes:
             number = isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
             return node, Value(_PY, type(node.value).__name__, node=node) if number else UNKNOWN
         if isinstance(node, gast.BinOp):
-            node.left, left = self.expr(node.left, env)
-            node.right, right = self.expr(node.right, env)
-            if not isinstance(node.op, _ELEMENTWISE):
-                return node, UNKNOWN
-            node.left, left = self.unexpand(node.left, left, right, env)
-            node.right, right = self.unexpand(node.right, right, left, env)
-            for one, (other, value) in ((node.left, (node.right, right)),
-                                        (node.right, (node.left, left))):
-                if (
-                    isinstance(node.op, gast.Mult)
-                    and _is_one(one)
-                    and not self.primal
-                    and value.shape == _PY
-                    and value.dtype == "float"
-                ):
-                    # (1.0 * y: y, for a float y: the optimiser could not tell. An array stays a
-                    # product: a new array, never an argument handed back as a gradient)
-                    return other, value
-            if isinstance(node.op, _WITH_ARRAY_CONSTANT):
-                node.left, node.right = (self.as_array(node.left, right),
-                                         self.as_array(node.right, left))
-            return node, self.elementwise(left, right, op=node.op)
+            return self.binop(node, env)
         if isinstance(node, gast.UnaryOp):
             node.operand, operand = self.expr(node.operand, env)
             if isinstance(node.op, (gast.USub, gast.UAdd)):
@@ -283,6 +262,27 @@ class ResolveShapes:
             if isinstance(getattr(node, field, None), gast.expr):
                 setattr(node, field, self.expr(getattr(node, field), env)[0])
         return node, UNKNOWN
+
+    def binop(self, node, env):
+        """``a op b``: elementwise for + - * / **, with a number next to a float array bound once
+        as a 0-d array of its dtype (``as_array``), and ``1.0 * y`` for a float ``y`` just ``y``."""
+        node.left, left = self.expr(node.left, env)
+        node.right, right = self.expr(node.right, env)
+        if not isinstance(node.op, _ELEMENTWISE):
+            return node, UNKNOWN
+        node.left, left = self.unexpand(node.left, left, right, env)
+        node.right, right = self.unexpand(node.right, right, left, env)
+        for one, (other, value) in ((node.left, (node.right, right)),
+                                    (node.right, (node.left, left))):
+            if isinstance(node.op, gast.Mult) and _is_one(one) and not self.primal \
+                    and value.shape == _PY and value.dtype == "float":
+                # (the optimiser could not tell. An array stays a product: a new array, never an
+                # argument handed back as a gradient)
+                return other, value
+        if isinstance(node.op, _WITH_ARRAY_CONSTANT):
+            node.left, node.right = (self.as_array(node.left, right),
+                                     self.as_array(node.right, left))
+        return node, self.elementwise(left, right, op=node.op)
 
     def elementwise(self, *operands, op=None):
         """The Value of an elementwise operation ``op`` (a ufunc's when None: NumPy scalars from

@@ -54,6 +54,16 @@ def write_through_a_view(A):
     return np.sum(t * t) + np.sum(A)
 
 
+def guarded_division(x, y):
+    try:
+        ratio = x / y
+        if not np.all(np.isfinite(ratio)):
+            raise FloatingPointError("division by zero")
+    except FloatingPointError as error:
+        raise ValueError("y has a zero entry") from error
+    return np.sum(ratio * x)
+
+
 CASES = {
     "layers.reverse": (layers, dict(wrt=(0, 1, 2))),
     "seed_xy.reverse": (seed_xy, dict(wrt=(0, 1))),
@@ -65,4 +75,6 @@ CASES = {
     "build_in_place.reverse": (build_in_place, dict()),
     "write_through_a_view.reverse": (write_through_a_view, dict()),
     "write_through_a_view.forward": (write_through_a_view, dict(mode="forward")),
+    "guarded_division.reverse": (guarded_division, dict(wrt=(0, 1))),
+    "guarded_division.forward": (guarded_division, dict(wrt=(0, 1), mode="forward")),
 }

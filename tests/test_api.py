@@ -155,7 +155,7 @@ def test_unsupported_code_points_at_user_line(tmp_path):
             y = x * 2.0
             try:
                 y = y + 1
-            except ValueError:
+            finally:
                 pass
             return y
         """))

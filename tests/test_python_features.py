@@ -1067,3 +1067,72 @@ def test_the_gradient_of_a_dict_merged_with_double_star_has_its_structure():
         return both['p'] * 2.0 + both['q'] ** 2
     g = ad.grad(merged, wrt=(0, 1))({'p': 1.0, 'q': 3.0}, {'q': 4.0})
     assert g == ({'p': 2.0, 'q': 0.0}, {'q': 8.0})
+
+
+# try/except: the body is differentiated on the path where nothing is raised; a handler that ends
+# by raising runs as written (the same exception as the plain call), one that would let the
+# function go on raises an AdError where it runs
+def checked_product(x, y):
+    try:
+        shape = np.broadcast_shapes(np.shape(x), np.shape(y))
+        z = x * y
+    except ValueError as e:
+        raise ValueError("incompatible shapes %s and %s" % (np.shape(x), np.shape(y))) from e
+    else:
+        z = z + np.sin(x)
+    return np.sum(np.broadcast_to(z, shape) ** 2)
+
+
+def jittered_cholesky(a):
+    k = a @ a.T
+    try:
+        low = np.linalg.cholesky(k)
+    except np.linalg.LinAlgError:
+        low = np.linalg.cholesky(k + 1e-3 * np.eye(len(k)))
+    return np.sum(low * low)
+
+
+def returns_inside_try(x, steps):
+    total = 0.0
+    for i in range(steps):
+        try:
+            total = total + np.sum(np.tanh(x * (i + 1)))
+            if total > 100.0:
+                return total
+        except FloatingPointError:
+            raise
+    return total * 2.0
+
+
+def cleans_up(x):
+    try:
+        y = x * 2.0
+    finally:
+        print("done")
+    return np.sum(y)
+
+
+def test_try_except_is_differentiated_on_the_path_taken():
+    x, y = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.3, -0.2])
+    check_all_modes(checked_product, [x, y], wrt=(0, 1))
+    with pytest.raises(ValueError, match="incompatible shapes") as info:
+        ad.grad(checked_product)(x, np.ones(4))
+    assert isinstance(info.value.__cause__, ValueError)  # (as the plain call raises it)
+    check_all_modes(returns_inside_try, [x, 3])
+    assert "try:" in ad.source(checked_product)
+
+
+def test_a_handler_that_goes_on_is_refused_where_it_runs():
+    a = np.array([[1.0, 0.2], [0.3, 1.5]])
+    check_all_modes(jittered_cholesky, [a])  # (the handler does not run)
+    singular = np.array([[1.0, 2.0], [2.0, 4.0]])
+    for run in (lambda: ad.grad(jittered_cholesky)(singular),
+                lambda: ad.jvp(jittered_cholesky, (singular,), (np.ones((2, 2)),))):
+        with pytest.raises(ad.AdError, match="the path through this 'except'") as info:
+            run()
+        assert "test_python_features.py" in str(info.value)
+
+
+def test_try_finally_is_refused():
+    with pytest.raises(ad.AdError, match="'try' with 'finally'"):
+        ad.grad(cleans_up)(np.ones(2))

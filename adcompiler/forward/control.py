@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gast
 
-from ..ir import if_, located
+from ..ir import if_, located, rebuilt
 
 
 class ControlFlow:
@@ -47,7 +47,7 @@ class ControlFlow:
         self.maybe_zero = body_zero | self.maybe_zero  # (0.0 after the if when after either branch)
         self.materialize(self.live - body_live, body, s)
         self.materialize(self.live - else_live, orelse, s)
-        out.append(located(if_(s.test, body, orelse), s))
+        out.append(rebuilt(if_(s.test, body, orelse), s))
 
     def transform_loop(self, s, out):
         """Tangents live at the end of the body are live (as 0.0) at its head; tangents the body
@@ -78,4 +78,4 @@ class ControlFlow:
             loop = gast.For(target=s.target, iter=s.iter, body=body, orelse=[], type_comment=None)
         else:
             loop = gast.While(test=s.test, body=body, orelse=[])
-        out.append(located(loop, s))
+        out.append(rebuilt(loop, s))

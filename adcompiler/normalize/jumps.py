@@ -154,6 +154,8 @@ class JumpLowering:
             return [s] + orelse if orelse else s
         if isinstance(s, (gast.With, gast.Try)):
             s.body = self._block(s.body)
+            if isinstance(s, gast.Try):
+                s.orelse = self._block(s.orelse)
         return s
 
 

@@ -130,25 +130,9 @@ class CallPlans(RuleBinding):
         still denote when the code runs): a rule, a user function, a checkpoint, or opaque."""
         func, args = call.func, list(call.args)
         target = unwrap(obj)
-        frame = self.frame_reads(call)
-        if frame:
-            return Plan("opaque", frame, callee="%s(...)" % _call_text(func), hint=_LOCALS_HINT,
-                        why="it reads the function's local variables through code the compiler "
-                            "does not see")
-        if _is_user_class(obj) and rules.lookup(obj) is None:
-            return Plan("opaque", loads(call), callee="%s(...)" % obj.__name__, hint=_OBJECT_HINT,
-                        why="objects created inside the differentiated function are not traced")
-        module = getattr(target, "__module__", None) or ""
-        if module.startswith(runtime.__name__ + ".") and rules.lookup(obj) is None:
-            return Plan("opaque", loads(call),
-                        callee="adcompiler's runtime helper %r (generated code is differentiated "
-                               "again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
-        if module.startswith(runtime.__name__.rsplit(".", 1)[0] + ".api") \
-                and rules.lookup(obj) is None and custom.user_rules(target)[0] is None:
-            return Plan("opaque", loads(call), callee="adcompiler's %r" % target.__name__,
-                        why="derivatives of this order through nested jacobian/hessian calls are "
-                            "not supported",
-                        hint="use grad(grad(grad(f))) for scalar functions, or one level less")
+        unseen = self.unseen_code_plan(call, obj, target)
+        if unseen is not None:
+            return unseen
         if custom.user_rules(target)[0] is not None:
             names = [a.id for a in args if isinstance(a, gast.Name)]
             return Plan("user", names, callee=_call_text(func), fn=target, guard=(func, named))
@@ -172,8 +156,8 @@ class CallPlans(RuleBinding):
                         callee="'%s' (%s.%s)" % (_call_text(func), target.__module__,
                                                  target.__qualname__),
                         why="it is a library's function with no derivative rule (adcompiler "
-                            "does not differentiate through the source of NumPy, SciPy and "
-                            "other numerical libraries)")
+                            "differentiates through the source of SciPy's functions, not of "
+                            "NumPy's, other libraries' or a library object's methods)")
         if isinstance(obj, custom._Checkpointed):
             plan = self.subroutine_plan(s, call, unwrap(obj.fn))
             plan.kind = "checkpoint"
@@ -188,6 +172,33 @@ class CallPlans(RuleBinding):
         frozen = type(obj).__module__.startswith("scipy.stats.") and hasattr(obj, "logpdf")
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj),
                     hint=_FROZEN_HINT % ((_call_text(func),) * 2) if frozen else None)
+
+    def unseen_code_plan(self, call, obj, target):
+        """The opaque plan of a call whose derivative would go through code the compiler does not
+        see or trace: ``eval``/``locals()``, a class of the user's (an object made here),
+        adcompiler's own runtime helpers and API functions without a rule; else None."""
+        frame = self.frame_reads(call)
+        if frame:
+            return Plan("opaque", frame, callee="%s(...)" % _call_text(call.func),
+                        hint=_LOCALS_HINT, why="it reads the function's local variables through "
+                                               "code the compiler does not see")
+        if rules.lookup(obj) is not None:
+            return None
+        if _is_user_class(obj):
+            return Plan("opaque", loads(call), callee="%s(...)" % obj.__name__, hint=_OBJECT_HINT,
+                        why="objects created inside the differentiated function are not traced")
+        module = getattr(target, "__module__", None) or ""
+        if module.startswith(runtime.__name__ + "."):
+            return Plan("opaque", loads(call),
+                        callee="adcompiler's runtime helper %r (generated code is differentiated "
+                               "again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
+        if module.startswith(runtime.__name__.rsplit(".", 1)[0] + ".api") \
+                and custom.user_rules(target)[0] is None:
+            return Plan("opaque", loads(call), callee="adcompiler's %r" % target.__name__,
+                        why="derivatives of this order through nested jacobian/hessian calls are "
+                            "not supported",
+                        hint="use grad(grad(grad(f))) for scalar functions, or one level less")
+        return None
 
     def is_module_object(self, var) -> bool:
         """Whether ``var`` names a module-level object (not a local, not an argument)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gast
 
-from ..ir import assign, const, if_, loads, located, name, not_, target_of, walk
+from ..ir import assign, const, if_, loads, located, name, not_, rebuilt, target_of, walk
 from ..naming import label_of
 
 
@@ -113,7 +113,7 @@ class ForwardSweep:
             test = branch_test(fresh, test)
             var = fresh
             self.ctx.resolver.locals.add(fresh)
-        new = located(if_(test, self.forward(s.body), self.forward(s.orelse)), s)
+        new = rebuilt(if_(test, self.forward(s.body), self.forward(s.orelse)), s)
         out.append(new)
         s.ad_test = test
         s.ad_test_var = self.control_record(s, var, out) if var else None
@@ -136,7 +136,7 @@ class ForwardSweep:
                 fresh = self.ctx.namer.fresh(a + "_")
                 out.append(located(assign(fresh, name(a)), s))
                 saved_args[a] = fresh
-        loop = located(gast.For(target=s.target, iter=s.iter, body=body, orelse=[],
+        loop = rebuilt(gast.For(target=s.target, iter=s.iter, body=body, orelse=[],
                                 type_comment=None), s)
         out.append(loop)
         s.ad_range_args = [saved_args.get(a) or self.control_record(s, a, out) for a in args]
@@ -146,7 +146,7 @@ class ForwardSweep:
         counter = self.trip_counter(s, out)
         body = self.forward(s.body)
         _count(counter, body, s)
-        out.append(located(gast.While(test=s.test, body=body, orelse=[]), s))
+        out.append(rebuilt(gast.While(test=s.test, body=body, orelse=[]), s))
         s.ad_counter = self.control_record(s, counter, out, always=True)
 
     def trip_counter(self, s, out) -> str:
