@@ -3,6 +3,7 @@ prints a gradient next to its finite-difference estimate."""
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -150,8 +151,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, "%s: error: %s (see %s --help)\n" % (self.prog, message, self.prog))
 
 
+def _version() -> str:
+    try:
+        return importlib.metadata.version("adcompiler")
+    except importlib.metadata.PackageNotFoundError:  # (run from a source tree not installed)
+        return "(not installed)"
+
+
 def main(argv=None) -> int:
     parser = _Parser(prog="adcompiler", description="Source-to-source automatic differentiation.")
+    parser.add_argument("--version", action="version", version="adcompiler " + _version())
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     dump = sub.add_parser("dump", help="print generated code")
     dump.add_argument("target", help="FILE.py:FUNC")

@@ -137,3 +137,36 @@ def test_third_derivatives_through_nested_jacobians_say_what_works():
     t = 0.7
     assert third == pytest.approx(-np.cos(t) * t ** 3 - 9 * np.sin(t) * t ** 2 + 18 * np.cos(t) * t
                                   + 6 * np.sin(t))
+
+
+def lorenz(x, rho=28.0, beta=8.0 / 3.0):
+    return np.array([10.0 * (x[1] - x[0]), x[0] * (rho - x[2]) - x[1], x[0] * x[1] - beta * x[2]])
+
+
+def test_jacobian_and_hessian_take_keyword_arguments_as_grad_does():
+    x = np.array([1.0, 2.0, 3.0])
+    for mode in ("reverse", "forward"):
+        got = ad.jacobian(lorenz, mode=mode)(x, beta=1.0)
+        want = np.stack([fd_grad(lambda x_, i=i: lorenz(x_, 28.0, 1.0)[i], [x], 0) for i in range(3)])
+        np.testing.assert_allclose(got, want, atol=1e-6)
+    np.testing.assert_allclose(ad.hessian(scaled)(X, y=0.7), ad.hessian(scaled)(X, 0.7))
+    with pytest.raises(ad.AdError, match="'gamma' is not a positional parameter"):
+        ad.jacobian(lorenz)(x, gamma=1.0)
+
+
+def test_vjp_wrt_returns_the_cotangents_asked_for():
+    w, x = np.array([0.3, -0.2]), np.arange(6.0).reshape(3, 2) / 6
+    _, every = ad.vjp(loss_only, w, x)
+    _, one = ad.vjp(loss_only, w, x, wrt="w")
+    _, two = ad.vjp(loss_only, w, x, wrt=(1, 0))
+    np.testing.assert_allclose(one(1.0), every(1.0)[0])
+    np.testing.assert_allclose(two(1.0)[0], every(1.0)[1])
+    np.testing.assert_allclose(two(1.0)[1], every(1.0)[0])
+
+
+def test_command_line_version():
+    import subprocess
+    import sys
+    out = subprocess.run([sys.executable, "-m", "adcompiler", "--version"], capture_output=True,
+                         text=True, check=True).stdout
+    assert out.startswith("adcompiler ")

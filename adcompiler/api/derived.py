@@ -34,6 +34,30 @@ def _params(fn) -> list[str]:
     return list(code.co_varnames[skip:code.co_argcount])
 
 
+def _by_position(fn, args, keywords) -> tuple:
+    """``args`` with ``keywords`` put at their parameters' positions (their defaults in the
+    positions between), for the transforms that take arguments by position."""
+    if not keywords:
+        return tuple(args)
+    params = _params(fn)
+    unknown = sorted(set(keywords) - set(params[len(args):]))
+    if unknown:
+        raise AdError("%r is not a positional parameter of %s after the %d given by position"
+                      % (unknown[0], fn.__qualname__, len(args)), function=fn.__qualname__,
+                      hint="pass it by position, or bind it first: functools.partial(f, %s=...)"
+                      % unknown[0])
+    defaults = {p.name: p.default for p in inspect.signature(unwrap(fn)).parameters.values()}
+    last = max(params.index(k) for k in keywords)
+    rest = []
+    for p in params[len(args):last + 1]:
+        value = keywords.get(p, defaults.get(p, inspect.Parameter.empty))
+        if value is inspect.Parameter.empty:
+            raise AdError("%s: missing argument %r" % (fn.__qualname__, p),
+                          function=fn.__qualname__)
+        rest.append(value)
+    return tuple(args) + tuple(rest)
+
+
 def _positions(fn, wrt) -> tuple[tuple[int, ...], bool]:
     """Positions of ``wrt`` among ``fn``'s parameters and whether a tuple was asked for."""
     params = _params(fn)

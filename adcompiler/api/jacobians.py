@@ -20,6 +20,7 @@ from .caches import _BATCHED, STATS
 from .derived import (
     Wrt,
     _as_derived,
+    _by_position,
     _check_differentiable,
     _params,
     _positions,
@@ -42,7 +43,8 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
     fn = as_function(fn, "jacobian")
 
     @functools.wraps(fn)
-    def jac(*args):
+    def jac(*args, **keywords):
+        args = _by_position(fn, args, keywords)
         if hasattr(fn, "__adcompiler_jacobian__"):  # jacobian(jacobian(f)): see _as_source
             return jacobian(_as_source(fn.__adcompiler_jacobian__, args), wrt, mode)(*args)
         positions, many = _positions(fn, wrt)
@@ -152,7 +154,8 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
     fn = as_function(fn, "hessian")
 
     @functools.wraps(fn)
-    def hess(*args):
+    def hess(*args, **keywords):
+        args = _by_position(fn, args, keywords)
         positions, many = _positions(fn, wrt)
         _check_differentiable(fn, args, positions)
         blocks = [_hessian_rows(fn, args, a, positions, mode) for a in positions]

@@ -11,7 +11,7 @@ from ..errors import AdError
 from ..parse import unwrap
 from ..runtime import CalleeRedefined
 from .caches import _SPLITS, STATS, clear_cache
-from .derived import _as_derived, _params, _spread
+from .derived import _as_derived, _params, _positions, _spread
 from .gradients import gradient_vjp
 from .tangents import _differentiable_positions, _structure
 
@@ -30,11 +30,20 @@ def _split(fn, args):
     return pair, positions
 
 
-def vjp(fn: Callable, *args) -> tuple[Any, Callable]:
+def vjp(fn: Callable, *args, wrt=None) -> tuple[Any, Callable]:
     """Run ``fn(*args)`` forward and return ``(out, pullback)``. ``pullback(cotangent)`` returns
-    one cotangent per positional argument (None for arguments that are not differentiable). The
-    forward and backward halves are two generated functions; the tape between them is explicit,
-    and the pullback may be called any number of times."""
+    one cotangent per positional argument (None for arguments that are not differentiable), or
+    with ``wrt`` (a position, a name, or a tuple of those) the cotangent(s) of those arguments
+    only. The forward and backward halves are two generated functions; the tape between them is
+    explicit, and the pullback may be called any number of times."""
+    if wrt is not None:
+        out, every = vjp(fn, *args)
+        positions, many = _positions(as_function(fn, "vjp"), wrt)
+
+        def chosen(cotangent):
+            grads = every(cotangent)
+            return tuple(grads[p] for p in positions) if many else grads[positions[0]]
+        return out, chosen
     fn = as_function(fn, "vjp")
     name = getattr(fn, "__qualname__", "f")
     # the vjp of a gradient: Hessian-vector products (forward over reverse)
