@@ -170,3 +170,13 @@ def test_command_line_version():
     out = subprocess.run([sys.executable, "-m", "adcompiler", "--version"], capture_output=True,
                          text=True, check=True).stdout
     assert out.startswith("adcompiler ")
+
+
+def test_source_is_the_code_the_last_new_kind_of_call_runs():
+    def cubed(x):
+        return np.sum(x ** 3)
+    df = ad.grad(cubed)
+    assert df.source == df.source_generic  # (before any call)
+    df(X)
+    assert df.source != df.source_generic and "def dcubed" in df.source
+    assert df.source == ad.source(cubed, args=(X,))

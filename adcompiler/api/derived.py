@@ -198,6 +198,7 @@ class _Derived:
         compiled = self._generate(target, positions, key, args)
         STATS["generated"] += 1
         self._fns[key] = compiled.fn
+        self.specialised = compiled  # (its source: what the last new kind of call runs)
         return compiled.fn
 
     def _function_for(self, args):
@@ -221,6 +222,14 @@ class GradientFunction(functools.partial):
 
     @property
     def source(self) -> str:
+        """The code generated for the argument kinds of the last call that needed new code (what
+        such calls run), or before any call the code valid for every argument type."""
+        specialised = getattr(self.derived, "specialised", None)
+        return specialised.source if specialised is not None else self.derived.source
+
+    @property
+    def source_generic(self) -> str:
+        """The code valid for every argument type."""
         return self.derived.source
 
     def __get__(self, instance, owner=None):
