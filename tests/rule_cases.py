@@ -9,10 +9,11 @@ import numpy as np
 
 try:
     import scipy.linalg as sla
+    import scipy.signal as sig
     import scipy.special as sp
     import scipy.stats as st
 except ImportError:  # SciPy's rules exist only with SciPy
-    sp = st = sla = None
+    sp = st = sla = sig = None
 
 
 class V:
@@ -555,6 +556,16 @@ if sp is not None:
             C(getattr(st.dirichlet, _method), "st.dirichlet.%s(x / np.sum(x), y)" % _method,
               dict(x=V(3, **P), y=V(3, lo=1.2, hi=3.0))),
         ]
+    CASES += [  # scipy.signal: every mode, either operand the larger
+        C(sig.convolve, "sig.convolve(x, y)", dict(x=V(5), y=V(3))),
+        C(sig.convolve, "sig.convolve(x, y, 'same')", dict(x=V(3), y=V(4))),
+        C(sig.convolve, "sig.convolve(x, y, mode='valid', method='fft')", dict(x=V(3, 4), y=V(2, 2))),
+        C(sig.correlate, "sig.correlate(x, y, 'same')", dict(x=V(5), y=V(2))),
+        C(sig.correlate, "sig.correlate(x, y, 'valid')", dict(x=V(2, 3), y=V(3, 4))),
+        C(sig.convolve2d, "sig.convolve2d(x, y, 'same')", dict(x=V(3, 4), y=V(2, 3))),
+        C(sig.correlate2d, "sig.correlate2d(x, y, 'same')", dict(x=V(4, 4), y=V(2, 2))),
+        C(sig.correlate2d, "sig.correlate2d(x, y, 'valid')", dict(x=V(3, 4), y=V(2, 3))),
+    ]
     _K3 = "np.array([0.0, 2.0, 5.0])"
     _SPD = "x @ x.T + 3.0 * np.eye(3)"
     CASES += [  # scipy.linalg (x: a well-conditioned matrix; a symmetric one made of it)

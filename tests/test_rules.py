@@ -27,7 +27,8 @@ def _module(tmp_path_factory):
     """Write one function per case to a module and import it."""
     path = tmp_path_factory.mktemp("rulecases") / "rule_case_functions.py"
     lines = ["import math", "import numpy as np", "try:", "    import scipy.special as sp",
-             "    import scipy.stats as st", "    import scipy.linalg as sla", "except ImportError:",
+             "    import scipy.stats as st", "    import scipy.linalg as sla", "    import scipy.signal as sig",
+             "except ImportError:",
              "    pass", ""]
     for i, case in enumerate(CASES):
         params = ", ".join(case.args)

@@ -27,8 +27,6 @@ def _name(rule, namespace):
         return ("operator.%s" % name) if mod in ("_operator", "operator") else name
     if namespace == "scipy.stats":
         return rule.name  # (a distribution's method: scipy.stats.norm.logpdf)
-    if namespace == "scipy.linalg":
-        return "scipy.linalg." + name
     return "%s.%s" % (namespace, name)
 
 
@@ -60,13 +58,14 @@ def render() -> str:
              "accepted with the values shown and no others (an AdError names the argument); a `dtype`",
              "parameter keeps the rule for a float dtype, gives a zero gradient for an int or bool one and",
              "refuses a complex one (decided at run time when the dtype is known only then).",
-             "The `scipy.special`, `scipy.stats` and `scipy.linalg` sections apply when SciPy is installed",
-             "(it is optional).",
+             "The `scipy.special`, `scipy.stats`, `scipy.linalg` and `scipy.signal` sections apply when SciPy",
+             "is installed (it is optional).",
              ""]
     tables = [("numpy", rules.numpy_rules.table), ("numpy.linalg", rules.linalg_rules.table),
               ("math", rules.math_rules.table),
               ("builtins", rules.builtin_rules.table), ("methods", rules.methods.table)]
     import scipy.linalg  # noqa: F401  (the optional tables load once SciPy is imported)
+    import scipy.signal  # noqa: F401
     import scipy.stats  # noqa: F401
     rules.load_scipy_rules()
     tables += [(module, getattr(rules, name).table) for module, name in rules.OPTIONAL]

@@ -37,11 +37,11 @@ import gast
 from .helpers import HELPERS
 
 # Names a template may use besides its parameters, g and ans: numpy, math, scipy.special (``sp``),
-# scipy.stats (``st``) and scipy.linalg (``sla``) (in SciPy's rules only: they are loaded once the
-# user's code has imported SciPy), and the helpers (the public functions of the runtime and of the
-# helper modules), all bound in generated code.
+# scipy.stats (``st``), scipy.linalg (``sla``) and scipy.signal (``sig``) (in SciPy's rules only:
+# they are loaded once the user's code has imported SciPy), and the helpers (the public functions
+# of the runtime and of the helper modules), all bound in generated code.
 _MODULES = {"np": "numpy", "math": "math", "sp": "scipy.special", "st": "scipy.stats",
-            "sla": "scipy.linalg"}
+            "sla": "scipy.linalg", "sig": "scipy.signal"}
 HELPER_NAMES = frozenset(set(_MODULES) | set(HELPERS))
 
 
@@ -367,7 +367,8 @@ class Table:
         return self.define(fn, params, vjp, jvp=jvp, linear=linear, name=name, reduction=method,
                            batching="reduction" if linear and method else None)
 
-    def product(self, fn, params: str, left, right, call, matmul=False, batching=None):
+    def product(self, fn, params: str, left, right, call, matmul=False, batching=None,
+                harmless=(), only=None):
         """A bilinear product of its first two parameters: ``left``/``right`` are their vjp
         templates; the tangent is derived, ``call(t_a, b) + call(a, t_b)`` (``call``: how the
         templates spell the product; other parameters are passed by keyword). ``matmul``: it
@@ -378,7 +379,7 @@ class Table:
         rest = "".join(", %s=%s" % (p, p) for p in sig.params[2:])
         jvp = "{0}(t_{1}, {2}{3}) + {0}({1}, t_{2}{3})".format(call, a, b, rest)
         return self.define(fn, params, left, jvp=jvp, product="matmul" if matmul else "bilinear",
-                           batching=batching, **{b: right})
+                           batching=batching, harmless=harmless, only=only, **{b: right})
 
     def alias(self, key, rule: Rule):
         """Reuse another table's rule under ``key`` (an array method with the function's

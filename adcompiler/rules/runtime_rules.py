@@ -14,6 +14,7 @@ from .helpers import (
     products,
     reductions,
     shapes,
+    signals,
     statistics,
 )
 
@@ -65,6 +66,11 @@ D(rt.with_attribute, "t, attr, v", "without_attribute(g, attr)", v="attribute(g,
 D(rt.snapshot, "saved", "g", jvp="snapshot(t_saved)")
 table.elementwise(elementwise.nonzero_or_one, "a", "g * (a != 0)")
 table.elementwise(elementwise.nonzero_or_inf, "a", "g * (a != 0)")
+# (padding a window into zeros and cropping it out: each is the other's adjoint)
+D(signals.pad_to_full, "w, a, v, mode, ceil=False", "crop_from_full(g, a, v, mode, ceil)",
+  linear=True, zero=("a", "v"))
+D(signals.crop_from_full, "w, a, v, mode, ceil=False", "pad_to_full(g, a, v, mode, ceil)",
+  linear=True, zero=("a", "v"))
 # (the centering a - mean(a) is its own adjoint)
 D(statistics.deviations, "a, axis=None", "deviations(g, axis)", linear=True)
 D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)",

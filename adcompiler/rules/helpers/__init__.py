@@ -18,11 +18,12 @@ from . import (
     reductions,
     second_order,
     shapes,
+    signals,
     statistics,
 )
 
 TOPICS = (elementwise, reductions, statistics, products, linalg, shapes, joins, polynomials,
-          containers, second_order, distributions)
+          containers, second_order, distributions, signals)
 
 
 def public_callables(module) -> dict:
