@@ -153,10 +153,9 @@ def test_unsupported_code_points_at_user_line(tmp_path):
 
         def f(x):
             y = x * 2.0
-            try:
-                y = y + 1
-            finally:
-                pass
+            match y:
+                case 2.0:
+                    y = y + 1
             return y
         """))
     sys.path.insert(0, str(tmp_path))
@@ -166,7 +165,7 @@ def test_unsupported_code_points_at_user_line(tmp_path):
     finally:
         sys.path.remove(str(tmp_path))
     assert "in f:" in msg and str(path) in msg and "line 5" in msg
-    assert "try" in msg and "^" in msg and "fix:" in msg
+    assert "match" in msg and "^" in msg and "fix:" in msg
 
 
 def test_function_without_rule_is_an_error():

@@ -1104,12 +1104,28 @@ def returns_inside_try(x, steps):
     return total * 2.0
 
 
+CLEAN_UPS = []
+
+
 def cleans_up(x):
     try:
-        y = x * 2.0
+        y = np.log(x) * 2.0
+        if np.any(y > 5.0):
+            raise ValueError("too large")
+    except ValueError:
+        CLEAN_UPS.append("handler")
+        raise
     finally:
-        print("done")
-    return np.sum(y)
+        CLEAN_UPS.append("finally")
+        scale = 0.5
+    return np.sum(y) * scale
+
+
+def returns_in_finally(x):
+    try:
+        x = x * 2.0
+    finally:
+        return np.sum(x)
 
 
 def test_try_except_is_differentiated_on_the_path_taken():
@@ -1133,6 +1149,14 @@ def test_a_handler_that_goes_on_is_refused_where_it_runs():
         assert "test_python_features.py" in str(info.value)
 
 
-def test_try_finally_is_refused():
-    with pytest.raises(ad.AdError, match="'try' with 'finally'"):
-        ad.grad(cleans_up)(np.ones(2))
+def test_try_finally_runs_its_block_on_both_paths():
+    x = np.array([0.5, 2.0])
+    CLEAN_UPS.clear()
+    check_like_plain(cleans_up, [x])
+    assert set(CLEAN_UPS) == {"finally"}
+    CLEAN_UPS.clear()
+    with pytest.raises(ValueError, match="too large"):
+        ad.grad(cleans_up)(x * 100.0)
+    assert CLEAN_UPS == ["handler", "finally"]  # (as the plain call runs them)
+    with pytest.raises(ad.AdError, match="in a 'finally' block"):
+        ad.grad(returns_in_finally)(x)

@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import runtime
 from ..custom import insert_grad_of
-from ..ir import assign, const, if_, is_atom, name, walk_statements
+from ..ir import assign, const, copy_tree, if_, is_atom, name, walk_statements
 
 
 class Statements:
@@ -167,38 +167,51 @@ class Statements:
         self.emit(hook, s)
 
     def stmt_Try(self, s):
-        """``try: body except ...: handler [else: ...]``: the body is differentiated as
-        straight-line code (the path on which no exception is raised), each of its statements
-        marked ``ad_try`` with the handlers generated code wraps them in (``codegen``): a handler
-        that ends by raising runs as written; one that would continue the function raises the
-        AdError that its path is not differentiated, where it runs."""
-        if s.finalbody:
-            self.unsupported(s, "'try' with 'finally'",
-                             "do the clean-up after the try (or outside the differentiated "
-                             "function)")
-        handlers = [self.handler(h) for h in s.handlers]
+        """``try: body except ...: handler [else: ...] [finally: ...]``: the body is
+        differentiated as straight-line code (the path on which no exception is raised), then
+        ``else`` and ``finally``; each statement of the body is marked ``ad_try`` with the
+        handlers generated code wraps it in (``codegen``): a handler that ends by raising runs as
+        written; one that would continue the function raises the AdError that its path is not
+        differentiated, where it runs; on an exception, the ``finally`` block runs as written
+        before it goes on (after the handler, and for any other exception too)."""
+        jumps = (gast.Return, gast.Break, gast.Continue)
+        if any(isinstance(n, jumps) for st in s.finalbody for n in gast.walk(st)):
+            self.unsupported(s, "'return', 'break' or 'continue' in a 'finally' block",
+                             "leave the block after the try instead")
+        final = copy_tree(s.finalbody)
+        handlers = [self.handler(h, final) for h in s.handlers]
+        if final:  # (any other exception: the clean-up, then on)
+            handlers.append(gast.ExceptHandler(
+                type=name("BaseException"), name=None,
+                body=copy_tree(final) + [gast.Raise(exc=None, cause=None)]))
         body = self.block(s.body)
         for st in body:
             for node in walk_statements(st):
                 node.ad_try = handlers
             self.out.append(st)
-        for st in s.orelse:
+        for st in s.orelse + s.finalbody:
             self.stmt(st)
 
-    def handler(self, h):
-        """The ``except`` clause as generated code runs it (see ``stmt_Try``)."""
+    def handler(self, h, final):
+        """The ``except`` clause as generated code runs it (see ``stmt_Try``), followed by the
+        ``final`` block when there is one."""
         jumps = (gast.Return, gast.Break, gast.Continue)
         if h.body and isinstance(h.body[-1], gast.Raise) \
                 and not any(isinstance(n, jumps) for st in h.body for n in gast.walk(st)):
-            return h
-        error = self.loc.error("cannot differentiate the path through this 'except' (the code "
-                               "it guards raised, and the function went on without its result)",
-                               h, hint="check the condition before the computation instead of "
-                                       "catching its exception, or let the exception propagate")
-        call = gast.Call(func=name(self.helper("refused", runtime.refused)),
-                         args=[name(self.helper("refusal", runtime.Refusal(error)))], keywords=[])
-        return gast.copy_location(gast.ExceptHandler(type=h.type, name=h.name,
-                                                     body=[gast.Expr(value=call)]), h)
+            body = h.body
+        else:
+            error = self.loc.error(
+                "cannot differentiate the path through this 'except' (the code it guards raised, "
+                "and the function went on without its result)", h,
+                hint="check the condition before the computation instead of catching its "
+                     "exception, or let the exception propagate")
+            call = gast.Call(func=name(self.helper("refused", runtime.refused)),
+                             args=[name(self.helper("refusal", runtime.Refusal(error)))],
+                             keywords=[])
+            body = [gast.Expr(value=call)]
+        if final:
+            body = [gast.Try(body=body, handlers=[], orelse=[], finalbody=copy_tree(final))]
+        return gast.copy_location(gast.ExceptHandler(type=h.type, name=h.name, body=body), h)
 
     def stmt_Raise(self, s):
         self.emit(s, s)  # runs in the forward pass as written; it has no derivative
