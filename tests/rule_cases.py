@@ -275,6 +275,8 @@ CASES = [
     C(np.hstack, "np.hstack([x, y], dtype=np.float64)", dict(x=V(2, 2), y=V(2, 3))),
     C(np.vstack, "np.vstack([x, y])", dict(x=V(3), y=V(2, 3))),
     C(np.column_stack, "np.column_stack([x, y])", dict(x=V(3), y=V(3, 2))),
+    C(np.dstack, "np.dstack([x, y, x * y])", dict(x=V(2, 3), y=V(2, 3))),
+    C(np.dstack, "np.dstack((x, y))", dict(x=V(3), y=V(3))),
     C(np.split, "np.split(x, 2)[1] * np.split(x, 2)[0]", dict(x=V(4))),
     C(np.array_split, "np.array_split(x, [1, 3], axis=1)[2]", dict(x=V(2, 5))),
     C(np.tile, "np.tile(x, (2, 3))", dict(x=V(2, 2))),
@@ -451,6 +453,9 @@ CASES = [
     C(max, "max([x, y])", dict(x=V(lo=-1.0, hi=0.0), y=V(lo=1.0, hi=2.0))),
     C(min, "min(x, y)", dict(x=V(lo=1.0, hi=2.0), y=V(lo=-1.0, hi=0.0))),
 ]
+
+if hasattr(np, "row_stack") and np.row_stack is not np.vstack:  # (deprecated in NumPy 2)
+    CASES.append(C(np.row_stack, "np.row_stack([x, y])", dict(x=V(3), y=V(2, 3))))
 
 if sp is not None:
     CASES += [

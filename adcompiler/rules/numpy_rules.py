@@ -246,6 +246,9 @@ D(np.hstack, "tup, dtype=None, casting='same_kind'", "hstack_back(g, tup)", line
 D(np.vstack, "tup, dtype=None, casting='same_kind'", "vstack_back(g, tup)", linear=True,
   harmless=("casting",))
 D(np.column_stack, "tup", "column_stack_back(g, tup)", linear=True)
+D(np.dstack, "tup", "dstack_back(g, tup)", linear=True)
+if hasattr(np, "row_stack") and np.row_stack is not np.vstack:  # (deprecated, NumPy 2)
+    table.like(np.row_stack, table.rules[np.vstack], "tup, dtype=None, casting='same_kind'")
 D(np.split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)",
   linear=True)
 D(np.array_split, "ary, indices_or_sections, axis=0",

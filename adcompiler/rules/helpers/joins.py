@@ -18,6 +18,15 @@ def vstack_back(g, tup):
                          for p, t in zip(np.split(g, sizes, axis=0), tup)], tup)
 
 
+def dstack_back(g, tup):
+    """Adjoint of ``np.dstack(tup)``: pieces along the third axis of ``np.atleast_3d`` of each."""
+    if _zero(g):
+        return _pieces_like(g, tup)
+    sizes = np.cumsum([np.atleast_3d(t).shape[2] for t in tup])[:-1]
+    return _pieces_like([np.reshape(p, np.shape(t))
+                         for p, t in zip(np.split(g, sizes, axis=2), tup)], tup)
+
+
 def hstack_back(g, tup):
     """Adjoint of ``np.hstack(tup)``."""
     if _zero(g):
