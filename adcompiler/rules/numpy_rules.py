@@ -247,6 +247,10 @@ D(np.vstack, "tup, dtype=None, casting='same_kind'", "vstack_back(g, tup)", line
   harmless=("casting",))
 D(np.column_stack, "tup", "column_stack_back(g, tup)", linear=True)
 D(np.dstack, "tup", "dstack_back(g, tup)", linear=True)
+# (w.r.t. the values; the spacing or coordinates in varargs get no gradient)
+D(np.gradient, "f, *varargs, axis=None, edge_order=1",
+  "gradient_back(g, f, varargs, axis, edge_order)", linear=True)
+D(np.real_if_close, "a, tol=100", "real_adjoint(g, a, site)", linear=True, harmless=("tol",))
 if hasattr(np, "row_stack") and np.row_stack is not np.vstack:  # (deprecated, NumPy 2)
     table.like(np.row_stack, table.rules[np.vstack], "tup, dtype=None, casting='same_kind'")
 D(np.split, "ary, indices_or_sections, axis=0", "split_back(g, ary, indices_or_sections, axis)",

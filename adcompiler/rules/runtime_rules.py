@@ -73,6 +73,8 @@ D(signals.crop_from_full, "w, a, v, mode, ceil=False", "pad_to_full(g, a, v, mod
   linear=True, zero=("a", "v"))
 # (the centering a - mean(a) is its own adjoint)
 D(statistics.deviations, "a, axis=None", "deviations(g, axis)", linear=True)
+D(statistics.gradient_back, "w, f, varargs=(), axis=None, edge_order=1",
+  "np.gradient(g, *varargs, axis=axis, edge_order=edge_order)", linear=True, zero=("f",))
 D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)",
   jvp="others_product_jvp(a, t_a, axis)",
   zero=("axis",))  # (its Jacobian is symmetric: the adjoint is the tangent map)

@@ -1,6 +1,6 @@
 """Adjoints and tangents of statistics: logsumexp with weights, the deviations from the mean
-that std's adjoint reads (exactly 0 on a slice constant up to rounding), and the covariance
-matrix."""
+that std's adjoint reads (exactly 0 on a slice constant up to rounding), the covariance matrix,
+and ``np.gradient``'s differences."""
 from __future__ import annotations
 
 import numpy as np
@@ -74,3 +74,27 @@ def cov_jvp(m, t, rowvar=True, bias=False, ddof=None):
     xc, divisor = _cov_rows(m, rowvar, bias, ddof)
     tc = _cov_rows(np.broadcast_to(t, np.shape(m)), rowvar, bias, ddof)[0]
     return np.squeeze((tc @ xc.T + xc @ tc.T) / divisor)  # (as np.cov squeezes its result)
+
+
+def gradient_back(g, f, varargs=(), axis=None, edge_order=1):
+    """Adjoint of ``np.gradient(f, *varargs, axis=axis, edge_order=edge_order)`` w.r.t. ``f``:
+    along each axis, the transpose of the difference matrix (``np.gradient`` of the identity
+    along that axis, with the same spacing), applied to that axis's adjoint (``g``, or its entry
+    per axis when there are several)."""
+    if _zero(g):
+        return g
+    f = np.asarray(f)
+    axes = tuple(range(f.ndim)) if axis is None else (axis,) if np.ndim(axis) == 0 \
+        else tuple(axis)
+    parts = [g] if len(axes) == 1 else list(g)
+    spacing = list(varargs) * len(axes) if len(varargs) == 1 else list(varargs) or [1.0] * len(axes)
+    total = 0.0
+    for ax, part, h in zip(axes, parts, spacing):
+        if _zero(part):
+            continue
+        n = f.shape[ax]
+        matrix = np.gradient(np.eye(n), h, axis=0, edge_order=edge_order)
+        along = np.tensordot(matrix.T, np.moveaxis(np.asarray(part), ax, 0), axes=1)
+        total = total + np.moveaxis(along, 0, ax)
+    return total
+
