@@ -1160,3 +1160,26 @@ def test_try_finally_runs_its_block_on_both_paths():
     assert CLEAN_UPS == ["handler", "finally"]  # (as the plain call runs them)
     with pytest.raises(ad.AdError, match="in a 'finally' block"):
         ad.grad(returns_in_finally)(x)
+
+
+def nested_with_every_kind_of_parameter(x, w):
+    def layer(h, *extra, scale=1.0, **opts):
+        out = np.tanh(h * scale)
+        for e in extra:
+            out = out + e
+        return out * opts.get("gain", 1.0)
+    return np.sum(layer(x, w, x * 2.0, scale=0.5, gain=3.0) ** 2) + np.sum(layer(w))
+
+
+def nested_called_with_unpacking(x):
+    def inner(*parts):
+        return sum(parts)
+    pieces = (x, x * 2.0)
+    return np.sum(inner(*pieces))
+
+
+def test_nested_functions_with_varargs_keyword_only_and_kwargs():
+    x, w = np.array([0.3, -0.4]), np.array([1.0, 0.5])
+    check_all_modes(nested_with_every_kind_of_parameter, [x, w], wrt=(0, 1))
+    with pytest.raises(ad.AdError, match=r"\*args or \*\*kwargs unpacked"):
+        ad.grad(nested_called_with_unpacking)(x)

@@ -57,29 +57,10 @@ class Calls:
             raise self.loc.error("recursion through the nested function %r is not supported"
                                  % fdef.name, call,
                                  hint="define the recursive function at module level")
-        args = fdef.args
-        if args.vararg or args.kwarg or args.kwonlyargs or args.posonlyargs:
-            self.unsupported(call, "calling a nested function with *args, **kwargs or keyword-only "
-                                   "parameters", "define it at module level")
-        params = [a.id for a in args.args]
         renames = {n: self.namer.fresh("%s_%s" % (fdef.name.strip("<>"), n))
                    for n in sorted(local_names(fdef))}
         self.resolver.locals |= set(renames.values())
-        bound = {}
-        if len(call.args) > len(params):
-            raise self.loc.error("too many arguments for %s()" % fdef.name, call)
-        for p, a in zip(params, call.args):
-            bound[p] = a
-        for k in call.keywords:
-            if k.arg not in params or k.arg in bound:
-                raise self.loc.error("unexpected keyword argument %r for %s()" % (k.arg, fdef.name),
-                                     call)
-            bound[k.arg] = k.value
-        defaults = dict(zip(params[len(params) - len(args.defaults):], args.defaults))
-        for p in params:
-            value = bound.get(p, defaults.get(p))
-            if value is None:
-                raise self.loc.error("missing argument %r for %s()" % (p, fdef.name), call)
+        for p, value in self.bind_nested(fdef, call).items():
             self.assign_to(renames[p], value, s)
         body = [Renamer(renames).visit(copy_tree(st)) for st in fdef.body]
         inner = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
@@ -96,6 +77,46 @@ class Calls:
             return self.atom(result if result is not None else const(None), s)
         finally:
             self.inlining.pop()
+
+    def bind_nested(self, fdef, call) -> dict:
+        """Parameter -> argument expression of ``call`` to the nested def ``fdef``: positional,
+        keyword, keyword-only and default values, the extra positional arguments as the tuple
+        ``*args`` binds and the extra keywords as the dict ``**kwargs`` binds (a call that
+        unpacks ``*`` or ``**`` itself is refused: what it binds is known only when it runs)."""
+        args = fdef.args
+        if any(isinstance(a, gast.Starred) for a in call.args) \
+                or any(k.arg is None for k in call.keywords):
+            self.unsupported(call, "calling a nested function with *args or **kwargs unpacked",
+                             "define it at module level")
+        positional = [a.id for a in args.posonlyargs + args.args]
+        if len(call.args) > len(positional) and not args.vararg:
+            raise self.loc.error("too many arguments for %s()" % fdef.name, call)
+        bound = dict(zip(positional, call.args))
+        if args.vararg:
+            bound[args.vararg.id] = gast.Tuple(elts=list(call.args[len(positional):]),
+                                               ctx=gast.Load())
+        named = [a.id for a in args.args + args.kwonlyargs]
+        extra = {}
+        for k in call.keywords:
+            if k.arg in named and k.arg not in bound:
+                bound[k.arg] = k.value
+            elif args.kwarg and k.arg not in bound:
+                extra[k.arg] = k.value
+            else:
+                raise self.loc.error("unexpected keyword argument %r for %s()"
+                                     % (k.arg, fdef.name), call)
+        if args.kwarg:
+            bound[args.kwarg.id] = gast.Dict(keys=[const(k) for k in extra],
+                                             values=list(extra.values()))
+        defaults = dict(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+        defaults.update({a.id: d for a, d in zip(args.kwonlyargs, args.kw_defaults)
+                         if d is not None})
+        for p in positional + [a.id for a in args.kwonlyargs]:
+            if p not in bound:
+                if p not in defaults:
+                    raise self.loc.error("missing argument %r for %s()" % (p, fdef.name), call)
+                bound[p] = defaults[p]
+        return bound
 
     def higher_order(self, node, s):
         """``map(f, xs, ...)`` as ``[f(x, ...) for x, ... in zip(xs, ...)]`` and
