@@ -2145,3 +2145,26 @@ def test_pop_with_an_index():
     np.testing.assert_allclose(ad.grad(lambda a: a.pop(1) * a[0])(items), [2.0, 1.0, 0.0])
     assert items == [1.0, 3.0]  # (the plain call's side effect)
     np.testing.assert_allclose(ad.grad(lambda a: a.pop() * a[0])([1.0, 2.0, 3.0]), [3.0, 0.0, 1.0])
+
+
+def rebinds_then_breaks(a):
+    """Seed 531247: the loop rebinds v3 to a value that does not depend on ``a``, then breaks; the
+    tangent of v3 was made 0 at the end of the body, after the break, so the jvp after the loop
+    used v3's tangent from before the loop."""
+    v3 = np.array([a, a, 0.001]) * 2.0
+    total = np.zeros_like(v3)
+    for i in range(1, 3):
+        if np.any(total > 1.0) and i == 1:
+            v3 = total
+        else:
+            v3 = total - 0.5
+        if i < 2:
+            break
+    v4 = (v3 ** 2 + 1.0) ** v3
+    return np.max(v4) - float(v3[0]) + a * 0.5
+
+
+def test_a_tangent_made_zero_in_a_loop_left_by_break():
+    _, t = ad.jvp(rebinds_then_breaks, (0.7,), (1.0,))
+    assert t == pytest.approx(0.5)
+    check_all_modes(rebinds_then_breaks, [0.7])

@@ -72,7 +72,14 @@ class ControlFlow:
         self.materialize(head_live - entry_live - head_owned, out, s)
         for v in sorted(head_owned - entry_owned):
             self.ensure_owned(v, out, s)
-        self.materialize(head_live - end_live, body, s)
+        tail = []
+        self.materialize(head_live - end_live, tail, s)
+        if getattr(s, "ad_break_flag", None) and body:
+            # before the trailing ``if broke: break``: the pass that breaks leaves with them too
+            # (seed 531247: a stale tangent after the loop)
+            body[-1:-1] = tail
+        else:
+            body.extend(tail)
         self.live, self.owned = set(head_live), set(head_owned)
         if isinstance(s, gast.For):
             loop = gast.For(target=s.target, iter=s.iter, body=body, orelse=[], type_comment=None)
