@@ -15,7 +15,8 @@ from ..resolve import MISSING
 def _is_distribution(obj) -> bool:
     """A ``scipy.stats`` distribution (``norm``, ``multivariate_normal``), whose call freezes it."""
     return any(c.__name__ in ("rv_generic", "multi_rv_generic")
-               and c.__module__.startswith("scipy.stats") for c in type(obj).__mro__)
+               and str(getattr(c, "__module__", "")).startswith("scipy.stats")
+               for c in type(obj).__mro__)
 
 
 def _frozen(value, resolver) -> bool:

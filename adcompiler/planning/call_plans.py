@@ -169,7 +169,9 @@ class CallPlans(RuleBinding):
             plan = self.subroutine_plan(s, call, target)
             plan.guard = (func, named)
             return plan
-        frozen = type(obj).__module__.startswith("scipy.stats.") and hasattr(obj, "logpdf")
+        home = getattr(type(obj), "__module__", None)  # (a descriptor for staticmethod on 3.10)
+        frozen = isinstance(home, str) and home.startswith("scipy.stats.") \
+            and hasattr(obj, "logpdf")
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj),
                     hint=_FROZEN_HINT % ((_call_text(func),) * 2) if frozen else None)
 
