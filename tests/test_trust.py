@@ -2168,3 +2168,27 @@ def test_a_tangent_made_zero_in_a_loop_left_by_break():
     _, t = ad.jvp(rebinds_then_breaks, (0.7,), (1.0,))
     assert t == pytest.approx(0.5)
     check_all_modes(rebinds_then_breaks, [0.7])
+
+
+def max_entry_then_in_place(y):
+    """Seed 576743: max() returns one of the list's 0-d arrays itself, and ``+=`` changes it in
+    place; the backward pass of max compared the list's (changed) entries with the result and
+    found none: a zero gradient. Now refused."""
+    scaled = max((np.where(-0.5 > row, -0.5, row) for row in y))
+    for _ in range(2):
+        scaled += (scaled ** 2 + 1.0) ** (-1.5)
+    return np.mean(1.5 + scaled)
+
+
+def max_entry_then_rebound(y):
+    scaled = max((np.where(-0.5 > row, -0.5, row) for row in y))
+    for _ in range(2):
+        scaled = scaled + (scaled ** 2 + 1.0) ** (-1.5)
+    return np.mean(1.5 + scaled)
+
+
+def test_an_in_place_write_into_the_entry_max_returned():
+    y = np.array([1.4586666, -0.4980986, -0.5579975, 1.7086643])
+    with pytest.raises(ad.AdError, match="changes 'scaled' in place"):
+        ad.grad(max_entry_then_in_place)(y)
+    check_all_modes(max_entry_then_rebound, [y])

@@ -85,8 +85,11 @@ class Aliasing(SharedMemory):
             if bound is None or not isinstance(s, gast.Assign):
                 continue
             if isinstance(s.value, gast.Call) and self.kinds.get(bound) != FLOAT:
+                # (min/max return one of their values itself, a 0-d array too: seed 576743)
+                selects = any(self.ctx.resolver.resolve(s.value.func) is f for f in (min, max))
                 for base in self.returned_arguments(s.value):  # (def f(u): return u.T; min(a, b))
-                    if base != bound and (self.kinds.get(bound) != SCALAR or base in self.params):
+                    if base != bound and (self.kinds.get(bound) != SCALAR or base in self.params
+                                          or selects):
                         views.setdefault(bound, set()).add(base)
             # (x, y = a[0], a[1]: the tuple holds the views, and its entries are them)
             if isinstance(s.value, gast.Tuple) and not self.ctx.generated:
@@ -126,9 +129,9 @@ class Aliasing(SharedMemory):
         if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \
                 or any(k.arg is None for k in call.keywords):
             return set()
-        if any(self.ctx.resolver.resolve(call.func) is f for f in (min, max)) \
-                and len(call.args) > 1:
-            return {n for a in call.args for n in loads(a)}  # (one of them, itself)
+        if any(self.ctx.resolver.resolve(call.func) is f for f in (min, max)):
+            # (one of them, itself; or one of the entries of the one iterable given)
+            return {n for a in call.args for n in loads(a)}
         fn = _user_callable(self.ctx.resolver.resolve(call.func))
         if fn is None:
             return set()

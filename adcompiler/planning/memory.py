@@ -106,6 +106,22 @@ class SharedMemory:
                 return True
         return var == self.result
 
+    def selected_before(self, var, stmt) -> bool:
+        """Whether ``min``, ``max`` or ``sorted`` of ``var`` may run before ``stmt`` (earlier in
+        program order, or in a loop around it): their backward pass compares the entries'
+        values with the result."""
+        lay = self.layout
+        at = lay.pos[id(stmt)]
+        loops = lay.loops[id(stmt)]
+        lo, hi = (lay.span[id(loops[0])] if loops else (at, at))
+        for other in lay.simple:
+            call = getattr(other, "value", None)
+            if (lay.pos[id(other)] < at or lo <= lay.pos[id(other)] <= hi) \
+                    and isinstance(call, gast.Call) and var in loads(call) \
+                    and any(self.ctx.resolver.resolve(call.func) is f for f in (min, max, sorted)):
+                return True
+        return False
+
     def shared_entries(self, container) -> set:
         """Names whose arrays were put into ``container`` and may be reached otherwise too."""
         params = self.params

@@ -48,6 +48,10 @@ class Syncs:
             # (a list, tuple or dict holding the array, read afterwards: what is read from it
             # then is the written array, which the derivative would take from its old entry)
             return False
+        if any(al.selected_before(n, s) for n in sharing - {var}):
+            # (max(items) before: its backward pass compares the entries with the result, and
+            # this write changes the entry max returned in place; seed 576743)
+            return False
         sharers = {n for n in sharing - {var} if al.may_run_before(n, s)}
         if not sharers:
             return True  # (only views taken after the write: they see it, as anything would)
