@@ -1,7 +1,8 @@
 """Adjoints of functions that join arrays or split one: concatenate (``split_like``), stack
-(``unstack``), vstack, hstack, column_stack, append, split, and ``np.r_`` / ``np.c_``; with the
-adjoints of those adjoints (``join_pieces``, ``stack_pieces``, ``dense_items``). The adjoint of a
-sequence argument is one adjoint per entry, a list, or an array when the sequence was one."""
+(``unstack``), vstack, hstack, dstack, column_stack, append, split, and ``np.r_`` / ``np.c_``;
+with the adjoints of those adjoints (``join_pieces``, ``stack_pieces``, ``dense_items``). The
+adjoint of a sequence argument is one adjoint per entry, a list, or an array when the sequence
+was one."""
 from __future__ import annotations
 
 import numpy as np
@@ -11,28 +12,25 @@ from ._base import _float, _zero
 
 def vstack_back(g, tup):
     """Adjoint of ``np.vstack(tup)``."""
-    if _zero(g):
-        return _pieces_like(g, tup)
-    sizes = np.cumsum([np.atleast_2d(t).shape[0] for t in tup])[:-1]
-    return _pieces_like([np.reshape(p, np.shape(t))
-                         for p, t in zip(np.split(g, sizes, axis=0), tup)], tup)
+    return _lifted_pieces(g, tup, np.atleast_2d, 0)
 
 
 def dstack_back(g, tup):
     """Adjoint of ``np.dstack(tup)``: pieces along the third axis of ``np.atleast_3d`` of each."""
-    if _zero(g):
-        return _pieces_like(g, tup)
-    sizes = np.cumsum([np.atleast_3d(t).shape[2] for t in tup])[:-1]
-    return _pieces_like([np.reshape(p, np.shape(t))
-                         for p, t in zip(np.split(g, sizes, axis=2), tup)], tup)
+    return _lifted_pieces(g, tup, np.atleast_3d, 2)
 
 
 def hstack_back(g, tup):
     """Adjoint of ``np.hstack(tup)``."""
+    return _lifted_pieces(g, tup, np.atleast_1d, 0 if np.ndim(tup[0]) == 1 else 1)
+
+
+def _lifted_pieces(g, tup, lift, axis):
+    """The adjoint of the entries of ``tup``, joined along ``axis`` after ``lift`` (atleast_Nd):
+    ``g`` split at their sizes there, each piece in its entry's own shape."""
     if _zero(g):
         return _pieces_like(g, tup)
-    axis = 0 if np.ndim(tup[0]) == 1 else 1
-    sizes = np.cumsum([np.shape(np.atleast_1d(t))[axis] for t in tup])[:-1]
+    sizes = np.cumsum([np.shape(lift(t))[axis] for t in tup])[:-1]
     return _pieces_like([np.reshape(p, np.shape(t))
                          for p, t in zip(np.split(g, sizes, axis=axis), tup)], tup)
 
