@@ -10,6 +10,7 @@ is its name)."""
 from __future__ import annotations
 import __future__
 
+import ast
 import dis
 import re
 import textwrap
@@ -36,9 +37,10 @@ def check(fn: types.FunctionType, text: str) -> None:
     if _CHECKED.get(code) == text:
         return
     scoped, depth = _in_scopes(fn, text)
+    rewrite = _assertion_rewriter(fn)
     compiled = [(tree, at)
-                for tree, at in ((_compile(scoped, code), depth),
-                                 (_compile(textwrap.dedent(text), code), 1))
+                for tree, at in ((_compile(scoped, code, rewrite), depth),
+                                 (_compile(textwrap.dedent(text), code, rewrite), 1))
                 if tree is not None]
     if not compiled:
         return  # (cannot be compiled out of its context: nothing to compare with)
@@ -109,12 +111,29 @@ def _modules_used(code, namespace: dict) -> list[str]:
     return sorted(names)
 
 
-def _compile(source: str | None, code):
+def _assertion_rewriter(fn):
+    """pytest's assert rewriting when ``fn``'s module was imported by pytest (a test file), whose
+    ``assert`` statements then do not compile as written; else None."""
+    loader = fn.__globals__.get("__loader__")
+    if type(loader).__name__ != "AssertionRewritingHook":
+        return None
+    try:
+        from _pytest.assertion.rewrite import rewrite_asserts
+    except ImportError:
+        return None
+    return rewrite_asserts
+
+
+def _compile(source: str | None, code, rewrite=None):
+    flags = code.co_flags & _FUTURE_FLAGS
     if source is None:
         return None
     try:
-        return compile(source, code.co_filename, "exec", flags=code.co_flags & _FUTURE_FLAGS,
-                       dont_inherit=True)
+        if rewrite is None:
+            return compile(source, code.co_filename, "exec", flags=flags, dont_inherit=True)
+        tree = ast.parse(source)
+        rewrite(tree, source.encode(), code.co_filename)
+        return compile(tree, code.co_filename, "exec", flags=flags, dont_inherit=True)
     except (SyntaxError, ValueError):
         return None
 

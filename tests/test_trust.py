@@ -2192,3 +2192,18 @@ def test_an_in_place_write_into_the_entry_max_returned():
     with pytest.raises(ad.AdError, match="changes 'scaled' in place"):
         ad.grad(max_entry_then_in_place)(y)
     check_all_modes(max_entry_then_rebound, [y])
+
+
+def test_asserts_in_a_function_of_a_pytest_test_file():
+    # pytest rewrites the asserts of test files, so the running code is not what the text
+    # compiles to; this was refused as "source changed after it was imported"
+    def fun(x):
+        assert x.shape == (3,), "x must have 3 entries"
+        y = np.sin(x)
+        assert np.all(np.isfinite(y))
+        return np.sum(y)
+
+    x = np.array([0.3, -1.2, 2.0])
+    np.testing.assert_allclose(ad.grad(fun)(x), np.cos(x))
+    with pytest.raises(AssertionError, match="3 entries"):
+        ad.grad(fun)(np.ones(4))

@@ -1,0 +1,186 @@
+"""A stand-in for HIPS autograd's public API, built on adcompiler, used only to run autograd's
+own test suite against adcompiler (``python tools/autograd_suite/run.py``). Not part of the
+package: it maps each autograd entry point onto the adcompiler transform that means the same,
+and makes ``autograd.numpy`` / ``autograd.scipy.*`` the plain NumPy / SciPy modules, since
+adcompiler differentiates ordinary NumPy code."""
+import builtins
+import sys
+
+import numpy
+
+import adcompiler as ad
+
+for _name, _module in [("numpy", numpy), ("numpy.random", numpy.random),
+                       ("numpy.linalg", numpy.linalg), ("numpy.fft", numpy.fft)]:
+    sys.modules["autograd." + _name] = _module
+numpy_module = numpy
+globals()["numpy"] = numpy
+
+try:
+    import scipy.integrate
+    import scipy.linalg
+    import scipy.signal
+    import scipy.special
+    import scipy.stats
+    _SCIPY = {"scipy": scipy, "scipy.special": scipy.special, "scipy.stats": scipy.stats,
+              "scipy.linalg": scipy.linalg, "scipy.signal": scipy.signal,
+              "scipy.integrate": scipy.integrate, "scipy.misc": scipy.special}
+    for _dist in ("norm", "t", "gamma", "beta", "chi2", "poisson", "multivariate_normal",
+                  "dirichlet", "expon", "laplace", "cauchy", "logistic"):
+        _SCIPY["scipy.stats." + _dist] = getattr(scipy.stats, _dist)
+    for _name, _module in _SCIPY.items():
+        sys.modules["autograd." + _name] = _module
+except ImportError:  # the SciPy tests skip themselves
+    pass
+
+
+def _subvals(args, pairs):
+    args = list(args)
+    for i, v in pairs:
+        args[i] = v
+    return tuple(args)
+
+
+def _unary(transform):
+    """autograd's unary_to_nary: ``op(fun, argnum)(*args, **kwargs)`` applies the unary ``op``
+    to ``fun`` as a function of ``args[argnum]`` (an int or a tuple of positions)."""
+    def nary(fun, argnum=0, *op_args, **op_kwargs):
+        def applied(*args, **kwargs):
+            if isinstance(argnum, int):
+                return transform(fun, args, kwargs, (argnum,), True, *op_args, **op_kwargs)
+            return transform(fun, args, kwargs, tuple(argnum), False, *op_args, **op_kwargs)
+        applied.__name__ = "%s_of_%s" % (transform.__name__, getattr(fun, "__name__", "f"))
+        return applied
+    return nary
+
+
+def _bound(fun, kwargs):
+    return (lambda *a: fun(*a, **kwargs)) if kwargs else fun
+
+
+def _wrt(positions, single):
+    return positions[0] if single else positions
+
+
+@_unary
+def grad(fun, args, kwargs, positions, single):
+    return ad.grad(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+
+
+@_unary
+def value_and_grad(fun, args, kwargs, positions, single):
+    return ad.value_and_grad(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+
+
+@_unary
+def grad_and_aux(fun, args, kwargs, positions, single):
+    (value, aux), g = ad.value_and_grad(_bound(fun, kwargs), wrt=_wrt(positions, single),
+                                        has_aux=True)(*args)
+    return g, aux
+
+
+@_unary
+def elementwise_grad(fun, args, kwargs, positions, single):
+    out, pullback = ad.vjp(_bound(fun, kwargs), *args, wrt=_wrt(positions, single))
+    return pullback(numpy.ones_like(out, dtype=float) if numpy.ndim(out) else 1.0)
+
+
+deriv = grad
+
+
+@_unary
+def jacobian(fun, args, kwargs, positions, single):
+    return ad.jacobian(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+
+
+@_unary
+def hessian(fun, args, kwargs, positions, single):
+    return ad.hessian(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+
+
+@_unary
+def holomorphic_grad(fun, args, kwargs, positions, single):
+    return ad.grad(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+
+
+@_unary
+def make_vjp(fun, args, kwargs, positions, single):
+    out, pullback = ad.vjp(_bound(fun, kwargs), *args, wrt=_wrt(positions, single))
+    return pullback, out
+
+
+@_unary
+def make_jvp(fun, args, kwargs, positions, single):
+    def jvp_of(vector):
+        tangents = [None] * len(args)
+        for i, v in zip(positions, (vector,) if single else vector):
+            tangents[i] = v
+        return ad.jvp(_bound(fun, kwargs), args, tangents)
+    return jvp_of
+
+
+@_unary
+def make_hvp(fun, args, kwargs, positions, single):
+    gradient = ad.grad(_bound(fun, kwargs), wrt=_wrt(positions, single))
+
+    def hvp_of(vector):
+        tangents = [None] * len(args)
+        tangents[positions[0]] = vector
+        return ad.jvp(gradient, args, tangents)[1]
+    return hvp_of, fun(*args, **kwargs)
+
+
+def hessian_tensor_product(fun, argnum=0):
+    def product(*args):
+        args, vector = args[:-1], args[-1]
+        return make_hvp(fun, argnum)(*args)[0](vector)
+    return product
+
+
+hessian_vector_product = hessian_tensor_product
+
+
+def tensor_jacobian_product(fun, argnum=0):
+    def product(*args):
+        args, vector = args[:-1], args[-1]
+        return make_vjp(fun, argnum)(*args)[0](vector)
+    return product
+
+
+vector_jacobian_product = tensor_jacobian_product
+
+
+def grad_named(fun, argname):
+    import inspect
+    position = list(inspect.signature(fun).parameters).index(argname)
+    return grad(fun, position)
+
+
+def multigrad_dict(fun):
+    import inspect
+    names = list(inspect.signature(fun).parameters)
+
+    def gradients(*args):
+        values = ad.grad(fun, wrt=tuple(range(len(args))))(*args)
+        return dict(zip(names, values))
+    return gradients
+
+
+def make_ggnvp(f, g=lambda x: 1. / 2 * numpy.sum(x ** 2, axis=-1), f_argnum=0):
+    def ggnvp_maker(*args):
+        out, f_vjp = ad.vjp(f, *args, wrt=f_argnum)
+        f_jvp = make_jvp(f, f_argnum)(*args)
+        g_hvp, _ = make_hvp(g)(out)
+
+        def ggnvp(v):
+            return f_vjp(g_hvp(f_jvp(v)[1]))
+        return ggnvp
+    return ggnvp_maker
+
+
+checkpoint = ad.checkpoint
+isinstance = builtins.isinstance
+type = builtins.type
+tuple = builtins.tuple
+list = builtins.list
+dict = builtins.dict
