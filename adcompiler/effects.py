@@ -88,6 +88,7 @@ def _read_effects(parsed, active) -> tuple:
               if a is not None]
     resolver = Resolver(parsed)
     holders = _holders(tree, params, resolver)
+    fresh = fresh_lists(tree.body, params, resolver.resolve)
     written, augmented, returned = set(), set(), set()
 
     def roots(node):  # the parameters a node's object may be (through names bound to views)
@@ -114,6 +115,9 @@ def _read_effects(parsed, active) -> tuple:
             )
             for t in targets:
                 for part in (t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t]):
+                    if isinstance(part, gast.Subscript) and isinstance(part.value, gast.Name) \
+                            and part.value.id in fresh:
+                        continue  # (an entry of a new list replaced)
                     if isinstance(part, (gast.Subscript, gast.Attribute)):
                         written |= roots(part)
                     elif isinstance(node, gast.AugAssign):
@@ -126,6 +130,49 @@ def _read_effects(parsed, active) -> tuple:
                          else [node.value]):
                 returned |= roots(part)
     return frozenset(written), frozenset(augmented - written), frozenset(returned)
+
+
+def fresh_lists(body, params, resolve) -> set:
+    """Names whose every binding in ``body`` makes a new list (``list(x)``, ``[a, b]``, or a
+    temporary holding one that nothing else reads): a store ``name[i] = v`` replaces an entry
+    and writes into no object the function was given. A parameter counts when a top-level
+    statement rebinds it so before any such store (``args = list(args)``)."""
+    bindings, other, reads = {}, set(), {}
+    for node in (n for st in body for n in gast.walk(st)):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            bindings.setdefault(node.targets[0].id, []).append(node.value)
+        elif isinstance(node, (gast.For, gast.comprehension, gast.AugAssign, gast.AnnAssign,
+                               gast.NamedExpr, gast.With, gast.Assign)):
+            targets = getattr(node, "targets", None) or [getattr(node, "target", None)]
+            other |= {n.id for t in targets if t is not None for n in gast.walk(t)
+                      if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+            reads[node.id] = reads.get(node.id, 0) + 1
+    fresh, changed = set(), True
+    while changed:
+        changed = False
+        for n, values in bindings.items():
+            if n not in fresh and n not in other and all(
+                    isinstance(v, gast.List)
+                    or (isinstance(v, gast.Call) and resolve(v.func) is list)
+                    or (isinstance(v, gast.Name) and v.id in fresh and reads[v.id] == 1)
+                    for v in values):
+                fresh.add(n)
+                changed = True
+
+    def first(test):
+        return next((i for i, st in enumerate(body) if any(test(n) for n in gast.walk(st))),
+                    len(body))
+    for p in set(params) & fresh:
+        rebound = next((i for i, st in enumerate(body) if isinstance(st, gast.Assign)
+                        and isinstance(st.targets[0], gast.Name) and st.targets[0].id == p),
+                       len(body))
+        stored = first(lambda n: isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)
+                       and isinstance(n.value, gast.Name) and n.value.id == p)
+        if rebound >= stored:
+            fresh.discard(p)
+    return fresh
 
 
 def _call_writes(node, roots, resolver, active) -> set:

@@ -17,7 +17,7 @@ def is_pure_call(ctx):
                runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver,
               runtime.in_place,
                runtime.element_in_place, runtime.subscript_check, runtime.unfollowed,
-              runtime.check_followed, runtime.refused,
+              runtime.check_followed, runtime.refused, runtime.refused_if_inexact,
                runtime.fresh_computation)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in impure)}
 

@@ -250,6 +250,12 @@ CASES = [
     C(np.einsum, "np.einsum('bij,bjk->bik', x, y)", dict(x=V(2, 2, 3), y=V(2, 3, 2))),
     C(np.einsum, "np.einsum('...ij,...jk->...ik', x, y)", dict(x=V(2, 2, 3), y=V(3, 2))),
     C(np.einsum, "np.einsum('i...->...', x)", dict(x=V(3, 2, 2))),
+    # (the sublist form: operands and lists of axis numbers)
+    C(np.einsum, "np.einsum(x, [0, 1], y, [1, 2], [0, 2])", dict(x=V(2, 3), y=V(3, 4))),
+    C(np.einsum, "np.einsum(x, [0, 1], y, [1, 2])", dict(x=V(2, 3), y=V(3, 4))),
+    C(np.einsum, "np.einsum(x, [1, 0]) * np.arange(6.0).reshape(3, 2)", dict(x=V(2, 3))),
+    C(np.einsum, "np.einsum(x, [Ellipsis, 1], y, [1, 2], [Ellipsis, 2])",
+      dict(x=V(2, 2, 3), y=V(3, 2))),
     # shapes
     C(np.reshape, "np.reshape(x, (3, 2))", dict(x=m23)),
     C(np.reshape, "np.reshape(x, (3, 2), order='F') * np.arange(6.0).reshape(3, 2)", dict(x=m23)),
@@ -333,8 +339,22 @@ CASES = [
     C(np.linalg.eigh, "np.linalg.eigh(x)[0]", dict(x=V(3, kind="sym"))),
     C(np.linalg.eigh, "np.abs(np.linalg.eigh(x)[1][:, 0])", dict(x=V(3, kind="sym"))),
     C(np.linalg.eigvalsh, "np.linalg.eigvalsh(x)", dict(x=V(3, kind="sym"))),
+    # (only one triangle is read: any square matrix, stacked ones too)
+    C(np.linalg.eigh, "np.linalg.eigh(x, 'U')[0] * np.array([1.0, 2.0, 3.0])", dict(x=V(3, 3))),
+    C(np.linalg.eigh, "np.abs(np.linalg.eigh(x, UPLO='U')[1][..., 0])", dict(x=V(2, 3, 3))),
+    C(np.linalg.eigh, "np.linalg.eigh(x)[0] * np.array([1.0, 2.0, 3.0])", dict(x=V(2, 3, 3))),
+    C(np.linalg.eigvalsh, "np.linalg.eigvalsh(x, UPLO='U')", dict(x=V(2, 3, 3))),
     C(np.linalg.svd, "np.linalg.svd(x, compute_uv=False)", dict(x=V(3, 2))),
     C(np.linalg.svd, "np.linalg.svd(x)[1]", dict(x=V(2, 3)), forward=False),
+    # (u and vh: squared, so that the sign LAPACK gives each singular vector does not matter)
+    C(np.linalg.svd, "np.linalg.svd(x, full_matrices=False)[0] ** 2 * np.arange(1.0, 7.0).reshape(3, 2)",
+      dict(x=V(3, 2))),
+    C(np.linalg.svd, "np.linalg.svd(x, full_matrices=False)[2] ** 2 * np.arange(1.0, 7.0).reshape(2, 3)",
+      dict(x=V(2, 3))),
+    C(np.linalg.svd, "np.linalg.svd(x)[0] ** 2 * np.arange(1.0, 10.0).reshape(3, 3) + np.linalg.svd(x)[2]",
+      dict(x=V(3, 3))),
+    C(np.linalg.svd, "np.linalg.svd(x, full_matrices=False)[2][:, 0, :] ** 2 * np.linalg.svd(x, full_matrices=False)[0][:, 0, 0, None]",
+      dict(x=V(2, 4, 3))),
     C(getattr(np.linalg, "svdvals", np.linalg.svd), "np.linalg.svdvals(x)" if hasattr(np.linalg, "svdvals")
       else "np.linalg.svd(x, compute_uv=False)", dict(x=V(3, 3))),
     C(np.linalg.matrix_power, "np.linalg.matrix_power(x, 3)", dict(x=V(2, 2))),

@@ -112,6 +112,28 @@ def test_check_grads_passes_right_derivatives_and_catches_a_wrong_rule():
         ad.check_grads(half_rule, (X,), order=1, modes=("rev",))
 
 
+def pair_and_dict(params, scale):
+    return np.tanh(params["w"]) * scale, np.sum(params["b"][0] * params["b"][1] ** 2) * scale
+
+
+def test_check_grads_of_structured_arguments_and_outputs():
+    params = {"w": np.array([0.2, -0.4, 1.1]), "b": [np.array([0.5, 1.5]), 0.8]}
+    ad.check_grads(pair_and_dict, (params, 1.3), order=2)
+    ad.check_grads(pair_and_dict, (params, 1.3), order=1, modes=("fwd",))
+
+    def wrong_second_output(params, scale):
+        w, b = params["w"], params["b"]
+        return np.sin(w), stop_gradient_twice(b[1]) * scale
+    with pytest.raises(AssertionError, match="mode"):
+        ad.check_grads(wrong_second_output, (params, 1.3), order=1)
+    with pytest.raises(ad.AdError, match="not floats"):
+        ad.check_grads(lambda x: len(x), ([1.0, 2.0],), order=1)
+
+
+def stop_gradient_twice(b):
+    return ad.stop_gradient(b) * b
+
+
 def vector_field(x, c):
     return np.tanh(x) * x[0] * c + x ** 3
 

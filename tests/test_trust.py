@@ -11,6 +11,11 @@ from conftest import check_all_modes, check_like_plain, fd_grad
 
 import adcompiler as ad
 
+try:
+    import scipy.special as sp_special
+except ImportError:  # (the SciPy cases skip)
+    sp_special = None
+
 
 def same_after(fn, args, run):
     """The arguments after ``run(fn)(*args)`` equal those after the plain call ``fn(*args)``."""
@@ -2207,3 +2212,73 @@ def test_asserts_in_a_function_of_a_pytest_test_file():
     np.testing.assert_allclose(ad.grad(fun)(x), np.cos(x))
     with pytest.raises(AssertionError, match="3 entries"):
         ad.grad(fun)(np.ones(4))
+
+
+def _symmetrized(*args):
+    args = list(args)  # (a new list: replacing its entries writes into no argument)
+    args[0] = 0.5 * (args[0] + args[0].T)
+    return np.sum(np.tanh(args[0]) * args[1])
+
+
+def _entries_replaced(xs):
+    ys = list(xs)
+    ys[0] = ys[0] * 3.0
+    return np.sum(ys[0] * ys[1] ** 2)
+
+
+def _entry_written(xs):
+    ys = list(xs)
+    ys[0][0] = 0.0  # (ys[0] is xs[0] itself: this writes into the caller's array)
+    return np.sum(ys[0] * ys[1] ** 2)
+
+
+def test_entries_of_a_new_list_replaced():
+    # list(args) / list(xs) make a new list: a store into it was refused as a write into the
+    # argument it was made from ("may be a view of"), in the function and in a called one
+    a = np.array([[1.0, 2.0], [0.5, -1.0]])
+    b = np.array([[0.3, 0.1], [0.2, 0.7]])
+    check_all_modes(_symmetrized, [a, b], wrt=0)
+    check_all_modes(lambda a, b: _symmetrized(a * 2.0, b) + 1.0, [a, b], wrt=(0, 1))
+    xs = [a, b]
+    g = ad.grad(_entries_replaced)(xs)
+    np.testing.assert_allclose(g[0], 3.0 * b ** 2)
+    np.testing.assert_allclose(g[1], 2 * 3.0 * a * b)
+    check_all_modes(lambda a, b: _entries_replaced([a, b]), [a, b], wrt=(0, 1))
+    assert xs[0] is a and np.array_equal(a, [[1.0, 2.0], [0.5, -1.0]])  # (the caller's list)
+    # a write into an entry (the caller's array) is still followed or refused, never wrong
+    try:
+        got = ad.grad(_entry_written)([a.copy(), b.copy()])
+    except ad.AdError as e:
+        assert "_entry_written" in str(e)
+    else:
+        a0 = a.copy()
+        a0[0] = 0.0
+        np.testing.assert_allclose(got[1], 2 * a0 * b)
+        np.testing.assert_allclose(got[0], np.vstack([np.zeros(2), b[1] ** 2]))
+
+
+_BESSEL_ORDER = [1]
+
+
+def _bessel_sum(x):
+    return np.sum(sp_special.jv(_BESSEL_ORDER[0], x) * x)
+
+
+def _bessel_of_order(x, v):
+    return np.sum(sp_special.jv(v, x))
+
+
+@pytest.mark.skipif(sp_special is None, reason="SciPy not installed")
+def test_second_order_through_an_integer_order_read_from_the_tape():
+    # the gradient code saves the order for its backward pass; differentiated again, the saved
+    # value's kind is not known, and the order was refused as depending on what was saved
+    x = np.array([0.5, 1.3, 2.0])
+    ad.check_grads(_bessel_sum, (x,), order=2)
+    want = fd_grad(lambda x_: np.sum(ad.grad(_bessel_sum)(x_)), [x], 0)  # (a diagonal Hessian)
+    for mode in ("forward", "reverse"):
+        np.testing.assert_allclose(ad.hessian(_bessel_sum, mode=mode)(x), np.diag(want), atol=1e-6)
+    # a float order that depends on what is differentiated is still refused, where it is used
+    gradient = ad.grad(_bessel_of_order, wrt=0)
+    for mode in ("reverse", "forward"):
+        with pytest.raises(ad.AdError, match="no derivative w.r.t. its argument 'v'"):
+            ad.jacobian(gradient, wrt=1, mode=mode)(x, 1.5)

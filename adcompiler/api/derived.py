@@ -365,6 +365,14 @@ def _target(fn, args):
     return _spread(fn, len(args))
 
 
+def _as_called(fn, n):
+    """The function whose parameters are the positions of a call of ``fn`` (a derived function's
+    or not) with ``n`` positional arguments (see ``_spread``)."""
+    while _as_derived(fn) is not None:
+        fn = _as_derived(fn).fn
+    return _spread(fn, n)
+
+
 def _spread(fn, n):
     """``fn`` itself, or for ``def f(a, *xs)`` called with ``n`` positional arguments a caller
     ``call_f(a, xs0, xs1, ...)`` (its positions are the call's: ``wrt=2`` is ``xs[1]``)."""

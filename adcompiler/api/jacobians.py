@@ -19,6 +19,7 @@ from ..runtime import CalleeRedefined
 from .caches import _BATCHED, STATS
 from .derived import (
     Wrt,
+    _as_called,
     _as_derived,
     _by_position,
     _check_differentiable,
@@ -47,8 +48,8 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
         args = _by_position(fn, args, keywords)
         if hasattr(fn, "__adcompiler_jacobian__"):  # jacobian(jacobian(f)): see _as_source
             return jacobian(_as_source(fn.__adcompiler_jacobian__, args), wrt, mode)(*args)
-        positions, many = _positions(fn, wrt)
-        _check_differentiable(fn, args, positions)
+        positions, many = _positions(_as_called(fn, len(args)), wrt)
+        _check_differentiable(_as_called(fn, len(args)), args, positions)
         # (a gradient's Jacobian: forward over reverse)
         if mode == "reverse" and _as_derived(fn) is None:
             batched = _batched_reverse_jacobian(fn, args, positions)
@@ -156,8 +157,8 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
     @functools.wraps(fn)
     def hess(*args, **keywords):
         args = _by_position(fn, args, keywords)
-        positions, many = _positions(fn, wrt)
-        _check_differentiable(fn, args, positions)
+        positions, many = _positions(_as_called(fn, len(args)), wrt)
+        _check_differentiable(_as_called(fn, len(args)), args, positions)
         blocks = [_hessian_rows(fn, args, a, positions, mode) for a in positions]
         blocks = [[b if np.ndim(b) else float(b) for b in row] for row in blocks]
         return tuple(tuple(row) for row in blocks) if many else blocks[0][0]

@@ -164,47 +164,95 @@ def vmap(fn: Callable, in_axes: int | Sequence | None = 0, out_axes: int | Seque
 def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd"),
                 eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0) -> None:
     """Check ``fn``'s derivatives at ``args`` against central finite differences in random
-    directions (float64 arguments): ``"fwd"`` the jvp, ``"rev"`` the vjp (as ``<u, J v>``); with
-    ``order`` 2 or more, the same checks of the first derivative (``grad`` of ``<u, fn>``), and so
-    on. Raises AssertionError naming the mode and order that disagree; usable in your tests."""
+    directions: ``"fwd"`` the jvp, ``"rev"`` the vjp (as ``<u, J v>``); with ``order`` 2 or more,
+    the same checks of the first derivative (``grad`` of ``<u, fn>``), and so on. The arguments
+    checked are those made of floats (a float, a float array, or a list/tuple/dict of those; the
+    others are held fixed); ``fn`` may return such a structure too. Raises AssertionError naming
+    the mode and order that disagree; usable in your tests."""
     args = tuple(args)
     name = getattr(fn, "__qualname__", "f")
     rng = np.random.RandomState(seed)
-    positions = [i for i, a in enumerate(args)
-                 if isinstance(a, float) or (isinstance(a, np.ndarray) and a.dtype.kind == "f")]
+    positions = [i for i, a in enumerate(args) if _float_paths(a)]
     if not positions:
         raise AdError("check_grads: no float argument of %s to check" % name, function=name)
 
     def direction(a):
-        return rng.randn(*np.shape(a)) if np.ndim(a) else float(rng.randn())
+        return _rebuilt(a, {p: rng.randn(*np.shape(leaf)) if np.ndim(leaf) else float(rng.randn())
+                            for p, leaf in _float_paths(a)})
 
     def moved(step, v):
-        return tuple(a + step * v[i] if i in positions else a for i, a in enumerate(args))
+        return tuple(_rebuilt(a, {p: leaf + step * _at(v[i], p) for p, leaf in _float_paths(a)})
+                     if i in positions else a for i, a in enumerate(args))
 
     v = {i: direction(args[i]) for i in positions}
     out = fn(*args)
-    numeric = (np.asarray(fn(*moved(eps, v))) - np.asarray(fn(*moved(-eps, v)))) / (2 * eps)
+    outputs = _float_paths(out) if not isinstance(out, (float, np.ndarray)) else [((), out)]
+    if not outputs:
+        raise AdError("check_grads: %s returned %s, not floats or a structure of floats"
+                      % (name, type(out).__name__), function=name)
+    plus, minus = fn(*moved(eps, v)), fn(*moved(-eps, v))
+    numeric = [(np.asarray(_at(plus, p)) - np.asarray(_at(minus, p))) / (2 * eps)
+               for p, _ in outputs]
     if "fwd" in modes:
         tangent = jvp(fn, args, [v.get(i) for i in range(len(args))])[1]
-        _agree(tangent, numeric, "forward mode (jvp)", name, order, rtol, atol)
+        for (p, _), want in zip(outputs, numeric):
+            _agree(_at(tangent, p), want, "forward mode (jvp)", name, order, rtol, atol)
     u = direction(out)
     if "rev" in modes:
         cotangents = vjp(fn, *args)[1](u)
-        both_ways = sum(np.sum(cotangents[i] * v[i]) for i in positions)
-        _agree(both_ways, np.sum(np.asarray(u) * numeric), "reverse mode (vjp)", name, order,
-               rtol, atol)
+        both_ways = sum(np.sum(_at(cotangents[i], p) * _at(v[i], p))
+                        for i in positions for p, _ in _float_paths(args[i]))
+        _agree(both_ways, sum(np.sum(np.asarray(_at(u, p)) * d)
+                              for (p, _), d in zip(outputs, numeric)),
+               "reverse mode (vjp)", name, order, rtol, atol)
     if order > 1:
         # the first derivative as a function of the arguments: <u, fn(args)>'s gradient, raveled
         params = ", ".join("a%d" % i for i in range(len(args)))
-        scalar = define("def scalarized(%s):\n    return np.sum(u * fn(%s))\n" % (params, params),
-                        "scalarized", {"np": np, "u": u, "fn": fn},
+        inner = " + ".join("np.sum(u%s * out%s)" % (_index(p), _index(p)) for p, _ in outputs)
+        scalar = define("def scalarized(%s):\n    out = fn(%s)\n    return %s\n"
+                        % (params, params, inner), "scalarized", {"np": np, "u": u, "fn": fn},
                         "<adcompiler check_grads of %s, order %d>" % (name, order))
         first = gradients.grad(scalar, wrt=tuple(positions))
-        flat = define("def first_derivative(%s):\n    return np.concatenate([np.ravel(g) for g in "
-                      "gradient(%s)])\n" % (params, params), "first_derivative",
-                      {"np": np, "gradient": first},
+        pieces = ", ".join("np.ravel(g[%d]%s)" % (k, _index(p)) for k, i in enumerate(positions)
+                           for p, _ in _float_paths(args[i]))
+        flat = define("def first_derivative(%s):\n    g = gradient(%s)\n"
+                      "    return np.concatenate([%s])\n" % (params, params, pieces),
+                      "first_derivative", {"np": np, "gradient": first},
                       "<adcompiler check_grads of %s, order %d: gradient>" % (name, order))
         check_grads(flat, args, order - 1, modes, eps, rtol, atol, seed + 1)
+
+
+def _float_paths(value, path=()) -> list:
+    """(path, leaf) of each float leaf of ``value`` (a float, a float array, or a list, tuple or
+    dict of those); [] when any leaf is something else."""
+    if isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+        return [(path, value)]
+    if isinstance(value, (list, tuple, dict)) and len(value):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        found = [_float_paths(item, path + (key,)) for key, item in items]
+        return [pair for pairs in found for pair in pairs] if all(found) else []
+    return []
+
+
+def _at(value, path):
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _index(path) -> str:
+    return "".join("[%r]" % (key,) for key in path)
+
+
+def _rebuilt(value, leaves: dict, path=()):
+    """``value`` with the leaf at each path of ``leaves`` replaced."""
+    if path in leaves:
+        return leaves[path]
+    if isinstance(value, dict):
+        return {k: _rebuilt(v, leaves, path + (k,)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_rebuilt(v, leaves, path + (k,)) for k, v in enumerate(value))
+    return value
 
 
 def _agree(got, want, what, name, order, rtol, atol):

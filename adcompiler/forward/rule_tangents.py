@@ -102,7 +102,10 @@ def _without_zero_terms(expr, live: set):
 
     class Prune(gast.NodeTransformer):
         def visit_BinOp(self, node):
-            if isinstance(node.op, (gast.Add, gast.Sub)):  # decide on the terms as written
+            displays = (gast.Tuple, gast.List)  # (a + of displays concatenates: not a sum)
+            if isinstance(node.op, (gast.Add, gast.Sub)) \
+                    and not isinstance(node.left, displays) \
+                    and not isinstance(node.right, displays):  # decide on the terms as written
                 if dead(node.right):
                     return self.visit(node.left)
                 if dead(node.left):

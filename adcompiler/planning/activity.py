@@ -14,15 +14,19 @@ from ..ir import target_of, walk
 from ..resolve import MISSING
 
 
-def check_ignored_operands(layout, plan_of, wrt, result, varied, loc) -> set:
+def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False) -> dict:
     """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
     bounds of ``np.clip`` once had none) would silently get no gradient, and so would one a
     call changes in place (``y.sort()``, ``np.add.at(out, i, x)``), or an index that depends on
     it given to an object that computes its items from it (``np.s_[x]``): errors instead. Returns
     the subscripts whose base is checked at run time instead (``subscript_check``); ``plan_of``
-    maps id(statement) to its plan."""
+    maps id(statement) to its plan. In generated code (``generated``: a gradient differentiated
+    again), where what was saved for the backward pass has no known kind, an operand reaching
+    a parameter without a derivative is checked at run time instead: an integer (the order of
+    ``jv(n, x)``) has no derivative to lose, a float is refused there. The result maps
+    id(statement) to "index" or to (operand names, error) for those run-time checks."""
     plans = [(s, p) for s in layout.simple for p in [plan_of[id(s)]] if p.ignored]
-    index_checks = set()  # subscripts whose base is checked at run time (subscript_check)
+    index_checks = {}  # statements checked at run time instead (see runtime_checks)
     if not plans:
         return index_checks
     for s, plan in plans:
@@ -43,12 +47,17 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc) -> set:
             if any(n in reaching for n in names) \
                     and (target_of(s)[0] or target_of(s)[1]) in reaching:
                 if plan.kind == "index":  # (decided at run time, on the index's values)
-                    index_checks.add(id(s))
+                    index_checks[id(s)] = "index"
                     continue
-                raise loc.error("%s has no derivative w.r.t. its argument %r, which depends on %s"
-                                % (plan.callee, param, ", ".join(wrt)), s,
-                                hint="wrap that argument in ad.stop_gradient(...) if no gradient "
-                                     "should flow through it, or register a rule with ad.defvjp")
+                error = loc.error("%s has no derivative w.r.t. its argument %r, which depends on "
+                                  "%s" % (plan.callee, param, ", ".join(wrt)), s,
+                                  hint="wrap that argument in ad.stop_gradient(...) if no gradient "
+                                       "should flow through it, or register a rule with "
+                                       "ad.defvjp")
+                if not generated:
+                    raise error
+                operands = index_checks.setdefault(id(s), ([], error))[0]
+                operands.extend(n for n in names if n in reaching and n not in operands)
     return index_checks
 
 

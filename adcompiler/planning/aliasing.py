@@ -75,6 +75,7 @@ class Aliasing(SharedMemory):
     def __init__(self, *args):
         super().__init__(*args)
         self.syncs = Syncs(self)
+        self._fresh_lists = None
 
     def find_views(self):
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
@@ -123,6 +124,18 @@ class Aliasing(SharedMemory):
                     bases |= more
                     changed = True
         self.layout.views = views
+
+    def fresh_list(self, var) -> bool:
+        """Whether every binding of ``var`` makes a new list (``list(x)``, ``[a, b]``): a store
+        ``var[i] = v`` then replaces an entry and writes into no array (``list(x)``'s entries
+        may be views of ``x``, but a write into one is a write into a name read from it)."""
+        if self._fresh_lists is None:
+            signature = self.fdef.args
+            params = [a.id for a in signature.posonlyargs + signature.args + signature.kwonlyargs
+                      + [signature.vararg, signature.kwarg] if a is not None]
+            self._fresh_lists = effects.fresh_lists(self.fdef.body, params,
+                                                    self.ctx.resolver.resolve)
+        return var in self._fresh_lists
 
     def returned_arguments(self, call) -> set:
         """Names passed to a call of a user function that may return them (or views of them)."""

@@ -71,7 +71,7 @@ class Planner(RuntimeChecks):
         self.unfollowed = objects.check_attribute_stores()
         self.active = activity(self.layout, self.wrt, self.result, diff_reads, self.varied)
         self.index_checks = check_ignored_operands(self.layout, self.plans, self.wrt, self.result,
-                                                   self.varied, self.loc)
+                                                   self.varied, self.loc, ctx.generated)
         check_complex_values(self.layout, self.active, self.wrt, ctx)
 
     def callee_code(self, s, plan, make):

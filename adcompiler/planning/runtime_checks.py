@@ -28,6 +28,14 @@ class RuntimeChecks:
         """Run-time checks generated code makes before statement ``s`` (see ``method_plan``, and
         ``followed_check``)."""
         plan = self.plans.get(id(s))
+        deferred = self.index_checks.get(id(s))
+        if isinstance(deferred, tuple):  # (see check_ignored_operands)
+            operands, error = deferred
+            refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+            call = gast.Call(func=name(self.ctx.helper("refused_if_inexact")),
+                             args=[gast.Tuple(elts=[name(n) for n in operands], ctx=gast.Load()),
+                                   name(refusal)], keywords=[])
+            return [gast.copy_location(gast.Expr(value=call), s)]
         if plan is not None and (plan.kind == "attr" or plan.watch):
             return self.followed_check(s)
         if plan is None or plan.receiver is None \
@@ -66,7 +74,7 @@ class RuntimeChecks:
         its items from it, a statement raising an AdError there if the index carries float values
         and ``base`` is not an array, list, tuple or dict (``runtime.subscript_check``; an int or
         string index is not differentiable, so it is fine); else None."""
-        if id(s) not in self.index_checks:
+        if self.index_checks.get(id(s)) != "index":
             return None
         index = gast.Tuple(elts=[name(n) for n in loads(s.value.slice)], ctx=gast.Load())
         check = gast.Call(func=name(self.ctx.helper("subscript_check")),

@@ -18,11 +18,10 @@ D(np.linalg.norm, "x, ord=None, axis=None, keepdims=False", "dnorm(g, ans, x, or
 D(np.linalg.slogdet, "a", "slogdet_back(g, a)",
   jvp="(0.0, np.trace(np.linalg.solve(a, t_a), axis1=-2, axis2=-1))")
 D(np.linalg.cholesky, "a", "cholesky_back(g, ans)", jvp="cholesky_jvp(ans, t_a)")
-D(np.linalg.eigh, "a", "eigh_back(g, ans)", jvp="eigh_jvp(ans, t_a)")
-D(np.linalg.eigvalsh, "a", "eigvalsh_back(g, a)", jvp="eigvalsh_jvp(a, t_a)")
-# (singular values only: u and vh are refused)
-D(np.linalg.svd, "a, full_matrices=True, compute_uv=True", "svd_back(g, a, compute_uv)",
-  jvp="svd_jvp(a, t_a, compute_uv)", harmless=("full_matrices",))
+D(np.linalg.eigh, "a, UPLO='L'", "eigh_back(g, ans, UPLO)", jvp="eigh_jvp(ans, t_a, UPLO)")
+D(np.linalg.eigvalsh, "a, UPLO='L'", "eigvalsh_back(g, a, UPLO)", jvp="eigvalsh_jvp(a, t_a, UPLO)")
+D(np.linalg.svd, "a, full_matrices=True, compute_uv=True",
+  "svd_back(g, a, compute_uv, full_matrices)", jvp="svd_jvp(a, t_a, compute_uv, full_matrices)")
 if hasattr(np.linalg, "svdvals"):
     D(np.linalg.svdvals, "x", "svdvals_back(g, x)", jvp="svdvals_jvp(x, t_x)")
 D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)", jvp="matrix_power_jvp(a, t_a, n)")

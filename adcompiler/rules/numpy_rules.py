@@ -209,9 +209,11 @@ P(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)",
   "tensordot_back(g, a, b, axes, 1)", "np.tensordot")
 P(np.kron, "a, b", "kron_back(g, a, b, 0)", "kron_back(g, a, b, 1)", "np.kron")
 P(np.cross, "a, b", "cross_back(g, a, b, 0)", "cross_back(g, a, b, 1)", "np.cross")
-D(np.einsum, "subscripts, *operands, optimize=False, dtype=None", None, harmless=("optimize",),
-  operands="einsum_back(g, subscripts, operands)",
-  jvp="einsum_jvp(subscripts, operands, t_operands)")
+# (the sublist form, einsum(a, [0, 1], b, [1, 2]), passes an operand as ``subscripts``)
+D(np.einsum, "subscripts, *operands, optimize=False, dtype=None",
+  "einsum_back(g, (subscripts,) + operands)[0]", harmless=("optimize",),
+  operands="einsum_back(g, (subscripts,) + operands)[1:]",
+  jvp="einsum_jvp((subscripts,) + operands, t_subscripts, t_operands)")
 P(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
   "np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
   "np.outer")

@@ -131,9 +131,7 @@ D(products.ddot_right, "v, a, b", "unbroadcast(dot(a, g), v)",
 # (linear in v and in b; a is read for its shape)
 D(products.sum_product_back, "v, a, b", "sum_product(g, b)", b="sum_product_back(v, b, g)",
   jvp="sum_product_back(t_v, a, b) + sum_product_back(v, a, t_b)", zero=("a",))
-D(products.einsum_back, "v, subscripts, operands",
-  jvp="einsum_back_jvp(v, subscripts, operands, t_v, t_operands)",
-  zero=("subscripts",))
+D(products.einsum_back, "v, args", jvp="einsum_back_jvp(v, args, t_v, t_args)")
 D(polynomials.polyval_coeff_back, "v, p, x",
   jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
   zero=("p",))

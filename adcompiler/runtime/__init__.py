@@ -68,6 +68,7 @@ from .checks import (
     check_receiver,
     dtype_gate,
     refused,
+    refused_if_inexact,
     scalar_seed,
     subscript_check,
 )
@@ -138,7 +139,8 @@ __all__ = [
     "batch_unreduce", "batch_sum_product", "batch_container_adjoint", "batch_add_at",
     "batch_take_adjoint", "batch_reshape", "batch_index",
     # checks
-    "Refusal", "refused", "check_receiver", "scalar_seed", "SELECTING", "subscript_check",
+    "Refusal", "refused", "refused_if_inexact", "check_receiver", "scalar_seed", "SELECTING",
+    "subscript_check",
     "dtype_gate", "CalleeRedefined", "callee_redefined",
     # objects
     "add_attribute", "attribute", "without_attribute", "with_attribute", "unfollowed",

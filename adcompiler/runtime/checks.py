@@ -33,6 +33,13 @@ def refused(refusal):
     raise refusal()
 
 
+def refused_if_inexact(values, refusal):
+    """Raise ``refusal`` if one of ``values`` (operands given to a parameter without a
+    derivative) holds floats: an integer carries no derivative, a float would lose one."""
+    if any(map(_inexact, values)):
+        raise refusal()
+
+
 _RECEIVERS = (np.generic, float, int, complex, list, tuple, dict)
 
 

@@ -38,19 +38,21 @@ def main() -> int:
     env = dict(os.environ, COLUMNS="1000", PYTHONPATH=os.pathsep.join(
         [str(HERE), str(HERE.parent.parent), str(tests)]))
     report = HERE / ".last-run.txt"
-    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", "--tb=no", "--continue-on-collection-errors",
-               "--rootdir", str(tests), "-c", os.devnull, str(tests), *rest]
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rfE", "--tb=no",
+               "--continue-on-collection-errors", "--rootdir", str(tests), "-c", os.devnull,
+               str(tests), *rest]
     with open(report, "w") as out:
         code = subprocess.run(command, env=env, stdout=out, stderr=subprocess.STDOUT,
                               cwd=tests).returncode
-    counts = {}
+    failed = {}
     for line in report.read_text().splitlines():
-        for status in ("PASSED", "FAILED", "ERROR"):
-            if line.startswith(status + " "):
-                name = line.split()[1].split("::")[0]
-                counts.setdefault(name, {}).setdefault(status, 0)
-                counts[name][status] += 1
+        if line.startswith(("FAILED ", "ERROR ")):
+            name = line.split()[1].split("::")[0]
+            failed[name] = failed.get(name, 0) + 1
+    for name, count in sorted(failed.items()):
+        print("%-28s %3d failed" % (name, count))
     print(report.read_text().splitlines()[-1])
+    print("(each failure's message: %s)" % report)
     return code
 
 

@@ -1,5 +1,5 @@
 """Adjoints and tangents of ``np.linalg``: solve, norm, slogdet, cholesky, eigh / eigvalsh, pinv,
-svd (singular values only) and matrix_power. NumPy's eigh, eigvalsh and cholesky read only the
+svd and matrix_power. NumPy's eigh, eigvalsh and cholesky read only the
 lower triangle of their input, and their adjoints say so (``_lower``)."""
 from __future__ import annotations
 
@@ -10,14 +10,28 @@ from ._base import _float, _unsupported, _zero
 from .elementwise import nonzero_or_inf
 
 
-def _lower(grad):
-    """A gradient w.r.t. a matrix of which NumPy reads only the lower triangle (eigh, cholesky)."""
-    return np.tril(grad + np.swapaxes(grad, -1, -2), -1) + np.diag(np.diagonal(grad))
+def _T(a):
+    return np.swapaxes(a, -1, -2)
 
 
-def _sym_lower(t):
-    """The symmetric matrix NumPy's eigh/cholesky actually see for the input (tangent) ``t``."""
-    return np.tril(t) + np.swapaxes(np.tril(t, -1), -1, -2)
+def _lower(grad, uplo="L"):
+    """A gradient w.r.t. (stacked) matrices of which NumPy reads only the lower (``uplo="L"``) or
+    upper triangle (eigh, eigvalsh, cholesky)."""
+    both = grad + _T(grad)
+    strict = np.tril(both, -1) if uplo == "L" else np.triu(both, 1)
+    return strict + grad * np.eye(np.shape(grad)[-1])
+
+
+def _sym_lower(t, uplo="L"):
+    """The symmetric matrices NumPy's eigh/cholesky actually see for the input (tangent) ``t``."""
+    if uplo == "L":
+        return np.tril(t) + _T(np.tril(t, -1))
+    return np.triu(t) + _T(np.triu(t, 1))
+
+
+def _eigenvalue_gaps(w):
+    """``w_j - w_i`` for stacked eigenvalues, infinite on the diagonal (no division there)."""
+    return w[..., None, :] - w[..., :, None] + np.diag(np.full(np.shape(w)[-1], np.inf))
 
 
 def slogdet_back(g, a):
@@ -40,17 +54,16 @@ def cholesky_back(g, ans):
     return _lower(0.5 * (s + s.T))
 
 
-def eigh_back(g, ans):
-    """Adjoint of ``w, v = np.linalg.eigh(a)`` (distinct eigenvalues for the eigenvector part)."""
+def eigh_back(g, ans, uplo="L"):
+    """Adjoint of ``w, v = np.linalg.eigh(a, uplo)``, stacked matrices too (distinct
+    eigenvalues for the eigenvector part)."""
     w, v = ans
     gw, gv = (g if isinstance(g, (tuple, list)) else (0.0, 0.0))
-    inner = np.diag(np.zeros(len(w)) + gw)
+    inner = (np.zeros(np.shape(w)) + gw)[..., None, :] * np.eye(np.shape(w)[-1])
     if not _zero(gv):
-        # no division on the diagonal
-        diff = w[None, :] - w[:, None] + np.diag(np.full(len(w), np.inf))
-        inner = inner + (v.T @ gv) / diff
-    out = v @ inner @ v.T
-    return _lower(0.5 * (out + out.T))
+        inner = inner + (_T(v) @ gv) / _eigenvalue_gaps(w)
+    out = v @ inner @ _T(v)
+    return _lower(0.5 * (out + _T(out)), uplo)
 
 
 def pinv_back(g, a, ans):
@@ -71,12 +84,12 @@ def pinv_jvp(a, ans, t):
     return -p @ t @ p + p @ p.T @ tt @ (np.eye(m) - a @ p) + (np.eye(n) - p @ a) @ tt @ p.T @ p
 
 
-def eigvalsh_back(g, a):
-    """Adjoint of ``np.linalg.eigvalsh(a)``."""
+def eigvalsh_back(g, a, uplo="L"):
+    """Adjoint of ``np.linalg.eigvalsh(a, uplo)``, stacked matrices too."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
-    _, v = np.linalg.eigh(a)
-    return _lower(v @ np.diag(g) @ v.T)
+    _, v = np.linalg.eigh(a, uplo)
+    return _lower((v * g[..., None, :]) @ _T(v), uplo)
 
 
 def cholesky_jvp(ans, t):
@@ -89,21 +102,21 @@ def cholesky_jvp(ans, t):
     return L @ (np.tril(x) - 0.5 * np.diag(np.diag(x)))
 
 
-def eigh_jvp(ans, t):
-    """Tangents ``(dw, dv)`` of ``w, v = np.linalg.eigh(A)`` along ``t`` (distinct eigenvalues)."""
+def eigh_jvp(ans, t, uplo="L"):
+    """Tangents ``(dw, dv)`` of ``w, v = np.linalg.eigh(A, uplo)`` along ``t``, stacked matrices
+    too (distinct eigenvalues)."""
     if _zero(t):  # (a zero tangent maps to zero)
         return t
     w, v = ans
-    m = v.T @ _sym_lower(t) @ v
-    diff = w[None, :] - w[:, None] + np.diag(np.full(len(w), np.inf))
-    return np.diag(m).copy(), v @ (m / diff)
+    m = _T(v) @ _sym_lower(t, uplo) @ v
+    return np.diagonal(m, axis1=-2, axis2=-1).copy(), v @ (m / _eigenvalue_gaps(w))
 
 
-def eigvalsh_jvp(a, t):
+def eigvalsh_jvp(a, t, uplo="L"):
     if _zero(t):  # (a zero tangent maps to zero)
         return t
-    _, v = np.linalg.eigh(a)
-    return np.diag(v.T @ _sym_lower(t) @ v).copy()
+    _, v = np.linalg.eigh(a, uplo)
+    return np.diagonal(_T(v) @ _sym_lower(t, uplo) @ v, axis1=-2, axis2=-1).copy()
 
 
 def svdvals_jvp(a, t):
@@ -114,14 +127,42 @@ def svdvals_jvp(a, t):
     return np.einsum("...ij,...ik,...kj->...j", u, t, np.swapaxes(vt, -1, -2))
 
 
-def svd_jvp(a, t, compute_uv=True):
+def _svd_parts(a, full_matrices):
+    """(u, s, vt, F, eye_k) of the reduced SVD of (stacked) ``a``, with ``F_ij = 1/(s_j^2 - s_i^2)``
+    off the diagonal and 0 on it; an AdError for u or vh of a full SVD of a non-square matrix,
+    whose extra columns are not determined by ``a``."""
+    m, n = np.shape(a)[-2:]
+    if full_matrices and m != n:
+        raise _unsupported("the derivative of u and vh of np.linalg.svd(a, full_matrices=True) "
+                           "of a non-square matrix is not supported: their extra columns are any "
+                           "orthonormal completion, not a function of a",
+                           "pass full_matrices=False")
+    u, s, vt = np.linalg.svd(a, full_matrices=False)
+    eye = np.eye(np.shape(s)[-1])
+    squares = s ** 2
+    F = 1.0 / (squares[..., None, :] - squares[..., :, None] + eye) * (1.0 - eye)
+    return u, s, vt, F, eye
+
+
+def svd_jvp(a, t, compute_uv=True, full_matrices=True):
+    """Tangent of ``np.linalg.svd(a)`` along ``t``: of the singular values, or ``(du, ds, dvh)``
+    (distinct nonzero singular values)."""
     if _zero(t):  # (a zero tangent maps to zero)
         return t
-    if compute_uv:
-        raise _unsupported("forward mode through np.linalg.svd with compute_uv=True is not "
-                           "supported",
-                           "use compute_uv=False for the singular values")
-    return svdvals_jvp(a, t)
+    if not compute_uv:
+        return svdvals_jvp(a, t)
+    u, s, vt, F, eye = _svd_parts(a, full_matrices)
+    v = _T(vt)
+    dp = _T(u) @ t @ v
+    ds = np.diagonal(dp, axis1=-2, axis2=-1).copy()
+    du = u @ (F * (dp * s[..., None, :] + s[..., :, None] * _T(dp)))
+    dv = v @ (F * (s[..., :, None] * dp + _T(dp) * s[..., None, :]))
+    m, n = np.shape(a)[-2:]
+    if m > len(eye):
+        du = du + (t @ v - u @ (_T(u) @ t @ v)) / s[..., None, :]
+    if n > len(eye):
+        dv = dv + (_T(t) @ u - v @ (_T(v) @ _T(t) @ u)) / s[..., None, :]
+    return du, ds, _T(dv)
 
 
 def matrix_power_jvp(a, t, n):
@@ -142,18 +183,32 @@ def svdvals_back(g, a):
     return u @ (np.asarray(g)[..., :, None] * vt)
 
 
-def svd_back(g, a, compute_uv=True):
-    """Adjoint of ``np.linalg.svd``: singular values only (the adjoints of u and vh must be
-    zero)."""
+def svd_back(g, a, compute_uv=True, full_matrices=True):
+    """Adjoint of ``np.linalg.svd(a)`` (stacked matrices too; u and vh: distinct nonzero
+    singular values)."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
     if not compute_uv:
         return svdvals_back(g, a)
     gu, gs, gvt = g if isinstance(g, (tuple, list)) else (0.0, 0.0, 0.0)
-    if np.any(gu) or np.any(gvt):  # (zeros, as container_adjoint fills unused entries, are fine)
-        raise _unsupported("the gradient of np.linalg.svd through u or vh is not supported",
-                           "use the singular values (compute_uv=False)")
-    return svdvals_back(gs, a)
+    if not (np.any(gu) or np.any(gvt)):  # (zeros, as container_adjoint fills unused entries)
+        return svdvals_back(gs, a)
+    u, s, vt, F, eye = _svd_parts(a, full_matrices)
+    k = len(eye)
+    gu = (np.zeros(np.shape(u)) + gu)[..., :k] if np.ndim(gu) else np.zeros(np.shape(u))
+    gvt = (np.zeros(np.shape(vt)) + gvt)[..., :k, :] if np.ndim(gvt) else np.zeros(np.shape(vt))
+    v, gv = _T(vt), _T(gvt)
+    utgu, vtgv = _T(u) @ gu, _T(v) @ gv
+    gs = np.zeros(np.shape(s)) + gs
+    inner = ((F * (utgu - _T(utgu))) * s[..., None, :] + eye * gs[..., :, None]
+             + s[..., :, None] * (F * (vtgv - _T(vtgv))))
+    out = u @ inner @ vt
+    m, n = np.shape(a)[-2:]
+    if m > k:  # (the part of gu outside u's columns)
+        out = out + ((gu - u @ utgu) / s[..., None, :]) @ vt
+    if n > k:
+        out = out + u @ (_T(gv - v @ vtgv) / s[..., :, None])
+    return out
 
 
 def matrix_power_back(g, a, n):

@@ -46,9 +46,35 @@ def _explicit_ellipsis(subscripts, operands):
     return ",".join(spelled) + "->" + out
 
 
-def einsum_back(g, subscripts, operands):
-    """Adjoints of every operand of ``np.einsum(subscripts, *operands)`` (explicit or implicit
-    output, ``...`` included)."""
+def _einsum_form(args):
+    """(subscripts, positions of the operands in ``args``) of ``np.einsum(*args)``: the string
+    form ``("ij,jk", a, b)`` or the sublist form ``(a, [0, 1], b, [1, 2], [0, 2])``."""
+    if isinstance(args[0], str):
+        return args[0], list(range(1, len(args)))
+
+    def letters(sublist):
+        return "".join("..." if k is Ellipsis else _SUBLIST_LETTERS[k] for k in sublist)
+    where = list(range(0, len(args) - 1, 2))
+    spec = ",".join(letters(args[i + 1]) for i in where)
+    if len(args) % 2:
+        spec += "->" + letters(args[-1])
+    return spec, where
+
+
+_SUBLIST_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def einsum_back(g, args):
+    """Adjoints of ``np.einsum(*args)``'s arguments (0.0 for the subscripts), string or sublist
+    form, explicit or implicit output, ``...`` included."""
+    subscripts, where = _einsum_form(args)
+    grads = [0.0] * len(args)
+    for i, adjoint in zip(where, _einsum_adjoints(g, subscripts, [args[i] for i in where])):
+        grads[i] = adjoint
+    return tuple(grads)
+
+
+def _einsum_adjoints(g, subscripts, operands):
     spec = _explicit_ellipsis(subscripts, operands)
     if "->" in spec:
         inputs, output = spec.split("->")
@@ -193,30 +219,33 @@ def multi_dot_jvp(arrays, t_arrays):
     return total
 
 
-def einsum_jvp(subscripts, operands, tangents):
-    """Tangent of ``np.einsum(subscripts, *operands)``: one term per operand with a tangent."""
+def einsum_jvp(args, t_first, t_rest):
+    """Tangent of ``np.einsum(*args)`` (the tangents of ``args[0]`` and of the others, 0.0 or an
+    empty tuple for none): one term per operand with a tangent."""
+    subscripts, where = _einsum_form(args)
+    operands = [args[i] for i in where]
+    tangents = (t_first,) + (tuple(t_rest) if isinstance(t_rest, (tuple, list)) else ())
     total = 0.0
-    for i, t in enumerate(tangents):
-        if not _zero(t):
+    for k, i in enumerate(where):
+        if i < len(tangents) and not _zero(tangents[i]):
             ops = list(operands)
-            ops[i] = t
+            ops[k] = tangents[i]
             total = total + np.einsum(subscripts, *ops)
     return total
 
 
-def einsum_back_jvp(v, subscripts, operands, t_v, t_operands):
-    """Tangent of ``einsum_back(v, subscripts, operands)``: linear in ``v`` and in each operand
-    other than the one whose adjoint it is."""
-    out = einsum_back(t_v, subscripts, operands)
-    tangents = [0.0] * len(operands) if _zero(t_operands) else t_operands
-    for j, t in enumerate(tangents):
-        if _zero(t):
+def einsum_back_jvp(v, args, t_v, t_args):
+    """Tangent of ``einsum_back(v, args)``: linear in ``v`` and in each operand other than the
+    one whose adjoint it is."""
+    out = list(einsum_back(t_v, args))
+    _, where = _einsum_form(args)
+    for i in where:
+        if _zero(t_args) or _zero(t_args[i]):
             continue
-        ops = list(operands)
-        ops[j] = t
-        out = [o if i == j else o + d
-               for i, (o, d) in enumerate(zip(out, einsum_back(v, subscripts, ops)))]
-    return out
+        moved = list(args)
+        moved[i] = t_args[i]
+        out = [o if j == i else o + d for j, (o, d) in enumerate(zip(out, einsum_back(v, moved)))]
+    return tuple(out)
 
 
 def cross_back(g, a, b, which=0):

@@ -58,18 +58,20 @@ def _bound(fun, kwargs):
     return (lambda *a: fun(*a, **kwargs)) if kwargs else fun
 
 
+def _argnum(argnum):
+    return argnum if isinstance(argnum, int) else tuple(argnum)
+
+
 def _wrt(positions, single):
     return positions[0] if single else positions
 
 
-@_unary
-def grad(fun, args, kwargs, positions, single):
-    return ad.grad(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+def grad(fun, argnum=0):
+    return ad.grad(fun, wrt=_argnum(argnum))
 
 
-@_unary
-def value_and_grad(fun, args, kwargs, positions, single):
-    return ad.value_and_grad(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+def value_and_grad(fun, argnum=0):
+    return ad.value_and_grad(fun, wrt=_argnum(argnum))
 
 
 @_unary
@@ -79,28 +81,23 @@ def grad_and_aux(fun, args, kwargs, positions, single):
     return g, aux
 
 
-@_unary
-def elementwise_grad(fun, args, kwargs, positions, single):
-    out, pullback = ad.vjp(_bound(fun, kwargs), *args, wrt=_wrt(positions, single))
-    return pullback(numpy.ones_like(out, dtype=float) if numpy.ndim(out) else 1.0)
+def elementwise_grad(fun, argnum=0):
+    return ad.elementwise_grad(fun, wrt=argnum)
 
 
 deriv = grad
 
 
-@_unary
-def jacobian(fun, args, kwargs, positions, single):
-    return ad.jacobian(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+def jacobian(fun, argnum=0):
+    return ad.jacobian(fun, wrt=_argnum(argnum))
 
 
-@_unary
-def hessian(fun, args, kwargs, positions, single):
-    return ad.hessian(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+def hessian(fun, argnum=0):
+    return ad.hessian(fun, wrt=_argnum(argnum))
 
 
-@_unary
-def holomorphic_grad(fun, args, kwargs, positions, single):
-    return ad.grad(_bound(fun, kwargs), wrt=_wrt(positions, single))(*args)
+def holomorphic_grad(fun, argnum=0):
+    return ad.grad(fun, wrt=_argnum(argnum))
 
 
 @_unary
