@@ -4,6 +4,7 @@ from __future__ import annotations
 import builtins
 import inspect
 import linecache
+import re
 import sysconfig
 import textwrap
 import types
@@ -182,6 +183,31 @@ def _first_indent(text: str) -> int:
     return 0
 
 
+def _lambda_expression(text: str):
+    """(module, its text, column shift) of the expressions starting at each ``lambda`` of the first
+    line of ``text``, for lines that do not parse alone (``fns = [lambda x: x + 1,``,
+    ``key=lambda v: v[0])``): from each, the longest prefix that parses, padded so that its
+    columns are the line's; None if none parses."""
+    first_line = text.split("\n", 1)[0]
+    bodies = []
+    for match in re.finditer(r"\blambda\b", first_line):
+        tail = text[match.start():].rstrip()
+        for end in range(len(tail), max(len(tail) - 120, 0), -1):
+            padded = "(" + " " * match.start() + tail[:end] + ")"
+            try:
+                module = gast.parse(padded)
+            except SyntaxError:
+                continue
+            # (the lambda that starts there, not those after it in the display)
+            bodies.extend(gast.Expr(value=n) for n in gast.walk(module)
+                          if isinstance(n, gast.Lambda) and n.lineno == 1
+                          and n.col_offset == match.start() + 1)
+            break
+    if not bodies:
+        return None
+    return gast.Module(body=bodies, type_ignores=[]), text, -1
+
+
 def _lambda_tree(text: str, dedented: str, code, loc: Location) -> tuple[gast.FunctionDef, str]:
     """Turn the (single) lambda on the source line(s) into ``def <lambda>(...): return body``;
     also the text that parsed (``text``, else the line as an expression)."""
@@ -189,19 +215,19 @@ def _lambda_tree(text: str, dedented: str, code, loc: Location) -> tuple[gast.Fu
     try:
         module = gast.parse(dedented)
     except SyntaxError:
-        try:
-            shift = len(text) - len(text.lstrip()) - 1
-            text = "(" + text.strip().rstrip(",;") + ")"
-            module = gast.parse(text)
-        except SyntaxError:
+        parsed = _lambda_expression(text)
+        if parsed is None:
             raise loc.error("could not isolate the lambda's source",
                             hint="write the function with 'def'") from None
+        module, text, shift = parsed
     lambdas = [n for n in gast.walk(module) if isinstance(n, gast.Lambda)]
     params = code.co_varnames[:code.co_argcount]
     lambdas = [n for n in lambdas if [a.id for a in n.args.args] == list(params)]
+    first = code.co_firstlineno - loc.line_offset
+    if len(lambdas) > 1 and shift >= 0:  # (the lambda's own line, in the text as parsed)
+        lambdas = [n for n in lambdas if n.lineno == first] or lambdas
     # (Python 3.11+: the body's columns say which)
     if len(lambdas) > 1 and hasattr(code, "co_positions"):
-        first = code.co_firstlineno - loc.line_offset
         columns = [c for line, _, c, end in code.co_positions() if c is not None
                    and end is not None and end > c
                    and line == code.co_firstlineno]

@@ -152,9 +152,13 @@ def test_jacobian_of_a_jacobian():
     np.testing.assert_allclose(dc, ad.jacobian(lambda x_: np.tanh(x_) * x_[0])(x), atol=1e-12)
 
 
-def test_third_derivatives_through_nested_jacobians_say_what_works():
-    with pytest.raises(ad.AdError, match="nested jacobian/hessian"):
-        ad.jacobian(ad.hessian(sine_cubed))(X)
+def test_third_derivatives_through_nested_jacobians():
+    third = ad.jacobian(ad.hessian(sine_cubed))(X)
+    hessian = ad.hessian(sine_cubed)
+    n = len(X)
+    want = np.stack([fd_grad(lambda v, i=i, j=j: hessian(v)[i, j], [X], 0)
+                     for i in range(n) for j in range(n)]).reshape(n, n, n)
+    np.testing.assert_allclose(third, want, rtol=1e-5, atol=1e-5)
     third = ad.grad(ad.grad(ad.grad(lambda t: np.sin(t) * t ** 3)))(0.7)
     t = 0.7
     assert third == pytest.approx(-np.cos(t) * t ** 3 - 9 * np.sin(t) * t ** 2 + 18 * np.cos(t) * t
@@ -202,3 +206,27 @@ def test_source_is_the_code_the_last_new_kind_of_call_runs():
     df(X)
     assert df.source != df.source_generic and "def dcubed" in df.source
     assert df.source == ad.source(cubed, args=(X,))
+
+
+def squared_gradient_norm(x):
+    g = ad.grad(sine_weighted)(x)
+    return np.sum(g ** 2) + np.sum(np.cos(g))
+
+
+def sine_weighted(x):
+    return np.sum(np.sin(x) * x ** 2)
+
+
+def test_third_derivatives_through_a_gradient_called_inside():
+    # a function calling a gradient, differentiated twice: the gradient call's Hessian-vector
+    # product is differentiated again (forward mode over its generated tangent code)
+    x = np.array([0.3, -0.7, 1.1])
+    ad.check_grads(squared_gradient_norm, (x,), order=2)
+    ad.check_grads(sine_weighted, (x,), order=3)
+    hessian = ad.hessian(squared_gradient_norm)(x)
+    gradient = ad.grad(squared_gradient_norm)
+    want = np.stack([fd_grad(lambda v, i=i: gradient(v)[i], [x], 0) for i in range(3)])
+    np.testing.assert_allclose(hessian, want, rtol=1e-5, atol=1e-6)
+    # one order more is refused, not guessed
+    with pytest.raises(ad.AdError, match="not supported"):
+        ad.check_grads(squared_gradient_norm, (x,), order=3)

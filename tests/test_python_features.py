@@ -1183,3 +1183,24 @@ def test_nested_functions_with_varargs_keyword_only_and_kwargs():
     check_all_modes(nested_with_every_kind_of_parameter, [x, w], wrt=(0, 1))
     with pytest.raises(ad.AdError, match=r"\*args or \*\*kwargs unpacked"):
         ad.grad(nested_called_with_unpacking)(x)
+
+
+# (lambdas in a list display spread over lines: the first line alone does not parse)
+_LAMBDAS = [lambda x, y: np.sum(x < y) + 0.0,
+            lambda x, y: np.sum(np.sin(x) * y),
+            lambda x, y: np.sum(x * y ** 2)]
+_TWO_ON_A_LINE = [lambda x: x ** 2, lambda x: x ** 3]
+
+
+def test_lambdas_of_a_display_spread_over_lines():
+    x, y = np.array([0.5, 1.5]), np.array([1.0, -1.0])
+    np.testing.assert_array_equal(ad.grad(_LAMBDAS[0])(x, y), np.zeros(2))
+    np.testing.assert_allclose(ad.grad(_LAMBDAS[1], wrt=(0, 1))(x, y)[0], np.cos(x) * y)
+    np.testing.assert_allclose(ad.grad(_LAMBDAS[1], wrt=1)(x, y), np.sin(x))
+    np.testing.assert_allclose(ad.grad(_LAMBDAS[2], wrt=1)(x, y), 2 * x * y)
+    if not hasattr(_TWO_ON_A_LINE[0].__code__, "co_positions"):  # (Python 3.10: no columns)
+        with pytest.raises(ad.AdError, match="could not isolate the lambda's source"):
+            ad.grad(_TWO_ON_A_LINE[0])(1.5)
+        return
+    assert ad.grad(_TWO_ON_A_LINE[0])(1.5) == pytest.approx(3.0)
+    assert ad.grad(_TWO_ON_A_LINE[1])(1.5) == pytest.approx(6.75)

@@ -5,8 +5,16 @@ installs the hooks through which the layers below reach the API at run time."""
 from __future__ import annotations
 
 from .. import hooks
+from ..custom import defjvp
 from .caches import STATS, clear_cache
-from .gradients import gradient_jvp, gradient_vjp, normalize, source
+from .gradients import (
+    gradient_jvp,
+    gradient_jvp_tangent,
+    gradient_vjp,
+    gradient_vjp_tangent,
+    normalize,
+    source,
+)
 from .jacobians import hessian, jacobian
 from .pullbacks import vjp
 from .tangents import jvp
@@ -25,3 +33,6 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "sourc
 
 hooks.install(grad=grad, gradient_vjp=gradient_vjp, gradient_jvp=gradient_jvp,
               clear_cache=clear_cache)
+# (generated code calling them differentiated again in forward mode: any order)
+defjvp(gradient_vjp, gradient_vjp_tangent)
+defjvp(gradient_jvp, gradient_jvp_tangent)

@@ -14,7 +14,7 @@ from ..callables import as_function
 from ..errors import AdError
 from .caches import _GRAD_BY_ARG
 from .derived import Wrt, _as_derived, _Derived, _positions, _private, _public, _spread, _target
-from .tangents import _forward_jacobian, _jvp_function, jvp
+from .tangents import _forward_jacobian, _jvp_function, jvp, jvp_of_jvp
 
 
 class _Gradient(_Derived):
@@ -128,6 +128,13 @@ def gradient_vjp(fn, position: int, args: tuple, cotangent):
     ``fn(*args)``: the Hessian-vector product of ``grad(f, wrt=position)`` along ``cotangent``
     placed at ``wrt`` (forward mode over generated gradient code). Used by generated code that
     differentiates a function which calls a gradient."""
+    inner, tangents = _as_hessian_product(fn, position, args, cotangent)
+    return jvp(inner, args, tangents)[1]
+
+
+def _as_hessian_product(fn, position, args, cotangent):
+    """(``grad(f, wrt=position)``, tangents) whose jvp is ``gradient_vjp``'s result: the cotangent
+    of ``fn = grad(f, wrt)`` placed at the arguments ``wrt``."""
     derived = _as_derived(fn)
     wrt_positions, many = _positions(derived.fn, derived.wrt)
     key = (derived, position)
@@ -135,9 +142,35 @@ def gradient_vjp(fn, position: int, args: tuple, cotangent):
     if inner is None:
         inner = _GRAD_BY_ARG[key] = grad(derived.fn, wrt=position, optimize=derived.optimize)
     tangents = [runtime.zero_like(a) for a in args]
-    for p, c in zip(wrt_positions, cotangent if many else (cotangent,)):
-        tangents[p] = _shaped_like(c, args[p])
-    return jvp(inner, args, tangents)[1]
+    if cotangent is not None:
+        for p, c in zip(wrt_positions, cotangent if many else (cotangent,)):
+            tangents[p] = _shaped_like(c, args[p])
+    return inner, tangents
+
+
+def _entries(tangent, n):
+    """A tuple's tangent as one entry per element (0.0 stands for all zero)."""
+    return tuple(tangent) if isinstance(tangent, (tuple, list)) else (None,) * n
+
+
+def gradient_vjp_tangent(ans, args, tangents):
+    """Forward rule of ``gradient_vjp`` (generated code calling it differentiated again: a third
+    derivative): linear in the cotangent, forward mode over the Hessian-vector product's code."""
+    fn, position, primals, cotangent = args
+    _, _, t_primals, t_cotangent = tangents
+    inner, directions = _as_hessian_product(fn, position, primals, cotangent)
+    _, moved = _as_hessian_product(fn, position, primals,
+                                   None if not np.any(t_cotangent) else t_cotangent)
+    return jvp_of_jvp(inner, primals, directions, _entries(t_primals, len(primals)), moved)
+
+
+def gradient_jvp_tangent(ans, args, tangents):
+    """Forward rule of ``gradient_jvp``: the tangent of a Hessian-vector product (see
+    ``jvp_of_jvp``)."""
+    fn, primals, directions = args
+    _, t_primals, t_directions = tangents
+    return jvp_of_jvp(fn, primals, directions, _entries(t_primals, len(primals)),
+                      _entries(t_directions, len(primals)))
 
 
 def _shaped_like(value, like):

@@ -89,13 +89,29 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
                           "(tangent: %r)"
                           % (p, _structure(tangents[p]), _structure(primals[p]), tangents[p]),
                           function=name)
-    run = _jvp_function(fn, primals, positions)
+    directions = tuple(tangents[p] for p in positions)
     try:
-        return run(tuple(tangents[p] for p in positions), *primals)
+        return _jvp_function(fn, primals, positions)(directions, *primals)
     except CalleeRedefined:
         clear_cache()
-        return _jvp_function(fn, primals, positions)(tuple(tangents[p] for p in positions),
-                                                     *primals)
+        return _jvp_function(fn, primals, positions)(directions, *primals)
+
+
+def jvp_of_jvp(fn, primals, tangents, t_primals, t_tangents):
+    """The tangent of ``jvp(fn, primals, tangents)[1]`` when its primals move along ``t_primals``
+    and its tangents along ``t_tangents`` (None or 0.0: not moving): forward mode over the
+    generated tangent code of ``fn``, which is linear in the tangents. Derivatives of any order
+    of a function that calls a gradient function come down to this."""
+    positions = tuple(p for p in _differentiable_positions(primals) if tangents[p] is not None)
+    run = _jvp_function(fn, primals, positions)
+    directions = tuple(_zero_if_none(tangents[p], primals[p]) for p in positions)
+    moved = tuple(_zero_if_none(t_tangents[p], primals[p]) for p in positions)
+    out = jvp(run, (directions,) + tuple(primals), (moved,) + tuple(t_primals))
+    return out[1][1]
+
+
+def _zero_if_none(t, like):
+    return runtime.cast_like(0.0, like) if t is None or (t.__class__ is float and not t) else t
 
 
 def _forward_jacobian(fn, args, pos):

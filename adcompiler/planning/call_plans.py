@@ -133,7 +133,7 @@ class CallPlans(RuleBinding):
         unseen = self.unseen_code_plan(call, obj, target)
         if unseen is not None:
             return unseen
-        if custom.user_rules(target)[0] is not None:
+        if any(custom.user_rules(target)):
             names = [a.id for a in args if isinstance(a, gast.Name)]
             return Plan("user", names, callee=_call_text(func), fn=target, guard=(func, named))
         rule = rules.lookup(obj)
@@ -195,7 +195,7 @@ class CallPlans(RuleBinding):
                         callee="adcompiler's runtime helper %r (generated code is differentiated "
                                "again by forward mode: use ad.jvp / ad.hessian)" % target.__name__)
         if module.startswith(runtime.__name__.rsplit(".", 1)[0] + ".api") \
-                and custom.user_rules(target)[0] is None:
+                and not any(custom.user_rules(target)):
             return Plan("opaque", loads(call), callee="adcompiler's %r" % target.__name__,
                         why="derivatives of this order through nested jacobian/hessian calls are "
                             "not supported",

@@ -73,6 +73,11 @@ class BackwardCalls:
     def backward_user(self, s, rename, out):
         """Call the user's vjp rule: ``rule(g, ans, *args, **kwargs)``."""
         plan = self.plans[id(s)]
+        if custom.USER_VJPS.get(plan.fn) is None:
+            raise self.loc.error("%s has a forward rule (defjvp) but no reverse rule"
+                                 % plan.callee, s,
+                                 hint="register one with ad.defvjp(fn, rule), or use forward "
+                                      "mode (ad.jvp, ad.hessian's default)")
         call = instantiate(s.value, rename)
         target = target_of(s)[0]
         # the user's rule itself, by name (forward mode can differentiate it again: hessians)

@@ -36,6 +36,9 @@ D(rt.unreduce_extreme, "v, top, x, axis=None, keepdims=False",
   "keepdims=keepdims), v)",
   jvp="unreduce_extreme(t_v, top, x, axis, keepdims)", zero=("top", "x"), like="x")
 D(rt.cast_like, "v, x", "g", jvp="cast_like(t_v, x)", zero=X, batching="batch_cast", like="x")
+# (in tangent code: 0.0 standing for zeros of x's structure made dense; differentiated again when
+# generated tangent code is: third derivatives)
+D(rt.dense, "v, x", "unbroadcast(g, v)", jvp="dense(t_v, x)", zero=X)
 D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
 # np.r_[...] and np.c_[...] in the normal form (normalize/expressions.py, Expressions.concatenation)
 D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
