@@ -3409,6 +3409,12 @@ def check_program(seed: int, source: str | None = None, only: str | None = None,
             result.status = "skipped"
             result.skip_reason = "the plain call raises or returns a non-finite or non-scalar value"
             return result
+        try:
+            checker.module_state()
+        except TypeError:  # (a log holding what cannot be copied and compared: seed 615123)
+            result.status = "skipped"
+            result.skip_reason = "the plain call stores values that cannot be copied in the module"
+            return result
         checker.check_program(args)
     except Timeout:
         if checker is not None:

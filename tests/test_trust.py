@@ -2282,3 +2282,29 @@ def test_second_order_through_an_integer_order_read_from_the_tape():
     for mode in ("reverse", "forward"):
         with pytest.raises(ad.AdError, match="no derivative w.r.t. its argument 'v'"):
             ad.jacobian(gradient, wrt=1, mode=mode)(x, 1.5)
+
+
+def _weighted_over_keys(params):
+    total = 0.0
+    for i, key in enumerate(sorted(params)):  # (sorted keys: no derivative of their own)
+        total = total + np.sum(np.sin(params[key])) * (i + 1.0)
+    for value in params.values():
+        total = total + np.sum(np.cos(value))
+    return total
+
+
+def _calls_with_a_dict(params):
+    return _weighted_over_keys(params) * 2.0
+
+
+def test_a_dict_argument_sorted_and_iterated_second_order():
+    # sorted(dict) in forward mode indexed the dict by position (KeyError), and a called
+    # function's dict adjoints were added with + (TypeError), in second order
+    params = {"b": np.array([0.3, -1.2]), "a": np.array([[0.5, 0.1], [2.0, -0.4]])}
+    for fn in (_weighted_over_keys, _calls_with_a_dict):
+        ad.check_grads(fn, (params,), order=2)
+        g = ad.grad(fn)(params)
+        scale = 2.0 if fn is _calls_with_a_dict else 1.0
+        for i, key in enumerate(sorted(params)):
+            np.testing.assert_allclose(
+                g[key], scale * ((i + 1.0) * np.cos(params[key]) - np.sin(params[key])))

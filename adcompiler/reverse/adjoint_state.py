@@ -41,8 +41,10 @@ class AdjointState:
                 return True
             if kind is not None:
                 return False
-            if self.ctx.generated:
-                return True  # gradient code differentiated again: its helpers build containers
+            if self.ctx.generated or var in self.params:
+                # (gradient code differentiated again: its helpers build containers; an argument
+                # of unknown kind: a called function's, given a dict)
+                return True
             seen.add(var)
             for s in self.layout.simple:
                 if target_of(s)[0] == var:

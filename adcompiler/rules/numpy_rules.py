@@ -208,7 +208,10 @@ P(np.inner, "a, b", "inner_back(g, a, b, 0)", "inner_back(g, a, b, 1)", "np.inne
 P(np.tensordot, "a, b, axes=2", "tensordot_back(g, a, b, axes, 0)",
   "tensordot_back(g, a, b, axes, 1)", "np.tensordot")
 P(np.kron, "a, b", "kron_back(g, a, b, 0)", "kron_back(g, a, b, 1)", "np.kron")
-P(np.cross, "a, b", "cross_back(g, a, b, 0)", "cross_back(g, a, b, 1)", "np.cross")
+D(np.cross, "a, b, axisa=-1, axisb=-1, axisc=-1, axis=None",
+  "cross_back(g, a, b, 0, axisa, axisb, axisc, axis)",
+  b="cross_back(g, a, b, 1, axisa, axisb, axisc, axis)",
+  jvp="np.cross(t_a, b, axisa, axisb, axisc, axis) + np.cross(a, t_b, axisa, axisb, axisc, axis)")
 # (the sublist form, einsum(a, [0, 1], b, [1, 2]), passes an operand as ``subscripts``)
 D(np.einsum, "subscripts, *operands, optimize=False, dtype=None",
   "einsum_back(g, (subscripts,) + operands)[0]", harmless=("optimize",),
@@ -238,6 +241,7 @@ D(np.concatenate, "arrays, axis=0, out=None, dtype=None, casting='same_kind'",
   linear=True, harmless=("casting",))
 D(np.swapaxes, "a, axis1, axis2", "swap_back(g, axis1, axis2)", linear=True)
 D(np.moveaxis, "a, source, destination", "moveaxis_back(g, source, destination)", linear=True)
+D(np.rollaxis, "a, axis, start=0", "rollaxis_back(g, a, axis, start)", linear=True)
 D(np.broadcast_to, "array, shape, subok=False", "unbroadcast(g, array)", linear=True,
   harmless=("shape", "subok"))
 D(np.atleast_1d, "ary", "np.reshape(g, np.shape(ary))", linear=True)
@@ -276,6 +280,8 @@ D(np.take_along_axis, "arr, indices, axis", "take_along_axis_back(g, arr, indice
   linear=True)
 D(np.sort, "a, axis=-1", "sort_back(g, a, axis)",
   jvp="np.take_along_axis(t_a, np.argsort(a, axis=axis), axis)")
+D(np.partition, "a, kth, axis=-1, kind='introselect'", "partition_back(g, a, kth, axis)",
+  jvp="partition_back(t_a, a, kth, axis, forward=True)", harmless=("kind",))
 # (a memory layout)
 D(np.copy, "a, order='K', subok=False", "g", linear=True, harmless=("order", "subok"))
 D(np.ascontiguousarray, "a, dtype=None", "g", linear=True)

@@ -162,6 +162,8 @@ for _helper, _params, _transpose in [
         (shapes.sort_back, "cot, a, axis=-1",
          "unless_zero(np.take_along_axis, g, np.argsort(a, axis=axis), axis)"),
         (shapes.take_back, "cot, a, indices, axis=None", "unless_zero(np.take, g, indices, axis)"),
+        (shapes.partition_back, "cot, a, kth, axis=-1, forward=False",
+         "partition_back(g, a, kth, axis, not forward)"),
         (shapes.take_along_axis_back, "cot, arr, indices, axis",
          "unless_zero(np.take_along_axis, g, indices, axis)"),
         (joins.r_items_back, "cot, items", "r_items(dense_items(g, items))"),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...runtime import container_adjoint, dense, element, unbroadcast
-from ._base import _zero
+from ._base import _unsupported, _zero
 from .elementwise import nonzero_or_inf
 
 
@@ -139,13 +139,18 @@ def entries_sum(g):
 
 
 def _sorted_order(iterable, reverse):
+    if not isinstance(iterable, (list, tuple, np.ndarray)):
+        # (a dict sorts its keys, which carry no derivative: its rule's callers return zero)
+        raise _unsupported("the derivative of sorted() of a %s is not supported"
+                           % type(iterable).__name__, "sort a list: sorted(list(...))")
     return sorted(range(len(iterable)), key=lambda i: iterable[i], reverse=reverse)
 
 
 def sorted_back(g, iterable, reverse=False):
-    """Adjoint of ``sorted(iterable)``: each entry's adjoint goes back to where it came from."""
-    if _zero(g):
-        return g
+    """Adjoint of ``sorted(iterable)``: each entry's adjoint goes back to where it came from (a
+    dict's sorted keys: none)."""
+    if _zero(g) or isinstance(iterable, dict):
+        return 0.0
     out = [0.0] * len(iterable)
     for position, i in enumerate(_sorted_order(iterable, reverse)):
         out[i] = g[position]
@@ -157,7 +162,10 @@ def sorted_back(g, iterable, reverse=False):
 
 
 def sorted_jvp(iterable, t, reverse=False):
-    """Tangent of ``sorted(iterable)``: the tangents in the sorted order."""
+    """Tangent of ``sorted(iterable)``: the tangents in the sorted order (a dict's sorted keys:
+    none)."""
+    if isinstance(iterable, dict):
+        return [0.0] * len(iterable)  # (an entry per key: the list's tangent is read by index)
     return t if _zero(t) else [t[i] for i in _sorted_order(iterable, reverse)]
 
 

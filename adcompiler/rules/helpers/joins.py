@@ -22,7 +22,8 @@ def dstack_back(g, tup):
 
 def hstack_back(g, tup):
     """Adjoint of ``np.hstack(tup)``."""
-    return _lifted_pieces(g, tup, np.atleast_1d, 0 if np.ndim(tup[0]) == 1 else 1)
+    # (numbers, as the entries of a 1-D array are, become vectors: joined along axis 0 too)
+    return _lifted_pieces(g, tup, np.atleast_1d, 0 if np.ndim(tup[0]) <= 1 else 1)
 
 
 def _lifted_pieces(g, tup, lift, axis):
@@ -111,7 +112,7 @@ def column_stack_back(g, tup):
     """Adjoint of ``np.column_stack(tup)``: 1-D entries were columns."""
     if _zero(g):
         return _pieces_like(g, tup)
-    columns = [np.reshape(t, (len(t), -1)) if np.ndim(t) < 2 else t for t in tup]
+    columns = [np.reshape(t, (np.size(t), 1)) if np.ndim(t) < 2 else t for t in tup]
     return _pieces_like([np.reshape(p, np.shape(t))
                          for p, t in zip(split_like(g, columns, 1), tup)], tup)
 

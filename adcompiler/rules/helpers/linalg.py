@@ -47,11 +47,11 @@ def cholesky_back(g, ans):
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
     L = ans
-    phi = L.T @ g
-    phi = np.tril(phi) - 0.5 * np.diag(np.diag(phi))
+    phi = _T(L) @ g
+    phi = np.tril(phi) - 0.5 * phi * np.eye(np.shape(L)[-1])
     inv = np.linalg.inv(L)
-    s = inv.T @ phi @ inv
-    return _lower(0.5 * (s + s.T))
+    s = _T(inv) @ phi @ inv
+    return _lower(0.5 * (s + _T(s)))
 
 
 def eigh_back(g, ans, uplo="L"):
@@ -70,18 +70,18 @@ def pinv_back(g, a, ans):
     """Adjoint of ``P = np.linalg.pinv(A)`` (A of full rank, so P is differentiable there)."""
     if _zero(g):
         return g
-    p, gt = ans, np.swapaxes(g, -1, -2)
+    p, gt, pt = ans, _T(g), _T(ans)
     m, n = np.shape(a)[-2:]
-    return -p.T @ g @ p.T + (np.eye(m) - a @ p) @ gt @ p @ p.T + p.T @ p @ gt @ (np.eye(n) - p @ a)
+    return -pt @ g @ pt + (np.eye(m) - a @ p) @ gt @ p @ pt + pt @ p @ gt @ (np.eye(n) - p @ a)
 
 
 def pinv_jvp(a, ans, t):
     """Tangent of ``np.linalg.pinv(A)`` along ``t`` (A of full rank)."""
     if _zero(t):  # (a zero tangent maps to zero)
         return t
-    p, tt = ans, np.swapaxes(t, -1, -2)
+    p, tt, pt = ans, _T(t), _T(ans)
     m, n = np.shape(a)[-2:]
-    return -p @ t @ p + p @ p.T @ tt @ (np.eye(m) - a @ p) + (np.eye(n) - p @ a) @ tt @ p.T @ p
+    return -p @ t @ p + p @ pt @ tt @ (np.eye(m) - a @ p) + (np.eye(n) - p @ a) @ tt @ pt @ p
 
 
 def eigvalsh_back(g, a, uplo="L"):
@@ -98,8 +98,8 @@ def cholesky_jvp(ans, t):
         return t
     L = ans
     inv = np.linalg.inv(L)
-    x = inv @ _sym_lower(t) @ inv.T
-    return L @ (np.tril(x) - 0.5 * np.diag(np.diag(x)))
+    x = inv @ _sym_lower(t) @ _T(inv)
+    return L @ (np.tril(x) - 0.5 * x * np.eye(np.shape(L)[-1]))
 
 
 def eigh_jvp(ans, t, uplo="L"):

@@ -248,8 +248,14 @@ def einsum_back_jvp(v, args, t_v, t_args):
     return tuple(out)
 
 
-def cross_back(g, a, b, which=0):
-    """Adjoint of ``np.cross(a, b)`` for 3-vectors."""
+def cross_back(g, a, b, which=0, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """Adjoint of ``np.cross(a, b, axisa, axisb, axisc, axis)`` for 3-vectors (``axis`` sets
+    all three): the vectors moved to the last axis, back where they were."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
-    return unbroadcast(np.cross(b, g) if which == 0 else np.cross(g, a), a if which == 0 else b)
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a, b = np.moveaxis(a, axisa, -1), np.moveaxis(b, axisb, -1)
+    g = np.moveaxis(g, axisc, -1)
+    out = unbroadcast(np.cross(b, g) if which == 0 else np.cross(g, a), a if which == 0 else b)
+    return np.moveaxis(out, -1, axisa if which == 0 else axisb)

@@ -161,6 +161,35 @@ def swap_back(g, axis1, axis2):
     return np.swapaxes(g, axis1, axis2) if not _zero(g) else g
 
 
+def partition_back(g, a, kth, axis=-1, forward=False):
+    """Adjoint of ``np.partition(a, kth, axis)`` (``forward``: its tangent): ``g`` routed back
+    through the permutation ``np.argpartition`` gives (flattened for ``axis=None``)."""
+    if _zero(g):
+        return g
+    order = np.argpartition(a, kth, axis=axis)
+    if axis is None:
+        flat = np.ravel(g)
+        if forward:
+            return flat[order]
+        out = np.zeros(np.size(a))
+        out[order] = flat
+        return np.reshape(out, np.shape(a))
+    if forward:
+        return np.take_along_axis(g, order, axis)
+    out = np.zeros(np.shape(a))
+    np.put_along_axis(out, order, g, axis=axis)
+    return out
+
+
+def rollaxis_back(g, a, axis, start=0):
+    """Adjoint of ``np.rollaxis(a, axis, start)``: the axis moved back."""
+    if _zero(g):
+        return g
+    n = np.ndim(a)
+    axis, start = axis % n, start + n if start < 0 else start
+    return np.moveaxis(g, start if start <= axis else start - 1, axis)
+
+
 def moveaxis_back(g, source, destination):
     return np.moveaxis(g, destination, source) if not _zero(g) else g
 
