@@ -230,3 +230,25 @@ def test_third_derivatives_through_a_gradient_called_inside():
     # one order more is refused, not guessed
     with pytest.raises(ad.AdError, match="not supported"):
         ad.check_grads(squared_gradient_norm, (x,), order=3)
+
+
+def cubic_weighted(x, c):
+    return np.sum(np.sin(x) * c * x ** 2)
+
+
+VALUE_AND_GRADIENT = ad.value_and_grad(cubic_weighted)
+
+
+def uses_value_and_gradient(x, c):
+    value, gradient = VALUE_AND_GRADIENT(x, c)
+    return value * 2.0 + np.sum(gradient ** 2)
+
+
+def test_a_value_and_grad_function_called_inside():
+    # its vjp: the value's cotangent times the gradient plus the gradient's Hessian product
+    x, c = np.array([0.3, -0.7, 1.1]), 1.3
+    same = lambda x, c: cubic_weighted(x, c) * 2.0 + np.sum(ad.grad(cubic_weighted)(x, c) ** 2)  # noqa: E731
+    for wrt in (0, 1):
+        np.testing.assert_allclose(ad.grad(uses_value_and_gradient, wrt=wrt)(x, c),
+                                   fd_grad(same, [x, c], wrt), rtol=1e-6, atol=1e-6)
+    ad.check_grads(uses_value_and_gradient, (x, c), order=2)

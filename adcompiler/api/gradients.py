@@ -128,8 +128,23 @@ def gradient_vjp(fn, position: int, args: tuple, cotangent):
     ``fn(*args)``: the Hessian-vector product of ``grad(f, wrt=position)`` along ``cotangent``
     placed at ``wrt`` (forward mode over generated gradient code). Used by generated code that
     differentiates a function which calls a gradient."""
+    if _as_derived(fn).mode == "value_and_grad":
+        # (the value's cotangent times the gradient, plus the gradient's Hessian-vector product)
+        value_cotangent, cotangent = _pair(cotangent)
+        inner, tangents = _as_hessian_product(fn, position, args, cotangent)
+        gradient, product = jvp(inner, args, tangents)
+        return runtime.add(product, _scaled(gradient, value_cotangent))
     inner, tangents = _as_hessian_product(fn, position, args, cotangent)
     return jvp(inner, args, tangents)[1]
+
+
+def _scaled(value, factor):
+    """``factor * value`` entry by entry for a gradient of any structure."""
+    if isinstance(value, (list, tuple)):
+        return type(value)(_scaled(v, factor) for v in value)
+    if isinstance(value, dict):
+        return {k: _scaled(v, factor) for k, v in value.items()}
+    return factor * value
 
 
 def _as_hessian_product(fn, position, args, cotangent):
@@ -158,10 +173,30 @@ def gradient_vjp_tangent(ans, args, tangents):
     derivative): linear in the cotangent, forward mode over the Hessian-vector product's code."""
     fn, position, primals, cotangent = args
     _, _, t_primals, t_cotangent = tangents
+    t_primals = _entries(t_primals, len(primals))
+    value_cotangent = t_value_cotangent = None
+    if _as_derived(fn).mode == "value_and_grad":
+        value_cotangent, cotangent = _pair(cotangent)
+        t_value_cotangent, t_cotangent = _pair(t_cotangent)
     inner, directions = _as_hessian_product(fn, position, primals, cotangent)
-    _, moved = _as_hessian_product(fn, position, primals,
-                                   None if not np.any(t_cotangent) else t_cotangent)
-    return jvp_of_jvp(inner, primals, directions, _entries(t_primals, len(primals)), moved)
+    _, moved = _as_hessian_product(fn, position, primals, _moving(t_cotangent))
+    out = jvp_of_jvp(inner, primals, directions, t_primals, moved)
+    if value_cotangent is None:
+        return out
+    # (value_and_grad: + the value's cotangent times the gradient, differentiated)
+    gradient, t_gradient = jvp(inner, primals, t_primals)
+    return runtime.add(out, runtime.add(_scaled(gradient, t_value_cotangent),
+                                        _scaled(t_gradient, value_cotangent)))
+
+
+def _pair(cotangent):
+    """(value's, gradient's) parts of a value_and_grad result's cotangent (0.0: both zero)."""
+    return tuple(cotangent) if isinstance(cotangent, (tuple, list)) else (0.0, None)
+
+
+def _moving(t):
+    """None for a tangent that is the 0.0 standing for zeros, else the tangent."""
+    return None if t is None or (t.__class__ is float and not t) else t
 
 
 def gradient_jvp_tangent(ans, args, tangents):

@@ -77,7 +77,8 @@ class CallPlans(RuleBinding):
         if made is not None:
             return made
         if getattr(obj, "__adcompiler_derived__", False) \
-                and getattr(getattr(obj, "derived", None), "mode", "") == "grad":
+                and getattr(getattr(obj, "derived", None), "mode", "") in ("grad",
+                                                                            "value_and_grad"):
             # calling a gradient: its vjps are Hessian-vector products (forward over reverse)
             if call.keywords or any(isinstance(a, gast.Starred) for a in args):
                 raise self.loc.error("call %s with positional arguments only" % _call_text(func), s)
