@@ -464,6 +464,10 @@ def rows_with_a_slice(x):
     return np.sum(np.r_[0:3, x] ** 2)
 ''')
 define('''
+def rows_with_a_linspace(x):
+    return np.sum(np.r_[0:1:2j, x] ** 2 * np.arange(5.0))
+''')
+define('''
 def rows_with_a_directive(x):
     return np.sum(np.r_['0', x, x] ** 2)
 ''')
@@ -499,8 +503,14 @@ def item_of_an_object_made_here(x):
 ''')
 
 
-@pytest.mark.parametrize("name, what", [("rows_with_a_slice", "np.r_[...]: a RClass"),
-                                        ("rows_with_a_directive", "np.r_[...]: a RClass"),
+def test_slices_in_r_and_c_are_ranges(m):
+    # (start:stop:step is np.arange, start:stop:n*1j np.linspace: data, as the arrays beside)
+    check_all_modes(m.rows_with_a_slice, [X3.copy()])
+    check_all_modes(m.rows_with_a_linspace, [X3.copy()])
+    np.testing.assert_allclose(ad.grad(m.rows_with_a_linspace)(X3), 2 * X3 * np.arange(2.0, 5.0))
+
+
+@pytest.mark.parametrize("name, what", [("rows_with_a_directive", "np.r_[...]: a RClass"),
                                         ("open_grid", "np.ogrid[...]"), ("item_of_table", "TABLE[...]: a Table")])
 def test_a_subscript_computing_from_a_differentiated_index_is_refused(m, name, what):
     fn = getattr(m, name)

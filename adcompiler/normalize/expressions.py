@@ -271,11 +271,30 @@ class Expressions:
         if helper is None:
             return None
         items = node.slice.elts if isinstance(node.slice, gast.Tuple) else [node.slice]
-        if any(isinstance(i, (gast.Slice, gast.Starred))
+        if any(isinstance(i, gast.Starred)
                or (isinstance(i, gast.Constant) and isinstance(i.value, str)) for i in items):
+            return None
+        items = [self.slice_range(i) if isinstance(i, gast.Slice) else i for i in items]
+        if any(i is None for i in items):
             return None
         return gast.Call(func=name(self.helper(helper, getattr(runtime, helper))),
                          args=[gast.List(elts=list(items), ctx=gast.Load())], keywords=[])
+
+    def slice_range(self, piece):
+        """What a slice item of ``np.r_`` / ``np.c_`` stands for: ``np.arange(start, stop,
+        step)``, or with an imaginary step ``n * 1j`` ``np.linspace(start, stop, n)``; None when
+        the step's kind is not known here."""
+        import numpy as np
+
+        start = piece.lower if piece.lower is not None else const(0)
+        step = piece.step
+        if isinstance(step, gast.Constant) and isinstance(step.value, complex):
+            return gast.Call(func=name(self.helper("linspace", np.linspace)),
+                             args=[start, piece.upper, const(int(abs(step.value)))], keywords=[])
+        if step is not None and not isinstance(step, gast.Constant):
+            return None  # (a variable might hold an imaginary step)
+        return gast.Call(func=name(self.helper("arange", np.arange)),
+                         args=[start, piece.upper, step or const(1)], keywords=[])
 
     def index(self, node, s):
         """Flatten a subscript index: atoms, slices of atoms, tuples of those."""

@@ -257,14 +257,17 @@ def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
         return g * np.sign(x) * hit / np.sum(hit, axis=axis, keepdims=True)
     if vector and ord not in (0, -np.inf) and ord is not None:
         return g * np.sign(x) * np.abs(x) ** (ord - 1) / nonzero_or_inf(ans ** (ord - 1))
-    if not vector and axis is None and x.ndim == 2:
+    if not vector and ord in ("nuc", 2, -2):  # (of the matrices over axis, (0, 1) for None)
+        axes = (0, 1) if axis is None else tuple(a % x.ndim for a in axis)
+        u, s, vt = np.linalg.svd(np.moveaxis(x, axes, (-2, -1)), full_matrices=False)
         if ord == "nuc":
-            u, _, vt = np.linalg.svd(x, full_matrices=False)
-            return g * (u @ vt)
-        if ord in (2, -2):
-            u, s, vt = np.linalg.svd(x, full_matrices=False)
-            k = 0 if ord == 2 else len(s) - 1
-            return g * np.outer(u[:, k], vt[k])
+            out = u @ vt
+        else:
+            k = 0 if ord == 2 else np.shape(s)[-1] - 1
+            out = u[..., :, k:k + 1] @ vt[..., k:k + 1, :]
+        return np.moveaxis(np.moveaxis(g, axes, (-2, -1)) * out, (-2, -1), axes) \
+            if np.ndim(g) else g * np.moveaxis(out, (-2, -1), axes)
+    if not vector and axis is None and x.ndim == 2:
         if ord in (1, -1, np.inf, -np.inf):  # max / min absolute column (1) or row (inf) sum
             along = 0 if ord in (1, -1) else 1
             sums = np.sum(np.abs(x), axis=along)
