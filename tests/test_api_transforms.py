@@ -252,3 +252,19 @@ def test_a_value_and_grad_function_called_inside():
         np.testing.assert_allclose(ad.grad(uses_value_and_gradient, wrt=wrt)(x, c),
                                    fd_grad(same, [x, c], wrt), rtol=1e-6, atol=1e-6)
     ad.check_grads(uses_value_and_gradient, (x, c), order=2)
+
+
+JACOBIAN_OF_SINE = ad.jacobian(lambda x: np.sin(x) * x[0])
+
+
+def sums_a_jacobian(x):
+    return np.sum(np.sin(JACOBIAN_OF_SINE(x)))
+
+
+def test_jacobian_and_hessian_results_called_inside_are_refused_clearly():
+    # functools.wraps names them after the function they transform: they were traced as if
+    # they were it, and failed inside adcompiler's own code
+    with pytest.raises(ad.AdError, match="made by adcompiler's jac"):
+        ad.grad(sums_a_jacobian)(X[:2])
+    # jacobian(jacobian(...)) of a lambda: a generated function named after it
+    assert ad.jacobian(ad.jacobian(lambda x: np.sin(np.outer(x, x))))(X[:2]).shape == (2, 2, 2, 2)

@@ -5,6 +5,7 @@ one jvp per input element."""
 from __future__ import annotations
 
 import functools
+import re
 import weakref
 from typing import Callable
 
@@ -93,9 +94,10 @@ def _as_source(inner, args):
                                "<jacobian of %s: output %d>" % (fn.__qualname__, i))
             rows["row%d" % i] = grad(component, wrt=pos)
         stacked = ", ".join("%s(%s)" % (r, names) for r in rows)
-        made[key] = define("def jacobian_of_%s(%s):\n    return np.reshape(np.stack([%s]), "
-                           "shape)\n" % (fn.__name__, names, stacked),
-                           "jacobian_of_%s" % fn.__name__, {"np": np, "shape": shape, **rows},
+        label = "jacobian_of_" + re.sub(r"\W", "", fn.__name__)  # (<lambda>: lambda)
+        made[key] = define("def %s(%s):\n    return np.reshape(np.stack([%s]), "
+                           "shape)\n" % (label, names, stacked),
+                           label, {"np": np, "shape": shape, **rows},
                            "<jacobian of %s>" % fn.__qualname__)
     return made[key]
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import os
 import types
 
 import gast
@@ -53,6 +54,8 @@ def _is_user_instance(obj) -> bool:
             and isinstance(call, types.FunctionType) and not is_library_function(call))
 
 
+# (adcompiler's API: what a called closure made by it lives in)
+_API_FOLDER = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "api")
 _LOCALS_HINT = ("write the computation as code (x * 2.0, not eval('x * 2.0'); a dict of the "
                 "values, not locals()), or wrap the result in ad.stop_gradient(...) if no gradient "
                 "should flow through it")
@@ -191,6 +194,17 @@ class CallPlans(RuleBinding):
             return Plan("opaque", loads(call), callee="%s(...)" % obj.__name__, hint=_OBJECT_HINT,
                         why="objects created inside the differentiated function are not traced")
         module = getattr(target, "__module__", None) or ""
+        code = getattr(obj, "__code__", None)
+        if code is not None and os.path.dirname(code.co_filename) == _API_FOLDER \
+                and hasattr(obj, "__wrapped__") and not any(custom.user_rules(obj)):
+            # (jacobian, hessian, elementwise_grad, hvp: closures that functools.wraps names
+            # after the function they transform)
+            return Plan("opaque", loads(call), callee="%s (made by adcompiler's %s)"
+                        % (_call_text(call.func), code.co_name),
+                        why="the result of ad.jacobian, ad.hessian, ad.elementwise_grad or ad.hvp "
+                            "called inside differentiated code is not differentiated",
+                        hint="differentiate through ad.grad(f) (or ad.value_and_grad), or "
+                             "compute this value outside the differentiated function")
         if module.startswith(runtime.__name__ + "."):
             return Plan("opaque", loads(call),
                         callee="adcompiler's runtime helper %r (generated code is differentiated "
