@@ -240,6 +240,9 @@ CASES = [
     C(np.inner, "np.inner(x, y)", dict(x=V(2, 3), y=V(4, 3))),
     C(np.tensordot, "np.tensordot(x, y, axes=1)", dict(x=V(2, 3), y=V(3, 4))),
     C(np.tensordot, "np.tensordot(x, y, axes=([1, 2], [0, 1]))", dict(x=V(2, 3, 4), y=V(3, 4, 2))),
+    # (pairs of axes not in increasing order)
+    C(np.tensordot, "np.tensordot(x, y, axes=([0, 1], [1, 0]))", dict(x=V(3, 3), y=V(3, 3, 2))),
+    C(np.tensordot, "np.tensordot(x, y, axes=([1, 0], [2, 1]))", dict(x=V(2, 3, 4), y=V(2, 2, 3, 4))),
     C(np.kron, "np.kron(x, y)", dict(x=V(2, 2), y=V(2, 3))),
     C(np.cross, "np.cross(x, y)", dict(x=V(3), y=V(3))),
     C(np.cross, "np.cross(x, y, axis=0)", dict(x=V(3, 2), y=V(3, 2))),

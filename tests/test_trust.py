@@ -2297,6 +2297,11 @@ def _calls_with_a_dict(params):
     return _weighted_over_keys(params) * 2.0
 
 
+def _gradient_summary(params):
+    g = ad.grad(_weighted_over_keys)(params)
+    return np.sum(np.sin(g["a"])) + np.sum(g["b"])
+
+
 def test_a_dict_argument_sorted_and_iterated_second_order():
     # sorted(dict) in forward mode indexed the dict by position (KeyError), and a called
     # function's dict adjoints were added with + (TypeError), in second order
@@ -2308,3 +2313,18 @@ def test_a_dict_argument_sorted_and_iterated_second_order():
         for i, key in enumerate(sorted(params)):
             np.testing.assert_allclose(
                 g[key], scale * ((i + 1.0) * np.cos(params[key]) - np.sin(params[key])))
+    # (third derivatives: a list tangent that is a helper's 0.0 in generated code, indexed)
+    ad.check_grads(_gradient_summary, (params,), order=2)
+
+
+def test_tensordot_with_paired_axes_out_of_order():
+    # axes=([0, 1], [1, 0]): the adjoint's contracted axes came out in the other operand's
+    # order; with square shapes nothing noticed and the gradient was transposed
+    rng = np.random.RandomState(1)
+    a, b, w = rng.randn(3, 3), rng.randn(3, 3, 2), rng.randn(2)
+
+    def contracted(a, b):
+        return np.sum(np.tensordot(a, b, axes=[(0, 1), (1, 0)]) * w)
+    want = np.einsum("ijk,k->ji", b, w)
+    np.testing.assert_allclose(ad.grad(contracted)(a, b), want)
+    check_all_modes(contracted, [a, b], wrt=(0, 1))

@@ -20,7 +20,10 @@ class Elements:
         t = self.tangent_of(base)
         if t is None:
             return None
-        if base.id in self.maybe_zero:
+        base_kind = self.kind_of(base)
+        if base.id in self.maybe_zero or (self.ctx.generated and not (
+                isinstance(base_kind, tuple) and base_kind[0] == "array")):
+            # (in generated code a list's tangent may be a helper's 0.0 standing for zeros)
             index = self.index_value(s.value.slice)
             return gast.Call(func=name(self.helper("element")), args=[t, index], keywords=[])
         parts = s.value.slice.elts if isinstance(s.value.slice, gast.Tuple) else [s.value.slice]

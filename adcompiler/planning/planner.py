@@ -71,7 +71,14 @@ class Planner(RuntimeChecks):
         self.unfollowed = objects.check_attribute_stores()
         self.active = activity(self.layout, self.wrt, self.result, diff_reads, self.varied)
         self.index_checks = check_ignored_operands(self.layout, self.plans, self.wrt, self.result,
-                                                   self.varied, self.loc, ctx.generated)
+                                                   self.varied, self.loc,
+                                                   ctx.generated or _rule_helper(ctx))
+        if hasattr(self, "tangent_of") and any(isinstance(c, tuple)
+                                               for c in self.index_checks.values()):
+            # forward mode checks the tangents of operands checked at run time: they need one
+            self.active = activity(self.layout, self.wrt, self.result, lambda s: self.plans[
+                id(s)].diff_reads + [n for ns in self.plans[id(s)].ignored.values() for n in ns],
+                self.varied)
         check_complex_values(self.layout, self.active, self.wrt, ctx)
 
     def callee_code(self, s, plan, make):
@@ -128,3 +135,10 @@ class Planner(RuntimeChecks):
     def kind_of(self, node):
         """The kind of an operand (``kinds.kind_of``)."""
         return kinds_.kind_of(node, self.kinds)
+
+
+def _rule_helper(ctx) -> bool:
+    """Whether the function is one of adcompiler's rule helpers, traced when generated code that
+    calls it is differentiated again (its arguments' kinds are not known: see
+    ``check_ignored_operands``)."""
+    return getattr(ctx.parsed.fn, "__module__", "").startswith("adcompiler.rules.helpers")

@@ -32,9 +32,17 @@ class RuntimeChecks:
         if isinstance(deferred, tuple):  # (see check_ignored_operands)
             operands, error = deferred
             refusal = self.ctx.bind("refusal", runtime.Refusal(error))
-            call = gast.Call(func=name(self.ctx.helper("refused_if_inexact")),
-                             args=[gast.Tuple(elts=[name(n) for n in operands], ctx=gast.Load()),
-                                   name(refusal)], keywords=[])
+            tangent_of = getattr(self, "tangent_of", None)
+            if tangent_of is not None:  # forward mode: refused where a tangent is not zero
+                tangents = [t for t in (tangent_of(name(n)) for n in operands) if t is not None]
+                if not tangents:
+                    return []
+                helper, values = "refused_if_moving", tangents
+            else:  # (reverse mode: where a value is a float)
+                helper, values = "refused_if_inexact", [name(n) for n in operands]
+            call = gast.Call(func=name(self.ctx.helper(helper)),
+                             args=[gast.Tuple(elts=values, ctx=gast.Load()), name(refusal)],
+                             keywords=[])
             return [gast.copy_location(gast.Expr(value=call), s)]
         if plan is not None and (plan.kind == "attr" or plan.watch):
             return self.followed_check(s)

@@ -69,6 +69,7 @@ from .checks import (
     dtype_gate,
     refused,
     refused_if_inexact,
+    refused_if_moving,
     scalar_seed,
     subscript_check,
 )
@@ -139,7 +140,8 @@ __all__ = [
     "batch_unreduce", "batch_sum_product", "batch_container_adjoint", "batch_add_at",
     "batch_take_adjoint", "batch_reshape", "batch_index",
     # checks
-    "Refusal", "refused", "refused_if_inexact", "check_receiver", "scalar_seed", "SELECTING",
+    "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "check_receiver",
+    "scalar_seed", "SELECTING",
     "subscript_check",
     "dtype_gate", "CalleeRedefined", "callee_redefined",
     # objects

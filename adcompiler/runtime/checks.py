@@ -40,6 +40,14 @@ def refused_if_inexact(values, refusal):
         raise refusal()
 
 
+def refused_if_moving(tangents, refusal):
+    """Raise ``refusal`` if one of ``tangents`` (of operands given to a parameter without a
+    derivative) is not zero: the derivative along it would be lost."""
+    for t in tangents:
+        if np.any(t):
+            raise refusal()
+
+
 _RECEIVERS = (np.generic, float, int, complex, list, tuple, dict)
 
 

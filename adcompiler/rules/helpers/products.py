@@ -129,12 +129,14 @@ def tensordot_back(g, a, b, axes=2, which=0):
     a_free = [i for i in range(nda) if i not in a_axes]
     b_free = [i for i in range(ndb) if i not in b_axes]
     g = np.asarray(g)
+    # (the contracted axes come out in the other operand's axis order: a_axes[i] pairs with
+    # b_axes[i], which need not be increasing)
     if which == 0:
         out = np.tensordot(g, b, axes=(list(range(len(a_free), g.ndim)), b_free))
-        order = a_free + a_axes
+        order = a_free + [a_axes[j] for j in np.argsort(b_axes, kind="stable")]
     else:
         out = np.tensordot(a, g, axes=(a_free, list(range(len(a_free)))))
-        order = b_axes + b_free
+        order = [b_axes[j] for j in np.argsort(a_axes, kind="stable")] + b_free
     return np.transpose(out, np.argsort(order))
 
 
