@@ -634,6 +634,11 @@ if sp is not None:
           dict(x=V(3, kind="matrix"), y=V(3))),
         C(sla.solve_triangular, "sla.solve_triangular(x, y, lower=True, unit_diagonal=True)",
           dict(x=V(3, kind="matrix"), y=V(3, 2))),
+        C(sla.sqrtm, "sla.sqrtm(%s)" % _SPD, dict(x=V(3, 3))),
+        C(sla.expm, "sla.expm(x)", dict(x=V(3, 3))),
+        C(sla.solve_sylvester, "sla.solve_sylvester(x + 3.0 * np.eye(3), y + 2.0 * np.eye(2), z)",
+          dict(x=V(3, 3), y=V(2, 2), z=V(3, 2))),
+        C(sla.expm, "sla.expm(x) * np.arange(18.0).reshape(2, 3, 3)", dict(x=V(2, 3, 3))),
     ]
     for _method in ("logpmf", "pmf", "cdf", "logcdf", "sf", "logsf"):
         CASES += [

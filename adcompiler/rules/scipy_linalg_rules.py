@@ -52,3 +52,11 @@ D(sla.solve_triangular,
   jvp="sla.solve_triangular(a, t_b - %s @ ans, trans=trans, lower=lower, "
       "unit_diagonal=unit_diagonal)" % _TA,
   harmless=("check_finite",), only=dict(trans=(0, 1), overwrite_b=(False,)))
+
+# (sqrtm's deprecated disp/blocksize are refused; a complex square root is refused at run time)
+D(sla.sqrtm, "A", "sqrtm_back(g, ans)", jvp="sqrtm_jvp(ans, t_A)")
+D(sla.expm, "A", "expm_frechet(np.swapaxes(A, -1, -2), g)", jvp="expm_frechet(A, t_A)")
+# x solves a x + x b = q: the adjoint of q solves the transposed equation
+_GQ = "sla.solve_sylvester(a.T, b.T, g)"
+D(sla.solve_sylvester, "a, b, q", "-%s @ ans.T" % _GQ, b="-ans.T @ %s" % _GQ, q=_GQ,
+  jvp="sla.solve_sylvester(a, b, t_q - t_a @ ans - ans @ t_b)")
