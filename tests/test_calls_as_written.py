@@ -149,6 +149,31 @@ def dict_call(x, s):
     return np.sum(d["a"] * d["b"])
 
 
+def unpacked_into_numpy(x, y):
+    args = (x, y)
+    return np.sum(np.arctan2(*args) ** 2)
+
+
+def keywords_unpacked_into_numpy(x):
+    opts = {"axis": 0}
+    return np.sum(np.cumsum(x, **opts) ** 2)
+
+
+def symmetrized(fun):
+    def symmetrized_fun(*args, **kwargs):
+        args = list(args)
+        args[1] = 0.5 * (args[1] + args[1].T)
+        return fun(*args, **kwargs)
+    return symmetrized_fun
+
+
+QUADRATIC = symmetrized(np.dot)
+
+
+def through_a_symmetrizing_wrapper(v, a):
+    return np.sum(QUADRATIC(v, a) ** 2)
+
+
 def lambda_reading_a_variable(x):
     s = np.sum(x)
     fns = [lambda u: u * s]
@@ -184,6 +209,12 @@ def test_lecture_regression_with_star_params(m):
     ("double_star", [X3, 1.5], 1),
     ("keywords_and_both", [X3, 1.5], 0),
     ("keywords_and_both", [X3, 1.5], 1),
+    # (unpacked into functions with rules: applied when the call runs)
+    ("unpacked_into_numpy", [X3, X3[::-1] + 0.5], 0),
+    ("unpacked_into_numpy", [X3, X3[::-1] + 0.5], 1),
+    ("keywords_unpacked_into_numpy", [np.array([[0.3, -0.5], [1.0, 0.2], [0.1, -0.4]])], 0),
+    ("through_a_symmetrizing_wrapper", [X3, np.arange(9.0).reshape(3, 3) / 5], 0),
+    ("through_a_symmetrizing_wrapper", [X3, np.arange(9.0).reshape(3, 3) / 5], 1),
 ])
 def test_unpacked_arguments(m, name, args, wrt):
     check_all_modes(getattr(m, name), args, wrt=wrt)

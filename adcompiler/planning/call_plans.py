@@ -141,6 +141,9 @@ class CallPlans(RuleBinding):
             names = [a.id for a in args if isinstance(a, gast.Name)]
             return Plan("user", names, callee=_call_text(func), fn=target, guard=(func, named))
         rule = rules.lookup(obj)
+        if rule is not None and _unpacks(call):
+            # (f(*args): the arguments are known when the call runs; so is the rule applied)
+            return dynamic_plan(call)
         if rule is not None:
             return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
         # its Python function, called on each element (runtime.vectorized)

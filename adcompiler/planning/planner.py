@@ -141,4 +141,4 @@ def _rule_helper(ctx) -> bool:
     """Whether the function is one of adcompiler's rule helpers, traced when generated code that
     calls it is differentiated again (its arguments' kinds are not known: see
     ``check_ignored_operands``)."""
-    return getattr(ctx.parsed.fn, "__module__", "").startswith("adcompiler.rules.helpers")
+    return (getattr(ctx.parsed.fn, "__module__", None) or "").startswith("adcompiler.rules.helpers")
