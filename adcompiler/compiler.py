@@ -119,6 +119,7 @@ class _Reverse:
         self.key = (tuple(wrt_positions), tuple(arg_kinds) if arg_kinds is not None else None)
         self.split_names = split_names
         ctx.subroutine = self.subroutine
+        ctx.called = not top_level  # (a called function's: its arguments' kinds may be unknown)
         self.params = params = param_names(fdef)
         self.fdef = fdef
         self.wrt = [params[i] for i in wrt_positions]

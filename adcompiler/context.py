@@ -34,6 +34,7 @@ class Context:
         self.arg_classes: dict = {}   # parameter -> class of an object argument
         # differentiating adcompiler's own generated code again (forward over reverse)
         self.generated = parsed.fn.__code__.co_filename.startswith("<adcompiler")
+        self.called = False  # (compiled as a called function: set by the compiler)
 
     def helper(self, name: str) -> str:
         """The generated code's name for a helper used by rules: np, math, a runtime function or

@@ -41,9 +41,9 @@ class AdjointState:
                 return True
             if kind is not None:
                 return False
-            if self.ctx.generated or var in self.params:
+            if self.ctx.generated or (self.ctx.called and var in self.params):
                 # (gradient code differentiated again: its helpers build containers; an argument
-                # of unknown kind: a called function's, given a dict)
+                # of unknown kind of a called function: it may be given a dict)
                 return True
             seen.add(var)
             for s in self.layout.simple:
