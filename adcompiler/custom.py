@@ -10,6 +10,9 @@ from .parse import unwrap
 
 USER_VJPS: dict = {}
 USER_JVPS: dict = {}
+# forward rules of adcompiler's own functions that generated code calls (gradient_vjp, ...):
+# apart from the user's, which a user (or a test) may clear
+BUILTIN_JVPS: dict = {}
 
 
 def stop_gradient(x: Any) -> Any:
@@ -41,7 +44,7 @@ def user_rules(fn) -> tuple:
     """(reverse rule, forward rule) registered for ``fn`` (None for one not registered)."""
     try:
         key = _key(fn)
-        return USER_VJPS.get(key), USER_JVPS.get(key)
+        return USER_VJPS.get(key), USER_JVPS.get(key) or BUILTIN_JVPS.get(key)
     except TypeError:  # (an unhashable callable: np.poly1d)
         return None, None
 

@@ -5,7 +5,7 @@ installs the hooks through which the layers below reach the API at run time."""
 from __future__ import annotations
 
 from .. import hooks
-from ..custom import defjvp
+from ..custom import BUILTIN_JVPS
 from .caches import STATS, clear_cache
 from .gradients import (
     gradient_jvp,
@@ -33,6 +33,6 @@ __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "sourc
 
 hooks.install(grad=grad, gradient_vjp=gradient_vjp, gradient_jvp=gradient_jvp,
               clear_cache=clear_cache)
-# (generated code calling them differentiated again in forward mode: any order)
-defjvp(gradient_vjp, gradient_vjp_tangent)
-defjvp(gradient_jvp, gradient_jvp_tangent)
+# (generated code calling them differentiated again in forward mode: third derivatives)
+BUILTIN_JVPS[gradient_vjp] = gradient_vjp_tangent
+BUILTIN_JVPS[gradient_jvp] = gradient_jvp_tangent

@@ -13,6 +13,7 @@ from . import (
     elementwise,
     joins,
     linalg,
+    matrix_functions,
     polynomials,
     products,
     reductions,
@@ -22,8 +23,8 @@ from . import (
     statistics,
 )
 
-TOPICS = (elementwise, reductions, statistics, products, linalg, shapes, joins, polynomials,
-          containers, second_order, distributions, signals)
+TOPICS = (elementwise, reductions, statistics, products, linalg, matrix_functions, shapes, joins,
+          polynomials, containers, second_order, distributions, signals)
 
 
 def public_callables(module) -> dict:
