@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 import realistic_programs as progs
-from conftest import assert_grad, fd_grad
+from conftest import assert_grad, check_all_modes, fd_grad
 
 import adcompiler as ad
 
@@ -88,3 +88,12 @@ def test_programs_using_scipy_special():
     _, t = ad.jvp(progs.scipy_cross_entropy, (logits, labels), (np.ones_like(logits), None))
     assert t == pytest.approx(float(np.sum(ad.grad(progs.scipy_cross_entropy)(logits, labels))), abs=1e-12)
     assert sp is not None
+
+
+def test_gaussian_process_likelihood_with_scipy_cholesky():
+    pytest.importorskip("scipy.linalg")
+    r = np.random.RandomState(5)
+    X, y = r.randn(6, 2), r.randn(6)
+    log_params = np.array([0.2, -0.1, -1.0])
+    assert_grad(progs.gp_negative_log_likelihood, [log_params, X, y], wrt=(0, 1, 2), rtol=1e-5)
+    check_all_modes(progs.gp_negative_log_likelihood, [log_params, X, y], wrt=0)

@@ -123,7 +123,7 @@ def _function_call_kind(obj, value, of, layout):
     runtime's helpers."""
     if not _hashable(obj):
         return None  # (np.poly1d and other callables the tables below cannot hold)
-    if obj in _CONTAINER_BUILDERS:
+    if obj in _CONTAINER_BUILDERS or getattr(rules.lookup(obj), "container", False):
         return CONTAINER
     if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
         shape = tuple_display(value.args[0], layout)

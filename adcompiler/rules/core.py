@@ -142,6 +142,7 @@ class Rule:
     product: str | None = None  # "matmul" (np.dot, np.matmul, @: their rank rules) or "bilinear"
     like: str | None = None  # the parameter whose kind (rank, shape) the result has
     batching: str | None = None  # how its tangent runs on a batch of tangents (batched.py's rule)
+    container: bool = False  # its result is a tuple (its adjoint adds up entry by entry)
 
     def vjp_template(self, param, bound, all_float):
         """The vjp template of ``param`` for these bound operands: the constant form when every
@@ -337,15 +338,16 @@ class Table:
 
     def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(),
                harmless=(), only=None,
-               reduction=None, batching=None, like=None, product=None, **more_vjps):
+               reduction=None, batching=None, like=None, product=None, container=False,
+               **more_vjps):
         """A general function. ``vjp`` is the template of the first parameter; templates of other
         parameters are passed by parameter name. ``harmless``/``only``: see the module's doc;
-        ``reduction``/``batching``/``like``/``product``: see ``Rule``."""
+        ``reduction``/``batching``/``like``/``product``/``container``: see ``Rule``."""
         sig = Signature.parse(params)
         rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero),
                     harmless=tuple(harmless),
                     only=dict(only or {}), reduction=reduction, batching=batching, like=like,
-                    product=product)
+                    product=product, container=container)
         first = sig.params[0] if sig.params else sig.varargs
         if vjp is not None:
             rule.vjps[first] = _parse(vjp)

@@ -60,3 +60,11 @@ D(sla.expm, "A", "expm_frechet(np.swapaxes(A, -1, -2), g)", jvp="expm_frechet(A,
 _GQ = "sla.solve_sylvester(a.T, b.T, g)"
 D(sla.solve_sylvester, "a, b, q", "-%s @ ans.T" % _GQ, b="-ans.T @ %s" % _GQ, q=_GQ,
   jvp="sla.solve_sylvester(a, b, t_q - t_a @ ans - ans @ t_b)")
+# (cho_factor's c holds a's entries in the triangle the factor does not use)
+D(sla.cho_factor, "a, lower=False, overwrite_a=False, check_finite=True", "cho_factor_back(g, ans)",
+  jvp="cho_factor_jvp(ans, t_a)", harmless=("check_finite", "lower"), only=_KEEP,
+  container=True)
+D(sla.cho_solve, "c_and_lower, b, overwrite_b=False, check_finite=True",
+  "cho_solve_back(g, c_and_lower, ans)", b="sla.cho_solve(c_and_lower, g)",
+  jvp="cho_solve_jvp(c_and_lower, t_c_and_lower, t_b, ans)", harmless=("check_finite",),
+  only=dict(overwrite_b=(False,)))
