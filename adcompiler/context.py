@@ -35,6 +35,7 @@ class Context:
         # differentiating adcompiler's own generated code again (forward over reverse)
         self.generated = parsed.fn.__code__.co_filename.startswith("<adcompiler")
         self.called = False  # (compiled as a called function: set by the compiler)
+        self.zero_d_arrays: set = set()  # (parameters given 0-d arrays: set by the compiler)
 
     def helper(self, name: str) -> str:
         """The generated code's name for a helper used by rules: np, math, a runtime function or

@@ -2328,3 +2328,27 @@ def test_tensordot_with_paired_axes_out_of_order():
     want = np.einsum("ijk,k->ji", b, w)
     np.testing.assert_allclose(ad.grad(contracted)(a, b), want)
     check_all_modes(contracted, [a, b], wrt=(0, 1))
+
+
+def _zero_d_through_a_dict(alpha):
+    state = {"a": alpha}
+    state["a"] *= 0.5  # (a 0-d array: changed in place, so alpha is halved)
+    return float(np.exp(alpha))
+
+
+def _zero_d_through_a_tuple(alpha):
+    items = (alpha, 1.0)
+    items[0][...] *= 0.5
+    return np.sum(np.exp(alpha))
+
+
+def test_a_zero_d_array_changed_in_place_through_a_container():
+    # seed 621807: a 0-d array argument is a shape-() value like a NumPy scalar, but `*=` on it
+    # (here through a dict's entry) changes it in place; the gradient missed the factor 0.5
+    alpha = np.array(0.7)
+    with pytest.raises(ad.AdError, match="changes the array in 'state' in place"):
+        ad.grad(_zero_d_through_a_dict)(alpha.copy())
+    g = ad.grad(_zero_d_through_a_tuple)(alpha.copy())
+    assert float(g) == pytest.approx(0.5 * np.exp(0.35))
+    # a NumPy scalar is immutable: the same code rebinds the entry, and alpha keeps its value
+    assert float(ad.grad(_zero_d_through_a_dict)(np.float64(0.7))) == pytest.approx(np.exp(0.7))

@@ -33,8 +33,9 @@ def _element_read(value, kinds, result_kind) -> bool:
                for p in parts):
         return False
     base = kinds.get(value.value.id) if isinstance(value.value, gast.Name) else None
-    return result_kind == SCALAR or (isinstance(base, tuple) and base[0] == "array"
-                                     and base[1] == len(parts))
+    # (a list's, tuple's or dict's entry is the object it holds: a 0-d array itself)
+    return (result_kind == SCALAR and not is_container(base)) or (
+        isinstance(base, tuple) and base[0] == "array" and base[1] == len(parts))
 
 
 # (a dict's entry is the object it holds; d.values() a live view of the dict)

@@ -139,7 +139,8 @@ class SharedMemory:
                 reads[n] = reads.get(n, 0) + max(1, held.count(n))
         viewed = {b for bases in self.layout.views.values() for b in bases}
         return {v for v in stored
-                if v not in written and self.kinds.get(v) not in (FLOAT, SCALAR) and (
+                if v not in written and (self.kinds.get(v) not in (FLOAT, SCALAR)
+                                         or v in self.ctx.zero_d_arrays) and (
                     v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
 
     def entries(self, container, before=None) -> list:
