@@ -115,9 +115,9 @@ def _read_effects(parsed, active) -> tuple:
             )
             for t in targets:
                 for part in (t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t]):
-                    if isinstance(part, gast.Subscript) and isinstance(part.value, gast.Name) \
-                            and part.value.id in fresh:
-                        continue  # (an entry of a new list replaced)
+                    if isinstance(node, gast.Assign) and isinstance(part, gast.Subscript) \
+                            and isinstance(part.value, gast.Name) and part.value.id in fresh:
+                        continue  # (an entry of a new list replaced; += changes the entry)
                     if isinstance(part, (gast.Subscript, gast.Attribute)):
                         written |= roots(part)
                     elif isinstance(node, gast.AugAssign):

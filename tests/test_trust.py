@@ -2232,6 +2232,35 @@ def _entry_written(xs):
     return np.sum(ys[0] * ys[1] ** 2)
 
 
+def _entry_of_a_new_list_updated(xs):
+    ys = list(xs)
+    ys[0] *= 3.0  # (ys[0] is xs[0]: changed in place, unlike ys[0] = ...)
+    return np.sum(np.sin(xs[0])) + np.sum(ys[0])
+
+
+def _row_of_a_list_updated(x):
+    rows = list(x)
+    rows[0] *= 2.0  # (a row of x: a view)
+    return np.sum(x ** 2)
+
+
+def _updates_an_entry(*args):
+    args = list(args)
+    args[0] *= 3.0
+    return np.sum(args[0])
+
+
+def test_entries_of_a_new_list_updated_in_place_are_not_replacements():
+    # ys[0] *= v changes the array ys[0] holds (the argument's): still refused, in the function
+    # and in a called one (a replacement ys[0] = v is not)
+    a = np.array([0.5, 1.0])
+    for fn, args in ((_entry_of_a_new_list_updated, ([a.copy(), a * 2],)),
+                     (_row_of_a_list_updated, (np.array([[0.5, 1.0], [2.0, -1.0]]),)),
+                     (lambda a, b: _updates_an_entry(a, b) + np.sum(np.sin(a)), (a.copy(), a * 2))):
+        with pytest.raises(ad.AdError, match="writ"):
+            ad.grad(fn)(*args)
+
+
 def test_entries_of_a_new_list_replaced():
     # list(args) / list(xs) make a new list: a store into it was refused as a write into the
     # argument it was made from ("may be a view of"), in the function and in a called one

@@ -138,6 +138,14 @@ class Aliasing(SharedMemory):
                                                     self.ctx.resolver.resolve)
         return var in self._fresh_lists
 
+    def completes_element_update(self, store) -> bool:
+        """Whether ``d[k] = t`` stores the result of an in-place update of the entry
+        (``d[k] += v``: ``t = element_in_place(d, old, new)``), which changed the array held."""
+        value = store.value
+        return isinstance(value, gast.Name) and any(
+            isinstance(s, gast.Assign) and target_of(s)[0] == value.id
+            and getattr(s, "ad_element_of", None) is not None for s in self.layout.simple)
+
     def returned_arguments(self, call) -> set:
         """Names passed to a call of a user function that may return them (or views of them)."""
         if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \

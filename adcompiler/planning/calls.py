@@ -103,7 +103,9 @@ class StatementPlanner(CallPlans):
         # (generated code writes only into arrays it owns; no derivative follows a write of
         # values that do not depend on wrt into arrays that do not)
         if bases and not self.ctx.generated and mutated in self.aliasing.reached \
-                and not getattr(s, "ad_synced", False) and not self.aliasing.fresh_list(mutated):
+                and not getattr(s, "ad_synced", False) \
+                and not (self.aliasing.fresh_list(mutated)
+                         and not self.aliasing.completes_element_update(s)):
             raise self.loc.error("writing into %r, which may be a view of (or the same array as) "
                                  "%s, is not supported" % (mutated, ", ".join(repr(b) for b in
                                                                               sorted(bases))), s,
