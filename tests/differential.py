@@ -1810,6 +1810,17 @@ class ProgramBuilder:
             if r.random() < 0.3:
                 self.simulate("%s.append(%s)" % (name, rest[0]))
                 lines.append("%s.append(%s)" % (name, rest[0]))
+            if r.random() < 0.3:  # a copy of the list whose entry is replaced or changed in place
+                copy_name = self.fresh(["ys", "copied", "items2"])
+                self.assign(copy_name, "list(%s)" % name, lines, marks)
+                e = self.expr(1, shape=shape, mode="fits")
+                stmt = r.choice(["{c}[0] = {c}[0] * {e}", "{c}[-1] = {e}", "{c}[0] *= {e}", "{c}[-1] += {e}"]).format(
+                    c=copy_name, e=e)
+                self.simulate(stmt)
+                self.mark(copy_name, e)
+                lines.append(stmt)
+                if r.random() < 0.5:
+                    name = copy_name
             self.assign(self.fresh(), consume.format(n=name), lines, marks)
         elif kind == "dict":
             name = self.fresh(["d", "cache", "state", "stats", "named"])
@@ -1859,7 +1870,9 @@ class ProgramBuilder:
             self.assign(name, r.choice(["list({s})", "{s}[:]", "{s}.copy()", "[v for v in {s}]"]).format(s=src),
                         lines, marks)
             e = self.expr(1, shape=np.shape(self.scope[name][0]), mode="fits")
-            stmt = r.choice(["{n}[0] = {n}[0] * {e}", "{n}.append({e})", "{n}[-1] = {e}"]).format(n=name, e=e)
+            # (ys[0] *= e changes the array the copy shares with the source: in place)
+            stmt = r.choice(["{n}[0] = {n}[0] * {e}", "{n}.append({e})", "{n}[-1] = {e}", "{n}[0] *= {e}",
+                             "{n}[-1] += {e}"]).format(n=name, e=e)
             self.simulate(stmt)
             self.mark(name, e)
             lines.append(stmt)
