@@ -7,7 +7,7 @@ import sys
 import pytest
 
 EXAMPLES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples")
-NEEDS_SCIPY = {"robust_regression.py"}
+NEEDS_SCIPY = {"robust_regression.py", "stiff_ode.py", "gaussian_process.py"}
 
 
 @pytest.mark.parametrize("script", sorted(f for f in os.listdir(EXAMPLES) if f.endswith(".py")))
