@@ -2381,3 +2381,33 @@ def test_a_zero_d_array_changed_in_place_through_a_container():
     assert float(g) == pytest.approx(0.5 * np.exp(0.35))
     # a NumPy scalar is immutable: the same code rebinds the entry, and alpha keeps its value
     assert float(ad.grad(_zero_d_through_a_dict)(np.float64(0.7))) == pytest.approx(np.exp(0.7))
+
+
+def _through_a_copied_list(X):
+    held = [X, 2.0]
+    copied = held.copy()  # (a shallow copy: copied[0] is X itself)
+    copied[0] *= 0.5
+    return np.sum(X * held[0])
+
+
+def _through_a_copied_dict(X):
+    held = {"a": X}
+    copied = dict(held)
+    copied["a"] *= 0.5
+    return np.sum(X ** 2)
+
+
+def _through_a_copied_argument(lst):
+    copied = lst.copy()
+    copied[0] *= 0.5
+    return np.sum(lst[0] ** 2)
+
+
+def test_an_entry_of_a_shallow_copy_changed_in_place():
+    # seed 651624: list.copy() (list(x), x[:], dict(d), {**d}) holds the same arrays; `*=` on an
+    # entry changed the argument X, and the gradient missed it
+    x = np.array([0.5, 1.0])
+    for fn, args in ((_through_a_copied_list, (x.copy(),)), (_through_a_copied_dict, (x.copy(),)),
+                     (_through_a_copied_argument, ([x.copy()],))):
+        with pytest.raises(ad.AdError, match="changes the array in 'copied' in place"):
+            ad.grad(fn)(*args)

@@ -4,10 +4,16 @@ on ``wrt`` at all (``reached_by``), with the writes among the others recorded on
 sharing their memory. The base of ``Aliasing``, which adds the views and the refusals."""
 from __future__ import annotations
 
+import copy
+
 import gast
 
 from ..analysis import FLOAT, SCALAR, is_container
 from ..ir import list_method, loads, target_of, walk
+from ..rules.helpers.containers import merged_dict
+
+# (copies of a list or dict that hold the same objects)
+_SHALLOW_COPIES = (list, tuple, dict, copy.copy)
 
 
 class SharedMemory:
@@ -143,11 +149,43 @@ class SharedMemory:
                                          or v in self.ctx.zero_d_arrays) and (
                     v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
 
-    def entries(self, container, before=None) -> list:
+    def entries(self, container, before=None, seen=()) -> list:
         """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``);
-        with ``before`` a statement, only by statements that may run before it."""
-        return [n for s, into, names in self.stores() if into == container
-                and (before is None or self.runs_before(s, before)) for n in names]
+        with ``before`` a statement, only by statements that may run before it. A shallow copy
+        (``lst.copy()``, ``list(lst)``, ``lst[:]``, ``dict(d)``) holds the same objects: the
+        entries of what it copies, and that container itself when its entries are not all known
+        (an argument's: seed 651624)."""
+        found = [n for s, into, names in self.stores() if into == container
+                 and (before is None or self.runs_before(s, before)) for n in names]
+        for source in self.copied_from(container):
+            if source in seen:
+                continue
+            inner = self.entries(source, before, seen + (container,))
+            found += inner + ([source] if source in self.params or not inner else [])
+        return found
+
+    def copied_from(self, container) -> list:
+        """The containers ``container`` is bound to a shallow copy of."""
+        out = []
+        for s in self.layout.simple:
+            if not isinstance(s, gast.Assign) or target_of(s)[0] != container:
+                continue
+            value = s.value
+            if isinstance(value, gast.Call) and not value.keywords:
+                func = value.func
+                if isinstance(func, gast.Attribute) and func.attr == "copy" and not value.args \
+                        and isinstance(func.value, gast.Name):
+                    out.append(func.value.id)
+                elif len(value.args) == 1 and isinstance(value.args[0], gast.Name) and any(
+                        self.ctx.resolver.resolve(func) is f for f in _SHALLOW_COPIES):
+                    out.append(value.args[0].id)
+                elif self.ctx.resolver.resolve(func) is merged_dict:  # ({**d}, dict(d, k=v))
+                    out += [a.id for a in value.args if isinstance(a, gast.Name)]
+            elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                    and isinstance(value.slice, gast.Slice) \
+                    and value.slice.lower is value.slice.upper is value.slice.step is None:
+                out.append(value.value.id)
+        return [c for c in out if is_container(self.kinds.get(c)) or c in self.ctx.containers]
 
     def stores(self) -> list:
         """(statement, container, names it stores into the container) for every statement that
