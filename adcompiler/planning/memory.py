@@ -144,7 +144,8 @@ class SharedMemory:
             for n in set(loads(s)):
                 reads[n] = reads.get(n, 0) + max(1, held.count(n))
         viewed = {b for bases in self.layout.views.values() for b in bases}
-        return {v for v in stored
+        # (a copy of an argument's list holds the caller's arrays: seed 651624)
+        return self.copied_unknowns(container) | {v for v in stored
                 if v not in written and (self.kinds.get(v) not in (FLOAT, SCALAR)
                                          or v in self.ctx.zero_d_arrays) and (
                     v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
@@ -153,16 +154,25 @@ class SharedMemory:
         """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``);
         with ``before`` a statement, only by statements that may run before it. A shallow copy
         (``lst.copy()``, ``list(lst)``, ``lst[:]``, ``dict(d)``) holds the same objects: the
-        entries of what it copies, and that container itself when its entries are not all known
-        (an argument's: seed 651624)."""
+        entries of what it copies (see ``copied_unknowns`` for an argument's)."""
         found = [n for s, into, names in self.stores() if into == container
                  and (before is None or self.runs_before(s, before)) for n in names]
         for source in self.copied_from(container):
+            if source not in seen:
+                found += self.entries(source, before, seen + (container,))
+        return found
+
+    def copied_unknowns(self, container, seen=()) -> set:
+        """The containers ``container`` shallow-copies (directly or through other copies) whose
+        entries are not all known here: an argument's, a call's."""
+        out = set()
+        for source in self.copied_from(container):
             if source in seen:
                 continue
-            inner = self.entries(source, before, seen + (container,))
-            found += inner + ([source] if source in self.params or not inner else [])
-        return found
+            if source in self.params or not self.entries(source):
+                out.add(source)
+            out |= self.copied_unknowns(source, seen + (container,))
+        return out
 
     def copied_from(self, container) -> list:
         """The containers ``container`` is bound to a shallow copy of."""
