@@ -2411,3 +2411,18 @@ def test_an_entry_of_a_shallow_copy_changed_in_place():
                      (_through_a_copied_argument, ([x.copy()],))):
         with pytest.raises(ad.AdError, match="changes the array in 'copied' in place"):
             ad.grad(fn)(*args)
+
+
+def _replaced_entry_of_a_list_copy(W):
+    held = [W * W, np.flip(W)]
+    copied = list(held)
+    copied[-1] = np.sum(W[np.abs(W) > 0.3] ** 2)
+    stacked = np.array(held)  # (held's adjoint from here: an array of rows)
+    return np.sum(sum(copied)) - np.sum(stacked ** 2)
+
+
+def test_a_list_adjoint_as_rows_added_to_one_as_entries():
+    # seed 666954: np.array(lst)'s adjoint is an array, list(lst)'s a list; adding them made
+    # NumPy build an array from a list holding a 0.0 (an internal error)
+    W = np.array([[0.5, -0.2, 1.1], [0.4, 0.9, -0.7]])
+    ad.check_grads(_replaced_entry_of_a_list_copy, (W,), order=2)

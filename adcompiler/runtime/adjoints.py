@@ -101,6 +101,8 @@ def add(a, b):
         return a
     if isinstance(a, (list, tuple)):
         return type(a)(add(p, q) for p, q in zip(a, b))
+    if isinstance(b, (list, tuple)):  # (a list's adjoint from np.array(lst): an array of rows)
+        return type(b)(add(p, q) for p, q in zip(a, b))
     if isinstance(a, dict):  # (an object's adjoint holds only the attributes read so far)
         return {**b, **{k: add(v, b.get(k, 0.0)) for k, v in a.items()}}
     return a + b
