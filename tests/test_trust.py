@@ -2426,3 +2426,23 @@ def test_a_list_adjoint_as_rows_added_to_one_as_entries():
     # NumPy build an array from a list holding a 0.0 (an internal error)
     W = np.array([[0.5, -0.2, 1.1], [0.4, 0.9, -0.7]])
     ad.check_grads(_replaced_entry_of_a_list_copy, (W,), order=2)
+
+
+def _softmax_total_through_a_list(params, w):
+    logits_ = w - np.max(w, axis=-1, keepdims=True)
+    p_ = np.exp(logits_) / np.sum(np.exp(logits_), axis=-1, keepdims=True)
+    p_ = float(np.sum(p_))
+    p_ = [p_, -p_, 0.5]
+    feat = sum(p_)
+    return np.linalg.norm(logits_) + feat ** 2
+
+
+def test_a_hessian_through_a_uniform_adjoint_divided_by_a_kept_dimension():
+    # seed 685656: the gradient code's number standing for a uniform adjoint, divided by a sum
+    # with keepdims (shape (1,)), had a tangent of the full array's shape that forward mode
+    # tried to squeeze into (1,) (an internal error in every hessian of such code)
+    w, params = np.array([0.3, -0.5, 1.2]), {"bias": 0.5}
+    gradient = ad.grad(_softmax_total_through_a_list, wrt=1)
+    want = np.stack([fd_grad(lambda v, i=i: gradient(params, v)[i], [w], 0) for i in range(3)])
+    np.testing.assert_allclose(ad.hessian(_softmax_total_through_a_list, wrt=1)(params, w), want,
+                               atol=1e-6)

@@ -151,6 +151,10 @@ def expand_like(t, ans):
     if t.__class__ is _ndarray and t.ndim and ans.__class__ is not _ndarray and not shape:
         return t  # (ans is a number computed from gradient code's 0.0 standing for a zero array:
         # the tangent has the array's shape)
+    if t.__class__ is _ndarray and t.size > int(np.prod(shape)) \
+            and np.broadcast_shapes(t.shape, shape) == t.shape:
+        return t  # (likewise for ans computed from a number standing for a uniform array: the
+        # tangent has the full array's shape, seed 685656)
     return _broadcast(t, shape)
 
 
