@@ -265,15 +265,3 @@ def scipy_cross_entropy(logits, labels):
     import scipy.special as sp
     logp = sp.log_softmax(logits, axis=1)
     return -np.mean(logp[np.arange(len(labels)), labels]) + 0.01 * sp.logsumexp(logits)
-
-
-def gp_negative_log_likelihood(log_params, X, y):
-    """A Gaussian process's negative log marginal likelihood, written as GP tutorials write it:
-    an RBF kernel, scipy's cho_factor / cho_solve, log-determinant from the factor's diagonal."""
-    from scipy.linalg import cho_factor, cho_solve
-    lengthscale, amplitude, noise = np.exp(log_params)
-    sq = np.sum((X[:, None, :] - X[None, :, :]) ** 2, axis=-1)
-    K = amplitude ** 2 * np.exp(-0.5 * sq / lengthscale ** 2) + (noise ** 2 + 1e-8) * np.eye(len(X))
-    factor = cho_factor(K, lower=True)
-    alpha = cho_solve(factor, y)
-    return 0.5 * y @ alpha + np.sum(np.log(np.diag(factor[0]))) + 0.5 * len(X) * np.log(2 * np.pi)

@@ -62,16 +62,19 @@ def _argnum(argnum):
     return argnum if isinstance(argnum, int) else tuple(argnum)
 
 
+def _with_argnum(transform):
+    """autograd's ``op(fun, argnum)`` as adcompiler's ``transform(fun, wrt=argnum)``."""
+    return lambda fun, argnum=0: transform(fun, wrt=_argnum(argnum))
+
+
+grad = holomorphic_grad = _with_argnum(ad.grad)
+value_and_grad = _with_argnum(ad.value_and_grad)
+jacobian = _with_argnum(ad.jacobian)
+hessian = _with_argnum(ad.hessian)
+
+
 def _wrt(positions, single):
     return positions[0] if single else positions
-
-
-def grad(fun, argnum=0):
-    return ad.grad(fun, wrt=_argnum(argnum))
-
-
-def value_and_grad(fun, argnum=0):
-    return ad.value_and_grad(fun, wrt=_argnum(argnum))
 
 
 @_unary
@@ -86,18 +89,6 @@ def elementwise_grad(fun, argnum=0):
 
 
 deriv = grad
-
-
-def jacobian(fun, argnum=0):
-    return ad.jacobian(fun, wrt=_argnum(argnum))
-
-
-def hessian(fun, argnum=0):
-    return ad.hessian(fun, wrt=_argnum(argnum))
-
-
-def holomorphic_grad(fun, argnum=0):
-    return ad.grad(fun, wrt=_argnum(argnum))
 
 
 @_unary
