@@ -261,4 +261,6 @@ def _join(kinds):
         return kinds[0]
     if all(k in (FLOAT, SCALAR) for k in kinds):
         return SCALAR
+    if all(is_container(k) for k in kinds):  # (a = (w,) then a += (v,): a tuple still)
+        return CONTAINER
     return None

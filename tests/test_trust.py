@@ -2446,3 +2446,97 @@ def test_a_hessian_through_a_uniform_adjoint_divided_by_a_kept_dimension():
     want = np.stack([fd_grad(lambda v, i=i: gradient(params, v)[i], [w], 0) for i in range(3)])
     np.testing.assert_allclose(ad.hessian(_softmax_total_through_a_list, wrt=1)(params, w), want,
                                atol=1e-6)
+
+
+# -- session 14: the open classes of session 13's last campaign, and their neighbours ------------
+
+def _array_put_into_a_list_by_concatenation(w, extend):
+    parts = [w, w * 2.0]
+    tmp = w * 3.0
+    if extend:
+        parts += [tmp]
+    else:
+        parts = parts * 1 + [tmp]
+    tmp += np.mean(w)  # (changes the array parts holds: plain Python's parts[-1] sees it)
+    return np.sum(sum(parts))
+
+
+def _appends_to_a_list_another_name_holds(w, how):
+    a = [w]
+    b = a if how == "name" else None
+    c = [a] if how == "holder" else None
+    a.append(w * 2.0)
+    return np.sum(sum(b if how == "name" else c[0]))
+
+
+def test_a_list_changed_under_another_name_is_refused():
+    # seed 717809: `parts += [tmp]` (or parts + [tmp]) holds tmp's array; `tmp += v` then changes
+    # the list's entry in plain Python, and the generated code's list kept the old one (a wrong
+    # value); and `b = a; a.append(v)` gave b's sum a gradient without the appended entry
+    w = np.array([[0.3, -0.2, 0.5, 1.1]])
+    for extend in (True, False):
+        with pytest.raises(ad.AdError, match="'tmp' in place, and 'parts' may be the same array"):
+            ad.grad(_array_put_into_a_list_by_concatenation)(w, extend)
+    for how in ("name", "holder"):
+        with pytest.raises(ad.AdError, match="changing the list 'a' changes '[bc]' too"):
+            ad.grad(_appends_to_a_list_another_name_holds)(w, how)
+
+
+def _tuple_extended_in_a_loop(w):
+    a = (w, w)
+    for _ in range(2):
+        a += (w * 2.0,)  # (a new tuple: the arrays it holds are not written)
+    b = a
+    a = a + (w,)
+    return np.sum(sum(a)) + np.sum(b[-1] ** 2)
+
+
+def _list_copied_then_appended(w):
+    a = [w]
+    b = a[:]  # (a new list: the append below does not reach it)
+    first = a[0]
+    a.append(w * 2.0)
+    return np.sum(sum(b)) + np.sum(sum(a) * first)
+
+
+def test_concatenated_tuples_and_copied_lists_are_differentiated():
+    w = np.array([0.3, -0.2, 0.5])
+    check_all_modes(_tuple_extended_in_a_loop, [w])
+    check_all_modes(_list_copied_then_appended, [w])
+
+
+def _returns_from_an_inner_loop(A, w, b):
+    total = w
+    for _ in range(3):
+        for m in range(2):
+            if m == 1:
+                return np.sum(A * total)
+        total += b  # (never runs: the inner loop returns first)
+    return np.sum(A)
+
+
+def test_a_return_from_an_inner_loop_skips_the_outer_loop_body():
+    # seed 701628: the statements after an inner loop ran once more after a return from it,
+    # writing into the argument the plain call leaves alone
+    A, w, b = np.array([1.0, 2.0, -1.0]), np.array([0.5, -0.3, 0.2]), np.ones(3)
+    check_like_plain(_returns_from_an_inner_loop, [A, w, b])
+    check_like_plain(_returns_from_an_inner_loop, [A, w, b], wrt=1)
+
+
+def _indexes_a_tangent_a_branch_made_zero(scale, x):
+    buf = x + 0.0
+    buf[..., 0] = scale
+    acc = buf
+    for row in range(buf.shape[0]):
+        acc = np.tanh(acc + acc[row, ...])
+        for _ in range(2):
+            if np.max(x) > 1.0:
+                acc = 0.5 * x  # (no derivative: the tangent becomes the number 0.0)
+    return np.sum(acc ** 2)
+
+
+def test_forward_mode_indexes_a_tangent_a_loop_pass_left_zero():
+    # seed 704338: acc's tangent, 0.0 after one pass, was indexed as an array in the next
+    x = np.array([[0.5, -0.2, 1.5], [0.3, 0.1, -0.4]])
+    check_all_modes(_indexes_a_tangent_a_branch_made_zero, [0.7, x])
+    check_all_modes(_indexes_a_tangent_a_branch_made_zero, [0.7, x * 0.5])

@@ -55,13 +55,23 @@ class ControlFlow:
         entry = set(self.live)
         entry_zero = set(self.maybe_zero)
 
+        back_zero = set()
+
         def generate():
             # tangents that enter the loop as the scalar 0.0 must be indexed through element()
             # (each pass from the entry's state: a body that makes one dense does so only after
-            # its first iteration's reads)
-            self.maybe_zero = entry_zero | (self.live - entry)
-            self.enter_branch(s)
-            body = self.transform(s.body)
+            # its first iteration's reads), and so must those a pass may leave as 0.0 (``x = c``
+            # in a branch of the body: seed 704338)
+            head = set(self.live), set(self.owned), set(self.wants_owned)
+            while True:
+                self.live, self.owned, self.wants_owned = map(set, head)
+                head_zero = entry_zero | (self.live - entry) | back_zero
+                self.maybe_zero = set(head_zero)
+                self.enter_branch(s)
+                body = self.transform(s.body)
+                if self.maybe_zero <= head_zero:
+                    break
+                back_zero.update(self.maybe_zero)
             # a tangent owned before the loop is shaped like its primal there: only for a primal
             # the loop does not rebind
             self.wants_owned = {v for v in self.wants_owned if not self.layout.bound_in(v, s)}

@@ -120,10 +120,11 @@ class JumpLowering:
             value = s.value if s.value is not None else const(None)
             out.append(assign(self.retval, value, s))
             out.append(assign(self.returned, const(True), s))
+            # (every loop around is left: what follows an inner loop in an outer one's body is
+            # skipped too, guarded by the outer loop's skip flag: seed 701628)
             for loop in self.loops:
                 out.append(assign(loop.brk, const(True), s))
-            if self.loops:
-                out.append(assign(self.loops[-1].skip, const(True), s))
+                out.append(assign(loop.skip, const(True), s))
             return out
         loop = self.loops[-1]
         if isinstance(s, gast.Break):

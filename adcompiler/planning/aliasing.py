@@ -188,7 +188,11 @@ class Aliasing(SharedMemory):
                 continue
             views_of_var = {v for v, b in self.layout.views.items()
                             if var in b and self.may_run_before(v, s)}
-            aliases = (self.layout.views.get(var, set())
+            bases_of_var = self.layout.views.get(var, set())
+            if is_container(kind):  # (a += [v] extends the list, not the arrays it holds)
+                bases_of_var = {b for b in bases_of_var
+                                if is_container(self.kinds.get(b)) or b in self.ctx.containers}
+            aliases = (bases_of_var
                        | (views_of_var if var in bases else set()) | self.holders_seeing(var, s))
             others = sorted(o for o in aliases
                             if is_container(self.kinds.get(o))  # (what a list holds is not tracked)
@@ -201,9 +205,11 @@ class Aliasing(SharedMemory):
                 self.write_in_place(s, var)  # (as Python does it; the names sharing it follow)
             elif others:
                 raise self.loc.error(
-                    "%s changes %r in place, and %s may be the same array (NumPy's += writes into "
-                    "it), which is not supported" % ("the augmented assignment", var,
-                                                     ", ".join(repr(o) for o in others)), s,
+                    "the augmented assignment changes %r in place, and %s may be the same %s, "
+                    "which is not supported" % (var, ", ".join(repr(o) for o in others),
+                                                "list (a list's += extends it)" if is_container(
+                                                    kind) else "array (NumPy's += writes into it)"),
+                    s,
                     hint="write %s = %s + ... (a new array), or copy it first: %s = %s.copy() (%s "
                          "then no longer changes with it)" % (var, var, var, var, others[0]))
             # a write into the array itself (an argument's, in place as the caller sees it) changes
@@ -258,23 +264,43 @@ class Aliasing(SharedMemory):
                 found |= {container} | entries
         return {n for n in found if n not in self.ctx.temps} or found
 
-    def check_views_of_written(self, var, s):
+    def check_views_of_written(self, var, s, list_changed=False):
         """A write into ``var`` changes the views of it too (``t = A[0:2]; A[0] = v`` changes
         ``t``), which the derivative does not follow: an error when such a view may be read after
-        it."""
+        it. (``list_changed``: the write adds or removes entries of a list, which its shallow
+        copies do not see.)"""
         # (temporaries are read at once)
         if var not in self.reached:  # (no derivative to follow)
             return
         viewers = sorted({v for v, bases in self.layout.views.items()
                           if var in bases and v != var and v not in self.ctx.temps
-                          and self.may_run_before(v, s) and self.read_after(v, s)}
+                          and (self.the_list_before(v, var, s) if list_changed
+                               else self.may_run_before(v, s)) and self.read_after(v, s)}
                          | self.holders_seeing(var, s))
+        if list_changed and viewers:
+            raise self.loc.error("changing the list %r changes %s too, which may be the same list "
+                                 "(or hold it) and is read afterwards, which is not supported"
+                                 % (var, ", ".join(repr(v) for v in viewers)), s,
+                                 hint="make %s a new list first: %s = list(%s)"
+                                 % (var, var, var))
         if viewers and not self.syncs.add(s, var, self.sharing_memory(var) | set(viewers)):
             raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
                                  "read afterwards, which is not supported"
                                  % (var, ", ".join(repr(v) for v in viewers)), s,
                                  hint="make %s a separate array: %s = ....copy()"
                                  % (viewers[0], viewers[0]))
+
+    def the_list_before(self, var, lst, s) -> bool:
+        """Whether ``var`` may be bound to the list ``lst`` itself before ``s`` (``b = lst``, or
+        a name that may be it, or a call that may return it). A new list (``b = lst[:]``) or an
+        entry (``b = lst[0]``) does not see entries added or removed at ``s``."""
+        def may_be_lst(value):
+            if isinstance(value, gast.Name):
+                return value.id == lst or lst in self.layout.views.get(value.id, ())
+            return isinstance(value, gast.Call) and lst in self.returned_arguments(value)
+        return var in self.params or any(
+            isinstance(st, gast.Assign) and target_of(st)[0] == var and self.runs_before(st, s)
+            and may_be_lst(st.value) for st in self.layout.simple)
 
     def sync_stores(self):
         """Plan the syncs after ``x[i] = v`` into an array that may share other names' memory (a
@@ -330,16 +356,6 @@ class Aliasing(SharedMemory):
                 or not (isinstance(copy.value, gast.Name) or self.augmented_value(copy.value)):
             return False
         return not any(temp in loads(s) for s in self.layout.simple if s is not copy)
-
-    def augmented_value(self, value):
-        """The ``x op v`` of ``x = keep_dtype(x, t)`` / ``x = in_place(x, t)`` (normalize's
-        ``x op= v``: the result is ``t``'s array), else None."""
-        if isinstance(value, gast.Call) and len(value.args) == 2 \
-                and isinstance(value.args[1], gast.Name) \
-                and any(self.ctx.resolver.resolve(value.func) is f
-                        for f in (runtime.keep_dtype, runtime.in_place)):
-            return value.args[1].id
-        return None
 
     def view_source(self, value):
         """The array ``value`` may be a view of, or None."""

@@ -54,6 +54,8 @@ class StatementPlanner(CallPlans):
         method = list_method(s)
         if method:
             lst, kind, call = method
+            if not self.ctx.generated:  # (b = lst, or [lst]: b sees the change too)
+                self.aliasing.check_views_of_written(lst, s, list_changed=True)
             if kind == "append":
                 arg = call.args[0] if len(call.args) == 1 else None
                 return Plan("append", [arg.id] if isinstance(arg, gast.Name) else [])

@@ -156,6 +156,9 @@ def _function_call_kind(obj, value, of, layout):
         return of(value.args[rule.signature.params.index(rule.like)])
     if obj is runtime.sum_product:
         return SCALAR
+    if obj in (runtime.keep_dtype, runtime.in_place) and len(value.args) == 2 \
+            and is_container(of(value.args[1])):
+        return CONTAINER  # (lst += [v]: a list; a NumPy result is of x's dtype, a kind unknown)
     if mod == "math" or obj in (len, int, float, round, abs, bool, runtime.reduced_size):
         if obj is abs or obj is round:
             return of(value.args[0]) if value.args else None

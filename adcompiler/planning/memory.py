@@ -8,6 +8,7 @@ import copy
 
 import gast
 
+from .. import runtime
 from ..analysis import FLOAT, SCALAR, is_container
 from ..ir import list_method, loads, target_of, walk
 from ..rules.helpers.containers import merged_dict
@@ -175,27 +176,49 @@ class SharedMemory:
         return out
 
     def copied_from(self, container) -> list:
-        """The containers ``container`` is bound to a shallow copy of."""
+        """The containers ``container`` is bound to (itself or a shallow copy: the same
+        entries)."""
         out = []
         for s in self.layout.simple:
-            if not isinstance(s, gast.Assign) or target_of(s)[0] != container:
-                continue
-            value = s.value
-            if isinstance(value, gast.Call) and not value.keywords:
-                func = value.func
-                if isinstance(func, gast.Attribute) and func.attr == "copy" and not value.args \
-                        and isinstance(func.value, gast.Name):
-                    out.append(func.value.id)
-                elif len(value.args) == 1 and isinstance(value.args[0], gast.Name) and any(
-                        self.ctx.resolver.resolve(func) is f for f in _SHALLOW_COPIES):
-                    out.append(value.args[0].id)
-                elif self.ctx.resolver.resolve(func) is merged_dict:  # ({**d}, dict(d, k=v))
-                    out += [a.id for a in value.args if isinstance(a, gast.Name)]
-            elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
-                    and isinstance(value.slice, gast.Slice) \
-                    and value.slice.lower is value.slice.upper is value.slice.step is None:
-                out.append(value.value.id)
+            if isinstance(s, gast.Assign) and target_of(s)[0] == container:
+                value = s.value  # (a name: the same object, ``t = a + b; a = t``)
+                out += [value.id] if isinstance(value, gast.Name) else self.copy_sources(value)
         return [c for c in out if is_container(self.kinds.get(c)) or c in self.ctx.containers]
+
+    def copy_sources(self, value) -> list:
+        """The names ``value`` makes a new list, tuple or dict holding the entries of
+        (``lst.copy()``, ``list(lst)``, ``lst[:]``, ``dict(d, k=v)``, ``a + b``), else []."""
+        if self.augmented_value(value):
+            return [self.augmented_value(value)]
+        if isinstance(value, gast.Call) and not value.keywords:
+            func = value.func
+            if isinstance(func, gast.Attribute) and func.attr == "copy" and not value.args \
+                    and isinstance(func.value, gast.Name):
+                return [func.value.id]
+            if len(value.args) == 1 and isinstance(value.args[0], gast.Name) and any(
+                    self.ctx.resolver.resolve(func) is f for f in _SHALLOW_COPIES):
+                return [value.args[0].id]
+            if self.ctx.resolver.resolve(func) is merged_dict:  # ({**d}, dict(d, k=v))
+                return [a.id for a in value.args if isinstance(a, gast.Name)]
+        elif isinstance(value, gast.BinOp) and isinstance(value.op, (gast.Add, gast.Mult)):
+            # (``a + b`` of lists or tuples holds both's objects, ``a * 2`` a's; the normal form's
+            # ``a += b`` is ``t = a + b; a = keep_dtype(a, t)``: seed 717809)
+            return [v.id for v in (value.left, value.right) if isinstance(v, gast.Name)]
+        elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                and isinstance(value.slice, gast.Slice) \
+                and value.slice.lower is value.slice.upper is value.slice.step is None:
+            return [value.value.id]
+        return []
+
+    def augmented_value(self, value):
+        """The ``x op v`` of ``x = keep_dtype(x, t)`` / ``x = in_place(x, t)`` (normalize's
+        ``x op= v``: the result is ``t``'s array), else None."""
+        if isinstance(value, gast.Call) and len(value.args) == 2 \
+                and isinstance(value.args[1], gast.Name) \
+                and any(self.ctx.resolver.resolve(value.func) is f
+                        for f in (runtime.keep_dtype, runtime.in_place)):
+            return value.args[1].id
+        return None
 
     def stores(self) -> list:
         """(statement, container, names it stores into the container) for every statement that

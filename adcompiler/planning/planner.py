@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import gast
 
-from ..analysis import Layout, activity, scalar_kinds
+from ..analysis import BOTTOM, Layout, activity, scalar_kinds
 from ..errors import AdError
+from ..ir import list_method, target_of
 from ..parse import traced_library_function
 from . import kinds as kinds_
 from .activity import check_complex_values, check_ignored_operands
@@ -109,6 +110,7 @@ class Planner(RuntimeChecks):
         """Layout, kinds, views and the checks of in-place writes; True if syncs were inserted
         after writes into shared arrays (see ``syncs``), after which this must run again."""
         self.layout = Layout.of(self.body)
+        self._saved = None  # (tape, name) of every tape.append(name), found on first use
         self.kinds = scalar_kinds(self.layout, arg_kinds, self.kind_of_value)
         kinds_.drop_dtype_keeping(self.layout, self.kinds, self.ctx.resolver)
         self.aliasing = Aliasing(self.fdef, self.layout, self.kinds, self.params, self.result,
@@ -125,8 +127,20 @@ class Planner(RuntimeChecks):
         return False
 
     def kind_of_value(self, s, kinds):
-        """The kind of the value statement ``s`` computes (``kinds.kind_of_value``)."""
+        """The kind of the value statement ``s`` computes (``kinds.kind_of_value``). In gradient
+        code, ``v = tape.pop()`` restores a value ``tape.append(v)`` saved: nothing new."""
+        if self.ctx.generated and self._restores(s):
+            return BOTTOM
         return kinds_.kind_of_value(s, kinds, self.ctx.resolver, self.layout)
+
+    def _restores(self, s) -> bool:
+        method = list_method(s)
+        if not method or method[1] != "pop" or not isinstance(s, gast.Assign):
+            return False
+        if self._saved is None:
+            self._saved = {(m[0], m[2].args[0].id) for m in map(list_method, self.layout.simple)
+                           if m and m[1] == "append" and isinstance(m[2].args[0], gast.Name)}
+        return (method[0], target_of(s)[0]) in self._saved
 
     def callee_kinds(self, plan) -> tuple:
         """Kinds of a user function's positional arguments at a call (``kinds.callee_kinds``)."""
