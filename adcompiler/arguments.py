@@ -31,6 +31,9 @@ def kind_of(value):
         return ("array", value.ndim, value.dtype.str)
     if isinstance(value, np.generic):
         return SCALAR
+    if cls is tuple and len(value) <= 32:
+        # (a tuple's entries are fixed: after ``W, b = params`` they have their kinds)
+        return (CONTAINER, "tuple", tuple(kind_of(e) for e in value))
     if isinstance(value, (list, tuple, dict)):
         return (CONTAINER, cls.__name__)
     return ("object", cls)  # the class: methods called on the argument are resolved through it

@@ -45,7 +45,8 @@ def _analysis_kind(k):
     if isinstance(k, tuple) and k[0] == TUPLE_OF:  # a tuple whose entries' kinds are known
         return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[1]))
     if isinstance(k, tuple) and k[0] == CONTAINER:
-        return CONTAINER
+        # (a tuple argument's kind lists its entries': see arguments.kinds_of)
+        return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[2])) if len(k) > 2 else CONTAINER
     return k if k in (FLOAT, SCALAR) else None
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import linecache
+import re
 
 COMPLEX_UNSUPPORTED = "complex numbers inside differentiated code are not supported yet"
 COMPLEX_HINT = "differentiate the real and imaginary parts as two real values"
@@ -49,15 +50,26 @@ class AdError(Exception):
 class Location:
     """Where a construct sits in the user's file; used to build AdErrors from any pass."""
 
-    __slots__ = ("function", "filename", "line_offset", "col_offset")
+    __slots__ = ("function", "filename", "line_offset", "col_offset", "renamed")
 
-    def __init__(self, function: str, filename: str, line_offset: int, col_offset: int):
+    def __init__(self, function: str, filename: str, line_offset: int, col_offset: int,
+                 renamed=None):
         self.function = function
         self.filename = filename
         self.line_offset = line_offset
         self.col_offset = col_offset
+        self.renamed = renamed or {}  # (names the compiler gave parts of a user's name: see webs)
+
+    def renaming(self, renamed: dict) -> "Location":
+        """This location, for code in which ``renamed`` (new name: the user's) were renamed."""
+        return Location(self.function, self.filename, self.line_offset, self.col_offset,
+                        {**self.renamed, **renamed})
 
     def error(self, message: str, node=None, hint: str | None = None) -> AdError:
+        if self.renamed:  # (the user's names in what the user reads)
+            pattern = re.compile(r"\b(%s)\b" % "|".join(map(re.escape, self.renamed)))
+            message = pattern.sub(lambda m: self.renamed[m.group(1)], message)
+            hint = hint and pattern.sub(lambda m: self.renamed[m.group(1)], hint)
         lineno = col = None
         if node is not None and getattr(node, "lineno", None):
             lineno = node.lineno + self.line_offset

@@ -18,7 +18,7 @@ class Stores:
     """Store methods of the ``Normalizer`` (a mixin)."""
 
     def stmt_AugAssign(self, s):
-        target = s.target
+        target = self.through_flat(s.target)
         if isinstance(target, gast.Name):
             load = name(target.id)
             self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
@@ -81,6 +81,7 @@ class Stores:
             if not (isinstance(value, gast.Name) and value.id == target.id):
                 self.emit(assign(target.id, value), s)
         elif isinstance(target, gast.Subscript):
+            target = self.through_flat(target, value)
             base = self.store_base(target.value, s)
             index = self.index(target.slice, s)
             element = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
@@ -154,6 +155,26 @@ class Stores:
                                              "your own class")
             return value.id
         return self.local_name(node, s)
+
+    def through_flat(self, target, value=None):
+        """``x.flat[i]`` as a store target is ``x[flat_index(x, i)]``: a write into ``x`` itself
+        (the flat iterator is no array a write into could be followed through)."""
+        flat = target.value if isinstance(target, gast.Subscript) else None
+        if not (isinstance(flat, gast.Attribute) and flat.attr == "flat"
+                and isinstance(flat.value, gast.Name) and not isinstance(target.slice, gast.Tuple)
+                and self.resolver.resolve(flat) is MISSING):
+            return target
+        index = target.slice
+        if isinstance(index, gast.Slice):
+            parts = (index.lower, index.upper, index.step)
+            index = gast.Call(func=name(self._builtin("slice")),
+                              args=[p if p is not None else const(None) for p in parts],
+                              keywords=[])
+        args = [name(flat.value.id), index] + ([value] if value is not None else [])
+        where = gast.Call(func=name(self.helper("flat_index", runtime.flat_index)), args=args,
+                          keywords=[])
+        return gast.copy_location(gast.Subscript(value=name(flat.value.id), slice=where,
+                                                 ctx=gast.Store()), target)
 
     def store_base(self, node, s) -> str:
         """The name of the container or array ``x[k] = v`` writes into: a local one, or a

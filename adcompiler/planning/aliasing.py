@@ -12,12 +12,12 @@ import gast
 
 from .. import effects, runtime
 from ..analysis import FLOAT, SCALAR, is_container, rank
-from ..ir import loads, name, target_of, walk
+from ..ir import copy_tree, loads, name, target_of, walk
 from ..resolve import MISSING
 from .call_plans import _user_callable
 from .kinds import _hashable
 from .memory import SharedMemory
-from .syncs import Syncs
+from .syncs import Syncs, insert_beside, local
 
 
 def _element_read(value, kinds, result_kind) -> bool:
@@ -302,6 +302,39 @@ class Aliasing(SharedMemory):
             isinstance(st, gast.Assign) and target_of(st)[0] == var and self.runs_before(st, s)
             and may_be_lst(st.value) for st in self.layout.simple)
 
+    def guard_overlapping_stores(self) -> bool:
+        """``x[i] = v`` where ``v`` may be a view of ``x`` (``x[1, :] = x[:, -1]``): NumPy writes
+        the overlap in an order of its own, and the derivative takes ``v`` as it was before the
+        write. ``v = stored_value(x, i, v, refusal)`` before the store makes the write as NumPy
+        does and refuses it where the two differ. True if any was added (analyse again)."""
+        added = False
+        for s in self.layout.simple:
+            _, var = target_of(s)
+            if var is None or var not in self.reached or self.ctx.generated \
+                    or getattr(s, "ad_overlap_guarded", False) or not isinstance(s, gast.Assign) \
+                    or not isinstance(s.targets[0], gast.Subscript) \
+                    or not isinstance(s.value, gast.Name) \
+                    or s.value.id not in self.reachable_memory(var) - {var} \
+                    or self.kinds.get(s.value.id) == FLOAT or is_container(self.kinds.get(var)):
+                continue
+            error = self.loc.error("the value written into %r may be a view of it, overlapping "
+                                   "the entries written, which NumPy then writes in an order "
+                                   "of its own that the derivative does not follow"
+                                   % var, s, hint="store a copy of the value: %s[...] = "
+                                                  "(...).copy()" % var)
+            refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+            kept = local(self.ctx, self.ctx.namer.fresh(s.value.id + "_stored"))
+            call = gast.Call(func=name(self.ctx.planned_helper("stored_value")),
+                             args=[name(var), _index_value(s.targets[0].slice,
+                                                           self.ctx.builtin("slice")),
+                                   s.value, name(refusal)], keywords=[])
+            insert_beside(self.fdef.body, s, [gast.copy_location(
+                gast.Assign(targets=[name(kept, store=True)], value=call, type_comment=None),
+                s)], after=False)
+            s.value = name(kept)
+            s.ad_overlap_guarded = added = True
+        return added
+
     def sync_stores(self):
         """Plan the syncs after ``x[i] = v`` into an array that may share other names' memory (a
         view of them, or viewed by them); where that cannot be done ``store_plan`` refuses."""
@@ -385,3 +418,13 @@ class Aliasing(SharedMemory):
                 return value.args[0].id
         return None
 
+
+def _index_value(index, slice_name):
+    """A copy of an index as a value: ``1:3`` is ``slice(1, 3, None)``."""
+    if isinstance(index, gast.Slice):
+        return gast.Call(func=name(slice_name), args=[
+            copy_tree(p) if p is not None else gast.Constant(value=None, kind=None)
+            for p in (index.lower, index.upper, index.step)], keywords=[])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e, slice_name) for e in index.elts], ctx=gast.Load())
+    return copy_tree(index)

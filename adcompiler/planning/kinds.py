@@ -106,6 +106,9 @@ def _method_call_kind(value, of, layout):
         return array_kind(1) if of(value.func.value) not in (None, FLOAT) else None
     if isinstance(value.func, gast.Attribute) and value.func.attr == "transpose":
         return of(value.func.value)
+    if isinstance(value.func, gast.Attribute) and value.func.attr in ("copy", "astype") \
+            and (rank(of(value.func.value)) or 0) >= 1:
+        return of(value.func.value)  # (an array's copy, in its dtype or another)
     if isinstance(value.func, gast.Attribute) and value.func.attr == "dot" \
             and len(value.args) == 1 \
             and all((rank(of(v)) or 3) <= 2 for v in (value.func.value, value.args[0])):
@@ -136,6 +139,9 @@ def _function_call_kind(obj, value, of, layout):
         return of(value.args[0])  # np.zeros_like(x)
     if obj is np.ravel:
         return array_kind(1)
+    if obj in _ARRAY_COPIES and len(value.args) == 1 and (rank(of(value.args[0])) or 0) >= 1 \
+            and all(k.arg in ("dtype", "copy", "order") for k in value.keywords):
+        return of(value.args[0])  # (np.array(x) of an array x: an array of its rank)
     if obj is np.transpose and value.args:
         return of(value.args[0])
     if obj is np.reshape and len(value.args) == 2:
@@ -209,6 +215,7 @@ _CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divm
                        np.linalg.slogdet, np.linalg.eigh, np.linalg.qr, merged_dict)
 _CONTAINER_METHODS = ("items", "values", "keys", "copy")
 _CREATORS = (np.zeros, np.ones, np.empty, np.full)
+_ARRAY_COPIES = (np.array, np.asarray, np.asanyarray, np.copy, np.ascontiguousarray)
 _CREATORS_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
 
 def _hashable(obj) -> bool:

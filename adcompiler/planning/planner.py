@@ -16,6 +16,7 @@ from .aliasing import Aliasing, mark_in_place_helpers
 from .calls import StatementPlanner
 from .objects import ObjectStores, varied_with_attributes
 from .runtime_checks import RuntimeChecks
+from .webs import split_webs
 
 
 class Planner(RuntimeChecks):
@@ -57,6 +58,7 @@ class Planner(RuntimeChecks):
         mark_in_place_helpers(self.body, ctx.resolver)
         self.params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
         self.sites: dict = {}  # id(statement) -> the name bound to its call site (see site)
+        self.split_webs(arg_kinds)
         while self.analyse_memory(arg_kinds):
             # writes into shared arrays were followed by syncs: the function has new statements
             # (whose reads may make more writes need syncs: until none is added)
@@ -106,6 +108,24 @@ class Planner(RuntimeChecks):
             error.library_reason = reason
             raise error from None
 
+    def split_webs(self, arg_kinds):
+        """Names of no single kind, rebound to values of different kinds, become one name per
+        web (see ``webs``), so each has the kind of its own values. Only with argument kinds (the
+        code a call runs), and not in gradient code (whose names are the compiler's own)."""
+        if self.ctx.generated or not any(k is not None for k in arg_kinds.values()):
+            return
+        layout = Layout.of(self.body)
+        self._saved = None
+        kinds = scalar_kinds(layout, arg_kinds, lambda s, k: kinds_.kind_of_value(
+            s, k, self.ctx.resolver, layout))
+        candidates = {n for n, k in kinds.items() if k is None and len(layout.binds.get(n, ())) > 1}
+        renamed = split_webs(self.body, self.ret_node, candidates, self.params, self.ctx) \
+            if candidates else {}
+        if renamed:
+            self.result = self.ret_node.value.id if isinstance(self.ret_node.value, gast.Name) \
+                else None
+            self.loc = self.ctx.loc = self.ctx.loc.renaming(renamed)
+
     def analyse_memory(self, arg_kinds) -> bool:
         """Layout, kinds, views and the checks of in-place writes; True if syncs were inserted
         after writes into shared arrays (see ``syncs``), after which this must run again."""
@@ -117,6 +137,8 @@ class Planner(RuntimeChecks):
                                  self.ctx)
         self.aliasing.find_views()
         self.aliasing.reached = self.aliasing.reached_by(self.wrt)
+        if self.aliasing.guard_overlapping_stores():
+            return True
         self.aliasing.sync_stores()
         self.aliasing.check_in_place_updates(arg_kinds)
         if self.aliasing.syncs.insert():

@@ -86,12 +86,12 @@ class Syncs:
             refusal = al.ctx.bind("refusal", runtime.Refusal(error))
             stmts = []
             for other in needed:
-                where = _local(al.ctx, al.ctx.namer.fresh(other + "_shared"))
-                synced = _local(al.ctx, al.ctx.namer.numbered("t"))  # (y = f(y) is t = f(y); y = t)
+                where = local(al.ctx, al.ctx.namer.fresh(other + "_shared"))
+                synced = local(al.ctx, al.ctx.namer.numbered("t"))  # (y = f(y) is t = f(y); y = t)
                 stmts += [located(assign(where, _call(al.ctx, "overlap", other, var, refusal)), s),
                           located(assign(synced, _call(al.ctx, "synced", other, var, where)), s),
                           located(assign(other, name(synced)), s)]
-            _insert_after(al.fdef.body, s, stmts)
+            insert_beside(al.fdef.body, s, stmts)
         inserted = bool(self.pending)
         self.pending = []
         return inserted
@@ -104,7 +104,7 @@ def _flat_iterator(aliasing, var) -> bool:
                for s in aliasing.layout.simple)
 
 
-def _local(ctx, var: str) -> str:
+def local(ctx, var: str) -> str:
     """``var``, a temporary the planner adds to the function."""
     ctx.temps.add(var)
     ctx.resolver.locals.add(var)
@@ -116,13 +116,15 @@ def _call(ctx, helper, *args):
                      keywords=[])
 
 
-def _insert_after(stmts, s, new) -> bool:
+def insert_beside(stmts, s, new, after=True) -> bool:
+    """Insert the statements ``new`` after (or before) ``s``, wherever it is nested in ``stmts``."""
     for i, st in enumerate(stmts):
         if st is s:
-            stmts[i + 1:i + 1] = new
+            at = i + 1 if after else i
+            stmts[at:at] = new
             return True
         for field_ in ("body", "orelse"):
-            if _insert_after(getattr(st, field_, None) or [], s, new):
+            if insert_beside(getattr(st, field_, None) or [], s, new, after):
                 return True
     return False
 

@@ -95,6 +95,8 @@ D(rt.keep_dtype, "x, value", None, value="g", jvp="keep_dtype(x, t_value)", zero
   like="value")
 D(rt.element_in_place, "container, x, value", None, value="g", jvp="t_value",
   zero=("container", "x"), like="value")
+D(rt.stored_value, "x, index, value, refusal", None, value="g", jvp="t_value",
+  zero=("x", "index", "refusal"), like="value")
 table.product(rt.sum_product, "a, b", "sum_product_back(g, a, b)", "sum_product_back(g, b, a)",
               "sum_product",
               batching="sum_product")
@@ -214,8 +216,8 @@ for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, j
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)",
   zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
-N(elementwise.result_dtype, rt.overlap, rt.subscript_check, rt.unfollowed, rt.check_followed,
-  rt.fresh_computation,
+N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.unfollowed,
+  rt.check_followed, rt.fresh_computation,
   rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed,
   elementwise.inside,
   rt.zero_like, rt.nonzero, rt.check_receiver)

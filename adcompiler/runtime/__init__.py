@@ -109,12 +109,14 @@ from .writes import (
     Overlap,
     copy,
     element_in_place,
+    flat_index,
     in_place,
     keep_dtype,
     overlap,
     scatter_add,
     scattered,
     snapshot,
+    stored_value,
     synced,
 )
 
@@ -133,7 +135,8 @@ __all__ = [
     "expand_like",
     "zero_like", "dense", "cast_like", "distinct", "cotangent",
     # writes
-    "keep_dtype", "in_place", "scatter_add", "scattered", "element_in_place", "snapshot", "copy",
+    "keep_dtype", "in_place", "scatter_add", "scattered", "element_in_place", "flat_index",
+    "stored_value", "snapshot", "copy",
     "Overlap", "overlap", "synced",
     # batching
     "lift", "expand_batch", "batch_size", "batch_zeros", "batch_cast", "batch_unbroadcast",

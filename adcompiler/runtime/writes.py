@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..errors import AdError
 from ._base import _float, _ndarray
 from .adjoints import zero_like
 
@@ -49,6 +50,35 @@ def scattered(t, a, index, t_value):
     if not (t_value.__class__ is _float and not t_value):
         np.add.at(out, index, t_value)
     return out
+
+
+def flat_index(x, index, value=None):
+    """The index of ``x`` that ``x.flat[index]`` selects, for ``x[...]`` (a store through ``.flat``
+    is then a store into ``x``). With ``value`` (``x.flat[index] = value``): refused when NumPy
+    would repeat the value cyclically, which indexing does not."""
+    positions = np.arange(x.size)[index]
+    if value is not None and np.size(value) not in (1, np.size(positions)):
+        raise AdError("x.flat[...] = v with %d values for %d positions repeats them (NumPy's flat "
+                      "assignment), which is not supported: give one value per position"
+                      % (np.size(value), np.size(positions)))
+    return np.unravel_index(positions, x.shape)
+
+
+def stored_value(x, index, value, refusal):
+    """The value of ``x[index] = value`` where ``value`` may be a view of ``x``. NumPy writes an
+    overlapping view element by element in an order of its own (``x[1, :] = x[:, -1]`` reads
+    entries it has already written), which the derivative cannot follow: the write is made here
+    as NumPy makes it, and refused unless it stored what ``value`` held before it (it then
+    returns that, which the store that follows writes again)."""
+    if value.__class__ is not _ndarray or x.__class__ is not _ndarray \
+            or not np.may_share_memory(x, value):
+        return value
+    before = value.copy()
+    x[index] = value
+    written = x[index]
+    if not np.array_equal(written, np.broadcast_to(before, written.shape), equal_nan=True):
+        raise refusal()
+    return before
 
 
 def element_in_place(container, x, value):
