@@ -583,8 +583,9 @@ BATCH_CASES = [
     (bat_loop, lambda r: [r.randn(3)], True),
     (bat_loop, lambda r: [-np.abs(r.randn(3))], True),
     (bat_shapes, lambda r: [r.randn(2, 3)], True),
-    (bat_branches, lambda r: [np.array([0.5, 1.0, -0.3])], False),   # h's rank differs by branch
-    (bat_branches, lambda r: [np.array([0.5, -1.0, -0.3])], False),
+    # (h's rank differs by branch: two variables, each of its own rank, batched)
+    (bat_branches, lambda r: [np.array([0.5, 1.0, -0.3])], True),
+    (bat_branches, lambda r: [np.array([0.5, -1.0, -0.3])], True),
     (bat_unbatchable, lambda r: [r.randn(3)], False),
     (bat_fancy_indexing, lambda r: [r.randn(4)], False),
 ]
