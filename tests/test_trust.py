@@ -2629,3 +2629,26 @@ def test_a_name_rebound_to_values_of_other_kinds():
         return np.sum(sum(items))
     with pytest.raises(ad.AdError, match="changes 'out' in place, and 'items'"):  # (not out_1)
         ad.grad(held_by_a_list)(theta)
+
+
+def _entries_of_a_list_that_grows(xs, t):
+    best = 0.0
+    for layer in reversed(xs):
+        best = max(np.sum(a) for a in xs)  # (an entry's sum; the generator's list is new)
+        state = layer  # (an entry, not the list)
+    xs.append(t * 2.0)
+    return best * t + np.sum(state) + np.sum(xs[-1])
+
+
+def test_an_entry_of_a_list_is_not_the_list():
+    # appending to a list refused every name bound to an entry of it (a loop target over it,
+    # max of a generator over it) as if it were the same list
+    make = lambda: [np.array([0.5, -1.0]), np.array([2.0, 0.3])]  # noqa: E731
+    plain, inside = make(), make()
+    want = _entries_of_a_list_that_grows(plain, 0.7)
+    value, grad = ad.value_and_grad(_entries_of_a_list_that_grows, wrt=1)(inside, 0.7)
+    assert value == pytest.approx(want) and len(inside) == len(plain) == 3
+    np.testing.assert_allclose(inside[-1], plain[-1])
+    assert grad == pytest.approx(fd_grad(lambda t: _entries_of_a_list_that_grows(make(), t), [0.7], 0))
+    tangent = ad.jvp(lambda t: _entries_of_a_list_that_grows(make(), t), (0.7,), (1.0,))[1]
+    assert tangent == pytest.approx(grad)

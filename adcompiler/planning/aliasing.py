@@ -264,25 +264,17 @@ class Aliasing(SharedMemory):
                 found |= {container} | entries
         return {n for n in found if n not in self.ctx.temps} or found
 
-    def check_views_of_written(self, var, s, list_changed=False):
+    def check_views_of_written(self, var, s):
         """A write into ``var`` changes the views of it too (``t = A[0:2]; A[0] = v`` changes
         ``t``), which the derivative does not follow: an error when such a view may be read after
-        it. (``list_changed``: the write adds or removes entries of a list, which its shallow
-        copies do not see.)"""
+        it."""
         # (temporaries are read at once)
         if var not in self.reached:  # (no derivative to follow)
             return
         viewers = sorted({v for v, bases in self.layout.views.items()
                           if var in bases and v != var and v not in self.ctx.temps
-                          and (self.the_list_before(v, var, s) if list_changed
-                               else self.may_run_before(v, s)) and self.read_after(v, s)}
+                          and self.may_run_before(v, s) and self.read_after(v, s)}
                          | self.holders_seeing(var, s))
-        if list_changed and viewers:
-            raise self.loc.error("changing the list %r changes %s too, which may be the same list "
-                                 "(or hold it) and is read afterwards, which is not supported"
-                                 % (var, ", ".join(repr(v) for v in viewers)), s,
-                                 hint="make %s a new list first: %s = list(%s)"
-                                 % (var, var, var))
         if viewers and not self.syncs.add(s, var, self.sharing_memory(var) | set(viewers)):
             raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
                                  "read afterwards, which is not supported"
@@ -290,17 +282,50 @@ class Aliasing(SharedMemory):
                                  hint="make %s a separate array: %s = ....copy()"
                                  % (viewers[0], viewers[0]))
 
-    def the_list_before(self, var, lst, s) -> bool:
-        """Whether ``var`` may be bound to the list ``lst`` itself before ``s`` (``b = lst``, or
-        a name that may be it, or a call that may return it). A new list (``b = lst[:]``) or an
-        entry (``b = lst[0]``) does not see entries added or removed at ``s``."""
-        def may_be_lst(value):
-            if isinstance(value, gast.Name):
-                return value.id == lst or lst in self.layout.views.get(value.id, ())
-            return isinstance(value, gast.Call) and lst in self.returned_arguments(value)
-        return var in self.params or any(
-            isinstance(st, gast.Assign) and target_of(st)[0] == var and self.runs_before(st, s)
-            and may_be_lst(st.value) for st in self.layout.simple)
+    def check_list_changed(self, lst, s):
+        """``lst.append(v)`` or ``lst.pop()`` at ``s`` adds or removes an entry of the list itself:
+        another name for the same list (``b = lst``), or a list or dict holding it (``[lst]``),
+        read afterwards sees the change, which the derivative does not follow. (A copy,
+        ``lst[:]``, and an entry, ``lst[0]`` or ``max(lst)``, do not.)"""
+        if lst not in self.reached:
+            return
+        same = self.same_list(lst)
+        names = {v for v, bindings in same.items() if v != lst and self.read_after(v, s)
+                 and any(self.runs_before(st, s) for st in bindings)}
+        for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
+            if container not in same and set(same).intersection(self.entries(container,
+                                                                             before=s)) \
+                    and (self.read_after(container, s) or any(
+                        container in bases and self.may_run_before(v, s)
+                        for v, bases in self.layout.views.items())):
+                names.add(container)
+        names = sorted({n for n in names if n not in self.ctx.temps} or names)
+        if names:
+            raise self.loc.error("changing the list %r changes %s too, which may be the same list "
+                                 "(or hold it) and is read afterwards, which is not supported"
+                                 % (lst, ", ".join(repr(v) for v in names)), s,
+                                 hint="make %s a new list first: %s = list(%s)" % (lst, lst, lst))
+
+    def same_list(self, lst) -> dict:
+        """{name: the statements binding it to what may be the list ``lst`` itself} (``b = lst``,
+        a function's result that may be its argument, an entry of a container holding it)."""
+        same, grown = {lst: []}, True
+        while grown:
+            grown = False
+            for st in self.layout.simple:
+                bound = target_of(st)[0] if isinstance(st, gast.Assign) else None
+                if bound is None or st in same.get(bound, ()):
+                    continue
+                value = st.value
+                if (isinstance(value, gast.Name) and value.id in same) or (
+                        isinstance(value, gast.Call) and set(same) & self.returned_arguments(value)
+                        and not any(self.ctx.resolver.resolve(value.func) is f
+                                    for f in (min, max))) or (
+                        isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+                        and set(same).intersection(self.entries(value.value.id))):
+                    same.setdefault(bound, []).append(st)
+                    grown = True
+        return same
 
     def guard_overlapping_stores(self) -> bool:
         """``x[i] = v`` where ``v`` may be a view of ``x`` (``x[1, :] = x[:, -1]``): NumPy writes

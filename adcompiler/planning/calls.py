@@ -55,7 +55,7 @@ class StatementPlanner(CallPlans):
         if method:
             lst, kind, call = method
             if not self.ctx.generated:  # (b = lst, or [lst]: b sees the change too)
-                self.aliasing.check_views_of_written(lst, s, list_changed=True)
+                self.aliasing.check_list_changed(lst, s)
             if kind == "append":
                 arg = call.args[0] if len(call.args) == 1 else None
                 return Plan("append", [arg.id] if isinstance(arg, gast.Name) else [])
