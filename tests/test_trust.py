@@ -3,6 +3,7 @@ wrote (issue "Trust"). Each test covers one class with several members, checked 
 finite differences or exact values, and against what the plain call does to its arguments."""
 import copy
 import importlib.util
+import inspect
 import math
 
 import numpy as np
@@ -723,13 +724,17 @@ def writes_into_a_viewed_array(x):
     return np.sum(t * x[:2])
 
 
-def test_a_helper_writing_into_a_differentiated_argument_is_refused():
+def test_a_helper_writing_into_a_differentiated_argument_is_differentiated():
+    # (it was refused: the helper is now inlined, its write one the derivative follows, made
+    # into the caller's array as the plain call makes it)
     x, y = np.array([0.5, -2.0, 3.0]), np.array([-1.0, 2.0, 0.5])
-    with pytest.raises(ad.AdError, match="clip_in_place writes into its argument 'u'"):
-        ad.grad(writes_through_a_helper, wrt=1)(x, y.copy())
-    with pytest.raises(ad.AdError, match="center writes into its argument 'u'"):
-        ad.grad(centers_its_argument)(x.copy())
+    check_like_plain(writes_through_a_helper, [x, y], wrt=1, second_order=False)
+    check_like_plain(centers_its_argument, [x])
     np.testing.assert_allclose(ad.grad(writes_through_a_helper)(x, y.copy()), np.ones(3))  # (y not differentiated)
+    source = ad.grad(centers_its_argument)
+    source(x.copy())
+    line = inspect.getsourcelines(center)[1] + 1  # (u -= u.mean(), in the helper)
+    assert "center_u" in source.source and "(line %d)" % line in source.source
 
 
 def test_writes_into_a_constant_buffer_or_into_saved_arguments():

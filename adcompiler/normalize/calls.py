@@ -5,10 +5,14 @@ any call; ``sorted``/``max``/``min`` with ``key=`` as the keys computed, then it
 """
 from __future__ import annotations
 
+import types
+
 import gast
 
-from .. import runtime
+from .. import effects, runtime
+from ..errors import AdError
 from ..ir import const, copy_tree, name, walk
+from ..parse import parse_function
 from ..resolve import MISSING, local_names
 from .expressions import Renamer
 from .jumps import lower_jumps
@@ -20,6 +24,9 @@ class Calls:
     def call(self, node, s):
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
+        writer = self.writing_callee(node)
+        if writer is not None:
+            return self.inline_function(writer, node, s)
         rewritten = self.higher_order(node, s)
         if rewritten is not None:
             return rewritten
@@ -49,10 +56,60 @@ class Calls:
             func = self.atom(func, s)
         return gast.Call(func=func, args=args, keywords=keywords)
 
+    def writing_callee(self, call):
+        """The parsed module-level function of the user's ``call`` calls when that function writes
+        into an argument it is given (``u -= u.mean()``) and can be inlined: defined in this
+        function's file and module, with none of its free names a local name here, no default
+        that is not a constant, and no nested function, import, ``try`` or ``with`` (a write
+        inlined is one the derivative follows, as any write here); else None."""
+        fn = self.resolver.resolve(call.func) if self.is_global(call.func) else MISSING
+        if not isinstance(fn, types.FunctionType) or self.generated \
+                or fn.__globals__ is not self.resolver.parsed.globals or fn.__closure__ \
+                or fn.__code__.co_filename != self.loc.filename \
+                or any(isinstance(a, gast.Starred) for a in call.args) \
+                or any(k.arg is None for k in call.keywords) \
+                or not effects.written_parameters(fn) or fn.__name__ in self.inlining:
+            return None
+        try:
+            parsed = parse_function(fn)
+        except AdError:
+            return None
+        tree = parsed.tree
+        args = tree.args
+        if args.vararg or args.kwarg or any(
+                isinstance(n, (gast.FunctionDef, gast.Lambda, gast.ClassDef, gast.Import,
+                               gast.ImportFrom, gast.Try, gast.With, gast.Global, gast.Nonlocal,
+                               gast.Yield, gast.YieldFrom))
+                for st in tree.body for n in walk(st)) \
+                or not all(isinstance(d, gast.Constant) for d in args.defaults + [
+                    d for d in args.kw_defaults if d is not None]):
+            return None
+        own = local_names(tree)
+        free = {n.id for st in tree.body for n in walk(st) if isinstance(n, gast.Name)} - own
+        if free & (self.resolver.locals | self.temps):
+            return None
+        return parsed
+
+    def inline_function(self, parsed, call, s):
+        """Inline a call to the module-level function ``parsed`` (see ``writing_callee``), its
+        statements moved to where they sit in the file as this function's are."""
+        tree = copy_tree(parsed.tree)
+        lines = parsed.loc.line_offset - self.loc.line_offset
+        cols = parsed.loc.col_offset - self.loc.col_offset
+        for n in walk(tree):
+            for attr, shift in (("lineno", lines), ("end_lineno", lines), ("col_offset", cols),
+                                ("end_col_offset", cols)):
+                if getattr(n, attr, None) is not None:
+                    setattr(n, attr, getattr(n, attr) + shift)
+        return self.inline_def(tree, call, s)
+
     def inline(self, call, s):
         """Inline a call to a nested def or lambda: its locals get fresh names, its free names
         read the enclosing function's variables at call time (closure semantics)."""
-        fdef = self.local_fns[call.func.id]
+        return self.inline_def(self.local_fns[call.func.id], call, s)
+
+    def inline_def(self, fdef, call, s):
+        """Inline ``fdef``, called by ``call``: its locals get fresh names."""
         if fdef.name in self.inlining:
             raise self.loc.error("recursion through the nested function %r is not supported"
                                  % fdef.name, call,
