@@ -66,6 +66,8 @@ class Layout:
     views: dict = field(default_factory=dict)    # name -> names of arrays it may be a view of
     # temporary -> the names it was handed over to (same array)
     aliases: dict = field(default_factory=dict)
+    # position -> ((id of an if outside every loop, arm 0 or 1), ...): the arms it sits in
+    arms: dict = field(default_factory=dict)
     # (views, base -> names that view it), built on first use
     _viewers: tuple = None
 
@@ -74,23 +76,25 @@ class Layout:
         lay = cls()
         counter = [0]
 
-        def visit(stmts, loops):
+        def visit(stmts, loops, arms=()):
             for s in stmts:
                 p = counter[0]
                 counter[0] += 1
                 lay.pos[id(s)] = p
                 lay.loops[id(s)] = loops
+                lay.arms[p] = arms
                 if isinstance(s, (gast.For, gast.While)):
                     if isinstance(s, gast.For):
                         lay.binds.setdefault(s.target.id, []).append(p)
-                    visit(s.body, loops + (s,))
+                    visit(s.body, loops + (s,), arms)
                     lay.span[id(s)] = (p, counter[0] - 1)
                 elif isinstance(s, gast.If):
-                    visit(s.body, loops)
-                    visit(s.orelse, loops)
+                    # (the arms of an if outside every loop never both run)
+                    visit(s.body, loops, arms + (((id(s), 0),) if not loops else ()))
+                    visit(s.orelse, loops, arms + (((id(s), 1),) if not loops else ()))
                 elif isinstance(s, gast.With):
                     if not getattr(s, "ad_hook", False):  # (a gradient hook is backward-only code)
-                        visit(s.body, loops)
+                        visit(s.body, loops, arms)
                 else:
                     lay.simple.append(s)
                     bound, mutated = target_of(s)
@@ -131,6 +135,12 @@ class Layout:
             return any(p > self.pos[id(stmt)] for p in positions)
         first = self.span[id(loops[0])][0]
         return any(p >= first for p in positions)
+
+    def exclusive(self, p: int, q: int) -> bool:
+        """Whether the statements at positions ``p`` and ``q`` sit in different arms of one
+        ``if`` outside every loop (``return x`` in one, ``x /= v`` in the other): never both run."""
+        other = dict(self.arms.get(q, ()))
+        return any(other.get(branch, arm) != arm for branch, arm in self.arms.get(p, ()))
 
     def bound_in(self, name: str, loop) -> bool:
         """Whether ``name`` is bound anywhere inside ``loop`` (its target included)."""

@@ -81,10 +81,10 @@ class Calls:
                                gast.ImportFrom, gast.Try, gast.With, gast.Global, gast.Nonlocal,
                                gast.Yield, gast.YieldFrom))
                 for st in tree.body for n in walk(st)) \
-                or not all(isinstance(d, gast.Constant) for d in args.defaults + [
-                    d for d in args.kw_defaults if d is not None]):
+                or not all(isinstance(getattr(d, "operand", d), gast.Constant)  # (-0.5 too)
+                           for d in args.defaults + [d for d in args.kw_defaults if d is not None]):
             return None
-        own = local_names(tree)
+        own = local_names(tree) | {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
         free = {n.id for st in tree.body for n in walk(st) if isinstance(n, gast.Name)} - own
         if free & (self.resolver.locals | self.temps):
             return None

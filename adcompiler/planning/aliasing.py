@@ -187,7 +187,7 @@ class Aliasing(SharedMemory):
             if kind == FLOAT or (kind is None and not specialised):
                 continue
             views_of_var = {v for v, b in self.layout.views.items()
-                            if var in b and self.may_run_before(v, s)}
+                            if var in b and self.viewed_before(v, s)}
             bases_of_var = self.layout.views.get(var, set())
             if is_container(kind):  # (a += [v] extends the list, not the arrays it holds)
                 bases_of_var = {b for b in bases_of_var

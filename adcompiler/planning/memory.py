@@ -247,6 +247,8 @@ class SharedMemory:
         both."""
         lay = self.layout
         p = lay.pos[id(first)]
+        if lay.exclusive(p, lay.pos[id(stmt)]):
+            return False
         return p < lay.pos[id(stmt)] or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
                                              for loop in lay.loops[id(stmt)])
 
@@ -256,6 +258,14 @@ class SharedMemory:
         lay = self.layout
         at = lay.pos[id(stmt)]
         return var in self.params or var not in lay.binds or any(
-            p < at or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
-                          for loop in lay.loops[id(stmt)])
+            (p < at or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
+                           for loop in lay.loops[id(stmt)])) and not lay.exclusive(p, at)
             for p in lay.binds[var])
+
+    def viewed_before(self, var, stmt) -> bool:
+        """Whether a binding of ``var`` that may make it a view (or the same array) of another
+        name may run before ``stmt`` (``retval = None`` makes no view)."""
+        return var in self.params or any(
+            isinstance(st, gast.Assign) and target_of(st)[0] == var
+            and not isinstance(st.value, gast.Constant) and self.runs_before(st, stmt)
+            for st in self.layout.simple)

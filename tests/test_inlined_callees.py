@@ -1,0 +1,96 @@
+"""Module-level functions of the user's that write into an argument they are given are inlined
+where they are called, so the write is one the derivative follows (they were refused)."""
+import numpy as np
+import pytest
+from conftest import check_all_modes, check_like_plain
+
+import adcompiler as ad
+
+
+def normalize_(v, eps=1e-3):
+    v -= v.mean()
+    if np.all(v == 0):
+        return v  # (an early return)
+    v /= np.sqrt(np.mean(v ** 2) + eps)
+    return v
+
+
+def clamp_(x, lo=-0.5, hi=0.5):
+    x[x < lo] = lo
+    x[x > hi] = hi
+
+
+def scale_rows_(m, w):
+    for i in range(m.shape[0]):
+        m[i] *= w[i]
+
+
+def twice(x):
+    a = normalize_(x * 2.0)
+    b = normalize_(np.sin(x), eps=0.1)  # (a second call: its own names)
+    return np.sum(a * b) + np.sum(a ** 2)
+
+
+def clamps_a_copy(x):
+    h = np.tanh(x) * 2.0
+    clamp_(h, hi=0.8)
+    return np.sum(h ** 3)
+
+
+def scales_the_callers_array(m, w):
+    scale_rows_(m, w)  # (m is the caller's: written as the plain call writes it)
+    return np.sum(m ** 2) + np.sum(w)
+
+
+def test_writing_helpers_are_differentiated_where_they_are_called():
+    rng = np.random.RandomState(0)
+    x = rng.randn(5)
+    check_all_modes(twice, [x])
+    check_all_modes(clamps_a_copy, [x])
+    check_like_plain(scales_the_callers_array, [rng.randn(3, 4), rng.randn(3)], wrt=(0, 1))
+
+
+def shadowed_(u):
+    u *= SCALE  # (a module-level name the caller below has as a local)
+    return u
+
+
+SCALE = 2.0
+
+
+def shadows_the_helpers_global(x):
+    SCALE = 3.0  # noqa: N806
+    y = shadowed_(x * 1.0)
+    return np.sum(y) * SCALE
+
+
+def recursive_(u, n):
+    if n > 0:
+        u *= 0.5
+        recursive_(u, n - 1)
+    return u
+
+
+def calls_a_recursive_writer(x):
+    return np.sum(recursive_(x * 1.0, 2))
+
+
+def test_helpers_that_cannot_be_inlined_are_refused_as_before():
+    x = np.array([0.5, -1.0, 2.0])
+    for fn in (shadows_the_helpers_global, calls_a_recursive_writer):
+        with pytest.raises(ad.AdError, match="writes into its argument"):
+            ad.grad(fn)(x)
+
+
+def returns_early_or_scales(x, c):
+    y = x * 2.0
+    if c > 0:
+        return y  # (y is the result here; the write below never runs with it)
+    y /= np.sum(y ** 2)
+    return y
+
+
+def test_an_alias_made_in_one_arm_of_an_if_is_not_one_in_the_other():
+    x = np.array([0.5, -1.0, 2.0])
+    for c in (1.0, -1.0):
+        check_all_modes(lambda x: np.sum(returns_early_or_scales(x, c) ** 2), [x])
