@@ -252,20 +252,22 @@ class SharedMemory:
         return p < lay.pos[id(stmt)] or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
                                              for loop in lay.loops[id(stmt)])
 
-    def may_run_before(self, var, stmt) -> bool:
-        """Whether a binding of ``var`` may run before ``stmt``: earlier in program order, or in a
-        loop around ``stmt`` (parameters are bound before everything)."""
+    def may_run_before(self, var, stmt, skip=()) -> bool:
+        """Whether a binding of ``var`` (but those at the positions ``skip``) may run before
+        ``stmt``: earlier in program order, or in a loop around ``stmt``, and not in the other
+        arm of an ``if`` (parameters are bound before everything)."""
         lay = self.layout
         at = lay.pos[id(stmt)]
         return var in self.params or var not in lay.binds or any(
             (p < at or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
                            for loop in lay.loops[id(stmt)])) and not lay.exclusive(p, at)
-            for p in lay.binds[var])
+            for p in lay.binds[var] if p not in skip)
 
     def viewed_before(self, var, stmt) -> bool:
         """Whether a binding of ``var`` that may make it a view (or the same array) of another
-        name may run before ``stmt`` (``retval = None`` makes no view)."""
-        return var in self.params or any(
-            isinstance(st, gast.Assign) and target_of(st)[0] == var
-            and not isinstance(st.value, gast.Constant) and self.runs_before(st, stmt)
-            for st in self.layout.simple)
+        name may run before ``stmt``: ``may_run_before`` without the bindings to constants
+        (``retval = None`` makes no view)."""
+        lay = self.layout
+        return self.may_run_before(var, stmt, skip={
+            lay.pos[id(st)] for st in lay.simple if isinstance(st, gast.Assign)
+            and target_of(st)[0] == var and isinstance(st.value, gast.Constant)})
