@@ -2657,3 +2657,21 @@ def test_an_entry_of_a_list_is_not_the_list():
     assert grad == pytest.approx(fd_grad(lambda t: _entries_of_a_list_that_grows(make(), t), [0.7], 0))
     tangent = ad.jvp(lambda t: _entries_of_a_list_that_grows(make(), t), (0.7,), (1.0,))[1]
     assert tangent == pytest.approx(grad)
+
+
+def _rebinds_and_reads_locals(x):
+    out = x * 2.0
+    out = out.sum()
+    scale = eval("out")  # (reads the variable by its name: nothing is renamed)
+    return scale * np.sum(x)
+
+
+def test_a_function_reading_its_locals_keeps_its_names():
+    x = np.array([0.5, -1.0, 2.0])
+    gradient = ad.grad(_rebinds_and_reads_locals)
+    try:
+        got = gradient(x)
+    except ad.AdError as e:  # (a refusal names eval; a wrong value never)
+        assert "eval" in str(e)
+    else:
+        np.testing.assert_allclose(got, fd_grad(_rebinds_and_reads_locals, [x], 0), atol=1e-6)

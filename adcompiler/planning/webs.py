@@ -9,7 +9,7 @@ the kind of its own bindings.
 A web is kept whole where a binding changes the value it reads rather than making a new one
 (``x = keep_dtype(x, t)`` and ``x = in_place(x, t)``, the normal form's ``x op= v``, which
 NumPy does in place), and names read by nested functions, gradient hooks or ``try`` blocks are
-left alone.
+left alone, and so is every name of a function that calls ``eval``, ``locals()`` or ``vars()``.
 """
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import gast
 
 from .. import runtime
 from ..ir import walk
+from ..rules.builtin_rules import READS_LOCALS
 
 _UPDATES = (runtime.keep_dtype, runtime.in_place, runtime.element_in_place)
 
@@ -25,8 +26,10 @@ def split_webs(body, ret, candidates, params, ctx) -> dict:
     """Rename every web of each name in ``candidates`` but the one it starts with (a parameter's,
     or the first binding's) in ``body`` and the final ``ret``; returns {new name: old name}."""
     candidates = set(candidates) - _left_alone(body, ctx)
-    if not candidates:
-        return {}
+    if not candidates or any(isinstance(n, gast.Call) and any(
+            ctx.resolver.resolve(n.func) is f for f in READS_LOCALS)
+            for st in body for n in walk(st)):
+        return {}  # (eval, locals(), vars() read the variables by their names)
     webs = _Webs(candidates, ctx)
     state = {n: frozenset([("start", n)]) for n in candidates}
     webs.block(body, state)
