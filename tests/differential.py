@@ -2760,7 +2760,8 @@ def same_effect(a, b) -> bool:
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
         return len(a) == len(b) and all(same_effect(x, y) for x, y in zip(a, b))
     if isinstance(a, (float, int, np.number)) and isinstance(b, (float, int, np.number)):
-        return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+        a, b = float(a), float(b)  # (an inf equals itself, a NaN counts as equal to a NaN)
+        return a == b or (a != a and b != b) or abs(a - b) <= 1e-9 * max(1.0, abs(a))
     return type(a) is type(b) and a == b
 
 

@@ -5,7 +5,7 @@ program is checked in every mode against finite differences, with its side effec
 the plain call's; what cannot be followed is refused with an AdError."""
 import numpy as np
 import pytest
-from conftest import check_like_plain
+from conftest import check_all_modes, check_like_plain
 
 import adcompiler as ad
 
@@ -424,3 +424,17 @@ def test_an_array_taken_from_a_list_shares_the_arrays_it_holds():
     W = np.random.default_rng(1).normal(size=(3, 4))
     np.testing.assert_allclose(ad.grad(for_over_a_list_holding_the_argument)(W.copy()), 2 * W)
     check_like_plain(for_over_a_list_holding_the_argument, [W])
+
+
+def _rows_updated_twice_in_place(A):
+    new = A * 1.0
+    for i, term in enumerate(new):
+        term /= np.sum(np.abs(term)) + 1.0  # (two in-place updates of a row of new)
+        term *= 2.0 + i
+    return np.sum(new ** 2)
+
+
+def test_a_row_updated_in_place_twice_in_a_loop():
+    # the temporary of the second update, bound again before it is read, was taken for a name
+    # sharing the row that the first update had to bind again (and could not: refused)
+    check_all_modes(_rows_updated_twice_in_place, [np.random.RandomState(0).randn(3, 4)])

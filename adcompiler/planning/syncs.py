@@ -16,7 +16,7 @@ import gast
 
 from .. import runtime
 from ..analysis import is_container
-from ..ir import assign, located, name, target_of
+from ..ir import assign, loads, located, name, target_of
 
 
 class Syncs:
@@ -55,7 +55,8 @@ class Syncs:
         sharers = {n for n in sharing - {var} if al.may_run_before(n, s)}
         if not sharers:
             return True  # (only views taken after the write: they see it, as anything would)
-        needed = sorted(n for n in sharers if al.read_after(n, s) or al.in_closure(n))
+        needed = sorted(n for n in sharers if (al.read_after(n, s) or al.in_closure(n))
+                        and not _dead_temporary(al, n, s))
         if not needed and sharers <= al.layout.same_memory(var):
             # (views of var or arrays it views, none read afterwards: the backward pass keeps
             # what it reads of them from before the write, as for any write into var)
@@ -95,6 +96,29 @@ class Syncs:
         inserted = bool(self.pending)
         self.pending = []
         return inserted
+
+
+def _dead_temporary(aliasing, var, s) -> bool:
+    """Whether ``var`` is a temporary of the normal form (bound once, read after its binding in
+    the same loop nest) whose value at ``s`` nobody reads: ``s`` is not between its binding and
+    its reads (the temporary of the next ``term *= 2`` in a loop, bound again before it is
+    read)."""
+    lay = aliasing.layout
+    if var not in aliasing.ctx.temps or len(lay.binds.get(var, ())) != 1:
+        return False
+    bound = lay.binds[var][0]
+    reads = [st for st in lay.simple if var in loads(st)]
+    at = lay.pos[id(s)]
+    return bool(reads) and all(
+        lay.pos[id(st)] > bound and lay.loops[id(st)] == _loops_at(lay, bound)
+        and not bound < at < lay.pos[id(st)] for st in reads)
+
+
+def _loops_at(layout, position):
+    for st in layout.simple:
+        if layout.pos[id(st)] == position:
+            return layout.loops[id(st)]
+    return None
 
 
 def _flat_iterator(aliasing, var) -> bool:
