@@ -77,6 +77,8 @@ class Aliasing(SharedMemory):
         super().__init__(*args)
         self.syncs = Syncs(self)
         self._fresh_lists = None
+        # id(statement) -> (name, error): refused when it runs unless the name holds an array
+        self.array_guards: dict = {}
 
     def find_views(self):
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
@@ -399,12 +401,17 @@ class Aliasing(SharedMemory):
                                 for b in ([v] if v not in self.ctx.temps
                                           else self.layout.views.get(v, ()))
                                 if b not in self.ctx.temps})
-                raise self.loc.error(
+                error = self.loc.error(
                     "the augmented assignment changes the array in %r in place, and that array "
                     "may also be %s, which is not supported" % (container, ", ".join(
                         repr(v) for v in named) or "reached otherwise"), s,
                     hint="write %s[...] = %s[...] + ... (a new array), or store a copy in %r"
                     % (container, container, container))
+                if self.kinds.get(container) is not None or container in self.ctx.containers:
+                    raise error
+                # (of no known kind: an array's element is written by the store that follows,
+                # as for any array; a list or dict is refused when the update runs)
+                self.array_guards[id(s)] = (container, error)
 
     def handed_over(self, temp, copy) -> bool:
         """Whether ``name = temp`` (statement ``copy``) hands over a normalisation temporary that

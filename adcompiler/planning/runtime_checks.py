@@ -25,8 +25,18 @@ class RuntimeChecks:
     ``kinds``, ``wrt``, ``ret_node``, ``ctx``, ``loc``)."""
 
     def checks(self, s) -> list:
-        """Run-time checks generated code makes before statement ``s`` (see ``method_plan``, and
-        ``followed_check``)."""
+        """Run-time checks generated code makes before statement ``s`` (see ``method_plan``,
+        ``followed_check``, and ``Aliasing.check_element_updates`` for ``check_array``)."""
+        guard = self.aliasing.array_guards.get(id(s))
+        if guard is not None:  # (see Aliasing.check_element_updates)
+            refusal = self.ctx.bind("refusal", runtime.Refusal(guard[1]))
+            call = gast.Call(func=name(self.ctx.helper("check_array")),
+                             args=[name(guard[0]), name(refusal)], keywords=[])
+            return [gast.copy_location(gast.Expr(value=call), s)] + self.checks_of_plan(s)
+        return self.checks_of_plan(s)
+
+    def checks_of_plan(self, s) -> list:
+        """The checks of ``checks`` that the statement's plan asks for."""
         plan = self.plans.get(id(s))
         deferred = self.index_checks.get(id(s))
         if isinstance(deferred, tuple):  # (see check_ignored_operands)

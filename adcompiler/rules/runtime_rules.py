@@ -220,4 +220,4 @@ N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.un
   rt.check_followed, rt.fresh_computation,
   rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed,
   elementwise.inside,
-  rt.zero_like, rt.nonzero, rt.check_receiver)
+  rt.zero_like, rt.nonzero, rt.check_receiver, rt.check_array)

@@ -65,6 +65,7 @@ from .checks import (
     CalleeRedefined,
     Refusal,
     callee_redefined,
+    check_array,
     check_receiver,
     dtype_gate,
     refused,
@@ -143,8 +144,8 @@ __all__ = [
     "batch_unreduce", "batch_sum_product", "batch_container_adjoint", "batch_add_at",
     "batch_take_adjoint", "batch_reshape", "batch_index",
     # checks
-    "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "check_receiver",
-    "scalar_seed", "SELECTING",
+    "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "check_array",
+    "check_receiver", "scalar_seed", "SELECTING",
     "subscript_check",
     "dtype_gate", "CalleeRedefined", "callee_redefined",
     # objects

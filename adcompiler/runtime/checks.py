@@ -51,6 +51,13 @@ def refused_if_moving(tangents, refusal):
 _RECEIVERS = (np.generic, float, int, complex, list, tuple, dict)
 
 
+def check_array(value, refusal):
+    """Raise ``refusal`` unless ``value`` is an array (code planned for a value of no known kind
+    that is right for an array only)."""
+    if value.__class__ is not _ndarray:
+        raise refusal()
+
+
 def check_receiver(value, refusal):
     """Raise ``refusal`` unless ``value`` is an array, a number or a container (what the
     array-method rule applied to ``value.method(...)`` is right for)."""
