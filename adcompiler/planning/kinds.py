@@ -139,6 +139,9 @@ def _function_call_kind(obj, value, of, layout):
         return of(value.args[0])  # np.zeros_like(x)
     if obj is np.ravel:
         return array_kind(1)
+    if obj is np.einsum and value.args and isinstance(value.args[0], gast.Constant) \
+            and isinstance(value.args[0].value, str) and "." not in value.args[0].value:
+        return array_kind(_einsum_rank(value.args[0].value))
     if obj in _ARRAY_COPIES and len(value.args) == 1 and (rank(of(value.args[0])) or 0) >= 1 \
             and all(k.arg in ("dtype", "copy", "order") for k in value.keywords):
         return of(value.args[0])  # (np.array(x) of an array x: an array of its rank)
@@ -175,6 +178,16 @@ def _function_call_kind(obj, value, of, layout):
         kind = broadcast_kind(*[of(a) for a in value.args])
         return SCALAR if kind == FLOAT else kind  # NumPy returns NumPy scalars
     return None
+
+
+def _einsum_rank(subscripts: str) -> int:
+    """The rank of ``np.einsum(subscripts, ...)``'s result: its output's letters (without
+    ``->``, the letters that appear once)."""
+    subscripts = subscripts.replace(" ", "")
+    if "->" in subscripts:
+        return len(subscripts.split("->")[1])
+    letters = subscripts.replace(",", "")
+    return sum(1 for c in set(letters) if letters.count(c) == 1)
 
 
 def tuple_display(node, layout):
