@@ -454,3 +454,21 @@ def test_an_entry_update_of_a_value_of_no_known_kind():
     check_all_modes(lambda x: _entry_update_of_no_known_kind(x, False), [x])
     with pytest.raises(ad.AdError, match="'buf'"):  # (refused where it runs)
         ad.grad(_entry_update_of_no_known_kind)(x, True)
+
+
+def _row_of_no_known_kind_updated(x, as_list=False):
+    # (of no kind the compiler infers)
+    buf = {"w": [x * 2.0, x] if as_list else np.outer(x, x)}.get("w")
+    held = buf[0]  # (a view of the row written below)
+    buf[0] += np.sum(x ** 2)
+    return np.sum(held ** 2) + np.sum(buf * x)
+
+
+def test_a_row_of_a_value_of_no_known_kind_updated_in_place():
+    x = np.array([0.5, -1.0, 2.0])
+    check_all_modes(_row_of_no_known_kind_updated, [x])
+    gradient = ad.grad(_row_of_no_known_kind_updated)
+    gradient(x)
+    assert "check_array(buf" in gradient.source
+    with pytest.raises(ad.AdError, match="changes the array in 'buf' in place"):
+        gradient(x, True)  # (a list: its entry, which held is too, would change in place)
