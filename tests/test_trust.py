@@ -2675,3 +2675,22 @@ def test_a_function_reading_its_locals_keeps_its_names():
         assert "eval" in str(e)
     else:
         np.testing.assert_allclose(got, fd_grad(_rebinds_and_reads_locals, [x], 0), atol=1e-6)
+
+
+def _parameter_rebound_then_updated_in_place(w, eps=2.0):
+    eps = (np.cos(w) - w) ** 2  # (a new array under the parameter's name ...)
+    base = max(v for v in w)
+    eps += np.multiply(base, eps)  # (... updated in place: the product read eps before)
+    return np.sum(eps * eps)
+
+
+def test_a_split_name_keeps_its_in_place_marks():
+    # seed 765880: splitting eps into webs renamed its nodes but not the mark of `eps += ...`
+    # saying which array it writes into; vjp's saved copy of eps for the product then saw the
+    # write (a silent wrong vjp; grad happened to be right)
+    w = np.array([-0.37583192, -0.65121581, -1.34978424, -0.55343745])
+    want = fd_grad(_parameter_rebound_then_updated_in_place, [w], 0)
+    np.testing.assert_allclose(ad.grad(_parameter_rebound_then_updated_in_place)(w), want, rtol=1e-5)
+    _, pullback = ad.vjp(_parameter_rebound_then_updated_in_place, w)
+    np.testing.assert_allclose(pullback(1.0)[0], want, rtol=1e-5)
+    check_all_modes(_parameter_rebound_then_updated_in_place, [w])

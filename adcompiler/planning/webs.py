@@ -49,7 +49,26 @@ def split_webs(body, ret, candidates, params, ctx) -> dict:
             for node in groups[root] + reading.get(root, []):
                 node.id = new
             renamed[new] = var
+    if renamed:
+        _rename_marks(body, renamed)
     return renamed
+
+
+def _rename_marks(body, renamed):
+    """The names the normal form marks statements with follow their nodes' new names: the
+    array a statement writes into (``ad_mutates``: ``x = in_place(x, t)``, ``t =
+    scatter_add(x, i, v)``), the container ``t = element_in_place(d, old, new)`` changes
+    (``ad_element_of``)."""
+    for stmt in body:
+        for s in walk(stmt):
+            for mark in ("ad_mutates", "ad_element_of"):
+                old = getattr(s, mark, None)
+                if old is None:
+                    continue
+                new = {n.id for n in walk(s) if isinstance(n, gast.Name)
+                       and renamed.get(n.id) == old}
+                if len(new) == 1:
+                    setattr(s, mark, new.pop())
 
 
 def _position(node):
