@@ -2694,3 +2694,26 @@ def test_a_split_name_keeps_its_in_place_marks():
     _, pullback = ad.vjp(_parameter_rebound_then_updated_in_place, w)
     np.testing.assert_allclose(pullback(1.0)[0], want, rtol=1e-5)
     check_all_modes(_parameter_rebound_then_updated_in_place, [w])
+
+
+def _array_and_constant_list(x):
+    return np.sum((x + [0.5, 1.0]) ** 2 + (x - [1.0, 2.0]) * [3.0, 0.5] + x / [2.0, 4.0])
+
+
+def _array_minus_a_list_that_depends_on_x(b):
+    h = float(np.sum(np.sin(b)))
+    h = [h, h * 2.0]  # (a list: NumPy converts it in the arithmetic below)
+    return np.sum(np.array([1.0, 2.0]) - h)
+
+
+def test_arithmetic_between_an_array_and_a_list():
+    # seed 783863: a name split into webs became a known list, and `array - list` went through
+    # np.subtract's rule with a list's tangent (an internal error in forward mode); with a
+    # constant list NumPy's arithmetic is differentiated (+ and * were refused), with a list
+    # that depends on wrt it is refused (its gradient would be an array)
+    x = np.array([0.3, -0.4])
+    check_all_modes(_array_and_constant_list, [x])
+    with pytest.raises(ad.AdError, match="arithmetic between a list or tuple and an array"):
+        ad.jvp(_array_minus_a_list_that_depends_on_x, (x,), (np.ones(2),))
+    with pytest.raises(ad.AdError, match="arithmetic between a list or tuple and an array"):
+        ad.grad(_array_minus_a_list_that_depends_on_x)(x)

@@ -123,16 +123,21 @@ class StatementPlanner(CallPlans):
         fn = BINOPS[type(value.op)]
         sides = [is_container(self.kinds.get(getattr(v, "id", None)))
                  for v in (value.left, value.right)]
-        if any(sides) and fn in _SEQUENCE_OPS:
+        if any(sides):
             other = kind_of(value.right if sides[0] else value.left, self.kinds)
-            if all(sides) if fn is operator.add else other == FLOAT:
+            if fn in _SEQUENCE_OPS and (all(sides) if fn is operator.add else other == FLOAT):
                 # lists/tuples: + concatenates, * repeats
                 fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]
-            else:  # (a list and an array: NumPy converts the list, elementwise)
-                return Plan("opaque", loads(value),
-                            callee="arithmetic between a list or tuple and an array",
-                            why="the list's gradient would be an array",
-                            hint="convert it first: np.asarray(xs)")
+            else:
+                # (a list and an array: NumPy converts the list, elementwise; the array's
+                # derivative is the operator's, the list's would be an array: refused if the
+                # list depends on wrt, see check_ignored_operands)
+                plan = self.rule_plan(s, fn, [value.left, value.right], [])
+                listed = loads(value.left if sides[0] else value.right)
+                plan.diff_reads = [n for n in plan.diff_reads if n not in listed]
+                plan.ignored = {**plan.ignored, "the list": listed}
+                plan.callee = "arithmetic between a list or tuple and an array (converted by NumPy)"
+                return plan
         return self.rule_plan(s, fn, [value.left, value.right], [])
 
     def index_plan(self, value) -> Plan:

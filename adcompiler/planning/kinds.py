@@ -46,9 +46,14 @@ def kind_of_value(s, kinds, resolver, layout):
     if isinstance(value, (gast.List, gast.Dict)):
         return CONTAINER
     if isinstance(value, gast.BinOp):
-        if (is_container(of(value.left)) or is_container(of(value.right))) \
-                and isinstance(value.op, (gast.Add, gast.Mult)):
-            return CONTAINER
+        left, right = of(value.left), of(value.right)
+        if is_container(left) or is_container(right):
+            # (lists: + concatenates, * by a number repeats; with an array, NumPy converts the
+            # list and the result is an array of a rank not known here)
+            if (isinstance(value.op, gast.Add) and is_container(left) and is_container(right)) \
+                    or (isinstance(value.op, gast.Mult) and FLOAT in (left, right)):
+                return CONTAINER
+            return None
         if isinstance(value.op, gast.MatMult):
             return _matmul_kind(of(value.left), of(value.right))
         return broadcast_kind(of(value.left), of(value.right))
