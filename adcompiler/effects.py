@@ -94,6 +94,13 @@ def _read_effects(parsed, active) -> tuple:
     def roots(node):  # the parameters a node's object may be (through names bound to views)
         while isinstance(node, (gast.Subscript, gast.Attribute, gast.Starred)):
             node = node.value
+        # (either branch's object, either operand's, or an entry of a display: seed 815053)
+        if isinstance(node, gast.IfExp):
+            return roots(node.body) | roots(node.orelse)
+        if isinstance(node, gast.BoolOp):
+            return set().union(*map(roots, node.values))
+        if isinstance(node, (gast.Tuple, gast.List)):
+            return set().union(set(), *map(roots, node.elts))
         if (
             isinstance(node, gast.Call)
             and isinstance(node.func, gast.Attribute)

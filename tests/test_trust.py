@@ -2717,3 +2717,22 @@ def test_arithmetic_between_an_array_and_a_list():
         ad.jvp(_array_minus_a_list_that_depends_on_x, (x,), (np.ones(2),))
     with pytest.raises(ad.AdError, match="arithmetic between a list or tuple and an array"):
         ad.grad(_array_minus_a_list_that_depends_on_x)(x)
+
+
+def _argument_or_its_sine(u, eps=0.001):
+    return (u if np.any(eps > 1.0) else np.sin(u), 0.0)  # (u itself, inside a tuple)
+
+
+def _returned_through_a_conditional_then_updated(X):
+    acc = X * 2.0
+    z = _argument_or_its_sine(acc, 1.5)[0]  # (z is acc)
+    acc += np.sin(acc)  # (so z changes too)
+    return np.max(z) + 0.5 * float(np.sum(acc))
+
+
+def test_an_argument_returned_through_a_conditional_expression_is_the_same_array():
+    # seed 815053: `return (u if c else f(u), 0.0)` was not seen to return u itself, so the
+    # in-place update of acc afterwards did not reach z in the generated code (a silent wrong
+    # value of the forward computation, and a wrong gradient)
+    X = np.array([[0.3, -0.2], [0.5, 0.1]])
+    check_like_plain(_returned_through_a_conditional_then_updated, [X])
