@@ -128,6 +128,11 @@ class StatementPlanner(CallPlans):
             if fn in _SEQUENCE_OPS and (all(sides) if fn is operator.add else other == FLOAT):
                 # lists/tuples: + concatenates, * repeats
                 fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]
+            elif self.ctx.generated:  # (gradient code: an adjoint list, not NumPy's operand)
+                return Plan("opaque", loads(value),
+                            callee="arithmetic between a list or tuple and an array",
+                            why="the list's gradient would be an array",
+                            hint="convert it first: np.asarray(xs)")
             else:
                 # (a list and an array: NumPy converts the list, elementwise; the array's
                 # derivative is the operator's, the list's would be an array: refused if the
