@@ -128,7 +128,9 @@ class StatementPlanner(CallPlans):
             if fn in _SEQUENCE_OPS and (all(sides) if fn is operator.add else other == FLOAT):
                 # lists/tuples: + concatenates, * repeats
                 fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]
-            elif self.ctx.generated:  # (gradient code: an adjoint list, not NumPy's operand)
+            elif self.ctx.generated and not self.constant_display(
+                    value.left if sides[0] else value.right):
+                # (gradient code: an adjoint list, not NumPy's operand)
                 return Plan("opaque", loads(value),
                             callee="arithmetic between a list or tuple and an array",
                             why="the list's gradient would be an array",
@@ -144,6 +146,15 @@ class StatementPlanner(CallPlans):
                 plan.callee = "arithmetic between a list or tuple and an array (converted by NumPy)"
                 return plan
         return self.rule_plan(s, fn, [value.left, value.right], [])
+
+    def constant_display(self, node) -> bool:
+        """Whether ``node`` names a list or tuple every binding of which is a display of
+        constants (``[0.5, 1.0]``)."""
+        return isinstance(node, gast.Name) and all(
+            isinstance(st.value, (gast.List, gast.Tuple))
+            and all(isinstance(e, gast.Constant) for e in st.value.elts)
+            for st in self.layout.simple
+            if isinstance(st, gast.Assign) and target_of(st)[0] == node.id)
 
     def index_plan(self, value) -> Plan:
         """``base[index]``."""
