@@ -107,18 +107,12 @@ def _dead_temporary(aliasing, var, s) -> bool:
     if var not in aliasing.ctx.temps or len(lay.binds.get(var, ())) != 1:
         return False
     bound = lay.binds[var][0]
+    binding = next((st for st in lay.simple if lay.pos[id(st)] == bound), None)
     reads = [st for st in lay.simple if var in loads(st)]
     at = lay.pos[id(s)]
-    return bool(reads) and all(
-        lay.pos[id(st)] > bound and lay.loops[id(st)] == _loops_at(lay, bound)
+    return binding is not None and bool(reads) and all(
+        lay.pos[id(st)] > bound and lay.loops[id(st)] == lay.loops[id(binding)]
         and not bound < at < lay.pos[id(st)] for st in reads)
-
-
-def _loops_at(layout, position):
-    for st in layout.simple:
-        if layout.pos[id(st)] == position:
-            return layout.loops[id(st)]
-    return None
 
 
 def _flat_iterator(aliasing, var) -> bool:
