@@ -2759,3 +2759,23 @@ def test_a_hessian_through_list_arithmetic_in_gradient_code_is_refused_not_a_cra
     assert grads[1] == pytest.approx(2 * (0.3 + 0.7))
     with pytest.raises(ad.AdError, match="arithmetic between a list or tuple and an array"):
         ad.hessian(_list_grown_then_scaled, wrt=1)(weights, 0.7)
+
+
+def _summed_into_rows_of_a_rebuilt_array(X, x):
+    m = X[2, 1] + x
+    state = np.zeros_like(x)
+    for j in range(len(x)):
+        state = X + 0.0 * state
+        state[j] += np.sum(m)  # (the adjoint of m: a scalar standing for a uniform array)
+    return np.mean(state ** 2)
+
+
+def test_a_uniform_adjoint_accumulated_in_a_loop_generated_twice_is_expanded():
+    # seed 829142: a loop body generated a second time (so an adjoint could be owned before the
+    # loop) started without the adjoints entering the loop as 0.0, so the scalar standing for
+    # np.sum's uniform adjoint was added to dm as if dm were a full array: the gradient through
+    # m = X[2, 1] + x lost the factor m.size
+    rng = np.random.RandomState(0)
+    for shape in [(3, 4), (4, 2)]:
+        X = rng.randn(*shape)
+        check_all_modes(_summed_into_rows_of_a_rebuilt_array, [X, rng.randn(*shape)], wrt=(0, 1))

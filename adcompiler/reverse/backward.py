@@ -234,8 +234,7 @@ class BackwardSweep:
         if arrays - head_owned or zero_at_head - self.maybe_zero:
             head_owned = head_owned | arrays
             self.live, self.owned = set(head_live), set(head_owned)
-            self.maybe_zero |= zero_at_head
-            body = self.backward_block(s.body)
+            body = reversed_body()  # (the fixpoint's entry state again: seed 829142)
             end_live, end_owned = self.live, self.owned
             self.live, self.owned = set(entry_live), set(entry_owned)
         self.materialize(head_live - entry_live - head_owned, block, s)
