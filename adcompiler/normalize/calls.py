@@ -8,6 +8,7 @@ from __future__ import annotations
 import types
 
 import gast
+import numpy as np
 
 from .. import effects, runtime
 from ..errors import AdError
@@ -30,6 +31,9 @@ class Calls:
         rewritten = self.higher_order(node, s)
         if rewritten is not None:
             return rewritten
+        written = self.written_out(node, s)
+        if written is not None:
+            return written
         if len(node.args) <= 1 and all(k.arg for k in node.keywords) \
                 and not any(isinstance(a, gast.Starred) for a in node.args) \
                 and self.resolver.resolve(node.func) is dict:  # dict(a=x, b=y) is {'a': x, 'b': y}
@@ -55,6 +59,30 @@ class Calls:
         else:
             func = self.atom(func, s)
         return gast.Call(func=func, args=args, keywords=keywords)
+
+    def written_out(self, node, s):
+        """``f(..., out=u)`` for a NumPy ufunc or ``np.clip`` and a local array ``u``: the value
+        ``f(...)`` computes, written into ``u`` as a store ``u[...] = v`` (after NumPy's same-kind
+        cast check, ``out_value``), so the in-place machinery sees the write; the call's value is
+        ``u``. None for any other call (``out=`` is then refused by the rule)."""
+        outs = [k for k in node.keywords if k.arg == "out"]
+        if not outs or self.bind_object is None:
+            return None
+        out = outs[0].value
+        if isinstance(out, gast.Tuple) and len(out.elts) == 1:
+            out = out.elts[0]
+        fn = self.resolver.resolve(node.func) if self.is_global(node.func) else MISSING
+        if not (isinstance(out, gast.Name) and out.id in self.resolver.locals
+                and ((isinstance(fn, np.ufunc) and fn.nout == 1) or fn is np.clip)):
+            return None
+        call = gast.Call(func=node.func, args=node.args,
+                         keywords=[k for k in node.keywords if k.arg != "out"])
+        value = self.atom(call, s)
+        checked = self.atom(gast.Call(func=name(self.helper("out_value", runtime.out_value)),
+                                      args=[name(out.id), value], keywords=[]), s)
+        self.store(gast.Subscript(value=name(out.id), slice=const(Ellipsis), ctx=gast.Store()),
+                   checked, s)
+        return name(out.id)
 
     def writing_callee(self, call):
         """The parsed module-level function of the user's ``call`` calls when that function writes

@@ -114,8 +114,8 @@ class Aliasing(SharedMemory):
                 # result of ``t1 = t / x``), which writes into ``t`` change; a temporary that was
                 # itself a view hands that over (``u = w if c else v``: u may be w)
                 self.layout.aliases.setdefault(base, set()).add(bound)
-                if views.get(base):
-                    views.setdefault(bound, set()).update(views[base])
+                if views.get(base, set()) - {bound}:  # (u = synced(u, ...): u is not its own view)
+                    views.setdefault(bound, set()).update(views[base] - {bound})
             else:
                 views.setdefault(bound, set()).add(base)
         changed = True

@@ -113,6 +113,7 @@ from .writes import (
     flat_index,
     in_place,
     keep_dtype,
+    out_value,
     overlap,
     scatter_add,
     scattered,
@@ -137,7 +138,7 @@ __all__ = [
     "zero_like", "dense", "cast_like", "distinct", "cotangent",
     # writes
     "keep_dtype", "in_place", "scatter_add", "scattered", "element_in_place", "flat_index",
-    "stored_value", "snapshot", "copy",
+    "stored_value", "out_value", "snapshot", "copy",
     "Overlap", "overlap", "synced",
     # batching
     "lift", "expand_batch", "batch_size", "batch_zeros", "batch_cast", "batch_unbroadcast",

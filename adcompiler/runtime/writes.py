@@ -36,6 +36,19 @@ def in_place(x, value):
     return value
 
 
+def out_value(out, value):
+    """``value`` (what ``f(...)`` computes) as ``f(..., out=out)`` writes it into ``out``: NumPy's
+    checks first (``out`` an array, the result cast to its dtype by kind: a float into an int
+    array is the plain call's TypeError)."""
+    if out.__class__ is not _ndarray:
+        raise TypeError("return arrays must be of ArrayType")
+    dtype = value.dtype if value.__class__ is _ndarray else np.result_type(value)
+    if not np.can_cast(dtype, out.dtype, "same_kind"):
+        raise TypeError("Cannot cast the result from dtype(%r) to the out array's dtype(%r) with "
+                        "casting rule 'same_kind'" % (dtype.name, out.dtype.name))
+    return value
+
+
 def scatter_add(a, index, value):
     """``np.add.at(a, index, value)`` written in the user's code: ``a`` changed in place (repeated
     indices add up), and returned."""

@@ -1,0 +1,128 @@
+"""``f(..., out=u)`` for NumPy ufuncs and ``np.clip``: the result written into a local array
+``u`` is a store the derivative follows (it was refused), with NumPy's checks of ``out``."""
+import numpy as np
+import pytest
+from conftest import check_all_modes, check_like_plain
+
+import adcompiler as ad
+
+
+def clipped_in_place(x):
+    u = x * 2.0
+    np.clip(u, -1.0, 1.0, out=u)
+    return np.sum(u ** 2)
+
+
+def result_is_the_out_array(x):
+    u = x * 2.0
+    v = np.exp(u, out=u)  # (v is u)
+    v += 1.0  # (so u changes too)
+    return np.sum(u * x)
+
+
+def chained_updates(x, w):
+    u = x * 1.0
+    np.multiply(u, w, out=u)
+    np.add(u, x, out=(u,))
+    np.tanh(u, out=u)
+    return np.sum(u ** 2)
+
+
+def into_a_fresh_buffer(x):
+    u = np.empty_like(x)
+    np.sin(x, out=u)
+    return np.sum(u * x)
+
+
+def broadcast_into_a_bigger_out(x, row):
+    u = np.zeros_like(x)
+    np.multiply(row, 2.0, out=u)  # (row is broadcast to u's shape)
+    return np.sum(u * x)
+
+
+def time_stepping(x, v):
+    state = x.copy()
+    for _ in range(3):
+        np.add(state, 0.1 * np.sin(state) * v, out=state)
+        np.clip(state, -0.8, 0.8, out=state)
+    return np.sum(state ** 2)
+
+
+def into_a_view(x):
+    u = x * 1.0
+    head = u[:2]
+    np.square(head, out=head)  # (u changes through its view)
+    return np.sum(u * x)
+
+
+def into_the_argument(x):
+    np.multiply(x, 1.5, out=x)  # (the caller's array is written, as by the plain call)
+    return np.sum(x ** 2)
+
+
+@pytest.mark.parametrize("fn", [clipped_in_place, result_is_the_out_array, into_a_fresh_buffer,
+                                into_a_view])
+@pytest.mark.parametrize("shape", [(4,), (2, 3)])
+def test_out_of_one_argument(fn, shape):
+    x = np.random.RandomState(1).uniform(-0.9, 0.9, size=shape)
+    check_like_plain(fn, [x])
+
+
+def test_out_of_two_arguments_and_a_loop():
+    rng = np.random.RandomState(2)
+    x, w = rng.uniform(-0.9, 0.9, size=(2, 3)), rng.uniform(-1.0, 1.0, size=3)
+    check_like_plain(chained_updates, [x, w], wrt=(0, 1))
+    check_like_plain(broadcast_into_a_bigger_out, [x, w], wrt=(0, 1))
+    check_like_plain(time_stepping, [rng.uniform(-0.5, 0.5, 4), rng.uniform(-1, 1, 4)], wrt=(0, 1))
+
+
+def test_out_is_the_callers_array():
+    x = np.array([0.3, -0.2, 0.6])
+    check_like_plain(into_the_argument, [x])
+
+
+def test_the_generated_code_writes_into_the_out_array():
+    g = ad.grad(clipped_in_place)
+    g(np.array([0.2, 0.9]))
+    assert "u[...] = " in g.source and "out=" not in g.source
+
+
+def into_an_int_array(x):
+    u = np.zeros(3, dtype=int)
+    np.multiply(x, 2.0, out=u)
+    return np.sum(u * x)
+
+
+def test_an_out_array_of_another_kind_is_the_plain_calls_error():
+    x = np.array([0.3, -0.2, 0.6])
+    with pytest.raises(TypeError, match="same_kind"):
+        into_an_int_array(x)
+    with pytest.raises(TypeError, match="same_kind"):
+        ad.grad(into_an_int_array)(x)
+
+
+def into_a_list(x):
+    u = [0.0, 0.0]
+    np.sin(x, out=u)
+    return x[0]
+
+
+def test_out_of_another_form_keeps_the_refusal_or_error():
+    x = np.array([0.3, -0.2])
+    with pytest.raises(TypeError):
+        into_a_list(x)
+    with pytest.raises((TypeError, ad.AdError)):
+        ad.grad(into_a_list)(x)
+
+
+def into_a_subscript(x):
+    u = np.zeros((2, 2))
+    np.sin(x, out=u[0])
+    return np.sum(u * 2.0)
+
+
+def test_out_into_a_subscript_is_refused():
+    x = np.array([0.3, -0.2])
+    with pytest.raises(ad.AdError, match="out="):
+        ad.grad(into_a_subscript)(x)
+    check_all_modes(clipped_in_place, [np.array([0.1, -0.7, 0.4])])
