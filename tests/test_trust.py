@@ -2779,3 +2779,24 @@ def test_a_uniform_adjoint_accumulated_in_a_loop_generated_twice_is_expanded():
     for shape in [(3, 4), (4, 2)]:
         X = rng.randn(*shape)
         check_all_modes(_summed_into_rows_of_a_rebuilt_array, [X, rng.randn(*shape)], wrt=(0, 1))
+
+
+def _rows_bumped_after_an_inner_loop(data, W):
+    acc = W  # (W itself until the inner loop rebinds acc)
+    for i in range(2):
+        for _ in range(2):
+            acc = acc + 0.5 * acc
+        acc[i] += data[0]
+    if data.sum() > 0:
+        return np.sum(W * W)
+    return np.sum(data * data)
+
+
+def test_loop_adjoint_ownership_reaches_a_fixed_point():
+    # seed 845131: whether the outer loop's body owned dacc at its head alternated from one pass
+    # of the loop's fixpoint to the next; after eight passes the body of one state was emitted
+    # with the head of the other (dacc = 0.0, then dacc[i] += ...: a crash in generated code)
+    rng = np.random.RandomState(4)
+    for sign in (1.0, -1.0):
+        data, W = sign * np.abs(rng.randn(3, 4)), rng.randn(3, 4)
+        check_all_modes(_rows_bumped_after_an_inner_loop, [data, W], wrt=(0, 1))

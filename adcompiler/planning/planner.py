@@ -33,12 +33,16 @@ class Planner(RuntimeChecks):
         entry = (set(self.live), set(self.owned))
         outer_wants = self.wants_owned
         head_live, head_owned = set(entry[0]), set(entry[1])
-        for _ in range(8):
+        # (live only grows; an adjoint the end of the body did not own once is never owned at the
+        # head again: ownership could otherwise alternate between passes, seed 845131)
+        dropped = set()
+        while True:
             self.live, self.owned = set(head_live), set(head_owned)
             self.wants_owned = set()
             body = generate()
             end_live, end_owned = self.live, self.owned
-            new_owned = (head_owned | self.wants_owned) & end_owned
+            new_owned = ((head_owned | self.wants_owned) & end_owned) - dropped
+            dropped |= head_owned - new_owned
             new_live = head_live | end_live | new_owned
             if new_live == head_live and new_owned == head_owned:
                 break
