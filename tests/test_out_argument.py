@@ -126,3 +126,17 @@ def test_out_into_a_subscript_is_refused():
     with pytest.raises(ad.AdError, match="out="):
         ad.grad(into_a_subscript)(x)
     check_all_modes(clipped_in_place, [np.array([0.1, -0.7, 0.4])])
+
+
+def copied_into(x, w):
+    u = np.zeros((2, 3))
+    returned = np.copyto(u, x * w)  # (w broadcast over the rows; copyto returns None)
+    return np.sum(np.sin(u) * x) + (0.0 if returned is None else 1.0)
+
+
+def test_copyto_is_a_store():
+    rng = np.random.RandomState(5)
+    check_like_plain(copied_into, [rng.randn(2, 3), rng.randn(3)], wrt=(0, 1))
+    g = ad.grad(copied_into)
+    g(rng.randn(2, 3), rng.randn(3))
+    assert "u[...] = " in g.source

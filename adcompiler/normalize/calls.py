@@ -61,28 +61,35 @@ class Calls:
         return gast.Call(func=func, args=args, keywords=keywords)
 
     def written_out(self, node, s):
-        """``f(..., out=u)`` for a NumPy ufunc or ``np.clip`` and a local array ``u``: the value
-        ``f(...)`` computes, written into ``u`` as a store ``u[...] = v`` (after NumPy's same-kind
-        cast check, ``out_value``), so the in-place machinery sees the write; the call's value is
-        ``u``. None for any other call (``out=`` is then refused by the rule)."""
-        outs = [k for k in node.keywords if k.arg == "out"]
-        if not outs or self.bind_object is None:
+        """``f(..., out=u)`` for a NumPy ufunc or ``np.clip``, and ``np.copyto(u, v)``, for a local
+        array ``u``: the value ``f(...)`` computes (``v``), written into ``u`` as a store
+        ``u[...] = v`` (after NumPy's same-kind cast check, ``out_value``), so the in-place
+        machinery sees the write; the call's value is ``u`` (copyto's: None).
+        None for any other call (``out=`` is then refused by the rule)."""
+        if self.bind_object is None or not self.is_global(node.func):
             return None
-        out = outs[0].value
+        fn = self.resolver.resolve(node.func)
+        if fn is np.copyto and len(node.args) == 2 and not node.keywords:
+            out, value = node.args[0], None  # (np.copyto(u, v): u[...] = v)
+        else:
+            outs = [k for k in node.keywords if k.arg == "out"]
+            if not outs or not ((isinstance(fn, np.ufunc) and fn.nout == 1) or fn is np.clip):
+                return None
+            out = outs[0].value
         if isinstance(out, gast.Tuple) and len(out.elts) == 1:
             out = out.elts[0]
-        fn = self.resolver.resolve(node.func) if self.is_global(node.func) else MISSING
-        if not (isinstance(out, gast.Name) and out.id in self.resolver.locals
-                and ((isinstance(fn, np.ufunc) and fn.nout == 1) or fn is np.clip)):
+        if not (isinstance(out, gast.Name) and out.id in self.resolver.locals):
             return None
-        call = gast.Call(func=node.func, args=node.args,
-                         keywords=[k for k in node.keywords if k.arg != "out"])
-        value = self.atom(call, s)
+        if fn is np.copyto:
+            value = self.atom(node.args[1], s)
+        else:
+            value = self.atom(gast.Call(func=node.func, args=node.args,
+                                        keywords=[k for k in node.keywords if k.arg != "out"]), s)
         checked = self.atom(gast.Call(func=name(self.helper("out_value", runtime.out_value)),
                                       args=[name(out.id), value], keywords=[]), s)
         self.store(gast.Subscript(value=name(out.id), slice=const(Ellipsis), ctx=gast.Store()),
                    checked, s)
-        return name(out.id)
+        return const(None) if fn is np.copyto else name(out.id)
 
     def writing_callee(self, call):
         """The parsed module-level function of the user's ``call`` calls when that function writes

@@ -59,6 +59,7 @@ def convolve_back(g, a, v, mode, which):
 
 def interp_slope(x, xp, fp):
     """d np.interp(x, xp, fp) / dx: the slope of the segment holding x (0 outside xp)."""
+    xp, fp = np.asarray(xp), np.asarray(fp)  # (lists, as np.interp takes them)
     i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
     slope = (fp[i + 1] - fp[i]) / (xp[i + 1] - xp[i])
     return np.where((x < xp[0]) | (x > xp[-1]), 0.0, slope)
@@ -70,6 +71,7 @@ def interp_fp_back(g, x, xp, fp):
     if _zero(g):
         return g
     x, g = np.ravel(x), np.ravel(g * np.ones(np.shape(x)))
+    xp = np.asarray(xp)
     i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
     t = np.clip((x - xp[i]) / (xp[i + 1] - xp[i]), 0.0, 1.0)
     out = np.zeros(np.shape(fp))
