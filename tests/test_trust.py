@@ -2800,3 +2800,27 @@ def test_loop_adjoint_ownership_reaches_a_fixed_point():
     for sign in (1.0, -1.0):
         data, W = sign * np.abs(rng.randn(3, 4)), rng.randn(3, 4)
         check_all_modes(_rows_bumped_after_an_inner_loop, [data, W], wrt=(0, 1))
+
+
+def _list_operands(x, w):
+    base = [0.0, 0.0, 0.0]  # (a list of zeros: the base of a power)
+    a = np.sum(base ** x + w ** x)  # (w a list here: NumPy reads it as an array)
+    b = np.sum(np.convolve(x, w, "same")) + np.sum(np.correlate(x, w, "full") ** 2)
+    c = np.sum(np.interp(x, [0.0, 0.5, 1.0], [1.0, 2.0, 0.0]))
+    return a + b + c
+
+
+def _list_operands_given(x):
+    return _list_operands(x, [1.5, 0.5, 2.0])
+
+
+def test_lists_given_for_array_operands_are_read_as_arrays():
+    # the templates of elementwise entries, convolve/correlate and np.interp's helpers read
+    # operands given as lists (which NumPy accepts) with list semantics: [0.0, 0.0] == 0 is False
+    # (a NaN gradient of 0.0 ** x), v[::-1] and xp[i + 1] failed (crashes)
+    x = np.array([0.3, 0.7, 0.45])
+    for w in ([1.5, 0.5, 2.0], [0.8, 1.2, 0.6]):
+        grads = ad.grad(_list_operands)(x, w)
+        np.testing.assert_allclose(grads, fd_grad(_list_operands, [x, w], 0), rtol=1e-6,
+                                   atol=1e-7)
+    check_all_modes(_list_operands_given, [x])

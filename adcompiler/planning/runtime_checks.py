@@ -12,6 +12,7 @@ import types
 import gast
 
 from .. import rules, runtime
+from ..analysis import is_container
 from ..ir import copy_tree, loads, name
 from .plan import method_text
 
@@ -101,8 +102,20 @@ class RuntimeChecks:
 
     def mapping_of(self, s, plan, templates) -> dict:
         """What the names of a rule's ``templates`` stand for at statement ``s``: its parameters'
-        operands, and ``site`` if a template reads it."""
+        operands, and ``site`` if a template reads it. A list or tuple given for an array operand
+        of an entry whose operands are arrays (``Rule.arrays``) is read as the array NumPy makes of
+        it (``np.asarray(y)``: the templates' arithmetic and comparisons are NumPy's, not a
+        list's)."""
         mapping = dict(plan.bound)
+        rule = plan.rule
+        arrays = rule.diff if rule is not None and (rule.arrays or rule.elementwise
+                                                    or rule.reduction or rule.product) else ()
+        for p in arrays:  # (operands of other entries may be sequences: np.concatenate's)
+            operand = mapping.get(p)
+            if isinstance(operand, gast.Name) and is_container(self.kinds.get(operand.id)):
+                mapping[p] = gast.Call(func=gast.Attribute(value=name(self.ctx.helper("np")),
+                                                           attr="asarray", ctx=gast.Load()),
+                                       args=[operand], keywords=[])
         if any(t is not None and "site" in rules.template_names(t) for t in templates):
             mapping["site"] = self.site(s, plan)
         return mapping

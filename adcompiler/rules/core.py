@@ -143,6 +143,10 @@ class Rule:
     like: str | None = None  # the parameter whose kind (rank, shape) the result has
     batching: str | None = None  # how its tangent runs on a batch of tangents (batched.py's rule)
     container: bool = False  # its result is a tuple (its adjoint adds up entry by entry)
+    # its differentiable parameters are arrays, never sequences of them (np.concatenate's are): a
+    # list given for one is read as np.asarray(list) (elementwise entries, reductions and
+    # products always are)
+    arrays: bool = False
 
     def vjp_template(self, param, bound, all_float):
         """The vjp template of ``param`` for these bound operands: the constant form when every
@@ -339,15 +343,15 @@ class Table:
     def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(),
                harmless=(), only=None,
                reduction=None, batching=None, like=None, product=None, container=False,
-               **more_vjps):
+               arrays=False, **more_vjps):
         """A general function. ``vjp`` is the template of the first parameter; templates of other
         parameters are passed by parameter name. ``harmless``/``only``: see the module's doc;
-        ``reduction``/``batching``/``like``/``product``/``container``: see ``Rule``."""
+        ``reduction``/``batching``/``like``/``product``/``container``/``arrays``: see ``Rule``."""
         sig = Signature.parse(params)
         rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero),
                     harmless=tuple(harmless),
                     only=dict(only or {}), reduction=reduction, batching=batching, like=like,
-                    product=product, container=container)
+                    product=product, container=container, arrays=arrays)
         first = sig.params[0] if sig.params else sig.varargs
         if vjp is not None:
             rule.vjps[first] = _parse(vjp)

@@ -298,10 +298,10 @@ D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)",
 D(np.polyder, "p, m=1", "polyder_back(g, p, m)", linear=True)
 D(np.convolve, "a, v, mode='full'", "convolve_back(g, a, v, mode, 0)",
   v="convolve_back(g, a, v, mode, 1)",
-  jvp="np.convolve(t_a, v, mode) + np.convolve(a, t_v, mode)")
+  jvp="np.convolve(t_a, v, mode) + np.convolve(a, t_v, mode)", arrays=True)
 D(np.correlate, "a, v, mode='valid'", "convolve_back(g, a, v[::-1], mode, 0)",
   v="convolve_back(g, a, v[::-1], mode, 1)[::-1]",
-  jvp="np.correlate(t_a, v, mode) + np.correlate(a, t_v, mode)")
+  jvp="np.correlate(t_a, v, mode) + np.correlate(a, t_v, mode)", arrays=True)
 D(np.interp, "x, xp, fp", "g * interp_slope(x, xp, fp)", fp="interp_fp_back(g, x, xp, fp)",
   jvp="interp_slope(x, xp, fp) * t_x + np.interp(x, xp, t_fp)")
 D(np.append, "arr, values, axis=None", "append_back(g, arr, values, axis, 0)",

@@ -130,7 +130,8 @@ for _method, _g in (("logpdf", "g"), ("pdf", "g * ans")):
             " - np.sum(%s) * np.linalg.inv(cov))" % (_GA, _A, _checked),
         jvp="mvn_checked(%s, x, mean, cov, site) * %s"
             % ("1.0" if _method == "logpdf" else "ans", _MVN_JVP),
-        only=dict(allow_singular=(False,)), name="scipy.stats.multivariate_normal." + _method)
+        only=dict(allow_singular=(False,)), name="scipy.stats.multivariate_normal." + _method,
+        arrays=True)
 
 # dirichlet.logpdf = sum((alpha - 1) log x) + gammaln(sum(alpha)) - sum(gammaln(alpha)), for one
 # point x with every component (dirichlet_checked)
@@ -142,4 +143,4 @@ for _method, _g in (("logpdf", "g"), ("pdf", "g * ans")):
                  alpha="%s * %s" % (_G, _DIRICHLET_ALPHA),
                  jvp="dirichlet_checked(%s, x, alpha, site) * np.sum(%s * t_x + %s * t_alpha)"
                      % ("1.0" if _method == "logpdf" else "ans", _DIRICHLET_X, _DIRICHLET_ALPHA),
-                 name="scipy.stats.dirichlet." + _method)
+                 name="scipy.stats.dirichlet." + _method, arrays=True)

@@ -49,6 +49,7 @@ def convolve_back(g, a, v, mode, which):
     adjoint (a valid correlation with the other operand) of ``g`` placed in the full output."""
     if _zero(g):
         return g
+    a, v = np.asarray(a), np.asarray(v)  # (lists, as np.convolve takes them)
     n, m = len(a), len(v)
     full = np.zeros(n + m - 1, dtype=np.result_type(g, a, v))
     # g's place in full
