@@ -4,6 +4,7 @@ finite differences or exact values, and against what the plain call does to its 
 import copy
 import importlib.util
 import inspect
+import itertools
 import math
 
 import numpy as np
@@ -2824,3 +2825,35 @@ def test_lists_given_for_array_operands_are_read_as_arrays():
         np.testing.assert_allclose(grads, fd_grad(_list_operands, [x, w], 0), rtol=1e-6,
                                    atol=1e-7)
     check_all_modes(_list_operands_given, [x])
+
+
+def _pairwise_and_iterated(x):
+    s = 0.0
+    for i, j in itertools.combinations(range(len(x)), 2):  # (pairwise terms)
+        s = s + x[i] * x[j]
+    for a, b in itertools.product(range(2), repeat=2):
+        s = s + 0.1 * a * x[b]
+    for w in iter([1.0, 2.0]):
+        s = s + w * x[0]
+    for v in itertools.islice(itertools.chain([0.5, 1.0], [2.0]), 1, 3):  # (constants)
+        s = s + v * x[2] ** 2
+    for v in map(np.sin, x):
+        s = s + v
+    for v in filter(lambda u: u > 0.0, x):
+        s = s + 2.0 * v
+    for k, c in zip("ab", "xy"):
+        s = s + (0.5 if k + c == "ax" else 0.25) * x[1]
+    return s
+
+
+def test_loops_over_iterators_and_strings():
+    # iterators (itertools.combinations(...), iter(xs), map, filter) have no len(): the loop
+    # over range(len(...)) crashed in generated code; a string was refused as a constant
+    x = np.array([0.3, -1.2, 0.8])
+    check_all_modes(_pairwise_and_iterated, [x])
+    with pytest.raises(ad.AdError, match="itertools.chain"):  # (of x: no rule, refused)
+        ad.grad(_chained)(x)
+
+
+def _chained(x):
+    return sum(v * v for v in itertools.chain(x, x[::-1]))

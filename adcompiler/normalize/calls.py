@@ -211,16 +211,26 @@ class Calls:
         return bound
 
     def higher_order(self, node, s):
-        """``map(f, xs, ...)`` as ``[f(x, ...) for x, ... in zip(xs, ...)]`` and
-        ``functools.reduce(f, xs[, start])`` as a loop, so ``f`` (a lambda too) is called, and
-        differentiated, like any call; None for other calls."""
+        """``map(f, xs, ...)`` as ``[f(x, ...) for x, ... in zip(xs, ...)]``, ``filter(f, xs)`` as
+        ``[x for x in xs if f(x)]`` and ``functools.reduce(f, xs[, start])`` as a loop, so ``f``
+        (a lambda too) is called, and differentiated, like any call; None for other calls."""
         import functools
         target = self.resolver.resolve(node.func) if self.is_global(node.func) else MISSING
         if target in (sorted, max, min) and any(k.arg == "key" for k in node.keywords):
             return self.keyed(target, node, s)
-        if target not in (map, functools.reduce) or node.keywords or len(node.args) < 2 \
+        if target not in (map, filter, functools.reduce) or node.keywords or len(node.args) < 2 \
                 or any(isinstance(a, gast.Starred) for a in node.args):
             return None
+        if target is filter:
+            if len(node.args) != 2:
+                return None
+            item = self.namer.fresh("item")
+            test = name(item) if isinstance(node.args[0], gast.Constant) \
+                and node.args[0].value is None else gast.Call(
+                    func=self.callable_of(node.args[0], s), args=[name(item)], keywords=[])
+            comp = gast.ListComp(elt=name(item), generators=[gast.comprehension(
+                target=name(item, True), iter=node.args[1], ifs=[test], is_async=0)])
+            return name(self.comprehension(comp, s))
         fn = self.callable_of(node.args[0], s)
         if target is map:
             variables = [self.namer.fresh("item") for _ in node.args[1:]]

@@ -1,6 +1,7 @@
 """The ``Normalizer``'s ``for`` loops: a loop over ``range`` keeps its counter (a fresh one when
 the name holds other values too); a loop over any other iterable (a sequence, ``enumerate``,
-``zip``, ``reversed``, a dict view) becomes a loop over ``range(len(...))`` whose body starts by
+``zip``, ``reversed``, a dict view; an iterator or a string as the list of its items) becomes a
+loop over ``range(len(...))`` whose body starts by
 binding the loop's target to the item.
 """
 from __future__ import annotations
@@ -80,6 +81,12 @@ class Loops:
                 and it.func.attr in ("items", "values", "keys") and not self.is_global(it.func)) \
                 or (isinstance(it, gast.Name) and it.id in self.dict_params):
             # a dict view: iterate over a list of it
+            it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
+        if callee is iter or callee is filter or callee is map \
+                or getattr(callee, "__module__", None) == "itertools" \
+                or (isinstance(it, gast.Constant) and isinstance(it.value, (str, bytes))):
+            # an iterator (no len, no indexing: itertools.combinations(...), iter(xs)) or a
+            # string: iterate over a list of its items
             it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
         seq = self.atom(it, s)
         if isinstance(seq, gast.Constant):
