@@ -2857,3 +2857,26 @@ def test_loops_over_iterators_and_strings():
 
 def _chained(x):
     return sum(v * v for v in itertools.chain(x, x[::-1]))
+
+
+def _stored_into_int_arrays(w, labels):
+    x = np.array([1, 2])
+    x[0] = w[0] * 10  # (truncated to an int: piecewise constant in w)
+    counts = np.zeros_like(labels)
+    counts[1] += w[1] * 3.0  # (an element update of an int array truncates too)
+    flags = np.zeros(2, dtype=bool)
+    flags[0] = w[0]
+    onehot = np.zeros((2, 3), dtype=labels.dtype)
+    onehot[0, labels[0]] = w[1]
+    dense = np.zeros(2)
+    dense[1] = w[0] * w[1]  # (a float array: the derivative passes)
+    return np.sum(x * w) + np.sum(counts) * w[0] + float(flags[0]) + np.sum(onehot) + \
+        np.sum(dense * w)
+
+
+def test_values_stored_into_integer_arrays_have_no_derivative():
+    # found by a trial of realistic programs: a float stored into an int array (NumPy truncates
+    # it) still passed its gradient through the store
+    labels = np.array([2, 0, 1])
+    for w in (np.array([0.77, 1.4]), np.array([0.33, 2.6])):
+        check_all_modes(_stored_into_int_arrays, [w, labels])

@@ -93,5 +93,8 @@ class Elements:
         if t is None and base not in self.live:
             return
         self.ensure_owned(base, out, s)
+        if t is not None:  # (an int array truncates what is stored: no derivative)
+            t = gast.Call(func=name(self.helper("stored_derivative")), args=[t, name(base)],
+                          keywords=[])
         store = gast.Subscript(value=name(self.tan(base)), slice=target.slice, ctx=gast.Store())
         out.append(located(assign(store, t if t is not None else const(0.0)), s))

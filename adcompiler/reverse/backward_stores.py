@@ -140,6 +140,10 @@ class BackwardStores:
                          keywords=[])
         value = s.value
         if isinstance(value, gast.Name) and value.id in self.active:
+            if rank(self.kinds.get(base)) is not None or self.kinds.get(base) is None:
+                # (an array may be of ints, which truncate what is stored: no derivative)
+                take = gast.Call(func=name(self.helper("stored_derivative")),
+                                 args=[take, name(rename.get(base, base))], keywords=[])
             expr = gast.Call(func=name(self.helper("unbroadcast")),
                              args=[take, name(rename.get(value.id, value.id))], keywords=[])
             # (read out of an owned array: an array or a NumPy number, never the 0.0 stand-in)

@@ -83,6 +83,7 @@ D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)",
   zero=("axis",))  # (its Jacobian is symmetric: the adjoint is the tangent map)
 # (x's old value is overwritten)
 D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",), like="value")
+D(rt.stored_derivative, "d, x", "stored_derivative(g, x)", linear=True, zero=("x",))
 D(rt.out_value, "out, value", None, value="g", jvp="t_value", zero=("out",), like="value")
 D(rt.scatter_add, "a, index, value", "g", value="unbroadcast(element(g, index), value)",
   jvp="scattered(t_a, a, index, t_value)", zero=("index",))

@@ -32,6 +32,7 @@ from .adjoints import (
     left_out,
     own,
     put_back,
+    stored_derivative,
     take_adjoint,
     zero_like,
 )
@@ -133,7 +134,8 @@ __all__ = [
     "product_adjoint", "dot_adjoint", "dmatmul_left", "dmatmul_right", "nonzero", "r_items",
     "c_items",
     # adjoints
-    "own", "add_at", "put_back", "left_out", "take_adjoint", "add", "container_adjoint", "element",
+    "own", "add_at", "put_back", "left_out", "take_adjoint", "stored_derivative", "add",
+    "container_adjoint", "element",
     "expand_like",
     "zero_like", "dense", "cast_like", "distinct", "cotangent",
     # writes

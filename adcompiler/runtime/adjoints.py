@@ -76,6 +76,14 @@ def _check_distinct_targets(dx, index):
                            "y = y + ...")
 
 
+def stored_derivative(d, x):
+    """The adjoint (or tangent) ``d`` of a value stored into ``x``, or 0.0 when ``x`` is an
+    integer or bool array (the store truncated the value: piecewise constant)."""
+    if x.__class__ is _ndarray and x.dtype.kind not in "fc":
+        return 0.0
+    return d
+
+
 def take_adjoint(dx, index):
     """Read the adjoint of ``x[index]`` out of an owned ``dx`` and zero it there (subscript
     assignment overwrote those elements)."""
