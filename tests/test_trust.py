@@ -2880,3 +2880,18 @@ def test_values_stored_into_integer_arrays_have_no_derivative():
     labels = np.array([2, 0, 1])
     for w in (np.array([0.77, 1.4]), np.array([0.33, 2.6])):
         check_all_modes(_stored_into_int_arrays, [w, labels])
+
+
+def _flat_write_into_a_numpy_scalar(x):
+    c = np.sum(x)  # (a NumPy scalar: c.flat writes into a temporary copy)
+    c.flat[0] += 1.0
+    return c * c
+
+
+def test_a_write_through_flat_of_a_numpy_scalar_is_refused():
+    # seed 849895: x.flat[i] += v became a store x[...] = ..., which fails on a NumPy scalar (a
+    # crash in generated code)
+    x = np.array([0.3, 0.5])
+    assert _flat_write_into_a_numpy_scalar(x) == pytest.approx(0.64)  # (c unchanged)
+    with pytest.raises(ad.AdError, match="write through .flat of a float64"):
+        ad.grad(_flat_write_into_a_numpy_scalar)(x)

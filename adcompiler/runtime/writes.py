@@ -69,6 +69,10 @@ def flat_index(x, index, value=None):
     """The index of ``x`` that ``x.flat[index]`` selects, for ``x[...]`` (a store through ``.flat``
     is then a store into ``x``). With ``value`` (``x.flat[index] = value``): refused when NumPy
     would repeat the value cyclically, which indexing does not."""
+    if x.__class__ is not _ndarray:
+        raise AdError("a write through .flat of a %s (not an array) changes a temporary copy of "
+                      "it, which is not supported: make it an array first, np.array(x)"
+                      % type(x).__name__)
     positions = np.arange(x.size)[index]
     if value is not None and np.size(value) not in (1, np.size(positions)):
         raise AdError("x.flat[...] = v with %d values for %d positions repeats them (NumPy's flat "
