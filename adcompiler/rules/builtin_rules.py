@@ -61,8 +61,10 @@ N(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operato
   operator.not_, operator.and_, operator.or_, operator.xor, operator.invert, operator.lshift,
   operator.rshift, operator.is_, operator.is_not, operator.contains,
   builtins.len, builtins.int, builtins.bool, builtins.round, builtins.range, builtins.isinstance,
-  builtins.print, builtins.str, builtins.type, builtins.id, builtins.hash, builtins.repr,
-  builtins.divmod)
+  builtins.print, builtins.str, builtins.type, builtins.id, builtins.hash, builtins.repr)
+# (q, r) = divmod(a, b): q = a // b is piecewise constant, r = a - b * q
+D(builtins.divmod, "a, b", "element(g, 1)", b="-element(g, 1) * np.floor_divide(a, b)",
+  jvp="(0.0, t_a - t_b * np.floor_divide(a, b))", container=True)
 
 # Functions that read the local variables of the function calling them (``vars`` only without an
 # argument), or compile code that will: what they compute depends on every local variable, through

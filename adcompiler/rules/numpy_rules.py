@@ -88,6 +88,9 @@ E(np.copysign, "x1, x2", "g * np.sign(x1) * np.sign(ans)", None, zero=("x2",))
 E(np.ldexp, "x1, x2", "g * np.ldexp(1.0, x2)", None, zero=("x2",))  # (x1 * 2 ** x2 for an int x2)
 E(np.mod, "x1, x2", "g", "mod_back(g, x1, x2)")
 E(np.fmod, "x1, x2", "g", "fmod_back(g, x1, x2)")
+D(np.divmod, "x1, x2", "unbroadcast(element(g, 1), x1)",
+  x2="unbroadcast(-element(g, 1) * np.floor_divide(x1, x2), x2)",
+  jvp="(0.0, t_x1 - t_x2 * np.floor_divide(x1, x2))", container=True, arrays=True)
 E(np.conjugate, "x", "real_adjoint(g, x, site)")
 E(np.real, "val", "real_adjoint(g, val, site)")
 E(np.imag, "val", "real_adjoint(g, val, site) * 0.0")
