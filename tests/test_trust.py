@@ -6,6 +6,7 @@ import importlib.util
 import inspect
 import itertools
 import math
+import operator
 
 import numpy as np
 import pytest
@@ -2895,3 +2896,96 @@ def test_a_write_through_flat_of_a_numpy_scalar_is_refused():
     assert _flat_write_into_a_numpy_scalar(x) == pytest.approx(0.64)  # (c unchanged)
     with pytest.raises(ad.AdError, match="write through .flat of a float64"):
         ad.grad(_flat_write_into_a_numpy_scalar)(x)
+
+
+class _Holder:
+    def __init__(self, w):
+        self.w = w
+
+    def get_w(self):
+        return self.w  # (the attribute's array itself)
+
+
+def _updated_through_a_method(h, x):
+    w = h.get_w()
+    w += 1.0  # (changes h.w, as Python does)
+    return np.sum(h.w * x)
+
+
+def _updated_by_x_through_a_method(h, x):
+    w = h.get_w()
+    w += x
+    return np.sum(h.w * x)
+
+
+def test_an_array_a_method_returns_is_the_attribute_itself():
+    # found by a trial of realistic programs: w = h.get_w(); w += ... did not change h.w in the
+    # generated code (a different value, side effect and gradient from the plain call)
+    x = np.array([0.3, -1.2])
+    plain_h, ad_h = _Holder(np.array([1.0, 2.0])), _Holder(np.array([1.0, 2.0]))
+    want = _updated_through_a_method(plain_h, x.copy())
+    value, grad = ad.value_and_grad(_updated_through_a_method, wrt=1)(ad_h, x.copy())
+    assert value == pytest.approx(want)
+    np.testing.assert_allclose(ad_h.w, plain_h.w)
+    fd = fd_grad(lambda x: _updated_through_a_method(_Holder(np.array([1.0, 2.0])), x), [x], 0)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+    with pytest.raises(ad.AdError, match="changes 'w' in place, and 'h' may be the same array"):
+        ad.grad(_updated_by_x_through_a_method, wrt=1)(_Holder(np.array([1.0, 2.0])), x)
+
+
+def _first_by_next(x):
+    lst = [np.zeros(2)]
+    first = next(iter(lst))  # (lst[0] itself)
+    first += x
+    return np.sum(lst[0] * x)
+
+
+def _first_by_itemgetter(x):
+    lst = [np.zeros(2)]
+    first = operator.itemgetter(0)(lst)
+    first += x
+    return np.sum(lst[0] * x)
+
+
+def _first_by_getitem(x):
+    lst = [np.zeros(2)]
+    first = lst.__getitem__(0)
+    first += x
+    return np.sum(lst[0] * x)
+
+
+@pytest.mark.parametrize("fn", [_first_by_next, _first_by_itemgetter, _first_by_getitem])
+def test_an_entry_a_builtin_returns_is_the_entry_itself(fn):
+    # found by a trial of realistic programs: next(iter(lst)), operator.itemgetter(0)(lst) and
+    # lst.__getitem__(0) were taken for new arrays, so += on them did not change lst[0]
+    x = np.array([0.3, -1.2])
+    try:
+        value, grad = ad.value_and_grad(fn)(x.copy())
+    except ad.AdError as e:
+        assert "in place" in str(e)
+    else:
+        assert value == pytest.approx(fn(x.copy()))
+        np.testing.assert_allclose(grad, fd_grad(fn, [x], 0), rtol=1e-6, atol=1e-8)
+
+
+def _rows_of_a_repeated_list(x):
+    rows = [np.zeros(2)] * 2  # (both entries are the same array)
+    rows[0] += x  # (so rows[1] changes too)
+    return np.sum(rows[1] * x)
+
+
+def _entries_of_a_reversed_copy(x):
+    lst = [x * 1.0, x * 2.0]
+    r = list(reversed(lst))
+    r[0] += 1.0  # (lst[1] itself)
+    return np.sum(lst[1] * x)
+
+
+@pytest.mark.parametrize("fn", [_rows_of_a_repeated_list, _entries_of_a_reversed_copy])
+def test_an_entry_of_a_repeated_or_reversed_list_is_shared(fn):
+    # found by a trial of realistic programs: [a] * 2 holds a twice, list(reversed(lst)) holds
+    # lst's arrays; an in-place update of one entry went unseen by reads of the other (a silent
+    # wrong gradient): refused now
+    x = np.array([0.3, -1.2])
+    with pytest.raises(ad.AdError, match="changes the array in '(rows|r)' in place"):
+        ad.grad(fn)(x)

@@ -6,6 +6,7 @@ takes the data it needs from the planner: the function, its layout, kinds and pa
 from __future__ import annotations
 
 import inspect
+import operator
 import types
 
 import gast
@@ -18,6 +19,9 @@ from .call_plans import _user_callable
 from .kinds import _hashable
 from .memory import SharedMemory
 from .syncs import Syncs, insert_beside, local
+
+# builtins whose result is one of their arguments or an entry of one, itself
+_SELECTING = (min, max, next, iter, reversed, operator.getitem, getattr)
 
 
 def _element_read(value, kinds, result_kind) -> bool:
@@ -153,16 +157,32 @@ class Aliasing(SharedMemory):
         if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \
                 or any(k.arg is None for k in call.keywords):
             return set()
-        if any(self.ctx.resolver.resolve(call.func) is f for f in (min, max)):
-            # (one of them, itself; or one of the entries of the one iterable given)
-            return {n for a in call.args for n in loads(a)}
+        callee = self.ctx.resolver.resolve(call.func)
+        if (callee is MISSING and isinstance(call.func, gast.Name)) \
+                or any(callee is f for f in _SELECTING) \
+                or isinstance(callee, (operator.itemgetter, operator.attrgetter)) \
+                or (isinstance(call.func, gast.Attribute) and call.func.attr == "__getitem__"):
+            # (one of them, itself; or one of the entries of the one iterable given; next(iter(xs))
+            # is xs[0] itself; a callable known only at run time may return what it is given)
+            return {n for a in call.args + ([call.func.value] if isinstance(
+                call.func, gast.Attribute) and call.func.attr == "__getitem__" else [])
+                for n in loads(a)}
         fn = _user_callable(self.ctx.resolver.resolve(call.func))
+        receiver = [fn.__self__] if isinstance(fn, types.MethodType) else []
+        if fn is None and isinstance(call.func, gast.Attribute) \
+                and isinstance(call.func.value, gast.Name) \
+                and call.func.value.id in self.ctx.arg_classes \
+                and call.func.value.id not in self.layout.binds:
+            # a method of an object argument (h.get_w() may return h.w itself)
+            method = inspect.getattr_static(self.ctx.arg_classes[call.func.value.id],
+                                            call.func.attr, None)
+            if isinstance(method, types.FunctionType):
+                fn, receiver = method, [call.func.value]
         if fn is None:
             return set()
         returned = effects.returned_parameters(fn)
         if not returned:
             return set()
-        receiver = [fn.__self__] if isinstance(fn, types.MethodType) else []
         try:
             bound = inspect.signature(getattr(fn, "__func__", fn)).bind(
                 *(receiver + list(call.args)), **{k.arg: k.value for k in call.keywords})
@@ -404,7 +424,9 @@ class Aliasing(SharedMemory):
                 error = self.loc.error(
                     "the augmented assignment changes the array in %r in place, and that array "
                     "may also be %s, which is not supported" % (container, ", ".join(
-                        repr(v) for v in named) or "reached otherwise"), s,
+                        repr(v) for v in named) or (
+                            "another of its entries (a list repeated by *)"
+                            if self.repeated(container) else "reached otherwise")), s,
                     hint="write %s[...] = %s[...] + ... (a new array), or store a copy in %r"
                     % (container, container, container))
                 if self.kinds.get(container) is not None or container in self.ctx.containers:

@@ -145,11 +145,23 @@ class SharedMemory:
             for n in set(loads(s)):
                 reads[n] = reads.get(n, 0) + max(1, held.count(n))
         viewed = {b for bases in self.layout.views.values() for b in bases}
+        repeated = self.repeated(container)  # ([a] * 2 holds a twice)
         # (a copy of an argument's list holds the caller's arrays: seed 651624)
         return self.copied_unknowns(container) | {v for v in stored
                 if v not in written and (self.kinds.get(v) not in (FLOAT, SCALAR)
                                          or v in self.ctx.zero_d_arrays) and (
-                    v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1)}
+                    v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1
+                    or repeated)}
+
+    def repeated(self, container, seen=()) -> bool:
+        """Whether ``container`` may be (a copy of) a list or tuple repeated by ``*``
+        (``[a] * 2``: each entry held at several places)."""
+        for s in self.layout.simple:
+            if isinstance(s, gast.Assign) and target_of(s)[0] == container \
+                    and isinstance(s.value, gast.BinOp) and isinstance(s.value.op, gast.Mult):
+                return True
+        return any(self.repeated(c, seen + (container,)) for c in self.copied_from(container)
+                   if c not in seen and c != container)
 
     def entries(self, container, before=None, seen=()) -> list:
         """Names stored into ``container`` (a list or dict display, ``d[k] = v``, ``d.append(v)``);
