@@ -2989,3 +2989,113 @@ def test_an_entry_of_a_repeated_or_reversed_list_is_shared(fn):
     x = np.array([0.3, -1.2])
     with pytest.raises(ad.AdError, match="changes the array in '(rows|r)' in place"):
         ad.grad(fn)(x)
+
+
+def _trained_with_comprehensions(W, x):
+    params = [W, W * 0.5]
+    for _ in range(3):
+        grads = [np.tanh(p * x) for p in params]
+        params = [p - 0.1 * g for p, g in zip(params, grads)]
+    return np.sum(params[0] ** 2) + np.sum(params[1])
+
+
+def _momentum(w, x):
+    m, ps = [np.zeros_like(w)], [w]
+    for _ in range(3):
+        gs = [2.0 * p * x for p in ps]
+        m = [0.9 * mi + 0.1 * gi for mi, gi in zip(m, gs)]
+        ps = [p - 0.01 * mi for p, mi in zip(ps, m)]
+    return np.sum(ps[0] ** 2)
+
+
+def test_list_comprehensions_in_a_loop():
+    # a regression of session 14's list-change check: the comprehension's list, appended to in
+    # the next pass, was taken for the list the previous pass had handed over (ws = items),
+    # though it is a new one ([] again each pass): refused
+    rng = np.random.RandomState(6)
+    W, x = rng.randn(2, 3), rng.randn(2, 3)
+    check_all_modes(_trained_with_comprehensions, [W, x], wrt=(0, 1))
+    check_all_modes(_momentum, [W, x], wrt=(0, 1))
+
+
+def _appended_through_another_name(x):
+    ws = [x]
+    lst = ws  # (the same list)
+    lst.append(x * 2.0)
+    return np.sum(ws[-1] * x)
+
+
+def _appended_through_another_name_in_a_loop(x):
+    ws = [x]
+    for i in range(3):
+        if i > 0:
+            lst = []
+        else:
+            lst = ws  # (the same list, in the first pass)
+        lst.append(x * 2.0)
+    return np.sum(ws[-1] * x)
+
+
+@pytest.mark.parametrize("fn", [_appended_through_another_name,
+                                _appended_through_another_name_in_a_loop])
+def test_appending_to_a_list_bound_from_another_name(fn):
+    # lst = ws; lst.append(v): ws changes too, which the check of list changes missed (it
+    # followed names bound from lst, not the names lst was bound from): a silent wrong gradient
+    with pytest.raises(ad.AdError, match="changing the list 'lst' changes 'ws' too"):
+        ad.grad(fn)(np.array([0.3, -0.2]))
+
+
+def _entries_doubled_by_key(p):
+    for key in p:
+        p[key] = p[key] * 2.0  # (replaces the entry: no array is written into)
+    return np.sum(p["a"] ** 2) + np.sum(p["b"])
+
+
+def _entries_doubled_by_item(p):
+    for k, v in p.items():
+        p[k] = v * 2.0
+    return np.sum(p["a"] ** 2) + np.sum(p["b"])
+
+
+def _dict_comprehension_then_a_key(p):
+    m = {k: v * 0.5 for k, v in p.items()}
+    m["a"] = p["a"] * 2.0
+    return np.sum(m["a"] ** 2) + np.sum(m["b"] ** 3)
+
+
+def _sgd_on_a_dict(p, x):
+    for _ in range(2):
+        g = {k: 2.0 * v * x[:v.size].reshape(v.shape) for k, v in p.items()}
+        p = {k: p[k] - 0.1 * g[k] for k in p}  # (p is a new dict: its keys are iterated)
+    return np.sum(p["a"] ** 2) + np.sum(p["b"])
+
+
+def _dict_fd(fn, p, rest=()):
+    out = {}
+    for key, value in p.items():
+        g = np.zeros_like(value)
+        for i in np.ndindex(value.shape):
+            hi, lo = copy.deepcopy(p), copy.deepcopy(p)
+            hi[key][i] += 1e-6
+            lo[key][i] -= 1e-6
+            g[i] = (fn(hi, *rest) - fn(lo, *rest)) / 2e-6
+        out[key] = g
+    return out
+
+
+@pytest.mark.parametrize("fn", [_entries_doubled_by_key, _entries_doubled_by_item,
+                                _dict_comprehension_then_a_key, _sgd_on_a_dict])
+def test_dict_entries_replaced_and_dicts_rebuilt(fn):
+    # found by a trial of realistic programs: replacing a dict's entry was refused as a write
+    # into an array the entries read before may view, and a comprehension's dict handed over
+    # (m = items) as a view of it; iterating over a name rebound to a dict indexed it by position
+    p = {"a": np.array([0.3, 0.5]), "b": np.array([1.0, -0.4])}
+    rest = (np.array([0.2, 0.4]),) if fn is _sgd_on_a_dict else ()
+    plain, inside = copy.deepcopy(p), copy.deepcopy(p)
+    value, grad = ad.value_and_grad(fn)(inside, *rest)
+    assert value == pytest.approx(fn(plain, *rest), rel=1e-12)
+    for key in p:  # (the same side effects on the caller's dict)
+        np.testing.assert_array_equal(inside[key], plain[key])
+    want = _dict_fd(fn, p, rest)
+    for key in p:
+        np.testing.assert_allclose(grad[key], want[key], rtol=1e-6, atol=1e-8)

@@ -53,6 +53,16 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     stores = [n.id for st in lowered for n in walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
     norm.dict_params = set(dict_params) - set(stores)
+    # (names bound to a dict somewhere: ``for k in d`` iterates over a list of its keys)
+    dict_values = {id(st.value) for st in (n for s in lowered for n in walk(s))
+                   if isinstance(st, gast.Assign) and len(st.targets) == 1
+                   and isinstance(st.targets[0], gast.Name)
+                   and (isinstance(st.value, (gast.Dict, gast.DictComp))
+                        or (isinstance(st.value, gast.Call)
+                            and resolver.resolve(st.value.func) is dict))}
+    norm.maybe_dicts = (set(dict_params) & set(stores)) | {
+        st.targets[0].id for s in lowered for st in walk(s)
+        if isinstance(st, gast.Assign) and id(st.value) in dict_values}
     # (a name only ever bound as the counter of loops over range is no other value's)
     counters = {id(loop.target) for st in lowered for loop in walk(st) if isinstance(loop, gast.For)
                 and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)

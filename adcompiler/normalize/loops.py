@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import gast
 
-from ..ir import assign, const, copy_tree, located, name, walk
+from ..ir import assign, const, copy_tree, located, name, target_of, walk
 from ..resolve import MISSING
 
 
@@ -77,10 +77,14 @@ class Loops:
             length = lengths[0] if len(lengths) == 1 else gast.Call(
                 func=name(self._builtin("min")), args=lengths, keywords=[])
             return length, lambda k: gast.Tuple(elts=[p[1](k) for p in parts], ctx=gast.Load())
+        keys = False
         if (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and not it.args
                 and it.func.attr in ("items", "values", "keys") and not self.is_global(it.func)) \
-                or (isinstance(it, gast.Name) and it.id in self.dict_params):
-            # a dict view: iterate over a list of it
+                or (isinstance(it, gast.Name) and it.id in self.dict_params | self.maybe_dicts):
+            # a dict view: iterate over a list of it (a name that may hold a dict: over the list
+            # of its keys, or a copy of the list or tuple it holds)
+            keys = not isinstance(it, gast.Call) and it.id not in self.maybe_dicts \
+                or isinstance(it, gast.Call) and it.func.attr == "keys"
             it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
         if callee is iter or callee is filter or callee is map \
                 or getattr(callee, "__module__", None) == "itertools" \
@@ -89,6 +93,9 @@ class Loops:
             # string: iterate over a list of its items
             it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
         seq = self.atom(it, s)
+        if keys and self.out and isinstance(self.out[-1], gast.Assign) \
+                and isinstance(seq, gast.Name) and target_of(self.out[-1])[0] == seq.id:
+            self.out[-1].ad_dict_keys = True  # (a dict's keys: hashable, never an array's view)
         if isinstance(seq, gast.Constant):
             self.unsupported(it, "iterating over a constant", "iterate over a list, tuple or array")
         if seq.id in self.loop_stores:

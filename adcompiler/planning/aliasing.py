@@ -108,6 +108,10 @@ class Aliasing(SharedMemory):
                     views.setdefault(bound, set()).update(held)
                 continue
             base = self.view_source(s.value)
+            if base is not None and isinstance(s.value, gast.Subscript) and any(
+                    getattr(b, "ad_dict_keys", False) for b in self.layout.simple
+                    if target_of(b)[0] == base) and len(self.layout.binds.get(base, ())) == 1:
+                continue  # (an entry of a dict's list of keys: a key, never an array)
             # (a shape-() NumPy value may be a 0-d array, which x += v changes in place: np.where
             # and np.array make them; an element read, x[i, j], is a NumPy scalar, a copy)
             if base is None or base == bound or self.kinds.get(bound) == FLOAT or (
@@ -293,10 +297,15 @@ class Aliasing(SharedMemory):
         # (temporaries are read at once)
         if var not in self.reached:  # (no derivative to follow)
             return
-        viewers = sorted({v for v, bases in self.layout.views.items()
-                          if var in bases and v != var and v not in self.ctx.temps
-                          and self.may_run_before(v, s) and self.read_after(v, s)}
-                         | self.holders_seeing(var, s))
+        if is_container(self.kinds.get(var)):
+            # (replacing an entry writes into no array: the entries read before keep theirs;
+            # what sees the change is the list or dict itself under other names)
+            viewers = [v for v in self.list_sharers(var, s) if v != var]
+        else:
+            viewers = sorted({v for v, bases in self.layout.views.items()
+                              if var in bases and v != var and v not in self.ctx.temps
+                              and self.may_run_before(v, s) and self.read_after(v, s)}
+                             | self.holders_seeing(var, s))
         if viewers and not self.syncs.add(s, var, self.sharing_memory(var) | set(viewers)):
             raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
                                  "read afterwards, which is not supported"
@@ -311,9 +320,36 @@ class Aliasing(SharedMemory):
         ``lst[:]``, and an entry, ``lst[0]`` or ``max(lst)``, do not.)"""
         if lst not in self.reached:
             return
+        names = self.list_sharers(lst, s)
+        if names:
+            raise self.loc.error("changing the list %r changes %s too, which may be the same list "
+                                 "(or hold it) and is read afterwards, which is not supported"
+                                 % (lst, ", ".join(repr(v) for v in names)), s,
+                                 hint="make %s a new list first: %s = list(%s)" % (lst, lst, lst))
+
+    def fresh_container(self, var, seen=()) -> bool:
+        """Whether every binding of ``var`` makes a new list or dict (a display, ``list(...)``,
+        ``dict(...)``), or hands over a temporary of the normal form that does (a
+        comprehension's ``items``)."""
+        values = [st.value for st in self.layout.simple
+                  if isinstance(st, gast.Assign) and target_of(st)[0] == var
+                  and isinstance(st.targets[0], gast.Name)]
+        return bool(values) and all(
+            isinstance(v, (gast.List, gast.Dict))
+            or (isinstance(v, gast.Call) and any(self.ctx.resolver.resolve(v.func) is f
+                                                 for f in (list, dict)))
+            or (isinstance(v, gast.Name) and v.id in self.ctx.temps and v.id not in seen
+                and self.fresh_container(v.id, seen + (var,)))
+            for v in values)
+
+    def list_sharers(self, lst, s) -> list:
+        """The names that may be the list (or dict) ``lst`` itself, or hold it, and are read after
+        ``s`` changes it."""
         same = self.same_list(lst)
+        aliasing = [st for bindings in same.values() for st in bindings]
         names = {v for v, bindings in same.items() if v != lst and self.read_after(v, s)
-                 and any(self.runs_before(st, s) for st in bindings)}
+                 and any(self.runs_before(st, s) and not self.rebound_between(lst, st, s, aliasing)
+                         for st in bindings)}
         for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
             if container not in same and set(same).intersection(self.entries(container,
                                                                              before=s)) \
@@ -321,16 +357,12 @@ class Aliasing(SharedMemory):
                         container in bases and self.may_run_before(v, s)
                         for v, bases in self.layout.views.items())):
                 names.add(container)
-        names = sorted({n for n in names if n not in self.ctx.temps} or names)
-        if names:
-            raise self.loc.error("changing the list %r changes %s too, which may be the same list "
-                                 "(or hold it) and is read afterwards, which is not supported"
-                                 % (lst, ", ".join(repr(v) for v in names)), s,
-                                 hint="make %s a new list first: %s = list(%s)" % (lst, lst, lst))
+        return sorted({n for n in names if n not in self.ctx.temps} or names)
 
     def same_list(self, lst) -> dict:
         """{name: the statements binding it to what may be the list ``lst`` itself} (``b = lst``,
-        a function's result that may be its argument, an entry of a container holding it)."""
+        a function's result that may be its argument, an entry of a container holding it; and
+        ``w`` for ``lst = w``, from that statement on)."""
         same, grown = {lst: []}, True
         while grown:
             grown = False
@@ -346,6 +378,11 @@ class Aliasing(SharedMemory):
                         isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
                         and set(same).intersection(self.entries(value.value.id))):
                     same.setdefault(bound, []).append(st)
+                    grown = True
+                elif bound in same and isinstance(value, gast.Name) \
+                        and st not in same.get(value.id, ()):
+                    # (lst = ws: ws is that list too, from this binding on)
+                    same.setdefault(value.id, []).append(st)
                     grown = True
         return same
 

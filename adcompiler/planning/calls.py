@@ -93,6 +93,15 @@ class StatementPlanner(CallPlans):
             return self.call_plan(s, value)
         return Plan("opaque", loads(value), callee=type(value).__name__)
 
+    def replaces_an_entry(self, s, container) -> bool:
+        """Whether ``d[k] = v`` replaces an entry of a dict or list made in the function (a
+        comprehension's, handed over: ``m = items``) that no other name for it reads afterwards:
+        no array is written into."""
+        return is_container(self.kinds.get(container)) \
+            and not self.aliasing.completes_element_update(s) \
+            and self.aliasing.fresh_container(container) \
+            and not self.aliasing.list_sharers(container, s)
+
     def store_plan(self, s, mutated) -> Plan:
         """``x[i] = v`` or ``obj.attr = v``: a store into ``mutated``, the name written into."""
         value = s.value
@@ -107,7 +116,8 @@ class StatementPlanner(CallPlans):
         if bases and not self.ctx.generated and mutated in self.aliasing.reached \
                 and not getattr(s, "ad_synced", False) \
                 and not (self.aliasing.fresh_list(mutated)
-                         and not self.aliasing.completes_element_update(s)):
+                         and not self.aliasing.completes_element_update(s)) \
+                and not self.replaces_an_entry(s, mutated):
             raise self.loc.error("writing into %r, which may be a view of (or the same array as) "
                                  "%s, is not supported" % (mutated, ", ".join(repr(b) for b in
                                                                               sorted(bases))), s,

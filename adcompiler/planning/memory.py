@@ -264,6 +264,43 @@ class SharedMemory:
         return p < lay.pos[id(stmt)] or any(lay.span[id(loop)][0] <= p <= lay.span[id(loop)][1]
                                              for loop in lay.loops[id(stmt)])
 
+    def rebound_between(self, var, first, stmt, aliasing=()) -> bool:
+        """Whether ``var`` is rebound on every path from statement ``first`` to ``stmt``: by a
+        binding that dominates ``stmt`` inside the innermost loop around both, and does not come
+        between them in program order (``items = []`` of a comprehension in a loop: the list
+        ``ws = items`` took in an earlier pass is not the one appended to now). The statements
+        ``aliasing`` (bindings to the same object) do not count."""
+        lay = self.layout
+        common = [loop for loop in lay.loops[id(stmt)] if loop in lay.loops[id(first)]]
+        at, start = lay.pos[id(stmt)], lay.pos[id(first)]
+        return any(
+            self.dominates(b, stmt) and (not common or common[-1] in lay.loops[id(b)])
+            and not lay.pos[id(b)] < start < at
+            for b in lay.simple if target_of(b)[0] == var and isinstance(b, gast.Assign)
+            and b not in aliasing)
+
+    def dominates(self, first, stmt) -> bool:
+        """Whether statement ``first`` runs before ``stmt`` on every path to it: ``stmt`` comes
+        after it in its block, or inside a later statement of that block."""
+        if getattr(self, "_chains", None) is None:
+            self._chains = chains = {}
+
+            def visit(block, chain):
+                for i, st in enumerate(block):
+                    here = chain + ((id(block), i),)
+                    chains[id(st)] = here
+                    for field in ("body", "orelse"):
+                        inner = getattr(st, field, None)
+                        if isinstance(inner, list) and not isinstance(st, gast.Try):
+                            visit(inner, here)
+            visit(self.fdef.body, ())
+        mine, other = self._chains.get(id(first)), self._chains.get(id(stmt))
+        if mine is None or other is None or len(other) < len(mine):
+            return False
+        depth = len(mine) - 1
+        return other[:depth] == mine[:depth] and other[depth][0] == mine[depth][0] \
+            and other[depth][1] > mine[depth][1]
+
     def may_run_before(self, var, stmt, skip=()) -> bool:
         """Whether a binding of ``var`` (but those at the positions ``skip``) may run before
         ``stmt``: earlier in program order, or in a loop around ``stmt``, and not in the other
