@@ -216,26 +216,31 @@ def _holders(tree, params, resolver) -> dict:
     """Name -> the parameters whose object (or a view of it) the name may hold: each parameter
     itself, and names bound to a parameter, an element or slice of it, or a view of it."""
     holders = {p: {p} for p in params}
+
+    def sources(value) -> set:
+        while isinstance(value, (gast.Subscript, gast.Attribute)):
+            value = value.value
+        # (either branch's object, either operand's, a display's entries: seed 858600)
+        if isinstance(value, gast.IfExp):
+            return sources(value.body) | sources(value.orelse)
+        if isinstance(value, gast.BoolOp):
+            return set().union(*map(sources, value.values))
+        if isinstance(value, (gast.Tuple, gast.List)):
+            return set().union(set(), *map(sources, value.elts))
+        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
+                and value.func.attr in _VIEW_METHODS:
+            return sources(value.func.value)
+        if isinstance(value, gast.Call) and value.args \
+                and _is_one_of(resolver.resolve(value.func), _VIEW_FUNCTIONS):
+            return sources(value.args[0])
+        return set(holders.get(value.id, set())) if isinstance(value, gast.Name) else set()
+
     changed = True
     while changed:
         changed = False
         for node in gast.walk(tree):
             if isinstance(node, gast.Assign):
-                source = set()
-                value = node.value
-                while isinstance(value, (gast.Subscript, gast.Attribute)):
-                    value = value.value
-                if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
-                        and value.func.attr in _VIEW_METHODS:
-                    value = value.func.value
-                elif (
-                    isinstance(value, gast.Call)
-                    and value.args
-                    and _is_one_of(resolver.resolve(value.func), _VIEW_FUNCTIONS)
-                ):
-                    value = value.args[0]
-                if isinstance(value, gast.Name):
-                    source = holders.get(value.id, set())
+                source = sources(node.value)
                 for t in node.targets:
                     for n in (t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t]):
                         if isinstance(n, gast.Name) and not source <= holders.get(n.id, set()):

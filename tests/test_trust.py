@@ -3099,3 +3099,35 @@ def test_dict_entries_replaced_and_dicts_rebuilt(fn):
     want = _dict_fd(fn, p, rest)
     for key in p:
         np.testing.assert_allclose(grad[key], want[key], rtol=1e-6, atol=1e-8)
+
+
+def _given_back_through_a_conditional_name(u, v):
+    picked = u if v.shape[0] > 0 else np.sin(u)  # (u itself, through a name)
+    return picked
+
+
+def _doubled_through_a_returned_view(A, X):
+    g = _given_back_through_a_conditional_name(X[1:, :2], A)  # (a view of X)
+    g += g  # (doubles part of the caller's X)
+    return np.sum(A * A)
+
+
+def test_a_view_returned_through_a_name_bound_to_a_conditional_expression():
+    # seed 858600: the helper bound u if ... else ... to a name and returned the name; its
+    # result was not seen to be a view of X, so g += g (dead afterwards) was dropped: the
+    # caller's X was not changed as by the plain call
+    rng = np.random.RandomState(8)
+    A, X = rng.randn(3, 4), rng.randn(3, 4).astype(np.float32)
+    check_like_plain(_doubled_through_a_returned_view, [A, X], wrt=0)
+
+
+def _multiplied_by_a_list_of_values(x):
+    m = np.mean(x)
+    weights = [m, m * 2.0]  # (a list for an array operand: NumPy converts it)
+    return np.sum(np.multiply(weights, np.abs(x[:2])))
+
+
+def test_the_tangent_of_a_list_given_for_an_array_operand():
+    # seed 855839: forward mode multiplied the list of the entries' tangents by an array (a
+    # crash in generated code); it is read as np.asarray(dense(tangent, list)) now
+    check_all_modes(_multiplied_by_a_list_of_values, [np.array([0.3, -0.7, 0.45])])

@@ -22,6 +22,16 @@ class RuleTangents:
         tangents = {p: self.operand_tangent(bound[p]) for p in params}
         if not any(tangents[p] is not None for p in rule.diff):
             return None
+        mapping = self.mapping_of(s, plan, [])
+        for p in rule.diff:
+            if tangents[p] is not None and mapping[p] is not bound[p]:
+                # (a list for an array operand, read as np.asarray(list): its tangent too, with
+                # its entries' zeros spelled out)
+                dense = gast.Call(func=name(self.helper("dense")), args=[tangents[p], bound[p]],
+                                  keywords=[])
+                tangents[p] = gast.Call(func=gast.Attribute(value=name(self.helper("np")),
+                                                            attr="asarray", ctx=gast.Load()),
+                                        args=[dense], keywords=[])
         templates = [*rule.vjps.values(), *rule.scalar_vjps.values(), *rule.constant_vjps.values(),
                      rule.jvp]
         mapping = self.mapping_of(s, plan, templates)
