@@ -1,5 +1,6 @@
-"""Module-level functions of the user's that write into an argument they are given are inlined
-where they are called, so the write is one the derivative follows (they were refused)."""
+"""Module-level functions of the user's that write into an argument they are given, or that are
+given a lambda or nested def of the caller, are inlined where they are called, so the write is one
+the derivative follows and the closure reads the caller's variables (they were refused)."""
 import numpy as np
 import pytest
 from conftest import check_all_modes, check_like_plain
@@ -94,3 +95,48 @@ def test_an_alias_made_in_one_arm_of_an_if_is_not_one_in_the_other():
     x = np.array([0.5, -1.0, 2.0])
     for c in (1.0, -1.0):
         check_all_modes(lambda x: np.sum(returns_early_or_scales(x, c) ** 2), [x])
+
+
+def rk4(fun, y0, t0, t1, n):
+    h = (t1 - t0) / n
+    y, t = y0, t0
+    for _ in range(n):
+        k1 = fun(t, y)
+        k2 = fun(t + h / 2, y + h / 2 * k1)
+        k3 = fun(t + h / 2, y + h / 2 * k2)
+        k4 = fun(t + h, y + h * k3)
+        y = y + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4)
+        t += h
+    return y
+
+
+def decay_by_a_lambda(k, y0):
+    return np.sum(rk4(lambda t, y: -k * y + np.sin(t), y0, 0.0, 1.0, 8) ** 2)
+
+
+def decay_by_a_nested_def(k, y0):
+    def rhs(t, y):
+        return -k * y * y0[0] + np.sin(t)  # (reads this function's k and y0)
+    return np.sum(rk4(rhs, y0, 0.0, 1.0, 8) ** 2)
+
+
+def euler(f, y, dt, steps=10):
+    for _ in range(steps):
+        y = y + dt * f(y)
+    return y
+
+
+def pendulum(theta0, g):
+    y = euler(lambda y: np.array([y[1], -g * np.sin(y[0])]), np.array([theta0, 0.0]), 0.05)
+    return y[0] ** 2 + y[1]
+
+
+@pytest.mark.parametrize("fn, args", [
+    (decay_by_a_lambda, [0.7, np.array([1.0, 0.5])]),
+    (decay_by_a_nested_def, [0.7, np.array([1.0, 0.5])]),
+    (pendulum, [0.4, 9.8]),
+])
+def test_a_function_given_a_lambda_or_nested_def_is_inlined(fn, args):
+    # (an integrator given a closure over differentiated values: rk4(lambda t, y: -k * y, ...)
+    # was refused, with advice, lambda t, y, k=k: ..., that was refused too)
+    check_all_modes(fn, args, wrt=(0, 1))

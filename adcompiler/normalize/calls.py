@@ -93,7 +93,8 @@ class Calls:
 
     def writing_callee(self, call):
         """The parsed module-level function of the user's ``call`` calls when that function writes
-        into an argument it is given (``u -= u.mean()``) and can be inlined: defined in this
+        into an argument it is given (``u -= u.mean()``), or is given a lambda or nested def of
+        this function (``passes_a_local_function``), and can be inlined: defined in this
         function's file and module, with none of its free names a local name here, no default
         that is not a constant, and no nested function, import, ``try`` or ``with`` (a write
         inlined is one the derivative follows, as any write here); else None."""
@@ -103,7 +104,8 @@ class Calls:
                 or fn.__code__.co_filename != self.loc.filename \
                 or any(isinstance(a, gast.Starred) for a in call.args) \
                 or any(k.arg is None for k in call.keywords) \
-                or not effects.written_parameters(fn) or fn.__name__ in self.inlining:
+                or not (effects.written_parameters(fn) or self.passes_a_local_function(call)) \
+                or fn.__name__ in self.inlining:
             return None
         try:
             parsed = parse_function(fn)
@@ -124,6 +126,14 @@ class Calls:
         if free & (self.resolver.locals | self.temps):
             return None
         return parsed
+
+    def passes_a_local_function(self, call) -> bool:
+        """Whether ``call`` gives a lambda or a nested def of this function as an argument
+        (``rk4(lambda t, y: -k * y, y0)``): inlined, the callee calls it as this function
+        does, its free names this function's variables."""
+        return any(isinstance(a, gast.Lambda)
+                   or (isinstance(a, gast.Name) and a.id in self.local_fns)
+                   for a in list(call.args) + [k.value for k in call.keywords])
 
     def inline_function(self, parsed, call, s):
         """Inline a call to the module-level function ``parsed`` (see ``writing_callee``), its
@@ -153,7 +163,15 @@ class Calls:
                    for n in sorted(local_names(fdef))}
         self.resolver.locals |= set(renames.values())
         for p, value in self.bind_nested(fdef, call).items():
-            self.assign_to(renames[p], value, s)
+            if isinstance(value, gast.Name) and value.id in self.local_fns:
+                self.local_fns[renames[p]] = self.local_fns[value.id]  # (a function passed on)
+            elif isinstance(value, gast.Lambda):
+                self.local_fns[renames[p]] = gast.copy_location(gast.FunctionDef(
+                    name=renames[p], args=value.args, body=[gast.copy_location(
+                        gast.Return(value=value.body), value.body)], decorator_list=[],
+                    returns=None, type_comment=None, type_params=[]), value)
+            else:
+                self.assign_to(renames[p], value, s)
         body = [Renamer(renames).visit(copy_tree(st)) for st in fdef.body]
         inner = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
                                  returns=None, type_comment=None, type_params=[])

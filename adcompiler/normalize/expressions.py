@@ -57,8 +57,9 @@ class Expressions:
             # (calls of it are inlined; the function itself does not exist)
             if node.id in self.local_fns:
                 self.unsupported(s, "a nested function or lambda used as a value (%r)" % node.id,
-                                 "call it directly, or define it at module level to store or pass "
-                                 "it around")
+                                 "call it directly, pass it straight to a function of this file "
+                                 "that calls it (which is then inlined), or define it at module "
+                                 "level to store or pass it around")
             return name(node.id)
         if isinstance(node, gast.Attribute):
             if self.is_global(node):
@@ -173,8 +174,10 @@ class Expressions:
         if free or a.kwonlyargs or code is None:
             self.unsupported(node, "a lambda that reads the function's variables (%s), used as a "
                              "value" % ", ".join(free) if free else "this lambda",
-                             "give it the values as default arguments "
-                             "(lambda u, k=k: u * k), or define the function with def")
+                             "pass it straight to a function of this file that calls it (which "
+                             "is then inlined), give it values that are not differentiated as "
+                             "default arguments (lambda u, k=k: u * k), or pass the values as "
+                             "arguments when calling it")
         defaults = gast.Tuple(elts=[self.atom(d, s) for d in a.defaults], ctx=gast.Load())
         made = (code, getattr(self.resolver.parsed.fn, "__globals__", {}))
         return gast.Call(func=name(self.helper("make_function", runtime.make_function)),

@@ -93,7 +93,9 @@ class CallPlans(RuleBinding):
         if obj is runtime.make_function:
             return Plan("opaque", loads(call.args[1]), callee="a lambda used as a value",
                         why="its default values depend on %s" % ", ".join(self.wrt),
-                        hint="pass those values as arguments when calling it")
+                        hint="pass those values as arguments when calling it, or pass the "
+                             "lambda without defaults straight to a function of this file that "
+                             "calls it (which is then inlined)")
         named = obj  # (what the call's name must still be for the code to be valid)
         if isinstance(obj, functools.partial):  # its function with the partial's arguments bound
             try:
