@@ -3131,3 +3131,55 @@ def test_the_tangent_of_a_list_given_for_an_array_operand():
     # seed 855839: forward mode multiplied the list of the entries' tangents by an array (a
     # crash in generated code); it is read as np.asarray(dense(tangent, list)) now
     check_all_modes(_multiplied_by_a_list_of_values, [np.array([0.3, -0.7, 0.45])])
+
+
+def _deep_copied_then_updated(p, x):
+    q = copy.deepcopy(p)  # (new arrays: the caller's p is left as it is)
+    for k in q:
+        q[k] -= 0.1 * x
+    q["a"] *= x
+    return np.sum(q["a"] ** 2) + np.sum(p["a"] * q["b"])
+
+
+def test_a_deep_copy_is_differentiated_and_its_keys_iterated():
+    # copy.deepcopy had no rule (refused); iterating over its result indexed it by position
+    p = {"a": np.array([0.5, 1.0, 2.0]), "b": np.array([0.3, -0.1, 0.2])}
+    x = np.array([0.3, -0.2, 0.45])
+    plain, inside = copy.deepcopy(p), copy.deepcopy(p)
+    value, grad = ad.value_and_grad(_deep_copied_then_updated, wrt=1)(inside, x)
+    assert value == pytest.approx(_deep_copied_then_updated(plain, x))
+    for key in p:
+        np.testing.assert_array_equal(inside[key], plain[key])
+    np.testing.assert_allclose(
+        grad, fd_grad(lambda x: _deep_copied_then_updated(copy.deepcopy(p), x), [x], 0),
+        rtol=1e-6, atol=1e-8)
+
+
+def _updated_in_a_dict_copy(x):
+    p = {"a": x * 1.0}
+    q = dict(p)  # (holds p's array)
+    q["a"] *= x  # (so p['a'] changes too)
+    return np.sum(q["a"]) + np.sum(p["a"] ** 2)
+
+
+def _updated_in_a_copy_method(x):
+    p = {"a": x * 1.0}
+    q = p.copy()
+    q["a"] *= x
+    return np.sum(q["a"]) + np.sum(p["a"] ** 2)
+
+
+def _updated_in_a_copy_copy(x):
+    p = {"a": x * 1.0}
+    q = copy.copy(p)
+    q["a"] *= x
+    return np.sum(q["a"]) + np.sum(p["a"] ** 2)
+
+
+@pytest.mark.parametrize("fn", [_updated_in_a_dict_copy, _updated_in_a_copy_method,
+                                _updated_in_a_copy_copy])
+def test_an_in_place_update_of_an_entry_of_a_shallow_copy_is_refused(fn):
+    # dict(p) and p.copy() hold p's arrays: q['a'] *= x changes p['a'], which the derivative
+    # did not see (a silent wrong gradient): refused when the original is read afterwards
+    with pytest.raises(ad.AdError, match="that array may also be 'p'"):
+        ad.grad(fn)(np.array([0.3, -0.2, 0.45]))

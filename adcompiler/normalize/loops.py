@@ -83,8 +83,8 @@ class Loops:
                 or (isinstance(it, gast.Name) and it.id in self.dict_params | self.maybe_dicts):
             # a dict view: iterate over a list of it (a name that may hold a dict: over the list
             # of its keys, or a copy of the list or tuple it holds)
-            keys = not isinstance(it, gast.Call) and it.id not in self.maybe_dicts \
-                or isinstance(it, gast.Call) and it.func.attr == "keys"
+            keys = it.id in self.dict_params | self.sure_dicts if isinstance(it, gast.Name) \
+                else it.func.attr == "keys"
             it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
         if callee is iter or callee is filter or callee is map \
                 or getattr(callee, "__module__", None) == "itertools" \

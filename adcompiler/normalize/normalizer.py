@@ -34,6 +34,7 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls):
         self.local_fns: dict = {}      # nested defs and lambdas bound to a name: inlined at calls
         self.dict_params: set = set()  # parameters known to be dicts
         self.maybe_dicts: set = set()  # names bound to a dict (among other values, maybe)
+        self.sure_dicts: set = set()  # names bound to dicts only
         self.bound_twice: set = set()  # names bound by more than one statement (or parameters)
         # parameters that may hold an object of the caller's (not a number)
         self.caller_objects: set = set()

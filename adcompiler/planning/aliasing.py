@@ -447,7 +447,11 @@ class Aliasing(SharedMemory):
             if self.ctx.generated or container not in self.reached:
                 continue
             element = target_of(s)[1]
-            shared = sorted(self.shared_entries(container) | {
+            # (a shallow copy holds the original's arrays: dict(p), p.copy(), copy.copy(p))
+            originals = {c for c in self.copied_from(container)
+                         if c != container and c not in self.ctx.temps
+                         and any(self.read_after(n, s) for n in self.same_list(c))}
+            shared = sorted(self.shared_entries(container) | originals | {
                 # (the normal form's temporaries are read at once)
                 v for v, bases in self.layout.views.items()
                 if container in bases and v != element and v not in self.ctx.temps

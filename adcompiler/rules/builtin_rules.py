@@ -1,6 +1,7 @@
 """Derivative rules for Python operators and builtins. Operators are keyed by the functions of
 the ``operator`` module (``x + y`` is ``operator.add``)."""
 import builtins
+import copy
 import inspect
 import operator
 import sys
@@ -41,6 +42,10 @@ E(builtins.float, "x", "g")
 D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="unbroadcast(g, start)",
   jvp="sum_jvp(t_iterable, t_start)")
 D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
+# (copies: the same values, so the same adjoint; a deep copy's arrays are new, a copy's entries
+# are the original's, see planning/memory.py)
+D(copy.copy, "x", "g", linear=True)
+D(copy.deepcopy, "x", "g", linear=True)
 D(builtins.tuple, "iterable", "list_back(g, iterable)", linear=True)
 # lists and tuples: + concatenates, * repeats
 D(list.__add__, "x, y", "g[:len(x)]", y="g[len(x):]", jvp="concat_jvp(x, y, t_x, t_y)",
