@@ -95,8 +95,8 @@ def _stage(fn, arg_kinds=None, fuse=True):
         numbers = {p for p, k in zip(param_names(parsed.tree), arg_kinds)
                    if k in (FLOAT, SCALAR, "int")}
     fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts,
-                                         ctx.bind, numbers,
-                                         ctx.generated)
+                                         ctx.bind, numbers, ctx.generated,
+                                         _arg_classes(param_names(parsed.tree), arg_kinds))
     if fuse:
         fuse_composites(fdef, ctx)
     return parsed, ctx, fdef

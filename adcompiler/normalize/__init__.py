@@ -31,11 +31,12 @@ from .normalizer import Normalizer
 
 def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
                        dict_params=frozenset(), bind=None, number_params=frozenset(),
-                       generated=False) -> tuple[gast.FunctionDef, set]:
+                       generated=False, object_classes=None) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
     ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
-    ``number_params``: parameters known to hold numbers (``x += 1`` rebinds them)."""
+    ``number_params``: parameters known to hold numbers (``x += 1`` rebinds them);
+    ``object_classes``: parameter -> class of an object argument (its writing methods inlined)."""
     lowered = lower_jumps(fdef, namer)
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
@@ -55,6 +56,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     stores = [n.id for st in lowered for n in walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
     norm.dict_params = set(dict_params) - set(stores)
+    norm.object_classes = {p: c for p, c in (object_classes or {}).items() if p not in stores}
     # names bound to a dict somewhere (``for k in d`` iterates over a list of its keys), and
     # those bound only to dicts (whose keys are never views of arrays)
     bindings: dict = {}

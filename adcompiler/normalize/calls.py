@@ -5,6 +5,7 @@ any call; ``sorted``/``max``/``min`` with ``key=`` as the keys computed, then it
 """
 from __future__ import annotations
 
+import inspect
 import types
 
 import gast
@@ -28,6 +29,11 @@ class Calls:
         writer = self.writing_callee(node)
         if writer is not None:
             return self.inline_function(writer, node, s)
+        method = self.writing_method(node)
+        if method is not None:  # (obj.step(dt) of an object argument: self is obj)
+            call = gast.Call(func=node.func, args=[node.func.value] + list(node.args),
+                             keywords=node.keywords)
+            return self.inline_function(method, call, s)
         rewritten = self.higher_order(node, s)
         if rewritten is not None:
             return rewritten
@@ -99,10 +105,26 @@ class Calls:
         that is not a constant, and no nested function, import, ``try`` or ``with`` (a write
         inlined is one the derivative follows, as any write here); else None."""
         fn = self.resolver.resolve(call.func) if self.is_global(call.func) else MISSING
+        return self.inlinable(fn, call, call.args)
+
+    def writing_method(self, call):
+        """``writing_callee`` for a method of an object argument (``osc.step(dt)``, whose
+        ``self.x += ...`` writes into the caller's object): the plain function, defined in this
+        function's file, with the object as its first argument; else None."""
+        func = call.func
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                and func.value.id in self.object_classes):
+            return None
+        fn = inspect.getattr_static(self.object_classes[func.value.id], func.attr, None)
+        return self.inlinable(fn, call, [func.value] + list(call.args))
+
+    def inlinable(self, fn, call, args):
+        """The parsed ``fn`` called with ``args`` when the call can be inlined (see
+        ``writing_callee``), else None."""
         if not isinstance(fn, types.FunctionType) or self.generated \
                 or fn.__globals__ is not self.resolver.parsed.globals or fn.__closure__ \
                 or fn.__code__.co_filename != self.loc.filename \
-                or any(isinstance(a, gast.Starred) for a in call.args) \
+                or any(isinstance(a, gast.Starred) for a in args) \
                 or any(k.arg is None for k in call.keywords) \
                 or not (effects.written_parameters(fn) or self.passes_a_local_function(call)) \
                 or fn.__name__ in self.inlining:
@@ -161,8 +183,17 @@ class Calls:
                                  hint="define the recursive function at module level")
         renames = {n: self.namer.fresh("%s_%s" % (fdef.name.strip("<>"), n))
                    for n in sorted(local_names(fdef))}
+        bound = self.bind_nested(fdef, call)
+        stored = {n.id for st in fdef.body for n in walk(st)
+                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+        for p, value in bound.items():
+            if isinstance(value, gast.Name) and value.id in self.object_classes \
+                    and p not in stored:
+                renames[p] = value.id  # (self is the object argument itself: obj.step(dt))
         self.resolver.locals |= set(renames.values())
-        for p, value in self.bind_nested(fdef, call).items():
+        for p, value in bound.items():
+            if renames[p] == getattr(value, "id", None):
+                continue
             if isinstance(value, gast.Name) and value.id in self.local_fns:
                 self.local_fns[renames[p]] = self.local_fns[value.id]  # (a function passed on)
             elif isinstance(value, gast.Lambda):

@@ -42,6 +42,8 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls):
         self.generated = False  # normalising adcompiler's own generated code (differentiated again)
         self.growing: set = set()  # names of lists the function may add entries to
         self.inlining: list = []
+        # parameter -> class of an object argument the body never rebinds (its methods known)
+        self.object_classes: dict = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def temp(self) -> str:

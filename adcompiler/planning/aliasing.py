@@ -230,18 +230,30 @@ class Aliasing(SharedMemory):
             elif others and self.syncs.add(s, var, self.sharing_memory(var) | aliases):
                 self.write_in_place(s, var)  # (as Python does it; the names sharing it follow)
             elif others:
+                shown = self.spelled(var)
                 raise self.loc.error(
                     "the augmented assignment changes %r in place, and %s may be the same %s, "
-                    "which is not supported" % (var, ", ".join(repr(o) for o in others),
+                    "which is not supported" % (shown, ", ".join(repr(o) for o in others),
                                                 "list (a list's += extends it)" if is_container(
                                                     kind) else "array (NumPy's += writes into it)"),
                     s,
                     hint="write %s = %s + ... (a new array), or copy it first: %s = %s.copy() (%s "
-                         "then no longer changes with it)" % (var, var, var, var, others[0]))
+                         "then no longer changes with it)" % (shown, shown, shown, shown,
+                                                              others[0]))
             # a write into the array itself (an argument's, in place as the caller sees it) changes
             # what its aliases hold: the backward pass keeps what it reads of them from before
             # (``for item in [w]: z = item ** 2`` then ``w -= z``: seed 330768)
             self.record_write(s, var, aliases)
+
+    def spelled(self, var) -> str:
+        """``var`` as the user wrote it: a temporary of the normal form bound once to an attribute
+        (``obj.v`` of ``obj.v -= x``) is that attribute."""
+        if var in self.ctx.temps:
+            for st in self.layout.simple:
+                if target_of(st)[0] == var and isinstance(st.value, gast.Attribute) \
+                        and isinstance(st.value.value, gast.Name):
+                    return "%s.%s" % (st.value.value.id, st.value.attr)
+        return var
 
     def record_write(self, s, var, aliases):
         """Record ``s``, a write into ``var``'s array, on every name that may share it."""
