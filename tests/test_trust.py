@@ -3183,3 +3183,62 @@ def test_an_in_place_update_of_an_entry_of_a_shallow_copy_is_refused(fn):
     # did not see (a silent wrong gradient): refused when the original is read afterwards
     with pytest.raises(ad.AdError, match="that array may also be 'p'"):
         ad.grad(fn)(np.array([0.3, -0.2, 0.45]))
+
+
+def _batches(X, size):
+    for start in range(0, X.shape[0], size):
+        yield X[start:start + size]
+
+
+def _loss_over_batches(w, X):
+    loss = 0.0
+    for xb in _batches(X, 3):  # (a generator: no len())
+        loss = loss + np.sum(np.tanh(xb @ w))
+    return loss
+
+
+class _Rows:
+    def __init__(self, W):
+        self.W = W
+
+    def __getitem__(self, i):
+        return self.W[i]
+
+    def __iter__(self):
+        return iter(self.W)
+
+
+def _first_row_squared(p):
+    return np.sum(p[0] ** 2)  # (p.__getitem__(0))
+
+
+def _rows_iterated(p):
+    return sum(np.sum(w) for w in p)
+
+
+def _appended_in_a_loop(w, history):
+    for _ in range(2):
+        history.append(w * 1.0)
+    return history[-1]
+
+
+def test_generators_objects_indexed_or_iterated_and_lists_held_fixed():
+    # found by a trial of realistic programs (internal errors in generated code): a loop over a
+    # generator called len() on it; p[0] of an object with __getitem__ was indexed as an array;
+    # for w in obj called len(obj); jvp with a list held fixed appended to the 0.0 standing for
+    # its tangent
+    rng = np.random.RandomState(9)
+    w, X = rng.randn(3), rng.randn(8, 3)
+    grad = ad.grad(_loss_over_batches)(w, X)
+    np.testing.assert_allclose(grad, fd_grad(_loss_over_batches, [w, X], 0), rtol=1e-6, atol=1e-8)
+    _, t = ad.jvp(_loss_over_batches, [w, X], [np.ones(3), None])  # (X held fixed)
+    assert t == pytest.approx(float(np.sum(grad)), rel=1e-9)
+    H = ad.hessian(_loss_over_batches)(w, X)
+    np.testing.assert_allclose(H, H.T, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ad.AdError, match="yield is not supported"):  # (batches of X itself)
+        ad.grad(_loss_over_batches, wrt=1)(rng.randn(3), rng.randn(8, 3))
+    W = np.array([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_allclose(ad.grad(_first_row_squared)(_Rows(W)).W, [[2.0, 4.0], [0.0, 0.0]])
+    with pytest.raises(ad.AdError, match="iterating over an object of your class"):
+        ad.grad(_rows_iterated)(_Rows(W))
+    assert ad.jvp(_appended_in_a_loop, [1.5, []], [1.0, None]) == (1.5, 1.0)

@@ -52,6 +52,11 @@ class Statements:
             zeros = gast.Call(func=name(self.helper("zero_like")), args=[name(mutated)],
                               keywords=[])
             self.set_tangent(mutated, zeros, out, s, owned=True)
+        elif plan.kind == "append" and mutated in self.live and mutated in self.maybe_zero:
+            # (a tangent that may be the 0.0 standing for the list's zeros: entering a loop)
+            dense = gast.Call(func=name(self.helper("dense")),
+                              args=[name(self.tan(mutated)), name(mutated)], keywords=[])
+            self.set_tangent(mutated, dense, out, s, owned=True)
         out.append(s)
         check = self.subscript_check(s)
         if check is not None:

@@ -5,6 +5,7 @@ a value as the function object made from its own code.
 """
 from __future__ import annotations
 
+import inspect
 import types
 
 import gast
@@ -148,6 +149,12 @@ class Expressions:
         joined = self.concatenation(node)
         if joined is not None:
             return self.expr(joined, s)
+        if isinstance(node.value, gast.Name) and node.value.id in self.object_classes \
+                and isinstance(inspect.getattr_static(self.object_classes[node.value.id],
+                                                      "__getitem__", None), types.FunctionType):
+            # p[i] of an object argument of a class of the user's: its __getitem__, a method call
+            method = gast.Attribute(value=node.value, attr="__getitem__", ctx=gast.Load())
+            return self.expr(gast.Call(func=method, args=[node.slice], keywords=[]), s)
         base, index = self.atom(node.value, s), self.index(node.slice, s)
         if isinstance(base, gast.Name) and base.id in self.growing \
                 and isinstance(index, gast.Constant) and type(index.value) is int \

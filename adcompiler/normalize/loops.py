@@ -6,6 +6,8 @@ binding the loop's target to the item.
 """
 from __future__ import annotations
 
+import inspect
+
 import gast
 
 from ..ir import assign, const, copy_tree, located, name, target_of, walk
@@ -86,11 +88,15 @@ class Loops:
             keys = it.id in self.dict_params | self.sure_dicts if isinstance(it, gast.Name) \
                 else it.func.attr == "keys"
             it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
+        if isinstance(it, gast.Name) and it.id in self.object_classes:
+            self.unsupported(it, "iterating over an object of your class (its __iter__)",
+                             "iterate over the list or array it holds (for w in obj.ws)")
         if callee is iter or callee is filter or callee is map \
                 or getattr(callee, "__module__", None) == "itertools" \
+                or inspect.isgeneratorfunction(callee) \
                 or (isinstance(it, gast.Constant) and isinstance(it.value, (str, bytes))):
-            # an iterator (no len, no indexing: itertools.combinations(...), iter(xs)) or a
-            # string: iterate over a list of its items
+            # an iterator (no len, no indexing: itertools.combinations(...), iter(xs), a
+            # generator) or a string: iterate over a list of its items
             it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
         seq = self.atom(it, s)
         if keys and self.out and isinstance(self.out[-1], gast.Assign) \
