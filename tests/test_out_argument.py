@@ -1,5 +1,9 @@
-"""``f(..., out=u)`` for NumPy ufuncs and ``np.clip``: the result written into a local array
-``u`` is a store the derivative follows (it was refused), with NumPy's checks of ``out``."""
+"""Calls made for their effect that are stores the derivative follows (they were refused):
+``f(..., out=u)`` for NumPy ufuncs and ``np.clip`` (with NumPy's checks of ``out``),
+``np.copyto``, ``np.put``, ``np.fill_diagonal``, ``setattr``; and messages (logging), which
+change nothing."""
+import logging
+
 import numpy as np
 import pytest
 from conftest import check_all_modes, check_like_plain
@@ -140,3 +144,62 @@ def test_copyto_is_a_store():
     g = ad.grad(copied_into)
     g(rng.randn(2, 3), rng.randn(3))
     assert "u[...] = " in g.source
+
+
+def put_values(x):
+    a = np.zeros(4)
+    np.put(a, [0, 2], x[:2] * 3.0)  # (a.flat[[0, 2]] = ...)
+    return np.sum(a * x)
+
+
+def fill_the_diagonal(x):
+    A = np.outer(x, x)
+    np.fill_diagonal(A, x[0] ** 2)  # (one value)
+    B = np.outer(x, x)
+    np.fill_diagonal(B, x * 2.0)  # (one per entry)
+    return np.sum(A * A) + np.sum(B ** 3)
+
+
+class Box:
+    def __init__(self, w):
+        self.w = w
+
+
+def set_by_name(box, x):
+    setattr(box, "w", box.w * x)
+    return np.sum(box.w ** 2)
+
+
+def logged(x):
+    y = np.sum(x ** 2)
+    LOG.debug("loss %s", y)  # (messages change nothing: not refused as calls for their effect)
+    logging.info("loss %.3f", y)
+    return y
+
+
+LOG = logging.getLogger("adcompiler-tests")
+
+
+@pytest.mark.parametrize("fn", [put_values, fill_the_diagonal, logged])
+def test_calls_made_for_their_effect_that_are_stores(fn):
+    check_like_plain(fn, [np.array([0.3, -0.7, 0.45, 0.2])])
+
+
+def test_setattr_with_a_constant_name_is_an_attribute_store():
+    x = np.array([0.3, -0.7, 0.45, 0.2])
+    box, plain = Box(np.arange(1.0, 5.0)), Box(np.arange(1.0, 5.0))
+    value, grad = ad.value_and_grad(set_by_name, wrt=1)(box, x)
+    assert value == pytest.approx(set_by_name(plain, x))
+    np.testing.assert_array_equal(box.w, plain.w)
+    np.testing.assert_allclose(grad, 2 * np.arange(1.0, 5.0) ** 2 * x)
+
+
+def fill_cyclically(x):
+    A = np.outer(x, x)
+    np.fill_diagonal(A, x[:2])  # (two values for four entries: NumPy repeats them)
+    return np.sum(A)
+
+
+def test_a_cyclic_fill_is_refused():
+    with pytest.raises(ad.AdError, match="repeats them"):
+        ad.grad(fill_cyclically)(np.array([0.3, -0.7, 0.45, 0.2]))

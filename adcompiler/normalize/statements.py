@@ -41,6 +41,10 @@ class Statements:
             return  # docstring or bare constant
         if self.scatter(s):
             return
+        store = self.as_store(s.value)
+        if store is not None:  # (np.put(a, i, v), setattr(obj, "w", v), np.fill_diagonal(a, v))
+            self.stmt(gast.copy_location(store, s))
+            return
         value = self.expr(s.value, s)
         if not is_atom(value):
             self.emit(gast.Expr(value=value), s)
@@ -71,6 +75,31 @@ class Statements:
         # (an array sharing its memory changes too: see check_in_place_updates)
         self.out[-1].ad_augmented = True
         return True
+
+    def as_store(self, call):
+        """The assignment a call made for its effect spells: ``np.put(a, i, v)`` is
+        ``a.flat[i] = v``, ``setattr(obj, "w", v)`` is ``obj.w = v``, ``np.fill_diagonal(a, v)``
+        is ``a[diagonal_index(a, v)] = v``; None for any other call."""
+        if self.bind_object is None or not isinstance(call, gast.Call) or call.keywords \
+                or any(isinstance(a, gast.Starred) for a in call.args) \
+                or not self.is_global(call.func):
+            return None
+        fn = self.resolver.resolve(call.func)
+        args = call.args
+        if fn is setattr and len(args) == 3 and isinstance(args[1], gast.Constant) \
+                and isinstance(args[1].value, str) and args[1].value.isidentifier():
+            target = gast.Attribute(value=args[0], attr=args[1].value, ctx=gast.Store())
+        elif fn is np.put and len(args) == 3 and isinstance(args[0], gast.Name):
+            flat = gast.Attribute(value=args[0], attr="flat", ctx=gast.Load())
+            target = gast.Subscript(value=flat, slice=args[1], ctx=gast.Store())
+        elif fn is np.fill_diagonal and len(args) == 2 and isinstance(args[0], gast.Name):
+            where = gast.Call(func=name(self.helper("diagonal_index", runtime.diagonal_index)),
+                              args=[args[0], args[1]], keywords=[])
+            target = gast.Subscript(value=args[0], slice=where, ctx=gast.Store())
+        else:
+            return None
+        return gast.Assign(targets=[target], value=args[2 if fn is not np.fill_diagonal else 1],
+                           type_comment=None)
 
     def stmt_Assert(self, s):
         test = self.atom(s.test, s)

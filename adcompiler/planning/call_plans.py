@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 import os
 import types
+import warnings
 
 import gast
 import numpy as np
@@ -27,6 +29,11 @@ def _user_function(fn) -> bool:
     inner = getattr(fn, "__func__", fn)
     return isinstance(inner, types.FunctionType) and not is_library_function(inner) \
         and (getattr(inner, "__module__", None) or "").split(".")[0] != "adcompiler"
+
+
+_LOGGING = frozenset({"debug", "info", "warning", "error", "critical", "exception", "log"})
+_MESSAGES = (logging.debug, logging.info, logging.warning, logging.error, logging.critical,
+             logging.log, warnings.warn)
 
 
 def _user_callable(obj):
@@ -323,5 +330,8 @@ class CallPlans(RuleBinding):
         if self.ctx.generated:  # generated code calls only its own helpers for their effect
             return True
         obj = self.ctx.resolver.resolve(call.func)
+        if isinstance(obj, types.MethodType) and isinstance(obj.__self__, logging.Logger) \
+                and obj.__name__ in _LOGGING or any(obj is f for f in _MESSAGES):
+            return True  # (a message: it formats the values it is given, and changes none)
         rule = rules.lookup(obj) if obj is not MISSING else None
         return rule is not None and rule.nondiff

@@ -110,6 +110,7 @@ from .objects import (
 from .writes import (
     Overlap,
     copy,
+    diagonal_index,
     element_in_place,
     flat_index,
     in_place,
@@ -140,7 +141,7 @@ __all__ = [
     "zero_like", "dense", "cast_like", "distinct", "cotangent",
     # writes
     "keep_dtype", "in_place", "scatter_add", "scattered", "element_in_place", "flat_index",
-    "stored_value", "out_value", "snapshot", "copy",
+    "stored_value", "out_value", "diagonal_index", "snapshot", "copy",
     "Overlap", "overlap", "synced",
     # batching
     "lift", "expand_batch", "batch_size", "batch_zeros", "batch_cast", "batch_unbroadcast",

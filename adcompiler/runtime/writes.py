@@ -81,6 +81,20 @@ def flat_index(x, index, value=None):
     return np.unravel_index(positions, x.shape)
 
 
+def diagonal_index(a, value):
+    """The index of the entries ``np.fill_diagonal(a, value)`` writes (``a[i, i, ...]`` for ``i``
+    below the smallest axis; ``a`` must have equal axes beyond two, as NumPy requires); refused
+    when NumPy would repeat the values cyclically, which indexing does not."""
+    if a.__class__ is not _ndarray or a.ndim < 2 or (a.ndim > 2 and len(set(a.shape)) > 1):
+        raise ValueError("array must be at least 2-d, and all dimensions must be of equal length")
+    k = np.arange(min(a.shape))
+    if np.size(value) not in (1, k.size):
+        raise AdError("np.fill_diagonal(a, v) with %d values for %d diagonal entries repeats them "
+                      "(NumPy's fill), which is not supported: give one value per entry"
+                      % (np.size(value), k.size))
+    return (k,) * a.ndim
+
+
 def stored_value(x, index, value, refusal):
     """The value of ``x[index] = value`` where ``value`` may be a view of ``x``. NumPy writes an
     overlapping view element by element in an order of its own (``x[1, :] = x[:, -1]`` reads
