@@ -3242,3 +3242,25 @@ def test_generators_objects_indexed_or_iterated_and_lists_held_fixed():
     with pytest.raises(ad.AdError, match="iterating over an object of your class"):
         ad.grad(_rows_iterated)(_Rows(W))
     assert ad.jvp(_appended_in_a_loop, [1.5, []], [1.0, None]) == (1.5, 1.0)
+
+
+def _guarded_by_where(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = np.where(x > 0, np.sqrt(x), 0.0)  # (sqrt of the entries not picked: NaN)
+        s = np.where(x != 0, np.sin(x) / x, 1.0)
+        e = np.where(x > 0, x * np.log(np.abs(x)), 0.0)  # (an entropy term)
+    return np.sum(r) + np.sum(s * s) + np.sum(e)
+
+
+def test_np_where_does_not_pass_nan_from_the_value_it_did_not_pick():
+    # found by a trial of realistic programs: the adjoint np.where gives the value it did not
+    # pick is 0, and 0 times the derivative there (inf or NaN: sqrt at x < 0, sin(x) / x at 0)
+    # was NaN; it is 0 now (forward mode was right already)
+    x = np.array([-0.5, 0.0, 0.3, 1.2])
+    grad = ad.grad(_guarded_by_where)(x)
+    assert np.all(np.isfinite(grad))
+    want = fd_grad(_guarded_by_where, [np.array([-0.5, 1e-3, 0.3, 1.2])], 0)
+    np.testing.assert_allclose(grad[[0, 2, 3]], want[[0, 2, 3]], rtol=1e-6, atol=1e-8)
+    assert grad[1] == 0.0  # (the sinc term's derivative at 0; the others are not picked there)
+    x = np.array([-0.5, 0.4, 0.3, 1.2])
+    check_all_modes(_guarded_by_where, [x])

@@ -6,6 +6,7 @@ import os
 import sys
 
 import gast
+import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
@@ -20,6 +21,9 @@ def _name(rule, namespace):
     fn = rule.fn
     mod = getattr(fn, "__module__", "") or ""
     name = getattr(fn, "__name__", str(fn))
+    owner = getattr(fn, "__self__", None)
+    if isinstance(owner, np.ufunc):  # (a ufunc's method: np.add.reduce, np.multiply.outer)
+        return "np.%s.%s" % (owner.__name__, name)
     if namespace in ("numpy", "numpy.linalg"):
         prefix = "np.linalg." if "linalg" in mod else ("np.random." if "random" in mod else "np.")
         return prefix + name

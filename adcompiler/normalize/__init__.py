@@ -16,13 +16,15 @@ aliases), then the ``Normalizer`` (``normalizer``, with its ``statements``, ``lo
 from __future__ import annotations
 
 import copy
+import types
 
 import gast
 
 from ..errors import Location
 from ..ir import walk
 from ..naming import Namer
-from ..resolve import Resolver
+from ..parse import is_library_function
+from ..resolve import MISSING, Resolver
 from .frozen import thaw_frozen_distributions
 from .jumps import lower_jumps
 from .namespaces import resolve_namespace_aliases
@@ -71,7 +73,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     while grown:
         grown = False
         for target, values in bindings.items():
-            dicts = [_dict_value(v, resolver, norm.maybe_dicts) for v in values]
+            dicts = [_dict_value(v, resolver, norm.maybe_dicts) or _opaque_call(v, resolver)
+                     for v in values]
             if any(dicts) and target not in norm.maybe_dicts:
                 norm.maybe_dicts.add(target)
                 grown = True
@@ -102,6 +105,15 @@ def params_of(fdef) -> set:
     args = fdef.args
     return {p.id for p in args.posonlyargs + args.args + args.kwonlyargs
             + [args.vararg, args.kwarg] if p is not None}
+
+
+def _opaque_call(value, resolver) -> bool:
+    """Whether ``value`` calls a function of the user's, a method or a callable known only at run
+    time: its result may be a dict (``for k in make_params(x)`` iterates over keys)."""
+    if not isinstance(value, gast.Call):
+        return False
+    fn = resolver.resolve(value.func)
+    return fn is MISSING or (isinstance(fn, types.FunctionType) and not is_library_function(fn))
 
 
 def _dict_value(value, resolver, dicts) -> bool:

@@ -66,6 +66,8 @@ class AdjointState:
         standing for a zero array; ``fresh``: a sum with expr is an array (not when expr may be
         a helper's 0.0 for an adjoint that is 0.0 by cancellation)."""
         d = self.adj(var)
+        if self.masking:
+            self.masked.add(var)
         if uniform and var in self.live and var in self.maybe_zero:
             # (0.0 standing for zeros + a scalar standing for a uniform array: a scalar)
             self.uniform[var] = uniform

@@ -38,9 +38,10 @@ class Contributions:
     def contributions(self, s, plan: Plan) -> list[Contrib]:
         """The adjoint contributions of simple statement ``s`` (computed once: they depend only on
         activity and kinds, not on the backward pass's state)."""
-        cached = self.contrib_cache.get(id(s))
+        key = (id(s), target_of(s)[0] in self.masked)
+        cached = self.contrib_cache.get(key)
         if cached is None:
-            cached = self.contrib_cache[id(s)] = self._contributions(s, plan)
+            cached = self.contrib_cache[key] = self._contributions(s, plan)
         return cached
 
     def _contributions(self, s, plan: Plan) -> list[Contrib]:
@@ -147,6 +148,11 @@ class Contributions:
                 else:
                     mapping[q] = name(self.shape_source(node.id))
         expr = instantiate(template, mapping)
+        if rule.elementwise and target in self.masked:
+            # (an adjoint that is 0 where np.where did not pick: 0 there, even where the
+            # derivative is not finite)
+            expr = gast.Call(func=name(self.helper("where_nonzero")), args=[seed, expr],
+                             keywords=[])
         value_reads = {n for q in value_params
                        for n in loads(mapping[q] if q != "ans" else name(target))} | gate_reads
         shape_reads = {n for q in shape_params

@@ -43,6 +43,10 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
         # adjoints that may hold the scalar 0.0 standing for a zero array (set where a branch or
         # loop merges states): rules that are not elementwise skip their contributions then
         self.maybe_zero: set = set()
+        # adjoints that may hold exact zeros where np.where did not pick their value: a vjp there
+        # is 0 (``where_nonzero``), not 0 * inf = NaN (sqrt of the entries not picked: < 0)
+        self.masked: set = set()
+        self.masking = False  # (the statement being reversed passes on such zeros)
         # lists appended to / popped
         self.resized = {m[0] for m in map(list_method, self.layout.simple) if m}
         self.refuse_traced_helpers()

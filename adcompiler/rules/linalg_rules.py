@@ -27,3 +27,5 @@ if hasattr(np.linalg, "svdvals"):
 D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)", jvp="matrix_power_jvp(a, t_a, n)")
 D(np.linalg.pinv, "a", "pinv_back(g, a, ans)", jvp="pinv_jvp(a, ans, t_a)")
 D(np.linalg.multi_dot, "arrays", "multi_dot_back(g, arrays)", jvp="multi_dot_jvp(arrays, t_arrays)")
+# (an integer: piecewise constant)
+table.nondiff(np.linalg.matrix_rank)

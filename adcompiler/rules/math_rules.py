@@ -40,7 +40,6 @@ E(math.asinh, "x", "g / math.sqrt(x * x + 1.0)")
 E(math.acosh, "x", "g / math.sqrt(x * x - 1.0) if x != 1.0 else 0.0 * g")
 E(math.atanh, "x", "g / (1.0 - x * x)")
 E(math.fabs, "x", "g * math.copysign(1.0, x)")
-E(math.hypot, "x, y", "g * x / nonzero_or_one(ans)", "g * y / nonzero_or_one(ans)")
 E(math.erf, "x", "g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
 E(math.erfc, "x", "-g * 2.0 / math.sqrt(math.pi) * math.exp(-x * x)")
 E(math.degrees, "x", "g * (180.0 / math.pi)")
@@ -62,6 +61,9 @@ D(math.prod, "iterable, start=1", "prod_back(g, iterable, start)", start="g * ma
   jvp="prod_jvp(start, iterable, t_iterable) + math.prod(iterable) * t_start")
 D(math.dist, "p, q", "dist_back(g, ans, p, q, 0)", q="dist_back(g, ans, p, q, 1)",
   jvp="dist_jvp(ans, p, q, t_p, t_q)")
+# (any number of coordinates, Python >= 3.8; the subgradient 0 at the origin)
+D(math.hypot, "*coordinates", "hypot_back(g, ans, coordinates)",
+  jvp="hypot_jvp(ans, coordinates, t_coordinates)")
 D(math.modf, "x", "element(g, 0)", jvp="(t_x, 0.0)")
 D(math.frexp, "x", "element(g, 0) * 2.0 ** -element(ans, 1)", jvp="(t_x * 2.0 ** -ans[1], 0)")
 N(math.floor, math.ceil, math.trunc, math.isnan, math.isinf, math.isfinite, math.isclose,

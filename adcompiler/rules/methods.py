@@ -21,7 +21,8 @@ for _name, _fn in [("sum", np.sum), ("mean", np.mean), ("prod", np.prod), ("max"
 D("reshape", "a, *shape, order='C', copy=None", "np.reshape(g, np.shape(a), order)", linear=True,
   harmless=("copy",),
   only=dict(order=("C", "F")), batching="reshape")
-D("flatten", "a", "np.reshape(g, np.shape(a))", linear=True, batching="reshape")
+D("flatten", "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True,
+  only=dict(order=("C", "F")), batching="reshape")
 D("transpose", "a, *axes", "transpose_back(g, axes)", linear=True, batching="transpose")
 D("T", "a", "np.transpose(g)", linear=True, batching="transpose")
 D("flat", "a", "np.reshape(g, np.shape(a))", linear=True)  # (x.flat[i] reads as np.ravel(x)[i])

@@ -91,6 +91,8 @@ E(np.fmod, "x1, x2", "g", "fmod_back(g, x1, x2)")
 D(np.divmod, "x1, x2", "unbroadcast(element(g, 1), x1)",
   x2="unbroadcast(-element(g, 1) * np.floor_divide(x1, x2), x2)",
   jvp="(0.0, t_x1 - t_x2 * np.floor_divide(x1, x2))", container=True, arrays=True)
+# (fractional, integral) parts: the integral one is piecewise constant
+D(np.modf, "x", "element(g, 0)", jvp="(t_x, 0.0)", container=True, arrays=True)
 E(np.conjugate, "x", "real_adjoint(g, x, site)")
 E(np.real, "val", "real_adjoint(g, val, site)")
 E(np.imag, "val", "real_adjoint(g, val, site) * 0.0")
@@ -120,6 +122,10 @@ for _f, _name in ((np.maximum.reduce, "np.maximum.reduce"),
     R(_f, "a, axis=0, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
       jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, "
           "keepdims=keepdims)", name=_name)
+R(np.logaddexp.reduce, "a, axis=0, dtype=None, out=None, keepdims=False",
+  "unreduce(g, a, axis, keepdims) * np.exp(a - unreduce(ans, a, axis, keepdims))",
+  jvp="np.sum(np.exp(a - unreduce(ans, a, axis, keepdims)) * t_a, axis=axis, keepdims=keepdims)",
+  name="np.logaddexp.reduce")
 for _f, _name in ((np.maximum.accumulate, "np.maximum.accumulate"),
                   (np.minimum.accumulate, "np.minimum.accumulate")):
     D(_f, "a, axis=0, dtype=None, out=None", "accumulate_extreme_back(g, a, ans, axis)",
@@ -184,6 +190,18 @@ R(np.nanprod, "a, axis=None, dtype=None, out=None, keepdims=False",
   "others_product(np.where(np.isnan(a), 1.0, a), axis))",
   jvp="np.sum(np.where(np.isnan(a), 0.0, others_product(np.where(np.isnan(a), 1.0, a), axis) * "
       "t_a), axis=axis, keepdims=keepdims)")
+# (rows are variables: the result is u @ u.T for the centred rows scaled to unit length)
+D(np.corrcoef, "x, y=None, rowvar=True, *, dtype=None", "corrcoef_back(g, x, y, 0)",
+  y="corrcoef_back(g, x, y, 1)", jvp="corrcoef_jvp(x, y, t_x, t_y)", only=dict(rowvar=(True,)))
+# (method 'linear': between two order statistics, weighted 1 - frac and frac; q is a constant)
+D(np.quantile, "a, q, axis=None, out=None, overwrite_input=False, method='linear', "
+  "keepdims=False, *, weights=None", "quantile_back(g, a, q, axis, keepdims)",
+  jvp="quantile_jvp(t_a, a, q, axis, keepdims)", harmless=("overwrite_input",),
+  only=dict(method=("linear",), weights=(None,)))
+D(np.percentile, "a, q, axis=None, out=None, overwrite_input=False, method='linear', "
+  "keepdims=False, *, weights=None", "quantile_back(g, a, np.true_divide(q, 100), axis, keepdims)",
+  jvp="quantile_jvp(t_a, a, np.true_divide(q, 100), axis, keepdims)",
+  harmless=("overwrite_input",), only=dict(method=("linear",), weights=(None,)))
 D(np.cov, "m, y=None, rowvar=True, bias=False, ddof=None", "cov_back(g, m, rowvar, bias, ddof)",
   jvp="cov_jvp(m, t_m, rowvar, bias, ddof)", only=dict(y=(None,)))
 D(np.nancumsum, "a, axis=None, dtype=None, out=None",
@@ -223,6 +241,23 @@ D(np.einsum, "subscripts, *operands, optimize=False, dtype=None",
 P(np.outer, "a, b", "np.reshape(np.dot(g, np.ravel(b)), np.shape(a))",
   "np.reshape(np.dot(np.ravel(a), g), np.shape(b))",
   "np.outer")
+# ufunc.outer: the result's axes are a's, then b's; each adjoint sums over the other's axes
+D(np.add.outer, "a, b, *, dtype=None, out=None",
+  "np.sum(g, axis=tuple(range(np.ndim(a), np.ndim(g))))", b="unbroadcast(g, b)",
+  jvp="np.add.outer(t_a, np.zeros(np.shape(b))) + np.add.outer(np.zeros(np.shape(a)), t_b)",
+  name="np.add.outer", arrays=True)
+D(np.subtract.outer, "a, b, *, dtype=None, out=None",
+  "np.sum(g, axis=tuple(range(np.ndim(a), np.ndim(g))))", b="-unbroadcast(g, b)",
+  jvp="np.add.outer(t_a, np.zeros(np.shape(b))) - np.add.outer(np.zeros(np.shape(a)), t_b)",
+  name="np.subtract.outer", arrays=True)
+D(np.multiply.outer, "a, b, *, dtype=None, out=None", "np.tensordot(g, b, np.ndim(b))",
+  b="np.tensordot(a, g, np.ndim(a))",
+  jvp="np.multiply.outer(t_a, b) + np.multiply.outer(a, t_b)", name="np.multiply.outer",
+  arrays=True)
+D(np.divide.outer, "a, b, *, dtype=None, out=None", "np.tensordot(g, 1.0 / b, np.ndim(b))",
+  b="-np.tensordot(a, g, np.ndim(a)) / b ** 2",
+  jvp="np.divide.outer(t_a, b) - np.multiply.outer(a, t_b / b ** 2)", name="np.divide.outer",
+  arrays=True)
 
 # -- shapes
 # (the adjoint reshapes back to the operand's shape, whatever the new shape or axis was; in the
@@ -277,7 +312,19 @@ D(np.flip, "m, axis=None", "np.flip(g, axis)", linear=True)
 D(np.fliplr, "m", "np.fliplr(g)", linear=True)
 D(np.flipud, "m", "np.flipud(g)", linear=True)
 D(np.roll, "a, shift, axis=None", "roll_back(g, shift, axis)", linear=True)
-D(np.pad, "array, pad_width, mode='constant'", "pad_back(g, array, pad_width, mode)", linear=True)
+# (the modes that copy entries: their adjoint adds g back to the entries copied; reflect_type
+# 'odd' computes new values, 2 * edge - entry, and is refused)
+# (constant_values fill new entries: not differentiated, so one depending on wrt is refused;
+# the tangent pads with zeros, not with them)
+D(np.pad, "array, pad_width, mode='constant', reflect_type='even', constant_values=0",
+  "pad_back(g, array, pad_width, mode)", jvp="np.pad(t_array, pad_width, mode)",
+  harmless=("constant_values",),
+  only=dict(mode=("constant", "edge", "reflect", "symmetric", "wrap"), reflect_type=("even",)))
+# (obj: constant indices, slices or masks; values inserted broadcast, so their adjoints add up)
+D(np.delete, "arr, obj, axis=None", "delete_back(g, arr, obj, axis)", linear=True)
+D(np.insert, "arr, obj, values, axis=None", "insert_back(g, arr, obj, values, axis, 0)",
+  values="insert_back(g, arr, obj, values, axis, 1)",
+  jvp="insert_jvp(arr, t_arr, obj, values, t_values, axis)")
 D(np.take, "a, indices, axis=None", "take_back(g, a, indices, axis)", linear=True)
 D(np.take_along_axis, "arr, indices, axis", "take_along_axis_back(g, arr, indices, axis)",
   linear=True)
@@ -315,6 +362,10 @@ D(np.vander, "x, N=None, increasing=False", "np.sum(g * vander_slope(x, N, incre
   jvp="vander_slope(x, N, increasing) * t_x[:, None]")
 D(np.median, "a, axis=None, keepdims=False", "median_back(g, a, axis, keepdims)",
   jvp="np.sum(median_back(1.0, a, axis, True) * t_a, axis=axis, keepdims=keepdims)")
+# (the median of the entries that are not NaN; a NaN entry gets no gradient)
+D(np.nanmedian, "a, axis=None, out=None, overwrite_input=False, keepdims=False",
+  "nanmedian_back(g, a, axis, keepdims)", jvp="nanmedian_jvp(t_a, a, axis, keepdims)",
+  harmless=("overwrite_input",))
 if hasattr(np, "trapezoid"):  # NumPy >= 2.0
     D(np.trapezoid, "y, x=None, dx=1.0, axis=-1", "trapezoid_back(g, y, x, dx, axis)",
       x="trapezoid_x_back(g, y, x, axis)", dx="unbroadcast(g * ans / dx, dx)",

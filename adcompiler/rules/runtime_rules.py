@@ -44,6 +44,8 @@ D(rt.dtype_gate, "v, dtype, where", "dtype_gate(g, dtype, where)", linear=True)
 D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
 D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
 D(elementwise.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
+D(elementwise.where_nonzero, "d, value", None, value="where_nonzero(d, g)",
+  jvp="where_nonzero(d, t_value)", zero=("d",))
 D(distributions.mvn_checked, "v, x, mean, cov, where", "mvn_checked(g, x, mean, cov, where)",
   linear=True, zero=("x", "mean", "cov"))
 D(distributions.dirichlet_checked, "v, x, alpha, where", "dirichlet_checked(g, x, alpha, where)",
@@ -207,7 +209,8 @@ for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, j
                 reductions.nanmean_back, joins.append_back, polynomials.polyder_back,
                 reductions.median_back, polynomials.linspace_back, shapes.meshgrid_back,
                 containers.sequence_repeat_back, reductions.accumulate_extreme_back,
-                containers.merged_dict_back):
+                containers.merged_dict_back, statistics.quantile_back, statistics.nanmedian_back,
+                joins.delete_back, joins.insert_back, shapes.scatter_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
     _params = ", ".join(
         ["cot"] + [str(p) for p in list(inspect.signature(_helper).parameters.values())[1:]]

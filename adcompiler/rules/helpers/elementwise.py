@@ -43,6 +43,16 @@ def _where_nonzero(factor, value):
         return np.where(factor == 0, 0.0, value())
 
 
+def where_nonzero(d, value):
+    """``value`` where the adjoint ``d`` is non-zero, else 0: the vjp of an adjoint that is 0
+    where ``np.where`` did not pick the value (``value`` may be NaN or inf there: the derivative
+    of ``np.sqrt`` at the negative entries ``np.where(x > 0, np.sqrt(x), 0.0)`` leaves out)."""
+    if d.__class__ is float or (np.ndim(d) == 0 and np.ndim(value) == 0):
+        return value if d != 0 else 0.0 * d
+    with np.errstate(invalid="ignore"):
+        return np.where(np.equal(d, 0), 0.0, value)
+
+
 def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
     """Tangent of ``dpow_base(v, x, y)`` (forward mode over gradient code)."""
     out = dpow_base(t_v, x, y)
@@ -220,3 +230,23 @@ def select_choices_jvp(condlist, t_choicelist, t_default):
     t_choices = [0.0] * len(condlist) if _zero(t_choicelist) else t_choicelist
     return np.select(condlist, [np.asarray(t, dtype=float) for t in t_choices], t_default)
 
+
+
+def hypot_back(g, ans, coordinates):
+    """Adjoints of ``math.hypot(*coordinates)``: each coordinate over the length (the
+    subgradient 0 at the origin)."""
+    if _zero(g):
+        return [g] * len(coordinates)
+    scale = g / nonzero_or_one(ans)
+    return [scale * c for c in coordinates]
+
+
+def hypot_jvp(ans, coordinates, t_coordinates):
+    """Tangent of ``math.hypot(*coordinates)`` (a zero tangent: 0.0, for one or all of them)."""
+    if _zero(t_coordinates):
+        return t_coordinates
+    total = 0.0
+    for c, t in zip(coordinates, t_coordinates):
+        if not _zero(t):
+            total = total + c * t
+    return total / nonzero_or_one(ans)

@@ -1,5 +1,6 @@
 """Adjoints of functions that join arrays or split one: concatenate (``split_like``), stack
-(``unstack``), vstack, hstack, dstack, column_stack, append, split, and ``np.r_`` / ``np.c_``;
+(``unstack``), vstack, hstack, dstack, column_stack, append, insert, delete, split, and
+``np.r_`` / ``np.c_``;
 with the adjoints of those adjoints (``join_pieces``, ``stack_pieces``, ``dense_items``). The
 adjoint of a sequence argument is one adjoint per entry, a list, or an array when the sequence
 was one."""
@@ -8,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import _float, _zero
+from .shapes import scatter_back
 
 
 def vstack_back(g, tup):
@@ -158,3 +160,37 @@ def unstack(g, arrays, axis=0):
     if g.__class__ is _float:
         return _pieces_like(g, arrays)
     return _pieces_like([np.take(g, i, axis=axis) for i in range(len(arrays))], arrays)
+
+
+def _flat_indices(x):
+    return np.reshape(np.arange(np.size(x)), np.shape(x))
+
+
+def delete_back(g, arr, obj, axis=None):
+    """Adjoint of ``np.delete(arr, obj, axis)``: ``g`` back at the entries kept, zeros at the
+    deleted ones (found by deleting ``arr``'s flat indices the same way)."""
+    return scatter_back(g, np.delete(_flat_indices(arr), obj, axis), arr)
+
+
+def insert_back(g, arr, obj, values, axis, which):
+    """Adjoint of ``arr`` (``which`` 0) or ``values`` (1) in ``np.insert(arr, obj, values, axis)``:
+    the entries of ``g`` each came from, found by inserting flat indices the same way (-1 for the
+    other operand's entries; repeated values, broadcast, add up). An integer ``arr`` makes the
+    result integer: no gradient for the values."""
+    if which == 0:
+        return scatter_back(g, np.insert(_flat_indices(arr), obj, -1, axis), arr)
+    if _zero(g):
+        return g
+    if np.asarray(arr).dtype.kind not in "fc":
+        return np.zeros(np.shape(values))
+    index = np.insert(np.full(np.shape(arr), -1, dtype=np.intp), obj, _flat_indices(values), axis)
+    return scatter_back(g, index, values)
+
+
+def insert_jvp(arr, t_arr, obj, values, t_values, axis):
+    """Tangent of ``np.insert(arr, obj, values, axis)`` (a zero tangent stands for zeros of its
+    operand's shape)."""
+    if np.asarray(arr).dtype.kind not in "fc":
+        t_arr, t_values = 0.0, 0.0
+    return np.insert(np.zeros(np.shape(arr)) if _zero(t_arr) else t_arr, obj,
+                     np.zeros(np.shape(values)) if _zero(t_values) else t_values, axis)

@@ -85,17 +85,38 @@ def roll_back(g, shift, axis=None):
 
 
 def pad_back(g, array, pad_width, mode="constant"):
-    """Adjoint of constant-mode ``np.pad``: the centre of ``g``."""
-    if mode != "constant":
+    """Adjoint of ``np.pad``: the centre of ``g`` for mode 'constant'; for the modes that copy
+    entries ('edge', 'reflect', 'symmetric', 'wrap'), ``g`` added back to the entries each padded
+    one copies (found by padding their flat indices the same way)."""
+    if mode not in ("constant", "edge", "reflect", "symmetric", "wrap"):
         raise _unsupported(
-            "the gradient of np.pad is supported for mode='constant' only, not %r" % (mode,),
-            "pad with mode='constant', or build the padding with np.concatenate",
+            "the gradient of np.pad is supported for the modes 'constant', 'edge', 'reflect', "
+            "'symmetric' and 'wrap', not %r" % (mode,),
+            "pad with one of those modes, or build the padding with np.concatenate",
         )
     if _zero(g):
         return g
+    if mode != "constant":
+        return scatter_back(g, np.pad(np.reshape(np.arange(np.size(array)), np.shape(array)),
+                                      pad_width, mode), array)
     widths = np.broadcast_to(np.asarray(pad_width), (np.ndim(array), 2))
     index = tuple(slice(int(lo), int(g.shape[i] - hi)) for i, (lo, hi) in enumerate(widths))
     return g[index]
+
+
+def scatter_back(g, index, x):
+    """``g``'s entries added up at the flat positions of ``x`` that ``index`` (of ``g``'s shape)
+    gives; negative indices (inserted entries) are left out: the adjoint of a function that
+    copies ``x``'s entries to where ``index`` says."""
+    if _zero(g):
+        return g
+    index = np.asarray(index)
+    g = np.ravel(np.broadcast_to(g, index.shape))  # (g may be a number standing for an array)
+    index = np.ravel(index)
+    kept = index >= 0
+    out = np.zeros(np.size(x), dtype=np.result_type(g, float))
+    np.add.at(out, index[kept], g[kept])
+    return np.reshape(out, np.shape(x))
 
 
 def take_back(g, a, indices, axis=None):

@@ -1,12 +1,13 @@
 """Adjoints and tangents of statistics: logsumexp with weights, the deviations from the mean
-that std's adjoint reads (exactly 0 on a slice constant up to rounding), the covariance matrix,
-and ``np.gradient``'s differences."""
+that std's adjoint reads (exactly 0 on a slice constant up to rounding), the covariance and
+correlation matrices, quantiles (linear interpolation between order statistics) and
+``np.gradient``'s differences."""
 from __future__ import annotations
 
 import numpy as np
 
 from ...runtime import unbroadcast, unreduce
-from ._base import _zero
+from ._base import _unsupported, _zero
 
 
 def logsumexp_back(g, a, b, ans, axis=None, keepdims=False, wrt=0):
@@ -98,3 +99,139 @@ def gradient_back(g, f, varargs=(), axis=None, edge_order=1):
         total = total + np.moveaxis(along, 0, ax)
     return total
 
+
+
+def _correlated_rows(x, y):
+    """(the variables of ``np.corrcoef(x, y)`` as centred rows scaled to unit length, their
+    lengths): the result is ``u @ u.T`` (covariance's divisor cancels)."""
+    m = np.atleast_2d(x) if y is None else np.concatenate([np.atleast_2d(x), np.atleast_2d(y)])
+    centred = m - np.mean(m, axis=1, keepdims=True)
+    length = np.sqrt(np.sum(centred * centred, axis=1, keepdims=True))
+    return centred / length, length
+
+
+def corrcoef_back(g, x, y=None, wrt=0):
+    """Adjoint of ``x`` (``wrt`` 0) or ``y`` (1) in ``np.corrcoef(x, y)`` (rows are variables):
+    ``(g + g.T) @ u`` through the scaling to unit length (its projection away from ``u``) and
+    the centring (its own adjoint). Written with NumPy calls only, so that gradient code is
+    differentiated again through its source."""
+    if _zero(g):
+        return g
+    u, length = _correlated_rows(x, y)
+    g = np.reshape(g, (u.shape[0], u.shape[0]))
+    gu = (g + g.T) @ u
+    back = (gu - u * np.sum(u * gu, axis=1, keepdims=True)) / length
+    back = back - np.mean(back, axis=1, keepdims=True)
+    rows = np.shape(np.atleast_2d(x))[0]
+    if wrt == 0:
+        return np.reshape(back[:rows], np.shape(x))
+    return np.reshape(back[rows:], np.shape(y))
+
+
+def corrcoef_jvp(x, y, t_x, t_y):
+    """Tangent of ``np.corrcoef(x, y)`` (a zero tangent stands for zeros of its operand's
+    shape)."""
+    u, length = _correlated_rows(x, y)
+    t_x = np.zeros(np.shape(x)) if _zero(t_x) else t_x
+    t_y = None if y is None else np.zeros(np.shape(y)) if _zero(t_y) else t_y
+    t = (np.atleast_2d(t_x) if t_y is None
+         else np.concatenate([np.atleast_2d(t_x), np.atleast_2d(t_y)]))
+    t = t - np.mean(t, axis=1, keepdims=True)
+    du = (t - u * np.sum(u * t, axis=1, keepdims=True)) / length
+    return np.squeeze(du @ u.T + u @ du.T)  # (as np.corrcoef of one variable gives a number)
+
+
+def _order_statistics(a, q, axis):
+    """For ``np.quantile(a, q, axis)`` with the linear method: (``a`` with the reduced axis last,
+    flattened for None; its sorting order along it; for each of the flattened ``q``, the lower
+    and upper order statistics it interpolates and the upper one's weight)."""
+    if np.ndim(axis):
+        raise _unsupported("the gradient of np.quantile / np.percentile is supported for axis=None "
+                           "or one axis, not %r" % (axis,), "reshape the array so that the "
+                           "reduced axes are one, or call it once per axis")
+    x = np.asarray(a)
+    x = np.reshape(x, (-1,)) if axis is None else np.moveaxis(x, axis, -1)
+    n = x.shape[-1]
+    position = np.ravel(np.asarray(q, dtype=float)) * (n - 1)
+    lower = np.clip(np.floor(position), 0, n - 1).astype(np.intp)
+    upper = np.minimum(lower + 1, n - 1)
+    return x, np.argsort(x, axis=-1), lower, upper, position - lower
+
+
+def _quantile_shape(a, q, axis, keepdims):
+    """The shape of ``np.quantile(a, q, axis, keepdims=keepdims)``: q's, then the reduced one."""
+    shape = list(np.shape(a))
+    if axis is None:
+        shape = [1] * len(shape) if keepdims else []
+    elif keepdims:
+        shape[axis] = 1
+    else:
+        del shape[axis]
+    return np.shape(q) + tuple(shape)
+
+
+def quantile_back(g, a, q, axis=None, keepdims=False):
+    """Adjoint of ``np.quantile(a, q, axis, keepdims=keepdims)`` (method 'linear'): each result's
+    adjoint goes to the two order statistics it interpolates, weighted ``1 - frac`` and ``frac``."""
+    if _zero(g):
+        return g
+    x, order, lower, upper, frac = _order_statistics(a, q, axis)
+    rest = x.shape[:-1]
+    g = np.reshape(np.broadcast_to(g, _quantile_shape(a, q, axis, keepdims)), (-1,) + rest)
+    frac = np.reshape(frac, (-1,) + (1,) * len(rest))
+    ranked = np.zeros((x.shape[-1],) + rest, dtype=np.result_type(g, float))
+    np.add.at(ranked, lower, g * (1.0 - frac))
+    np.add.at(ranked, upper, g * frac)
+    out = np.zeros(x.shape, dtype=ranked.dtype)
+    np.put_along_axis(out, order, np.moveaxis(ranked, 0, -1), axis=-1)
+    return np.reshape(out, np.shape(a)) if axis is None else np.moveaxis(out, -1, axis)
+
+
+def quantile_jvp(t, a, q, axis=None, keepdims=False):
+    """Tangent of ``np.quantile(a, q, axis, keepdims=keepdims)`` (method 'linear') along ``t``."""
+    if _zero(t):
+        return t
+    x, order, lower, upper, frac = _order_statistics(a, q, axis)
+    t = np.broadcast_to(t, np.shape(a))
+    t = np.reshape(t, (-1,)) if axis is None else np.moveaxis(t, axis, -1)
+    ranked = np.moveaxis(np.take_along_axis(t, order, axis=-1), -1, 0)
+    frac = np.reshape(frac, (-1,) + (1,) * (x.ndim - 1))
+    value = ranked[lower] * (1.0 - frac) + ranked[upper] * frac
+    return np.reshape(value, _quantile_shape(a, q, axis, keepdims))
+
+
+def _nan_middle(a, axis):
+    """For ``np.nanmedian(a, axis)``: (``a`` with the reduced axis last, its sorting order, NaNs
+    last; the positions of the two middle entries that are not NaN, equal for an odd count)."""
+    x = np.asarray(a)
+    x = np.reshape(x, (-1,)) if axis is None else np.moveaxis(x, axis, -1)
+    count = np.sum(~np.isnan(x), axis=-1, keepdims=True)
+    return x, np.argsort(x, axis=-1), np.maximum((count - 1) // 2, 0), count // 2
+
+
+def nanmedian_back(g, a, axis=None, keepdims=False):
+    """Adjoint of ``np.nanmedian(a, axis, keepdims=keepdims)``: half of ``g`` to each of the two
+    middle entries that are not NaN (both halves to the middle one for an odd count)."""
+    if _zero(g):
+        return g
+    x, order, lower, upper = _nan_middle(a, axis)
+    half = 0.5 * np.reshape(np.broadcast_to(g, _quantile_shape(a, 0.5, axis, keepdims)),
+                            x.shape[:-1] + (1,))
+    rank = np.arange(x.shape[-1])
+    ranked = np.where(rank == lower, half, 0.0) + np.where(rank == upper, half, 0.0)
+    out = np.zeros(x.shape, dtype=np.result_type(half, float))
+    np.put_along_axis(out, order, ranked, axis=-1)
+    return np.reshape(out, np.shape(a)) if axis is None else np.moveaxis(out, -1, axis)
+
+
+def nanmedian_jvp(t, a, axis=None, keepdims=False):
+    """Tangent of ``np.nanmedian(a, axis, keepdims=keepdims)`` along ``t``."""
+    if _zero(t):
+        return t
+    x, order, lower, upper = _nan_middle(a, axis)
+    t = np.broadcast_to(t, np.shape(a))
+    t = np.reshape(t, (-1,)) if axis is None else np.moveaxis(t, axis, -1)
+    ranked = np.take_along_axis(t, order, axis=-1)
+    value = 0.5 * (np.take_along_axis(ranked, lower, axis=-1)
+                   + np.take_along_axis(ranked, upper, axis=-1))
+    return np.reshape(value, _quantile_shape(a, 0.5, axis, keepdims))
