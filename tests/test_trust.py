@@ -3264,3 +3264,21 @@ def test_np_where_does_not_pass_nan_from_the_value_it_did_not_pick():
     assert grad[1] == 0.0  # (the sinc term's derivative at 0; the others are not picked there)
     x = np.array([-0.5, 0.4, 0.3, 1.2])
     check_all_modes(_guarded_by_where, [x])
+
+
+def _made_params(x):
+    return {"a": x * 2.0, "b": x ** 2}
+
+
+def _summed_over_returned_keys(x):
+    d = _made_params(x)  # (a dict, which the caller cannot see from here)
+    total = 0.0
+    for k in d:
+        total = total + np.sum(d[k] * x)
+    return total + sum(np.sum(d[k]) for k in d)
+
+
+def test_a_loop_over_a_dict_a_function_returns_iterates_over_its_keys():
+    # for k in d, d returned by a function of the user's, indexed d by position (KeyError 0 in
+    # generated code); a name bound to such a call is iterated over list(d) now
+    check_all_modes(_summed_over_returned_keys, [np.array([0.3, 0.5])])
