@@ -3282,3 +3282,17 @@ def test_a_loop_over_a_dict_a_function_returns_iterates_over_its_keys():
     # for k in d, d returned by a function of the user's, indexed d by position (KeyError 0 in
     # generated code); a name bound to such a call is iterated over list(d) now
     check_all_modes(_summed_over_returned_keys, [np.array([0.3, 0.5])])
+
+
+def _lambdas_of_the_other_argument(y, theta):
+    funcs = [lambda u, k=k: u * k for k in (1.0, 2.0, 0.5)]
+    total = sum(fn(np.sin(theta)) for fn in funcs)  # (theta is not differentiated below)
+    return np.sum((total + y) ** 2)
+
+
+def test_the_hessian_through_lambdas_applied_to_values_held_fixed():
+    # seed 867438: forward over the gradient code called call_forward_jvp with 0.0 for the
+    # tangents of the lambda's arguments, which it iterated (a crash)
+    y, theta = np.array([0.3, -0.2, 0.5]), np.array([0.1, 0.7, -0.4])
+    H = ad.hessian(_lambdas_of_the_other_argument, wrt=0)(y, theta)
+    np.testing.assert_allclose(H, 2.0 * np.eye(3), rtol=1e-9, atol=1e-12)

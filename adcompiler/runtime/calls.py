@@ -283,6 +283,8 @@ def call_forward_jvp(active, fn, args, t_fn, t_args):
     """Tangent of ``call_forward(active, fn, *args)`` (forward mode over gradient code that calls a
     callable chosen at run time): the tangent of the value and of the saved state."""
     target, operands, positions, _ = _dispatch(active, fn, args)
+    if t_args.__class__ is _float:  # (0.0: the zero tangent of every argument)
+        t_args = (t_args,) * len(args)
     if fn.__class__ is Unpacked:
         tangents = _flat_tangents(fn, range(1, len(args) + 1), tuple(t_args), args,
                                   range(len(operands)))
