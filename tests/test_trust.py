@@ -3291,8 +3291,9 @@ def _lambdas_of_the_other_argument(y, theta):
 
 
 def test_the_hessian_through_lambdas_applied_to_values_held_fixed():
-    # seed 867438: forward over the gradient code called call_forward_jvp with 0.0 for the
-    # tangents of the lambda's arguments, which it iterated (a crash)
+    # seed 867438 (its program is re-run whole in test_differential.py: this smaller one does not
+    # reach the crash): forward over the gradient code called call_forward_jvp with 0.0 for the
+    # tangents of a lambda's arguments, which it iterated
     y, theta = np.array([0.3, -0.2, 0.5]), np.array([0.1, 0.7, -0.4])
     H = ad.hessian(_lambdas_of_the_other_argument, wrt=0)(y, theta)
     np.testing.assert_allclose(H, 2.0 * np.eye(3), rtol=1e-9, atol=1e-12)
