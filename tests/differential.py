@@ -2762,6 +2762,9 @@ def same_effect(a, b) -> bool:
     if isinstance(a, (float, int, np.number)) and isinstance(b, (float, int, np.number)):
         a, b = float(a), float(b)  # (an inf equals itself, a NaN counts as equal to a NaN)
         return a == b or (a != a and b != b) or abs(a - b) <= 1e-9 * max(1.0, abs(a))
+    if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+        return a.shape == b.shape and all(same_effect(x, y) for x, y in zip(a.ravel().tolist(),
+                                                                            b.ravel().tolist()))
     return type(a) is type(b) and a == b
 
 
@@ -2829,6 +2832,7 @@ class ProgramChecker:
 
     def call(self, check: str, fn, *args, **kwargs):
         """Call an adcompiler entry point (or what it returned); classify its exceptions."""
+        self.restore_module_arrays()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -2847,6 +2851,7 @@ class ProgramChecker:
 
     def plain(self, args):
         """``f(*args)`` in plain Python on a copy: (value, arguments after the call), or None."""
+        self.restore_module_arrays()
         copies = copy.deepcopy(args)
         try:
             with warnings.catch_warnings():
@@ -2866,6 +2871,7 @@ class ProgramChecker:
 
     def value_at(self, args) -> float:
         """``f`` at ``args`` as a float (NaN when it raises): for finite differences."""
+        self.restore_module_arrays()
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
@@ -2876,18 +2882,40 @@ class ProgramChecker:
         except Exception:
             return float("nan")
 
-    def module_state(self) -> dict:
-        """Copies of the module-level lists and dicts (logs, counters) the program may write."""
+    def restore_module_arrays(self) -> None:
+        """Put the module-level arrays back as they were before the first call (in place): a
+        program writing into one at each call (``tmp = OFFSET; tmp -= r``) would change the value
+        of every later call, the finite differences' included (seeds 812895, 919388). What a call
+        writes there is compared with the plain call's all the same (``module_state``)."""
         globs = self.f.__globals__
-        return {k: copy.deepcopy(v) for k, v in globs.items() if k.isupper() and isinstance(v, (list, dict))}
+        if not hasattr(self, "module_arrays"):
+            self.module_arrays = {k: v.copy() for k, v in globs.items()
+                                  if k.isupper() and isinstance(v, np.ndarray)}
+        for k, value in self.module_arrays.items():
+            target = globs.get(k)
+            if isinstance(target, np.ndarray) and target.shape == value.shape \
+                    and target.dtype == value.dtype:
+                target[...] = value
+            else:
+                globs[k] = value.copy()
+
+    def module_state(self) -> dict:
+        """Copies of the module-level lists, dicts (logs, counters) and arrays the program may
+        write."""
+        globs = self.f.__globals__
+        return {k: copy.deepcopy(v) for k, v in globs.items()
+                if k.isupper() and isinstance(v, (list, dict, np.ndarray))}
 
     def reset_module_state(self, state: dict) -> None:
-        """Put the module-level lists and dicts back to ``state`` (in place: the function holds
-        the same objects)."""
+        """Put the module-level lists, dicts and arrays back to ``state`` (in place: the function
+        holds the same objects)."""
         globs = self.f.__globals__
         for k, value in state.items():
             target = globs.get(k)
-            if isinstance(target, list):
+            if isinstance(target, np.ndarray) and isinstance(value, np.ndarray) \
+                    and target.shape == value.shape:
+                target[...] = value
+            elif isinstance(target, list):
                 target[:] = copy.deepcopy(value)
             elif isinstance(target, dict):
                 target.clear()
