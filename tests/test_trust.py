@@ -3297,3 +3297,13 @@ def test_the_hessian_through_lambdas_applied_to_values_held_fixed():
     y, theta = np.array([0.3, -0.2, 0.5]), np.array([0.1, 0.7, -0.4])
     H = ad.hessian(_lambdas_of_the_other_argument, wrt=0)(y, theta)
     np.testing.assert_allclose(H, 2.0 * np.eye(3), rtol=1e-9, atol=1e-12)
+
+
+def _method_of_a_numpy_scalar(x, lam):
+    v = np.log(lam ** 2 + 1.0)  # (a NumPy scalar: lam is a Python float)
+    return np.sum(v.ravel() * x) + float(v.reshape(1)[0])
+
+
+def test_the_tangent_of_a_method_of_a_numpy_scalar():
+    # seed 925020: forward mode applied v.ravel() to v's tangent, a Python float (a crash)
+    check_all_modes(_method_of_a_numpy_scalar, [np.array([0.3, -0.5]), 0.7], wrt=(0, 1))
