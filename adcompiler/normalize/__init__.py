@@ -16,15 +16,13 @@ aliases), then the ``Normalizer`` (``normalizer``, with its ``statements``, ``lo
 from __future__ import annotations
 
 import copy
-import types
 
 import gast
 
 from ..errors import Location
 from ..ir import walk
 from ..naming import Namer
-from ..parse import is_library_function
-from ..resolve import MISSING, Resolver
+from ..resolve import Resolver
 from .frozen import thaw_frozen_distributions
 from .jumps import lower_jumps
 from .namespaces import resolve_namespace_aliases
@@ -69,18 +67,11 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     for p in params_of(fdef) & set(dict_params):
         bindings.setdefault(p, []).append(gast.Dict(keys=[], values=[]))
     norm.maybe_dicts, norm.sure_dicts = set(), set()
-    # (nested defs and lambdas: inlined, so what they return is seen; a dict display among it)
-    local_fns = {n.name: n for st in lowered for n in walk(st) if isinstance(n, gast.FunctionDef)}
-    local_fns.update({st.targets[0].id: st.value for st in (n for s in lowered for n in walk(s))
-                      if isinstance(st, gast.Assign) and len(st.targets) == 1
-                      and isinstance(st.targets[0], gast.Name)
-                      and isinstance(st.value, gast.Lambda)})
     grown = True
     while grown:
         grown = False
         for target, values in bindings.items():
-            dicts = [_dict_value(v, resolver, norm.maybe_dicts)
-                     or (not generated and _opaque_call(v, resolver, local_fns)) for v in values]
+            dicts = [_dict_value(v, resolver, norm.maybe_dicts) for v in values]
             if any(dicts) and target not in norm.maybe_dicts:
                 norm.maybe_dicts.add(target)
                 grown = True
@@ -106,26 +97,10 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     return out, norm.temps
 
 
-
 def params_of(fdef) -> set:
     args = fdef.args
     return {p.id for p in args.posonlyargs + args.args + args.kwonlyargs
             + [args.vararg, args.kwarg] if p is not None}
-
-
-def _opaque_call(value, resolver, local_fns) -> bool:
-    """Whether ``value`` calls a function of the user's, a method or a callable known only at run
-    time: its result may be a dict (``for k in make_params(x)`` iterates over keys). A nested
-    def or lambda's may be one when it returns a dict display."""
-    if not isinstance(value, gast.Call):
-        return False
-    if isinstance(value.func, gast.Name) and value.func.id in local_fns:
-        fn = local_fns[value.func.id]
-        returned = [fn.body] if isinstance(fn, gast.Lambda) else [
-            n.value for n in walk(fn) if isinstance(n, gast.Return) and n.value is not None]
-        return any(_dict_value(r, resolver, ()) for r in returned)
-    fn = resolver.resolve(value.func)
-    return fn is MISSING or (isinstance(fn, types.FunctionType) and not is_library_function(fn))
 
 
 def _dict_value(value, resolver, dicts) -> bool:
