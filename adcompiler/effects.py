@@ -92,28 +92,7 @@ def _read_effects(parsed, active) -> tuple:
     written, augmented, returned = set(), set(), set()
 
     def roots(node):  # the parameters a node's object may be (through names bound to views)
-        while isinstance(node, (gast.Subscript, gast.Attribute, gast.Starred)):
-            node = node.value
-        # (either branch's object, either operand's, or an entry of a display: seed 815053)
-        if isinstance(node, gast.IfExp):
-            return roots(node.body) | roots(node.orelse)
-        if isinstance(node, gast.BoolOp):
-            return set().union(*map(roots, node.values))
-        if isinstance(node, (gast.Tuple, gast.List)):
-            return set().union(set(), *map(roots, node.elts))
-        if (
-            isinstance(node, gast.Call)
-            and isinstance(node.func, gast.Attribute)
-            and node.func.attr in _VIEW_METHODS
-        ):
-            return roots(node.func.value)
-        if (
-            isinstance(node, gast.Call)
-            and node.args
-            and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS)
-        ):
-            return roots(node.args[0])
-        return holders.get(node.id, set()) if isinstance(node, gast.Name) else set()
+        return _roots(node, holders, resolver)
 
     for node in gast.walk(tree):
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Delete)):
@@ -212,35 +191,37 @@ def _call_writes(node, roots, resolver, active) -> set:
     return written
 
 
+def _roots(node, holders, resolver) -> set:
+    """The names of ``holders`` whose objects (or views of them) ``node``'s object may be: through
+    subscripts, attributes, view methods and functions, either branch of a conditional expression,
+    either operand of ``and``/``or``, the entries of a display (seeds 815053, 858600)."""
+    while isinstance(node, (gast.Subscript, gast.Attribute, gast.Starred)):
+        node = node.value
+    if isinstance(node, gast.IfExp):
+        return _roots(node.body, holders, resolver) | _roots(node.orelse, holders, resolver)
+    if isinstance(node, (gast.BoolOp, gast.Tuple, gast.List)):
+        parts = node.values if isinstance(node, gast.BoolOp) else node.elts
+        return set().union(set(), *(_roots(p, holders, resolver) for p in parts))
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+            and node.func.attr in _VIEW_METHODS:
+        return _roots(node.func.value, holders, resolver)
+    if isinstance(node, gast.Call) and node.args \
+            and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS):
+        return _roots(node.args[0], holders, resolver)
+    return holders.get(node.id, set()) if isinstance(node, gast.Name) else set()
+
+
 def _holders(tree, params, resolver) -> dict:
     """Name -> the parameters whose object (or a view of it) the name may hold: each parameter
     itself, and names bound to a parameter, an element or slice of it, or a view of it."""
     holders = {p: {p} for p in params}
-
-    def sources(value) -> set:
-        while isinstance(value, (gast.Subscript, gast.Attribute)):
-            value = value.value
-        # (either branch's object, either operand's, a display's entries: seed 858600)
-        if isinstance(value, gast.IfExp):
-            return sources(value.body) | sources(value.orelse)
-        if isinstance(value, gast.BoolOp):
-            return set().union(*map(sources, value.values))
-        if isinstance(value, (gast.Tuple, gast.List)):
-            return set().union(set(), *map(sources, value.elts))
-        if isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute) \
-                and value.func.attr in _VIEW_METHODS:
-            return sources(value.func.value)
-        if isinstance(value, gast.Call) and value.args \
-                and _is_one_of(resolver.resolve(value.func), _VIEW_FUNCTIONS):
-            return sources(value.args[0])
-        return set(holders.get(value.id, set())) if isinstance(value, gast.Name) else set()
 
     changed = True
     while changed:
         changed = False
         for node in gast.walk(tree):
             if isinstance(node, gast.Assign):
-                source = sources(node.value)
+                source = set(_roots(node.value, holders, resolver))
                 for t in node.targets:
                     for n in (t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t]):
                         if isinstance(n, gast.Name) and not source <= holders.get(n.id, set()):
