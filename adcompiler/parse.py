@@ -270,6 +270,13 @@ def traced_library_function(fn) -> bool:
         and (getattr(fn, "__module__", None) or "").split(".")[0] in TRACED_LIBRARIES
 
 
+def is_user_function(fn) -> bool:
+    """A Python function (or method) of the user's: not a library's, not adcompiler's own."""
+    inner = getattr(fn, "__func__", fn)
+    return isinstance(inner, types.FunctionType) and not is_library_function(inner) \
+        and (getattr(inner, "__module__", None) or "").split(".")[0] != "adcompiler"
+
+
 def is_library_function(fn) -> bool:
     """A function of NumPy, another numerical library or the standard library: differentiated only
     through a rule, never traced into. (The user's own packages are traced, installed or not.)"""

@@ -3278,13 +3278,30 @@ def _summed_over_returned_keys(x):
     return total + sum(np.sum(d[k]) for k in d)
 
 
-@pytest.mark.xfail(strict=True, raises=KeyError, reason="open: a loop over a name of unknown "
-                   "type indexes it by position, a dict returned by a function of the user's too")
+def _made_by_branches(x):
+    if x[0] > 0:
+        made = {"a": x}
+    else:
+        made = dict(a=x * 3.0)
+    out = made
+    return out
+
+
+def _summed_over_keys_of_branches(x):
+    total = 0.0
+    for k in _made_by_branches(x):
+        total = total + np.sum(_made_by_branches(x)[k] ** 2)
+    return total
+
+
 def test_a_loop_over_a_dict_a_function_returns_iterates_over_its_keys():
-    # (iterating over list(d) instead was tried and undone: for an array a function returns and
-    # the loop updates in place, list(...) copies the entries the plain loop reads after the
-    # update, seed 947106)
+    # (the loop indexed it by position: a KeyError; a function every return of which makes a
+    # dict makes one. Iterating over list(d) for any unknown value was tried and undone: for an
+    # array a function returns and the loop updates in place, list(...) copies the entries the
+    # plain loop reads after the update, seed 947106)
     check_all_modes(_summed_over_returned_keys, [np.array([0.3, 0.5])])
+    for x in (np.array([0.3, 0.5]), np.array([-0.3, 0.5])):
+        check_all_modes(_summed_over_keys_of_branches, [x])
 
 
 def _half(u):
@@ -3330,3 +3347,97 @@ def _method_of_a_numpy_scalar(x, lam):
 def test_the_tangent_of_a_method_of_a_numpy_scalar():
     # seed 925020: forward mode applied v.ravel() to v's tangent, a Python float (a crash)
     check_all_modes(_method_of_a_numpy_scalar, [np.array([0.3, -0.5]), 0.7], wrt=(0, 1))
+
+
+def _list_built_in_a_loop_then_written(w):
+    terms = []
+    for _ in range(2):
+        terms = terms + [w]  # (a copy of the list, holding w itself)
+    s_acc = w
+    s_acc -= np.sum(w) ** 2  # (writes into w, so into terms[0])
+    return np.sum(terms[0])
+
+
+def _list_concatenated_then_written(w):
+    terms = []
+    terms = terms + [w]
+    s_acc = w
+    s_acc -= np.sum(w) ** 2
+    return np.sum(terms[0] ** 2)
+
+
+@pytest.mark.parametrize("fn", [_list_built_in_a_loop_then_written,
+                                _list_concatenated_then_written])
+def test_a_write_into_an_array_a_concatenated_list_holds_is_refused(fn):
+    # seed 982736: `terms + [w]` is a new list holding w itself; the write through s_acc changed
+    # what terms[0] reads, which the gradient did not follow (and the forward pass dropped it)
+    with pytest.raises(ad.AdError, match="terms"):
+        ad.grad(fn)(np.array([[0.3, 0.5, -0.2]]))
+
+
+def _loop_after_branches(A, X):
+    res = A if X.shape[0] > 2 else -A
+    n_iter = 0
+    while n_iter < 2:
+        res = np.cos(A) + 0.0 * res
+        res[:, n_iter] += 1.0  # (a write into the argument A on the first pass: synced)
+        n_iter += 1
+    if isinstance(res, np.ndarray):
+        v1 = np.sum(res ** 2)
+    else:
+        v1 = res ** 2
+    m = np.max(X)
+    return np.exp(m) if isinstance(A, np.ndarray) else 0.5 * m + np.tanh(v1)
+
+
+def test_an_adjoint_zero_on_entry_to_a_loop_is_not_updated_in_place_there():
+    # seed 942448: the adjoint of res was the float 0.0 entering the reversed loop, and the loop
+    # body, made for its state at the end of a pass, added into it in place (a TypeError)
+    rng = np.random.default_rng(5)
+    A, X = rng.normal(size=(3, 4)), rng.normal(size=(4, 3))
+    dA, dX = ad.grad(_loop_after_branches, wrt=(0, 1))(A.copy(), X)
+    np.testing.assert_array_equal(dA, np.zeros_like(A))
+    np.testing.assert_allclose(dX, fd_grad(lambda a, x: _loop_after_branches(a.copy(), x),
+                                           [A, X], 1), rtol=1e-6, atol=1e-8)
+
+
+def _cancelled_exponent(lam):
+    power = np.array([lam, 2.0 * lam])
+    power = power - power  # (exactly 0, whatever lam is)
+    return np.sum(np.power(np.array([-0.5, 1.5]), power)) + lam ** 2
+
+
+def test_the_exponent_derivative_at_a_negative_base_is_zero_not_nan():
+    # seed 949138: d/dy x ** y is log(x) * x ** y, NaN at x < 0, where x ** y is real only at
+    # integer y; a chain rule that cancels it (t - t) gave NaN where the function's derivative
+    # is finite. TensorFlow's convention: 0 at x <= 0.
+    check_all_modes(_cancelled_exponent, [0.7])
+    assert ad.grad(lambda y: np.power(-2.0, y))(2.0) == 0.0
+    assert ad.grad(lambda y: math.pow(-2.0, y))(2.0) == 0.0
+    grad = ad.grad(lambda x, y: np.sum(x ** y), wrt=(0, 1))(np.array([-1.5, 2.0]),
+                                                            np.array([2.0, 3.0]))
+    np.testing.assert_allclose(grad[0], [-3.0, 12.0])
+    np.testing.assert_allclose(grad[1], [0.0, 8.0 * np.log(2.0)])
+
+
+def _determinant(a):
+    return np.linalg.det(a)
+
+
+@pytest.mark.parametrize("a", [np.array([[1.0, 2.0], [2.0, 4.0]]), np.zeros((3, 3)),
+                               np.arange(9.0).reshape(3, 3), np.diag([2.0, 0.0, 3.0])])
+def test_the_determinant_at_a_singular_matrix_has_its_cofactor_gradient(a):
+    # np.linalg.det's adjoint was det * inv(a).T, a LinAlgError at a singular matrix, where the
+    # determinant (a polynomial) has the cofactor matrix as its gradient
+    grad = ad.grad(_determinant)(a)
+    np.testing.assert_allclose(grad, fd_grad(_determinant, [a], 0), atol=1e-8)
+    t = np.random.default_rng(0).normal(size=a.shape)
+    _, tangent = ad.jvp(_determinant, (a,), (t,))
+    assert tangent == pytest.approx(np.sum(grad * t), abs=1e-10)
+    with pytest.raises(ad.AdError, match="singular"):
+        ad.hessian(_determinant)(a)
+
+
+def test_the_determinant_of_stacked_matrices():
+    a = np.random.default_rng(2).normal(size=(2, 3, 3))
+    check_all_modes(lambda m: np.sum(np.linalg.det(m) ** 2), [a])

@@ -15,14 +15,13 @@ aliases), then the ``Normalizer`` (``normalizer``, with its ``statements``, ``lo
 """
 from __future__ import annotations
 
-import copy
-
 import gast
 
 from ..errors import Location
 from ..ir import walk
 from ..naming import Namer
 from ..resolve import Resolver
+from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
 from .jumps import lower_jumps
 from .namespaces import resolve_namespace_aliases
@@ -57,28 +56,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
     norm.dict_params = set(dict_params) - set(stores)
     norm.object_classes = {p: c for p, c in (object_classes or {}).items() if p not in stores}
-    # names bound to a dict somewhere (``for k in d`` iterates over a list of its keys), and
-    # those bound only to dicts (whose keys are never views of arrays)
-    bindings: dict = {}
-    for st in (n for s in lowered for n in walk(s)):
-        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
-                and isinstance(st.targets[0], gast.Name):
-            bindings.setdefault(st.targets[0].id, []).append(st.value)
-    for p in params_of(fdef) & set(dict_params):
-        bindings.setdefault(p, []).append(gast.Dict(keys=[], values=[]))
-    norm.maybe_dicts, norm.sure_dicts = set(), set()
-    grown = True
-    while grown:
-        grown = False
-        for target, values in bindings.items():
-            dicts = [_dict_value(v, resolver, norm.maybe_dicts) for v in values]
-            if any(dicts) and target not in norm.maybe_dicts:
-                norm.maybe_dicts.add(target)
-                grown = True
-            if all(_dict_value(v, resolver, norm.sure_dicts) for v in values) \
-                    and target not in norm.sure_dicts:
-                norm.sure_dicts.add(target)
-                grown = True
+    norm.maybe_dicts, norm.sure_dicts = dict_names(lowered, resolver, dict_params,
+                                                   params_of(fdef))
     # (a name only ever bound as the counter of loops over range is no other value's)
     counters = {id(loop.target) for st in lowered for loop in walk(st) if isinstance(loop, gast.For)
                 and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
@@ -101,19 +80,3 @@ def params_of(fdef) -> set:
     args = fdef.args
     return {p.id for p in args.posonlyargs + args.args + args.kwonlyargs
             + [args.vararg, args.kwarg] if p is not None}
-
-
-def _dict_value(value, resolver, dicts) -> bool:
-    """Whether ``value`` makes a dict: a display or comprehension, ``dict(...)``, or a copy of a
-    name in ``dicts`` (``copy.deepcopy(d)``, ``copy.copy(d)``, ``d.copy()``)."""
-    if isinstance(value, (gast.Dict, gast.DictComp)):
-        return True
-    if not isinstance(value, gast.Call) or value.keywords or len(value.args) > 1:
-        return False
-    if not value.args:
-        return (isinstance(value.func, gast.Attribute) and value.func.attr == "copy"
-                and isinstance(value.func.value, gast.Name) and value.func.value.id in dicts) \
-            or resolver.resolve(value.func) is dict
-    fn = resolver.resolve(value.func)
-    return fn is dict or (any(fn is f for f in (copy.copy, copy.deepcopy))
-                          and isinstance(value.args[0], gast.Name) and value.args[0].id in dicts)

@@ -12,6 +12,7 @@ import gast
 
 from ..ir import assign, const, copy_tree, located, name, target_of, walk
 from ..resolve import MISSING
+from .dicts import makes_dict
 
 
 class Loops:
@@ -82,11 +83,13 @@ class Loops:
         keys = False
         if (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and not it.args
                 and it.func.attr in ("items", "values", "keys") and not self.is_global(it.func)) \
-                or (isinstance(it, gast.Name) and it.id in self.dict_params | self.maybe_dicts):
+                or (isinstance(it, gast.Name) and it.id in self.dict_params | self.maybe_dicts) \
+                or makes_dict(it, self.resolver, self.sure_dicts):
             # a dict view: iterate over a list of it (a name that may hold a dict: over the list
             # of its keys, or a copy of the list or tuple it holds)
             keys = it.id in self.dict_params | self.sure_dicts if isinstance(it, gast.Name) \
-                else it.func.attr == "keys"
+                else it.func.attr == "keys" if isinstance(it.func, gast.Attribute) \
+                and it.func.attr in ("items", "values", "keys") else True
             it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
         if isinstance(it, gast.Name) and it.id in self.object_classes:
             self.unsupported(it, "iterating over an object of your class (its __iter__)",

@@ -291,8 +291,10 @@ class Aliasing(SharedMemory):
         after ``s``, or whose entries were read before it (``for item in [h]``): they hold the
         array an in-place operation at ``s`` changes."""
         found = set()
-        # (or a view of it: {'b': x[None]})
-        seen_as = {var} | {v for v, bases in self.layout.views.items() if var in bases}
+        # (or a view of it, {'b': x[None]}, or the array it views: ``terms = [w]; s = w; s -= v``;
+        # a list's or tuple's views are the entries it holds, which its += does not write)
+        seen_as = {var} | {v for v, bases in self.layout.views.items() if var in bases} \
+            if is_container(self.kinds.get(var)) else self.sharing_memory(var)
         for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
             if container == var or not seen_as.intersection(self.entries(container, before=s)):
                 continue

@@ -17,19 +17,11 @@ import numpy as np
 from .. import callables, custom, hooks, rules, runtime
 from ..errors import AdError
 from ..ir import loads, name, target_of
-from ..parse import is_library_function, traced_library_function, unwrap
+from ..parse import is_library_function, is_user_function, traced_library_function, unwrap
 from ..resolve import MISSING
 from ..rules.builtin_rules import READS_LOCALS
 from .binding import RuleBinding
 from .plan import Plan, _call_text, _unpacks, dynamic_plan
-
-
-def _user_function(fn) -> bool:
-    """A Python function (or method) of the user's: not a library's, not adcompiler's own."""
-    inner = getattr(fn, "__func__", fn)
-    return isinstance(inner, types.FunctionType) and not is_library_function(inner) \
-        and (getattr(inner, "__module__", None) or "").split(".")[0] != "adcompiler"
-
 
 _LOGGING = frozenset({"debug", "info", "warning", "error", "critical", "exception", "log"})
 _MESSAGES = (logging.debug, logging.info, logging.warning, logging.error, logging.critical,
@@ -42,7 +34,7 @@ def _user_callable(obj):
     if obj is MISSING:
         return None
     obj = unwrap(obj)
-    if _user_function(obj):
+    if is_user_function(obj):
         return obj
     if _is_user_instance(obj):
         return types.MethodType(inspect.getattr_static(type(obj), "__call__"), obj)

@@ -45,6 +45,8 @@ class SharedMemory:
         found = self.sharing_memory(var)
         stores = [(into, set(names)) for _, into, names in self.stores()
                   if is_container(self.kinds.get(into)) or into in self.ctx.containers]
+        # (a shallow copy holds the same objects: ``terms = terms + [w]``, ``list(lst)``)
+        stores += [(c, set(self.copied_from(c))) for c in self.containers()]
         # (a temporary handed over to a name is that name's array: ``t1 = g / n; g = t1``)
         stores += [(temp, set(names)) for temp, names in self.layout.aliases.items()]
         grown = True
@@ -56,6 +58,11 @@ class SharedMemory:
                     grown |= not more <= found
                     found |= more
         return found
+
+    def containers(self) -> set:
+        """The names bound to a list, tuple or dict somewhere."""
+        return {t for s in self.layout.simple for t in target_of(s)
+                if t and (is_container(self.kinds.get(t)) or t in self.ctx.containers)}
 
     def sharing_memory(self, var) -> set:
         """``var`` and every name connected to it by views, in either direction."""

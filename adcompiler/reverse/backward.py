@@ -216,12 +216,13 @@ class BackwardSweep:
         if getattr(s, "ad_inactive", False):
             return
         entry = set(self.live)
+        entry_zero = set(self.maybe_zero)  # (0.0 on the first iteration, and if there is none)
 
         zero_at_head = set()  # adjoints the body kills: 0.0 when the next iteration starts
 
         def reversed_body():
             # (adjoints entering the loop as 0.0)
-            self.maybe_zero |= (self.live - entry) | zero_at_head
+            self.maybe_zero |= (self.live - entry) | zero_at_head | entry_zero
             start = set(self.live)
             stmts = self.backward_block(s.body)
             zero_at_head.update(start - self.live)
@@ -248,6 +249,7 @@ class BackwardSweep:
             self.ensure_owned(v, v, block, s)
         self.materialize_into(head_live - end_live, body, s)
         self.live, self.owned = set(head_live), set(head_owned)
+        self.maybe_zero |= entry_zero
         self.pop_control(s, block)
         if not body:
             out.extend(block)

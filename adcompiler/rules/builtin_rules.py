@@ -16,7 +16,7 @@ E(operator.add, "x, y", "g", "g")
 E(operator.sub, "x, y", "g", "-g")
 E(operator.mul, "x, y", "g * y", "x * g")
 E(operator.truediv, "x, y", "g / y", "-g * ans / y")
-# (JAX's conventions at a zero base and a zero exponent: see np.power)
+# (the conventions at a zero or negative base and a zero exponent: see np.power)
 E(
     operator.pow,
     "x, y",
@@ -25,13 +25,13 @@ E(
     constant=(
         "g * y * x ** (y - 1) if y >= 1 else 0.0 * g if y == 0 else g * y / nonzero_or_inf(x ** "
         "(1 - y))",
-        "g * ans * np.log(x) if x != 0 else g * ans * 0.0",
+        "g * ans * np.log(x) if x > 0 else g * ans * 0.0",
     ),
 )
 E(builtins.pow, "base, exp", "dpow_base(g, base, exp)", "dpow_exponent(g, ans, base)",
   constant=("g * exp * base ** (exp - 1) if exp >= 1 else 0.0 * g if exp == 0 else g * exp / "
             "nonzero_or_inf(base ** (1 - exp))",
-            "g * ans * np.log(base) if base != 0 else g * ans * 0.0"))
+            "g * ans * np.log(base) if base > 0 else g * ans * 0.0"))
 E(operator.neg, "x", "-g")
 E(operator.pos, "x", "g")
 E(operator.mod, "x, y", "g", "mod_back(g, x, y)")

@@ -7,8 +7,8 @@ from .core import Table
 table = Table("numpy.linalg")
 D = table.define
 
-D(np.linalg.det, "a", "(g * ans)[..., None, None] * np.swapaxes(np.linalg.inv(a), -1, -2)",
-  jvp="ans * np.trace(np.linalg.solve(a, t_a), axis1=-2, axis2=-1)")
+D(np.linalg.det, "a", "np.asarray(g)[..., None, None] * det_cofactor(a, ans)",
+  jvp="np.sum(det_cofactor(a, ans) * t_a, axis=(-2, -1))")
 D(np.linalg.inv, "a", "-np.swapaxes(ans, -1, -2) @ g @ np.swapaxes(ans, -1, -2)",
   jvp="-ans @ t_a @ ans")
 D(np.linalg.solve, "a, b", "dsolve_a(g, a, ans)", b="np.linalg.solve(np.swapaxes(a, -1, -2), g)",

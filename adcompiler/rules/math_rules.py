@@ -22,7 +22,7 @@ E(
     constant=(
         "g * y * x ** (y - 1) if y >= 1 else 0.0 * g if y == 0 else g * y / nonzero_or_inf(x ** "
         "(1 - y))",
-        "g * ans * math.log(x) if x != 0 else g * ans * 0.0",
+        "g * ans * math.log(x) if x > 0 else g * ans * 0.0",
     ),
 )
 E(math.sin, "x", "g * math.cos(x)")

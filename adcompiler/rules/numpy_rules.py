@@ -12,8 +12,9 @@ E(np.add, "x1, x2", "g", "g")
 E(np.subtract, "x1, x2", "g", "-g")
 E(np.multiply, "x1, x2", "g * x2", "x1 * g")
 E(np.divide, "x1, x2", "g / x2", "-g * ans / x2")
-# (JAX's conventions where a template would meet 0 * inf: d/dx x ** 0 is 0, and d/dy 0 ** y is 0;
-# the constant forms' tests fold away when the code is optimised)
+# (where a template would meet 0 * inf or log of a negative number: d/dx x ** 0 is 0 (JAX's
+# convention), d/dy x ** y is 0 at x <= 0 (TensorFlow's: see log_base); the constant forms'
+# tests fold away when the code is optimised)
 E(
     np.power,
     "x1, x2",
@@ -22,7 +23,7 @@ E(
     constant=(
         "g * x2 * x1 ** (x2 - 1) if x2 >= 1 else 0.0 * g if x2 == 0 else g * x2 / "
         "nonzero_or_inf(x1 ** (1 - x2))",
-        "g * ans * np.log(x1) if x1 != 0 else g * ans * 0.0",
+        "g * ans * np.log(x1) if x1 > 0 else g * ans * 0.0",
     ),
 )
 E(np.negative, "x", "-g")

@@ -7,6 +7,7 @@ from .. import runtime as rt
 from .core import Table
 from .helpers import (
     containers,
+    determinants,
     distributions,
     elementwise,
     joins,
@@ -77,6 +78,8 @@ D(signals.pad_to_full, "w, a, v, mode, ceil=False", "crop_from_full(g, a, v, mod
 D(signals.crop_from_full, "w, a, v, mode, ceil=False", "pad_to_full(g, a, v, mode, ceil)",
   linear=True, zero=("a", "v"))
 # (the centering a - mean(a) is its own adjoint)
+D(determinants.det_cofactor, "a, d", "det_cofactor_back(g, a, d)", d="det_cofactor_d_back(g, a)",
+  jvp="det_cofactor_jvp(a, d, t_a, t_d)")
 D(statistics.deviations, "a, axis=None", "deviations(g, axis)", linear=True)
 D(statistics.gradient_back, "w, f, varargs=(), axis=None, edge_order=1",
   "np.gradient(g, *varargs, axis=axis, edge_order=edge_order)", linear=True, zero=("f",))

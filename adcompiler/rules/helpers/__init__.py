@@ -9,6 +9,7 @@ from __future__ import annotations
 from ... import runtime
 from . import (
     containers,
+    determinants,
     distributions,
     elementwise,
     joins,
@@ -23,8 +24,8 @@ from . import (
     statistics,
 )
 
-TOPICS = (elementwise, reductions, statistics, products, linalg, matrix_functions, shapes, joins,
-          polynomials, containers, second_order, distributions, signals)
+TOPICS = (elementwise, reductions, statistics, products, linalg, determinants, matrix_functions,
+          shapes, joins, polynomials, containers, second_order, distributions, signals)
 
 
 def public_callables(module) -> dict:

@@ -6,6 +6,8 @@ mod and fmod, sinc, digamma, and the checks a rule makes of its operand (real va
 result's dtype)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ...errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED, error_at
@@ -60,7 +62,7 @@ def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
         out = out + _where_nonzero(y * (y - 1),
                                    lambda: v * t_x * y * (y - 1) * _power_or_zero(x, y - 2.0))
     if not _zero(t_y):
-        out = out + _where_nonzero(t_y * x,
+        out = out + _where_nonzero(t_y * _varies_with_exponent(x),
                                    lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
     return out
 
@@ -72,12 +74,13 @@ def dpow_base_x_back(g, v, x, y):
 
 def dpow_base_y_back(g, v, x, y):
     """Adjoint of ``y`` in ``dpow_base(v, x, y)`` (reverse over gradient code)."""
-    return _where_nonzero(g * v * x, lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+    return _where_nonzero(g * v * _varies_with_exponent(x),
+                          lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
 
 
 def dpow_exponent_x_back(g, v, out, x):
     """Adjoint of ``x`` in ``dpow_exponent(v, out, x)`` (reverse over gradient code)."""
-    return _where_nonzero(v, lambda: g * v * out / nonzero_or_inf(x))
+    return _where_nonzero(v, lambda: g * v * out * _inverse_base(x))
 
 
 def dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x):
@@ -86,21 +89,46 @@ def dpow_exponent_jvp(v, ans, x, t_v, t_ans, t_x):
     if not _zero(t_ans):
         out = out + dpow_exponent(v * t_ans, 1.0, x)
     if not _zero(t_x):
-        out = out + _where_nonzero(v, lambda: v * ans * t_x / nonzero_or_inf(x))
+        out = out + _where_nonzero(v, lambda: v * ans * t_x * _inverse_base(x))
     return out
 
 
+def log_base(x):
+    """``log(x)`` of a power's base where ``x ** y`` varies with ``y``, else 0 (TensorFlow's
+    convention): at a zero base ``x ** y`` is 0 or 1 near y >= 0, and at a negative one only
+    integer ``y`` give real values, so no derivative in ``y`` exists; 0 there keeps a chain
+    rule that cancels it (``t - t``) from turning into NaN."""
+    if x.__class__ is _float:
+        return math.log(x) if x > 0 else 0.0
+    varies = _varies_with_exponent(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(varies, np.log(np.where(varies, x, 1.0)), 0.0)
+
+
+def _varies_with_exponent(x):
+    """Where ``x ** y`` has a derivative in ``y`` (see ``log_base``): a positive base, a non-zero
+    complex one."""
+    x = np.asarray(x)
+    return x != 0 if np.iscomplexobj(x) else x > 0
+
+
+def _inverse_base(x):
+    """The derivative of ``log_base(x)``: ``1 / x`` where it is ``log(x)``, else 0."""
+    varies = _varies_with_exponent(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(varies, 1.0 / np.where(varies, x, 1.0), 0.0)
+
+
 def dpow_exponent(g, ans, x):
-    """Adjoint of ``y`` in ``x ** y``, ``g * ans * log(x)``, with JAX's convention at a zero base:
-    0 there (``x ** y`` is 0 or 1 near it for y >= 0; NaN where the result is infinite); and zero
-    where ``g`` is zero, so an exponent with a zero tangent (a loop counter in forward-over-reverse)
-    never meets log(x < 0)."""
+    """Adjoint of ``y`` in ``x ** y``, ``g * ans * log(x)``, 0 at a zero or negative base (see
+    ``log_base``); and zero where ``g`` is zero, so an exponent with a zero tangent (a loop
+    counter in forward-over-reverse) never meets an infinite ``ans``."""
     if g.__class__ is _float and not g:
         return g
     if np.ndim(g) == 0 and np.ndim(x) == 0:
-        return g * ans * (np.log(x) if x != 0 else 0.0) if g else 0.0 * g
+        return g * ans * log_base(x) if g else 0.0 * g
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(g == 0, 0.0, g * ans * np.log(np.where(x == 0, 1.0, x)))
+        return np.where(g == 0, 0.0, g * ans * log_base(x))
 
 
 def result_dtype(a, dtype):
