@@ -35,13 +35,14 @@ _VIEW_FUNCTIONS = (np.reshape, np.ravel, np.transpose, np.squeeze, np.asarray, n
                    np.broadcast_to,
                    np.diagonal, np.diag, np.real, np.imag)
 
-_CACHE: dict = {}  # code object -> (written, written only by ``x op= v``, returned)
+# code object -> (written, written only by ``x op= v``, returned, written only by ``p.attr = v``)
+_CACHE: dict = {}
 
 
 def written_parameters(fn, numbers=frozenset()) -> frozenset:
     """Names of ``fn``'s parameters whose objects a call of ``fn`` may change; ``numbers``:
     parameters known to receive numbers (``x += 1`` rebinds those, changing no object)."""
-    written, augmented, _ = _effects(fn)
+    written, augmented, _, _ = _effects(fn)
     return written | (augmented - set(numbers))
 
 
@@ -57,12 +58,18 @@ def returned_parameters(fn) -> frozenset:
     return _effects(fn)[2]
 
 
+def attribute_parameters(fn) -> frozenset:
+    """Names of ``fn``'s parameters that ``fn`` changes only by binding attributes of theirs
+    (``self.x = x``: no array or list they hold is written into)."""
+    return _effects(fn)[3]
+
+
 def _effects(fn, active=()):
     """``(written, written only by x op= v, returned)`` for ``fn``, cached by code object;
     ``active``: the code objects being read further up (a recursive call finds nothing more)."""
     fn = getattr(fn, "__func__", fn)
     code = getattr(fn, "__code__", None)
-    nothing = (frozenset(), frozenset(), frozenset())
+    nothing = (frozenset(), frozenset(), frozenset(), frozenset())
     if code is None:
         return nothing
     cached = _CACHE.get(code)
@@ -90,6 +97,8 @@ def _read_effects(parsed, active) -> tuple:
     holders = _holders(tree, params, resolver)
     fresh = fresh_lists(tree.body, params, resolver.resolve)
     written, augmented, returned = set(), set(), set()
+    rebound = set()  # (parameters an attribute of which a plain ``p.attr = v`` binds)
+    deep = set()  # (parameters written into otherwise)
 
     def roots(node):  # the parameters a node's object may be (through names bound to views)
         return _roots(node, holders, resolver)
@@ -105,17 +114,27 @@ def _read_effects(parsed, active) -> tuple:
                             and isinstance(part.value, gast.Name) and part.value.id in fresh:
                         continue  # (an entry of a new list replaced; += changes the entry)
                     if isinstance(part, (gast.Subscript, gast.Attribute)):
-                        written |= roots(part)
+                        found = roots(part)
+                        written |= found
+                        if isinstance(node, gast.Assign) and isinstance(part, gast.Attribute) \
+                                and isinstance(part.value, gast.Name) \
+                                and part.value.id in params:
+                            rebound.add(part.value.id)
+                        else:
+                            deep |= found
                     elif isinstance(node, gast.AugAssign):
                         # (x op= v writes into an array or list x, rebinds a number)
                         augmented |= roots(part)
         elif isinstance(node, gast.Call):
-            written |= _call_writes(node, roots, resolver, active)
+            found = _call_writes(node, roots, resolver, active)
+            written |= found
+            deep |= found
         elif isinstance(node, gast.Return) and node.value is not None:
             for part in (node.value.elts if isinstance(node.value, (gast.Tuple, gast.List))
                          else [node.value]):
                 returned |= roots(part)
-    return frozenset(written), frozenset(augmented - written), frozenset(returned)
+    return (frozenset(written), frozenset(augmented - written), frozenset(returned),
+            frozenset(rebound - deep - augmented))
 
 
 def fresh_lists(body, params, resolve) -> set:
@@ -178,7 +197,7 @@ def _call_writes(node, roots, resolver, active) -> set:
         if k.arg == "out":
             written |= roots(k.value)
     if isinstance(callee, types.FunctionType) and getattr(callee, "__code__", None) is not None:
-        inner_written, inner_augmented, _ = _effects(callee, active)
+        inner_written, inner_augmented, _, _ = _effects(callee, active)
         inner = inner_written | inner_augmented
         if inner:
             names = _callee_params(callee)

@@ -96,6 +96,97 @@ def in_place_attribute(layer, x):
     return np.sum(layer.w ** 2)
 
 
+class Dense:
+    def __init__(self, W):
+        self.W = W
+
+    def forward(self, x):
+        self.X = x  # (cached for a hand-written backward pass)
+        return np.tanh(x @ self.W)
+
+
+class Scale:
+    def __init__(self, s):
+        self.s = s
+
+    def __call__(self, z):
+        return self.s * z
+
+
+class Activation:
+    def __init__(self, fn):
+        self.fn = fn  # (np.tanh, or an object with __call__)
+
+    def forward(self, x, power=1):
+        self.X = x
+        return self.fn(x) ** power
+
+
+class Sequential:
+    def __init__(self, layers):
+        self.layers = layers
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return x
+
+
+def through_layers(layers, x):
+    for layer in layers:
+        x = layer.forward(x)
+    return np.sum(x ** 2)
+
+
+def through_layers_by_keyword(layers, x):
+    for layer in layers:
+        x = layer.forward(x, power=2)
+    return np.sum(x)
+
+
+def through_a_network(net, x):
+    return np.sum(net.forward(x) ** 2)
+
+
+def reads_a_cached_input(layers, x):
+    total = 0.0
+    for layer in layers:
+        total = total + np.sum(layer.forward(x)) + np.sum(layer.X ** 2)
+    return total
+
+
+def made_layer(W, x):
+    layer = Dense(W)  # (made here from a differentiated value: its __init__ inlined)
+    return np.sum(layer.forward(x) ** 2)
+
+
+def made_network(W1, W2, x):
+    net = Sequential([Dense(W1), Activation(np.tanh), Dense(W2)])
+    return np.sum(net.forward(x) ** 2)
+
+
+def made_in_a_loop(Ws, x):
+    layers = []
+    for W in Ws:
+        layers.append(Dense(W))
+    for layer in layers:
+        x = layer.forward(x)
+    return np.sum(x ** 2)
+
+
+def made_under_two_names(W, x):
+    layer = Dense(W)
+    alias = layer
+    return np.sum(alias.forward(x)) + np.sum(layer.W ** 2)
+
+
+def stored_into_after_handed_on(W1, W2, x):
+    layer = Dense(W1)
+    layers = [layer]
+    layer.W = W2  # (the list holds the object: a store now changes what it holds)
+    return np.sum(layers[0].forward(x))
+
+
 class Counter:
     def __init__(self):
         self.n = 0
@@ -182,3 +273,89 @@ def test_a_write_into_an_array_held_by_self_is_refused(m, name):
     (the gradient was silently 0: reads of ``self.buf`` were constants)."""
     with pytest.raises(ad.AdError, match="may be a view of .*'self'"):
         ad.grad(getattr(m.Buffer(), name))(X3.copy())
+
+
+RNG = np.random.default_rng(7)
+W1, W2, XS = RNG.normal(size=(3, 4)), RNG.normal(size=(4, 2)), RNG.normal(size=(5, 3))
+
+
+def _layers(m, W1, s, W2):
+    return [m.Dense(W1), m.Activation(np.tanh), m.Activation(m.Scale(s)), m.Dense(W2)]
+
+
+def _object_fd(f, build, params, x):
+    """Finite differences of ``f(build(*params), x)`` in each array of ``params``."""
+    out = []
+    for k, p in enumerate(params):
+        g = np.zeros_like(p)
+        for i in np.ndindex(np.shape(p)):
+            hi = [q.copy() for q in params]
+            lo = [q.copy() for q in params]
+            hi[k][i] += 1e-6
+            lo[k][i] -= 1e-6
+            g[i] = (f(build(*hi), x) - f(build(*lo), x)) / 2e-6
+        out.append(g)
+    return out
+
+
+def test_a_loop_over_layers_calls_each_forward_with_gradients_into_the_layers(m):
+    """``for layer in layers: x = layer.forward(x)``: each layer's class is known when the loop
+    runs; its method is differentiated with the layer as its first argument, so the gradient
+    reaches what the method reads of it (a weight, an attribute holding a callable object),
+    whether the layers are an argument or a network's attribute. (The layer was the callable
+    ``layer.forward``: an AdError when it held a differentiated value.)"""
+    params = [W1, np.array(1.5), W2]
+    build = lambda *p: _layers(m, *p)  # noqa: E731
+    grads = ad.grad(m.through_layers)(build(*params), XS.copy())
+    want = _object_fd(m.through_layers, build, params, XS)
+    np.testing.assert_allclose(grads[0].W, want[0], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grads[2].fn.s, want[1], rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grads[3].W, want[2], rtol=1e-6, atol=1e-8)
+    check_all_modes(lambda x: m.through_layers(build(*params), x), [XS])
+    net = m.Sequential([m.Dense(W1), m.Dense(W2)])
+    grad = ad.grad(m.through_a_network)(net, XS.copy())
+    want = _object_fd(m.through_a_network, lambda a, b: m.Sequential([m.Dense(a), m.Dense(b)]),
+                      [W1, W2], XS)
+    for layer, w in zip(grad.layers, want):
+        np.testing.assert_allclose(layer.W, w, rtol=1e-6, atol=1e-8)
+    layers = build(*params)
+    ad.grad(m.through_layers, wrt=1)(layers, XS.copy())
+    np.testing.assert_array_equal(layers[0].X, XS)  # (the forward pass's side effect)
+
+
+def test_a_method_of_a_layer_known_when_it_runs_takes_keywords(m):
+    build = lambda a, b: [m.Activation(m.Scale(a)), m.Activation(m.Scale(b))]  # noqa: E731
+    params = [np.array(0.7), np.array(1.3)]
+    grads = ad.grad(m.through_layers_by_keyword)(build(*params), XS.copy())
+    want = _object_fd(m.through_layers_by_keyword, build, params, XS)
+    np.testing.assert_allclose([grads[0].fn.s, grads[1].fn.s], want, rtol=1e-6)
+    check_all_modes(lambda x: m.through_layers_by_keyword(build(*params), x), [XS])
+
+
+def test_a_value_a_layer_cached_read_afterwards_is_refused(m):
+    with pytest.raises(ad.AdError, match="reading layer.X, which a called function set"):
+        ad.grad(m.reads_a_cached_input, wrt=1)([m.Dense(W1)], XS[:, :3].copy())
+
+
+def test_objects_made_inside_the_function_from_differentiated_values(m):
+    """``layer = Dense(W)``, ``Sequential([Dense(W1), ...])``, objects made in a loop: the class's
+    ``__init__`` is inlined (the object is made by ``new_object``), so the attributes it stores
+    are this function's, followed by the derivative through later reads and method calls."""
+    W3 = RNG.normal(size=(3, 3))
+    check_all_modes(m.made_layer, [W1, XS])
+    check_all_modes(m.made_layer, [W1, XS], wrt=1)
+    for wrt in (0, 1, 2):
+        check_all_modes(m.made_network, [W1, W2, XS], wrt=wrt)
+    check_all_modes(m.made_under_two_names, [W3, XS])
+    grads = ad.grad(m.made_in_a_loop)([W1, W2], XS.copy())
+    for k, w in enumerate([W1, W2]):
+        def loss(v, k=k):
+            return m.made_in_a_loop([v if j == k else u for j, u in enumerate([W1, W2])], XS)
+        np.testing.assert_allclose(grads[k], fd_grad(loss, [w], 0), rtol=1e-6, atol=1e-8)
+    source = ad.source(m.made_layer)
+    assert "new_object(Dense)" in source and "layer.W = init_W" in source, source
+
+
+def test_a_store_into_an_object_made_here_after_it_was_handed_on_is_refused(m):
+    with pytest.raises(ad.AdError, match="also reached under another name"):
+        ad.grad(m.stored_into_after_handed_on)(W1, RNG.normal(size=(3, 4)), XS.copy())

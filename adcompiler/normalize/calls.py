@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import effects, runtime
 from ..errors import AdError
-from ..ir import const, copy_tree, name, walk
+from ..ir import assign, const, copy_tree, name, walk
 from ..parse import parse_function
 from ..resolve import MISSING, local_names
 from .expressions import Renamer
@@ -26,6 +26,11 @@ class Calls:
     def call(self, node, s):
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
+        if isinstance(node.func, gast.Name) and self.constructed_class(node) is not None:
+            made = self.namer.fresh(node.func.id.lower())  # ([Dense(W1), Dense(W2)])
+            self.temps.add(made)
+            self.construct(made, node, s)
+            return name(made)
         writer = self.writing_callee(node)
         if writer is not None:
             return self.inline_function(writer, node, s)
@@ -118,6 +123,41 @@ class Calls:
         fn = inspect.getattr_static(self.object_classes[func.value.id], func.attr, None)
         return self.inlinable(fn, call, [func.value] + list(call.args))
 
+    def construct(self, target, value, s) -> bool:
+        """``target = Cls(args)`` for a class of the user's defined in this function's file, whose
+        ``__init__`` can be inlined (see ``writing_callee``), ``target`` bound once: the object is
+        made (``new_object(Cls)``) and its ``__init__`` inlined with ``self`` renamed
+        ``target``, so what it stores is this function's attribute stores, and the object's
+        writing methods are inlined too. False (nothing emitted) for anything else."""
+        if target in self.bound_twice:
+            return False
+        cls = self.constructed_class(value)
+        if cls is None:
+            return False
+        call = gast.Call(func=value.func, args=[name(target)] + list(value.args),
+                         keywords=value.keywords)
+        made = gast.Call(func=name(self.helper("new_object", runtime.new_object)),
+                         args=[value.func], keywords=[])
+        self.emit(assign(target, made), s)
+        self.object_classes[target] = cls
+        self.inline_function(self.inlinable(cls.__init__, call, call.args), call, s)
+        return True
+
+    def constructed_class(self, value):
+        """The class ``value`` (a call) makes an object of, when ``construct`` can inline its
+        ``__init__`` (a plain class of the user's, in this function's file); else None."""
+        if not isinstance(value, gast.Call) or not self.is_global(value.func) \
+                or self.bind_object is None:
+            return None
+        cls = self.resolver.resolve(value.func)
+        init = inspect.getattr_static(cls, "__init__", None) if isinstance(cls, type) else None
+        if not isinstance(init, types.FunctionType) or type(cls) is not type \
+                or cls.__new__ is not object.__new__ or "__slots__" in vars(cls):
+            return None
+        call = gast.Call(func=value.func, args=[value.func] + list(value.args),
+                         keywords=value.keywords)
+        return cls if self.inlinable(init, call, call.args) is not None else None
+
     def inlinable(self, fn, call, args):
         """The parsed ``fn`` called with ``args`` when the call can be inlined (see
         ``writing_callee``), else None."""
@@ -181,7 +221,8 @@ class Calls:
             raise self.loc.error("recursion through the nested function %r is not supported"
                                  % fdef.name, call,
                                  hint="define the recursive function at module level")
-        renames = {n: self.namer.fresh("%s_%s" % (fdef.name.strip("<>"), n))
+        label = fdef.name.strip("<>").strip("_") or "fn"  # (__init__'s locals: init_w)
+        renames = {n: self.namer.fresh("%s_%s" % (label, n))
                    for n in sorted(local_names(fdef))}
         bound = self.bind_nested(fdef, call)
         stored = {n.id for st in fdef.body for n in walk(st)

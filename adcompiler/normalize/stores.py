@@ -121,6 +121,8 @@ class Stores:
         """``target = value`` with value flattened; a statement never reads its own target."""
         if isinstance(value, gast.Name) and value.id == target:
             return  # ``x = x`` changes nothing
+        if self.construct(target, value, s):
+            return
         if isinstance(value, (gast.Tuple, gast.List)) and any(
                 isinstance(n, gast.Name) and n.id == target for n in walk(value)):
             self.emit(assign(target, self.atom(value, s)), s)

@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import callables, custom, hooks, rules, runtime
 from ..errors import AdError
-from ..ir import loads, name, target_of
+from ..ir import const, loads, name, target_of
 from ..parse import is_library_function, is_user_function, traced_library_function, unwrap
 from ..resolve import MISSING
 from ..rules.builtin_rules import READS_LOCALS
@@ -127,7 +127,12 @@ class CallPlans(RuleBinding):
                 # (a method of an array or a container)
                 return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
         # a callable known when the call runs: a local function, an object made here, a method
-        # of an object held in an attribute (self.cost.fn(a, y)), a partial
+        # of an object held in an attribute (self.cost.fn(a, y)), a partial; obj.name(x) with
+        # obj known only then (a layer of a list) is called with obj first
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and not self.ctx.generated:
+            return dynamic_plan(call, gast.Call(func=name(self.ctx.helper("method_call")),
+                                                args=[const(func.attr)], keywords=[]))
         return dynamic_plan(call)
 
     def function_call_plan(self, s, call, obj, named) -> Plan:

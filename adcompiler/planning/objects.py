@@ -10,7 +10,7 @@ import types
 
 import gast
 
-from .. import effects
+from .. import effects, runtime
 from ..analysis import FLOAT, SCALAR, varied_names
 from ..ir import list_method, loads, target_of, walk
 from .call_plans import _user_callable
@@ -85,6 +85,11 @@ class ObjectStores:
             numbers = {p for p, node in bound.items()
                        if kind_of(node, self.kinds) in (FLOAT, SCALAR)}
             written = {p: bound[p] for p in effects.written_parameters(fn, numbers) if p in bound}
+            if plan.kind == "call":
+                # (self.x = x in a function with generated code of its own: what it stores is
+                # recorded as it returns, and a differentiated read of it later refused)
+                for p in effects.attribute_parameters(fn):
+                    written.pop(p, None)
             varied_call = any(n in self.varied for node in bound.values() for n in loads(node))
             if plan.kind == "effect" and varied_call \
                     and effects.written_parameters(fn, numbers) - set(bound):
@@ -149,6 +154,7 @@ class ObjectStores:
         Returns the (object, attribute) pairs such stores leave set when the function returns, whose
         derivative its caller does not receive (``runtime.unfollowed``)."""
         stored = []
+        made = self.made_here()
         for s in self.layout.simple:
             plan = self.plans[id(s)]
             if plan.kind == "none" and getattr(s, "ad_attribute_update", False) and any(
@@ -174,9 +180,12 @@ class ObjectStores:
                 if [r for r in readers if r != obj]:
                     why = "%r.%s is read here too, which may be the same object" % (
                         [r for r in readers if r != obj][0], attr)
-            elif obj not in self.params or obj in self.layout.binds:
+            elif (obj not in self.params or obj in self.layout.binds) and obj not in made:
                 why = "%r is not an argument of the function (or is rebound in it)" % obj
-            elif any(obj in _handles(other) for other in self.layout.simple):
+            elif any(obj in _handles(other) for other in self.layout.simple) \
+                    and (obj not in made or self.handed_before_stored(obj)):
+                # (an object made here may be handed on once every store into it has run:
+                # [Dense(W1), Dense(W2)])
                 why = "the object is also reached under another name here"
             elif [r for r in readers if r != obj]:
                 why = "%r.%s is read here too, which may be the same object" % (
@@ -187,5 +196,28 @@ class ObjectStores:
                     "follow it" % (", ".join(self.wrt), obj, attr, why), s,
                     hint="store values in an argument of the function (self.%s = v) and read them "
                          "through it, or return the value instead" % attr)
-            stored.append((obj, attr))
+            if obj not in made:  # (an object made here is the caller's only when returned)
+                stored.append((obj, attr))
         return sorted(set(stored))
+
+    def handed_before_stored(self, obj) -> bool:
+        """Whether a statement handing the object ``obj`` on (``[obj]``, ``b = obj``) may run
+        before an attribute store into the same object (a later pass of a loop making a new
+        one does not count)."""
+        al = self.aliasing
+        stores = [s for s in self.layout.simple if self.plans[id(s)].kind == "setattr"
+                  and s.targets[0].value.id == obj]
+        return any(al.runs_before(h, st) and not al.rebound_between(obj, h, st)
+                   for h in self.layout.simple if obj in _handles(h) for st in stores)
+
+    def made_here(self) -> set:
+        """Names bound once, to an object made here (``obj = Cls(args)``, its ``__init__``
+        inlined: ``obj = new_object(Cls)``): no other object can be theirs."""
+        made = set()
+        for s in self.layout.simple:
+            var = target_of(s)[0]
+            if isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) \
+                    and self.ctx.resolver.resolve(s.value.func) is runtime.new_object \
+                    and len(self.layout.binds.get(var, ())) == 1:
+                made.add(var)
+        return made

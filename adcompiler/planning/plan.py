@@ -59,13 +59,17 @@ def method_text(attribute, temps) -> str:
     return _call_text(attribute)
 
 
-def dynamic_plan(call) -> Plan:
+def dynamic_plan(call, method=None) -> Plan:
     """A callable known only at run time (``layer(x)`` for each layer of a list,
     ``ACTIVATIONS[name](x)``), or a call with arguments unpacked into it (``f(*args)``,
     ``f(**opts)``): generated code differentiates it when it is called (``call_forward`` /
     ``call_backward``), through its source or its rule. Gradients reach the arguments, and the
-    callable's attributes when it is an object (a layer)."""
+    callable's attributes when it is an object (a layer). ``method``: for ``obj.name(x)`` of an
+    object known only at run time, the callee ``method_call('name')`` (``runtime.MethodCall``),
+    called with ``obj`` first, whose adjoint is then what the method reads of it."""
     parts, layout = [call.func], []
+    if method is not None:
+        parts, layout = [method, call.func.value], [""]
     for a in call.args:
         parts.append(a.value if isinstance(a, gast.Starred) else a)
         layout.append("*" if isinstance(a, gast.Starred) else "")
@@ -75,6 +79,8 @@ def dynamic_plan(call) -> Plan:
     params = ["fn"] + ["arg%d" % i for i in range(len(parts) - 1)]
     plan = Plan("dynamic", [n for a in parts for n in loads(a)], bound=dict(zip(params, parts)),
                 callee=_call_text(call.func), positional=params)
+    if any(layout) or method is not None:
+        plan.call_args = parts[1:]
     if any(layout):
-        plan.call_args, plan.layout = parts[1:], tuple(layout)
+        plan.layout = tuple(layout)
     return plan

@@ -145,12 +145,12 @@ class RuntimeChecks:
         """The callable generated code hands to ``call_forward`` / ``call_jvp``: the call's own, or
         ``unpacked(f, layout)`` when arguments are unpacked into it or passed by keyword."""
         if plan.layout is None:
-            return call.func
+            return plan.bound["fn"]
         layout = gast.Tuple(elts=[gast.Constant(value=how, kind=None) for how in plan.layout],
                             ctx=gast.Load())
         return gast.Call(func=gast.Name(id=self.ctx.helper("unpacked"), ctx=gast.Load(),
                                         annotation=None, type_comment=None),
-                         args=[call.func, layout], keywords=[])
+                         args=[plan.bound["fn"], layout], keywords=[])
 
     def callee_guards(self, namer_ctx) -> list:
         """Statements that check, on entry, that each user function this code was generated for

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gast
 
+from .. import runtime
 from ..analysis import is_container, rank
 from ..ir import assign, const, located, name, target_of
 
@@ -23,11 +24,15 @@ class AdjointState:
 
     def may_be_object(self, var) -> bool:
         """Whether ``var`` may hold an object, whose adjoint is a dict of its attributes' adjoints:
-        an object argument, or an attribute read of unknown kind (``layer = self.inner``)."""
+        an object argument, an attribute read of unknown kind (``layer = self.inner``), an object
+        made here."""
         if var in self.ctx.arg_classes:
             return True
         return self.kinds.get(var) is None and any(
-            self.plans[id(s)].kind == "attr" for s in self.layout.simple if target_of(s)[0] == var)
+            self.plans[id(s)].kind == "attr" or (
+                isinstance(s.value, gast.Call)  # (obj = Cls(args): new_object, __init__ inlined)
+                and self.ctx.resolver.resolve(s.value.func) is runtime.new_object)
+            for s in self.layout.simple if target_of(s)[0] == var)
 
     def may_be_container(self, var) -> bool:
         """Whether ``var`` may hold a list, tuple, dict or object, whose adjoints add up entry by

@@ -225,7 +225,7 @@ D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, 
   zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
 N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.unfollowed,
-  rt.check_followed, rt.fresh_computation,
+  rt.check_followed, rt.fresh_computation, rt.new_object, rt.method_call,
   rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed,
   elementwise.inside,
   rt.zero_like, rt.nonzero, rt.check_receiver, rt.check_array)

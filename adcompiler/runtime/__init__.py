@@ -58,6 +58,7 @@ from .calls import (
     call_forward,
     call_forward_jvp,
     call_jvp,
+    method_call,
     unpacked,
     vectorized,
 )
@@ -103,6 +104,7 @@ from .objects import (
     check_followed,
     fresh_computation,
     make_function,
+    new_object,
     unfollowed,
     with_attribute,
     without_attribute,
@@ -154,9 +156,10 @@ __all__ = [
     "dtype_gate", "CalleeRedefined", "callee_redefined",
     # objects
     "add_attribute", "attribute", "without_attribute", "with_attribute", "unfollowed",
-    "make_function", "fresh_computation", "check_followed",
+    "make_function", "new_object", "fresh_computation", "check_followed",
     # calls
-    "vectorized", "Unpacked", "unpacked", "call_forward", "call_backward", "call_jvp",
+    "vectorized", "Unpacked", "unpacked", "method_call", "call_forward", "call_backward",
+    "call_jvp",
     "call_forward_jvp", "call_backward_jvp",
     "MODULES",
 ]

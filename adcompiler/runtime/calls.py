@@ -15,24 +15,55 @@ from ..errors import AdError
 from ..parse import define, is_library_function
 from ._base import _float, _is_plain_object, _ndarray
 from .adjoints import container_adjoint, dense, zero_like
+from .objects import add_attribute, attribute
 
 _TRAMPOLINES: dict = {}
+
+
+class MethodCall:
+    """The callee ``obj.name`` of a call whose object is known only at run time
+    (``layer.forward(x)`` for each layer of a list), called with the object first: differentiated
+    as the method call itself, so the object's adjoint is that of what the call reads of it,
+    whether ``name`` is a method of its class or a callable it holds."""
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __call__(self, obj, *args, **kwargs):
+        return getattr(obj, self.name)(*args, **kwargs)
+
+
+_METHOD_CALLS: dict = {}
+
+
+def method_call(name):
+    """The ``MethodCall`` of the method ``name`` (one per name)."""
+    made = _METHOD_CALLS.get(name)
+    if made is None:
+        made = _METHOD_CALLS[name] = MethodCall(name)
+    return made
 
 
 def _trampoline(fn, n, names=None, call_first=False, keywords=()):
     """A small function with source, ``call_<name>(arg0, ...)`` returning ``fn(arg0, ...)``, so
     the compiler differentiates ``fn`` as it would a call written in the source: through its
-    Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``).
-    ``names``: parameter names to use instead of ``arg0, ...``; ``keywords``: names of keyword
-    arguments passed after the ``n`` positional ones (parameters ``kw0, ...``)."""
+    Python source (a function, a method, an object's ``__call__``) or its rule (``np.tanh``);
+    for a ``MethodCall``, ``arg0.name(arg1, ...)``. ``names``: parameter names to use instead of
+    ``arg0, ...``; ``keywords``: names of keyword arguments passed after the ``n`` positional
+    ones (parameters ``kw0, ...``)."""
     key = (id(fn), n, call_first) + tuple(keywords)
     made = _cached(fn, key)
     if made is not None:
         return made
-    label = getattr(fn, "__name__", type(fn).__name__)
+    method = fn.name if fn.__class__ is MethodCall else None
+    label = method or getattr(fn, "__name__", type(fn).__name__)
     label = label if label.isidentifier() else "fn"
     names = names or ["arg%d" % i for i in range(n)]
-    callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
+    if method:
+        callee, passed = "%s.%s" % (names[0], method), names[1:]
+    else:
+        callee, passed = (names[0], names[1:]) if call_first else ("fn", names)
     extra = ["kw%d" % i for i in range(len(keywords))]
     passed = list(passed) + ["%s=%s" % (k, v) for k, v in zip(keywords, extra)]
     source = "def call_%s(%s):\n    return %s(%s)\n" % (
@@ -115,6 +146,8 @@ def _dispatch(active, fn, args):
     """(function to differentiate, its arguments, active positions among them, the map of its
     adjoints back to ``args``' or None) for ``fn(*args)`` with ``active`` positions counted over
     ``(fn, *args)``."""
+    if fn.__class__ is MethodCall:
+        return _dispatch_method(active, fn, args)
     call = getattr(type(fn), "__call__", None)
     if fn.__class__ is Unpacked:
         return _dispatch_unpacked(active, fn, args)
@@ -133,9 +166,49 @@ def _dispatch(active, fn, args):
     return _trampoline(fn, len(args)), args, tuple(i - 1 for i in active if i), None
 
 
+def _class_method(obj, name):
+    """``obj.name`` when it is a method of the class of ``obj``, a plain object (a user
+    function bound to it), else None."""
+    bound = getattr(obj, name)
+    func = getattr(bound, "__func__", None)
+    if isinstance(bound, types.MethodType) and bound.__self__ is obj \
+            and isinstance(func, types.FunctionType) and not is_library_function(func):
+        return bound
+    return None
+
+
+def _dispatch_method(active, call, args):
+    """``_dispatch`` of ``obj.name(*rest)`` (``call`` a ``MethodCall``, ``args`` = (obj, *rest)):
+    a method of the object's class is differentiated as the call written with the object first
+    (its adjoint is that of what the method reads of it); another callable the object holds,
+    as the callable it is, whose adjoint is the object's entry for ``name``."""
+    if _class_method(args[0], call.name) is not None:
+        return _trampoline(call, len(args)), args, tuple(i - 1 for i in active if i), None
+    inner_active = tuple(i - 1 for i in active if i)
+    target, operands, positions, repack = _dispatch(inner_active, getattr(args[0], call.name),
+                                                    args[1:])
+    repack = repack or len(positions) < len(inner_active)
+
+    def outer(grads):
+        inner = iter(_repacked(repack, grads))
+        out = [0.0] if active[0] == 0 else []
+        for i in active:
+            if i == 1:
+                d = next(inner)
+                out.append(d if d.__class__ is _float else add_attribute(0.0, call.name, d))
+            elif i > 1:
+                out.append(next(inner))
+        return tuple(out)
+
+    return target, operands, positions, outer
+
+
 def _stateless(fn) -> bool:
     """A callable that holds no values a gradient could reach: a module-level function without
-    a closure, a NumPy ufunc or a builtin (``self.act = np.tanh`` in a layer)."""
+    a closure, a NumPy ufunc or a builtin (``self.act = np.tanh`` in a layer); a ``MethodCall``
+    (the object it is called with is an argument)."""
+    if fn.__class__ is MethodCall:
+        return True
     if isinstance(fn, types.FunctionType):
         return not fn.__closure__
     if isinstance(fn, types.BuiltinFunctionType):  # (a bound method of a list or array holds it)
@@ -233,6 +306,11 @@ def _flatten(call, parts):
 
 def _flat_tangents(fn, active, tangents, args, positions):
     """The tangents of the callee's active parameters from those of the ``active`` operands."""
+    if fn.__class__ is MethodCall and _class_method(args[0], fn.name) is None:
+        # (the callable the object holds: its tangent is the object's entry)
+        inner = [attribute(t, fn.name) if i == 1 else t for i, t in zip(active, tangents) if i]
+        return _flat_tangents(getattr(args[0], fn.name), tuple(i - 1 for i in active if i),
+                              inner, args[1:], positions)
     if fn.__class__ is not Unpacked:
         # (a stateless callable's tangent is dropped)
         return tangents[len(active) - len(positions):]
@@ -288,6 +366,10 @@ def call_forward_jvp(active, fn, args, t_fn, t_args):
     if fn.__class__ is Unpacked:
         tangents = _flat_tangents(fn, range(1, len(args) + 1), tuple(t_args), args,
                                   range(len(operands)))
+    elif fn.__class__ is MethodCall and _class_method(args[0], fn.name) is None:
+        # (the callable the object holds, maybe an operand: its tangent is the object's entry)
+        held = (attribute(t_args[0], fn.name),) if len(operands) == len(args) else ()
+        tangents = held + tuple(t_args[1:])
     else:
         tangents = ((t_fn,) if len(operands) > len(args) else ()) + tuple(t_args)
     kinds = _callee_kinds(operands)

@@ -63,6 +63,12 @@ def unfollowed(obj, attr):
         _UNFOLLOWED[id(obj), attr] = (obj, getattr(obj, attr))
 
 
+def new_object(cls):
+    """An object of the user's class ``cls`` before its ``__init__`` runs (``obj = Cls(args)``
+    inside a differentiated function: the ``__init__`` is inlined after this)."""
+    return cls.__new__(cls)
+
+
 def make_function(made, defaults):
     """The function a user's lambda makes: ``made`` is its code object and the globals of its
     module, ``defaults`` its default values (see ``Normalizer.lambda_value``)."""
