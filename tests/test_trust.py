@@ -3441,3 +3441,65 @@ def test_the_determinant_at_a_singular_matrix_has_its_cofactor_gradient(a):
 def test_the_determinant_of_stacked_matrices():
     a = np.random.default_rng(2).normal(size=(2, 3, 3))
     check_all_modes(lambda m: np.sum(np.linalg.det(m) ** 2), [a])
+
+
+def _constant_or_scaled(u, v):
+    return u / (u ** 2 + 1.0) if np.any(v > 1.0) else np.asarray([0.5, 2.0, -1.0])
+
+
+def _updates_what_a_callee_returned(y):
+    total = _constant_or_scaled(y[[1, 0, 1]], y)
+    total[1:] /= 2.0
+    return np.sum(total ** 2)
+
+
+@pytest.mark.parametrize("y", [np.array([0.3, 0.5, 0.2, 0.1]), np.array([0.3, 1.5, 0.2, 0.1])])
+def test_the_tangent_a_callee_returns_for_a_constant_may_be_zero(y):
+    # seed 1004362: the callee's tangent of the constant it returned was the float 0.0, which
+    # forward mode then indexed as an array (a TypeError)
+    check_all_modes(_updates_what_a_callee_returned, [y])
+
+
+def _rnn_loss_and_grads(inputs, targets, hprev, Wxh, Whh, Why):
+    # (min-char-rnn's style: dicts by time step made in one tuple assignment, a loss summed with
+    # +=, gradient arrays made in one tuple assignment and updated with += by hand)
+    xs, hs, ps = {}, {}, {}
+    hs[-1] = np.copy(hprev)
+    loss = 0
+    for t in range(len(inputs)):
+        xs[t] = np.zeros((Wxh.shape[1], 1))
+        xs[t][inputs[t]] = 1
+        hs[t] = np.tanh(np.dot(Wxh, xs[t]) + np.dot(Whh, hs[t - 1]))
+        ys = np.dot(Why, hs[t])
+        ps[t] = np.exp(ys) / np.sum(np.exp(ys))
+        loss += -np.log(ps[t][targets[t], 0])
+    dWxh, dWhh, dWhy = np.zeros_like(Wxh), np.zeros_like(Whh), np.zeros_like(Why)
+    dhnext = np.zeros_like(hs[0])
+    for t in reversed(range(len(inputs))):
+        dy = np.copy(ps[t])
+        dy[targets[t]] -= 1
+        dWhy += np.dot(dy, hs[t].T)
+        dhraw = (1 - hs[t] * hs[t]) * (np.dot(Why.T, dy) + dhnext)
+        dWxh += np.dot(dhraw, xs[t].T)
+        dWhh += np.dot(dhraw, hs[t - 1].T)
+        dhnext = np.dot(Whh.T, dhraw)
+    return loss, dWxh, dWhh, dWhy, hs[len(inputs) - 1]
+
+
+def _rnn_loss(Wxh, Whh, Why):
+    out = _rnn_loss_and_grads([0, 3, 1, 2], [3, 1, 2, 0], np.zeros((5, 1)), Wxh, Whh, Why)
+    return out[0]
+
+
+def test_a_fused_loss_and_hand_written_gradient_of_an_rnn():
+    # (refused: the tuple (xs, hs, ps) of dicts made every dict a view of every other, so
+    # `loss += ...` and `xs[t][i] = 1` looked like writes into hs and ps; `dWhy += ...` looked
+    # like a write into the tuple returned after it)
+    rng = np.random.default_rng(6)
+    Wxh, Whh, Why = (rng.standard_normal(s) * 0.3 for s in ((5, 4), (5, 5), (4, 5)))
+    for wrt in (0, 1, 2):
+        check_all_modes(_rnn_loss, [Wxh, Whh, Why], wrt=wrt)
+    grads = ad.grad(_rnn_loss, wrt=(0, 1, 2))(Wxh, Whh, Why)
+    hand = _rnn_loss_and_grads([0, 3, 1, 2], [3, 1, 2, 0], np.zeros((5, 1)), Wxh, Whh, Why)[1:4]
+    for g, h in zip(grads, hand):  # (the program's own gradient agrees)
+        np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-12)

@@ -41,6 +41,7 @@ class Calls:
         out.append(located(assign(targets, call), s))
         self.live.add(bound)
         self.owned.discard(bound)
+        self.maybe_zero.add(bound)  # (the callee's tangent of a constant it returns is 0.0)
 
     def callee_tangent(self, node):
         """Tangent of an operand handed to a function's generated tangent code, which reads it

@@ -101,11 +101,18 @@ class Aliasing(SharedMemory):
                         views.setdefault(bound, set()).add(base)
             # (x, y = a[0], a[1]: the tuple holds the views, and its entries are them)
             if isinstance(s.value, gast.Tuple) and not self.ctx.generated:
+                if self.only_unpacked(bound):
+                    continue  # (xs, hs = {}, {}: each name is its entry, see unpacked_entry)
                 held = {e.id for e in s.value.elts if isinstance(e, gast.Name) and e.id != bound
                         and self.kinds.get(e.id) != FLOAT}
                 held |= set().union(*(views.get(e, set()) for e in held)) if held else set()
                 if held:
                     views.setdefault(bound, set()).update(held)
+                continue
+            entry = self.unpacked_entry(s.value)
+            if entry is not None:  # (a, b = u, v: a is u itself, not any entry of the tuple)
+                if isinstance(entry, str) and entry != bound and self.kinds.get(bound) != FLOAT:
+                    views.setdefault(bound, set()).add(entry)
                 continue
             base = self.view_source(s.value)
             if base is not None and isinstance(s.value, gast.Subscript) and any(
@@ -220,9 +227,11 @@ class Aliasing(SharedMemory):
                                 if is_container(self.kinds.get(b)) or b in self.ctx.containers}
             aliases = (bases_of_var
                        | (views_of_var if var in bases else set()) | self.holders_seeing(var, s))
+            # (a name bound only after the write, ``ret = (loss, dW)``, is bound to what the
+            # names hold then: it sees the change as the plain call's does)
             others = sorted(o for o in aliases
                             if is_container(self.kinds.get(o))  # (what a list holds is not tracked)
-                            or any(self.seen_after(n, s)
+                            or any(self.seen_after(n, s) and self.may_run_before(n, s)
                                    for n in self.layout.same_memory(o) - {var}))
             if others and var not in self.reached and not set(others) & self.reached:
                 # (no derivative involved: the write, as Python does it)
@@ -291,10 +300,14 @@ class Aliasing(SharedMemory):
         after ``s``, or whose entries were read before it (``for item in [h]``): they hold the
         array an in-place operation at ``s`` changes."""
         found = set()
-        # (or a view of it, {'b': x[None]}, or the array it views: ``terms = [w]; s = w; s -= v``;
-        # a list's or tuple's views are the entries it holds, which its += does not write)
-        seen_as = {var} | {v for v, bases in self.layout.views.items() if var in bases} \
-            if is_container(self.kinds.get(var)) else self.sharing_memory(var)
+        # (or a view of it, {'b': x[None]}, or an array it views, ``terms = [w]; s = w; s -= v``,
+        # or a view of that; not a tuple or list holding it: a container's views are its
+        # entries, which its += does not write)
+        seen_as = {var}
+        if not is_container(self.kinds.get(var)):
+            seen_as |= {b for b in self.layout.views.get(var, ())
+                        if not is_container(self.kinds.get(b)) and b not in self.ctx.containers}
+        seen_as |= {v for v, bases in self.layout.views.items() if bases & seen_as}
         for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
             if container == var or not seen_as.intersection(self.entries(container, before=s)):
                 continue
@@ -354,6 +367,10 @@ class Aliasing(SharedMemory):
                                                  for f in (list, dict)))
             or (isinstance(v, gast.Name) and v.id in self.ctx.temps and v.id not in seen
                 and self.fresh_container(v.id, seen + (var,)))
+            or (isinstance(self.unpacked_entry(v), str)  # (xs, hs = {}, {})
+                and self.unpacked_entry(v) in self.ctx.temps
+                and self.unpacked_entry(v) not in seen
+                and self.fresh_container(self.unpacked_entry(v), seen + (var,)))
             for v in values)
 
     def list_sharers(self, lst, s) -> list:
@@ -505,6 +522,8 @@ class Aliasing(SharedMemory):
             return value.id
         if self.augmented_value(value):
             return self.augmented_value(value)
+        if isinstance(value, gast.Attribute) and value.attr in _NO_VIEW_ATTRIBUTES:
+            return None  # (x.shape: a new tuple of numbers)
         if isinstance(value, (gast.Subscript, gast.Attribute)) \
                 and isinstance(value.value, gast.Name):
             if self.ctx.resolver.resolve(value) is MISSING:
@@ -526,6 +545,11 @@ class Aliasing(SharedMemory):
                     and value.args and isinstance(value.args[0], gast.Name):
                 return value.args[0].id
         return None
+
+
+# (attributes of an array that are never views of it)
+_NO_VIEW_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "strides", "itemsize",
+                                 "nbytes"})
 
 
 def _index_value(index, slice_name):

@@ -8,7 +8,7 @@ import copy
 
 import gast
 
-from .. import runtime
+from .. import effects, rules, runtime
 from ..analysis import FLOAT, SCALAR, is_container
 from ..ir import list_method, loads, target_of, walk
 from ..rules.helpers.containers import merged_dict
@@ -82,18 +82,24 @@ class SharedMemory:
         derivative."""
         stored = {}
         for _, container, names in self.stores():
-            stored.setdefault(container, set()).update(names)
+            if not self.only_unpacked(container):  # (xs, hs = {}, {}: each read on its own)
+                stored.setdefault(container, set()).update(names)
         flows = []  # (names a statement reads, names it may bind or write into)
         for s in self.layout.simple:
             calls = [n for n in walk(s) if isinstance(n, gast.Call)]
             written = {t for t in target_of(s) if t}
-            written.update(a.id for n in calls for a in n.args + [k.value for k in n.keywords]
+            written.update(a.id for n in calls if not self.pure_call(n)
+                           for a in n.args + [k.value for k in n.keywords]
                            if isinstance(a, gast.Name))
             written.update(n.func.value.id for n in calls  # (buf.fill(v) writes buf; not np)
                            if isinstance(getattr(n.func, "value", None), gast.Name)
                            and (n.func.value.id in self.layout.binds
                                 or n.func.value.id in self.params))
-            flows.append((set(loads(s)), written))
+            entry = self.unpacked_entry(s.value) if isinstance(s, gast.Assign) else None
+            # (xs = t[0] of t = (a, b): reads a, not b; x.shape reads no value of x)
+            reads = {entry} if isinstance(entry, str) else set() if entry is False \
+                or _shape_read(s) else set(loads(s))
+            flows.append((reads, written))
         reached = set(wrt)
         while True:
             grown = set(reached)
@@ -105,6 +111,40 @@ class SharedMemory:
             if grown == reached:
                 return reached
             reached = grown
+
+    def unpacked_entry(self, value):
+        """For ``t[i]`` (``i`` an int) of a name bound once, to a tuple display: the name of its
+        entry ``i``, or False when that entry is no name (a constant); else None."""
+        if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+                and isinstance(value.slice, gast.Constant) and type(value.slice.value) is int
+                and len(self.layout.binds.get(value.value.id, ())) == 1):
+            return None
+        for st in self.layout.simple:
+            if isinstance(st, gast.Assign) and target_of(st)[0] == value.value.id:
+                display = st.value
+                if not isinstance(display, gast.Tuple) or any(
+                        isinstance(e, gast.Starred) for e in display.elts) \
+                        or not -len(display.elts) <= value.slice.value < len(display.elts):
+                    return None
+                elt = display.elts[value.slice.value]
+                return elt.id if isinstance(elt, gast.Name) else False
+        return None
+
+    def only_unpacked(self, var) -> bool:
+        """Whether ``var``, a temporary bound once, is read only as ``var[i]`` of int ``i``."""
+        if var not in self.ctx.temps or len(self.layout.binds.get(var, ())) != 1:
+            return False
+        reads = [st for st in self.layout.simple if var in loads(st)]
+        return bool(reads) and all(
+            isinstance(st, gast.Assign) and self.unpacked_entry(st.value) is not None
+            and st.value.value.id == var for st in reads)
+
+    def pure_call(self, call) -> bool:
+        """Whether ``call`` is of a function with a derivative rule that writes into none of its
+        arguments (``np.dot(W, x)``; not ``np.copyto``, ``out=``, ``ufunc.at``)."""
+        fn = self.ctx.resolver.resolve(call.func)
+        return rules.lookup(fn) is not None and not effects.writes_first_argument(fn) \
+            and not any(k.arg == "out" or k.arg is None for k in call.keywords)
 
     def read_after(self, var, stmt) -> bool:
         """Whether ``var`` may be read after ``stmt`` runs: later in program order, or anywhere in a
@@ -327,3 +367,16 @@ class SharedMemory:
         return self.may_run_before(var, stmt, skip={
             lay.pos[id(st)] for st in lay.simple if isinstance(st, gast.Assign)
             and target_of(st)[0] == var and isinstance(st.value, gast.Constant)})
+
+
+_SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
+
+
+def _shape_read(s) -> bool:
+    """Whether statement ``s`` binds a shape, size or dtype (``t = x.shape``, ``n = len(x)``),
+    which depends on no value of the array it reads."""
+    value = getattr(s, "value", None)
+    if isinstance(value, gast.Attribute):
+        return value.attr in _SHAPE_ATTRIBUTES
+    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
+        and value.func.id == "len" and len(value.args) == 1
