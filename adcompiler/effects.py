@@ -22,6 +22,9 @@ _WRITING_METHODS = frozenset((
     "add", "discard", "fill", "resize", "itemset", "put", "partition", "setfield", "byteswap",
                               "__setitem__",
     "__iadd__", "__isub__", "__imul__", "__itruediv__"))
+# (methods changing a list, dict or set itself, not the objects it holds)
+_CONTAINER_METHODS = frozenset(("append", "extend", "insert", "remove", "pop", "clear", "sort",
+                                "reverse", "update", "setdefault", "popitem", "add", "discard"))
 # array methods and attributes whose result shares the object's memory
 _VIEW_METHODS = frozenset(("reshape", "ravel", "transpose", "view", "squeeze", "swapaxes",
                            "diagonal", "T", "real",
@@ -95,6 +98,7 @@ def _read_effects(parsed, active) -> tuple:
               if a is not None]
     resolver = Resolver(parsed)
     holders = _holders(tree, params, resolver)
+    identities = _holders(tree, params, resolver, entries=False)
     fresh = fresh_lists(tree.body, params, resolver.resolve)
     written, augmented, returned = set(), set(), set()
     rebound = set()  # (parameters an attribute of which a plain ``p.attr = v`` binds)
@@ -102,6 +106,9 @@ def _read_effects(parsed, active) -> tuple:
 
     def roots(node):  # the parameters a node's object may be (through names bound to views)
         return _roots(node, holders, resolver)
+
+    def identity(node):  # the same, a list's entries not counted (``ys = [y0]`` is no y0)
+        return _roots(node, identities, resolver, entries=False)
 
     for node in gast.walk(tree):
         if isinstance(node, (gast.Assign, gast.AugAssign, gast.AnnAssign, gast.Delete)):
@@ -126,7 +133,7 @@ def _read_effects(parsed, active) -> tuple:
                         # (x op= v writes into an array or list x, rebinds a number)
                         augmented |= roots(part)
         elif isinstance(node, gast.Call):
-            found = _call_writes(node, roots, resolver, active)
+            found = _call_writes(node, roots, identity, resolver, active)
             written |= found
             deep |= found
         elif isinstance(node, gast.Return) and node.value is not None:
@@ -180,14 +187,15 @@ def fresh_lists(body, params, resolve) -> set:
     return fresh
 
 
-def _call_writes(node, roots, resolver, active) -> set:
+def _call_writes(node, roots, identity, resolver, active) -> set:
     """The parameters a call may write into: the object of a writing method, the first argument
     of a writing NumPy function or ``ufunc.at``, ``out=``, and the arguments a user function
-    called writes into (``roots``: the parameters an operand's object may be)."""
+    called writes into (``roots``: the parameters an operand's object may be; ``identity``: the
+    parameters it may be itself, for a method changing a list, dict or set)."""
     written = set()
     func = node.func
     if isinstance(func, gast.Attribute) and func.attr in _WRITING_METHODS:
-        written |= roots(func.value)
+        written |= (identity if func.attr in _CONTAINER_METHODS else roots)(func.value)
     callee = resolver.resolve(func)
     if node.args and (_is_one_of(callee, _WRITING_FUNCTIONS) or
                       (isinstance(func, gast.Attribute) and func.attr == "at"
@@ -210,29 +218,32 @@ def _call_writes(node, roots, resolver, active) -> set:
     return written
 
 
-def _roots(node, holders, resolver) -> set:
+def _roots(node, holders, resolver, entries=True) -> set:
     """The names of ``holders`` whose objects (or views of them) ``node``'s object may be: through
     subscripts, attributes, view methods and functions, either branch of a conditional expression,
-    either operand of ``and``/``or``, the entries of a display (seeds 815053, 858600)."""
+    either operand of ``and``/``or``, the entries of a display (seeds 815053, 858600) unless not
+    ``entries`` (a method changing the list ``[y0]`` writes into no ``y0``)."""
     while isinstance(node, (gast.Subscript, gast.Attribute, gast.Starred)):
         node = node.value
     if isinstance(node, gast.IfExp):
-        return _roots(node.body, holders, resolver) | _roots(node.orelse, holders, resolver)
-    if isinstance(node, (gast.BoolOp, gast.Tuple, gast.List)):
+        return _roots(node.body, holders, resolver, entries) \
+            | _roots(node.orelse, holders, resolver, entries)
+    if isinstance(node, gast.BoolOp) or (entries and isinstance(node, (gast.Tuple, gast.List))):
         parts = node.values if isinstance(node, gast.BoolOp) else node.elts
-        return set().union(set(), *(_roots(p, holders, resolver) for p in parts))
+        return set().union(set(), *(_roots(p, holders, resolver, entries) for p in parts))
     if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
             and node.func.attr in _VIEW_METHODS:
-        return _roots(node.func.value, holders, resolver)
+        return _roots(node.func.value, holders, resolver, entries)
     if isinstance(node, gast.Call) and node.args \
             and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS):
-        return _roots(node.args[0], holders, resolver)
+        return _roots(node.args[0], holders, resolver, entries)
     return holders.get(node.id, set()) if isinstance(node, gast.Name) else set()
 
 
-def _holders(tree, params, resolver) -> dict:
+def _holders(tree, params, resolver, entries=True) -> dict:
     """Name -> the parameters whose object (or a view of it) the name may hold: each parameter
-    itself, and names bound to a parameter, an element or slice of it, or a view of it."""
+    itself, and names bound to a parameter, an element or slice of it, or a view of it (or, with
+    ``entries``, a display holding one; ``a, b = x, y`` binds a to x, b to y)."""
     holders = {p: {p} for p in params}
 
     changed = True
@@ -240,12 +251,23 @@ def _holders(tree, params, resolver) -> dict:
         changed = False
         for node in gast.walk(tree):
             if isinstance(node, gast.Assign):
-                source = set(_roots(node.value, holders, resolver))
+                pairs = []
                 for t in node.targets:
-                    for n in (t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t]):
-                        if isinstance(n, gast.Name) and not source <= holders.get(n.id, set()):
-                            holders[n.id] = holders.get(n.id, set()) | source
-                            changed = True
+                    if isinstance(t, (gast.Tuple, gast.List)) \
+                            and isinstance(node.value, (gast.Tuple, gast.List)) \
+                            and len(t.elts) == len(node.value.elts) \
+                            and not any(isinstance(e, gast.Starred) for e in t.elts):
+                        pairs += list(zip(t.elts, node.value.elts))
+                    else:
+                        source = _roots(node.value, holders, resolver, entries)
+                        pairs += [(n, source) for n in (
+                            t.elts if isinstance(t, (gast.Tuple, gast.List)) else [t])]
+                for n, value in pairs:
+                    source = value if isinstance(value, set) \
+                        else _roots(value, holders, resolver, entries)
+                    if isinstance(n, gast.Name) and not source <= holders.get(n.id, set()):
+                        holders[n.id] = holders.get(n.id, set()) | source
+                        changed = True
             elif isinstance(node, gast.For) and isinstance(node.target, gast.Name) \
                     and isinstance(node.iter, gast.Name) and node.iter.id in holders:
                 source = holders[node.iter.id]  # (the rows of an array are views of it)

@@ -3503,3 +3503,36 @@ def test_a_fused_loss_and_hand_written_gradient_of_an_rnn():
     hand = _rnn_loss_and_grads([0, 3, 1, 2], [3, 1, 2, 0], np.zeros((5, 1)), Wxh, Whh, Why)[1:4]
     for g, h in zip(grads, hand):  # (the program's own gradient agrees)
         np.testing.assert_allclose(g, h, rtol=1e-10, atol=1e-12)
+
+
+def _step_size_control(x):
+    h, t = 0.1, 0.0
+    for _ in range(3):
+        h = min(h, 1.0 - t)  # (min of Python numbers: a number, which *= rebinds)
+        t += h
+        h *= x
+    return t
+
+
+def _gram_matrix(X):
+    K = np.array([[np.exp(-np.sum((a - b) ** 2)) for b in X] for a in X])
+    return np.sum(K * K)
+
+
+def _collects(y0, *args):
+    ys = [y0]  # (a new list holding y0: appending to it writes into no y0)
+    ys.append(y0 * args[0])
+    return np.stack(ys)
+
+
+def _stacked_helper(y0, k):
+    return np.sum(_collects(y0, k) ** 2)
+
+
+def test_ordinary_code_that_was_refused_as_aliasing():
+    # (realistic-program trials: h *= x after h = min(h, ...) of floats was "h may be the same
+    # array as t2"; the Gram matrix's nested comprehension was "changing items_1 changes items";
+    # a helper appending to a list it made was "writes into its argument y0")
+    check_all_modes(_step_size_control, [1.5])
+    check_all_modes(_gram_matrix, [np.array([[0.0, 1.0], [0.5, 0.2], [0.3, -0.4]])])
+    check_all_modes(_stacked_helper, [np.array([0.6, 0.1]), 2.0], wrt=(0, 1))

@@ -382,13 +382,27 @@ class Aliasing(SharedMemory):
                  and any(self.runs_before(st, s) and not self.rebound_between(lst, st, s, aliasing)
                          for st in bindings)}
         for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
-            if container not in same and set(same).intersection(self.entries(container,
-                                                                             before=s)) \
+            if container not in same and self.holds_before(container, same, s, aliasing) \
                     and (self.read_after(container, s) or any(
                         container in bases and self.may_run_before(v, s)
                         for v, bases in self.layout.views.items())):
                 names.add(container)
         return sorted({n for n in names if n not in self.ctx.temps} or names)
+
+    def holds_before(self, container, same, s, aliasing) -> bool:
+        """Whether ``container`` may hold one of the names ``same`` when ``s`` runs: put into it
+        (or into a list it copies) by a statement that may run before ``s``, the name not bound
+        to another object in between (``items.append(row)`` of the last pass of a loop that
+        starts with ``row = []``). ``aliasing``: bindings to the same object."""
+        if not set(same).intersection(self.entries(container, before=s)):
+            return False
+        if container not in {into for _, into, _ in self.stores()}:
+            return True  # (through a copy: what it copies holds them)
+        return any(self.runs_before(st, s) and not any(
+            self.rebound_between(n, st, s, aliasing) for n in set(names) & set(same))
+            for st, into, names in self.stores() if into == container and set(names) & set(same)) \
+            or any(set(same).intersection(self.entries(c, before=s))
+                   for c in self.copied_from(container))
 
     def same_list(self, lst) -> dict:
         """{name: the statements binding it to what may be the list ``lst`` itself} (``b = lst``,

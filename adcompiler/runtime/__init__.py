@@ -52,6 +52,7 @@ from .batching import (
     lift,
 )
 from .calls import (
+    MethodCall,
     Unpacked,
     call_backward,
     call_backward_jvp,
@@ -158,7 +159,8 @@ __all__ = [
     "add_attribute", "attribute", "without_attribute", "with_attribute", "unfollowed",
     "make_function", "new_object", "fresh_computation", "check_followed",
     # calls
-    "vectorized", "Unpacked", "unpacked", "method_call", "call_forward", "call_backward",
+    "vectorized", "Unpacked", "unpacked", "MethodCall", "method_call", "call_forward",
+    "call_backward",
     "call_jvp",
     "call_forward_jvp", "call_backward_jvp",
     "MODULES",
