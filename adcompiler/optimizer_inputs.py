@@ -18,7 +18,8 @@ def is_pure_call(ctx):
               runtime.in_place,
                runtime.element_in_place, runtime.subscript_check, runtime.unfollowed,
               runtime.check_followed, runtime.refused, runtime.refused_if_inexact,
-              runtime.refused_if_moving, runtime.check_array, runtime.stored_value,
+              runtime.refused_if_moving, runtime.check_array, runtime.refused_if_array,
+              runtime.stored_value,
               runtime.flat_index, runtime.fresh_computation, runtime.out_value,
               runtime.diagonal_index)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in impure)}

@@ -353,7 +353,7 @@ def test_objects_made_inside_the_function_from_differentiated_values(m):
             return m.made_in_a_loop([v if j == k else u for j, u in enumerate([W1, W2])], XS)
         np.testing.assert_allclose(grads[k], fd_grad(loss, [w], 0), rtol=1e-6, atol=1e-8)
     source = ad.source(m.made_layer)
-    assert "new_object(Dense)" in source and "layer.W = init_W" in source, source
+    assert "new_object(Dense)" in source and "layer.W = W\n" in source, source
 
 
 def test_a_store_into_an_object_made_here_after_it_was_handed_on_is_refused(m):

@@ -228,9 +228,12 @@ class Calls:
         stored = {n.id for st in fdef.body for n in walk(st)
                   if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         for p, value in bound.items():
-            if isinstance(value, gast.Name) and value.id in self.object_classes \
-                    and p not in stored:
-                renames[p] = value.id  # (self is the object argument itself: obj.step(dt))
+            if isinstance(value, gast.Name) and p not in stored \
+                    and value.id not in self.local_fns \
+                    and (value.id in self.resolver.locals or value.id in self.object_classes):
+                # (a parameter never rebound is the caller's object itself: self of
+                # obj.step(dt), params of sgd_step(params, grads), whose writes are the caller's)
+                renames[p] = value.id
         self.resolver.locals |= set(renames.values())
         for p, value in bound.items():
             if renames[p] == getattr(value, "id", None):

@@ -81,7 +81,8 @@ class Aliasing(SharedMemory):
         super().__init__(*args)
         self.syncs = Syncs(self)
         self._fresh_lists = None
-        # id(statement) -> (name, error): refused when it runs unless the name holds an array
+        # id(statement) -> (name, error, check): refused when it runs unless the name holds an
+        # array (check_array), or if its entry does (refused_if_array)
         self.array_guards: dict = {}
 
     def find_views(self):
@@ -516,10 +517,17 @@ class Aliasing(SharedMemory):
                     hint="write %s[...] = %s[...] + ... (a new array), or store a copy in %r"
                     % (container, container, container))
                 if self.kinds.get(container) is not None or container in self.ctx.containers:
-                    raise error
+                    entry = self.kinds.get(element)
+                    if entry in (FLOAT, SCALAR):
+                        continue  # (a number entry: d[k] += 1 binds a new number)
+                    if entry is not None:
+                        raise error
+                    # (an entry of no known kind: refused when it runs if it holds an array)
+                    self.array_guards[id(s)] = (element, error, "refused_if_array")
+                    continue
                 # (of no known kind: an array's element is written by the store that follows,
                 # as for any array; a list or dict is refused when the update runs)
-                self.array_guards[id(s)] = (container, error)
+                self.array_guards[id(s)] = (container, error, "check_array")
 
     def handed_over(self, temp, copy) -> bool:
         """Whether ``name = temp`` (statement ``copy``) hands over a normalisation temporary that

@@ -72,6 +72,7 @@ from .checks import (
     check_receiver,
     dtype_gate,
     refused,
+    refused_if_array,
     refused_if_inexact,
     refused_if_moving,
     scalar_seed,
@@ -151,7 +152,8 @@ __all__ = [
     "batch_unreduce", "batch_sum_product", "batch_container_adjoint", "batch_add_at",
     "batch_take_adjoint", "batch_reshape", "batch_index",
     # checks
-    "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "check_array",
+    "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "refused_if_array",
+    "check_array",
     "check_receiver", "scalar_seed", "SELECTING",
     "subscript_check",
     "dtype_gate", "CalleeRedefined", "callee_redefined",

@@ -58,6 +58,13 @@ def check_array(value, refusal):
         raise refusal()
 
 
+def refused_if_array(value, refusal):
+    """Raise ``refusal`` if ``value`` is an array (an entry ``d[k] += v`` changes in place; a
+    number entry is replaced)."""
+    if value.__class__ is _ndarray:
+        raise refusal()
+
+
 def check_receiver(value, refusal):
     """Raise ``refusal`` unless ``value`` is an array, a number or a container (what the
     array-method rule applied to ``value.method(...)`` is right for)."""
