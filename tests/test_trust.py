@@ -3589,3 +3589,19 @@ def test_an_update_of_a_number_entry_of_a_dict_is_no_write_into_an_array():
     check_all_modes(_counts_steps, [np.array([1.0, 2.0])])
     with pytest.raises(ad.AdError, match="changes the array in 'state' in place"):
         ad.grad(_moments)(np.array([1.0, 2.0]), {"m": np.zeros(2)})
+
+
+def _clipped_after(W):
+    ps = {}
+    loss = 0
+    for t in range(2):
+        ps[t] = np.exp(W[t])
+        loss += -np.log(ps[t][0])
+    d = np.zeros_like(W)  # (made like W: no value of W in it)
+    for dparam in [d]:
+        np.clip(dparam, -5, 5, out=dparam)
+    return loss
+
+
+def test_an_array_made_like_an_argument_holds_no_value_of_it():
+    check_all_modes(_clipped_after, [np.array([[0.5, 1.0], [0.2, 0.3]])])

@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 
 import gast
+import numpy as np
 
 from .. import effects, rules, runtime
 from ..analysis import FLOAT, SCALAR, is_container
@@ -98,7 +99,7 @@ class SharedMemory:
             entry = self.unpacked_entry(s.value) if isinstance(s, gast.Assign) else None
             # (xs = t[0] of t = (a, b): reads a, not b; x.shape reads no value of x)
             reads = {entry} if isinstance(entry, str) else set() if entry is False \
-                or _shape_read(s) else set(loads(s))
+                or self.shape_read(s) else set(loads(s))
             flows.append((reads, written))
         reached = set(wrt)
         while True:
@@ -138,6 +139,19 @@ class SharedMemory:
         return bool(reads) and all(
             isinstance(st, gast.Assign) and self.unpacked_entry(st.value) is not None
             and st.value.value.id == var for st in reads)
+
+    def shape_read(self, s) -> bool:
+        """Whether statement ``s`` binds a shape, size or dtype, or an array of one value made
+        like another (``t = x.shape``, ``n = len(x)``, ``np.zeros_like(x)``): it depends on no
+        value of the array it reads."""
+        value = getattr(s, "value", None)
+        if isinstance(value, gast.Attribute):
+            return value.attr in _SHAPE_ATTRIBUTES
+        if not isinstance(value, gast.Call) or value.keywords or len(value.args) != 1:
+            return False
+        fn = self.ctx.resolver.resolve(value.func)
+        return any(fn is f for f in (len, np.shape, np.ndim, np.size, np.zeros_like,
+                                     np.ones_like, np.empty_like))
 
     def pure_call(self, call) -> bool:
         """Whether ``call`` is of a function with a derivative rule that writes into none of its
@@ -370,13 +384,3 @@ class SharedMemory:
 
 
 _SHAPE_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype"})
-
-
-def _shape_read(s) -> bool:
-    """Whether statement ``s`` binds a shape, size or dtype (``t = x.shape``, ``n = len(x)``),
-    which depends on no value of the array it reads."""
-    value = getattr(s, "value", None)
-    if isinstance(value, gast.Attribute):
-        return value.attr in _SHAPE_ATTRIBUTES
-    return isinstance(value, gast.Call) and isinstance(value.func, gast.Name) \
-        and value.func.id == "len" and len(value.args) == 1
