@@ -187,6 +187,37 @@ def stored_into_after_handed_on(W1, W2, x):
     return np.sum(layers[0].forward(x))
 
 
+class Oscillator:
+    def __init__(self, x, v):
+        self.x, self.v = x, v
+
+
+def oscillate(k, x0):
+    osc = Oscillator(x0.copy(), np.zeros_like(x0))
+    for _ in range(4):
+        osc.v -= 0.1 * k * osc.x  # (the array osc.v holds, changed in place)
+        osc.x += 0.1 * osc.v
+    return np.sum(osc.x ** 2)
+
+
+def oscillate_given(osc, k):
+    for _ in range(3):
+        osc.v -= 0.1 * k * osc.x
+        osc.x += 0.1 * osc.v
+    return np.sum(osc.x ** 2) + np.sum(osc.v)
+
+
+class Running:
+    def __init__(self):
+        self.running_mean = np.zeros(2)
+
+
+def running_statistics(x, bn):
+    bn.running_mean *= 0.9
+    bn.running_mean += 0.1 * x
+    return np.sum(x ** 2) + np.sum(bn.running_mean * x)
+
+
 class Counter:
     def __init__(self):
         self.n = 0
@@ -263,8 +294,14 @@ def test_a_method_storing_into_its_object_read_afterwards_is_inlined(m):
     layer = m.Layer(np.ones(3))
     ad.grad(m.callee_stores_then_read, wrt=1)(layer, X3.copy())
     np.testing.assert_allclose(layer.h, np.tanh(X3))  # (the side effect, as the plain call's)
-    with pytest.raises(ad.AdError, match="in place"):
-        ad.grad(m.in_place_attribute, wrt=1)(m.Layer(np.ones(3)), X3.copy())
+    # (layer.w += x: the caller's array changed in place, and differentiated; it was refused)
+    layer, plain = m.Layer(np.ones(3)), m.Layer(np.ones(3))
+    held = layer.w
+    g = ad.grad(m.in_place_attribute, wrt=1)(layer, X3.copy())
+    m.in_place_attribute(plain, X3.copy())
+    np.testing.assert_allclose(g, 2 * (1.0 + X3))
+    np.testing.assert_array_equal(held, plain.w)
+    check_all_modes(m.in_place_attribute, [m.Layer(np.ones(3)), X3], wrt=1)
 
 
 @pytest.mark.parametrize("name", ["write_into_attribute_array", "new_array_then_write"])
@@ -359,3 +396,35 @@ def test_objects_made_inside_the_function_from_differentiated_values(m):
 def test_a_store_into_an_object_made_here_after_it_was_handed_on_is_refused(m):
     with pytest.raises(ad.AdError, match="also reached under another name"):
         ad.grad(m.stored_into_after_handed_on)(W1, RNG.normal(size=(3, 4)), XS.copy())
+
+
+def test_an_attribute_updated_in_place(m):
+    """``osc.v -= ...`` changes the array ``osc.v`` holds in place, as the plain call does (the
+    caller's object sees it), and the derivative follows it: no other name holds that array, and
+    no other attribute of the object does either (checked when it runs)."""
+    x0 = np.array([0.5, -0.3])
+    check_all_modes(m.oscillate, [1.5, x0])
+    check_all_modes(m.oscillate, [1.5, x0], wrt=1)
+    k = 1.5
+    g = ad.grad(m.oscillate_given, wrt=1)(m.Oscillator(x0.copy(), np.zeros(2)), k)
+    want = (m.oscillate_given(m.Oscillator(x0.copy(), np.zeros(2)), k + 1e-6)
+            - m.oscillate_given(m.Oscillator(x0.copy(), np.zeros(2)), k - 1e-6)) / 2e-6
+    assert g == pytest.approx(want, rel=1e-6)
+    plain, mine = m.Oscillator(x0.copy(), np.zeros(2)), m.Oscillator(x0.copy(), np.zeros(2))
+    held = mine.v  # (the caller's array: changed in place, as by the plain call)
+    m.oscillate_given(plain, k)
+    ad.value_and_grad(m.oscillate_given, wrt=1)(mine, k)
+    np.testing.assert_array_equal(mine.x, plain.x)
+    np.testing.assert_array_equal(held, plain.v)
+    bn_plain, bn = m.Running(), m.Running()
+    x = np.array([1.0, 2.0])
+    check_all_modes(m.running_statistics, [x, m.Running()])
+    m.running_statistics(x, bn_plain)
+    ad.grad(m.running_statistics)(x, bn)
+    np.testing.assert_array_equal(bn.running_mean, bn_plain.running_mean)
+
+
+def test_an_attribute_updated_in_place_that_another_attribute_holds_is_refused(m):
+    x0 = np.array([0.5, -0.3])
+    with pytest.raises(ad.AdError, match="another attribute of the object holds the same array"):
+        ad.grad(m.oscillate_given, wrt=1)(m.Oscillator(x0, x0), 1.5)

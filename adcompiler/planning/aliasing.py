@@ -13,12 +13,12 @@ import gast
 
 from .. import effects, runtime
 from ..analysis import FLOAT, SCALAR, is_container, rank
-from ..ir import copy_tree, loads, name, target_of, walk
+from ..ir import const, copy_tree, loads, name, target_of, walk
 from ..resolve import MISSING
 from .call_plans import _user_callable
 from .kinds import _hashable
 from .memory import SharedMemory
-from .syncs import Syncs, insert_beside, local
+from .syncs import Syncs, dead_temporary, insert_beside, local
 
 # builtins whose result is one of their arguments or an entry of one, itself
 _SELECTING = (min, max, next, iter, reversed, operator.getitem, getattr)
@@ -81,8 +81,8 @@ class Aliasing(SharedMemory):
         super().__init__(*args)
         self.syncs = Syncs(self)
         self._fresh_lists = None
-        # id(statement) -> (name, error, check): refused when it runs unless the name holds an
-        # array (check_array), or if its entry does (refused_if_array)
+        # id(statement) -> (check, its arguments, error): the runtime check made before it
+        # (check_array, refused_if_array, attribute_alone) and the AdError it raises
         self.array_guards: dict = {}
 
     def find_views(self):
@@ -234,6 +234,18 @@ class Aliasing(SharedMemory):
                             if is_container(self.kinds.get(o))  # (what a list holds is not tracked)
                             or any(self.seen_after(n, s) and self.may_run_before(n, s)
                                    for n in self.layout.same_memory(o) - {var}))
+            owner = self.updated_attribute_owner(s, var, others)
+            if owner is not None:
+                # (obj.v -= u: the array obj.v holds, changed in place as Python does, is stored
+                # back into obj.v; no other name holds it, and no other attribute of obj holds
+                # it either, checked when it runs)
+                others.remove(owner[0])
+                error = self.loc.error(
+                    "the augmented assignment changes %s.%s in place, and another attribute of "
+                    "the object holds the same array (or a view of it), which is not supported"
+                    % owner, s, hint="store a copy in one of them")
+                self.array_guards[id(s)] = ("attribute_alone", [name(owner[0]),
+                                                                const(owner[1])], error)
             if others and var not in self.reached and not set(others) & self.reached:
                 # (no derivative involved: the write, as Python does it)
                 self.write_in_place(s, var)
@@ -254,6 +266,44 @@ class Aliasing(SharedMemory):
             # what its aliases hold: the backward pass keeps what it reads of them from before
             # (``for item in [w]: z = item ** 2`` then ``w -= z``: seed 330768)
             self.record_write(s, var, aliases)
+
+    def updated_attribute_owner(self, s, var, others):
+        """(obj, attr) when ``s`` is the in-place update of ``obj.attr += v`` (``var`` bound to
+        ``obj.attr`` just before) and the only other name that may hold its array is ``obj``:
+        every other name read from ``obj`` that may hold an array when ``s`` runs and is read
+        afterwards is a read of another attribute (``osc.x`` next to ``osc.v -= ...``) or a
+        temporary dead at ``s``; else None."""
+        if not getattr(s, "ad_attribute_update", False) or len(others) != 1:
+            return None
+        read = [st for st in self.layout.simple if isinstance(st, gast.Assign)
+                and target_of(st)[0] == var and isinstance(st.value, gast.Attribute)
+                and isinstance(st.value.value, gast.Name)]
+        if len(read) != 1 or read[0].value.value.id != others[0]:
+            return None
+        obj, attr = others[0], read[0].value.attr
+        for v, bases in self.layout.views.items():
+            if v == var or obj not in bases or not self.may_run_before(v, s) \
+                    or not (self.read_after(v, s) or self.in_closure(v)) \
+                    or dead_temporary(self, v, s):
+                continue
+            bindings = [st for st in self.layout.simple if target_of(st)[0] == v
+                        and isinstance(st, gast.Assign)]
+            if not bindings or not all(
+                    (isinstance(st.value, gast.Attribute) and isinstance(st.value.value, gast.Name)
+                     and st.value.value.id == obj and st.value.attr != attr)
+                    or (getattr(st, "ad_attribute_update", False) and self.updated_from_other(
+                        st, obj, attr)) for st in bindings):
+                return None
+        return obj, attr
+
+    def updated_from_other(self, st, obj, attr) -> bool:
+        """Whether ``st``, ``t = in_place(t, ...)`` of another ``obj.n += v``, updates the value
+        of an attribute of ``obj`` other than ``attr``."""
+        var = target_of(st)[0]
+        return any(isinstance(b, gast.Assign) and target_of(b)[0] == var
+                   and isinstance(b.value, gast.Attribute) and isinstance(b.value.value, gast.Name)
+                   and b.value.value.id == obj and b.value.attr != attr
+                   for b in self.layout.simple)
 
     def spelled(self, var) -> str:
         """``var`` as the user wrote it: a temporary of the normal form bound once to an attribute
@@ -523,11 +573,11 @@ class Aliasing(SharedMemory):
                     if entry is not None:
                         raise error
                     # (an entry of no known kind: refused when it runs if it holds an array)
-                    self.array_guards[id(s)] = (element, error, "refused_if_array")
+                    self.array_guards[id(s)] = ("refused_if_array", [name(element)], error)
                     continue
                 # (of no known kind: an array's element is written by the store that follows,
                 # as for any array; a list or dict is refused when the update runs)
-                self.array_guards[id(s)] = (container, error, "check_array")
+                self.array_guards[id(s)] = ("check_array", [name(container)], error)
 
     def handed_over(self, temp, copy) -> bool:
         """Whether ``name = temp`` (statement ``copy``) hands over a normalisation temporary that

@@ -30,9 +30,10 @@ class RuntimeChecks:
         ``followed_check``, and ``Aliasing.check_element_updates`` for ``check_array``)."""
         guard = self.aliasing.array_guards.get(id(s))
         if guard is not None:  # (see Aliasing.check_element_updates)
-            refusal = self.ctx.bind("refusal", runtime.Refusal(guard[1]))
-            call = gast.Call(func=name(self.ctx.helper(guard[2])),
-                             args=[name(guard[0]), name(refusal)], keywords=[])
+            check, args, error = guard
+            refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+            call = gast.Call(func=name(self.ctx.helper(check)), args=args + [name(refusal)],
+                             keywords=[])
             return [gast.copy_location(gast.Expr(value=call), s)] + self.checks_of_plan(s)
         return self.checks_of_plan(s)
 

@@ -56,7 +56,7 @@ class Syncs:
         if not sharers:
             return True  # (only views taken after the write: they see it, as anything would)
         needed = sorted(n for n in sharers if (al.read_after(n, s) or al.in_closure(n))
-                        and not _dead_temporary(al, n, s))
+                        and not dead_temporary(al, n, s))
         if not needed and sharers <= al.layout.same_memory(var):
             # (views of var or arrays it views, none read afterwards: the backward pass keeps
             # what it reads of them from before the write, as for any write into var)
@@ -98,7 +98,7 @@ class Syncs:
         return inserted
 
 
-def _dead_temporary(aliasing, var, s) -> bool:
+def dead_temporary(aliasing, var, s) -> bool:
     """Whether ``var`` is a temporary of the normal form (bound once, read after its binding in
     the same loop nest) whose value at ``s`` nobody reads: ``s`` is not between its binding and
     its reads (the temporary of the next ``term *= 2`` in a loop, bound again before it is

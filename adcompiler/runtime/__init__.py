@@ -67,6 +67,7 @@ from .checks import (
     SELECTING,
     CalleeRedefined,
     Refusal,
+    attribute_alone,
     callee_redefined,
     check_array,
     check_receiver,
@@ -153,6 +154,7 @@ __all__ = [
     "batch_take_adjoint", "batch_reshape", "batch_index",
     # checks
     "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "refused_if_array",
+    "attribute_alone",
     "check_array",
     "check_receiver", "scalar_seed", "SELECTING",
     "subscript_check",

@@ -65,6 +65,18 @@ def refused_if_array(value, refusal):
         raise refusal()
 
 
+def attribute_alone(obj, attr, refusal):
+    """Raise ``refusal`` if an attribute of ``obj`` other than ``attr`` holds an array that may
+    share memory with the one ``obj.attr`` holds (``obj.attr += v`` changes that array in
+    place)."""
+    value = getattr(obj, attr)
+    if value.__class__ is not _ndarray:
+        return
+    for key, other in getattr(obj, "__dict__", {}).items():
+        if key != attr and other.__class__ is _ndarray and np.may_share_memory(other, value):
+            raise refusal()
+
+
 def check_receiver(value, refusal):
     """Raise ``refusal`` unless ``value`` is an array, a number or a container (what the
     array-method rule applied to ``value.method(...)`` is right for)."""
