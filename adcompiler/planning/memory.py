@@ -34,10 +34,14 @@ class SharedMemory:
         views) changes every array that may share its memory, siblings included (``t = r[0]``
         then ``for item in r: item += 2`` changes ``t``): recorded as a write into each, so the
         backward pass keeps what it reads of them as it was."""
-        for var, positions in list(self.layout.mutates.items()):
+        # (from the writes as recorded before: a list extended while it is read would grow
+        # with every name of a large web, seed 1079794)
+        recorded = {var: list(positions) for var, positions in self.layout.mutates.items()}
+        for var, positions in recorded.items():
             if var not in self.reached:
                 for other in self.reachable_memory(var) - {var}:
-                    self.layout.mutates.setdefault(other, []).extend(positions)
+                    known = self.layout.mutates.setdefault(other, [])
+                    known.extend(p for p in positions if p not in known)
 
     def reachable_memory(self, var) -> set:
         """The names that may share ``var``'s memory: through views, temporaries handed over, and
