@@ -3605,3 +3605,20 @@ def _clipped_after(W):
 
 def test_an_array_made_like_an_argument_holds_no_value_of_it():
     check_all_modes(_clipped_after, [np.array([[0.5, 1.0], [0.2, 0.3]])])
+
+
+def _appends_then_returns_early(x, W):
+    rows = []
+    for _ in x:
+        rows.append(W[None])
+        if np.sum(W) > 0.0:
+            return np.sum(rows[0] ** 2)
+    return np.max(x.T @ x)
+
+
+def test_the_hessian_through_a_list_appended_to_before_an_early_return():
+    # seed 1098539: forward mode over the gradient popped the tangents kept on the adjoint list's
+    # tape, which was the 0.0 standing for zeros (an AttributeError)
+    x = np.array([[0.3, -0.2], [0.5, 0.1]])
+    for W in (np.array([[0.4, 0.7]]), np.array([[-0.4, -0.7]])):
+        check_all_modes(_appends_then_returns_early, [x, W], wrt=(0, 1))

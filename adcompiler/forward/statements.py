@@ -71,9 +71,7 @@ class Statements:
             # an inactive value off a list whose tangents are kept (a tape): pop its tangent too,
             # or the next pop would get this one
             lst, _, call = list_method(s)
-            out.append(located(gast.Expr(value=gast.Call(func=gast.Attribute(
-                value=name(self.tan(lst)), attr="pop", ctx=gast.Load()), args=list(call.args),
-                keywords=[])), s))
+            out.append(located(gast.Expr(value=self.pop_tangent(lst, call)), s))
 
     def no_tangent(self, s, plan, out):
         self.set_tangent(target_of(s)[0], None, out, s)
@@ -127,8 +125,7 @@ class Statements:
         lst, _, call = list_method(s)
         expr = None
         if lst in self.live:
-            pop = gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load())
-            expr = gast.Call(func=pop, args=list(call.args), keywords=[])
+            expr = self.pop_tangent(lst, call)
         if bound is None:  # (lst.pop(), its value discarded)
             if expr is not None:
                 out.append(located(gast.Expr(value=expr), s))
@@ -137,6 +134,15 @@ class Statements:
             if expr is not None:
                 # (a tangent kept on a list may be the 0.0 standing for zeros)
                 self.maybe_zero.add(bound)
+
+    def pop_tangent(self, lst, call):
+        """``dlst.pop(...)``, through ``popped`` when the tangent may be the 0.0 standing for a
+        list of zeros (seed 1098539)."""
+        if lst in self.maybe_zero:
+            return gast.Call(func=name(self.helper("popped")),
+                             args=[name(self.tan(lst))] + list(call.args), keywords=[])
+        pop = gast.Attribute(value=name(self.tan(lst)), attr="pop", ctx=gast.Load())
+        return gast.Call(func=pop, args=list(call.args), keywords=[])
 
     def gradcall_statement(self, s, plan, out):
         bound = target_of(s)[0]

@@ -31,6 +31,7 @@ from .adjoints import (
     expand_like,
     left_out,
     own,
+    popped,
     put_back,
     stored_derivative,
     take_adjoint,
@@ -141,7 +142,7 @@ __all__ = [
     "c_items",
     # adjoints
     "own", "add_at", "put_back", "left_out", "take_adjoint", "stored_derivative", "add",
-    "container_adjoint", "element",
+    "container_adjoint", "element", "popped",
     "expand_like",
     "zero_like", "dense", "cast_like", "distinct", "cotangent",
     # writes

@@ -137,6 +137,12 @@ def container_adjoint(x, index, g):
     return out
 
 
+def popped(t, *index):
+    """``t.pop(*index)`` of the tangents kept on a list, or 0.0 when ``t`` is the 0.0 standing
+    for a list of zero tangents."""
+    return t if t.__class__ is _float else t.pop(*index)
+
+
 def element(g, i):
     """Element ``i`` of an adjoint or tangent ``g`` (which may be the scalar zero 0.0); never a view
     into an array ``g``, which generated code may go on to update in place."""
