@@ -3622,3 +3622,17 @@ def test_the_hessian_through_a_list_appended_to_before_an_early_return():
     x = np.array([[0.3, -0.2], [0.5, 0.1]])
     for W in (np.array([[0.4, 0.7]]), np.array([[-0.4, -0.7]])):
         check_all_modes(_appends_then_returns_early, [x, W], wrt=(0, 1))
+
+
+def _identity_applied_back(x):
+    same = lambda z: z  # noqa: E731
+    h = x * 2.0
+    h = same(h)  # (inlined: h = h, which changes nothing)
+    return np.sum(h ** 2)
+
+
+def test_a_name_given_to_an_inlined_identity_and_bound_back_keeps_its_derivative():
+    # seed 1103876, made by this session's inlining of parameters as the caller's names: the
+    # inlined `h = g(h)` became `h = h`, whose backward pass reset dh to 0 (a silent wrong
+    # gradient); a self-assignment is no statement now
+    check_all_modes(_identity_applied_back, [np.array([0.3, -1.2, 0.5])])

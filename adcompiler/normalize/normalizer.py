@@ -10,6 +10,8 @@ only do through an import cycle.
 """
 from __future__ import annotations
 
+import gast
+
 from ..errors import Location
 from ..ir import located
 from ..naming import Namer
@@ -52,6 +54,10 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls):
         return t
 
     def emit(self, stmt, like):
+        if isinstance(stmt, gast.Assign) and len(stmt.targets) == 1 \
+                and isinstance(stmt.targets[0], gast.Name) and isinstance(stmt.value, gast.Name) \
+                and stmt.targets[0].id == stmt.value.id:
+            return  # (x = x changes nothing: h = g(h) of an inlined identity, seed 1103876)
         self.out.append(located(stmt, like))
 
     def unsupported(self, node, what, hint):
