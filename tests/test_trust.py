@@ -3636,3 +3636,17 @@ def test_a_name_given_to_an_inlined_identity_and_bound_back_keeps_its_derivative
     # inlined `h = g(h)` became `h = h`, whose backward pass reset dh to 0 (a silent wrong
     # gradient); a self-assignment is no statement now
     check_all_modes(_identity_applied_back, [np.array([0.3, -1.2, 0.5])])
+
+
+def _copied_list_entry_updated(A, alpha):
+    terms = [np.log((A * alpha) ** 2 + 1.0), (A ** 2 + 1.0) ** (-1.5)]
+    copied = terms.copy()  # (holds the same arrays)
+    copied[-1] += terms[0] * terms[-1]  # (terms[-1], read here, is the array updated)
+    return np.sum(sum(copied))
+
+
+def test_an_entry_of_a_copied_list_read_by_the_update_itself_is_kept_for_the_backward_pass():
+    # seed 1106785, older than session 16: the backward pass of `terms[0] * terms[-1]` read
+    # terms[-1] after the in-place update had changed it (a silent wrong gradient)
+    check_all_modes(_copied_list_entry_updated, [np.array([[0.3, -0.5], [0.8, 0.1]]), 1.3],
+                    wrt=1)

@@ -537,8 +537,12 @@ class Aliasing(SharedMemory):
             container = getattr(s, "ad_element_of", None)
             if container is None or rank(self.kinds.get(container)):
                 continue  # (an array's element is written by the store that follows)
-            # (their arrays may be the one written: record them first)
-            for held in self.entries(container):
+            # (their arrays may be the one written: record them first; so may the entries read
+            # from it or from the list it copies, ``t = lst[-1]`` of ``c = lst.copy()``, seed
+            # 1106785)
+            holders = {container} | set(self.copied_from(container))
+            read = [v for v, bases in self.layout.views.items() if bases & holders]
+            for held in self.entries(container) + read:
                 self.layout.mutates.setdefault(held, []).append(self.layout.pos[id(s)])
             if self.ctx.generated or container not in self.reached:
                 continue
