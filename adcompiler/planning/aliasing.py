@@ -412,16 +412,15 @@ class Aliasing(SharedMemory):
         values = [st.value for st in self.layout.simple
                   if isinstance(st, gast.Assign) and target_of(st)[0] == var
                   and isinstance(st.targets[0], gast.Name)]
+        def handed(v):  # (the temporary v is: a name, or an entry of xs, hs = {}, {})
+            return v.id if isinstance(v, gast.Name) else self.unpacked_entry(v)
+
         return bool(values) and all(
             isinstance(v, (gast.List, gast.Dict))
             or (isinstance(v, gast.Call) and any(self.ctx.resolver.resolve(v.func) is f
                                                  for f in (list, dict)))
-            or (isinstance(v, gast.Name) and v.id in self.ctx.temps and v.id not in seen
-                and self.fresh_container(v.id, seen + (var,)))
-            or (isinstance(self.unpacked_entry(v), str)  # (xs, hs = {}, {})
-                and self.unpacked_entry(v) in self.ctx.temps
-                and self.unpacked_entry(v) not in seen
-                and self.fresh_container(self.unpacked_entry(v), seen + (var,)))
+            or (isinstance(handed(v), str) and handed(v) in self.ctx.temps
+                and handed(v) not in seen and self.fresh_container(handed(v), seen + (var,)))
             for v in values)
 
     def list_sharers(self, lst, s) -> list:
