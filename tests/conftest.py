@@ -92,6 +92,11 @@ def check_all_modes(fn, args, wrt=0, second_order=True, rtol=1e-5, atol=1e-6):
         want = np.stack([np.ravel(fd_grad(lambda *a, k=k: np.ravel(gradient(*a))[k], args, pos))
                          for k in range(max(1, np.size(args[pos])))])
         np.testing.assert_allclose(np.reshape(hessian, want.shape), want, rtol=1e-4, atol=1e-5)
+        try:  # (reverse over reverse: the generated gradient differentiated again in reverse)
+            hessian = ad.hessian(fn, wrt=pos, mode="reverse")(*_copies(args))
+        except ad.AdError:
+            return  # (a refusal, such as a helper with no reverse-mode rule, is a right answer)
+        np.testing.assert_allclose(np.reshape(hessian, want.shape), want, rtol=1e-4, atol=1e-5)
 
 
 def module_from_source(directory, name, source):

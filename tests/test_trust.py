@@ -3650,3 +3650,46 @@ def test_an_entry_of_a_copied_list_read_by_the_update_itself_is_kept_for_the_bac
     # terms[-1] after the in-place update had changed it (a silent wrong gradient)
     check_all_modes(_copied_list_entry_updated, [np.array([[0.3, -0.5], [0.8, 0.1]]), 1.3],
                     wrt=1)
+
+
+def _rows_centred_after_a_product(b, x):
+    shifted = b * x[0, :]  # (reads row 0 of x, a view, before the loop writes into it)
+    for row in x:
+        row -= row.mean()
+    return np.sum(np.tanh(np.where(shifted > b, shifted, b)))
+
+
+def test_the_reverse_hessian_keeps_a_row_read_before_a_sibling_view_is_written():
+    # seed 1145805, older than session 16: hessian(mode='reverse') differentiated the generated
+    # gradient w.r.t. every argument, x too; its in_place write into a row of x was not seen as
+    # a write into x[0, :], read by the backward pass of `b * x[0, :]` (a silent wrong Hessian).
+    # Now only the Hessian's arguments are differentiated, and generated code's in-place writes
+    # are checked as the user's augmented assignments are
+    x = np.array([[0.34, -0.54, 0.58, 0.1], [1.67, 0.39, 0.53, 0.68], [-0.77, 0.31, 0.52, 0.19]])
+    b = np.array([0.02, 1.04, -0.42, -0.66])
+    check_all_modes(_rows_centred_after_a_product, [b, x])
+    want = ad.hessian(_rows_centred_after_a_product, wrt=0)(b, x.copy())
+    np.testing.assert_allclose(ad.hessian(_rows_centred_after_a_product, wrt=0,
+                                          mode="reverse")(b, x.copy()), want, rtol=1e-10)
+    with pytest.raises(ad.AdError, match="mode=.forward."):  # (x itself: refused)
+        ad.hessian(_rows_centred_after_a_product, wrt=(0, 1), mode="reverse")(b, x.copy())
+    # a vjp w.r.t. b alone runs the write into x as the plain call does
+    x1, x2 = x.copy(), x.copy()
+    out, pullback = ad.vjp(_rows_centred_after_a_product, b, x1, wrt=0)
+    assert out == _rows_centred_after_a_product(b, x2)
+    np.testing.assert_array_equal(x1, x2)
+    np.testing.assert_allclose(pullback(1.0), fd_grad(
+        lambda *a: _rows_centred_after_a_product(a[0], a[1].copy()), [b, x], 0), rtol=1e-6)
+
+
+def test_reverse_over_reverse_through_np_where_and_a_loop_over_dict_keys():
+    # found when check_all_modes began to check hessian(mode='reverse') too: gradient code's
+    # where_nonzero did not mask the adjoints made from it (0 * NaN from sqrt of the entries not
+    # picked: a NaN Hessian), and list(d) of a dict gave its adjoint as a list (a TypeError)
+    x = np.array([-0.5, 0.4, 0.3, 1.2])
+    hessian = ad.hessian(_guarded_by_where, mode="reverse")(x)
+    np.testing.assert_allclose(hessian, ad.hessian(_guarded_by_where)(x), rtol=1e-10, atol=1e-12)
+    assert np.all(np.isfinite(hessian))
+    x = np.array([0.3, 0.5])  # (sum of 2x*x + x**2*x + 2x + x**2: 6 + 6x on the diagonal)
+    np.testing.assert_allclose(ad.hessian(_summed_over_returned_keys, mode="reverse")(x),
+                               np.diag(6.0 + 6.0 * x), rtol=1e-12)

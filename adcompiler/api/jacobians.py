@@ -30,7 +30,7 @@ from .derived import (
     _target,
 )
 from .gradients import grad
-from .pullbacks import _split, vjp
+from .pullbacks import _pullback, _split
 from .tangents import _forward_jacobian
 
 
@@ -57,7 +57,7 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
             if batched is not None:
                 result = [r if np.ndim(r) else float(r) for r in batched]
                 return tuple(result) if many else result[0]
-            out, pullback = vjp(fn, *_private(args))
+            out, pullback = _pullback(fn, _private(args), positions)
             result = _rows_by_pullback(pullback, np.shape(out), args, positions)
         else:
             result = [_forward_jacobian(fn, args, p) for p in positions]
@@ -106,7 +106,7 @@ def _batched_reverse_jacobian(fn, args, positions):
     """Jacobians w.r.t. ``positions`` from one run of the backward pass on a batch of one-hot
     cotangents (batched forward mode over the generated backward function, which is linear in
     its cotangent), or None when it cannot run on a batch."""
-    pair, differentiable = _split(fn, args)
+    pair, differentiable = _split(fn, args, positions)
     if any(not isinstance(args[p], np.ndarray) for p in positions):
         return None
     try:
@@ -174,7 +174,7 @@ def _hessian_rows(fn, args, a, positions, mode):
     g = grad(fn, wrt=a)
     if mode == "forward":
         return [jacobian(g, wrt=b, mode="forward")(*args) for b in positions]
-    gradient, pullback = vjp(_target(g, args), *_private(args))
+    gradient, pullback = _pullback(_target(g, args), _private(args), positions)
     return _rows_by_pullback(pullback, np.shape(gradient), args, positions)
 
 

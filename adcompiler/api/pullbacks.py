@@ -16,10 +16,14 @@ from .gradients import gradient_vjp
 from .tangents import _differentiable_positions, _structure
 
 
-def _split(fn, args):
+def _split(fn, args, wanted=None):
+    """The split pair of ``fn`` for ``args``' kinds, w.r.t. its differentiable arguments (those
+    among ``wanted`` positions when given), and those positions."""
     fn = _spread(fn, len(args))
     kinds = tuple(map(arguments.kind_of, args))
     positions = _differentiable_positions(args)
+    if wanted is not None:
+        positions = tuple(p for p in positions if p in wanted)
     arguments.check(getattr(fn, "__qualname__", "f"), _params(fn), args, positions)
     table = _SPLITS.setdefault(unwrap(fn), {})
     pair = table.get((positions, kinds))
@@ -36,15 +40,24 @@ def vjp(fn: Callable, *args, wrt=None) -> tuple[Any, Callable]:
     with ``wrt`` (a position, a name, or a tuple of those) the cotangent(s) of those arguments
     only. The forward and backward halves are two generated functions; the tape between them is
     explicit, and the pullback may be called any number of times."""
-    if wrt is not None:
-        out, every = vjp(fn, *args)
-        positions, many = _positions(as_function(fn, "vjp"), wrt)
-
-        def chosen(cotangent):
-            grads = every(cotangent)
-            return tuple(grads[p] for p in positions) if many else grads[positions[0]]
-        return out, chosen
     fn = as_function(fn, "vjp")
+    if wrt is None:
+        return _pullback(fn, args)
+    positions, many = _positions(fn, wrt)
+    out, every = _pullback(fn, args, positions)
+
+    def chosen(cotangent):
+        grads = every(cotangent)
+        return tuple(grads[p] for p in positions) if many else grads[positions[0]]
+    chosen.source = getattr(every, "source", None)
+    return out, chosen
+
+
+def _pullback(fn, args, wanted=None):
+    """``(fn(*args), pullback)``, the pullback giving one cotangent per positional argument:
+    None for those not differentiable or (with ``wanted``) not among the ``wanted`` positions,
+    which the generated code does not differentiate (an argument written in place, refused as
+    a ``wrt``, is then allowed)."""
     name = getattr(fn, "__qualname__", "f")
     # the vjp of a gradient: Hessian-vector products (forward over reverse)
     if _as_derived(fn) is not None:
@@ -54,15 +67,16 @@ def vjp(fn: Callable, *args, wrt=None) -> tuple[Any, Callable]:
 
         def hvp_pullback(cotangent):
             _check_cotangent(cotangent, out_shape, name)
-            return tuple(gradient_vjp(fn, p, args, cotangent) if p in positions else None
+            return tuple(gradient_vjp(fn, p, args, cotangent)
+                         if p in positions and (wanted is None or p in wanted) else None
                          for p in range(len(args)))
         return out, hvp_pullback
-    pair, positions = _split(fn, args)
+    pair, positions = _split(fn, args, wanted)
     try:
         out, saved = pair.forward(*args)
     except CalleeRedefined:
         clear_cache()
-        pair, positions = _split(fn, args)
+        pair, positions = _split(fn, args, wanted)
         out, saved = pair.forward(*args)
     out_shape = _structure(out)
 

@@ -207,15 +207,15 @@ class Aliasing(SharedMemory):
         """``h += v`` changes an array in place: the same array under another name (``h = x``, a
         list element, a dict entry) changes too. The normal form rebinds ``h`` instead, so that is
         an error, unless ``h`` is a Python or NumPy scalar. (With no argument kinds at all, as for
-        ``ad.source``, unknown kinds are let through: that code is for reading.)"""
-        if self.ctx.generated:  # generated code updates in place only arrays it owns
-            return
+        ``ad.source``, unknown kinds are let through: that code is for reading.) In generated code
+        being differentiated again, the writes are its ``in_place`` calls, the user's own: each is
+        recorded on the names sharing its array, whose values the backward pass then keeps."""
         specialised = any(k is not None for k in arg_kinds.values())
         bases = {b for targets in self.layout.views.values() for b in targets}
         for s in self.layout.simple:
-            if not getattr(s, "ad_augmented", False):
+            var = self.updated_in_place(s)
+            if var is None:
                 continue
-            var = target_of(s)[0]
             kind = self.kinds.get(var)
             # (a shape-() NumPy value may be a 0-d array, changed in place)
             if kind == FLOAT or (kind is None and not specialised):
@@ -228,6 +228,9 @@ class Aliasing(SharedMemory):
                                 if is_container(self.kinds.get(b)) or b in self.ctx.containers}
             aliases = (bases_of_var
                        | (views_of_var if var in bases else set()) | self.holders_seeing(var, s))
+            if self.ctx.generated:  # (checked, and synced where needed, when it was generated)
+                self.record_write(s, var, aliases)
+                continue
             # (a name bound only after the write, ``ret = (loss, dW)``, is bound to what the
             # names hold then: it sees the change as the plain call's does)
             others = sorted(o for o in aliases
@@ -266,6 +269,15 @@ class Aliasing(SharedMemory):
             # what its aliases hold: the backward pass keeps what it reads of them from before
             # (``for item in [w]: z = item ** 2`` then ``w -= z``: seed 330768)
             self.record_write(s, var, aliases)
+
+    def updated_in_place(self, s):
+        """The name whose array ``s`` updates in place as an augmented assignment of the user's
+        code (``h += v``, or ``t = in_place(h, ...)`` in generated code), else None."""
+        if self.ctx.generated:
+            return s.ad_mutates if isinstance(s, gast.Assign) and getattr(
+                s, "ad_mutates", None) and isinstance(s.value, gast.Call) \
+                and self.ctx.resolver.resolve(s.value.func) is runtime.in_place else None
+        return target_of(s)[0] if getattr(s, "ad_augmented", False) else None
 
     def updated_attribute_owner(self, s, var, others):
         """(obj, attr) when ``s`` is the in-place update of ``obj.attr += v`` (``var`` bound to
@@ -329,7 +341,9 @@ class Aliasing(SharedMemory):
         does, ``var = in_place(var, t)``, so the arrays sharing ``var``'s memory see it."""
         s.value.func = name(self.ctx.planned_helper("in_place"))
         s.ad_mutates = var
-        self.layout.mutates.setdefault(var, []).append(self.layout.pos[id(s)])
+        known = self.layout.mutates.setdefault(var, [])
+        if self.layout.pos[id(s)] not in known:  # (generated code's in_place: known already)
+            known.append(self.layout.pos[id(s)])
 
     def seen_after(self, alias, s) -> bool:
         """Whether a change made at ``s`` to an array ``alias`` may share could be observed through

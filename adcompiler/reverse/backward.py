@@ -5,7 +5,6 @@ and loops with the adjoints' state made to agree where control flow merges (``lo
 from __future__ import annotations
 
 import gast
-import numpy as np
 
 from .. import rules
 from ..analysis import rank
@@ -81,8 +80,7 @@ class BackwardSweep:
         if bound in self.uniform and not self.keeps_uniform(s, plan):
             self.materialize_uniform([bound], block, s)
         self.emit_pops(s, names, block)
-        self.masking = target in self.masked or (plan.kind == "rule"
-                                                 and plan.rule.fn is np.where)
+        self.masking = target in self.masked or (plan.kind == "rule" and plan.rule.selects)
         try:
             self.backward_kind(s, plan, {k: v for k, v in names.items() if k != v}, block)
         finally:

@@ -147,6 +147,9 @@ class Rule:
     # list given for one is read as np.asarray(list) (elementwise entries, reductions and
     # products always are)
     arrays: bool = False
+    # its adjoints are 0 where it picked no value (np.where's): the contributions made from them
+    # are 0 there, even where a derivative is not finite (sqrt of the entries not picked)
+    selects: bool = False
 
     def vjp_template(self, param, bound, all_float):
         """The vjp template of ``param`` for these bound operands: the constant form when every
@@ -320,15 +323,13 @@ class Table:
         return rule
 
     def elementwise(self, fn, params: str, *vjps, scalar=None, constant=None, name=None, zero=(),
-                    harmless=(),
-                    only=None):
+                    harmless=(), only=None, selects=False):
         """An elementwise function: one vjp template per parameter (None: not differentiable; an
         active value passed to it is an error unless the parameter is listed in ``zero``).
-        ``harmless``/``only``: see the module's doc."""
+        ``harmless``/``only``: see the module's doc; ``selects``: see ``Rule``."""
         sig = Signature.parse(params)
         rule = Rule(fn, name or _name(fn), sig, elementwise=True, zero=tuple(zero),
-                    harmless=tuple(harmless),
-                    only=dict(only or {}))
+                    harmless=tuple(harmless), only=dict(only or {}), selects=selects)
         for p, t in zip(sig.params, vjps):
             if t is not None:
                 rule.vjps[p] = _parse(t)
@@ -343,15 +344,16 @@ class Table:
     def define(self, fn, params: str, vjp=None, jvp=None, linear=False, name=None, zero=(),
                harmless=(), only=None,
                reduction=None, batching=None, like=None, product=None, container=False,
-               arrays=False, **more_vjps):
+               arrays=False, selects=False, **more_vjps):
         """A general function. ``vjp`` is the template of the first parameter; templates of other
         parameters are passed by parameter name. ``harmless``/``only``: see the module's doc;
-        ``reduction``/``batching``/``like``/``product``/``container``/``arrays``: see ``Rule``."""
+        ``reduction``/``batching``/``like``/``product``/``container``/``arrays``/``selects``: see
+        ``Rule``."""
         sig = Signature.parse(params)
         rule = Rule(fn, name or _name(fn), sig, linear=linear, zero=tuple(zero),
                     harmless=tuple(harmless),
                     only=dict(only or {}), reduction=reduction, batching=batching, like=like,
-                    product=product, container=container, arrays=arrays)
+                    product=product, container=container, arrays=arrays, selects=selects)
         first = sig.params[0] if sig.params else sig.varargs
         if vjp is not None:
             rule.vjps[first] = _parse(vjp)

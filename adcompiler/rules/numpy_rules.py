@@ -65,7 +65,7 @@ E(np.arctanh, "x", "g / (1.0 - x ** 2)")
 E(np.maximum, "x1, x2", "g * above(x1, x2)", "g * above(x2, x1)")  # (ties share equally)
 E(np.minimum, "x1, x2", "g * above(x2, x1)", "g * above(x1, x2)")
 E(np.where, "condition, x=None, y=None", None, "np.where(condition, g, 0.0)",
-  "np.where(condition, 0.0, g)",
+  "np.where(condition, 0.0, g)", selects=True,
   zero=("condition",))  # (np.where(condition) alone gives indices: nothing to differentiate)
 # (the conditions choose, as np.where's: no gradient through them)
 D(np.select, "condlist, choicelist, default=0", None,

@@ -46,7 +46,7 @@ D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
 D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
 D(elementwise.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
 D(elementwise.where_nonzero, "d, value", None, value="where_nonzero(d, g)",
-  jvp="where_nonzero(d, t_value)", zero=("d",))
+  jvp="where_nonzero(d, t_value)", zero=("d",), selects=True)
 D(distributions.mvn_checked, "v, x, mean, cov, where", "mvn_checked(g, x, mean, cov, where)",
   linear=True, zero=("x", "mean", "cov"))
 D(distributions.dirichlet_checked, "v, x, alpha, where", "dirichlet_checked(g, x, alpha, where)",

@@ -70,7 +70,10 @@ def sum_jvp(t_iterable, t_start):
 
 
 def list_back(g, iterable):
-    """Adjoint of ``list(iterable)`` / ``tuple(iterable)``: the same structure as ``iterable``."""
+    """Adjoint of ``list(iterable)`` / ``tuple(iterable)``: the same structure as ``iterable``
+    (a dict's list is its keys, which carry no derivative)."""
+    if isinstance(iterable, dict):
+        return 0.0
     if _zero(g) or isinstance(iterable, (list, tuple)) or not isinstance(iterable, np.ndarray):
         return g
     return np.stack([np.broadcast_to(p, np.shape(iterable)[1:]) for p in g])
