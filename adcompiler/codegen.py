@@ -15,6 +15,7 @@ import types
 
 import gast
 
+from .errors import GENERATED
 from .ir import COMMENT, copy_tree, walk
 
 _COMMENT_LINE = re.compile(r"^(\s*)%s\((.*)\)$" % COMMENT)
@@ -138,10 +139,38 @@ def to_source(tree) -> str:
     return "\n".join(lines) + "\n"
 
 
-def compile_functions(source: str, names: list[str], parsed, bindings: dict, label: str) -> dict:
+def user_lines(defs, source: str) -> dict:
+    """{line of ``source``: (line, column) of the user's statement it was generated from, as
+    ``located`` gave it} for ``source``, the text of the gast ``defs`` (comment markers made
+    comments): the statements of both, in the same order, are the same."""
+    made = [s for d in defs for s in _statements(d) if not (
+        isinstance(s, gast.Expr) and isinstance(s.value, gast.Call)
+        and isinstance(s.value.func, gast.Name) and s.value.func.id == COMMENT)]
+    parsed = list(_statements(ast.parse(source)))[1:]
+    lines = {}
+    if len(made) != len(parsed):
+        return lines
+    for generated, text in zip(made, parsed):  # (outer statements first: inner ones override)
+        if getattr(generated, "lineno", 0):
+            for line in range(text.lineno, (text.end_lineno or text.lineno) + 1):
+                lines[line] = (generated.lineno, generated.col_offset)
+    return lines
+
+
+def _statements(node):
+    """``node`` and the statements in its blocks, in source order (gast's or ast's)."""
+    yield node
+    for field_ in ("body", "handlers", "orelse", "finalbody"):
+        for inner in getattr(node, field_, None) or ():
+            yield from _statements(inner)
+
+
+def compile_functions(source: str, names: list[str], parsed, bindings: dict, label: str,
+                      located=None) -> dict:
     """Compile ``source`` (one or more top-level defs) into functions that see the user's
     globals and closure cells (``parsed``) plus ``bindings`` (name -> object) as closure
-    variables."""
+    variables. ``located``: (the gast defs of ``source``, their ``Location``), for AdErrors
+    raised while the code runs to name the user's line (see ``errors.GENERATED``)."""
     free = sorted(bindings)
     user_fn = parsed.fn
     user_cells = dict(parsed.cells)
@@ -152,6 +181,9 @@ def compile_functions(source: str, names: list[str], parsed, bindings: dict, lab
     filename = "<adcompiler:%s:%d>" % (label, next(_serial))
     code = compile(factory_src, filename, "exec")
     linecache.cache[filename] = (len(factory_src), None, factory_src.splitlines(True), filename)
+    if located is not None:  # (the factory's first line comes before the source's)
+        defs, loc = located
+        GENERATED[filename] = (loc, {line + 1: at for line, at in user_lines(defs, source).items()})
     factory_code = next(c for c in code.co_consts if isinstance(c, types.CodeType))
     cells = {n: types.CellType(v) for n, v in bindings.items()}
     cells.update({n: c for n, c in user_cells.items() if n not in bindings})

@@ -245,7 +245,8 @@ class _Reverse:
             d.body = wrap_try_regions(drop_orphan_comments(d.body))
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]
-        fns = compile_functions(source, names, self.parsed, self.ctx.bindings.objects, names[0])
+        fns = compile_functions(source, names, self.parsed, self.ctx.bindings.objects, names[0],
+                                located=(defs, self.ctx.loc))
         shared = any(getattr(s, "ad_synced", False) for s in self.rev.layout.simple)
         for fn in fns.values():
             fn.__defaults__ = self.parsed.fn.__defaults__
@@ -453,7 +454,8 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
                       floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
     jdef.body = wrap_try_regions(jdef.body)
     source = to_source(jdef)
-    jfn = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname)[jname]
+    jfn = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname,
+                            located=([jdef], ctx.loc))[jname]
     jfn.__defaults__ = parsed.fn.__defaults__
     jfn.__kwdefaults__ = parsed.fn.__kwdefaults__
     return Compiled(jfn, source, jname)

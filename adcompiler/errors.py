@@ -3,9 +3,13 @@ from __future__ import annotations
 
 import linecache
 import re
+import sys
 
 COMPLEX_UNSUPPORTED = "complex numbers inside differentiated code are not supported yet"
 COMPLEX_HINT = "differentiate the real and imaginary parts as two real values"
+
+# file name of generated code -> (its Location, {line: (the user's line, column) it came from})
+GENERATED: dict = {}
 
 
 class AdError(Exception):
@@ -23,7 +27,24 @@ class AdError(Exception):
         self.lineno = lineno
         self.col = col
         self.hint = hint
+        if filename is None:  # (raised by a runtime helper: at the statement it runs for)
+            self._locate_in_generated_code()
         super().__init__(self._format())
+
+    def _locate_in_generated_code(self):
+        """Take the location of the innermost running generated statement made from a user's
+        statement, if any."""
+        frame = sys._getframe(2)
+        while frame is not None:
+            made = GENERATED.get(frame.f_code.co_filename)
+            at = made and made[1].get(frame.f_lineno)
+            if at:
+                loc, (line, col) = made[0], at
+                self.function = self.function or loc.function
+                self.filename, self.lineno = loc.filename, line + loc.line_offset
+                self.col = col + loc.col_offset
+                return
+            frame = frame.f_back
 
     def _format(self) -> str:
         head = self.message

@@ -194,6 +194,89 @@ def lambda_reading_a_variable(x):
     s = np.sum(x)
     fns = [lambda u: u * s]
     return np.sum(fns[0](x))
+
+def rbf(x1, x2, gamma, scale=1.0):
+    return scale * np.exp(-gamma * np.sum((x1 - x2) ** 2))
+
+
+KERNELS = {"rbf": rbf}
+
+
+def gram(kernel, A, B):
+    return np.array([[kernel(a, b) for b in B] for a in A])
+
+
+def partial_of_a_differentiated_value(g):
+    X = np.array([[0.5, -1.0], [0.2, 0.3], [1.5, 0.1]])
+    k = functools.partial(KERNELS["rbf"], gamma=np.exp(g))  # (a function chosen at run time)
+    return np.sum(gram(k, X, X)) + k(X[0], X[1], scale=g)
+
+
+def partial_keeps_the_values_it_was_given(g):
+    x = np.array([0.5, -1.0])
+    k = functools.partial(rbf, x, gamma=g)
+    g = g * 3.0  # (k still holds the value g had)
+    return k(x * g) + k(x, gamma=g)
+
+
+def partial_of_a_nested_def(g):
+    def weighted(x1, x2, w):
+        return np.sum(x1 * x2) * w
+    k = functools.partial(weighted, w=g)
+    X = np.array([[0.5, -1.0], [0.2, 0.3]])
+    return np.sum(gram(k, X * g, X))
+
+
+def partial_stored_as_a_value(x):
+    cube = functools.partial(power_sum, power=3)
+    fns = [cube, power_sum]
+    return sum(f(x) for f in fns)
+
+
+def chosen_in_branches(W, activation):
+    X = np.array([[0.5, -1.0, 0.3], [0.2, 0.3, -0.4]])
+    if activation == "relu":
+        act = lambda z: np.maximum(z, 0.0)
+    elif activation == "softplus":
+        def act(z):
+            return np.log1p(np.exp(z))
+    else:
+        act = np.tanh
+    h = X
+    for _ in range(2):
+        h = act(h @ W)
+    return np.sum(h ** 2)
+
+
+def chosen_then_passed_on(g, kind):
+    X = np.array([[0.5, -1.0], [0.2, 0.3], [1.5, 0.1]])
+    if kind == 0:
+        k = functools.partial(rbf, gamma=g)
+    else:
+        k = np.dot
+    return np.sum(gram(k, X * g, X))
+
+
+def chosen_in_every_pass(g):
+    x = np.array([0.5, -1.0, 2.0])
+    total = 0.0
+    for i in range(3):
+        if i % 2 == 0:
+            f = lambda z: z * g
+        else:
+            f = lambda z: z ** 2 * g
+        total = total + np.sum(f(x))
+    return total
+
+
+def redefined_in_a_loop(g):
+    f = lambda z: z * g
+    total = 0.0
+    for _ in range(3):
+        total = total + f(g)
+        f = lambda z: z * g * 2.0
+    return total
+
 '''
 
 
@@ -287,3 +370,35 @@ def test_lambdas_whose_values_would_be_lost_are_refused(m, name, args, words):
 def test_keyword_only_and_double_star_parameters_carry_gradients(m, wrt):
     check_all_modes(m.keyword_arguments, [X3, 1.3], wrt=wrt)
     check_all_modes(m.dict_call, [X3, 1.3], wrt=wrt)
+
+
+@pytest.mark.parametrize("name", ["partial_of_a_differentiated_value",
+                                  "partial_keeps_the_values_it_was_given",
+                                  "partial_of_a_nested_def", "chosen_in_every_pass"])
+def test_partials_made_of_differentiated_values(m, name):
+    """A partial made inside the function is a local function: inlined where it is called or
+    passed on, with the values its arguments had when it was made."""
+    check_all_modes(getattr(m, name), [0.7])
+
+
+def test_a_partial_stored_as_a_value(m):
+    check_all_modes(m.partial_stored_as_a_value, [X3])
+
+
+@pytest.mark.parametrize("activation", ["relu", "softplus", "tanh"])
+def test_a_local_function_chosen_by_a_branch(m, activation):
+    """The arms of an if bound `act` to different functions: calls after it were all of the last
+    one bound (a silent wrong gradient); they now call the one the arm that ran bound."""
+    W = np.array([[0.5, -0.3, 0.8], [0.1, 0.9, -0.7], [-0.4, 0.2, 0.6]])
+    check_all_modes(lambda W: m.chosen_in_branches(W, activation), [W])
+
+
+@pytest.mark.parametrize("kind", [0, 1])
+def test_a_local_function_chosen_by_a_branch_and_passed_on(m, kind):
+    check_all_modes(lambda g: m.chosen_then_passed_on(g, kind), [0.7])
+
+
+def test_a_local_function_redefined_in_a_loop_is_refused(m):
+    with pytest.raises(ad.AdError, match="defined again inside a loop") as info:
+        ad.grad(m.redefined_in_a_loop)(0.7)
+    assert info.value.lineno is not None

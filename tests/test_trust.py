@@ -3693,3 +3693,43 @@ def test_reverse_over_reverse_through_np_where_and_a_loop_over_dict_keys():
     x = np.array([0.3, 0.5])  # (sum of 2x*x + x**2*x + 2x + x**2: 6 + 6x on the diagonal)
     np.testing.assert_allclose(ad.hessian(_summed_over_returned_keys, mode="reverse")(x),
                                np.diag(6.0 + 6.0 * x), rtol=1e-12)
+
+
+def _class_sums(values, labels):
+    sums = np.zeros(3)
+    for _ in range(2):
+        if values[0] > -10.0:
+            sums[labels] += values  # (a repeated label: NumPy keeps one of the values)
+    return np.sum(sums ** 2)
+
+
+def _flat_repeats(x):
+    y = np.zeros(4)
+    y.flat[[0, 1]] = x  # (4 values for 2 positions)
+    return np.sum(y)
+
+
+def _line_of(fn, text):
+    lines, first = inspect.getsourcelines(fn)
+    return first + next(i for i, line in enumerate(lines) if text in line)
+
+
+def test_an_error_raised_while_generated_code_runs_names_the_users_line():
+    # found by the trial of realistic programs (p70, p71): a runtime helper's AdError named no
+    # function, file or line; it now takes them from the generated statement that was running
+    labels = np.array([0, 1, 1, 2])
+    values = np.array([0.5, -0.2, 0.3, 0.9])
+    for run in (lambda: ad.grad(_class_sums)(values, labels),
+                lambda: ad.vjp(_class_sums, values, labels)[1](1.0)):
+        with pytest.raises(ad.AdError, match="repeats an element") as caught:
+            run()
+        assert caught.value.function == "_class_sums"
+        assert caught.value.filename == __file__
+        assert caught.value.lineno == _line_of(_class_sums, "sums[labels] += values")
+        assert "sums[labels] += values" in str(caught.value)
+    for run in (lambda: ad.grad(_flat_repeats)(np.ones(4)),
+                lambda: ad.jvp(_flat_repeats, (np.ones(4),), (np.ones(4),))):
+        with pytest.raises(ad.AdError, match="repeats them") as caught:
+            run()
+        assert (caught.value.filename, caught.value.lineno) == (
+            __file__, _line_of(_flat_repeats, "y.flat[[0, 1]] = x"))

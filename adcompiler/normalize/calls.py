@@ -5,6 +5,7 @@ any call; ``sorted``/``max``/``min`` with ``key=`` as the keys computed, then it
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 
@@ -13,7 +14,7 @@ import numpy as np
 
 from .. import effects, runtime
 from ..errors import AdError
-from ..ir import assign, const, copy_tree, name, walk
+from ..ir import assign, const, copy_tree, if_, name, walk
 from ..parse import parse_function
 from ..resolve import MISSING, local_names
 from .expressions import Renamer
@@ -215,8 +216,57 @@ class Calls:
         read the enclosing function's variables at call time (closure semantics)."""
         return self.inline_def(self.local_fns[call.func.id], call, s)
 
+    def partial(self, target, value, s) -> bool:
+        """``k = functools.partial(f, a, b=v)``: a local function (passed on, and inlined where
+        it is called, like a nested def) calling ``f`` with the values ``a`` and ``v`` had here
+        (kept in temporaries), then the call's own arguments and keywords (see ``inline_def``).
+        False for other values."""
+        if not (isinstance(value, gast.Call) and value.args
+                and self.resolver.resolve(value.func) is functools.partial
+                and not any(isinstance(a, gast.Starred) for a in value.args)
+                and all(k.arg for k in value.keywords)):
+            return False
+        func, *args = value.args
+
+        def kept(node):  # (the value it has now, whatever the name holds when it is called)
+            flat = self.atom(node, s)
+            if isinstance(flat, gast.Name) and flat.id in self.resolver.locals:
+                held = self.temp()
+                self.emit(assign(held, flat), s)
+                return name(held)
+            return flat
+        if not (isinstance(func, gast.Name) and (func.id in self.local_fns
+                                                 or self.is_global(func))):
+            func = kept(func)  # (the function, chosen when the partial is made)
+        args = [kept(a) for a in args]
+        keywords = [gast.keyword(arg=k.arg, value=kept(k.value)) for k in value.keywords]
+        fdef = gast.FunctionDef(name=target, args=gast.arguments(
+            args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[]), body=[], decorator_list=[], returns=None, type_comment=None,
+            type_params=[])
+        fdef.ad_partial = (func, args, keywords)
+        self.local_fns[target] = gast.copy_location(fdef, s)
+        return True
+
     def inline_def(self, fdef, call, s):
-        """Inline ``fdef``, called by ``call``: its locals get fresh names."""
+        """Inline ``fdef``, called by ``call``: its locals get fresh names. (A partial's is the
+        call of its function with the partial's arguments first, its keywords overridden by the
+        call's.)"""
+        choice = getattr(fdef, "ad_choice", None)
+        if choice is not None:
+            return self.call_chosen(choice, call, s)
+        made = getattr(fdef, "ad_partial", None)
+        if made is not None:
+            func, args, keywords = made
+            if any(k.arg is None for k in call.keywords):
+                self.unsupported(call, "calling a partial with **kwargs unpacked",
+                                 "pass the keywords by name")
+            given = {k.arg for k in call.keywords}
+            flat = gast.Call(func=copy_tree(func), args=[copy_tree(a) for a in args] + list(
+                call.args), keywords=[gast.keyword(arg=k.arg, value=copy_tree(k.value))
+                                      for k in keywords if k.arg not in given] + list(
+                call.keywords))
+            return self.atom(gast.copy_location(flat, call), s)
         if fdef.name in self.inlining:
             raise self.loc.error("recursion through the nested function %r is not supported"
                                  % fdef.name, call,
@@ -263,6 +313,33 @@ class Calls:
         finally:
             self.inlining.pop()
 
+    def call_chosen(self, choice, call, s):
+        """``call`` of a local function that an ``if`` before bound differently in its arms (see
+        ``choose_local_functions``): an ``if`` on the arm that ran, calling the one it bound (or
+        the name as a variable, when that arm bound no local function)."""
+        chosen, first, second, variable = choice
+        called = call.func.id
+        result = self.temp()
+        arms = []
+        for fn in (first, second):
+            saved = self.local_fns.pop(called, None)
+            one = copy_tree(call)
+            if fn is not None:
+                self.local_fns[called] = fn
+            else:  # (the variable the if bound, by the name it has where it was bound)
+                one.func = name(variable)
+            try:
+                arms.append(self.block([gast.copy_location(gast.Assign(
+                    targets=[name(result, True)], value=one, type_comment=None), call)]))
+            finally:
+                self.local_fns.pop(called, None)
+                if saved is not None:
+                    self.local_fns[called] = saved
+        test = self.atom(gast.Compare(left=name(chosen), ops=[gast.Eq()],
+                                      comparators=[const(0)]), s)
+        self.emit(if_(test, *arms), s)
+        return name(result)
+
     def bind_nested(self, fdef, call) -> dict:
         """Parameter -> argument expression of ``call`` to the nested def ``fdef``: positional,
         keyword, keyword-only and default values, the extra positional arguments as the tuple
@@ -307,7 +384,6 @@ class Calls:
         """``map(f, xs, ...)`` as ``[f(x, ...) for x, ... in zip(xs, ...)]``, ``filter(f, xs)`` as
         ``[x for x in xs if f(x)]`` and ``functools.reduce(f, xs[, start])`` as a loop, so ``f``
         (a lambda too) is called, and differentiated, like any call; None for other calls."""
-        import functools
         target = self.resolver.resolve(node.func) if self.is_global(node.func) else MISSING
         if target in (sorted, max, min) and any(k.arg == "key" for k in node.keywords):
             return self.keyed(target, node, s)

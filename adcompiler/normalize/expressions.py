@@ -5,6 +5,7 @@ a value as the function object made from its own code.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import types
 
@@ -56,6 +57,12 @@ class Expressions:
             return node
         if isinstance(node, gast.Name):
             # (calls of it are inlined; the function itself does not exist)
+            made = getattr(self.local_fns.get(node.id), "ad_partial", None)
+            if made is not None:  # (a partial, made here of the values it was given)
+                func, args, keywords = made
+                return gast.Call(func=name(self.helper("partial", functools.partial)),
+                                 args=[self.atom(copy_tree(func), s)] + copy_tree(args),
+                                 keywords=copy_tree(keywords))
             if node.id in self.local_fns:
                 self.unsupported(s, "a nested function or lambda used as a value (%r)" % node.id,
                                  "call it directly, pass it straight to a function of this file "

@@ -79,6 +79,17 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls):
         if method is None:
             self.unsupported(s, "the statement '%s'" % kind.lower(),
                              "move it out of the differentiated function")
+        if isinstance(s, (gast.For, gast.While)):
+            before = dict(self.local_fns)
+            method(s)
+            # (its calls were inlined as the body's first pass sees it)
+            changed = sorted(n for n, fn in before.items() if self.local_fns.get(n) is not fn)
+            if changed:
+                raise self.loc.error(
+                    "the local function %r is defined again inside a loop, and calls in the "
+                    "loop may be of the one defined before it" % changed[0], s,
+                    hint="give the function defined in the loop a name of its own")
+            return
         method(s)
 
     def helper(self, preferred, obj) -> str:

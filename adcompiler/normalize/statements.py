@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import runtime
 from ..custom import insert_grad_of
-from ..ir import assign, const, copy_tree, if_, is_atom, name, walk_statements
+from ..ir import assign, const, copy_tree, if_, is_atom, located, name, walk_statements
 
 
 class Statements:
@@ -129,6 +129,9 @@ class Statements:
                 type_comment=None, type_params=[])
             self.local_fns[targets[0].id] = gast.copy_location(fdef, s)
             return
+        if len(targets) == 1 and isinstance(targets[0], gast.Name) and self.partial(
+                targets[0].id, s.value, s):
+            return
         if len(targets) == 1 and isinstance(targets[0], gast.Name):
             self.assign_to(targets[0].id, s.value, s)
             return
@@ -143,7 +146,35 @@ class Statements:
 
     def stmt_If(self, s):
         test = self.test(s.test, s)
-        self.emit(if_(test, self.block(s.body), self.block(s.orelse)), s)
+        before = dict(self.local_fns)
+        body = self.block(s.body)
+        after_body = dict(self.local_fns)
+        self.local_fns.clear()
+        self.local_fns.update(before)
+        orelse = self.block(s.orelse)
+        self.choose_local_functions(after_body, body, orelse, s)
+        self.emit(if_(test, body, orelse), s)
+
+    def choose_local_functions(self, after_body, body, orelse, s):
+        """A local function the two arms of an ``if`` bind differently (``act = lambda z: ...``
+        in one, another lambda or ``act = np.tanh`` in the other): each arm records which it
+        ran in a fresh name, and calls of the function after the ``if`` choose by it (see
+        ``inline_def``)."""
+        for fn_name in sorted(set(after_body) | set(self.local_fns)):
+            first, second = after_body.get(fn_name), self.local_fns.get(fn_name)
+            if first is second:
+                continue
+            chosen = self.namer.fresh(fn_name + "_chosen")
+            self.resolver.locals.add(chosen)
+            for arm, which in ((body, 0), (orelse, 1)):
+                jumps = 0  # (before the arm's last break or continue)
+                while len(arm) > jumps and isinstance(arm[-1 - jumps], (gast.Break, gast.Continue)):
+                    jumps += 1
+                arm.insert(len(arm) - jumps, located(assign(chosen, const(which)), s))
+            choice = gast.FunctionDef(name=fn_name, args=None, body=[], decorator_list=[],
+                                      returns=None, type_comment=None, type_params=[])
+            choice.ad_choice = (chosen, first, second, fn_name)
+            self.local_fns[fn_name] = gast.copy_location(choice, s)
 
     def test(self, node, s):
         if isinstance(node, gast.UnaryOp) and isinstance(node.op, gast.Not) \
