@@ -72,8 +72,7 @@ def check_all_modes(fn, args, wrt=0, second_order=True, rtol=1e-5, atol=1e-6):
         np.testing.assert_allclose(np.asarray(g, dtype=float), fd_grad(plain, args, pos), rtol=rtol, atol=atol)
     rng = np.random.RandomState(3)
     tangents = [rng.randn(*np.shape(a)) if np.ndim(a) else float(rng.randn()) for a in args]
-    tangents = [t if i in positions else (np.zeros_like(a) if np.ndim(a) else 0.0)
-                for i, (t, a) in enumerate(zip(tangents, args))]
+    tangents = [t if i in positions else None for i, t in enumerate(tangents)]  # (held fixed)
     _, t = ad.jvp(fn, _copies(args), tangents)
     eps = 1e-6
     hi = fn(*[a + eps * t_ if i in positions else a for i, (a, t_) in enumerate(zip(_copies(args), tangents))])

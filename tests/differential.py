@@ -1734,6 +1734,21 @@ class ProgramBuilder:
             text = ("{fs} = [lambda u, k=k: u * k for k in (1.0, 2.0, 0.5)]\n{t} = sum(fn({a}) for fn in {fs})"
                     .format(fs=fs, a=a, t=target))
             return text.split("\n"), [(target, a)], "lambda:list-default-capture"
+        if special < 0.26:  # (the arms of an if bind one name to different functions)
+            fn = self.fresh(["act", "phi_", "kernel_", "step_fn"])
+            cond = self.condition(r.random() < 0.6)
+            other = r.choice(["np.tanh", "np.sin", "lambda u: u ** 2 * (%s)" % self.expr(0, scalar=True),
+                              "lambda u: np.exp(-u) * (%s)" % self.expr(0, scalar=True)])
+            text = ("if {c}:\n    {f} = lambda u: u * ({e})\nelse:\n    {f} = {o}"
+                    .format(c=cond, f=fn, e=self.expr(0, scalar=True), o=other))
+            self.simulate(text)
+            self.mark(fn, text)
+            lines.extend(text.split("\n"))
+            call = "%s(%s)" % (fn, self.expr(0))
+            if r.random() < 0.4:
+                call = "%s + %s(%s)" % (call, fn, self.expr(1))
+            self.assign(self.fresh(extra_taken=[fn]), call, lines, marks)
+            return lines, marks, "lambda:branch-choice"
         name = self.fresh(["inner", "g", "phi", "apply", "local_fn", "unit", "fwd"])
         arg = self.expr(0)
         outer_names = [n for n in self.numeric_names() if n in self.scope]

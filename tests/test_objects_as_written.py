@@ -230,6 +230,33 @@ NET = Net()
 def counted(x):
     COUNTER.n += 1
     return NET.loss(x)
+
+
+class BatchNorm:
+    def __init__(self, dim, training=True):
+        self.momentum = 0.1
+        self.running_mean = np.zeros(dim)
+        self.running_var = np.ones(dim)
+        self.training = training
+        self.batches = 0
+
+    def __call__(self, x, gamma):
+        if self.training:
+            mean = x.mean(axis=0)
+            var = x.var(axis=0)
+            self.running_mean *= 1 - self.momentum
+            self.running_mean += self.momentum * mean
+            self.running_var *= 1 - self.momentum
+            self.running_var += self.momentum * var
+            self.batches += 1
+        else:
+            mean, var = self.running_mean, self.running_var
+        return gamma * (x - mean) / np.sqrt(var + 1e-5)
+
+
+def normalised_layer(W, gamma, bn, X):
+    return np.mean(np.tanh(bn(X @ W, gamma)) ** 2)
+
 '''
 
 
@@ -428,3 +455,22 @@ def test_an_attribute_updated_in_place_that_another_attribute_holds_is_refused(m
     x0 = np.array([0.5, -0.3])
     with pytest.raises(ad.AdError, match="another attribute of the object holds the same array"):
         ad.grad(m.oscillate_given, wrt=1)(m.Oscillator(x0, x0), 1.5)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_a_batch_norm_layer_updating_its_running_statistics_in_place(m, training):
+    """``self.running_mean += ...`` in the training arm, ``mean = self.running_mean`` in the
+    other: the name bound in the other arm does not hold the array when the update runs (it was
+    refused as an alias). The layer's statistics change as the plain call changes them."""
+    rng = np.random.default_rng(46)
+    W, gamma, X = rng.normal(size=(3, 4)), np.linspace(0.5, 1.5, 4), rng.normal(size=(6, 3))
+    for wrt in (0, 1):  # (in training, the output does not read the statistics it updates)
+        check_all_modes(m.normalised_layer, [W, gamma, m.BatchNorm(4, training), X], wrt=wrt)
+    plain, mine = m.BatchNorm(4, training), m.BatchNorm(4, training)
+    mean = mine.running_mean
+    want = m.normalised_layer(W, gamma, plain, X)
+    value, _ = ad.value_and_grad(m.normalised_layer, wrt=(0, 1))(W, gamma, mine, X)
+    assert value == pytest.approx(want, rel=1e-12)
+    np.testing.assert_array_equal(mean, plain.running_mean)  # (the same array, changed in place)
+    np.testing.assert_array_equal(mine.running_var, plain.running_var)
+    assert mine.batches == plain.batches

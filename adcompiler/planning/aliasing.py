@@ -234,9 +234,11 @@ class Aliasing(SharedMemory):
             # (a name bound only after the write, ``ret = (loss, dW)``, is bound to what the
             # names hold then: it sees the change as the plain call's does)
             others = sorted(o for o in aliases
-                            if is_container(self.kinds.get(o))  # (what a list holds is not tracked)
-                            or any(self.seen_after(n, s) and self.may_run_before(n, s)
-                                   for n in self.layout.same_memory(o) - {var}))
+                            # (what a list holds is not tracked)
+                            if (is_container(self.kinds.get(o))
+                                or any(self.seen_after(n, s) and self.may_run_before(n, s)
+                                       for n in self.layout.same_memory(o) - {var}))
+                            and not self.bound_apart(o, var, s))
             owner = self.updated_attribute_owner(s, var, others)
             if owner is not None:
                 # (obj.v -= u: the array obj.v holds, changed in place as Python does, is stored
@@ -279,6 +281,25 @@ class Aliasing(SharedMemory):
                 and self.ctx.resolver.resolve(s.value.func) is runtime.in_place else None
         return target_of(s)[0] if getattr(s, "ad_augmented", False) else None
 
+    def bound_apart(self, other, var, s) -> bool:
+        """Whether every binding that may give ``other`` the memory of ``var`` sits in the other
+        arm of an ``if`` from ``s`` (``else: mean = self.running_mean`` beside ``if ...:
+        mean = x.mean(0); self.running_mean += ...``): ``other`` does not hold it at ``s``."""
+        bases, todo = set(), [var]
+        while todo:  # (an array var views, made by any binding: ``z = np.exp(x); v = z[1:]``)
+            for b in self.layout.views.get(todo.pop(), ()):
+                if b not in bases:
+                    bases.add(b)
+                    todo.append(b)
+        bindings = [st for st in self.layout.simple if target_of(st)[0] == other]
+        if other in bases or not bindings or not all(isinstance(st, gast.Assign)
+                                                     for st in bindings):
+            return False
+        memory, at = self.reachable_memory(var), self.layout.pos[id(s)]
+        sharing = [st for st in bindings if any(n in memory for n in loads(st.value))]
+        return bool(sharing) and all(self.layout.exclusive(self.layout.pos[id(st)], at)
+                                     for st in sharing)
+
     def updated_attribute_owner(self, s, var, others):
         """(obj, attr) when ``s`` is the in-place update of ``obj.attr += v`` (``var`` bound to
         ``obj.attr`` just before) and the only other name that may hold its array is ``obj``:
@@ -298,9 +319,16 @@ class Aliasing(SharedMemory):
                     or not (self.read_after(v, s) or self.in_closure(v)) \
                     or dead_temporary(self, v, s):
                 continue
-            bindings = [st for st in self.layout.simple if target_of(st)[0] == v
-                        and isinstance(st, gast.Assign)]
-            if not bindings or not all(
+            # (the bindings that may give v obj's memory: not ``mean = x.mean(0)``, nor one in
+            # the other arm of an if, ``else: mean = self.running_mean``, when s runs)
+            at = self.layout.pos[id(s)]
+            bindings = [st for st in self.layout.simple if target_of(st)[0] == v]
+            if not bindings or not all(isinstance(st, gast.Assign) for st in bindings):
+                return None
+            bindings = [st for st in bindings
+                        if not self.layout.exclusive(self.layout.pos[id(st)], at)
+                        and any(obj in self.sharing_memory(n) for n in loads(st.value))]
+            if not all(
                     (isinstance(st.value, gast.Attribute) and isinstance(st.value.value, gast.Name)
                      and st.value.value.id == obj and st.value.attr != attr)
                     or (getattr(st, "ad_attribute_update", False) and self.updated_from_other(
