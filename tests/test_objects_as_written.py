@@ -257,6 +257,39 @@ class BatchNorm:
 def normalised_layer(W, gamma, bn, X):
     return np.mean(np.tanh(bn(X @ W, gamma)) ** 2)
 
+
+
+class StatefulCell:
+    def __init__(self, size):
+        self.size = size
+        self.h = None
+        self.calls = 0
+
+    def reset(self):
+        self.h = np.zeros(self.size)
+
+    def __call__(self, x, Wx, Wh):
+        if self.h is None:
+            self.reset()
+        self.h = np.tanh(Wx @ x + Wh @ self.h)
+        self.calls += 1
+        return self.h
+
+
+def stateful_rnn(Wx, Wh, xs):
+    cell = StatefulCell(Wh.shape[0])
+    total = 0.0
+    for x in xs:
+        total = total + np.sum(cell(x, Wx, Wh) ** 2)
+    return total + cell.calls
+
+
+def stateful_rnn_given(Wx, cell, Wh, xs):
+    total = 0.0
+    for x in xs:
+        total = total + np.sum(cell(x, Wx, Wh) ** 2)
+    return total
+
 '''
 
 
@@ -474,3 +507,20 @@ def test_a_batch_norm_layer_updating_its_running_statistics_in_place(m, training
     np.testing.assert_array_equal(mean, plain.running_mean)  # (the same array, changed in place)
     np.testing.assert_array_equal(mine.running_var, plain.running_var)
     assert mine.batches == plain.batches
+
+
+def test_an_object_called_keeps_its_state_across_calls(m):
+    """``cell(x)``, whose ``__call__`` reads and sets ``self.h``: inlined where it is called (it
+    was a subroutine, and reading what its previous call left in the object was refused)."""
+    rng = np.random.default_rng(47)
+    Wx, Wh, xs = rng.normal(size=(3, 2)) * 0.5, rng.normal(size=(3, 3)) * 0.5, rng.normal(size=(4, 2))
+    check_all_modes(m.stateful_rnn, [Wx, Wh, xs])
+    check_all_modes(m.stateful_rnn, [Wx, Wh, xs], wrt=1)
+    plain, mine = m.StatefulCell(3), m.StatefulCell(3)
+    want = m.stateful_rnn_given(Wx, plain, Wh, xs)
+    value, grad = ad.value_and_grad(m.stateful_rnn_given)(Wx, mine, Wh, xs)
+    assert value == pytest.approx(want, rel=1e-12)
+    np.testing.assert_array_equal(mine.h, plain.h)
+    assert mine.calls == plain.calls == 4
+    fd = fd_grad(lambda W: m.stateful_rnn_given(W, m.StatefulCell(3), Wh, xs), [Wx], 0)
+    np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)

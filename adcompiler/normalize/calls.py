@@ -36,8 +36,9 @@ class Calls:
         if writer is not None:
             return self.inline_function(writer, node, s)
         method = self.writing_method(node)
-        if method is not None:  # (obj.step(dt) of an object argument: self is obj)
-            call = gast.Call(func=node.func, args=[node.func.value] + list(node.args),
+        if method is not None:  # (obj.step(dt) of an object argument: self is obj; obj(x) too)
+            receiver = node.func.value if isinstance(node.func, gast.Attribute) else node.func
+            call = gast.Call(func=node.func, args=[receiver] + list(node.args),
                              keywords=node.keywords)
             return self.inline_function(method, call, s)
         rewritten = self.higher_order(node, s)
@@ -114,15 +115,20 @@ class Calls:
         return self.inlinable(fn, call, call.args)
 
     def writing_method(self, call):
-        """``writing_callee`` for a method of an object argument (``osc.step(dt)``, whose
-        ``self.x += ...`` writes into the caller's object): the plain function, defined in this
-        function's file, with the object as its first argument; else None."""
+        """``writing_callee`` for a method of an object argument or an object made here
+        (``osc.step(dt)``, whose ``self.x += ...`` writes into the object; ``cell(x)``, its
+        ``__call__``): the plain function, defined in this function's file, with the object as
+        its first argument; else None."""
         func = call.func
-        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
-                and func.value.id in self.object_classes):
+        if isinstance(func, gast.Name) and func.id in self.object_classes:
+            receiver, attr = func, "__call__"
+        elif isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.object_classes:
+            receiver, attr = func.value, func.attr
+        else:
             return None
-        fn = inspect.getattr_static(self.object_classes[func.value.id], func.attr, None)
-        return self.inlinable(fn, call, [func.value] + list(call.args))
+        fn = inspect.getattr_static(self.object_classes[receiver.id], attr, None)
+        return self.inlinable(fn, call, [receiver] + list(call.args))
 
     def construct(self, target, value, s) -> bool:
         """``target = Cls(args)`` for a class of the user's defined in this function's file, whose

@@ -120,10 +120,10 @@ class CallPlans(RuleBinding):
             return plan
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
             rule = rules.lookup_method(func.attr)
-            if rule is not None and not self.is_object_argument(func.value):
+            if rule is not None and not self.is_known_object(func.value):
                 return self.method_plan(s, rule, func.value, args, call.keywords, func)
             if any(hasattr(t, func.attr) for t in (np.ndarray, list, dict, tuple, set, str)) \
-                    and not self.is_object_argument(func.value):
+                    and not self.is_known_object(func.value):
                 # (a method of an array or a container)
                 return Plan("opaque", loads(call), callee="the method '.%s()'" % func.attr)
         # a callable known when the call runs: a local function, an object made here, a method
@@ -231,10 +231,16 @@ class CallPlans(RuleBinding):
         return var not in self.layout.binds and var not in self.params \
             and var not in self.ctx.temps and self.ctx.resolver.resolve(name(var)) is not MISSING
 
-    def is_object_argument(self, node) -> bool:
-        """Whether ``node`` names an object argument of a known class (never an array)."""
-        return isinstance(node, gast.Name) and node.id in self.ctx.arg_classes \
-            and node.id not in self.layout.binds
+    def is_known_object(self, node) -> bool:
+        """Whether ``node`` names an object argument of a known class, or an object made here
+        (bound once, to ``new_object(Cls)``): never an array (``cell.size`` is its own)."""
+        if not isinstance(node, gast.Name):
+            return False
+        if node.id in self.ctx.arg_classes and node.id not in self.layout.binds:
+            return True
+        made = self.bound_once.get(node.id)
+        return made is not None and isinstance(made.value, gast.Call) \
+            and self.ctx.resolver.resolve(made.value.func) is runtime.new_object
 
     def frame_reads(self, call) -> list:
         """For a call of eval, exec, locals, vars() or another function that reads the calling

@@ -196,7 +196,7 @@ class StatementPlanner(CallPlans):
             # module constant such as np.pi, or a user object's attribute
             return Plan("none", watch=watch)
         rule = rules.lookup_method(value.attr)
-        if rule is not None and not self.is_object_argument(value.value):
+        if rule is not None and not self.is_known_object(value.value):
             # (an object's attribute is its own)
             return self.method_plan(s, rule, value.value, [], [], value)
         if isinstance(value.value, gast.Name):
