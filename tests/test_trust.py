@@ -3733,3 +3733,34 @@ def test_an_error_raised_while_generated_code_runs_names_the_users_line():
             run()
         assert (caught.value.filename, caught.value.lineno) == (
             __file__, _line_of(_flat_repeats, "y.flat[[0, 1]] = x"))
+
+
+def _adaptive_steps(y0, k):
+    h = 0.1
+    y = y0.copy()
+    for _ in range(5):
+        err = np.max(np.abs(y)) * k  # (a NumPy scalar)
+        h = min(h, 1.0)
+        h *= min(2.0, max(0.2, 0.9 / np.sqrt(err + 1.0)))  # (one of its values, a NumPy scalar)
+        y = y + h * np.sin(y) * k
+    return np.sum(y ** 2)
+
+
+def _scaled_zero_d(y0, h):
+    kept = min(h, 2.0)  # (h itself, a 0-d array)
+    kept *= np.sum(y0)  # (changes h in place)
+    return np.sum(y0 * h) + kept
+
+
+def test_an_update_in_place_of_a_value_min_or_max_picked():
+    # found by the trial of realistic programs (p59, an adaptive integrator): `h *= min(2.0,
+    # max(0.2, 0.9 / np.sqrt(err)))` was refused, min of a float and a NumPy scalar having no
+    # kind; it is a shape-() value, and one that is not an array is rebound as Python does
+    y0 = np.array([0.8, -0.3])
+    check_all_modes(_adaptive_steps, [y0, 1.3])
+    check_all_modes(_adaptive_steps, [y0, 1.3], wrt=1)
+    # a 0-d array is changed in place, which the derivative does not follow: refused where it runs
+    assert _scaled_zero_d(y0, np.array(0.5)) == pytest.approx(np.sum(y0) * 0.5 * (1 + 0.5))
+    with pytest.raises(ad.AdError, match="0-d array") as caught:
+        ad.grad(_scaled_zero_d)(y0, np.array(0.5))
+    assert caught.value.lineno == _line_of(_scaled_zero_d, "kept *= np.sum(y0)")

@@ -256,6 +256,15 @@ class Aliasing(SharedMemory):
                 self.write_in_place(s, var)
             elif others and self.syncs.add(s, var, self.sharing_memory(var) | aliases):
                 self.write_in_place(s, var)  # (as Python does it; the names sharing it follow)
+            elif others and kind == SCALAR and owner is None and not self.ctx.generated:
+                # (a shape-() value: a NumPy scalar, as np.max(...) gives, does not change in
+                # place, and rebinding is what Python does; a 0-d array is refused when it runs)
+                self.array_guards[id(s)] = ("refused_if_array", [name(var)], self.loc.error(
+                    "the augmented assignment changes the 0-d array %r in place, and %s may be "
+                    "the same array, which is not supported" % (
+                        self.spelled(var), ", ".join(repr(o) for o in others)), s,
+                    hint="write %s = %s + ... (a new value)" % ((self.spelled(var),) * 2)))
+                continue
             elif others:
                 shown = self.spelled(var)
                 raise self.loc.error(

@@ -174,8 +174,9 @@ def _function_call_kind(obj, value, of, layout):
             and is_container(of(value.args[1])):
         return CONTAINER  # (lst += [v]: a list; a NumPy result is of x's dtype, a kind unknown)
     if (obj is min or obj is max) and len(value.args) > 1 and not value.keywords \
-            and all(of(a) == FLOAT for a in value.args):
-        return FLOAT  # (one of the Python numbers it is given)
+            and all(of(a) in (FLOAT, SCALAR) for a in value.args):
+        # (one of the Python numbers it is given; or one of the shape-() values)
+        return FLOAT if all(of(a) == FLOAT for a in value.args) else SCALAR
     if mod == "math" or obj in (len, int, float, round, abs, bool, runtime.reduced_size):
         if obj is abs or obj is round:
             return of(value.args[0]) if value.args else None
