@@ -2840,6 +2840,7 @@ class ProgramChecker:
         self.seed = program.seed
         self.failures: list[Failure] = []
         self.notes: list[str] = []
+        self.float32_far = False  # (its float32 value far from its float64 value: see finite_differences)
         self.rng = random.Random(program.seed * 31 + 17)       # choices of the checks
         self.f = None
 
@@ -2967,6 +2968,7 @@ class ProgramChecker:
                 # NumPy scalar): its float64 differences say nothing about its float32 gradient
                 self.notes.append("finite differences skipped: the program computes %r in float32 and %r in "
                                   "float64" % (in_own_dtype, f0))
+                self.float32_far = True
                 return {}, f0
         for p in positions:
             for path, leaf in leaves(args[p]):
@@ -3201,6 +3203,10 @@ class ProgramChecker:
             out, tangent_out = self.call("e", ad.jvp, self.f, copy.deepcopy(args), copy.deepcopy(tangents))
             self.compare_value("e", out, plain_value, "jvp's primal output")
             want, how, spread = reference_dot(tangents)
+            if float32 and self.float32_far:
+                # (rounding decides the value: two float32 sums of the same terms in other orders,
+                # the tangent's and <grad, tangent>'s, may be far apart too; seed 1175993)
+                want, how = None, "the program's float32 value is far from its float64 value"
             if want is None:
                 self.notes.append("jvp not compared: " + how)
                 return
