@@ -426,7 +426,7 @@ class ProgramBuilder:
         """Module source: imports, module-level helpers, and the function with ``body``."""
         params = ", ".join(self.arg_names + ["%s=%s" % d for d in self.defaults])
         blocks = module_blocks if module_blocks is not None else self.module_blocks
-        text = "import math\n\nimport numpy as np\n\n"
+        text = "import functools\nimport math\n\nimport numpy as np\n\n"
         for block in blocks:
             text += "\n" + block + "\n\n"
         text += "\ndef %s(%s):\n%s\n" % (self.fname, params, indent("\n".join(body) or "pass"))
@@ -1749,6 +1749,36 @@ class ProgramBuilder:
                 call = "%s + %s(%s)" % (call, fn, self.expr(1))
             self.assign(self.fresh(extra_taken=[fn]), call, lines, marks)
             return lines, marks, "lambda:branch-choice"
+        helpers = self.callables()
+        if special < 0.36 and helpers:  # (functools.partial of a function in scope, values bound now)
+            import inspect
+            helper = r.choice(helpers)
+            try:
+                signature = inspect.signature(self.scope.get(helper, self.module_ns.get(helper)))
+            except (TypeError, ValueError):
+                raise Reject("no signature")
+            params = [p for p in signature.parameters.values() if p.kind == p.POSITIONAL_OR_KEYWORD]
+            required = [p.name for p in params if p.default is p.empty]
+            optional = [p.name for p in params if p.default is not p.empty]
+            parts = [helper]
+            if required and r.random() < 0.5:
+                parts.append(self.expr(0))
+                required = required[1:]
+            if optional and r.random() < 0.7:
+                parts.append("%s=%s" % (r.choice(optional), self.expr(0)))
+            fn = self.fresh(["kern", "part_fn", "fixed", "bound_fn"])
+            text = "%s = functools.partial(%s)" % (fn, ", ".join(parts))
+            self.simulate(text)
+            self.mark(fn, text)
+            lines.append(text)
+            if r.random() < 0.2:  # (the partial keeps the values it was given)
+                rebind = [n for n in self.local_floats() if n in names_in(text)]
+                if rebind:
+                    t = r.choice(rebind)
+                    self.assign(t, "%s * 2.0" % t, lines, marks)
+            call = "%s(%s)" % (fn, ", ".join(self.expr(0) for _ in required))
+            self.assign(self.fresh(extra_taken=[fn]), call, lines, marks)
+            return lines, marks, "partial"
         name = self.fresh(["inner", "g", "phi", "apply", "local_fn", "unit", "fwd"])
         arg = self.expr(0)
         outer_names = [n for n in self.numeric_names() if n in self.scope]
