@@ -277,6 +277,23 @@ def redefined_in_a_loop(g):
         f = lambda z: z * g * 2.0
     return total
 
+
+
+def apply_twice(f, x):
+    return f(f(x))
+
+
+def chosen_by_nested_ifs_applied_twice(g, a, b):
+    x = np.array([0.3, -0.2, 0.5])
+    if a > 0:
+        if b > 0:
+            f = lambda z: z * g
+        else:
+            f = lambda z: z ** 2 * g
+    else:
+        f = np.sin
+    return np.sum(apply_twice(f, x * g))
+
 '''
 
 
@@ -402,3 +419,10 @@ def test_a_local_function_redefined_in_a_loop_is_refused(m):
     with pytest.raises(ad.AdError, match="defined again inside a loop") as info:
         ad.grad(m.redefined_in_a_loop)(0.7)
     assert info.value.lineno is not None
+
+
+@pytest.mark.parametrize("a, b", [(1, 1), (1, -1), (-1, 1)])
+def test_a_local_function_chosen_by_nested_ifs_and_called_on_its_own_result(m, a, b):
+    # (f(f(x)) inside the inlined helper: the inner call was left to the arm of the outer one,
+    # where the name no longer chose: a NameError in generated code)
+    check_all_modes(lambda g: m.chosen_by_nested_ifs_applied_twice(g, a, b), [0.7])

@@ -325,6 +325,11 @@ class Calls:
         the name as a variable, when that arm bound no local function)."""
         chosen, first, second, variable = choice
         called = call.func.id
+        # (the arguments once, before the choice: f(f(x)) chooses for the inner call on its own)
+        args = [gast.Starred(value=self.atom(a.value, s), ctx=gast.Load())
+                if isinstance(a, gast.Starred) else self.atom(a, s) for a in call.args]
+        keywords = [gast.keyword(arg=k.arg, value=self.atom(k.value, s)) for k in call.keywords]
+        call = gast.copy_location(gast.Call(func=call.func, args=args, keywords=keywords), call)
         result = self.temp()
         arms = []
         for fn in (first, second):
