@@ -262,8 +262,8 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
 
     ``mode`` is "grad" (returns the gradients) or "value_and_grad" (returns value, gradients);
     ``arg_kinds`` (from ``kind_of``) lets the code skip work that the argument types make
-    unnecessary; None gives code valid for every argument type. Gradients come as a tuple when
-    ``as_tuple`` (default: when there are several)."""
+    unnecessary; None gives code generated without them, for reading (see ``ad.source``).
+    Gradients come as a tuple when ``as_tuple`` (default: when there are several)."""
     r = _Reverse(fn, wrt_positions, arg_kinds)
     rev, ctx = r.rev, r.ctx
     seed = []

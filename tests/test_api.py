@@ -277,3 +277,16 @@ def test_pullback_cotangents_are_distinct_arrays():
     _, pullback = ad.vjp(shared_adjoint, np.ones(3), np.ones(3))
     dx, dy = pullback(1.0)
     assert dx is not dy
+
+
+def _sine_energy(x):
+    return np.sum(np.sin(x) ** 2)
+
+
+def test_the_source_of_a_hessian_or_jacobian_is_refused_with_what_to_print():
+    # (it said "wrt=0 is out of range: ... takes 0 positional argument(s)", of the wrapper)
+    for transform in (ad.hessian, ad.jacobian):
+        with pytest.raises(ad.AdError, match="runs several") as caught:
+            ad.source(transform(_sine_energy))
+        assert "ad.source(f)" in str(caught.value)
+    assert "def d_sine_energy(x)" in ad.source(_sine_energy)

@@ -208,7 +208,7 @@ class _Derived:
 
     @property
     def source(self) -> str:
-        """The generated source (valid for every argument type)."""
+        """The source generated without the arguments' kinds (see ``GradientFunction.source``)."""
         positions, many = _positions(self.fn, self.wrt)
         return compiler.build_reverse(self.fn, positions, None, self.mode, self.optimize,
                                       as_tuple=many).source
@@ -223,13 +223,16 @@ class GradientFunction(functools.partial):
     @property
     def source(self) -> str:
         """The code generated for the argument kinds of the last call that needed new code (what
-        such calls run), or before any call the code valid for every argument type."""
+        such calls run), or before any call the code generated without the arguments' kinds (for
+        reading: where a kind matters, it differs from what a call runs; an augmented assignment
+        of a value of unknown kind, which could be an array written in place, shows as a
+        rebinding)."""
         specialised = getattr(self.derived, "specialised", None)
         return specialised.source if specialised is not None else self.derived.source
 
     @property
     def source_generic(self) -> str:
-        """The code valid for every argument type."""
+        """The code generated without the arguments' kinds (see ``source``)."""
         return self.derived.source
 
     def __get__(self, instance, owner=None):
