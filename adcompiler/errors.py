@@ -34,7 +34,7 @@ class AdError(Exception):
     def _locate_in_generated_code(self):
         """Take the location of the innermost running generated statement made from a user's
         statement, if any."""
-        frame = sys._getframe(2)
+        frame = sys._getframe(1)  # (the code making the error: generated code itself, maybe)
         while frame is not None:
             made = GENERATED.get(frame.f_code.co_filename)
             at = made and made[1].get(frame.f_lineno)

@@ -294,6 +294,19 @@ def chosen_by_nested_ifs_applied_twice(g, a, b):
         f = np.sin
     return np.sum(apply_twice(f, x * g))
 
+
+
+def partial_of_a_def_redefined_after(g):
+    x = np.array([0.3, -0.5])
+
+    def h(z, w):
+        return z * w
+    k = functools.partial(h, w=g)
+
+    def h(z, w):  # (k holds the first h)
+        return z * w * 100.0
+    return np.sum(k(x)) + np.sum(h(x, g))
+
 '''
 
 
@@ -391,7 +404,8 @@ def test_keyword_only_and_double_star_parameters_carry_gradients(m, wrt):
 
 @pytest.mark.parametrize("name", ["partial_of_a_differentiated_value",
                                   "partial_keeps_the_values_it_was_given",
-                                  "partial_of_a_nested_def", "chosen_in_every_pass"])
+                                  "partial_of_a_nested_def", "chosen_in_every_pass",
+                                  "partial_of_a_def_redefined_after"])
 def test_partials_made_of_differentiated_values(m, name):
     """A partial made inside the function is a local function: inlined where it is called or
     passed on, with the values its arguments had when it was made."""

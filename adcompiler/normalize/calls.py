@@ -241,8 +241,13 @@ class Calls:
                 self.emit(assign(held, flat), s)
                 return name(held)
             return flat
-        if not (isinstance(func, gast.Name) and (func.id in self.local_fns
-                                                 or self.is_global(func))):
+        if isinstance(func, gast.Name) and func.id in self.local_fns:
+            # (the local function bound now, whatever the name is bound to later: a def of the
+            # same name after the partial is another function)
+            held = self.namer.fresh(func.id)
+            self.local_fns[held] = self.local_fns[func.id]
+            func = name(held)
+        elif not (isinstance(func, gast.Name) and self.is_global(func)):
             func = kept(func)  # (the function, chosen when the partial is made)
         args = [kept(a) for a in args]
         keywords = [gast.keyword(arg=k.arg, value=kept(k.value)) for k in value.keywords]
