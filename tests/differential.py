@@ -3435,8 +3435,8 @@ class ProgramChecker:
 
 def axpy(a, t, h):
     """``a + h * t`` through containers."""
-    if isinstance(a, np.ndarray):
-        return a + h * np.asarray(t, dtype=a.dtype)
+    if isinstance(a, np.ndarray):  # (a 0-d array stays one: a + v is a NumPy scalar, seed 1221889)
+        return np.asarray(a + h * np.asarray(t, dtype=a.dtype), dtype=a.dtype)
     if isinstance(a, (float, np.floating)):
         return type(a)(a + h * float(t))
     if isinstance(a, list):

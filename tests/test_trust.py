@@ -3764,3 +3764,14 @@ def test_an_update_in_place_of_a_value_min_or_max_picked():
     with pytest.raises(ad.AdError, match="0-d array") as caught:
         ad.grad(_scaled_zero_d)(y0, np.array(0.5))
     assert caught.value.lineno == _line_of(_scaled_zero_d, "kept *= np.sum(y0)")
+
+
+def _attributes_of_a_numpy_scalar(s):
+    v = np.square(s + s)  # (a NumPy scalar; its tangent from Python floats is a Python float)
+    return np.dot(v.T, v) + v.reshape(1).sum() + v.copy() + v.real
+
+
+def test_the_tangent_of_a_numpy_scalar_has_its_attributes():
+    # seed 1220409, older than the session: forward mode read `.T` of the tangent of
+    # np.square(float), a Python float (an AttributeError in generated code)
+    check_all_modes(_attributes_of_a_numpy_scalar, [0.7])

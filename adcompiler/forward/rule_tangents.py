@@ -72,12 +72,14 @@ class RuleTangents:
             diff = [p for p in rule.diff if tangents[p] is not None]
             if len(diff) == 1 and isinstance(bound[diff[0]], gast.Name):
                 operand, t = bound[diff[0]], tangents[diff[0]]
-                func = getattr(s.value, "func", None)
+                # (the method or attribute read: v.ravel(), v.T)
+                func = s.value if isinstance(s.value, gast.Attribute) else getattr(
+                    s.value, "func", None)
                 if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                         and func.value.id == operand.id \
                         and self.kind_of(operand) in ("float", "scalar"):
-                    # (a method of a NumPy scalar, v.ravel(): its tangent may be a Python float,
-                    # which has no such method; dense makes it a NumPy scalar)
+                    # (of a NumPy scalar: its tangent may be a Python float, which has no such
+                    # method or attribute; dense makes it a NumPy scalar; seed 1220409)
                     t = gast.Call(func=name(self.helper("dense")), args=[t, operand], keywords=[])
                 return _substitute(s.value, operand.id, t)
         raise self.loc.error("there is no forward-mode rule for %s" % plan.callee, s,
