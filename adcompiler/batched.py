@@ -111,7 +111,7 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
     def current_kind(self, node):
         if isinstance(node, gast.Name) and node.id in self.flow_kinds:
             return self.flow_kinds[node.id]
-        return self.kind_of(node)
+        return self.plan.kind_of(node)
 
     def forget_bound_in(self, s):
         """Names a compound statement binds may hold any of their definitions after (and at the
@@ -141,15 +141,16 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
         return r
 
     def transform_simple(self, s, out):
-        plan = self.plans[id(s)]
+        plan = self.plan.plans[id(s)]
         bound, mutated = target_of(s)
         target = bound or mutated
-        if target is not None and target in self.active and plan.kind not in (
+        if target is not None and target in self.plan.active and plan.kind not in (
                 "copy", "rule", "index", "display", "store", "add_at", "take_adjoint"):
             raise Unbatchable("a %s statement" % plan.kind)
         if bound is not None:  # the kind of this definition, from the kinds of its operands here
             # (a three-address statement never reads its own target)
-            self.flow_kinds[bound] = self.kind_of_value(s, _Kinds(self.flow_kinds, self.kinds))
+            here = _Kinds(self.flow_kinds, self.plan.kinds)
+            self.flow_kinds[bound] = self.plan.kind_of_value(s, here)
         super().transform_simple(s, out)
 
     def transform_store(self, s, out):

@@ -24,6 +24,7 @@ from .normalize import normalize_function
 from .optimize import optimize as run_optimizer
 from .optimizer_inputs import facts_of, is_pure_call
 from .parse import parse_function, unwrap
+from .planning import plan_function
 from .reverse import ReverseMode
 from .rules.helpers.elementwise import nonzero_or_inf
 from .shapes import constants_as_numbers
@@ -139,11 +140,11 @@ class _Reverse:
         self.kinds = kinds
         self.arg_kinds = dict(zip(params, arg_kinds)) if arg_kinds is not None else {}
         ctx.arg_classes = _arg_classes(params, arg_kinds)
-        self.rev = rev = ReverseMode(fdef, self.wrt, kinds, ctx)
+        self.rev = rev = ReverseMode(plan_function(fdef, self.wrt, kinds, ctx), ctx)
         self.entry, self.originals = [], {}
         for p in self.wrt:
             if (
-                p in rev.layout.mutates
+                p in rev.plan.layout.mutates
                 and self.kinds.get(p) != FLOAT
                 and not is_array_kind(self.arg_kinds.get(p))
             ):
@@ -153,10 +154,10 @@ class _Reverse:
                 self.entry.append(assign(self.originals[p],
                                          gast.Call(func=name(ctx.helper("copy")), args=[name(p)],
                                                    keywords=[])))
-            elif p in rev.layout.binds:
+            elif p in rev.plan.layout.binds:
                 self.originals[p] = ctx.namer.fresh(p + "_arg")
                 self.entry.append(assign(self.originals[p], name(p)))
-        self.forward = rev.forward(rev.body) + rev.registrations(rev.ret_node)
+        self.forward = rev.forward(rev.plan.body) + rev.registrations(rev.plan.ret_node)
         self.entry = rev.callee_guards(ctx) + (rev.fresh_start() if top_level else []) + self.entry
         for stmt in self.forward:
             for node in walk(stmt):
@@ -181,10 +182,9 @@ class _Reverse:
     def backward(self, seeded: bool):
         rev = self.rev
         if seeded:
-            rev.live = (
-                {rev.result} if rev.result is not None and rev.result in rev.active else set()
-            )
-        out = rev.backward(rev.body)
+            result = rev.plan.result
+            rev.live = {result} if result is not None and result in rev.plan.active else set()
+        out = rev.backward(rev.plan.body)
         # (a NumPy function or a helper given Python floats may give a NumPy scalar: a float
         # gradient is then made a float; math functions, the tape and unbroadcast keep floats)
         keeping = {n for n, o in self.ctx.bindings.objects.items()
@@ -203,7 +203,7 @@ class _Reverse:
 
     def gradients(self, cast=True):
         rev, kinds = self.rev, self.kinds
-        pure_float = all(rev.kinds.get(v) == FLOAT for v in rev.active)
+        pure_float = all(rev.plan.kinds.get(v) == FLOAT for v in rev.plan.active)
         grads = []
         for p in self.wrt:
             d = rev.adj(p)
@@ -233,21 +233,21 @@ class _Reverse:
         """Names that hold floats or float arrays: adjoints, and the values they are adjoints of
         (what depends on ``wrt`` is a float: a comparison, ``int(x)`` or ``x.astype(int)`` does not
         carry a derivative)."""
-        return set(self.rev.adjoints.values()) | {v for v in self.rev.active
-                                                  if not is_container(self.rev.kinds.get(v))}
+        return set(self.rev.adjoints.values()) | {v for v in self.rev.plan.active
+                                                  if not is_container(self.rev.plan.kinds.get(v))}
 
     def finish(self, defs, optimize, live_out=None):
         for d in defs:
             if optimize:
                 run_optimizer(d, is_pure_call(self.ctx), self.keep(),
-                              facts_of(self.ctx, self.rev.kinds, self.arg_kinds),
+                              facts_of(self.ctx, self.rev.plan.kinds, self.arg_kinds),
                               self.floats())
             d.body = wrap_try_regions(drop_orphan_comments(d.body))
         source = "\n".join(to_source(d) for d in defs)
         names = [d.name for d in defs]
         fns = compile_functions(source, names, self.parsed, self.ctx.bindings.objects, names[0],
                                 located=(defs, self.ctx.loc))
-        shared = any(getattr(s, "ad_synced", False) for s in self.rev.layout.simple)
+        shared = any(getattr(s, "ad_synced", False) for s in self.rev.plan.layout.simple)
         for fn in fns.values():
             fn.__defaults__ = self.parsed.fn.__defaults__
             fn.__kwdefaults__ = self.parsed.fn.__kwdefaults__
@@ -267,9 +267,9 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     r = _Reverse(fn, wrt_positions, arg_kinds)
     rev, ctx = r.rev, r.ctx
     seed = []
-    result = rev.result
-    if result is not None and result in rev.active:
-        if rev.kinds.get(result) in (FLOAT, SCALAR) and not _may_turn_complex(rev):
+    result = rev.plan.result
+    if result is not None and result in rev.plan.active:
+        if rev.plan.kinds.get(result) in (FLOAT, SCALAR) and not _may_turn_complex(rev):
             value = const(1.0)
         else:
             value = gast.Call(func=name(ctx.helper("scalar_seed")),
@@ -287,7 +287,7 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     if len(grads) > 1 and any(r.kinds.get(p) != FLOAT for p in r.wrt):
         out = gast.Call(func=name(ctx.helper("distinct")), args=[out], keywords=[])
     if mode == "value_and_grad":
-        value = rev.ret_node.value
+        value = rev.plan.ret_node.value
         # (the backward pass may restore earlier values of that name)
         if isinstance(value, gast.Name):
             kept = ctx.namer.fresh(value.id + "_value")
@@ -318,12 +318,12 @@ def _is_comment_call(node) -> bool:
 def _may_turn_complex(rev) -> bool:
     """Whether a Python float may become complex: ``x ** 0.5`` of a negative float is complex
     in Python (a NumPy float gives nan), so the output's type is checked (``scalar_seed``)."""
-    for s in rev.layout.simple:
+    for s in rev.plan.layout.simple:
         value = getattr(s, "value", None)
         if (
             isinstance(value, gast.BinOp)
             and isinstance(value.op, gast.Pow)
-            and rev.kind_of(value.left) == FLOAT
+            and rev.plan.kind_of(value.left) == FLOAT
             and not (isinstance(value.right, gast.Constant) and type(value.right.value) is int)
             and not (isinstance(value.left, gast.Constant) and value.left.value >= 0)
         ):
@@ -351,7 +351,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     fwd_name, bwd_name = parsed_names
     ctx.namer.reserve(parsed_names)
     saved_name = ctx.namer.fresh("saved")
-    seed_var = rev.result if rev.result is not None else ctx.namer.fresh("ret")
+    seed_var = rev.plan.result if rev.plan.result is not None else ctx.namer.fresh("ret")
     seed_name = rev.adj(seed_var)
     rev.maybe_zero.add(seed_var)  # (a caller whose adjoint of the result is zero passes 0.0)
     backward = r.backward(seeded=True)
@@ -375,7 +375,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     always = every_param | _bound_unconditionally(r.entry + r.forward)
     # saved values a branch or loop may not have bound: None until then
     maybe_unbound = [assign(v, const(None)) for v in saved if v not in always]
-    result_value = rev.ret_node.value
+    result_value = rev.plan.ret_node.value
     fwd_ret = gast.Tuple(elts=[result_value,
                                gast.Tuple(elts=[name(v) for v in saved], ctx=gast.Load())],
                          ctx=gast.Load())
@@ -443,15 +443,16 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     ctx.arg_classes = _arg_classes(params, arg_kinds)
     ctx.batch_size = ctx.namer.fresh("batch") if batched else None
     kinds = _param_kinds(params, arg_kinds)
-    fm = (BatchedForwardMode if batched else ForwardMode)(fdef, wrt, kinds, ctx)
+    plan = plan_function(fdef, wrt, kinds, ctx, tangents=True)
+    fm = (BatchedForwardMode if batched else ForwardMode)(plan, ctx)
     tangents = ctx.namer.fresh("tangents")
     entry = _jvp_entry(fm, ctx, wrt, tangents, top_level)
-    body = fm.transform(fm.body) + fm.registrations(fm.ret_node)
+    body = fm.transform(fm.plan.body) + fm.registrations(fm.plan.ret_node)
     out = _jvp_return(fm, ctx)
     jdef = _function_def(jname, _tangents_first(fdef.args, tangents), entry + body + [out], fdef)
     if optimize:
         run_optimizer(jdef, is_pure_call(ctx),
-                      floats={v for v in fm.active if not is_container(fm.kinds.get(v))})
+                      floats={v for v in fm.plan.active if not is_container(fm.plan.kinds.get(v))})
     jdef.body = wrap_try_regions(jdef.body)
     source = to_source(jdef)
     jfn = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname,
@@ -507,9 +508,9 @@ def _jvp_entry(fm, ctx, wrt, tangents: str, top_level: bool) -> list:
 def _jvp_return(fm, ctx):
     """``return (value, tangent)``, the tangent a zero like the value when none reaches the
     result."""
-    ret = fm.ret_node.value
-    result = fm.result
-    if result is not None and result in fm.live and result in fm.active:
+    ret = fm.plan.ret_node.value
+    result = fm.plan.result
+    if result is not None and result in fm.live and result in fm.plan.active:
         tangent = name(fm.tan(result))
     else:
         tangent = gast.Call(func=name(ctx.helper("zero_like")), args=[ret], keywords=[])

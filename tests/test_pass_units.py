@@ -15,13 +15,14 @@ def scaled_sines(x, c):
     return np.sum(y) + z
 
 
-def _reverse_of(fn, args, wrt):
-    return compiler._Reverse(fn, wrt, tuple(map(arguments.kind_of, args)))
+def _plan_of(fn, args, wrt):
+    """The ``FunctionPlan`` that planning made of ``fn`` for the reverse transform."""
+    return compiler._Reverse(fn, wrt, tuple(map(arguments.kind_of, args))).rev.plan
 
 
 def test_each_statement_is_planned_as_its_rule_with_the_values_its_derivative_reads():
-    rev = _reverse_of(scaled_sines, (np.ones(3), 2.0), (0,)).rev
-    plans = {gast.unparse(s).strip(): rev.plans[id(s)] for s in rev.layout.simple}
+    planned = _plan_of(scaled_sines, (np.ones(3), 2.0), (0,))
+    plans = {gast.unparse(s).strip(): planned.plans[id(s)] for s in planned.layout.simple}
     assert {text: (p.kind, p.rule.name, p.diff_reads) for text, p in plans.items()} == {
         "t1 = np.sin(x)": ("rule", "numpy.sin", ["x"]),
         "y = t1 * c": ("rule", "_operator.mul", ["t1", "c"]),
@@ -33,10 +34,9 @@ def test_each_statement_is_planned_as_its_rule_with_the_values_its_derivative_re
 
 
 def test_only_values_depending_on_wrt_and_reaching_the_result_are_active():
-    rev = _reverse_of(scaled_sines, (np.ones(3), 2.0), (0,)).rev
-    assert sorted(rev.active) == ["ret", "t1", "t2", "x", "y"]  # (not z, not c)
-    rev = _reverse_of(scaled_sines, (np.ones(3), 2.0), (1,)).rev
-    assert sorted(rev.active) == ["c", "ret", "t2", "y", "z"]  # (not t1: sin(x) is constant)
+    assert sorted(_plan_of(scaled_sines, (np.ones(3), 2.0), (0,)).active) == [
+        "ret", "t1", "t2", "x", "y"]  # (not z, not c)
+    assert sorted(_plan_of(scaled_sines, (np.ones(3), 2.0), (1,)).active) == ["c", "ret", "t2", "y", "z"]  # (not t1: sin(x) is constant)
 
 
 def test_the_adjoint_block_of_one_statement_instantiates_its_rule():

@@ -15,7 +15,7 @@ class Calls:
 
     def transform_call(self, s, out):
         """``t = f(args)`` becomes ``t, dt = f_jvp((da, db), args)``."""
-        plan = self.plans[id(s)]
+        plan = self.plan.plans[id(s)]
         active = [i for i, p in enumerate(plan.positional)
                   if p in plan.bound and self.operand_tangent(plan.bound[p])]
         bound = target_of(s)[0]
@@ -34,7 +34,7 @@ class Calls:
             keywords = []
         else:
             jvp_name = self.callee_code(s, plan, lambda: self.ctx.subroutine_jvp(
-                plan.fn, tuple(active), self.callee_kinds(plan)))
+                plan.fn, tuple(active), self.plan.callee_kinds(plan, self.ctx)))
         call = gast.Call(func=name(jvp_name), args=[tangents] + list(args), keywords=keywords)
         targets = gast.Tuple(elts=[name(bound, True), name(self.tan(bound), True)],
                              ctx=gast.Store())

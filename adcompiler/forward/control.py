@@ -74,7 +74,7 @@ class ControlFlow:
                 back_zero.update(self.maybe_zero)
             # a tangent owned before the loop is shaped like its primal there: only for a primal
             # the loop does not rebind
-            self.wants_owned = {v for v in self.wants_owned if not self.layout.bound_in(v, s)}
+            self.wants_owned = {v for v in self.wants_owned if not self.plan.layout.bound_in(v, s)}
             return body
         body, (head_live, head_owned), (end_live, _), (entry_live, entry_owned) = \
             self.loop_fixpoint(generate)

@@ -20,7 +20,7 @@ class Elements:
         t = self.tangent_of(base)
         if t is None:
             return None
-        base_kind = self.kind_of(base)
+        base_kind = self.plan.kind_of(base)
         if base.id in self.maybe_zero or (self.ctx.generated and not (
                 isinstance(base_kind, tuple) and base_kind[0] == "array")):
             # (in generated code a list's tangent may be a helper's 0.0 standing for zeros)
@@ -29,7 +29,8 @@ class Elements:
         parts = s.value.slice.elts if isinstance(s.value.slice, gast.Tuple) else [s.value.slice]
         new_axis = any(isinstance(p, gast.Constant) and (p.value is None or p.value is Ellipsis)
                        for p in parts)
-        if self.kind_of(base) == SCALAR or (new_axis and self.kind_of(base) in (FLOAT, None)):
+        base_kind = self.plan.kind_of(base)
+        if base_kind == SCALAR or (new_axis and base_kind in (FLOAT, None)):
             # (a NumPy scalar's x[None]: its tangent may be a Python float)
             t = gast.Call(func=gast.Attribute(value=name(self.helper("np")), attr="asarray",
                                               ctx=gast.Load()), args=[t], keywords=[])

@@ -46,14 +46,14 @@ class RuleTangents:
                 if tangents[p] is None:
                     continue
                 mapping["g"] = tangents[p]
-                floats = all(self.kind_of(bound[q]) == "float" for q in rule.vjps)
+                floats = all(self.plan.kind_of(bound[q]) == "float" for q in rule.vjps)
                 template = rule.vjp_template(p, bound, floats)
                 terms.append(instantiate(template, mapping))
             expr = sum_terms(terms)
             operands = [bound[q] for q in rule.signature.params
                         if isinstance(bound.get(q), gast.Name)]
             if len({o.id for o in operands}) > 1 \
-                    and any(self.kind_of(o) not in ("float", "scalar") for o in operands):
+                    and any(self.plan.kind_of(o) not in ("float", "scalar") for o in operands):
                 # a term may have its operand's shape, smaller than the broadcast result
                 expr = gast.Call(func=name(self.helper("expand_like")), args=[expr, name(target)],
                                  keywords=[])
@@ -77,7 +77,7 @@ class RuleTangents:
                     s.value, "func", None)
                 if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                         and func.value.id == operand.id \
-                        and self.kind_of(operand) in ("float", "scalar"):
+                        and self.plan.kind_of(operand) in ("float", "scalar"):
                     # (of a NumPy scalar: its tangent may be a Python float, which has no such
                     # method or attribute; dense makes it a NumPy scalar; seed 1220409)
                     t = gast.Call(func=name(self.helper("dense")), args=[t, operand], keywords=[])

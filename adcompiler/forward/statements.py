@@ -27,15 +27,15 @@ class Statements:
 
     def transform_simple(self, s, out):
         bound, mutated = target_of(s)
-        plan = self.plans[id(s)]
+        plan = self.plan.plans[id(s)]
         target = bound or mutated
-        if plan.kind in ("add_at", "take_adjoint") and mutated in self.active:
+        if plan.kind in ("add_at", "take_adjoint") and mutated in self.plan.active:
             target = mutated  # (it changes the array it reads from, whatever becomes of the value)
-        if plan.kind in ("call", "dynamic", "checkpoint") and bound in self.active:
+        if plan.kind in ("call", "dynamic", "checkpoint") and bound in self.plan.active:
             self.transform_call(s, out)
             return
         self.emit_primal(s, plan, out)
-        if target is None or target not in self.active:
+        if target is None or target not in self.plan.active:
             self.inactive_statement(s, plan, out)
             return
         getattr(self, _STEPS.get(plan.kind, "no_tangent"))(s, plan, out)
@@ -46,7 +46,7 @@ class Statements:
         mutated = target_of(s)[1]
         s.ad_primal = True  # the user's statement keeps its exact semantics (x * 1.0 stays a copy)
         out.extend(self.checks(s))
-        if plan.kind == "append" and mutated not in self.live and mutated in self.active \
+        if plan.kind == "append" and mutated not in self.live and mutated in self.plan.active \
                 and self.tangent_of(s.value.args[0]) is not None:
             # a list with no tangent yet (an argument): zeros for the entries it has so far
             zeros = gast.Call(func=name(self.helper("zero_like")), args=[name(mutated)],
@@ -88,8 +88,8 @@ class Statements:
     def index_statement(self, s, plan, out):
         bound = target_of(s)[0]
         self.set_tangent(bound, self.index_tangent(s), out, s)
-        base_kind = self.kind_of(s.value.value)
-        if bound in self.live and self.kind_of(name(bound)) not in ("float", "scalar") and not (
+        base_kind = self.plan.kind_of(s.value.value)
+        if bound in self.live and self.plan.kinds.get(bound) not in ("float", "scalar") and not (
                 isinstance(base_kind, tuple) and base_kind[0] == "array"):
             # (an entry of a list's or dict's tangent may be the 0.0 of an array)
             self.maybe_zero.add(bound)

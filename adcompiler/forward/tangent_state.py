@@ -17,7 +17,7 @@ class TangentState:
 
     def tangent_of(self, node):
         """The tangent expression of an operand, or None when it is zero."""
-        if isinstance(node, gast.Name) and node.id in self.live and node.id in self.active:
+        if isinstance(node, gast.Name) and node.id in self.live and node.id in self.plan.active:
             return name(self.tan(node.id))
         return None
 
@@ -49,7 +49,7 @@ class TangentState:
     def dense(self, tangent, operand):
         """``tangent`` of ``operand``, made an array if it may be the 0.0 standing for one (entry
         by entry for a list or tuple, whose entries' tangents may be 0.0)."""
-        kind = self.kind_of(operand)
+        kind = self.plan.kind_of(operand)
         # (a kind None: the operand may be a list)
         if isinstance(operand, gast.Name) and kind not in ("float", "scalar") and (
                 operand.id in self.maybe_zero or kind is None or is_container(kind)):

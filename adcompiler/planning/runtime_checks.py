@@ -21,14 +21,13 @@ _ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "i
 
 
 class RuntimeChecks:
-    """The planner's statements and expressions for generated code (a mixin of ``Planner``,
-    whose state it reads: ``plans``, ``sites``, ``varied``, ``index_checks``, ``unfollowed``,
-    ``kinds``, ``wrt``, ``ret_node``, ``ctx``, ``loc``)."""
+    """The statements and expressions for generated code that plans ask for (a mixin of the
+    transforms, whose ``plan``, ``sites``, ``ctx`` and ``loc`` it reads)."""
 
     def checks(self, s) -> list:
         """Run-time checks generated code makes before statement ``s`` (see ``method_plan``,
         ``followed_check``, and ``Aliasing.check_element_updates`` for ``check_array``)."""
-        guard = self.aliasing.array_guards.get(id(s))
+        guard = self.plan.aliasing.array_guards.get(id(s))
         if guard is not None:  # (see Aliasing.check_element_updates)
             check, args, error = guard
             refusal = self.ctx.bind("refusal", runtime.Refusal(error))
@@ -39,8 +38,8 @@ class RuntimeChecks:
 
     def checks_of_plan(self, s) -> list:
         """The checks of ``checks`` that the statement's plan asks for."""
-        plan = self.plans.get(id(s))
-        deferred = self.index_checks.get(id(s))
+        plan = self.plan.plans.get(id(s))
+        deferred = self.plan.index_checks.get(id(s))
         if isinstance(deferred, tuple):  # (see check_ignored_operands)
             operands, error = deferred
             refusal = self.ctx.bind("refusal", runtime.Refusal(error))
@@ -59,7 +58,7 @@ class RuntimeChecks:
         if plan is not None and (plan.kind == "attr" or plan.watch):
             return self.followed_check(s)
         if plan is None or plan.receiver is None \
-                or not any(n in self.varied for n in loads(s.value)):
+                or not any(n in self.plan.varied for n in loads(s.value)):
             return []
         method = plan.callee.rsplit(".", 1)[-1]
         error = self.loc.error("%s.%s is differentiated as the array method .%s, but %r is %%s "
@@ -83,7 +82,7 @@ class RuntimeChecks:
         of a branch or a loop), else the statement raising it when generated code reaches it."""
         error = self.loc.error("cannot differentiate %s: %s" % (plan.callee, plan.why), s,
                                hint=plan.hint or hint)
-        if any(s is top for top in self.body):
+        if any(s is top for top in self.plan.body):
             raise error
         refusal = self.ctx.bind("refusal", runtime.Refusal(error))
         call = gast.Call(func=name(self.ctx.helper("refused")), args=[name(refusal)], keywords=[])
@@ -94,11 +93,12 @@ class RuntimeChecks:
         its items from it, a statement raising an AdError there if the index carries float values
         and ``base`` is not an array, list, tuple or dict (``runtime.subscript_check``; an int or
         string index is not differentiable, so it is fine); else None."""
-        if self.index_checks.get(id(s)) != "index":
+        if self.plan.index_checks.get(id(s)) != "index":
             return None
         index = gast.Tuple(elts=[name(n) for n in loads(s.value.slice)], ctx=gast.Load())
+        site = self.site(s, self.plan.plans[id(s)])
         check = gast.Call(func=name(self.ctx.helper("subscript_check")),
-                          args=[s.value.value, index, self.site(s, self.plans[id(s)])], keywords=[])
+                          args=[s.value.value, index, site], keywords=[])
         return gast.copy_location(gast.Expr(value=check), s)
 
     def mapping_of(self, s, plan, templates) -> dict:
@@ -113,7 +113,7 @@ class RuntimeChecks:
                                                     or rule.reduction or rule.product) else ()
         for p in arrays:  # (operands of other entries may be sequences: np.concatenate's)
             operand = mapping.get(p)
-            if isinstance(operand, gast.Name) and is_container(self.kinds.get(operand.id)):
+            if isinstance(operand, gast.Name) and is_container(self.plan.kinds.get(operand.id)):
                 mapping[p] = gast.Call(func=gast.Attribute(value=name(self.ctx.helper("np")),
                                                            attr="asarray", ctx=gast.Load()),
                                        args=[operand], keywords=[])
@@ -158,7 +158,7 @@ class RuntimeChecks:
         is still the one its name denotes (a re-run notebook cell rebinds it): otherwise the
         generated code asks to be generated again."""
         out, seen = [], set()
-        for plan in self.plans.values():
+        for plan in self.plan.plans.values():
             if plan.guard is None:
                 continue
             func, obj = plan.guard
@@ -183,16 +183,17 @@ class RuntimeChecks:
         """The statement a gradient computation (not a called function's) starts with, when the
         function reads or stores attributes or calls functions that may (see ``unfollowed``)."""
         kinds = ("call", "dynamic", "attr", "setattr", "checkpoint", "effect")
-        if self.ctx.generated or not any(p.kind in kinds or p.watch for p in self.plans.values()):
+        plans = self.plan.plans.values()
+        if self.ctx.generated or not any(p.kind in kinds or p.watch for p in plans):
             return []
         call = gast.Call(func=name(self.ctx.helper("fresh_computation")), args=[], keywords=[])
-        return [gast.copy_location(gast.Expr(value=call), self.ret_node)]
+        return [gast.copy_location(gast.Expr(value=call), self.plan.ret_node)]
 
     def registrations(self, like) -> list:
         """Statements generated code runs as the function returns: the attributes it set to values
         depending on ``wrt`` (see ``check_attribute_stores``)."""
         out = []
-        for obj, attr in self.unfollowed:
+        for obj, attr in self.plan.unfollowed:
             call = gast.Call(func=name(self.ctx.helper("unfollowed")),
                              args=[name(obj), gast.Constant(value=attr, kind=None)], keywords=[])
             out.append(gast.copy_location(gast.Expr(value=call), like))
@@ -202,14 +203,14 @@ class RuntimeChecks:
         """``t = obj.attr`` whose value reaches the result: generated code refuses it when a called
         function set ``obj.attr`` to a value depending on ``wrt`` (``runtime.check_followed``)."""
         owner = s.value.value
-        if self.ctx.generated or not self.wrt \
-                or (isinstance(owner, gast.Name) and self.kinds.get(owner.id) is not None) \
+        if self.ctx.generated or not self.plan.wrt \
+                or (isinstance(owner, gast.Name) and self.plan.kinds.get(owner.id) is not None) \
                 or s.value.attr in _ARRAY_ATTRIBUTES:
             return []
         error = self.loc.error("reading %s, which a called function set to a value that depends "
                                "on %s: the derivative does not follow values a called function "
                                "leaves in an object" % (method_text(s.value, self.ctx.temps),
-                                                        ", ".join(self.wrt)), s,
+                                                        ", ".join(self.plan.wrt)), s,
                                hint="return the value from the function that computes it and "
                                     "pass it on")
         refusal = self.ctx.bind("refusal", runtime.Refusal(error))

@@ -28,11 +28,11 @@ class AdjointState:
         made here."""
         if var in self.ctx.arg_classes:
             return True
-        return self.kinds.get(var) is None and any(
-            self.plans[id(s)].kind == "attr" or (
+        return self.plan.kinds.get(var) is None and any(
+            self.plan.plans[id(s)].kind == "attr" or (
                 isinstance(s.value, gast.Call)  # (obj = Cls(args): new_object, __init__ inlined)
                 and self.ctx.resolver.resolve(s.value.func) is runtime.new_object)
-            for s in self.layout.simple if target_of(s)[0] == var)
+            for s in self.plan.layout.simple if target_of(s)[0] == var)
 
     def may_be_container(self, var) -> bool:
         """Whether ``var`` may hold a list, tuple, dict or object, whose adjoints add up entry by
@@ -41,19 +41,19 @@ class AdjointState:
         seen = set()
 
         def may(var):
-            kind = self.kinds.get(var)
+            kind = self.plan.kinds.get(var)
             if is_container(kind) or var in self.ctx.containers or self.may_be_object(var):
                 return True
             if kind is not None:
                 return False
-            if self.ctx.generated or (self.ctx.called and var in self.params):
+            if self.ctx.generated or (self.ctx.called and var in self.plan.params):
                 # (gradient code differentiated again: its helpers build containers; an argument
                 # of unknown kind of a called function: it may be given a dict)
                 return True
             seen.add(var)
-            for s in self.layout.simple:
+            for s in self.plan.layout.simple:
                 if target_of(s)[0] == var:
-                    plan = self.plans[id(s)]
+                    plan = self.plan.plans[id(s)]
                     if plan.kind == "copy" and (plan.diff_reads[0] in seen
                                                 or not may(plan.diff_reads[0])):
                         continue  # (h = x: as x is)
@@ -94,12 +94,12 @@ class AdjointState:
                 add = gast.Call(func=name(self.helper("add")), args=[name(d), expr], keywords=[])
                 out.append(located(assign(d, add), like))
                 return
-            if var in self.owned and rank(self.kinds.get(var)):
+            if var in self.owned and rank(self.plan.kinds.get(var)):
                 out.append(located(gast.AugAssign(target=name(d, True), op=gast.Add(), value=expr),
                                    like))
                 return
             out.append(located(assign(d, _plus(d, expr)), like))
-            if rank(self.kinds.get(var)) and not still_zero and var not in self.uniform \
+            if rank(self.plan.kinds.get(var)) and not still_zero and var not in self.uniform \
                     and fresh:
                 self.owned.add(var)  # ``+`` on arrays made a fresh array of the adjoint's shape
             return
@@ -183,14 +183,14 @@ class AdjointState:
         loop: the backward pass may then read its value anywhere. (A loop's target, or a name
         bound once in a loop body, holds another iteration's value until the backward pass
         restores it: seed 273735.)"""
-        binds = self.layout.binds.get(var, ())
-        return len(binds) + (var in self.params) == 1 and not any(
-            first <= p <= last for p in binds for first, last in self.layout.span.values())
+        binds = self.plan.layout.binds.get(var, ())
+        return len(binds) + (var in self.plan.params) == 1 and not any(
+            first <= p <= last for p in binds for first, last in self.plan.layout.span.values())
 
     def kept_after(self, var, loop) -> bool:
         """Whether ``var`` keeps, from the end of ``loop`` until the function returns, the value the
         loop left in it (so the backward pass reads that value where the loop's reversal starts)."""
-        lay = self.layout
+        lay = self.plan.layout
         first, last = lay.span[id(loop)]
         outer = lay.loops[id(loop)]
         lo, hi = lay.span[id(outer[0])] if outer else (first, last)

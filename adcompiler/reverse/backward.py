@@ -53,12 +53,12 @@ class BackwardSweep:
     def backward_simple(self, s, out):
         bound, mutated = target_of(s)
         target = bound or mutated
-        plan = self.plans[id(s)]
-        if plan.kind == "pop" and list_method(s)[0] in self.active:
+        plan = self.plan.plans[id(s)]
+        if plan.kind == "pop" and list_method(s)[0] in self.plan.active:
             target = list_method(s)[0]  # (a pop changes the list, whatever becomes of the value)
-        if plan.kind in ("add_at", "take_adjoint") and mutated in self.active:
+        if plan.kind in ("add_at", "take_adjoint") and mutated in self.plan.active:
             target = mutated  # (it changes the array it reads from, whatever becomes of the value)
-        if target is None or target not in self.active:
+        if target is None or target not in self.plan.active:
             return
         names = self.records.get(id(s), {})
         if plan.kind in ("pop", "add_at", "take_adjoint"):
@@ -157,7 +157,7 @@ class BackwardSweep:
             # helpers take for the zero of any structure: their results may then be 0.0 too,
             # not arrays, seed 509973)
             self.accumulate(c.var, expr, block, s, uniform=uniform, zero=source_zero or entries,
-                            fresh=bool(rank(self.kinds.get(bound))))
+                            fresh=bool(rank(self.plan.kinds.get(bound))))
 
     def backward_if(self, s, out):
         if getattr(s, "ad_inactive", False):
@@ -234,7 +234,8 @@ class BackwardSweep:
         self.live, self.owned = set(entry_live), set(entry_owned)
         # An array adjoint the loop accumulates into starts as an owned zero array, so the body can
         # add in place (as hand-written code does) instead of allocating every iteration.
-        arrays = {v for v in head_live - entry_live if rank(self.kinds.get(v)) and v in end_owned
+        arrays = {v for v in head_live - entry_live
+                  if rank(self.plan.kinds.get(v)) and v in end_owned
                   and self.kept_after(v, s) and self.never_rebound(v)}
         if arrays - head_owned or zero_at_head - self.maybe_zero:
             head_owned = head_owned | arrays
@@ -278,7 +279,7 @@ class BackwardSweep:
         far."""
         x = s.items[0].context_expr.args[0].id
         alias = s.items[0].optional_vars.id
-        if x not in self.active:
+        if x not in self.plan.active:
             return
         self.comment(s, out)
         d = self.adj(x)

@@ -20,7 +20,7 @@ class BackwardCalls:
         of the active arguments, added to theirs (entry by entry for ``*args`` and ``**kwargs``,
         into the adjoint of its object for an attribute ``self.inner``)."""
         _, bwd, active = self.call_site(s)
-        plan = self.plans[id(s)]
+        plan = self.plan.plans[id(s)]
         if not active:
             return
         call = gast.Call(func=name(bwd), args=[name(s.ad_saved), name(self.adj(target_of(s)[0]))],
@@ -51,7 +51,7 @@ class BackwardCalls:
             entries = enumerate(node.elts) if isinstance(node, gast.Tuple) else \
                 ((k.value, v) for k, v in zip(node.keys, node.values))
             for k, elt in entries:
-                if isinstance(elt, gast.Name) and elt.id in self.active:
+                if isinstance(elt, gast.Name) and elt.id in self.plan.active:
                     expr = gast.Call(func=name(self.helper("element")),
                                      args=[name(part), const(k)], keywords=[])
                     self.accumulate(elt.id, expr, out, s)
@@ -62,8 +62,8 @@ class BackwardCalls:
         if not active:
             return
         call = instantiate(s.value, rename)
-        args = [instantiate(a, rename) for a in self.plans[id(s)].call_args or s.value.args]
-        s.ad_saved = self.ctx.namer.fresh(label_of(self.plans[id(s)].fn) + "_saved")
+        args = [instantiate(a, rename) for a in self.plan.plans[id(s)].call_args or s.value.args]
+        s.ad_saved = self.ctx.namer.fresh(label_of(self.plan.plans[id(s)].fn) + "_saved")
         target = gast.Tuple(elts=[name(self.ctx.throwaway(), True), name(s.ad_saved, True)],
                             ctx=gast.Store())
         recompute = gast.Call(func=name(fwd), args=args, keywords=call.keywords)
@@ -72,7 +72,7 @@ class BackwardCalls:
 
     def backward_user(self, s, rename, out):
         """Call the user's vjp rule: ``rule(g, ans, *args, **kwargs)``."""
-        plan = self.plans[id(s)]
+        plan = self.plan.plans[id(s)]
         if custom.USER_VJPS.get(plan.fn) is None:
             raise self.loc.error("%s has a forward rule (defjvp) but no reverse rule"
                                  % plan.callee, s,
@@ -87,7 +87,7 @@ class BackwardCalls:
         cotangents = gast.Call(func=name(rule), args=args, keywords=call.keywords)
         out.append(located(assign(parts, cotangents), s))
         for i, a in enumerate(s.value.args):
-            if isinstance(a, gast.Name) and a.id in self.active:
+            if isinstance(a, gast.Name) and a.id in self.plan.active:
                 expr = gast.Call(func=name(self.helper("cotangent")), args=[name(parts), const(i)],
                                  keywords=[])
                 self.accumulate(a.id, expr, out, s)
@@ -100,6 +100,6 @@ class BackwardCalls:
         args = gast.Tuple(elts=list(call.args), ctx=gast.Load())
         g = name(self.adj(target_of(s)[0]))
         for j, arg in enumerate(s.value.args):
-            if isinstance(arg, gast.Name) and arg.id in self.active:
+            if isinstance(arg, gast.Name) and arg.id in self.plan.active:
                 expr = gast.Call(func=helper, args=[call.func, const(j), args, g], keywords=[])
                 self.accumulate(arg.id, expr, out, s)

@@ -18,7 +18,7 @@ class BackwardStores:
     def backward_attr(self, s, out):
         """``t = obj.w``: the adjoint of a simple object holds one adjoint per attribute read."""
         obj = s.value.value.id
-        if obj not in self.active:
+        if obj not in self.plan.active:
             return
         d = self.adj(obj)
         call = gast.Call(func=name(self.helper("add_attribute")),
@@ -33,7 +33,7 @@ class BackwardStores:
         overwrote (``obj``'s adjoint no longer has it)."""
         obj, attr = s.targets[0].value.id, const(s.targets[0].attr)
         d = name(self.adj(obj))
-        if isinstance(s.value, gast.Name) and s.value.id in self.active:
+        if isinstance(s.value, gast.Name) and s.value.id in self.plan.active:
             expr = gast.Call(func=name(self.helper("attribute")), args=[d, attr], keywords=[])
             self.accumulate(s.value.id, expr, out, s)
         without = gast.Call(func=name(self.helper("without_attribute")), args=[d, attr],
@@ -47,7 +47,7 @@ class BackwardStores:
         take = gast.Call(func=gast.Attribute(value=name(self.adj(lst)), attr="pop",
                                              ctx=gast.Load()), args=[], keywords=[])
         value = s.value.args[0]
-        if isinstance(value, gast.Name) and value.id in self.active:
+        if isinstance(value, gast.Name) and value.id in self.plan.active:
             self.accumulate(value.id, take, out, s)
         else:
             out.append(located(gast.Expr(value=take), s))
@@ -58,7 +58,7 @@ class BackwardStores:
         code, differentiated again, is such a list)."""
         lst, _, call = list_method(s)
         v = target_of(s)[0]
-        if lst not in self.active:
+        if lst not in self.plan.active:
             return
         self.ensure_owned(lst, rename.get(lst, lst), out, s)
         back = name(self.adj(v)) if v in self.live else const(0.0)
@@ -77,7 +77,7 @@ class BackwardStores:
     def backward_add_at(self, s, rename, out):
         """``add_at(d, i, v)`` is ``d[i] += v``: ``v`` gets the adjoint of ``d`` at ``i``."""
         d, index, v = s.value.args
-        if d.id not in self.live or not (isinstance(v, gast.Name) and v.id in self.active):
+        if d.id not in self.live or not (isinstance(v, gast.Name) and v.id in self.plan.active):
             return
         index = instantiate(index, rename) if rename else index
         read = gast.Call(func=name(self.helper("element")), args=[name(self.adj(d.id)), index],
@@ -91,7 +91,7 @@ class BackwardStores:
         replaced by that of ``w``."""
         d, index = s.value.args
         w = target_of(s)[0]
-        if d.id not in self.active or (d.id not in self.live and w not in self.live):
+        if d.id not in self.plan.active or (d.id not in self.live and w not in self.live):
             return
         index = instantiate(index, rename) if rename else index
         self.ensure_owned(d.id, rename.get(d.id, d.id), out, s)
@@ -106,14 +106,14 @@ class BackwardStores:
     def backward_index(self, s, rename, out):
         """``t = x[i]``: add ``dt`` into ``dx`` at ``i``."""
         base = s.value.value.id
-        if base not in self.active:
+        if base not in self.plan.active:
             return
         index = index_value(instantiate(s.value.slice, rename), self.ctx)
         base_ref = rename.get(base, base)
         g = name(self.adj(target_of(s)[0]))
         if base in self.live:
             self.ensure_owned(base, base_ref, out, s)
-            if rank(self.kinds.get(base)) and basic_index(s.value.slice, self.kinds):
+            if rank(self.plan.kinds.get(base)) and basic_index(s.value.slice, self.plan.kinds):
                 # an integer / slice index cannot repeat an element: add in place directly
                 target = gast.Subscript(value=name(self.adj(base)),
                                         slice=instantiate(s.value.slice, rename), ctx=gast.Store())
@@ -139,15 +139,15 @@ class BackwardStores:
         take = gast.Call(func=name(self.helper("take_adjoint")), args=[name(self.adj(base)), index],
                          keywords=[])
         value = s.value
-        if isinstance(value, gast.Name) and value.id in self.active:
-            if rank(self.kinds.get(base)) is not None or self.kinds.get(base) is None:
+        if isinstance(value, gast.Name) and value.id in self.plan.active:
+            if rank(self.plan.kinds.get(base)) is not None or self.plan.kinds.get(base) is None:
                 # (an array may be of ints, which truncate what is stored: no derivative)
                 take = gast.Call(func=name(self.helper("stored_derivative")),
                                  args=[take, name(rename.get(base, base))], keywords=[])
             expr = gast.Call(func=name(self.helper("unbroadcast")),
                              args=[take, name(rename.get(value.id, value.id))], keywords=[])
             # (read out of an owned array: an array or a NumPy number, never the 0.0 stand-in)
-            self.accumulate(value.id, expr, out, s, zero=not rank(self.kinds.get(base)))
+            self.accumulate(value.id, expr, out, s, zero=not rank(self.plan.kinds.get(base)))
         else:
             out.append(located(gast.Expr(value=take), s))
 

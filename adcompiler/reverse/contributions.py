@@ -50,14 +50,16 @@ class Contributions:
         g = self.adj(target) if target else None
         if plan.kind == "copy":
             src = s.value.id
-            return [Contrib(src, name(g), full=False, raw=name(g))] if src in self.active else []
+            if src not in self.plan.active:
+                return []
+            return [Contrib(src, name(g), full=False, raw=name(g))]
         if plan.kind == "display":
             out = []
             items = s.value.values if isinstance(s.value, gast.Dict) else s.value.elts
             keys = s.value.keys if isinstance(s.value, gast.Dict) else \
                 [const(i) for i in range(len(items))]
             for key, item in zip(keys, items):
-                if isinstance(item, gast.Name) and item.id in self.active:
+                if isinstance(item, gast.Name) and item.id in self.plan.active:
                     expr = gast.Call(func=name(self.helper("element")), args=[name(g), key],
                                      keywords=[])
                     out.append(Contrib(item.id, expr, set(loads(key))))
@@ -74,9 +76,10 @@ class Contributions:
             return None
         x = bound.get(rule.signature.params[0])
         extra = [bound.get(k) for k in ("axis", "keepdims", "dtype") if k in bound]
-        if not (isinstance(x, gast.Name) and x.id in self.active and rank(self.kinds.get(x.id))
+        kinds = self.plan.kinds
+        if not (isinstance(x, gast.Name) and x.id in self.plan.active and rank(kinds.get(x.id))
                 and all(isinstance(e, gast.Constant) and e.value in (None, False) for e in extra)
-                and self.kinds.get(target) in (FLOAT, SCALAR)):
+                and kinds.get(target) in (FLOAT, SCALAR)):
             return None
         expr = name(g)
         if rule.reduction == "mean":
@@ -92,14 +95,14 @@ class Contributions:
         rule, bound = plan.rule, plan.bound
         params = list(bound)
         operands = [p for p in rule.diff
-                    if isinstance(bound.get(p), gast.Name) and bound[p].id in self.active]
+                    if isinstance(bound.get(p), gast.Name) and bound[p].id in self.plan.active]
         missing = [p for p in operands if p not in rule.vjps]
         if missing:
             raise self.loc.error("there is no reverse-mode rule for %s w.r.t. its argument %r"
                                  % (plan.callee, missing[0]), s,
                                  hint="register one with ad.defvjp(fn, rule), or use forward mode "
                                       "(ad.jvp)")
-        all_float = all(self.kind_of(bound[p]) == FLOAT for p in params if p in rule.vjps)
+        all_float = all(self.plan.kind_of(bound[p]) == FLOAT for p in params if p in rule.vjps)
         # a dtype known only at run time decides there whether the adjoint passes (dtype_gate)
         seed = self.gated(s, plan, name(g))
         gate_reads = set(loads(plan.gate)) if plan.gate is not None else set()
@@ -122,7 +125,7 @@ class Contributions:
         parts = instantiate(rule.vjps[varargs], mapping)
         reads = {n for n in loads(bound[varargs])} | {target} | gate_reads
         for i, elt in enumerate(bound[varargs].elts):
-            if isinstance(elt, gast.Name) and elt.id in self.active:
+            if isinstance(elt, gast.Name) and elt.id in self.plan.active:
                 expr = gast.Call(func=name(self.helper("element")), args=[parts, const(i)],
                                  keywords=[])
                 out.append(Contrib(elt.id, expr, set(reads)))
@@ -162,7 +165,7 @@ class Contributions:
         full = any(n == target or self.shape_source(n) == self.shape_source(target)
                    for n in value_reads)
         if rule.elementwise and self.needs_unbroadcast(p, bound, rule):
-            if self.kind_of(bound[p]) in (FLOAT, SCALAR) and isinstance(raw, gast.BinOp) \
+            if self.plan.kind_of(bound[p]) in (FLOAT, SCALAR) and isinstance(raw, gast.BinOp) \
                     and isinstance(raw.op, gast.Mult) and isinstance(raw.left, gast.Name) \
                     and isinstance(raw.right, gast.Name):
                 # a scalar times an array: one dot product
@@ -204,32 +207,31 @@ class Contributions:
             stmt = self.single_definition(var)
             if stmt is None:
                 return var
-            plan = self.plans[id(stmt)]
+            plan = self.plan.plans[id(stmt)]
             if plan.kind == "copy":
                 nxt = stmt.value.id
             elif plan.kind == "rule" and plan.rule.elementwise:
                 operands = [plan.bound[q] for q in plan.rule.signature.params if q in plan.bound]
-                names = {o.id for o in operands
-                         if isinstance(o, gast.Name) and self.kind_of(o) not in (FLOAT, SCALAR)}
-                if len(names) != 1 or any(isinstance(o, gast.Name) and o.id not in names and
-                                          self.kind_of(o) not in (FLOAT, SCALAR) for o in operands):
+                names = {o.id for o in operands if isinstance(o, gast.Name)
+                         and self.plan.kind_of(o) not in (FLOAT, SCALAR)}
+                if len(names) != 1:  # (one array operand: the others are numbers)
                     return var
                 nxt = names.pop()
             else:
                 return var
             if self.single_definition(nxt) is None \
-                    and not (nxt in self.params and nxt not in self.layout.binds):
+                    and not (nxt in self.plan.params and nxt not in self.plan.layout.binds):
                 return var
             var = nxt
         return var
 
     def single_definition(self, var):
         """The statement binding ``var`` if it is bound exactly once (outside any loop)."""
-        positions = self.layout.binds.get(var, ())
-        if len(positions) != 1 or var in self.params:
+        positions = self.plan.layout.binds.get(var, ())
+        if len(positions) != 1 or var in self.plan.params:
             return None
         stmt = self.definitions.get(var)
-        if stmt is None or self.layout.in_loop(stmt):
+        if stmt is None or self.plan.layout.in_loop(stmt):
             return None
         return stmt
 
@@ -241,7 +243,7 @@ class Contributions:
         for other in others:
             if isinstance(other, gast.Name) and other.id == me.id:
                 continue
-            if self.kind_of(other) not in (FLOAT, SCALAR):
+            if self.plan.kind_of(other) not in (FLOAT, SCALAR):
                 return True
         return False
 

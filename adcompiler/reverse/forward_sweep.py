@@ -31,7 +31,8 @@ class ForwardSweep:
                 self.forward_for(s, out)
             elif isinstance(s, gast.While):
                 self.forward_while(s, out)
-            elif self.plans[id(s)].kind in ("call", "dynamic") and target_of(s)[0] in self.active:
+            elif self.plan.plans[id(s)].kind in ("call", "dynamic") \
+                    and target_of(s)[0] in self.plan.active:
                 self.forward_call(s, out)
             else:
                 out.extend(self.checks(s))
@@ -48,18 +49,18 @@ class ForwardSweep:
         for n in walk(s):
             if isinstance(n, (gast.Assign, gast.Expr)):  # (lst.append(v) and add_at(d, i, v) too)
                 bound, mutated = target_of(n)
-                if (bound or mutated) in self.active:
+                if (bound or mutated) in self.plan.active:
                     return True
         return False
 
     def call_site(self, s):
         """(forward name, backward name, active parameter positions) of a user-function call."""
-        plan = self.plans[id(s)]
+        plan = self.plan.plans[id(s)]
         active = [i for i, p in enumerate(plan.positional) if p in plan.bound and any(
-            n in self.active for n in loads(plan.bound[p]))]
+            n in self.plan.active for n in loads(plan.bound[p]))]
         if plan.kind == "dynamic":
             return self.helper("call_forward"), self.helper("call_backward"), active
-        kinds = self.callee_kinds(plan)
+        kinds = self.plan.callee_kinds(plan, self.ctx)
         fwd, bwd = self.callee_code(s, plan,
                                     lambda: self.ctx.subroutine(plan.fn, tuple(active), kinds))
         return fwd, bwd, active
@@ -68,7 +69,7 @@ class ForwardSweep:
         """``t = f(args)`` becomes ``t, f_saved = f_forward(args)``; the saved state is what
         ``f_backward`` needs."""
         fwd, _, active = self.call_site(s)
-        plan = self.plans[id(s)]
+        plan = self.plan.plans[id(s)]
         label = label_of(plan.fn) if plan.fn is not None else "call"
         saved = self.ctx.namer.fresh(label + "_saved")
         self.ctx.resolver.locals.add(saved)
@@ -85,8 +86,8 @@ class ForwardSweep:
         out.append(located(assign(target, new), s))
         # (f(u=base): base passed by keyword)
         passed = list(args) + [k.value for k in call.keywords]
-        if any(self.layout.written_after(n, s) for a in passed for n in loads(a)) or \
-                self.layout.written_after(target_of(s)[0], s):
+        if any(self.plan.layout.written_after(n, s) for a in passed for n in loads(a)) or \
+                self.plan.layout.written_after(target_of(s)[0], s):
             # the callee kept references to arrays this function writes into later (its arguments,
             # or its result): keep their values
             snapshot = gast.Call(func=name(self.helper("snapshot")), args=[name(saved)],
@@ -94,7 +95,7 @@ class ForwardSweep:
             out.append(located(assign(saved, snapshot), s))
         s.ad_saved = saved
         self.records[id(s)] = {}
-        if self.layout.in_loop(s):
+        if self.plan.layout.in_loop(s):
             out.append(self.tape_push(name(saved), s))
             self.records[id(s)] = {saved: saved}
 
@@ -132,7 +133,7 @@ class ForwardSweep:
             _count(counter, body, s)
         saved_args = {}
         for a in args:
-            if self._bound_inside(a, s) and not self.layout.in_loop(s):
+            if self._bound_inside(a, s) and not self.plan.layout.in_loop(s):
                 fresh = self.ctx.namer.fresh(a + "_")
                 out.append(located(assign(fresh, name(a)), s))
                 saved_args[a] = fresh

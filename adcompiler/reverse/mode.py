@@ -1,6 +1,6 @@
 """``ReverseMode``: the reverse-mode transform of one function, made of the mixins of this package
 (one job each: ``contributions``, ``forward_sweep``, ``taping``, ``backward``, ``backward_calls``,
-``backward_stores``, ``adjoint_state``) over the ``Planner``. Here: the state they share (set up
+``backward_stores``, ``adjoint_state``) over ``Transform``. Here: the state they share (set up
 in ``__init__``), the names of adjoints and of the tape, and the refusal of helpers with no
 reverse rule."""
 from __future__ import annotations
@@ -9,8 +9,8 @@ import gast
 
 from .. import runtime
 from ..ir import list_method, target_of
-from ..planning import Planner
 from ..rules.helpers import TOPICS
+from ..transform import Transform
 from .adjoint_state import AdjointState
 from .backward import BackwardSweep
 from .backward_calls import BackwardCalls
@@ -24,18 +24,15 @@ _TOPIC_MODULES = frozenset(m.__name__ for m in TOPICS)
 
 
 class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCalls,
-                  BackwardStores, AdjointState, Planner):
+                  BackwardStores, AdjointState, Transform):
     """Builds the forward and backward statement lists of one function."""
 
-    def __init__(self, fdef, wrt, arg_kinds, ctx):
-        super().__init__(fdef, wrt, arg_kinds, ctx)
-        self.definitions = {target_of(s)[0]: s for s in self.layout.simple if target_of(s)[0]}
+    def __init__(self, plan, ctx):
+        super().__init__(plan, ctx)
+        self.definitions = {target_of(s)[0]: s for s in self.plan.layout.simple if target_of(s)[0]}
         self.adjoints: dict[str, str] = {}
         self.tape = None
         self.records: dict = {}      # id(stmt) -> {var: backward name}
-        self.live: set = set()       # adjoints bound to a (possibly non-zero) value
-        self.owned: set = set()      # adjoints that are arrays this code may update in place
-        self.wants_owned: set = set()  # adjoints a loop body made owned (hoisted out of the loop)
         self.contrib_cache: dict = {}
         # adjoints held as a scalar standing for a uniform array -> a name holding, in the
         # backward pass, a value of the array's shape
@@ -48,15 +45,15 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
         self.masked: set = set()
         self.masking = False  # (the statement being reversed passes on such zeros)
         # lists appended to / popped
-        self.resized = {m[0] for m in map(list_method, self.layout.simple) if m}
+        self.resized = {m[0] for m in map(list_method, self.plan.layout.simple) if m}
         self.refuse_traced_helpers()
 
     def refuse_traced_helpers(self):
         """Gradient code differentiated in reverse (reverse over reverse) goes through its helpers'
         reverse rules; a helper without one is an error here (forward mode may trace it instead)."""
         shared = getattr(self.ctx.parsed.fn, "__adcompiler_shared_writes__", False)
-        for s in self.layout.simple:
-            plan = self.plans[id(s)]
+        for s in self.plan.layout.simple:
+            plan = self.plan.plans[id(s)]
             rule = plan.rule.fn if plan.kind == "rule" else None
             write = isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Subscript)
             if self.ctx.generated and (shared and (write or rule is runtime.in_place)
@@ -70,7 +67,7 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
                                           "ad.hessian(f) (mode='forward')")
             if plan.kind in ("call", "checkpoint") \
                     and getattr(plan.fn, "__module__", None) in _TOPIC_MODULES \
-                    and target_of(s)[0] in self.active:
+                    and target_of(s)[0] in self.plan.active:
                 raise self.loc.error("there is no reverse-mode rule for adcompiler's helper %r"
                                      % plan.fn.__name__, s,
                                      hint="differentiate gradient code in forward mode: "

@@ -42,12 +42,12 @@ class Taping:
             if var is None or var not in self.ctx.resolver.locals:
                 continue
             # the shape of a list is its length, which appends and pops change
-            structure = by_value or (not rank(self.kinds.get(var))
-                                     and bool(self.resized & self.layout.same_memory(var)))
-            if self.layout.changes_after(var, s, with_mutation=structure):
+            structure = by_value or (not rank(self.plan.kinds.get(var))
+                                     and bool(self.resized & self.plan.layout.same_memory(var)))
+            if self.plan.layout.changes_after(var, s, with_mutation=structure):
                 # a copy when the array (or one it views, or the list) is written in place later
-                plan[var] = structure and any(b in self.layout.mutates
-                                              for b in self.layout.same_memory(var))
+                plan[var] = structure and any(b in self.plan.layout.mutates
+                                              for b in self.plan.layout.same_memory(var))
         return plan
 
     def emit_records(self, s, plan: dict, out: list) -> dict:
@@ -59,7 +59,7 @@ class Taping:
             value = name(var)
             if copy:
                 value = gast.Call(func=name(self.helper("copy")), args=[value], keywords=[])
-            if self.layout.in_loop(s):
+            if self.plan.layout.in_loop(s):
                 values.append(value)
                 names[var] = var
             else:
@@ -73,7 +73,7 @@ class Taping:
         return names
 
     def emit_pops(self, s, names: dict, out: list):
-        if not self.layout.in_loop(s) or not names:
+        if not self.plan.layout.in_loop(s) or not names:
             return
         pop = self.tape_pop()
         targets = [name(var, True) for var in names]
@@ -91,9 +91,9 @@ class Taping:
         backward pass reads it from (after popping it, inside loops)."""
         if var is None or var not in self.ctx.resolver.locals:
             return var
-        if not always and not self.layout.changes_after(var, s, with_mutation=False):
+        if not always and not self.plan.layout.changes_after(var, s, with_mutation=False):
             return var
-        if self.layout.in_loop(s):
+        if self.plan.layout.in_loop(s):
             out.append(self.tape_push(name(var), s))
             s.ad_pushed = getattr(s, "ad_pushed", []) + [var]
             return var
@@ -107,13 +107,13 @@ class Taping:
         """Names the backward pass of simple statement ``s`` reads: {name: reads its value}."""
         bound, mutated = target_of(s)
         target = bound or mutated
-        if target not in self.active:
+        if target not in self.plan.active:
             return {}
-        plan = self.plans[id(s)]
+        plan = self.plan.plans[id(s)]
         reads = {}
         if plan.kind == "index":
             base = s.value.value.id
-            if base in self.active:
+            if base in self.plan.active:
                 reads[base] = False
                 for n in loads(s.value.slice):
                     reads[n] = True
@@ -145,7 +145,7 @@ class Taping:
             for n in loads(s.targets[0].slice):
                 reads[n] = True
             reads[mutated] = False
-            if isinstance(s.value, gast.Name) and s.value.id in self.active:
+            if isinstance(s.value, gast.Name) and s.value.id in self.plan.active:
                 reads[s.value.id] = False
             return reads
         for c in self.contributions(s, plan):
