@@ -10,8 +10,9 @@ After this pass
 - augmented assignment is spelled out (``x += y`` -> ``x = x + y``).
 
 The pass's steps, one module each: ``jumps`` (jump lowering), ``namespaces`` (``xp = np``
-aliases), then the ``Normalizer`` (``normalizer``, with its ``statements``, ``loops``,
-``expressions`` and ``calls``); ``normalize_function`` is the pass's interface.
+aliases), then the ``Normalizer`` (``normalizer``, with its ``statements``, ``stores``,
+``loops``, ``expressions`` and ``calls``, and the steps of calls: ``callees``, ``inlining``,
+``local_functions``, ``higher_order``); ``normalize_function`` is the pass's interface.
 """
 from __future__ import annotations
 

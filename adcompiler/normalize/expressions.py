@@ -56,25 +56,10 @@ class Expressions:
         if isinstance(node, gast.Constant):
             return node
         if isinstance(node, gast.Name):
-            # (calls of it are inlined; the function itself does not exist)
-            made = getattr(self.local_fns.get(node.id), "ad_partial", None)
-            if made is not None:  # (a partial, made here of the values it was given)
-                func, args, keywords = made
-                return gast.Call(func=name(self.helper("partial", functools.partial)),
-                                 args=[self.atom(copy_tree(func), s)] + copy_tree(args),
-                                 keywords=copy_tree(keywords))
-            if node.id in self.local_fns:
-                self.unsupported(s, "a nested function or lambda used as a value (%r)" % node.id,
-                                 "call it directly, pass it straight to a function of this file "
-                                 "that calls it (which is then inlined), or define it at module "
-                                 "level to store or pass it around")
-            return name(node.id)
+            return self.name_value(node, s)
         if isinstance(node, gast.Attribute):
             if self.is_global(node):
-                obj = self.resolver.resolve(node)
-                if isinstance(obj, (int, float, complex, bool, str)) or obj is None:
-                    return node  # module constant such as np.pi: an atom in all but form
-                return node
+                return node  # (np.pi, np.sin: kept as written)
             return gast.Attribute(value=self.atom(node.value, s), attr=node.attr, ctx=gast.Load())
         if isinstance(node, gast.BinOp):
             return gast.BinOp(left=self.atom(node.left, s), op=node.op,
@@ -112,6 +97,23 @@ class Expressions:
             return self.lambda_value(node, s)
         what = UNSUPPORTED.get(type(node).__name__, type(node).__name__)
         self.unsupported(node, what, "rewrite it with plain statements and loops")
+
+    def name_value(self, node, s):
+        """The value of the name ``node``. A local function has none (its calls are inlined; the
+        function itself does not exist), so reading one is an error, but for a partial: its
+        value is made here (``functools.partial``) of the values it was given."""
+        made = getattr(self.local_fns.get(node.id), "ad_partial", None)
+        if made is not None:
+            func, args, keywords = made
+            return gast.Call(func=name(self.helper("partial", functools.partial)),
+                             args=[self.atom(copy_tree(func), s)] + copy_tree(args),
+                             keywords=copy_tree(keywords))
+        if node.id in self.local_fns:
+            self.unsupported(s, "a nested function or lambda used as a value (%r)" % node.id,
+                             "call it directly, pass it straight to a function of this file "
+                             "that calls it (which is then inlined), or define it at module "
+                             "level to store or pass it around")
+        return name(node.id)
 
     def display(self, node, s):
         """A tuple, list or dict display of atoms."""

@@ -1,8 +1,11 @@
 """The ``Normalizer``: flattens the statements of a jump-lowered body, one operation per statement.
 Its state (the statements emitted so far, temporaries, nested functions, what the pass knows of
 the names) and small helpers live here; its methods come from one mixin per job: ``Statements``
-(assignments and other simple statements), ``Loops`` (``for`` over any iterable as a loop over
-``range``), ``Expressions`` (expressions to atoms) and ``Calls`` (calls, inlining, ``map``,
+(assignments and other simple statements), ``Stores`` (stores into names, items and attributes),
+``Loops`` (``for`` over any iterable as a loop over ``range``), ``Expressions`` (expressions to
+atoms), ``Calls`` (which step a call takes, plain calls of atoms), ``Callees`` (the user's
+functions, methods and classes inlined), ``Inlining`` (a call inlined), ``LocalFunctions``
+(lambdas, partials, local functions an ``if`` chose) and ``HigherOrder`` (``map``, ``filter``,
 ``functools.reduce``, keyed ``sorted``/``max``/``min``). They are mixins rather than functions
 because they call each other recursively through the one object (an expression holds a call whose
 argument is a comprehension holding an expression ...), which functions in separate modules could
@@ -16,14 +19,19 @@ from ..errors import Location
 from ..ir import located
 from ..naming import Namer
 from ..resolve import MISSING, Resolver
+from .callees import Callees
 from .calls import Calls
 from .expressions import Expressions
+from .higher_order import HigherOrder
+from .inlining import Inlining
+from .local_functions import LocalFunctions
 from .loops import Loops
 from .statements import Statements
 from .stores import Stores
 
 
-class Normalizer(Statements, Stores, Loops, Expressions, Calls):
+class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlining, LocalFunctions,
+                 HigherOrder):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):

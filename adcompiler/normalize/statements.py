@@ -10,6 +10,7 @@ import numpy as np
 from .. import runtime
 from ..custom import insert_grad_of
 from ..ir import assign, const, copy_tree, if_, is_atom, located, name, walk_statements
+from .local_functions import lambda_def
 
 
 class Statements:
@@ -123,11 +124,7 @@ class Statements:
         targets = s.targets
         if len(targets) == 1 and isinstance(targets[0], gast.Name) \
                 and isinstance(s.value, gast.Lambda):
-            lam = s.value
-            fdef = gast.FunctionDef(name=targets[0].id, args=lam.args, body=[gast.copy_location(
-                gast.Return(value=lam.body), lam.body)], decorator_list=[], returns=None,
-                type_comment=None, type_params=[])
-            self.local_fns[targets[0].id] = gast.copy_location(fdef, s)
+            self.local_fns[targets[0].id] = lambda_def(targets[0].id, s.value, s)
             return
         if len(targets) == 1 and isinstance(targets[0], gast.Name) and self.partial(
                 targets[0].id, s.value, s):

@@ -134,11 +134,7 @@ def _function_call_kind(obj, value, of, layout):
     if obj in _CONTAINER_BUILDERS or getattr(rules.lookup(obj), "container", False):
         return CONTAINER
     if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
-        shape = tuple_display(value.args[0], layout)
-        if isinstance(shape, gast.Constant) and isinstance(shape.value, int) \
-                and not isinstance(shape.value, bool):
-            return array_kind(1)
-        return _reshaped_kind(shape)
+        return _reshaped_kind(tuple_display(value.args[0], layout))
     if obj in _CREATORS_LIKE and value.args and rank(of(value.args[0])) \
             and of(value.args[0]) != FLOAT:
         return of(value.args[0])  # np.zeros_like(x)
@@ -159,10 +155,7 @@ def _function_call_kind(obj, value, of, layout):
         return _reduced_kind(of(value.args[0]), value.args[1:], value.keywords)  # np.sum(x, axis)
     mod = getattr(obj, "__module__", None)
     if obj is runtime.unbroadcast and len(value.args) == 2:  # gradient code's helpers
-        kv, kx = of(value.args[0]), of(value.args[1])
-        if rank(kv) is None or rank(kx) is None:
-            return None
-        return kx if rank(kv) >= rank(kx) else kv  # a lower-rank adjoint comes back as it is
+        return _unbroadcast_kind(of(value.args[0]), of(value.args[1]))
     if obj in (runtime.shape_of, runtime.above) and value.args:
         return broadcast_kind(*[of(a) for a in value.args])
     if rule is not None and rule.like is not None \
@@ -187,6 +180,14 @@ def _function_call_kind(obj, value, of, layout):
         kind = broadcast_kind(*[of(a) for a in value.args])
         return SCALAR if kind == FLOAT else kind  # NumPy returns NumPy scalars
     return None
+
+
+def _unbroadcast_kind(adjoint, operand):
+    """Kind of ``unbroadcast(adjoint, operand)``, an adjoint summed down to its operand's shape:
+    the operand's kind, but a lower-rank adjoint comes back as it is."""
+    if rank(adjoint) is None or rank(operand) is None:
+        return None
+    return operand if rank(adjoint) >= rank(operand) else adjoint
 
 
 def _einsum_rank(subscripts: str) -> int:

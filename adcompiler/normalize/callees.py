@@ -1,0 +1,123 @@
+"""The ``Normalizer``'s choice of the user's module-level code to inline at a call: a function
+that writes into an argument it is given or is given a local function (``writing_callee``), a
+method of an object argument or of an object made here (``writing_method``), and the
+``__init__`` of a class whose object is made here (``construct``), each only when it can be
+inlined (``inlinable``): a write inlined is one the derivative follows, as any write here.
+"""
+from __future__ import annotations
+
+import inspect
+import types
+
+import gast
+
+from .. import effects, runtime
+from ..errors import AdError
+from ..ir import assign, name, walk
+from ..parse import parse_function
+from ..resolve import MISSING, local_names
+
+
+class Callees:
+    """Which calls of the user's functions, methods and classes are inlined (a mixin of the
+    ``Normalizer``; ``inline_function`` of ``inlining`` inlines them)."""
+
+    def writing_callee(self, call):
+        """The parsed module-level function of the user's ``call`` calls when that function writes
+        into an argument it is given (``u -= u.mean()``), or is given a lambda or nested def of
+        this function (``passes_a_local_function``), and can be inlined: defined in this
+        function's file and module, with none of its free names a local name here, no default
+        that is not a constant, and no nested function, import, ``try`` or ``with`` (a write
+        inlined is one the derivative follows, as any write here); else None."""
+        fn = self.resolver.resolve(call.func) if self.is_global(call.func) else MISSING
+        return self.inlinable(fn, call, call.args)
+
+    def writing_method(self, call):
+        """``writing_callee`` for a method of an object argument or an object made here
+        (``osc.step(dt)``, whose ``self.x += ...`` writes into the object; ``cell(x)``, its
+        ``__call__``): the plain function, defined in this function's file, with the object as
+        its first argument; else None."""
+        func = call.func
+        if isinstance(func, gast.Name) and func.id in self.object_classes:
+            receiver, attr = func, "__call__"
+        elif isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.object_classes:
+            receiver, attr = func.value, func.attr
+        else:
+            return None
+        fn = inspect.getattr_static(self.object_classes[receiver.id], attr, None)
+        return self.inlinable(fn, call, [receiver] + list(call.args))
+
+    def construct(self, target, value, s) -> bool:
+        """``target = Cls(args)`` for a class of the user's defined in this function's file, whose
+        ``__init__`` can be inlined (see ``writing_callee``), ``target`` bound once: the object is
+        made (``new_object(Cls)``) and its ``__init__`` inlined with ``self`` renamed
+        ``target``, so what it stores is this function's attribute stores, and the object's
+        writing methods are inlined too. False (nothing emitted) for anything else."""
+        if target in self.bound_twice:
+            return False
+        cls = self.constructed_class(value)
+        if cls is None:
+            return False
+        call = gast.Call(func=value.func, args=[name(target)] + list(value.args),
+                         keywords=value.keywords)
+        made = gast.Call(func=name(self.helper("new_object", runtime.new_object)),
+                         args=[value.func], keywords=[])
+        self.emit(assign(target, made), s)
+        self.object_classes[target] = cls
+        self.inline_function(self.inlinable(cls.__init__, call, call.args), call, s)
+        return True
+
+    def constructed_class(self, value):
+        """The class ``value`` (a call) makes an object of, when ``construct`` can inline its
+        ``__init__`` (a plain class of the user's, in this function's file); else None."""
+        if not isinstance(value, gast.Call) or not self.is_global(value.func) \
+                or self.bind_object is None:
+            return None
+        cls = self.resolver.resolve(value.func)
+        init = inspect.getattr_static(cls, "__init__", None) if isinstance(cls, type) else None
+        if not isinstance(init, types.FunctionType) or type(cls) is not type \
+                or cls.__new__ is not object.__new__ or "__slots__" in vars(cls):
+            return None
+        call = gast.Call(func=value.func, args=[value.func] + list(value.args),
+                         keywords=value.keywords)
+        return cls if self.inlinable(init, call, call.args) is not None else None
+
+    def inlinable(self, fn, call, args):
+        """The parsed ``fn`` called with ``args`` when the call can be inlined (see
+        ``writing_callee``), else None."""
+        if not isinstance(fn, types.FunctionType) or self.generated \
+                or fn.__globals__ is not self.resolver.parsed.globals or fn.__closure__ \
+                or fn.__code__.co_filename != self.loc.filename \
+                or any(isinstance(a, gast.Starred) for a in args) \
+                or any(k.arg is None for k in call.keywords) \
+                or not (effects.written_parameters(fn) or self.passes_a_local_function(call)) \
+                or fn.__name__ in self.inlining:
+            return None
+        try:
+            parsed = parse_function(fn)
+        except AdError:
+            return None
+        tree = parsed.tree
+        args = tree.args
+        if args.vararg or args.kwarg or any(
+                isinstance(n, (gast.FunctionDef, gast.Lambda, gast.ClassDef, gast.Import,
+                               gast.ImportFrom, gast.Try, gast.With, gast.Global, gast.Nonlocal,
+                               gast.Yield, gast.YieldFrom))
+                for st in tree.body for n in walk(st)) \
+                or not all(isinstance(getattr(d, "operand", d), gast.Constant)  # (-0.5 too)
+                           for d in args.defaults + [d for d in args.kw_defaults if d is not None]):
+            return None
+        own = local_names(tree) | {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+        free = {n.id for st in tree.body for n in walk(st) if isinstance(n, gast.Name)} - own
+        if free & (self.resolver.locals | self.temps):
+            return None
+        return parsed
+
+    def passes_a_local_function(self, call) -> bool:
+        """Whether ``call`` gives a lambda or a nested def of this function as an argument
+        (``rk4(lambda t, y: -k * y, y0)``): inlined, the callee calls it as this function
+        does, its free names this function's variables."""
+        return any(isinstance(a, gast.Lambda)
+                   or (isinstance(a, gast.Name) and a.id in self.local_fns)
+                   for a in list(call.args) + [k.value for k in call.keywords])

@@ -1,0 +1,106 @@
+"""The ``Normalizer``'s calls of higher-order builtins: ``map`` and ``filter`` as comprehensions
+and ``functools.reduce`` as a loop, so the function they call is differentiated like any call;
+``sorted``/``max``/``min`` with ``key=`` as the keys computed, then items picked.
+"""
+from __future__ import annotations
+
+import functools
+
+import gast
+
+from .. import runtime
+from ..ir import const, name
+from ..resolve import MISSING
+
+
+class HigherOrder:
+    """Higher-order builtins spelled out (a mixin of the ``Normalizer``)."""
+
+    def higher_order(self, node, s):
+        """``map(f, xs, ...)`` as ``[f(x, ...) for x, ... in zip(xs, ...)]``, ``filter(f, xs)`` as
+        ``[x for x in xs if f(x)]`` and ``functools.reduce(f, xs[, start])`` as a loop, so ``f``
+        (a lambda too) is called, and differentiated, like any call; None for other calls."""
+        target = self.resolver.resolve(node.func) if self.is_global(node.func) else MISSING
+        if target in (sorted, max, min) and any(k.arg == "key" for k in node.keywords):
+            return self.keyed(target, node, s)
+        if target not in (map, filter, functools.reduce) or node.keywords or len(node.args) < 2 \
+                or any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        if target is filter:
+            if len(node.args) != 2:
+                return None
+            item = self.namer.fresh("item")
+            test = name(item) if isinstance(node.args[0], gast.Constant) \
+                and node.args[0].value is None else gast.Call(
+                    func=self.callable_of(node.args[0], s), args=[name(item)], keywords=[])
+            comp = gast.ListComp(elt=name(item), generators=[gast.comprehension(
+                target=name(item, True), iter=node.args[1], ifs=[test], is_async=0)])
+            return name(self.comprehension(comp, s))
+        fn = self.callable_of(node.args[0], s)
+        if target is map:
+            variables = [self.namer.fresh("item") for _ in node.args[1:]]
+            source = node.args[1] if len(variables) == 1 else gast.Call(
+                func=name(self._builtin("zip")), args=list(node.args[1:]), keywords=[])
+            target_node = (name(variables[0], True) if len(variables) == 1 else
+                           gast.Tuple(elts=[name(v, True) for v in variables], ctx=gast.Store()))
+            comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(v) for v in variables],
+                                               keywords=[]),
+                                 generators=[gast.comprehension(target=target_node, iter=source,
+                                                                ifs=[], is_async=0)])
+            return name(self.comprehension(comp, s))
+        if len(node.args) > 3:
+            return None
+        acc, item, items = (self.namer.fresh(n) for n in ("acc", "item", "items"))
+        self.resolver.locals |= {acc, item, items}
+        self.assign_to(items, gast.Call(func=name(self._builtin("list")), args=[node.args[1]],
+                                        keywords=[]), s)
+        if len(node.args) == 3:
+            self.assign_to(acc, node.args[2], s)
+            rest = name(items)
+        else:
+            self.assign_to(acc, gast.Subscript(value=name(items), slice=const(0),
+                                               ctx=gast.Load()), s)
+            rest = gast.Subscript(value=name(items),
+                                  slice=gast.Slice(lower=const(1), upper=None, step=None),
+                                  ctx=gast.Load())
+        loop = gast.For(target=name(item, True), iter=rest, body=[gast.copy_location(gast.Assign(
+            targets=[name(acc, True)],
+            value=gast.Call(func=fn, args=[name(acc), name(item)], keywords=[]),
+            type_comment=None), s)], orelse=[], type_comment=None)
+        self.stmt(gast.copy_location(loop, s))
+        return name(acc)
+
+    def keyed(self, target, node, s):
+        """``sorted(xs, key=f)``, ``max(xs, key=f)``, ``min(a, b, key=f)``: the keys are computed
+        by calling ``f`` on each item; the order they give picks items (no gradient flows
+        through a key); None for forms this does not cover."""
+        keywords = {k.arg: k.value for k in node.keywords}
+        allowed = {"key", "reverse"} if target is sorted else {"key"}
+        if set(keywords) - allowed or not node.args \
+                or any(isinstance(a, gast.Starred) for a in node.args) \
+                or (target is sorted and len(node.args) != 1) or self.bind_object is None:
+            return None
+        fn = self.callable_of(keywords["key"], s)
+        items, item, keys = (self.namer.fresh(n) for n in ("items", "item", "keys"))
+        self.resolver.locals |= {items, item, keys}
+        if len(node.args) == 1:  # (a comprehension takes any iterable: zip, enumerate, a dict view)
+            source = gast.ListComp(elt=name(item), generators=[gast.comprehension(
+                target=name(item, True), iter=node.args[0], ifs=[], is_async=0)])
+            self.assign_to(items, name(self.comprehension(source, s)), s)
+        else:
+            self.assign_to(items, gast.List(elts=list(node.args), ctx=gast.Load()), s)
+        comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(item)], keywords=[]),
+                             generators=[gast.comprehension(target=name(item, True),
+                                                            iter=name(items), ifs=[], is_async=0)])
+        self.assign_to(keys, comp, s)
+        if target is sorted:
+            order = gast.Call(func=name(self.helper("key_order", runtime.key_order)),
+                              args=[name(keys), keywords.get("reverse", const(False))], keywords=[])
+            picked = gast.ListComp(elt=gast.Subscript(value=name(items), slice=name(item),
+                                                      ctx=gast.Load()),
+                                   generators=[gast.comprehension(target=name(item, True),
+                                                                  iter=order, ifs=[], is_async=0)])
+            return name(self.comprehension(picked, s))
+        pick = gast.Call(func=name(self.helper("key_pick", runtime.key_pick)),
+                         args=[name(keys), const(target is max)], keywords=[])
+        return self.expr(gast.Subscript(value=name(items), slice=pick, ctx=gast.Load()), s)

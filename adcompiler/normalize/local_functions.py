@@ -1,0 +1,115 @@
+"""The ``Normalizer``'s local functions that are not a plain nested def: a lambda bound or passed
+(a def of its own, ``lambda_def``), ``functools.partial`` of a function (``partial``, called as its
+function with the partial's arguments), and a function an ``if`` bound differently in its arms
+(called in an ``if`` on the arm that ran, ``call_chosen``).
+"""
+from __future__ import annotations
+
+import functools
+
+import gast
+
+from ..ir import assign, const, copy_tree, if_, name
+
+
+def lambda_def(label: str, lam, like):
+    """The lambda ``lam`` as the nested def ``label`` returning its body (located at ``like``),
+    called, and differentiated, like any nested def."""
+    return gast.copy_location(gast.FunctionDef(
+        name=label, args=lam.args, body=[gast.copy_location(gast.Return(value=lam.body), lam.body)],
+        decorator_list=[], returns=None, type_comment=None, type_params=[]), like)
+
+
+class LocalFunctions:
+    """Lambdas, partials and local functions chosen by an ``if`` (a mixin of the ``Normalizer``;
+    ``inline_def`` of ``inlining`` hands their calls to ``call_partial`` and ``call_chosen``)."""
+
+    def callable_of(self, fn, s):
+        """A lambda becomes a local function (called, and differentiated, like a nested def)."""
+        if not isinstance(fn, gast.Lambda):
+            return fn
+        label = self.namer.fresh("lambda_")
+        self.local_fns[label] = lambda_def(label, fn, s)
+        return name(label)
+
+    def partial(self, target, value, s) -> bool:
+        """``k = functools.partial(f, a, b=v)``: a local function (passed on, and inlined where
+        it is called, like a nested def) calling ``f`` with the values ``a`` and ``v`` had here
+        (kept in temporaries), then the call's own arguments and keywords (see ``call_partial``).
+        False for other values."""
+        if not (isinstance(value, gast.Call) and value.args
+                and self.resolver.resolve(value.func) is functools.partial
+                and not any(isinstance(a, gast.Starred) for a in value.args)
+                and all(k.arg for k in value.keywords)):
+            return False
+        func, *args = value.args
+
+        def kept(node):  # (the value it has now, whatever the name holds when it is called)
+            flat = self.atom(node, s)
+            if isinstance(flat, gast.Name) and flat.id in self.resolver.locals:
+                held = self.temp()
+                self.emit(assign(held, flat), s)
+                return name(held)
+            return flat
+        if isinstance(func, gast.Name) and func.id in self.local_fns:
+            # (the local function bound now, whatever the name is bound to later: a def of the
+            # same name after the partial is another function)
+            held = self.namer.fresh(func.id)
+            self.local_fns[held] = self.local_fns[func.id]
+            func = name(held)
+        elif not (isinstance(func, gast.Name) and self.is_global(func)):
+            func = kept(func)  # (the function, chosen when the partial is made)
+        args = [kept(a) for a in args]
+        keywords = [gast.keyword(arg=k.arg, value=kept(k.value)) for k in value.keywords]
+        fdef = gast.FunctionDef(name=target, args=gast.arguments(
+            args=[], posonlyargs=[], vararg=None, kwonlyargs=[], kw_defaults=[], kwarg=None,
+            defaults=[]), body=[], decorator_list=[], returns=None, type_comment=None,
+            type_params=[])
+        fdef.ad_partial = (func, args, keywords)
+        self.local_fns[target] = gast.copy_location(fdef, s)
+        return True
+
+    def call_partial(self, made, call, s):
+        """``call`` of a partial ``made`` (see ``partial``): the call of its function with the
+        partial's arguments, then the call's, and the partial's keywords the call does not give,
+        then the call's."""
+        func, args, keywords = made
+        if any(k.arg is None for k in call.keywords):
+            self.unsupported(call, "calling a partial with **kwargs unpacked",
+                             "pass the keywords by name")
+        given = {k.arg for k in call.keywords}
+        flat = gast.Call(func=copy_tree(func), args=[copy_tree(a) for a in args] + list(
+            call.args), keywords=[gast.keyword(arg=k.arg, value=copy_tree(k.value))
+                                  for k in keywords if k.arg not in given] + list(
+            call.keywords))
+        return self.atom(gast.copy_location(flat, call), s)
+
+    def call_chosen(self, choice, call, s):
+        """``call`` of a local function that an ``if`` before bound differently in its arms (see
+        ``choose_local_functions``): an ``if`` on the arm that ran, calling the one it bound (or
+        the name as a variable, when that arm bound no local function)."""
+        chosen, first, second, variable = choice
+        called = call.func.id
+        # (the arguments once, before the choice: f(f(x)) chooses for the inner call on its own)
+        args, keywords = self.flat_arguments(call, s)
+        call = gast.copy_location(gast.Call(func=call.func, args=args, keywords=keywords), call)
+        result = self.temp()
+        arms = []
+        for fn in (first, second):
+            saved = self.local_fns.pop(called, None)
+            one = copy_tree(call)
+            if fn is not None:
+                self.local_fns[called] = fn
+            else:  # (the variable the if bound, by the name it has where it was bound)
+                one.func = name(variable)
+            try:
+                arms.append(self.block([gast.copy_location(gast.Assign(
+                    targets=[name(result, True)], value=one, type_comment=None), call)]))
+            finally:
+                self.local_fns.pop(called, None)
+                if saved is not None:
+                    self.local_fns[called] = saved
+        test = self.atom(gast.Compare(left=name(chosen), ops=[gast.Eq()],
+                                      comparators=[const(0)]), s)
+        self.emit(if_(test, *arms), s)
+        return name(result)
