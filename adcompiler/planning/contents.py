@@ -20,7 +20,8 @@ _SHALLOW_COPIES = (list, tuple, dict, copy.copy)
 
 class ContainerContents:
     """What lists, tuples and dicts hold (a mixin of ``SharedMemory``, whose state it reads:
-    ``layout``, ``kinds``, ``params``, ``ctx``; it caches ``stores`` in ``_stores``)."""
+    ``layout`` and its ``views`` once found, ``kinds``, ``params``, ``ctx``; it caches
+    ``stores`` in ``_stores``)."""
 
     def containers(self) -> set:
         """The names bound to a list, tuple or dict somewhere."""

@@ -12,7 +12,7 @@ from ..ir import loads, target_of, walk
 class ProgramOrder:
     """Which statements may run before which, and where a name may still be read (a mixin of
     ``SharedMemory``, whose state it reads: ``fdef``, ``layout``, ``params``, ``result``,
-    ``ctx``)."""
+    ``ctx``; it caches the blocks around each statement for ``dominates`` in ``_chains``)."""
 
     def read_after(self, var, stmt) -> bool:
         """Whether ``var`` may be read after ``stmt`` runs: later in program order, or anywhere in a
