@@ -43,7 +43,7 @@ D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="unbroadcast
   jvp="sum_jvp(t_iterable, t_start)")
 D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
 # (copies: the same values, so the same adjoint; a deep copy's arrays are new, a copy's entries
-# are the original's, see planning/memory.py)
+# are the original's, see planning/contents.py)
 D(copy.copy, "x", "g", linear=True)
 D(copy.deepcopy, "x", "g", linear=True)
 D(builtins.tuple, "iterable", "list_back(g, iterable)", linear=True)

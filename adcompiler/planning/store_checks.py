@@ -1,0 +1,162 @@
+"""Stores into arrays and containers, the ``StoreChecks`` mixin of ``Aliasing``: ``x[i] = v`` of
+a value that may overlap ``x`` (``guard_overlapping_stores``), the syncs after a store into an
+array other names may share (``sync_stores``), the refusal of a write whose views are read
+afterwards (``check_views_of_written``), and that of ``d[k] += v`` on an array reachable
+otherwise too (``check_element_updates``)."""
+from __future__ import annotations
+
+import gast
+
+from .. import runtime
+from ..analysis import FLOAT, SCALAR, is_container, rank
+from ..ir import copy_tree, name, target_of
+from .syncs import insert_beside, local
+
+
+class StoreChecks:
+    """The checks of stores and element updates (a mixin of ``Aliasing``, whose state it reads:
+    ``fdef``, ``layout``, ``kinds``, ``reached``, ``syncs``, ``ctx``; it adds to
+    ``array_guards`` and ``layout.mutates``)."""
+
+    def guard_overlapping_stores(self) -> bool:
+        """``x[i] = v`` where ``v`` may be a view of ``x`` (``x[1, :] = x[:, -1]``): NumPy writes
+        the overlap in an order of its own, and the derivative takes ``v`` as it was before the
+        write. ``v = stored_value(x, i, v, refusal)`` before the store makes the write as NumPy
+        does and refuses it where the two differ. True if any was added (analyse again)."""
+        added = False
+        for s in self.layout.simple:
+            _, var = target_of(s)
+            if var is None or var not in self.reached or self.ctx.generated \
+                    or getattr(s, "ad_overlap_guarded", False) or not isinstance(s, gast.Assign) \
+                    or not isinstance(s.targets[0], gast.Subscript) \
+                    or not isinstance(s.value, gast.Name) \
+                    or s.value.id not in self.reachable_memory(var) - {var} \
+                    or self.kinds.get(s.value.id) == FLOAT or is_container(self.kinds.get(var)):
+                continue
+            error = self.loc.error("the value written into %r may be a view of it, overlapping "
+                                   "the entries written, which NumPy then writes in an order "
+                                   "of its own that the derivative does not follow"
+                                   % var, s, hint="store a copy of the value: %s[...] = "
+                                                  "(...).copy()" % var)
+            refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+            kept = local(self.ctx, self.ctx.namer.fresh(s.value.id + "_stored"))
+            call = gast.Call(func=name(self.ctx.planned_helper("stored_value")),
+                             args=[name(var), _index_value(s.targets[0].slice,
+                                                           self.ctx.builtin("slice")),
+                                   s.value, name(refusal)], keywords=[])
+            insert_beside(self.fdef.body, s, [gast.copy_location(
+                gast.Assign(targets=[name(kept, store=True)], value=call, type_comment=None),
+                s)], after=False)
+            s.value = name(kept)
+            s.ad_overlap_guarded = added = True
+        return added
+
+    def sync_stores(self):
+        """Plan the syncs after ``x[i] = v`` into an array that may share other names' memory (a
+        view of them, or viewed by them); where that cannot be done ``store_plan`` refuses."""
+        for s in self.layout.simple:
+            _, var = target_of(s)
+            if var is None or var not in self.reached or not isinstance(s, gast.Assign) \
+                    or not isinstance(s.targets[0], gast.Subscript) \
+                    or is_container(self.kinds.get(var)) or var in self.ctx.containers:
+                continue
+            sharing = self.reachable_memory(var) - {var}
+            if sharing:
+                self.syncs.add(s, var, sharing)
+
+    def check_views_of_written(self, var, s):
+        """A write into ``var`` changes the views of it too (``t = A[0:2]; A[0] = v`` changes
+        ``t``), which the derivative does not follow: an error when such a view may be read after
+        it."""
+        # (temporaries are read at once)
+        if var not in self.reached:  # (no derivative to follow)
+            return
+        if is_container(self.kinds.get(var)):
+            # (replacing an entry writes into no array: the entries read before keep theirs;
+            # what sees the change is the list or dict itself under other names)
+            viewers = [v for v in self.list_sharers(var, s) if v != var]
+        else:
+            viewers = sorted({v for v, bases in self.layout.views.items()
+                              if var in bases and v != var and v not in self.ctx.temps
+                              and self.may_run_before(v, s) and self.read_after(v, s)}
+                             | self.holders_seeing(var, s))
+        if viewers and not self.syncs.add(s, var, self.sharing_memory(var) | set(viewers)):
+            raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
+                                 "read afterwards, which is not supported"
+                                 % (var, ", ".join(repr(v) for v in viewers)), s,
+                                 hint="make %s a separate array: %s = ....copy()"
+                                 % (viewers[0], viewers[0]))
+
+    def check_element_updates(self):
+        """``d[k] += v`` on a list or dict changes the array ``d[k]`` in place (runtime's
+        ``element_in_place``): an error when that array may be reachable under another name too
+        (a value stored into ``d`` that is a view, an argument, or read elsewhere; another view of
+        ``d``), whose later reads would not see the change in the derivative."""
+        for s in self.layout.simple:
+            container = getattr(s, "ad_element_of", None)
+            if container is None or rank(self.kinds.get(container)):
+                continue  # (an array's element is written by the store that follows)
+            # (their arrays may be the one written: record them first; so may the entries read
+            # from it or from the list it copies, ``t = lst[-1]`` of ``c = lst.copy()``, seed
+            # 1106785)
+            holders = {container} | set(self.copied_from(container))
+            read = [v for v, bases in self.layout.views.items() if bases & holders]
+            for held in self.entries(container) + read:
+                self.layout.mutates.setdefault(held, []).append(self.layout.pos[id(s)])
+            if self.ctx.generated or container not in self.reached:
+                continue
+            element = target_of(s)[1]
+            # (a shallow copy holds the original's arrays: dict(p), p.copy(), copy.copy(p))
+            originals = {c for c in self.copied_from(container)
+                         if c != container and c not in self.ctx.temps
+                         and any(self.read_after(n, s) for n in self.same_list(c))}
+            shared = sorted(self.shared_entries(container) | originals | {
+                # (the normal form's temporaries are read at once)
+                v for v, bases in self.layout.views.items()
+                if container in bases and v != element and v not in self.ctx.temps
+                and self.may_run_before(v, s)})
+            if shared:
+                # (a temporary of the normal form is named by the arrays it may view)
+                named = sorted({b for v in shared
+                                for b in ([v] if v not in self.ctx.temps
+                                          else self.layout.views.get(v, ()))
+                                if b not in self.ctx.temps})
+                error = self.loc.error(
+                    "the augmented assignment changes the array in %r in place, and that array "
+                    "may also be %s, which is not supported" % (container, ", ".join(
+                        repr(v) for v in named) or (
+                            "another of its entries (a list repeated by *)"
+                            if self.repeated(container) else "reached otherwise")), s,
+                    hint="write %s[...] = %s[...] + ... (a new array), or store a copy in %r"
+                    % (container, container, container))
+                if self.kinds.get(container) is not None or container in self.ctx.containers:
+                    entry = self.kinds.get(element)
+                    if entry in (FLOAT, SCALAR):
+                        continue  # (a number entry: d[k] += 1 binds a new number)
+                    if entry is not None:
+                        raise error
+                    # (an entry of no known kind: refused when it runs if it holds an array)
+                    self.array_guards[id(s)] = ("refused_if_array", [name(element)], error)
+                    continue
+                # (of no known kind: an array's element is written by the store that follows,
+                # as for any array; a list or dict is refused when the update runs)
+                self.array_guards[id(s)] = ("check_array", [name(container)], error)
+
+    def completes_element_update(self, store) -> bool:
+        """Whether ``d[k] = t`` stores the result of an in-place update of the entry
+        (``d[k] += v``: ``t = element_in_place(d, old, new)``), which changed the array held."""
+        value = store.value
+        return isinstance(value, gast.Name) and any(
+            isinstance(s, gast.Assign) and target_of(s)[0] == value.id
+            and getattr(s, "ad_element_of", None) is not None for s in self.layout.simple)
+
+
+def _index_value(index, slice_name):
+    """A copy of an index as a value: ``1:3`` is ``slice(1, 3, None)``."""
+    if isinstance(index, gast.Slice):
+        return gast.Call(func=name(slice_name), args=[
+            copy_tree(p) if p is not None else gast.Constant(value=None, kind=None)
+            for p in (index.lower, index.upper, index.step)], keywords=[])
+    if isinstance(index, gast.Tuple):
+        return gast.Tuple(elts=[_index_value(e, slice_name) for e in index.elts], ctx=gast.Load())
+    return copy_tree(index)
