@@ -87,17 +87,18 @@ def _stage(fn, arg_kinds=None, fuse=True):
     if ctx.generated:
         constants_as_numbers(parsed.tree, parsed.cells)
         read_back(parsed.tree)
-    dicts, numbers = set(), set()
+    dicts, numbers, lists = set(), set(), set()
     # (a 0-d array is a shape-() value too, but d[k] *= v changes it in place: seed 621807)
     ctx.zero_d_arrays = {p for p, k in zip(param_names(parsed.tree), arg_kinds or ())
                          if isinstance(k, tuple) and k[0] == "array" and k[1] == 0}
     if arg_kinds is not None:  # dict arguments iterate over their keys; x += 1 rebinds a number
         dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}
+        lists = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "list")}
         numbers = {p for p, k in zip(param_names(parsed.tree), arg_kinds)
                    if k in (FLOAT, SCALAR, "int")}
     fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts,
                                          ctx.bind, numbers, ctx.generated,
-                                         _arg_classes(param_names(parsed.tree), arg_kinds))
+                                         _arg_classes(param_names(parsed.tree), arg_kinds), lists)
     if fuse:
         fuse_composites(fdef, ctx)
     return parsed, ctx, fdef

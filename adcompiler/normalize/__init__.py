@@ -25,18 +25,21 @@ from ..resolve import Resolver
 from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
 from .jumps import lower_jumps
+from .lists import sure_lists
 from .namespaces import resolve_namespace_aliases
 from .normalizer import Normalizer
 
 
 def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
                        dict_params=frozenset(), bind=None, number_params=frozenset(),
-                       generated=False, object_classes=None) -> tuple[gast.FunctionDef, set]:
+                       generated=False, object_classes=None,
+                       list_params=frozenset()) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
     ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
     ``number_params``: parameters known to hold numbers (``x += 1`` rebinds them);
-    ``object_classes``: parameter -> class of an object argument (its writing methods inlined)."""
+    ``object_classes``: parameter -> class of an object argument (its writing methods inlined);
+    ``list_params``: parameters known to be lists."""
     lowered = lower_jumps(fdef, namer)
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
@@ -57,6 +60,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
     norm.dict_params = set(dict_params) - set(stores)
     norm.object_classes = {p: c for p, c in (object_classes or {}).items() if p not in stores}
+    norm.sure_lists = sure_lists(lowered, resolver.resolve, list_params)
     norm.maybe_dicts, norm.sure_dicts = dict_names(lowered, resolver, dict_params,
                                                    params_of(fdef))
     # (a name only ever bound as the counter of loops over range is no other value's)

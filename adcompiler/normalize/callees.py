@@ -17,10 +17,42 @@ from ..ir import assign, name, walk
 from ..parse import parse_function
 from ..resolve import MISSING, local_names
 
+# the method Python calls for an arithmetic operator (and for the reflected operation)
+_OPERATOR_METHODS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
+                     gast.FloorDiv: "floordiv", gast.Mod: "mod", gast.Pow: "pow",
+                     gast.MatMult: "matmul"}
+
 
 class Callees:
     """Which calls of the user's functions, methods and classes are inlined (a mixin of the
     ``Normalizer``; ``inline_function`` of ``inlining`` inlines them)."""
+
+    def operator_method(self, op, left, right, s):
+        """``left op right`` (atoms) when an operand is an object argument or an object made
+        here: the call of the method of its class that Python runs, ``left.__mul__(right)``, or
+        ``right.__rmul__(left)`` for a number on the left, to be differentiated through its
+        source; an AdError where that method is not one of the user's or may return
+        NotImplemented (Python would then try the other operand). None for other operands."""
+        objects = [a for a in (left, right)
+                   if isinstance(a, gast.Name) and a.id in self.object_classes]
+        if not objects:
+            return None
+        verb = _OPERATOR_METHODS.get(type(op))
+        receiver, other, method = (left, right, "__%s__" % verb) if objects[0] is left \
+            else (right, left, "__r%s__" % verb)
+        fn = inspect.getattr_static(self.object_classes[receiver.id], method, None) \
+            if verb else None
+        number = isinstance(other, gast.Constant) and isinstance(other.value, (int, float))
+        if not isinstance(fn, types.FunctionType) or "NotImplemented" in fn.__code__.co_names \
+                or (receiver is right and not number):
+            error = self.loc.error("this operator on an object of class %s is not supported"
+                                   % self.object_classes[receiver.id].__name__, s,
+                                   hint="call a method of the class (v.dot(w)) instead of the "
+                                        "operator")
+            self.emit(self.refusal_call(error), s)  # (where it runs: it may be a branch not taken)
+            return None
+        return gast.Call(func=gast.Attribute(value=receiver, attr=method, ctx=gast.Load()),
+                         args=[other], keywords=[])
 
     def writing_callee(self, call):
         """The parsed module-level function of the user's ``call`` calls when that function writes

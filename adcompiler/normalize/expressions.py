@@ -62,8 +62,11 @@ class Expressions:
                 return node  # (np.pi, np.sin: kept as written)
             return gast.Attribute(value=self.atom(node.value, s), attr=node.attr, ctx=gast.Load())
         if isinstance(node, gast.BinOp):
-            return gast.BinOp(left=self.atom(node.left, s), op=node.op,
-                              right=self.atom(node.right, s))
+            left, right = self.atom(node.left, s), self.atom(node.right, s)
+            method = self.operator_method(node.op, left, right, s)
+            if method is not None:  # (v * w of objects of the user's class: Vec.__mul__)
+                return self.call(method, s)
+            return gast.BinOp(left=left, op=node.op, right=right)
         if isinstance(node, gast.UnaryOp):
             if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
                     and isinstance(node.operand.value, (int, float)):
@@ -245,6 +248,7 @@ class Expressions:
                                                     type_comment=None), s)]
         else:
             self.emit(assign(acc, gast.List(elts=[], ctx=gast.Load())), s)
+            self.sure_lists.add(acc)
             append = gast.Call(func=gast.Attribute(value=name(acc), attr="append", ctx=gast.Load()),
                                args=[rename(copy_tree(node.elt))], keywords=[])
             inner = [gast.copy_location(gast.Expr(value=append), s)]

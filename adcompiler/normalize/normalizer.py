@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import gast
 
+from .. import runtime
 from ..errors import Location
-from ..ir import located
+from ..ir import located, name
 from ..naming import Namer
 from ..resolve import MISSING, Resolver
 from .callees import Callees
@@ -70,6 +71,13 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlinin
 
     def unsupported(self, node, what, hint):
         raise self.loc.error("%s is not supported" % what, node, hint)
+
+    def refusal_call(self, error):
+        """The statement that raises ``error`` when generated code reaches it (a branch that is
+        not taken refuses nothing)."""
+        return gast.Expr(value=gast.Call(
+            func=name(self.helper("refused", runtime.refused)),
+            args=[name(self.helper("refusal", runtime.Refusal(error)))], keywords=[]))
 
     def is_global(self, node) -> bool:
         return self.resolver.resolve(node) is not MISSING

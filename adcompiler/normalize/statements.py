@@ -262,10 +262,7 @@ class Statements:
                 "and the function went on without its result)", h,
                 hint="check the condition before the computation instead of catching its "
                      "exception, or let the exception propagate")
-            call = gast.Call(func=name(self.helper("refused", runtime.refused)),
-                             args=[name(self.helper("refusal", runtime.Refusal(error)))],
-                             keywords=[])
-            body = [gast.Expr(value=call)]
+            body = [self.refusal_call(error)]
         if final:
             body = [gast.Try(body=body, handlers=[], orelse=[], finalbody=copy_tree(final))]
         return gast.copy_location(gast.ExceptHandler(type=h.type, name=h.name, body=body), h)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gast
 
 from .. import effects
-from ..ir import target_of
+from ..ir import loads, target_of
 
 
 class ListSharing:
@@ -22,11 +22,21 @@ class ListSharing:
         if lst not in self.reached:
             return
         names = self.list_sharers(lst, s)
-        if names:
-            raise self.loc.error("changing the list %r changes %s too, which may be the same list "
-                                 "(or hold it) and is read afterwards, which is not supported"
-                                 % (lst, ", ".join(repr(v) for v in names)), s,
-                                 hint="make %s a new list first: %s = list(%s)" % (lst, lst, lst))
+        if not names:
+            return
+        read_from = [st.value for st in self.layout.simple if isinstance(st, gast.Assign)
+                     and target_of(st)[0] == lst and lst in self.ctx.temps
+                     and isinstance(st.value, (gast.Attribute, gast.Subscript))]
+        if read_from:  # (obj.cache.append(v): the list an object or a container holds)
+            text = gast.unparse(read_from[0]).strip()
+            hint = ("build the list in a local variable and store it when it is complete "
+                    "(cache = []; ...; %s = cache), or pass the values on instead" % text)
+        else:
+            text = repr(lst)
+            hint = "make %s a new list first: %s = list(%s)" % (lst, lst, lst)
+        raise self.loc.error("changing the list %s changes %s too, which may be the same list "
+                             "(or hold it) and is read afterwards, which is not supported"
+                             % (text, ", ".join(repr(v) for v in names)), s, hint=hint)
 
     def list_sharers(self, lst, s) -> list:
         """The names that may be the list (or dict) ``lst`` itself, or hold it, and are read after
@@ -42,7 +52,47 @@ class ListSharing:
                         container in bases and self.may_run_before(v, s)
                         for v, bases in self.layout.views.items())):
                 names.add(container)
+        names |= self.holders_reading_after(lst, same, s)
         return sorted({n for n in names if n not in self.ctx.temps} or names)
+
+    def holders_reading_after(self, lst, same, s) -> set:
+        """The objects and containers the list ``lst`` (or a name in ``same``) was read from
+        before ``s`` (``t = obj.cache``, ``t = d['hist']``) that may be read again after ``s``
+        changes it, through that attribute or any entry, or whole (passed on, returned); and the
+        other names they hold, which may be the same list (``state = {'acc': acc}``)."""
+        holders = {}
+        for st in self.layout.simple:
+            value = getattr(st, "value", None)
+            if isinstance(st, gast.Assign) and target_of(st)[0] in same \
+                    and isinstance(value, (gast.Attribute, gast.Subscript)) \
+                    and isinstance(value.value, gast.Name) and self.runs_before(st, s):
+                attr = value.attr if isinstance(value, gast.Attribute) else None
+                holders.setdefault(value.value.id, set()).add(attr)
+        names = set()
+        for holder, attrs in holders.items():
+            if any(self.reaches_after(holder, attr, s) for attr in attrs):
+                names.add(holder)
+            names |= {n for n in self.entries(holder)
+                      if n not in same and n != holder and self.read_after(n, s)}
+        return names
+
+    def reaches_after(self, holder, attr, s) -> bool:
+        """Whether a statement that may run after ``s`` reads ``holder`` in a way that may give
+        what it holds at ``attr`` (an attribute's name; None for an entry): any read of it but
+        that of another attribute."""
+        lay = self.layout
+        at, loops = lay.pos[id(s)], lay.loops[id(s)]
+        lo, hi = lay.span[id(loops[0])] if loops else (at, None)
+        for other in lay.simple:
+            p = lay.pos[id(other)]
+            if not (p > at or (hi is not None and lo <= p <= hi)) or holder not in loads(other):
+                continue
+            value = getattr(other, "value", None)
+            if not (attr is not None and isinstance(other, gast.Assign)
+                    and isinstance(value, gast.Attribute) and value.attr != attr
+                    and isinstance(value.value, gast.Name) and value.value.id == holder):
+                return True
+        return holder == self.result
 
     def holds_before(self, container, same, s, aliasing) -> bool:
         """Whether ``container`` may hold one of the names ``same`` when ``s`` runs: put into it

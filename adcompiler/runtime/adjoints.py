@@ -27,9 +27,12 @@ def own(g, x):
 def put_back(dlst, index, g):
     """A new list: the list adjoint ``dlst`` (the length of the list after ``v = lst.pop(index)``)
     with ``v``'s adjoint ``g`` back at its place; ``g`` is then at ``index`` of the result,
-    counted from either end as ``index`` counts."""
+    counted from either end as ``index`` counts. For a dict's ``v = d.pop(key)``, a new dict
+    adjoint with ``g`` at ``key``."""
     if dlst.__class__ is _float:
         return dlst
+    if dlst.__class__ is dict:
+        return {**dlst, index: g}
     at = index if index >= 0 else len(dlst) + 1 + index
     return dlst[:at] + [g] + dlst[at:]
 
@@ -38,6 +41,8 @@ def left_out(dlst, index):
     """A new list: ``dlst`` without its entry at ``index`` (``put_back``'s adjoint)."""
     if dlst.__class__ is _float:
         return dlst
+    if dlst.__class__ is dict:
+        return {k: v for k, v in dlst.items() if k != index}
     return dlst[:index] + dlst[index + 1:] if index != -1 else dlst[:-1]
 
 

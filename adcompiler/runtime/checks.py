@@ -58,6 +58,20 @@ def check_array(value, refusal):
         raise refusal()
 
 
+def check_list(value, refusal):
+    """Raise ``refusal`` unless ``value`` is a list (``value.append(v)``, differentiated as a
+    list's method)."""
+    if value.__class__ is not list:
+        raise refusal("a %s" % type(value).__name__)
+
+
+def check_poppable(value, refusal):
+    """Raise ``refusal`` unless ``value`` is a list or a dict (``value.pop(i)``, differentiated as
+    their method)."""
+    if value.__class__ is not list and value.__class__ is not dict:
+        raise refusal("a %s" % type(value).__name__)
+
+
 def refused_if_array(value, refusal):
     """Raise ``refusal`` if ``value`` is an array (an entry ``d[k] += v`` changes in place; a
     number entry is replaced)."""
