@@ -14,16 +14,14 @@ from .rules.core import SHAPE_ONLY
 
 def is_pure_call(ctx):
     impure = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
-               runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver,
-              runtime.in_place,
-               runtime.element_in_place, runtime.subscript_check, runtime.unfollowed,
-              runtime.check_followed, runtime.refused, runtime.refused_if_inexact,
-              runtime.refused_if_moving, runtime.check_array, runtime.check_list,
-              runtime.check_poppable,               runtime.refused_if_array,
-              runtime.attribute_alone, runtime.popped,
-              runtime.stored_value,
-              runtime.flat_index, runtime.fresh_computation, runtime.out_value,
-              runtime.diagonal_index)
+              runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver,
+              runtime.in_place, runtime.element_in_place, runtime.subscript_check,
+              runtime.unfollowed, runtime.check_followed, runtime.refused,
+              runtime.refused_if_inexact, runtime.refused_if_moving, runtime.check_array,
+              runtime.check_list, runtime.check_poppable, runtime.check_sequence,
+              runtime.refused_if_array, runtime.attribute_alone, runtime.popped,
+              runtime.stored_value, runtime.flat_index, runtime.fresh_computation,
+              runtime.out_value, runtime.diagonal_index)
     pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in impure)}
 
     def is_pure(call):

@@ -1207,3 +1207,40 @@ def test_lambdas_of_a_display_spread_over_lines():
         return
     assert ad.grad(_TWO_ON_A_LINE[0])(1.5) == pytest.approx(3.0)
     assert ad.grad(_TWO_ON_A_LINE[1])(1.5) == pytest.approx(6.75)
+
+
+def _set_up_then_stepped(u0, c):
+    u = u0.copy()
+    u[1:] = c * u0[1:]  # (u is the copy here: the loop's u = u_next comes after)
+    for n in range(3):
+        u_next = np.zeros_like(u)
+        u_next[1:] = u[1:] + c * u[:-1]  # (a new array each pass: u holds the last pass's)
+        u_next[0] = u[0]
+        u = u_next
+    return np.sum(u ** 2)
+
+
+def _rotating_buffers(u0, c):
+    u_prev = u0.copy()
+    u = 2.0 * u0
+    for n in range(3):
+        u_next = np.zeros_like(u)
+        u_next[1:-1] = 2 * u[1:-1] - u_prev[1:-1] + c * (u[2:] - 2 * u[1:-1] + u[:-2])
+        u_prev, u = u, u_next
+    return u, np.sum(u_prev)
+
+
+def _simulated(u0, c):
+    u, last = _rotating_buffers(u0, c)
+    return np.sum(u ** 2) + last
+
+
+def test_a_write_into_a_new_array_of_a_name_a_loop_rebinds_later():
+    # found by the realistic-program trial (p103, a leapfrog wave solver): a write into a copy
+    # made before a loop that later binds the name to another new array, and buffers rotated
+    # in a helper returning a tuple, were refused as views of each other
+    u0 = np.array([0.3, 1.2, -0.4, 0.8, 0.1])
+    check_all_modes(_set_up_then_stepped, [u0, 0.7])
+    check_all_modes(_set_up_then_stepped, [u0, 0.7], wrt=1)
+    check_all_modes(_simulated, [u0, 0.3])
+    check_all_modes(_simulated, [u0, 0.3], wrt=1)

@@ -2753,15 +2753,17 @@ def _list_grown_then_scaled(weights, s):
     return np.sum(running * running)
 
 
-def test_a_hessian_through_list_arithmetic_in_gradient_code_is_refused_not_a_crash():
+def test_a_hessian_through_list_arithmetic_in_gradient_code_is_not_a_crash():
     # seed 824948: gradient code differentiated again met arithmetic between an adjoint list
     # and an array, planned through the operator's rule since the list arithmetic of the first
-    # order is (an internal error in the Hessian); gradient code keeps the refusal
+    # order is (an internal error in the Hessian); refused then, it is now a concatenation
+    # (a value of no known kind added to a list: checked where it runs), and right
     weights = {"b": np.array([0.5, -1.0]), "scale": 0.3}
     grads = ad.grad(_list_grown_then_scaled, wrt=(0, 1))(weights, 0.7)
     assert grads[1] == pytest.approx(2 * (0.3 + 0.7))
-    with pytest.raises(ad.AdError, match="arithmetic between a list or tuple and an array"):
-        ad.hessian(_list_grown_then_scaled, wrt=1)(weights, 0.7)
+    for mode in ("forward", "reverse"):
+        assert ad.hessian(_list_grown_then_scaled, wrt=1, mode=mode)(weights, 0.7) == \
+            pytest.approx(2.0)
 
 
 def _summed_into_rows_of_a_rebuilt_array(X, x):
@@ -3931,3 +3933,27 @@ def test_a_list_held_by_an_object_or_a_container_changed_then_read_through_it():
                                2.0 * (1 - np.tanh(x) ** 2) * 2.0)
     assert len(recorder.seen) == 1
     np.testing.assert_allclose(recorder.seen[0], np.tanh(x))
+
+
+def _history_extended(theta, scale):
+    history = {"hist": [np.concatenate([theta, theta * scale])], "n": 1}
+    history["hist"] += [np.full(2 * theta.size, -1.0)]
+    first = history["hist"][0]
+    return np.sum(first ** 2) + np.sum(sum(history["hist"]))
+
+
+def _entry_plus_a_constant_list(params):
+    shifted = params["w"] + [1.0, -2.0]  # (an array entry: NumPy adds the list's entries)
+    return np.sum(shifted ** 2)
+
+
+def test_a_value_of_no_known_kind_added_to_a_list_is_a_concatenation():
+    # seeds 1270441, 1270552 (the tester's new `d['hist'] += [v]`): the entry of a dict, of no
+    # known kind, plus a list was planned as NumPy's elementwise addition (a TypeError in the
+    # backward pass); it is a list's concatenation, checked where it runs
+    theta = np.array([0.3, -1.2, 0.8])
+    check_all_modes(_history_extended, [theta, 2.0])
+    check_all_modes(_history_extended, [theta, 2.0], wrt=1)
+    with pytest.raises(ad.AdError, match="differentiated as a concatenation") as caught:
+        ad.grad(_entry_plus_a_constant_list)({"w": np.array([0.5, 0.25])})
+    assert caught.value.lineno == _line_of(_entry_plus_a_constant_list, "shifted = params")

@@ -10,7 +10,7 @@ import gast
 
 from .. import rules, runtime
 from ..analysis import BOTTOM, FLOAT, is_container, rank
-from ..ir import list_method, loads, target_of
+from ..ir import list_method, loads, name, target_of
 from ..resolve import MISSING
 from .call_plans import _LOCALS_HINT, CallPlans
 from .kinds import SHAPE, kind_of
@@ -117,7 +117,8 @@ class StatementPlanner(CallPlans):
                 and not getattr(s, "ad_synced", False) \
                 and not (self.aliasing.fresh_list(mutated)
                          and not self.aliasing.completes_element_update(s)) \
-                and not self.replaces_an_entry(s, mutated):
+                and not self.replaces_an_entry(s, mutated) \
+                and self.aliasing.bases_at(mutated, s):
             raise self.loc.error("writing into %r, which may be a view of (or the same array as) "
                                  "%s, is not supported" % (mutated, ", ".join(repr(b) for b in
                                                                               sorted(bases))), s,
@@ -134,7 +135,11 @@ class StatementPlanner(CallPlans):
         sides = [is_container(self.kinds.get(getattr(v, "id", None)))
                  for v in (value.left, value.right)]
         if any(sides):
-            other = kind_of(value.right if sides[0] else value.left, self.kinds)
+            other_node = value.right if sides[0] else value.left
+            other = kind_of(other_node, self.kinds)
+            if fn is operator.add and other is None and isinstance(other_node, gast.Name):
+                self.concatenated_unknown(s, other_node.id)
+                sides = [True, True]
             if fn in _SEQUENCE_OPS and (all(sides) if fn is operator.add else other == FLOAT):
                 # lists/tuples: + concatenates, * repeats
                 fn = _SEQUENCE_OPS[fn][0 if sides[0] else 1]
@@ -156,6 +161,16 @@ class StatementPlanner(CallPlans):
                 plan.callee = "arithmetic between a list or tuple and an array (converted by NumPy)"
                 return plan
         return self.rule_plan(s, fn, [value.left, value.right], [])
+
+    def concatenated_unknown(self, s, operand):
+        """``lst + [v]`` where ``lst`` has no known kind (read from a dict, a list or an
+        attribute, ``d['hist'] += [v]``; ``shape[:-1] + (1,)``): planned as a concatenation, which
+        generated code checks before ``s`` (``check_sequence``), refusing an array there (NumPy
+        would add the list's entries to it)."""
+        error = self.loc.error("a value added to a list or tuple is differentiated as a "
+                               "concatenation, but it is %s here", s,
+                               hint="convert the list for NumPy's arithmetic: np.asarray([...])")
+        self.aliasing.array_guards[id(s)] = ("check_sequence", [name(operand)], error)
 
     def constant_display(self, node) -> bool:
         """Whether ``node`` names a list or tuple every binding of which is a display of

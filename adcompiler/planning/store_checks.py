@@ -76,16 +76,36 @@ class StoreChecks:
             # what sees the change is the list or dict itself under other names)
             viewers = [v for v in self.list_sharers(var, s) if v != var]
         else:
-            viewers = sorted({v for v, bases in self.layout.views.items()
-                              if var in bases and v != var and v not in self.ctx.temps
-                              and self.may_run_before(v, s) and self.read_after(v, s)}
-                             | self.holders_seeing(var, s))
+            views = {v for v, bases in self.layout.views.items()
+                     if var in bases and v != var and v not in self.ctx.temps
+                     and self.may_run_before(v, s) and self.read_after(v, s)}
+            viewers = sorted({v for v in views if not self.given_an_earlier_array(v, var, s)}
+                             | {v for v in self.holders_seeing(var, s)
+                                if not self.given_an_earlier_array(v, var, s, holder=True)})
         if viewers and not self.syncs.add(s, var, self.sharing_memory(var) | set(viewers)):
             raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
                                  "read afterwards, which is not supported"
                                  % (var, ", ".join(repr(v) for v in viewers)), s,
                                  hint="make %s a separate array: %s = ....copy()"
                                  % (viewers[0], viewers[0]))
+
+    def given_an_earlier_array(self, v, var, s, holder=False) -> bool:
+        """Whether no binding of ``v`` that may run before ``s`` gives it the array ``var`` holds
+        at ``s``: each makes no view of ``var`` (not said of a ``holder``, a list or dict that may
+        hold it), or ``var`` is rebound to a new array on every path from it to ``s`` (``u =
+        u_next`` or ``u_prev, u = u, u_next`` at the end of a loop's pass, ``u_next =
+        np.zeros_like(u)`` at the start of the next, then ``u_next[1:] = ...``)."""
+        def views_of(st, name_):
+            bases = self.views_made_by([st]).get(name_, set())
+            return bases | {b2 for b in bases for b2 in self.layout.views.get(b, ())}
+        bindings = [st for st in self.layout.simple
+                    if target_of(st)[0] == v and self.runs_before(st, s)]
+        renewed = all(isinstance(b, gast.Assign) and not views_of(b, var)
+                      for b in self.layout.simple if target_of(b)[0] == var)
+        return bool(bindings) and all(
+            isinstance(st, gast.Assign) and ((not holder and var not in views_of(st, v)) or (
+                renewed and self.rebound_between(var, st, s)))
+            for st in bindings)
 
     def check_element_updates(self):
         """``d[k] += v`` on a list or dict changes the array ``d[k]`` in place (runtime's

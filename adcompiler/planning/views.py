@@ -62,8 +62,20 @@ class Views:
     def find_views(self):
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
         ``.T`` and reshaping calls. A value read from a view changes when its base is written."""
+        self.layout.views = self.views_made_by(self.layout.simple)
+
+    def bases_at(self, var, s) -> set:
+        """The arrays ``var`` may be a view of when ``s`` runs: ``layout.views`` from the
+        bindings of ``var`` that may run before ``s`` only (``u = u0.copy(); u[1:] = v`` before a
+        loop that ends with ``u = u_next``: ``u`` is no view of ``u_next`` there)."""
+        bound_before = [st for st in self.layout.simple
+                        if target_of(st)[0] != var or self.runs_before(st, s)]
+        return self.views_made_by(bound_before).get(var, set())
+
+    def views_made_by(self, statements) -> dict:
+        """``find_views`` over ``statements`` (simple statements of the function)."""
         views = {}
-        for s in self.layout.simple:
+        for s in statements:
             bound, _ = target_of(s)
             if bound is None or not isinstance(s, gast.Assign):
                 continue
@@ -116,7 +128,7 @@ class Views:
                 if more:
                     bases |= more
                     changed = True
-        self.layout.views = views
+        return views
 
     def view_source(self, value):
         """The array ``value`` may be a view of, or None."""

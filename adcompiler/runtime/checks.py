@@ -65,6 +65,13 @@ def check_list(value, refusal):
         raise refusal("a %s" % type(value).__name__)
 
 
+def check_sequence(value, refusal):
+    """Raise ``refusal`` unless ``value`` is a list or a tuple (``value + [v]``, differentiated as
+    a concatenation: an array would add the entries)."""
+    if value.__class__ is not list and value.__class__ is not tuple:
+        raise refusal("a %s" % type(value).__name__)
+
+
 def check_poppable(value, refusal):
     """Raise ``refusal`` unless ``value`` is a list or a dict (``value.pop(i)``, differentiated as
     their method)."""
