@@ -2,10 +2,12 @@
 NumPy's eigh/eigvalsh/cholesky read only the lower triangle; their adjoints say so."""
 import numpy as np
 
+from . import numpy_rules
 from .core import Table
 
 table = Table("numpy.linalg")
 D = table.define
+_NP = numpy_rules.table.rules
 
 D(np.linalg.det, "a", "np.asarray(g)[..., None, None] * det_cofactor(a, ans)",
   jvp="np.sum(det_cofactor(a, ans) * t_a, axis=(-2, -1))")
@@ -29,3 +31,15 @@ D(np.linalg.pinv, "a", "pinv_back(g, a, ans)", jvp="pinv_jvp(a, ans, t_a)")
 D(np.linalg.multi_dot, "arrays", "multi_dot_back(g, arrays)", jvp="multi_dot_jvp(arrays, t_arrays)")
 # (an integer: piecewise constant)
 table.nondiff(np.linalg.matrix_rank)
+if hasattr(np.linalg, "outer"):  # NumPy >= 2.0: the array API's spellings (last two axes)
+    table.product(np.linalg.outer, "x1, x2", "np.dot(g, x2)", "np.dot(x1, g)", "np.linalg.outer")
+    table.like(np.linalg.matmul, _NP[np.matmul], "x1, x2")
+    table.like(np.linalg.vecdot, _NP[np.vecdot], "x1, x2, axis=-1")
+    table.like(np.linalg.tensordot, _NP[np.tensordot], "a, b, axes=2")
+    D(np.linalg.cross, "a, b, axis=-1", "cross_back(g, a, b, 0, -1, -1, -1, axis)",
+      b="cross_back(g, a, b, 1, -1, -1, -1, axis)",
+      jvp="np.linalg.cross(t_a, b, axis=axis) + np.linalg.cross(a, t_b, axis=axis)")
+    D(np.linalg.trace, "x, offset=0, dtype=None", "trace_back(g, x, offset, -2, -1)",
+      linear=True, only=dict(dtype=(None,)))
+    D(np.linalg.diagonal, "x, offset=0", "diagonal_back(g, x, offset, -2, -1)", linear=True)
+    D(np.linalg.matrix_transpose, "x", "np.swapaxes(g, -1, -2)", linear=True)
