@@ -1207,3 +1207,21 @@ def test_lambdas_of_a_display_spread_over_lines():
         return
     assert ad.grad(_TWO_ON_A_LINE[0])(1.5) == pytest.approx(3.0)
     assert ad.grad(_TWO_ON_A_LINE[1])(1.5) == pytest.approx(6.75)
+
+
+def _extended(x, W):
+    feats = [x]
+    feats.extend([np.sin(x), x ** 2])
+    feats.extend(W)  # (the rows of W, views)
+    feats.extend(feats[:1])  # (a copy of the items is taken first)
+    total = 0.0
+    for v in feats:
+        total = total + np.sum(v * np.arange(1, 4))
+    return total + len(feats)
+
+
+def test_a_list_extended():
+    """``lst.extend(items)`` is ``lst.append(item)`` for each item (it was refused as a call that
+    may change a value in place)."""
+    x, W = np.array([0.3, -0.5, 0.8]), np.array([[0.1, 0.2, 0.3], [0.4, -0.5, 0.6]])
+    check_all_modes(_extended, [x, W], wrt=(0, 1))
