@@ -1379,8 +1379,8 @@ class ProgramBuilder:
                     items = self.scope[name]
                     e = self.expr(1, shape=np.shape(items[0]), mode="exact") if items and is_float_value(items[0]) \
                         else self.expr(1)
-                    stmt = r.choice(["{n}.append({e})", "{n}.append({e})", "{n} += [{e}]", "{n} = {n} + [{e}]"]).format(
-                        n=name, e=e)
+                    stmt = r.choice(["{n}.append({e})", "{n}.append({e})", "{n} += [{e}]", "{n} = {n} + [{e}]",
+                                     "{n}.extend([{e}])", "{n}.extend(({e}, {e}))"]).format(n=name, e=e)
                     self.simulate(stmt)
                     self.mark(name, e)
                     lines.append(stmt)
@@ -1839,7 +1839,7 @@ class ProgramBuilder:
         r = self.r
         lines, marks = [], []
         kind = weighted(r, {"list": 4, "dict": 3, "tuple": 2, "append": 2, "unpack-arg": 1, "copy-seq": 1.5,
-                            "copy-dict": 1.5, "tolist": 0.6})
+                            "copy-dict": 1.5, "tolist": 0.6, "held-list": 0.8})
         if kind == "list":
             name = self.fresh(["parts", "items", "terms", "layers_", "vals"])
             first = self.expr(0)
@@ -1853,8 +1853,9 @@ class ProgramBuilder:
                                 "sum({n}, np.zeros(%r))" % (shape,) if same else "sum({n}, 0.0)",
                                 "np.concatenate({n})" if same and shape else "sum({n})", "{n}[1]"])
             if r.random() < 0.3:
-                self.simulate("%s.append(%s)" % (name, rest[0]))
-                lines.append("%s.append(%s)" % (name, rest[0]))
+                stmt = r.choice(["{n}.append({e})", "{n}.extend([{e}])", "{n}.extend({n})"]).format(n=name, e=rest[0])
+                self.simulate(stmt)
+                lines.append(stmt)
             if r.random() < 0.3:  # a copy of the list whose entry is replaced or changed in place
                 copy_name = self.fresh(["ys", "copied", "items2"])
                 self.assign(copy_name, "list(%s)" % name, lines, marks)
@@ -1874,7 +1875,8 @@ class ProgramBuilder:
             self.assign(name, "{%r: %s, %r: %s}" % (keys[0], e1, keys[1], e2), lines, marks)
             step = r.choice(["{d}['c'] = {d}[{k0!r}] * 2.0", "{d}[{k0!r}] = {d}[{k0!r}] + {d}[{k1!r}]",
                              "{d}[{k0!r}] += 1.0", "{d}['c'] = {d}.get('c', 0.0) + {d}[{k1!r}]",
-                             "{d}[{k1!r}] *= 0.5"])
+                             "{d}[{k1!r}] *= 0.5", "{d}['c'] = {d}.pop({k0!r}) * 2.0",
+                             "{d}[{k0!r}] = {d}.pop({k1!r}) + {d}[{k0!r}]"])
             stmt = step.format(d=name, k0=keys[0], k1=keys[1])
             self.simulate(stmt)
             self.mark(name, stmt)
@@ -1940,6 +1942,18 @@ class ProgramBuilder:
                 lines.append(stmt)
             self.assign(self.fresh(), r.choice(["sum(np.sum(v) for v in {n}.values())", "{n}[{k!r}] * 2.0"]).format(
                 n=name, k=key), lines, marks)
+        elif kind == "held-list":  # (a list a dict holds, changed through it, read through it or not)
+            name = self.fresh(["log", "history", "record"])
+            first = self.expr(0)
+            shape = np.shape(self.eval(first))
+            self.assign(name, r.choice(["{'hist': [%s]}", "{'hist': [%s], 'n': 1}"]) % first, lines, marks)
+            stmt = r.choice(["{n}['hist'].append({e})", "{n}['hist'] += [{e}]"]).format(
+                n=name, e=self.expr(1, shape=shape, mode="exact"))
+            self.simulate(stmt)
+            self.mark(name, stmt)
+            lines.append(stmt)
+            self.assign(self.fresh(), r.choice(["{n}['hist'][-1] * 2.0", "sum({n}['hist'])", "{n}['hist'][0]"])
+                        .format(n=name), lines, marks)
         elif kind == "tolist":
             arrays = [n for n in self.numeric_names() if n in self.scope and np.ndim(self.scope[n]) == 1]
             if not arrays:

@@ -1244,3 +1244,21 @@ def test_a_write_into_a_new_array_of_a_name_a_loop_rebinds_later():
     check_all_modes(_set_up_then_stepped, [u0, 0.7], wrt=1)
     check_all_modes(_simulated, [u0, 0.3])
     check_all_modes(_simulated, [u0, 0.3], wrt=1)
+
+
+def _extended(x, W):
+    feats = [x]
+    feats.extend([np.sin(x), x ** 2])
+    feats.extend(W)  # (the rows of W, views)
+    feats.extend(feats[:1])  # (a copy of the items is taken first)
+    total = 0.0
+    for v in feats:
+        total = total + np.sum(v * np.arange(1, 4))
+    return total + len(feats)
+
+
+def test_a_list_extended():
+    """``lst.extend(items)`` is ``lst.append(item)`` for each item (it was refused as a call that
+    may change a value in place)."""
+    x, W = np.array([0.3, -0.5, 0.8]), np.array([[0.1, 0.2, 0.3], [0.4, -0.5, 0.6]])
+    check_all_modes(_extended, [x, W], wrt=(0, 1))
