@@ -3937,9 +3937,9 @@ def test_a_list_held_by_an_object_or_a_container_changed_then_read_through_it():
 
 def _history_extended(theta, scale):
     history = {"hist": [np.concatenate([theta, theta * scale])], "n": 1}
-    history["hist"] += [np.full(2 * theta.size, -1.0)]
+    history["hist"] += [np.full(2 * theta.size, -1.0), scale * theta]  # (of another shape)
     first = history["hist"][0]
-    return np.sum(first ** 2) + np.sum(sum(history["hist"]))
+    return np.sum(first ** 2) + sum(np.sum(h ** 2) for h in history["hist"])
 
 
 def _entry_plus_a_constant_list(params):

@@ -32,6 +32,9 @@ def _expand_dims(g, axis):
     return np.expand_dims(g, axis)
 
 
+_CONTAINERS = (list, tuple, dict)
+
+
 def unbroadcast(g, x):
     """Sum ``g`` down to the shape of ``x`` (the adjoint of a broadcast operand)."""
     if g.__class__ is _float:
@@ -42,6 +45,8 @@ def unbroadcast(g, x):
         shape, gshape = x.shape, g.shape
     elif x.__class__ in _SCALAR_CLASSES:
         return g.sum() if g.__class__ is _ndarray else g
+    elif g.__class__ in _CONTAINERS and x.__class__ in _CONTAINERS:
+        return g  # (a list's adjoint for a list stored whole, d['hist'] = items: nothing broadcast)
     else:
         shape, gshape = np.shape(x), np.shape(g)
         if gshape == shape:

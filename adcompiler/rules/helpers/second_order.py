@@ -35,8 +35,8 @@ def unbroadcast_back(g, v):
     when ``v`` is smaller than ``x`` (a number standing for an array, gradient code's 0.0 for a zero
     adjoint, or a ``keepdims`` result such as shape (1, 1), which unbroadcast spreads over
     ``x``)."""
-    if _zero(g):
-        return g
+    if _zero(g) or (isinstance(v, (list, tuple, dict)) and isinstance(g, (list, tuple, dict))):
+        return g  # (a list's adjoint passes whole: see unbroadcast)
     if np.ndim(v) >= np.ndim(g) and np.size(v) >= np.size(g):
         full = np.broadcast_shapes(np.shape(v), np.shape(g))
         if full == np.shape(v):
