@@ -89,6 +89,7 @@ def _stage(fn, arg_kinds=None, fuse=True):
         read_back(parsed.tree)
     dicts, numbers, lists = set(), set(), set()
     # (a 0-d array is a shape-() value too, but d[k] *= v changes it in place: seed 621807)
+    ctx.specialised = arg_kinds is not None
     ctx.zero_d_arrays = {p for p, k in zip(param_names(parsed.tree), arg_kinds or ())
                          if isinstance(k, tuple) and k[0] == "array" and k[1] == 0}
     if arg_kinds is not None:  # dict arguments iterate over their keys; x += 1 rebinds a number

@@ -36,6 +36,8 @@ class Context:
         self.generated = parsed.fn.__code__.co_filename.startswith("<adcompiler")
         self.called = False  # (compiled as a called function: set by the compiler)
         self.zero_d_arrays: set = set()  # (parameters given 0-d arrays: set by the compiler)
+        # generated for the kinds of the arguments of a call (not the code shown for reading)
+        self.specialised = False
 
     def helper(self, name: str) -> str:
         """The generated code's name for a helper used by rules: np, math, a runtime function or

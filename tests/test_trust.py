@@ -3957,3 +3957,48 @@ def test_a_value_of_no_known_kind_added_to_a_list_is_a_concatenation():
     with pytest.raises(ad.AdError, match="differentiated as a concatenation") as caught:
         ad.grad(_entry_plus_a_constant_list)({"w": np.array([0.5, 0.25])})
     assert caught.value.lineno == _line_of(_entry_plus_a_constant_list, "shifted = params")
+
+
+def _scaled(r, s):
+    return r * s  # (an object of the caller's: its kind is not known here)
+
+
+def _scaled_through_a_helper(p, s):
+    out = _scaled(p, s)
+    return np.sum(out)
+
+
+def _made_then_scaled_through_a_helper(a, s):
+    out = _scaled(_Pair(a, 0.3), s)  # (made here: the helper does not know its class)
+    return np.sum(out)
+
+
+def _negated(p):
+    q = -p
+    return np.sum(q * 2.0)
+
+
+def test_an_operator_on_an_object_in_a_function_called_with_it_is_refused():
+    # found by the realistic-program trial (p160): in a helper given an object of the caller's
+    # (`r * s` with a vector class), the operator was differentiated as arithmetic on numbers (a
+    # TypeError in the backward pass, or a gradient computed from the class's methods as if
+    # they were NumPy's); operands of no known kind are now checked where the operator runs
+    a = np.array([0.5, 1.5])
+    assert _made_then_scaled_through_a_helper(a, 2.0) == pytest.approx(np.sum(a * 2.0 + 0.3))
+    with pytest.raises(ad.AdError, match="an operand is a _Pair here") as caught:
+        ad.grad(_made_then_scaled_through_a_helper, wrt=1)(a, 2.0)
+    assert caught.value.lineno == _line_of(_scaled, "return r * s")
+    # an object argument's class is known in the helper too: its __mul__ is differentiated
+    assert ad.grad(_scaled_through_a_helper, wrt=1)(_Pair(a, 0.3), 2.0) == pytest.approx(2.0)
+    # numbers and arrays through the same helper are differentiated as before
+    check_all_modes(_scaled_through_a_helper, [np.array([0.5, 1.5]), 2.0], wrt=(0, 1))
+    # a unary operator of the user's class is its method (-p runs _Neg.__neg__)
+    np.testing.assert_allclose(ad.grad(_negated)(_Neg(np.array([1.0, 2.0]))).v, [-6.0, -6.0])
+
+
+class _Neg:
+    def __init__(self, v):
+        self.v = v
+
+    def __neg__(self):
+        return self.v * -3.0

@@ -20,7 +20,7 @@ from ..resolve import MISSING, local_names
 # the method Python calls for an arithmetic operator (and for the reflected operation)
 _OPERATOR_METHODS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
                      gast.FloorDiv: "floordiv", gast.Mod: "mod", gast.Pow: "pow",
-                     gast.MatMult: "matmul"}
+                     gast.MatMult: "matmul", gast.USub: "neg", gast.UAdd: "pos"}
 
 
 class Callees:
@@ -28,14 +28,15 @@ class Callees:
     ``Normalizer``; ``inline_function`` of ``inlining`` inlines them)."""
 
     def operator_method(self, op, left, right, s):
-        """``left op right`` (atoms) when an operand is an object argument or an object made
-        here: the call of the method of its class that Python runs, ``left.__mul__(right)``, or
-        ``right.__rmul__(left)`` for a number on the left, to be differentiated through its
-        source; an AdError where that method is not one of the user's or may return
-        NotImplemented (Python would then try the other operand). None for other operands."""
+        """``left op right`` (atoms; ``op left`` when ``right`` is None) when an operand is an
+        object argument or an object made here: the call of the method of its class that Python
+        runs, ``left.__mul__(right)`` (``left.__neg__()``), or ``right.__rmul__(left)`` for a
+        number on the left, to be differentiated through its source; an AdError where it runs
+        when that method is not one of the user's or may return NotImplemented (Python would
+        then try the other operand). None for other operands."""
         objects = [a for a in (left, right)
                    if isinstance(a, gast.Name) and a.id in self.object_classes]
-        if not objects:
+        if not objects or isinstance(op, gast.Not):  # (not v: its truth, no derivative)
             return None
         verb = _OPERATOR_METHODS.get(type(op))
         receiver, other, method = (left, right, "__%s__" % verb) if objects[0] is left \
@@ -52,7 +53,7 @@ class Callees:
             self.emit(self.refusal_call(error), s)  # (where it runs: it may be a branch not taken)
             return None
         return gast.Call(func=gast.Attribute(value=receiver, attr=method, ctx=gast.Load()),
-                         args=[other], keywords=[])
+                         args=[] if right is None else [other], keywords=[])
 
     def writing_callee(self, call):
         """The parsed module-level function of the user's ``call`` calls when that function writes

@@ -71,7 +71,11 @@ class Expressions:
             if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
                     and isinstance(node.operand.value, (int, float)):
                 return const(-node.operand.value)
-            return gast.UnaryOp(op=node.op, operand=self.atom(node.operand, s))
+            operand = self.atom(node.operand, s)
+            method = self.operator_method(node.op, operand, None, s)
+            if method is not None:  # (-v of an object of the user's class: Vec.__neg__)
+                return self.call(method, s)
+            return gast.UnaryOp(op=node.op, operand=operand)
         if isinstance(node, gast.Compare):
             return self.compare(node, s)
         if isinstance(node, gast.BoolOp):

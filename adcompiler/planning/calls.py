@@ -78,6 +78,7 @@ class StatementPlanner(CallPlans):
         if isinstance(value, gast.BinOp):
             return self.binop_plan(s, value)
         if isinstance(value, gast.UnaryOp):
+            self.check_numeric_operands(s, [value.operand])
             return self.rule_plan(s, UNARYOPS[type(value.op)], [value.operand], [])
         if isinstance(value, (gast.Compare, gast.JoinedStr)):
             return Plan("none")
@@ -160,7 +161,30 @@ class StatementPlanner(CallPlans):
                 plan.ignored = {**plan.ignored, "the list": listed}
                 plan.callee = "arithmetic between a list or tuple and an array (converted by NumPy)"
                 return plan
+        self.check_numeric_operands(s, [value.left, value.right])
         return self.rule_plan(s, fn, [value.left, value.right], [])
+
+    def check_numeric_operands(self, s, operands):
+        """An operator's rule is right for numbers and arrays: an operand of no known kind (a
+        value read from a container, an argument of a function called with an object) that may
+        depend on ``wrt`` is checked where ``s`` runs (``check_numeric``), refusing an object
+        whose class defines the operator (``v * w`` of a vector class: its method, not
+        arithmetic). Not beside an operand known to be an array (NumPy's arithmetic reads a list
+        as one), nor in code shown for reading, which has no kinds."""
+        unknown = [o.id for o in operands if isinstance(o, gast.Name)
+                   and self.kinds.get(o.id) is None]
+        if not unknown or self.ctx.generated or not self.ctx.specialised \
+                or not any(isinstance(o, gast.Name) and o.id in self.aliasing.reached
+                           for o in operands) \
+                or any(rank(kind_of(o, self.kinds)) for o in operands) \
+                or id(s) in self.aliasing.array_guards:
+            return
+        error = self.loc.error("this operator is differentiated as arithmetic on numbers and "
+                               "arrays, but an operand is %s here", s,
+                               hint="call a method of the object's class instead of the operator "
+                                    "(v.dot(w)), or pass numbers and arrays")
+        self.aliasing.array_guards[id(s)] = (
+            "check_numeric", [gast.Tuple(elts=[name(n) for n in unknown], ctx=gast.Load())], error)
 
     def concatenated_unknown(self, s, operand):
         """``lst + [v]`` where ``lst`` has no known kind (read from a dict, a list or an

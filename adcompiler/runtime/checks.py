@@ -65,6 +65,17 @@ def check_list(value, refusal):
         raise refusal("a %s" % type(value).__name__)
 
 
+_NUMERIC = (float, int, np.generic)
+
+
+def check_numeric(values, refusal):
+    """Raise ``refusal`` unless each of ``values`` is an array or a number (the operands of an
+    operator differentiated as arithmetic)."""
+    for v in values:
+        if v.__class__ is not _ndarray and not isinstance(v, _NUMERIC):
+            raise refusal("a %s" % type(v).__name__)
+
+
 def check_sequence(value, refusal):
     """Raise ``refusal`` unless ``value`` is a list or a tuple (``value + [v]``, differentiated as
     a concatenation: an array would add the entries)."""
