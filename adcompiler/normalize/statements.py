@@ -132,7 +132,10 @@ class Statements:
         if len(targets) == 1 and isinstance(targets[0], gast.Name):
             self.assign_to(targets[0].id, s.value, s)
             return
-        value = self.atom(s.value, s)
+        if any(isinstance(t, (gast.Tuple, gast.List)) for t in targets):
+            value = self.by_position(s.value, s, iterating=False)
+        else:
+            value = self.atom(s.value, s)
         for target in targets:
             self.store(target, value, s)
 

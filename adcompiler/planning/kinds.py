@@ -210,13 +210,20 @@ def tuple_display(node, layout):
     return node
 
 
-def callee_kinds(plan, kinds, arg_classes, layout) -> tuple:
+def callee_kinds(plan, kinds, arg_classes, layout, resolver) -> tuple:
     """Kinds of a user function's positional arguments at a call: an object argument passes on
-    its class, so the callee resolves the methods it calls on it (``self.forward(x)``)."""
+    its class, so the callee resolves the methods it calls on it (``self.forward(x)``); a
+    module-level dict or set, that it is one (the callee iterates over its keys or items)."""
     def kind(p):
         node = plan.bound.get(p)
         if isinstance(node, gast.Name) and node.id in arg_classes and node.id not in layout.binds:
             return ("object", arg_classes[node.id])
+        if isinstance(node, gast.Name) and node.id not in kinds:
+            value = resolver.resolve(node)
+            if isinstance(value, dict):
+                return (CONTAINER, "dict")
+            if isinstance(value, (set, frozenset)):
+                return ("object", type(value))
         return kind_of(node, kinds) if node is not None else None
     return tuple(kind(p) for p in plan.positional)
 

@@ -45,7 +45,7 @@ class FunctionPlan:
 
     def callee_kinds(self, plan, ctx) -> tuple:
         """Kinds of a user function's positional arguments at a call (``kinds.callee_kinds``)."""
-        return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout)
+        return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout, ctx.resolver)
 
 
 def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:

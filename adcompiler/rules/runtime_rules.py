@@ -228,5 +228,6 @@ N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.un
   rt.check_followed, rt.fresh_computation, rt.new_object, rt.method_call,
   rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed,
   elementwise.inside,
-  rt.zero_like, rt.nonzero, rt.check_receiver, rt.check_array, rt.refused_if_array,
+  rt.zero_like, rt.nonzero, rt.check_receiver, rt.check_array, rt.check_by_position,
+  rt.refused_if_array,
   rt.attribute_alone, rt.popped)
