@@ -1,8 +1,10 @@
 """Classes of programs that once reached a raw exception (in the compiler or in generated code)
 instead of a gradient or an ``AdError``: iterating over sets, dicts and iterators by position,
-unpacking an iterator, a namedtuple read by field and by position. Each is checked in every mode
-against finite differences, or refused with an ``AdError`` at its line."""
+unpacking an iterator, a namedtuple read by field and by position, a function returning the closure
+it defines. Each is checked in every mode against finite differences, or refused with an
+``AdError`` at its line."""
 import collections
+import re
 import typing
 
 import numpy as np
@@ -275,3 +277,54 @@ def test_a_namedtuple_replace_is_refused_at_its_line():
     p = Params(np.array([1.0, 2.0]), np.array([3.0, -4.0]))
     with pytest.raises(ad.AdError, match=r"(?s)_replace.*line \d+"):
         ad.grad(replaces_a_field)(p)
+
+
+# -- a function returning a closure it defines ---------------------------------------------------
+
+X_CLOSURE = np.array([0.3, -0.2])
+
+
+def dense_def(W):
+    def apply(v):
+        return v * W
+    return apply
+
+
+def calls_a_returned_closure(W):  # realistic program p143
+    return np.sum(dense_def(W)(X_CLOSURE))
+
+
+def _returns_a_lambda(W):
+    f = lambda v: v * W  # noqa: E731
+    return f
+
+
+def calls_a_returned_lambda(W):
+    return np.sum(_returns_a_lambda(W)(X_CLOSURE))
+
+
+def _returns_one_of_two(W, flag):
+    def a(v):
+        return v * W
+
+    def b(v):
+        return v + W
+    return a if flag else b
+
+
+def calls_a_chosen_closure(W):
+    return np.sum(_returns_one_of_two(W, True)(X_CLOSURE))
+
+
+@pytest.mark.parametrize("fn, made, line", [
+    (calls_a_returned_closure, "dense_def", "return apply"),
+    (calls_a_returned_lambda, "_returns_a_lambda", "return f"),
+    (calls_a_chosen_closure, "_returns_one_of_two", "return a if flag else b"),
+])
+def test_a_closure_returned_by_the_function_defining_it_is_refused_at_the_return(fn, made, line):
+    # (the generated code returned a function it never defined: NameError)
+    for run in (lambda: ad.grad(fn)(np.array([1.0, 2.0])),
+                lambda: ad.jvp(fn, (np.array([1.0, 2.0]),), (np.ones(2),))):
+        with pytest.raises(ad.AdError, match=r"(?s)in %s: .*(nested function|lambda).*line "
+                                             r"\d+.*%s" % (made, re.escape(line))):
+            run()

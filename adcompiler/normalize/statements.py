@@ -108,6 +108,13 @@ class Statements:
 
     def stmt_Return(self, s):
         value = s.value if s.value is not None else const(None)
+        if isinstance(value, gast.Name) and value.id in self.local_fns:
+            self.unsupported(s, "returning the nested function or lambda %r (a function this "
+                                "one makes)" % value.id,
+                             "call it here and return what it computes, or make the function "
+                             "it returns an object of a class of yours whose __call__ reads "
+                             "the values it holds (it is then differentiated, those values "
+                             "included)")
         if isinstance(value, gast.Name) and value.id in self.resolver.locals:
             self.emit(gast.Return(value=value), s)
             return
