@@ -1,8 +1,8 @@
 """Classes of programs that once reached a raw exception (in the compiler or in generated code)
 instead of a gradient or an ``AdError``: iterating over sets, dicts and iterators by position,
 unpacking an iterator, a namedtuple read by field and by position, a function returning the closure
-it defines. Each is checked in every mode against finite differences, or refused with an
-``AdError`` at its line."""
+it defines, a list grown by concatenation in a loop. Each is checked in every mode against finite
+differences, or refused with an ``AdError`` at its line."""
 import collections
 import re
 import typing
@@ -328,3 +328,43 @@ def test_a_closure_returned_by_the_function_defining_it_is_refused_at_the_return
         with pytest.raises(ad.AdError, match=r"(?s)in %s: .*(nested function|lambda).*line "
                                              r"\d+.*%s" % (made, re.escape(line))):
             run()
+
+
+# -- a list grown by concatenation in a loop -----------------------------------------------------
+
+def grows_a_list_by_concatenation(x, lead):  # realistic program p153
+    coeffs = [lead]
+    for i in range(1):
+        new = coeffs + [0.0]
+        new[1] = new[1] - x * coeffs[0]
+        coeffs = new
+    return coeffs[1]
+
+
+def polynomial_from_roots(r):
+    coeffs = [1.0]
+    for k in range(len(r)):
+        new = coeffs + [0.0]
+        for j in range(1, len(new)):
+            new[j] = new[j] - r[k] * coeffs[j - 1]
+        coeffs = new
+    return sum(c * c for c in coeffs)
+
+
+def grows_a_list_of_arrays(x):
+    rows = [x]
+    for k in range(2):
+        grown = rows + [rows[-1] * 2.0]
+        grown[0] = grown[0] + 1.0
+        rows = grown
+    return np.sum(rows[0] * rows[-1])
+
+
+@pytest.mark.parametrize("fn, args, wrt", [
+    (grows_a_list_by_concatenation, (2.0, 0.6), (0, 1)),
+    (polynomial_from_roots, (np.array([0.5, -1.2, 0.8]),), 0),
+    (grows_a_list_of_arrays, (np.array([0.5, -1.2, 0.8]),), 0),
+])
+def test_a_list_grown_by_concatenation_in_a_loop(fn, args, wrt):
+    # (its kind, a list, was lost in the loop: the concatenation was differentiated as a sum)
+    check_all_modes(fn, args, wrt)

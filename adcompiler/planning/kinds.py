@@ -53,7 +53,9 @@ def kind_of_value(s, kinds, resolver, layout):
             if (isinstance(value.op, gast.Add) and is_container(left) and is_container(right)) \
                     or (isinstance(value.op, gast.Mult) and FLOAT in (left, right)):
                 return CONTAINER
-            return None
+            # (the other side's kind not known yet: ``new = coeffs + [0.0]; coeffs = new`` in a
+            # loop, where coeffs is the list before it and new the one it makes)
+            return BOTTOM if BOTTOM in (left, right) else None
         if isinstance(value.op, gast.MatMult):
             return _matmul_kind(of(value.left), of(value.right))
         return broadcast_kind(of(value.left), of(value.right))
