@@ -225,10 +225,15 @@ def scalar_kinds(layout: Layout, params: dict, kind_of_value) -> dict:
     kind of one statement's value."""
     kinds = dict(params)
     for s in layout.simple:
-        bound, mutated = target_of(s)
+        bound, _ = target_of(s)
         if bound and bound not in kinds:
             kinds[bound] = BOTTOM
-        if mutated and mutated not in params:
+    for s in layout.simple:
+        # (a write into an element keeps the kind its bindings give: ``new = coeffs + [0.0];
+        # new[1] = v; coeffs = new`` in a loop is a list; a name written into and bound nowhere
+        # here is not known)
+        mutated = target_of(s)[1]
+        if mutated and mutated not in kinds:
             kinds[mutated] = None
     for name, positions in layout.binds.items():
         kinds.setdefault(name, FLOAT)  # loop counters over range()

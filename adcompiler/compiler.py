@@ -37,6 +37,12 @@ def _arg_classes(params, arg_kinds) -> dict:
     return {p: k[1] for p, k in zip(params, arg_kinds) if isinstance(k, tuple) and k[0] == "object"}
 
 
+def _sequence_kind(k) -> bool:
+    """Whether an argument kind is an array's, a list's or a tuple's (iterated by position)."""
+    return is_array_kind(k) or (isinstance(k, tuple) and k[0] in (CONTAINER, TUPLE_OF)
+                                and k[1] != "dict")
+
+
 def _analysis_kind(k):
     """The analyses' view of an argument kind: FLOAT, SCALAR, an array rank, or unknown."""
     if k == "int":
@@ -87,7 +93,7 @@ def _stage(fn, arg_kinds=None, fuse=True):
     if ctx.generated:
         constants_as_numbers(parsed.tree, parsed.cells)
         read_back(parsed.tree)
-    dicts, numbers, lists = set(), set(), set()
+    dicts, numbers, lists, sequences = set(), set(), set(), None
     # (a 0-d array is a shape-() value too, but d[k] *= v changes it in place: seed 621807)
     ctx.specialised = arg_kinds is not None
     ctx.zero_d_arrays = {p for p, k in zip(param_names(parsed.tree), arg_kinds or ())
@@ -97,9 +103,11 @@ def _stage(fn, arg_kinds=None, fuse=True):
         lists = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "list")}
         numbers = {p for p, k in zip(param_names(parsed.tree), arg_kinds)
                    if k in (FLOAT, SCALAR, "int")}
+        sequences = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if _sequence_kind(k)}
     fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts,
                                          ctx.bind, numbers, ctx.generated,
-                                         _arg_classes(param_names(parsed.tree), arg_kinds), lists)
+                                         _arg_classes(param_names(parsed.tree), arg_kinds),
+                                         lists, sequences)
     if fuse:
         fuse_composites(fdef, ctx)
     return parsed, ctx, fdef

@@ -19,7 +19,7 @@ def is_pure_call(ctx):
               runtime.unfollowed, runtime.check_followed, runtime.refused,
               runtime.refused_if_inexact, runtime.refused_if_moving, runtime.check_array,
               runtime.check_list, runtime.check_poppable, runtime.check_sequence,
-              runtime.check_numeric,
+              runtime.check_numeric, runtime.check_by_position,
               runtime.refused_if_array, runtime.attribute_alone, runtime.popped,
               runtime.stored_value, runtime.flat_index, runtime.fresh_computation,
               runtime.out_value, runtime.diagonal_index)

@@ -2753,17 +2753,18 @@ def _list_grown_then_scaled(weights, s):
     return np.sum(running * running)
 
 
-def test_a_hessian_through_list_arithmetic_in_gradient_code_is_not_a_crash():
+def test_a_hessian_through_list_arithmetic_in_gradient_code_is_right_not_a_crash():
     # seed 824948: gradient code differentiated again met arithmetic between an adjoint list
     # and an array, planned through the operator's rule since the list arithmetic of the first
-    # order is (an internal error in the Hessian); refused then, it is now a concatenation
-    # (a value of no known kind added to a list: checked where it runs), and right
+    # order is (an internal error in the Hessian); it was refused since, and is now right: the
+    # values gradient code takes back from its tape (``items, t = tape.pop()``) keep the kinds
+    # they were saved with, so ``items`` is known to be a list there too
     weights = {"b": np.array([0.5, -1.0]), "scale": 0.3}
     grads = ad.grad(_list_grown_then_scaled, wrt=(0, 1))(weights, 0.7)
     assert grads[1] == pytest.approx(2 * (0.3 + 0.7))
     for mode in ("forward", "reverse"):
-        assert ad.hessian(_list_grown_then_scaled, wrt=1, mode=mode)(weights, 0.7) == \
-            pytest.approx(2.0)
+        assert ad.hessian(_list_grown_then_scaled, wrt=1, mode=mode)(weights, 0.7) \
+            == pytest.approx(2.0, rel=1e-12)
 
 
 def _summed_into_rows_of_a_rebuilt_array(X, x):

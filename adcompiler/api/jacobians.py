@@ -51,6 +51,7 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
             return jacobian(_as_source(fn.__adcompiler_jacobian__, args), wrt, mode)(*args)
         positions, many = _positions(_as_called(fn, len(args)), wrt)
         _check_differentiable(_as_called(fn, len(args)), args, positions)
+        _check_stacked(_as_called(fn, len(args)), args, positions)
         # (a gradient's Jacobian: forward over reverse)
         if mode == "reverse" and _as_derived(fn) is None:
             batched = _batched_reverse_jacobian(fn, args, positions)
@@ -65,6 +66,41 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
         return tuple(result) if many else result[0]
     jac.__adcompiler_jacobian__ = (fn, wrt)
     return jac
+
+
+def _check_stacked(fn, args, positions):
+    """A Jacobian's (or Hessian's) columns w.r.t. a list or tuple argument are those of the array
+    its entries stack into, with tangents of that array's shape (a namedtuple's: of its class):
+    an ``AdError`` for a container that is no such array (a dict, entries of different shapes, an
+    entry that is itself a namedtuple, a dict or an object)."""
+    params = _params(fn)
+    for i in positions:
+        value = args[i]
+        if isinstance(value, (float, int, np.ndarray, np.generic)):
+            continue
+        if isinstance(value, (list, tuple)) and _stacks(value):
+            continue
+        raise AdError("the Jacobian or Hessian w.r.t. %r, a %s, is not supported: its entries do "
+                      "not stack into one float array" % (params[i], type(value).__name__),
+                      function=fn.__qualname__,
+                      hint="pass the values as one array (np.stack or np.concatenate them, and "
+                           "take them apart inside the function), or take the gradient, which "
+                           "has the argument's structure")
+
+
+def _stacks(value) -> bool:
+    """Whether a list or tuple holds floats, arrays or plain lists and tuples of them that stack
+    into one float array (entries of one shape)."""
+    def plain(v):
+        if isinstance(v, (list, tuple)):
+            return type(v) in (list, tuple) and all(map(plain, v))
+        return isinstance(v, (float, int, np.ndarray, np.generic))
+    if not all(map(plain, value)):
+        return False
+    try:
+        return np.asarray(value, dtype=float).ndim > 0
+    except (ValueError, TypeError):
+        return False
 
 
 _SOURCES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # inner fn -> {key: fn}
@@ -161,6 +197,7 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
         args = _by_position(fn, args, keywords)
         positions, many = _positions(_as_called(fn, len(args)), wrt)
         _check_differentiable(_as_called(fn, len(args)), args, positions)
+        _check_stacked(_as_called(fn, len(args)), args, positions)
         blocks = [_hessian_rows(fn, args, a, positions, mode) for a in positions]
         blocks = [[b if np.ndim(b) else float(b) for b in row] for row in blocks]
         return tuple(tuple(row) for row in blocks) if many else blocks[0][0]

@@ -119,7 +119,8 @@ def _forward_jacobian(fn, args, pos):
     the function allows it, else from one jvp per element of argument ``pos`` (tangent code w.r.t.
     that argument alone)."""
     x = args[pos]
-    if np.ndim(x):
+    named = hasattr(x, "_fields")  # (a namedtuple's tangent is one too: its code reads fields)
+    if np.ndim(x) and not named:
         jac = _batched_jacobian(fn, args, pos)
         if jac is not None:
             return jac
@@ -130,6 +131,7 @@ def _forward_jacobian(fn, args, pos):
         if np.ndim(x):
             tangent = np.zeros_like(x, dtype=float)
             tangent[idx] = 1.0
+            tangent = type(x)(*tangent) if named else tangent
         else:
             tangent = 1.0
         out, t = run((tangent,), *_private(args))

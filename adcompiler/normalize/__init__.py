@@ -28,18 +28,23 @@ from .jumps import lower_jumps
 from .lists import sure_lists
 from .namespaces import resolve_namespace_aliases
 from .normalizer import Normalizer
+from .sequences import OTHER, SEQUENCE, kind_of_object, local_kinds
 
 
 def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
                        dict_params=frozenset(), bind=None, number_params=frozenset(),
                        generated=False, object_classes=None,
-                       list_params=frozenset()) -> tuple[gast.FunctionDef, set]:
+                       list_params=frozenset(),
+                       sequence_params=None) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
     ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
     ``number_params``: parameters known to hold numbers (``x += 1`` rebinds them);
     ``object_classes``: parameter -> class of an object argument (its writing methods inlined);
-    ``list_params``: parameters known to be lists."""
+    ``list_params``: parameters known to be lists;
+    ``sequence_params``: parameters known to be lists, tuples or arrays (iterated by position;
+    None: the arguments' kinds are not known, and the code is for reading: every parameter is
+    taken for a sequence)."""
     lowered = lower_jumps(fdef, namer)
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
@@ -63,6 +68,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     norm.sure_lists = sure_lists(lowered, resolver.resolve, list_params)
     norm.maybe_dicts, norm.sure_dicts = dict_names(lowered, resolver, dict_params,
                                                    params_of(fdef))
+    norm.iterables = local_kinds(lowered, resolver, _param_kinds(
+        fdef.args, sequence_params, dict_params, object_classes or {}))
     # (a name only ever bound as the counter of loops over range is no other value's)
     counters = {id(loop.target) for st in lowered for loop in walk(st) if isinstance(loop, gast.For)
                 and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
@@ -79,6 +86,20 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     gast.copy_location(out, fdef)
     resolver.locals |= norm.temps
     return out, norm.temps
+
+
+def _param_kinds(args, sequences, dicts, classes) -> dict:
+    """Parameter (of ``args``, a def's) -> whether its argument is a sequence
+    (``sequences.SEQUENCE``: ``*args`` is a tuple), known to be something else (``OTHER``: a
+    dict, ``**kwargs``, a set, an iterator) or not known (None)."""
+    kinds = {p.id: SEQUENCE if sequences is None or p.id in sequences else OTHER
+             if p.id in dicts else kind_of_object(classes[p.id]) if p.id in classes else None
+             for p in args.posonlyargs + args.args + args.kwonlyargs}
+    if args.vararg is not None:
+        kinds[args.vararg.id] = SEQUENCE
+    if args.kwarg is not None:
+        kinds[args.kwarg.id] = OTHER
+    return kinds
 
 
 def params_of(fdef) -> set:

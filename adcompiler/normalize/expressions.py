@@ -20,7 +20,7 @@ UNSUPPORTED = {"Lambda": "a lambda", "ListComp": "a list comprehension",
                "GeneratorExp": "a generator expression", "DictComp": "a dict comprehension",
                "SetComp": "a set comprehension", "NamedExpr": "an assignment expression (:=)",
                "Await": "await", "Yield": "yield", "YieldFrom": "yield from",
-               "Set": "a set display", "Starred": "a starred expression"}
+               "Starred": "a starred expression"}
 
 
 class Renamer(gast.NodeTransformer):
@@ -97,6 +97,9 @@ class Expressions:
             return node
         if isinstance(node, (gast.ListComp, gast.GeneratorExp, gast.DictComp, gast.SetComp)):
             return name(self.comprehension(node, s))
+        if isinstance(node, gast.Set):  # {a, b} as set([a, b]), as a set comprehension is
+            items = self.atom(gast.List(elts=node.elts, ctx=gast.Load()), s)
+            return gast.Call(func=name(self.helper("set", set)), args=[items], keywords=[])
         if isinstance(node, gast.NamedExpr) and isinstance(node.target, gast.Name):  # (s := value)
             self.assign_to(node.target.id, node.value, s)
             return name(node.target.id)

@@ -12,6 +12,7 @@ from ..resolve import local_names
 from .expressions import Renamer
 from .jumps import lower_jumps
 from .local_functions import lambda_def
+from .sequences import iteration_kind, local_kinds
 
 
 class Inlining:
@@ -58,6 +59,7 @@ class Inlining:
         self.resolver.locals |= set(renames.values())
         self.bind_parameters(bound, renames, s)
         lowered = self.lowered_body(fdef, renames)
+        self.learn_iterables(lowered, {renames[p]: value for p, value in bound.items()})
         result = lowered[-1].value
         self.inlining.append(fdef.name)
         try:
@@ -104,6 +106,14 @@ class Inlining:
         self.resolver.locals |= {n.id for st in lowered for n in walk(st)
                                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         return lowered
+
+    def learn_iterables(self, body, arguments):
+        """What is known of the names of ``body``, a function's body inlined here, its
+        parameters bound to ``arguments`` (new name -> the caller's expression; see
+        ``sequences``): a parameter kept as the caller's name is known as that name."""
+        params = {p: iteration_kind(value, self.resolver, self.iterables)
+                  for p, value in arguments.items() if p != getattr(value, "id", None)}
+        self.iterables.update(local_kinds(body, self.resolver, params))
 
     def bind_nested(self, fdef, call) -> dict:
         """Parameter -> argument expression of ``call`` to the nested def ``fdef``: positional,

@@ -1,18 +1,19 @@
 """The ``Normalizer``'s ``for`` loops: a loop over ``range`` keeps its counter (a fresh one when
 the name holds other values too); a loop over any other iterable (a sequence, ``enumerate``,
-``zip``, ``reversed``, a dict view; an iterator or a string as the list of its items) becomes a
-loop over ``range(len(...))`` whose body starts by
-binding the loop's target to the item.
+``zip``, ``reversed``, a dict view; an iterator, a set or a string as the list of its items, a
+value of no kind known here checked when it runs: see ``sequences``) becomes a loop over
+``range(len(...))`` whose body starts by binding the loop's target to the item. The same
+``by_position`` gives ``a, b = v`` (``statements``) the list of the items of an iterator.
 """
 from __future__ import annotations
 
-import inspect
-
 import gast
 
+from .. import runtime
 from ..ir import assign, const, copy_tree, located, name, target_of, walk
 from ..resolve import MISSING
 from .dicts import makes_dict
+from .sequences import NUMBER, SEQUENCE, gone_over_in_python, iteration_kind
 
 
 class Loops:
@@ -90,18 +91,8 @@ class Loops:
             keys = it.id in self.dict_params | self.sure_dicts if isinstance(it, gast.Name) \
                 else it.func.attr == "keys" if isinstance(it.func, gast.Attribute) \
                 and it.func.attr in ("items", "values", "keys") else True
-            it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
-        if isinstance(it, gast.Name) and it.id in self.object_classes:
-            self.unsupported(it, "iterating over an object of your class (its __iter__)",
-                             "iterate over the list or array it holds (for w in obj.ws)")
-        if callee is iter or callee is filter or callee is map \
-                or getattr(callee, "__module__", None) == "itertools" \
-                or inspect.isgeneratorfunction(callee) \
-                or (isinstance(it, gast.Constant) and isinstance(it.value, (str, bytes))):
-            # an iterator (no len, no indexing: itertools.combinations(...), iter(xs), a
-            # generator) or a string: iterate over a list of its items
-            it = gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
-        seq = self.atom(it, s)
+            it = self.list_of(it)
+        seq = self.by_position(it, s, iterating=True)
         if keys and self.out and isinstance(self.out[-1], gast.Assign) \
                 and isinstance(seq, gast.Name) and target_of(self.out[-1])[0] == seq.id:
             self.out[-1].ad_dict_keys = True  # (a dict's keys: hashable, never an array's view)
@@ -115,6 +106,53 @@ class Loops:
             seq = name(first)
         length = gast.Call(func=name(self._builtin("len")), args=[seq], keywords=[])
         return length, lambda k: gast.Subscript(value=copy_tree(seq), slice=k, ctx=gast.Load())
+
+    def by_position(self, it, s, iterating: bool):
+        """An atom holding ``it``, or the list of its items when indexing ``it`` by position may
+        not give them (see ``sequences``). Unpacked (``iterating`` false): the list when ``it``
+        may be a set, a dict or an iterator (``a, b = zip(*pairs)``); iterated: unless it is
+        known to be a sequence, and a value of no kind known here is checked when it runs."""
+        cls = self.object_classes.get(it.id) if isinstance(it, gast.Name) else None
+        if cls is not None and gone_over_in_python(cls, iterating):
+            self.unsupported(it, "%s an object of your class (its __iter__)"
+                             % ("iterating over" if iterating else "unpacking"),
+                             "go over the list or array it holds (for w in obj.ws)")
+        kind = iteration_kind(it, self.resolver, self.iterables)
+        if kind in (SEQUENCE, NUMBER) or (kind is None and not iterating):
+            return self.atom(it, s)
+        if kind is None:
+            return self.checked_when_run(it, s)
+        callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
+        if any(callee is f for f in (zip, enumerate, reversed)) and not it.keywords \
+                and not any(isinstance(a, gast.Starred) for a in it.args):
+            # unpacked: the list of its items made as a loop over it makes them, which follows
+            # their derivatives (``a, b = zip(xs, ys)``)
+            item = self.namer.fresh("item")
+            return self.atom(gast.ListComp(elt=name(item), generators=[gast.comprehension(
+                target=name(item, True), iter=it, ifs=[], is_async=0)]), s)
+        return self.atom(self.list_of(it), s)
+
+    def checked_when_run(self, it, s):
+        """An atom holding ``it``, whose kind is not known here: the loop reads it by position,
+        so it refuses when it runs if ``it`` is then a set, a dict or an iterator. (Not the list
+        of its items: a list or array the loop updates is read as it is then, as Python does.)"""
+        value = self.atom(it, s)
+        if isinstance(value, gast.Constant):
+            return value
+        spelled = gast.unparse(it).strip().replace("%", "%%")
+        error = self.loc.error(
+            "the loop over %s reads it by position, which is right for a list, tuple or array, "
+            "but it is a %%s when the loop runs" % spelled, it,
+            hint="iterate over list(%s), or sorted(%s) for a set" % (spelled, spelled))
+        check = gast.Call(func=name(self.helper("check_by_position", runtime.check_by_position)),
+                          args=[copy_tree(value),
+                                name(self.helper("refusal", runtime.Refusal(error)))],
+                          keywords=[])
+        self.emit(gast.Expr(value=check), s)
+        return value
+
+    def list_of(self, it):
+        return gast.Call(func=name(self._builtin("list")), args=[it], keywords=[])
 
     def bind_items(self, target, value, s):
         if isinstance(target, (gast.Tuple, gast.List)) and isinstance(value, gast.Tuple) \

@@ -55,6 +55,8 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlinin
         self.inlining: list = []
         # parameter -> class of an object argument the body never rebinds (its methods known)
         self.object_classes: dict = {}
+        # name -> whether it holds a sequence (see ``sequences``: SEQUENCE, OTHER or None)
+        self.iterables: dict = {}
 
     # -- helpers ---------------------------------------------------------------------------
     def temp(self) -> str:

@@ -132,6 +132,13 @@ class Statements:
 
     def stmt_Return(self, s):
         value = s.value if s.value is not None else const(None)
+        if isinstance(value, gast.Name) and value.id in self.local_fns:
+            self.unsupported(s, "returning the nested function or lambda %r (a function this "
+                                "one makes)" % value.id,
+                             "call it here and return what it computes, or make the function "
+                             "it returns an object of a class of yours whose __call__ reads "
+                             "the values it holds (it is then differentiated, those values "
+                             "included)")
         if isinstance(value, gast.Name) and value.id in self.resolver.locals:
             self.emit(gast.Return(value=value), s)
             return
@@ -156,7 +163,10 @@ class Statements:
         if len(targets) == 1 and isinstance(targets[0], gast.Name):
             self.assign_to(targets[0].id, s.value, s)
             return
-        value = self.atom(s.value, s)
+        if any(isinstance(t, (gast.Tuple, gast.List)) for t in targets):
+            value = self.by_position(s.value, s, iterating=False)
+        else:
+            value = self.atom(s.value, s)
         for target in targets:
             self.store(target, value, s)
 

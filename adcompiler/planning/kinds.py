@@ -53,7 +53,9 @@ def kind_of_value(s, kinds, resolver, layout):
             if (isinstance(value.op, gast.Add) and is_container(left) and is_container(right)) \
                     or (isinstance(value.op, gast.Mult) and FLOAT in (left, right)):
                 return CONTAINER
-            return None
+            # (the other side's kind not known yet: ``new = coeffs + [0.0]; coeffs = new`` in a
+            # loop, where coeffs is the list before it and new the one it makes)
+            return BOTTOM if BOTTOM in (left, right) else None
         if isinstance(value.op, gast.MatMult):
             return _matmul_kind(of(value.left), of(value.right))
         return broadcast_kind(of(value.left), of(value.right))
@@ -210,13 +212,20 @@ def tuple_display(node, layout):
     return node
 
 
-def callee_kinds(plan, kinds, arg_classes, layout) -> tuple:
+def callee_kinds(plan, kinds, arg_classes, layout, resolver) -> tuple:
     """Kinds of a user function's positional arguments at a call: an object argument passes on
-    its class, so the callee resolves the methods it calls on it (``self.forward(x)``)."""
+    its class, so the callee resolves the methods it calls on it (``self.forward(x)``); a
+    module-level dict or set, that it is one (the callee iterates over its keys or items)."""
     def kind(p):
         node = plan.bound.get(p)
         if isinstance(node, gast.Name) and node.id in arg_classes and node.id not in layout.binds:
             return ("object", arg_classes[node.id])
+        if isinstance(node, gast.Name) and node.id not in kinds:
+            value = resolver.resolve(node)
+            if isinstance(value, dict):
+                return (CONTAINER, "dict")
+            if isinstance(value, (set, frozenset)):
+                return ("object", type(value))
         return kind_of(node, kinds) if node is not None else None
     return tuple(kind(p) for p in plan.positional)
 

@@ -45,7 +45,7 @@ class FunctionPlan:
 
     def callee_kinds(self, plan, ctx) -> tuple:
         """Kinds of a user function's positional arguments at a call (``kinds.callee_kinds``)."""
-        return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout)
+        return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout, ctx.resolver)
 
 
 def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
@@ -129,24 +129,58 @@ def _analyse_memory(fdef, params, wrt, arg_kinds, ctx) -> tuple:
 
 def _value_kinds(layout, ctx):
     """The kind of the value a statement computes (``kinds.kind_of_value``). In gradient code,
-    ``v = tape.pop()`` restores a value ``tape.append(v)`` saved: nothing new."""
-    saved = set()
+    ``v = tape.pop()`` restores a value ``tape.append(v)`` saved, and so does ``v = t[0]`` of
+    ``t = tape.pop()`` after ``tape.append((v, w))``: nothing new."""
+    saved, popped = set(), {}
     if ctx.generated:
-        saved = {(m[0], m[2].args[0].id) for m in map(list_method, layout.simple)
-                 if m and m[1] == "append" and isinstance(m[2].args[0], gast.Name)}
+        values = _bound_once(layout)
+        for m in map(list_method, layout.simple):
+            if m and m[1] == "append" and isinstance(m[2].args[0], gast.Name):
+                saved |= {(m[0], n) for n in _pushed(m[2].args[0].id, values)}
+        popped = {target_of(s)[0]: m[0] for s, m in zip(layout.simple, map(list_method,
+                                                                            layout.simple))
+                  if m and m[1] == "pop" and isinstance(s, gast.Assign)}
 
     def kind_of_value(s, kinds):
-        if saved and _restores(s, saved):
+        if saved and _restores(s, saved, popped):
             return BOTTOM
         return kinds_.kind_of_value(s, kinds, ctx.resolver, layout)
     return kind_of_value
 
 
-def _restores(s, saved: set) -> bool:
+def _bound_once(layout) -> dict:
+    """Name -> the value of its one binding, for the names of ``layout`` bound once."""
+    values: dict = {}
+    for s in layout.simple:
+        bound = target_of(s)[0]
+        if bound and isinstance(s, gast.Assign):
+            values[bound] = s.value if bound not in values else None
+    return values
+
+
+def _pushed(pushed, values) -> set:
+    """The names whose values gradient code saves by pushing ``pushed`` on a tape: itself, or
+    what it is a copy of, or the entries of the tuple it is (``t9 = (new, t5)``)."""
+    value = values.get(pushed)
+    if isinstance(value, gast.Tuple):
+        return {n for e in value.elts if isinstance(e, gast.Name) for n in _pushed(e.id, values)}
+    if isinstance(value, gast.Call) and len(value.args) == 1 \
+            and isinstance(value.args[0], gast.Name) and isinstance(value.func, gast.Name) \
+            and value.func.id == "copy":
+        return {value.args[0].id}
+    return {pushed}
+
+
+def _restores(s, saved: set, popped: dict) -> bool:
+    """Whether ``s`` binds a name to what a tape saved of it (``v = tape.pop()``, or ``v = t[i]``
+    of ``t = tape.pop()``)."""
+    bound = target_of(s)[0]
     method = list_method(s)
-    if not method or method[1] != "pop" or not isinstance(s, gast.Assign):
-        return False
-    return (method[0], target_of(s)[0]) in saved
+    if method and method[1] == "pop" and isinstance(s, gast.Assign):
+        return (method[0], bound) in saved
+    value = getattr(s, "value", None)
+    return isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+        and value.value.id in popped and (popped[value.value.id], bound) in saved
 
 
 def _rule_helper(ctx) -> bool:

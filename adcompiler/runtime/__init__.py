@@ -71,6 +71,7 @@ from .checks import (
     attribute_alone,
     callee_redefined,
     check_array,
+    check_by_position,
     check_list,
     check_numeric,
     check_poppable,
@@ -160,7 +161,7 @@ __all__ = [
     # checks
     "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "refused_if_array",
     "attribute_alone",
-    "check_array", "check_list", "check_numeric", "check_poppable",
+    "check_array", "check_by_position", "check_list", "check_numeric", "check_poppable",
     "check_sequence",
     "check_receiver", "scalar_seed", "SELECTING",
     "subscript_check",

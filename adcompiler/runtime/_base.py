@@ -8,6 +8,8 @@ import types
 
 import numpy as np
 
+from ..errors import AdError
+
 _ndarray = np.ndarray
 _float = float
 
@@ -40,3 +42,38 @@ def _is_plain_object(value):
     """An instance of a user class holding attributes (a layer inside a model)."""
     return hasattr(value, "__dict__") and not isinstance(
         value, (type, types.ModuleType, types.FunctionType, types.MethodType))
+
+
+class _Named(list):
+    """The adjoint (or tangent) of a namedtuple as generated code updates it: a list, entry by
+    position, that knows the fields' names, so what an attribute read (``p.b``) and what an
+    element read (``a, b = p``) give back add into the one adjoint."""
+
+    __slots__ = ("_fields",)
+
+    def __init__(self, fields, entries=()):
+        super().__init__(entries)
+        self._fields = fields
+
+
+def _by_position(d, like) -> list:
+    """The entries of a namedtuple's adjoint by position: ``d`` by attribute (a dict), or by
+    position already (a list, a tuple); ``like`` knows the fields (the namedtuple, or its adjoint
+    by position)."""
+    if not isinstance(d, dict):
+        return list(d)
+    fields = getattr(like, "_fields", None)
+    if fields is None:
+        raise AdError("internal error: an adjoint by attribute (%s) met one by position with no "
+                      "fields' names; please report this program" % ", ".join(map(str, d)),
+                      hint="adcompiler refuses rather than add them up wrongly")
+    return [d.get(f, 0.0) for f in fields]
+
+
+def _rebuilt(like, entries):
+    """A container of ``like``'s type (a namedtuple's adjoint keeps its fields) holding
+    ``entries``."""
+    fields = getattr(like, "_fields", None)
+    if fields is None:
+        return type(like)(entries)
+    return _Named(fields, entries) if like.__class__ is _Named else type(like)(*entries)

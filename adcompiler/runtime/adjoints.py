@@ -9,12 +9,26 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AdError
-from ._base import _F32, _adjoint_dtype, _broadcast, _f32, _float, _is_plain_object, _ndarray
+from ._base import (
+    _F32,
+    _adjoint_dtype,
+    _broadcast,
+    _by_position,
+    _f32,
+    _float,
+    _is_plain_object,
+    _Named,
+    _ndarray,
+    _rebuilt,
+)
 
 
 def own(g, x):
     """An adjoint array that generated code may update in place (a private copy, never a view)."""
     if isinstance(x, (list, tuple)):
+        if hasattr(x, "_fields"):  # a namedtuple's (``g`` may be by attribute: see _Named)
+            return _Named(x._fields, [0.0] * len(x) if g.__class__ is _float
+                          else _by_position(g, x))
         return [0.0] * len(x) if g.__class__ is _float else list(g)
     if isinstance(x, dict):
         return dict.fromkeys(x, 0.0) if g.__class__ is _float else dict(g)
@@ -112,10 +126,15 @@ def add(a, b):
         return b
     if b.__class__ is _float and not b:
         return a
+    # (a namedtuple's adjoint by position and by attribute, a dict: summed by position)
     if isinstance(a, (list, tuple)):
-        return type(a)(add(p, q) for p, q in zip(a, b))
+        if isinstance(b, dict):
+            b = _by_position(b, a)
+        return _rebuilt(b if hasattr(b, "_fields") else a, [add(p, q) for p, q in zip(a, b)])
     if isinstance(b, (list, tuple)):  # (a list's adjoint from np.array(lst): an array of rows)
-        return type(b)(add(p, q) for p, q in zip(a, b))
+        if isinstance(a, dict):
+            a = _by_position(a, b)
+        return _rebuilt(b, [add(p, q) for p, q in zip(a, b)])
     if isinstance(a, dict):  # (an object's adjoint holds only the attributes read so far)
         return {**b, **{k: add(v, b.get(k, 0.0)) for k, v in a.items()}}
     return a + b
@@ -126,6 +145,8 @@ def container_adjoint(x, index, g):
     like the other entries: a rule applied to one of them needs its shape)."""
     if isinstance(x, (list, tuple)):
         out = [zero_like(e) for e in x]
+        if hasattr(x, "_fields"):
+            out = _Named(x._fields, out)
     elif isinstance(x, dict):
         out = {k: zero_like(v) for k, v in x.items()}
     else:
@@ -182,7 +203,7 @@ def zero_like(x):
     if x.__class__ is _ndarray:
         return np.zeros_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
     if isinstance(x, (list, tuple)):
-        return type(x)(zero_like(e) for e in x)
+        return _rebuilt(x, [zero_like(e) for e in x])
     if isinstance(x, dict):
         return {k: zero_like(v) for k, v in x.items()}
     return 0.0
@@ -224,7 +245,7 @@ def cast_like(g, x):
         return float(g if np.ndim(g) == 0 else np.reshape(g, ()))
     if isinstance(x, (list, tuple)):
         if isinstance(g, dict) and hasattr(x, "_fields"):  # a namedtuple read by attribute
-            g = [g.get(f, 0.0) for f in x._fields]
+            g = _by_position(g, x)
         if g.__class__ is _float:
             parts = [cast_like(0.0, e) for e in x]
         else:

@@ -150,6 +150,13 @@ def _dispatch(active, fn, args):
         return _dispatch_method(active, fn, args)
     call = getattr(type(fn), "__call__", None)
     if fn.__class__ is Unpacked:
+        inner = fn.fn
+        if inner.__class__ is MethodCall and fn.layout[:1] == ("",) \
+                and _class_method(args[0], inner.name) is None:
+            # obj.name(..., key=v) of a callable the object holds (a library's method): that
+            # callable called with the rest (its trampoline would make this call again)
+            return _dispatch_method(active, inner, args,
+                                    Unpacked(getattr(args[0], inner.name), fn.layout[1:]))
         return _dispatch_unpacked(active, fn, args)
     if isinstance(fn, np.vectorize):
         return vectorized(fn, len(args)), args, tuple(i - 1 for i in active if i), None
@@ -177,16 +184,17 @@ def _class_method(obj, name):
     return None
 
 
-def _dispatch_method(active, call, args):
+def _dispatch_method(active, call, args, held=None):
     """``_dispatch`` of ``obj.name(*rest)`` (``call`` a ``MethodCall``, ``args`` = (obj, *rest)):
     a method of the object's class is differentiated as the call written with the object first
     (its adjoint is that of what the method reads of it); another callable the object holds,
-    as the callable it is, whose adjoint is the object's entry for ``name``."""
-    if _class_method(args[0], call.name) is not None:
+    as the callable it is (``held``, when given: that callable with its arguments unpacked),
+    whose adjoint is the object's entry for ``name``."""
+    if held is None and _class_method(args[0], call.name) is not None:
         return _trampoline(call, len(args)), args, tuple(i - 1 for i in active if i), None
     inner_active = tuple(i - 1 for i in active if i)
-    target, operands, positions, repack = _dispatch(inner_active, getattr(args[0], call.name),
-                                                    args[1:])
+    target, operands, positions, repack = _dispatch(
+        inner_active, held or getattr(args[0], call.name), args[1:])
     repack = repack or len(positions) < len(inner_active)
 
     def outer(grads):

@@ -5,6 +5,8 @@ rebound since the code was generated (``CalleeRedefined``). They are apart from 
 they compute no derivative, and raise with a message for the user."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from ..errors import COMPLEX_UNSUPPORTED, AdError, error_at
@@ -49,6 +51,15 @@ def refused_if_moving(tangents, refusal):
 
 
 _RECEIVERS = (np.generic, float, int, complex, list, tuple, dict)
+_SEQUENCES = (Sequence, _ndarray, np.flatiter)  # (indexed by position: list, tuple, x.flat ...)
+
+
+def check_by_position(items, refusal):
+    """Raise ``refusal`` (naming the type) unless indexing ``items`` by position gives what
+    iterating over it gives: a loop over a value of no kind known when its code was generated,
+    which reads it by position, meets a set, a dict or an iterator."""
+    if not isinstance(items, _SEQUENCES):
+        raise refusal(type(items).__name__)
 
 
 def check_array(value, refusal):

@@ -7,23 +7,33 @@ from __future__ import annotations
 
 import types
 
-from ._base import _float
+from ._base import _float, _Named
 from .adjoints import add
 
 
 def add_attribute(d, attr, g):
-    """Adjoint of a simple object after reading ``obj.attr``: a dict of per-attribute adjoints."""
+    """Adjoint of a simple object after reading ``obj.attr``: a dict of per-attribute adjoints
+    (a namedtuple's adjoint by position already: ``g`` added at the field's position)."""
+    fields = getattr(d, "_fields", None)
+    if fields is not None:
+        out = _Named(fields, d)
+        at = fields.index(attr)
+        out[at] = add(out[at], g)
+        return out
     out = {} if d.__class__ is _float else dict(d)
     out[attr] = add(out.get(attr, 0.0), g)
     return out
 
 
 def attribute(t, attr):
-    """Attribute ``attr`` of a tangent object (0.0: the zero tangent)."""
+    """Attribute ``attr`` of a tangent object (0.0: the zero tangent; a namedtuple's tangent
+    may be a list that knows its fields, see ``_Named``)."""
     if t.__class__ is _float:
         return t
     if isinstance(t, dict):
         return t.get(attr, 0.0)
+    if t.__class__ is _Named:
+        return t[t._fields.index(attr)]
     return getattr(t, attr)
 
 

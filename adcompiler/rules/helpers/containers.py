@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...runtime import container_adjoint, dense, element, unbroadcast
+from ...runtime import container_adjoint, dense, element, own, unbroadcast
 from ._base import _unsupported, _zero
 from .elementwise import nonzero_or_inf
 
@@ -74,6 +74,8 @@ def list_back(g, iterable):
     (a dict's list is its keys, which carry no derivative)."""
     if isinstance(iterable, dict):
         return 0.0
+    if hasattr(iterable, "_fields") and not _zero(g):
+        return own(g, iterable)  # (a namedtuple's adjoint knows its fields' names)
     if _zero(g) or isinstance(iterable, (list, tuple)) or not isinstance(iterable, np.ndarray):
         return g
     return np.stack([np.broadcast_to(p, np.shape(iterable)[1:]) for p in g])
