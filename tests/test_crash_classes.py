@@ -164,7 +164,9 @@ def unpacks_iterators(x):
         a, b = reversed([x[0], x[1]])
         (m, p), (n, q) = enumerate([x[0], x[2]])
         first, *rest = iter([0, 1, 2])
-        s = s + a * b ** 2 + m * p + n * q + x[first] * np.sum(x[rest])
+        (u, v), (w,) = zip([0, 1], [2, 0]), zip([x[1]], [x[2]])  # (entries unpacked in turn)
+        s = s + a * b ** 2 + m * p + n * q + x[first] * np.sum(x[rest]) \
+            + x[u[1]] * x[v[0]] * w[0] * w[1]
     return s
 
 

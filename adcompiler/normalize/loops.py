@@ -13,7 +13,7 @@ from .. import runtime
 from ..ir import assign, const, copy_tree, located, name, target_of, walk
 from ..resolve import MISSING
 from .dicts import makes_dict
-from .sequences import NUMBER, SEQUENCE, gone_over_in_python, iteration_kind
+from .sequences import NUMBER, OTHER, SEQUENCE, gone_over_in_python, iteration_kind
 
 
 class Loops:
@@ -122,15 +122,31 @@ class Loops:
             return self.atom(it, s)
         if kind is None:
             return self.checked_when_run(it, s)
+        return self.atom(self.items_of(it), s)
+
+    def unpacked(self, target, value):
+        """``value`` of ``target = value`` (a tuple of targets), an entry of its display that is
+        unpacked in turn the list of its items where it may be a set, a dict or an iterator
+        (``(a, b), c = zip(xs, ys), 1.0``)."""
+        nested = (gast.Tuple, gast.List)
+        if not (isinstance(target, nested) and isinstance(value, nested)
+                and len(target.elts) == len(value.elts)):
+            return value
+        elts = [v if not isinstance(t, nested) else self.unpacked(t, v)
+                if isinstance(v, nested) or iteration_kind(v, self.resolver, self.iterables)
+                != OTHER else self.items_of(v) for t, v in zip(target.elts, value.elts)]
+        return type(value)(elts=elts, ctx=gast.Load())
+
+    def items_of(self, it):
+        """The list of the items of ``it``: for ``zip``, ``enumerate`` or ``reversed``, made as a
+        loop over it makes them, which follows their derivatives (``a, b = zip(xs, ys)``)."""
         callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
         if any(callee is f for f in (zip, enumerate, reversed)) and not it.keywords \
                 and not any(isinstance(a, gast.Starred) for a in it.args):
-            # unpacked: the list of its items made as a loop over it makes them, which follows
-            # their derivatives (``a, b = zip(xs, ys)``)
             item = self.namer.fresh("item")
-            return self.atom(gast.ListComp(elt=name(item), generators=[gast.comprehension(
-                target=name(item, True), iter=it, ifs=[], is_async=0)]), s)
-        return self.atom(self.list_of(it), s)
+            return gast.ListComp(elt=name(item), generators=[gast.comprehension(
+                target=name(item, True), iter=it, ifs=[], is_async=0)])
+        return self.list_of(it)
 
     def checked_when_run(self, it, s):
         """An atom holding ``it``, whose kind is not known here: the loop reads it by position,

@@ -163,7 +163,9 @@ class Statements:
         if len(targets) == 1 and isinstance(targets[0], gast.Name):
             self.assign_to(targets[0].id, s.value, s)
             return
-        if any(isinstance(t, (gast.Tuple, gast.List)) for t in targets):
+        if len(targets) == 1 and isinstance(targets[0], (gast.Tuple, gast.List)):
+            value = self.by_position(self.unpacked(targets[0], s.value), s, iterating=False)
+        elif any(isinstance(t, (gast.Tuple, gast.List)) for t in targets):
             value = self.by_position(s.value, s, iterating=False)
         else:
             value = self.atom(s.value, s)
