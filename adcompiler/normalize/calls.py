@@ -7,13 +7,11 @@ keyed ``sorted``/``max``/``min`` spelled out (``higher_order``); here, ``out=`` 
 """
 from __future__ import annotations
 
-import types
-
 import gast
 import numpy as np
 
 from .. import runtime
-from ..ir import LIST_MUTATORS, const, name
+from ..ir import const, name
 
 
 class Calls:
@@ -52,33 +50,6 @@ class Calls:
         call = gast.Call(func=self.flat_callee(node.func, s), args=args, keywords=keywords)
         self.check_list_receiver(node, call.func, s)
         return call
-
-    def check_list_receiver(self, node, func, s):
-        """``lst.append(v)`` and ``lst.pop()`` (``func``, flattened from the call ``node``) are
-        differentiated as a list's methods (``pop`` as a dict's too): where ``lst`` may be
-        something else (not a name bound to new lists only, nor a list argument), generated code
-        checks first that it is not (``check_list``, ``check_poppable``), and refuses a deque or an
-        object with a method of that name."""
-        if self.generated or self.bind_object is None \
-                or not (isinstance(func, gast.Attribute) and func.attr in LIST_MUTATORS
-                        and isinstance(func.value, gast.Name)) \
-                or func.value.id in self.sure_lists \
-                or isinstance(self.resolver.resolve(func.value), types.ModuleType) \
-                or (func.attr == "pop" and func.value.id in self.sure_dicts):
-            return
-        receiver = gast.unparse(node.func.value).strip()
-        kind = "a list's" if func.attr == "append" else "a list's or a dict's"
-        error = self.loc.error("%s.%s(...) is differentiated as %s method, but %s is %%s here"
-                               % (receiver, func.attr, kind, receiver), s,
-                               hint="make %s a list, or call your object's method under another "
-                                    "name than append or pop" % receiver)
-        helper = ("check_list", runtime.check_list) if func.attr == "append" \
-            else ("check_poppable", runtime.check_poppable)
-        check = gast.Call(func=name(self.helper(*helper)),
-                          args=[name(func.value.id),
-                                name(self.helper("refusal", runtime.Refusal(error)))],
-                          keywords=[])
-        self.emit(gast.Expr(value=check), s)
 
     def flat_arguments(self, call, s) -> tuple:
         """The arguments (``*xs`` as ``*atom``) and keywords of ``call``, flattened to atoms in

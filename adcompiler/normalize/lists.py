@@ -1,11 +1,71 @@
-"""Which names of a function hold lists only: ``lst.append(v)`` and ``lst.pop()`` are
-differentiated as a list's methods, which generated code checks where the name may hold
-anything else (a class of the user's with an ``append``, a dict's ``pop(key)``)."""
+"""Lists in the normal form: which names of a function hold lists only (``sure_lists``);
+``lst.append(v)`` and ``lst.pop()`` are differentiated as a list's methods, which generated code
+checks where the name may hold anything else (a class of the user's with an ``append``, a
+deque); ``lst.extend(items)`` is spelled as appends (the ``ListMethods`` of the ``Normalizer``)."""
 from __future__ import annotations
+
+import types
 
 import gast
 
-from ..ir import walk
+from .. import runtime
+from ..ir import LIST_MUTATORS, name, walk
+
+
+class ListMethods:
+    """The ``Normalizer``'s list methods (a mixin): ``extend`` as appends, and the checks that
+    ``append`` and ``pop`` are a list's."""
+
+    def extension(self, s) -> bool:
+        """``lst.extend(items)`` of a local list: ``lst.append(item)`` for each item of a copy of
+        ``items`` taken first (``lst.extend(lst)`` doubles the list), appends being what the
+        derivative follows; False for any other statement."""
+        call = s.value
+        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+                and call.func.attr == "extend" and isinstance(call.func.value, gast.Name)
+                and call.func.value.id in self.resolver.locals
+                and len(call.args) == 1 and not call.keywords
+                and not isinstance(call.args[0], gast.Starred)):
+            return False
+        item = self.namer.fresh("item")
+        self.resolver.locals.add(item)
+        copied = gast.Call(func=name(self._builtin("list")), args=[call.args[0]], keywords=[])
+        append = gast.Expr(value=gast.Call(func=gast.Attribute(
+            value=name(call.func.value.id), attr="append", ctx=gast.Load()),
+            args=[name(item)], keywords=[]))
+        loop = gast.For(target=name(item, True), iter=copied, body=[append], orelse=[],
+                        type_comment=None)
+        self.stmt(gast.copy_location(loop, s))
+        return True
+
+    def check_list_receiver(self, node, func, s):
+        """``lst.append(v)`` and ``lst.pop()`` (``func``, flattened from the call ``node``) are
+        differentiated as a list's methods (``pop`` as a dict's too): where ``lst`` may be
+        something else (not a name bound to new lists only, nor a list argument), generated code
+        checks first that it is not (``check_list``, ``check_poppable``), and refuses a deque or an
+        object with a method of that name."""
+        if self.generated or self.bind_object is None \
+                or not (isinstance(func, gast.Attribute) and func.attr in LIST_MUTATORS
+                        and isinstance(func.value, gast.Name)) \
+                or func.value.id in self.sure_lists \
+                or isinstance(self.resolver.resolve(func.value), types.ModuleType) \
+                or (func.attr == "pop" and func.value.id in self.sure_dicts):
+            return
+        receiver = gast.unparse(node.func.value).strip()
+        kind = "a list's" if func.attr == "append" else "a list's or a dict's"
+        error = self.loc.error("%s.%s(...) is differentiated as %s method, but %s is %%s here"
+                               % (receiver, func.attr, kind, receiver), s,
+                               hint="make %s a list, or call your object's method under another "
+                                    "name than append or pop" % receiver)
+        helper = ("check_list", runtime.check_list) if func.attr == "append" \
+            else ("check_poppable", runtime.check_poppable)
+        check = gast.Call(func=name(self.helper(*helper)),
+                          args=[name(func.value.id),
+                                name(self.helper("refusal", runtime.Refusal(error)))],
+                          keywords=[])
+        self.emit(gast.Expr(value=check), s)
+
+
 
 
 def sure_lists(body, resolve, list_params=frozenset()) -> set:

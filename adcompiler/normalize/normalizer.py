@@ -5,8 +5,9 @@ the names) and small helpers live here; its methods come from one mixin per job:
 ``Loops`` (``for`` over any iterable as a loop over ``range``), ``Expressions`` (expressions to
 atoms), ``Calls`` (which step a call takes, plain calls of atoms), ``Callees`` (the user's
 functions, methods and classes inlined), ``Inlining`` (a call inlined), ``LocalFunctions``
-(lambdas, partials, local functions an ``if`` chose) and ``HigherOrder`` (``map``, ``filter``,
-``functools.reduce``, keyed ``sorted``/``max``/``min``). They are mixins rather than functions
+(lambdas, partials, local functions an ``if`` chose), ``HigherOrder`` (``map``, ``filter``,
+``functools.reduce``, keyed ``sorted``/``max``/``min``) and ``ListMethods`` (``extend``, and the
+checks that ``append`` and ``pop`` are a list's). They are mixins rather than functions
 because they call each other recursively through the one object (an expression holds a call whose
 argument is a comprehension holding an expression ...), which functions in separate modules could
 only do through an import cycle.
@@ -25,6 +26,7 @@ from .calls import Calls
 from .expressions import Expressions
 from .higher_order import HigherOrder
 from .inlining import Inlining
+from .lists import ListMethods
 from .local_functions import LocalFunctions
 from .loops import Loops
 from .statements import Statements
@@ -32,7 +34,7 @@ from .stores import Stores
 
 
 class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlining, LocalFunctions,
-                 HigherOrder):
+                 HigherOrder, ListMethods):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):

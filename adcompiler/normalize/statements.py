@@ -52,28 +52,6 @@ class Statements:
         if not is_atom(value):
             self.emit(gast.Expr(value=value), s)
 
-    def extension(self, s) -> bool:
-        """``lst.extend(items)`` of a local list: ``lst.append(item)`` for each item of a copy of
-        ``items`` taken first (``lst.extend(lst)`` doubles the list), appends being what the
-        derivative follows; False for any other statement."""
-        call = s.value
-        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
-                and call.func.attr == "extend" and isinstance(call.func.value, gast.Name)
-                and call.func.value.id in self.resolver.locals
-                and len(call.args) == 1 and not call.keywords
-                and not isinstance(call.args[0], gast.Starred)):
-            return False
-        item = self.namer.fresh("item")
-        self.resolver.locals.add(item)
-        copied = gast.Call(func=name(self._builtin("list")), args=[call.args[0]], keywords=[])
-        append = gast.Expr(value=gast.Call(func=gast.Attribute(
-            value=name(call.func.value.id), attr="append", ctx=gast.Load()),
-            args=[name(item)], keywords=[]))
-        loop = gast.For(target=name(item, True), iter=copied, body=[append], orelse=[],
-                        type_comment=None)
-        self.stmt(gast.copy_location(loop, s))
-        return True
-
     def scatter(self, s) -> bool:
         """``np.add.at(a, i, v)`` / ``np.subtract.at(a, i, v)`` on a local array: ``a`` changed in
         place (``runtime.scatter_add``), differentiated; False for any other statement."""

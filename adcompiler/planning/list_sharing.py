@@ -65,7 +65,10 @@ class ListSharing:
             value = getattr(st, "value", None)
             if isinstance(st, gast.Assign) and target_of(st)[0] in same \
                     and isinstance(value, (gast.Attribute, gast.Subscript)) \
-                    and isinstance(value.value, gast.Name) and self.runs_before(st, s):
+                    and isinstance(value.value, gast.Name) and self.runs_before(st, s) \
+                    and (target_of(st)[0] == lst or not self.rebound_between(lst, st, s)):
+                # (another name read from a holder on an earlier pass, before lst = []: another
+                # list)
                 attr = value.attr if isinstance(value, gast.Attribute) else None
                 holders.setdefault(value.value.id, set()).add(attr)
         names = set()
