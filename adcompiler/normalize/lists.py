@@ -66,8 +66,6 @@ class ListMethods:
         self.emit(gast.Expr(value=check), s)
 
 
-
-
 def sure_lists(body, resolve, list_params=frozenset()) -> set:
     """The names of ``body`` (statements) bound only to new lists (a display or comprehension,
     ``list(...)``, ``sorted(...)``, a concatenation or repetition of a list, a copy of such a
