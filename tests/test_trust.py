@@ -3997,6 +3997,31 @@ def test_an_operator_on_an_object_in_a_function_called_with_it_is_refused():
     np.testing.assert_allclose(ad.grad(_negated)(_Neg(np.array([1.0, 2.0]))).v, [-6.0, -6.0])
 
 
+class _Named:
+    def __init__(self, name):
+        self.name, self.prefix = name, "fc"
+
+    def forward(self, x, params):
+        W = params[self.name + "_W"] * params[self.prefix + self.name + "_s"]
+        self.cache = (x, W)
+        return np.tanh(x @ W)
+
+
+def _named_layer(params, x):
+    return np.sum(_Named("1").forward(x, params) ** 2)
+
+
+def test_strings_of_no_known_kind_are_operands_too():
+    # found by the realistic-program trial (p66) after check_numeric: `self.name + "_W"`, a
+    # string read from an object, was refused as an operand that is no number
+    params = {"1_W": np.array([[0.3, -0.2], [0.5, 0.1]]), "fc1_s": 1.5}
+    x = np.array([[0.4, -1.1]])
+    check_all_modes(_named_layer, [params, x], wrt=1)
+    grads = ad.grad(_named_layer)(params, x)
+    want = fd_grad(lambda W: _named_layer({**params, "1_W": W}, x), [params["1_W"]], 0)
+    np.testing.assert_allclose(grads["1_W"], want, rtol=1e-6, atol=1e-8)
+
+
 class _Neg:
     def __init__(self, v):
         self.v = v

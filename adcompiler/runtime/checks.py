@@ -76,12 +76,12 @@ def check_list(value, refusal):
         raise refusal("a %s" % type(value).__name__)
 
 
-_NUMERIC = (float, int, np.generic)
+_NUMERIC = (float, int, np.generic, str)
 
 
 def check_numeric(values, refusal):
-    """Raise ``refusal`` unless each of ``values`` is an array or a number (the operands of an
-    operator differentiated as arithmetic)."""
+    """Raise ``refusal`` unless each of ``values`` is an array, a number or a string (the
+    operands of an operator differentiated as arithmetic; a string carries no derivative)."""
     for v in values:
         if v.__class__ is not _ndarray and not isinstance(v, _NUMERIC):
             raise refusal("a %s" % type(v).__name__)
