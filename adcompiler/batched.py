@@ -315,7 +315,7 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
         return gast.Call(func=fn, args=[tangents[first], const((0,) + order)], keywords=[])
 
     def elementwise(self, s, rule, bound, tangents, target):
-        """``bound``: the mapping of the templates' names (Planner.mapping_of)."""
+        """``bound``: the mapping of the templates' names (RuntimeChecks.mapping_of)."""
         r_ans = self.rank_of(name(target))
         mapping = dict(bound)
         mapping["ans"] = name(target)
