@@ -4028,3 +4028,36 @@ class _Neg:
 
     def __neg__(self):
         return self.v * -3.0
+
+
+class _Shifted:
+    def __init__(self, a):
+        self.a = a
+
+    def __add__(self, other):
+        return _Shifted(self.a + other)
+
+    def __iadd__(self, other):  # (in place: the caller's object changes)
+        self.a = self.a + 2.0 * other
+        return self
+
+
+def _added_in_place(v, x):
+    v += x
+    return np.sum(v.a ** 2)
+
+
+def _added_and_rebound(v, x):
+    v = v + x
+    return np.sum(v.a ** 2)
+
+
+def test_an_object_of_the_user_s_class_rebound_by_its_operator_is_refused():
+    # found on the final read of the session's change: `v += x` and `v = v + x` of an object
+    # argument (the name rebound, so its class is not followed) were differentiated as arithmetic
+    # (a raw ValueError); refused where they run, located
+    x = np.array([1.0, 2.0])
+    for fn, line in ((_added_in_place, "v += x"), (_added_and_rebound, "v = v + x")):
+        with pytest.raises(ad.AdError, match="an operand is a _Shifted here") as caught:
+            ad.grad(fn, wrt=1)(_Shifted(np.ones(2)), x)
+        assert caught.value.lineno == _line_of(fn, line)

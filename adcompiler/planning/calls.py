@@ -169,15 +169,13 @@ class StatementPlanner(CallPlans):
         value read from a container, an argument of a function called with an object) that may
         depend on ``wrt`` is checked where ``s`` runs (``check_numeric``), refusing an object
         whose class defines the operator (``v * w`` of a vector class: its method, not
-        arithmetic). Not beside an operand known to be an array (NumPy's arithmetic reads a list
-        as one) or a string (``self.name + "_W"``), nor in code shown for reading, which has no
-        kinds."""
+        arithmetic; a list beside an array is NumPy's too). Not beside a string constant
+        (``self.name + "_W"``), nor in code shown for reading, which has no kinds."""
         unknown = [o.id for o in operands if isinstance(o, gast.Name)
                    and self.kinds.get(o.id) is None]
         if not unknown or self.ctx.generated or not self.ctx.specialised \
                 or not any(isinstance(o, gast.Name) and o.id in self.aliasing.reached
                            for o in operands) \
-                or any(rank(kind_of(o, self.kinds)) for o in operands) \
                 or any(isinstance(o, gast.Constant) and isinstance(o.value, (str, bytes))
                        for o in operands) \
                 or id(s) in self.aliasing.array_guards:

@@ -76,12 +76,13 @@ def check_list(value, refusal):
         raise refusal("a %s" % type(value).__name__)
 
 
-_NUMERIC = (float, int, np.generic, str)
+# (a list or tuple beside an array is NumPy's operand; a string carries no derivative)
+_NUMERIC = (float, int, np.generic, str, list, tuple)
 
 
 def check_numeric(values, refusal):
-    """Raise ``refusal`` unless each of ``values`` is an array, a number or a string (the
-    operands of an operator differentiated as arithmetic; a string carries no derivative)."""
+    """Raise ``refusal`` unless each of ``values`` is an array, a number, a string, a list or a
+    tuple (the operands of an operator differentiated as arithmetic)."""
     for v in values:
         if v.__class__ is not _ndarray and not isinstance(v, _NUMERIC):
             raise refusal("a %s" % type(v).__name__)
