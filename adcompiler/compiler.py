@@ -286,6 +286,7 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
                               args=[name(result), const(r.parsed.name)],
                               keywords=[])
         seed.append(assign(rev.adj(result), value))
+        rev.never_zero.add(result)
     elif result is not None:
         seed.append(gast.Expr(value=gast.Call(func=name(ctx.helper("scalar_seed")),
                                               args=[name(result), const(r.parsed.name)],

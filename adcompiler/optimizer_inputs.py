@@ -3,6 +3,8 @@ context: which calls are pure (dead ones may go), and the ``Facts`` (callees, ar
 ranks, the arguments runtime helpers read for their shape only) its shape rewrites use."""
 from __future__ import annotations
 
+import types
+
 import gast
 import numpy as np
 
@@ -12,18 +14,13 @@ from .optimize import Facts
 from .rules.core import SHAPE_ONLY
 
 
+def _effectful(obj) -> bool:
+    """A runtime helper marked ``_effectful`` (it checks, raises or writes)."""
+    return isinstance(obj, types.FunctionType) and getattr(obj, "effectful", False) is True
+
+
 def is_pure_call(ctx):
-    impure = (runtime.add_at, runtime.take_adjoint, runtime.callee_redefined, runtime.scalar_seed,
-              runtime.batch_add_at, runtime.batch_take_adjoint, runtime.check_receiver,
-              runtime.in_place, runtime.element_in_place, runtime.subscript_check,
-              runtime.unfollowed, runtime.check_followed, runtime.refused,
-              runtime.refused_if_inexact, runtime.refused_if_moving, runtime.check_array,
-              runtime.check_list, runtime.check_poppable, runtime.check_sequence,
-              runtime.check_numeric, runtime.check_by_position,
-              runtime.refused_if_array, runtime.attribute_alone, runtime.popped,
-              runtime.stored_value, runtime.flat_index, runtime.fresh_computation,
-              runtime.out_value, runtime.diagonal_index)
-    pure_objects = {id(o) for o in ctx.bindings.objects.values() if not any(o is e for e in impure)}
+    pure_objects = {id(o) for o in ctx.bindings.objects.values() if not _effectful(o)}
 
     def is_pure(call):
         if any(k.arg == "out" for k in call.keywords):
@@ -33,7 +30,7 @@ def is_pure_call(ctx):
         if obj is not None:
             return id(obj) in pure_objects
         resolved = ctx.resolver.resolve(func)
-        if any(resolved is e for e in impure):  # (generated code differentiated again calls them)
+        if _effectful(resolved):  # (generated code differentiated again calls them)
             return False
         if (
             resolved is not None

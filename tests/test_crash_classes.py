@@ -1,7 +1,8 @@
 """Classes of programs that once reached a raw exception (in the compiler or in generated code)
 instead of a gradient or an ``AdError``: iterating over sets, dicts and iterators by position,
 unpacking an iterator, a namedtuple read by field and by position, a function returning the closure
-it defines, a list grown by concatenation in a loop. Each is checked in every mode against finite
+it defines, a list grown by concatenation in a loop, a number's adjoint that is 0.0 reaching an
+update of an array's slice. Each is checked in every mode against finite
 differences, or refused with an ``AdError`` at its line."""
 import collections
 import re
@@ -370,3 +371,48 @@ def grows_a_list_of_arrays(x):
 def test_a_list_grown_by_concatenation_in_a_loop(fn, args, wrt):
     # (its kind, a list, was lost in the loop: the concatenation was differentiated as a sum)
     check_all_modes(fn, args, wrt)
+
+
+# -- a number's adjoint that is exactly 0.0 by its arithmetic -------------------------------------
+# (2 * m at m = 0: the helpers take the Python float 0.0 for the zero of any shape and pass it on,
+# so the adjoint of an array may be 0.0 where a slice of it is updated in place: seed 1299598)
+
+def cancels_then_updates_a_slice(W):
+    acc = W * 2.0
+    upd = acc[:]
+    upd[::2] /= 5.0
+    upd -= upd
+    return float(acc.max()) ** 2
+
+
+def scales_then_updates_a_slice(W, c):
+    acc = W * 2.0
+    upd = acc[:]
+    upd[::2] /= 5.0
+    upd -= c * upd
+    return float(acc.max()) ** 2
+
+
+def updates_a_slice_in_a_loop(W, c):
+    acc = W * 2.0
+    upd = acc[:]
+    for _ in range(2):
+        upd[1:] *= 3.0
+        upd -= c * upd
+    return float(acc.max()) ** 2
+
+
+AT_ZERO_MAX = -np.arange(12.0).reshape(3, 4) / 10  # (its max is 0: the seed adjoint is 0.0)
+ELSEWHERE = np.arange(12.0).reshape(3, 4) / 10 - 0.35
+
+
+@pytest.mark.parametrize("W", [AT_ZERO_MAX, ELSEWHERE], ids=["max-0", "max-nonzero"])
+@pytest.mark.parametrize("fn,extra", [(cancels_then_updates_a_slice, ()),
+                                      (scales_then_updates_a_slice, (0.25,)),
+                                      (updates_a_slice_in_a_loop, (0.25,))])
+def test_a_zero_adjoint_of_a_number_reaching_a_slice_update(fn, extra, W):
+    args = (W.copy(),) + extra
+    if fn is cancels_then_updates_a_slice:  # (zero everywhere: the function is constant)
+        np.testing.assert_array_equal(ad.grad(fn)(*args), np.zeros_like(W))
+        return
+    check_all_modes(fn, args, wrt=0)

@@ -524,3 +524,112 @@ def test_an_object_called_keeps_its_state_across_calls(m):
     assert mine.calls == plain.calls == 4
     fd = fd_grad(lambda W: m.stateful_rnn_given(W, m.StatefulCell(3), Wh, xs), [Wx], 0)
     np.testing.assert_allclose(grad, fd, rtol=1e-6, atol=1e-8)
+
+
+PROPERTIES = '''
+import numpy as np
+
+
+class Norm:
+    def __init__(self, g, b):
+        self.g, self.b = g, b
+
+    @property
+    def gain(self):  # (a stored attribute read through an accessor)
+        return self.g
+
+    @property
+    def scale(self):  # (computed from what is stored)
+        return np.exp(self.g) + self.b
+
+    @scale.setter
+    def scale(self, v):
+        self.g = np.log(v - self.b)
+
+    def __call__(self, x):
+        return self.gain * (x - np.mean(x)) + self.scale
+
+
+def through_getters(layer, x):
+    return np.sum(layer(x) ** 2)
+
+
+def through_a_setter(layer, x):
+    layer.scale = layer.scale * (1.0 + x ** 2)
+    return np.sum(layer(x) ** 2)
+
+
+def made_here(g, b, x):
+    layer = Norm(g, b)
+    return np.sum(layer(x) ** 2) + np.sum(layer.scale)
+
+
+class Doubling:
+    def __init__(self, g):
+        object.__setattr__(self, "g", g)
+
+    def __setattr__(self, attr, v):  # (runs on every store: the derivative does not follow it)
+        object.__setattr__(self, attr, 2.0 * v)
+
+
+def stores_through_setattr(obj, x):
+    if x[0] > 100.0:
+        obj.g = 3.0 * x
+    return np.sum(obj.g * x)
+
+
+def set_on_one_made_here(g, x):
+    layer = Norm(g * 0.5, 0.25)
+    layer.scale = x ** 2 + 1.0
+    return np.sum(layer.g * layer.gain)
+'''
+
+
+@pytest.fixture(scope="module")
+def props(tmp_path_factory):
+    return module_from_source(tmp_path_factory.mktemp("props"), "properties_as_written", PROPERTIES)
+
+
+G3, B3 = np.array([0.2, -0.4, 0.7]), np.array([0.5, 1.0, -0.2])
+
+
+@pytest.mark.parametrize("fn", ["through_getters", "through_a_setter"])
+def test_properties_of_an_object_argument_are_differentiated_through_their_code(props, fn):
+    """``@property`` getters (``self.gain``, a computed ``self.scale``) and a setter (which
+    stores what it computes on the object), read and written on an object argument: exact
+    gradients w.r.t. the object's attributes and the other argument, and the object left as the
+    plain call leaves it."""
+    fn = getattr(props, fn)
+    grad = ad.grad(fn, wrt=(0, 1))(props.Norm(G3.copy(), B3.copy()), X3.copy())
+    for attr in ("g", "b"):
+        def loss(v, attr=attr):
+            layer = props.Norm(G3.copy(), B3.copy())
+            setattr(layer, attr, v)
+            return fn(layer, X3.copy())
+        np.testing.assert_allclose(vars(grad[0])[attr], fd_grad(loss, [getattr(props.Norm(G3, B3), attr)], 0),
+                                   rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad[1], fd_grad(lambda x: fn(props.Norm(G3.copy(), B3.copy()), x), [X3], 0),
+                               rtol=1e-6, atol=1e-8)
+    plain, mine = props.Norm(G3.copy(), B3.copy()), props.Norm(G3.copy(), B3.copy())
+    want = fn(plain, X3.copy())
+    value, _ = ad.value_and_grad(fn)(mine, X3.copy())
+    assert value == pytest.approx(want, rel=1e-12)
+    np.testing.assert_array_equal(mine.g, plain.g)
+    _, tangent = ad.jvp(fn, (props.Norm(G3.copy(), B3.copy()), X3.copy()),
+                        (props.Norm(np.ones(3), np.zeros(3)), np.zeros(3)))
+    def along(t):
+        return fn(props.Norm(G3 + t, B3.copy()), X3.copy())
+    assert tangent == pytest.approx((along(1e-6) - along(-1e-6)) / 2e-6, rel=1e-6)
+
+
+def test_properties_of_an_object_made_here(props):
+    for wrt in (0, 1, 2):
+        check_all_modes(props.made_here, [G3, B3, X3], wrt=wrt)
+    check_all_modes(props.set_on_one_made_here, [G3, X3], wrt=1)
+
+
+def test_a_store_that_runs_code_of_the_class_is_refused_where_it_runs(props):
+    grad = ad.grad(props.stores_through_setattr, wrt=1)(props.Doubling(G3.copy()), X3.copy())
+    np.testing.assert_array_equal(grad, G3)  # (the branch is not taken)
+    with pytest.raises(ad.AdError, match=r"runs code of its class \(a descriptor or __setattr__\)"):
+        ad.grad(props.stores_through_setattr, wrt=1)(props.Doubling(G3.copy()), X3 + 200.0)

@@ -4061,3 +4061,81 @@ def test_an_object_of_the_user_s_class_rebound_by_its_operator_is_refused():
         with pytest.raises(ad.AdError, match="an operand is a _Shifted here") as caught:
             ad.grad(fn, wrt=1)(_Shifted(np.ones(2)), x)
         assert caught.value.lineno == _line_of(fn, line)
+
+
+# -- library functions whose result may be their argument itself or a view of it ----------------
+# (np.einsum with one operand, np.ascontiguousarray, x.astype(..., copy=False), np.array(x,
+# copy=None): ``v += c`` through their result changes the argument; realistic trial 5)
+
+def adds_through_an_einsum_diagonal(A):
+    B = A * 1.0
+    d = np.einsum("ii->i", B)
+    d += 1.0
+    return np.sum(B ** 2)
+
+
+def adds_through_an_einsum_transpose(A):
+    B = A * 1.0
+    v = np.einsum("ij->ji", B)
+    v += A[0, 1]
+    return np.sum(B ** 2)
+
+
+def adds_through_contiguous(A):
+    B = A * 1.0
+    v = np.ascontiguousarray(B)
+    v *= 2.0
+    return np.sum(np.sin(B))
+
+
+def adds_through_astype_without_copy(A):
+    B = A * 1.0
+    v = B.astype(B.dtype, copy=False)
+    v += 1.0
+    return np.sum(B ** 2)
+
+
+def adds_through_an_array_without_copy(A):
+    B = A * 1.0
+    v = np.array(B, copy=None)
+    v -= A ** 2
+    return np.sum(B ** 3)
+
+
+def adds_to_the_noise_diagonal(x, ell):  # (a Gaussian process: jitter added to K's diagonal)
+    K = np.exp(-0.5 * (x[:, None] - x[None, :]) ** 2 / ell ** 2)
+    np.einsum("ii->i", K)[...] += 0.1
+    diag = np.einsum("ii->i", K)
+    diag += 1e-3
+    return np.linalg.slogdet(K)[1]
+
+
+@pytest.mark.parametrize("fn", [adds_through_an_einsum_diagonal, adds_through_an_einsum_transpose,
+                                adds_through_contiguous, adds_through_astype_without_copy,
+                                adds_through_an_array_without_copy])
+def test_an_update_through_a_function_returning_its_argument(fn):
+    A = np.array([[1.0, 0.4], [0.1, 0.8]])
+    check_all_modes(fn, [A])
+    value, _ = ad.value_and_grad(fn)(A.copy())
+    assert value == pytest.approx(fn(A.copy()), rel=1e-12)
+
+
+def test_an_update_of_a_kernel_diagonal_through_einsum():
+    x = np.array([0.1, 0.7, 1.5, 2.2])
+    check_all_modes(adds_to_the_noise_diagonal, [x, 0.8], wrt=1)
+    check_all_modes(adds_to_the_noise_diagonal, [x, 0.8], wrt=0)
+
+
+def writes_into_its_argument_through_contiguous(x):
+    v = np.ascontiguousarray(x)
+    v += 1.0
+    return np.sum(x ** 2)
+
+
+def test_an_argument_updated_through_a_function_returning_it_changes_as_in_the_plain_call():
+    plain, mine = np.array([1.0, 3.0]), np.array([1.0, 3.0])
+    want = writes_into_its_argument_through_contiguous(plain)
+    value, grad = ad.value_and_grad(writes_into_its_argument_through_contiguous)(mine)
+    assert value == want
+    np.testing.assert_array_equal(mine, plain)
+    np.testing.assert_allclose(grad, 2.0 * plain)

@@ -28,6 +28,7 @@ from .jumps import lower_jumps
 from .lists import sure_lists
 from .namespaces import resolve_namespace_aliases
 from .normalizer import Normalizer
+from .outer_names import rewrite_outer_names
 from .sequences import OTHER, SEQUENCE, kind_of_object, local_kinds
 
 
@@ -46,9 +47,11 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     None: the arguments' kinds are not known, and the code is for reading: every parameter is
     taken for a sequence)."""
     lowered = lower_jumps(fdef, namer)
+    norm = Normalizer(resolver, namer, loc)
+    norm.bind_object = bind
+    rewrite_outer_names(lowered, resolver, norm.helper, loc)
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    norm = Normalizer(resolver, namer, loc)
     norm.growing = {n.func.value.id for st in lowered for n in walk(st) if isinstance(n, gast.Call)
                     and isinstance(n.func, gast.Attribute)
                     and n.func.attr in ("append", "extend", "insert")
@@ -56,7 +59,6 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
         {n.target.id for st in lowered for n in walk(st) if isinstance(n, gast.AugAssign)
          and isinstance(n.target, gast.Name)
          and isinstance(n.op, gast.Add)}  # (lists that may grow)
-    norm.bind_object = bind
     norm.generated = generated
     if bind is not None:
         resolve_namespace_aliases(lowered, resolver, norm.helper)

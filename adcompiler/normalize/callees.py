@@ -2,7 +2,9 @@
 that writes into an argument it is given or is given a local function (``writing_callee``), a
 method of an object argument or of an object made here (``writing_method``), and the
 ``__init__`` of a class whose object is made here (``construct``), each only when it can be
-inlined (``inlinable``): a write inlined is one the derivative follows, as any write here.
+inlined (``inlinable``): a write inlined is one the derivative follows, as any write here; and
+the code of such objects' classes that attribute reads and stores run (``@property`` getters and
+setters, called; ``__setattr__`` and other descriptors, refused where they run).
 """
 from __future__ import annotations
 
@@ -154,3 +156,38 @@ class Callees:
         return any(isinstance(a, gast.Lambda)
                    or (isinstance(a, gast.Name) and a.id in self.local_fns)
                    for a in list(call.args) + [k.value for k in call.keywords])
+
+    def attribute_value(self, value, attr, s):
+        """``value.attr`` (an atom's): a call of the getter when it is a @property of the class of
+        an object argument or of an object made here (differentiated through its source)."""
+        getter = self.property_getter(value, attr)
+        if getter is not None:
+            return self.call(gast.Call(func=name(self.helper(getter.__name__, getter)),
+                                       args=[value], keywords=[]), s)
+        return gast.Attribute(value=value, attr=attr, ctx=gast.Load())
+
+    def property_getter(self, value, attr):
+        """The getter function of ``value.attr`` when ``value`` is an object argument or an object
+        made here and ``attr`` a property of its class written in Python; else None."""
+        return self._property_function(value, attr, "fget")
+
+    def property_setter(self, value, attr):
+        """The setter function of ``value.attr = v`` (see ``property_getter``)."""
+        return self._property_function(value, attr, "fset")
+
+    def store_runs_code(self, value, attr) -> bool:
+        """Whether ``value.attr = v`` on an object of a known class runs code other than a plain
+        store and a property's Python setter: ``__setattr__`` or another data descriptor."""
+        if not (isinstance(value, gast.Name) and value.id in self.object_classes):
+            return False
+        cls = self.object_classes[value.id]
+        found = inspect.getattr_static(cls, attr, None)
+        return cls.__setattr__ is not object.__setattr__ or (
+            hasattr(type(found), "__set__") and not isinstance(found, property))
+
+    def _property_function(self, value, attr, which):
+        if not (isinstance(value, gast.Name) and value.id in self.object_classes):
+            return None
+        found = inspect.getattr_static(self.object_classes[value.id], attr, None)
+        fn = getattr(found, which, None) if isinstance(found, property) else None
+        return fn if isinstance(fn, types.FunctionType) else None

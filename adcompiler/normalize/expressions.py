@@ -60,7 +60,7 @@ class Expressions:
         if isinstance(node, gast.Attribute):
             if self.is_global(node):
                 return node  # (np.pi, np.sin: kept as written)
-            return gast.Attribute(value=self.atom(node.value, s), attr=node.attr, ctx=gast.Load())
+            return self.attribute_value(self.atom(node.value, s), node.attr, s)
         if isinstance(node, gast.BinOp):
             left, right = self.atom(node.left, s), self.atom(node.right, s)
             method = self.operator_method(node.op, left, right, s)

@@ -9,7 +9,7 @@ import types
 import gast
 
 from .. import runtime
-from ..ir import LIST_MUTATORS, name, walk
+from ..ir import LIST_MUTATORS, const, copy_tree, name, walk
 
 
 class ListMethods:
@@ -17,26 +17,71 @@ class ListMethods:
     ``append`` and ``pop`` are a list's."""
 
     def extension(self, s) -> bool:
-        """``lst.extend(items)`` of a local list: ``lst.append(item)`` for each item of a copy of
-        ``items`` taken first (``lst.extend(lst)`` doubles the list), appends being what the
-        derivative follows; False for any other statement."""
+        """``lst.extend(items)`` of a local list, and ``lst.insert(i, v)``, ``lst.reverse()`` and
+        ``lst.sort(...)`` of a name that holds lists only, spelled with ``append`` and ``pop``, what the derivative follows (the list
+        stays the same object, as in the plain call): ``extend`` appends each item of a copy of
+        ``items`` taken first (``lst.extend(lst)`` doubles the list); the others take a copy of
+        the entries, pop them all, and append them in their new order. False for any other
+        statement."""
         call = s.value
         if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
-                and call.func.attr == "extend" and isinstance(call.func.value, gast.Name)
+                and call.func.attr in _REFILLED and isinstance(call.func.value, gast.Name)
                 and call.func.value.id in self.resolver.locals
-                and len(call.args) == 1 and not call.keywords
-                and not isinstance(call.args[0], gast.Starred)):
+                and not any(isinstance(a, gast.Starred) for a in call.args)
+                and all(k.arg is not None for k in call.keywords)):
             return False
+        lst, method = call.func.value.id, call.func.attr
+        if method == "extend" and len(call.args) == 1 and not call.keywords:
+            self._append_each(lst, call.args[0], s)
+            return True
+        if lst not in self.sure_lists:  # (an array's sort, an object's insert: not a list's)
+            return False
+        if method == "sort" and not call.args and {k.arg for k in call.keywords} <= {"key",
+                                                                                     "reverse"}:
+            self._refill(lst, lambda items: gast.Call(func=name(self._builtin("sorted")),
+                                                      args=[items], keywords=call.keywords), s)
+            return True
+        if method == "reverse" and not call.args and not call.keywords:
+            self._refill(lst, lambda items: gast.Subscript(
+                value=items, slice=gast.Slice(lower=None, upper=None, step=const(-1)),
+                ctx=gast.Load()), s)
+            return True
+        if method == "insert" and len(call.args) == 2 and not call.keywords:
+            at = self.atom(call.args[0], s)  # (Python reads the index, then the value)
+            value = self.atom(call.args[1], s)
+            self._refill(lst, lambda items: _inserted(items, at, value), s)
+            return True
+        return False
+
+    def _refill(self, lst, reordered, s):
+        """Pop every entry of ``lst`` and append those of ``reordered(copy of the entries)``."""
+        items = self.namer.fresh("items")
+        self.resolver.locals.add(items)
+        self.stmt(gast.copy_location(gast.Assign(
+            targets=[name(items, True)],
+            value=gast.Call(func=name(self._builtin("list")), args=[name(lst)], keywords=[]),
+            type_comment=None), s))
+        pop = gast.Expr(value=gast.Call(func=gast.Attribute(value=name(lst), attr="pop",
+                                                            ctx=gast.Load()),
+                                        args=[], keywords=[]))
+        count = gast.Call(func=name(self._builtin("range")), args=[gast.Call(
+            func=name(self._builtin("len")), args=[name(items)], keywords=[])], keywords=[])
+        self.stmt(gast.copy_location(gast.For(target=name(self.namer.fresh("_"), True),
+                                              iter=count, body=[pop], orelse=[],
+                                              type_comment=None), s))
+        self._append_each(lst, reordered(name(items)), s)
+
+    def _append_each(self, lst, items, s):
+        """``for item in list(items): lst.append(item)``."""
         item = self.namer.fresh("item")
         self.resolver.locals.add(item)
-        copied = gast.Call(func=name(self._builtin("list")), args=[call.args[0]], keywords=[])
+        copied = gast.Call(func=name(self._builtin("list")), args=[items], keywords=[])
         append = gast.Expr(value=gast.Call(func=gast.Attribute(
-            value=name(call.func.value.id), attr="append", ctx=gast.Load()),
+            value=name(lst), attr="append", ctx=gast.Load()),
             args=[name(item)], keywords=[]))
         loop = gast.For(target=name(item, True), iter=copied, body=[append], orelse=[],
                         type_comment=None)
         self.stmt(gast.copy_location(loop, s))
-        return True
 
     def check_list_receiver(self, node, func, s):
         """``lst.append(v)`` and ``lst.pop()`` (``func``, flattened from the call ``node``) are
@@ -64,6 +109,19 @@ class ListMethods:
                                 name(self.helper("refusal", runtime.Refusal(error)))],
                           keywords=[])
         self.emit(gast.Expr(value=check), s)
+
+
+_REFILLED = ("extend", "sort", "reverse", "insert")
+
+
+def _inserted(items, at, value):
+    """``items[:at] + [value] + items[at:]`` (``list.insert``'s result)."""
+    def part(lower, upper):
+        return gast.Subscript(value=copy_tree(items), slice=gast.Slice(
+            lower=copy_tree(lower), upper=copy_tree(upper), step=None), ctx=gast.Load())
+    head = gast.BinOp(left=part(None, at), op=gast.Add(),
+                      right=gast.List(elts=[value], ctx=gast.Load()))
+    return gast.BinOp(left=head, op=gast.Add(), right=part(at, None))
 
 
 def sure_lists(body, resolve, list_params=frozenset()) -> set:

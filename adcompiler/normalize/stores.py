@@ -88,6 +88,19 @@ class Stores:
             self.emit(assign(element, value), s)
         elif isinstance(target, gast.Attribute):
             obj = self.attribute_owner(target.value, s)
+            setter = self.property_setter(name(obj), target.attr)
+            if setter is not None:  # (layer.scale = v, a property: its setter, called)
+                call = gast.Call(func=name(self.helper(setter.__name__, setter)),
+                                 args=[name(obj), value], keywords=[])
+                self.emit(gast.Expr(value=self.call(call, s)), s)
+                return
+            if self.store_runs_code(name(obj), target.attr):
+                error = self.loc.error(
+                    "storing into %s.%s runs code of its class (a descriptor or __setattr__) "
+                    "that the derivative would not follow" % (obj, target.attr), s,
+                    hint="store into a plain attribute, or make it a property whose setter is "
+                         "a Python function")
+                self.emit(self.refusal_call(error), s)  # (where it runs: a branch not taken)
             attribute = gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store())
             self.emit(gast.Assign(targets=[attribute], value=value, type_comment=None), s)
         elif isinstance(target, (gast.Tuple, gast.List)):

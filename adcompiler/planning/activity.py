@@ -31,8 +31,8 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
         return index_checks
     for s, plan in plans:
         if plan.kind == "effect" and any(n in varied for n in plan.ignored[""]):
-            raise loc.error("the call %s(...) discards its result, so it may change a value in "
-                            "place, which is not differentiated" % plan.callee, s,
+            raise loc.error(plan.why or "the call %s(...) discards its result, so it may change "
+                            "a value in place, which is not differentiated" % plan.callee, s,
                             hint=plan.hint or "use the function's result instead (y = np.sort(y), "
                                               "out = out + ..., a function that returns the new "
                                               "value)")

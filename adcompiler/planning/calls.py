@@ -63,8 +63,11 @@ class StatementPlanner(CallPlans):
         if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
                 and not self.effect_free(s.value):
             frame = self.frame_reads(s.value)
+            refusal = getattr(rules.lookup(self.ctx.resolver.resolve(s.value.func)), "refusal",
+                              None)  # (set_outer: a global's new value)
+            why, hint = refusal or (None, _LOCALS_HINT if frame else None)
             return Plan("effect", [], callee=_call_text(s.value.func),
-                        ignored={"": frame or loads(s.value)}, hint=_LOCALS_HINT if frame else None)
+                        ignored={"": frame or loads(s.value)}, why=why, hint=hint)
         if not isinstance(s, gast.Assign):
             return Plan("none")  # expression statements, assert, break, pass
         bound, mutated = target_of(s)

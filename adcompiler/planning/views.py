@@ -9,6 +9,7 @@ import operator
 import types
 
 import gast
+import numpy as np
 
 from .. import effects, runtime
 from ..analysis import FLOAT, SCALAR, is_container
@@ -46,12 +47,20 @@ _VIEW_FUNCTIONS = {getattr(__import__("numpy"), n) for n in (
     "reshape", "transpose", "ravel", "squeeze", "expand_dims", "asarray", "asanyarray",
     "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_to", "moveaxis", "rollaxis", "swapaxes",
     "diagonal", "diag", "real", "imag", "flip", "fliplr", "flipud", "rot90", "split",
-    "array_split", "hsplit", "vsplit", "dsplit", "matrix_transpose", "permute_dims", "unstack")
+    "array_split", "hsplit", "vsplit", "dsplit", "matrix_transpose", "permute_dims", "unstack",
+    "ascontiguousarray", "asfortranarray", "asarray_chkfinite", "require")
     if hasattr(__import__("numpy"), n)} | {runtime.synced}  # (the array itself)
 _VIEW_FUNCTIONS |= {list, tuple}  # (the same entries: list(d.values()), list(x)'s rows are views)
 # (attributes of an array that are never views of it)
 _NO_VIEW_ATTRIBUTES = frozenset({"shape", "ndim", "size", "dtype", "strides", "itemsize",
                                  "nbytes"})
+
+
+def _copy_optional(call) -> bool:
+    """Whether ``call`` (``np.array``, ``astype``) is given ``copy=`` other than True: its
+    result may be its argument itself."""
+    return any(k.arg == "copy" and not (isinstance(k.value, gast.Constant)
+                                        and k.value.value is True) for k in call.keywords)
 
 
 class Views:
@@ -154,10 +163,21 @@ class Views:
             if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                     and func.attr in _VIEW_METHODS and self.ctx.resolver.resolve(func) is MISSING:
                 return func.value.id
-            if _hashable(self.ctx.resolver.resolve(func)) \
-                    and self.ctx.resolver.resolve(func) in _VIEW_FUNCTIONS \
-                    and value.args and isinstance(value.args[0], gast.Name):
-                return value.args[0].id
+            if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                    and func.attr == "astype" and _copy_optional(value):
+                return func.value.id  # (x.astype(x.dtype, copy=False): x itself)
+            resolved = self.ctx.resolver.resolve(func)
+            first = value.args[0] if value.args else None
+            if resolved is np.einsum:  # (one operand: a view of it, "ii->i" or "ij->ji")
+                operands = [a for a in value.args[1:] if isinstance(a, gast.Name)] \
+                    if isinstance(first, gast.Constant) else value.args[:1]
+                if len(operands) == 1 and isinstance(operands[0], gast.Name):
+                    return operands[0].id
+            if resolved is np.array and _copy_optional(value) and isinstance(first, gast.Name):
+                return first.id  # (np.array(x, copy=None): x itself)
+            if _hashable(resolved) and resolved in _VIEW_FUNCTIONS \
+                    and isinstance(first, gast.Name):
+                return first.id
         return None
 
     def handed_over(self, temp, copy) -> bool:

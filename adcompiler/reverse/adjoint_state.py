@@ -1,9 +1,10 @@
 """What the backward pass knows of each adjoint while it emits code, and the accumulation that
 keeps it: the ``AdjointState`` mixin of ``ReverseMode`` tracks which adjoints are ``live`` (bound
 to a possibly non-zero value), ``owned`` (arrays the code may update in place), ``uniform`` (a
-scalar standing for a uniform array) and ``maybe_zero`` (possibly the scalar 0.0 standing for a
-zero array), adds contributions (``accumulate``, ``unpack_adjoints``), and makes adjoints arrays
-or zeros where control flow needs them (``ensure_owned``, ``materialize*``)."""
+scalar standing for a uniform array), ``maybe_zero`` (possibly the scalar 0.0 standing for a
+zero array) and ``zero_passed`` (an array's adjoint that may be a number's 0.0), adds
+contributions (``accumulate``, ``unpack_adjoints``), and makes adjoints arrays or zeros where
+control flow needs them (``ensure_owned``, ``materialize*``)."""
 from __future__ import annotations
 
 import gast
@@ -63,14 +64,19 @@ class AdjointState:
         return may(var)
 
     def accumulate(self, var: str, expr, out: list, like, uniform=None, zero=True,
-                   fresh=True):
+                   fresh=True, passed=False):
         """``dvar = expr`` for the first contribution, then ``dvar = dvar + expr``, or in place
         (``dvar += expr``) into an array adjoint this code owns. ``uniform``: expr is a scalar
         standing for a uniform array (broadcasting makes every sum right) of the shape of the
         value this name holds in the backward pass; ``zero``: expr may be the scalar 0.0
         standing for a zero array; ``fresh``: a sum with expr is an array (not when expr may be
-        a helper's 0.0 for an adjoint that is 0.0 by cancellation)."""
+        a helper's 0.0 for an adjoint that is 0.0 by cancellation); ``passed``: expr may be such a
+        0.0 (see ``zero_passed``)."""
         d = self.adj(var)
+        if passed and (var not in self.live or var in self.zero_passed):
+            self.zero_passed.add(var)
+        else:
+            self.zero_passed.discard(var)  # (a sum with an array is an array)
         if self.masking:
             self.masked.add(var)
         if uniform and var in self.live and var in self.maybe_zero:
@@ -116,6 +122,7 @@ class AdjointState:
         value's, which starts from nothing (no scalar standing for a uniform array of it)."""
         self.live.discard(var)
         self.owned.discard(var)
+        self.zero_passed.discard(var)
         self.uniform.pop(var, None)
 
     def materialize_uniform(self, vars_, out, like=None):
@@ -129,7 +136,7 @@ class AdjointState:
 
     def ensure_owned(self, var: str, shape_name: str, out: list, like):
         self.materialize_uniform([var], out, like)  # (a scalar standing for a uniform array first)
-        if var in self.owned:
+        if var in self.owned and var not in self.zero_passed:
             return
         self.wants_owned.add(var)
         d = self.adj(var)
@@ -139,6 +146,7 @@ class AdjointState:
         self.live.add(var)
         self.owned.add(var)
         self.maybe_zero.discard(var)
+        self.zero_passed.discard(var)
 
     def materialize(self, vars_, out, like):
         """``dv = 0.0`` for each of ``vars_``, whose adjoints are live from here."""

@@ -134,6 +134,8 @@ class BackwardSweep:
         bound = target_of(s)[0]
         target_uniform = bound in self.uniform
         source_zero = bound in self.maybe_zero  # (0.0 for a number, or standing for a zero array)
+        passed = bound in self.zero_passed \
+            or not rank(self.plan.kinds.get(bound)) and bound not in self.never_zero
         entries = plan.kind == "display"  # (an entry of a container's adjoint may be 0.0)
         for c in self.contributions(s, plan):
             expr = c.expr
@@ -157,7 +159,7 @@ class BackwardSweep:
             # helpers take for the zero of any structure: their results may then be 0.0 too,
             # not arrays, seed 509973)
             self.accumulate(c.var, expr, block, s, uniform=uniform, zero=source_zero or entries,
-                            fresh=bool(rank(self.plan.kinds.get(bound))))
+                            fresh=bool(rank(self.plan.kinds.get(bound))), passed=passed)
 
     def backward_if(self, s, out):
         if getattr(s, "ad_inactive", False):
@@ -171,16 +173,18 @@ class BackwardSweep:
         if var is not None:
             test = branch_test(var, test)
         start_live, start_owned, start_zero = set(self.live), set(self.owned), set(self.maybe_zero)
+        start_passed = set(self.zero_passed)
         hoisted = set()
         for _ in range(2):
             # An adjoint one branch updates in place is owned before the if (so a loop around
             # it can own it once), instead of being copied inside the branch.
             self.live, self.owned = set(start_live) | hoisted, set(start_owned) | hoisted
-            self.maybe_zero = start_zero - hoisted
+            self.maybe_zero, self.zero_passed = start_zero - hoisted, start_passed - hoisted
             body = self.backward_block(s.body)
             body_live, body_owned, body_zero = self.live, self.owned, self.maybe_zero
+            body_passed = self.zero_passed
             self.live, self.owned = set(start_live) | hoisted, set(start_owned) | hoisted
-            self.maybe_zero = start_zero - hoisted
+            self.maybe_zero, self.zero_passed = start_zero - hoisted, start_passed - hoisted
             orelse = self.backward_block(s.orelse)
             else_live, else_owned = self.live, self.owned
             mixed = {v for v in ((body_owned | else_owned) - (body_owned & else_owned)) & start_live
@@ -195,6 +199,7 @@ class BackwardSweep:
         self.live = body_live | else_live
         self.owned = body_owned & else_owned
         self.maybe_zero = body_zero | self.maybe_zero  # (0.0 after the if when after either branch)
+        self.zero_passed |= body_passed
         # (an adjoint a branch kills is 0.0 there)
         self.materialize_into(self.live - body_live, body, s)
         self.materialize_into(self.live - else_live, orelse, s)
@@ -215,12 +220,14 @@ class BackwardSweep:
             return
         entry = set(self.live)
         entry_zero = set(self.maybe_zero)  # (0.0 on the first iteration, and if there is none)
+        entry_passed = set(self.zero_passed)
 
         zero_at_head = set()  # adjoints the body kills: 0.0 when the next iteration starts
 
         def reversed_body():
             # (adjoints entering the loop as 0.0)
             self.maybe_zero |= (self.live - entry) | zero_at_head | entry_zero
+            self.zero_passed |= entry_passed
             start = set(self.live)
             stmts = self.backward_block(s.body)
             zero_at_head.update(start - self.live)
@@ -249,6 +256,7 @@ class BackwardSweep:
         self.materialize_into(head_live - end_live, body, s)
         self.live, self.owned = set(head_live), set(head_owned)
         self.maybe_zero |= entry_zero
+        self.zero_passed |= entry_passed
         self.pop_control(s, block)
         if not body:
             out.extend(block)

@@ -40,6 +40,11 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
         # adjoints that may hold the scalar 0.0 standing for a zero array (set where a branch or
         # loop merges states): rules that are not elementwise skip their contributions then
         self.maybe_zero: set = set()
+        # adjoints of arrays that may hold the Python float 0.0 all the same: a number's adjoint
+        # may be 0.0 by its arithmetic (2 * x at x = 0), which the helpers take for the zero of
+        # any shape and pass on; such a sum is no array to update in place (seed 1299598)
+        self.zero_passed: set = set()
+        self.never_zero: set = set()  # (the seed of grad, 1.0)
         # adjoints that may hold exact zeros where np.where did not pick their value: a vjp there
         # is 0 (``where_nonzero``), not 0 * inf = NaN (sqrt of the entries not picked: < 0)
         self.masked: set = set()

@@ -108,12 +108,15 @@ from .core import (
     unreduce_extreme,
 )
 from .objects import (
+    OuterName,
     add_attribute,
     attribute,
     check_followed,
     fresh_computation,
     make_function,
     new_object,
+    outer_value,
+    set_outer,
     unfollowed,
     with_attribute,
     without_attribute,
@@ -168,7 +171,8 @@ __all__ = [
     "dtype_gate", "CalleeRedefined", "callee_redefined",
     # objects
     "add_attribute", "attribute", "without_attribute", "with_attribute", "unfollowed",
-    "make_function", "new_object", "fresh_computation", "check_followed",
+    "make_function", "new_object", "fresh_computation", "check_followed", "OuterName",
+    "outer_value", "set_outer",
     # calls
     "vectorized", "Unpacked", "unpacked", "MethodCall", "method_call", "call_forward",
     "call_backward",

@@ -19,6 +19,13 @@ _SMALL = 4096
 _F32, _f32 = np.dtype(np.float32), np.float32
 
 
+def _effectful(helper):
+    """Marks a helper that checks, raises or writes: generated code runs it where it stands, even
+    when its result is not used (the optimizer neither drops nor moves it)."""
+    helper.effectful = True
+    return helper
+
+
 def _broadcast(g, shape):
     """``np.broadcast_to(g, shape)``, as a fresh array when it is small."""
     size = 1

@@ -14,6 +14,7 @@ from ._base import (
     _adjoint_dtype,
     _broadcast,
     _by_position,
+    _effectful,
     _f32,
     _float,
     _is_plain_object,
@@ -60,6 +61,7 @@ def left_out(dlst, index):
     return dlst[:index] + dlst[index + 1:] if index != -1 else dlst[:-1]
 
 
+@_effectful
 def add_at(dx, index, g):
     """``dx[index] += g`` into an owned adjoint, correct for repeated fancy indices."""
     if g.__class__ is _float and not g:
@@ -103,6 +105,7 @@ def stored_derivative(d, x):
     return d
 
 
+@_effectful
 def take_adjoint(dx, index):
     """Read the adjoint of ``x[index]`` out of an owned ``dx`` and zero it there (subscript
     assignment overwrote those elements)."""
@@ -163,6 +166,7 @@ def container_adjoint(x, index, g):
     return out
 
 
+@_effectful
 def popped(t, *index):
     """``t.pop(*index)`` of the tangents kept on a list, or 0.0 when ``t`` is the 0.0 standing
     for a list of zero tangents."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import _adjoint_dtype, _float, _ndarray
+from ._base import _adjoint_dtype, _effectful, _float, _ndarray
 
 
 def lift(t, k):
@@ -100,6 +100,7 @@ def batch_container_adjoint(x, index, t):
     return out
 
 
+@_effectful
 def batch_add_at(dt, index, t):
     """``add_at`` into an owned batch of tangents."""
     if t.__class__ is _float:
@@ -109,6 +110,7 @@ def batch_add_at(dt, index, t):
     return dt
 
 
+@_effectful
 def batch_take_adjoint(dt, index):
     """``take_adjoint`` from an owned batch of tangents."""
     where = (slice(None),) + (index if isinstance(index, tuple) else (index,))

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import COMPLEX_UNSUPPORTED, AdError, error_at
-from ._base import _ndarray
+from ._base import _effectful, _ndarray
 
 
 class Refusal:
@@ -29,12 +29,14 @@ class Refusal:
                        hint=e.hint)
 
 
+@_effectful
 def refused(refusal):
     """Raise ``refusal``'s AdError: a call that cannot be differentiated, reached in a branch or
     a loop (it is refused when it runs: a branch that is not taken never refuses)."""
     raise refusal()
 
 
+@_effectful
 def refused_if_inexact(values, refusal):
     """Raise ``refusal`` if one of ``values`` (operands given to a parameter without a
     derivative) holds floats: an integer carries no derivative, a float would lose one."""
@@ -42,6 +44,7 @@ def refused_if_inexact(values, refusal):
         raise refusal()
 
 
+@_effectful
 def refused_if_moving(tangents, refusal):
     """Raise ``refusal`` if one of ``tangents`` (of operands given to a parameter without a
     derivative) is not zero: the derivative along it would be lost."""
@@ -54,6 +57,7 @@ _RECEIVERS = (np.generic, float, int, complex, list, tuple, dict)
 _SEQUENCES = (Sequence, _ndarray, np.flatiter)  # (indexed by position: list, tuple, x.flat ...)
 
 
+@_effectful
 def check_by_position(items, refusal):
     """Raise ``refusal`` (naming the type) unless indexing ``items`` by position gives what
     iterating over it gives: a loop over a value of no kind known when its code was generated,
@@ -62,6 +66,7 @@ def check_by_position(items, refusal):
         raise refusal(type(items).__name__)
 
 
+@_effectful
 def check_array(value, refusal):
     """Raise ``refusal`` unless ``value`` is an array (code planned for a value of no known kind
     that is right for an array only)."""
@@ -69,6 +74,7 @@ def check_array(value, refusal):
         raise refusal()
 
 
+@_effectful
 def check_list(value, refusal):
     """Raise ``refusal`` unless ``value`` is a list (``value.append(v)``, differentiated as a
     list's method)."""
@@ -80,6 +86,7 @@ def check_list(value, refusal):
 _NUMERIC = (float, int, np.generic, str, list, tuple)
 
 
+@_effectful
 def check_numeric(values, refusal):
     """Raise ``refusal`` unless each of ``values`` is an array, a number, a string, a list or a
     tuple (the operands of an operator differentiated as arithmetic)."""
@@ -88,6 +95,7 @@ def check_numeric(values, refusal):
             raise refusal("a %s" % type(v).__name__)
 
 
+@_effectful
 def check_sequence(value, refusal):
     """Raise ``refusal`` unless ``value`` is a list or a tuple (``value + [v]``, differentiated as
     a concatenation: an array would add the entries)."""
@@ -95,6 +103,7 @@ def check_sequence(value, refusal):
         raise refusal("a %s" % type(value).__name__)
 
 
+@_effectful
 def check_poppable(value, refusal):
     """Raise ``refusal`` unless ``value`` is a list or a dict (``value.pop(i)``, differentiated as
     their method)."""
@@ -102,6 +111,7 @@ def check_poppable(value, refusal):
         raise refusal("a %s" % type(value).__name__)
 
 
+@_effectful
 def refused_if_array(value, refusal):
     """Raise ``refusal`` if ``value`` is an array (an entry ``d[k] += v`` changes in place; a
     number entry is replaced)."""
@@ -109,6 +119,7 @@ def refused_if_array(value, refusal):
         raise refusal()
 
 
+@_effectful
 def attribute_alone(obj, attr, refusal):
     """Raise ``refusal`` if an attribute of ``obj`` other than ``attr`` holds an array that may
     share memory with the one ``obj.attr`` holds (``obj.attr += v`` changes that array in
@@ -121,6 +132,7 @@ def attribute_alone(obj, attr, refusal):
             raise refusal()
 
 
+@_effectful
 def check_receiver(value, refusal):
     """Raise ``refusal`` unless ``value`` is an array, a number or a container (what the
     array-method rule applied to ``value.method(...)`` is right for)."""
@@ -131,6 +143,7 @@ def check_receiver(value, refusal):
 _FLOAT_SCALARS = frozenset([float, np.float64, np.float32, np.float16, np.longdouble])
 
 
+@_effectful
 def scalar_seed(value, function):
     """The seed adjoint of the result of ``grad``: 1.0 for a real float scalar, ones for a float
     array of size 1 (a sum with ``keepdims=True``, a 0-d array); an AdError for anything else
@@ -163,6 +176,7 @@ def _describe(value):
 SELECTING = (_ndarray, list, tuple, dict, range, str, bytes)
 
 
+@_effectful
 def subscript_check(base, index, site):
     """Raise an AdError at ``site`` if ``base`` is not an array, list, tuple or dict and the
     values of ``index`` (a tuple of them), which depend on the differentiated arguments, are
@@ -211,5 +225,6 @@ class CalleeRedefined(Exception):
     adcompiler, which generates the code again)."""
 
 
+@_effectful
 def callee_redefined(name):
     raise CalleeRedefined(name)

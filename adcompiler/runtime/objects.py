@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import types
 
-from ._base import _float, _Named
+from ._base import _effectful, _float, _Named
 from .adjoints import add
 
 
@@ -66,6 +66,7 @@ def _attribute_entries(t):
 _UNFOLLOWED: dict = {}
 
 
+@_effectful
 def unfollowed(obj, attr):
     """Record, as a function returns, the value it stored in ``obj.attr`` (see
     ``check_followed``)."""
@@ -85,12 +86,14 @@ def make_function(made, defaults):
     return types.FunctionType(made[0], made[1], "<lambda>", defaults or None)
 
 
+@_effectful
 def fresh_computation():
     """Forget what earlier computations stored (called as a gradient computation starts)."""
     if _UNFOLLOWED:
         _UNFOLLOWED.clear()
 
 
+@_effectful
 def check_followed(obj, attr, refusal):
     """Raise ``refusal`` when differentiated code reads ``obj.attr`` that a called function set to a
     value depending on the differentiated arguments (the derivative would not follow it)."""
@@ -98,3 +101,35 @@ def check_followed(obj, attr, refusal):
         entry = _UNFOLLOWED.get((id(obj), attr))
         if entry is not None and entry[0] is obj and getattr(obj, attr, None) is entry[1]:
             raise refusal(())
+
+
+class OuterName:
+    """A ``global`` or ``nonlocal`` variable of the user's function: its module namespace entry,
+    or its closure cell."""
+    __slots__ = ("name", "namespace", "cell")
+
+    def __init__(self, name, namespace=None, cell=None):
+        self.name, self.namespace, self.cell = name, namespace, cell
+
+
+@_effectful
+def outer_value(ref):
+    """The value of the global or nonlocal variable ``ref`` now."""
+    if ref.cell is not None:
+        try:
+            return ref.cell.cell_contents
+        except ValueError:
+            raise NameError("free variable %r referenced before assignment" % ref.name) from None
+    try:
+        return ref.namespace[ref.name]
+    except KeyError:
+        raise NameError("name %r is not defined" % ref.name) from None
+
+
+@_effectful
+def set_outer(ref, value):
+    """Assign the global or nonlocal variable ``ref``, as the user's function does."""
+    if ref.cell is not None:
+        ref.cell.cell_contents = value
+    else:
+        ref.namespace[ref.name] = value

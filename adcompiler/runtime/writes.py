@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import AdError
-from ._base import _float, _ndarray
+from ._base import _effectful, _float, _ndarray
 from .adjoints import zero_like
 
 
@@ -24,6 +24,7 @@ def keep_dtype(x, value):
     return value
 
 
+@_effectful
 def in_place(x, value):
     """``x op= v`` on an argument: Python writes the result into an array (or list) ``x``, which
     the caller holds too; ``value`` is ``x op v``. Returns what ``x`` is afterwards."""
@@ -36,6 +37,7 @@ def in_place(x, value):
     return value
 
 
+@_effectful
 def out_value(out, value):
     """``value`` (what ``f(...)`` computes) as ``f(..., out=out)`` writes it into ``out``: NumPy's
     checks first (``out`` an array, the result cast to its dtype by kind: a float into an int
@@ -65,6 +67,7 @@ def scattered(t, a, index, t_value):
     return out
 
 
+@_effectful
 def flat_index(x, index, value=None):
     """The index of ``x`` that ``x.flat[index]`` selects, for ``x[...]`` (a store through ``.flat``
     is then a store into ``x``). With ``value`` (``x.flat[index] = value``): refused when NumPy
@@ -81,6 +84,7 @@ def flat_index(x, index, value=None):
     return np.unravel_index(positions, x.shape)
 
 
+@_effectful
 def diagonal_index(a, value):
     """The index of the entries ``np.fill_diagonal(a, value)`` writes (``a[i, i, ...]`` for ``i``
     below the smallest axis; ``a`` must have equal axes beyond two, as NumPy requires); refused
@@ -95,6 +99,7 @@ def diagonal_index(a, value):
     return (k,) * a.ndim
 
 
+@_effectful
 def stored_value(x, index, value, refusal):
     """The value of ``x[index] = value`` where ``value`` may be a view of ``x``. NumPy writes an
     overlapping view element by element in an order of its own (``x[1, :] = x[:, -1]`` reads
@@ -112,6 +117,7 @@ def stored_value(x, index, value, refusal):
     return before
 
 
+@_effectful
 def element_in_place(container, x, value):
     """``container[k] op= v``: an array (or list) element of a list or dict is changed in place
     (``x`` is ``container[k]``, ``value`` is ``x op v``); an array container's element is
