@@ -18,11 +18,11 @@ class ListMethods:
 
     def extension(self, s) -> bool:
         """``lst.extend(items)`` of a local list, and ``lst.insert(i, v)``, ``lst.reverse()`` and
-        ``lst.sort(...)`` of a name that holds lists only, spelled with ``append`` and ``pop``, what the derivative follows (the list
-        stays the same object, as in the plain call): ``extend`` appends each item of a copy of
-        ``items`` taken first (``lst.extend(lst)`` doubles the list); the others take a copy of
-        the entries, pop them all, and append them in their new order. False for any other
-        statement."""
+        ``lst.sort(...)`` of a name that holds lists only, spelled with ``append`` and ``pop``,
+        what the derivative follows (the list stays the same object, as in the plain call):
+        ``extend`` appends each item of a copy of ``items`` taken first (``lst.extend(lst)``
+        doubles the list); the others take a copy of the entries, pop them all, and append them
+        in their new order. False for any other statement."""
         call = s.value
         if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
                 and call.func.attr in _REFILLED and isinstance(call.func.value, gast.Name)
