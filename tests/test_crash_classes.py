@@ -416,3 +416,36 @@ def test_a_zero_adjoint_of_a_number_reaching_a_slice_update(fn, extra, W):
         np.testing.assert_array_equal(ad.grad(fn)(*args), np.zeros_like(W))
         return
     check_all_modes(fn, args, wrt=0)
+
+
+# -- np.ndindex loops and slice stores into lists (realistic trial 5) -----------------------------
+
+def loops_over_ndindex(x):
+    A = np.outer(x, x)
+    s = 0.0
+    for i, j in np.ndindex(A.shape):
+        s += A[i, j] ** 2 / (1 + i + j)
+    return s
+
+
+def stores_a_slice_of_a_list(x):
+    entries = [0.0, x[2], 1.0, 2.0]
+    entries[1:3] = [x[0] ** 2, x[1]]
+    entries[3:] = (x[2] * entries[1],)
+    entries[:1] = [np.sin(x[1])]
+    return entries[0] * entries[1] + entries[2] * entries[3]
+
+
+@pytest.mark.parametrize("fn", [loops_over_ndindex, stores_a_slice_of_a_list])
+def test_ndindex_loops_and_list_slice_stores(fn):
+    check_all_modes(fn, [np.array([0.3, 1.7, -0.6])])
+
+
+def test_a_loop_over_ndenumerate_is_refused_at_its_line():
+    def over_ndenumerate(x):
+        s = 0.0
+        for (i,), v in np.ndenumerate(x):
+            s += v * i
+        return s
+    with pytest.raises(ad.AdError, match="np.ndenumerate"):
+        ad.grad(over_ndenumerate)(np.array([1.0, 2.0]))

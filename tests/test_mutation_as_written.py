@@ -152,3 +152,34 @@ def test_scatter_add_into_an_argument_changes_it_as_the_plain_call():
     value, grad = ad.value_and_grad(scatter_into_argument, wrt=1)(got_acc, x)
     assert value == want and np.array_equal(got_acc, plain_acc)
     np.testing.assert_allclose(grad, [2 * plain_acc[0], 2 * plain_acc[0], 2 * plain_acc[1]], rtol=1e-12)
+
+
+def gray_scott(F, U0, V0):
+    U, V = U0.copy(), V0.copy()
+    for _ in range(3):
+        Uc, Vc = U[1:-1], V[1:-1]  # (views, bound again each step, never read after the writes)
+        uvv = Uc * Vc * Vc
+        dU = U[:-2] + U[2:] - 2 * Uc - uvv + F * (1 - Uc)
+        dV = V[:-2] + V[2:] - 2 * Vc + uvv - F * Vc
+        U[1:-1] += 0.1 * dU
+        V[1:-1] += 0.1 * dV
+    return np.sum(V ** 2) + np.sum(U * V)
+
+
+def swaps_by_unpacking(x):
+    a, b = x[0], x[1] * 2.0
+    a, b = b, a  # (both values first)
+    u, v = b * a, a
+    w = [1.0, 2.0]
+    w[0], c = a * 3.0, w[0]
+    return a * 3.0 + b + u * v + w[0] * c
+
+
+def test_unpacking_a_display_binds_each_name_to_its_value():
+    """``Uc, Vc = U[1:-1], V[1:-1]`` binds each name to its view (no tuple holding them, which
+    was refused as a view read after the write), and ``a, b = b, a`` swaps."""
+    U0, V0 = np.array([1.0, 0.5, 0.2, 0.7, 1.0]), np.array([0.0, 0.3, 0.4, 0.1, 0.0])
+    for wrt in (0, 1, 2):
+        check_all_modes(gray_scott, [0.3, U0, V0], wrt=wrt)
+    check_all_modes(swaps_by_unpacking, [np.array([0.5, 1.5])])
+    assert " = (" not in ad.source(swaps_by_unpacking)  # (no tuple is built)

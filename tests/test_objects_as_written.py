@@ -633,3 +633,29 @@ def test_a_store_that_runs_code_of_the_class_is_refused_where_it_runs(props):
     np.testing.assert_array_equal(grad, G3)  # (the branch is not taken)
     with pytest.raises(ad.AdError, match=r"runs code of its class \(a descriptor or __setattr__\)"):
         ad.grad(props.stores_through_setattr, wrt=1)(props.Doubling(G3.copy()), X3 + 200.0)
+
+
+class Padded:
+    def __init__(self, w, pad, stride):
+        self.w, self.pad, self.stride = w, pad, stride  # (ints beside the weights)
+
+    def forward(self, x):
+        xp = np.pad(x, (self.pad, self.pad))
+        return np.convolve(xp, self.w, mode="valid")[::self.stride]
+
+
+def through_a_padded_layer(layer, x):
+    return np.sum(layer.forward(x) ** 2)
+
+
+def test_an_int_attribute_given_to_a_parameter_without_a_derivative():
+    """``np.pad(x, (self.pad, self.pad))`` in a method of a differentiated layer: the widths are
+    ints (checked where the call runs), not values whose derivative would be lost."""
+    w, x = np.array([0.5, 1.0, -0.5]), np.array([1.0, 2.0, 3.0, -1.0])
+    grad = ad.grad(through_a_padded_layer, wrt=(0, 1))(Padded(w.copy(), 1, 2), x.copy())
+    np.testing.assert_allclose(grad[0].w, fd_grad(
+        lambda v: through_a_padded_layer(Padded(v, 1, 2), x), [w], 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad[1], fd_grad(
+        lambda v: through_a_padded_layer(Padded(w, 1, 2), v), [x], 0), rtol=1e-6, atol=1e-8)
+    with pytest.raises(ad.AdError, match="np.pad has no derivative w.r.t. its argument 'pad_width'"):
+        ad.grad(through_a_padded_layer)(Padded(w.copy(), 1.5, 2), x.copy())

@@ -1404,3 +1404,30 @@ def test_list_methods_keep_the_list_and_its_aliases():
     assert mine == plain
     with pytest.raises(ad.AdError, match="changing the list 'vals' changes 'held' too"):
         ad.grad(reverses_a_list_another_name_reads)(x)
+
+
+def backward_over_zipped_pairs(ws, xs):
+    acc = 0.0
+    for w, x in reversed(list(zip(ws, xs))):
+        acc = 0.5 * acc + w * x
+    pairs = tuple(enumerate(ws))
+    return acc + sum(i * w for i, w in pairs)
+
+
+def outer_products_by_nested_comprehension(v):
+    M = [[v[i] * v[j] for j in range(len(v))] for i in range(len(v))]
+    rows = M
+    return sum(sum(row) ** 2 for row in rows) + M[0][1]
+
+
+def test_lists_made_from_zip_and_nested_comprehensions():
+    """``list(zip(...))``/``tuple(enumerate(...))`` as values (made as a loop over them makes
+    them), and a list of lists from a nested comprehension read row by row (each row a new
+    list: appending to the next one does not change those already held)."""
+    ws, xs = [1.0, 2.0, -0.5], [3.0, 4.0, 0.25]
+    grads = ad.grad(backward_over_zipped_pairs, wrt=(0, 1))(ws, xs)
+    for pos, g in enumerate(grads):
+        want = fd_grad(lambda *a: backward_over_zipped_pairs(list(a[0]), list(a[1])),
+                       [np.array(ws), np.array(xs)], pos)
+        np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-9)
+    check_all_modes(outer_products_by_nested_comprehension, [np.array([0.5, 2.0, -1.0])])

@@ -16,6 +16,12 @@ from ..resolve import MISSING
 class HigherOrder:
     """Higher-order builtins spelled out (a mixin of the ``Normalizer``)."""
 
+    def iterator_call(self, node) -> bool:
+        """Whether ``node`` is a call of zip, enumerate or reversed (plain arguments)."""
+        return isinstance(node, gast.Call) and self.is_global(node.func) \
+            and any(self.resolver.resolve(node.func) is f for f in (zip, enumerate, reversed)) \
+            and not node.keywords and not any(isinstance(a, gast.Starred) for a in node.args)
+
     def higher_order(self, node, s):
         """``map(f, xs, ...)`` as ``[f(x, ...) for x, ... in zip(xs, ...)]``, ``filter(f, xs)`` as
         ``[x for x in xs if f(x)]`` and ``functools.reduce(f, xs[, start])`` as a loop, so ``f``
@@ -23,6 +29,15 @@ class HigherOrder:
         target = self.resolver.resolve(node.func) if self.is_global(node.func) else MISSING
         if target in (sorted, max, min) and any(k.arg == "key" for k in node.keywords):
             return self.keyed(target, node, s)
+        if target in (list, tuple) and len(node.args) == 1 and not node.keywords \
+                and self.iterator_call(node.args[0]):
+            # list(zip(xs, ys)): the items as a loop over it makes them (which follows them)
+            item = self.namer.fresh("item")
+            items = name(self.comprehension(gast.ListComp(elt=name(item), generators=[
+                gast.comprehension(target=name(item, True), iter=node.args[0], ifs=[],
+                                   is_async=0)]), s))
+            return items if target is list else gast.Call(func=node.func, args=[items],
+                                                          keywords=[])
         if target not in (map, filter, functools.reduce) or node.keywords or len(node.args) < 2 \
                 or any(isinstance(a, gast.Starred) for a in node.args):
             return None

@@ -53,6 +53,27 @@ class ListMethods:
             return True
         return False
 
+    def slice_of_a_list(self, target, value, s) -> bool:
+        """``lst[a:b] = items`` of a name that holds lists only: its entries refilled (see
+        ``extension``) with ``entries[:a] + list(items) + entries[b:]``; False for any other
+        store."""
+        index = target.slice
+        if not (isinstance(target.value, gast.Name) and target.value.id in self.sure_lists
+                and isinstance(index, gast.Slice) and index.step is None):
+            return False
+        lower = self.atom(index.lower, s) if index.lower is not None else None
+        upper = self.atom(index.upper, s) if index.upper is not None else None
+        given = gast.Call(func=name(self._builtin("list")), args=[value], keywords=[])
+
+        def spliced(items):
+            head = gast.BinOp(left=_part(items, None, const(0) if lower is None else lower),
+                              op=gast.Add(), right=given)
+            if upper is None:
+                return head
+            return gast.BinOp(left=head, op=gast.Add(), right=_part(items, upper, None))
+        self._refill(target.value.id, spliced, s)
+        return True
+
     def _refill(self, lst, reordered, s):
         """Pop every entry of ``lst`` and append those of ``reordered(copy of the entries)``."""
         items = self.namer.fresh("items")
@@ -116,12 +137,15 @@ _REFILLED = ("extend", "sort", "reverse", "insert")
 
 def _inserted(items, at, value):
     """``items[:at] + [value] + items[at:]`` (``list.insert``'s result)."""
-    def part(lower, upper):
-        return gast.Subscript(value=copy_tree(items), slice=gast.Slice(
-            lower=copy_tree(lower), upper=copy_tree(upper), step=None), ctx=gast.Load())
-    head = gast.BinOp(left=part(None, at), op=gast.Add(),
+    head = gast.BinOp(left=_part(items, None, at), op=gast.Add(),
                       right=gast.List(elts=[value], ctx=gast.Load()))
-    return gast.BinOp(left=head, op=gast.Add(), right=part(at, None))
+    return gast.BinOp(left=head, op=gast.Add(), right=_part(items, at, None))
+
+
+def _part(items, lower, upper):
+    """``items[lower:upper]``."""
+    return gast.Subscript(value=copy_tree(items), slice=gast.Slice(
+        lower=copy_tree(lower), upper=copy_tree(upper), step=None), ctx=gast.Load())
 
 
 def sure_lists(body, resolve, list_params=frozenset()) -> set:

@@ -29,7 +29,8 @@ NUMBER = "number"  # (a number or None: never iterated over, so no kind a loop s
 _SEQUENCE_TYPES = (Sequence, np.ndarray, np.flatiter)  # (list, tuple, range, str, x.flat ...)
 # calls whose result is a sequence, and calls whose result is a set, dict or iterator
 _SEQUENCE_MAKERS = (list, tuple, sorted, range)
-_OTHER_MAKERS = (set, frozenset, dict, iter, map, filter, zip, enumerate, reversed)
+_OTHER_MAKERS = (set, frozenset, dict, iter, map, filter, zip, enumerate, reversed, np.ndindex,
+                 np.ndenumerate, np.nditer)
 # methods giving a dict's views or a set (of any object: the list of what they give is right)
 _OTHER_METHODS = ("keys", "values", "items", "union", "intersection", "difference",
                   "symmetric_difference")

@@ -81,6 +81,8 @@ class Stores:
             if not (isinstance(value, gast.Name) and value.id == target.id):
                 self.emit(assign(target.id, value), s)
         elif isinstance(target, gast.Subscript):
+            if self.slice_of_a_list(target, value, s):
+                return
             target = self.through_flat(target, value)
             base = self.store_base(target.value, s)
             index = self.index(target.slice, s)

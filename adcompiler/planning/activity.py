@@ -8,13 +8,14 @@ import gast
 import numpy as np
 
 from .. import rules
-from ..analysis import activity
+from ..analysis import activity, is_container
 from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from ..ir import target_of, walk
 from ..resolve import MISSING
 
 
-def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False) -> dict:
+def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False,
+                           kinds=None) -> dict:
     """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
     bounds of ``np.clip`` once had none) would silently get no gradient, and so would one a
     call changes in place (``y.sort()``, ``np.add.at(out, i, x)``), or an index that depends on
@@ -23,7 +24,9 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
     maps id(statement) to its plan. In generated code (``generated``: a gradient differentiated
     again), where what was saved for the backward pass has no known kind, an operand reaching
     a parameter without a derivative is checked at run time instead: an integer (the order of
-    ``jv(n, x)``) has no derivative to lose, a float is refused there. The result maps
+    ``jv(n, x)``) has no derivative to lose, a float is refused there; so is one whose kind is
+    not known here (``self.pad`` of an object, a tuple's entries; ``kinds``: name -> kind). The
+    result maps
     id(statement) to "index" or to (operand names, error) for those run-time checks."""
     plans = [(s, p) for s in layout.simple for p in [plan_of[id(s)]] if p.ignored]
     index_checks = {}  # statements checked at run time instead (see runtime_checks)
@@ -54,8 +57,9 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
                                   hint="wrap that argument in ad.stop_gradient(...) if no gradient "
                                        "should flow through it, or register a rule with "
                                        "ad.defvjp")
-                if not generated:
-                    raise error
+                known = [(kinds or {}).get(n) for n in names if n in reaching]
+                if not generated and any(k is not None and not is_container(k) for k in known):
+                    raise error  # (a container's entries, an attribute: checked where it runs)
                 operands = index_checks.setdefault(id(s), ([], error))[0]
                 operands.extend(n for n in names if n in reaching and n not in operands)
     return index_checks

@@ -97,7 +97,7 @@ class ListSharing:
                 return True
         return holder == self.result
 
-    def holds_before(self, container, same, s, aliasing) -> bool:
+    def holds_before(self, container, same, s, aliasing, seen=()) -> bool:
         """Whether ``container`` may hold one of the names ``same`` when ``s`` runs: put into it
         (or into a list it copies) by a statement that may run before ``s``, the name not bound
         to another object in between (``items.append(row)`` of the last pass of a loop that
@@ -105,7 +105,9 @@ class ListSharing:
         if not set(same).intersection(self.entries(container, before=s)):
             return False
         if container not in {into for _, into, _ in self.stores()}:
-            return True  # (through a copy: what it copies holds them)
+            # (through a copy, M = items: when what it copies holds them)
+            return any(self.holds_before(c, same, s, aliasing, seen + (container,))
+                       for c in self.copied_from(container) if c not in seen + (container,))
         return any(self.runs_before(st, s) and not any(
             self.rebound_between(n, st, s, aliasing) for n in set(names) & set(same))
             for st, into, names in self.stores() if into == container and set(names) & set(same)) \

@@ -34,6 +34,10 @@ table.nondiff(np.linalg.matrix_rank)
 if hasattr(np.linalg, "outer"):  # NumPy >= 2.0: the array API's spellings (last two axes)
     table.product(np.linalg.outer, "x1, x2", "np.dot(g, x2)", "np.dot(x1, g)", "np.linalg.outer")
     table.like(np.linalg.matmul, _NP[np.matmul], "x1, x2")
+    D(np.linalg.vector_norm, "x, axis=None, keepdims=False, ord=2",
+      "dvector_norm(g, ans, x, axis, keepdims, ord)",
+      jvp="np.sum(dvector_norm(1.0, ans, x, axis, keepdims, ord) * t_x, axis=axis, "
+          "keepdims=keepdims)")
     table.like(np.linalg.vecdot, _NP[np.vecdot], "x1, x2, axis=-1")
     table.like(np.linalg.tensordot, _NP[np.tensordot], "a, b, axes=2")
     D(np.linalg.cross, "a, b, axis=-1", "cross_back(g, a, b, 0, -1, -1, -1, axis)",

@@ -428,6 +428,9 @@ table.refuse(np.apply_along_axis, np.apply_over_axes, np.piecewise, np.frompyfun
              why="it calls a Python function of its own, and adcompiler does not trace into NumPy",
              hint="write the loop or the branches in the function itself (np.stack([f(row) for row "
                   "in x]), np.where(condition, f(x), g(x)))")
-table.without_gradient(np.arange, np.unique, np.bincount, np.histogram, np.random.normal,
+# (a scatter-add of the weights: np.add.at(out, x, weights))
+D(np.bincount, "x, weights=None, minlength=0", weights="np.asarray(g)[..., x]",
+  jvp="np.bincount(x, t_weights, minlength)", harmless=("minlength",))
+table.without_gradient(np.arange, np.unique, np.histogram, np.random.normal,
                        np.random.uniform,
                        np.random.choice, np.random.permutation)

@@ -280,3 +280,22 @@ def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
             return g * out
     raise AdError("the gradient of np.linalg.norm with ord=%r is not supported" % (ord,),
                   hint="use ord=None (2-norm / Frobenius), 1, inf, 'nuc' or 2 of a matrix")
+
+
+def dvector_norm(g, ans, x, axis=None, keepdims=False, ord=2):
+    """Adjoint of ``np.linalg.vector_norm``: the vector norm over ``axis`` (all of ``x`` for
+    None, several axes flattened into one), as ``dnorm`` gives it for one axis."""
+    if g.__class__ is _float and not g:
+        return g
+    x = np.asarray(x)
+    axes = tuple(range(x.ndim)) if axis is None else \
+        tuple(a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis))
+    kept = [n for i, n in enumerate(x.shape) if i not in axes]
+    flat = np.moveaxis(x, axes, range(x.ndim - len(axes), x.ndim)).reshape(kept + [-1])
+    if np.ndim(g) and keepdims:
+        g = np.squeeze(g, axis=axes)
+    if keepdims:
+        ans = np.squeeze(ans, axis=axes)
+    out = dnorm(g, ans, flat, ord, -1, False)
+    moved = np.reshape(out, kept + [x.shape[a] for a in axes])
+    return np.moveaxis(moved, range(x.ndim - len(axes), x.ndim), axes)
