@@ -5,6 +5,7 @@ optimiser is told comes from ``optimizer_inputs``; callees compiled at run time 
 from __future__ import annotations
 
 import math
+import types
 from dataclasses import dataclass
 
 import gast
@@ -28,6 +29,24 @@ from .planning import plan_function
 from .reverse import ReverseMode
 from .rules.helpers.elementwise import nonzero_or_inf
 from .shapes import constants_as_numbers
+
+
+def _arg_modules(parsed, arg_kinds) -> dict:
+    """Parameter -> module, for arguments that are modules (``xp=np``), given or left to a
+    default."""
+    if arg_kinds is None:
+        return {}
+    params = param_names(parsed.tree)
+    a = parsed.tree.args
+    positional = [p.id for p in a.posonlyargs + a.args]
+    fn = getattr(parsed.fn, "__func__", parsed.fn)
+    defaults = dict(zip(positional[::-1], (getattr(fn, "__defaults__", None) or ())[::-1]))
+    defaults.update(getattr(fn, "__kwdefaults__", None) or {})
+    modules = {p: v for p, v in defaults.items() if isinstance(v, types.ModuleType)
+               and p in params and params.index(p) >= len(arg_kinds)}
+    modules.update({p: k[1] for p, k in zip(params, arg_kinds)
+                    if isinstance(k, tuple) and k[0] == "module"})
+    return modules
 
 
 def _arg_classes(params, arg_kinds) -> dict:
@@ -107,7 +126,8 @@ def _stage(fn, arg_kinds=None, fuse=True):
     fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts,
                                          ctx.bind, numbers, ctx.generated,
                                          _arg_classes(param_names(parsed.tree), arg_kinds),
-                                         lists, sequences)
+                                         lists, sequences,
+                                         _arg_modules(parsed, arg_kinds))
     if fuse:
         fuse_composites(fdef, ctx)
     return parsed, ctx, fdef

@@ -11,10 +11,11 @@ import numpy as np
 try:
     import scipy.linalg as sla
     import scipy.signal as sig
+    import scipy.spatial.distance as ssd
     import scipy.special as sp
     import scipy.stats as st
 except ImportError:  # SciPy's rules exist only with SciPy
-    sp = st = sla = sig = None
+    sp = st = sla = sig = ssd = None
 
 
 class V:
@@ -659,6 +660,17 @@ if sp is not None:
         ("laplace", "", dict(lo=-2.0, hi=2.0)),
         ("cauchy", "", dict(lo=-2.0, hi=2.0)),
         ("logistic", "", dict(lo=-2.0, hi=2.0)),
+        ("halfnorm", "", dict(lo=1.2, hi=3.0)),
+        ("halfcauchy", "", dict(lo=1.2, hi=3.0)),
+        ("rayleigh", "", dict(lo=1.2, hi=3.0)),
+        ("gumbel_r", "", dict(lo=-2.0, hi=2.0)),
+        ("gumbel_l", "", dict(lo=-2.0, hi=2.0)),
+        ("uniform", "", dict(lo=0.2, hi=0.7)),
+        ("lognorm", "z * 0.4", dict(lo=1.2, hi=3.0)),
+        ("invgamma", "z", dict(lo=1.2, hi=3.0)),
+        ("weibull_min", "z", dict(lo=1.2, hi=3.0)),
+        ("pareto", "z", dict(lo=1.5, hi=3.0)),
+        ("skewnorm", "z - 2.0", dict(lo=-2.0, hi=2.0)),
     ]
     for _family, _shapes, _support in _FAMILIES:
         for _method in _DENSITY:
@@ -697,6 +709,16 @@ if sp is not None:
         C(sig.convolve2d, "sig.convolve2d(x, y, 'same')", dict(x=V(3, 4), y=V(2, 3))),
         C(sig.correlate2d, "sig.correlate2d(x, y, 'same')", dict(x=V(4, 4), y=V(2, 2))),
         C(sig.correlate2d, "sig.correlate2d(x, y, 'valid')", dict(x=V(3, 4), y=V(2, 3))),
+    ]
+    CASES += [  # scipy.spatial.distance (points apart: no distance of 0)
+        C(ssd.cdist, "ssd.cdist(x, y)", dict(x=V(3, 2), y=V(4, 2))),
+        C(ssd.cdist, "ssd.cdist(x, y, 'sqeuclidean')", dict(x=V(3, 2), y=V(2, 2))),
+        C(ssd.cdist, "ssd.cdist(x, y, metric='cityblock')", dict(x=V(2, 3), y=V(3, 3))),
+        C(ssd.pdist, "ssd.pdist(x)", dict(x=V(4, 2))),
+        C(ssd.pdist, "ssd.pdist(x, 'sqeuclidean')", dict(x=V(3, 3))),
+        C(ssd.squareform, "ssd.squareform(ssd.pdist(x, 'sqeuclidean'))", dict(x=V(4, 2))),
+        C(ssd.squareform, "ssd.squareform(x + x.T - np.diag(np.diag(x + x.T)))",
+          dict(x=V(3, 3))),
     ]
     _K3 = "np.array([0.0, 2.0, 5.0])"
     _SPD = "x @ x.T + 3.0 * np.eye(3)"

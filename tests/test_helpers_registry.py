@@ -42,7 +42,7 @@ def test_the_registry_holds_the_runtime_and_every_topic_module():
         for name, value in vars(module).items():
             if callable(value) and not name.startswith("_") and value.__module__ == module.__name__:
                 assert HELPERS[name] is value and helper_object(name) is value
-    assert HELPER_NAMES == {"np", "math", "sp", "st", "sla", "sig"} | set(HELPERS)
+    assert HELPER_NAMES == {"np", "math", "sp", "st", "sla", "sig", "ssd"} | set(HELPERS)
 
 
 def test_every_helper_module_is_under_300_lines():

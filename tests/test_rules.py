@@ -28,6 +28,7 @@ def _module(tmp_path_factory):
     path = tmp_path_factory.mktemp("rulecases") / "rule_case_functions.py"
     lines = ["import copy", "import math", "import numpy as np", "try:", "    import scipy.special as sp",
              "    import scipy.stats as st", "    import scipy.linalg as sla", "    import scipy.signal as sig",
+             "    import scipy.spatial.distance as ssd",
              "except ImportError:",
              "    pass", ""]
     for i, case in enumerate(CASES):

@@ -315,7 +315,21 @@ def scipy_style_namespace(x):
     return r + xp.std(m, axis=0)[1] + xp.sum(xp.matmul(m, xp.permute_dims(m, (1, 0))))
 
 
-NAMESPACE_FUNCTIONS = [alias_sum, alias_linalg, namespace_function]
+def normalized(x, xp=np):
+    return x / xp.linalg.vector_norm(x, axis=-1, keepdims=True)
+
+
+def namespace_parameter(x, xp=np):  # (the array API's style: the namespace given, or NumPy)
+    y = normalized(x, xp=xp)
+    return xp.sum(xp.clip(y, -0.4, 0.6) * x) + xp.max(xp.cos(x))
+
+
+def namespace_given(x):
+    return namespace_parameter(x, np)
+
+
+NAMESPACE_FUNCTIONS = [alias_sum, alias_linalg, namespace_function, namespace_parameter,
+                       namespace_given]
 if hasattr(np.ndarray, "__array_namespace__"):
     NAMESPACE_FUNCTIONS.append(array_api_method)
 if importlib.util.find_spec("scipy") is not None:

@@ -36,7 +36,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                        dict_params=frozenset(), bind=None, number_params=frozenset(),
                        generated=False, object_classes=None,
                        list_params=frozenset(),
-                       sequence_params=None) -> tuple[gast.FunctionDef, set]:
+                       sequence_params=None, module_params=None) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
     ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
@@ -45,7 +45,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     ``list_params``: parameters known to be lists;
     ``sequence_params``: parameters known to be lists, tuples or arrays (iterated by position;
     None: the arguments' kinds are not known, and the code is for reading: every parameter is
-    taken for a sequence)."""
+    taken for a sequence); ``module_params``: parameter -> the module it is given (``xp=np``)."""
     lowered = lower_jumps(fdef, namer)
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
@@ -61,7 +61,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
          and isinstance(n.op, gast.Add)}  # (lists that may grow)
     norm.generated = generated
     if bind is not None:
-        resolve_namespace_aliases(lowered, resolver, norm.helper)
+        resolve_namespace_aliases(lowered, resolver, norm.helper, module_params or {})
         thaw_frozen_distributions(lowered, resolver, namer.fresh)
     stores = [n.id for st in lowered for n in walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]

@@ -16,6 +16,15 @@ from ..resolve import MISSING
 class HigherOrder:
     """Higher-order builtins spelled out (a mixin of the ``Normalizer``)."""
 
+    def iterator_items(self, target, node, s):
+        """``list(zip(xs, ys))`` (``tuple(...)``): the items as a loop over the iterator makes
+        them, which follows their derivatives."""
+        item = self.namer.fresh("item")
+        items = name(self.comprehension(gast.ListComp(elt=name(item), generators=[
+            gast.comprehension(target=name(item, True), iter=node.args[0], ifs=[],
+                               is_async=0)]), s))
+        return items if target is list else gast.Call(func=node.func, args=[items], keywords=[])
+
     def iterator_call(self, node) -> bool:
         """Whether ``node`` is a call of zip, enumerate or reversed (plain arguments)."""
         return isinstance(node, gast.Call) and self.is_global(node.func) \
@@ -31,13 +40,7 @@ class HigherOrder:
             return self.keyed(target, node, s)
         if target in (list, tuple) and len(node.args) == 1 and not node.keywords \
                 and self.iterator_call(node.args[0]):
-            # list(zip(xs, ys)): the items as a loop over it makes them (which follows them)
-            item = self.namer.fresh("item")
-            items = name(self.comprehension(gast.ListComp(elt=name(item), generators=[
-                gast.comprehension(target=name(item, True), iter=node.args[0], ifs=[],
-                                   is_async=0)]), s))
-            return items if target is list else gast.Call(func=node.func, args=[items],
-                                                          keywords=[])
+            return self.iterator_items(target, node, s)
         if target not in (map, filter, functools.reduce) or node.keywords or len(node.args) < 2 \
                 or any(isinstance(a, gast.Starred) for a in node.args):
             return None

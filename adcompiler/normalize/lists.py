@@ -189,6 +189,8 @@ def _makes_list(value, resolve, lists) -> bool:
         return any(_makes_list(a, resolve, lists) and isinstance(b, gast.Constant)
                    and type(b.value) is int for a, b in ((value.left, value.right),
                                                           (value.right, value.left)))
+    if isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Slice):
+        return _makes_list(value.value, resolve, lists)  # (a slice of a list: a new list)
     if isinstance(value, gast.Call):
         if any(resolve(value.func) is f for f in (list, sorted)):
             return True

@@ -72,24 +72,34 @@ _NUMPY_EQUIVALENTS = frozenset((
     "count_nonzero", "nonzero", "finfo", "iinfo", "cumulative_sum", "cumulative_prod"))
 
 
-def resolve_namespace_aliases(body, resolver, bind) -> None:
-    """``xp = np`` (or ``xp = array_namespace(x)`` returning a module) bound once: every read of
-    ``xp`` becomes a read of the module itself, so ``xp.sum(x)`` is ``np.sum(x)`` with its rule
-    (never the array method ``.sum`` of an object that is not an array); ``xp.f`` of NumPy's
-    array-API wrapper is NumPy's ``f`` where they agree (``_NUMPY_EQUIVALENTS``)."""
+def _preferred(module, resolver) -> str:
+    """The name generated code gives ``module``: the user's (np), else its last part."""
+    return next((k for k, v in resolver.parsed.globals.items() if v is module),
+                module.__name__.split(".")[-1])
+
+
+def resolve_namespace_aliases(body, resolver, bind, module_params=None) -> None:
+    """``xp = np`` (or ``xp = array_namespace(x)`` returning a module) bound once, or a parameter
+    given a module (``module_params``: parameter -> module) and never bound: every read of ``xp``
+    becomes a read of the module itself, so ``xp.sum(x)`` is ``np.sum(x)`` with its rule (never
+    the array method ``.sum`` of an object that is not an array); ``xp.f`` of NumPy's array-API
+    wrapper is NumPy's ``f`` where they agree (``_NUMPY_EQUIVALENTS``)."""
     stores = {}
     for n in (n for st in body for n in walk(st)):
         if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
             stores[n.id] = stores.get(n.id, 0) + 1
     aliases, wrappers = {}, set()
+    for param, module in (module_params or {}).items():
+        if param not in stores:
+            aliases[param] = bind(_preferred(module, resolver), module)
+            if module is not numpy and module.__name__.endswith("array_api_compat.numpy"):
+                wrappers.add(param)
     for st in (n for top in body for n in walk(top)):
         if isinstance(st, gast.Assign) and len(st.targets) == 1 \
                 and isinstance(st.targets[0], gast.Name) and stores.get(st.targets[0].id) == 1:
             module = _namespace_of(st.value, resolver)
             if module is not None:
-                preferred = next((k for k, v in resolver.parsed.globals.items() if v is module),
-                                 module.__name__.split(".")[-1])  # (np, as the user calls it)
-                aliases[st.targets[0].id] = bind(preferred, module)
+                aliases[st.targets[0].id] = bind(_preferred(module, resolver), module)
                 if module is not numpy and module.__name__.endswith("array_api_compat.numpy"):
                     wrappers.add(st.targets[0].id)
     if not aliases:

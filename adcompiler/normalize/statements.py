@@ -9,7 +9,7 @@ import numpy as np
 
 from .. import runtime
 from ..custom import insert_grad_of
-from ..ir import assign, const, copy_tree, if_, is_atom, located, name, walk, walk_statements
+from ..ir import assign, const, copy_tree, if_, is_atom, located, name, walk_statements
 from .local_functions import lambda_def
 
 
@@ -151,30 +151,6 @@ class Statements:
             value = self.atom(s.value, s)
         for target in targets:
             self.store(target, value, s)
-
-    def unpack_display(self, target, value, s) -> bool:
-        """``a, b = e1, e2``: each value computed (in order, into a temporary where it is a name
-        the targets bind: ``a, b = b, a``), then each target bound, as Python does, without the
-        tuple (which would hold views of what the values are views of); False (nothing emitted)
-        for other assignments."""
-        nested = (gast.Tuple, gast.List)
-        if not (isinstance(target, nested) and isinstance(value, nested)
-                and len(target.elts) == len(value.elts)
-                and not any(isinstance(e, gast.Starred) for e in target.elts + value.elts)):
-            return False
-        value = self.unpacked(target, value)
-        bound = {n.id for t in target.elts for n in walk(t) if isinstance(n, gast.Name)}
-        atoms = []
-        for v in value.elts:
-            a = self.atom(v, s)
-            if isinstance(a, gast.Name) and a.id in bound:
-                t = self.temp()
-                self.emit(assign(t, a), s)
-                a = name(t)
-            atoms.append(a)
-        for t, a in zip(target.elts, atoms):
-            self.store(t, a, s)
-        return True
 
     def stmt_AnnAssign(self, s):
         if s.value is not None:

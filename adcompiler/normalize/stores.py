@@ -132,6 +132,30 @@ class Stores:
                              "assign to a local name, tuple of names or an element of a local "
                              "array")
 
+    def unpack_display(self, target, value, s) -> bool:
+        """``a, b = e1, e2``: each value computed (in order, into a temporary where it is a name
+        the targets bind: ``a, b = b, a``), then each target bound, as Python does, without the
+        tuple (which would hold views of what the values are views of); False (nothing emitted)
+        for other assignments."""
+        nested = (gast.Tuple, gast.List)
+        if not (isinstance(target, nested) and isinstance(value, nested)
+                and len(target.elts) == len(value.elts)
+                and not any(isinstance(e, gast.Starred) for e in target.elts + value.elts)):
+            return False
+        value = self.unpacked(target, value)
+        bound = {n.id for t in target.elts for n in walk(t) if isinstance(n, gast.Name)}
+        atoms = []
+        for v in value.elts:
+            a = self.atom(v, s)
+            if isinstance(a, gast.Name) and a.id in bound:
+                t = self.temp()
+                self.emit(assign(t, a), s)
+                a = name(t)
+            atoms.append(a)
+        for t, a in zip(target.elts, atoms):
+            self.store(t, a, s)
+        return True
+
     def assign_to(self, target: str, value, s):
         """``target = value`` with value flattened; a statement never reads its own target."""
         if isinstance(value, gast.Name) and value.id == target:

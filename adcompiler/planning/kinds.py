@@ -3,6 +3,8 @@ lists, tuples or dicts (the ``kind`` of ``analysis.scalar_kinds``), from the val
 computes, with the tables of NumPy functions whose result kind is known."""
 from __future__ import annotations
 
+import types
+
 import gast
 import numpy as np
 
@@ -226,6 +228,8 @@ def callee_kinds(plan, kinds, arg_classes, layout, resolver) -> tuple:
                 return (CONTAINER, "dict")
             if isinstance(value, (set, frozenset)):
                 return ("object", type(value))
+            if isinstance(value, types.ModuleType):  # (normalize(x, xp=np))
+                return ("module", value)
         return kind_of(node, kinds) if node is not None else None
     return tuple(kind(p) for p in plan.positional)
 

@@ -23,8 +23,10 @@ TABLES = (numpy_rules.table, linalg_rules.table, math_rules.table, builtin_rules
 # SciPy's tables (SciPy is not a dependency), each loaded once the user's code has imported its
 # module: (module, table module in this package)
 OPTIONAL = (("scipy.special", "scipy_rules"), ("scipy.stats", "stats_rules"),
-            ("scipy.linalg", "scipy_linalg_rules"), ("scipy.signal", "scipy_signal_rules"))
+            ("scipy.linalg", "scipy_linalg_rules"), ("scipy.signal", "scipy_signal_rules"),
+            ("scipy.spatial", "scipy_spatial_rules"))
 scipy_rules = stats_rules = scipy_linalg_rules = scipy_signal_rules = None
+scipy_spatial_rules = None
 USER_RULES: dict = {}
 builtin_rules.table.nondiff(custom.stop_gradient)
 

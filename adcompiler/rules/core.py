@@ -37,11 +37,12 @@ import gast
 from .helpers import HELPERS
 
 # Names a template may use besides its parameters, g and ans: numpy, math, scipy.special (``sp``),
-# scipy.stats (``st``), scipy.linalg (``sla``) and scipy.signal (``sig``) (in SciPy's rules only:
+# scipy.stats (``st``), scipy.linalg (``sla``), scipy.signal (``sig``) and scipy.spatial.distance
+# (``ssd``) (in SciPy's rules only:
 # they are loaded once the user's code has imported SciPy), and the helpers (the public functions
 # of the runtime and of the helper modules), all bound in generated code.
 _MODULES = {"np": "numpy", "math": "math", "sp": "scipy.special", "st": "scipy.stats",
-            "sla": "scipy.linalg", "sig": "scipy.signal"}
+            "sla": "scipy.linalg", "sig": "scipy.signal", "ssd": "scipy.spatial.distance"}
 HELPER_NAMES = frozenset(set(_MODULES) | set(HELPERS))
 
 

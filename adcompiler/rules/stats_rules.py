@@ -29,7 +29,14 @@ _Z = "((x - loc) / scale)"
 
 
 def _expand(template: str, pdf: str = "") -> str:
+    template = re.sub(r"\b_MILLS\(([^()]*)\)", _mills_ratio, template)
     return re.sub(r"\bPDF\b", pdf, re.sub(r"\bZ\b", _Z, template))
+
+
+def _mills_ratio(match) -> str:
+    """phi(u) / Phi(u), from logarithms (the normal's density over its distribution function)."""
+    u = match.group(1)
+    return "np.exp(-0.5 * (%s) ** 2 - 0.5 * np.log(2.0 * np.pi) - sp.log_ndtr(%s))" % (u, u)
 
 
 def _continuous(dist, shapes: str, h: str, shape_logpdf: dict):
@@ -75,6 +82,19 @@ _continuous(st.expon, "", "-1.0 + 0.0 * Z", {})
 _continuous(st.laplace, "", "-np.sign(Z)", {})
 _continuous(st.cauchy, "", "-2.0 * Z / (1.0 + Z ** 2)", {})
 _continuous(st.logistic, "", "-np.tanh(Z / 2.0)", {})
+_continuous(st.halfnorm, "", "-Z", {})
+_continuous(st.halfcauchy, "", "-2.0 * Z / (1.0 + Z ** 2)", {})
+_continuous(st.rayleigh, "", "1.0 / Z - Z", {})
+_continuous(st.gumbel_r, "", "np.expm1(-Z)", {})
+_continuous(st.gumbel_l, "", "-np.expm1(Z)", {})
+_continuous(st.uniform, "", "0.0 * Z", {})
+_continuous(st.lognorm, "s", "-(1.0 + np.log(Z) / s ** 2) / Z",
+            {"s": "(np.log(Z) ** 2 / s ** 2 - 1.0) / s"})
+_continuous(st.invgamma, "a", "(1.0 / Z - a - 1.0) / Z", {"a": "-np.log(Z) - sp.psi(a)"})
+_continuous(st.weibull_min, "c", "(c - 1.0) / Z - c * Z ** (c - 1.0)",
+            {"c": "1.0 / c + np.log(Z) * (1.0 - Z ** c)"})
+_continuous(st.pareto, "b", "-(b + 1.0) / Z", {"b": "1.0 / b - np.log(Z)"})
+_continuous(st.skewnorm, "a", "-Z + a * _MILLS(a * Z)", {"a": "Z * _MILLS(a * Z)"})
 
 # the normal quantile functions: ppf(q) = loc + scale * ndtri(q), isf(q) = ppf(1 - q)
 _NDTRI_SLOPE = "scale * np.sqrt(2.0 * np.pi) * np.exp(0.5 * ((ans - loc) / scale) ** 2)"

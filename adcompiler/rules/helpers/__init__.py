@@ -10,11 +10,13 @@ from ... import runtime
 from . import (
     containers,
     determinants,
+    distances,
     distributions,
     elementwise,
     joins,
     linalg,
     matrix_functions,
+    norms,
     polynomials,
     products,
     reductions,
@@ -24,8 +26,9 @@ from . import (
     statistics,
 )
 
-TOPICS = (elementwise, reductions, statistics, products, linalg, determinants, matrix_functions,
-          shapes, joins, polynomials, containers, second_order, distributions, signals)
+TOPICS = (elementwise, reductions, statistics, products, linalg, norms, determinants,
+          matrix_functions, shapes, joins, polynomials, containers, second_order, distributions,
+          signals, distances)
 
 
 def public_callables(module) -> dict:
