@@ -389,6 +389,10 @@ CASES = [
     # linear algebra
     C(np.linalg.det, "np.linalg.det(x)", dict(x=V(3, kind="matrix"))),
     C(np.linalg.pinv, "np.linalg.pinv(x)", dict(x=V(4, 2))),
+    C(np.linalg.qr, "np.linalg.qr(x)[0] * np.arange(6.0).reshape(3, 2)", dict(x=V(3, 2))),
+    C(np.linalg.qr, "np.linalg.qr(x)[1] + np.linalg.qr(x)[0][0]", dict(x=V(3, 3))),
+    C(np.linalg.qr, "np.sum(np.linalg.qr(x)[0] ** 3, axis=-1)", dict(x=V(2, 4, 3))),
+    C(np.linalg.qr, "np.linalg.qr(x, mode='r')", dict(x=V(4, 3))),
     C(np.linalg.pinv, "np.linalg.pinv(x) @ np.arange(2.0)", dict(x=V(2, 3))),
     C(np.linalg.pinv, "np.linalg.pinv(x)", dict(x=V(2, 4, 2))),
     C(np.linalg.multi_dot, "np.linalg.multi_dot([x, y, z])", dict(x=V(2, 3), y=V(3, 3), z=V(3, 2))),

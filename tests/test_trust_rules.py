@@ -7,7 +7,7 @@ import textwrap
 
 import numpy as np
 import pytest
-from conftest import check_all_modes
+from conftest import check_all_modes, fd_grad
 
 import adcompiler as ad
 from adcompiler import rules
@@ -738,3 +738,19 @@ def test_higher_order_functions_are_refused(m, name, words):
         assert w in str(info.value)
     with pytest.raises(ad.AdError):
         ad.jvp(fn, (X3.copy(),), (np.ones(3),))
+
+
+def qr_of(x):
+    q, r = np.linalg.qr(x)
+    return np.sum(q[:, 0] * np.arange(2.0)) + np.sum(r ** 2)
+
+
+def test_qr_of_a_wide_matrix_is_refused_where_it_runs():
+    """A tall or square matrix's QR is differentiated; a wide one's R is not square and its
+    factors are not unique functions of the matrix: an AdError, in either mode."""
+    tall = np.array([[1.0, 0.3], [0.2, 2.0], [0.5, -0.4]])
+    np.testing.assert_allclose(ad.grad(qr_of)(tall[:2]), fd_grad(qr_of, [tall[:2]], 0), rtol=1e-6)
+    with pytest.raises(ad.AdError, match="np.linalg.qr of a matrix with more columns than rows"):
+        ad.grad(qr_of)(tall.T.copy())
+    with pytest.raises(ad.AdError, match="np.linalg.qr of a matrix with more columns than rows"):
+        ad.jvp(qr_of, (tall.T.copy(),), (np.ones((2, 3)),))

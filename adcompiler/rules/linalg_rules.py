@@ -28,6 +28,8 @@ if hasattr(np.linalg, "svdvals"):
     D(np.linalg.svdvals, "x", "svdvals_back(g, x)", jvp="svdvals_jvp(x, t_x)")
 D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)", jvp="matrix_power_jvp(a, t_a, n)")
 D(np.linalg.pinv, "a", "pinv_back(g, a, ans)", jvp="pinv_jvp(a, ans, t_a)")
+D(np.linalg.qr, "a, mode='reduced'", "qr_back(g, a, ans, mode)", jvp="qr_jvp(a, ans, t_a, mode)",
+  only=dict(mode=("reduced", "r")))
 D(np.linalg.multi_dot, "arrays", "multi_dot_back(g, arrays)", jvp="multi_dot_jvp(arrays, t_arrays)")
 # (an integer: piecewise constant)
 table.nondiff(np.linalg.matrix_rank)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...errors import AdError
 from ._base import _unsupported, _zero
 
 
@@ -233,3 +234,39 @@ def dsolve_a(g, a, ans):
     if np.ndim(ans) == np.ndim(a) - 1:
         return -gb[..., :, None] * ans[..., None, :]
     return -gb @ np.swapaxes(ans, -1, -2)
+
+
+def _qr_parts(a, ans, mode):
+    """``(Q, R)`` of ``np.linalg.qr(a, mode)`` (``ans`` is R alone for mode "r"); an AdError
+    for a wide matrix, whose R is not square (its factors are not unique functions of ``a``)."""
+    q, r = np.linalg.qr(a) if mode == "r" else ans
+    if np.shape(a)[-2] < np.shape(a)[-1]:
+        raise AdError("the derivative of np.linalg.qr of a matrix with more columns than rows is "
+                      "not supported", hint="factor its transpose, or a tall or square matrix")
+    return q, r
+
+
+def qr_back(g, a, ans, mode="reduced"):
+    """Adjoint of ``np.linalg.qr(a, mode)`` (reduced, or "r"), stacked matrices too."""
+    if _zero(g):
+        return g
+    q, r = _qr_parts(a, ans, mode)
+    gq, gr = (0.0, g) if mode == "r" else g
+    gq = np.zeros_like(q) if _zero(gq) else gq
+    gr = np.zeros_like(r) if _zero(gr) else gr
+    m = r @ _T(gr) - _T(gq) @ q
+    copied = np.tril(m) + _T(np.tril(m, -1))  # (the lower triangle mirrored up)
+    return _T(np.linalg.solve(r, _T(gq + q @ copied)))
+
+
+def qr_jvp(a, ans, t, mode="reduced"):
+    """Tangents ``(dQ, dR)`` (``dR`` for mode "r") of ``np.linalg.qr(a, mode)`` along ``t``."""
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
+    q, r = _qr_parts(a, ans, mode)
+    t_r = _T(np.linalg.solve(_T(r), _T(t)))  # t R^-1
+    x = _T(q) @ t_r
+    lower = np.tril(x, -1)
+    omega = lower - _T(lower)
+    d_r = (x - omega) @ r
+    return d_r if mode == "r" else (q @ omega + t_r - q @ x, d_r)
