@@ -1431,3 +1431,23 @@ def test_lists_made_from_zip_and_nested_comprehensions():
                        [np.array(ws), np.array(xs)], pos)
         np.testing.assert_allclose(g, want, rtol=1e-6, atol=1e-9)
     check_all_modes(outer_products_by_nested_comprehension, [np.array([0.5, 2.0, -1.0])])
+
+
+def running_values(r):
+    import itertools
+    import operator
+    wealth = list(itertools.accumulate(r, lambda w, ret: w * (1.0 + ret), initial=1.0))
+    sums = np.array(list(itertools.accumulate(r)))
+    peaks = list(itertools.accumulate(r * 2.0, max))
+    products = [p for p in itertools.accumulate(r + 2.0, operator.mul)]
+    return np.log(wealth[-1]) + np.sum(sums ** 2) + peaks[-1] * peaks[1] + products[-1]
+
+
+def test_itertools_accumulate():
+    check_all_modes(running_values, [np.array([0.1, -0.05, 0.2, 0.3])])
+    assert ad.grad(lambda_free_accumulate_of_nothing)(np.zeros(0)).shape == (0,)
+
+
+def lambda_free_accumulate_of_nothing(r):
+    import itertools
+    return sum(itertools.accumulate(r), 0.0) + np.sum(r)

@@ -5,6 +5,7 @@ and ``functools.reduce`` as a loop, so the function they call is differentiated 
 from __future__ import annotations
 
 import functools
+import itertools
 
 import gast
 
@@ -41,6 +42,8 @@ class HigherOrder:
         if target in (list, tuple) and len(node.args) == 1 and not node.keywords \
                 and self.iterator_call(node.args[0]):
             return self.iterator_items(target, node, s)
+        if target is itertools.accumulate:
+            return self.accumulated(node, s)
         if target not in (map, filter, functools.reduce) or node.keywords or len(node.args) < 2 \
                 or any(isinstance(a, gast.Starred) for a in node.args):
             return None
@@ -87,6 +90,43 @@ class HigherOrder:
             type_comment=None), s)], orelse=[], type_comment=None)
         self.stmt(gast.copy_location(loop, s))
         return name(acc)
+
+    def accumulated(self, node, s):
+        """``itertools.accumulate(xs[, func][, initial=v])`` as the list a loop appends the running
+        values to (``out[-1] + x``, or ``func(out[-1], x)``, differentiated like any call); None
+        for other forms."""
+        keywords = {k.arg: k.value for k in node.keywords}
+        if set(keywords) - {"func", "initial"} or not 1 <= len(node.args) <= 2 \
+                or any(isinstance(a, gast.Starred) for a in node.args) \
+                or (len(node.args) == 2 and "func" in keywords):
+            return None
+        func = node.args[1] if len(node.args) == 2 else keywords.get("func")
+        fn = None if func is None or (isinstance(func, gast.Constant) and func.value is None) \
+            else self.callable_of(func, s)
+        item, items, out = (self.namer.fresh(n) for n in ("item", "items", "running"))
+        self.resolver.locals |= {item, items, out}
+        self.growing.add(out)  # (out[-1]: the entry last appended, read as out[len(out) - 1])
+        self.assign_to(items, gast.Call(func=name(self._builtin("list")), args=[node.args[0]],
+                                        keywords=[]), s)
+        initial = keywords.get("initial")
+        if initial is not None and not (isinstance(initial, gast.Constant)
+                                        and initial.value is None):
+            self.assign_to(out, gast.List(elts=[initial], ctx=gast.Load()), s)
+            rest = name(items)
+        else:  # (the first item as it is; none for no items)
+            self.assign_to(out, gast.Subscript(value=name(items), slice=gast.Slice(
+                lower=None, upper=const(1), step=None), ctx=gast.Load()), s)
+            rest = gast.Subscript(value=name(items), slice=gast.Slice(
+                lower=const(1), upper=None, step=None), ctx=gast.Load())
+        last = gast.Subscript(value=name(out), slice=const(-1), ctx=gast.Load())
+        value = gast.BinOp(left=last, op=gast.Add(), right=name(item)) if fn is None \
+            else gast.Call(func=fn, args=[last, name(item)], keywords=[])
+        append = gast.Expr(value=gast.Call(func=gast.Attribute(value=name(out), attr="append",
+                                                               ctx=gast.Load()),
+                                           args=[value], keywords=[]))
+        self.stmt(gast.copy_location(gast.For(target=name(item, True), iter=rest, body=[append],
+                                              orelse=[], type_comment=None), s))
+        return name(out)
 
     def keyed(self, target, node, s):
         """``sorted(xs, key=f)``, ``max(xs, key=f)``, ``min(a, b, key=f)``: the keys are computed

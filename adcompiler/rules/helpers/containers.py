@@ -78,6 +78,8 @@ def list_back(g, iterable):
         return own(g, iterable)  # (a namedtuple's adjoint knows its fields' names)
     if _zero(g) or isinstance(iterable, (list, tuple)) or not isinstance(iterable, np.ndarray):
         return g
+    if not len(g):  # (list of an empty array)
+        return np.zeros(np.shape(iterable))
     return np.stack([np.broadcast_to(p, np.shape(iterable)[1:]) for p in g])
 
 
