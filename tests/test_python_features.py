@@ -1451,3 +1451,50 @@ def test_itertools_accumulate():
 def lambda_free_accumulate_of_nothing(r):
     import itertools
     return sum(itertools.accumulate(r), 0.0) + np.sum(r)
+
+
+# -- tables as lists of lists, written an entry at a time ---------------------------------------
+
+def soft_alignment(x, y, gamma=0.5):
+    n, m = len(x), len(y)
+    R = [[1e10] * (m + 1) for _ in range(n + 1)]
+    R[0][0] = 0.0
+    for i in range(1, n + 1):
+        for j in range(1, m + 1):
+            a, b, c = R[i - 1][j], R[i][j - 1], R[i - 1][j - 1]
+            low = min(a, b, c)
+            soft = low - gamma * np.log(np.exp(-(a - low) / gamma) + np.exp(-(b - low) / gamma)
+                                        + np.exp(-(c - low) / gamma))
+            R[i][j] = (x[i - 1] - y[j - 1]) ** 2 + soft
+    return R[n][m]
+
+
+def table_built_by_appends(x):
+    T = []
+    for _ in range(len(x)):
+        T.append([0.0, 1.0])
+    for i in range(len(T)):
+        T[i][0] += x[i] ** 2
+        T[i][1] *= T[i][0] * x[(i + 1) % len(x)]
+    return sum(T[i][1] for i in range(len(T))) + T[-1][0]
+
+
+def rows_repeated(x):
+    R = [[0.0] * 2] * 2  # (one row, twice: a store changes "both")
+    R[0][0] = x[0]
+    return R[1][0]
+
+
+@pytest.mark.parametrize("fn,args,wrt", [
+    (soft_alignment, (np.array([0.3, 1.2, -0.4]), np.array([0.1, 0.9, 0.2, -0.5])), 0),
+    (soft_alignment, (np.array([0.3, 1.2, -0.4]), np.array([0.1, 0.9, 0.2, -0.5])), 1),
+    (table_built_by_appends, (np.array([0.5, -1.2, 0.8]),), 0)])
+def test_a_table_of_lists_written_an_entry_at_a_time(fn, args, wrt):
+    """``R[i][j] = v`` into a list of lists (soft-DTW, edit distances): a new row stored whole,
+    checked where it runs to be a row of its own; repeated rows are refused there."""
+    check_all_modes(fn, list(args), wrt=wrt)
+
+
+def test_a_table_with_repeated_rows_is_refused_where_it_is_written():
+    with pytest.raises(ad.AdError, match="a list that other rows of the table are too"):
+        ad.grad(rows_repeated)(np.array([0.5, 1.0]))

@@ -30,6 +30,7 @@ from .namespaces import resolve_namespace_aliases
 from .normalizer import Normalizer
 from .outer_names import rewrite_outer_names
 from .sequences import OTHER, SEQUENCE, kind_of_object, local_kinds
+from .tables import rewrite_table_stores
 
 
 def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
@@ -67,7 +68,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
     norm.dict_params = set(dict_params) - set(stores)
     norm.object_classes = {p: c for p, c in (object_classes or {}).items() if p not in stores}
-    norm.sure_lists = sure_lists(lowered, resolver.resolve, list_params)
+    norm.sure_lists = _lists_and_tables(norm, lowered, list_params, bind is not None
+                                        and not generated)
     norm.maybe_dicts, norm.sure_dicts = dict_names(lowered, resolver, dict_params,
                                                    params_of(fdef))
     norm.iterables = local_kinds(lowered, resolver, _param_kinds(
@@ -88,6 +90,19 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     gast.copy_location(out, fdef)
     resolver.locals |= norm.temps
     return out, norm.temps
+
+
+def _lists_and_tables(norm, body, list_params, rewrite) -> set:
+    """The names of ``body`` bound to new lists only (``sure_lists``), after the entry stores of
+    tables among them are rewritten (when ``rewrite``: see ``tables``)."""
+    resolver = norm.resolver
+    lists = sure_lists(body, resolver.resolve, list_params)
+    if rewrite:
+        bound, rows = rewrite_table_stores(body, lists, norm.helper, norm.namer, norm.loc,
+                                           resolver.resolve)
+        resolver.locals |= bound
+        lists |= rows
+    return lists
 
 
 def _param_kinds(args, sequences, dicts, classes) -> dict:

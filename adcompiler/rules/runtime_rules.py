@@ -59,6 +59,8 @@ D(rt.element, "v, i", "element_back(g, v, i)", jvp="element(t_v, i)", zero=("i",
 D(rt.put_back, "lst, index, v", "left_out(g, index)", v="element(g, index)",
   jvp="put_back(t_lst, index, t_v)", zero=("index",))
 D(rt.left_out, "lst, index", "put_back(g, index, 0.0)", linear=True, zero=("index",))
+D(rt.with_entry, "lst, index, value", "with_entry(g, index, 0.0)", value="element(g, index)",
+  jvp="with_entry(dense(t_lst, lst), index, t_value)", zero=("index",), container=True)
 D(rt.cotangent, "parts, i", "cotangent_back(g, parts, i)", jvp="cotangent(t_parts, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="add(t_u, t_v)")
 D(rt.copy, "x", "g", jvp="copy(t_x)")
@@ -231,7 +233,7 @@ N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.un
   rt.zero_like, rt.nonzero, rt.check_receiver, rt.check_array, rt.check_list,
   rt.check_poppable, rt.check_sequence, rt.check_numeric, rt.check_by_position,
   rt.refused_if_array,
-  rt.attribute_alone, rt.popped, rt.outer_value)
+  rt.attribute_alone, rt.popped, rt.outer_value, rt.check_row)
 table.refuse(rt.set_outer, why="a value that depends on wrt is stored in a global or nonlocal "
              "variable, where its derivative is not followed",
              hint="return the value (or keep it in a local variable) instead")

@@ -35,6 +35,7 @@ from .adjoints import (
     put_back,
     stored_derivative,
     take_adjoint,
+    with_entry,
     zero_like,
 )
 from .batching import (
@@ -76,6 +77,7 @@ from .checks import (
     check_numeric,
     check_poppable,
     check_receiver,
+    check_row,
     check_sequence,
     dtype_gate,
     refused,
@@ -149,7 +151,8 @@ __all__ = [
     "product_adjoint", "dot_adjoint", "dmatmul_left", "dmatmul_right", "nonzero", "r_items",
     "c_items",
     # adjoints
-    "own", "add_at", "put_back", "left_out", "take_adjoint", "stored_derivative", "add",
+    "own", "add_at", "put_back", "left_out", "with_entry", "take_adjoint", "stored_derivative",
+    "add",
     "container_adjoint", "element", "popped",
     "expand_like",
     "zero_like", "dense", "cast_like", "distinct", "cotangent",
@@ -165,6 +168,7 @@ __all__ = [
     "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "refused_if_array",
     "attribute_alone",
     "check_array", "check_by_position", "check_list", "check_numeric", "check_poppable",
+    "check_row",
     "check_sequence",
     "check_receiver", "scalar_seed", "SELECTING",
     "subscript_check",

@@ -52,6 +52,18 @@ def put_back(dlst, index, g):
     return dlst[:at] + [g] + dlst[at:]
 
 
+def with_entry(lst, index, value):
+    """A new list: ``lst`` with ``value`` at ``index`` (a row of a table written an entry at a
+    time: see ``normalize/tables.py``); the scalar zero 0.0 of a list given a zero stays 0.0."""
+    if lst.__class__ is _float:
+        if value.__class__ is _float and not value:
+            return lst
+        raise TypeError("with_entry of a zero list")
+    out = list(lst)
+    out[index] = value
+    return out
+
+
 def left_out(dlst, index):
     """A new list: ``dlst`` without its entry at ``index`` (``put_back``'s adjoint)."""
     if dlst.__class__ is _float:

@@ -82,6 +82,20 @@ def check_list(value, refusal):
         raise refusal("a %s" % type(value).__name__)
 
 
+@_effectful
+def check_row(table, index, refusal, column=None):
+    """Raise ``refusal`` unless ``table[index]`` is a list that no other entry of ``table`` is
+    (``table[i][j] = v`` is differentiated as a new row stored at ``i``), and for ``table[i][j]
+    op= v`` (``column`` j) unless the entry is a number (``op=`` changes an array in place)."""
+    row = table[index]
+    if row.__class__ is not list:
+        raise refusal("a %s" % type(row).__name__)
+    if sum(r is row for r in table) > 1:
+        raise refusal("a list that other rows of the table are too")
+    if column is not None and row[column].__class__ is _ndarray:
+        raise refusal("a list holding an array at %r, which op= changes in place" % (column,))
+
+
 # (a list or tuple beside an array is NumPy's operand; a string carries no derivative)
 _NUMERIC = (float, int, np.generic, str, list, tuple)
 
