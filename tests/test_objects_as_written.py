@@ -659,3 +659,53 @@ def test_an_int_attribute_given_to_a_parameter_without_a_derivative():
         lambda v: through_a_padded_layer(Padded(w, 1, 2), v), [x], 0), rtol=1e-6, atol=1e-8)
     with pytest.raises(ad.AdError, match="np.pad has no derivative w.r.t. its argument 'pad_width'"):
         ad.grad(through_a_padded_layer)(Padded(w.copy(), 1.5, 2), x.copy())
+
+
+class Generating:
+    def __init__(self, W, b, layers=()):
+        self.W, self.b, self.layers = W, b, list(layers)
+
+    def parameters(self):  # (a generator, as PyTorch-like frameworks write it)
+        yield self.W
+        yield self.b
+        for layer in self.layers:
+            yield from layer.parameters()
+
+    def forward(self, x):
+        for layer in self.layers:
+            x = layer.forward(x)
+        return np.tanh(x @ self.W + self.b)
+
+
+def penalised_by_generator(model, x):
+    penalty = 0.0
+    for p in model.parameters():
+        penalty = penalty + np.sum(p ** 2)
+    return np.sum(model.forward(x) ** 2) + 0.1 * penalty
+
+
+def test_a_generator_of_parameters_is_iterated_as_the_list_it_yields():
+    rng = np.random.default_rng(48)
+    W, b, V, c, x = (rng.normal(size=s) for s in ((3, 2), (2,), (3, 3), (3,), (4, 3)))
+    grad = ad.grad(penalised_by_generator, wrt=(0, 1))(
+        Generating(W, b, [Generating(V, c)]), x.copy())
+
+    def along(name, inner=False):
+        def loss(v):
+            outer_W, outer_b, inner_W = W, b, V
+            if inner:
+                inner_W = v
+            elif name == "W":
+                outer_W = v
+            else:
+                outer_b = v
+            return penalised_by_generator(Generating(outer_W, outer_b, [Generating(inner_W, c)]),
+                                          x)
+        return loss
+    np.testing.assert_allclose(grad[0].W, fd_grad(along("W"), [W], 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad[0].b, fd_grad(along("b"), [b], 0), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad[0].layers[0].W, fd_grad(along("W", True), [V], 0),
+                               rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(grad[1], fd_grad(
+        lambda v: penalised_by_generator(Generating(W, b, [Generating(V, c)]), v), [x], 0),
+        rtol=1e-6, atol=1e-8)

@@ -24,6 +24,7 @@ from ..naming import Namer
 from ..resolve import Resolver
 from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
+from .generators import yielded_as_list
 from .jumps import lower_jumps
 from .lists import sure_lists
 from .namespaces import resolve_namespace_aliases
@@ -47,6 +48,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     ``sequence_params``: parameters known to be lists, tuples or arrays (iterated by position;
     None: the arguments' kinds are not known, and the code is for reading: every parameter is
     taken for a sequence); ``module_params``: parameter -> the module it is given (``xp=np``)."""
+    fdef = yielded_as_list(fdef, namer, loc)
     lowered = lower_jumps(fdef, namer)
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
