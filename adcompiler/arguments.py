@@ -1,10 +1,11 @@
 """Which argument values generated code can be trusted with. Generated code is NumPy code
 specialised on argument kinds (``kind_of``); a value whose operators or functions may
 not be NumPy's (an ndarray subclass such as ``np.matrix`` or a masked array, another library's
-array) or that is complex (not supported yet) is refused with an ``AdError`` naming its type,
-never given a gradient that silently ignores what it is. An argument differentiated w.r.t. must
-moreover be a real float, a float array, a list, tuple or dict of them, or a plain object (of the
-user's own class) holding them."""
+array) is refused with an ``AdError`` naming its type, never given a gradient that silently
+ignores what it is; so is a complex value inside a container or an object (a complex argument
+itself is differentiated: docs/complex.md). An argument differentiated w.r.t. must moreover be a
+float, a complex number, an array of either, a list, tuple or dict of floats or float arrays, or
+a plain object (of the user's own class) holding them."""
 from __future__ import annotations
 
 import sys
@@ -18,6 +19,15 @@ from .parse import LIBRARY_ROOTS
 
 # (TUPLE_OF, kinds of the entries): the saved state of a split backward function
 TUPLE_OF = "tuple_of"
+# a complex number (Python's or NumPy's); also, last in the kinds a function is compiled for,
+# the mark of a callee of code that computes with complex values (see is_complex_kind)
+COMPLEX = "complex"
+
+
+def is_complex_kind(kind) -> bool:
+    """Whether an argument kind (``kind_of``) is a complex number's or a complex array's."""
+    return kind == COMPLEX or (isinstance(kind, tuple) and kind[0] == "array"
+                               and len(kind) > 2 and "c" in kind[2])
 
 
 def kind_of(value):
@@ -29,6 +39,8 @@ def kind_of(value):
         return "int"
     if cls is np.ndarray:
         return ("array", value.ndim, value.dtype.str)
+    if cls is complex or isinstance(value, np.complexfloating):
+        return COMPLEX
     if isinstance(value, np.generic):
         return SCALAR
     if cls is tuple and len(value) <= 32:
@@ -88,11 +100,12 @@ def _problem(value, differentiated: bool, seen: set, top: bool = False):
     if cls in _LEAVES or (cls is np.ndarray and value.dtype.kind != "c"):
         return None
     if cls is complex or (isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "c"):
+        if top and (cls is complex or cls is np.ndarray or isinstance(value, np.generic)):
+            return None  # (an argument's kind says it is complex: see docs/complex.md)
         return lambda path: (
-            "%s is complex (%s): complex arguments are not supported yet (the derivative rules are "
-            "those of real functions)" % (path, _type_name(value)),
-            "pass the real and imaginary parts as two real arguments (z = re + 1j * im inside the "
-            "function)")
+            "%s is complex (%s): complex values inside a container or an object are not "
+            "supported yet" % (path, _type_name(value)),
+            "pass the complex array as an argument of its own")
     if isinstance(value, np.generic):
         return None
     if isinstance(value, np.ndarray):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import COMPLEX_UNSUPPORTED, AdError, error_at
+from ..errors import AdError, error_at
 from ._base import _ndarray
 
 
@@ -77,7 +77,7 @@ def check_list(value, refusal):
 
 
 # (a list or tuple beside an array is NumPy's operand; a string carries no derivative)
-_NUMERIC = (float, int, np.generic, str, list, tuple)
+_NUMERIC = (float, int, complex, np.generic, str, list, tuple)
 
 
 def check_numeric(values, refusal):
@@ -152,6 +152,19 @@ def scalar_seed(value, function):
                   function=function, hint=hint)
 
 
+def real_result(value, function):
+    """``value``, returned by ``function``, which computes with complex values, to a caller
+    compiled for real values: an AdError if it is complex (the caller's rules would treat it as
+    real, docs/complex.md)."""
+    if np.iscomplexobj(value) if value.__class__ is _ndarray else isinstance(
+            value, (complex, np.complexfloating)):
+        raise AdError("%s returns a complex value to a caller whose code was generated for real "
+                      "values" % function, function=function,
+                      hint="compute the complex value in the caller, or pass it a complex "
+                           "argument (docs/complex.md)")
+    return value
+
+
 def _describe(value):
     if isinstance(value, np.ndarray):
         return "an array of shape %s and dtype %s" % (value.shape, value.dtype)
@@ -191,17 +204,19 @@ def _inexact(value) -> bool:
 
 def dtype_gate(v, dtype, site):
     """The derivative ``v`` (an adjoint or a tangent) of a call whose result dtype is known only at
-    run time: ``v`` for a float dtype (None: the operand's own), zero for an int or bool one (the
-    cast is piecewise constant); any other dtype (complex) is an AdError at the call ``site``."""
+    run time: ``v`` for a float dtype (its real part if complex; None: the operand's own), zero
+    for an int or bool one (the cast is piecewise constant); any other dtype (complex) is an
+    AdError at the call ``site``."""
     if dtype is None:
         return v
     kind = np.dtype(dtype).kind
-    if kind == "f":
-        return v
+    if kind == "f":  # (of a complex operand: its real part, docs/complex.md)
+        return np.real(v) if np.iscomplexobj(v) else v
     if kind in "iub":
         return np.zeros_like(v) if v.__class__ is _ndarray else 0.0
     raise error_at(site, "the cast to dtype %s: %s" % (
-                       np.dtype(dtype).name, COMPLEX_UNSUPPORTED if kind == "c" else
+                       np.dtype(dtype).name, "a complex dtype known only at run time is not "
+                       "supported yet (write it in the code)" if kind == "c" else
                        "only float, int and bool dtypes are differentiated"),
                    hint="compute in a float dtype")
 

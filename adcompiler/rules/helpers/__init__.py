@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from ... import runtime
 from . import (
+    complex_values,
     containers,
     determinants,
     distributions,
     elementwise,
+    fourier,
     joins,
     linalg,
     matrix_functions,
@@ -25,7 +27,8 @@ from . import (
 )
 
 TOPICS = (elementwise, reductions, statistics, products, linalg, determinants, matrix_functions,
-          shapes, joins, polynomials, containers, second_order, distributions, signals)
+          shapes, joins, polynomials, containers, second_order, distributions, signals, fourier,
+          complex_values)
 
 
 def public_callables(module) -> dict:

@@ -26,15 +26,16 @@ def dpow_base(g, x, y):
         if y == 0 or not g:
             return 0.0 * g
         if np.ndim(x) == 0:
-            return g * y * x ** (y - 1) if x != 0 or y >= 1 else 0.0 * g * x
+            return g * y * x ** (y - 1) if x != 0 or np.real(y) >= 1 else 0.0 * g * x
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where((y == 0) | (g == 0), 0.0, g * y * _power_or_zero(x, y - 1.0))
 
 
 def _power_or_zero(x, p):
-    """``x ** p``, and 0 where x is 0 and p < 0: a derivative of a power that is infinite there."""
+    """``x ** p``, and 0 where x is 0 and p < 0 (its real part, for a complex one): a derivative
+    of a power that is infinite there."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((x == 0) & (p < 0), 0.0, np.power(x, p))
+        return np.where((x == 0) & (np.real(p) < 0), 0.0, np.power(x, p))
 
 
 def _where_nonzero(factor, value):
@@ -125,6 +126,10 @@ def dpow_exponent(g, ans, x):
     counter in forward-over-reverse) never meets an infinite ``ans``."""
     if g.__class__ is _float and not g:
         return g
+    if np.iscomplexobj(ans):  # (a complex power: the complex log, of a negative base too)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(np.equal(x, 0) | np.equal(g, 0), 0.0,
+                            g * ans * np.log(np.where(np.equal(x, 0), 1.0, x) + 0j))
     if np.ndim(g) == 0 and np.ndim(x) == 0:
         return g * ans * log_base(x) if g else 0.0 * g
     with np.errstate(divide="ignore", invalid="ignore"):
