@@ -95,13 +95,6 @@ SECOND_ORDER_GAPS = {
     "np.interp(x, np.array(": dict(reverse="interp_fp_back has no derivative w.r.t. its argument 'x'"),
     # (u and vh of a full SVD of a non-square matrix, which its gradient code computes)
     "np.linalg.svd(x)[1]": dict.fromkeys(("forward", "reverse"), "of a non-square matrix is not supported"),
-    # (gradient code computing with complex values: docs/complex.md)
-    **{"np.fft.%s(" % f: dict.fromkeys(("forward", "reverse"), "second derivatives of code that computes with "
-                                       "complex values")
-       for f in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fft2", "ifft2", "rfft2", "irfft2", "fftn",
-                 "ifftn", "rfftn", "irfftn")},
-    **dict.fromkeys(("complex", "clongdouble"), dict.fromkeys(("forward", "reverse"), "second derivatives of code "
-                                                              "that computes with complex values")),
 }
 
 

@@ -577,12 +577,11 @@ def complex_constant_not_differentiated(x, theta):
                                   "complex_builtin", "complex_constructor", "complex_asarray"])
 def test_complex_values_that_depend_on_wrt_are_differentiated(m, name):
     """(Refused until complex support: now JAX's convention, docs/complex.md; a real argument's
-    gradient is real; second derivatives of such code are refused.)"""
+    gradient is real, and so is its Hessian.)"""
     fn = getattr(m, name)
     x = 1.5 if name in ("complex_builtin", "complex_constructor") else X3.copy()
     x = X3[:2].copy() if name == "complex_module_constant" else x  # (W has two entries)
-    check_all_modes(fn, [x], second_order=False)
-    refused(lambda: ad.hessian(fn)(x), "second derivatives of code that computes with complex")
+    check_all_modes(fn, [x])
 
 
 def test_complex_values_that_do_not_depend_on_wrt_are_fine(m):
@@ -640,7 +639,7 @@ def test_non_holomorphic_rules_on_complex_values_made_by_a_function_called(m, na
     """A complex value reaching abs, real, imag, conj or angle, computed by a function that is
     not differentiated (its code makes complex values: the caller uses the rules for complex
     values), in reverse and forward mode."""
-    check_all_modes(getattr(m, name + "_of_data"), [X3.copy()], second_order=False)
+    check_all_modes(getattr(m, name + "_of_data"), [X3.copy()])
 
 
 @pytest.mark.parametrize("name", NON_HOLOMORPHIC)

@@ -51,7 +51,7 @@ def _complex_object(value) -> bool:
     if value is MISSING:
         return False
     if _users(value):  # (a function it calls: see _code_makes_complex)
-        return _code_makes_complex(value.__code__, value.__globals__, set())
+        return _function_makes_complex(value, set())
     if isinstance(value, (complex, np.complexfloating)):
         return True
     if isinstance(value, np.ndarray):
@@ -86,7 +86,25 @@ def _code_makes_complex(code, namespace: dict, seen: set) -> bool:
         value = namespace.get(n, MISSING)
         if n in _MAKER_NAMES or (not _users(value) and _complex_object(value)):
             return True
-        if _users(value) and _code_makes_complex(value.__code__, value.__globals__, seen):
+        if _users(value) and _function_makes_complex(value, seen):
+            return True
+    return False
+
+
+def _function_makes_complex(fn, seen: set) -> bool:
+    """``_code_makes_complex`` of a function of the user's, the values its closure holds
+    included (``def fun(x): return fft_fun(x, n)`` with ``fft_fun = np.fft.fft``)."""
+    if fn in seen:  # (a recursive function holds itself in its closure)
+        return False
+    seen.add(fn)
+    if _code_makes_complex(fn.__code__, fn.__globals__, seen):
+        return True
+    for cell in fn.__closure__ or ():
+        try:
+            value = cell.cell_contents
+        except ValueError:  # (a cell not bound yet)
+            continue
+        if (_function_makes_complex(value, seen) if _users(value) else _complex_object(value)):
             return True
     return False
 
@@ -119,16 +137,6 @@ def _complex_dtype_text(node) -> bool:
     """A string constant naming a complex dtype (``"complex128"``, ``"c8"``)."""
     return isinstance(node, gast.Constant) and isinstance(node.value, str) \
         and _complex_name(node.value)
-
-
-def refuse_again(fdef, ctx) -> None:
-    """Generated code that computes with complex values is not differentiated again: second
-    derivatives of complex code are not supported yet (an AdError at the generated function
-    ``fdef``, never a guess)."""
-    if ctx.generated and ctx.complex_mode:
-        raise ctx.loc.error("second derivatives of code that computes with complex values are "
-                            "not supported yet", fdef, hint="differentiate once (grad, vjp or "
-                            "jvp), or write the real and imaginary parts as two real values")
 
 
 def checked_result(value, ctx, arg_kinds, label: str):

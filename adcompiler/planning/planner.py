@@ -14,7 +14,7 @@ from . import kinds as kinds_
 from .activity import check_ignored_operands
 from .aliasing import Aliasing, mark_in_place_helpers
 from .calls import StatementPlanner
-from .complex_values import makes_complex, refuse_again
+from .complex_values import makes_complex
 from .objects import ObjectStores, varied_with_attributes
 from .webs import split_webs
 
@@ -56,7 +56,6 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     May rewrite ``fdef``: names of several kinds split into webs, syncs after shared writes."""
     mark_in_place_helpers(fdef.body[:-1], ctx.resolver)
     ctx.complex_mode = ctx.complex_mode or makes_complex(fdef, ctx.resolver)
-    refuse_again(fdef, ctx)
     params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
     _split_webs(fdef, params, arg_kinds, ctx)
     wrt = list(wrt)

@@ -19,7 +19,10 @@ from dataclasses import replace
 import gast
 import numpy as np
 
+from .. import runtime
+from . import runtime_rules
 from .core import Rule, _parse
+from .helpers import complex_values, containers, elementwise, polynomials, shapes
 
 # entries whose real rule holds for complex values: holomorphic functions, and the linear ones
 # whose coefficients are real (``linear`` entries are, but for those listed in NOT_LINEAR)
@@ -34,11 +37,17 @@ HOLOMORPHIC = [
     np.kron, np.einsum, np.outer, np.cross, np.add.outer, np.subtract.outer,
     np.multiply.outer, np.divide.outer, np.polyval, np.linalg.det, np.linalg.inv,
     np.linalg.solve, np.linalg.matrix_power, np.linalg.multi_dot,
-    np.complex64, np.complex128, np.clongdouble,
+    np.complex64, np.complex128, np.clongdouble, complex_values.angle_factor,
     # array methods with a NumPy function's rule
     "sum", "mean", "prod", "dot", "cumprod",
 ]
 NOT_LINEAR = [np.real_if_close, "tolist"]  # (linear entries that are not over the complex field)
+# the rules of adcompiler's own helpers (gradient code differentiated again) are linear in the
+# adjoint they receive, with real coefficients, or holomorphic, but for these: comparisons,
+# selections and the real conventions of powers
+RUNTIME_REAL_ONLY = [elementwise.dpow_exponent, elementwise.real_adjoint,
+                     containers.sorted_back, containers.dselect, shapes.sort_back,
+                     shapes.partition_back, polynomials.interp_fp_back, runtime.log_softmax]
 VARIES = [np.sign]  # (no gradient for real values: z / |z| for complex ones)
 
 _ABS = ({"x": "np.real(g) * conj_sign(x)"}, "np.real(conj_sign(x) * t_x)")
@@ -64,6 +73,7 @@ TEMPLATES = {
     np.linalg.norm: ({"x": "dnorm_complex(g, ans, x, ord, axis, keepdims, site)"},
                      "np.real(np.sum(dnorm_complex(1.0, ans, x, ord, axis, keepdims, site) * t_x, "
                      "axis=axis, keepdims=keepdims))"),
+    complex_values.conj_sign: ({"x": "conj_sign_back(g, x)"}, "conj_sign_jvp(t_x, x)"),
     np.vdot: ({"a": "np.reshape(np.conj(g * np.ravel(b)), np.shape(a))",
                "b": "np.reshape(g * np.conj(np.ravel(a)), np.shape(b))"},
               "np.vdot(t_a, b) + np.vdot(a, t_b)"),
@@ -83,6 +93,7 @@ _NOT_LINEAR = {_key(f) for f in NOT_LINEAR}
 _VARIES = {_key(f) for f in VARIES}
 _TEMPLATES = {_key(f): t for f, t in TEMPLATES.items()}
 _VARIANTS: dict = {}
+_RUNTIME_REAL_ONLY = {_key(f) for f in RUNTIME_REAL_ONLY}
 
 
 def for_complex(rule: Rule) -> Rule:
@@ -104,13 +115,18 @@ def for_complex(rule: Rule) -> Rule:
             "it has no derivative for real values, but varies with a complex one (np.sign(z) is "
             "z / |z|), and complex values may reach it here", "write z / np.abs(z)"))
     elif rule.nondiff or rule.refusal is not None or key in _HOLOMORPHIC or not rule.diff \
-            or (rule.linear and key not in _NOT_LINEAR):
+            or (rule.linear and key not in _NOT_LINEAR) or _runtime(rule, key):
         # (the forms for constant operands compare them with numbers: x ** 2 if y >= 1 ...)
         variant = replace(rule, constant_vjps={}) if rule.constant_vjps else rule
     else:
         variant = _guarded(rule)
     _VARIANTS[id(rule)] = (rule, variant)
     return variant
+
+
+def _runtime(rule, key) -> bool:
+    """An entry of the helpers' table whose rule holds for complex values."""
+    return runtime_rules.table.rules.get(key) is rule and key not in _RUNTIME_REAL_ONLY
 
 
 def real_cast(rule: Rule) -> Rule:

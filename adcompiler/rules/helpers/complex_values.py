@@ -20,6 +20,29 @@ def conj_sign(x):
         return np.where(size == 0, 0.0, np.conj(x) / np.where(size == 0, 1.0, size))
 
 
+def conj_sign_back(g, x):
+    """Adjoint of ``x`` in ``conj_sign(x)`` (JAX's convention): ``conj(g) / |x| -
+    Re(g conj(x)) conj(x) / |x|^3``, 0 at 0; 0 for real ``x`` (the sign is locally constant)."""
+    if _zero(g) or not np.iscomplexobj(x):
+        return 0.0 * g
+    size = np.abs(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe = np.where(size == 0, 1.0, size)
+        return np.where(size == 0, 0.0, np.conj(g) / safe
+                        - np.real(g * np.conj(x)) * np.conj(x) / safe ** 3)
+
+
+def conj_sign_jvp(t, x):
+    """Tangent of ``conj_sign(x)``: ``conj(t) / |x| - conj(x) Re(conj(x) t) / |x|^3``."""
+    if _zero(t) or not np.iscomplexobj(x):
+        return 0.0 * t
+    size = np.abs(x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe = np.where(size == 0, 1.0, size)
+        return np.where(size == 0, 0.0, np.conj(t) / safe
+                        - np.conj(x) * np.real(np.conj(x) * t) / safe ** 3)
+
+
 def angle_factor(z, deg=False):
     """The derivative of ``np.angle`` in JAX's convention, ``-1j / z`` (0 at 0; in degrees when
     ``deg``): the angle's tangent is the imaginary part of ``t / z``."""
@@ -43,14 +66,14 @@ def dnorm_complex(g, ans, x, ord=None, axis=None, keepdims=False, site=None):
     return dnorm(np.real(g), ans, np.abs(x), ord, axis, keepdims) * conj_sign(x)
 
 
-def real_operands(g, operands, site):
+def real_operands(g, operands, where):
     """``g``, the adjoint or tangent a rule written for real values maps, after checking that
-    none of the rule's ``operands`` is complex (an AdError at the call ``site``: that rule's
-    derivative for complex values is not written)."""
+    none of the rule's ``operands`` is complex (an AdError at the call ``where``, a rule's
+    ``site``: that rule's derivative for complex values is not written)."""
     for x in operands:
         if np.iscomplexobj(x) if not isinstance(x, (list, tuple)) else \
                 any(np.iscomplexobj(e) for e in x):
-            raise error_at(site, "its derivative is written for real values, and this one is "
+            raise error_at(where, "its derivative is written for real values, and this one is "
                            "complex (its rule for complex values is not written yet)",
                            hint="differentiate the real and imaginary parts as two real values")
     return g

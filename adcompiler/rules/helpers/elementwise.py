@@ -63,8 +63,9 @@ def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
         out = out + _where_nonzero(y * (y - 1),
                                    lambda: v * t_x * y * (y - 1) * _power_or_zero(x, y - 2.0))
     if not _zero(t_y):
-        out = out + _where_nonzero(t_y * _varies_with_exponent(x),
-                                   lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+        varies, base = _exponent_base(x, y)
+        out = out + _where_nonzero(
+            t_y * varies, lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(base)))
     return out
 
 
@@ -75,8 +76,19 @@ def dpow_base_x_back(g, v, x, y):
 
 def dpow_base_y_back(g, v, x, y):
     """Adjoint of ``y`` in ``dpow_base(v, x, y)`` (reverse over gradient code)."""
-    return _where_nonzero(g * v * _varies_with_exponent(x),
-                          lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+    varies, base = _exponent_base(x, y)
+    return _where_nonzero(g * v * varies,
+                          lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(base)))
+
+
+def _exponent_base(x, y):
+    """(where ``x ** y`` varies with ``y``, the base to take the log of there): for a complex base
+    or exponent, every non-zero base, as a complex number (a negative one too); else as
+    ``log_base``."""
+    if np.iscomplexobj(x) or np.iscomplexobj(y):
+        varies = np.not_equal(x, 0)
+        return varies, np.where(varies, x, 1.0) + 0j
+    return _varies_with_exponent(x), x
 
 
 def dpow_exponent_x_back(g, v, out, x):

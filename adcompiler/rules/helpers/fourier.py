@@ -111,3 +111,41 @@ def ihfft_back(g, x, n, axis, norm):
     if _zero(g):
         return g
     return rfft_back(np.conj(g), x, n, axis, _SWAPPED[norm])
+
+
+# the transforms again: each is the adjoint of the adjoint above of the same name (for gradient
+# code differentiated again; ``x`` gives the lengths where ``s`` is None)
+def fft_again(g, x, s, axes, norm, inverse=False):
+    """The transpose of ``fft_back``: the transform itself, of ``g`` (``x``'s shape)."""
+    if _zero(g):
+        return g
+    axes, sizes = _axes_and_sizes(x, s, axes)
+    return (np.fft.ifftn if inverse else np.fft.fftn)(g, s=sizes, axes=axes, norm=norm)
+
+
+def rfft_again(g, x, s, axes, norm):
+    """The transpose of ``rfft_back``: ``rfftn`` of ``g``'s real part."""
+    if _zero(g):
+        return g
+    axes, sizes = _axes_and_sizes(x, s, axes)
+    return np.fft.rfftn(np.real(g), s=sizes, axes=axes, norm=norm)
+
+
+def irfft_again(g, c, s, axes, norm):
+    """The transpose of ``irfft_back``: ``irfftn`` of ``g`` (``c``'s shape)."""
+    if _zero(g):
+        return g
+    axes, sizes = _axes_and_sizes(c, s, axes)
+    if s is None:
+        sizes[-1] = 2 * (np.shape(c)[axes[-1]] - 1)
+    return np.fft.irfftn(g, s=sizes, axes=axes, norm=norm)
+
+
+def hfft_again(g, a, n, axis, norm):
+    """The transpose of ``hfft_back``: ``hfft`` of ``g``."""
+    return g if _zero(g) else np.fft.hfft(g, n, axis, norm)
+
+
+def ihfft_again(g, x, n, axis, norm):
+    """The transpose of ``ihfft_back``: ``ihfft`` of ``g``'s real part."""
+    return g if _zero(g) else np.fft.ihfft(np.real(g), n, axis, norm)
