@@ -25,9 +25,13 @@ COMPLEX = "complex"
 
 
 def is_complex_kind(kind) -> bool:
-    """Whether an argument kind (``kind_of``) is a complex number's or a complex array's."""
-    return kind == COMPLEX or (isinstance(kind, tuple) and kind[0] == "array"
-                               and len(kind) > 2 and "c" in kind[2])
+    """Whether an argument kind (``kind_of``) is a complex number's or a complex array's, or a
+    tuple's holding one."""
+    if kind == COMPLEX:
+        return True
+    if isinstance(kind, tuple) and kind[0] == CONTAINER and len(kind) > 2:
+        return any(is_complex_kind(k) for k in kind[2])
+    return isinstance(kind, tuple) and kind[0] == "array" and len(kind) > 2 and "c" in kind[2]
 
 
 def kind_of(value):
@@ -93,15 +97,17 @@ def has_parts(value) -> bool:
     return cls not in _LEAVES and cls is not np.ndarray and not isinstance(value, np.generic)
 
 
-def _problem(value, differentiated: bool, seen: set, top: bool = False):
+def _problem(value, differentiated: bool, seen: set, top: bool = False, known=None):
     """None, or for what is wrong with ``value`` a function of the path where it was found
-    (``xs[1]``, ``model.w``) giving (what is wrong, what to do)."""
+    (``xs[1]``, ``model.w``) giving (what is wrong, what to do). ``known``: ``value``'s kind is
+    in the argument kinds (the argument itself, an entry of a tuple: see ``kind_of``)."""
     cls = value.__class__
     if cls in _LEAVES or (cls is np.ndarray and value.dtype.kind != "c"):
         return None
     if cls is complex or (isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "c"):
-        if top and (cls is complex or cls is np.ndarray or isinstance(value, np.generic)):
-            return None  # (an argument's kind says it is complex: see docs/complex.md)
+        if (top if known is None else known) and (
+                cls is complex or cls is np.ndarray or isinstance(value, np.generic)):
+            return None  # (its kind says it is complex: see docs/complex.md)
         return lambda path: (
             "%s is complex (%s): complex values inside a container or an object are not "
             "supported yet" % (path, _type_name(value)),
@@ -112,8 +118,8 @@ def _problem(value, differentiated: bool, seen: set, top: bool = False):
         return lambda path: _subclass(value, path)
     if isinstance(value, (list, tuple, dict)):
         return _inside(value.items() if isinstance(value, dict) else enumerate(value), "%s[%r]",
-                       value,
-                       differentiated, seen)
+                       value, differentiated, seen, (top if known is None else known)
+                       and cls is tuple and len(value) <= 32)
     protocol = next((p for p in _PROTOCOLS if hasattr(cls, p)), None)
     if protocol is not None:
         return lambda path: (
@@ -132,7 +138,7 @@ def _problem(value, differentiated: bool, seen: set, top: bool = False):
     return None
 
 
-def _inside(items, spelling, value, differentiated, seen):
+def _inside(items, spelling, value, differentiated, seen, known=False):
     """The first problem among the entries of a container or the attributes of an object."""
     if id(value) in seen:
         return None
@@ -142,7 +148,7 @@ def _inside(items, spelling, value, differentiated, seen):
         # (the common case, inline)
         if cls in _LEAVES or (cls is np.ndarray and item.dtype.kind != "c"):
             continue
-        problem = _problem(item, differentiated, seen)
+        problem = _problem(item, differentiated, seen, known=known)
         if problem is not None:
             return lambda path: problem(spelling % (path, key))
     return None

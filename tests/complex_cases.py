@@ -96,3 +96,15 @@ CASES += [
       " + np.sum(np.real(np.fft.irfft(z * w) * (1.0 + 2.0j)))", dict(z=z3, w=w3)),
     C("np.imag(z.astype(float) * w) + np.imag(np.asarray(w, dtype=float) * z)", dict(z=z3, w=w3)),
 ]
+CASES += [
+    # a number times an array (the number's adjoint is one sum of products: never conjugated)
+    C("z * w + x * w + z * y", dict(z=Z(), w=Z(3, 2), x=R(), y=R(2)), real=False),
+    C("np.abs(x * w) ** 2 + np.real(z * y) ** 2", dict(z=Z(), w=Z(3, 2), x=R(), y=R(2))),
+]
+CASES += [
+    # products with zero entries (the derivative of np.prod, np.cumprod from partial products),
+    # selections, sequences
+    C("np.prod(z * np.array([1.0, 0.0, 1.0])) + np.sum(np.cumprod(z * np.array([1.0, 0.0, 1.0])))"
+      " + np.prod(z) + np.max(z) + np.min(z, axis=0) + z.max() + np.sum(np.array([z[0]] + [z[1]]))",
+      dict(z=z3), real=False),
+]

@@ -392,3 +392,48 @@ def test_a_recursive_closure_is_read_once():
     """A function holding itself in its closure: the scan for complex values ends."""
     from adcompiler.planning.complex_values import _complex_object
     assert _complex_object(_make_recursive()) is False
+
+
+def built_in_a_loop(z):
+    out = np.zeros(3, dtype=complex)
+    for i in range(3):
+        out[i] = z[i] * z[(i + 1) % 3]
+    out[1:] += z[:2] * 1j
+    return np.sum(np.abs(out) ** 2) + np.abs(z[0]) + np.real(z[[0, 2]] @ z[[1, 1]])
+
+
+def real_argument_in_a_loop(x):
+    out = np.zeros(4, dtype=complex)
+    for i in range(4):
+        out[i] = x[i] * np.exp(1j * x[i])
+    return np.sum(np.abs(out - 1.0) ** 2)
+
+
+def branches_and_lists(z):
+    s = 0.0
+    zs = []
+    for i in range(len(z)):
+        if np.abs(z[i]) > 0.5:
+            s = s + np.abs(z[i]) ** 2
+        else:
+            s = s + np.real(z[i])
+        zs.append(z[i] * (i + 1.0))
+    return s + np.abs(sum(zs)) + np.abs(np.stack(zs)).sum()
+
+
+@pytest.mark.filterwarnings("error")
+@pytest.mark.parametrize("fn, is_complex", [(built_in_a_loop, True), (real_argument_in_a_loop, False),
+                                            (branches_and_lists, True)])
+def test_loops_writes_branches_and_lists(fn, is_complex):
+    """Indexing, writes into arrays in a loop (the adjoint of a real array may be complex: its
+    buffer is, without a ComplexWarning), branches, lists; in every mode and second order."""
+    rng = np.random.RandomState(0)
+    z = rng.randn(4) + (1j * rng.randn(4) if is_complex else 0.0)
+    g = ad.grad(fn)(z)
+    np.testing.assert_allclose(g, _fd_gradient(fn, [z], 0), rtol=1e-6, atol=1e-6)
+    _check_type(g, z)
+    t = _direction(z, rng)
+    assert ad.jvp(fn, (z,), (t,))[1] == pytest.approx(_directional(fn, [z], 0, t), rel=1e-6)
+    gradient = ad.grad(fn)
+    np.testing.assert_allclose(ad.jvp(gradient, (z,), (t,))[1], _directional(gradient, [z], 0, t),
+                               rtol=1e-4, atol=1e-5)

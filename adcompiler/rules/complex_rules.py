@@ -37,7 +37,10 @@ HOLOMORPHIC = [
     np.kron, np.einsum, np.outer, np.cross, np.add.outer, np.subtract.outer,
     np.multiply.outer, np.divide.outer, np.polyval, np.linalg.det, np.linalg.inv,
     np.linalg.solve, np.linalg.matrix_power, np.linalg.multi_dot,
-    np.complex64, np.complex128, np.clongdouble, complex_values.angle_factor,
+    np.complex64, np.complex128, np.clongdouble, complex_values.angle_factor, list.__add__,
+    # selections (what they pick and the ties are NumPy's order of complex values; the adjoint
+    # goes to the entries picked, never conjugated)
+    np.max, np.amax, np.min, np.amin, np.maximum.reduce, np.minimum.reduce, "max", "min",
     # array methods with a NumPy function's rule
     "sum", "mean", "prod", "dot", "cumprod",
 ]

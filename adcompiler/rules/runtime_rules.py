@@ -53,7 +53,8 @@ D(distributions.mvn_checked, "v, x, mean, cov, where", "mvn_checked(g, x, mean, 
   linear=True, zero=("x", "mean", "cov"))
 D(distributions.dirichlet_checked, "v, x, alpha, where", "dirichlet_checked(g, x, alpha, where)",
   linear=True, zero=("x", "alpha"))
-D(rt.own, "v, x", "own_back(g, v, x)", jvp="own(t_v, x)", zero=X, batching="batch_cast", like="x")
+D(rt.own, "v, x, wide=False", "own_back(g, v, x)", jvp="own(t_v, x, wide)", zero=X,
+  batching="batch_cast", like="x", harmless=("wide",))
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   batching="container_adjoint",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"), like="x")

@@ -23,8 +23,10 @@ from ._base import (
 )
 
 
-def own(g, x):
-    """An adjoint array that generated code may update in place (a private copy, never a view)."""
+def own(g, x, wide=False):
+    """An adjoint array that generated code may update in place (a private copy, never a view);
+    complex when ``wide`` (code computing with complex values: a real value's adjoint may be
+    complex there, docs/complex.md; its real part is what counts)."""
     if isinstance(x, (list, tuple)):
         if hasattr(x, "_fields"):  # a namedtuple's (``g`` may be by attribute: see _Named)
             return _Named(x._fields, [0.0] * len(x) if g.__class__ is _float
@@ -32,9 +34,10 @@ def own(g, x):
         return [0.0] * len(x) if g.__class__ is _float else list(g)
     if isinstance(x, dict):
         return dict.fromkeys(x, 0.0) if g.__class__ is _float else dict(g)
-    out = np.zeros(np.shape(x), dtype=_adjoint_dtype(x))
+    dtype = _adjoint_dtype(x)
+    out = np.zeros(np.shape(x), dtype=np.result_type(dtype, np.complex64) if wide else dtype)
     if not (g.__class__ is _float and not g):
-        out += g
+        out += np.real(g) if out.dtype.kind != "c" and _complex(g) else g
     return out
 
 
