@@ -55,6 +55,13 @@ def kind_of(value):
     return ("object", cls)  # the class: methods called on the argument are resolved through it
 
 
+def marked_kinds(args) -> tuple:
+    """The kinds of the arguments of a callee known only at run time, marked COMPLEX (last) when
+    it is given complex values: its caller computes with them (see compiler._marked)."""
+    kinds = tuple(kind_of(a) for a in args)
+    return kinds + (COMPLEX,) if any(is_complex_kind(k) for k in kinds) else kinds
+
+
 def is_array_kind(kind) -> bool:
     """Whether an argument kind (``kind_of``) is an ndarray's."""
     return isinstance(kind, tuple) and kind[0] == "array"

@@ -108,3 +108,7 @@ CASES += [
       " + np.prod(z) + np.max(z) + np.min(z, axis=0) + z.max() + np.sum(np.array([z[0]] + [z[1]]))",
       dict(z=z3), real=False),
 ]
+CASES += [
+    C("np.real_if_close(z * 0.0 + 1.0) * np.sum(np.abs(z)) + np.real_if_close(z * w)", dict(z=z3, w=w3),
+      real=False),
+]

@@ -437,3 +437,19 @@ def test_loops_writes_branches_and_lists(fn, is_complex):
     gradient = ad.grad(fn)
     np.testing.assert_allclose(ad.jvp(gradient, (z,), (t,))[1], _directional(gradient, [z], 0, t),
                                rtol=1e-4, atol=1e-5)
+
+
+def _gradient_of_phase(z):
+    return ad.grad(lambda u: np.sum(np.abs(np.real(u)) ** 1.4 + np.abs(np.imag(u)) ** 1.3))(z)
+
+
+def calls_a_gradient(z):
+    return _gradient_of_phase(z) * 2.0
+
+
+def test_a_gradient_called_inside_a_function_of_complex_values():
+    """(autograd's test_complex_separate_real_and_imaginary: grad(fun) called as a value.)"""
+    z = np.array([0.3 + 0.4j, -1.2 + 0.1j])
+    t = np.array([0.5 - 1.0j, 0.2 + 0.3j])
+    _, tangent = ad.jvp(calls_a_gradient, (z,), (t,))
+    np.testing.assert_allclose(tangent, _directional(calls_a_gradient, [z], 0, t), rtol=1e-5)

@@ -44,7 +44,7 @@ HOLOMORPHIC = [
     # array methods with a NumPy function's rule
     "sum", "mean", "prod", "dot", "cumprod",
 ]
-NOT_LINEAR = [np.real_if_close, "tolist"]  # (linear entries that are not over the complex field)
+NOT_LINEAR = ["tolist"]  # (linear entries that are not over the complex field)
 # the rules of adcompiler's own helpers (gradient code differentiated again) are linear in the
 # adjoint they receive, with real coefficients, or holomorphic, but for these: comparisons,
 # selections and the real conventions of powers
@@ -72,6 +72,9 @@ TEMPLATES = {
     np.imag: ({"val": "-1j * np.real(g)"}, "np.imag(t_val)"),
     "imag": ({"a": "-1j * np.real(g)"}, "np.imag(t_a)"),
     np.angle: ({"z": "np.real(g) * angle_factor(z, deg)"}, "np.real(angle_factor(z, deg) * t_z)"),
+    # (its result is real where the imaginary parts are negligible: only the real part counts)
+    np.real_if_close: ({"a": "np.real(g) if np.isrealobj(ans) else g"},
+                       "np.real(t_a) if np.isrealobj(ans) else t_a"),
     np.var: _VAR, "var": _VAR, np.std: _STD, "std": _STD,
     np.linalg.norm: ({"x": "dnorm_complex(g, ans, x, ord, axis, keepdims, site)"},
                      "np.real(np.sum(dnorm_complex(1.0, ans, x, ord, axis, keepdims, site) * t_x, "
