@@ -112,3 +112,15 @@ CASES += [
     C("np.real_if_close(z * 0.0 + 1.0) * np.sum(np.abs(z)) + np.real_if_close(z * w)", dict(z=z3, w=w3),
       real=False),
 ]
+CASES += [
+    # the other holomorphic entries: ufunc reductions and outer products, polyval, powers, the
+    # matrix products of np.linalg
+    C("np.multiply.reduce(z) + np.maximum.reduce(z) + np.minimum.reduce(z) + np.add.outer(z, w)"
+      " + np.subtract.outer(z, w) + np.multiply.outer(z, w) + np.divide.outer(z, w + 3.0)"
+      " + np.polyval(z, w) + pow(z, 2) + pow(w, z)", dict(z=z3, w=Z(3, lo=0.5, hi=1.5)),
+      real=False),
+    C("np.linalg.matrix_power(m, 3) + np.linalg.multi_dot([m, m.T, m]) + np.amax(m) + np.amin(m)",
+      dict(m=Z(2, 2)), real=False),
+    C("np.abs(np.linalg.matrix_power(m, 2)) + np.real(np.linalg.multi_dot([m, m]))",
+      dict(m=Z(2, 2))),
+]

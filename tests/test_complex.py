@@ -453,3 +453,24 @@ def test_a_gradient_called_inside_a_function_of_complex_values():
     t = np.array([0.5 - 1.0j, 0.2 + 0.3j])
     _, tangent = ad.jvp(calls_a_gradient, (z,), (t,))
     np.testing.assert_allclose(tangent, _directional(calls_a_gradient, [z], 0, t), rtol=1e-5)
+
+
+def _intensity(u):
+    return np.abs(np.sin(u)) ** 2
+
+
+def _total_intensity(z):
+    return np.sum(_intensity(z))
+
+
+def test_the_other_transforms_take_complex_values():
+    """hvp, linearize, elementwise_grad and vmap follow the same convention."""
+    z = np.array([1.0 + 2.0j, -0.5 + 0.3j, 2.0 - 1.0j])
+    v = np.array([0.3 - 1.0j, 1.0 + 0.5j, -0.2 + 0.1j])
+    gradient = ad.grad(_total_intensity)
+    np.testing.assert_allclose(ad.hvp(_total_intensity)(z, v),
+                               _directional(gradient, [z], 0, v), rtol=1e-5)
+    assert ad.linearize(_total_intensity, z)[1](v) == pytest.approx(
+        _directional(_total_intensity, [z], 0, v), rel=1e-6)
+    np.testing.assert_allclose(ad.elementwise_grad(np.abs)(z), np.conj(z) / np.abs(z))
+    np.testing.assert_allclose(ad.vmap(ad.grad(_intensity))(z), gradient(z))
