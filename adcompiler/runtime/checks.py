@@ -142,8 +142,8 @@ def scalar_seed(value, function):
     if np.ndim(value) and np.size(value) != 1:
         hint = "use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)"
     elif np.iscomplexobj(value):
-        hint = ("differentiate a real quantity: np.real(z), np.abs(z) ** 2, ... (complex outputs "
-                "are not supported yet)")
+        hint = ("differentiate a real quantity (np.real(z), np.abs(z) ** 2, ...), or use ad.vjp "
+                "or ad.jvp, which take complex outputs (docs/complex.md)")
     else:
         hint = ("return the float quantity to differentiate (a bool, int or None output has no "
                 "gradient)")
