@@ -474,3 +474,18 @@ def test_the_other_transforms_take_complex_values():
         _directional(_total_intensity, [z], 0, v), rel=1e-6)
     np.testing.assert_allclose(ad.elementwise_grad(np.abs)(z), np.conj(z) / np.abs(z))
     np.testing.assert_allclose(ad.vmap(ad.grad(_intensity))(z), gradient(z))
+
+
+_NOT_SYMMETRIC = np.array([[0.0, -1.0], [1.0, 0.5]])
+
+
+def uses_complex_eigenvalues(x):
+    """(np.linalg.eigvals of a constant matrix: complex constants, without a derivative rule.)"""
+    w = np.linalg.eigvals(_NOT_SYMMETRIC)
+    return np.var(x * w) + np.abs(np.sum(x * np.emath.sqrt(-2.0)))
+
+
+def test_complex_constants_from_functions_without_a_rule():
+    x = np.array([0.3, -1.2])
+    np.testing.assert_allclose(ad.grad(uses_complex_eigenvalues)(x),
+                               _fd_gradient(uses_complex_eigenvalues, [x], 0), atol=1e-6)

@@ -22,6 +22,11 @@ _MAKERS = (builtins.complex, np.complex64, np.complex128, np.clongdouble, np.fft
            np.fft.ifft, np.fft.rfft, np.fft.ihfft, np.fft.fft2, np.fft.ifft2, np.fft.rfft2,
            np.fft.fftn, np.fft.ifftn, np.fft.rfftn, np.fft.hfft, np.fft.irfft, np.fft.irfft2,
            np.fft.irfftn)
+# and those that may give complex values without a derivative rule (their results are constants
+# where the code is differentiated: complex constants)
+_CONSTANT_MAKERS = (np.linalg.eig, np.linalg.eigvals, np.roots,
+                    *(getattr(np.emath, n) for n in ("sqrt", "log", "log2", "log10", "logn",
+                                                     "power", "arccos", "arcsin", "arctanh")))
 
 
 def makes_complex(fdef, resolver) -> bool:
@@ -59,14 +64,16 @@ def _complex_object(value) -> bool:
     if isinstance(value, type) and issubclass(value, np.complexfloating):
         return True
     try:
-        return any(value is f for f in _MAKERS)
+        return any(value is f for f in _MAKERS + _CONSTANT_MAKERS)
     except TypeError:
         return False
 
 
-# names whose use may make complex values (complex, np.complex128, np.fft's transforms)
+# names whose use may make complex values (complex, np.complex128, np.fft's transforms, np.emath,
+# np.linalg.eig)
 _MAKER_NAMES = frozenset(["complex", "complex64", "complex128", "clongdouble", "cdouble",
-                          "csingle", "fft"] + [f.__name__ for f in _MAKERS])
+                          "csingle", "fft", "emath", "scimath", "eig", "eigvals"]
+                         + [f.__name__ for f in _MAKERS])
 
 
 def _code_makes_complex(code, namespace: dict, seen: set) -> bool:
