@@ -1,10 +1,11 @@
 """Which argument values generated code can be trusted with. Generated code is NumPy code
 specialised on argument kinds (``kind_of``); a value whose operators or functions may
 not be NumPy's (an ndarray subclass such as ``np.matrix`` or a masked array, another library's
-array) or that is complex (not supported yet) is refused with an ``AdError`` naming its type,
-never given a gradient that silently ignores what it is. An argument differentiated w.r.t. must
-moreover be a real float, a float array, a list, tuple or dict of them, or a plain object (of the
-user's own class) holding them."""
+array) is refused with an ``AdError`` naming its type, never given a gradient that silently
+ignores what it is; so is a complex value inside a container or an object (a complex argument
+itself is differentiated: docs/complex.md). An argument differentiated w.r.t. must moreover be a
+float, a complex number, an array of either, a list, tuple or dict of floats or float arrays, or
+a plain object (of the user's own class) holding them."""
 from __future__ import annotations
 
 import sys
@@ -18,6 +19,19 @@ from .parse import LIBRARY_ROOTS
 
 # (TUPLE_OF, kinds of the entries): the saved state of a split backward function
 TUPLE_OF = "tuple_of"
+# a complex number (Python's or NumPy's); also, last in the kinds a function is compiled for,
+# the mark of a callee of code that computes with complex values (see is_complex_kind)
+COMPLEX = "complex"
+
+
+def is_complex_kind(kind) -> bool:
+    """Whether an argument kind (``kind_of``) is a complex number's or a complex array's, or a
+    tuple's holding one."""
+    if kind == COMPLEX:
+        return True
+    if isinstance(kind, tuple) and kind[0] == CONTAINER and len(kind) > 2:
+        return any(is_complex_kind(k) for k in kind[2])
+    return isinstance(kind, tuple) and kind[0] == "array" and len(kind) > 2 and "c" in kind[2]
 
 
 def kind_of(value):
@@ -29,6 +43,8 @@ def kind_of(value):
         return "int"
     if cls is np.ndarray:
         return ("array", value.ndim, value.dtype.str)
+    if cls is complex or isinstance(value, np.complexfloating):
+        return COMPLEX
     if isinstance(value, np.generic):
         return SCALAR
     if cls is tuple and len(value) <= 32:
@@ -39,6 +55,13 @@ def kind_of(value):
     if cls is types.ModuleType:  # (xp=np: calls through it are the module's functions)
         return ("module", value)
     return ("object", cls)  # the class: methods called on the argument are resolved through it
+
+
+def marked_kinds(args) -> tuple:
+    """The kinds of the arguments of a callee known only at run time, marked COMPLEX (last) when
+    it is given complex values: its caller computes with them (see compiler._marked)."""
+    kinds = tuple(kind_of(a) for a in args)
+    return kinds + (COMPLEX,) if any(is_complex_kind(k) for k in kinds) else kinds
 
 
 def is_array_kind(kind) -> bool:
@@ -83,26 +106,29 @@ def has_parts(value) -> bool:
     return cls not in _LEAVES and cls is not np.ndarray and not isinstance(value, np.generic)
 
 
-def _problem(value, differentiated: bool, seen: set, top: bool = False):
+def _problem(value, differentiated: bool, seen: set, top: bool = False, known=None):
     """None, or for what is wrong with ``value`` a function of the path where it was found
-    (``xs[1]``, ``model.w``) giving (what is wrong, what to do)."""
+    (``xs[1]``, ``model.w``) giving (what is wrong, what to do). ``known``: ``value``'s kind is
+    in the argument kinds (the argument itself, an entry of a tuple: see ``kind_of``)."""
     cls = value.__class__
     if cls in _LEAVES or (cls is np.ndarray and value.dtype.kind != "c"):
         return None
     if cls is complex or (isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind == "c"):
+        if (top if known is None else known) and (
+                cls is complex or cls is np.ndarray or isinstance(value, np.generic)):
+            return None  # (its kind says it is complex: see docs/complex.md)
         return lambda path: (
-            "%s is complex (%s): complex arguments are not supported yet (the derivative rules are "
-            "those of real functions)" % (path, _type_name(value)),
-            "pass the real and imaginary parts as two real arguments (z = re + 1j * im inside the "
-            "function)")
+            "%s is complex (%s): complex values inside a container or an object are not "
+            "supported yet" % (path, _type_name(value)),
+            "pass the complex array as an argument of its own")
     if isinstance(value, np.generic):
         return None
     if isinstance(value, np.ndarray):
         return lambda path: _subclass(value, path)
     if isinstance(value, (list, tuple, dict)):
         return _inside(value.items() if isinstance(value, dict) else enumerate(value), "%s[%r]",
-                       value,
-                       differentiated, seen)
+                       value, differentiated, seen, (top if known is None else known)
+                       and cls is tuple and len(value) <= 32)
     protocol = next((p for p in _PROTOCOLS if hasattr(cls, p)), None)
     if protocol is not None:
         return lambda path: (
@@ -121,7 +147,7 @@ def _problem(value, differentiated: bool, seen: set, top: bool = False):
     return None
 
 
-def _inside(items, spelling, value, differentiated, seen):
+def _inside(items, spelling, value, differentiated, seen, known=False):
     """The first problem among the entries of a container or the attributes of an object."""
     if id(value) in seen:
         return None
@@ -131,7 +157,7 @@ def _inside(items, spelling, value, differentiated, seen):
         # (the common case, inline)
         if cls in _LEAVES or (cls is np.ndarray and item.dtype.kind != "c"):
             continue
-        problem = _problem(item, differentiated, seen)
+        problem = _problem(item, differentiated, seen, known=known)
         if problem is not None:
             return lambda path: problem(spelling % (path, key))
     return None

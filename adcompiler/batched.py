@@ -316,6 +316,8 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
 
     def elementwise(self, s, rule, bound, tangents, target):
         """``bound``: the mapping of the templates' names (RuntimeChecks.mapping_of)."""
+        if rule.jvp is not None:  # (an entry for complex values: its tangent is not its vjps')
+            raise Unbatchable("a rule for complex values")
         r_ans = self.rank_of(name(target))
         mapping = dict(bound)
         mapping["ans"] = name(target)

@@ -12,7 +12,7 @@ import gast
 
 from . import hooks, runtime
 from .analysis import CONTAINER, FLOAT, SCALAR, array_kind, is_container
-from .arguments import TUPLE_OF, is_array_kind
+from .arguments import COMPLEX, TUPLE_OF, is_array_kind, is_complex_kind
 from .batched import BatchedForwardMode
 from .codegen import compile_functions, drop_orphan_comments, to_source, wrap_try_regions
 from .context import Context
@@ -26,6 +26,7 @@ from .optimize import optimize as run_optimizer
 from .optimizer_inputs import facts_of, is_pure_call
 from .parse import parse_function, unwrap
 from .planning import plan_function
+from .planning.complex_values import checked_result
 from .reverse import ReverseMode
 from .rules.helpers.elementwise import nonzero_or_inf
 from .shapes import constants_as_numbers
@@ -66,6 +67,8 @@ def _analysis_kind(k):
     """The analyses' view of an argument kind: FLOAT, SCALAR, an array rank, or unknown."""
     if k == "int":
         return FLOAT
+    if k == COMPLEX:
+        return SCALAR
     if isinstance(k, tuple) and k[0] == "array":
         return array_kind(k[1])
     if isinstance(k, tuple) and k[0] == TUPLE_OF:  # a tuple whose entries' kinds are known
@@ -115,13 +118,16 @@ def _stage(fn, arg_kinds=None, fuse=True):
     dicts, numbers, lists, sequences = set(), set(), set(), None
     # (a 0-d array is a shape-() value too, but d[k] *= v changes it in place: seed 621807)
     ctx.specialised = arg_kinds is not None
+    # (values may be complex: the rules for them apply, see rules/complex_rules.py; planning
+    # sets it too for code that makes complex values)
+    ctx.complex_mode = any(is_complex_kind(k) for k in arg_kinds or ())
     ctx.zero_d_arrays = {p for p, k in zip(param_names(parsed.tree), arg_kinds or ())
                          if isinstance(k, tuple) and k[0] == "array" and k[1] == 0}
     if arg_kinds is not None:  # dict arguments iterate over their keys; x += 1 rebinds a number
         dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}
         lists = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "list")}
         numbers = {p for p, k in zip(param_names(parsed.tree), arg_kinds)
-                   if k in (FLOAT, SCALAR, "int")}
+                   if k in (FLOAT, SCALAR, "int", COMPLEX)}
         sequences = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if _sequence_kind(k)}
     fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts,
                                          ctx.bind, numbers, ctx.generated,
@@ -202,7 +208,7 @@ class _Reverse:
         """Names of the forward/backward pair of user function ``fn`` called with active
         parameters ``active``; generated (and cached) on first use."""
         fn = unwrap(fn)
-        key = (tuple(active), tuple(kinds))
+        key = (tuple(active), _marked(kinds, self.ctx))
         if self.split_names and fn == unwrap(self.fn) and key == self.key:  # == : bound methods
             return self.split_names  # direct recursion: the pair being generated now
         pair = hooks.subroutine_pair(fn, key)
@@ -299,7 +305,8 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     seed = []
     result = rev.plan.result
     if result is not None and result in rev.plan.active:
-        if rev.plan.kinds.get(result) in (FLOAT, SCALAR) and not _may_turn_complex(rev):
+        if rev.plan.kinds.get(result) in (FLOAT, SCALAR) and not _may_turn_complex(rev) \
+                and not ctx.complex_mode:
             value = const(1.0)
         else:
             value = gast.Call(func=name(ctx.helper("scalar_seed")),
@@ -407,6 +414,8 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     # saved values a branch or loop may not have bound: None until then
     maybe_unbound = [assign(v, const(None)) for v in saved if v not in always]
     result_value = rev.plan.ret_node.value
+    if not reusable:
+        result_value = checked_result(result_value, ctx, arg_kinds, r.parsed.name)
     fwd_ret = gast.Tuple(elts=[result_value,
                                gast.Tuple(elts=[name(v) for v in saved], ctx=gast.Load())],
                          ctx=gast.Load())
@@ -480,6 +489,8 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     entry = _jvp_entry(fm, ctx, wrt, tangents, top_level)
     body = fm.transform(fm.plan.body) + fm.registrations(fm.plan.ret_node)
     out = _jvp_return(fm, ctx)
+    if not top_level:
+        out.value.elts[0] = checked_result(out.value.elts[0], ctx, arg_kinds, parsed.name)
     jdef = _function_def(jname, _tangents_first(fdef.args, tangents), entry + body + [out], fdef)
     if optimize:
         run_optimizer(jdef, is_pure_call(ctx),
@@ -491,6 +502,12 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     jfn.__defaults__ = parsed.fn.__defaults__
     jfn.__kwdefaults__ = parsed.fn.__kwdefaults__
     return Compiled(jfn, source, jname)
+
+
+def _marked(kinds, ctx) -> tuple:
+    """A callee's argument kinds, with COMPLEX last when the caller's values may be complex: the
+    callee's values may be too (its arguments' kinds in the caller do not say so)."""
+    return tuple(kinds) + ((COMPLEX,) if ctx.complex_mode else ())
 
 
 def _param_kinds(params, arg_kinds) -> dict:
@@ -508,9 +525,10 @@ def _jvp_subroutines(fn, key, jname: str, ctx):
 
     def subroutine_jvp(callee, active, callee_kinds):
         callee = unwrap(callee)
-        if callee == unwrap(fn) and (tuple(active), tuple(callee_kinds)) == key:
+        callee_key = (tuple(active), _marked(callee_kinds, ctx))
+        if callee == unwrap(fn) and callee_key == key:
             return jname  # direct recursion
-        compiled = hooks.subroutine_jvp(callee, (tuple(active), tuple(callee_kinds)))
+        compiled = hooks.subroutine_jvp(callee, callee_key)
         return ctx.bind(label_of(callee) + "_jvp", compiled.fn)
 
     return subroutine_jvp

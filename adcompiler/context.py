@@ -38,6 +38,9 @@ class Context:
         self.zero_d_arrays: set = set()  # (parameters given 0-d arrays: set by the compiler)
         # generated for the kinds of the arguments of a call (not the code shown for reading)
         self.specialised = False
+        # values may be complex (a complex argument or constant, a cast, an FFT): the rules of
+        # rules/complex_rules.py apply (set by the compiler and by planning)
+        self.complex_mode = False
 
     def helper(self, name: str) -> str:
         """The generated code's name for a helper used by rules: np, math, a runtime function or

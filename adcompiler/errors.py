@@ -5,8 +5,12 @@ import linecache
 import re
 import sys
 
-COMPLEX_UNSUPPORTED = "complex numbers inside differentiated code are not supported yet"
-COMPLEX_HINT = "differentiate the real and imaginary parts as two real values"
+# (complex values the compiler could not see when generating code: docs/complex.md)
+COMPLEX_UNSUPPORTED = ("complex values where the code was generated for real ones are not "
+                       "supported yet")
+COMPLEX_HINT = ("make them visible (a complex argument, a complex literal, a dtype written in the "
+                "code: docs/complex.md), or differentiate the real and imaginary parts as two "
+                "real values")
 
 # file name of generated code -> (its Location, {line: (the user's line, column) it came from})
 GENERATED: dict = {}

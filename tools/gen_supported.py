@@ -11,6 +11,7 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
 from adcompiler import rules  # noqa: E402
+from adcompiler.rules import complex_rules  # noqa: E402
 
 OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "docs", "supported.md")
 
@@ -25,7 +26,8 @@ def _name(rule, namespace):
     if isinstance(owner, np.ufunc):  # (a ufunc's method: np.add.reduce, np.multiply.outer)
         return "np.%s.%s" % (owner.__name__, name)
     if namespace in ("numpy", "numpy.linalg"):
-        prefix = "np.linalg." if "linalg" in mod else ("np.random." if "random" in mod else "np.")
+        prefix = "np.linalg." if "linalg" in mod else ("np.random." if "random" in mod else
+                                                       "np.fft." if "fft" in mod else "np.")
         return prefix + name
     if namespace == "builtins":
         return ("operator.%s" % name) if mod in ("_operator", "operator") else name
@@ -61,7 +63,11 @@ def render() -> str:
              "rule) or `-` (no forward rule: forward mode raises an AdError). Parameters marked `only` are",
              "accepted with the values shown and no others (an AdError names the argument); a `dtype`",
              "parameter keeps the rule for a float dtype, gives a zero gradient for an int or bool one and",
-             "refuses a complex one (decided at run time when the dtype is known only then).",
+             "refuses a complex one (decided at run time when the dtype is known only then) but in code that",
+             "computes with complex values. Complex (docs/complex.md): `same` (holomorphic, or linear with",
+             "real coefficients: the rule holds for complex values as written), `own` (a rule of its own for",
+             "complex values), `real only` (an AdError at run time when a value it differentiates is",
+             "complex), `refused` (varies with complex values only).",
              "The `scipy.special`, `scipy.stats`, `scipy.linalg` and `scipy.signal` sections apply when SciPy",
              "is installed (it is optional).",
              ""]
@@ -79,11 +85,13 @@ def render() -> str:
         nondiff = sorted(_name(r, namespace) for r in table.rules.values() if r.nondiff)
         refused = sorted(_name(r, namespace) for r in table.rules.values() if r.refusal)
         lines += ["## %s: %d differentiable, %d with zero gradient" % (namespace, len(diff), len(nondiff)), "",
-                  "| function | parameters | reverse (adjoint of each argument) | forward |", "|---|---|---|---|"]
+                  "| function | parameters | reverse (adjoint of each argument) | forward | complex |",
+                  "|---|---|---|---|---|"]
         for r in diff:
             adjoints = "; ".join("%s: `%s`" % (p, gast.unparse(t).strip().replace("|", "\\|"))
                                  for p, t in r.vjps.items())
-            lines.append("| `%s` | %s | %s | %s |" % (_name(r, namespace), _params(r), adjoints or "-", _mode(r)))
+            lines.append("| `%s` | %s | %s | %s | %s |" % (_name(r, namespace), _params(r), adjoints or "-",
+                                                          _mode(r), complex_rules.treatment(r)))
         lines += ["", "Zero gradient (explicitly non-differentiable): " + ", ".join("`%s`" % n for n in nondiff), ""]
         if refused:
             lines += ["Refused (an AdError when a value depending on `wrt` reaches them): "

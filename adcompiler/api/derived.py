@@ -96,8 +96,8 @@ def _check_differentiable(fn, args, positions):
         k = arguments.kind_of(args[i])
         value = args[i]
         if k == "int" or value is None or isinstance(value, (str, bytes)) or \
-                (isinstance(value, np.generic) and not isinstance(value, np.floating)) or \
-                (isinstance(k, tuple) and k[0] == "array" and k[2][1] not in "f"):
+                (isinstance(value, np.generic) and not isinstance(value, np.inexact)) or \
+                (isinstance(k, tuple) and k[0] == "array" and k[2][1] not in "fc"):
             raise AdError("cannot differentiate w.r.t. argument %r: it is %r (%s), which is not "
                           "differentiable"
                           % (params[i], value if not hasattr(value, "shape")

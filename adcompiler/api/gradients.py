@@ -168,8 +168,17 @@ def _as_hessian_product(fn, position, args, cotangent):
     tangents = [runtime.zero_like(a) for a in args]
     if cotangent is not None:
         for p, c in zip(wrt_positions, cotangent if many else (cotangent,)):
+            if _complex_for_real(c, args[p]):  # (of a real gradient: its real part counts)
+                c = np.real(c)
             tangents[p] = _shaped_like(c, args[p])
     return inner, tangents
+
+
+def _complex_for_real(value, arg) -> bool:
+    """Whether ``value`` is a complex number or array given for the real number or array
+    ``arg`` (docs/complex.md: an adjoint of a real value may be complex)."""
+    return arguments.is_complex_kind(arguments.kind_of(value)) and \
+        isinstance(arg, (float, np.floating, np.ndarray)) and not np.iscomplexobj(arg)
 
 
 def _entries(tangent, n):

@@ -31,7 +31,7 @@ from .derived import (
 )
 from .gradients import grad
 from .pullbacks import _pullback, _split
-from .tangents import _forward_jacobian
+from .tangents import _forward_jacobian, real_jacobian
 
 
 def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
@@ -52,6 +52,8 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
         positions, many = _positions(_as_called(fn, len(args)), wrt)
         _check_differentiable(_as_called(fn, len(args)), args, positions)
         _check_stacked(_as_called(fn, len(args)), args, positions)
+        for p in positions:  # (a complex argument: no one real matrix)
+            real_jacobian(args[p], fn) if np.iscomplexobj(args[p]) else None
         # (a gradient's Jacobian: forward over reverse)
         if mode == "reverse" and _as_derived(fn) is None:
             batched = _batched_reverse_jacobian(fn, args, positions)
@@ -59,6 +61,7 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
                 result = [r if np.ndim(r) else float(r) for r in batched]
                 return tuple(result) if many else result[0]
             out, pullback = _pullback(fn, _private(args), positions)
+            real_jacobian(out, fn)
             result = _rows_by_pullback(pullback, np.shape(out), args, positions)
         else:
             result = [_forward_jacobian(fn, args, p) for p in positions]
@@ -198,6 +201,8 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
         positions, many = _positions(_as_called(fn, len(args)), wrt)
         _check_differentiable(_as_called(fn, len(args)), args, positions)
         _check_stacked(_as_called(fn, len(args)), args, positions)
+        for p in positions:  # (a complex argument: no one real matrix)
+            real_jacobian(args[p], fn) if np.iscomplexobj(args[p]) else None
         blocks = [_hessian_rows(fn, args, a, positions, mode) for a in positions]
         blocks = [[b if np.ndim(b) else float(b) for b in row] for row in blocks]
         return tuple(tuple(row) for row in blocks) if many else blocks[0][0]
@@ -224,5 +229,5 @@ def _rows_by_pullback(pullback, out_shape, args, positions):
         seed[idx] = 1.0
         parts = pullback(seed if out_shape else 1.0)
         for p in positions:
-            rows[p].append(np.asarray(parts[p], dtype=float))
+            rows[p].append(real_jacobian(parts[p], pullback))
     return [np.reshape(np.array(rows[p]), out_shape + np.shape(args[p])) for p in positions]

@@ -21,13 +21,15 @@ from .derived import _params, _private, _target
 
 def _differentiable_positions(args) -> tuple[int, ...]:
     """Positions of the arguments vjp and jvp differentiate: floats, float arrays, containers and
-    plain objects (complex ones and unknown types are refused by ``arguments.check``)."""
+    complex numbers and arrays, plain objects (unknown types are refused by
+    ``arguments.check``)."""
     out = []
     for i, a in enumerate(args):
         k = arguments.kind_of(a)
         if (
             k == "float"
-            or (k == "scalar" and isinstance(a, (np.floating, np.complexfloating)))
+            or (k == "scalar" and isinstance(a, np.floating))
+            or k == arguments.COMPLEX
             or (
                 isinstance(k, tuple)
                 and (
@@ -84,6 +86,12 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
                      and (t is None or (t.__class__ is float and not t))
                      else t for i, (a, t) in enumerate(zip(primals, tangents)))
     for p in positions:
+        if arguments.is_complex_kind(arguments.kind_of(tangents[p])) \
+                and not arguments.is_complex_kind(arguments.kind_of(primals[p])):
+            raise AdError("the tangent of %s is complex, the argument is real (tangent: %r)"
+                          % (params[p] if p < len(params) else "argument %d" % p, tangents[p]),
+                          function=name,
+                          hint="pass a real tangent, or a complex argument (docs/complex.md)")
         if _structure(tangents[p]) != _structure(primals[p]):
             raise AdError("the tangent of argument %d has shape %s, the argument has shape %s "
                           "(tangent: %r)"
@@ -114,11 +122,21 @@ def _zero_if_none(t, like):
     return runtime.cast_like(0.0, like) if t is None or (t.__class__ is float and not t) else t
 
 
+def real_jacobian(value, fn):
+    """``value``, an entry of a Jacobian as a float array; an AdError if it is complex (the
+    Jacobian of a complex function is not one real matrix: use vjp/jvp, docs/complex.md)."""
+    if np.iscomplexobj(value):
+        raise AdError("the Jacobian or Hessian of a function with complex arguments or results is "
+                      "not supported yet", function=getattr(fn, "__qualname__", "f"),
+                      hint="use ad.vjp and ad.jvp, which take complex values (docs/complex.md)")
+    return np.asarray(value, dtype=float)
+
+
 def _forward_jacobian(fn, args, pos):
     """Jacobian columns: from one run of batched tangent code (a batch of one-hot tangents) when
     the function allows it, else from one jvp per element of argument ``pos`` (tangent code w.r.t.
     that argument alone)."""
-    x = args[pos]
+    x = real_jacobian(args[pos], fn) if np.iscomplexobj(args[pos]) else args[pos]
     named = hasattr(x, "_fields")  # (a namedtuple's tangent is one too: its code reads fields)
     if np.ndim(x) and not named:
         jac = _batched_jacobian(fn, args, pos)
@@ -136,7 +154,7 @@ def _forward_jacobian(fn, args, pos):
             tangent = 1.0
         out, t = run((tangent,), *_private(args))
         out_shape = np.shape(out)
-        columns.append(np.broadcast_to(np.asarray(t, dtype=float), out_shape))
+        columns.append(np.broadcast_to(real_jacobian(t, fn), out_shape))
     if not columns:
         out_shape = np.shape(_target(fn, args)(*_private(args))) if out_shape is None else out_shape
         return np.zeros(out_shape + np.shape(x))
@@ -167,7 +185,7 @@ def _batched_jacobian(fn, args, pos):
         # the column loop runs the function one tangent at a time (and reports real errors)
         return None
     out_shape = np.shape(out)
-    t = np.asarray(t, dtype=float)
+    t = real_jacobian(t, fn)
     if t.shape != (n,) + out_shape:
         if t.ndim and np.any(t):
             return None  # not a batch of tangents: let the column loop decide

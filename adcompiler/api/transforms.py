@@ -164,21 +164,21 @@ def vmap(fn: Callable, in_axes: int | Sequence | None = 0, out_axes: int | Seque
 def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd"),
                 eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0) -> None:
     """Check ``fn``'s derivatives at ``args`` against central finite differences in random
-    directions: ``"fwd"`` the jvp, ``"rev"`` the vjp (as ``<u, J v>``); with ``order`` 2 or more,
-    the same checks of the first derivative (``grad`` of ``<u, fn>``), and so on. The arguments
-    checked are those made of floats (a float, a float array, or a list/tuple/dict of those; the
-    others are held fixed); ``fn`` may return such a structure too. Raises AssertionError naming
+    directions: ``"fwd"`` the jvp, ``"rev"`` the vjp (as ``<u, J v>``, ``Re(sum(u * J v))`` for
+    complex values: docs/complex.md); with ``order`` 2 or more, the same checks of the first
+    derivative (``grad`` of ``<u, fn>``), and so on. The arguments checked are those made of
+    floats or complex numbers (a number, an array, or a list/tuple/dict of those; the others are
+    held fixed); ``fn`` may return such a structure too. Raises AssertionError naming
     the mode and order that disagree; usable in your tests."""
     args = tuple(args)
     name = getattr(fn, "__qualname__", "f")
     rng = np.random.RandomState(seed)
     positions = [i for i, a in enumerate(args) if _float_paths(a)]
     if not positions:
-        raise AdError("check_grads: no float argument of %s to check" % name, function=name)
+        raise AdError("check_grads: no float or complex argument of %s" % name, function=name)
 
     def direction(a):
-        return _rebuilt(a, {p: rng.randn(*np.shape(leaf)) if np.ndim(leaf) else float(rng.randn())
-                            for p, leaf in _float_paths(a)})
+        return _rebuilt(a, {p: _random_like(leaf, rng) for p, leaf in _float_paths(a)})
 
     def moved(step, v):
         return tuple(_rebuilt(a, {p: leaf + step * _at(v[i], p) for p, leaf in _float_paths(a)})
@@ -186,7 +186,7 @@ def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd
 
     v = {i: direction(args[i]) for i in positions}
     out = fn(*args)
-    outputs = _float_paths(out) if not isinstance(out, (float, np.ndarray)) else [((), out)]
+    outputs = [((), out)] if isinstance(out, (float, complex, np.ndarray)) else _float_paths(out)
     if not outputs:
         raise AdError("check_grads: %s returned %s, not floats or a structure of floats"
                       % (name, type(out).__name__), function=name)
@@ -200,15 +200,16 @@ def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd
     u = direction(out)
     if "rev" in modes:
         cotangents = vjp(fn, *args)[1](u)
-        both_ways = sum(np.sum(_at(cotangents[i], p) * _at(v[i], p))
+        both_ways = sum(np.real(np.sum(_at(cotangents[i], p) * _at(v[i], p)))
                         for i in positions for p, _ in _float_paths(args[i]))
-        _agree(both_ways, sum(np.sum(np.asarray(_at(u, p)) * d)
+        _agree(both_ways, sum(np.real(np.sum(np.asarray(_at(u, p)) * d))
                               for (p, _), d in zip(outputs, numeric)),
                "reverse mode (vjp)", name, order, rtol, atol)
     if order > 1:
         # the first derivative as a function of the arguments: <u, fn(args)>'s gradient, raveled
         params = ", ".join("a%d" % i for i in range(len(args)))
-        inner = " + ".join("np.sum(u%s * out%s)" % (_index(p), _index(p)) for p, _ in outputs)
+        inner = " + ".join(("np.real(np.sum(u%s * out%s))" if np.iscomplexobj(leaf) else
+                            "np.sum(u%s * out%s)") % (_index(p), _index(p)) for p, leaf in outputs)
         scalar = define("def scalarized(%s):\n    out = fn(%s)\n    return %s\n"
                         % (params, params, inner), "scalarized", {"np": np, "u": u, "fn": fn},
                         "<adcompiler check_grads of %s, order %d>" % (name, order))
@@ -222,10 +223,20 @@ def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd
         check_grads(flat, args, order - 1, modes, eps, rtol, atol, seed + 1)
 
 
+def _random_like(leaf, rng):
+    """A random direction of ``leaf``'s type and shape (complex for a complex leaf)."""
+    t = rng.randn(*np.shape(leaf))
+    if np.iscomplexobj(leaf):
+        t = t + 1j * rng.randn(*np.shape(leaf))
+        return t if np.ndim(leaf) else complex(t)
+    return t if np.ndim(leaf) else float(t)
+
+
 def _float_paths(value, path=()) -> list:
-    """(path, leaf) of each float leaf of ``value`` (a float, a float array, or a list, tuple or
-    dict of those); [] when any leaf is something else."""
-    if isinstance(value, float) or (isinstance(value, np.ndarray) and value.dtype.kind == "f"):
+    """(path, leaf) of each float or complex leaf of ``value`` (a number, an array of floats or
+    complex numbers, or a list, tuple or dict of those); [] when any leaf is something else."""
+    if isinstance(value, (float, complex)) or (isinstance(value, np.ndarray)
+                                               and value.dtype.kind in "fc"):
         return [(path, value)]
     if isinstance(value, (list, tuple, dict)) and len(value):
         items = value.items() if isinstance(value, dict) else enumerate(value)

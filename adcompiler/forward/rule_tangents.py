@@ -35,7 +35,7 @@ class RuleTangents:
             if template is not None:
                 for h in rules.helpers_used(template):
                     mapping.setdefault(h, self.helper(h))
-        if rule.elementwise:
+        if rule.elementwise and rule.jvp is None:  # (an entry for complex values has a jvp)
             return self.elementwise_tangent(plan, tangents, mapping, target)
         live = {n.id for t in tangents.values() if t is not None
                 for n in walk(t) if isinstance(n, gast.Name)}

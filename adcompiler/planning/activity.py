@@ -1,17 +1,10 @@
 """Refusals that follow from activity: a value depending on ``wrt`` given to a rule
 parameter without a derivative, to a call that may change it in place or to an object computing
-items from an index (``check_ignored_operands``), or combined with a complex number
-(``check_complex_values``). Activity itself is ``analysis.activity``."""
+items from an index (``check_ignored_operands``). Activity itself is ``analysis.activity``."""
 from __future__ import annotations
 
-import gast
-import numpy as np
-
-from .. import rules
 from ..analysis import activity, is_container
-from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
-from ..ir import target_of, walk
-from ..resolve import MISSING
+from ..ir import target_of
 
 
 def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False,
@@ -63,61 +56,3 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
                 operands = index_checks.setdefault(id(s), ([], error))[0]
                 operands.extend(n for n in names if n in reaching and n not in operands)
     return index_checks
-
-
-def check_complex_values(layout, active, wrt, ctx):
-    """Complex numbers inside differentiated code are not supported yet: a statement that
-    combines a complex number (``1j``, a module-level complex constant or array, or a value
-    computed from one) with a value that depends on ``wrt`` is an error, never a silently
-    wrong gradient. (``complex(...)`` and casts to complex dtypes are refused by their rules;
-    the rules of abs, real, imag, conj and angle check their operand at run time.)"""
-    if ctx.generated:
-        return
-    complex_names = set()
-
-    def complex_atom(node):
-        if isinstance(node, gast.Constant):
-            return isinstance(node.value, complex)
-        if not isinstance(node, gast.Name) or not isinstance(node.ctx, gast.Load):
-            return False
-        if node.id in complex_names:
-            return True
-        value = ctx.resolver.resolve(node)
-        return isinstance(value, (complex, np.complexfloating)) or (
-            isinstance(value, np.ndarray) and value.dtype.kind == "c")
-
-    def reads_complex(s):
-        return isinstance(s, gast.Assign) and any(complex_atom(n) for n in walk(s.value))
-
-    grew = True
-    # values computed from complex numbers are complex, unless made real (np.abs, .real)
-    while grew:
-        grew = False
-        for s in layout.simple:
-            bound = target_of(s)[0]
-            if bound and bound not in complex_names and reads_complex(s) \
-                    and not makes_real(s, ctx.resolver):
-                complex_names.add(bound)
-                grew = True
-    for s in layout.simple:
-        if target_of(s)[0] in active and reads_complex(s):
-            raise ctx.loc.error("a complex number is combined with a value that depends on %s: %s"
-                                % (", ".join(wrt), COMPLEX_UNSUPPORTED), s,
-                                hint=COMPLEX_HINT)
-
-
-def makes_real(s, resolver) -> bool:
-    """Whether statement ``s`` computes a real value from any operand: a comparison, abs, the
-    real or imaginary part, an angle, or a function without a derivative."""
-    value = s.value
-    if isinstance(value, gast.Compare):
-        return True
-    if isinstance(value, gast.Attribute):
-        return value.attr in ("real", "imag")
-    if isinstance(value, gast.Call):
-        obj = resolver.resolve(value.func)
-        if any(obj is f for f in (np.abs, abs, np.real, np.imag, np.angle)):
-            return True
-        rule = rules.lookup(obj) if obj is not MISSING else None
-        return rule is not None and rule.nondiff
-    return False

@@ -10,6 +10,7 @@ from .. import rules
 from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from ..ir import loads
 from ..resolve import MISSING
+from ..rules import complex_rules
 from .plan import Plan, _call_text, method_text
 
 # parameters that take integers (or tuples of them, or flags) by NumPy's contract: piecewise
@@ -60,6 +61,8 @@ class RuleBinding:
         (a keyword it does not know, a parameter its templates ignore given another value than
         its default, a complex dtype) make the call refused when a value depending on ``wrt``
         reaches it, never silently ignored; a cast to an int or bool dtype has no derivative."""
+        if self.ctx.complex_mode:  # (values may be complex: the rules for them)
+            rule = complex_rules.for_complex(rule)
         if rule.nondiff:
             return Plan("none")
         operands = [n for a in list(args) + [k.value for k in keywords] for n in loads(a)]
@@ -94,7 +97,9 @@ class RuleBinding:
                 kind = _dtype_kind(dtype)
                 if kind in ("i", "u", "b"):
                     return Plan("none")  # a cast to integers or booleans is piecewise constant
-                if kind != "f":
+                if kind == "f" and self.ctx.complex_mode:  # (of a complex value: the real part)
+                    rule = complex_rules.real_cast(rule)
+                if kind != "f" and not (kind == "c" and self.ctx.complex_mode):
                     return Plan("opaque", operands, callee=callee, why=(
                         "the cast to %s: %s" % (
                             _dtype_text(dtype, bound["dtype"]), COMPLEX_UNSUPPORTED if kind == "c"

@@ -11,9 +11,10 @@ import gast
 from ..analysis import BOTTOM, Layout, activity, scalar_kinds
 from ..ir import list_method, target_of
 from . import kinds as kinds_
-from .activity import check_complex_values, check_ignored_operands
+from .activity import check_ignored_operands
 from .aliasing import Aliasing, mark_in_place_helpers
 from .calls import StatementPlanner
+from .complex_values import makes_complex
 from .objects import ObjectStores, varied_with_attributes
 from .webs import split_webs
 
@@ -54,6 +55,7 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     mode, where an operand checked at run time needs a tangent (see ``check_ignored_operands``).
     May rewrite ``fdef``: names of several kinds split into webs, syncs after shared writes."""
     mark_in_place_helpers(fdef.body[:-1], ctx.resolver)
+    ctx.complex_mode = ctx.complex_mode or makes_complex(fdef, ctx.resolver)
     params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
     _split_webs(fdef, params, arg_kinds, ctx)
     wrt = list(wrt)
@@ -80,7 +82,6 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
         # forward mode checks the tangents of operands checked at run time: they need one
         active = activity(layout, wrt, result, lambda s: plans[id(s)].diff_reads + [
             n for ns in plans[id(s)].ignored.values() for n in ns], varied)
-    check_complex_values(layout, active, wrt, ctx)
     return FunctionPlan(fdef, wrt, params, fdef.body[:-1], ret, result, layout, kinds, aliasing,
                         plans, varied, unfollowed, active, index_checks, kind_of_value)
 

@@ -141,7 +141,10 @@ class AdjointState:
         self.wants_owned.add(var)
         d = self.adj(var)
         src = name(d) if var in self.live else const(0.0)
-        own = gast.Call(func=name(self.helper("own")), args=[src, name(shape_name)], keywords=[])
+        # (in code computing with complex values, a complex buffer: see runtime.own)
+        wide = [const(True)] if self.ctx.complex_mode else []
+        own = gast.Call(func=name(self.helper("own")), args=[src, name(shape_name)] + wide,
+                        keywords=[])
         out.append(located(assign(d, own), like))
         self.live.add(var)
         self.owned.add(var)

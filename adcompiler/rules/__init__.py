@@ -6,7 +6,16 @@ import importlib
 import sys
 
 from .. import custom, hooks
-from . import builtin_rules, linalg_rules, math_rules, methods, numpy_rules, runtime_rules
+from . import (  # noqa: F401  (fft_rules: entries of the numpy table)
+    builtin_rules,
+    complex_rules,
+    fft_rules,
+    linalg_rules,
+    math_rules,
+    methods,
+    numpy_rules,
+    runtime_rules,
+)
 from .core import (
     HELPER_NAMES,
     Rule,

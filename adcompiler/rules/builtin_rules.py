@@ -6,7 +6,6 @@ import inspect
 import operator
 import sys
 
-from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from .core import Table
 
 table = Table("builtins")
@@ -60,8 +59,9 @@ D(builtins.min, "*args", "dselect(g, ans, args)", jvp="select_jvp(ans, args, t_a
 D(builtins.sorted, "iterable, reverse=False", "sorted_back(g, iterable, reverse)",
   jvp="sorted_jvp(iterable, t_iterable, reverse)")
 
-table.refuse(builtins.complex, why=COMPLEX_UNSUPPORTED,
-             hint=COMPLEX_HINT)
+# (real + 1j * imag: holomorphic in each part, complex parts included; in real code the
+# adjoint of a real part is the real part of what reaches it, see docs/complex.md)
+D(builtins.complex, "real=0, imag=0", "g", imag="1j * g", jvp="t_real + 1j * t_imag")
 N(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operator.eq, operator.ne,
   operator.not_, operator.and_, operator.or_, operator.xor, operator.invert, operator.lshift,
   operator.rshift, operator.is_, operator.is_not, operator.contains,

@@ -1,7 +1,6 @@
 """Derivative rules for NumPy. ``g``: adjoint of the result, ``ans``: the result."""
 import numpy as np
 
-from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from .core import Table
 
 table = Table("numpy")
@@ -272,8 +271,6 @@ D(np.ravel, "a, order='C'", "np.reshape(g, np.shape(a), order)", linear=True,
 D(np.squeeze, "a, axis=None", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.expand_dims, "a, axis", "np.reshape(g, np.shape(a))", linear=True, harmless=("axis",))
 D(np.transpose, "a, axes=None", "transpose_back(g, axes)", linear=True, batching="transpose")
-D(np.fft.fftshift, "x, axes=None", "np.fft.ifftshift(g, axes)", linear=True)
-D(np.fft.ifftshift, "x, axes=None", "np.fft.fftshift(g, axes)", linear=True)
 # (casting= only decides whether a dtype change is allowed: the values are the same)
 D(np.concatenate, "arrays, axis=0, out=None, dtype=None, casting='same_kind'",
   "split_like(g, arrays, axis)",
@@ -417,13 +414,13 @@ N(np.sign, np.floor, np.ceil, np.round, np.rint, np.trunc, np.fix, np.argmax, np
   np.random.rand, np.random.randn, np.random.randint, np.iscomplexobj, np.isrealobj,
   np.argpartition,
   np.lexsort, np.ravel_multi_index, np.unravel_index)
-# scalar types: integers and booleans are piecewise constant; complex values are refused
+# scalar types: integers and booleans are piecewise constant
 # (some are aliases)
 N(*dict.fromkeys([np.int8, np.int16, np.int32, np.int64, np.uint8, np.uint16, np.uint32, np.uint64,
                   np.intc, np.int_,
                   np.uint, np.longlong, np.ulonglong, np.intp, np.uintp, np.bool_]))
-table.refuse(np.complex64, np.complex128, np.clongdouble, why=COMPLEX_UNSUPPORTED,
-             hint=COMPLEX_HINT)
+for _complex_type in (np.complex64, np.complex128, np.clongdouble):
+    D(_complex_type, "x=0", "g", linear=True)
 table.refuse(np.apply_along_axis, np.apply_over_axes, np.piecewise, np.frompyfunc, np.fromfunction,
              why="it calls a Python function of its own, and adcompiler does not trace into NumPy",
              hint="write the loop or the branches in the function itself (np.stack([f(row) for row "

@@ -6,10 +6,12 @@ import inspect
 from .. import runtime as rt
 from .core import Table
 from .helpers import (
+    complex_values,
     containers,
     determinants,
     distributions,
     elementwise,
+    fourier,
     joins,
     polynomials,
     products,
@@ -51,7 +53,8 @@ D(distributions.mvn_checked, "v, x, mean, cov, where", "mvn_checked(g, x, mean, 
   linear=True, zero=("x", "mean", "cov"))
 D(distributions.dirichlet_checked, "v, x, alpha, where", "dirichlet_checked(g, x, alpha, where)",
   linear=True, zero=("x", "alpha"))
-D(rt.own, "v, x", "own_back(g, v, x)", jvp="own(t_v, x)", zero=X, batching="batch_cast", like="x")
+D(rt.own, "v, x, wide=False", "own_back(g, v, x)", jvp="own(t_v, x, wide)", zero=X,
+  batching="batch_cast", like="x", harmless=("wide",))
 D(rt.container_adjoint, "x, index, v", v="unbroadcast(element(g, index), v)",
   batching="container_adjoint",
   jvp="container_adjoint(x, index, t_v)", zero=("x", "index"), like="x")
@@ -222,6 +225,26 @@ for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, j
     )
     D(_helper, _params, jvp="%s(t_cot, %s)" % (_helper.__name__, ", ".join(_rest)),
       zero=tuple(_rest))
+# the helpers of the rules for complex values (rules/complex_rules.py: conj_sign's rule for complex
+# values is its own there; for real values it is the sign, locally constant)
+table.elementwise(complex_values.conj_sign, "x", "0.0 * g")
+table.elementwise(complex_values.angle_factor, "z, deg=False",
+                  "-g * angle_factor(z, deg) / nonzero_or_inf(z)")
+D(complex_values.real_operands, "v, operands, where", "real_operands(g, operands, where)",
+  linear=True, zero=("operands",))
+D(rt.real_result, "v, function", "g", linear=True, harmless=("function",))
+table.refuse(complex_values.dnorm_complex, why="the second derivative of np.linalg.norm of "
+             "complex values is not supported yet",
+             hint="write the norm as np.sqrt(np.sum(np.abs(z) ** 2))")
+# the FFTs' adjoints are linear in g: the transpose of each is the transform again
+for _back, _params, _again in [
+        (fourier.fft_back, "v, x, s, axes, norm, inverse=False",
+         "fft_again(g, x, s, axes, norm, inverse)"),
+        (fourier.rfft_back, "v, x, s, axes, norm", "rfft_again(g, x, s, axes, norm)"),
+        (fourier.irfft_back, "v, x, s, axes, norm", "irfft_again(g, x, s, axes, norm)"),
+        (fourier.hfft_back, "v, x, n, axis, norm", "hfft_again(g, x, n, axis, norm)"),
+        (fourier.ihfft_back, "v, x, n, axis, norm", "ihfft_again(g, x, n, axis, norm)")]:
+    D(_back, _params, _again, linear=True, zero=("x",))
 # a callable chosen at run time: forward mode over its generated forward/backward pair
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)",
   zero=("active",))

@@ -80,6 +80,7 @@ from .checks import (
     check_row,
     check_sequence,
     dtype_gate,
+    real_result,
     refused,
     refused_if_array,
     refused_if_inexact,
@@ -170,7 +171,7 @@ __all__ = [
     "check_array", "check_by_position", "check_list", "check_numeric", "check_poppable",
     "check_row",
     "check_sequence",
-    "check_receiver", "scalar_seed", "SELECTING",
+    "check_receiver", "real_result", "scalar_seed", "SELECTING",
     "subscript_check",
     "dtype_gate", "CalleeRedefined", "callee_redefined",
     # objects

@@ -24,8 +24,10 @@ from ._base import (
 )
 
 
-def own(g, x):
-    """An adjoint array that generated code may update in place (a private copy, never a view)."""
+def own(g, x, wide=False):
+    """An adjoint array that generated code may update in place (a private copy, never a view);
+    complex when ``wide`` (code computing with complex values: a real value's adjoint may be
+    complex there, docs/complex.md; its real part is what counts)."""
     if isinstance(x, (list, tuple)):
         if hasattr(x, "_fields"):  # a namedtuple's (``g`` may be by attribute: see _Named)
             return _Named(x._fields, [0.0] * len(x) if g.__class__ is _float
@@ -33,9 +35,10 @@ def own(g, x):
         return [0.0] * len(x) if g.__class__ is _float else list(g)
     if isinstance(x, dict):
         return dict.fromkeys(x, 0.0) if g.__class__ is _float else dict(g)
-    out = np.zeros(np.shape(x), dtype=_adjoint_dtype(x))
+    dtype = _adjoint_dtype(x)
+    out = np.zeros(np.shape(x), dtype=np.result_type(dtype, np.complex64) if wide else dtype)
     if not (g.__class__ is _float and not g):
-        out += g
+        out += np.real(g) if out.dtype.kind != "c" and _complex(g) else g
     return out
 
 
@@ -239,6 +242,10 @@ def dense(t, x):
     return t
 
 
+def _complex(g) -> bool:
+    return g.__class__ is complex or getattr(g, "dtype", None) is not None and g.dtype.kind == "c"
+
+
 def cast_like(g, x):
     """Give a final gradient the type of its argument: float for float, an owned array of the
     argument's shape and dtype for an array, the same structure for containers."""
@@ -247,6 +254,8 @@ def cast_like(g, x):
                 and (g.dtype is x.dtype or g.dtype == x.dtype):
             return g  # (an array that owns its memory: not a broadcast or read-only view)
         out = np.zeros(x.shape, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+        if out.dtype.kind != "c" and _complex(g):
+            g = np.real(g)  # (a real argument's gradient: the real part, docs/complex.md)
         shape = np.shape(g)
         if shape != x.shape and np.size(g) != 1 \
                 and (np.size(g) != x.size or shape[len(shape) - x.ndim:] != x.shape):
@@ -258,7 +267,11 @@ def cast_like(g, x):
             return g
         if np.size(g) != 1:
             _inconsistent(g, x)
-        return float(g if np.ndim(g) == 0 else np.reshape(g, ()))
+        return float(np.real(g) if np.ndim(g) == 0 else np.real(np.reshape(g, ())))
+    if isinstance(x, complex):
+        if np.size(g) != 1:
+            _inconsistent(g, x)
+        return complex(g if np.ndim(g) == 0 else np.reshape(g, ()))
     if isinstance(x, (list, tuple)):
         if isinstance(g, dict) and hasattr(x, "_fields"):  # a namedtuple read by attribute
             g = _by_position(g, x)
@@ -272,7 +285,7 @@ def cast_like(g, x):
             return {k: cast_like(0.0, v) for k, v in x.items()}
         return {k: cast_like(g.get(k, 0.0), v) for k, v in x.items()}
     if isinstance(x, np.generic):
-        return x.dtype.type(g)
+        return x.dtype.type(np.real(g) if x.dtype.kind != "c" and _complex(g) else g)
     if hasattr(x, "__dict__"):
         return _object_like(g, x)
     return g

@@ -10,7 +10,7 @@ import types
 import numpy as np
 
 from .. import hooks
-from ..arguments import TUPLE_OF, kind_of
+from ..arguments import TUPLE_OF, kind_of, marked_kinds
 from ..errors import AdError
 from ..parse import define, is_library_function
 from ._base import _float, _is_plain_object, _ndarray
@@ -126,7 +126,7 @@ def vectorized(vec, n):
 
 
 def _callee_kinds(args):
-    return tuple(kind_of(a) for a in args)
+    return marked_kinds(args)
 
 
 def _object_trampoline(cls, n):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import COMPLEX_UNSUPPORTED, AdError, error_at
+from ..errors import AdError, error_at
 from ._base import _effectful, _ndarray
 
 
@@ -97,7 +97,7 @@ def check_row(table, index, refusal, column=None):
 
 
 # (a list or tuple beside an array is NumPy's operand; a string carries no derivative)
-_NUMERIC = (float, int, np.generic, str, list, tuple)
+_NUMERIC = (float, int, complex, np.generic, str, list, tuple)
 
 
 @_effectful
@@ -169,14 +169,27 @@ def scalar_seed(value, function):
     if np.ndim(value) and np.size(value) != 1:
         hint = "use ad.vjp(f, x) with a cotangent, or ad.jacobian(f)"
     elif np.iscomplexobj(value):
-        hint = ("differentiate a real quantity: np.real(z), np.abs(z) ** 2, ... (complex outputs "
-                "are not supported yet)")
+        hint = ("differentiate a real quantity (np.real(z), np.abs(z) ** 2, ...), or use ad.vjp "
+                "or ad.jvp, which take complex outputs (docs/complex.md)")
     else:
         hint = ("return the float quantity to differentiate (a bool, int or None output has no "
                 "gradient)")
     raise AdError("grad needs a real float scalar output (a float, a NumPy float or a float array "
                   "of size 1), but %s returned %s" % (function, _describe(value)),
                   function=function, hint=hint)
+
+
+def real_result(value, function):
+    """``value``, returned by ``function``, which computes with complex values, to a caller
+    compiled for real values: an AdError if it is complex (the caller's rules would treat it as
+    real, docs/complex.md)."""
+    if np.iscomplexobj(value) if value.__class__ is _ndarray else isinstance(
+            value, (complex, np.complexfloating)):
+        raise AdError("%s returns a complex value to a caller whose code was generated for real "
+                      "values" % function, function=function,
+                      hint="compute the complex value in the caller, or pass it a complex "
+                           "argument (docs/complex.md)")
+    return value
 
 
 def _describe(value):
@@ -219,17 +232,19 @@ def _inexact(value) -> bool:
 
 def dtype_gate(v, dtype, site):
     """The derivative ``v`` (an adjoint or a tangent) of a call whose result dtype is known only at
-    run time: ``v`` for a float dtype (None: the operand's own), zero for an int or bool one (the
-    cast is piecewise constant); any other dtype (complex) is an AdError at the call ``site``."""
+    run time: ``v`` for a float dtype (its real part if complex; None: the operand's own), zero
+    for an int or bool one (the cast is piecewise constant); any other dtype (complex) is an
+    AdError at the call ``site``."""
     if dtype is None:
         return v
     kind = np.dtype(dtype).kind
-    if kind == "f":
-        return v
+    if kind == "f":  # (of a complex operand: its real part, docs/complex.md)
+        return np.real(v) if np.iscomplexobj(v) else v
     if kind in "iub":
         return np.zeros_like(v) if v.__class__ is _ndarray else 0.0
     raise error_at(site, "the cast to dtype %s: %s" % (
-                       np.dtype(dtype).name, COMPLEX_UNSUPPORTED if kind == "c" else
+                       np.dtype(dtype).name, "a complex dtype known only at run time is not "
+                       "supported yet (write it in the code)" if kind == "c" else
                        "only float, int and bool dtypes are differentiated"),
                    hint="compute in a float dtype")
 

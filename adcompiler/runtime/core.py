@@ -163,8 +163,9 @@ def key_pick(keys, largest):
 
 def sum_product(a, b):
     """``np.sum(a * b)``: the adjoint of a scalar multiplying an array, as one dot product when
-    the shapes agree (no temporary array)."""
-    if a.__class__ is _ndarray and b.__class__ is _ndarray and a.shape == b.shape:
+    the shapes agree (no temporary array; np.vdot conjugates a complex ``a``: not then)."""
+    if a.__class__ is _ndarray and b.__class__ is _ndarray and a.shape == b.shape \
+            and a.dtype.kind != "c":
         return np.vdot(a, b)
     return np.sum(a * b)
 

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from ... import runtime
 from . import (
+    complex_values,
     containers,
     determinants,
     distances,
     distributions,
     elementwise,
+    fourier,
     joins,
     linalg,
     matrix_functions,
@@ -28,7 +30,7 @@ from . import (
 
 TOPICS = (elementwise, reductions, statistics, products, linalg, norms, determinants,
           matrix_functions, shapes, joins, polynomials, containers, second_order, distributions,
-          signals, distances)
+          signals, distances, fourier, complex_values)
 
 
 def public_callables(module) -> dict:

@@ -26,15 +26,16 @@ def dpow_base(g, x, y):
         if y == 0 or not g:
             return 0.0 * g
         if np.ndim(x) == 0:
-            return g * y * x ** (y - 1) if x != 0 or y >= 1 else 0.0 * g * x
+            return g * y * x ** (y - 1) if x != 0 or np.real(y) >= 1 else 0.0 * g * x
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where((y == 0) | (g == 0), 0.0, g * y * _power_or_zero(x, y - 1.0))
 
 
 def _power_or_zero(x, p):
-    """``x ** p``, and 0 where x is 0 and p < 0: a derivative of a power that is infinite there."""
+    """``x ** p``, and 0 where x is 0 and p < 0 (its real part, for a complex one): a derivative
+    of a power that is infinite there."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where((x == 0) & (p < 0), 0.0, np.power(x, p))
+        return np.where((x == 0) & (np.real(p) < 0), 0.0, np.power(x, p))
 
 
 def _where_nonzero(factor, value):
@@ -62,8 +63,9 @@ def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
         out = out + _where_nonzero(y * (y - 1),
                                    lambda: v * t_x * y * (y - 1) * _power_or_zero(x, y - 2.0))
     if not _zero(t_y):
-        out = out + _where_nonzero(t_y * _varies_with_exponent(x),
-                                   lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+        varies, base = _exponent_base(x, y)
+        out = out + _where_nonzero(
+            t_y * varies, lambda: t_y * v * np.power(x, y - 1.0) * (1.0 + y * np.log(base)))
     return out
 
 
@@ -74,8 +76,19 @@ def dpow_base_x_back(g, v, x, y):
 
 def dpow_base_y_back(g, v, x, y):
     """Adjoint of ``y`` in ``dpow_base(v, x, y)`` (reverse over gradient code)."""
-    return _where_nonzero(g * v * _varies_with_exponent(x),
-                          lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(x)))
+    varies, base = _exponent_base(x, y)
+    return _where_nonzero(g * v * varies,
+                          lambda: g * v * np.power(x, y - 1.0) * (1.0 + y * np.log(base)))
+
+
+def _exponent_base(x, y):
+    """(where ``x ** y`` varies with ``y``, the base to take the log of there): for a complex base
+    or exponent, every non-zero base, as a complex number (a negative one too); else as
+    ``log_base``."""
+    if np.iscomplexobj(x) or np.iscomplexobj(y):
+        varies = np.not_equal(x, 0)
+        return varies, np.where(varies, x, 1.0) + 0j
+    return _varies_with_exponent(x), x
 
 
 def dpow_exponent_x_back(g, v, out, x):
@@ -125,6 +138,10 @@ def dpow_exponent(g, ans, x):
     counter in forward-over-reverse) never meets an infinite ``ans``."""
     if g.__class__ is _float and not g:
         return g
+    if np.iscomplexobj(ans):  # (a complex power: the complex log, of a negative base too)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(np.equal(x, 0) | np.equal(g, 0), 0.0,
+                            g * ans * np.log(np.where(np.equal(x, 0), 1.0, x) + 0j))
     if np.ndim(g) == 0 and np.ndim(x) == 0:
         return g * ans * log_base(x) if g else 0.0 * g
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -29,7 +29,7 @@ def cumprod_back(g, ans, a, axis=None):
             return np.reshape(cumsum_back(np.ravel(g * ans), np.ravel(a), 0) / np.ravel(a),
                               np.shape(a))
         return cumsum_back(g * ans, a, axis) / a
-    moved = _first_axis(np.asarray(a, dtype=float), axis)
+    moved = _first_axis(np.asarray(a, dtype=np.result_type(a, float)), axis)
     gm = (np.broadcast_to(g, moved.shape) if axis is None
           else _first_axis(np.broadcast_to(g, np.shape(a)), axis))
     before = _exclusive_cumprod(moved)
@@ -104,7 +104,7 @@ def others_product_jvp(a, t, axis=None):
     entry."""
     if _zero(t):
         return t
-    a = np.asarray(a, dtype=float)
+    a = np.asarray(a, dtype=np.result_type(a, float))
     t = np.broadcast_to(t, a.shape)
     if a.size == 0:
         return np.zeros_like(a)
@@ -207,7 +207,7 @@ def cumsum_back_free(t, ans, a, axis=None):
         if axis is None:
             return ans * np.cumsum(np.ravel(t) / np.ravel(a))
         return ans * np.cumsum(t / a, axis)
-    moved = _first_axis(np.asarray(a, dtype=float), axis)
+    moved = _first_axis(np.asarray(a, dtype=np.result_type(a, float)), axis)
     if axis is None:
         return _dual_cumprod(moved, np.ravel(np.broadcast_to(t, np.shape(a))))[1]
     return _axis_back(_dual_cumprod(moved, _first_axis(np.broadcast_to(t, np.shape(a)), axis))[1],

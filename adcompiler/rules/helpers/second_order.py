@@ -19,7 +19,8 @@ def own_back(g, v, x):
         if not g:
             return np.zeros(np.shape(v)) if v.__class__ is np.ndarray else 0.0
         rows = np.shape(v)[1:] if v.__class__ is np.ndarray else np.shape(x[0])
-        return np.stack([np.broadcast_to(np.asarray(e, dtype=float), rows) for e in g])
+        return np.stack([np.broadcast_to(np.asarray(e, dtype=np.result_type(e, float)), rows)
+                         for e in g])
     if isinstance(g, (list, tuple, dict)):
         return g  # (a container's entries are copied as they are)
     return unbroadcast(g, v)
