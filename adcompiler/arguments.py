@@ -64,6 +64,29 @@ def marked_kinds(args) -> tuple:
     return kinds + (COMPLEX,) if any(is_complex_kind(k) for k in kinds) else kinds
 
 
+def classes_of(params, kinds) -> dict:
+    """Parameter -> class, for arguments that are plain objects (their methods are resolved)."""
+    if kinds is None:
+        return {}
+    return {p: k[1] for p, k in zip(params, kinds) if isinstance(k, tuple) and k[0] == "object"}
+
+
+def modules_of(params, args, fn, kinds) -> dict:
+    """Parameter -> module, for arguments that are modules (``xp=np``), given or left to a
+    default; ``args``: the function's ``gast.arguments``, ``fn`` the function."""
+    if kinds is None:
+        return {}
+    positional = [p.id for p in args.posonlyargs + args.args]
+    fn = getattr(fn, "__func__", fn)
+    defaults = dict(zip(positional[::-1], (getattr(fn, "__defaults__", None) or ())[::-1]))
+    defaults.update(getattr(fn, "__kwdefaults__", None) or {})
+    modules = {p: v for p, v in defaults.items() if isinstance(v, types.ModuleType)
+               and p in params and params.index(p) >= len(kinds)}
+    modules.update({p: k[1] for p, k in zip(params, kinds)
+                    if isinstance(k, tuple) and k[0] == "module"})
+    return modules
+
+
 def is_array_kind(kind) -> bool:
     """Whether an argument kind (``kind_of``) is an ndarray's."""
     return isinstance(kind, tuple) and kind[0] == "array"

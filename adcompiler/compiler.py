@@ -5,12 +5,11 @@ optimiser is told comes from ``optimizer_inputs``; callees compiled at run time 
 from __future__ import annotations
 
 import math
-import types
 from dataclasses import dataclass
 
 import gast
 
-from . import hooks, runtime
+from . import arguments, hooks, runtime
 from .analysis import CONTAINER, FLOAT, SCALAR, array_kind, is_container
 from .arguments import COMPLEX, TUPLE_OF, is_array_kind, is_complex_kind
 from .batched import BatchedForwardMode
@@ -30,31 +29,6 @@ from .planning.complex_values import checked_result
 from .reverse import ReverseMode
 from .rules.helpers.elementwise import nonzero_or_inf
 from .shapes import constants_as_numbers
-
-
-def _arg_modules(parsed, arg_kinds) -> dict:
-    """Parameter -> module, for arguments that are modules (``xp=np``), given or left to a
-    default."""
-    if arg_kinds is None:
-        return {}
-    params = param_names(parsed.tree)
-    a = parsed.tree.args
-    positional = [p.id for p in a.posonlyargs + a.args]
-    fn = getattr(parsed.fn, "__func__", parsed.fn)
-    defaults = dict(zip(positional[::-1], (getattr(fn, "__defaults__", None) or ())[::-1]))
-    defaults.update(getattr(fn, "__kwdefaults__", None) or {})
-    modules = {p: v for p, v in defaults.items() if isinstance(v, types.ModuleType)
-               and p in params and params.index(p) >= len(arg_kinds)}
-    modules.update({p: k[1] for p, k in zip(params, arg_kinds)
-                    if isinstance(k, tuple) and k[0] == "module"})
-    return modules
-
-
-def _arg_classes(params, arg_kinds) -> dict:
-    """Parameter -> class, for arguments that are plain objects (their methods are resolved)."""
-    if arg_kinds is None:
-        return {}
-    return {p: k[1] for p, k in zip(params, arg_kinds) if isinstance(k, tuple) and k[0] == "object"}
 
 
 def _sequence_kind(k) -> bool:
@@ -131,9 +105,12 @@ def _stage(fn, arg_kinds=None, fuse=True):
         sequences = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if _sequence_kind(k)}
     fdef, ctx.temps = normalize_function(parsed.tree, ctx.resolver, ctx.namer, ctx.loc, dicts,
                                          ctx.bind, numbers, ctx.generated,
-                                         _arg_classes(param_names(parsed.tree), arg_kinds),
+                                         arguments.classes_of(param_names(parsed.tree),
+                                                              arg_kinds),
                                          lists, sequences,
-                                         _arg_modules(parsed, arg_kinds))
+                                         arguments.modules_of(
+                                             param_names(parsed.tree), parsed.tree.args,
+                                             parsed.fn, arg_kinds))
     if fuse:
         fuse_composites(fdef, ctx)
     return parsed, ctx, fdef
@@ -175,7 +152,7 @@ class _Reverse:
             kinds[fdef.args.vararg.id] = None
         self.kinds = kinds
         self.arg_kinds = dict(zip(params, arg_kinds)) if arg_kinds is not None else {}
-        ctx.arg_classes = _arg_classes(params, arg_kinds)
+        ctx.arg_classes = arguments.classes_of(params, arg_kinds)
         self.rev = rev = ReverseMode(plan_function(fdef, self.wrt, kinds, ctx), ctx)
         self.entry, self.originals = [], {}
         for p in self.wrt:
@@ -480,7 +457,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     ctx.namer.reserve([jname])
     key = (tuple(wrt_positions), tuple(arg_kinds) if arg_kinds is not None else None)
     ctx.subroutine_jvp = _jvp_subroutines(fn, key, jname, ctx)
-    ctx.arg_classes = _arg_classes(params, arg_kinds)
+    ctx.arg_classes = arguments.classes_of(params, arg_kinds)
     ctx.batch_size = ctx.namer.fresh("batch") if batched else None
     kinds = _param_kinds(params, arg_kinds)
     plan = plan_function(fdef, wrt, kinds, ctx, tangents=True)

@@ -1498,3 +1498,17 @@ def test_a_table_of_lists_written_an_entry_at_a_time(fn, args, wrt):
 def test_a_table_with_repeated_rows_is_refused_where_it_is_written():
     with pytest.raises(ad.AdError, match="a list that other rows of the table are too"):
         ad.grad(rows_repeated)(np.array([0.5, 1.0]))
+
+
+def zipped_strictly(ws, xs):
+    return sum(w * x for w, x in zip(ws, xs, strict=True)) + sum(
+        w for w, _ in zip(ws, xs, strict=False))
+
+
+def test_zip_strict():
+    ws, xs = [1.0, 2.0], [3.0, 4.0]
+    assert ad.grad(zipped_strictly, wrt=(0, 1))(ws, xs) == ([4.0, 5.0], [1.0, 2.0])
+    with pytest.raises(ValueError, match="zip\\(\\) argument 2 is shorter than argument 1"):
+        ad.grad(zipped_strictly)(ws, xs[:1])
+    with pytest.raises(ValueError, match="zip\\(\\) argument 2 is shorter than argument 1"):
+        zipped_strictly(ws, xs[:1])

@@ -75,11 +75,15 @@ class Loops:
             n = self.atom(length, s)
             last = self.atom(gast.BinOp(left=n, op=gast.Sub(), right=const(1)), s)
             return n, lambda k: items(gast.BinOp(left=copy_tree(last), op=gast.Sub(), right=k))
-        if callee is zip and it.args and not it.keywords:
+        strict = [k for k in it.keywords if k.arg == "strict"] if callee is zip else []
+        if callee is zip and it.args and len(strict) == len(it.keywords) <= 1 \
+                and all(isinstance(k.value, gast.Constant) for k in strict):
             parts = [self.iteration(a, s) for a in it.args]
             lengths = [self.atom(p[0], s) for p in parts]
+            common = self.helper("strict_length", runtime.strict_length) \
+                if strict and strict[0].value.value else self._builtin("min")
             length = lengths[0] if len(lengths) == 1 else gast.Call(
-                func=name(self._builtin("min")), args=lengths, keywords=[])
+                func=name(common), args=lengths, keywords=[])
             return length, lambda k: gast.Tuple(elts=[p[1](k) for p in parts], ctx=gast.Load())
         keys = False
         if (isinstance(it, gast.Call) and isinstance(it.func, gast.Attribute) and not it.args

@@ -86,6 +86,7 @@ from .checks import (
     refused_if_inexact,
     refused_if_moving,
     scalar_seed,
+    strict_length,
     subscript_check,
 )
 from .core import (
@@ -169,7 +170,7 @@ __all__ = [
     "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "refused_if_array",
     "attribute_alone",
     "check_array", "check_by_position", "check_list", "check_numeric", "check_poppable",
-    "check_row",
+    "check_row", "strict_length",
     "check_sequence",
     "check_receiver", "real_result", "scalar_seed", "SELECTING",
     "subscript_check",

@@ -96,6 +96,16 @@ def check_row(table, index, refusal, column=None):
         raise refusal("a list holding an array at %r, which op= changes in place" % (column,))
 
 
+def strict_length(*lengths):
+    """The common length of ``zip(..., strict=True)``'s arguments; Python's ValueError if they
+    differ (raised before the loop runs, where Python raises after the shorter one ends)."""
+    for i, n in enumerate(lengths[1:], 2):
+        if n != lengths[0]:
+            raise ValueError("zip() argument %d is %s than argument 1"
+                             % (i, "shorter" if n < lengths[0] else "longer"))
+    return lengths[0]
+
+
 # (a list or tuple beside an array is NumPy's operand; a string carries no derivative)
 _NUMERIC = (float, int, complex, np.generic, str, list, tuple)
 
