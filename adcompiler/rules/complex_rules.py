@@ -21,7 +21,7 @@ import numpy as np
 
 from .. import runtime
 from . import runtime_rules
-from .core import Rule, _parse
+from .core import Rule, _key, _parse
 from .helpers import complex_values, containers, elementwise, polynomials, shapes
 
 # entries whose real rule holds for complex values: holomorphic functions, and the linear ones
@@ -79,19 +79,12 @@ TEMPLATES = {
     np.linalg.norm: ({"x": "dnorm_complex(g, ans, x, ord, axis, keepdims, site)"},
                      "np.real(np.sum(dnorm_complex(1.0, ans, x, ord, axis, keepdims, site) * t_x, "
                      "axis=axis, keepdims=keepdims))"),
-    complex_values.conj_sign: ({"x": "conj_sign_back(g, x)"}, "conj_sign_jvp(t_x, x)"),
+    # (the map is its own transpose: its adjoint and its tangent are one formula)
+    complex_values.conj_sign: ({"x": "conj_sign_back(g, x)"}, "conj_sign_back(t_x, x)"),
     np.vdot: ({"a": "np.reshape(np.conj(g * np.ravel(b)), np.shape(a))",
                "b": "np.reshape(g * np.conj(np.ravel(a)), np.shape(b))"},
               "np.vdot(t_a, b) + np.vdot(a, t_b)"),
 }
-
-
-def _key(fn):
-    try:
-        hash(fn)
-        return fn
-    except TypeError:
-        return id(fn)
 
 
 _HOLOMORPHIC = {_key(f) for f in HOLOMORPHIC}

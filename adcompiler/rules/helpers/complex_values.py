@@ -22,7 +22,8 @@ def conj_sign(x):
 
 def conj_sign_back(g, x):
     """Adjoint of ``x`` in ``conj_sign(x)`` (JAX's convention): ``conj(g) / |x| -
-    Re(g conj(x)) conj(x) / |x|^3``, 0 at 0; 0 for real ``x`` (the sign is locally constant)."""
+    Re(g conj(x)) conj(x) / |x|^3``, 0 at 0; 0 for real ``x`` (the sign is locally constant).
+    The same formula is the tangent along ``g`` (the map is its own transpose)."""
     if _zero(g) or not np.iscomplexobj(x):
         return 0.0 * g
     size = np.abs(x)
@@ -30,17 +31,6 @@ def conj_sign_back(g, x):
         safe = np.where(size == 0, 1.0, size)
         return np.where(size == 0, 0.0, np.conj(g) / safe
                         - np.real(g * np.conj(x)) * np.conj(x) / safe ** 3)
-
-
-def conj_sign_jvp(t, x):
-    """Tangent of ``conj_sign(x)``: ``conj(t) / |x| - conj(x) Re(conj(x) t) / |x|^3``."""
-    if _zero(t) or not np.iscomplexobj(x):
-        return 0.0 * t
-    size = np.abs(x)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        safe = np.where(size == 0, 1.0, size)
-        return np.where(size == 0, 0.0, np.conj(t) / safe
-                        - np.conj(x) * np.real(np.conj(x) * t) / safe ** 3)
 
 
 def angle_factor(z, deg=False):
