@@ -96,7 +96,7 @@ class Location:
             message = pattern.sub(lambda m: self.renamed[m.group(1)], message)
             hint = hint and pattern.sub(lambda m: self.renamed[m.group(1)], hint)
         lineno = col = None
-        if node is not None and getattr(node, "lineno", None):
+        if node is not None and getattr(node, "lineno", None) is not None:
             lineno = node.lineno + self.line_offset
             col = getattr(node, "col_offset", None)
             if col is not None:

@@ -19,7 +19,7 @@ ATOMS = (gast.Name, gast.Constant)
 def located(node, like):
     """Give a generated node the user location of ``like`` (errors and comments point there)."""
     lineno = getattr(like, "lineno", None) if like is not None else None
-    if lineno:
+    if lineno is not None:  # (0 or less: an inlined function above this one in its file)
         col = like.col_offset
         end, end_col = getattr(like, "end_lineno", None), getattr(like, "end_col_offset", None)
         for n in walk(node):  # (gast.copy_location, without its per-attribute lookups: a hot path)

@@ -294,6 +294,8 @@ CASES = [
     C(np.tensordot, "np.tensordot(x, y, axes=([0, 1], [1, 0]))", dict(x=V(3, 3), y=V(3, 3, 2))),
     C(np.tensordot, "np.tensordot(x, y, axes=([1, 0], [2, 1]))", dict(x=V(2, 3, 4), y=V(2, 2, 3, 4))),
     C(np.kron, "np.kron(x, y)", dict(x=V(2, 2), y=V(2, 3))),
+    C(np.kron, "np.kron(x, y)", dict(x=V(3), y=V(2, 2))),  # (ranks differ: leading 1s)
+    C(np.kron, "np.kron(x, y)", dict(x=V(2, 1, 2), y=V(3, 2))),
     C(np.cross, "np.cross(x, y)", dict(x=V(3), y=V(3))),
     C(np.cross, "np.cross(x, y, axis=0)", dict(x=V(3, 2), y=V(3, 2))),
     C(np.cross, "np.cross(x, y, axisa=0, axisc=0)", dict(x=V(3, 2), y=V(2, 3))),

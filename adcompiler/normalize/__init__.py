@@ -22,6 +22,7 @@ from ..errors import Location
 from ..ir import walk
 from ..naming import Namer
 from ..resolve import Resolver
+from .closures import late_names
 from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
 from .generators import yielded_as_list
@@ -85,6 +86,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                     and id(n) not in counters]
     params = params_of(fdef)
     norm.bound_twice = params | {n for n in stores if stores.count(n) > 1 and n in other_stores}
+    norm.read_late = late_names(lowered)
     norm.caller_objects = params - set(number_params)
     body = norm.block(lowered)
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],

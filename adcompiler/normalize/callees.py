@@ -12,12 +12,17 @@ import inspect
 import types
 
 import gast
+import numpy as np
 
 from .. import effects, runtime
 from ..errors import AdError
 from ..ir import assign, name, walk
 from ..parse import parse_function
 from ..resolve import MISSING, local_names
+
+# the method Python calls to convert an object (float(q): q.__float__())
+_CONVERSIONS = {float: "__float__", int: "__int__", complex: "__complex__", round: "__round__",
+                abs: "__abs__"}
 
 # the method Python calls for an arithmetic operator (and for the reflected operation)
 _OPERATOR_METHODS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
@@ -56,6 +61,57 @@ class Callees:
             return None
         return gast.Call(func=gast.Attribute(value=receiver, attr=method, ctx=gast.Load()),
                          args=[] if right is None else [other], keywords=[])
+
+    def conversion_method(self, node, s):
+        """``float(q)``, ``round(q, n)``, ``abs(q)``, ``complex(q)``, ``int(q)`` of an object
+        argument or an object made here: the call of the method of its class Python runs
+        (``q.__float__()``), differentiated through its source; ``math.sqrt(q)`` or
+        ``np.float64(q)``, which convert it with ``__float__`` first: the function of
+        ``q.__float__()``; ``tuple(q)`` or ``list(q)``: of what ``q.__iter__`` gives. The call
+        flattened (its arguments evaluated once, in order) for any other value of such a
+        function; None for other calls."""
+        if not node.args or isinstance(node.args[0], gast.Starred) or self.bind_object is None \
+                or not self.is_global(node.func):
+            return None
+        fn = self.resolver.resolve(node.func)
+        method = _CONVERSIONS.get(fn) if isinstance(fn, type) or fn in (round, abs) else None
+        converted = method is None and (getattr(fn, "__module__", None) == "math"
+                                        or fn in (np.float64, np.float32))
+        iterated = (fn is tuple or fn is list) and len(node.args) == 1 and (
+            (isinstance(node.args[0], gast.Name) and node.args[0].id in self.object_classes)
+            or self.constructed_class(node.args[0]) is not None)
+        if method is None and not converted and not iterated:
+            return None
+        args, keywords = self.flat_arguments(node, s)
+        first = args[0]
+        if iterated:  # (tuple(v): of what v.__iter__ gives)
+            args[0] = self.iterated_object(first, s) or first
+            return gast.Call(func=node.func, args=args, keywords=keywords)
+        method = "__float__" if converted else method
+        cls = self.object_classes.get(getattr(first, "id", None))
+        if cls is None or not isinstance(inspect.getattr_static(cls, method, None),
+                                         types.FunctionType):
+            return gast.Call(func=node.func, args=args, keywords=keywords)
+        call = self.call(gast.Call(func=gast.Attribute(value=first, attr=method,
+                                                       ctx=gast.Load()),
+                                   args=[] if converted else args[1:], keywords=[]), s)
+        if converted:
+            return gast.Call(func=node.func, args=[self.atom(call, s)] + args[1:],
+                             keywords=keywords)
+        return call
+
+    def iterated_object(self, value, s):
+        """For ``value`` (an atom) an object argument or an object made here whose class has a
+        method ``__iter__``: the list of what it yields (``list(v.__iter__())``), which
+        unpacking and ``tuple(v)`` iterate; else None."""
+        cls = self.object_classes.get(getattr(value, "id", None))
+        method = inspect.getattr_static(cls, "__iter__", None) if cls is not None else None
+        if not isinstance(method, types.FunctionType):
+            return None
+        call = gast.Call(func=gast.Attribute(value=value, attr="__iter__", ctx=gast.Load()),
+                         args=[], keywords=[])
+        return self.atom(gast.Call(func=name(self._builtin("list")), args=[call], keywords=[]),
+                         s)
 
     def writing_callee(self, call):
         """The parsed module-level function of the user's ``call`` calls when that function writes

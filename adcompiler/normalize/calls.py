@@ -28,6 +28,17 @@ class Calls:
             self.temps.add(made)
             self.construct(made, node, s)
             return name(made)
+        if isinstance(node.func, gast.Attribute) \
+                and self.constructed_class(node.func.value) is not None:
+            # (Cls(a).run(x): the object made first, its method then a method of an object made
+            # here)
+            receiver = self.atom(node.func.value, s)
+            node = gast.Call(func=gast.Attribute(value=receiver, attr=node.func.attr,
+                                                 ctx=gast.Load()), args=node.args,
+                             keywords=node.keywords)
+        converted = self.conversion_method(node, s)
+        if converted is not None:  # (float(q): q.__float__(), of the user's class)
+            return converted
         writer = self.writing_callee(node)
         if writer is not None:
             return self.inline_function(writer, node, s)

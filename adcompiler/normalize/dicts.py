@@ -9,9 +9,10 @@ import copy
 import gast
 
 from ..errors import AdError
-from ..ir import walk
+from ..ir import const, located, name, walk
 from ..parse import is_user_function, parse_function
 from ..resolve import Resolver
+from ..rules.helpers import containers
 
 _RETURNS_DICTS: dict = {}  # code object -> whether every return of the function makes a dict
 
@@ -98,3 +99,62 @@ def _own_returns(body):
         elif not isinstance(st, (gast.FunctionDef, gast.AsyncFunctionDef, gast.ClassDef)):
             todo.extend(n for n in gast.iter_child_nodes(st)
                         if isinstance(n, (gast.stmt, gast.ExceptHandler, gast.match_case)))
+
+
+class DictUpdates:
+    """A dict changed in place by ``d.update(e, k=v)`` or ``d |= e``, and ``a | b`` of dicts (a
+    mixin of the ``Normalizer``)."""
+
+    def is_dict(self, node) -> bool:
+        """Whether ``node`` surely makes or names a dict."""
+        return (isinstance(node, gast.Name) and node.id in self.dict_params) \
+            or makes_dict(node, self.resolver, self.sure_dicts)
+
+    def dict_union(self, node, left, right):
+        """``a | b`` (atoms ``left``, ``right`` of ``node``) of dicts: the new dict
+        ``merged_dict(a, b)``, whose entries the derivative follows; None for other operands."""
+        if not (isinstance(node.op, gast.BitOr) and self.bind_object is not None
+                and (self.is_dict(node.left) or self.is_dict(node.right))):
+            return None
+        helper = self.helper("merged_dict", containers.merged_dict)
+        return gast.Call(func=name(helper), args=[left, right], keywords=[])
+
+    def dict_update(self, s) -> bool:
+        """``d.update(e, k=v)`` or ``d |= e`` on a name holding dicts only: each entry stored in
+        turn, ``for key in e: d[key] = e[key]`` (``e`` evaluated first), then the keywords, so
+        ``d`` stays the same object, as in the plain call; False for any other statement."""
+        if isinstance(s, gast.AugAssign):
+            target, parts, keywords = s.target, [s.value], []
+            if not isinstance(s.op, gast.BitOr):
+                return False
+        else:
+            call = s.value
+            if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+                    and call.func.attr == "update" and len(call.args) <= 1
+                    and all(k.arg is not None for k in call.keywords)):
+                return False
+            target, parts, keywords = call.func.value, list(call.args), call.keywords
+        if self.bind_object is None or not (isinstance(target, gast.Name)
+                                            and target.id in self.sure_dicts | self.dict_params) \
+                or not all(self.is_dict(p) for p in parts):
+            return False
+        for part in parts:
+            source = self.namer.fresh("entries")
+            self.resolver.locals.add(source)
+            self.assign_to(source, part, s)
+            self.maybe_dicts.add(source)
+            self.sure_dicts.add(source)
+            key = self.namer.fresh("key")
+            self.resolver.locals.add(key)
+            store = gast.Assign(targets=[gast.Subscript(value=name(target.id), slice=name(key),
+                                                        ctx=gast.Store())],
+                                value=gast.Subscript(value=name(source), slice=name(key),
+                                                     ctx=gast.Load()), type_comment=None)
+            loop = gast.For(target=name(key, True), iter=name(source), body=[store], orelse=[],
+                            type_comment=None)
+            self.stmt(located(loop, s))
+        for k in keywords:
+            self.stmt(located(gast.Assign(targets=[gast.Subscript(
+                value=name(target.id), slice=const(k.arg), ctx=gast.Store())], value=k.value,
+                type_comment=None), s))
+        return True

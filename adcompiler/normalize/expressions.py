@@ -66,7 +66,8 @@ class Expressions:
             method = self.operator_method(node.op, left, right, s)
             if method is not None:  # (v * w of objects of the user's class: Vec.__mul__)
                 return self.call(method, s)
-            return gast.BinOp(left=left, op=node.op, right=right)
+            return self.dict_union(node, left, right) \
+                or gast.BinOp(left=left, op=node.op, right=right)
         if isinstance(node, gast.UnaryOp):
             if isinstance(node.op, gast.USub) and isinstance(node.operand, gast.Constant) \
                     and isinstance(node.operand.value, (int, float)):
@@ -119,10 +120,7 @@ class Expressions:
                              args=[self.atom(copy_tree(func), s)] + copy_tree(args),
                              keywords=copy_tree(keywords))
         if node.id in self.local_fns:
-            self.unsupported(s, "a nested function or lambda used as a value (%r)" % node.id,
-                             "call it directly, pass it straight to a function of this file "
-                             "that calls it (which is then inlined), or define it at module "
-                             "level to store or pass it around")
+            return self.closure_value(node.id, s)
         return name(node.id)
 
     def display(self, node, s):
@@ -197,13 +195,8 @@ class Expressions:
         free = sorted({n.id for n in walk(node.body) if isinstance(n, gast.Name)
                        and n.id not in params and n.id in self.resolver.locals | self.temps})
         code = self.lambda_code(node)
-        if free or a.kwonlyargs or code is None:
-            self.unsupported(node, "a lambda that reads the function's variables (%s), used as a "
-                             "value" % ", ".join(free) if free else "this lambda",
-                             "pass it straight to a function of this file that calls it (which "
-                             "is then inlined), give it values that are not differentiated as "
-                             "default arguments (lambda u, k=k: u * k), or pass the values as "
-                             "arguments when calling it")
+        if free or a.kwonlyargs or code is None:  # (an object holding what it reads)
+            return self.closure_value(self.callable_of(node, s).id, s)
         defaults = gast.Tuple(elts=[self.atom(d, s) for d in a.defaults], ctx=gast.Load())
         made = (code, getattr(self.resolver.parsed.fn, "__globals__", {}))
         return gast.Call(func=name(self.helper("make_function", runtime.make_function)),

@@ -9,6 +9,7 @@ import gast
 
 from ..ir import const, copy_tree, walk
 from ..resolve import local_names
+from .closures import late_names
 from .expressions import Renamer
 from .jumps import lower_jumps
 from .local_functions import lambda_def
@@ -59,6 +60,7 @@ class Inlining:
         self.resolver.locals |= set(renames.values())
         self.bind_parameters(bound, renames, s)
         lowered = self.lowered_body(fdef, renames)
+        self.read_late |= late_names(lowered)
         self.learn_iterables(lowered, {renames[p]: value for p, value in bound.items()})
         result = lowered[-1].value
         self.inlining.append(fdef.name)

@@ -15,9 +15,11 @@ from ..ir import assign, const, copy_tree, if_, name
 def lambda_def(label: str, lam, like):
     """The lambda ``lam`` as the nested def ``label`` returning its body (located at ``like``),
     called, and differentiated, like any nested def."""
-    return gast.copy_location(gast.FunctionDef(
+    fdef = gast.copy_location(gast.FunctionDef(
         name=label, args=lam.args, body=[gast.copy_location(gast.Return(value=lam.body), lam.body)],
         decorator_list=[], returns=None, type_comment=None, type_params=[]), like)
+    fdef.ad_lambda = True
+    return fdef
 
 
 class LocalFunctions:

@@ -18,11 +18,13 @@ import gast
 
 from .. import runtime
 from ..errors import Location
-from ..ir import located, name
+from ..ir import located, name, walk
 from ..naming import Namer
 from ..resolve import MISSING, Resolver
 from .callees import Callees
 from .calls import Calls
+from .closures import Closures
+from .dicts import DictUpdates
 from .expressions import Expressions
 from .higher_order import HigherOrder
 from .inlining import Inlining
@@ -34,7 +36,7 @@ from .stores import Stores
 
 
 class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlining, LocalFunctions,
-                 HigherOrder, ListMethods):
+                 Closures, DictUpdates, HigherOrder, ListMethods):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):
@@ -49,6 +51,7 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlinin
         self.maybe_dicts: set = set()  # names bound to a dict (among other values, maybe)
         self.sure_dicts: set = set()  # names bound to dicts only
         self.bound_twice: set = set()  # names bound by more than one statement (or parameters)
+        self.read_late: set = set()  # names a closure may read late (closures.late_names)
         # parameters that may hold an object of the caller's (not a number)
         self.caller_objects: set = set()
         self.loop_stores: set = set()  # names the body of the loop being rewritten binds
@@ -100,6 +103,9 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlinin
             self.unsupported(s, "the statement '%s'" % kind.lower(),
                              "move it out of the differentiated function")
         if isinstance(s, (gast.For, gast.While)):
+            # (a closure made in a loop reading a name the loop binds reads its last value)
+            self.read_late |= {n.id for n in walk(s)
+                               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
             before = dict(self.local_fns)
             method(s)
             # (its calls were inlined as the body's first pass sees it)

@@ -46,7 +46,7 @@ class Statements:
         if store is not None:  # (np.put(a, i, v), setattr(obj, "w", v), np.fill_diagonal(a, v))
             self.stmt(gast.copy_location(store, s))
             return
-        if self.extension(s):
+        if self.extension(s) or self.dict_update(s):
             return
         value = self.expr(s.value, s)
         if not is_atom(value):
@@ -111,12 +111,7 @@ class Statements:
     def stmt_Return(self, s):
         value = s.value if s.value is not None else const(None)
         if isinstance(value, gast.Name) and value.id in self.local_fns:
-            self.unsupported(s, "returning the nested function or lambda %r (a function this "
-                                "one makes)" % value.id,
-                             "call it here and return what it computes, or make the function "
-                             "it returns an object of a class of yours whose __call__ reads "
-                             "the values it holds (it is then differentiated, those values "
-                             "included)")
+            value = self.closure_value(value.id, s)
         if isinstance(value, gast.Name) and value.id in self.resolver.locals:
             self.emit(gast.Return(value=value), s)
             return

@@ -18,6 +18,8 @@ class Stores:
     """Store methods of the ``Normalizer`` (a mixin)."""
 
     def stmt_AugAssign(self, s):
+        if self.dict_update(s):  # (d |= e: d.update(e))
+            return
         target = self.through_flat(s.target)
         if isinstance(target, gast.Name):
             load = name(target.id)
@@ -39,7 +41,8 @@ class Stores:
                                    keywords=[])
             return
         if isinstance(target, gast.Subscript):
-            base = self.store_base(target.value, s)
+            held = self.held_container(target.value, s)
+            base = held[0] if held else self.store_base(target.value, s)
             index = self.index(target.slice, s)
             old = self.temp()
             self.emit(assign(old, gast.Subscript(value=name(base), slice=index,
@@ -56,6 +59,7 @@ class Stores:
                 new = name(written)
             element = gast.Subscript(value=name(base), slice=copy_tree(index), ctx=gast.Store())
             self.emit(assign(element, new), s)
+            self.stored_back(held, s)
             return
         if isinstance(target, gast.Attribute):
             # obj.n += v: the attribute's value updated as a name's would be (an array in place,
@@ -84,10 +88,12 @@ class Stores:
             if self.slice_of_a_list(target, value, s):
                 return
             target = self.through_flat(target, value)
-            base = self.store_base(target.value, s)
+            held = self.held_container(target.value, s)
+            base = held[0] if held else self.store_base(target.value, s)
             index = self.index(target.slice, s)
             element = gast.Subscript(value=name(base), slice=index, ctx=gast.Store())
             self.emit(assign(element, value), s)
+            self.stored_back(held, s)
         elif isinstance(target, gast.Attribute):
             obj = self.attribute_owner(target.value, s)
             setter = self.property_setter(name(obj), target.attr)
@@ -106,6 +112,7 @@ class Stores:
             attribute = gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store())
             self.emit(gast.Assign(targets=[attribute], value=value, type_comment=None), s)
         elif isinstance(target, (gast.Tuple, gast.List)):
+            value = self.iterated_object(value, s) or value  # (x, y = v: v.__iter__'s items)
             starred = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
             if len(starred) > 1 \
                     or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
@@ -181,6 +188,39 @@ class Stores:
             self.emit(assign(target, flat), s)
             return
         self.emit(assign(target, self.expr(value, s)), s)
+
+    def held_container(self, node, s):
+        """For ``x[k] = v`` whose ``x`` is ``obj.attr`` (a plain attribute of an object argument or
+        an object made here) or ``d[key]`` (an entry of a name holding dicts or lists only):
+        ``(name, store)``, the name ``x`` is read into and the store putting it back where it was,
+        which ``stored_back`` emits after the write (the same object at run time, as in the plain
+        call; the derivative follows the store: ``net.params['W1'] = W1``,
+        ``state['m'][k] = v``). None for other targets."""
+        if self.bind_object is None or self.generated or not isinstance(
+                getattr(node, "value", None), gast.Name):
+            return None
+        holder = node.value.id
+        if isinstance(node, gast.Attribute) and holder in self.object_classes \
+                and self.property_getter(node.value, node.attr) is None \
+                and not self.store_runs_code(node.value, node.attr):
+            read = gast.Attribute(value=name(holder), attr=node.attr, ctx=gast.Load())
+        elif isinstance(node, gast.Subscript) and holder in self.sure_dicts | self.sure_lists \
+                and not isinstance(node.slice, (gast.Slice, gast.Tuple)):
+            read = gast.Subscript(value=name(holder), slice=self.atom(node.slice, s),
+                                  ctx=gast.Load())
+        else:
+            return None
+        base = self.temp()
+        self.emit(assign(base, read), s)
+        back = copy_tree(read)
+        back.ctx = gast.Store()
+        return base, back
+
+    def stored_back(self, held, s):
+        """The store of ``held_container`` after the write into what it holds."""
+        if held:
+            self.out[-1].ad_written_back = held[1].value.id  # (the holder: see store_plan)
+            self.emit(assign(held[1], name(held[0])), s)
 
     def attribute_owner(self, node, s) -> str:
         """The name of the object ``obj.attr = v`` stores into: a local one, or an object of a

@@ -9,6 +9,7 @@ import numpy as np
 from .. import rules
 from ..errors import COMPLEX_HINT, COMPLEX_UNSUPPORTED
 from ..ir import loads
+from ..parse import LIBRARY_ROOTS
 from ..resolve import MISSING
 from ..rules import complex_rules
 from .plan import Plan, _call_text, method_text
@@ -72,6 +73,10 @@ class RuleBinding:
         if any(isinstance(a, gast.Starred) for a in args):
             return Plan("opaque", [n for a in args for n in loads(a)],
                         callee=callee + " with *args")
+        objects = [a.id for a in list(args) + [k.value for k in keywords]
+                   if _users_class(self.known_class(a))]
+        if objects and _numeric(rule.fn):
+            return _object_operand_plan(objects[0], operands, callee)
         sig = rule.signature
         for k in keywords:
             if k.arg is None or (k.arg not in sig.params and not sig.accepts_keywords):
@@ -158,3 +163,26 @@ class RuleBinding:
                 return obj
             node = self.bound_once[node.id].value
         return MISSING
+
+
+def _numeric(fn) -> bool:
+    """Whether ``fn`` is a function of numbers and arrays (NumPy's, SciPy's, math's, or a
+    builtin conversion): an object given to it is converted by code of its class."""
+    root = (getattr(fn, "__module__", None) or "").split(".")[0]
+    return root in ("numpy", "scipy", "math", "cmath") \
+        or any(fn is f for f in (float, int, complex, round, abs, pow, divmod))
+
+
+def _object_operand_plan(obj, operands, callee) -> Plan:
+    """A NumPy or math function given an object of the user's class (``np.sqrt(q)`` calls
+    ``q.sqrt()``, ``float(q)`` ``q.__float__()`` when the normal form did not): refused when a
+    value depending on wrt reaches it."""
+    return Plan("opaque", operands, callee=callee,
+                why="%r is an object of a class of yours, which its rule does not take for a "
+                    "number or an array" % obj, hint="pass the number or array the object holds")
+
+
+def _users_class(cls) -> bool:
+    """Whether ``cls`` (``known_class``'s) is a class of the user's, not a library's (None)."""
+    return cls is not None and (getattr(cls, "__module__", None) or "").split(".")[0] \
+        not in LIBRARY_ROOTS

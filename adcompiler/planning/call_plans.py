@@ -234,13 +234,21 @@ class CallPlans(RuleBinding):
     def is_known_object(self, node) -> bool:
         """Whether ``node`` names an object argument of a known class, or an object made here
         (bound once, to ``new_object(Cls)``): never an array (``cell.size`` is its own)."""
+        return self.known_class(node) is not None
+
+    def known_class(self, node):
+        """The class of the object argument or object made here ``node`` names (see
+        ``is_known_object``), else None."""
         if not isinstance(node, gast.Name):
-            return False
+            return None
         if node.id in self.ctx.arg_classes and node.id not in self.layout.binds:
-            return True
+            return self.ctx.arg_classes[node.id]
         made = self.bound_once.get(node.id)
-        return made is not None and isinstance(made.value, gast.Call) \
-            and self.ctx.resolver.resolve(made.value.func) is runtime.new_object
+        if made is not None and isinstance(made.value, gast.Call) \
+                and self.ctx.resolver.resolve(made.value.func) is runtime.new_object:
+            cls = self.ctx.resolver.resolve(made.value.args[0])
+            return cls if isinstance(cls, type) else object
+        return None
 
     def frame_reads(self, call) -> list:
         """For a call of eval, exec, locals, vars() or another function that reads the calling

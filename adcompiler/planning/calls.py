@@ -3,6 +3,7 @@ differentiated (a copy, an index, a store, a rule, a call, or opaque); the plans
 ``call_plans``', binding a call's arguments to a derivative rule is ``binding``'s."""
 from __future__ import annotations
 
+import inspect
 import operator
 import types
 
@@ -114,7 +115,7 @@ class StatementPlanner(CallPlans):
         if self.is_module_object(mutated):
             # CALLS[k] = n: runs as written (see check_attribute_stores)
             return Plan("none", callee="module")
-        bases = self.layout.views.get(mutated)
+        bases = set(self.layout.views.get(mutated) or ()) - {getattr(s, "ad_written_back", None)}
         # (generated code writes only into arrays it owns; no derivative follows a write of
         # values that do not depend on wrt into arrays that do not)
         if bases and not self.ctx.generated and mutated in self.aliasing.reached \
@@ -138,6 +139,10 @@ class StatementPlanner(CallPlans):
         fn = BINOPS[type(value.op)]
         sides = [is_container(self.kinds.get(getattr(v, "id", None)))
                  for v in (value.left, value.right)]
+        if all(sides) and fn not in _SEQUENCE_OPS:
+            # (a | b of dicts or sets the normal form did not know for dicts: no arithmetic)
+            return Plan("opaque", loads(value), callee="this operator between two containers",
+                        hint="merge dicts with {**a, **b}")
         if any(sides):
             other_node = value.right if sides[0] else value.left
             other = kind_of(other_node, self.kinds)
@@ -242,6 +247,14 @@ class StatementPlanner(CallPlans):
         if rule is not None and not self.is_known_object(value.value):
             # (an object's attribute is its own)
             return self.method_plan(s, rule, value.value, [], [], value)
+        code = _code_run_by_reading(self.known_class(value.value), value.attr)
+        if code is not None and not any(  # (an attribute the function stores is its own)
+                isinstance(t, gast.Attribute) and t.attr == value.attr
+                and isinstance(t.value, gast.Name) and t.value.id == value.value.id
+                for st in self.layout.simple if isinstance(st, gast.Assign) for t in st.targets):
+            return Plan("opaque", [value.value.id], callee="reading .%s" % value.attr,
+                        why="it runs %s, which the derivative does not follow" % code,
+                        hint="store the value in a plain attribute, or make it a @property")
         if isinstance(value.value, gast.Name):
             return Plan("attr", [value.value.id], callee=value.attr)
         return Plan("none")
@@ -267,3 +280,22 @@ class StatementPlanner(CallPlans):
                 return None
             cls = type(obj)
         return not issubclass(cls, runtime.SELECTING)
+
+
+def _code_run_by_reading(cls, attr):
+    """What code of the class ``cls`` reading ``obj.attr`` runs other than a plain read (the
+    normal form calls a @property's getter itself): ``__getattribute__``, ``__getattr__`` for an
+    attribute the class does not have, a descriptor's ``__get__`` (``functools.cached_property``);
+    None for a plain read (or an unknown class)."""
+    if cls is None or cls is object:
+        return None
+    if isinstance(inspect.getattr_static(cls, "__getattribute__", None), types.FunctionType):
+        return "%s.__getattribute__" % cls.__name__
+    found = inspect.getattr_static(cls, attr, MISSING)
+    if found is MISSING:
+        return "%s.__getattr__" % cls.__name__ \
+            if inspect.getattr_static(cls, "__getattr__", None) is not None else None
+    if hasattr(type(found), "__get__") and not isinstance(
+            found, (types.FunctionType, staticmethod, classmethod, property)):
+        return "the __get__ of %s.%s (a %s)" % (cls.__name__, attr, type(found).__name__)
+    return None

@@ -193,11 +193,18 @@ class ContainerContents:
             seen_as |= {b for b in self.layout.views.get(var, ())
                         if not is_container(self.kinds.get(b)) and b not in self.ctx.containers}
         seen_as |= {v for v, bases in self.layout.views.items() if bases & seen_as}
-        for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
-            if container == var or not seen_as.intersection(self.entries(container, before=s)):
-                continue
-            entries = {v for v, bases in self.layout.views.items()
-                       if container in bases and self.may_run_before(v, s)}
-            if entries or self.read_after(container, s):
-                found |= {container} | entries
+        containers = sorted({t for st in self.layout.simple for t in target_of(st) if t})
+        grown = True
+        while grown:  # (and the containers holding those: store = {'i': [h]})
+            grown = False
+            for container in containers:
+                if container in seen_as \
+                        or not seen_as.intersection(self.entries(container, before=s)):
+                    continue
+                seen_as.add(container)
+                grown = True
+                entries = {v for v, bases in self.layout.views.items()
+                           if container in bases and self.may_run_before(v, s)}
+                if entries or self.read_after(container, s):
+                    found |= {container} | entries
         return {n for n in found if n not in self.ctx.temps} or found

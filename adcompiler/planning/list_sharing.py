@@ -4,10 +4,19 @@ through them (``check_list_changed``), and the names every binding of which make
 dict (``fresh_list``, ``fresh_container``)."""
 from __future__ import annotations
 
+import copy
+
 import gast
 
 from .. import effects
 from ..ir import loads, target_of
+from ..resolve import MISSING
+from .views import _SELECTING
+
+# calls that make a new list or dict (holding the entries of what they copy: ``entries``)
+_NEW_CONTAINERS = (list, tuple, dict, set, sorted, copy.copy, copy.deepcopy, len, range, zip,
+                   enumerate)
+_NEW_CONTAINER_METHODS = ("copy", "tolist", "split", "splitlines", "keys")
 
 
 class ListSharing:
@@ -46,12 +55,20 @@ class ListSharing:
         names = {v for v, bindings in same.items() if v != lst and self.read_after(v, s)
                  and any(self.runs_before(st, s) and not self.rebound_between(lst, st, s, aliasing)
                          for st in bindings)}
-        for container in sorted({t for st in self.layout.simple for t in target_of(st) if t}):
-            if container not in same and self.holds_before(container, same, s, aliasing) \
-                    and (self.read_after(container, s) or any(
+        containers = sorted({t for st in self.layout.simple for t in target_of(st) if t})
+        holding, grown = set(same), True
+        while grown:  # (a container holding one that holds it: store = [inner], inner = [lst])
+            grown = False
+            for container in containers:
+                if container in holding \
+                        or not self.holds_before(container, holding, s, aliasing):
+                    continue
+                holding.add(container)
+                grown = True
+                if self.read_after(container, s) or any(
                         container in bases and self.may_run_before(v, s)
-                        for v, bases in self.layout.views.items())):
-                names.add(container)
+                        for v, bases in self.layout.views.items()):
+                    names.add(container)
         names |= self.holders_reading_after(lst, same, s)
         return sorted({n for n in names if n not in self.ctx.temps} or names)
 
@@ -71,6 +88,24 @@ class ListSharing:
                 # list)
                 attr = value.attr if isinstance(value, gast.Attribute) else None
                 holders.setdefault(value.value.id, set()).add(attr)
+            elif isinstance(st, gast.Assign) and target_of(st)[0] in same \
+                    and isinstance(value, gast.Call) and self.runs_before(st, s):
+                for holder in self.call_holders(value):  # (lst = d.setdefault(k, []))
+                    holders.setdefault(holder, set()).add(None)
+        held = list(holders)
+        while held:  # (the holders of a holder: t2 of t2 = iter(t1), t1 of t1 = d.values())
+            holder = held.pop()
+            for st in self.layout.simple:
+                value = getattr(st, "value", None)
+                if not (isinstance(st, gast.Assign) and target_of(st)[0] == holder
+                        and self.runs_before(st, s)):
+                    continue
+                found = self.call_holders(value) if isinstance(value, gast.Call) else \
+                    {value.value.id} if isinstance(value, (gast.Attribute, gast.Subscript)) \
+                    and isinstance(value.value, gast.Name) else set()
+                for h in found - set(holders):
+                    holders[h] = {None}
+                    held.append(h)
         names = set()
         for holder, attrs in holders.items():
             if any(self.reaches_after(holder, attr, s) for attr in attrs):
@@ -78,6 +113,24 @@ class ListSharing:
             names |= {n for n in self.entries(holder)
                       if n not in same and n != holder and self.read_after(n, s)}
         return names
+
+    def call_holders(self, call) -> set:
+        """The names whose object may hold the list a call returns (or be it): its receiver and
+        arguments (``d.get(k)``, ``d.setdefault(k, [])``, ``max(lists, key=len)``,
+        ``log.history()``), or those a function of the user's may return; none for a call known
+        to make a new list (``list(x)``, ``sorted(x)``, ``x.tolist()``, ``d.copy()``) or a NumPy
+        function."""
+        func = call.func
+        callee = self.ctx.resolver.resolve(func)
+        if any(callee is f for f in _NEW_CONTAINERS) \
+                or (isinstance(func, gast.Attribute) and func.attr in _NEW_CONTAINER_METHODS):
+            return set()
+        if callee is MISSING or any(callee is f for f in _SELECTING):
+            return set(loads(call)) - {n for n in loads(func)
+                                         if not isinstance(func, gast.Attribute)}
+        if getattr(callee, "__module__", "").split(".")[0] == "numpy":
+            return set()
+        return self.returned_arguments(call)
 
     def reaches_after(self, holder, attr, s) -> bool:
         """Whether a statement that may run after ``s`` reads ``holder`` in a way that may give
@@ -123,6 +176,13 @@ class ListSharing:
             grown = False
             for st in self.layout.simple:
                 bound = target_of(st)[0] if isinstance(st, gast.Assign) else None
+                if bound in same and isinstance(st.value, gast.Subscript) \
+                        and isinstance(st.value.value, gast.Name):
+                    # (lst = rows[i]: any entry of rows, r0 of rows = [r0, r1], may be lst)
+                    for entry in self.entries(st.value.value.id):
+                        if st not in same.get(entry, ()):
+                            same.setdefault(entry, []).append(st)
+                            grown = True
                 if bound is None or st in same.get(bound, ()):
                     continue
                 value = st.value
@@ -139,6 +199,7 @@ class ListSharing:
                     # (lst = ws: ws is that list too, from this binding on)
                     same.setdefault(value.id, []).append(st)
                     grown = True
+
         return same
 
     def fresh_container(self, var, seen=()) -> bool:

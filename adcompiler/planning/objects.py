@@ -187,7 +187,9 @@ class ObjectStores:
                 # (an object made here may be handed on once every store into it has run:
                 # [Dense(W1), Dense(W2)])
                 why = "the object is also reached under another name here"
-            elif [r for r in readers if r != obj]:
+            elif [r for r in readers if r != obj] and not (
+                    obj in made and not self.handed_before_stored(obj)):
+                # (an object made here is another name's only by being handed on)
                 why = "%r.%s is read here too, which may be the same object" % (
                     [r for r in readers if r != obj][0], attr)
             if why:

@@ -13,7 +13,7 @@ import gast
 
 from .. import rules, runtime
 from ..analysis import is_container
-from ..ir import copy_tree, loads, name
+from ..ir import copy_tree, loads, name, target_of
 from .plan import method_text
 
 _ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "imag", "mT", "flat",
@@ -187,6 +187,28 @@ class RuntimeChecks:
         if self.ctx.generated or not any(p.kind in kinds or p.watch for p in plans):
             return []
         call = gast.Call(func=name(self.ctx.helper("fresh_computation")), args=[], keywords=[])
+        return [gast.copy_location(gast.Expr(value=call), self.plan.ret_node)]
+
+    def distinct_arguments(self) -> list:
+        """The check a gradient computation starts with when the function writes into one of its
+        arguments (never rebound to another object) and has others: none of them may be that one
+        or share its memory (``runtime.check_distinct``)."""
+        a = self.plan.fdef.args
+        params = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs]
+        layout = self.plan.layout
+        mutated = {target_of(s)[1] for s in layout.simple}
+        written = [i for i, p in enumerate(params) if p in mutated and p not in layout.binds]
+        if self.ctx.generated or not written or len(params) < 2:
+            return []
+        error = self.loc.error("the function writes into one of the arguments %s, which are the "
+                               "same object or share memory: the derivative does not follow a "
+                               "write seen through another argument", self.plan.ret_node,
+                               hint="pass separate objects (a copy)")
+        call = gast.Call(func=name(self.ctx.helper("check_distinct")), args=[
+            gast.Constant(value=tuple(written), kind=None),
+            gast.Constant(value=tuple(params), kind=None),
+            name(self.ctx.bind("refusal", runtime.Refusal(error)))] + [name(p) for p in params],
+            keywords=[])
         return [gast.copy_location(gast.Expr(value=call), self.plan.ret_node)]
 
     def registrations(self, like) -> list:

@@ -69,7 +69,8 @@ class StoreChecks:
         ``t``), which the derivative does not follow: an error when such a view may be read after
         it."""
         # (temporaries are read at once)
-        if var not in self.reached:  # (no derivative to follow)
+        holder = getattr(s, "ad_written_back", None)
+        if var not in self.reached and holder is None:  # (no derivative to follow)
             return
         if is_container(self.kinds.get(var)):
             # (replacing an entry writes into no array: the entries read before keep theirs;
@@ -82,6 +83,9 @@ class StoreChecks:
             viewers = sorted({v for v in views if not self.given_an_earlier_array(v, var, s)}
                              | {v for v in self.holders_seeing(var, s)
                                 if not self.given_an_earlier_array(v, var, s, holder=True)})
+        if holder is not None:  # (x of obj.attr or d[k]: a list or dict, maybe, held elsewhere too)
+            viewers = sorted(set(viewers) | set(self.list_sharers(var, s)))
+        viewers = [v for v in viewers if v != holder]
         if viewers and not self.syncs.add(s, var, self.sharing_memory(var) | set(viewers)):
             raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
                                  "read afterwards, which is not supported"

@@ -35,6 +35,14 @@ class Syncs:
         if al.ctx.generated:
             return False
         sharing = set(sharing) | al.reachable_memory(var)
+        holder = getattr(s, "ad_written_back", None)
+        if holder is not None:
+            # (x = obj.attr; x[k] = v; obj.attr = x: the holder gets x back right after; the
+            # backward pass keeps what it reads of the arrays x may be from before the write)
+            sharing.discard(holder)
+            at = al.layout.pos[id(s)]
+            for other in sharing - {var}:
+                al.layout.mutates.setdefault(other, []).append(at)
         if getattr(s, "ad_synced", False):
             # (planned in the first analysis: the syncs follow it) the write changes every array
             # sharing var's memory, siblings included: the backward pass keeps what it reads of

@@ -46,7 +46,7 @@ class BackwardSweep:
     def comment(self, s, out):
         line = getattr(s, "lineno", None)
         text = gast.unparse(s).strip().splitlines()[0].rstrip(":")
-        if line:
+        if line is not None:
             text += "  (line %d)" % (line + self.loc.line_offset)
         out.append(self.ctx.comment(text))
 

@@ -254,7 +254,7 @@ N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.un
   rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed,
   elementwise.inside,
   rt.zero_like, rt.nonzero, rt.check_receiver, rt.check_array, rt.check_list,
-  rt.check_poppable, rt.check_sequence, rt.check_numeric, rt.check_by_position,
+  rt.check_poppable, rt.check_sequence, rt.check_numeric, rt.check_by_position, rt.check_distinct,
   rt.refused_if_array,
   rt.attribute_alone, rt.popped, rt.outer_value, rt.check_row, rt.strict_length)
 table.refuse(rt.set_outer, why="a value that depends on wrt is stored in a global or nonlocal "

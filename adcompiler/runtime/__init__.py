@@ -73,6 +73,7 @@ from .checks import (
     callee_redefined,
     check_array,
     check_by_position,
+    check_distinct,
     check_list,
     check_numeric,
     check_poppable,
@@ -169,7 +170,8 @@ __all__ = [
     # checks
     "Refusal", "refused", "refused_if_inexact", "refused_if_moving", "refused_if_array",
     "attribute_alone",
-    "check_array", "check_by_position", "check_list", "check_numeric", "check_poppable",
+    "check_array", "check_by_position", "check_distinct", "check_list", "check_numeric",
+    "check_poppable",
     "check_row", "strict_length",
     "check_sequence",
     "check_receiver", "real_result", "scalar_seed", "SELECTING",

@@ -212,13 +212,13 @@ def _dispatch_method(active, call, args, held=None):
 
 
 def _stateless(fn) -> bool:
-    """A callable that holds no values a gradient could reach: a module-level function without
-    a closure, a NumPy ufunc or a builtin (``self.act = np.tanh`` in a layer); a ``MethodCall``
-    (the object it is called with is an argument)."""
-    if fn.__class__ is MethodCall:
+    """A callable that holds no values a gradient could reach: a Python function, a NumPy ufunc
+    or a builtin (``self.act = np.tanh`` in a layer); a ``MethodCall`` (the object it is called
+    with is an argument). (A closure that differentiated code makes is an object of a class made
+    for it, ``normalize.closures``: a Python closure here was made by code that ran without
+    differentiated values, so the values it holds do not depend on them.)"""
+    if fn.__class__ is MethodCall or isinstance(fn, types.FunctionType):
         return True
-    if isinstance(fn, types.FunctionType):
-        return not fn.__closure__
     if isinstance(fn, types.BuiltinFunctionType):  # (a bound method of a list or array holds it)
         return fn.__self__ is None or isinstance(fn.__self__, types.ModuleType)
     return isinstance(fn, np.ufunc)

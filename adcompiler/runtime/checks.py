@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import AdError, error_at
-from ._base import _effectful, _ndarray
+from ._base import _effectful, _is_plain_object, _ndarray
 
 
 class Refusal:
@@ -267,3 +267,32 @@ class CalleeRedefined(Exception):
 @_effectful
 def callee_redefined(name):
     raise CalleeRedefined(name)
+
+
+@_effectful
+def check_distinct(written, names, refusal, *args):
+    """Raise ``refusal`` when an argument the function writes into (positions ``written``) is
+    another argument, shares its memory, holds it or is held by it (an entry, an attribute): the
+    write changes the other argument too, which the derivative does not follow (``f(d, d)``,
+    ``f(net, net.params)``)."""
+    for i in written:
+        mine = _parts(args[i])
+        for j, other in enumerate(args):
+            if j != i and any(a is b or (a.__class__ is _ndarray and b.__class__ is _ndarray
+                                         and np.may_share_memory(a, b))
+                              for a in mine for b in _parts(other)):
+                raise refusal("%r and %r" % (names[i], names[j]))
+
+
+def _parts(value) -> list:
+    """``value`` and what it holds one level down, when they are arrays, containers or objects
+    (numbers are values: two equal ones are never the same thing written into)."""
+    found = [value]
+    if value.__class__ is list or value.__class__ is tuple:
+        found += value
+    elif value.__class__ is dict:
+        found += value.values()
+    elif _is_plain_object(value):
+        found += vars(value).values()
+    return [v for v in found if v.__class__ is _ndarray or v.__class__ in (list, dict, set)
+            or _is_plain_object(v)]

@@ -141,15 +141,19 @@ def tensordot_back(g, a, b, axes=2, which=0):
 
 
 def kron_back(g, a, b, which=0):
-    """Adjoint of ``np.kron(a, b)`` for 1-D or 2-D operands."""
+    """Adjoint of ``np.kron(a, b)`` (any ranks: the lower one gets leading axes of length 1,
+    each axis of the result is an axis of ``a`` times one of ``b``)."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
-    a, b = np.atleast_2d(a), np.atleast_2d(b)
-    g = np.reshape(g, (a.shape[0], b.shape[0], a.shape[1], b.shape[1])) if np.ndim(g) == 2 else \
-        np.reshape(g, (1, 1, a.shape[1], b.shape[1]))
+    rank = max(np.ndim(a), np.ndim(b))
+    sa = (1,) * (rank - np.ndim(a)) + np.shape(a)
+    sb = (1,) * (rank - np.ndim(b)) + np.shape(b)
+    g = np.reshape(g, [n for pair in zip(sa, sb) for n in pair])  # (a0, b0, a1, b1, ...)
     if which == 0:
-        return np.einsum("ikjl,kl->ij", g, b)
-    return np.einsum("ikjl,ij->kl", g, a)
+        out = np.tensordot(g, np.reshape(b, sb), (list(range(1, 2 * rank, 2)), list(range(rank))))
+        return np.reshape(out, np.shape(a))
+    out = np.tensordot(g, np.reshape(a, sa), (list(range(0, 2 * rank, 2)), list(range(rank))))
+    return np.reshape(out, np.shape(b))
 
 
 def inner_back(g, a, b, which=0):
