@@ -180,3 +180,36 @@ def test_arguments_that_are_the_same_object_as_one_written_are_refused():
     # (separate objects: differentiated)
     g = ad.grad(writes_one_reads_other, wrt=2)({"W1": np.zeros(2)}, {"W1": np.ones(2)}, V2)
     np.testing.assert_array_equal(g, np.zeros(2))
+
+
+def init_state(w):
+    state = {"t": 0}
+    state["m"] = np.zeros_like(w)
+    return state
+
+
+def adam_like_step(w, state):
+    state["t"] += 1
+    t = state["t"]
+    state["m"] = 0.9 * state["m"] + 0.1 * w
+    return w - 0.1 * state["m"] / t
+
+
+def counter_in_a_state_dict(w):  # (realistic trial 6's p303: a dict a helper made)
+    state = init_state(w)
+    for _ in range(3):
+        w = adam_like_step(w, state)
+    return np.sum(w ** 2) + state["t"]
+
+
+def test_a_counter_in_a_state_dict_made_by_a_helper():
+    check_like_plain(counter_in_a_state_dict, [V2])
+
+
+def test_disjoint_views_given_as_two_arguments_are_differentiated():
+    x = np.zeros((2, 2))
+    g = ad.grad(writes_array_reads_other, wrt=2)(x[:, 0], x[:, 1], V2)
+    np.testing.assert_array_equal(g, [0.0, 0.0])  # (b is the other column: 0 throughout)
+    y = np.zeros(4)
+    with pytest.raises(ad.AdError, match="share memory"):
+        ad.grad(writes_array_reads_other, wrt=2)(y[:3], y[::2], V2)  # (they share y[0], y[2])

@@ -19,6 +19,7 @@ from ..errors import AdError
 from ..ir import assign, name, walk
 from ..parse import parse_function
 from ..resolve import MISSING, local_names
+from ..rules.helpers import containers
 
 # the method Python calls to convert an object (float(q): q.__float__())
 _CONVERSIONS = {float: "__float__", int: "__int__", complex: "__complex__", round: "__round__",
@@ -113,6 +114,54 @@ class Callees:
         return self.atom(gast.Call(func=name(self._builtin("list")), args=[call], keywords=[]),
                          s)
 
+    def super_call(self, node):
+        """``super(C, obj).name(args)`` (``super()`` in a method, see ``parse._as_in_class``): the
+        call ``name(obj, args)`` of the function a class after ``C`` in ``C``'s order of bases
+        defines, a function of the user's (inlined or differentiated through its source); None
+        for other calls."""
+        func = node.func
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call)
+                and self.is_global(func.value.func)
+                and self.resolver.resolve(func.value.func) is super
+                and len(func.value.args) == 2 and not func.value.keywords):
+            return None
+        cls = self.resolver.resolve(func.value.args[0])
+        if not isinstance(cls, type):
+            return None
+        found = next((vars(k)[func.attr] for k in cls.__mro__[1:] if func.attr in vars(k)), None)
+        if not isinstance(found, types.FunctionType):
+            return None
+        return gast.Call(func=name(self.helper(found.__name__, found)),
+                         args=[func.value.args[1]] + list(node.args), keywords=node.keywords)
+
+    def namedtuple_made(self, node, s):
+        """``Cls(a, b=v)`` of a namedtuple class (``typing.NamedTuple``,
+        ``collections.namedtuple``): ``as_namedtuple(Cls, (a, v))``, its arguments bound to the
+        fields in order (defaults too), a call with a rule; None for other calls."""
+        cls = self.resolver.resolve(node.func) if self.is_global(node.func) else None
+        if not (isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields")
+                and hasattr(cls, "_make")) or self.bind_object is None \
+                or any(isinstance(a, gast.Starred) for a in node.args) \
+                or any(k.arg is None for k in node.keywords):
+            return None
+        given = dict(zip(cls._fields, node.args))
+        for k in node.keywords:
+            if k.arg not in cls._fields or k.arg in given:
+                raise self.loc.error("%s() got an unexpected or repeated argument %r"
+                                     % (cls.__name__, k.arg), node)
+            given[k.arg] = k.value
+        if len(node.args) > len(cls._fields):
+            raise self.loc.error("too many arguments for %s()" % cls.__name__, node)
+        defaults = getattr(cls, "_field_defaults", {})
+        missing = [f for f in cls._fields if f not in given and f not in defaults]
+        if missing:
+            raise self.loc.error("%s() is missing the field %r" % (cls.__name__, missing[0]), node)
+        values = [self.atom(given[f], s) if f in given else self.atom(
+            gast.Constant(value=defaults[f], kind=None), s) for f in cls._fields]
+        helper = self.helper("as_namedtuple", containers.as_namedtuple)
+        return gast.Call(func=name(helper), args=[node.func, self.atom(
+            gast.Tuple(elts=values, ctx=gast.Load()), s)], keywords=[])
+
     def writing_callee(self, call):
         """The parsed module-level function of the user's ``call`` calls when that function writes
         into an argument it is given (``u -= u.mean()``), or is given a lambda or nested def of
@@ -167,7 +216,7 @@ class Callees:
             return None
         cls = self.resolver.resolve(value.func)
         init = inspect.getattr_static(cls, "__init__", None) if isinstance(cls, type) else None
-        if not isinstance(init, types.FunctionType) or type(cls) is not type \
+        if not isinstance(init, types.FunctionType) or type(cls).__call__ is not type.__call__ \
                 or cls.__new__ is not object.__new__ or "__slots__" in vars(cls):
             return None
         call = gast.Call(func=value.func, args=[value.func] + list(value.args),
@@ -178,12 +227,13 @@ class Callees:
         """The parsed ``fn`` called with ``args`` when the call can be inlined (see
         ``writing_callee``), else None."""
         if not isinstance(fn, types.FunctionType) or self.generated \
-                or fn.__globals__ is not self.resolver.parsed.globals or fn.__closure__ \
+                or fn.__globals__ is not self.resolver.parsed.globals \
+                or fn.__code__.co_freevars not in ((), ("__class__",)) \
                 or fn.__code__.co_filename != self.loc.filename \
                 or any(isinstance(a, gast.Starred) for a in args) \
                 or any(k.arg is None for k in call.keywords) \
                 or not (effects.written_parameters(fn) or self.passes_a_local_function(call)) \
-                or fn.__name__ in self.inlining:
+                or fn.__qualname__ in self.inlining:
             return None
         try:
             parsed = parse_function(fn)
@@ -191,7 +241,7 @@ class Callees:
             return None
         tree = parsed.tree
         args = tree.args
-        if args.vararg or args.kwarg or any(
+        if any(
                 isinstance(n, (gast.FunctionDef, gast.Lambda, gast.ClassDef, gast.Import,
                                gast.ImportFrom, gast.Try, gast.With, gast.Global, gast.Nonlocal,
                                gast.Yield, gast.YieldFrom))

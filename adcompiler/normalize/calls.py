@@ -28,6 +28,12 @@ class Calls:
             self.temps.add(made)
             self.construct(made, node, s)
             return name(made)
+        made = self.namedtuple_made(node, s)
+        if made is not None:  # (Belief(mean=m, cov=c): as_namedtuple(Belief, (m, c)))
+            return made
+        called = self.super_call(node)
+        if called is not None:  # (super().__init__(w): Base.__init__(self, w))
+            return self.call(called, s)
         if isinstance(node.func, gast.Attribute) \
                 and self.constructed_class(node.func.value) is not None:
             # (Cls(a).run(x): the object made first, its method then a method of an object made

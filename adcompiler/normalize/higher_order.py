@@ -12,6 +12,7 @@ import gast
 from .. import runtime
 from ..ir import const, name
 from ..resolve import MISSING
+from .itertools_calls import ITERTOOLS
 
 
 class HigherOrder:
@@ -44,6 +45,8 @@ class HigherOrder:
             return self.iterator_items(target, node, s)
         if target is itertools.accumulate:
             return self.accumulated(node, s)
+        if any(target is f for f in ITERTOOLS):
+            return self.itertools_call(target, node, s)
         if target not in (map, filter, functools.reduce) or node.keywords or len(node.args) < 2 \
                 or any(isinstance(a, gast.Starred) for a in node.args):
             return None

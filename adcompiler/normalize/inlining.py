@@ -23,6 +23,11 @@ class Inlining:
         """Inline a call to the module-level function ``parsed`` (see ``writing_callee``), its
         statements moved to where they sit in the file as this function's are."""
         tree = copy_tree(parsed.tree)
+        owner = parsed.cells.get("__class__")
+        if owner is not None:  # (super(__class__, self) of a method: its class, by name here)
+            label = self.helper(owner.cell_contents.__name__, owner.cell_contents)
+            tree = copy_tree(tree, {"__class__": label})
+        tree.ad_qualname = parsed.fn.__qualname__
         lines = parsed.loc.line_offset - self.loc.line_offset
         cols = parsed.loc.col_offset - self.loc.col_offset
         for n in walk(tree):
@@ -48,7 +53,8 @@ class Inlining:
         made = getattr(fdef, "ad_partial", None)
         if made is not None:
             return self.call_partial(made, call, s)
-        if fdef.name in self.inlining:
+        key = getattr(fdef, "ad_qualname", fdef.name)  # (Child.__init__ may call Base.__init__)
+        if key in self.inlining:
             raise self.loc.error("recursion through the nested function %r is not supported"
                                  % fdef.name, call,
                                  hint="define the recursive function at module level")
@@ -63,7 +69,7 @@ class Inlining:
         self.read_late |= late_names(lowered)
         self.learn_iterables(lowered, {renames[p]: value for p, value in bound.items()})
         result = lowered[-1].value
-        self.inlining.append(fdef.name)
+        self.inlining.append(key)
         try:
             for st in lowered[:-1]:
                 self.stmt(st)

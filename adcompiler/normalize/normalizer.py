@@ -28,6 +28,7 @@ from .dicts import DictUpdates
 from .expressions import Expressions
 from .higher_order import HigherOrder
 from .inlining import Inlining
+from .itertools_calls import ItertoolsCalls
 from .lists import ListMethods
 from .local_functions import LocalFunctions
 from .loops import Loops
@@ -36,7 +37,7 @@ from .stores import Stores
 
 
 class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlining, LocalFunctions,
-                 Closures, DictUpdates, HigherOrder, ListMethods):
+                 Closures, DictUpdates, HigherOrder, ItertoolsCalls, ListMethods):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):

@@ -244,8 +244,9 @@ class StatementPlanner(CallPlans):
             # module constant such as np.pi, or a user object's attribute
             return Plan("none", watch=watch)
         rule = rules.lookup_method(value.attr)
-        if rule is not None and not self.is_known_object(value.value):
-            # (an object's attribute is its own)
+        if rule is not None and not self.is_known_object(value.value) \
+                and not is_container(self.kinds.get(getattr(value.value, "id", None))):
+            # (an object's attribute is its own; so is a namedtuple's field, b.mean)
             return self.method_plan(s, rule, value.value, [], [], value)
         code = _code_run_by_reading(self.known_class(value.value), value.attr)
         if code is not None and not any(  # (an attribute the function stores is its own)

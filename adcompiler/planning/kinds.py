@@ -20,8 +20,10 @@ from ..analysis import (
     rank,
 )
 from ..ir import target_of
+from ..normalize.dicts import returns_dicts
+from ..parse import is_user_function
 from ..resolve import MISSING
-from ..rules.helpers.containers import merged_dict
+from ..rules.helpers.containers import as_namedtuple, merged_dict
 
 
 def kind_of(node, kinds):
@@ -135,7 +137,8 @@ def _function_call_kind(obj, value, of, layout):
     runtime's helpers."""
     if not _hashable(obj):
         return None  # (np.poly1d and other callables the tables below cannot hold)
-    if obj in _CONTAINER_BUILDERS or getattr(rules.lookup(obj), "container", False):
+    if obj in _CONTAINER_BUILDERS or getattr(rules.lookup(obj), "container", False) \
+            or (is_user_function(obj) and returns_dicts(obj)):  # (state = init(w))
         return CONTAINER
     if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
         return _reshaped_kind(tuple_display(value.args[0], layout))
@@ -248,7 +251,8 @@ def drop_dtype_keeping(layout, kinds, resolver):
 # calls whose result is a list, tuple or dict
 _CONTAINER_BUILDERS = (list, tuple, dict, zip, enumerate, sorted, reversed, divmod, np.split,
                        np.array_split, np.hsplit, np.vsplit, np.dsplit, np.meshgrid,
-                       np.linalg.slogdet, np.linalg.eigh, np.linalg.qr, merged_dict)
+                       np.linalg.slogdet, np.linalg.eigh, np.linalg.qr, merged_dict,
+                       as_namedtuple)
 _CONTAINER_METHODS = ("items", "values", "keys", "copy")
 _CREATORS = (np.zeros, np.ones, np.empty, np.full)
 _ARRAY_COPIES = (np.array, np.asarray, np.asanyarray, np.copy, np.ascontiguousarray)

@@ -115,6 +115,8 @@ table.product(rt.sum_product, "a, b", "sum_product_back(g, a, b)", "sum_product_
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)", batching="unchanged")
 D(containers.merged_dict, "*parts", parts="merged_dict_back(g, parts)",
   jvp="merged_dict_jvp(parts, t_parts)")
+D(containers.as_namedtuple, "cls, values", values="as_namedtuple_back(g, cls, values)",
+  jvp="as_namedtuple_jvp(cls, t_values)", zero=("cls",))
 # the log of a softmax: the Jacobian w.r.t. the logits is I - p 1^T along the axis (fusion.py)
 D(rt.log_softmax, "p, z, axis=None", z="g - p * sum_keepdims(g, axis)",
   jvp="t_z - sum_keepdims(p * t_z, axis)", zero=("p", "axis"), like="p")
@@ -217,7 +219,8 @@ for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, j
                 reductions.nanmean_back, joins.append_back, polynomials.polyder_back,
                 reductions.median_back, polynomials.linspace_back, shapes.meshgrid_back,
                 containers.sequence_repeat_back, reductions.accumulate_extreme_back,
-                containers.merged_dict_back, statistics.quantile_back, statistics.nanmedian_back,
+                containers.merged_dict_back, containers.as_namedtuple_back,
+                statistics.quantile_back, statistics.nanmedian_back,
                 joins.delete_back, joins.insert_back, shapes.scatter_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
     _params = ", ".join(

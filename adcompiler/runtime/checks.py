@@ -276,17 +276,20 @@ def check_distinct(written, names, refusal, *args):
     write changes the other argument too, which the derivative does not follow (``f(d, d)``,
     ``f(net, net.params)``)."""
     for i in written:
-        mine = _parts(args[i])
+        mine = _roots(args[i])
         for j, other in enumerate(args):
-            if j != i and any(a is b or (a.__class__ is _ndarray and b.__class__ is _ndarray
-                                         and np.may_share_memory(a, b))
-                              for a in mine for b in _parts(other)):
-                raise refusal("%r and %r" % (names[i], names[j]))
+            if j != i:
+                theirs = _roots(other)
+                if any(any(_overlap(a, b) for a in mine[k] for b in theirs[k])
+                       if mine[k][0].__class__ is _ndarray else True
+                       for k in mine.keys() & theirs.keys()):
+                    raise refusal("%r and %r" % (names[i], names[j]))
 
 
-def _parts(value) -> list:
-    """``value`` and what it holds one level down, when they are arrays, containers or objects
-    (numbers are values: two equal ones are never the same thing written into)."""
+def _roots(value) -> dict:
+    """{id of an object: [the arrays viewing it, or the object]} for ``value`` and what it holds
+    one level down, when they are arrays (by the array owning their memory), containers or
+    objects (numbers are values: two equal ones are never the same thing written into)."""
     found = [value]
     if value.__class__ is list or value.__class__ is tuple:
         found += value
@@ -294,5 +297,25 @@ def _parts(value) -> list:
         found += value.values()
     elif _is_plain_object(value):
         found += vars(value).values()
-    return [v for v in found if v.__class__ is _ndarray or v.__class__ in (list, dict, set)
-            or _is_plain_object(v)]
+    out = {}
+    for v in found:
+        if v.__class__ is _ndarray:
+            root = v
+            while root.base.__class__ is _ndarray:
+                root = root.base
+            out.setdefault(id(root), []).append(v)
+        elif v.__class__ in (list, dict, set) or _is_plain_object(v):
+            out[id(v)] = [v]
+    return out
+
+
+_TOO_HARD = getattr(np, "exceptions", np).TooHardError
+
+
+def _overlap(a, b) -> bool:
+    """Whether the arrays ``a`` and ``b`` share an element (when that is too long to find out:
+    whether their memory bounds overlap)."""
+    try:
+        return bool(np.shares_memory(a, b, max_work=1000))
+    except _TOO_HARD:
+        return True

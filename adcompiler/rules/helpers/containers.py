@@ -231,3 +231,22 @@ def merged_dict_jvp(parts, tangents):
             key = p[0]
             out[key] = 0.0 if _zero(t) else t[key] if isinstance(part, dict) else element(t[j], 1)
     return out
+
+
+def as_namedtuple(cls, values):
+    """``Cls(a, b=v)`` of a namedtuple class in the normal form, its arguments bound to its fields
+    in order: ``Cls._make(values)``."""
+    return cls._make(values)
+
+
+def as_namedtuple_back(g, cls, values):
+    """Adjoint of ``values`` in ``as_namedtuple(cls, values)``: the fields' adjoints by position
+    (``g`` a namedtuple's adjoint: by position, or by field name when read by attribute)."""
+    if _zero(g):
+        return 0.0
+    return [g.get(f, 0.0) for f in cls._fields] if isinstance(g, dict) else list(g)
+
+
+def as_namedtuple_jvp(cls, tangents):
+    """Tangent of ``as_namedtuple(cls, values)``: the namedtuple of the values' tangents."""
+    return 0.0 if _zero(tangents) else cls._make(tangents)

@@ -1,0 +1,103 @@
+"""Objects made inside the differentiated function from classes written as people write them:
+``super().__init__`` and ``super().method()``, an ``abc.ABC`` base, ``__init__(self, *steps)``,
+namedtuples (``typing.NamedTuple``, ``collections.namedtuple``) built from differentiated
+values, and namedtuple fields named like array methods (``b.mean``); each against finite
+differences in every mode."""
+import abc
+import collections
+from typing import NamedTuple
+
+import numpy as np
+import pytest
+from conftest import check_all_modes
+
+import adcompiler as ad
+
+
+class Kernel(abc.ABC):
+    def __init__(self, scale):
+        self.scale = scale
+
+    @abc.abstractmethod
+    def base(self, r):
+        """The kernel's shape."""
+
+    def __call__(self, r):
+        return self.scale * self.base(r)
+
+
+class Gaussian(Kernel):
+    def __init__(self, scale, width):
+        super().__init__(scale)
+        self.width = width
+
+    def base(self, r):
+        return np.exp(-(r / self.width) ** 2)
+
+
+class Periodic(Gaussian):
+    def base(self, r):
+        return super().base(np.sin(r)) + 0.1 * self.width
+
+
+class Pipeline:
+    def __init__(self, *steps):
+        self.steps = list(steps)
+
+    def __call__(self, x):
+        for step in self.steps:
+            x = step(x)
+        return x
+
+
+def kernel_sum(p, r):
+    k = Gaussian(p[0], p[1])
+    q = Periodic(p[1], p[0] * 2.0)
+    return np.sum(k(r) + q(r))
+
+
+def pipeline(p, r):
+    pipe = Pipeline(Gaussian(p[0], 1.0), np.tanh, Gaussian(1.0, p[1]))
+    return np.sum(pipe(r))
+
+
+class Belief(NamedTuple):
+    mean: np.ndarray
+    cov: float = 1.0
+
+
+Pair = collections.namedtuple("Pair", ["a", "b"])
+
+
+def kalman_like(x):
+    b = Belief(mean=x * 2)
+    c = Belief(b.mean + 1.0, cov=b.cov * x[0])
+    p = Pair(x, x * x)
+    return np.sum(c.mean ** 2) * c.cov + np.sum(p.a * p.b)
+
+
+R = np.array([0.3, -1.2, 2.0])
+
+
+@pytest.mark.parametrize("fn, args", [(kernel_sum, [np.array([0.7, 1.3]), R]),
+                                      (pipeline, [np.array([0.7, 1.3]), R]),
+                                      (kalman_like, [np.array([0.5, -1.0])])])
+def test_objects_made_inside(fn, args):
+    check_all_modes(fn, args)
+
+
+def mean_field(b):
+    return np.sum(b.mean ** 2) + b.cov
+
+
+def test_a_namedtuple_field_named_like_an_array_method():
+    g = ad.grad(mean_field)(Belief(np.array([1.0, 2.0]), 3.0))
+    np.testing.assert_allclose(g.mean, [2.0, 4.0])
+    assert g.cov == 1.0
+
+
+def test_a_namedtuple_made_with_a_missing_field_is_an_error_as_in_python():
+    def missing(x):
+        return Pair(x).a
+    with pytest.raises(ad.AdError, match="missing the field 'b'"):
+        ad.grad(missing)(1.0)
