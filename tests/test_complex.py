@@ -21,7 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning
 def functions(tmp_path_factory):
     """One function per case, in a module with source."""
     path = tmp_path_factory.mktemp("complexcases") / "complex_case_functions.py"
-    lines = ["import numpy as np", ""]
+    lines = ["import numpy as np", "try:", "    import scipy.special as sp",
+             "    import scipy.linalg as sla", "except ImportError:",
+             "    pass", ""]
     for i, case in enumerate(CASES):
         lines += ["def case_%d(%s):" % (i, ", ".join(case.args)), "    out = %s" % case.expr,
                   "    return np.sum(out) if np.ndim(out) and %r else out" % case.real, ""]
@@ -489,3 +491,23 @@ def test_complex_constants_from_functions_without_a_rule():
     x = np.array([0.3, -1.2])
     np.testing.assert_allclose(ad.grad(uses_complex_eigenvalues)(x),
                                _fd_gradient(uses_complex_eigenvalues, [x], 0), atol=1e-6)
+
+
+def square_root_entries(a):
+    import scipy.linalg as sla
+    return np.sum(np.abs(sla.sqrtm(a * (1.0 + 0.0j))) ** 2)
+
+
+@pytest.mark.parametrize("a", [np.diag([-1.0, 2.0, 3.0]) + 0.5j * np.eye(3)[0],  # (off the cut)
+                               np.diag([-1.0, 2.0, 3.0]) + 0j, -np.eye(3), np.diag([1.0, 2.0, 0.0])])
+def test_sqrtm_is_differentiated_off_its_branch_cut_only(a):
+    """The principal square root is holomorphic off the negative real axis: a complex matrix with
+    an eigenvalue on it (or a real one with a repeated one there), or a singular one, is an
+    AdError; elsewhere its gradient matches finite differences."""
+    pytest.importorskip("scipy.linalg")
+    if a[0, 0].imag:
+        np.testing.assert_allclose(ad.grad(square_root_entries)(a),
+                                   _fd_gradient(square_root_entries, [a], 0), atol=1e-6)
+        return
+    with pytest.raises(ad.AdError, match="sqrtm is not supported at a singular matrix, nor"):
+        ad.grad(square_root_entries)(a)
