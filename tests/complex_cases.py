@@ -141,6 +141,8 @@ CASES += [
       dict(z=Z(3, 3))),
     C("np.abs(np.linalg.eig(z)[0]) ** 2 + np.abs(np.linalg.eig(z)[1][..., 0, :])",
       dict(z=Z(2, 3, 3))),
+    C("np.linalg.eigvals(z) ** 2 + np.linalg.eigvals(z + x)", dict(z=Z(2, 3, 3), x=R(3, 3)),
+      real=False),
     # (a real matrix: complex eigenvalues, or real ones, as it draws)
     C("np.abs(np.linalg.eig(x)[0]) ** 2 + np.abs(np.linalg.eig(x)[1][0]) * np.arange(1.0, 4.0)",
       dict(x=R(3, 3))),

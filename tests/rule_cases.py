@@ -466,6 +466,7 @@ CASES = [
     C(np.linalg.eig, "np.linalg.eig(x)[0] * np.array([1.0, 2.0, 3.0])", dict(x=V(3, 3, kind="eig"))),
     C(np.linalg.eig, "np.linalg.eig(x)[1] * np.arange(9.0).reshape(3, 3)", dict(x=V(3, 3, kind="eig"))),
     C(np.linalg.eig, "np.linalg.eig(x)[1][..., 0] + np.linalg.eig(x)[0]", dict(x=V(2, 3, 3, kind="eig"))),
+    C(np.linalg.eigvals, "np.linalg.eigvals(x) * np.array([1.0, 2.0, 3.0])", dict(x=V(2, 3, 3, kind="eig"))),
     # (only one triangle is read: any square matrix, stacked ones too)
     C(np.linalg.eigh, "np.linalg.eigh(x, 'U')[0] * np.array([1.0, 2.0, 3.0])", dict(x=V(3, 3))),
     C(np.linalg.eigh, "np.abs(np.linalg.eigh(x, UPLO='U')[1][..., 0])", dict(x=V(2, 3, 3))),

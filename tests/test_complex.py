@@ -482,7 +482,7 @@ _NOT_SYMMETRIC = np.array([[0.0, -1.0], [1.0, 0.5]])
 
 
 def uses_complex_eigenvalues(x):
-    """(np.linalg.eigvals of a constant matrix: complex constants, without a derivative rule.)"""
+    """(np.linalg.eigvals of a constant matrix: complex constants.)"""
     w = np.linalg.eigvals(_NOT_SYMMETRIC)
     return np.var(x * w) + np.abs(np.sum(x * np.emath.sqrt(-2.0)))
 

@@ -47,8 +47,8 @@ HOLOMORPHIC = [
 # entries whose helpers compute the derivative for complex values themselves (the spectral
 # decompositions: rules/helpers/spectral.py), and SciPy's holomorphic functions (added by
 # their tables: ``holds_for_complex``)
-OWN_COMPLEX = [np.linalg.eig, np.linalg.eigh, np.linalg.eigvalsh, np.linalg.svd,
-               *([np.linalg.svdvals] if hasattr(np.linalg, "svdvals") else [])]
+OWN_COMPLEX = [np.linalg.eig, np.linalg.eigvals, np.linalg.eigh, np.linalg.eigvalsh,
+               np.linalg.svd, *([np.linalg.svdvals] if hasattr(np.linalg, "svdvals") else [])]
 NOT_LINEAR = ["tolist"]  # (linear entries that are not over the complex field)
 # the rules of adcompiler's own helpers (gradient code differentiated again) are linear in the
 # adjoint they receive, with real coefficients, or holomorphic, but for these: comparisons,

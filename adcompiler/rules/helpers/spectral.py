@@ -86,6 +86,21 @@ def eig_jvp(ans, t):
     return np.diagonal(k, axis1=-2, axis2=-1).copy(), x - v * norms[..., None, :]
 
 
+def eigvals_back(g, a):
+    """Adjoint of ``np.linalg.eigvals(a)``: eig's, of the eigenvalues alone."""
+    if _zero(g):  # (the zero of any structure: nothing to map)
+        return g
+    return eig_back((g, 0.0), np.linalg.eig(a), a)
+
+
+def eigvals_jvp(a, t):
+    """Tangent of ``np.linalg.eigvals(a)`` along ``t``: the diagonal of ``V^-1 t V``."""
+    if _zero(t):  # (a zero tangent maps to zero)
+        return t
+    _, v = np.linalg.eig(a)
+    return np.diagonal(np.linalg.solve(v, t @ v), axis1=-2, axis2=-1).copy()
+
+
 def svdvals_jvp(a, t):
     """Tangent of the singular values of ``a`` along ``t``."""
     if _zero(t):  # (a zero tangent maps to zero)
