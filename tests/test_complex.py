@@ -511,3 +511,33 @@ def test_sqrtm_is_differentiated_off_its_branch_cut_only(a):
         return
     with pytest.raises(ad.AdError, match="sqrtm is not supported at a singular matrix, nor"):
         ad.grad(square_root_entries)(a)
+
+
+def largest_eigenvalue(a):
+    w = np.linalg.eig(a)[0]
+    return np.real(w[np.argmax(np.real(w))])
+
+
+def eigenvalue_sum(a):
+    return np.sum(np.linalg.eigvalsh(a))
+
+
+def first_singular_value(a):
+    return np.linalg.svd(a, compute_uv=False)[0]
+
+
+def test_spectral_derivatives_have_their_exact_values():
+    """Exact values: an eigenvalue's gradient is u v^T / (u^T v) (left and right eigenvectors;
+    for [[2, 1], [0, 3]] and its eigenvalue 3, [[0, 0], [1, 1]]); the sum of a Hermitian
+    matrix's eigenvalues is the real part of its trace, read from the lower triangle and the
+    diagonal (gradient: the identity, in JAX's convention); a singular value's is u v^H,
+    conjugated (for diag(3, 1j), whose first singular value is 3: e_1 e_1^T)."""
+    a = np.array([[2.0, 1.0], [0.0, 3.0]])
+    np.testing.assert_allclose(ad.grad(largest_eigenvalue)(a), [[0.0, 0.0], [1.0, 1.0]],
+                               atol=1e-12)
+    np.testing.assert_allclose(ad.jvp(largest_eigenvalue, (a,), (np.eye(2),))[1], 1.0)
+    h = np.array([[1.0, 5.0 + 2.0j], [0.5 - 1.0j, -2.0 + 3.0j]])
+    np.testing.assert_allclose(ad.grad(eigenvalue_sum)(h), np.eye(2), atol=1e-12)
+    d = np.diag([3.0, 1.0j])
+    np.testing.assert_allclose(ad.grad(first_singular_value)(d), [[1.0, 0.0], [0.0, 0.0]],
+                               atol=1e-12)
