@@ -124,3 +124,48 @@ CASES += [
     C("np.abs(np.linalg.matrix_power(m, 2)) + np.real(np.linalg.multi_dot([m, m]))",
       dict(m=Z(2, 2))),
 ]
+CASES += [
+    # the spectral decompositions (rules/helpers/spectral.py): eigenvalues, and functions of the
+    # vectors that do not depend on their phases; square, wide, tall and stacked matrices
+    C("np.linalg.eigh(z)[0] * np.arange(1.0, 4.0) + np.abs(np.linalg.eigh(z, 'U')[1][0]) ** 2"
+      " + np.linalg.eigvalsh(z) ** 3 + np.linalg.eigvalsh(z, UPLO='U')", dict(z=Z(3, 3))),
+    C("np.abs(np.linalg.eigh(z)[1][..., 1]) ** 3 + np.linalg.eigh(z, 'U')[0] ** 2",
+      dict(z=Z(2, 3, 3))),
+    C("np.linalg.svd(z, compute_uv=False) ** 2 * np.arange(1.0, 4.0)"
+      " + np.abs(np.linalg.svd(z, full_matrices=False)[0][0]) ** 3"
+      " + np.abs(np.linalg.svd(z, full_matrices=False)[2][:, 1])", dict(z=Z(3, 4))),
+    C("np.abs(np.linalg.svd(z, full_matrices=False)[0][..., :3, 0]) + np.linalg.svd(z, compute_uv=False)[..., :1]"
+      " + np.abs(np.linalg.svd(z, full_matrices=False)[2][..., 0, :]) ** 2", dict(z=Z(2, 4, 3))),
+    C("np.abs(np.linalg.svd(z)[0]) ** 2 @ np.abs(np.linalg.svd(z)[2])", dict(z=Z(3, 3))),
+    C("np.abs(np.linalg.eig(z)[0]) * np.arange(1.0, 4.0) + np.abs(np.linalg.eig(z)[1][1]) ** 2",
+      dict(z=Z(3, 3))),
+    C("np.abs(np.linalg.eig(z)[0]) ** 2 + np.abs(np.linalg.eig(z)[1][..., 0, :])",
+      dict(z=Z(2, 3, 3))),
+    C("np.linalg.eigvals(z) ** 2 + np.linalg.eigvals(z + x)", dict(z=Z(2, 3, 3), x=R(3, 3)),
+      real=False),
+    # (a real matrix: complex eigenvalues, or real ones, as it draws)
+    C("np.abs(np.linalg.eig(x)[0]) ** 2 + np.abs(np.linalg.eig(x)[1][0]) * np.arange(1.0, 4.0)",
+      dict(x=R(3, 3))),
+    # complex results whose phases are fixed: eigenvalues, projections, products of the factors
+    C("np.linalg.eig(z)[0] ** 2 + np.sum(np.linalg.eig(z)[1][:, :1] * np.conj("
+      "np.linalg.eig(z)[1][:, :1].T), axis=0)", dict(z=Z(3, 3)), real=False),
+    C("(np.linalg.svd(z, full_matrices=False)[0] * np.linalg.svd(z, full_matrices=False)[1]"
+      "[..., None, :]) @ np.linalg.svd(z, full_matrices=False)[2]", dict(z=Z(2, 3, 4)),
+      real=False),
+    C("np.linalg.eigh(z)[1][:, 1:] @ np.conj(np.linalg.eigh(z)[1][:, 1:].T)", dict(z=Z(3, 3)),
+      real=False),
+]
+try:
+    import scipy.linalg  # noqa: F401
+    import scipy.special  # noqa: F401  (its holomorphic functions: scipy_rules.py)
+    CASES += [C("sp.erf(z) * 2.0 + sp.erfc(w) + sp.erf(z * w)", dict(z=z3, w=Z(2, 3)), real=False),
+              C("np.abs(sp.erf(z)) ** 2 + np.real(sp.erfc(z))", dict(z=z23)),
+              # scipy.linalg's matrix functions of complex matrices (holomorphic), and the
+              # complex square root of a real matrix with negative eigenvalues
+              C("sla.sqrtm(z + 3.0 * np.eye(3)) + sla.expm(z) @ sla.solve_sylvester(z, w, z)",
+                dict(z=Z(3, 3, lo=-0.5, hi=0.5), w=Z(3, 3, lo=1.0, hi=1.5)), real=False),
+              C("np.abs(sla.sqrtm(z + 3.0 * np.eye(3))) ** 2", dict(z=Z(3, 3, lo=-0.5, hi=0.5))),
+              C("sla.sqrtm(0.2 * (x + x.T) + np.diag([-3.0, 1.0, 4.0]))", dict(x=R(3, 3)),
+                real=False)]
+except ImportError:
+    pass

@@ -33,6 +33,10 @@ class V:
             n = self.shape[0]
             a = rng.randn(n, n)
             return a + a.T + np.diag(np.arange(n) * 3.0)
+        if self.kind == "eig":  # (stacked) P diag(d) P^-1: real, well separated eigenvalues
+            n = self.shape[-1]
+            p = rng.randn(*self.shape) + 3.0 * np.eye(n)
+            return (p * np.array([-2.0, 0.5, 1.5, 3.0][:n])) @ np.linalg.inv(p)
         if self.kind == "matrix":
             n = self.shape[0]
             return rng.randn(n, n) + n * np.eye(n)
@@ -372,6 +376,11 @@ CASES = [
     C(np.pad, "np.pad(x, ((0, 1), (2, 2)), 'symmetric')", dict(x=m23)),
     C(np.pad, "np.pad(x, (4, 2), mode='wrap') * np.arange(9.0)", dict(x=V(3))),
     C(np.pad, "np.pad(x, 1, mode='wrap') * np.arange(20.0).reshape(4, 5)", dict(x=m23)),
+    # (a mode known only at run time)
+    C(np.pad, "np.pad(x, ((1, 0), (1, 2)), mode=('edge', 'wrap')[len(x) % 2]) * np.arange(18.0).reshape(3, 6)",
+      dict(x=m23)),
+    C(np.pad, "np.pad(x, 2, **dict(mode=['symmetric', 'constant'][len(x) % 2])) * np.arange(7.0)",
+      dict(x=v3)),
     C(np.delete, "np.delete(x, 1) * np.arange(5.0)", dict(x=m23)),
     C(np.delete, "np.delete(x, [0, 2], axis=1)", dict(x=V(2, 4))),
     C(np.delete, "np.delete(x, slice(1, None, 2), 0) * np.arange(9.0).reshape(3, 3)", dict(x=V(5, 3))),
@@ -456,6 +465,10 @@ CASES = [
     C(np.linalg.eigh, "np.linalg.eigh(x)[0]", dict(x=V(3, kind="sym"))),
     C(np.linalg.eigh, "np.abs(np.linalg.eigh(x)[1][:, 0])", dict(x=V(3, kind="sym"))),
     C(np.linalg.eigvalsh, "np.linalg.eigvalsh(x)", dict(x=V(3, kind="sym"))),
+    C(np.linalg.eig, "np.linalg.eig(x)[0] * np.array([1.0, 2.0, 3.0])", dict(x=V(3, 3, kind="eig"))),
+    C(np.linalg.eig, "np.linalg.eig(x)[1] * np.arange(9.0).reshape(3, 3)", dict(x=V(3, 3, kind="eig"))),
+    C(np.linalg.eig, "np.linalg.eig(x)[1][..., 0] + np.linalg.eig(x)[0]", dict(x=V(2, 3, 3, kind="eig"))),
+    C(np.linalg.eigvals, "np.linalg.eigvals(x) * np.array([1.0, 2.0, 3.0])", dict(x=V(2, 3, 3, kind="eig"))),
     # (only one triangle is read: any square matrix, stacked ones too)
     C(np.linalg.eigh, "np.linalg.eigh(x, 'U')[0] * np.array([1.0, 2.0, 3.0])", dict(x=V(3, 3))),
     C(np.linalg.eigh, "np.abs(np.linalg.eigh(x, UPLO='U')[1][..., 0])", dict(x=V(2, 3, 3))),
@@ -725,7 +738,21 @@ if sp is not None:
               dict(x=V(4, 3), y=V(3), z=V(3, 3, lo=-0.5, hi=0.5))),
             C(getattr(st.dirichlet, _method), "st.dirichlet.%s(x / np.sum(x), y)" % _method,
               dict(x=V(3, **P), y=V(3, lo=1.2, hi=3.0))),
+            # (allow_singular with a regular covariance; a covariance that is not symmetric,
+            # of which SciPy reads the lower triangle)
+            C(getattr(st.multivariate_normal, _method),
+              "st.multivariate_normal.%s(x, y, z @ z.T + 2.0 * np.eye(3), allow_singular=True)"
+              % _method, dict(x=V(2, 3), y=V(3), z=V(3, 3, lo=-0.5, hi=0.5))),
+            C(getattr(st.multivariate_normal, _method),
+              "st.multivariate_normal.%s(x, y, z + 2.0 * np.eye(3))" % _method,
+              dict(x=V(3), y=V(3), z=V(3, 3, lo=-0.5, hi=0.5))),
         ]
+    CASES += [
+        C(st.multivariate_normal.entropy, "st.multivariate_normal.entropy(y, z + 2.0 * np.eye(3))",
+          dict(y=V(3), z=V(3, 3, lo=-0.5, hi=0.5))),
+        C(st.multivariate_normal.entropy, "st.multivariate_normal.entropy(cov=z @ z.T + np.eye(2))",
+          dict(z=V(2, 2))),
+    ]
     CASES += [  # scipy.signal: every mode, either operand the larger
         C(sig.convolve, "sig.convolve(x, y)", dict(x=V(5), y=V(3))),
         C(sig.convolve, "sig.convolve(x, y, 'same')", dict(x=V(3), y=V(4))),

@@ -21,7 +21,9 @@ pytestmark = pytest.mark.filterwarnings("ignore::numpy.exceptions.ComplexWarning
 def functions(tmp_path_factory):
     """One function per case, in a module with source."""
     path = tmp_path_factory.mktemp("complexcases") / "complex_case_functions.py"
-    lines = ["import numpy as np", ""]
+    lines = ["import numpy as np", "try:", "    import scipy.special as sp",
+             "    import scipy.linalg as sla", "except ImportError:",
+             "    pass", ""]
     for i, case in enumerate(CASES):
         lines += ["def case_%d(%s):" % (i, ", ".join(case.args)), "    out = %s" % case.expr,
                   "    return np.sum(out) if np.ndim(out) and %r else out" % case.real, ""]
@@ -480,7 +482,7 @@ _NOT_SYMMETRIC = np.array([[0.0, -1.0], [1.0, 0.5]])
 
 
 def uses_complex_eigenvalues(x):
-    """(np.linalg.eigvals of a constant matrix: complex constants, without a derivative rule.)"""
+    """(np.linalg.eigvals of a constant matrix: complex constants.)"""
     w = np.linalg.eigvals(_NOT_SYMMETRIC)
     return np.var(x * w) + np.abs(np.sum(x * np.emath.sqrt(-2.0)))
 
@@ -489,3 +491,53 @@ def test_complex_constants_from_functions_without_a_rule():
     x = np.array([0.3, -1.2])
     np.testing.assert_allclose(ad.grad(uses_complex_eigenvalues)(x),
                                _fd_gradient(uses_complex_eigenvalues, [x], 0), atol=1e-6)
+
+
+def square_root_entries(a):
+    import scipy.linalg as sla
+    return np.sum(np.abs(sla.sqrtm(a * (1.0 + 0.0j))) ** 2)
+
+
+@pytest.mark.parametrize("a", [np.diag([-1.0, 2.0, 3.0]) + 0.5j * np.eye(3)[0],  # (off the cut)
+                               np.diag([-1.0, 2.0, 3.0]) + 0j, -np.eye(3), np.diag([1.0, 2.0, 0.0])])
+def test_sqrtm_is_differentiated_off_its_branch_cut_only(a):
+    """The principal square root is holomorphic off the negative real axis: a complex matrix with
+    an eigenvalue on it (or a real one with a repeated one there), or a singular one, is an
+    AdError; elsewhere its gradient matches finite differences."""
+    pytest.importorskip("scipy.linalg")
+    if a[0, 0].imag:
+        np.testing.assert_allclose(ad.grad(square_root_entries)(a),
+                                   _fd_gradient(square_root_entries, [a], 0), atol=1e-6)
+        return
+    with pytest.raises(ad.AdError, match="sqrtm is not supported at a singular matrix, nor"):
+        ad.grad(square_root_entries)(a)
+
+
+def largest_eigenvalue(a):
+    w = np.linalg.eig(a)[0]
+    return np.real(w[np.argmax(np.real(w))])
+
+
+def eigenvalue_sum(a):
+    return np.sum(np.linalg.eigvalsh(a))
+
+
+def first_singular_value(a):
+    return np.linalg.svd(a, compute_uv=False)[0]
+
+
+def test_spectral_derivatives_have_their_exact_values():
+    """Exact values: an eigenvalue's gradient is u v^T / (u^T v) (left and right eigenvectors;
+    for [[2, 1], [0, 3]] and its eigenvalue 3, [[0, 0], [1, 1]]); the sum of a Hermitian
+    matrix's eigenvalues is the real part of its trace, read from the lower triangle and the
+    diagonal (gradient: the identity, in JAX's convention); a singular value's is u v^H,
+    conjugated (for diag(3, 1j), whose first singular value is 3: e_1 e_1^T)."""
+    a = np.array([[2.0, 1.0], [0.0, 3.0]])
+    np.testing.assert_allclose(ad.grad(largest_eigenvalue)(a), [[0.0, 0.0], [1.0, 1.0]],
+                               atol=1e-12)
+    np.testing.assert_allclose(ad.jvp(largest_eigenvalue, (a,), (np.eye(2),))[1], 1.0)
+    h = np.array([[1.0, 5.0 + 2.0j], [0.5 - 1.0j, -2.0 + 3.0j]])
+    np.testing.assert_allclose(ad.grad(eigenvalue_sum)(h), np.eye(2), atol=1e-12)
+    d = np.diag([3.0, 1.0j])
+    np.testing.assert_allclose(ad.grad(first_singular_value)(d), [[1.0, 0.0], [0.0, 0.0]],
+                               atol=1e-12)

@@ -136,3 +136,27 @@ def test_distributions_not_differentiated_still_run_on_constants():
         return np.sum(x * t_dist.cdf(np.array([0.5, 1.0]), 3.0))
     np.testing.assert_allclose(ad.grad(uses_a_constant_cdf)(np.ones(2)),
                                t_dist.cdf(np.array([0.5, 1.0]), 3.0))
+
+
+def singular_logpdf(x, mean, cov):
+    return mvn.logpdf(x, mean, cov, allow_singular=True)
+
+
+def test_a_singular_covariance_gives_gradients_along_its_support_and_refuses_its_own():
+    """multivariate_normal with allow_singular=True and a singular covariance: the gradient
+    w.r.t. x and mean is -cov^+ (x - mean) (0 along the null space, where the density has no
+    support), to second order; w.r.t. the covariance, whose rank changes with it, an AdError."""
+    cov = np.diag([1.0, 4.0, 0.0])
+    x, mean = np.array([0.3, -0.5, 0.2]), np.array([0.1, 0.3, 0.2])
+    np.testing.assert_allclose(ad.grad(singular_logpdf)(x, mean, cov), [-0.2, 0.2, 0.0],
+                               atol=1e-12)
+    np.testing.assert_allclose(ad.grad(singular_logpdf, wrt=1)(x, mean, cov), [0.2, -0.2, 0.0],
+                               atol=1e-12)
+    np.testing.assert_allclose(ad.hessian(singular_logpdf)(x, mean, cov),
+                               -np.diag([1.0, 0.25, 0.0]), atol=1e-12)
+    with pytest.raises(ad.AdError, match="w.r.t. a singular covariance is not defined"):
+        ad.grad(singular_logpdf, wrt=2)(x, mean, cov)
+    with pytest.raises(ad.AdError, match="w.r.t. a singular covariance is not defined"):
+        ad.jvp(singular_logpdf, (x, mean, cov), (None, None, np.eye(3)))
+    with pytest.raises(ad.AdError, match="w.r.t. a singular covariance is not defined"):
+        ad.grad(lambda c: mvn.entropy(mean, c))(cov)

@@ -754,3 +754,25 @@ def test_qr_of_a_wide_matrix_is_refused_where_it_runs():
         ad.grad(qr_of)(tall.T.copy())
     with pytest.raises(ad.AdError, match="np.linalg.qr of a matrix with more columns than rows"):
         ad.jvp(qr_of, (tall.T.copy(),), (np.ones((2, 3)),))
+
+
+def padded(x, mode):
+    return np.sum(np.pad(x, (1, 2), mode=mode) ** 2)
+
+
+def padded_by_maximum(x):
+    return np.sum(np.pad(x, (1, 2), mode="maximum") ** 2)
+
+
+@pytest.mark.parametrize("fn, args", [(padded, ("maximum",)), (padded, ("linear_ramp",)),
+                                      (padded_by_maximum, ())])
+def test_a_pad_mode_without_a_derivative_is_refused_where_it_runs(fn, args):
+    """np.pad's modes that copy entries are differentiated, given as constants or known only at
+    run time; the others (which compute new values) are an AdError in either mode."""
+    x = np.array([0.5, -1.0, 2.0])
+    np.testing.assert_allclose(ad.grad(padded)(x, "reflect"), fd_grad(padded, [x, "reflect"], 0),
+                               rtol=1e-6)
+    with pytest.raises(ad.AdError, match="np.pad is written for the modes"):
+        ad.grad(fn)(x, *args)
+    with pytest.raises(ad.AdError, match="np.pad is written for the modes"):
+        ad.jvp(fn, (x, *args), (np.ones(3),) + (None,) * len(args))

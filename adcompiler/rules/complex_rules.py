@@ -44,6 +44,11 @@ HOLOMORPHIC = [
     # array methods with a NumPy function's rule
     "sum", "mean", "prod", "dot", "cumprod",
 ]
+# entries whose helpers compute the derivative for complex values themselves (the spectral
+# decompositions: rules/helpers/spectral.py), and SciPy's holomorphic functions (added by
+# their tables: ``holds_for_complex``)
+OWN_COMPLEX = [np.linalg.eig, np.linalg.eigvals, np.linalg.eigh, np.linalg.eigvalsh,
+               np.linalg.svd, *([np.linalg.svdvals] if hasattr(np.linalg, "svdvals") else [])]
 NOT_LINEAR = ["tolist"]  # (linear entries that are not over the complex field)
 # the rules of adcompiler's own helpers (gradient code differentiated again) are linear in the
 # adjoint they receive, with real coefficients, or holomorphic, but for these: comparisons,
@@ -88,6 +93,7 @@ TEMPLATES = {
 
 
 _HOLOMORPHIC = {_key(f) for f in HOLOMORPHIC}
+_OWN_COMPLEX = {_key(f) for f in OWN_COMPLEX}
 _NOT_LINEAR = {_key(f) for f in NOT_LINEAR}
 _VARIES = {_key(f) for f in VARIES}
 _TEMPLATES = {_key(f): t for f, t in TEMPLATES.items()}
@@ -113,7 +119,8 @@ def for_complex(rule: Rule) -> Rule:
         variant = replace(rule, nondiff=False, refusal=(
             "it has no derivative for real values, but varies with a complex one (np.sign(z) is "
             "z / |z|), and complex values may reach it here", "write z / np.abs(z)"))
-    elif rule.nondiff or rule.refusal is not None or key in _HOLOMORPHIC or not rule.diff \
+    elif rule.nondiff or rule.refusal is not None or key in _HOLOMORPHIC or key in _OWN_COMPLEX \
+            or not rule.diff \
             or (rule.linear and key not in _NOT_LINEAR) or _runtime(rule, key):
         # (the forms for constant operands compare them with numbers: x ** 2 if y >= 1 ...)
         variant = replace(rule, constant_vjps={}) if rule.constant_vjps else rule
@@ -121,6 +128,13 @@ def for_complex(rule: Rule) -> Rule:
         variant = _guarded(rule)
     _VARIANTS[id(rule)] = (rule, variant)
     return variant
+
+
+def holds_for_complex(*functions, holomorphic=True):
+    """Mark the entries of ``functions`` (of a table loaded later: SciPy's) as holomorphic, their
+    real rule holding for complex values, or (``holomorphic=False``) as entries whose helpers
+    handle complex values themselves."""
+    (_HOLOMORPHIC if holomorphic else _OWN_COMPLEX).update(_key(f) for f in functions)
 
 
 def _runtime(rule, key) -> bool:
@@ -179,6 +193,6 @@ def treatment(rule: Rule) -> str:
     variant = for_complex(rule)
     if variant.refusal is not None and rule.refusal is None:
         return "refused"
-    if _key(rule.fn) in _TEMPLATES:
+    if _key(rule.fn) in _TEMPLATES or _key(rule.fn) in _OWN_COMPLEX:
         return "own"
     return "same" if variant.vjps == rule.vjps and variant.jvp is rule.jvp else "real only"

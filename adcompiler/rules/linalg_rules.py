@@ -21,6 +21,9 @@ D(np.linalg.slogdet, "a", "slogdet_back(g, a)",
   jvp="(0.0, np.trace(np.linalg.solve(a, t_a), axis1=-2, axis2=-1))")
 D(np.linalg.cholesky, "a", "cholesky_back(g, ans)", jvp="cholesky_jvp(ans, t_a)")
 D(np.linalg.eigh, "a, UPLO='L'", "eigh_back(g, ans, UPLO)", jvp="eigh_jvp(ans, t_a, UPLO)")
+# (eig's result is complex where an eigenvalue is: code calling it computes with complex values)
+D(np.linalg.eig, "a", "eig_back(g, ans, a)", jvp="eig_jvp(ans, t_a)")
+D(np.linalg.eigvals, "a", "eigvals_back(g, a)", jvp="eigvals_jvp(a, t_a)")
 D(np.linalg.eigvalsh, "a, UPLO='L'", "eigvalsh_back(g, a, UPLO)", jvp="eigvalsh_jvp(a, t_a, UPLO)")
 D(np.linalg.svd, "a, full_matrices=True, compute_uv=True",
   "svd_back(g, a, compute_uv, full_matrices)", jvp="svd_jvp(a, t_a, compute_uv, full_matrices)")

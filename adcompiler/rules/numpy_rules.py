@@ -310,14 +310,15 @@ D(np.flip, "m, axis=None", "np.flip(g, axis)", linear=True)
 D(np.fliplr, "m", "np.fliplr(g)", linear=True)
 D(np.flipud, "m", "np.flipud(g)", linear=True)
 D(np.roll, "a, shift, axis=None", "roll_back(g, shift, axis)", linear=True)
-# (the modes that copy entries: their adjoint adds g back to the entries copied; reflect_type
-# 'odd' computes new values, 2 * edge - entry, and is refused)
+# (the modes that copy entries: their adjoint adds g back to the entries copied; the others
+# are refused where they run, pad_mode: mode may be known only then; reflect_type 'odd'
+# computes new values, 2 * edge - entry, and is refused)
 # (constant_values fill new entries: not differentiated, so one depending on wrt is refused;
 # the tangent pads with zeros, not with them)
 D(np.pad, "array, pad_width, mode='constant', reflect_type='even', constant_values=0",
-  "pad_back(g, array, pad_width, mode)", jvp="np.pad(t_array, pad_width, mode)",
-  harmless=("constant_values",),
-  only=dict(mode=("constant", "edge", "reflect", "symmetric", "wrap"), reflect_type=("even",)))
+  "pad_back(g, array, pad_width, pad_mode(mode, site))",
+  jvp="np.pad(t_array, pad_width, pad_mode(mode, site))",
+  harmless=("constant_values",), only=dict(reflect_type=("even",)))
 # (obj: constant indices, slices or masks; values inserted broadcast, so their adjoints add up)
 D(np.delete, "arr, obj, axis=None", "delete_back(g, arr, obj, axis)", linear=True)
 D(np.insert, "arr, obj, values, axis=None", "insert_back(g, arr, obj, values, axis, 0)",

@@ -13,6 +13,7 @@ from .helpers import (
     elementwise,
     fourier,
     joins,
+    matrix_functions,
     polynomials,
     products,
     reductions,
@@ -236,6 +237,8 @@ table.elementwise(complex_values.angle_factor, "z, deg=False",
 D(complex_values.real_operands, "v, operands, where", "real_operands(g, operands, where)",
   linear=True, zero=("operands",))
 D(rt.real_result, "v, function", "g", linear=True, harmless=("function",))
+table.refuse(distributions.singular_pinv, why="the derivative w.r.t. a singular covariance is "
+             "not defined (its rank changes with it)", hint="make the covariance regular")
 table.refuse(complex_values.dnorm_complex, why="the second derivative of np.linalg.norm of "
              "complex values is not supported yet",
              hint="write the norm as np.sqrt(np.sum(np.abs(z) ** 2))")
@@ -255,7 +258,8 @@ D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_
 N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.unfollowed,
   rt.check_followed, rt.fresh_computation, rt.new_object, rt.method_call,
   rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed,
-  elementwise.inside,
+  elementwise.inside, shapes.pad_mode, distributions.singular_cov,
+  matrix_functions.sqrtm_off_cut,
   rt.zero_like, rt.nonzero, rt.check_receiver, rt.check_array, rt.check_list,
   rt.check_poppable, rt.check_sequence, rt.check_numeric, rt.check_by_position, rt.check_distinct,
   rt.refused_if_array,

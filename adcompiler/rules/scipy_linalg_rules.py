@@ -10,6 +10,7 @@ import numpy as np
 import scipy.linalg as sla
 
 from . import linalg_rules
+from .complex_rules import holds_for_complex
 from .core import Table
 
 table = Table("scipy.linalg")
@@ -53,13 +54,17 @@ D(sla.solve_triangular,
       "unit_diagonal=unit_diagonal)" % _TA,
   harmless=("check_finite",), only=dict(trans=(0, 1), overwrite_b=(False,)))
 
-# (sqrtm's deprecated disp/blocksize are refused; a complex square root is refused at run time)
-D(sla.sqrtm, "A", "sqrtm_back(g, ans)", jvp="sqrtm_jvp(ans, t_A)")
+# (sqrtm's deprecated disp/blocksize are refused; the principal root is holomorphic off its
+# branch cut, where a complex matrix's derivative is refused at run time: sqrtm_off_cut)
+D(sla.sqrtm, "A", "sqrtm_back(g, ans, A)", jvp="sqrtm_jvp(ans, A, t_A)")
 D(sla.expm, "A", "expm_frechet(np.swapaxes(A, -1, -2), g)", jvp="expm_frechet(A, t_A)")
-# x solves a x + x b = q: the adjoint of q solves the transposed equation
+# x solves a x + x b = q: the adjoint of q solves the transposed equation (x is holomorphic in
+# a, b and q: the same rule for complex values)
 _GQ = "sla.solve_sylvester(a.T, b.T, g)"
 D(sla.solve_sylvester, "a, b, q", "-%s @ ans.T" % _GQ, b="-ans.T @ %s" % _GQ, q=_GQ,
   jvp="sla.solve_sylvester(a, b, t_q - t_a @ ans - ans @ t_b)")
+holds_for_complex(sla.solve_sylvester)
+holds_for_complex(sla.sqrtm, sla.expm, holomorphic=False)  # (their helpers take complex values)
 # (cho_factor's c holds a's entries in the triangle the factor does not use)
 D(sla.cho_factor, "a, lower=False, overwrite_a=False, check_finite=True", "cho_factor_back(g, ans)",
   jvp="cho_factor_jvp(ans, t_a)", harmless=("check_finite", "lower"), only=_KEEP,

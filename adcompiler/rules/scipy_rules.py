@@ -1,6 +1,7 @@
 """Derivative rules for ``scipy.special`` (only when SciPy is installed: it is not a dependency)."""
 import scipy.special as sp
 
+from .complex_rules import holds_for_complex
 from .core import Table
 
 table = Table("scipy.special")
@@ -11,6 +12,7 @@ E(sp.logit, "x", "g / (x * (1.0 - x))")
 E(sp.log_expit, "x", "g / (1.0 + np.exp(x))")
 E(sp.erf, "x", "g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)")
 E(sp.erfc, "x", "-g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)")
+holds_for_complex(sp.erf, sp.erfc)  # (entire functions: the same derivative for complex z)
 E(sp.gammaln, "x", "g * digamma_array(x)")
 E(sp.xlogy, "x, y", "g * np.log(y) * (x != 0)", "g * x / y")
 E(sp.xlog1py, "x, y", "g * np.log1p(y) * (x != 0)", "g * x / (1.0 + y)")

@@ -134,24 +134,27 @@ _discrete(st.nbinom, "k, n, p, loc=0",
                 " - sp.betaln(n, np.floor({0}) + 1.0))".format(_K)}, ("k", "loc"))
 
 # multivariate_normal.logpdf = -(d log 2 pi + log det cov + (x - mean) cov^-1 (x - mean)) / 2, one
-# value per point (the last axis of x): A = cov^-1 (x - mean) per point; its layout is checked
-# first (mvn_checked: the templates are written for a (d, d) cov and a (d,) mean).
-_A = "np.linalg.solve(cov, (x - mean).T).T"
-_MVN_JVP = ("np.reshape(np.sum({A} * (t_mean - t_x), axis=-1) + 0.5 * (np.einsum("
-            "'...i,ij,...j->...', {A}, t_cov, {A}) - np.sum(np.linalg.inv(cov) * t_cov)), "
-            "np.shape(ans))").format(A=_A)
+# value per point (the last axis of x): A = cov^-1 (x - mean) per point (the pseudo-inverse for a
+# singular cov with allow_singular, whose derivative w.r.t. cov is refused where it runs); its
+# layout is checked first (mvn_checked: the templates are written for a (d, d) cov and a (d,)
+# mean); cov's adjoint lies on the lower triangle, which SciPy reads.
+_A = "mvn_solve(cov, x - mean, allow_singular)"
 for _method, _g in (("logpdf", "g"), ("pdf", "g * ans")):
     _checked = "mvn_checked(%s, x, mean, cov, site)" % _g
     _GA = "np.expand_dims(%s, -1) * %s" % (_checked, _A)  # (each point's adjoint times its A)
     table.define(
         getattr(st.multivariate_normal, _method), "x, mean, cov, allow_singular=False",
         "-" + _GA, mean="unbroadcast(%s, mean)" % _GA,
-        cov="0.5 * (np.einsum('ni,nj->ij', np.atleast_2d(%s), np.atleast_2d(%s))"
-            " - np.sum(%s) * np.linalg.inv(cov))" % (_GA, _A, _checked),
-        jvp="mvn_checked(%s, x, mean, cov, site) * %s"
-            % ("1.0" if _method == "logpdf" else "ans", _MVN_JVP),
-        only=dict(allow_singular=(False,)), name="scipy.stats.multivariate_normal." + _method,
-        arrays=True)
+        cov="mvn_cov_back(%s, %s, cov, allow_singular, site)" % (_checked, _A),
+        jvp="mvn_checked(%s, x, mean, cov, site) * np.reshape(np.sum({A} * (t_mean - t_x), "
+            "axis=-1) + mvn_cov_jvp({A}, cov, t_cov, allow_singular, site), np.shape(ans))"
+            .replace("{A}", _A) % ("1.0" if _method == "logpdf" else "ans"),
+        name="scipy.stats.multivariate_normal." + _method, arrays=True)
+# entropy = (d (log 2 pi + 1) + log det cov) / 2 (the mean gives none)
+table.define(st.multivariate_normal.entropy, "mean=None, cov=1",
+             cov="mvn_entropy_back(g, cov, site)", jvp="mvn_entropy_jvp(cov, t_cov, site)",
+             zero=("mean",),
+             name="scipy.stats.multivariate_normal.entropy", arrays=True)
 
 # dirichlet.logpdf = sum((alpha - 1) log x) + gammaln(sum(alpha)) - sum(gammaln(alpha)), for one
 # point x with every component (dirichlet_checked)

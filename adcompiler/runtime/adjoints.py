@@ -168,9 +168,12 @@ def container_adjoint(x, index, g):
     elif isinstance(x, dict):
         out = {k: zero_like(v) for k, v in x.items()}
     else:
-        out = np.zeros(x.shape if x.__class__ is _ndarray else np.shape(x), dtype=_adjoint_dtype(x))
         if g.__class__ is _float and not g:
-            return out
+            return np.zeros(x.shape if x.__class__ is _ndarray else np.shape(x),
+                            dtype=_adjoint_dtype(x))
+        # (a real entry's adjoint may be complex, docs/complex.md: kept so, as own(wide) does)
+        dtype = np.result_type(_adjoint_dtype(x), g) if _complex(g) else _adjoint_dtype(x)
+        out = np.zeros(x.shape if x.__class__ is _ndarray else np.shape(x), dtype=dtype)
         if index.__class__ is int or _basic_index(index):
             out[index] += g
         else:

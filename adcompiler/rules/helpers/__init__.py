@@ -25,10 +25,11 @@ from . import (
     second_order,
     shapes,
     signals,
+    spectral,
     statistics,
 )
 
-TOPICS = (elementwise, reductions, statistics, products, linalg, norms, determinants,
+TOPICS = (elementwise, reductions, statistics, products, linalg, spectral, norms, determinants,
           matrix_functions, shapes, joins, polynomials, containers, second_order, distributions,
           signals, distances, fourier, complex_values)
 

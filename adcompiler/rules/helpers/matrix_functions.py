@@ -10,28 +10,50 @@ from ._base import _unsupported, _zero
 from .linalg import cholesky_back, cholesky_jvp
 
 
-def _real_result(ans, name):
-    """``ans``, when it is real (an AdError for a complex result)."""
-    if np.iscomplexobj(ans):
-        raise _unsupported("the derivative of a complex %s (a matrix with negative eigenvalues) is "
-                           "not supported" % name, "differentiate where the result is real")
+def sqrtm_off_cut(x, a):
+    """Whether the derivative of ``x = scipy.linalg.sqrtm(a)`` is the Sylvester equation's:
+    ``x`` is invertible, and where it is complex, no eigenvalue of ``a`` lies on the negative
+    real axis (the principal root's branch cut) unless ``a`` is real and that eigenvalue simple
+    (real perturbations keep it there, and its root on one side of the cut)."""
+    mu = np.linalg.eigvals(x)
+    scale = np.max(np.abs(mu), initial=0.0)
+    if np.min(np.abs(mu), initial=np.inf) <= 1e-12 * scale:
+        return False
+    if not np.iscomplexobj(x):
+        return True
+    on_cut = np.abs(np.real(mu)) <= 1e-8 * scale
+    if np.iscomplexobj(a):
+        return not np.any(on_cut)
+    gaps = np.abs(mu[:, None] - mu[None, :]) + np.eye(len(mu)) * scale
+    return not np.any(on_cut & (np.min(gaps, axis=1) <= 1e-6 * scale))
+
+
+def _root(ans, a):
+    """``ans``, once ``sqrtm_off_cut`` (an AdError otherwise)."""
+    if not sqrtm_off_cut(ans, a):
+        raise _unsupported("the derivative of scipy.linalg.sqrtm is not supported at a singular "
+                           "matrix, nor where a negative eigenvalue of a complex matrix (or a "
+                           "repeated one of a real matrix) lies on the square root's branch cut: "
+                           "the principal root is not differentiable there",
+                           "differentiate away from those matrices")
     return ans
 
 
-def sqrtm_back(g, ans):
+def sqrtm_back(g, ans, a):
     """Adjoint of ``X = scipy.linalg.sqrtm(A)``: ``X dX + dX X = dA``, transposed (a Sylvester
-    equation in ``X^T``)."""
+    equation in ``X^T``); its real part for a real ``A`` whose root is complex."""
     import scipy.linalg as sla
-    x = _real_result(ans, "sqrtm")
+    x = _root(ans, a)
     if _zero(g):
         return g
-    return sla.solve_sylvester(x.T, x.T, g)
+    out = sla.solve_sylvester(np.transpose(x), np.transpose(x), g)
+    return out if np.iscomplexobj(a) or not np.iscomplexobj(out) else np.real(out)
 
 
-def sqrtm_jvp(ans, t):
+def sqrtm_jvp(ans, a, t):
     """Tangent of ``scipy.linalg.sqrtm(A)`` along ``t``: ``X dX + dX X = t``."""
     import scipy.linalg as sla
-    x = _real_result(ans, "sqrtm")
+    x = _root(ans, a)
     if _zero(t):
         return t
     return sla.solve_sylvester(x, x, t)

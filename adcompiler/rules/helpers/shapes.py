@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._base import _float, _unsupported, _zero
+from ...errors import error_at
+from ._base import _float, _zero
 
 
 def trace_back(g, a, offset=0, axis1=0, axis2=1):
@@ -84,16 +85,23 @@ def roll_back(g, shift, axis=None):
     return np.roll(g, tuple(back) if np.ndim(back) else back, axis)
 
 
+def pad_mode(mode, where):
+    """``mode``, after checking that np.pad's derivative covers it (an AdError at the call
+    ``where`` if not): its value may be known only at run time (``mode=kwargs["mode"]``)."""
+    if not isinstance(mode, str) or mode not in ("constant", "edge", "reflect", "symmetric",
+                                                 "wrap"):
+        raise error_at(where, "the derivative of np.pad is written for the modes 'constant', "
+                       "'edge', 'reflect', 'symmetric' and 'wrap', not %r" % (mode,),
+                       hint="pad with one of those modes, or build the padding with "
+                            "np.concatenate")
+    return mode
+
+
 def pad_back(g, array, pad_width, mode="constant"):
-    """Adjoint of ``np.pad``: the centre of ``g`` for mode 'constant'; for the modes that copy
-    entries ('edge', 'reflect', 'symmetric', 'wrap'), ``g`` added back to the entries each padded
-    one copies (found by padding their flat indices the same way)."""
-    if mode not in ("constant", "edge", "reflect", "symmetric", "wrap"):
-        raise _unsupported(
-            "the gradient of np.pad is supported for the modes 'constant', 'edge', 'reflect', "
-            "'symmetric' and 'wrap', not %r" % (mode,),
-            "pad with one of those modes, or build the padding with np.concatenate",
-        )
+    """Adjoint of ``np.pad`` (for a mode ``pad_mode`` accepts): the centre of ``g`` for mode
+    'constant'; for the modes that copy entries ('edge', 'reflect', 'symmetric', 'wrap'), ``g``
+    added back to the entries each padded one copies (found by padding their flat indices the
+    same way)."""
     if _zero(g):
         return g
     if mode != "constant":

@@ -1,7 +1,8 @@
 """A stand-in for HIPS autograd's public API, built on adcompiler, used only to run autograd's
 own test suite against adcompiler (``python tools/autograd_suite/run.py``). Not part of the
 package: it maps each autograd entry point onto the adcompiler transform that means the same,
-and makes ``autograd.numpy`` / ``autograd.scipy.*`` the plain NumPy / SciPy modules, since
+and makes ``autograd.numpy`` / ``autograd.scipy.*`` the plain NumPy / SciPy modules (with the few
+functions autograd adds to NumPy: ``namespaces``), since
 adcompiler differentiates ordinary NumPy code."""
 import builtins
 import sys
@@ -10,11 +11,13 @@ import numpy
 
 import adcompiler as ad
 
-for _name, _module in [("numpy", numpy), ("numpy.random", numpy.random),
-                       ("numpy.linalg", numpy.linalg), ("numpy.fft", numpy.fft)]:
+from . import namespaces  # noqa: E402  (autograd.numpy: NumPy and autograd's additions)
+
+for _name, _module in [("numpy", namespaces.numpy_module), ("numpy.random", numpy.random),
+                       ("numpy.linalg", namespaces.linalg), ("numpy.fft", numpy.fft)]:
     sys.modules["autograd." + _name] = _module
 numpy_module = numpy
-globals()["numpy"] = numpy
+globals()["numpy"] = namespaces.numpy_module
 
 try:
     import scipy.integrate
@@ -129,9 +132,19 @@ hessian_vector_product = hessian_tensor_product
 
 
 def tensor_jacobian_product(fun, argnum=0):
+    """autograd's: the Jacobian of ``tensordot(tensor, fun(*args), ndim(tensor))`` (the tensor
+    given after the arguments; its axes are the first ones of ``fun``'s result), one pullback
+    of ``tensor`` times a unit tensor per index of the result's other axes."""
     def product(*args):
-        args, vector = args[:-1], args[-1]
-        return make_vjp(fun, argnum)(*args)[0](vector)
+        args, tensor = args[:-1], numpy.asarray(args[-1])
+        pullback, out = make_vjp(fun, argnum)(*args)
+        rest = numpy.shape(out)[tensor.ndim:]
+        rows = []
+        for index in numpy.ndindex(*rest):
+            unit = numpy.zeros(rest)
+            unit[index] = 1.0
+            rows.append(pullback(numpy.multiply.outer(tensor, unit)))
+        return numpy.reshape(rows, rest + numpy.shape(rows[0]))
     return product
 
 
