@@ -13,10 +13,10 @@ import numpy as np
 
 from .errors import AdError
 from .parse import parse_function
-from .resolve import Resolver
+from .resolve import Resolver, local_names
 
 # methods that change the object they are called on (lists, dicts, sets, arrays)
-_WRITING_METHODS = frozenset((
+WRITING_METHODS = frozenset((
     "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update",
                               "setdefault", "popitem",
     "add", "discard", "fill", "resize", "itemset", "put", "partition", "setfield", "byteswap",
@@ -54,6 +54,32 @@ def writes_first_argument(fn) -> bool:
     return _is_one_of(fn, _WRITING_FUNCTIONS) or (getattr(fn, "__name__", None) == "at" and
                                                    isinstance(getattr(fn, "__self__", None),
                                                               np.ufunc))
+
+
+def writes_outside(fn) -> bool:
+    """Whether ``fn``'s own code writes into an object it does not make or take as a parameter:
+    a name of its closure or module (``STORE['w'] = v``, ``hist.append(v)``), or one it declares
+    ``global``/``nonlocal``."""
+    fn = getattr(fn, "__func__", fn)
+    try:
+        tree = parse_function(fn).tree
+    except AdError:
+        return False
+    own = local_names(tree)
+    for node in gast.walk(tree):
+        if isinstance(node, (gast.Global, gast.Nonlocal)):
+            return True
+        targets = node.targets if isinstance(node, gast.Assign) else \
+            [node.target] if isinstance(node, gast.AugAssign) else []
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr in WRITING_METHODS:
+            targets = [node.func]
+        for t in targets:
+            while isinstance(t, (gast.Subscript, gast.Attribute)):
+                t = t.value
+                if isinstance(t, gast.Name) and t.id not in own:
+                    return True
+    return False
 
 
 def returned_parameters(fn) -> frozenset:
@@ -194,7 +220,7 @@ def _call_writes(node, roots, identity, resolver, active) -> set:
     parameters it may be itself, for a method changing a list, dict or set)."""
     written = set()
     func = node.func
-    if isinstance(func, gast.Attribute) and func.attr in _WRITING_METHODS:
+    if isinstance(func, gast.Attribute) and func.attr in WRITING_METHODS:
         written |= (identity if func.attr in _CONTAINER_METHODS else roots)(func.value)
     callee = resolver.resolve(func)
     if node.args and (_is_one_of(callee, _WRITING_FUNCTIONS) or
@@ -228,6 +254,8 @@ def _roots(node, holders, resolver, entries=True) -> set:
     if isinstance(node, gast.IfExp):
         return _roots(node.body, holders, resolver, entries) \
             | _roots(node.orelse, holders, resolver, entries)
+    if entries and isinstance(node, gast.Lambda):  # (a closure: it holds what it reads)
+        return _closure_roots(node, holders)
     if isinstance(node, gast.BoolOp) or (entries and isinstance(node, (gast.Tuple, gast.List))):
         parts = node.values if isinstance(node, gast.BoolOp) else node.elts
         return set().union(set(), *(_roots(p, holders, resolver, entries) for p in parts))
@@ -274,7 +302,19 @@ def _holders(tree, params, resolver, entries=True) -> dict:
                 if not source <= holders.get(node.target.id, set()):
                     holders[node.target.id] = holders.get(node.target.id, set()) | source
                     changed = True
+            elif entries and isinstance(node, gast.FunctionDef) and node is not tree:
+                # (a nested def holds what it reads: returned, it is the caller's closure)
+                source = _closure_roots(node, holders)
+                if not source <= holders.get(node.name, set()):
+                    holders[node.name] = holders.get(node.name, set()) | source
+                    changed = True
     return holders
+
+
+def _closure_roots(fn, holders) -> set:
+    """The parameters whose objects the nested def or lambda ``fn`` may read (and so hold)."""
+    return set().union(set(), *(holders.get(n.id, set()) for n in gast.walk(fn)
+                                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)))
 
 
 def _callee_params(fn) -> list:

@@ -5,7 +5,7 @@ from functools import reduce
 
 import numpy as np
 import pytest
-from conftest import check_like_plain
+from conftest import check_all_modes, check_like_plain
 
 import adcompiler as ad
 
@@ -162,3 +162,99 @@ def test_changes_seen_through_a_holder_of_a_holder_are_refused(fn):
     # (the derivative does not follow them; the gradient used to be 0)
     with pytest.raises(ad.AdError, match="changes 'store'|changes 'kept'"):
         ad.grad(fn)(0.7, X3)
+
+
+# -- realistic trial 7: what a closure holds, changed after it is made (Python's closure sees the
+#    change) or changed by the closure itself: refused; defaults taken when the def runs ----------
+
+def scaler(w):
+    return lambda x: w * x
+
+
+def array_changed_after_the_factory(x):
+    w = x * 1.0
+    f = scaler(w)
+    w *= 3.0
+    return np.sum(f(1.0)) ** 2
+
+
+def total_of(lst):
+    return lambda: sum(lst)
+
+
+def list_changed_after_the_factory(a):
+    ws = [a]
+    f = total_of(ws)
+    ws.append(2 * a)
+    return f() ** 2
+
+
+class Acc:
+    def __init__(self, w):
+        self.w = w
+
+    def bump(self, d):
+        self.w = self.w + d
+
+    def reader(self, k):
+        return lambda: self.w * k
+
+
+def object_changed_after_a_method_closure(a):
+    o = Acc(a)
+    r = o.reader(2.0)
+    o.bump(a)
+    return r() ** 2
+
+
+def make_ema(decay):
+    store = {"w": 0.0}
+
+    def cb(w):
+        store["w"] = decay * store["w"] + (1 - decay) * w
+        return w
+    return cb, store
+
+
+def closure_changing_what_it_holds(a):
+    ema, store = make_ema(0.5)
+    ema(a * 1.0)
+    x = ema(3 * a)  # noqa: F841 (its result unused: not differentiated, what it changes is)
+    return store["w"] ** 2
+
+
+@pytest.mark.parametrize("fn, arg", [(array_changed_after_the_factory, np.array([1.0, -2.0])),
+                                     (list_changed_after_the_factory, 1.5),
+                                     (object_changed_after_a_method_closure, 1.5),
+                                     (closure_changing_what_it_holds, 1.5)])
+def test_closures_whose_values_change_later_are_refused(fn, arg):
+    for run in (lambda: ad.grad(fn)(arg), lambda: ad.jvp(fn, (arg,), (np.ones_like(arg),))):
+        with pytest.raises(ad.AdError):
+            run()
+
+
+def default_taken_when_the_def_runs(a):
+    lr = a
+
+    def step(w, lr=lr):
+        return w - lr * w
+    lr = lr * 0.5
+    return step(1.0) ** 2 + lr
+
+
+def test_default_values_are_taken_when_the_def_runs():
+    assert default_taken_when_the_def_runs(1.5) == pytest.approx(1.0)
+    check_like_plain(default_taken_when_the_def_runs, [1.5])
+
+
+def chosen_lambda(W, relu):
+    return (lambda x: np.maximum(W @ x, 0.0)) if relu else (lambda x: np.tanh(W @ x))
+
+
+def calls_a_chosen_lambda(W, x):  # (trial 7's p431: generated code named an undefined temporary)
+    return np.sum(chosen_lambda(W, True)(x) ** 2) + np.sum(chosen_lambda(W, False)(x))
+
+
+def test_a_factory_returning_one_of_two_lambdas():
+    check_all_modes(calls_a_chosen_lambda, [np.array([[0.5, -0.2], [0.3, 0.8]]),
+                                            np.array([1.0, 2.0])])

@@ -213,3 +213,74 @@ def test_disjoint_views_given_as_two_arguments_are_differentiated():
     y = np.zeros(4)
     with pytest.raises(ad.AdError, match="share memory"):
         ad.grad(writes_array_reads_other, wrt=2)(y[:3], y[::2], V2)  # (they share y[0], y[2])
+
+
+# -- an array read from a list or dict, then changed in place: the entry is stored again right
+#    after (planning/syncs.py's restore), so the container's later reads follow the change ------
+
+def entry_updated_in_place(w):
+    hs = [w * 2, w * 3]
+    h = hs[0]
+    h += w ** 2
+    return np.sum(hs[0] * hs[1])
+
+
+def entries_updated_by_key(w):
+    d = {"a": w * 1.0, "b": w * 2.0}
+    for k in ("a", "b"):
+        x = d[k]
+        x *= w
+    return np.sum(d["a"] + d["b"] ** 2)
+
+
+def entry_of_a_copy_updated(w):
+    d = {"a": w * 1.0}
+    e = dict(d)
+    x = d["a"]
+    x *= 2.0
+    return np.sum(e["a"] ** 2)
+
+
+@pytest.mark.parametrize("fn", [entry_updated_in_place, entries_updated_by_key])
+def test_entries_updated_in_place(fn):
+    check_like_plain(fn, [V2])
+
+
+def test_an_entry_updated_in_place_seen_through_a_copy_is_refused():
+    with pytest.raises(ad.AdError, match="in place"):
+        ad.grad(entry_of_a_copy_updated)(V2)
+
+
+def sgd_on_a_params_dict(W, b):
+    params = {"W": W * 1.0, "b": b * 1.0}
+    for _ in range(3):
+        Wp = params["W"]
+        Wp *= 0.9  # (the array params holds, in place; bp below is another entry)
+        bp = params["b"]
+        bp -= 0.1 * np.sum(Wp)
+    return np.sum(params["W"] ** 2) + np.sum(params["b"])
+
+
+def test_entries_of_one_dict_updated_in_place_in_a_loop():
+    check_like_plain(sgd_on_a_params_dict, [V2, np.array([0.1, 0.2])], wrt=(0, 1))
+
+
+def momentum_update(p, g, state, lr):
+    state["t"] += 1
+    t = state["t"]
+    for k in p:
+        state["m"][k] = 0.9 * state["m"][k] + g[k]
+        p[k] = p[k] - lr * state["m"][k] / (1 - 0.9 ** t)
+
+
+def bias_corrected_momentum(w0):  # (trial 7's p402: a raw TypeError in the backward pass)
+    p = {"w": w0 * 1.0, "b": np.array(0.0)}
+    state = {"m": {k: np.zeros_like(v) for k, v in p.items()}, "t": 0}
+    for _ in range(2):
+        g = {"w": p["w"] * 2.0, "b": p["b"] + np.sum(p["w"])}
+        momentum_update(p, g, state, 0.1)
+    return np.sum(p["w"] ** 2) + p["b"] ** 2
+
+
+def test_a_counter_and_an_inner_dict_of_a_state_updated_by_a_helper():
+    check_like_plain(bias_corrected_momentum, [V2])

@@ -2,6 +2,7 @@
 project), each now differentiated against finite differences or refused with an AdError:
 lists reached through a call's result and changed, dict union, attributes that run code of
 their class when read, conversions of objects by their dunder methods."""
+import collections
 import functools
 import math
 
@@ -285,3 +286,55 @@ def test_methods_returning_new_objects_of_their_class():
     check_all_modes(on_an_argument, [1.5, Vec(0.5, -2.0)])
     g = ad.grad(lambda v: on_an_argument(1.5, v))(Vec(0.5, -2.0))
     assert g.x == pytest.approx(2 * (0.5 + 1.5)) and g.y == pytest.approx(1.5)
+
+
+# -- realistic trial 7 -------------------------------------------------------------------------
+
+class Knot:
+    def __init__(self, a, scale):
+        self.a, self.scale = a, scale
+
+    def __float__(self):
+        return self.a * self.scale
+
+
+def float_of_listed_objects(a):
+    ks = [Knot(a, 10.0), Knot(2 * a, 10.0)]
+    return sum(float(k) for k in ks) ** 2
+
+
+class Logger:
+    def __init__(self):
+        self.h = []
+
+
+def append_through_vars(a):
+    lg = Logger()
+    vars(lg)["h"].append(a)
+    return lg.h[0] ** 2
+
+
+class Net:
+    def __init__(self, W):
+        self.params = {"W": W, "b": 0.5}
+
+
+def in_place_through_a_held_dict(W):
+    net = Net(W)
+    net.params["W"] *= 2.0  # (the caller's W, in place)
+    return np.sum(W ** 2)
+
+
+def local_namedtuple(a):
+    G = collections.namedtuple("G", ["mean", "std"])
+    g = G(a, 2.0)
+    return g.mean * g.std
+
+
+@pytest.mark.parametrize("fn, arg", [(float_of_listed_objects, 1.5), (append_through_vars, 1.5),
+                                     (in_place_through_a_held_dict, np.array([1.0, 2.0])),
+                                     (local_namedtuple, 1.5)])
+def test_trial_7_wrong_classes_are_refused(fn, arg):
+    for run in (lambda: ad.grad(fn)(arg), lambda: ad.jvp(fn, (arg,), (np.ones_like(arg),))):
+        with pytest.raises(ad.AdError):
+            run()

@@ -101,3 +101,20 @@ def test_a_namedtuple_made_with_a_missing_field_is_an_error_as_in_python():
         return Pair(x).a
     with pytest.raises(ad.AdError, match="missing the field 'b'"):
         ad.grad(missing)(1.0)
+
+
+class V:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __iter__(self):
+        return iter((self.x, self.y))
+
+
+def summed_object(a):
+    return sum(V(a, 3 * a)) ** 2 + max(V(a, 2.0))
+
+
+def test_sum_of_an_object_through_its_iter():
+    with pytest.raises(ad.AdError, match="iter"):  # (iter of a tuple: no rule yet, refused)
+        ad.grad(summed_object)(1.5)

@@ -78,14 +78,15 @@ class Callees:
         method = _CONVERSIONS.get(fn) if isinstance(fn, type) or fn in (round, abs) else None
         converted = method is None and (getattr(fn, "__module__", None) == "math"
                                         or fn in (np.float64, np.float32))
-        iterated = (fn is tuple or fn is list) and len(node.args) == 1 and (
+        iterated = any(fn is f for f in (tuple, list, sum, sorted, min, max)) \
+            and (len(node.args) == 1 or fn is sum) and not node.keywords and (
             (isinstance(node.args[0], gast.Name) and node.args[0].id in self.object_classes)
             or self.constructed_class(node.args[0]) is not None)
         if method is None and not converted and not iterated:
             return None
         args, keywords = self.flat_arguments(node, s)
         first = args[0]
-        if iterated:  # (tuple(v): of what v.__iter__ gives)
+        if iterated:  # (tuple(v), sum(v): of what v.__iter__ gives)
             args[0] = self.iterated_object(first, s) or first
             return gast.Call(func=node.func, args=args, keywords=keywords)
         method = "__float__" if converted else method

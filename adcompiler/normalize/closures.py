@@ -13,6 +13,7 @@ import types
 import gast
 
 from .. import runtime
+from ..effects import WRITING_METHODS
 from ..ir import assign, copy_tree, name, walk
 from ..parse import define
 from ..resolve import local_names
@@ -156,6 +157,13 @@ class Closures:
         if fdef.name in held or label in held:
             self.unsupported(s, "%s, recursive, used as a value" % what,
                              "define it at module level")
+        changed = _changed_in(fdef, set(held))
+        if changed:
+            raise self.loc.error(
+                "%s is used as a value and changes %r, which it reads of the function (%s): the "
+                "derivative does not follow a change made when it is called later, which is not "
+                "supported" % (what, changed[0], "a list, dict or array the caller holds too"), s,
+                hint="return the new value from the function and store it where it is called")
         late = [n for n in held if n in self.read_late and n not in self.local_fns]
         if late:
             raise self.loc.error(
@@ -178,3 +186,23 @@ class Closures:
                 targets=[gast.Attribute(value=name(obj), attr=h, ctx=gast.Store())],
                 value=name(h), type_comment=None), s))
         return name(obj)
+
+
+def _changed_in(fdef, held: set) -> list:
+    """The names of ``held`` that ``fdef``'s code writes into (``store['w'] = v``, ``d.x = v``,
+    ``hist.append(v)``, ``w[0] += v``)."""
+    def root(node):
+        while isinstance(node, (gast.Subscript, gast.Attribute)):
+            node = node.value
+        return node.id if isinstance(node, gast.Name) else None
+    found = []
+    for node in walk(fdef):
+        targets = node.targets if isinstance(node, gast.Assign) else \
+            [node.target] if isinstance(node, gast.AugAssign) else []
+        for t in targets:
+            if isinstance(t, (gast.Subscript, gast.Attribute)) and root(t) in held:
+                found.append(root(t))
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and node.func.attr in WRITING_METHODS and root(node.func.value) in held:
+            found.append(root(node.func.value))
+    return sorted(set(found))

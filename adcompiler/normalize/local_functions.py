@@ -34,6 +34,31 @@ class LocalFunctions:
         self.local_fns[label] = lambda_def(label, fn, s)
         return name(label)
 
+    def defaults_now(self, fdef, s):
+        """``fdef`` with its default values that are not constants computed here, into names of
+        their own (Python evaluates them when the def runs, not when the function is called:
+        ``def step(w, lr=lr)`` keeps the ``lr`` of that moment)."""
+        a = fdef.args
+        if all(isinstance(getattr(d, "operand", d), gast.Constant)
+               for d in a.defaults + [d for d in a.kw_defaults if d is not None]):
+            return fdef
+
+        def now(d):
+            if d is None or isinstance(getattr(d, "operand", d), gast.Constant):
+                return d
+            held = self.temp()
+            self.emit(assign(held, self.atom(d, s)), s)
+            return name(held)
+        args = gast.arguments(args=a.args, posonlyargs=a.posonlyargs, vararg=a.vararg,
+                              kwonlyargs=a.kwonlyargs, kwarg=a.kwarg,
+                              defaults=[now(d) for d in a.defaults],
+                              kw_defaults=[now(d) for d in a.kw_defaults])
+        made = gast.copy_location(gast.FunctionDef(
+            name=fdef.name, args=args, body=fdef.body, decorator_list=[], returns=None,
+            type_comment=None, type_params=[]), fdef)
+        made.ad_lambda = getattr(fdef, "ad_lambda", False)
+        return made
+
     def partial(self, target, value, s) -> bool:
         """``k = functools.partial(f, a, b=v)``: a local function (passed on, and inlined where
         it is called, like a nested def) calling ``f`` with the values ``a`` and ``v`` had here

@@ -122,13 +122,14 @@ class Statements:
     def stmt_FunctionDef(self, s):
         if s.decorator_list:
             self.unsupported(s, "a decorated nested function", "define it at module level")
-        self.local_fns[s.name] = s
+        self.local_fns[s.name] = self.defaults_now(s, s)
 
     def stmt_Assign(self, s):
         targets = s.targets
         if len(targets) == 1 and isinstance(targets[0], gast.Name) \
-                and isinstance(s.value, gast.Lambda):
-            self.local_fns[targets[0].id] = lambda_def(targets[0].id, s.value, s)
+                and isinstance(s.value, gast.Lambda) and targets[0].id not in self.temps:
+            self.local_fns[targets[0].id] = self.defaults_now(
+                lambda_def(targets[0].id, s.value, s), s)
             return
         if len(targets) == 1 and isinstance(targets[0], gast.Name) and self.partial(
                 targets[0].id, s.value, s):

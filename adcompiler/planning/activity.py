@@ -3,8 +3,9 @@ parameter without a derivative, to a call that may change it in place or to an o
 items from an index (``check_ignored_operands``). Activity itself is ``analysis.activity``."""
 from __future__ import annotations
 
+from .. import effects
 from ..analysis import activity, is_container
-from ..ir import target_of
+from ..ir import loads, target_of
 
 
 def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False,
@@ -56,3 +57,27 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
                 operands = index_checks.setdefault(id(s), ([], error))[0]
                 operands.extend(n for n in names if n in reaching and n not in operands)
     return index_checks
+
+
+def check_unused_calls(layout, plan_of, wrt, result, varied, loc, generated=False):
+    """A call given values that depend on ``wrt`` whose result reaches nothing differentiated
+    (``x = cb(a)``, ``x`` never used) is not differentiated: whatever it changes (a dict its
+    closure holds, a module-level cache) would be seen afterwards without its derivative. An
+    error for a callable known only at run time, and for a function of the user's that writes
+    into something not its own (``effects.writes_outside``)."""
+    if generated:
+        return
+    # (what reaches the result at all, for its value or only its shape: np.shape(lift(t)))
+    reaching = activity(layout, wrt, result, loads)
+    for s in layout.simple:
+        plan = plan_of[id(s)]
+        bound = target_of(s)[0]
+        if plan.kind not in ("dynamic", "call") or bound is None or bound in reaching \
+                or not any(n in varied for n in plan.diff_reads):
+            continue
+        if plan.kind == "call" and not effects.writes_outside(plan.fn):
+            continue
+        raise loc.error("the call %s(...) may change values that are read afterwards, and its "
+                        "result is not used, so it is not differentiated" % plan.callee, s,
+                        hint="use the call's result, or return what it changes and store it "
+                             "where it is called")

@@ -57,6 +57,20 @@ class RuleBinding:
     def rule_plan(self, s, fn, args, keywords) -> Plan:
         return self.bind_rule(s, rules.lookup(fn), args, keywords, fn.__name__)
 
+    def numeric_operands(self, s, rule, args, keywords, operands, callee):
+        """For a function of numbers and arrays (NumPy's, math's, ``float``): the refusal of one
+        given an object of the user's class (``np.sqrt(q)``), else None, after asking generated
+        code to check operands of no known kind where it runs (``float(k)`` of a list's entry)."""
+        if not _numeric(rule.fn):
+            return None
+        objects = [a.id for a in list(args) + [k.value for k in keywords]
+                   if _users_class(self.known_class(a))]
+        if objects:
+            return _object_operand_plan(objects[0], operands, callee)
+        if (getattr(rule.fn, "__module__", None) or "builtins") in ("builtins", "math", "cmath"):
+            self.check_numeric_operands(s, list(args), callee)  # (float(k) of a list's entry)
+        return None
+
     def bind_rule(self, s, rule, args, keywords, callee) -> Plan:
         """The plan of a call to a function with a rule. Arguments the rule does not handle
         (a keyword it does not know, a parameter its templates ignore given another value than
@@ -73,10 +87,9 @@ class RuleBinding:
         if any(isinstance(a, gast.Starred) for a in args):
             return Plan("opaque", [n for a in args for n in loads(a)],
                         callee=callee + " with *args")
-        objects = [a.id for a in list(args) + [k.value for k in keywords]
-                   if _users_class(self.known_class(a))]
-        if objects and _numeric(rule.fn):
-            return _object_operand_plan(objects[0], operands, callee)
+        refused = self.numeric_operands(s, rule, args, keywords, operands, callee)
+        if refused is not None:
+            return refused
         sig = rule.signature
         for k in keywords:
             if k.arg is None or (k.arg not in sig.params and not sig.accepts_keywords):

@@ -172,7 +172,7 @@ class StatementPlanner(CallPlans):
         self.check_numeric_operands(s, [value.left, value.right])
         return self.rule_plan(s, fn, [value.left, value.right], [])
 
-    def check_numeric_operands(self, s, operands):
+    def check_numeric_operands(self, s, operands, what="this operator"):
         """An operator's rule is right for numbers and arrays: an operand of no known kind (a
         value read from a container, an argument of a function called with an object) that may
         depend on ``wrt`` is checked where ``s`` runs (``check_numeric``), refusing an object
@@ -188,8 +188,8 @@ class StatementPlanner(CallPlans):
                        for o in operands) \
                 or id(s) in self.aliasing.array_guards:
             return
-        error = self.loc.error("this operator is differentiated as arithmetic on numbers and "
-                               "arrays, but an operand is %s here", s,
+        error = self.loc.error("%s is differentiated as arithmetic on numbers and arrays, but "
+                               "an operand is %%s here" % what, s,
                                hint="call a method of the object's class instead of the operator "
                                     "(v.dot(w)), or pass numbers and arrays")
         self.aliasing.array_guards[id(s)] = (

@@ -125,7 +125,7 @@ class ListSharing:
         if any(callee is f for f in _NEW_CONTAINERS) \
                 or (isinstance(func, gast.Attribute) and func.attr in _NEW_CONTAINER_METHODS):
             return set()
-        if callee is MISSING or any(callee is f for f in _SELECTING):
+        if callee is MISSING or any(callee is f for f in _SELECTING) or callee is vars:
             return set(loads(call)) - {n for n in loads(func)
                                          if not isinstance(func, gast.Attribute)}
         if getattr(callee, "__module__", "").split(".")[0] == "numpy":
@@ -177,7 +177,8 @@ class ListSharing:
             for st in self.layout.simple:
                 bound = target_of(st)[0] if isinstance(st, gast.Assign) else None
                 if bound in same and isinstance(st.value, gast.Subscript) \
-                        and isinstance(st.value.value, gast.Name):
+                        and isinstance(st.value.value, gast.Name) \
+                        and not isinstance(st.value.slice, gast.Slice):
                     # (lst = rows[i]: any entry of rows, r0 of rows = [r0, r1], may be lst)
                     for entry in self.entries(st.value.value.id):
                         if st not in same.get(entry, ()):

@@ -182,7 +182,7 @@ class ObjectStores:
                         [r for r in readers if r != obj][0], attr)
             elif (obj not in self.params or obj in self.layout.binds) and obj not in made:
                 why = "%r is not an argument of the function (or is rebound in it)" % obj
-            elif any(obj in _handles(other) for other in self.layout.simple) \
+            elif any(self.hands_on(other, obj) for other in self.layout.simple) \
                     and (obj not in made or self.handed_before_stored(obj)):
                 # (an object made here may be handed on once every store into it has run:
                 # [Dense(W1), Dense(W2)])
@@ -210,7 +210,15 @@ class ObjectStores:
         stores = [s for s in self.layout.simple if self.plans[id(s)].kind == "setattr"
                   and s.targets[0].value.id == obj]
         return any(al.runs_before(h, st) and not al.rebound_between(obj, h, st)
-                   for h in self.layout.simple if obj in _handles(h) for st in stores)
+                   for h in self.layout.simple if self.hands_on(h, obj) for st in stores)
+
+    def hands_on(self, s, obj) -> bool:
+        """Whether statement ``s`` hands the object ``obj`` on (see ``_handles``), or binds the
+        result of a call that may return it or hold it (``r = o.reader(k)``, a closure over
+        ``self``)."""
+        value = getattr(s, "value", None)
+        return obj in _handles(s) or (isinstance(s, gast.Assign) and isinstance(value, gast.Call)
+                                      and obj in self.aliasing.returned_arguments(value))
 
     def made_here(self) -> set:
         """Names bound once, to an object made here (``obj = Cls(args)``, its ``__init__``

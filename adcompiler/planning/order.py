@@ -28,6 +28,26 @@ class ProgramOrder:
                 return True
         return var == self.result
 
+    def rebound_before_read(self, var, stmt) -> bool:
+        """Whether what ``var`` holds when ``stmt`` runs is never read afterwards: every binding of
+        ``var`` follows ``stmt`` in the pass of the innermost loop around it, and no read comes
+        between ``stmt`` and the first of them (``bp = d['b']`` after a write into ``d['W']``'s
+        array, in a loop: the earlier pass's ``bp`` is not read again)."""
+        lay = self.layout
+        at, loops = lay.pos[id(stmt)], lay.loops[id(stmt)]
+        binds = lay.binds.get(var) or []
+        if var in self.params or not binds or not loops or var == self.result:
+            return False
+        loop = loops[-1]
+        if any(not at < p <= lay.span[id(loop)][1] for p in binds):
+            return False
+        # (a binding run on every pass, in the loop's own block, before any read after stmt)
+        first = min((lay.pos[id(b)] for b in lay.simple if target_of(b)[0] == var
+                     and (self.chain_of(b) or ((None,),))[-1][0] == id(loop.body)),
+                    default=None)
+        return first is not None and not any(
+            at < lay.pos[id(other)] <= first and var in loads(other) for other in lay.simple)
+
     def seen_after(self, alias, s) -> bool:
         """Whether a change made at ``s`` to an array ``alias`` may share could be observed through
         ``alias``: it is read later (or returned), it is the caller's (an argument, a module-level
@@ -84,9 +104,9 @@ class ProgramOrder:
             for b in lay.simple if target_of(b)[0] == var and isinstance(b, gast.Assign)
             and b not in aliasing)
 
-    def dominates(self, first, stmt) -> bool:
-        """Whether statement ``first`` runs before ``stmt`` on every path to it: ``stmt`` comes
-        after it in its block, or inside a later statement of that block."""
+    def chain_of(self, stmt):
+        """The blocks around statement ``stmt`` and its place in each ((id of the block, index),
+        outermost first), or None."""
         if getattr(self, "_chains", None) is None:
             self._chains = chains = {}
 
@@ -99,7 +119,12 @@ class ProgramOrder:
                         if isinstance(inner, list) and not isinstance(st, gast.Try):
                             visit(inner, here)
             visit(self.fdef.body, ())
-        mine, other = self._chains.get(id(first)), self._chains.get(id(stmt))
+        return self._chains.get(id(stmt))
+
+    def dominates(self, first, stmt) -> bool:
+        """Whether statement ``first`` runs before ``stmt`` on every path to it: ``stmt`` comes
+        after it in its block, or inside a later statement of that block."""
+        mine, other = self.chain_of(first), self.chain_of(stmt)
         if mine is None or other is None or len(other) < len(mine):
             return False
         depth = len(mine) - 1

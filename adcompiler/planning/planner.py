@@ -11,7 +11,7 @@ import gast
 from ..analysis import BOTTOM, Layout, activity, scalar_kinds
 from ..ir import list_method, target_of
 from . import kinds as kinds_
-from .activity import check_ignored_operands
+from .activity import check_ignored_operands, check_unused_calls
 from .aliasing import Aliasing, mark_in_place_helpers
 from .calls import StatementPlanner
 from .complex_values import makes_complex
@@ -78,6 +78,7 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     active = activity(layout, wrt, result, diff_reads, varied)
     index_checks = check_ignored_operands(layout, plans, wrt, result, varied, ctx.loc,
                                           ctx.generated or _rule_helper(ctx), kinds)
+    check_unused_calls(layout, plans, wrt, result, varied, ctx.loc, ctx.generated)
     if tangents and any(isinstance(c, tuple) for c in index_checks.values()):
         # forward mode checks the tangents of operands checked at run time: they need one
         active = activity(layout, wrt, result, lambda s: plans[id(s)].diff_reads + [

@@ -79,7 +79,8 @@ class StoreChecks:
         else:
             views = {v for v, bases in self.layout.views.items()
                      if var in bases and v != var and v not in self.ctx.temps
-                     and self.may_run_before(v, s) and self.read_after(v, s)}
+                     and self.may_run_before(v, s) and self.read_after(v, s)
+                     and not self.rebound_before_read(v, s)}
             viewers = sorted({v for v in views if not self.given_an_earlier_array(v, var, s)}
                              | {v for v in self.holders_seeing(var, s)
                                 if not self.given_an_earlier_array(v, var, s, holder=True)})
@@ -134,7 +135,8 @@ class StoreChecks:
             originals = {c for c in self.copied_from(container)
                          if c != container and c not in self.ctx.temps
                          and any(self.read_after(n, s) for n in self.same_list(c))}
-            shared = sorted(self.shared_entries(container) | originals | {
+            holders = self.unknown_holders(container)
+            shared = sorted(self.shared_entries(container) | originals | holders | {
                 # (the normal form's temporaries are read at once)
                 v for v, bases in self.layout.views.items()
                 if container in bases and v != element and v not in self.ctx.temps
@@ -153,7 +155,8 @@ class StoreChecks:
                             if self.repeated(container) else "reached otherwise")), s,
                     hint="write %s[...] = %s[...] + ... (a new array), or store a copy in %r"
                     % (container, container, container))
-                if self.kinds.get(container) is not None or container in self.ctx.containers:
+                if self.kinds.get(container) is not None or container in self.ctx.containers \
+                        or holders:
                     entry = self.kinds.get(element)
                     if entry in (FLOAT, SCALAR):
                         continue  # (a number entry: d[k] += 1 binds a new number)
@@ -165,6 +168,13 @@ class StoreChecks:
                 # (of no known kind: an array's element is written by the store that follows,
                 # as for any array; a list or dict is refused when the update runs)
                 self.array_guards[id(s)] = ("check_array", [name(container)], error)
+
+    def unknown_holders(self, container) -> set:
+        """The objects ``container`` is read from as an attribute (``t = net.params``): the arrays
+        it holds may be anything's, the caller's too."""
+        return {st.value.value.id for st in self.layout.simple
+                if isinstance(st, gast.Assign) and target_of(st)[0] == container
+                and isinstance(st.value, gast.Attribute) and isinstance(st.value.value, gast.Name)}
 
     def completes_element_update(self, store) -> bool:
         """Whether ``d[k] = t`` stores the result of an in-place update of the entry

@@ -16,7 +16,7 @@ import gast
 
 from .. import runtime
 from ..analysis import is_container
-from ..ir import assign, loads, located, name, target_of
+from ..ir import assign, copy_tree, loads, located, name, target_of
 
 
 class Syncs:
@@ -51,25 +51,30 @@ class Syncs:
             for other in sharing - {var}:
                 al.layout.mutates.setdefault(other, []).append(at)
             return True
-        if any((is_container(al.kinds.get(n)) or n in al.ctx.containers)
-               and (al.read_after(n, s) or al.in_closure(n)) for n in sharing):
-            # (a list, tuple or dict holding the array, read afterwards: what is read from it
-            # then is the written array, which the derivative would take from its old entry)
+        held = sorted(n for n in sharing if (is_container(al.kinds.get(n))
+                                             or n in al.ctx.containers)
+                      and (al.read_after(n, s) or al.in_closure(n)))
+        # (a list or dict holding the array, read afterwards: what is read from it then is the
+        # written array, which the derivative would take from its old entry; unless the entry
+        # the array was read from is stored again, x = d[k]; x *= 2; d[k] = x)
+        restores = [self.restore(s, var, n) for n in held]
+        if None in restores:
             return False
+        sharing -= set(held)
         if any(al.selected_before(n, s) for n in sharing - {var}):
             # (max(items) before: its backward pass compares the entries with the result, and
             # this write changes the entry max returned in place; seed 576743)
             return False
         sharers = {n for n in sharing - {var} if al.may_run_before(n, s)}
         if not sharers:
-            return True  # (only views taken after the write: they see it, as anything would)
+            return self.planned(s, var, [], restores)  # (only views taken after the write)
         needed = sorted(n for n in sharers if (al.read_after(n, s) or al.in_closure(n))
-                        and not dead_temporary(al, n, s))
+                        and not dead_temporary(al, n, s) and not al.rebound_before_read(n, s))
         if not needed and sharers <= al.layout.same_memory(var):
             # (views of var or arrays it views, none read afterwards: the backward pass keeps
             # what it reads of them from before the write, as for any write into var)
             s.ad_synced = bool(al.layout.views.get(var))
-            return True
+            return self.planned(s, var, [], restores)
         if any(_flat_iterator(al, n) for n in needed + [var]):
             return False  # (x.flat[i] = v: the iterator is no array whose elements can be matched)
         bound = definitely_bound(al.fdef.body, s) | al.params
@@ -77,15 +82,45 @@ class Syncs:
                 is_container(al.kinds.get(n)) or n in al.ctx.arg_classes or n not in bound
                 for n in needed):
             return False  # (an object's attribute or a container's entry is not followed)
-        if self.closed:
-            return False
-        self.pending.append((s, var, needed))
+        return self.planned(s, var, needed, restores, always=True)
+
+    def planned(self, s, var, needed, restores, always=False) -> bool:
+        """Record the syncs of ``needed`` and the stores ``restores`` to insert after ``s`` (with
+        ``always``, none too: ``s`` is then marked synced for the next analysis)."""
+        if needed or restores or always:
+            if self.closed:
+                return False
+            self.pending.append((s, var, needed, restores))
         return True
+
+    def restore(self, s, var, container):
+        """``container[key] = var``, to insert after ``s`` (a write into ``var``), when ``var`` is
+        bound once, to ``container[key]`` before ``s``, ``container`` a new list or dict bound
+        once and ``key`` a constant or a name not bound again in between: the entry gets the
+        written array back, which the derivative then follows; else None."""
+        al = self.aliasing
+        bindings = [st for st in al.layout.simple if target_of(st)[0] == var and st is not s]
+        if len(bindings) != 1 or not isinstance(bindings[0], gast.Assign):
+            return None
+        st, value = bindings[0], bindings[0].value
+        if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+                and value.value.id == container and al.runs_before(st, s)
+                and len(al.layout.binds.get(container, ())) == 1
+                and al.fresh_container(container) and not al.in_closure(container)):
+            return None
+        key = value.slice
+        if not (isinstance(key, gast.Constant) or (isinstance(key, gast.Name)
+                                                   and not al.rebound_between(key.id, st, s))):
+            return None
+        return located(gast.Assign(targets=[gast.Subscript(value=name(container),
+                                                          slice=copy_tree(key),
+                                                          ctx=gast.Store())],
+                                   value=name(var), type_comment=None), s)
 
     def insert(self) -> bool:
         """Insert the planned syncs after their writes; True if there were any."""
         al = self.aliasing
-        for s, var, needed in self.pending:
+        for s, var, needed, restores in self.pending:
             s.ad_synced = True
             error = al.loc.error("writing into %r changes an array other names share (%s), "
                                  "whose elements the derivative could not match: %%s"
@@ -100,7 +135,7 @@ class Syncs:
                 stmts += [located(assign(where, _call(al.ctx, "overlap", other, var, refusal)), s),
                           located(assign(synced, _call(al.ctx, "synced", other, var, where)), s),
                           located(assign(other, name(synced)), s)]
-            insert_beside(al.fdef.body, s, stmts)
+            insert_beside(al.fdef.body, s, stmts + restores)
         inserted = bool(self.pending)
         self.pending = []
         return inserted

@@ -189,6 +189,20 @@ class Views:
             return False
         return not any(temp in loads(s) for s in self.layout.simple if s is not copy)
 
+    def object_class(self, node):
+        """The class of the object argument (never rebound) or object made here (bound once, to
+        ``new_object(Cls)``) ``node`` names; else None."""
+        if not isinstance(node, gast.Name):
+            return None
+        if node.id in self.ctx.arg_classes and node.id not in self.layout.binds:
+            return self.ctx.arg_classes[node.id]
+        made = [s.value for s in self.layout.simple if target_of(s)[0] == node.id]
+        if len(made) == 1 and isinstance(made[0], gast.Call) and made[0].args \
+                and self.ctx.resolver.resolve(made[0].func) is runtime.new_object:
+            cls = self.ctx.resolver.resolve(made[0].args[0])
+            return cls if isinstance(cls, type) else None
+        return None
+
     def returned_arguments(self, call) -> set:
         """Names passed to a call of a user function that may return them (or views of them)."""
         if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \
@@ -206,13 +220,12 @@ class Views:
                 for n in loads(a)}
         fn = _user_callable(self.ctx.resolver.resolve(call.func))
         receiver = [fn.__self__] if isinstance(fn, types.MethodType) else []
-        if fn is None and isinstance(call.func, gast.Attribute) \
-                and isinstance(call.func.value, gast.Name) \
-                and call.func.value.id in self.ctx.arg_classes \
-                and call.func.value.id not in self.layout.binds:
-            # a method of an object argument (h.get_w() may return h.w itself)
-            method = inspect.getattr_static(self.ctx.arg_classes[call.func.value.id],
-                                            call.func.attr, None)
+        cls = self.object_class(call.func.value) if isinstance(call.func, gast.Attribute) \
+            else None
+        if fn is None and cls is not None:
+            # a method of an object argument or of an object made here (h.get_w() may return h.w
+            # itself; o.reader(k) a closure over o)
+            method = inspect.getattr_static(cls, call.func.attr, None)
             if isinstance(method, types.FunctionType):
                 fn, receiver = method, [call.func.value]
         if fn is None:

@@ -159,8 +159,10 @@ def attribute_alone(obj, attr, refusal):
 @_effectful
 def check_receiver(value, refusal):
     """Raise ``refusal`` unless ``value`` is an array, a number or a container (what the
-    array-method rule applied to ``value.method(...)`` is right for)."""
-    if value.__class__ is not _ndarray and not isinstance(value, _RECEIVERS):
+    array-method rule applied to ``value.method(...)`` is right for; not a namedtuple, whose
+    ``.mean`` may be a field)."""
+    if value.__class__ is not _ndarray and (not isinstance(value, _RECEIVERS)
+                                            or hasattr(value, "_fields")):
         raise refusal("a %s" % type(value).__name__)
 
 
