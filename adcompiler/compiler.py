@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import gast
 
 from . import arguments, hooks, runtime
-from .analysis import CONTAINER, FLOAT, SCALAR, array_kind, is_container
+from .analysis import CONTAINER, FLOAT, SCALAR, array_kind
 from .arguments import COMPLEX, TUPLE_OF, is_array_kind, is_complex_kind
 from .batched import BatchedForwardMode
 from .codegen import compile_functions, drop_orphan_comments, to_source, wrap_try_regions
@@ -247,8 +247,7 @@ class _Reverse:
         """Names that hold floats or float arrays: adjoints, and the values they are adjoints of
         (what depends on ``wrt`` is a float: a comparison, ``int(x)`` or ``x.astype(int)`` does not
         carry a derivative)."""
-        return set(self.rev.adjoints.values()) | {v for v in self.rev.plan.active
-                                                  if not is_container(self.rev.plan.kinds.get(v))}
+        return set(self.rev.adjoints.values()) | self.rev.plan.float_names()
 
     def finish(self, defs, optimize, live_out=None):
         for d in defs:
@@ -471,8 +470,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
         out.value.elts[0] = checked_result(out.value.elts[0], ctx, arg_kinds, parsed.name)
     jdef = _function_def(jname, _tangents_first(fdef.args, tangents), entry + body + [out], fdef)
     if optimize:
-        run_optimizer(jdef, is_pure_call(ctx),
-                      floats={v for v in fm.plan.active if not is_container(fm.plan.kinds.get(v))})
+        run_optimizer(jdef, is_pure_call(ctx), floats=fm.plan.float_names())
     jdef.body = wrap_try_regions(jdef.body)
     source = to_source(jdef)
     jfn = compile_functions(source, [jname], parsed, ctx.bindings.objects, jname,

@@ -3,9 +3,11 @@ parameter without a derivative, to a call that may change it in place or to an o
 items from an index (``check_ignored_operands``). Activity itself is ``analysis.activity``."""
 from __future__ import annotations
 
+import gast
+
 from .. import effects
 from ..analysis import activity, is_container
-from ..ir import loads, target_of
+from ..ir import loads, target_of, walk
 
 
 def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False,
@@ -59,7 +61,7 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
     return index_checks
 
 
-def check_unused_calls(layout, plan_of, wrt, result, varied, loc, generated=False):
+def check_unused_calls(fdef, layout, plan_of, wrt, result, varied, loc, generated=False):
     """A call given values that depend on ``wrt`` whose result reaches nothing differentiated
     (``x = cb(a)``, ``x`` never used) is not differentiated: whatever it changes (a dict its
     closure holds, a module-level cache) would be seen afterwards without its derivative. An
@@ -67,8 +69,11 @@ def check_unused_calls(layout, plan_of, wrt, result, varied, loc, generated=Fals
     into something not its own (``effects.writes_outside``)."""
     if generated:
         return
-    # (what reaches the result at all, for its value or only its shape: np.shape(lift(t)))
-    reaching = activity(layout, wrt, result, loads)
+    # (what reaches the result at all, for its value or only its shape: np.shape(lift(t))), or
+    # a branch's or loop's test (if f(cand) < f0: a line search)
+    tests = {n for st in fdef.body for node in walk(st)
+             if isinstance(node, (gast.If, gast.While)) for n in loads(node.test)}
+    reaching = set().union(*(activity(layout, wrt, r, loads) for r in tests | {result}))
     for s in layout.simple:
         plan = plan_of[id(s)]
         bound = target_of(s)[0]

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 import gast
+import numpy as np
 
-from ..analysis import BOTTOM, Layout, activity, scalar_kinds
+from ..analysis import BOTTOM, Layout, activity, is_container, scalar_kinds
 from ..ir import list_method, target_of
 from . import kinds as kinds_
 from .activity import check_ignored_operands, check_unused_calls
@@ -48,6 +49,41 @@ class FunctionPlan:
         """Kinds of a user function's positional arguments at a call (``kinds.callee_kinds``)."""
         return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout, ctx.resolver)
 
+    def float_names(self) -> set:
+        """Names that surely hold floats or float arrays: what depends on ``wrt`` (a comparison,
+        ``int(x)`` or ``x.astype(int)`` carries no derivative), unless a binding of it reads
+        nothing that does (``t = np.full(shape, 2)`` in the other arm of an ``if``: an int
+        array)."""
+        floats = {v for v in self.active if not is_container(self.kinds.get(v))}
+        bindings: dict = {}
+        for s in self.layout.simple:
+            if target_of(s)[0] in floats:
+                bindings.setdefault(target_of(s)[0], []).append(s)
+        changed = True
+        while changed:
+            changed = False
+            for v in sorted(floats):
+                if any(not set(self.plans[id(s)].diff_reads) & floats and not _makes_floats(s)
+                       for s in bindings.get(v, ())):
+                    floats.discard(v)
+                    changed = True
+        return floats
+
+
+_FLOAT_MAKERS = (np.zeros, np.ones, np.empty, np.eye, np.identity)
+
+
+def _makes_floats(s) -> bool:
+    """Whether statement ``s`` binds a float or a float array made from nothing differentiated
+    (``y = np.zeros(3)``, ``acc = 0.0``), with no ``dtype`` given."""
+    value = getattr(s, "value", None)
+    if isinstance(value, gast.Constant):
+        return type(value.value) is float
+    func = getattr(value, "func", None)
+    return isinstance(value, gast.Call) and not value.keywords and len(value.args) <= 1 \
+        and isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+        and func.value.id in ("np", "numpy") and any(func.attr == f.__name__ for f in _FLOAT_MAKERS)
+
 
 def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     """Plan ``fdef`` (normal form, ending in ``return``) w.r.t. the parameters ``wrt``, given the
@@ -78,7 +114,7 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     active = activity(layout, wrt, result, diff_reads, varied)
     index_checks = check_ignored_operands(layout, plans, wrt, result, varied, ctx.loc,
                                           ctx.generated or _rule_helper(ctx), kinds)
-    check_unused_calls(layout, plans, wrt, result, varied, ctx.loc, ctx.generated)
+    check_unused_calls(fdef, layout, plans, wrt, result, varied, ctx.loc, ctx.generated)
     if tangents and any(isinstance(c, tuple) for c in index_checks.values()):
         # forward mode checks the tangents of operands checked at run time: they need one
         active = activity(layout, wrt, result, lambda s: plans[id(s)].diff_reads + [
