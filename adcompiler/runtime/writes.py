@@ -162,7 +162,9 @@ class Overlap:
 
     def __init__(self, y, x, inner=None, outer=None):
         self.y_shape, self.x_shape = np.shape(y), np.shape(x)
-        self.x_dtype = x.dtype if x.__class__ is _ndarray and x.dtype.kind in "fc" else np.float64
+        # (None when one of them is no array: a number or a dict, which shares no elements)
+        self.x_dtype = None if y.__class__ is not _ndarray or x.__class__ is not _ndarray else \
+            x.dtype if x.dtype.kind in "fc" else np.float64
         self.inner = _NOWHERE if inner is None else inner
         self.outer = _NOWHERE if outer is None else outer
 

@@ -248,16 +248,20 @@ def overlap_keep(g, where):
 
 def overlap_take(g, where):
     """The part of ``g`` (of y's shape) that belongs to x's elements, in x's shape (0.0, the zero
-    of any structure, when they share none: a number or a dict beside a written array)."""
-    if _zero(g) or not len(where.inner):
-        return 0.0 if not len(where.inner) else g
+    of any structure, when one of them is no array: a number or a dict beside a written array)."""
+    if where.x_dtype is None:
+        return 0.0
+    if _zero(g):
+        return g
     return _moved(g, where.y_shape, where.inner, where.x_shape, where.outer, where.x_dtype)
 
 
 def overlap_give(g, where):
     """``g`` (of x's shape) placed at the elements of y that x supplies, in y's shape."""
-    if _zero(g) or not len(where.outer):
-        return 0.0 if not len(where.outer) else g
+    if where.x_dtype is None:
+        return 0.0
+    if _zero(g):
+        return g
     return _moved(g, where.x_shape, where.outer, where.y_shape, where.inner, np.float64)
 
 
