@@ -122,6 +122,8 @@ class _Derived:
         # argument classes -> generated function, for calls without arrays
         self._by_class: dict = {}
         self._by_key: dict = {}    # _array_key(args) -> generated function, for calls with arrays
+        # (number of parameters, function telling the dispatcher the last new kind of call)
+        self._remember = None
         self._fns = _cache_for(unwrap(fn)).setdefault((self.mode, _freeze(wrt), optimize), {})
         # never copy fn.__dict__ (a derived fn's cache)
         functools.update_wrapper(self, fn, updated=())
@@ -164,11 +166,32 @@ class _Derived:
         classes = tuple(map(type, args))
         if _ndarray not in classes:
             self._by_class[classes[0] if len(classes) == 1 else classes] = fast
+            self._remind(args, fast, arrays=False)
         else:
             if len(self._by_key) >= _MAX_SHAPE_KEYS:  # (many shapes seen: start again)
                 self._by_key.clear()
             self._by_key[_array_key(args)] = fast
+            self._remind(args, fast, arrays=True)
         return fast(*args, **keyword_only)
+
+    def _remind(self, args, fast, arrays):
+        """Have the dispatcher check these classes (or, all arrays, shapes and dtypes) first."""
+        if self._remember is None or self._remember[0] != len(args):
+            return
+        none = (None,) * len(args)
+        if not arrays:
+            self._remember[1](tuple(a.__class__ for a in args), none, none, fast)
+        elif all(a.__class__ is _ndarray for a in args):
+            self._remember[1](none, tuple(a.shape for a in args),
+                              tuple(a.dtype for a in args), fast)
+
+    def _forget(self):
+        """Forget the fast paths to generated code (the cache was cleared)."""
+        self._by_class.clear()
+        self._by_key.clear()
+        if self._remember is not None:
+            none = (None,) * self._remember[0]
+            self._remember[1](none, none, none, None)
 
     def _target(self, args):
         """(function to generate code for, positions of wrt among its parameters) for a call."""
@@ -182,13 +205,18 @@ class _Derived:
     def _guarded(self, fn, args):
         """``fn``, or when arguments hold values (containers, objects: their classes, the cache key,
         do not say what they hold) a function that checks what they hold, then calls ``fn``."""
-        if not any(map(arguments.has_parts, args)):
+        parts = [i for i, a in enumerate(args) if arguments.has_parts(a)]
+        if not parts:
             return fn
         target, positions = self._target(args)
         name, params = target.__qualname__, _params(target)
+        plain = arguments.plain_parts
 
         def guarded(*args, **keyword_only):
-            arguments.check(name, params, args, positions, parts_only=True)
+            for i in parts:  # (containers of numbers and arrays quickly, the rest in full)
+                if not plain(args[i]):
+                    arguments.check(name, params, args, positions, parts_only=True)
+                    break
             return fn(*args, **keyword_only)
         return guarded
 
@@ -283,6 +311,25 @@ def _dispatcher(derived: "_Derived"):
     if not simple:  # *args, **kwargs or keyword-only parameters: the general path
         return derived
     safe = ["a%d" % i for i in range(len(params))]
+    ns = {"redefined": CalleeRedefined, "ndarray": np.ndarray}
+    exec(compile(_dispatch_source(safe), "<adcompiler dispatch>", "exec"), ns)
+    dispatch, remember = ns["make"](derived._by_class.get, derived._by_key.get,
+                                    derived._dispatch)
+    derived._remember = (len(safe), remember)
+    defaults = getattr(fn, "__defaults__", None)
+    dispatch.__defaults__ = defaults
+    # give the parameters the user's names, so that keyword calls bind as they would on ``f``
+    dispatch.__code__ = dispatch.__code__.replace(
+        co_varnames=tuple(params) + dispatch.__code__.co_varnames[len(params):])
+    return dispatch
+
+
+def _dispatch_source(safe) -> str:
+    """The source of ``make(get, get_array, slow)``, which returns the dispatcher of a function
+    with parameters ``safe`` and a ``remember`` that tells it the last new kind of call (checked
+    first: its classes, or for arrays their shapes and dtypes, then the tables)."""
+    args = ", ".join(safe)
+    classes = ["c%d" % i for i in range(len(safe))]
     key = "%s.__class__" % safe[0] if len(safe) == 1 \
         else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
     array_key = "(%s,)" % ", ".join("%s.shape if %s.__class__ is ndarray else %s.__class__, "
@@ -290,10 +337,21 @@ def _dispatcher(derived: "_Derived"):
                                     for a in safe)
     all_arrays = " and ".join("%s.__class__ is ndarray" % a for a in safe)
     arrays_key = "(%s,)" % ", ".join("%s.shape, %s.dtype" % (a, a) for a in safe)
+    # (the classes, and the shapes and dtypes, of the last new kind of call: checked first)
+    last_classes = " and ".join("%s.__class__ is %s" % (a, c) for a, c in zip(safe, classes))
+    last_arrays = " and ".join("%s.shape == s%d and %s.dtype is d%d" % (a, i, a, i)
+                               for i, a in enumerate(safe))
+    cells = classes + ["s%d" % i for i in range(len(safe))] + ["d%d" % i for i in range(len(safe))]
     src = ("def make(get, get_array, slow):\n"
+           "    %s = last = None\n"
            "    def dispatch(%s):\n"
            "        if %s:\n"
-           "            generated = get_array(%s)\n"
+           "            generated = last\n"
+           "        elif %s:\n"
+           "            if %s:\n"
+           "                generated = last\n"
+           "            else:\n"
+           "                generated = get_array(%s)\n"
            "        else:\n"
            "            generated = get(%s)\n"
            "            if generated is None:\n"
@@ -304,17 +362,14 @@ def _dispatcher(derived: "_Derived"):
            "            except redefined:\n"
            "                pass\n"
            "        return slow((%s,), None)\n"
-           "    return dispatch\n" % (", ".join(safe), all_arrays, arrays_key, key, array_key,
-                                     ", ".join(safe), ", ".join(safe)))
-    ns = {"redefined": CalleeRedefined, "ndarray": np.ndarray}
-    exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
-    dispatch = ns["make"](derived._by_class.get, derived._by_key.get, derived._dispatch)
-    defaults = getattr(fn, "__defaults__", None)
-    dispatch.__defaults__ = defaults
-    # give the parameters the user's names, so that keyword calls bind as they would on ``f``
-    dispatch.__code__ = dispatch.__code__.replace(
-        co_varnames=tuple(params) + dispatch.__code__.co_varnames[len(params):])
-    return dispatch
+           "    def remember(classes, shapes, dtypes, generated):\n"
+           "        nonlocal %s, last\n"
+           "        %s = classes + shapes + dtypes\n"
+           "        last = generated\n"
+           "    return dispatch, remember\n"
+           % (" = ".join(cells), args, last_classes, all_arrays, last_arrays, arrays_key, key,
+              array_key, args, args, ", ".join(cells), ", ".join(cells) + ","))
+    return src
 
 
 def _as_derived(fn):

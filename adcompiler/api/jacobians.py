@@ -194,6 +194,7 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
     if mode not in ("forward", "reverse"):
         raise AdError("unknown hessian mode %r: use 'forward' or 'reverse'" % (mode,))
     fn = as_function(fn, "hessian")
+    gradients = {}  # position -> grad(fn, wrt=position): its code and dispatch made once
 
     @functools.wraps(fn)
     def hess(*args, **keywords):
@@ -203,7 +204,8 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
         _check_stacked(_as_called(fn, len(args)), args, positions)
         for p in positions:  # (a complex argument: no one real matrix)
             real_jacobian(args[p], fn) if np.iscomplexobj(args[p]) else None
-        blocks = [_hessian_rows(fn, args, a, positions, mode) for a in positions]
+        blocks = [_hessian_rows(gradients.get(a) or gradients.setdefault(a, grad(fn, wrt=a)),
+                                args, positions, mode) for a in positions]
         blocks = [[b if np.ndim(b) else float(b) for b in row] for row in blocks]
         return tuple(tuple(row) for row in blocks) if many else blocks[0][0]
     if not isinstance(wrt, (tuple, list)):
@@ -211,11 +213,11 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
     return hess
 
 
-def _hessian_rows(fn, args, a, positions, mode):
-    """The blocks ``d(df/d arg_a) / d arg_b`` for every ``b`` in ``positions``."""
-    g = grad(fn, wrt=a)
+def _hessian_rows(g, args, positions, mode):
+    """The blocks ``d(df/d arg_a) / d arg_b`` for every ``b`` in ``positions``, ``g`` being
+    ``grad(f, wrt=a)`` (the checks of ``jacobian(g, wrt=b)`` were made by ``hessian``)."""
     if mode == "forward":
-        return [jacobian(g, wrt=b, mode="forward")(*args) for b in positions]
+        return [_forward_jacobian(g, args, b) for b in positions]
     gradient, pullback = _pullback(_target(g, args), _private(args), positions)
     return _rows_by_pullback(pullback, np.shape(gradient), args, positions)
 
