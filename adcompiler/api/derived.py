@@ -311,10 +311,16 @@ def _dispatcher(derived: "_Derived"):
     if not simple:  # *args, **kwargs or keyword-only parameters: the general path
         return derived
     safe = ["a%d" % i for i in range(len(params))]
-    ns = {"redefined": CalleeRedefined, "ndarray": np.ndarray}
+    # (its own globals: the state it reads costs no closure cells to set up per call)
+    cells = ["%s%d" % (c, i) for c in "csd" for i in range(len(safe))]
+    ns = dict.fromkeys(cells + ["last"])
+    ns.update(redefined=CalleeRedefined, ndarray=np.ndarray, get=derived._by_class.get,
+              get_array=derived._by_key.get, slow=derived._dispatch)
     exec(compile(_dispatch_source(safe), "<adcompiler dispatch>", "exec"), ns)
-    dispatch, remember = ns["make"](derived._by_class.get, derived._by_key.get,
-                                    derived._dispatch)
+    dispatch = ns["dispatch"]
+
+    def remember(classes, shapes, dtypes, generated):
+        ns.update(zip(cells, classes + shapes + dtypes), last=generated)
     derived._remember = (len(safe), remember)
     defaults = getattr(fn, "__defaults__", None)
     dispatch.__defaults__ = defaults
@@ -325,9 +331,10 @@ def _dispatcher(derived: "_Derived"):
 
 
 def _dispatch_source(safe) -> str:
-    """The source of ``make(get, get_array, slow)``, which returns the dispatcher of a function
-    with parameters ``safe`` and a ``remember`` that tells it the last new kind of call (checked
-    first: its classes, or for arrays their shapes and dtypes, then the tables)."""
+    """The source of the dispatcher of a function with parameters ``safe``: the classes (or, for
+    arrays, the shapes and dtypes: ``c0``, ``s0``, ``d0``...) of the last new kind of call are
+    checked first, then the tables (``get``, ``get_array``); the general path (``slow``)
+    generates what is missing."""
     args = ", ".join(safe)
     classes = ["c%d" % i for i in range(len(safe))]
     key = "%s.__class__" % safe[0] if len(safe) == 1 \
@@ -341,34 +348,26 @@ def _dispatch_source(safe) -> str:
     last_classes = " and ".join("%s.__class__ is %s" % (a, c) for a, c in zip(safe, classes))
     last_arrays = " and ".join("%s.shape == s%d and %s.dtype is d%d" % (a, i, a, i)
                                for i, a in enumerate(safe))
-    cells = classes + ["s%d" % i for i in range(len(safe))] + ["d%d" % i for i in range(len(safe))]
-    src = ("def make(get, get_array, slow):\n"
-           "    %s = last = None\n"
-           "    def dispatch(%s):\n"
+    src = ("def dispatch(%s):\n"
+           "    if %s:\n"
+           "        generated = last\n"
+           "    elif %s:\n"
            "        if %s:\n"
            "            generated = last\n"
-           "        elif %s:\n"
-           "            if %s:\n"
-           "                generated = last\n"
-           "            else:\n"
-           "                generated = get_array(%s)\n"
            "        else:\n"
-           "            generated = get(%s)\n"
-           "            if generated is None:\n"
-           "                generated = get_array(%s)  # (keys as _array_key)\n"
-           "        if generated is not None:\n"
-           "            try:\n"
-           "                return generated(%s)\n"
-           "            except redefined:\n"
-           "                pass\n"
-           "        return slow((%s,), None)\n"
-           "    def remember(classes, shapes, dtypes, generated):\n"
-           "        nonlocal %s, last\n"
-           "        %s = classes + shapes + dtypes\n"
-           "        last = generated\n"
-           "    return dispatch, remember\n"
-           % (" = ".join(cells), args, last_classes, all_arrays, last_arrays, arrays_key, key,
-              array_key, args, args, ", ".join(cells), ", ".join(cells) + ","))
+           "            generated = get_array(%s)\n"
+           "    else:\n"
+           "        generated = get(%s)\n"
+           "        if generated is None:\n"
+           "            generated = get_array(%s)  # (keys as _array_key)\n"
+           "    if generated is not None:\n"
+           "        try:\n"
+           "            return generated(%s)\n"
+           "        except redefined:\n"
+           "            pass\n"
+           "    return slow((%s,), None)\n"
+           % (args, last_classes, all_arrays, last_arrays, arrays_key, key, array_key, args,
+              args))
     return src
 
 
