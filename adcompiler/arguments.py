@@ -133,9 +133,15 @@ def plain_parts(value) -> bool:
         return False
     for item in value:
         cls = item.__class__
-        if cls not in _LEAVES and (cls is not np.ndarray or item.dtype.kind == "c"):
+        if cls is _ndarray:
+            if item.dtype.kind == "c":
+                return False
+        elif cls not in _LEAVES:
             return False
     return True
+
+
+_ndarray = np.ndarray
 
 
 def has_parts(value) -> bool:

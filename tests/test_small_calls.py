@@ -99,3 +99,15 @@ def test_hvp_fast_path_matches_the_hessian_and_follows_shapes():
         hvp(rng.randn(4), rng.randn(3))
     ad.api.clear_cache()
     np.testing.assert_allclose(hvp(x, v), energy_hessian(x) @ v, rtol=1e-10, atol=1e-12)
+
+
+def test_the_dispatcher_follows_shapes_beside_a_dict():
+    g = ad.grad(layer)
+    params, x = _params()
+    for rows in (4, 2, 4, 1):
+        got = g(params, x[:rows])
+        fd = ad.grad(layer, optimize=False)(params, x[:rows])
+        for k in params:
+            np.testing.assert_allclose(got[k], fd[k])
+    with pytest.raises(ad.AdError, match="complex"):
+        g({"W": params["W"], "b": params["b"] * 1j}, x)

@@ -175,15 +175,19 @@ class _Derived:
         return fast(*args, **keyword_only)
 
     def _remind(self, args, fast, arrays):
-        """Have the dispatcher check these classes (or, all arrays, shapes and dtypes) first."""
+        """Have the dispatcher check these classes (with arrays: and their shapes and dtypes)
+        first."""
         if self._remember is None or self._remember[0] != len(args):
             return
         none = (None,) * len(args)
+        classes = tuple(a.__class__ for a in args)
         if not arrays:
-            self._remember[1](tuple(a.__class__ for a in args), none, none, fast)
-        elif all(a.__class__ is _ndarray for a in args):
-            self._remember[1](none, tuple(a.shape for a in args),
-                              tuple(a.dtype for a in args), fast)
+            self._remember[1](classes, none, none, none, fast)
+        else:
+            self._remember[1](none, classes, tuple(a.shape if c is _ndarray else None
+                                                   for a, c in zip(args, classes)),
+                              tuple(a.dtype if c is _ndarray else None
+                                    for a, c in zip(args, classes)), fast)
 
     def _forget(self):
         """Forget the fast paths to generated code (the cache was cleared)."""
@@ -191,7 +195,7 @@ class _Derived:
         self._by_key.clear()
         if self._remember is not None:
             none = (None,) * self._remember[0]
-            self._remember[1](none, none, none, None)
+            self._remember[1](none, none, none, none, None)
 
     def _target(self, args):
         """(function to generate code for, positions of wrt among its parameters) for a call."""
@@ -217,7 +221,7 @@ class _Derived:
                 if not plain(args[i]):
                     arguments.check(name, params, args, positions, parts_only=True)
                     break
-            return fn(*args, **keyword_only)
+            return fn(*args, **keyword_only) if keyword_only else fn(*args)
         return guarded
 
     def _build(self, key, args):
@@ -312,15 +316,15 @@ def _dispatcher(derived: "_Derived"):
         return derived
     safe = ["a%d" % i for i in range(len(params))]
     # (its own globals: the state it reads costs no closure cells to set up per call)
-    cells = ["%s%d" % (c, i) for c in "csd" for i in range(len(safe))]
+    cells = ["%s%d" % (c, i) for c in "cksd" for i in range(len(safe))]
     ns = dict.fromkeys(cells + ["last"])
     ns.update(redefined=CalleeRedefined, ndarray=np.ndarray, get=derived._by_class.get,
               get_array=derived._by_key.get, slow=derived._dispatch)
     exec(compile(_dispatch_source(safe), "<adcompiler dispatch>", "exec"), ns)
     dispatch = ns["dispatch"]
 
-    def remember(classes, shapes, dtypes, generated):
-        ns.update(zip(cells, classes + shapes + dtypes), last=generated)
+    def remember(classes, with_arrays, shapes, dtypes, generated):
+        ns.update(zip(cells, classes + with_arrays + shapes + dtypes), last=generated)
     derived._remember = (len(safe), remember)
     defaults = getattr(fn, "__defaults__", None)
     dispatch.__defaults__ = defaults
@@ -346,16 +350,15 @@ def _dispatch_source(safe) -> str:
     arrays_key = "(%s,)" % ", ".join("%s.shape, %s.dtype" % (a, a) for a in safe)
     # (the classes, and the shapes and dtypes, of the last new kind of call: checked first)
     last_classes = " and ".join("%s.__class__ is %s" % (a, c) for a, c in zip(safe, classes))
-    last_arrays = " and ".join("%s.shape == s%d and %s.dtype is d%d" % (a, i, a, i)
+    # (with arrays: k0 is their class, s0 and d0 the shape and dtype of an array, else None)
+    last_arrays = " and ".join("%s.__class__ is k%d and (s%d is None or %s.shape == s%d and "
+                               "%s.dtype is d%d)" % (a, i, i, a, i, a, i)
                                for i, a in enumerate(safe))
     src = ("def dispatch(%s):\n"
-           "    if %s:\n"
+           "    if %s or %s:\n"
            "        generated = last\n"
            "    elif %s:\n"
-           "        if %s:\n"
-           "            generated = last\n"
-           "        else:\n"
-           "            generated = get_array(%s)\n"
+           "        generated = get_array(%s)\n"
            "    else:\n"
            "        generated = get(%s)\n"
            "        if generated is None:\n"
@@ -366,7 +369,7 @@ def _dispatch_source(safe) -> str:
            "        except redefined:\n"
            "            pass\n"
            "    return slow((%s,), None)\n"
-           % (args, last_classes, all_arrays, last_arrays, arrays_key, key, array_key, args,
+           % (args, last_classes, last_arrays, all_arrays, arrays_key, key, array_key, args,
               args))
     return src
 
