@@ -36,6 +36,10 @@ def poly_hand(x):  # (workloads.poly_hand returns a tuple)
     return 6 * x * x - 12 * x + 1
 
 
+def poly_second_hand(x):
+    return 12 * x - 12
+
+
 def trig(x, y):
     return math.sin(x) * math.exp(y) + x / y
 
@@ -105,7 +109,9 @@ def cases(ad):
     g_mlp = ad.grad(mlp_loss, wrt=(0, 1, 2, 3))
     g_energy = ad.grad(energy)
     hess = ad.hessian(energy)
+    hess_reverse = ad.hessian(energy, mode="reverse")
     hvp = ad.hvp(energy)
+    g_g_poly = ad.grad(ad.grad(poly))
     return [
         ("poly (scalar)", 1.5, [("hand", lambda: poly_hand(2.0)),
                                 ("adcompiler", lambda: g_poly(2.0))]),
@@ -120,8 +126,12 @@ def cases(ad):
                                        ("adcompiler", lambda: g_mlp(*m1))]),
         ("MLP 64-64-10 batch 16", 1.1, [("hand", lambda: mlp_hand(*m16)),
                                         ("adcompiler", lambda: g_mlp(*m16))]),
+        ("poly'' (grad of grad, scalar)", None, [("hand", lambda: poly_second_hand(2.0)),
+                                                 ("adcompiler", lambda: g_g_poly(2.0))]),
         ("hessian n=10", None, [("hand", lambda: energy_hessian_hand(x10)),
                                 ("adcompiler", lambda: hess(x10))]),
+        ("hessian n=10, mode=reverse", None, [("hand", lambda: energy_hessian_hand(x10)),
+                                              ("adcompiler", lambda: hess_reverse(x10))]),
         ("hvp n=10 (vs hand hvp)", None, [("hand", lambda: energy_hvp_hand(x10, v10)),
                                           ("adcompiler", lambda: hvp(x10, v10))]),
         ("hvp n=10 (vs own gradient)", 1.5, [("adcompiler grad", lambda: g_energy(x10)),

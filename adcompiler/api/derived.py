@@ -307,7 +307,10 @@ def _public(derived: "_Derived") -> GradientFunction:
 def _dispatcher(derived: "_Derived"):
     """A function with ``f``'s positional parameters that looks its argument classes up in the
     derived function's cache (no ``*args`` packing): the cached-call fast path."""
-    fn = unwrap(derived.fn)
+    fn = derived.fn
+    while _as_derived(fn) is not None:  # (grad(grad(f)) has f's parameters)
+        fn = _as_derived(fn).fn
+    fn = unwrap(fn)
     code = getattr(getattr(fn, "__func__", fn), "__code__", None)
     params = _params(fn) if code is not None else []
     simple = code is not None and not (code.co_flags & 0x0C) and not code.co_kwonlyargcount \
