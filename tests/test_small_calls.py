@@ -111,3 +111,29 @@ def test_the_dispatcher_follows_shapes_beside_a_dict():
             np.testing.assert_allclose(got[k], fd[k])
     with pytest.raises(ad.AdError, match="complex"):
         g({"W": params["W"], "b": params["b"] * 1j}, x)
+
+
+def _pair_product(p, x):
+    a, b = p
+    return np.sum(a * b * x)
+
+
+@pytest.mark.parametrize("first", [(1.0, 2.0), (np.ones(2), 2.0), (np.float32(1.0), 2.0)])
+def test_a_tuple_of_other_entry_kinds_runs_the_code_for_them(first):
+    """A tuple's argument kind holds its entries' kinds: a call with a tuple whose entries differ
+    from the first call's (the dispatcher keys tuples by their class) runs the code generated for
+    the new entries, never the first call's (which gave wrong gradients silently)."""
+    g = ad.grad(_pair_product)
+    x = np.ones(2)
+    g(first, x)
+    cases = [((np.ones(2), 3 * np.ones(2)), (3 * np.ones(2), np.ones(2))),
+             ((np.ones(2), np.float32(2.0)), (np.full(2, 2.0), np.float32(2.0))),
+             ((1.0, 2.0), (4.0, 2.0)),
+             ((np.ones(2), 3 * np.ones(2), 5.0), None)]
+    for _ in range(2):
+        for p, want in cases:
+            got = g(p, x)
+            want = ad.grad(_pair_product)(p, x) if want is None else want  # (as a first call)
+            for a, b in zip(got, want):
+                np.testing.assert_allclose(a, b)
+                assert np.shape(a) == np.shape(b) and type(a) is type(b)

@@ -214,14 +214,23 @@ class _Derived:
             return fn
         target, positions = self._target(args)
         name, params = target.__qualname__, _params(target)
-        plain = arguments.plain_parts
+        plain, kind_of = arguments.plain_parts, arguments.kind_of
+        # (a tuple's kind holds its entries' kinds: the code was generated for these)
+        tuples = [(i, kind_of(args[i])) for i in parts if args[i].__class__ is tuple
+                  and isinstance(kind_of(args[i])[-1], tuple)]
+        found = self._function_for
 
         def guarded(*args, **keyword_only):
             for i in parts:  # (containers of numbers and arrays quickly, the rest in full)
                 if not plain(args[i]):
                     arguments.check(name, params, args, positions, parts_only=True)
                     break
-            return fn(*args, **keyword_only) if keyword_only else fn(*args)
+            run = fn
+            for i, kind in tuples:
+                if kind_of(args[i]) != kind:  # (another tuple's entries: the code for them)
+                    run = found(args)
+                    break
+            return run(*args, **keyword_only) if keyword_only else run(*args)
         return guarded
 
     def _build(self, key, args):
