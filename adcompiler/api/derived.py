@@ -347,10 +347,10 @@ def _dispatcher(derived: "_Derived"):
 
 
 def _dispatch_source(safe) -> str:
-    """The source of the dispatcher of a function with parameters ``safe``: the classes (or, for
-    arrays, the shapes and dtypes: ``c0``, ``s0``, ``d0``...) of the last new kind of call are
-    checked first, then the tables (``get``, ``get_array``); the general path (``slow``)
-    generates what is missing."""
+    """The source of the dispatcher of a function with parameters ``safe``: the last new kind of
+    call is checked first (its classes ``c0``, ``c1``... when it had no arrays; else its classes
+    ``k0``... and its arrays' shapes ``s0``... and dtypes ``d0``...), then the tables (``get``,
+    ``get_array``); the general path (``slow``) generates what is missing."""
     args = ", ".join(safe)
     classes = ["c%d" % i for i in range(len(safe))]
     key = "%s.__class__" % safe[0] if len(safe) == 1 \
