@@ -122,6 +122,28 @@ def check(function: str, params, args, differentiated, parts_only: bool = False)
             raise AdError(what, function=function, hint=hint)
 
 
+def plain_parts(value) -> bool:
+    """Whether ``value`` is a list, tuple or dict holding only numbers, strings, None and
+    real ndarrays: what ``check`` accepts, decided without walking further (False: ``check``
+    decides)."""
+    cls = value.__class__
+    if cls is dict:
+        value = value.values()
+    elif cls is not list and cls is not tuple:
+        return False
+    for item in value:
+        cls = item.__class__
+        if cls is _ndarray:
+            if item.dtype.kind == "c":
+                return False
+        elif cls not in _LEAVES:
+            return False
+    return True
+
+
+_ndarray = np.ndarray
+
+
 def has_parts(value) -> bool:
     """Whether ``value``'s class does not decide whether it can be trusted: a container or an
     object, whose contents may change from call to call."""

@@ -252,8 +252,8 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
         if not any(tangents.get(p) is not None for p in rule.diff):
             return None
         if rule.elementwise:
-            return self.elementwise(s, rule, self.mapping_of(s, plan, rule.vjps.values()), tangents,
-                                    target)
+            return self.elementwise(s, rule, self.mapping_of(
+                s, plan, [*rule.vjps.values(), *rule.constant_vjps.values()]), tangents, target)
         how = rule.batching  # (the rule entry says which of the cases below its tangent is)
         if how == "reduction":
             return self.reduction(rule, bound, tangents)
@@ -322,10 +322,12 @@ class BatchedForwardMode(ProductBatching, ForwardMode):
         mapping = dict(bound)
         mapping["ans"] = name(target)
         terms = []
-        for p, template in rule.vjps.items():
+        for p in rule.vjps:
             t = tangents.get(p)
             if t is None:
                 continue
+            # (x ** 2: the form for a constant exponent, whose conditions are on constants)
+            template = rule.vjp_template(p, bound, False)
             lift = r_ans - self.rank_of(bound[p])
             if lift < 0:
                 raise Unbatchable("an operand of higher rank than the result")

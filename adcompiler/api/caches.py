@@ -26,6 +26,17 @@ _BATCHED: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 _GRAD_BY_ARG: dict = {}
 
+_FAST_PATHS: "weakref.WeakValueDictionary" = weakref.WeakValueDictionary()  # id -> FastPaths
+
+
+class FastPaths(dict):
+    """A table of fast paths to generated code (an operator's calls by argument key), emptied
+    with the caches."""
+
+    def __init__(self):
+        super().__init__()
+        _FAST_PATHS[id(self)] = self
+
 
 def _cache_for(fn) -> dict:
     try:
@@ -41,8 +52,9 @@ def clear_cache() -> None:
         for table in entry.values():
             table.clear()
     for derived in list(_LIVE):
-        derived._by_class.clear()
-        derived._by_key.clear()
+        derived._forget()
     _SPLITS.clear()
     _JVPS.clear()
     _GRAD_BY_ARG.clear()
+    for table in list(_FAST_PATHS.values()):
+        table.clear()

@@ -122,6 +122,8 @@ class _Derived:
         # argument classes -> generated function, for calls without arrays
         self._by_class: dict = {}
         self._by_key: dict = {}    # _array_key(args) -> generated function, for calls with arrays
+        # (number of parameters, function telling the dispatcher the last new kind of call)
+        self._remember = None
         self._fns = _cache_for(unwrap(fn)).setdefault((self.mode, _freeze(wrt), optimize), {})
         # never copy fn.__dict__ (a derived fn's cache)
         functools.update_wrapper(self, fn, updated=())
@@ -164,11 +166,36 @@ class _Derived:
         classes = tuple(map(type, args))
         if _ndarray not in classes:
             self._by_class[classes[0] if len(classes) == 1 else classes] = fast
+            self._remind(args, fast, arrays=False)
         else:
             if len(self._by_key) >= _MAX_SHAPE_KEYS:  # (many shapes seen: start again)
                 self._by_key.clear()
             self._by_key[_array_key(args)] = fast
+            self._remind(args, fast, arrays=True)
         return fast(*args, **keyword_only)
+
+    def _remind(self, args, fast, arrays):
+        """Have the dispatcher check these classes (with arrays: and their shapes and dtypes)
+        first."""
+        if self._remember is None or self._remember[0] != len(args):
+            return
+        none = (None,) * len(args)
+        classes = tuple(a.__class__ for a in args)
+        if not arrays:
+            self._remember[1](classes, none, none, none, fast)
+        else:
+            self._remember[1](none, classes, tuple(a.shape if c is _ndarray else None
+                                                   for a, c in zip(args, classes)),
+                              tuple(a.dtype if c is _ndarray else None
+                                    for a, c in zip(args, classes)), fast)
+
+    def _forget(self):
+        """Forget the fast paths to generated code (the cache was cleared)."""
+        self._by_class.clear()
+        self._by_key.clear()
+        if self._remember is not None:
+            none = (None,) * self._remember[0]
+            self._remember[1](none, none, none, none, None)
 
     def _target(self, args):
         """(function to generate code for, positions of wrt among its parameters) for a call."""
@@ -182,14 +209,28 @@ class _Derived:
     def _guarded(self, fn, args):
         """``fn``, or when arguments hold values (containers, objects: their classes, the cache key,
         do not say what they hold) a function that checks what they hold, then calls ``fn``."""
-        if not any(map(arguments.has_parts, args)):
+        parts = [i for i, a in enumerate(args) if arguments.has_parts(a)]
+        if not parts:
             return fn
         target, positions = self._target(args)
         name, params = target.__qualname__, _params(target)
+        plain, kind_of = arguments.plain_parts, arguments.kind_of
+        # (a tuple's kind holds its entries' kinds: the code was generated for these)
+        tuples = [(i, kind_of(args[i])) for i in parts if args[i].__class__ is tuple
+                  and isinstance(kind_of(args[i])[-1], tuple)]
+        found = self._function_for
 
         def guarded(*args, **keyword_only):
-            arguments.check(name, params, args, positions, parts_only=True)
-            return fn(*args, **keyword_only)
+            for i in parts:  # (containers of numbers and arrays quickly, the rest in full)
+                if not plain(args[i]):
+                    arguments.check(name, params, args, positions, parts_only=True)
+                    break
+            run = fn
+            for i, kind in tuples:
+                if kind_of(args[i]) != kind:  # (another tuple's entries: the code for them)
+                    run = found(args)
+                    break
+            return run(*args, **keyword_only) if keyword_only else run(*args)
         return guarded
 
     def _build(self, key, args):
@@ -275,7 +316,10 @@ def _public(derived: "_Derived") -> GradientFunction:
 def _dispatcher(derived: "_Derived"):
     """A function with ``f``'s positional parameters that looks its argument classes up in the
     derived function's cache (no ``*args`` packing): the cached-call fast path."""
-    fn = unwrap(derived.fn)
+    fn = derived.fn
+    while _as_derived(fn) is not None:  # (grad(grad(f)) has f's parameters)
+        fn = _as_derived(fn).fn
+    fn = unwrap(fn)
     code = getattr(getattr(fn, "__func__", fn), "__code__", None)
     params = _params(fn) if code is not None else []
     simple = code is not None and not (code.co_flags & 0x0C) and not code.co_kwonlyargcount \
@@ -283,6 +327,32 @@ def _dispatcher(derived: "_Derived"):
     if not simple:  # *args, **kwargs or keyword-only parameters: the general path
         return derived
     safe = ["a%d" % i for i in range(len(params))]
+    # (its own globals: the state it reads costs no closure cells to set up per call)
+    cells = ["%s%d" % (c, i) for c in "cksd" for i in range(len(safe))]
+    ns = dict.fromkeys(cells + ["last"])
+    ns.update(redefined=CalleeRedefined, ndarray=np.ndarray, get=derived._by_class.get,
+              get_array=derived._by_key.get, slow=derived._dispatch)
+    exec(compile(_dispatch_source(safe), "<adcompiler dispatch>", "exec"), ns)
+    dispatch = ns["dispatch"]
+
+    def remember(classes, with_arrays, shapes, dtypes, generated):
+        ns.update(zip(cells, classes + with_arrays + shapes + dtypes), last=generated)
+    derived._remember = (len(safe), remember)
+    defaults = getattr(fn, "__defaults__", None)
+    dispatch.__defaults__ = defaults
+    # give the parameters the user's names, so that keyword calls bind as they would on ``f``
+    dispatch.__code__ = dispatch.__code__.replace(
+        co_varnames=tuple(params) + dispatch.__code__.co_varnames[len(params):])
+    return dispatch
+
+
+def _dispatch_source(safe) -> str:
+    """The source of the dispatcher of a function with parameters ``safe``: the last new kind of
+    call is checked first (its classes ``c0``, ``c1``... when it had no arrays; else its classes
+    ``k0``... and its arrays' shapes ``s0``... and dtypes ``d0``...), then the tables (``get``,
+    ``get_array``); the general path (``slow``) generates what is missing."""
+    args = ", ".join(safe)
+    classes = ["c%d" % i for i in range(len(safe))]
     key = "%s.__class__" % safe[0] if len(safe) == 1 \
         else "(%s,)" % ", ".join("%s.__class__" % a for a in safe)
     array_key = "(%s,)" % ", ".join("%s.shape if %s.__class__ is ndarray else %s.__class__, "
@@ -290,31 +360,30 @@ def _dispatcher(derived: "_Derived"):
                                     for a in safe)
     all_arrays = " and ".join("%s.__class__ is ndarray" % a for a in safe)
     arrays_key = "(%s,)" % ", ".join("%s.shape, %s.dtype" % (a, a) for a in safe)
-    src = ("def make(get, get_array, slow):\n"
-           "    def dispatch(%s):\n"
-           "        if %s:\n"
-           "            generated = get_array(%s)\n"
-           "        else:\n"
-           "            generated = get(%s)\n"
-           "            if generated is None:\n"
-           "                generated = get_array(%s)  # (keys as _array_key)\n"
-           "        if generated is not None:\n"
-           "            try:\n"
-           "                return generated(%s)\n"
-           "            except redefined:\n"
-           "                pass\n"
-           "        return slow((%s,), None)\n"
-           "    return dispatch\n" % (", ".join(safe), all_arrays, arrays_key, key, array_key,
-                                     ", ".join(safe), ", ".join(safe)))
-    ns = {"redefined": CalleeRedefined, "ndarray": np.ndarray}
-    exec(compile(src, "<adcompiler dispatch>", "exec"), ns)
-    dispatch = ns["make"](derived._by_class.get, derived._by_key.get, derived._dispatch)
-    defaults = getattr(fn, "__defaults__", None)
-    dispatch.__defaults__ = defaults
-    # give the parameters the user's names, so that keyword calls bind as they would on ``f``
-    dispatch.__code__ = dispatch.__code__.replace(
-        co_varnames=tuple(params) + dispatch.__code__.co_varnames[len(params):])
-    return dispatch
+    # (the classes, and the shapes and dtypes, of the last new kind of call: checked first)
+    last_classes = " and ".join("%s.__class__ is %s" % (a, c) for a, c in zip(safe, classes))
+    # (with arrays: k0 is their class, s0 and d0 the shape and dtype of an array, else None)
+    last_arrays = " and ".join("%s.__class__ is k%d and (s%d is None or %s.shape == s%d and "
+                               "%s.dtype is d%d)" % (a, i, i, a, i, a, i)
+                               for i, a in enumerate(safe))
+    src = ("def dispatch(%s):\n"
+           "    if %s or %s:\n"
+           "        generated = last\n"
+           "    elif %s:\n"
+           "        generated = get_array(%s)\n"
+           "    else:\n"
+           "        generated = get(%s)\n"
+           "        if generated is None:\n"
+           "            generated = get_array(%s)  # (keys as _array_key)\n"
+           "    if generated is not None:\n"
+           "        try:\n"
+           "            return generated(%s)\n"
+           "        except redefined:\n"
+           "            pass\n"
+           "    return slow((%s,), None)\n"
+           % (args, last_classes, last_arrays, all_arrays, arrays_key, key, array_key, args,
+              args))
+    return src
 
 
 def _as_derived(fn):

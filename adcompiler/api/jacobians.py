@@ -17,9 +17,10 @@ from ..callables import as_function
 from ..errors import AdError
 from ..parse import define, unwrap
 from ..runtime import CalleeRedefined
-from .caches import _BATCHED, STATS
+from .caches import _BATCHED, STATS, FastPaths
 from .derived import (
     Wrt,
+    _array_key,
     _as_called,
     _as_derived,
     _by_position,
@@ -31,7 +32,7 @@ from .derived import (
 )
 from .gradients import grad
 from .pullbacks import _pullback, _split
-from .tangents import _forward_jacobian, real_jacobian
+from .tangents import _batched_code, _batched_columns, _forward_jacobian, real_jacobian
 
 
 def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
@@ -194,28 +195,60 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
     if mode not in ("forward", "reverse"):
         raise AdError("unknown hessian mode %r: use 'forward' or 'reverse'" % (mode,))
     fn = as_function(fn, "hessian")
+    gradients = {}  # position -> grad(fn, wrt=position): its code and dispatch made once
+    # (_array_key of float array arguments -> the batched tangent code of each block, for calls
+    # seen before: their classes, shapes and dtypes decide every check below)
+    fast = FastPaths()
 
     @functools.wraps(fn)
     def hess(*args, **keywords):
+        blocks = None if keywords else _by_batched_code(fast.get(_array_key(args)), args)
+        if blocks is not None:
+            return blocks
         args = _by_position(fn, args, keywords)
         positions, many = _positions(_as_called(fn, len(args)), wrt)
         _check_differentiable(_as_called(fn, len(args)), args, positions)
         _check_stacked(_as_called(fn, len(args)), args, positions)
         for p in positions:  # (a complex argument: no one real matrix)
             real_jacobian(args[p], fn) if np.iscomplexobj(args[p]) else None
-        blocks = [_hessian_rows(fn, args, a, positions, mode) for a in positions]
-        blocks = [[b if np.ndim(b) else float(b) for b in row] for row in blocks]
-        return tuple(tuple(row) for row in blocks) if many else blocks[0][0]
+        rows = [gradients.get(a) or gradients.setdefault(a, grad(fn, wrt=a)) for a in positions]
+        blocks = [_hessian_rows(g, args, positions, mode) for g in rows]
+        if mode == "forward" and not keywords and all(a.__class__ is np.ndarray
+                                                      and a.dtype.kind == "f" for a in args):
+            runs = [[(_batched_code(g, args, b), g, b) for b in positions] for g in rows]
+            if all(run[0] is not None for row in runs for run in row):
+                fast[_array_key(args)] = (runs, many)
+        return _as_blocks(blocks, many)
     if not isinstance(wrt, (tuple, list)):
         hess.__adcompiler_jacobian__ = (grad(fn, wrt=wrt), wrt)  # (the Jacobian of the gradient)
     return hess
 
 
-def _hessian_rows(fn, args, a, positions, mode):
-    """The blocks ``d(df/d arg_a) / d arg_b`` for every ``b`` in ``positions``."""
-    g = grad(fn, wrt=a)
+def _as_blocks(blocks, many):
+    blocks = [[b if np.ndim(b) else float(b) for b in row] for row in blocks]
+    return tuple(tuple(row) for row in blocks) if many else blocks[0][0]
+
+
+def _by_batched_code(known, args):
+    """A Hessian from the batched tangent code of each block (``known``: what a call with
+    arguments of these classes, shapes and dtypes found), or None (unknown, or not a batch)."""
+    if known is None:
+        return None
+    runs, many = known
+    try:
+        blocks = [[_batched_columns(run, g, args, b) for run, g, b in row] for row in runs]
+    except CalleeRedefined:
+        return None  # (the general path generates the code again)
+    if any(b is None for row in blocks for b in row):
+        return None
+    return _as_blocks(blocks, many)
+
+
+def _hessian_rows(g, args, positions, mode):
+    """The blocks ``d(df/d arg_a) / d arg_b`` for every ``b`` in ``positions``, ``g`` being
+    ``grad(f, wrt=a)`` (the checks of ``jacobian(g, wrt=b)`` were made by ``hessian``)."""
     if mode == "forward":
-        return [jacobian(g, wrt=b, mode="forward")(*args) for b in positions]
+        return [_forward_jacobian(g, args, b) for b in positions]
     gradient, pullback = _pullback(_target(g, args), _private(args), positions)
     return _rows_by_pullback(pullback, np.shape(gradient), args, positions)
 

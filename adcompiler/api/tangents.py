@@ -165,6 +165,13 @@ def _forward_jacobian(fn, args, pos):
 def _batched_jacobian(fn, args, pos):
     """The Jacobian w.r.t. array argument ``pos`` from one run of batched tangent code, or None
     when the function's tangent code cannot run on a batch."""
+    run = _batched_code(fn, args, pos)
+    return None if run is None else _batched_columns(run, fn, args, pos)
+
+
+def _batched_code(fn, args, pos):
+    """The batched tangent code of ``fn`` w.r.t. argument ``pos`` for these arguments' kinds
+    (generated once), or None when it cannot run on a batch."""
     target = _target(fn, args)
     kinds = tuple(map(arguments.kind_of, args))
     table = _BATCHED.setdefault(unwrap(target), {})
@@ -174,9 +181,12 @@ def _batched_jacobian(fn, args, pos):
             STATS["generated"] += 1
         except Unbatchable:
             table[(pos, kinds)] = None
-    run = table[(pos, kinds)]
-    if run is None:
-        return None
+    return table[(pos, kinds)]
+
+
+def _batched_columns(run, fn, args, pos):
+    """The Jacobian w.r.t. array argument ``pos`` from one run of the batched tangent code
+    ``run``, or None when what it gives is not a batch of tangents."""
     x = np.asarray(args[pos])
     n = x.size
     try:
@@ -190,4 +200,5 @@ def _batched_jacobian(fn, args, pos):
         if t.ndim and np.any(t):
             return None  # not a batch of tangents: let the column loop decide
         t = np.zeros((n,) + out_shape)
-    return np.moveaxis(t.reshape((n,) + out_shape), 0, -1).reshape(out_shape + x.shape)
+    t = t.reshape((n,) + out_shape)  # (the batch axis last: np.moveaxis(t, 0, -1))
+    return t.transpose(tuple(range(1, t.ndim)) + (0,)).reshape(out_shape + x.shape)

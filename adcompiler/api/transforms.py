@@ -12,11 +12,13 @@ from .. import runtime
 from ..callables import as_function
 from ..errors import AdError
 from ..parse import define
+from ..runtime import CalleeRedefined
 from . import gradients
-from .derived import Wrt, _check_differentiable, _positions
+from .caches import FastPaths
+from .derived import Wrt, _array_key, _check_differentiable, _positions
 from .gradients import _DECORATOR
 from .pullbacks import vjp
-from .tangents import jvp
+from .tangents import _jvp_function, jvp
 
 
 def grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True,
@@ -82,17 +84,37 @@ def hvp(fn: Callable, wrt: int = 0) -> Callable:
     Hessian (forward mode over the generated gradient). With more arguments,
     ``hvp(f, wrt=i)(*args, v)``: ``v`` comes last, the other arguments are held fixed."""
     gradient = gradients.grad(fn, wrt=wrt)
+    # (_array_key of the arguments and v -> the tangent code, for calls on float arrays and
+    # floats seen before: their classes, shapes and dtypes decide every check jvp makes)
+    fast = FastPaths()
 
     @functools.wraps(as_function(fn, "hvp"))
     def product(*args_and_vector):
+        run = fast.get(_array_key(args_and_vector))
+        if run is not None:
+            try:
+                return run((args_and_vector[-1],), *args_and_vector[:-1])[1]
+            except CalleeRedefined:
+                pass  # (the general path generates the code again)
         if len(args_and_vector) < 2:
             raise AdError("hvp(f)(*args, v) needs the arguments of f and the vector v",
                           function=getattr(fn, "__qualname__", "f"))
         args, v = args_and_vector[:-1], args_and_vector[-1]
         tangents = [None] * len(args)
         tangents[wrt] = v
-        return jvp(gradient, args, tangents)[1]
+        result = jvp(gradient, args, tangents)[1]
+        if all(_real_float(a) for a in args_and_vector) and v.__class__ is args[wrt].__class__ \
+                and getattr(v, "shape", None) == getattr(args[wrt], "shape", None):
+            fast[_array_key(args_and_vector)] = _jvp_function(gradient, args,
+                                                              (wrt % len(args),))
+        return result
     return product
+
+
+def _real_float(value) -> bool:
+    """A Python float or a real float ndarray (not a subclass)."""
+    return value.__class__ is float or (value.__class__ is np.ndarray
+                                        and value.dtype.kind == "f")
 
 
 def linearize(fn: Callable, *primals) -> tuple[Any, Callable]:

@@ -33,7 +33,8 @@ def _broadcast(g, shape):
         size *= n
     if size > _SMALL:
         return np.broadcast_to(g, shape)
-    out = np.empty(shape, dtype=g.dtype if g.__class__ is _ndarray else np.result_type(g))
+    out = np.empty(shape, dtype=g.dtype if g.__class__ is _ndarray
+                   else _float if g.__class__ is _float else np.result_type(g))
     out[...] = g
     return out
 

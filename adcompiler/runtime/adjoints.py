@@ -23,6 +23,8 @@ from ._base import (
     _rebuilt,
 )
 
+_float64 = np.float64
+
 
 def own(g, x, wide=False):
     """An adjoint array that generated code may update in place (a private copy, never a view);
@@ -140,6 +142,8 @@ def take_adjoint(dx, index):
 
 def add(a, b):
     """Sum of two adjoints of any structure (0.0 is the zero of every structure)."""
+    if a.__class__ is _ndarray and b.__class__ is _ndarray:
+        return a + b
     if a.__class__ is _float and not a:
         return b
     if b.__class__ is _float and not b:
@@ -206,7 +210,8 @@ def expand_like(t, ans):
     """A tangent with the shape of its primal ``ans`` (a Python number in ``ans``'s precision when
     that is float32, as NumPy arithmetic of the two would give)."""
     shape = ans.shape if ans.__class__ is _ndarray else np.shape(ans)
-    if (t.shape if t.__class__ is _ndarray else np.shape(t)) == shape:
+    cls = t.__class__
+    if (t.shape if cls is _ndarray else () if cls is _float else np.shape(t)) == shape:
         return t
     if t.__class__ is _float and getattr(ans, "dtype", None) == _F32:
         t = _f32(t)
@@ -223,7 +228,7 @@ def expand_like(t, ans):
 def zero_like(x):
     """A zero tangent or adjoint with the structure of ``x``."""
     if x.__class__ is _ndarray:
-        return np.zeros_like(x, dtype=x.dtype if np.issubdtype(x.dtype, np.inexact) else float)
+        return np.zeros(x.shape, dtype=x.dtype if x.dtype.kind in "fc" else float)
     if isinstance(x, (list, tuple)):
         return _rebuilt(x, [zero_like(e) for e in x])
     if isinstance(x, dict):
@@ -265,9 +270,15 @@ def cast_like(g, x):
             _inconsistent(g, x)  # (never broadcast a gradient across the argument's shape)
         out[...] = g
         return out
+    if x.__class__ is dict:  # (parameters in a dict: the common container, first)
+        if g.__class__ is _float:
+            return {k: cast_like(0.0, v) for k, v in x.items()}
+        return {k: cast_like(g.get(k, 0.0), v) for k, v in x.items()}
     if isinstance(x, float):
         if g.__class__ is _float:
             return g
+        if g.__class__ is _float64:
+            return float(g)
         if np.size(g) != 1:
             _inconsistent(g, x)
         return float(np.real(g) if np.ndim(g) == 0 else np.real(np.reshape(g, ())))

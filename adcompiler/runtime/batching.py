@@ -21,7 +21,7 @@ def expand_batch(t, ans):
     """A batched tangent given the full shape ``(batch,) + ans.shape``."""
     if t.__class__ is _float:
         return t
-    shape = t.shape[:1] + np.shape(ans)
+    shape = t.shape[:1] + (ans.shape if ans.__class__ is _ndarray else np.shape(ans))
     return t if t.shape == shape else np.broadcast_to(t, shape)
 
 

@@ -277,21 +277,33 @@ def check_distinct(written, names, refusal, *args):
     another argument, shares its memory, holds it or is held by it (an entry, an attribute): the
     write changes the other argument too, which the derivative does not follow (``f(d, d)``,
     ``f(net, net.params)``)."""
-    for i in written:
-        mine = _roots(args[i])
-        for j, other in enumerate(args):
-            if j != i:
-                theirs = _roots(other)
-                if any(any(_overlap(a, b) for a in mine[k] for b in theirs[k])
-                       if mine[k][0].__class__ is _ndarray else True
-                       for k in mine.keys() & theirs.keys()):
+    mine = [(i, _roots(args[i])) for i in written if args[i].__class__ not in _NUMBERS]
+    if not any(roots for _, roots in mine):
+        return  # (numbers only, or nothing found: nothing shared)
+    theirs = [None if a.__class__ in _NUMBERS else _roots(a) for a in args]
+    for i, roots in mine:
+        for j, other in enumerate(theirs):
+            if j != i and other:
+                common = roots.keys() & other.keys()
+                if common and any(any(_overlap(a, b) for a in roots[k] for b in other[k])
+                                  if roots[k][0].__class__ is _ndarray else True
+                                  for k in common):
                     raise refusal("%r and %r" % (names[i], names[j]))
+
+
+# (values _roots finds nothing in)
+_NUMBERS = frozenset([float, int, bool, complex, str, type(None)])
 
 
 def _roots(value) -> dict:
     """{id of an object: [the arrays viewing it, or the object]} for ``value`` and what it holds
     one level down, when they are arrays (by the array owning their memory), containers or
     objects (numbers are values: two equal ones are never the same thing written into)."""
+    if value.__class__ is _ndarray:  # (the common case, first)
+        root = value
+        while root.base.__class__ is _ndarray:
+            root = root.base
+        return {id(root): [value]}
     found = [value]
     if value.__class__ is list or value.__class__ is tuple:
         found += value

@@ -40,9 +40,12 @@ def unbroadcast(g, x):
     if g.__class__ is _float:
         return g
     if g.__class__ is _ndarray and x.__class__ is _ndarray:
-        if g.shape == x.shape:
-            return g
         shape, gshape = x.shape, g.shape
+        if gshape == shape:
+            return g
+        extra = len(gshape) - len(shape)
+        if extra > 0 and gshape[extra:] == shape:  # (the common case: leading axes added)
+            return g.sum(axis=0) if extra == 1 else g.sum(axis=tuple(range(extra)))
     elif x.__class__ in _SCALAR_CLASSES:
         return g.sum() if g.__class__ is _ndarray else g
     elif g.__class__ in _CONTAINERS and x.__class__ in _CONTAINERS:
@@ -92,6 +95,19 @@ def shape_of(*operands):
     """Something with the shape and dtype of the operands' elementwise result: the first operand
     of that shape and dtype, else a stand-in. Gradient code uses it where the result was needed
     for its shape only (and the dtype, which the adjoint seeded from it takes)."""
+    first = operands[0]
+    if first.__class__ is _ndarray:  # (the common case, without NumPy's dispatch: arrays of
+        full, dtype = first.shape, first.dtype  # one dtype, one of them of the result's shape)
+        for o in operands:
+            if o.__class__ is not _ndarray or o.dtype != dtype:
+                break
+            full = _broadcast_pair(full, o.shape)
+        else:
+            for o in operands:
+                if o.shape == full:
+                    return o
+    elif first.__class__ is _float and all(o.__class__ is _float for o in operands):
+        return first
     shapes = [o.shape if o.__class__ is _ndarray else np.shape(o) for o in operands]
     dtypes = {o.dtype for o in operands
               if o.__class__ is not _float and o.__class__ is not int and hasattr(o, "dtype")}
@@ -101,6 +117,15 @@ def shape_of(*operands):
         if s == full and getattr(o, "dtype", None) == dtype:
             return o
     return _Shaped(full, dtype if dtype is not None else np.result_type(*operands))
+
+
+def _broadcast_pair(a, b):
+    """``np.broadcast_shapes(a, b)``, without its cost when one shape ends with the other."""
+    if a == b or (len(a) > len(b) and a[len(a) - len(b):] == b):
+        return a
+    if len(b) > len(a) and b[len(b) - len(a):] == a:
+        return b
+    return np.broadcast_shapes(a, b)
 
 
 def log_softmax(p, z, axis=None):
@@ -172,7 +197,7 @@ def sum_product(a, b):
 
 def unreduce(g, x, axis=None, keepdims=False):
     """Broadcast the adjoint of a reduction of ``x`` over ``axis`` back to ``x``'s shape."""
-    shape = np.shape(x)
+    shape = x.shape if x.__class__ is _ndarray else np.shape(x)
     if g.__class__ is _float:
         if not g:
             return g
