@@ -67,20 +67,20 @@ def check_unused_calls(fdef, layout, plan_of, wrt, result, varied, loc, generate
     closure holds, a module-level cache) would be seen afterwards without its derivative. An
     error for a callable known only at run time, and for a function of the user's that writes
     into something not its own (``effects.writes_outside``)."""
-    if generated:
-        return
+    candidates = [s for s in layout.simple if plan_of[id(s)].kind in ("dynamic", "call")
+                  and target_of(s)[0] is not None
+                  and any(n in varied for n in plan_of[id(s)].diff_reads)]
+    if generated or not candidates:
+        return  # (the common case: no walk, no fixpoint below)
     # (what reaches the result at all, for its value or only its shape: np.shape(lift(t))), or
     # a branch's or loop's test (if f(cand) < f0: a line search)
     tests = {n for st in fdef.body for node in walk(st)
              if isinstance(node, (gast.If, gast.While)) for n in loads(node.test)}
     reaching = set().union(*(activity(layout, wrt, r, loads) for r in tests | {result}))
-    for s in layout.simple:
+    for s in candidates:
         plan = plan_of[id(s)]
-        bound = target_of(s)[0]
-        if plan.kind not in ("dynamic", "call") or bound is None or bound in reaching \
-                or not any(n in varied for n in plan.diff_reads):
-            continue
-        if plan.kind == "call" and not effects.writes_outside(plan.fn):
+        if target_of(s)[0] in reaching \
+                or (plan.kind == "call" and not effects.writes_outside(plan.fn)):
             continue
         raise loc.error("the call %s(...) may change values that are read afterwards, and its "
                         "result is not used, so it is not differentiated" % plan.callee, s,
