@@ -163,6 +163,16 @@ def rebuilt(node, like):
     return node
 
 
+def in_region_of(nodes, like) -> None:
+    """The statements generated for ``like`` (a call's forward half, its records), in the ``try``
+    region ``like`` is in, so its handlers run as written when they raise."""
+    handlers = getattr(like, "ad_try", None)
+    if handlers is not None:
+        for node in nodes:
+            if getattr(node, "ad_try", None) is None:
+                node.ad_try = handlers
+
+
 def walk_statements(stmt):
     """``stmt`` and every statement nested in its blocks."""
     yield stmt

@@ -196,6 +196,32 @@ def test_unpacking_zip_of_differentiated_values_is_refused_at_its_line():
         ad.grad(unpacks_zip_of_differentiated_pairs)(np.array([1.0, 2.0, 3.0]))
 
 
+def unpacks_an_argument(x, pair):
+    a, b = pair
+    first, *rest = x
+    return np.sum(a * x + b) + first * len(rest)
+
+
+@pytest.mark.parametrize("pair, x", [([1.0, 2.0, 3.0], [1.0, 2.0]), ((1.0,), [1.0, 2.0]),
+                                     ([1.0, 2.0], [])])
+def test_unpacking_the_wrong_number_of_values_raises_as_the_plain_call(pair, x):
+    x = np.array(x)
+    with pytest.raises(ValueError) as plain:
+        unpacks_an_argument(x, pair)
+    for run in (lambda: ad.grad(unpacks_an_argument)(x, pair),
+                lambda: ad.jvp(unpacks_an_argument, (x, pair), (x, pair))):
+        with pytest.raises(ValueError) as info:
+            run()
+        assert str(info.value) == str(plain.value)
+    check_all_modes(unpacks_an_argument, [np.array([0.5, 1.5]), (0.3, 1.2)])
+
+
+def test_unpacking_a_dict_argument_takes_its_keys():
+    x, table = np.array([0.5, 1.5]), {2: 1.0, 1: 2.0}
+    assert ad.value_and_grad(unpacks_an_argument)(x, table)[0] == unpacks_an_argument(x, table)
+    check_all_modes(unpacks_an_argument, [x, table])
+
+
 # -- a namedtuple read both by attribute and by position -----------------------------------------
 
 Params = collections.namedtuple("Params", ["a", "b"])

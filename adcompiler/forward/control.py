@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import gast
 
-from ..ir import if_, located, rebuilt
+from ..ir import if_, in_region_of, located, not_, rebuilt
 
 
 class ControlFlow:
@@ -16,18 +16,24 @@ class ControlFlow:
     def transform(self, stmts) -> list:
         out = []
         for s in stmts:
-            if isinstance(s, gast.If):
-                self.transform_if(s, out)
-            elif isinstance(s, (gast.For, gast.While)):
-                self.transform_loop(s, out)
-            elif isinstance(s, gast.With):
-                if not getattr(s, "ad_hook", False):  # a context manager: tangents inside it too
-                    out.append(located(gast.With(items=s.items, body=self.transform(s.body),
-                                                 type_comment=None), s))
-                continue  # gradient hooks belong to the backward pass
-            else:
-                self.transform_simple(s, out)
+            start = len(out)
+            self.transform_statement(s, out)
+            in_region_of(out[start:], s)
         return out
+
+    def transform_statement(self, s, out):
+        """Append the tangent code of ``s`` to ``out``."""
+        if isinstance(s, gast.If):
+            self.transform_if(s, out)
+        elif isinstance(s, (gast.For, gast.While)):
+            self.transform_loop(s, out)
+        elif isinstance(s, gast.With):
+            if not getattr(s, "ad_hook", False):  # a context manager: tangents inside it too
+                out.append(located(gast.With(items=s.items, body=self.transform(s.body),
+                                             type_comment=None), s))
+            # (gradient hooks belong to the backward pass)
+        else:
+            self.transform_simple(s, out)
 
     def enter_branch(self, s):
         """Called before each branch of an ``if``, and each pass over a loop body, is
@@ -47,6 +53,11 @@ class ControlFlow:
         self.maybe_zero = body_zero | self.maybe_zero  # (0.0 after the if when after either branch)
         self.materialize(self.live - body_live, body, s)
         self.materialize(self.live - else_live, orelse, s)
+        if orelse and _is_attempt(s):
+            # the body may raise and set the test False: the other branch's zeros then too
+            out.append(rebuilt(if_(s.test, body), s))
+            out.append(rebuilt(if_(not_(s.test.id), orelse), s))
+            return
         out.append(rebuilt(if_(s.test, body, orelse), s))
 
     def transform_loop(self, s, out):
@@ -96,3 +107,11 @@ class ControlFlow:
         else:
             loop = gast.While(test=s.test, body=body, orelse=[])
         out.append(rebuilt(loop, s))
+
+
+def _is_attempt(s) -> bool:
+    """``if try_ok:`` holding the body of a ``try`` whose handler sets ``try_ok`` False (see
+    ``normalize.attempts``)."""
+    handlers = getattr(s.body[0], "ad_try", None) or () if s.body else ()
+    return isinstance(s.test, gast.Name) and any(
+        getattr(h, "ad_attempt_flag", None) == s.test.id for h in handlers)

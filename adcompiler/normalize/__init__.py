@@ -22,6 +22,7 @@ from ..errors import Location
 from ..ir import walk
 from ..naming import Namer
 from ..resolve import Resolver
+from .attempts import extract_attempts
 from .closures import late_names
 from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
@@ -53,6 +54,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     lowered = lower_jumps(fdef, namer)
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
+    lowered = extract_attempts(fdef, lowered, resolver, namer, loc, bind and norm.helper, generated)
     rewrite_outer_names(lowered, resolver, norm.helper, loc)
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}

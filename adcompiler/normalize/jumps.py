@@ -157,6 +157,8 @@ class JumpLowering:
             s.body = self._block(s.body)
             if isinstance(s, gast.Try):
                 s.orelse = self._block(s.orelse)
+                for h in s.handlers:
+                    h.body = self._block(h.body) or [gast.Pass()]
         return s
 
 
@@ -170,9 +172,10 @@ def _flatten_lists(stmts):
         if isinstance(s, list):
             out.extend(_flatten_lists(s))
         else:
-            for field in ("body", "orelse"):
-                if isinstance(getattr(s, field, None), list):
-                    setattr(s, field, _flatten_lists(getattr(s, field)))
+            for block in (s, *getattr(s, "handlers", ())):
+                for field in ("body", "orelse"):
+                    if isinstance(getattr(block, field, None), list):
+                        setattr(block, field, _flatten_lists(getattr(block, field)))
             out.append(s)
     return out
 
@@ -189,10 +192,11 @@ def _drop_unread_flags(body, flags):
             if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
                     and st.targets[0].id in dead:
                 continue
-            for field in ("body", "orelse"):
-                if isinstance(getattr(st, field, None), list):
-                    setattr(st, field, keep(getattr(st, field))
-                            or ([gast.Pass()] if field == "body" else []))
+            for block in (st, *getattr(st, "handlers", ())):
+                for field in ("body", "orelse"):
+                    if isinstance(getattr(block, field, None), list):
+                        setattr(block, field, keep(getattr(block, field))
+                                or ([gast.Pass()] if field == "body" else []))
             out.append(st)
         return out
     return keep(body)

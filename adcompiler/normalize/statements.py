@@ -243,6 +243,9 @@ class Statements:
         written; one that would continue the function raises the AdError that its path is not
         differentiated, where it runs; on an exception, the ``finally`` block runs as written
         before it goes on (after the handler, and for any other exception too)."""
+        if getattr(s, "ad_attempt", False):  # (see ``attempts``: its handlers run as written)
+            self.region(s.body, s.handlers)
+            return
         jumps = (gast.Return, gast.Break, gast.Continue)
         if any(isinstance(n, jumps) for st in s.finalbody for n in gast.walk(st)):
             self.unsupported(s, "'return', 'break' or 'continue' in a 'finally' block",
@@ -253,13 +256,16 @@ class Statements:
             handlers.append(gast.ExceptHandler(
                 type=name("BaseException"), name=None,
                 body=copy_tree(final) + [gast.Raise(exc=None, cause=None)]))
-        body = self.block(s.body)
-        for st in body:
+        self.region(s.body, handlers)
+        for st in s.orelse + s.finalbody:
+            self.stmt(st)
+
+    def region(self, body, handlers):
+        """Flatten ``body``, its statements marked as in the ``try`` with ``handlers``."""
+        for st in self.block(body):
             for node in walk_statements(st):
                 node.ad_try = handlers
             self.out.append(st)
-        for st in s.orelse + s.finalbody:
-            self.stmt(st)
 
     def handler(self, h, final):
         """The ``except`` clause as generated code runs it (see ``stmt_Try``), followed by the

@@ -118,6 +118,7 @@ class Stores:
                     or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
                 self.unsupported(target, "this starred unpacking", "index the sequence explicitly")
             n = len(target.elts)
+            self.check_unpacking(value, n - len(starred), bool(starred), s)
             for i, elt in enumerate(target.elts):
                 if starred and i == starred[0]:  # a, *rest, b = seq: rest = list(seq[1:-1])
                     after = n - 1 - i
@@ -138,6 +139,23 @@ class Stores:
             self.unsupported(target, "assignment to %s" % type(target).__name__.lower(),
                              "assign to a local name, tuple of names or an element of a local "
                              "array")
+
+    def check_unpacking(self, value, count, at_least, s):
+        """Before ``a, b = value`` is bound entry by entry: Python's ValueError when ``value``
+        does not have ``count`` entries, a refusal when it is not read by position (a set, a
+        dict); not in generated code, which unpacks what it made."""
+        if self.generated or not isinstance(value, gast.Name):
+            return
+        spelled = value.id.replace("%", "%%")
+        error = self.loc.error(
+            "unpacking %s reads it by position, which is right for a list, tuple or array, but "
+            "it is a %%s when it runs" % spelled, s,
+            hint="unpack list(%s), or sorted(%s) for a set" % (spelled, spelled))
+        check = gast.Call(func=name(self.helper("check_unpacking", runtime.check_unpacking)),
+                          args=[value, const(count),
+                                name(self.helper("refusal", runtime.Refusal(error)))]
+                          + ([const(True)] if at_least else []), keywords=[])
+        self.emit(gast.Expr(value=check), s)
 
     def unpack_display(self, target, value, s) -> bool:
         """``a, b = e1, e2``: each value computed (in order, into a temporary where it is a name

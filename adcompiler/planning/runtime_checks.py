@@ -163,7 +163,7 @@ class RuntimeChecks:
                 continue
             func, obj = plan.guard
             text = gast.unparse(func).strip()
-            if text in seen:
+            if text in seen or getattr(obj, "__adcompiler_generated__", False):
                 continue
             seen.add(text)
             label = text.replace(".", "_")

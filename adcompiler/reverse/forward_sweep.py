@@ -6,7 +6,19 @@ from __future__ import annotations
 
 import gast
 
-from ..ir import assign, const, if_, loads, located, name, not_, rebuilt, target_of, walk
+from ..ir import (
+    assign,
+    const,
+    if_,
+    in_region_of,
+    loads,
+    located,
+    name,
+    not_,
+    rebuilt,
+    target_of,
+    walk,
+)
 from ..naming import label_of
 
 
@@ -17,32 +29,38 @@ class ForwardSweep:
     def forward(self, stmts) -> list:
         out = []
         for s in stmts:
-            if isinstance(s, (gast.For, gast.While)) and not self.has_active(s):
-                s.ad_inactive = True
-                out.append(s)
-            elif isinstance(s, gast.With):
-                if not getattr(s, "ad_hook", False):  # a context manager: forward inside it
-                    out.append(located(gast.With(items=s.items, body=self.forward(s.body),
-                                                 type_comment=None), s))
-                continue  # gradient hooks run in the backward pass only
-            elif isinstance(s, gast.If):
-                self.forward_if(s, out)
-            elif isinstance(s, gast.For):
-                self.forward_for(s, out)
-            elif isinstance(s, gast.While):
-                self.forward_while(s, out)
-            elif self.plan.plans[id(s)].kind in ("call", "dynamic") \
-                    and target_of(s)[0] in self.plan.active:
-                self.forward_call(s, out)
-            else:
-                out.extend(self.checks(s))
-                out.append(s)
-                check = self.subscript_check(s)
-                if check is not None:
-                    out.append(check)
-                record = self.record_plan(s, self.reads_of(s))
-                self.records[id(s)] = self.emit_records(s, record, out)
+            start = len(out)
+            self.forward_statement(s, out)
+            in_region_of(out[start:], s)
         return out
+
+    def forward_statement(self, s, out):
+        """Append the forward pass of ``s`` to ``out``."""
+        if isinstance(s, (gast.For, gast.While)) and not self.has_active(s):
+            s.ad_inactive = True
+            out.append(s)
+        elif isinstance(s, gast.With):
+            if not getattr(s, "ad_hook", False):  # a context manager: forward inside it
+                out.append(located(gast.With(items=s.items, body=self.forward(s.body),
+                                             type_comment=None), s))
+            # (gradient hooks run in the backward pass only)
+        elif isinstance(s, gast.If):
+            self.forward_if(s, out)
+        elif isinstance(s, gast.For):
+            self.forward_for(s, out)
+        elif isinstance(s, gast.While):
+            self.forward_while(s, out)
+        elif self.plan.plans[id(s)].kind in ("call", "dynamic") \
+                and target_of(s)[0] in self.plan.active:
+            self.forward_call(s, out)
+        else:
+            out.extend(self.checks(s))
+            out.append(s)
+            check = self.subscript_check(s)
+            if check is not None:
+                out.append(check)
+            record = self.record_plan(s, self.reads_of(s))
+            self.records[id(s)] = self.emit_records(s, record, out)
 
     def has_active(self, s) -> bool:
         """Does compound statement ``s`` contain a statement with an active target?"""

@@ -37,6 +37,20 @@ def refused(refusal):
 
 
 @_effectful
+def attempt_started():
+    """True: the test of the ``if`` holding the body of a ``try`` whose handler goes on; the
+    generated handler sets it False (see ``normalize.attempts``). Effectful, so no pass takes it
+    for the constant it starts as."""
+    return True
+
+
+@_effectful
+def no_exception():
+    """None: the exception a ``try`` caught before it is caught (see ``attempt_started``)."""
+    return None
+
+
+@_effectful
 def refused_if_inexact(values, refusal):
     """Raise ``refusal`` if one of ``values`` (operands given to a parameter without a
     derivative) holds floats: an integer carries no derivative, a float would lose one."""
@@ -64,6 +78,22 @@ def check_by_position(items, refusal):
     which reads it by position, meets a set, a dict or an iterator."""
     if not isinstance(items, _SEQUENCES):
         raise refusal(type(items).__name__)
+
+
+@_effectful
+def check_unpacking(items, count, refusal, at_least=False):
+    """Python's ValueError when ``a, b = items`` gets other than ``count`` values (fewer, with a
+    starred target: ``at_least``); ``refusal`` (naming the type) when reading ``items`` by
+    position, as the targets are bound, is not what iterating over it gives (a set, a dict)."""
+    kind = items.__class__
+    if kind is not tuple and kind is not list and kind is not _ndarray \
+            and not isinstance(items, _SEQUENCES):
+        raise refusal(kind.__name__)
+    n = len(items)
+    if n != count and not (at_least and n > count):
+        raise ValueError("not enough values to unpack (expected %s%d, got %d)"
+                         % ("at least " if at_least else "", count, n) if n < count
+                         else "too many values to unpack (expected %d)" % count)
 
 
 @_effectful
