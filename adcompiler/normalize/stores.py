@@ -112,33 +112,37 @@ class Stores:
             attribute = gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store())
             self.emit(gast.Assign(targets=[attribute], value=value, type_comment=None), s)
         elif isinstance(target, (gast.Tuple, gast.List)):
-            value = self.iterated_object(value, s) or value  # (x, y = v: v.__iter__'s items)
-            starred = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
-            if len(starred) > 1 \
-                    or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
-                self.unsupported(target, "this starred unpacking", "index the sequence explicitly")
-            n = len(target.elts)
-            self.check_unpacking(value, n - len(starred), bool(starred), s)
-            for i, elt in enumerate(target.elts):
-                if starred and i == starred[0]:  # a, *rest, b = seq: rest = list(seq[1:-1])
-                    after = n - 1 - i
-                    part = gast.Subscript(value=value, slice=gast.Slice(
-                        lower=const(i), upper=const(-after) if after else None, step=None),
-                        ctx=gast.Load())
-                    self.assign_to(elt.value.id, gast.Call(func=name(self._builtin("list")),
-                                                           args=[part], keywords=[]), s)
-                    continue
-                # after the star: from the end
-                index = i if not starred or i < starred[0] else i - n
-                item = gast.Subscript(value=value, slice=const(index), ctx=gast.Load())
-                if isinstance(elt, gast.Name):
-                    self.emit(assign(elt.id, item), s)
-                else:
-                    self.store(elt, self.atom(item, s), s)
+            self.store_unpacked(target, value, s)
         else:
             self.unsupported(target, "assignment to %s" % type(target).__name__.lower(),
                              "assign to a local name, tuple of names or an element of a local "
                              "array")
+
+    def store_unpacked(self, target, value, s):
+        """``a, *rest, b = value``: each target bound to its entry (``rest`` to a list)."""
+        value = self.iterated_object(value, s) or value  # (x, y = v: v.__iter__'s items)
+        starred = [i for i, e in enumerate(target.elts) if isinstance(e, gast.Starred)]
+        if len(starred) > 1 \
+                or (starred and not isinstance(target.elts[starred[0]].value, gast.Name)):
+            self.unsupported(target, "this starred unpacking", "index the sequence explicitly")
+        n = len(target.elts)
+        self.check_unpacking(value, n - len(starred), bool(starred), s)
+        for i, elt in enumerate(target.elts):
+            if starred and i == starred[0]:  # a, *rest, b = seq: rest = list(seq[1:-1])
+                after = n - 1 - i
+                part = gast.Subscript(value=value, slice=gast.Slice(
+                    lower=const(i), upper=const(-after) if after else None, step=None),
+                    ctx=gast.Load())
+                self.assign_to(elt.value.id, gast.Call(func=name(self._builtin("list")),
+                                                       args=[part], keywords=[]), s)
+                continue
+            # after the star: from the end
+            index = i if not starred or i < starred[0] else i - n
+            item = gast.Subscript(value=value, slice=const(index), ctx=gast.Load())
+            if isinstance(elt, gast.Name):
+                self.emit(assign(elt.id, item), s)
+            else:
+                self.store(elt, self.atom(item, s), s)
 
     def check_unpacking(self, value, count, at_least, s):
         """Before ``a, b = value`` is bound entry by entry: Python's ValueError when ``value``
