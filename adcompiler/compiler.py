@@ -50,7 +50,7 @@ def _analysis_kind(k):
     if isinstance(k, tuple) and k[0] == CONTAINER:
         # (a tuple argument's kind lists its entries': see arguments.kinds_of)
         return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[2])) if len(k) > 2 else CONTAINER
-    return k if k in (FLOAT, SCALAR) else None
+    return k if k in (FLOAT, SCALAR, CONTAINER) else None  # (CONTAINER: a caller's container)
 
 
 def _function_def(fname: str, args, body: list, like):
@@ -111,6 +111,7 @@ def _stage(fn, arg_kinds=None, fuse=True):
                                          arguments.modules_of(
                                              param_names(parsed.tree), parsed.tree.args,
                                              parsed.fn, arg_kinds))
+    ctx.returned_classes = getattr(fdef, "ad_returned_classes", {})
     if fuse:
         fuse_composites(fdef, ctx)
     return parsed, ctx, fdef
@@ -399,6 +400,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     fwd = r.function(fwd_name, r.fdef.args,
                      maybe_unbound + r.entry + r.forward + [gast.Return(value=fwd_ret)])
     fns, source = r.finish([fwd, bwd], optimize)
+    fns[fwd_name].__adcompiler_primal__ = unwrap(fn)  # (its result's kind: planning.kinds)
     return Split(fns[fwd_name], fns[bwd_name], source)
 
 

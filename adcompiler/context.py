@@ -32,6 +32,8 @@ class Context:
         self.containers: set[str] = set()
         self.temps: set[str] = set()  # temporaries the normaliser introduced
         self.arg_classes: dict = {}   # parameter -> class of an object argument
+        # name -> class of the objects operators and calls bind it to (normalize/classes.py)
+        self.returned_classes: dict = {}
         # differentiating adcompiler's own generated code again (forward over reverse)
         self.generated = parsed.fn.__code__.co_filename.startswith("<adcompiler")
         self.called = False  # (compiled as a called function: set by the compiler)

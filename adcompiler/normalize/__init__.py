@@ -23,6 +23,7 @@ from ..ir import walk
 from ..naming import Namer
 from ..resolve import Resolver
 from .attempts import extract_attempts
+from .classes import rebound_classes
 from .closures import late_names
 from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
@@ -79,23 +80,40 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                                                    params_of(fdef))
     norm.iterables = local_kinds(lowered, resolver, _param_kinds(
         fdef.args, sequence_params, dict_params, object_classes or {}))
-    # (a name only ever bound as the counter of loops over range is no other value's)
-    counters = {id(loop.target) for st in lowered for loop in walk(st) if isinstance(loop, gast.For)
-                and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
-                and resolver.resolve(loop.iter.func) is range}
-    other_stores = [n.id for st in lowered for n in walk(st)
-                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
-                    and id(n) not in counters]
     params = params_of(fdef)
-    norm.bound_twice = params | {n for n in stores if stores.count(n) > 1 and n in other_stores}
+    norm.bound_twice = params | _bound_twice(lowered, stores, resolver)
     norm.read_late = late_names(lowered)
+    _learn_rebound_objects(norm, lowered, params)
     norm.caller_objects = params - set(number_params)
     body = norm.block(lowered)
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
                            returns=None, type_comment=None, type_params=[])
     gast.copy_location(out, fdef)
+    out.ad_returned_classes = {n: norm.object_classes[n] for n in norm.returned_objects}
     resolver.locals |= norm.temps
     return out, norm.temps
+
+
+def _bound_twice(body, stores, resolver) -> set:
+    """Names ``body`` binds more than once (``stores``: each binding's name), but not those only
+    ever bound as the counter of loops over ``range`` (no other value's)."""
+    counters = {id(loop.target) for st in body for loop in walk(st) if isinstance(loop, gast.For)
+                and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
+                and resolver.resolve(loop.iter.func) is range}
+    other_stores = [n.id for st in body for n in walk(st)
+                    if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
+                    and id(n) not in counters]
+    return {n for n in stores if stores.count(n) > 1 and n in other_stores}
+
+
+def _learn_rebound_objects(norm, body, params):
+    """Names bound more than once, always to objects of one class of the user's (``pos = pos +
+    vel * dt``: that class's operators and methods; see ``classes``)."""
+    for n, cls in rebound_classes(body, norm.resolver.resolve, norm.object_classes,
+                                  params).items():
+        if n in norm.bound_twice:
+            norm.object_classes[n] = cls
+            norm.returned_objects.add(n)
 
 
 def _lists_and_tables(norm, body, list_params, rewrite) -> set:

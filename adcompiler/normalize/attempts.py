@@ -281,7 +281,6 @@ class _Attempts:
         module = self.resolver.parsed.globals
         made = define(source, label, {"__name__": module.get("__name__")}, where)
         fn = types.FunctionType(made.__code__, module, label)  # (reading the user's module)
-        fn.__adcompiler_generated__ = True  # (no user rebinds it: no check that it is the same)
         written = sorted(written_parameters(fn))
         if written:
             self.refuse(s, "changing %r (an object the function had before the 'try')"

@@ -298,3 +298,4 @@ class Callees:
         found = inspect.getattr_static(self.object_classes[value.id], attr, None)
         fn = getattr(found, which, None) if isinstance(found, property) else None
         return fn if isinstance(fn, types.FunctionType) else None
+

@@ -23,6 +23,7 @@ class Calls:
         atoms."""
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
+        node = self.receiver_class_call(node) or node  # (type(self)(x, y): Vec(x, y))
         if isinstance(node.func, gast.Name) and self.constructed_class(node) is not None:
             made = self.namer.fresh(node.func.id.lower())  # ([Dense(W1), Dense(W2)])
             self.temps.add(made)
@@ -42,6 +43,9 @@ class Calls:
             node = gast.Call(func=gast.Attribute(value=receiver, attr=node.func.attr,
                                                  ctx=gast.Load()), args=node.args,
                              keywords=node.keywords)
+        direct = self.returned_object_method(node)
+        if direct is not None:  # (v.norm() of v = a + b, objects of the user's class)
+            node = direct
         converted = self.conversion_method(node, s)
         if converted is not None:  # (float(q): q.__float__(), of the user's class)
             return converted

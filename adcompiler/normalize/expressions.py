@@ -49,6 +49,7 @@ class Expressions:
             return flat
         t = self.temp()
         self.emit(assign(t, flat), s)
+        self.note_result_class(t, flat)
         return name(t)
 
     def expr(self, node, s):

@@ -23,6 +23,7 @@ from ..naming import Namer
 from ..resolve import MISSING, Resolver
 from .callees import Callees
 from .calls import Calls
+from .classes import ReturnedObjects
 from .closures import Closures
 from .dicts import DictUpdates
 from .expressions import Expressions
@@ -36,8 +37,9 @@ from .statements import Statements
 from .stores import Stores
 
 
-class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlining, LocalFunctions,
-                 Closures, DictUpdates, HigherOrder, ItertoolsCalls, ListMethods):
+class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, ReturnedObjects,
+                 Inlining, LocalFunctions, Closures, DictUpdates, HigherOrder, ItertoolsCalls,
+                 ListMethods):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):
@@ -61,6 +63,8 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Inlinin
         self.inlining: list = []
         # parameter -> class of an object argument the body never rebinds (its methods known)
         self.object_classes: dict = {}
+        # names of objects of a known class a called function returned (``note_result_class``)
+        self.returned_objects: set = set()
         # name -> whether it holds a sequence (see ``sequences``: SEQUENCE, OTHER or None)
         self.iterables: dict = {}
 

@@ -209,7 +209,9 @@ class Stores:
                 flat = name(t)
             self.emit(assign(target, flat), s)
             return
-        self.emit(assign(target, self.expr(value, s)), s)
+        flat = self.expr(value, s)
+        self.emit(assign(target, flat), s)
+        self.note_result_class(target, flat)
 
     def held_container(self, node, s):
         """For ``x[k] = v`` whose ``x`` is ``obj.attr`` (a plain attribute of an object argument or

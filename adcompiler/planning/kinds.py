@@ -20,6 +20,7 @@ from ..analysis import (
     rank,
 )
 from ..ir import target_of
+from ..normalize.classes import returns_namedtuples
 from ..normalize.dicts import returns_dicts
 from ..parse import is_user_function
 from ..resolve import MISSING
@@ -138,8 +139,11 @@ def _function_call_kind(obj, value, of, layout):
     if not _hashable(obj):
         return None  # (np.poly1d and other callables the tables below cannot hold)
     if obj in _CONTAINER_BUILDERS or getattr(rules.lookup(obj), "container", False) \
-            or (is_user_function(obj) and returns_dicts(obj)):  # (state = init(w))
+            or _returns_containers(obj):  # (state = init(w); b = predict(b) making a namedtuple)
         return CONTAINER
+    primal = getattr(obj, "__adcompiler_primal__", None)
+    if _returns_containers(primal):  # (its forward half, in gradient code differentiated again)
+        return ("tuple_of", (CONTAINER, None))
     if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
         return _reshaped_kind(tuple_display(value.args[0], layout))
     if obj in _CREATORS_LIKE and value.args and rank(of(value.args[0])) \
@@ -217,14 +221,17 @@ def tuple_display(node, layout):
     return node
 
 
-def callee_kinds(plan, kinds, arg_classes, layout, resolver) -> tuple:
+def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None) -> tuple:
     """Kinds of a user function's positional arguments at a call: an object argument passes on
-    its class, so the callee resolves the methods it calls on it (``self.forward(x)``); a
+    its class, so the callee resolves the methods it calls on it (``self.forward(x)``), and so
+    does a name of objects of one class (``returned``: see ``normalize.classes``); a
     module-level dict or set, that it is one (the callee iterates over its keys or items)."""
     def kind(p):
         node = plan.bound.get(p)
         if isinstance(node, gast.Name) and node.id in arg_classes and node.id not in layout.binds:
             return ("object", arg_classes[node.id])
+        if isinstance(node, gast.Name) and node.id in (returned or {}):
+            return ("object", returned[node.id])
         if isinstance(node, gast.Name) and node.id not in kinds:
             value = resolver.resolve(node)
             if isinstance(value, dict):
@@ -257,6 +264,11 @@ _CONTAINER_METHODS = ("items", "values", "keys", "copy")
 _CREATORS = (np.zeros, np.ones, np.empty, np.full)
 _ARRAY_COPIES = (np.array, np.asarray, np.asanyarray, np.copy, np.ascontiguousarray)
 _CREATORS_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
+
+def _returns_containers(fn) -> bool:
+    """Whether ``fn`` is a function of the user's that returns dicts or namedtuples."""
+    return is_user_function(fn) and (returns_dicts(fn) or returns_namedtuples(fn))
+
 
 def _hashable(obj) -> bool:
     try:

@@ -47,7 +47,8 @@ class FunctionPlan:
 
     def callee_kinds(self, plan, ctx) -> tuple:
         """Kinds of a user function's positional arguments at a call (``kinds.callee_kinds``)."""
-        return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout, ctx.resolver)
+        return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout, ctx.resolver,
+                                   ctx.returned_classes)
 
     def float_names(self) -> set:
         """Names that surely hold floats or float arrays: what depends on ``wrt`` (a comparison,
@@ -137,6 +138,8 @@ def _split_webs(fdef, params, arg_kinds, ctx):
     renamed = split_webs(body, fdef.body[-1], candidates, params, ctx) if candidates else {}
     if renamed:
         ctx.loc = ctx.loc.renaming(renamed)
+        ctx.returned_classes.update({new: ctx.returned_classes[old] for new, old in renamed.items()
+                                     if old in ctx.returned_classes})
 
 
 def _analyse_memory(fdef, params, wrt, arg_kinds, ctx) -> tuple:

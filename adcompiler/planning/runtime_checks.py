@@ -163,7 +163,13 @@ class RuntimeChecks:
                 continue
             func, obj = plan.guard
             text = gast.unparse(func).strip()
-            if text in seen or getattr(obj, "__adcompiler_generated__", False):
+            root = func
+            while isinstance(root, gast.Attribute):
+                root = root.value
+            parsed = self.ctx.resolver.parsed
+            if text in seen or (isinstance(root, gast.Name) and root.id not in parsed.globals
+                                and root.id not in parsed.cells):
+                # (a name generated code binds itself, not one the user may bind again)
                 continue
             seen.add(text)
             label = text.replace(".", "_")

@@ -1,0 +1,224 @@
+"""The classes of the user's objects that names hold, read from the code: the one class whose
+objects every ``return`` of a function makes (``returned_class``: ``return Vec(...)``), and the
+class of a name bound more than once, to such objects only (``rebound_classes``: ``pos = pos +
+vel * dt`` in a loop, ``pos`` first ``Vec(x, y)``), so that its operators and methods are that
+class's.
+"""
+from __future__ import annotations
+
+import builtins
+import inspect
+import types
+
+import gast
+
+from ..errors import AdError
+from ..ir import name, walk
+from ..parse import is_user_function, parse_function
+
+
+class ReturnedObjects:
+    """Names of objects of a known class that calls return (a mixin of the ``Normalizer``)."""
+
+    def note_result_class(self, target, value):
+        """After ``target = value`` (flattened; ``target`` bound once): when ``value`` calls a
+        function or a method of an object of a known class whose every ``return`` makes an object
+        of one plain class of the user's (``return Vec(self.x + o.x, ...)``, ``return self``),
+        ``target`` is known to hold one (its operators and methods are then that class's)."""
+        if not isinstance(value, gast.Call) or target in self.bound_twice \
+                or self.bind_object is None:
+            return
+        func, receiver = value.func, None
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.object_classes:
+            receiver = self.object_classes[func.value.id]
+            fn = inspect.getattr_static(receiver, func.attr, None)
+            fn = fn.__func__ if isinstance(fn, staticmethod) else fn
+        else:
+            fn = self.resolver.resolve(func)
+        cls = returned_class(fn, receiver)
+        if cls is not None:
+            self.object_classes[target] = cls
+            self.returned_objects.add(target)
+
+    def returned_object_method(self, node):
+        """``v.method(args)`` for ``v`` an object a called function returned (see
+        ``note_result_class``): the call of its class's function, ``Vec.method(v, args)``
+        (differentiated through its source like any function of the user's); else None."""
+        func = node.func
+        if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                and func.value.id in self.returned_objects):
+            return None
+        cls = self.object_classes[func.value.id]
+        fn = inspect.getattr_static(cls, func.attr, None)
+        static = isinstance(fn, staticmethod)
+        fn = fn.__func__ if static else fn
+        if not isinstance(fn, types.FunctionType):
+            return None
+        label = self.helper("%s_%s" % (cls.__name__, fn.__name__.strip("_")), fn)  # (Vec_add)
+        return gast.Call(func=name(label), args=([] if static else [func.value]) + node.args,
+                         keywords=node.keywords)
+
+
+    def receiver_class_call(self, node):
+        """``type(v)(args)`` or ``v.__class__(args)`` for ``v`` an object of a known class: the
+        call of that class (an object made here, ``Vec(args)``); else None."""
+        func = node.func
+        if isinstance(func, gast.Call) and len(func.args) == 1 and not func.keywords \
+                and self.resolver.resolve(func.func) is type:
+            held = func.args[0]
+        elif isinstance(func, gast.Attribute) and func.attr == "__class__":
+            held = func.value
+        else:
+            return None
+        cls = self.object_classes.get(held.id) if isinstance(held, gast.Name) else None
+        if cls is None:
+            return None
+        return gast.Call(func=name(self.helper(cls.__name__, cls)), args=node.args,
+                         keywords=node.keywords)
+
+_OPERATORS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
+              gast.MatMult: "matmul", gast.Pow: "pow"}
+def _plain_class(cls) -> bool:
+    """A class of the user's whose call makes an object of exactly that class."""
+    return isinstance(cls, type) and type(cls).__call__ is type.__call__ \
+        and cls.__new__ is object.__new__ \
+        and isinstance(inspect.getattr_static(cls, "__init__", None), types.FunctionType)
+
+
+def returns_namedtuples(fn) -> bool:
+    """Whether every ``return`` of the user's function ``fn`` makes a namedtuple of one class
+    (``return Belief(m, c)``): its result is a container, read by position and by field."""
+    cls = returned_class(fn, None, _namedtuple_class)
+    return cls is not None
+
+
+def _namedtuple_class(cls) -> bool:
+    return isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields")
+
+
+def returned_class(fn, receiver, accept=_plain_class):
+    """The one plain class of the user's whose objects every ``return`` of ``fn`` makes
+    (``Cls(...)``, ``self`` or ``type(self)(...)`` for a method of ``receiver``), else None."""
+    if not isinstance(fn, types.FunctionType) or not is_user_function(fn):
+        return None
+    try:
+        tree = parse_function(fn).tree
+    except AdError:
+        return None
+    this = tree.args.args[0].id if receiver is not None and tree.args.args else None
+    found = set()
+    for node in _own_nodes(tree.body):
+        if not isinstance(node, gast.Return):
+            continue
+        value = node.value
+        if isinstance(value, gast.Name) and value.id == this:
+            found.add(receiver)
+            continue
+        if not isinstance(value, gast.Call):
+            return None
+        made = value.func
+        if this is not None and (
+                (isinstance(made, gast.Call) and isinstance(made.func, gast.Name)
+                 and made.func.id == "type" and len(made.args) == 1
+                 and isinstance(made.args[0], gast.Name) and made.args[0].id == this)
+                or (isinstance(made, gast.Attribute) and made.attr == "__class__"
+                    and isinstance(made.value, gast.Name) and made.value.id == this)):
+            found.add(receiver)
+            continue
+        cls = _resolve_in(made, fn)
+        if not accept(cls):
+            return None
+        found.add(cls)
+    return found.pop() if len(found) == 1 and accept(next(iter(found))) else None
+
+
+def _own_nodes(body):
+    """The nodes of ``body``, not those of functions or classes defined in it."""
+    for st in body:
+        if isinstance(st, (gast.FunctionDef, gast.ClassDef, gast.Lambda)):
+            continue
+        yield st
+        for child in gast.iter_child_nodes(st):
+            if not isinstance(child, (gast.FunctionDef, gast.ClassDef, gast.Lambda)):
+                yield from _own_nodes([child])
+
+
+def _resolve_in(node, fn):
+    """The object ``node`` (a name or attribute chain) denotes in ``fn``'s module."""
+    if isinstance(node, gast.Name):
+        return fn.__globals__.get(node.id, getattr(builtins, node.id, None))
+    if isinstance(node, gast.Attribute):
+        base = _resolve_in(node.value, fn)
+        return getattr(base, node.attr, None) if base is not None else None
+    return None
+
+
+def rebound_classes(body, resolve, known, params) -> dict:
+    """Name -> class for each name ``body`` binds more than once whose every binding is an object
+    of that one plain class of the user's: made there (``Vec(x, y)``), or returned by an
+    operator, a method or a function whose returns are (``returned_class``), on names of known
+    classes (``known``: object arguments, objects made here; these names themselves, found
+    together to a fixed point; not ``params``, whose first value is the caller's)."""
+    values, seen = {}, set()
+    for node in (n for st in body for n in walk(st)):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name):
+            values.setdefault(node.targets[0].id, []).append(node.value)
+            seen.add(id(node.targets[0]))
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            values.setdefault(node.target.id, []).append(
+                gast.BinOp(left=gast.Name(id=node.target.id, ctx=gast.Load(), annotation=None,
+                                          type_comment=None), op=node.op, right=node.value))
+            seen.add(id(node.target))
+        elif isinstance(node, gast.Name) and isinstance(node.ctx, gast.Store) \
+                and id(node) not in seen:
+            values.setdefault(node.id, []).append(None)  # (bound otherwise: a loop, unpacking)
+    found = {}
+    candidates = {n: v for n, v in values.items() if None not in v and n not in params}
+    for _ in range(len(candidates) + 1):
+        before = dict(found)
+        for n, exprs in candidates.items():
+            classes = {_class_of(e, resolve, {**known, **found}) for e in exprs} - {None}
+            if len(classes) == 1:
+                found[n] = classes.pop()
+        if found == before:
+            break
+    for _ in range(len(found) + 1):  # (every binding, with every class found: or none)
+        wrong = [n for n in found if any(_class_of(e, resolve, {**known, **found}) is not found[n]
+                                         for e in candidates[n])]
+        for n in wrong:
+            del found[n]
+        if not wrong:
+            break
+    return found
+
+
+def _class_of(expr, resolve, classes):
+    """The class of the object ``expr`` makes or returns, by ``classes`` of names; else None."""
+    if isinstance(expr, gast.Name):
+        return classes.get(expr.id)
+    if isinstance(expr, gast.Call):
+        func = expr.func
+        made = resolve(func)
+        if _plain_class(made):
+            return made
+        if isinstance(func, gast.Attribute):
+            receiver = _class_of(func.value, resolve, classes)
+            if receiver is not None:
+                return returned_class(inspect.getattr_static(receiver, func.attr, None),
+                                      receiver)
+        return returned_class(made, None) if isinstance(made, types.FunctionType) else None
+    if isinstance(expr, gast.BinOp) and type(expr.op) in _OPERATORS:
+        verb = _OPERATORS[type(expr.op)]
+        left = _class_of(expr.left, resolve, classes)
+        if left is not None:
+            return returned_class(inspect.getattr_static(left, "__%s__" % verb, None), left)
+        right = _class_of(expr.right, resolve, classes)
+        if right is not None and isinstance(expr.left, gast.Constant):
+            return returned_class(inspect.getattr_static(right, "__r%s__" % verb, None), right)
+    if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
+        operand = _class_of(expr.operand, resolve, classes)
+        if operand is not None:
+            return returned_class(inspect.getattr_static(operand, "__neg__", None), operand)
+    return None
