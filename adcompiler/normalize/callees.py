@@ -20,6 +20,7 @@ from ..ir import assign, name, walk
 from ..parse import parse_function
 from ..resolve import MISSING, local_names
 from ..rules.helpers import containers
+from .records import generated_init
 
 # the method Python calls to convert an object (float(q): q.__float__())
 _CONVERSIONS = {float: "__float__", int: "__int__", complex: "__complex__", round: "__round__",
@@ -200,6 +201,9 @@ class Callees:
         cls = self.constructed_class(value)
         if cls is None:
             return False
+        if generated_init(cls):
+            self.construct_dataclass(target, cls, value, s)
+            return True
         call = gast.Call(func=value.func, args=[name(target)] + list(value.args),
                          keywords=value.keywords)
         made = gast.Call(func=name(self.helper("new_object", runtime.new_object)),
@@ -216,6 +220,8 @@ class Callees:
                 or self.bind_object is None:
             return None
         cls = self.resolver.resolve(value.func)
+        if generated_init(cls):
+            return cls
         init = inspect.getattr_static(cls, "__init__", None) if isinstance(cls, type) else None
         if not isinstance(init, types.FunctionType) or type(cls).__call__ is not type.__call__ \
                 or cls.__new__ is not object.__new__ or "__slots__" in vars(cls):

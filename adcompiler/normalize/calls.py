@@ -23,7 +23,7 @@ class Calls:
         atoms."""
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
-        node = self.receiver_class_call(node) or node  # (type(self)(x, y): Vec(x, y))
+        node = self.receiver_class_call(node) or self.replaced(node) or node  # (Vec(x, y))
         if isinstance(node.func, gast.Name) and self.constructed_class(node) is not None:
             made = self.namer.fresh(node.func.id.lower())  # ([Dense(W1), Dense(W2)])
             self.temps.add(made)

@@ -33,13 +33,14 @@ from .itertools_calls import ItertoolsCalls
 from .lists import ListMethods
 from .local_functions import LocalFunctions
 from .loops import Loops
+from .records import Dataclasses
 from .statements import Statements
 from .stores import Stores
 
 
 class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, ReturnedObjects,
-                 Inlining, LocalFunctions, Closures, DictUpdates, HigherOrder, ItertoolsCalls,
-                 ListMethods):
+                 Inlining, LocalFunctions, Closures, Dataclasses, DictUpdates, HigherOrder,
+                 ItertoolsCalls, ListMethods):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):
