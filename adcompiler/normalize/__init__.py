@@ -30,6 +30,7 @@ from .frozen import thaw_frozen_distributions
 from .generators import yielded_as_list
 from .jumps import lower_jumps
 from .lists import sure_lists
+from .matches import lower_matches
 from .namespaces import resolve_namespace_aliases
 from .normalizer import Normalizer
 from .outer_names import rewrite_outer_names
@@ -52,9 +53,11 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     None: the arguments' kinds are not known, and the code is for reading: every parameter is
     taken for a sequence); ``module_params``: parameter -> the module it is given (``xp=np``)."""
     fdef = yielded_as_list(fdef, namer, loc)
-    lowered = lower_jumps(fdef, namer)
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
+    if bind is not None:
+        fdef.body = lower_matches(fdef.body, namer, resolver, norm.helper, loc)
+    lowered = lower_jumps(fdef, namer)
     lowered = extract_attempts(fdef, lowered, resolver, namer, loc, bind and norm.helper, generated)
     rewrite_outer_names(lowered, resolver, norm.helper, loc)
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)

@@ -13,6 +13,7 @@ from .closures import late_names
 from .expressions import Renamer
 from .jumps import lower_jumps
 from .local_functions import lambda_def
+from .matches import lower_matches
 from .sequences import iteration_kind, local_kinds
 
 
@@ -106,7 +107,8 @@ class Inlining:
     def lowered_body(self, fdef, renames) -> list:
         """``fdef``'s body, its names renamed and its jumps lowered, ending in its one
         ``return``; the names it binds become locals of this function."""
-        body = [Renamer(renames).visit(copy_tree(st)) for st in fdef.body]
+        body = lower_matches([Renamer(renames).visit(copy_tree(st)) for st in fdef.body],
+                             self.namer, self.resolver, self.helper, self.loc)
         inner = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
                                  returns=None, type_comment=None, type_params=[])
         gast.copy_location(inner, fdef)

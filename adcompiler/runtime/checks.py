@@ -5,7 +5,7 @@ rebound since the code was generated (``CalleeRedefined``). They are apart from 
 they compute no derivative, and raise with a message for the user."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -94,6 +94,19 @@ def check_unpacking(items, count, refusal, at_least=False):
         raise ValueError("not enough values to unpack (expected %s%d, got %d)"
                          % ("at least " if at_least else "", count, n) if n < count
                          else "too many values to unpack (expected %d)" % count)
+
+
+def match_sequence(subject, count, star):
+    """Whether a sequence pattern of ``count`` entries (at least, with a ``*rest``: ``star``)
+    matches ``subject`` as ``match`` decides: a sequence, not a string, of that length."""
+    if isinstance(subject, (str, bytes, bytearray)) or not isinstance(subject, Sequence):
+        return False
+    return len(subject) >= count if star else len(subject) == count
+
+
+def match_mapping(subject, keys):
+    """Whether a mapping pattern with ``keys`` matches ``subject``: a mapping holding them."""
+    return isinstance(subject, Mapping) and all(k in subject for k in keys)
 
 
 @_effectful
