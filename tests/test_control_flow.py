@@ -2,7 +2,7 @@
 inputs that take every branch and run zero, one and many iterations."""
 import numpy as np
 import pytest
-from conftest import assert_grad
+from conftest import assert_grad, check_all_modes
 
 import adcompiler as ad
 
@@ -315,3 +315,25 @@ def test_loop_else_runs_unless_the_loop_broke(fn, x):
     assert_grad(fn, [x])
     _, t = ad.jvp(fn, (x,), (np.ones_like(x),))
     assert t == pytest.approx(float(np.sum(ad.grad(fn)(x))), rel=1e-9)
+
+
+def continues_in_nested_ifs(x, values):
+    """Two ``continue`` in nested ``if``s: lowered to a flag that the second guard's branch sets
+    again, so its decision is kept in a name of its own, recorded at every iteration."""
+    s = 0.0
+    for v in values:
+        if v > 0:
+            if v > 2:
+                continue
+        if v < -1:
+            if v < -2:
+                continue
+        s += x * x * v
+    return s
+
+
+@pytest.mark.parametrize("values", [[1.0, 3.0, -3.0], [-3.0, 1.0, 0.5], [1.0, 1.5, 3.0]])
+def test_a_guard_whose_branch_sets_its_flag_again_is_recorded_each_iteration(values):
+    check_all_modes(continues_in_nested_ifs, [3.0, values])
+    want = sum(2 * 3.0 * v for v in values if not (v > 2 or v < -2))
+    assert ad.grad(continues_in_nested_ifs)(3.0, values) == pytest.approx(want)

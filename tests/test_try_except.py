@@ -316,3 +316,37 @@ def cube_root(a, x0):
 def test_newton_with_a_fallback_step_where_it_divides_by_zero():
     check_all_modes(cube_root, [np.float64(2.0), np.float64(0.0)])
     assert ad.grad(cube_root)(2.0, np.float64(0.0)) == pytest.approx(2.0 ** (-2.0 / 3.0) / 3.0)
+
+
+def skips_then_filters(x, recs):
+    s = 0.0
+    for r in recs:
+        try:
+            v = r["v"]
+        except KeyError:
+            continue
+        if v > 1.5:
+            continue
+        s += v * x * x
+    return s
+
+
+def stops_at_a_bad_record(x, recs):
+    s = 0.0
+    for r in recs:
+        try:
+            v = r["v"]
+        except KeyError:
+            return s * x
+        if v > 1.5:
+            continue
+        s += v * x * x
+    return s
+
+
+@pytest.mark.parametrize("recs", [[{"v": 1.0}, {"v": 1.2}, {}], [{}, {"v": 1.0}],
+                                  [{"v": 2.0}, {"v": 0.5}, {}, {"v": 1.0}]])
+def test_a_handler_that_continues_or_returns_then_another_continue(recs):
+    for fn in (skips_then_filters, stops_at_a_bad_record):
+        check_all_modes(fn, [3.0, recs])
+        assert ad.value_and_grad(fn)(3.0, recs)[0] == pytest.approx(fn(3.0, recs))

@@ -114,8 +114,8 @@ class _Attempts:
                     for h in s.handlers)
         started = gast.Call(func=name(self.helper("attempt_started", runtime.attempt_started)),
                             args=[], keywords=[])
-        call = gast.Call(func=name(self.helper(fn.__name__, fn)),
-                         args=[name(r) for r in reads], keywords=[])
+        label = self.helper(fn.__name__, fn)
+        call = gast.Call(func=name(label), args=[name(r) for r in reads], keywords=[])
         attempt = [assign(results, call, s)] if outputs else [gast.Expr(value=call)]
         attempt += [assign(o, gast.Subscript(value=name(results), slice=const(k), ctx=gast.Load()),
                            s) for k, o in enumerate(outputs)]
@@ -129,7 +129,7 @@ class _Attempts:
         tried = gast.Try(body=[gast.copy_location(st, s) for st in attempt],
                          handlers=self.passed_through(s) + [catching] + self.cleanup(s),
                          orelse=[], finalbody=[])
-        tried.ad_attempt = True
+        tried.ad_attempt = label  # (the call it makes: see ``Statements.stmt_Try``)
         gast.copy_location(tried, s)
         nothing = gast.Call(func=name(self.helper("no_exception", runtime.no_exception)),
                             args=[], keywords=[])

@@ -243,8 +243,17 @@ class Statements:
         written; one that would continue the function raises the AdError that its path is not
         differentiated, where it runs; on an exception, the ``finally`` block runs as written
         before it goes on (after the handler, and for any other exception too)."""
-        if getattr(s, "ad_attempt", False):  # (see ``attempts``: its handlers run as written)
+        attempt = getattr(s, "ad_attempt", None)
+        if attempt:  # (see ``attempts``: its handlers run as written)
+            start = len(self.out)
             self.region(s.body, s.handlers)
+            first = self.out[start].value if len(self.out) > start else None
+            if attempt is not True and not (isinstance(first, gast.Call) and isinstance(
+                    first.func, gast.Name) and first.func.id == attempt):
+                # (inlined, its statements would be undone in part where one raises)
+                self.unsupported(s, "this 'try' (its body writes into objects given to it or "
+                                    "calls a local function)",
+                                 "compute the value in a function called in the 'try'")
             return
         jumps = (gast.Return, gast.Break, gast.Continue)
         if any(isinstance(n, jumps) for st in s.finalbody for n in gast.walk(st)):

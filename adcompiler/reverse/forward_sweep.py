@@ -125,17 +125,19 @@ class ForwardSweep:
         test = s.test
         var = test.operand.id if isinstance(test, gast.UnaryOp) else \
             (test.id if isinstance(test, gast.Name) else None)
-        if var and self._bound_inside(var, s):
-            # The branch rebinds its own test: keep the decision in a fresh name.
-            fresh = self.ctx.namer.fresh("cond")
-            out.append(located(assign(fresh, name(var)), s))
-            test = branch_test(fresh, test)
-            var = fresh
-            self.ctx.resolver.locals.add(fresh)
+        fresh = bool(var) and self._bound_inside(var, s)
+        if fresh:
+            # The branch rebinds its own test: keep the decision in a fresh name (which the
+            # layout does not know: recorded in a loop whatever the layout says).
+            var = self.ctx.namer.fresh("cond")
+            out.append(located(assign(var, test.operand if isinstance(test, gast.UnaryOp)
+                                      else test), s))
+            test = branch_test(var, test)
+            self.ctx.resolver.locals.add(var)
         new = rebuilt(if_(test, self.forward(s.body), self.forward(s.orelse)), s)
         out.append(new)
         s.ad_test = test
-        s.ad_test_var = self.control_record(s, var, out) if var else None
+        s.ad_test_var = self.control_record(s, var, out, always=fresh) if var else None
 
     def _bound_inside(self, var, s) -> bool:
         inner = {id(n) for n in walk(s)} - {id(s)}
