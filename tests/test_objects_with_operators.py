@@ -176,3 +176,17 @@ def test_namedtuples_returned_by_functions_are_read_by_field_and_position():
     m = np.array([0.5, -1.0])
     check_all_modes(filtered, [m, 0.9], wrt=(0, 1))
     check_all_modes(summarised, [m])
+
+
+def computed_number_times_object(drag, dt):
+    vel = Vec(drag, 2.0)
+    k1 = Vec(drag * drag, -dt)
+    acc = Vec(0.0, -9.81) - drag * vel
+    step = 0.5 * dt * k1
+    return acc.x + acc.y + step.dot(vel)
+
+
+def test_a_computed_number_times_an_object_is_its_reflected_method():
+    check_all_modes(computed_number_times_object, [0.3, 0.1], wrt=(0, 1))
+    with pytest.raises(ad.AdError, match=r"drag \* an object of class Vec .* but it is a ndarray"):
+        ad.grad(computed_number_times_object)(np.array([0.3, 0.2]), 0.1)

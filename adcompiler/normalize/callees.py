@@ -26,6 +26,9 @@ from .records import generated_init
 _CONVERSIONS = {float: "__float__", int: "__int__", complex: "__complex__", round: "__round__",
                 abs: "__abs__"}
 
+_SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.FloorDiv: "//",
+            gast.Mod: "%", gast.Pow: "**", gast.MatMult: "@"}
+
 # the method Python calls for an arithmetic operator (and for the reflected operation)
 _OPERATOR_METHODS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
                      gast.FloorDiv: "floordiv", gast.Mod: "mod", gast.Pow: "pow",
@@ -53,14 +56,27 @@ class Callees:
         fn = inspect.getattr_static(self.object_classes[receiver.id], method, None) \
             if verb else None
         number = isinstance(other, gast.Constant) and isinstance(other.value, (int, float))
+        unknown = receiver is right and isinstance(other, gast.Name) \
+            and other.id not in self.object_classes
         if not isinstance(fn, types.FunctionType) or "NotImplemented" in fn.__code__.co_names \
-                or (receiver is right and not number):
+                or (receiver is right and not number and not unknown):
             error = self.loc.error("this operator on an object of class %s is not supported"
                                    % self.object_classes[receiver.id].__name__, s,
                                    hint="call a method of the class (v.dot(w)) instead of the "
                                         "operator")
             self.emit(self.refusal_call(error), s)  # (where it runs: it may be a branch not taken)
             return None
+        if unknown and not number:  # (k * v: Python runs v.__rmul__(k) when k is a number)
+            error = self.loc.error(
+                "%s %s an object of class %s is differentiated as %s.%s(%s), which Python runs "
+                "when %s is a number, but it is a %%s here" % (
+                    other.id, _SYMBOLS.get(type(op), "op"),
+                    self.object_classes[receiver.id].__name__, receiver.id, method, other.id,
+                    other.id), s, hint="pass a number, or call the method of the class")
+            check = gast.Call(func=name(self.helper("check_number", runtime.check_number)),
+                              args=[other, name(self.helper("refusal", runtime.Refusal(error)))],
+                              keywords=[])
+            self.emit(gast.Expr(value=check), s)
         return gast.Call(func=gast.Attribute(value=receiver, attr=method, ctx=gast.Load()),
                          args=[] if right is None else [other], keywords=[])
 

@@ -96,6 +96,16 @@ def check_unpacking(items, count, refusal, at_least=False):
                          else "too many values to unpack (expected %d)" % count)
 
 
+@_effectful
+def check_number(value, refusal):
+    """Raise ``refusal`` (naming the type) unless ``value`` is a number: ``k * v`` of an object
+    ``v`` of the user's class is ``v.__rmul__(k)`` then (an array would make an array of
+    objects)."""
+    kind = value.__class__
+    if kind is not float and kind is not int and not isinstance(value, np.generic):
+        raise refusal(kind.__name__)
+
+
 def match_sequence(subject, count, star):
     """Whether a sequence pattern of ``count`` entries (at least, with a ``*rest``: ``star``)
     matches ``subject`` as ``match`` decides: a sequence, not a string, of that length."""
