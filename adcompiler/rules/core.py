@@ -368,13 +368,14 @@ class Table:
             )
         return self._add(rule)
 
-    def reduction(self, fn, params: str, vjp, jvp=None, method=None, name=None):
+    def reduction(self, fn, params: str, vjp, jvp=None, method=None, name=None, selects=False):
         """A reduction over ``axis`` (first parameter the array): linear when no ``jvp`` is given
         (its tangent is the reduction of the tangent, also on a batch of tangents). ``method``:
-        the ndarray method with the same arguments (``"sum"`` for ``np.sum``), if any."""
+        the ndarray method with the same arguments (``"sum"`` for ``np.sum``), if any;
+        ``selects``: see ``Rule``."""
         linear = jvp is None
         return self.define(fn, params, vjp, jvp=jvp, linear=linear, name=name, reduction=method,
-                           batching="reduction" if linear and method else None)
+                           batching="reduction" if linear and method else None, selects=selects)
 
     def product(self, fn, params: str, left, right, call, matmul=False, batching=None,
                 harmless=(), only=None):

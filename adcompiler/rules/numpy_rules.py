@@ -76,7 +76,7 @@ E(np.clip, "a, a_min, a_max", "g * inside(a, a_min, a_max)", "g * np.less(a, a_m
   "g * np.greater(a, a_max)")
 E(np.fmax, "x1, x2", "g * above(x1, x2)", "g * above(x2, x1)")
 E(np.fmin, "x1, x2", "g * above(x2, x1)", "g * above(x1, x2)")
-E(np.nan_to_num, "x", "g * nan_mask(x)")
+E(np.nan_to_num, "x", "np.where(np.isfinite(x), g, 0.0)", selects=True)
 E(np.sinc, "x", "sinc_back(g, x)")
 E(np.deg2rad, "x", "g * (np.pi / 180.0)")
 E(np.rad2deg, "x", "g * (180.0 / np.pi)")
@@ -130,13 +130,13 @@ for _f, _name in ((np.maximum.accumulate, "np.maximum.accumulate"),
                   (np.minimum.accumulate, "np.minimum.accumulate")):
     D(_f, "a, axis=0, dtype=None, out=None", "accumulate_extreme_back(g, a, ans, axis)",
       jvp="accumulate_extreme_jvp(t_a, a, ans, axis)", name=_name)
-# (np.nanmax ignores NaNs: a NaN never equals the extreme, so it gets no gradient)
+# (np.nanmax ignores NaNs: a NaN never equals the extreme, so it gets no gradient; an entry that
+# is not the extreme contributes nothing, even where its own derivative is not finite: selects)
 for _f, _method in ((np.max, "max"), (np.amax, "max"), (np.min, "min"), (np.amin, "min"),
                     (np.nanmax, None),
                     (np.nanmin, None)):
     R(_f, "a, axis=None, out=None, keepdims=False", "unreduce_extreme(g, ans, a, axis, keepdims)",
-      jvp="np.sum(unreduce_extreme(1.0, ans, a, axis, keepdims) * t_a, axis=axis, "
-          "keepdims=keepdims)", method=_method)
+      jvp="extreme_tangent(t_a, ans, a, axis, keepdims)", method=_method, selects=True)
 R(np.var, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   "unreduce(g, a, axis, keepdims) * 2.0 * (a - np.mean(a, axis=axis, keepdims=True)) / "
   "(reduced_size(a, axis) - ddof)",
@@ -164,19 +164,22 @@ D(np.average, "a, axis=None, weights=None", "average_back(g, a, axis, weights)",
   weights="average_weights_back(g, ans, a, axis, weights)",
   jvp="np.average(t_a, axis, weights) + average_weights_back(t_weights, ans, a, axis, weights, "
       "forward=True)")
+# (a NaN entry contributes nothing, even through a derivative that is NaN there: selects)
 D(np.nansum, "a, axis=None, dtype=None, out=None, keepdims=False",
   "unreduce(g, a, axis, keepdims) * ~np.isnan(a)",
-  jvp="np.sum(np.where(np.isnan(a), 0.0, t_a), axis=axis, keepdims=keepdims)")
+  jvp="np.sum(np.where(np.isnan(a), 0.0, t_a), axis=axis, keepdims=keepdims)", selects=True)
 D(np.nanmean, "a, axis=None, dtype=None, out=None, keepdims=False",
   "nanmean_back(g, a, axis, keepdims)",
-  jvp="np.nanmean(np.where(np.isnan(a), np.nan, t_a), axis=axis, keepdims=keepdims)")
+  jvp="np.nanmean(np.where(np.isnan(a), np.nan, t_a), axis=axis, keepdims=keepdims)",
+  selects=True)
 # (the variance of the entries that are not NaN; a NaN entry gets no gradient)
 R(np.nanvar, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   "np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims) * 2.0 * (a - np.nanmean(a, axis=axis, "
   "keepdims=True)) / (np.sum(~np.isnan(a), axis=axis, keepdims=True) - ddof))",
   jvp="np.sum(np.where(np.isnan(a), 0.0, 2.0 * (a - np.nanmean(a, axis=axis, keepdims=True)) * "
       "t_a), axis=axis,"
-      " keepdims=keepdims) / (np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof)")
+      " keepdims=keepdims) / (np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof)",
+  selects=True)
 R(np.nanstd, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   "np.where(np.isnan(a), 0.0, unreduce(g / nonzero_or_one(ans), a, axis, keepdims)"
   " * (a - np.nanmean(a, axis=axis, keepdims=True)) / (np.sum(~np.isnan(a), axis=axis, "
@@ -184,12 +187,12 @@ R(np.nanstd, "a, axis=None, dtype=None, out=None, ddof=0, keepdims=False",
   jvp="np.sum(np.where(np.isnan(a), 0.0, (a - np.nanmean(a, axis=axis, keepdims=True)) * t_a), "
       "axis=axis,"
       " keepdims=keepdims) / ((np.sum(~np.isnan(a), axis=axis, keepdims=keepdims) - ddof) * "
-      "nonzero_or_one(ans))")
+      "nonzero_or_one(ans))", selects=True)
 R(np.nanprod, "a, axis=None, dtype=None, out=None, keepdims=False",
   "np.where(np.isnan(a), 0.0, unreduce(g, a, axis, keepdims) * "
   "others_product(np.where(np.isnan(a), 1.0, a), axis))",
   jvp="np.sum(np.where(np.isnan(a), 0.0, others_product(np.where(np.isnan(a), 1.0, a), axis) * "
-      "t_a), axis=axis, keepdims=keepdims)")
+      "t_a), axis=axis, keepdims=keepdims)", selects=True)
 # (rows are variables: the result is u @ u.T for the centred rows scaled to unit length)
 D(np.corrcoef, "x, y=None, rowvar=True, *, dtype=None", "corrcoef_back(g, x, y, 0)",
   y="corrcoef_back(g, x, y, 1)", jvp="corrcoef_jvp(x, y, t_x, t_y)", only=dict(rowvar=(True,)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...runtime import unreduce_extreme
 from ._base import _zero
 
 
@@ -197,6 +198,13 @@ def nanmean_back(g, a, axis=None, keepdims=False):
     if axis is not None and not keepdims:
         g = np.expand_dims(g, axis)
     return g * mask / np.sum(mask, axis=axis, keepdims=True)
+
+
+def extreme_tangent(t, ans, a, axis=None, keepdims=False):
+    """Tangent of max/min along ``t``: the mean of the tangents of the entries that attain the
+    extreme (the others' are not read: they may be NaN, as at a NaN that nanmax skips)."""
+    share = unreduce_extreme(1.0, ans, a, axis, keepdims)
+    return np.sum(np.where(share != 0, share * t, 0.0), axis=axis, keepdims=keepdims)
 
 
 def cumsum_back_free(t, ans, a, axis=None):
