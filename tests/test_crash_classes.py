@@ -468,3 +468,21 @@ def test_a_loop_over_ndenumerate_is_refused_at_its_line():
         return s
     with pytest.raises(ad.AdError, match="np.ndenumerate"):
         ad.grad(over_ndenumerate)(np.array([1.0, 2.0]))
+
+
+def accumulates_in_a_defaultdict(x):
+    totals = collections.defaultdict(float)
+    for i, v in enumerate(x):
+        totals[i % 2] += v * v
+    return totals[0] + 2 * totals[1]
+
+
+def test_an_opaque_container_filled_with_differentiated_values_is_refused_in_every_mode():
+    # trial 8: reverse mode refused defaultdict(float); forward mode generated code that read
+    # the tangent of a missing key (a KeyError)
+    x = np.array([1.0, 2.0, 3.0])
+    for run in (lambda: ad.grad(accumulates_in_a_defaultdict)(x),
+                lambda: ad.jvp(accumulates_in_a_defaultdict, (x,), (np.ones(3),))):
+        with pytest.raises(ad.AdError, match="defaultdict") as info:
+            run()
+        assert "test_crash_classes.py" in str(info.value)

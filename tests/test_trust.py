@@ -3172,6 +3172,22 @@ def test_a_deep_copy_is_differentiated_and_its_keys_iterated():
         rtol=1e-6, atol=1e-8)
 
 
+def _fast_step(p):
+    return {"w": 2 * p["w"]}
+
+
+def _fast_weights(w):
+    fast = copy.deepcopy({"w": w})
+    stepped = _fast_step(fast)
+    return np.sum(stepped["w"] ** 2) + np.sum(fast["w"] * w)
+
+
+def test_a_copy_is_a_dict_where_its_adjoints_add_up():
+    # trial 8: a deep copy of a dict passed to a function and read after it, its two adjoints
+    # added with + (a TypeError in generated code): a copy has the kind of what it copies
+    check_all_modes(_fast_weights, [np.array([1.0, 2.0])])
+
+
 def _updated_in_a_dict_copy(x):
     p = {"a": x * 1.0}
     q = dict(p)  # (holds p's array)
@@ -4153,3 +4169,20 @@ def test_an_argument_updated_through_a_function_returning_it_changes_as_in_the_p
     assert value == want
     np.testing.assert_array_equal(mine, plain)
     np.testing.assert_allclose(grad, 2.0 * plain)
+
+
+def _picked_then_squared(x):
+    return (np.sum(np.where(x > 0, np.sqrt(x), 0.0)) - 2.0) ** 2
+
+
+def _missing_then_squared(x):
+    return (np.nansum((np.array([1.0, np.nan]) - x) ** 2) - 1.0) ** 2
+
+
+def test_second_derivatives_where_the_adjoint_of_a_selection_is_zero_at_the_point():
+    # the adjoint reaching np.where / nansum is exactly 0 at these points, but its tangent is
+    # not: the entries they picked still contribute to the Hessian (it was 0)
+    np.testing.assert_allclose(ad.hessian(_picked_then_squared)(np.array([4.0, -1.0])),
+                               [[0.125, 0.0], [0.0, 0.0]])
+    np.testing.assert_allclose(ad.hessian(_missing_then_squared)(np.array([0.0, 0.3])),
+                               [[8.0, 0.0], [0.0, 0.0]])

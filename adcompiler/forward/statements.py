@@ -168,7 +168,9 @@ class Statements:
         self.set_tangent(target_of(s)[0], self.user_tangent(s, plan), out, s)
 
     def opaque_statement(self, s, plan, out):
-        if any(n in self.live for n in plan.diff_reads):
+        # (a value given to it depends on wrt, or a value that does is stored into what it made
+        # and read from it after: the derivative would be lost, as in reverse mode)
+        if any(n in self.live for n in plan.diff_reads) or target_of(s)[0] in self.plan.active:
             out.append(self.refusal(s, plan, "register a rule with ad.defjvp(fn, rule), or wrap "
                                              "the value in ad.stop_gradient(...)"))
         self.set_tangent(target_of(s)[0], None, out, s)

@@ -43,8 +43,8 @@ D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="unbroadcast
 D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
 # (copies: the same values, so the same adjoint; a deep copy's arrays are new, a copy's entries
 # are the original's, see planning/contents.py)
-D(copy.copy, "x", "g", linear=True)
-D(copy.deepcopy, "x", "g", linear=True)
+D(copy.copy, "x", "g", linear=True, like="x")
+D(copy.deepcopy, "x", "g", linear=True, like="x")
 D(builtins.tuple, "iterable", "list_back(g, iterable)", linear=True)
 # lists and tuples: + concatenates, * repeats
 D(list.__add__, "x, y", "g[:len(x)]", y="g[len(x):]", jvp="concat_jvp(x, y, t_x, t_y)",

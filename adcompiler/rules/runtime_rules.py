@@ -49,7 +49,9 @@ D(rt.r_items, "items", "r_items_back(g, items)", linear=True)
 D(rt.c_items, "items", "c_items_back(g, items)", linear=True)
 D(elementwise.real_adjoint, "v, x, where", "real_adjoint(g, x, where)", linear=True, zero=X)
 D(elementwise.where_nonzero, "d, value", None, value="where_nonzero(d, g)",
-  jvp="where_nonzero(d, t_value)", zero=("d",), selects=True)
+  jvp="where_picked(d, t_d, t_value)", zero=("d",), selects=True)
+D(elementwise.where_picked, "d, t_d, t_value", None, t_value="where_picked(d, t_d, g)",
+  jvp="where_picked(d, t_d, t_t_value)", zero=("d", "t_d"), selects=True)
 D(distributions.mvn_checked, "v, x, mean, cov, where", "mvn_checked(g, x, mean, cov, where)",
   linear=True, zero=("x", "mean", "cov"))
 D(distributions.dirichlet_checked, "v, x, alpha, where", "dirichlet_checked(g, x, alpha, where)",

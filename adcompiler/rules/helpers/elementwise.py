@@ -56,6 +56,19 @@ def where_nonzero(d, value):
         return np.where(np.equal(d, 0), 0.0, value)
 
 
+def where_picked(d, t_d, t_value):
+    """Tangent of ``where_nonzero(d, value)`` (forward mode over gradient code): ``t_value`` where
+    the adjoint ``d`` or its tangent ``t_d`` is non-zero, else 0. An entry the selecting function
+    did not pick has an adjoint that is 0 whatever the input (both are 0 there); one it picked
+    may have an adjoint that is 0 at this input only, whose tangent still counts."""
+    if t_d.__class__ is float and not t_d:
+        return where_nonzero(d, t_value)
+    if np.ndim(d) == 0 and np.ndim(t_d) == 0 and np.ndim(t_value) == 0:
+        return t_value if d != 0 or t_d != 0 else 0.0 * t_value
+    with np.errstate(invalid="ignore"):
+        return np.where(np.equal(d, 0) & np.equal(t_d, 0), 0.0, t_value)
+
+
 def dpow_base_jvp(v, x, y, t_v, t_x, t_y):
     """Tangent of ``dpow_base(v, x, y)`` (forward mode over gradient code)."""
     out = dpow_base(t_v, x, y)
@@ -191,11 +204,6 @@ def nonzero_or_inf(a):
     return a if a else _INF
 
 
-def nan_mask(x):
-    """1.0 where ``x`` is finite."""
-    return np.isfinite(x).astype(float)
-
-
 def sinc_back(g, x):
     """Adjoint of ``np.sinc(x) = sin(pi x) / (pi x)``."""
     x = np.asarray(x, dtype=float)
@@ -274,24 +282,3 @@ def select_choices_jvp(condlist, t_choicelist, t_default):
     """Tangent of ``np.select`` along its choices' and default's tangents (0.0: zero)."""
     t_choices = [0.0] * len(condlist) if _zero(t_choicelist) else t_choicelist
     return np.select(condlist, [np.asarray(t, dtype=float) for t in t_choices], t_default)
-
-
-
-def hypot_back(g, ans, coordinates):
-    """Adjoints of ``math.hypot(*coordinates)``: each coordinate over the length (the
-    subgradient 0 at the origin)."""
-    if _zero(g):
-        return [g] * len(coordinates)
-    scale = g / nonzero_or_one(ans)
-    return [scale * c for c in coordinates]
-
-
-def hypot_jvp(ans, coordinates, t_coordinates):
-    """Tangent of ``math.hypot(*coordinates)`` (a zero tangent: 0.0, for one or all of them)."""
-    if _zero(t_coordinates):
-        return t_coordinates
-    total = 0.0
-    for c, t in zip(coordinates, t_coordinates):
-        if not _zero(t):
-            total = total + c * t
-    return total / nonzero_or_one(ans)

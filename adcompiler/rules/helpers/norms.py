@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import AdError
-from ._base import _float
-from .elementwise import nonzero_or_inf
+from ._base import _float, _zero
+from .elementwise import nonzero_or_inf, nonzero_or_one
 
 
 def dnorm(g, ans, x, ord=None, axis=None, keepdims=False):
@@ -72,3 +72,23 @@ def dvector_norm(g, ans, x, axis=None, keepdims=False, ord=2):
     out = dnorm(g, ans, flat, ord, -1, False)
     moved = np.reshape(out, kept + [x.shape[a] for a in axes])
     return np.moveaxis(moved, range(x.ndim - len(axes), x.ndim), axes)
+
+
+def hypot_back(g, ans, coordinates):
+    """Adjoints of ``math.hypot(*coordinates)``: each coordinate over the length (the
+    subgradient 0 at the origin)."""
+    if _zero(g):
+        return [g] * len(coordinates)
+    scale = g / nonzero_or_one(ans)
+    return [scale * c for c in coordinates]
+
+
+def hypot_jvp(ans, coordinates, t_coordinates):
+    """Tangent of ``math.hypot(*coordinates)`` (a zero tangent: 0.0, for one or all of them)."""
+    if _zero(t_coordinates):
+        return t_coordinates
+    total = 0.0
+    for c, t in zip(coordinates, t_coordinates):
+        if not _zero(t):
+            total = total + c * t
+    return total / nonzero_or_one(ans)
