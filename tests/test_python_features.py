@@ -1516,3 +1516,28 @@ def test_zip_strict():
         ad.grad(zipped_strictly)(ws, xs[:1])
     with pytest.raises(ValueError, match="zip\\(\\) argument 2 is shorter than argument 1"):
         zipped_strictly(ws, xs[:1])
+
+
+LOGGED = []
+
+
+def logs_with_format(x):
+    s = np.sum(x ** 2)
+    msg = "loss {:.3f}".format(s)  # (unused: a string's method changes nothing)
+    if s > 100.0:
+        LOGGED.append("big {}".format(s))
+    return s
+
+
+def parses_a_formatted_number(x):
+    return float("{:.6f}".format(np.sum(x)))
+
+
+def test_string_methods_on_differentiated_values():
+    x = np.array([1.0, 2.0])
+    check_all_modes(logs_with_format, [x])
+    LOGGED.clear()
+    ad.grad(logs_with_format)(x * 10.0)
+    assert LOGGED == ["big 500.0"]
+    with pytest.raises(ad.AdError, match="a string has no derivative"):
+        ad.grad(parses_a_formatted_number)(x)

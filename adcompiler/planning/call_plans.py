@@ -118,6 +118,11 @@ class CallPlans(RuleBinding):
                 s, gast.Call(func=func, args=receiver + args, keywords=call.keywords), fn)
             plan.call_args = receiver + args
             return plan
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Constant) \
+                and isinstance(func.value.value, (str, bytes)):
+            # ("loss {:.3f}".format(s): a string's method changes nothing; no derivative)
+            return Plan("opaque", loads(call), callee="%r.%s" % (func.value.value, func.attr),
+                        why="a string has no derivative")
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
             rule = rules.lookup_method(func.attr)
             if rule is not None and not self.is_known_object(func.value):
