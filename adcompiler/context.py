@@ -34,6 +34,9 @@ class Context:
         self.arg_classes: dict = {}   # parameter -> class of an object argument
         # name -> class of the objects operators and calls bind it to (normalize/classes.py)
         self.returned_classes: dict = {}
+        # id(statement) -> (check, arguments): what the kind planning gave it is checked where it
+        # runs (planning/planner.py: a dict attribute of an object argument)
+        self.kind_checks: dict = {}
         # differentiating adcompiler's own generated code again (forward over reverse)
         self.generated = parsed.fn.__code__.co_filename.startswith("<adcompiler")
         self.called = False  # (compiled as a called function: set by the compiler)

@@ -709,3 +709,46 @@ def test_a_generator_of_parameters_is_iterated_as_the_list_it_yields():
     np.testing.assert_allclose(grad[1], fd_grad(
         lambda v: penalised_by_generator(Generating(W, b, [Generating(V, c)]), v), [x], 0),
         rtol=1e-6, atol=1e-8)
+
+
+class DictBatchNorm:
+    """Running statistics in a dict attribute, updated in training mode, read in eval mode."""
+
+    def __init__(self, d):
+        self.running = {"mean": np.zeros(d), "var": np.ones(d)}
+        self.training = True
+
+    def forward(self, x):
+        if self.training:
+            mu, var = x.mean(axis=0), x.var(axis=0)
+            self.running["mean"] = 0.9 * self.running["mean"] + 0.1 * mu
+            self.running["var"] = 0.9 * self.running["var"] + 0.1 * var
+        else:
+            mu, var = self.running["mean"], self.running["var"]
+        return (x - mu) / np.sqrt(var + 1e-5)
+
+
+def normalised_cubes(x, bn):
+    return np.sum(bn.forward(x) ** 3)
+
+
+def test_running_statistics_in_a_dict_attribute():
+    x = np.array([[0.0, 1.0], [2.0, 3.5], [4.0, 5.0]])
+    for training in (True, False):
+        plain, inside = DictBatchNorm(2), DictBatchNorm(2)
+        plain.training = inside.training = training
+        value, _ = ad.value_and_grad(normalised_cubes)(x, inside)
+        assert value == pytest.approx(normalised_cubes(x, plain))
+        for key in ("mean", "var"):  # (updated as by the plain call)
+            np.testing.assert_allclose(inside.running[key], plain.running[key])
+        check_all_modes(normalised_cubes, [x, _fresh_norm(training)])
+    bn = DictBatchNorm(2)
+    bn.running = [np.zeros(2)]  # (not a dict: refused where it is read)
+    with pytest.raises(ad.AdError, match="differentiated as a dict.*it is a list"):
+        ad.grad(normalised_cubes)(x, bn)
+
+
+def _fresh_norm(training):
+    bn = DictBatchNorm(2)
+    bn.training = training
+    return bn

@@ -19,10 +19,11 @@ from ..analysis import (
     is_container,
     rank,
 )
+from ..errors import AdError
 from ..ir import target_of
 from ..normalize.classes import returns_namedtuples
 from ..normalize.dicts import returns_dicts
-from ..parse import is_user_function
+from ..parse import is_user_function, parse_function
 from ..resolve import MISSING
 from ..rules.helpers.containers import as_namedtuple, merged_dict
 
@@ -264,6 +265,48 @@ _CONTAINER_METHODS = ("items", "values", "keys", "copy")
 _CREATORS = (np.zeros, np.ones, np.empty, np.full)
 _ARRAY_COPIES = (np.array, np.asarray, np.asanyarray, np.copy, np.ascontiguousarray)
 _CREATORS_LIKE = (np.zeros_like, np.ones_like, np.empty_like, np.full_like)
+
+def held_dict(cls, attr) -> bool:
+    """Whether the methods of the user's class ``cls`` (and its bases) store only dicts into
+    ``self.attr``, at least once (``self.running = {"mean": ...}``): read from an object of the
+    class, it is a dict (checked where it is read: see ``check_dict_attribute``)."""
+    key = (cls, attr)
+    if key not in _HELD_DICTS:
+        found = []
+        for klass in getattr(cls, "__mro__", ())[:-1]:
+            for fn in vars(klass).values():
+                if is_user_function(fn):
+                    found += _stores_into_self(fn, attr)
+        _HELD_DICTS[key] = bool(found) and all(
+            isinstance(v, gast.Dict) or (isinstance(v, gast.Call) and isinstance(v.func, gast.Name)
+                                         and v.func.id == "dict") for v in found)
+    return _HELD_DICTS[key]
+
+
+_HELD_DICTS: dict = {}
+
+
+def _stores_into_self(fn, attr) -> list:
+    """The values ``fn`` (a method) stores into ``self.attr``; [None] for other ways it binds it."""
+    try:
+        tree = parse_function(fn).tree
+    except AdError:
+        return [None]
+    if not tree.args.args:
+        return []
+    this = tree.args.args[0].id
+    out = []
+    for node in gast.walk(tree):
+        targets = node.targets if isinstance(node, gast.Assign) else \
+            [node.target] if isinstance(node, (gast.AugAssign, gast.AnnAssign)) else []
+        for t in targets:
+            for n in gast.walk(t):
+                if isinstance(n, gast.Attribute) and n.attr == attr \
+                        and isinstance(n.value, gast.Name) and n.value.id == this \
+                        and isinstance(n.ctx, gast.Store):
+                    out.append(node.value if isinstance(node, gast.Assign) and t is n else None)
+    return out
+
 
 def _returns_containers(fn) -> bool:
     """Whether ``fn`` is a function of the user's that returns dicts or namedtuples."""

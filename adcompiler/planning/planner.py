@@ -9,8 +9,8 @@ from typing import Callable
 import gast
 import numpy as np
 
-from ..analysis import BOTTOM, Layout, activity, is_container, scalar_kinds
-from ..ir import list_method, target_of
+from ..analysis import BOTTOM, CONTAINER, Layout, activity, is_container, scalar_kinds
+from ..ir import const, list_method, target_of
 from . import kinds as kinds_
 from .activity import check_ignored_operands, check_unused_calls
 from .aliasing import Aliasing, mark_in_place_helpers
@@ -185,6 +185,12 @@ def _value_kinds(layout, ctx):
     def kind_of_value(s, kinds):
         if saved and _restores(s, saved, popped):
             return BOTTOM
+        value = s.value
+        if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) \
+                and value.value.id in ctx.arg_classes and value.value.id not in layout.binds \
+                and kinds_.held_dict(ctx.arg_classes[value.value.id], value.attr):
+            ctx.kind_checks[id(s)] = ("check_dict_attribute", [value.value, const(value.attr)])
+            return CONTAINER  # (self.running of a class storing only dicts there: checked)
         return kinds_.kind_of_value(s, kinds, ctx.resolver, layout)
     return kind_of_value
 

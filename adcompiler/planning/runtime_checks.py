@@ -34,6 +34,16 @@ class RuntimeChecks:
             call = gast.Call(func=name(self.ctx.helper(check)), args=args + [name(refusal)],
                              keywords=[])
             return [gast.copy_location(gast.Expr(value=call), s)] + self.checks_of_plan(s)
+        kind_check = self.ctx.kind_checks.get(id(s))
+        if kind_check is not None:
+            check, args = kind_check
+            error = self.loc.error("%s.%s is differentiated as a dict (its class stores only dicts "
+                                   "there), but it is a %%s here" % (args[0].id, args[1].value), s,
+                                   hint="store a dict there, or pass the value as an argument")
+            refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+            call = gast.Call(func=name(self.ctx.helper(check)),
+                             args=[copy_tree(a) for a in args] + [name(refusal)], keywords=[])
+            return [gast.copy_location(gast.Expr(value=call), s)] + self.checks_of_plan(s)
         return self.checks_of_plan(s)
 
     def checks_of_plan(self, s) -> list:

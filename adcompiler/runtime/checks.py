@@ -97,6 +97,15 @@ def check_unpacking(items, count, refusal, at_least=False):
 
 
 @_effectful
+def check_dict_attribute(obj, attr, refusal):
+    """Raise ``refusal`` (naming the type) unless ``obj.attr`` is a dict, as its class's code
+    makes it (see ``planning.kinds.held_dict``)."""
+    value = getattr(obj, attr)
+    if value.__class__ is not dict:
+        raise refusal(type(value).__name__)
+
+
+@_effectful
 def check_number(value, refusal):
     """Raise ``refusal`` (naming the type) unless ``value`` is a number: ``k * v`` of an object
     ``v`` of the user's class is ``v.__rmul__(k)`` then (an array would make an array of
