@@ -1523,7 +1523,7 @@ LOGGED = []
 
 def logs_with_format(x):
     s = np.sum(x ** 2)
-    msg = "loss {:.3f}".format(s)  # (unused: a string's method changes nothing)
+    msg = "loss {:.3f}".format(s)  # noqa: F841  (unused: a string method changes nothing)
     if s > 100.0:
         LOGGED.append("big {}".format(s))
     return s
