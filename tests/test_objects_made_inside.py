@@ -118,3 +118,28 @@ def summed_object(a):
 def test_sum_of_an_object_through_its_iter():
     with pytest.raises(ad.AdError, match="iter"):  # (iter of a tuple: no rule yet, refused)
         ad.grad(summed_object)(1.5)
+
+
+class Point:
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __iter__(self):
+        yield self.x
+        yield self.y
+
+
+def unpacks_a_point(a):
+    pos = Point(a, 2.0 * a)
+    x, y = pos
+    return x * y + np.sin(x)
+
+
+def unpacks_a_point_argument(p, a):
+    x, y = p
+    return x * y * a
+
+
+def test_unpacking_an_object_whose_iter_is_a_generator():
+    check_all_modes(unpacks_a_point, [1.5])
+    check_all_modes(unpacks_a_point_argument, [Point(0.5, 2.0), 1.5], wrt=1)

@@ -117,6 +117,9 @@ class Loops:
         may be a set, a dict or an iterator (``a, b = zip(*pairs)``); iterated: unless it is
         known to be a sequence, and a value of no kind known here is checked when it runs."""
         cls = self.object_classes.get(it.id) if isinstance(it, gast.Name) else None
+        items = self.iterated_object(it, s) if cls is not None and not iterating else None
+        if items is not None:  # (x, y = v: the list of what v.__iter__ gives)
+            return items
         if cls is not None and gone_over_in_python(cls, iterating):
             self.unsupported(it, "%s an object of your class (its __iter__)"
                              % ("iterating over" if iterating else "unpacking"),
