@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import runtime
 from ..ir import const, name
+from .loops import starred_zip
 
 
 class Calls:
@@ -24,6 +25,12 @@ class Calls:
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
         node = self.receiver_class_call(node) or self.replaced(node) or node  # (Vec(x, y))
+        inner = node.args[0] if len(node.args) == 1 and not node.keywords else None
+        if isinstance(inner, gast.Call) and self.resolver.resolve(node.func) in (list, tuple) \
+                and starred_zip(inner, self.resolver.resolve(inner.func)):
+            # (list(zip(*rows)): the transposed rows)
+            rows = self.atom(inner.args[0].value, s)
+            node = gast.Call(func=node.func, args=[self.transposed(rows.id)], keywords=[])
         if isinstance(node.func, gast.Name) and self.constructed_class(node) is not None:
             made = self.namer.fresh(node.func.id.lower())  # ([Dense(W1), Dense(W2)])
             self.temps.add(made)

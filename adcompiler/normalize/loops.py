@@ -75,6 +75,8 @@ class Loops:
             n = self.atom(length, s)
             last = self.atom(gast.BinOp(left=n, op=gast.Sub(), right=const(1)), s)
             return n, lambda k: items(gast.BinOp(left=copy_tree(last), op=gast.Sub(), right=k))
+        if starred_zip(it, callee):  # (for a, b in zip(*rows): over the transposed rows)
+            return self.iteration(self.transposed(self.atom(it.args[0].value, s).id), s)
         strict = [k for k in it.keywords if k.arg == "strict"] if callee is zip else []
         if callee is zip and it.args and len(strict) == len(it.keywords) <= 1 \
                 and all(isinstance(k.value, gast.Constant) for k in strict):
@@ -129,6 +131,9 @@ class Loops:
             return self.atom(it, s)
         if kind is None:
             return self.checked_when_run(it, s)
+        callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
+        if starred_zip(it, callee):  # (zip(*[...]): the rows read once)
+            return self.atom(self.transposed(self.atom(it.args[0].value, s).id), s)
         return self.atom(self.items_of(it), s)
 
     def unpacked(self, target, value):
@@ -148,12 +153,31 @@ class Loops:
         """The list of the items of ``it``: for ``zip``, ``enumerate`` or ``reversed``, made as a
         loop over it makes them, which follows their derivatives (``a, b = zip(xs, ys)``)."""
         callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
+        if starred_zip(it, callee) and isinstance(it.args[0].value, gast.Name):
+            return self.transposed(it.args[0].value.id)
         if any(callee is f for f in (zip, enumerate, reversed)) and not it.keywords \
                 and not any(isinstance(a, gast.Starred) for a in it.args):
             item = self.namer.fresh("item")
             return gast.ListComp(elt=name(item), generators=[gast.comprehension(
                 target=name(item, True), iter=it, ifs=[], is_async=0)])
         return self.list_of(it)
+
+    def transposed(self, rows):
+        """``zip(*rows)`` as a list (``rows`` a name): the tuples of the k-th entries of the rows,
+        for k up to the length of the shortest."""
+        row, k = self.namer.fresh("row"), self.namer.fresh("k")
+        column = gast.ListComp(elt=gast.Subscript(value=name(row), slice=name(k),
+                                                  ctx=gast.Load()),
+                               generators=[gast.comprehension(target=name(row, True),
+                                                              iter=name(rows), ifs=[],
+                                                              is_async=0)])
+        count = gast.Call(func=name(self.helper("zip_length", runtime.zip_length)),
+                          args=[name(rows)], keywords=[])
+        return gast.ListComp(
+            elt=gast.Call(func=name(self._builtin("tuple")), args=[column], keywords=[]),
+            generators=[gast.comprehension(target=name(k, True), iter=gast.Call(
+                func=name(self._builtin("range")), args=[count], keywords=[]), ifs=[],
+                is_async=0)])
 
     def checked_when_run(self, it, s):
         """An atom holding ``it``, whose kind is not known here: the loop reads it by position,
@@ -189,3 +213,9 @@ class Loops:
                 self.assign_to(target.id, value, s)
         else:
             self.store(target, self.atom(value, s), s)
+
+
+def starred_zip(it, callee) -> bool:
+    """Whether ``it`` is ``zip(*rows)`` (``callee``: what its function resolves to)."""
+    return callee is zip and len(it.args) == 1 and isinstance(it.args[0], gast.Starred) \
+        and not it.keywords

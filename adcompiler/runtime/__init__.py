@@ -18,7 +18,7 @@ structure.
 """
 from __future__ import annotations
 
-from . import _base, adjoints, batching, calls, checks, core, objects, writes
+from . import _base, adjoints, batching, calls, checks, core, objects, patterns, writes
 from .adjoints import (
     add,
     add_at,
@@ -85,8 +85,6 @@ from .checks import (
     check_sequence,
     check_unpacking,
     dtype_gate,
-    match_mapping,
-    match_sequence,
     no_exception,
     real_result,
     refused,
@@ -133,6 +131,7 @@ from .objects import (
     with_attribute,
     without_attribute,
 )
+from .patterns import match_mapping, match_sequence, zip_length
 from .writes import (
     Overlap,
     copy,
@@ -152,7 +151,7 @@ from .writes import (
 
 # the runtime's modules, in which the helper registry (adcompiler.rules.helpers) finds the
 # public functions generated code calls
-MODULES = (core, adjoints, writes, batching, checks, objects, calls, _base)
+MODULES = (core, adjoints, writes, batching, checks, objects, calls, patterns, _base)
 
 __all__ = [
     # core
@@ -182,7 +181,7 @@ __all__ = [
     "check_poppable",
     "check_row", "strict_length",
     "check_sequence", "check_unpacking", "check_number",
-    "check_dict_attribute", "match_sequence", "match_mapping",
+    "check_dict_attribute", "zip_length", "match_sequence", "match_mapping",
     "check_receiver", "real_result", "scalar_seed", "SELECTING",
     "subscript_check",
     "dtype_gate", "CalleeRedefined", "callee_redefined",

@@ -5,7 +5,7 @@ rebound since the code was generated (``CalleeRedefined``). They are apart from 
 they compute no derivative, and raise with a message for the user."""
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -113,19 +113,6 @@ def check_number(value, refusal):
     kind = value.__class__
     if kind is not float and kind is not int and not isinstance(value, np.generic):
         raise refusal(kind.__name__)
-
-
-def match_sequence(subject, count, star):
-    """Whether a sequence pattern of ``count`` entries (at least, with a ``*rest``: ``star``)
-    matches ``subject`` as ``match`` decides: a sequence, not a string, of that length."""
-    if isinstance(subject, (str, bytes, bytearray)) or not isinstance(subject, Sequence):
-        return False
-    return len(subject) >= count if star else len(subject) == count
-
-
-def match_mapping(subject, keys):
-    """Whether a mapping pattern with ``keys`` matches ``subject``: a mapping holding them."""
-    return isinstance(subject, Mapping) and all(k in subject for k in keys)
 
 
 @_effectful

@@ -1,0 +1,24 @@
+"""Helpers for Python's structural constructs as the normal form spells them: a ``match``
+statement's sequence and mapping patterns (``normalize.matches``) and the number of tuples
+``zip(*rows)`` makes (``normalize.loops``). They compute no derivative."""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+
+def zip_length(rows):
+    """How many tuples ``zip(*rows)`` makes: the length of the shortest row (0 for no rows)."""
+    return min(map(len, rows), default=0)
+
+
+def match_sequence(subject, count, star):
+    """Whether a sequence pattern of ``count`` entries (at least, with a ``*rest``: ``star``)
+    matches ``subject`` as ``match`` decides: a sequence, not a string, of that length."""
+    if isinstance(subject, (str, bytes, bytearray)) or not isinstance(subject, Sequence):
+        return False
+    return len(subject) >= count if star else len(subject) == count
+
+
+def match_mapping(subject, keys):
+    """Whether a mapping pattern with ``keys`` matches ``subject``: a mapping holding them."""
+    return isinstance(subject, Mapping) and all(k in subject for k in keys)
