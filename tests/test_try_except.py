@@ -350,3 +350,21 @@ def test_a_handler_that_continues_or_returns_then_another_continue(recs):
     for fn in (skips_then_filters, stops_at_a_bad_record):
         check_all_modes(fn, [3.0, recs])
         assert ad.value_and_grad(fn)(3.0, recs)[0] == pytest.approx(fn(3.0, recs))
+
+
+def parsed_values(w, rows):
+    """Values parsed from records, the malformed ones skipped: the append is the body's last
+    statement (it cannot raise: it is made once the value is)."""
+    vals = []
+    for r in rows:
+        try:
+            vals.append(float(r["v"]) * w)
+        except (KeyError, ValueError, TypeError):
+            continue
+    return sum(v * v for v in vals) + len(vals)
+
+
+def test_an_append_ending_the_body():
+    rows = [{"v": 1.0}, {}, {"v": "x"}, {"v": 2.5}, {"v": None}]
+    assert ad.value_and_grad(parsed_values)(1.5, rows)[0] == parsed_values(1.5, rows)
+    check_all_modes(parsed_values, [1.5, rows])

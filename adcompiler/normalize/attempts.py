@@ -104,6 +104,7 @@ class _Attempts:
                 if isinstance(n, _JUMPS):
                     self.refuse(n, "'%s'" % type(n).__name__.lower(),
                                 "bind the value in the 'try' and act on it after it")
+        appended = self.appended_last(s)
         reads, outputs = self.interface(s)
         self.check_partial(s, after, outputs)
         fn = self.body_function(s, reads, outputs)
@@ -135,8 +136,9 @@ class _Attempts:
                             args=[], keywords=[])
         first = [assign(ok, started, s)] + ([assign(error, nothing, s)] if named else []) + [
                  gast.copy_location(gast.If(test=name(ok), body=[tried], orelse=[]), s)]
-        chosen = gast.copy_location(gast.If(test=name(ok), body=self.block(s.orelse) or [
-            gast.Pass()], orelse=self.dispatch(s.handlers, error)), s)
+        chosen = gast.copy_location(gast.If(test=name(ok), body=appended + self.block(s.orelse)
+                                            or [gast.Pass()],
+                                            orelse=self.dispatch(s.handlers, error)), s)
         final = self.block(s.finalbody)
         if final:  # (on an exception from the else block or a handler: the clean-up, then on)
             chosen = gast.copy_location(gast.Try(body=[chosen], handlers=[
@@ -144,6 +146,26 @@ class _Attempts:
                                    body=copy_tree(final) + [gast.Raise(exc=None, cause=None)])],
                 orelse=[], finalbody=[]), s)
         return first + [chosen] + final
+
+    def appended_last(self, s) -> list:
+        """For a body whose last statement that may raise is ``lst.append(value)`` of a list the
+        function had before (``vals.append(float(row["v"]))``): the body binds the value, and the
+        append, which cannot raise, is made after it ran to its end; the statements that make
+        it, else []."""
+        last = max((k for k, st in enumerate(s.body) if not _constant_binding(st)), default=-1)
+        st = s.body[last] if last >= 0 else None
+        call = st.value if isinstance(st, gast.Expr) else None
+        if not (isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute)
+                and call.func.attr == "append" and isinstance(call.func.value, gast.Name)
+                and len(call.args) == 1 and not call.keywords
+                and not isinstance(call.args[0], gast.Starred)
+                and call.func.value.id not in {n for b in s.body for n in _stored(b)}):
+            return []
+        held = self.namer.fresh("appended")
+        s.body = s.body[:last] + [gast.copy_location(assign(held, call.args[0]), st)] \
+            + s.body[last + 1:]
+        made = gast.Call(func=copy_tree(call.func), args=[name(held)], keywords=[])
+        return [gast.copy_location(gast.Expr(value=made), st)]
 
     def caught_types(self, handlers):
         """What the handlers catch, as one ``except`` clause's type: a flat tuple (a name holding
