@@ -190,3 +190,15 @@ def test_a_computed_number_times_an_object_is_its_reflected_method():
     check_all_modes(computed_number_times_object, [0.3, 0.1], wrt=(0, 1))
     with pytest.raises(ad.AdError, match=r"drag \* an object of class Vec .* but it is a ndarray"):
         ad.grad(computed_number_times_object)(np.array([0.3, 0.2]), 0.1)
+
+
+def replaced_fields(x):
+    p = moments(x)
+    q = p._replace(std=p.std * np.sum(x))
+    b = Belief(x, np.outer(x, x))
+    c = b._replace(mean=b.mean * 2.0)
+    return np.sum(q.mean * q.std) + np.sum(c.mean) + np.trace(c.cov)
+
+
+def test_namedtuple_replace_makes_a_new_one_with_the_changes():
+    check_all_modes(replaced_fields, [np.array([0.5, -1.0])])

@@ -24,7 +24,8 @@ class Calls:
         atoms."""
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
-        node = self.receiver_class_call(node) or self.replaced(node) or node  # (Vec(x, y))
+        node = self.receiver_class_call(node) or self.replaced(node) \
+            or self.namedtuple_replaced(node) or node  # (a call of the class: Vec(x, y))
         inner = node.args[0] if len(node.args) == 1 and not node.keywords else None
         if isinstance(inner, gast.Call) and self.resolver.resolve(node.func) in (list, tuple) \
                 and starred_zip(inner, self.resolver.resolve(inner.func)):

@@ -15,6 +15,7 @@ import gast
 from ..errors import AdError
 from ..ir import name, walk
 from ..parse import is_user_function, parse_function
+from ..rules.helpers.containers import as_namedtuple
 
 
 class ReturnedObjects:
@@ -40,6 +41,28 @@ class ReturnedObjects:
         if cls is not None:
             self.object_classes[target] = cls
             self.returned_objects.add(target)
+        made = self.resolver.resolve(value.args[0]) if fn is as_namedtuple and value.args \
+            else returned_class(fn, receiver, _namedtuple_class)
+        if _namedtuple_class(made):  # (b = Belief(m, c), or a function returning one)
+            self.namedtuples[target] = made
+
+    def namedtuple_replaced(self, node):
+        """``b._replace(field=v)`` for ``b`` a namedtuple of a known class: the call of the class
+        with ``b``'s other fields (made as ``namedtuple_made`` makes it); else None."""
+        func = node.func
+        if not (isinstance(func, gast.Attribute) and func.attr == "_replace" and not node.args
+                and isinstance(func.value, gast.Name) and func.value.id in self.namedtuples
+                and all(k.arg is not None for k in node.keywords)):
+            return None
+        cls = self.namedtuples[func.value.id]
+        changed = {k.arg: k.value for k in node.keywords}
+        unknown = sorted(set(changed) - set(cls._fields))
+        if unknown:
+            raise self.loc.error("%s._replace() got an unexpected field %r"
+                                 % (cls.__name__, unknown[0]), node)
+        return gast.Call(func=name(self.helper(cls.__name__, cls)), args=[], keywords=[
+            gast.keyword(arg=f, value=changed.get(f) or gast.Attribute(
+                value=func.value, attr=f, ctx=gast.Load())) for f in cls._fields])
 
     def returned_object_method(self, node):
         """``v.method(args)`` for ``v`` an object a called function returned (see

@@ -66,6 +66,7 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Returne
         self.object_classes: dict = {}
         # names of objects of a known class a called function returned (``note_result_class``)
         self.returned_objects: set = set()
+        self.namedtuples: dict = {}  # name bound once -> its namedtuple class
         # name -> whether it holds a sequence (see ``sequences``: SEQUENCE, OTHER or None)
         self.iterables: dict = {}
 
