@@ -202,3 +202,20 @@ def replaced_fields(x):
 
 def test_namedtuple_replace_makes_a_new_one_with_the_changes():
     check_all_modes(replaced_fields, [np.array([0.5, -1.0])])
+
+
+def springs(x0, k):
+    """Positions as vectors in a list, each updated with operators."""
+    pos = [Vec(x0[0], 0.0), Vec(x0[1], 1.0), Vec(0.5, x0[0])]
+    vel = [Vec(0.0, 0.0) for _ in range(3)]
+    for _ in range(5):
+        for i in range(3):
+            j = (i + 1) % 3
+            force = (pos[j] - pos[i]) * k
+            vel[i] = vel[i] + force * 0.1
+            pos[i] = pos[i] + vel[i] * 0.1
+    return sum(p.dot(p) for p in pos)
+
+
+def test_objects_in_lists_with_operators():
+    check_all_modes(springs, [np.array([0.3, -0.8]), 1.7], wrt=(0, 1))

@@ -23,7 +23,7 @@ from ..ir import walk
 from ..naming import Namer
 from ..resolve import Resolver
 from .attempts import extract_attempts
-from .classes import rebound_classes
+from .classes import element_classes, rebound_classes
 from .closures import late_names
 from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
@@ -112,11 +112,13 @@ def _bound_twice(body, stores, resolver) -> set:
 def _learn_rebound_objects(norm, body, params):
     """Names bound more than once, always to objects of one class of the user's (``pos = pos +
     vel * dt``: that class's operators and methods; see ``classes``)."""
-    for n, cls in rebound_classes(body, norm.resolver.resolve, norm.object_classes,
-                                  params).items():
+    found = rebound_classes(body, norm.resolver.resolve, norm.object_classes, params)
+    for n, cls in found.items():
         if n in norm.bound_twice:
             norm.object_classes[n] = cls
             norm.returned_objects.add(n)
+    norm.list_classes = element_classes(body, norm.resolver.resolve,
+                                        {**found, **norm.object_classes})
 
 
 def _lists_and_tables(norm, body, list_params, rewrite) -> set:

@@ -26,6 +26,12 @@ class ReturnedObjects:
         function or a method of an object of a known class whose every ``return`` makes an object
         of one plain class of the user's (``return Vec(self.x + o.x, ...)``, ``return self``),
         ``target`` is known to hold one (its operators and methods are then that class's)."""
+        if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                and value.value.id in self.list_classes and target not in self.bound_twice \
+                and not isinstance(value.slice, gast.Slice):
+            self.object_classes[target] = self.list_classes[value.value.id]  # (vs[i]: a Vec)
+            self.returned_objects.add(target)
+            return
         if not isinstance(value, gast.Call) or target in self.bound_twice \
                 or self.bind_object is None:
             return
@@ -37,6 +43,10 @@ class ReturnedObjects:
             fn = fn.__func__ if isinstance(fn, staticmethod) else fn
         else:
             fn = self.resolver.resolve(func)
+            first = value.args[0] if value.args else None
+            if isinstance(first, gast.Name) and first.id in self.object_classes \
+                    and "." in getattr(fn, "__qualname__", ""):  # (Vec_mul(v, k): Vec.__mul__)
+                receiver = self.object_classes[first.id]
         cls = returned_class(fn, receiver)
         if cls is not None:
             self.object_classes[target] = cls
@@ -218,9 +228,13 @@ def rebound_classes(body, resolve, known, params) -> dict:
 
 
 def _class_of(expr, resolve, classes):
-    """The class of the object ``expr`` makes or returns, by ``classes`` of names; else None."""
+    """The class of the object ``expr`` makes or returns, by ``classes`` of names (and of the
+    entries of lists: ``vs[]``); else None."""
     if isinstance(expr, gast.Name):
         return classes.get(expr.id)
+    if isinstance(expr, gast.Subscript) and isinstance(expr.value, gast.Name) \
+            and not isinstance(expr.slice, gast.Slice):
+        return classes.get(expr.value.id + "[]")
     if isinstance(expr, gast.Call):
         func = expr.func
         made = resolve(func)
@@ -245,3 +259,49 @@ def _class_of(expr, resolve, classes):
         if operand is not None:
             return returned_class(inspect.getattr_static(operand, "__neg__", None), operand)
     return None
+
+
+def element_classes(body, resolve, known) -> dict:
+    """Name -> class for each list ``body`` binds only to displays and comprehensions, whose
+    every entry (in them, appended, or stored into it) is an object of that one plain class of
+    the user's (``vs = [Vec(a, b), Vec(c, d)]``: ``vs[i]`` is a ``Vec``); ``known``: classes of
+    names."""
+    entries: dict = {}
+    for node in (n for st in body for n in walk(st)):
+        if isinstance(node, gast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, gast.Name):
+                value = node.value
+                entries.setdefault(target.id, []).extend(
+                    value.elts if isinstance(value, gast.List)
+                    else [value.elt] if isinstance(value, gast.ListComp) else [None])
+            elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
+                entries.setdefault(target.value.id, []).append(
+                    None if isinstance(target.slice, gast.Slice) else node.value)
+        elif isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+                and isinstance(node.func.value, gast.Name):
+            lst = node.func.value.id
+            if node.func.attr == "append" and len(node.args) == 1:
+                entries.setdefault(lst, []).append(node.args[0])
+            elif node.func.attr in ("extend", "insert", "__setitem__", "__iadd__"):
+                entries.setdefault(lst, []).append(None)
+        elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
+            entries.setdefault(node.target.id, []).append(None)
+    candidates = {lst: values for lst, values in entries.items() if values and None not in values}
+    found: dict = {}
+    for _ in range(len(candidates) + 1):  # (optimistic: vs[i] = vs[i] + w reads what it finds)
+        before = dict(found)
+        for lst, values in candidates.items():
+            classes = {_class_of(v, resolve, {**known, **found}) for v in values} - {None}
+            if len(classes) == 1:
+                found[lst + "[]"] = classes.pop()
+        if found == before:
+            break
+    for _ in range(len(found) + 1):  # (every entry, with every class found: or none)
+        wrong = [k for k in found if any(_class_of(v, resolve, {**known, **found}) is not found[k]
+                                         for v in candidates[k[:-2]])]
+        for k in wrong:
+            del found[k]
+        if not wrong:
+            break
+    return {k[:-2]: cls for k, cls in found.items()}

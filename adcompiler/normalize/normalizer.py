@@ -67,6 +67,7 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Returne
         # names of objects of a known class a called function returned (``note_result_class``)
         self.returned_objects: set = set()
         self.namedtuples: dict = {}  # name bound once -> its namedtuple class
+        self.list_classes: dict = {}  # list -> the class of all its entries (classes.py)
         # name -> whether it holds a sequence (see ``sequences``: SEQUENCE, OTHER or None)
         self.iterables: dict = {}
 
