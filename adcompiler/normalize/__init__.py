@@ -92,7 +92,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
                            returns=None, type_comment=None, type_params=[])
     gast.copy_location(out, fdef)
-    out.ad_returned_classes = {n: norm.object_classes[n] for n in norm.returned_objects}
+    # (objects made here and objects calls return: callees are given their classes)
+    out.ad_returned_classes = {n: c for n, c in norm.object_classes.items() if n not in params}
     resolver.locals |= norm.temps
     return out, norm.temps
 

@@ -187,6 +187,8 @@ class Callees:
         function's file and module, with none of its free names a local name here, no default
         that is not a constant, and no nested function, import, ``try`` or ``with`` (a write
         inlined is one the derivative follows, as any write here); else None."""
+        if getattr(call, "ad_not_inlined", False):
+            return None
         fn = self.resolver.resolve(call.func) if self.is_global(call.func) else MISSING
         return self.inlinable(fn, call, call.args)
 

@@ -36,6 +36,8 @@ class ReturnedObjects:
                 or self.bind_object is None:
             return
         func, receiver = value.func, None
+        args = [self.object_classes.get(a.id) if isinstance(a, gast.Name) else None
+                for a in value.args]
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and func.value.id in self.object_classes:
             receiver = self.object_classes[func.value.id]
@@ -43,11 +45,10 @@ class ReturnedObjects:
             fn = fn.__func__ if isinstance(fn, staticmethod) else fn
         else:
             fn = self.resolver.resolve(func)
-            first = value.args[0] if value.args else None
-            if isinstance(first, gast.Name) and first.id in self.object_classes \
+            if args and args[0] is not None \
                     and "." in getattr(fn, "__qualname__", ""):  # (Vec_mul(v, k): Vec.__mul__)
-                receiver = self.object_classes[first.id]
-        cls = returned_class(fn, receiver)
+                receiver, args = args[0], args[1:]
+        cls = returned_class(fn, receiver, arg_classes=args)
         if cls is not None:
             self.object_classes[target] = cls
             self.returned_objects.add(target)
@@ -89,8 +90,10 @@ class ReturnedObjects:
         if not isinstance(fn, types.FunctionType):
             return None
         label = self.helper("%s_%s" % (cls.__name__, fn.__name__.strip("_")), fn)  # (Vec_add)
-        return gast.Call(func=name(label), args=([] if static else [func.value]) + node.args,
+        call = gast.Call(func=name(label), args=([] if static else [func.value]) + node.args,
                          keywords=node.keywords)
+        call.ad_not_inlined = True  # (the object is held elsewhere: its writes are the callee's)
+        return call
 
 
     def receiver_class_call(self, node):
@@ -130,36 +133,53 @@ def _namedtuple_class(cls) -> bool:
     return isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields")
 
 
-def returned_class(fn, receiver, accept=_plain_class):
+_READING: set = set()  # (functions whose returns are being read: recursion reads nothing more)
+
+
+def returned_class(fn, receiver, accept=_plain_class, arg_classes=()):
     """The one plain class of the user's whose objects every ``return`` of ``fn`` makes
-    (``Cls(...)``, ``self`` or ``type(self)(...)`` for a method of ``receiver``), else None."""
-    if not isinstance(fn, types.FunctionType) or not is_user_function(fn):
+    (``Cls(...)``, ``self`` or ``type(self)(...)`` for a method of ``receiver``, an operator or
+    call on objects of known classes: ``s + k * dt``, a local name bound to such objects only),
+    given the classes of its first positional arguments (``arg_classes``); else None."""
+    if not isinstance(fn, types.FunctionType) or not is_user_function(fn) or fn in _READING:
         return None
     try:
         tree = parse_function(fn).tree
     except AdError:
         return None
-    this = tree.args.args[0].id if receiver is not None and tree.args.args else None
-    found = set()
+    params = [a.id for a in tree.args.args]
+    this = params[0] if receiver is not None and params else None
+    known = {p: c for p, c in zip(params[1:] if this else params, arg_classes) if c is not None}
+    if this is not None:
+        known[this] = receiver
+
+    def resolve(node):
+        return _resolve_in(node, fn)
+    found, local = set(), None
     for node in _own_nodes(tree.body):
         if not isinstance(node, gast.Return):
             continue
         value = node.value
-        if isinstance(value, gast.Name) and value.id == this:
-            found.add(receiver)
-            continue
-        if not isinstance(value, gast.Call):
-            return None
-        made = value.func
+        made = value.func if isinstance(value, gast.Call) else None
         if this is not None and (
-                (isinstance(made, gast.Call) and isinstance(made.func, gast.Name)
-                 and made.func.id == "type" and len(made.args) == 1
-                 and isinstance(made.args[0], gast.Name) and made.args[0].id == this)
+                (isinstance(value, gast.Name) and value.id == this)
+                or (isinstance(made, gast.Call) and isinstance(made.func, gast.Name)
+                    and made.func.id == "type" and len(made.args) == 1
+                    and isinstance(made.args[0], gast.Name) and made.args[0].id == this)
                 or (isinstance(made, gast.Attribute) and made.attr == "__class__"
                     and isinstance(made.value, gast.Name) and made.value.id == this)):
             found.add(receiver)
             continue
-        cls = _resolve_in(made, fn)
+        if accept is not _plain_class:  # (a namedtuple's class, called)
+            cls = _resolve_in(made, fn) if made is not None else None
+        else:
+            _READING.add(fn)
+            try:
+                if local is None:
+                    local = rebound_classes(tree.body, resolve, known, set(params))
+                cls = _class_of(value, resolve, {**known, **local}) if value is not None else None
+            finally:
+                _READING.discard(fn)
         if not accept(cls):
             return None
         found.add(cls)
@@ -237,6 +257,7 @@ def _class_of(expr, resolve, classes):
         return classes.get(expr.value.id + "[]")
     if isinstance(expr, gast.Call):
         func = expr.func
+        args = [_class_of(a, resolve, classes) for a in expr.args]
         made = resolve(func)
         if _plain_class(made):
             return made
@@ -244,16 +265,19 @@ def _class_of(expr, resolve, classes):
             receiver = _class_of(func.value, resolve, classes)
             if receiver is not None:
                 return returned_class(inspect.getattr_static(receiver, func.attr, None),
-                                      receiver)
-        return returned_class(made, None) if isinstance(made, types.FunctionType) else None
+                                      receiver, arg_classes=args)
+        return returned_class(made, None, arg_classes=args) \
+            if isinstance(made, types.FunctionType) else None
     if isinstance(expr, gast.BinOp) and type(expr.op) in _OPERATORS:
         verb = _OPERATORS[type(expr.op)]
         left = _class_of(expr.left, resolve, classes)
-        if left is not None:
-            return returned_class(inspect.getattr_static(left, "__%s__" % verb, None), left)
         right = _class_of(expr.right, resolve, classes)
+        if left is not None:
+            return returned_class(inspect.getattr_static(left, "__%s__" % verb, None), left,
+                                  arg_classes=[right])
         if right is not None and isinstance(expr.left, gast.Constant):
-            return returned_class(inspect.getattr_static(right, "__r%s__" % verb, None), right)
+            return returned_class(inspect.getattr_static(right, "__r%s__" % verb, None), right,
+                                  arg_classes=[None])
     if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
         operand = _class_of(expr.operand, resolve, classes)
         if operand is not None:

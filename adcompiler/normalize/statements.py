@@ -247,9 +247,10 @@ class Statements:
         if attempt:  # (see ``attempts``: its handlers run as written)
             start = len(self.out)
             self.region(s.body, s.handlers)
-            first = self.out[start].value if len(self.out) > start else None
-            if attempt is not True and not (isinstance(first, gast.Call) and isinstance(
-                    first.func, gast.Name) and first.func.id == attempt):
+            calls = [st.value for st in self.out[start:] if isinstance(st, (gast.Assign, gast.Expr))
+                     and isinstance(st.value, gast.Call)]  # (after closures it is given, if any)
+            if attempt is not True and not any(isinstance(c.func, gast.Name)
+                                               and c.func.id == attempt for c in calls):
                 # (inlined, its statements would be undone in part where one raises)
                 self.unsupported(s, "this 'try' (its body writes into objects given to it or "
                                     "calls a local function)",

@@ -164,12 +164,13 @@ class Rule:
 
     @property
     def diff(self) -> list:
-        """Differentiable parameters: those with a vjp template or a tangent in the jvp template."""
+        """Differentiable parameters: those with a vjp template or a tangent in the jvp template
+        (but ``zero`` ones, whose tangent a jvp may read for another purpose: ``where_picked``)."""
         names = self.signature.params + ([self.signature.varargs] if self.signature.varargs else [])
         in_jvp = set()
         if self.jvp is not None:
             in_jvp = {n.id[2:] for n in gast.walk(self.jvp) if isinstance(n, gast.Name)
-                      and n.id.startswith("t_")}
+                      and n.id.startswith("t_")} - set(self.zero)
         return [p for p in names if p in self.vjps or p in in_jvp]
 
     @property
