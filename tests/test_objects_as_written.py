@@ -752,3 +752,42 @@ def _fresh_norm(training):
     bn = DictBatchNorm(2)
     bn.training = training
     return bn
+
+
+class MomentumSGD:
+    """An optimiser made inside the loss: its velocities in a dict attribute, made on first use
+    with setdefault."""
+
+    def __init__(self, lr=0.1, beta=0.9):
+        self.lr, self.beta = lr, beta
+        self.v = {}
+
+    def step(self, params, grads):
+        for k in params:
+            v = self.v.setdefault(k, np.zeros_like(params[k]))
+            v = self.beta * v + grads[k]
+            self.v[k] = v
+            params[k] = params[k] - self.lr * v
+        return params
+
+
+def unrolled_training(w, x):
+    params = {"w": w}
+    opt = MomentumSGD(lr=0.2)
+    for _ in range(3):
+        grads = {"w": 2.0 * params["w"] * x}
+        params = opt.step(params, grads)
+    return np.sum(params["w"] ** 2 * x)
+
+
+def counts_with_setdefault(x, keys):
+    seen = {}
+    for k, v in zip(keys, x):
+        total = seen.setdefault(k, 0.0)
+        seen[k] = total + v * v
+    return sum(t * t for t in seen.values())
+
+
+def test_setdefault_of_dicts_made_here_and_held_by_objects():
+    check_all_modes(unrolled_training, [np.array([0.5, -1.0]), np.array([1.5, 0.3])])
+    check_all_modes(counts_with_setdefault, [np.array([0.5, -1.0, 2.0]), ["a", "b", "a"]])

@@ -51,6 +51,9 @@ class Calls:
             node = gast.Call(func=gast.Attribute(value=receiver, attr=node.func.attr,
                                                  ctx=gast.Load()), args=node.args,
                              keywords=node.keywords)
+        defaulted = self.set_default(node, s)
+        if defaulted is not None:  # (d.setdefault(k, v): stored if missing, then d[k] read)
+            return self.expr(defaulted, s)
         direct = self.returned_object_method(node)
         if direct is not None:  # (v.norm() of v = a + b, objects of the user's class)
             node = direct

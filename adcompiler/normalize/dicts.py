@@ -8,6 +8,7 @@ import copy
 
 import gast
 
+from .. import runtime
 from ..errors import AdError
 from ..ir import const, located, name, walk
 from ..parse import is_user_function, parse_function
@@ -118,6 +119,38 @@ class DictUpdates:
             return None
         helper = self.helper("merged_dict", containers.merged_dict)
         return gast.Call(func=name(helper), args=[left, right], keywords=[])
+
+    def set_default(self, node, s):
+        """``d.setdefault(key, value)`` of a dict (checked where it runs, unless ``d`` surely is
+        one): ``value`` evaluated, stored at ``key`` when ``key`` is not there, then ``d[key]``
+        read, each a step the derivative follows (``d`` stays the same object, as in the plain
+        call); None for other calls."""
+        func = node.func
+        if not (isinstance(func, gast.Attribute) and func.attr == "setdefault"
+                and 1 <= len(node.args) <= 2 and not node.keywords
+                and not any(isinstance(a, gast.Starred) for a in node.args)
+                and isinstance(func.value, (gast.Name, gast.Attribute))
+                and getattr(func.value, "id", None) not in self.object_classes
+                and self.bind_object is not None and not self.generated):
+            return None
+        receiver = func.value
+        if not self.is_dict(receiver):
+            error = self.loc.error("%s.setdefault(...) is differentiated as a dict's, but it is "
+                                   "a %%s here" % gast.unparse(receiver).strip(), s,
+                                   hint="call it on a dict")
+            check = gast.Call(func=name(self.helper("check_dict", runtime.check_dict)),
+                              args=[self.atom(receiver, s),
+                                    name(self.helper("refusal", runtime.Refusal(error)))],
+                              keywords=[])
+            self.emit(gast.Expr(value=check), s)
+        key = self.atom(node.args[0], s)
+        value = self.atom(node.args[1] if len(node.args) == 2 else const(None), s)
+        missing = gast.Compare(left=key, ops=[gast.NotIn()], comparators=[copy.deepcopy(receiver)])
+        store = gast.Assign(targets=[gast.Subscript(value=copy.deepcopy(receiver), slice=key,
+                                                    ctx=gast.Store())], value=value,
+                            type_comment=None)
+        self.stmt(located(gast.If(test=missing, body=[located(store, s)], orelse=[]), s))
+        return gast.Subscript(value=copy.deepcopy(receiver), slice=key, ctx=gast.Load())
 
     def dict_update(self, s) -> bool:
         """``d.update(e, k=v)`` or ``d |= e`` on a name holding dicts only: each entry stored in

@@ -9,6 +9,7 @@ from typing import Callable
 import gast
 import numpy as np
 
+from .. import runtime
 from ..analysis import BOTTOM, CONTAINER, Layout, activity, is_container, scalar_kinds
 from ..ir import const, list_method, target_of
 from . import kinds as kinds_
@@ -182,13 +183,22 @@ def _value_kinds(layout, ctx):
                                                                             layout.simple))
                   if m and m[1] == "pop" and isinstance(s, gast.Assign)}
 
+    made = {n: ctx.resolver.resolve(v.args[0]) for n, v in _bound_once(layout).items()
+            if isinstance(v, gast.Call) and v.args
+            and ctx.resolver.resolve(v.func) is runtime.new_object}  # (objects made here)
+
+    def class_of(owner):
+        if owner.id in ctx.arg_classes and owner.id not in layout.binds:
+            return ctx.arg_classes[owner.id]
+        return made.get(owner.id)
+
     def kind_of_value(s, kinds):
         if saved and _restores(s, saved, popped):
             return BOTTOM
         value = s.value
         if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) \
-                and value.value.id in ctx.arg_classes and value.value.id not in layout.binds \
-                and kinds_.held_dict(ctx.arg_classes[value.value.id], value.attr):
+                and isinstance(class_of(value.value), type) \
+                and kinds_.held_dict(class_of(value.value), value.attr):
             ctx.kind_checks[id(s)] = ("check_dict_attribute", [value.value, const(value.attr)])
             return CONTAINER  # (self.running of a class storing only dicts there: checked)
         return kinds_.kind_of_value(s, kinds, ctx.resolver, layout)

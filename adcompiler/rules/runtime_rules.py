@@ -265,7 +265,7 @@ N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.un
   rt.zero_like, rt.nonzero, rt.check_receiver, rt.check_array, rt.check_list,
   rt.check_poppable, rt.check_sequence, rt.check_numeric, rt.check_by_position, rt.check_distinct,
   rt.refused_if_array, rt.attempt_started, rt.no_exception, rt.check_unpacking, rt.check_number,
-  rt.check_dict_attribute, rt.zip_length,
+  rt.check_dict_attribute, rt.zip_length, rt.check_dict,
   rt.match_sequence, rt.match_mapping,
   rt.attribute_alone, rt.popped, rt.outer_value, rt.check_row, rt.strict_length)
 table.refuse(rt.set_outer, why="a value that depends on wrt is stored in a global or nonlocal "

@@ -1,9 +1,19 @@
 """Helpers for Python's structural constructs as the normal form spells them: a ``match``
-statement's sequence and mapping patterns (``normalize.matches``) and the number of tuples
-``zip(*rows)`` makes (``normalize.loops``). They compute no derivative."""
+statement's sequence and mapping patterns (``normalize.matches``), the number of tuples
+``zip(*rows)`` makes (``normalize.loops``), and the check that ``d.setdefault(k, v)``, spelled
+out as a dict's (``normalize.dicts``), is a dict's. They compute no derivative."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+
+from ._base import _effectful
+
+
+@_effectful
+def check_dict(value, refusal):
+    """Raise ``refusal`` (naming the type) unless ``value`` is a dict."""
+    if value.__class__ is not dict:
+        raise refusal(type(value).__name__)
 
 
 def zip_length(rows):
