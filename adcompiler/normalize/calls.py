@@ -12,7 +12,6 @@ import numpy as np
 
 from .. import runtime
 from ..ir import const, name
-from .loops import starred_zip
 
 
 class Calls:
@@ -25,13 +24,7 @@ class Calls:
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
         node = self.receiver_class_call(node) or self.replaced(node) \
-            or self.namedtuple_replaced(node) or node  # (a call of the class: Vec(x, y))
-        inner = node.args[0] if len(node.args) == 1 and not node.keywords else None
-        if isinstance(inner, gast.Call) and self.resolver.resolve(node.func) in (list, tuple) \
-                and starred_zip(inner, self.resolver.resolve(inner.func)):
-            # (list(zip(*rows)): the transposed rows)
-            rows = self.atom(inner.args[0].value, s)
-            node = gast.Call(func=node.func, args=[self.transposed(rows.id)], keywords=[])
+            or self.namedtuple_replaced(node) or self.listed_transpose(node, s) or node
         if isinstance(node.func, gast.Name) and self.constructed_class(node) is not None:
             made = self.namer.fresh(node.func.id.lower())  # ([Dense(W1), Dense(W2)])
             self.temps.add(made)

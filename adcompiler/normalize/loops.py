@@ -179,6 +179,15 @@ class Loops:
                 func=name(self._builtin("range")), args=[count], keywords=[]), ifs=[],
                 is_async=0)])
 
+    def listed_transpose(self, node, s):
+        """``list(zip(*rows))`` (or ``tuple``): of the transposed rows; else None."""
+        inner = node.args[0] if len(node.args) == 1 and not node.keywords else None
+        if isinstance(inner, gast.Call) and self.resolver.resolve(node.func) in (list, tuple) \
+                and starred_zip(inner, self.resolver.resolve(inner.func)):
+            rows = self.atom(inner.args[0].value, s)
+            return gast.Call(func=node.func, args=[self.transposed(rows.id)], keywords=[])
+        return None
+
     def checked_when_run(self, it, s):
         """An atom holding ``it``, whose kind is not known here: the loop reads it by position,
         so it refuses when it runs if ``it`` is then a set, a dict or an iterator. (Not the list
