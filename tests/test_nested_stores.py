@@ -284,3 +284,19 @@ def bias_corrected_momentum(w0):  # (trial 7's p402: a raw TypeError in the back
 
 def test_a_counter_and_an_inner_dict_of_a_state_updated_by_a_helper():
     check_like_plain(bias_corrected_momentum, [V2])
+
+
+def _copied_each_pass(w):
+    params = {"w": w}
+    p = params
+    for _ in range(2):
+        p = dict(p)
+        p["w"] = p["w"] * 0.5 + 1.0
+    return np.sum(p["w"] ** 2) + np.sum(params["w"] * w)
+
+
+def test_a_dict_copied_at_the_start_of_each_pass_is_not_the_original():
+    # trial 8: p = params, then p = dict(p) in the loop: the store is into the copy
+    w = np.array([1.0, 2.0])
+    check_all_modes(_copied_each_pass, [w])
+    assert ad.value_and_grad(_copied_each_pass)(w)[0] == pytest.approx(_copied_each_pass(w))

@@ -4004,20 +4004,32 @@ def _made_then_scaled_through_a_helper(a, s):
     return np.sum(out)
 
 
+def _pair_or_array(a, make_pair):
+    if make_pair:
+        return _Pair(a, 0.3)
+    return a
+
+
+def _either_then_scaled(a, s):
+    return np.sum(_scaled(_pair_or_array(a, True), s))
+
+
 def _negated(p):
     q = -p
     return np.sum(q * 2.0)
 
 
-def test_an_operator_on_an_object_in_a_function_called_with_it_is_refused():
+def test_an_operator_on_an_object_in_a_function_called_with_it():
     # found by the realistic-program trial (p160): in a helper given an object of the caller's
     # (`r * s` with a vector class), the operator was differentiated as arithmetic on numbers (a
     # TypeError in the backward pass, or a gradient computed from the class's methods as if
-    # they were NumPy's); operands of no known kind are now checked where the operator runs
+    # they were NumPy's); operands of no known kind are checked where the operator runs, and an
+    # object made here passes its class on to the functions it is given to
     a = np.array([0.5, 1.5])
     assert _made_then_scaled_through_a_helper(a, 2.0) == pytest.approx(np.sum(a * 2.0 + 0.3))
+    check_all_modes(_made_then_scaled_through_a_helper, [a, 2.0], wrt=(0, 1))
     with pytest.raises(ad.AdError, match="an operand is a _Pair here") as caught:
-        ad.grad(_made_then_scaled_through_a_helper, wrt=1)(a, 2.0)
+        ad.grad(_either_then_scaled, wrt=1)(a, 2.0)  # (its class is not known: checked)
     assert caught.value.lineno == _line_of(_scaled, "return r * s")
     # an object argument's class is known in the helper too: its __mul__ is differentiated
     assert ad.grad(_scaled_through_a_helper, wrt=1)(_Pair(a, 0.3), 2.0) == pytest.approx(2.0)

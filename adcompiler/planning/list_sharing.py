@@ -52,8 +52,11 @@ class ListSharing:
         ``s`` changes it."""
         same = self.same_list(lst)
         aliasing = [st for bindings in same.values() for st in bindings]
+        # (v shares lst at s unless lst is bound again after a binding relating them, by one
+        # that is not itself such a binding: p = params; then p = dict(p) in the loop)
         names = {v for v, bindings in same.items() if v != lst and self.read_after(v, s)
-                 and any(self.runs_before(st, s) and not self.rebound_between(lst, st, s, aliasing)
+                 and not self.rebound_before_read(v, s) and not self.handed_over_to(v, lst)
+                 and any(self.runs_before(st, s) and not self.rebound_between(lst, st, s, bindings)
                          for st in bindings)}
         containers = sorted({t for st in self.layout.simple for t in target_of(st) if t})
         holding, grown = set(same), True
@@ -71,6 +74,14 @@ class ListSharing:
                     names.add(container)
         names |= self.holders_reading_after(lst, same, s)
         return sorted({n for n in names if n not in self.ctx.temps} or names)
+
+    def handed_over_to(self, v, lst) -> bool:
+        """Whether ``v`` is read only by ``lst = v`` (``t1 = dict(p); p = t1``): what it holds is
+        seen through ``lst`` only."""
+        reads = [st for st in self.layout.simple if v in loads(st)]
+        return bool(reads) and all(isinstance(st, gast.Assign) and target_of(st)[0] == lst
+                                   and isinstance(st.value, gast.Name) and st.value.id == v
+                                   for st in reads)
 
     def holders_reading_after(self, lst, same, s) -> set:
         """The objects and containers the list ``lst`` (or a name in ``same``) was read from

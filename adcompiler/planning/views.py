@@ -76,9 +76,13 @@ class Views:
     def bases_at(self, var, s) -> set:
         """The arrays ``var`` may be a view of when ``s`` runs: ``layout.views`` from the
         bindings of ``var`` that may run before ``s`` only (``u = u0.copy(); u[1:] = v`` before a
-        loop that ends with ``u = u_next``: ``u`` is no view of ``u_next`` there)."""
+        loop that ends with ``u = u_next``: ``u`` is no view of ``u_next`` there), and that no
+        other binding of it follows on every path to ``s`` (``p = params`` before a loop whose
+        body starts with ``p = dict(p)``)."""
         bound_before = [st for st in self.layout.simple
-                        if target_of(st)[0] != var or self.runs_before(st, s)]
+                        if target_of(st)[0] != var or (
+                            self.runs_before(st, s)  # (not one another binding always follows)
+                            and not self.rebound_between(var, st, s, aliasing=(st,)))]
         return self.views_made_by(bound_before).get(var, set())
 
     def views_made_by(self, statements) -> dict:
