@@ -26,6 +26,11 @@ class ReturnedObjects:
         function or a method of an object of a known class whose every ``return`` makes an object
         of one plain class of the user's (``return Vec(self.x + o.x, ...)``, ``return self``),
         ``target`` is known to hold one (its operators and methods are then that class's)."""
+        if isinstance(value, gast.Name) and value.id in self.object_classes \
+                and target not in self.bound_twice and target not in self.object_classes:
+            self.object_classes[target] = self.object_classes[value.id]  # (model = est)
+            self.returned_objects.add(target)
+            return
         if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
                 and value.value.id in self.list_classes and target not in self.bound_twice \
                 and not isinstance(value.slice, gast.Slice):

@@ -252,8 +252,19 @@ class RuntimeChecks:
                                hint="return the value from the function that computes it and "
                                     "pass it on")
         refusal = self.ctx.bind("refusal", runtime.Refusal(error))
+        code_error = self.loc.error(
+            "reading %s runs code of its class (a %%s), which is differentiated only on an object "
+            "whose class is known where the code is generated (an argument, or an object made "
+            "here and bound to one name)" % method_text(s.value, self.ctx.temps), s,
+            hint="read it from the object under the name it was made with, or call the getter "
+                 "function itself")
+        # (code run by the read: refused where the object depends on wrt, the derivative going
+        # through the getter; a value that does not is read as the plain call reads it)
+        varied = isinstance(owner, gast.Name) and owner.id in self.plan.varied
         call = gast.Call(func=name(self.ctx.helper("check_followed")),
                          args=[copy_tree(owner), gast.Constant(value=s.value.attr, kind=None),
-                               name(refusal)],
+                               name(refusal)] + (
+                             [name(self.ctx.bind("refusal", runtime.Refusal(code_error)))]
+                             if varied else []),
                          keywords=[])
         return [gast.copy_location(gast.Expr(value=call), s)]

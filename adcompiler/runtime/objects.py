@@ -94,13 +94,27 @@ def fresh_computation():
 
 
 @_effectful
-def check_followed(obj, attr, refusal):
+def check_followed(obj, attr, refusal, code_refusal=None):
     """Raise ``refusal`` when differentiated code reads ``obj.attr`` that a called function set to a
-    value depending on the differentiated arguments (the derivative would not follow it)."""
+    value depending on the differentiated arguments (the derivative would not follow it), and
+    ``code_refusal`` when reading it runs code of its class (a property's getter, a descriptor's
+    ``__get__``), which a read of an object of a class not known when the code was generated is
+    not differentiated through."""
     if _UNFOLLOWED:
         entry = _UNFOLLOWED.get((id(obj), attr))
         if entry is not None and entry[0] is obj and getattr(obj, attr, None) is entry[1]:
             raise refusal(())
+    if code_refusal is not None:
+        found = getattr(type(obj), attr, None)
+        if found is not None and hasattr(type(found), "__get__") \
+                and not isinstance(found, _PLAIN_CLASS_ATTRIBUTES) \
+                and type(found).__name__ != "_tuplegetter":  # (a namedtuple's field: read)
+            raise code_refusal(type(found).__name__)
+
+
+# (what reading from a class gives without running code of the user's: its methods)
+_PLAIN_CLASS_ATTRIBUTES = (types.FunctionType, staticmethod, classmethod, types.BuiltinFunctionType,
+                           types.MethodDescriptorType, types.WrapperDescriptorType)
 
 
 class OuterName:
