@@ -1,6 +1,7 @@
 """Subroutines, closures, nested defs, lambdas, comprehensions, containers, objects, builtins and
 subscript assignment, each against finite differences."""
 import collections
+import functools
 
 import numpy as np
 import pytest
@@ -1542,3 +1543,20 @@ def test_string_methods_on_differentiated_values():
     assert LOGGED == ["big 500.0"]
     with pytest.raises(ad.AdError, match="a string has no derivative"):
         ad.grad(parses_a_formatted_number)(x)
+
+
+def _weighted(p, a, scale=1.0):
+    return scale * np.sum(p * a)
+
+
+def chooses_a_partial(p, a, robust):
+    g = functools.partial(_weighted, scale=2.0) if robust else functools.partial(_weighted)
+    h = (lambda v: v * 3.0) if robust else np.sin
+    return g(p, a) + np.sum(h(p))
+
+
+@pytest.mark.parametrize("robust", [True, False])
+def test_a_conditional_expression_choosing_partials_or_lambdas(robust):
+    # trial 9: the temporary the arms bound to a partial was read but never bound (NameError)
+    p, a = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    check_all_modes(chooses_a_partial, [p, a, robust], wrt=(0, 1))

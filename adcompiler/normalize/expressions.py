@@ -82,12 +82,10 @@ class Expressions:
             return self.compare(node, s)
         if isinstance(node, gast.BoolOp):
             return name(self.boolop(node, s))
-        if isinstance(node, gast.IfExp):
+        if isinstance(node, gast.IfExp):  # (a partial or lambda in an arm: chosen as by an if)
             t = self.temp()
-            test = self.test(node.test, s)
-            body = self.block([assign(t, node.body, s)])
-            orelse = self.block([assign(t, node.orelse, s)])
-            self.emit(if_(test, body, orelse), s)
+            self.branches(self.test(node.test, s), [assign(t, node.body, s)],
+                          [assign(t, node.orelse, s)], s)
             return name(t)
         if isinstance(node, gast.Call):
             return self.call(node, s)

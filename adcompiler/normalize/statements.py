@@ -154,13 +154,17 @@ class Statements:
                                                             type_comment=None), s))
 
     def stmt_If(self, s):
-        test = self.test(s.test, s)
+        self.branches(self.test(s.test, s), s.body, s.orelse, s)
+
+    def branches(self, test, body, orelse, s):
+        """``if test: body else: orelse`` flattened, local functions its arms bind differently
+        chosen by the arm that ran (``choose_local_functions``)."""
         before = dict(self.local_fns)
-        body = self.block(s.body)
+        body = self.block(body)
         after_body = dict(self.local_fns)
         self.local_fns.clear()
         self.local_fns.update(before)
-        orelse = self.block(s.orelse)
+        orelse = self.block(orelse)
         self.choose_local_functions(after_body, body, orelse, s)
         self.emit(if_(test, body, orelse), s)
 

@@ -210,6 +210,9 @@ class Stores:
             self.emit(assign(target, flat), s)
             return
         flat = self.expr(value, s)
+        if isinstance(flat, gast.Name) and flat.id in self.local_fns:  # (g = f if c else h)
+            self.local_fns[target] = self.local_fns[flat.id]
+            return
         self.emit(assign(target, flat), s)
         self.note_result_class(target, flat)
 
