@@ -838,3 +838,29 @@ def test_a_property_of_the_object_fit_returns():
                 lambda: ad.jvp(_fitted_without_init, (x,), (x,))):
         with pytest.raises(ad.AdError, match="runs code of its class .a property."):
             run()
+
+
+class _NaiveBayes:
+    def __init__(self, eps=1e-9):
+        self.eps = eps
+
+    def fit(self, X, y):
+        self.theta_ = X.mean(axis=0)
+        self.prior_ = np.array([np.sum(y == c) / len(y) for c in (0, 1)])  # (no derivative)
+        return self
+
+    def score(self, X):
+        out = 0.0
+        for i in range(2):
+            out = out + np.log(self.prior_[i]) + np.sum(X * self.theta_)
+        return out
+
+
+def _naive_bayes_score(X, y, Xt):
+    return _NaiveBayes().fit(X, y).score(Xt)
+
+
+def test_an_entry_of_an_attribute_without_a_tangent_in_forward_mode():
+    # trial 9: forward mode indexed the attribute's tangent, the 0.0 standing for an array
+    X, y, Xt = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0, 1]), np.array([[0.5, 0.1]])
+    check_all_modes(_naive_bayes_score, [X, y, Xt], wrt=(0, 2))

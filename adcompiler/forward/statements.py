@@ -162,7 +162,10 @@ class Statements:
         t = self.tangent_of(s.value.value)
         expr = None if t is None else gast.Call(func=name(self.helper("attribute")),
                                                 args=[t, const(s.value.attr)], keywords=[])
-        self.set_tangent(target_of(s)[0], expr, out, s)
+        bound = target_of(s)[0]
+        self.set_tangent(bound, expr, out, s)
+        if expr is not None and self.plan.kinds.get(bound) not in ("float", "scalar"):
+            self.maybe_zero.add(bound)  # (an attribute without a tangent: 0.0 for an array)
 
     def user_statement(self, s, plan, out):
         self.set_tangent(target_of(s)[0], self.user_tangent(s, plan), out, s)
