@@ -51,6 +51,14 @@ def not_(id_):
     return gast.UnaryOp(op=gast.Not(), operand=name(id_))
 
 
+def is_constant_default(node) -> bool:
+    """Whether a parameter's default value is a constant: a literal (``-0.5`` too) or a tuple of
+    them (``limits=(-1.0, 1.0)``: immutable, one object or a new one alike)."""
+    if isinstance(node, gast.Tuple):
+        return all(is_constant_default(e) for e in node.elts)
+    return isinstance(getattr(node, "operand", node), gast.Constant)
+
+
 def is_atom(node) -> bool:
     return isinstance(node, ATOMS)
 

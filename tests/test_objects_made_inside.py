@@ -143,3 +143,60 @@ def unpacks_a_point_argument(p, a):
 def test_unpacking_an_object_whose_iter_is_a_generator():
     check_all_modes(unpacks_a_point, [1.5])
     check_all_modes(unpacks_a_point_argument, [Point(0.5, 2.0), 1.5], wrt=1)
+
+
+class Arm:
+    def __init__(self, lengths, limits=(-1.0, 1.0)):
+        self.lengths = lengths
+        self.lo, self.hi = limits  # (a default that is a tuple of constants)
+
+    def reach(self, q):
+        return np.sum(self.lengths * np.cos(np.clip(q, self.lo, self.hi)))
+
+
+def arm_reach(q, lengths):
+    return Arm(lengths).reach(q)
+
+
+class Rot:
+    def __init__(self, m):
+        self.m = m
+
+    @classmethod
+    def from_diag(cls, v):
+        return cls(np.diag(v))
+
+    def __matmul__(self, other):
+        return Rot(self.m @ other.m)
+
+
+def composed_rotations(a, b):
+    r = Rot.from_diag(a) @ Rot.from_diag(b)
+    return np.sum(r.m * np.arange(1.0, 5.0).reshape(2, 2))
+
+
+class BaseWithoutInit:
+    def describe(self):
+        return type(self).__name__
+
+
+class Scaler(BaseWithoutInit):
+    def __init__(self, scale):
+        super().__init__()  # (object.__init__: nothing to do)
+        self.scale = scale
+
+    def __call__(self, x):
+        return self.scale * x
+
+
+def scaled_squares(s, x):
+    return np.sum(Scaler(s)(x) ** 2)
+
+
+def test_constructors_as_people_write_them():
+    # trial 9: a tuple default unpacked into attributes, an alternate constructor (classmethod)
+    # whose objects are given to an operator, and super().__init__() of a base without one
+    q, lengths = np.array([0.1, 0.2]), np.array([1.0, 2.0])
+    check_all_modes(arm_reach, [q, lengths], wrt=(0, 1))
+    check_all_modes(composed_rotations, [np.array([0.1, 0.2]), np.array([1.0, 2.0])], wrt=(0, 1))
+    check_all_modes(scaled_squares, [2.0, np.array([1.0, 2.0])], wrt=(0, 1))

@@ -1560,3 +1560,19 @@ def test_a_conditional_expression_choosing_partials_or_lambdas(robust):
     # trial 9: the temporary the arms bound to a partial was read but never bound (NameError)
     p, a = np.array([1.0, 2.0]), np.array([3.0, 4.0])
     check_all_modes(chooses_a_partial, [p, a, robust], wrt=(0, 1))
+
+
+def _vocabulary(tokens):
+    counts = {w: tokens.count(w) for w in tokens}
+    return {w: i for i, w in enumerate(sorted(counts))}, counts
+
+
+def embeds_in_frequency_order(E):
+    w2i, counts = _vocabulary(["the", "cat", "sat", "the"])
+    order = sorted(w2i, key=w2i.get)
+    return np.sum(E * np.array([counts[w] for w in order], dtype=float))
+
+
+def test_sorted_with_a_key_over_a_dict_a_function_returned():
+    # trial 9: the keyed sort read the dict by position (a refusal): it sorts its keys
+    check_all_modes(embeds_in_frequency_order, [np.array([1.0, 2.0, 3.0])])

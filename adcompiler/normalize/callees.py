@@ -16,7 +16,7 @@ import numpy as np
 
 from .. import effects, runtime
 from ..errors import AdError
-from ..ir import assign, name, walk
+from ..ir import assign, const, is_constant_default, name, walk
 from ..parse import parse_function
 from ..resolve import MISSING, local_names
 from ..rules.helpers import containers
@@ -136,7 +136,7 @@ class Callees:
         """``super(C, obj).name(args)`` (``super()`` in a method, see ``parse._as_in_class``): the
         call ``name(obj, args)`` of the function a class after ``C`` in ``C``'s order of bases
         defines, a function of the user's (inlined or differentiated through its source); None
-        for other calls."""
+        for other calls; None's constant for ``object.__init__``, which does nothing."""
         func = node.func
         if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Call)
                 and self.is_global(func.value.func)
@@ -147,6 +147,8 @@ class Callees:
         if not isinstance(cls, type):
             return None
         found = next((vars(k)[func.attr] for k in cls.__mro__[1:] if func.attr in vars(k)), None)
+        if found is object.__init__ and not node.args and not node.keywords:
+            return const(None)  # (super().__init__() of a base without one: nothing to do)
         if not isinstance(found, types.FunctionType):
             return None
         return gast.Call(func=name(self.helper(found.__name__, found)),
@@ -271,7 +273,7 @@ class Callees:
                                gast.ImportFrom, gast.Try, gast.With, gast.Global, gast.Nonlocal,
                                gast.Yield, gast.YieldFrom))
                 for st in tree.body for n in walk(st)) \
-                or not all(isinstance(getattr(d, "operand", d), gast.Constant)  # (-0.5 too)
+                or not all(is_constant_default(d)
                            for d in args.defaults + [d for d in args.kw_defaults if d is not None]):
             return None
         own = local_names(tree) | {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}

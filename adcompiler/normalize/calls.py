@@ -35,7 +35,7 @@ class Calls:
             return made
         called = self.super_call(node)
         if called is not None:  # (super().__init__(w): Base.__init__(self, w))
-            return self.call(called, s)
+            return called if isinstance(called, gast.Constant) else self.call(called, s)
         if isinstance(node.func, gast.Attribute) \
                 and self.constructed_class(node.func.value) is not None:
             # (Cls(a).run(x): the object made first, its method then a method of an object made

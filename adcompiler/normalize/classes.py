@@ -146,6 +146,9 @@ def returned_class(fn, receiver, accept=_plain_class, arg_classes=()):
     (``Cls(...)``, ``self`` or ``type(self)(...)`` for a method of ``receiver``, an operator or
     call on objects of known classes: ``s + k * dt``, a local name bound to such objects only),
     given the classes of its first positional arguments (``arg_classes``); else None."""
+    bound_class = None
+    if isinstance(fn, types.MethodType) and isinstance(fn.__self__, type):
+        fn, bound_class = fn.__func__, fn.__self__  # (a classmethod: cls(...) makes that class)
     if not isinstance(fn, types.FunctionType) or not is_user_function(fn) or fn in _READING:
         return None
     try:
@@ -153,12 +156,17 @@ def returned_class(fn, receiver, accept=_plain_class, arg_classes=()):
     except AdError:
         return None
     params = [a.id for a in tree.args.args]
+    if bound_class is not None and params:
+        params = params[1:]
+        holder = tree.args.args[0].id
     this = params[0] if receiver is not None and params else None
     known = {p: c for p, c in zip(params[1:] if this else params, arg_classes) if c is not None}
     if this is not None:
         known[this] = receiver
 
     def resolve(node):
+        if bound_class is not None and isinstance(node, gast.Name) and node.id == holder:
+            return bound_class
         return _resolve_in(node, fn)
     found, local = set(), None
     for node in _own_nodes(tree.body):

@@ -14,7 +14,7 @@ import gast
 
 from .. import runtime
 from ..effects import WRITING_METHODS
-from ..ir import assign, copy_tree, name, walk
+from ..ir import assign, copy_tree, is_constant_default, name, walk
 from ..parse import define
 from ..resolve import local_names
 
@@ -149,7 +149,7 @@ class Closures:
         if any(isinstance(n, gast.Nonlocal) for n in walk(fdef)) or a.posonlyargs:
             self.unsupported(s, "%s (nonlocal or positional-only parameters), used as a value"
                              % what, hint)
-        if not all(isinstance(getattr(d, "operand", d), gast.Constant)
+        if not all(is_constant_default(d)
                    for d in a.defaults + [d for d in a.kw_defaults if d is not None]):
             self.unsupported(s, "%s with default values that are not constants, used as a value"
                              % what,

@@ -144,10 +144,9 @@ class HigherOrder:
         fn = self.callable_of(keywords["key"], s)
         items, item, keys = (self.namer.fresh(n) for n in ("items", "item", "keys"))
         self.resolver.locals |= {items, item, keys}
-        if len(node.args) == 1:  # (a comprehension takes any iterable: zip, enumerate, a dict view)
-            source = gast.ListComp(elt=name(item), generators=[gast.comprehension(
-                target=name(item, True), iter=node.args[0], ifs=[], is_async=0)])
-            self.assign_to(items, name(self.comprehension(source, s)), s)
+        if len(node.args) == 1:  # (the list of its items: any iterable, a dict's keys too)
+            self.assign_to(items, gast.Call(func=name(self._builtin("list")), args=node.args,
+                                            keywords=[]), s)
         else:
             self.assign_to(items, gast.List(elts=list(node.args), ctx=gast.Load()), s)
         comp = gast.ListComp(elt=gast.Call(func=fn, args=[name(item)], keywords=[]),

@@ -9,7 +9,7 @@ import functools
 
 import gast
 
-from ..ir import assign, const, copy_tree, if_, name
+from ..ir import assign, const, copy_tree, if_, is_constant_default, name
 
 
 def lambda_def(label: str, lam, like):
@@ -39,12 +39,12 @@ class LocalFunctions:
         their own (Python evaluates them when the def runs, not when the function is called:
         ``def step(w, lr=lr)`` keeps the ``lr`` of that moment)."""
         a = fdef.args
-        if all(isinstance(getattr(d, "operand", d), gast.Constant)
+        if all(is_constant_default(d)
                for d in a.defaults + [d for d in a.kw_defaults if d is not None]):
             return fdef
 
         def now(d):
-            if d is None or isinstance(getattr(d, "operand", d), gast.Constant):
+            if d is None or is_constant_default(d):
                 return d
             held = self.temp()
             self.emit(assign(held, self.atom(d, s)), s)
