@@ -3,7 +3,8 @@ rules amount to: the subject evaluated once, each ``case`` a test of its pattern
 singletons compared, sequences and mappings checked by ``match_sequence`` / ``match_mapping`` as
 Python checks them, classes by ``isinstance`` and their attributes or ``__match_args__``), then
 its names bound, then its guard; the first that succeeds runs its block. An ``|`` of patterns
-binds what its first matching alternative binds; ``**rest`` of a mapping pattern is refused.
+binds what its first matching alternative binds; ``**rest`` of a mapping pattern is the dict of
+its other entries.
 """
 from __future__ import annotations
 
@@ -149,8 +150,6 @@ class _Matches:
         return _and(tests), bound
 
     def mapping(self, p, subject):
-        if p.rest is not None:
-            self.refuse(p, "'**rest' in a mapping pattern")
         check = gast.Call(func=name(self.helper("match_mapping", runtime.match_mapping)),
                           args=[copy_tree(subject), gast.Tuple(elts=copy_tree(list(p.keys)),
                                                                ctx=gast.Load())],
@@ -161,6 +160,16 @@ class _Matches:
                                                          slice=copy_tree(key), ctx=gast.Load()))
             tests.append(test)
             bound += inner
+        if p.rest is not None:  # (**rest: a dict of the other entries)
+            k, v = self.namer.fresh("key"), self.namer.fresh("value")
+            items = gast.Call(func=gast.Attribute(value=copy_tree(subject), attr="items",
+                                                  ctx=gast.Load()), args=[], keywords=[])
+            other = gast.Compare(left=name(k), ops=[gast.NotIn()], comparators=[
+                gast.Tuple(elts=copy_tree(list(p.keys)), ctx=gast.Load())])
+            bound.append((p.rest, gast.DictComp(key=name(k), value=name(v), generators=[
+                gast.comprehension(target=gast.Tuple(elts=[name(k, True), name(v, True)],
+                                                     ctx=gast.Store()),
+                                   iter=items, ifs=[other], is_async=0)])))
         return _and(tests), bound
 
     def instance(self, p, subject):
