@@ -864,3 +864,31 @@ def test_an_entry_of_an_attribute_without_a_tangent_in_forward_mode():
     # trial 9: forward mode indexed the attribute's tangent, the 0.0 standing for an array
     X, y, Xt = np.array([[1.0, 2.0], [3.0, 4.0]]), np.array([0, 1]), np.array([[0.5, 0.1]])
     check_all_modes(_naive_bayes_score, [X, y, Xt], wrt=(0, 2))
+
+
+class _LoggingFitter:
+    def __init__(self, n_iter=3):
+        self.n_iter = n_iter
+
+    def fit(self, x):
+        self.history_ = []
+        c = 0.0
+        for it in range(self.n_iter):
+            c = 0.5 * (c + np.mean(x))
+            self.history_.append(f"iter {it}: c={c:.3f}")  # (a log line: no derivative)
+        self.center_ = c
+        return self
+
+    def score(self, x):
+        return np.sum((x - self.center_) ** 2)
+
+
+def _fitted_and_scored(x):
+    m = _LoggingFitter().fit(x)
+    return m.score(x)
+
+
+def test_log_lines_appended_to_a_list_attribute_during_fit():
+    # trial 9: the append of a string into a list the object holds was refused as a change
+    # other names see (a number held beside it was taken for the list too)
+    check_all_modes(_fitted_and_scored, [np.array([1.0, 2.0, 4.0])])

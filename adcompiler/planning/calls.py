@@ -55,8 +55,8 @@ class StatementPlanner(CallPlans):
         method = list_method(s)
         if method:
             lst, kind, call = method
-            if not self.ctx.generated:  # (b = lst, or [lst]: b sees the change too)
-                self.aliasing.check_list_changed(lst, s)
+            if not self.ctx.generated and not self.appends_text(kind, call):
+                self.aliasing.check_list_changed(lst, s)  # (b = lst, or [lst]: b sees it too)
             if kind == "append":
                 arg = call.args[0] if len(call.args) == 1 else None
                 return Plan("append", [arg.id] if isinstance(arg, gast.Name) else [])
@@ -97,6 +97,15 @@ class StatementPlanner(CallPlans):
         if isinstance(value, gast.Call):
             return self.call_plan(s, value)
         return Plan("opaque", loads(value), callee=type(value).__name__)
+
+    def appends_text(self, kind, call) -> bool:
+        """Whether ``lst.append(v)`` appends a string (``f"loss {v:.3f}"``, a log line): no
+        derivative goes into the list through it, whatever else holds the list."""
+        arg = call.args[0] if kind == "append" and len(call.args) == 1 else None
+        made = self.bound_once.get(arg.id) if isinstance(arg, gast.Name) else None
+        value = made.value if made is not None else arg
+        return isinstance(value, gast.JoinedStr) or (
+            isinstance(value, gast.Constant) and isinstance(value.value, str))
 
     def replaces_an_entry(self, s, container) -> bool:
         """Whether ``d[k] = v`` replaces an entry of a dict or list made in the function (a

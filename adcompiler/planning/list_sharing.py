@@ -9,6 +9,7 @@ import copy
 import gast
 
 from .. import effects
+from ..analysis import FLOAT, SCALAR
 from ..ir import loads, target_of
 from ..resolve import MISSING
 from .views import _SELECTING
@@ -121,8 +122,9 @@ class ListSharing:
         for holder, attrs in holders.items():
             if any(self.reaches_after(holder, attr, s) for attr in attrs):
                 names.add(holder)
-            names |= {n for n in self.entries(holder)
-                      if n not in same and n != holder and self.read_after(n, s)}
+            names |= {n for n in self.entries(holder)  # (a number held beside it: not it)
+                      if n not in same and n != holder and self.read_after(n, s)
+                      and self.kinds.get(n) not in (FLOAT, SCALAR)}
         return names
 
     def call_holders(self, call) -> set:
