@@ -892,3 +892,25 @@ def test_log_lines_appended_to_a_list_attribute_during_fit():
     # trial 9: the append of a string into a list the object holds was refused as a change
     # other names see (a number held beside it was taken for the list too)
     check_all_modes(_fitted_and_scored, [np.array([1.0, 2.0, 4.0])])
+
+
+class _Regressor:
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def get_params(self):
+        return dict(vars(self))
+
+    def predict(self, x):
+        return self.alpha * x
+
+
+def _params_read_and_dropped(alpha, x):
+    model = _Regressor(alpha)
+    model.get_params()  # (its result unused: it changes nothing)
+    return np.sum(model.predict(x) ** 2)
+
+
+def test_a_method_of_an_object_made_here_that_changes_nothing_with_its_result_unused():
+    # trial 9: refused as a call that may change what is read afterwards
+    check_all_modes(_params_read_and_dropped, [1.5, np.array([0.5, -1.0])], wrt=(0, 1))

@@ -3,6 +3,9 @@ parameter without a derivative, to a call that may change it in place or to an o
 items from an index (``check_ignored_operands``). Activity itself is ``analysis.activity``."""
 from __future__ import annotations
 
+import inspect
+import types
+
 import gast
 
 from .. import effects
@@ -61,7 +64,8 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
     return index_checks
 
 
-def check_unused_calls(fdef, layout, plan_of, wrt, result, varied, loc, generated=False):
+def check_unused_calls(fdef, layout, plan_of, wrt, result, varied, loc, generated=False,
+                       known_class=None):
     """A call given values that depend on ``wrt`` whose result reaches nothing differentiated
     (``x = cb(a)``, ``x`` never used) is not differentiated: whatever it changes (a dict its
     closure holds, a module-level cache) would be seen afterwards without its derivative. An
@@ -80,9 +84,23 @@ def check_unused_calls(fdef, layout, plan_of, wrt, result, varied, loc, generate
     for s in candidates:
         plan = plan_of[id(s)]
         if target_of(s)[0] in reaching \
-                or (plan.kind == "call" and not effects.writes_outside(plan.fn)):
+                or (plan.kind == "call" and not effects.writes_outside(plan.fn)) \
+                or changes_nothing(s.value, known_class):
             continue
         raise loc.error("the call %s(...) may change values that are read afterwards, and its "
                         "result is not used, so it is not differentiated" % plan.callee, s,
                         hint="use the call's result, or return what it changes and store it "
                              "where it is called")
+
+
+def changes_nothing(call, known_class) -> bool:
+    """Whether ``call`` is ``obj.method(...)`` of an object of a class known here whose method
+    writes into nothing (not its arguments, ``self`` included, nor anything outside)."""
+    func = call.func
+    if known_class is None or not (isinstance(func, gast.Attribute)
+                                   and isinstance(func.value, gast.Name)):
+        return False
+    cls = known_class(func.value)
+    fn = inspect.getattr_static(cls, func.attr, None) if isinstance(cls, type) else None
+    return isinstance(fn, types.FunctionType) and not effects.written_parameters(fn) \
+        and not effects.writes_outside(fn)

@@ -20,6 +20,7 @@ from ..ir import const, loads, name, target_of
 from ..parse import is_library_function, is_user_function, traced_library_function, unwrap
 from ..resolve import MISSING
 from ..rules.builtin_rules import READS_LOCALS
+from .activity import changes_nothing
 from .binding import RuleBinding
 from .plan import Plan, _call_text, _unpacks, dynamic_plan
 
@@ -350,4 +351,5 @@ class CallPlans(RuleBinding):
                 and obj.__name__ in _LOGGING or any(obj is f for f in _MESSAGES):
             return True  # (a message: it formats the values it is given, and changes none)
         rule = rules.lookup(obj) if obj is not MISSING else None
-        return rule is not None and rule.nondiff
+        # (a method of an object of a class known here that writes into nothing: model.describe())
+        return (rule is not None and rule.nondiff) or changes_nothing(call, self.known_class)

@@ -116,7 +116,8 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     active = activity(layout, wrt, result, diff_reads, varied)
     index_checks = check_ignored_operands(layout, plans, wrt, result, varied, ctx.loc,
                                           ctx.generated or _rule_helper(ctx), kinds)
-    check_unused_calls(fdef, layout, plans, wrt, result, varied, ctx.loc, ctx.generated)
+    check_unused_calls(fdef, layout, plans, wrt, result, varied, ctx.loc, ctx.generated,
+                       statements.known_class)
     if tangents and any(isinstance(c, tuple) for c in index_checks.values()):
         # forward mode checks the tangents of operands checked at run time: they need one
         active = activity(layout, wrt, result, lambda s: plans[id(s)].diff_reads + [
