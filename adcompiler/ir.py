@@ -181,6 +181,18 @@ def in_region_of(nodes, like) -> None:
                 node.ad_try = handlers
 
 
+def map_inner_blocks(stmt, block) -> None:
+    """Replace each block of ``stmt`` (its body, ``else`` and ``finally`` blocks, its handlers'
+    bodies) by ``block(that block)``; a nested def's or class's body is left as it is."""
+    if isinstance(stmt, (gast.FunctionDef, gast.ClassDef)):
+        return
+    for field in ("body", "orelse", "finalbody"):
+        if getattr(stmt, field, None):
+            setattr(stmt, field, block(getattr(stmt, field)))
+    for h in getattr(stmt, "handlers", None) or []:
+        h.body = block(h.body)
+
+
 def walk_statements(stmt):
     """``stmt`` and every statement nested in its blocks."""
     yield stmt

@@ -36,7 +36,7 @@ import gast
 from .. import runtime
 from ..effects import written_parameters
 from ..errors import AdError
-from ..ir import assign, const, copy_tree, name, walk
+from ..ir import assign, const, copy_tree, map_inner_blocks, name, walk
 from ..parse import define
 
 _JUMPS = (gast.Return, gast.Break, gast.Continue, gast.Yield, gast.YieldFrom, gast.Global,
@@ -82,12 +82,7 @@ class _Attempts:
                     flags = _flags_set(h.body, False)
                     if flags:
                         h.ad_attempt_flag = flags.pop()
-            if not isinstance(s, (gast.FunctionDef, gast.ClassDef)):
-                for field in ("body", "orelse", "finalbody"):
-                    if getattr(s, field, None):
-                        setattr(s, field, self.block(getattr(s, field)))
-                for h in getattr(s, "handlers", None) or []:
-                    h.body = self.block(h.body)
+            map_inner_blocks(s, self.block)
             out.append(s)
         return out
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gast
 
 from .. import runtime
-from ..ir import assign, const, copy_tree, name
+from ..ir import assign, const, copy_tree, map_inner_blocks, name
 
 # builtin classes whose one positional sub-pattern matches the subject itself (int(n))
 _SELF_MATCHING = (bool, bytearray, bytes, dict, float, frozenset, int, list, set, str, tuple)
@@ -39,12 +39,7 @@ class _Matches:
             if isinstance(s, gast.Match):
                 out.extend(self.rewrite(s))
                 continue
-            if not isinstance(s, (gast.FunctionDef, gast.ClassDef)):
-                for field in ("body", "orelse", "finalbody"):
-                    if getattr(s, field, None):
-                        setattr(s, field, self.block(getattr(s, field)))
-                for h in getattr(s, "handlers", None) or []:
-                    h.body = self.block(h.body)
+            map_inner_blocks(s, self.block)
             out.append(s)
         return out
 
