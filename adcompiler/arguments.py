@@ -29,7 +29,7 @@ def is_complex_kind(kind) -> bool:
     tuple's holding one."""
     if kind == COMPLEX:
         return True
-    if isinstance(kind, tuple) and kind[0] == CONTAINER and len(kind) > 2:
+    if isinstance(kind, tuple) and kind[:2] == (CONTAINER, "tuple"):
         return any(is_complex_kind(k) for k in kind[2])
     return isinstance(kind, tuple) and kind[0] == "array" and len(kind) > 2 and "c" in kind[2]
 
@@ -50,11 +50,30 @@ def kind_of(value):
     if cls is tuple and len(value) <= 32:
         # (a tuple's entries are fixed: after ``W, b = params`` they have their kinds)
         return (CONTAINER, "tuple", tuple(kind_of(e) for e in value))
+    if cls is list and value and _entries_class(value) is not None:
+        # (particles of one class: the methods called on its entries are that class's)
+        return (CONTAINER, "list", ("object", value[0].__class__))
     if isinstance(value, (list, tuple, dict)):
         return (CONTAINER, cls.__name__)
     if cls is types.ModuleType:  # (xp=np: calls through it are the module's functions)
         return ("module", value)
     return ("object", cls)  # the class: methods called on the argument are resolved through it
+
+
+def _entries_class(entries):
+    """The class of every entry of the list ``entries`` when it is one plain class of the user's
+    (the first entry decides quickly for a list of arrays or numbers), else None."""
+    cls = entries[0].__class__
+    if cls in _LEAVES or cls is _ndarray or not plain_object(entries[0]) \
+            or cls is types.SimpleNamespace:
+        return None
+    return cls if all(e.__class__ is cls for e in entries) else None
+
+
+def list_entry_class(kind):
+    """The class of a list argument's entries its kind names (``kind_of``), else None."""
+    return kind[2][1] if isinstance(kind, tuple) and kind[:2] == (CONTAINER, "list") \
+        and len(kind) > 2 else None
 
 
 def marked_kinds(args) -> tuple:

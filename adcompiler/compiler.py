@@ -49,7 +49,8 @@ def _analysis_kind(k):
         return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[1]))
     if isinstance(k, tuple) and k[0] == CONTAINER:
         # (a tuple argument's kind lists its entries': see arguments.kinds_of)
-        return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[2])) if len(k) > 2 else CONTAINER
+        return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[2])) if k[1] == "tuple" \
+            else CONTAINER
     return k if k in (FLOAT, SCALAR, CONTAINER) else None  # (CONTAINER: a caller's container)
 
 
@@ -99,7 +100,8 @@ def _stage(fn, arg_kinds=None, fuse=True):
                          if isinstance(k, tuple) and k[0] == "array" and k[1] == 0}
     if arg_kinds is not None:  # dict arguments iterate over their keys; x += 1 rebinds a number
         dicts = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "dict")}
-        lists = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if k == (CONTAINER, "list")}
+        lists = {p for p, k in zip(param_names(parsed.tree), arg_kinds)
+                 if isinstance(k, tuple) and k[:2] == (CONTAINER, "list")}
         numbers = {p for p, k in zip(param_names(parsed.tree), arg_kinds)
                    if k in (FLOAT, SCALAR, "int", COMPLEX)}
         sequences = {p for p, k in zip(param_names(parsed.tree), arg_kinds) if _sequence_kind(k)}
@@ -110,8 +112,13 @@ def _stage(fn, arg_kinds=None, fuse=True):
                                          lists, sequences,
                                          arguments.modules_of(
                                              param_names(parsed.tree), parsed.tree.args,
-                                             parsed.fn, arg_kinds))
+                                             parsed.fn, arg_kinds),
+                                         {p: arguments.list_entry_class(k) for p, k in
+                                          zip(param_names(parsed.tree), arg_kinds or ())
+                                          if arguments.list_entry_class(k) is not None})
     ctx.returned_classes = getattr(fdef, "ad_returned_classes", {})
+    ctx.argument_containers = {p: k for p, k in zip(param_names(parsed.tree), arg_kinds or ())
+                               if isinstance(k, tuple) and k[0] == CONTAINER}
     if fuse:
         fuse_composites(fdef, ctx)
     return parsed, ctx, fdef
@@ -151,6 +158,8 @@ class _Reverse:
         if fdef.args.vararg is not None:
             ctx.containers.add(fdef.args.vararg.id)
             kinds[fdef.args.vararg.id] = None
+        if fdef.args.kwarg is not None:  # (**kw: a dict, whose adjoints add up key by key)
+            ctx.containers.add(fdef.args.kwarg.id)
         self.kinds = kinds
         self.arg_kinds = dict(zip(params, arg_kinds)) if arg_kinds is not None else {}
         ctx.arg_classes = arguments.classes_of(params, arg_kinds)

@@ -32,6 +32,8 @@ class Context:
         self.containers: set[str] = set()
         self.temps: set[str] = set()  # temporaries the normaliser introduced
         self.arg_classes: dict = {}   # parameter -> class of an object argument
+        # parameter -> the kind of a list, dict or tuple argument ((CONTAINER, 'dict'), ...)
+        self.argument_containers: dict = {}
         # name -> class of the objects operators and calls bind it to (normalize/classes.py)
         self.returned_classes: dict = {}
         # id(statement) -> (check, arguments): what the kind planning gave it is checked where it

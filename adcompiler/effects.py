@@ -38,6 +38,8 @@ _VIEW_FUNCTIONS = (np.reshape, np.ravel, np.transpose, np.squeeze, np.asarray, n
                    np.broadcast_to,
                    np.diagonal, np.diag, np.real, np.imag)
 
+# functions that set or delete an attribute of their first argument
+_ATTRIBUTE_SETTERS = (setattr, delattr, object.__setattr__, object.__delattr__)
 # code object -> (written, written only by ``x op= v``, returned, written only by ``p.attr = v``)
 _CACHE: dict = {}
 
@@ -85,6 +87,67 @@ def writes_outside(fn) -> bool:
 def returned_parameters(fn) -> frozenset:
     """Names of ``fn``'s parameters whose objects (or views of them) ``fn`` may return."""
     return _effects(fn)[2]
+
+
+def returned_objects(fn) -> frozenset:
+    """Names of ``fn``'s parameters whose objects themselves ``fn`` may return, alone or in a
+    display (``return self``, ``return self, loss``), not a part of theirs (``return
+    self.x[-1]``). A call's result may be any object it is given."""
+    fn = getattr(fn, "__func__", fn)
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return frozenset()
+    if code not in _WHOLE:
+        try:
+            tree = parse_function(fn).tree
+        except AdError:
+            return frozenset()
+        args = tree.args
+        params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs
+                  + [args.vararg, args.kwarg] if a is not None]
+        held = {p: {p} for p in params}
+        changed = True
+        while changed:  # (names bound to them, or to displays holding them)
+            changed = False
+            for node in gast.walk(tree):
+                if isinstance(node, gast.FunctionDef) and node is not tree:
+                    # (a nested def holds what it reads: o.reader(k) returns a closure over o)
+                    found = _closure_roots(node, held)
+                    targets = [gast.Name(id=node.name, ctx=gast.Store(), annotation=None,
+                                         type_comment=None)]
+                elif isinstance(node, (gast.Assign, gast.For, gast.comprehension)):
+                    found = _whole(node.value if isinstance(node, gast.Assign) else node.iter,
+                                   held)
+                    targets = node.targets if isinstance(node, gast.Assign) else [node.target]
+                else:
+                    continue
+                for n in (n for t in targets for n in gast.walk(t) if isinstance(n, gast.Name)):
+                    if not found <= held.get(n.id, set()):
+                        held[n.id] = held.get(n.id, set()) | found
+                        changed = True
+        _WHOLE[code] = frozenset().union(*(
+            _whole(node.value, held) for node in gast.walk(tree)
+            if isinstance(node, gast.Return) and node.value is not None))
+    return _WHOLE[code]
+
+
+_WHOLE: dict = {}  # (code object -> returned_objects)
+
+
+def _whole(node, held) -> set:
+    """The parameters whose objects themselves ``node``'s value may be or hold (``held``: name
+    -> such parameters): an attribute or an element of an object is a part of it, not it."""
+    if isinstance(node, gast.Name):
+        return set(held.get(node.id, ()))
+    if isinstance(node, gast.Attribute):
+        return set()
+    if isinstance(node, gast.Subscript):  # (an entry of a display holding them: pair[0])
+        return _whole(node.value, held) if isinstance(node.value, gast.Name) else set()
+    if isinstance(node, gast.Constant):
+        return set()
+    # (anything else: every object it reads, a call's result may be one it is given)
+    return set().union(set(), *(held.get(n.id, set()) for n in gast.walk(node)
+                                if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)))
 
 
 def attribute_parameters(fn) -> frozenset:
@@ -223,7 +286,7 @@ def _call_writes(node, roots, identity, resolver, active) -> set:
     if isinstance(func, gast.Attribute) and func.attr in WRITING_METHODS:
         written |= (identity if func.attr in _CONTAINER_METHODS else roots)(func.value)
     callee = resolver.resolve(func)
-    if node.args and (_is_one_of(callee, _WRITING_FUNCTIONS) or
+    if node.args and (_is_one_of(callee, _WRITING_FUNCTIONS + _ATTRIBUTE_SETTERS) or
                       (isinstance(func, gast.Attribute) and func.attr == "at"
                        and isinstance(resolver.resolve(func.value), np.ufunc))):
         written |= roots(node.args[0])
@@ -263,8 +326,8 @@ def _roots(node, holders, resolver, entries=True) -> set:
             and node.func.attr in _VIEW_METHODS:
         return _roots(node.func.value, holders, resolver, entries)
     if isinstance(node, gast.Call) and node.args \
-            and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS):
-        return _roots(node.args[0], holders, resolver, entries)
+            and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS + (getattr, vars)):
+        return _roots(node.args[0], holders, resolver, entries)  # (getattr(self, 'W')[0] = v)
     return holders.get(node.id, set()) if isinstance(node, gast.Name) else set()
 
 
@@ -296,12 +359,14 @@ def _holders(tree, params, resolver, entries=True) -> dict:
                     if isinstance(n, gast.Name) and not source <= holders.get(n.id, set()):
                         holders[n.id] = holders.get(n.id, set()) | source
                         changed = True
-            elif isinstance(node, gast.For) and isinstance(node.target, gast.Name) \
-                    and isinstance(node.iter, gast.Name) and node.iter.id in holders:
-                source = holders[node.iter.id]  # (the rows of an array are views of it)
-                if not source <= holders.get(node.target.id, set()):
-                    holders[node.target.id] = holders.get(node.target.id, set()) | source
-                    changed = True
+            elif isinstance(node, (gast.For, gast.comprehension)):
+                # (the rows of an array are views of it, the entries of a list its objects:
+                # ``for n in self.neurons``, ``for layer, g in zip(self.layers, grads)``)
+                source = _iterated_roots(node.iter, holders, resolver, entries)
+                for n in gast.walk(node.target):
+                    if isinstance(n, gast.Name) and not source <= holders.get(n.id, set()):
+                        holders[n.id] = holders.get(n.id, set()) | source
+                        changed = True
             elif entries and isinstance(node, gast.FunctionDef) and node is not tree:
                 # (a nested def holds what it reads: returned, it is the caller's closure)
                 source = _closure_roots(node, holders)
@@ -309,6 +374,21 @@ def _holders(tree, params, resolver, entries=True) -> dict:
                     holders[node.name] = holders.get(node.name, set()) | source
                     changed = True
     return holders
+
+
+_ITERATORS = (zip, enumerate, reversed, sorted, list, tuple, iter)
+
+
+def _iterated_roots(node, holders, resolver, entries) -> set:
+    """The parameters whose objects what a loop over ``node`` binds may be (see ``_roots``):
+    those of ``node``, or of the arguments of ``zip``, ``enumerate`` and the like."""
+    if isinstance(node, gast.Call) and _is_one_of(resolver.resolve(node.func), _ITERATORS):
+        return set().union(set(), *(_iterated_roots(a, holders, resolver, entries)
+                                    for a in node.args))
+    if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
+            and node.func.attr in ("items", "values"):  # (for name, layer in self.layers.items())
+        return _iterated_roots(node.func.value, holders, resolver, entries)
+    return _roots(node, holders, resolver, entries)
 
 
 def _closure_roots(fn, holders) -> set:

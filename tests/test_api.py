@@ -212,6 +212,9 @@ def test_source_specialised_for_example_arguments():
     split = ad.source(cube_sum, wrt=0, mode="split", args=(np.ones(3), 1.0))
     assert "def cube_sum_forward" in split and "def cube_sum_backward" in split
     assert "def cube_sum_jvp" in ad.source(cube_sum, mode="forward", args=(2.0, 1.0))
+    # (a gradient function's source is for its own wrt)
+    assert ad.source(ad.grad(cube_sum, wrt=(0, 1))) == generic
+    assert ad.source(ad.grad(cube_sum, wrt=(0, 1)), wrt=0) == ad.source(cube_sum)
 
 
 def test_cli_dump_check_and_errors(tmp_path):

@@ -654,13 +654,14 @@ def reads_a_property_of_an_element(ms, x):
 
 
 def test_property_gradients_are_not_silently_dropped():
-    """A property of an object argument is differentiated through its getter; one of an object
-    whose class is not known where the code is generated is refused when its gradient is
-    needed."""
+    """A property of an object argument is differentiated through its getter, and so is one of
+    the entries of a list of objects of one class; one of an object whose class is not known
+    where the code is generated is refused when its gradient is needed."""
     m, x = WithProperty(np.ones(3)), np.arange(3.0)
     np.testing.assert_allclose(ad.grad(reads_a_property)(m, x).w, 2.0 * x)
+    np.testing.assert_allclose(ad.grad(reads_a_property_of_an_element)([m], x)[0].w, 2.0 * x)
     with pytest.raises(ad.AdError, match=r"reading .doubled runs code of its class .a property"):
-        ad.grad(reads_a_property_of_an_element)([m], x)
+        ad.grad(reads_a_property_of_an_element)([m, 1.0], x)
     np.testing.assert_allclose(ad.grad(reads_a_property_of_an_element, wrt=1)([m], x), 2.0)
     np.testing.assert_allclose(ad.grad(reads_a_property, wrt=1)(m, x), [2.0, 2.0, 2.0])
     np.testing.assert_allclose(ad.grad(reads_a_class_constant)(m, x).w, [0.0, 2.0, 4.0])

@@ -5,6 +5,7 @@ as the cached-call fast path. ``_target`` gives the Python function the other op
 transform for a call (a gradient's generated code, or a caller for ``*args``)."""
 from __future__ import annotations
 
+import copy
 import functools
 import inspect
 import types
@@ -407,21 +408,37 @@ def _array_key(args):
 
 
 def _private(args) -> tuple:
-    """Copies of the arrays, lists and dicts among ``args`` (nested ones too), for the operators
-    that run the function several times (Jacobians, Hessians): a function that writes into its
-    arguments must see the same values at every run, and the caller's data stays as it was."""
-    return tuple(_private_copy(a) for a in args)
+    """Copies of the arrays, lists, dicts and objects of the user's classes among ``args``
+    (nested ones too, each copied once: what two arguments share, their copies share), for the
+    operators that run the function several times (Jacobians, Hessians): a function that writes
+    into its arguments must see the same values at every run, and the caller's data stays as it
+    was."""
+    memo: dict = {}
+    return tuple(_private_copy(a, memo) for a in args)
 
 
-def _private_copy(value):
-    if value.__class__ is _ndarray:
+def _private_copy(value, memo):
+    cls = value.__class__
+    if cls is _ndarray:
         return value.copy()
-    if isinstance(value, (list, tuple)):
-        return type(value)(_private_copy(v) for v in value) if value.__class__ in (list, tuple) \
-            else value
-    if value.__class__ is dict:
-        return {k: _private_copy(v) for k, v in value.items()}
-    return value
+    if cls is not list and cls is not tuple and cls is not dict \
+            and not arguments.plain_object(value):
+        return value
+    if id(value) in memo:
+        return memo[id(value)]
+    if cls is list:
+        out = memo[id(value)] = []
+        out.extend(_private_copy(v, memo) for v in value)
+    elif cls is tuple:
+        out = memo[id(value)] = tuple(_private_copy(v, memo) for v in value)
+    elif cls is dict:
+        out = memo[id(value)] = {}
+        out.update((k, _private_copy(v, memo)) for k, v in value.items())
+    else:  # (an object of the user's class: its attributes, as the function finds them)
+        out = memo[id(value)] = copy.copy(value)
+        if hasattr(out, "__dict__"):
+            out.__dict__.update((k, _private_copy(v, memo)) for k, v in vars(value).items())
+    return out
 
 
 def _freeze(wrt):

@@ -99,21 +99,26 @@ def value_and_grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = Tru
     return _public(_ValueAndGrad(fn, wrt, optimize))
 
 
-def source(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", optimize: bool = True,
+def source(fn: Callable, wrt: Wrt | None = None, mode: str = "reverse", optimize: bool = True,
            args: Sequence | None = None) -> str:
     """The generated source for ``fn`` as a string (mode "reverse", "forward" or "split"): with
     ``args`` (example arguments) the code specialised for their kinds, which is what a call with
     such arguments runs; without, the code generated without the arguments' kinds, for reading
     (where a kind matters it differs from what calls run: an augmented assignment of a value of
-    unknown kind shows as a rebinding). A Jacobian or Hessian runs several generated functions:
-    its source is refused (print the gradient's, ``ad.source(f)``)."""
+    unknown kind shows as a rebinding). ``wrt`` defaults to a gradient function's own (for
+    ``ad.source(ad.grad(f, wrt=(0, 1)))``), else to the first argument. A Jacobian or Hessian
+    runs several generated functions: its source is refused (print the gradient's,
+    ``ad.source(f)``)."""
     if hasattr(fn, "__adcompiler_jacobian__"):
         raise AdError("ad.source shows one generated function; a Jacobian or Hessian runs several "
                       "(the gradient's code, differentiated again)", function=getattr(
                           fn, "__qualname__", None),
                       hint="print the gradient's code: ad.source(f), or ad.source(f, "
                            "mode='forward') for the tangent code")
-    fn = _as_derived(fn).fn if _as_derived(fn) is not None else as_function(fn, "source")
+    derived = _as_derived(fn)
+    if wrt is None:  # (a gradient function's own wrt, else the first argument)
+        wrt = derived.wrt if derived is not None else 0
+    fn = derived.fn if derived is not None else as_function(fn, "source")
     if args is not None:
         fn = _spread(fn, len(args))
     positions, _ = _positions(fn, wrt)

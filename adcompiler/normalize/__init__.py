@@ -42,7 +42,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                        dict_params=frozenset(), bind=None, number_params=frozenset(),
                        generated=False, object_classes=None,
                        list_params=frozenset(),
-                       sequence_params=None, module_params=None) -> tuple[gast.FunctionDef, set]:
+                       sequence_params=None, module_params=None,
+                       list_classes=None) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
     ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
@@ -51,7 +52,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     ``list_params``: parameters known to be lists;
     ``sequence_params``: parameters known to be lists, tuples or arrays (iterated by position;
     None: the arguments' kinds are not known, and the code is for reading: every parameter is
-    taken for a sequence); ``module_params``: parameter -> the module it is given (``xp=np``)."""
+    taken for a sequence); ``module_params``: parameter -> the module it is given (``xp=np``);
+    ``list_classes``: parameter -> the class of every entry of a list argument."""
     fdef = yielded_as_list(fdef, namer, loc)
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
@@ -62,13 +64,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     rewrite_outer_names(lowered, resolver, norm.helper, loc)
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    norm.growing = {n.func.value.id for st in lowered for n in walk(st) if isinstance(n, gast.Call)
-                    and isinstance(n.func, gast.Attribute)
-                    and n.func.attr in ("append", "extend", "insert")
-                    and isinstance(n.func.value, gast.Name)} | \
-        {n.target.id for st in lowered for n in walk(st) if isinstance(n, gast.AugAssign)
-         and isinstance(n.target, gast.Name)
-         and isinstance(n.op, gast.Add)}  # (lists that may grow)
+    norm.growing = _growing(lowered)
     norm.generated = generated
     if bind is not None:
         resolve_namespace_aliases(lowered, resolver, norm.helper, module_params or {})
@@ -84,9 +80,10 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     norm.iterables = local_kinds(lowered, resolver, _param_kinds(
         fdef.args, sequence_params, dict_params, object_classes or {}))
     params = params_of(fdef)
-    norm.bound_twice = params | _bound_twice(lowered, stores, resolver)
+    norm.bound_twice = params | _bound_twice(lowered, resolver)
     norm.read_late = late_names(lowered)
     _learn_rebound_objects(norm, lowered, params)
+    _learn_argument_lists(norm, lowered, list_classes or {}, stores)
     norm.caller_objects = params - set(number_params)
     body = norm.block(lowered)
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
@@ -98,16 +95,47 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     return out, norm.temps
 
 
-def _bound_twice(body, stores, resolver) -> set:
-    """Names ``body`` binds more than once (``stores``: each binding's name), but not those only
-    ever bound as the counter of loops over ``range`` (no other value's)."""
+def _bound_twice(body, resolver) -> set:
+    """Names ``body`` binds more than once, but not those only ever bound as the counter of
+    loops over ``range`` (no other value's)."""
     counters = {id(loop.target) for st in body for loop in walk(st) if isinstance(loop, gast.For)
                 and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
                 and resolver.resolve(loop.iter.func) is range}
+    # (a comprehension's variables are its own: ``sum(p.e() for p in ps)`` binds no ``p`` here)
+    inner = {id(n) for st in body for c in walk(st) if isinstance(c, gast.comprehension)
+             for n in walk(c.target) if isinstance(n, gast.Name)}
+    stores = [n.id for st in body for n in walk(st) if isinstance(n, gast.Name)
+              and isinstance(n.ctx, gast.Store) and id(n) not in inner]
     other_stores = [n.id for st in body for n in walk(st)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
-                    and id(n) not in counters]
+                    and id(n) not in counters and id(n) not in inner]
     return {n for n in stores if stores.count(n) > 1 and n in other_stores}
+
+
+def _growing(body) -> set:
+    """The names of the lists ``body`` may grow (``xs.append(v)``, ``xs += ys``)."""
+    return {n.func.value.id for st in body for n in walk(st) if isinstance(n, gast.Call)
+            and isinstance(n.func, gast.Attribute) and n.func.attr in ("append", "extend", "insert")
+            and isinstance(n.func.value, gast.Name)} | \
+        {n.target.id for st in body for n in walk(st) if isinstance(n, gast.AugAssign)
+         and isinstance(n.target, gast.Name) and isinstance(n.op, gast.Add)}
+
+
+def _learn_argument_lists(norm, body, list_classes, stores):
+    """The classes of the entries of list arguments ``body`` puts nothing into (``list_classes``:
+    parameter -> class; ``stores``: the names ``body`` binds): their entries' methods are
+    inlined."""
+    for p, cls in list_classes.items():
+        if p not in stores and p not in norm.growing and not _stored_into(body, p):
+            norm.list_classes.setdefault(p, cls)
+            norm.argument_lists.add(p)
+
+
+def _stored_into(body, lst) -> bool:
+    """Whether ``body`` stores into an entry of the list ``lst`` (``lst[i] = v``)."""
+    return any(isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store)
+               and isinstance(n.value, gast.Name) and n.value.id == lst
+               for st in body for n in walk(st))
 
 
 def _learn_rebound_objects(norm, body, params):

@@ -35,7 +35,11 @@ class ReturnedObjects:
                 and value.value.id in self.list_classes and target not in self.bound_twice \
                 and not isinstance(value.slice, gast.Slice):
             self.object_classes[target] = self.list_classes[value.value.id]  # (vs[i]: a Vec)
-            self.returned_objects.add(target)
+            if value.value.id not in self.argument_lists:
+                self.returned_objects.add(target)
+            # (else an entry of a list argument: its methods are inlined as an object
+            # argument's, and what they store into it is stored back into the list, see
+            # planning/objects.py)
             return
         if not isinstance(value, gast.Call) or target in self.bound_twice \
                 or self.bind_object is None:

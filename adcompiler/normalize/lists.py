@@ -53,6 +53,29 @@ class ListMethods:
             return True
         return False
 
+    def attribute_list_append(self, s) -> bool:
+        """``obj.items.append(v)`` on an object of a known class (an argument, one made here, an
+        entry of a list argument): the list read into a name, appended to and stored back
+        (``t = obj.items; t.append(v); obj.items = t``, the same list at run time), so the
+        derivative follows what the list holds as it follows an attribute store; False (nothing
+        emitted) for any other statement."""
+        call = s.value
+        func = getattr(call, "func", None)
+        if not (isinstance(call, gast.Call) and isinstance(func, gast.Attribute)
+                and func.attr == "append" and len(call.args) == 1 and not call.keywords
+                and isinstance(func.value, gast.Attribute)
+                and not isinstance(call.args[0], gast.Starred)):
+            return False
+        held = self.held_container(func.value, s)
+        if held is None:
+            return False
+        value = self.atom(call.args[0], s)
+        self.emit(gast.Expr(value=gast.Call(
+            func=gast.Attribute(value=name(held[0]), attr="append", ctx=gast.Load()),
+            args=[value], keywords=[])), s)
+        self.stored_back(held, s)
+        return True
+
     def slice_of_a_list(self, target, value, s) -> bool:
         """``lst[a:b] = items`` of a name that holds lists only: its entries refilled (see
         ``extension``) with ``entries[:a] + list(items) + entries[b:]``; False for any other

@@ -68,6 +68,7 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Returne
         self.returned_objects: set = set()
         self.namedtuples: dict = {}  # name bound once -> its namedtuple class
         self.list_classes: dict = {}  # list -> the class of all its entries (classes.py)
+        self.argument_lists: set = set()  # (of those, the list arguments)
         # name -> whether it holds a sequence (see ``sequences``: SEQUENCE, OTHER or None)
         self.iterables: dict = {}
 

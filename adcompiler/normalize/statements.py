@@ -46,7 +46,7 @@ class Statements:
         if store is not None:  # (np.put(a, i, v), setattr(obj, "w", v), np.fill_diagonal(a, v))
             self.stmt(gast.copy_location(store, s))
             return
-        if self.extension(s) or self.dict_update(s):
+        if self.extension(s) or self.dict_update(s) or self.attribute_list_append(s):
             return
         value = self.expr(s.value, s)
         if not is_atom(value):

@@ -43,6 +43,9 @@ class Aliasing(Views, InPlaceUpdates, StoreChecks, ListSharing, SharedMemory):
         super().__init__(*args)
         self.syncs = Syncs(self)
         self._fresh_lists = None
+        # list or dict argument -> attributes of its entries updated in place (``p.vel += v``
+        # of ``p = ps[k]``): their arrays are checked apart where the function is called
+        self.entry_updates: dict = {}
         # id(statement) -> (check, its arguments, error): the runtime check made before it
         # (check_array, refused_if_array, attribute_alone) and the AdError it raises
         self.array_guards: dict = {}

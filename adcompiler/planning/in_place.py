@@ -51,12 +51,59 @@ class InPlaceUpdates:
         and the lists and dicts holding it that see the change."""
         views_of_var = {v for v, b in self.layout.views.items()
                         if var in b and self.viewed_before(v, s)}
-        bases_of_var = self.layout.views.get(var, set())
+        bases_of_var = {b for b in self.layout.views.get(var, set())
+                        if not self.rebound_apart(var, b, s)}
         if is_container(kind):  # (a += [v] extends the list, not the arrays it holds)
             bases_of_var = {b for b in bases_of_var
                             if is_container(self.kinds.get(b)) or b in self.ctx.containers}
         return (bases_of_var
-                | (views_of_var if var in bases else set()) | self.holders_seeing(var, s))
+                | (views_of_var if var in bases else set()) | self.holders_seeing(var, s)
+                | self.stored_in_attribute(var, s))
+
+    def rebound_apart(self, var, base, s) -> bool:
+        """Whether ``var``, bound to ``base``'s memory by some bindings (``H = H_arg`` of an
+        inlined call), is bound again before ``s`` on every path, to a value not sharing it
+        (``H = H.copy()``): it holds no array of ``base`` at ``s``."""
+        lay = self.layout
+        every = [st for st in lay.simple if target_of(st)[0] == var]
+        bindings = [st for st in every if isinstance(st, gast.Assign) and base in loads(st.value)]
+        # (bindings to a value apart from base's memory: t1 = H.copy(); H = t1)
+        apart = [st for st in every if st is not s and isinstance(st, gast.Assign)
+                 and isinstance(st.value, gast.Name) and st.value.id not in self.params
+                 and len(lay.binds.get(st.value.id, ())) == 1
+                 and not lay.views.get(st.value.id)]
+        kept = [st for st in every if st not in apart]
+        return bool(bindings) and all(self.rebound_between(var, st, s, aliasing=kept)
+                                      for st in bindings)
+
+    def stored_in_attribute(self, var, s) -> set:
+        """For ``var`` read from an attribute (``t = a.vel``, as ``a.vel += v`` reads it): the
+        names whose arrays were stored in that attribute before ``s`` (``a.vel = y``), and the
+        names sharing their memory, that are read after ``s``: ``y`` holds the array the update
+        changes. (An argument read no more sees the change as the plain call's caller does.)"""
+        def read_from(n):  # (the names bound to obj.attr)
+            return {target_of(r)[0] for r in self.layout.simple
+                    if isinstance(getattr(r, "value", None), gast.Attribute)
+                    and isinstance(r.value.value, gast.Name)
+                    and (r.value.value.id, r.value.attr) == n}
+
+        found = set()
+        for read in self.layout.simple:
+            value = getattr(read, "value", None)
+            if target_of(read)[0] != var or not isinstance(value, gast.Attribute) \
+                    or not isinstance(value.value, gast.Name):
+                continue
+            held = read_from((value.value.id, value.attr))
+            for st in self.layout.simple:
+                target = st.targets[0] if isinstance(st, gast.Assign) else None
+                # (not a store of what the attribute held: obj.attr op= v's own store)
+                if isinstance(target, gast.Attribute) and isinstance(target.value, gast.Name) \
+                        and (target.value.id, target.attr) == (value.value.id, value.attr) \
+                        and isinstance(st.value, gast.Name) and st.value.id not in held \
+                        and self.runs_before(st, s):
+                    found |= {n for n in self.sharing_memory(st.value.id)
+                              if self.read_after(n, s) or self.in_closure(n)}
+        return found - {var}
 
     def follow_in_place_update(self, s, var, kind, aliases) -> bool:
         """Make the derivative follow ``s``, the user's in-place update of ``var`` whose array the
@@ -68,7 +115,10 @@ class InPlaceUpdates:
         others = self.others_seeing(s, var, aliases)
         owner = self.updated_attribute_owner(s, var, others)
         if owner is not None:
-            others.remove(owner[0])
+            holder = self.entry_holder(owner[0])
+            others = [o for o in others if o not in (owner[0], holder)]
+            if holder is not None:
+                self.entry_updates.setdefault(holder, set()).add(owner[1])
             self.guard_attribute_alone(s, owner)
         if not others:
             return True
@@ -76,14 +126,19 @@ class InPlaceUpdates:
             self.write_in_place(s, var)  # (no derivative involved: the write, as Python does it)
         elif self.syncs.add(s, var, self.sharing_memory(var) | aliases):
             self.write_in_place(s, var)  # (as Python does it; the names sharing it follow)
-        elif kind == SCALAR and owner is None:
+        elif kind in (SCALAR, None) and owner is None:
             # (a shape-() value: a NumPy scalar, as np.max(...) gives, does not change in
-            # place, and rebinding is what Python does; a 0-d array is refused when it runs)
-            self.array_guards[id(s)] = ("refused_if_array", [name(var)], self.loc.error(
-                "the augmented assignment changes the 0-d array %r in place, and %s may be "
-                "the same array, which is not supported" % (
-                    self.spelled(var), ", ".join(repr(o) for o in others)), s,
-                hint="write %s = %s + ... (a new value)" % ((self.spelled(var),) * 2)))
+            # place, and rebinding is what Python does; a 0-d array is refused when it runs,
+            # and so is anything but a number when the kind is not known: ``loss, g = f(x);
+            # loss += r``)
+            self.array_guards[id(s)] = (
+                "refused_if_array" if kind == SCALAR else "refused_unless_number", [name(var)],
+                self.loc.error(
+                    "the augmented assignment changes %s %r in place, and %s may be the same "
+                    "object, which is not supported" % (
+                        "the 0-d array" if kind == SCALAR else "the array or list",
+                        self.spelled(var), ", ".join(repr(o) for o in others)), s,
+                    hint="write %s = %s + ... (a new value)" % ((self.spelled(var),) * 2)))
             return False
         else:
             shown = self.spelled(var)
@@ -172,14 +227,18 @@ class InPlaceUpdates:
         every other name read from ``obj`` that may hold an array when ``s`` runs and is read
         afterwards is a read of another attribute (``osc.x`` next to ``osc.v -= ...``) or a
         temporary dead at ``s``; else None."""
-        if not getattr(s, "ad_attribute_update", False) or len(others) != 1:
+        if not getattr(s, "ad_attribute_update", False):
             return None
         read = [st for st in self.layout.simple if isinstance(st, gast.Assign)
                 and target_of(st)[0] == var and isinstance(st.value, gast.Attribute)
                 and isinstance(st.value.value, gast.Name)]
-        if len(read) != 1 or read[0].value.value.id != others[0]:
+        if len(read) != 1:
             return None
-        obj, attr = others[0], read[0].value.attr
+        obj, attr = read[0].value.value.id, read[0].value.attr
+        # (an entry of a list argument, stored back into it: the list holds it too, and the
+        # entries' arrays are checked apart where the function is called)
+        if set(others) - {obj} - {self.entry_holder(obj)} or obj not in others:
+            return None
 
         def shares_obj(n):
             return obj in self.sharing_memory(n)
@@ -203,6 +262,12 @@ class InPlaceUpdates:
                 return None
         return obj, attr
 
+    def entry_holder(self, obj):
+        """The list or dict argument ``obj`` was read from and is stored back into after each
+        attribute store (``planning/entries.py``), else None."""
+        return next((st.targets[0].value.id for st in self.layout.simple
+                     if getattr(st, "ad_restores", None) == obj), None)
+
     def updated_from_other(self, st, obj, attr) -> bool:
         """Whether ``st``, ``t = in_place(t, ...)`` of another ``obj.n += v``, updates the value
         of an attribute of ``obj`` other than ``attr``."""
@@ -214,12 +279,16 @@ class InPlaceUpdates:
 
     def spelled(self, var) -> str:
         """``var`` as the user wrote it: a temporary of the normal form bound once to an attribute
-        (``obj.v`` of ``obj.v -= x``) is that attribute."""
+        (``obj.v`` of ``obj.v -= x``) or an entry (``ps[i]`` of ``ps[i].v = x``) is that."""
         if var in self.ctx.temps:
             for st in self.layout.simple:
                 if target_of(st)[0] == var and isinstance(st.value, gast.Attribute) \
                         and isinstance(st.value.value, gast.Name):
-                    return "%s.%s" % (st.value.value.id, st.value.attr)
+                    return "%s.%s" % (self.spelled(st.value.value.id), st.value.attr)
+                if target_of(st)[0] == var and isinstance(st.value, gast.Subscript) \
+                        and isinstance(st.value.value, gast.Name) \
+                        and isinstance(st.value.slice, (gast.Name, gast.Constant)):
+                    return gast.unparse(st.value)  # (ps[i] of ps[i].v = x)
         return var
 
     def record_write(self, s, var, aliases):

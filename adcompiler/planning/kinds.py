@@ -222,15 +222,22 @@ def tuple_display(node, layout):
     return node
 
 
-def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None) -> tuple:
+def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None,
+                 containers=None) -> tuple:
     """Kinds of a user function's positional arguments at a call: an object argument passes on
     its class, so the callee resolves the methods it calls on it (``self.forward(x)``), and so
     does a name of objects of one class (``returned``: see ``normalize.classes``); a
-    module-level dict or set, that it is one (the callee iterates over its keys or items)."""
+    module-level dict or set, that it is one (the callee iterates over its keys or items), and
+    so does a dict or list argument passed on (``containers``: parameter -> its kind)."""
     def kind(p):
         node = plan.bound.get(p)
         if isinstance(node, gast.Name) and node.id in arg_classes and node.id not in layout.binds:
             return ("object", arg_classes[node.id])
+        if isinstance(node, gast.Name) and node.id in (containers or {}) \
+                and node.id not in layout.binds and containers[node.id][1] != "tuple":
+            # (the class of a list's entries, while nothing else is put into it)
+            return containers[node.id][:2] if node.id in layout.mutates \
+                else containers[node.id]
         if isinstance(node, gast.Name) and node.id in (returned or {}):
             return ("object", returned[node.id])
         if isinstance(node, gast.Name) and node.id not in kinds:

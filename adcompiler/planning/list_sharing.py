@@ -10,7 +10,7 @@ import gast
 
 from .. import effects
 from ..analysis import FLOAT, SCALAR
-from ..ir import loads, target_of
+from ..ir import const, loads, name, target_of
 from ..resolve import MISSING
 from .views import _SELECTING
 
@@ -32,6 +32,20 @@ class ListSharing:
         if lst not in self.reached:
             return
         names = self.list_sharers(lst, s)
+        holder = getattr(s, "ad_written_back", None)
+        if holder is not None:
+            # (t = obj.items; t.append(v); obj.items = t: obj gets the list back right after,
+            # and so does the list obj is an entry of; the entries' lists are checked apart)
+            entries_of = self.entry_holder(holder)
+            names = [n for n in names if n not in (holder, entries_of)]
+            attr = next(st.value.attr for st in self.layout.simple if target_of(st)[0] == lst)
+            if entries_of is not None:
+                self.entry_updates.setdefault(entries_of, set()).add(attr)
+            self.array_guards[id(s)] = ("attribute_alone", [name(holder), const(attr)],
+                                        self.loc.error(
+                "changing the list %s.%s changes another attribute of the object too, which "
+                "holds the same list: the derivative does not follow it" % (holder, attr), s,
+                hint="give each attribute a list of its own"))
         if not names:
             return
         read_from = [st.value for st in self.layout.simple if isinstance(st, gast.Assign)

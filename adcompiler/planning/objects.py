@@ -180,8 +180,11 @@ class ObjectStores:
                 if [r for r in readers if r != obj]:
                     why = "%r.%s is read here too, which may be the same object" % (
                         [r for r in readers if r != obj][0], attr)
+            elif getattr(s, "ad_restored", False):
+                why = self.entry_store_problem(obj, attr, s, readers)
             elif (obj not in self.params or obj in self.layout.binds) and obj not in made:
-                why = "%r is not an argument of the function (or is rebound in it)" % obj
+                why = "%r is not an argument of the function (or is rebound in it)" % (
+                    self.aliasing.spelled(obj))
             elif any(self.hands_on(other, obj) for other in self.layout.simple) \
                     and (obj not in made or self.handed_before_stored(obj)):
                 # (an object made here may be handed on once every store into it has run:
@@ -195,12 +198,52 @@ class ObjectStores:
             if why:
                 raise self.loc.error(
                     "storing a value that depends on %s in %s.%s: %s, so the derivative could not "
-                    "follow it" % (", ".join(self.wrt), obj, attr, why), s,
+                    "follow it" % (", ".join(self.wrt), self.aliasing.spelled(obj), attr, why), s,
                     hint="store values in an argument of the function (self.%s = v) and read them "
                          "through it, or return the value instead" % attr)
             if obj not in made:  # (an object made here is the caller's only when returned)
                 stored.append((obj, attr))
         return sorted(set(stored))
+
+    def entry_store_problem(self, obj, attr, s, readers):
+        """Why the store ``s`` of ``obj.attr``, ``obj`` an entry of a list argument stored back
+        after it (``planning/entries.py``), cannot be followed, else None: ``obj`` is handed on
+        (``[p]``, ``q = p``), or another name that may hold the same object is bound before the
+        store and reads ``.attr`` after it (it would read the stored value, which its derivative
+        would not follow)."""
+        if self.ctx.generated:
+            return None  # (checked when the code differentiated again was generated)
+        if any(self.hands_on(other, obj) for other in self.layout.simple
+               if getattr(other, "ad_restores", None) != obj):
+            return "the object is also reached under another name here"
+        al = self.aliasing
+        stale = [r for r in readers if r != obj and al.may_run_before(r, s) and al.read_after(r, s)
+                 and not al.dead_at(r, s)]
+        if stale:
+            return "%r.%s is read here too, which may be the same object" % (stale[0], attr)
+        if attr in al.entry_updates.get(al.entry_holder(obj), ()) \
+                and not self.own_array(s.value.id, obj, attr):
+            # (the entries' arrays, checked apart when the function is called, stay apart)
+            return ("the entries' %r arrays are changed in place here, and this one may be "
+                    "another name's too" % attr)
+        return None
+
+    def own_array(self, var, obj, attr) -> bool:
+        """Whether ``var`` holds an array no other name may hold (made by an operation), or
+        the one ``obj.attr`` held (updated in place)."""
+        al = self.aliasing
+        if var in self.params:
+            return False
+        bindings = [b for b in self.layout.simple if target_of(b)[0] == var]
+        read_back = {b.targets[0].id for b in self.layout.simple
+                     if isinstance(b, gast.Assign) and isinstance(b.value, gast.Attribute)
+                     and isinstance(b.value.value, gast.Name)
+                     and (b.value.value.id, b.value.attr) == (obj, attr)}
+        return var in read_back or (
+            al.sharing_memory(var) <= {var} | read_back
+            and all(isinstance(b, gast.Assign) and isinstance(b.value, (gast.BinOp, gast.UnaryOp,
+                                                                       gast.Call))
+                    for b in bindings))
 
     def handed_before_stored(self, obj) -> bool:
         """Whether a statement handing the object ``obj`` on (``[obj]``, ``b = obj``) may run
@@ -218,7 +261,7 @@ class ObjectStores:
         ``self``)."""
         value = getattr(s, "value", None)
         return obj in _handles(s) or (isinstance(s, gast.Assign) and isinstance(value, gast.Call)
-                                      and obj in self.aliasing.returned_arguments(value))
+                                      and obj in self.aliasing.returned_arguments(value, True))
 
     def made_here(self) -> set:
         """Names bound once, to an object made here (``obj = Cls(args)``, its ``__init__``

@@ -48,6 +48,25 @@ class ProgramOrder:
         return first is not None and not any(
             at < lay.pos[id(other)] <= first and var in loads(other) for other in lay.simple)
 
+    def dead_at(self, var, stmt) -> bool:
+        """Whether what ``var`` holds when ``stmt`` runs is never read: ``var`` is bound once, and
+        each read of it comes after that binding, which runs before it in every pass of the
+        same loops, with ``stmt`` not in between (``q = ps[j]`` read in an inner loop before
+        ``stmt``)."""
+        lay = self.layout
+        if var in self.params or len(lay.binds.get(var, ())) != 1 or var == self.result:
+            return False
+        binding = next((b for b in lay.simple if target_of(b)[0] == var), None)
+        at, bound = lay.pos[id(stmt)], lay.binds[var][0]
+        reads = [r for r in lay.simple if var in loads(r)]
+        return binding is not None and all(
+            lay.loops[id(r)][:len(lay.loops[id(binding)])] == lay.loops[id(binding)]
+            and self.dominates(binding, r) and not bound < at < lay.pos[id(r)]
+            and (lay.loops[id(r)] == lay.loops[id(binding)]
+                 or not any(lay.span[id(loop)][0] <= at <= lay.span[id(loop)][1]
+                            for loop in lay.loops[id(r)][len(lay.loops[id(binding)]):]))
+            for r in reads)
+
     def seen_after(self, alias, s) -> bool:
         """Whether a change made at ``s`` to an array ``alias`` may share could be observed through
         ``alias``: it is read later (or returned), it is the caller's (an argument, a module-level

@@ -17,6 +17,7 @@ from .activity import check_ignored_operands, check_unused_calls
 from .aliasing import Aliasing, mark_in_place_helpers
 from .calls import StatementPlanner
 from .complex_values import makes_complex
+from .entries import restore_entry_objects
 from .objects import ObjectStores, varied_with_attributes
 from .webs import split_webs
 
@@ -49,7 +50,7 @@ class FunctionPlan:
     def callee_kinds(self, plan, ctx) -> tuple:
         """Kinds of a user function's positional arguments at a call (``kinds.callee_kinds``)."""
         return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout, ctx.resolver,
-                                   ctx.returned_classes)
+                                   ctx.returned_classes, ctx.argument_containers)
 
     def float_names(self) -> set:
         """Names that surely hold floats or float arrays: what depends on ``wrt`` (a comparison,
@@ -159,6 +160,8 @@ def _analyse_memory(fdef, params, wrt, arg_kinds, ctx) -> tuple:
     aliasing.find_views()
     aliasing.reached = aliasing.reached_by(wrt)
     if aliasing.guard_overlapping_stores():
+        return layout, kinds, kind_of_value, None
+    if restore_entry_objects(aliasing):  # (p = ps[k]; p.vel = v; ps[k] = p)
         return layout, kinds, kind_of_value, None
     aliasing.sync_stores()
     aliasing.check_in_place_updates(arg_kinds)

@@ -214,8 +214,11 @@ class RuntimeChecks:
         layout = self.plan.layout
         mutated = {target_of(s)[1] for s in layout.simple}
         written = [i for i, p in enumerate(params) if p in mutated and p not in layout.binds]
-        if self.ctx.generated or not written or len(params) < 2:
+        if self.ctx.generated:
             return []
+        out = self.distinct_entries()
+        if not written or len(params) < 2:
+            return out
         error = self.loc.error("the function writes into one of the arguments %s, which are the "
                                "same object or share memory: the derivative does not follow a "
                                "write seen through another argument", self.plan.ret_node,
@@ -225,7 +228,29 @@ class RuntimeChecks:
             gast.Constant(value=tuple(params), kind=None),
             name(self.ctx.bind("refusal", runtime.Refusal(error)))] + [name(p) for p in params],
             keywords=[])
-        return [gast.copy_location(gast.Expr(value=call), self.plan.ret_node)]
+        return [gast.copy_location(gast.Expr(value=call), self.plan.ret_node)] + out
+
+    def distinct_entries(self) -> list:
+        """The checks that the list and dict arguments whose entries get attributes stored into
+        them (``planning/entries.py``) hold each object once, and arrays of their own where
+        they are changed in place (``runtime.check_entries_distinct``)."""
+        holders = sorted({s.targets[0].value.id for s in self.plan.layout.simple
+                          if getattr(s, "ad_restores", None)})
+        a = self.plan.fdef.args
+        params = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs]
+        out = []
+        for holder in holders:
+            error = self.loc.error("%r %%s: the derivative does not follow a change seen "
+                                   "through the other place" % holder, self.plan.ret_node,
+                                   hint="pass a list of separate objects, each holding its own "
+                                        "arrays (a copy)")
+            updated = tuple(sorted(self.plan.aliasing.entry_updates.get(holder, ())))
+            call = gast.Call(func=name(self.ctx.helper("check_entries_distinct")), args=[
+                name(holder), gast.Constant(value=updated, kind=None),
+                name(self.ctx.bind("refusal", runtime.Refusal(error)))]
+                + [name(p) for p in params if p != holder and updated], keywords=[])
+            out.append(gast.copy_location(gast.Expr(value=call), self.plan.ret_node))
+        return out
 
     def registrations(self, like) -> list:
         """Statements generated code runs as the function returns: the attributes it set to values

@@ -22,14 +22,17 @@ from .kinds import _hashable
 _SELECTING = (min, max, next, iter, reversed, operator.getitem, getattr)
 
 
-def _element_read(value, kinds, result_kind) -> bool:
+def _element_read(value, kinds, result_kind, resolve=None) -> bool:
     """``x[i]`` or ``x[i, j]`` with numbers as indices only (no slice, ``...`` or ``None``), giving
     a shape-() result or indexing every axis of an array of known rank: a NumPy scalar (a copy,
-    for a boolean scalar used as an index), never a view."""
+    for a boolean scalar used as an index), never a view. ``resolve``: the value of a name
+    outside the function (``REC = 2`` of the module)."""
     if not isinstance(value, gast.Subscript):
         return False
     parts = value.slice.elts if isinstance(value.slice, gast.Tuple) else [value.slice]
     if not all((isinstance(p, gast.Name) and kinds.get(p.id) in (FLOAT, SCALAR))
+               or (isinstance(p, gast.Name) and p.id not in kinds and resolve is not None
+                   and type(resolve(p)) is int)
                or (isinstance(p, gast.Constant) and type(p.value) is int)
                or (isinstance(p, gast.UnaryOp) and isinstance(p.operand, gast.Constant))
                for p in parts):
@@ -72,6 +75,14 @@ class Views:
         """Which names may be views of (or the same object as) other arrays: copies, subscripts,
         ``.T`` and reshaping calls. A value read from a view changes when its base is written."""
         self.layout.views = self.views_made_by(self.layout.simple)
+
+    def module_value(self, node):
+        """The value of the name ``node`` when it is not a local name of the function (a
+        module-level constant), else None."""
+        if node.id in self.ctx.resolver.locals or node.id in self.params:
+            return None
+        found = self.ctx.resolver.resolve(node)
+        return None if found is MISSING else found
 
     def bases_at(self, var, s) -> set:
         """The arrays ``var`` may be a view of when ``s`` runs: ``layout.views`` from the
@@ -122,7 +133,8 @@ class Views:
             # (a shape-() NumPy value may be a 0-d array, which x += v changes in place: np.where
             # and np.array make them; an element read, x[i, j], is a NumPy scalar, a copy)
             if base is None or base == bound or self.kinds.get(bound) == FLOAT or (
-                    _element_read(s.value, self.kinds, self.kinds.get(bound))):
+                    _element_read(s.value, self.kinds, self.kinds.get(bound),
+                                  self.module_value)):
                 continue
             if self.handed_over(base, s):
                 # no alias the user can see, but the backward pass may read the temporary (the
@@ -207,8 +219,10 @@ class Views:
             return cls if isinstance(cls, type) else None
         return None
 
-    def returned_arguments(self, call) -> set:
-        """Names passed to a call of a user function that may return them (or views of them)."""
+    def returned_arguments(self, call, whole=False) -> set:
+        """Names passed to a call of a user function that may return them (or views of them;
+        with ``whole``, the objects themselves, not a part of theirs: see
+        ``effects.returned_objects``)."""
         if self.ctx.generated or any(isinstance(a, gast.Starred) for a in call.args) \
                 or any(k.arg is None for k in call.keywords):
             return set()
@@ -234,7 +248,7 @@ class Views:
                 fn, receiver = method, [call.func.value]
         if fn is None:
             return set()
-        returned = effects.returned_parameters(fn)
+        returned = (effects.returned_objects if whole else effects.returned_parameters)(fn)
         if not returned:
             return set()
         try:

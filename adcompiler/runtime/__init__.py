@@ -91,6 +91,7 @@ from .checks import (
     refused_if_array,
     refused_if_inexact,
     refused_if_moving,
+    refused_unless_number,
     scalar_seed,
     strict_length,
     subscript_check,
@@ -121,6 +122,7 @@ from .objects import (
     OuterName,
     add_attribute,
     attribute,
+    check_entries_distinct,
     check_followed,
     fresh_computation,
     make_function,
@@ -175,7 +177,7 @@ __all__ = [
     "batch_take_adjoint", "batch_reshape", "batch_index",
     # checks
     "Refusal", "refused", "attempt_started", "no_exception", "refused_if_inexact",
-    "refused_if_moving", "refused_if_array",
+    "refused_if_moving", "refused_if_array", "refused_unless_number",
     "attribute_alone",
     "check_array", "check_by_position", "check_distinct", "check_list", "check_numeric",
     "check_poppable",
@@ -188,6 +190,7 @@ __all__ = [
     # objects
     "add_attribute", "attribute", "without_attribute", "with_attribute", "unfollowed",
     "make_function", "new_object", "fresh_computation", "check_followed", "OuterName",
+    "check_entries_distinct",
     "outer_value", "set_outer",
     # calls
     "vectorized", "Unpacked", "unpacked", "MethodCall", "method_call", "call_forward",

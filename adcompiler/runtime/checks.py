@@ -193,11 +193,23 @@ def refused_if_array(value, refusal):
 
 
 @_effectful
+def refused_unless_number(value, refusal):
+    """Raise ``refusal`` unless ``value`` is a number (``x += v`` rebinds a number, and changes
+    an array or a list in place)."""
+    if value.__class__ not in _SCALARS and not isinstance(value, np.generic):
+        raise refusal()
+
+
+@_effectful
 def attribute_alone(obj, attr, refusal):
     """Raise ``refusal`` if an attribute of ``obj`` other than ``attr`` holds an array that may
     share memory with the one ``obj.attr`` holds (``obj.attr += v`` changes that array in
-    place)."""
+    place), or the list or dict it holds (``obj.attr.append(v)``)."""
     value = getattr(obj, attr)
+    if value.__class__ is list or value.__class__ is dict:  # (obj.items.append(v))
+        if any(other is value for key, other in vars(obj).items() if key != attr):
+            raise refusal()
+        return
     if value.__class__ is not _ndarray:
         return
     for key, other in getattr(obj, "__dict__", {}).items():
@@ -340,6 +352,7 @@ def check_distinct(written, names, refusal, *args):
                     raise refusal("%r and %r" % (names[i], names[j]))
 
 
+_SCALARS = frozenset([float, int, bool, complex])
 # (values _roots finds nothing in)
 _NUMBERS = frozenset([float, int, bool, complex, str, type(None)])
 

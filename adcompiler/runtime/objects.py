@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import types
 
-from ._base import _effectful, _float, _Named
+from ._base import _effectful, _float, _Named, _ndarray
 from .adjoints import add
+from .checks import _roots
 
 
 def add_attribute(d, attr, g):
@@ -147,3 +148,48 @@ def set_outer(ref, value):
         ref.cell.cell_contents = value
     else:
         ref.namespace[ref.name] = value
+
+
+@_effectful
+def check_entries_distinct(holder, updated, refusal, *others):
+    """Raise ``refusal`` when the list or dict ``holder``, whose entries the function stores
+    attributes into, holds one object (not a number or a string) at two places, or when the
+    array of an attribute ``updated`` in place (``p.vel += v``) of one of its entries is held by
+    another attribute of an entry or by one of the ``others`` arguments: a change made through
+    one would be seen through the other, which the derivative does not follow."""
+    seen = set()
+    entries = list(holder.values()) if holder.__class__ is dict else holder
+    for entry in entries:
+        if entry.__class__ not in _VALUES:
+            if id(entry) in seen:
+                raise refusal("holds one object at two places, and the function stores "
+                              "attributes into its entries")
+            seen.add(id(entry))
+    if not updated:
+        return
+    held, mine = {}, []
+    for entry in entries:
+        for key, value in getattr(entry, "__dict__", {}).items():
+            if value.__class__ is _ndarray or value.__class__ in _CHANGING:
+                root = id(_base_of(value)) if value.__class__ is _ndarray else id(value)
+                held[root] = held.get(root, 0) + 1
+                if key in updated:
+                    mine.append(root)
+    for other in others:
+        for root in _roots(other):
+            held[root] = held.get(root, 0) + 1
+    if any(held[root] > 1 for root in mine):
+        raise refusal("has an entry whose %s (an array or list changed in place here) is also "
+                      "held by another attribute or argument" % " or ".join(
+                          map(repr, sorted(updated))))
+
+
+def _base_of(array):
+    """The array owning ``array``'s memory."""
+    while array.base.__class__ is _ndarray:
+        array = array.base
+    return array
+
+
+_VALUES = frozenset([float, int, bool, complex, str, type(None)])
+_CHANGING = frozenset([list, dict])  # (an entry's list appended to: held by one entry only)

@@ -1,0 +1,269 @@
+"""What a called method writes into and what ``+=`` changes, as realistic programs written by
+others showed it (a checkpoint loader looping over its neurons, ``setattr`` in
+``load_state_dict``, ``loss, dx = f(x); loss += reg``, ``H = H.copy(); H *= W`` in a helper,
+``**params`` forwarded, a helper looping over a dict's keys, a reading method's result
+appended to a history list). Each is differentiated against finite differences in every mode,
+or refused where the derivative could not follow a write; never a silent wrong value."""
+import copy
+
+import numpy as np
+import pytest
+from conftest import check_all_modes
+
+import adcompiler as ad
+
+
+class Neuron:
+    def __init__(self):
+        self.w = np.zeros(2)
+
+
+class Net:
+    def __init__(self):
+        self.neurons = [Neuron(), Neuron()]
+
+    def load(self, flat):
+        k = 0
+        for n in self.neurons:
+            n.w = flat[k:k + 2]
+            k += 2
+
+    def load_items(self, flat):
+        for i, n in enumerate(self.neurons):
+            n.w = flat[2 * i:2 * i + 2]
+
+
+def loaded(flat):
+    net = Net()
+    net.load(flat)
+    return sum(np.sum(n.w * np.array([1.0, 2.0])) ** 2 for n in net.neurons)
+
+
+def loaded_by_enumerate(flat):
+    net = Net()
+    net.load_items(flat)
+    return sum(np.sum(n.w) ** 2 for n in net.neurons)
+
+
+def test_a_method_storing_into_the_objects_of_a_list_it_holds_is_never_silently_wrong():
+    # (the loop's stores were once unseen: the method ran as written, the gradient was 0)
+    flat = np.array([0.5, -0.3, 0.1, 0.4])
+    for fn in (loaded, loaded_by_enumerate):
+        try:
+            g = ad.grad(fn)(flat)
+        except ad.AdError as e:
+            assert "n.w" in str(e) or "neurons" in str(e) or "load" in str(e)
+            continue
+        eps = 1e-6
+        want = [(fn(flat + eps * e) - fn(flat - eps * e)) / (2 * eps) for e in np.eye(4)]
+        np.testing.assert_allclose(g, want, rtol=1e-6)
+
+
+class Cell:
+    def __init__(self):
+        self.w = np.zeros(2)
+
+    def load(self, v):
+        setattr(self, "w", v)
+
+
+def set_by_setattr(w):
+    c = Cell()
+    c.load(w)
+    return np.sum(c.w ** 2)
+
+
+def test_setattr_in_a_method():
+    check_all_modes(set_by_setattr, [np.array([1.0, 2.0])])
+
+
+def softmax_loss(x):
+    return np.sum(np.exp(x)), x.copy()
+
+
+def model_loss(W):
+    loss, dx = softmax_loss(W)
+    loss += 0.5 * np.sum(W ** 2)
+    return loss, dx
+
+
+def fused(W):
+    return model_loss(W)[0]
+
+
+def accumulated(b):
+    out = []
+    for v in [1.0, 2.0]:
+        acc = 0.0
+        acc += b * v
+        out.append(acc)
+    return sum(out)
+
+
+def entry_updated(x, xs):
+    a = xs[0]
+    a += x
+    return np.sum(a) + np.sum(xs[0] ** 2)
+
+
+def test_an_augmented_assignment_to_a_value_of_unknown_kind():
+    check_all_modes(fused, [np.array([0.3, -0.2])])
+    check_all_modes(accumulated, [0.3])
+    # (an array there: += changes the list's entry in place, refused when it runs)
+    with pytest.raises(ad.AdError, match="the array or list 'a' in place, and 'xs'"):
+        ad.grad(entry_updated)(np.array([1.0, 2.0]), [np.array([0.5, 0.3])])
+
+
+def update(W, H):
+    H = H.copy()
+    H *= W
+    return W, H
+
+
+def updated(W, H):
+    _, G = update(W, H)
+    return np.sum(G ** 2)
+
+
+def update_view(W, H):
+    H = H.T
+    H *= W
+    return W, H
+
+
+def updated_view(W, H):
+    _, G = update_view(W, H)
+    return np.sum(G ** 2) + np.sum(H)
+
+
+def test_a_helper_updating_a_copy_of_its_argument_in_place():
+    W, H = np.array([0.5, 0.7]), np.array([1.0, 2.0])
+    check_all_modes(updated, [W, H], wrt=(0, 1))
+    H0 = H.copy()
+    ad.grad(updated, wrt=(0, 1))(W, H)
+    np.testing.assert_array_equal(H, H0)
+    # (a view is no copy: the write changes the caller's H, read afterwards)
+    with pytest.raises(ad.AdError, match="in place"):
+        ad.grad(updated_view, wrt=(0, 1))(W, H)
+
+
+RECEIVER = 2
+
+
+def wave(c):
+    u = np.ones(4)
+    trace = []
+    for _ in range(3):
+        u_next = c * u
+        u_next *= 0.5
+        trace.append(u_next[RECEIVER])
+        u = u_next
+    return sum(trace)
+
+
+def test_an_element_read_through_a_module_constant_is_a_copy():
+    check_all_modes(wave, [np.array([1.0, 0.5, 0.7, 0.6])])
+
+
+def model(t, *, a, b):
+    return a * t + b
+
+
+def residuals(data, **params):
+    return [y - model(t, **params) for t, y in data]
+
+
+def forwarded(params):
+    return sum(r * r for r in residuals([(1.0, 2.0), (2.0, 3.0)], **params))
+
+
+def test_keyword_arguments_forwarded_twice():
+    params = {"a": 1.5, "b": 0.2}
+    g = ad.grad(forwarded)(params)
+    eps = 1e-6
+    for key in params:
+        hi, lo = dict(params), dict(params)
+        hi[key] += eps
+        lo[key] -= eps
+        assert g[key] == pytest.approx((forwarded(hi) - forwarded(lo)) / (2 * eps), rel=1e-6)
+
+
+def sum_sq(p):
+    t = 0.0
+    for k in p:
+        t += p[k] ** 2
+    return t
+
+
+def through_helper(p):
+    return sum_sq(p) * 2.0
+
+
+def test_a_dict_argument_passed_to_a_helper_iterating_its_keys():
+    g = ad.grad(through_helper)({"a": 0.4, "b": 0.3})
+    assert g == pytest.approx({"a": 1.6, "b": 1.2})
+
+
+class Chain:
+    def __init__(self, k):
+        self.k = k
+        self.x = np.ones(2)
+
+    def step(self, dt):
+        self.x = self.x - dt * self.k * self.x
+
+    def tip(self):
+        return self.x[-1]
+
+    def itself(self):
+        return self
+
+
+def history_of_tips(k):
+    c = Chain(k)
+    history = []
+    for _ in range(3):
+        c.step(0.1)
+        history.append(c.tip())
+    return sum(history)
+
+
+def history_of_objects(k):
+    c = Chain(k)
+    history = []
+    for _ in range(2):
+        history.append(c.itself())
+        c.step(0.1)
+    return sum(np.sum(h.x) for h in history)
+
+
+def test_a_reading_methods_result_is_no_other_name_for_the_object():
+    check_all_modes(history_of_tips, [np.array([1.0, 2.0])])
+    # (a method returning the object itself is one)
+    with pytest.raises(ad.AdError, match="reached under another name"):
+        ad.grad(history_of_objects)(np.array([1.0, 2.0]))
+
+
+class Body:
+    def __init__(self, pos, vel):
+        self.pos, self.vel = pos, vel
+
+    def advance(self, k):
+        self.vel = self.vel - k * self.pos
+        self.pos = self.pos + 0.1 * self.vel
+
+
+def advanced(k, body):
+    for _ in range(3):
+        body.advance(k)
+    return np.sum(body.pos ** 2)
+
+
+def test_a_hessian_of_a_function_changing_an_object_argument():
+    # (each run of the gradient code gets its own copy of the object: every column of the
+    # Hessian starts from the same state)
+    body = Body(np.array([1.0, 2.0]), np.array([0.5, -0.3]))
+    check_all_modes(advanced, [np.array([1.3, 0.7]), body])
+    before = copy.deepcopy(body)
+    ad.hessian(advanced)(np.array([1.3, 0.7]), body)
+    np.testing.assert_array_equal(body.pos, before.pos)

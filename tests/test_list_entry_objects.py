@@ -1,0 +1,247 @@
+"""Objects held in a list (or dict) argument whose attributes the function changes, as
+simulation code is written: ``for p in particles: p.step(force, dt)`` with ``step`` writing
+``self.vel`` and ``self.pos`` (assigned or updated in place), an n-body loop reading other
+entries, ``ps[i].vel = ...`` directly. Each against finite differences in every mode, with the
+caller's objects left as the plain call leaves them; what the derivative could not follow (one
+object twice in the list, an array two entries share, a name read stale) is refused."""
+import copy
+
+import numpy as np
+import pytest
+from conftest import check_all_modes
+
+import adcompiler as ad
+
+
+class Particle:
+    def __init__(self, pos, vel, mass=1.0):
+        self.pos = pos
+        self.vel = vel
+        self.mass = mass
+
+    def step(self, force, dt):
+        self.vel = self.vel + force / self.mass * dt
+        self.pos = self.pos + self.vel * dt
+
+    def step_in_place(self, force, dt):
+        self.vel += force / self.mass * dt
+        self.pos += self.vel * dt
+
+    def kinetic(self):
+        return 0.5 * self.mass * self.vel @ self.vel
+
+
+def springs(k, particles):
+    for _ in range(4):
+        for p in particles:
+            p.step(-k * p.pos - 0.1 * p.vel, 0.05)
+    return sum(p.kinetic() + np.sum(p.pos ** 2) for p in particles)
+
+
+def springs_in_place(k, particles):
+    for _ in range(4):
+        for p in particles:
+            p.step_in_place(-k * p.pos, 0.05)
+    return sum(p.kinetic() for p in particles)
+
+
+def gravity(g, bodies):
+    """Every body pulled by every other one (read through the list), then stepped."""
+    for _ in range(3):
+        for i in range(len(bodies)):
+            me = bodies[i]
+            force = np.zeros(2)
+            for j in range(len(bodies)):
+                if i != j:
+                    d = bodies[j].pos - me.pos
+                    force = force + g * d / (np.sum(d ** 2) + 0.5)
+            me.step(force, 0.1)
+    return sum(np.sum(b.pos * b.vel) for b in bodies)
+
+
+def damp_directly(c, particles):
+    for i in range(len(particles)):
+        particles[i].vel = particles[i].vel * c
+    total = 0.0
+    for p in particles:
+        total = total + np.sum(p.vel ** 2)
+    return total
+
+
+def by_name(c, named):
+    for key in named:
+        p = named[key]
+        p.vel = p.vel * c + p.pos
+    return sum(np.sum(named[key].vel ** 2) for key in named)
+
+
+def make_particles(n=3, seed=0):
+    rng = np.random.default_rng(seed)
+    return [Particle(rng.standard_normal(2), rng.standard_normal(2), m)
+            for m in (1.0, 2.0, 0.5, 1.5)[:n]]
+
+
+def states(objects):
+    return [(o.pos.copy(), o.vel.copy()) for o in objects]
+
+
+@pytest.mark.parametrize("fn, k", [(springs, 1.3), (springs, np.array([1.3, 0.7])),
+                                   (springs_in_place, 1.3), (gravity, 0.8),
+                                   (damp_directly, 0.9)])
+def test_methods_and_stores_on_the_entries_of_a_list_argument(fn, k):
+    particles = make_particles()
+    check_all_modes(fn, [k, particles])
+    plain, inside = copy.deepcopy(particles), copy.deepcopy(particles)
+    want = fn(k, plain)
+    value, _ = ad.value_and_grad(fn)(k, inside)
+    assert value == pytest.approx(want, rel=1e-12)
+    for (p0, v0), (p1, v1) in zip(states(plain), states(inside)):
+        np.testing.assert_array_equal(p1, p0)   # (the caller's objects moved as in the plain call)
+        np.testing.assert_array_equal(v1, v0)
+
+
+def test_the_gradient_reaches_each_entrys_attributes():
+    particles = make_particles()
+    grads = ad.grad(springs, wrt=1)(1.3, copy.deepcopy(particles))
+    assert isinstance(grads, list) and len(grads) == 3
+    for i, name in [(0, "pos"), (1, "vel"), (2, "pos")]:
+        def moved(e, i=i, name=name):
+            ps = copy.deepcopy(particles)
+            value = getattr(ps[i], name).copy()
+            value[1] += e
+            setattr(ps[i], name, value)
+            return springs(1.3, ps)
+        want = (moved(1e-6) - moved(-1e-6)) / 2e-6
+        assert getattr(grads[i], name)[1] == pytest.approx(want, rel=1e-6)
+
+
+def test_entries_of_a_dict_argument():
+    particles = make_particles()
+    check_all_modes(by_name, [0.7, dict(zip("abc", particles))])
+
+
+def test_the_methods_are_inlined_and_each_entry_stored_back():
+    source = ad.source(springs, args=(1.3, make_particles()))
+    assert "particles[k_1] = p" in source
+    assert "check_entries_distinct(particles" in source
+
+
+def test_one_object_twice_in_the_list_is_refused_when_called():
+    a = make_particles(1)[0]
+    with pytest.raises(ad.AdError, match="holds one object at two places"):
+        ad.grad(springs)(1.3, [a, a])
+
+
+def test_an_array_two_entries_share_is_refused_when_updated_in_place():
+    shared = np.array([0.5, -0.3])
+    ps = [Particle(np.array([1.0, 2.0]), shared), Particle(np.array([1.5, 2.0]), shared)]
+    with pytest.raises(ad.AdError, match="'vel' .an array or list changed in place here"):
+        ad.grad(springs_in_place)(1.3, ps)
+    ps = [Particle(shared, shared)]
+    with pytest.raises(ad.AdError, match="also held by another attribute"):
+        ad.grad(springs_in_place)(1.3, ps)
+
+
+def pushed_with_an_argument(k, particles, v0):
+    for p in particles:
+        p.vel += k * p.pos
+    return np.sum(v0 ** 2)
+
+
+def test_an_entrys_array_also_given_as_an_argument_is_refused():
+    ps = make_particles()
+    with pytest.raises(ad.AdError, match="also held by another attribute or argument"):
+        ad.grad(pushed_with_an_argument)(1.3, ps, ps[0].vel)
+
+
+def copied_then_pushed(k, particles):
+    for i in range(1, len(particles)):
+        particles[i].vel = particles[i - 1].vel
+    for p in particles:
+        p.vel += k * p.pos
+    return sum(np.sum(q.vel ** 2) for q in particles)
+
+
+def read_stale(k, particles):
+    first = particles[0]
+    second = particles[1]
+    second.vel = second.vel * k
+    return np.sum(first.vel) + np.sum(second.vel)
+
+
+def test_stores_the_derivative_could_not_follow_are_refused():
+    with pytest.raises(ad.AdError, match=r"in particles\[i\]\.vel: the entries' 'vel' arrays"):
+        ad.grad(copied_then_pushed)(1.3, make_particles())
+    with pytest.raises(ad.AdError, match="'first'.vel is read here too"):
+        ad.grad(read_stale)(1.3, make_particles())
+
+
+class Stone:
+    def __init__(self, pos, vel):
+        self.pos, self.vel, self.mass = pos, vel, 1.0
+
+    def step(self, force, dt):
+        self.vel = self.vel + force * dt
+        self.pos = self.pos + self.vel * dt
+
+
+def test_entries_of_different_classes_are_not_inlined():
+    ps = make_particles(2) + [Stone(np.ones(2), np.zeros(2))]
+    with pytest.raises(ad.AdError, match="discards its result"):
+        ad.grad(springs)(1.3, ps)
+
+
+class Walker:
+    def __init__(self, pos, trail=None):
+        self.pos = pos
+        self.trail = [] if trail is None else trail
+
+    def move(self, k):
+        self.pos = self.pos + 0.1 * np.sin(k * self.pos)
+        self.trail.append(self.pos.copy())
+
+
+def walked(k, walker):
+    for _ in range(3):
+        walker.move(k)
+    return sum(np.sum(x ** 2) for x in walker.trail) + np.sum(walker.pos)
+
+
+def walked_all(k, walkers):
+    for _ in range(3):
+        for w in walkers:
+            w.move(k)
+    return sum(np.sum(x ** 2) for w in walkers for x in w.trail)
+
+
+def make_walkers(trail=None):
+    rng = np.random.default_rng(5)
+    return [Walker(rng.standard_normal(2), trail) for _ in range(3)]
+
+
+@pytest.mark.parametrize("fn, make", [(walked, lambda: make_walkers()[0]),
+                                      (walked_all, make_walkers)])
+def test_a_list_attribute_appended_to_by_a_method(fn, make):
+    check_all_modes(fn, [0.8, make()])
+    plain, inside = make(), make()
+    fn(0.8, plain)
+    ad.grad(fn)(0.8, inside)
+    for a, b in zip(plain if isinstance(plain, list) else [plain],
+                    inside if isinstance(inside, list) else [inside]):
+        assert len(a.trail) == len(b.trail) == 3
+        for x, y in zip(a.trail, b.trail):
+            np.testing.assert_array_equal(x, y)
+
+
+def walked_and_read(k, walker):
+    walker.move(k)
+    return sum(np.sum(x ** 2) for x in walker.history) + np.sum(walker.pos)
+
+
+def test_a_list_two_attributes_or_entries_share_is_refused_when_appended_to():
+    walker = make_walkers()[0]
+    walker.history = walker.trail
+    with pytest.raises(ad.AdError, match="another attribute of the object too"):
+        ad.grad(walked_and_read)(0.8, walker)
+    with pytest.raises(ad.AdError, match="'trail' .an array or list changed in place here"):
+        ad.grad(walked_all)(0.8, make_walkers(trail=[]))
