@@ -139,13 +139,21 @@ def _whole(node, held) -> set:
     -> such parameters): an attribute or an element of an object is a part of it, not it."""
     if isinstance(node, gast.Name):
         return set(held.get(node.id, ()))
-    if isinstance(node, gast.Attribute):
+    if isinstance(node, (gast.Attribute, gast.Constant, gast.Compare, gast.JoinedStr)):
         return set()
     if isinstance(node, gast.Subscript):  # (an entry of a display holding them: pair[0])
-        return _whole(node.value, held) if isinstance(node.value, gast.Name) else set()
-    if isinstance(node, gast.Constant):
-        return set()
-    # (anything else: every object it reads, a call's result may be one it is given)
+        return _whole(node.value, held)
+    if isinstance(node, gast.Call):
+        # (a call may return an object it is given, a method the object it is called on; not
+        # an object it is given a part of: len(self.m))
+        parts = node.args + [k.value for k in node.keywords] + (
+            [node.func.value] if isinstance(node.func, gast.Attribute) else [])
+        return set().union(set(), *(_whole(p, held) for p in parts))
+    if isinstance(node, (gast.Tuple, gast.List, gast.Set, gast.Dict, gast.BinOp, gast.UnaryOp,
+                         gast.IfExp, gast.BoolOp, gast.Starred)):
+        return set().union(set(), *(_whole(p, held) for p in gast.iter_child_nodes(node)
+                                    if isinstance(p, gast.expr)))
+    # (anything else, a lambda or a comprehension: every object it reads)
     return set().union(set(), *(held.get(n.id, set()) for n in gast.walk(node)
                                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)))
 

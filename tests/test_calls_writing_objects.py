@@ -110,7 +110,7 @@ def test_an_augmented_assignment_to_a_value_of_unknown_kind():
     check_all_modes(fused, [np.array([0.3, -0.2])])
     check_all_modes(accumulated, [0.3])
     # (an array there: += changes the list's entry in place, refused when it runs)
-    with pytest.raises(ad.AdError, match="the array or list 'a' in place, and 'xs'"):
+    with pytest.raises(ad.AdError, match="changes 'a' in place, and 'xs' may be the same array"):
         ad.grad(entry_updated)(np.array([1.0, 2.0]), [np.array([0.5, 0.3])])
 
 
@@ -142,9 +142,9 @@ def test_a_helper_updating_a_copy_of_its_argument_in_place():
     H0 = H.copy()
     ad.grad(updated, wrt=(0, 1))(W, H)
     np.testing.assert_array_equal(H, H0)
-    # (a view is no copy: the write changes the caller's H, read afterwards)
-    with pytest.raises(ad.AdError, match="in place"):
-        ad.grad(updated_view, wrt=(0, 1))(W, H)
+    # (a view is no copy: the write changes the caller's H, read afterwards, which the
+    # derivative follows)
+    check_all_modes(updated_view, [W, H], wrt=(0, 1))
 
 
 RECEIVER = 2
@@ -267,3 +267,92 @@ def test_a_hessian_of_a_function_changing_an_object_argument():
     before = copy.deepcopy(body)
     ad.hessian(advanced)(np.array([1.3, 0.7]), body)
     np.testing.assert_array_equal(body.pos, before.pos)
+
+
+class Scaled:
+    def __init__(self, w):
+        self.w = w
+
+    def __call__(self, x, training=True):
+        return x * self.w if training else x
+
+
+def called_with_a_keyword(w, x):
+    layers = [Scaled(w), Scaled(np.array([2.0, 0.5]))]
+    for layer in layers:
+        x = layer(x, training=True)
+    return np.sum(x ** 2)
+
+
+def test_an_object_with_call_called_with_a_keyword():
+    check_all_modes(called_with_a_keyword, [np.array([1.0, 2.0]), np.array([0.5, 0.1])],
+                    wrt=(0, 1))
+
+
+class Denoiser:
+    def __init__(self, W, rng):
+        self.W = W
+        self.rng = rng
+
+    def cost(self, x):
+        noisy = self.rng.binomial(1, 0.75, size=x.shape) * x
+        return np.sum(np.tanh(noisy @ self.W))
+
+
+def denoised(W, x):
+    return Denoiser(W, np.random.RandomState(0)).cost(x)
+
+
+def test_a_random_generator_held_by_an_object_with_differentiated_weights():
+    check_all_modes(denoised, [np.ones((3, 2)) * 0.3, np.array([0.5, 0.1, 0.2])])
+
+
+class Block:
+    def __init__(self, W):
+        self.W = W
+
+    def __call__(self, x):
+        return np.tanh(x @ self.W)
+
+
+class Stack:
+    def __init__(self, Ws):
+        self.blocks = [Block(W * 0.5) for W in Ws]
+
+
+class Grown:
+    def __init__(self, Ws):
+        self.blocks = []
+        for W in Ws:
+            self.blocks.append(Block(W))
+
+
+def stacked(W, x):
+    net = Stack([W, 2 * W])
+    for b in net.blocks:
+        x = b(x)
+    grown = Grown([W * 0.7])
+    for b in grown.blocks:
+        x = b(x)
+    return np.sum(x) + np.sum(W ** 2)
+
+
+def test_a_list_of_layers_built_in_init():
+    check_all_modes(stacked, [np.array([[1.0, 0.5], [0.2, 1.0]]) * 0.3, np.array([1.0, 2.0])])
+
+
+def loss_and_clipped_grads(w):
+    dw = w * 3
+    db = w * 1
+    for dparam in [dw, db]:
+        np.clip(dparam, -1, 1, out=dparam)
+    return np.sum(w ** 2), dw, db
+
+
+def clipped(w):
+    loss, dw, db = loss_and_clipped_grads(w)
+    return loss + np.sum(dw) + 0.5 * np.sum(db)
+
+
+def test_arrays_written_through_a_list_then_returned_in_a_tuple():
+    check_all_modes(clipped, [np.array([0.1, 0.5, -0.45])])

@@ -277,6 +277,9 @@ class Callees:
                            for d in args.defaults + [d for d in args.kw_defaults if d is not None]):
             return None
         own = local_names(tree) | {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
+        # (a comprehension's variables are its own: [Lin(W) for W in Ws])
+        own |= {n.id for st in tree.body for c in walk(st) if isinstance(c, gast.comprehension)
+                for n in walk(c.target) if isinstance(n, gast.Name)}
         free = {n.id for st in tree.body for n in walk(st) if isinstance(n, gast.Name)} - own
         if free & (self.resolver.locals | self.temps):
             return None

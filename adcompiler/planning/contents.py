@@ -6,12 +6,14 @@ containers that see an in-place write into an array they hold (``holders_seeing`
 from __future__ import annotations
 
 import copy
+import types
 
 import gast
 
 from .. import runtime
 from ..analysis import FLOAT, SCALAR, is_container
 from ..ir import list_method, loads, target_of
+from ..parse import is_library_function
 from ..rules.helpers.containers import merged_dict
 
 # (copies of a list or dict that hold the same objects)
@@ -114,8 +116,11 @@ class ContainerContents:
         for source in self.copied_from(container):
             if source in seen:
                 continue
-            if source in self.params or not self.entries(source):
-                out.add(source)
+            displayed = all(isinstance(st.value, (gast.List, gast.Dict, gast.Tuple))
+                            for st in self.layout.simple
+                            if isinstance(st, gast.Assign) and target_of(st)[0] == source)
+            if source in self.params or not (self.entries(source) or displayed):
+                out.add(source)  # (a new {} holds what is stored into it: known here)
             out |= self.copied_unknowns(source, seen + (container,))
         return out
 
@@ -140,8 +145,21 @@ class ContainerContents:
         return self.copied_unknowns(container) | {v for v in stored
                 if v not in written and (self.kinds.get(v) not in (FLOAT, SCALAR)
                                          or v in self.ctx.zero_d_arrays) and (
-                    v in params or v in self.layout.views or v in viewed or reads.get(v, 0) > 1
-                    or repeated)}
+                    v in params or (v in self.layout.views and not self.fresh_result_entry(v))
+                    or v in viewed or reads.get(v, 0) > 1 or repeated)}
+
+    def fresh_result_entry(self, var) -> bool:
+        """Whether ``var`` is an entry of the tuple a call returned that holds none of the
+        arrays it was given (``da, dw, db = affine_backward(dout, cache)``: new arrays), read
+        from it only by unpacking."""
+        bases = self.layout.views.get(var, ())
+        return bool(bases) and all(
+            self.unpacked_and_checked(b) and any(
+                isinstance(st, gast.Assign) and target_of(st)[0] == b
+                and isinstance(st.value, gast.Call) and not self.returned_arguments(st.value)
+                and _user_call(st.value, self.ctx.resolver)
+                for st in self.layout.simple)
+            for b in bases)
 
     def repeated(self, container, seen=()) -> bool:
         """Whether ``container`` may be (a copy of) a list or tuple repeated by ``*``
@@ -170,6 +188,22 @@ class ContainerContents:
                 elt = display.elts[value.slice.value]
                 return elt.id if isinstance(elt, gast.Name) else False
         return None
+
+    def unpacked_and_checked(self, var) -> bool:
+        """``only_unpacked``, the check of the number of values unpacked aside."""
+        def unpacking(st):
+            value = st.value
+            if isinstance(st, gast.Expr):
+                return isinstance(value, gast.Call) \
+                    and self.ctx.resolver.resolve(value.func) is runtime.check_unpacking
+            return isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
+                and value.value.id == var and isinstance(value.slice, gast.Constant) \
+                and type(value.slice.value) is int
+
+        reads = [st for st in self.layout.simple if var in loads(st)]
+        return var in self.ctx.temps and len(self.layout.binds.get(var, ())) == 1 \
+            and bool(reads) and all(isinstance(st, (gast.Assign, gast.Expr)) and unpacking(st)
+                                    for st in reads)
 
     def only_unpacked(self, var) -> bool:
         """Whether ``var``, a temporary bound once, is read only as ``var[i]`` of int ``i``."""
@@ -208,3 +242,10 @@ class ContainerContents:
                 if entries or self.read_after(container, s):
                     found |= {container} | entries
         return {n for n in found if n not in self.ctx.temps} or found
+
+
+def _user_call(call, resolver) -> bool:
+    """Whether ``call`` calls a function of the user's (whose returns ``effects`` reads)."""
+    fn = resolver.resolve(call.func)
+    return isinstance(getattr(fn, "__func__", fn), types.FunctionType) \
+        and not is_library_function(getattr(fn, "__func__", fn))

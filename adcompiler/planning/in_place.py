@@ -60,51 +60,6 @@ class InPlaceUpdates:
                 | (views_of_var if var in bases else set()) | self.holders_seeing(var, s)
                 | self.stored_in_attribute(var, s))
 
-    def rebound_apart(self, var, base, s) -> bool:
-        """Whether ``var``, bound to ``base``'s memory by some bindings (``H = H_arg`` of an
-        inlined call), is bound again before ``s`` on every path, to a value not sharing it
-        (``H = H.copy()``): it holds no array of ``base`` at ``s``."""
-        lay = self.layout
-        every = [st for st in lay.simple if target_of(st)[0] == var]
-        bindings = [st for st in every if isinstance(st, gast.Assign) and base in loads(st.value)]
-        # (bindings to a value apart from base's memory: t1 = H.copy(); H = t1)
-        apart = [st for st in every if st is not s and isinstance(st, gast.Assign)
-                 and isinstance(st.value, gast.Name) and st.value.id not in self.params
-                 and len(lay.binds.get(st.value.id, ())) == 1
-                 and not lay.views.get(st.value.id)]
-        kept = [st for st in every if st not in apart]
-        return bool(bindings) and all(self.rebound_between(var, st, s, aliasing=kept)
-                                      for st in bindings)
-
-    def stored_in_attribute(self, var, s) -> set:
-        """For ``var`` read from an attribute (``t = a.vel``, as ``a.vel += v`` reads it): the
-        names whose arrays were stored in that attribute before ``s`` (``a.vel = y``), and the
-        names sharing their memory, that are read after ``s``: ``y`` holds the array the update
-        changes. (An argument read no more sees the change as the plain call's caller does.)"""
-        def read_from(n):  # (the names bound to obj.attr)
-            return {target_of(r)[0] for r in self.layout.simple
-                    if isinstance(getattr(r, "value", None), gast.Attribute)
-                    and isinstance(r.value.value, gast.Name)
-                    and (r.value.value.id, r.value.attr) == n}
-
-        found = set()
-        for read in self.layout.simple:
-            value = getattr(read, "value", None)
-            if target_of(read)[0] != var or not isinstance(value, gast.Attribute) \
-                    or not isinstance(value.value, gast.Name):
-                continue
-            held = read_from((value.value.id, value.attr))
-            for st in self.layout.simple:
-                target = st.targets[0] if isinstance(st, gast.Assign) else None
-                # (not a store of what the attribute held: obj.attr op= v's own store)
-                if isinstance(target, gast.Attribute) and isinstance(target.value, gast.Name) \
-                        and (target.value.id, target.attr) == (value.value.id, value.attr) \
-                        and isinstance(st.value, gast.Name) and st.value.id not in held \
-                        and self.runs_before(st, s):
-                    found |= {n for n in self.sharing_memory(st.value.id)
-                              if self.read_after(n, s) or self.in_closure(n)}
-        return found - {var}
-
     def follow_in_place_update(self, s, var, kind, aliases) -> bool:
         """Make the derivative follow ``s``, the user's in-place update of ``var`` whose array the
         names ``aliases`` may hold, where some of them see the change (``others_seeing``): as
@@ -112,7 +67,7 @@ class InPlaceUpdates:
         array can be synced after it; else a shape-() value is refused when it runs if it is a
         0-d array, and anything else refused now. False when the update is left to that check
         (a NumPy scalar is rebound: no array is written), else True."""
-        others = self.others_seeing(s, var, aliases)
+        others = [] if self.held_alone(var, s) else self.others_seeing(s, var, aliases)
         owner = self.updated_attribute_owner(s, var, others)
         if owner is not None:
             holder = self.entry_holder(owner[0])
@@ -134,10 +89,11 @@ class InPlaceUpdates:
             self.array_guards[id(s)] = (
                 "refused_if_array" if kind == SCALAR else "refused_unless_number", [name(var)],
                 self.loc.error(
-                    "the augmented assignment changes %s %r in place, and %s may be the same "
-                    "object, which is not supported" % (
-                        "the 0-d array" if kind == SCALAR else "the array or list",
-                        self.spelled(var), ", ".join(repr(o) for o in others)), s,
+                    "the augmented assignment changes %s%r in place, and %s may be the same "
+                    "%s, which is not supported" % (
+                        "the 0-d array " if kind == SCALAR else "",
+                        self.spelled(var), ", ".join(repr(o) for o in others),
+                        "array" if kind == SCALAR else "array (it is not a number here)"), s,
                     hint="write %s = %s + ... (a new value)" % ((self.spelled(var),) * 2)))
             return False
         else:
@@ -164,6 +120,7 @@ class InPlaceUpdates:
                       # (what a list holds is not tracked)
                       if (is_container(self.kinds.get(o))
                           or any(self.seen_after(n, s) and self.may_run_before(n, s)
+                                 and not self.dead_at(n, s)  # (t = h.T bound again first)
                                  for n in self.layout.same_memory(o) - {var}))
                       and not self.bound_apart(o, var, s))
 

@@ -240,6 +240,9 @@ def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None,
                 else containers[node.id]
         if isinstance(node, gast.Name) and node.id in (returned or {}):
             return ("object", returned[node.id])
+        if isinstance(node, gast.Name) and kinds.get(node.id) in (None, CONTAINER) \
+                and _entry_of_module_dicts(node.id, layout, resolver):
+            return (CONTAINER, "dict")
         if isinstance(node, gast.Name) and node.id not in kinds:
             value = resolver.resolve(node)
             if isinstance(value, dict):
@@ -250,6 +253,20 @@ def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None,
                 return ("module", value)
         return kind_of(node, kinds) if node is not None else None
     return tuple(kind(p) for p in plan.positional)
+
+
+def _entry_of_module_dicts(var, layout, resolver) -> bool:
+    """Whether ``var`` is bound once, to an entry of a module-level dict or list all of whose
+    entries are dicts (``REGIONS[region]``)."""
+    bound = [s for s in layout.simple if target_of(s)[0] == var]
+    value = bound[0].value if len(bound) == 1 and isinstance(bound[0], gast.Assign) else None
+    if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
+            and value.value.id not in resolver.locals):
+        return False
+    held = resolver.resolve(value.value)
+    entries = held.values() if isinstance(held, dict) else held \
+        if isinstance(held, (list, tuple)) else ()
+    return bool(entries) and all(e.__class__ is dict for e in entries)
 
 
 def drop_dtype_keeping(layout, kinds, resolver):

@@ -53,7 +53,8 @@ class Syncs:
             return True
         held = sorted(n for n in sharing if (is_container(al.kinds.get(n))
                                              or n in al.ctx.containers)
-                      and (al.read_after(n, s) or al.in_closure(n)))
+                      and (al.read_after(n, s) or al.in_closure(n))
+                      and al.may_run_before(n, s))  # (not ret = (loss, dw) made after it)
         # (a list or dict holding the array, read afterwards: what is read from it then is the
         # written array, which the derivative would take from its old entry; unless the entry
         # the array was read from is stored again, x = d[k]; x *= 2; d[k] = x)

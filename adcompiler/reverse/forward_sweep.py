@@ -38,7 +38,7 @@ class ForwardSweep:
         """Append the forward pass of ``s`` to ``out``."""
         if isinstance(s, (gast.For, gast.While)) and not self.has_active(s):
             s.ad_inactive = True
-            out.append(s)
+            out.append(self.guarded(s))
         elif isinstance(s, gast.With):
             if not getattr(s, "ad_hook", False):  # a context manager: forward inside it
                 out.append(located(gast.With(items=s.items, body=self.forward(s.body),
@@ -61,6 +61,25 @@ class ForwardSweep:
                 out.append(check)
             record = self.record_plan(s, self.reads_of(s))
             self.records[id(s)] = self.emit_records(s, record, out)
+
+    def guarded(self, s):
+        """``s``, a loop or an ``if`` with nothing to differentiate, as it runs, with the checks
+        planning asked for before the statements inside it (an in-place update left to a check
+        when it runs, ``hidden += 0.1`` of a ``hidden`` that may be an array another name holds)."""
+        guards = self.plan.aliasing.array_guards
+        if not any(id(n) in guards for n in walk(s)):
+            return s
+        def block(stmts):
+            out = []
+            for st in stmts:
+                out.extend(self.checks(st) if id(st) in guards else [])
+                out.append(self.guarded(st) if isinstance(st, (gast.For, gast.While, gast.If))
+                           else st)
+            return out
+        copy = located(type(s)(**{f: getattr(s, f) for f in s._fields}), s)
+        copy.body, copy.orelse = block(s.body), block(s.orelse)
+        copy.ad_inactive = True
+        return copy
 
     def has_active(self, s) -> bool:
         """Does compound statement ``s`` contain a statement with an active target?"""
@@ -120,7 +139,7 @@ class ForwardSweep:
     def forward_if(self, s, out):
         if is_break(s) or not self.has_active(s):
             s.ad_inactive = True
-            out.append(s)
+            out.append(self.guarded(s))
             return
         test = s.test
         var = test.operand.id if isinstance(test, gast.UnaryOp) else \

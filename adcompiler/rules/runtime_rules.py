@@ -257,6 +257,8 @@ for _back, _params, _again in [
 D(rt.call_forward, "active, fn, *args", jvp="call_forward_jvp(active, fn, args, t_fn, t_args)",
   zero=("active",))
 D(rt.call_backward, "saved, cot", jvp="call_backward_jvp(saved, cot, t_saved, t_cot)")
+# (the callee of a call with keywords: an object with __call__ carries a tangent)
+D(rt.unpacked, "fn, layout", "g", linear=True, harmless=("layout",))
 N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.unfollowed,
   rt.check_followed, rt.fresh_computation, rt.new_object, rt.method_call,
   rt.above, rt.reduced_size, rt.shape_of, rt.key_order, rt.key_pick, rt.scalar_seed,

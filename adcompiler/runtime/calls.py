@@ -1,8 +1,9 @@
 """Callables known only at run time (``layer(x)`` over a list of layers, ``f(*args)``,
 ``np.vectorize`` objects): small functions with source made for them (trampolines), the dispatch
-that picks what to differentiate, and ``call_forward`` / ``call_backward`` / ``call_jvp``...,
-which compile the callee through ``hooks`` when the call runs. It is the one module of the
-runtime that reaches the compiler, so it is kept apart from the hot path."""
+that picks what to differentiate, and ``call_forward`` / ``call_backward`` (forward mode over
+them: ``call_tangents``), which compile the callee through ``hooks`` when the call runs. With
+``call_tangents``, the runtime's only modules that reach the compiler: kept apart from the hot
+path."""
 from __future__ import annotations
 
 import types
@@ -10,12 +11,12 @@ import types
 import numpy as np
 
 from .. import hooks
-from ..arguments import TUPLE_OF, kind_of, marked_kinds
+from ..arguments import marked_kinds
 from ..errors import AdError
 from ..parse import define, is_library_function
 from ._base import _float, _is_plain_object, _ndarray
-from .adjoints import container_adjoint, dense, zero_like
-from .objects import add_attribute, attribute
+from .adjoints import container_adjoint, zero_like
+from .objects import add_attribute
 
 _TRAMPOLINES: dict = {}
 
@@ -148,7 +149,6 @@ def _dispatch(active, fn, args):
     ``(fn, *args)``."""
     if fn.__class__ is MethodCall:
         return _dispatch_method(active, fn, args)
-    call = getattr(type(fn), "__call__", None)
     if fn.__class__ is Unpacked:
         inner = fn.fn
         if inner.__class__ is MethodCall and fn.layout[:1] == ("",) \
@@ -165,12 +165,17 @@ def _dispatch(active, fn, args):
             raise AdError("the ufunc %r has no derivative rule (np.frompyfunc makes ufuncs of "
                           "Python functions, which are not differentiated)" % fn,
                           hint="use np.vectorize(f), or call f in a loop")
-    if not isinstance(fn, (types.FunctionType, types.MethodType, type)) \
-            and isinstance(call, types.FunctionType) \
-            and not is_library_function(call):  # (a library's callable object: through a rule)
+    if _callable_object(fn):  # (a library's callable object: through a rule)
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active, None
     _check_stateless(active, fn)
     return _trampoline(fn, len(args)), args, tuple(i - 1 for i in active if i), None
+
+
+def _callable_object(fn) -> bool:
+    """Whether ``fn`` is an object whose class (the user's) defines ``__call__`` in Python."""
+    call = getattr(type(fn), "__call__", None)
+    return not isinstance(fn, (types.FunctionType, types.MethodType, type, MethodCall, Unpacked)) \
+        and isinstance(call, types.FunctionType) and not is_library_function(call)
 
 
 def _class_method(obj, name):
@@ -220,7 +225,12 @@ def _stateless(fn) -> bool:
     if fn.__class__ is MethodCall or isinstance(fn, types.FunctionType):
         return True
     if isinstance(fn, types.BuiltinFunctionType):  # (a bound method of a list or array holds it)
-        return fn.__self__ is None or isinstance(fn.__self__, types.ModuleType)
+        owner = fn.__self__
+        return owner is None or isinstance(owner, types.ModuleType) \
+            or not _may_carry_gradient(owner)
+    if isinstance(fn, types.MethodType) and not isinstance(fn.__func__, types.FunctionType):
+        # (a compiled method of a library's object holding no gradient: rng.binomial)
+        return not _may_carry_gradient(fn.__self__)
     return isinstance(fn, np.ufunc)
 
 
@@ -312,29 +322,20 @@ def _flatten(call, parts):
     return flat, [k for _, _, k in named], owners
 
 
-def _flat_tangents(fn, active, tangents, args, positions):
-    """The tangents of the callee's active parameters from those of the ``active`` operands."""
-    if fn.__class__ is MethodCall and _class_method(args[0], fn.name) is None:
-        # (the callable the object holds: its tangent is the object's entry)
-        inner = [attribute(t, fn.name) if i == 1 else t for i, t in zip(active, tangents) if i]
-        return _flat_tangents(getattr(args[0], fn.name), tuple(i - 1 for i in active if i),
-                              inner, args[1:], positions)
-    if fn.__class__ is not Unpacked:
-        # (a stateless callable's tangent is dropped)
-        return tangents[len(active) - len(positions):]
-    of_part = dict(zip(active, tangents))
-    owners = _flatten(fn, args)[2]
-    out = []
-    for p in positions:
-        i, key = owners[p]
-        t = of_part.get(i, 0.0)
-        out.append(t if key is None or t.__class__ is _float else t[key])
-    return tuple(out)
+def _called_object(active, fn, args):
+    """``(active, fn, args)`` of ``fn(*args)``; for ``obj(x, key=v)`` of an object of the user's
+    class, those of ``obj.__call__(x, key=v)``, the object first (its adjoint that of what the
+    method reads of it; the active operands keep their order)."""
+    if fn.__class__ is Unpacked and _callable_object(fn.fn):
+        return (tuple(i + 1 for i in active), Unpacked(MethodCall("__call__"), ("",) + fn.layout),
+                (fn.fn,) + tuple(args))
+    return active, fn, args
 
 
 def call_forward(active, fn, *args):
     """Forward half of differentiating ``fn(*args)`` for a callable chosen at run time: the value
     and what ``call_backward`` needs (``active``: positions over ``(fn, *args)``)."""
+    active, fn, args = _called_object(active, fn, args)
     target, operands, positions, repack = _dispatch(active, fn, args)
     pair = hooks.subroutine_pair(target, (positions, _callee_kinds(operands)))
     out, saved = pair.forward(*operands)
@@ -355,45 +356,3 @@ def _repacked(repack, grads):
     if repack is True:
         return (0.0,) + tuple(grads)
     return repack(grads) if repack else grads
-
-
-def call_jvp(tangents, active, fn, *args):
-    """``(fn(*args), its tangent)`` for a callable chosen at run time (forward mode)."""
-    target, operands, positions, _ = _dispatch(active, fn, args)
-    tangents = _flat_tangents(fn, active, tangents, args, positions)
-    return hooks.subroutine_jvp(target, (positions, _callee_kinds(operands))).fn(
-        tangents, *operands)
-
-
-def call_forward_jvp(active, fn, args, t_fn, t_args):
-    """Tangent of ``call_forward(active, fn, *args)`` (forward mode over gradient code that calls a
-    callable chosen at run time): the tangent of the value and of the saved state."""
-    target, operands, positions, _ = _dispatch(active, fn, args)
-    if t_args.__class__ is _float:  # (0.0: the zero tangent of every argument)
-        t_args = (t_args,) * len(args)
-    if fn.__class__ is Unpacked:
-        tangents = _flat_tangents(fn, range(1, len(args) + 1), tuple(t_args), args,
-                                  range(len(operands)))
-    elif fn.__class__ is MethodCall and _class_method(args[0], fn.name) is None:
-        # (the callable the object holds, maybe an operand: its tangent is the object's entry)
-        held = (attribute(t_args[0], fn.name),) if len(operands) == len(args) else ()
-        tangents = held + tuple(t_args[1:])
-    else:
-        tangents = ((t_fn,) if len(operands) > len(args) else ()) + tuple(t_args)
-    kinds = _callee_kinds(operands)
-    pair = hooks.subroutine_pair(target, (positions, kinds))
-    tangents = tuple(zero_like(a) if t.__class__ is _float and not t else t
-                     for t, a in zip(tangents, operands))
-    run = hooks.subroutine_jvp(pair.forward, (tuple(range(len(operands))), kinds)).fn
-    _, (t_out, t_saved) = run(tangents, *operands)
-    return t_out, (0.0, t_saved, 0.0)
-
-
-def call_backward_jvp(saved, g, t_saved, t_g):
-    """Tangent of ``call_backward(saved, g)``."""
-    pair, inner, repack = saved
-    t_inner = zero_like(inner) if t_saved.__class__ is _float else t_saved[1]
-    t_g = dense(t_g, g) if t_g.__class__ is _float else t_g
-    kinds = ((TUPLE_OF, tuple(map(kind_of, inner))), kind_of(g))
-    t_grads = hooks.subroutine_jvp(pair.backward, ((0, 1), kinds)).fn((t_inner, t_g), inner, g)[1]
-    return _repacked(repack, t_grads)
