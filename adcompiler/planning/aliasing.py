@@ -1,8 +1,9 @@
 """``Aliasing``: views and in-place writes of one normalised function, made of the mixins of
 this package that do each job (``views``, ``in_place``, ``apart``, ``store_checks``,
-``list_sharing``) over ``SharedMemory`` (``memory``). It takes the data it needs from the planner: the function, its
-layout, kinds and parameters. Here: the state the mixins share, and the marking of the runtime's
-in-place helpers in generated code differentiated again (``mark_in_place_helpers``)."""
+``list_sharing``) over ``SharedMemory`` (``memory``). It takes the data it needs from the
+planner: the function, its layout, kinds and parameters. Here: the state the mixins share, and
+the marking of the runtime's in-place helpers in generated code differentiated again
+(``mark_in_place_helpers``)."""
 from __future__ import annotations
 
 import gast
