@@ -169,6 +169,28 @@ def read_stale(k, particles):
     return np.sum(first.vel) + np.sum(second.vel)
 
 
+def held_in_a_pair(k, particles):
+    pair = [particles[0]]
+    for p in particles:
+        p.vel = p.vel * k
+    return np.sum(pair[0].vel ** 2)
+
+
+def held_in_a_copy(k, particles):
+    others = list(particles)
+    for p in particles:
+        p.vel = p.vel * k
+    return np.sum(others[0].vel ** 2)
+
+
+def test_entries_reached_otherwise_are_refused():
+    # (found writing these tests: the other holder read the stored value, a gradient of 0)
+    for fn, how in [(held_in_a_pair, r"line \d+: pair = \[particles\[0\]\]"),
+                    (held_in_a_copy, r"line \d+: others = list\(particles\)")]:
+        with pytest.raises(ad.AdError, match=r"also reached otherwise here \(%s\)" % how):
+            ad.grad(fn)(1.3, make_particles())
+
+
 def test_stores_the_derivative_could_not_follow_are_refused():
     with pytest.raises(ad.AdError, match=r"in particles\[i\]\.vel: the entries' 'vel' arrays"):
         ad.grad(copied_then_pushed)(1.3, make_particles())

@@ -6,6 +6,7 @@ attribute set to a value depending on ``wrt`` is never silently read are in ``ru
 from __future__ import annotations
 
 import inspect
+import linecache
 import types
 
 import gast
@@ -217,6 +218,10 @@ class ObjectStores:
                if getattr(other, "ad_restores", None) != obj):
             return "the object is also reached under another name here"
         al = self.aliasing
+        escape = self.entries_escape(al.entry_holder(obj))
+        if escape:
+            return "the objects of %r are also reached otherwise here (%s)" % (
+                al.entry_holder(obj), escape)
         stale = [r for r in readers if r != obj and al.may_run_before(r, s) and al.read_after(r, s)
                  and not al.dead_at(r, s)]
         if stale:
@@ -227,6 +232,47 @@ class ObjectStores:
             return ("the entries' %r arrays are changed in place here, and this one may be "
                     "another name's too" % attr)
         return None
+
+    def entries_escape(self, holder) -> str:
+        """How the objects of the list or dict ``holder`` may be reached other than by reading
+        its entries (``ps[k]``, ``len(ps)``) and storing them back: the code of a statement
+        handing on ``holder`` itself (``list(ps)``, ``qs = ps``) or an entry read from it
+        (``pair = [ps[0]]``); else ''."""
+        read = {target_of(st)[0] for st in self.layout.simple if isinstance(st, gast.Assign)
+                and isinstance(st.value, gast.Subscript) and isinstance(st.value.value, gast.Name)
+                and st.value.value.id == holder}
+        for st in self.layout.simple:
+            value = getattr(st, "value", None)
+            if getattr(st, "ad_restores", None) or (
+                    isinstance(st, gast.Assign) and isinstance(value, gast.Subscript)
+                    and isinstance(value.value, gast.Name) and value.value.id == holder):
+                continue
+            if (holder in loads(st) and not self.reads_keys(value, holder)) \
+                    or any(self.hands_on(st, n) for n in read - {target_of(st)[0]}):
+                return self.line_of(st)
+        return ""
+
+    def line_of(self, st) -> str:
+        """``line N: its text`` of the user's statement ``st`` came from."""
+        lineno = getattr(st, "lineno", None)
+        if lineno is None:
+            return gast.unparse(st).strip()
+        lineno += self.loc.line_offset
+        text = linecache.getline(self.loc.filename, lineno).strip()
+        return "line %d: %s" % (lineno, text) if text else "line %d" % lineno
+
+    def reads_keys(self, value, holder) -> bool:
+        """Whether ``value`` reads only the length of ``holder`` or, of a dict, its keys
+        (``len(ps)``, ``list(d)``, ``sorted(d)``, ``d.keys()``)."""
+        if not isinstance(value, gast.Call):
+            return False
+        fn = self.ctx.resolver.resolve(value.func)
+        is_dict = (self.ctx.argument_containers.get(holder) or ("", ""))[1] == "dict"
+        if isinstance(value.func, gast.Attribute):
+            return is_dict and value.func.attr == "keys" and not value.args \
+                and isinstance(value.func.value, gast.Name) and value.func.value.id == holder
+        return len(value.args) == 1 and not value.keywords and (
+            fn is len or (is_dict and any(fn is f for f in (list, sorted, iter, set))))
 
     def own_array(self, var, obj, attr) -> bool:
         """Whether ``var`` holds an array no other name may hold (made by an operation), or
