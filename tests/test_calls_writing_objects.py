@@ -356,3 +356,18 @@ def clipped(w):
 
 def test_arrays_written_through_a_list_then_returned_in_a_tuple():
     check_all_modes(clipped, [np.array([0.1, 0.5, -0.45])])
+
+
+def aliased_in_a_branch(y):
+    if y.shape[0] > 2:
+        u = y
+    u[1] += 2.0
+    y[:-1] += y[1:]
+    return np.sum(u)
+
+
+def test_a_write_seen_through_a_name_bound_in_a_branch_is_refused():
+    # (campaign seed 1366753: after the first write's sync, y was taken for a new array, and
+    # the second write into y was not followed through u, bound only in the branch)
+    with pytest.raises(ad.AdError, match="writing into 'y' changes 'u'"):
+        ad.grad(aliased_in_a_branch)(np.array([0.3, -0.2, 0.5]))

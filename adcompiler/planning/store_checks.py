@@ -105,11 +105,13 @@ class StoreChecks:
             return bases | {b2 for b in bases for b2 in self.layout.views.get(b, ())}
         bindings = [st for st in self.layout.simple
                     if target_of(st)[0] == v and self.runs_before(st, s)]
+        # (a sync binds var again to the array it held: y = synced(y, u, shared))
+        same = [b for b in self.layout.simple if getattr(b, "ad_same_array", False)]
         renewed = all(isinstance(b, gast.Assign) and not views_of(b, var)
-                      for b in self.layout.simple if target_of(b)[0] == var)
+                      for b in self.layout.simple if target_of(b)[0] == var and b not in same)
         return bool(bindings) and all(
             isinstance(st, gast.Assign) and ((not holder and var not in views_of(st, v)) or (
-                renewed and self.rebound_between(var, st, s)))
+                renewed and self.rebound_between(var, st, s, aliasing=same)))
             for st in bindings)
 
     def check_element_updates(self):

@@ -136,6 +136,7 @@ class Syncs:
                 stmts += [located(assign(where, _call(al.ctx, "overlap", other, var, refusal)), s),
                           located(assign(synced, _call(al.ctx, "synced", other, var, where)), s),
                           located(assign(other, name(synced)), s)]
+                stmts[-1].ad_same_array = True  # (other is bound again to the array it held)
             insert_beside(al.fdef.body, s, stmts + restores)
         inserted = bool(self.pending)
         self.pending = []
