@@ -6,13 +6,14 @@ parameter. A caller's planning uses this to refuse, or to record values before, 
 see in its own code."""
 from __future__ import annotations
 
+import inspect
 import types
 
 import gast
 import numpy as np
 
 from .errors import AdError
-from .parse import parse_function
+from .parse import is_library_function, parse_function
 from .resolve import Resolver, local_names
 
 # methods that change the object they are called on (lists, dicts, sets, arrays)
@@ -38,6 +39,8 @@ _VIEW_FUNCTIONS = (np.reshape, np.ravel, np.transpose, np.squeeze, np.asarray, n
                    np.broadcast_to,
                    np.diagonal, np.diag, np.real, np.imag)
 
+# array attributes holding values of their own, never the array's memory
+_METADATA = frozenset(("shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"))
 # functions that set or delete an attribute of their first argument
 _ATTRIBUTE_SETTERS = (setattr, delattr, object.__setattr__, object.__delattr__)
 # code object -> (written, written only by ``x op= v``, returned, written only by ``p.attr = v``)
@@ -105,7 +108,11 @@ def returned_objects(fn) -> frozenset:
         args = tree.args
         params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs
                   + [args.vararg, args.kwarg] if a is not None]
+        _WHOLE[code] = frozenset(params)  # (while it is read: a recursive call may return any)
         held = {p: {p} for p in params}
+        cls = _defining_class(fn)
+        if cls is not None and params:
+            held[_METHODS] = (cls, params[0])
         changed = True
         while changed:  # (names bound to them, or to displays holding them)
             changed = False
@@ -144,6 +151,9 @@ def _whole(node, held) -> set:
     if isinstance(node, gast.Subscript):  # (an entry of a display holding them: pair[0])
         return _whole(node.value, held)
     if isinstance(node, gast.Call):
+        known = _method_returns(node, held)
+        if known is not None:  # (self.kinetic() of a method of the class: its own returns)
+            return known
         # (a call may return an object it is given, a method the object it is called on; not
         # an object it is given a part of: len(self.m))
         parts = node.args + [k.value for k in node.keywords] + (
@@ -156,6 +166,48 @@ def _whole(node, held) -> set:
     # (anything else, a lambda or a comprehension: every object it reads)
     return set().union(set(), *(held.get(n.id, set()) for n in gast.walk(node)
                                 if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)))
+
+
+_METHODS = "<class>"  # (the key of ``held`` giving the class a method is read from, and self)
+
+
+def _defining_class(fn):
+    """The class whose plain method ``fn`` is (``Osc.energy``), when no subclass of it defines
+    another method of a name it may call on ``self``; else None."""
+    parts = fn.__qualname__.split(".")
+    cls = fn.__globals__.get(parts[0]) if len(parts) == 2 else None
+    if not isinstance(cls, type) or inspect.getattr_static(cls, parts[1], None) is not fn:
+        return None
+    return None if _subclasses(cls) else cls
+
+
+def _subclasses(cls) -> list:
+    found, todo = [], list(type.__subclasses__(cls))
+    while todo:
+        sub = todo.pop()
+        found.append(sub)
+        todo.extend(type.__subclasses__(sub))
+    return found
+
+
+def _method_returns(call, held):
+    """For ``self.m(args)`` in a method of a class known (``held[_METHODS]``): the parameters
+    whose objects ``m`` may return, through its own returns; else None."""
+    cls, me = held.get(_METHODS, (None, None))
+    func = call.func
+    if cls is None or not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                           and func.value.id == me) \
+            or any(isinstance(a, gast.Starred) for a in call.args) \
+            or any(k.arg is None for k in call.keywords):
+        return None
+    method = inspect.getattr_static(cls, func.attr, None)
+    if not isinstance(method, types.FunctionType):
+        return None
+    returned = returned_objects(method)
+    names = method.__code__.co_varnames[:method.__code__.co_argcount]
+    given = dict(zip(names, [func.value] + list(call.args)))
+    given.update({k.arg: k.value for k in call.keywords})
+    return set().union(set(), *(_whole(v, held) for p, v in given.items() if p in returned))
 
 
 def attribute_parameters(fn) -> frozenset:
@@ -321,6 +373,11 @@ def _roots(node, holders, resolver, entries=True) -> set:
     either operand of ``and``/``or``, the entries of a display (seeds 815053, 858600) unless not
     ``entries`` (a method changing the list ``[y0]`` writes into no ``y0``)."""
     while isinstance(node, (gast.Subscript, gast.Attribute, gast.Starred)):
+        if isinstance(node, gast.Attribute) and node.attr in _METADATA \
+                and _library_code(resolver):
+            # (a library's a.shape is a tuple of its own: np.asarray(a.shape)[0] = 1 in
+            # scipy's logsumexp; a class of the user's may hold an array as .shape)
+            return set()
         node = node.value
     if isinstance(node, gast.IfExp):
         return _roots(node.body, holders, resolver, entries) \
@@ -337,6 +394,14 @@ def _roots(node, holders, resolver, entries=True) -> set:
             and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS + (getattr, vars)):
         return _roots(node.args[0], holders, resolver, entries)  # (getattr(self, 'W')[0] = v)
     return holders.get(node.id, set()) if isinstance(node, gast.Name) else set()
+
+
+def _library_code(resolver) -> bool:
+    """Whether the function ``resolver`` resolves names of is a library's (SciPy's)."""
+    found = getattr(resolver, "library_code", None)
+    if found is None:
+        found = resolver.library_code = is_library_function(resolver.parsed.fn)
+    return found
 
 
 def _holders(tree, params, resolver, entries=True) -> dict:

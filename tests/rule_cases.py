@@ -430,6 +430,12 @@ CASES = [
     C(np.linalg.pinv, "np.linalg.pinv(x) @ np.arange(2.0)", dict(x=V(2, 3))),
     C(np.linalg.pinv, "np.linalg.pinv(x)", dict(x=V(2, 4, 2))),
     C(np.linalg.multi_dot, "np.linalg.multi_dot([x, y, z])", dict(x=V(2, 3), y=V(3, 3), z=V(3, 2))),
+    # (over- and underdetermined, one and several right-hand sides, the residuals and singular
+    # values too)
+    C(np.linalg.lstsq, "np.linalg.lstsq(x, y, rcond=None)[0]", dict(x=V(5, 3), y=V(5))),
+    C(np.linalg.lstsq, "np.linalg.lstsq(x, y)[0] * np.arange(1.0, 3.0)", dict(x=V(2, 4), y=V(2, 2))),
+    C(np.linalg.lstsq, "np.linalg.lstsq(x, y)[1] + np.sum(np.linalg.lstsq(x, y)[3])",
+      dict(x=V(4, 2), y=V(4, 3))),
     *([C(np.linalg.outer, "np.linalg.outer(x, y)", dict(x=V(3), y=V(4))),
        C(np.linalg.matmul, "np.linalg.matmul(x, y)", dict(x=V(2, 3, 4), y=V(4, 2))),
        C(np.linalg.vector_norm, "np.linalg.vector_norm(x)", dict(x=V(2, 3))),

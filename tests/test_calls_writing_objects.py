@@ -371,3 +371,79 @@ def test_a_write_seen_through_a_name_bound_in_a_branch_is_refused():
     # the second write into y was not followed through u, bound only in the branch)
     with pytest.raises(ad.AdError, match="writing into 'y' changes 'u'"):
         ad.grad(aliased_in_a_branch)(np.array([0.3, -0.2, 0.5]))
+
+
+class Pendulum:
+    def __init__(self, x):
+        self.x = x
+        self.v = 0.0
+
+    def kinetic(self):
+        return 0.5 * self.v ** 2
+
+    def potential(self):
+        return 0.5 * self.x ** 2
+
+    def energy(self):
+        return self.kinetic() + self.potential()
+
+    def step(self, dt):
+        self.v += -self.x * dt
+        self.x += self.v * dt
+
+
+def energy_drift(x0):
+    p = Pendulum(x0)
+    e0 = p.energy()
+    for _ in range(3):
+        p.step(0.1)
+    return p.energy() - e0
+
+
+def test_a_method_calling_other_methods_returns_no_object():
+    # (self.kinetic() + self.potential() was taken for a value that may be the object itself,
+    # refusing the stores of step that follow)
+    check_all_modes(energy_drift, [0.8])
+
+
+def simulate(k, n=5, dt=0.1, euler=False):
+    x = np.zeros(n + 1)
+    x[0] = 1.0
+
+    def accel(xi):
+        return -k * xi
+
+    for i in range(n):
+        if euler:
+            x[i + 1] = x[i] + dt * accel(x[i])
+        else:
+            x[i + 1] = x[i] + 0.5 * dt * accel(x[i])
+    return x
+
+
+def simulated(k):
+    return np.sum(simulate(k) ** 2)
+
+
+def test_a_helper_left_with_its_default_arguments():
+    # (n=5 left out: np.zeros(n + 1) is 1-D, x[i] an element, not a view of x)
+    check_all_modes(simulated, [1.5])
+
+
+class GaussianMixture:
+    def log_resp(self, logits):
+        from scipy.special import logsumexp
+        return logits - logsumexp(logits)
+
+
+MIXTURE = GaussianMixture()
+
+
+def through_logsumexp(logits):
+    return np.sum(MIXTURE.log_resp(logits) ** 2)
+
+
+def test_scipy_logsumexp_through_a_module_level_object():
+    pytest.importorskip("scipy")
+    # (its source's `shape = np.asarray(a.shape); shape[axis] = 1` was taken for a write into a)
+    check_all_modes(through_logsumexp, [np.array([0.3, -1.2, 0.8])])

@@ -146,6 +146,8 @@ def _function_call_kind(obj, value, of, layout):
     if _returns_containers(primal):  # (its forward half, in gradient code differentiated again)
         return ("tuple_of", (CONTAINER, None))
     if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
+        if isinstance(value.args[0], gast.Name) and of(value.args[0]) == FLOAT:
+            return array_kind(1)  # (np.zeros(n + 1) of a number n)
         return _reshaped_kind(tuple_display(value.args[0], layout))
     if obj in _CREATORS_LIKE and value.args and rank(of(value.args[0])) \
             and of(value.args[0]) != FLOAT:
@@ -251,8 +253,19 @@ def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None,
                 return ("object", type(value))
             if isinstance(value, types.ModuleType):  # (normalize(x, xp=np))
                 return ("module", value)
-        return kind_of(node, kinds) if node is not None else None
+        return kind_of(node, kinds) if node is not None else _default_kind(plan.fn, p)
     return tuple(kind(p) for p in plan.positional)
+
+
+def _default_kind(fn, param):
+    """The kind of the number parameter ``param`` of ``fn`` defaults to (a call leaving it out
+    runs with it: ``np.zeros(n + 1)`` of ``n=5`` is 1-D), else None."""
+    fn = getattr(fn, "__func__", fn)
+    code, defaults = getattr(fn, "__code__", None), getattr(fn, "__defaults__", None) or ()
+    names = code.co_varnames[:code.co_argcount] if code is not None else ()
+    at = names.index(param) - (len(names) - len(defaults)) if param in names else -1
+    value = defaults[at] if 0 <= at < len(defaults) else None
+    return FLOAT if value.__class__ in (int, float, bool) else None
 
 
 def _entry_of_module_dicts(var, layout, resolver) -> bool:

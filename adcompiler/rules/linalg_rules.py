@@ -33,6 +33,8 @@ D(np.linalg.matrix_power, "a, n", "matrix_power_back(g, a, n)", jvp="matrix_powe
 D(np.linalg.pinv, "a", "pinv_back(g, a, ans)", jvp="pinv_jvp(a, ans, t_a)")
 D(np.linalg.qr, "a, mode='reduced'", "qr_back(g, a, ans, mode)", jvp="qr_jvp(a, ans, t_a, mode)",
   only=dict(mode=("reduced", "r")))
+D(np.linalg.lstsq, "a, b, rcond=None", "lstsq_back(g, a, b, ans, 0)",
+  b="lstsq_back(g, a, b, ans, 1)", jvp="lstsq_jvp(a, b, ans, t_a, t_b)", harmless=("rcond",))
 D(np.linalg.multi_dot, "arrays", "multi_dot_back(g, arrays)", jvp="multi_dot_jvp(arrays, t_arrays)")
 # (an integer: piecewise constant)
 table.nondiff(np.linalg.matrix_rank)

@@ -1,5 +1,5 @@
-"""Adjoints and tangents of ``np.linalg``: solve, slogdet, cholesky, pinv, matrix_power and qr
-(eig, eigh and svd: ``spectral``). NumPy's eigh, eigvalsh and cholesky read only the lower
+"""Adjoints and tangents of ``np.linalg``: solve, slogdet, cholesky, pinv, matrix_power, qr and
+lstsq (eig, eigh and svd: ``spectral``). NumPy's eigh, eigvalsh and cholesky read only the lower
 triangle of their input, and their adjoints say so (``_lower``)."""
 from __future__ import annotations
 
@@ -161,3 +161,45 @@ def qr_jvp(a, ans, t, mode="reduced"):
     omega = lower - _T(lower)
     d_r = (x - omega) @ r
     return d_r if mode == "r" else (q @ omega + t_r - q @ x, d_r)
+
+
+def _lstsq_parts(a, b, ans):
+    """``(x, r, pinv(a), singular vectors)`` of ``np.linalg.lstsq(a, b)`` (``x`` and ``r = b - a
+    @ x`` as columns), for ``a`` of full rank: its solution is ``pinv(a) @ b`` there."""
+    x, _, rank, _ = ans
+    if rank < min(np.shape(a)):
+        raise _unsupported("np.linalg.lstsq of a matrix of rank %d < %d: its solution is not "
+                           "differentiable there" % (rank, min(np.shape(a))),
+                           "regularise the problem (a ridge term), or pass a matrix of full rank")
+    cols = (lambda v: v[:, None]) if np.ndim(b) == 1 else (lambda v: v)
+    u, _, vt = np.linalg.svd(a, full_matrices=False)
+    return cols(np.asarray(x)), cols(b - a @ x), np.linalg.pinv(a), (u, vt), cols
+
+
+def lstsq_back(g, a, b, ans, which):
+    """Adjoint of ``np.linalg.lstsq(a, b)`` (solution, residuals, singular values) w.r.t. ``a``
+    (``which`` 0) or ``b`` (1)."""
+    if _zero(g):
+        return g
+    x, r, p, (u, vt), cols = _lstsq_parts(a, b, ans)
+    gx, gres, _, gs = g
+    gx = np.zeros_like(x) if _zero(gx) else cols(np.asarray(gx))
+    # (the residuals, |b - a x|^2 per column when there are more rows than columns: x is
+    # optimal, so only their explicit dependence counts)
+    gres = 0.0 if _zero(gres) or np.size(ans[1]) == 0 else np.asarray(gres)
+    if which == 1:
+        out = _T(p) @ gx + 2.0 * r * gres
+        return out[:, 0] if np.ndim(b) == 1 else out
+    out = pinv_back(gx @ _T(cols(b)), a, p) - 2.0 * (r * gres) @ _T(x)
+    return out if _zero(gs) else out + (u * np.asarray(gs)) @ vt
+
+
+def lstsq_jvp(a, b, ans, t_a, t_b):
+    """Tangents ``(dx, dresiduals, 0, ds)`` of ``np.linalg.lstsq(a, b)`` along ``t_a``, ``t_b``."""
+    x, r, p, (u, vt), cols = _lstsq_parts(a, b, ans)
+    t_a = np.zeros_like(a) if _zero(t_a) else t_a
+    t_b = np.zeros_like(cols(b)) if _zero(t_b) else cols(t_b)
+    t_x = pinv_jvp(a, p, t_a) @ cols(b) + p @ t_b
+    t_res = -2.0 * np.sum(r * (t_a @ x - t_b), axis=0) if np.size(ans[1]) else ans[1] * 0.0
+    t_s = np.einsum("ji,jk,ik->i", u, t_a, vt)
+    return (t_x[:, 0] if np.ndim(b) == 1 else t_x), t_res, 0, t_s
