@@ -76,6 +76,24 @@ def list_entry_class(kind):
         and len(kind) > 2 else None
 
 
+def with_default_kinds(fn, arg_kinds):
+    """``arg_kinds`` (of the first positional arguments of a call), followed by the kinds of
+    the numbers the next positional parameters default to: a call leaving them out runs with
+    those (``simulate(k)`` of ``def simulate(k, n=5)``: ``np.zeros(n + 1)`` is 1-D)."""
+    fn = getattr(fn, "__func__", fn)
+    code, defaults = getattr(fn, "__code__", None), getattr(fn, "__defaults__", None)
+    if arg_kinds is None or code is None or not defaults:
+        return arg_kinds
+    first = code.co_argcount - len(defaults)  # (the first parameter with a default)
+    out = list(arg_kinds)
+    for i in range(len(out), code.co_argcount):
+        value = defaults[i - first] if i >= first else None
+        if i < first or value.__class__ not in (int, float, bool):
+            break
+        out.append(kind_of(value))
+    return tuple(out)
+
+
 def marked_kinds(args) -> tuple:
     """The kinds of the arguments of a callee known only at run time, marked COMPLEX (last) when
     it is given complex values: its caller computes with them (see compiler._marked)."""

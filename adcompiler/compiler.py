@@ -83,26 +83,8 @@ def param_names(fdef) -> list[str]:
     )
 
 
-def with_default_kinds(fn, arg_kinds):
-    """``arg_kinds`` (of the first positional arguments of a call), followed by the kinds of
-    the numbers the next positional parameters default to: a call leaving them out runs with
-    those (``simulate(k)`` of ``def simulate(k, n=5)``: ``np.zeros(n + 1)`` is 1-D)."""
-    fn = getattr(fn, "__func__", fn)
-    code, defaults = getattr(fn, "__code__", None), getattr(fn, "__defaults__", None)
-    if arg_kinds is None or code is None or not defaults:
-        return arg_kinds
-    first = code.co_argcount - len(defaults)  # (the first parameter with a default)
-    out = list(arg_kinds)
-    for i in range(len(out), code.co_argcount):
-        value = defaults[i - first] if i >= first else None
-        if i < first or value.__class__ not in (int, float, bool):
-            break
-        out.append(arguments.kind_of(value))
-    return tuple(out)
-
-
 def _stage(fn, arg_kinds=None, fuse=True):
-    arg_kinds = with_default_kinds(fn, arg_kinds)
+    arg_kinds = arguments.with_default_kinds(fn, arg_kinds)
     parsed = parse_function(fn)
     ctx = Context(parsed)
     # generated code differentiated again: its constants and in-place steps read back
@@ -170,7 +152,7 @@ class _Reverse:
         self.wrt = [params[i] for i in wrt_positions]
         kinds = {p: None for p in params}
         if arg_kinds is not None:
-            for p, k in zip(params, with_default_kinds(fn, arg_kinds)):
+            for p, k in zip(params, arguments.with_default_kinds(fn, arg_kinds)):
                 kinds[p] = _analysis_kind(k)
                 if isinstance(k, tuple) and k[0] == CONTAINER:
                     ctx.containers.add(p)
@@ -489,7 +471,7 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     ctx.subroutine_jvp = _jvp_subroutines(fn, key, jname, ctx)
     ctx.arg_classes = arguments.classes_of(params, arg_kinds)
     ctx.batch_size = ctx.namer.fresh("batch") if batched else None
-    kinds = _param_kinds(params, with_default_kinds(fn, arg_kinds))
+    kinds = _param_kinds(params, arguments.with_default_kinds(fn, arg_kinds))
     plan = plan_function(fdef, wrt, kinds, ctx, tangents=True)
     fm = (BatchedForwardMode if batched else ForwardMode)(plan, ctx)
     tangents = ctx.namer.fresh("tangents")

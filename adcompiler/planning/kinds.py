@@ -146,9 +146,7 @@ def _function_call_kind(obj, value, of, layout):
     if _returns_containers(primal):  # (its forward half, in gradient code differentiated again)
         return ("tuple_of", (CONTAINER, None))
     if obj in _CREATORS and value.args:  # np.zeros(3), np.ones((2, 3)), np.full(shape, v)
-        if isinstance(value.args[0], gast.Name) and of(value.args[0]) == FLOAT:
-            return array_kind(1)  # (np.zeros(n + 1) of a number n)
-        return _reshaped_kind(tuple_display(value.args[0], layout))
+        return _reshaped_kind(tuple_display(value.args[0], layout), of)
     if obj in _CREATORS_LIKE and value.args and rank(of(value.args[0])) \
             and of(value.args[0]) != FLOAT:
         return of(value.args[0])  # np.zeros_like(x)
@@ -358,8 +356,11 @@ def _hashable(obj) -> bool:
     return True
 
 
-def _reshaped_kind(shape):
-    """Kind of a reshape to a constant ``shape`` (an int or a tuple display of them)."""
+def _reshaped_kind(shape, of=None):
+    """Kind of a reshape to a constant ``shape`` (an int or a tuple display of them), or to a
+    number (``of``: the kind of a name, ``np.zeros(n + 1)``)."""
+    if isinstance(shape, gast.Name) and of is not None and of(shape) == FLOAT:
+        return array_kind(1)
     if isinstance(shape, gast.Constant):
         return array_kind(len(shape.value)) if isinstance(shape.value, tuple) else array_kind(1)
     if isinstance(shape, gast.Tuple):
