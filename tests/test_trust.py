@@ -4200,3 +4200,21 @@ def test_second_derivatives_where_the_adjoint_of_a_selection_is_zero_at_the_poin
                                [[0.125, 0.0], [0.0, 0.0]])
     np.testing.assert_allclose(ad.hessian(_missing_then_squared)(np.array([0.0, 0.3])),
                                [[8.0, 0.0], [0.0, 0.0]])
+
+
+def _summed_list_read_again(theta, v):
+    parts = [theta]
+    parts.append(v)
+    mid = np.sin(np.sum(parts))
+    again = [w for w in parts]
+    return np.sum(again) + mid
+
+
+def test_reverse_over_reverse_through_np_sum_of_a_list():
+    # campaign seed 1365077: the second backward pass met the list adjoint of np.sum(parts) as a
+    # list of entries, some 0.0 (a ValueError)
+    theta, v = np.array([0.3, -0.2, 0.5]), np.array([1.0, 2.0, 0.5])
+    want = ad.hessian(_summed_list_read_again)(theta, v)
+    np.testing.assert_allclose(ad.hessian(_summed_list_read_again, mode="reverse")(theta, v),
+                               want, rtol=1e-10, atol=1e-12)
+    check_all_modes(_summed_list_read_again, [theta, v])

@@ -162,6 +162,15 @@ def add(a, b):
     return a + b
 
 
+def added_tangent(t, value):
+    """The tangent ``t`` of ``add(u, v)`` with the structure of its ``value``: the rows of
+    an array for a list's adjoint (``add(0.0, unreduce(...))`` of ``np.sum(parts)`` on a zero
+    tangent of ``parts``' adjoint, which generated code pops from)."""
+    if t.__class__ is _ndarray and value.__class__ is list:
+        return list(t)
+    return t
+
+
 def container_adjoint(x, index, g):
     """Adjoint of a container ``x`` receiving ``g`` at ``index`` and zero elsewhere (zeros shaped
     like the other entries: a rule applied to one of them needs its shape)."""

@@ -53,6 +53,9 @@ def unreduce_back(g, v, x, axis=None, keepdims=False):
     for a uniform array shaped like ``x``) summed back over ``axis``."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
+    if isinstance(g, (list, tuple)):  # (the adjoint of a list x was: np.sum(parts) of arrays)
+        g = np.stack([np.broadcast_to(e, np.shape(x)[1:]) for e in g]) if len(g) \
+            else np.zeros(np.shape(x))
     if np.shape(g) != np.shape(x):  # (a float or NumPy scalar standing for it)
         g = np.broadcast_to(g, np.shape(x))
     if not np.ndim(v):  # (a number, maybe standing for a uniform array: it reached every entry)
