@@ -267,3 +267,26 @@ def test_a_list_two_attributes_or_entries_share_is_refused_when_appended_to():
         ad.grad(walked_and_read)(0.8, walker)
     with pytest.raises(ad.AdError, match="'trail' .an array or list changed in place here"):
         ad.grad(walked_all)(0.8, make_walkers(trail=[]))
+
+
+class Pushed:
+    def __init__(self, pos, vel):
+        self.pos, self.vel = pos, vel
+
+    def step(self, force, dt):
+        self.vel = self.vel - 3.0 * force * dt
+
+    def kinetic(self):
+        return self.vel @ self.vel
+
+
+def test_a_list_of_objects_of_another_class_gets_code_of_its_own():
+    # (found writing these tests: the code inlining Particle.step was run again for a list of
+    # Pushed, whose step differs: a wrong gradient; a list's kind names its objects' class, and
+    # a call with another one generates its own code)
+    grad = ad.grad(springs)
+    make_pushed = lambda: [Pushed(p.pos, p.vel) for p in make_particles()]  # noqa: E731
+    for make in (make_particles, make_pushed, make_particles):
+        eps = 1e-6
+        want = (springs(1.3 + eps, make()) - springs(1.3 - eps, make())) / (2 * eps)
+        assert grad(1.3, make()) == pytest.approx(want, rel=1e-6)

@@ -216,9 +216,10 @@ class _Derived:
         target, positions = self._target(args)
         name, params = target.__qualname__, _params(target)
         plain, kind_of = arguments.plain_parts, arguments.kind_of
-        # (a tuple's kind holds its entries' kinds: the code was generated for these)
-        tuples = [(i, kind_of(args[i])) for i in parts if args[i].__class__ is tuple
-                  and isinstance(kind_of(args[i])[-1], tuple)]
+        # (a tuple's kind holds its entries' kinds, a list's the class of its objects: the code
+        # was generated for these)
+        tuples = [(i, kind_of(args[i])) for i in parts if args[i].__class__ in (tuple, list)
+                  and len(kind_of(args[i])) > 2]
         found = self._function_for
 
         def guarded(*args, **keyword_only):
