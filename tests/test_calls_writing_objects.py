@@ -447,3 +447,19 @@ def test_scipy_logsumexp_through_a_module_level_object():
     pytest.importorskip("scipy")
     # (its source's `shape = np.asarray(a.shape); shape[axis] = 1` was taken for a write into a)
     check_all_modes(through_logsumexp, [np.array([0.3, -1.2, 0.8])])
+
+
+def unique_in_a_branch(x):
+    if np.sum(x) > 0:
+        y = np.unique(x)
+    else:
+        y = x * 2.0
+    return np.sum(y)
+
+
+def test_an_operand_without_a_derivative_in_a_branch_not_taken():
+    # (np.unique has no derivative: refused where it runs with a value depending on wrt, never
+    # for a branch not taken)
+    check_all_modes(unique_in_a_branch, [np.array([-1.0, -2.0])])
+    with pytest.raises(ad.AdError, match="np.unique has no derivative"):
+        ad.grad(unique_in_a_branch)(np.array([1.0, 2.0]))

@@ -218,7 +218,7 @@ def test_writes_into_outer_objects_and_nested_functions_in_the_body_are_refused(
 def catches_everything(x):
     try:
         if np.sum(x) > 0:
-            y = np.linalg.lstsq(np.eye(2), x, rcond=None)[0]  # (no rule: refused where it runs)
+            y = np.roots(x)  # (no rule: refused where it runs)
         else:
             y = x * 2.0
     except Exception:
@@ -228,7 +228,7 @@ def catches_everything(x):
 
 def test_a_refusal_is_not_caught_by_the_users_except_exception():
     check_all_modes(catches_everything, [np.array([-1.0, -2.0])])
-    with pytest.raises(ad.AdError, match="lstsq"):
+    with pytest.raises(ad.AdError, match="roots"):
         ad.grad(catches_everything)(np.array([1.0, 2.0]))
 
 

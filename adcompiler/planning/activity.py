@@ -14,7 +14,7 @@ from ..ir import loads, target_of, walk
 
 
 def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False,
-                           kinds=None) -> dict:
+                           kinds=None, top=None) -> dict:
     """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
     bounds of ``np.clip`` once had none) would silently get no gradient, and so would one a
     call changes in place (``y.sort()``, ``np.add.at(out, i, x)``), or an index that depends on
@@ -24,8 +24,9 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
     again), where what was saved for the backward pass has no known kind, an operand reaching
     a parameter without a derivative is checked at run time instead: an integer (the order of
     ``jv(n, x)``) has no derivative to lose, a float is refused there; so is one whose kind is
-    not known here (``self.pad`` of an object, a tuple's entries; ``kinds``: name -> kind). The
-    result maps
+    not known here (``self.pad`` of an object, a tuple's entries; ``kinds``: name -> kind), and
+    one of a statement not in ``top`` (the ids of the body's own statements: one of a branch or
+    a loop is refused when it runs, never in a branch not taken). The result maps
     id(statement) to "index" or to (operand names, error) for those run-time checks."""
     plans = [(s, p) for s in layout.simple for p in [plan_of[id(s)]] if p.ignored]
     index_checks = {}  # statements checked at run time instead (see runtime_checks)
@@ -57,8 +58,11 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
                                        "should flow through it, or register a rule with "
                                        "ad.defvjp")
                 known = [(kinds or {}).get(n) for n in names if n in reaching]
-                if not generated and any(k is not None and not is_container(k) for k in known):
-                    raise error  # (a container's entries, an attribute: checked where it runs)
+                if not generated and any(k is not None and not is_container(k) for k in known) \
+                        and (top is None or id(s) in top):
+                    # (a container's entries, an attribute, a statement of a branch or a loop,
+                    # which may not run: checked where it runs)
+                    raise error
                 operands = index_checks.setdefault(id(s), ([], error))[0]
                 operands.extend(n for n in names if n in reaching and n not in operands)
     return index_checks
