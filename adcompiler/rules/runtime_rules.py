@@ -69,7 +69,7 @@ D(rt.with_entry, "lst, index, value", "with_entry(g, index, 0.0)", value="elemen
   jvp="with_entry(dense(t_lst, lst), index, t_value)", zero=("index",), container=True)
 D(rt.cotangent, "parts, i", "cotangent_back(g, parts, i)", jvp="cotangent(t_parts, i)", zero=("i",))
 D(rt.add, "u, v", "g", v="g", jvp="added_tangent(add(t_u, t_v), ans)")
-D(rt.added_tangent, "t, value", "g", linear=True, harmless=("value",))
+D(rt.added_tangent, "t, value", "g", linear=True, zero=("value",))
 D(rt.copy, "x", "g", jvp="copy(t_x)")
 D(rt.attribute, "t, attr", "add_attribute(0.0, attr, g)", jvp="attribute(t_t, attr)",
   zero=("attr",))
