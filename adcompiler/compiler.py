@@ -183,7 +183,8 @@ class _Reverse:
                 self.entry.append(assign(self.originals[p], name(p)))
         self.forward = rev.forward(rev.plan.body) + rev.registrations(rev.plan.ret_node)
         self.entry = rev.callee_guards(ctx) + (rev.fresh_start() + rev.distinct_arguments()
-                                               if top_level else []) + self.entry
+                                               if top_level else rev.distinct_entries()) \
+            + self.entry
         for stmt in self.forward:
             for node in walk(stmt):
                 if isinstance(node, gast.stmt) and not isinstance(
@@ -527,7 +528,7 @@ def _jvp_entry(fm, ctx, wrt, tangents: str, top_level: bool) -> list:
     ``tangents`` unpacked into the tangents of ``wrt``, and a batched function's batch size."""
     entry = (
         fm.callee_guards(ctx)
-        + (fm.fresh_start() + fm.distinct_arguments() if top_level else [])
+        + (fm.fresh_start() + fm.distinct_arguments() if top_level else fm.distinct_entries())
         + [
             assign(
                 gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()),

@@ -290,3 +290,22 @@ def test_a_list_of_objects_of_another_class_gets_code_of_its_own():
         eps = 1e-6
         want = (springs(1.3 + eps, make()) - springs(1.3 - eps, make())) / (2 * eps)
         assert grad(1.3, make()) == pytest.approx(want, rel=1e-6)
+
+
+def advance(particles, k):
+    for p in particles:
+        p.step(-k * p.pos, 0.05)
+    return sum(np.sum(p.vel ** 2) for p in particles)
+
+
+def advanced_by_a_helper(k, particles):
+    return advance(particles, k) * 2.0
+
+
+def test_a_helper_stepping_the_entries_checks_them_too():
+    # (found reviewing: the check that the list holds each object once was made by the
+    # function differentiated only, not by a function it calls: [a, a] gave half the gradient)
+    check_all_modes(advanced_by_a_helper, [1.3, make_particles()])
+    a = make_particles(1)[0]
+    with pytest.raises(ad.AdError, match="holds one object at two places"):
+        ad.grad(advanced_by_a_helper)(1.3, [a, a])

@@ -42,7 +42,7 @@ def entry_read(aliasing, obj):
 def _forward_bindings(aliasing, var) -> list:
     """The statements binding ``var``; in generated code differentiated again, not those of its
     backward pass restoring what the forward pass saved (``p = tape.pop()``, or ``t[1]`` of
-    it)."""
+    it), nor a forward half's first ``p = None``."""
     lay = aliasing.layout
     binding = [s for s in lay.simple if target_of(s)[0] == var]
     if not aliasing.ctx.generated:
@@ -53,7 +53,9 @@ def _forward_bindings(aliasing, var) -> list:
         target_of(s)[0] for s in lay.simple if id(s) not in pops}
     return [s for s in binding if id(s) not in pops and not (
         isinstance(s.value, gast.Subscript) and isinstance(s.value.value, gast.Name)
-        and s.value.value.id in popped)]
+        and s.value.value.id in popped)
+        # (a split forward half's names start as None: ``p = None``)
+        and not (isinstance(s.value, gast.Constant) and s.value.value is None)]
 
 
 def key_kept(aliasing, read, s, key) -> bool:

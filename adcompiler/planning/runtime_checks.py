@@ -234,6 +234,8 @@ class RuntimeChecks:
         """The checks that the list and dict arguments whose entries get attributes stored into
         them (``planning/entries.py``) hold each object once, and arrays of their own where
         they are changed in place (``runtime.check_entries_distinct``)."""
+        if self.ctx.generated:
+            return []
         holders = sorted({s.targets[0].value.id for s in self.plan.layout.simple
                           if getattr(s, "ad_restores", None)})
         a = self.plan.fdef.args
