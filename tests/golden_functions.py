@@ -64,6 +64,26 @@ def guarded_division(x, y):
     return np.sum(ratio * x)
 
 
+class Particle:
+    def __init__(self, pos, vel):
+        self.pos = pos
+        self.vel = vel
+
+    def step(self, force, dt):
+        self.vel = self.vel + force * dt
+        self.pos = self.pos + self.vel * dt
+
+
+def particles_step(k, particles):
+    for p in particles:
+        p.step(-k * p.pos, 0.1)
+    return sum(np.sum(p.pos ** 2) for p in particles)
+
+
+PARTICLES = (1.3, [Particle(np.array([1.0, 2.0]), np.zeros(2)),
+                   Particle(np.array([0.5, -1.0]), np.zeros(2))])
+
+
 CASES = {
     "layers.reverse": (layers, dict(wrt=(0, 1, 2))),
     "seed_xy.reverse": (seed_xy, dict(wrt=(0, 1))),
@@ -77,4 +97,5 @@ CASES = {
     "write_through_a_view.forward": (write_through_a_view, dict(mode="forward")),
     "guarded_division.reverse": (guarded_division, dict(wrt=(0, 1))),
     "guarded_division.forward": (guarded_division, dict(wrt=(0, 1), mode="forward")),
+    "particles_step.reverse": (particles_step, dict(args=PARTICLES)),
 }
