@@ -463,3 +463,35 @@ def test_an_operand_without_a_derivative_in_a_branch_not_taken():
     check_all_modes(unique_in_a_branch, [np.array([-1.0, -2.0])])
     with pytest.raises(ad.AdError, match="np.unique has no derivative"):
         ad.grad(unique_in_a_branch)(np.array([1.0, 2.0]))
+
+
+def wasserstein_like(u, v):
+    all_values = np.concatenate((u, v))
+    all_values.sort()
+    deltas = np.diff(all_values)
+    return np.sum(deltas ** 2) + all_values[0]
+
+
+def sorted_through_a_view(x):
+    y = x * 2.0
+    tail = y[1:]
+    y.sort()
+    return np.sum(tail * np.arange(3.0)) + y[0]
+
+
+def sorted_list(x):
+    values = [x[0], x[1], x[2]]
+    values.sort()
+    return values[0] * 2.0 + values[2]
+
+
+def test_sort_in_place():
+    # (scipy's wasserstein_distance style: an array sorted in place, x[...] = np.sort(x); a view
+    # of it sees the sort; a list's sort is sorted())
+    check_all_modes(wasserstein_like, [np.array([0.3, 1.2, -0.5]), np.array([0.9, -1.1])],
+                    wrt=(0, 1))
+    check_all_modes(sorted_through_a_view, [np.array([0.3, 1.2, -0.5, 0.7])])
+    check_all_modes(sorted_list, [np.array([0.3, 1.2, -0.5])])
+    x = np.array([0.3, 1.2, -0.5, 0.7])
+    ad.grad(sorted_through_a_view)(x)
+    np.testing.assert_array_equal(x, [0.3, 1.2, -0.5, 0.7])  # (y was a new array)

@@ -468,6 +468,12 @@ def sorts_in_place(x):
     return np.sum(y * np.arange(3.0))
 
 
+def partitions_in_place(x):
+    y = x * 2.0
+    y.partition(1)
+    return np.sum(y * np.arange(3.0))
+
+
 def adds_at(x):
     out = np.zeros(3)
     np.add.at(out, np.array([0, 0, 2]), x)
@@ -495,7 +501,11 @@ def test_dict_update_is_differentiated():  # (entry by entry: see test_objects_a
     check_all_modes(updates_a_dict, [np.array([3.0, 1.0, 2.0])])
 
 
-@pytest.mark.parametrize("fn, call", [(sorts_in_place, "y.sort")])
+def test_an_array_sorted_in_place():  # (as y[...] = np.sort(y))
+    check_all_modes(sorts_in_place, [np.array([3.0, 1.0, 2.0])])
+
+
+@pytest.mark.parametrize("fn, call", [(partitions_in_place, "y.partition")])
 def test_calls_that_change_values_in_place_are_errors(fn, call):
     """A call whose result is discarded may change an array in place; that change is not
     differentiated, so the compiler refuses rather than give a silently wrong gradient."""

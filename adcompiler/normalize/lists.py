@@ -7,6 +7,7 @@ from __future__ import annotations
 import types
 
 import gast
+import numpy as np
 
 from .. import runtime
 from ..ir import LIST_MUTATORS, const, copy_tree, name, walk
@@ -35,7 +36,7 @@ class ListMethods:
             self._append_each(lst, call.args[0], s)
             return True
         if lst not in self.sure_lists:  # (an array's sort, an object's insert: not a list's)
-            return False
+            return self.array_sort(s, lst, call)
         if method == "sort" and not call.args and {k.arg for k in call.keywords} <= {"key",
                                                                                      "reverse"}:
             self._refill(lst, lambda items: gast.Call(func=name(self._builtin("sorted")),
@@ -52,6 +53,27 @@ class ListMethods:
             self._refill(lst, lambda items: _inserted(items, at, value), s)
             return True
         return False
+
+    def array_sort(self, s, lst, call) -> bool:
+        """``x.sort()`` (``axis=``, ``kind=``) of a name that is no list: the array sorted in
+        place, ``x[...] = np.sort(x)``, checked to be an array where it runs (a list's sort
+        takes other keywords); False for any other call."""
+        if call.func.attr != "sort" or call.args \
+                or not {k.arg for k in call.keywords} <= {"axis", "kind"}:
+            return False
+        error = self.loc.error("%s.sort() is differentiated as an array's sort, but %s is %%s "
+                               "here" % (lst, lst), s,
+                               hint="write %s = sorted(%s) for a list" % (lst, lst))
+        check = gast.Call(func=name(self.helper("check_array", runtime.check_array)),
+                          args=[name(lst), name(self.helper("refusal", runtime.Refusal(error)))],
+                          keywords=[])
+        self.emit(gast.Expr(value=check), s)
+        value = gast.Call(func=name(self.helper("sort", np.sort)), args=[name(lst)],
+                          keywords=call.keywords)
+        self.stmt(gast.copy_location(gast.Assign(
+            targets=[gast.Subscript(value=name(lst), slice=const(Ellipsis), ctx=gast.Store())],
+            value=value, type_comment=None), s))
+        return True
 
     def attribute_list_append(self, s) -> bool:
         """``obj.items.append(v)`` on an object of a known class (an argument, one made here, an

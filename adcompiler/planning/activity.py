@@ -17,7 +17,7 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
                            kinds=None, top=None) -> dict:
     """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
     bounds of ``np.clip`` once had none) would silently get no gradient, and so would one a
-    call changes in place (``y.sort()``, ``np.add.at(out, i, x)``), or an index that depends on
+    call changes in place (``y.partition(k)``), or an index that depends on
     it given to an object that computes its items from it (``np.s_[x]``): errors instead. Returns
     the subscripts whose base is checked at run time instead (``subscript_check``); ``plan_of``
     maps id(statement) to its plan. In generated code (``generated``: a gradient differentiated
