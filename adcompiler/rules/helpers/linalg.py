@@ -165,15 +165,20 @@ def qr_jvp(a, ans, t, mode="reduced"):
 
 def _lstsq_parts(a, b, ans):
     """``(x, r, pinv(a), singular vectors)`` of ``np.linalg.lstsq(a, b)`` (``x`` and ``r = b - a
-    @ x`` as columns), for ``a`` of full rank: its solution is ``pinv(a) @ b`` there."""
+    @ x`` as columns, ``_columns``), for ``a`` of full rank: its solution is ``pinv(a) @ b``
+    there."""
     x, _, rank, _ = ans
     if rank < min(np.shape(a)):
         raise _unsupported("np.linalg.lstsq of a matrix of rank %d < %d: its solution is not "
                            "differentiable there" % (rank, min(np.shape(a))),
                            "regularise the problem (a ridge term), or pass a matrix of full rank")
-    cols = (lambda v: v[:, None]) if np.ndim(b) == 1 else (lambda v: v)
     u, _, vt = np.linalg.svd(a, full_matrices=False)
-    return cols(np.asarray(x)), cols(b - a @ x), np.linalg.pinv(a), (u, vt), cols
+    return _columns(np.asarray(x), b), _columns(b - a @ x, b), np.linalg.pinv(a), (u, vt)
+
+
+def _columns(v, b):
+    """``v`` as a matrix of columns: one column when the right-hand side ``b`` is a vector."""
+    return v[:, None] if np.ndim(b) == 1 else v
 
 
 def lstsq_back(g, a, b, ans, which):
@@ -181,25 +186,25 @@ def lstsq_back(g, a, b, ans, which):
     (``which`` 0) or ``b`` (1)."""
     if _zero(g):
         return g
-    x, r, p, (u, vt), cols = _lstsq_parts(a, b, ans)
+    x, r, p, (u, vt) = _lstsq_parts(a, b, ans)
     gx, gres, _, gs = g
-    gx = np.zeros_like(x) if _zero(gx) else cols(np.asarray(gx))
+    gx = np.zeros_like(x) if _zero(gx) else _columns(np.asarray(gx), b)
     # (the residuals, |b - a x|^2 per column when there are more rows than columns: x is
     # optimal, so only their explicit dependence counts)
     gres = 0.0 if _zero(gres) or np.size(ans[1]) == 0 else np.asarray(gres)
     if which == 1:
         out = _T(p) @ gx + 2.0 * r * gres
         return out[:, 0] if np.ndim(b) == 1 else out
-    out = pinv_back(gx @ _T(cols(b)), a, p) - 2.0 * (r * gres) @ _T(x)
+    out = pinv_back(gx @ _T(_columns(b, b)), a, p) - 2.0 * (r * gres) @ _T(x)
     return out if _zero(gs) else out + (u * np.asarray(gs)) @ vt
 
 
 def lstsq_jvp(a, b, ans, t_a, t_b):
     """Tangents ``(dx, dresiduals, 0, ds)`` of ``np.linalg.lstsq(a, b)`` along ``t_a``, ``t_b``."""
-    x, r, p, (u, vt), cols = _lstsq_parts(a, b, ans)
+    x, r, p, (u, vt) = _lstsq_parts(a, b, ans)
     t_a = np.zeros_like(a) if _zero(t_a) else t_a
-    t_b = np.zeros_like(cols(b)) if _zero(t_b) else cols(t_b)
-    t_x = pinv_jvp(a, p, t_a) @ cols(b) + p @ t_b
+    t_b = np.zeros_like(_columns(b, b)) if _zero(t_b) else _columns(t_b, b)
+    t_x = pinv_jvp(a, p, t_a) @ _columns(b, b) + p @ t_b
     t_res = -2.0 * np.sum(r * (t_a @ x - t_b), axis=0) if np.size(ans[1]) else ans[1] * 0.0
     t_s = np.einsum("ji,jk,ik->i", u, t_a, vt)
     return (t_x[:, 0] if np.ndim(b) == 1 else t_x), t_res, 0, t_s
