@@ -15,7 +15,7 @@ from __future__ import annotations
 import gast
 
 from ..ir import copy_tree, list_method, located, name, target_of
-from .syncs import insert_beside
+from .syncs import block_of, insert_beside
 
 
 def entry_read(aliasing, obj):
@@ -89,7 +89,8 @@ def restore_entry_objects(aliasing) -> bool:
         back = gast.Assign(targets=[gast.Subscript(value=name(holder), slice=copy_tree(key),
                                                    ctx=gast.Store())],
                            value=name(target.value.id), type_comment=None)
-        following = _following(aliasing.fdef.body, s)
+        block, at = block_of(aliasing.fdef.body, s)
+        following = block[at + 1] if at + 1 < len(block) else None
         if following is not None and gast.dump(following) == gast.dump(back):
             back = following  # (generated code differentiated again: there already)
         elif aliasing.ctx.generated:
@@ -100,21 +101,3 @@ def restore_entry_objects(aliasing) -> bool:
         back.ad_restores = target.value.id
         s.ad_restored = True
     return inserted
-
-
-def _following(stmts, s):
-    """The statement after ``s`` in its block (``s`` nested anywhere in ``stmts``), else None."""
-    for i, st in enumerate(stmts):
-        if st is s:
-            return stmts[i + 1] if i + 1 < len(stmts) else None
-        for field_ in ("body", "orelse"):
-            found = _following(getattr(st, field_, None) or [], s)
-            if found is not None:
-                return found
-    return None
-
-
-def restored_objects(layout) -> set:
-    """The names of the objects stored back into the list or dict they were read from after
-    each attribute store into them (see ``restore_entry_objects``)."""
-    return {getattr(s, "ad_restores") for s in layout.simple if getattr(s, "ad_restores", None)}

@@ -181,15 +181,26 @@ def _call(ctx, helper, *args):
 
 def insert_beside(stmts, s, new, after=True) -> bool:
     """Insert the statements ``new`` after (or before) ``s``, wherever it is nested in ``stmts``."""
+    found = block_of(stmts, s)
+    if found is None:
+        return False
+    block, i = found
+    at = i + 1 if after else i
+    block[at:at] = new
+    return True
+
+
+def block_of(stmts, s):
+    """``(the block holding s, its index there)``, wherever ``s`` is nested in ``stmts``; else
+    None."""
     for i, st in enumerate(stmts):
         if st is s:
-            at = i + 1 if after else i
-            stmts[at:at] = new
-            return True
+            return stmts, i
         for field_ in ("body", "orelse"):
-            if insert_beside(getattr(st, field_, None) or [], s, new, after):
-                return True
-    return False
+            found = block_of(getattr(st, field_, None) or [], s)
+            if found is not None:
+                return found
+    return None
 
 
 def definitely_bound(body, target) -> set:
