@@ -6,7 +6,9 @@
 from .api import (
     check_grads,
     elementwise_grad,
+    export,
     grad,
+    graph,
     hessian,
     hvp,
     jacobian,
@@ -22,6 +24,7 @@ from .custom import checkpoint, defjvp, defvjp, insert_grad_of, stop_gradient
 from .errors import AdError
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "source", "normalize",
-           "hvp", "linearize", "elementwise_grad", "vmap", "check_grads", "stop_gradient",
+           "hvp", "linearize", "elementwise_grad", "vmap", "check_grads", "graph", "export",
+           "stop_gradient",
            "defvjp", "defjvp", "insert_grad_of", "checkpoint", "AdError"]
 __version__ = "0.1.0"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import gast
 
-from .ir import list_method, target_of
+from .ir import list_method, loads, target_of
 
 FLOAT, SCALAR = "float", "scalar"
 CONTAINER = "container"  # a list, tuple or dict (its adjoint has the same structure)
@@ -70,6 +70,9 @@ class Layout:
     arms: dict = field(default_factory=dict)
     # (views, base -> names that view it), built on first use
     _viewers: tuple = None
+    # (number of simple statements, name -> the simple statements binding it), built on first use
+    _bindings: tuple = None
+    _readers: tuple = None  # (the same for the statements reading it)
 
     @classmethod
     def of(cls, body, params=()) -> "Layout":
@@ -107,6 +110,27 @@ class Layout:
                         lay.mutates.setdefault(method[0], []).append(p)
         visit(body, ())
         return lay
+
+    def bindings(self, name: str) -> list:
+        """The simple statements that bind ``name``, in program order."""
+        if self._bindings is None or self._bindings[0] != len(self.simple):
+            by_name = {}
+            for s in self.simple:
+                bound = target_of(s)[0]
+                if bound:
+                    by_name.setdefault(bound, []).append(s)
+            self._bindings = (len(self.simple), by_name)
+        return self._bindings[1].get(name, [])
+
+    def readers(self, name: str) -> list:
+        """The simple statements that read ``name``, in program order."""
+        if self._readers is None or self._readers[0] != len(self.simple):
+            by_name = {}
+            for s in self.simple:
+                for n in set(loads(s)):
+                    by_name.setdefault(n, []).append(s)
+            self._readers = (len(self.simple), by_name)
+        return self._readers[1].get(name, [])
 
     def same_memory(self, name: str) -> set:
         """``name`` and the names whose in-place writes may change its value (arrays it views,

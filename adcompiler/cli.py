@@ -97,6 +97,25 @@ def cmd_dump(args):
     return 0
 
 
+def cmd_graph(args):
+    fn = load_function(args.target)
+    example = _call_args(fn, _parse_at(args.at)) if args.at else None
+    text = api.graph(fn, args=example, wrt=_wrt(args.wrt), backward=args.backward,
+                     path=args.output)
+    if args.output is None:
+        print(text, end="")
+    else:
+        print("wrote %s" % args.output)
+    return 0
+
+
+def cmd_export(args):
+    fn = load_function(args.target)
+    api.export(fn, args.output, args=_call_args(fn, _parse_at(args.at)), wrt=_wrt(args.wrt))
+    print("wrote %s" % args.output)
+    return 0
+
+
 def _call_args(fn, values) -> list:
     """The positional arguments ``--at`` gives, in ``fn``'s order."""
     import inspect
@@ -179,6 +198,27 @@ def main(argv=None) -> int:
     chk.add_argument("--wrt",
                      help="argument names or positions, comma separated (default: the first)")
     chk.set_defaults(run=cmd_check)
+    drawn = sub.add_parser("graph", help="draw the computation graph (DOT, SVG, PNG or PDF)")
+    drawn.add_argument("target", help="FILE.py:FUNC")
+    drawn.add_argument("--backward", action="store_true",
+                       help="the gradient code: the forward pass and the adjoints")
+    drawn.add_argument("--wrt",
+                       help="argument names or positions, comma separated (default: the first)")
+    drawn.add_argument("--at", help='example argument values for --backward, e.g. "x=3.0"')
+    drawn.add_argument("-o", "--output",
+                       help="out.dot (DOT text), or out.svg / .png / .pdf (needs Graphviz); "
+                            "default: DOT text on stdout")
+    drawn.set_defaults(run=cmd_graph)
+    out = sub.add_parser("export", help="write the gradient as a module that does not import "
+                                        "adcompiler")
+    out.add_argument("target", help="FILE.py:FUNC")
+    out.add_argument("-o", "--output", required=True, help="the module to write: grad_f.py")
+    out.add_argument("--at", required=True,
+                     help='example argument values, e.g. "x=3.0,y=-1.0": the code is generated '
+                          "for their kinds")
+    out.add_argument("--wrt",
+                     help="argument names or positions, comma separated (default: the first)")
+    out.set_defaults(run=cmd_export)
     args = parser.parse_args(argv)
     try:
         return args.run(args)

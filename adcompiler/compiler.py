@@ -117,7 +117,7 @@ def _stage(fn, arg_kinds=None, fuse=True):
                                          {p: arguments.list_entry_class(k) for p, k in
                                           zip(param_names(parsed.tree), arg_kinds or ())
                                           if arguments.list_entry_class(k) is not None})
-    ctx.returned_classes = getattr(fdef, "ad_returned_classes", {})
+    ctx.returned_classes, ctx.sure_dicts = fdef.ad_returned_classes, fdef.ad_sure_dicts
     ctx.argument_containers = {p: k for p, k in zip(param_names(parsed.tree), arg_kinds or ())
                                if isinstance(k, tuple) and k[0] == CONTAINER}
     if fuse:
@@ -125,12 +125,17 @@ def _stage(fn, arg_kinds=None, fuse=True):
     return parsed, ctx, fdef
 
 
-def normalized_source(fn) -> str:
-    """The three-address form of ``fn`` as source."""
-    _, _, fdef = _stage(fn, fuse=False)
+def normalized_tree(fn):
+    """``fn``'s three-address form, a FunctionDef, and its Location (lines: + loc.line_offset)."""
+    parsed, _, fdef = _stage(fn, fuse=False)
     fdef.name = fn.__name__ if fn.__name__ != "<lambda>" else "lambda_"
     fdef.body = wrap_try_regions(fdef.body)
-    return to_source(fdef)
+    return fdef, parsed.loc
+
+
+def normalized_source(fn) -> str:
+    """The three-address form of ``fn`` as source."""
+    return to_source(normalized_tree(fn)[0])
 
 
 class _Reverse:

@@ -7,6 +7,7 @@ see in its own code."""
 from __future__ import annotations
 
 import inspect
+import sys
 import types
 
 import gast
@@ -14,7 +15,7 @@ import numpy as np
 
 from .errors import AdError
 from .parse import is_library_function, parse_function
-from .resolve import Resolver, local_names
+from .resolve import MISSING, Resolver, local_names
 
 # methods that change the object they are called on (lists, dicts, sets, arrays)
 WRITING_METHODS = frozenset((
@@ -47,10 +48,13 @@ _ATTRIBUTE_SETTERS = (setattr, delattr, object.__setattr__, object.__delattr__)
 _CACHE: dict = {}
 
 
-def written_parameters(fn, numbers=frozenset()) -> frozenset:
+def written_parameters(fn, numbers=frozenset(), nested=False) -> frozenset:
     """Names of ``fn``'s parameters whose objects a call of ``fn`` may change; ``numbers``:
-    parameters known to receive numbers (``x += 1`` rebinds those, changing no object)."""
-    written, augmented, _, _ = _effects(fn)
+    parameters known to receive numbers (``x += 1`` rebinds those, changing no object). With
+    ``nested``, also those given to a method of a class of ``fn``'s module that writes into
+    its object or arguments (``self.d.set(w)``, whatever ``self.d`` is): for a call that runs
+    as it is, not differentiated (compiled, a callee's writes are its own, and found there)."""
+    written, augmented, _, _ = _effects(fn, nested=nested)
     return written | (augmented - set(numbers))
 
 
@@ -216,15 +220,16 @@ def attribute_parameters(fn) -> frozenset:
     return _effects(fn)[3]
 
 
-def _effects(fn, active=()):
+def _effects(fn, active=(), nested=False):
     """``(written, written only by x op= v, returned)`` for ``fn``, cached by code object;
-    ``active``: the code objects being read further up (a recursive call finds nothing more)."""
+    ``active``: the code objects being read further up (a recursive call finds nothing more);
+    ``nested``: see ``written_parameters``."""
     fn = getattr(fn, "__func__", fn)
     code = getattr(fn, "__code__", None)
     nothing = (frozenset(), frozenset(), frozenset(), frozenset())
     if code is None:
         return nothing
-    cached = _CACHE.get(code)
+    cached = _CACHE.get((code, nested))
     if cached is not None:
         return cached
     if code in active:  # (recursion: what is found so far)
@@ -233,12 +238,12 @@ def _effects(fn, active=()):
         parsed = parse_function(fn)
     except AdError:
         return nothing
-    result = _read_effects(parsed, tuple(active) + (code,))
-    _CACHE[code] = result
+    result = _read_effects(parsed, tuple(active) + (code,), nested)
+    _CACHE[(code, nested)] = result
     return result
 
 
-def _read_effects(parsed, active) -> tuple:
+def _read_effects(parsed, active, nested) -> tuple:
     """The effects of a parsed function, read from its assignments, calls and returns."""
     tree = parsed.tree
     args = tree.args
@@ -282,7 +287,7 @@ def _read_effects(parsed, active) -> tuple:
                         # (x op= v writes into an array or list x, rebinds a number)
                         augmented |= roots(part)
         elif isinstance(node, gast.Call):
-            found = _call_writes(node, roots, identity, resolver, active)
+            found = _call_writes(node, roots, identity, resolver, active, nested)
             written |= found
             deep |= found
         elif isinstance(node, gast.Return) and node.value is not None:
@@ -336,16 +341,32 @@ def fresh_lists(body, params, resolve) -> set:
     return fresh
 
 
-def _call_writes(node, roots, identity, resolver, active) -> set:
+def _call_writes(node, roots, identity, resolver, active, nested) -> set:
     """The parameters a call may write into: the object of a writing method, the first argument
     of a writing NumPy function or ``ufunc.at``, ``out=``, and the arguments a user function
     called writes into (``roots``: the parameters an operand's object may be; ``identity``: the
     parameters it may be itself, for a method changing a list, dict or set)."""
     written = set()
     func = node.func
+    callee = resolver.resolve(func)
     if isinstance(func, gast.Attribute) and func.attr in WRITING_METHODS:
         written |= (identity if func.attr in _CONTAINER_METHODS else roots)(func.value)
-    callee = resolver.resolve(func)
+    elif isinstance(func, gast.Attribute) and callee is MISSING:
+        # (self._set(w): a method of this method's class; with nested, self.d.set(w) too, of an
+        # object whose class is not known here: any class of this module's with a method of
+        # that name, which writes into its object or its arguments)
+        own = _own_method(func, resolver)
+        found = ([own] if own is not None else []) + (
+            _methods_named(func.attr, resolver)
+            if nested and not _reading_method(func.attr) else [])
+        for method in found:
+            inner_written, inner_augmented, _, _ = _effects(method, active, nested)
+            names = _callee_params(method)
+            if names and names[0] in inner_written | inner_augmented:
+                written |= roots(func.value)
+            for a, p in zip(node.args, names[1:]):
+                if p in inner_written | inner_augmented:
+                    written |= roots(a)
     if node.args and (_is_one_of(callee, _WRITING_FUNCTIONS + _ATTRIBUTE_SETTERS) or
                       (isinstance(func, gast.Attribute) and func.attr == "at"
                        and isinstance(resolver.resolve(func.value), np.ufunc))):
@@ -354,7 +375,7 @@ def _call_writes(node, roots, identity, resolver, active) -> set:
         if k.arg == "out":
             written |= roots(k.value)
     if isinstance(callee, types.FunctionType) and getattr(callee, "__code__", None) is not None:
-        inner_written, inner_augmented, _, _ = _effects(callee, active)
+        inner_written, inner_augmented, _, _ = _effects(callee, active, nested)
         inner = inner_written | inner_augmented
         if inner:
             names = _callee_params(callee)
@@ -365,6 +386,51 @@ def _call_writes(node, roots, identity, resolver, active) -> set:
                 if k.arg in inner:
                     written |= roots(k.value)
     return written
+
+
+def _own_method(func, resolver):
+    """The function ``self.name`` calls in a method (``func``: that attribute, ``self`` the
+    method's first parameter) of a class of the user's found by its qualified name; else
+    None."""
+    fn = getattr(resolver.parsed, "fn", None)
+    fn = getattr(fn, "__func__", fn)
+    args = resolver.parsed.tree.args
+    first = (args.posonlyargs + args.args)[:1]
+    if not (isinstance(func.value, gast.Name) and first and first[0].id == func.value.id):
+        return None
+    path = getattr(fn, "__qualname__", "").split(".")[:-1]
+    owner = sys.modules.get(getattr(fn, "__module__", None))
+    for part in path if path and "<locals>" not in path else ():
+        owner = getattr(owner, part, None)
+    if not isinstance(owner, type) or not path or "<locals>" in path:
+        return None
+    method = inspect.getattr_static(owner, func.attr, None)
+    return method if isinstance(method, types.FunctionType) \
+        and not is_library_function(method) else None
+
+
+def _methods_named(attr, resolver) -> list:
+    """The functions of the user's named ``attr`` of the classes in the namespace of the module
+    of the function ``resolver`` reads (``self.d.set(w)``: ``Dense.set``, whatever ``self.d``
+    is)."""
+    fn = getattr(resolver.parsed, "fn", None)
+    module = sys.modules.get(getattr(getattr(fn, "__func__", fn), "__module__", None))
+    found = []
+    for value in list(vars(module).values()) if module is not None else ():
+        if isinstance(value, type):
+            method = inspect.getattr_static(value, attr, None)
+            if isinstance(method, types.FunctionType) and not is_library_function(method):
+                found.append(method)
+    return found
+
+
+def _reading_method(attr) -> bool:
+    """Whether ``attr`` is a method of arrays, NumPy numbers or Python's containers, numbers
+    and strings that writes into nothing (``x.sum()``, ``d.get(k)``, ``s.format(v)``)."""
+    return attr not in WRITING_METHODS and any(hasattr(t, attr) for t in _READ_TYPES)
+
+
+_READ_TYPES = (np.ndarray, np.generic, list, dict, tuple, str, set, int, float, complex)
 
 
 def _roots(node, holders, resolver, entries=True) -> set:

@@ -309,3 +309,69 @@ def test_a_helper_stepping_the_entries_checks_them_too():
     a = make_particles(1)[0]
     with pytest.raises(ad.AdError, match="holds one object at two places"):
         ad.grad(advanced_by_a_helper)(1.3, [a, a])
+
+
+class Bead:
+    def __init__(self, pos, vel):
+        self.pos = pos
+        self.vel = vel
+
+    def advance(self, dt):
+        self.vel = self.vel - dt * self.pos
+        self.pos = self.pos + dt * self.vel
+
+    def push(self, dt):
+        self.vel -= dt * self.pos  # (in place: the array may be the caller's, v0[i])
+
+
+def beads_made_here(v0):
+    beads = [Bead(np.zeros(2), v0[i]) for i in range(2)]
+    for _ in range(3):
+        for b in beads:
+            b.advance(0.1)
+    return sum(np.sum(b.pos ** 2) for b in beads)
+
+
+def beads_in_a_display(v0):
+    beads = [Bead(np.zeros(2), v0[0]), Bead(np.ones(2), v0[1] * 2.0)]
+    for _ in range(2):
+        for b in beads:
+            b.advance(0.1)
+    return sum(np.sum(b.pos ** 2) for b in beads) + np.sum(beads[0].vel)
+
+
+def beads_pushed_in_place(v0):
+    beads = [Bead(np.zeros(2), v0[i]) for i in range(2)]
+    for b in beads:
+        b.push(0.1)
+    return sum(np.sum(b.vel ** 2) for b in beads)
+
+
+def one_bead_twice(v0):
+    b0 = Bead(np.zeros(2), v0[0])
+    beads = [b0, b0]
+    for b in beads:
+        b.advance(0.1)
+    return sum(np.sum(b.pos ** 2) for b in beads)
+
+
+def a_bead_also_named(v0):
+    b0 = Bead(np.zeros(2), v0[0])
+    beads = [b0, Bead(np.zeros(2), v0[1])]
+    for b in beads:
+        b.advance(0.1)
+    return sum(np.sum(b.pos ** 2) for b in beads) + np.sum(b0.vel)
+
+
+def test_objects_of_a_list_made_here_changed_by_their_methods():
+    # found by trial 12 (p906): for p in ps: p.advance(dt) on ps = [P(...) for ...] made in the
+    # function was refused (the same list passed in was differentiated); a list made here of
+    # objects made here holds distinct objects
+    v0 = np.array([[1.0, 2.0], [0.5, -1.0]])
+    check_all_modes(beads_made_here, [v0])
+    check_all_modes(beads_in_a_display, [v0])
+    # (not when one object is there twice, or is reached otherwise too, or an array it holds,
+    # which may be the caller's, is changed in place)
+    for fn in (beads_pushed_in_place, one_bead_twice, a_bead_also_named):
+        with pytest.raises(ad.AdError):
+            ad.grad(fn)(v0)

@@ -144,6 +144,50 @@ def test_scatter_add_with_repeated_indices(wrt):
     check_all_modes(embedding_backward_style, [W, ids])
 
 
+def repeated_store(x):
+    y = np.zeros(3)
+    y[[0, 1, 0, 2]] = x * np.arange(1.0, 5.0)  # (y[0] keeps the third value)
+    return np.sum(y ** 2 * np.array([1.0, 2.0, 3.0]))
+
+
+def repeated_increment(theta):
+    g = np.log(theta ** 2 + 1.0)
+    g[[0, 0]] += theta  # (one increment kept, not two: NumPy reads both, then stores both)
+    return np.sum(g ** 2)
+
+
+def class_sums(values, labels):
+    sums = np.ones((3, 2))
+    for _ in range(2):
+        sums[labels] += values
+        sums[labels, 1] = values[:, 0] * sums[labels, 0]
+    return np.sum(np.sin(sums))
+
+
+def repeated_store_outputs(x):
+    y = np.zeros(3)
+    y[[0, 1, 0, 2]] = x * np.arange(1.0, 5.0)
+    return np.sin(y)
+
+
+def test_a_store_through_repeated_indices_differentiates_the_value_numpy_kept():
+    # the campaign's most frequent refusal: an element named twice by a fancy index keeps one
+    # of its values (NumPy's own store of positions says which), and only that one has a
+    # derivative
+    x = np.array([0.3, 0.5, 0.7, 1.1])
+    check_all_modes(repeated_store, [x])
+    np.testing.assert_allclose(ad.grad(repeated_store)(x), [0.0, 16 * 0.5, 18 * 0.7, 96 * 1.1],
+                               rtol=1e-12)
+    check_all_modes(repeated_increment, [np.array([0.7])])
+    check_all_modes(repeated_increment, [np.array([0.7, -0.3])])
+    labels = np.array([0, 1, 1, 2])
+    check_all_modes(class_sums, [np.random.RandomState(1).randn(4, 2), labels])
+    jacobian = ad.jacobian(repeated_store_outputs)(x)
+    np.testing.assert_allclose(ad.jacobian(repeated_store_outputs, mode="forward")(x), jacobian,
+                               rtol=1e-12)
+    np.testing.assert_allclose(jacobian[0], [0.0, 0.0, 3 * np.cos(2.1), 0.0], rtol=1e-12)
+
+
 def test_scatter_add_into_an_argument_changes_it_as_the_plain_call():
     acc, x = np.array([1.0, 2.0]), np.array([0.5, -1.0, 3.0])
     plain_acc = acc.copy()

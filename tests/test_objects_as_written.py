@@ -924,3 +924,24 @@ def _params_read_and_dropped(alpha, x):
 def test_a_method_of_an_object_made_here_that_changes_nothing_with_its_result_unused():
     # trial 9: refused as a call that may change what is read afterwards
     check_all_modes(_params_read_and_dropped, [1.5, np.array([0.5, -1.0])], wrt=(0, 1))
+
+
+class FilledLinear:
+    def __init__(self, W, b):
+        self.params = {}
+        self.params["W"] = W  # (a dict attribute filled one key at a time, cs231n style)
+        self.params["b"] = b
+
+
+def layers_in_a_display(th):
+    layers = [FilledLinear(th[:2] * 1.0, th[2:] * 1.0), FilledLinear(th[1:3] * 2.0, th[:1])]
+    out = 0.0
+    for layer in layers:
+        out = out + np.sum(layer.params["W"] ** 2) + np.sum(np.sin(layer.params["b"]))
+    return out
+
+
+def test_layers_made_in_a_list_display_whose_init_fills_a_dict():
+    # found by trial 12: the dict read back from the attribute after the first store was taken
+    # for a name seeing the store (it was bound after it): "writing into 't4' changes 't5'"
+    check_all_modes(layers_in_a_display, [np.array([1.0, 2.0, 3.0])])

@@ -1587,3 +1587,22 @@ def embeds_in_frequency_order(E):
 def test_sorted_with_a_key_over_a_dict_a_function_returned():
     # trial 9: the keyed sort read the dict by position (a refusal): it sorts its keys
     check_all_modes(embeds_in_frequency_order, [np.array([1.0, 2.0, 3.0])])
+
+
+Fields = collections.namedtuple("Fields", ["a", "b"])
+FIELDS0 = Fields(1.0, 2.0)
+
+
+def pair_unpacked(th):
+    p = Fields(*th)
+    q = Fields._make(th * 2.0)
+    r = FIELDS0._replace(b=th[0])
+    d = Fields(th[1], th[0])._asdict()
+    e = q._asdict()
+    return p.a * p.b ** 2 + q.b * r.a * r.b + d["a"] * np.sin(d["b"]) + e["a"] ** 2
+
+
+def test_namedtuples_made_from_a_sequence_replaced_and_as_dicts():
+    # found by trial 12 (p939): P(*theta), P._make(theta), ._replace of a module-level
+    # instance and ._asdict() were refused
+    check_all_modes(pair_unpacked, [np.array([1.5, 2.0])])

@@ -37,9 +37,10 @@ def _params(fn) -> list[str]:
 
 def _by_position(fn, args, keywords) -> tuple:
     """``args`` with ``keywords`` put at their parameters' positions (their defaults in the
-    positions between), for the transforms that take arguments by position."""
+    positions between), for the transforms that take arguments by position; the parameters
+    after them run with their defaults (held fixed: a model given as one)."""
     if not keywords:
-        return tuple(args)
+        return tuple(args) + _defaults_after(fn, len(args))
     params = _params(fn)
     unknown = sorted(set(keywords) - set(params[len(args):]))
     if unknown:
@@ -56,7 +57,19 @@ def _by_position(fn, args, keywords) -> tuple:
             raise AdError("%s: missing argument %r" % (fn.__qualname__, p),
                           function=fn.__qualname__)
         rest.append(value)
-    return tuple(args) + tuple(rest)
+    args = tuple(args) + tuple(rest)
+    return args + _defaults_after(fn, len(args))
+
+
+def _defaults_after(fn, given) -> tuple:
+    """The defaults of ``fn``'s positional parameters after the first ``given``, when they all
+    have one, else ()."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    defaults = getattr(getattr(fn, "__func__", fn), "__defaults__", None) or ()
+    if code is None or isinstance(fn, types.MethodType) \
+            or not 0 < code.co_argcount - given <= len(defaults):
+        return ()
+    return tuple(defaults[len(defaults) - (code.co_argcount - given):])
 
 
 def _positions(fn, wrt) -> tuple[tuple[int, ...], bool]:

@@ -202,10 +202,10 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
 
     @functools.wraps(fn)
     def hess(*args, **keywords):
-        blocks = None if keywords else _by_batched_code(fast.get(_array_key(args)), args)
+        args = _by_position(fn, args, keywords)
+        blocks = _by_batched_code(fast.get(_array_key(args)), args)
         if blocks is not None:
             return blocks
-        args = _by_position(fn, args, keywords)
         positions, many = _positions(_as_called(fn, len(args)), wrt)
         _check_differentiable(_as_called(fn, len(args)), args, positions)
         _check_stacked(_as_called(fn, len(args)), args, positions)

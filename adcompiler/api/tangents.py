@@ -16,7 +16,7 @@ from ..errors import AdError
 from ..parse import unwrap
 from ..runtime import CalleeRedefined
 from .caches import _BATCHED, _JVPS, STATS, clear_cache
-from .derived import _params, _private, _target
+from .derived import _defaults_after, _params, _private, _target
 
 
 def _differentiable_positions(args) -> tuple[int, ...]:
@@ -75,6 +75,9 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
     if len(primals) != len(tangents):
         raise AdError("jvp needs one tangent per primal: got %d primals and %d tangents"
                       % (len(primals), len(tangents)), function=name)
+    # (the parameters left out run with their defaults, held fixed: a model given as one)
+    defaults = _defaults_after(fn, len(primals))
+    primals, tangents = primals + defaults, tangents + (None,) * len(defaults)
     # an argument whose tangent is None is held fixed: the code is generated without its tangent
     positions = tuple(p for p in _differentiable_positions(primals) if tangents[p] is not None)
     params = _params(fn)

@@ -91,6 +91,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     gast.copy_location(out, fdef)
     # (objects made here and objects calls return: callees are given their classes)
     out.ad_returned_classes = {n: c for n, c in norm.object_classes.items() if n not in params}
+    out.ad_sure_dicts = set(norm.sure_dicts) - params
     resolver.locals |= norm.temps
     return out, norm.temps
 
@@ -123,12 +124,17 @@ def _growing(body) -> set:
 
 def _learn_argument_lists(norm, body, list_classes, stores):
     """The classes of the entries of list arguments ``body`` puts nothing into (``list_classes``:
-    parameter -> class; ``stores``: the names ``body`` binds): their entries' methods are
+    parameter -> class; ``stores``: the names ``body`` binds), and of lists it makes once of
+    new objects of one class (``ps = [P(x) for x in xs]``): their entries' methods are
     inlined."""
     for p, cls in list_classes.items():
         if p not in stores and p not in norm.growing and not _stored_into(body, p):
             norm.list_classes.setdefault(p, cls)
             norm.argument_lists.add(p)
+    for lst in norm.list_classes:
+        if stores.count(lst) == 1 and lst not in norm.growing and not _stored_into(body, lst) \
+                and lst not in norm.bound_twice:
+            norm.argument_lists.add(lst)
 
 
 def _stored_into(body, lst) -> bool:

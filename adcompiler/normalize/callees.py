@@ -19,7 +19,6 @@ from ..errors import AdError
 from ..ir import assign, const, is_constant_default, name, walk
 from ..parse import parse_function
 from ..resolve import MISSING, local_names
-from ..rules.helpers import containers
 from .records import generated_init
 
 # the method Python calls to convert an object (float(q): q.__float__())
@@ -153,34 +152,6 @@ class Callees:
             return None
         return gast.Call(func=name(self.helper(found.__name__, found)),
                          args=[func.value.args[1]] + list(node.args), keywords=node.keywords)
-
-    def namedtuple_made(self, node, s):
-        """``Cls(a, b=v)`` of a namedtuple class (``typing.NamedTuple``,
-        ``collections.namedtuple``): ``as_namedtuple(Cls, (a, v))``, its arguments bound to the
-        fields in order (defaults too), a call with a rule; None for other calls."""
-        cls = self.resolver.resolve(node.func) if self.is_global(node.func) else None
-        if not (isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields")
-                and hasattr(cls, "_make")) or self.bind_object is None \
-                or any(isinstance(a, gast.Starred) for a in node.args) \
-                or any(k.arg is None for k in node.keywords):
-            return None
-        given = dict(zip(cls._fields, node.args))
-        for k in node.keywords:
-            if k.arg not in cls._fields or k.arg in given:
-                raise self.loc.error("%s() got an unexpected or repeated argument %r"
-                                     % (cls.__name__, k.arg), node)
-            given[k.arg] = k.value
-        if len(node.args) > len(cls._fields):
-            raise self.loc.error("too many arguments for %s()" % cls.__name__, node)
-        defaults = getattr(cls, "_field_defaults", {})
-        missing = [f for f in cls._fields if f not in given and f not in defaults]
-        if missing:
-            raise self.loc.error("%s() is missing the field %r" % (cls.__name__, missing[0]), node)
-        values = [self.atom(given[f], s) if f in given else self.atom(
-            gast.Constant(value=defaults[f], kind=None), s) for f in cls._fields]
-        helper = self.helper("as_namedtuple", containers.as_namedtuple)
-        return gast.Call(func=name(helper), args=[node.func, self.atom(
-            gast.Tuple(elts=values, ctx=gast.Load()), s)], keywords=[])
 
     def writing_callee(self, call):
         """The parsed module-level function of the user's ``call`` calls when that function writes

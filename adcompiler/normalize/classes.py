@@ -2,7 +2,9 @@
 objects every ``return`` of a function makes (``returned_class``: ``return Vec(...)``), and the
 class of a name bound more than once, to such objects only (``rebound_classes``: ``pos = pos +
 vel * dt`` in a loop, ``pos`` first ``Vec(x, y)``), so that its operators and methods are that
-class's.
+class's; and namedtuples of a known class made (``Cls(a, b)``, ``Cls(*xs)``, ``Cls._make(xs)``),
+changed (``b._replace(f=v)``) and read as dicts (``b._asdict()``), as the calls of a helper with
+a rule and displays.
 """
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ import types
 
 import gast
 
+from .. import effects
 from ..errors import AdError
-from ..ir import name, walk
+from ..ir import copy_tree, name, walk
 from ..parse import is_user_function, parse_function
-from ..rules.helpers.containers import as_namedtuple
+from ..rules.helpers.records import as_namedtuple, fields_dict
 
 
 class ReturnedObjects:
@@ -37,6 +40,8 @@ class ReturnedObjects:
             self.object_classes[target] = self.list_classes[value.value.id]  # (vs[i]: a Vec)
             if value.value.id not in self.argument_lists:
                 self.returned_objects.add(target)
+            else:
+                self.entry_objects.add(target)
             # (else an entry of a list argument: its methods are inlined as an object
             # argument's, and what they store into it is stored back into the list, see
             # planning/objects.py)
@@ -66,15 +71,56 @@ class ReturnedObjects:
         if _namedtuple_class(made):  # (b = Belief(m, c), or a function returning one)
             self.namedtuples[target] = made
 
+    def namedtuple_made(self, node, s):
+        """``Cls(a, b=v)`` of a namedtuple class (``typing.NamedTuple``,
+        ``collections.namedtuple``): ``as_namedtuple(Cls, (a, v))``, its arguments bound to the
+        fields in order (defaults too), a call with a rule (``Cls(*values)`` and
+        ``Cls._make(values)``: ``as_namedtuple(Cls, tuple(values))``); None for other calls."""
+        func = node.func
+        made = isinstance(func, gast.Attribute) and func.attr == "_make" and len(node.args) == 1 \
+            and not node.keywords  # (Cls._make(values))
+        cls = self.resolver.resolve(func.value if made else func) \
+            if self.is_global(func.value if made else func) else None
+        if not (isinstance(cls, type) and issubclass(cls, tuple) and hasattr(cls, "_fields")
+                and hasattr(cls, "_make")) or self.bind_object is None \
+                or any(k.arg is None for k in node.keywords):
+            return None
+        helper = self.helper("as_namedtuple", as_namedtuple)
+        starred = len(node.args) == 1 and isinstance(node.args[0], gast.Starred) \
+            and not node.keywords  # (Cls(*values))
+        if made or starred:  # (its fields in order: a sequence of as many values)
+            values = node.args[0].value if starred else node.args[0]
+            entries = gast.Call(func=name(self.helper("tuple", tuple)), args=[values], keywords=[])
+            return gast.Call(func=name(helper), args=[
+                func.value if made else func, self.atom(entries, s)], keywords=[])
+        if any(isinstance(a, gast.Starred) for a in node.args):
+            return None
+        given = dict(zip(cls._fields, node.args))
+        for k in node.keywords:
+            if k.arg not in cls._fields or k.arg in given:
+                raise self.loc.error("%s() got an unexpected or repeated argument %r"
+                                     % (cls.__name__, k.arg), node)
+            given[k.arg] = k.value
+        if len(node.args) > len(cls._fields):
+            raise self.loc.error("too many arguments for %s()" % cls.__name__, node)
+        defaults = getattr(cls, "_field_defaults", {})
+        missing = [f for f in cls._fields if f not in given and f not in defaults]
+        if missing:
+            raise self.loc.error("%s() is missing the field %r" % (cls.__name__, missing[0]), node)
+        values = [self.atom(given[f], s) if f in given else self.atom(
+            gast.Constant(value=defaults[f], kind=None), s) for f in cls._fields]
+        return gast.Call(func=name(helper), args=[node.func, self.atom(
+            gast.Tuple(elts=values, ctx=gast.Load()), s)], keywords=[])
+
     def namedtuple_replaced(self, node):
         """``b._replace(field=v)`` for ``b`` a namedtuple of a known class: the call of the class
         with ``b``'s other fields (made as ``namedtuple_made`` makes it); else None."""
         func = node.func
         if not (isinstance(func, gast.Attribute) and func.attr == "_replace" and not node.args
-                and isinstance(func.value, gast.Name) and func.value.id in self.namedtuples
+                and self.namedtuple_class(func.value) is not None
                 and all(k.arg is not None for k in node.keywords)):
             return None
-        cls = self.namedtuples[func.value.id]
+        cls = self.namedtuple_class(func.value)
         changed = {k.arg: k.value for k in node.keywords}
         unknown = sorted(set(changed) - set(cls._fields))
         if unknown:
@@ -84,20 +130,58 @@ class ReturnedObjects:
             gast.keyword(arg=f, value=changed.get(f) or gast.Attribute(
                 value=func.value, attr=f, ctx=gast.Load())) for f in cls._fields])
 
+    def namedtuple_class(self, node):
+        """The namedtuple class of the name ``node``: one bound here to a namedtuple of a known
+        class, or a module-level namedtuple (``P0 = P(1.0, 2.0)``); else None."""
+        if not isinstance(node, gast.Name):
+            return None
+        if node.id in self.namedtuples:
+            return self.namedtuples[node.id]
+        value = self.resolver.resolve(node) if self.is_global(node) else None
+        return type(value) if _namedtuple_class(type(value)) else None
+
+    def namedtuple_as_dict(self, node, s):
+        """``b._asdict()``: the dict display of its fields for a namedtuple of a known class
+        (``{'a': b.a, 'b': b.b}``), else ``fields_dict(b)``, checked to be a namedtuple's where
+        it runs; None for an object of a class of the user's, or another call."""
+        func = node.func
+        if not (isinstance(func, gast.Attribute) and func.attr == "_asdict" and not node.args
+                and not node.keywords):
+            return None
+        receiver = func.value
+        made = self.resolver.resolve(receiver.func) \
+            if isinstance(receiver, gast.Call) and self.is_global(receiver.func) else None
+        cls = made if _namedtuple_class(made) else self.namedtuple_class(receiver)
+        if cls is None:
+            if isinstance(receiver, gast.Name) and receiver.id in self.object_classes:
+                return None  # (an object of a class of the user's: its own method)
+            # (a namedtuple of a class known when it runs, such as an argument: checked there)
+            return gast.Call(func=name(self.helper("fields_dict", fields_dict)),
+                             args=[self.atom(receiver, s)], keywords=[])
+        if isinstance(receiver, gast.Call):  # (P(a, b)._asdict())
+            receiver = self.atom(receiver, s)
+        return self.display(gast.Dict(
+            keys=[gast.Constant(value=f, kind=None) for f in cls._fields],
+            values=[gast.Attribute(value=copy_tree(receiver), attr=f, ctx=gast.Load())
+                    for f in cls._fields]), s)
+
     def returned_object_method(self, node):
         """``v.method(args)`` for ``v`` an object a called function returned (see
-        ``note_result_class``): the call of its class's function, ``Vec.method(v, args)``
+        ``note_result_class``), or an entry of a list of objects of one class whose method
+        writes into nothing: the call of its class's function, ``Vec.method(v, args)``
         (differentiated through its source like any function of the user's); else None."""
         func = node.func
         if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
-                and func.value.id in self.returned_objects):
+                and func.value.id in self.returned_objects | self.entry_objects):
             return None
         cls = self.object_classes[func.value.id]
         fn = inspect.getattr_static(cls, func.attr, None)
         static = isinstance(fn, staticmethod)
         fn = fn.__func__ if static else fn
-        if not isinstance(fn, types.FunctionType):
-            return None
+        if not isinstance(fn, types.FunctionType) or (
+                func.value.id in self.entry_objects
+                and effects.written_parameters(fn, nested=True)):
+            return None  # (an entry's method writing into it is inlined: writing_method)
         label = self.helper("%s_%s" % (cls.__name__, fn.__name__.strip("_")), fn)  # (Vec_add)
         call = gast.Call(func=name(label), args=([] if static else [func.value]) + node.args,
                          keywords=node.keywords)

@@ -1,14 +1,14 @@
 """Which names of a function may hold a dict, and which hold only dicts: ``for k in d``
 iterates over a list of a dict's keys, and a dict's keys are never views of arrays. A dict is
 made by a display or comprehension, ``dict(...)``, a copy of a dict, or a call of a function of
-the user's every ``return`` of which makes one."""
+the user's every ``return`` of which makes one (``returns_lists`` tells the same of lists)."""
 from __future__ import annotations
 
 import copy
 
 import gast
 
-from .. import runtime
+from .. import effects, runtime
 from ..errors import AdError
 from ..ir import const, located, name, walk
 from ..parse import is_user_function, parse_function
@@ -16,6 +16,7 @@ from ..resolve import Resolver
 from ..rules.helpers import containers
 
 _RETURNS_DICTS: dict = {}  # code object -> whether every return of the function makes a dict
+_RETURNS_LISTS: dict = {}  # (the same for a new list)
 
 
 def dict_names(body, resolver, dict_params=frozenset(), params=frozenset(), active=()):
@@ -88,6 +89,31 @@ def returns_dicts(fn, active=()) -> bool:
             r is not None and makes_dict(r, resolver, sure, tuple(active) + (code,))
             for r in returned)
     return _RETURNS_DICTS[code]
+
+
+def returns_lists(fn) -> bool:
+    """Whether every ``return`` of the user's function ``fn`` makes a new list: a display, a
+    comprehension, ``list(...)``, or a name every binding of which makes one (cached by code)."""
+    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
+    if code is None:
+        return False
+    if code not in _RETURNS_LISTS:
+        try:
+            parsed = parse_function(fn)
+        except AdError:
+            _RETURNS_LISTS[code] = False
+            return False
+        resolver = Resolver(parsed)
+        body, args = parsed.tree.body, parsed.tree.args
+        params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        fresh = effects.fresh_lists(body, params, resolver.resolve)
+        returned = [r.value for r in _own_returns(body)]
+        _RETURNS_LISTS[code] = bool(returned) and all(
+            isinstance(r, (gast.List, gast.ListComp))
+            or (isinstance(r, gast.Call) and resolver.resolve(r.func) is list)
+            or (isinstance(r, gast.Name) and r.id in fresh and r.id not in params)
+            for r in returned)
+    return _RETURNS_LISTS[code]
 
 
 def _own_returns(body):

@@ -126,8 +126,8 @@ class Expressions:
         """A tuple, list or dict display of atoms."""
         if isinstance(node, (gast.Tuple, gast.List)):
             if any(isinstance(e, gast.Starred) for e in node.elts):
-                self.unsupported(node, "starred elements in a display",
-                                 "build the sequence explicitly")
+                kind = list if isinstance(node, gast.List) else tuple
+                return self.atom(_unstarred(node, name(self.helper(kind.__name__, kind))), s)
             return type(node)(elts=[self.atom(e, s) for e in node.elts], ctx=gast.Load())
         if any(k is None for k in node.keys):
             return self.merged(node, s)
@@ -326,3 +326,23 @@ class Expressions:
         if isinstance(node, gast.Tuple):
             return gast.Tuple(elts=[self.index(e, s) for e in node.elts], ctx=gast.Load())
         return self.atom(node, s)
+
+
+def _unstarred(node, convert):
+    """``[*a, x, *b]`` as the concatenation ``list(a) + [x] + list(b)`` (``convert``: the name
+    of ``list``, or of ``tuple`` for a tuple display)."""
+    parts, run = [], []
+    for e in node.elts:
+        if isinstance(e, gast.Starred):
+            if run:
+                parts.append(type(node)(elts=run, ctx=gast.Load()))
+                run = []
+            parts.append(gast.Call(func=copy_tree(convert), args=[e.value], keywords=[]))
+        else:
+            run.append(e)
+    if run:
+        parts.append(type(node)(elts=run, ctx=gast.Load()))
+    out = parts[0]
+    for part in parts[1:]:
+        out = gast.BinOp(left=out, op=gast.Add(), right=part)
+    return gast.copy_location(out, node)

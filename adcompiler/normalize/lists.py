@@ -77,15 +77,16 @@ class ListMethods:
 
     def attribute_list_append(self, s) -> bool:
         """``obj.items.append(v)`` on an object of a known class (an argument, one made here, an
-        entry of a list argument): the list read into a name, appended to and stored back
-        (``t = obj.items; t.append(v); obj.items = t``, the same list at run time), so the
-        derivative follows what the list holds as it follows an attribute store; False (nothing
-        emitted) for any other statement."""
+        entry of a list argument), or ``d['hist'].append(v)`` on a name holding dicts or lists
+        only: the list read into a name, appended to and stored back (``t = obj.items;
+        t.append(v); obj.items = t``, the same list at run time), so the derivative follows
+        what the list holds as it follows an attribute store; False (nothing emitted) for any
+        other statement."""
         call = s.value
         func = getattr(call, "func", None)
         if not (isinstance(call, gast.Call) and isinstance(func, gast.Attribute)
                 and func.attr == "append" and len(call.args) == 1 and not call.keywords
-                and isinstance(func.value, gast.Attribute)
+                and isinstance(func.value, (gast.Attribute, gast.Subscript))
                 and not isinstance(call.args[0], gast.Starred)):
             return False
         held = self.held_container(func.value, s)

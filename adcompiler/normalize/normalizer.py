@@ -69,6 +69,7 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Returne
         self.namedtuples: dict = {}  # name bound once -> its namedtuple class
         self.list_classes: dict = {}  # list -> the class of all its entries (classes.py)
         self.argument_lists: set = set()  # (of those, the list arguments)
+        self.entry_objects: set = set()  # (names bound to their entries)
         # name -> whether it holds a sequence (see ``sequences``: SEQUENCE, OTHER or None)
         self.iterables: dict = {}
 

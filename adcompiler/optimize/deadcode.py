@@ -14,6 +14,10 @@ class DeadCode:
     def __init__(self, is_pure_call):
         self.is_pure_call = is_pure_call
         self.apply = True
+        # id(loop body) -> (the body, live after the loop, live at the end of each pass): the
+        # last fixpoint of each loop, where the next one (of an enclosing loop's next pass)
+        # starts, so nested loops cost no more than one pass more each
+        self.fixpoints: dict = {}
 
     def pure(self, expr) -> bool:
         for node in walk(expr):
@@ -99,15 +103,22 @@ class DeadCode:
     def live_across(self, body, out: set, target: set) -> set:
         """Names live at the end of each pass of a loop ``body`` binding ``target`` each pass,
         ``out`` being live after the loop: a fixpoint, found without pruning anything."""
+        out = frozenset(out)
+        known = self.fixpoints.get(id(body))
+        if known is not None and known[1] == out:
+            return known[2]
+        # (a fixpoint for fewer names live after the loop is below this one: a start)
+        start = out | known[2] if known is not None and known[1] <= out else out
         apply, self.apply = self.apply, False  # liveness only, until it is stable
         while True:
-            _, live_body = self.block(body, out)
-            new = out | (live_body - target)
-            if new == out:
+            _, live_body = self.block(body, start)
+            new = start | (live_body - target)
+            if new == start:
                 break
-            out = new
+            start = new
         self.apply = apply
-        return out
+        self.fixpoints[id(body)] = (body, out, start)
+        return start
 
 
 def _is_comment(s) -> bool:

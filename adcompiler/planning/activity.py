@@ -10,7 +10,7 @@ import gast
 
 from .. import effects
 from ..analysis import activity, is_container
-from ..ir import loads, target_of, walk
+from ..ir import copy_tree, loads, target_of, walk
 
 
 def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False,
@@ -68,13 +68,14 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
     return index_checks
 
 
-def check_unused_calls(fdef, layout, plan_of, wrt, result, varied, loc, generated=False,
+def check_unused_calls(fdef, layout, plan_of, wrt, result, varied, loc, guards, generated=False,
                        known_class=None):
     """A call given values that depend on ``wrt`` whose result reaches nothing differentiated
     (``x = cb(a)``, ``x`` never used) is not differentiated: whatever it changes (a dict its
     closure holds, a module-level cache) would be seen afterwards without its derivative. An
-    error for a callable known only at run time, and for a function of the user's that writes
-    into something not its own (``effects.writes_outside``)."""
+    error for a function of the user's that writes into something not its own
+    (``effects.writes_outside``); for a callable known only at run time, checked where it runs
+    (``runtime.changes_nothing``, one of ``guards``)."""
     candidates = [s for s in layout.simple if plan_of[id(s)].kind in ("dynamic", "call")
                   and target_of(s)[0] is not None
                   and any(n in varied for n in plan_of[id(s)].diff_reads)]
@@ -91,10 +92,13 @@ def check_unused_calls(fdef, layout, plan_of, wrt, result, varied, loc, generate
                 or (plan.kind == "call" and not effects.writes_outside(plan.fn)) \
                 or changes_nothing(s.value, known_class):
             continue
-        raise loc.error("the call %s(...) may change values that are read afterwards, and its "
-                        "result is not used, so it is not differentiated" % plan.callee, s,
-                        hint="use the call's result, or return what it changes and store it "
-                             "where it is called")
+        error = loc.error("the call %s(...) may change values that are read afterwards, and "
+                          "its result is not used, so it is not differentiated" % plan.callee, s,
+                          hint="use the call's result, or return what it changes and store it "
+                               "where it is called")
+        if plan.kind != "dynamic" or id(s) in guards:
+            raise error
+        guards[id(s)] = ("changes_nothing", [copy_tree(s.value.func)], error)
 
 
 def changes_nothing(call, known_class) -> bool:
@@ -106,5 +110,5 @@ def changes_nothing(call, known_class) -> bool:
         return False
     cls = known_class(func.value)
     fn = inspect.getattr_static(cls, func.attr, None) if isinstance(cls, type) else None
-    return isinstance(fn, types.FunctionType) and not effects.written_parameters(fn) \
-        and not effects.writes_outside(fn)
+    return isinstance(fn, types.FunctionType) \
+        and not effects.written_parameters(fn, nested=True) and not effects.writes_outside(fn)

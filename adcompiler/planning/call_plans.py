@@ -89,6 +89,12 @@ class CallPlans(RuleBinding):
             return Plan("gradcall", reads, callee=_call_text(func), fn=obj)
         if obj is MISSING:
             return self.unresolved_call_plan(s, call)
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and isinstance(getattr(obj, "__self__", None), np.ndarray) \
+                and rules.lookup_method(func.attr) is not None:
+            # (BASE.copy() of a module-level array: the array method's rule)
+            return self.method_plan(s, rules.lookup_method(func.attr), func.value, args,
+                                    call.keywords, func)
         # a lambda used as a value: its defaults are read when it is called
         if obj is runtime.make_function:
             return Plan("opaque", loads(call.args[1]), callee="a lambda used as a value",

@@ -8,10 +8,11 @@ import operator
 import types
 
 import gast
+import numpy as np
 
 from .. import rules, runtime
 from ..analysis import BOTTOM, FLOAT, is_container, rank
-from ..ir import list_method, loads, name, target_of
+from ..ir import copy_tree, list_method, loads, name, target_of
 from ..resolve import MISSING
 from .call_plans import _LOCALS_HINT, CallPlans
 from .kinds import SHAPE, kind_of
@@ -133,11 +134,15 @@ class StatementPlanner(CallPlans):
                          and not self.aliasing.completes_element_update(s)) \
                 and not self.replaces_an_entry(s, mutated) \
                 and self.aliasing.bases_at(mutated, s):
-            raise self.loc.error("writing into %r, which may be a view of (or the same array as) "
-                                 "%s, is not supported" % (mutated, ", ".join(repr(b) for b in
-                                                                              sorted(bases))), s,
-                                 hint="make it a separate array first: %s = %s.copy()"
-                                 % (mutated, sorted(bases)[0]))
+            error = self.loc.error("writing into %r, which may be a view of (or the same array "
+                                   "as) %s, is not supported" % (mutated, ", ".join(
+                                       repr(b) for b in sorted(bases))), s,
+                                   hint="make it a separate array first: %s = %s.copy()"
+                                   % (mutated, sorted(bases)[0]))
+            # (ys = list(xs); ys[0] *= v of a number entry: a new number replaces it)
+            if not (self.aliasing.fresh_list(mutated)
+                    and self.aliasing.number_entry_update(s, error)):
+                raise error
         if not self.ctx.generated:
             self.aliasing.check_views_of_written(mutated, s)
         reads = [value.id] if isinstance(value, gast.Name) else []
@@ -178,16 +183,19 @@ class StatementPlanner(CallPlans):
                 plan.ignored = {**plan.ignored, "the list": listed}
                 plan.callee = "arithmetic between a list or tuple and an array (converted by NumPy)"
                 return plan
-        self.check_numeric_operands(s, [value.left, value.right])
+        self.check_numeric_operands(s, [value.left, value.right],
+                                    sequences=fn in (operator.add, operator.mul))
         return self.rule_plan(s, fn, [value.left, value.right], [])
 
-    def check_numeric_operands(self, s, operands, what="this operator"):
+    def check_numeric_operands(self, s, operands, what="this operator", sequences=False):
         """An operator's rule is right for numbers and arrays: an operand of no known kind (a
         value read from a container, an argument of a function called with an object) that may
         depend on ``wrt`` is checked where ``s`` runs (``check_numeric``), refusing an object
         whose class defines the operator (``v * w`` of a vector class: its method, not
-        arithmetic; a list beside an array is NumPy's too). Not beside a string constant
-        (``self.name + "_W"``), nor in code shown for reading, which has no kinds."""
+        arithmetic; a list beside an array is NumPy's too). With ``sequences`` (``+``, ``*``),
+        every operand is checked (``check_arithmetic``): a list or tuple with no array beside
+        it is concatenated or repeated. Not beside a string constant (``self.name + "_W"``),
+        nor in code shown for reading, which has no kinds."""
         unknown = [o.id for o in operands if isinstance(o, gast.Name)
                    and self.kinds.get(o.id) is None]
         if not unknown or self.ctx.generated or not self.ctx.specialised \
@@ -201,6 +209,11 @@ class StatementPlanner(CallPlans):
                                "an operand is %%s here" % what, s,
                                hint="call a method of the object's class instead of the operator "
                                     "(v.dot(w)), or pass numbers and arrays")
+        if sequences:  # (a + b of two lists: a concatenation, not arithmetic)
+            values = [copy_tree(o) for o in operands]
+            self.aliasing.array_guards[id(s)] = (
+                "check_arithmetic", [gast.Tuple(elts=values, ctx=gast.Load())], error)
+            return
         self.aliasing.array_guards[id(s)] = (
             "check_numeric", [gast.Tuple(elts=[name(n) for n in unknown], ctx=gast.Load())], error)
 
@@ -254,8 +267,10 @@ class StatementPlanner(CallPlans):
             return Plan("none", watch=watch)
         rule = rules.lookup_method(value.attr)
         if rule is not None and not self.is_known_object(value.value) \
-                and not is_container(self.kinds.get(getattr(value.value, "id", None))):
-            # (an object's attribute is its own; so is a namedtuple's field, b.mean)
+                and not is_container(self.kinds.get(getattr(value.value, "id", None))) \
+                and not callable(inspect.getattr_static(np.ndarray, value.attr, None)):
+            # (an object's attribute is its own; so is a namedtuple's field, b.mean, which for an
+            # array would be a method, not a value)
             return self.method_plan(s, rule, value.value, [], [], value)
         code = _code_run_by_reading(self.known_class(value.value), value.attr)
         if code is not None and not any(  # (an attribute the function stores is its own)

@@ -9,11 +9,13 @@ where it was read from right after each store,
 so the derivative of what is read through the list afterwards reaches what was stored
 (``restore_entry_objects``); ``ObjectStores.check_attribute_stores`` then follows the store as
 an argument's. The entries must be distinct objects, which is checked where the function is
-called (``runtime.check_distinct``: the list is written into)."""
+called (``runtime.check_distinct``: the list is written into), or made so: a list the function
+makes of objects it makes (``made_objects``)."""
 from __future__ import annotations
 
 import gast
 
+from .. import runtime
 from ..ir import copy_tree, list_method, located, name, target_of
 from .syncs import block_of, insert_beside
 
@@ -32,11 +34,54 @@ def entry_read(aliasing, obj):
             and isinstance(value.slice, (gast.Name, gast.Constant))):
         return None
     holder = value.value.id
-    if (aliasing.ctx.argument_containers.get(holder) or ("", ""))[1] not in ("list", "dict") \
-            or _forward_bindings(aliasing, holder) \
-            or (not aliasing.ctx.generated and holder in lay.binds):
+    argument = (aliasing.ctx.argument_containers.get(holder) or ("", ""))[1] in ("list", "dict") \
+        and not _forward_bindings(aliasing, holder) \
+        and (aliasing.ctx.generated or holder not in lay.binds)
+    if not argument and not made_objects(aliasing, holder):
         return None
     return binding[0], holder, value.slice
+
+
+def made_objects(aliasing, holder) -> bool:
+    """Whether ``holder`` is bound once, to a list the function makes of objects it makes, one
+    new object per entry (``ps = [P(x) for x in xs]``, a comprehension's list handed over), each
+    read no more once it is in the list: distinct objects, which nothing else holds."""
+    lay = aliasing.layout
+    bindings = _forward_bindings(aliasing, holder)
+    if len(bindings) != 1 or not isinstance(bindings[0], gast.Assign):
+        return False
+    if aliasing.ctx.generated:
+        return True  # (checked when the code differentiated again was generated)
+    lst, display = holder, bindings[0]
+    if isinstance(display.value, gast.Name):  # (ps = items, the list a comprehension made)
+        lst, made = display.value.id, lay.bindings(display.value.id)
+        if len(made) != 1 or not isinstance(made[0], gast.Assign) \
+                or any(st is not bindings[0] and list_method(st) is None
+                       for st in lay.readers(lst)):
+            return False
+        display = made[0]
+    if not isinstance(display.value, gast.List):
+        return False
+    puts = [(display, e) for e in display.value.elts] + [
+        (st, st.value.args[0]) for st in lay.simple
+        if (list_method(st) or ("", "", ""))[:2] == (lst, "append")]
+    if any(list_method(st) is not None and list_method(st)[:2] != (lst, "append")
+           for st in lay.readers(lst)):
+        return False
+    names = [getattr(entry, "id", None) for _, entry in puts]
+    if None in names or len(set(names)) < len(names):
+        return False
+    resolve = aliasing.ctx.resolver.resolve
+    for put, entry in puts:
+        made = lay.bindings(entry.id)
+        # (made in the pass of the loops that puts it in: a new object each time)
+        if not made or not all(isinstance(b, gast.Assign) and isinstance(b.value, gast.Call)
+                                and resolve(b.value.func) is runtime.new_object
+                                and lay.loops[id(b)] == lay.loops[id(put)]
+                                and lay.pos[id(b)] < lay.pos[id(put)] for b in made) \
+                or any(lay.pos[id(r)] > lay.pos[id(put)] for r in lay.readers(entry.id)):
+            return False
+    return True
 
 
 def _forward_bindings(aliasing, var) -> list:

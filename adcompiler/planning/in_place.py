@@ -149,7 +149,7 @@ class InPlaceUpdates:
         in the other arm of an ``if`` from ``s``, which do not (``else: mean =
         self.running_mean`` beside ``if ...: mean = x.mean(0); self.running_mean += ...``).
         None when ``var`` is not bound, or bound otherwise than by an assignment."""
-        bindings = [st for st in self.layout.simple if target_of(st)[0] == var]
+        bindings = self.layout.bindings(var)
         if not bindings or not all(isinstance(st, gast.Assign) for st in bindings):
             return None
         at, held, apart = self.layout.pos[id(s)], [], []

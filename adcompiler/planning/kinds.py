@@ -22,10 +22,11 @@ from ..analysis import (
 from ..errors import AdError
 from ..ir import target_of
 from ..normalize.classes import returns_namedtuples
-from ..normalize.dicts import returns_dicts
+from ..normalize.dicts import returns_dicts, returns_lists
 from ..parse import is_user_function, parse_function
 from ..resolve import MISSING
-from ..rules.helpers.containers import as_namedtuple, merged_dict
+from ..rules.helpers.containers import merged_dict
+from ..rules.helpers.records import as_namedtuple
 
 
 def kind_of(node, kinds):
@@ -59,6 +60,11 @@ def kind_of_value(s, kinds, resolver, layout):
             if (isinstance(value.op, gast.Add) and is_container(left) and is_container(right)) \
                     or (isinstance(value.op, gast.Mult) and FLOAT in (left, right)):
                 return CONTAINER
+            if isinstance(value.op, gast.Add) and None in (left, right) \
+                    and isinstance(value.left if left is None else value.right, gast.Name):
+                # (a list and a value of no known kind: a concatenation, which generated code
+                # checks the value is a list or tuple for, see concatenated_unknown)
+                return CONTAINER
             # (the other side's kind not known yet: ``new = coeffs + [0.0]; coeffs = new`` in a
             # loop, where coeffs is the list before it and new the one it makes)
             return BOTTOM if BOTTOM in (left, right) else None
@@ -71,8 +77,14 @@ def kind_of_value(s, kinds, resolver, layout):
         return broadcast_kind(of(value.left), of(value.comparators[0]))
     if isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name):
         return _subscript_kind(value, kinds.get(value.value.id), of)
-    if isinstance(value, gast.Attribute) and resolver.resolve(value) is MISSING:
-        return _attribute_kind(value, of)
+    if isinstance(value, gast.Attribute):
+        obj = resolver.resolve(value)
+        if obj is MISSING:
+            return _attribute_kind(value, of)
+        # (a module's number: math.pi, np.e, np.inf)
+        if isinstance(resolver.resolve(value.value), types.ModuleType) \
+                and isinstance(obj, (int, float, np.integer, np.floating)):
+            return FLOAT
     if isinstance(value, gast.Call):
         obj = resolver.resolve(value.func)
         if obj is MISSING:
@@ -223,14 +235,17 @@ def tuple_display(node, layout):
 
 
 def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None,
-                 containers=None) -> tuple:
+                 containers=None, dicts=()) -> tuple:
     """Kinds of a user function's positional arguments at a call: an object argument passes on
     its class, so the callee resolves the methods it calls on it (``self.forward(x)``), and so
     does a name of objects of one class (``returned``: see ``normalize.classes``); a
     module-level dict or set, that it is one (the callee iterates over its keys or items), and
-    so does a dict or list argument passed on (``containers``: parameter -> its kind)."""
+    so does a dict or list argument passed on (``containers``: parameter -> its kind) and a
+    name every binding of which makes a dict (``dicts``)."""
     def kind(p):
         node = plan.bound.get(p)
+        if isinstance(node, gast.Name) and node.id in dicts:
+            return (CONTAINER, "dict")
         if isinstance(node, gast.Name) and node.id in arg_classes and node.id not in layout.binds:
             return ("object", arg_classes[node.id])
         if isinstance(node, gast.Name) and node.id in (containers or {}) \
@@ -269,7 +284,7 @@ def _default_kind(fn, param):
 def _entry_of_module_dicts(var, layout, resolver) -> bool:
     """Whether ``var`` is bound once, to an entry of a module-level dict or list all of whose
     entries are dicts (``REGIONS[region]``)."""
-    bound = [s for s in layout.simple if target_of(s)[0] == var]
+    bound = layout.bindings(var)
     value = bound[0].value if len(bound) == 1 and isinstance(bound[0], gast.Assign) else None
     if not (isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name)
             and value.value.id not in resolver.locals):
@@ -344,8 +359,10 @@ def _stores_into_self(fn, attr) -> list:
 
 
 def _returns_containers(fn) -> bool:
-    """Whether ``fn`` is a function of the user's that returns dicts or namedtuples."""
-    return is_user_function(fn) and (returns_dicts(fn) or returns_namedtuples(fn))
+    """Whether ``fn`` is a function of the user's that returns dicts, namedtuples or new
+    lists."""
+    return is_user_function(fn) and (returns_dicts(fn) or returns_namedtuples(fn)
+                                     or returns_lists(fn))
 
 
 def _hashable(obj) -> bool:

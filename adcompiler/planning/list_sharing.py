@@ -10,7 +10,7 @@ import gast
 
 from .. import effects
 from ..analysis import FLOAT, SCALAR
-from ..ir import const, loads, name, target_of
+from ..ir import const, copy_tree, loads, name, target_of
 from ..resolve import MISSING
 from .views import _SELECTING
 
@@ -38,14 +38,22 @@ class ListSharing:
             # and so does the list obj is an entry of; the entries' lists are checked apart)
             entries_of = self.entry_holder(holder)
             names = [n for n in names if n not in (holder, entries_of)]
-            attr = next(st.value.attr for st in self.layout.simple if target_of(st)[0] == lst)
-            if entries_of is not None:
-                self.entry_updates.setdefault(entries_of, set()).add(attr)
-            self.array_guards[id(s)] = ("attribute_alone", [name(holder), const(attr)],
-                                        self.loc.error(
-                "changing the list %s.%s changes another attribute of the object too, which "
-                "holds the same list: the derivative does not follow it" % (holder, attr), s,
-                hint="give each attribute a list of its own"))
+            read = self.layout.bindings(lst)[0].value
+            if isinstance(read, gast.Subscript):  # (d['hist'].append(v))
+                self.array_guards[id(s)] = ("entry_alone", [name(holder), copy_tree(read.slice)],
+                                            self.loc.error(
+                    "changing the list %s changes another entry of %r too, which holds the "
+                    "same list: the derivative does not follow it"
+                    % (gast.unparse(read).strip(), holder), s,
+                    hint="give each entry a list of its own"))
+            else:
+                if entries_of is not None:
+                    self.entry_updates.setdefault(entries_of, set()).add(read.attr)
+                self.array_guards[id(s)] = ("attribute_alone", [name(holder), const(read.attr)],
+                                            self.loc.error(
+                    "changing the list %s.%s changes another attribute of the object too, "
+                    "which holds the same list: the derivative does not follow it"
+                    % (holder, read.attr), s, hint="give each attribute a list of its own"))
         if not names:
             return
         read_from = [st.value for st in self.layout.simple if isinstance(st, gast.Assign)
@@ -138,6 +146,7 @@ class ListSharing:
                 names.add(holder)
             names |= {n for n in self.entries(holder)  # (a number held beside it: not it)
                       if n not in same and n != holder and self.read_after(n, s)
+                      and self.may_run_before(n, s)  # (bound after s: what s made)
                       and self.kinds.get(n) not in (FLOAT, SCALAR)}
         return names
 

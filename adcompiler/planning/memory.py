@@ -5,12 +5,16 @@
 (``contents``); it is the base of ``Aliasing``, which adds the views and the refusals."""
 from __future__ import annotations
 
+import inspect
+import types
+
 import gast
 import numpy as np
 
 from .. import effects, rules
 from ..analysis import is_container
 from ..ir import loads, target_of, walk
+from ..parse import is_user_function
 from .contents import ContainerContents
 from .order import ProgramOrder
 
@@ -85,9 +89,8 @@ class SharedMemory(ContainerContents, ProgramOrder):
         for s in self.layout.simple:
             calls = [n for n in walk(s) if isinstance(n, gast.Call)]
             written = {t for t in target_of(s) if t}
-            written.update(a.id for n in calls if not self.pure_call(n)
-                           for a in n.args + [k.value for k in n.keywords]
-                           if isinstance(a, gast.Name))
+            written.update(a for n in calls if not self.pure_call(n)
+                           for a in self.maybe_written(n))
             written.update(n.func.value.id for n in calls  # (buf.fill(v) writes buf; not np)
                            if isinstance(getattr(n.func, "value", None), gast.Name)
                            and (n.func.value.id in self.layout.binds
@@ -121,6 +124,26 @@ class SharedMemory(ContainerContents, ProgramOrder):
         fn = self.ctx.resolver.resolve(value.func)
         return any(fn is f for f in (len, np.shape, np.ndim, np.size, np.zeros_like,
                                      np.ones_like, np.empty_like))
+
+    def maybe_written(self, call) -> list:
+        """The names passed to ``call`` that it may write into: for a function of the user's,
+        those given to the parameters its source writes into (``effects``), else all."""
+        passed = call.args + [k.value for k in call.keywords]
+        fn = self.ctx.resolver.resolve(call.func)
+        if isinstance(fn, types.FunctionType) and is_user_function(fn) \
+                and not any(isinstance(a, gast.Starred) for a in call.args) \
+                and all(k.arg is not None for k in call.keywords):
+            try:
+                bound = inspect.signature(fn).bind(*call.args, **{
+                    k.arg: k.value for k in call.keywords})
+            except (TypeError, ValueError):
+                bound = None
+            if bound is not None:
+                written = effects.written_parameters(fn)
+                passed = [a for p, v in bound.arguments.items() if p in written
+                          for a in (v if isinstance(v, tuple) else v.values()
+                                    if isinstance(v, dict) else [v])]
+        return [a.id for a in passed if isinstance(a, gast.Name)]
 
     def pure_call(self, call) -> bool:
         """Whether ``call`` is of a function with a derivative rule that writes into none of its

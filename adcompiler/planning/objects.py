@@ -280,7 +280,7 @@ class ObjectStores:
         al = self.aliasing
         if var in self.params:
             return False
-        bindings = [b for b in self.layout.simple if target_of(b)[0] == var]
+        bindings = self.layout.bindings(var)
         read_back = {b.targets[0].id for b in self.layout.simple
                      if isinstance(b, gast.Assign) and isinstance(b.value, gast.Attribute)
                      and isinstance(b.value.value, gast.Name)

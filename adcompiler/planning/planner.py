@@ -50,7 +50,7 @@ class FunctionPlan:
     def callee_kinds(self, plan, ctx) -> tuple:
         """Kinds of a user function's positional arguments at a call (``kinds.callee_kinds``)."""
         return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout, ctx.resolver,
-                                   ctx.returned_classes, ctx.argument_containers)
+                                   ctx.returned_classes, ctx.argument_containers, ctx.sure_dicts)
 
     def float_names(self) -> set:
         """Names that surely hold floats or float arrays: what depends on ``wrt`` (a comparison,
@@ -118,8 +118,8 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     index_checks = check_ignored_operands(layout, plans, wrt, result, varied, ctx.loc,
                                           ctx.generated or _rule_helper(ctx), kinds,
                                           {id(s) for s in fdef.body[:-1]})
-    check_unused_calls(fdef, layout, plans, wrt, result, varied, ctx.loc, ctx.generated,
-                       statements.known_class)
+    check_unused_calls(fdef, layout, plans, wrt, result, varied, ctx.loc,
+                       aliasing.array_guards, ctx.generated, statements.known_class)
     if tangents and any(isinstance(c, tuple) for c in index_checks.values()):
         # forward mode checks the tangents of operands checked at run time: they need one
         active = activity(layout, wrt, result, lambda s: plans[id(s)].diff_reads + [

@@ -114,13 +114,15 @@ class RuntimeChecks:
     def mapping_of(self, s, plan, templates) -> dict:
         """What the names of a rule's ``templates`` stand for at statement ``s``: its parameters'
         operands, and ``site`` if a template reads it. A list or tuple given for an array operand
-        of an entry whose operands are arrays (``Rule.arrays``) is read as the array NumPy makes of
-        it (``np.asarray(y)``: the templates' arithmetic and comparisons are NumPy's, not a
-        list's)."""
+        of an entry whose operands are arrays (``Rule.arrays``), or for any operand of an
+        elementwise entry, is read as the array NumPy makes of it (``np.asarray(y)``: the
+        templates' arithmetic and comparisons are NumPy's, not a list's)."""
         mapping = dict(plan.bound)
         rule = plan.rule
         arrays = rule.diff if rule is not None and (rule.arrays or rule.elementwise
                                                     or rule.reduction or rule.product) else ()
+        if rule is not None and rule.elementwise:  # (a list of counts: logpmf([1, 2], mu))
+            arrays = list(arrays) + list(rule.zero)
         for p in arrays:  # (operands of other entries may be sequences: np.concatenate's)
             operand = mapping.get(p)
             if isinstance(operand, gast.Name) and is_container(self.plan.kinds.get(operand.id)):
@@ -214,6 +216,16 @@ class RuntimeChecks:
         layout = self.plan.layout
         mutated = {target_of(s)[1] for s in layout.simple}
         written = [i for i, p in enumerate(params) if p in mutated and p not in layout.binds]
+        # (p.W = v only: no object p holds changes, only what p itself holds; not a list or
+        # array read from p.W and changed, t = p.W; t[k] = v; p.W = t)
+        read_from = {p: {target_of(s)[0] for s in layout.simple if isinstance(s, gast.Assign)
+                         and isinstance(s.value, gast.Attribute)
+                         and isinstance(s.value.value, gast.Name) and s.value.value.id == p}
+                     for p in params}
+        rebound = [i for i in written if all(
+            isinstance(s, gast.Assign) and isinstance(s.targets[0], gast.Attribute)
+            for s in layout.simple if target_of(s)[1] == params[i])
+            and not read_from[params[i]] & set(layout.mutates)]
         if self.ctx.generated:
             return []
         out = self.distinct_entries()
@@ -225,6 +237,7 @@ class RuntimeChecks:
                                hint="pass separate objects (a copy)")
         call = gast.Call(func=name(self.ctx.helper("check_distinct")), args=[
             gast.Constant(value=tuple(written), kind=None),
+            gast.Constant(value=tuple(rebound), kind=None),
             gast.Constant(value=tuple(params), kind=None),
             name(self.ctx.bind("refusal", runtime.Refusal(error)))] + [name(p) for p in params],
             keywords=[])
@@ -233,7 +246,8 @@ class RuntimeChecks:
     def distinct_entries(self) -> list:
         """The checks that the list and dict arguments whose entries get attributes stored into
         them (``planning/entries.py``) hold each object once, and arrays of their own where
-        they are changed in place (``runtime.check_entries_distinct``)."""
+        they are changed in place (``runtime.check_entries_distinct``); a list made here of
+        objects made here holds distinct objects, whose arrays are not changed in place."""
         if self.ctx.generated:
             return []
         holders = sorted({s.targets[0].value.id for s in self.plan.layout.simple
@@ -242,11 +256,19 @@ class RuntimeChecks:
         params = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs]
         out = []
         for holder in holders:
+            updated = tuple(sorted(self.plan.aliasing.entry_updates.get(holder, ())))
+            if holder not in params:  # (a list made here of objects made here: distinct)
+                if updated:  # (but their arrays may be anything's: ``P(x[i])`` views x)
+                    raise self.loc.error(
+                        "the objects of %r, a list made here, have their %s changed in place, "
+                        "and those arrays may be other names' too" % (holder, " or ".join(
+                            map(repr, updated))), self.plan.ret_node,
+                        hint="assign new arrays in the method (self.v = self.v + dv)")
+                continue
             error = self.loc.error("%r %%s: the derivative does not follow a change seen "
                                    "through the other place" % holder, self.plan.ret_node,
                                    hint="pass a list of separate objects, each holding its own "
                                         "arrays (a copy)")
-            updated = tuple(sorted(self.plan.aliasing.entry_updates.get(holder, ())))
             call = gast.Call(func=name(self.ctx.helper("check_entries_distinct")), args=[
                 name(holder), gast.Constant(value=updated, kind=None),
                 name(self.ctx.bind("refusal", runtime.Refusal(error)))]

@@ -108,7 +108,7 @@ class StoreChecks:
         # (a sync binds var again to the array it held: y = synced(y, u, shared))
         same = [b for b in self.layout.simple if getattr(b, "ad_same_array", False)]
         renewed = all(isinstance(b, gast.Assign) and not views_of(b, var)
-                      for b in self.layout.simple if target_of(b)[0] == var and b not in same)
+                      for b in self.layout.bindings(var) if b not in same)
         return bool(bindings) and all(
             isinstance(st, gast.Assign) and ((not holder and var not in views_of(st, v)) or (
                 renewed and self.rebound_between(var, st, s, aliasing=same)))
@@ -186,6 +186,22 @@ class StoreChecks:
             isinstance(s, gast.Assign) and target_of(s)[0] == value.id
             and getattr(s, "ad_element_of", None) is not None for s in self.layout.simple)
 
+
+    def number_entry_update(self, store, error) -> bool:
+        """Whether ``d[k] = t`` completes an update of an entry that is a number (``d[k] *= v``
+        makes a new number, and changes no array): by its kind, or checked where it runs (which
+        raises ``error`` if it holds an array)."""
+        value = store.value
+        update = next((s for s in self.layout.simple if isinstance(s, gast.Assign)
+                       and isinstance(value, gast.Name) and target_of(s)[0] == value.id
+                       and getattr(s, "ad_element_of", None) is not None), None)
+        if update is None or self.kinds.get(update.ad_mutates) not in (FLOAT, SCALAR, None):
+            return False
+        guard = self.array_guards.get(id(update))
+        if guard is None and self.kinds.get(update.ad_mutates) != FLOAT:
+            guard = self.array_guards[id(update)] = (
+                "refused_if_array", [name(update.ad_mutates)], error)
+        return guard is None or guard[0] == "refused_if_array"
 
 def _index_value(index, slice_name):
     """A copy of an index as a value: ``1:3`` is ``slice(1, 3, None)``."""

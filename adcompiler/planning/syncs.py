@@ -100,7 +100,7 @@ class Syncs:
         once and ``key`` a constant or a name not bound again in between: the entry gets the
         written array back, which the derivative then follows; else None."""
         al = self.aliasing
-        bindings = [st for st in al.layout.simple if target_of(st)[0] == var and st is not s]
+        bindings = [st for st in al.layout.bindings(var) if st is not s]
         if len(bindings) != 1 or not isinstance(bindings[0], gast.Assign):
             return None
         st, value = bindings[0], bindings[0].value
@@ -224,10 +224,19 @@ def definitely_bound(body, target) -> set:
                 found = visit(st.body, inner)
                 if found is not None:
                     return found
+                if isinstance(st, gast.With):  # (its body runs: with np.errstate(...): ...)
+                    bound |= bound_through(st.body)
             else:
                 bound_here = target_of(st)[0]
                 if bound_here:
                     bound.add(bound_here)
         return None
+
+    def bound_through(stmts):
+        """The names simple statements bind in ``stmts`` and the with blocks in it."""
+        return {n for st in stmts for n in (
+            bound_through(st.body) if isinstance(st, gast.With)
+            else () if isinstance(st, (gast.If, gast.For, gast.While)) else [target_of(st)[0]])
+            if n}
 
     return visit(body, set()) or set()

@@ -203,7 +203,7 @@ class Views:
         if temp not in self.ctx.temps \
                 or not (isinstance(copy.value, gast.Name) or self.augmented_value(copy.value)):
             return False
-        return not any(temp in loads(s) for s in self.layout.simple if s is not copy)
+        return all(s is copy for s in self.layout.readers(temp))
 
     def object_class(self, node):
         """The class of the object argument (never rebound) or object made here (bound once, to
@@ -212,7 +212,7 @@ class Views:
             return None
         if node.id in self.ctx.arg_classes and node.id not in self.layout.binds:
             return self.ctx.arg_classes[node.id]
-        made = [s.value for s in self.layout.simple if target_of(s)[0] == node.id]
+        made = [s.value for s in self.layout.bindings(node.id)]
         if len(made) == 1 and isinstance(made[0], gast.Call) and made[0].args \
                 and self.ctx.resolver.resolve(made[0].func) is runtime.new_object:
             cls = self.ctx.resolver.resolve(made[0].args[0])

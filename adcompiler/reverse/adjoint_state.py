@@ -11,7 +11,7 @@ import gast
 
 from .. import runtime
 from ..analysis import is_container, rank
-from ..ir import assign, const, located, name, target_of
+from ..ir import assign, const, located, name
 
 # statements whose value may be a container when its kind is unknown (not arithmetic, not a rule)
 _OPAQUE_RESULTS = ("call", "dynamic", "index", "attr", "user", "checkpoint", "copy", "pop",
@@ -33,7 +33,7 @@ class AdjointState:
             self.plan.plans[id(s)].kind == "attr" or (
                 isinstance(s.value, gast.Call)  # (obj = Cls(args): new_object, __init__ inlined)
                 and self.ctx.resolver.resolve(s.value.func) is runtime.new_object)
-            for s in self.plan.layout.simple if target_of(s)[0] == var)
+            for s in self.plan.layout.bindings(var))
 
     def may_be_container(self, var) -> bool:
         """Whether ``var`` may hold a list, tuple, dict or object, whose adjoints add up entry by
@@ -52,14 +52,13 @@ class AdjointState:
                 # of unknown kind of a called function: it may be given a dict)
                 return True
             seen.add(var)
-            for s in self.plan.layout.simple:
-                if target_of(s)[0] == var:
-                    plan = self.plan.plans[id(s)]
-                    if plan.kind == "copy" and (plan.diff_reads[0] in seen
-                                                or not may(plan.diff_reads[0])):
-                        continue  # (h = x: as x is)
-                    if plan.kind in _OPAQUE_RESULTS:
-                        return True
+            for s in self.plan.layout.bindings(var):
+                plan = self.plan.plans[id(s)]
+                if plan.kind == "copy" and (plan.diff_reads[0] in seen
+                                            or not may(plan.diff_reads[0])):
+                    continue  # (h = x: as x is)
+                if plan.kind in _OPAQUE_RESULTS:
+                    return True
             return False
         return may(var)
 

@@ -88,7 +88,8 @@ class BackwardStores:
 
     def backward_take_adjoint(self, s, rename, out):
         """``w = take_adjoint(d, i)`` is ``w = d[i]; d[i] = 0``: the adjoint of ``d`` at ``i`` is
-        replaced by that of ``w``."""
+        replaced by that of ``w`` (where ``i`` names an element twice, by that of the entry of
+        ``w`` that got it)."""
         d, index = s.value.args
         w = target_of(s)[0]
         if d.id not in self.plan.active or (d.id not in self.live and w not in self.live):
@@ -99,7 +100,12 @@ class BackwardStores:
         take = gast.Call(func=name(self.helper("take_adjoint")), args=[dd, index], keywords=[])
         out.append(located(gast.Expr(value=take), s))
         if w in self.live:
-            add = gast.Call(func=name(self.helper("add_at")), args=[dd, index, name(self.adj(w))],
+            dw = name(self.adj(w))
+            if rank(self.plan.kinds.get(d.id)) != 0 and not basic_index(index, self.plan.kinds):
+                # (an array's element named twice by the index: only the value NumPy kept)
+                dw = gast.Call(func=name(self.helper("winners_only")), args=[dw, dd, index],
+                               keywords=[])
+            add = gast.Call(func=name(self.helper("add_at")), args=[dd, index, dw],
                             keywords=[])
             out.append(located(gast.Expr(value=add), s))
 

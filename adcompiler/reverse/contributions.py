@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import gast
 
 from .. import rules
-from ..analysis import FLOAT, SCALAR, rank
+from ..analysis import FLOAT, SCALAR, is_container, rank
 from ..ir import const, instantiate, loads, name, target_of
 from ..planning import Plan
 
@@ -201,29 +201,41 @@ class Contributions:
         """A name whose value has the shape of ``var`` and is computed no later: follows copies and
         elementwise operations whose other operands are scalars (``sin(x)`` has the shape of
         ``x``), so values read only for their shape need not be kept."""
-        seen = set()
-        while var not in seen:
-            seen.add(var)
-            stmt = self.single_definition(var)
-            if stmt is None:
-                return var
-            plan = self.plan.plans[id(stmt)]
-            if plan.kind == "copy":
-                nxt = stmt.value.id
-            elif plan.kind == "rule" and plan.rule.elementwise:
-                operands = [plan.bound[q] for q in plan.rule.signature.params if q in plan.bound]
-                names = {o.id for o in operands if isinstance(o, gast.Name)
-                         and self.plan.kind_of(o) not in (FLOAT, SCALAR)}
-                if len(names) != 1:  # (one array operand: the others are numbers)
-                    return var
-                nxt = names.pop()
-            else:
-                return var
-            if self.single_definition(nxt) is None \
-                    and not (nxt in self.plan.params and nxt not in self.plan.layout.binds):
-                return var
+        known = self.shape_sources
+        path = []  # (each name on it has the same source: a chain is walked once)
+        while var not in known and var not in path:
+            path.append(var)
+            nxt = self.same_shape_operand(var)
+            if nxt is None:
+                break
             var = nxt
-        return var
+        source = known.get(var, var)
+        known.update(dict.fromkeys(path, source))
+        return source
+
+    def same_shape_operand(self, var: str):
+        """The name ``shape_source`` goes on to from ``var``: the value copied, or the one array
+        operand of an elementwise operation, bound once outside loops or a parameter; else
+        None."""
+        stmt = self.single_definition(var)
+        if stmt is None:
+            return None
+        plan = self.plan.plans[id(stmt)]
+        if plan.kind == "copy":
+            nxt = stmt.value.id
+        elif plan.kind == "rule" and plan.rule.elementwise:
+            operands = [plan.bound[q] for q in plan.rule.signature.params if q in plan.bound]
+            kinds = {o.id: self.plan.kind_of(o) for o in operands if isinstance(o, gast.Name)}
+            names = {n for n, k in kinds.items() if k not in (FLOAT, SCALAR)}
+            if len(names) != 1 or is_container(kinds[next(iter(names))]):
+                return None  # (one array operand: the others are numbers; not a list)
+            nxt = names.pop()
+        else:
+            return None
+        if self.single_definition(nxt) is None \
+                and not (nxt in self.plan.params and nxt not in self.plan.layout.binds):
+            return None
+        return nxt
 
     def single_definition(self, var):
         """The statement binding ``var`` if it is bound exactly once (outside any loop)."""

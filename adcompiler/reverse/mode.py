@@ -34,6 +34,7 @@ class ReverseMode(Contributions, ForwardSweep, Taping, BackwardSweep, BackwardCa
         self.tape = None
         self.records: dict = {}      # id(stmt) -> {var: backward name}
         self.contrib_cache: dict = {}
+        self.shape_sources: dict[str, str] = {}  # (see Contributions.shape_source)
         # adjoints held as a scalar standing for a uniform array -> a name holding, in the
         # backward pass, a value of the array's shape
         self.uniform: dict[str, str] = {}

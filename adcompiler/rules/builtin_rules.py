@@ -38,8 +38,8 @@ table.product(operator.matmul, "x, y", "dmatmul_left(g, x, y)", "dmatmul_right(g
               matmul=True)
 E(builtins.abs, "x", "real_adjoint(g, x, site) * np.sign(x)", scalar=("g if x >= 0 else -g",))
 E(builtins.float, "x", "g")
-D(builtins.sum, "iterable, start=0", "sum_back(g, iterable)", start="unbroadcast(g, start)",
-  jvp="sum_jvp(t_iterable, t_start)")
+D(builtins.sum, "iterable, start=0", "sum_back(g, iterable, start)",
+  start="sum_start_back(g, start, iterable)", jvp="sum_jvp(t_iterable, t_start, iterable, start)")
 D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
 # (copies: the same values, so the same adjoint; a deep copy's arrays are new, a copy's entries
 # are the original's, see planning/contents.py)

@@ -292,6 +292,7 @@ D(np.vstack, "tup, dtype=None, casting='same_kind'", "vstack_back(g, tup)", line
   harmless=("casting",))
 D(np.column_stack, "tup", "column_stack_back(g, tup)", linear=True)
 D(np.dstack, "tup", "dstack_back(g, tup)", linear=True)
+D(np.block, "arrays", "block_back(g, arrays)", linear=True)
 # (w.r.t. the values; the spacing or coordinates in varargs get no gradient)
 D(np.gradient, "f, *varargs, axis=None, edge_order=1",
   "gradient_back(g, f, varargs, axis, edge_order)", linear=True)

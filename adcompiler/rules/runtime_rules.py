@@ -16,6 +16,7 @@ from .helpers import (
     matrix_functions,
     polynomials,
     products,
+    records,
     reductions,
     shapes,
     signals,
@@ -98,6 +99,8 @@ D(reductions.others_product, "a, axis=None", "others_product_jvp(a, g, axis)",
 # (x's old value is overwritten)
 D(rt.in_place, "x, value", None, value="g", jvp="t_value", zero=("x",), like="value")
 D(rt.stored_derivative, "d, x", "stored_derivative(g, x)", linear=True, zero=("x",))
+D(rt.winners_only, "d, x, index", "winners_only(g, x, index)", linear=True,
+  zero=("x", "index"))
 D(rt.out_value, "out, value", None, value="g", jvp="t_value", zero=("out",), like="value")
 D(rt.scatter_add, "a, index, value", "g", value="unbroadcast(element(g, index), value)",
   jvp="scattered(t_a, a, index, t_value)", zero=("index",))
@@ -119,8 +122,9 @@ table.product(rt.sum_product, "a, b", "sum_product_back(g, a, b)", "sum_product_
 D(rt.distinct, "grads", "g", jvp="distinct(t_grads)", batching="unchanged")
 D(containers.merged_dict, "*parts", parts="merged_dict_back(g, parts)",
   jvp="merged_dict_jvp(parts, t_parts)")
-D(containers.as_namedtuple, "cls, values", values="as_namedtuple_back(g, cls, values)",
+D(records.as_namedtuple, "cls, values", values="as_namedtuple_back(g, cls, values)",
   jvp="as_namedtuple_jvp(cls, t_values)", zero=("cls",))
+D(records.fields_dict, "b", "fields_dict_back(g, b)", jvp="fields_dict_jvp(b, t_b)")
 # the log of a softmax: the Jacobian w.r.t. the logits is I - p 1^T along the axis (fusion.py)
 D(rt.log_softmax, "p, z, axis=None", z="g - p * sum_keepdims(g, axis)",
   jvp="t_z - sum_keepdims(p * t_z, axis)", zero=("p", "axis"), like="p")
@@ -130,6 +134,8 @@ D(shapes.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")
 D(joins.split_like, "v, arrays, axis=0", "unless_zero(join_pieces, g, arrays, axis)",
   jvp="split_like(t_v, arrays, axis)",
   zero=("arrays",))
+D(joins.block_back, "v, arrays", "unless_zero(block_pieces, g, arrays)",
+  jvp="block_back(t_v, arrays)", zero=("arrays",))
 D(joins.unstack, "v, arrays, axis=0", "unless_zero(stack_pieces, g, arrays, axis)",
   jvp="unstack(t_v, arrays, axis)",
   zero=("arrays",))
@@ -200,8 +206,11 @@ for _helper, _params, _transpose in [
     D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names),
       zero=tuple(_names.split(", ")))
 D(joins.dense_items, "cot, items", "g", linear=True, zero=("items",))
-D(containers.sum_back, "cot, iterable", "unless_zero(entries_sum, g)",
-  jvp="sum_back(t_cot, iterable)", zero=("iterable",))
+D(containers.sum_back, "cot, iterable, start=0", "entries_sum(g, iterable, start)",
+  jvp="sum_back(t_cot, iterable, start)", zero=("iterable", "start"))
+D(containers.sum_start_back, "cot, start, iterable",
+  "sum_start_transpose(g, cot, start, iterable)", jvp="sum_start_back(t_cot, start, iterable)",
+  zero=("start", "iterable"))
 D(containers.sorted_back, "cot, iterable, reverse=False", "sorted_jvp(iterable, g, reverse)",
   jvp="sorted_back(t_cot, iterable, reverse)", zero=("iterable", "reverse"))
 D(containers.dselect, "cot, top, args", "select_jvp(top, args, g)", jvp="dselect(t_cot, top, args)",
@@ -223,7 +232,7 @@ for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, j
                 reductions.nanmean_back, joins.append_back, polynomials.polyder_back,
                 reductions.median_back, polynomials.linspace_back, shapes.meshgrid_back,
                 containers.sequence_repeat_back, reductions.accumulate_extreme_back,
-                containers.merged_dict_back, containers.as_namedtuple_back,
+                containers.merged_dict_back, records.as_namedtuple_back, records.fields_dict_back,
                 statistics.quantile_back, statistics.nanmedian_back,
                 joins.delete_back, joins.insert_back, shapes.scatter_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]
@@ -267,11 +276,13 @@ N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.un
   matrix_functions.sqrtm_off_cut,
   rt.zero_like, rt.nonzero, rt.check_receiver, rt.check_array, rt.check_list,
   rt.check_poppable, rt.check_sequence, rt.check_numeric, rt.check_by_position, rt.check_distinct,
-  rt.refused_if_array, rt.refused_unless_number, rt.attempt_started, rt.no_exception,
+  rt.refused_if_array, rt.refused_unless_number, rt.check_arithmetic, rt.attempt_started,
+  rt.no_exception,
   rt.check_unpacking, rt.check_number,
   rt.check_dict_attribute, rt.zip_length, rt.check_dict, rt.check_entries_distinct,
   rt.match_sequence, rt.match_mapping,
-  rt.attribute_alone, rt.popped, rt.outer_value, rt.check_row, rt.strict_length)
+  rt.attribute_alone, rt.popped, rt.outer_value, rt.check_row, rt.strict_length,
+  rt.changes_nothing, rt.entry_alone)
 table.refuse(rt.set_outer, why="a value that depends on wrt is stored in a global or nonlocal "
              "variable, where its derivative is not followed",
              hint="return the value (or keep it in a local variable) instead")

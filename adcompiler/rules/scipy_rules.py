@@ -14,8 +14,10 @@ E(sp.erf, "x", "g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)")
 E(sp.erfc, "x", "-g * (2.0 / np.sqrt(np.pi)) * np.exp(-x * x)")
 holds_for_complex(sp.erf, sp.erfc)  # (entire functions: the same derivative for complex z)
 E(sp.gammaln, "x", "g * digamma_array(x)")
-E(sp.xlogy, "x, y", "g * np.log(y) * (x != 0)", "g * x / y")
-E(sp.xlog1py, "x, y", "g * np.log1p(y) * (x != 0)", "g * x / (1.0 + y)")
+# (xlogy(0, y) is 0 for every y: no derivative there, even at y = 0, where x / y is 0 / 0)
+E(sp.xlogy, "x, y", "g * np.log(np.where(x != 0, y, 1.0))", "g * x / np.where(x == 0, 1.0, y)")
+E(sp.xlog1py, "x, y", "g * np.log1p(np.where(x != 0, y, 0.0))",
+  "g * x / np.where(x == 0, 1.0, 1.0 + y)")
 E(sp.entr, "x", "-g * (np.log(x) + 1.0)")
 E(sp.huber, "delta, r", "g * np.where(np.abs(r) <= delta, 0.0, np.abs(r) - delta)",
   "g * np.clip(r, -delta, delta)")

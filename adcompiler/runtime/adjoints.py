@@ -102,16 +102,26 @@ def _basic_index(index):
                                 for p in index)
 
 
-def _check_distinct_targets(dx, index):
-    """Subscript assignment through a fancy index that names one element twice keeps the last
-    value only; its adjoint is not supported (an error, never a silent wrong gradient)."""
-    positions = np.arange(dx.size).reshape(dx.shape)[index]
-    if np.ndim(positions) and np.unique(positions).size != np.size(positions):
-        raise AdError("a subscript assignment through an index that repeats an element (%r): "
-                      "only the last value is kept, and the gradient of that is not supported"
-                      % (index,),
-                      hint="use distinct indices, or np.add.at-style accumulation written as "
-                           "y = y + ...")
+def _winners(shape, index):
+    """Where a fancy index names one element more than once, NumPy's store keeps one of the
+    values given for it: a mask of the entries of ``x[index]`` whose value is kept (found by
+    NumPy storing their positions through the same index), or None when none repeats."""
+    positions = np.arange(int(np.prod(shape))).reshape(shape)[index]
+    if not np.ndim(positions) or np.unique(positions).size == positions.size:
+        return None
+    order = np.arange(positions.size).reshape(positions.shape)
+    owner = np.full(shape, -1, dtype=order.dtype)
+    owner[index] = order
+    return owner[index] == order
+
+
+def winners_only(g, x, index):
+    """``g``, shaped like ``x[index]``, with zeros at the entries whose value the store
+    ``x[index] = v`` did not keep (an element named twice keeps one of them)."""
+    if g.__class__ is _float or x.__class__ is not _ndarray or _basic_index(index):
+        return g
+    kept = _winners(x.shape, index)
+    return g if kept is None else np.where(kept, g, 0)
 
 
 def stored_derivative(d, x):
@@ -125,14 +135,16 @@ def stored_derivative(d, x):
 @_effectful
 def take_adjoint(dx, index):
     """Read the adjoint of ``x[index]`` out of an owned ``dx`` and zero it there (subscript
-    assignment overwrote those elements)."""
+    assignment overwrote those elements); an element named twice gets it once, at the value
+    NumPy kept."""
     if dx.__class__ is _float:
         return dx
     if dx.__class__ is _ndarray:
-        if not _basic_index(index):
-            _check_distinct_targets(dx, index)
+        kept = None if _basic_index(index) else _winners(dx.shape, index)
         g = dx[index]
         g = g.copy() if g.__class__ is _ndarray else g
+        if kept is not None:
+            g[~kept] = 0
         dx[index] = 0
         return g
     g = dx[index]
@@ -247,7 +259,7 @@ def zero_like(x):
 
 def dense(t, x):
     """Tangent ``t`` with the structure of ``x`` when it is the scalar 0.0 standing for an array,
-    list or tuple of zeros (and so for each entry of a list or tuple)."""
+    list, tuple or dict of zeros (and so for each entry of a list, tuple or dict)."""
     if t.__class__ is _float and (x.__class__ is _ndarray or x.__class__ in (list, tuple)):
         return (zero_like(x) if not t else
                 _broadcast(t, np.shape(x)) if x.__class__ is _ndarray else t)
@@ -256,6 +268,9 @@ def dense(t, x):
     if t.__class__ is _float and isinstance(x, np.generic):
         # (a NumPy scalar's tangent is one too: x.T, x.shape, x.astype(...) read it)
         return x.dtype.type(t) if x.dtype.kind in "fc" else np.float64(t)
+    if x.__class__ is dict and (t.__class__ is dict or (t.__class__ is _float and not t)):
+        # (a dict's: one per key, a callee reads them by key)
+        return {k: dense(t.get(k, 0.0) if t.__class__ is dict else 0.0, v) for k, v in x.items()}
     return t
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._base import _adjoint_dtype, _effectful, _float, _ndarray
+from .adjoints import _basic_index, _winners, take_adjoint
 
 
 def lift(t, k):
@@ -114,6 +115,9 @@ def batch_add_at(dt, index, t):
 def batch_take_adjoint(dt, index):
     """``take_adjoint`` from an owned batch of tangents."""
     where = (slice(None),) + (index if isinstance(index, tuple) else (index,))
+    if not _basic_index(index) and _winners(dt.shape[1:], index) is not None:
+        # (an element named twice: each tangent of the batch has the value NumPy kept)
+        return np.stack([take_adjoint(row, index) for row in dt])
     g = dt[where].copy()
     dt[where] = 0
     return g

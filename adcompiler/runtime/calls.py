@@ -10,11 +10,11 @@ import types
 
 import numpy as np
 
-from .. import hooks
+from .. import effects, hooks
 from ..arguments import marked_kinds
 from ..errors import AdError
 from ..parse import define, is_library_function
-from ._base import _float, _is_plain_object, _ndarray
+from ._base import _effectful, _float, _is_plain_object, _ndarray
 from .adjoints import container_adjoint, zero_like
 from .objects import add_attribute
 
@@ -330,6 +330,33 @@ def _called_object(active, fn, args):
         return (tuple(i + 1 for i in active), Unpacked(MethodCall("__call__"), ("",) + fn.layout),
                 (fn.fn,) + tuple(args))
     return active, fn, args
+
+
+@_effectful
+def changes_nothing(fn, refusal):
+    """Raise ``refusal`` unless ``fn``, chosen at run time and called with values that depend
+    on ``wrt`` for a result nothing differentiated uses, changes nothing read afterwards: a
+    function of the user's writing neither into its arguments nor outside (a lambda), or a
+    library function with a rule that writes into no argument (``np.sin``)."""
+    target = getattr(fn, "__func__", fn)
+    if _callable_object(fn):  # (a lambda or nested def of the function: its closure object)
+        target = type(fn).__call__
+    user = isinstance(target, types.FunctionType) and not is_library_function(target)
+    # (a lambda is made anew on each call: its code; a library's callable object is refused)
+    key = target.__code__ if user else fn if isinstance(fn, _FUNCTIONS) else None
+    quiet = _QUIET.get(key, False if key is None else None)
+    if quiet is None:
+        quiet = (not effects.written_parameters(target, nested=True)
+                 and not effects.writes_outside(target)
+                 if user else hooks.lookup_rule(fn) is not None
+                 and not effects.writes_first_argument(fn))
+        _QUIET[key] = quiet
+    if not quiet:
+        raise refusal()
+
+
+_QUIET: dict = {}
+_FUNCTIONS = (types.FunctionType, types.BuiltinFunctionType, np.ufunc)
 
 
 def call_forward(active, fn, *args):

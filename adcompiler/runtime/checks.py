@@ -169,6 +169,17 @@ def check_numeric(values, refusal):
 
 
 @_effectful
+def check_arithmetic(values, refusal):
+    """``check_numeric`` of the operands of ``+`` or ``*``, where a list or tuple with no array
+    (nor NumPy float) beside it is concatenated or repeated, not NumPy's arithmetic."""
+    check_numeric(values, refusal)
+    if any(v.__class__ is list or v.__class__ is tuple for v in values) and not any(
+            v.__class__ is _ndarray or isinstance(v, (np.floating, np.complexfloating))
+            for v in values):
+        raise refusal("a list or tuple with no array beside it (+ concatenates, * repeats)")
+
+
+@_effectful
 def check_sequence(value, refusal):
     """Raise ``refusal`` unless ``value`` is a list or a tuple (``value + [v]``, differentiated as
     a concatenation: an array would add the entries)."""
@@ -198,23 +209,6 @@ def refused_unless_number(value, refusal):
     an array or a list in place)."""
     if value.__class__ not in _SCALARS and not isinstance(value, np.generic):
         raise refusal()
-
-
-@_effectful
-def attribute_alone(obj, attr, refusal):
-    """Raise ``refusal`` if an attribute of ``obj`` other than ``attr`` holds an array that may
-    share memory with the one ``obj.attr`` holds (``obj.attr += v`` changes that array in
-    place), or the list or dict it holds (``obj.attr.append(v)``)."""
-    value = getattr(obj, attr)
-    if value.__class__ is list or value.__class__ is dict:  # (obj.items.append(v))
-        if any(other is value for key, other in vars(obj).items() if key != attr):
-            raise refusal()
-        return
-    if value.__class__ is not _ndarray:
-        return
-    for key, other in getattr(obj, "__dict__", {}).items():
-        if key != attr and other.__class__ is _ndarray and np.may_share_memory(other, value):
-            raise refusal()
 
 
 @_effectful
@@ -333,12 +327,14 @@ def callee_redefined(name):
 
 
 @_effectful
-def check_distinct(written, names, refusal, *args):
+def check_distinct(written, rebound, names, refusal, *args):
     """Raise ``refusal`` when an argument the function writes into (positions ``written``) is
     another argument, shares its memory, holds it or is held by it (an entry, an attribute): the
     write changes the other argument too, which the derivative does not follow (``f(d, d)``,
-    ``f(net, net.params)``)."""
-    mine = [(i, _roots(args[i])) for i in written if args[i].__class__ not in _NUMBERS]
+    ``f(net, net.params)``). One whose attributes are only bound again (positions ``rebound``:
+    ``m.W = v``) changes nothing it holds: only another argument being it or holding it counts."""
+    mine = [(i, {id(args[i]): [args[i]]} if i in rebound else _roots(args[i]))
+            for i in written if args[i].__class__ not in _NUMBERS]
     if not any(roots for _, roots in mine):
         return  # (numbers only, or nothing found: nothing shared)
     theirs = [None if a.__class__ in _NUMBERS else _roots(a) for a in args]

@@ -1,11 +1,15 @@
 """Objects and their attributes in differentiated code: an object's adjoint or tangent is a dict
 of per-attribute entries (``add_attribute``, ``attribute``, ``with_attribute``...), values left
 in attributes that the derivative does not follow (the ``_UNFOLLOWED`` registry, refused by
-``check_followed``), and the functions a user's lambda makes (``make_function``). The registry
-is state kept across calls, so it lives here, with the only functions that touch it."""
+``check_followed``), the checks that an attribute's or an entry's array or list is held by
+nothing else of its object or container (``attribute_alone``, ``entry_alone``), and the
+functions a user's lambda makes (``make_function``). The registry is state kept across calls,
+so it lives here, with the only functions that touch it."""
 from __future__ import annotations
 
 import types
+
+import numpy as np
 
 from ._base import _effectful, _float, _Named, _ndarray
 from .adjoints import add
@@ -148,6 +152,41 @@ def set_outer(ref, value):
         ref.cell.cell_contents = value
     else:
         ref.namespace[ref.name] = value
+
+
+@_effectful
+def attribute_alone(obj, attr, refusal):
+    """Raise ``refusal`` if an attribute of ``obj`` other than ``attr`` holds an array that may
+    share memory with the one ``obj.attr`` holds (``obj.attr += v`` changes that array in
+    place), or the list or dict it holds (``obj.attr.append(v)``)."""
+    value = getattr(obj, attr)
+    if value.__class__ is list or value.__class__ is dict:  # (obj.items.append(v))
+        if any(other is value for key, other in vars(obj).items() if key != attr):
+            raise refusal()
+        return
+    if value.__class__ is not _ndarray:
+        return
+    for key, other in getattr(obj, "__dict__", {}).items():
+        if key != attr and other.__class__ is _ndarray and np.may_share_memory(other, value):
+            raise refusal()
+
+
+@_effectful
+def entry_alone(container, key, refusal):
+    """Raise ``refusal`` if an entry of ``container`` other than ``container[key]``, or a list,
+    tuple or dict such an entry is, holds the list or dict ``container[key]`` holds
+    (``d['hist'].append(v)`` changes it in place)."""
+    value = container[key]
+    if container.__class__ is dict:
+        others = [v for k, v in container.items() if k != key]
+    else:
+        at = key % len(container)
+        others = [v for k, v in enumerate(container) if k != at]
+    for other in others:
+        inner = other.values() if other.__class__ is dict else \
+            other if other.__class__ in (list, tuple) else ()
+        if other is value or any(v is value for v in inner):
+            raise refusal()
 
 
 @_effectful

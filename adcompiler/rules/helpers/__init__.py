@@ -21,6 +21,7 @@ from . import (
     norms,
     polynomials,
     products,
+    records,
     reductions,
     second_order,
     shapes,
@@ -30,8 +31,8 @@ from . import (
 )
 
 TOPICS = (elementwise, reductions, statistics, products, linalg, spectral, norms, determinants,
-          matrix_functions, shapes, joins, polynomials, containers, second_order, distributions,
-          signals, distances, fourier, complex_values)
+          matrix_functions, shapes, joins, polynomials, containers, records, second_order,
+          distributions, signals, distances, fourier, complex_values)
 
 
 def public_callables(module) -> dict:

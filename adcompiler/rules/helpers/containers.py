@@ -9,6 +9,7 @@ import numpy as np
 from ...runtime import container_adjoint, dense, element, own, unbroadcast
 from ._base import _unsupported, _zero
 from .elementwise import nonzero_or_inf
+from .second_order import unbroadcast_back
 
 
 def select_jvp(ans, args, tangents):
@@ -64,9 +65,35 @@ def prod_back(g, iterable, start=1):
     return [g * o for o in _others_products(start, list(iterable))]
 
 
-def sum_jvp(t_iterable, t_start):
-    """Tangent of builtin ``sum(iterable, start)``."""
+def sum_jvp(t_iterable, t_start, iterable=(), start=0):
+    """Tangent of builtin ``sum(iterable, start)``; with a list or tuple ``start``
+    (``sum(lists, [])`` concatenates), the entries' tangents one after the other."""
+    if isinstance(start, (list, tuple)):
+        parts = [0.0] * len(iterable) if _zero(t_iterable) else t_iterable
+        return sum((_entries(t, e) for t, e in zip(parts, iterable)), _entries(t_start, start))
     return t_start if _zero(t_iterable) else sum(t_iterable, t_start)
+
+
+def _entries(t, value) -> list:
+    """The tangent or adjoint ``t`` of the list or tuple ``value`` as a list of its entries'."""
+    return [0.0] * len(value) if _zero(t) else list(t)
+
+
+def sum_start_back(g, start, iterable):
+    """Adjoint of builtin ``sum(iterable, start)`` w.r.t. ``start``: a concatenation's first
+    entries for a list or tuple ``start``."""
+    if isinstance(start, (list, tuple)):
+        return g if _zero(g) else list(g[:len(start)])
+    return unbroadcast(g, start)
+
+
+def sum_start_transpose(g, cot, start, iterable):
+    """Adjoint of ``sum_start_back(cot, start, iterable)`` w.r.t. ``cot``."""
+    if _zero(g):
+        return g
+    if isinstance(start, (list, tuple)):
+        return _entries(g, start) + [0.0] * sum(len(e) for e in iterable)
+    return unbroadcast_back(g, cot)
 
 
 def list_back(g, iterable):
@@ -124,9 +151,18 @@ def dselect(g, ans, args):
     return (parts,) if len(args) == 1 else tuple(parts)
 
 
-def sum_back(g, iterable):
-    """Adjoint of builtin ``sum(iterable)``: ``g`` for every entry, summed back to the entry's
-    shape where the entries broadcast (an array for an array)."""
+def sum_back(g, iterable, start=0):
+    """Adjoint of builtin ``sum(iterable, start)``: ``g`` for every entry, summed back to the
+    entry's shape where the entries broadcast (an array for an array); with a list or tuple
+    ``start`` (a concatenation), each entry's part of ``g``."""
+    if isinstance(start, (list, tuple)):
+        if _zero(g):
+            return g
+        parts, at = [], len(start)
+        for e in iterable:
+            parts.append(list(g[at:at + len(e)]))
+            at += len(e)
+        return parts
     if isinstance(iterable, np.ndarray):
         return (
             np.broadcast_to(g, np.shape(iterable))
@@ -138,10 +174,13 @@ def sum_back(g, iterable):
     return [unbroadcast(g, e) for e in iterable]
 
 
-def entries_sum(g):
-    """Adjoint of ``sum_back(v, iterable)`` w.r.t. ``v``: the entries' adjoints added up."""
+def entries_sum(g, iterable=(), start=0):
+    """Adjoint of ``sum_back(v, iterable, start)`` w.r.t. ``v``: the entries' adjoints added up
+    (one after the other, after zeros for ``start``'s entries, for a concatenation)."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
+    if isinstance(start, (list, tuple)):
+        return sum((_entries(p, e) for p, e in zip(g, iterable)), [0.0] * len(start))
     return np.sum(g, axis=0) if isinstance(g, np.ndarray) else sum(g)
 
 
@@ -231,22 +270,3 @@ def merged_dict_jvp(parts, tangents):
             key = p[0]
             out[key] = 0.0 if _zero(t) else t[key] if isinstance(part, dict) else element(t[j], 1)
     return out
-
-
-def as_namedtuple(cls, values):
-    """``Cls(a, b=v)`` of a namedtuple class in the normal form, its arguments bound to its fields
-    in order: ``Cls._make(values)``."""
-    return cls._make(values)
-
-
-def as_namedtuple_back(g, cls, values):
-    """Adjoint of ``values`` in ``as_namedtuple(cls, values)``: the fields' adjoints by position
-    (``g`` a namedtuple's adjoint: by position, or by field name when read by attribute)."""
-    if _zero(g):
-        return 0.0
-    return [g.get(f, 0.0) for f in cls._fields] if isinstance(g, dict) else list(g)
-
-
-def as_namedtuple_jvp(cls, tangents):
-    """Tangent of ``as_namedtuple(cls, values)``: the namedtuple of the values' tangents."""
-    return 0.0 if _zero(tangents) else cls._make(tangents)

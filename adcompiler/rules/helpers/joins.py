@@ -1,5 +1,5 @@
 """Adjoints of functions that join arrays or split one: concatenate (``split_like``), stack
-(``unstack``), vstack, hstack, dstack, column_stack, append, insert, delete, split, and
+(``unstack``), vstack, hstack, dstack, column_stack, block, append, insert, delete, split, and
 ``np.r_`` / ``np.c_``;
 with the adjoints of those adjoints (``join_pieces``, ``stack_pieces``, ``dense_items``). The
 adjoint of a sequence argument is one adjoint per entry, a list, or an array when the sequence
@@ -36,6 +36,43 @@ def _lifted_pieces(g, tup, lift, axis):
     sizes = np.cumsum([np.shape(lift(t))[axis] for t in tup])[:-1]
     return _pieces_like([np.reshape(p, np.shape(t))
                          for p, t in zip(np.split(g, sizes, axis=axis), tup)], tup)
+
+
+def block_back(g, arrays):
+    """Adjoint of ``np.block(arrays)``: nested lists of arrays joined along the last axis
+    innermost and one axis further out per level of nesting, after each array got leading axes
+    up to the result's rank: the same nesting of pieces of ``g``, each in its array's shape."""
+    if _zero(g):
+        return g
+    depth, ndim = _list_depth(arrays), np.ndim(g)
+
+    def back(g, item, level):
+        if not isinstance(item, list):
+            return np.reshape(g, np.shape(item))
+        axis = ndim - depth + level
+        sizes = np.cumsum([_extent(e, axis, ndim) for e in item])[:-1]
+        return [back(p, e, level + 1) for p, e in zip(np.split(g, sizes, axis=axis), item)]
+    return back(g, arrays, 0)
+
+
+def _list_depth(item) -> int:
+    return 1 + _list_depth(item[0]) if isinstance(item, list) else 0
+
+
+def _extent(item, axis, ndim) -> int:
+    """The size along ``axis`` of a block of ``np.block`` (a nested list's: its first array's)."""
+    while isinstance(item, list):
+        item = item[0]
+    shape = np.shape(item)
+    return ((1,) * (ndim - len(shape)) + shape)[axis]
+
+
+def block_pieces(g, arrays):
+    """Adjoint of ``block_back(v, arrays)`` w.r.t. ``v``: the pieces joined again."""
+    def dense(p, item):
+        return [dense(q, e) for q, e in zip(p if not _zero(p) else [p] * len(item), item)] \
+            if isinstance(item, list) else _piece(p, item)
+    return np.block(dense(g, arrays))
 
 
 def r_items_back(g, items):
