@@ -362,6 +362,8 @@ CASES = [
     C(np.block, "np.block([[x, y], [y * 2.0, x[:, ::-1]]]) * np.arange(20.0).reshape(4, 5)",
       dict(x=V(2, 2), y=V(2, 3))),
     C(np.block, "np.block([x, y, 2.0])", dict(x=V(3), y=V())),
+    # (a name known when it runs: the rule, not an attribute read; PAIR: a namedtuple class)
+    C(getattr, 'getattr(PAIR(x * 2.0, y), "ab"[int(np.sum(x) > 100.0)]) * y', dict(x=V(3), y=V())),
     C(np.block, "np.block([[x], [np.ones(3)]]) ** 2", dict(x=V(3))),
     C(np.gradient, "np.gradient(x)", dict(x=V(5))),
     C(np.gradient, "np.gradient(x, 0.5, edge_order=2)", dict(x=V(6))),

@@ -1606,3 +1606,27 @@ def test_namedtuples_made_from_a_sequence_replaced_and_as_dicts():
     # found by trial 12 (p939): P(*theta), P._make(theta), ._replace of a module-level
     # instance and ._asdict() were refused
     check_all_modes(pair_unpacked, [np.array([1.5, 2.0])])
+
+
+Prior = collections.namedtuple("Prior", "mean sd")
+PRIORS = Fields(a=Prior(1.0, 2.0), b=Prior(-0.5, 0.5))
+
+
+def log_prior(p):
+    lp = 0.0
+    for name, value in p._asdict().items():  # (p: an argument, its class known when it runs)
+        prior = getattr(PRIORS, name)
+        lp = lp - 0.5 * ((value - prior.mean) / prior.sd) ** 2
+    return lp
+
+
+def posterior_of_fields(theta):
+    p = Fields(*theta)
+    spread = sum(getattr(p, name) ** 2 for name in p._fields)  # (p depends on theta)
+    return log_prior(p._replace(b=np.exp(p.b))) + p.a * p.b + spread
+
+
+def test_a_namedtuple_argument_as_a_dict_and_attributes_read_by_name():
+    # found by trial 12 (p939): p._asdict() of a namedtuple argument, getattr(PRIORS, name) of a
+    # name known when it runs, and a field named like an array method (prior.mean)
+    check_all_modes(posterior_of_fields, [np.array([0.7, -0.2])])

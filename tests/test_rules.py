@@ -26,7 +26,8 @@ def _import_source(path, name, source):
 def _module(tmp_path_factory):
     """Write one function per case to a module and import it."""
     path = tmp_path_factory.mktemp("rulecases") / "rule_case_functions.py"
-    lines = ["import copy", "import math", "import numpy as np", "try:", "    import scipy.special as sp",
+    lines = ["import collections", "import copy", "import math", "import numpy as np",
+             "PAIR = collections.namedtuple('PAIR', 'a b')", "try:", "    import scipy.special as sp",
              "    import scipy.stats as st", "    import scipy.linalg as sla", "    import scipy.signal as sig",
              "    import scipy.spatial.distance as ssd",
              "except ImportError:",

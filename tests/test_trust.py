@@ -4443,3 +4443,18 @@ def test_constant_records_grouped_then_passed_to_a_helper_with_the_parameters():
     # "with values depending on w"; the helper's source says it writes into nothing
     check_all_modes(_records_grouped, [np.array([1.0, 0.5])])
     np.testing.assert_allclose(ad.grad(_records_grouped)(np.array([1.0, 0.5])), [12.0, 26.0])
+
+
+def _norms_cubed(x):
+    return np.linalg.norm(x) ** 3 + np.linalg.norm(x[:2] * x[1:], ord=2) \
+        + np.linalg.norm(np.outer(x, x), axis=1).sum() ** 2 + np.linalg.norm(x, ord=1) * x[0]
+
+
+def test_reverse_over_reverse_through_the_adjoint_of_a_norm():
+    # the campaign's most frequent refusal of reverse-mode Hessians (dnorm, the adjoint of
+    # np.linalg.norm, had no reverse-mode rule): differentiated through its source, as forward
+    # mode does
+    x = np.array([0.3, -0.5, 0.8])
+    np.testing.assert_allclose(ad.hessian(_norms_cubed, mode="reverse")(x),
+                               ad.hessian(_norms_cubed)(x), rtol=1e-10, atol=1e-12)
+    check_all_modes(_norms_cubed, [x])

@@ -41,6 +41,9 @@ E(builtins.float, "x", "g")
 D(builtins.sum, "iterable, start=0", "sum_back(g, iterable, start)",
   start="sum_start_back(g, start, iterable)", jvp="sum_jvp(t_iterable, t_start, iterable, start)")
 D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
+# (getattr(obj, name) of a name known when it runs: an object's adjoint holds its attributes')
+D(builtins.getattr, "object, name", "getattr_back(g, object, name)",
+  jvp="getattr_jvp(object, t_object, name)", zero=("name",))
 # (copies: the same values, so the same adjoint; a deep copy's arrays are new, a copy's entries
 # are the original's, see planning/contents.py)
 D(copy.copy, "x", "g", linear=True, like="x")

@@ -233,6 +233,7 @@ for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, j
                 reductions.median_back, polynomials.linspace_back, shapes.meshgrid_back,
                 containers.sequence_repeat_back, reductions.accumulate_extreme_back,
                 containers.merged_dict_back, records.as_namedtuple_back, records.fields_dict_back,
+                records.getattr_back,
                 statistics.quantile_back, statistics.nanmedian_back,
                 joins.delete_back, joins.insert_back, shapes.scatter_back):
     _rest = list(inspect.signature(_helper).parameters)[1:]

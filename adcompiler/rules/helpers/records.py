@@ -1,10 +1,13 @@
 """Namedtuples in the normal form: made from their fields' values (``as_namedtuple``: ``Cls(a,
 b)``, ``Cls(*xs)``, ``Cls._make(xs)``) and read as a dict (``fields_dict``: ``b._asdict()``),
-with their adjoints and tangents. A namedtuple's adjoint holds its fields' by position, or by
+with their adjoints and tangents; and ``getattr(obj, name)`` of a name known when it runs. A namedtuple's adjoint holds its fields' by position, or by
 field name (a dict) when they were read by attribute."""
 from __future__ import annotations
 
+import numpy as np
+
 from ...errors import AdError
+from ...runtime import add_attribute, attribute, own
 from ._base import _zero
 
 
@@ -40,7 +43,7 @@ def fields_dict_back(g, b):
     """Adjoint of ``b`` in ``fields_dict(b)``: the fields' adjoints by position."""
     if _zero(g):
         return 0.0
-    return [g.get(f, 0.0) for f in b._fields]
+    return own([g.get(f, 0.0) for f in b._fields], b)  # (by position, its fields named)
 
 
 def fields_dict_jvp(b, t_b):
@@ -50,3 +53,19 @@ def fields_dict_jvp(b, t_b):
     if isinstance(t_b, dict):
         return {f: t_b.get(f, 0.0) for f in b._fields}
     return dict(zip(b._fields, t_b))
+
+
+def getattr_back(g, obj, name):
+    """Adjoint of ``obj`` in ``getattr(obj, name)`` (a name known when it runs): its attributes'
+    adjoint, by name; an array's attribute (``x.T``) is refused (its adjoint is an array)."""
+    if isinstance(obj, (np.ndarray, np.generic)):
+        raise AdError("getattr(x, name) of an array's attribute with a name known only when it "
+                      "runs is not differentiated", hint="write the attribute: x.T, x.real")
+    return add_attribute(0.0, name, g)
+
+
+def getattr_jvp(obj, t_obj, name):
+    """Tangent of ``getattr(obj, name)``."""
+    if isinstance(obj, (np.ndarray, np.generic)):
+        getattr_back(0.0, obj, name)
+    return attribute(t_obj, name)
