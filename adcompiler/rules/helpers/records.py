@@ -1,7 +1,8 @@
 """Namedtuples in the normal form: made from their fields' values (``as_namedtuple``: ``Cls(a,
 b)``, ``Cls(*xs)``, ``Cls._make(xs)``) and read as a dict (``fields_dict``: ``b._asdict()``),
-with their adjoints and tangents; and ``getattr(obj, name)`` of a name known when it runs. A namedtuple's adjoint holds its fields' by position, or by
-field name (a dict) when they were read by attribute."""
+with their adjoints and tangents; and ``getattr(obj, name)`` of a name known when it runs. A
+namedtuple's adjoint holds its fields' by position, or by field name (a dict) when they were
+read by attribute."""
 from __future__ import annotations
 
 import numpy as np
