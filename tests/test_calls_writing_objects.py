@@ -605,3 +605,91 @@ def test_a_model_given_as_a_default_argument_in_every_mode():
         check_all_modes(with_a_default_model, [th])
         value, tangent = ad.jvp(with_a_default_model, (th,), (np.array([1.0, 0.0]),))
         assert tangent == pytest.approx(ad.grad(with_a_default_model)(th)[0], rel=1e-12)
+
+
+class Cached:
+    def __init__(self, W):
+        self.W = W
+
+    def __call__(self, x):
+        self.out = np.tanh(x @ self.W)
+        return self.out
+
+    def penalty(self):
+        return np.sum(self.out ** 2)
+
+
+class Predictor:
+    def __init__(self):
+        self.w = np.zeros(2)
+
+    def predict(self, X):
+        return X @ self.w
+
+
+class NoInit:
+    def fit_transform(self, X):
+        self.m = X.mean(axis=0)
+        return X - self.m
+
+    def transform(self, X):
+        return X - self.m
+
+
+class Fitted:
+    def __init__(self):
+        self.c = 1.0
+
+    def fit(self, v):
+        self.m = 2.0 * v
+        return v
+
+    def predict(self, k):
+        return k * self.m * self.c
+
+
+CACHED = Cached(np.array([[0.3, -0.7], [0.9, 0.2]]))
+PREDICTOR = Predictor()
+_DESIGN = np.array([[1.0, 2.0], [0.5, -1.0]])
+
+
+def cached_then_penalty(x):
+    y = CACHED(x)
+    return np.sum(y) + CACHED.penalty()
+
+
+def assigned_then_predicted(w):
+    PREDICTOR.w = w  # (a module-level model: scipy.optimize objectives are written so)
+    return np.sum(PREDICTOR.predict(_DESIGN) ** 2)
+
+
+def fitted_without_init(X):
+    s = NoInit()
+    a = s.fit_transform(X)
+    return np.sum(a ** 3) + np.sum(s.transform(_DESIGN) ** 3)
+
+
+def fitted_in_a_list(w):
+    models = [Fitted(), Fitted()]
+    a = models[0].fit(w) + models[1].fit(2 * w)
+    return a + sum(m.predict(3.0) for m in models)
+
+
+def test_a_value_stored_by_one_call_and_read_by_a_later_method():
+    # found by trial 13: a method storing a value in its object, read by a later method call
+    # (a module-level layer's cache, a scaler without __init__, models in a list), lost the
+    # derivative through the attribute, silently; a module-level model whose weights the
+    # function assigns was given a gradient of 0. The model is now passed to its method as an
+    # argument (differentiated); the others are refused where the later call runs
+    check_all_modes(assigned_then_predicted, [np.array([0.3, -0.5])])
+    np.testing.assert_allclose(ad.grad(assigned_then_predicted)(np.array([0.3, -0.5])),
+                               [-0.75, -4.1], rtol=1e-12)
+    cases = [(cached_then_penalty, (np.array([0.5, -1.0]),), "penalty"),
+             (fitted_without_init, (np.array([[0.1, -0.4], [0.7, 0.2], [-1.2, 0.5]]),),
+              "transform"), (fitted_in_a_list, (0.7,), "predict")]
+    for fn, args, method in cases:
+        for run in (lambda: ad.grad(fn)(*args),
+                    lambda: ad.jvp(fn, args, tuple(np.ones_like(a) for a in args))):
+            with pytest.raises(ad.AdError, match=r"calling \S*%s with an object holding a value"
+                               % method):
+                run()

@@ -15,6 +15,7 @@ import gast
 import numpy as np
 
 from .. import callables, custom, hooks, rules, runtime
+from ..arguments import plain_object
 from ..errors import AdError
 from ..ir import const, loads, name, target_of
 from ..parse import is_library_function, is_user_function, traced_library_function, unwrap
@@ -22,6 +23,7 @@ from ..resolve import MISSING
 from ..rules.builtin_rules import READS_LOCALS
 from .activity import changes_nothing
 from .binding import RuleBinding
+from .known_objects import KnownObjects
 from .plan import Plan, _call_text, _unpacks, dynamic_plan
 
 _LOGGING = frozenset({"debug", "info", "warning", "error", "critical", "exception", "log"})
@@ -65,7 +67,7 @@ _OBJECT_HINT = ("create the object outside the differentiated function and pass 
                 "argument: its methods are then differentiated and its attributes get gradients")
 
 
-class CallPlans(RuleBinding):
+class CallPlans(RuleBinding, KnownObjects):
     """How each call of one normalised function is differentiated (the plans ``StatementPlanner``
     makes for calls)."""
 
@@ -188,6 +190,9 @@ class CallPlans(RuleBinding):
             plan.kind = "checkpoint"
             plan.guard = (func, named)
             return plan
+        plan = self.module_object_call(s, call, target, named)
+        if plan is not None:
+            return plan
         if isinstance(target, types.FunctionType) or (
                 isinstance(target, types.MethodType)
                 and isinstance(target.__func__, types.FunctionType)):
@@ -199,6 +204,24 @@ class CallPlans(RuleBinding):
             and hasattr(obj, "logpdf")
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj),
                     hint=_FROZEN_HINT % ((_call_text(func),) * 2) if frozen else None)
+
+    def module_object_call(self, s, call, target, named):
+        """``MODEL.predict(X)`` or ``LAYER(x)`` of a module-level object of the user's: the
+        subroutine of its class's function, the object its first argument, whose attributes'
+        derivatives then follow the call; else None."""
+        func = call.func
+        receiver = func.value if isinstance(func, gast.Attribute) else func
+        if not (isinstance(target, types.MethodType)
+                and isinstance(target.__func__, types.FunctionType)
+                and isinstance(receiver, gast.Name) and plain_object(target.__self__)
+                and self.ctx.resolver.resolve(receiver) is target.__self__):
+            return None
+        args = [receiver] + list(call.args)
+        plan = self.subroutine_plan(s, gast.Call(func=func, args=args, keywords=call.keywords),
+                                    target.__func__)
+        plan.call_args = args
+        plan.guard = (func, named)
+        return plan
 
     def unseen_code_plan(self, call, obj, target):
         """The opaque plan of a call whose derivative would go through code the compiler does not
@@ -238,30 +261,6 @@ class CallPlans(RuleBinding):
                         hint="use grad(grad(grad(f))) for scalar functions, or one level less")
         return None
 
-    def is_module_object(self, var) -> bool:
-        """Whether ``var`` names a module-level object (not a local, not an argument)."""
-        return var not in self.layout.binds and var not in self.params \
-            and var not in self.ctx.temps and self.ctx.resolver.resolve(name(var)) is not MISSING
-
-    def is_known_object(self, node) -> bool:
-        """Whether ``node`` names an object argument of a known class, or an object made here
-        (bound once, to ``new_object(Cls)``): never an array (``cell.size`` is its own)."""
-        return self.known_class(node) is not None
-
-    def known_class(self, node):
-        """The class of the object argument or object made here ``node`` names (see
-        ``is_known_object``), else None."""
-        if not isinstance(node, gast.Name):
-            return None
-        if node.id in self.ctx.arg_classes and node.id not in self.layout.binds:
-            return self.ctx.arg_classes[node.id]
-        made = self.bound_once.get(node.id)
-        if made is not None and isinstance(made.value, gast.Call) \
-                and self.ctx.resolver.resolve(made.value.func) is runtime.new_object:
-            cls = self.ctx.resolver.resolve(made.value.args[0])
-            return cls if isinstance(cls, type) else object
-        return None
-
     def frame_reads(self, call) -> list:
         """For a call of eval, exec, locals, vars() or another function that reads the calling
         function's local variables (``builtin_rules.READS_LOCALS``): every variable of the function,
@@ -273,25 +272,6 @@ class CallPlans(RuleBinding):
         params = [p.id for p in a.posonlyargs + a.args + a.kwonlyargs + [a.vararg, a.kwarg]
                   if p is not None]
         return params + sorted(set(self.layout.binds) - set(params))
-
-    def argument_method(self, func):
-        """The plain function (or staticmethod) behind ``obj.name`` when ``obj`` is an object
-        argument of a known class that the body never rebinds; else None."""
-        if isinstance(func, gast.Name):  # calling the object itself
-            obj, attr = func, "__call__"
-        elif isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
-            obj, attr = func.value, func.attr
-        else:
-            return None
-        cls = self.ctx.arg_classes.get(obj.id)
-        if cls is None or obj.id in self.layout.binds:
-            return None
-        method = inspect.getattr_static(cls, attr, None)
-        if isinstance(method, types.FunctionType) and not is_library_function(method):
-            return method
-        if isinstance(method, staticmethod) and isinstance(method.__func__, types.FunctionType):
-            return method
-        return None
 
     def gradient_factory(self, s, call, obj):
         """``df = ad.grad(f, ...)`` inside the function, with f and the options known: make the

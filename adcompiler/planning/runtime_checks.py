@@ -14,13 +14,14 @@ import gast
 from .. import rules, runtime
 from ..analysis import is_container
 from ..ir import copy_tree, loads, name, target_of
+from .plain_calls import PlainCallChecks
 from .plan import method_text
 
 _ARRAY_ATTRIBUTES = frozenset(("shape", "ndim", "size", "dtype", "T", "real", "imag", "mT", "flat",
                                "itemsize", "nbytes", "strides"))
 
 
-class RuntimeChecks:
+class RuntimeChecks(PlainCallChecks):
     """The statements and expressions for generated code that plans ask for (a mixin of the
     transforms, whose ``plan``, ``sites``, ``ctx`` and ``loc`` it reads)."""
 
@@ -44,7 +45,7 @@ class RuntimeChecks:
             call = gast.Call(func=name(self.ctx.helper(check)),
                              args=[copy_tree(a) for a in args] + [name(refusal)], keywords=[])
             return [gast.copy_location(gast.Expr(value=call), s)] + self.checks_of_plan(s)
-        return self.checks_of_plan(s)
+        return self.checks_of_plan(s) + self.plain_call_check(s)
 
     def checks_of_plan(self, s) -> list:
         """The checks of ``checks`` that the statement's plan asks for."""

@@ -65,19 +65,27 @@ class ForwardSweep:
     def guarded(self, s):
         """``s``, a loop or an ``if`` with nothing to differentiate, as it runs, with the checks
         planning asked for before the statements inside it (an in-place update left to a check
-        when it runs, ``hidden += 0.1`` of a ``hidden`` that may be an array another name holds)."""
+        when it runs, ``hidden += 0.1`` of a ``hidden`` that may be an array another name holds;
+        a call of the user's code given objects, ``plain_call_check``)."""
         guards = self.plan.aliasing.array_guards
-        if not any(id(n) in guards for n in walk(s)):
-            return s
+        added = []
+
         def block(stmts):
             out = []
             for st in stmts:
-                out.extend(self.checks(st) if id(st) in guards else [])
-                out.append(self.guarded(st) if isinstance(st, (gast.For, gast.While, gast.If))
-                           else st)
+                if isinstance(st, (gast.For, gast.While, gast.If)):
+                    out.append(self.guarded(st))
+                    added.append(out[-1] is not st)
+                    continue
+                # (a call of the user's code given objects: see plain_call_check)
+                found = self.checks(st) if id(st) in guards else self.plain_call_check(st)
+                added.extend(found)
+                out.extend(found + [st])
             return out
         copy = located(type(s)(**{f: getattr(s, f) for f in s._fields}), s)
         copy.body, copy.orelse = block(s.body), block(s.orelse)
+        if not any(added):
+            return s
         copy.ad_inactive = True
         return copy
 

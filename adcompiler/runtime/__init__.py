@@ -137,6 +137,7 @@ from .objects import (
     attribute_alone,
     check_entries_distinct,
     check_followed,
+    check_objects_followed,
     entry_alone,
     fresh_computation,
     make_function,
@@ -206,7 +207,7 @@ __all__ = [
     # objects
     "add_attribute", "attribute", "without_attribute", "with_attribute", "unfollowed",
     "make_function", "new_object", "fresh_computation", "check_followed", "OuterName",
-    "check_entries_distinct", "entry_alone",
+    "check_entries_distinct", "entry_alone", "check_objects_followed",
     "outer_value", "set_outer",
     # calls
     "vectorized", "Unpacked", "unpacked", "MethodCall", "method_call", "call_forward",

@@ -117,6 +117,19 @@ def check_followed(obj, attr, refusal, code_refusal=None):
             raise code_refusal(type(found).__name__)
 
 
+@_effectful
+def check_objects_followed(refusal, *values):
+    """Raise ``refusal`` (naming the attribute) when one of ``values``, the objects given to a
+    call that is not differentiated, holds a value a called function left in its attribute
+    (see ``check_followed``)."""
+    if _UNFOLLOWED:
+        for value in values:
+            for attr, held in getattr(value, "__dict__", {}).items():
+                entry = _UNFOLLOWED.get((id(value), attr))
+                if entry is not None and entry[0] is value and entry[1] is held:
+                    raise refusal(attr)
+
+
 # (what reading from a class gives without running code of the user's: its methods)
 _PLAIN_CLASS_ATTRIBUTES = (types.FunctionType, staticmethod, classmethod, types.BuiltinFunctionType,
                            types.MethodDescriptorType, types.WrapperDescriptorType)
