@@ -2,6 +2,7 @@
 subscript assignment, each against finite differences."""
 import collections
 import functools
+import typing
 
 import numpy as np
 import pytest
@@ -1630,3 +1631,24 @@ def test_a_namedtuple_argument_as_a_dict_and_attributes_read_by_name():
     # found by trial 12 (p939): p._asdict() of a namedtuple argument, getattr(PRIORS, name) of a
     # name known when it runs, and a field named like an array method (prior.mean)
     check_all_modes(posterior_of_fields, [np.array([0.7, -0.2])])
+
+
+class Normal(typing.NamedTuple):
+    loc: float
+    log_scale: float
+
+    def rsample(self, eps):
+        return self.loc + np.exp(self.log_scale) * eps
+
+
+def sampled(p):
+    q = Normal(p[0], p[1])
+    r = q._replace(loc=q.loc * 2.0)
+    return q.rsample(0.3) ** 2 + r.rsample(-0.2) * sum(q)
+
+
+def test_methods_of_a_typed_namedtuple_and_its_fields_summed():
+    # found by trial 13 (p1038): a method of a typing.NamedTuple recursed through the calls chosen
+    # at run time (a RecursionError), and sum(q) beside q._replace(...) met adjoints by position
+    # with no fields' names (a TypeError)
+    check_all_modes(sampled, [np.array([1.0, -0.5])])

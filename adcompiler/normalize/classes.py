@@ -167,14 +167,16 @@ class ReturnedObjects:
 
     def returned_object_method(self, node):
         """``v.method(args)`` for ``v`` an object a called function returned (see
-        ``note_result_class``), or an entry of a list of objects of one class whose method
-        writes into nothing: the call of its class's function, ``Vec.method(v, args)``
-        (differentiated through its source like any function of the user's); else None."""
+        ``note_result_class``), a namedtuple of a known class, or an entry of a list of objects
+        of one class whose method writes into nothing: the call of its class's function,
+        ``Vec.method(v, args)`` (differentiated through its source like any function of the
+        user's); else None."""
         func = node.func
         if not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
-                and func.value.id in self.returned_objects | self.entry_objects):
+                and func.value.id in self.returned_objects | self.entry_objects
+                | set(self.namedtuples)):
             return None
-        cls = self.object_classes[func.value.id]
+        cls = self.object_classes.get(func.value.id) or self.namedtuples[func.value.id]
         fn = inspect.getattr_static(cls, func.attr, None)
         static = isinstance(fn, staticmethod)
         fn = fn.__func__ if static else fn

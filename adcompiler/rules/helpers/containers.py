@@ -171,7 +171,8 @@ def sum_back(g, iterable, start=0):
             if len(iterable)
             else np.zeros(np.shape(iterable))
         )
-    return [unbroadcast(g, e) for e in iterable]
+    parts = [unbroadcast(g, e) for e in iterable]
+    return own(parts, iterable) if hasattr(iterable, "_fields") else parts  # (fields named)
 
 
 def entries_sum(g, iterable=(), start=0):
