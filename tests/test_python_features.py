@@ -1652,3 +1652,15 @@ def test_methods_of_a_typed_namedtuple_and_its_fields_summed():
     # at run time (a RecursionError), and sum(q) beside q._replace(...) met adjoints by position
     # with no fields' names (a TypeError)
     check_all_modes(sampled, [np.array([1.0, -0.5])])
+
+
+def flattened_in_key_order(p):
+    params = {"W": np.outer(p, p), "b": p * 2.0, "a": np.sin(p)}
+    flat = np.concatenate([v.ravel() for k, v in sorted(params.items())])
+    keys = sorted(params.keys())
+    return np.sum(flat * np.arange(1.0, flat.size + 1.0)) + len(keys)
+
+
+def test_a_dict_of_parameters_flattened_in_key_order():
+    # found by trial 13: sorted(params.items()) was refused (dict_items)
+    check_all_modes(flattened_in_key_order, [np.array([0.3, -0.7])])

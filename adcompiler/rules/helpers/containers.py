@@ -185,7 +185,12 @@ def entries_sum(g, iterable=(), start=0):
     return np.sum(g, axis=0) if isinstance(g, np.ndarray) else sum(g)
 
 
+_DICT_VIEWS = (type({}.keys()), type({}.values()), type({}.items()))
+
+
 def _sorted_order(iterable, reverse):
+    if isinstance(iterable, _DICT_VIEWS):  # (sorted(params.items()): its pairs, as a list)
+        iterable = list(iterable)
     if not isinstance(iterable, (list, tuple, np.ndarray)):
         # (a dict sorts its keys, which carry no derivative: its rule's callers return zero)
         raise _unsupported("the derivative of sorted() of a %s is not supported"
@@ -213,6 +218,8 @@ def sorted_jvp(iterable, t, reverse=False):
     none)."""
     if isinstance(iterable, dict):
         return [0.0] * len(iterable)  # (an entry per key: the list's tangent is read by index)
+    if isinstance(t, _DICT_VIEWS):  # (the tangent of params.items(): pairs in the same order)
+        t = list(t)
     return t if _zero(t) else [t[i] for i in _sorted_order(iterable, reverse)]
 
 
