@@ -1664,3 +1664,30 @@ def flattened_in_key_order(p):
 def test_a_dict_of_parameters_flattened_in_key_order():
     # found by trial 13: sorted(params.items()) was refused (dict_items)
     check_all_modes(flattened_in_key_order, [np.array([0.3, -0.7])])
+
+
+class Scaled(typing.NamedTuple):
+    loc: float
+    log_scale: float
+
+    @property
+    def scale(self):
+        return np.exp(self.log_scale)
+
+    def rsample(self, eps):
+        return self.loc + self.scale * eps
+
+
+def sampled_through_a_property(p):
+    q = Scaled(p[0], p[1])
+    return q.rsample(0.3) ** 2
+
+
+def test_a_property_of_a_namedtuple_read_in_its_method_is_refused():
+    # trial 13 (p1038): the property's value reached the method's result without its derivative
+    # (the namedtuple's adjoint holds its fields only), silently; refused where it is read now
+    for run in (lambda: ad.grad(sampled_through_a_property)(np.array([1.0, -0.5])),
+                lambda: ad.jvp(sampled_through_a_property, (np.array([1.0, -0.5]),),
+                               (np.ones(2),))):
+        with pytest.raises(ad.AdError, match="runs code of its class"):
+            run()

@@ -291,10 +291,11 @@ class RuntimeChecks(PlainCallChecks):
         """``t = obj.attr`` whose value reaches the result: generated code refuses it when a called
         function set ``obj.attr`` to a value depending on ``wrt`` (``runtime.check_followed``)."""
         owner = s.value.value
+        kind = self.plan.kinds.get(owner.id) if isinstance(owner, gast.Name) else None
         if self.ctx.generated or not self.plan.wrt \
-                or (isinstance(owner, gast.Name) and self.plan.kinds.get(owner.id) is not None) \
+                or (kind is not None and not is_container(kind)) \
                 or s.value.attr in _ARRAY_ATTRIBUTES:
-            return []
+            return []  # (a namedtuple's attribute may be a property: checked)
         error = self.loc.error("reading %s, which a called function set to a value that depends "
                                "on %s: the derivative does not follow values a called function "
                                "leaves in an object" % (method_text(s.value, self.ctx.temps),
