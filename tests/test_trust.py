@@ -4458,3 +4458,14 @@ def test_reverse_over_reverse_through_the_adjoint_of_a_norm():
     np.testing.assert_allclose(ad.hessian(_norms_cubed, mode="reverse")(x),
                                ad.hessian(_norms_cubed)(x), rtol=1e-10, atol=1e-12)
     check_all_modes(_norms_cubed, [x])
+
+
+def _max_of_the_rows(A):
+    a1 = 0.5 * (A ** 2 + 1.0) ** (-1.5)
+    return np.sum(np.exp(max(a1)) * A)  # (max over the rows of a 2-D array: its one row)
+
+
+def test_builtin_max_over_the_rows_of_a_two_d_array():
+    # campaign seed 1382550 (older than the session): max(a) of a (1, n) array returns its row,
+    # whose adjoint was reshaped as if a number (a ValueError in forward mode)
+    check_all_modes(_max_of_the_rows, [np.array([[0.3, -0.5, 0.8, 1.2]])])

@@ -21,7 +21,7 @@ def select_jvp(ans, args, tangents):
     items = tangents[0] if len(args) == 1 else tangents
     if _zero(items):  # (the one iterable's tangent is the 0.0 of its zeros)
         return items
-    return sum(w * t for w, t in zip(weights, items) if w)
+    return sum(w * t for w, t in zip(weights, items) if np.any(w))
 
 
 def prod_jvp(start, iterable, tangents):
@@ -147,7 +147,10 @@ def dselect(g, ans, args):
     for i in hit:
         parts[i] = g / len(hit)
     if len(args) == 1 and isinstance(items, np.ndarray):  # max(x) over the entries of an array
-        return (np.reshape(np.array(parts, dtype=float), np.shape(items)),)
+        out = np.zeros(np.shape(items))  # (its rows, for a 2-D one: max returns a row)
+        for i in hit:
+            out[i] += g / len(hit)
+        return (out,)
     return (parts,) if len(args) == 1 else tuple(parts)
 
 
