@@ -1,7 +1,9 @@
 """Dataclasses made inside the differentiated function, as modern code writes small containers
 of parameters and layers: fields from positional and keyword arguments, defaults and
-``default_factory``, ``__post_init__`` deriving attributes, methods and ``__call__``, and
-``dataclasses.replace``; each against finite differences in every mode."""
+``default_factory``, ``__post_init__`` deriving attributes, methods and ``__call__``,
+``dataclasses.replace``, ``asdict`` and ``astuple``; each against finite differences in every
+mode."""
+import dataclasses
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -81,3 +83,22 @@ def missing_field(W):
 def test_a_missing_field_is_an_error_at_its_line():
     with pytest.raises(ad.AdError, match="missing argument 'b' for Dense"):
         ad.grad(missing_field)(np.ones((2, 2)))
+
+
+@dataclasses.dataclass
+class Weights:
+    w: np.ndarray
+    b: float
+
+
+def as_dict_and_tuple(w):
+    p = Weights(w * 2.0, 0.5)
+    d = dataclasses.asdict(p)
+    t = dataclasses.astuple(p)
+    d["w"][0] = 7.0  # (a deep copy: p.w keeps its value)
+    return sum(np.sum(np.asarray(v) ** 2) for v in d.values()) + np.sum(t[0] * p.w) * t[1]
+
+
+def test_asdict_and_astuple_of_a_dataclass_made_here():
+    # found by trial 13 (p1037): dataclasses.asdict / astuple were library functions with no rule
+    check_all_modes(as_dict_and_tuple, [np.array([1.0, 2.0])])

@@ -23,8 +23,8 @@ class Calls:
         atoms."""
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
-        as_dict = self.namedtuple_as_dict(node, s)
-        if as_dict is not None:  # (b._asdict(): a dict display of its fields)
+        as_dict = self.namedtuple_as_dict(node, s) or self.fields_made(node, s)
+        if as_dict is not None:  # (b._asdict(), dataclasses.asdict(p): a display of its fields)
             return as_dict
         node = self.receiver_class_call(node) or self.replaced(node) \
             or self.namedtuple_replaced(node) or self.listed_transpose(node, s) or node

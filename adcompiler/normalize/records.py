@@ -4,17 +4,19 @@ differentiated function (``layer = Layer(W, b, scale=2.0)``) is made as its gene
 stored in the order of the fields (the call's value, or the field's default, or its
 ``default_factory()``), then ``__post_init__`` called. ``dataclasses.replace(obj, **changes)``
 of such an object (or an object argument) is the call of its class with every field ``obj``
-has and the changes, as ``replace`` does. A frozen dataclass, ``InitVar`` fields and a class
+has and the changes, as ``replace`` does; ``dataclasses.asdict(obj)`` and ``astuple(obj)`` are
+the displays of deep copies of its fields. A frozen dataclass, ``InitVar`` fields and a class
 whose ``__init__`` is its own are left to the other paths.
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
 
 import gast
 
 from .. import runtime
-from ..ir import assign, const, name
+from ..ir import assign, const, copy_tree, name
 
 
 def generated_init(cls) -> bool:
@@ -101,3 +103,23 @@ class Dataclasses:
                 for f in dataclasses.fields(cls) if f.init and f.name not in changed]
         return gast.Call(func=name(self.helper(cls.__name__, cls)), args=[],
                          keywords=kept + list(node.keywords))
+
+    def fields_made(self, node, s):
+        """``dataclasses.asdict(obj)`` / ``astuple(obj)`` for ``obj`` an object of a known
+        dataclass: the dict or tuple display of deep copies of its fields (as the function makes
+        them); else None."""
+        fn = self.resolver.resolve(node.func)
+        if fn not in (dataclasses.asdict, dataclasses.astuple) or len(node.args) != 1 \
+                or node.keywords or not isinstance(node.args[0], gast.Name):
+            return None
+        cls = self.object_classes.get(node.args[0].id)
+        if not (isinstance(cls, type) and dataclasses.is_dataclass(cls)):
+            return None
+        deep = name(self.helper("deepcopy", copy.deepcopy))
+        values = [gast.Call(func=copy_tree(deep), args=[gast.Attribute(
+            value=node.args[0], attr=f.name, ctx=gast.Load())], keywords=[])
+            for f in dataclasses.fields(cls)]
+        if fn is dataclasses.astuple:
+            return self.display(gast.Tuple(elts=values, ctx=gast.Load()), s)
+        return self.display(gast.Dict(keys=[gast.Constant(value=f.name, kind=None)
+                                            for f in dataclasses.fields(cls)], values=values), s)
