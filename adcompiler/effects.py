@@ -322,6 +322,8 @@ def fresh_lists(body, params, resolve) -> set:
             if n not in fresh and n not in other and all(
                     isinstance(v, gast.List)
                     or (isinstance(v, gast.Call) and resolve(v.func) is list)
+                    # (a concatenation makes a new sequence: args[:k] + (x,) + args[k + 1:])
+                    or (isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add))
                     or (isinstance(v, gast.Name) and v.id in fresh and reads[v.id] == 1)
                     for v in values):
                 fresh.add(n)
