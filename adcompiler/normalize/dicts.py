@@ -72,48 +72,42 @@ def makes_dict(value, resolver, dicts, active=()) -> bool:
 
 def returns_dicts(fn, active=()) -> bool:
     """Whether every ``return`` of the user's function ``fn`` makes a dict (cached by code)."""
-    code = getattr(getattr(fn, "__func__", fn), "__code__", None)
-    if code is None or code in active:
-        return False
-    if code not in _RETURNS_DICTS:
-        try:
-            parsed = parse_function(fn)
-        except AdError:
-            _RETURNS_DICTS[code] = False
-            return False
-        resolver = Resolver(parsed)
-        body = parsed.tree.body
-        _, sure = dict_names(body, resolver, active=tuple(active) + (code,))
-        returned = [r.value for r in _own_returns(body)]
-        _RETURNS_DICTS[code] = bool(returned) and all(
-            r is not None and makes_dict(r, resolver, sure, tuple(active) + (code,))
-            for r in returned)
-    return _RETURNS_DICTS[code]
+    def makes_dicts(parsed, resolver, returned, code):
+        _, sure = dict_names(parsed.tree.body, resolver, active=tuple(active) + (code,))
+        return all(r is not None and makes_dict(r, resolver, sure, tuple(active) + (code,))
+                   for r in returned)
+    return _every_return(fn, _RETURNS_DICTS, makes_dicts, active)
 
 
 def returns_lists(fn) -> bool:
     """Whether every ``return`` of the user's function ``fn`` makes a new list: a display, a
     comprehension, ``list(...)``, or a name every binding of which makes one (cached by code)."""
+    def makes_lists(parsed, resolver, returned, code):
+        args = parsed.tree.args
+        params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
+        fresh = effects.fresh_lists(parsed.tree.body, params, resolver.resolve)
+        return all(isinstance(r, (gast.List, gast.ListComp))
+                   or (isinstance(r, gast.Call) and resolver.resolve(r.func) is list)
+                   or (isinstance(r, gast.Name) and r.id in fresh and r.id not in params)
+                   for r in returned)
+    return _every_return(fn, _RETURNS_LISTS, makes_lists)
+
+
+def _every_return(fn, cache, test, active=()) -> bool:
+    """``test(parsed, resolver, returned values, code)`` for the user's function ``fn``, which
+    has a ``return`` (False without one, without source, or recursively), cached by code."""
     code = getattr(getattr(fn, "__func__", fn), "__code__", None)
-    if code is None:
+    if code is None or code in active:
         return False
-    if code not in _RETURNS_LISTS:
+    if code not in cache:
         try:
             parsed = parse_function(fn)
         except AdError:
-            _RETURNS_LISTS[code] = False
+            cache[code] = False
             return False
-        resolver = Resolver(parsed)
-        body, args = parsed.tree.body, parsed.tree.args
-        params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
-        fresh = effects.fresh_lists(body, params, resolver.resolve)
-        returned = [r.value for r in _own_returns(body)]
-        _RETURNS_LISTS[code] = bool(returned) and all(
-            isinstance(r, (gast.List, gast.ListComp))
-            or (isinstance(r, gast.Call) and resolver.resolve(r.func) is list)
-            or (isinstance(r, gast.Name) and r.id in fresh and r.id not in params)
-            for r in returned)
-    return _RETURNS_LISTS[code]
+        returned = [r.value for r in _own_returns(parsed.tree.body)]
+        cache[code] = bool(returned) and test(parsed, Resolver(parsed), returned, code)
+    return cache[code]
 
 
 def _own_returns(body):
