@@ -219,6 +219,13 @@ def _problem(value, differentiated: bool, seen: set, top: bool = False, known=No
             "convert it with np.asarray(%s)%s" % (path, " (for a Dask array: %s.compute())" % path
                                                   if _root(cls) == "dask" else ""))
     if plain_object(value):
+        hidden = _methods_of(cls).intersection(vars(value))
+        if hidden:
+            attr = sorted(hidden)[0]
+            return lambda path: (
+                "%s.%s is set on the object and hides the method %s of its class %s, which the "
+                "generated code would call" % (path, attr, attr, cls.__name__),
+                "give the attribute another name than the method's")
         return _inside(vars(value).items(), "%s.%s", value, differentiated, seen)
     if differentiated and top:  # (the argument itself: a part of an object may be anything else)
         return lambda path: (
@@ -227,6 +234,20 @@ def _problem(value, differentiated: bool, seen: set, top: bool = False, known=No
             "or an object of your own class holding them" % (path, _type_name(value)),
             "pass the values to differentiate as floats or float arrays")
     return None
+
+
+def _methods_of(cls) -> frozenset:
+    """The names of the functions (methods, static and class methods, properties) ``cls`` and
+    its bases define."""
+    found = _METHODS.get(cls)
+    if found is None:
+        found = _METHODS[cls] = frozenset(
+            name for klass in cls.__mro__ if klass is not object for name, v in vars(klass).items()
+            if isinstance(v, (types.FunctionType, staticmethod, classmethod, property)))
+    return found
+
+
+_METHODS: dict = {}
 
 
 def _inside(items, spelling, value, differentiated, seen, known=False):

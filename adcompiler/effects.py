@@ -6,6 +6,7 @@ parameter. A caller's planning uses this to refuse, or to record values before, 
 see in its own code."""
 from __future__ import annotations
 
+import copy
 import inspect
 import sys
 import types
@@ -72,8 +73,8 @@ def writes_outside(fn) -> bool:
     fn = getattr(fn, "__func__", fn)
     try:
         tree = parse_function(fn).tree
-    except AdError:
-        return False
+    except AdError:  # (a function of the user's with no source to read: it may)
+        return getattr(fn, "__code__", None) is not None and not is_library_function(fn)
     own = local_names(tree)
     for node in gast.walk(tree):
         if isinstance(node, (gast.Global, gast.Nonlocal)):
@@ -237,7 +238,12 @@ def _effects(fn, active=(), nested=False):
     try:
         parsed = parse_function(fn)
     except AdError:
-        return nothing
+        if is_library_function(fn):  # (a library's writing functions are listed: _WRITING_...)
+            return nothing
+        # (a function of the user's with no source to read: it may write into, and return, any
+        # argument)
+        every = frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
+        return every, frozenset(), every, frozenset()
     result = _read_effects(parsed, tuple(active) + (code,), nested)
     _CACHE[(code, nested)] = result
     return result
@@ -298,11 +304,12 @@ def _read_effects(parsed, active, nested) -> tuple:
             frozenset(rebound - deep - augmented))
 
 
-def fresh_lists(body, params, resolve) -> set:
+def fresh_lists(body, params, resolve, concatenations=True) -> set:
     """Names whose every binding in ``body`` makes a new list (``list(x)``, ``[a, b]``, or a
-    temporary holding one that nothing else reads): a store ``name[i] = v`` replaces an entry
-    and writes into no object the function was given. A parameter counts when a top-level
-    statement rebinds it so before any such store (``args = list(args)``)."""
+    temporary holding one that nothing else reads; with ``concatenations``, ``a + b`` too, a new
+    sequence or array): a store ``name[i] = v`` replaces an entry and writes into no object the
+    function was given. A parameter counts when a top-level statement rebinds it so before any
+    such store (``args = list(args)``)."""
     bindings, other, reads = {}, set(), {}
     for node in (n for st in body for n in gast.walk(st)):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
@@ -323,7 +330,8 @@ def fresh_lists(body, params, resolve) -> set:
                     isinstance(v, gast.List)
                     or (isinstance(v, gast.Call) and resolve(v.func) is list)
                     # (a concatenation makes a new sequence: args[:k] + (x,) + args[k + 1:])
-                    or (isinstance(v, gast.BinOp) and isinstance(v.op, gast.Add))
+                    or (concatenations and isinstance(v, gast.BinOp)
+                        and isinstance(v.op, gast.Add))
                     or (isinstance(v, gast.Name) and v.id in fresh and reads[v.id] == 1)
                     for v in values):
                 fresh.add(n)
@@ -353,19 +361,22 @@ def _call_writes(node, roots, identity, resolver, active, nested) -> set:
     callee = resolver.resolve(func)
     if isinstance(func, gast.Attribute) and func.attr in WRITING_METHODS:
         written |= (identity if func.attr in _CONTAINER_METHODS else roots)(func.value)
-    elif isinstance(func, gast.Attribute) and callee is MISSING:
+    elif (isinstance(func, gast.Attribute) or nested and isinstance(func, gast.Name)) \
+            and callee is MISSING:
         # (self._set(w): a method of this method's class; with nested, self.d.set(w) too, of an
         # object whose class is not known here: any class of this module's with a method of
-        # that name, which writes into its object or its arguments)
-        own = _own_method(func, resolver)
+        # that name, which writes into its object or its arguments; and layer(x), any __call__)
+        attr, receiver = (func.attr, func.value) if isinstance(func, gast.Attribute) \
+            else ("__call__", func)
+        own = _own_method(func, resolver) if receiver is not func else None
         found = ([own] if own is not None else []) + (
-            _methods_named(func.attr, resolver)
-            if nested and not _reading_method(func.attr) else [])
+            _methods_named(attr, resolver)
+            if nested and (receiver is func or not _reading_method(attr)) else [])
         for method in found:
             inner_written, inner_augmented, _, _ = _effects(method, active, nested)
             names = _callee_params(method)
             if names and names[0] in inner_written | inner_augmented:
-                written |= roots(func.value)
+                written |= roots(receiver)
             for a, p in zip(node.args, names[1:]):
                 if p in inner_written | inner_augmented:
                     written |= roots(a)
@@ -472,11 +483,49 @@ def _library_code(resolver) -> bool:
     return found
 
 
+def _copied_on_entry(tree, params, resolver) -> set:
+    """The parameters the function first rebinds to a copy of themselves (``q = q.copy()``, as
+    the first statement naming ``q``, not in a branch or loop): what it writes afterwards is the
+    copy."""
+    # (an entry written: x.copy() of a list copies the list, not the arrays it holds)
+    entries = {n.value.id for n in gast.walk(tree) if isinstance(n, gast.Subscript)
+               and isinstance(n.ctx, gast.Store) and isinstance(n.value, gast.Name)}
+    copied, seen = set(), set()
+    for st in tree.body:
+        names = {n.id for n in gast.walk(st) if isinstance(n, gast.Name)}
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], gast.Name) and st.targets[0].id in params \
+                and st.targets[0].id not in seen \
+                and _copy_of(st.value, st.targets[0].id, resolver, st.targets[0].id in entries):
+            copied.add(st.targets[0].id)
+        seen |= names
+    return copied
+
+
+def _copy_of(value, var, resolver, entries_written) -> bool:
+    """Whether ``value`` is a new copy of the name ``var`` and what it holds: ``np.copy(var)``,
+    ``np.array(var)``, ``copy.deepcopy(var)``, ``var.astype(t)``, or ``var.copy()`` (of an
+    array, unless ``entries_written``: of a list, its entries are the caller's)."""
+    if not isinstance(value, gast.Call) or value.keywords and not (
+            isinstance(value.func, gast.Attribute) and value.func.attr == "astype"):
+        return False
+    func = value.func
+    if isinstance(func, gast.Attribute) and func.attr in ("copy", "astype") \
+            and isinstance(func.value, gast.Name) and func.value.id == var \
+            and len(value.args) == (func.attr == "astype"):
+        return not any(k.arg == "copy" for k in value.keywords) \
+            and (func.attr == "astype" or not entries_written)
+    fn = resolver.resolve(func)
+    return len(value.args) == 1 and isinstance(value.args[0], gast.Name) \
+        and value.args[0].id == var and any(fn is f for f in (np.copy, np.array, copy.deepcopy))
+
+
 def _holders(tree, params, resolver, entries=True) -> dict:
     """Name -> the parameters whose object (or a view of it) the name may hold: each parameter
     itself, and names bound to a parameter, an element or slice of it, or a view of it (or, with
     ``entries``, a display holding one; ``a, b = x, y`` binds a to x, b to y)."""
-    holders = {p: {p} for p in params}
+    copied = _copied_on_entry(tree, params, resolver)
+    holders = {p: set() if p in copied else {p} for p in params}
 
     changed = True
     while changed:

@@ -284,10 +284,9 @@ def is_library_function(fn) -> bool:
     if root in LIBRARY_ROOTS:
         return True
     stdlib = sysconfig.get_paths()["stdlib"]
-    return (
-        fn.__code__.co_filename.startswith(stdlib + "/")
-        and "-packages" not in fn.__code__.co_filename
-    )
+    filename = fn.__code__.co_filename
+    return (filename.startswith(stdlib + "/") and "-packages" not in filename) \
+        or filename.startswith("<frozen ")  # (posixpath, os: the standard library's own)
 
 
 def define(source: str, name: str, namespace: dict, filename: str) -> types.FunctionType:

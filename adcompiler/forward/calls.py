@@ -49,8 +49,10 @@ class Calls:
         t = self.operand_tangent(node)
         if t is None or isinstance(node, (gast.Tuple, gast.Dict)):
             return t
-        # (an attribute's tangent may be the 0.0 of its object's)
-        if isinstance(node, gast.Attribute):
+        # (an attribute's tangent may be the 0.0 of its object's; an array's may be the 0.0 a
+        # linear rule gave for a number's 0.0: unreduce(0.0, x))
+        if isinstance(node, gast.Attribute) or (
+                isinstance(node, gast.Name) and self.plan.kind_of(node) not in ("float", "scalar")):
             return gast.Call(func=name(self.helper("dense")), args=[t, node], keywords=[])
         return self.dense(t, node)
 

@@ -85,7 +85,10 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     _learn_rebound_objects(norm, lowered, params)
     _learn_argument_lists(norm, lowered, list_classes or {}, stores)
     norm.caller_objects = params - set(number_params)
+    norm.parameters = params
+    norm.note_uses(lowered)
     body = norm.block(lowered)
+    norm.check_held_classes(body)
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
                            returns=None, type_comment=None, type_params=[])
     gast.copy_location(out, fdef)

@@ -9,6 +9,7 @@ setters, called; ``__setattr__`` and other descriptors, refused where they run).
 from __future__ import annotations
 
 import inspect
+import sys
 import types
 
 import gast
@@ -131,7 +132,7 @@ class Callees:
         return self.atom(gast.Call(func=name(self._builtin("list")), args=[call], keywords=[]),
                          s)
 
-    def super_call(self, node):
+    def super_call(self, node, s):
         """``super(C, obj).name(args)`` (``super()`` in a method, see ``parse._as_in_class``): the
         call ``name(obj, args)`` of the function a class after ``C`` in ``C``'s order of bases
         defines, a function of the user's (inlined or differentiated through its source); None
@@ -145,7 +146,23 @@ class Callees:
         cls = self.resolver.resolve(func.value.args[0])
         if not isinstance(cls, type):
             return None
-        found = next((vars(k)[func.attr] for k in cls.__mro__[1:] if func.attr in vars(k)), None)
+        # (the class after C in the order of the object's class: a mixin's next one, L1 of
+        # class ElasticNet(L2, L1) for super() in L2)
+        owner = self.object_classes.get(getattr(func.value.args[1], "id", None))
+        order = owner.__mro__ if isinstance(owner, type) and issubclass(owner, cls) \
+            else cls.__mro__
+        if order is cls.__mro__ and _orders_differ(cls):  # (checked where it runs)
+            error = self.loc.error(
+                "super() in a method of %s was resolved for an object of %s or of a subclass "
+                "putting the same classes after it, but this one's class puts others (multiple "
+                "inheritance)" % (cls.__name__, cls.__name__), node,
+                hint="call the method of the class you mean (Base.method(self, ...))")
+            self.emit(gast.Expr(value=gast.Call(
+                func=name(self.helper("check_super_order", runtime.check_super_order)),
+                args=[self.atom(func.value.args[1], s), self.atom(func.value.args[0], s),
+                      name(self.helper("refusal", runtime.Refusal(error)))], keywords=[])), s)
+        after = order[order.index(cls) + 1:]
+        found = next((vars(k)[func.attr] for k in after if func.attr in vars(k)), None)
         if found is object.__init__ and not node.args and not node.keywords:
             return const(None)  # (super().__init__() of a base without one: nothing to do)
         if not isinstance(found, types.FunctionType):
@@ -163,7 +180,7 @@ class Callees:
         if getattr(call, "ad_not_inlined", False):
             return None
         fn = self.resolver.resolve(call.func) if self.is_global(call.func) else MISSING
-        return self.inlinable(fn, call, call.args)
+        return self.inlinable(fn, call, call.args, nested=True)
 
     def writing_method(self, call):
         """``writing_callee`` for a method of an object argument or an object made here
@@ -179,7 +196,7 @@ class Callees:
         else:
             return None
         fn = inspect.getattr_static(self.object_classes[receiver.id], attr, None)
-        return self.inlinable(fn, call, [receiver] + list(call.args))
+        return self.inlinable(fn, call, [receiver] + list(call.args), nested=True)
 
     def construct(self, target, value, s) -> bool:
         """``target = Cls(args)`` for a class of the user's defined in this function's file, whose
@@ -201,7 +218,9 @@ class Callees:
                          args=[value.func], keywords=[])
         self.emit(assign(target, made), s)
         self.object_classes[target] = cls
-        self.inline_function(self.inlinable(cls.__init__, call, call.args), call, s)
+        self.made_objects.add(target)
+        if cls.__init__ is not object.__init__:  # (a class without one: nothing to run)
+            self.inline_function(self.inlinable(cls.__init__, call, call.args), call, s)
         return True
 
     def constructed_class(self, value):
@@ -214,23 +233,39 @@ class Callees:
         if generated_init(cls):
             return cls
         init = inspect.getattr_static(cls, "__init__", None) if isinstance(cls, type) else None
-        if not isinstance(init, types.FunctionType) or type(cls).__call__ is not type.__call__ \
-                or cls.__new__ is not object.__new__ or "__slots__" in vars(cls):
+        if type(cls).__call__ is not type.__call__ or cls.__new__ is not object.__new__ \
+                or "__slots__" in vars(cls):
+            return None
+        if init is object.__init__:  # (Dense() of a class without __init__)
+            return cls if cls.__setattr__ is object.__setattr__ and not value.args \
+                and not value.keywords and self.defined_here(cls) else None
+        if not isinstance(init, types.FunctionType):
             return None
         call = gast.Call(func=value.func, args=[value.func] + list(value.args),
                          keywords=value.keywords)
         return cls if self.inlinable(init, call, call.args) is not None else None
 
-    def inlinable(self, fn, call, args):
+    def defined_here(self, cls) -> bool:
+        """Whether the class ``cls`` is defined in this function's module and file."""
+        try:
+            return sys.modules.get(cls.__module__).__dict__ is self.resolver.parsed.globals \
+                and inspect.getfile(cls) == self.loc.filename
+        except (AttributeError, TypeError):
+            return False
+
+    def inlinable(self, fn, call, args, nested=False, always=False):
         """The parsed ``fn`` called with ``args`` when the call can be inlined (see
-        ``writing_callee``), else None."""
+        ``writing_callee``), else None. ``nested``: a method, inlined also when it writes only
+        through a method it calls (``for layer in self.layers: layer.set(w)``); ``always``:
+        whether or not it writes."""
         if not isinstance(fn, types.FunctionType) or self.generated \
                 or fn.__globals__ is not self.resolver.parsed.globals \
                 or fn.__code__.co_freevars not in ((), ("__class__",)) \
                 or fn.__code__.co_filename != self.loc.filename \
                 or any(isinstance(a, gast.Starred) for a in args) \
                 or any(k.arg is None for k in call.keywords) \
-                or not (effects.written_parameters(fn) or self.passes_a_local_function(call)) \
+                or not (always or effects.written_parameters(fn, nested=nested)
+                        or self.passes_a_local_function(call)) \
                 or fn.__qualname__ in self.inlining:
             return None
         try:
@@ -299,3 +334,13 @@ class Callees:
         fn = getattr(found, which, None) if isinstance(found, property) else None
         return fn if isinstance(fn, types.FunctionType) else None
 
+
+def _orders_differ(cls) -> bool:
+    """Whether some subclass of ``cls`` puts other classes after it in its method resolution
+    order than ``cls`` does (``class ElasticNet(L2, L1)``: L1 after L2, not L2's base)."""
+    subclasses, rest = [], list(cls.__subclasses__())
+    while rest:
+        sub = rest.pop()
+        subclasses.append(sub)
+        rest.extend(sub.__subclasses__())
+    return any(sub.__mro__[sub.__mro__.index(cls) + 1:] != cls.__mro__[1:] for sub in subclasses)

@@ -28,25 +28,23 @@ class Calls:
             return as_dict
         node = self.receiver_class_call(node) or self.replaced(node) \
             or self.namedtuple_replaced(node) or self.listed_transpose(node, s) or node
-        if isinstance(node.func, gast.Name) and self.constructed_class(node) is not None:
-            made = self.namer.fresh(node.func.id.lower())  # ([Dense(W1), Dense(W2)])
+        factory = None if self.constructed_class(node) is not None else self.factory(node)
+        if isinstance(node.func, gast.Name) and (self.constructed_class(node) is not None
+                                                 or factory is not None):
+            made = self.namer.fresh(node.func.id.lower())  # ([Dense(W1), make_dense(W2)])
             self.temps.add(made)
-            self.construct(made, node, s)
+            if factory is not None:
+                self.inline_function(factory, node, s, target=made)
+            else:
+                self.construct(made, node, s)
             return name(made)
         made = self.namedtuple_made(node, s)
         if made is not None:  # (Belief(mean=m, cov=c): as_namedtuple(Belief, (m, c)))
             return made
-        called = self.super_call(node)
+        called = self.super_call(node, s)
         if called is not None:  # (super().__init__(w): Base.__init__(self, w))
             return called if isinstance(called, gast.Constant) else self.call(called, s)
-        if isinstance(node.func, gast.Attribute) \
-                and self.constructed_class(node.func.value) is not None:
-            # (Cls(a).run(x): the object made first, its method then a method of an object made
-            # here)
-            receiver = self.atom(node.func.value, s)
-            node = gast.Call(func=gast.Attribute(value=receiver, attr=node.func.attr,
-                                                 ctx=gast.Load()), args=node.args,
-                             keywords=node.keywords)
+        node = self.receiver_first(node, s)  # (Cls(a).run(x), self.cell.reset())
         defaulted = self.set_default(node, s)
         if defaulted is not None:  # (d.setdefault(k, v): stored if missing, then d[k] read)
             return self.expr(defaulted, s)
@@ -77,6 +75,7 @@ class Calls:
         args, keywords = self.flat_arguments(node, s)
         call = gast.Call(func=self.flat_callee(node.func, s), args=args, keywords=keywords)
         self.check_list_receiver(node, call.func, s)
+        self.note_held_append(call)
         return call
 
     def flat_arguments(self, call, s) -> tuple:

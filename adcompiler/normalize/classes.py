@@ -18,17 +18,45 @@ from .. import effects
 from ..errors import AdError
 from ..ir import copy_tree, name, walk
 from ..parse import is_user_function, parse_function
+from ..resolve import local_names
 from ..rules.helpers.records import as_namedtuple, fields_dict
 
 
 class ReturnedObjects:
     """Names of objects of a known class that calls return (a mixin of the ``Normalizer``)."""
 
+    def factory(self, value):
+        """The parsed function of the user's ``value`` calls when its one ``return``, last, makes
+        an object of a class whose ``__init__`` can be inlined (``def make_lowpass(k): return
+        Biquad(k, k, k - 1)``) and it can be inlined itself: the object is then made here;
+        else None."""
+        if not isinstance(value, gast.Call) or not self.is_global(value.func) \
+                or self.bind_object is None or self.generated:
+            return None
+        fn = self.resolver.resolve(value.func)
+        if not isinstance(fn, types.FunctionType) or isinstance(fn, type):
+            return None
+        parsed = self.inlinable(fn, value, value.args, always=True)
+        if parsed is None:
+            return None
+        body = parsed.tree.body
+        returns = [n for st in body for n in walk(st) if isinstance(n, gast.Return)]
+        last = body[-1] if body else None
+        if returns != [last] or not isinstance(last.value, gast.Call) \
+                or not isinstance(last.value.func, gast.Name):
+            return None
+        cls = fn.__globals__.get(last.value.func.id)
+        return parsed if isinstance(cls, type) and self.defined_here(cls) \
+            and last.value.func.id not in local_names(parsed.tree) else None
+
     def note_result_class(self, target, value):
         """After ``target = value`` (flattened; ``target`` bound once): when ``value`` calls a
         function or a method of an object of a known class whose every ``return`` makes an object
         of one plain class of the user's (``return Vec(self.x + o.x, ...)``, ``return self``),
         ``target`` is known to hold one (its operators and methods are then that class's)."""
+        self.note_display_class(target, value)
+        if self.held_object_class(target, value):
+            return
         if isinstance(value, gast.Name) and value.id in self.object_classes \
                 and target not in self.bound_twice and target not in self.object_classes:
             self.object_classes[target] = self.object_classes[value.id]  # (model = est)

@@ -85,7 +85,8 @@ def returns_lists(fn) -> bool:
     def makes_lists(parsed, resolver, returned, code):
         args = parsed.tree.args
         params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs]
-        fresh = effects.fresh_lists(parsed.tree.body, params, resolver.resolve)
+        fresh = effects.fresh_lists(parsed.tree.body, params, resolver.resolve,
+                                    concatenations=False)  # (out = x @ w + b: an array)
         return all(isinstance(r, (gast.List, gast.ListComp))
                    or (isinstance(r, gast.Call) and resolver.resolve(r.func) is list)
                    or (isinstance(r, gast.Name) and r.id in fresh and r.id not in params)

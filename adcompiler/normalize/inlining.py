@@ -10,6 +10,7 @@ import gast
 from ..ir import const, copy_tree, walk
 from ..resolve import local_names
 from .closures import late_names
+from .dicts import dict_names
 from .expressions import Renamer
 from .jumps import lower_jumps
 from .local_functions import lambda_def
@@ -20,9 +21,10 @@ from .sequences import iteration_kind, local_kinds
 class Inlining:
     """Calls inlined (a mixin of the ``Normalizer``)."""
 
-    def inline_function(self, parsed, call, s):
+    def inline_function(self, parsed, call, s, target=None):
         """Inline a call to the module-level function ``parsed`` (see ``writing_callee``), its
-        statements moved to where they sit in the file as this function's are."""
+        statements moved to where they sit in the file as this function's are; with ``target``,
+        what it returns is bound to that name (nothing returned)."""
         tree = copy_tree(parsed.tree)
         owner = parsed.cells.get("__class__")
         if owner is not None:  # (super(__class__, self) of a method: its class, by name here)
@@ -36,14 +38,14 @@ class Inlining:
                                 ("end_col_offset", cols)):
                 if getattr(n, attr, None) is not None:
                     setattr(n, attr, getattr(n, attr) + shift)
-        return self.inline_def(tree, call, s)
+        return self.inline_def(tree, call, s, target)
 
     def inline(self, call, s):
         """Inline a call to a nested def or lambda: its locals get fresh names, its free names
         read the enclosing function's variables at call time (closure semantics)."""
         return self.inline_def(self.local_fns[call.func.id], call, s)
 
-    def inline_def(self, fdef, call, s):
+    def inline_def(self, fdef, call, s, target=None):
         """Inline ``fdef``, called by ``call``: its locals get fresh names, its parameters are
         bound to the call's arguments, its body is flattened here, and the call's value is what
         it returns. (A local function an ``if`` chose and a partial are calls of another
@@ -67,6 +69,8 @@ class Inlining:
         self.resolver.locals |= set(renames.values())
         self.bind_parameters(bound, renames, s)
         lowered = self.lowered_body(fdef, renames)
+        self.note_uses(lowered)
+        self.learn_dicts(lowered, bound, renames)
         self.read_late |= late_names(lowered)
         self.learn_iterables(lowered, {renames[p]: value for p, value in bound.items()})
         result = lowered[-1].value
@@ -74,6 +78,8 @@ class Inlining:
         try:
             for st in lowered[:-1]:
                 self.stmt(st)
+            if target is not None:  # (flt = make_lowpass(k): the object made is flt)
+                return self.assign_to(target, result, s)
             return self.atom(result if result is not None else const(None), s)
         finally:
             self.inlining.pop()
@@ -116,6 +122,15 @@ class Inlining:
         self.resolver.locals |= {n.id for st in lowered for n in walk(st)
                                  if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         return lowered
+
+    def learn_dicts(self, body, bound, renames):
+        """The names of ``body`` (a function's, inlined here) bound to dicts (``for k in params``
+        over a dict's keys): its parameters given a dict here count as dicts."""
+        given = {renames[p] for p, value in bound.items()
+                 if isinstance(value, gast.Name) and value.id in self.sure_dicts}
+        maybe, sure = dict_names(body, self.resolver, given, set(renames.values()))
+        self.maybe_dicts |= maybe
+        self.sure_dicts |= sure
 
     def learn_iterables(self, body, arguments):
         """What is known of the names of ``body``, a function's body inlined here, its

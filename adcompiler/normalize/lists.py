@@ -93,9 +93,10 @@ class ListMethods:
         if held is None:
             return False
         value = self.atom(call.args[0], s)
-        self.emit(gast.Expr(value=gast.Call(
-            func=gast.Attribute(value=name(held[0]), attr="append", ctx=gast.Load()),
-            args=[value], keywords=[])), s)
+        appended = gast.Call(func=gast.Attribute(value=name(held[0]), attr="append",
+                                                 ctx=gast.Load()), args=[value], keywords=[])
+        self.emit(gast.Expr(value=appended), s)
+        self.note_held_append(appended)
         self.stored_back(held, s)
         return True
 

@@ -20,6 +20,10 @@ class Loops:
     """``for`` methods of the ``Normalizer`` (a mixin)."""
 
     def stmt_For(self, s):
+        if self.unrolled_loop(s):  # (for layer in self.layers of a Sequential made here)
+            return
+        if self.grown_in_loop(s):  # (for item in work: ... work.append(new): a work list)
+            return
         it = s.iter
         callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
         if callee is range and isinstance(s.target, gast.Name) and not it.keywords:
@@ -49,6 +53,34 @@ class Loops:
                             orelse=[], type_comment=None)
         loop.ad_break_flag = getattr(s, "ad_break_flag", None)
         self.emit(loop, s)
+
+    def grown_in_loop(self, s) -> bool:
+        """``for item in work:`` whose body adds to the list ``work`` (``work.append(...)``):
+        Python's loop goes on over what is added, so it is the loop ``k = 0; while k <
+        len(work): item = work[k]; k += 1; ...``; True if so, else False (nothing emitted)."""
+        seq = s.iter
+        # (not when the body binds the name again: the loop goes over the list it had first)
+        if not isinstance(seq, gast.Name) or any(
+                isinstance(n, gast.Name) and n.id == seq.id and isinstance(n.ctx, gast.Store)
+                for st in s.body for n in walk(st)) or not any(
+                isinstance(n, gast.Call) and isinstance(n.func, gast.Attribute)
+                and n.func.attr in ("append", "extend", "insert")
+                and isinstance(n.func.value, gast.Name) and n.func.value.id == seq.id
+                for st in s.body for n in walk(st)):
+            return False
+        counter = self.namer.fresh("k")
+        self.resolver.locals.add(counter)
+        self.emit(assign(counter, const(0)), s)
+        length = gast.Call(func=name(self._builtin("len")), args=[name(seq.id)], keywords=[])
+        head = [gast.Assign(targets=[s.target], value=gast.Subscript(
+                    value=name(seq.id), slice=name(counter), ctx=gast.Load()), type_comment=None),
+                assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=const(1)))]
+        loop = gast.While(test=gast.Compare(left=name(counter), ops=[gast.Lt()],
+                                            comparators=[length]),
+                          body=[located(st, s) for st in head] + s.body, orelse=[])
+        loop.ad_break_flag = getattr(s, "ad_break_flag", None)
+        self.stmt_While(located(loop, s))
+        return True
 
     def range_name(self) -> str:
         if self.resolver.lookup("range") is range and "range" not in self.resolver.locals:

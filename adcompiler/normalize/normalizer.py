@@ -14,6 +14,8 @@ only do through an import cycle.
 """
 from __future__ import annotations
 
+from collections import Counter
+
 import gast
 
 from .. import runtime
@@ -27,9 +29,11 @@ from .classes import ReturnedObjects
 from .closures import Closures
 from .dicts import DictUpdates
 from .expressions import Expressions
+from .held import HeldObjects
 from .higher_order import HigherOrder
 from .inlining import Inlining
 from .itertools_calls import ItertoolsCalls
+from .later_values import LaterValues
 from .lists import ListMethods
 from .local_functions import LocalFunctions
 from .loops import Loops
@@ -39,8 +43,8 @@ from .stores import Stores
 
 
 class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, ReturnedObjects,
-                 Inlining, LocalFunctions, Closures, Dataclasses, DictUpdates, HigherOrder,
-                 ItertoolsCalls, ListMethods):
+                 HeldObjects, Inlining, LocalFunctions, Closures, Dataclasses, DictUpdates,
+                 HigherOrder, ItertoolsCalls, ListMethods, LaterValues):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):
@@ -58,6 +62,7 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Returne
         self.read_late: set = set()  # names a closure may read late (closures.late_names)
         # parameters that may hold an object of the caller's (not a number)
         self.caller_objects: set = set()
+        self.parameters: set = set()  # the function's own
         self.loop_stores: set = set()  # names the body of the loop being rewritten binds
         self.generated = False  # normalising adcompiler's own generated code (differentiated again)
         self.growing: set = set()  # names of lists the function may add entries to
@@ -70,8 +75,33 @@ class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, Returne
         self.list_classes: dict = {}  # list -> the class of all its entries (classes.py)
         self.argument_lists: set = set()  # (of those, the list arguments)
         self.entry_objects: set = set()  # (names bound to their entries)
+        # (object made here, attribute) -> the class of the object, or ("list", class) of the
+        # objects of the list, every store into it puts there (``attribute_classes``)
+        self.held_classes: dict = {}
+        self.held_reads: dict = {}  # (object, attribute) -> a read relying on its class
+        self.held_names: dict = {}  # name bound to obj.attr -> (obj, attr)
+        self.made_objects: set = set()  # names of objects made here (``construct``)
+        self.display_classes: dict = {}  # list display -> ("list", the class of its objects)
+        self.positional: dict = {}  # list -> the classes of its objects, by position
+        self.loads: Counter = Counter()  # name -> how often the code (inlined too) reads it
+        self.stores: Counter = Counter()  # name -> how often it binds it (a loop's: twice)
+        self.entries_stored: set = set()  # names of lists the code (inlined too) stores into
         # name -> whether it holds a sequence (see ``sequences``: SEQUENCE, OTHER or None)
         self.iterables: dict = {}
+
+    def note_uses(self, body):
+        """Count the names ``body`` (lowered, to be normalised here) reads and binds, and note
+        the lists it stores entries into."""
+        for n in walk(gast.Module(body=body, type_ignores=[])):
+            if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load):
+                self.loads[n.id] += 1
+            elif isinstance(n, gast.Name):
+                self.stores[n.id] += 1
+            elif isinstance(n, (gast.For, gast.comprehension)):  # (bound again on each pass)
+                self.stores.update(t.id for t in walk(n.target) if isinstance(t, gast.Name))
+            elif isinstance(n, gast.Subscript) and isinstance(n.ctx, gast.Store) \
+                    and isinstance(n.value, gast.Name):
+                self.entries_stored.add(n.value.id)
 
     # -- helpers ---------------------------------------------------------------------------
     def temp(self) -> str:

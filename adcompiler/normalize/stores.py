@@ -102,6 +102,12 @@ class Stores:
                                  args=[name(obj), value], keywords=[])
                 self.emit(gast.Expr(value=self.call(call, s)), s)
                 return
+            if self.hides_a_method(name(obj), target.attr):
+                error = self.loc.error(
+                    "storing into %s.%s hides the method %s of its class, which the generated "
+                    "code would call" % (obj, target.attr, target.attr), s,
+                    hint="give the attribute another name than the method's")
+                self.emit(self.refusal_call(error), s)  # (where it runs: a branch not taken)
             if self.store_runs_code(name(obj), target.attr):
                 error = self.loc.error(
                     "storing into %s.%s runs code of its class (a descriptor or __setattr__) "
@@ -111,6 +117,7 @@ class Stores:
                 self.emit(self.refusal_call(error), s)  # (where it runs: a branch not taken)
             attribute = gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store())
             self.emit(gast.Assign(targets=[attribute], value=value, type_comment=None), s)
+            self.note_held_class(obj, target.attr, value)
         elif isinstance(target, (gast.Tuple, gast.List)):
             self.store_unpacked(target, value, s)
         else:
@@ -189,7 +196,12 @@ class Stores:
         """``target = value`` with value flattened; a statement never reads its own target."""
         if isinstance(value, gast.Name) and value.id == target:
             return  # ``x = x`` changes nothing
+        self.check_kept_lazy(target, value, s)
         if self.construct(target, value, s):
+            return
+        factory = self.factory(value)
+        if factory is not None:  # (flt = make_lowpass(k) of return Biquad(k, k, k - 1))
+            self.inline_function(factory, value, s, target=target)
             return
         if isinstance(value, (gast.Tuple, gast.List)) and any(
                 isinstance(n, gast.Name) and n.id == target for n in walk(value)):
@@ -239,6 +251,7 @@ class Stores:
             return None
         base = self.temp()
         self.emit(assign(base, read), s)
+        self.held_object_class(base, read)
         back = copy_tree(read)
         back.ctx = gast.Store()
         return base, back

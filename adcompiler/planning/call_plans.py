@@ -126,6 +126,10 @@ class CallPlans(RuleBinding, KnownObjects):
             plan = self.subroutine_plan(
                 s, gast.Call(func=func, args=receiver + args, keywords=call.keywords), fn)
             plan.call_args = receiver + args
+            if isinstance(fn, types.FunctionType) and isinstance(func, gast.Attribute):
+                # (Model.f = other between two calls: the code is generated again)
+                plan.guard = (func if not receiver else gast.Attribute(
+                    value=func, attr="__func__", ctx=gast.Load()), fn)
             return plan
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Constant) \
                 and isinstance(func.value.value, (str, bytes)):
@@ -165,7 +169,10 @@ class CallPlans(RuleBinding, KnownObjects):
             # (f(*args): the arguments are known when the call runs; so is the rule applied)
             return dynamic_plan(call)
         if rule is not None:
-            return self.bind_rule(s, rule, args, call.keywords, _call_text(func))
+            plan = self.bind_rule(s, rule, args, call.keywords, _call_text(func))
+            if self.rebindable(func, obj):  # (ACT = np.tanh; then ACT = np.sin: other rules)
+                plan.guard = (func, named)
+            return plan
         # its Python function, called on each element (runtime.vectorized)
         if isinstance(obj, np.vectorize):
             try:
@@ -204,6 +211,19 @@ class CallPlans(RuleBinding, KnownObjects):
             and hasattr(obj, "logpdf")
         return Plan("opaque", loads(call), callee="'%s' (%r)" % (_call_text(func), obj),
                     hint=_FROZEN_HINT % ((_call_text(func),) * 2) if frozen else None)
+
+    def rebindable(self, func, obj) -> bool:
+        """Whether the name or attribute ``func`` a function with a rule (``obj``) is called
+        through may come to denote another function: an alias (``ACT = np.tanh``), or an
+        attribute of an object (``self.act``, ``CFG.act``); not a module's function (``np.tanh``)
+        or a name that is the function's own (``exp`` of ``from numpy import exp``)."""
+        if isinstance(func, gast.Name):
+            return func.id != getattr(obj, "__name__", None)
+        # (an object's attribute holding a function; not a ufunc's method, np.add.reduce, made
+        # anew at each access)
+        return isinstance(func, gast.Attribute) \
+            and plain_object(self.ctx.resolver.resolve(func.value)) \
+            and not isinstance(obj, (types.MethodType, types.BuiltinMethodType))
 
     def module_object_call(self, s, call, target, named):
         """``MODEL.predict(X)`` or ``LAYER(x)`` of a module-level object of the user's: the

@@ -125,7 +125,9 @@ class StatementPlanner(CallPlans):
         if self.is_module_object(mutated):
             # CALLS[k] = n: runs as written (see check_attribute_stores)
             return Plan("none", callee="module")
-        bases = set(self.layout.views.get(mutated) or ()) - {getattr(s, "ad_written_back", None)}
+        bases = {b for b in self.layout.views.get(mutated) or ()
+                 if b != getattr(s, "ad_written_back", None)
+                 and not self.aliasing.filled_then_handed(b, mutated)}  # (params = items)
         # (generated code writes only into arrays it owns; no derivative follows a write of
         # values that do not depend on wrt into arrays that do not)
         if bases and not self.ctx.generated and mutated in self.aliasing.reached \

@@ -11,7 +11,7 @@ import types
 import gast
 
 from .. import runtime
-from ..analysis import FLOAT, SCALAR, is_container
+from ..analysis import FLOAT, is_container
 from ..ir import list_method, loads, target_of
 from ..parse import is_library_function
 from ..rules.helpers.containers import merged_dict
@@ -143,8 +143,9 @@ class ContainerContents:
         repeated = self.repeated(container)  # ([a] * 2 holds a twice)
         # (a copy of an argument's list holds the caller's arrays: seed 651624)
         return self.copied_unknowns(container) | {v for v in stored
-                if v not in written and (self.kinds.get(v) not in (FLOAT, SCALAR)
-                                         or v in self.ctx.zero_d_arrays) and (
+                # (a shape-() value may be a 0-d array: np.where(c, a, b) of numbers; seed
+                # 1386421)
+                if v not in written and self.kinds.get(v) != FLOAT and (
                     v in params or (v in self.layout.views and not self.fresh_result_entry(v))
                     or v in viewed or reads.get(v, 0) > 1 or repeated)}
 

@@ -37,9 +37,106 @@ def entry_read(aliasing, obj):
     argument = (aliasing.ctx.argument_containers.get(holder) or ("", ""))[1] in ("list", "dict") \
         and not _forward_bindings(aliasing, holder) \
         and (aliasing.ctx.generated or holder not in lay.binds)
-    if not argument and not made_objects(aliasing, holder):
+    if not argument and not made_objects(aliasing, holder) \
+            and owned_attribute(aliasing, holder) is None:
         return None
     return binding[0], holder, value.slice
+
+
+def owned_attribute(aliasing, holder, objects=False):
+    """``(owner, attr)`` when ``holder`` is only ever bound to ``owner.attr``, of an object
+    ``owner`` made here and never handed on, whose ``attr`` is only ever given lists the function
+    makes of objects it makes (``made_objects``), read by nothing else (``self.bodies =
+    [Body(...), ...]`` then ``for b in self.bodies: b.vel = ...`` of its methods, inlined): the
+    list's objects are then reached through ``owner.attr`` alone, and stored back into it.
+    With ``objects``: an attribute only ever given objects made here, read no more once given
+    (``self.cell = Cell(w)``). Else None."""
+    lay = aliasing.layout
+    bindings = _forward_bindings(aliasing, holder)
+    values = {gast.dump(b.value) for b in bindings}
+    value = bindings[0].value if bindings and isinstance(bindings[0], gast.Assign) else None
+    if len(values) != 1 or not (isinstance(value, gast.Attribute)
+                                and isinstance(value.value, gast.Name)):
+        return None
+    owner, attr = value.value.id, value.attr
+    if aliasing.ctx.generated:  # (checked when the code differentiated again was generated)
+        restored = any(isinstance(st, gast.Assign) and isinstance(st.value, gast.Name)
+                       and st.value.id == holder and isinstance(st.targets[0], gast.Attribute)
+                       and gast.dump(st.targets[0].value) == gast.dump(name(owner))
+                       and st.targets[0].attr == attr for st in lay.simple)
+        return (owner, attr) if restored else None
+    if not _made(aliasing, owner):
+        return None
+    given = _handed_object if objects else _handed_list
+    stores = 0
+    for st in lay.simple:
+        if getattr(st, "ad_restores_attribute", None):
+            continue
+        target = st.targets[0] if isinstance(st, gast.Assign) and len(st.targets) == 1 else None
+        if isinstance(target, gast.Attribute) and isinstance(target.value, gast.Name) \
+                and (target.value.id, target.attr) == (owner, attr):
+            if not (isinstance(st.value, gast.Name) and given(aliasing, st.value.id, st)):
+                return None
+            stores += 1
+        if owner in _handed(st):
+            return None
+    return (owner, attr) if stores else None
+
+
+def _made(aliasing, var) -> bool:
+    """Whether ``var`` is bound once, to an object made here (``new_object(Cls)``)."""
+    made = aliasing.layout.bindings(var)
+    return len(made) == 1 and isinstance(made[0], gast.Assign) \
+        and isinstance(made[0].value, gast.Call) \
+        and aliasing.ctx.resolver.resolve(made[0].value.func) is runtime.new_object
+
+
+def _handed_list(aliasing, lst, store) -> bool:
+    """Whether the list ``lst`` ``store`` puts in an attribute is one of objects made here
+    (``made_objects``) that nothing else reads, or the list the attribute holds, given new
+    objects only (``t = self.layers; t.append(Dense(n)); self.layers = t``)."""
+    lay = aliasing.layout
+    readers = [r for r in lay.readers(lst) if r is not store]
+    if made_objects(aliasing, lst) and not readers:
+        return True
+    read = gast.dump(store.targets[0].value), store.targets[0].attr
+    bindings = _forward_bindings(aliasing, lst)
+    return bool(bindings) and all(isinstance(b, gast.Assign)
+                                  and isinstance(b.value, gast.Attribute)
+                                  and (gast.dump(b.value.value), b.value.attr) == read
+                                  for b in bindings) \
+        and all((list_method(r) or ("", "", ""))[:2] == (lst, "append") for r in readers) \
+        and fresh_puts(aliasing, [(r, r.value.args[0]) for r in readers])
+
+
+def _handed_object(aliasing, obj, store) -> bool:
+    """Whether the object ``obj`` ``store`` puts in an attribute is made here, in the pass of
+    the loops that stores it, and read no more afterwards."""
+    lay = aliasing.layout
+    return _made(aliasing, obj) \
+        and lay.loops[id(lay.bindings(obj)[0])] == lay.loops[id(store)] \
+        and not any(lay.pos[id(r)] > lay.pos[id(store)] for r in lay.readers(obj))
+
+
+def held_read(aliasing, obj):
+    """``(statement, owner, attr)`` when ``obj`` is bound once, by ``obj = owner.attr`` of an
+    attribute only ever given objects made here (``owned_attribute``), else None."""
+    lay = aliasing.layout
+    binding = _forward_bindings(aliasing, obj)
+    if len(binding) != 1 or (not aliasing.ctx.generated and len(lay.binds.get(obj, ())) != 1):
+        return None
+    owned = owned_attribute(aliasing, obj, objects=True)
+    return (binding[0],) + owned if owned is not None else None
+
+
+def _handed(st) -> set:
+    """The names ``st`` hands on as values (``a = obj``, ``[obj]``, ``f(obj)``), not those it
+    reads an attribute of or stores into."""
+    value = getattr(st, "value", None)
+    if value is None or isinstance(value, gast.Name):
+        return {value.id} if value is not None else set()
+    bases = {id(n.value) for n in gast.walk(value) if isinstance(n, gast.Attribute)}
+    return {n.id for n in gast.walk(value) if isinstance(n, gast.Name) and id(n) not in bases}
 
 
 def made_objects(aliasing, holder) -> bool:
@@ -68,6 +165,32 @@ def made_objects(aliasing, holder) -> bool:
     if any(list_method(st) is not None and list_method(st)[:2] != (lst, "append")
            for st in lay.readers(lst)):
         return False
+    return fresh_puts(aliasing, puts)
+
+
+def own_lists(lay, attr) -> bool:
+    """Whether every store of ``.attr`` in the code ``lay`` lays out gives it a new list
+    (``self.series = [n0]``) or puts back the list read from the same object's ``.attr``
+    (``t = s.series; t.append(v); s.series = t``): each object's is its own."""
+    stores = [st for st in lay.simple if isinstance(st, gast.Assign)
+              and isinstance(st.targets[0], gast.Attribute) and st.targets[0].attr == attr]
+    for st in stores:
+        bound = lay.bindings(st.value.id) if isinstance(st.value, gast.Name) else []
+        value = bound[0].value if len(bound) == 1 and isinstance(bound[0], gast.Assign) \
+            else None
+        # (a display run for this store alone: [] made once and given to each is shared)
+        fresh = isinstance(value, gast.List) and lay.readers(st.value.id) == [st] \
+            and lay.loops[id(bound[0])] == lay.loops[id(st)]
+        if not fresh and not (isinstance(value, gast.Attribute) and value.attr == attr
+                              and gast.dump(value.value) == gast.dump(st.targets[0].value)):
+            return False
+    return bool(stores)
+
+
+def fresh_puts(aliasing, puts) -> bool:
+    """Whether each ``(statement, entry)`` of ``puts`` puts into a list a new object made here,
+    one per statement run, read no more once it is in."""
+    lay = aliasing.layout
     names = [getattr(entry, "id", None) for _, entry in puts]
     if None in names or len(set(names)) < len(names):
         return False
@@ -118,31 +241,72 @@ def key_kept(aliasing, read, s, key) -> bool:
 
 def restore_entry_objects(aliasing) -> bool:
     """Insert ``holder[key] = obj`` after each store ``obj.attr = v`` into an object read from a
-    list or dict argument (``entry_read``) whose key is kept until then (``key_kept``), unless
-    one follows already; True if any was inserted (the function is then analysed again)."""
+    list or dict argument (``entry_read``) whose key is kept until then (``key_kept``), and
+    ``owner.a = holder`` after it when the list was read from an attribute; or ``owner.a = obj``
+    after a store into an object read from an attribute (``held_read``); unless they follow
+    already. True if any was inserted (the function is then analysed again)."""
     inserted = False
     for s in aliasing.layout.simple:
         target = s.targets[0] if isinstance(s, gast.Assign) and len(s.targets) == 1 else None
         if not (isinstance(target, gast.Attribute) and isinstance(target.value, gast.Name)) \
                 or getattr(s, "ad_restored", False):
             continue
-        found = entry_read(aliasing, target.value.id)
-        if found is None or not aliasing.dominates(found[0], s) \
-                or not key_kept(aliasing, found[0], s, found[2]):
-            continue
-        read, holder, key = found
-        back = gast.Assign(targets=[gast.Subscript(value=name(holder), slice=copy_tree(key),
-                                                   ctx=gast.Store())],
-                           value=name(target.value.id), type_comment=None)
-        block, at = block_of(aliasing.fdef.body, s)
-        following = block[at + 1] if at + 1 < len(block) else None
-        if following is not None and gast.dump(following) == gast.dump(back):
-            back = following  # (generated code differentiated again: there already)
-        elif aliasing.ctx.generated:
-            continue
+        obj = target.value.id
+        found = entry_read(aliasing, obj)
+        if found is not None and aliasing.dominates(found[0], s) \
+                and key_kept(aliasing, found[0], s, found[2]):
+            _, holder, key = found
+            back = gast.Assign(targets=[gast.Subscript(value=name(holder), slice=copy_tree(key),
+                                                       ctx=gast.Store())],
+                               value=name(obj), type_comment=None)
+            back.ad_restores = obj
+            backs = [back] + _attribute_restore(aliasing, holder)
+            if len(backs) > 1:  # (the attribute gets the list back right after: store_plan)
+                back.ad_written_back = backs[1].targets[0].value.id
         else:
-            insert_beside(aliasing.fdef.body, s, [located(back, s)])
-            inserted = True
-        back.ad_restores = target.value.id
+            held = held_read(aliasing, obj)
+            if held is None or not aliasing.dominates(held[0], s):
+                continue
+            backs = [_stored_in(held[1], held[2], obj)]
+        done = _insert_after(aliasing, s, backs)
+        if done is None:
+            continue
+        inserted |= done
         s.ad_restored = True
     return inserted
+
+
+def _insert_after(aliasing, s, backs):
+    """Insert the statements ``backs`` after ``s``: True; False when they follow it already
+    (generated code differentiated again), whose marks they are then given; None when they do
+    not and the code is generated (nothing to do)."""
+    block, at = block_of(aliasing.fdef.body, s)
+    if aliasing.ctx.generated:
+        # (there already, in order; the forward pass may save what the backward pass reads
+        # between them: t = (x, p); tape.append(t))
+        rest, found = iter(block[at + 1:at + 4 * len(backs)]), []
+        for back in backs:
+            found.append(next((st for st in rest if gast.dump(st) == gast.dump(back)), None))
+        if None in found or found[0] is not block[at + 1]:
+            return None
+        for st, back in zip(found, backs):
+            st.__dict__.update({k: v for k, v in back.__dict__.items() if k.startswith("ad_")})
+        return False
+    insert_beside(aliasing.fdef.body, s, [located(back, s) for back in backs])
+    return True
+
+
+def _stored_in(owner, attr, value):
+    """``owner.attr = value``, marked as the store of ``value`` back where it was read from."""
+    back = gast.Assign(targets=[gast.Attribute(value=name(owner), attr=attr, ctx=gast.Store())],
+                       value=name(value), type_comment=None)
+    back.ad_restores_attribute = value
+    return back
+
+
+def _attribute_restore(aliasing, holder) -> list:
+    """``[owner.attr = holder]`` when ``holder`` was read from an attribute (``owned_attribute``),
+    so the derivative of what is read through ``owner.attr`` afterwards reaches what was stored;
+    else []."""
+    owned = owned_attribute(aliasing, holder)
+    return [] if owned is None else [_stored_in(owned[0], owned[1], holder)]

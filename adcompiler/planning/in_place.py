@@ -225,6 +225,12 @@ class InPlaceUpdates:
         return next((st.targets[0].value.id for st in self.layout.simple
                      if getattr(st, "ad_restores", None) == obj), None)
 
+    def held_by(self, obj):
+        """The object ``obj`` was read from as an attribute and is stored back into after each
+        attribute store (``planning/entries.py``: ``held_read``), else None."""
+        return next((st.targets[0].value.id for st in self.layout.simple
+                     if getattr(st, "ad_restores_attribute", None) == obj), None)
+
     def updated_from_other(self, st, obj, attr) -> bool:
         """Whether ``st``, ``t = in_place(t, ...)`` of another ``obj.n += v``, updates the value
         of an attribute of ``obj`` other than ``attr``."""

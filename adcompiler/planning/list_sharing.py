@@ -37,7 +37,7 @@ class ListSharing:
             # (t = obj.items; t.append(v); obj.items = t: obj gets the list back right after,
             # and so does the list obj is an entry of; the entries' lists are checked apart)
             entries_of = self.entry_holder(holder)
-            names = [n for n in names if n not in (holder, entries_of)]
+            names = [n for n in names if n not in (holder, entries_of, self.held_by(holder))]
             read = self.layout.bindings(lst)[0].value
             if isinstance(read, gast.Subscript):  # (d['hist'].append(v))
                 self.array_guards[id(s)] = ("entry_alone", [name(holder), copy_tree(read.slice)],
@@ -105,6 +105,50 @@ class ListSharing:
         return bool(reads) and all(isinstance(st, gast.Assign) and target_of(st)[0] == lst
                                    and isinstance(st.value, gast.Name) and st.value.id == v
                                    for st in reads)
+
+    def check_kept_views(self):
+        """Refuse ``v = d.values()`` (or ``d.items()``) read after a store into the dict ``d``
+        that may run after it: the view shows the entries stored then, which the derivative
+        would not follow (it reads the entries the view had)."""
+        lay = self.layout
+        for s in lay.simple:
+            method = _method_call(s)
+            if self.ctx.generated or method is None or method[1] not in ("values", "items") \
+                    or not isinstance(s, gast.Assign):
+                continue
+            view, held = target_of(s)[0], method[0]
+            for st in lay.simple:
+                stored = isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript) \
+                    and getattr(st.targets[0].value, "id", None) == held
+                changed = _method_call(st) in ((held, "update"), (held, "setdefault"),
+                                               (held, "pop"), (held, "clear"))
+                if (stored or changed) and self.runs_before(s, st) \
+                        and self.read_after(view, st) and not self.dead_at(view, st):
+                    raise self.loc.error(
+                        "%r holds a view of the dict %r, read after a store into the dict: the "
+                        "view shows the entries stored, which the derivative does not follow"
+                        % (view, held), s,
+                        hint="call %s.%s() where the entries are read" % (held, method[1]))
+
+    def filled_then_handed(self, v, lst) -> bool:
+        """Whether ``v`` is a dict or list made here (``items = {}``, a comprehension's), only
+        stored into and then handed over to ``lst`` (``params = items``): what it holds is seen
+        through ``lst`` only."""
+        lay = self.layout
+        made = lay.bindings(v)
+        if len(made) != 1 or not isinstance(made[0], gast.Assign) \
+                or not isinstance(made[0].value, (gast.Dict, gast.List)):
+            return False
+        handed = [st for st in lay.readers(v) if isinstance(st, gast.Assign)
+                  and isinstance(st.value, gast.Name) and st.value.id == v
+                  and target_of(st)[0] == lst]
+        return len(handed) == 1 and all(
+            st is handed[0] or (isinstance(st, gast.Assign) and isinstance(st.targets[0],
+                                                                            gast.Subscript)
+                                and getattr(st.targets[0].value, "id", None) == v
+                                and v not in loads(st.value)
+                                and lay.pos[id(st)] < lay.pos[id(handed[0])])
+            for st in lay.readers(v))
 
     def holders_reading_after(self, lst, same, s) -> set:
         """The objects and containers the list ``lst`` (or a name in ``same``) was read from
@@ -268,3 +312,13 @@ class ListSharing:
             self._fresh_lists = effects.fresh_lists(self.fdef.body, params,
                                                     self.ctx.resolver.resolve)
         return var in self._fresh_lists
+
+
+def _method_call(st):
+    """``(name, method)`` when the statement ``st`` calls ``name.method(...)`` (its value), else
+    None."""
+    call = getattr(st, "value", None)
+    if isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+            and isinstance(call.func.value, gast.Name):
+        return call.func.value.id, call.func.attr
+    return None

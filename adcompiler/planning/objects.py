@@ -15,6 +15,7 @@ from .. import effects, runtime
 from ..analysis import FLOAT, SCALAR, varied_names
 from ..ir import list_method, loads, target_of, walk
 from .call_plans import _user_callable
+from .entries import fresh_puts, owned_attribute
 from .kinds import kind_of
 from .plan import Plan, _call_text
 
@@ -215,13 +216,20 @@ class ObjectStores:
         if self.ctx.generated:
             return None  # (checked when the code differentiated again was generated)
         if any(self.hands_on(other, obj) for other in self.layout.simple
-               if getattr(other, "ad_restores", None) != obj):
+               if getattr(other, "ad_restores", None) != obj
+               and getattr(other, "ad_restores_attribute", None) != obj):
             return "the object is also reached under another name here"
         al = self.aliasing
-        escape = self.entries_escape(al.entry_holder(obj))
-        if escape:
-            return "the objects of %r are also reached otherwise here (%s)" % (
-                al.entry_holder(obj), escape)
+        holder = al.entry_holder(obj)
+        if holder is None:  # (an object read from an attribute: entries.held_read)
+            if any(self.hands_on(st, other) for other in self.same_holders(obj, objects=True)
+                   for st in self.layout.simple
+                   if getattr(st, "ad_restores_attribute", None) != other):
+                return "the object is also reached under another name here"
+        for same in self.same_holders(holder) if holder is not None else ():
+            escape = self.entries_escape(same)
+            if escape:
+                return "the objects of %r are also reached otherwise here (%s)" % (holder, escape)
         stale = [r for r in readers if r != obj and al.may_run_before(r, s) and al.read_after(r, s)
                  and not al.dead_at(r, s)]
         if stale:
@@ -243,7 +251,15 @@ class ObjectStores:
                 and st.value.value.id == holder}
         for st in self.layout.simple:
             value = getattr(st, "value", None)
-            if getattr(st, "ad_restores", None) or (
+            if (list_method(st) or ("", "", ""))[:2] == (holder, "append") \
+                    and fresh_puts(self.aliasing, [(st, st.value.args[0])]):
+                continue  # (a new object put in: entries.fresh_puts)
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Attribute) \
+                    and isinstance(value, gast.Name) and value.id == holder \
+                    and owned_attribute(self.aliasing, holder) == (
+                        getattr(st.targets[0].value, "id", None), st.targets[0].attr):
+                continue  # (the list stored back where it was read from)
+            if getattr(st, "ad_restores", None) or getattr(st, "ad_restores_attribute", None) or (
                     isinstance(st, gast.Assign) and isinstance(value, gast.Subscript)
                     and isinstance(value.value, gast.Name) and value.value.id == holder):
                 continue
@@ -251,6 +267,17 @@ class ObjectStores:
                     or any(self.hands_on(st, n) for n in read - {target_of(st)[0]}):
                 return self.line_of(st)
         return ""
+
+    def same_holders(self, holder, objects=False) -> list:
+        """``holder`` and, when it is read from an attribute (``owned_attribute``), every other
+        name read from that attribute (the same list, or object)."""
+        owned = owned_attribute(self.aliasing, holder, objects)
+        if owned is None:
+            return [holder]
+        return sorted({target_of(st)[0] for st in self.layout.simple
+                       if isinstance(st, gast.Assign) and isinstance(st.value, gast.Attribute)
+                       and isinstance(st.value.value, gast.Name)
+                       and (st.value.value.id, st.value.attr) == owned} | {holder})
 
     def line_of(self, st) -> str:
         """``line N: its text`` of the user's statement ``st`` came from."""
@@ -267,6 +294,8 @@ class ObjectStores:
         if not isinstance(value, gast.Call):
             return False
         fn = self.ctx.resolver.resolve(value.func)
+        if fn is runtime.check_by_position or fn is runtime.check_classes:
+            return True  # (iterated by position: its entries are read)
         is_dict = (self.ctx.argument_containers.get(holder) or ("", ""))[1] == "dict"
         if isinstance(value.func, gast.Attribute):
             return is_dict and value.func.attr == "keys" and not value.args \

@@ -3,6 +3,7 @@ computed in this order: kinds, views and in-place checks, plans, activity and th
 follow from it. What it returns, a ``FunctionPlan``, is data the transforms read."""
 from __future__ import annotations
 
+import types
 from dataclasses import dataclass
 from typing import Callable
 
@@ -17,7 +18,7 @@ from .activity import check_ignored_operands, check_unused_calls
 from .aliasing import Aliasing, mark_in_place_helpers
 from .calls import StatementPlanner
 from .complex_values import makes_complex
-from .entries import restore_entry_objects
+from .entries import owned_attribute, restore_entry_objects
 from .objects import ObjectStores, varied_with_attributes
 from .webs import split_webs
 
@@ -129,21 +130,38 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
 
 
 def _split_webs(fdef, params, arg_kinds, ctx):
-    """Names of no single kind, rebound to values of different kinds, become one name per web
-    (see ``webs``), so each has the kind of its own values. Only with argument kinds (the code a
-    call runs), and not in gradient code (whose names are the compiler's own)."""
+    """Names of no single kind, rebound to values of different kinds, and containers rebound to
+    new ones (``params = {k: v.copy() for k, v in params.items()}``) become one name per web
+    (see ``webs``), so each has the kind (and the entries) of its own values. Only with argument
+    kinds (the code a call runs), and not in gradient code (whose names are the compiler's
+    own)."""
     if ctx.generated or not any(k is not None for k in arg_kinds.values()):
         return
     body = fdef.body[:-1]
     layout = Layout.of(body)
     kinds = scalar_kinds(layout, arg_kinds, lambda s, k: kinds_.kind_of_value(
         s, k, ctx.resolver, layout))
-    candidates = {n for n, k in kinds.items() if k is None and len(layout.binds.get(n, ())) > 1}
+    candidates = {n for n, k in kinds.items() if len(layout.binds.get(n, ())) > 1 and (
+        k is None or (is_container(k) and _rebound_to_new(layout, n)))}
     renamed = split_webs(body, fdef.body[-1], candidates, params, ctx) if candidates else {}
     if renamed:
         ctx.loc = ctx.loc.renaming(renamed)
         ctx.returned_classes.update({new: ctx.returned_classes[old] for new, old in renamed.items()
                                      if old in ctx.returned_classes})
+
+
+def _rebound_to_new(layout, var) -> bool:
+    """Whether some binding of ``var`` gives it a dict or list a comprehension made (``var =
+    items`` of ``items = {}`` filled in a loop)."""
+    for b in layout.bindings(var):
+        made = layout.bindings(b.value.id) if isinstance(getattr(b, "value", None), gast.Name) \
+            else []
+        if len(made) == 1 and isinstance(made[0], gast.Assign) \
+                and isinstance(made[0].value, (gast.Dict, gast.List)) and not (
+                    made[0].value.elts if isinstance(made[0].value, gast.List)
+                    else made[0].value.keys):
+            return True
+    return False
 
 
 def _analyse_memory(fdef, params, wrt, arg_kinds, ctx) -> tuple:
@@ -170,6 +188,7 @@ def _analyse_memory(fdef, params, wrt, arg_kinds, ctx) -> tuple:
         return layout, kinds, kind_of_value, None
     aliasing.syncs.closed = True
     aliasing.check_element_updates()
+    aliasing.check_kept_views()
     aliasing.record_shared_writes()
     return layout, kinds, kind_of_value, aliasing
 
@@ -197,10 +216,15 @@ def _value_kinds(layout, ctx):
             return ctx.arg_classes[owner.id]
         return made.get(owner.id)
 
+    memory = types.SimpleNamespace(layout=layout, ctx=ctx)
+
     def kind_of_value(s, kinds):
         if saved and _restores(s, saved, popped):
             return BOTTOM
         value = s.value
+        if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) \
+                and value.value.id in made and owned_attribute(memory, target_of(s)[0]):
+            return CONTAINER  # (self.bodies of a list of objects made here)
         if isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name) \
                 and isinstance(class_of(value.value), type) \
                 and kinds_.held_dict(class_of(value.value), value.attr):

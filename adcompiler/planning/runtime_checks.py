@@ -14,6 +14,7 @@ import gast
 from .. import rules, runtime
 from ..analysis import is_container
 from ..ir import copy_tree, loads, name, target_of
+from .entries import own_lists
 from .plain_calls import PlainCallChecks
 from .plan import method_text
 
@@ -170,7 +171,10 @@ class RuntimeChecks(PlainCallChecks):
         """Statements that check, on entry, that each user function this code was generated for
         is still the one its name denotes (a re-run notebook cell rebinds it): otherwise the
         generated code asks to be generated again."""
-        out, seen = [], set()
+        out, seen, parsed, a = [], set(), self.ctx.resolver.parsed, self.plan.fdef.args
+        # (a name the user may bind again, or an argument: m.f of Model.f = other)
+        outer = set(parsed.globals) | set(parsed.cells) | {
+            p.id for p in a.posonlyargs + a.args + a.kwonlyargs}
         for plan in self.plan.plans.values():
             if plan.guard is None:
                 continue
@@ -179,13 +183,11 @@ class RuntimeChecks(PlainCallChecks):
             root = func
             while isinstance(root, gast.Attribute):
                 root = root.value
-            parsed = self.ctx.resolver.parsed
-            if text in seen or (isinstance(root, gast.Name) and root.id not in parsed.globals
-                                and root.id not in parsed.cells):
+            if text in seen or (isinstance(root, gast.Name) and root.id not in outer):
                 # (a name generated code binds itself, not one the user may bind again)
                 continue
             seen.add(text)
-            label = text.replace(".", "_")
+            label = text.replace(".__func__", "").replace(".", "_")
             original = namer_ctx.bind(label + "_at_compile", obj)
             changed = gast.Call(func=gast.Name(id=namer_ctx.helper("callee_redefined"),
                                                ctx=gast.Load(), annotation=None, type_comment=None),
@@ -259,6 +261,7 @@ class RuntimeChecks(PlainCallChecks):
         for holder in holders:
             updated = tuple(sorted(self.plan.aliasing.entry_updates.get(holder, ())))
             if holder not in params:  # (a list made here of objects made here: distinct)
+                updated = tuple(a for a in updated if not own_lists(self.plan.layout, a))
                 if updated:  # (but their arrays may be anything's: ``P(x[i])`` views x)
                     raise self.loc.error(
                         "the objects of %r, a list made here, have their %s changed in place, "

@@ -142,7 +142,9 @@ class StoreChecks:
                 # (the normal form's temporaries are read at once)
                 v for v, bases in self.layout.views.items()
                 if container in bases and v != element and v not in self.ctx.temps
-                and self.may_run_before(v, s)})
+                and self.may_run_before(v, s)
+                # (not k, v of a loop before it, dead here)
+                and (self.read_after(v, s) or self.in_closure(v)) and not self.dead_at(v, s)})
             if shared:
                 # (a temporary of the normal form is named by the arrays it may view)
                 named = sorted({b for v in shared
@@ -160,11 +162,13 @@ class StoreChecks:
                 if self.kinds.get(container) is not None or container in self.ctx.containers \
                         or holders:
                     entry = self.kinds.get(element)
-                    if entry in (FLOAT, SCALAR):
+                    if entry == FLOAT:
                         continue  # (a number entry: d[k] += 1 binds a new number)
-                    if entry is not None:
+                    if entry not in (None, SCALAR):
                         raise error
-                    # (an entry of no known kind: refused when it runs if it holds an array)
+                    # (an entry of no known kind, or a shape-() one, which np.where(c, a, b) of
+                    # numbers makes a 0-d array: refused when it runs if it holds an array; seed
+                    # 1386421)
                     self.array_guards[id(s)] = ("refused_if_array", [name(element)], error)
                     continue
                 # (of no known kind: an array's element is written by the store that follows,

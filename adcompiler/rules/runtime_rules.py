@@ -283,7 +283,8 @@ N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.un
   rt.check_dict_attribute, rt.zip_length, rt.check_dict, rt.check_entries_distinct,
   rt.match_sequence, rt.match_mapping,
   rt.attribute_alone, rt.popped, rt.outer_value, rt.check_row, rt.strict_length,
-  rt.changes_nothing, rt.entry_alone, rt.check_objects_followed)
+  rt.changes_nothing, rt.entry_alone, rt.check_objects_followed, rt.check_classes,
+  rt.check_super_order)
 table.refuse(rt.set_outer, why="a value that depends on wrt is stored in a global or nonlocal "
              "variable, where its derivative is not followed",
              hint="return the value (or keep it in a local variable) instead")

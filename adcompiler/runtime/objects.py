@@ -2,7 +2,9 @@
 of per-attribute entries (``add_attribute``, ``attribute``, ``with_attribute``...), values left
 in attributes that the derivative does not follow (the ``_UNFOLLOWED`` registry, refused by
 ``check_followed``), the checks that an attribute's or an entry's array or list is held by
-nothing else of its object or container (``attribute_alone``, ``entry_alone``), and the
+nothing else of its object or container (``attribute_alone``, ``entry_alone``), that a list
+holds the objects a loop was unrolled for (``check_classes``), that ``super()`` goes where it
+was resolved (``check_super_order``), and the
 functions a user's lambda makes (``make_function``). The registry is state kept across calls,
 so it lives here, with the only functions that touch it."""
 from __future__ import annotations
@@ -165,6 +167,24 @@ def set_outer(ref, value):
         ref.cell.cell_contents = value
     else:
         ref.namespace[ref.name] = value
+
+
+@_effectful
+def check_classes(items, classes, refusal):
+    """Raise ``refusal`` unless the list ``items`` holds, position by position, objects of exactly
+    the ``classes`` (a loop over it was unrolled for them)."""
+    if items.__class__ is not list or len(items) != len(classes) \
+            or any(item.__class__ is not cls for item, cls in zip(items, classes)):
+        raise refusal()
+
+
+@_effectful
+def check_super_order(obj, cls, refusal):
+    """Raise ``refusal`` unless the classes after ``cls`` in the order of ``obj``'s class are
+    those after it in its own (``super()`` in a method of ``cls`` was resolved with that one)."""
+    order = obj.__class__.__mro__
+    if cls not in order or order[order.index(cls) + 1:] != cls.__mro__[1:]:
+        raise refusal()
 
 
 @_effectful

@@ -1,0 +1,238 @@
+"""Objects held in the attributes of an object made in the function (``self.cell = Cell(w)``,
+``self.layers = [Dense(), Dense()]``, or appended one by one in ``__init__``): the class every
+store (and append) gave an attribute, so that what a later read of it gives is known to be an
+object (or a list of objects) of that class, whose writing methods are inlined and what they
+store stored back into the attribute (planning/entries.py); refused when another use may have
+changed what it holds (``check_held_classes``).
+"""
+from __future__ import annotations
+
+import inspect
+import types
+
+import gast
+
+from .. import effects, runtime
+from ..ir import assign, const, copy_tree, name, walk
+from .expressions import Renamer
+
+# the most entries of a list of objects of different classes a loop over it is unrolled for
+_UNROLLED = 32
+
+
+class HeldObjects:
+    """Classes of the objects attributes hold (a mixin of the ``Normalizer``)."""
+
+    def hides_a_method(self, value, attr) -> bool:
+        """Whether ``value.attr = v`` on an object of a known class stores an attribute named as
+        a function of its class (``self.act = act`` next to ``def act``): Python then calls it,
+        not the method."""
+        cls = self.object_classes.get(getattr(value, "id", None))
+        return cls is not None and isinstance(
+            inspect.getattr_static(cls, attr, None),
+            (types.FunctionType, staticmethod, classmethod))
+
+    def note_held_class(self, obj, attr, value):
+        """After ``obj.attr = value`` into an object made here: the class of the object (or of
+        every object of the list) ``value`` is, when known (``self.layers = [Dense(), Dense()]``
+        of ``Net.__init__``), so that what ``obj.attr`` later gives is known to be one; None
+        once two stores disagree or one is not known."""
+        if obj not in self.made_objects:
+            return
+        key, held = (obj, attr), None
+        if isinstance(value, gast.Name) and self.held_names.get(value.id) == key:
+            return  # (the list read from it, stored back: t = self.layers; t.append(d))
+        if isinstance(value, gast.Name) and value.id in self.object_classes \
+                and value.id not in self.caller_objects:
+            held = self.object_classes[value.id]
+        elif isinstance(value, gast.Name):
+            held = self.display_classes.get(value.id)
+        self.held_classes[key] = _joined(self.held_classes.get(key, held), held)
+
+    def note_held_append(self, call):
+        """After ``t.append(v)`` of a list ``t`` read from an attribute (``note_held_class``):
+        that attribute's list holds ``v`` too."""
+        func = call.func
+        if isinstance(func, gast.Attribute) and func.attr == "append" and len(call.args) == 1 \
+                and isinstance(func.value, gast.Name) and func.value.id in self.held_names:
+            entry = call.args[0]
+            added = ("list", self.object_classes[entry.id]) \
+                if isinstance(entry, gast.Name) and entry.id in self.made_objects else None
+            key = self.held_names[func.value.id]
+            self.held_classes[key] = _joined(self.held_classes.get(key), added)
+
+    def held_object_class(self, target, value) -> bool:
+        """For ``target = obj.attr`` of an attribute whose class ``note_held_class`` knows:
+        ``target`` is known to hold an object of it (its writing methods inlined, and what they
+        store stored back into ``obj``: planning/entries.py), or a list of them; True if so."""
+        if not (isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name)):
+            return False
+        key = (value.value.id, value.attr)
+        if key in self.held_classes:
+            self.held_names[target] = key
+        held = self.held_classes.get(key)
+        if held is None or held == ("list", None) or target in self.object_classes \
+                or target in self.list_classes:
+            return False
+        self.held_reads.setdefault((value.value.id, value.attr), self.out[-1])
+        if isinstance(held, tuple) and held[0] == "seq":  # (known classes, one per position)
+            self.positional[target] = held[1]
+        elif isinstance(held, tuple):  # (a list of objects of one class)
+            self.list_classes[target] = held[1]
+            self.argument_lists.add(target)
+        else:
+            self.object_classes[target] = held
+            self.entry_objects.add(target)
+        return True
+
+    def receiver_first(self, node, s):
+        """``Cls(a).run(x)``, or ``obj.attr.method(args)`` (or ``obj.attr(args)``) of an attribute
+        whose class ``note_held_class`` knows: the call of the method of the object made (or
+        read) into a name first, a method of an object of a known class (its writing methods
+        inlined: ``self.cell.reset()``); ``node`` itself for other calls."""
+        if isinstance(self.held_class(node.func, s), type):  # (self.readout(h): its __call__)
+            return gast.Call(func=self.atom(node.func, s), args=node.args,
+                             keywords=node.keywords)
+        if not (isinstance(node.func, gast.Attribute) and (
+                self.constructed_class(node.func.value) is not None
+                or self.held_class(node.func.value, s) is not None)):
+            return node
+        receiver = self.atom(node.func.value, s)
+        return gast.Call(func=gast.Attribute(value=receiver, attr=node.func.attr,
+                                             ctx=gast.Load()), args=node.args,
+                         keywords=node.keywords)
+
+    def held_class(self, node, s):
+        """For ``node`` ``obj.attr`` of an attribute whose class ``note_held_class`` knows: that
+        class (or ``("list", cls)``); else None."""
+        if not (isinstance(node, gast.Attribute) and isinstance(node.value, gast.Name)):
+            return None
+        owner = self.expr(node.value, s)
+        return self.held_classes.get((owner.id, node.attr)) \
+            if isinstance(owner, gast.Name) else None
+
+    def note_display_class(self, target, value):
+        """After ``target = [a, b]``: ``("list", cls)`` when every entry is an object made here of
+        the class ``cls`` (``[Dense(), Dense()]``)."""
+        if isinstance(value, gast.List) and not value.elts:
+            self.display_classes[target] = ("list", None)  # (objects of any class may follow)
+        elif isinstance(value, gast.List) and all(
+                isinstance(e, gast.Name) and e.id in self.made_objects for e in value.elts):
+            classes = tuple(self.object_classes[e.id] for e in value.elts)
+            if len(set(classes)) == 1:
+                self.display_classes[target] = ("list", classes[0])
+            elif len(classes) <= _UNROLLED:  # (Sequential([Linear(W), ReLU()]))
+                self.display_classes[target] = ("seq", classes)
+                if target not in self.bound_twice | self.growing | self.entries_stored:
+                    self.positional[target] = classes
+
+    def unrolled_loop(self, s) -> bool:
+        """``for x in seq:`` over a list of objects made here whose classes are known position by
+        position (``self.layers`` of ``Sequential([Linear(W), ReLU()])``, or a local list made
+        so), with no ``break`` or ``continue``: the body once per entry, ``x`` a new name bound to
+        it each time, an object of that entry's class (its methods known, the writing ones
+        inlined); True if so, else False (nothing emitted)."""
+        it = s.iter
+        if not isinstance(s.target, gast.Name) or getattr(s, "ad_break_flag", None) or any(
+                isinstance(n, (gast.Break, gast.Continue)) for st in s.body for n in walk(st)):
+            return False
+        held = self.held_class(it, s)
+        if not (isinstance(it, gast.Name) and it.id in self.positional) \
+                and not (isinstance(held, tuple) and held[0] == "seq"):
+            return False
+        seq = self.atom(it, s)
+        if getattr(seq, "id", None) not in self.positional:
+            return False
+        inside = sum(1 for st in s.body for n in walk(st) if isinstance(n, gast.Name)
+                     and n.id == s.target.id and isinstance(n.ctx, gast.Load))
+        classes = self.positional[seq.id]
+        error = self.loc.error(
+            "this loop is unrolled for the objects of classes %s, one each, the list was made "
+            "with, but the list holds others where it runs" % ", ".join(
+                c.__name__ for c in classes), s, hint="keep the list as it was made")
+        self.emit(gast.Expr(value=gast.Call(
+            func=name(self.helper("check_classes", runtime.check_classes)),
+            args=[name(seq.id), gast.Tuple(elts=[name(self.helper(c.__name__, c))
+                                                 for c in classes], ctx=gast.Load()),
+                  name(self.helper("refusal", runtime.Refusal(error)))], keywords=[])), s)
+        item = None
+        for k, cls in enumerate(classes):
+            item = self.namer.fresh(s.target.id + "_")
+            self.resolver.locals.add(item)
+            self.emit(assign(item, gast.Subscript(value=name(seq.id), slice=const(k),
+                                                  ctx=gast.Load())), s)
+            self.object_classes[item] = cls
+            self.entry_objects.add(item)
+            for st in s.body:
+                self.stmt(Renamer({s.target.id: item}).visit(copy_tree(st)))
+        if item is not None and self.loads[s.target.id] > inside:  # (read after the loop)
+            self.emit(assign(s.target.id, name(item)), s)
+        return True
+
+    def check_held_classes(self, body):
+        """Refuse a class assumed for ``obj.attr`` (``held_object_class``) that a store later in
+        the function, or another use of the list read from it or of ``obj`` (``held_use``), may
+        have changed: its methods would not be those inlined."""
+        for st in walk(gast.Module(body=body, type_ignores=[])):
+            if isinstance(st, gast.stmt) and not isinstance(st, (gast.If, gast.For, gast.While)):
+                for key in self.held_use(st):
+                    self.held_classes[key] = None
+        changed = sorted(k for k in self.held_reads if self.held_classes.get(k) is None)
+        if changed:
+            raise self.loc.error(
+                "%s.%s holds objects of more than one class (or of one not known) here: its "
+                "methods cannot be chosen where the code is generated" % changed[0],
+                self.held_reads[changed[0]], hint="keep objects of one class in an attribute")
+
+    def held_use(self, st) -> set:
+        """The (object, attribute) pairs of ``held_classes`` the statement ``st`` may change
+        other than as ``note_held_class`` and ``note_held_append`` follow: the list read from one
+        used otherwise than by reading an entry or its length, appending to it or storing it
+        back; the object given to a call that may write into it (not a method of its class, nor
+        a function of the user's, that writes nothing)."""
+        value = getattr(st, "value", None)
+        out = set()
+        for n in walk(st):
+            key = self.held_names.get(n.id) if isinstance(n, gast.Name) \
+                and isinstance(n.ctx, gast.Load) else None
+            if key is not None and key in self.held_reads \
+                    and isinstance(self.held_classes.get(key), tuple) and not (
+                    (isinstance(value, gast.Subscript) and value.value is n
+                     and not isinstance(value.slice, gast.Slice))
+                    or (isinstance(value, gast.Call) and value.args and value.args[0] is n
+                        and self.resolver.resolve(value.func) in (
+                            len, runtime.check_by_position, runtime.check_classes))
+                    or (isinstance(value, gast.Call) and isinstance(value.func, gast.Attribute)
+                        and value.func.value is n and value.func.attr == "append")
+                    or (value is n and isinstance(st, gast.Assign)
+                        and isinstance(st.targets[0], gast.Attribute)
+                        and (getattr(st.targets[0].value, "id", None),
+                             st.targets[0].attr) == key)):
+                out.add(key)
+        if isinstance(value, gast.Call):
+            func, owners = value.func, {k[0] for k in self.held_reads}
+            given = {a.id for a in value.args if isinstance(a, gast.Name)} & owners
+            fn = self.resolver.resolve(func) if given else None
+            if isinstance(fn, types.FunctionType) and not value.keywords \
+                    and not any(isinstance(a, gast.Starred) for a in value.args):
+                # (a function of the user's reading the object, evaluate(net, X): what it may
+                # write into)
+                written = effects.written_parameters(fn, nested=True)
+                given = {a.id for a, p in zip(value.args, fn.__code__.co_varnames)
+                         if isinstance(a, gast.Name) and a.id in given and p in written}
+            if isinstance(func, gast.Attribute) and getattr(func.value, "id", None) in owners:
+                fn = inspect.getattr_static(self.object_classes.get(func.value.id), func.attr,
+                                            None)
+                if not isinstance(fn, types.FunctionType) \
+                        or effects.written_parameters(fn, nested=True):
+                    given.add(func.value.id)
+            out |= {k for k in self.held_reads if k[0] in given}
+        return out
+
+
+def _joined(known, added):
+    """What an attribute holds once it was given ``known`` and then ``added`` (classes, or
+    ``("list", cls)`` with ``cls`` None for an empty list): the one class, else None."""
+    if isinstance(known, tuple) and isinstance(added, tuple) and None in (known[1], added[1]):
+        return known if added[1] is None else added
+    return known if known == added else None
