@@ -349,3 +349,32 @@ def test_an_entry_updated_in_place_that_may_be_a_0d_array():
     with pytest.raises(ad.AdError, match="may also be 'step'"):
         ad.grad(zero_d_entry_halved)(0.7)
     check_all_modes(numpy_scalar_entry_halved, [0.7])
+
+
+def plant(state, n_steps, dt=0.1):
+    x = state["x"]
+    for _ in range(n_steps):
+        x = x + dt * (state["u"] - x)  # (reads the control the loop set last)
+        yield x
+
+
+def controlled(theta):
+    state = {"x": theta[0], "u": 0.0}
+    cost = 0.0
+    for x in plant(state, 4):
+        state["u"] = theta[1] * x  # (Python runs plant between the passes)
+        cost += x ** 2
+    return cost
+
+
+def open_loop(theta):
+    state = {"x": theta[0], "u": theta[1]}
+    return sum(x ** 2 for x in plant(state, 4))
+
+
+def test_a_generator_whose_consumer_changes_what_it_reads_is_refused():
+    # (trial 14: it ran to completion first, and the value and gradient were another loop's)
+    theta = np.array([0.4, -0.3])
+    with pytest.raises(ad.AdError, match="the loop changes 'state'"):
+        ad.value_and_grad(controlled)(theta.copy())
+    check_all_modes(open_loop, [theta])

@@ -7,9 +7,12 @@ value of no kind known here checked when it runs: see ``sequences``) becomes a l
 """
 from __future__ import annotations
 
+import inspect
+
 import gast
 
 from .. import runtime
+from ..effects import WRITING_METHODS
 from ..ir import assign, const, copy_tree, located, name, target_of, walk
 from ..resolve import MISSING
 from .dicts import makes_dict
@@ -20,6 +23,7 @@ class Loops:
     """``for`` methods of the ``Normalizer`` (a mixin)."""
 
     def stmt_For(self, s):
+        self.check_generator_fed(s)
         if self.unrolled_loop(s):  # (for layer in self.layers of a Sequential made here)
             return
         if self.grown_in_loop(s):  # (for item in work: ... work.append(new): a work list)
@@ -53,6 +57,32 @@ class Loops:
                             orelse=[], type_comment=None)
         loop.ad_break_flag = getattr(s, "ad_break_flag", None)
         self.emit(loop, s)
+
+    def check_generator_fed(self, s):
+        """Refuse ``for x in gen(state):`` over a generator function of the user's whose body
+        changes what it is given (``state['u'] = k * x``, ``log.append(x)``): Python runs the
+        generator between the passes, seeing the change; the generated code runs it first (it is
+        the function returning the list of what it yields)."""
+        it = s.iter
+        fn = self.resolver.resolve(it.func) if isinstance(it, gast.Call) \
+            and self.is_global(it.func) else None
+        if not inspect.isgeneratorfunction(fn):
+            return
+        given = {a.id for a in list(it.args) + [k.value for k in it.keywords]
+                 if isinstance(a, gast.Name)}
+        for st in s.body:
+            for n in walk(st):
+                target = n.func.value if isinstance(n, gast.Call) \
+                    and isinstance(n.func, gast.Attribute) and n.func.attr in WRITING_METHODS \
+                    else n.value if isinstance(n, (gast.Subscript, gast.Attribute)) \
+                    and isinstance(n.ctx, gast.Store) else None
+                if isinstance(target, gast.Name) and target.id in given:
+                    raise self.loc.error(
+                        "the loop changes %r, which the generator %s it goes over is given: "
+                        "Python runs the generator between the loop's passes, adcompiler "
+                        "before the loop" % (target.id, fn.__name__), st,
+                        hint="compute each value in the loop itself, or pass the generator "
+                             "what does not change")
 
     def grown_in_loop(self, s) -> bool:
         """``for item in work:`` whose body adds to the list ``work`` (``work.append(...)``):
