@@ -1691,3 +1691,28 @@ def test_a_property_of_a_namedtuple_read_in_its_method_is_refused():
                                (np.ones(2),))):
         with pytest.raises(ad.AdError, match="runs code of its class"):
             run()
+
+
+NAMED = ["k", "theta", "sigma"]
+
+
+def named_by_zip(theta):
+    p = dict(zip(NAMED, theta))  # (a flat parameter vector named, scipy.optimize style)
+    return p["k"] * p["theta"] + p["sigma"] ** 2
+
+
+def keyed_by_enumerate(w):
+    d = dict(enumerate(w * 2))
+    return d[0] * d[2] + d[1]
+
+
+def sorted_pairs(w):
+    pairs = sorted(zip(w, [3.0, 1.0, 2.0]))
+    return pairs[0][0] * 2 + pairs[2][0] * pairs[2][1] + sum(i * v for i, (v, _) in
+                                                             sorted(enumerate(pairs)))
+
+
+@pytest.mark.parametrize("fn", [named_by_zip, keyed_by_enumerate, sorted_pairs])
+def test_dict_and_sorted_of_zip_and_enumerate(fn):
+    # trial 14: "cannot differentiate 'zip' (<class 'zip'>)"
+    check_all_modes(fn, [np.array([0.4, -0.3, 0.8])])

@@ -242,8 +242,14 @@ class Loops:
                 is_async=0)])
 
     def listed_transpose(self, node, s):
-        """``list(zip(*rows))`` (or ``tuple``): of the transposed rows; else None."""
+        """``list(zip(*rows))`` (or ``tuple``): of the transposed rows; ``dict(zip(names,
+        theta))`` or ``sorted(enumerate(w))``: of the list of the pairs; else None."""
         inner = node.args[0] if len(node.args) == 1 and not node.keywords else None
+        outer = self.resolver.resolve(node.func) if isinstance(inner, gast.Call) else None
+        if any(outer is f for f in (dict, sorted)) and not node.keywords \
+                and any(self.resolver.resolve(inner.func) is f for f in (zip, enumerate)) \
+                and not starred_zip(inner, zip):
+            return gast.Call(func=node.func, args=[self.list_of(inner)], keywords=[])
         if isinstance(inner, gast.Call) and self.resolver.resolve(node.func) in (list, tuple) \
                 and starred_zip(inner, self.resolver.resolve(inner.func)):
             rows = self.atom(inner.args[0].value, s)
