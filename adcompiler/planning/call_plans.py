@@ -300,12 +300,19 @@ class CallPlans(RuleBinding, KnownObjects):
         if obj is not hooks.grad:
             return None
         target = target_of(s)[0]
+        # (a function given that holds a value depending on the differentiated arguments, a
+        # closure reading x: the derivative through it would need the mixed second derivative)
+        closes_over = Plan("opaque", loads(call), callee=_call_text(call.func) + "(...)",
+                           why="the function it is given reads values that depend on the "
+                               "differentiated arguments (a closure over them)",
+                           hint="pass those values as arguments of the function and "
+                                "differentiate with wrt=: ad.grad(lambda y, x: x * y, wrt=0)(2.0, x)")
         values = []
         for node in list(call.args) + [k.value for k in call.keywords]:
             value = node.value if isinstance(node, gast.Constant) \
                 else self.ctx.resolver.resolve(node)
             if value is MISSING:
-                return Plan("none")
+                return closes_over
             values.append(value)
         if target and len(self.layout.binds.get(target, ())) == 1:
             n = len(call.args)
