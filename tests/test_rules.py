@@ -252,3 +252,18 @@ def test_maximum_shares_ties_in_the_arguments_precision():
         got = ad.grad(relu)(x)
         assert got.dtype == dtype
         np.testing.assert_allclose(got, [1.0, 1.0, 2.0, 2.5, 4.0])  # (x = 1: the minimum's tie gives 1/2)
+
+
+@pytest.mark.skipif(sp is None, reason="SciPy is not installed")
+@pytest.mark.parametrize("trans", [0, 1])
+def test_a_transposed_solve_chosen_by_a_variable_is_differentiated_twice(trans):
+    # (the adjoint solves with the other transpose: 1 - trans was not a constant the rule accepts)
+    import scipy.linalg as sla
+    rng = np.random.RandomState(3)
+    a, b = rng.randn(3, 3) + 3.0 * np.eye(3), rng.randn(3)
+    triangular = lambda a, b: np.sum(np.sin(sla.solve_triangular(a, b, trans=trans, lower=True)))  # noqa: E731
+    factored = lambda a, b: np.sum(np.sin(sla.lu_solve(sla.lu_factor(a[::-1]), b, trans=trans)))  # noqa: E731
+    for f in (triangular, factored):
+        ad.check_grads(f, (a, b), order=2)
+        np.testing.assert_allclose(ad.grad(f, wrt=(0, 1))(a, b)[1], fd_grad(f, [a, b], 1),
+                                   rtol=1e-6, atol=1e-8)

@@ -306,7 +306,8 @@ class CallPlans(RuleBinding, KnownObjects):
                            why="the function it is given reads values that depend on the "
                                "differentiated arguments (a closure over them)",
                            hint="pass those values as arguments of the function and "
-                                "differentiate with wrt=: ad.grad(lambda y, x: x * y, wrt=0)(2.0, x)")
+                                "differentiate with wrt=: "
+                                "ad.grad(lambda y, x: x * y, wrt=0)(2.0, x)")
         values = []
         for node in list(call.args) + [k.value for k in call.keywords]:
             value = node.value if isinstance(node, gast.Constant) \

@@ -35,6 +35,14 @@ D(np.linalg.qr, "a, mode='reduced'", "qr_back(g, a, ans, mode)", jvp="qr_jvp(a, 
   only=dict(mode=("reduced", "r")))
 D(np.linalg.lstsq, "a, b, rcond=None", "lstsq_back(g, a, b, ans, 0)",
   b="lstsq_back(g, a, b, ans, 1)", jvp="lstsq_jvp(a, b, ans, t_a, t_b)", harmless=("rcond",))
+# (the inverse and the solve of a tensor seen as the square matrix of its leading and trailing
+# axes: inv's and solve's adjoints on that matrix)
+D(np.linalg.tensorinv, "a, ind=2", "tensorinv_back(g, a, ans, ind)",
+  jvp="tensorinv_jvp(a, ans, t_a, ind)")
+D(np.linalg.tensorsolve, "a, b, axes=None", "-np.multiply.outer(tensorsolve_back(g, a, b), ans)",
+  b="tensorsolve_back(g, a, b)",
+  jvp="np.linalg.tensorsolve(a, t_b - np.tensordot(t_a, ans, np.ndim(ans)))",
+  only=dict(axes=(None,)))
 D(np.linalg.multi_dot, "arrays", "multi_dot_back(g, arrays)", jvp="multi_dot_jvp(arrays, t_arrays)")
 # (an integer: piecewise constant)
 table.nondiff(np.linalg.matrix_rank)

@@ -210,6 +210,10 @@ D(np.cov, "m, y=None, rowvar=True, bias=False, ddof=None", "cov_back(g, m, rowva
 D(np.nancumsum, "a, axis=None, dtype=None, out=None",
   "np.where(np.isnan(a), 0.0, cumsum_back(g, a, axis))",
   jvp="np.cumsum(np.where(np.isnan(a), 0.0, t_a), axis=axis)")
+D(np.nancumprod, "a, axis=None, dtype=None, out=None",
+  "np.where(np.isnan(a), 0.0, cumprod_back(g, ans, np.where(np.isnan(a), 1.0, a), axis))",
+  jvp="cumsum_back_free(np.where(np.isnan(a), 0.0, t_a), ans, np.where(np.isnan(a), 1.0, a), "
+      "axis)", selects=True)
 D(np.diff, "a, n=1, axis=-1", "diff_back(g, a, n, axis)", linear=True)
 D(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None, out=None",
   "trace_back(g, a, offset, axis1, axis2)",

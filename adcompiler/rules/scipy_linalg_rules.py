@@ -42,7 +42,9 @@ D(sla.cholesky, "a, lower=False, overwrite_a=False, check_finite=True",
 # x = a^-1 b (trans=0) or a^-T b (trans=1), a triangular: the adjoint of b is the solve with the
 # other transpose; a's, -(adjoint of b) x^T (its transpose for trans=1), on the triangle read
 _READ = "(np.tril(%s, -unit_diagonal) if lower else np.triu(%s, unit_diagonal))"
-_GB = "sla.solve_triangular(a, g, trans=1 - trans, lower=lower, unit_diagonal=unit_diagonal)"
+# (trans written as a constant in each branch: a rule's keyword with values it accepts must be one)
+_SOLVE = "sla.solve_triangular(a, %s, trans=%d, lower=lower, unit_diagonal=unit_diagonal)"
+_GB = "(%s if trans == 0 else %s)" % (_SOLVE % ("g", 1), _SOLVE % ("g", 0))
 _OUTER = "np.atleast_2d(%s.T).T @ np.atleast_2d(%s.T)"  # (u v^T, for vectors and matrices)
 _A_BACK = "-(%s if trans == 0 else %s)" % (_OUTER % (_GB, "ans"), _OUTER % ("ans", _GB))
 _TA = "(%s if trans == 0 else np.swapaxes(%s, -1, -2))" % (_READ % ("t_a", "t_a"),
@@ -50,8 +52,8 @@ _TA = "(%s if trans == 0 else np.swapaxes(%s, -1, -2))" % (_READ % ("t_a", "t_a"
 D(sla.solve_triangular,
   "a, b, trans=0, lower=False, unit_diagonal=False, overwrite_b=False, check_finite=True",
   _READ % (_A_BACK, _A_BACK), b=_GB,
-  jvp="sla.solve_triangular(a, t_b - %s @ ans, trans=trans, lower=lower, "
-      "unit_diagonal=unit_diagonal)" % _TA,
+  jvp="(%s if trans == 0 else %s)" % (_SOLVE % ("t_b - %s @ ans" % _TA, 0),
+                                      _SOLVE % ("t_b - %s @ ans" % _TA, 1)),
   harmless=("check_finite",), only=dict(trans=(0, 1), overwrite_b=(False,)))
 
 # (sqrtm's deprecated disp/blocksize are refused; the principal root is holomorphic off its
@@ -73,3 +75,21 @@ D(sla.cho_solve, "c_and_lower, b, overwrite_b=False, check_finite=True",
   "cho_solve_back(g, c_and_lower, ans)", b="sla.cho_solve(c_and_lower, g)",
   jvp="cho_solve_jvp(c_and_lower, t_c_and_lower, t_b, ans)", harmless=("check_finite",),
   only=dict(overwrite_b=(False,)))
+# (lu_factor's pair: P a = L U, L's unit diagonal implied; lu_solve solves with a or a^T)
+D(sla.lu_factor, "a, overwrite_a=False, check_finite=True", "lu_factor_back(g, ans)",
+  jvp="lu_factor_jvp(ans, t_a)", harmless=("check_finite",), only=_KEEP, container=True)
+D(sla.lu_solve, "lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True",
+  "lu_solve_back(g, lu_and_piv, ans, trans)",
+  b="sla.lu_solve(lu_and_piv, g, trans=1) if trans == 0 else sla.lu_solve(lu_and_piv, g)",
+  jvp="lu_solve_jvp(lu_and_piv, t_lu_and_piv, t_b, ans, trans)", harmless=("check_finite",),
+  only=dict(trans=(0, 1), overwrite_b=(False,)))
+# scipy.linalg.eigh(a): NumPy's eigh / eigvalsh on the triangle ``lower`` names (the standard
+# problem only: no ``b``, no subset)
+_UPLO = "('L' if lower else 'U')"
+D(sla.eigh, "a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwrite_b=False, "
+            "type=1, check_finite=True, subset_by_index=None, subset_by_value=None, driver=None",
+  "eigvalsh_back(g, a, %s) if eigvals_only else eigh_back(g, ans, %s)" % (_UPLO, _UPLO),
+  jvp="eigvalsh_jvp(a, t_a, %s) if eigvals_only else eigh_jvp(ans, t_a, %s)" % (_UPLO, _UPLO),
+  harmless=("check_finite", "driver"),
+  only=dict(b=(None,), type=(1,), subset_by_index=(None,), subset_by_value=(None,),
+            overwrite_a=(False,), overwrite_b=(False,)))

@@ -208,3 +208,36 @@ def lstsq_jvp(a, b, ans, t_a, t_b):
     t_res = -2.0 * np.sum(r * (t_a @ x - t_b), axis=0) if np.size(ans[1]) else ans[1] * 0.0
     t_s = np.einsum("ji,jk,ik->i", u, t_a, vt)
     return (t_x[:, 0] if np.ndim(b) == 1 else t_x), t_res, 0, t_s
+
+
+def _tensor_matrix(a, ind):
+    """``a`` as the square matrix ``np.linalg.tensorinv`` inverts: its first ``ind`` axes make
+    the rows."""
+    rows = int(np.prod(np.shape(a)[:ind]))
+    return np.reshape(a, (rows, -1))
+
+
+def tensorinv_back(g, a, ans, ind):
+    """Adjoint of ``np.linalg.tensorinv(a, ind)``: inv's, ``-X^T G X^T``, on the matrices."""
+    if _zero(g):
+        return g
+    inv = _tensor_matrix(ans, np.ndim(a) - ind)
+    grad = _tensor_matrix(g, np.ndim(a) - ind)
+    return np.reshape(-inv.T @ grad @ inv.T, np.shape(a))
+
+
+def tensorinv_jvp(a, ans, t, ind):
+    """Tangent of ``np.linalg.tensorinv(a, ind)`` along ``t``: ``-X dA X`` on the matrices."""
+    if _zero(t):
+        return t
+    inv = _tensor_matrix(ans, np.ndim(a) - ind)
+    return np.reshape(-inv @ _tensor_matrix(t, ind) @ inv, np.shape(ans))
+
+
+def tensorsolve_back(g, a, b):
+    """Adjoint of ``b`` in ``x = np.linalg.tensorsolve(a, b)``: the transposed system solved for
+    ``g`` (``a``'s adjoint is minus its outer product with ``x``)."""
+    if _zero(g):
+        return g
+    matrix = _tensor_matrix(a, np.ndim(b))
+    return np.reshape(np.linalg.solve(matrix.T, np.ravel(g)), np.shape(b))

@@ -135,3 +135,80 @@ def cho_solve_jvp(c_and_lower, t_c_and_lower, t_b, ans):
     if _zero(rhs):
         return rhs
     return sla.cho_solve(c_and_lower, np.broadcast_to(rhs, np.shape(ans)))
+
+
+def _lu_parts(lu_and_piv):
+    """(L, U, P) of ``scipy.linalg.lu_factor``'s pair: ``P @ A = L @ U`` (P the permutation
+    matrix of its row interchanges, applied in order). Square matrices only."""
+    lu, piv = lu_and_piv[0], lu_and_piv[1]
+    if np.ndim(lu) != 2 or np.shape(lu)[0] != np.shape(lu)[1]:
+        raise _unsupported("the derivative of scipy.linalg.lu_factor / lu_solve is given for one "
+                           "square matrix (here of shape %s)" % (np.shape(lu),),
+                           "factor each square matrix on its own")
+    n = np.shape(lu)[0]
+    order = np.arange(n)
+    for i, j in enumerate(piv):
+        order[i], order[j] = order[j], order[i]
+    return np.tril(lu, -1) + np.eye(n), np.triu(lu), np.eye(n)[order]
+
+
+def _lu_inner(L, U, m):
+    """``L^-1 m U^-1`` (the change of ``P A`` seen from the factors)."""
+    import scipy.linalg as sla
+    left = sla.solve_triangular(L, m, lower=True, unit_diagonal=True)
+    return sla.solve_triangular(U, left.T, trans=1).T
+
+
+def lu_factor_back(g, ans):
+    """Adjoint of ``(lu, piv) = scipy.linalg.lu_factor(a)``: with ``P A = L U``, the factors'
+    adjoints ``tril(L^T gL, -1) + triu(gU U^T)`` taken back through ``L^-T . U^-T`` and ``P``."""
+    import scipy.linalg as sla
+    glu = g[0] if isinstance(g, (tuple, list)) else g
+    if _zero(glu):
+        return 0.0
+    L, U, P = _lu_parts(ans)
+    m = np.tril(L.T @ np.tril(glu, -1), -1) + np.triu(np.triu(glu) @ U.T)
+    left = sla.solve_triangular(L, m, lower=True, unit_diagonal=True, trans=1)
+    return P.T @ sla.solve_triangular(U, left.T).T
+
+
+def lu_factor_jvp(ans, t):
+    """Tangent ``(dlu, 0.0)`` of ``scipy.linalg.lu_factor(a)`` along ``t``: with
+    ``F = L^-1 P t U^-1``, ``dL = L tril(F, -1)`` and ``dU = triu(F) U``."""
+    if _zero(t):
+        return t
+    L, U, P = _lu_parts(ans)
+    f = _lu_inner(L, U, P @ t)
+    return L @ np.tril(f, -1) + np.triu(f) @ U, 0.0
+
+
+def lu_solve_back(g, lu_and_piv, ans, trans):
+    """Adjoint of the factor pair in ``x = scipy.linalg.lu_solve((lu, piv), b, trans)``:
+    ``gA = -(A^-T g) x^T`` (``-x (A^-1 g)^T`` for the transposed system) taken through
+    ``P A = L U`` onto the factors' triangles."""
+    import scipy.linalg as sla
+    if _zero(g):
+        return g
+    # (trans a constant for each call: its derivative rule accepts constants)
+    gb = sla.lu_solve(lu_and_piv, g, trans=1) if trans == 0 else sla.lu_solve(lu_and_piv, g)
+    outer = (gb, ans) if trans == 0 else (ans, gb)
+    ga = -(np.atleast_2d(outer[0].T).T @ np.atleast_2d(outer[1].T))
+    L, U, P = _lu_parts(lu_and_piv)
+    pa = P @ ga
+    return np.tril(pa @ U.T, -1) + np.triu(L.T @ pa), 0.0
+
+
+def lu_solve_jvp(lu_and_piv, t_lu_and_piv, t_b, ans, trans):
+    """Tangent of ``scipy.linalg.lu_solve((lu, piv), b, trans)``: ``A^-1 (t_b - dA x)`` (with
+    ``A^T`` for the transposed system), ``P dA = dL U + L dU``."""
+    import scipy.linalg as sla
+    tlu = t_lu_and_piv[0] if isinstance(t_lu_and_piv, (tuple, list)) else t_lu_and_piv
+    rhs = t_b
+    if not _zero(tlu):
+        L, U, P = _lu_parts(lu_and_piv)
+        da = P.T @ (np.tril(tlu, -1) @ U + L @ np.triu(tlu))
+        rhs = rhs - (da if trans == 0 else da.T) @ ans
+    if _zero(rhs):
+        return rhs
+    rhs = np.broadcast_to(rhs, np.shape(ans))
+    return sla.lu_solve(lu_and_piv, rhs) if trans == 0 else sla.lu_solve(lu_and_piv, rhs, trans=1)
