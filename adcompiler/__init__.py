@@ -21,10 +21,10 @@ from .api import (
     vmap,
 )
 from .custom import checkpoint, defjvp, defvjp, insert_grad_of, stop_gradient
-from .errors import AdError
+from .errors import AdError, AdTypeError
 
 __all__ = ["grad", "value_and_grad", "vjp", "jvp", "jacobian", "hessian", "source", "normalize",
            "hvp", "linearize", "elementwise_grad", "vmap", "check_grads", "graph", "export",
            "stop_gradient",
-           "defvjp", "defjvp", "insert_grad_of", "checkpoint", "AdError"]
+           "defvjp", "defjvp", "insert_grad_of", "checkpoint", "AdError", "AdTypeError"]
 __version__ = "0.1.0"

@@ -155,7 +155,8 @@ def _partial_function(p: functools.partial, api: str):
         ) from None
     python = _is_python(unwrap(func)) and not _through_rule(func)
     params = [q for q in sig.parameters.values()
-              if python or q.default is q.empty or q.name in p.keywords]
+              if python or q.default is q.empty or q.name in p.keywords
+              or q.name in _given_by_position(func, sig)]
     if not python:
         as_function(func, api)  # (an AdError when the partial's function cannot be differentiated)
     bound = ["bound%d" % i for i in range(len(p.args))]
@@ -169,6 +170,17 @@ def _partial_function(p: functools.partial, api: str):
     except TypeError:
         pass
     return wrapper
+
+
+def _given_by_position(fn, sig) -> list[str]:
+    """The positional parameters of ``sig`` with defaults, up to the last one ``fn``'s rule
+    differentiates: a call may give them by position (``partial(mvn.pdf, allow_singular=True)``
+    called with ``x, mean, cov``)."""
+    rule = rules.lookup(fn)
+    positional = [q.name for q in sig.parameters.values()
+                  if q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)]
+    differentiated = [i for i, q in enumerate(positional) if rule is not None and q in rule.vjps]
+    return positional[:differentiated[-1] + 1] if differentiated else []
 
 
 class _Name:

@@ -72,6 +72,11 @@ class AdError(Exception):
         return "\n".join(lines)
 
 
+class AdTypeError(AdError, TypeError):
+    """An AdError that is also a TypeError, as JAX and autograd raise one: a value of the wrong
+    type for the transform (``grad`` of a function whose output is not a real scalar)."""
+
+
 class Location:
     """Where a construct sits in the user's file; used to build AdErrors from any pass."""
 

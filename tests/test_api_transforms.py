@@ -310,3 +310,43 @@ def test_jacobian_and_hessian_results_called_inside_are_refused_clearly():
         ad.grad(sums_a_jacobian)(X[:2])
     # jacobian(jacobian(...)) of a lambda: a generated function named after it
     assert ad.jacobian(ad.jacobian(lambda x: np.sin(np.outer(x, x))))(X[:2]).shape == (2, 2, 2, 2)
+
+
+def test_holomorphic_grad_is_the_complex_derivative():
+    z = 0.3 + 0.4j
+    assert ad.grad(lambda z: z * (1.0 + 0.2j), holomorphic=True)(1.0 + 0j) == 1.0 + 0.2j
+    assert ad.grad(lambda z: z ** 2, holomorphic=True)(1j) == 2j
+    f = lambda z: np.sin(z) * z ** 2  # noqa: E731
+    want = np.cos(z) * z ** 2 + 2 * z * np.sin(z)
+    np.testing.assert_allclose(ad.grad(f, holomorphic=True)(z), want, rtol=1e-12)
+    value, gradient = ad.value_and_grad(f, holomorphic=True)(z)
+    assert value == f(z) and gradient == pytest.approx(want)
+    # (along both real directions: f(z + h) - f(z - h) over 2h, and over 2ih)
+    h = 1e-6
+    for step in (h, 1j * h):
+        np.testing.assert_allclose((f(z + step) - f(z - step)) / (2 * step), want, rtol=1e-8)
+    # arrays of size 1, several arguments, has_aux
+    zz = np.array([0.3 + 0.1j])
+    np.testing.assert_allclose(ad.grad(lambda z: np.sum(np.exp(z)), holomorphic=True)(zz),
+                               np.exp(zz))
+    w = np.array([0.1 + 1j, 2.0 + 0j])
+    gradient, aux = ad.grad(lambda w: (np.exp(w[0]) * w[1], "aux"), holomorphic=True,
+                            has_aux=True)(w)
+    np.testing.assert_allclose(gradient, [np.exp(w[0]) * w[1], np.exp(w[0])])
+    assert aux == "aux"
+
+
+def test_holomorphic_grad_refuses_real_arguments_and_outputs_with_a_type_error():
+    with pytest.raises(TypeError, match="complex arguments"):
+        ad.grad(lambda z: z ** 2, holomorphic=True)(0.3)
+    with pytest.raises(ad.AdTypeError, match="complex scalar output"):
+        ad.grad(lambda z: np.abs(z) ** 2, holomorphic=True)(0.3 + 0j)
+
+
+def test_grad_of_an_output_that_is_not_a_real_scalar_is_a_type_error():
+    # (as JAX and autograd raise: code catching TypeError catches it; it is an AdError too)
+    for f, x in ((lambda x: x * (1.0 + 0.2j), 1.0), (lambda x: x > 1.0, 2.0),
+                 (lambda x: np.allclose(x, x * 3.0 / 3.0), X), (lambda x: x * 2.0, X)):
+        with pytest.raises(TypeError, match="real float scalar output") as caught:
+            ad.grad(f)(x)
+        assert isinstance(caught.value, ad.AdError)

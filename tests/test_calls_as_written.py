@@ -58,6 +58,15 @@ def partial_of_numpy(x):
     return np.sum(total(np.sin(x)) ** 2)
 
 
+TRAPEZOID = getattr(np, "trapezoid", None) or np.trapz  # (NumPy 1.x: trapz)
+
+
+def partial_given_defaulted_parameters_by_position(x):
+    # (trapezoid(y, x=None, dx=1.0, axis=-1): x given by position to the partial)
+    area = functools.partial(TRAPEZOID, axis=0)
+    return area(np.sin(x), np.cumsum(x ** 2))
+
+
 class Affine:
     def __init__(self, w, b):
         self.w = w
@@ -354,7 +363,9 @@ def test_unpacked_call_source_reads_plainly(m):
     assert "call_forward((2,), unpacked(model, ('', '*')), t_u, params)" in source, source
 
 
-@pytest.mark.parametrize("name", ["partial_of_user_function", "partial_of_numpy", "object_built_inside"])
+@pytest.mark.parametrize("name", ["partial_of_user_function", "partial_of_numpy",
+                                  "partial_given_defaulted_parameters_by_position",
+                                  "object_built_inside"])
 def test_callables_made_inside_the_function(m, name):
     check_all_modes(getattr(m, name), [X3])
 

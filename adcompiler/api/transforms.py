@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import runtime
 from ..callables import as_function
-from ..errors import AdError
+from ..errors import AdError, AdTypeError
 from ..parse import define
 from ..runtime import CalleeRedefined
 from . import gradients
@@ -22,26 +22,30 @@ from .tangents import _jvp_function, jvp
 
 
 def grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True,
-         has_aux: bool = False) -> Callable:
+         has_aux: bool = False, holomorphic: bool = False) -> Callable:
     """The gradient of scalar-valued ``fn`` w.r.t. argument(s) ``wrt`` (position, name, or a
     tuple of those, which gives a tuple). Use as ``ad.grad(f)``, ``@ad.grad`` or
     ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape. ``fn`` may also be a
     NumPy ufunc or C function with a derivative rule, a ``functools.partial`` or an object with a
     ``__call__`` method. ``has_aux=True``: ``fn`` returns ``(value, aux)``; the result is
-    ``(gradient of value, aux)``."""
+    ``(gradient of value, aux)``. ``holomorphic=True`` (JAX's): complex arguments and a complex
+    scalar output; the result is ``f'(z)`` for a holomorphic ``f`` (docs/complex.md)."""
     if fn is _DECORATOR:
-        return lambda f: grad(f, wrt, optimize, has_aux)
-    return with_aux(fn, wrt, "grad") if has_aux else gradients.grad(fn, wrt, optimize)
+        return lambda f: grad(f, wrt, optimize, has_aux, holomorphic)
+    if has_aux or holomorphic:
+        return through_pullback(fn, wrt, "grad", has_aux, holomorphic)
+    return gradients.grad(fn, wrt, optimize)
 
 
 def value_and_grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True,
-                   has_aux: bool = False) -> Callable:
+                   has_aux: bool = False, holomorphic: bool = False) -> Callable:
     """Like ``grad`` but returns ``(value, gradient)``; ``fn``'s computation runs once. With
     ``has_aux=True``: ``((value, aux), gradient)``."""
     if fn is _DECORATOR:
-        return lambda f: value_and_grad(f, wrt, optimize, has_aux)
-    return with_aux(fn, wrt, "value_and_grad") if has_aux \
-        else gradients.value_and_grad(fn, wrt, optimize)
+        return lambda f: value_and_grad(f, wrt, optimize, has_aux, holomorphic)
+    if has_aux or holomorphic:
+        return through_pullback(fn, wrt, "value_and_grad", has_aux, holomorphic)
+    return gradients.value_and_grad(fn, wrt, optimize)
 
 
 def _zero_cotangent(value):
@@ -53,10 +57,21 @@ def _zero_cotangent(value):
     return np.zeros(np.shape(value)) if np.ndim(value) else 0.0
 
 
-def with_aux(fn: Callable, wrt: Wrt, mode: str) -> Callable:
-    """``grad(fn, has_aux=True)`` (``mode`` "grad": returns ``(gradient, aux)``) and
-    ``value_and_grad(fn, has_aux=True)`` (``((value, aux), gradient)``): ``fn`` returns
-    ``(value, aux)``, runs once, and only ``value`` is differentiated."""
+def _complex_seed(value, name):
+    """The seed of ``grad(holomorphic=True)``: one of the complex scalar output's type."""
+    if np.iscomplexobj(value) and np.size(value) == 1:
+        return np.ones(np.shape(value), np.result_type(value)) if np.ndim(value) else 1.0 + 0.0j
+    raise AdTypeError("grad(holomorphic=True) needs a complex scalar output, but %s returned %s"
+                      % (name, type(value).__name__), function=name,
+                      hint="return a complex number, or drop holomorphic=True for a real output")
+
+
+def through_pullback(fn: Callable, wrt: Wrt, mode: str, has_aux: bool,
+                     holomorphic: bool) -> Callable:
+    """``grad`` (``mode`` "grad") and ``value_and_grad`` with ``has_aux`` (``fn`` returns
+    ``(value, aux)``, runs once, and only ``value`` is differentiated: ``(gradient, aux)`` or
+    ``((value, aux), gradient)``) or ``holomorphic`` (complex arguments, a complex output seeded
+    with 1: ``f'(z)``), through ``vjp``."""
     fn = as_function(fn, mode)
     name = getattr(fn, "__qualname__", "f")
 
@@ -64,18 +79,28 @@ def with_aux(fn: Callable, wrt: Wrt, mode: str) -> Callable:
     def derivative(*args, **keywords):
         positions, many = _positions(fn, wrt)
         _check_differentiable(fn, args, positions)
+        if holomorphic:
+            for p in positions:
+                if not np.iscomplexobj(args[p]):
+                    raise AdTypeError("grad(holomorphic=True) needs complex arguments, but "
+                                      "argument %d of %s is %s" % (p, name, type(args[p]).__name__),
+                                      function=name, hint="pass complex values (x + 0j)")
         target = functools.partial(fn, **keywords) if keywords else fn
         out, pullback = vjp(target, *args)
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            raise AdError("has_aux=True: %s must return a pair (value, aux), but it returned %s"
-                          % (name, type(out).__name__), function=name,
-                          hint="return (loss, aux), or drop has_aux")
-        value, aux = out
-        seed = runtime.scalar_seed(value, name)
-        grads = pullback(type(out)((seed, _zero_cotangent(aux))))
+        value = out
+        if has_aux:
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                raise AdError("has_aux=True: %s must return a pair (value, aux), but it returned "
+                              "%s" % (name, type(out).__name__), function=name,
+                              hint="return (loss, aux), or drop has_aux")
+            value = out[0]
+        seed = _complex_seed(value, name) if holomorphic else runtime.scalar_seed(value, name)
+        grads = pullback(type(out)((seed, _zero_cotangent(out[1]))) if has_aux else seed)
         chosen = tuple(grads[p] for p in positions)
         gradient = chosen if many else chosen[0]
-        return ((value, aux), gradient) if mode == "value_and_grad" else (gradient, aux)
+        if mode == "value_and_grad":
+            return out, gradient
+        return (gradient, out[1]) if has_aux else gradient
     return derivative
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..errors import AdError, error_at
+from ..errors import AdError, AdTypeError, error_at
 from ._base import _effectful, _is_plain_object, _ndarray
 
 
@@ -241,9 +241,9 @@ def scalar_seed(value, function):
     else:
         hint = ("return the float quantity to differentiate (a bool, int or None output has no "
                 "gradient)")
-    raise AdError("grad needs a real float scalar output (a float, a NumPy float or a float array "
-                  "of size 1), but %s returned %s" % (function, _describe(value)),
-                  function=function, hint=hint)
+    raise AdTypeError("grad needs a real float scalar output (a float, a NumPy float or a float "
+                      "array of size 1), but %s returned %s" % (function, _describe(value)),
+                      function=function, hint=hint)
 
 
 def real_result(value, function):

@@ -70,7 +70,13 @@ def _with_argnum(transform):
     return lambda fun, argnum=0: transform(fun, wrt=_argnum(argnum))
 
 
-grad = holomorphic_grad = _with_argnum(ad.grad)
+grad = _with_argnum(ad.grad)
+
+
+def holomorphic_grad(fun, argnum=0):
+    return ad.grad(fun, wrt=_argnum(argnum), holomorphic=True)
+
+
 value_and_grad = _with_argnum(ad.value_and_grad)
 jacobian = _with_argnum(ad.jacobian)
 hessian = _with_argnum(ad.hessian)
