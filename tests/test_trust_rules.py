@@ -364,6 +364,16 @@ def test_power_of_a_zero_base_wrt_the_base():
         assert ad.grad(lambda x: x ** exponent)(0.0) == want
 
 
+def test_spread_and_norm_at_a_constant_input_have_gradient_zero():
+    """np.std (and the norm) of a constant input: the subgradient 0 (JAX and autograd: NaN), in
+    every mode; away from it, finite differences."""
+    f = lambda x: np.std(x) + np.linalg.norm(x - np.mean(x)) + np.std(x, axis=0, ddof=1).sum()  # noqa: E731
+    for x in (np.ones((3, 2)), np.full((3, 2), -2.5)):
+        np.testing.assert_array_equal(ad.grad(f)(x), np.zeros((3, 2)))
+        assert ad.jvp(f, (x,), (np.ones((3, 2)),))[1] == 0.0
+    check_all_modes(f, [np.array([[0.3, -1.0], [1.2, 0.4], [-0.5, 0.9]])])
+
+
 define("""
 def sqrt_of_relu(x):
     return np.sum(np.sqrt(np.maximum(x, 0.0)) + np.cbrt(np.maximum(x, 0.0)) + np.maximum(x, 0.0) ** 0.5)

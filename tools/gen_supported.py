@@ -70,6 +70,13 @@ def render() -> str:
              "complex), `refused` (varies with complex values only).",
              "The `scipy.special`, `scipy.stats`, `scipy.linalg` and `scipy.signal` sections apply when SciPy",
              "is installed (it is optional).",
+             "",
+             "Edge values (tested in tests/test_reference_values.py and tests/test_trust_rules.py): powers",
+             "follow JAX at zero (d/dy 0 ** y = 0 for y > 0, d/dx x ** 0 = 0, d/dx x ** y at 0 is",
+             "y * 0 ** (y - 1)); where a derivative is infinite but the value finite (`sqrt`, `cbrt`,",
+             "`x ** 0.5` at 0, `arcsin`/`arccos` at +-1, `arctan2` at (0, 0)) it is taken as 0, the",
+             "subgradient; `np.std`/`np.var`-based norms and `np.linalg.norm` at a constant (or zero) input",
+             "have gradient 0, the subgradient PyTorch gives for `norm` at 0 (JAX and autograd give NaN).",
              ""]
     tables = [("numpy", rules.numpy_rules.table), ("numpy.linalg", rules.linalg_rules.table),
               ("math", rules.math_rules.table),
