@@ -786,3 +786,23 @@ def test_a_pad_mode_without_a_derivative_is_refused_where_it_runs(fn, args):
         ad.grad(fn)(x, *args)
     with pytest.raises(ad.AdError, match="np.pad is written for the modes"):
         ad.jvp(fn, (x, *args), (np.ones(3),) + (None,) * len(args))
+
+
+define("""
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+def student_t_normaliser(x):
+    nu = 2.0 + softplus(x)
+    return math.lgamma((nu + 1) / 2) - math.lgamma(nu / 2)
+""")
+
+
+def test_second_derivative_of_lgamma_of_a_helpers_result(m):
+    # (lgamma's derivative, digamma, did x += 1.0: differentiated again with x of unknown kind,
+    # it was refused as a write into its argument)
+    gradient = ad.grad(m.student_t_normaliser)
+    want = (gradient(0.7 + 1e-5) - gradient(0.7 - 1e-5)) / 2e-5
+    assert ad.hessian(m.student_t_normaliser)(0.7) == pytest.approx(want, rel=1e-6)
+    check_all_modes(m.student_t_normaliser, [0.7])

@@ -227,9 +227,9 @@ def digamma(x):
     result = 0.0
     if x <= 0:  # reflection
         return digamma(1.0 - x) - np.pi / np.tan(np.pi * x)
-    while x < 6.0:
-        result -= 1.0 / x
-        x += 1.0
+    while x < 6.0:  # (rebinding, not +=: code differentiating this again may not know x's kind)
+        result = result - 1.0 / x
+        x = x + 1.0
     inv = 1.0 / x
     inv2 = inv * inv
     return (
