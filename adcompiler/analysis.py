@@ -34,9 +34,14 @@ def rank(kind):
     return None
 
 
+def is_tuple(kind) -> bool:
+    """Whether a kind is a tuple of known entry kinds (a tuple display's)."""
+    return isinstance(kind, tuple) and kind[0] == "tuple_of"
+
+
 def is_container(kind) -> bool:
     """Whether a kind is a list, tuple or dict (known entry kinds or not)."""
-    return kind == CONTAINER or (isinstance(kind, tuple) and kind[0] == "tuple_of")
+    return kind == CONTAINER or is_tuple(kind)
 
 
 def broadcast_kind(*kinds):

@@ -378,3 +378,26 @@ def test_a_generator_whose_consumer_changes_what_it_reads_is_refused():
     with pytest.raises(ad.AdError, match="the loop changes 'state'"):
         ad.value_and_grad(controlled)(theta.copy())
     check_all_modes(open_loop, [theta])
+
+
+def tuple_grown_by_augmented_assignment(w):
+    outs = (w[0] ** 2,)
+    first = outs  # (keeps the one-entry tuple: a tuple's += makes a new one)
+    for i in range(2):
+        outs += (np.sin(w[1]) * i,)
+    return sum(outs) * 2 + sum(first) + len(outs)
+
+
+def list_grown_by_augmented_assignment(w):
+    outs = [w[0] ** 2]
+    first = outs  # (the same list: a list's += extends it)
+    outs += [np.sin(w[1])]
+    return sum(outs) * 2 + sum(first)
+
+
+def test_a_tuple_grown_with_plus_equals_is_a_new_tuple():
+    # (it was refused as if it were a list extended in place, seen through 'first')
+    w = np.array([0.4, -0.3])
+    check_all_modes(tuple_grown_by_augmented_assignment, [w])
+    with pytest.raises(ad.AdError, match="a list's \\+= extends it"):
+        ad.grad(list_grown_by_augmented_assignment)(w)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gast
 
 from .. import runtime
-from ..analysis import FLOAT, SCALAR, is_container
+from ..analysis import FLOAT, SCALAR, is_container, is_tuple
 from ..ir import const, loads, name, target_of
 from .syncs import dead_temporary
 
@@ -33,8 +33,8 @@ class InPlaceUpdates:
                 continue
             kind = self.kinds.get(var)
             # (a shape-() NumPy value may be a 0-d array, changed in place)
-            if kind == FLOAT or (kind is None and not specialised):
-                continue
+            if kind == FLOAT or (kind is None and not specialised) or self.tuple_only(var):
+                continue  # (a tuple's += makes a new tuple: nothing else changes)
             aliases = self.in_place_aliases(s, var, kind, bases)
             # (generated code's writes were checked, and synced where needed, when it was
             # generated)
@@ -133,6 +133,16 @@ class InPlaceUpdates:
             "the object holds the same array (or a view of it), which is not supported"
             % owner, s, hint="store a copy in one of them")
         self.array_guards[id(s)] = ("attribute_alone", [name(owner[0]), const(owner[1])], error)
+
+    def tuple_only(self, var) -> bool:
+        """Whether every binding of ``var`` gives it a tuple: a tuple display, a name of a tuple
+        of known entries, or ``var += t`` (a tuple plus anything else is a TypeError)."""
+        bindings = self.layout.bindings(var)
+        return bool(bindings) and all(
+            isinstance(b, gast.Assign) and (
+                getattr(b, "ad_augmented", False) or isinstance(b.value, gast.Tuple)
+                or (isinstance(b.value, gast.Name) and is_tuple(self.kinds.get(b.value.id))))
+            for b in bindings) and not all(getattr(b, "ad_augmented", False) for b in bindings)
 
     def updated_in_place(self, s):
         """The name whose array ``s`` updates in place as an augmented assignment of the user's
