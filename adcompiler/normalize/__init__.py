@@ -25,6 +25,7 @@ from ..resolve import Resolver
 from .attempts import extract_attempts
 from .classes import element_classes, rebound_classes
 from .closures import late_names
+from .defaultdicts import rewrite_defaultdicts
 from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
 from .generators import yielded_as_list
@@ -62,6 +63,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     lowered = lower_jumps(fdef, namer)
     lowered = extract_attempts(fdef, lowered, resolver, namer, loc, bind and norm.helper, generated)
     rewrite_outer_names(lowered, resolver, norm.helper, loc)
+    rewrite_defaultdicts(lowered, resolver.resolve)
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm.growing = _growing(lowered)

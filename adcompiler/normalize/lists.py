@@ -86,10 +86,21 @@ class ListMethods:
         func = getattr(call, "func", None)
         if not (isinstance(call, gast.Call) and isinstance(func, gast.Attribute)
                 and func.attr == "append" and len(call.args) == 1 and not call.keywords
-                and isinstance(func.value, (gast.Attribute, gast.Subscript))
+                and isinstance(func.value, (gast.Attribute, gast.Subscript, gast.Call))
                 and not isinstance(call.args[0], gast.Starred)):
             return False
-        held = self.held_container(func.value, s)
+        receiver = func.value
+        if isinstance(receiver, gast.Call):
+            # (d.setdefault(k, []).append(v) of a name holding dicts only: the entry stored
+            # when missing, then d[k] appended to as above)
+            method = receiver.func
+            if not (isinstance(method, gast.Attribute) and method.attr == "setdefault"
+                    and isinstance(method.value, gast.Name) and method.value.id in self.sure_dicts):
+                return False
+            receiver = self.set_default(receiver, s)
+            if receiver is None:
+                return False
+        held = self.held_container(receiver, s)
         if held is None:
             return False
         value = self.atom(call.args[0], s)

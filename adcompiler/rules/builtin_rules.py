@@ -40,7 +40,9 @@ E(builtins.abs, "x", "real_adjoint(g, x, site) * np.sign(x)", scalar=("g if x >=
 E(builtins.float, "x", "g")
 D(builtins.sum, "iterable, start=0", "sum_back(g, iterable, start)",
   start="sum_start_back(g, start, iterable)", jvp="sum_jvp(t_iterable, t_start, iterable, start)")
-D(builtins.list, "iterable", "list_back(g, iterable)", linear=True)
+# (a dict's list is its keys: no tangent; linear in the entries of anything else)
+D(builtins.list, "iterable", "list_back(g, iterable)",
+  jvp="sequence_jvp(t_iterable, iterable, list)")
 # (getattr(obj, name) of a name known when it runs: an object's adjoint holds its attributes')
 D(builtins.getattr, "object, name", "getattr_back(g, object, name)",
   jvp="getattr_jvp(object, t_object, name)", zero=("name",))
@@ -48,7 +50,8 @@ D(builtins.getattr, "object, name", "getattr_back(g, object, name)",
 # are the original's, see planning/contents.py)
 D(copy.copy, "x", "g", linear=True, like="x")
 D(copy.deepcopy, "x", "g", linear=True, like="x")
-D(builtins.tuple, "iterable", "list_back(g, iterable)", linear=True)
+D(builtins.tuple, "iterable", "list_back(g, iterable)",
+  jvp="sequence_jvp(t_iterable, iterable, tuple)")
 # lists and tuples: + concatenates, * repeats
 D(list.__add__, "x, y", "g[:len(x)]", y="g[len(x):]", jvp="concat_jvp(x, y, t_x, t_y)",
   name="sequence + sequence")

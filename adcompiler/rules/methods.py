@@ -29,7 +29,8 @@ D("flat", "a", "np.reshape(g, np.shape(a))", linear=True)  # (x.flat[i] reads as
 # (for real arrays, as np.real)
 D("real", "a", "real_adjoint(g, a, site)", jvp="real_adjoint(t_a, a, site)")
 D("imag", "a", "real_adjoint(g, a, site) * 0.0", jvp="real_adjoint(t_a, a, site) * 0.0")
-D("items", "a", "items_back(g, a)", linear=True)
+# (a dict's (key, value) pairs: the keys have no tangent)
+D("items", "a", "items_back(g, a)", jvp="items_jvp(t_a, a)")
 D("get", "a, key, default=None", "get_back(g, a, key)", default="0.0 if key in a else g",
   jvp="get_jvp(a, key, t_a, t_default)", zero=("key",))
 D("values", "a", "values_back(g, a)", linear=True)

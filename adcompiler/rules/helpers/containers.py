@@ -14,8 +14,8 @@ from .second_order import unbroadcast_back
 
 def select_jvp(ans, args, tangents):
     """Tangent of builtin ``max``/``min``: the selected argument's tangent."""
-    if _zero(tangents):
-        return tangents
+    if _zero(tangents) or (len(args) == 1 and isinstance(args[0], dict)):
+        return 0.0  # (max(d) of a dict: a key, no tangent)
     parts = dselect(1.0, ans, args)
     weights = parts[0] if len(args) == 1 else parts
     items = tangents[0] if len(args) == 1 else tangents
@@ -68,6 +68,8 @@ def prod_back(g, iterable, start=1):
 def sum_jvp(t_iterable, t_start, iterable=(), start=0):
     """Tangent of builtin ``sum(iterable, start)``; with a list or tuple ``start``
     (``sum(lists, [])`` concatenates), the entries' tangents one after the other."""
+    if isinstance(iterable, dict):  # (sum(d): of its keys, which have no tangent)
+        return t_start
     if isinstance(start, (list, tuple)):
         parts = [0.0] * len(iterable) if _zero(t_iterable) else t_iterable
         return sum((_entries(t, e) for t, e in zip(parts, iterable)), _entries(t_start, start))
@@ -110,6 +112,21 @@ def list_back(g, iterable):
     return np.stack([np.broadcast_to(p, np.shape(iterable)[1:]) for p in g])
 
 
+def sequence_jvp(t, iterable, kind):
+    """Tangent of ``list(iterable)`` / ``tuple(iterable)`` (``kind``): the entries' tangents; a
+    dict's are its keys, which have none (zeros, one per key: the tangent is read by index)."""
+    if isinstance(iterable, dict):
+        return kind([0.0] * len(iterable))
+    return t if _zero(t) else kind(t)
+
+
+def items_jvp(t, a):
+    """Tangent of ``d.items()``: the pairs ``(0.0, tangent of the value)`` (a key has none)."""
+    if not isinstance(a, dict):
+        return t.items()
+    return [(0.0, dense(t.get(k, 0.0) if isinstance(t, dict) else 0.0, v)) for k, v in a.items()]
+
+
 def items_back(g, a):
     """Adjoint of ``d.items()`` (seen through ``list``): each value's adjoint goes to its key."""
     if _zero(g):
@@ -139,6 +156,8 @@ def dselect(g, ans, args):
     one): the selected element gets ``g``."""
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
+    if len(args) == 1 and isinstance(args[0], dict):  # (max(d): one of its keys)
+        return (0.0,)
     items = args[0] if len(args) == 1 else args
     # (np.all: an array of several entries is an item when there is one item, which Python's
     # max returns without comparing)
@@ -157,7 +176,9 @@ def dselect(g, ans, args):
 def sum_back(g, iterable, start=0):
     """Adjoint of builtin ``sum(iterable, start)``: ``g`` for every entry, summed back to the
     entry's shape where the entries broadcast (an array for an array); with a list or tuple
-    ``start`` (a concatenation), each entry's part of ``g``."""
+    ``start`` (a concatenation), each entry's part of ``g``; none for a dict's keys."""
+    if isinstance(iterable, dict):
+        return 0.0
     if isinstance(start, (list, tuple)):
         if _zero(g):
             return g
