@@ -494,3 +494,41 @@ def test_objects_of_a_list_appending_to_lists_of_their_own(fn):
 def test_objects_of_a_list_appending_to_one_shared_list_are_refused():
     with pytest.raises(ad.AdError, match="'series' changed in place"):
         ad.grad(given_one_list)(np.array([0.9, -0.5]))
+
+
+class FilterState:
+    def __init__(self, n):
+        self.z = np.ones(n)
+
+
+def decaying_state_made_here(p):
+    st = FilterState(3)
+    first = st.z  # (the same array: it sees every update)
+    for k in range(3):
+        st.z *= p[0]
+        st.z[0] += k
+    return np.sum(first ** 2) + np.sum(st.z)
+
+
+def decaying_state_argument(p, st):
+    for k in range(3):
+        st.z *= p[0]
+        st.z[1] -= p[0]
+    return np.sum(st.z ** 2)
+
+
+def test_an_attribute_updated_in_place_in_a_loop():
+    # (st.z *= a in a loop: the object was bound again to sync it with the array, and the store
+    # refused as into an object that is not an argument; trial 14)
+    check_like_plain(decaying_state_made_here, [np.array([0.6])])
+    p, h = np.array([0.6]), 1e-6
+    plain, inside = FilterState(3), FilterState(3)
+    want = decaying_state_argument(p, plain)
+    value, gradient = ad.value_and_grad(decaying_state_argument)(p, inside)
+    assert value == pytest.approx(want, rel=1e-12)
+    np.testing.assert_array_equal(inside.z, plain.z)  # (the object changed as by the plain call)
+    fd = (decaying_state_argument(p + h, FilterState(3))
+          - decaying_state_argument(p - h, FilterState(3))) / (2 * h)
+    assert gradient == pytest.approx(fd, rel=1e-6)
+    tangent = ad.jvp(decaying_state_argument, (p, FilterState(3)), (np.ones(1), None))[1]
+    assert tangent == pytest.approx(fd, rel=1e-6)

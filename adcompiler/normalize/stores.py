@@ -72,6 +72,8 @@ class Stores:
             self.stmt_AugAssign(gast.copy_location(gast.AugAssign(target=name(old, True), op=s.op,
                                                                   value=s.value), s))
             self.out[-1].ad_attribute_update = True
+            if self.property_setter(name(obj), target.attr) is None:
+                self.out[-1].ad_written_back = obj  # (the holder gets it back next: stored_back)
             self.store(gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Store()),
                        name(old), s)
             return
