@@ -257,12 +257,16 @@ class _Attempts:
         skipped = set.intersection(*(_flags_set(h.body) for h in going_on))
         hidden = {id(n) for st in after if _guarded_by(st, skipped) for n in walk(st)}
         for n in sorted(early & set(outputs)):
-            if all(_stored_all(h.body) is None or n in _stored_all(h.body) for h in going_on):
+            # (a handler binding it before any read: r = r + 1 there reads the body's value)
+            if all(_stored_all(h.body) is None or _bound_before_read(n, h.body)
+                   for h in going_on):
                 continue
             if self.read_outside(n, s.body, hidden, s):
-                self.refuse(s, "reading %r after the 'try', which the body binds before a "
-                            "statement that may raise (Python keeps the value it had then)" % n,
-                            "bind %r in the 'except' too, or compute it after the 'try'" % n)
+                self.refuse(s, "reading %r in the 'except' or after the 'try', which the body "
+                            "binds before a statement that may raise (Python keeps the value it "
+                            "had then)" % n,
+                            "bind %r in the 'except' from other values before reading it, or "
+                            "compute it after the 'try'" % n)
 
     def read_outside(self, n, body, hidden=frozenset(), s=None) -> bool:
         """Whether ``n`` is read outside ``body`` (but in the function; not in ``hidden``), or in
@@ -386,6 +390,16 @@ def _stored_all(body):
             return None
         found |= bound
     return found
+
+
+def _bound_before_read(n, body) -> bool:
+    """Whether the first statement of ``body`` naming ``n`` is an assignment binding it from a
+    value that does not read it."""
+    for st in body:
+        if any(isinstance(x, gast.Name) and x.id == n for x in walk(st)):
+            return isinstance(st, gast.Assign) and n in _bound(st) and not any(
+                isinstance(x, gast.Name) and x.id == n for x in walk(st.value))
+    return False
 
 
 def _constant_binding(st) -> bool:
