@@ -401,3 +401,33 @@ def test_a_tuple_grown_with_plus_equals_is_a_new_tuple():
     check_all_modes(tuple_grown_by_augmented_assignment, [w])
     with pytest.raises(ad.AdError, match="a list's \\+= extends it"):
         ad.grad(list_grown_by_augmented_assignment)(w)
+
+
+def appends_chosen_by_a_conditional_expression(x):
+    out = []
+    for v in x:
+        out.append(v) if v > 0.5 else out.append(-3 * v)
+    return sum(a ** 2 for a in out)
+
+
+def sorts_in_a_conditional_expression(x):
+    a = x.copy()
+    a.sort() if len(a) > 1 else None
+    return a[0] * 2 + a[1] + a[2] ** 2
+
+
+def appends_in_a_comprehension_and_an_assignment(x):
+    out = []
+    [out.append(v * 2.0) for v in x]
+    _ = out.append(x[0] ** 2)
+    more = [x[1]]
+    ignored = more.extend([x[2] * 3.0])
+    return sum(out) + more[1] * more[0] + (ignored is None)
+
+
+@pytest.mark.parametrize("fn", [appends_chosen_by_a_conditional_expression,
+                                sorts_in_a_conditional_expression,
+                                appends_in_a_comprehension_and_an_assignment])
+def test_calls_made_for_their_effect_inside_an_expression(fn):
+    # (they ran, but their derivative was dropped: gradient 0, or the unsorted order; trial 15)
+    check_all_modes(fn, [np.array([0.3, 1.2, 0.4])])

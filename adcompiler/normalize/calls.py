@@ -23,6 +23,11 @@ class Calls:
         atoms."""
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
+        if self.made_for_its_effect(node, s):
+            # (out.append(a) if c else ..., [lst.append(v) for v in x], _ = a.sort(): the call
+            # taken as the statement it is, its value None)
+            self.stmt(gast.copy_location(gast.Expr(value=node), s))
+            return const(None)
         as_dict = self.namedtuple_as_dict(node, s) or self.fields_made(node, s)
         if as_dict is not None:  # (b._asdict(), dataclasses.asdict(p): a display of its fields)
             return as_dict
@@ -108,6 +113,29 @@ class Calls:
         if node.args:
             display = gast.Dict(keys=[None] + display.keys, values=node.args + display.values)
         return display
+
+    def made_for_its_effect(self, node, s) -> bool:
+        """Whether ``node``, inside an expression (not the statement ``s`` itself), is a call the
+        statement form differentiates for what it changes and that returns None: a list's
+        ``append`` or an array's or list's ``sort`` (checked where they run), ``extend``,
+        ``insert``, ``remove``, ``reverse``, ``clear`` of a name holding lists only, ``update``
+        or ``clear`` of one holding dicts only, ``np.put``, ``np.fill_diagonal``, ``setattr``,
+        ``np.add.at``."""
+        if self.bind_object is None or self.generated or (isinstance(s, gast.Expr)
+                                                          and s.value is node):
+            return False
+        func = node.func
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+            receiver = func.value.id
+            if func.attr in ("append", "sort") and receiver not in self.object_classes:
+                return True
+            if func.attr in ("extend", "insert", "remove", "reverse", "clear") \
+                    and receiver in self.sure_lists:
+                return True
+            if func.attr in ("update", "clear") and receiver in self.sure_dicts:
+                return True
+        return self.as_store(node) is not None or (
+            self.is_global(func) and self.resolver.resolve(func) in (np.add.at, np.subtract.at))
 
     def written_out(self, node, s):
         """``f(..., out=u)`` for a NumPy ufunc or ``np.clip``, and ``np.copyto(u, v)``, for a local
