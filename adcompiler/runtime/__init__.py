@@ -150,7 +150,14 @@ from .objects import (
     with_attribute,
     without_attribute,
 )
-from .patterns import check_dict, match_mapping, match_sequence, zip_length
+from .patterns import (
+    check_block_done,
+    check_dict,
+    context_value,
+    match_mapping,
+    match_sequence,
+    zip_length,
+)
 from .writes import (
     Overlap,
     copy,
@@ -204,6 +211,7 @@ __all__ = [
     "check_row", "strict_length",
     "check_sequence", "check_unpacking", "check_number",
     "check_dict_attribute", "zip_length", "check_dict", "match_sequence", "match_mapping",
+    "context_value", "check_block_done",
     "check_receiver", "real_result", "scalar_seed", "SELECTING",
     "subscript_check",
     "dtype_gate", "CalleeRedefined", "callee_redefined",
