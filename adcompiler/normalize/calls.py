@@ -23,11 +23,9 @@ class Calls:
         atoms."""
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
-        if self.made_for_its_effect(node, s):
-            # (out.append(a) if c else ..., [lst.append(v) for v in x], _ = a.sort(): the call
-            # taken as the statement it is, its value None)
-            self.stmt(gast.copy_location(gast.Expr(value=node), s))
-            return const(None)
+        effect = self.as_statement(node, s)
+        if effect is not None:  # (out.append(a) if c else ..., _ = a.sort(): its value None)
+            return effect
         as_dict = self.namedtuple_as_dict(node, s) or self.fields_made(node, s)
         if as_dict is not None:  # (b._asdict(), dataclasses.asdict(p): a display of its fields)
             return as_dict
@@ -68,12 +66,9 @@ class Calls:
             call = gast.Call(func=node.func, args=[receiver] + list(node.args),
                              keywords=node.keywords)
             return self.inline_function(method, call, s)
-        rewritten = self.higher_order(node, s)
+        rewritten = self.higher_order(node, s) or self.written_out(node, s)
         if rewritten is not None:
             return rewritten
-        written = self.written_out(node, s)
-        if written is not None:
-            return written
         display = self.dict_display(node)
         if display is not None:
             return self.expr(display, s)
@@ -113,6 +108,15 @@ class Calls:
         if node.args:
             display = gast.Dict(keys=[None] + display.keys, values=node.args + display.values)
         return display
+
+    def as_statement(self, node, s):
+        """For ``node`` inside an expression (not the statement ``s`` itself), a call the
+        statement form differentiates for what it changes and that returns None: that statement
+        emitted, and its value None; else None."""
+        if not self.made_for_its_effect(node, s):
+            return None
+        self.stmt(gast.copy_location(gast.Expr(value=node), s))
+        return const(None)
 
     def made_for_its_effect(self, node, s) -> bool:
         """Whether ``node``, inside an expression (not the statement ``s`` itself), is a call the

@@ -1,9 +1,9 @@
 """The ``Normalizer``: flattens the statements of a jump-lowered body, one operation per statement.
 Its state (the statements emitted so far, temporaries, nested functions, what the pass knows of
 the names) and small helpers live here; its methods come from one mixin per job: ``Statements``
-(assignments and other simple statements), ``Stores`` (stores into names, items and attributes),
-``Loops`` (``for`` over any iterable as a loop over ``range``), ``Expressions`` (expressions to
-atoms), ``Calls`` (which step a call takes, plain calls of atoms), ``Callees`` (the user's
+(assignments and other simple statements), ``ManagedBlocks`` (``with``), ``Stores`` (stores
+into names, items and attributes), ``Loops`` (``for`` over any iterable as a loop over
+``range``), ``Expressions`` (expressions to atoms), ``Calls`` (which step a call takes, plain calls of atoms), ``Callees`` (the user's
 functions, methods and classes inlined), ``Inlining`` (a call inlined), ``LocalFunctions``
 (lambdas, partials, local functions an ``if`` chose), ``HigherOrder`` (``map``, ``filter``,
 ``functools.reduce``, keyed ``sorted``/``max``/``min``) and ``ListMethods`` (``extend``, and the
@@ -37,14 +37,15 @@ from .later_values import LaterValues
 from .lists import ListMethods
 from .local_functions import LocalFunctions
 from .loops import Loops
+from .managers import ManagedBlocks
 from .records import Dataclasses
 from .statements import Statements
 from .stores import Stores
 
 
-class Normalizer(Statements, Stores, Loops, Expressions, Calls, Callees, ReturnedObjects,
-                 HeldObjects, Inlining, LocalFunctions, Closures, Dataclasses, DictUpdates,
-                 HigherOrder, ItertoolsCalls, ListMethods, LaterValues):
+class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, Callees,
+                 ReturnedObjects, HeldObjects, Inlining, LocalFunctions, Closures, Dataclasses,
+                 DictUpdates, HigherOrder, ItertoolsCalls, ListMethods, LaterValues):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):

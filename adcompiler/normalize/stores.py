@@ -22,8 +22,7 @@ class Stores:
             return
         target = self.through_flat(s.target)
         if isinstance(target, gast.Name):
-            load = name(target.id)
-            self.assign_to(target.id, gast.BinOp(left=load, op=s.op, right=s.value), s)
+            self.assign_to(target.id, gast.BinOp(left=name(target.id), op=s.op, right=s.value), s)
             last = self.out[-1]
             last.ad_augmented = True  # in place for an array: see Aliasing.check_in_place_updates
             if self.bind_object is None or self.generated:
@@ -62,12 +61,11 @@ class Stores:
             self.stored_back(held, s)
             return
         if isinstance(target, gast.Attribute):
-            # obj.n += v: the attribute's value updated as a name's would be (an array in place,
-            # ``in_place``: anything holding it sees the change), then stored back
-            obj = self.attribute_owner(target.value, s)
-            old = self.temp()
-            self.emit(assign(old, gast.Attribute(value=name(obj), attr=target.attr,
-                                                 ctx=gast.Load())), s)
+            # obj.n += v: updated as a name's value would be (an array in place, ``in_place``:
+            # anything holding it sees the change), then stored back
+            obj, old = self.attribute_owner(target.value, s), self.temp()
+            read = gast.Attribute(value=name(obj), attr=target.attr, ctx=gast.Load())
+            self.emit(assign(old, read), s)
             self.caller_objects.add(old)
             self.stmt_AugAssign(gast.copy_location(gast.AugAssign(target=name(old, True), op=s.op,
                                                                   value=s.value), s))
