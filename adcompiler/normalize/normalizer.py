@@ -1,16 +1,16 @@
 """The ``Normalizer``: flattens the statements of a jump-lowered body, one operation per statement.
-Its state (the statements emitted so far, temporaries, nested functions, what the pass knows of
-the names) and small helpers live here; its methods come from one mixin per job: ``Statements``
-(assignments and other simple statements), ``ManagedBlocks`` (``with``), ``Stores`` (stores
-into names, items and attributes), ``Loops`` (``for`` over any iterable as a loop over
-``range``), ``Expressions`` (expressions to atoms), ``Calls`` (which step a call takes, plain calls of atoms), ``Callees`` (the user's
-functions, methods and classes inlined), ``Inlining`` (a call inlined), ``LocalFunctions``
-(lambdas, partials, local functions an ``if`` chose), ``HigherOrder`` (``map``, ``filter``,
-``functools.reduce``, keyed ``sorted``/``max``/``min``) and ``ListMethods`` (``extend``, and the
-checks that ``append`` and ``pop`` are a list's). They are mixins rather than functions
-because they call each other recursively through the one object (an expression holds a call whose
-argument is a comprehension holding an expression ...), which functions in separate modules could
-only do through an import cycle.
+Its state (the statements emitted so far, temporaries, nested functions, what the pass knows of the
+names) and small helpers live here; its methods come from one mixin per job: ``Statements``
+(assignments and other simple statements), ``ManagedBlocks`` (``with``), ``Stores`` (stores into
+names, items and attributes), ``Loops`` (``for`` over any iterable as a loop over ``range``),
+``Expressions`` (expressions to atoms), ``Calls`` (which step a call takes, plain calls of atoms),
+``Callees`` (the user's functions, methods and classes inlined), ``Inlining`` (a call inlined),
+``LocalFunctions`` (lambdas, partials, local functions an ``if`` chose), ``HigherOrder`` (``map``,
+``filter``, ``functools.reduce``, keyed ``sorted``/``max``/``min``) and ``ListMethods``
+(``extend``, and the checks that ``append`` and ``pop`` are a list's). They are mixins rather than
+functions because they call each other recursively through the one object (an expression holds a
+call whose argument is a comprehension holding an expression ...), which functions in separate
+modules could only do through an import cycle.
 """
 from __future__ import annotations
 
