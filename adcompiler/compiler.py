@@ -49,8 +49,8 @@ def _analysis_kind(k):
         return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[1]))
     if isinstance(k, tuple) and k[0] == CONTAINER:
         # (a tuple argument's kind lists its entries': see arguments.kinds_of)
-        return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[2])) if k[1] == "tuple" \
-            else CONTAINER
+        return (TUPLE_OF, tuple(_analysis_kind(e) for e in k[2])) \
+            if k[1] == "tuple" and len(k) > 2 else CONTAINER  # (not of a long tuple's entries)
     return k if k in (FLOAT, SCALAR, CONTAINER) else None  # (CONTAINER: a caller's container)
 
 

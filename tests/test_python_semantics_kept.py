@@ -494,3 +494,45 @@ def test_what_a_with_statement_gives_and_suppresses():
         assert "test_python_semantics_kept.py" in str(caught.value)
     check_all_modes(suppresses_after_a_raise, [np.array([1.3, 1.2])])  # (nothing raised)
     check_all_modes(managers_that_let_the_block_run, [x])
+
+
+class KalmanFilter:
+    def __init__(self, F, H, Q, R):
+        self.F, self.H, self.Q, self.R = F, H, Q, R
+        self.x = np.zeros(F.shape[0])
+        self.P = np.eye(F.shape[0]) * 10.0
+        self.loglik = 0.0
+
+    def predict(self):
+        self.x = self.F @ self.x
+        self.P = self.F @ self.P @ self.F.T + self.Q
+
+    def update(self, z):
+        S = self.H @ self.P @ self.H.T + self.R
+        v = z - self.H @ self.x
+        K = self.P @ self.H.T @ np.linalg.inv(S)
+        self.x = self.x + K @ v
+        self.P = (np.eye(len(self.x)) - K @ self.H) @ self.P
+        sign, logdet = np.linalg.slogdet(S)
+        self.loglik += -0.5 * (logdet + v @ np.linalg.solve(S, v) + len(v) * np.log(2 * np.pi))
+
+
+def kalman_loss(log_q, log_r):
+    kf = KalmanFilter(np.array([[1.0, 1.0], [0.0, 1.0]]), np.array([[1.0, 0.0]]),
+                      np.diag(np.exp(log_q)), np.array([[np.exp(log_r)]]))
+    for y in (1.0, 0.4):
+        kf.predict()
+        kf.update(np.array([y]))
+    return -kf.loglik
+
+
+def kalman_loss_unpacked(v):
+    return kalman_loss(*[v, -1.5])
+
+
+def test_the_hessian_through_a_call_with_unpacked_arguments():
+    # (the kinds of a call's unpacked arguments: an internal IndexError, trial 15's p1210)
+    v = np.array([-2.0, -4.0])
+    want = ad.hessian(lambda v: kalman_loss(v, -1.5))(v)
+    np.testing.assert_allclose(ad.hessian(kalman_loss_unpacked)(v), want, rtol=1e-10)
+    check_all_modes(kalman_loss_unpacked, [v])
