@@ -536,3 +536,27 @@ def test_the_hessian_through_a_call_with_unpacked_arguments():
     want = ad.hessian(lambda v: kalman_loss(v, -1.5))(v)
     np.testing.assert_allclose(ad.hessian(kalman_loss_unpacked)(v), want, rtol=1e-10)
     check_all_modes(kalman_loss_unpacked, [v])
+
+
+def pinned_node_after_a_comprehension(x):
+    vel = [x[0], x[1]]
+    for _ in range(2):
+        vel = [v * 2 for v in vel]
+        vel[0] = vel[1] * 0.5  # (a new list each pass: nothing else holds it)
+    return sum(v ** 2 for v in vel)
+
+
+def list_handed_over_in_each_pass(x):
+    items = []
+    for i in range(3):
+        items.append(x[i] * 2)
+        vel = items  # (the same list each pass, appended to after the write)
+        vel[0] = vel[0] * x[1]
+    return sum(v ** 2 for v in vel)
+
+
+def test_a_store_into_a_list_a_comprehension_made_in_a_loop():
+    # (refused as writing into the comprehension's own list, named 'items'; trial 15's p1203)
+    check_all_modes(pinned_node_after_a_comprehension, [np.array([0.3, 1.2])])
+    with pytest.raises(ad.AdError, match="'items'"):
+        ad.grad(list_handed_over_in_each_pass)(np.array([0.3, 1.2, 0.7]))

@@ -142,13 +142,11 @@ class ListSharing:
         handed = [st for st in lay.readers(v) if isinstance(st, gast.Assign)
                   and isinstance(st.value, gast.Name) and st.value.id == v
                   and target_of(st)[0] == lst]
-        return len(handed) == 1 and all(
-            st is handed[0] or (isinstance(st, gast.Assign) and isinstance(st.targets[0],
-                                                                            gast.Subscript)
-                                and getattr(st.targets[0].value, "id", None) == v
-                                and v not in loads(st.value)
-                                and lay.pos[id(st)] < lay.pos[id(handed[0])])
-            for st in lay.readers(v))
+        # (made anew in each pass of the loop it is handed over in, before that)
+        return len(handed) == 1 and lay.loops[id(made[0])] == lay.loops[id(handed[0])] \
+            and lay.pos[id(made[0])] < lay.pos[id(handed[0])] and all(
+                st is handed[0] or (_fills(st, v) and lay.pos[id(st)] < lay.pos[id(handed[0])])
+                for st in lay.readers(v))
 
     def holders_reading_after(self, lst, same, s) -> set:
         """The objects and containers the list ``lst`` (or a name in ``same``) was read from
@@ -322,3 +320,14 @@ def _method_call(st):
             and isinstance(call.func.value, gast.Name):
         return call.func.value.id, call.func.attr
     return None
+
+
+def _fills(st, v) -> bool:
+    """Whether ``st`` puts a value into ``v`` that is not ``v`` itself: ``v[k] = x`` or
+    ``v.append(x)`` (a comprehension's)."""
+    if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript):
+        return getattr(st.targets[0].value, "id", None) == v and v not in loads(st.value)
+    call = st.value if isinstance(st, gast.Expr) else None
+    return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
+        and call.func.attr == "append" and getattr(call.func.value, "id", None) == v \
+        and len(call.args) == 1 and v not in loads(call.args[0])

@@ -75,7 +75,9 @@ class StoreChecks:
         if is_container(self.kinds.get(var)):
             # (replacing an entry writes into no array: the entries read before keep theirs;
             # what sees the change is the list or dict itself under other names)
-            viewers = [v for v in self.list_sharers(var, s) if v != var]
+            # (not a comprehension's list handed over to it, vel = items: nothing reads it after)
+            viewers = [v for v in self.list_sharers(var, s)
+                       if v != var and not self.filled_then_handed(v, var)]
         else:
             views = {v for v, bases in self.layout.views.items()
                      if var in bases and v != var and v not in self.ctx.temps
