@@ -11,7 +11,7 @@ import gast
 import numpy as np
 
 from .. import runtime
-from ..ir import const, name
+from ..ir import const, copy_tree, name
 
 
 class Calls:
@@ -159,15 +159,25 @@ class Calls:
             out = outs[0].value
         if isinstance(out, gast.Tuple) and len(out.elts) == 1:
             out = out.elts[0]
-        if not (isinstance(out, gast.Name) and out.id in self.resolver.locals):
+        # (out=u, or out=u[1:], a part of a local array: that part written)
+        part = out if isinstance(out, gast.Subscript) and isinstance(out.value, gast.Name) \
+            else None
+        array = part.value if part is not None else out
+        if not (isinstance(array, gast.Name) and array.id in self.resolver.locals):
             return None
         if fn is np.copyto:
             value = self.atom(node.args[1], s)
         else:
             value = self.atom(gast.Call(func=node.func, args=node.args,
                                         keywords=[k for k in node.keywords if k.arg != "out"]), s)
+        where = self.index(part.slice, s) if part is not None else const(Ellipsis)
+        current = self.atom(gast.Subscript(value=name(array.id), slice=where, ctx=gast.Load()), s) \
+            if part is not None else name(array.id)
         checked = self.atom(gast.Call(func=name(self.helper("out_value", runtime.out_value)),
-                                      args=[name(out.id), value], keywords=[]), s)
-        self.store(gast.Subscript(value=name(out.id), slice=const(Ellipsis), ctx=gast.Store()),
+                                      args=[current, value], keywords=[]), s)
+        self.store(gast.Subscript(value=name(array.id), slice=copy_tree(where), ctx=gast.Store()),
                    checked, s)
-        return const(None) if fn is np.copyto else name(out.id)
+        if fn is np.copyto:
+            return const(None)
+        return self.atom(gast.Subscript(value=name(array.id), slice=copy_tree(where),
+                                        ctx=gast.Load()), s) if part is not None else name(out.id)
