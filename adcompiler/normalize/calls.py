@@ -129,7 +129,8 @@ class Calls:
                                                           and s.value is node):
             return False
         func = node.func
-        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+        if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and not self.is_global(func.value):  # (a local name's method, not np.sort)
             receiver = func.value.id
             if func.attr in ("append", "sort") and receiver not in self.object_classes:
                 return True

@@ -18,6 +18,7 @@ from .helpers import (
     products,
     records,
     reductions,
+    sequences,
     shapes,
     signals,
     statistics,
@@ -165,7 +166,7 @@ D(polynomials.polyval_coeff_back, "v, p, x",
   jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
   zero=("p",))
 D(polynomials.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero=("fp",))
-D(containers.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)",
+D(sequences.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)",
   zero=("a", "key"))
 D(reductions.cumsum_back, "cot, a, axis=None", "np.cumsum(expand_like(g, a), axis=axis)",
   jvp="cumsum_back(t_cot, a, axis)",
@@ -227,8 +228,8 @@ D(elementwise.dpow_exponent, "v, out, x", "unbroadcast(dpow_exponent(g, out, x),
 # or piecewise-constant selections: the tangent is the same function of the adjoint's tangent.
 # (Reverse mode over them, the transposed map, is written out only for some, above.)
 for _helper in (joins.hstack_back, joins.vstack_back, joins.column_stack_back, joins.split_back,
-                shapes.pad_back, containers.list_back, containers.items_back,
-                containers.values_back,
+                shapes.pad_back, sequences.list_back, sequences.items_back,
+                sequences.values_back,
                 reductions.nanmean_back, joins.append_back, polynomials.polyder_back,
                 reductions.median_back, polynomials.linspace_back, shapes.meshgrid_back,
                 containers.sequence_repeat_back, reductions.accumulate_extreme_back,

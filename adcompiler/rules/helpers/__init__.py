@@ -24,6 +24,7 @@ from . import (
     records,
     reductions,
     second_order,
+    sequences,
     shapes,
     signals,
     spectral,
@@ -31,8 +32,8 @@ from . import (
 )
 
 TOPICS = (elementwise, reductions, statistics, products, linalg, spectral, norms, determinants,
-          matrix_functions, shapes, joins, polynomials, containers, records, second_order,
-          distributions, signals, distances, fourier, complex_values)
+          matrix_functions, shapes, joins, polynomials, containers, sequences, records,
+          second_order, distributions, signals, distances, fourier, complex_values)
 
 
 def public_callables(module) -> dict:
