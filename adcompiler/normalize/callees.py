@@ -206,6 +206,7 @@ class Callees:
         writing methods are inlined too. False (nothing emitted) for anything else."""
         if target in self.bound_twice:
             return False
+        value = self.spread_into_init(value, s) or value  # (Cls(*coefs(k)))
         cls = self.constructed_class(value)
         if cls is None:
             return False

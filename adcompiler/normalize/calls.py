@@ -7,6 +7,9 @@ keyed ``sorted``/``max``/``min`` spelled out (``higher_order``); here, ``out=`` 
 """
 from __future__ import annotations
 
+import inspect
+import types
+
 import gast
 import numpy as np
 
@@ -30,7 +33,8 @@ class Calls:
         if as_dict is not None:  # (b._asdict(), dataclasses.asdict(p): a display of its fields)
             return as_dict
         node = self.receiver_class_call(node) or self.replaced(node) \
-            or self.namedtuple_replaced(node) or self.listed_transpose(node, s) or node
+            or self.namedtuple_replaced(node) or self.listed_transpose(node, s) \
+            or self.spread_into_init(node, s) or node
         factory = None if self.constructed_class(node) is not None else self.factory(node)
         if isinstance(node.func, gast.Name) and (self.constructed_class(node) is not None
                                                  or factory is not None):
@@ -108,6 +112,35 @@ class Calls:
         if node.args:
             display = gast.Dict(keys=[None] + display.keys, values=node.args + display.values)
         return display
+
+    def spread_into_init(self, node, s):
+        """``Cls(a, *rest)`` of a class of the user's whose ``__init__`` takes a fixed number of
+        positional parameters: ``rest`` unpacked into names first (``p1, p2 = rest``), so the
+        object is made here with its arguments named; else None."""
+        if not isinstance(node, gast.Call):
+            return None
+        starred = [a for a in node.args if isinstance(a, gast.Starred)]
+        cls = self.resolver.resolve(node.func) if self.is_global(node.func) else None
+        init = inspect.getattr_static(cls, "__init__", None) if isinstance(cls, type) else None
+        if len(starred) != 1 or node.args[-1] is not starred[0] or node.keywords \
+                or not isinstance(init, types.FunctionType) or init.__defaults__ \
+                or init.__code__.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS) \
+                or init.__code__.co_kwonlyargcount or self.bind_object is None:
+            return None
+        count = init.__code__.co_argcount - len(node.args)  # (self, the others given)
+        if count < 1:
+            return None
+        parts = [self.namer.fresh("arg") for _ in range(count)]
+        spread = gast.Call(func=node.func, args=node.args[:-1] + [name(p) for p in parts],
+                           keywords=[])
+        if self.constructed_class(spread) is None:
+            return None
+        self.temps.update(parts)
+        unpacking = gast.Assign(targets=[gast.Tuple(elts=[name(p, True) for p in parts],
+                                                    ctx=gast.Store())],
+                                value=starred[0].value, type_comment=None)
+        self.stmt(gast.copy_location(unpacking, s))
+        return spread
 
     def as_statement(self, node, s):
         """For ``node`` inside an expression (not the statement ``s`` itself), a call the
