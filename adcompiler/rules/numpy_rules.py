@@ -214,7 +214,12 @@ D(np.nancumprod, "a, axis=None, dtype=None, out=None",
   "np.where(np.isnan(a), 0.0, cumprod_back(g, ans, np.where(np.isnan(a), 1.0, a), axis))",
   jvp="cumsum_back_free(np.where(np.isnan(a), 0.0, t_a), ans, np.where(np.isnan(a), 1.0, a), "
       "axis)", selects=True)
-D(np.diff, "a, n=1, axis=-1", "diff_back(g, a, n, axis)", linear=True)
+# (prepend/append: joined to a along axis, a number broadcast to one entry's shape there)
+D(np.diff, "a, n=1, axis=-1, prepend=None, append=None",
+  "diff_part_back(g, a, n, axis, prepend, append, 0)",
+  prepend="diff_part_back(g, a, n, axis, prepend, append, 1)",
+  append="diff_part_back(g, a, n, axis, prepend, append, 2)",
+  jvp="diff_jvp(t_a, t_prepend, t_append, a, prepend, append, n, axis)")
 D(np.trace, "a, offset=0, axis1=0, axis2=1, dtype=None, out=None",
   "trace_back(g, a, offset, axis1, axis2)",
   linear=True)
