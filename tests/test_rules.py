@@ -267,3 +267,14 @@ def test_a_transposed_solve_chosen_by_a_variable_is_differentiated_twice(trans):
         ad.check_grads(f, (a, b), order=2)
         np.testing.assert_allclose(ad.grad(f, wrt=(0, 1))(a, b)[1], fd_grad(f, [a, b], 1),
                                    rtol=1e-6, atol=1e-8)
+
+
+def test_diff_with_its_ends_in_reverse_over_reverse_hessians():
+    # (diff's adjoint w.r.t. an end has the end's shape: reverse mode over it expanded the
+    # adjoint it gets to a's)
+    f = lambda x, y: (np.sum(np.diff(x, prepend=0.5, append=y) ** 3)  # noqa: E731
+                      + np.sum(np.diff(x, n=2, prepend=y[:1]) ** 2))
+    x, y = np.array([0.3, -1.2, 0.8, 2.0]), np.array([0.1, 0.7])
+    for wrt in (0, 1):
+        np.testing.assert_allclose(ad.hessian(f, wrt=wrt, mode="reverse")(x, y),
+                                   ad.hessian(f, wrt=wrt)(x, y), rtol=1e-10, atol=1e-12)

@@ -9,6 +9,7 @@ from .helpers import (
     complex_values,
     containers,
     determinants,
+    differences,
     distributions,
     elementwise,
     fourier,
@@ -174,7 +175,7 @@ D(reductions.cumsum_back, "cot, a, axis=None", "np.cumsum(expand_like(g, a), axi
 # adjoints that are linear maps of the adjoint they receive: reverse mode over them applies the
 # transposed map, which is the primal operation they are the adjoint of
 for _helper, _params, _transpose in [
-        (reductions.diff_back, "cot, a, n=1, axis=-1", "unless_zero(np.diff, g, n, axis)"),
+        (differences.diff_back, "cot, a, n=1, axis=-1", "unless_zero(np.diff, g, n, axis)"),
         (shapes.trace_back, "cot, a, offset=0, axis1=0, axis2=1",
          "unless_zero(np.trace, g, offset, axis1, axis2)"),
         (shapes.diag_back, "cot, v, k=0", "unless_zero(np.diag, g, k)"),
@@ -206,6 +207,10 @@ for _helper, _params, _transpose in [
             ", g, ", ", expand_like(g, %s), " % _like, 1)
     D(_helper, _params, _transpose, jvp="%s(t_cot, %s)" % (_helper.__name__, _names),
       zero=tuple(_names.split(", ")))
+D(differences.diff_part_back, "cot, a, n, axis, prepend, append, part",
+  "diff_part_transpose(g, a, n, axis, prepend, append, part)",
+  jvp="diff_part_back(t_cot, a, n, axis, prepend, append, part)",
+  zero=("a", "n", "axis", "prepend", "append", "part"))
 D(joins.dense_items, "cot, items", "g", linear=True, zero=("items",))
 D(containers.sum_back, "cot, iterable, start=0", "entries_sum(g, iterable, start)",
   jvp="sum_back(t_cot, iterable, start)", zero=("iterable", "start"))

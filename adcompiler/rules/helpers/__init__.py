@@ -11,6 +11,7 @@ from . import (
     complex_values,
     containers,
     determinants,
+    differences,
     distances,
     distributions,
     elementwise,
@@ -31,9 +32,9 @@ from . import (
     statistics,
 )
 
-TOPICS = (elementwise, reductions, statistics, products, linalg, spectral, norms, determinants,
-          matrix_functions, shapes, joins, polynomials, containers, sequences, records,
-          second_order, distributions, signals, distances, fourier, complex_values)
+TOPICS = (elementwise, reductions, differences, statistics, products, linalg, spectral, norms,
+          determinants, matrix_functions, shapes, joins, polynomials, containers, sequences,
+          records, second_order, distributions, signals, distances, fourier, complex_values)
 
 
 def public_callables(module) -> dict:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...runtime import unbroadcast, unreduce_extreme
+from ...runtime import unreduce_extreme
 from ._base import _zero
 
 
@@ -66,60 +66,6 @@ def _dual_cumprod(x, t):
         p[j] = p[j - 1] * x[j]
         dp[j] = dp[j - 1] * x[j] + p[j - 1] * t[j]
     return p, dp
-
-
-def diff_back(g, a, n=1, axis=-1):
-    """Adjoint of ``np.diff(a, n, axis)``."""
-    if _zero(g):
-        return g
-    for _ in range(n):
-        shape = list(np.shape(g))
-        shape[axis] = 1
-        pad = np.zeros(shape)
-        g = np.concatenate([pad, g], axis) - np.concatenate([g, pad], axis)
-    return g
-
-
-def _diff_end(a, end, axis):
-    """``prepend``/``append`` of ``np.diff`` as NumPy takes it: a number is broadcast to the shape
-    of ``a`` with one entry along ``axis``."""
-    if np.ndim(end):
-        return np.asarray(end)
-    shape = list(np.shape(a))
-    shape[axis] = 1
-    return np.broadcast_to(end, shape)
-
-
-def diff_extended(a, prepend, append, axis):
-    """What ``np.diff(a, n, axis, prepend, append)`` differences: the ends joined to ``a``."""
-    parts = ([_diff_end(a, prepend, axis)] if prepend is not None else []) + [a] + (
-        [_diff_end(a, append, axis)] if append is not None else [])
-    return np.concatenate(parts, axis) if len(parts) > 1 else a
-
-
-def diff_part_back(g, a, n, axis, prepend, append, part):
-    """Adjoint of ``np.diff(a, n, axis, prepend, append)`` w.r.t. ``a`` (``part`` 0), ``prepend``
-    (1) or ``append`` (2): the adjoint of the joined array, split."""
-    if _zero(g):
-        return g
-    whole = diff_back(g, None, n, axis)
-    start = np.shape(_diff_end(a, prepend, axis))[axis] if prepend is not None else 0
-    bounds = [(start, start + np.shape(a)[axis]), (0, start),
-              (start + np.shape(a)[axis], np.shape(whole)[axis])][part]
-    piece = np.take(whole, np.arange(*bounds), axis=axis)
-    end = (a, prepend, append)[part]
-    return piece if part == 0 else unbroadcast(piece, end)
-
-
-def diff_jvp(t_a, t_prepend, t_append, a, prepend, append, n, axis):
-    """Tangent of ``np.diff(a, n, axis, prepend, append)`` (zero tangents where none is given)."""
-    def tangent(t, value):
-        return np.zeros(np.shape(_diff_end(a, value, axis))) if _zero(t) or t is None else \
-            _diff_end(a, t, axis)
-    ends = [tangent(t, v) if v is not None else None
-            for t, v in ((t_prepend, prepend), (t_append, append))]
-    return np.diff(diff_extended(np.zeros(np.shape(a)) if _zero(t_a) else t_a, ends[0], ends[1],
-                                 axis), n=n, axis=axis)
 
 
 def others_product(a, axis=None):
