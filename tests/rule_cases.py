@@ -818,6 +818,11 @@ if sp is not None:
         C(sla.inv, "sla.inv(x, check_finite=False)", dict(x=V(3, kind="matrix"))),
         C(sla.solve, "sla.solve(x, y)", dict(x=V(3, kind="matrix"), y=V(3, 2))),
         C(sla.solve, "sla.solve(x, y, assume_a='gen')", dict(x=V(3, kind="matrix"), y=V(3))),
+        # (the upper or the lower triangle read: the other one holds what solve ignores)
+        C(sla.solve, "sla.solve(np.triu(%s) + np.tril(x, -1), y, assume_a='pos')" % _SPD,
+          dict(x=V(3, 3), y=V(3, 2))),
+        C(sla.solve, "sla.solve(np.tril(%s) + np.triu(x, 1), y, assume_a='sym', lower=True)"
+          % _SPD, dict(x=V(3, 3), y=V(3))),
         C(sla.norm, "sla.norm(x, axis=1)", dict(x=V(2, 3))),
         C(sla.cholesky, "sla.cholesky(%s)" % _SPD, dict(x=V(3, 3))),
         C(sla.cholesky, "sla.cholesky(%s, lower=True)" % _SPD, dict(x=V(3, 3))),

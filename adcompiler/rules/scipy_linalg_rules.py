@@ -22,12 +22,16 @@ table.like(sla.det, _NP[np.linalg.det], "a, overwrite_a=False, check_finite=True
            harmless=("check_finite",), only=_KEEP)
 table.like(sla.inv, _NP[np.linalg.inv], "a, overwrite_a=False, check_finite=True",
            harmless=("check_finite",), only=_KEEP)
-table.like(sla.solve, _NP[np.linalg.solve],
-           "a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, "
-           "assume_a=None, transposed=False",
-           harmless=("check_finite", "lower"),
-           only=dict(overwrite_a=(False,), overwrite_b=(False,), transposed=(False,),
-                     assume_a=(None, "gen", "general")))
+# (a symmetric or positive definite a: the triangle ``lower`` names is read, mirrored)
+_READ_A = "solve_read(a, assume_a, lower)"
+D(sla.solve, "a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=True, "
+             "assume_a=None, transposed=False",
+  "solve_a_back(g, a, ans, assume_a, lower)",
+  b="np.linalg.solve(np.swapaxes(%s, -1, -2), g)" % _READ_A,
+  jvp="np.linalg.solve(%s, t_b - solve_read(t_a, assume_a, lower) @ ans)" % _READ_A,
+  harmless=("check_finite",),
+  only=dict(overwrite_a=(False,), overwrite_b=(False,), transposed=(False,),
+            assume_a=(None, "gen", "general", "sym", "symmetric", "pos", "positive definite")))
 table.like(sla.norm, _NP[np.linalg.norm],
            "x, ord=None, axis=None, keepdims=False, check_finite=True", harmless=("check_finite",))
 

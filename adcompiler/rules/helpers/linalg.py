@@ -127,6 +127,23 @@ def dsolve_a(g, a, ans):
     return -gb @ np.swapaxes(ans, -1, -2)
 
 
+_SYMMETRIC = ("sym", "symmetric", "pos", "positive definite")
+
+
+def solve_read(a, assume_a, lower):
+    """The matrix ``scipy.linalg.solve(a, b, assume_a=..., lower=...)`` solves with: ``a``, or for
+    a symmetric or positive definite one, the triangle it reads mirrored."""
+    return _sym_lower(a, "L" if lower else "U") if assume_a in _SYMMETRIC else a
+
+
+def solve_a_back(g, a, ans, assume_a, lower):
+    """Adjoint of ``a`` in ``scipy.linalg.solve(a, b, assume_a=..., lower=...)``: NumPy's on the
+    matrix solved with, taken onto the triangle read for a symmetric one."""
+    grad = dsolve_a(g, solve_read(a, assume_a, lower), ans)
+    return _lower(grad, "L" if lower else "U") if assume_a in _SYMMETRIC and not _zero(grad) \
+        else grad
+
+
 def _qr_parts(a, ans, mode):
     """``(Q, R)`` of ``np.linalg.qr(a, mode)`` (``ans`` is R alone for mode "r"); an AdError
     for a wide matrix, whose R is not square (its factors are not unique functions of ``a``)."""
