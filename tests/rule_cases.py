@@ -173,6 +173,17 @@ CASES = [
     C(np.average, "np.average(x, axis=-2, weights=y)", dict(x=V(3, 4), y=V(3, 4, **P))),
     C(np.polyval, "np.polyval(x, y)", dict(x=V(4), y=V(3, 2))),
     C(np.polyval, "np.polyval(x, y)", dict(x=V(3), y=V())),
+    *[C(getattr(getattr(np.polynomial, _kind), _prefix + "val"),
+        "np.polynomial.%s.%sval(y, x)" % (_kind, _prefix), dict(x=V(4), y=V(3, 2, **U)))
+      for _kind, _prefix in (("polynomial", "poly"), ("chebyshev", "cheb"), ("legendre", "leg"),
+                             ("laguerre", "lag"), ("hermite", "herm"), ("hermite_e", "herme"))],
+    *[C(getattr(getattr(np.polynomial, _kind), _prefix + "der"),
+        "np.polynomial.%s.%sder(x, 2, 0.5) * np.arange(1.0, 3.0)" % (_kind, _prefix),
+        dict(x=V(4)))
+      for _kind, _prefix in (("polynomial", "poly"), ("chebyshev", "cheb"), ("legendre", "leg"),
+                             ("laguerre", "lag"), ("hermite", "herm"), ("hermite_e", "herme"))],
+    C(np.polynomial.legendre.legval, "np.polynomial.legendre.legval(0.3, x) * y",
+      dict(x=V(3), y=V(2))),
     C(np.polyder, "np.polyder(x)", dict(x=V(4))),
     C(np.convolve, "np.convolve(x, y)", dict(x=V(5), y=V(3))),
     C(np.convolve, "np.convolve(x, y, 'same')", dict(x=V(3), y=V(6))),

@@ -358,6 +358,16 @@ D(np.polyval, "p, x", "polyval_coeff_back(g, p, x)",
   x="unbroadcast(g * np.polyval(np.polyder(p), x), x)",
   jvp="np.polyval(t_p, x) + np.polyval(np.polyder(p), x) * t_x")
 D(np.polyder, "p, m=1", "polyder_back(g, p, m)", linear=True)
+# numpy.polynomial's series (power, Chebyshev, Legendre, Laguerre, Hermite): linear in the
+# coefficients (their adjoint: the basis at x), the derivative series giving x's
+for _kind, _prefix in (("polynomial", "poly"), ("chebyshev", "cheb"), ("legendre", "leg"),
+                       ("laguerre", "lag"), ("hermite", "herm"), ("hermite_e", "herme")):
+    _val, _der = ("np.polynomial.%s.%s%s" % (_kind, _prefix, part) for part in ("val", "der"))
+    D(getattr(getattr(np.polynomial, _kind), _prefix + "val"), "x, c, tensor=True",
+      "unbroadcast(g * %s(x, %s(c)), x)" % (_val, _der), c="series_coeff_back(g, x, c, %s)"
+      % _val, jvp="%s(x, t_c) + %s(x, %s(c)) * t_x" % (_val, _val, _der), harmless=("tensor",))
+    D(getattr(getattr(np.polynomial, _kind), _prefix + "der"), "c, m=1, scl=1, axis=0",
+      "series_der_back(g, c, m, scl, %s)" % _der, linear=True, only=dict(axis=(0,)))
 D(np.convolve, "a, v, mode='full'", "convolve_back(g, a, v, mode, 0)",
   v="convolve_back(g, a, v, mode, 1)",
   jvp="np.convolve(t_a, v, mode) + np.convolve(a, t_v, mode)", arrays=True)

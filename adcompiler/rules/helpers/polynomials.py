@@ -1,11 +1,11 @@
 """Adjoints and tangents of polynomials and of functions sampled on a grid: polyval, polyder,
-vander, convolve, interp, trapezoid and linspace."""
+vander, the series of ``numpy.polynomial``, convolve, interp, trapezoid and linspace."""
 from __future__ import annotations
 
 import numpy as np
 
 from ...runtime import unbroadcast
-from ._base import _zero
+from ._base import _unsupported, _zero
 
 
 def _linspace_weights(num, endpoint, end, ndim):
@@ -142,3 +142,30 @@ def polyder_back(g, p, m=1):
     for size in range(len(p) - m + 1, len(p) + 1):
         g = np.append(np.asarray(g) * np.arange(size - 1, 0, -1), 0.0)
     return g
+
+
+def series_coeff_back(g, x, c, val):
+    """Adjoint of the coefficients ``c`` (one series) of a ``numpy.polynomial`` series evaluated
+    at ``x`` (``val(x, c)``, linear in ``c``): each basis series at ``x``, weighted by ``g``
+    (written with ``val``, whose rule differentiates this again)."""
+    if _zero(g):
+        return g
+    if np.ndim(c) != 1:
+        raise _several_series(c)
+    return np.array([np.sum(g * val(x, e)) for e in np.eye(len(c))])
+
+
+def series_der_back(g, c, m, scl, der):
+    """Adjoint of a ``numpy.polynomial`` series' derivative ``der(c, m, scl)`` (linear in ``c``):
+    the derivative of each basis series, weighted by ``g``."""
+    if _zero(g):
+        return g
+    if np.ndim(c) != 1:
+        raise _several_series(c)
+    return np.array([np.sum(g * der(e, m, scl)) for e in np.eye(len(c))])
+
+
+def _several_series(c):
+    return _unsupported("the derivative w.r.t. the coefficients of several series at once (of "
+                        "shape %s) is not supported" % (np.shape(c),),
+                        "evaluate and differentiate one series (1-D coefficients) per call")
