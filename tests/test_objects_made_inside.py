@@ -229,3 +229,35 @@ def made_with_unpacked_arguments(x):
 def test_objects_made_with_unpacked_constructor_arguments():
     # (MovingAverage(*coefs(k)) was refused as an object that is not traced; trial 15's p1232)
     check_all_modes(made_with_unpacked_arguments, [np.array([0.3, 0.6, 0.4])])
+
+
+class Decay:
+    def __init__(self, x, r):
+        self.x, self.r, self.k = x, r, 0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.k >= 3:
+            raise StopIteration
+        self.x = self.x * self.r
+        self.k += 1
+        return self.x
+
+
+def steps_taken_with_next(w):
+    it = Decay(w[0], w[1])
+    a = next(it)
+    b = next(it)
+    return a * b + it.x
+
+
+def test_next_of_an_iterator_of_a_class_of_the_users():
+    # (next(it) runs it.__next__(), inlined: it was refused as a function without a rule)
+    check_all_modes(steps_taken_with_next, [np.array([0.7, 0.9])])
+    it = Decay(1.0, 0.5)
+    for _ in range(3):
+        next(it)
+    with pytest.raises(StopIteration):
+        next(it)

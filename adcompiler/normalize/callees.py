@@ -24,7 +24,7 @@ from .records import generated_init
 
 # the method Python calls to convert an object (float(q): q.__float__())
 _CONVERSIONS = {float: "__float__", int: "__int__", complex: "__complex__", round: "__round__",
-                abs: "__abs__"}
+                abs: "__abs__", next: "__next__"}
 
 _SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.FloorDiv: "//",
             gast.Mod: "%", gast.Pow: "**", gast.MatMult: "@"}
@@ -81,18 +81,19 @@ class Callees:
                          args=[] if right is None else [other], keywords=[])
 
     def conversion_method(self, node, s):
-        """``float(q)``, ``round(q, n)``, ``abs(q)``, ``complex(q)``, ``int(q)`` of an object
-        argument or an object made here: the call of the method of its class Python runs
+        """``float(q)``, ``round(q, n)``, ``abs(q)``, ``complex(q)``, ``int(q)``, ``next(q)`` of an
+        object argument or an object made here: the call of the method of its class Python runs
         (``q.__float__()``), differentiated through its source; ``math.sqrt(q)`` or
         ``np.float64(q)``, which convert it with ``__float__`` first: the function of
         ``q.__float__()``; ``tuple(q)`` or ``list(q)``: of what ``q.__iter__`` gives. The call
-        flattened (its arguments evaluated once, in order) for any other value of such a
-        function; None for other calls."""
+        flattened (its arguments evaluated once, in order) for any other value of such a function;
+        None for other calls."""
         if not node.args or isinstance(node.args[0], gast.Starred) or self.bind_object is None \
                 or not self.is_global(node.func):
             return None
         fn = self.resolver.resolve(node.func)
-        method = _CONVERSIONS.get(fn) if isinstance(fn, type) or fn in (round, abs) else None
+        method = _CONVERSIONS.get(fn) if isinstance(fn, type) or fn in (round, abs) or (
+            fn is next and len(node.args) == 1) else None  # (next(it) of an iterator class)
         converted = method is None and (getattr(fn, "__module__", None) == "math"
                                         or fn in (np.float64, np.float32))
         iterated = any(fn is f for f in (tuple, list, sum, sorted, min, max)) \
