@@ -267,6 +267,12 @@ def closes_over_x_def(x):
     return df(x[1])
 
 
+def called_where_made(x):
+    def inner(y):
+        return np.exp(y) * np.tanh(x[0])
+    return ad.grad(inner)(x[1])
+
+
 def closes_over_x_partial(x):
     return ad.grad(functools.partial(cubic_weighted, c=x[0]))(x[1:])[0]
 
@@ -280,16 +286,22 @@ def closes_over_a_constant(x):
     return x * ad.grad(lambda y: k * y ** 2)(x)
 
 
-def test_a_gradient_of_a_closure_over_the_differentiated_values_is_refused():
+def test_a_gradient_of_a_closure_over_the_differentiated_values():
     # the derivative through what the closure reads is a mixed second derivative: it was dropped
-    # (grad of x * grad(lambda y: x * y)(2.0) gave x, not 2 x: autograd's test_enclosing_scope_ref)
-    for fn, x in ((closes_over_x_lambda, 1.5), (closes_over_x_def, X[:2]),
-                  (closes_over_x_partial, X)):
+    # (grad of x * grad(lambda y: x * y)(2.0) gave x, not 2 x: autograd's test_enclosing_scope_ref).
+    # A nested def or lambda is differentiated with the values it reads as arguments of its own
+    assert ad.grad(closes_over_x_lambda)(1.5) == pytest.approx(3.0)
+    ad.check_grads(closes_over_x_lambda, (1.5,), order=2)
+    x = X[:2]
+    want = [np.exp(x[1]) * (1 - np.tanh(x[0]) ** 2), np.exp(x[1]) * np.tanh(x[0])]
+    np.testing.assert_allclose(ad.grad(called_where_made)(x), want, rtol=1e-12)
+    ad.check_grads(called_where_made, (x,), order=2)
+    # a gradient kept in a name, or of a partial, is refused, with what to do instead
+    for fn, arg in ((closes_over_x_def, x), (closes_over_x_partial, X)):
         with pytest.raises(ad.AdError, match="closure over them") as caught:
-            ad.grad(fn)(x)
+            ad.grad(fn)(arg)
         assert "wrt=" in str(caught.value) and "test_api_transforms.py" in str(caught.value)
-        assert np.all(np.isfinite(fn(x)))  # (the plain call runs)
-    # what the message suggests: the value as an argument (the mixed derivative is followed)
+    # what the message suggests: the value as an argument
     assert ad.grad(takes_x_as_argument)(1.5) == 3.0
     ad.check_grads(takes_x_as_argument, (1.5,), order=2)
     # a closure over values that do not depend on them is differentiated

@@ -12,11 +12,12 @@ import types
 
 import gast
 
-from .. import runtime
+from .. import hooks, runtime
 from ..effects import WRITING_METHODS
 from ..ir import assign, copy_tree, is_constant_default, name, walk
 from ..parse import define
 from ..resolve import local_names
+from .local_functions import lambda_def
 
 _CLASSES: dict = {}  # (globals' id, file, source) -> the class made for a closure
 
@@ -134,6 +135,35 @@ def free_reads(fdef) -> set:
 class Closures:
     """Local functions used as values (a mixin of the ``Normalizer``)."""
 
+    def lifted_gradient(self, node, s):
+        """``ad.grad(f, wrt)(args)`` of a nested def or lambda ``f`` reading values of this
+        function: ``ad.grad(f_lifted, wrt)(args, *values)``, ``f_lifted`` taking them as
+        parameters after its own, so the derivative through them (a mixed second derivative) is
+        the gradient call's; else None."""
+        inner = node.func
+        if not (isinstance(inner, gast.Call) and inner.args and self.bind_object is not None
+                and not self.generated and self.is_global(inner.func)
+                and self.resolver.resolve(inner.func) is hooks.grad) \
+                or any(isinstance(a, gast.Starred) for a in node.args) or node.keywords:
+            return None
+        fn = inner.args[0]
+        fdef = self.local_fns.get(fn.id) if isinstance(fn, gast.Name) else \
+            lambda_def("lambda", fn, s) if isinstance(fn, gast.Lambda) else None
+        if fdef is None:
+            return None
+        a = fdef.args
+        held = sorted(free_reads(fdef) & (self.resolver.locals | self.temps))
+        if not held or set(held) & set(self.local_fns) or fdef.name in held or a.vararg \
+                or a.kwarg or a.kwonlyargs or a.posonlyargs or a.defaults \
+                or any(isinstance(n, gast.Nonlocal) for n in walk(fdef)) \
+                or _changed_in(fdef, set(held)):
+            return None
+        lifted = lifted_function(fdef, held, self.resolver.parsed.globals, "%s:%d" % (
+            self.loc.filename, getattr(fdef, "lineno", 0) + self.loc.line_offset))
+        made = gast.Call(func=inner.func, args=[name(self.helper(lifted.__name__, lifted))]
+                         + list(inner.args[1:]), keywords=inner.keywords)
+        return gast.Call(func=made, args=list(node.args) + [name(h) for h in held], keywords=[])
+
     def closure_value(self, label, s):
         """The object standing for the local function ``label`` used as a value (see the module's
         docstring): made here, holding the values of the enclosing function's names it reads."""
@@ -186,6 +216,23 @@ class Closures:
                 targets=[gast.Attribute(value=name(obj), attr=h, ctx=gast.Store())],
                 value=name(h), type_comment=None), s))
         return name(obj)
+
+
+def lifted_function(fdef, held: list, globals_: dict, where: str):
+    """``fdef`` (a nested def) as a function of the user's module taking the names ``held`` it
+    reads of the enclosing function as parameters after its own."""
+    args = copy_tree(fdef.args)
+    for a in args.args:
+        a.annotation = None
+    args.args += [gast.Name(id=h, ctx=gast.Param(), annotation=None, type_comment=None)
+                  for h in held]
+    label = ("lambda" if getattr(fdef, "ad_lambda", False) else fdef.name) + "_lifted"
+    lifted = gast.FunctionDef(name=label, args=args, body=copy_tree(fdef.body), decorator_list=[],
+                              returns=None, type_comment=None, type_params=[])
+    source = gast.unparse(gast.fix_missing_locations(gast.Module(body=[lifted], type_ignores=[])))
+    made = define(source, label, {"__name__": globals_.get("__name__")},
+                  "<%s of %s>" % (label, where))
+    return types.FunctionType(made.__code__, globals_, label)
 
 
 def _changed_in(fdef, held: set) -> list:

@@ -305,9 +305,9 @@ class CallPlans(RuleBinding, KnownObjects):
         closes_over = Plan("opaque", loads(call), callee=_call_text(call.func) + "(...)",
                            why="the function it is given reads values that depend on the "
                                "differentiated arguments (a closure over them)",
-                           hint="pass those values as arguments of the function and "
-                                "differentiate with wrt=: "
-                                "ad.grad(lambda y, x: x * y, wrt=0)(2.0, x)")
+                           hint="call the gradient where it is made, ad.grad(f)(y) (a nested "
+                                "def or lambda then gets the values it reads as arguments), or "
+                                "pass them yourself: ad.grad(lambda y, x: x * y, wrt=0)(2.0, x)")
         values = []
         for node in list(call.args) + [k.value for k in call.keywords]:
             value = node.value if isinstance(node, gast.Constant) \
