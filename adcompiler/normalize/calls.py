@@ -26,7 +26,6 @@ class Calls:
         atoms."""
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
-        node = self.lifted_gradient(node, s) or node  # (ad.grad(lambda y: x * y)(2.0))
         effect = self.as_statement(node, s)
         if effect is not None:  # (out.append(a) if c else ..., _ = a.sort(): its value None)
             return effect
@@ -35,7 +34,7 @@ class Calls:
             return as_dict
         node = self.receiver_class_call(node) or self.replaced(node) \
             or self.namedtuple_replaced(node) or self.listed_transpose(node, s) \
-            or self.spread_into_init(node, s) or node
+            or self.spread_into_init(node, s) or self.lifted_gradient(node, s) or node
         factory = None if self.constructed_class(node) is not None else self.factory(node)
         if isinstance(node.func, gast.Name) and (self.constructed_class(node) is not None
                                                  or factory is not None):
