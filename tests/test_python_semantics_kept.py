@@ -560,3 +560,31 @@ def test_a_store_into_a_list_a_comprehension_made_in_a_loop():
     check_all_modes(pinned_node_after_a_comprehension, [np.array([0.3, 1.2])])
     with pytest.raises(ad.AdError, match="'items'"):
         ad.grad(list_handed_over_in_each_pass)(np.array([0.3, 1.2, 0.7]))
+
+
+class Gives:
+    def __init__(self, val):
+        self.val = val
+
+    def __enter__(self):
+        return self.val
+
+    def __exit__(self, *exc):
+        return False
+
+
+def managers_entered_in_order(x):
+    a = 5.0
+    with Gives(2.0) as a, Gives(a) as b:  # (b's manager is made once a is bound: 2.0)
+        y = b * x * x
+    with Gives(3.0) as a:
+        y = y + a * x
+    return y
+
+
+def test_with_items_are_entered_one_after_the_other():
+    # (a second item's manager was made before the first was entered, reading a's old value; the
+    # name 'as' binds was not seen as bound again; review of session 25)
+    assert ad.value_and_grad(managers_entered_in_order)(0.7) == pytest.approx(
+        (managers_entered_in_order(0.7), 4 * 0.7 + 3.0))
+    check_all_modes(managers_entered_in_order, [0.7])

@@ -43,6 +43,11 @@ class ManagedBlocks:
         is what ``cm`` gives (``context_value``: refused when ``cm`` depends on ``wrt``); unless
         ``cm`` never suppresses an exception, the block's end is checked to have been reached
         (the statements after an exception it suppressed did not run)."""
+        if len(s.items) > 1:  # (with a as x, b as y: b is made once a is entered)
+            inner = gast.copy_location(gast.With(items=s.items[1:], body=s.body,
+                                                 type_comment=None), s)
+            return self.managed_block(gast.copy_location(gast.With(
+                items=s.items[:1], body=[inner], type_comment=None), s))
         items, entered = [], []
         for it in s.items:
             if it.optional_vars is None:
@@ -51,10 +56,14 @@ class ManagedBlocks:
             if not isinstance(it.optional_vars, gast.Name):
                 self.unsupported(s, "unpacking in a 'with' target", "bind the context to one name")
             manager = self.atom(it.context_expr, s)
-            items.append(gast.withitem(context_expr=manager, optional_vars=it.optional_vars))
+            # (the with statement binds a name of its own, bound once: the analyses see the
+            # user's name bound by the assignment that follows)
+            given = self.namer.fresh("entered")
+            self.temps.add(given)
+            items.append(gast.withitem(context_expr=manager, optional_vars=name(given, True)))
             helper = name(self.helper("context_value", runtime.context_value))
             entered.append(located(assign(it.optional_vars.id, gast.Call(
-                func=helper, args=[name(it.optional_vars.id), manager], keywords=[])), s))
+                func=helper, args=[name(given), manager], keywords=[])), s))
         done = None
         if not all(isinstance(it.context_expr, gast.Call)
                    and self.resolver.resolve(it.context_expr.func) in _NEVER_SUPPRESS
