@@ -127,3 +127,24 @@ def test_a_defaultdict_the_rewrite_cannot_keep_is_refused():
         ad.grad(keys_counted_before_an_entry_is_stored)(V)
     assert keys_counted_before_an_entry_is_stored(V) == pytest.approx(
         0.4 * 0.8 + -0.3 * 0.1 + 1.2 + 1.0)
+
+
+def a_view_kept_before_an_entry_is_stored(x):
+    totals = defaultdict(float)
+    totals[1] += x
+    keys = totals.keys()  # (a live view: it shows totals[5] once Python stores it)
+    return len(keys) * x + totals[5]
+
+
+def a_key_read_from_the_dict(x):
+    counts = defaultdict(int)
+    counts[counts[5]] += 1
+    return x * len(counts)
+
+
+def test_what_the_defaultdict_rewrite_cannot_keep():
+    # (the rewrite stores a missing entry before its statement: a view kept in a name saw it
+    # early, and d[d[5]] read d[5] before it was stored; review of session 25)
+    with pytest.raises(ad.AdError, match="view of its keys"):
+        ad.grad(a_view_kept_before_an_entry_is_stored)(0.7)
+    assert ad.value_and_grad(a_key_read_from_the_dict)(0.7) == pytest.approx((1.4, 2.0))

@@ -70,16 +70,24 @@ def _entry_read(node, target) -> bool:
 
 def _uses_allowed(body, target, resolve) -> bool:
     allowed, once = set(), True
+    # (a view kept in a name shows entries stored later: only views used where they are made)
+    used_at_once = {id(n.func) for st in body for n in walk(st) if isinstance(n, gast.Call)
+                    for n in [a for a in n.args if isinstance(a, gast.Call)]} | {
+        id(n.iter.func) for st in body for n in walk(st)
+        if isinstance(n, (gast.For, gast.comprehension)) and isinstance(n.iter, gast.Call)}
     for st in body:
         for node in walk(st):
             if isinstance(node, gast.Subscript) and _is(node.value, target):
                 allowed.add(id(node.value))
                 if isinstance(node.slice, gast.Slice) or any(
                         isinstance(k, (gast.Call, gast.NamedExpr, gast.Await, gast.Yield))
+                        or (isinstance(k, gast.Name) and k.id == target)
                         for k in walk(node.slice)):
-                    return False
+                    return False  # (a key made by a call, or reading the dict: d[d[5]])
             elif isinstance(node, gast.Attribute) and _is(node.value, target) \
                     and node.attr in _METHODS:
+                if node.attr != "get" and id(node) not in used_at_once:
+                    return False
                 allowed.add(id(node.value))
             elif isinstance(node, gast.Compare) and any(
                     isinstance(op, (gast.In, gast.NotIn)) for op in node.ops):

@@ -1,6 +1,7 @@
 """Derivative rules for Python operators and builtins. Operators are keyed by the functions of
 the ``operator`` module (``x + y`` is ``operator.add``)."""
 import builtins
+import collections
 import copy
 import inspect
 import operator
@@ -76,6 +77,16 @@ N(operator.floordiv, operator.lt, operator.le, operator.gt, operator.ge, operato
 # (q, r) = divmod(a, b): q = a // b is piecewise constant, r = a - b * q
 D(builtins.divmod, "a, b", "element(g, 1)", b="-element(g, 1) * np.floor_divide(a, b)",
   jvp="(0.0, t_a - t_b * np.floor_divide(a, b))", container=True)
+
+# (one made in the function and kept there is the dict it builds: normalize/defaultdicts.py)
+table.refuse(collections.Counter, why="a Counter's entries are not differentiated",
+             hint="count into a dict: d[k] = d.get(k, 0.0) + v")
+table.refuse(collections.defaultdict,
+             why="it is differentiated only as a defaultdict made in the function that stays there "
+                 "and whose missing entries are read in statements of their own (not beside a "
+                 "view of its keys or values kept in a name, its length, or another read of it)",
+             hint="build a plain dict: d[k] = d.get(k, 0.0) + v, or "
+                  "d.setdefault(k, []).append(v)")
 
 # Functions that read the local variables of the function calling them (``vars`` only without an
 # argument), or compile code that will: what they compute depends on every local variable, through
