@@ -574,9 +574,10 @@ class Gives:
 
 
 def managers_entered_in_order(x):
-    a = 5.0
+    a = 5.0 * x
+    y = a
     with Gives(2.0) as a, Gives(a) as b:  # (b's manager is made once a is bound: 2.0)
-        y = b * x * x
+        y = y + b * x * x
     with Gives(3.0) as a:
         y = y + a * x
     return y
@@ -586,5 +587,5 @@ def test_with_items_are_entered_one_after_the_other():
     # (a second item's manager was made before the first was entered, reading a's old value; the
     # name 'as' binds was not seen as bound again; review of session 25)
     assert ad.value_and_grad(managers_entered_in_order)(0.7) == pytest.approx(
-        (managers_entered_in_order(0.7), 4 * 0.7 + 3.0))
+        (managers_entered_in_order(0.7), 5.0 + 4 * 0.7 + 3.0))
     check_all_modes(managers_entered_in_order, [0.7])
