@@ -589,3 +589,31 @@ def test_with_items_are_entered_one_after_the_other():
     assert ad.value_and_grad(managers_entered_in_order)(0.7) == pytest.approx(
         (managers_entered_in_order(0.7), 5.0 + 4 * 0.7 + 3.0))
     check_all_modes(managers_entered_in_order, [0.7])
+
+
+class Bag:
+    pass
+
+
+def appends_to_held_lists_inside_expressions(x):
+    rows = [[], []]
+    kept = rows[0].append(x)
+    bag = Bag()
+    bag.v = []
+    bag.v.append(x) if x > 0 else bag.v.append(-x)
+    [bag.v.append(e * x) for e in (1.0, 2.0)]
+    return sum(rows[0]) * 2.0 + sum(bag.v) * 3.0 + (kept is None)
+
+
+def extends_a_held_list_inside_an_expression(x):
+    bag = Bag()
+    bag.v = [1.0]
+    unused = bag.v.extend([x, x * x])
+    return sum(bag.v) * 2.0
+
+
+def test_effect_calls_on_held_lists_inside_expressions():
+    # (their derivative was dropped; review of session 25)
+    check_all_modes(appends_to_held_lists_inside_expressions, [0.7])
+    with pytest.raises(ad.AdError, match="discards its result"):
+        ad.grad(extends_a_held_list_inside_an_expression)(0.7)

@@ -162,6 +162,9 @@ class Calls:
                                                           and s.value is node):
             return False
         func = node.func
+        if isinstance(func, gast.Attribute) and func.attr in ("append", "sort") and (
+                isinstance(func.value, (gast.Attribute, gast.Subscript))):
+            return True  # (o.v.append(x), ls[0].sort(): checked where they run, stored back)
         if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
                 and not self.is_global(func.value):  # (a local name's method, not np.sort)
             receiver = func.value.id

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import rules, runtime
 from ..analysis import BOTTOM, FLOAT, is_container, rank
+from ..effects import WRITING_METHODS
 from ..ir import copy_tree, list_method, loads, name, target_of
 from ..resolve import MISSING
 from .call_plans import _LOCALS_HINT, CallPlans
@@ -62,8 +63,8 @@ class StatementPlanner(CallPlans):
                 arg = call.args[0] if len(call.args) == 1 else None
                 return Plan("append", [arg.id] if isinstance(arg, gast.Name) else [])
             return Plan("pop", [lst])
-        if isinstance(s, gast.Expr) and isinstance(s.value, gast.Call) \
-                and not self.effect_free(s.value):
+        if (isinstance(s, gast.Expr) or self.unused_result_of_a_change(s)) \
+                and isinstance(s.value, gast.Call) and not self.effect_free(s.value):
             frame = self.frame_reads(s.value)
             refusal = getattr(rules.lookup(self.ctx.resolver.resolve(s.value.func)), "refusal",
                               None)  # (set_outer: a global's new value)
@@ -98,6 +99,14 @@ class StatementPlanner(CallPlans):
         if isinstance(value, gast.Call):
             return self.call_plan(s, value)
         return Plan("opaque", loads(value), callee=type(value).__name__)
+
+    def unused_result_of_a_change(self, s) -> bool:
+        """``r = o.v.extend(xs)`` (a method that changes a list, dict or array in place) whose
+        result nothing reads: the call is made for its effect, as an expression statement."""
+        value = getattr(s, "value", None)
+        return isinstance(s, gast.Assign) and isinstance(value, gast.Call) \
+            and isinstance(value.func, gast.Attribute) and value.func.attr in WRITING_METHODS \
+            and target_of(s)[0] is not None and not self.layout.readers(target_of(s)[0])
 
     def appends_text(self, kind, call) -> bool:
         """Whether ``lst.append(v)`` appends a string (``f"loss {v:.3f}"``, a log line): no

@@ -365,7 +365,7 @@ for _kind, _prefix in (("polynomial", "poly"), ("chebyshev", "cheb"), ("legendre
     _val, _der = ("np.polynomial.%s.%s%s" % (_kind, _prefix, part) for part in ("val", "der"))
     D(getattr(getattr(np.polynomial, _kind), _prefix + "val"), "x, c, tensor=True",
       "unbroadcast(g * %s(x, %s(c)), x)" % (_val, _der), c="series_coeff_back(g, x, c, %s)"
-      % _val, jvp="%s(x, t_c) + %s(x, %s(c)) * t_x" % (_val, _val, _der), harmless=("tensor",))
+      % _val, jvp="%s(x, t_c) + %s(x, %s(c)) * t_x" % (_val, _val, _der), only=dict(tensor=(True,)))
     D(getattr(getattr(np.polynomial, _kind), _prefix + "der"), "c, m=1, scl=1, axis=0",
       "series_der_back(g, c, m, scl, %s)" % _der, linear=True, only=dict(axis=(0,)))
 D(np.convolve, "a, v, mode='full'", "convolve_back(g, a, v, mode, 0)",

@@ -197,6 +197,11 @@ def _dispatch_method(active, call, args, held=None):
     whose adjoint is the object's entry for ``name``."""
     if held is None and _class_method(args[0], call.name) is not None:
         return _trampoline(call, len(args)), args, tuple(i - 1 for i in active if i), None
+    if active and call.name in effects.WRITING_METHODS and isinstance(args[0], _CONTAINERS):
+        raise AdError("the method .%s() of a %s changes it in place, which is not differentiated "
+                      "where its result is used or it is reached at run time"
+                      % (call.name, type(args[0]).__name__),
+                      hint="call it as a statement of its own on a name: lst.%s(...)" % call.name)
     inner_active = tuple(i - 1 for i in active if i)
     target, operands, positions, repack = _dispatch(
         inner_active, held or getattr(args[0], call.name), args[1:])
@@ -214,6 +219,9 @@ def _dispatch_method(active, call, args, held=None):
         return tuple(out)
 
     return target, operands, positions, outer
+
+
+_CONTAINERS = (list, dict, set, np.ndarray)
 
 
 def _stateless(fn) -> bool:
