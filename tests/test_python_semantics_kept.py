@@ -608,7 +608,7 @@ def appends_to_held_lists_inside_expressions(x):
 def extends_a_held_list_inside_an_expression(x):
     bag = Bag()
     bag.v = [1.0]
-    unused = bag.v.extend([x, x * x])
+    unused = bag.v.extend([x, x * x])  # noqa: F841
     return sum(bag.v) * 2.0
 
 
