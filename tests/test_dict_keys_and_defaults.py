@@ -19,7 +19,7 @@ V = np.array([0.4, -0.3, 0.8, 1.2, 0.1])
 
 
 def number_keys(w):
-    return {3.0: w[0], 5.0: w[1] ** 2, 1.0: w[0] * w[1]}
+    return {3: w[0], 5: w[1] ** 2, 1: w[0] * w[1]}
 
 
 def loop_over_keys_updating_entries(w):
@@ -32,7 +32,8 @@ def loop_over_keys_updating_entries(w):
 
 def sum_and_extremes_of_keys(w):
     d = number_keys(w)
-    return sum(d) * d[3.0] + max(d) * d[5.0] + min(d) + sum(tuple(d)) * w[1]
+    best = max(d.items())  # (a pair: reverse mode crashed dividing it)
+    return sum(d) * d[3] + max(d) * d[5] + min(d) + sum(tuple(d)) * w[1] + best[0] * best[1]
 
 
 def pairs_of_items(w):
@@ -148,3 +149,15 @@ def test_what_the_defaultdict_rewrite_cannot_keep():
     with pytest.raises(ad.AdError, match="view of its keys"):
         ad.grad(a_view_kept_before_an_entry_is_stored)(0.7)
     assert ad.value_and_grad(a_key_read_from_the_dict)(0.7) == pytest.approx((1.4, 2.0))
+
+
+def zipped_keys(x):
+    d = dict(zip([x, 2.0], [3.0, x]))
+    return sum(d) + sum(d.values())
+
+
+def test_keys_that_may_depend_on_wrt_are_refused():
+    # (a key has no derivative: they were read as constants; review of session 25)
+    for run in (lambda: ad.grad(zipped_keys)(0.7), lambda: ad.jvp(zipped_keys, (0.7,), (1.0,))):
+        with pytest.raises(ad.AdError, match="floating-point keys"):
+            run()

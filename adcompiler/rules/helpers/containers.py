@@ -10,17 +10,23 @@ from ...runtime import dense, element, own, unbroadcast
 from ._base import _unsupported, _zero
 from .elementwise import nonzero_or_inf
 from .second_order import unbroadcast_back
+from .sequences import _number_keys
 
 
 def select_jvp(ans, args, tangents):
     """Tangent of builtin ``max``/``min``: the selected argument's tangent."""
-    if _zero(tangents) or (len(args) == 1 and isinstance(args[0], dict)):
-        return 0.0  # (max(d) of a dict: a key, no tangent)
+    if len(args) == 1 and isinstance(args[0], dict):
+        _number_keys(args[0])  # (max(d) of a dict: a key, no tangent)
+        return 0.0
+    if _zero(tangents):
+        return tangents
     parts = dselect(1.0, ans, args)
     weights = parts[0] if len(args) == 1 else parts
     items = tangents[0] if len(args) == 1 else tangents
     if _zero(items):  # (the one iterable's tangent is the 0.0 of its zeros)
         return items
+    if isinstance(ans, (tuple, list)):  # (a pair selected: its tangent)
+        return next(t for w, t in zip(weights, items) if not _zero(w))
     return sum(w * t for w, t in zip(weights, items) if np.any(w))
 
 
@@ -69,6 +75,7 @@ def sum_jvp(t_iterable, t_start, iterable=(), start=0):
     """Tangent of builtin ``sum(iterable, start)``; with a list or tuple ``start``
     (``sum(lists, [])`` concatenates), the entries' tangents one after the other."""
     if isinstance(iterable, dict):  # (sum(d): of its keys, which have no tangent)
+        _number_keys(iterable)
         return t_start
     if isinstance(start, (list, tuple)):
         parts = [0.0] * len(iterable) if _zero(t_iterable) else t_iterable
@@ -104,14 +111,17 @@ def dselect(g, ans, args):
     if _zero(g):  # (the zero of any structure: nothing to map)
         return g
     if len(args) == 1 and isinstance(args[0], dict):  # (max(d): one of its keys)
+        _number_keys(args[0])
         return (0.0,)
     items = args[0] if len(args) == 1 else args
     # (np.all: an array of several entries is an item when there is one item, which Python's
     # max returns without comparing)
     hit = [i for i, v in enumerate(items) if np.all(v == ans)]
+    if isinstance(ans, (tuple, list)):  # (max(d.items()): the first pair selected, whole)
+        hit = hit[:1]
     parts = [0.0] * len(items)
     for i in hit:
-        parts[i] = g / len(hit)
+        parts[i] = g if len(hit) == 1 else g / len(hit)
     if len(args) == 1 and isinstance(items, np.ndarray):  # max(x) over the entries of an array
         out = np.zeros(np.shape(items))  # (its rows, for a 2-D one: max returns a row)
         for i in hit:
@@ -125,6 +135,7 @@ def sum_back(g, iterable, start=0):
     entry's shape where the entries broadcast (an array for an array); with a list or tuple
     ``start`` (a concatenation), each entry's part of ``g``; none for a dict's keys."""
     if isinstance(iterable, dict):
+        _number_keys(iterable)
         return 0.0
     if isinstance(start, (list, tuple)):
         if _zero(g):
