@@ -38,6 +38,7 @@ HOLOMORPHIC = [
     np.multiply.outer, np.divide.outer, np.polyval, np.linalg.det, np.linalg.inv,
     np.linalg.solve, np.linalg.matrix_power, np.linalg.multi_dot,
     np.complex64, np.complex128, np.clongdouble, complex_values.angle_factor, list.__add__,
+    builtins.list, builtins.tuple, "items", np.diff,
     # selections (what they pick and the ties are NumPy's order of complex values; the adjoint
     # goes to the entries picked, never conjugated)
     np.max, np.amax, np.min, np.amin, np.maximum.reduce, np.minimum.reduce, "max", "min",
