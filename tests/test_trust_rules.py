@@ -729,8 +729,19 @@ def along_axis(x):
 ''')
 define('''
 def piecewise(x):
-    return np.sum(np.piecewise(x, [x < 0, x >= 0], [square, square]))
+    conditions = [x < 0, x >= 0]  # (lists not written in the call: refused)
+    return np.sum(np.piecewise(x, conditions, [square, square]))
 ''')
+define('''
+def piecewise_written_out(x):
+    return np.sum(np.piecewise(x, [x < -1, x > 1], [lambda t: -t, 2.0, lambda t: t ** 3])
+                  * np.arange(3.0)) + np.sum(np.piecewise(x * 2, [x > 0], [square]))
+''')
+
+
+def test_piecewise_with_its_lists_written_out(m):
+    # (NumPy's own steps: zeros, then each function on the entries its condition picks)
+    check_all_modes(m.piecewise_written_out, [np.array([-1.5, 0.3, 1.7])])
 
 
 @pytest.mark.parametrize("name, words", [

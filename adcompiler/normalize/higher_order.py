@@ -8,6 +8,7 @@ import functools
 import itertools
 
 import gast
+import numpy as np
 
 from .. import runtime
 from ..ir import const, name
@@ -33,6 +34,42 @@ class HigherOrder:
             and any(self.resolver.resolve(node.func) is f for f in (zip, enumerate, reversed)) \
             and not node.keywords and not any(isinstance(a, gast.Starred) for a in node.args)
 
+    def piecewise(self, node, s):
+        """``np.piecewise(x, [c1, c2], [f1, f2(, f_else)])`` with the lists written out: NumPy's
+        own steps, ``y = np.zeros_like(x)`` then ``y[c] = f(x[c])`` (or the number ``f``) for each
+        condition in order, the last function where none holds; each call differentiated like any
+        call. None for other forms (refused by the rule)."""
+        if len(node.args) != 3 or node.keywords or not all(
+                isinstance(a, gast.List) for a in node.args[1:]):
+            return None
+        conds, funcs = node.args[1].elts, node.args[2].elts
+        if len(funcs) not in (len(conds), len(conds) + 1) or not conds:
+            return None
+        x = self.atom(gast.Call(func=self._np("asarray"), args=[node.args[0]], keywords=[]), s)
+        masks = [self.atom(gast.Call(func=self._np("asarray"), args=[c], keywords=[
+            gast.keyword(arg="dtype", value=name("bool"))]), s) for c in conds]
+        if len(funcs) > len(conds):  # (otherwise: where no condition holds)
+            held = self.atom(gast.Call(func=self._np("any"), args=[gast.List(
+                elts=[name(m.id) for m in masks], ctx=gast.Load())], keywords=[
+                gast.keyword(arg="axis", value=const(0))]), s)
+            masks.append(self.atom(gast.UnaryOp(op=gast.Invert(), operand=held), s))
+        out = self.namer.fresh("pieces")
+        self.temps.add(out)
+        self.resolver.locals.add(out)
+        self.stmt(gast.copy_location(gast.Assign(targets=[name(out, True)], value=gast.Call(
+            func=self._np("zeros_like"), args=[x], keywords=[]), type_comment=None), s))
+        for mask, f in zip(masks, funcs):
+            picked = gast.Subscript(value=name(x.id), slice=name(mask.id), ctx=gast.Load())
+            value = f if isinstance(f, gast.Constant) else gast.Call(func=f, args=[picked],
+                                                                      keywords=[])
+            self.stmt(gast.copy_location(gast.Assign(targets=[gast.Subscript(
+                value=name(out), slice=name(mask.id), ctx=gast.Store())], value=value,
+                type_comment=None), s))
+        return name(out)
+
+    def _np(self, attr):
+        return gast.Attribute(value=name(self.helper("np", np)), attr=attr, ctx=gast.Load())
+
     def higher_order(self, node, s):
         """``map(f, xs, ...)`` as ``[f(x, ...) for x, ... in zip(xs, ...)]``, ``filter(f, xs)`` as
         ``[x for x in xs if f(x)]`` and ``functools.reduce(f, xs[, start])`` as a loop, so ``f``
@@ -45,6 +82,8 @@ class HigherOrder:
             return self.iterator_items(target, node, s)
         if target is itertools.accumulate:
             return self.accumulated(node, s)
+        if target is np.piecewise:
+            return self.piecewise(node, s)
         if any(target is f for f in ITERTOOLS):
             return self.itertools_call(target, node, s)
         if target not in (map, filter, functools.reduce) or node.keywords or len(node.args) < 2 \
