@@ -80,10 +80,8 @@ class HigherOrder:
         if target in (list, tuple) and len(node.args) == 1 and not node.keywords \
                 and self.iterator_call(node.args[0]):
             return self.iterator_items(target, node, s)
-        if target is itertools.accumulate:
-            return self.accumulated(node, s)
-        if target is np.piecewise:
-            return self.piecewise(node, s)
+        if target is itertools.accumulate or target is np.piecewise:
+            return (self.accumulated if target is itertools.accumulate else self.piecewise)(node, s)
         if any(target is f for f in ITERTOOLS):
             return self.itertools_call(target, node, s)
         if target not in (map, filter, functools.reduce) or node.keywords or len(node.args) < 2 \
