@@ -357,8 +357,11 @@ def test_holomorphic_grad_refuses_real_arguments_and_outputs_with_a_type_error()
 
 def test_grad_of_an_output_that_is_not_a_real_scalar_is_a_type_error():
     # (as JAX and autograd raise: code catching TypeError catches it; it is an AdError too)
-    for f, x in ((lambda x: x * (1.0 + 0.2j), 1.0), (lambda x: x > 1.0, 2.0),
-                 (lambda x: np.allclose(x, x * 3.0 / 3.0), X), (lambda x: x * 2.0, X)):
+    complex_valued = lambda x: x * (1.0 + 0.2j)  # noqa: E731
+    a_bool = lambda x: x > 1.0  # noqa: E731
+    close = lambda x: np.allclose(x, x * 3.0 / 3.0)  # noqa: E731
+    an_array = lambda x: x * 2.0  # noqa: E731
+    for f, x in ((complex_valued, 1.0), (a_bool, 2.0), (close, X), (an_array, X)):
         with pytest.raises(TypeError, match="real float scalar output") as caught:
             ad.grad(f)(x)
         assert isinstance(caught.value, ad.AdError)
