@@ -734,8 +734,10 @@ def piecewise(x):
 ''')
 define('''
 def piecewise_written_out(x):
-    return np.sum(np.piecewise(x, [x < -1, x > 1], [lambda t: -t, 2.0, lambda t: t ** 3])
-                  * np.arange(3.0)) + np.sum(np.piecewise(x * 2, [x > 0], [square]))
+    return np.sum(np.piecewise(x, [x < -1, x > 1], [
+        lambda t: -t,  # (one lambda per line: Python 3.10 finds a lambda's source by its line)
+        2.0,
+        lambda t: t ** 3]) * np.arange(3.0)) + np.sum(np.piecewise(x * 2, [x > 0], [square]))
 ''')
 
 
