@@ -278,3 +278,18 @@ def test_diff_with_its_ends_in_reverse_over_reverse_hessians():
     for wrt in (0, 1):
         np.testing.assert_allclose(ad.hessian(f, wrt=wrt, mode="reverse")(x, y),
                                    ad.hessian(f, wrt=wrt)(x, y), rtol=1e-10, atol=1e-12)
+
+
+def test_full_svd_of_a_non_square_matrix_through_its_leading_columns():
+    # (the extra columns of u and rows of vh are any orthonormal completion: their use is
+    # refused; reverse mode through the leading ones is the reduced SVD's, as PyTorch's)
+    rng = np.random.RandomState(4)
+    f = lambda a: (np.sum(np.abs(np.linalg.svd(a)[0][:, 0]))  # noqa: E731
+                   + np.sum(np.abs(np.linalg.svd(a)[2][0])))
+    for a in (rng.randn(3, 4), rng.randn(4, 3)):
+        np.testing.assert_allclose(ad.grad(f)(a), fd_grad(f, [a], 0), rtol=1e-6, atol=1e-8)
+    extra = lambda a: np.sum(np.linalg.svd(a)[2][3] ** 2 * np.arange(4.0))  # noqa: E731
+    with pytest.raises(ad.AdError, match="first min"):
+        ad.grad(extra)(rng.randn(3, 4))
+    with pytest.raises(ad.AdError, match="full_matrices=True"):
+        ad.jvp(f, (rng.randn(3, 4),), (np.ones((3, 4)),))

@@ -127,7 +127,8 @@ def _svd_parts(a, full_matrices):
         raise _unsupported("the derivative of u and vh of np.linalg.svd(a, full_matrices=True) "
                            "of a non-square matrix is not supported: their extra columns are any "
                            "orthonormal completion, not a function of a",
-                           "pass full_matrices=False")
+                           "pass full_matrices=False, or use only the first min(m, n) columns "
+                           "of u and rows of vh (reverse mode)")
     u, s, vt = np.linalg.svd(a, full_matrices=False)
     return u, s, vt, _reciprocal_gaps(s ** 2), np.eye(np.shape(s)[-1])
 
@@ -164,11 +165,17 @@ def svd_back(g, a, compute_uv=True, full_matrices=True):
     gu, gs, gvt = g if isinstance(g, (tuple, list)) else (0.0, 0.0, 0.0)
     if not (np.any(gu) or np.any(gvt)):  # (zeros, as container_adjoint fills unused entries)
         return svdvals_back(gs, a)
-    u, s, vt, F, eye = _svd_parts(a, full_matrices)
-    k = len(eye)
+    k = min(np.shape(a)[-2:])
+    # (a full SVD of a non-square matrix whose extra columns of u or rows of vh get no adjoint:
+    # the reduced SVD's, as PyTorch's; else the AdError of _svd_parts)
+    extra = np.any(np.asarray(gu)[..., k:]) if np.ndim(gu) else False
+    extra = extra or (np.any(np.asarray(gvt)[..., k:, :]) if np.ndim(gvt) else False)
+    u, s, vt, F, eye = _svd_parts(a, full_matrices and bool(extra))
     # (the adjoints for the conjugate-transpose pairing: conjugated in, the result conjugated)
-    gu = np.conj((np.zeros(np.shape(u)) + gu)[..., :k]) if np.ndim(gu) else np.zeros(np.shape(u))
-    gv = _T((np.zeros(np.shape(vt)) + gvt)[..., :k, :]) if np.ndim(gvt) else _H(np.zeros_like(vt))
+    gu = np.conj(np.zeros(np.shape(u)) + np.asarray(gu)[..., :k]) if np.ndim(gu) \
+        else np.zeros(np.shape(u))
+    gv = _T(np.zeros(np.shape(vt)) + np.asarray(gvt)[..., :k, :]) if np.ndim(gvt) \
+        else _H(np.zeros_like(vt))
     v = _H(vt)
     utgu, vtgv = _H(u) @ gu, _H(v) @ gv
     gs = np.real(np.zeros(np.shape(s)) + gs)
