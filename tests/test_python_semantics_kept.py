@@ -617,3 +617,29 @@ def test_effect_calls_on_held_lists_inside_expressions():
     check_all_modes(appends_to_held_lists_inside_expressions, [0.7])
     with pytest.raises(ad.AdError, match="discards its result"):
         ad.grad(extends_a_held_list_inside_an_expression)(0.7)
+
+
+def updates_dicts_of_a_list(x, dicts):
+    total = 0.0
+    for d in dicts:
+        r = d.update({"a": x})  # (its result read: the change of d went unseen, gradient 0)
+        total = total + d["a"] * 2.0 + (r is None)
+    return total
+
+
+def updates_dicts_with_constants(x, dicts):
+    total = 0.0
+    for d in dicts:
+        r = d.update({"a": 1.5})
+        total = total + d["a"] * x + (r is None)
+    return total
+
+
+def test_a_change_whose_result_is_read_is_refused_when_it_depends_on_wrt():
+    with pytest.raises(ad.AdError, match=r"the method \.update\(\) changes d in place"):
+        ad.grad(updates_dicts_of_a_list)(0.7, [{"a": 1.0}, {"a": 2.0}])
+    plain, inside = [{"a": 1.0}, {"a": 2.0}], [{"a": 1.0}, {"a": 2.0}]
+    want = updates_dicts_with_constants(0.7, plain)
+    assert ad.value_and_grad(updates_dicts_with_constants)(0.7, inside) == pytest.approx(
+        (want, 3.0))
+    assert inside == plain

@@ -63,12 +63,16 @@ class StatementPlanner(CallPlans):
                 arg = call.args[0] if len(call.args) == 1 else None
                 return Plan("append", [arg.id] if isinstance(arg, gast.Name) else [])
             return Plan("pop", [lst])
-        if (isinstance(s, gast.Expr) or self.unused_result_of_a_change(s)) \
+        if (isinstance(s, gast.Expr) or self.result_of_a_change(s)) \
                 and isinstance(s.value, gast.Call) and not self.effect_free(s.value):
             frame = self.frame_reads(s.value)
             refusal = getattr(rules.lookup(self.ctx.resolver.resolve(s.value.func)), "refusal",
                               None)  # (set_outer: a global's new value)
             why, hint = refusal or (None, _LOCALS_HINT if frame else None)
+            if isinstance(s, gast.Assign) and not refusal:
+                why, hint = ("the method .%s() changes %s in place, which is not differentiated"
+                             % (s.value.func.attr, _call_text(s.value.func.value)),
+                             "write the change as its own statements (d[k] = v, lst.append(v))")
             return Plan("effect", [], callee=_call_text(s.value.func),
                         ignored={"": frame or loads(s.value)}, why=why, hint=hint)
         if not isinstance(s, gast.Assign):
@@ -100,13 +104,16 @@ class StatementPlanner(CallPlans):
             return self.call_plan(s, value)
         return Plan("opaque", loads(value), callee=type(value).__name__)
 
-    def unused_result_of_a_change(self, s) -> bool:
-        """``r = o.v.extend(xs)`` (a method that changes a list, dict or array in place) whose
-        result nothing reads: the call is made for its effect, as an expression statement."""
+    def result_of_a_change(self, s) -> bool:
+        """``r = d.update(e)`` (a method that changes a list, dict or array in place), of a value
+        that is not an object of a known class: the call is made for its effect, as an expression
+        statement, whether its result is read or not (a change that goes unseen otherwise)."""
         value = getattr(s, "value", None)
         return isinstance(s, gast.Assign) and isinstance(value, gast.Call) \
             and isinstance(value.func, gast.Attribute) and value.func.attr in WRITING_METHODS \
-            and target_of(s)[0] is not None and not self.layout.readers(target_of(s)[0])
+            and target_of(s)[0] is not None and isinstance(value.func.value, gast.Name) \
+            and not self.is_known_object(value.func.value) \
+            and not self.is_module_object(value.func.value.id)
 
     def appends_text(self, kind, call) -> bool:
         """Whether ``lst.append(v)`` appends a string (``f"loss {v:.3f}"``, a log line): no
