@@ -70,8 +70,8 @@ class StatementPlanner(CallPlans):
                               None)  # (set_outer: a global's new value)
             why, hint = refusal or (None, _LOCALS_HINT if frame else None)
             if isinstance(s, gast.Assign) and not refusal:
-                why, hint = ("the method .%s() changes %s in place, which is not differentiated"
-                             % (s.value.func.attr, _call_text(s.value.func.value)),
+                why, hint = ("the method .%s() changes the list, dict or array it is called "
+                             "on in place, which is not differentiated" % s.value.func.attr,
                              "write the change as its own statements (d[k] = v, lst.append(v))")
             return Plan("effect", [], callee=_call_text(s.value.func),
                         ignored={"": frame or loads(s.value)}, why=why, hint=hint)
