@@ -117,10 +117,32 @@ def variable_bound_after_the_closure(a, x):
     return np.sum(kept[0](x))
 
 
+def local_factory_rebinding_after_the_closure(a, x):
+    def make(w):
+        def g(t):
+            return t * w
+        w = w * 2.0  # (Python: g reads the last w of its call)
+        return g
+    fs = [make(a * k) for k in range(1, 3)]
+    return sum(np.sum(g(x)) for g in fs)
+
+
+def local_factory_closure_in_its_own_loop(a, x):
+    def make(w):
+        fs = []
+        for k in range(2):
+            s = w * k
+            fs.append(lambda t: t * s)
+        return fs
+    return sum(np.sum(g(x)) for g in make(a))
+
+
 @pytest.mark.parametrize("fn, word", [
     (closures_made_in_a_loop, "'c'"),
     (closure_over_a_comprehension_variable, "'s'"),
     (variable_bound_after_the_closure, "'c'"),
+    (local_factory_rebinding_after_the_closure, "'w'"),
+    (local_factory_closure_in_its_own_loop, "'s'"),
 ])
 def test_closures_reading_variables_bound_again_are_refused(fn, word):
     assert fn(0.7, X3) == pytest.approx(fn(0.7, X3))  # (the plain call runs)
@@ -258,3 +280,23 @@ def calls_a_chosen_lambda(W, x):  # (trial 7's p431: generated code named an und
 def test_a_factory_returning_one_of_two_lambdas():
     check_all_modes(calls_a_chosen_lambda, [np.array([[0.5, -0.2], [0.3, 0.8]]),
                                             np.array([1.0, 2.0])])
+
+
+def layers_of_a_local_factory(x):
+    def make_layer(w, b=0.1):
+        def layer(h):
+            return np.tanh(w * h + b)
+        return layer
+    layers = [make_layer(w) for w in x]
+    for k in range(2):
+        layers.append(make_layer(x[k] * x[k + 1], b=x[k]))
+    h = 0.7
+    for layer in layers:
+        h = layer(h)
+    return h
+
+
+def test_closures_made_by_a_local_factory_in_a_loop_hold_each_call_s_values():
+    # (trial 15: each call of the local factory has its own w, as Python's cell of each call;
+    # refused before as a name bound in a loop)
+    check_all_modes(layers_of_a_local_factory, [np.array([0.3, 1.2, 0.4])])

@@ -9,6 +9,7 @@ a rule and displays.
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import inspect
 import types
 
@@ -34,11 +35,18 @@ class ReturnedObjects:
                 or self.bind_object is None or self.generated:
             return None
         fn = self.resolver.resolve(value.func)
-        if not isinstance(fn, types.FunctionType) or isinstance(fn, type):
+        holder = self.constructor_holder(value, fn)
+        if holder is not None:  # (Gauss.standard() of a classmethod: cls is Gauss)
+            fn = fn.__func__
+        elif not isinstance(fn, types.FunctionType) or isinstance(fn, type):
             return None
         parsed = self.inlinable(fn, value, value.args, always=True)
         if parsed is None:
             return None
+        if holder is not None:
+            parsed = self.class_bound(parsed, holder)
+            if parsed is None:
+                return None
         body = parsed.tree.body
         returns = [n for st in body for n in walk(st) if isinstance(n, gast.Return)]
         last = body[-1] if body else None
@@ -48,6 +56,34 @@ class ReturnedObjects:
         cls = fn.__globals__.get(last.value.func.id)
         return parsed if isinstance(cls, type) and self.defined_here(cls) \
             and last.value.func.id not in local_names(parsed.tree) else None
+
+    def constructor_holder(self, value, fn):
+        """For ``Cls.make(args)`` calling a classmethod of ``Cls``, a class of the user's named
+        by a global name: that name; else None."""
+        func = value.func
+        if isinstance(fn, types.MethodType) and isinstance(fn.__self__, type) \
+                and isinstance(fn.__func__, types.FunctionType) \
+                and isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and self.resolver.resolve(func.value) is fn.__self__:
+            return func.value.id
+        return None
+
+    @staticmethod
+    def class_bound(parsed, holder):
+        """The classmethod ``parsed`` with its first parameter (``cls``) read as the global name
+        ``holder`` of its class and no longer a parameter; None when it rebinds ``cls``."""
+        tree = parsed.tree
+        first = (tree.args.posonlyargs + tree.args.args)[:1]
+        if not first or any(isinstance(n, gast.Name) and n.id == first[0].id
+                            and not isinstance(n.ctx, gast.Load)
+                            for st in tree.body for n in walk(st)):
+            return None
+        tree = copy_tree(tree, {first[0].id: holder})
+        if tree.args.posonlyargs:
+            tree.args.posonlyargs = tree.args.posonlyargs[1:]
+        else:
+            tree.args.args = tree.args.args[1:]
+        return dataclasses.replace(parsed, tree=tree)
 
     def note_result_class(self, target, value):
         """After ``target = value`` (flattened; ``target`` bound once): when ``value`` calls a

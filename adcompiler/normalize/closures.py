@@ -169,7 +169,7 @@ class Closures:
         docstring): made here, holding the values of the enclosing function's names it reads."""
         fdef = self.local_fns[label]
         what = "this lambda" if getattr(fdef, "ad_lambda", False) \
-            else "the nested function %r" % label
+            else "the nested function %r" % self.spelled_as.get(label, label)
         hint = ("call it here and return what it computes, or make it an object of a class of "
                 "yours whose __call__ reads the values it holds")
         if getattr(fdef, "ad_choice", None) is not None:
@@ -194,12 +194,14 @@ class Closures:
                 "derivative does not follow a change made when it is called later, which is not "
                 "supported" % (what, changed[0], "a list, dict or array the caller holds too"), s,
                 hint="return the new value from the function and store it where it is called")
-        late = [n for n in held if n in self.read_late and n not in self.local_fns]
+        late = [n for n in held if n in self.read_late and n not in self.local_fns
+                and n not in self.bound_per_call]
         if late:
             raise self.loc.error(
                 "%s is used as a value and reads %r, which is bound in a loop or after the "
                 "function is made: Python reads it when the function is called, which is not "
-                "supported" % (what, late[0].rstrip("_0123456789") or late[0]), s,
+                "supported" % (what, self.spelled_as.get(late[0], late[0].rstrip("_0123456789"))
+                               or late[0]), s,
                 hint="bind the value it reads to a name of its own before the function is made "
                      "(or pass it as an argument)")
         cls = closure_class(fdef, held, self.resolver.parsed.globals,

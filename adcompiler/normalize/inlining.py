@@ -9,7 +9,7 @@ import gast
 
 from ..ir import const, copy_tree, walk
 from ..resolve import local_names
-from .closures import late_names
+from .closures import free_reads, late_names
 from .dicts import dict_names
 from .expressions import Renamer
 from .jumps import lower_jumps
@@ -64,14 +64,23 @@ class Inlining:
         label = fdef.name.strip("<>").strip("_") or "fn"  # (__init__'s locals: init_w)
         renames = {n: self.namer.fresh("%s_%s" % (label, n))
                    for n in sorted(local_names(fdef))}
+        self.spelled_as.update({new: old for old, new in renames.items()})
         bound = self.bind_nested(fdef, call)
-        renames.update(self.parameters_kept(fdef, bound))
+        # (a parameter a nested def reads is its own name: the closure holds the call's value)
+        enclosed = set().union(*(free_reads(n) for st in fdef.body for n in walk(st)
+                                 if isinstance(n, (gast.FunctionDef, gast.Lambda))))
+        renames.update({p: kept for p, kept in self.parameters_kept(fdef, bound).items()
+                        if p not in enclosed})
         self.resolver.locals |= set(renames.values())
         self.bind_parameters(bound, renames, s)
         lowered = self.lowered_body(fdef, renames)
         self.note_uses(lowered)
         self.learn_dicts(lowered, bound, renames)
-        self.read_late |= late_names(lowered)
+        late = late_names(lowered)
+        self.read_late |= late
+        # (bound once per call, as Python's cell of each call: a closure made in it holds the
+        # value, even when the call runs in a loop)
+        self.bound_per_call |= {renames[n] for n in enclosed & set(renames)} - late
         self.learn_iterables(lowered, {renames[p]: value for p, value in bound.items()})
         result = lowered[-1].value
         self.inlining.append(key)
