@@ -40,6 +40,7 @@ class HeldObjects:
         if obj not in self.made_objects:
             return
         key, held = (obj, attr), None
+        self.given_dicts[key] = self.given_dicts.get(key, True) and self.makes_a_dict(value)
         if isinstance(value, gast.Name) and self.held_names.get(value.id) == key:
             return  # (the list read from it, stored back: t = self.layers; t.append(d))
         if isinstance(value, gast.Name) and value.id in self.object_classes \
@@ -177,6 +178,11 @@ class HeldObjects:
             if isinstance(st, gast.stmt) and not isinstance(st, (gast.If, gast.For, gast.While)):
                 for key in self.held_use(st):
                     self.held_classes[key] = None
+        for key, read in self.dict_reads.items():
+            if not self.given_dicts[key]:
+                raise self.loc.error(
+                    "%s.%s is read here as a dict, but is given something else later in the "
+                    "function" % key, read, hint="keep a dict in the attribute")
         changed = sorted(k for k in self.held_reads if self.held_classes.get(k) is None)
         if changed:
             raise self.loc.error(
@@ -228,6 +234,108 @@ class HeldObjects:
                     given.add(func.value.id)
             out |= {k for k in self.held_reads if k[0] in given}
         return out
+
+
+class HeldContainers:
+    """Lists and dicts held in attributes and entries, written into in place (a mixin of the
+    ``Normalizer``): read into a name, written, and given back to what holds them."""
+
+    def held_container(self, node, s):
+        """For ``x[k] = v`` whose ``x`` is ``obj.attr`` (a plain attribute of an object argument or
+        an object made here) or ``d[key]`` (an entry of a name holding dicts or lists only):
+        ``(name, store)``, the name ``x`` is read into and the store putting it back where it was,
+        which ``stored_back`` emits after the write (the same object at run time, as in the plain
+        call; the derivative follows the store: ``net.params['W1'] = W1``,
+        ``state['m'][k] = v``), and the ``held_container`` of that holder when it is itself one
+        (``self.history['I'].append(v)``, a dict the attribute of an object made here is only
+        ever given: ``(name, store, outer)``). None for other targets."""
+        if self.bind_object is None or self.generated:
+            return None
+        outer, inner = None, getattr(node, "value", None)
+        if isinstance(node, gast.Subscript) and isinstance(inner, gast.Attribute) \
+                and isinstance(inner.value, gast.Name) and self.held_dict(inner.value.id,
+                                                                          inner.attr):
+            outer = self.held_container(inner, s)
+            node = gast.Subscript(value=name(outer[0]), slice=node.slice, ctx=node.ctx)
+        if not isinstance(getattr(node, "value", None), gast.Name):
+            return None
+        holder = node.value.id
+        if isinstance(node, gast.Attribute) and holder in self.object_classes \
+                and self.property_getter(node.value, node.attr) is None \
+                and not self.store_runs_code(node.value, node.attr):
+            read = gast.Attribute(value=name(holder), attr=node.attr, ctx=gast.Load())
+        elif isinstance(node, gast.Subscript) and holder in self.sure_dicts | self.sure_lists \
+                and not isinstance(node.slice, (gast.Slice, gast.Tuple)):
+            read = gast.Subscript(value=name(holder), slice=self.atom(node.slice, s),
+                                  ctx=gast.Load())
+        else:
+            return None
+        checked = outer is None and isinstance(read, gast.Attribute) \
+            and self.checked_dict(holder, read.attr, s)
+        base = self.temp()
+        self.emit(assign(base, read), s)
+        self.held_object_class(base, read)
+        if checked:
+            self.sure_dicts.add(base)
+        back = copy_tree(read)
+        back.ctx = gast.Store()
+        return base, back, outer
+
+    def stored_back(self, held, s):
+        """The stores of ``held_container`` after the write into what it holds (the innermost
+        holder's first)."""
+        while held:
+            self.out[-1].ad_written_back = held[1].value.id  # (the holder: see store_plan)
+            self.emit(assign(held[1], name(held[0])), s)
+            held = held[2]
+
+    def makes_a_dict(self, value) -> bool:
+        """Whether the atom ``value`` is a name holding dicts only, or a temporary bound to a
+        dict display or comprehension just before (``self.history = {'I': []}``)."""
+        if not isinstance(value, gast.Name):
+            return False
+        if value.id in self.sure_dicts:
+            return True
+        if value.id not in self.temps and value.id not in self.spelled_as:
+            return False  # (a temporary, or an inlined function's parameter, is bound once)
+        return self.binds_a_dict(self.out, value.id)
+
+    def binds_a_dict(self, stmts, var) -> bool:
+        """Whether the last statement of ``stmts`` binding ``var`` binds it to a dict display or
+        comprehension, None, or a name ``makes_a_dict`` (``if``: in both arms)."""
+        for st in reversed(stmts):
+            if isinstance(st, gast.If) and any(
+                    isinstance(n, gast.Name) and n.id == var and isinstance(n.ctx, gast.Store)
+                    for n in walk(st)):
+                return self.binds_a_dict(st.body, var) and self.binds_a_dict(st.orelse, var)
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
+                    and st.targets[0].id == var:
+                made = st.value  # (None: an arm not taken, else refused where it is read)
+                return isinstance(made, (gast.Dict, gast.DictComp)) or (
+                    isinstance(made, gast.Constant) and made.value is None) or (
+                    isinstance(made, gast.Name) and made.id != var and self.makes_a_dict(made))
+        return False
+
+    def checked_dict(self, obj, attr, s) -> bool:
+        """Before ``obj.attr`` is read as a dict (``held_dict``): the check that it is one where
+        it runs, emitted; True if so."""
+        if not self.held_dict(obj, attr):
+            return False
+        error = self.loc.error(
+            "%s.%s is differentiated as a dict (this function stores only dicts there), but it "
+            "is a %%s here" % (obj, attr), s,
+            hint="store a dict there, or pass the value as an argument")
+        self.emit(gast.Expr(value=gast.Call(
+            func=name(self.helper("check_dict_attribute", runtime.check_dict_attribute)),
+            args=[name(obj), const(attr), name(self.helper("refusal", runtime.Refusal(error)))],
+            keywords=[])), s)
+        self.dict_reads.setdefault((obj, attr), s)
+        return True
+
+    def held_dict(self, obj, attr) -> bool:
+        """Whether ``obj.attr`` of an object made here was given dicts only so far (see
+        ``check_held_classes`` for a later store of something else)."""
+        return obj in self.made_objects and self.given_dicts.get((obj, attr), False)
 
 
 def _joined(known, added):

@@ -29,7 +29,7 @@ from .classes import ReturnedObjects
 from .closures import Closures
 from .dicts import DictUpdates
 from .expressions import Expressions
-from .held import HeldObjects
+from .held import HeldContainers, HeldObjects
 from .higher_order import HigherOrder
 from .inlining import Inlining
 from .itertools_calls import ItertoolsCalls
@@ -44,8 +44,8 @@ from .stores import Stores
 
 
 class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, Callees,
-                 ReturnedObjects, HeldObjects, Inlining, LocalFunctions, Closures, Dataclasses,
-                 DictUpdates, HigherOrder, ItertoolsCalls, ListMethods, LaterValues):
+                 ReturnedObjects, HeldObjects, HeldContainers, Inlining, LocalFunctions, Closures,
+                 Dataclasses, DictUpdates, HigherOrder, ItertoolsCalls, ListMethods, LaterValues):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):
@@ -82,6 +82,8 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
         # objects of the list, every store into it puts there (``attribute_classes``)
         self.held_classes: dict = {}
         self.held_reads: dict = {}  # (object, attribute) -> a read relying on its class
+        self.given_dicts: dict = {}  # (object made here, attribute) -> given dicts only so far
+        self.dict_reads: dict = {}  # (object, attribute) -> a read relying on its dicts
         self.held_names: dict = {}  # name bound to obj.attr -> (obj, attr)
         self.made_objects: set = set()  # names of objects made here (``construct``)
         self.display_classes: dict = {}  # list display -> ("list", the class of its objects)

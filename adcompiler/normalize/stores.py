@@ -228,40 +228,6 @@ class Stores:
         self.emit(assign(target, flat), s)
         self.note_result_class(target, flat)
 
-    def held_container(self, node, s):
-        """For ``x[k] = v`` whose ``x`` is ``obj.attr`` (a plain attribute of an object argument or
-        an object made here) or ``d[key]`` (an entry of a name holding dicts or lists only):
-        ``(name, store)``, the name ``x`` is read into and the store putting it back where it was,
-        which ``stored_back`` emits after the write (the same object at run time, as in the plain
-        call; the derivative follows the store: ``net.params['W1'] = W1``,
-        ``state['m'][k] = v``). None for other targets."""
-        if self.bind_object is None or self.generated or not isinstance(
-                getattr(node, "value", None), gast.Name):
-            return None
-        holder = node.value.id
-        if isinstance(node, gast.Attribute) and holder in self.object_classes \
-                and self.property_getter(node.value, node.attr) is None \
-                and not self.store_runs_code(node.value, node.attr):
-            read = gast.Attribute(value=name(holder), attr=node.attr, ctx=gast.Load())
-        elif isinstance(node, gast.Subscript) and holder in self.sure_dicts | self.sure_lists \
-                and not isinstance(node.slice, (gast.Slice, gast.Tuple)):
-            read = gast.Subscript(value=name(holder), slice=self.atom(node.slice, s),
-                                  ctx=gast.Load())
-        else:
-            return None
-        base = self.temp()
-        self.emit(assign(base, read), s)
-        self.held_object_class(base, read)
-        back = copy_tree(read)
-        back.ctx = gast.Store()
-        return base, back
-
-    def stored_back(self, held, s):
-        """The store of ``held_container`` after the write into what it holds."""
-        if held:
-            self.out[-1].ad_written_back = held[1].value.id  # (the holder: see store_plan)
-            self.emit(assign(held[1], name(held[0])), s)
-
     def attribute_owner(self, node, s) -> str:
         """The name of the object ``obj.attr = v`` stores into: a local one, or an object of a
         user's class the function reaches by name (a method's ``self``, a module-level model);

@@ -37,14 +37,21 @@ class ListSharing:
             # (t = obj.items; t.append(v); obj.items = t: obj gets the list back right after,
             # and so does the list obj is an entry of; the entries' lists are checked apart)
             entries_of = self.entry_holder(holder)
-            names = [n for n in names if n not in (holder, entries_of, self.held_by(holder))]
+            owner = owner_given_back(self.layout, holder, s)
+            names = [n for n in names if n not in (holder, entries_of, self.held_by(holder))
+                     and (owner is None or n != owner[0])]
             read = self.layout.bindings(lst)[0].value
             if isinstance(read, gast.Subscript):  # (d['hist'].append(v))
-                self.array_guards[id(s)] = ("entry_alone", [name(holder), copy_tree(read.slice)],
+                guard = ("held_entry_alone", [name(owner[0]), const(owner[1])]) if owner \
+                    else ("entry_alone", [name(holder)])
+                where = self.spelled(holder)
+                also = (" (or another attribute of %r, which holds the same dict)" % owner[0]
+                        if owner else "")
+                self.array_guards[id(s)] = (guard[0], guard[1] + [copy_tree(read.slice)],
                                             self.loc.error(
-                    "changing the list %s changes another entry of %r too, which holds the "
-                    "same list: the derivative does not follow it"
-                    % (gast.unparse(read).strip(), holder), s,
+                    "changing the list %s[%s] changes another entry of %r too, which holds the "
+                    "same list%s: the derivative does not follow it"
+                    % (where, gast.unparse(read.slice).strip(), where, also), s,
                     hint="give each entry a list of its own"))
             else:
                 if entries_of is not None:
@@ -331,3 +338,24 @@ def _fills(st, v) -> bool:
     return isinstance(call, gast.Call) and isinstance(call.func, gast.Attribute) \
         and call.func.attr == "append" and getattr(call.func.value, "id", None) == v \
         and len(call.args) == 1 and v not in loads(call.args[0])
+
+
+def owner_given_back(lay, holder, s):
+    """``(obj, attr)`` when the dict or list ``holder`` that ``s`` writes a list back into is
+    read from ``obj.attr`` and given back to it right after (``t = obj.hist; u = t['I'];
+    u.append(v); t['I'] = u; obj.hist = t``); else None."""
+    bound = lay.bindings(holder)
+    if len(bound) != 1 or not isinstance(bound[0], gast.Assign) \
+            or not isinstance(bound[0].value, gast.Attribute) \
+            or not isinstance(bound[0].value.value, gast.Name):
+        return None
+    owner, attr = bound[0].value.value.id, bound[0].value.attr
+    at = next(k for k, st in enumerate(lay.simple) if st is s)
+    # (the entry stored back, maybe through a check, then the holder given back)
+    for st in lay.simple[at + 1:at + 4]:
+        target = st.targets[0] if isinstance(st, gast.Assign) else None
+        if isinstance(target, gast.Attribute) and isinstance(target.value, gast.Name) \
+                and (target.value.id, target.attr) == (owner, attr) \
+                and isinstance(st.value, gast.Name) and st.value.id == holder:
+            return owner, attr
+    return None

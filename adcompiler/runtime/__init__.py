@@ -142,6 +142,7 @@ from .objects import (
     check_super_order,
     entry_alone,
     fresh_computation,
+    held_entry_alone,
     make_function,
     new_object,
     outer_value,
@@ -218,7 +219,7 @@ __all__ = [
     # objects
     "add_attribute", "attribute", "without_attribute", "with_attribute", "unfollowed",
     "make_function", "new_object", "fresh_computation", "check_followed", "OuterName",
-    "check_entries_distinct", "entry_alone", "check_objects_followed",
+    "check_entries_distinct", "entry_alone", "held_entry_alone", "check_objects_followed",
     "outer_value", "set_outer",
     # calls
     "vectorized", "Unpacked", "unpacked", "MethodCall", "method_call", "call_forward",

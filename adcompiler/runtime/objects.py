@@ -223,6 +223,14 @@ def entry_alone(container, key, refusal):
 
 
 @_effectful
+def held_entry_alone(obj, attr, key, refusal):
+    """``entry_alone`` for the entry ``key`` of the list or dict ``obj.attr``, which no other
+    attribute of ``obj`` may hold either (``self.history['I'].append(v)``)."""
+    attribute_alone(obj, attr, refusal)
+    entry_alone(getattr(obj, attr), key, refusal)
+
+
+@_effectful
 def check_entries_distinct(holder, updated, refusal, *others):
     """Raise ``refusal`` when the list or dict ``holder``, whose entries the function stores
     attributes into, holds one object (not a number or a string) at two places, or when the
