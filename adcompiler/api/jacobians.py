@@ -14,7 +14,7 @@ import numpy as np
 from .. import arguments, compiler
 from ..batched import Unbatchable
 from ..callables import as_function
-from ..errors import AdError
+from ..errors import AdError, AdTypeError
 from ..parse import define, unwrap
 from ..runtime import CalleeRedefined
 from .caches import _BATCHED, STATS, FastPaths
@@ -32,17 +32,34 @@ from .derived import (
 )
 from .gradients import grad
 from .pullbacks import _pullback, _split
-from .tangents import _batched_code, _batched_columns, _forward_jacobian, real_jacobian
+from .tangents import (
+    _at,
+    _batched_code,
+    _batched_columns,
+    _forward_jacobian,
+    _rebuilt,
+    _structured,
+    _tree_leaves,
+    _zero_cotangent,
+    real_jacobian,
+)
 
 
-def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
-    """The Jacobian of ``fn`` w.r.t. ``wrt``, shape ``out.shape + arg.shape``. ``mode="reverse"``
-    builds it from vjps (one backward pass on a batch of one-hot cotangents when the code allows
-    it, else one per output element), ``mode="forward"`` from jvps (likewise batched, else one per
-    input element). The Jacobian of a gradient (``ad.jacobian(ad.grad(f))``, a Hessian) is always
-    forward mode over the generated gradient."""
+def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse", *, argnums: Wrt | None = None
+             ) -> Callable:
+    """The Jacobian of ``fn`` w.r.t. ``wrt``, shape ``out.shape + arg.shape`` (JAX's ``jacrev``
+    and ``jacfwd``; ``argnums`` is another name for ``wrt``). For an output that is a tuple, list
+    or dict, the Jacobian of each entry in that structure (with a tuple ``wrt``: a tuple of
+    Jacobians in each place, as JAX's).
+    Keyword arguments of a call are passed to ``fn`` and not differentiated.
+    ``mode="reverse"`` builds it from vjps (one backward pass on a batch of one-hot cotangents
+    when the code allows it, else one per output element), ``mode="forward"`` from jvps
+    (likewise batched, else one per input element). The Jacobian of a gradient
+    (``ad.jacobian(ad.grad(f))``, a Hessian) is always forward mode over the generated
+    gradient."""
     if mode not in ("reverse", "forward"):
         raise AdError("unknown jacobian mode %r: use 'reverse' or 'forward'" % (mode,))
+    wrt = _wrt_or_argnums(wrt, argnums, "jacobian")
     fn = as_function(fn, "jacobian")
 
     @functools.wraps(fn)
@@ -59,17 +76,59 @@ def jacobian(fn: Callable, wrt: Wrt = 0, mode: str = "reverse") -> Callable:
         if mode == "reverse" and _as_derived(fn) is None:
             batched = _batched_reverse_jacobian(fn, args, positions)
             if batched is not None:
-                result = [r if np.ndim(r) else float(r) for r in batched]
-                return tuple(result) if many else result[0]
+                return _as_result(batched, many)
             out, pullback = _pullback(fn, _private(args), positions)
-            real_jacobian(out, fn)
-            result = _rows_by_pullback(pullback, np.shape(out), args, positions)
+            if _structured(out):
+                result = _structured_rows(pullback, out, args, positions, fn)
+            else:
+                real_jacobian(out, fn)
+                result = _rows_by_pullback(pullback, np.shape(out), args, positions)
         else:
-            result = [_forward_jacobian(fn, args, p) for p in positions]
-        result = [r if np.ndim(r) else float(r) for r in result]
-        return tuple(result) if many else result[0]
+            result = [_forward_jacobian(fn, args, p, structured=True) for p in positions]
+        return _as_result(result, many)
     jac.__adcompiler_jacobian__ = (fn, wrt)
     return jac
+
+
+def _wrt_or_argnums(wrt, argnums, api):
+    """``wrt``, or ``argnums`` (JAX's name for it) when that is given instead."""
+    if argnums is None:
+        return wrt
+    if not (isinstance(wrt, int) and not isinstance(wrt, bool) and wrt == 0):
+        raise AdTypeError("%s: give wrt or argnums (the same thing, JAX's name), not both"
+                          % api)
+    return argnums
+
+
+def _as_result(result, many):
+    """The Jacobians w.r.t. each position (arrays, or structures of arrays for a structured
+    output) as returned: a float for a 0-d one; with a tuple ``wrt``, a tuple of them, or for a
+    structured output the output's structure with a tuple in each place (JAX's order)."""
+    def scalar(r):
+        return r if np.ndim(r) else float(r)
+    first = result[0]
+    if not isinstance(first, (tuple, list, dict)):
+        result = [scalar(r) for r in result]
+        return tuple(result) if many else result[0]
+    return _rebuilt(first, {path: tuple(scalar(_at(r, path)) for r in result) if many
+                            else scalar(leaf) for path, leaf in _tree_leaves(first)})
+
+
+def _structured_rows(pullback, out, args, positions, fn):
+    """For an output that is a tuple, list or dict: the Jacobian of each entry w.r.t.
+    ``positions``, one pullback per element of each entry (its one-hot cotangent, zeros for the
+    other entries); one structure like ``out`` per position."""
+    zero = _zero_cotangent(out)
+    blocks = [{} for _ in positions]
+    for path, leaf in _tree_leaves(out):
+        real_jacobian(leaf, fn)
+
+        def entry_pullback(cotangent, path=path):
+            return pullback(_rebuilt(zero, {path: cotangent}))
+        rows = _rows_by_pullback(entry_pullback, np.shape(leaf), args, positions)
+        for k, block in enumerate(rows):
+            blocks[k][path] = block
+    return [_rebuilt(out, b) for b in blocks]
 
 
 def _check_stacked(fn, args, positions):
@@ -184,9 +243,12 @@ def _batched_reverse_jacobian(fn, args, positions):
     return result
 
 
-def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
+def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward", *,
+            argnums: Wrt | None = None) -> Callable:
     """Second derivatives of scalar ``fn``, shape ``arg.shape + arg.shape`` (for a tuple ``wrt``, a
-    tuple of rows of blocks ``H[a][b]`` of shape ``arg_a.shape + arg_b.shape``).
+    tuple of rows of blocks ``H[a][b]`` of shape ``arg_a.shape + arg_b.shape``), JAX's
+    ``hessian`` (``argnums`` is another name for ``wrt``). Keyword arguments of a call are
+    passed to ``fn`` and not differentiated.
 
     ``mode="forward"`` runs forward mode over the generated gradient code (forward-over-reverse:
     Hessian-vector products, on a batch of one-hot tangents where the code allows it).
@@ -194,6 +256,7 @@ def hessian(fn: Callable, wrt: Wrt = 0, mode: str = "forward") -> Callable:
     tape operations included, differentiated again in split motion; one backward pass per row)."""
     if mode not in ("forward", "reverse"):
         raise AdError("unknown hessian mode %r: use 'forward' or 'reverse'" % (mode,))
+    wrt = _wrt_or_argnums(wrt, argnums, "hessian")
     fn = as_function(fn, "hessian")
     gradients = {}  # position -> grad(fn, wrt=position): its code and dispatch made once
     # (_array_key of float array arguments -> the batched tangent code of each block, for calls

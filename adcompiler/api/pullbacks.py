@@ -13,7 +13,13 @@ from ..runtime import CalleeRedefined
 from .caches import _SPLITS, STATS, clear_cache
 from .derived import _as_derived, _params, _positions, _spread
 from .gradients import gradient_vjp
-from .tangents import _differentiable_positions, _structure
+from .tangents import (
+    _check_pair,
+    _differentiable_positions,
+    _rebuilt,
+    _structure,
+    _zero_cotangent,
+)
 
 
 def _split(fn, args, wanted=None):
@@ -34,13 +40,25 @@ def _split(fn, args, wanted=None):
     return pair, positions
 
 
-def vjp(fn: Callable, *args, wrt=None) -> tuple[Any, Callable]:
-    """Run ``fn(*args)`` forward and return ``(out, pullback)``. ``pullback(cotangent)`` returns
-    one cotangent per positional argument (None for arguments that are not differentiable), or
-    with ``wrt`` (a position, a name, or a tuple of those) the cotangent(s) of those arguments
-    only. The forward and backward halves are two generated functions; the tape between them is
-    explicit, and the pullback may be called any number of times."""
+def vjp(fn: Callable, *args, wrt=None, has_aux: bool = False) -> tuple[Any, Callable]:
+    """Run ``fn(*args)`` forward and return ``(out, pullback)`` (JAX's ``vjp``).
+    ``pullback(cotangent)`` returns a tuple with one cotangent per positional argument (None for
+    arguments that are not differentiable: ints, strings...), or with ``wrt`` (a position, a
+    name, or a tuple of those) the cotangent of that argument (a tuple of those) only.
+    ``has_aux=True``: ``fn`` returns ``(value, aux)``; the result is ``(value, pullback, aux)``,
+    the pullback taking the cotangent of ``value``. The forward and backward halves are two
+    generated functions; the tape between them is explicit, and the pullback may be called any
+    number of times."""
     fn = as_function(fn, "vjp")
+    if has_aux:
+        out, pullback = vjp(fn, *args, wrt=wrt)
+        _check_pair(out, getattr(fn, "__qualname__", "f"))
+        zero_aux = _zero_cotangent(out[1])
+
+        def value_pullback(cotangent):
+            return pullback(_rebuilt(out, {(0,): cotangent, (1,): zero_aux}))
+        value_pullback.source = getattr(pullback, "source", None)
+        return out[0], value_pullback, out[1]
     if wrt is None:
         return _pullback(fn, args)
     positions, many = _positions(fn, wrt)

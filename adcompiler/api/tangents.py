@@ -12,7 +12,7 @@ import numpy as np
 from .. import arguments, compiler, runtime
 from ..batched import Unbatchable
 from ..callables import as_function
-from ..errors import AdError
+from ..errors import AdError, AdTypeError
 from ..parse import unwrap
 from ..runtime import CalleeRedefined
 from .caches import _BATCHED, _JVPS, STATS, clear_cache
@@ -65,16 +65,29 @@ def _jvp_function(fn, args, positions):
     return compiled.fn
 
 
-def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
-    """Forward mode: ``(fn(*primals), tangent of the output along tangents)``. The tangent code is
-    generated as its own function (``ad.source(fn, mode="forward")`` prints it). A tangent of None
-    (or 0.0) is the zero tangent of its argument, whatever the argument's structure."""
+def jvp(fn: Callable, primals: Sequence, tangents: Sequence, has_aux: bool = False
+        ) -> tuple[Any, Any]:
+    """Forward mode: ``(fn(*primals), tangent of the output along tangents)``, ``primals`` and
+    ``tangents`` each a tuple or list with one entry per argument (JAX's ``jvp``). The tangent
+    code is generated as its own function (``ad.source(fn, mode="forward")`` prints it). A
+    tangent of None (or 0.0) is the zero tangent of its argument, whatever the argument's
+    structure. ``has_aux=True``: ``fn`` returns ``(value, aux)``; the result is ``(value,
+    tangent of value, aux)``."""
     fn = as_function(fn, "jvp")
-    primals, tangents = tuple(primals), tuple(tangents)
     name = getattr(fn, "__qualname__", "f")
+    for what, given in (("primals", primals), ("tangents", tangents)):
+        if not isinstance(given, (tuple, list)):
+            raise AdTypeError("jvp(f, primals, tangents): the %s must be a tuple or list with one "
+                              "entry per argument, not %s" % (what, type(given).__name__),
+                              function=name, hint="jvp(f, (x,), (v,)) for one argument")
+    primals, tangents = tuple(primals), tuple(tangents)
     if len(primals) != len(tangents):
-        raise AdError("jvp needs one tangent per primal: got %d primals and %d tangents"
-                      % (len(primals), len(tangents)), function=name)
+        raise AdTypeError("jvp needs one tangent per primal: got %d primals and %d tangents"
+                          % (len(primals), len(tangents)), function=name)
+    if has_aux:
+        out, tangent = jvp(fn, primals, tangents)
+        _check_pair(out, name)
+        return out[0], tangent[0], out[1]
     # (the parameters left out run with their defaults, held fixed: a model given as one)
     defaults = _defaults_after(fn, len(primals))
     primals, tangents = primals + defaults, tangents + (None,) * len(defaults)
@@ -108,6 +121,15 @@ def jvp(fn: Callable, primals: Sequence, tangents: Sequence) -> tuple[Any, Any]:
         return _jvp_function(fn, primals, positions)(directions, *primals)
 
 
+def _check_pair(out, name):
+    """An ``AdTypeError`` unless ``out``, the result of a function differentiated with
+    ``has_aux=True``, is a pair ``(value, aux)``."""
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise AdTypeError("has_aux=True: %s must return a pair (value, aux), but it returned %s"
+                          % (name, type(out).__name__), function=name,
+                          hint="return (loss, aux), or drop has_aux")
+
+
 def jvp_of_jvp(fn, primals, tangents, t_primals, t_tangents):
     """The tangent of ``jvp(fn, primals, tangents)[1]`` when its primals move along ``t_primals``
     and its tangents along ``t_tangents`` (None or 0.0: not moving): forward mode over the
@@ -135,19 +157,75 @@ def real_jacobian(value, fn):
     return np.asarray(value, dtype=float)
 
 
-def _forward_jacobian(fn, args, pos):
+def _tree_leaves(value, path=()) -> list:
+    """(path, leaf) of each leaf of ``value``: the entries of tuples, lists and dicts, nested
+    (a dict's in its order); anything else is a leaf."""
+    if isinstance(value, (tuple, list, dict)):
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        return [pair for key, item in items for pair in _tree_leaves(item, path + (key,))]
+    return [(path, value)]
+
+
+def _at(value, path):
+    """The entry of ``value`` at ``path`` (keys and indices, outermost first)."""
+    for key in path:
+        value = value[key]
+    return value
+
+
+def _rebuilt(value, leaves: dict, path=()):
+    """``value`` with the entry at each path of ``leaves`` replaced (tuples, namedtuples, lists
+    and dicts rebuilt around them)."""
+    if path in leaves:
+        return leaves[path]
+    if isinstance(value, dict):
+        return {k: _rebuilt(v, leaves, path + (k,)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        items = [_rebuilt(v, leaves, path + (k,)) for k, v in enumerate(value)]
+        return value.__class__(*items) if hasattr(value, "_fields") else value.__class__(items)
+    return value
+
+
+def _structured(value) -> bool:
+    """Whether a function's output is a tuple, list or dict: its Jacobian is then one per entry,
+    in that structure (as JAX's)."""
+    return isinstance(value, (tuple, list, dict))
+
+
+def _zero_cotangent(value):
+    """The zero cotangent of an output of any structure (0.0 for a number, zeros for an array)."""
+    if isinstance(value, dict):
+        return {k: _zero_cotangent(v) for k, v in value.items()}
+    if isinstance(value, (tuple, list)):
+        return _rebuilt(value, {(k,): _zero_cotangent(v) for k, v in enumerate(value)})
+    return np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+
+
+def _entry(tangent, path):
+    """The entry of a structured output's tangent at ``path`` (0.0 when the tangent is 0.0,
+    which stands for zeros of any structure)."""
+    for key in path:
+        if tangent.__class__ is float or tangent is None:
+            return 0.0
+        tangent = tangent[key]
+    return tangent
+
+
+def _forward_jacobian(fn, args, pos, structured=False):
     """Jacobian columns: from one run of batched tangent code (a batch of one-hot tangents) when
     the function allows it, else from one jvp per element of argument ``pos`` (tangent code w.r.t.
-    that argument alone)."""
+    that argument alone). ``structured``: for an output that is a tuple, list or dict, the
+    Jacobian of each entry in that structure (JAX's ``jacfwd``); else the output is one array
+    (a Hessian's gradient w.r.t. a list: the array it stacks into)."""
     x = real_jacobian(args[pos], fn) if np.iscomplexobj(args[pos]) else args[pos]
     named = hasattr(x, "_fields")  # (a namedtuple's tangent is one too: its code reads fields)
     if np.ndim(x) and not named:
-        jac = _batched_jacobian(fn, args, pos)
+        jac = _batched_jacobian(fn, args, pos, structured)
         if jac is not None:
             return jac
     run = _jvp_function(fn, args, (pos,))
     columns = []
-    out_shape = None
+    out = None
     for idx in np.ndindex(np.shape(x)):
         if np.ndim(x):
             tangent = np.zeros_like(x, dtype=float)
@@ -156,20 +234,29 @@ def _forward_jacobian(fn, args, pos):
         else:
             tangent = 1.0
         out, t = run((tangent,), *_private(args))
-        out_shape = np.shape(out)
-        columns.append(np.broadcast_to(real_jacobian(t, fn), out_shape))
+        columns.append(t)
+    if out is None:
+        out = _target(fn, args)(*_private(args))
+    # (each entry of a structured output: its columns stacked)
+    leaves = _tree_leaves(out) if structured and _structured(out) else [((), out)]
+    return _rebuilt(out, {path: _stacked_columns([_entry(t, path) for t in columns], leaf, x, fn)
+                          for path, leaf in leaves})
+
+
+def _stacked_columns(columns, out, x, fn):
+    """The Jacobian of output ``out`` by ``x`` from its tangents along each one-hot tangent."""
+    out_shape = np.shape(out)
     if not columns:
-        out_shape = np.shape(_target(fn, args)(*_private(args))) if out_shape is None else out_shape
         return np.zeros(out_shape + np.shape(x))
-    jac = np.stack(columns, axis=-1)
+    jac = np.stack([np.broadcast_to(real_jacobian(t, fn), out_shape) for t in columns], axis=-1)
     return np.reshape(jac, out_shape + np.shape(x))
 
 
-def _batched_jacobian(fn, args, pos):
+def _batched_jacobian(fn, args, pos, structured=False):
     """The Jacobian w.r.t. array argument ``pos`` from one run of batched tangent code, or None
     when the function's tangent code cannot run on a batch."""
     run = _batched_code(fn, args, pos)
-    return None if run is None else _batched_columns(run, fn, args, pos)
+    return None if run is None else _batched_columns(run, fn, args, pos, structured)
 
 
 def _batched_code(fn, args, pos):
@@ -187,9 +274,10 @@ def _batched_code(fn, args, pos):
     return table[(pos, kinds)]
 
 
-def _batched_columns(run, fn, args, pos):
+def _batched_columns(run, fn, args, pos, structured=False):
     """The Jacobian w.r.t. array argument ``pos`` from one run of the batched tangent code
-    ``run``, or None when what it gives is not a batch of tangents."""
+    ``run`` (``structured``: see ``_forward_jacobian``), or None when what it gives is not a
+    batch of tangents."""
     x = np.asarray(args[pos])
     n = x.size
     try:
@@ -197,6 +285,23 @@ def _batched_columns(run, fn, args, pos):
     except (ValueError, IndexError, TypeError):
         # the column loop runs the function one tangent at a time (and reports real errors)
         return None
+    if not (structured and _structured(out)):
+        return _unbatched(out, t, x, fn)
+    jacobians = {}
+    for path, leaf in _tree_leaves(out):
+        try:
+            jacobians[path] = _unbatched(leaf, _entry(t, path), x, fn)
+        except (KeyError, IndexError, TypeError, ValueError):  # (not the output's structure)
+            return None
+        if jacobians[path] is None:
+            return None
+    return _rebuilt(out, jacobians)
+
+
+def _unbatched(out, t, x, fn):
+    """The Jacobian of output ``out`` by ``x`` from its batch of tangents ``t`` (one per element
+    of ``x``), or None when ``t`` is not such a batch."""
+    n = x.size
     out_shape = np.shape(out)
     t = real_jacobian(t, fn)
     if t.shape != (n,) + out_shape:

@@ -15,21 +15,26 @@ from ..parse import define
 from ..runtime import CalleeRedefined
 from . import gradients
 from .caches import FastPaths
-from .derived import Wrt, _array_key, _check_differentiable, _positions
+from .derived import Wrt, _array_key, _by_position, _check_differentiable, _params, _positions
 from .gradients import _DECORATOR
+from .jacobians import _wrt_or_argnums
 from .pullbacks import vjp
-from .tangents import _jvp_function, jvp
+from .tangents import _at, _check_pair, _jvp_function, _rebuilt, _zero_cotangent, jvp
 
 
 def grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True,
-         has_aux: bool = False, holomorphic: bool = False) -> Callable:
+         has_aux: bool = False, holomorphic: bool = False, *, argnums: Wrt | None = None
+         ) -> Callable:
     """The gradient of scalar-valued ``fn`` w.r.t. argument(s) ``wrt`` (position, name, or a
-    tuple of those, which gives a tuple). Use as ``ad.grad(f)``, ``@ad.grad`` or
-    ``@ad.grad(wrt="w")``. The gradient has the argument's type and shape. ``fn`` may also be a
-    NumPy ufunc or C function with a derivative rule, a ``functools.partial`` or an object with a
-    ``__call__`` method. ``has_aux=True``: ``fn`` returns ``(value, aux)``; the result is
-    ``(gradient of value, aux)``. ``holomorphic=True`` (JAX's): complex arguments and a complex
-    scalar output; the result is ``f'(z)`` for a holomorphic ``f`` (docs/complex.md)."""
+    tuple of those, which gives a tuple; ``argnums``, JAX's name, is another name for it). Use as
+    ``ad.grad(f)``, ``@ad.grad`` or ``@ad.grad(wrt="w")``. The gradient has the argument's type
+    and shape; keyword arguments of a call are passed to ``fn`` and not differentiated. ``fn``
+    may also be a NumPy ufunc or C function with a derivative rule, a ``functools.partial`` or an
+    object with a ``__call__`` method. ``has_aux=True``: ``fn`` returns ``(value, aux)`` (aux
+    anything: a dict of metrics...); the result is ``(gradient of value, aux)``.
+    ``holomorphic=True`` (JAX's): complex arguments and a complex scalar output; the result is
+    ``f'(z)`` for a holomorphic ``f`` (docs/complex.md)."""
+    wrt = _wrt_or_argnums(wrt, argnums, "grad")
     if fn is _DECORATOR:
         return lambda f: grad(f, wrt, optimize, has_aux, holomorphic)
     if has_aux or holomorphic:
@@ -38,9 +43,11 @@ def grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True,
 
 
 def value_and_grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = True,
-                   has_aux: bool = False, holomorphic: bool = False) -> Callable:
+                   has_aux: bool = False, holomorphic: bool = False, *,
+                   argnums: Wrt | None = None) -> Callable:
     """Like ``grad`` but returns ``(value, gradient)``; ``fn``'s computation runs once. With
     ``has_aux=True``: ``((value, aux), gradient)``."""
+    wrt = _wrt_or_argnums(wrt, argnums, "value_and_grad")
     if fn is _DECORATOR:
         return lambda f: value_and_grad(f, wrt, optimize, has_aux, holomorphic)
     if has_aux or holomorphic:
@@ -48,13 +55,19 @@ def value_and_grad(fn: Callable = _DECORATOR, wrt: Wrt = 0, optimize: bool = Tru
     return gradients.value_and_grad(fn, wrt, optimize)
 
 
-def _zero_cotangent(value):
-    """The zero cotangent of an output of any structure (0.0 for a number, zeros for an array)."""
-    if isinstance(value, (tuple, list)):
-        return type(value)(_zero_cotangent(v) for v in value)
-    if isinstance(value, dict):
-        return {k: _zero_cotangent(v) for k, v in value.items()}
-    return np.zeros(np.shape(value)) if np.ndim(value) else 0.0
+def _with_keywords(fn, args, keywords):
+    """(function, positional arguments) of a call made with keyword arguments, for the
+    transforms that take arguments by position: those naming positional parameters put at
+    their positions (with the defaults between), the keyword-only ones bound with
+    ``functools.partial``; none of them differentiated."""
+    if not keywords:
+        return fn, args
+    params = _params(fn)
+    bound = {k: v for k, v in keywords.items() if k not in params}
+    placed = {k: v for k, v in keywords.items() if k in params}
+    if placed:
+        args = _by_position(fn, args, placed)
+    return (functools.partial(fn, **bound) if bound else fn), args
 
 
 def _complex_seed(value, name):
@@ -85,17 +98,15 @@ def through_pullback(fn: Callable, wrt: Wrt, mode: str, has_aux: bool,
                     raise AdTypeError("grad(holomorphic=True) needs complex arguments, but "
                                       "argument %d of %s is %s" % (p, name, type(args[p]).__name__),
                                       function=name, hint="pass complex values (x + 0j)")
-        target = functools.partial(fn, **keywords) if keywords else fn
+        target, args = _with_keywords(fn, args, keywords)
         out, pullback = vjp(target, *args)
         value = out
         if has_aux:
-            if not isinstance(out, (tuple, list)) or len(out) != 2:
-                raise AdError("has_aux=True: %s must return a pair (value, aux), but it returned "
-                              "%s" % (name, type(out).__name__), function=name,
-                              hint="return (loss, aux), or drop has_aux")
+            _check_pair(out, name)
             value = out[0]
         seed = _complex_seed(value, name) if holomorphic else runtime.scalar_seed(value, name)
-        grads = pullback(type(out)((seed, _zero_cotangent(out[1]))) if has_aux else seed)
+        grads = pullback(_rebuilt(out, {(0,): seed, (1,): _zero_cotangent(out[1])})
+                         if has_aux else seed)
         chosen = tuple(grads[p] for p in positions)
         gradient = chosen if many else chosen[0]
         if mode == "value_and_grad":
@@ -106,15 +117,26 @@ def through_pullback(fn: Callable, wrt: Wrt, mode: str, has_aux: bool,
 
 def hvp(fn: Callable, wrt: int = 0) -> Callable:
     """``hvp(f)(x, v)``: the Hessian of scalar ``f`` w.r.t. ``x`` times ``v``, without forming the
-    Hessian (forward mode over the generated gradient). With more arguments,
-    ``hvp(f, wrt=i)(*args, v)``: ``v`` comes last, the other arguments are held fixed."""
+    Hessian (forward mode over the generated gradient: JAX's ``jvp(grad(f), (x,), (v,))[1]``).
+    With more arguments, ``hvp(f, wrt=i)(*args, v)``: ``v`` comes last, the other arguments are
+    held fixed, as are keyword arguments (``hvp(f)(x, v, rho=28.0)``)."""
     gradient = gradients.grad(fn, wrt=wrt)
     # (_array_key of the arguments and v -> the tangent code, for calls on float arrays and
     # floats seen before: their classes, shapes and dtypes decide every check jvp makes)
     fast = FastPaths()
 
     @functools.wraps(as_function(fn, "hvp"))
-    def product(*args_and_vector):
+    def product(*args_and_vector, **keywords):
+        if keywords:
+            if len(args_and_vector) < 2:
+                raise AdError("hvp(f)(*args, v) needs the arguments of f and the vector v",
+                              function=getattr(fn, "__qualname__", "f"))
+            target, args = _with_keywords(fn, args_and_vector[:-1], keywords)
+            # (keyword-only arguments: the gradient of f with them bound, generated again)
+            inner = gradient if target is fn else gradients.grad(target, wrt=wrt)
+            tangents = [None] * len(args)
+            tangents[wrt] = args_and_vector[-1]
+            return jvp(inner, args, tangents)[1]
         run = fast.get(_array_key(args_and_vector))
         if run is not None:
             try:
@@ -142,83 +164,217 @@ def _real_float(value) -> bool:
                                         and value.dtype.kind == "f")
 
 
-def linearize(fn: Callable, *primals) -> tuple[Any, Callable]:
+def linearize(fn: Callable, *primals, has_aux: bool = False) -> tuple[Any, Callable]:
     """``(fn(*primals), f_jvp)`` where ``f_jvp(*tangents)`` is the tangent of the output along
-    ``tangents`` at ``primals`` (JAX's ``linearize``; each call runs the generated tangent code,
-    which recomputes the forward values)."""
+    ``tangents`` (one per primal) at ``primals`` (JAX's ``linearize``; each call runs the
+    generated tangent code, which recomputes the forward values). ``has_aux=True``: ``fn``
+    returns ``(value, aux)``; the result is ``(value, f_jvp, aux)``, ``f_jvp`` giving the tangent
+    of ``value``."""
+    name = getattr(fn, "__qualname__", "f")
     out = fn(*primals)
+    if has_aux:
+        _check_pair(out, name)
 
     def f_jvp(*tangents):
         if len(tangents) != len(primals):
-            raise AdError("the linearized function takes one tangent per primal (%d), got %d"
-                          % (len(primals), len(tangents)), function=getattr(fn, "__qualname__",
-                                                                              "f"))
-        return jvp(fn, primals, tangents)[1]
-    return out, f_jvp
+            raise AdTypeError("the linearized function takes one tangent per primal (%d), got %d"
+                              % (len(primals), len(tangents)), function=name)
+        tangent = jvp(fn, primals, tangents)[1]
+        return tangent[0] if has_aux else tangent
+    return (out[0], f_jvp, out[1]) if has_aux else (out, f_jvp)
 
 
 def elementwise_grad(fn: Callable, wrt: int = 0) -> Callable:
     """autograd's ``elementwise_grad``: the gradient of ``sum(fn(...))`` w.r.t. argument ``wrt``,
-    which for a function applied elementwise is each output's derivative by its input."""
+    which for a function applied elementwise is each output's derivative by its input (JAX's
+    ``vmap(grad(f))`` for such a function). Keyword arguments of a call are passed to ``fn``
+    and not differentiated."""
     fn = as_function(fn, "elementwise_grad")
 
     @functools.wraps(fn)
-    def derivative(*args):
-        out, pullback = vjp(fn, *args)
+    def derivative(*args, **keywords):
+        target, args = _with_keywords(fn, args, keywords)
+        out, pullback = vjp(target, *args)
         return pullback(np.ones_like(out, dtype=float) if np.ndim(out) else 1.0)[wrt]
     return derivative
 
 
-def _axes_per_argument(in_axes, n: int, name: str) -> list:
-    if isinstance(in_axes, (int, type(None))) and not isinstance(in_axes, bool):
-        return [in_axes] * n
-    if isinstance(in_axes, (tuple, list)) and len(in_axes) == n and all(
-            a is None or (isinstance(a, int) and not isinstance(a, bool)) for a in in_axes):
-        return list(in_axes)
-    raise AdError("vmap: in_axes=%r must be an int, None, or a tuple with one int or None per "
-                  "argument (%d here)" % (in_axes, n), function=name,
-                  hint="nested in_axes (for the entries of a list or dict argument) are not "
-                       "supported: map over whole arguments")
+def _check_axes(spec, what: str, name: str) -> None:
+    """An ``AdTypeError`` unless ``spec`` (``in_axes`` or ``out_axes``) is an int, None, or a
+    tuple, list or dict of those (nested: for the entries of an argument or output)."""
+    if spec is None or (isinstance(spec, int) and not isinstance(spec, bool)):
+        return
+    if isinstance(spec, (tuple, list, dict)):
+        for entry in (spec.values() if isinstance(spec, dict) else spec):
+            _check_axes(entry, what, name)
+        return
+    raise AdTypeError("vmap: %s must be an int, None, or a tuple (list, dict) of those, not %r"
+                      % (what, spec), function=name)
 
 
-def vmap(fn: Callable, in_axes: int | Sequence | None = 0, out_axes: int | Sequence = 0
-         ) -> Callable:
-    """JAX's ``vmap``: ``fn`` applied to each slice of its arguments along ``in_axes`` (an int or
-    None for every argument, or one per argument; None: not mapped), the results stacked along
-    ``out_axes`` (one per output for a tuple output). The slices are run one by one (a Python
-    loop), so ``vmap(grad(f))`` gives per-example gradients with ``f``'s generated code."""
+def _mismatch(spec, value, what, where, name):
+    return AdError("vmap: %s %r does not match the structure of %s (%s)"
+                   % (what, spec, where, type(value).__name__), function=name,
+                   hint="give an int or None for the whole value, or a tuple, list or dict "
+                        "of those with its entries")
+
+
+def _entries_with_axes(value, spec, where, name):
+    """(key, entry, its spec) of container ``value`` for container ``spec`` (their structures
+    must agree), or for an int or None ``spec`` the same for every entry."""
+    if isinstance(spec, dict):
+        if not isinstance(value, dict) or set(value) != set(spec):
+            raise _mismatch(spec, value, "in_axes", where, name)
+        return [(k, v, spec[k]) for k, v in value.items()]
+    if isinstance(spec, (tuple, list)):
+        if not isinstance(value, (tuple, list)) or len(value) != len(spec):
+            raise _mismatch(spec, value, "in_axes", where, name)
+        return [(k, v, spec[k]) for k, v in enumerate(value)]
+    items = value.items() if isinstance(value, dict) else enumerate(value)
+    return [(k, v, spec) for k, v in items]
+
+
+def _mapped_leaves(value, spec, where, name, found: list) -> None:
+    """Append (where, size of the mapped axis) for each leaf of ``value`` that ``spec`` maps."""
+    if spec is None or value is None:
+        return
+    if isinstance(value, (tuple, list, dict)) or isinstance(spec, (tuple, list, dict)):
+        for key, entry, sub in _entries_with_axes(value, spec, where, name):
+            _mapped_leaves(entry, sub, "%s[%r]" % (where, key), name, found)
+        return
+    rank = np.ndim(value)
+    if not -rank <= spec < rank:
+        raise AdError("vmap: in_axes maps %s along axis %d, but it has rank %d (shape %s)"
+                      % (where, spec, rank, np.shape(value)), function=name,
+                      hint="map an axis it has, or give None to pass it whole to every call")
+    found.append((where, np.shape(value)[spec]))
+
+
+def _slice(value, spec, i, where, name):
+    """``value`` with each leaf that ``spec`` maps replaced by its ``i``-th slice."""
+    if spec is None or value is None:
+        return value
+    if isinstance(value, (tuple, list, dict)) or isinstance(spec, (tuple, list, dict)):
+        return _rebuilt(value, {(key,): _slice(entry, sub, i, where, name) for key, entry, sub
+                                in _entries_with_axes(value, spec, where, name)})
+    return np.take(value, i, axis=spec)
+
+
+def _stacked(outs: list, spec, where: str, name: str):
+    """The results of the calls, one structure, its leaves stacked along ``spec`` (out_axes: an
+    int or None for all of them, or a tuple, list or dict of those matching the structure)."""
+    first = outs[0]
+    if isinstance(first, (tuple, list, dict)) or isinstance(spec, (tuple, list, dict)):
+        if isinstance(spec, dict):
+            matches = isinstance(first, dict) and set(first) == set(spec)
+        elif isinstance(spec, (tuple, list)):
+            matches = isinstance(first, (tuple, list)) and len(first) == len(spec)
+        else:
+            matches = True
+        if not matches:
+            raise _mismatch(spec, first, "out_axes", where, name)
+        keys = first.keys() if isinstance(first, dict) else range(len(first))
+        return _rebuilt(first, {(k,): _stacked([o[k] for o in outs],
+                                               spec if isinstance(spec, (int, type(None)))
+                                               else spec[k], "%s[%r]" % (where, k), name)
+                                for k in keys})
+    if first is None:
+        return None
+    if spec is None:
+        if any(not np.array_equal(o, first) for o in outs[1:]):
+            raise AdError("vmap: out_axes None for %s, which differs between the mapped "
+                          "calls" % where, function=name,
+                          hint="give the axis to stack it along (out_axes=0)")
+        return first
+    rank = np.ndim(first) + 1
+    if not -rank <= spec < rank:
+        raise AdError("vmap: out_axes %d for %s of rank %d (shape %s): the stacked result "
+                      "has rank %d" % (spec, where, rank - 1, np.shape(first), rank),
+                      function=name)
+    return np.stack([np.asarray(o) for o in outs], axis=spec)
+
+
+def vmap(fn: Callable, in_axes: int | Sequence | dict | None = 0,
+         out_axes: int | Sequence | dict | None = 0, axis_size: int | None = None) -> Callable:
+    """JAX's ``vmap``: ``fn`` applied to each slice of its arguments along ``in_axes``, the
+    results stacked along ``out_axes``. ``in_axes``: an int (negative counts from the end) or
+    None (not mapped: passed whole to every call) for every argument, or a tuple (or list)
+    with one per positional argument; each entry an int or None for the whole argument, or for
+    a tuple, list or dict argument a tuple, list or dict of those for its entries (nested).
+    Keyword arguments are mapped along their axis 0 (every leaf), as JAX does. ``out_axes``:
+    likewise an int or None for every output, or a structure of those matching the output's
+    (a tuple, list or dict output is a structure of stacked results; None: an output that is
+    the same for every slice, returned once). ``axis_size``: the number of calls when no
+    argument is mapped. The slices are run one by one (a Python loop: no batched code is
+    generated), so ``vmap(grad(f))`` gives per-example gradients with ``f``'s generated code."""
     name = getattr(fn, "__qualname__", "f")
+    if isinstance(in_axes, list):  # (JAX's too: a list of axes is a tuple of them)
+        in_axes = tuple(in_axes)
+    _check_axes(in_axes, "in_axes", name)
+    _check_axes(out_axes, "out_axes", name)
 
     @functools.wraps(fn)
-    def mapped(*args):
-        axes = _axes_per_argument(in_axes, len(args), name)
-        sizes = {np.shape(a)[ax] for a, ax in zip(args, axes) if ax is not None}
+    def mapped(*args, **keywords):
+        if isinstance(in_axes, tuple):
+            if len(in_axes) != len(args):
+                raise AdError("vmap: in_axes %r has %d entries for %d positional arguments"
+                              % (in_axes, len(in_axes), len(args)), function=name,
+                              hint="one int or None per positional argument, or one int or "
+                                   "None for all")
+            axes = in_axes
+        else:
+            axes = (in_axes,) * len(args)
+        places = ["argument %d" % i for i in range(len(args))]
+        found: list = []
+        for a, spec, where in zip(args, axes, places):
+            _mapped_leaves(a, spec, where, name, found)
+        for key, a in keywords.items():
+            _mapped_leaves(a, 0, "argument %r" % key, name, found)
+        sizes = {size for _, size in found} | ({axis_size} if axis_size is not None else set())
         if not sizes:
-            raise AdError("vmap: no argument is mapped (in_axes=%r)" % (in_axes,), function=name)
+            raise AdError("vmap: no argument is mapped (in_axes=%r)" % (in_axes,), function=name,
+                          hint="map an argument, or give axis_size")
         if len(sizes) > 1:
-            raise AdError("vmap: the mapped axes have different sizes %s" % sorted(sizes),
+            raise AdError("vmap: the mapped axes have different sizes: %s"
+                          % "; ".join("%s has %d" % pair for pair in found)
+                          + ("; axis_size=%d" % axis_size if axis_size is not None else ""),
                           function=name, hint="map arguments of one batch size")
-        outs = [fn(*[a if ax is None else np.take(a, i, axis=ax) for a, ax in zip(args, axes)])
-                for i in range(sizes.pop())]
-        if isinstance(outs[0], tuple):
-            places = out_axes if isinstance(out_axes, (tuple, list)) else [out_axes] * len(outs[0])
-            return tuple(np.stack([o[k] for o in outs], axis=places[k])
-                         for k in range(len(outs[0])))
-        return np.stack(outs, axis=out_axes)
+        n = sizes.pop()
+        if n == 0:
+            raise AdError("vmap over an axis of size 0: fn runs once per slice, so the shape of "
+                          "its result is unknown", function=name)
+        outs = [fn(*[_slice(a, spec, i, where, name) for a, spec, where in zip(args, axes, places)],
+                   **{k: _slice(a, 0, i, k, name) for k, a in keywords.items()})
+                for i in range(n)]
+        return _stacked(outs, out_axes, "the output", name)
     return mapped
 
 
 def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd"),
-                eps: float = 1e-6, rtol: float = 1e-5, atol: float = 1e-6, seed: int = 0) -> None:
+                eps: float | None = 1e-6, rtol: float | None = 1e-5, atol: float | None = 1e-6,
+                seed: int = 0) -> None:
     """Check ``fn``'s derivatives at ``args`` against central finite differences in random
     directions: ``"fwd"`` the jvp, ``"rev"`` the vjp (as ``<u, J v>``, ``Re(sum(u * J v))`` for
     complex values: docs/complex.md); with ``order`` 2 or more, the same checks of the first
     derivative (``grad`` of ``<u, fn>``), and so on. The arguments checked are those made of
     floats or complex numbers (a number, an array, or a list/tuple/dict of those; the others are
     held fixed); ``fn`` may return such a structure too. Raises AssertionError naming
-    the mode and order that disagree; usable in your tests."""
-    args = tuple(args)
+    the mode and order that disagree; usable in your tests. As JAX's (``jax.test_util``):
+    ``args`` a tuple or list, ``eps``, ``rtol`` or ``atol`` None for the default."""
     name = getattr(fn, "__qualname__", "f")
+    if not isinstance(args, (tuple, list)):
+        raise AdTypeError("check_grads(f, args, order): args must be a tuple or list of the "
+                          "arguments, not %s" % type(args).__name__, function=name,
+                          hint="check_grads(f, (x,), order=2) for one argument")
+    tolerances = (1e-6 if eps is None else eps, 1e-5 if rtol is None else rtol,
+                  1e-6 if atol is None else atol)
+    _check_orders(fn, tuple(args), order, modes, tolerances, seed, 1, name)
+
+
+def _check_orders(fn, args, order, modes, tolerances, seed, level, name):
+    """``check_grads`` of ``fn``, derivative ``level`` of the function named ``name``, and of
+    ``order - 1`` more derivatives."""
+    eps, rtol, atol = tolerances
     rng = np.random.RandomState(seed)
     positions = [i for i, a in enumerate(args) if _float_paths(a)]
     if not positions:
@@ -243,7 +399,7 @@ def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd
     if "fwd" in modes:
         tangent = jvp(fn, args, [v.get(i) for i in range(len(args))])[1]
         for (p, _), want in zip(outputs, numeric):
-            _agree(_at(tangent, p), want, "forward mode (jvp)", name, order, rtol, atol)
+            _agree(_at(tangent, p), want, "forward mode (jvp)", name, level, rtol, atol)
     u = direction(out)
     if "rev" in modes:
         cotangents = vjp(fn, *args)[1](u)
@@ -251,7 +407,7 @@ def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd
                         for i in positions for p, _ in _float_paths(args[i]))
         _agree(both_ways, sum(np.real(np.sum(np.asarray(_at(u, p)) * d))
                               for (p, _), d in zip(outputs, numeric)),
-               "reverse mode (vjp)", name, order, rtol, atol)
+               "reverse mode (vjp)", name, level, rtol, atol)
     if order > 1:
         # the first derivative as a function of the arguments: <u, fn(args)>'s gradient, raveled
         params = ", ".join("a%d" % i for i in range(len(args)))
@@ -259,15 +415,15 @@ def check_grads(fn: Callable, args: Sequence, order: int = 2, modes=("rev", "fwd
                             "np.sum(u%s * out%s)") % (_index(p), _index(p)) for p, leaf in outputs)
         scalar = define("def scalarized(%s):\n    out = fn(%s)\n    return %s\n"
                         % (params, params, inner), "scalarized", {"np": np, "u": u, "fn": fn},
-                        "<adcompiler check_grads of %s, order %d>" % (name, order))
+                        "<adcompiler check_grads of %s, order %d>" % (name, level))
         first = gradients.grad(scalar, wrt=tuple(positions))
         pieces = ", ".join("np.ravel(g[%d]%s)" % (k, _index(p)) for k, i in enumerate(positions)
                            for p, _ in _float_paths(args[i]))
         flat = define("def first_derivative(%s):\n    g = gradient(%s)\n"
                       "    return np.concatenate([%s])\n" % (params, params, pieces),
                       "first_derivative", {"np": np, "gradient": first},
-                      "<adcompiler check_grads of %s, order %d: gradient>" % (name, order))
-        check_grads(flat, args, order - 1, modes, eps, rtol, atol, seed + 1)
+                      "<adcompiler check_grads of %s, order %d: gradient>" % (name, level))
+        _check_orders(flat, args, order - 1, modes, tolerances, seed + 1, level + 1, name)
 
 
 def _random_like(leaf, rng):
@@ -292,28 +448,11 @@ def _float_paths(value, path=()) -> list:
     return []
 
 
-def _at(value, path):
-    for key in path:
-        value = value[key]
-    return value
-
-
 def _index(path) -> str:
     return "".join("[%r]" % (key,) for key in path)
 
 
-def _rebuilt(value, leaves: dict, path=()):
-    """``value`` with the leaf at each path of ``leaves`` replaced."""
-    if path in leaves:
-        return leaves[path]
-    if isinstance(value, dict):
-        return {k: _rebuilt(v, leaves, path + (k,)) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_rebuilt(v, leaves, path + (k,)) for k, v in enumerate(value))
-    return value
-
-
-def _agree(got, want, what, name, order, rtol, atol):
+def _agree(got, want, what, name, level, rtol, atol):
     if not np.allclose(got, want, rtol=rtol, atol=atol):
-        raise AssertionError("check_grads(%s): %s at order %d disagrees with finite differences:"
-                             " %r vs %r" % (name, what, order, got, want))
+        raise AssertionError("check_grads(%s): %s of derivative %d disagrees with finite "
+                             "differences: %r vs %r" % (name, what, level, got, want))
