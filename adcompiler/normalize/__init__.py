@@ -30,6 +30,7 @@ from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
 from .generators import yielded_as_list
 from .jumps import lower_jumps
+from .later_values import read_again
 from .lists import sure_lists
 from .matches import lower_matches
 from .namespaces import resolve_namespace_aliases
@@ -84,6 +85,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     params = params_of(fdef)
     norm.bound_twice = params | _bound_twice(lowered, resolver)
     norm.read_late = late_names(lowered)
+    norm.read_again = read_again(lowered)
     _learn_rebound_objects(norm, lowered, params)
     _learn_argument_lists(norm, lowered, list_classes or {}, stores)
     norm.caller_objects = params - set(number_params)

@@ -13,6 +13,7 @@ from .closures import free_reads, late_names
 from .dicts import dict_names
 from .expressions import Renamer
 from .jumps import lower_jumps
+from .later_values import read_again
 from .local_functions import lambda_def
 from .matches import lower_matches
 from .sequences import iteration_kind, local_kinds
@@ -72,6 +73,8 @@ class Inlining:
         renames.update({p: kept for p, kept in self.parameters_kept(fdef, bound).items()
                         if p not in enclosed})
         self.resolver.locals |= set(renames.values())
+        # (before the parameters are bound: a generator given to one it reads twice, refused)
+        self.read_again |= read_again([Renamer(renames).visit(copy_tree(st)) for st in fdef.body])
         self.bind_parameters(bound, renames, s)
         lowered = self.lowered_body(fdef, renames)
         self.note_uses(lowered)

@@ -61,6 +61,7 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
         self.sure_dicts: set = set()  # names bound to dicts only
         self.bound_twice: set = set()  # names bound by more than one statement (or parameters)
         self.read_late: set = set()  # names a closure may read late (closures.late_names)
+        self.read_again: set = set()  # names read twice, or in a loop (later_values)
         self.bound_per_call: set = set()  # an inlined call's names its closures read (inlining)
         self.spelled_as: dict = {}  # an inlined function's local's new name -> its name there
         # parameters that may hold an object of the caller's (not a number)
