@@ -353,3 +353,69 @@ def test_trial_7_wrong_classes_are_refused(fn, arg):
     for run in (lambda: ad.grad(fn)(arg), lambda: ad.jvp(fn, (arg,), (np.ones_like(arg),))):
         with pytest.raises(ad.AdError):
             run()
+
+
+class _Holder:
+    def __init__(self, v):
+        self.v = v
+
+
+class _Grid:
+    def __init__(self, u):
+        self.u = u
+        self.mid = u[1:]  # (a view of the other attribute)
+
+
+def written_through_an_attribute_read_by_name(x):
+    arr = x.copy()
+    a = _Holder(arr)
+    a.v[0] = a.v[0] * 3
+    return np.sum(arr ** 2)
+
+
+def written_through_a_view_attribute(x):
+    g = _Grid(x.copy())
+    g.mid[:] = g.mid * 3
+    return np.sum(g.u ** 2)
+
+
+def original_updated_copy_read(x):
+    p = {"a": x.copy()}
+    shadow = dict(p)
+    p["a"] *= 2
+    return np.sum(shadow["a"] ** 2)
+
+
+def original_updated_comprehension_copy_read(x):
+    p = {"a": x.copy()}
+    shadow = {k: v for k, v in p.items()}
+    p["a"] *= 2
+    return np.sum(shadow["a"] ** 2)
+
+
+def list_of_two_objects_appended_through_one(x):
+    items = [x[0]]
+    a, b = _Holder(items), _Holder(items)
+    a.v.append(x[1] * 3)
+    return sum(b.v) ** 2
+
+
+def test_a_write_through_an_attribute_is_seen_by_the_other_names_of_the_array():
+    # (trial 16's W2: the write into a.v changed arr too, which the derivative did not follow)
+    check_all_modes(written_through_an_attribute_read_by_name, [np.array([0.3, 1.2, 0.5])])
+
+
+@pytest.mark.parametrize("fn, words", [
+    (written_through_a_view_attribute, "another attribute of 'g'"),
+    (original_updated_copy_read, "may also be 'shadow'"),
+    (original_updated_comprehension_copy_read, "may also be 'shadow'"),
+    (list_of_two_objects_appended_through_one, "changing the list a.v changes"),
+])
+def test_changes_seen_through_another_holder_are_refused(fn, words):
+    # (trial 16's W2, W3 and W4: silent wrong gradients; each change is also seen through a
+    # name, attribute or shallow copy whose later reads the derivative did not follow)
+    x = np.array([0.3, 1.2, 0.5])
+    assert np.isfinite(fn(x.copy()))
+    for transform in (ad.grad, ad.value_and_grad):
+        with pytest.raises(ad.AdError, match=words):
+            transform(fn)(x.copy())

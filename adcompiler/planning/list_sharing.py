@@ -85,7 +85,7 @@ class ListSharing:
         # (v shares lst at s unless lst is bound again after a binding relating them, by one
         # that is not itself such a binding: p = params; then p = dict(p) in the loop)
         names = {v for v, bindings in same.items() if v != lst and self.read_after(v, s)
-                 and not self.rebound_before_read(v, s) and not self.handed_over_to(v, lst)
+                 and not self.rebound_before_read(v, s) and not _handed_over_to(self, v, lst)
                  and any(self.runs_before(st, s) and not self.rebound_between(lst, st, s, bindings)
                          for st in bindings)}
         containers = sorted({t for st in self.layout.simple for t in target_of(st) if t})
@@ -104,14 +104,6 @@ class ListSharing:
                     names.add(container)
         names |= self.holders_reading_after(lst, same, s)
         return sorted({n for n in names if n not in self.ctx.temps} or names)
-
-    def handed_over_to(self, v, lst) -> bool:
-        """Whether ``v`` is read only by ``lst = v`` (``t1 = dict(p); p = t1``): what it holds is
-        seen through ``lst`` only."""
-        reads = [st for st in self.layout.simple if v in loads(st)]
-        return bool(reads) and all(isinstance(st, gast.Assign) and target_of(st)[0] == lst
-                                   and isinstance(st.value, gast.Name) and st.value.id == v
-                                   for st in reads)
 
     def check_kept_views(self):
         """Refuse ``v = d.values()`` (or ``d.items()``) read after a store into the dict ``d``
@@ -280,6 +272,13 @@ class ListSharing:
                         and set(same).intersection(self.entries(value.value.id))):
                     same.setdefault(bound, []).append(st)
                     grown = True
+                elif bound in same and isinstance(value, gast.Attribute):
+                    # (t = obj.items: what obj.items = lst stored is t; lst may be held by
+                    # another object too, b = P(lst))
+                    for v, store in _attribute_stores(self, value):
+                        if store not in same.get(v, ()):
+                            same.setdefault(v, []).append(store)
+                            grown = True
                 elif bound in same and isinstance(value, gast.Name) \
                         and st not in same.get(value.id, ()):
                     # (lst = ws: ws is that list too, from this binding on)
@@ -359,3 +358,42 @@ def owner_given_back(lay, holder, s):
                 and isinstance(st.value, gast.Name) and st.value.id == holder:
             return owner, attr
     return None
+
+
+def _attribute_stores(aliasing, read) -> list:
+    """(name, statement) of each ``obj.attr = name`` into the object the attribute read
+    ``read`` (``obj.attr``) reads, but not of a name read from that attribute itself (what a
+    list read from it is given back by: ``t = obj.items; t.append(v); obj.items = t``)."""
+    owners = _named_alike(aliasing.layout, getattr(read.value, "id", None))
+    given_back = {target_of(st)[0] for st in aliasing.layout.simple
+                  if isinstance(st, gast.Assign) and isinstance(st.value, gast.Attribute)
+                  and getattr(st.value.value, "id", None) in owners
+                  and st.value.attr == read.attr}
+    return [(st.value.id, st) for st in aliasing.layout.simple if isinstance(st, gast.Assign)
+            and isinstance(st.targets[0], gast.Attribute) and st.targets[0].attr == read.attr
+            and getattr(st.targets[0].value, "id", None) in owners
+            and isinstance(st.value, gast.Name) and st.value.id not in given_back]
+
+
+def _named_alike(lay, var) -> set:
+    """``var`` and the names bound to it, or it to them, by ``a = b`` (the same object)."""
+    pairs = [(target_of(st)[0], st.value.id) for st in lay.simple
+             if isinstance(st, gast.Assign) and isinstance(st.value, gast.Name)
+             and target_of(st)[0]]
+    found, grown = {var}, True
+    while grown:
+        grown = False
+        for a, b in pairs:
+            if (a in found) != (b in found):
+                found |= {a, b}
+                grown = True
+    return found
+
+
+def _handed_over_to(aliasing, v, lst) -> bool:
+    """Whether ``v`` is read only by ``lst = v`` (``t1 = dict(p); p = t1``): what it holds is
+    seen through ``lst`` only."""
+    reads = [st for st in aliasing.layout.simple if v in loads(st)]
+    return bool(reads) and all(isinstance(st, gast.Assign) and target_of(st)[0] == lst
+                               and isinstance(st.value, gast.Name) and st.value.id == v
+                               for st in reads)

@@ -9,7 +9,7 @@ import gast
 
 from .. import runtime
 from ..analysis import FLOAT, SCALAR, is_container, rank
-from ..ir import copy_tree, name, target_of
+from ..ir import const, copy_tree, name, target_of
 from .syncs import insert_beside, local
 
 
@@ -88,13 +88,41 @@ class StoreChecks:
                                 if not self.given_an_earlier_array(v, var, s, holder=True)})
         if holder is not None:  # (x of obj.attr or d[k]: a list or dict, maybe, held elsewhere too)
             viewers = sorted(set(viewers) | set(self.list_sharers(var, s)))
+            self.guard_other_attributes(var, holder, s)
         viewers = [v for v in viewers if v != holder]
         if viewers and not self.syncs.add(s, var, self.sharing_memory(var) | set(viewers)):
             raise self.loc.error("writing into %r changes %s, which may be a view of it and is "
                                  "read afterwards, which is not supported"
-                                 % (var, ", ".join(repr(v) for v in viewers)), s,
+                                 % (self.spelled(var), ", ".join(repr(v) for v in viewers)), s,
                                  hint="make %s a separate array: %s = ....copy()"
                                  % (viewers[0], viewers[0]))
+
+    def copies_read_after(self, container, s) -> set:
+        """The containers ``container`` is a shallow copy of, and those that are one of it
+        (``sh = dict(p)``, or made entry by entry, ``{k: v for k, v in p.items()}``), read after
+        ``s``: they hold the same arrays."""
+        copies = {c for c in self.containers() if any(
+            container in self.copy_sources(b.value) for b in self.layout.bindings(c)
+            if isinstance(b, gast.Assign)) or any(
+            container in self.layout.views.get(e, ()) for e in self.entries(c, before=s))}
+        return {c for c in copies | set(self.copied_from(container))
+                if c != container and c not in self.ctx.temps
+                and any(self.read_after(n, s) for n in self.same_list(c))}
+
+    def guard_other_attributes(self, var, holder, s):
+        """``x[k] = v`` of ``x = obj.attr`` stored back into ``obj``: no other attribute of
+        ``obj`` may hold the array (``self.mid = u[1:]`` next to ``self.u``), whose reads would
+        not see the write; checked when it runs."""
+        bound = self.layout.bindings(var)
+        read = bound[0].value if len(bound) == 1 and isinstance(bound[0], gast.Assign) else None
+        if id(s) in self.array_guards or not isinstance(read, gast.Attribute) \
+                or getattr(read.value, "id", None) != holder or is_container(self.kinds.get(var)):
+            return
+        self.array_guards[id(s)] = ("attribute_alone", [name(holder), const(read.attr)],
+                                    self.loc.error(
+            "writing into %s.%s changes the array another attribute of %r holds too (or a view "
+            "of it), whose reads the derivative does not follow" % (holder, read.attr, holder),
+            s, hint="store a copy in one of them"))
 
     def given_an_earlier_array(self, v, var, s, holder=False) -> bool:
         """Whether no binding of ``v`` that may run before ``s`` gives it the array ``var`` holds
@@ -136,9 +164,7 @@ class StoreChecks:
                 continue
             element = target_of(s)[1]
             # (a shallow copy holds the original's arrays: dict(p), p.copy(), copy.copy(p))
-            originals = {c for c in self.copied_from(container)
-                         if c != container and c not in self.ctx.temps
-                         and any(self.read_after(n, s) for n in self.same_list(c))}
+            originals = self.copies_read_after(container, s)
             holders = self.unknown_holders(container)
             shared = sorted(self.shared_entries(container) | originals | holders | {
                 # (the normal form's temporaries are read at once)
