@@ -26,8 +26,7 @@ class Calls:
         atoms."""
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
-        self.check_generator_arguments(node, s)
-        effect = self.as_statement(node, s)
+        effect = self.check_generator_arguments(node, s) or self.as_statement(node, s)
         if effect is not None:  # (out.append(a) if c else ..., _ = a.sort(): its value None)
             return effect
         as_dict = self.namedtuple_as_dict(node, s) or self.fields_made(node, s)

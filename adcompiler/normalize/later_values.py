@@ -79,7 +79,7 @@ class LaterValues:
     def check_generator_arguments(self, node, s):
         """Refuse a generator (``one_pass``) given to a function of the user's that reads the
         parameter it binds twice (``sum(it) + len(list(it))``): Python's second pass finds
-        nothing, the generated code gives the function a list."""
+        nothing, the generated code gives the function a list. Returns None (nothing emitted)."""
         given = [(k, a) for k, a in enumerate(node.args) if self.one_pass(a)] + [
             (k.arg, k.value) for k in node.keywords if k.arg and self.one_pass(k.value)]
         fn = self.resolver.resolve(node.func) if given and self.is_global(node.func) else None
