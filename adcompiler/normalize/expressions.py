@@ -20,7 +20,7 @@ UNSUPPORTED = {"Lambda": "a lambda", "ListComp": "a list comprehension",
                "GeneratorExp": "a generator expression", "DictComp": "a dict comprehension",
                "SetComp": "a set comprehension", "NamedExpr": "an assignment expression (:=)",
                "Await": "await", "Yield": "yield", "YieldFrom": "yield from",
-               "Starred": "a starred expression"}
+               "Starred": "a starred expression", "Slice": "a slice (a:b) given as a value"}
 
 
 class Renamer(gast.NodeTransformer):
@@ -106,6 +106,9 @@ class Expressions:
         if isinstance(node, gast.Lambda):
             return self.lambda_value(node, s)
         what = UNSUPPORTED.get(type(node).__name__, type(node).__name__)
+        if isinstance(node, gast.Slice):
+            self.unsupported(node, what, "pass slice(a, b) for a slice object, or index a local "
+                                         "list or array with it")
         self.unsupported(node, what, "rewrite it with plain statements and loops")
 
     def name_value(self, node, s):
@@ -170,7 +173,15 @@ class Expressions:
                                                       "__getitem__", None), types.FunctionType):
             # p[i] of an object argument of a class of the user's: its __getitem__, a method call
             method = gast.Attribute(value=node.value, attr="__getitem__", ctx=gast.Load())
-            return self.expr(gast.Call(func=method, args=[node.slice], keywords=[]), s)
+            key = index_value(node.slice, name(self._builtin("slice")))
+            getitem = inspect.getattr_static(self.object_classes[node.value.id], "__getitem__")
+            call = gast.Call(func=method, args=[node.value, key], keywords=[])
+            # (inlined, as a writing method would be: its reads of the object are this
+            # function's, which may store into it between them: b[0] = b[0] * b[1])
+            parsed = self.inlinable(getitem, call, call.args, always=True)
+            if parsed is not None:
+                return self.inline_function(parsed, call, s)
+            return self.expr(gast.Call(func=method, args=[key], keywords=[]), s)
         base, index = self.atom(node.value, s), self.index(node.slice, s)
         if isinstance(base, gast.Name) and base.id in self.growing \
                 and isinstance(index, gast.Constant) and type(index.value) is int \
@@ -326,6 +337,18 @@ class Expressions:
         if isinstance(node, gast.Tuple):
             return gast.Tuple(elts=[self.index(e, s) for e in node.elts], ctx=gast.Load())
         return self.atom(node, s)
+
+
+def index_value(node, slice_):
+    """The value Python gives ``__getitem__`` for the index ``node``: ``a:b`` as ``slice(a, b,
+    None)`` (``slice_``: the name of ``slice``), in a tuple too (``p[1:, 0]``)."""
+    if isinstance(node, gast.Slice):
+        return gast.copy_location(gast.Call(func=slice_, args=[
+            const(None) if p is None else p for p in (node.lower, node.upper, node.step)],
+            keywords=[]), node)
+    if isinstance(node, gast.Tuple):
+        return gast.Tuple(elts=[index_value(e, slice_) for e in node.elts], ctx=gast.Load())
+    return node
 
 
 def _unstarred(node, convert):

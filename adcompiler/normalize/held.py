@@ -14,7 +14,7 @@ import gast
 
 from .. import effects, runtime
 from ..ir import assign, const, copy_tree, name, walk
-from .expressions import Renamer
+from .expressions import Renamer, index_value
 
 # the most entries of a list of objects of different classes a loop over it is unrolled for
 _UNROLLED = 32
@@ -336,6 +336,44 @@ class HeldContainers:
         """Whether ``obj.attr`` of an object made here was given dicts only so far (see
         ``check_held_classes`` for a later store of something else)."""
         return obj in self.made_objects and self.given_dicts.get((obj, attr), False)
+
+
+    def item_update(self, s) -> bool:
+        """``obj[k] op= v`` of an object ``item_set`` covers: as Python runs it, the item read
+        (``__getitem__``), updated as a name's value is (in place for an array), and set back
+        (``__setitem__``); False for other statements."""
+        target = s.target
+        if not (isinstance(target, gast.Subscript) and self.has_item_methods(target.value)):
+            return False
+        item = self.temp()
+        self.stmt(gast.copy_location(gast.Assign(targets=[name(item, True)], value=gast.Subscript(
+            value=target.value, slice=target.slice, ctx=gast.Load()), type_comment=None), s))
+        self.stmt(gast.copy_location(gast.AugAssign(target=name(item, True), op=s.op,
+                                                    value=s.value), s))
+        self.item_set(target, name(item), s)
+        return True
+
+    def has_item_methods(self, obj) -> bool:
+        """Whether ``obj`` is a name of an object of a class of the user's whose
+        ``__getitem__`` and ``__setitem__`` are Python functions."""
+        cls = self.object_classes.get(getattr(obj, "id", None)) \
+            if isinstance(obj, gast.Name) else None
+        return cls is not None and all(
+            isinstance(inspect.getattr_static(cls, m, None), types.FunctionType)
+            for m in ("__getitem__", "__setitem__"))
+
+    def item_set(self, target, value, s) -> bool:
+        """``obj[k] = v`` of an object of a class of the user's with a ``__getitem__`` and a
+        ``__setitem__``: that method called (``obj.__setitem__(k, v)``, as Python does); False
+        for other stores."""
+        obj = target.value
+        if not self.has_item_methods(obj):
+            return False
+        method = gast.Attribute(value=obj, attr="__setitem__", ctx=gast.Load())
+        key = index_value(target.slice, name(self._builtin("slice")))
+        self.stmt(gast.copy_location(gast.Expr(value=gast.Call(func=method, args=[key, value],
+                                                               keywords=[])), s))
+        return True
 
 
 def _joined(known, added):

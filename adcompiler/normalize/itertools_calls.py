@@ -3,19 +3,29 @@
 what they give, made by a comprehension reading the items, so the derivatives of the items
 reach what was read (the plain iterators are C code the compiler does not see). The positions of
 ``combinations`` and its kin are still the iterator's, over ``range``: no derivative flows
-through positions.
+through positions. An endless iterator is never listed: ``for i in itertools.count(a, b)``
+(ended by ``break`` or ``return``, as Python's loop is) is the ``while`` loop counting ``i``,
+``zip(xs, itertools.count())`` reads its counts by position, and a loop over any other one (a
+``count`` given floats in ``zip``, ``cycle``, an endless ``repeat``, a generator of the user's
+yielding in a ``while True`` it never leaves) is refused.
 """
 from __future__ import annotations
 
+import inspect
 import itertools
 
 import gast
 
-from ..ir import name
+from ..errors import AdError
+from ..ir import assign, const, located, name, walk
+from ..parse import parse_function
+from ..resolve import MISSING
 
 _BY_POSITION = (itertools.combinations, itertools.permutations,
                 itertools.combinations_with_replacement)
 ITERTOOLS = (itertools.chain, itertools.product, itertools.pairwise) + _BY_POSITION
+_ENDLESS_HINT = ("write the loop as a while loop with an explicit counter (i = 0; while True: ...; "
+                 "i += 1), or go over a bounded range")
 
 
 class ItertoolsCalls:
@@ -81,3 +91,117 @@ class ItertoolsCalls:
         generators = [gast.comprehension(target=name(v, True) if isinstance(v, str) else v,
                                          iter=it, ifs=[], is_async=0) for v, it in loops]
         return name(self.comprehension(gast.ListComp(elt=elt, generators=generators), s))
+
+    def counted_loop(self, s) -> bool:
+        """``for i in itertools.count(start, step):`` as ``c = start; while True: i = c; c = c +
+        step; ...``: the values Python's count gives (by repeated addition), the loop ended by its
+        ``break`` or ``return``; True if so, else False (nothing emitted)."""
+        it = s.iter
+        bounds = self.count_bounds(it) if self.endless_callee(it) is itertools.count else None
+        if bounds is None:
+            return False
+        start, step = (self.atom(b, s) for b in bounds)  # (count() reads them once)
+        counter = self.namer.fresh("c")
+        self.resolver.locals.add(counter)
+        self.emit(assign(counter, start), s)
+        head = [gast.Assign(targets=[s.target], value=name(counter), type_comment=None),
+                assign(counter, gast.BinOp(left=name(counter), op=gast.Add(), right=step))]
+        loop = gast.While(test=const(True), body=[located(st, s) for st in head] + s.body,
+                          orelse=[])
+        loop.ad_break_flag = getattr(s, "ad_break_flag", None)
+        self.stmt_While(located(loop, s))
+        return True
+
+    def zip_parts(self, args, strict, s):
+        """(length, k -> item) of each iterable of ``zip(*args)`` (``strict``: its keyword, or
+        none): ``itertools.count(...)`` with no length, read by position (not in a strict zip,
+        which raises where the others end); refused when every one is endless."""
+        plain = not any(k.value.value for k in strict)
+        parts = [(None, counts) if plain and (counts := self.counted_items(a)) is not None
+                 else self.iteration(a, s) for a in args]
+        if all(length is None for length, _ in parts):
+            self.refuse_endless(args[0])
+        return parts
+
+    def count_bounds(self, it):
+        """(start, step) of the call ``it`` of ``itertools.count``, or None when its arguments are
+        not plain (``*args``, a keyword other than ``start`` and ``step``)."""
+        given = dict(zip(("start", "step"), it.args))
+        if len(it.args) > 2 or any(isinstance(a, gast.Starred) for a in it.args) \
+                or any(k.arg not in ("start", "step") or k.arg in given for k in it.keywords):
+            return None
+        given.update((k.arg, k.value) for k in it.keywords)
+        return given.get("start", const(0)), given.get("step", const(1))
+
+    def counted_items(self, it):
+        """For ``itertools.count(a, b)`` given int constants (a part of ``zip``): the function
+        k -> ``a + k * b`` of its k-th count; else None (floats are counted by repeated
+        addition, which ``a + k * b`` may not give to the last bit)."""
+        bounds = self.count_bounds(it) if self.endless_callee(it) is itertools.count else None
+        if bounds is None or not all(isinstance(b, gast.Constant) and type(b.value) is int
+                                     for b in bounds):
+            return None
+        start, step = bounds
+        return lambda k: gast.BinOp(left=const(start.value), op=gast.Add(), right=gast.BinOp(
+            left=k, op=gast.Mult(), right=const(step.value)))
+
+    def endless_callee(self, it):
+        """What the call ``it`` calls when it makes an endless iterator: ``itertools.count``,
+        ``itertools.cycle``, ``itertools.repeat`` without a count, or a generator function of
+        the user's that yields in a ``while True`` it never leaves; else None."""
+        if not isinstance(it, gast.Call):
+            return None
+        fn = self.resolver.resolve(it.func)
+        held = getattr(it.func, "value", None)
+        if fn is MISSING and isinstance(held, gast.Name) and held.id in self.object_classes:
+            fn = inspect.getattr_static(self.object_classes[held.id], it.func.attr, None)
+        if fn is itertools.count or fn is itertools.cycle or (
+                fn is itertools.repeat and len(it.args) < 2
+                and not any(k.arg == "times" for k in it.keywords)):
+            return fn
+        return fn if inspect.isgeneratorfunction(fn) and _yields_forever(fn) else None
+
+    def refuse_endless(self, it):
+        """Refuse listing the items of ``it`` (what a loop over it or unpacking it would do) when
+        it is an endless iterator (``endless_callee``): listing them would never end."""
+        fn = self.endless_callee(it)
+        if fn is None:
+            return
+        what = "itertools.%s(...)" % fn.__name__ if getattr(fn, "__module__", None) == "itertools" \
+            else "the generator %s, which yields in a 'while True' loop it never leaves" \
+            % fn.__name__
+        raise self.loc.error(
+            "going over an endless iterator, %s, is not supported: adcompiler lists what an "
+            "iterator gives before the loop, which would never end" % what,
+            it, hint=_ENDLESS_HINT)
+
+
+def _yields_forever(fn) -> bool:
+    """Whether the generator function ``fn`` has a ``while True`` loop that yields and that no
+    ``break`` or ``return`` in it leaves (a ``break`` of a loop inside it does not)."""
+    try:
+        tree = parse_function(fn).tree
+    except AdError:  # (no source: its calls are refused where they are compiled)
+        return False
+    for loop in walk(tree):
+        if isinstance(loop, gast.While) and isinstance(loop.test, gast.Constant) \
+                and loop.test.value and any(isinstance(n, (gast.Yield, gast.YieldFrom))
+                                            for n in walk(loop)) and not _leaves(loop.body):
+            return True
+    return False
+
+
+def _leaves(body) -> bool:
+    """Whether ``body`` (a loop's) holds a ``return``, or a ``break`` not inside a nested loop."""
+    for st in body:
+        if isinstance(st, (gast.Return, gast.Break)):
+            return True
+        if isinstance(st, (gast.For, gast.While)):
+            if any(isinstance(n, gast.Return) for n in walk(st)) or _leaves(st.orelse):
+                return True
+        elif isinstance(st, (gast.If, gast.With, gast.Try)):
+            inner = [getattr(st, f, []) for f in ("body", "orelse", "finalbody")] + \
+                [h.body for h in getattr(st, "handlers", [])]
+            if any(_leaves(b) for b in inner):
+                return True
+    return False

@@ -28,6 +28,8 @@ class Loops:
             return
         if self.grown_in_loop(s):  # (for item in work: ... work.append(new): a work list)
             return
+        if self.counted_loop(s):  # (for i in itertools.count(): ... break)
+            return
         it = s.iter
         callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
         if callee is range and isinstance(s.target, gast.Name) and not it.keywords:
@@ -142,8 +144,8 @@ class Loops:
         strict = [k for k in it.keywords if k.arg == "strict"] if callee is zip else []
         if callee is zip and it.args and len(strict) == len(it.keywords) <= 1 \
                 and all(isinstance(k.value, gast.Constant) for k in strict):
-            parts = [self.iteration(a, s) for a in it.args]
-            lengths = [self.atom(p[0], s) for p in parts]
+            parts = self.zip_parts(it.args, strict, s)  # (a count's length: None)
+            lengths = [self.atom(p[0], s) for p in parts if p[0] is not None]
             common = self.helper("strict_length", runtime.strict_length) \
                 if strict and strict[0].value.value else self._builtin("min")
             length = lengths[0] if len(lengths) == 1 else gast.Call(
@@ -193,6 +195,7 @@ class Loops:
             return self.atom(it, s)
         if kind is None:
             return self.checked_when_run(it, s)
+        self.refuse_endless(it)
         callee = self.resolver.resolve(it.func) if isinstance(it, gast.Call) else MISSING
         if starred_zip(it, callee):  # (zip(*[...]): the rows read once)
             return self.atom(self.transposed(self.atom(it.args[0].value, s).id), s)

@@ -18,7 +18,7 @@ class Stores:
     """Store methods of the ``Normalizer`` (a mixin)."""
 
     def stmt_AugAssign(self, s):
-        if self.dict_update(s):  # (d |= e: d.update(e))
+        if self.dict_update(s) or self.item_update(s):  # (d |= e: d.update(e))
             return
         target = self.through_flat(s.target)
         if isinstance(target, gast.Name):
@@ -85,7 +85,7 @@ class Stores:
             if not (isinstance(value, gast.Name) and value.id == target.id):
                 self.emit(assign(target.id, value), s)
         elif isinstance(target, gast.Subscript):
-            if self.slice_of_a_list(target, value, s):
+            if self.slice_of_a_list(target, value, s) or self.item_set(target, value, s):
                 return
             target = self.through_flat(target, value)
             held = self.held_container(target.value, s)

@@ -17,7 +17,7 @@ import gast
 
 from .. import runtime
 from ..ir import copy_tree, list_method, located, name, target_of
-from .syncs import block_of, insert_beside
+from .syncs import block_of, insert_beside, made_object
 
 
 def entry_read(aliasing, obj):
@@ -65,7 +65,7 @@ def owned_attribute(aliasing, holder, objects=False):
                        and gast.dump(st.targets[0].value) == gast.dump(name(owner))
                        and st.targets[0].attr == attr for st in lay.simple)
         return (owner, attr) if restored else None
-    if not _made(aliasing, owner):
+    if not made_object(aliasing, owner):
         return None
     given = _handed_object if objects else _handed_list
     stores = 0
@@ -81,14 +81,6 @@ def owned_attribute(aliasing, holder, objects=False):
         if owner in _handed(st):
             return None
     return (owner, attr) if stores else None
-
-
-def _made(aliasing, var) -> bool:
-    """Whether ``var`` is bound once, to an object made here (``new_object(Cls)``)."""
-    made = aliasing.layout.bindings(var)
-    return len(made) == 1 and isinstance(made[0], gast.Assign) \
-        and isinstance(made[0].value, gast.Call) \
-        and aliasing.ctx.resolver.resolve(made[0].value.func) is runtime.new_object
 
 
 def _handed_list(aliasing, lst, store) -> bool:
@@ -113,7 +105,7 @@ def _handed_object(aliasing, obj, store) -> bool:
     """Whether the object ``obj`` ``store`` puts in an attribute is made here, in the pass of
     the loops that stores it, and read no more afterwards."""
     lay = aliasing.layout
-    return _made(aliasing, obj) \
+    return made_object(aliasing, obj) \
         and lay.loops[id(lay.bindings(obj)[0])] == lay.loops[id(store)] \
         and not any(lay.pos[id(r)] > lay.pos[id(store)] for r in lay.readers(obj))
 

@@ -81,7 +81,7 @@ class Syncs:
         bound = definitely_bound(al.fdef.body, s) | al.params
         if is_container(al.kinds.get(var)) or any(
                 is_container(al.kinds.get(n)) or n in al.ctx.arg_classes or n not in bound
-                for n in needed):
+                or made_object(al, n) for n in needed):
             return False  # (an object's attribute or a container's entry is not followed)
         return self.planned(s, var, needed, restores, always=True)
 
@@ -240,3 +240,12 @@ def definitely_bound(body, target) -> set:
             if n}
 
     return visit(body, set()) or set()
+
+
+def made_object(aliasing, var) -> bool:
+    """Whether ``var`` is bound once, to an object made here (``new_object(Cls)``): what it holds
+    is held in its attributes, which a sync of the name would not follow."""
+    made = aliasing.layout.bindings(var)
+    return len(made) == 1 and isinstance(made[0], gast.Assign) \
+        and isinstance(made[0].value, gast.Call) \
+        and aliasing.ctx.resolver.resolve(made[0].value.func) is runtime.new_object

@@ -37,11 +37,24 @@ def own(g, x, wide=False):
         return [0.0] * len(x) if g.__class__ is _float else list(g)
     if isinstance(x, dict):
         return dict.fromkeys(x, 0.0) if g.__class__ is _float else dict(g)
+    if x.__class__ is not _ndarray and _is_plain_object(x) and not isinstance(x, np.ndarray):
+        raise _item_store_refused(x)
     dtype = _adjoint_dtype(x)
     out = np.zeros(np.shape(x), dtype=np.result_type(dtype, np.complex64) if wide else dtype)
     if not (g.__class__ is _float and not g):
         out += np.real(g) if out.dtype.kind != "c" and _complex(g) else g
     return out
+
+
+def _item_store_refused(obj):
+    """The AdError for ``obj[k] = v`` (or ``obj[k] += v``) into an object of a user's class:
+    Python runs its ``__setitem__``, which the derivative does not follow (its adjoint is one
+    per attribute, not per item)."""
+    cls = type(obj).__name__
+    return AdError("storing into an item of a %s object (obj[k] = v runs %s.__setitem__) is not "
+                   "supported: the derivative does not follow the class's __setitem__"
+                   % (cls, cls), hint="store into the list or array the object holds "
+                                      "(obj.items[k] = v), or keep the values in a list or array")
 
 
 def put_back(dlst, index, g):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...runtime import dense, element, own, unbroadcast
+from ...runtime._base import _is_plain_object
 from ._base import _unsupported, _zero
 from .elementwise import nonzero_or_inf
 from .second_order import unbroadcast_back
@@ -25,7 +26,7 @@ def select_jvp(ans, args, tangents):
     items = tangents[0] if len(args) == 1 else tangents
     if _zero(items):  # (the one iterable's tangent is the 0.0 of its zeros)
         return items
-    if isinstance(ans, (tuple, list)):  # (a pair selected: its tangent)
+    if isinstance(ans, (tuple, list)) or _is_plain_object(ans):  # (a pair or an object: its own)
         return next(t for w, t in zip(weights, items) if not _zero(w))
     return sum(w * t for w, t in zip(weights, items) if np.any(w))
 
@@ -116,7 +117,11 @@ def dselect(g, ans, args):
     items = args[0] if len(args) == 1 else args
     # (np.all: an array of several entries is an item when there is one item, which Python's
     # max returns without comparing)
-    hit = [i for i, v in enumerate(items) if np.all(v == ans)]
+    if _is_plain_object(ans):
+        # (an object: the one max returned, whatever its __eq__ says; its adjoint is a dict)
+        hit = [next(i for i, v in enumerate(items) if v is ans)]
+    else:
+        hit = [i for i, v in enumerate(items) if np.all(v == ans)]
     if isinstance(ans, (tuple, list)):  # (max(d.items()): the first pair selected, whole)
         hit = hit[:1]
     parts = [0.0] * len(items)
