@@ -286,6 +286,7 @@ class _Reverse:
         return fns, source
 
 
+@hooks.disk_cached
 def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
                   as_tuple=None) -> Compiled:
     """Generate the gradient function of ``fn`` w.r.t. the positional parameters ``wrt_positions``.
@@ -373,6 +374,7 @@ class Split:
     source: str
 
 
+@hooks.disk_cached
 def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True) -> Split:
     """Generate ``fn_forward`` / ``fn_backward``. The backward function returns one adjoint per
     position in ``wrt_positions`` (0.0 for none; cast to the argument's type when ``reusable``,
@@ -425,7 +427,8 @@ def _unpack_saved(r, bwd, params, saved_name) -> list:
     from ``saved_name`` at its start (the tape copied first: the public pullback may run again)."""
     defined = params | {n.id for s in r.entry + r.forward for n in walk(s)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-    reads = loads_of(bwd.body)
+    reads = {n.id for st in bwd.body for n in walk(st)
+             if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load)}
     saved = sorted({n for n in reads if n in defined} | set(r.originals.values()) & reads)
     tape = r.rev.tape
     if tape and tape in saved:  # (a callee's too)
@@ -451,17 +454,12 @@ def _bound_unconditionally(stmts) -> set:
     return out
 
 
-def loads_of(stmts) -> set:
-    return {n.id for s in stmts for n in walk(s) if isinstance(n, gast.Name)
-            and isinstance(n.ctx, gast.Load)}
-
-
 def _reserved_split_names(fn):
     label = label_of(fn)
     return (label + "_forward", label + "_backward")
 
 
-
+@hooks.disk_cached
 def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
               top_level=True) -> Compiled:
     """Generate ``f_jvp(tangents, *args) -> (value, tangent)``: forward mode w.r.t. the positional

@@ -6,6 +6,7 @@ and ``api`` call ``install``). Nothing imports an upper module back, so the impo
 no cycle."""
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 # set by ``subroutines``
@@ -20,6 +21,8 @@ grad: Callable = None              # ad.grad, recognised when differentiated cod
 gradient_vjp: Callable = None      # vjp of a gradient function called inside differentiated code
 gradient_jvp: Callable = None      # jvp of such a call
 clear_cache: Callable = None       # forget all generated code (a new user rule changes it)
+# (builder, args, kwargs) -> what builder(*args, **kwargs) gives, from $ADCOMPILER_CACHE_DIR
+disk_cache: Callable = None
 
 
 def install(**functions: Callable) -> None:
@@ -28,3 +31,14 @@ def install(**functions: Callable) -> None:
         if name_ not in __annotations__:  # (the hooks are the annotated names above)
             raise AttributeError("adcompiler.hooks has no hook %r" % name_)
         globals()[name_] = fn
+
+
+def disk_cached(builder: Callable) -> Callable:
+    """``builder`` (the compiler's), which the disk cache (``disk_cache``, once installed by
+    ``api``) may answer."""
+    @functools.wraps(builder)
+    def build(*args, **kwargs):
+        if disk_cache is None:
+            return builder(*args, **kwargs)
+        return disk_cache(builder, args, kwargs)
+    return build

@@ -8,6 +8,7 @@ from __future__ import annotations
 import weakref
 
 from .. import subroutines
+from . import disk_cache  # noqa: F401  (installs the compiler's disk cache: ADCOMPILER_CACHE_DIR)
 
 # every derived function made so far (their class-keyed fast paths are cleared with the cache)
 _LIVE: "weakref.WeakSet" = weakref.WeakSet()
