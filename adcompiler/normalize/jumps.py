@@ -55,10 +55,11 @@ class JumpLowering:
             if not body or not isinstance(body[-1], gast.Return):
                 body = body + [located(gast.Return(value=None), body[-1] if body else fdef)]
             return [self._stmt(s) for s in body[:-1]] + [body[-1]]
-        self.retval = self.namer.fresh("retval")
+        kept = _one_returned_name(body)
+        self.retval = kept or self.namer.fresh("retval")
         self.returned = self.namer.fresh("returned")
         lowered = self._block(body)
-        pre = [assign(self.retval, const(None), fdef.body[0])]
+        pre = [] if kept else [assign(self.retval, const(None), fdef.body[0])]
         if self.used_returned:
             pre.append(assign(self.returned, const(False), fdef.body[0]))
         return pre + lowered + [located(gast.Return(value=name(self.retval)), fdef.body[-1])]
@@ -118,7 +119,8 @@ class JumpLowering:
         out = []
         if isinstance(s, gast.Return):
             value = s.value if s.value is not None else const(None)
-            out.append(assign(self.retval, value, s))
+            if not (isinstance(value, gast.Name) and value.id == self.retval):
+                out.append(assign(self.retval, value, s))
             out.append(assign(self.returned, const(True), s))
             # (every loop around is left: what follows an inner loop in an outer one's body is
             # skipped too, guarded by the outer loop's skip flag: seed 701628)
@@ -160,6 +162,46 @@ class JumpLowering:
                 for h in s.handlers:
                     h.body = self._block(h.body) or [gast.Pass()]
         return s
+
+
+def _one_returned_name(body):
+    """The name every ``return`` of ``body`` returns (``return out``, early in a loop and last),
+    which is the result itself: once a ``return`` ran, only the flags' code and ``finally``
+    blocks run, and those do not bind it; else None. No ``retval = out`` then makes a second
+    name for a list appended to before."""
+    returns, finally_bound, stack = [], set(), list(body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, gast.Try):
+            finally_bound |= {n.id for st in node.finalbody for n in gast.walk(st)
+                              if isinstance(n, gast.Name) and not isinstance(n.ctx, gast.Load)}
+        if isinstance(node, gast.Return):
+            returns.append(node.value)
+        elif not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda,
+                                   gast.ClassDef)):
+            stack.extend(gast.iter_child_nodes(node))
+    ids = {v.id if isinstance(v, gast.Name) else None for v in returns}
+    ends = bool(body) and (isinstance(body[-1], gast.Return) or _endless(body[-1]))
+    return ids.pop() if len(ids) == 1 and not ids & (finally_bound | {None}) and ends else None
+
+
+def _endless(loop) -> bool:
+    """Whether ``loop`` is ``while True:`` with no ``break`` of its own: left by ``return``
+    only."""
+    if not (isinstance(loop, gast.While) and isinstance(loop.test, gast.Constant)
+            and loop.test.value):
+        return False
+    stack = list(loop.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, gast.Break):
+            return False
+        if isinstance(node, (gast.For, gast.While)):
+            stack.extend(node.orelse)  # (an inner loop's break is its own, not its else's)
+        elif not isinstance(node, (gast.FunctionDef, gast.AsyncFunctionDef, gast.Lambda,
+                                   gast.ClassDef)):
+            stack.extend(gast.iter_child_nodes(node))
+    return True
 
 
 def _ends_with_jump(stmts) -> bool:

@@ -132,6 +132,26 @@ class ListMethods:
         self._refill(target.value.id, spliced, s)
         return True
 
+    def deletion(self, target, s):
+        """``del lst[i]`` as ``lst.pop(i)`` (a list's or a dict's, checked where it runs unless
+        ``lst`` holds lists or dicts only), ``del lst[a:b]`` of a name that holds lists only as
+        ``lst[a:b] = []``; any other ``del`` of an element or attribute is refused."""
+        owner = getattr(target, "value", None)
+        if isinstance(target, gast.Subscript) and isinstance(owner, gast.Name) \
+                and owner.id not in self.object_classes and not self.has_item_methods(owner):
+            if not isinstance(target.slice, gast.Slice):
+                pop = gast.Call(func=gast.Attribute(value=name(owner.id), attr="pop",
+                                                    ctx=gast.Load()),
+                                args=[target.slice], keywords=[])
+                pop.ad_deleted = True  # (named as the 'del' it is in a refusal)
+                self.stmt(gast.copy_location(gast.Expr(value=pop), s))
+                return
+            if target.slice.step is None and self.slice_of_a_list(
+                    target, gast.List(elts=[], ctx=gast.Load()), s):
+                return
+        self.unsupported(target, "'del' of %s" % gast.unparse(target).strip(),
+                         "build a new list, array or dict without it instead")
+
     def _refill(self, lst, reordered, s):
         """Pop every entry of ``lst`` and append those of ``reordered(copy of the entries)``."""
         items = self.namer.fresh("items")
@@ -177,10 +197,15 @@ class ListMethods:
             return
         receiver = gast.unparse(node.func.value).strip()
         kind = "a list's" if func.attr == "append" else "a list's or a dict's"
-        error = self.loc.error("%s.%s(...) is differentiated as %s method, but %s is %%s here"
-                               % (receiver, func.attr, kind, receiver), s,
-                               hint="make %s a list, or call your object's method under another "
-                                    "name than append or pop" % receiver)
+        if getattr(node, "ad_deleted", False):
+            called, hint = ("del %s[...]" % receiver, "pop"), \
+                "make %s a list or a dict, or build a new one without the entry" % receiver
+        else:
+            called, hint = ("%s.%s(...)" % (receiver, func.attr), "method"), \
+                "make %s a list, or call your object's method under another name than append " \
+                "or pop" % receiver
+        error = self.loc.error("%s is differentiated as %s %s, but %s is %%s here"
+                               % (called[0], kind, called[1], receiver), s, hint=hint)
         helper = ("check_list", runtime.check_list) if func.attr == "append" \
             else ("check_poppable", runtime.check_poppable)
         check = gast.Call(func=name(self.helper(*helper)),

@@ -279,10 +279,10 @@ class Statements:
         self.emit(s, s)  # runs in the forward pass as written; it has no derivative
 
     def stmt_Delete(self, s):
-        if not all(isinstance(t, gast.Name) for t in s.targets):
-            self.unsupported(s, "'del' of an element or attribute",
-                             "build a new array or dict instead")
-        # deleting a local name changes no value the gradient needs: nothing to do
+        for target in s.targets:
+            # (deleting a local name changes no value the gradient needs: nothing to do)
+            if not isinstance(target, gast.Name):
+                self.deletion(target, s)
 
     def stmt_Break(self, s):
         self.emit(gast.Break(), s)

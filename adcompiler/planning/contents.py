@@ -76,7 +76,7 @@ class ContainerContents:
 
     def copy_sources(self, value) -> list:
         """The names ``value`` makes a new list, tuple or dict holding the entries of
-        (``lst.copy()``, ``list(lst)``, ``lst[:]``, ``dict(d, k=v)``, ``a + b``), else []."""
+        (``lst.copy()``, ``list(lst)``, ``lst[a:b]``, ``dict(d, k=v)``, ``a + b``), else []."""
         if self.augmented_value(value):
             return [self.augmented_value(value)]
         if isinstance(value, gast.Call) and not value.keywords:
@@ -94,9 +94,8 @@ class ContainerContents:
             # ``a += b`` is ``t = a + b; a = keep_dtype(a, t)``: seed 717809)
             return [v.id for v in (value.left, value.right) if isinstance(v, gast.Name)]
         elif isinstance(value, gast.Subscript) and isinstance(value.value, gast.Name) \
-                and isinstance(value.slice, gast.Slice) \
-                and value.slice.lower is value.slice.upper is value.slice.step is None:
-            return [value.value.id]
+                and isinstance(value.slice, gast.Slice):
+            return [value.value.id]  # (lst[1:] holds some of them: taken for all)
         return []
 
     def augmented_value(self, value):

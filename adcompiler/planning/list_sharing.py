@@ -9,7 +9,7 @@ import copy
 import gast
 
 from .. import effects
-from ..analysis import FLOAT, SCALAR
+from ..analysis import CONTAINER, FLOAT, SCALAR
 from ..ir import const, copy_tree, loads, name, target_of
 from ..resolve import MISSING
 from .views import _SELECTING
@@ -158,6 +158,7 @@ class ListSharing:
             if isinstance(st, gast.Assign) and target_of(st)[0] in same \
                     and isinstance(value, (gast.Attribute, gast.Subscript)) \
                     and isinstance(value.value, gast.Name) and self.runs_before(st, s) \
+                    and not _list_slice(value, self.kinds) \
                     and (target_of(st)[0] == lst or not self.rebound_between(lst, st, s)):
                 # (another name read from a holder on an earlier pass, before lst = []: another
                 # list)
@@ -315,7 +316,17 @@ class ListSharing:
                       + [signature.vararg, signature.kwarg] if a is not None]
             self._fresh_lists = effects.fresh_lists(self.fdef.body, params,
                                                     self.ctx.resolver.resolve)
-        return var in self._fresh_lists
+        # (or a slice of a list, lst[1:]: a new list of its entries, as list(lst) is)
+        made = self.layout.bindings(var)
+        return var in self._fresh_lists or bool(made) and all(
+            isinstance(st, gast.Assign) and _list_slice(st.value, self.kinds) for st in made)
+
+
+def _list_slice(value, kinds) -> bool:
+    """Whether ``value`` is ``lst[a:b]`` of a name holding a list (or a tuple, which cannot be
+    stored into): a new list, where an array's slice is a view."""
+    return isinstance(value, gast.Subscript) and isinstance(value.slice, gast.Slice) \
+        and isinstance(value.value, gast.Name) and kinds.get(value.value.id) == CONTAINER
 
 
 def _method_call(st):
