@@ -27,12 +27,14 @@ _CONVERSIONS = {float: "__float__", int: "__int__", complex: "__complex__", roun
                 abs: "__abs__", next: "__next__"}
 
 _SYMBOLS = {gast.Add: "+", gast.Sub: "-", gast.Mult: "*", gast.Div: "/", gast.FloorDiv: "//",
-            gast.Mod: "%", gast.Pow: "**", gast.MatMult: "@"}
+            gast.Mod: "%", gast.Pow: "**", gast.MatMult: "@", gast.BitOr: "|", gast.BitAnd: "&",
+            gast.BitXor: "^"}
 
 # the method Python calls for an arithmetic operator (and for the reflected operation)
 _OPERATOR_METHODS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
                      gast.FloorDiv: "floordiv", gast.Mod: "mod", gast.Pow: "pow",
-                     gast.MatMult: "matmul", gast.USub: "neg", gast.UAdd: "pos"}
+                     gast.MatMult: "matmul", gast.USub: "neg", gast.UAdd: "pos",
+                     gast.BitOr: "or", gast.BitAnd: "and", gast.BitXor: "xor"}
 
 
 class Callees:

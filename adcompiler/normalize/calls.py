@@ -26,9 +26,10 @@ class Calls:
         atoms."""
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
-        effect = self.check_generator_arguments(node, s) or self.as_statement(node, s)
-        if effect is not None:  # (out.append(a) if c else ..., _ = a.sort(): its value None)
-            return effect
+        effect = self.known_isinstance(node) or self.check_generator_arguments(node, s) \
+            or self.as_statement(node, s)
+        if effect is not None:  # (out.append(a) if c else ..., _ = a.sort(): its value None;
+            return effect       # isinstance(o, V) of an object of a known class: True)
         as_dict = self.namedtuple_as_dict(node, s) or self.fields_made(node, s)
         if as_dict is not None:  # (b._asdict(), dataclasses.asdict(p): a display of its fields)
             return as_dict
@@ -55,9 +56,7 @@ class Calls:
         defaulted = self.set_default(node, s)
         if defaulted is not None:  # (d.setdefault(k, v): stored if missing, then d[k] read)
             return self.expr(defaulted, s)
-        direct = self.returned_object_method(node)
-        if direct is not None:  # (v.norm() of v = a + b, objects of the user's class)
-            node = direct
+        node = self.returned_object_method(node) or node  # (v.norm() of v = a + b, a Vec)
         converted = self.conversion_method(node, s)
         if converted is not None:  # (float(q): q.__float__(), of the user's class)
             return converted

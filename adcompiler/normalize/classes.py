@@ -17,7 +17,7 @@ import gast
 
 from .. import effects
 from ..errors import AdError
-from ..ir import copy_tree, name, walk
+from ..ir import const, copy_tree, name, walk
 from ..parse import is_user_function, parse_function
 from ..resolve import local_names
 from ..rules.helpers.records import as_namedtuple, fields_dict
@@ -255,6 +255,29 @@ class ReturnedObjects:
         return call
 
 
+    def known_isinstance(self, node):
+        """For ``isinstance(v, C)`` with ``v`` a name holding an object of a known class (an
+        object argument, one made here or returned by a call; see ``object_classes``) and ``C`` a
+        global class or tuple of classes: the constant whether ``v``'s class is one of ``C``'s
+        (a method such as ``__add__`` picking how to read its operand: ``o.a if isinstance(o,
+        V) else o``); else None."""
+        if not (isinstance(node, gast.Call) and len(node.args) == 2 and not node.keywords
+                and self.is_global(node.func) and self.resolver.resolve(node.func) is isinstance
+                and isinstance(node.args[0], gast.Name)
+                and node.args[0].id in self.object_classes and self.is_global(node.args[1])):
+            return None
+        kinds = self.resolver.resolve(node.args[1])
+        kinds = kinds if isinstance(kinds, tuple) else (kinds,)
+        if not all(isinstance(k, type) for k in kinds):
+            return None
+        return const(issubclass(self.object_classes[node.args[0].id], kinds))
+
+    def picked_arm(self, node):
+        """The arm of ``a if isinstance(o, C) else b`` Python picks for ``o`` of a known class
+        (the other may not run on it: ``o.a`` of a number); else ``node``."""
+        known = self.known_isinstance(node.test) if isinstance(node, gast.IfExp) else None
+        return node if known is None else node.body if known.value else node.orelse
+
     def receiver_class_call(self, node):
         """``type(v)(args)`` or ``v.__class__(args)`` for ``v`` an object of a known class: the
         call of that class (an object made here, ``Vec(args)``); else None."""
@@ -273,7 +296,8 @@ class ReturnedObjects:
                          keywords=node.keywords)
 
 _OPERATORS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
-              gast.MatMult: "matmul", gast.Pow: "pow"}
+              gast.MatMult: "matmul", gast.Pow: "pow", gast.BitOr: "or", gast.BitAnd: "and",
+              gast.BitXor: "xor"}
 def _plain_class(cls) -> bool:
     """A class of the user's whose call makes an object of exactly that class."""
     return isinstance(cls, type) and type(cls).__call__ is type.__call__ \

@@ -54,6 +54,7 @@ class Expressions:
 
     def expr(self, node, s):
         """Flatten ``node`` to a single operation on atoms (or an atom)."""
+        node = self.picked_arm(node)  # (o.a if isinstance(o, V) else o, o a V: o.a)
         if isinstance(node, gast.Constant):
             return node
         if isinstance(node, gast.Name):

@@ -1,9 +1,11 @@
 """The ``Normalizer``'s ``itertools`` iterators over values (``chain``, ``product``,
-``pairwise``, ``combinations``, ``permutations``, ``combinations_with_replacement``): the list of
-what they give, made by a comprehension reading the items, so the derivatives of the items
-reach what was read (the plain iterators are C code the compiler does not see). The positions of
-``combinations`` and its kin are still the iterator's, over ``range``: no derivative flows
-through positions. An endless iterator is never listed: ``for i in itertools.count(a, b)``
+``pairwise``, ``combinations``, ``permutations``, ``combinations_with_replacement``, ``islice``,
+``starmap``): the list of what they give, made by a comprehension reading the items, so the
+derivatives of the items reach what was read (the plain iterators are C code the compiler does
+not see). The positions of
+``combinations`` and its kin, and of ``islice``, are still the iterator's, over ``range``: no
+derivative flows through positions, and its checks of its bounds are Python's. An endless
+iterator is never listed: ``for i in itertools.count(a, b)``
 (ended by ``break`` or ``return``, as Python's loop is) is the ``while`` loop counting ``i``,
 ``zip(xs, itertools.count())`` reads its counts by position, and a loop over any other one (a
 ``count`` given floats in ``zip``, ``cycle``, an endless ``repeat``, a generator of the user's
@@ -23,7 +25,8 @@ from ..resolve import MISSING
 
 _BY_POSITION = (itertools.combinations, itertools.permutations,
                 itertools.combinations_with_replacement)
-ITERTOOLS = (itertools.chain, itertools.product, itertools.pairwise) + _BY_POSITION
+ITERTOOLS = (itertools.chain, itertools.product, itertools.pairwise, itertools.islice,
+             itertools.starmap) + _BY_POSITION
 _ENDLESS_HINT = ("write the loop as a while loop with an explicit counter (i = 0; while True: ...; "
                  "i += 1), or go over a bounded range")
 
@@ -43,6 +46,8 @@ class ItertoolsCalls:
         if keywords or not (isinstance(repeat, gast.Constant) and type(repeat.value) is int) \
                 or (target is not itertools.product and repeat.value != 1):
             return None
+        if target is itertools.islice or target is itertools.starmap:
+            return self.sliced_or_starred(target, node, s)
         if target is not itertools.chain and target is not itertools.product \
                 and not 1 <= len(node.args) <= (1 if target is itertools.pairwise else 2):
             return None
@@ -80,6 +85,45 @@ class ItertoolsCalls:
         target_tuple = gast.Tuple(elts=[name("i%d" % k, True) for k in range(r.value)],
                                   ctx=gast.Store())
         return self.listed(picked, [(target_tuple, positions)], s)
+
+    def sliced_or_starred(self, target, node, s):
+        """``itertools.islice(xs, [start,] stop[, step])``: the items of ``xs`` at the positions
+        ``islice`` gives over ``range(len(items))`` (its bounds checked as Python checks them);
+        ``itertools.starmap(f, xs)``: ``[f(*item) for item in items]``, ``f`` (a lambda too)
+        called, and differentiated, like any call. None for other forms."""
+        if target is itertools.starmap:
+            if len(node.args) != 2 or node.keywords:
+                return None
+            fn = self.callable_of(node.args[0], s)
+            items = self.listed_items(self.endless_refused(node.args[1]), s)
+            local = self.local_fns.get(fn.id) if isinstance(fn, gast.Name) else None
+            a = local.args if local is not None and not hasattr(local, "ad_partial") else None
+            if a is None or a.defaults or a.vararg or a.kwonlyargs or a.kwarg:
+                return self.listed(gast.Call(func=fn, args=[gast.Starred(
+                    value=name("item"), ctx=gast.Load())], keywords=[]), [("item", items)], s)
+            # (a local function of n plain parameters: each item unpacked into n names, as
+            # its call would bind them; a nested function is not called with *item)
+            parts = ["a%d" % k for k in range(len(a.posonlyargs + a.args))]
+            return self.listed(gast.Call(func=fn, args=[name(v) for v in parts], keywords=[]), [
+                (gast.Tuple(elts=[name(v, True) for v in parts], ctx=gast.Store()), items)], s)
+        if not 2 <= len(node.args) <= 4 or node.keywords:
+            return None
+        items = self.listed_items(self.endless_refused(node.args[0]), s)
+        length = gast.Call(func=name(self._builtin("len")), args=[items], keywords=[])
+        positions = gast.Call(func=node.func, args=[gast.Call(
+            func=name(self._builtin("range")), args=[length], keywords=[])] + node.args[1:],
+            keywords=[])
+        positions.ad_positions = True
+        positions = self.atom(gast.Call(func=name(self._builtin("list")), args=[positions],
+                                        keywords=[]), s)
+        return self.listed(gast.Subscript(value=items, slice=name("i"), ctx=gast.Load()),
+                           [("i", positions)], s)
+
+    def endless_refused(self, node):
+        """``node``, an iterable listed whole: refused when it is an endless iterator (``islice``
+        of ``itertools.count()`` reads a part of one)."""
+        self.refuse_endless(node)
+        return node
 
     def listed_items(self, node, s):
         """``list(node)`` in a name (iterated more than once, as the iterator reads it once)."""

@@ -16,7 +16,14 @@ from ..effects import WRITING_METHODS
 from ..ir import assign, const, copy_tree, located, name, target_of, walk
 from ..resolve import MISSING
 from .dicts import makes_dict
-from .sequences import NUMBER, OTHER, SEQUENCE, gone_over_in_python, iteration_kind
+from .sequences import (
+    NUMBER,
+    OTHER,
+    SEQUENCE,
+    gone_over_in_python,
+    iterated_attribute,
+    iteration_kind,
+)
 
 
 class Loops:
@@ -186,6 +193,10 @@ class Loops:
         items = self.iterated_object(it, s) if cls is not None and not iterating else None
         if items is not None:  # (x, y = v: the list of what v.__iter__ gives)
             return items
+        held = iterated_attribute(cls) if cls is not None and iterating else None
+        if held:  # (for w in obj, its __iter__ 'return iter(self.ws)': for w in obj.ws)
+            return self.by_position(gast.Attribute(value=it, attr=held, ctx=gast.Load()), s,
+                                    iterating)
         if cls is not None and gone_over_in_python(cls, iterating):
             self.unsupported(it, "%s an object of your class (its __iter__)"
                              % ("iterating over" if iterating else "unpacking"),

@@ -12,6 +12,7 @@ miss what the loop writes into a list or array it goes over, which Python's iter
 """
 from __future__ import annotations
 
+import builtins
 import inspect
 import types
 from collections.abc import Sequence
@@ -19,8 +20,9 @@ from collections.abc import Sequence
 import gast
 import numpy as np
 
+from ..errors import AdError
 from ..ir import walk
-from ..parse import is_user_function
+from ..parse import is_user_function, parse_function
 from ..resolve import MISSING
 
 SEQUENCE, OTHER = "sequence", "other"
@@ -54,6 +56,45 @@ def gone_over_in_python(cls, iterating: bool) -> bool:
         return True
     python = [own_iter, own_getitem] if iterating else [own_iter]
     return any(isinstance(f, types.FunctionType) for f in python)
+
+
+def iterated_attribute(cls):
+    """What a loop over an object of ``cls`` goes over, when its ``__iter__`` is one of the plain
+    forms (``return iter(self.xs)``, ``yield from self.xs``, ``for v in self.xs: yield v``):
+    the name of that attribute, whose items Python's loop reads one at a time as a loop over
+    ``obj.xs`` does (seeing what the loop writes into it); None for any other ``__iter__``."""
+    method = inspect.getattr_static(cls, "__iter__", None)
+    try:
+        body = parse_function(method).tree.body if isinstance(method, types.FunctionType) \
+            else None
+    except AdError:
+        return None
+    if not body or len(body) > 1 or not method.__code__.co_varnames:
+        return None
+    this, st = method.__code__.co_varnames[0], body[-1]
+
+    def own(node):  # (self.xs)
+        return node.attr if isinstance(node, gast.Attribute) \
+            and isinstance(node.value, gast.Name) and node.value.id == this else None
+    if isinstance(st, gast.Return) and isinstance(st.value, gast.Call) \
+            and isinstance(st.value.func, gast.Name) and st.value.func.id == "iter" \
+            and len(st.value.args) == 1 and not st.value.keywords \
+            and _resolve(method, "iter") is iter:
+        return own(st.value.args[0])
+    if isinstance(st, gast.Expr) and isinstance(st.value, gast.YieldFrom):
+        return own(st.value.value)
+    if isinstance(st, gast.For) and isinstance(st.target, gast.Name) and not st.orelse \
+            and len(st.body) == 1 and isinstance(st.body[0], gast.Expr) \
+            and isinstance(st.body[0].value, gast.Yield) \
+            and isinstance(st.body[0].value.value, gast.Name) \
+            and st.body[0].value.value.id == st.target.id:
+        return own(st.iter)
+    return None
+
+
+def _resolve(fn, label):
+    """The global or builtin ``label`` in the module of the function ``fn``."""
+    return fn.__globals__.get(label, getattr(builtins, label, None))
 
 
 def join(kinds):

@@ -3,6 +3,7 @@ the ``operator`` module (``x + y`` is ``operator.add``)."""
 import builtins
 import collections
 import copy
+import functools
 import inspect
 import operator
 import sys
@@ -87,6 +88,22 @@ table.refuse(collections.defaultdict,
                  "view of its keys or values kept in a name, its length, or another read of it)",
              hint="build a plain dict: d[k] = d.get(k, 0.0) + v, or "
                   "d.setdefault(k, []).append(v)")
+table.refuse(collections.deque,
+             why="a deque is not differentiated (what its appends store, and the entries a maxlen "
+                 "drops, are not followed)",
+             hint="keep a list and drop the oldest entries yourself: buf.append(v); "
+                  "buf = buf[-n:]")
+table.refuse(builtins.vars,
+             why="the dict of an object's attributes (vars(obj)) is not differentiated",
+             hint="read the attributes by name (obj.w, obj.b), or keep the values in a dict the "
+                  "object holds (obj.params = {'w': w, 'b': b})")
+# (a partial bound to a name and called through it is inlined: normalize/local_functions.py)
+table.refuse(functools.partial,
+             why="a partial is differentiated when it is bound to a name and called through that "
+                 "name, not kept in a list, dict or other value",
+             hint="bind each partial to a name (f1 = functools.partial(g, a=x)), or keep the "
+                  "arguments in the list and call the function with them "
+                  "(for a, b in params: v = g(v, a=a, b=b))")
 
 # Functions that read the local variables of the function calling them (``vars`` only without an
 # argument), or compile code that will: what they compute depends on every local variable, through

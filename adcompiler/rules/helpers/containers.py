@@ -4,6 +4,8 @@ items, values and get, and lists joined (``+``) or repeated (``*``). A container
 the container's structure."""
 from __future__ import annotations
 
+import types
+
 import numpy as np
 
 from ...runtime import dense, element, own, unbroadcast
@@ -72,9 +74,25 @@ def prod_back(g, iterable, start=1):
     return [g * o for o in _others_products(start, list(iterable))]
 
 
+def _added_in_python(iterable, start):
+    """Refuse ``sum`` of objects of a class of the user's: Python adds them with its
+    ``__add__``/``__radd__``, which may compute anything, not the sum this rule differentiates."""
+    if isinstance(iterable, dict) or not isinstance(iterable, (list, tuple)):
+        return
+    for e in [start, *iterable]:
+        if _is_plain_object(e) and any(isinstance(getattr(type(e), m, None), types.FunctionType)
+                                       for m in ("__add__", "__radd__")):
+            raise _unsupported(
+                "sum() of objects of your class %s runs its __add__ and __radd__, which sum()'s "
+                "derivative rule does not follow" % type(e).__name__,
+                "add them with + in a loop from an object made there: total = %s(...); "
+                "for v in vs: total = total + v" % type(e).__name__)
+
+
 def sum_jvp(t_iterable, t_start, iterable=(), start=0):
     """Tangent of builtin ``sum(iterable, start)``; with a list or tuple ``start``
     (``sum(lists, [])`` concatenates), the entries' tangents one after the other."""
+    _added_in_python(iterable, start)
     if isinstance(iterable, dict):  # (sum(d): of its keys, which have no tangent)
         _number_keys(iterable)
         return t_start
@@ -139,6 +157,7 @@ def sum_back(g, iterable, start=0):
     """Adjoint of builtin ``sum(iterable, start)``: ``g`` for every entry, summed back to the
     entry's shape where the entries broadcast (an array for an array); with a list or tuple
     ``start`` (a concatenation), each entry's part of ``g``; none for a dict's keys."""
+    _added_in_python(iterable, start)
     if isinstance(iterable, dict):
         _number_keys(iterable)
         return 0.0
