@@ -78,9 +78,18 @@ def owned_attribute(aliasing, holder, objects=False):
             if not (isinstance(st.value, gast.Name) and given(aliasing, st.value.id, st)):
                 return None
             stores += 1
-        if owner in _handed(st):
+        if owner in _handed(st) and not _a_check(aliasing, st):
             return None
     return (owner, attr) if stores else None
+
+
+def _a_check(aliasing, st) -> bool:
+    """Whether ``st`` calls a run-time check of generated code (``check_dict_attribute(obj, 'h',
+    refusal)``), which reads what it is given and keeps nothing."""
+    call = st.value if isinstance(st, gast.Expr) else None
+    fn = aliasing.ctx.resolver.resolve(call.func) if isinstance(call, gast.Call) else None
+    return getattr(fn, "__module__", "").startswith(runtime.__name__) \
+        and getattr(fn, "__name__", "").startswith("check_")
 
 
 def _handed_list(aliasing, lst, store) -> bool:
