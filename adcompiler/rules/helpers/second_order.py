@@ -15,7 +15,8 @@ def own_back(g, v, x):
     """Adjoint of ``own(v, x)`` w.r.t. ``v``: a list adjoint (``own`` made a list for a list ``x``)
     goes back to the array ``v`` row by row (``v`` may be the 0.0 standing for a zero array shaped
     like ``np.asarray(x)``: the adjoint then has that shape)."""
-    if isinstance(g, list) and (v.__class__ is np.ndarray or _zero(v)):
+    if isinstance(g, list) and (v.__class__ is np.ndarray or _zero(v)) \
+            and not any(isinstance(e, (list, tuple, dict)) for e in g):
         if not g:
             return np.zeros(np.shape(v)) if v.__class__ is np.ndarray else 0.0
         rows = np.shape(v)[1:] if v.__class__ is np.ndarray else np.shape(x[0])
