@@ -392,3 +392,27 @@ def test_objects_in_a_list_attribute_next_to_a_dict_of_histories():
     # (trial 16's p1303: the check that world.history is a dict counted as handing world on,
     # so the stores into its bodies were refused)
     check_all_modes(world_with_a_dict_of_histories, [np.array([3.0, 4.0, 6.0, 3.0])])
+
+
+def dict_attribute_copied_then_appended_to(b):
+    m = Epidemic(b[0])
+    m.run(0.1, 2)
+    kept = dict(m.history)  # (a shallow copy: kept["I"] is the list m.history["I"] is)
+    m.run(0.2, 1)
+    return np.sum(np.array(kept["I"])) + len(kept["S"]) * b[1]
+
+
+def dict_argument_given_to_an_object(b, hist):
+    m = Epidemic(b[0], hist)
+    m.run(0.1, 3)
+    return np.sum(np.array(hist["I"]) ** 2)
+
+
+def test_lists_of_a_dict_attribute_seen_through_a_copy_or_the_caller_are_refused():
+    # (a review of the session's changes: the dict's lists appended to were read through a
+    # shallow copy of the dict, or through the caller's dict given to __init__: silent wrong)
+    b = np.array([0.9, 0.3])
+    with pytest.raises(ad.AdError, match="changing the list"):
+        ad.grad(dict_attribute_copied_then_appended_to)(b)
+    with pytest.raises(ad.AdError, match="changing the list"):
+        ad.grad(dict_argument_given_to_an_object)(b, {"I": [0.5], "S": []})

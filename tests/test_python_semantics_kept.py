@@ -690,16 +690,29 @@ def sum_then_nothing(items):
     return total
 
 
+def generator_listed_in_one_branch(x):
+    g = (v * 2 for v in x)
+    if x[0] > 0:
+        g = list(g)
+    return sum(g) + sum(g)  # (x[0] < 0: g is still a generator, its second sum is 0)
+
+
+def generators_kept_in_a_list(x):
+    gs = [(v * k for v in x) for k in range(1, 3)]
+    return sum(sum(g) for g in gs) + sum(sum(g) for g in gs)
+
+
 @pytest.mark.parametrize("fn", [generator_listed_twice, map_object_summed_in_a_loop,
                                 generator_function_read_twice,
-                                generator_given_to_a_helper_reading_it_twice])
+                                generator_given_to_a_helper_reading_it_twice,
+                                generator_listed_in_one_branch, generators_kept_in_a_list])
 def test_a_generator_read_twice_is_refused_not_kept_as_a_list(fn):
     # (trial 16: the generated code kept the items in a list, so the second pass found them
     # again: a wrong value, 34 for Python's 4)
     x = np.array([0.3, 1.2, 0.5])
     assert np.isfinite(fn(x))
     for transform in (ad.grad, ad.value_and_grad):
-        with pytest.raises(ad.AdError, match="more than once|read again") as info:
+        with pytest.raises(ad.AdError, match="more than once|read again|kept in a list") as info:
             transform(fn)(x)
         assert "line" in str(info.value)
     check_all_modes(generator_read_once_in_a_helper, [x])

@@ -24,13 +24,11 @@ from ..naming import Namer
 from ..resolve import Resolver
 from .attempts import extract_attempts
 from .classes import element_classes, rebound_classes
-from .closures import late_names
 from .defaultdicts import rewrite_defaultdicts
 from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
 from .generators import yielded_as_list
 from .jumps import lower_jumps
-from .later_values import read_again
 from .lists import sure_lists
 from .matches import lower_matches
 from .namespaces import resolve_namespace_aliases
@@ -84,7 +82,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
         fdef.args, sequence_params, dict_params, object_classes or {}))
     params = params_of(fdef)
     norm.bound_twice = params | _bound_twice(lowered, resolver)
-    norm.read_late, norm.read_again = late_names(lowered), read_again(lowered)
+    norm.learn_later_values(lowered)
     _learn_rebound_objects(norm, lowered, params)
     _learn_argument_lists(norm, lowered, list_classes or {}, stores)
     norm.caller_objects = params - set(number_params)

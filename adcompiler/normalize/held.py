@@ -292,8 +292,8 @@ class HeldContainers:
     def makes_a_dict(self, value) -> bool:
         """Whether the atom ``value`` is a name holding dicts only, or a temporary bound to a
         dict display or comprehension just before (``self.history = {'I': []}``)."""
-        if not isinstance(value, gast.Name):
-            return False
+        if not isinstance(value, gast.Name) or value.id in self.parameters:
+            return False  # (a caller's dict: what else holds its lists is not known here)
         if value.id in self.sure_dicts:
             return True
         if value.id not in self.temps and value.id not in self.spelled_as:

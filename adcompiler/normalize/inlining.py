@@ -81,6 +81,7 @@ class Inlining:
         self.learn_dicts(lowered, bound, renames)
         late = late_names(lowered)
         self.read_late |= late
+        self.check_kept_generators(lowered)
         # (bound once per call, as Python's cell of each call: a closure made in it holds the
         # value, even when the call runs in a loop)
         self.bound_per_call |= {renames[n] for n in enclosed & set(renames)} - late

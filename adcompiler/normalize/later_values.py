@@ -14,6 +14,7 @@ import gast
 from ..errors import AdError
 from ..ir import walk
 from ..parse import is_user_function, parse_function
+from .closures import late_names
 
 
 def read_again(body) -> set:
@@ -40,7 +41,7 @@ class LaterValues:
         generated code keeps its items in a list."""
         if self.generated:
             return  # (adcompiler's own code, checked when it was generated)
-        if target in self.read_again and self.stores[target] <= 1 and self.one_pass(value):
+        if target in self.read_again and self.one_pass(value):
             raise self.loc.error(
                 "%r holds a generator (or a map or filter object), which Python runs through "
                 "once, and is read again: its second pass finds nothing, which is not "
@@ -64,6 +65,32 @@ class LaterValues:
                     "the generator is made" % (target, again[0]), s,
                     hint="make a list ([...]) where the values are meant, or read the name "
                          "into another one first")
+
+    def learn_later_values(self, body):
+        """The names of the function's ``body`` a closure may read late or that are read again
+        (``late_names``, ``read_again``); its generators kept in containers refused."""
+        self.read_late, self.read_again = late_names(body), read_again(body)
+        self.check_kept_generators(body)
+
+    def check_kept_generators(self, body):
+        """Refuse a generator (``one_pass``) kept in a list, tuple, set or dict, or made by a
+        comprehension (``[(v * k for v in x) for k in ks]``): what reads it again finds it empty
+        in Python, the generated code keeps its items."""
+        if self.generated:
+            return
+        for node in (n for st in body for n in walk(st)):
+            kept = node.elts if isinstance(node, (gast.List, gast.Tuple, gast.Set)) \
+                else node.values if isinstance(node, gast.Dict) \
+                else [node.elt] if isinstance(node, (gast.ListComp, gast.SetComp,
+                                                     gast.GeneratorExp)) \
+                else [node.value] if isinstance(node, gast.DictComp) else []
+            for item in kept:
+                if item is not None and self.one_pass(item):
+                    raise self.loc.error(
+                        "a generator (or a map or filter object) kept in a list, tuple or dict: "
+                        "Python runs through it once, the generated code keeps its items, "
+                        "which is not supported", item,
+                        hint="make a list ([...] or list(...)) of its items instead")
 
     def one_pass(self, value) -> bool:
         """Whether ``value`` makes an iterator Python runs through once that the generated code

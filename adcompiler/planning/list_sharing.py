@@ -8,7 +8,7 @@ import copy
 
 import gast
 
-from .. import effects
+from .. import effects, runtime
 from ..analysis import CONTAINER, FLOAT, SCALAR
 from ..ir import const, copy_tree, loads, name, target_of
 from ..resolve import MISSING
@@ -37,7 +37,7 @@ class ListSharing:
             # (t = obj.items; t.append(v); obj.items = t: obj gets the list back right after,
             # and so does the list obj is an entry of; the entries' lists are checked apart)
             entries_of = self.entry_holder(holder)
-            owner = owner_given_back(self.layout, holder, s)
+            owner = owner_given_back(self, holder, s)
             names = [n for n in names if n not in (holder, entries_of, self.held_by(holder))
                      and (owner is None or n != owner[0])]
             read = self.layout.bindings(lst)[0].value
@@ -350,16 +350,24 @@ def _fills(st, v) -> bool:
         and len(call.args) == 1 and v not in loads(call.args[0])
 
 
-def owner_given_back(lay, holder, s):
+def owner_given_back(aliasing, holder, s):
     """``(obj, attr)`` when the dict or list ``holder`` that ``s`` writes a list back into is
     read from ``obj.attr`` and given back to it right after (``t = obj.hist; u = t['I'];
-    u.append(v); t['I'] = u; obj.hist = t``); else None."""
+    u.append(v); t['I'] = u; obj.hist = t``), and no other read of ``obj.attr`` is handed on;
+    else None."""
+    lay = aliasing.layout
     bound = lay.bindings(holder)
     if len(bound) != 1 or not isinstance(bound[0], gast.Assign) \
             or not isinstance(bound[0].value, gast.Attribute) \
             or not isinstance(bound[0].value.value, gast.Name):
         return None
     owner, attr = bound[0].value.value.id, bound[0].value.attr
+    for st in lay.simple:  # (another read of obj.attr handed on: c = dict(obj.hist) holds u too)
+        read = getattr(st, "value", None)
+        if isinstance(st, gast.Assign) and isinstance(read, gast.Attribute) \
+                and getattr(read.value, "id", None) == owner and read.attr == attr \
+                and not _entries_only(aliasing, target_of(st)[0]):
+            return None
     at = next(k for k, st in enumerate(lay.simple) if st is s)
     # (the entry stored back, maybe through a check, then the holder given back)
     for st in lay.simple[at + 1:at + 4]:
@@ -408,3 +416,24 @@ def _handed_over_to(aliasing, v, lst) -> bool:
     return bool(reads) and all(isinstance(st, gast.Assign) and target_of(st)[0] == lst
                                and isinstance(st.value, gast.Name) and st.value.id == v
                                for st in reads)
+
+
+def _entries_only(aliasing, var) -> bool:
+    """Whether every use of ``var`` reads an entry of it (``var[k]``), stores one into it or
+    gives it back to what it was read from (``var[k] = u``, ``obj.attr = var``), or is a
+    run-time helper of generated code (``stored_value(var, k, u, refusal)``)."""
+    for st in aliasing.layout.readers(var):
+        value = getattr(st, "value", None)
+        fn = aliasing.ctx.resolver.resolve(value.func) if isinstance(value, gast.Call) else None
+        if getattr(fn, "__module__", "").startswith(runtime.__name__):
+            continue
+        target = st.targets[0] if isinstance(st, gast.Assign) else None
+        if isinstance(value, gast.Subscript) and getattr(value.value, "id", None) == var \
+                and var not in loads(value.slice):
+            continue
+        if isinstance(target, (gast.Subscript, gast.Attribute)) and isinstance(value, gast.Name) \
+                and (value.id == var or getattr(target.value, "id", None) == var) \
+                and var not in loads(getattr(target, "slice", const(0))):
+            continue
+        return False
+    return True
