@@ -201,6 +201,16 @@ class Calls:
         array = part.value if part is not None else out
         if not (isinstance(array, gast.Name) and array.id in self.resolver.locals):
             return None
+        if part is not None:  # (out=lst[0] writes into the array a list holds: not followed)
+            error = self.loc.error(
+                "out=%s writes into an entry of %r, which is not an array here: the array it "
+                "holds may be held elsewhere too, which is not supported"
+                % (gast.unparse(part).strip(), array.id), node,
+                hint="assign the result instead: %s = f(...)" % gast.unparse(part).strip())
+            self.emit(gast.Expr(value=gast.Call(
+                func=name(self.helper("check_array", runtime.check_array)),
+                args=[name(array.id), name(self.helper("refusal", runtime.Refusal(error)))],
+                keywords=[])), s)
         if fn is np.copyto:
             value = self.atom(node.args[1], s)
         else:

@@ -295,9 +295,12 @@ class ReturnedObjects:
         return gast.Call(func=name(self.helper(cls.__name__, cls)), args=node.args,
                          keywords=node.keywords)
 
-_OPERATORS = {gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
-              gast.MatMult: "matmul", gast.Pow: "pow", gast.BitOr: "or", gast.BitAnd: "and",
-              gast.BitXor: "xor"}
+_OPERATORS = OPERATOR_NAMES = {
+    gast.Add: "add", gast.Sub: "sub", gast.Mult: "mul", gast.Div: "truediv",
+    gast.MatMult: "matmul", gast.Pow: "pow", gast.BitOr: "or", gast.BitAnd: "and",
+    gast.BitXor: "xor"}
+
+
 def _plain_class(cls) -> bool:
     """A class of the user's whose call makes an object of exactly that class."""
     return isinstance(cls, type) and type(cls).__call__ is type.__call__ \

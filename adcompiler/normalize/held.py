@@ -14,6 +14,7 @@ import gast
 
 from .. import effects, runtime
 from ..ir import assign, const, copy_tree, name, walk
+from .classes import OPERATOR_NAMES
 from .expressions import Renamer, index_value
 
 # the most entries of a list of objects of different classes a loop over it is unrolled for
@@ -352,6 +353,40 @@ class HeldContainers:
                                                     value=s.value), s))
         self.item_set(target, name(item), s)
         return True
+
+    def in_place_operator(self, s) -> bool:
+        """``z op= w`` of an object of a class of the user's defining ``__iop__`` (``__iadd__``,
+        ``__ior__``...): ``z = z.__iop__(w)``, as Python runs it (not ``z = z op w``); False
+        for other statements."""
+        target = s.target
+        cls = self.object_classes.get(target.id) if isinstance(target, gast.Name) else None
+        verb = OPERATOR_NAMES.get(type(s.op))
+        method = "__i%s__" % verb
+        if cls is None or verb is None \
+                or not isinstance(inspect.getattr_static(cls, method, None), types.FunctionType):
+            return False
+        call = gast.Call(func=gast.Attribute(value=name(target.id), attr=method, ctx=gast.Load()),
+                         args=[s.value], keywords=[])
+        self.assign_to(target.id, call, s)
+        return True
+
+    def rewritten_update(self, s) -> bool:
+        """``x op= v`` as Python runs it where that is not an arithmetic update: ``d |= e``
+        (``d.update(e)``), ``obj[k] += v`` of a user's container class, ``z += w`` of a class
+        with ``__iadd__``; True if so (refused: a list an object holds extended in place)."""
+        return self.dict_update(s) or self.item_update(s) or self.in_place_operator(s) \
+            or self.held_extension(s)
+
+    def held_extension(self, s) -> bool:
+        """Refuse ``obj.h[k] += [v]``: the list an object or a container holds, extended in place
+        (its derivative is not followed there); False otherwise."""
+        target = s.target
+        if isinstance(target, gast.Subscript) and isinstance(s.value, (gast.List, gast.Tuple)) \
+                and isinstance(target.value, (gast.Attribute, gast.Subscript)):
+            self.unsupported(s, "extending a list held by an object or a container with += [...]",
+                             "call its extend method: %s.extend(...)"
+                             % gast.unparse(target).strip())
+        return False
 
     def has_item_methods(self, obj) -> bool:
         """Whether ``obj`` is a name of an object of a class of the user's whose

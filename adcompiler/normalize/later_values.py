@@ -15,6 +15,7 @@ from ..errors import AdError
 from ..ir import walk
 from ..parse import is_user_function, parse_function
 from .closures import late_names
+from .itertools_calls import ITERTOOLS
 
 
 def read_again(body) -> set:
@@ -41,6 +42,13 @@ class LaterValues:
         generated code keeps its items in a list."""
         if self.generated:
             return  # (adcompiler's own code, checked when it was generated)
+        if isinstance(value, gast.Call) and self.is_global(value.func) \
+                and any(self.resolver.resolve(value.func) is f for f in ITERTOOLS):
+            raise self.loc.error(
+                "%r holds an itertools iterator, which Python runs lazily and once: the "
+                "generated code takes its items where it is made, which is not supported"
+                % target, s, hint="iterate over it where it is made, or make a list: "
+                                  "%s = list(...)" % target)
         if target in self.read_again and self.one_pass(value):
             raise self.loc.error(
                 "%r holds a generator (or a map or filter object), which Python runs through "

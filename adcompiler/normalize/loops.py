@@ -194,6 +194,11 @@ class Loops:
         if items is not None:  # (x, y = v: the list of what v.__iter__ gives)
             return items
         held = iterated_attribute(cls) if cls is not None and iterating else None
+        # (not when the loop names the object: a list iterator sees what it appends to obj.ws)
+        if held and isinstance(s, gast.For) and any(
+                isinstance(n, gast.Name) and n.id == getattr(it, "id", None)
+                for st in s.body for n in walk(st)):
+            held = None
         if held:  # (for w in obj, its __iter__ 'return iter(self.ws)': for w in obj.ws)
             return self.by_position(gast.Attribute(value=it, attr=held, ctx=gast.Load()), s,
                                     iterating)

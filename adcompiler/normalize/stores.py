@@ -18,7 +18,7 @@ class Stores:
     """Store methods of the ``Normalizer`` (a mixin)."""
 
     def stmt_AugAssign(self, s):
-        if self.dict_update(s) or self.item_update(s):  # (d |= e: d.update(e))
+        if self.rewritten_update(s):
             return
         target = self.through_flat(s.target)
         if isinstance(target, gast.Name):

@@ -84,9 +84,11 @@ class ListSharing:
         aliasing = [st for bindings in same.values() for st in bindings]
         # (v shares lst at s unless lst is bound again after a binding relating them, by one
         # that is not itself such a binding: p = params; then p = dict(p) in the loop)
+        read = [b for b in same[lst] if isinstance(b.value, gast.Attribute)]  # (t = o.v)
         names = {v for v, bindings in same.items() if v != lst and self.read_after(v, s)
                  and not self.rebound_before_read(v, s) and not _handed_over_to(self, v, lst)
-                 and any(self.runs_before(st, s) and not self.rebound_between(lst, st, s, bindings)
+                 and any(self.runs_before(st, s)
+                         and not self.rebound_between(lst, st, s, bindings + read)
                          for st in bindings)}
         containers = sorted({t for st in self.layout.simple for t in target_of(st) if t})
         holding, grown = set(same), True
@@ -104,30 +106,6 @@ class ListSharing:
                     names.add(container)
         names |= self.holders_reading_after(lst, same, s)
         return sorted({n for n in names if n not in self.ctx.temps} or names)
-
-    def check_kept_views(self):
-        """Refuse ``v = d.values()`` (or ``d.items()``) read after a store into the dict ``d``
-        that may run after it: the view shows the entries stored then, which the derivative
-        would not follow (it reads the entries the view had)."""
-        lay = self.layout
-        for s in lay.simple:
-            method = _method_call(s)
-            if self.ctx.generated or method is None or method[1] not in ("values", "items") \
-                    or not isinstance(s, gast.Assign):
-                continue
-            view, held = target_of(s)[0], method[0]
-            for st in lay.simple:
-                stored = isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript) \
-                    and getattr(st.targets[0].value, "id", None) == held
-                changed = _method_call(st) in ((held, "update"), (held, "setdefault"),
-                                               (held, "pop"), (held, "clear"))
-                if (stored or changed) and self.runs_before(s, st) \
-                        and self.read_after(view, st) and not self.dead_at(view, st):
-                    raise self.loc.error(
-                        "%r holds a view of the dict %r, read after a store into the dict: the "
-                        "view shows the entries stored, which the derivative does not follow"
-                        % (view, held), s,
-                        hint="call %s.%s() where the entries are read" % (held, method[1]))
 
     def filled_then_handed(self, v, lst) -> bool:
         """Whether ``v`` is a dict or list made here (``items = {}``, a comprehension's), only
@@ -274,11 +252,12 @@ class ListSharing:
                     same.setdefault(bound, []).append(st)
                     grown = True
                 elif bound in same and isinstance(value, gast.Attribute):
-                    # (t = obj.items: what obj.items = lst stored is t; lst may be held by
-                    # another object too, b = P(lst))
+                    # (t = obj.items: what obj.items = lst stored is t, by that read too; lst
+                    # may be held by another object, b = P(lst))
                     for v, store in _attribute_stores(self, value):
                         if store not in same.get(v, ()):
                             same.setdefault(v, []).append(store)
+                            same[bound].append(st)
                             grown = True
                 elif bound in same and isinstance(value, gast.Name) \
                         and st not in same.get(value.id, ()):
@@ -437,3 +416,28 @@ def _entries_only(aliasing, var) -> bool:
             continue
         return False
     return True
+
+
+def check_kept_views(aliasing) -> None:
+    """Refuse ``v = d.values()`` (or ``d.items()``) read after a store into the dict ``d``
+    that may run after it: the view shows the entries stored then, which the derivative
+    would not follow (it reads the entries the view had)."""
+    lay = aliasing.layout
+    for s in lay.simple:
+        method = _method_call(s)
+        if aliasing.ctx.generated or method is None or method[1] not in ("values", "items") \
+                or not isinstance(s, gast.Assign):
+            continue
+        view, held = target_of(s)[0], method[0]
+        for st in lay.simple:
+            stored = isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript) \
+                and getattr(st.targets[0].value, "id", None) == held
+            changed = _method_call(st) in ((held, "update"), (held, "setdefault"),
+                                           (held, "pop"), (held, "clear"))
+            if (stored or changed) and aliasing.runs_before(s, st) \
+                    and aliasing.read_after(view, st) and not aliasing.dead_at(view, st):
+                raise aliasing.loc.error(
+                    "%r holds a view of the dict %r, read after a store into the dict: the "
+                    "view shows the entries stored, which the derivative does not follow"
+                    % (view, held), s,
+                    hint="call %s.%s() where the entries are read" % (held, method[1]))

@@ -19,6 +19,7 @@ from .aliasing import Aliasing, mark_in_place_helpers
 from .calls import StatementPlanner
 from .complex_values import makes_complex
 from .entries import owned_attribute, restore_entry_objects
+from .list_sharing import check_kept_views
 from .objects import ObjectStores, varied_with_attributes
 from .webs import split_webs
 
@@ -188,7 +189,7 @@ def _analyse_memory(fdef, params, wrt, arg_kinds, ctx) -> tuple:
         return layout, kinds, kind_of_value, None
     aliasing.syncs.closed = True
     aliasing.check_element_updates()
-    aliasing.check_kept_views()
+    check_kept_views(aliasing)
     aliasing.record_shared_writes()
     return layout, kinds, kind_of_value, aliasing
 

@@ -87,7 +87,8 @@ class StoreChecks:
                              | {v for v in self.holders_seeing(var, s)
                                 if not self.given_an_earlier_array(v, var, s, holder=True)})
         if holder is not None:  # (x of obj.attr or d[k]: a list or dict, maybe, held elsewhere too)
-            viewers = sorted(set(viewers) | set(self.list_sharers(var, s)))
+            viewers = sorted(set(viewers) | set(self.list_sharers(var, s))
+                             | self.held_memory_read_after(var, holder, s))
             self.guard_other_attributes(var, holder, s)
         viewers = [v for v in viewers if v != holder]
         if viewers and not self.syncs.add(s, var, self.sharing_memory(var) | set(viewers)):
@@ -108,6 +109,18 @@ class StoreChecks:
         return {c for c in copies | set(self.copied_from(container))
                 if c != container and c not in self.ctx.temps
                 and any(self.read_after(n, s) for n in self.same_list(c))}
+
+    def held_memory_read_after(self, var, holder, s) -> set:
+        """For ``x[k] = v`` of an array ``x = obj.attr`` given back to ``obj``: the names read
+        after ``s`` that may share its memory other than through ``obj`` (``b = H(a.v[:2]);
+        b.v[0] = u`` changes ``a.v``)."""
+        bound = self.layout.bindings(var)
+        read = bound[0].value if len(bound) == 1 and isinstance(bound[0], gast.Assign) else None
+        if not isinstance(read, gast.Attribute) or getattr(read.value, "id", None) != holder \
+                or is_container(self.kinds.get(var)) or var in self.ctx.containers:
+            return set()
+        return {n for n in self.reachable_memory(var) - {var, holder}
+                if n not in self.ctx.temps and self.read_after(n, s) and self.may_run_before(n, s)}
 
     def guard_other_attributes(self, var, holder, s):
         """``x[k] = v`` of ``x = obj.attr`` stored back into ``obj``: no other attribute of

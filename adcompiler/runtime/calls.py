@@ -167,6 +167,11 @@ def _dispatch(active, fn, args):
                           hint="use np.vectorize(f), or call f in a loop")
     if _callable_object(fn):  # (a library's callable object: through a rule)
         return _object_trampoline(type(fn), len(args)), (fn,) + args, active, None
+    if isinstance(fn, types.MethodType) and isinstance(fn.__self__, type):
+        # (type(obj).make(...), a classmethod reached at run time: its function given the class
+        # first, as Python calls it; a trampoline of the bound method would call itself)
+        return _trampoline(fn.__func__, len(args) + 1), (fn.__self__,) + args, \
+            tuple(i for i in active if i), None
     _check_stateless(active, fn)
     return _trampoline(fn, len(args)), args, tuple(i - 1 for i in active if i), None
 
@@ -183,7 +188,7 @@ def _class_method(obj, name):
     function bound to it), else None."""
     bound = getattr(obj, name)
     func = getattr(bound, "__func__", None)
-    if isinstance(bound, types.MethodType) and bound.__self__ is obj \
+    if isinstance(bound, types.MethodType) and bound.__self__ is obj and not isinstance(obj, type) \
             and isinstance(func, types.FunctionType) and not is_library_function(func):
         return bound
     return None
