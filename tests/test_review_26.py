@@ -110,6 +110,16 @@ def list_of_a_dict_attribute_extended_with_plus_equals(x):
     return np.sum(np.array(m.history["I"]) ** 2)
 
 
+def count_kept_in_a_name(x):
+    s = 0.0
+    c = itertools.count(2)
+    for i in c:
+        s = s + x[0] * i
+        if i >= 4:
+            break
+    return s
+
+
 def classmethod_through_type_of_an_object(x):
     g = _Gauss.fitted(x)
     g2 = type(g).fitted(x * 2.0)
@@ -125,6 +135,7 @@ def classmethod_through_type_of_an_object(x):
     (appended_through_an_attribute_read_by_name, "changing the list a.v"),
     (written_through_a_view_another_object_holds, "writing into 'b.v' changes 'a'"),
     (list_of_a_dict_attribute_extended_with_plus_equals, "extend"),
+    (count_kept_in_a_name, "itertools iterator"),
     (classmethod_through_type_of_an_object, "created inside"),
 ])
 def test_what_the_review_found_is_refused(fn, words):

@@ -6,6 +6,7 @@ differ are refused (``check_kept_lazy``; a dict's view read after a store into t
 from __future__ import annotations
 
 import inspect
+import itertools
 import types
 from collections import Counter
 
@@ -43,12 +44,13 @@ class LaterValues:
         if self.generated:
             return  # (adcompiler's own code, checked when it was generated)
         if isinstance(value, gast.Call) and self.is_global(value.func) \
-                and any(self.resolver.resolve(value.func) is f for f in ITERTOOLS):
+                and any(self.resolver.resolve(value.func) is f for f in ITERTOOLS + (
+                    itertools.count, itertools.cycle, itertools.repeat)):
             raise self.loc.error(
                 "%r holds an itertools iterator, which Python runs lazily and once: the "
                 "generated code takes its items where it is made, which is not supported"
-                % target, s, hint="iterate over it where it is made, or make a list: "
-                                  "%s = list(...)" % target)
+                % target, s, hint="iterate over it where it is made (for v in "
+                                  "itertools.count(...)), or keep a list of a bounded one")
         if target in self.read_again and self.one_pass(value):
             raise self.loc.error(
                 "%r holds a generator (or a map or filter object), which Python runs through "
