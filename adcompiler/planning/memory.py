@@ -49,10 +49,8 @@ class SharedMemory(ContainerContents, ProgramOrder):
         the lists, tuples and dicts that hold one of them (their entries, and what is read from
         them: ``for idx in [W]``, idx may be W)."""
         found = self.sharing_memory(var)
-        stores = [(into, set(names)) for st, into, names in self.stores()
-                  if is_container(self.kinds.get(into)) or into in self.ctx.containers
-                  or isinstance(st.targets[0] if isinstance(st, gast.Assign) else None,
-                                gast.Attribute)]  # (obj.v = arr: obj holds arr, as a list)
+        stores = [(into, set(names)) for _, into, names in self.stores()
+                  if is_container(self.kinds.get(into)) or into in self.ctx.containers]
         # (a shallow copy holds the same objects: ``terms = terms + [w]``, ``list(lst)``)
         stores += [(c, set(self.copied_from(c))) for c in self.containers()]
         # (a temporary handed over to a name is that name's array: ``t1 = g / n; g = t1``)

@@ -61,6 +61,9 @@ class StoreChecks:
                     or is_container(self.kinds.get(var)) or var in self.ctx.containers:
                 continue
             sharing = self.reachable_memory(var) - {var}
+            holder = getattr(s, "ad_written_back", None)
+            if holder is not None:  # (a.v = arr; t = a.v; t[0] = u changes arr)
+                sharing |= self.held_memory_read_after(var, holder, s)
             if sharing:
                 self.syncs.add(s, var, sharing)
 
@@ -114,13 +117,28 @@ class StoreChecks:
         """For ``x[k] = v`` of an array ``x = obj.attr`` given back to ``obj``: the names read
         after ``s`` that may share its memory other than through ``obj`` (``b = H(a.v[:2]);
         b.v[0] = u`` changes ``a.v``)."""
-        bound = self.layout.bindings(var)
+        lay = self.layout
+        bound = lay.bindings(var)
         read = bound[0].value if len(bound) == 1 and isinstance(bound[0], gast.Assign) else None
         if not isinstance(read, gast.Attribute) or getattr(read.value, "id", None) != holder \
-                or is_container(self.kinds.get(var)) or var in self.ctx.containers:
+                or is_container(self.kinds.get(var)):
             return set()
-        return {n for n in self.reachable_memory(var) - {var, holder}
-                if n not in self.ctx.temps and self.read_after(n, s) and self.may_run_before(n, s)}
+        # (what obj.attr was given, and what shares its memory: a.v = arr, b.v = a.v[:2])
+        given = {st.value.id for st in lay.simple if isinstance(st, gast.Assign)
+                 and isinstance(st.targets[0], gast.Attribute) and st.targets[0].attr == read.attr
+                 and getattr(st.targets[0].value, "id", None) == holder
+                 and isinstance(st.value, gast.Name) and st.value.id != var}
+        shared = set().union(set(), *map(self.reachable_memory, given))
+        if all(is_container(self.kinds.get(g)) for g in given):
+            return set()  # (a list given: x[k] = v replaces an entry, it writes no array)
+        # (and another object given one of them, its attribute read afterwards: b = P(arr))
+        others = {st.targets[0].value.id for st in lay.simple if isinstance(st, gast.Assign)
+                  and isinstance(st.targets[0], gast.Attribute)
+                  and isinstance(st.targets[0].value, gast.Name)
+                  and st.targets[0].value.id != holder
+                  and isinstance(st.value, gast.Name) and st.value.id in shared}
+        return {n for n in (shared | others) - {var, holder} if n not in self.ctx.temps
+                and self.read_after(n, s) and self.may_run_before(n, s)}
 
     def guard_other_attributes(self, var, holder, s):
         """``x[k] = v`` of ``x = obj.attr`` stored back into ``obj``: no other attribute of
