@@ -79,28 +79,28 @@ class Adam:
         return params - self.rate * m_hat / (np.sqrt(v_hat) + self.eps)
 
 
+def check_player(title, loss, args, names):
+    """The gradient of ``loss`` w.r.t. its first argument (the player it trains) against finite
+    differences, and w.r.t. its second (the other player, stopped): zero, though finite
+    differences are not. Returns the first."""
+    trained, stopped = ad.grad(loss, wrt=(0, 1))(*args)
+    numeric = [central_differences(loss, args, k) for k in (0, 1)]
+    print(title + ":")
+    print("  d/d %s: adcompiler" % names[0], trained, " finite differences", numeric[0])
+    print("  d/d %s: adcompiler" % names[1], stopped, "(stopped)  finite differences", numeric[1])
+    np.testing.assert_allclose(trained, numeric[0], rtol=1e-6, atol=1e-9)
+    assert np.all(stopped == 0.0) and np.max(np.abs(numeric[1])) > 1e-2
+    return trained
+
+
 def check_gradients(rng):
     gen, disc = np.array([0.5, -0.3]), np.array([0.2, 0.4, -0.1])
     z, real = rng.randn(64), REAL_MEAN + REAL_STD * rng.randn(64)
     np.set_printoptions(precision=6, suppress=True)
 
-    d_gen, d_disc = ad.grad(generator_loss, wrt=(0, 1))(gen, disc, z)
-    numeric_gen = central_differences(generator_loss, (gen, disc, z), 0)
-    numeric_disc = central_differences(generator_loss, (gen, disc, z), 1)
-    print("generator loss:")
-    print("  d/d gen : adcompiler", d_gen, " finite differences", numeric_gen)
-    print("  d/d disc: adcompiler", d_disc, "(stopped)  finite differences", numeric_disc)
-    np.testing.assert_allclose(d_gen, numeric_gen, rtol=1e-6, atol=1e-9)
-    assert np.all(d_disc == 0.0) and np.max(np.abs(numeric_disc)) > 1e-2
-
-    d_disc, d_gen = ad.grad(discriminator_loss, wrt=(0, 1))(disc, gen, z, real)
-    numeric_disc = central_differences(discriminator_loss, (disc, gen, z, real), 0)
-    numeric_gen = central_differences(discriminator_loss, (disc, gen, z, real), 1)
-    print("discriminator loss:")
-    print("  d/d disc: adcompiler", d_disc, " finite differences", numeric_disc)
-    print("  d/d gen : adcompiler", d_gen, "(stopped)  finite differences", numeric_gen)
-    np.testing.assert_allclose(d_disc, numeric_disc, rtol=1e-6, atol=1e-9)
-    assert np.all(d_gen == 0.0) and np.max(np.abs(numeric_gen)) > 1e-2
+    check_player("generator loss", generator_loss, (gen, disc, z), ("gen ", "disc"))
+    d_disc = check_player("discriminator loss", discriminator_loss, (disc, gen, z, real),
+                          ("disc", "gen "))
 
     both_gen, both_disc = ad.grad(both_losses, wrt=(0, 1))(gen, disc, z, real)
     np.testing.assert_allclose(both_gen, ad.grad(generator_loss)(gen, disc, z), rtol=1e-12)
