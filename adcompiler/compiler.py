@@ -26,6 +26,7 @@ from .optimizer_inputs import facts_of, is_pure_call
 from .parse import parse_function, unwrap
 from .planning import plan_function
 from .planning.complex_values import checked_result
+from .planning.identities import FollowByIdentity, entry_checks, result_checks
 from .reverse import ReverseMode
 from .rules.helpers.elementwise import nonzero_or_inf
 from .shapes import constants_as_numbers
@@ -141,10 +142,14 @@ def normalized_source(fn) -> str:
 class _Reverse:
     """The reverse-mode pieces of one function: entry code, forward pass, backward pass."""
 
-    def __init__(self, fn, wrt_positions, arg_kinds, split_names=None, top_level=True):
+    def __init__(self, fn, wrt_positions, arg_kinds, split_names=None, top_level=True,
+                 by_identity=False):
         self.parsed, self.ctx, fdef = _stage(fn, arg_kinds)
         self.fn = fn
         ctx = self.ctx
+        if by_identity:
+            ctx.by_identity = True
+            ctx.attribute_table = ctx.namer.fresh("attribute_adjoints")
         # before any callee is named: a recursive call of another pair must not take them
         if split_names:
             ctx.namer.reserve(split_names)
@@ -190,6 +195,8 @@ class _Reverse:
         self.entry = rev.callee_guards(ctx) + (rev.fresh_start() + rev.distinct_arguments()
                                                if top_level else rev.distinct_entries()) \
             + self.entry
+        if by_identity:
+            self.entry += entry_checks(rev.plan, ctx, self.kinds)
         for stmt in self.forward:
             for node in walk(stmt):
                 if isinstance(node, gast.stmt) and not isinstance(
@@ -216,6 +223,8 @@ class _Reverse:
             result = rev.plan.result
             rev.live = {result} if result is not None and result in rev.plan.active else set()
         out = rev.backward(rev.plan.body)
+        if self.ctx.by_identity:  # (the attributes' adjoints, by object: planning/identities.py)
+            out.insert(0, assign(self.ctx.attribute_table, gast.Dict(keys=[], values=[])))
         # (a NumPy function or a helper given Python floats may give a NumPy scalar: a float
         # gradient is then made a float; math functions, the tape and unbroadcast keep floats)
         keeping = {n for n, o in self.ctx.bindings.objects.items()
@@ -286,6 +295,15 @@ class _Reverse:
         return fns, source
 
 
+def _reverse_of(fn, wrt_positions, arg_kinds, **options) -> _Reverse:
+    """The reverse-mode pieces of ``fn``, with attributes followed by identity when a store into
+    an object other names reach cannot be followed by name (``planning/identities.py``)."""
+    try:
+        return _Reverse(fn, wrt_positions, arg_kinds, **options)
+    except FollowByIdentity:
+        return _Reverse(fn, wrt_positions, arg_kinds, by_identity=True, **options)
+
+
 @hooks.disk_cached
 def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
                   as_tuple=None) -> Compiled:
@@ -295,7 +313,7 @@ def build_reverse(fn, wrt_positions, arg_kinds=None, mode="grad", optimize=True,
     ``arg_kinds`` (from ``kind_of``) lets the code skip work that the argument types make
     unnecessary; None gives code generated without them, for reading (see ``ad.source``).
     Gradients come as a tuple when ``as_tuple`` (default: when there are several)."""
-    r = _Reverse(fn, wrt_positions, arg_kinds)
+    r = _reverse_of(fn, wrt_positions, arg_kinds)
     rev, ctx = r.rev, r.ctx
     seed = []
     result = rev.plan.result
@@ -380,7 +398,7 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     position in ``wrt_positions`` (0.0 for none; cast to the argument's type when ``reusable``,
     the public vjp). The backward can be called many times: it does not consume the tape."""
     parsed_names = _reserved_split_names(fn)
-    r = _Reverse(fn, wrt_positions, arg_kinds, split_names=parsed_names, top_level=reusable)
+    r = _reverse_of(fn, wrt_positions, arg_kinds, split_names=parsed_names, top_level=reusable)
     rev, ctx = r.rev, r.ctx
     fwd_name, bwd_name = parsed_names
     ctx.namer.reserve(parsed_names)
@@ -415,8 +433,9 @@ def build_split(fn, wrt_positions, arg_kinds=None, reusable=True, optimize=True)
     fwd_ret = gast.Tuple(elts=[result_value,
                                gast.Tuple(elts=[name(v) for v in saved], ctx=gast.Load())],
                          ctx=gast.Load())
+    checks = result_checks(rev.plan, ctx) if ctx.by_identity else []
     fwd = r.function(fwd_name, r.fdef.args,
-                     maybe_unbound + r.entry + r.forward + [gast.Return(value=fwd_ret)])
+                     maybe_unbound + r.entry + r.forward + checks + [gast.Return(value=fwd_ret)])
     fns, source = r.finish([fwd, bwd], optimize)
     fns[fwd_name].__adcompiler_primal__ = unwrap(fn)  # (its result's kind: planning.kinds)
     return Split(fns[fwd_name], fns[bwd_name], source)
@@ -466,7 +485,20 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     parameters ``wrt_positions`` (``tangents`` holds one tangent per position). ``batched``: every
     tangent has a leading batch axis (raises batched.Unbatchable when the function does not allow
     it)."""
+    try:
+        return _jvp_of(fn, wrt_positions, arg_kinds, optimize, batched, top_level)
+    except FollowByIdentity:
+        return _jvp_of(fn, wrt_positions, arg_kinds, optimize, batched, top_level,
+                       by_identity=True)
+
+
+def _jvp_of(fn, wrt_positions, arg_kinds, optimize, batched, top_level,
+            by_identity=False) -> Compiled:
+    """``build_jvp``, with attributes' tangents followed by name or by object identity."""
     parsed, ctx, fdef = _stage(fn, arg_kinds)
+    if by_identity:
+        ctx.by_identity = True
+        ctx.attribute_table = ctx.namer.fresh("attribute_tangents")
     params = param_names(fdef)
     wrt = [params[i] for i in wrt_positions]
     jname = label_of(fn) + "_jvp"
@@ -480,7 +512,12 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     fm = (BatchedForwardMode if batched else ForwardMode)(plan, ctx)
     tangents = ctx.namer.fresh("tangents")
     entry = _jvp_entry(fm, ctx, wrt, tangents, top_level)
+    if by_identity:
+        entry += [assign(ctx.attribute_table, gast.Dict(keys=[], values=[]))] \
+            + entry_checks(plan, ctx, kinds)
     body = fm.transform(fm.plan.body) + fm.registrations(fm.plan.ret_node)
+    if by_identity:
+        body += result_checks(plan, ctx)
     out = _jvp_return(fm, ctx)
     if not top_level:
         out.value.elts[0] = checked_result(out.value.elts[0], ctx, arg_kinds, parsed.name)

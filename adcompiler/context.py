@@ -49,6 +49,10 @@ class Context:
         # values may be complex (a complex argument or constant, a cast, an FFT): the rules of
         # rules/complex_rules.py apply (set by the compiler and by planning)
         self.complex_mode = False
+        # attributes' adjoints and tangents kept by object identity (planning/identities.py),
+        # in the table of this name in generated code
+        self.by_identity = False
+        self.attribute_table = None
 
     def helper(self, name: str) -> str:
         """The generated code's name for a helper used by rules: np, math, a runtime function or

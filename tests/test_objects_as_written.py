@@ -338,7 +338,6 @@ def test_lazy_initialisation_and_counters(m):
 @pytest.mark.parametrize("name, words", [
     ("reads_back", [".out", "called function", "line"]),
     ("for_effect", ["forward", "for its effect", "line"]),
-    ("stores_in_a_layer", ["cache", "not an argument", "line"]),
 ])
 def test_stored_values_the_derivative_cannot_follow_are_refused(m, name, words):
     with pytest.raises(ad.AdError) as info:
@@ -467,8 +466,19 @@ def test_objects_made_inside_the_function_from_differentiated_values(m):
     assert "new_object(Dense)" in source and "layer.W = W\n" in source, source
 
 
+def test_a_store_into_a_layer_of_the_method_object_is_followed(m):
+    # refused until session 27 ("'self.fc1' is not an argument"): the layer's attributes are
+    # followed by identity; the stored value does not reach the result, the side effect stays
+    net = m.Net()
+    np.testing.assert_allclose(ad.grad(net.stores_in_a_layer)(X3.copy()), 2 * X3)
+    np.testing.assert_allclose(net.fc1.cache, 2 * X3)
+    check_all_modes(m.Net().stores_in_a_layer, [X3], second_order=False)
+
+
 def test_a_store_into_an_object_made_here_after_it_was_handed_on_is_refused(m):
-    with pytest.raises(ad.AdError, match="also reached under another name"):
+    # (the method of an object read from a list is called with code of its own: what it stores
+    # would be followed by name)
+    with pytest.raises(ad.AdError, match=r"also reached under another name|returns\) an object"):
         ad.grad(m.stored_into_after_handed_on)(W1, RNG.normal(size=(3, 4)), XS.copy())
 
 

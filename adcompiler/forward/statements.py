@@ -35,10 +35,33 @@ class Statements:
             self.transform_call(s, out)
             return
         self.emit_primal(s, plan, out)
+        if self.plan.read_attributes is not None and plan.kind in ("attr", "setattr"):
+            self.attribute_by_identity(s, plan, out)
+            return
         if target is None or target not in self.plan.active:
             self.inactive_statement(s, plan, out)
             return
         getattr(self, _STEPS.get(plan.kind, "no_tangent"))(s, plan, out)
+
+    def attribute_by_identity(self, s, plan, out):
+        """``t = obj.attr`` and ``obj.attr = v`` when attributes are followed by identity: the
+        tangent is in the table's entry of the object, whatever name reached it."""
+        table = name(self.ctx.attribute_table)
+        if plan.kind == "attr":
+            bound = target_of(s)[0]
+            expr = None
+            if bound in self.plan.active:
+                expr = gast.Call(func=name(self.helper("attribute_tangent")),
+                                 args=[table, s.value.value, const(s.value.attr)], keywords=[])
+            self.set_tangent(bound, expr, out, s)
+            if expr is not None and self.plan.kinds.get(bound) not in ("float", "scalar"):
+                self.maybe_zero.add(bound)  # (an attribute without a tangent: 0.0 for an array)
+        elif s.targets[0].attr in self.plan.read_attributes:
+            t = self.tangent_of(s.value) or const(0.0)
+            call = gast.Call(func=name(self.helper("set_attribute_tangent")),
+                             args=[table, s.targets[0].value, const(s.targets[0].attr), t],
+                             keywords=[])
+            out.append(located(gast.Expr(value=call), s))
 
     def emit_primal(self, s, plan, out):
         """The user's statement, with the checks before and after it (and, before a list with no

@@ -16,6 +16,7 @@ from ..analysis import FLOAT, SCALAR, varied_names
 from ..ir import list_method, loads, target_of, walk
 from .call_plans import _user_callable
 from .entries import fresh_puts, owned_attribute
+from .identities import FollowByIdentity
 from .kinds import kind_of
 from .plan import Plan, _call_text
 
@@ -173,6 +174,17 @@ class ObjectStores:
             if plan.kind != "setattr" or not any(n in self.varied for n in plan.diff_reads):
                 continue
             obj, attr = s.targets[0].value.id, s.targets[0].attr
+            if self.ctx.by_identity:
+                # (any name may reach the object: its table entry is the same; what may still
+                # go wrong is an array held by others changed in place)
+                why = getattr(s, "ad_restored", False) and self.shared_entry_arrays(obj, attr, s)
+                if why:
+                    raise self.loc.error(
+                        "storing a value that depends on %s in %s.%s: %s, so the derivative "
+                        "could not follow it" % (", ".join(self.wrt), self.aliasing.spelled(obj),
+                                                 attr, why), s,
+                        hint="give each object its own array (p.%s = v.copy())" % attr)
+                continue
             readers = sorted({n.value.id for n in walk(self.fdef)
                               if isinstance(n, gast.Attribute) and n.attr == attr
                               and isinstance(n.ctx, gast.Load) and isinstance(n.value, gast.Name)})
@@ -198,11 +210,16 @@ class ObjectStores:
                 why = "%r.%s is read here too, which may be the same object" % (
                     [r for r in readers if r != obj][0], attr)
             if why:
-                raise self.loc.error(
+                error = self.loc.error(
                     "storing a value that depends on %s in %s.%s: %s, so the derivative could not "
                     "follow it" % (", ".join(self.wrt), self.aliasing.spelled(obj), attr, why), s,
                     hint="store values in an argument of the function (self.%s = v) and read them "
                          "through it, or return the value instead" % attr)
+                if self.ctx.generated or self.ctx.called:
+                    raise error
+                raise FollowByIdentity(error.message, function=error.function,
+                                       filename=error.filename, lineno=error.lineno,
+                                       col=error.col, hint=error.hint)
             if obj not in made:  # (an object made here is the caller's only when returned)
                 stored.append((obj, attr))
         return sorted(set(stored))
@@ -234,6 +251,13 @@ class ObjectStores:
                  and not al.dead_at(r, s)]
         if stale:
             return "%r.%s is read here too, which may be the same object" % (stale[0], attr)
+        return self.shared_entry_arrays(obj, attr, s)
+
+    def shared_entry_arrays(self, obj, attr, s):
+        """Why the store ``s`` of ``obj.attr``, ``obj`` an entry of a list stored back after it,
+        cannot be followed when the entries' ``attr`` arrays are changed in place: the array
+        stored may be another name's too (else None)."""
+        al = self.aliasing
         if attr in al.entry_updates.get(al.entry_holder(obj), ()) \
                 and not self.own_array(s.value.id, obj, attr):
             # (the entries' arrays, checked apart when the function is called, stay apart)

@@ -19,6 +19,7 @@ from .aliasing import Aliasing, mark_in_place_helpers
 from .calls import StatementPlanner
 from .complex_values import makes_complex
 from .entries import owned_attribute, restore_entry_objects
+from .identities import check_followable, check_not_differentiated_again, identity_activity
 from .list_sharing import check_kept_views
 from .objects import ObjectStores, varied_with_attributes
 from .webs import split_webs
@@ -44,6 +45,8 @@ class FunctionPlan:
     index_checks: dict   # id(statement) -> the run-time check of an operand without a derivative
     # (statement, kinds) -> the kind of the value it computes given those kinds of its operands
     kind_of_value: Callable
+    # attributes whose adjoints are kept by object identity and read (None: followed by name)
+    read_attributes: set | None = None
 
     def kind_of(self, node):
         """The kind of an operand (``kinds.kind_of``)."""
@@ -95,6 +98,8 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     kinds of its arguments ``arg_kinds`` (parameter -> kind or None). ``tangents``: for forward
     mode, where an operand checked at run time needs a tangent (see ``check_ignored_operands``).
     May rewrite ``fdef``: names of several kinds split into webs, syncs after shared writes."""
+    if ctx.generated:
+        check_not_differentiated_again(fdef, ctx)
     mark_in_place_helpers(fdef.body[:-1], ctx.resolver)
     ctx.complex_mode = ctx.complex_mode or makes_complex(fdef, ctx.resolver)
     params = {a.id for a in fdef.args.posonlyargs + fdef.args.args + fdef.args.kwonlyargs}
@@ -111,12 +116,18 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     statements = StatementPlanner(fdef, layout, kinds, params, wrt, aliasing, ctx)
     plans = {id(s): statements.plan(s) for s in layout.simple}
     diff_reads = lambda s: plans[id(s)].diff_reads  # noqa: E731
-    varied = varied_with_attributes(layout, plans, wrt, diff_reads)
+    result = ret.value.id if isinstance(ret.value, gast.Name) else None
+    read_attributes = None
+    if ctx.by_identity:
+        varied, active, read_attributes = identity_activity(layout, plans, wrt, result,
+                                                            diff_reads)
+    else:
+        varied = varied_with_attributes(layout, plans, wrt, diff_reads)
     objects = ObjectStores(fdef, layout, kinds, params, wrt, varied, plans, aliasing, ctx)
     objects.check_written_arguments()
     unfollowed = objects.check_attribute_stores()
-    result = ret.value.id if isinstance(ret.value, gast.Name) else None
-    active = activity(layout, wrt, result, diff_reads, varied)
+    if not ctx.by_identity:
+        active = activity(layout, wrt, result, diff_reads, varied)
     index_checks = check_ignored_operands(layout, plans, wrt, result, varied, ctx.loc,
                                           ctx.generated or _rule_helper(ctx), kinds,
                                           {id(s) for s in fdef.body[:-1]})
@@ -124,10 +135,18 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
                        aliasing.array_guards, ctx.generated, statements.known_class)
     if tangents and any(isinstance(c, tuple) for c in index_checks.values()):
         # forward mode checks the tangents of operands checked at run time: they need one
-        active = activity(layout, wrt, result, lambda s: plans[id(s)].diff_reads + [
-            n for ns in plans[id(s)].ignored.values() for n in ns], varied)
-    return FunctionPlan(fdef, wrt, params, fdef.body[:-1], ret, result, layout, kinds, aliasing,
-                        plans, varied, unfollowed, active, index_checks, kind_of_value)
+        reads = lambda s: plans[id(s)].diff_reads + [  # noqa: E731
+            n for ns in plans[id(s)].ignored.values() for n in ns]
+        if ctx.by_identity:
+            _, active, read_attributes = identity_activity(layout, plans, wrt, result, reads)
+        else:
+            active = activity(layout, wrt, result, reads, varied)
+    made = FunctionPlan(fdef, wrt, params, fdef.body[:-1], ret, result, layout, kinds, aliasing,
+                        plans, varied, unfollowed, active, index_checks, kind_of_value,
+                        read_attributes)
+    if ctx.by_identity:
+        check_followable(made, ctx)
+    return made
 
 
 def _split_webs(fdef, params, arg_kinds, ctx):

@@ -58,6 +58,16 @@ class BackwardSweep:
             target = list_method(s)[0]  # (a pop changes the list, whatever becomes of the value)
         if plan.kind in ("add_at", "take_adjoint") and mutated in self.plan.active:
             target = mutated  # (it changes the array it reads from, whatever becomes of the value)
+        if plan.kind == "setattr" and self.plan.read_attributes is not None:
+            if self.takes_attribute(s):  # (whatever reached the object: its table entry is taken)
+                block = []
+                names = self.records.get(id(s), {})
+                self.emit_pops(s, names, block)
+                self.backward_setattr_by_identity(s, {k: v for k, v in names.items() if k != v},
+                                                  block)
+                self.comment(s, out)
+                out.extend(block)
+            return
         if target is None or target not in self.plan.active:
             return
         names = self.records.get(id(s), {})
@@ -111,6 +121,8 @@ class BackwardSweep:
             self.backward_append(s, block)
         elif plan.kind in ("call", "dynamic"):
             self.backward_call(s, block)
+        elif plan.kind == "attr" and self.plan.read_attributes is not None:
+            self.backward_attr_by_identity(s, rename, block)
         elif plan.kind == "attr":
             self.backward_attr(s, block)
         elif plan.kind == "setattr":

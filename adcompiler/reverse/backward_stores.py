@@ -16,7 +16,8 @@ class BackwardStores:
     ``adjoint_state``)."""
 
     def backward_attr(self, s, out):
-        """``t = obj.w``: the adjoint of a simple object holds one adjoint per attribute read."""
+        """``t = obj.w``: the adjoint of a simple object holds one adjoint per attribute read (or,
+        followed by identity, the table's entry of the object does)."""
         obj = s.value.value.id
         if obj not in self.plan.active:
             return
@@ -39,6 +40,27 @@ class BackwardStores:
         without = gast.Call(func=name(self.helper("without_attribute")), args=[d, attr],
                             keywords=[])
         out.append(located(assign(self.adj(obj), without), s))
+
+    def backward_attr_by_identity(self, s, rename, out):
+        """``t = obj.w``, attributes followed by identity: ``dt`` adds into the table's entry of
+        the object."""
+        obj = rename.get(s.value.value.id, s.value.value.id)
+        call = gast.Call(func=name(self.helper("add_attribute_adjoint")),
+                         args=[name(self.ctx.attribute_table), name(obj), const(s.value.attr),
+                               name(self.adj(target_of(s)[0]))], keywords=[])
+        out.append(located(gast.Expr(value=call), s))
+
+    def backward_setattr_by_identity(self, s, rename, out):
+        """``obj.w = v``, attributes followed by identity: ``dv`` is taken from the table's entry
+        of the object (the value stored over is read by nothing after)."""
+        obj = rename.get(s.targets[0].value.id, s.targets[0].value.id)
+        take = gast.Call(func=name(self.helper("take_attribute_adjoint")),
+                         args=[name(self.ctx.attribute_table), name(obj),
+                               const(s.targets[0].attr)], keywords=[])
+        if isinstance(s.value, gast.Name) and s.value.id in self.plan.active:
+            self.accumulate(s.value.id, take, out, s)
+        else:
+            out.append(located(gast.Expr(value=take), s))
 
     def backward_append(self, s, out):
         """``lst.append(v)``: the last adjoint of ``dlst`` belongs to ``v``."""

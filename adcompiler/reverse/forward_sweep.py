@@ -94,9 +94,17 @@ class ForwardSweep:
         for n in walk(s):
             if isinstance(n, (gast.Assign, gast.Expr)):  # (lst.append(v) and add_at(d, i, v) too)
                 bound, mutated = target_of(n)
-                if (bound or mutated) in self.plan.active:
+                if (bound or mutated) in self.plan.active or self.takes_attribute(n):
                     return True
         return False
+
+    def takes_attribute(self, s) -> bool:
+        """Whether ``s`` is a store ``obj.attr = v`` whose backward statement takes the adjoint of
+        ``obj.attr`` from the table of attributes followed by identity (some active read reads
+        an ``.attr``)."""
+        return self.plan.read_attributes is not None and isinstance(s, gast.Assign) \
+            and isinstance(s.targets[0], gast.Attribute) \
+            and s.targets[0].attr in self.plan.read_attributes
 
     def call_site(self, s):
         """(forward name, backward name, active parameter positions) of a user-function call."""

@@ -107,9 +107,15 @@ class Taping:
         """Names the backward pass of simple statement ``s`` reads: {name: reads its value}."""
         bound, mutated = target_of(s)
         target = bound or mutated
+        plan = self.plan.plans[id(s)]
+        if self.plan.read_attributes is not None and plan.kind in ("attr", "setattr"):
+            # (followed by identity: the object is the key of its table entry, what it holds
+            # then is not read: kept as it is, never copied)
+            stored = plan.kind == "setattr" and s.targets[0].attr in self.plan.read_attributes
+            return {mutated if stored else s.value.value.id: False} \
+                if stored or (plan.kind == "attr" and bound in self.plan.active) else {}
         if target not in self.plan.active:
             return {}
-        plan = self.plan.plans[id(s)]
         reads = {}
         if plan.kind == "index":
             base = s.value.value.id

@@ -9,6 +9,7 @@
 - ``batching``: the counterparts of the hot-path helpers for a batch of tangents;
 - ``checks``: the checks generated code makes at run time, and what it raises;
 - ``objects``: objects' attributes, values the derivative does not follow, lambdas;
+- ``shared_objects``: the adjoints and tangents of attributes kept by the object's identity;
 - ``calls``: callables known only at run time (compiled through ``hooks`` as they are called);
 - ``_base``: private names the others share.
 
@@ -28,6 +29,7 @@ from . import (
     core,
     objects,
     patterns,
+    shared_objects,
     writes,
 )
 from .adjoints import (
@@ -130,6 +132,13 @@ from .core import (
     unreduce,
     unreduce_extreme,
 )
+from .shared_objects import (
+    add_attribute_adjoint,
+    attribute_tangent,
+    check_no_objects,
+    set_attribute_tangent,
+    take_attribute_adjoint,
+)
 from .objects import (
     OuterName,
     add_attribute,
@@ -178,7 +187,8 @@ from .writes import (
 
 # the runtime's modules, in which the helper registry (adcompiler.rules.helpers) finds the
 # public functions generated code calls
-MODULES = (core, adjoints, writes, batching, checks, objects, calls, call_tangents, patterns,
+MODULES = (core, adjoints, writes, batching, checks, objects, shared_objects, calls, call_tangents,
+           patterns,
            _base)
 
 __all__ = [
@@ -221,6 +231,9 @@ __all__ = [
     "make_function", "new_object", "fresh_computation", "check_followed", "OuterName",
     "check_entries_distinct", "entry_alone", "held_entry_alone", "check_objects_followed",
     "outer_value", "set_outer",
+    # shared_objects
+    "add_attribute_adjoint", "take_attribute_adjoint", "attribute_tangent",
+    "set_attribute_tangent", "check_no_objects",
     # calls
     "vectorized", "Unpacked", "unpacked", "MethodCall", "method_call", "call_forward",
     "changes_nothing",
