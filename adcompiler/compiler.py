@@ -84,10 +84,13 @@ def param_names(fdef) -> list[str]:
     )
 
 
-def _stage(fn, arg_kinds=None, fuse=True):
+def _stage(fn, arg_kinds=None, fuse=True, by_identity=False):
     arg_kinds = arguments.with_default_kinds(fn, arg_kinds)
     parsed = parse_function(fn)
     ctx = Context(parsed)
+    if by_identity:  # (attributes followed by object identity: planning/identities.py)
+        ctx.by_identity = True
+        ctx.attribute_table = ctx.namer.fresh("attribute_adjoints")
     # generated code differentiated again: its constants and in-place steps read back
     if ctx.generated:
         constants_as_numbers(parsed.tree, parsed.cells)
@@ -117,7 +120,8 @@ def _stage(fn, arg_kinds=None, fuse=True):
                                              parsed.fn, arg_kinds),
                                          {p: arguments.list_entry_class(k) for p, k in
                                           zip(param_names(parsed.tree), arg_kinds or ())
-                                          if arguments.list_entry_class(k) is not None})
+                                          if arguments.list_entry_class(k) is not None},
+                                         inline_all=by_identity)
     ctx.returned_classes, ctx.sure_dicts = fdef.ad_returned_classes, fdef.ad_sure_dicts
     ctx.argument_containers = {p: k for p, k in zip(param_names(parsed.tree), arg_kinds or ())
                                if isinstance(k, tuple) and k[0] == CONTAINER}
@@ -144,12 +148,9 @@ class _Reverse:
 
     def __init__(self, fn, wrt_positions, arg_kinds, split_names=None, top_level=True,
                  by_identity=False):
-        self.parsed, self.ctx, fdef = _stage(fn, arg_kinds)
+        self.parsed, self.ctx, fdef = _stage(fn, arg_kinds, by_identity=by_identity)
         self.fn = fn
         ctx = self.ctx
-        if by_identity:
-            ctx.by_identity = True
-            ctx.attribute_table = ctx.namer.fresh("attribute_adjoints")
         # before any callee is named: a recursive call of another pair must not take them
         if split_names:
             ctx.namer.reserve(split_names)
@@ -301,6 +302,8 @@ def _reverse_of(fn, wrt_positions, arg_kinds, **options) -> _Reverse:
     try:
         return _Reverse(fn, wrt_positions, arg_kinds, **options)
     except FollowByIdentity:
+        if not options.get("top_level", True):
+            raise  # (the whole computation is generated again: its calls are inlined)
         return _Reverse(fn, wrt_positions, arg_kinds, by_identity=True, **options)
 
 
@@ -488,6 +491,8 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
     try:
         return _jvp_of(fn, wrt_positions, arg_kinds, optimize, batched, top_level)
     except FollowByIdentity:
+        if not top_level:
+            raise  # (the whole computation is generated again: its calls are inlined)
         return _jvp_of(fn, wrt_positions, arg_kinds, optimize, batched, top_level,
                        by_identity=True)
 
@@ -495,9 +500,8 @@ def build_jvp(fn, wrt_positions, arg_kinds=None, optimize=True, batched=False,
 def _jvp_of(fn, wrt_positions, arg_kinds, optimize, batched, top_level,
             by_identity=False) -> Compiled:
     """``build_jvp``, with attributes' tangents followed by name or by object identity."""
-    parsed, ctx, fdef = _stage(fn, arg_kinds)
+    parsed, ctx, fdef = _stage(fn, arg_kinds, by_identity=by_identity)
     if by_identity:
-        ctx.by_identity = True
         ctx.attribute_table = ctx.namer.fresh("attribute_tangents")
     params = param_names(fdef)
     wrt = [params[i] for i in wrt_positions]

@@ -239,9 +239,9 @@ def history_of_objects(k):
 
 def test_a_reading_methods_result_is_no_other_name_for_the_object():
     check_all_modes(history_of_tips, [np.array([1.0, 2.0])])
-    # (a method returning the object itself is one)
-    with pytest.raises(ad.AdError, match=r"c.itself is called with \(or returns\) an object"):
-        ad.grad(history_of_objects)(np.array([1.0, 2.0]))
+    # a method returning the object itself is one: refused ("reached under another name") until
+    # session 27, when the attributes' derivatives were kept by object identity
+    check_all_modes(history_of_objects, [np.array([1.0, 2.0])], second_order=False)
 
 
 class Body:

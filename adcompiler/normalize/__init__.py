@@ -43,7 +43,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                        generated=False, object_classes=None,
                        list_params=frozenset(),
                        sequence_params=None, module_params=None,
-                       list_classes=None) -> tuple[gast.FunctionDef, set]:
+                       list_classes=None, inline_all=False) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
     ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
@@ -53,7 +53,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     ``sequence_params``: parameters known to be lists, tuples or arrays (iterated by position;
     None: the arguments' kinds are not known, and the code is for reading: every parameter is
     taken for a sequence); ``module_params``: parameter -> the module it is given (``xp=np``);
-    ``list_classes``: parameter -> the class of every entry of a list argument."""
+    ``list_classes``: parameter -> the class of every entry of a list argument; ``inline_all``:
+    every call of the user's that can be inlined is, writing or not."""
     fdef = yielded_as_list(fdef, namer, loc)
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
@@ -67,6 +68,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm.growing = _growing(lowered)
     norm.generated = generated
+    norm.inline_all = inline_all
     if bind is not None:
         resolve_namespace_aliases(lowered, resolver, norm.helper, module_params or {})
         thaw_frozen_distributions(lowered, resolver, namer.fresh)

@@ -183,7 +183,7 @@ class Callees:
         if getattr(call, "ad_not_inlined", False):
             return None
         fn = self.resolver.resolve(call.func) if self.is_global(call.func) else MISSING
-        return self.inlinable(fn, call, call.args, nested=True)
+        return self.inlinable(fn, call, call.args, nested=True, always=self.inline_all)
 
     def writing_method(self, call):
         """``writing_callee`` for a method of an object argument or an object made here
@@ -199,7 +199,8 @@ class Callees:
         else:
             return None
         fn = inspect.getattr_static(self.object_classes[receiver.id], attr, None)
-        return self.inlinable(fn, call, [receiver] + list(call.args), nested=True)
+        return self.inlinable(fn, call, [receiver] + list(call.args), nested=True,
+                              always=self.inline_all)
 
     def construct(self, target, value, s) -> bool:
         """``target = Cls(args)`` for a class of the user's defined in this function's file, whose

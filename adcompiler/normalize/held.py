@@ -47,6 +47,8 @@ class HeldObjects:
         if isinstance(value, gast.Name) and value.id in self.object_classes \
                 and value.id not in self.caller_objects:
             held = self.object_classes[value.id]
+        elif isinstance(value, gast.Name) and self.inline_all and value.id in self.list_classes:
+            held = ("list", self.list_classes[value.id])  # (a list a builder made, inlined)
         elif isinstance(value, gast.Name):
             held = self.display_classes.get(value.id)
         self.held_classes[key] = _joined(self.held_classes.get(key, held), held)

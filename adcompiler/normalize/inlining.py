@@ -9,6 +9,7 @@ import gast
 
 from ..ir import const, copy_tree, walk
 from ..resolve import local_names
+from .classes import element_classes
 from .closures import free_reads, late_names
 from .dicts import dict_names
 from .expressions import Renamer
@@ -77,6 +78,10 @@ class Inlining:
         self.read_again |= read_again([Renamer(renames).visit(copy_tree(st)) for st in fdef.body])
         self.bind_parameters(bound, renames, s)
         lowered = self.lowered_body(fdef, renames)
+        if self.inline_all:  # (ps = [P(x) for x in xs] in a builder: ps[i] is a P)
+            for lst, cls in element_classes(lowered[:-1], self.resolver.resolve,
+                                            self.object_classes).items():
+                self.list_classes.setdefault(lst, cls)
         self.note_uses(lowered)
         self.learn_dicts(lowered, bound, renames)
         late = late_names(lowered)

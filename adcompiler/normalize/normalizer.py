@@ -69,6 +69,9 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
         self.parameters: set = set()  # the function's own
         self.loop_stores: set = set()  # names the body of the loop being rewritten binds
         self.generated = False  # normalising adcompiler's own generated code (differentiated again)
+        # every call of the user's that can be inlined is (attributes followed by identity: the
+        # table sees only the stores of this function's code, planning/identities.py)
+        self.inline_all = False
         self.growing: set = set()  # names of lists the function may add entries to
         self.inlining: list = []
         # parameter -> class of an object argument the body never rebinds (its methods known)

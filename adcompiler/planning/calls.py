@@ -289,6 +289,13 @@ class StatementPlanner(CallPlans):
                 and not callable(inspect.getattr_static(np.ndarray, value.attr, None)):
             # (an object's attribute is its own; so is a namedtuple's field, b.mean, which for an
             # array would be a method, not a value)
+            if self.ctx.by_identity and isinstance(value.value, gast.Name) \
+                    and any(attr == value.attr for _, attr in self.stored):
+                # (an object's .size may be stored here, read through any name: read as an
+                # attribute when an array's would carry no derivative, else checked)
+                if rule.nondiff:
+                    return Plan("attr", [value.value.id], callee=value.attr)
+                s.ad_check_receiver = True
             return self.method_plan(s, rule, value.value, [], [], value)
         code = _code_run_by_reading(self.known_class(value.value), value.attr)
         if code is not None and not any(  # (an attribute the function stores is its own)

@@ -27,6 +27,12 @@ class FollowByIdentity(AdError):
     name: the compiler generates the function again following them by identity (and raises this,
     an ordinary ``AdError``, where it cannot)."""
 
+    @classmethod
+    def of(cls, error):
+        """The same error as ``error``, an ``AdError`` of this function's code."""
+        return cls(error.message, function=error.function, filename=error.filename,
+                   lineno=error.lineno, col=error.col, hint=error.hint)
+
 
 def identity_activity(layout, plans, wrt, result, diff_reads) -> tuple:
     """``(varied, active, read_attributes)`` when attributes are followed by identity: a read of

@@ -110,10 +110,13 @@ class ObjectStores:
                 names = loads(node)
                 varied = [n for n in names if n in self.varied]
                 if varied:
-                    raise self.loc.error(
+                    error = self.loc.error(
                         "%s writes into its argument %r (here %s), which depends on %s: the "
                         "derivative does not follow writes made inside a called function"
                         % (fn.__qualname__, p, _call_text(node), ", ".join(self.wrt)), s, hint=hint)
+                    if not self.ctx.by_identity:
+                        raise FollowByIdentity.of(error)  # (inlined there, what it stores followed)
+                    raise error
                 seen = [n for n in names if self.aliasing.read_after(n, s)]
                 if varied_call and seen:
                     # (what it writes may be computed from the arguments that depend on wrt)
@@ -215,11 +218,9 @@ class ObjectStores:
                     "follow it" % (", ".join(self.wrt), self.aliasing.spelled(obj), attr, why), s,
                     hint="store values in an argument of the function (self.%s = v) and read them "
                          "through it, or return the value instead" % attr)
-                if self.ctx.generated or self.ctx.called:
+                if self.ctx.generated:
                     raise error
-                raise FollowByIdentity(error.message, function=error.function,
-                                       filename=error.filename, lineno=error.lineno,
-                                       col=error.col, hint=error.hint)
+                raise FollowByIdentity.of(error)
             if obj not in made:  # (an object made here is the caller's only when returned)
                 stored.append((obj, attr))
         return sorted(set(stored))

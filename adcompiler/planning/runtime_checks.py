@@ -70,7 +70,8 @@ class RuntimeChecks(PlainCallChecks):
         if plan is not None and (plan.kind == "attr" or plan.watch):
             return self.followed_check(s)
         if plan is None or plan.receiver is None \
-                or not any(n in self.plan.varied for n in loads(s.value)):
+                or not (any(n in self.plan.varied for n in loads(s.value))
+                        or getattr(s, "ad_check_receiver", False)):
             return []
         method = plan.callee.rsplit(".", 1)[-1]
         error = self.loc.error("%s.%s is differentiated as the array method .%s, but %r is %%s "
