@@ -246,8 +246,11 @@ class ReturnedObjects:
         fn = fn.__func__ if static else fn
         if not isinstance(fn, types.FunctionType) or (
                 func.value.id in self.entry_objects
-                and effects.written_parameters(fn, nested=True)):
-            return None  # (an entry's method writing into it is inlined: writing_method)
+                and effects.written_parameters(fn, nested=True)) or (
+                self.inline_all and func.value.id in self.object_classes):
+            # (an entry's method writing into it is inlined, and every method when attributes
+            # are followed by identity: writing_method)
+            return None
         label = self.helper("%s_%s" % (cls.__name__, fn.__name__.strip("_")), fn)  # (Vec_add)
         call = gast.Call(func=name(label), args=([] if static else [func.value]) + node.args,
                          keywords=node.keywords)

@@ -257,6 +257,7 @@ def restore_entry_objects(aliasing) -> bool:
         if found is not None and aliasing.dominates(found[0], s) \
                 and key_kept(aliasing, found[0], s, found[2]):
             _, holder, key = found
+            _check_kept_in(aliasing, found[0], s, holder, None)
             back = gast.Assign(targets=[gast.Subscript(value=name(holder), slice=copy_tree(key),
                                                        ctx=gast.Store())],
                                value=name(obj), type_comment=None)
@@ -268,6 +269,7 @@ def restore_entry_objects(aliasing) -> bool:
             held = held_read(aliasing, obj)
             if held is None or not aliasing.dominates(held[0], s):
                 continue
+            _check_kept_in(aliasing, held[0], s, held[1], held[2])
             backs = [_stored_in(held[1], held[2], obj)]
         done = _insert_after(aliasing, s, backs)
         if done is None:
@@ -275,6 +277,38 @@ def restore_entry_objects(aliasing) -> bool:
         inserted |= done
         s.ad_restored = True
     return inserted
+
+
+def _check_kept_in(aliasing, read, s, holder, attr):
+    """Refuse the store ``s`` into an object read (at ``read``) from the list or dict ``holder``
+    (``attr`` None) or from the attribute ``holder.attr``, when that place may be given another
+    object in between (``ps[0], ps[1] = ps[1], ps[0]``, ``h.p = P(...)``): the object put back
+    there after ``s``, as the derivative needs, would undo it."""
+    if aliasing.ctx.generated:
+        return
+    lay = aliasing.layout
+    inner = [loop for loop in lay.loops[id(s)] if loop not in lay.loops[id(read)]]
+    start = lay.pos[id(read)]
+    end = lay.span[id(inner[0])][1] if inner else lay.pos[id(s)]
+    between = [st for st in lay.simple if start < lay.pos[id(st)] < end
+               and not getattr(st, "ad_restores", None)
+               and not getattr(st, "ad_restores_attribute", None)]  # (what these put back)
+    if attr is None:  # (an entry given, the list changed by a method, the name rebound)
+        names = {holder} | {target_of(st)[0] for st in lay.simple if isinstance(st, gast.Assign)
+                            and isinstance(st.value, gast.Name) and st.value.id == holder}
+        changed = [st for st in between if target_of(st)[0] in names or (
+            isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Subscript)
+            and target_of(st)[1] in names) or (list_method(st) or ("",))[0] in names]
+    else:
+        changed = [st for st in between if isinstance(st, gast.Assign)
+                   and isinstance(st.targets[0], gast.Attribute) and st.targets[0].attr == attr]
+    if changed:
+        place = "%s.%s" % (holder, attr) if attr is not None else holder
+        raise aliasing.loc.error(
+            "storing into %s, an object read from %s, after %s may have been given another "
+            "object: that is not supported" % (target_of(s)[1], place, place), s,
+            hint="store into the object through %s itself, or read it again after changing %s"
+                 % (place, place))
 
 
 def _insert_after(aliasing, s, backs):

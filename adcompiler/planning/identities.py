@@ -86,6 +86,13 @@ def check_followable(plan, ctx):
     for s in plan.layout.simple:
         called = plan.plans[id(s)]
         value = getattr(s, "value", None)
+        if isinstance(value, gast.Attribute) and value.attr == "__dict__" or isinstance(
+                value, gast.Call) and any(ctx.resolver.resolve(value.func) is f
+                                          for f in _BY_NAME):
+            raise ctx.loc.error(
+                "reading or changing an object's attributes by name (getattr, setattr, vars, "
+                "__dict__) in a function whose objects other names reach too is not supported: "
+                "the derivative follows obj.attr only", s, hint="write obj.attr")
         if not isinstance(value, gast.Call):
             continue
         given = [n for a in list(value.args) + [k.value for k in value.keywords]
@@ -156,6 +163,10 @@ def check_not_differentiated_again(fdef, ctx):
                 "attributes' adjoints are kept by object identity) are not supported yet", node,
                 hint="differentiate w.r.t. arrays the objects are made from in a function that "
                      "keeps each object under one name, or use finite differences of the gradient")
+
+
+# (what reads or writes an attribute given its name as a value)
+_BY_NAME = (getattr, setattr, delattr, vars)
 
 
 def _numeric(kind) -> bool:

@@ -12,7 +12,7 @@ import types
 import gast
 
 from .. import effects, runtime
-from ..analysis import FLOAT, SCALAR, varied_names
+from ..analysis import FLOAT, SCALAR, rank, varied_names
 from ..ir import list_method, loads, target_of, walk
 from .call_plans import _user_callable
 from .entries import fresh_puts, owned_attribute
@@ -190,7 +190,8 @@ class ObjectStores:
                 continue
             readers = sorted({n.value.id for n in walk(self.fdef)
                               if isinstance(n, gast.Attribute) and n.attr == attr
-                              and isinstance(n.ctx, gast.Load) and isinstance(n.value, gast.Name)})
+                              and isinstance(n.ctx, gast.Load) and isinstance(n.value, gast.Name)}
+                             | self.returned_objects())
             why = None
             # (self of a method, a module's object)
             if obj not in self.layout.binds and obj not in self.params:
@@ -224,6 +225,15 @@ class ObjectStores:
             if obj not in made:  # (an object made here is the caller's only when returned)
                 stored.append((obj, attr))
         return sorted(set(stored))
+
+    def returned_objects(self) -> set:
+        """The name the function returns when it may hold an object: a reader of every
+        attribute (its tangent or cotangent has them all)."""
+        ret = self.fdef.body[-1].value
+        if isinstance(ret, gast.Name) and kind_of(ret, self.kinds) not in (FLOAT, SCALAR) \
+                and rank(self.kinds.get(ret.id)) is None:
+            return {ret.id}
+        return set()
 
     def entry_store_problem(self, obj, attr, s, readers):
         """Why the store ``s`` of ``obj.attr``, ``obj`` an entry of a list argument stored back

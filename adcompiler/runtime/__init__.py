@@ -136,6 +136,7 @@ from .shared_objects import (
     add_attribute_adjoint,
     attribute_tangent,
     check_no_objects,
+    check_plain_store,
     set_attribute_tangent,
     take_attribute_adjoint,
 )
@@ -233,7 +234,7 @@ __all__ = [
     "outer_value", "set_outer",
     # shared_objects
     "add_attribute_adjoint", "take_attribute_adjoint", "attribute_tangent",
-    "set_attribute_tangent", "check_no_objects",
+    "set_attribute_tangent", "check_no_objects", "check_plain_store",
     # calls
     "vectorized", "Unpacked", "unpacked", "MethodCall", "method_call", "call_forward",
     "changes_nothing",

@@ -8,6 +8,8 @@ from __future__ import annotations
 from ._base import _effectful, _is_plain_object
 from .adjoints import add
 
+_PLAIN_SETATTR = object.__setattr__
+
 
 @_effectful
 def add_attribute_adjoint(table, obj, attr, g):
@@ -46,6 +48,20 @@ def set_attribute_tangent(table, obj, attr, t):
         table[id(obj)] = (obj, {attr: t})
     else:
         entry[1][attr] = t
+
+
+@_effectful
+def check_plain_store(obj, attr, refusal):
+    """Raise ``refusal`` when ``obj.attr = v`` runs code of the object's class (its own
+    ``__setattr__``, or a descriptor's ``__set__``: a property's setter) instead of storing
+    ``v`` in the object."""
+    cls = type(obj)
+    if cls.__setattr__ is not _PLAIN_SETATTR:
+        raise refusal("its __setattr__")
+    found = getattr(cls, attr, None)
+    if found is not None and hasattr(type(found), "__set__") \
+            and type(found).__name__ != "member_descriptor":  # (a __slots__ entry: a plain store)
+        raise refusal("the __set__ of a %s" % type(found).__name__)
 
 
 @_effectful
