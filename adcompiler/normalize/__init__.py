@@ -83,7 +83,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     norm.iterables = local_kinds(lowered, resolver, _param_kinds(
         fdef.args, sequence_params, dict_params, object_classes or {}))
     params = params_of(fdef)
-    norm.bound_twice = params | _bound_twice(lowered, resolver)
+    norm.bound_twice = params | _bound_twice(lowered, resolver, inline_all)
     norm.learn_later_values(lowered)
     _learn_rebound_objects(norm, lowered, params)
     _learn_argument_lists(norm, lowered, list_classes or {}, stores)
@@ -102,9 +102,11 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     return out, norm.temps
 
 
-def _bound_twice(body, resolver) -> set:
+def _bound_twice(body, resolver, same_list_loops=False) -> set:
     """Names ``body`` binds more than once, but not those only ever bound as the counter of
-    loops over ``range`` (no other value's)."""
+    loops over ``range`` (no other value's), nor, with ``same_list_loops``, those only ever bound
+    as the variable of loops over one list (``for p in ps:`` twice: an entry of ``ps`` each
+    time)."""
     counters = {id(loop.target) for st in body for loop in walk(st) if isinstance(loop, gast.For)
                 and isinstance(loop.target, gast.Name) and isinstance(loop.iter, gast.Call)
                 and resolver.resolve(loop.iter.func) is range}
@@ -116,7 +118,17 @@ def _bound_twice(body, resolver) -> set:
     other_stores = [n.id for st in body for n in walk(st)
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)
                     and id(n) not in counters and id(n) not in inner]
-    return {n for n in stores if stores.count(n) > 1 and n in other_stores}
+    twice = {n for n in stores if stores.count(n) > 1 and n in other_stores}
+    if same_list_loops:
+        loops = [loop for st in body for loop in walk(st) if isinstance(loop, gast.For)]
+        for n in list(twice):
+            iterated = {loop.iter.id for loop in loops if isinstance(loop.target, gast.Name)
+                        and loop.target.id == n and isinstance(loop.iter, gast.Name)}
+            if len(iterated) == 1 and sum(isinstance(loop.target, gast.Name)
+                                          and loop.target.id == n for loop in loops) \
+                    == stores.count(n):
+                twice.discard(n)
+    return twice
 
 
 def _growing(body) -> set:

@@ -99,12 +99,19 @@ class HeldObjects:
                              keywords=node.keywords)
         if not (isinstance(node.func, gast.Attribute) and (
                 self.constructed_class(node.func.value) is not None
-                or self.held_class(node.func.value, s) is not None)):
+                or self.held_class(node.func.value, s) is not None
+                or self.inline_all and self.entry_of_known_class(node.func.value))):
             return node
         receiver = self.atom(node.func.value, s)
         return gast.Call(func=gast.Attribute(value=receiver, attr=node.func.attr,
                                              ctx=gast.Load()), args=node.args,
                          keywords=node.keywords)
+
+    def entry_of_known_class(self, node) -> bool:
+        """Whether ``node`` is ``lst[i]`` of a list whose entries' class is known
+        (``nodes[1].link(nodes[0])``: the entry read into a name first, its methods inlined)."""
+        return isinstance(node, gast.Subscript) and isinstance(node.value, gast.Name) \
+            and node.value.id in self.list_classes and not isinstance(node.slice, gast.Slice)
 
     def held_class(self, node, s):
         """For ``node`` ``obj.attr`` of an attribute whose class ``note_held_class`` knows: that

@@ -11,10 +11,11 @@ import gast
 from .. import effects
 from ..analysis import activity, is_container
 from ..ir import copy_tree, loads, target_of, walk
+from .identities import FollowByIdentity
 
 
 def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False,
-                           kinds=None, top=None) -> dict:
+                           kinds=None, top=None, inlined_retry=False) -> dict:
     """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
     bounds of ``np.clip`` once had none) would silently get no gradient, and so would one a
     call changes in place (``y.partition(k)``), or an index that depends on
@@ -27,18 +28,22 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
     not known here (``self.pad`` of an object, a tuple's entries; ``kinds``: name -> kind), and
     one of a statement not in ``top`` (the ids of the body's own statements: one of a branch or
     a loop is refused when it runs, never in a branch not taken). The result maps
-    id(statement) to "index" or to (operand names, error) for those run-time checks."""
+    id(statement) to "index" or to (operand names, error) for those run-time checks.
+    ``inlined_retry``: a call for its effect is a ``FollowByIdentity`` error (the code generated
+    again then inlines every call it can)."""
     plans = [(s, p) for s in layout.simple for p in [plan_of[id(s)]] if p.ignored]
     index_checks = {}  # statements checked at run time instead (see runtime_checks)
     if not plans:
         return index_checks
     for s, plan in plans:
         if plan.kind == "effect" and any(n in varied for n in plan.ignored[""]):
-            raise loc.error(plan.why or "the call %s(...) discards its result, so it may change "
-                            "a value in place, which is not differentiated" % plan.callee, s,
-                            hint=plan.hint or "use the function's result instead (y = np.sort(y), "
-                                              "out = out + ..., a function that returns the new "
-                                              "value)")
+            error = loc.error(plan.why or "the call %s(...) discards its result, so it may "
+                              "change a value in place, which is not differentiated"
+                              % plan.callee, s,
+                              hint=plan.hint or "use the function's result instead (y = "
+                                                "np.sort(y), out = out + ..., a function that "
+                                                "returns the new value)")
+            raise FollowByIdentity.of(error) if inlined_retry and plan.why is None else error
     def all_reads(s):
         plan = plan_of[id(s)]
         return plan.diff_reads + [n for names in plan.ignored.values() for n in names]

@@ -130,7 +130,8 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
         active = activity(layout, wrt, result, diff_reads, varied)
     index_checks = check_ignored_operands(layout, plans, wrt, result, varied, ctx.loc,
                                           ctx.generated or _rule_helper(ctx), kinds,
-                                          {id(s) for s in fdef.body[:-1]})
+                                          {id(s) for s in fdef.body[:-1]},
+                                          not ctx.generated and not ctx.by_identity)
     check_unused_calls(fdef, layout, plans, wrt, result, varied, ctx.loc,
                        aliasing.array_guards, ctx.generated, statements.known_class)
     if tangents and any(isinstance(c, tuple) for c in index_checks.values()):

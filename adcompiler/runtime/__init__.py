@@ -132,14 +132,6 @@ from .core import (
     unreduce,
     unreduce_extreme,
 )
-from .shared_objects import (
-    add_attribute_adjoint,
-    attribute_tangent,
-    check_no_objects,
-    check_plain_store,
-    set_attribute_tangent,
-    take_attribute_adjoint,
-)
 from .objects import (
     OuterName,
     add_attribute,
@@ -168,6 +160,14 @@ from .patterns import (
     match_mapping,
     match_sequence,
     zip_length,
+)
+from .shared_objects import (
+    add_attribute_adjoint,
+    attribute_tangent,
+    check_no_objects,
+    check_plain_store,
+    set_attribute_tangent,
+    take_attribute_adjoint,
 )
 from .writes import (
     Overlap,
