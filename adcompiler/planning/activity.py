@@ -15,7 +15,7 @@ from .identities import FollowByIdentity
 
 
 def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=False,
-                           kinds=None, top=None, inlined_retry=False) -> dict:
+                           kinds=None, top=None, inlined_retry=None) -> dict:
     """A value that depends on ``wrt`` passed to a rule parameter without a derivative (the
     bounds of ``np.clip`` once had none) would silently get no gradient, and so would one a
     call changes in place (``y.partition(k)``), or an index that depends on
@@ -29,8 +29,8 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
     one of a statement not in ``top`` (the ids of the body's own statements: one of a branch or
     a loop is refused when it runs, never in a branch not taken). The result maps
     id(statement) to "index" or to (operand names, error) for those run-time checks.
-    ``inlined_retry``: a call for its effect is a ``FollowByIdentity`` error (the code generated
-    again then inlines every call it can)."""
+    ``inlined_retry(s)``: whether the call for its effect of ``s`` is a ``FollowByIdentity``
+    error (a function of the user's: the code generated again then inlines it)."""
     plans = [(s, p) for s in layout.simple for p in [plan_of[id(s)]] if p.ignored]
     index_checks = {}  # statements checked at run time instead (see runtime_checks)
     if not plans:
@@ -43,7 +43,8 @@ def check_ignored_operands(layout, plan_of, wrt, result, varied, loc, generated=
                               hint=plan.hint or "use the function's result instead (y = "
                                                 "np.sort(y), out = out + ..., a function that "
                                                 "returns the new value)")
-            raise FollowByIdentity.of(error) if inlined_retry and plan.why is None else error
+            raise FollowByIdentity.of(error) \
+                if inlined_retry is not None and plan.why is None and inlined_retry(s) else error
     def all_reads(s):
         plan = plan_of[id(s)]
         return plan.diff_reads + [n for names in plan.ignored.values() for n in names]

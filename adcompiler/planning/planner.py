@@ -16,6 +16,7 @@ from ..ir import const, list_method, target_of
 from . import kinds as kinds_
 from .activity import check_ignored_operands, check_unused_calls
 from .aliasing import Aliasing, mark_in_place_helpers
+from .call_plans import _user_callable
 from .calls import StatementPlanner
 from .complex_values import makes_complex
 from .entries import owned_attribute, restore_entry_objects
@@ -131,7 +132,8 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     index_checks = check_ignored_operands(layout, plans, wrt, result, varied, ctx.loc,
                                           ctx.generated or _rule_helper(ctx), kinds,
                                           {id(s) for s in fdef.body[:-1]},
-                                          not ctx.generated and not ctx.by_identity)
+                                          None if ctx.generated or ctx.by_identity else
+                                          lambda s: _may_be_inlined(s.value.func, ctx))
     check_unused_calls(fdef, layout, plans, wrt, result, varied, ctx.loc,
                        aliasing.array_guards, ctx.generated, statements.known_class)
     if tangents and any(isinstance(c, tuple) for c in index_checks.values()):
@@ -148,6 +150,14 @@ def plan_function(fdef, wrt, arg_kinds, ctx, tangents=False) -> FunctionPlan:
     if ctx.by_identity:
         check_followable(made, ctx)
     return made
+
+
+def _may_be_inlined(func, ctx) -> bool:
+    """Whether the callee ``func`` may be a function of the user's that the code generated again,
+    following attributes by identity, inlines: one, or a method of a local object."""
+    if isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name):
+        return func.value.id in ctx.resolver.locals
+    return _user_callable(ctx.resolver.resolve(func)) is not None
 
 
 def _split_webs(fdef, params, arg_kinds, ctx):
