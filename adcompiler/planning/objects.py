@@ -230,10 +230,29 @@ class ObjectStores:
         """The name the function returns when it may hold an object: a reader of every
         attribute (its tangent or cotangent has them all)."""
         ret = self.fdef.body[-1].value
-        if isinstance(ret, gast.Name) and kind_of(ret, self.kinds) not in (FLOAT, SCALAR) \
-                and rank(self.kinds.get(ret.id)) is None:
-            return {ret.id}
-        return set()
+        return {ret.id} if isinstance(ret, gast.Name) and self.may_be_object(ret.id, set()) \
+            else set()
+
+    def may_be_object(self, var, seen) -> bool:
+        """Whether ``var`` may hold an object: an object argument, or bound to an attribute or an
+        entry read, an object made here, or a name that may hold one (not to arithmetic, or to
+        the result of a rule)."""
+        if var in seen or rank(self.kinds.get(var)) is not None:
+            return False
+        seen.add(var)
+        if var in self.params:
+            return var in self.ctx.arg_classes or self.kinds.get(var) is None
+        for b in self.layout.bindings(var):
+            value = getattr(b, "value", None)
+            if isinstance(value, (gast.Attribute, gast.Subscript)) or self.makes_object(b) or (
+                    isinstance(value, gast.Name) and self.may_be_object(value.id, seen)):
+                return True
+        return False
+
+    def makes_object(self, s) -> bool:
+        """Whether ``s`` binds an object made here (``obj = new_object(Cls)``)."""
+        return isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) \
+            and self.ctx.resolver.resolve(s.value.func) is runtime.new_object
 
     def entry_store_problem(self, obj, attr, s, readers):
         """Why the store ``s`` of ``obj.attr``, ``obj`` an entry of a list argument stored back
@@ -376,11 +395,5 @@ class ObjectStores:
     def made_here(self) -> set:
         """Names bound once, to an object made here (``obj = Cls(args)``, its ``__init__``
         inlined: ``obj = new_object(Cls)``): no other object can be theirs."""
-        made = set()
-        for s in self.layout.simple:
-            var = target_of(s)[0]
-            if isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) \
-                    and self.ctx.resolver.resolve(s.value.func) is runtime.new_object \
-                    and len(self.layout.binds.get(var, ())) == 1:
-                made.add(var)
-        return made
+        return {target_of(s)[0] for s in self.layout.simple if self.makes_object(s)
+                and len(self.layout.binds.get(target_of(s)[0], ())) == 1}
