@@ -234,20 +234,16 @@ class ObjectStores:
             else set()
 
     def may_be_object(self, var, seen) -> bool:
-        """Whether ``var`` may hold an object: an object argument, or bound to an attribute or an
-        entry read, an object made here, or a name that may hold one (not to arithmetic, or to
-        the result of a rule)."""
+        """Whether ``var`` holds an object other names may reach too: an object argument, an
+        object made here, or a name bound to one of those."""
         if var in seen or rank(self.kinds.get(var)) is not None:
             return False
         seen.add(var)
         if var in self.params:
-            return var in self.ctx.arg_classes or self.kinds.get(var) is None
-        for b in self.layout.bindings(var):
-            value = getattr(b, "value", None)
-            if isinstance(value, (gast.Attribute, gast.Subscript)) or self.makes_object(b) or (
-                    isinstance(value, gast.Name) and self.may_be_object(value.id, seen)):
-                return True
-        return False
+            return var in self.ctx.arg_classes
+        return any(self.makes_object(b) or (isinstance(getattr(b, "value", None), gast.Name)
+                                            and self.may_be_object(b.value.id, seen))
+                   for b in self.layout.bindings(var))
 
     def makes_object(self, s) -> bool:
         """Whether ``s`` binds an object made here (``obj = new_object(Cls)``)."""
