@@ -244,3 +244,42 @@ def test_an_object_result_and_second_derivatives_are_refused():
         ad.jvp(returns_the_object, (0.7,), (1.0,))
     with pytest.raises(ad.AdError, match="second derivatives of a function whose objects"):
         ad.hessian(forces_through_a_helper)(np.array([0.3, 1.2, 2.5]))
+
+
+class Affine:
+    def __init__(self, W):
+        self.W = W
+
+    def forward(self, x):
+        self.x = x
+        return x @ self.W
+
+    def backward(self, d):
+        return d @ self.W.T
+
+
+class Squash:
+    def forward(self, x):
+        self.y = np.tanh(x)
+        return self.y
+
+    def backward(self, d):
+        return d * (1.0 - self.y ** 2)
+
+
+def forward_then_backward_by_hand(W1, W2):
+    # (a course's layers: forward caches on self, backward reads it, the layers walked in
+    # reverse; the result mixes the output and its hand-written input gradient)
+    layers = [Affine(W1), Squash(), Affine(W2)]
+    out = np.ones((2, 3))
+    for layer in layers:
+        out = layer.forward(out)
+    d = out
+    for layer in reversed(layers):
+        d = layer.backward(d)
+    return np.sum(d ** 2) + np.sum(out)
+
+
+def test_layers_walked_in_reverse():
+    check_all_modes(forward_then_backward_by_hand, [np.eye(3) * 0.5 + 0.1, np.ones((3, 2)) * 0.3],
+                    wrt=(0, 1), second_order=False)

@@ -150,15 +150,19 @@ class HeldObjects:
                     self.positional[target] = classes
 
     def unrolled_loop(self, s) -> bool:
-        """``for x in seq:`` over a list of objects made here whose classes are known position by
-        position (``self.layers`` of ``Sequential([Linear(W), ReLU()])``, or a local list made
-        so), with no ``break`` or ``continue``: the body once per entry, ``x`` a new name bound to
+        """``for x in seq:`` (or ``reversed(seq)``) over a list of objects made here whose classes
+        are known position by position (``self.layers`` of ``Sequential([Linear(W), ReLU()])``,
+        or a local list made so), with no ``break`` or ``continue``: the body once per entry, ``x`` a new name bound to
         it each time, an object of that entry's class (its methods known, the writing ones
         inlined); True if so, else False (nothing emitted)."""
         it = s.iter
         if not isinstance(s.target, gast.Name) or getattr(s, "ad_break_flag", None) or any(
                 isinstance(n, (gast.Break, gast.Continue)) for st in s.body for n in walk(st)):
             return False
+        backwards = isinstance(it, gast.Call) and len(it.args) == 1 and not it.keywords \
+            and self.resolver.resolve(it.func) is reversed  # (for layer in reversed(layers))
+        if backwards:
+            it = it.args[0]
         held = self.held_class(it, s)
         if not (isinstance(it, gast.Name) and it.id in self.positional) \
                 and not (isinstance(held, tuple) and held[0] == "seq"):
@@ -179,7 +183,8 @@ class HeldObjects:
                                                  for c in classes], ctx=gast.Load()),
                   name(self.helper("refusal", runtime.Refusal(error)))], keywords=[])), s)
         item = None
-        for k, cls in enumerate(classes):
+        order = list(enumerate(classes))
+        for k, cls in reversed(order) if backwards else order:
             item = self.namer.fresh(s.target.id + "_")
             self.resolver.locals.add(item)
             self.emit(assign(item, gast.Subscript(value=name(seq.id), slice=const(k),
