@@ -152,9 +152,9 @@ class HeldObjects:
     def unrolled_loop(self, s) -> bool:
         """``for x in seq:`` (or ``reversed(seq)``) over a list of objects made here whose classes
         are known position by position (``self.layers`` of ``Sequential([Linear(W), ReLU()])``,
-        or a local list made so), with no ``break`` or ``continue``: the body once per entry, ``x`` a new name bound to
-        it each time, an object of that entry's class (its methods known, the writing ones
-        inlined); True if so, else False (nothing emitted)."""
+        or a local list made so), with no ``break`` or ``continue``: the body once per entry,
+        ``x`` a new name bound to it each time, an object of that entry's class (its methods
+        known, the writing ones inlined); True if so, else False (nothing emitted)."""
         it = s.iter
         if not isinstance(s.target, gast.Name) or getattr(s, "ad_break_flag", None) or any(
                 isinstance(n, (gast.Break, gast.Continue)) for st in s.body for n in walk(st)):
