@@ -16,6 +16,7 @@ from .batched import BatchedForwardMode
 from .codegen import compile_functions, drop_orphan_comments, to_source, wrap_try_regions
 from .context import Context
 from .forward import ForwardMode
+from .forward.jvp_function import jvp_entry, jvp_return, tangents_first
 from .fusion import fuse_composites
 from .inplace import read_back
 from .ir import COMMENT, assign, const, name, walk
@@ -515,17 +516,17 @@ def _jvp_of(fn, wrt_positions, arg_kinds, optimize, batched, top_level,
     plan = plan_function(fdef, wrt, kinds, ctx, tangents=True)
     fm = (BatchedForwardMode if batched else ForwardMode)(plan, ctx)
     tangents = ctx.namer.fresh("tangents")
-    entry = _jvp_entry(fm, ctx, wrt, tangents, top_level)
+    entry = jvp_entry(fm, ctx, wrt, tangents, top_level)
     if by_identity:
         entry += [assign(ctx.attribute_table, gast.Dict(keys=[], values=[]))] \
             + entry_checks(plan, ctx, kinds)
     body = fm.transform(fm.plan.body) + fm.registrations(fm.plan.ret_node)
     if by_identity:
         body += result_checks(plan, ctx)
-    out = _jvp_return(fm, ctx)
+    out = jvp_return(fm, ctx)
     if not top_level:
         out.value.elts[0] = checked_result(out.value.elts[0], ctx, arg_kinds, parsed.name)
-    jdef = _function_def(jname, _tangents_first(fdef.args, tangents), entry + body + [out], fdef)
+    jdef = _function_def(jname, tangents_first(fdef.args, tangents), entry + body + [out], fdef)
     if optimize:
         run_optimizer(jdef, is_pure_call(ctx), floats=fm.plan.float_names())
     jdef.body = wrap_try_regions(jdef.body)
@@ -565,53 +566,6 @@ def _jvp_subroutines(fn, key, jname: str, ctx):
         return ctx.bind(label_of(callee) + "_jvp", compiled.fn)
 
     return subroutine_jvp
-
-
-def _jvp_entry(fm, ctx, wrt, tangents: str, top_level: bool) -> list:
-    """The jvp function's first statements: the callee guards, a fresh start at the top level,
-    ``tangents`` unpacked into the tangents of ``wrt``, and a batched function's batch size."""
-    entry = (
-        fm.callee_guards(ctx)
-        + (fm.fresh_start() + fm.distinct_arguments() if top_level else fm.distinct_entries())
-        + [
-            assign(
-                gast.Tuple(elts=[name(fm.tan(p), True) for p in wrt], ctx=gast.Store()),
-                name(tangents),
-            )
-        ]
-    )
-    if ctx.batch_size is not None:
-        entry.append(assign(ctx.batch_size,
-                            gast.Call(func=name(ctx.helper("batch_size")), args=[name(tangents)],
-                                      keywords=[])))
-    return entry
-
-
-def _jvp_return(fm, ctx):
-    """``return (value, tangent)``, the tangent a zero like the value when none reaches the
-    result."""
-    ret = fm.plan.ret_node.value
-    result = fm.plan.result
-    if result is not None and result in fm.live and result in fm.plan.active:
-        tangent = name(fm.tan(result))
-    else:
-        tangent = gast.Call(func=name(ctx.helper("zero_like")), args=[ret], keywords=[])
-    return gast.Return(value=gast.Tuple(elts=[ret, tangent], ctx=gast.Load()))
-
-
-def _tangents_first(args, tangents: str):
-    """The parameters ``args`` with ``tangents`` before them all (the first positional-only one
-    when there are such)."""
-    new_args = gast.arguments(args=[gast.Name(id=tangents, ctx=gast.Param(), annotation=None,
-                                              type_comment=None)]
-                              + list(args.args), posonlyargs=list(args.posonlyargs),
-                              vararg=args.vararg,
-                              kwonlyargs=args.kwonlyargs, kw_defaults=args.kw_defaults,
-                              kwarg=args.kwarg,
-                              defaults=args.defaults)
-    if args.posonlyargs:
-        new_args.posonlyargs = [new_args.args.pop(0)] + list(args.posonlyargs)
-    return new_args
 
 
 def build_outer_derivative(target, position: int, jvp_fn, mode: str, as_tuple: bool) -> Compiled:

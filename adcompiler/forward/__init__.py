@@ -5,7 +5,8 @@ loops, branches, subroutines and subscript assignment work as in the primal. ``F
 simple statement), ``rule_tangents`` (the tangents of derivative rules and of user rules),
 ``elements`` (reads and writes of elements, displays, in-place updates), ``calls`` (calls of
 functions with generated tangent code), ``control`` (blocks, branches and loops) and
-``tangent_state`` (which tangents are live, owned or maybe zero).
+``tangent_state`` (which tangents are live, owned or maybe zero); ``jvp_function`` frames the
+jvp function around that body.
 
 A zero tangent is the scalar ``0.0`` and is never materialised unless control flow needs it.
 Tangent rules come from the same tables as reverse mode: elementwise entries derive their

@@ -40,8 +40,7 @@ from .tables import rewrite_table_stores
 
 def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer, loc: Location,
                        dict_params=frozenset(), bind=None, number_params=frozenset(),
-                       generated=False, object_classes=None,
-                       list_params=frozenset(),
+                       generated=False, object_classes=None, list_params=frozenset(),
                        sequence_params=None, module_params=None,
                        list_classes=None, inline_all=False) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
@@ -54,7 +53,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     None: the arguments' kinds are not known, and the code is for reading: every parameter is
     taken for a sequence); ``module_params``: parameter -> the module it is given (``xp=np``);
     ``list_classes``: parameter -> the class of every entry of a list argument; ``inline_all``:
-    every call of the user's that can be inlined is, writing or not."""
+    every call of the user's that can be inlined is."""
     fdef = yielded_as_list(fdef, namer, loc)
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
@@ -67,8 +66,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     resolver.locals |= {n.id for stmt in lowered for n in walk(stmt)
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm.growing = _growing(lowered)
-    norm.generated = generated
-    norm.inline_all = inline_all
+    norm.generated, norm.inline_all = generated, inline_all
     if bind is not None:
         resolve_namespace_aliases(lowered, resolver, norm.helper, module_params or {})
         thaw_frozen_distributions(lowered, resolver, namer.fresh)

@@ -199,8 +199,7 @@ class Callees:
         else:
             return None
         fn = inspect.getattr_static(self.object_classes[receiver.id], attr, None)
-        return self.inlinable(fn, call, [receiver] + list(call.args), nested=True,
-                              always=self.inline_all)
+        return self.inlinable(fn, call, [receiver] + list(call.args), True, self.inline_all)
 
     def construct(self, target, value, s) -> bool:
         """``target = Cls(args)`` for a class of the user's defined in this function's file, whose

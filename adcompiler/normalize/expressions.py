@@ -260,8 +260,7 @@ class Expressions:
         else:
             self.emit(assign(acc, gast.List(elts=[], ctx=gast.Load())), s)
             self.sure_lists.add(acc)
-            if self.inline_all:  # (the class of the objects it is filled with: held.py)
-                self.filled_classes[acc] = None
+            self.filled_classes[acc] = None  # (the class of the objects it is filled with)
             append = gast.Call(func=gast.Attribute(value=name(acc), attr="append", ctx=gast.Load()),
                                args=[rename(copy_tree(node.elt))], keywords=[])
             inner = [gast.copy_location(gast.Expr(value=append), s)]

@@ -15,7 +15,7 @@ import gast
 from .. import runtime
 from ..analysis import BOTTOM, fixpoint, rank, varied_names
 from ..errors import AdError
-from ..ir import name, target_of, walk
+from ..ir import const, copy_tree, name, target_of, walk
 
 # the helpers of the table: code calling them has derivatives a second pass cannot see
 TABLE_HELPERS = (runtime.add_attribute_adjoint, runtime.take_attribute_adjoint,
@@ -150,6 +150,24 @@ def result_checks(plan, ctx) -> list:
                                                                runtime.Refusal(error)))],
                       keywords=[])
     return [gast.copy_location(gast.Expr(value=check), plan.ret_node)]
+
+
+def store_check(transform, s) -> list:
+    """``obj.attr = v`` when attributes are followed by identity: generated code refuses a store
+    that runs code of the object's class (``__setattr__``, a property's setter), which the table
+    would not follow (``runtime.check_plain_store``). ``transform``: its ``plan`` and ``ctx``."""
+    plan, ctx = transform.plan, transform.ctx
+    if not ctx.by_identity or getattr(plan.plans.get(id(s)), "kind", None) != "setattr":
+        return []
+    error = ctx.loc.error(
+        "storing %s.%s runs code of its class (%%s), which the derivative does not follow in a "
+        "function whose objects other names reach too" % (
+            plan.aliasing.spelled(s.targets[0].value.id), s.targets[0].attr), s,
+        hint="store into a plain attribute, or into the object under the name it was made with")
+    call = gast.Call(func=name(ctx.helper("check_plain_store")),
+                     args=[copy_tree(s.targets[0].value), const(s.targets[0].attr),
+                           name(ctx.bind("refusal", runtime.Refusal(error)))], keywords=[])
+    return [gast.copy_location(gast.Expr(value=call), s)]
 
 
 def check_not_differentiated_again(fdef, ctx):

@@ -61,6 +61,58 @@ def varied_with_attributes(layout, plans, wrt, diff_reads) -> set:
             plans[id(s)].diff_reads = [s.value.value.id]
 
 
+def returned_objects(fdef, layout, kinds, params, ctx) -> set:
+    """The name the function returns when it may hold an object: a reader of every attribute
+    (its tangent or cotangent has them all)."""
+    def may_be_object(var, seen) -> bool:  # (an object argument, one made here, or a copy)
+        if var in seen or rank(kinds.get(var)) is not None:
+            return False
+        seen.add(var)
+        if var in params:
+            return var in ctx.arg_classes
+        return any(makes_object(b, ctx) or (isinstance(getattr(b, "value", None), gast.Name)
+                                            and may_be_object(b.value.id, seen))
+                   for b in layout.bindings(var))
+    ret = fdef.body[-1].value
+    return {ret.id} if isinstance(ret, gast.Name) and may_be_object(ret.id, set()) else set()
+
+
+def makes_object(s, ctx) -> bool:
+    """Whether ``s`` binds an object made here (``obj = new_object(Cls)``)."""
+    return isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) \
+        and ctx.resolver.resolve(s.value.func) is runtime.new_object
+
+
+def shared_entry_arrays(aliasing, params, obj, attr, s):
+    """Why the store ``s`` of ``obj.attr``, ``obj`` an entry of a list stored back after it,
+    cannot be followed when the entries' ``attr`` arrays are changed in place: the array stored
+    may be another name's too (else None)."""
+    holder = aliasing.entry_holder(obj)
+    if attr in aliasing.entry_updates.get(holder, ()) \
+            and not _own_array(aliasing, params, s.value.id, obj, attr):
+        # (the entries' arrays, checked apart when the function is called, stay apart)
+        return ("the entries' %r arrays are changed in place here, and this one may be another "
+                "name's too" % attr)
+    return None
+
+
+def _own_array(aliasing, params, var, obj, attr) -> bool:
+    """Whether ``var`` holds an array no other name may hold (made by an operation), or the one
+    ``obj.attr`` held (updated in place)."""
+    if var in params:
+        return False
+    layout = aliasing.layout
+    read_back = {b.targets[0].id for b in layout.simple
+                 if isinstance(b, gast.Assign) and isinstance(b.value, gast.Attribute)
+                 and isinstance(b.value.value, gast.Name)
+                 and (b.value.value.id, b.value.attr) == (obj, attr)}
+    return var in read_back or (
+        aliasing.sharing_memory(var) <= {var} | read_back
+        and all(isinstance(b, gast.Assign)
+                and isinstance(b.value, (gast.BinOp, gast.UnaryOp, gast.Call))
+                for b in layout.bindings(var)))
+
+
 class ObjectStores:
     """The checks of one normalised function's writes into objects: arguments a called function
     writes into, attributes stored. Made from the data they need: the function, its layout,
@@ -180,7 +232,8 @@ class ObjectStores:
             if self.ctx.by_identity:
                 # (any name may reach the object: its table entry is the same; what may still
                 # go wrong is an array held by others changed in place)
-                why = getattr(s, "ad_restored", False) and self.shared_entry_arrays(obj, attr, s)
+                why = getattr(s, "ad_restored", False) and shared_entry_arrays(
+                    self.aliasing, self.params, obj, attr, s)
                 if why:
                     raise self.loc.error(
                         "storing a value that depends on %s in %s.%s: %s, so the derivative "
@@ -188,31 +241,7 @@ class ObjectStores:
                                                  attr, why), s,
                         hint="give each object its own array (p.%s = v.copy())" % attr)
                 continue
-            readers = sorted({n.value.id for n in walk(self.fdef)
-                              if isinstance(n, gast.Attribute) and n.attr == attr
-                              and isinstance(n.ctx, gast.Load) and isinstance(n.value, gast.Name)}
-                             | self.returned_objects())
-            why = None
-            # (self of a method, a module's object)
-            if obj not in self.layout.binds and obj not in self.params:
-                if [r for r in readers if r != obj]:
-                    why = "%r.%s is read here too, which may be the same object" % (
-                        [r for r in readers if r != obj][0], attr)
-            elif getattr(s, "ad_restored", False):
-                why = self.entry_store_problem(obj, attr, s, readers)
-            elif (obj not in self.params or obj in self.layout.binds) and obj not in made:
-                why = "%r is not an argument of the function (or is rebound in it)" % (
-                    self.aliasing.spelled(obj))
-            elif any(self.hands_on(other, obj) for other in self.layout.simple) \
-                    and (obj not in made or self.handed_before_stored(obj)):
-                # (an object made here may be handed on once every store into it has run:
-                # [Dense(W1), Dense(W2)])
-                why = "the object is also reached under another name here"
-            elif [r for r in readers if r != obj] and not (
-                    obj in made and not self.handed_before_stored(obj)):
-                # (an object made here is another name's only by being handed on)
-                why = "%r.%s is read here too, which may be the same object" % (
-                    [r for r in readers if r != obj][0], attr)
+            why = self.store_problem(obj, attr, s, made)
             if why:
                 error = self.loc.error(
                     "storing a value that depends on %s in %s.%s: %s, so the derivative could not "
@@ -226,29 +255,33 @@ class ObjectStores:
                 stored.append((obj, attr))
         return sorted(set(stored))
 
-    def returned_objects(self) -> set:
-        """The name the function returns when it may hold an object: a reader of every
-        attribute (its tangent or cotangent has them all)."""
-        ret = self.fdef.body[-1].value
-        return {ret.id} if isinstance(ret, gast.Name) and self.may_be_object(ret.id, set()) \
-            else set()
-
-    def may_be_object(self, var, seen) -> bool:
-        """Whether ``var`` holds an object other names may reach too: an object argument, an
-        object made here, or a name bound to one of those."""
-        if var in seen or rank(self.kinds.get(var)) is not None:
-            return False
-        seen.add(var)
-        if var in self.params:
-            return var in self.ctx.arg_classes
-        return any(self.makes_object(b) or (isinstance(getattr(b, "value", None), gast.Name)
-                                            and self.may_be_object(b.value.id, seen))
-                   for b in self.layout.bindings(var))
-
-    def makes_object(self, s) -> bool:
-        """Whether ``s`` binds an object made here (``obj = new_object(Cls)``)."""
-        return isinstance(s, gast.Assign) and isinstance(s.value, gast.Call) \
-            and self.ctx.resolver.resolve(s.value.func) is runtime.new_object
+    def store_problem(self, obj, attr, s, made):
+        """Why the store ``s`` of ``obj.attr`` cannot be followed by name (another name may reach
+        the object, or read the attribute of the same object), else None; ``made``: the names
+        of objects made here (``made_here``)."""
+        readers = sorted({n.value.id for n in walk(self.fdef)
+                          if isinstance(n, gast.Attribute) and n.attr == attr
+                          and isinstance(n.ctx, gast.Load) and isinstance(n.value, gast.Name)}
+                         | returned_objects(self.fdef, self.layout, self.kinds, self.params,
+                                            self.ctx))
+        others = [r for r in readers if r != obj]
+        if obj not in self.layout.binds and obj not in self.params:  # (a method's self, ...)
+            return "%r.%s is read here too, which may be the same object" % (others[0], attr) \
+                if others else None
+        if getattr(s, "ad_restored", False):
+            return self.entry_store_problem(obj, attr, s, readers)
+        if (obj not in self.params or obj in self.layout.binds) and obj not in made:
+            return "%r is not an argument of the function (or is rebound in it)" % (
+                self.aliasing.spelled(obj))
+        if any(self.hands_on(other, obj) for other in self.layout.simple) \
+                and (obj not in made or self.handed_before_stored(obj)):
+            # (an object made here may be handed on once every store into it has run:
+            # [Dense(W1), Dense(W2)])
+            return "the object is also reached under another name here"
+        if others and not (obj in made and not self.handed_before_stored(obj)):
+            # (an object made here is another name's only by being handed on)
+            return "%r.%s is read here too, which may be the same object" % (others[0], attr)
+        return None
 
     def entry_store_problem(self, obj, attr, s, readers):
         """Why the store ``s`` of ``obj.attr``, ``obj`` an entry of a list argument stored back
@@ -277,19 +310,7 @@ class ObjectStores:
                  and not al.dead_at(r, s)]
         if stale:
             return "%r.%s is read here too, which may be the same object" % (stale[0], attr)
-        return self.shared_entry_arrays(obj, attr, s)
-
-    def shared_entry_arrays(self, obj, attr, s):
-        """Why the store ``s`` of ``obj.attr``, ``obj`` an entry of a list stored back after it,
-        cannot be followed when the entries' ``attr`` arrays are changed in place: the array
-        stored may be another name's too (else None)."""
-        al = self.aliasing
-        if attr in al.entry_updates.get(al.entry_holder(obj), ()) \
-                and not self.own_array(s.value.id, obj, attr):
-            # (the entries' arrays, checked apart when the function is called, stay apart)
-            return ("the entries' %r arrays are changed in place here, and this one may be "
-                    "another name's too" % attr)
-        return None
+        return shared_entry_arrays(al, self.params, obj, attr, s)
 
     def entries_escape(self, holder) -> str:
         """How the objects of the list or dict ``holder`` may be reached other than by reading
@@ -353,23 +374,6 @@ class ObjectStores:
         return len(value.args) == 1 and not value.keywords and (
             fn is len or (is_dict and any(fn is f for f in (list, sorted, iter, set))))
 
-    def own_array(self, var, obj, attr) -> bool:
-        """Whether ``var`` holds an array no other name may hold (made by an operation), or
-        the one ``obj.attr`` held (updated in place)."""
-        al = self.aliasing
-        if var in self.params:
-            return False
-        bindings = self.layout.bindings(var)
-        read_back = {b.targets[0].id for b in self.layout.simple
-                     if isinstance(b, gast.Assign) and isinstance(b.value, gast.Attribute)
-                     and isinstance(b.value.value, gast.Name)
-                     and (b.value.value.id, b.value.attr) == (obj, attr)}
-        return var in read_back or (
-            al.sharing_memory(var) <= {var} | read_back
-            and all(isinstance(b, gast.Assign) and isinstance(b.value, (gast.BinOp, gast.UnaryOp,
-                                                                       gast.Call))
-                    for b in bindings))
-
     def handed_before_stored(self, obj) -> bool:
         """Whether a statement handing the object ``obj`` on (``[obj]``, ``b = obj``) may run
         before an attribute store into the same object (a later pass of a loop making a new
@@ -391,5 +395,5 @@ class ObjectStores:
     def made_here(self) -> set:
         """Names bound once, to an object made here (``obj = Cls(args)``, its ``__init__``
         inlined: ``obj = new_object(Cls)``): no other object can be theirs."""
-        return {target_of(s)[0] for s in self.layout.simple if self.makes_object(s)
+        return {target_of(s)[0] for s in self.layout.simple if makes_object(s, self.ctx)
                 and len(self.layout.binds.get(target_of(s)[0], ())) == 1}

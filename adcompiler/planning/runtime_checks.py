@@ -13,8 +13,9 @@ import gast
 
 from .. import rules, runtime
 from ..analysis import is_container
-from ..ir import const, copy_tree, loads, name, target_of
+from ..ir import copy_tree, loads, name, target_of
 from .entries import own_lists
+from .identities import store_check
 from .plain_calls import PlainCallChecks
 from .plan import method_text
 
@@ -46,26 +47,7 @@ class RuntimeChecks(PlainCallChecks):
             call = gast.Call(func=name(self.ctx.helper(check)),
                              args=[copy_tree(a) for a in args] + [name(refusal)], keywords=[])
             return [gast.copy_location(gast.Expr(value=call), s)] + self.checks_of_plan(s)
-        return self.checks_of_plan(s) + self.plain_call_check(s) + self.store_check(s)
-
-    def store_check(self, s) -> list:
-        """``obj.attr = v`` when attributes are followed by identity: generated code refuses a
-        store that runs code of the object's class (``__setattr__``, a property's setter), which
-        the table would not follow (``runtime.check_plain_store``)."""
-        plan = self.plan.plans.get(id(s))
-        if not self.ctx.by_identity or plan is None or plan.kind != "setattr":
-            return []
-        error = self.loc.error(
-            "storing %s.%s runs code of its class (%%s), which the derivative does not follow in "
-            "a function whose objects other names reach too" % (
-                self.plan.aliasing.spelled(s.targets[0].value.id), s.targets[0].attr), s,
-            hint="store into a plain attribute, or into the object under the name it was made "
-                 "with")
-        call = gast.Call(func=name(self.ctx.helper("check_plain_store")),
-                         args=[copy_tree(s.targets[0].value), const(s.targets[0].attr),
-                               name(self.ctx.bind("refusal", runtime.Refusal(error)))],
-                         keywords=[])
-        return [gast.copy_location(gast.Expr(value=call), s)]
+        return self.checks_of_plan(s) + self.plain_call_check(s) + store_check(self, s)
 
     def checks_of_plan(self, s) -> list:
         """The checks of ``checks`` that the statement's plan asks for."""
@@ -88,9 +70,8 @@ class RuntimeChecks(PlainCallChecks):
             return [gast.copy_location(gast.Expr(value=call), s)]
         if plan is not None and (plan.kind == "attr" or plan.watch):
             return self.followed_check(s)
-        if plan is None or plan.receiver is None \
-                or not (any(n in self.plan.varied for n in loads(s.value))
-                        or getattr(s, "ad_check_receiver", False)):
+        if plan is None or plan.receiver is None or not getattr(s, "ad_check_receiver", any(
+                n in self.plan.varied for n in loads(s.value))):
             return []
         method = plan.callee.rsplit(".", 1)[-1]
         error = self.loc.error("%s.%s is differentiated as the array method .%s, but %r is %%s "
