@@ -230,7 +230,9 @@ def _effects(fn, active=(), nested=False):
     nothing = (frozenset(), frozenset(), frozenset(), frozenset())
     if code is None:
         return nothing
-    cached = _CACHE.get((code, nested))
+    # (the code of a decorator's wrapper is every wrapped function's: its closure tells them apart)
+    key = (code, nested, tuple(id(_cell_value(c)) for c in fn.__closure__ or ()))
+    cached = _CACHE.get(key)
     if cached is not None:
         return cached
     if code in active:  # (recursion: what is found so far)
@@ -245,8 +247,15 @@ def _effects(fn, active=(), nested=False):
         every = frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
         return every, frozenset(), every, frozenset()
     result = _read_effects(parsed, tuple(active) + (code,), nested)
-    _CACHE[(code, nested)] = result
+    _CACHE[key] = result
     return result
+
+
+def _cell_value(cell):
+    try:
+        return cell.cell_contents
+    except ValueError:  # (an empty cell: a name the function binds later)
+        return None
 
 
 def _read_effects(parsed, active, nested) -> tuple:
@@ -467,7 +476,9 @@ def _roots(node, holders, resolver, entries=True) -> set:
         parts = node.values if isinstance(node, gast.BoolOp) else node.elts
         return set().union(set(), *(_roots(p, holders, resolver, entries) for p in parts))
     if isinstance(node, gast.Call) and isinstance(node.func, gast.Attribute) \
-            and node.func.attr in _VIEW_METHODS:
+            and (node.func.attr in _VIEW_METHODS or not hasattr(np.ndarray, node.func.attr)):
+        # (a view, or what a method of the object's class returns: model.parameters(), d.get(k)
+        # may be objects the receiver holds)
         return _roots(node.func.value, holders, resolver, entries)
     if isinstance(node, gast.Call) and node.args \
             and _is_one_of(resolver.resolve(node.func), _VIEW_FUNCTIONS + (getattr, vars)):

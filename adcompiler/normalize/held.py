@@ -58,17 +58,8 @@ class HeldObjects:
 
     def note_held_append(self, call):
         """After ``t.append(v)`` of a list ``t`` read from an attribute (``note_held_class``):
-        that attribute's list holds ``v`` too. (And, when every call is inlined, of a list a
-        comprehension fills, one of the normal form's: the class of what it holds.)"""
+        that attribute's list holds ``v`` too."""
         func = call.func
-        if isinstance(func, gast.Attribute) and func.attr == "append" \
-                and isinstance(func.value, gast.Name) and func.value.id in self.filled_classes:
-            entry = call.args[0] if len(call.args) == 1 else None
-            added = self.object_classes.get(entry.id) if isinstance(entry, gast.Name) \
-                and entry.id in self.made_objects else None
-            known = self.filled_classes[func.value.id]
-            self.filled_classes[func.value.id] = (added or False) if known is None \
-                else known if known is added else False
         if isinstance(func, gast.Attribute) and func.attr == "append" and len(call.args) == 1 \
                 and isinstance(func.value, gast.Name) and func.value.id in self.held_names:
             entry = call.args[0]

@@ -72,9 +72,8 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
         # every call of the user's that can be inlined is (attributes followed by identity: the
         # table sees only the stores of this function's code, planning/identities.py)
         self.inline_all = False
-        # a comprehension's list (a temporary) -> the class of every object appended to it (None
-        # before the first), or False once one is not an object made here of that class (with
-        # inline_all)
+        # a comprehension's list (a temporary) -> the class of the objects its element makes
+        # (``[Layer(n) for n in sizes]``), or None
         self.filled_classes: dict = {}
         self.growing: set = set()  # names of lists the function may add entries to
         self.inlining: list = []
