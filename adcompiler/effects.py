@@ -21,25 +21,20 @@ from .resolve import MISSING, Resolver, local_names
 # methods that change the object they are called on (lists, dicts, sets, arrays)
 WRITING_METHODS = frozenset((
     "append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "update",
-                              "setdefault", "popitem",
-    "add", "discard", "fill", "resize", "itemset", "put", "partition", "setfield", "byteswap",
-                              "__setitem__",
-    "__iadd__", "__isub__", "__imul__", "__itruediv__"))
+    "setdefault", "popitem", "add", "discard", "fill", "resize", "itemset", "put", "partition",
+    "setfield", "byteswap", "__setitem__", "__iadd__", "__isub__", "__imul__", "__itruediv__"))
 # (methods changing a list, dict or set itself, not the objects it holds)
 _CONTAINER_METHODS = frozenset(("append", "extend", "insert", "remove", "pop", "clear", "sort",
                                 "reverse", "update", "setdefault", "popitem", "add", "discard"))
 # array methods and attributes whose result shares the object's memory
 _VIEW_METHODS = frozenset(("reshape", "ravel", "transpose", "view", "squeeze", "swapaxes",
-                           "diagonal", "T", "real",
-                           "imag", "flat"))
+                           "diagonal", "T", "real", "imag", "flat"))
 # NumPy functions that write into their first argument
 _WRITING_FUNCTIONS = (np.copyto, np.put, np.place, np.putmask, np.fill_diagonal, np.random.shuffle,
                       np.put_along_axis)
 _VIEW_FUNCTIONS = (np.reshape, np.ravel, np.transpose, np.squeeze, np.asarray, np.asanyarray,
-                   np.atleast_1d,
-                   np.atleast_2d, np.atleast_3d, np.expand_dims, np.swapaxes, np.moveaxis,
-                   np.broadcast_to,
-                   np.diagonal, np.diag, np.real, np.imag)
+                   np.atleast_1d, np.atleast_2d, np.atleast_3d, np.expand_dims, np.swapaxes,
+                   np.moveaxis, np.broadcast_to, np.diagonal, np.diag, np.real, np.imag)
 
 # array attributes holding values of their own, never the array's memory
 _METADATA = frozenset(("shape", "ndim", "size", "dtype", "itemsize", "nbytes", "strides"))
@@ -230,8 +225,8 @@ def _effects(fn, active=(), nested=False):
     nothing = (frozenset(), frozenset(), frozenset(), frozenset())
     if code is None:
         return nothing
-    # (the code of a decorator's wrapper is every wrapped function's: its closure tells them apart)
-    key = (code, nested, tuple(id(_cell_value(c)) for c in fn.__closure__ or ()))
+    # (a decorator's wrapper has every wrapped function's code: its closure tells them apart)
+    key = (code, nested, tuple(map(_cell_id, fn.__closure__ or ())))
     cached = _CACHE.get(key)
     if cached is not None:
         return cached
@@ -251,9 +246,9 @@ def _effects(fn, active=(), nested=False):
     return result
 
 
-def _cell_value(cell):
+def _cell_id(cell):
     try:
-        return cell.cell_contents
+        return id(cell.cell_contents)
     except ValueError:  # (an empty cell: a name the function binds later)
         return None
 

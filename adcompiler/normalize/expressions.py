@@ -260,8 +260,7 @@ class Expressions:
         else:
             self.emit(assign(acc, gast.List(elts=[], ctx=gast.Load())), s)
             self.sure_lists.add(acc)
-            # (the class of the objects it is filled with, when each is made by one: held.py)
-            self.filled_classes[acc] = self.constructed_class(node.elt)
+            self.filled_classes[acc] = self.constructed_class(node.elt)  # (see held.py)
             append = gast.Call(func=gast.Attribute(value=name(acc), attr="append", ctx=gast.Load()),
                                args=[rename(copy_tree(node.elt))], keywords=[])
             inner = [gast.copy_location(gast.Expr(value=append), s)]
