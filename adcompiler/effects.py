@@ -237,8 +237,7 @@ def _effects(fn, active=(), nested=False):
     except AdError:
         if is_library_function(fn):  # (a library's writing functions are listed: _WRITING_...)
             return nothing
-        # (a function of the user's with no source to read: it may write into, and return, any
-        # argument)
+        # (no source to read: it may write into, and return, any argument)
         every = frozenset(code.co_varnames[:code.co_argcount + code.co_kwonlyargcount])
         return every, frozenset(), every, frozenset()
     result = _read_effects(parsed, tuple(active) + (code,), nested)
@@ -249,7 +248,7 @@ def _effects(fn, active=(), nested=False):
 def _cell_id(cell):
     try:
         return id(cell.cell_contents)
-    except ValueError:  # (an empty cell: a name the function binds later)
+    except ValueError:  # (an empty cell: a name bound later)
         return None
 
 
@@ -257,9 +256,8 @@ def _read_effects(parsed, active, nested) -> tuple:
     """The effects of a parsed function, read from its assignments, calls and returns."""
     tree = parsed.tree
     args = tree.args
-    params = [a.id
-              for a in args.posonlyargs + args.args + args.kwonlyargs + [args.vararg, args.kwarg]
-              if a is not None]
+    params = [a.id for a in args.posonlyargs + args.args + args.kwonlyargs
+              + [args.vararg, args.kwarg] if a is not None]
     resolver = Resolver(parsed)
     holders = _holders(tree, params, resolver)
     identities = _holders(tree, params, resolver, entries=False)
