@@ -3,9 +3,9 @@ import functools
 
 import numpy as np
 import pytest
+from conftest import check_all_modes
 
 import adcompiler as ad
-from conftest import check_all_modes
 
 
 class Even:
@@ -89,7 +89,7 @@ def loaded_through_first(t):
 @pytest.mark.parametrize("fn", [loaded_through_parameters, loaded_through_first])
 def test_a_helper_storing_into_what_a_method_of_its_argument_returns(fn):
     # (older: a gradient of 0, the helper not seen to write into its argument)
-    check_all_modes(fn, [np.array([2.0, -0.5])])
+    check_all_modes(fn, [np.array([2.0, -0.5])], second_order=False)  # (identity mode)
 
 
 def doubled(fn):
