@@ -84,7 +84,28 @@ PARTICLES = (1.3, [Particle(np.array([1.0, 2.0]), np.zeros(2)),
                    Particle(np.array([0.5, -1.0]), np.zeros(2))])
 
 
+class Bead:
+    def __init__(self, x):
+        self.x = x
+        self.force = 0.0
+
+
+def pull(bead, f):
+    bead.force = bead.force + f
+
+
+def shared_beads(x):
+    beads = [Bead(x[0]), Bead(x[1])]
+    for a, b in [(beads[0], beads[1])]:
+        f = b.x - a.x
+        pull(a, f)
+        pull(b, -f)
+    return sum(bead.force * bead.x for bead in beads)
+
+
 CASES = {
+    "shared_beads.reverse": (shared_beads, dict(args=(np.array([0.3, 1.2]),))),
+    "shared_beads.forward": (shared_beads, dict(mode="forward", args=(np.array([0.3, 1.2]),))),
     "layers.reverse": (layers, dict(wrt=(0, 1, 2))),
     "seed_xy.reverse": (seed_xy, dict(wrt=(0, 1))),
     "seed_xy.forward": (seed_xy, dict(wrt=(0, 1), mode="forward")),
