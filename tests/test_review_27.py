@@ -132,3 +132,26 @@ def test_functions_wrapped_by_one_decorator_keep_their_own_effects():
     assert ad.grad(uses_energy)(0.7) == pytest.approx(4 * 0.7)
     with pytest.raises(ad.AdError, match="kick is called for its effect"):
         ad.grad(uses_kick)(0.7)
+
+
+def entry_scaled_through_a_name(alpha):
+    cache = {"bias": alpha + np.sum(0.1)}
+    out = cache["bias"]
+    out *= 2.0  # (a NumPy scalar: bound again, the entry keeps its value)
+    return cache["bias"] * 100.0 + out
+
+
+def entry_array_scaled_through_a_name(alpha):
+    cache = {"bias": alpha * np.ones(2)}
+    out = cache["bias"]
+    out *= 2.0  # (an array: changed in place, the entry too)
+    return np.sum(cache["bias"] * 100.0 + out)
+
+
+def test_a_number_read_from_an_entry_and_changed_with_op_equals():
+    # found by the campaign (seed 1393103): the entry was given the new value after the write,
+    # as for an array, so the value itself was wrong (-121.2 for Python's -61.2)
+    entry_scaled_through_a_name(-0.7)
+    with pytest.raises(ad.AdError, match="bound again when it is a number"):
+        ad.value_and_grad(entry_scaled_through_a_name)(-0.7)
+    check_all_modes(entry_array_scaled_through_a_name, [np.array(-0.7)])

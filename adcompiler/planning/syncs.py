@@ -15,7 +15,7 @@ from __future__ import annotations
 import gast
 
 from .. import runtime
-from ..analysis import is_container
+from ..analysis import is_container, rank
 from ..ir import assign, copy_tree, loads, located, name, target_of
 
 
@@ -137,6 +137,17 @@ class Syncs:
                           located(assign(synced, _call(al.ctx, "synced", other, var, where)), s),
                           located(assign(other, name(synced)), s)]
                 stmts[-1].ad_same_array = True  # (other is bound again to the array it held)
+            if restores and not (rank(al.kinds.get(var)) or is_container(al.kinds.get(var))):
+                # (a value of no known kind, or a shape-() one, may be a number or a NumPy
+                # scalar, which x *= v binds again, its entry kept: seed 1393103)
+                error = al.loc.error(
+                    "%r, read from an entry of a list or dict, is changed in place here when it "
+                    "is an array, and bound again when it is a number (the entry keeps its "
+                    "value): differentiated only for an array" % var, s,
+                    hint="write the entry itself (d[k] *= v), or a new name (y = %s * v)" % var)
+                number = al.ctx.bind("refusal", runtime.Refusal(error))
+                stmts.append(located(gast.Expr(value=_call(al.ctx, "check_array", var, number)),
+                                     s))
             insert_beside(al.fdef.body, s, stmts + restores)
         inserted = bool(self.pending)
         self.pending = []
