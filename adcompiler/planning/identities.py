@@ -14,7 +14,7 @@ import gast
 
 from .. import runtime
 from ..analysis import BOTTOM, fixpoint, rank, varied_names
-from ..errors import AdError
+from ..errors import GENERATED, AdError
 from ..ir import const, copy_tree, name, target_of, walk
 
 # the helpers of the table: code calling them has derivatives a second pass cannot see
@@ -176,11 +176,18 @@ def check_not_differentiated_again(fdef, ctx):
     for node in walk(fdef):
         if isinstance(node, gast.Call) and any(
                 ctx.resolver.resolve(node.func) is h for h in TABLE_HELPERS):
-            raise ctx.loc.error(
-                "second derivatives of a function whose objects other names reach too (their "
-                "attributes' adjoints are kept by object identity) are not supported yet", node,
-                hint="differentiate w.r.t. arrays the objects are made from in a function that "
-                     "keeps each object under one name, or use finite differences of the gradient")
+            message = ("second derivatives of a function whose objects other names reach too "
+                       "(their attributes' adjoints are kept by object identity) are not "
+                       "supported yet")
+            hint = ("differentiate w.r.t. arrays the objects are made from in a function that "
+                    "keeps each object under one name, or use finite differences of the gradient")
+            user = GENERATED.get(ctx.loc.filename)
+            at = user and user[1].get(getattr(node, "lineno", None))
+            if at:  # (where the user's statement is, not the gradient code's)
+                raise AdError(message, function=user[0].function, filename=user[0].filename,
+                              lineno=at[0] + user[0].line_offset,
+                              col=at[1] + user[0].col_offset, hint=hint)
+            raise ctx.loc.error(message, node, hint=hint)
 
 
 # (what reads or writes an attribute given its name as a value)
