@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gast
 
-from ..ir import COMMENT, loads, walk
+from ..ir import COMMENT, children, loads, walk
 
 
 class DeadCode:
@@ -18,6 +18,7 @@ class DeadCode:
         # its start): the last fixpoint of each loop, where the next one (of an enclosing loop's
         # next pass) starts, so nested loops cost no more than one pass more each
         self.fixpoints: dict = {}
+        self.mentioned: dict = {}  # id(loop body) -> (the body, names in it, whether it returns)
 
     def pure(self, expr) -> bool:
         for node in walk(expr):
@@ -120,8 +121,13 @@ class DeadCode:
         live at the start of the body then)."""
         out = frozenset(out)
         known = self.fixpoints.get(id(body))
-        if known is not None and known[1] == out:
-            return known[2], known[3]
+        if known is not None and known[1] <= out:
+            extra = out - known[2]
+            if not extra or self.passes_through(body, extra):
+                # (the fixpoint for fewer names live after the loop, with the names the body
+                # leaves alone: the least one for these too, found without a pass -- nor a pass
+                # of the loops inside, which made deep nests quadratic)
+                return known[2] | extra, known[3] | extra
         # (a fixpoint for fewer names live after the loop is below this one: a start)
         start = out | known[2] if known is not None and known[1] <= out else out
         apply, self.apply = self.apply, False  # liveness only, until it is stable
@@ -134,6 +140,38 @@ class DeadCode:
         self.apply = apply
         self.fixpoints[id(body)] = (body, out, start, live_body)
         return start, live_body
+
+
+    def passes_through(self, body, names) -> bool:
+        """Whether ``names`` are live before ``body`` whenever they are after it: the body
+        neither mentions them nor returns."""
+        mentioned, returns = self.mentions(body)
+        return not returns and mentioned.isdisjoint(names)
+
+    def mentions(self, body) -> tuple:
+        """(The names in ``body``, whether it returns), found once for each loop body: a loop's
+        takes those of the loops inside it."""
+        known = self.mentioned.get(id(body))
+        if known is not None and known[0] is body:
+            return known[1], known[2]
+        names, returns = set(), False
+        stack = list(body)
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (gast.For, gast.While)):
+                inner, inner_returns = self.mentions(n.body)
+                names |= inner
+                returns = returns or inner_returns
+                stack += [part for part in (getattr(n, "target", None), getattr(n, "iter", None),
+                                            getattr(n, "test", None)) if part is not None]
+                stack += n.orelse
+                continue
+            if isinstance(n, gast.Name):
+                names.add(n.id)
+            returns = returns or isinstance(n, gast.Return)
+            stack += children(n)
+        self.mentioned[id(body)] = (body, names, returns)
+        return names, returns
 
 
 def _is_comment(s) -> bool:
