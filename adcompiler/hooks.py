@@ -7,6 +7,7 @@ no cycle."""
 from __future__ import annotations
 
 import functools
+import gc
 from typing import Callable
 
 # set by ``subroutines``
@@ -33,9 +34,28 @@ def install(**functions: Callable) -> None:
         globals()[name_] = fn
 
 
+def collection_paused(builder: Callable) -> Callable:
+    """``builder`` run with Python's cyclic garbage collector paused, and resumed when it returns
+    (unless it was off already): generation allocates AST nodes that mostly live until it ends,
+    and each full collection during it traversed all of them (a quarter of the time at 2,000
+    lines, growing faster than the code). Cycles made meanwhile are collected afterwards."""
+    @functools.wraps(builder)
+    def build(*args, **kwargs):
+        if not gc.isenabled():  # (a build inside a build: the outer one resumes it)
+            return builder(*args, **kwargs)
+        gc.disable()
+        try:
+            return builder(*args, **kwargs)
+        finally:
+            gc.enable()
+    return build
+
+
 def disk_cached(builder: Callable) -> Callable:
     """``builder`` (the compiler's), which the disk cache (``disk_cache``, once installed by
-    ``api``) may answer."""
+    ``api``) may answer; when it runs, the collector is paused (``collection_paused``)."""
+    builder = collection_paused(builder)
+
     @functools.wraps(builder)
     def build(*args, **kwargs):
         if disk_cache is None:

@@ -2,9 +2,10 @@
 
 The IR of every pass after ``normalize`` is three-address code on ``gast`` nodes; this module holds
 what the passes share to build it (``name``, ``const``, ``assign``, ``if_``, ``located``, ...),
-to walk it (``walk``, ``loads``, ``name_counts``, ``substitute_loads``, ``target_of``), to copy it
-(``copy_tree``, ``instantiate``) and the marker of a statement that unparses to a comment
-(``COMMENT``). It sits at the bottom of the package: it imports no other module of it.
+to walk it (``walk``, ``children``, ``loads``, ``name_counts``, ``substitute_loads``,
+``target_of``), to copy it (``copy_tree``, ``instantiate``) and the marker of a statement that
+unparses to a comment (``COMMENT``). It sits at the bottom of the package: it imports no other
+module of it.
 """
 from __future__ import annotations
 
@@ -92,6 +93,18 @@ def walk(node):
                 stack.extend(x for x in v if isinstance(x, _AST))
             elif isinstance(v, _AST):
                 stack.append(v)
+    return out
+
+
+def children(node) -> list:
+    """The nodes directly under ``node`` that ``walk`` descends into."""
+    out = []
+    for name_ in _CHILD_FIELDS.get(node.__class__) or _child_fields(node.__class__):
+        v = getattr(node, name_, None)
+        if v.__class__ is list:
+            out.extend(x for x in v if isinstance(x, _AST))
+        elif isinstance(v, _AST):
+            out.append(v)
     return out
 
 

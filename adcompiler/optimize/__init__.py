@@ -10,11 +10,12 @@ import gast
 
 from ..inplace import ReuseBuffers
 from ..shapes import ResolveShapes
+from .block_copies import propagate_block_copies
 from .deadcode import DeadCode
 from .facts import Facts
 from .folding import fold_short_circuits, fuse_single_use, inline_loop_tests
 from .gradient_code import call_reductions_as_methods, iterate_tapes_in_reverse, skip_shape_only
-from .propagate import propagate_block_copies, propagate_constants
+from .propagate import propagate_constants
 
 __all__ = ["optimize", "Facts"]
 

@@ -15,50 +15,80 @@ _ELEMENTWISE_OPS = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow, gast.Floo
 def skip_shape_only(fdef, shapes: Facts) -> bool:
     """A value computed only for its shape (``np.sum(x * y)`` needs ``x * y`` for the shape of its
     adjoint) is replaced by an operand of that shape: ``t1 = x * y`` becomes
-    ``t1 = shape_of(x, y)``, ``t2 = np.log(p)`` becomes ``t2 = p``. Repeated, as operands may then
-    be read for their shape only. Only elementwise expressions of numbers and arrays qualify. True
-    if anything changed."""
+    ``t1 = shape_of(x, y)``, ``t2 = np.log(p)`` becomes ``t2 = p``. Its operands may then be read
+    for their shape only: a worklist of the names a rewrite touched (one rewrite never makes a
+    name read for more than its shape, so the order does not change the result). Only
+    elementwise expressions of numbers and arrays qualify. True if anything changed."""
+    stores, loads_total = _name_stats(fdef)
+    reads = _ShapeReads(shapes, loads_total)
+    defining = {}  # name bound once, by an assignment -> that assignment
+    for node in walk(fdef):
+        reads.count(node, 1)
+        if isinstance(node, gast.Assign) and isinstance(node.targets[0], gast.Name) \
+                and stores.get(node.targets[0].id) == 1:
+            defining[node.targets[0].id] = node
+    todo = [v for v in defining if reads.only(v)]
     changed = False
-    while True:
-        stores, loads_total = _name_stats(fdef)
-        shape_reads: dict = {}
-        positions = shapes.positions()
-        for node in walk(fdef):
-            if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
-                at = positions.get(node.func.id, ())
-                for i, arg in enumerate(node.args):
-                    if i in at and isinstance(arg, gast.Name):
-                        shape_reads[arg.id] = shape_reads.get(arg.id, 0) + 1
-        only = {v for v, n in shape_reads.items() if n == loads_total.get(v) and stores.get(v) == 1}
-        rewrote = False
-        for st in walk(fdef):
-            if not (
-                isinstance(st, gast.Assign)
-                and isinstance(st.targets[0], gast.Name)
-                and st.targets[0].id in only
-            ) or isinstance(st.value, gast.Name):
-                continue
-            leaves = _elementwise_leaves(st.value, shapes)
-            if not leaves:
-                continue
-            # Python numbers change neither the shape nor
-            # the dtype (NumPy scalars can change the dtype)
-            arrays = [v for v in leaves if not shapes.python_number(v)] or leaves[:1]
-            if len(arrays) == 1:
-                st.value = gast.Name(id=arrays[0], ctx=gast.Load(), annotation=None,
-                                     type_comment=None)
-                st.ad_primal = False  # a stand-in now, which copy propagation may remove
-            else:
-                st.value = gast.Call(func=gast.Name(id=shapes.stand_in(), ctx=gast.Load(),
-                                                    annotation=None,
-                                                    type_comment=None),
-                                     args=[gast.Name(id=v, ctx=gast.Load(), annotation=None,
-                                                     type_comment=None)
-                                           for v in arrays], keywords=[])
-            rewrote = True
-        if not rewrote:
-            return changed
+    while todo:
+        st = defining.pop(todo.pop(), None)
+        if st is None or isinstance(st.value, gast.Name):
+            continue
+        leaves = _elementwise_leaves(st.value, shapes)
+        if not leaves:
+            continue
+        # Python numbers change neither the shape nor
+        # the dtype (NumPy scalars can change the dtype)
+        arrays = [v for v in leaves if not shapes.python_number(v)] or leaves[:1]
+        old = st.value
+        if len(arrays) == 1:
+            st.value = gast.Name(id=arrays[0], ctx=gast.Load(), annotation=None,
+                                 type_comment=None)
+            st.ad_primal = False  # a stand-in now, which copy propagation may remove
+        else:
+            st.value = gast.Call(func=gast.Name(id=shapes.stand_in(), ctx=gast.Load(),
+                                                annotation=None,
+                                                type_comment=None),
+                                 args=[gast.Name(id=v, ctx=gast.Load(), annotation=None,
+                                                 type_comment=None)
+                                       for v in arrays], keywords=[])
         changed = True
+        touched = reads.replaced(old, st.value)
+        todo.extend(v for v in touched if v in defining and reads.only(v))
+    return changed
+
+
+class _ShapeReads:
+    """How often each name is read, and how often for its shape only (an argument at a
+    position ``Facts.positions`` names), kept through rewrites."""
+
+    def __init__(self, shapes: Facts, loads_total: dict):
+        self.shapes, self.loads = shapes, loads_total
+        self.positions = shapes.positions()
+        self.shape = {}
+
+    def only(self, v) -> bool:
+        return self.shape.get(v, 0) > 0 and self.shape[v] == self.loads.get(v)
+
+    def count(self, node, sign) -> None:
+        """Count (``sign`` 1) or discount (-1) the shape reads of the call ``node``, if it is."""
+        if isinstance(node, gast.Call) and isinstance(node.func, gast.Name):
+            at = self.positions.get(node.func.id, ())
+            for i, arg in enumerate(node.args):
+                if i in at and isinstance(arg, gast.Name):
+                    self.shape[arg.id] = self.shape.get(arg.id, 0) + sign
+
+    def replaced(self, old, new) -> set:
+        """Account for the expression ``old`` replaced by ``new``; the names they read."""
+        touched = set()
+        if isinstance(new, gast.Call) and new.func.id not in self.positions:
+            self.positions = self.shapes.positions()  # (the stand-in, bound when first used)
+        for expr, sign in ((old, -1), (new, 1)):
+            for node in walk(expr):
+                self.count(node, sign)
+                if isinstance(node, gast.Name) and isinstance(node.ctx, gast.Load):
+                    self.loads[node.id] = self.loads.get(node.id, 0) + sign
+                    touched.add(node.id)
+        return touched
 
 
 def call_reductions_as_methods(fdef, facts: Facts) -> None:

@@ -1,13 +1,14 @@
 """Propagation and folding: constants and copies propagated into their uses (the seed
-``dret = 1.0``, ``a = b`` in one block) and algebraic simplification of instantiated rules
-(``g * 1.0``, ``x ** 1``, ``-(-g)``, constant folding, comparisons of constants)."""
+``dret = 1.0``, ``a = b`` at the top level; in any block: ``block_copies``) and algebraic
+simplification of instantiated rules (``g * 1.0``, ``x ** 1``, ``-(-g)``, constant folding,
+comparisons of constants)."""
 from __future__ import annotations
 
 import operator
 
 import gast
 
-from ..ir import name_counts, substitute_loads, walk
+from ..ir import name_counts, substitute_loads
 
 _FOLD = {gast.Add: operator.add, gast.Sub: operator.sub, gast.Mult: operator.mul,
          gast.Div: operator.truediv, gast.Pow: operator.pow, gast.FloorDiv: operator.floordiv}
@@ -65,75 +66,6 @@ def propagate_constants(fdef, keep=frozenset(), simplify_all=True, floats=frozen
                 values[s.targets[0].id] = value
     fdef.body = body
     return changed or simplify.changed
-
-
-def propagate_block_copies(fdef, keep):
-    """Inside any block (loop bodies too): ``a = b`` where ``a`` is a temporary bound only here and
-    read only later in the same block, and ``b`` keeps its value until then: read ``b`` instead
-    (``b = a`` on the way is a no-op and goes)."""
-    counts, loads_total = _name_stats(fdef)
-    changed = False
-
-    def block(stmts):
-        nonlocal changed
-        k = 0
-        while k < len(stmts):
-            st = stmts[k]
-            for field in ("body", "orelse"):
-                if isinstance(getattr(st, field, None), list):
-                    block(getattr(st, field))
-            if _is_copy(st) and not getattr(st, "ad_primal", False):
-                a, b = st.targets[0].id, st.value.id
-                if a not in keep and counts.get(a) == 1 and a != b and loads_total.get(a) \
-                        and _substitute_copy(stmts, k, a, b, loads_total):
-                    del stmts[k]
-                    changed = True
-                    continue
-            k += 1
-    block(fdef.body)
-    return changed
-
-
-def _is_copy(st):
-    return (
-        isinstance(st, gast.Assign)
-        and isinstance(st.targets[0], gast.Name)
-        and isinstance(st.value, gast.Name)
-    )
-
-
-def _substitute_copy(stmts, k, a, b, loads_total) -> bool:
-    """Replace the loads of ``a`` after ``stmts[k]`` (``a = b``) by ``b`` if ``b`` still holds the
-    same value at each of them; True if done."""
-    later = stmts[k + 1:]
-
-    def loads_a(st):
-        return sum(1 for n in walk(st) if n.__class__ is gast.Name and n.id == a
-                   and n.ctx.__class__ is gast.Load)
-    counts, seen = [], 0
-    for st in later:  # stop walking once every load of a has been found
-        counts.append(loads_a(st) if seen < loads_total[a] else 0)
-        seen += counts[-1]
-    uses = [i for i, c in enumerate(counts) if c]
-    if not uses or sum(counts) != loads_total.get(a, 0):
-        return False  # unused, or read in another block: leave it
-    for j, st in enumerate(later):
-        if _is_copy(st) and st.targets[0].id == b and st.value.id == a:
-            continue  # ``b = a`` leaves b as it was
-        if any(n.__class__ is gast.Name and n.id == b and n.ctx.__class__ is gast.Store
-               for n in walk(st)):
-            # b changes here: every use must come earlier, or be the value of this plain assignment
-            if uses[-1] > j or (uses[-1] == j and not isinstance(st, gast.Assign)):
-                return False
-            break
-    for st in later[:uses[-1] + 1]:
-        for n in walk(st):
-            if isinstance(n, gast.Name) and n.id == a and isinstance(n.ctx, gast.Load):
-                n.id = b
-                st.ad_touched = True
-    stmts[k + 1:] = [st for st in later
-                     if not (_is_copy(st) and st.targets[0].id == b and st.value.id == b)]
-    return True
 
 
 def _const(node, *values):

@@ -178,8 +178,8 @@ class ContainerContents:
                 and isinstance(value.slice, gast.Constant) and type(value.slice.value) is int
                 and len(self.layout.binds.get(value.value.id, ())) == 1):
             return None
-        for st in self.layout.simple:
-            if isinstance(st, gast.Assign) and target_of(st)[0] == value.value.id:
+        for st in self.layout.bindings(value.value.id):
+            if isinstance(st, gast.Assign):
                 display = st.value
                 if not isinstance(display, gast.Tuple) or any(
                         isinstance(e, gast.Starred) for e in display.elts) \

@@ -127,8 +127,8 @@ class Views:
                 continue
             base = self.view_source(s.value)
             if base is not None and isinstance(s.value, gast.Subscript) and any(
-                    getattr(b, "ad_dict_keys", False) for b in self.layout.simple
-                    if target_of(b)[0] == base) and len(self.layout.binds.get(base, ())) == 1:
+                    getattr(b, "ad_dict_keys", False) for b in self.layout.bindings(base)) \
+                    and len(self.layout.binds.get(base, ())) == 1:
                 continue  # (an entry of a dict's list of keys: a key, never an array)
             # (a shape-() NumPy value may be a 0-d array, which x += v changes in place: np.where
             # and np.array make them; an element read, x[i, j], is a NumPy scalar, a copy)
