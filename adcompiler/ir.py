@@ -97,7 +97,8 @@ def walk(node):
 
 
 def children(node) -> list:
-    """The nodes directly under ``node`` that ``walk`` descends into."""
+    """The nodes directly under ``node`` that ``walk`` descends into (``walk`` repeats this
+    loop inline rather than call it: it runs for every node of code generation)."""
     out = []
     for name_ in _CHILD_FIELDS.get(node.__class__) or _child_fields(node.__class__):
         v = getattr(node, name_, None)

@@ -260,7 +260,7 @@ class Expressions:
         else:
             self.emit(assign(acc, gast.List(elts=[], ctx=gast.Load())), s)
             self.sure_lists.add(acc)
-            self.filled_classes[acc] = self.constructed_class(node.elt)  # (see held.py)
+            self.filled_classes[acc] = self.inline_all and self.constructed_class(node.elt)
             append = gast.Call(func=gast.Attribute(value=name(acc), attr="append", ctx=gast.Load()),
                                args=[rename(copy_tree(node.elt))], keywords=[])
             inner = [gast.copy_location(gast.Expr(value=append), s)]
