@@ -41,6 +41,7 @@ CASES = [
     (progs.r1, [rng.randn(3)], (0,)),
     (progs.r3, [rng.randn(4)], (0,)),
     (progs.safe_log_ratio, [np.array([0.5, 1.2, 2.0]), np.array([1.0, -2.0, 0.7])], (0, 1)),
+    (progs.wave_leapfrog, [1.0 + 0.2 * np.sin(3 * progs.WAVE_XS), 0.5], (0, 1)),
 ]
 
 

@@ -472,3 +472,73 @@ def test_a_row_of_a_value_of_no_known_kind_updated_in_place():
     assert "check_array(buf" in gradient.source
     with pytest.raises(ad.AdError, match="changes the array in 'buf' in place"):
         gradient(x, True)  # (a list: its entry, which held is too, would change in place)
+
+
+def _stencil(u, u_prev, c):
+    return 2 * u[1:-1] - u_prev[1:-1] + 0.1 * c[1:-1] * (u[2:] - 2 * u[1:-1] + u[:-2])
+
+
+def _start(c):
+    return np.exp(-((np.linspace(0.0, 1.0, 9) - 0.3) / 0.2) ** 2) * c[0]
+
+
+def _probes_by_a_list(c):
+    u = _start(c)
+    u_prev, u_next = u.copy(), np.zeros_like(u)
+    rec, idx = [], [2, 4, 6]
+    for _ in range(4):
+        u_next[1:-1] = _stencil(u, u_prev, c)
+        u_prev, u, u_next = u, u_next, u_prev   # (three buffers rotated)
+        rec.append(u[idx])
+    return sum(np.sum(r ** 2) for r in rec)
+
+
+def _probes_by_an_array(c):
+    u = _start(c)
+    u_next, rec = np.zeros_like(u), []
+    for _ in range(4):
+        u_next[1:-1] = _stencil(u, u, c)
+        u, u_next = u_next, u
+        rec.append(u[np.arange(2, 7, 2)])
+    return sum(np.sum(r ** 2) for r in rec)
+
+
+def _probes_by_a_slice(c):
+    u = _start(c)
+    u_next, rec = np.zeros_like(u), []
+    for _ in range(4):
+        u_next[1:-1] = _stencil(u, u, c)
+        u, u_next = u_next, u
+        rec.append(u[2:5])   # (a view: the list holds the buffer written into next pass)
+    return sum(np.sum(r ** 2) for r in rec)
+
+
+PROBES = [1, 2]
+
+
+def _probes_of_the_module(c):
+    u = np.exp(c)
+    rec = []
+    for _ in range(3):
+        rec.append(u[PROBES])
+        u[1:3] = u[0:2] * c[1:3]
+    return sum(np.sum(r ** 2) for r in rec)
+
+
+def test_entries_picked_by_an_index_list_or_array_are_a_copy_not_a_view():
+    """``u[idx]`` by a list or an array of indices is a new array: recording it does not make
+    the buffer written next pass shared with the list (which refused the leapfrog loop)."""
+    global PROBES
+    c = 1.0 + 0.3 * np.sin(np.arange(9.0))
+    for fn in (_probes_by_a_list, _probes_by_an_array, _probes_of_the_module):
+        check_all_modes(fn, [c])
+    with pytest.raises(ad.AdError, match="view of"):
+        ad.grad(_probes_by_a_slice)(c)
+    gradient = ad.grad(_probes_of_the_module)
+    gradient(c)
+    PROBES = slice(1, 3)  # (a view now: the code generated for a list refuses to run)
+    try:
+        with pytest.raises(ad.AdError, match="module-level list .* and is a slice now"):
+            gradient(c)
+    finally:
+        PROBES = [1, 2]
