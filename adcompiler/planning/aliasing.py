@@ -1,5 +1,5 @@
 """``Aliasing``: views and in-place writes of one normalised function, made of the mixins of
-this package that do each job (``views``, ``in_place``, ``apart``, ``store_checks``,
+this package that do each job (``views``, ``copies``, ``in_place``, ``apart``, ``store_checks``,
 ``list_sharing``) over ``SharedMemory`` (``memory``). It takes the data it needs from the
 planner: the function, its layout, kinds and parameters. Here: the state the mixins share, and
 the marking of the runtime's in-place helpers in generated code differentiated again
@@ -10,6 +10,7 @@ import gast
 
 from .. import runtime
 from .apart import ApartArrays
+from .copies import CopyingIndices
 from .in_place import InPlaceUpdates
 from .list_sharing import ListSharing
 from .memory import SharedMemory
@@ -37,7 +38,8 @@ def mark_in_place_helpers(stmts, resolver):
                 s.ad_mutates, s.ad_element_of = call.args[1].id, call.args[0].id
 
 
-class Aliasing(Views, InPlaceUpdates, ApartArrays, StoreChecks, ListSharing, SharedMemory):
+class Aliasing(Views, CopyingIndices, InPlaceUpdates, ApartArrays, StoreChecks, ListSharing,
+               SharedMemory):
     """Views and in-place writes of one normalised function (``fdef``, its ``layout`` and
     ``kinds``; ``params`` its parameters, ``result`` the name it returns)."""
 
