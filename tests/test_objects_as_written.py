@@ -258,6 +258,14 @@ def normalised_layer(W, gamma, bn, X):
     return np.mean(np.tanh(bn(X @ W, gamma)) ** 2)
 
 
+def trained_then_evaluated(W, gamma, bn, Xs, T):
+    out = 0.0
+    for X in Xs:
+        out = out + np.mean(np.tanh(bn(X @ W, gamma)) ** 2)
+    bn.training = False
+    return out + np.mean((bn(T @ W, gamma) - 0.5) ** 2)
+
+
 
 class StatefulCell:
     def __init__(self, size):
@@ -531,6 +539,25 @@ def test_a_batch_norm_layer_updating_its_running_statistics_in_place(m, training
     np.testing.assert_array_equal(mean, plain.running_mean)  # (the same array, changed in place)
     np.testing.assert_array_equal(mine.running_var, plain.running_var)
     assert mine.batches == plain.batches
+
+
+def test_a_batch_norm_layer_trained_on_batches_in_a_loop_then_evaluated(m):
+    """The running statistics updated in place once per batch, then read in evaluation: each
+    update's temporaries, bound again next pass before they are read, do not hold the array
+    when the next update runs (they were taken for aliases, and the update refused)."""
+    rng = np.random.default_rng(48)
+    W, gamma = rng.normal(size=(3, 4)), np.linspace(0.5, 1.5, 4)
+    Xs, T = [rng.normal(size=(6, 3)) for _ in range(3)], rng.normal(size=(5, 3))
+    for wrt in (0, 1):
+        check_all_modes(m.trained_then_evaluated, [W, gamma, m.BatchNorm(4), Xs, T], wrt=wrt)
+    plain, mine = m.BatchNorm(4), m.BatchNorm(4)
+    mean = mine.running_mean
+    want = m.trained_then_evaluated(W, gamma, plain, Xs, T)
+    value, _ = ad.value_and_grad(m.trained_then_evaluated, wrt=(0, 1))(W, gamma, mine, Xs, T)
+    assert value == pytest.approx(want, rel=1e-12)
+    np.testing.assert_array_equal(mean, plain.running_mean)  # (the same array, changed in place)
+    np.testing.assert_array_equal(mine.running_var, plain.running_var)
+    assert (mine.batches, mine.training) == (plain.batches, plain.training) == (3, False)
 
 
 def test_an_object_called_keeps_its_state_across_calls(m):

@@ -48,3 +48,68 @@ def test_the_adjoint_block_of_one_statement_instantiates_its_rule():
     assert lines[at + 1] == "dx = dt1 * np.cos(x)"
     at = lines.index("# y = t1 * c  (line %d)" % line)
     assert lines[at + 1] == "dt1 = dy * c"  # (c is not differentiated: no dc)
+
+
+def _live_lines(source, var):
+    """The texts of the statements of ``source`` (a function) after which ``var`` is live."""
+    from adcompiler.planning.liveness import live_after
+    fdef = gast.parse(inspect.cleandoc(source)).body[0]
+    found = live_after(fdef.body, var)
+    return [gast.unparse(n).strip() for n in sorted(
+        (n for n in gast.walk(fdef) if isinstance(n, gast.stmt) and id(n) in found),
+        key=lambda n: n.lineno)]
+
+
+def test_liveness_of_one_name_follows_loops_branches_and_jumps():
+    # (bound again at the top of the next pass before it is read: dead after its last read)
+    assert _live_lines("""
+        def f(xs):
+            for x in xs:
+                t = x * 2
+                y = t + 1
+                t = y
+            return y
+        """, "t") == ["t = x * 2"]
+    # (read at the top of the next pass, and after the loop: live around the back edge)
+    assert _live_lines("""
+        def f(xs, t):
+            for x in xs:
+                y = t + x
+                t = y * 2
+            return t
+        """, "t") == ["t = y * 2"]
+    # (one arm reads it, the other binds it again: live before the if)
+    assert _live_lines("""
+        def f(a, c):
+            v = a * 2
+            w = a + 1
+            if c:
+                r = v + 1
+            else:
+                v = a
+                r = v
+            return r
+        """, "v") == ["v = a * 2", "w = a + 1", "v = a"]
+    # (continue goes back to where the next binding kills it; break leaves with it dead)
+    assert _live_lines("""
+        def f(xs):
+            s = 0.0
+            for x in xs:
+                if x > 0:
+                    continue
+                s = x
+                if x < -5:
+                    break
+                u = s * 2
+            return u
+        """, "s") == ["s = x"]
+    assert _live_lines("""
+        def f(xs):
+            s = 0.0
+            for x in xs:
+                if x > 0:
+                    continue
+                u = s * 2
+                s = x
+            return u
+        """, "s") == ["s = 0.0", "continue", "s = x"]

@@ -47,10 +47,10 @@ class InPlaceUpdates:
     def in_place_aliases(self, s, var, kind, bases) -> set:
         """The names that may hold the array ``s``, an in-place update of ``var`` (of kind
         ``kind``), changes: the arrays ``var`` views (for a list, only the lists it is), its views
-        bound before ``s`` when ``var`` is viewed at all (``bases``: the names some view is of),
-        and the lists and dicts holding it that see the change."""
+        bound before ``s`` and read after it when ``var`` is viewed at all (``bases``: the names
+        some view is of), and the lists and dicts holding it that see the change."""
         views_of_var = {v for v, b in self.layout.views.items()
-                        if var in b and self.viewed_before(v, s)}
+                        if var in b and self.viewed_before(v, s) and self.live_after(v, s)}
         bases_of_var = {b for b in self.layout.views.get(var, set())
                         if not self.rebound_apart(var, b, s)}
         if is_container(kind):  # (a += [v] extends the list, not the arrays it holds)
@@ -121,6 +121,7 @@ class InPlaceUpdates:
                       if (is_container(self.kinds.get(o))
                           or any(self.seen_after(n, s) and self.may_run_before(n, s)
                                  and not self.dead_at(n, s)  # (t = h.T bound again first)
+                                 and self.live_after(n, s)
                                  for n in self.layout.same_memory(o) - {var}))
                       and not self.bound_apart(o, var, s))
 
@@ -164,7 +165,8 @@ class InPlaceUpdates:
             return None
         at, held, apart = self.layout.pos[id(s)], [], []
         for st in bindings:
-            arm = apart if self.layout.exclusive(self.layout.pos[id(st)], at) else held
+            arm = apart if self.layout.exclusive(self.layout.pos[id(st)], at) \
+                or self.rebound_between(var, st, s, aliasing=(st,)) else held
             if any(shares(n) for n in loads(st.value)):
                 arm.append(st)
         return held, apart
@@ -213,7 +215,7 @@ class InPlaceUpdates:
         for v, bases in self.layout.views.items():
             if v == var or obj not in bases or not self.may_run_before(v, s) \
                     or not (self.read_after(v, s) or self.in_closure(v)) \
-                    or dead_temporary(self, v, s):
+                    or dead_temporary(self, v, s) or not self.live_after(v, s):
                 continue
             # (the bindings that may give v obj's memory when s runs: not ``mean = x.mean(0)``,
             # nor one in the other arm of an if, ``else: mean = self.running_mean``)

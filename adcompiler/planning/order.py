@@ -7,6 +7,7 @@ from __future__ import annotations
 import gast
 
 from ..ir import loads, target_of, walk
+from .liveness import live_after
 
 
 class ProgramOrder:
@@ -47,6 +48,18 @@ class ProgramOrder:
                     default=None)
         return first is not None and not any(
             at < lay.pos[id(other)] <= first and var in loads(other) for other in lay.simple)
+
+    def live_after(self, var, stmt) -> bool:
+        """Whether the value ``var`` holds once ``stmt`` has run may be read afterwards, on some
+        path before ``var`` is bound again (``liveness``); always for a parameter, the result and
+        a name a nested function reads."""
+        if var in self.params or var == self.result:
+            return True
+        known = self.__dict__.setdefault("_live", {})
+        if known.get(var, (None,))[0] != len(self.layout.simple):
+            known[var] = (len(self.layout.simple), live_after(self.fdef.body, var),
+                          self.in_closure(var))
+        return known[var][2] or id(stmt) in known[var][1]
 
     def dead_at(self, var, stmt) -> bool:
         """Whether what ``var`` holds when ``stmt`` runs is never read: ``var`` is bound once, and
