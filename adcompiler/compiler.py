@@ -124,6 +124,7 @@ def _stage(fn, arg_kinds=None, fuse=True, by_identity=False):
                                           if arguments.list_entry_class(k) is not None},
                                          inline_all=by_identity)
     ctx.returned_classes, ctx.sure_dicts = fdef.ad_returned_classes, fdef.ad_sure_dicts
+    ctx.list_classes = fdef.ad_list_classes
     ctx.argument_containers = {p: k for p, k in zip(param_names(parsed.tree), arg_kinds or ())
                                if isinstance(k, tuple) and k[0] == CONTAINER}
     if fuse:

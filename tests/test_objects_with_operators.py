@@ -219,3 +219,55 @@ def springs(x0, k):
 
 def test_objects_in_lists_with_operators():
     check_all_modes(springs, [np.array([0.3, -0.8]), 1.7], wrt=(0, 1))
+
+
+def spring_forces(ps, k):
+    """A helper given a list of vectors made by its caller, making and returning another."""
+    forces = [Vec(0.0, -0.1) for _ in ps]
+    for i in range(len(ps) - 1):
+        d = ps[i + 1] - ps[i]
+        f = d * (k * (d.norm() - 0.3))
+        forces[i] = forces[i] + f if i > 0 else forces[i]
+        forces[i + 1] = forces[i + 1] - f
+    return forces
+
+
+def chain_of_masses(k, m):
+    ps = [Vec(0.3 * i, -0.05 * i * m) for i in range(4)]
+    vs = [Vec(0.0, 0.0) for _ in ps]
+    for _ in range(5):
+        forces = spring_forces(ps, k)
+        vs = [v + f * (0.05 / m) for v, f in zip(vs, forces)]
+        ps = [p + v * 0.05 for p, v in zip(ps, vs)]
+    return sum(p.norm() for p in ps) + ps[-1].y ** 2
+
+
+class Taxicab(Vec):
+    def norm(self):
+        return abs(self.x) + abs(self.y)
+
+
+def _sum_of_norms(ps):
+    return sum(p.norm() ** 2 for p in ps)
+
+
+def _appended_another_class(ps):
+    ps.append(Taxicab(1.0, 2.0))
+
+
+def norms_after_a_helper_changed_the_list(k):
+    ps = [Vec(k * i, 1.0) for i in range(3)]
+    _appended_another_class(ps)
+    return _sum_of_norms(ps)
+
+
+def test_lists_of_objects_made_by_comprehensions_passed_to_and_returned_by_helpers():
+    """``ps = [p + v * dt for p, v in zip(ps, vs)]``: the class of the entries a comprehension
+    makes from entries of lists of that class (and an ``a if c else b`` of two), told to the
+    helper the list is given, and learnt from the list a helper returns; both checked where the
+    call runs. (The helper's operators were refused: taken for arithmetic on numbers.)"""
+    check_all_modes(chain_of_masses, [30.0, 1.2], wrt=(0, 1))
+    source = ad.grad(chain_of_masses).source
+    assert "check_entry_classes((ps" in source and "check_entry_classes((forces" in source
+    # (a helper that may change the list: its entries' class is not assumed, as it is not)
+    check_all_modes(norms_after_a_helper_changed_the_list, [0.7])

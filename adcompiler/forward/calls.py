@@ -16,6 +16,8 @@ class Calls:
     def transform_call(self, s, out):
         """``t = f(args)`` becomes ``t, dt = f_jvp((da, db), args)``."""
         plan = self.plan.plans[id(s)]
+        if id(s) in self.plan.aliasing.array_guards:  # (check_entry_classes)
+            out.extend(self.checks(s))
         active = [i for i, p in enumerate(plan.positional)
                   if p in plan.bound and self.operand_tangent(plan.bound[p])]
         bound = target_of(s)[0]

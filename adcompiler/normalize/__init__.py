@@ -96,6 +96,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     # (objects made here and objects calls return: callees are given their classes)
     out.ad_returned_classes = {n: c for n, c in norm.object_classes.items() if n not in params}
     out.ad_sure_dicts = set(norm.sure_dicts) - params
+    # (lists made here of objects of one class: callees given them are told the class)
+    out.ad_list_classes = {n: c for n, c in norm.list_classes.items() if n not in params}
     resolver.locals |= norm.temps
     return out, norm.temps
 

@@ -15,11 +15,11 @@ import types
 
 import gast
 
-from .. import effects
+from .. import effects, runtime
 from ..errors import AdError
 from ..ir import const, copy_tree, name, walk
 from ..parse import is_user_function, parse_function
-from ..resolve import local_names
+from ..resolve import MISSING, local_names
 from ..rules.helpers.records import as_namedtuple, fields_dict
 
 
@@ -91,6 +91,7 @@ class ReturnedObjects:
         of one plain class of the user's (``return Vec(self.x + o.x, ...)``, ``return self``),
         ``target`` is known to hold one (its operators and methods are then that class's)."""
         self.note_display_class(target, value)
+        self.check_returned_list(target, value)
         if self.held_object_class(target, value):
             return
         if isinstance(value, gast.Name) and value.id in self.object_classes \
@@ -134,6 +135,24 @@ class ReturnedObjects:
             else returned_class(fn, receiver, _namedtuple_class)
         if _namedtuple_class(made):  # (b = Belief(m, c), or a function returning one)
             self.namedtuples[target] = made
+
+    def check_returned_list(self, target, value):
+        """After ``F = forces(pos)``, a list of objects of one class known by the called
+        function's code (``element_classes``): checked to be one where it runs, as the code that
+        follows is right for that class only."""
+        cls = self.list_classes.get(target)
+        if cls is None or not isinstance(value, gast.Call) or self.bind_object is None:
+            return
+        error = self.loc.error("%s is differentiated as a list of objects of class %s, as the "
+                               "function called makes it, but it holds others where it runs"
+                               % (target, cls.__name__), self.out[-1],
+                               hint="keep the entries of one class")
+        self.emit(gast.Expr(value=gast.Call(
+            func=name(self.helper("check_entry_classes", runtime.check_entry_classes)),
+            args=[gast.Tuple(elts=[name(target)], ctx=gast.Load()),
+                  gast.Tuple(elts=[name(self.helper(cls.__name__, cls))], ctx=gast.Load()),
+                  name(self.helper("refusal", runtime.Refusal(error)))], keywords=[])),
+            self.out[-1])
 
     def namedtuple_made(self, node, s):
         """``Cls(a, b=v)`` of a namedtuple class (``typing.NamedTuple``,
@@ -475,11 +494,90 @@ def _class_of(expr, resolve, classes):
         if right is not None and isinstance(expr.left, gast.Constant):
             return returned_class(inspect.getattr_static(right, "__r%s__" % verb, None), right,
                                   arg_classes=[None])
+    if isinstance(expr, gast.IfExp):  # (F[i] + f if i > 0 else F[i])
+        arms = {_class_of(e, resolve, classes) for e in (expr.body, expr.orelse)}
+        return arms.pop() if len(arms) == 1 else None
     if isinstance(expr, gast.UnaryOp) and isinstance(expr.op, gast.USub):
         operand = _class_of(expr.operand, resolve, classes)
         if operand is not None:
             return returned_class(inspect.getattr_static(operand, "__neg__", None), operand)
     return None
+
+
+def _comprehension_entries(comp, resolve):
+    """For ``[e for p, v in zip(ps, vs)]``: each variable of its loops that is bound to an entry
+    of a list named (``p``: of ``ps``; ``for x in xs``, ``zip``, ``enumerate``), with that
+    list's name; None when a loop variable is bound otherwise (its class is not known)."""
+    lists = {}
+    for gen in comp.generators:
+        it, target = gen.iter, gen.target
+        func = resolve(it.func) if isinstance(it, gast.Call) and not it.keywords else None
+        if isinstance(it, gast.Name) and isinstance(target, gast.Name):
+            lists[target.id] = it.id
+        elif func is zip and isinstance(target, gast.Tuple) \
+                and len(target.elts) == len(it.args) \
+                and all(isinstance(a, gast.Name) for a in it.args):
+            lists.update({t.id: a.id for t, a in zip(target.elts, it.args)
+                          if isinstance(t, gast.Name)})
+        elif func is enumerate and len(it.args) == 1 and isinstance(it.args[0], gast.Name) \
+                and isinstance(target, gast.Tuple) and len(target.elts) == 2 \
+                and isinstance(target.elts[1], gast.Name):
+            lists[target.elts[1].id] = it.args[0].id
+        elif not (isinstance(target, gast.Name) and func is range):
+            return None
+    return lists
+
+
+def returned_list_class(fn, arg_lists=()):
+    """The one plain class of the user's of every entry of the lists every ``return`` of ``fn``
+    gives (``return F`` of ``F = [Vec(..) for ..]``), given the classes of the entries of its
+    first positional arguments that are such lists (``arg_lists``); else None."""
+    if not isinstance(fn, types.FunctionType) or not is_user_function(fn) or fn in _READING:
+        return None
+    try:
+        tree = parse_function(fn).tree
+    except AdError:
+        return None
+    params = [a.id for a in tree.args.args]
+    known = {p + "[]": c for p, c in zip(params, arg_lists) if c is not None}
+    returns = [n for n in _own_nodes(tree.body) if isinstance(n, gast.Return)]
+    if not returns or not all(isinstance(r.value, gast.Name) for r in returns):
+        return None
+    _READING.add(fn)
+    try:
+        found = element_classes(tree.body, lambda node: _resolve_in(node, fn), known)
+    finally:
+        _READING.discard(fn)
+    classes = {found.get(r.value.id) for r in returns}
+    return classes.pop() if len(classes) == 1 and None not in classes else None
+
+
+# builtins that read the lists given them and change none
+_READING_LISTS = (len, sum, zip, enumerate, range, sorted, min, max, list, tuple, iter, reversed,
+                  print, isinstance, map, filter, any, all)
+
+
+def _lists_changed_by(call, resolve) -> list:
+    """The names given to ``call`` that it may change: those given to a function of the user's
+    writing into their parameters (``corrupt(ps)`` appending to ``ps``), or to another function
+    known here but builtins that only read and NumPy's; not to a list's own methods, nor to a
+    method of an object (``p.grow(ps)``: as before, see ``check_entry_classes``)."""
+    passed = [a for a in call.args if isinstance(a, gast.Name)]
+    passed += [k.value for k in call.keywords if isinstance(k.value, gast.Name)]
+    if not passed or isinstance(call.func, gast.Attribute) and call.func.attr in (
+            "append", "extend", "insert", "__setitem__", "__iadd__"):
+        return []
+    fn = resolve(call.func)
+    if fn is None or fn is MISSING or any(fn is f for f in _READING_LISTS) \
+            or getattr(fn, "__module__", None) in ("numpy", "math"):
+        return []
+    if isinstance(fn, types.FunctionType) and is_user_function(fn) and not call.keywords \
+            and not any(isinstance(a, gast.Starred) for a in call.args):
+        params = fn.__code__.co_varnames[:fn.__code__.co_argcount]
+        written = effects.written_parameters(fn)
+        return [a.id for p, a in zip(params, call.args)
+                if isinstance(a, gast.Name) and p in written]
+    return [a.id for a in passed]
 
 
 def element_classes(body, resolve, known) -> dict:
@@ -495,7 +593,9 @@ def element_classes(body, resolve, known) -> dict:
                 value = node.value
                 entries.setdefault(target.id, []).extend(
                     value.elts if isinstance(value, gast.List)
-                    else [value.elt] if isinstance(value, gast.ListComp) else [None])
+                    else [(value.elt, _comprehension_entries(value, resolve))]
+                    if isinstance(value, gast.ListComp)
+                    else [("returned", value)] if isinstance(value, gast.Call) else [None])
             elif isinstance(target, gast.Subscript) and isinstance(target.value, gast.Name):
                 entries.setdefault(target.value.id, []).append(
                     None if isinstance(target.slice, gast.Slice) else node.value)
@@ -508,18 +608,34 @@ def element_classes(body, resolve, known) -> dict:
                 entries.setdefault(lst, []).append(None)
         elif isinstance(node, gast.AugAssign) and isinstance(node.target, gast.Name):
             entries.setdefault(node.target.id, []).append(None)
-    candidates = {lst: values for lst, values in entries.items() if values and None not in values}
+        if isinstance(node, gast.Call):  # (corrupt(ps) may append anything to ps)
+            for lst in _lists_changed_by(node, resolve):
+                entries.setdefault(lst, []).append(None)
+    candidates = {lst: values for lst, values in entries.items() if values and None not in values
+                  and not any(isinstance(v, tuple) and v[1] is None for v in values)}
+
+    def class_of(value, classes):  # (an entry, or a comprehension's with its variables' lists)
+        if isinstance(value, tuple) and value[0] == "returned":  # (a list a function returns)
+            call = value[1]
+            return returned_list_class(resolve(call.func), [
+                classes.get(a.id + "[]") if isinstance(a, gast.Name) else None
+                for a in call.args]) if not call.keywords else None
+        if isinstance(value, tuple):
+            expr, lists = value
+            classes = {**classes, **{n: classes.get(lst + "[]") for n, lst in lists.items()}}
+            value = expr
+        return _class_of(value, resolve, classes)
     found: dict = {}
     for _ in range(len(candidates) + 1):  # (optimistic: vs[i] = vs[i] + w reads what it finds)
         before = dict(found)
         for lst, values in candidates.items():
-            classes = {_class_of(v, resolve, {**known, **found}) for v in values} - {None}
+            classes = {class_of(v, {**known, **found}) for v in values} - {None}
             if len(classes) == 1:
                 found[lst + "[]"] = classes.pop()
         if found == before:
             break
     for _ in range(len(found) + 1):  # (every entry, with every class found: or none)
-        wrong = [k for k in found if any(_class_of(v, resolve, {**known, **found}) is not found[k]
+        wrong = [k for k in found if any(class_of(v, {**known, **found}) is not found[k]
                                          for v in candidates[k[:-2]])]
         for k in wrong:
             del found[k]

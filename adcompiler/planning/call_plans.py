@@ -352,8 +352,29 @@ class CallPlans(RuleBinding, KnownObjects):
                     args[p.name] = gast.Dict(
                         keys=[gast.Constant(value=k, kind=None) for k in value],
                         values=list(value.values()))
-        return Plan("call", [n for a in args.values() for n in loads(a)], bound=args,
+        plan = Plan("call", [n for a in args.values() for n in loads(a)], bound=args,
                     callee=fn.__qualname__, fn=fn, positional=positional)
+        self.checked_entry_classes(s, plan)
+        return plan
+
+    def checked_entry_classes(self, s, plan):
+        """The call's lists of objects of one class known here (``pos = [Vec(..) for ..]``):
+        the callee is told the class (``plan.entry_classes``: its operators and methods are that
+        class's), checked where the call runs (its code is right for that class only)."""
+        lists = {p: node.id for p, node in plan.bound.items() if isinstance(node, gast.Name)
+                 and node.id in self.ctx.list_classes}
+        if not lists or id(s) in self.aliasing.array_guards:
+            return
+        plan.entry_classes = {p: self.ctx.list_classes[n] for p, n in lists.items()}
+        error = self.loc.error("%s was generated for lists of objects of classes %s, but a list "
+                               "passed to it holds others where it runs" % (
+                                   plan.callee, ", ".join(sorted({c.__name__ for c in
+                                                                  plan.entry_classes.values()}))),
+                               s, hint="keep the entries of one class, as the function makes them")
+        self.aliasing.array_guards[id(s)] = ("check_entry_classes", [
+            gast.Tuple(elts=[name(n) for n in lists.values()], ctx=gast.Load()),
+            gast.Tuple(elts=[name(self.ctx.bind(c.__name__, c))
+                             for c in plan.entry_classes.values()], ctx=gast.Load())], error)
 
     def effect_free(self, call) -> bool:
         """Whether a call whose result is discarded cannot change a value the function goes on

@@ -244,6 +244,8 @@ def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None,
     name every binding of which makes a dict (``dicts``)."""
     def kind(p):
         node = plan.bound.get(p)
+        if p in plan.entry_classes:  # (a list of objects of one class made here)
+            return (CONTAINER, "list", ("object", plan.entry_classes[p]))
         if isinstance(node, gast.Name) and node.id in dicts:
             return (CONTAINER, "dict")
         if isinstance(node, gast.Name) and node.id in arg_classes and node.id not in layout.binds:

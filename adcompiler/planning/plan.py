@@ -38,6 +38,8 @@ class Plan:
     layout: tuple = None   # how a dynamic call passes its arguments: see runtime.Unpacked
     # the attribute of an object the function reaches by name: see followed_check
     watch: bool = False
+    # parameter -> the class of every entry of the list a call gives it (checked where it runs)
+    entry_classes: dict = field(default_factory=dict)
 
 
 def _unpacks(call) -> bool:

@@ -177,8 +177,8 @@ def _split_webs(fdef, params, arg_kinds, ctx):
     renamed = split_webs(body, fdef.body[-1], candidates, params, ctx) if candidates else {}
     if renamed:
         ctx.loc = ctx.loc.renaming(renamed)
-        ctx.returned_classes.update({new: ctx.returned_classes[old] for new, old in renamed.items()
-                                     if old in ctx.returned_classes})
+        for known in (ctx.returned_classes, ctx.list_classes):
+            known.update({new: known[old] for new, old in renamed.items() if old in known})
 
 
 def _rebound_to_new(layout, var) -> bool:

@@ -52,6 +52,8 @@ class ForwardSweep:
             self.forward_while(s, out)
         elif self.plan.plans[id(s)].kind in ("call", "dynamic") \
                 and target_of(s)[0] in self.plan.active:
+            if id(s) in self.plan.aliasing.array_guards:  # (check_entry_classes)
+                out.extend(self.checks(s))
             self.forward_call(s, out)
         else:
             out.extend(self.checks(s))

@@ -179,6 +179,16 @@ def check_classes(items, classes, refusal):
 
 
 @_effectful
+def check_entry_classes(lists, classes, refusal):
+    """Raise ``refusal`` unless each of ``lists`` is a list of objects of exactly its class in
+    ``classes`` (a callee was generated for entries of that class: ``forces(pos)`` of ``pos =
+    [Vec(..) for ..]``)."""
+    for items, cls in zip(lists, classes):
+        if items.__class__ is not list or any(item.__class__ is not cls for item in items):
+            raise refusal()
+
+
+@_effectful
 def check_super_order(obj, cls, refusal):
     """Raise ``refusal`` unless the classes after ``cls`` in the order of ``obj``'s class are
     those after it in its own (``super()`` in a method of ``cls`` was resolved with that one)."""
