@@ -23,12 +23,13 @@ from ..ir import walk
 from ..naming import Namer
 from ..resolve import Resolver
 from .attempts import extract_attempts
-from .classes import element_classes, rebound_classes
+from .classes import rebound_classes
 from .defaultdicts import rewrite_defaultdicts
 from .dicts import dict_names
 from .frozen import thaw_frozen_distributions
 from .generators import yielded_as_list
 from .jumps import lower_jumps
+from .list_classes import element_classes
 from .lists import sure_lists
 from .matches import lower_matches
 from .namespaces import resolve_namespace_aliases
@@ -92,14 +93,18 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     norm.check_held_classes(body)
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],
                            returns=None, type_comment=None, type_params=[])
-    gast.copy_location(out, fdef)
-    # (objects made here and objects calls return: callees are given their classes)
-    out.ad_returned_classes = {n: c for n, c in norm.object_classes.items() if n not in params}
-    out.ad_sure_dicts = set(norm.sure_dicts) - params
-    # (lists made here of objects of one class: callees given them are told the class)
-    out.ad_list_classes = {n: c for n, c in norm.list_classes.items() if n not in params}
+    _note_classes(gast.copy_location(out, fdef), norm, params)
     resolver.locals |= norm.temps
     return out, norm.temps
+
+
+def _note_classes(out, norm, params):
+    """What planning takes from the normal form on the function ``out``: the classes of the
+    objects made here and calls return, and of the entries of lists of objects made here
+    (callees given them are told the class), and the names sure to hold dicts."""
+    out.ad_returned_classes = {n: c for n, c in norm.object_classes.items() if n not in params}
+    out.ad_list_classes = {n: c for n, c in norm.list_classes.items() if n not in params}
+    out.ad_sure_dicts = set(norm.sure_dicts) - params
 
 
 def _bound_twice(body, resolver, same_list_loops=False) -> set:

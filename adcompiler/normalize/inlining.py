@@ -9,12 +9,12 @@ import gast
 
 from ..ir import const, copy_tree, walk
 from ..resolve import local_names
-from .classes import element_classes
 from .closures import free_reads, late_names
 from .dicts import dict_names
 from .expressions import Renamer
 from .jumps import lower_jumps
 from .later_values import read_again
+from .list_classes import element_classes
 from .local_functions import lambda_def
 from .matches import lower_matches
 from .sequences import iteration_kind, local_kinds

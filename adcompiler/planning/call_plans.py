@@ -225,24 +225,6 @@ class CallPlans(RuleBinding, KnownObjects):
             and plain_object(self.ctx.resolver.resolve(func.value)) \
             and not isinstance(obj, (types.MethodType, types.BuiltinMethodType))
 
-    def module_object_call(self, s, call, target, named):
-        """``MODEL.predict(X)`` or ``LAYER(x)`` of a module-level object of the user's: the
-        subroutine of its class's function, the object its first argument, whose attributes'
-        derivatives then follow the call; else None."""
-        func = call.func
-        receiver = func.value if isinstance(func, gast.Attribute) else func
-        if not (isinstance(target, types.MethodType)
-                and isinstance(target.__func__, types.FunctionType)
-                and isinstance(receiver, gast.Name) and plain_object(target.__self__)
-                and self.ctx.resolver.resolve(receiver) is target.__self__):
-            return None
-        args = [receiver] + list(call.args)
-        plan = self.subroutine_plan(s, gast.Call(func=func, args=args, keywords=call.keywords),
-                                    target.__func__)
-        plan.call_args = args
-        plan.guard = (func, named)
-        return plan
-
     def unseen_code_plan(self, call, obj, target):
         """The opaque plan of a call whose derivative would go through code the compiler does not
         see or trace: ``eval``/``locals()``, a class of the user's (an object made here),
@@ -356,25 +338,6 @@ class CallPlans(RuleBinding, KnownObjects):
                     callee=fn.__qualname__, fn=fn, positional=positional)
         self.checked_entry_classes(s, plan)
         return plan
-
-    def checked_entry_classes(self, s, plan):
-        """The call's lists of objects of one class known here (``pos = [Vec(..) for ..]``):
-        the callee is told the class (``plan.entry_classes``: its operators and methods are that
-        class's), checked where the call runs (its code is right for that class only)."""
-        lists = {p: node.id for p, node in plan.bound.items() if isinstance(node, gast.Name)
-                 and node.id in self.ctx.list_classes}
-        if not lists or id(s) in self.aliasing.array_guards:
-            return
-        plan.entry_classes = {p: self.ctx.list_classes[n] for p, n in lists.items()}
-        error = self.loc.error("%s was generated for lists of objects of classes %s, but a list "
-                               "passed to it holds others where it runs" % (
-                                   plan.callee, ", ".join(sorted({c.__name__ for c in
-                                                                  plan.entry_classes.values()}))),
-                               s, hint="keep the entries of one class, as the function makes them")
-        self.aliasing.array_guards[id(s)] = ("check_entry_classes", [
-            gast.Tuple(elts=[name(n) for n in lists.values()], ctx=gast.Load()),
-            gast.Tuple(elts=[name(self.ctx.bind(c.__name__, c))
-                             for c in plan.entry_classes.values()], ctx=gast.Load())], error)
 
     def effect_free(self, call) -> bool:
         """Whether a call whose result is discarded cannot change a value the function goes on
