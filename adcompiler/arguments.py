@@ -76,6 +76,13 @@ def list_entry_class(kind):
         and len(kind) > 2 else None
 
 
+def list_entry_attributes(kind) -> tuple:
+    """The (attribute, class) pairs a list argument's kind names: each attribute of every entry
+    holding an object of that class (the caller made them so: see ``check_class``)."""
+    return kind[3] if isinstance(kind, tuple) and kind[:2] == (CONTAINER, "list") \
+        and len(kind) > 3 else ()
+
+
 def with_default_kinds(fn, arg_kinds):
     """``arg_kinds`` (of the first positional arguments of a call), followed by the kinds of
     the numbers the next positional parameters default to: a call leaving them out runs with

@@ -122,9 +122,13 @@ def _stage(fn, arg_kinds=None, fuse=True, by_identity=False):
                                          {p: arguments.list_entry_class(k) for p, k in
                                           zip(param_names(parsed.tree), arg_kinds or ())
                                           if arguments.list_entry_class(k) is not None},
-                                         inline_all=by_identity)
+                                         inline_all=by_identity,
+                                         attribute_classes={
+                                             (arguments.list_entry_class(k), a): c
+                                             for k in arg_kinds or ()
+                                             for a, c in arguments.list_entry_attributes(k)})
     ctx.returned_classes, ctx.sure_dicts = fdef.ad_returned_classes, fdef.ad_sure_dicts
-    ctx.list_classes = fdef.ad_list_classes
+    ctx.list_classes, ctx.class_attributes = fdef.ad_list_classes, fdef.ad_class_attributes
     ctx.argument_containers = {p: k for p, k in zip(param_names(parsed.tree), arg_kinds or ())
                                if isinstance(k, tuple) and k[0] == CONTAINER}
     if fuse:

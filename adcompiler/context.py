@@ -37,6 +37,7 @@ class Context:
         # name -> class of the objects operators and calls bind it to (normalize/classes.py)
         self.returned_classes: dict = {}
         self.list_classes: dict = {}  # local list -> the class of all its entries (normalize)
+        self.class_attributes: dict = {}  # (class, attribute) -> the class of what it holds
         self.sure_dicts: set = set()  # local names every binding of which makes a dict
         # id(statement) -> (check, arguments): what the kind planning gave it is checked where it
         # runs (planning/planner.py: a dict attribute of an object argument)

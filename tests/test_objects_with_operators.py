@@ -271,3 +271,53 @@ def test_lists_of_objects_made_by_comprehensions_passed_to_and_returned_by_helpe
     assert "check_entry_classes((ps" in source and "check_entry_classes((forces" in source
     # (a helper that may change the list: its entries' class is not assumed, as it is not)
     check_all_modes(norms_after_a_helper_changed_the_list, [0.7])
+
+
+class Boid:
+    def __init__(self, pos, vel):
+        self.pos, self.vel = pos, vel
+
+
+def flock_step(boids, w, dt=0.1):
+    """A helper given boids whose attributes hold vectors, making new boids."""
+    moved = []
+    for b in boids:
+        vel = b.vel + dt * w[0] * b.pos
+        moved.append(Boid(b.pos + dt * vel, vel))
+    return moved
+
+
+def flock(w):
+    boids = [Boid(Vec(w[0], 0.0), Vec(1.0, 0.0)), Boid(Vec(1.0, w[1]), Vec(0.0, 1.0))]
+    for _ in range(3):
+        boids = flock_step(boids, w)
+    spread = boids[0].pos - boids[1].pos
+    return spread.norm() + boids[1].vel.x * w[1]
+
+
+class SettlingBoid(Boid):
+    def settle(self):
+        self.pos = 2.0
+
+
+def flock_settled(w):
+    boids = [SettlingBoid(Vec(w[0], 0.0), Vec(1.0, 0.0)),
+             SettlingBoid(Vec(1.0, w[1]), Vec(0.0, 1.0))]
+    for b in boids:
+        b.settle()   # (a number now: b.pos * 2.0 below is not Vec.__mul__)
+    total = Vec(0.0, 0.0)
+    for b in boids:
+        total = total + Vec(b.pos * 2.0, w[0])
+    return total.x + total.y
+
+
+def test_attributes_of_objects_in_lists_holding_objects_of_one_class():
+    """``b.pos + dt * b.vel`` of boids whose every ``pos`` and ``vel`` the function (or its caller,
+    telling the helper) gave vectors: the vectors' operators, each read checked where it runs to
+    be a vector (the operators were taken for arithmetic on numbers and refused)."""
+    check_all_modes(flock, [np.array([0.7, -0.3])])
+    assert "check_class(" in ad.grad(flock).source
+    with pytest.raises(ad.AdError, match="b.pos is differentiated as an object of class Vec, "
+                                         "as every SettlingBoid made here holds one there, but "
+                                         "it is a float here"):
+        ad.grad(flock_settled)(np.array([0.7, -0.3]))

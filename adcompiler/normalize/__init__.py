@@ -43,7 +43,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                        dict_params=frozenset(), bind=None, number_params=frozenset(),
                        generated=False, object_classes=None, list_params=frozenset(),
                        sequence_params=None, module_params=None,
-                       list_classes=None, inline_all=False) -> tuple[gast.FunctionDef, set]:
+                       list_classes=None, inline_all=False,
+                       attribute_classes=None) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
     ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
@@ -53,8 +54,9 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     ``sequence_params``: parameters known to be lists, tuples or arrays (iterated by position;
     None: the arguments' kinds are not known, and the code is for reading: every parameter is
     taken for a sequence); ``module_params``: parameter -> the module it is given (``xp=np``);
-    ``list_classes``: parameter -> the class of every entry of a list argument; ``inline_all``:
-    every call of the user's that can be inlined is."""
+    ``list_classes``: parameter -> the class of every entry of a list argument;
+    ``attribute_classes``: (class, attribute) -> the class of what such entries hold there;
+    ``inline_all``: every call of the user's that can be inlined is."""
     fdef = yielded_as_list(fdef, namer, loc)
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
@@ -68,6 +70,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
     norm.growing = _growing(lowered)
     norm.generated, norm.inline_all = generated, inline_all
+    norm.class_attributes.update(attribute_classes or {})
     if bind is not None:
         resolve_namespace_aliases(lowered, resolver, norm.helper, module_params or {})
         thaw_frozen_distributions(lowered, resolver, namer.fresh)
@@ -100,10 +103,13 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
 
 def _note_classes(out, norm, params):
     """What planning takes from the normal form on the function ``out``: the classes of the
-    objects made here and calls return, and of the entries of lists of objects made here
-    (callees given them are told the class), and the names sure to hold dicts."""
+    objects made here and calls return, and of the entries of lists of objects made here and of
+    the objects their attributes hold (callees given them are told the classes), and the names
+    sure to hold dicts."""
     out.ad_returned_classes = {n: c for n, c in norm.object_classes.items() if n not in params}
     out.ad_list_classes = {n: c for n, c in norm.list_classes.items() if n not in params}
+    out.ad_class_attributes = {k: c for k, c in norm.class_attributes.items()
+                               if isinstance(c, type)}
     out.ad_sure_dicts = set(norm.sure_dicts) - params
 
 

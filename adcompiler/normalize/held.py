@@ -55,6 +55,8 @@ class HeldObjects:
         elif isinstance(value, gast.Name):
             held = self.display_classes.get(value.id)
         self.held_classes[key] = _joined(self.held_classes.get(key, held), held)
+        made = (self.object_classes.get(obj), attr)
+        self.class_attributes[made] = _joined(self.class_attributes.get(made, held), held)
 
     def note_held_append(self, call):
         """After ``t.append(v)`` of a list ``t`` read from an attribute (``note_held_class``):
@@ -75,8 +77,9 @@ class HeldObjects:
         if not (isinstance(value, gast.Attribute) and isinstance(value.value, gast.Name)):
             return False
         key = (value.value.id, value.attr)
-        if key in self.held_classes:
-            self.held_names[target] = key
+        if key not in self.held_classes:
+            return self.assumed_attribute_class(target, value)
+        self.held_names[target] = key
         held = self.held_classes.get(key)
         if held is None or held == ("list", None) or target in self.object_classes \
                 or target in self.list_classes:
@@ -90,6 +93,29 @@ class HeldObjects:
         else:
             self.object_classes[target] = held
             self.entry_objects.add(target)
+        return True
+
+    def assumed_attribute_class(self, target, value) -> bool:
+        """For ``target = b.pos`` of an object of a known class (an entry of a list of objects
+        made here) whose ``pos`` every object of that class made here was given an object of one
+        class (``class_attributes``): ``target`` holds one (its operators and methods are that
+        class's), checked where it runs; True if so."""
+        cls = self.object_classes.get(value.value.id)
+        held = self.class_attributes.get((cls, value.attr)) if cls is not None else None
+        if not isinstance(held, type) or target in self.object_classes \
+                or target in self.bound_twice or self.bind_object is None:
+            return False
+        error = self.loc.error("%s.%s is differentiated as an object of class %s, as every %s "
+                               "made here holds one there, but it is a %%s here"
+                               % (value.value.id, value.attr, held.__name__, cls.__name__),
+                               self.out[-1], hint="keep objects of one class in the attribute")
+        self.emit(gast.Expr(value=gast.Call(
+            func=name(self.helper("check_class", runtime.check_class)),
+            args=[name(target), name(self.helper(held.__name__, held)),
+                  name(self.helper("refusal", runtime.Refusal(error)))], keywords=[])),
+            self.out[-1])
+        self.object_classes[target] = held
+        self.returned_objects.add(target)
         return True
 
     def receiver_first(self, node, s):

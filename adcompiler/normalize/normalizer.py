@@ -88,6 +88,9 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
         # (object made here, attribute) -> the class of the object, or ("list", class) of the
         # objects of the list, every store into it puts there (``attribute_classes``)
         self.held_classes: dict = {}
+        # (class, attribute) -> the class of the object every store so far into that attribute
+        # of an object of the class made here put there (``b.pos`` of an entry: checked)
+        self.class_attributes: dict = {}
         self.held_reads: dict = {}  # (object, attribute) -> a read relying on its class
         self.given_dicts: dict = {}  # (object made here, attribute) -> given dicts only so far
         self.dict_reads: dict = {}  # (object, attribute) -> a read relying on its dicts

@@ -245,7 +245,9 @@ def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None,
     def kind(p):
         node = plan.bound.get(p)
         if p in plan.entry_classes:  # (a list of objects of one class made here)
-            return (CONTAINER, "list", ("object", plan.entry_classes[p]))
+            attributes = plan.entry_attributes.get(p)
+            return (CONTAINER, "list", ("object", plan.entry_classes[p])) \
+                + ((attributes,) if attributes else ())
         if isinstance(node, gast.Name) and node.id in dicts:
             return (CONTAINER, "dict")
         if isinstance(node, gast.Name) and node.id in arg_classes and node.id not in layout.binds:

@@ -72,6 +72,9 @@ class KnownObjects:
         if not lists or id(s) in self.aliasing.array_guards:
             return
         plan.entry_classes = {p: self.ctx.list_classes[n] for p, n in lists.items()}
+        plan.entry_attributes = {p: tuple(sorted(
+            (a, c) for (k, a), c in self.ctx.class_attributes.items() if k is cls))
+            for p, cls in plan.entry_classes.items()}
         error = self.loc.error("%s was generated for lists of objects of classes %s, but a list "
                                "passed to it holds others where it runs" % (
                                    plan.callee, ", ".join(sorted({c.__name__ for c in

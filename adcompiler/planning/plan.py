@@ -40,6 +40,8 @@ class Plan:
     watch: bool = False
     # parameter -> the class of every entry of the list a call gives it (checked where it runs)
     entry_classes: dict = field(default_factory=dict)
+    # parameter -> (attribute, class) pairs of the objects those entries hold (checked there)
+    entry_attributes: dict = field(default_factory=dict)
 
 
 def _unpacks(call) -> bool:

@@ -290,7 +290,7 @@ N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.un
   rt.match_sequence, rt.match_mapping,
   rt.attribute_alone, rt.popped, rt.outer_value, rt.check_row, rt.strict_length,
   rt.changes_nothing, rt.entry_alone, rt.held_entry_alone, rt.check_objects_followed,
-  rt.check_classes, rt.check_entry_classes,
+  rt.check_class, rt.check_classes, rt.check_entry_classes,
   rt.check_super_order, rt.check_block_done)
 table.refuse(rt.context_value, why="what a context manager made of values that depend on wrt "
              "gives to 'with ... as name' is not differentiated",

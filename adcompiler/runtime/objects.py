@@ -179,6 +179,14 @@ def check_classes(items, classes, refusal):
 
 
 @_effectful
+def check_class(value, cls, refusal):
+    """Raise ``refusal`` (naming the type) unless ``value`` is an object of exactly ``cls`` (its
+    operators and methods were generated as that class's)."""
+    if value.__class__ is not cls:
+        raise refusal(type(value).__name__)
+
+
+@_effectful
 def check_entry_classes(lists, classes, refusal):
     """Raise ``refusal`` unless each of ``lists`` is a list of objects of exactly its class in
     ``classes`` (a callee was generated for entries of that class: ``forces(pos)`` of ``pos =
