@@ -237,8 +237,7 @@ class Callees:
         if generated_init(cls):
             return cls
         init = inspect.getattr_static(cls, "__init__", None) if isinstance(cls, type) else None
-        if type(cls).__call__ is not type.__call__ or cls.__new__ is not object.__new__ \
-                or "__slots__" in vars(cls):
+        if type(cls).__call__ is not type.__call__ or cls.__new__ is not object.__new__:
             return None
         if init is object.__init__:  # (Dense() of a class without __init__)
             return cls if cls.__setattr__ is object.__setattr__ and not value.args \
@@ -329,7 +328,8 @@ class Callees:
         cls = self.object_classes[value.id]
         found = inspect.getattr_static(cls, attr, None)
         return cls.__setattr__ is not object.__setattr__ or (
-            hasattr(type(found), "__set__") and not isinstance(found, property))
+            hasattr(type(found), "__set__")  # (a __slots__ entry: a plain store)
+            and not isinstance(found, (property, types.MemberDescriptorType)))
 
     def _property_function(self, value, attr, which):
         if not (isinstance(value, gast.Name) and value.id in self.object_classes):

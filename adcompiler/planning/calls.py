@@ -346,6 +346,7 @@ def _code_run_by_reading(cls, attr):
         return "%s.__getattr__" % cls.__name__ \
             if inspect.getattr_static(cls, "__getattr__", None) is not None else None
     if hasattr(type(found), "__get__") and not isinstance(
-            found, (types.FunctionType, staticmethod, classmethod, property)):
+            found, (types.FunctionType, staticmethod, classmethod, property,
+                    types.MemberDescriptorType)):  # (a __slots__ entry: a plain read)
         return "the __get__ of %s.%s (a %s)" % (cls.__name__, attr, type(found).__name__)
     return None

@@ -133,8 +133,10 @@ def check_objects_followed(refusal, *values):
 
 
 # (what reading from a class gives without running code of the user's: its methods)
+# (and a __slots__ entry, read as a plain attribute is)
 _PLAIN_CLASS_ATTRIBUTES = (types.FunctionType, staticmethod, classmethod, types.BuiltinFunctionType,
-                           types.MethodDescriptorType, types.WrapperDescriptorType)
+                           types.MethodDescriptorType, types.WrapperDescriptorType,
+                           types.MemberDescriptorType)
 
 
 class OuterName:
