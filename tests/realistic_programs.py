@@ -287,3 +287,36 @@ def wave_leapfrog(c, amp, nt=12):
         u_prev, u, u_next = u, u_next, u_prev
         rec.append(u[WAVE_PROBES])
     return np.sum(np.array(rec) ** 2) / dx
+
+
+def rnn_loss_and_clipped_grads(tokens, h0, U, V, c):
+    """A character-level RNN's fused loss-and-gradient function in the style of course code:
+    states kept in dicts keyed by step, a hand-written backward pass whose gradients are
+    clipped in place through a list, everything returned as one tuple."""
+    onehot, state, prob = {}, {-1: h0.copy()}, {}
+    total = 0.0
+    for t in range(len(tokens) - 1):
+        onehot[t] = np.zeros(U.shape[1])
+        onehot[t][tokens[t]] = 1.0
+        state[t] = np.tanh(U @ onehot[t] + state[t - 1] + c)
+        scores = V @ state[t]
+        prob[t] = np.exp(scores) / np.sum(np.exp(scores))
+        total -= np.log(prob[t][tokens[t + 1]])
+    dU, dV, dc = np.zeros_like(U), np.zeros_like(V), np.zeros_like(c)
+    carry = np.zeros_like(h0)
+    for t in reversed(range(len(tokens) - 1)):
+        dscores = prob[t].copy()
+        dscores[tokens[t + 1]] -= 1.0
+        dV += np.outer(dscores, state[t])
+        dpre = (1.0 - state[t] ** 2) * (V.T @ dscores + carry)
+        dU += np.outer(dpre, onehot[t])
+        dc += dpre
+        carry = dpre
+    for grad in [dU, dV, dc]:
+        np.clip(grad, -1.0, 1.0, out=grad)
+    return total, dU, dV, dc, state[len(tokens) - 2]
+
+
+def rnn_training_loss(U, V, c):
+    loss, dU, dV, dc, last = rnn_loss_and_clipped_grads([0, 2, 1, 3, 2, 0], np.zeros(4), U, V, c)
+    return loss

@@ -42,6 +42,8 @@ CASES = [
     (progs.r3, [rng.randn(4)], (0,)),
     (progs.safe_log_ratio, [np.array([0.5, 1.2, 2.0]), np.array([1.0, -2.0, 0.7])], (0, 1)),
     (progs.wave_leapfrog, [1.0 + 0.2 * np.sin(3 * progs.WAVE_XS), 0.5], (0, 1)),
+    (progs.rnn_training_loss, [rng.randn(4, 4) * 0.5, rng.randn(4, 4) * 0.5, rng.randn(4) * 0.1],
+     (0, 1, 2)),
 ]
 
 

@@ -46,33 +46,67 @@ class SharedMemory(ContainerContents, ProgramOrder):
 
     def reachable_memory(self, var) -> set:
         """The names that may share ``var``'s memory: through views, temporaries handed over, and
-        the lists, tuples and dicts that hold one of them (their entries, and what is read from
-        them: ``for idx in [W]``, idx may be W)."""
-        found = self.sharing_memory(var)
-        stores = [(into, set(names)) for _, into, names in self.stores()
+        the lists, tuples and dicts that hold one of them (and what is read from them: ``for idx
+        in [W]``, idx may be W; all their entries when ``var`` is read from one)."""
+        stores = [(into, set(names), True) for _, into, names in self.stores()
                   if is_container(self.kinds.get(into)) or into in self.ctx.containers]
         # (a shallow copy holds the same objects: ``terms = terms + [w]``, ``list(lst)``)
-        stores += [(c, set(self.copied_from(c))) for c in self.containers()]
+        stores += [(c, set(self.copied_from(c)), True) for c in self.containers()]
         # (a temporary handed over to a name is that name's array: ``t1 = g / n; g = t1``)
-        stores += [(temp, set(names)) for temp, names in self.layout.aliases.items()]
+        stores += [(temp, set(names), False) for temp, names in self.layout.aliases.items()]
+        # (a container found only as holding one of them, ``holding``: what else is stored into
+        # it is not var's array, ``ret = (loss, dW, hs[-1])`` of a written dW; what is read from
+        # it may be)
+        found, holding = set(), set()
+
+        def add(start, holder=False):
+            reached, whole = self._sharing(start, holder)
+            holding.difference_update(whole)
+            holding.update((reached - whole) - found)
+            grown = not reached <= found
+            found.update(reached)
+            return grown
+        add(var)
         grown = True
         while grown:
             grown = False
-            for into, names in stores:
-                if into in found or names & found:
-                    more = set().union(self.sharing_memory(into), *map(self.sharing_memory, names))
-                    grown |= not more <= found
-                    found |= more
+            for into, names, contains in stores:
+                if (into in found and into not in holding) or (not contains and names & found):
+                    grown |= any([add(into)] + [add(n) for n in names])
+                elif contains and names & found and into not in found:
+                    grown |= add(into, holder=True)
         return found
 
     def sharing_memory(self, var) -> set:
-        """``var`` and every name connected to it by views, in either direction."""
-        found, todo = {var}, [var]
+        """``var`` and every name connected to it by views, in either direction; but not, through
+        a tuple display holding one of them, the tuple's other entries (``ret = (loss, dW,
+        hs[-1])`` holds dW, whose memory is not ``hs``'s; what is read from the tuple may be)."""
+        return self._sharing(var)[0]
+
+    def _sharing(self, var, holder=False) -> tuple:
+        """(``sharing_memory(var)``, the names in it reached otherwise than only as a tuple
+        holding one of them); ``holder``: ``var`` is found only as holding one."""
+        views = self.layout.views
+        found, whole, todo = {var}, set() if holder else {var}, [(var, holder)]
         while todo:
-            for n in self.layout.same_memory(todo.pop()) - found:
-                found.add(n)
-                todo.append(n)
-        return found
+            n, holds_n = todo.pop()
+            near = self.layout.same_memory(n)
+            if holds_n:  # (reached from one of its entries only)
+                near = near - views.get(n, set())
+            for m in near - {n}:
+                holds = n in views.get(m, ()) and self.tuple_display(m)
+                if m not in found or (not holds and m not in whole):
+                    found.add(m)
+                    if not holds:
+                        whole.add(m)
+                    todo.append((m, holds))
+        return found, whole
+
+    def tuple_display(self, var) -> bool:
+        """Whether every binding of ``var`` is a tuple display (``ret = (loss, dW)``)."""
+        bindings = self.layout.bindings(var)
+        return bool(bindings) and len(bindings) == len(self.layout.binds.get(var, ())) and all(
+            isinstance(b, gast.Assign) and isinstance(b.value, gast.Tuple) for b in bindings)
 
     def reached_by(self, wrt) -> set:
         """Names whose values may depend on ``wrt`` in any way, known before planning: a statement
