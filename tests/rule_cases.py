@@ -195,6 +195,9 @@ CASES = [
     C(np.interp, "np.interp(x, np.array([-1.0, 0.0, 1.0]), y)", dict(x=V(lo=-0.9, hi=0.9), y=V(3))),
     # (xp and fp given as lists, as np.interp takes them: the helpers crashed on them)
     C(np.interp, "np.interp(x, [-1.0, 0.0, 1.0], [2.0, 1.0, 3.0])", dict(x=V(3, lo=-0.9, hi=0.9))),
+    # (the knots differentiated: kept increasing, every x inside them)
+    C(np.interp, "np.interp(x, np.cumsum(z) - 1.5, y)",
+      dict(x=V(4, lo=-0.5, hi=0.4), z=V(5, lo=0.4, hi=0.9), y=V(5))),
     C(np.append, "np.append(x, y)", dict(x=V(2, 3), y=V(4))),
     C(np.append, "np.append(x, y, axis=0)", dict(x=V(2, 3), y=V(1, 3))),
     C(np.rot90, "np.rot90(x) * np.arange(6.0).reshape(3, 2)", dict(x=V(2, 3))),

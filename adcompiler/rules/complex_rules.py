@@ -56,7 +56,8 @@ NOT_LINEAR = ["tolist"]  # (linear entries that are not over the complex field)
 # selections and the real conventions of powers
 RUNTIME_REAL_ONLY = [elementwise.dpow_exponent, elementwise.real_adjoint,
                      containers.sorted_back, containers.dselect, shapes.sort_back,
-                     shapes.partition_back, polynomials.interp_fp_back, runtime.log_softmax]
+                     shapes.partition_back, polynomials.interp_fp_back,
+                     polynomials.interp_xp_back, runtime.log_softmax]
 VARIES = [np.sign]  # (no gradient for real values: z / |z| for complex ones)
 
 _ABS = ({"x": "np.real(g) * conj_sign(x)"}, "np.real(conj_sign(x) * t_x)")

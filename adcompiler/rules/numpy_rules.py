@@ -375,7 +375,9 @@ D(np.correlate, "a, v, mode='valid'", "convolve_back(g, a, v[::-1], mode, 0)",
   v="convolve_back(g, a, v[::-1], mode, 1)[::-1]",
   jvp="np.correlate(t_a, v, mode) + np.correlate(a, t_v, mode)", arrays=True)
 D(np.interp, "x, xp, fp", "g * interp_slope(x, xp, fp)", fp="interp_fp_back(g, x, xp, fp)",
-  jvp="interp_slope(x, xp, fp) * t_x + np.interp(x, xp, t_fp)")
+  xp="interp_xp_back(g, x, xp, fp)",
+  jvp="interp_slope(x, xp, fp) * t_x + np.interp(x, xp, t_fp) "
+      "+ interp_xp_tangent(x, xp, fp, t_xp)")
 D(np.append, "arr, values, axis=None", "append_back(g, arr, values, axis, 0)",
   values="append_back(g, arr, values, axis, 1)",
   jvp="append_jvp(arr, values, t_arr, t_values, axis)")

@@ -167,6 +167,8 @@ D(polynomials.polyval_coeff_back, "v, p, x",
   jvp="polyval_coeff_back(t_v, p, x) + polyval_coeff_back(v, p, x, t_x)",
   zero=("p",))
 D(polynomials.interp_fp_back, "v, x, xp, fp", jvp="interp_fp_back(t_v, x, xp, fp)", zero=("fp",))
+D(polynomials.interp_xp_back, "v, x, xp, fp",
+  jvp="interp_xp_back_jvp(v, x, xp, fp, t_v, t_x, t_xp, t_fp)")
 D(sequences.get_back, "cot, a, key", "get_jvp(a, key, g, 0.0)", jvp="get_back(t_cot, a, key)",
   zero=("a", "key"))
 D(reductions.cumsum_back, "cot, a, axis=None", "np.cumsum(expand_like(g, a), axis=axis)",

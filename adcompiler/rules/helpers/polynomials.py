@@ -81,6 +81,58 @@ def interp_fp_back(g, x, xp, fp):
     return out
 
 
+def _knot_weights(x, xp, fp):
+    """(segment of each x, d y / d xp at its left knot, at its right knot) of ``np.interp(x, xp,
+    fp)``: moving a knot moves the line of the segment it ends; 0 outside ``xp``."""
+    xp, fp = np.asarray(xp, dtype=float), np.asarray(fp)
+    i = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, len(xp) - 2)
+    width = xp[i + 1] - xp[i]
+    t = (x - xp[i]) / width
+    slope = np.where((x < xp[0]) | (x > xp[-1]), 0.0, (fp[i + 1] - fp[i]) / width)
+    return i, slope * (t - 1.0), -slope * t
+
+
+def interp_xp_back(g, x, xp, fp):
+    """Adjoint of ``xp`` in ``np.interp(x, xp, fp)``: each x gives its adjoint to the two knots
+    of its segment."""
+    if _zero(g):
+        return g
+    x, g = np.ravel(x), np.ravel(g * np.ones(np.shape(x)))
+    i, left, right = _knot_weights(x, xp, fp)
+    out = np.zeros(np.shape(xp))
+    np.add.at(out, i, g * left)
+    np.add.at(out, i + 1, g * right)
+    return out
+
+
+def interp_xp_back_jvp(v, x, xp, fp, t_v, t_x, t_xp, t_fp):
+    """Tangent of ``interp_xp_back(v, x, xp, fp)`` (forward over reverse): each of its terms
+    ``v * slope * (t - 1)`` and ``-v * slope * t`` moved by every tangent."""
+    x = np.ravel(x)
+    v, t_v, t_x = (np.ravel(a * np.ones(np.shape(x))) for a in (v, t_v, t_x))
+    xp, fp = np.asarray(xp, dtype=float), np.asarray(fp)
+    t_xp, t_fp = np.zeros(np.shape(xp)) + t_xp, np.zeros(np.shape(fp)) + t_fp
+    i, left, right = _knot_weights(x, xp, fp)
+    inside = (x >= xp[0]) & (x <= xp[-1])
+    width = xp[i + 1] - xp[i]
+    t = (x - xp[i]) / width
+    slope = np.where(inside, (fp[i + 1] - fp[i]) / width, 0.0)
+    d_width = t_xp[i + 1] - t_xp[i]
+    d_t = (t_x - t_xp[i] - t * d_width) / width
+    d_slope = np.where(inside, (t_fp[i + 1] - t_fp[i] - slope * d_width) / width, 0.0)
+    out = np.zeros(np.shape(xp))
+    np.add.at(out, i, t_v * left + v * (d_slope * (t - 1.0) + slope * d_t))
+    np.add.at(out, i + 1, t_v * right - v * (d_slope * t + slope * d_t))
+    return out
+
+
+def interp_xp_tangent(x, xp, fp, t_xp):
+    """Tangent of ``np.interp(x, xp, fp)`` for the tangent ``t_xp`` of the knots."""
+    i, left, right = _knot_weights(x, xp, fp)
+    t_xp = np.asarray(t_xp)
+    return left * t_xp[i] + right * t_xp[i + 1]
+
+
 def trapezoid_back(g, y, x=None, dx=1.0, axis=-1):
     """Adjoint of ``y`` in ``np.trapezoid(y, x, dx, axis)``: half the neighbouring widths."""
     if _zero(g):
