@@ -367,3 +367,38 @@ def test_objects_of_a_class_with_slots():
     want = slotted_argument_pushed(w, plain)
     value, _ = ad.value_and_grad(slotted_argument_pushed)(w, mine)
     assert value == pytest.approx(want) and (mine.x, mine.y) == (plain.x, plain.y)
+
+
+class AffineLayer:
+    __array_ufunc__ = None   # (NumPy defers X @ layer to the layer's __rmatmul__)
+
+    def __init__(self, W, b):
+        self.W, self.b = W, b
+
+    def __rmatmul__(self, X):
+        return X @ self.W + self.b
+
+
+class SoftplusLayer:
+    __array_ufunc__ = None
+
+    def __rmatmul__(self, X):
+        return np.logaddexp(0.0, X)
+
+
+def layers_applied_with_matmul(W1, W2):
+    X = np.linspace(-1.0, 1.0, 12).reshape(4, 3)
+    layers = [AffineLayer(W1, 0.1), SoftplusLayer(), AffineLayer(W2, -0.2)]
+    h = X
+    for layer in layers:
+        h = h @ layer
+    return np.sum(h ** 2)
+
+
+def test_an_array_times_an_object_numpy_defers_to():
+    """``h @ layer`` of a class setting ``__array_ufunc__ = None``: NumPy gives way, and Python
+    runs ``layer.__rmatmul__(h)``, as the generated code does (it was refused: the reflected
+    method taken for one Python runs for a number only)."""
+    rng = np.random.default_rng(3)
+    check_all_modes(layers_applied_with_matmul, [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))],
+                    wrt=(0, 1))

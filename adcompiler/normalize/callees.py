@@ -69,13 +69,18 @@ class Callees:
             self.emit(self.refusal_call(error), s)  # (where it runs: it may be a branch not taken)
             return None
         if unknown and not number:  # (k * v: Python runs v.__rmul__(k) when k is a number)
+            # (an array too when the class sets __array_ufunc__ = None: NumPy defers to it)
+            deferred = inspect.getattr_static(self.object_classes[receiver.id],
+                                              "__array_ufunc__", MISSING) is None
             error = self.loc.error(
                 "%s %s an object of class %s is differentiated as %s.%s(%s), which Python runs "
-                "when %s is a number, but it is a %%s here" % (
+                "when %s is a number%s, but it is a %%s here" % (
                     other.id, _SYMBOLS.get(type(op), "op"),
                     self.object_classes[receiver.id].__name__, receiver.id, method, other.id,
-                    other.id), s, hint="pass a number, or call the method of the class")
-            check = gast.Call(func=name(self.helper("check_number", runtime.check_number)),
+                    other.id, " or an array" if deferred else ""), s,
+                hint="pass a number, or call the method of the class")
+            checked = runtime.check_number_or_array if deferred else runtime.check_number
+            check = gast.Call(func=name(self.helper(checked.__name__, checked)),
                               args=[other, name(self.helper("refusal", runtime.Refusal(error)))],
                               keywords=[])
             self.emit(gast.Expr(value=check), s)
@@ -250,8 +255,14 @@ class Callees:
 
     def defined_here(self, cls) -> bool:
         """Whether the class ``cls`` is defined in this function's module and file."""
+        module = sys.modules.get(cls.__module__)
+        if module is None:  # (a module loaded without import: the globals of its functions)
+            functions = [f for f in vars(cls).values() if isinstance(f, types.FunctionType)]
+            return bool(functions) and all(
+                f.__globals__ is self.resolver.parsed.globals
+                and f.__code__.co_filename == self.loc.filename for f in functions)
         try:
-            return sys.modules.get(cls.__module__).__dict__ is self.resolver.parsed.globals \
+            return module.__dict__ is self.resolver.parsed.globals \
                 and inspect.getfile(cls) == self.loc.filename
         except (AttributeError, TypeError):
             return False
@@ -301,42 +312,6 @@ class Callees:
         return any(isinstance(a, gast.Lambda)
                    or (isinstance(a, gast.Name) and a.id in self.local_fns)
                    for a in list(call.args) + [k.value for k in call.keywords])
-
-    def attribute_value(self, value, attr, s):
-        """``value.attr`` (an atom's): a call of the getter when it is a @property of the class of
-        an object argument or of an object made here (differentiated through its source)."""
-        getter = self.property_getter(value, attr)
-        if getter is not None:
-            return self.call(gast.Call(func=name(self.helper(getter.__name__, getter)),
-                                       args=[value], keywords=[]), s)
-        return gast.Attribute(value=value, attr=attr, ctx=gast.Load())
-
-    def property_getter(self, value, attr):
-        """The getter function of ``value.attr`` when ``value`` is an object argument or an object
-        made here and ``attr`` a property of its class written in Python; else None."""
-        return self._property_function(value, attr, "fget")
-
-    def property_setter(self, value, attr):
-        """The setter function of ``value.attr = v`` (see ``property_getter``)."""
-        return self._property_function(value, attr, "fset")
-
-    def store_runs_code(self, value, attr) -> bool:
-        """Whether ``value.attr = v`` on an object of a known class runs code other than a plain
-        store and a property's Python setter: ``__setattr__`` or another data descriptor."""
-        if not (isinstance(value, gast.Name) and value.id in self.object_classes):
-            return False
-        cls = self.object_classes[value.id]
-        found = inspect.getattr_static(cls, attr, None)
-        return cls.__setattr__ is not object.__setattr__ or (
-            hasattr(type(found), "__set__")  # (a __slots__ entry: a plain store)
-            and not isinstance(found, (property, types.MemberDescriptorType)))
-
-    def _property_function(self, value, attr, which):
-        if not (isinstance(value, gast.Name) and value.id in self.object_classes):
-            return None
-        found = inspect.getattr_static(self.object_classes[value.id], attr, None)
-        fn = getattr(found, which, None) if isinstance(found, property) else None
-        return fn if isinstance(fn, types.FunctionType) else None
 
 
 def _orders_differ(cls) -> bool:

@@ -38,6 +38,7 @@ from .lists import ListMethods
 from .local_functions import LocalFunctions
 from .loops import Loops
 from .managers import ManagedBlocks
+from .properties import Properties
 from .records import Dataclasses
 from .statements import Statements
 from .stores import Stores
@@ -45,7 +46,8 @@ from .stores import Stores
 
 class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, Callees,
                  ReturnedObjects, HeldObjects, HeldContainers, Inlining, LocalFunctions, Closures,
-                 Dataclasses, DictUpdates, HigherOrder, ItertoolsCalls, ListMethods, LaterValues):
+                 Dataclasses, DictUpdates, HigherOrder, ItertoolsCalls, ListMethods, LaterValues,
+                 Properties):
     """Flattens expressions of a jump-lowered body into one operation per statement."""
 
     def __init__(self, resolver: Resolver, namer: Namer, loc: Location):

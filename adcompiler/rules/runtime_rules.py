@@ -287,7 +287,7 @@ N(elementwise.result_dtype, rt.flat_index, rt.overlap, rt.subscript_check, rt.un
   rt.check_poppable, rt.check_sequence, rt.check_numeric, rt.check_by_position, rt.check_distinct,
   rt.refused_if_array, rt.refused_unless_number, rt.check_arithmetic, rt.attempt_started,
   rt.no_exception,
-  rt.check_unpacking, rt.check_number,
+  rt.check_unpacking, rt.check_number, rt.check_number_or_array,
   rt.check_dict_attribute, rt.zip_length, rt.check_dict, rt.check_entries_distinct,
   rt.match_sequence, rt.match_mapping,
   rt.attribute_alone, rt.popped, rt.outer_value, rt.check_row, rt.strict_length,

@@ -181,6 +181,17 @@ def check_classes(items, classes, refusal):
 
 
 @_effectful
+def check_number_or_array(value, refusal):
+    """``check_number``, an array allowed too: ``X @ layer`` of a class setting
+    ``__array_ufunc__ = None``, to which NumPy defers (Python then runs
+    ``layer.__rmatmul__(X)``)."""
+    kind = value.__class__
+    if kind is not float and kind is not int and kind is not _ndarray \
+            and not isinstance(value, np.generic):
+        raise refusal(kind.__name__)
+
+
+@_effectful
 def check_class(value, cls, refusal):
     """Raise ``refusal`` (naming the type) unless ``value`` is an object of exactly ``cls`` (its
     operators and methods were generated as that class's)."""
