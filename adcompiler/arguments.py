@@ -53,6 +53,8 @@ def kind_of(value):
     if cls is list and value and _entries_class(value) is not None:
         # (particles of one class: the methods called on its entries are that class's)
         return (CONTAINER, "list", ("object", value[0].__class__))
+    if isinstance(value, tuple) and hasattr(cls, "_fields"):  # (a namedtuple: its class too)
+        return (CONTAINER, cls.__name__, cls)
     if isinstance(value, (list, tuple, dict)):
         return (CONTAINER, cls.__name__)
     if cls is types.ModuleType:  # (xp=np: calls through it are the module's functions)
@@ -113,6 +115,13 @@ def classes_of(params, kinds) -> dict:
     if kinds is None:
         return {}
     return {p: k[1] for p, k in zip(params, kinds) if isinstance(k, tuple) and k[0] == "object"}
+
+
+def namedtuples_of(params, kinds) -> dict:
+    """Parameter -> class, for arguments that are namedtuples (their methods and properties
+    are resolved; they stay tuples)."""
+    return {p: k[2] for p, k in zip(params, kinds or ()) if isinstance(k, tuple)
+            and k[0] == CONTAINER and len(k) > 2 and isinstance(k[2], type)}
 
 
 def modules_of(params, args, fn, kinds) -> dict:

@@ -126,9 +126,12 @@ def _stage(fn, arg_kinds=None, fuse=True, by_identity=False):
                                          attribute_classes={
                                              (arguments.list_entry_class(k), a): c
                                              for k in arg_kinds or ()
-                                             for a, c in arguments.list_entry_attributes(k)})
+                                             for a, c in arguments.list_entry_attributes(k)},
+                                         namedtuple_params=arguments.namedtuples_of(
+                                             param_names(parsed.tree), arg_kinds))
     ctx.returned_classes, ctx.sure_dicts = fdef.ad_returned_classes, fdef.ad_sure_dicts
     ctx.list_classes, ctx.class_attributes = fdef.ad_list_classes, fdef.ad_class_attributes
+    ctx.namedtuples = fdef.ad_namedtuples
     ctx.argument_containers = {p: k for p, k in zip(param_names(parsed.tree), arg_kinds or ())
                                if isinstance(k, tuple) and k[0] == CONTAINER}
     if fuse:

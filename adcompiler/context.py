@@ -38,6 +38,7 @@ class Context:
         self.returned_classes: dict = {}
         self.list_classes: dict = {}  # local list -> the class of all its entries (normalize)
         self.class_attributes: dict = {}  # (class, attribute) -> the class of what it holds
+        self.namedtuples: dict = {}  # local name -> the namedtuple class of what it holds
         self.sure_dicts: set = set()  # local names every binding of which makes a dict
         # id(statement) -> (check, arguments): what the kind planning gave it is checked where it
         # runs (planning/planner.py: a dict attribute of an object argument)

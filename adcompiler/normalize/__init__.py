@@ -43,8 +43,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
                        dict_params=frozenset(), bind=None, number_params=frozenset(),
                        generated=False, object_classes=None, list_params=frozenset(),
                        sequence_params=None, module_params=None,
-                       list_classes=None, inline_all=False,
-                       attribute_classes=None) -> tuple[gast.FunctionDef, set]:
+                       list_classes=None, inline_all=False, attribute_classes=None,
+                       namedtuple_params=None) -> tuple[gast.FunctionDef, set]:
     """Return the three-address form of ``fdef`` and the set of temporaries it introduced.
     ``dict_params``: parameters known to be dicts (``for k in d`` iterates over their keys);
     ``bind(preferred_name, obj)``: the generated code's name for a runtime helper it calls;
@@ -56,7 +56,8 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     taken for a sequence); ``module_params``: parameter -> the module it is given (``xp=np``);
     ``list_classes``: parameter -> the class of every entry of a list argument;
     ``attribute_classes``: (class, attribute) -> the class of what such entries hold there;
-    ``inline_all``: every call of the user's that can be inlined is."""
+    ``namedtuple_params``: parameter -> the namedtuple class of its argument; ``inline_all``:
+    every call of the user's that can be inlined is."""
     fdef = yielded_as_list(fdef, namer, loc)
     norm = Normalizer(resolver, namer, loc)
     norm.bind_object = bind
@@ -76,8 +77,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
         thaw_frozen_distributions(lowered, resolver, namer.fresh)
     stores = [n.id for st in lowered for n in walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]
-    norm.dict_params = set(dict_params) - set(stores)
-    norm.object_classes = {p: c for p, c in (object_classes or {}).items() if p not in stores}
+    _learn_parameters(norm, stores, dict_params, object_classes, namedtuple_params)
     norm.sure_lists = _lists_and_tables(norm, lowered, list_params, bind is not None
                                         and not generated)
     norm.maybe_dicts, norm.sure_dicts = dict_names(lowered, resolver, dict_params,
@@ -101,13 +101,22 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     return out, norm.temps
 
 
+def _learn_parameters(norm, stores, dict_params, object_classes, namedtuples):
+    """The dicts, objects and namedtuples of known classes the arguments are, of the parameters
+    the function does not bind again (``stores``: the names it binds)."""
+    norm.dict_params = set(dict_params) - set(stores)
+    norm.object_classes = {p: c for p, c in (object_classes or {}).items() if p not in stores}
+    norm.namedtuples.update({p: c for p, c in (namedtuples or {}).items() if p not in stores})
+
+
 def _note_classes(out, norm, params):
     """What planning takes from the normal form on the function ``out``: the classes of the
-    objects made here and calls return, and of the entries of lists of objects made here and of
-    the objects their attributes hold (callees given them are told the classes), and the names
-    sure to hold dicts."""
+    objects and namedtuples made here and calls return, and of the entries of lists of objects
+    made here and of the objects their attributes hold (callees given them are told the
+    classes), and the names sure to hold dicts."""
     out.ad_returned_classes = {n: c for n, c in norm.object_classes.items() if n not in params}
     out.ad_list_classes = {n: c for n, c in norm.list_classes.items() if n not in params}
+    out.ad_namedtuples = {n: c for n, c in norm.namedtuples.items() if n not in params}
     out.ad_class_attributes = {k: c for k, c in norm.class_attributes.items()
                                if isinstance(c, type)}
     out.ad_sure_dicts = set(norm.sure_dicts) - params

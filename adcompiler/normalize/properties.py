@@ -44,8 +44,10 @@ class Properties:
             and not isinstance(found, (property, types.MemberDescriptorType)))
 
     def _property_function(self, value, attr, which):
-        if not (isinstance(value, gast.Name) and value.id in self.object_classes):
+        cls = self.object_classes.get(value.id) or self.namedtuples.get(value.id) \
+            if isinstance(value, gast.Name) else None
+        if cls is None:
             return None
-        found = inspect.getattr_static(self.object_classes[value.id], attr, None)
+        found = inspect.getattr_static(cls, attr, None)
         fn = getattr(found, which, None) if isinstance(found, property) else None
         return fn if isinstance(fn, types.FunctionType) else None

@@ -55,8 +55,12 @@ class FunctionPlan:
 
     def callee_kinds(self, plan, ctx) -> tuple:
         """Kinds of a user function's positional arguments at a call (``kinds.callee_kinds``)."""
-        return kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout, ctx.resolver,
-                                   ctx.returned_classes, ctx.argument_containers, ctx.sure_dicts)
+        kinds = kinds_.callee_kinds(plan, self.kinds, ctx.arg_classes, self.layout, ctx.resolver,
+                                    ctx.returned_classes, ctx.argument_containers, ctx.sure_dicts)
+        # (a namedtuple of a known class: the callee reads its properties and methods)
+        return tuple((CONTAINER, ctx.namedtuples[node.id].__name__, ctx.namedtuples[node.id])
+                     if isinstance(node, gast.Name) and node.id in ctx.namedtuples else k
+                     for k, node in zip(kinds, (plan.bound.get(p) for p in plan.positional)))
 
     def float_names(self) -> set:
         """Names that surely hold floats or float arrays: what depends on ``wrt`` (a comparison,
@@ -177,7 +181,7 @@ def _split_webs(fdef, params, arg_kinds, ctx):
     renamed = split_webs(body, fdef.body[-1], candidates, params, ctx) if candidates else {}
     if renamed:
         ctx.loc = ctx.loc.renaming(renamed)
-        for known in (ctx.returned_classes, ctx.list_classes):
+        for known in (ctx.returned_classes, ctx.list_classes, ctx.namedtuples):
             known.update({new: known[old] for new, old in renamed.items() if old in known})
 
 
