@@ -78,11 +78,12 @@ def list_entry_class(kind):
         and len(kind) > 2 else None
 
 
-def list_entry_attributes(kind) -> tuple:
-    """The (attribute, class) pairs a list argument's kind names: each attribute of every entry
-    holding an object of that class (the caller made them so: see ``check_class``)."""
-    return kind[3] if isinstance(kind, tuple) and kind[:2] == (CONTAINER, "list") \
-        and len(kind) > 3 else ()
+def entry_attributes(kinds) -> dict:
+    """(class, attribute) -> class, from the kinds of list arguments that name them: each
+    attribute of every entry of such a list holds an object of that class (the caller made
+    them so: see ``check_class``)."""
+    return {(kind[2][1], a): c for kind in kinds or () if isinstance(kind, tuple)
+            and kind[:2] == (CONTAINER, "list") and len(kind) > 3 for a, c in kind[3]}
 
 
 def with_default_kinds(fn, arg_kinds):

@@ -123,10 +123,7 @@ def _stage(fn, arg_kinds=None, fuse=True, by_identity=False):
                                           zip(param_names(parsed.tree), arg_kinds or ())
                                           if arguments.list_entry_class(k) is not None},
                                          inline_all=by_identity,
-                                         attribute_classes={
-                                             (arguments.list_entry_class(k), a): c
-                                             for k in arg_kinds or ()
-                                             for a, c in arguments.list_entry_attributes(k)},
+                                         attribute_classes=arguments.entry_attributes(arg_kinds),
                                          namedtuple_params=arguments.namedtuples_of(
                                              param_names(parsed.tree), arg_kinds))
     ctx.returned_classes, ctx.sure_dicts = fdef.ad_returned_classes, fdef.ad_sure_dicts
