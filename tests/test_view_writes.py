@@ -542,3 +542,25 @@ def test_entries_picked_by_an_index_list_or_array_are_a_copy_not_a_view():
             gradient(c)
     finally:
         PROBES = [1, 2]
+
+
+def _written_after_an_element_was_read(X, y):  # seed 1397063
+    count = 0
+    total = X
+    while count < 2:           # (total may still be X: the write below may change X)
+        count += 1
+        total = total * 1.1 + total
+    feat = (total[2, -1] ** 2 + 1.0) ** y
+    u = X.flat[6]              # (a number, synced after the write like an array)
+    total[:, 0] = feat
+    v = np.stack([np.mean(r, axis=0) for r in X]) if np.max(feat) > 1.0 else abs(feat)
+    return np.linalg.norm(v) - float(u)
+
+
+def test_the_adjoint_a_synced_number_gives_the_written_array_is_an_array():
+    """A number synced after a write gives the written array a zero adjoint of its shape, not
+    the 0.0 that stands for nothing (the element add after it failed on a float: a raw
+    TypeError from the generated code)."""
+    X = np.linspace(-0.4, 0.5, 12).reshape(3, 4)
+    for y in (np.array([0.3, -0.2, 0.5]), np.array([-0.3, -0.2, -0.5])):  # (both arms)
+        check_all_modes(_written_after_an_element_was_read, [X, y], second_order=False)

@@ -156,15 +156,16 @@ _DICT_VIEWS = (type({}.values()), type({}.items()), type({}.keys()))
 class Overlap:
     """Where two arrays share memory: ``inner`` (flat positions of ``y``) hold the elements at
     ``outer`` (flat positions of ``x``), both empty when they share none. ``y_shape`` and
-    ``x_shape`` are the arrays' shapes, ``x_dtype`` the dtype of an adjoint of ``x``."""
+    ``x_shape`` are the arrays' shapes, ``x_dtype`` the dtype of an adjoint of ``x`` (None when
+    ``x`` is no array), ``y_array`` whether ``y`` is one (a number or a dict shares nothing)."""
 
-    __slots__ = ("y_shape", "x_shape", "x_dtype", "inner", "outer")
+    __slots__ = ("y_shape", "x_shape", "x_dtype", "y_array", "inner", "outer")
 
     def __init__(self, y, x, inner=None, outer=None):
         self.y_shape, self.x_shape = np.shape(y), np.shape(x)
-        # (None when one of them is no array: a number or a dict, which shares no elements)
-        self.x_dtype = None if y.__class__ is not _ndarray or x.__class__ is not _ndarray else \
+        self.x_dtype = None if x.__class__ is not _ndarray else \
             x.dtype if x.dtype.kind in "fc" else np.float64
+        self.y_array = y.__class__ is _ndarray
         self.inner = _NOWHERE if inner is None else inner
         self.outer = _NOWHERE if outer is None else outer
 

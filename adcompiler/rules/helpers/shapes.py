@@ -248,7 +248,7 @@ def overlap_keep(g, where):
 
 def overlap_take(g, where):
     """The part of ``g`` (of y's shape) that belongs to x's elements, in x's shape (0.0, the zero
-    of any structure, when one of them is no array: a number or a dict beside a written array)."""
+    of any structure, when x is no array: a number or a dict; zeros when y is none)."""
     if where.x_dtype is None:
         return 0.0
     if _zero(g):
@@ -257,8 +257,9 @@ def overlap_take(g, where):
 
 
 def overlap_give(g, where):
-    """``g`` (of x's shape) placed at the elements of y that x supplies, in y's shape."""
-    if where.x_dtype is None:
+    """``g`` (of x's shape) placed at the elements of y that x supplies, in y's shape (0.0 when
+    one of them is no array)."""
+    if where.x_dtype is None or not where.y_array:
         return 0.0
     if _zero(g):
         return g
