@@ -352,11 +352,8 @@ def returned_class(fn, receiver, accept=_plain_class, arg_classes=()):
     bound_class = None
     if isinstance(fn, types.MethodType) and isinstance(fn.__self__, type):
         fn, bound_class = fn.__func__, fn.__self__  # (a classmethod: cls(...) makes that class)
-    if not isinstance(fn, types.FunctionType) or not is_user_function(fn) or fn in _READING:
-        return None
-    try:
-        tree = parse_function(fn).tree
-    except AdError:
+    tree = readable_tree(fn)
+    if tree is None:
         return None
     params = [a.id for a in tree.args.args]
     if bound_class is not None and params:
@@ -400,6 +397,17 @@ def returned_class(fn, receiver, accept=_plain_class, arg_classes=()):
             return None
         found.add(cls)
     return found.pop() if len(found) == 1 and accept(next(iter(found))) else None
+
+
+def readable_tree(fn):
+    """The parsed tree of the user's function ``fn`` whose returns may be read now (not one being
+    read: recursion reads nothing more); else None."""
+    if not isinstance(fn, types.FunctionType) or not is_user_function(fn) or fn in _READING:
+        return None
+    try:
+        return parse_function(fn).tree
+    except AdError:
+        return None
 
 
 def _own_nodes(body):

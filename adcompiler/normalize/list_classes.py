@@ -10,11 +10,10 @@ import types
 import gast
 
 from .. import effects
-from ..errors import AdError
 from ..ir import walk
-from ..parse import is_user_function, parse_function
+from ..parse import is_user_function
 from ..resolve import MISSING
-from .classes import _READING, _class_of, _own_nodes, _resolve_in
+from .classes import _READING, _class_of, _own_nodes, _resolve_in, readable_tree
 
 
 def _comprehension_entries(comp, resolve):
@@ -45,11 +44,8 @@ def returned_list_class(fn, arg_lists=()):
     """The one plain class of the user's of every entry of the lists every ``return`` of ``fn``
     gives (``return F`` of ``F = [Vec(..) for ..]``), given the classes of the entries of its
     first positional arguments that are such lists (``arg_lists``); else None."""
-    if not isinstance(fn, types.FunctionType) or not is_user_function(fn) or fn in _READING:
-        return None
-    try:
-        tree = parse_function(fn).tree
-    except AdError:
+    tree = readable_tree(fn)
+    if tree is None:
         return None
     params = [a.id for a in tree.args.args]
     known = {p + "[]": c for p, c in zip(params, arg_lists) if c is not None}
