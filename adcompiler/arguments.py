@@ -147,15 +147,21 @@ def is_array_kind(kind) -> bool:
 
 
 def kinds_of(args) -> tuple:
-    """The kinds of a call's arguments; an array's also says which arguments share its shape
-    (the position of the first argument of that shape), so code can resolve broadcasting."""
+    """The kinds of a call's arguments; an array's also names each of its axes by which axes of
+    the arguments have the same length (``dims_of``), so code can resolve broadcasting and
+    follow shapes through products and loops."""
     kinds = [kind_of(a) for a in args]
-    shapes = [a.shape if k.__class__ is tuple and k[0] == "array" and k[1] else None
-              for a, k in zip(args, kinds)]
-    for i, shape in enumerate(shapes):
-        if shape is not None:
-            kinds[i] = kinds[i] + (shapes.index(shape),)
+    lengths: dict = {}
+    for i, k in enumerate(kinds):
+        if k.__class__ is tuple and k[0] == "array" and k[1]:
+            kinds[i] = k + (dims_of(args[i].shape, lengths),)
     return tuple(kinds)
+
+
+def dims_of(shape, lengths: dict) -> tuple:
+    """A shape's axes as symbols: 1 for an axis of length 1 (it broadcasts), else ``"n<k>"``,
+    the same symbol for the same length in ``lengths`` (shared by a call's arguments)."""
+    return tuple(1 if n == 1 else lengths.setdefault(n, "n%d" % len(lengths)) for n in shape)
 
 
 _PROTOCOLS = ("__array_function__", "__array_ufunc__", "__array_namespace__", "__array__")

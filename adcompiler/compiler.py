@@ -286,7 +286,8 @@ class _Reverse:
         for d in defs:
             if optimize:
                 run_optimizer(d, is_pure_call(self.ctx), self.keep(),
-                              facts_of(self.ctx, self.rev.plan.kinds, self.arg_kinds),
+                              facts_of(self.ctx, self.rev.plan.kinds, self.arg_kinds,
+                                       self.rev.tape),
                               self.floats())
             d.body = wrap_try_regions(drop_orphan_comments(d.body))
         source = "\n".join(to_source(d) for d in defs)

@@ -47,7 +47,7 @@ _SHAPE_ARGUMENTS = {id(getattr(runtime, n)): (at,) for n, at in SHAPE_ONLY.items
 _SHAPE_ARGUMENTS[id(runtime.shape_of)] = range(64)
 
 
-def facts_of(ctx, kinds, arg_kinds) -> Facts:
+def facts_of(ctx, kinds, arg_kinds, tape=None) -> Facts:
     def callee(call):
         func = call.func
         if isinstance(func, gast.Name):
@@ -63,7 +63,7 @@ def facts_of(ctx, kinds, arg_kinds) -> Facts:
         if kind in ("float", "int"):
             return ("py", kind)
         if isinstance(kind, tuple) and kind[0] == "array" and len(kind) == 4:
-            return ("arg", kind[3]), kind[2]
+            return kind[3], kind[2]
         return None
 
     def positions():
@@ -96,4 +96,4 @@ def facts_of(ctx, kinds, arg_kinds) -> Facts:
 
     return Facts(positions, shape_operands, reduction_method, arg_shape, callee, rank,
                  lambda v: kinds.get(v) == FLOAT,
-                 lambda: ctx.helper("shape_of"), ctx.builtin, ctx.bind)
+                 lambda: ctx.helper("shape_of"), ctx.builtin, ctx.bind, tape)

@@ -1,7 +1,9 @@
 """Pass 6b: shapes, dtypes and ownership known at generation time. Code specialised for its
-arguments knows which array arguments have equal shapes (part of the argument kinds), their
-dtypes, and follows them through elementwise operations and keepdims reductions. The runtime's
-shape helpers then resolve here instead of at every call:
+arguments knows which axes of its array arguments have equal lengths and which have length 1
+(part of the argument kinds: ``arguments.dims_of``), their dtypes, and follows them through
+elementwise operations, keepdims reductions, matrix products, ``.T`` and ``x[i]``, and around
+loops (what a loop's body keeps of a value's shape, found by running the body on a copy until
+nothing changes). The runtime's shape helpers then resolve here instead of at every call:
 
 - ``unbroadcast(g, x)`` is ``g`` when ``g`` has the shape of ``x``;
 - ``shape_of(a, b)`` is ``a`` when ``a`` has the broadcast shape;
@@ -12,8 +14,8 @@ shape helpers then resolve here instead of at every call:
   the array's dtype bound once (``w * f64_3``): the same result, without NumPy converting a
   Python number at every call (a third of the cost of an operation on a small array).
 
-Only what is certain is used: a name bound in a loop or a branch is unknown after it, and any
-operation not listed gives an unknown value.
+Only what is certain is used: a name bound in a branch is unknown after it, one bound in a loop
+is known only as the loop keeps it, and any operation not listed gives an unknown value.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ import numpy as np
 
 from . import rules, runtime
 from .ir import name, walk
+from .tape_entries import plain_tape, popped, pushed
 
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 # (not ``**``: ``x ** 2`` has a fast path)
@@ -39,8 +42,8 @@ _SHAPE_TUPLE = "shape tuple"  # (x.shape: its entries are ints)
 
 
 class Value:
-    """What is known of a value: ``shape`` (_PY, ("arg", k): the shape of the arguments of shape
-    class ``k``, ("reduced", shape, axis): that shape reduced with keepdims, or None), the dtype
+    """What is known of a value: ``shape`` (_PY, a tuple of axis symbols: 1 for length 1, else
+    the name of the length among the arguments' axes, or None), the dtype
     string of an array ("float" or "int" for a Python number, None if unknown), ``ident`` (an int
     for an array created by one operation of this code), and for a Python number the node holding
     it; for an expand_like result, the expanded Value."""
@@ -66,11 +69,56 @@ def _join(a, b):
         return b
     if b == _PY or a == b:
         return a
-    if isinstance(b, tuple) and b[0] == "reduced" and b[1] == a:
+    if not (isinstance(a, tuple) and isinstance(b, tuple)):
+        return None
+    a, b = (1,) * (len(b) - len(a)) + a, (1,) * (len(a) - len(b)) + b
+    joined = []
+    for x, y in zip(a, b):
+        if x != y and x != 1 and y != 1:
+            return None  # (two lengths known to differ: NumPy raises)
+        joined.append(y if x == 1 else x)
+    return tuple(joined)
+
+
+def _stored(node) -> set:
+    """The names a statement (or target) binds."""
+    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
+
+
+def _is_target(st, v) -> bool:
+    return isinstance(st, gast.For) and v in _stored(st.target)
+
+
+def _meet(a: Value, b, v: str):
+    """What is known of a name that holds ``a`` or ``b`` (None: nothing)."""
+    if b is a:
         return a
-    if isinstance(a, tuple) and a[0] == "reduced" and a[1] == b:
-        return b
-    return None
+    if b is None or a.shape is None or (a.shape, a.dtype) != (b.shape, b.dtype):
+        return None
+    if a.shape == _PY:
+        return Value(_PY, a.dtype, node=name(v))
+    return Value(a.shape, a.dtype, a.ident if a.ident == b.ident else None)
+
+
+def _facts(value: Value) -> tuple:
+    return value.shape, value.dtype, value.ident
+
+
+def _product(a: Value, b: Value, ident) -> Value:
+    """The value of the matrix product ``a @ b`` (a new array; not of two vectors: a scalar)."""
+    x, y = a.shape, b.shape
+    if not (isinstance(x, tuple) and isinstance(y, tuple) and x and y) or len(x) == len(y) == 1:
+        return UNKNOWN
+    if len(y) == 1:
+        shape = x[:-1]
+    elif len(x) == 1:
+        shape = y[:-2] + y[-1:]
+    else:
+        stacked = _join(x[:-2], y[:-2])
+        if stacked is None:
+            return UNKNOWN
+        shape = stacked + (x[-2], y[-1])
+    return Value(shape, _float_dtype(a.dtype, b.dtype), ident)
 
 
 def _broadcast_shape(values):
@@ -135,15 +183,19 @@ class ResolveShapes:
     """The pass over one generated function; ``arg_shape(name)`` gives a parameter's (shape
     class, dtype) or None, ``callee(call)`` the object a call calls."""
 
-    def __init__(self, arg_shape, callee, bind, constants=None):
-        self.arg_shape, self.callee, self.bind = arg_shape, callee, bind
+    def __init__(self, arg_shape, callee, bind, constants=None, tape=None):
+        self.arg_shape, self.callee, self.bind, self.tape = arg_shape, callee, bind, tape
+        self.taped: dict = {}  # name -> what its pushes on the tape held (None: not known)
         # name -> Value of a bound 0-d constant
         self.constants = constants if constants is not None else {}
         self.fresh = itertools.count(1)
         self._values: dict = {}  # id of an expression node -> (node, its Value)
         self.primal = False  # whether the statement evaluated is the user's
+        self.dry = False  # whether the body of a loop is run only to learn what it keeps
 
     def run(self, fdef) -> None:
+        if not plain_tape(fdef, self.tape):
+            self.tape = None
         env = {}
         for a in fdef.args.posonlyargs + fdef.args.args:
             known = self.arg_shape(a.id)
@@ -170,23 +222,19 @@ class ResolveShapes:
             out.append(st)
             # (the user's own statements keep their semantics)
             self.primal = getattr(st, "ad_primal", False)
-            if isinstance(st, (gast.For, gast.While, gast.If)):
-                if isinstance(st, gast.If):
-                    st.test = self.expr(st.test, env)[0]
-                # what the statement binds is unknown after it, and at a loop's head
-                for v in {n.id for n in walk(st) if isinstance(n, gast.Name)
-                          and isinstance(n.ctx, gast.Store)}:
+            if isinstance(st, (gast.For, gast.While)):
+                self.loop(st, env)
+            elif isinstance(st, gast.If):
+                st.test = self.expr(st.test, env)[0]
+                for v in _stored(st):  # (what a branch binds is unknown after it)
                     env.pop(v, None)
-                for field in ("body", "orelse"):
-                    inner = dict(env)
-                    if (
-                        field == "body"
-                        and isinstance(st, gast.For)
-                        and isinstance(st.target, gast.Name)
-                        and self.is_range(st.iter)
-                    ):
-                        inner[st.target.id] = Value(_PY, "int")
-                    self.block(getattr(st, field), inner)
+                self.block(st.body, dict(env))
+                self.block(st.orelse, dict(env))
+            elif self.tape is not None and popped(st, self.tape):
+                for v in popped(st, self.tape):
+                    env.pop(v, None)
+                    if self.taped.get(v) is not None:
+                        env[v] = self.taped[v]
             elif isinstance(st, gast.Assign):
                 st.value, value = self.expr(st.value, env)
                 target = st.targets[0]
@@ -194,7 +242,8 @@ class ResolveShapes:
                     if value.shape == _PY and value.node is None:
                         value = Value(_PY, value.dtype, node=name(target.id))
                     env[target.id] = value
-                    out[-1:] = self.assigned(st, out) or out[-1:]
+                    if not self.dry:
+                        out[-1:] = self.assigned(st, out) or out[-1:]
                 else:  # (x[i] = v: x keeps its shape, dtype and identity)
                     for n in walk(target):
                         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
@@ -206,6 +255,8 @@ class ResolveShapes:
                     if old.ident is None or _join(old.shape, value.shape) != old.shape:
                         env.pop(st.target.id, None)  # (an array updated in place keeps the rest)
             elif isinstance(st, (gast.Return, gast.Expr)) and st.value is not None:
+                if not self.dry and self.tape is not None and pushed(st, self.tape):
+                    self.push(pushed(st, self.tape), env)
                 st.value = self.expr(st.value, env)[0]
             else:
                 for n in walk(st):
@@ -213,12 +264,68 @@ class ResolveShapes:
                         env.pop(n.id, None)
         stmts[:] = out
 
+    def push(self, names, env) -> None:
+        """What a push on the tape holds: each name's value, as a copy would be (no identity)."""
+        for v in names:
+            known = env.get(v, UNKNOWN)
+            known = Value(known.shape, known.dtype) if known.shape not in (None, _PY) else None
+            if v in self.taped:
+                known = known and self.taped[v] and _meet(self.taped[v], known, v)
+            self.taped[v] = known
+
+    def loop(self, st, env) -> None:
+        """A ``for`` or ``while`` loop: its body runs with what every iteration keeps of the
+        values the loop binds (``loop_head``), which is also what holds after it."""
+        bound = _stored(st)
+        head = None if self.dry else self.loop_head(st, env, bound)
+        for v in bound:
+            env.pop(v, None)
+            if head is not None and v in head and not _is_target(st, v):
+                env[v] = head[v]
+        inner = dict(head if head is not None else env)
+        if isinstance(st, gast.For):
+            for v in _stored(st.target):
+                inner.pop(v, None)
+            if isinstance(st.target, gast.Name) and self.is_range(st.iter):
+                inner[st.target.id] = Value(_PY, "int")
+        self.block(st.body, inner)
+        self.block(st.orelse, dict(env))
+
+    def loop_head(self, st, env, bound):
+        """The values the loop's names hold at the head of every iteration: those they enter
+        with, kept where a dry run of the body (nothing rewritten, inner loops taken as knowing
+        nothing) leaves them with the same shape and dtype, until nothing changes; None when
+        that takes more than three runs or the body can leave or restart early."""
+        if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Try))
+               for n in walk(st)):
+            return None
+        targets = _stored(st.target) if isinstance(st, gast.For) else set()
+        head = {v: k for v, k in env.items() if v not in targets}
+        for _ in range(3):
+            inner = dict(head)
+            if isinstance(st, gast.For) and isinstance(st.target, gast.Name) \
+                    and self.is_range(st.iter):
+                inner[st.target.id] = Value(_PY, "int")
+            self.dry = True
+            try:
+                self.block(st.body, inner)
+            finally:
+                self.dry = False
+            kept = {v: _meet(k, inner.get(v), v) if v in bound else k for v, k in head.items()}
+            kept = {v: k for v, k in kept.items() if k is not None}
+            if all(v in kept and _facts(kept[v]) == _facts(k) for v, k in head.items()):
+                return kept  # (not head: a value rebound in the body keeps no more than facts)
+            head = kept
+        return None
+
     # -- expressions: (possibly simplified node, Value) -----------------------------------------
 
     def expr(self, node, env):
-        node, value = self.evaluate(node, env)
-        self._values[id(node)] = (node, value)
-        return node, value
+        new, value = self.evaluate(node, env)
+        if self.dry:  # (a dry run rewrites nothing)
+            return node, value
+        self._values[id(new)] = (new, value)
+        return new, value
 
     def value_of(self, node) -> Value:
         """The Value an expression node evaluated to (for passes built on this one)."""
@@ -240,9 +347,12 @@ class ResolveShapes:
             return node, UNKNOWN
         if isinstance(node, gast.Subscript):
             node.value, base = self.expr(node.value, env)
-            node.slice = self.expr(node.slice, env)[0]
+            node.slice, index = self.expr(node.slice, env)
             if base.shape == _SHAPE_TUPLE and isinstance(node.slice, gast.Constant):
                 return node, Value(_PY, "int")  # an entry of a shape
+            if isinstance(base.shape, tuple) and len(base.shape) > 1 \
+                    and (index.shape, index.dtype) == (_PY, "int"):
+                return node, Value(base.shape[1:], base.dtype)  # (a row: a view)
             return node, UNKNOWN
         if (
             isinstance(node, gast.Attribute)
@@ -251,6 +361,9 @@ class ResolveShapes:
         ):
             if node.attr in ("ndim", "size"):
                 return node, Value(_PY, "int")
+            known = env[node.value.id]
+            if node.attr == "T" and isinstance(known.shape, tuple):
+                return node, Value(known.shape[::-1], known.dtype)  # (a view)
             return node, Value(_SHAPE_TUPLE) if node.attr == "shape" else UNKNOWN
         if isinstance(node, gast.Tuple):
             pairs = [self.expr(e, env) for e in node.elts]
@@ -268,10 +381,14 @@ class ResolveShapes:
         as a 0-d array of its dtype (``as_array``), and ``1.0 * y`` for a float ``y`` just ``y``."""
         node.left, left = self.expr(node.left, env)
         node.right, right = self.expr(node.right, env)
+        if isinstance(node.op, gast.MatMult):
+            return node, _product(left, right, next(self.fresh))
         if not isinstance(node.op, _ELEMENTWISE):
             return node, UNKNOWN
-        node.left, left = self.unexpand(node.left, left, right, env)
-        node.right, right = self.unexpand(node.right, right, left, env)
+        left_node, left = self.unexpand(node.left, left, right, env)
+        right_node, right = self.unexpand(node.right, right, left, env)
+        if not self.dry:
+            node.left, node.right = left_node, right_node
         for one, (other, value) in ((node.left, (node.right, right)),
                                     (node.right, (node.left, left))):
             if isinstance(node.op, gast.Mult) and _is_one(one) and not self.primal \
@@ -305,7 +422,7 @@ class ResolveShapes:
     def as_array(self, node, other):
         """A number ``node`` combined with an array of value ``other``: a 0-d array constant of its
         float dtype (one object for all calls), else ``node``."""
-        if not (isinstance(node, gast.Constant) and isinstance(node.value, (int, float))
+        if self.dry or not (isinstance(node, gast.Constant) and isinstance(node.value, (int, float))
                 and not isinstance(node.value, bool) and other.dtype in FLOAT_DTYPES
                 and isinstance(other.shape, tuple)):
             return node
@@ -346,6 +463,9 @@ class ResolveShapes:
         obj = self.callee(node)
         if obj is len:
             return node, Value(_PY, "int")
+        if (obj is np.matmul or obj is np.dot) and len(args) == 2 and not node.keywords \
+                and all(isinstance(a.shape, tuple) and len(a.shape) <= 2 for a in args):
+            return node, _product(*args, next(self.fresh))
         if (
             isinstance(obj, np.ufunc)
             and obj.signature is None
@@ -379,17 +499,22 @@ class ResolveShapes:
             return _resolved_cast_like(node, *args)
         if obj is runtime.distinct and len(node.args) == 1 and isinstance(node.args[0], gast.Tuple):
             return _resolved_distinct(node, args[0].parts)
+        if (obj is runtime.dmatmul_left or obj is runtime.dmatmul_right) and len(args) == 3 \
+                and all(isinstance(a.shape, tuple) for a in args):
+            g, a, b = args  # (the adjoint of an operand has its shape)
+            return node, Value(a.shape if obj is runtime.dmatmul_left else b.shape,
+                               _float_dtype(g.dtype, b.dtype if obj is runtime.dmatmul_left
+                                            else a.dtype), next(self.fresh))
+        if obj is runtime.own and len(args) == 2 and isinstance(args[1].shape, tuple) \
+                and args[1].dtype in FLOAT_DTYPES and args[0].shape in (_PY, args[1].shape):
+            return node, Value(args[1].shape, args[1].dtype, next(self.fresh))  # (a new array)
         return node, UNKNOWN
 
     def summed_keepdims(self, of, axis):
         """``sum_keepdims(x, k)`` for a literal ``k``: the shape of ``x`` reduced along ``k``."""
-        if not (
-            isinstance(axis, gast.Constant)
-            and isinstance(axis.value, int)
-            and isinstance(of.shape, tuple)
-        ):
+        if not (isinstance(axis, gast.Constant) and isinstance(axis.value, int)):
             return UNKNOWN
-        return Value(("reduced", of.shape, axis.value), of.dtype, next(self.fresh))
+        return _reduced(of, axis.value, next(self.fresh))
 
     def reduction(self, of, keywords, args):
         """``x.sum(axis=k, keepdims=True)``: the shape of ``x`` reduced along ``k``."""
@@ -401,7 +526,16 @@ class ResolveShapes:
                 and isinstance(axis, gast.Constant)
                 and isinstance(axis.value, int)):
             return UNKNOWN
-        return Value(("reduced", of.shape, axis.value), of.dtype, next(self.fresh))
+        return _reduced(of, axis.value, next(self.fresh))
+
+
+def _reduced(of: Value, axis: int, ident) -> Value:
+    """The value of ``of`` summed along ``axis`` with keepdims: that axis has length 1."""
+    if not isinstance(of.shape, tuple) or not -len(of.shape) <= axis < len(of.shape):
+        return UNKNOWN
+    shape = list(of.shape)
+    shape[axis] = 1
+    return Value(tuple(shape), of.dtype, ident)
 
 
 def _resolved_unbroadcast(node, g, x):

@@ -43,7 +43,10 @@ def export(fn: Callable, path: str, args: Sequence, wrt: Wrt = 0) -> str:
     ``d<fn name>`` and takes ``fn``'s arguments. Returns the module's source."""
     fn = _spread(as_function(fn, "export"), len(args))
     positions, _ = _positions(fn, wrt)
-    compiled = compiler.build_reverse(fn, positions, arguments.kinds_of(args), "grad")
+    # (ranks and dtypes only: the module is called with any shapes, so it may not assume the
+    # example's lengths, which ``kinds_of`` tells the code for one call's arguments)
+    kinds = tuple(k[:3] if arguments.is_array_kind(k) else k for k in arguments.kinds_of(args))
+    compiled = compiler.build_reverse(fn, positions, kinds, "grad")
     module = _Module(fn.__qualname__)
     module.function(compiled.name, compiled.fn, compiled.source)
     text = module.text(compiled.name, fn)

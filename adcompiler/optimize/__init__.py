@@ -10,6 +10,7 @@ import gast
 
 from ..inplace import ReuseBuffers
 from ..shapes import ResolveShapes
+from ..tape_entries import drop_unread
 from .block_copies import propagate_block_copies
 from .deadcode import DeadCode
 from .facts import Facts
@@ -42,14 +43,18 @@ def optimize(fdef: gast.FunctionDef, is_pure_call, keep=frozenset(), facts=None,
     if facts is not None:
         iterate_tapes_in_reverse(fdef, facts.builtin)
         call_reductions_as_methods(fdef, facts)
-        resolved = ResolveShapes(facts.arg_shape, facts.callee, facts.bind)
+        resolved = ResolveShapes(facts.arg_shape, facts.callee, facts.bind, tape=facts.tape)
         resolved.run(fdef)
         propagate_block_copies(fdef, keep)
-        fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
+        dead = DeadCode(is_pure_call, facts.tape)
+        fdef.body, _ = dead.block(fdef.body, set())
+        if drop_unread(fdef, facts.tape, dead.unread):  # (values taped for their shape only)
+            fdef.body, _ = DeadCode(is_pure_call).block(fdef.body, set())
     fuse_single_use(fdef, keep)
     fold_short_circuits(fdef.body)
     fuse_single_use(fdef, keep)
     inline_loop_tests(fdef)
     if facts is not None:
-        ReuseBuffers(facts.arg_shape, facts.callee, facts.bind, resolved.constants).run(fdef)
+        ReuseBuffers(facts.arg_shape, facts.callee, facts.bind, resolved.constants,
+                     facts.tape).run(fdef)
     return fdef

@@ -5,14 +5,17 @@ from __future__ import annotations
 import gast
 
 from ..ir import COMMENT, children, loads, walk
+from ..tape_entries import popped
 
 
 class DeadCode:
     """Liveness-based removal of statements whose results nobody reads. Loops first iterate
     liveness to a fixpoint without changing anything (``apply`` off), then prune once."""
 
-    def __init__(self, is_pure_call):
+    def __init__(self, is_pure_call, tape=None):
         self.is_pure_call = is_pure_call
+        self.tape = tape
+        self.unread: dict = {}  # id(a pop off the tape) -> (the pop, names it binds nobody reads)
         self.apply = True
         # id(loop body) -> (the body, live after the loop, live at the end of each pass, live at
         # its start): the last fixpoint of each loop, where the next one (of an enclosing loop's
@@ -67,6 +70,8 @@ class DeadCode:
     def assignment(self, s, live):
         """``x = v``: gone when nobody reads ``x`` and ``v`` has no effect."""
         target = s.targets[0]
+        if self.apply and self.tape is not None and popped(s, self.tape):
+            self.unread[id(s)] = (s, set(popped(s, self.tape)) - live)
         if isinstance(target, gast.Name):
             if target.id not in live and self.pure(s.value):
                 return None, live

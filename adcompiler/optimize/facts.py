@@ -18,10 +18,11 @@ class Facts:
     # the operands whose broadcast shape is the call's (a ufunc's: all), else None
     shape_operands: Callable[[gast.Call], "list | None"]
     reduction_method: Callable[[gast.Call], "str | None"]  # np.sum(x, ...) -> "sum" (x.sum(...))
-    arg_shape: Callable[[str], "tuple | None"]  # parameter -> (shape class, dtype) (see shapes.py)
+    arg_shape: Callable[[str], "tuple | None"]  # parameter -> (its axes, dtype) (see shapes.py)
     callee: Callable[[gast.Call], object]       # the object a call calls
     rank: Callable[[str], "int | None"]   # rank of a name holding a number or an ndarray, else None
     python_number: Callable[[str], bool]  # whether a name holds a Python number
     stand_in: Callable[[], str]           # the name of ``runtime.shape_of``
     builtin: Callable[[str], str]         # the name of a builtin
     bind: Callable[[str, object], str]    # (preferred name, object) -> the name generated code uses
+    tape: "str | None" = None             # the name of the tape of the backward pass
