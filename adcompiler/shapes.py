@@ -2,8 +2,8 @@
 arguments knows which axes of its array arguments have equal lengths and which have length 1
 (part of the argument kinds: ``arguments.dims_of``), their dtypes, and follows them through
 elementwise operations, keepdims reductions, matrix products, ``.T`` and ``x[i]``, and around
-loops (what a loop's body keeps of a value's shape, found by running the body on a copy until
-nothing changes). The runtime's shape helpers then resolve here instead of at every call:
+loops (what every pass of a loop's body keeps of a value's shape: ``shape_loops``), and through
+the tape (a value popped has the shape it was pushed with). The runtime's shape helpers then resolve here instead of at every call:
 
 - ``unbroadcast(g, x)`` is ``g`` when ``g`` has the shape of ``x``;
 - ``shape_of(a, b)`` is ``a`` when ``a`` has the broadcast shape;
@@ -27,116 +27,35 @@ import numpy as np
 
 from . import rules, runtime
 from .ir import name, walk
+from .shape_loops import LoopShapes, stored
+from .shape_values import (
+    F32,
+    F64,
+    FLOAT_DTYPES,
+    PY,
+    SHAPE_TUPLE,
+    UNKNOWN,
+    Value,
+    broadcast_shape,
+    float_dtype,
+    join,
+    product,
+    reduced,
+)
 from .tape_entries import plain_tape, popped, pushed
+
+__all__ = ["FLOAT_DTYPES", "ResolveShapes", "constants_as_numbers"]
 
 _ELEMENTWISE = (gast.Add, gast.Sub, gast.Mult, gast.Div, gast.Pow)
 # (not ``**``: ``x ** 2`` has a fast path)
 _WITH_ARRAY_CONSTANT = (gast.Add, gast.Sub, gast.Mult, gast.Div)
-FLOAT_DTYPES = {np.dtype(t).str: np.dtype(t) for t in (np.float32, np.float64)}  # native byte order
-_F32, _F64 = np.dtype(np.float32).str, np.dtype(np.float64).str  # (native byte order)
-_LIMITS = {_F32: (2 ** 24, 3e38), _F64: (2 ** 53, float("inf"))}
+_LIMITS = {F32: (2 ** 24, 3e38), F64: (2 ** 53, float("inf"))}
 _CONSTANTS: dict = {}  # (dtype string, number, its sign) -> (name, read-only 0-d array)
 _NUMBERS: dict = {}  # id of such an array -> the number (the arrays live as long as the module)
-_PY = "py"  # the shape of a Python number
-_SHAPE_TUPLE = "shape tuple"  # (x.shape: its entries are ints)
-
-
-class Value:
-    """What is known of a value: ``shape`` (_PY, a tuple of axis symbols: 1 for length 1, else
-    the name of the length among the arguments' axes, or None), the dtype
-    string of an array ("float" or "int" for a Python number, None if unknown), ``ident`` (an int
-    for an array created by one operation of this code), and for a Python number the node holding
-    it; for an expand_like result, the expanded Value."""
-
-    __slots__ = ("shape", "dtype", "ident", "node", "expanded", "parts")
-
-    def __init__(self, shape=None, dtype=None, ident=None, node=None, expanded=None, parts=()):
-        self.shape, self.dtype, self.ident, self.node, self.expanded = (shape, dtype, ident, node,
-                                                                        expanded)
-        self.parts = parts  # a tuple display's entries
-
-
-UNKNOWN = Value()
 
 
 def _is_one(node) -> bool:
     return isinstance(node, gast.Constant) and type(node.value) in (int, float) and node.value == 1
-
-
-def _join(a, b):
-    """The broadcast shape of two known shapes, or None."""
-    if a == _PY:
-        return b
-    if b == _PY or a == b:
-        return a
-    if not (isinstance(a, tuple) and isinstance(b, tuple)):
-        return None
-    a, b = (1,) * (len(b) - len(a)) + a, (1,) * (len(a) - len(b)) + b
-    joined = []
-    for x, y in zip(a, b):
-        if x != y and x != 1 and y != 1:
-            return None  # (two lengths known to differ: NumPy raises)
-        joined.append(y if x == 1 else x)
-    return tuple(joined)
-
-
-def _stored(node) -> set:
-    """The names a statement (or target) binds."""
-    return {n.id for n in walk(node) if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
-
-
-def _is_target(st, v) -> bool:
-    return isinstance(st, gast.For) and v in _stored(st.target)
-
-
-def _meet(a: Value, b, v: str):
-    """What is known of a name that holds ``a`` or ``b`` (None: nothing)."""
-    if b is a:
-        return a
-    if b is None or a.shape is None or (a.shape, a.dtype) != (b.shape, b.dtype):
-        return None
-    if a.shape == _PY:
-        return Value(_PY, a.dtype, node=name(v))
-    return Value(a.shape, a.dtype, a.ident if a.ident == b.ident else None)
-
-
-def _facts(value: Value) -> tuple:
-    return value.shape, value.dtype, value.ident
-
-
-def _product(a: Value, b: Value, ident) -> Value:
-    """The value of the matrix product ``a @ b`` (a new array; not of two vectors: a scalar)."""
-    x, y = a.shape, b.shape
-    if not (isinstance(x, tuple) and isinstance(y, tuple) and x and y) or len(x) == len(y) == 1:
-        return UNKNOWN
-    if len(y) == 1:
-        shape = x[:-1]
-    elif len(x) == 1:
-        shape = y[:-2] + y[-1:]
-    else:
-        stacked = _join(x[:-2], y[:-2])
-        if stacked is None:
-            return UNKNOWN
-        shape = stacked + (x[-2], y[-1])
-    return Value(shape, _float_dtype(a.dtype, b.dtype), ident)
-
-
-def _broadcast_shape(values):
-    """The broadcast shape of the shapes of ``values``, or None when one is unknown."""
-    shape = values[0].shape
-    for v in values[1:]:
-        shape = _join(shape, v.shape) if shape is not None and v.shape is not None else None
-    return shape
-
-
-def _float_dtype(*dtypes):
-    """The dtype of an elementwise result: that of its arrays when they share one float dtype
-    (Python numbers do not change it)."""
-    known = [d for d in dtypes if d != _PY]
-    if not known or any(d != known[0] for d in known) or known[0] not in FLOAT_DTYPES:
-        return None
-    return known[0]
-
 
 def _array_constant(number, dtype: str):
     """(preferred name, read-only 0-d array of ``dtype``) for a Python number, or None when
@@ -179,7 +98,7 @@ def constants_as_numbers(tree, cells: dict) -> None:
                             for v in value]
 
 
-class ResolveShapes:
+class ResolveShapes(LoopShapes):
     """The pass over one generated function; ``arg_shape(name)`` gives a parameter's (shape
     class, dtype) or None, ``callee(call)`` the object a call calls."""
 
@@ -201,7 +120,7 @@ class ResolveShapes:
             known = self.arg_shape(a.id)
             if known is not None:
                 env[a.id] = (
-                    Value(*known) if known[0] != _PY else Value(_PY, known[1], node=name(a.id))
+                    Value(*known) if known[0] != PY else Value(PY, known[1], node=name(a.id))
                 )
         self.block(fdef.body, env)
 
@@ -226,7 +145,7 @@ class ResolveShapes:
                 self.loop(st, env)
             elif isinstance(st, gast.If):
                 st.test = self.expr(st.test, env)[0]
-                for v in _stored(st):  # (what a branch binds is unknown after it)
+                for v in stored(st):  # (what a branch binds is unknown after it)
                     env.pop(v, None)
                 self.block(st.body, dict(env))
                 self.block(st.orelse, dict(env))
@@ -239,8 +158,8 @@ class ResolveShapes:
                 st.value, value = self.expr(st.value, env)
                 target = st.targets[0]
                 if isinstance(target, gast.Name):
-                    if value.shape == _PY and value.node is None:
-                        value = Value(_PY, value.dtype, node=name(target.id))
+                    if value.shape == PY and value.node is None:
+                        value = Value(PY, value.dtype, node=name(target.id))
                     env[target.id] = value
                     if not self.dry:
                         out[-1:] = self.assigned(st, out) or out[-1:]
@@ -252,7 +171,7 @@ class ResolveShapes:
                 st.value, value = self.expr(st.value, env)
                 if isinstance(st.target, gast.Name):
                     old = env.get(st.target.id, UNKNOWN)
-                    if old.ident is None or _join(old.shape, value.shape) != old.shape:
+                    if old.ident is None or join(old.shape, value.shape) != old.shape:
                         env.pop(st.target.id, None)  # (an array updated in place keeps the rest)
             elif isinstance(st, (gast.Return, gast.Expr)) and st.value is not None:
                 if not self.dry and self.tape is not None and pushed(st, self.tape):
@@ -263,61 +182,6 @@ class ResolveShapes:
                     if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store):
                         env.pop(n.id, None)
         stmts[:] = out
-
-    def push(self, names, env) -> None:
-        """What a push on the tape holds: each name's value, as a copy would be (no identity)."""
-        for v in names:
-            known = env.get(v, UNKNOWN)
-            known = Value(known.shape, known.dtype) if known.shape not in (None, _PY) else None
-            if v in self.taped:
-                known = known and self.taped[v] and _meet(self.taped[v], known, v)
-            self.taped[v] = known
-
-    def loop(self, st, env) -> None:
-        """A ``for`` or ``while`` loop: its body runs with what every iteration keeps of the
-        values the loop binds (``loop_head``), which is also what holds after it."""
-        bound = _stored(st)
-        head = None if self.dry else self.loop_head(st, env, bound)
-        for v in bound:
-            env.pop(v, None)
-            if head is not None and v in head and not _is_target(st, v):
-                env[v] = head[v]
-        inner = dict(head if head is not None else env)
-        if isinstance(st, gast.For):
-            for v in _stored(st.target):
-                inner.pop(v, None)
-            if isinstance(st.target, gast.Name) and self.is_range(st.iter):
-                inner[st.target.id] = Value(_PY, "int")
-        self.block(st.body, inner)
-        self.block(st.orelse, dict(env))
-
-    def loop_head(self, st, env, bound):
-        """The values the loop's names hold at the head of every iteration: those they enter
-        with, kept where a dry run of the body (nothing rewritten, inner loops taken as knowing
-        nothing) leaves them with the same shape and dtype, until nothing changes; None when
-        that takes more than three runs or the body can leave or restart early."""
-        if any(isinstance(n, (gast.Break, gast.Continue, gast.Return, gast.Try))
-               for n in walk(st)):
-            return None
-        targets = _stored(st.target) if isinstance(st, gast.For) else set()
-        head = {v: k for v, k in env.items() if v not in targets}
-        for _ in range(3):
-            inner = dict(head)
-            if isinstance(st, gast.For) and isinstance(st.target, gast.Name) \
-                    and self.is_range(st.iter):
-                inner[st.target.id] = Value(_PY, "int")
-            self.dry = True
-            try:
-                self.block(st.body, inner)
-            finally:
-                self.dry = False
-            kept = {v: _meet(k, inner.get(v), v) if v in bound else k for v, k in head.items()}
-            kept = {v: k for v, k in kept.items() if k is not None}
-            if all(v in kept and _facts(kept[v]) == _facts(k) for v, k in head.items()):
-                return kept  # (not head: a value rebound in the body keeps no more than facts)
-            head = kept
-        return None
-
     # -- expressions: (possibly simplified node, Value) -----------------------------------------
 
     def expr(self, node, env):
@@ -337,7 +201,7 @@ class ResolveShapes:
             return node, env.get(node.id) or self.constants.get(node.id, UNKNOWN)
         if isinstance(node, gast.Constant):
             number = isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
-            return node, Value(_PY, type(node.value).__name__, node=node) if number else UNKNOWN
+            return node, Value(PY, type(node.value).__name__, node=node) if number else UNKNOWN
         if isinstance(node, gast.BinOp):
             return self.binop(node, env)
         if isinstance(node, gast.UnaryOp):
@@ -348,10 +212,10 @@ class ResolveShapes:
         if isinstance(node, gast.Subscript):
             node.value, base = self.expr(node.value, env)
             node.slice, index = self.expr(node.slice, env)
-            if base.shape == _SHAPE_TUPLE and isinstance(node.slice, gast.Constant):
-                return node, Value(_PY, "int")  # an entry of a shape
+            if base.shape == SHAPE_TUPLE and isinstance(node.slice, gast.Constant):
+                return node, Value(PY, "int")  # an entry of a shape
             if isinstance(base.shape, tuple) and len(base.shape) > 1 \
-                    and (index.shape, index.dtype) == (_PY, "int"):
+                    and (index.shape, index.dtype) == (PY, "int"):
                 return node, Value(base.shape[1:], base.dtype)  # (a row: a view)
             return node, UNKNOWN
         if (
@@ -360,11 +224,11 @@ class ResolveShapes:
             and node.value.id in env
         ):
             if node.attr in ("ndim", "size"):
-                return node, Value(_PY, "int")
+                return node, Value(PY, "int")
             known = env[node.value.id]
             if node.attr == "T" and isinstance(known.shape, tuple):
                 return node, Value(known.shape[::-1], known.dtype)  # (a view)
-            return node, Value(_SHAPE_TUPLE) if node.attr == "shape" else UNKNOWN
+            return node, Value(SHAPE_TUPLE) if node.attr == "shape" else UNKNOWN
         if isinstance(node, gast.Tuple):
             pairs = [self.expr(e, env) for e in node.elts]
             node.elts = [n for n, _ in pairs]
@@ -382,7 +246,7 @@ class ResolveShapes:
         node.left, left = self.expr(node.left, env)
         node.right, right = self.expr(node.right, env)
         if isinstance(node.op, gast.MatMult):
-            return node, _product(left, right, next(self.fresh))
+            return node, product(left, right, next(self.fresh))
         if not isinstance(node.op, _ELEMENTWISE):
             return node, UNKNOWN
         left_node, left = self.unexpand(node.left, left, right, env)
@@ -392,7 +256,7 @@ class ResolveShapes:
         for one, (other, value) in ((node.left, (node.right, right)),
                                     (node.right, (node.left, left))):
             if isinstance(node.op, gast.Mult) and _is_one(one) and not self.primal \
-                    and value.shape == _PY and value.dtype == "float":
+                    and value.shape == PY and value.dtype == "float":
                 # (the optimiser could not tell. An array stays a product: a new array, never an
                 # argument handed back as a gradient)
                 return other, value
@@ -404,19 +268,19 @@ class ResolveShapes:
     def elementwise(self, *operands, op=None):
         """The Value of an elementwise operation ``op`` (a ufunc's when None: NumPy scalars from
         Python numbers, not known here)."""
-        shape = _broadcast_shape(operands)
-        if shape is None or (shape == _PY and op is None):
+        shape = broadcast_shape(operands)
+        if shape is None or (shape == PY and op is None):
             return UNKNOWN
         # Python arithmetic: an int stays an int except in ``/`` (``**``: a float's is a
-        if shape == _PY:
+        if shape == PY:
             # float -- or complex, refused where it may be --, else unknown)
             types = {o.dtype for o in operands}
             if isinstance(op, gast.Pow):
-                return Value(_PY, "float" if operands[0].dtype == "float" and None not in types
+                return Value(PY, "float" if operands[0].dtype == "float" and None not in types
                              else None)
             number = "float" if "float" in types or isinstance(op, gast.Div) else "int"
-            return Value(_PY, None if None in types else number)
-        return Value(shape, _float_dtype(*(o.dtype if o.shape != _PY else _PY for o in operands)),
+            return Value(PY, None if None in types else number)
+        return Value(shape, float_dtype(*(o.dtype if o.shape != PY else PY for o in operands)),
                      next(self.fresh))
 
     def as_array(self, node, other):
@@ -430,7 +294,7 @@ class ResolveShapes:
         if constant is None:
             return node
         bound = self.bind(*constant)
-        self.constants[bound] = Value(_PY, "float")
+        self.constants[bound] = Value(PY, "float")
         return name(bound)
 
     def unexpand(self, node, value, other, env):
@@ -462,10 +326,10 @@ class ResolveShapes:
             return node, UNKNOWN
         obj = self.callee(node)
         if obj is len:
-            return node, Value(_PY, "int")
+            return node, Value(PY, "int")
         if (obj is np.matmul or obj is np.dot) and len(args) == 2 and not node.keywords \
                 and all(isinstance(a.shape, tuple) and len(a.shape) <= 2 for a in args):
-            return node, _product(*args, next(self.fresh))
+            return node, product(*args, next(self.fresh))
         if (
             isinstance(obj, np.ufunc)
             and obj.signature is None
@@ -503,10 +367,10 @@ class ResolveShapes:
                 and all(isinstance(a.shape, tuple) for a in args):
             g, a, b = args  # (the adjoint of an operand has its shape)
             return node, Value(a.shape if obj is runtime.dmatmul_left else b.shape,
-                               _float_dtype(g.dtype, b.dtype if obj is runtime.dmatmul_left
+                               float_dtype(g.dtype, b.dtype if obj is runtime.dmatmul_left
                                             else a.dtype), next(self.fresh))
         if obj is runtime.own and len(args) == 2 and isinstance(args[1].shape, tuple) \
-                and args[1].dtype in FLOAT_DTYPES and args[0].shape in (_PY, args[1].shape):
+                and args[1].dtype in FLOAT_DTYPES and args[0].shape in (PY, args[1].shape):
             return node, Value(args[1].shape, args[1].dtype, next(self.fresh))  # (a new array)
         return node, UNKNOWN
 
@@ -514,33 +378,23 @@ class ResolveShapes:
         """``sum_keepdims(x, k)`` for a literal ``k``: the shape of ``x`` reduced along ``k``."""
         if not (isinstance(axis, gast.Constant) and isinstance(axis.value, int)):
             return UNKNOWN
-        return _reduced(of, axis.value, next(self.fresh))
+        return reduced(of, axis.value, next(self.fresh))
 
     def reduction(self, of, keywords, args):
         """``x.sum(axis=k, keepdims=True)``: the shape of ``x`` reduced along ``k``."""
         options = {k.arg: k.value for k in keywords}
-        if args or set(options) != {"axis", "keepdims"} or of.shape in (None, _PY):
+        if args or set(options) != {"axis", "keepdims"} or of.shape in (None, PY):
             return UNKNOWN
         axis, keepdims = options["axis"], options["keepdims"]
         if not (isinstance(keepdims, gast.Constant) and keepdims.value is True
                 and isinstance(axis, gast.Constant)
                 and isinstance(axis.value, int)):
             return UNKNOWN
-        return _reduced(of, axis.value, next(self.fresh))
-
-
-def _reduced(of: Value, axis: int, ident) -> Value:
-    """The value of ``of`` summed along ``axis`` with keepdims: that axis has length 1."""
-    if not isinstance(of.shape, tuple) or not -len(of.shape) <= axis < len(of.shape):
-        return UNKNOWN
-    shape = list(of.shape)
-    shape[axis] = 1
-    return Value(tuple(shape), of.dtype, ident)
-
+        return reduced(of, axis.value, next(self.fresh))
 
 def _resolved_unbroadcast(node, g, x):
     """``unbroadcast(g, x)``: ``g`` when it needs no summing to ``x``'s shape."""
-    if g.shape is not None and (g.shape == x.shape or g.shape == _PY):
+    if g.shape is not None and (g.shape == x.shape or g.shape == PY):
         return node.args[0], g  # (a number comes back as it is)
     return node, UNKNOWN  # (x's shape, or g's when g has the lower rank)
 
@@ -548,8 +402,8 @@ def _resolved_unbroadcast(node, g, x):
 def _resolved_shape_of(node, args):
     """``shape_of(a, b, ...)``: an operand named in the call that has the result's shape and
     dtype."""
-    full = _broadcast_shape(args)
-    dtype = _float_dtype(*(v.dtype if v.shape != _PY else _PY for v in args))
+    full = broadcast_shape(args)
+    dtype = float_dtype(*(v.dtype if v.shape != PY else PY for v in args))
     for a, v in zip(node.args, args):
         if full is not None and v.shape == full and v.dtype == dtype and dtype is not None \
                 and isinstance(a, gast.Name):
@@ -560,14 +414,14 @@ def _resolved_shape_of(node, args):
 def _resolved_expand_like(node, v, x):
     """``expand_like(v, x)`` of a Python number ``v``: an array of ``x``'s shape that remembers
     ``v`` (for ``ResolveShapes.unexpand``)."""
-    if v.shape == _PY and x.shape not in (None, _PY):
+    if v.shape == PY and x.shape not in (None, PY):
         # (expand_like keeps a float32 primal's precision; a Python float is float64 otherwise)
         dtype = (
             None
             if v.dtype != "float" or x.dtype is None
-            else _F32
-            if x.dtype == _F32
-            else _F64
+            else F32
+            if x.dtype == F32
+            else F64
         )
         return node, Value(x.shape, dtype, expanded=v)
     return node, UNKNOWN
@@ -575,7 +429,7 @@ def _resolved_expand_like(node, v, x):
 
 def _resolved_keep_dtype(node, x, v):
     """``keep_dtype(x, v)``: ``v`` when no cast to ``x``'s dtype is needed."""
-    if x.shape == _PY or (x.dtype is not None and x.dtype == v.dtype):
+    if x.shape == PY or (x.dtype is not None and x.dtype == v.dtype):
         # (a number is rebound; an array of the same dtype needs no cast)
         return node.args[1], v
     return node, UNKNOWN
@@ -584,13 +438,13 @@ def _resolved_keep_dtype(node, x, v):
 def _resolved_cast_like(node, g, x):
     """``cast_like(g, x)``: a float for a number ``x``; ``g`` when it already is a new array of
     ``x``'s shape and dtype."""
-    if x.shape == _PY:  # float(g)
+    if x.shape == PY:  # float(g)
         g_node = node.args[0]
         is_float = isinstance(g_node, gast.Constant) and isinstance(g_node.value, float)
-        return (g_node if is_float else node), Value(_PY, "float")
+        return (g_node if is_float else node), Value(PY, "float")
     if (
         g.ident is not None
-        and x.shape not in (None, _PY)
+        and x.shape not in (None, PY)
         and g.shape == x.shape
         and g.dtype == x.dtype
         and g.dtype is not None
@@ -603,7 +457,7 @@ def _resolved_cast_like(node, g, x):
 def _resolved_distinct(node, parts):
     """``distinct((a, b, ...))``: the tuple itself when its arrays come from different
     operations of this code (no array can stand in it twice)."""
-    idents = [p.ident for p in parts if p.shape != _PY]
+    idents = [p.ident for p in parts if p.shape != PY]
     if all(i is not None for i in idents) and len(set(idents)) == len(idents):
         return node.args[0], UNKNOWN
     return node, UNKNOWN
