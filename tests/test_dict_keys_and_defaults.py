@@ -161,3 +161,32 @@ def test_keys_that_may_depend_on_wrt_are_refused():
     for run in (lambda: ad.grad(zipped_keys)(0.7), lambda: ad.jvp(zipped_keys, (0.7,), (1.0,))):
         with pytest.raises(ad.AdError, match="floating-point keys"):
             run()
+
+
+# -- an OrderedDict made and used in the function is the dict it builds --------------------------
+
+def ordered_layers(W1, W2, x):
+    layers = collections.OrderedDict()
+    layers["fc1"] = W1
+    layers["fc2"] = W2
+    h = x
+    for name, W in layers.items():
+        h = np.tanh(h @ W) if name != "fc2" else h @ W
+    return np.sum(h ** 2) + len(layers)
+
+
+def test_an_ordered_dict_kept_in_the_function(rng):
+    check_all_modes(ordered_layers, (rng.randn(3, 4) * 0.5, rng.randn(4, 2) * 0.5, rng.randn(5, 3)),
+                    wrt=(0, 1))
+
+
+def ordered_and_returned(w):
+    d = collections.OrderedDict()
+    d["w"] = w * 2
+    d.move_to_end("w")
+    return np.sum(d["w"])
+
+
+def test_an_ordered_dict_used_as_one_stays_refused(rng):
+    with pytest.raises(ad.AdError, match="move_to_end"):  # (not made a dict: refused as before)
+        ad.grad(ordered_and_returned)(rng.randn(3))

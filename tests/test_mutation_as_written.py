@@ -227,3 +227,54 @@ def test_unpacking_a_display_binds_each_name_to_its_value():
         check_all_modes(gray_scott, [0.3, U0, V0], wrt=wrt)
     check_all_modes(swaps_by_unpacking, [np.array([0.5, 1.5])])
     assert " = (" not in ad.source(swaps_by_unpacking)  # (no tuple is built)
+
+
+# -- optimiser state read from a dict and updated in place, more than once -----------------------
+
+def momentum_steps(w0, lr):
+    w = w0.copy()
+    velocity = {"w": np.zeros_like(w)}
+    for _ in range(3):
+        g = 2 * w + np.sin(w)
+        v = velocity["w"]
+        v *= 0.8  # (two in-place updates of the entry's array: the dict sees both)
+        v += g
+        w -= lr * v
+    return np.sum(w ** 2) + np.sum(velocity["w"])
+
+
+def adam_steps(w0, lr):
+    w = w0.copy()
+    state = {"w": {"m": np.zeros_like(w), "v": np.zeros_like(w), "t": 0}}
+    for _ in range(3):
+        g = 2 * w + np.sin(w)
+        s = state["w"]  # (a dict read from a dict: its entries are stored into)
+        s["t"] += 1
+        s["m"] = 0.9 * s["m"] + 0.1 * g
+        s["v"] = 0.99 * s["v"] + 0.01 * g * g
+        m_hat = s["m"] / (1 - 0.9 ** s["t"])
+        v_hat = s["v"] / (1 - 0.99 ** s["t"])
+        w = w - lr * m_hat / (np.sqrt(v_hat) + 1e-8)
+    return np.sum(w ** 2) + np.sum(state["w"]["m"])
+
+
+@pytest.mark.parametrize("fn", [momentum_steps, adam_steps])
+def test_optimiser_state_in_a_dict_updated_through_a_name(fn, rng):
+    check_all_modes(fn, (rng.randn(4), 0.1), wrt=(0, 1))
+
+
+def number_entry(w, start):
+    d = {"k": start}
+    v = d["k"]
+    v *= 2.0  # (a number is bound again: the entry keeps its value, as in Python)
+    v += 1.0
+    return np.sum(w * d["k"]) + np.sum(w * v)
+
+
+def test_an_entry_updated_twice_through_a_name_as_python_does(rng):
+    w = rng.randn(3)
+    start = np.ones(3)  # (an array: both updates write into it, as they do in the plain call)
+    np.testing.assert_allclose(ad.grad(number_entry)(w, start), np.full(3, 6.0))
+    np.testing.assert_allclose(start, np.full(3, 3.0))
+    # (a number: the name is bound again, the entry keeps 1.5)
+    np.testing.assert_allclose(ad.grad(number_entry)(w, 1.5), np.full(3, 1.5 + 4.0))

@@ -7,7 +7,9 @@ dict: so the rewrite is made only when the name never leaves the function (its u
 reads and writes, ``in``, ``len``, ``sorted``, ``list``, a loop over it and its ``keys``,
 ``values``, ``items`` and ``get``), and only when each entry read runs once where it is written
 (not in a comprehension, a lambda, an ``and``/``or``, a conditional expression or a ``while``
-test) with a key that has no call in it (it is evaluated twice)."""
+test) with a key that has no call in it (it is evaluated twice). An ``OrderedDict()`` that never
+leaves the function is spelled as a dict likewise (a dict keeps the order of its keys too), with
+no stores before its reads (a missing key is Python's KeyError)."""
 from __future__ import annotations
 
 import collections
@@ -27,7 +29,8 @@ _NOT_ONCE = (gast.BoolOp, gast.IfExp, gast.Lambda, gast.ListComp, gast.SetComp, 
 
 
 def rewrite_defaultdicts(body: list, resolve) -> None:
-    """Rewrite, in place, the defaultdicts of ``body`` (statements) that never leave it."""
+    """Rewrite, in place, the defaultdicts and OrderedDicts of ``body`` (statements) that never
+    leave it."""
     for target, default in _candidates(body, resolve).items():
         if _uses_allowed(body, target, resolve):
             _rewrite(body, target, default)
@@ -35,7 +38,7 @@ def rewrite_defaultdicts(body: list, resolve) -> None:
 
 def _candidates(body, resolve) -> dict:
     """Names bound once, to ``defaultdict(F)`` of a factory whose value is known: name -> a
-    function making the default value's expression."""
+    function making the default value's expression; or to ``OrderedDict()``: name -> None."""
     made, counts = {}, collections.Counter()
     for node in (n for st in body for n in walk(st)):
         if isinstance(node, gast.Name) and not isinstance(node.ctx, gast.Load):
@@ -47,6 +50,11 @@ def _candidates(body, resolve) -> dict:
             default = _default_of(node.value.args[0], resolve)
             if default is not None:
                 made[node.targets[0].id] = default
+        elif isinstance(node, gast.Assign) and len(node.targets) == 1 \
+                and isinstance(node.targets[0], gast.Name) and isinstance(node.value, gast.Call) \
+                and resolve(node.value.func) is collections.OrderedDict \
+                and not node.value.args and not node.value.keywords:
+            made[node.targets[0].id] = None
     return {n: d for n, d in made.items() if counts[n] == 1}
 
 
@@ -148,6 +156,8 @@ def _header(st) -> list:
 
 
 def _missing_stores(st, target, default) -> list:
+    if default is None:  # (an OrderedDict's)
+        return []
     keys = []
     if isinstance(st, gast.AugAssign) and isinstance(st.target, gast.Subscript) \
             and _is(st.target.value, target):

@@ -100,7 +100,10 @@ class Syncs:
         once and ``key`` a constant or a name not bound again in between: the entry gets the
         written array back, which the derivative then follows; else None."""
         al = self.aliasing
-        bindings = [st for st in al.layout.bindings(var) if st is not s]
+        # (other writes into var in place get the entry back after them too:
+        # v = d[k]; v *= m; v += g)
+        bindings = [st for st in al.layout.bindings(var)
+                    if st is not s and not getattr(st, "ad_augmented", False)]
         if len(bindings) != 1 or not isinstance(bindings[0], gast.Assign):
             return None
         st, value = bindings[0], bindings[0].value
@@ -137,7 +140,8 @@ class Syncs:
                           located(assign(synced, _call(al.ctx, "synced", other, var, where)), s),
                           located(assign(other, name(synced)), s)]
                 stmts[-1].ad_same_array = True  # (other is bound again to the array it held)
-            if restores and not (rank(al.kinds.get(var)) or is_container(al.kinds.get(var))):
+            if restores and getattr(s, "ad_augmented", False) \
+                    and not (rank(al.kinds.get(var)) or is_container(al.kinds.get(var))):
                 # (a value of no known kind, or a shape-() one, may be a number or a NumPy
                 # scalar, which x *= v binds again, its entry kept: seed 1393103)
                 error = al.loc.error(
