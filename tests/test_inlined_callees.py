@@ -6,6 +6,7 @@ import pytest
 from conftest import check_all_modes, check_like_plain
 
 import adcompiler as ad
+from adcompiler.api import clear_cache
 
 
 def normalize_(v, eps=1e-3):
@@ -199,3 +200,36 @@ def test_a_method_that_writes_into_its_object_argument_is_inlined():
     value, grad = ad.value_and_grad(logged)(np.array([0.3, 0.4]), logger)
     assert logger.history == [pytest.approx(0.25)]
     np.testing.assert_allclose(grad, [1.2, 1.6])
+
+
+# -- defaults read from module-level names (trial p001) -----------------------------------------
+
+STIFFNESS = 1.0
+LIMITS = (-2.0, 2.0)
+
+
+class Bead:
+    def __init__(self, pos):
+        self.pos = pos
+        self.acc = 0.0
+
+
+def accelerate(beads, k=STIFFNESS, limits=LIMITS, *, damping=STIFFNESS / 2):
+    for b in beads:
+        b.acc = np.clip(-k * b.pos, *limits) - damping * b.pos
+
+
+def bead_energy(x):
+    beads = [Bead(x[0]), Bead(x[1] * 2)]
+    accelerate(beads)  # (writes into the beads it is given: inlined, with k, limits, damping)
+    return sum(b.acc * b.pos for b in beads)
+
+
+def test_a_default_of_a_module_level_name_is_the_value_bound_at_the_definition(monkeypatch):
+    x = np.array([0.5, -0.4])
+    check_all_modes(bead_energy, (x,))
+    want = ad.grad(bead_energy)(x)
+    clear_cache()
+    monkeypatch.setattr(__import__(__name__), "STIFFNESS", 5.0)  # (Python keeps k = 1.0)
+    np.testing.assert_allclose(ad.grad(bead_energy)(x), want)
+    np.testing.assert_allclose(want, [-3.0 * 0.5, -12.0 * -0.4])  # (acc = -1.5 pos)

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import effects, runtime
 from ..errors import AdError
-from ..ir import assign, const, is_constant_default, name, walk
+from ..ir import assign, const, name, walk
 from ..parse import parse_function
 from ..resolve import MISSING, local_names
 from .records import generated_init
@@ -293,8 +293,7 @@ class Callees:
                                gast.ImportFrom, gast.Try, gast.With, gast.Global, gast.Nonlocal,
                                gast.Yield, gast.YieldFrom))
                 for st in tree.body for n in walk(st)) \
-                or not all(is_constant_default(d)
-                           for d in args.defaults + [d for d in args.kw_defaults if d is not None]):
+                or literal_defaults(fn, args) is None:
             return None
         own = local_names(tree) | {a.id for a in args.posonlyargs + args.args + args.kwonlyargs}
         # (a comprehension's variables are its own: [Lin(W) for W in Ws])
@@ -323,3 +322,25 @@ def _orders_differ(cls) -> bool:
         subclasses.append(sub)
         rest.extend(sub.__subclasses__())
     return any(sub.__mro__[sub.__mro__.index(cls) + 1:] != cls.__mro__[1:] for sub in subclasses)
+
+
+_LITERALS = (int, float, bool, str, type(None))
+
+
+def literal_defaults(fn, args):
+    """``(defaults, kw_defaults)`` of the parsed ``args`` of ``fn``, as constants of the values
+    Python bound when ``fn`` was defined (``k=K`` of a module-level ``K = 1.0``: 1.0, whatever
+    ``K`` holds now), or None when one is not a number, string, None or a tuple of those."""
+    def literal(value):
+        if isinstance(value, tuple):
+            parts = [literal(v) for v in value]
+            return None if None in parts else gast.Tuple(elts=parts, ctx=gast.Load())
+        return const(value) if value.__class__ in _LITERALS else None
+
+    defaults = [literal(v) for v in fn.__defaults__ or ()]
+    given = fn.__kwdefaults__ or {}
+    kw_defaults = [literal(given[a.id]) if a.id in given else None for a in args.kwonlyargs]
+    if None in defaults or any(d is None and a.id in given
+                               for d, a in zip(kw_defaults, args.kwonlyargs)):
+        return None
+    return defaults, kw_defaults

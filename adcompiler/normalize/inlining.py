@@ -9,6 +9,7 @@ import gast
 
 from ..ir import const, copy_tree, walk
 from ..resolve import local_names
+from .callees import literal_defaults
 from .closures import free_reads, late_names
 from .dicts import dict_names
 from .expressions import Renamer
@@ -33,6 +34,8 @@ class Inlining:
             label = self.helper(owner.cell_contents.__name__, owner.cell_contents)
             tree = copy_tree(tree, {"__class__": label})
         tree.ad_qualname = parsed.fn.__qualname__
+        # (the values bound when the function was defined: a module-level name may hold another)
+        tree.args.defaults, tree.args.kw_defaults = literal_defaults(parsed.fn, tree.args)
         lines = parsed.loc.line_offset - self.loc.line_offset
         cols = parsed.loc.col_offset - self.loc.col_offset
         for n in walk(tree):
