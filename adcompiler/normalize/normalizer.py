@@ -56,6 +56,7 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
         self.namer = namer
         self.loc = loc
         self.out: list = []
+        self.at = None  # (the user's statement being lowered: where an error without one points)
         self.temps: set[str] = set()
         self.local_fns: dict = {}      # nested defs and lambdas bound to a name: inlined at calls
         self.dict_params: set = set()  # parameters known to be dicts
@@ -134,7 +135,9 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
         self.out.append(located(stmt, like))
 
     def unsupported(self, node, what, hint):
-        raise self.loc.error("%s is not supported" % what, node, hint)
+        # (a node made here, of a dataclass's __init__: the user's statement being lowered)
+        located_at = node if getattr(node, "lineno", None) is not None else self.at
+        raise self.loc.error("%s is not supported" % what, located_at, hint)
 
     def refusal_call(self, error):
         """The statement that raises ``error`` when generated code reaches it (a branch that is
@@ -149,6 +152,8 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
     def block(self, stmts) -> list:
         saved, self.out = self.out, []
         for s in stmts:
+            if getattr(s, "lineno", None) is not None:
+                self.at = s
             self.stmt(s)
         body, self.out = self.out, saved
         return body

@@ -115,6 +115,7 @@ class Statements:
             self.emit(gast.Return(value=value), s)
             return
         ret = self.namer.fresh("ret")
+        self.resolver.locals.add(ret)  # (a local: Model(...) made into it stores its fields)
         self.assign_to(ret, value, s)
         self.emit(gast.Return(value=name(ret)), s)
 
