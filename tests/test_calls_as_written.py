@@ -454,3 +454,24 @@ def test_a_local_function_chosen_by_nested_ifs_and_called_on_its_own_result(m, a
     # (f(f(x)) inside the inlined helper: the inner call was left to the arm of the outer one,
     # where the name no longer chose: a NameError in generated code)
     check_all_modes(lambda g: m.chosen_by_nested_ifs_applied_twice(g, a, b), [0.7])
+
+
+# -- a module-level function called through a local name (trial p002) ---------------------------
+
+def oscillator_rhs(y, p):
+    return np.concatenate([y[1:], -p["k"] * y[:1]])
+
+
+def euler_through_a_name(p, y0):
+    f = oscillator_rhs  # (the call f(y, p) is oscillator_rhs's: its result is a new array)
+    y = y0.copy()
+    a = f(y, p)[1:]
+    for _ in range(3):
+        y[:1] += 0.1 * a
+        a = f(y, p)[1:]
+    return np.sum(y ** 2) + np.sum(a)
+
+
+def test_a_function_called_through_a_local_name_is_that_function(rng):
+    y0 = rng.randn(2)
+    check_all_modes(lambda k, y: euler_through_a_name({"k": k}, y), (2.0, y0), wrt=(0, 1))

@@ -113,3 +113,24 @@ def resolve_namespace_aliases(body, resolver, bind, module_params=None) -> None:
     for n in nodes:
         if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Load) and n.id in aliases:
             n.id = aliases[n.id]
+
+
+def resolve_function_aliases(body, resolver) -> None:
+    """``f = rhs`` bound once, ``rhs`` a module-level Python function this function never binds:
+    every call ``f(...)`` is a call of ``rhs`` itself, whose result is then known as a direct
+    call's is (a new array, what it writes into)."""
+    stores: dict = {}
+    for n in (n for st in body for n in walk(st)):
+        if isinstance(n, gast.Name) and isinstance(n.ctx, (gast.Store, gast.Del)):
+            stores[n.id] = stores.get(n.id, 0) + 1
+    aliases = {}
+    for st in (n for top in body for n in walk(top)):
+        if isinstance(st, gast.Assign) and len(st.targets) == 1 \
+                and isinstance(st.targets[0], gast.Name) and stores.get(st.targets[0].id) == 1 \
+                and isinstance(st.value, gast.Name) and st.value.id not in stores \
+                and isinstance(resolver.resolve(st.value), types.FunctionType):
+            aliases[st.targets[0].id] = st.value.id
+    for n in (n for st in body for n in walk(st)):
+        if isinstance(n, gast.Call) and isinstance(n.func, gast.Name) and n.func.id in aliases:
+            n.func = gast.copy_location(gast.Name(id=aliases[n.func.id], ctx=gast.Load(),
+                                                  annotation=None, type_comment=None), n.func)
