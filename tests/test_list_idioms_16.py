@@ -279,3 +279,30 @@ def list_returned_early_from_a_loop(x):
 @pytest.mark.parametrize("x", [X, X2])
 def test_early_return_of_a_list(fn, x):
     check_all_modes(fn, (x,))
+
+
+# -- a list returned in one branch and an array in the other (trial p024) ------------------------
+
+def planar_rotation(t):
+    c, s = np.cos(t), np.sin(t)
+    return np.array([[c, -s], [s, c]])
+
+
+def forward_kinematics(q, return_all=False):
+    T = np.eye(2)
+    frames = [T]
+    for theta in q:
+        T = T @ planar_rotation(theta)
+        frames.append(T)  # (T is returned only when the list is not: never the list itself)
+    if return_all:
+        return frames
+    return T
+
+
+def arm_tip(q):
+    frames = forward_kinematics(q, return_all=True)
+    return frames[-1][1, 0] + 0.5 * frames[1][0, 1] + forward_kinematics(q)[0, 0]
+
+
+def test_a_list_and_an_array_returned_in_other_branches_are_not_one_list(rng):
+    check_all_modes(arm_tip, (rng.randn(3),))

@@ -80,7 +80,7 @@ class ListSharing:
     def list_sharers(self, lst, s) -> list:
         """The names that may be the list (or dict) ``lst`` itself, or hold it, and are read after
         ``s`` changes it."""
-        same = self.same_list(lst)
+        same = self.same_list(lst, s)
         aliasing = [st for bindings in same.values() for st in bindings]
         # (v shares lst at s unless lst is bound again after a binding relating them, by one
         # that is not itself such a binding: p = params; then p = dict(p) in the loop)
@@ -223,14 +223,18 @@ class ListSharing:
             or any(set(same).intersection(self.entries(c, before=s))
                    for c in self.copied_from(container))
 
-    def same_list(self, lst) -> dict:
+    def same_list(self, lst, before=None) -> dict:
         """{name: the statements binding it to what may be the list ``lst`` itself} (``b = lst``,
         a function's result that may be its argument, an entry of a container holding it; and
-        ``w`` for ``lst = w``, from that statement on)."""
+        ``w`` for ``lst = w``, from that statement on); with ``before``, by the statements that
+        may run before that one only (``ret = frames`` or ``ret = T`` after the loop appending
+        ``T`` to ``frames`` does not make them one list in it)."""
         same, grown = {lst: []}, True
+        statements = [st for st in self.layout.simple
+                      if before is None or self.runs_before(st, before)]
         while grown:
             grown = False
-            for st in self.layout.simple:
+            for st in statements:
                 bound = target_of(st)[0] if isinstance(st, gast.Assign) else None
                 if bound in same and isinstance(st.value, gast.Subscript) \
                         and isinstance(st.value.value, gast.Name) \
