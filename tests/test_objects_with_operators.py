@@ -402,3 +402,28 @@ def test_an_array_times_an_object_numpy_defers_to():
     rng = np.random.default_rng(3)
     check_all_modes(layers_applied_with_matmul, [rng.normal(size=(3, 4)), rng.normal(size=(4, 2))],
                     wrt=(0, 1))
+
+
+# -- an object argument rebound by its class's operator in a helper (trial p020) -----------------
+
+class Rotor:
+    def __init__(self, w, x):
+        self.w, self.x = w, x
+
+    def __mul__(self, other):
+        return Rotor(self.w * other.w - self.x * other.x, self.w * other.x + self.x * other.w)
+
+
+def spin(q, angles):
+    for a in angles:
+        q = q * Rotor(np.cos(a), np.sin(a))  # (q: the caller's Rotor, then the products')
+    return q
+
+
+def spun(angles, scale):
+    q = spin(Rotor(scale, 0.0), angles)
+    return q.x + 0.5 * q.w ** 2
+
+
+def test_an_object_argument_rebound_by_an_operator_of_its_class(rng):
+    check_all_modes(spun, (rng.randn(3) * 0.5, 1.3), wrt=(0, 1))

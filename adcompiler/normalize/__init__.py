@@ -88,7 +88,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     params = params_of(fdef)
     norm.bound_twice = params | _bound_twice(lowered, resolver, inline_all)
     norm.learn_later_values(lowered)
-    _learn_rebound_objects(norm, lowered, params)
+    _learn_rebound_objects(norm, lowered, params, object_classes or {})
     _learn_argument_lists(norm, lowered, list_classes or {}, stores)
     norm.caller_objects = params - set(number_params)
     norm.parameters = params
@@ -183,10 +183,12 @@ def _stored_into(body, lst) -> bool:
                for st in body for n in walk(st))
 
 
-def _learn_rebound_objects(norm, body, params):
+def _learn_rebound_objects(norm, body, params, argument_classes):
     """Names bound more than once, always to objects of one class of the user's (``pos = pos +
-    vel * dt``: that class's operators and methods; see ``classes``)."""
-    found = rebound_classes(body, norm.resolver.resolve, norm.object_classes, params)
+    vel * dt``: that class's operators and methods; see ``classes``); a parameter too, given an
+    object of that class (``argument_classes``: parameter -> the class of its argument)."""
+    found = rebound_classes(body, norm.resolver.resolve, norm.object_classes, params,
+                            argument_classes)
     for n, cls in found.items():
         if n in norm.bound_twice:
             norm.object_classes[n] = cls

@@ -431,12 +431,14 @@ def _resolve_in(node, fn):
     return None
 
 
-def rebound_classes(body, resolve, known, params) -> dict:
+def rebound_classes(body, resolve, known, params, param_classes=None) -> dict:
     """Name -> class for each name ``body`` binds more than once whose every binding is an object
     of that one plain class of the user's: made there (``Vec(x, y)``), or returned by an
     operator, a method or a function whose returns are (``returned_class``), on names of known
     classes (``known``: object arguments, objects made here; these names themselves, found
-    together to a fixed point; not ``params``, whose first value is the caller's)."""
+    together to a fixed point; not ``params``, whose first value is the caller's, unless
+    ``param_classes`` gives its class: ``q = q * dq`` of an argument ``q`` of that class)."""
+    param_classes = param_classes or {}
     values, seen = {}, set()
     for node in (n for st in body for n in walk(st)):
         if isinstance(node, gast.Assign) and len(node.targets) == 1 \
@@ -452,18 +454,21 @@ def rebound_classes(body, resolve, known, params) -> dict:
                 and id(node) not in seen:
             values.setdefault(node.id, []).append(None)  # (bound otherwise: a loop, unpacking)
     found = {}
-    candidates = {n: v for n, v in values.items() if None not in v and n not in params}
+    candidates = {n: v for n, v in values.items() if None not in v
+                  and (n not in params or n in param_classes)}
     for _ in range(len(candidates) + 1):
         before = dict(found)
         for n, exprs in candidates.items():
             classes = {_class_of(e, resolve, {**known, **found}) for e in exprs} - {None}
+            classes |= {param_classes[n]} if n in param_classes else set()
             if len(classes) == 1:
                 found[n] = classes.pop()
         if found == before:
             break
     for _ in range(len(found) + 1):  # (every binding, with every class found: or none)
         wrong = [n for n in found if any(_class_of(e, resolve, {**known, **found}) is not found[n]
-                                         for e in candidates[n])]
+                                         for e in candidates[n])
+                 or param_classes.get(n, found[n]) is not found[n]]
         for n in wrong:
             del found[n]
         if not wrong:
