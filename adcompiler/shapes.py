@@ -3,7 +3,8 @@ arguments knows which axes of its array arguments have equal lengths and which h
 (part of the argument kinds: ``arguments.dims_of``), their dtypes, and follows them through
 elementwise operations, keepdims reductions, matrix products, ``.T`` and ``x[i]``, and around
 loops (what every pass of a loop's body keeps of a value's shape: ``shape_loops``), and through
-the tape (a value popped has the shape it was pushed with). The runtime's shape helpers then resolve here instead of at every call:
+the tape (a value popped has the shape it was pushed with). The runtime's shape helpers then
+resolve here instead of at every call:
 
 - ``unbroadcast(g, x)`` is ``g`` when ``g`` has the shape of ``x``;
 - ``shape_of(a, b)`` is ``a`` when ``a`` has the broadcast shape;
