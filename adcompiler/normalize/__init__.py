@@ -32,7 +32,7 @@ from .jumps import lower_jumps
 from .list_classes import element_classes
 from .lists import sure_lists
 from .matches import lower_matches
-from .namespaces import resolve_function_aliases, resolve_namespace_aliases
+from .namespaces import resolve_aliases
 from .normalizer import Normalizer
 from .outer_names import rewrite_outer_names
 from .sequences import OTHER, SEQUENCE, kind_of_object, local_kinds
@@ -73,8 +73,7 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     norm.generated, norm.inline_all = generated, inline_all
     norm.class_attributes.update(attribute_classes or {})
     if bind is not None:
-        resolve_namespace_aliases(lowered, resolver, norm.helper, module_params or {})
-        resolve_function_aliases(lowered, resolver)
+        resolve_aliases(lowered, resolver, norm.helper, module_params or {})
         thaw_frozen_distributions(lowered, resolver, namer.fresh)
     stores = [n.id for st in lowered for n in walk(st)
               if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)]

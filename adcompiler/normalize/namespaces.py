@@ -115,6 +115,13 @@ def resolve_namespace_aliases(body, resolver, bind, module_params=None) -> None:
             n.id = aliases[n.id]
 
 
+def resolve_aliases(body, resolver, bind, module_params) -> None:
+    """Namespace aliases (``resolve_namespace_aliases``), then function aliases
+    (``resolve_function_aliases``)."""
+    resolve_namespace_aliases(body, resolver, bind, module_params)
+    resolve_function_aliases(body, resolver)
+
+
 def resolve_function_aliases(body, resolver) -> None:
     """``f = rhs`` bound once, ``rhs`` a module-level Python function this function never binds:
     every call ``f(...)`` is a call of ``rhs`` itself, whose result is then known as a direct
