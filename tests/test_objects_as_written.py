@@ -980,3 +980,52 @@ def test_layers_made_in_a_list_display_whose_init_fills_a_dict():
     # found by trial 12: the dict read back from the attribute after the first store was taken
     # for a name seeing the store (it was bound after it): "writing into 't4' changes 't5'"
     check_all_modes(layers_in_a_display, [np.array([1.0, 2.0, 3.0])])
+
+
+# -- an optimiser's state dict read into a name, its entries stored (trial p031) -----------------
+
+class MomentumState:
+    def __init__(self, lr):
+        self.lr = lr
+        self.state = {"m": 0.0, "t": 0}
+
+    def step(self, w, g):
+        s = self.state  # (the object's dict itself: s['m'] = ... stores into it)
+        s["t"] += 1
+        s["m"] = 0.9 * s["m"] + g
+        return w - self.lr * s["m"] / (1 - 0.9 ** s["t"])
+
+
+def descend_with_state(w0, lr):
+    opt = MomentumState(lr)
+    w = w0
+    for _ in range(3):
+        w = opt.step(w, 2 * w + np.sin(w))
+    return np.sum(w ** 2) + np.sum(opt.state["m"])
+
+
+class ResettingState(MomentumState):
+    def reset(self):
+        self.state = {"m": 0.0, "t": 0}
+
+    def step(self, w, g):
+        s = self.state
+        self.reset()  # (a method of the user's between: s is the old dict, not read again)
+        s["m"] = g
+        return w - self.lr * (s["m"] + self.state["m"])
+
+
+def descend_resetting(w0, lr):
+    opt = ResettingState(lr)
+    return np.sum(opt.step(w0, 2 * w0) ** 2)
+
+
+def test_an_optimisers_state_dict_through_a_name(rng):
+    check_all_modes(descend_with_state, (rng.randn(3), 0.1), wrt=(0, 1))
+    check_all_modes(descend_with_state, (0.7, 0.2), wrt=(0, 1))
+    w = rng.randn(3)
+    try:
+        got = ad.grad(descend_resetting)(w, 0.1)
+    except ad.AdError:
+        return  # (refused: never the new dict's entry for the old one's)
+    np.testing.assert_allclose(got, fd_grad(descend_resetting, (w, 0.1), 0), rtol=1e-6)

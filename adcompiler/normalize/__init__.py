@@ -89,9 +89,9 @@ def normalize_function(fdef: gast.FunctionDef, resolver: Resolver, namer: Namer,
     norm.learn_later_values(lowered)
     _learn_rebound_objects(norm, lowered, params, object_classes or {})
     _learn_argument_lists(norm, lowered, list_classes or {}, stores)
-    norm.caller_objects = params - set(number_params)
-    norm.parameters = params
+    norm.caller_objects, norm.parameters = params - set(number_params), params
     norm.note_uses(lowered)
+    norm.read_attributes_through_aliases(lowered)
     body = norm.block(lowered)
     norm.check_held_classes(body)
     out = gast.FunctionDef(name=fdef.name, args=fdef.args, body=body, decorator_list=[],

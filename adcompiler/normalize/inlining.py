@@ -94,6 +94,7 @@ class Inlining:
         # value, even when the call runs in a loop)
         self.bound_per_call |= {renames[n] for n in enclosed & set(renames)} - late
         self.learn_iterables(lowered, {renames[p]: value for p, value in bound.items()})
+        self.read_attributes_through_aliases(lowered)
         result = lowered[-1].value
         self.inlining.append(key)
         try:

@@ -1,14 +1,19 @@
 """Attributes of objects of known classes whose reads and stores run code of the class: a
 @property's getter and setter written in Python, called (differentiated through its source), and
-a store that runs other code (``__setattr__``, a data descriptor other than a slot)."""
+a store that runs other code (``__setattr__``, a data descriptor other than a slot); and names
+bound to a plain attribute (``s = self.state``), read as the attribute itself."""
 from __future__ import annotations
 
+import collections
 import inspect
 import types
 
 import gast
+import numpy as np
 
-from ..ir import name
+from ..ir import name, walk
+from ..parse import is_user_function
+from ..resolve import MISSING
 
 
 class Properties:
@@ -51,3 +56,64 @@ class Properties:
         found = inspect.getattr_static(cls, attr, None)
         fn = getattr(found, which, None) if isinstance(found, property) else None
         return fn if isinstance(fn, types.FunctionType) else None
+
+    def read_attributes_through_aliases(self, body) -> None:
+        """``s = obj.state``, a statement of ``body`` binding ``s`` once, ``obj`` an object of a
+        known class never bound in ``body`` and ``state`` a plain attribute: each later read of
+        ``s`` reads ``obj.state`` (the same dict or list: nothing in ``body`` stores an attribute
+        of that name or calls a function of the user's that could), so ``s['t'] += 1`` is a store
+        into the object's dict, which the derivative follows (an optimiser's state)."""
+        nodes = [n for st in body for n in walk(st)]
+        stored = collections.Counter(n.id for n in nodes if isinstance(n, gast.Name)
+                                     and not isinstance(n.ctx, gast.Load))
+        changed = {n.attr for n in nodes if isinstance(n, gast.Attribute)
+                   and not isinstance(n.ctx, gast.Load)}
+        if any(self.may_rebind_attributes(n) for n in nodes if isinstance(n, gast.Call)):
+            return
+        aliases = {}
+        for k, st in enumerate(body):
+            value = getattr(st, "value", None)
+            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
+                    and stored[st.targets[0].id] == 1 and isinstance(value, gast.Attribute) \
+                    and isinstance(value.value, gast.Name) and not stored[value.value.id] \
+                    and value.value.id in self.object_classes and value.attr not in changed \
+                    and self.plain_attribute(value.value, value.attr):
+                aliases[st.targets[0].id] = (k, value)
+        for alias, (k, value) in aliases.items():
+            for st in body[k + 1:]:
+                _AliasReads(alias, value).visit(st)
+
+    def may_rebind_attributes(self, call) -> bool:
+        """Whether ``call`` may run code of the user's (a function, a method, a class)."""
+        func = call.func
+        if isinstance(func, gast.Name) and func.id in self.local_fns:
+            return True
+        obj = self.resolver.resolve(func)
+        if obj is MISSING:  # (a method of a local value: of an object of the user's, maybe)
+            return not (isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name)
+                        and (func.value.id in self.sure_dicts | self.sure_lists
+                             or (func.value.id not in self.object_classes
+                                 and hasattr(np.ndarray, func.attr))))
+        return is_user_function(obj) or (isinstance(obj, type)
+                                         and obj.__module__ not in ("builtins", "numpy"))
+
+    def plain_attribute(self, value, attr) -> bool:
+        """Whether reading ``value.attr`` runs no code of its class (no property, descriptor or
+        ``__getattr__``/``__getattribute__`` of its own)."""
+        cls = self.object_classes[value.id]
+        found = inspect.getattr_static(cls, attr, None)
+        return cls.__getattribute__ is object.__getattribute__ \
+            and not hasattr(cls, "__getattr__") and not hasattr(type(found), "__get__")
+
+
+class _AliasReads(gast.NodeTransformer):
+    """Reads of ``alias`` made reads of the attribute ``value`` (a copy each)."""
+
+    def __init__(self, alias, value):
+        self.alias, self.value = alias, value
+
+    def visit_Name(self, node):
+        if node.id == self.alias and isinstance(node.ctx, gast.Load):
+            return gast.copy_location(gast.Attribute(value=name(self.value.value.id),
+                                                     attr=self.value.attr, ctx=gast.Load()), node)
+        return node
