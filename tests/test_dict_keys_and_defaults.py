@@ -190,3 +190,32 @@ def ordered_and_returned(w):
 def test_an_ordered_dict_used_as_one_stays_refused(rng):
     with pytest.raises(ad.AdError, match="move_to_end"):  # (not made a dict: refused as before)
         ad.grad(ordered_and_returned)(rng.randn(3))
+
+
+# -- defaults copied and updated, results kept in a dict of lists (trial p022) -------------------
+
+SIR_DEFAULTS = {"beta": 0.3, "gamma": 0.1, "I0": 5.0}
+
+
+def sir_run(params, days=4, **overrides):
+    p = dict(SIR_DEFAULTS)
+    p.update(params)
+    p.update(overrides)  # (the extra keywords: a dict, empty here)
+    S, I = 100.0 - p["I0"], p["I0"]
+    results = {"S": [], "I": []}
+    for _ in range(days):
+        new = p["beta"] * S * I / 100.0
+        S, I = S - new, I + new - p["gamma"] * I
+        results["S"].append(S)
+        results["I"].append(I)  # (the dict is returned after the loop: it holds the lists then)
+    return results
+
+
+def sir_loss(beta, gamma):
+    res = sir_run({"beta": beta}, gamma=gamma)
+    other = sir_run({"beta": beta})
+    return np.sum(np.array(res["I"]) ** 2) / 100.0 + other["S"][-1]
+
+
+def test_updated_defaults_and_a_returned_dict_of_lists():
+    check_all_modes(sir_loss, (0.5, 0.2), wrt=(0, 1))

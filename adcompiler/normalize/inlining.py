@@ -147,9 +147,11 @@ class Inlining:
 
     def learn_dicts(self, body, bound, renames):
         """The names of ``body`` (a function's, inlined here) bound to dicts (``for k in params``
-        over a dict's keys): its parameters given a dict here count as dicts."""
+        over a dict's keys): its parameters given a dict here count as dicts (a dict's name, a
+        display: the extra keywords ``**kwargs`` binds)."""
         given = {renames[p] for p, value in bound.items()
-                 if isinstance(value, gast.Name) and value.id in self.sure_dicts}
+                 if (isinstance(value, gast.Name) and value.id in self.sure_dicts)
+                 or isinstance(value, (gast.Dict, gast.DictComp))}
         maybe, sure = dict_names(body, self.resolver, given, set(renames.values()))
         self.maybe_dicts |= maybe
         self.sure_dicts |= sure

@@ -64,12 +64,13 @@ class ContainerContents:
                 found += self.entries(source, before, seen + (container,))
         return found
 
-    def copied_from(self, container) -> list:
+    def copied_from(self, container, before=None) -> list:
         """The containers ``container`` is bound to (itself or a shallow copy: the same
-        entries)."""
+        entries); with ``before``, by statements that may run before that one."""
         out = []
         for s in self.layout.simple:
-            if isinstance(s, gast.Assign) and target_of(s)[0] == container:
+            if isinstance(s, gast.Assign) and target_of(s)[0] == container \
+                    and (before is None or self.runs_before(s, before)):
                 value = s.value  # (a name: the same object, ``t = a + b; a = t``)
                 out += [value.id] if isinstance(value, gast.Name) else self.copy_sources(value)
         return [c for c in out if is_container(self.kinds.get(c)) or c in self.ctx.containers]

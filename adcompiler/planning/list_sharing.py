@@ -216,12 +216,12 @@ class ListSharing:
         if container not in {into for _, into, _ in self.stores()}:
             # (through a copy, M = items: when what it copies holds them)
             return any(self.holds_before(c, same, s, aliasing, seen + (container,))
-                       for c in self.copied_from(container) if c not in seen + (container,))
+                       for c in self.copied_from(container, s) if c not in seen + (container,))
         return any(self.runs_before(st, s) and not any(
             self.rebound_between(n, st, s, aliasing) for n in set(names) & set(same))
             for st, into, names in self.stores() if into == container and set(names) & set(same)) \
             or any(set(same).intersection(self.entries(c, before=s))
-                   for c in self.copied_from(container))
+                   for c in self.copied_from(container, s))
 
     def same_list(self, lst, before=None) -> dict:
         """{name: the statements binding it to what may be the list ``lst`` itself} (``b = lst``,
