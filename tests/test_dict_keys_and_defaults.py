@@ -201,13 +201,13 @@ def sir_run(params, days=4, **overrides):
     p = dict(SIR_DEFAULTS)
     p.update(params)
     p.update(overrides)  # (the extra keywords: a dict, empty here)
-    S, I = 100.0 - p["I0"], p["I0"]
+    susceptible, infected = 100.0 - p["I0"], p["I0"]
     results = {"S": [], "I": []}
     for _ in range(days):
-        new = p["beta"] * S * I / 100.0
-        S, I = S - new, I + new - p["gamma"] * I
-        results["S"].append(S)
-        results["I"].append(I)  # (the dict is returned after the loop: it holds the lists then)
+        new = p["beta"] * susceptible * infected / 100.0
+        susceptible, infected = susceptible - new, infected + new - p["gamma"] * infected
+        results["S"].append(susceptible)
+        results["I"].append(infected)  # (the dict is returned after the loop: it holds them then)
     return results
 
 
