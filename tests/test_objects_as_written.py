@@ -996,8 +996,24 @@ class MomentumState:
         return w - self.lr * s["m"] / (1 - 0.9 ** s["t"])
 
 
+class PairedState(MomentumState):
+    def step(self, w, g):
+        s, lr = self.state, self.lr  # (both read at once)
+        s["t"] += 1
+        s["m"] = 0.8 * s["m"] + g
+        return w - lr * s["m"]
+
+
 def descend_with_state(w0, lr):
     opt = MomentumState(lr)
+    w = w0
+    for _ in range(3):
+        w = opt.step(w, 2 * w + np.sin(w))
+    return np.sum(w ** 2) + np.sum(opt.state["m"])
+
+
+def descend_with_paired_state(w0, lr):
+    opt = PairedState(lr)
     w = w0
     for _ in range(3):
         w = opt.step(w, 2 * w + np.sin(w))
@@ -1023,6 +1039,7 @@ def descend_resetting(w0, lr):
 def test_an_optimisers_state_dict_through_a_name(rng):
     check_all_modes(descend_with_state, (rng.randn(3), 0.1), wrt=(0, 1))
     check_all_modes(descend_with_state, (0.7, 0.2), wrt=(0, 1))
+    check_all_modes(descend_with_paired_state, (rng.randn(3), 0.1), wrt=(0, 1))
     w = rng.randn(3)
     try:
         got = ad.grad(descend_resetting)(w, 0.1)

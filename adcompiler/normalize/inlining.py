@@ -5,6 +5,8 @@ its statements flattened where the call is (``inline_def``).
 """
 from __future__ import annotations
 
+import types
+
 import gast
 
 from ..ir import const, copy_tree, walk
@@ -110,13 +112,15 @@ class Inlining:
         """Parameter -> the caller's name it is given, for each parameter ``fdef`` never rebinds
         that is given a variable or an object of the caller's (not a local function): the
         parameter is the caller's object itself (self of ``obj.step(dt)``, params of
-        ``sgd_step(params, grads)``), so its writes are the caller's."""
+        ``sgd_step(params, grads)``), so its writes are the caller's; or a module-level Python
+        function (``integrate(rhs, y0)``: ``f(t, y)`` in it is a call of ``rhs``)."""
         stored = {n.id for st in fdef.body for n in walk(st)
                   if isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store)}
         return {p: value.id for p, value in bound.items()
                 if isinstance(value, gast.Name) and p not in stored
                 and value.id not in self.local_fns
-                and (value.id in self.resolver.locals or value.id in self.object_classes)}
+                and (value.id in self.resolver.locals or value.id in self.object_classes
+                     or isinstance(self.resolver.resolve(value), types.FunctionType))}
 
     def bind_parameters(self, bound, renames, s):
         """Bind each parameter's new name (``renames``) to its argument (``bound``): a local

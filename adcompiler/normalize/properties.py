@@ -72,13 +72,20 @@ class Properties:
             return
         aliases = {}
         for k, st in enumerate(body):
-            value = getattr(st, "value", None)
-            if isinstance(st, gast.Assign) and isinstance(st.targets[0], gast.Name) \
-                    and stored[st.targets[0].id] == 1 and isinstance(value, gast.Attribute) \
-                    and isinstance(value.value, gast.Name) and not stored[value.value.id] \
-                    and value.value.id in self.object_classes and value.attr not in changed \
-                    and self.plain_attribute(value.value, value.attr):
-                aliases[st.targets[0].id] = (k, value)
+            if not isinstance(st, gast.Assign):
+                continue
+            pairs = zip(st.targets[0].elts, st.value.elts) \
+                if isinstance(st.targets[0], gast.Tuple) and isinstance(st.value, gast.Tuple) \
+                and len(st.targets[0].elts) == len(st.value.elts) \
+                else [(st.targets[0], st.value)]  # (s, h = self.state, self.h)
+            for target, value in pairs:
+                if isinstance(target, gast.Name) and stored[target.id] == 1 \
+                        and isinstance(value, gast.Attribute) \
+                        and isinstance(value.value, gast.Name) and not stored[value.value.id] \
+                        and value.value.id in self.object_classes \
+                        and value.attr not in changed \
+                        and self.plain_attribute(value.value, value.attr):
+                    aliases[target.id] = (k, value)
         for alias, (k, value) in aliases.items():
             for st in body[k + 1:]:
                 _AliasReads(alias, value).visit(st)
