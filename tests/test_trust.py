@@ -4122,15 +4122,19 @@ def _added_and_rebound(v, x):
     return np.sum(v.a ** 2)
 
 
-def test_an_object_of_the_user_s_class_rebound_by_its_operator_is_refused():
+def test_an_object_of_the_user_s_class_rebound_by_its_operator():
     # found on the final read of the session's change: `v += x` and `v = v + x` of an object
     # argument (the name rebound, so its class is not followed) were differentiated as arithmetic
-    # (a raw ValueError); refused where they run, located
+    # (a raw ValueError); refused where they ran, located. Since session 29 an argument rebound
+    # to its class's operator results is known as that class: `v = v + x` runs _Shifted.__add__,
+    # differentiated; `v += x` runs __iadd__, which changes the object in a called function:
+    # refused where the value it left is read
     x = np.array([1.0, 2.0])
-    for fn, line in ((_added_in_place, "v += x"), (_added_and_rebound, "v = v + x")):
-        with pytest.raises(ad.AdError, match="an operand is a _Shifted here") as caught:
-            ad.grad(fn, wrt=1)(_Shifted(np.ones(2)), x)
-        assert caught.value.lineno == _line_of(fn, line)
+    np.testing.assert_allclose(ad.grad(_added_and_rebound, wrt=1)(_Shifted(np.ones(2)), x),
+                               2 * (1.0 + x))
+    with pytest.raises(ad.AdError, match="a called function leaves in an object") as caught:
+        ad.grad(_added_in_place, wrt=1)(_Shifted(np.ones(2)), x)
+    assert caught.value.lineno == _line_of(_added_in_place, "return np.sum(v.a ** 2)")
 
 
 # -- library functions whose result may be their argument itself or a view of it ----------------
