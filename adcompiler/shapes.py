@@ -28,7 +28,8 @@ import numpy as np
 
 from . import rules, runtime
 from .ir import name, walk
-from .shape_loops import LoopShapes, stored
+from .rules.helpers import products
+from .shape_loops import LoopShapes
 from .shape_values import (
     F32,
     F64,
@@ -112,6 +113,7 @@ class ResolveShapes(LoopShapes):
         self._values: dict = {}  # id of an expression node -> (node, its Value)
         self.primal = False  # whether the statement evaluated is the user's
         self.dry = False  # whether the body of a loop is run only to learn what it keeps
+        self.walked: dict = {}  # id of a statement -> (it, names it binds, whether it exits early)
 
     def run(self, fdef) -> None:
         if not plain_tape(fdef, self.tape):
@@ -146,7 +148,7 @@ class ResolveShapes(LoopShapes):
                 self.loop(st, env)
             elif isinstance(st, gast.If):
                 st.test = self.expr(st.test, env)[0]
-                for v in stored(st):  # (what a branch binds is unknown after it)
+                for v in self.binds(st):  # (what a branch binds is unknown after it)
                     env.pop(v, None)
                 self.block(st.body, dict(env))
                 self.block(st.orelse, dict(env))
@@ -364,12 +366,12 @@ class ResolveShapes(LoopShapes):
             return _resolved_cast_like(node, *args)
         if obj is runtime.distinct and len(node.args) == 1 and isinstance(node.args[0], gast.Tuple):
             return _resolved_distinct(node, args[0].parts)
-        if (obj is runtime.dmatmul_left or obj is runtime.dmatmul_right) and len(args) == 3 \
+        if obj in _OPERAND_ADJOINTS and len(args) == 3 \
                 and all(isinstance(a.shape, tuple) for a in args):
             g, a, b = args  # (the adjoint of an operand has its shape)
-            return node, Value(a.shape if obj is runtime.dmatmul_left else b.shape,
-                               float_dtype(g.dtype, b.dtype if obj is runtime.dmatmul_left
-                                            else a.dtype), next(self.fresh))
+            left = _OPERAND_ADJOINTS[obj]
+            return node, Value(a.shape if left else b.shape,
+                               float_dtype(g.dtype, b.dtype if left else a.dtype), next(self.fresh))
         if obj is runtime.own and len(args) == 2 and isinstance(args[1].shape, tuple) \
                 and args[1].dtype in FLOAT_DTYPES and args[0].shape in (PY, args[1].shape):
             return node, Value(args[1].shape, args[1].dtype, next(self.fresh))  # (a new array)
@@ -392,6 +394,12 @@ class ResolveShapes(LoopShapes):
                 and isinstance(axis.value, int)):
             return UNKNOWN
         return reduced(of, axis.value, next(self.fresh))
+
+
+#: Adjoints of a matrix product's operand (``True``: the left one); each has its operand's shape.
+_OPERAND_ADJOINTS = {runtime.dmatmul_left: True, runtime.dmatmul_right: False,
+                     products.ddot_left: True, products.ddot_right: False}
+
 
 def _resolved_unbroadcast(node, g, x):
     """``unbroadcast(g, x)``: ``g`` when it needs no summing to ``x``'s shape."""

@@ -18,6 +18,13 @@ def rnn(W, U, xs, h0):
     return np.sum(h * h)
 
 
+def rnn_dot(W, U, xs, h0):
+    h = h0
+    for t in range(xs.shape[0]):
+        h = np.tanh(np.dot(W, h) + np.dot(U, xs[t]))  # (adjoints ddot_left/right)
+    return np.sum(h * h)
+
+
 def rnn_args(rng, hidden=4, steps=6, n_in=3):
     return (rng.randn(hidden, hidden) * 0.4, rng.randn(hidden, n_in) * 0.4,
             rng.randn(steps, n_in), rng.randn(hidden) * 0.1)
@@ -32,21 +39,23 @@ def test_axes_are_named_by_their_lengths():
     assert kinds[2] == "float" and len(kinds[3]) == 3  # (a 0-d array: no axes to name)
 
 
-def test_a_recurrent_loop_reads_like_the_hand_written_gradient(rng):
+@pytest.mark.parametrize("fn", [rnn, rnn_dot])
+def test_a_recurrent_loop_reads_like_the_hand_written_gradient(rng, fn):
     args = rnn_args(rng)
-    src = ad.source(rnn, wrt=(0, 1), args=args)
+    src = ad.source(fn, wrt=(0, 1), args=args)
     for helper in ("unbroadcast", "cast_like", "distinct", "expand_like", "unreduce"):
         assert helper not in src, src
     assert "tape.append((t3, t5))" not in src and "t3, t5 = tape.pop()" not in src, src
-    check_all_modes(rnn, args, wrt=(0, 1))
+    check_all_modes(fn, args, wrt=(0, 1))
 
 
+@pytest.mark.parametrize("fn", [rnn, rnn_dot])
 @pytest.mark.parametrize("hidden, steps, n_in", [(1, 3, 2), (3, 3, 3), (2, 1, 1), (3, 4, 1)])
-def test_lengths_equal_by_chance_or_one_get_their_own_right_code(rng, hidden, steps, n_in):
-    grad = ad.grad(rnn, wrt=(0, 1, 3))
+def test_lengths_equal_by_chance_or_one_get_their_own_right_code(rng, fn, hidden, steps, n_in):
+    grad = ad.grad(fn, wrt=(0, 1, 3))
     grad(*rnn_args(rng))  # (code for distinct lengths first)
     args = rnn_args(rng, hidden, steps, n_in)
-    for got, want, a in zip(grad(*args), assert_grad(rnn, args, wrt=(0, 1, 3)), args[:2] + args[3:]):
+    for got, want, a in zip(grad(*args), assert_grad(fn, args, wrt=(0, 1, 3)), args[:2] + args[3:]):
         np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12)
         assert got.shape == a.shape
 
