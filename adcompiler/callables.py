@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import inspect
 import itertools
+import keyword
 import sys
 import types
 import weakref
@@ -159,6 +160,7 @@ def _partial_function(p: functools.partial, api: str):
               or q.name in _given_by_position(func, sig)]
     if not python:
         as_function(func, api)  # (an AdError when the partial's function cannot be differentiated)
+    params = _with_extra_keywords(p, params, api)
     bound = ["bound%d" % i for i in range(len(p.args))]
     namespace = dict(zip(bound, p.args))
     namespace.update(("default_" + q.name, q.default) for q in params if q.default is not q.empty)
@@ -170,6 +172,24 @@ def _partial_function(p: functools.partial, api: str):
     except TypeError:
         pass
     return wrapper
+
+
+def _with_extra_keywords(p: functools.partial, params: list, api: str) -> list:
+    """``params`` with the keywords ``p`` binds that its function's ``**kwargs`` takes (the
+    partial's signature does not show them) as keyword-only parameters defaulting to the bound
+    values: passed on as the partial passes them, and a call may still override them."""
+    named = {q.name for q in params}
+    extra = [k for k in p.keywords if k not in named]
+    if not extra:
+        return params
+    for k in extra:
+        if not k.isidentifier() or keyword.iskeyword(k):
+            raise AdError("ad.%s(%r): the partial binds the keyword %r, which is not a name"
+                          % (api, p, k), hint="bind it inside a def that calls the function")
+    made = [inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=p.keywords[k])
+            for k in extra]
+    before = [q for q in params if q.kind != q.VAR_KEYWORD]
+    return before + made + [q for q in params if q.kind == q.VAR_KEYWORD]
 
 
 def _given_by_position(fn, sig) -> list[str]:

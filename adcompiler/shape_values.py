@@ -20,14 +20,21 @@ class Value:
     the name of the length among the arguments' axes, or None), the dtype
     string of an array ("float" or "int" for a Python number, None if unknown), ``ident`` (an int
     for an array created by one operation of this code), and for a Python number the node holding
-    it; for an expand_like result, the expanded Value."""
+    it; for an expand_like result, the expanded Value; for an int that is the length of an
+    argument's axis, that axis's symbol (``length``)."""
 
-    __slots__ = ("shape", "dtype", "ident", "node", "expanded", "parts")
+    __slots__ = ("shape", "dtype", "ident", "node", "expanded", "parts", "length", "zero_or")
 
-    def __init__(self, shape=None, dtype=None, ident=None, node=None, expanded=None, parts=()):
+    def __init__(self, shape=None, dtype=None, ident=None, node=None, expanded=None, parts=(),
+                 length=None, zero_or=None):
         self.shape, self.dtype, self.ident, self.node, self.expanded = (shape, dtype, ident, node,
                                                                         expanded)
-        self.parts = parts  # a tuple display's entries
+        self.parts = parts  # a tuple display's entries (of ``x.shape``: its lengths)
+        self.length = length
+        # a name that holds the number 0 or an array of this Value (an adjoint or a sum started
+        # at 0 before a loop that makes it an array): unknown but to arithmetic, where the other
+        # operand decides the result's shape either way
+        self.zero_or = zero_or
 
 
 UNKNOWN = Value()
@@ -54,15 +61,39 @@ def meet(a: Value, b, v: str):
     """What is known of a name that holds ``a`` or ``b`` (None: nothing)."""
     if b is a:
         return a
+    zero_or = _zero_or(a, b) if b is not None else None
+    if zero_or is not None:
+        return Value(zero_or=zero_or)
     if b is None or a.shape is None or (a.shape, a.dtype) != (b.shape, b.dtype):
         return None
     if a.shape == PY:
-        return Value(PY, a.dtype, node=name(v))
+        return Value(PY, a.dtype, node=name(v), length=a.length if a.length == b.length else None)
     return Value(a.shape, a.dtype, a.ident if a.ident == b.ident else None)
 
 
+def _zero_or(a: Value, b: Value):
+    """The array Value ``v`` when one of ``a``, ``b`` is the number 0 (or holds 0 or ``v``) and
+    the other ``v`` (or holds 0 or ``v``), else None."""
+    arrays, zeros = [], 0
+    for one in (a, b):
+        if one.zero_or is not None:
+            arrays.append(one.zero_or)
+            zeros += 1
+        elif isinstance(one.shape, tuple):
+            arrays.append(one)
+        elif one.shape == PY and one.node.__class__.__name__ == "Constant" \
+                and one.node.value == 0 and one.node.value.__class__ in (int, float):
+            zeros += 1
+        else:
+            return None
+    if not arrays or not zeros or any((x.shape, x.dtype) != (arrays[0].shape, arrays[0].dtype)
+                         for x in arrays) or arrays[0].dtype is None:
+        return None
+    return Value(arrays[0].shape, arrays[0].dtype)
+
+
 def facts(value: Value) -> tuple:
-    return value.shape, value.dtype, value.ident
+    return value.shape, value.dtype, value.ident, value.zero_or and facts(value.zero_or)
 
 
 def product(a: Value, b: Value, ident) -> Value:
@@ -106,3 +137,35 @@ def reduced(of: Value, axis: int, ident) -> Value:
     shape = list(of.shape)
     shape[axis] = 1
     return Value(tuple(shape), of.dtype, ident)
+
+
+def indexed(shape: tuple, full: list, values: list):
+    """The shape of ``x[index]`` for ``x`` of ``shape``, when each item of the index is ``:``
+    (``full``: the axis stays) or an int (of Value ``values[k]``: the axis goes), or None. (Not a
+    0-d result: that is a NumPy scalar, not an array.)"""
+    if len(full) > len(shape):
+        return None
+    kept = []
+    for axis, whole, value in zip(shape, full, values):
+        if whole:
+            kept.append(axis)
+        elif (value.shape, value.dtype) != (PY, "int"):
+            return None
+    kept += shape[len(full):]
+    return tuple(kept) or None
+
+
+def lengths(value: Value):
+    """The axis symbols of a shape given as ``x.shape``, a display of ints of known lengths (or
+    the literal 1), or one such int; None when one is not known."""
+    parts = value.parts if value.shape in (SHAPE_TUPLE, None) else [value]
+    if value.shape not in (SHAPE_TUPLE, None, PY) or not parts:
+        return None
+    known = []
+    for part in parts:
+        one = part.node.__class__.__name__ == "Constant" and part.node.value == 1 \
+            and part.node.value.__class__ is int
+        if part.length is None and not one:
+            return None
+        known.append(1 if one else part.length)
+    return tuple(known)

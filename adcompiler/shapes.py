@@ -40,7 +40,9 @@ from .shape_values import (
     Value,
     broadcast_shape,
     float_dtype,
+    indexed,
     join,
+    lengths,
     product,
     reduced,
 )
@@ -162,7 +164,7 @@ class ResolveShapes(LoopShapes):
                 target = st.targets[0]
                 if isinstance(target, gast.Name):
                     if value.shape == PY and value.node is None:
-                        value = Value(PY, value.dtype, node=name(target.id))
+                        value = Value(PY, value.dtype, node=name(target.id), length=value.length)
                     env[target.id] = value
                     if not self.dry:
                         out[-1:] = self.assigned(st, out) or out[-1:]
@@ -216,10 +218,12 @@ class ResolveShapes(LoopShapes):
             node.value, base = self.expr(node.value, env)
             node.slice, index = self.expr(node.slice, env)
             if base.shape == SHAPE_TUPLE and isinstance(node.slice, gast.Constant):
-                return node, Value(PY, "int")  # an entry of a shape
-            if isinstance(base.shape, tuple) and len(base.shape) > 1 \
-                    and (index.shape, index.dtype) == (PY, "int"):
-                return node, Value(base.shape[1:], base.dtype)  # (a row: a view)
+                k = node.slice.value  # (an entry of a shape: the length of that axis)
+                known = isinstance(k, int) and -len(base.parts) <= k < len(base.parts)
+                return node, Value(PY, "int", length=base.parts[k].length if known else None)
+            if isinstance(base.shape, tuple):  # (rows, columns: views)
+                shape = self.indexed(base.shape, node.slice, index)
+                return node, Value(shape, base.dtype) if shape is not None else UNKNOWN
             return node, UNKNOWN
         if (
             isinstance(node, gast.Attribute)
@@ -231,7 +235,10 @@ class ResolveShapes(LoopShapes):
             known = env[node.value.id]
             if node.attr == "T" and isinstance(known.shape, tuple):
                 return node, Value(known.shape[::-1], known.dtype)  # (a view)
-            return node, Value(SHAPE_TUPLE) if node.attr == "shape" else UNKNOWN
+            if node.attr == "shape":
+                axes = known.shape if isinstance(known.shape, tuple) else ()
+                return node, Value(SHAPE_TUPLE, parts=[Value(PY, "int", length=a) for a in axes])
+            return node, UNKNOWN
         if isinstance(node, gast.Tuple):
             pairs = [self.expr(e, env) for e in node.elts]
             node.elts = [n for n, _ in pairs]
@@ -271,6 +278,13 @@ class ResolveShapes(LoopShapes):
     def elementwise(self, *operands, op=None):
         """The Value of an elementwise operation ``op`` (a ufunc's when None: NumPy scalars from
         Python numbers, not known here)."""
+        zeros = [o.zero_or for o in operands if o.zero_or is not None]
+        if zeros:  # (what the operation makes of 0 has to be what it makes of the array)
+            number = self.elementwise(*(Value(PY, "int") if o.zero_or is not None else o
+                                        for o in operands), op=op)
+            return number if isinstance(number.shape, tuple) and all(
+                join(z.shape, number.shape) == number.shape
+                and float_dtype(z.dtype, number.dtype) == number.dtype for z in zeros) else UNKNOWN
         shape = broadcast_shape(operands)
         if shape is None or (shape == PY and op is None):
             return UNKNOWN
@@ -330,6 +344,9 @@ class ResolveShapes(LoopShapes):
         obj = self.callee(node)
         if obj is len:
             return node, Value(PY, "int")
+        if obj in _FILLED and len(args) == 1 and not node.keywords \
+                and lengths(args[0]) is not None:
+            return node, Value(lengths(args[0]), F64, next(self.fresh))  # (a new float array)
         if (obj is np.matmul or obj is np.dot) and len(args) == 2 and not node.keywords \
                 and all(isinstance(a.shape, tuple) and len(a.shape) <= 2 for a in args):
             return node, product(*args, next(self.fresh))
@@ -372,10 +389,29 @@ class ResolveShapes(LoopShapes):
             left = _OPERAND_ADJOINTS[obj]
             return node, Value(a.shape if left else b.shape,
                                float_dtype(g.dtype, b.dtype if left else a.dtype), next(self.fresh))
+        if obj is runtime.take_adjoint and len(args) == 2 and args[0].shape == PY:
+            return node, args[0]  # (a zero adjoint)
+        if obj is runtime.take_adjoint and len(args) == 2 and isinstance(args[0].shape, tuple):
+            shape = self.indexed(args[0].shape, node.args[1], args[1])  # (the adjoint of x[i]:
+            return node, Value(shape, args[0].dtype, next(self.fresh)) if shape else UNKNOWN  # new)
+        if obj is runtime.stored_derivative and len(args) == 2 and args[1].dtype in FLOAT_DTYPES:
+            return node.args[0], args[0]  # (into a float array: as it is)
         if obj is runtime.own and len(args) == 2 and isinstance(args[1].shape, tuple) \
                 and args[1].dtype in FLOAT_DTYPES and args[0].shape in (PY, args[1].shape):
             return node, Value(args[1].shape, args[1].dtype, next(self.fresh))  # (a new array)
         return node, UNKNOWN
+
+    def indexed(self, shape, index, value):
+        """The shape of ``x[index]`` (``index`` of Value ``value``) for ``x`` of ``shape``, or None:
+        items ``:`` (or ``slice(None, None)``, as generated code spells it) and ints."""
+        items, values = (index.elts, value.parts) if isinstance(index, gast.Tuple) \
+            else ([index], [value])
+        full = [(isinstance(i, gast.Slice) and i.lower is None and i.upper is None
+                 and i.step is None)
+                or (isinstance(i, gast.Call) and not i.keywords and self.callee(i) is slice
+                    and all(isinstance(a, gast.Constant) and a.value is None for a in i.args))
+                for i in items]
+        return indexed(shape, full, values)
 
     def summed_keepdims(self, of, axis):
         """``sum_keepdims(x, k)`` for a literal ``k``: the shape of ``x`` reduced along ``k``."""
@@ -395,6 +431,9 @@ class ResolveShapes(LoopShapes):
             return UNKNOWN
         return reduced(of, axis.value, next(self.fresh))
 
+
+#: Arrays of float64 made from a shape.
+_FILLED = (np.zeros, np.ones, np.empty)
 
 #: Adjoints of a matrix product's operand (``True``: the left one); each has its operand's shape.
 _OPERAND_ADJOINTS = {runtime.dmatmul_left: True, runtime.dmatmul_right: False,

@@ -65,22 +65,14 @@ def plain_tape(fdef, tape) -> bool:
 
 def drop_unread(fdef, tape, unread: dict) -> bool:
     """Remove from the tape the names popped but never read afterwards (``unread``: id of a pop
-    statement -> those names), from the pop and from its push, when that entry's names are
-    pushed and popped at one place each (so the two are each other's); an entry left empty goes.
-    True if anything changed."""
+    statement -> those names), from the pop and from its push (``_entries``); an entry left
+    empty goes. True if anything changed."""
     if not unread or not plain_tape(fdef, tape):
         return False
-    places: dict = {}  # entry names -> [(block, statement, is_pop)]
-    for block in _blocks(fdef):
-        for st in block:
-            for is_pop, names in ((False, pushed(st, tape)), (True, popped(st, tape))):
-                if names is not None:
-                    places.setdefault(names, []).append((block, st, is_pop))
     changed = False
-    for names, found in places.items():
-        if len(found) != 2 or found[0][2] == found[1][2]:
-            continue
+    for found in _entries(fdef, tape):
         pop = next(st for _, st, is_pop in found if is_pop)
+        names = popped(pop, tape)
         gone = unread.get(id(pop), (None, set()))
         if gone[0] is not pop or not set(names) & gone[1]:
             continue
@@ -97,6 +89,37 @@ def drop_unread(fdef, tape, unread: dict) -> bool:
                 st.value.args[0] = _entry([parts[k] for k in kept], gast.Load())
         changed = True
     return changed
+
+
+def _entries(fdef, tape) -> list:
+    """The pairs ``[(block, push, False), (block, pop, True)]`` of a push and the pop that takes
+    its entry back: a block of pushes and one of pops that mirror each other (the backward pass
+    of a loop body pops, in reverse order, the entries its forward pass pushed), when no other
+    block has the same pushes or pops; else an entry whose names are pushed at one place and
+    popped at one place."""
+    pushes, pops, places = {}, {}, {}
+    for block in _blocks(fdef):
+        entries = [(st, names, is_pop) for st in block
+                   for is_pop, names in ((False, pushed(st, tape)), (True, popped(st, tape)))
+                   if names is not None]
+        for st, names, is_pop in entries:
+            places.setdefault(names, []).append((block, st, is_pop))
+        if entries and len({is_pop for _, _, is_pop in entries}) == 1:
+            key = tuple(names for _, names, _ in entries)
+            table = pops if entries[0][2] else pushes
+            table.setdefault(key[::-1] if entries[0][2] else key, []).append((block, entries))
+    pairs, paired = [], set()
+    for key, found in pops.items():
+        if len(found) == 1 and len(pushes.get(key, ())) == 1:
+            (pop_block, popping), (push_block, pushing) = found[0], pushes[key][0]
+            for (push, _, _), (pop, _, _) in zip(pushing, reversed(popping)):
+                pairs.append([(push_block, push, False), (pop_block, pop, True)])
+                paired.update((id(push), id(pop)))
+    for found in places.values():
+        if len(found) == 2 and found[0][2] != found[1][2] \
+                and not {id(st) for _, st, _ in found} & paired:
+            pairs.append(sorted(found, key=lambda place: place[2]))
+    return pairs
 
 
 def _entry(parts, ctx):

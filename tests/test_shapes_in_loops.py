@@ -128,3 +128,72 @@ def test_an_exported_gradient_takes_any_lengths(rng, tmp_path):
     got = namespace["df"](x, y)
     assert got.shape == (1,)
     np.testing.assert_allclose(got, [np.sum(y)])
+
+
+def rnn_layer(x, h0, Wx, Wh, b):
+    """A course's RNN layer: the time loop writes a hidden-state buffer made from ``x.shape``."""
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = np.zeros((N, T, H))
+    prev = h0
+    for t in range(T):
+        prev = np.tanh(x[:, t, :] @ Wx + prev @ Wh + b)
+        h[:, t, :] = prev
+    return np.sum(h * h)
+
+
+def rnn_layer_args(rng, N=3, T=4, D=2, H=5):
+    return (rng.randn(N, T, D), rng.randn(N, H) * 0.3, rng.randn(D, H) * 0.4,
+            rng.randn(H, H) * 0.4, rng.randn(H) * 0.1)
+
+
+def test_a_layer_writing_a_hidden_state_buffer_reads_like_the_hand_written_gradient(rng):
+    args = rnn_layer_args(rng)
+    src = ad.source(rnn_layer, wrt=(0, 1, 2, 3, 4), args=args)
+    # (slices x[:, t, :], np.zeros of x.shape's lengths, the adjoint dprev that is 0.0 before the
+    # backward loop and an array after: all known, so only the bias's adjoint is summed)
+    assert src.count("unbroadcast") == 1 and "unbroadcast(dt8, b)" in src, src
+    assert "stored_derivative" not in src and src.count("tape.append") == 3, src
+    check_all_modes(rnn_layer, args, wrt=(0, 1, 2, 3, 4))
+
+
+@pytest.mark.parametrize("N, T, D, H", [(1, 3, 2, 2), (2, 2, 2, 2), (3, 1, 1, 3), (2, 3, 4, 1),
+                                        (2, 0, 3, 4)])
+def test_a_hidden_state_buffer_with_lengths_equal_one_or_zero_steps(rng, N, T, D, H):
+    grad = ad.grad(rnn_layer, wrt=(0, 1, 2, 3, 4))
+    grad(*rnn_layer_args(rng))  # (code for distinct lengths first)
+    args = rnn_layer_args(rng, N, T, D, H)
+    want = assert_grad(rnn_layer, args, wrt=(0, 1, 2, 3, 4))
+    for got, expected, a in zip(grad(*args), want, args):
+        np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-12)
+        assert got.shape == a.shape and got.dtype == a.dtype
+
+
+def summed(w, xs, n):
+    total = 0.0  # (a number before the loop, an array in it: its shape comes from the other operand)
+    for t in range(n):
+        total = total + xs[t] * w
+    return np.sum(np.sin(total)) + np.sum(total * w)
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+@pytest.mark.parametrize("shapes", [((4,), (3, 4)), ((2, 1), (3, 2, 4)), ((1,), (3, 2))])
+def test_a_sum_started_at_zero_before_a_loop(rng, n, shapes):
+    args = (rng.randn(*shapes[0]), rng.randn(*shapes[1]), n)
+    check_all_modes(summed, args, wrt=(0, 1))
+    got = ad.grad(summed, wrt=(0, 1))(*args)
+    assert [g.shape for g in got] == [a.shape for a in args[:2]]
+
+
+def twice(W, x, n):
+    h = x
+    for _ in range(n):
+        h = np.sin(h) * 0.9  # (the two loops push entries of the same names)
+    h = W @ h
+    for _ in range(n):
+        h = np.sin(h) * 0.9
+    return np.sum(h ** 2)
+
+
+def test_loops_whose_tape_entries_have_the_same_names(rng):
+    check_all_modes(twice, (rng.randn(3, 3), rng.randn(3), 3), wrt=(0, 1))

@@ -70,6 +70,29 @@ def test_partial_binds_its_arguments():
     refusal(lambda: ad.grad(kw, wrt="y")(3.0), "wrt='y'", "x")  # y is keyword-only in the partial
 
 
+def configured(x, a=1.0, **config):
+    return np.sum(config.get("scale", 1.0) * x ** 2 * a) + config.get("shift", 0.0)
+
+
+def test_partial_keywords_that_the_function_takes_in_its_kwargs():
+    # (the partial's signature does not show them: they were once dropped, a silent wrong value)
+    x = np.array([1.0, -2.0])
+    p = functools.partial(configured, scale=3.0, a=2.0)
+    np.testing.assert_allclose(ad.grad(p)(x), 12.0 * x)
+    np.testing.assert_allclose(ad.grad(p)(x, scale=0.5), 2.0 * x)  # (overridden at the call)
+    value, g = ad.value_and_grad(p)(x, shift=5.0)
+    assert value == p(x, shift=5.0) == 35.0
+    np.testing.assert_allclose(g, 12.0 * x)
+    out, t = ad.jvp(p, (x,), (np.ones(2),))
+    assert (out, t) == (30.0, -12.0)
+    np.testing.assert_allclose(ad.hessian(functools.partial(configured, scale=2.0))(x),
+                               4.0 * np.eye(2))
+    method = functools.partial(Quadratic(2.0).keywords, w=np.array([2.0, 3.0]))
+    np.testing.assert_allclose(ad.grad(method)(x), [4.0, 6.0])
+    refusal(lambda: ad.grad(functools.partial(configured, **{"not a name": 1.0}))(x),
+            "not a name", "binds the keyword")
+
+
 def test_nested_partials_and_partials_of_rules():
     inner = functools.partial(two, 3.0)
     inner.note = "kept as a partial of a partial"  # (not flattened by functools)
@@ -90,6 +113,9 @@ class Quadratic:
 
     def scaled(self, x):
         return self.w * np.sum(x ** 3)
+
+    def keywords(self, x, **extra):
+        return self.w * np.sum(x * extra["w"])
 
     @property
     def w2(self):
