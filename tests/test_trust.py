@@ -341,8 +341,25 @@ def namespace_given(x):
     return namespace_parameter(x, np)
 
 
+def log_softmax(z, axis=-1, xp=np):
+    m = xp.max(z, axis=axis, keepdims=True)
+    return z - m - xp.log(xp.sum(xp.exp(z - m), axis=axis, keepdims=True))
+
+
+def scaled_max(z, *, xp=np):
+    return xp.max(z) * xp.mean(z)
+
+
+def namespace_default_in_a_helper(x):  # (the helper's xp left to its default: NumPy)
+    return -xp_free_sum(log_softmax(x.reshape(2, 2))[:, 0]) + scaled_max(x) + log_softmax(x)[1]
+
+
+def xp_free_sum(v):
+    return np.sum(v)
+
+
 NAMESPACE_FUNCTIONS = [alias_sum, alias_linalg, namespace_function, namespace_parameter,
-                       namespace_given]
+                       namespace_given, namespace_default_in_a_helper]
 if hasattr(np.ndarray, "__array_namespace__"):
     NAMESPACE_FUNCTIONS.append(array_api_method)
 if importlib.util.find_spec("scipy") is not None:

@@ -6,10 +6,14 @@ function with the partial's arguments), and a function an ``if`` bound different
 from __future__ import annotations
 
 import functools
+import inspect
+import types
 
 import gast
 
-from ..ir import assign, const, copy_tree, if_, is_constant_default, name
+from ..ir import assign, children, const, copy_tree, if_, is_constant_default, name, walk
+from ..parse import is_library_function
+from ..resolve import MISSING
 
 
 def lambda_def(label: str, lam, like):
@@ -33,6 +37,76 @@ class LocalFunctions:
         label = self.namer.fresh("lambda_")
         self.local_fns[label] = lambda_def(label, fn, s)
         return name(label)
+
+    def methods_as_lambdas(self, s) -> None:
+        """In statement ``s`` (not the statements it holds), ``obj.method`` handed to a function
+        of the user's (``euler(model.rhs, y0)``) or bound to a name (``f = model.rhs``) becomes
+        ``lambda y: obj.method(y)``: called, or inlined with its callee, as the method call it
+        stands for, whose adjoint is the object's. Only for an object of a known class that the
+        name holds all along (what the bound method is bound to) and a plain method of that
+        class with positional parameters of constant defaults."""
+        def parents():
+            stack = [(c, s) for c in children(s) if not isinstance(c, gast.stmt)]
+            while stack:
+                node, parent = stack.pop()
+                yield node, parent
+                if not isinstance(node, (gast.Lambda, gast.FunctionDef, gast.ClassDef)):
+                    stack.extend((c, node) for c in children(node))
+        for node, parent in list(parents()):
+            lam = self.method_lambda(node) if self.hands_on_method(node, parent, s) else None
+            if lam is None:
+                continue
+            for field in ("args", "values"):  # (the call's arguments, or the assigned value)
+                items = getattr(parent, field, None)
+                if isinstance(items, list) and any(v is node for v in items):
+                    items[[id(v) for v in items].index(id(node))] = lam
+            if isinstance(parent, gast.keyword) or (isinstance(parent, gast.Assign)
+                                                    and parent.value is node):
+                parent.value = lam
+
+    def hands_on_method(self, node, parent, s) -> bool:
+        """Whether ``node`` is ``obj.attr`` given to a function of the user's or assigned."""
+        if not (isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load)):
+            return False
+        if isinstance(parent, gast.Assign):
+            return parent is s and parent.value is node and len(s.targets) == 1 \
+                and isinstance(s.targets[0], gast.Name)
+        call = parent
+        if isinstance(parent, gast.keyword):
+            call = next((c for c in walk(s) if isinstance(c, gast.Call)
+                         and any(k is parent for k in c.keywords)), None)
+        elif not (isinstance(parent, gast.Call) and any(a is node for a in parent.args)):
+            return False
+        fn = self.resolver.resolve(call.func) if call is not None else MISSING
+        return (isinstance(call.func, gast.Name) and call.func.id in self.local_fns) or (
+            isinstance(fn, types.FunctionType) and not is_library_function(fn))
+
+    def method_lambda(self, node):
+        """``lambda a0, ...: obj.m(a0, ...)`` for ``node`` ``obj.m`` (see ``methods_as_lambdas``),
+        else None."""
+        held = node.value.id if isinstance(node.value, gast.Name) else None
+        cls = self.object_classes.get(held)
+        if cls is None or (held not in self.parameters and held in self.bound_twice):
+            return None
+        fn = inspect.getattr_static(cls, node.attr, None)
+        if not isinstance(fn, types.FunctionType) or is_library_function(fn):
+            return None
+        params = list(inspect.signature(fn).parameters.values())[1:]
+        if any(p.kind != p.POSITIONAL_OR_KEYWORD or (p.default is not p.empty and not (
+                p.default is None or p.default.__class__ in (int, float, bool, str)))
+               for p in params):
+            return None
+        names = [self.namer.fresh("arg") for _ in params]
+        call = gast.Call(func=gast.Attribute(value=name(held), attr=node.attr, ctx=gast.Load()),
+                         args=[name(n) for n in names], keywords=[])
+        defaults = [const(p.default) for p in params if p.default is not p.empty]
+        lam = gast.Lambda(args=gast.arguments(
+            args=[gast.Name(id=n, ctx=gast.Param(), annotation=None, type_comment=None)
+                  for n in names], posonlyargs=[], vararg=None,
+            kwonlyargs=[], kw_defaults=[], kwarg=None, defaults=defaults), body=call)
+        for made in walk(lam):
+            gast.copy_location(made, node)
+        return lam
 
     def defaults_now(self, fdef, s):
         """``fdef`` with its default values that are not constants computed here, into names of

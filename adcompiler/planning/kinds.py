@@ -275,13 +275,17 @@ def callee_kinds(plan, kinds, arg_classes, layout, resolver, returned=None,
 
 
 def _default_kind(fn, param):
-    """The kind of the number parameter ``param`` of ``fn`` defaults to (a call leaving it out
-    runs with it: ``np.zeros(n + 1)`` of ``n=5`` is 1-D), else None."""
+    """The kind of the number or module parameter ``param`` of ``fn`` defaults to (a call
+    leaving it out runs with it: ``np.zeros(n + 1)`` of ``n=5`` is 1-D, ``xp.max(z, axis=1)`` of
+    ``xp=np`` is NumPy's), else None."""
     fn = getattr(fn, "__func__", fn)
     code, defaults = getattr(fn, "__code__", None), getattr(fn, "__defaults__", None) or ()
     names = code.co_varnames[:code.co_argcount] if code is not None else ()
     at = names.index(param) - (len(names) - len(defaults)) if param in names else -1
-    value = defaults[at] if 0 <= at < len(defaults) else None
+    value = defaults[at] if 0 <= at < len(defaults) else \
+        (getattr(fn, "__kwdefaults__", None) or {}).get(param)
+    if isinstance(value, types.ModuleType):
+        return ("module", value)
     return FLOAT if value.__class__ in (int, float, bool) else None
 
 

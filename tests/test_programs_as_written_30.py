@@ -1,0 +1,153 @@
+"""Refusals and wrong values found by new realistic programs (session 30), one class each: an
+object's list of its own, made in ``__init__``, does not share memory with the dict the object
+was built from; a bound method of a differentiated object handed to a solver. Each is checked
+in every mode against finite differences, and a variant where the sharing is real is refused or
+right, never wrong."""
+import numpy as np
+import pytest
+from conftest import check_all_modes, fd_grad
+
+import adcompiler as ad
+
+
+class Cell:
+    def __init__(self, params):
+        self.params = params
+        self.cache = []
+
+    def step(self, x):
+        y = np.tanh(x * self.params["w"] + self.params["b"])
+        self.cache.append(y)
+        return y
+
+
+def cached_cell(params, xs):
+    cell = Cell(params)
+    h = 0.0
+    for t in range(xs.shape[0]):
+        h = cell.step(xs[t] + 0.5 * h)
+    stacked = np.stack(cell.cache)  # (the cache read after the loop, as a backward pass would)
+    return np.sum(stacked ** 2) + np.sum(h * params["v"]) + len(cell.cache)
+
+
+def cached_cell_once(params, x):
+    cell = Cell(params)
+    h = cell.step(x)
+    return np.sum(h * params["v"])  # (the dict read after the object's list changed)
+
+
+def params_and_inputs(rng, n=3):
+    return {"w": rng.randn(n) * 0.5, "b": rng.randn(n) * 0.1, "v": rng.randn(n)}, rng.randn(4, n)
+
+
+def test_an_objects_own_list_is_not_the_dict_it_was_built_from(rng):
+    params, xs = params_and_inputs(rng)
+    for fn, args in [(cached_cell, (params, xs)), (cached_cell_once, (params, xs[0]))]:
+        got = ad.grad(fn)(*args)
+        for key in params:
+            np.testing.assert_allclose(got[key], fd_grad(lambda w, k=key: fn(
+                {**params, k: w}, args[1]), [params[key]], 0), rtol=1e-6, atol=1e-9)
+    check_all_modes(lambda w, b, v, x: cached_cell_once({"w": w, "b": b, "v": v}, x),
+                    (params["w"], params["b"], params["v"], xs[0]), wrt=(0, 1, 2))
+
+
+def cache_put_in_the_dict(params, x):
+    cell = Cell(params)
+    params["history"] = cell.cache  # (now the dict holds the object's list)
+    h = cell.step(x)
+    return np.sum(h * params["v"]) + np.sum(params["history"][0])
+
+
+def test_an_objects_list_put_into_the_dict_is_still_followed_or_refused(rng):
+    params, xs = params_and_inputs(rng)
+    def plain(w):
+        return cache_put_in_the_dict({"w": w, "b": params["b"], "v": params["v"]}, xs[0])
+    try:
+        got = ad.grad(cache_put_in_the_dict)(dict(params), xs[0])
+    except ad.AdError as e:
+        assert "params" in str(e), e
+        return
+    np.testing.assert_allclose(got["w"], fd_grad(plain, [params["w"]], 0), rtol=1e-6)
+
+
+class Decay:
+    def __init__(self, k):
+        self.k = k
+        self.calls = 0
+
+    def rhs(self, y, t=0.0):
+        self.calls += 1
+        return -self.k * y + 0.1 * np.sin(y + t)
+
+
+def euler(f, y0, h=0.1, n=8):
+    y = y0
+    for i in range(n):
+        y = y + h * f(y, i * h)
+    return y
+
+
+def rk4(f, y0, h=0.1, n=5):
+    y = y0
+    for _ in range(n):
+        k1 = f(y)
+        k2 = f(y + 0.5 * h * k1)
+        k3 = f(y + 0.5 * h * k2)
+        k4 = f(y + h * k3)
+        y = y + h / 6.0 * (k1 + 2 * k2 + 2 * k3 + k4)
+    return y
+
+
+def solved_by_euler(model, y0):
+    return np.sum(euler(model.rhs, y0) ** 2)
+
+
+def solved_by_rk4_keyword(model, y0):
+    return np.sum(rk4(f=model.rhs, y0=y0))
+
+
+def bound_to_a_name(model, y0):
+    f = model.rhs
+    y = y0
+    for _ in range(4):
+        y = y + 0.2 * f(y)
+    return np.sum(y)
+
+
+def made_inside(k, y0):
+    model = Decay(k)
+    return solved_by_euler(model, y0) + np.sum(model.k)
+
+
+@pytest.mark.parametrize("fn", [solved_by_euler, solved_by_rk4_keyword, bound_to_a_name])
+def test_a_bound_method_handed_to_a_solver(rng, fn):
+    k, y0 = rng.rand(3) + 0.5, rng.randn(3)
+    model = Decay(k.copy())
+    plain_model = Decay(k.copy())
+    value, (g_model, g_y0) = ad.value_and_grad(fn, wrt=(0, 1))(model, y0)
+    assert value == fn(plain_model, y0) and model.calls == plain_model.calls  # (its side effect)
+    np.testing.assert_allclose(g_model.k, fd_grad(lambda k_: fn(Decay(k_), y0), [k], 0),
+                               rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g_y0, fd_grad(lambda y: fn(Decay(k), y), [y0], 0),
+                               rtol=1e-6, atol=1e-9)
+
+
+def test_a_bound_method_of_an_object_made_inside(rng):
+    check_all_modes(made_inside, (rng.rand(3) + 0.5, rng.randn(3)), wrt=(0, 1))
+
+
+def rebound_after_binding(model, y0):
+    f = model.rhs
+    model = Decay(2.0 * model.k)  # (f is still bound to the first object)
+    return np.sum(f(y0) + model.rhs(y0))
+
+
+def test_a_bound_method_whose_name_is_rebound_is_right_or_refused(rng):
+    k, y0 = rng.rand(3) + 0.5, rng.randn(3)
+    try:
+        got = ad.grad(rebound_after_binding)(Decay(k), y0)
+    except ad.AdError as e:
+        assert "rhs" in str(e) or "model" in str(e), e
+        return
+    np.testing.assert_allclose(got.k, fd_grad(lambda k_: rebound_after_binding(Decay(k_), y0),
+                                              [k], 0), rtol=1e-6)
