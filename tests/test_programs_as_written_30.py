@@ -151,3 +151,30 @@ def test_a_bound_method_whose_name_is_rebound_is_right_or_refused(rng):
         return
     np.testing.assert_allclose(got.k, fd_grad(lambda k_: rebound_after_binding(Decay(k_), y0),
                                               [k], 0), rtol=1e-6)
+
+
+class Integrator:
+    def __init__(self, h, n):
+        self.h, self.n = h, n
+
+    def __call__(self, f, y0):
+        return self.run(f, y0)
+
+    def run(self, f, y0):
+        y = y0
+        for _ in range(self.n):
+            y = y + self.h * f(y)
+        return y
+
+
+def through_a_callable_object(model, y0, integrator):
+    return np.sum(integrator(model.rhs, y0) ** 2) + np.sum(integrator.run(model.rhs, y0))
+
+
+def test_a_bound_method_handed_to_a_callable_object_or_its_method(rng):
+    k, y0 = rng.rand(3) + 0.5, rng.randn(3)
+    g_model, g_y0 = ad.grad(through_a_callable_object, wrt=(0, 1))(Decay(k), y0, Integrator(0.1, 4))
+    def plain(k_, y):
+        return through_a_callable_object(Decay(k_), y, Integrator(0.1, 4))
+    np.testing.assert_allclose(g_model.k, fd_grad(plain, [k, y0], 0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g_y0, fd_grad(plain, [k, y0], 1), rtol=1e-6, atol=1e-9)

@@ -13,7 +13,6 @@ import gast
 
 from ..ir import assign, children, const, copy_tree, if_, is_constant_default, name, walk
 from ..parse import is_library_function
-from ..resolve import MISSING
 
 
 def lambda_def(label: str, lam, like):
@@ -65,7 +64,8 @@ class LocalFunctions:
                 parent.value = lam
 
     def hands_on_method(self, node, parent, s) -> bool:
-        """Whether ``node`` is ``obj.attr`` given to a function of the user's or assigned."""
+        """Whether ``node`` is ``obj.attr`` given to a function of the user's (or a method or
+        callable object of a known class of the user's) or assigned."""
         if not (isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load)):
             return False
         if isinstance(parent, gast.Assign):
@@ -77,9 +77,19 @@ class LocalFunctions:
                          and any(k is parent for k in c.keywords)), None)
         elif not (isinstance(parent, gast.Call) and any(a is node for a in parent.args)):
             return False
-        fn = self.resolver.resolve(call.func) if call is not None else MISSING
-        return (isinstance(call.func, gast.Name) and call.func.id in self.local_fns) or (
-            isinstance(fn, types.FunctionType) and not is_library_function(fn))
+        if call is None:
+            return False
+        func = call.func
+        if isinstance(func, gast.Name) and func.id in self.local_fns:
+            return True
+        if isinstance(func, gast.Name) and func.id in self.object_classes:  # (integrator(f, z))
+            fn = inspect.getattr_static(self.object_classes[func.id], "__call__", None)
+        elif isinstance(func, gast.Attribute) and isinstance(func.value, gast.Name) \
+                and func.value.id in self.object_classes:  # (solver.run(f, z))
+            fn = inspect.getattr_static(self.object_classes[func.value.id], func.attr, None)
+        else:
+            fn = self.resolver.resolve(func)
+        return isinstance(fn, types.FunctionType) and not is_library_function(fn)
 
     def method_lambda(self, node):
         """``lambda a0, ...: obj.m(a0, ...)`` for ``node`` ``obj.m`` (see ``methods_as_lambdas``),
