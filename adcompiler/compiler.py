@@ -128,7 +128,7 @@ def _stage(fn, arg_kinds=None, fuse=True, by_identity=False):
                                              param_names(parsed.tree), arg_kinds))
     ctx.returned_classes, ctx.sure_dicts = fdef.ad_returned_classes, fdef.ad_sure_dicts
     ctx.list_classes, ctx.class_attributes = fdef.ad_list_classes, fdef.ad_class_attributes
-    ctx.namedtuples = fdef.ad_namedtuples
+    ctx.namedtuples, ctx.inlined_globals = fdef.ad_namedtuples, fdef.ad_inlined_globals
     ctx.argument_containers = {p: k for p, k in zip(param_names(parsed.tree), arg_kinds or ())
                                if isinstance(k, tuple) and k[0] == CONTAINER}
     if fuse:

@@ -263,6 +263,31 @@ def test_redefined_callee_regenerates(tmp_path):
     assert "helper_at_compile" in df.source
 
 
+@pytest.mark.parametrize("helper, again, want", [
+    ("def helper(u):\n    u *= 2.0\n    return u\n", "u *= 3.0", 3.0),  # (writes: inlined)
+    ("class Scale:\n    def __init__(self, c):\n        self.c = c * 2.0\n",
+     "self.c = c * 3.0", 3.0)])
+def test_a_redefined_inlined_callee_or_class_regenerates(tmp_path, helper, again, want):
+    """Callees the generated code inlines (a helper writing into its argument, a class's
+    ``__init__``) are checked on entry as called ones are: redefined, the code is made again
+    (it once kept the old one: a silent wrong gradient)."""
+    src = tmp_path / "inlined_cells.py"
+    body = "    y = x * 1.0\n    return np.sum(helper(y))\n" if "def helper" in helper else \
+        "    return np.sum(x * Scale(1.0).c)\n"
+    src.write_text("import numpy as np\n\n" + helper + "\n\ndef f(x):\n" + body)
+    ns = {}
+    exec(compile(src.read_text(), str(src), "exec"), ns)
+    df = ad.grad(ns["f"])
+    np.testing.assert_allclose(df(np.ones(2)), [2.0, 2.0])
+    src.write_text(src.read_text() + "\n" + helper.replace(
+        "u *= 2.0" if "def helper" in helper else "self.c = c * 2.0", again))
+    import linecache
+    linecache.checkcache(str(src))
+    exec(compile(src.read_text(), str(src), "exec"), ns)
+    np.testing.assert_allclose(df(np.ones(2)), [want, want])
+    np.testing.assert_allclose(ad.jvp(ns["f"], (np.ones(2),), (np.ones(2),))[1], 2 * want)
+
+
 def shared_adjoint(x, y):
     return np.sum(np.sin(x + y))
 

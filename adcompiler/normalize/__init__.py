@@ -115,6 +115,7 @@ def _note_classes(out, norm, params):
     made here and of the objects their attributes hold (callees given them are told the
     classes), and the names sure to hold dicts."""
     out.ad_returned_classes = {n: c for n, c in norm.object_classes.items() if n not in params}
+    out.ad_inlined_globals = dict(norm.inlined_globals)
     out.ad_list_classes = {n: c for n, c in norm.list_classes.items() if n not in params}
     out.ad_namedtuples = {n: c for n, c in norm.namedtuples.items() if n not in params}
     out.ad_class_attributes = {k: c for k, c in norm.class_attributes.items()

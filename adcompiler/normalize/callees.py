@@ -278,9 +278,11 @@ class Callees:
                 or fn.__code__.co_filename != self.loc.filename \
                 or any(isinstance(a, gast.Starred) for a in args) \
                 or any(k.arg is None for k in call.keywords) \
-                or not (always or effects.written_parameters(fn, nested=nested)
-                        or self.passes_a_local_function(call)) \
                 or fn.__qualname__ in self.inlining:
+            return None
+        wanted = always or effects.written_parameters(fn, nested=nested) \
+            or self.passes_a_local_function(call)
+        if not (wanted or _one_expression(fn)):
             return None
         try:
             parsed = parse_function(fn)
@@ -325,6 +327,18 @@ def _orders_differ(cls) -> bool:
 
 
 _LITERALS = (int, float, bool, str, type(None))
+
+
+def _one_expression(fn) -> bool:
+    """Whether ``fn``'s body is ``return <expression>`` (``sigmoid``, ``relu``): inlined, its
+    result's shape is known where it is used, and no call of generated code is made for it."""
+    try:
+        body = parse_function(fn).tree.body
+    except AdError:
+        return False
+    if body and isinstance(body[0], gast.Expr) and isinstance(body[0].value, gast.Constant):
+        body = body[1:]  # (a docstring)
+    return len(body) == 1 and isinstance(body[0], gast.Return) and body[0].value is not None
 
 
 def literal_defaults(fn, args):

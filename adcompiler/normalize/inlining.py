@@ -5,6 +5,7 @@ its statements flattened where the call is (``inline_def``).
 """
 from __future__ import annotations
 
+import inspect
 import types
 
 import gast
@@ -30,6 +31,7 @@ class Inlining:
         """Inline a call to the module-level function ``parsed`` (see ``writing_callee``), its
         statements moved to where they sit in the file as this function's are; with ``target``,
         what it returns is bound to that name (nothing returned)."""
+        self.note_inlined_global(call.func, parsed.fn)
         tree = copy_tree(parsed.tree)
         owner = parsed.cells.get("__class__")
         if owner is not None:  # (super(__class__, self) of a method: its class, by name here)
@@ -46,6 +48,16 @@ class Inlining:
                 if getattr(n, attr, None) is not None:
                     setattr(n, attr, getattr(n, attr) + shift)
         return self.inline_def(tree, call, s, target)
+
+    def note_inlined_global(self, func, fn) -> None:
+        """Remember the global name ``func`` (a call's callee) when it denotes ``fn`` or the
+        class whose ``__init__`` is ``fn`` (see ``inlined_globals``)."""
+        if not isinstance(func, gast.Name) or func.id in self.resolver.locals | self.temps:
+            return
+        value = self.resolver.parsed.globals.get(func.id)
+        if value is fn or (isinstance(value, type)
+                           and inspect.getattr_static(value, "__init__", None) is fn):
+            self.inlined_globals[func.id] = value
 
     def inline(self, call, s):
         """Inline a call to a nested def or lambda: its locals get fresh names, its free names

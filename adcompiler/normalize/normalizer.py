@@ -80,6 +80,9 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
         self.filled_classes: dict = {}
         self.growing: set = set()  # names of lists the function may add entries to
         self.inlining: list = []
+        # global name -> the function (or class) it denoted when a call of it was inlined: the
+        # generated code checks on entry that the name still denotes it (a re-run notebook cell)
+        self.inlined_globals: dict = {}
         # parameter -> class of an object argument the body never rebinds (its methods known)
         self.object_classes: dict = {}
         # names of objects of a known class a called function returned (``note_result_class``)

@@ -176,10 +176,9 @@ class RuntimeChecks(PlainCallChecks):
         # (a name the user may bind again, or an argument: m.f of Model.f = other)
         outer = set(parsed.globals) | set(parsed.cells) | {
             p.id for p in a.posonlyargs + a.args + a.kwonlyargs}
-        for plan in self.plan.plans.values():
-            if plan.guard is None:
-                continue
-            func, obj = plan.guard
+        inlined = [(name(n), obj) for n, obj in getattr(self.ctx, "inlined_globals", {}).items()
+                   if n not in self.ctx.resolver.locals]  # (inlined: no call to guard)
+        for func, obj in [p.guard for p in self.plan.plans.values() if p.guard] + inlined:
             text = gast.unparse(func).strip()
             root = func
             while isinstance(root, gast.Attribute):

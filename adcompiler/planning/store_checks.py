@@ -88,7 +88,8 @@ class StoreChecks:
                      and not self.rebound_before_read(v, s)}
             viewers = sorted({v for v in views if not self.given_an_earlier_array(v, var, s)}
                              | {v for v in self.holders_seeing(var, s)
-                                if not self.given_an_earlier_array(v, var, s, holder=True)})
+                                if not self.given_an_earlier_array(v, var, s, holder=True)
+                                and not self.rebound_before_read(v, s)})
         if holder is not None:  # (x of obj.attr or d[k]: a list or dict, maybe, held elsewhere too)
             viewers = sorted(set(viewers) | set(self.list_sharers(var, s))
                              | self.held_memory_read_after(var, holder, s))
