@@ -13,6 +13,9 @@ its axis is subtracted. As a whole the adjoint of ``a`` is ``g - p * sum(g)``. T
 ``q = np.log(p)`` becomes ``q = log_softmax(p, a, axis=1)``: the same value (``np.log(p)``),
 differentiated w.r.t. ``a`` by that rule and not through ``p``. Every other use of ``e``, ``p``,
 ``m`` keeps its own derivative, so nothing else changes.
+
+Likewise the sigmoid ``s = 1 / (1 + np.exp(-z))`` becomes ``s = logistic(d, z)`` (``d`` the
+denominator, the same value), differentiated w.r.t. ``z`` from its value, ``g * s * (1 - s)``.
 """
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ class _Fuser:
     def __init__(self, ctx, stores):
         self.ctx = ctx
         self.stores = stores
-        self.helper = None
+        self.helpers: dict = {}  # runtime helper -> its name in generated code
 
     def blocks(self, body):
         for s in body:
@@ -69,6 +72,7 @@ class _Fuser:
             ):
                 defs[s.targets[0].id] = i
                 self.log_softmax(body, i, defs)
+                self.logistic(body, i, defs)
 
     # -- matching ---------------------------------------------------------------------------------
 
@@ -142,13 +146,43 @@ class _Fuser:
         if any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == wrt
                for st in body[first:i] for n in walk(st)):
             return  # rebound in between: its adjoint at this point is another value's
-        s.value = gast.Call(func=gast.Name(id=self.helper_name(), ctx=gast.Load(), annotation=None,
+        s.value = gast.Call(func=gast.Name(id=self.bound("log_softmax"), ctx=gast.Load(),
+                                           annotation=None,
                                            type_comment=None),
                             args=[p,
                                   gast.Name(id=wrt, ctx=gast.Load(), annotation=None,
                                             type_comment=None)],
                             keywords=[gast.keyword(arg="axis",
                                                 value=gast.Constant(value=axis, kind=None))])
+
+    def logistic(self, body, i, defs):
+        """``s = 1 / d`` with ``d = 1 + e``, ``e = np.exp(n)``, ``n = -z``: ``s = logistic(d, z)``
+        (the same value; its derivative w.r.t. ``z`` from ``s``, three operations where the chain
+        takes five and keeps ``e`` and ``d``)."""
+        s = body[i]
+        if not (isinstance(s.value, gast.BinOp) and isinstance(s.value.op, gast.Div)
+                and _constant(s.value.left) == 1):
+            return
+        total, at_d = self.defined(body, defs, s.value.right, i)
+        if not (isinstance(total, gast.BinOp) and isinstance(total.op, gast.Add)):
+            return
+        one, e = (total.left, total.right) if _constant(total.left) == 1 else \
+            (total.right, total.left)
+        exp, at_e = self.defined(body, defs, e, at_d)
+        if _constant(one) != 1 or not self.is_call_to(exp, _EXP):
+            return
+        negated, first = self.defined(body, defs, exp.args[0], at_e)
+        if not (isinstance(negated, gast.UnaryOp) and isinstance(negated.op, gast.USub)
+                and isinstance(negated.operand, gast.Name)):
+            return
+        z = negated.operand.id
+        if any(isinstance(n, gast.Name) and isinstance(n.ctx, gast.Store) and n.id == z
+               for st in body[first:i] for n in walk(st)):
+            return  # (rebound in between)
+        s.value = gast.Call(func=gast.Name(id=self.bound("logistic"), ctx=gast.Load(),
+                                           annotation=None, type_comment=None),
+                            args=[s.value.right, gast.Name(id=z, ctx=gast.Load(), annotation=None,
+                                                           type_comment=None)], keywords=[])
 
     def unshifted(self, body, defs, z, axis, before):
         """``(a, position of m)`` when ``z = a - m`` with ``m`` a reduction of ``a`` constant along
@@ -171,11 +205,12 @@ class _Fuser:
             return z, before
         return a, at_m
 
-    def helper_name(self):
-        if self.helper is None:
-            self.helper = self.ctx.bind("log_softmax", runtime.log_softmax)
-            self.ctx.resolver.imported[self.helper] = runtime.log_softmax
-        return self.helper
+    def bound(self, helper):
+        """The name generated code calls the runtime's ``helper`` by."""
+        if helper not in self.helpers:
+            self.helpers[helper] = self.ctx.bind(helper, getattr(runtime, helper))
+            self.ctx.resolver.imported[self.helpers[helper]] = getattr(runtime, helper)
+        return self.helpers[helper]
 
 
 _UNKNOWN = object()

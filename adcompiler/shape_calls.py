@@ -32,8 +32,8 @@ class HelperShapes:
         would return it unchanged; any other callee's result is ``UNKNOWN``."""
         if obj is runtime.sum_keepdims and len(args) == 2:
             return node, self.summed_keepdims(args[0], node.args[1])
-        if obj is runtime.log_softmax and args:
-            return node, self.elementwise(args[0])  # np.log(p)
+        if (obj is runtime.log_softmax or obj is runtime.logistic) and args:
+            return node, self.elementwise(args[0])  # np.log(p), 1.0 / d
         if obj is runtime.unbroadcast and len(args) == 2:
             return _resolved_unbroadcast(node, *args)
         if obj is runtime.shape_of and args:

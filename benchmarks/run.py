@@ -1,7 +1,7 @@
 """Benchmark: generated gradients against hand-written NumPy gradients (and autograd / JAX /
 PyTorch eager when installed). Run from the repository root:
 
-    python benchmarks/run.py [--quick] [--json benchmarks/results.json]
+    python benchmarks/run.py [--quick] [--only TEXT] [--json benchmarks/results.json]
 
 Every gradient is first checked against the hand-written one and against central finite
 differences along a random direction; a wrong gradient is reported as WRONG and not timed.
@@ -111,9 +111,14 @@ def frameworks():
     return found
 
 
-def run(quick=False):
+def selected(only=None):
+    """The workloads (those whose name has the text ``only``, when given)."""
+    return [w for w in workloads() if not only or only.lower() in w.name.lower()]
+
+
+def run(quick=False, only=None):
     rows = []
-    for w in workloads():
+    for w in selected(only):
         args = w.make_args()
         many = len(w.wrt) > 1
         row = {"name": w.name, "kind": w.kind}
@@ -147,7 +152,7 @@ def run(quick=False):
     # Frameworks are imported only now: JAX's thread pool would otherwise compete for the cores
     # while adcompiler and the hand-written gradients are timed.
     others = frameworks()
-    for w, row in zip(workloads(), rows):
+    for w, row in zip(selected(only), rows):
         args = w.make_args()
         many = len(w.wrt) > 1
         hand = w.hand(*args)
@@ -216,9 +221,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--json", default=None, help="write results as JSON to this file")
+    parser.add_argument("--only", default=None, help="the workloads whose name has this text")
     args = parser.parse_args(argv)
     gen, overhead, direct = compile_times()  # before any framework is imported
-    rows, others = run(args.quick)
+    rows, others = run(args.quick, args.only)
     head = ["workload", "forward", "hand grad", "adcompiler", "ratio", "target",
             "grad/fwd"] + others
     print("| " + " | ".join(head) + " |")

@@ -180,6 +180,90 @@ def newton_sqrt_hand(x):
     return (dx + dy,)
 
 
+def rnn_layer(x, h0, Wx, Wh, b):
+    """A course's RNN layer: the time loop writes a hidden-state buffer ``h[:, t, :]``."""
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = np.zeros((N, T, H))
+    prev = h0
+    for t in range(T):
+        prev = np.tanh(x[:, t, :] @ Wx + prev @ Wh + b)
+        h[:, t, :] = prev
+    return np.sum(h * h)
+
+
+def rnn_layer_hand(x, h0, Wx, Wh, b):
+    N, T, D = x.shape
+    h = np.zeros((N, T, h0.shape[1]))
+    prev = h0
+    for t in range(T):
+        prev = np.tanh(x[:, t, :] @ Wx + prev @ Wh + b)
+        h[:, t, :] = prev
+    dh = 2.0 * h
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dprev = np.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        ht = h[:, t, :]
+        da = (dh[:, t, :] + dprev) * (1.0 - ht * ht)
+        dWx += x[:, t, :].T @ da
+        dWh += (h[:, t - 1, :] if t > 0 else h0).T @ da
+        db += da.sum(axis=0)
+        dprev = da @ Wh.T
+    return dWx, dWh, db
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def lstm_layer(x, h0, Wx, Wh, b):
+    """A course's LSTM layer: four gates sliced out of one product, a hidden-state buffer."""
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = np.zeros((N, T, H))
+    prev_h, prev_c = h0, np.zeros_like(h0)
+    for t in range(T):
+        a = x[:, t, :] @ Wx + prev_h @ Wh + b
+        i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+        o, g = sigmoid(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])
+        prev_c = f * prev_c + i * g
+        prev_h = o * np.tanh(prev_c)
+        h[:, t, :] = prev_h
+    return np.sum(h * h)
+
+
+def lstm_layer_hand(x, h0, Wx, Wh, b):
+    N, T, D = x.shape
+    H = h0.shape[1]
+    h = np.zeros((N, T, H))
+    prev_h, prev_c = h0, np.zeros_like(h0)
+    cache = []
+    for t in range(T):
+        a = x[:, t, :] @ Wx + prev_h @ Wh + b
+        i, f = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+        o, g = sigmoid(a[:, 2 * H:3 * H]), np.tanh(a[:, 3 * H:])
+        c = f * prev_c + i * g
+        tc = np.tanh(c)
+        cache.append((prev_h, prev_c, i, f, o, g, tc))
+        prev_h, prev_c = o * tc, c
+        h[:, t, :] = prev_h
+    dh = 2.0 * h
+    dWx, dWh, db = np.zeros_like(Wx), np.zeros_like(Wh), np.zeros_like(b)
+    dnext_h, dnext_c = np.zeros_like(h0), np.zeros_like(h0)
+    for t in range(T - 1, -1, -1):
+        ph, pc, i, f, o, g, tc = cache[t]
+        dnh = dh[:, t, :] + dnext_h
+        dc = dnext_c + dnh * o * (1.0 - tc * tc)
+        dnext_c = dc * f
+        da = np.hstack((dc * g * i * (1.0 - i), dc * pc * f * (1.0 - f),
+                        dnh * tc * o * (1.0 - o), dc * i * (1.0 - g * g)))
+        dWx += x[:, t, :].T @ da
+        dWh += ph.T @ da
+        db += da.sum(axis=0)
+        dnext_h = da @ Wh.T
+    return dWx, dWh, db
+
+
 T_C = np.array([0.5, 14.0, 15.0, 28.0, 11.0, 8.0, 3.0, -4.0, 6.0, 13.0, 21.0])
 T_U = np.array([35.7, 55.9, 58.2, 81.9, 56.3, 48.9, 33.9, 21.8, 48.4, 60.4, 68.4])
 
@@ -210,6 +294,11 @@ def workloads():
     T, H = 50, 32
     rnn_args = (rng.randn(H, H) * 0.2, rng.randn(H, H) * 0.2, rng.randn(T, H), np.zeros(H))
     lse_args = (rng.randn(100),)
+    N, T2, D, H2 = 8, 20, 16, 32
+    layer_args = (rng.randn(N, T2, D), rng.randn(N, H2) * 0.1, rng.randn(D, H2) * 0.2,
+                  rng.randn(H2, H2) * 0.2, rng.randn(H2) * 0.1)
+    lstm_args = (rng.randn(N, T2, D), rng.randn(N, H2) * 0.1, rng.randn(D, 4 * H2) * 0.2,
+                 rng.randn(H2, 4 * H2) * 0.2, rng.randn(4 * H2) * 0.1)
     mlp4, mlp64 = mlp_args(4, 784, 256, 10), mlp_args(64, 784, 256, 10)
     mlp64_f32 = tuple(a.astype(np.float32) for a in mlp64)
     relu_f32 = (mlp64_f32[0], mlp64_f32[2], mlp64_f32[4], rng.randn(64, 10).astype(np.float32))
@@ -227,6 +316,10 @@ def workloads():
         Workload("ReLU MLP batch 64, float32", relu_mlp, lambda: relu_f32, (0, 1), relu_mlp_hand,
                  tol=1e-3),
         Workload("RNN T=50 hidden 32", rnn, lambda: rnn_args, (0, 1), rnn_hand, "loop"),
+        Workload("RNN layer, h[:, t, :] buffer, 8x20x32", rnn_layer, lambda: layer_args,
+                 (2, 3, 4), rnn_layer_hand, "loop"),
+        Workload("LSTM layer, h[:, t, :] buffer, 8x20x32", lstm_layer, lambda: lstm_args,
+                 (2, 3, 4), lstm_layer_hand, "loop"),
         Workload("logsumexp loop n=100", logsumexp_loop, lambda: lse_args, (0,),
                  logsumexp_loop_hand, "loop"),
         Workload("Newton sqrt (while)", newton_sqrt, lambda: (7.0,), (0,), newton_sqrt_hand,

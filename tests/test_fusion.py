@@ -1,9 +1,10 @@
-"""Composites differentiated as a whole (adcompiler/fusion.py): the log of a softmax, written the
-ways people write it. Each is checked against finite differences, for the code it produces, and
-for the cases where the rewrite must not apply (or must not drop the shift's gradient)."""
+"""Composites differentiated as a whole (adcompiler/fusion.py): the log of a softmax and the
+sigmoid, written the ways people write them. Each is checked against finite differences, for the
+code it produces, and for the cases where the rewrite must not apply (or must not drop the shift's
+gradient)."""
 import numpy as np
 import pytest
-from conftest import assert_grad, fd_grad
+from conftest import assert_grad, check_all_modes, fd_grad
 
 import adcompiler as ad
 
@@ -190,3 +191,52 @@ def test_reverse_over_reverse_hessian(rng):
     H = ad.hessian(xent, mode="reverse")(logits, onehot)
     for i, j in [(0, 0), (1, 3), (2, 2)]:
         np.testing.assert_allclose(H[i, j], fd_grad(lambda x: grad(x, onehot)[i, j], (logits,), 0), rtol=1e-5, atol=1e-7)
+
+
+# -- the sigmoid written 1 / (1 + exp(-z)) --------------------------------------------------
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def logistic_regression(w, X, y):
+    p = sigmoid(X @ w)
+    return -np.mean(y * np.log(p) + (1 - y) * np.log(1 - p))
+
+
+def sigmoid_parts_reused(w, X):
+    a = X @ w
+    e = np.exp(-a)
+    d = e + 1  # (the other order, an int one, and e and d read again: their own derivatives)
+    s = 1 / d
+    return np.sum(s * e) + np.sum(np.log(d)) + np.sum(s ** 3)
+
+
+def sigmoid_of_a_rebound_name(w, X):
+    a = X @ w
+    n = -a
+    a = a * 2.0  # (z is bound again before the quotient: not the sigmoid of this a)
+    return np.sum(1.0 / (1.0 + np.exp(n)) * a)
+
+
+def sigmoid_of_a_number(x, y):
+    return 1.0 / (1.0 + np.exp(-x * y)) + x
+
+
+@pytest.mark.parametrize("fn, fused", [(logistic_regression, 1), (sigmoid_parts_reused, 1),
+                                       (sigmoid_of_a_rebound_name, 0)])
+def test_a_sigmoid_written_out_is_differentiated_from_its_value(rng, fn, fused):
+    X = rng.randn(6, 3)
+    args = (rng.randn(3), X) + ((rng.rand(6) > 0.5).astype(float),) * (fn is logistic_regression)
+    src = ad.source(fn, 0, args=args)
+    assert src.count("logistic(") == 2 * fused, src  # (the call and its comment)
+    check_all_modes(fn, args, wrt=(0, 1))
+
+
+def test_a_sigmoid_of_numbers_and_float32(rng):
+    check_all_modes(sigmoid_of_a_number, (0.3, -1.7), wrt=(0, 1))
+    w32, X32 = rng.randn(3).astype(np.float32), rng.randn(6, 3).astype(np.float32)
+    g = ad.grad(sigmoid_parts_reused)(w32, X32)
+    assert g.dtype == np.float32
+    np.testing.assert_allclose(g, ad.grad(sigmoid_parts_reused)(w32.astype(float),
+                                                                X32.astype(float)), rtol=1e-4)

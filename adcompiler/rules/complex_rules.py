@@ -57,7 +57,7 @@ NOT_LINEAR = ["tolist"]  # (linear entries that are not over the complex field)
 RUNTIME_REAL_ONLY = [elementwise.dpow_exponent, elementwise.real_adjoint,
                      containers.sorted_back, containers.dselect, shapes.sort_back,
                      shapes.partition_back, polynomials.interp_fp_back,
-                     polynomials.interp_xp_back, runtime.log_softmax]
+                     polynomials.interp_xp_back, runtime.log_softmax, runtime.logistic]
 VARIES = [np.sign]  # (no gradient for real values: z / |z| for complex ones)
 
 _ABS = ({"x": "np.real(g) * conj_sign(x)"}, "np.real(conj_sign(x) * t_x)")

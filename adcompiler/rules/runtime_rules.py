@@ -130,6 +130,9 @@ D(records.fields_dict, "b", "fields_dict_back(g, b)", jvp="fields_dict_jvp(b, t_
 # the log of a softmax: the Jacobian w.r.t. the logits is I - p 1^T along the axis (fusion.py)
 D(rt.log_softmax, "p, z, axis=None", z="g - p * sum_keepdims(g, axis)",
   jvp="t_z - sum_keepdims(p * t_z, axis)", zero=("p", "axis"), like="p")
+# a sigmoid written 1 / (1 + exp(-z)): its derivative from its value (fusion.py)
+D(rt.logistic, "d, z", z="g * ans * (1.0 - ans)", jvp="t_z * ans * (1.0 - ans)", zero=("d",),
+  like="d")
 D(rt.sum_keepdims, "v, axis", "unreduce(g, v, axis, True)", jvp="sum_keepdims(t_v, axis)",
   zero=("axis",))
 D(shapes.transpose_back, "v, axes", jvp="transpose_back(t_v, axes)")

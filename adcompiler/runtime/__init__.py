@@ -120,6 +120,7 @@ from .core import (
     key_order,
     key_pick,
     log_softmax,
+    logistic,
     matmul,
     nonzero,
     product_adjoint,
@@ -197,7 +198,8 @@ MODULES = (core, adjoints, writes, batching, checks, objects, shared_objects, ca
 
 __all__ = [
     # core
-    "unbroadcast", "shape_of", "log_softmax", "above", "sum_keepdims", "key_order", "key_pick",
+    "unbroadcast", "shape_of", "log_softmax", "logistic", "above", "sum_keepdims", "key_order",
+    "key_pick",
     "sum_product", "unreduce", "reduced_size", "unreduce_extreme", "matmul", "dot",
     "product_adjoint", "dot_adjoint", "dmatmul_left", "dmatmul_right", "nonzero", "r_items",
     "c_items",

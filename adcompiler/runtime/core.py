@@ -134,6 +134,12 @@ def log_softmax(p, z, axis=None):
     return np.log(p)
 
 
+def logistic(d, z):
+    """``1.0 / d``, where ``d = 1.0 + np.exp(-z)`` (a sigmoid as people write it, after
+    fusion.py): differentiated w.r.t. ``z`` as a whole, ``g * s * (1 - s)``, not through ``d``."""
+    return 1.0 / d
+
+
 def above(a, b):
     """1 where ``a > b``, 1/2 where ``a == b``, else 0: the share of ``a`` in the derivative of
     ``np.maximum(a, b)``, as floats in the precision of ``a`` and ``b`` (a bool mask times 0.5
