@@ -178,3 +178,18 @@ def test_a_bound_method_handed_to_a_callable_object_or_its_method(rng):
         return through_a_callable_object(Decay(k_), y, Integrator(0.1, 4))
     np.testing.assert_allclose(g_model.k, fd_grad(plain, [k, y0], 0), rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(g_y0, fd_grad(plain, [k, y0], 1), rtol=1e-6, atol=1e-9)
+
+
+def clipped(x, lo):
+    return np.sum(np.clip(x, min=lo, max=0.8) ** 2) + np.sum(np.clip(x, -0.2, 0.5) * x)
+
+
+def clipped_mixing_spellings(x):
+    return np.sum(np.clip(x, -0.2, max=0.5))  # (NumPy raises: a_min by position, max by name)
+
+
+@pytest.mark.skipif(np.lib.NumpyVersion(np.__version__) < "2.1.0", reason="min=/max= of NumPy 2.1")
+def test_clip_with_the_keywords_of_numpy_2_1(rng):
+    check_all_modes(clipped, (np.array([-1.0, -0.3, 0.1, 0.6, 1.2]), -0.5), wrt=(0, 1))
+    with pytest.raises(ad.AdError, match="np.clip"):
+        ad.grad(clipped_mixing_spellings)(np.array([-1.0, 0.1, 1.2]))

@@ -24,6 +24,7 @@ class Calls:
     def call(self, node, s):
         """Flatten the call ``node``: inlined, rewritten by the step that covers it, or a call of
         atoms."""
+        self.methods_as_lambdas(node)  # (euler(model.rhs, y0))
         if isinstance(node.func, gast.Name) and node.func.id in self.local_fns:
             return self.inline(node, s)
         effect = self.known_isinstance(node) or self.check_generator_arguments(node, s) \

@@ -11,7 +11,7 @@ import types
 
 import gast
 
-from ..ir import assign, children, const, copy_tree, if_, is_constant_default, name, walk
+from ..ir import assign, const, copy_tree, if_, is_constant_default, name, walk
 from ..parse import is_library_function
 
 
@@ -37,48 +37,20 @@ class LocalFunctions:
         self.local_fns[label] = lambda_def(label, fn, s)
         return name(label)
 
-    def methods_as_lambdas(self, s) -> None:
-        """In statement ``s`` (not the statements it holds), ``obj.method`` handed to a function
-        of the user's (``euler(model.rhs, y0)``) or bound to a name (``f = model.rhs``) becomes
-        ``lambda y: obj.method(y)``: called, or inlined with its callee, as the method call it
-        stands for, whose adjoint is the object's. Only for an object of a known class that the
-        name holds all along (what the bound method is bound to) and a plain method of that
-        class with positional parameters of constant defaults."""
-        def parents():
-            stack = [(c, s) for c in children(s) if not isinstance(c, gast.stmt)]
-            while stack:
-                node, parent = stack.pop()
-                yield node, parent
-                if not isinstance(node, (gast.Lambda, gast.FunctionDef, gast.ClassDef)):
-                    stack.extend((c, node) for c in children(node))
-        for node, parent in list(parents()):
-            lam = self.method_lambda(node) if self.hands_on_method(node, parent, s) else None
-            if lam is None:
-                continue
-            for field in ("args", "values"):  # (the call's arguments, or the assigned value)
-                items = getattr(parent, field, None)
-                if isinstance(items, list) and any(v is node for v in items):
-                    items[[id(v) for v in items].index(id(node))] = lam
-            if isinstance(parent, gast.keyword) or (isinstance(parent, gast.Assign)
-                                                    and parent.value is node):
-                parent.value = lam
+    def methods_as_lambdas(self, call) -> None:
+        """``obj.method`` handed to a function of the user's (``euler(model.rhs, y0)``; a method
+        or a callable object of a known class of the user's too) becomes ``lambda y:
+        obj.method(y)``: inlined with its callee, as the method call it stands for, whose
+        adjoint is the object's (see ``method_lambda``)."""
+        if not self.calls_users_code(call):
+            return
+        call.args = [self.method_lambda(a) or a for a in call.args]
+        for k in call.keywords:
+            k.value = self.method_lambda(k.value) or k.value
 
-    def hands_on_method(self, node, parent, s) -> bool:
-        """Whether ``node`` is ``obj.attr`` given to a function of the user's (or a method or
-        callable object of a known class of the user's) or assigned."""
-        if not (isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load)):
-            return False
-        if isinstance(parent, gast.Assign):
-            return parent is s and parent.value is node and len(s.targets) == 1 \
-                and isinstance(s.targets[0], gast.Name)
-        call = parent
-        if isinstance(parent, gast.keyword):
-            call = next((c for c in walk(s) if isinstance(c, gast.Call)
-                         and any(k is parent for k in c.keywords)), None)
-        elif not (isinstance(parent, gast.Call) and any(a is node for a in parent.args)):
-            return False
-        if call is None:
-            return False
+    def calls_users_code(self, call) -> bool:
+        """Whether ``call`` calls a function of the user's, a local function, or a method or
+        the ``__call__`` of an object of a known class of the user's."""
         func = call.func
         if isinstance(func, gast.Name) and func.id in self.local_fns:
             return True
@@ -92,8 +64,12 @@ class LocalFunctions:
         return isinstance(fn, types.FunctionType) and not is_library_function(fn)
 
     def method_lambda(self, node):
-        """``lambda a0, ...: obj.m(a0, ...)`` for ``node`` ``obj.m`` (see ``methods_as_lambdas``),
-        else None."""
+        """``lambda a0, ...: obj.m(a0, ...)`` for ``node`` ``obj.m`` (handed to a call, or bound
+        to a name: ``f = model.rhs``), else None. Only for an object of a known class that the
+        name holds all along (what the bound method is bound to) and a plain method of that
+        class with positional parameters of constant defaults."""
+        if not (isinstance(node, gast.Attribute) and isinstance(node.ctx, gast.Load)):
+            return None
         held = node.value.id if isinstance(node.value, gast.Name) else None
         cls = self.object_classes.get(held)
         if cls is None or (held not in self.parameters and held in self.bound_twice):

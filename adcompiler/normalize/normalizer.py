@@ -162,7 +162,6 @@ class Normalizer(Statements, ManagedBlocks, Stores, Loops, Expressions, Calls, C
         return body
 
     def stmt(self, s):
-        self.methods_as_lambdas(s)
         kind = type(s).__name__
         method = getattr(self, "stmt_" + kind, None)
         if method is None:

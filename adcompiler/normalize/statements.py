@@ -126,6 +126,8 @@ class Statements:
 
     def stmt_Assign(self, s):
         targets = s.targets
+        if len(targets) == 1 and isinstance(targets[0], gast.Name):
+            s.value = self.method_lambda(s.value) or s.value  # (f = model.rhs)
         if len(targets) == 1 and isinstance(targets[0], gast.Name) \
                 and isinstance(s.value, gast.Lambda) and targets[0].id not in self.temps:
             self.local_fns[targets[0].id] = self.defaults_now(

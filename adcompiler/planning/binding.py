@@ -91,8 +91,9 @@ class RuleBinding:
         if refused is not None:
             return refused
         sig = rule.signature
-        for k in keywords:
-            if k.arg is None or (k.arg not in sig.params and not sig.accepts_keywords):
+        for k in keywords:  # (np.clip(x, min=lo): a_min, as NumPy 2.0 spells it)
+            if k.arg is None or (sig.aliases.get(k.arg, k.arg) not in sig.params
+                                 and not sig.accepts_keywords):
                 return self.unhandled_plan(callee, operands, k.arg, k.value)
         bound = sig.bind(args, keywords)
         if bound is None:

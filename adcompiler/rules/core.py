@@ -64,6 +64,7 @@ class Signature:
     varargs: str | None = None
     keyword_only: tuple = ()
     accepts_keywords: bool = False  # (**kwargs: any keyword binds, as a parameter of its own)
+    aliases: dict = field(default_factory=dict)  # another name a keyword may have -> parameter
 
     @classmethod
     def parse(cls, text: str) -> "Signature":
@@ -94,9 +95,14 @@ class Signature:
             if self.accepts_keywords and k.arg is not None and k.arg not in bound:
                 bound[k.arg] = k.value
                 continue
-            if k.arg is None or k.arg not in self.params or k.arg in bound:
+            arg = self.aliases.get(k.arg, k.arg)
+            if arg is None or arg not in self.params or arg in bound:
                 return None
-            bound[k.arg] = k.value
+            bound[arg] = k.value
+        if any(k.arg in self.aliases for k in keywords) and any(
+                p in bound and p not in {self.aliases.get(k.arg) for k in keywords}
+                for p in self.aliases.values()):
+            return None  # (clip(x, lo, max=hi) mixes the two spellings: NumPy raises)
         for p in self.params:
             if p not in bound:
                 if p not in self.defaults:

@@ -73,7 +73,7 @@ D(np.select, "condlist, choicelist, default=0", None,
   jvp="select_choices_jvp(condlist, t_choicelist, t_default)",
   zero=("condlist",))
 E(np.clip, "a, a_min, a_max", "g * inside(a, a_min, a_max)", "g * np.less(a, a_min)",
-  "g * np.greater(a, a_max)")
+  "g * np.greater(a, a_max)").signature.aliases.update(min="a_min", max="a_max")  # (NumPy 2.1)
 E(np.fmax, "x1, x2", "g * above(x1, x2)", "g * above(x2, x1)")
 E(np.fmin, "x1, x2", "g * above(x2, x1)", "g * above(x1, x2)")
 E(np.nan_to_num, "x", "np.where(np.isfinite(x), g, 0.0)", selects=True)
