@@ -16,6 +16,7 @@ import gast
 import numpy as np
 
 from .. import effects, runtime
+from ..custom import user_rules
 from ..errors import AdError
 from ..ir import assign, const, name, walk
 from ..parse import parse_function
@@ -278,8 +279,8 @@ class Callees:
                 or fn.__code__.co_filename != self.loc.filename \
                 or any(isinstance(a, gast.Starred) for a in args) \
                 or any(k.arg is None for k in call.keywords) \
-                or fn.__qualname__ in self.inlining:
-            return None
+                or fn.__qualname__ in self.inlining or any(user_rules(fn)):
+            return None  # (a rule of the user's, ad.defvjp, is the function's derivative)
         wanted = always or effects.written_parameters(fn, nested=nested) \
             or self.passes_a_local_function(call)
         if not (wanted or _one_expression(fn)):
