@@ -42,24 +42,26 @@ def unwrap(fn):
         elif getattr(fn, "__adcompiler_derived__", False):
             return fn  # grad(f) is not f: its generated code is what gets differentiated
         elif hasattr(fn, "__wrapped__") and (
-            not isinstance(fn, types.FunctionType) or _forwards(fn)
+            _forwards(fn) if isinstance(fn, types.FunctionType)
+            else not isinstance(inspect.getattr_static(type(fn), "__call__", None),
+                                types.FunctionType)  # (lru_cache's; not a class of the user's)
         ):
             fn = fn.__wrapped__
         else:
             return fn
 
 
-def _forwards(wrapper) -> bool:
-    """Whether a ``functools.wraps`` wrapper returns what the wrapped function returns, unchanged
-    (``return fn(*args, **kwargs)``, or ``out = fn(*args, **kwargs); ...; return out`` around a
-    timer or a log line): then differentiating the wrapped function is differentiating it."""
+def _wrapper_tree(wrapper):
+    """``(tree, forwarding)`` of a ``functools.wraps`` wrapper taking ``*args``:
+    ``forwarding(node)`` says whether ``node`` is ``fn(*args, **kwargs)`` of the function it
+    wraps; None without source or ``*args``."""
     try:
         # (not __wrapped__)
         tree = gast.parse(textwrap.dedent(inspect.getsource(wrapper.__code__))).body[0]
     except (OSError, TypeError, SyntaxError, IndexError):
-        return False
+        return None
     if not isinstance(tree, gast.FunctionDef) or tree.args.vararg is None:
-        return False
+        return None
     inner = {name for name, value in zip(wrapper.__code__.co_freevars, wrapper.__closure__ or ())
              if value.cell_contents is wrapper.__wrapped__}
 
@@ -70,19 +72,43 @@ def _forwards(wrapper) -> bool:
                 and isinstance(node.args[0].value, gast.Name)
                 and node.args[0].value.id == tree.args.vararg.id
                 and all(k.arg is None for k in node.keywords))
-    results = set()
-    for node in gast.walk(tree):
-        if (
-            isinstance(node, gast.Assign)
-            and forwarding(node.value)
-            and isinstance(node.targets[0], gast.Name)
-        ):
-            results.add(node.targets[0].id)
-    stores = [n.id for n in gast.walk(tree) if isinstance(n, gast.Name)
-              and isinstance(n.ctx, gast.Store)]
-    returns = [n.value for n in gast.walk(tree) if isinstance(n, gast.Return)]
-    return bool(returns) and all(forwarding(r) or (isinstance(r, gast.Name) and r.id in results
-                                                    and stores.count(r.id) == 1) for r in returns)
+    return tree, forwarding
+
+
+def _forwards(wrapper) -> bool:
+    """Whether a ``functools.wraps`` wrapper only calls the wrapped function and returns what it
+    returns (``return fn(*args, **kwargs)``, or ``out = fn(*args, **kwargs); return out``): then
+    differentiating the wrapped function is differentiating it."""
+    found = _wrapper_tree(wrapper)
+    if found is None:
+        return False
+    tree, forwarding = found
+    body = tree.body[1:] if tree.body and isinstance(tree.body[0], gast.Expr) \
+        and isinstance(tree.body[0].value, gast.Constant) else tree.body  # (a docstring)
+    if len(body) == 1:  # return fn(*args, **kwargs)
+        return isinstance(body[0], gast.Return) and forwarding(body[0].value)
+    # out = fn(*args, **kwargs); return out. Anything more (a counter, a log line, a keyword
+    # set, an argument changed) is code of its own, which the plain call runs: the wrapper is
+    # then differentiated as the function it is
+    return len(body) == 2 and isinstance(body[0], gast.Assign) and forwarding(body[0].value) \
+        and len(body[0].targets) == 1 and isinstance(body[0].targets[0], gast.Name) \
+        and isinstance(body[1], gast.Return) and isinstance(body[1].value, gast.Name) \
+        and body[1].value.id == body[0].targets[0].id
+
+
+def passes_arguments_on(wrapper) -> bool:
+    """Whether a wrapper reads its ``*args`` and ``**kwargs`` only to pass them on to the function
+    it wraps (so a keyword given to it may as well be given by position)."""
+    found = _wrapper_tree(wrapper)
+    if found is None:
+        return False
+    tree, forwarding = found
+    names = {a.id for a in (tree.args.vararg, tree.args.kwarg) if a is not None}
+    passed = {id(part) for node in gast.walk(tree) if forwarding(node)
+              for part in [node.args[0].value] + [k.value for k in node.keywords]}
+    return all(id(n) in passed for n in gast.walk(tree)
+               if isinstance(n, gast.Name) and n.id in names
+               and not isinstance(n.ctx, gast.Param))
 
 
 def parse_function(fn) -> Parsed:

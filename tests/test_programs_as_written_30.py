@@ -193,3 +193,149 @@ def test_clip_with_the_keywords_of_numpy_2_1(rng):
     check_all_modes(clipped, (np.array([-1.0, -0.3, 0.1, 0.6, 1.2]), -0.5), wrt=(0, 1))
     with pytest.raises(ad.AdError, match="np.clip"):
         ad.grad(clipped_mixing_spellings)(np.array([-1.0, 0.1, 1.2]))
+
+
+# -- decorators: a wrapper that does more than forward the call is code of its own ----------------
+
+import functools  # noqa: E402
+
+CALLS = {"n": 0}
+
+
+def counted(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        CALLS["n"] += 1
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def scaled_by_default(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        kwargs.setdefault("scale", 3.0)
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+def first_clipped(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        args = (np.clip(args[0], -0.5, 0.5),) + args[1:]
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+class Times:
+    def __init__(self, fn, factor=10.0):
+        functools.update_wrapper(self, fn)
+        self.fn, self.factor = fn, factor
+
+    def __call__(self, *args, **kwargs):
+        return self.factor * self.fn(*args, **kwargs)
+
+
+@counted
+def counted_loss(x, y, scale=1.0):
+    return scale * np.sum(x ** 2 * y)
+
+
+@scaled_by_default
+def defaulted_loss(x, y, scale=1.0):
+    return scale * np.sum(x ** 2 * y)
+
+
+@first_clipped
+def clipped_loss(x, y, scale=1.0):
+    return scale * np.sum(x ** 2 * y)
+
+
+@Times
+def times_loss(x, y, scale=1.0):
+    return scale * np.sum(x ** 2 * y)
+
+
+def calls_decorated(x, y):
+    return counted_loss(x, y) + defaulted_loss(x, y) + clipped_loss(x, y) + times_loss(x, y)
+
+
+@pytest.mark.parametrize("fn", [counted_loss, defaulted_loss, clipped_loss, times_loss,
+                                calls_decorated])
+def test_a_decorators_wrapper_runs_as_in_the_plain_call(rng, fn):
+    x, y = rng.uniform(-0.4, 0.4, 3) + np.array([0.0, 0.0, 0.9]), rng.randn(3)
+    CALLS["n"] = 0
+    plain = fn(x, y)
+    calls = CALLS["n"]
+    CALLS["n"] = 0
+    value, (gx, gy) = ad.value_and_grad(fn, wrt=(0, 1))(x, y)
+    assert value == pytest.approx(plain, rel=1e-14) and CALLS["n"] == calls  # (its counter too)
+    np.testing.assert_allclose(gx, fd_grad(fn, [x, y], 0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(gy, fd_grad(fn, [x, y], 1), rtol=1e-6, atol=1e-9)
+    check_all_modes(fn, (x, y), wrt=(0, 1))
+
+
+def test_a_decorated_function_is_differentiated_by_its_parameters_names(rng):
+    x, y = rng.randn(3), rng.randn(3)
+    np.testing.assert_allclose(ad.grad(counted_loss, wrt="y")(x, y), x ** 2)
+    assert ad.grad(counted_loss, wrt="scale")(x, y, 2.0) == pytest.approx(np.sum(x ** 2 * y))
+    # (a wrapper that only passes its arguments on takes keywords as the function it wraps)
+    np.testing.assert_allclose(ad.grad(counted_loss)(x, y, scale=2.0), 4.0 * x * y)
+    np.testing.assert_allclose(ad.grad(functools.partial(defaulted_loss, scale=2.0))(x, y),
+                               4.0 * x * y)
+    with pytest.raises(ad.AdError, match="functools.partial"):
+        ad.grad(defaulted_loss)(x, y, scale=2.0)  # (would reach the wrapper by position)
+
+
+def passes_through(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+@passes_through
+def passed_through(x):
+    return np.sum(np.sin(x))
+
+
+@functools.lru_cache(maxsize=None)
+def cached_constant(n):
+    return float(n) ** 0.5
+
+
+def uses_cached(x):
+    return np.sum(x) * cached_constant(4)
+
+
+def test_wrappers_that_only_forward_are_seen_through(rng):
+    x = rng.randn(3)
+    assert "def dpassed_through(x)" in ad.source(passed_through)  # (its own parameters)
+    np.testing.assert_allclose(ad.grad(passed_through)(x), np.cos(x))
+    np.testing.assert_allclose(ad.grad(uses_cached)(x), 2.0 * np.ones(3))
+
+
+class Holder:
+    """A callable object forwarding to a function it holds, arguments unpacked."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __call__(self, *args, **kwargs):
+        return 2.0 * self.fn(*args, **kwargs)
+
+
+def _product(x, y, scale=1.0):
+    return scale * np.sum(np.sin(x) * y)
+
+
+HELD = Holder(_product)
+
+
+def calls_a_holder(x, y):
+    return HELD(x, y) + HELD(y, x, scale=0.5)
+
+
+def test_forward_mode_through_a_held_callable_with_unpacked_arguments(rng):
+    # (the tangents of x and y once reached the held function as those of the object and x: a
+    # silent wrong jvp, the gradient right)
+    check_all_modes(calls_a_holder, (rng.randn(3), rng.randn(3)), wrt=(0, 1))

@@ -17,7 +17,7 @@ import numpy as np
 from .. import arguments, compiler
 from ..callables import as_function
 from ..errors import AdError
-from ..parse import unwrap
+from ..parse import passes_arguments_on, unwrap
 from ..runtime import CalleeRedefined
 from ..runtime.calls import _trampoline
 from .caches import _LIVE, STATS, _cache_for, clear_cache
@@ -147,6 +147,15 @@ class _Derived:
     def _args(self, args, kwargs):
         """(positional arguments, keyword-only arguments) of a call made with keywords."""
         import inspect
+        if hasattr(self.fn, "__wrapped__") and unwrap(self.fn) is self.fn \
+                and not passes_arguments_on(self.fn):
+            # (its wrapper may read the keywords as keywords: kwargs.setdefault(...))
+            raise AdError("%s is a decorator's wrapper that does more than call the function it "
+                          "wraps: it is differentiated as it is, and called with keywords, they "
+                          "would reach it by position" % self.fn.__qualname__,
+                          function=self.fn.__qualname__,
+                          hint="bind them first: ad.grad(functools.partial(f, %s=...))"
+                               % sorted(kwargs)[0])
         bound = inspect.signature(self.fn).bind(*args, **kwargs)
         bound.apply_defaults()
         return tuple(bound.args), bound.kwargs
@@ -484,5 +493,9 @@ def _spread(fn, n):
     if code is None or not code.co_flags & inspect.CO_VARARGS:
         return fn
     named = _params(fn)
+    if not named and hasattr(inner, "__wrapped__"):  # (a decorator's wrapper: the names of the
+        wrapped = inspect.signature(inner)  # function it wraps, which it forwards the call to)
+        named = [q.name for q in wrapped.parameters.values()
+                 if q.kind in (q.POSITIONAL_ONLY, q.POSITIONAL_OR_KEYWORD)][:n]
     rest = code.co_varnames[code.co_argcount + code.co_kwonlyargcount]
     return _trampoline(fn, n, named + ["%s%d" % (rest, i) for i in range(n - len(named))])

@@ -27,6 +27,12 @@ def _flat_tangents(fn, active, tangents, args, positions):
         inner = [attribute(t, fn.name) if i == 1 else t for i, t in zip(active, tangents) if i]
         return _flat_tangents(getattr(args[0], fn.name), tuple(i - 1 for i in active if i),
                               inner, args[1:], positions)
+    if fn.__class__ is Unpacked and fn.fn.__class__ is MethodCall and fn.layout[:1] == ("",) \
+            and _class_method(args[0], fn.fn.name) is None:
+        # (obj.fn(*args) of a callable the object holds: called with the rest, as _dispatch does)
+        inner = [attribute(t, fn.fn.name) if i == 1 else t for i, t in zip(active, tangents) if i]
+        return _flat_tangents(Unpacked(getattr(args[0], fn.fn.name), fn.layout[1:]),
+                              tuple(i - 1 for i in active if i), inner, args[1:], positions)
     if fn.__class__ is not Unpacked:
         # (a stateless callable's tangent is dropped)
         return tangents[len(active) - len(positions):]
