@@ -339,3 +339,22 @@ def test_forward_mode_through_a_held_callable_with_unpacked_arguments(rng):
     # (the tangents of x and y once reached the held function as those of the object and x: a
     # silent wrong jvp, the gradient right)
     check_all_modes(calls_a_holder, (rng.randn(3), rng.randn(3)), wrt=(0, 1))
+
+
+class Sized:
+    def __init__(self, w, n):
+        self.w, self.n = w, n
+
+
+def per_item(layer):
+    return np.sum(layer.w ** 2) / layer.n
+
+
+def test_an_int_attribute_of_an_object_gets_a_zero_in_its_gradient(rng):
+    # (it held the argument's own value: a step along the gradient moved it)
+    w = rng.randn(3)
+    g = ad.grad(per_item)(Sized(w, 4))
+    assert g.n == 0 and g.n.__class__ is int
+    np.testing.assert_allclose(g.w, 2.0 * w / 4)
+    _, t = ad.jvp(per_item, (Sized(w, 4),), (g,))
+    assert t == pytest.approx(np.sum(g.w * g.w))

@@ -383,6 +383,8 @@ def _object_like(g, x):
         if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) \
                 and not isinstance(value, bool) or _is_plain_object(value) and value is not x:
             setattr(out, attr, cast_like(parts.get(attr, 0.0), value))
+        elif value.__class__ is int:  # (not the value itself: a step along the gradient would
+            setattr(out, attr, 0)  # move it)
     return out
 
 
