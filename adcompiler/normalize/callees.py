@@ -189,7 +189,8 @@ class Callees:
         if getattr(call, "ad_not_inlined", False):
             return None
         fn = self.resolver.resolve(call.func) if self.is_global(call.func) else MISSING
-        return self.inlinable(fn, call, call.args, nested=True, always=self.inline_all)
+        return self.inlinable(fn, call, call.args, nested=True, always=self.inline_all,
+                              expression=isinstance(call.func, gast.Name))
 
     def writing_method(self, call):
         """``writing_callee`` for a method of an object argument or an object made here
@@ -268,11 +269,13 @@ class Callees:
         except (AttributeError, TypeError):
             return False
 
-    def inlinable(self, fn, call, args, nested=False, always=False):
+    def inlinable(self, fn, call, args, nested=False, always=False, expression=False):
         """The parsed ``fn`` called with ``args`` when the call can be inlined (see
         ``writing_callee``), else None. ``nested``: a method, inlined also when it writes only
         through a method it calls (``for layer in self.layers: layer.set(w)``); ``always``:
-        whether or not it writes."""
+        whether or not it writes; ``expression``: also when its body is one ``return`` (a
+        module-level function called by its name: a method is checked as its class's where it is
+        called, and is called)."""
         if not isinstance(fn, types.FunctionType) or self.generated \
                 or fn.__globals__ is not self.resolver.parsed.globals \
                 or fn.__code__.co_freevars not in ((), ("__class__",)) \
@@ -283,7 +286,7 @@ class Callees:
             return None  # (a rule of the user's, ad.defvjp, is the function's derivative)
         wanted = always or effects.written_parameters(fn, nested=nested) \
             or self.passes_a_local_function(call)
-        if not (wanted or _one_expression(fn)):
+        if not (wanted or (expression and _one_expression(fn))):
             return None
         try:
             parsed = parse_function(fn)
