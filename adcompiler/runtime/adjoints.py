@@ -368,8 +368,7 @@ def distinct(grads):
 
 
 def _object_like(g, x):
-    """A gradient with the structure of a simple object: a copy whose float and array
-    attributes hold their adjoints."""
+    """The gradient of a simple object: a copy whose float and array attributes are adjoints."""
     import copy as copy_module
     out = copy_module.copy(x)
     parts = g if isinstance(g, dict) else {}
@@ -383,8 +382,8 @@ def _object_like(g, x):
         if isinstance(value, (float, np.ndarray, np.generic, list, tuple, dict)) \
                 and not isinstance(value, bool) or _is_plain_object(value) and value is not x:
             setattr(out, attr, cast_like(parts.get(attr, 0.0), value))
-        elif value.__class__ is int:  # (not the value itself: a step along the gradient would
-            setattr(out, attr, 0)  # move it)
+        elif value.__class__ is int:  # (not its value: a step along the gradient moves it)
+            setattr(out, attr, 0)
     return out
 
 

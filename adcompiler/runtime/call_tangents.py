@@ -20,6 +20,12 @@ from .calls import (
 from .objects import attribute
 
 
+def _zero(t) -> bool:
+    """Whether ``t`` is the zero tangent (of a number, or of a tuple such as a shape)."""
+    return (t.__class__ is _float and not t) or (t.__class__ in (tuple, list)
+                                                 and all(_zero(e) for e in t))
+
+
 def _flat_tangents(fn, active, tangents, args, positions):
     """The tangents of the callee's active parameters from those of the ``active`` operands."""
     if fn.__class__ is MethodCall and _class_method(args[0], fn.name) is None:
@@ -73,7 +79,7 @@ def call_forward_jvp(active, fn, args, t_fn, t_args):
         tangents = held + tuple(t_args[1:])
     else:
         tangents = ((t_fn,) if len(operands) > len(args) else ()) + tuple(t_args)
-    if all(t.__class__ is _float and not t for t in tangents):
+    if all(_zero(t) for t in tangents):
         return 0.0, 0.0  # (nothing moves: rng.binomial(1, p, size) of a fixed p)
     kinds = _callee_kinds(operands)
     pair = hooks.subroutine_pair(target, (positions, kinds))
