@@ -358,3 +358,23 @@ def test_an_int_attribute_of_an_object_gets_a_zero_in_its_gradient(rng):
     np.testing.assert_allclose(g.w, 2.0 * w / 4)
     _, t = ad.jvp(per_item, (Sized(w, 4),), (g,))
     assert t == pytest.approx(np.sum(g.w * g.w))
+
+
+def solve_by_keywords(f, y0, h=0.1, n=4):
+    y = y0
+    for i in range(n):
+        y = y + h * f(y=y, t=i * h)  # (the method's own parameter names)
+    return y
+
+
+def handed_and_called_by_keywords(model, y0):
+    return np.sum(solve_by_keywords(model.rhs, y0) ** 2)
+
+
+def test_a_bound_method_handed_on_and_called_by_its_keywords(rng):
+    k, y0 = rng.rand(3) + 0.5, rng.randn(3)
+    g_model, g_y0 = ad.grad(handed_and_called_by_keywords, wrt=(0, 1))(Decay(k), y0)
+    def plain(k_, y):
+        return handed_and_called_by_keywords(Decay(k_), y)
+    np.testing.assert_allclose(g_model.k, fd_grad(plain, [k, y0], 0), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(g_y0, fd_grad(plain, [k, y0], 1), rtol=1e-6, atol=1e-9)

@@ -82,7 +82,9 @@ class LocalFunctions:
                 p.default is None or p.default.__class__ in (int, float, bool, str)))
                for p in params):
             return None
-        names = [self.namer.fresh("arg") for _ in params]
+        names = [p.name for p in params]  # (a call may pass them by name: f(t=0.0, y=y0))
+        if held in names:
+            return None
         call = gast.Call(func=gast.Attribute(value=name(held), attr=node.attr, ctx=gast.Load()),
                          args=[name(n) for n in names], keywords=[])
         defaults = [const(p.default) for p in params if p.default is not p.empty]
