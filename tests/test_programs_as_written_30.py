@@ -235,24 +235,13 @@ class Times:
         return self.factor * self.fn(*args, **kwargs)
 
 
-@counted
-def counted_loss(x, y, scale=1.0):
+def weighted_square(x, y, scale=1.0):
     return scale * np.sum(x ** 2 * y)
 
 
-@scaled_by_default
-def defaulted_loss(x, y, scale=1.0):
-    return scale * np.sum(x ** 2 * y)
-
-
-@first_clipped
-def clipped_loss(x, y, scale=1.0):
-    return scale * np.sum(x ** 2 * y)
-
-
-@Times
-def times_loss(x, y, scale=1.0):
-    return scale * np.sum(x ** 2 * y)
+# (as `@counted` above a def would make them)
+counted_loss, defaulted_loss = counted(weighted_square), scaled_by_default(weighted_square)
+clipped_loss, times_loss = first_clipped(weighted_square), Times(weighted_square)
 
 
 def calls_decorated(x, y):
